@@ -1,0 +1,22 @@
+import { SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+
+describe('GET /healthz', () => {
+  it('reports every component with an overall status', async () => {
+    const response = await SELF.fetch('http://worker.test/healthz');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const body = await response.json<{ status: string; components: Record<string, { status: string }> }>();
+    expect(['ok', 'degraded']).toContain(body.status);
+    expect(body.components.queue?.status).toBe('ok');
+    // No Upstash credentials in the test config: the cache is reported as not configured, not as broken.
+    expect(body.components.cache?.status).toBe('disabled');
+  });
+
+  it('answers unknown API paths with the JSON error format', async () => {
+    const response = await SELF.fetch('http://worker.test/v1/nope');
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      error: { code: 'not_found', message: 'No route for GET /v1/nope', details: [] },
+    });
+  });
+});

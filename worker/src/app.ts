@@ -1,0 +1,28 @@
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import type { AppEnv } from './app-env';
+import { ApiError, errorBody } from './errors';
+import { log } from './log';
+import { healthz } from './routes/healthz';
+
+/**
+ * The worker's HTTP surface. Routes are mounted here and nowhere else,
+ * so this file is the map of the API (DESIGN.md "HTTP API").
+ */
+export function createApp() {
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+
+  app.route('/healthz', healthz);
+  // ROUTES: later parts mount /v1/*, /rx.js and the proxy below this line.
+
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      return c.json(errorBody(err.code, err.message, err.details), err.status);
+    }
+    log('error', 'unhandled_error', { requestId: c.get('requestId'), error: err });
+    return c.json(errorBody('internal_error', 'Internal error'), 500);
+  });
+  return app;
+}

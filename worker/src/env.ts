@@ -1,0 +1,34 @@
+/**
+ * Bindings and settings of the worker, kept by hand (one interface, no `any`).
+ * Settings are strings because `[vars]` and secrets are strings; `config.ts` parses them once.
+ */
+export interface Env {
+  // Settings ([vars] in wrangler.toml)
+  SITE_ID: string;
+  ORIGIN_URL?: string;
+  SHOP_ORIGINS?: string;
+  HOLDOUT_PERCENT?: string;
+  RX_SLOTS?: string;
+  RX_PRICE_SELECTOR?: string;
+  RX_PRODUCT_ID_SELECTOR?: string;
+  PRICE_GUARDRAILS?: string;
+  PERSONALIZATION_BUDGET_MS?: string;
+  CACHE_BUDGET_MS?: string;
+  CACHE_TTL_SECONDS?: string;
+  MONGODB_DB?: string;
+  LOG_LEVEL?: string;
+
+  // Secrets
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  MONGODB_URI?: string;
+  PRICE_SIGNING_KEY?: string;
+  ADMIN_TOKEN?: string;
+  SEGMENT_WRITE_KEY?: string;
+
+  // Bindings
+  EVENTS: Queue<unknown>;
+  EVENTS_DLQ?: Queue<unknown>;
+  MODEL_STORE?: R2Bucket;
+  RATE_LIMITER?: RateLimit;
+}
