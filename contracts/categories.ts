@@ -1,0 +1,104 @@
+/**
+ * Product families for catalogues that have none (the Online Retail data has only descriptions).
+ * Used by the trainer (catalogue `category`, diversity) and the demo shop (category pages), so that
+ * both agree. The first rule whose keyword appears in the description wins; order matters
+ * ("CHRISTMAS CANDLE" is seasonal before it is a candle).
+ */
+const RULES: ReadonlyArray<readonly [category: string, keywords: readonly string[]]> = [
+  ['seasonal', ['CHRISTMAS', 'EASTER', 'ADVENT', 'XMAS', 'HALLOWEEN', 'VALENTINE']],
+  ['jewellery', ['NECKLACE', 'EARRINGS', 'BRACELET', 'RING ', 'CHARM', 'DIAMANTE', 'BEAD', 'BLING', 'HAIR']],
+  ['bags', ['BAG', 'PURSE', 'SHOPPER', 'TOTE']],
+  ['candles', ['CANDLE', 'T-LIGHT', 'TEALIGHT', 'LANTERN', 'NIGHT LIGHT']],
+  [
+    'kitchen',
+    [
+      'MUG',
+      'CUP',
+      'TEA',
+      'CAKE',
+      'BOWL',
+      'PLATE',
+      'CUTLERY',
+      'JAR',
+      'TRAY',
+      'LUNCH',
+      'KITCHEN',
+      'PANTRY',
+      'BAKING',
+      'APRON',
+      'TIN',
+      'BOTTLE',
+      'NAPKIN',
+      'SPOON',
+      'JUG',
+      'GLASS',
+    ],
+  ],
+  [
+    'stationery',
+    [
+      'CARD',
+      'PAPER',
+      'WRAP',
+      'NOTEBOOK',
+      'PEN',
+      'PENCIL',
+      'STICKER',
+      'RIBBON',
+      'TAPE',
+      'ENVELOPE',
+      'CALENDAR',
+    ],
+  ],
+  ['party', ['PARTY', 'BIRTHDAY', 'BUNTING', 'GARLAND', 'BALLOON', 'NAPKINS']],
+  [
+    'toys',
+    [
+      'TOY',
+      'GAME',
+      'DOLLY',
+      'DOLL',
+      'SPACEBOY',
+      'CHILDRENS',
+      'KIDS',
+      'PUZZLE',
+      'JIGSAW',
+      'PLAYHOUSE',
+      'FELTCRAFT',
+    ],
+  ],
+  ['garden', ['GARDEN', 'PLANT', 'BIRD', 'WATERING', 'POT ']],
+  [
+    'home-decor',
+    [
+      'CUSHION',
+      'FRAME',
+      'CLOCK',
+      'MIRROR',
+      'SIGN',
+      'DOORMAT',
+      'HOOK',
+      'DRAWER',
+      'WALL',
+      'DECORATION',
+      'HANGING',
+      'HOLDER',
+      'VASE',
+      'LIGHT',
+      'BOX',
+      'STORAGE',
+      'HEART',
+    ],
+  ],
+];
+
+export const CATEGORIES: readonly string[] = [...RULES.map(([category]) => category), 'other'];
+
+/** The product family of a description, e.g. `categoryOf('WHITE HANGING HEART T-LIGHT HOLDER') === 'candles'`. */
+export function categoryOf(description: string): string {
+  const text = ` ${description.toUpperCase()} `;
+  for (const [category, keywords] of RULES) {
+    if (keywords.some((keyword) => text.includes(keyword))) return category;
+  }
+  return 'other';
+}
