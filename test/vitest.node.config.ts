@@ -5,7 +5,12 @@ export default defineConfig({
   test: {
     name: 'node',
     root: fileURLToPath(new URL('..', import.meta.url)),
-    include: ['test/node/**/*.test.ts', 'trainer/**/*.test.ts', 'scripts/**/*.test.ts', 'storefront-plugin/**/*.test.ts'],
+    include: [
+      'test/node/**/*.test.ts',
+      'trainer/**/*.test.ts',
+      'scripts/**/*.test.ts',
+      'storefront-plugin/**/*.test.ts',
+    ],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,
