@@ -6,7 +6,7 @@
  */
 const RULES: ReadonlyArray<readonly [category: string, keywords: readonly string[]]> = [
   ['seasonal', ['CHRISTMAS', 'EASTER', 'ADVENT', 'XMAS', 'HALLOWEEN', 'VALENTINE']],
-  ['jewellery', ['NECKLACE', 'EARRINGS', 'BRACELET', 'RING ', 'CHARM', 'DIAMANTE', 'BEAD', 'BLING', 'HAIR']],
+  ['jewellery', ['NECKLACE', 'EARRINGS', 'BRACELET', 'RING', 'CHARM', 'DIAMANTE', 'BEAD', 'BLING', 'HAIR']],
   ['bags', ['BAG', 'PURSE', 'SHOPPER', 'TOTE']],
   ['candles', ['CANDLE', 'T-LIGHT', 'TEALIGHT', 'LANTERN', 'NIGHT LIGHT']],
   [
@@ -67,7 +67,7 @@ const RULES: ReadonlyArray<readonly [category: string, keywords: readonly string
       'FELTCRAFT',
     ],
   ],
-  ['garden', ['GARDEN', 'PLANT', 'BIRD', 'WATERING', 'POT ']],
+  ['garden', ['GARDEN', 'GARDENERS', 'ZINC', 'PLANT', 'BIRD', 'WATERING', 'POT']],
   [
     'home-decor',
     [
@@ -92,13 +92,18 @@ const RULES: ReadonlyArray<readonly [category: string, keywords: readonly string
   ],
 ];
 
+/** Whole words only, plurals included: "BUNTING" is not a "TIN", "CANDLES" is a "CANDLE". */
+const PATTERNS = RULES.map(
+  ([category, keywords]) => [category, new RegExp(`\\b(?:${keywords.join('|')})(?:S|ES)?\\b`)] as const,
+);
+
 export const CATEGORIES: readonly string[] = [...RULES.map(([category]) => category), 'other'];
 
 /** The product family of a description, e.g. `categoryOf('WHITE HANGING HEART T-LIGHT HOLDER') === 'candles'`. */
 export function categoryOf(description: string): string {
-  const text = ` ${description.toUpperCase()} `;
-  for (const [category, keywords] of RULES) {
-    if (keywords.some((keyword) => text.includes(keyword))) return category;
+  const text = description.toUpperCase();
+  for (const [category, pattern] of PATTERNS) {
+    if (pattern.test(text)) return category;
   }
   return 'other';
 }
