@@ -1,0 +1,110 @@
+/**
+ * The model bundle contract (DESIGN.md "Model bundle"): written by the trainer, read by the worker.
+ *
+ * A bundle is a folder: `manifest.json`, `catalogue.json` and one `.onnx` file per model. Every file is
+ * listed with its sha256; the worker refuses a bundle whose files do not match and keeps serving the
+ * previous one. The catalogue's `items` array order IS the id ↔ index map of every model's item axis.
+ */
+import { z } from 'zod';
+
+export const BUNDLE_FORMAT = 'rx-model-bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+
+export const TensorSpecSchema = z.object({
+  name: z.string().min(1),
+  type: z.enum(['float32', 'int64', 'int32', 'bool']),
+  /** Symbolic dims (e.g. "batch") are strings, fixed dims numbers. */
+  shape: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])),
+});
+export type TensorSpec = z.infer<typeof TensorSpecSchema>;
+
+/**
+ * What a model is used for by the worker:
+ * - `personal`: scores from a shopper's weighted item history (known or anonymous shoppers);
+ * - `similar`: items like the items given (product page, anonymous session);
+ * - `complements`: items bought together with the items given (cart page).
+ *
+ * Every recommender graph has the same interface (so the worker runs any of them the same way):
+ * inputs `history` float32 [batch, items] (weighted item vector) and `mask` float32 [batch, items]
+ * (1 = may be recommended, 0 = excluded: seen, current, unavailable, filtered), outputs
+ * `scores` float32 [batch, k] and `indices` int64 [batch, k] (top-k by score, descending).
+ */
+export const ModelRoleSchema = z.enum(['personal', 'similar', 'complements']);
+export type ModelRole = z.infer<typeof ModelRoleSchema>;
+
+export const ModelEntrySchema = z.object({
+  name: z.string().min(1),
+  role: ModelRoleSchema,
+  /** File name inside the bundle folder. */
+  file: z.string().regex(/^[\w.-]+\.onnx$/),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().positive(),
+  /** Size of the top-k the graph returns; the worker asks for at most this many. */
+  k: z.number().int().positive(),
+  inputs: z.array(TensorSpecSchema).min(1),
+  outputs: z.array(TensorSpecSchema).min(1),
+  /** How the model was built, for people: e.g. { "hidden": 200, "epochs": 31 }. */
+  params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
+});
+export type ModelEntry = z.infer<typeof ModelEntrySchema>;
+
+export const CatalogueItemSchema = z.object({
+  product_id: z.string().min(1),
+  title: z.string(),
+  url: z.string(),
+  image: z.string(),
+  price: z.number().nonnegative(),
+  currency: z.string().length(3),
+  category: z.string(),
+  available: z.boolean().default(true),
+  /** Popularity score in the training window (higher is more popular); the cold-start fallback. */
+  popularity: z.number().nonnegative(),
+});
+export type CatalogueItem = z.infer<typeof CatalogueItemSchema>;
+
+export const CatalogueSchema = z.object({
+  items: z.array(CatalogueItemSchema).min(1),
+});
+export type Catalogue = z.infer<typeof CatalogueSchema>;
+
+export const ManifestSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  formatVersion: z.literal(BUNDLE_FORMAT_VERSION),
+  /** Unique per bundle content; part of every cache key, so a new bundle never serves stale results. */
+  version: z.string().regex(/^[\w.-]{1,64}$/),
+  createdAt: z.string().datetime(),
+  trainer: z.object({ name: z.string(), version: z.string(), backend: z.string() }),
+  data: z.object({
+    format: z.enum(['online-retail', 'movielens', 'events', 'mongodb']),
+    /** A file name or a database name, never a path or a connection string with credentials. */
+    source: z.string(),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    interactions: z.number().int().nonnegative(),
+    users: z.number().int().nonnegative(),
+    items: z.number().int().nonnegative(),
+  }),
+  catalogue: z.object({
+    file: z.literal('catalogue.json'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    count: z.number().int().positive(),
+    fields: z.array(z.string()),
+  }),
+  models: z.array(ModelEntrySchema).min(1),
+  /** Offline evaluation of each model at training time: metrics[model][metric] = value. */
+  metrics: z.record(z.string(), z.record(z.string(), z.number())).default({}),
+  /** Optional HMAC-SHA256 (hex) over the manifest without this field, with the publisher's key. */
+  signature: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** Input and output names every recommender graph uses (see ModelRoleSchema). */
+export const GRAPH_IO = {
+  history: 'history',
+  mask: 'mask',
+  scores: 'scores',
+  indices: 'indices',
+} as const;
