@@ -1,0 +1,177 @@
+/**
+ * The markup contract (DESIGN.md "Markup"): the one renderer of recommendation blocks and prices,
+ * shared by proxy mode (HTMLRewriter in the worker), the storefront plugin and the demo shop.
+ *
+ * Pure string building: no DOM, no dependencies, so it runs unchanged in workerd, Node and browsers
+ * and stays small inside the plugin. Everything that comes from a catalogue or a request is escaped.
+ */
+
+/** One recommended product, as `GET /v1/recommendations` returns it. */
+export interface RecommendedItem {
+  product_id: string;
+  title: string;
+  url: string;
+  image: string;
+  price: number;
+}
+
+/** How prices look in the shop: its own text ("£2.55", "2,55 €") or a currency and locale. */
+export interface PriceFormat {
+  /** A price as the shop already prints it; its symbol, separators and spacing are kept. */
+  template?: string;
+  /** ISO 4217 code, used with `locale` when there is no template. */
+  currency?: string;
+  locale?: string;
+}
+
+export interface BlockOptions {
+  recommendationId: string;
+  placement: string;
+  /** Visible heading; empty string for none. */
+  heading?: string;
+  price?: PriceFormat;
+  /** Rendered image box in CSS pixels (also reserves the space before the image loads). */
+  imageWidth?: number;
+  imageHeight?: number;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
+};
+
+/** Escapes text for an HTML text node. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"'`]/g, (ch) => HTML_ESCAPES[ch] ?? ch);
+}
+
+/** Escapes a value for a double-quoted HTML attribute. */
+export function escapeAttr(value: unknown): string {
+  // Same set as text: quoting both quote kinds makes the value safe in '...' and "..." alike.
+  return escapeHtml(value);
+}
+
+/**
+ * A URL that is safe in `href`/`src`: relative, http(s) or protocol-relative; anything else
+ * (`javascript:`, `data:`, `vbscript:` ...) becomes `#` so a catalogue entry cannot run script.
+ */
+export function safeUrl(url: string): string {
+  // Browsers ignore ASCII whitespace and control characters inside a scheme ("java\tscript:").
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: those are exactly the characters browsers drop.
+  const squashed = url.replace(/[\u0000-\u0020]/g, '');
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(squashed)?.[1]?.toLowerCase();
+  return scheme === undefined || scheme === 'http' || scheme === 'https' ? url : '#';
+}
+
+// The number inside a shop's price text: "1,234.56", "1.234,56", "1 234,56", "2.55", "300".
+const NUMBER_IN_TEXT = /\d{1,3}(?:([.,\s\u00a0\u202f'’])\d{3})*(?:([.,])(\d+))?(?!\d)|\d+(?:([.,])(\d+))?/;
+
+interface NumberStyle {
+  decimals: number;
+  decimalSep: string;
+  groupSep: string;
+}
+
+/** Reads decimals and separators off a printed number; `null` when the text holds no number. */
+function numberStyleOf(text: string): { style: NumberStyle; match: RegExpExecArray } | null {
+  const match = NUMBER_IN_TEXT.exec(text);
+  if (!match) return null;
+  // "1,234" and "2.550" match as grouping (the first alternative takes a separator before exactly
+  // three digits), because shops print money with 0 or 2 decimals far more often than with 3.
+  const groupSep = match[1] ?? '';
+  const fraction = match[3] ?? match[5] ?? '';
+  let decimalSep = match[2] ?? match[4] ?? '';
+  if (!decimalSep) decimalSep = groupSep === '.' ? ',' : '.';
+  return { style: { decimals: fraction.length, decimalSep, groupSep }, match };
+}
+
+function formatNumber(amount: number, style: NumberStyle): string {
+  // A template without decimals ("£3") still shows pence when the new price has them.
+  const decimals = style.decimals === 0 && !Number.isInteger(amount) ? 2 : style.decimals;
+  const [whole = '0', fraction] = Math.abs(amount).toFixed(decimals).split('.');
+  const grouped = style.groupSep ? whole.replace(/\B(?=(\d{3})+(?!\d))/g, style.groupSep) : whole;
+  return (amount < 0 ? '-' : '') + (fraction ? grouped + style.decimalSep + fraction : grouped);
+}
+
+/**
+ * Formats `amount` the way the shop prints prices. With a `template` (the shop's own text for
+ * some price), only the number in it is replaced: "£2.55" → "£2.10", "2,55 €" → "2,10 €",
+ * "EUR 1.234,50" → "EUR 1.099,00". Without one, `Intl.NumberFormat(locale, currency)`.
+ */
+export function formatPrice(amount: number, format: PriceFormat = {}): string {
+  const parsed = format.template ? numberStyleOf(format.template) : null;
+  if (parsed && format.template) {
+    const { match, style } = parsed;
+    const text = format.template;
+    return (
+      text.slice(0, match.index) + formatNumber(amount, style) + text.slice(match.index + match[0].length)
+    );
+  }
+  if (format.currency) {
+    try {
+      return new Intl.NumberFormat(format.locale, { style: 'currency', currency: format.currency }).format(
+        amount,
+      );
+    } catch {
+      // An unknown currency code must not break a page: fall through to a plain number.
+    }
+  }
+  return amount.toFixed(2);
+}
+
+/** Parses a printed price ("£1,234.50", "2,55 €") to a number; `null` when there is none. */
+export function parsePrice(text: string): number | null {
+  const parsed = numberStyleOf(text);
+  if (!parsed) return null;
+  const { match, style } = parsed;
+  let digits = match[0];
+  if (style.groupSep) digits = digits.split(style.groupSep).join('');
+  if (style.decimals > 0) digits = digits.replace(style.decimalSep, '.');
+  const value = Number(digits);
+  return Number.isFinite(value) ? value : null;
+}
+
+function renderItem(item: RecommendedItem, position: number, options: BlockOptions): string {
+  const id = escapeAttr(item.product_id);
+  const title = escapeHtml(item.title);
+  const width = options.imageWidth ?? 160;
+  const height = options.imageHeight ?? 160;
+  const image = item.image
+    ? `<img class="rx-image" src="${escapeAttr(safeUrl(item.image))}" alt="" width="${width}" height="${height}" loading="lazy" decoding="async">`
+    : '';
+  return (
+    `<li class="rx-item">` +
+    `<a class="rx-link" href="${escapeAttr(safeUrl(item.url))}" data-rx-product-id="${id}" ` +
+    `data-rx-recommendation-id="${escapeAttr(options.recommendationId)}" data-rx-position="${position}">` +
+    `${image}<span class="rx-title">${title}</span></a>` +
+    `<span class="rx-price">${escapeHtml(formatPrice(item.price, options.price))}</span>` +
+    `</li>`
+  );
+}
+
+/**
+ * Renders one recommendation block: a `<section>` with a heading and a list of linked products.
+ * Links carry `data-rx-product-id`, `data-rx-recommendation-id` and `data-rx-position` (1-based),
+ * which the plugin reads for click tracking. Returns '' for no items, so a slot keeps its content.
+ */
+export function renderRecommendationBlock(items: readonly RecommendedItem[], options: BlockOptions): string {
+  if (items.length === 0) return '';
+  const heading = options.heading ?? 'Recommended for you';
+  const placement = escapeAttr(options.placement);
+  return (
+    `<section class="rx-block rx-placement-${placement}" data-rx-recommendation-id="${escapeAttr(options.recommendationId)}" ` +
+    `data-rx-placement="${placement}"${heading ? ` aria-label="${escapeAttr(heading)}"` : ''}>` +
+    (heading ? `<h2 class="rx-heading">${escapeHtml(heading)}</h2>` : '') +
+    `<ul class="rx-list">${items.map((item, i) => renderItem(item, i + 1, options)).join('')}</ul>` +
+    `</section>`
+  );
+}
+
+/** The note shown next to a personalized price where the law asks for one (e.g. EU 2019/2161). */
+export function renderPriceDisclosure(text: string): string {
+  return `<small class="rx-price-note">${escapeHtml(text)}</small>`;
+}
