@@ -1,0 +1,91 @@
+/**
+ * The Redis key scheme, in one place. Every key starts with `rx:{site}:` so several shops can share a
+ * database, and carries a user only as `userHash` (never a raw id). Writers outside this folder (the
+ * event consumer) use these functions, so readers and writers cannot drift.
+ *
+ * | key | type | written by | read by |
+ * | --- | --- | --- | --- |
+ * | `activityKey` | list, newest first, JSON `ActivityEntry` | consumer (LPUSH + LTRIM + EXPIRE) | recommendations |
+ * | `purchasesKey` | set of product ids | consumer (SADD + EXPIRE) | recommendations (exclusions) |
+ * | `generationKey` | integer | consumer (INCR when an event makes cached results stale) | recommendation cache |
+ * | `recommendationKey` | JSON `CachedRecommendation` | recommendation cache | recommendation cache |
+ * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
+ */
+
+/** One entry of the recent-activity list. `kind` weighs the item in the shopper's history vector. */
+export interface ActivityEntry {
+  product_id: string;
+  kind: 'view' | 'cart' | 'purchase' | 'click';
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** How many activity entries writers keep (LTRIM 0 ACTIVITY_MAX-1) and readers read. */
+export const ACTIVITY_MAX = 50;
+/** Activity and purchases expire this long after the shopper's last event (EXPIRE on each write). */
+export const ACTIVITY_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+function prefix(site: string): string {
+  return `rx:${site}:`;
+}
+
+/** Recent items of a shopper (list of JSON `ActivityEntry`, newest first). */
+export function activityKey(site: string, userHash: string): string {
+  return `${prefix(site)}act:${userHash}`;
+}
+
+/** Products the shopper bought (set of product ids): never recommended again. */
+export function purchasesKey(site: string, userHash: string): string {
+  return `${prefix(site)}buy:${userHash}`;
+}
+
+/**
+ * The shopper's cache generation: an integer the consumer INCRs when an event changes what should be
+ * recommended (a view, a cart change, a purchase). A cached result computed at an older generation is
+ * a miss, so events invalidate without the consumer knowing which result keys exist.
+ */
+export function generationKey(site: string, userHash: string): string {
+  return `${prefix(site)}gen:${userHash}`;
+}
+
+/** What a cached recommendation is for; every field changes the answer, so every field is in the key. */
+export interface RecommendationKeyParts {
+  site: string;
+  userHash: string;
+  placement: string;
+  /** Placement context: product id, category, cart ids, limit (see `recommendationContext`). */
+  context: string;
+  modelVersion: string;
+  bucket: string;
+}
+
+/**
+ * A cached recommendation list. The model version is in the key, so a new bundle never serves a result
+ * of the old one. The generation is stored inside the value and compared on read (see cache/README in
+ * recommendation-cache.ts): that keeps a lookup to ONE round trip (the generation and the entry are read
+ * in the same pipeline) and overwrites stale entries instead of orphaning them.
+ */
+export function recommendationKey(parts: RecommendationKeyParts): string {
+  const context = contextDigest(parts.context);
+  return `${prefix(parts.site)}rec:${parts.userHash}:${parts.placement}:${parts.bucket}:${context}:${parts.modelVersion}`;
+}
+
+/** The short-lived lock that lets one request refresh an entry while others serve what they have. */
+export function lockKey(key: string): string {
+  return `${key}:lock`;
+}
+
+/**
+ * A compact, deterministic digest of a context string (FNV-1a, 2 x 32 bits, hex). Not a security
+ * boundary: it only keeps keys short when a cart holds many ids.
+ */
+export function contextDigest(context: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < context.length; i++) {
+    const code = context.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x5bd1e995) ^ (b >>> 13);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,49 @@
+/**
+ * The anonymous shopper id: a random UUID in the first-party cookie `rx_uid`.
+ *
+ * It is never derived from the IP address or the user agent, so it identifies a browser only because the
+ * browser keeps the cookie. It is not HttpOnly on purpose: the storefront plugin reads it to stamp
+ * Segment's `anonymousId` on the events it sends, and it authorizes nothing (price tokens are bound
+ * to it, but a token only states a price the same shopper was already shown).
+ */
+export const ANONYMOUS_ID_COOKIE = 'rx_uid';
+
+/** Header a cross-site caller (script mode on another domain) may use when it cannot send the cookie. */
+export const ANONYMOUS_ID_HEADER = 'x-rx-uid';
+
+/** 400 days: the longest lifetime current browsers accept for a cookie. */
+export const ANONYMOUS_ID_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
+
+const ANONYMOUS_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True for ids this worker could have issued (a lowercase UUID); anything else is ignored, not trusted. */
+export function isAnonymousId(value: string | null | undefined): value is string {
+  return typeof value === 'string' && ANONYMOUS_ID_PATTERN.test(value);
+}
+
+/** A fresh random id (122 random bits from the runtime's CSPRNG). */
+export function newAnonymousId(): string {
+  return crypto.randomUUID();
+}
+
+/** Reads `rx_uid` from a `Cookie` header; undefined when absent or malformed. */
+export function anonymousIdFromCookieHeader(cookieHeader: string | null): string | undefined {
+  if (!cookieHeader) return undefined;
+  for (const part of cookieHeader.split(';')) {
+    const separator = part.indexOf('=');
+    if (separator < 0) continue;
+    if (part.slice(0, separator).trim() !== ANONYMOUS_ID_COOKIE) continue;
+    const value = part.slice(separator + 1).trim();
+    if (isAnonymousId(value)) return value;
+  }
+  return undefined;
+}
+
+/**
+ * The `Set-Cookie` value that (re)issues the id: `Secure`, `SameSite=Lax`, `Path=/`, long-lived.
+ * Re-sending it on every response of a returning shopper would only add bytes, so callers send it
+ * when the shopper is new.
+ */
+export function anonymousIdCookie(anonymousId: string): string {
+  return `${ANONYMOUS_ID_COOKIE}=${anonymousId}; Max-Age=${ANONYMOUS_ID_MAX_AGE_SECONDS}; Path=/; Secure; SameSite=Lax`;
+}

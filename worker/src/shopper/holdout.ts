@@ -1,0 +1,29 @@
+/** Which arm of the experiment a shopper is in: `holdout` shoppers get popularity and base prices. */
+export type Bucket = 'treatment' | 'holdout';
+
+/**
+ * Parses `HOLDOUT_PERCENT` (0..100, decimals allowed). A missing or invalid value means no holdout,
+ * because silently holding out shoppers nobody asked to hold out would cost the shop revenue.
+ */
+export function holdoutPercent(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 0;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) return 0;
+  return Math.min(100, Math.max(0, value));
+}
+
+/**
+ * Deterministic bucket from the anonymous id: SHA-256 of `holdout \n site \n id`, its first 32 bits
+ * mapped to [0, 10000) basis points. The same browser always lands in the same arm, for any worker
+ * instance, and changing the percentage moves only the shoppers at the boundary.
+ */
+export async function holdoutBucket(site: string, anonymousId: string, percent: number): Promise<Bucket> {
+  if (percent <= 0) return 'treatment';
+  if (percent >= 100) return 'holdout';
+  const digest = await crypto.subtle.digest(
+    'SHA-256',
+    new TextEncoder().encode(`holdout\n${site}\n${anonymousId}`),
+  );
+  const basisPoints = new DataView(digest).getUint32(0) % 10_000;
+  return basisPoints < percent * 100 ? 'holdout' : 'treatment';
+}

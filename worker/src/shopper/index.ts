@@ -1,0 +1,80 @@
+import type { Context } from 'hono';
+import type { Env } from '../env';
+import {
+  ANONYMOUS_ID_HEADER,
+  anonymousIdCookie,
+  anonymousIdFromCookieHeader,
+  isAnonymousId,
+  newAnonymousId,
+} from './anonymous-id';
+import { type Bucket, holdoutBucket, holdoutPercent } from './holdout';
+import { userHash } from './user-hash';
+
+export {
+  ANONYMOUS_ID_COOKIE,
+  ANONYMOUS_ID_HEADER,
+  anonymousIdCookie,
+  anonymousIdFromCookieHeader,
+  isAnonymousId,
+} from './anonymous-id';
+export { type Bucket, holdoutBucket, holdoutPercent } from './holdout';
+export { userHash } from './user-hash';
+
+/** Who is asking, as far as personalization needs to know. Holds no raw id beyond the request. */
+export interface Shopper {
+  /** The `rx_uid` cookie value (new when `isNew`). */
+  anonymousId: string;
+  /** The shop's own id for a logged-in shopper (`user_id`), when given. */
+  userId?: string;
+  /** `userHash(site, userId ?? anonymousId)`: the key of this shopper's cache entries, activity and price tokens. */
+  userHash: string;
+  /** `userHash(site, anonymousId)`: the anonymous session's activity, also read for a logged-in shopper. */
+  anonymousHash: string;
+  bucket: Bucket;
+  /** No valid `rx_uid` came with the request: the response must set the cookie. */
+  isNew: boolean;
+}
+
+/** Shop user ids accepted as `user_id`: printable, no spaces, at most 128 characters. */
+export const USER_ID_PATTERN = /^[\w.@:+-]{1,128}$/;
+
+/**
+ * Identifies the shopper of a request: `rx_uid` cookie, else the `x-rx-uid` header (script mode on
+ * another site), else a new random id; `user_id` from the query string when it is well-formed.
+ * Accepts a Hono context or a plain Request. When `isNew`, send `anonymousIdCookie(anonymousId)`
+ * (`setShopperCookie` does it for a Hono context).
+ */
+export async function identifyShopper(
+  source: Request | Pick<Context, 'req'>,
+  env: Pick<Env, 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  options: { userId?: string } = {},
+): Promise<Shopper> {
+  const request = source instanceof Request ? source : source.req.raw;
+  const fromCookie = anonymousIdFromCookieHeader(request.headers.get('cookie'));
+  const fromHeader = request.headers.get(ANONYMOUS_ID_HEADER)?.toLowerCase();
+  const known = fromCookie ?? (isAnonymousId(fromHeader) ? fromHeader : undefined);
+  const anonymousId = known ?? newAnonymousId();
+
+  const candidate = options.userId ?? new URL(request.url).searchParams.get('user_id') ?? undefined;
+  const userId = candidate !== undefined && USER_ID_PATTERN.test(candidate) ? candidate : undefined;
+
+  const site = env.SITE_ID;
+  const [anonymousHash, bucket] = await Promise.all([
+    userHash(site, anonymousId),
+    holdoutBucket(site, anonymousId, holdoutPercent(env.HOLDOUT_PERCENT)),
+  ]);
+  const shopper: Shopper = {
+    anonymousId,
+    userHash: userId === undefined ? anonymousHash : await userHash(site, userId),
+    anonymousHash,
+    bucket,
+    isNew: known === undefined,
+  };
+  if (userId !== undefined) shopper.userId = userId;
+  return shopper;
+}
+
+/** Sets `rx_uid` on the response of a Hono context when the shopper is new. */
+export function setShopperCookie(c: Pick<Context, 'header'>, shopper: Shopper): void {
+  if (shopper.isNew) c.header('set-cookie', anonymousIdCookie(shopper.anonymousId), { append: true });
+}
