@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import type { EventProblem, RxEvent, StoredEvent } from './event-types';
+import { EVENT_LIMITS } from './event-types';
+
+/**
+ * THE event schema (zod): the intake validates with it, the consumer re-validates what it
+ * reads from the queue, the trainer reads JSONL/MongoDB through it. Plain types live in
+ * `./event-types.ts` (no zod) and are re-exported here; the checks at the bottom of this
+ * file fail the build if the two drift apart.
+ */
+export * from './event-types';
+
+const MAX_ID_CHARS = 256;
+const MAX_NAME_CHARS = 200;
+const MAX_PRODUCTS = 500;
+
+/** Ids sent as numbers (common in Segment sources) are kept as their decimal string. */
+const IdSchema = z.union([
+  z.string().min(1, 'must not be empty').max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`),
+  z.number().transform((value) => String(value)),
+]);
+
+const CurrencySchema = z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code such as "GBP"');
+
+const productShape = {
+  product_id: IdSchema.optional(),
+  sku: IdSchema.optional(),
+  name: z.string().optional(),
+  category: z.string().optional(),
+  brand: z.string().optional(),
+  variant: z.string().optional(),
+  price: z.number().optional(),
+  quantity: z.number().int('must be a whole number').min(0, 'must not be negative').optional(),
+  currency: CurrencySchema.optional(),
+  position: z.number().optional(),
+  url: z.string().optional(),
+  image_url: z.string().optional(),
+};
+
+/** One product of `properties` or `properties.products[]`; unknown keys are kept as sent. */
+export const ProductPropertiesSchema = z.looseObject(productShape);
+
+/** `properties` of an event. */
+export const EventPropertiesSchema = z.looseObject({
+  ...productShape,
+  products: z.array(ProductPropertiesSchema).max(MAX_PRODUCTS, `at most ${MAX_PRODUCTS} products`).optional(),
+  order_id: IdSchema.optional(),
+  revenue: z.number().optional(),
+  total: z.number().optional(),
+  recommendation_id: z.string().max(MAX_ID_CHARS).optional(),
+  model_version: z.string().max(MAX_ID_CHARS).optional(),
+  placement: z.string().max(MAX_NAME_CHARS).optional(),
+  query: z.string().optional(),
+});
+
+const IsoTimestampSchema = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z',
+});
+
+const eventShape = {
+  type: z.enum(['track', 'page', 'identify'], { message: 'must be "track", "page" or "identify"' }),
+  event: z.string().min(1, 'must not be empty').max(MAX_NAME_CHARS).optional(),
+  name: z.string().max(MAX_NAME_CHARS).optional(),
+  messageId: z.string().min(1, 'must not be empty').max(MAX_ID_CHARS).optional(),
+  anonymousId: IdSchema.optional(),
+  userId: IdSchema.optional(),
+  timestamp: IsoTimestampSchema.optional(),
+  context: z.record(z.string(), z.unknown()).optional(),
+  properties: EventPropertiesSchema.optional(),
+  traits: z.record(z.string(), z.unknown()).optional(),
+};
+
+/**
+ * Rules that span fields, shared by the input and the stored schema. They also run when a
+ * field failed its own check (see `crossFieldRules`), so the sender gets every reason at once;
+ * hence the value is read as an untyped record.
+ */
+function checkEventRules(event: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  if (event.type === 'track' && event.event === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for a track call' });
+  }
+  if (event.anonymousId === undefined && event.userId === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['anonymousId'], message: 'anonymousId or userId is required' });
+  }
+  for (const key of Object.keys(event)) {
+    // MongoDB refuses top-level field names starting with `$`: reject them here with a reason
+    // instead of letting the consumer discover it.
+    if (key.startsWith('$'))
+      ctx.addIssue({ code: 'custom', path: [key], message: 'field names must not start with "$"' });
+  }
+}
+
+const crossFieldRules = {
+  when: (payload: { value: unknown }) =>
+    typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+};
+
+/** An event as senders post it. Unknown top-level keys (`integrations`, `sentAt`, ...) are kept. */
+export const RxEventSchema = z.looseObject(eventShape).superRefine(checkEventRules, crossFieldRules);
+
+/** The enriched event carried by the queue (see `StoredEvent`). */
+export const StoredEventSchema = z
+  .looseObject({
+    ...eventShape,
+    messageId: z.string().min(1).max(MAX_ID_CHARS),
+    timestamp: IsoTimestampSchema,
+    receivedAt: IsoTimestampSchema,
+    site: z.string().min(1),
+    bucket: z.enum(['treatment', 'holdout']),
+    model_version: z.string().nullable(),
+  })
+  .superRefine(checkEventRules, crossFieldRules);
+
+/** Keys a sender must never set: the server owns them, and `writeKey` is a credential not to store. */
+export const SERVER_OWNED_KEYS = [
+  '_id',
+  'receivedAt',
+  'site',
+  'bucket',
+  'model_version',
+  'writeKey',
+] as const;
+
+const encoder = new TextEncoder();
+
+/** Size of a value as UTF-8 JSON, the way Segment measures its 32 KB / 500 KB limits. */
+export function jsonByteSize(value: unknown): number {
+  return encoder.encode(JSON.stringify(value) ?? '').byteLength;
+}
+
+/** Turns zod issues into `{ field, reason }` with dotted paths (`properties.products.0.price`). */
+export function describeIssues(error: z.ZodError): EventProblem[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.map(String).join('.');
+    return field ? { field, reason: issue.message } : { reason: issue.message };
+  });
+}
+
+export type EventCheck<T> = { ok: true; event: T } | { ok: false; problems: EventProblem[] };
+
+/** Validates one posted event, size limit included. Never throws. */
+export function validateEvent(raw: unknown): EventCheck<RxEvent> {
+  const bytes = jsonByteSize(raw);
+  if (bytes > EVENT_LIMITS.maxEventBytes) {
+    return {
+      ok: false,
+      problems: [{ reason: `event is ${bytes} bytes; the limit is ${EVENT_LIMITS.maxEventBytes} bytes` }],
+    };
+  }
+  const parsed = RxEventSchema.safeParse(raw);
+  return parsed.success
+    ? { ok: true, event: parsed.data }
+    : { ok: false, problems: describeIssues(parsed.error) };
+}
+
+/** Validates an enriched event read back from the queue, a file or MongoDB. Never throws. */
+export function validateStoredEvent(raw: unknown): EventCheck<StoredEvent> {
+  const parsed = StoredEventSchema.safeParse(raw);
+  return parsed.success
+    ? { ok: true, event: parsed.data }
+    : { ok: false, problems: describeIssues(parsed.error) };
+}
+
+// Compile-time guarantees that the zod schemas and the plain types describe the same data.
+type Assert<T extends true> = T;
+type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type _RxEventMatches = Assert<Mutual<z.output<typeof RxEventSchema>, RxEvent>>;
+export type _StoredEventMatches = Assert<Mutual<z.output<typeof StoredEventSchema>, StoredEvent>>;
