@@ -1,0 +1,75 @@
+import { CommandError } from '../errors.ts';
+import { canonicalKey } from '../storage/keys.ts';
+import type { Doc } from '../types.ts';
+import { collectionName, optionalCount, optionalDoc, requiredDocArray } from './args.ts';
+import type { CommandContext, CommandHandler } from './context.ts';
+import { runFind, runPipeline } from './query.ts';
+
+/** Stages that write to another collection: mingo would only write to a throwaway array. */
+const WRITING_STAGES = ['$out', '$merge'];
+
+function documentsOf(context: CommandContext, name: string): Doc[] {
+  return context.storage.getCollection(context.db, name)?.documents() ?? [];
+}
+
+/**
+ * `aggregate` (cursor form): every stage mingo implements, including $lookup and $unionWith
+ * against collections of the same database. `{ aggregate: 1 }` runs on no input ($documents).
+ */
+export const aggregate: CommandHandler = (body, context) => {
+  const target = body.aggregate;
+  const name = target === 1 ? undefined : collectionName(body, 'aggregate');
+  const pipeline = requiredDocArray(body, 'aggregate', 'pipeline');
+  const cursorOptions = optionalDoc(body, 'aggregate', 'cursor');
+  if (!cursorOptions) {
+    throw new CommandError(
+      'FailedToParse',
+      "The 'cursor' option is required, except for aggregate with the explain argument",
+    );
+  }
+  for (const stage of pipeline) {
+    const operator = Object.keys(stage)[0] ?? '';
+    if (WRITING_STAGES.includes(operator)) {
+      throw new CommandError(
+        'NotImplemented',
+        `${operator} is not supported by the local MongoDB-compatible server`,
+      );
+    }
+  }
+  const input = name === undefined ? [] : documentsOf(context, name);
+  const docs = runPipeline(input, pipeline, (other) => documentsOf(context, other));
+  const ns = `${context.db}.${name ?? '$cmd.aggregate'}`;
+  return { ...context.cursors.open(ns, docs, optionalCount(cursorOptions, 'aggregate', 'batchSize')) };
+};
+
+/** `count` (what estimatedDocumentCount and the legacy count() send). */
+export const count: CommandHandler = (body, context) => {
+  const name = collectionName(body, 'count');
+  const query = optionalDoc(body, 'count', 'query') ?? {};
+  const skip = optionalCount(body, 'count', 'skip');
+  const limit = optionalCount(body, 'count', 'limit');
+  const docs = documentsOf(context, name);
+  if (Object.keys(query).length === 0 && !skip && !limit) return { n: docs.length };
+  return { n: runFind(docs, { filter: query, skip, limit }).length };
+};
+
+/** `distinct`: distinct values at a (dotted) key, arrays unwound as MongoDB does. */
+export const distinct: CommandHandler = (body, context) => {
+  const name = collectionName(body, 'distinct');
+  const key = body.key;
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new CommandError('TypeMismatch', "BSON field 'distinct.key' must be a non-empty string");
+  }
+  const matched = runFind(documentsOf(context, name), {
+    filter: optionalDoc(body, 'distinct', 'query') ?? {},
+  });
+  const projected = runPipeline(matched, [{ $project: { _id: 0, value: `$${key}` } }], () => []);
+  const seen = new Map<string, unknown>();
+  for (const row of projected) {
+    const values = Array.isArray(row.value) ? row.value : [row.value];
+    for (const value of values) {
+      if (value !== undefined && !seen.has(canonicalKey(value))) seen.set(canonicalKey(value), value);
+    }
+  }
+  return { values: [...seen.values()] };
+};

@@ -1,0 +1,75 @@
+import { Long } from 'bson';
+import { CommandError } from '../errors.ts';
+import { type Doc, isPlainDoc } from '../types.ts';
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'object') return isPlainDoc(value) ? 'object' : value.constructor.name.toLowerCase();
+  return typeof value;
+}
+
+function wrongType(command: string, field: string, value: unknown, expected: string): CommandError {
+  return new CommandError(
+    'TypeMismatch',
+    `BSON field '${command}.${field}' is the wrong type '${typeName(value)}', expected type '${expected}'`,
+  );
+}
+
+/** The collection named by the command's first field (`{ find: 'events', ... }`). */
+export function collectionName(body: Doc, command: string): string {
+  const value = body[command];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new CommandError('InvalidNamespace', `collection name has invalid type ${typeName(value)}`);
+  }
+  return value;
+}
+
+export function optionalDoc(body: Doc, command: string, field: string): Doc | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainDoc(value)) throw wrongType(command, field, value, 'object');
+  return value;
+}
+
+export function optionalNumber(body: Doc, command: string, field: string): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return value;
+  if (value instanceof Long) return value.toNumber();
+  throw wrongType(command, field, value, 'number');
+}
+
+/** A non-negative whole number, e.g. limit, skip, batchSize. */
+export function optionalCount(body: Doc, command: string, field: string): number | undefined {
+  const value = optionalNumber(body, command, field);
+  if (value !== undefined && (value < 0 || !Number.isInteger(value))) {
+    throw new CommandError(
+      'BadValue',
+      `BSON field '${command}.${field}' value must be >= 0, actual value '${value}'`,
+    );
+  }
+  return value;
+}
+
+export function optionalBool(body: Doc, command: string, field: string): boolean | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value !== 0;
+  throw wrongType(command, field, value, 'bool');
+}
+
+export function requiredDocArray(body: Doc, command: string, field: string): Doc[] {
+  const value = body[field];
+  if (value === undefined)
+    throw new CommandError(
+      'FailedToParse',
+      `BSON field '${command}.${field}' is missing but a required field`,
+    );
+  if (!Array.isArray(value)) throw wrongType(command, field, value, 'array');
+  return value.map((element, index) => {
+    if (!isPlainDoc(element)) throw wrongType(command, `${field}.${index}`, element, 'object');
+    return element;
+  });
+}

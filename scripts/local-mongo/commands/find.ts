@@ -1,0 +1,58 @@
+import { Long } from 'bson';
+import { CommandError } from '../errors.ts';
+import { collectionName, optionalBool, optionalCount, optionalDoc, optionalNumber } from './args.ts';
+import type { CommandHandler } from './context.ts';
+import { runFind } from './query.ts';
+
+/** `find`: the whole result is computed once; the first batch is returned and the rest kept on a cursor. */
+export const find: CommandHandler = (body, context) => {
+  const name = collectionName(body, 'find');
+  const ns = `${context.db}.${name}`;
+  const batchSize = optionalCount(body, 'find', 'batchSize');
+  const collection = context.storage.getCollection(context.db, name);
+  const docs = collection
+    ? runFind(collection.documents(), {
+        filter: optionalDoc(body, 'find', 'filter') ?? {},
+        sort: optionalDoc(body, 'find', 'sort'),
+        projection: optionalDoc(body, 'find', 'projection'),
+        skip: optionalCount(body, 'find', 'skip'),
+        limit: optionalCount(body, 'find', 'limit'),
+        collation: optionalDoc(body, 'find', 'collation'),
+      })
+    : [];
+  if (optionalBool(body, 'find', 'singleBatch') === true) {
+    return { cursor: { id: Long.ZERO, ns, firstBatch: docs.slice(0, batchSize ?? docs.length) } };
+  }
+  return { ...context.cursors.open(ns, docs, batchSize) };
+};
+
+function cursorIdOf(value: unknown, field: string): number {
+  if (typeof value === 'number') return value;
+  if (value instanceof Long) return value.toNumber();
+  throw new CommandError('TypeMismatch', `BSON field '${field}' is the wrong type, expected type 'long'`);
+}
+
+/** `getMore`: the next batch of an open cursor. */
+export const getMore: CommandHandler = (body, context) => {
+  const id = cursorIdOf(body.getMore, 'getMore.getMore');
+  const collection = body.collection;
+  if (typeof collection !== 'string') {
+    throw new CommandError('TypeMismatch', "BSON field 'getMore.collection' is missing or not a string");
+  }
+  const batchSize = optionalNumber(body, 'getMore', 'batchSize');
+  return { ...context.cursors.getMore(id, `${context.db}.${collection}`, batchSize || undefined) };
+};
+
+/** `killCursors`: closes cursors the client no longer needs. */
+export const killCursors: CommandHandler = (body, context) => {
+  const ids = body.cursors;
+  if (!Array.isArray(ids))
+    throw new CommandError('TypeMismatch', "BSON field 'killCursors.cursors' must be an array");
+  const { killed, notFound } = context.cursors.kill(ids.map((id) => cursorIdOf(id, 'killCursors.cursors')));
+  return {
+    cursorsKilled: killed.map((id) => Long.fromNumber(id)),
+    cursorsNotFound: notFound.map((id) => Long.fromNumber(id)),
+    cursorsAlive: [],
+    cursorsUnknown: [],
+  };
+};

@@ -1,0 +1,68 @@
+import { CommandError } from '../errors.ts';
+import type { Doc } from '../types.ts';
+import { aggregate, count, distinct } from './aggregate.ts';
+import { create, drop, dropDatabase, listCollections, listDatabases } from './catalog.ts';
+import type { CommandContext, CommandHandler } from './context.ts';
+import { deleteCommand } from './delete.ts';
+import { find, getMore, killCursors } from './find.ts';
+import { findAndModify } from './find-and-modify.ts';
+import { handshakeCommands } from './handshake.ts';
+import { createIndexes, dropIndexes, listIndexes } from './indexes.ts';
+import { insert } from './insert.ts';
+import { update } from './update.ts';
+
+const COMMANDS: Record<string, CommandHandler> = {
+  ...handshakeCommands,
+  insert,
+  find,
+  getMore,
+  killCursors,
+  aggregate,
+  count,
+  distinct,
+  update,
+  delete: deleteCommand,
+  findAndModify,
+  findandmodify: findAndModify,
+  createIndexes,
+  listIndexes,
+  dropIndexes,
+  listCollections,
+  listDatabases,
+  create,
+  drop,
+  dropDatabase,
+};
+
+/** Names of the commands this server implements. */
+export const supportedCommands: readonly string[] = Object.keys(COMMANDS);
+
+function errorReply(error: CommandError): Doc {
+  return { ok: 0, errmsg: error.message, code: error.code, codeName: error.codeName };
+}
+
+/**
+ * Runs one command and always returns a reply document: `{ ...result, ok: 1 }`, or
+ * `{ ok: 0, errmsg, code, codeName }`. Writes are flushed to disk before the reply exists,
+ * including the partial work of a failed ordered insert.
+ */
+export function runCommand(body: Doc, context: CommandContext): Doc {
+  const name = Object.keys(body)[0] ?? '';
+  const handler = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!handler) return errorReply(new CommandError('CommandNotFound', `no such command: '${name}'`));
+  try {
+    const result = handler(body, context);
+    context.storage.flush();
+    return { ...result, ok: 1 };
+  } catch (error) {
+    try {
+      context.storage.flush();
+    } catch (flushError) {
+      console.error('local-mongo: could not persist writes', flushError);
+    }
+    if (error instanceof CommandError) return errorReply(error);
+    console.error(`local-mongo: command '${name}' failed`, error);
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: 0, errmsg: `internal error in '${name}': ${message}`, code: 1, codeName: 'InternalError' };
+  }
+}

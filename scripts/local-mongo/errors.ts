@@ -1,0 +1,42 @@
+/**
+ * MongoDB's server error codes that this server answers with. The driver branches on the
+ * numeric code (11000 for duplicates, 59 for an unknown command, ...), so they must match.
+ */
+export const ErrorCodes = {
+  BadValue: 2,
+  FailedToParse: 9,
+  TypeMismatch: 14,
+  InvalidLength: 16,
+  NamespaceNotFound: 26,
+  IndexNotFound: 27,
+  CursorNotFound: 43,
+  NamespaceExists: 48,
+  CommandNotFound: 59,
+  ImmutableField: 66,
+  InvalidOptions: 72,
+  InvalidNamespace: 73,
+  IndexOptionsConflict: 85,
+  IndexKeySpecsConflict: 86,
+  OperationFailed: 96,
+  NotImplemented: 238,
+  DuplicateKey: 11000,
+} as const;
+
+/** The name MongoDB reports beside each numeric code (`codeName`). */
+export type ErrorCodeName = keyof typeof ErrorCodes;
+
+/**
+ * A command failure answered as `{ ok: 0, errmsg, code, codeName }`. Thrown by command
+ * handlers; the dispatcher turns it into the reply so the connection keeps working.
+ */
+export class CommandError extends Error {
+  readonly code: number;
+  readonly codeName: ErrorCodeName;
+
+  constructor(codeName: ErrorCodeName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CommandError';
+    this.codeName = codeName;
+    this.code = ErrorCodes[codeName];
+  }
+}

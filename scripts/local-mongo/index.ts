@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CursorRegistry } from './cursors.ts';
+import { WireServer } from './server.ts';
+import { StorageEngine } from './storage/engine.ts';
+
+/** Options of {@link startLocalMongo}. */
+export interface LocalMongoOptions {
+  /** Interface to bind; loopback by default. */
+  host?: string;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /** Folder holding the data; default a fresh temporary folder, removed on close. */
+  dataDir?: string;
+}
+
+/** A running local MongoDB-compatible server. */
+export interface LocalMongo {
+  /** Connection string for the official driver: `mongodb://127.0.0.1:PORT`. */
+  uri: string;
+  port: number;
+  dataDir: string;
+  /** Simulates an outage: closes the listener and drops every connection. Data stays. */
+  pause(): Promise<void>;
+  /** Ends the outage: listens again on the same port. */
+  resume(): Promise<void>;
+  /** Stops the server and flushes data to disk (removing the data folder only if it was a default temp one). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a MongoDB wire-protocol server that the official `mongodb` driver talks to
+ * unchanged, with query and aggregation semantics from mingo and data persisted under
+ * `dataDir`. See scripts/local-mongo/README.md for what it supports.
+ */
+export async function startLocalMongo(options: LocalMongoOptions = {}): Promise<LocalMongo> {
+  const host = options.host ?? '127.0.0.1';
+  const temporary = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'local-mongo-'));
+  const storage = StorageEngine.open(dataDir);
+  const cursors = new CursorRegistry();
+  const server = new WireServer(storage, cursors, host, options.port ?? 0);
+  try {
+    await server.listen();
+  } catch (error) {
+    cursors.close();
+    storage.close();
+    throw error;
+  }
+  const port = server.port;
+  const uriHost = host.includes(':') ? `[${host}]` : host;
+  let closed = false;
+  return {
+    uri: `mongodb://${uriHost}:${port}`,
+    port,
+    dataDir,
+    pause: () => server.stop(),
+    resume: async () => {
+      if (closed) throw new Error('local-mongo: cannot resume a closed server');
+      await server.listen();
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await server.stop();
+      cursors.close();
+      storage.close();
+      if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

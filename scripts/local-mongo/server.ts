@@ -1,0 +1,77 @@
+import net from 'node:net';
+import { WireConnection } from './connection.ts';
+import type { CursorRegistry } from './cursors.ts';
+import type { StorageEngine } from './storage/engine.ts';
+
+/**
+ * The TCP side: accepts connections and can be paused (listener closed, every connection
+ * dropped, as if the server went down) and resumed on the same port, for fault tests.
+ */
+export class WireServer {
+  private listener: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private nextConnectionId = 1;
+  private boundPort: number;
+
+  constructor(
+    private readonly storage: StorageEngine,
+    private readonly cursors: CursorRegistry,
+    private readonly host: string,
+    port: number,
+  ) {
+    this.boundPort = port;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get listening(): boolean {
+    return this.listener !== undefined;
+  }
+
+  /** Starts listening (port 0 picks a free one); a taken port is a clear error, not a stack trace. */
+  async listen(): Promise<void> {
+    if (this.listener) return;
+    const listener = net.createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRINUSE') {
+          reject(
+            new Error(
+              `local-mongo: port ${this.boundPort} on ${this.host} is already in use; ` +
+                'pick another with --port <n> (or port 0 for any free port)',
+              { cause: error },
+            ),
+          );
+        } else reject(error);
+      });
+      listener.listen(this.boundPort, this.host, () => resolve());
+    });
+    listener.on('error', (error) => console.error('local-mongo: listener error', error));
+    const address = listener.address();
+    if (address && typeof address === 'object') this.boundPort = address.port;
+    this.listener = listener;
+  }
+
+  /** Stops accepting and drops every open connection; clients see the server as down. */
+  async stop(): Promise<void> {
+    const listener = this.listener;
+    this.listener = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    new WireConnection(socket, {
+      db: 'admin',
+      storage: this.storage,
+      cursors: this.cursors,
+      connectionId: this.nextConnectionId++,
+    });
+  }
+}

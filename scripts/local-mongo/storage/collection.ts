@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import { EJSON } from 'bson';
+import { CommandError } from '../errors.ts';
+import { type Doc, isPlainDoc } from '../types.ts';
+import { CollectionLog } from './collection-log.ts';
+import { DuplicateKeyError } from './duplicate-key-error.ts';
+import { canonicalKey } from './keys.ts';
+import { UniqueIndex } from './unique-index.ts';
+
+/** The `_id` index every collection has; listed first by listIndexes, as MongoDB does. */
+const ID_INDEX: Doc = { v: 2, key: { _id: 1 }, name: '_id_' };
+
+/** Log records beyond this many (and beyond twice the live documents) trigger a compaction. */
+const COMPACT_MIN_RECORDS = 10_000;
+
+/**
+ * One collection: documents in memory in insertion order (MongoDB's natural order for a fresh
+ * collection), unique indexes enforced on every write, everything persisted through its log.
+ * Stored documents are never mutated in place, so open cursors keep a consistent snapshot.
+ */
+export class Collection {
+  readonly ns: string;
+  private readonly docs = new Map<string, Doc>();
+  private readonly indexSpecs: Doc[] = [];
+  private readonly uniqueIndexes: UniqueIndex[] = [];
+  private readonly log: CollectionLog;
+
+  private constructor(
+    readonly database: string,
+    readonly name: string,
+    private readonly basePath: string,
+  ) {
+    this.ns = `${database}.${name}`;
+    const indexesPath = `${basePath}.indexes.json`;
+    if (fs.existsSync(indexesPath)) {
+      const specs = EJSON.parse(fs.readFileSync(indexesPath, 'utf8')) as Doc[];
+      for (const spec of specs) this.addIndexSpec(spec);
+    }
+    this.log = CollectionLog.open(`${basePath}.jsonl`, {
+      put: (doc) => {
+        const key = canonicalKey(doc._id);
+        const previous = this.docs.get(key);
+        if (previous) this.unindex(previous, key);
+        this.docs.set(key, doc);
+        this.index(doc, key);
+      },
+      remove: (id) => {
+        const key = canonicalKey(id);
+        const previous = this.docs.get(key);
+        if (previous) this.unindex(previous, key);
+        this.docs.delete(key);
+      },
+    });
+  }
+
+  /** Opens or creates the collection stored at `basePath` (+ `.jsonl`, `.indexes.json`). */
+  static open(database: string, name: string, basePath: string): Collection {
+    return new Collection(database, name, basePath);
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  /** A snapshot array of the documents in natural order. */
+  documents(): Doc[] {
+    return Array.from(this.docs.values());
+  }
+
+  getById(id: unknown): Doc | undefined {
+    return this.docs.get(canonicalKey(id));
+  }
+
+  /** Stores a new document; throws DuplicateKeyError (code 11000) on `_id` or unique-index collision. */
+  insert(doc: Doc): void {
+    if (Array.isArray(doc._id)) throw new CommandError('BadValue', "can't use an array for _id");
+    const key = canonicalKey(doc._id);
+    if (this.docs.has(key)) throw new DuplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
+    for (const index of this.uniqueIndexes) index.check(doc, key);
+    this.docs.set(key, doc);
+    this.index(doc, key);
+    this.log.appendPut(doc);
+  }
+
+  /** Replaces a stored document by a new version with the same `_id`. */
+  replace(current: Doc, next: Doc): void {
+    const key = canonicalKey(current._id);
+    if (canonicalKey(next._id) !== key) {
+      throw new CommandError(
+        'ImmutableField',
+        "Performing an update on the path '_id' would modify the immutable field '_id'",
+      );
+    }
+    for (const index of this.uniqueIndexes) index.check(next, key);
+    this.unindex(current, key);
+    this.docs.set(key, next);
+    this.index(next, key);
+    this.log.appendPut(next);
+  }
+
+  remove(doc: Doc): void {
+    const key = canonicalKey(doc._id);
+    if (!this.docs.has(key)) return;
+    this.unindex(doc, key);
+    this.docs.delete(key);
+    this.log.appendRemove(doc._id);
+  }
+
+  /** Index specs as listIndexes returns them, `_id_` first. */
+  listIndexes(): Doc[] {
+    return [ID_INDEX, ...this.indexSpecs];
+  }
+
+  /**
+   * Adds an index; false when an identical one exists (MongoDB treats that as success).
+   * A unique index over existing duplicates fails with 11000 and is not created.
+   */
+  createIndex(spec: Doc & { name: string; key: Doc }): boolean {
+    const keyText = EJSON.stringify(spec.key);
+    for (const existing of this.listIndexes()) {
+      const sameName = existing.name === spec.name;
+      const sameKey = EJSON.stringify(existing.key) === keyText;
+      if (sameName && sameKey && (existing.unique === true) === (spec.unique === true)) return false;
+      if (sameName) {
+        throw new CommandError(
+          'IndexKeySpecsConflict',
+          `An existing index has the same name as the requested index but different key or options: ${spec.name}`,
+        );
+      }
+      if (sameKey) {
+        throw new CommandError(
+          'IndexOptionsConflict',
+          `Index already exists with a different name: ${String(existing.name)}`,
+        );
+      }
+    }
+    if (spec.unique === true) {
+      const candidate = new UniqueIndex(this.ns, spec);
+      for (const [key, doc] of this.docs) {
+        candidate.check(doc, key);
+        candidate.add(doc, key);
+      }
+    }
+    this.addIndexSpec(spec);
+    this.saveIndexSpecs();
+    return true;
+  }
+
+  /** Drops a secondary index by name; throws IndexNotFound-like errors as MongoDB does. */
+  dropIndex(name: string): void {
+    if (name === '_id_') throw new CommandError('InvalidOptions', 'cannot drop _id index');
+    const position = this.indexSpecs.findIndex((spec) => spec.name === name);
+    if (position < 0) throw new CommandError('IndexNotFound', `index not found with name [${name}]`);
+    this.indexSpecs.splice(position, 1);
+    const uniquePosition = this.uniqueIndexes.findIndex((index) => index.name === name);
+    if (uniquePosition >= 0) this.uniqueIndexes.splice(uniquePosition, 1);
+    this.saveIndexSpecs();
+  }
+
+  /** Persists buffered writes; compacts the log when it has grown well past the live data. */
+  flush(): void {
+    this.log.flush();
+    if (this.log.records > COMPACT_MIN_RECORDS && this.log.records > 2 * this.docs.size) {
+      this.log.compact(this.docs.values());
+    }
+  }
+
+  get hasPendingWrites(): boolean {
+    return this.log.hasPending;
+  }
+
+  sync(): void {
+    this.log.sync();
+  }
+
+  close(): void {
+    this.log.close();
+  }
+
+  /** Deletes the collection's files (drop). */
+  destroy(): void {
+    this.log.destroy();
+    fs.rmSync(`${this.basePath}.indexes.json`, { force: true });
+  }
+
+  private addIndexSpec(spec: Doc & { name?: unknown; key?: unknown }): void {
+    const { ns: _ignoredNamespace, ...stored } = spec;
+    const listed: Doc = { v: 2, ...stored };
+    this.indexSpecs.push(listed);
+    if (listed.unique === true && typeof listed.name === 'string' && isPlainDoc(listed.key)) {
+      const index = new UniqueIndex(this.ns, {
+        name: listed.name,
+        key: listed.key,
+        sparse: listed.sparse === true,
+        partialFilterExpression: isPlainDoc(listed.partialFilterExpression)
+          ? listed.partialFilterExpression
+          : undefined,
+      });
+      for (const [key, doc] of this.docs) index.add(doc, key);
+      this.uniqueIndexes.push(index);
+    }
+  }
+
+  private saveIndexSpecs(): void {
+    const path = `${this.basePath}.indexes.json`;
+    fs.writeFileSync(`${path}.tmp`, EJSON.stringify(this.indexSpecs, { relaxed: false }));
+    fs.renameSync(`${path}.tmp`, path);
+  }
+
+  private index(doc: Doc, key: string): void {
+    for (const index of this.uniqueIndexes) index.add(doc, key);
+  }
+
+  private unindex(doc: Doc, key: string): void {
+    for (const index of this.uniqueIndexes) index.remove(doc, key);
+  }
+}
