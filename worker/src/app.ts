@@ -2,8 +2,10 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { AppEnv } from './app-env';
 import { ApiError, errorBody } from './errors';
+import { eventRoutes, segmentRoutes } from './events';
 import { log } from './log';
 import { healthz } from './routes/healthz';
+import { plugin } from './routes/plugin';
 
 /**
  * The worker's HTTP surface. Routes are mounted here and nowhere else,
@@ -15,6 +17,9 @@ export function createApp() {
 
   app.route('/healthz', healthz);
   // ROUTES: later parts mount /v1/*, /rx.js and the proxy below this line.
+  app.route('/v1/events', eventRoutes);
+  app.route('/v1', segmentRoutes);
+  app.route('/', plugin);
 
   app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

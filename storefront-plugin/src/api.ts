@@ -1,0 +1,55 @@
+import type { RecommendedItem } from '../../contracts/markup';
+import type { Identity } from './identity';
+
+/** `GET /v1/recommendations` response (DESIGN.md "HTTP API"). */
+export interface RecommendationsResponse {
+  recommendation_id: string;
+  model_version: string;
+  items: RecommendedItem[];
+}
+
+/** One entry of `GET /v1/prices`. */
+export interface PriceQuote {
+  product_id: string;
+  base_price: number;
+  price: number;
+  currency: string;
+  discount: number;
+  personalized: boolean;
+  token: string;
+}
+
+/** A recommendations request: the slot's `data-rx-*` attributes. */
+export interface RecommendationsQuery {
+  placement: string;
+  product_id?: string;
+  category?: string;
+  limit?: string;
+}
+
+/**
+ * Reads from the worker API. Cookies are never sent (they would be third-party on another site);
+ * the anonymous id travels in the `x-rx-uid` header instead, and only when tracking is allowed, so
+ * before consent the API sees an anonymous request and answers with non-personal results.
+ */
+export function createApi(base: string, identity: Identity, identified: () => boolean) {
+  async function get<T>(path: string, params: Record<string, string | undefined>): Promise<T> {
+    const url = new URL(base + path);
+    const userId = identified() ? identity.userId() : undefined;
+    for (const [key, value] of Object.entries({ ...params, user_id: userId })) {
+      if (value) url.searchParams.set(key, value);
+    }
+    const headers: Record<string, string> = identified() ? { 'x-rx-uid': identity.anonymousId() } : {};
+    const response = await fetch(url, { headers, credentials: 'omit' });
+    if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+    return (await response.json()) as T;
+  }
+  return {
+    recommendations: (query: RecommendationsQuery) =>
+      get<RecommendationsResponse>('/v1/recommendations', { ...query }),
+    prices: (productIds: string[]) =>
+      get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds.join(',') }),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;

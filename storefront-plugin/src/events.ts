@@ -1,0 +1,38 @@
+import type { EventProperties, RxEventInput } from '../../contracts/event-types';
+import type { Identity } from './identity';
+import { uuid } from './lib/uuid';
+
+/** Reported as `context.library`, so the data team can tell plugin events from server-side ones. */
+export const LIBRARY = { name: 'rx.js', version: '1' } as const;
+
+/** What `page` events and every event's `context.page` describe. */
+function pageContext(): Record<string, string> {
+  return {
+    path: location.pathname,
+    url: location.href,
+    title: document.title,
+    referrer: document.referrer,
+  };
+}
+
+/**
+ * Builds one event of the contract (`contracts/event-types.ts`). The `messageId` is fixed here,
+ * once, so every retry of the same event carries the same id and the worker stores it once.
+ */
+export function buildEvent(
+  identity: Identity,
+  site: string,
+  fields: Pick<RxEventInput, 'type' | 'event' | 'name' | 'traits'> & { properties?: EventProperties },
+): RxEventInput {
+  const event: RxEventInput = {
+    ...fields,
+    messageId: uuid(),
+    anonymousId: identity.anonymousId(),
+    timestamp: new Date().toISOString(),
+    context: { library: LIBRARY, page: pageContext(), ...(site ? { site } : {}) },
+  };
+  const userId = identity.userId();
+  if (userId) event.userId = userId;
+  if (fields.type === 'page') event.properties = { ...pageContext(), ...fields.properties };
+  return event;
+}

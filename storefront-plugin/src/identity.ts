@@ -1,0 +1,50 @@
+import { readCookie, readItem, removeItem, storageAllowed, writeCookie, writeItem } from './lib/storage';
+import { uuid } from './lib/uuid';
+
+/** Same cookie the worker issues in proxy mode, so a shopper keeps one id across both modes. */
+const ANONYMOUS_ID_COOKIE = 'rx_uid';
+const USER_ID_KEY = 'rx_user';
+/** 400 days: the longest cookie lifetime current browsers accept. */
+const MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
+const ANONYMOUS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Who the shopper is: a random anonymous id and, after `rx.identify`, the shop's user id. */
+export interface Identity {
+  anonymousId(): string;
+  userId(): string | undefined;
+  setUserId(userId: string): void;
+  /** Forgets both ids (consent withdrawn). */
+  clear(): void;
+}
+
+/**
+ * Ids live in the first-party `rx_uid` cookie and localStorage once storage is allowed; before
+ * that (consent pending) the anonymous id exists in memory only and dies with the page.
+ */
+export function createIdentity(): Identity {
+  let anonymous: string | undefined;
+  let user: string | undefined;
+  return {
+    anonymousId() {
+      const stored = readCookie(ANONYMOUS_ID_COOKIE);
+      if (stored && ANONYMOUS_ID.test(stored)) anonymous = stored;
+      anonymous ??= uuid();
+      if (storageAllowed() && stored !== anonymous)
+        writeCookie(ANONYMOUS_ID_COOKIE, anonymous, MAX_AGE_SECONDS);
+      return anonymous;
+    },
+    userId() {
+      return user ?? readItem(USER_ID_KEY) ?? undefined;
+    },
+    setUserId(userId) {
+      user = userId;
+      writeItem(USER_ID_KEY, userId);
+    },
+    clear() {
+      anonymous = undefined;
+      user = undefined;
+      writeCookie(ANONYMOUS_ID_COOKIE, '', 0);
+      removeItem(USER_ID_KEY);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * localStorage and the `rx_uid` cookie, both off until consent allows them (`data-consent="required"`
+ * → no cookie and no storage before `rx.consent(true)`). Access can throw (Safari private mode,
+ * sandboxed iframes, storage disabled), so every call is wrapped.
+ */
+
+let allowed = true;
+
+/** Switches persistent storage on or off; off also means nothing is read back. */
+export function allowStorage(value: boolean): void {
+  allowed = value;
+}
+
+/** True when storage may be used. */
+export function storageAllowed(): boolean {
+  return allowed;
+}
+
+export function readItem(key: string): string | null {
+  if (!allowed) return null;
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+export function writeItem(key: string, value: string): void {
+  if (!allowed) return;
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Quota exceeded or storage disabled: events still go out from memory.
+  }
+}
+
+/** Removes a key even while storage is disallowed: withdrawing consent must be able to clean up. */
+export function removeItem(key: string): void {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    // Nothing to clean when storage is unavailable.
+  }
+}
+
+export function readCookie(name: string): string | undefined {
+  if (!allowed) return undefined;
+  try {
+    for (const part of document.cookie.split(';')) {
+      const [key, value] = part.split('=');
+      if (key?.trim() === name && value) return decodeURIComponent(value.trim());
+    }
+  } catch {
+    // document.cookie throws in sandboxed documents.
+  }
+  return undefined;
+}
+
+/** Writes a first-party cookie for the shop's own site; `maxAge` 0 deletes it. */
+export function writeCookie(name: string, value: string, maxAgeSeconds: number): void {
+  if (!allowed && maxAgeSeconds > 0) return;
+  try {
+    const secure = location.protocol === 'https:' ? '; Secure' : '';
+    // The Cookie Store API is async and missing in Firefox and older Safari; the value is a UUID.
+    // biome-ignore lint/suspicious/noDocumentCookie: the one synchronous way to set a cookie everywhere.
+    document.cookie = `${name}=${encodeURIComponent(value)}; Max-Age=${maxAgeSeconds}; Path=/; SameSite=Lax${secure}`;
+  } catch {
+    // See readCookie.
+  }
+}

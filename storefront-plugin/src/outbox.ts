@@ -1,0 +1,127 @@
+import type { RxEventInput } from '../../contracts/event-types';
+import { guard, report } from './lib/guard';
+import { readItem, writeItem } from './lib/storage';
+
+/** Send when this many events wait... */
+export const BATCH_SIZE = 10;
+/** ...or when the oldest has waited this long. */
+export const BATCH_DELAY_MS = 5000;
+/** Unsent events kept across failures and reloads; the oldest are dropped beyond it. */
+export const MAX_QUEUED = 100;
+/** Retries back off from BATCH_DELAY_MS doubling up to this. */
+const MAX_BACKOFF_MS = 60_000;
+const STORAGE_KEY = 'rx_q';
+
+/** Batches events to `POST /v1/events`, keeping unsent ones (bounded) in memory and localStorage. */
+export interface Outbox {
+  add(event: RxEventInput): void;
+  /** Sends everything waiting now (pagehide, consent granted, `rx.flush()`). */
+  flush(): void;
+  /** Drops everything waiting (consent refused). */
+  clear(): void;
+  /** Takes in events an earlier page left in storage (once storage is allowed) and sends them. */
+  resume(): void;
+  /** Events waiting to be sent (for tests and debugging). */
+  size(): number;
+}
+
+/**
+ * `canSend` gates every send (consent); while it is false events accumulate in memory only,
+ * because storage is off too. Every unacknowledged event stays in `pending` (persisted) until the
+ * worker answers 2xx, so a page that unloads mid-request re-sends on the next page; `messageId`
+ * makes that re-send harmless.
+ */
+export function createOutbox(endpoint: string, canSend: () => boolean): Outbox {
+  let pending: RxEventInput[] = restore();
+  const inFlight = new Set<string>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let failures = 0;
+
+  function persist(): void {
+    writeItem(STORAGE_KEY, JSON.stringify(pending));
+  }
+
+  function schedule(delay: number): void {
+    if (timer === undefined) timer = setTimeout(flush, delay);
+  }
+
+  function send(batch: RxEventInput[]): void {
+    const ids = batch.map((e) => e.messageId ?? '');
+    for (const id of ids) inFlight.add(id);
+    const settle = (delivered: boolean) => {
+      for (const id of ids) inFlight.delete(id);
+      if (delivered) {
+        failures = 0;
+        pending = pending.filter((e) => !ids.includes(e.messageId ?? ''));
+        persist();
+      } else {
+        failures++;
+        schedule(Math.min(BATCH_DELAY_MS * 2 ** failures, MAX_BACKOFF_MS));
+      }
+    };
+    fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ batch }),
+      // keepalive lets the request outlive the page (pagehide); its body limit is 64 KB per page.
+      keepalive: true,
+      credentials: 'omit',
+    }).then(
+      (response) => {
+        // 4xx other than 429 will never succeed: drop the batch instead of retrying it forever.
+        const permanent = response.status >= 400 && response.status < 500 && response.status !== 429;
+        if (permanent) report(`events rejected (${response.status})`);
+        settle(response.ok || permanent);
+      },
+      (error: unknown) => {
+        report('events not sent', error);
+        settle(false);
+      },
+    );
+  }
+
+  function flush(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (!canSend()) return;
+    const waiting = pending.filter((e) => !inFlight.has(e.messageId ?? ''));
+    for (let i = 0; i < waiting.length; i += BATCH_SIZE) send(waiting.slice(i, i + BATCH_SIZE));
+  }
+
+  if (pending.length > 0) schedule(0);
+
+  return {
+    add: guard('track', (event: RxEventInput) => {
+      pending.push(event);
+      if (pending.length > MAX_QUEUED) pending = pending.slice(-MAX_QUEUED);
+      persist();
+      if (pending.length - inFlight.size >= BATCH_SIZE) flush();
+      else schedule(BATCH_DELAY_MS);
+    }),
+    flush: guard('flush', flush),
+    clear: () => {
+      pending = [];
+      persist();
+    },
+    resume: guard('resume', () => {
+      const known = new Set(pending.map((e) => e.messageId));
+      pending = [...restore().filter((e) => !known.has(e.messageId)), ...pending].slice(-MAX_QUEUED);
+      persist();
+      flush();
+    }),
+    size: () => pending.length,
+  };
+}
+
+function restore(): RxEventInput[] {
+  try {
+    const parsed: unknown = JSON.parse(readItem(STORAGE_KEY) ?? '[]');
+    if (!Array.isArray(parsed)) return [];
+    // Storage is the host's too: keep only entries that look like events we wrote.
+    return parsed
+      .filter((e: unknown): e is RxEventInput => typeof (e as RxEventInput | null)?.messageId === 'string')
+      .slice(-MAX_QUEUED);
+  } catch {
+    return [];
+  }
+}

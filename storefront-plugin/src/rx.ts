@@ -1,0 +1,146 @@
+import type { EventProperties, RxEventInput } from '../../contracts/event-types';
+import { createApi, type PriceQuote } from './api';
+import type { RxConfig } from './config';
+import { buildEvent } from './events';
+import { createIdentity } from './identity';
+import { guard, report, setDebug } from './lib/guard';
+import { allowStorage, removeItem } from './lib/storage';
+import { createOutbox } from './outbox';
+import { updatePrices } from './prices';
+import { createSlotFiller, ensureStyles } from './slots';
+import { trackClicks, trackNavigation, viewedProductId } from './tracking';
+
+/** The public API, `window.rx` (DESIGN.md "Events"; docs/plugin.md). */
+export interface Rx {
+  /** Records an action: `rx.track('Order Completed', { order_id, revenue, products })`. */
+  track(event: string, properties?: EventProperties): void;
+  /** Records a page view; called automatically on load and on single-page-app navigations. */
+  page(name?: string, properties?: EventProperties): void;
+  /** Ties this browser to the shop's user id (and optional traits) from now on. */
+  identify(userId: string, traits?: Record<string, unknown>): void;
+  /** Grants (`true`) or withdraws (`false`) consent to tracking; required with `data-consent="required"`. */
+  consent(granted: boolean): void;
+  /** Sends waiting events now. */
+  flush(): void;
+  /** Fills new slots and prices (after rendering new markup outside a history navigation). */
+  scan(): void;
+  /** Runs a queued call `[method, ...args]`, as the stub-array snippet pushes them. */
+  push(call: unknown): void;
+}
+
+/** Marks a real instance, so a second copy of the script on the page does not start again. */
+export const RX_MARK = '_rx';
+
+/** Product ids with `Product Viewed` already sent on this page view. */
+type Viewed = Set<string>;
+
+/**
+ * Creates a plugin instance, runs the `queued` stub calls (so `identify` and `consent` made before
+ * the script loaded apply to the first page event), then fills slots and prices and starts tracking.
+ */
+export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx {
+  setDebug(config.debug);
+  const gpcBlocked =
+    config.honourGpc &&
+    (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
+  let consented: boolean | undefined = config.consentRequired ? undefined : true;
+  const allowed = () => consented === true && !gpcBlocked;
+  allowStorage(allowed());
+
+  const identity = createIdentity();
+  const outbox = createOutbox(`${config.api}/v1/events`, allowed);
+  const api = createApi(config.api, identity, allowed);
+  const prices = new Map<string, PriceQuote>();
+  const viewed: Viewed = new Set();
+
+  function enqueue(fields: Parameters<typeof buildEvent>[2], urgent = false): void {
+    // Refused consent or GPC: nothing is recorded at all, not even in memory.
+    if (gpcBlocked || consented === false) return;
+    const event: RxEventInput = buildEvent(identity, config.site, fields);
+    outbox.add(event);
+    if (urgent) outbox.flush();
+  }
+
+  const track = (event: string, properties: EventProperties = {}, urgent = false) =>
+    enqueue({ type: 'track', event: String(event), properties }, urgent);
+
+  const scanSlots = createSlotFiller(api, config.currency, (slot, response) =>
+    track('Recommendation Shown', {
+      recommendation_id: response.recommendation_id,
+      model_version: response.model_version,
+      placement: slot.dataset.rxPlacement,
+      products: response.items.map((item, i) => ({ product_id: item.product_id, position: i + 1 })),
+    }),
+  );
+
+  function scan(): void {
+    scanSlots();
+    updatePrices(api, prices).catch((error: unknown) => report('prices', error));
+  }
+
+  function pageView(): void {
+    enqueue({ type: 'page', properties: {} });
+    const productId = viewedProductId();
+    if (productId && !viewed.has(productId)) {
+      viewed.add(productId);
+      track('Product Viewed', { product_id: productId });
+    }
+  }
+
+  const methods: Omit<Rx, 'push'> = {
+    track: guard('track', (event: string, properties?: EventProperties) => track(event, properties)),
+    page: guard('page', (name?: string, properties?: EventProperties) =>
+      enqueue({ type: 'page', ...(name ? { name: String(name) } : {}), properties: properties ?? {} }),
+    ),
+    identify: guard('identify', (userId: string, traits?: Record<string, unknown>) => {
+      if (!userId) return;
+      identity.setUserId(String(userId));
+      enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
+    }),
+    consent: guard('consent', (granted: boolean) => {
+      consented = granted === true;
+      allowStorage(allowed());
+      if (gpcBlocked) report('consent ignored: Global Privacy Control is on');
+      if (allowed()) {
+        identity.anonymousId();
+        outbox.resume();
+        return;
+      }
+      outbox.clear();
+      identity.clear();
+      removeItem('rx_q');
+    }),
+    flush: guard('flush', () => outbox.flush()),
+    scan: guard('scan', scan),
+  };
+
+  const rx: Rx = {
+    ...methods,
+    push: guard('push', (call: unknown) => {
+      if (!Array.isArray(call)) return;
+      const [name, ...args] = call as [keyof typeof methods, ...unknown[]];
+      const method = methods[name] as ((...a: unknown[]) => void) | undefined;
+      if (typeof method === 'function') method(...args);
+      else report(`unknown call ${String(name)}`);
+    }),
+  };
+  Object.defineProperty(rx, RX_MARK, { value: true });
+
+  for (const call of queued) rx.push(call);
+
+  ensureStyles();
+  scan();
+  pageView();
+  trackClicks(track, prices);
+  trackNavigation(() => {
+    viewed.clear();
+    pageView();
+    scan();
+  });
+  const flushNow = guard('pagehide', () => outbox.flush());
+  addEventListener('pagehide', flushNow);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') flushNow();
+  });
+  return rx;
+}

@@ -1,0 +1,86 @@
+import { type PriceFormat, renderRecommendationBlock } from '../../contracts/markup';
+import { RX_DEFAULT_STYLES } from '../../contracts/markup-styles';
+import type { Api, RecommendationsResponse } from './api';
+import { guard, report } from './lib/guard';
+
+/** Fill slots this far below the viewport ahead of time, so they are ready when scrolled to. */
+const LOOKAHEAD = '300px';
+
+/** Called for every block rendered into a slot (the `Recommendation Shown` impression). */
+export type OnRendered = (slot: HTMLElement, response: RecommendationsResponse) => void;
+
+/**
+ * The shared stylesheet, unless the page already has it. Shops get zero layout shift by putting
+ * it (or their own `[data-rx-slot]{min-height:...}`) in their `<head>`: injected here, after first
+ * paint, it styles the blocks but comes too late to reserve space above the fold.
+ */
+export function ensureStyles(): void {
+  if (document.querySelector('style[data-rx-styles]')) return;
+  const style = document.createElement('style');
+  style.setAttribute('data-rx-styles', '');
+  style.textContent = RX_DEFAULT_STYLES;
+  document.head.appendChild(style);
+}
+
+/** How prices in blocks look: the slot's `data-rx-price-format`, else a price printed on the page. */
+function priceFormat(slot: HTMLElement, currency: string): PriceFormat {
+  const template =
+    slot.dataset.rxPriceFormat ?? document.querySelector('[data-rx-price]')?.textContent?.trim() ?? '';
+  return template ? { template } : { currency, locale: navigator.language };
+}
+
+/**
+ * Fills `[data-rx-slot]` elements with recommendation blocks, lazily: an IntersectionObserver
+ * fills a slot when it comes within LOOKAHEAD of the viewport. A failed request leaves the slot as
+ * it was (empty, or whatever fallback the shop rendered into it), keeping its reserved space.
+ */
+export function createSlotFiller(api: Api, currency: string, onRendered: OnRendered) {
+  const fill = guard('slot', async (slot: HTMLElement) => {
+    const data = slot.dataset;
+    if (data.rxState) return;
+    data.rxState = 'loading';
+    try {
+      const response = await api.recommendations({
+        placement: data.rxPlacement ?? 'home',
+        product_id: data.rxProductId,
+        category: data.rxCategory,
+        limit: data.rxLimit,
+      });
+      const html = renderRecommendationBlock(response.items, {
+        recommendationId: response.recommendation_id,
+        placement: data.rxPlacement ?? 'home',
+        heading: data.rxHeading,
+        price: priceFormat(slot, currency),
+      });
+      data.rxState = 'filled';
+      if (!html) return;
+      slot.innerHTML = html;
+      onRendered(slot, response);
+    } catch (error) {
+      data.rxState = 'failed';
+      report('recommendations unavailable', error);
+    }
+  });
+
+  const observer =
+    typeof IntersectionObserver === 'function'
+      ? new IntersectionObserver(
+          guard('observe', (entries: IntersectionObserverEntry[]) => {
+            for (const entry of entries) {
+              if (!entry.isIntersecting) continue;
+              observer?.unobserve(entry.target);
+              fill(entry.target as HTMLElement);
+            }
+          }),
+          { rootMargin: LOOKAHEAD },
+        )
+      : undefined;
+
+  /** Finds slots not seen yet (first load, or new DOM after a single-page-app navigation). */
+  return function scan(): void {
+    for (const slot of document.querySelectorAll<HTMLElement>('[data-rx-slot]:not([data-rx-state])')) {
+      if (observer) observer.observe(slot);
+      else fill(slot);
+    }
+  };
+}
