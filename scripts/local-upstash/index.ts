@@ -48,9 +48,9 @@ export class PortInUseError extends Error {
   }
 }
 
-const MEMORY_WARNING =
-  'local-upstash: redis-server was not found on PATH, so commands are served by the IN-MEMORY FALLBACK ' +
-  '(a subset of Redis, lost on exit). Install redis-server (e.g. `sudo apt-get install redis-server`) for the real thing.';
+const MEMORY_NOTE =
+  'commands are served by the IN-MEMORY FALLBACK (a subset of Redis: strings, lists, hashes, sets, sorted sets, ' +
+  'expiry; data is lost on exit)';
 
 /**
  * Starts an HTTP server that speaks the Upstash Redis REST protocol, so `@upstash/redis` works against
@@ -121,8 +121,15 @@ async function openBackend(
     log(`local-upstash: forwarding to ${describeTarget({ url: options.redisUrl })}`);
     return { backend, kind: 'redis-url' };
   }
-  if (choice === 'memory' || (choice === 'auto' && findOnPath('redis-server') === undefined)) {
-    log(MEMORY_WARNING);
+  if (choice === 'memory') {
+    log(`local-upstash: ${MEMORY_NOTE}, as requested.`);
+    return { backend: createMemoryBackend(), kind: 'memory' };
+  }
+  if (choice === 'auto' && findOnPath('redis-server') === undefined) {
+    log(
+      `local-upstash: WARNING: redis-server was not found on PATH, so ${MEMORY_NOTE}. ` +
+        'Install redis-server (e.g. `sudo apt-get install redis-server`) to forward to a real Redis.',
+    );
     return { backend: createMemoryBackend(), kind: 'memory' };
   }
   return { backend: await spawnedRedisBackend(log), kind: 'redis-server' };
