@@ -10,16 +10,15 @@ export const find: CommandHandler = (body, context) => {
   const ns = `${context.db}.${name}`;
   const batchSize = optionalCount(body, 'find', 'batchSize');
   const collection = context.storage.getCollection(context.db, name);
-  const docs = collection
-    ? runFind(collection.documents(), {
-        filter: optionalDoc(body, 'find', 'filter') ?? {},
-        sort: optionalDoc(body, 'find', 'sort'),
-        projection: optionalDoc(body, 'find', 'projection'),
-        skip: optionalCount(body, 'find', 'skip'),
-        limit: optionalCount(body, 'find', 'limit'),
-        collation: optionalDoc(body, 'find', 'collation'),
-      })
-    : [];
+  // The filter is compiled even for a missing collection so a bad operator is reported as MongoDB does.
+  const docs = runFind(collection?.documents() ?? [], {
+    filter: optionalDoc(body, 'find', 'filter') ?? {},
+    sort: optionalDoc(body, 'find', 'sort'),
+    projection: optionalDoc(body, 'find', 'projection'),
+    skip: optionalCount(body, 'find', 'skip'),
+    limit: optionalCount(body, 'find', 'limit'),
+    collation: optionalDoc(body, 'find', 'collation'),
+  });
   if (optionalBool(body, 'find', 'singleBatch') === true) {
     return { cursor: { id: Long.ZERO, ns, firstBatch: docs.slice(0, batchSize ?? docs.length) } };
   }

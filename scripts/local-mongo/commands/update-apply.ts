@@ -51,9 +51,25 @@ export function applyUpdate(
   if (inserting && isPlainDoc($setOnInsert)) {
     modifier.$set = { ...(isPlainDoc(modifier.$set) ? modifier.$set : {}), ...$setOnInsert };
   }
+  if (!inserting) rejectIdChange(modifier);
   const next = cloneDoc(current);
   if (Object.keys(modifier).length > 0) applyModifier(next, modifier, arrayFilters);
   return next;
+}
+
+/** MongoDB answers an operator aimed at `_id` of an existing document with ImmutableField (66). */
+function rejectIdChange(modifier: Doc): void {
+  for (const fields of Object.values(modifier)) {
+    if (!isPlainDoc(fields)) continue;
+    for (const path of Object.keys(fields)) {
+      if (path === '_id' || path.startsWith('_id.')) {
+        throw new CommandError(
+          'ImmutableField',
+          "Performing an update on the path '_id' would modify the immutable field '_id'",
+        );
+      }
+    }
+  }
 }
 
 /**

@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ObjectId } from 'bson';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StorageEngine } from '../../scripts/local-mongo/storage/engine.ts';
+
+/** The local MongoDB server's storage layer on its own: crash leftovers, compaction, corruption. */
+const dirs: string[] = [];
+function freshDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-mongo-storage-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('local-mongo storage', () => {
+  it('drops a torn last record left by a crash and keeps appending after it', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    const events = engine.ensureCollection('rx', 'events');
+    events.insert({ _id: 'e1', at: new Date(1) });
+    events.insert({ _id: 'e2', ref: new ObjectId('65a0b0c0d0e0f00112233445') });
+    engine.flush();
+    engine.close();
+
+    const logPath = path.join(dataDir, 'rx', 'events.jsonl');
+    fs.appendFileSync(logPath, '{"p":{"_id":"e3","half');
+    const reopened = StorageEngine.open(dataDir);
+    const collection = reopened.getCollection('rx', 'events');
+    expect(collection?.documents()).toEqual([
+      { _id: 'e1', at: new Date(1) },
+      { _id: 'e2', ref: new ObjectId('65a0b0c0d0e0f00112233445') },
+    ]);
+    collection?.insert({ _id: 'e4' });
+    reopened.flush();
+    reopened.close();
+
+    const third = StorageEngine.open(dataDir);
+    expect(
+      third
+        .getCollection('rx', 'events')
+        ?.documents()
+        .map((doc) => doc._id),
+    ).toEqual(['e1', 'e2', 'e4']);
+    third.close();
+  });
+
+  it('refuses to start on a corrupt record in the middle of a log, naming the file and line', () => {
+    const dataDir = freshDir();
+    fs.mkdirSync(path.join(dataDir, 'rx'));
+    fs.writeFileSync(
+      path.join(dataDir, 'rx', 'events.jsonl'),
+      '{"p":{"_id":"a"}}\nnot json\n{"p":{"_id":"b"}}\n',
+    );
+    expect(() => StorageEngine.open(dataDir)).toThrow(/corrupt record at .*events\.jsonl:2/);
+  });
+
+  it('compacts a log that grew far beyond its live documents, without losing the latest versions', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    const counters = engine.ensureCollection('rx', 'counters');
+    counters.insert({ _id: 'c', n: 0 });
+    counters.insert({ _id: 'gone' });
+    for (let n = 1; n <= 10_500; n += 1) {
+      const current = counters.getById('c');
+      if (!current) throw new Error('counter vanished');
+      counters.replace(current, { _id: 'c', n });
+      if (n % 100 === 0) engine.flush();
+    }
+    const gone = counters.getById('gone');
+    if (gone) counters.remove(gone);
+    engine.flush();
+    const lines = fs
+      .readFileSync(path.join(dataDir, 'rx', 'counters.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.length).toBeLessThan(1000);
+    engine.close();
+
+    const reopened = StorageEngine.open(dataDir);
+    expect(reopened.getCollection('rx', 'counters')?.documents()).toEqual([{ _id: 'c', n: 10_500 }]);
+    reopened.close();
+  });
+
+  it('removes leftovers of an interrupted compaction and keeps the original log', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    engine.ensureCollection('rx', 'events').insert({ _id: 'kept' });
+    engine.flush();
+    engine.close();
+    const leftover = path.join(dataDir, 'rx', 'events.jsonl.compact');
+    fs.writeFileSync(leftover, '{"p":{"_id":"half-written');
+    const reopened = StorageEngine.open(dataDir);
+    expect(reopened.getCollection('rx', 'events')?.documents()).toEqual([{ _id: 'kept' }]);
+    expect(fs.existsSync(leftover)).toBe(false);
+    reopened.close();
+  });
+
+  it('stores names that are awkward on disk and rejects ones MongoDB rejects', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    engine.ensureCollection('rx', 'weird/name*x').insert({ _id: 1 });
+    engine.flush();
+    engine.close();
+    const reopened = StorageEngine.open(dataDir);
+    expect(reopened.collections('rx').map((collection) => collection.name)).toEqual(['weird/name*x']);
+    expect(() => reopened.ensureCollection('../escape', 'c')).toThrow(/Invalid database name/);
+    expect(() => reopened.ensureCollection('rx', 'bad$name')).toThrow(/Invalid collection name/);
+    reopened.close();
+  });
+});
