@@ -15,6 +15,8 @@ export interface Env {
   PERSONALIZATION_BUDGET_MS?: string;
   CACHE_BUDGET_MS?: string;
   CACHE_TTL_SECONDS?: string;
+  /** How often an isolate checks the model store for a newly published bundle (default 30). */
+  MODEL_POLL_SECONDS?: string;
   MONGODB_DB?: string;
   LOG_LEVEL?: string;
 

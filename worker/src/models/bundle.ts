@@ -1,0 +1,165 @@
+import {
+  type Catalogue,
+  type CatalogueItem,
+  CatalogueSchema,
+  type Manifest,
+  ManifestSchema,
+  type ModelRole,
+} from '../../../contracts/manifest';
+import { loadRecommender, type Recommender } from './recommender';
+import { sha256Hex } from './sha256';
+
+/** Where a bundle's files are read from: the copy built into the worker, or the model store (R2). */
+export interface BundleSource {
+  /** `default` (built in) or `store` (published with `npm run models:publish`). */
+  readonly origin: 'default' | 'store';
+  /** The bytes of a file of the bundle folder, or undefined when it does not exist. */
+  read(file: string): Promise<Uint8Array | undefined>;
+}
+
+/** A verified bundle with its sessions created: what recommendations run on. */
+export interface LoadedBundle {
+  version: string;
+  origin: BundleSource['origin'];
+  manifest: Manifest;
+  catalogue: Catalogue;
+  /** `catalogue.items`: index i is item i of every model's item axis. */
+  items: CatalogueItem[];
+  byId: Map<string, number>;
+  models: Partial<Record<ModelRole, Recommender>>;
+  /** Catalogue indices by popularity, most popular first: the fallback that needs no model. */
+  popularityOrder: Int32Array;
+  loadedAt: number;
+}
+
+/** A bundle that must not be served; `problems` lists every reason found, not only the first. */
+export class BundleError extends Error {
+  override readonly name = 'BundleError';
+  constructor(
+    readonly version: string,
+    readonly problems: string[],
+  ) {
+    super(`model bundle ${version} refused: ${problems.join('; ')}`);
+  }
+}
+
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new BundleError('?', [
+      `${what} is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    ]);
+  }
+}
+
+function zodProblems(
+  what: string,
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+): string[] {
+  return issues.slice(0, 5).map((issue) => `${what}.${issue.path.map(String).join('.')}: ${issue.message}`);
+}
+
+/** Reads and validates `manifest.json`. */
+export async function readManifest(source: BundleSource): Promise<Manifest> {
+  const bytes = await source.read('manifest.json');
+  if (!bytes) throw new BundleError('?', ['manifest.json is missing']);
+  const parsed = ManifestSchema.safeParse(parseJson(bytes, 'manifest.json'));
+  if (!parsed.success) throw new BundleError('?', zodProblems('manifest', parsed.error.issues));
+  return parsed.data;
+}
+
+/** Reads a file listed in the manifest and checks its size and sha256. */
+async function readVerified(
+  source: BundleSource,
+  file: string,
+  sha256: string,
+  problems: string[],
+  bytes?: number,
+): Promise<Uint8Array | undefined> {
+  const data = await source.read(file);
+  if (!data) {
+    problems.push(`${file} is missing`);
+    return undefined;
+  }
+  if (bytes !== undefined && data.byteLength !== bytes) {
+    problems.push(`${file} has ${data.byteLength} bytes, the manifest says ${bytes}`);
+    return undefined;
+  }
+  const actual = await sha256Hex(data);
+  if (actual !== sha256) {
+    problems.push(`${file} sha256 is ${actual.slice(0, 12)}…, the manifest says ${sha256.slice(0, 12)}…`);
+    return undefined;
+  }
+  return data;
+}
+
+function popularityOrder(items: CatalogueItem[]): Int32Array {
+  const order = Int32Array.from(items.keys());
+  return order.sort((a, b) => (items[b]?.popularity ?? 0) - (items[a]?.popularity ?? 0) || a - b);
+}
+
+/**
+ * Loads a bundle: validates the manifest, verifies the catalogue and every model file against their
+ * sha256, checks the catalogue matches the models' item axis, and creates one ORT session per model.
+ * Throws a BundleError (and releases what it created) on any problem: a bundle is all or nothing.
+ */
+export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
+  const manifest = await readManifest(source);
+  const problems: string[] = [];
+
+  const catalogueBytes = await readVerified(
+    source,
+    manifest.catalogue.file,
+    manifest.catalogue.sha256,
+    problems,
+  );
+  const modelBytes = new Map<string, Uint8Array>();
+  for (const entry of manifest.models) {
+    const bytes = await readVerified(source, entry.file, entry.sha256, problems, entry.bytes);
+    if (bytes) modelBytes.set(entry.name, bytes);
+  }
+  let catalogue: Catalogue | undefined;
+  if (catalogueBytes) {
+    const parsed = CatalogueSchema.safeParse(parseJson(catalogueBytes, 'catalogue.json'));
+    if (!parsed.success) problems.push(...zodProblems('catalogue', parsed.error.issues));
+    else if (parsed.data.items.length !== manifest.catalogue.count) {
+      problems.push(
+        `catalogue has ${parsed.data.items.length} items, the manifest says ${manifest.catalogue.count}`,
+      );
+    } else catalogue = parsed.data;
+  }
+  if (problems.length > 0 || !catalogue) throw new BundleError(manifest.version, problems);
+
+  const models: Partial<Record<ModelRole, Recommender>> = {};
+  try {
+    for (const entry of manifest.models) {
+      const bytes = modelBytes.get(entry.name);
+      // The first model of a role wins: the manifest lists them in order of preference.
+      if (!bytes || models[entry.role]) continue;
+      models[entry.role] = await loadRecommender(entry, bytes, catalogue.items.length);
+    }
+  } catch (error) {
+    await releaseModels(models);
+    throw new BundleError(manifest.version, [error instanceof Error ? error.message : String(error)]);
+  }
+
+  const byId = new Map<string, number>();
+  for (const [index, item] of catalogue.items.entries()) byId.set(item.product_id, index);
+  return {
+    version: manifest.version,
+    origin: source.origin,
+    manifest,
+    catalogue,
+    items: catalogue.items,
+    byId,
+    models,
+    popularityOrder: popularityOrder(catalogue.items),
+    loadedAt: Date.now(),
+  };
+}
+
+/** Frees the ORT sessions of a bundle that is no longer served. */
+export async function releaseModels(models: Partial<Record<ModelRole, Recommender>>): Promise<void> {
+  await Promise.allSettled(Object.values(models).map((model) => model.release()));
+}

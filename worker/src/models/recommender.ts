@@ -1,0 +1,64 @@
+import { GRAPH_IO, type ModelEntry } from '../../../contracts/manifest';
+import { createSession, ort } from './ort-runtime';
+
+/** Top-k of one shopper, best first: catalogue indices and their scores. */
+export interface TopK {
+  indices: Int32Array;
+  scores: Float32Array;
+}
+
+/** One loaded recommender graph: an ORT session created once and reused by every request. */
+export interface Recommender {
+  readonly entry: ModelEntry;
+  /** `history` and `mask` are [items] vectors (one shopper); returns the graph's top-k. */
+  run(history: Float32Array, mask: Float32Array): Promise<TopK>;
+  release(): Promise<void>;
+}
+
+/**
+ * Creates the session and checks it speaks the bundle interface (GRAPH_IO) over `items` items,
+ * so a mismatched graph is refused at load time instead of failing shoppers' requests.
+ */
+export async function loadRecommender(
+  entry: ModelEntry,
+  bytes: Uint8Array,
+  items: number,
+): Promise<Recommender> {
+  const session = await createSession(bytes);
+  for (const name of [GRAPH_IO.history, GRAPH_IO.mask]) {
+    if (!session.inputNames.includes(name)) {
+      await session.release();
+      throw new Error(
+        `model ${entry.name}: graph has no input "${name}" (inputs: ${session.inputNames.join(', ')})`,
+      );
+    }
+  }
+  for (const name of [GRAPH_IO.scores, GRAPH_IO.indices]) {
+    if (!session.outputNames.includes(name)) {
+      await session.release();
+      throw new Error(
+        `model ${entry.name}: graph has no output "${name}" (outputs: ${session.outputNames.join(', ')})`,
+      );
+    }
+  }
+  const dims = [1, items];
+  return {
+    entry,
+    async run(history, mask) {
+      if (history.length !== items || mask.length !== items) {
+        throw new Error(`model ${entry.name}: history and mask need ${items} values`);
+      }
+      const out = await session.run({
+        [GRAPH_IO.history]: new ort.Tensor('float32', history, dims),
+        [GRAPH_IO.mask]: new ort.Tensor('float32', mask, dims),
+      });
+      const scores = out[GRAPH_IO.scores]?.data;
+      const indices = out[GRAPH_IO.indices]?.data;
+      if (!(scores instanceof Float32Array) || !(indices instanceof BigInt64Array)) {
+        throw new Error(`model ${entry.name}: outputs are not float32 scores and int64 indices`);
+      }
+      return { scores, indices: Int32Array.from(indices, (value) => Number(value)) };
+    },
+    release: () => session.release(),
+  };
+}
