@@ -130,14 +130,17 @@ export function jsonByteSize(value: unknown): number {
 }
 
 /** Turns zod issues into `{ field, reason }` with dotted paths (`properties.products.0.price`). */
-export function describeIssues(error: z.ZodError): EventProblem[] {
+export function describeIssues(error: {
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>;
+}): EventProblem[] {
   return error.issues.map((issue) => {
     const field = issue.path.map(String).join('.');
     return field ? { field, reason: issue.message } : { reason: issue.message };
   });
 }
 
-export type EventCheck<T> = { ok: true; event: T } | { ok: false; problems: EventProblem[] };
+/** Result of validating one event; `tooLarge` marks a size rejection (413 when nothing else was sent). */
+export type EventCheck<T> = { ok: true; event: T } | { ok: false; problems: EventProblem[]; tooLarge?: true };
 
 /** Validates one posted event, size limit included. Never throws. */
 export function validateEvent(raw: unknown): EventCheck<RxEvent> {
@@ -145,6 +148,7 @@ export function validateEvent(raw: unknown): EventCheck<RxEvent> {
   if (bytes > EVENT_LIMITS.maxEventBytes) {
     return {
       ok: false,
+      tooLarge: true,
       problems: [{ reason: `event is ${bytes} bytes; the limit is ${EVENT_LIMITS.maxEventBytes} bytes` }],
     };
   }

@@ -1,0 +1,61 @@
+import { type RxEvent, SERVER_OWNED_KEYS, type StoredEvent } from '../../../contracts/events';
+import type { Env } from '../env';
+import { type Bucket, holdoutBucket, holdoutPercent } from '../shopper';
+
+/** What the server knows about the request an event came with. */
+export interface EnrichOptions {
+  /** When the request arrived; one time for a whole batch. */
+  receivedAt?: Date;
+  /** Version of the model bundle serving now, when the caller knows it cheaply. */
+  modelVersion?: string | null;
+}
+
+/**
+ * Adds what the server owns: `receivedAt`, `site`, the experiment `bucket` (deterministic from
+ * `anonymousId`, the same function that chose what the shopper saw), `model_version` and a
+ * `messageId` when the sender gave none. Keys the server owns are dropped from what the sender
+ * sent; everything else is kept as sent.
+ */
+export async function enrichEvents(
+  env: Pick<Env, 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  events: readonly RxEvent[],
+  options: EnrichOptions = {},
+): Promise<StoredEvent[]> {
+  const receivedAt = (options.receivedAt ?? new Date()).toISOString();
+  const site = env.SITE_ID;
+  const percent = holdoutPercent(env.HOLDOUT_PERCENT);
+  // A batch usually comes from one browser: hash each shopper id once.
+  const buckets = new Map<string, Promise<Bucket>>();
+  const bucketOf = (id: string) => {
+    let bucket = buckets.get(id);
+    if (bucket === undefined) {
+      bucket = holdoutBucket(site, id, percent);
+      buckets.set(id, bucket);
+    }
+    return bucket;
+  };
+
+  return Promise.all(
+    events.map(async (event) => {
+      const sent: Record<string, unknown> = { ...event };
+      for (const key of SERVER_OWNED_KEYS) delete sent[key];
+      const shopperId = event.anonymousId ?? event.userId ?? '';
+      const stored: StoredEvent = {
+        ...(sent as RxEvent),
+        messageId: event.messageId ?? crypto.randomUUID(),
+        timestamp: event.timestamp ?? receivedAt,
+        receivedAt,
+        site,
+        bucket: await bucketOf(shopperId),
+        model_version: modelVersionOf(event, options.modelVersion ?? null),
+      };
+      return stored;
+    }),
+  );
+}
+
+/** The version the shopper was served, as the sender reports it on a recommendation event, else the current one. */
+function modelVersionOf(event: RxEvent, current: string | null): string | null {
+  const reported = event.properties?.model_version;
+  return typeof reported === 'string' && reported !== '' ? reported : current;
+}

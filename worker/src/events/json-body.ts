@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env';
+import { ApiError } from '../errors';
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Admits JSON bodies sent as `application/json` or `text/plain` and parses them once,
+ * so the zod validators that follow see the parsed value and malformed JSON is a clear 400.
+ *
+ * Why `text/plain`: browsers' `navigator.sendBeacon` and Segment's analytics.js post events
+ * as `text/plain` to avoid a CORS preflight; Segment's own API accepts that, so we do too.
+ * Hono's JSON validator only reads `application/json`, hence the request is re-labelled.
+ */
+export function acceptJsonBody(): MiddlewareHandler<AppEnv> {
+  return async function acceptJsonBody(c, next) {
+    const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (mediaType === 'text/plain') {
+      const headers = new Headers(c.req.raw.headers);
+      headers.set('content-type', 'application/json');
+      c.req.raw = new Request(c.req.raw, { headers });
+    } else if (!JSON_TYPE.test(mediaType)) {
+      throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json (or text/plain)', [
+        { field: 'content-type', reason: `"${mediaType.slice(0, 64)}" is not accepted` },
+      ]);
+    }
+    try {
+      await c.req.json();
+    } catch {
+      throw new ApiError(400, 'malformed_json', 'The request body is not valid JSON');
+    }
+    await next();
+  };
+}

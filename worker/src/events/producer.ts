@@ -1,0 +1,59 @@
+import { jsonByteSize, type RxEvent, type StoredEvent } from '../../../contracts/events';
+import type { Env } from '../env';
+import { reportFailure, reportRecovery } from '../health';
+import { log } from '../log';
+import { type EnrichOptions, enrichEvents } from './enrich';
+import { chunkForQueue } from './queue-chunks';
+
+/** The queue refused (some of) the events; nothing says they will be stored. */
+export class QueueSendError extends Error {
+  override readonly name = 'QueueSendError';
+  constructor(
+    readonly failedEvents: number,
+    options: { cause: unknown },
+  ) {
+    super(`The EVENTS queue refused ${failedEvents} event(s)`, options);
+  }
+}
+
+/**
+ * Sends enriched events to the `EVENTS` queue, one event per message (so the consumer can
+ * ack each one), in `sendBatch` calls within Queues' limits. Resolves once the queue holds
+ * every event; throws `QueueSendError` when any call failed. Chunks are sent concurrently;
+ * a caller that retries after a failure resends events that may already be queued, which is
+ * harmless because `messageId` makes storing idempotent.
+ */
+export async function sendStoredEvents(queue: Queue<unknown>, events: readonly StoredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const chunks = chunkForQueue(events.map((event) => ({ body: event, bytes: jsonByteSize(event) })));
+  const results = await Promise.allSettled(
+    chunks.map((chunk) => queue.sendBatch(chunk.map((body) => ({ body, contentType: 'json' as const })))),
+  );
+  let failedEvents = 0;
+  let firstError: unknown;
+  results.forEach((result, index) => {
+    if (result.status === 'rejected') {
+      failedEvents += chunks[index]?.length ?? 0;
+      firstError ??= result.reason;
+    }
+  });
+  if (failedEvents > 0) {
+    reportFailure('queue', firstError);
+    log('error', 'queue_send_failed', { failedEvents, totalEvents: events.length, error: firstError });
+    throw new QueueSendError(failedEvents, { cause: firstError });
+  }
+  reportRecovery('queue');
+}
+
+/**
+ * Enriches validated events (`receivedAt`, `site`, bucket, model version, `messageId`) and
+ * queues them for MongoDB. For other parts of the worker (the proxy's server-side events).
+ * Throws `QueueSendError` when the queue refused them.
+ */
+export async function enqueueEvents(
+  env: Pick<Env, 'EVENTS' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  events: RxEvent[],
+  options: EnrichOptions = {},
+): Promise<void> {
+  await sendStoredEvents(env.EVENTS, await enrichEvents(env, events, options));
+}

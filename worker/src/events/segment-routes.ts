@@ -1,0 +1,85 @@
+import { zValidator } from '@hono/zod-validator';
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import { describeIssues, EVENT_LIMITS, type EventType } from '../../../contracts/events';
+import type { AppEnv } from '../app-env';
+import { ApiError } from '../errors';
+import { acceptEvents } from './intake';
+import { acceptJsonBody } from './json-body';
+import { QueueSendError } from './producer';
+import { queueUnavailable } from './queue-unavailable';
+import { requireSegmentWriteKey } from './segment-auth';
+import { limitBodySize } from './size-limit';
+
+/** Segment HTTP tracking API `/v1/batch` body; `context` applies to every event of the batch. */
+const SegmentBatchSchema = z.looseObject({
+  batch: z
+    .array(z.unknown())
+    .min(1, 'must hold at least one event')
+    .max(EVENT_LIMITS.maxBatchEvents, `must hold at most ${EVENT_LIMITS.maxBatchEvents} events`),
+  context: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** `/v1/track`, `/v1/page`, `/v1/identify`: one event object; its type comes from the path. */
+const SegmentCallSchema = z.record(z.string(), z.unknown());
+
+/** zValidator hook: a body of the wrong shape is a 400 with the zod reasons as details. */
+function invalidBody(message: string) {
+  return (result: { success: true } | { success: false; error: Parameters<typeof describeIssues>[0] }) => {
+    if (!result.success) throw new ApiError(400, 'invalid_request', message, describeIssues(result.error));
+  };
+}
+
+/**
+ * Segment-compatible intake (Segment's HTTP tracking API bodies and write-key Basic auth), so a
+ * shop's existing Segment/RudderStack sources can point at the worker. Answers like Segment:
+ * `200 { success: true }`, plus `accepted` and `rejected` (per-event reasons).
+ */
+export const segmentRoutes = new Hono<AppEnv>().post(
+  '/batch',
+  limitBodySize(EVENT_LIMITS.maxBatchBytes),
+  acceptJsonBody(),
+  requireSegmentWriteKey(),
+  zValidator('json', SegmentBatchSchema, invalidBody('Send {"batch": [event, ...]}')),
+  async (c) => {
+    const { batch, context } = c.req.valid('json');
+    const events = context === undefined ? batch : batch.map((raw) => withBatchContext(raw, context));
+    return answer(c, events);
+  },
+);
+
+const SINGLE_CALLS: readonly EventType[] = ['track', 'page', 'identify'];
+for (const type of SINGLE_CALLS) {
+  segmentRoutes.post(
+    `/${type}`,
+    limitBodySize(EVENT_LIMITS.maxEventBytes),
+    acceptJsonBody(),
+    requireSegmentWriteKey(),
+    zValidator('json', SegmentCallSchema, invalidBody(`Send one ${type} call as a JSON object`)),
+    async (c) => {
+      // `writeKey` is a credential: never stored with the event.
+      const { writeKey: _credential, ...event } = c.req.valid('json');
+      return answer(c, [{ ...event, type }]);
+    },
+  );
+}
+
+async function answer(c: Context<AppEnv>, events: readonly unknown[]) {
+  try {
+    const result = await acceptEvents(c.env, events);
+    return c.json({ success: true, ...result }, 200);
+  } catch (error) {
+    if (error instanceof QueueSendError) return queueUnavailable(c);
+    throw error;
+  }
+}
+
+/** Segment semantics: batch-level `context` fills in what an event's own `context` does not say. */
+function withBatchContext(raw: unknown, context: Record<string, unknown>): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const event = raw as Record<string, unknown>;
+  const own = event.context;
+  const merged =
+    typeof own === 'object' && own !== null && !Array.isArray(own) ? { ...context, ...own } : context;
+  return { ...event, context: merged };
+}
