@@ -21,6 +21,9 @@ let client: MongoClient;
 let db: Db;
 const commandsSeen: string[] = [];
 
+/** A document whose `_id` the test chooses (the driver's default typing expects an ObjectId). */
+type Keyed<Id> = { _id: Id; [field: string]: unknown };
+
 beforeAll(async () => {
   if (!externalUri) server = await startLocalMongo();
   const uri = externalUri ?? server?.uri ?? '';
@@ -147,7 +150,7 @@ describe('local-mongo with the official driver', () => {
   });
 
   it('finds with filter, sort, skip, limit and projection', async () => {
-    const products = db.collection('products');
+    const products = db.collection<Keyed<number>>('products');
     await products.insertMany(
       Array.from({ length: 20 }, (_, i) => ({
         _id: i,
@@ -197,7 +200,7 @@ describe('local-mongo with the official driver', () => {
       { user: 'u2', event: 'Order Completed', products: [{ product_id: 'p1' }] },
       { user: 'u1', event: 'Product Viewed', products: [{ product_id: 'p3' }] },
     ]);
-    await db.collection('agg_products').insertMany([
+    await db.collection<Keyed<string>>('agg_products').insertMany([
       { _id: 'p1', title: 'Mug' },
       { _id: 'p2', title: 'Lamp' },
     ]);
@@ -334,7 +337,7 @@ describe.skipIf(externalUri !== undefined)(
       try {
         const first = await startLocalMongo({ dataDir });
         const firstClient = new MongoClient(first.uri, { serverSelectionTimeoutMS: 3000 });
-        const events = firstClient.db('rx').collection('events');
+        const events = firstClient.db('rx').collection<Keyed<string>>('events');
         const when = new Date('2025-01-02T03:04:05.006Z');
         await events.createIndex({ order_id: 1 }, { unique: true, sparse: true });
         await events.insertMany([
@@ -350,7 +353,7 @@ describe.skipIf(externalUri !== undefined)(
         const second = await startLocalMongo({ dataDir });
         const secondClient = new MongoClient(second.uri, { serverSelectionTimeoutMS: 3000 });
         try {
-          const reopened = secondClient.db('rx').collection('events');
+          const reopened = secondClient.db('rx').collection<Keyed<string>>('events');
           expect(await reopened.find().sort({ _id: 1 }).toArray()).toEqual([
             { _id: 'e1', when, order_id: 'o1' },
             { _id: 'e2', when, seen: 2 },
@@ -376,7 +379,7 @@ describe.skipIf(externalUri !== undefined)(
       const local = await startLocalMongo();
       const faultClient = new MongoClient(local.uri, { serverSelectionTimeoutMS: 1500 });
       try {
-        const events = faultClient.db('rx').collection('events');
+        const events = faultClient.db('rx').collection<Keyed<string>>('events');
         await events.insertOne({ _id: 'before' });
         await local.pause();
         const duringOutage = await events.insertOne({ _id: 'during' }).catch((caught: unknown) => caught);

@@ -17,7 +17,7 @@ export const deleteCommand: CommandHandler = (body, context) => {
     try {
       const filter = isPlainDoc(statement.q) ? statement.q : {};
       const limit = statement.limit === 1 ? 1 : undefined;
-      for (const doc of runFind(collection.documents(), { filter, limit })) {
+      for (const doc of runFind(collection.candidates(filter), { filter, limit })) {
         collection.remove(doc);
         n += 1;
       }

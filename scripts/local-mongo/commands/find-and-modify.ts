@@ -24,7 +24,7 @@ export const findAndModify: CommandHandler = (body, context) => {
   }
   const arrayFilters = Array.isArray(body.arrayFilters) ? (body.arrayFilters as Doc[]) : undefined;
   const collection = context.storage.ensureCollection(context.db, name);
-  const [current] = runFind(collection.documents(), { filter, sort, limit: 1 });
+  const [current] = runFind(collection.candidates(filter), { filter, sort, limit: 1 });
   if (remove) {
     if (current) collection.remove(current);
     return { lastErrorObject: { n: current ? 1 : 0 }, value: project(current ?? null, fields) };

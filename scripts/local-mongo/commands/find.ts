@@ -10,9 +10,10 @@ export const find: CommandHandler = (body, context) => {
   const ns = `${context.db}.${name}`;
   const batchSize = optionalCount(body, 'find', 'batchSize');
   const collection = context.storage.getCollection(context.db, name);
+  const filter = optionalDoc(body, 'find', 'filter') ?? {};
   // The filter is compiled even for a missing collection so a bad operator is reported as MongoDB does.
-  const docs = runFind(collection?.documents() ?? [], {
-    filter: optionalDoc(body, 'find', 'filter') ?? {},
+  const docs = runFind(collection?.candidates(filter) ?? [], {
+    filter,
     sort: optionalDoc(body, 'find', 'sort'),
     projection: optionalDoc(body, 'find', 'projection'),
     skip: optionalCount(body, 'find', 'skip'),

@@ -40,7 +40,7 @@ export function runUpdateStatement(collection: Collection, statement: Doc): Stat
   if (multi && !Array.isArray(spec) && !Object.keys(spec).some((key) => key.startsWith('$'))) {
     throw new CommandError('FailedToParse', 'multi update is not supported for replacement-style update');
   }
-  const matches = runFind(collection.documents(), { filter, limit: multi ? undefined : 1 });
+  const matches = runFind(collection.candidates(filter), { filter, limit: multi ? undefined : 1 });
   if (matches.length === 0) {
     if (statement.upsert !== true) return { matched: 0, modified: 0 };
     const inserted = upsertDocument(filter, spec, arrayFilters);

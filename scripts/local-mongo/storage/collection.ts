@@ -67,6 +67,18 @@ export class Collection {
     return Array.from(this.docs.values());
   }
 
+  /**
+   * The documents a filter can match: just one when it pins `_id` to a value (the common
+   * `{ _id: messageId }` lookup), else all. The caller still applies the whole filter.
+   */
+  candidates(filter: Doc): Doc[] {
+    const id = filter._id;
+    const pinned = id !== undefined && !(id instanceof RegExp) && !isPlainDoc(id) && !Array.isArray(id);
+    if (!pinned) return this.documents();
+    const doc = this.getById(id);
+    return doc ? [doc] : [];
+  }
+
   getById(id: unknown): Doc | undefined {
     return this.docs.get(canonicalKey(id));
   }
