@@ -1,0 +1,91 @@
+/**
+ * Builds the bundle catalogue (contracts/manifest.ts CatalogueItem) for the items of a model's item
+ * axis, from what the data said about them and, optionally, a shop catalogue file that overrides it.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { categoryOf } from '../../contracts/categories';
+import type { CatalogueItem } from '../../contracts/manifest';
+import type { ItemStats } from '../data/types';
+
+/** A shop catalogue entry (scripts/demo-data/catalogue.json has this shape); all but the id optional. */
+export const ShopCatalogueEntrySchema = z.object({
+  product_id: z.string().min(1),
+  title: z.string().optional(),
+  price: z.number().nonnegative().optional(),
+  currency: z.string().length(3).optional(),
+  category: z.string().optional(),
+  url: z.string().optional(),
+  image: z.string().optional(),
+  available: z.boolean().optional(),
+});
+export type ShopCatalogueEntry = z.infer<typeof ShopCatalogueEntrySchema>;
+
+/** Reads a shop catalogue JSON file: an array of entries or `{ items: [...] }`. */
+export async function readShopCatalogue(file: string): Promise<ShopCatalogueEntry[]> {
+  const text = await readFile(file, 'utf8');
+  const json: unknown = JSON.parse(text);
+  const list = Array.isArray(json) ? json : (json as { items?: unknown }).items;
+  const parsed = z.array(ShopCatalogueEntrySchema).min(1).safeParse(list);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`catalogue ${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** URL templates: `{id}` is replaced by the URL-encoded product id. */
+export interface LinkTemplates {
+  url: string;
+  image: string;
+}
+
+export const DEFAULT_LINKS: LinkTemplates = { url: '/products/{id}', image: '/images/{id}.svg' };
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function mostCommon(counts: Map<string, number>): string {
+  let best = '';
+  let bestCount = -1;
+  for (const [value, count] of counts) {
+    if (count > bestCount) {
+      best = value;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+/** One catalogue item per model item, in model order (the catalogue order IS the index map). */
+export function buildCatalogue(
+  items: string[],
+  stats: Map<string, ItemStats>,
+  popularity: ArrayLike<number>,
+  shop: ShopCatalogueEntry[] = [],
+  links: LinkTemplates = DEFAULT_LINKS,
+  defaultCurrency = 'GBP',
+): CatalogueItem[] {
+  const byId = new Map(shop.map((e) => [e.product_id, e]));
+  return items.map((id, i) => {
+    const seen = stats.get(id);
+    const entry = byId.get(id);
+    const title = entry?.title ?? (seen ? mostCommon(seen.titles) : '') ?? id;
+    const link = (template: string) => template.replaceAll('{id}', encodeURIComponent(id));
+    return {
+      product_id: id,
+      title: title || id,
+      url: entry?.url ?? link(links.url),
+      image: entry?.image ?? link(links.image),
+      price: Math.round((entry?.price ?? median(seen?.prices ?? [])) * 100) / 100,
+      currency: entry?.currency ?? seen?.currency ?? defaultCurrency,
+      category: entry?.category ?? seen?.category ?? categoryOf(title),
+      available: entry?.available ?? true,
+      popularity: popularity[i] ?? 0,
+    };
+  });
+}

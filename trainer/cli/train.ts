@@ -1,0 +1,51 @@
+/**
+ * `npm run train -- --format F --input PATH --out DIR [--catalogue FILE] [--k 50] [--epochs N] [--hidden H]`
+ * Trains every model on the input and writes a model bundle atomically.
+ */
+import { writeBundle } from '../bundle/write-bundle';
+import { isFormat } from '../data/sources';
+import { trainBundle } from '../pipeline/train';
+import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
+
+const USAGE = `usage: npm run train -- --format online-retail|movielens|events|mongodb --input PATH --out DIR
+  [--catalogue FILE.json]  shop catalogue: restricts and describes the items
+  [--k 50]                 top-k each model returns
+  [--personal autoencoder|item-item]
+  [--hidden 200] [--epochs 60] [--rank 128]`;
+
+runCommand(USAGE, async () => {
+  const args = parseArgs(process.argv.slice(2), [
+    'format',
+    'input',
+    'out',
+    'catalogue',
+    'k',
+    'personal',
+    'hidden',
+    'epochs',
+    'rank',
+  ]);
+  const format = required(args, 'format');
+  if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
+  const personal = args.get('personal') ?? 'autoencoder';
+  if (personal !== 'autoencoder' && personal !== 'item-item')
+    throw new UsageError(`unknown --personal "${personal}"`);
+  const out = required(args, 'out');
+  const started = Date.now();
+  const result = await trainBundle({
+    format,
+    input: required(args, 'input'),
+    ...(args.has('catalogue') ? { catalogue: required(args, 'catalogue') } : {}),
+    k: positiveInt(args, 'k', 50),
+    rank: positiveInt(args, 'rank', 128),
+    personal,
+    hidden: positiveInt(args, 'hidden', 200),
+    epochs: positiveInt(args, 'epochs', 60),
+    log: (line) => console.log(line),
+  });
+  const manifest = await writeBundle(out, result.contents);
+  console.log(
+    `wrote bundle ${manifest.version} to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
+  );
+  for (const m of manifest.models) console.log(`  ${m.file} (${m.role}, ${(m.bytes / 1024).toFixed(0)} KiB)`);
+});

@@ -1,0 +1,60 @@
+/** Turns one raw event (from JSONL or MongoDB) into weighted interactions, counting what it skips. */
+import { validateEvent } from '../../contracts/events';
+import { EVENT_WEIGHTS, eventProducts } from './event-weights';
+import { type Interaction, type ItemStats, observeItem, type ReadReport } from './types';
+
+/** A raw event as read (validated here). */
+export type EventRecord = Record<string, unknown>;
+
+/** Interactions of one event; `position` is its line (JSONL) or document number (MongoDB). */
+export function* eventInteractions(
+  raw: EventRecord,
+  position: number,
+  report: ReadReport,
+  items: Map<string, ItemStats>,
+): Generator<Interaction> {
+  report.rows.read += 1;
+  const checked = validateEvent(raw);
+  if (!checked.ok) {
+    const first = checked.problems[0];
+    report.skip(
+      `invalid event: ${first?.field ? `${first.field} ` : ''}${first?.reason ?? 'rejected'}`,
+      position,
+    );
+    return;
+  }
+  const event = checked.event;
+  if (event.type !== 'track' || !event.event) return report.skip('not a track event', position);
+  const weight = EVENT_WEIGHTS[event.event];
+  if (weight === undefined) return report.skip('event without product signal', position);
+  // Identified shoppers are one person across devices; otherwise the anonymous id is the person.
+  const user = event.userId ?? event.anonymousId;
+  if (!user) return report.skip('no userId or anonymousId', position);
+  const time = event.timestamp ? Date.parse(event.timestamp) : Number.NaN;
+  if (!Number.isFinite(time)) return report.skip('missing timestamp', position);
+  const products = eventProducts(event);
+  if (products.length === 0) return report.skip('no product_id', position);
+  report.rows.kept += 1;
+  const purchase = event.event === 'Order Completed';
+  const site = typeof raw.site === 'string' ? raw.site : undefined;
+  const orderId = event.properties?.order_id;
+  for (const p of products) {
+    observeItem(items, {
+      item: p.id,
+      ...(p.title ? { title: p.title } : {}),
+      ...(p.price !== undefined ? { price: p.price } : {}),
+      ...(p.category ? { category: p.category } : {}),
+    });
+    yield {
+      user: String(user),
+      item: p.id,
+      time,
+      weight,
+      purchase,
+      quantity: purchase ? p.quantity : 0,
+      ...(site ? { store: site } : {}),
+      // Orders are baskets; for other events the shopper's day is the session.
+      basket: orderId ? `order:${orderId}` : `${user}:${new Date(time).toISOString().slice(0, 10)}`,
+    };
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Implicit feedback from behaviour events: how much each event says about a shopper's interest.
+ * Viewing is weak evidence, adding to a cart stronger, buying strongest; list views and searches
+ * say nothing about one product and are ignored. Repeats add up (with diminishing returns, see
+ * `confidence` in matrix.ts) and old events fade (a recency half-life when aggregating).
+ */
+import type { RxEvent } from '../../contracts/events';
+
+/** Weight per Segment e-commerce event name; events not listed carry no product signal. */
+export const EVENT_WEIGHTS: Readonly<Record<string, number>> = {
+  'Product Viewed': 1,
+  'Product Clicked': 1,
+  'Recommendation Clicked': 1.5,
+  'Product Added': 3,
+  'Checkout Started': 3,
+  'Order Completed': 5,
+};
+
+/** Products an event is about: `properties.products[]` if present, else the top-level product. */
+export function eventProducts(
+  event: RxEvent,
+): Array<{ id: string; quantity: number; price?: number; title?: string; category?: string }> {
+  const props = event.properties ?? {};
+  const list = props.products && props.products.length > 0 ? props.products : [props];
+  const out = [];
+  for (const p of list) {
+    const id = p.product_id ?? p.sku;
+    if (!id) continue;
+    out.push({
+      id: String(id),
+      quantity: p.quantity ?? 1,
+      ...(p.price !== undefined ? { price: p.price } : {}),
+      ...(p.name ? { title: p.name } : {}),
+      ...(p.category ? { category: p.category } : {}),
+    });
+  }
+  return out;
+}

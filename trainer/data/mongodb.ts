@@ -1,0 +1,62 @@
+/**
+ * Reader of behaviour events straight from MongoDB (the consumer's `events` collection) with the
+ * official driver. An aggregation pipeline keeps only product-bearing track events and projects the
+ * fields the trainer needs, so the server does the filtering and documents stream in by cursor.
+ */
+import { MongoClient } from 'mongodb';
+import { fromEventDocument } from '../../contracts/event-document';
+import { eventInteractions } from './event-interactions';
+import { EVENT_WEIGHTS } from './event-weights';
+import { InputError } from './lines';
+import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
+
+/** The pipeline: product events only, the fields the trainer reads, in time order. */
+export function eventsPipeline(): object[] {
+  return [
+    { $match: { type: 'track', event: { $in: Object.keys(EVENT_WEIGHTS) } } },
+    { $sort: { timestamp: 1 } },
+    {
+      $project: {
+        type: 1,
+        event: 1,
+        messageId: 1,
+        userId: 1,
+        anonymousId: 1,
+        timestamp: 1,
+        site: 1,
+        properties: 1,
+      },
+    },
+  ];
+}
+
+/** A data source over `uri` (database from the URI path or MONGODB_DB, default `rx`; collection `events`). */
+export function mongodbSource(uri: string, collection = 'events'): DataSource {
+  const report = new ReadReport();
+  const items = new Map<string, ItemStats>();
+  async function* interactions(): AsyncGenerator<Interaction> {
+    if (!/^mongodb(\+srv)?:\/\//.test(uri))
+      throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await client.connect().catch((error: Error) => {
+        throw new InputError(`cannot connect to MongoDB: ${error.message}`);
+      });
+      const dbName =
+        new URL(uri.replace(/^mongodb\+srv/, 'mongodb')).pathname.slice(1) || process.env.MONGODB_DB || 'rx';
+      const cursor = client
+        .db(dbName)
+        .collection(collection)
+        .aggregate(eventsPipeline(), { allowDiskUse: true });
+      let n = 0;
+      for await (const doc of cursor) {
+        n += 1;
+        yield* eventInteractions(fromEventDocument(doc as Record<string, unknown>), n, report, items);
+      }
+      if (n === 0) throw new InputError(`collection ${dbName}.${collection} has no product events`);
+    } finally {
+      await client.close();
+    }
+  }
+  return { interactions, report, items };
+}

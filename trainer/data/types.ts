@@ -1,0 +1,90 @@
+/** What every data reader produces: cleaned implicit-feedback interactions plus a report of what it skipped. */
+
+/** One cleaned interaction of a user with an item. */
+export interface Interaction {
+  user: string;
+  item: string;
+  /** Epoch milliseconds. */
+  time: number;
+  /** Implicit-feedback strength of this one interaction (e.g. view 1 … purchase 4). */
+  weight: number;
+  /** True when this interaction is a purchase (the evaluation target on retail data). */
+  purchase: boolean;
+  /** Store / country / site, for per-store forecasts. */
+  store?: string;
+  /** Units bought, for demand forecasts (0 when not a purchase). */
+  quantity: number;
+  /** The basket / order / session the interaction belongs to, for "bought together". */
+  basket?: string;
+}
+
+/** Descriptive fields an input may carry about an item (for the bundle's catalogue). */
+export interface ItemObservation {
+  item: string;
+  title?: string;
+  price?: number;
+  currency?: string;
+  category?: string;
+}
+
+/** Rows skipped on purpose (cleaning) or because they could not be read, counted by reason. */
+export class ReadReport {
+  readonly rows = { read: 0, kept: 0 };
+  private readonly reasons = new Map<string, { count: number; firstLines: number[] }>();
+
+  /** Records a skipped row: `reason` is a short stable phrase, `line` 1-based in the input. */
+  skip(reason: string, line: number): void {
+    const entry = this.reasons.get(reason) ?? { count: 0, firstLines: [] };
+    entry.count += 1;
+    if (entry.firstLines.length < 5) entry.firstLines.push(line);
+    this.reasons.set(reason, entry);
+  }
+
+  /** Skipped rows by reason, most frequent first. */
+  skipped(): Array<{ reason: string; count: number; firstLines: number[] }> {
+    return [...this.reasons.entries()]
+      .map(([reason, v]) => ({ reason, count: v.count, firstLines: [...v.firstLines] }))
+      .sort((a, b) => b.count - a.count);
+  }
+
+  /** Human-readable summary, one line per reason. */
+  summary(): string {
+    const lines = [`read ${this.rows.read} rows, kept ${this.rows.kept}`];
+    for (const s of this.skipped()) {
+      lines.push(`  skipped ${s.count} × ${s.reason} (first at line ${s.firstLines.join(', ')})`);
+    }
+    return lines.join('\n');
+  }
+}
+
+/** A data source: interactions streamed in input order, item descriptions and the report. */
+export interface DataSource {
+  interactions(): AsyncIterable<Interaction>;
+  /** Filled while `interactions()` is consumed. */
+  readonly report: ReadReport;
+  /** Filled while `interactions()` is consumed. */
+  readonly items: Map<string, ItemStats>;
+}
+
+/** Accumulated descriptions of an item seen in the data. */
+export interface ItemStats {
+  titles: Map<string, number>;
+  prices: number[];
+  currency?: string;
+  category?: string;
+}
+
+/** Records an observation into the item stats map (most common title, price samples). */
+export function observeItem(items: Map<string, ItemStats>, obs: ItemObservation): void {
+  let stats = items.get(obs.item);
+  if (!stats) {
+    stats = { titles: new Map(), prices: [] };
+    items.set(obs.item, stats);
+  }
+  if (obs.title) stats.titles.set(obs.title, (stats.titles.get(obs.title) ?? 0) + 1);
+  // Price samples are capped: a median of 200 samples is plenty and memory stays flat.
+  if (obs.price !== undefined && Number.isFinite(obs.price) && stats.prices.length < 200)
+    stats.prices.push(obs.price);
+  if (obs.currency) stats.currency = obs.currency;
+  if (obs.category) stats.category = obs.category;
+}

@@ -1,0 +1,125 @@
+/**
+ * The training pipeline behind `npm run train`: read → clean → aggregate → train each model →
+ * export ONNX → bundle contents. The CLI writes the result with writeBundle.
+ */
+import path from 'node:path';
+import type { ModelRole } from '../../contracts/manifest';
+import { buildCatalogue, readShopCatalogue, type ShopCatalogueEntry } from '../bundle/catalogue';
+import { type BundleContents, type BundleModel, TRAINER } from '../bundle/write-bundle';
+import { InputError } from '../data/lines';
+import { aggregate } from '../data/matrix';
+import { type Format, openSource, readAll } from '../data/sources';
+import type { Interaction, ReadReport } from '../data/types';
+import { trainItemItem } from '../models/item-item';
+import { itemPopularity } from '../models/popularity';
+import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
+import { type PersonalOptions, trainPersonal } from './personal';
+
+/** Options of `trainBundle`. */
+export interface TrainOptions extends PersonalOptions {
+  format: Format;
+  input: string;
+  /** Optional shop catalogue JSON: restricts and describes the items (order = index map). */
+  catalogue?: string;
+  /** Top-k each graph returns. */
+  k?: number;
+  /** Rank of the item-item factorisation for catalogues above `maxDenseItems`. */
+  rank?: number;
+  maxDenseItems?: number;
+  log?: (line: string) => void;
+}
+
+/** Trained models, ready to bundle, and the data report. */
+export interface TrainResult {
+  contents: BundleContents;
+  report: ReadReport;
+  bodies: Map<string, ScoringBody>;
+}
+
+function sourceName(format: Format, input: string): string {
+  // Never a path or a connection string (it may carry credentials): a file or database name.
+  if (format !== 'mongodb') return path.basename(input);
+  try {
+    return new URL(input).pathname.slice(1) || 'rx';
+  } catch {
+    return 'mongodb';
+  }
+}
+
+/** Interactions whose item is in the catalogue (all when there is none). */
+function restrict(interactions: Interaction[], shop: ShopCatalogueEntry[]): Interaction[] {
+  if (shop.length === 0) return interactions;
+  const ids = new Set(shop.map((e) => e.product_id));
+  return interactions.filter((it) => ids.has(it.item));
+}
+
+/** Runs the whole pipeline and returns bundle contents. */
+export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
+  const log = options.log ?? (() => {});
+  const k = options.k ?? 50;
+  const source = await openSource(options.format, options.input);
+  const shop = options.catalogue ? await readShopCatalogue(options.catalogue) : [];
+  const interactions = restrict(await readAll(source), shop);
+  log(source.report.summary());
+  if (interactions.length === 0)
+    throw new InputError(`no usable interactions in ${sourceName(options.format, options.input)}`);
+
+  const itemOrder = shop.length > 0 ? shop.map((e) => e.product_id) : undefined;
+  const byUser = aggregate(interactions, itemOrder ? { items: itemOrder } : {});
+  const items = byUser.items;
+  const byBasket = aggregate(interactions, { by: 'basket', items });
+  log(
+    `${byUser.users.length} users, ${items.length} items, ${byUser.matrix.values.length} user-item pairs, ${byBasket.users.length} baskets`,
+  );
+
+  const popularity = itemPopularity(byUser.matrix);
+  const itemItemOptions = { rank: options.rank ?? 128, maxDenseItems: options.maxDenseItems ?? 1000 };
+  const bodies = new Map<string, ScoringBody>();
+  const models: BundleModel[] = [];
+  const add = (name: string, role: ModelRole, body: ScoringBody, params: BundleModel['params']) => {
+    bodies.set(name, body);
+    const onnx = buildRecommenderGraph({
+      name,
+      items: items.length,
+      k,
+      body,
+      producerVersion: TRAINER.version,
+    });
+    models.push({ name, role, onnx, k, params: { kind: body.kind, ...params } });
+  };
+
+  const personal = await trainPersonal(byUser.matrix, options, log);
+  add('personal', 'personal', personal.body, personal.params);
+  const similar = trainItemItem(byUser.matrix, itemItemOptions);
+  add('similar', 'similar', similar, similarParams(similar, 'users'));
+  const complements = trainItemItem(byBasket.matrix, itemItemOptions);
+  add('complements', 'complements', complements, similarParams(complements, 'baskets'));
+
+  const times = interactions.map((it) => it.time);
+  const first = times.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+  const last = times.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
+  return {
+    report: source.report,
+    bodies,
+    contents: {
+      catalogue: buildCatalogue(items, source.items, popularity, shop),
+      models,
+      backend: personal.backend,
+      data: {
+        format: options.format,
+        source: sourceName(options.format, options.input),
+        from: Number.isFinite(first) ? new Date(first).toISOString() : null,
+        to: Number.isFinite(last) ? new Date(last).toISOString() : null,
+        interactions: interactions.length,
+        users: byUser.users.length,
+        items: items.length,
+      },
+    },
+  };
+}
+
+function similarParams(body: ScoringBody, rows: string): BundleModel['params'] {
+  return body.kind === 'factorized'
+    ? { cooccurrence: rows, rank: body.rank }
+    : { cooccurrence: rows, exact: true };
+}
