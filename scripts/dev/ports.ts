@@ -1,0 +1,58 @@
+/** Port checks for the dev stack: a taken port is a one-line message naming the variable to change, not a stack trace. */
+import { createServer } from 'node:net';
+
+/** A port the stack needs is taken. `message` is meant to be printed as is. */
+export class PortTakenError extends Error {
+  override readonly name = 'PortTakenError';
+  constructor(
+    readonly port: number,
+    readonly envVar: string,
+    readonly what: string,
+  ) {
+    super(`port ${port} (${what}) is already in use: set ${envVar} to another port (or 0 for a free one)`);
+  }
+}
+
+function tryListen(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolve(undefined);
+      else reject(error);
+    });
+    server.listen(port, host, () => {
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
+/** Resolves if `port` can be bound on `host`; throws PortTakenError otherwise. Port 0 is always fine. */
+export async function assertPortFree(
+  host: string,
+  port: number,
+  envVar: string,
+  what: string,
+): Promise<void> {
+  if (port === 0) return;
+  if ((await tryListen(host, port)) === undefined) throw new PortTakenError(port, envVar, what);
+}
+
+/** A port that was free a moment ago (for children that cannot be told "port 0", like wrangler dev). */
+export async function freePort(host: string): Promise<number> {
+  const port = await tryListen(host, 0);
+  if (port === undefined) throw new Error(`no free port on ${host}`);
+  return port;
+}
+
+/** Reads a port from an environment variable; throws a one-line error naming the variable when it is not a port. */
+export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`${name} must be a port number from 0 to 65535, got "${text}"`);
+  }
+  return port;
+}

@@ -1,0 +1,170 @@
+/**
+ * The local stack behind `npm start` and the end-to-end test: local Upstash-compatible server, local
+ * MongoDB-compatible server, the demo shop (unless an origin is given) and the worker under
+ * `wrangler dev`, wired together. `stop()` stops everything it started, in reverse order.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startDemoShop } from '../demo-shop/index';
+import { startLocalMongo } from '../local-mongo/index';
+import { startLocalUpstash } from '../local-upstash/index';
+import { loadDevSecrets } from './dev-secrets';
+import { assertPortFree, freePort, PortTakenError } from './ports';
+import { startWranglerDev } from './wrangler-dev';
+
+/** Environment variables that choose each port (named in "port taken" messages). */
+export const PORT_VARS = {
+  worker: 'RX_PORT',
+  shop: 'RX_SHOP_PORT',
+  upstash: 'RX_UPSTASH_PORT',
+  mongo: 'RX_MONGO_PORT',
+} as const;
+
+export interface StackOptions {
+  /** Loopback by default. */
+  host?: string;
+  /** Ports; 0 (the default) picks a free one. */
+  workerPort?: number;
+  shopPort?: number;
+  upstashPort?: number;
+  mongoPort?: number;
+  /**
+   * Worker settings and secrets (e.g. from the environment). `ORIGIN_URL` replaces the demo shop,
+   * `UPSTASH_REDIS_REST_URL` + `_TOKEN` the local Upstash server, `MONGODB_URI` the local MongoDB server.
+   */
+  workerVars?: Record<string, string>;
+  /**
+   * Persistent state (MongoDB data, dev secrets, wrangler's local queues and R2). Default: a temporary
+   * folder removed by `stop()`.
+   */
+  dataDir?: string;
+  /** Script mode for the demo shop: put the worker's `/rx.js` tag on its pages. */
+  shopScriptMode?: boolean;
+  /** Each line wrangler prints. */
+  onWorkerOutput?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface Stack {
+  /** The personalized shop: the worker, proxying the origin. */
+  workerUrl: string;
+  /** The origin the worker proxies. */
+  originUrl: string;
+  /** The demo shop, when this stack started it. */
+  shopUrl?: string;
+  /** Undefined when the environment points the worker at another Upstash. */
+  upstash?: { url: string; token: string; backend: string };
+  /** Undefined when the environment points the worker at another MongoDB. */
+  mongo?: { uri: string; dataDir: string };
+  dataDir: string;
+  /** All variables the worker was started with (includes secrets: never print them). */
+  workerVars: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/** Starts the stack; on failure stops whatever had started and rethrows (PortTakenError for a taken port). */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const host = options.host ?? '127.0.0.1';
+  const given = options.workerVars ?? {};
+  const useShop = !given.ORIGIN_URL;
+  const useUpstash = !(given.UPSTASH_REDIS_REST_URL && given.UPSTASH_REDIS_REST_TOKEN);
+  const useMongo = !given.MONGODB_URI;
+
+  // Check every fixed port first, so a taken one fails before anything starts.
+  await assertPortFree(host, options.workerPort ?? 0, PORT_VARS.worker, 'worker');
+  if (useShop) await assertPortFree(host, options.shopPort ?? 0, PORT_VARS.shop, 'demo shop');
+  if (useUpstash) await assertPortFree(host, options.upstashPort ?? 0, PORT_VARS.upstash, 'local Upstash');
+  if (useMongo) await assertPortFree(host, options.mongoPort ?? 0, PORT_VARS.mongo, 'local MongoDB');
+
+  const temporary = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rx-stack-'));
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        console.error(
+          `stack: stopping a part failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    stops.length = 0;
+    if (temporary) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    const upstash = useUpstash
+      ? await startLocalUpstash({ host, port: options.upstashPort ?? 0 }).catch(
+          rethrowPortTaken(options.upstashPort, PORT_VARS.upstash, 'local Upstash'),
+        )
+      : undefined;
+    if (upstash) stops.push(() => upstash.close());
+
+    const mongo = useMongo
+      ? await startLocalMongo({
+          host,
+          port: options.mongoPort ?? 0,
+          dataDir: path.join(dataDir, 'mongo'),
+        }).catch(rethrowPortTaken(options.mongoPort, PORT_VARS.mongo, 'local MongoDB'))
+      : undefined;
+    if (mongo) stops.push(() => mongo.close());
+
+    const workerPort = options.workerPort || (await freePort(host));
+    const workerUrl = `http://${host}:${workerPort}`;
+    const shop = useShop
+      ? await startDemoShop({
+          host,
+          port: options.shopPort ?? 0,
+          pluginSrc: options.shopScriptMode ? `${workerUrl}/rx.js` : undefined,
+          siteId: given.SITE_ID,
+        }).catch(rethrowPortTaken(options.shopPort, PORT_VARS.shop, 'demo shop'))
+      : undefined;
+    if (shop) stops.push(() => shop.close());
+
+    const secrets = loadDevSecrets(dataDir);
+    const workerVars: Record<string, string> = {
+      ...secrets,
+      ...(shop ? { ORIGIN_URL: shop.url, SHOP_ORIGINS: shop.url } : {}),
+      ...(upstash ? { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token } : {}),
+      ...(mongo ? { MONGODB_URI: mongo.uri } : {}),
+      ...given,
+    };
+    const worker = await startWranglerDev({
+      host,
+      port: workerPort,
+      vars: workerVars,
+      runDir: path.join(dataDir, 'run'),
+      persistTo: path.join(dataDir, 'wrangler'),
+      onOutput: options.onWorkerOutput,
+      readyTimeoutMs: options.readyTimeoutMs,
+    });
+    stops.push(() => worker.stop());
+
+    return {
+      workerUrl,
+      originUrl: workerVars.ORIGIN_URL ?? '',
+      shopUrl: shop?.url,
+      upstash: upstash && { url: upstash.url, token: upstash.token, backend: upstash.backend },
+      mongo: mongo && { uri: mongo.uri, dataDir: mongo.dataDir },
+      dataDir,
+      workerVars,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Another process may grab a port between the check and the listen: still answer with the one-line message. */
+function rethrowPortTaken(port: number | undefined, envVar: string, what: string) {
+  return (error: unknown): never => {
+    const code = (error as NodeJS.ErrnoException).code;
+    const name = error instanceof Error ? error.name : '';
+    if (port && (code === 'EADDRINUSE' || name === 'PortInUseError'))
+      throw new PortTakenError(port, envVar, what);
+    throw error;
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Runs the worker under `wrangler dev --local` as a child process group, so that stopping it stops
+ * wrangler, its inner node process and workerd together (no orphans), even when the parent exits abruptly.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dotenvFile } from './dotenv';
+import { freePort } from './ports';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WRANGLER_BIN = path.join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const KEPT_LINES = 60;
+
+export interface WranglerDevOptions {
+  host: string;
+  /** A concrete port (wrangler cannot report the port it picked for 0). */
+  port: number;
+  /** Variables and secrets for the worker, written to an owner-only env file (never on the command line). */
+  vars: Record<string, string>;
+  /** Where the env file goes. */
+  runDir: string;
+  /** Local state of queues, R2 and caches (`--persist-to`). */
+  persistTo: string;
+  /** Each line wrangler prints, as it comes. */
+  onOutput?: (line: string) => void;
+  /** How long to wait for `/healthz` to answer; the first start bundles ORT and can take 10-20 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface WranglerDev {
+  url: string;
+  pid: number;
+  /** The last lines wrangler printed (for error messages). */
+  recentOutput(): string[];
+  stop(): Promise<void>;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** Starts `wrangler dev` and resolves once the worker answers `GET /healthz` (any status). */
+export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
+  mkdirSync(options.runDir, { recursive: true });
+  const envFile = path.join(options.runDir, 'worker.env');
+  writeFileSync(envFile, dotenvFile(options.vars), { mode: 0o600 });
+  const inspectorPort = await freePort(options.host);
+  const args = [
+    WRANGLER_BIN,
+    'dev',
+    '--local',
+    '--ip',
+    options.host,
+    '--port',
+    String(options.port),
+    '--inspector-port',
+    String(inspectorPort),
+    '--env-file',
+    envFile,
+    '--persist-to',
+    options.persistTo,
+    '--show-interactive-dev-session=false',
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    detached: true, // its own process group: killed as a whole, and not hit twice by the terminal's Ctrl-C
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
+  });
+  const lines: string[] = [];
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split(/\r?\n/)) {
+      if (!line.trim()) continue;
+      lines.push(line);
+      if (lines.length > KEPT_LINES) lines.shift();
+      options.onOutput?.(line);
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  // Synchronous last resort: if this process exits without calling stop(), take the group with it.
+  const onExit = () => killGroup(child, 'SIGKILL');
+  process.on('exit', onExit);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      killGroup(child, 'SIGTERM');
+      if (!(await waitForExit(child, 5_000))) killGroup(child, 'SIGKILL');
+      // wrangler's inner processes may outlive its top process by a moment.
+      killGroup(child, 'SIGKILL');
+      process.off('exit', onExit);
+    })();
+    return stopping;
+  };
+
+  const url = `http://${options.host}:${options.port}`;
+  try {
+    await waitUntilAnswering(`${url}/healthz`, child, options.readyTimeoutMs ?? 90_000);
+  } catch (error) {
+    await stop();
+    const tail = lines.slice(-15).join('\n');
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\nwrangler said:\n${tail}`);
+  }
+  return { url, pid: child.pid ?? -1, recentOutput: () => [...lines], stop };
+}
+
+async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (exited)
+      throw new Error(
+        `wrangler dev exited (code ${child.exitCode ?? child.signalCode}) before the worker started`,
+      );
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await response.body?.cancel();
+      return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`the worker did not answer ${url} within ${Math.round(timeoutMs / 1000)} s`);
+}

@@ -1,0 +1,102 @@
+/**
+ * `npm start`: the whole stack locally with embedded defaults (DESIGN.md "Commands"). Prints the
+ * personalized demo shop URL and each local server's address; Ctrl-C stops everything it started.
+ * Flags and variables: scripts/README.md.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PortTakenError, portFromEnv } from './dev/ports';
+import { PORT_VARS, type Stack, startStack } from './dev/stack';
+import { workerVarsFromEnv } from './dev/worker-vars';
+
+const DEFAULT_PORTS = { worker: 8787, shop: 8790, upstash: 8079, mongo: 27018 } as const;
+
+function fail(message: string): never {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'script-mode': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  const env = process.env;
+  const dataDir = path.resolve(env.RX_DATA_DIR || '.rx-data');
+  const ports = {
+    worker: portFromEnv(env, PORT_VARS.worker, DEFAULT_PORTS.worker),
+    shop: portFromEnv(env, PORT_VARS.shop, DEFAULT_PORTS.shop),
+    upstash: portFromEnv(env, PORT_VARS.upstash, DEFAULT_PORTS.upstash),
+    mongo: portFromEnv(env, PORT_VARS.mongo, DEFAULT_PORTS.mongo),
+  };
+  const workerVars = workerVarsFromEnv(env);
+
+  // wrangler's start-up chatter is kept back and shown only if the start fails; after that, its
+  // request log streams (unless --quiet), below the addresses.
+  let ready = false;
+  const started = Date.now();
+  console.log(
+    'Starting the local stack (the first start of wrangler dev bundles the model runtime: 10-20 s)...',
+  );
+  let stack: Stack | undefined;
+  let stoppingSince = 0;
+  const shutdown = (signal: string) => {
+    // tsx relays the terminal's Ctrl-C to this process as well, so one key press can arrive twice.
+    if (stoppingSince && Date.now() - stoppingSince < 2_000) return;
+    if (stoppingSince) {
+      console.log('Forced exit.');
+      process.exit(130); // the exit hooks still kill wrangler's process group
+    }
+    stoppingSince = Date.now();
+    if (!stack) process.exit(130);
+    console.log(`\n${signal}: stopping the stack...`);
+    stack.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  stack = await startStack({
+    workerPort: ports.worker,
+    shopPort: ports.shop,
+    upstashPort: ports.upstash,
+    mongoPort: ports.mongo,
+    workerVars,
+    dataDir,
+    shopScriptMode: values['script-mode'],
+    onWorkerOutput: (line) => {
+      if (ready && !values.quiet) console.log(`worker | ${line}`);
+    },
+  });
+  ready = true;
+
+  const relativeData = path.relative(process.cwd(), dataDir) || '.';
+  const rows: Array<[string, string]> = [
+    ['Personalized demo shop', `${stack.workerUrl}/`],
+    [stack.shopUrl ? 'Demo shop (origin)' : 'Origin (ORIGIN_URL)', stack.shopUrl ?? stack.originUrl],
+    [
+      'Local Upstash (REST)',
+      stack.upstash
+        ? `${stack.upstash.url} (backend: ${stack.upstash.backend})`
+        : 'not started: UPSTASH_REDIS_REST_URL is set',
+    ],
+    ['Local MongoDB', stack.mongo ? stack.mongo.uri : 'not started: MONGODB_URI is set'],
+    ['Worker health', `${stack.workerUrl}/healthz`],
+    ['Data and dev secrets', `${relativeData}/ (tokens in ${relativeData}/run/worker.env)`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
+  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+  const passed = Object.keys(workerVars);
+  if (passed.length > 0) console.log(`\n  From the environment: ${passed.join(', ')}`);
+  console.log('\nSimulated shoppers: npm run demo:traffic. Ctrl-C stops everything.\n');
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof PortTakenError) fail(error.message);
+  fail(error instanceof Error ? error.message : String(error));
+});
