@@ -15,6 +15,7 @@ export default defineConfig({
     name: 'worker',
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/worker/**/*.test.ts', 'worker/**/*.test.ts'],
+    globalSetup: ['test/support/proxy-origin.global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -4,6 +4,7 @@ import type { AppEnv } from './app-env';
 import { ApiError, errorBody } from './errors';
 import { eventRoutes, segmentRoutes } from './events';
 import { log } from './log';
+import { proxyHandler } from './proxy';
 import { healthz } from './routes/healthz';
 import { plugin } from './routes/plugin';
 
@@ -20,6 +21,7 @@ export function createApp() {
   app.route('/v1/events', eventRoutes);
   app.route('/v1', segmentRoutes);
   app.route('/', plugin);
+  app.all('*', proxyHandler()); // proxy mode: last, and it never takes /v1, /healthz or /rx.js
 
   app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

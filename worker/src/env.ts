@@ -11,6 +11,8 @@ export interface Env {
   RX_SLOTS?: string;
   RX_PRICE_SELECTOR?: string;
   RX_PRODUCT_ID_SELECTOR?: string;
+  /** Proxy mode: note shown after personalized prices where the law asks for one (empty = none). */
+  RX_PRICE_DISCLOSURE?: string;
   PRICE_GUARDRAILS?: string;
   PERSONALIZATION_BUDGET_MS?: string;
   CACHE_BUDGET_MS?: string;

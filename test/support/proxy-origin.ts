@@ -1,0 +1,217 @@
+/**
+ * A small origin for the proxy tests (test/worker/proxy*.test.ts): serves the storefront corpus
+ * and the HTTP behaviours a reverse proxy must keep (compression, redirects, cookies, ranges,
+ * conditional requests, uploads, slow streams, WebSockets). Node's http only, loopback, free port.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/storefronts/', import.meta.url));
+
+export interface ProxyOrigin {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function fixture(response: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
+  if (!/^[\w.-]+$/.test(name)) {
+    response.writeHead(400).end('bad fixture name');
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = await readFile(path.join(FIXTURES, name));
+  } catch {
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('no such fixture');
+    return;
+  }
+  const charset = query.get('charset') ?? 'utf-8';
+  const headers: Record<string, string> = {
+    'content-type': name.endsWith('.html') ? `text/html; charset=${charset}` : 'application/octet-stream',
+    'cache-control': 'public, max-age=600',
+    etag: `"${createHash('sha1').update(body).digest('hex')}"`,
+  };
+  const encoding = query.get('encoding');
+  if (encoding === 'gzip') body = gzipSync(body);
+  if (encoding === 'br') body = brotliCompressSync(body);
+  if (encoding) headers['content-encoding'] = encoding;
+  headers['content-length'] = String(body.length);
+  response.writeHead(200, headers).end(body);
+}
+
+const RANGE_BODY = 'abcdefghijklmnopqrstuvwxyz'.repeat(4);
+
+function range(request: IncomingMessage, response: ServerResponse): void {
+  const match = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
+  if (!match) {
+    response.writeHead(200, { 'content-type': 'text/html', 'accept-ranges': 'bytes' }).end(RANGE_BODY);
+    return;
+  }
+  const start = Number(match[1]);
+  const end = Math.min(Number(match[2]), RANGE_BODY.length - 1);
+  response
+    .writeHead(206, {
+      'content-type': 'text/html',
+      'content-range': `bytes ${start}-${end}/${RANGE_BODY.length}`,
+      'accept-ranges': 'bytes',
+    })
+    .end(RANGE_BODY.slice(start, end + 1));
+}
+
+function webSocketAccept(key: string): string {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
+
+/** A text frame from the server (unmasked), payload under 126 bytes. */
+function textFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  return Buffer.concat([Buffer.from([0x81, payload.length]), payload]);
+}
+
+/** Decodes the first masked client text frame (payload under 126 bytes). */
+function readClientText(frame: Buffer): string | undefined {
+  if (frame.length < 6) return undefined;
+  const length = (frame[1] ?? 0) & 0x7f;
+  const mask = frame.subarray(2, 6);
+  const payload = frame.subarray(6, 6 + length);
+  return Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0))).toString();
+}
+
+async function route(request: IncomingMessage, response: ServerResponse, self: () => string): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://origin.invalid');
+  const fixtureName = /^\/fixtures\/([^/]+)$/.exec(url.pathname)?.[1];
+  if (fixtureName) return fixture(response, fixtureName, url.searchParams);
+  switch (url.pathname) {
+    case '/echo': {
+      const body = await readBody(request);
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'set-cookie': ['a=1; Path=/', 'b=2; Path=/'],
+      });
+      response.end(
+        JSON.stringify({
+          method: request.method,
+          url: request.url,
+          headers: request.headers,
+          bodyBytes: body.length,
+          bodySha256: createHash('sha256').update(body).digest('hex'),
+        }),
+      );
+      return;
+    }
+    case '/redirect':
+      response.writeHead(302, { location: `${self()}/fixtures/demo-product.html?from=redirect` }).end();
+      return;
+    case '/relative-redirect':
+      response.writeHead(301, { location: '/fixtures/demo-product.html' }).end();
+      return;
+    case '/elsewhere-redirect':
+      response.writeHead(302, { location: 'https://payments.example/checkout' }).end();
+      return;
+    case '/cookies':
+      response.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'set-cookie': [
+          'session=abc; Path=/; HttpOnly',
+          `pref=x; Domain=${new URL(self()).hostname}; Path=/`,
+          'wide=y; Domain=example.com; Path=/',
+        ],
+      });
+      response.end('<!doctype html><html><head><title>c</title></head><body>cookies</body></html>');
+      return;
+    case '/conditional': {
+      const etag = '"v1"';
+      if (request.headers['if-none-match'] === etag) {
+        response.writeHead(304, { etag, 'cache-control': 'public, max-age=60' }).end();
+        return;
+      }
+      response.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        etag,
+        'cache-control': 'public, max-age=60',
+      });
+      response.end(
+        '<!doctype html><html><head></head><body><span data-rx-price data-rx-product-id="22423">£12.75</span></body></html>',
+      );
+      return;
+    }
+    case '/range.html':
+      range(request, response);
+      return;
+    case '/image.png': {
+      const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 256));
+      response
+        .writeHead(200, { 'content-type': 'image/png', 'cache-control': 'public, max-age=86400' })
+        .end(bytes);
+      return;
+    }
+    case '/slow-page': {
+      // The head arrives at once, the rest after a pause: a streaming proxy forwards the head first.
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.write('<!doctype html><html><head><title>slow</title></head><body><p>first</p>');
+      setTimeout(
+        () => response.end('<p>second</p></body></html>'),
+        Number(url.searchParams.get('ms') ?? 400),
+      );
+      return;
+    }
+    case '/hop-by-hop':
+      response.writeHead(200, {
+        'content-type': 'text/plain',
+        connection: 'x-secret-hop',
+        'x-secret-hop': 'should-not-pass',
+        'keep-alive': 'timeout=5',
+        'x-kept': 'yes',
+      });
+      response.end('ok');
+      return;
+    default:
+      response.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end('<h1>Not found</h1>');
+  }
+}
+
+/** Starts the test origin on 127.0.0.1 and a free port. */
+export async function startProxyOrigin(): Promise<ProxyOrigin> {
+  let url = '';
+  const server = createServer((request, response) => {
+    route(request, response, () => url).catch((error: unknown) => {
+      response.writeHead(500).end(String(error));
+    });
+  });
+  server.on('upgrade', (request, socket) => {
+    const key = request.headers['sec-websocket-key'];
+    if (typeof key !== 'string') {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+      return;
+    }
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${webSocketAccept(key)}\r\n\r\n`,
+    );
+    socket.on('data', (frame: Buffer) => {
+      const text = readClientText(frame);
+      if (text !== undefined) socket.write(textFrame(`echo:${text}`));
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

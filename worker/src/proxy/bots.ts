@@ -1,0 +1,26 @@
+/**
+ * Crawlers get the page as the origin serves it, with base prices, so search engines index one
+ * consistent price and no shopper-specific markup.
+ */
+const BOT_USER_AGENT =
+  /bot\b|bot\/|crawl|spider|slurp|mediapartners|bingpreview|facebookexternalhit|facebot|embedly|quora link preview|pinterest|vkshare|w3c_validator|whatsapp|telegram|skypeuripreview|lighthouse|pagespeed|headlesschrome|phantomjs|python-requests|curl\/|wget\/|go-http-client|java\/|okhttp|httpclient|axios\/|node-fetch|scrapy|ahrefs|semrush|petalbot|yandex|baiduspider|duckduckgo|applebot|archive\.org/i;
+
+/** Cloudflare Bot Management score below which a request is treated as automated (1 = bot, 99 = human). */
+const BOT_SCORE_THRESHOLD = 30;
+
+interface BotSignals {
+  botManagement?: { score?: number; verifiedBot?: boolean };
+}
+
+/**
+ * True for crawlers and other automation: by user agent (an empty one included), and by
+ * Cloudflare's bot signals (`request.cf.botManagement`) when the zone has them.
+ */
+export function isBot(request: Request): boolean {
+  const userAgent = request.headers.get('user-agent') ?? '';
+  if (userAgent.trim() === '' || BOT_USER_AGENT.test(userAgent)) return true;
+  const signals = request.cf as BotSignals | undefined;
+  const bm = signals?.botManagement;
+  if (bm?.verifiedBot === true) return true;
+  return typeof bm?.score === 'number' && bm.score > 0 && bm.score < BOT_SCORE_THRESHOLD;
+}

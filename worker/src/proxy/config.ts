@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import type { Env } from '../env';
+import { log } from '../log';
+import { parseOriginUrl } from './origin-url';
+
+/** Where a configured slot's block goes relative to the element its selector matches. */
+export const SlotPositionSchema = z.enum(['before', 'after', 'prepend', 'append', 'replace']);
+export type SlotPosition = z.infer<typeof SlotPositionSchema>;
+
+export const PlacementSchema = z.enum(['home', 'product', 'cart', 'category']);
+export type Placement = z.infer<typeof PlacementSchema>;
+
+/** The most items one block shows; larger `limit`s are clamped to it. */
+export const MAX_SLOT_LIMIT = 24;
+export const DEFAULT_SLOT_LIMIT = 4;
+
+/** One entry of `RX_SLOTS` (DESIGN.md "Markup"): for shops that cannot add `data-rx-slot`. */
+export const ConfiguredSlotSchema = z.object({
+  selector: z.string().min(1),
+  placement: PlacementSchema,
+  position: SlotPositionSchema.default('append'),
+  limit: z.number().int().min(1).max(MAX_SLOT_LIMIT).default(DEFAULT_SLOT_LIMIT),
+});
+export type ConfiguredSlot = z.infer<typeof ConfiguredSlotSchema>;
+
+export interface ProxyConfig {
+  origin: URL;
+  slots: ConfiguredSlot[];
+  priceSelector?: string;
+  productIdSelector?: string;
+  /** Milliseconds personalization may add beyond the origin's own time. */
+  budgetMs: number;
+  /** Note shown after personalized prices, where the law asks for one; undefined for none. */
+  priceDisclosure?: string;
+  /** Problems found in the settings; logged once, shown by the tests, never fatal. */
+  problems: string[];
+}
+
+export const DEFAULT_BUDGET_MS = 50;
+
+function parseSlots(raw: string | undefined, problems: string[]): ConfiguredSlot[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    problems.push(`RX_SLOTS is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    return [];
+  }
+  const parsed = z.array(ConfiguredSlotSchema).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    problems.push(`RX_SLOTS${issue ? `[${issue.path.join('.')}]: ${issue.message}` : ' is invalid'}`);
+    return [];
+  }
+  return parsed.data;
+}
+
+function parseBudget(raw: string | undefined, problems: string[]): number {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_BUDGET_MS;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    problems.push(`PERSONALIZATION_BUDGET_MS must be a number of milliseconds >= 0, got "${raw}"`);
+    return DEFAULT_BUDGET_MS;
+  }
+  return value;
+}
+
+function nonEmpty(raw: string | undefined): string | undefined {
+  return raw !== undefined && raw.trim() !== '' ? raw.trim() : undefined;
+}
+
+/** Parses the proxy settings from `Env`; undefined when `ORIGIN_URL` is not set (proxy off). */
+export function parseProxyConfig(env: Env): ProxyConfig | undefined {
+  const origin = parseOriginUrl(env.ORIGIN_URL);
+  if (!origin) return undefined;
+  const problems: string[] = [];
+  const config: ProxyConfig = {
+    origin,
+    slots: parseSlots(env.RX_SLOTS, problems),
+    budgetMs: parseBudget(env.PERSONALIZATION_BUDGET_MS, problems),
+    problems,
+  };
+  const priceSelector = nonEmpty(env.RX_PRICE_SELECTOR);
+  if (priceSelector) config.priceSelector = priceSelector;
+  const productIdSelector = nonEmpty(env.RX_PRODUCT_ID_SELECTOR);
+  if (productIdSelector) config.productIdSelector = productIdSelector;
+  const disclosure = nonEmpty(env.RX_PRICE_DISCLOSURE);
+  if (disclosure) config.priceDisclosure = disclosure;
+  return config;
+}
+
+// Settings only change with a deploy, so one parse per isolate and distinct settings is enough.
+const parsed = new Map<string, ProxyConfig | undefined>();
+
+/** `parseProxyConfig`, memoized per distinct settings, logging each problem once. */
+export function proxyConfig(env: Env): ProxyConfig | undefined {
+  const key = JSON.stringify([
+    env.ORIGIN_URL,
+    env.RX_SLOTS,
+    env.RX_PRICE_SELECTOR,
+    env.RX_PRODUCT_ID_SELECTOR,
+    env.PERSONALIZATION_BUDGET_MS,
+    env.RX_PRICE_DISCLOSURE,
+  ]);
+  if (parsed.has(key)) return parsed.get(key);
+  const config = parseProxyConfig(env);
+  for (const problem of config?.problems ?? []) log('warn', 'proxy_config_problem', { problem });
+  if (parsed.size > 8) parsed.clear();
+  parsed.set(key, config);
+  return config;
+}

@@ -1,0 +1,35 @@
+/** Which requests and responses the proxy may personalize; everything else passes through untouched. */
+
+/** A page navigation that could be personalized: GET/HEAD for HTML, not a byte range. */
+export function isPageRequest(request: Request): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  // A Range response is a slice of the origin's bytes; rewritten bytes would not line up.
+  if (request.headers.has('range')) return false;
+  const dest = request.headers.get('sec-fetch-dest');
+  if (dest) return dest === 'document' || dest === 'iframe';
+  const accept = request.headers.get('accept');
+  return accept === null || accept.trim() === '*/*' || accept.includes('text/html');
+}
+
+// Encodings HTMLRewriter cannot stream as ASCII-compatible text; those pages pass through untouched.
+const UNSAFE_CHARSET = /^(utf-16|utf-32|iso-2022|utf-7|hz-gb-2312)/;
+// Content codings the runtime decodes for us when it fetches (and encodes again when it answers).
+const DECODED_CODINGS = new Set(['', 'identity', 'gzip', 'x-gzip', 'br', 'deflate']);
+
+export interface HtmlResponseInfo {
+  /** Lower-case charset from Content-Type; undefined when none is declared. */
+  charset: string | undefined;
+}
+
+/** An HTML page the rewriter can handle (200, text/html, known coding and charset), else undefined. */
+export function rewritableHtml(response: Response): HtmlResponseInfo | undefined {
+  if (response.status !== 200) return undefined;
+  const contentType = (response.headers.get('content-type') ?? '').toLowerCase();
+  if (!contentType.startsWith('text/html') && !contentType.startsWith('application/xhtml+xml'))
+    return undefined;
+  const coding = (response.headers.get('content-encoding') ?? '').trim().toLowerCase();
+  if (!DECODED_CODINGS.has(coding)) return undefined;
+  const charset = /charset\s*=\s*"?([^";\s]+)/.exec(contentType)?.[1];
+  if (charset && UNSAFE_CHARSET.test(charset)) return undefined;
+  return { charset };
+}

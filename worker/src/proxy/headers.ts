@@ -1,0 +1,90 @@
+/**
+ * Header rules of the reverse proxy: hop-by-hop headers dropped both ways, `X-Forwarded-*` set,
+ * `Location` and cookie domains rewritten from the origin's host to the public one.
+ */
+
+/** RFC 9110 §7.6.1 connection-specific headers, plus the ones every proxy strips in practice. */
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+/** Removes hop-by-hop headers, including any the `Connection` header names. */
+export function dropHopByHop(headers: Headers, keepUpgrade = false): void {
+  const named = (headers.get('connection') ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  for (const name of [...HOP_BY_HOP, ...named]) {
+    if (keepUpgrade && (name === 'upgrade' || name === 'connection')) continue;
+    headers.delete(name);
+  }
+}
+
+/**
+ * Headers for the origin request: the shopper's, minus hop-by-hop ones, with `X-Forwarded-For`
+ * appended and `X-Forwarded-Host`/`-Proto` set from the public URL (client-sent values are replaced,
+ * because the origin may build absolute links from them).
+ */
+export function originRequestHeaders(request: Request, publicUrl: URL, isUpgrade: boolean): Headers {
+  const headers = new Headers(request.headers);
+  dropHopByHop(headers, isUpgrade);
+  headers.delete('host');
+  const clientIp = request.headers.get('cf-connecting-ip');
+  const forwardedFor = request.headers.get('x-forwarded-for');
+  if (clientIp) headers.set('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${clientIp}` : clientIp);
+  headers.set('x-forwarded-host', publicUrl.host);
+  headers.set('x-forwarded-proto', publicUrl.protocol.slice(0, -1));
+  return headers;
+}
+
+/** `Location` pointing at the origin host becomes the same path on the public host. */
+export function rewriteLocation(location: string, origin: URL, publicUrl: URL): string {
+  let target: URL;
+  try {
+    target = new URL(location, origin);
+  } catch {
+    return location;
+  }
+  if (target.host !== origin.host) return location;
+  const base = origin.pathname.endsWith('/') ? origin.pathname.slice(0, -1) : origin.pathname;
+  const path =
+    base && target.pathname.startsWith(base) ? target.pathname.slice(base.length) || '/' : target.pathname;
+  // Keep relative Locations relative: the browser resolves them against the public URL already.
+  if (!/^[a-z][a-z0-9+.-]*:|^\/\//i.test(location)) return `${path}${target.search}${target.hash}`;
+  return `${publicUrl.protocol}//${publicUrl.host}${path}${target.search}${target.hash}`;
+}
+
+/**
+ * A `Set-Cookie` scoped to the origin's own host name would be refused by the browser on the public
+ * host; dropping that `Domain` makes it a host-only cookie of the public host. Other cookies pass as-is.
+ */
+export function rewriteSetCookie(cookie: string, origin: URL): string {
+  return cookie.replace(/;\s*domain=\.?([^;]*)/i, (attribute, domain: string) =>
+    domain.trim().toLowerCase() === origin.hostname.toLowerCase() ? '' : attribute,
+  );
+}
+
+/** Response headers for the shopper: hop-by-hop dropped, `Location` and cookie domains rewritten. */
+export function shopperResponseHeaders(response: Response, origin: URL, publicUrl: URL): Headers {
+  const headers = new Headers(response.headers);
+  dropHopByHop(headers);
+  const location = headers.get('location');
+  if (location) headers.set('location', rewriteLocation(location, origin, publicUrl));
+  const contentLocation = headers.get('content-location');
+  if (contentLocation) headers.set('content-location', rewriteLocation(contentLocation, origin, publicUrl));
+  // workerd's `getAll` is the one way to read several Set-Cookie headers without merging them.
+  const cookies = response.headers.getAll('set-cookie');
+  if (cookies.length > 0) {
+    headers.delete('set-cookie');
+    for (const cookie of cookies) headers.append('set-cookie', rewriteSetCookie(cookie, origin));
+  }
+  return headers;
+}

@@ -1,0 +1,38 @@
+import type { Placement } from './config';
+
+/** What a page is about, guessed from its URL before the origin answers. */
+export interface PageContext {
+  placement: Placement;
+  productId?: string;
+  category?: string;
+}
+
+// Common storefront URL shapes: Shopify (/products/x, /collections/x), WooCommerce (/product/x,
+// /product-category/x), the demo shop (/products/ID, /categories/x), and generic /p/ID, /c/x.
+const PRODUCT_PATH = /^\/(?:products?|p|item)\/([^/?#]+)\/?$/i;
+const CATEGORY_PATH = /^\/(?:categories|category|collections|product-category|c)\/([^/?#]+)\/?$/i;
+const CART_PATH = /^\/(?:cart|basket|checkout\/cart)\/?$/i;
+
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The placement and product/category of a page from its path, so recommendations can be fetched
+ * in parallel with the origin. Slots on the page that ask for something else are fetched when seen.
+ */
+export function pageContextFromUrl(url: URL): PageContext {
+  const path = url.pathname;
+  const product = PRODUCT_PATH.exec(path)?.[1];
+  const productId = product === undefined ? undefined : decoded(product);
+  if (productId) return { placement: 'product', productId };
+  const categorySegment = CATEGORY_PATH.exec(path)?.[1];
+  const category = categorySegment === undefined ? undefined : decoded(categorySegment);
+  if (category) return { placement: 'category', category };
+  if (CART_PATH.test(path)) return { placement: 'cart' };
+  return { placement: 'home' };
+}

@@ -1,0 +1,113 @@
+import type { PriceFormat } from '../../../contracts/markup';
+import { log } from '../log';
+import type { Deadline } from './deadline';
+import type { PageContext } from './page-context';
+import type { PersonalizationSource, PriceQuote, RecommendationQuery, Recommendations } from './source';
+
+/** How many items the up-front fetch asks for, so most slots of the page can share it. */
+export const PREFETCH_LIMIT = 12;
+
+function queryKey(query: RecommendationQuery): string {
+  return JSON.stringify([
+    query.placement,
+    query.productId ?? '',
+    query.productIds ?? [],
+    query.category ?? '',
+  ]);
+}
+
+/**
+ * The personalization of one page: recommendations and prices fetched at most once per distinct
+ * query and product, the first one in parallel with the origin, every wait bounded by the deadline.
+ * It also records what was shown, for the page-view event.
+ */
+export class PageSession {
+  private readonly recommendationCache = new Map<
+    string,
+    { limit: number; result: Promise<Recommendations> }
+  >();
+  private readonly priceCache = new Map<string, Promise<PriceQuote | undefined>>();
+  /** The shop's own text of the first price on the page: how rendered prices are formatted. */
+  priceTemplate: string | undefined;
+  /** Product id from `RX_PRODUCT_ID_SELECTOR` (or the URL): whose price a bare price element shows. */
+  currentProductId: string | undefined;
+  /** Currency of the shopper's price quotes, for rendering when the page shows no price text. */
+  currency: string | undefined;
+  readonly shown: Array<{ recommendationId: string; modelVersion: string; placement: string }> = [];
+  changed = false;
+
+  constructor(
+    private readonly source: PersonalizationSource,
+    readonly deadline: Deadline,
+    readonly context: PageContext,
+  ) {
+    this.currentProductId = context.productId;
+  }
+
+  /** Starts the fetches the URL already tells us about; called before the origin answers. */
+  prefetch(): void {
+    void this.fetchRecommendations({ ...this.context, limit: PREFETCH_LIMIT });
+    if (this.context.productId) void this.fetchPrice(this.context.productId);
+  }
+
+  private fetchRecommendations(query: RecommendationQuery): Promise<Recommendations> {
+    const key = queryKey(query);
+    const cached = this.recommendationCache.get(key);
+    if (cached && cached.limit >= query.limit) return cached.result;
+    const result = this.source.recommend(query).then((recommendations) => {
+      // Rendered prices are this shopper's prices, the same ones the price elements show.
+      void this.primePrices(recommendations.items.map((item) => item.product_id));
+      return recommendations;
+    });
+    result.catch((error: unknown) => log('warn', 'proxy_recommendations_failed', { error }));
+    this.recommendationCache.set(key, { limit: query.limit, result });
+    return result;
+  }
+
+  private primePrices(productIds: string[]): Promise<void> {
+    const missing = productIds.filter((id) => !this.priceCache.has(id));
+    if (missing.length === 0) return Promise.resolve();
+    const batch = this.source.prices(missing);
+    batch.catch((error: unknown) => log('warn', 'proxy_prices_failed', { error }));
+    for (const id of missing) {
+      this.priceCache.set(
+        id,
+        batch.then((quotes) => quotes.find((quote) => quote.product_id === id)).catch(() => undefined),
+      );
+    }
+    return batch.then(() => undefined).catch(() => undefined);
+  }
+
+  private fetchPrice(productId: string): Promise<PriceQuote | undefined> {
+    void this.primePrices([productId]);
+    return this.priceCache.get(productId) ?? Promise.resolve(undefined);
+  }
+
+  /** Recommendations for a slot, trimmed to its limit; undefined past the deadline or on failure. */
+  async recommendations(query: RecommendationQuery): Promise<Recommendations | undefined> {
+    const result = await this.deadline.within(this.fetchRecommendations(query));
+    if (!result || result.items.length === 0) return undefined;
+    const items = result.items.slice(0, query.limit);
+    // Show the shopper's own prices in the block when they are already known.
+    const quotes = await this.deadline.within(
+      Promise.all(items.map((item) => this.priceCache.get(item.product_id) ?? Promise.resolve(undefined))),
+    );
+    this.currency ??= quotes?.find((quote) => quote !== undefined)?.currency;
+    const priced = items.map((item, index) => {
+      const quote = quotes?.[index];
+      return quote ? { ...item, price: quote.price } : item;
+    });
+    return { ...result, items: priced };
+  }
+
+  /** This shopper's price quote for a product; undefined past the deadline or on failure. */
+  price(productId: string): Promise<PriceQuote | undefined> {
+    return this.deadline.within(this.fetchPrice(productId));
+  }
+
+  /** How rendered prices look: the page's own price text when one was seen, else the currency. */
+  priceFormat(): PriceFormat {
+    if (this.priceTemplate) return { template: this.priceTemplate };
+    return this.currency ? { currency: this.currency } : {};
+  }
+}

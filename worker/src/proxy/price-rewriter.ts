@@ -1,0 +1,117 @@
+import { formatPrice, renderPriceDisclosure } from '../../../contracts/markup';
+import { decodeEntities } from './html-text';
+import type { PageSession } from './page-session';
+
+interface PendingPrice {
+  productId: string | undefined;
+  /** Raw text of the element seen so far (removed from the stream until we know the price). */
+  text: string;
+  /** A child element appeared: the text is not one plain price, so it is put back unchanged. */
+  untouched: boolean;
+  /** Which element start this is, to ignore a second selector matching the same element. */
+  seq: number;
+}
+
+/** Elements without content (and without an end tag): nothing to rewrite inside them. */
+const VOID_ELEMENTS = new Set([
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'source',
+  'track',
+  'wbr',
+]);
+
+const PRODUCT_ID_ATTRIBUTES = ['data-rx-product-id', 'data-product-id', 'data-product_id', 'data-sku'];
+
+/** A product id carried by an element, in the attributes storefronts commonly use. */
+export function productIdOf(element: Element): string | undefined {
+  for (const name of PRODUCT_ID_ATTRIBUTES) {
+    const value = element.getAttribute(name);
+    if (value) return value.trim();
+  }
+  return undefined;
+}
+
+/**
+ * Rewrites price elements (`data-rx-price` and `RX_PRICE_SELECTOR` matches) with the shopper's
+ * price, keeping the shop's formatting. The element's text is held back while it streams and put
+ * back as it was whenever there is no personalized price in time, the element has child elements,
+ * or its end tag never comes (malformed markup: flushed before the next element or at the end).
+ */
+export class PriceRewriter {
+  private readonly stack: PendingPrice[] = [];
+  private elementSeq = 0;
+
+  constructor(
+    private readonly session: PageSession,
+    private readonly encode: (html: string) => string,
+    private readonly disclosure: string | undefined,
+  ) {}
+
+  /**
+   * Any element start (registered before the price handlers): a pending price that meets an element
+   * keeps its original text.
+   */
+  anyElement(element: Element): void {
+    this.elementSeq += 1;
+    const top = this.stack[this.stack.length - 1];
+    if (!top || top.untouched) return;
+    if (top.text) element.before(top.text, { html: true });
+    top.text = '';
+    top.untouched = true;
+  }
+
+  priceElement(element: Element): void {
+    if (VOID_ELEMENTS.has(element.tagName)) return;
+    if (this.stack[this.stack.length - 1]?.seq === this.elementSeq) return;
+    const pending: PendingPrice = {
+      seq: this.elementSeq,
+      productId: productIdOf(element) ?? this.session.currentProductId,
+      text: '',
+      untouched: false,
+    };
+    const quote = pending.productId ? this.session.price(pending.productId) : Promise.resolve(undefined);
+    this.stack.push(pending);
+    element.onEndTag(async (end) => {
+      const index = this.stack.lastIndexOf(pending);
+      if (index >= 0) this.stack.splice(index, 1);
+      if (pending.untouched) return;
+      const original = pending.text;
+      const shown = decodeEntities(original);
+      this.session.priceTemplate ??= shown.trim() || undefined;
+      const price = await quote;
+      if (!price?.personalized || price.price === price.base_price || !/\d/.test(original)) {
+        end.before(original, { html: true });
+        return;
+      }
+      // Only the digits of the shop's own (raw) text change, so its entities and spacing stay.
+      end.before(this.encode(formatPrice(price.price, { template: original })), { html: true });
+      this.session.changed = true;
+      if (this.disclosure) end.after(this.encode(renderPriceDisclosure(this.disclosure)), { html: true });
+    });
+  }
+
+  text(chunk: Text): void {
+    const top = this.stack[this.stack.length - 1];
+    // `chunk.removed`: both `data-rx-price` and RX_PRICE_SELECTOR may match, handing over the same chunk twice.
+    if (!top || top.untouched || chunk.removed) return;
+    top.text += chunk.text;
+    chunk.remove();
+  }
+
+  /** End of document: put back any text whose element never closed. */
+  flush(end: DocumentEnd): void {
+    for (const pending of this.stack) {
+      if (!pending.untouched && pending.text) end.append(pending.text, { html: true });
+    }
+    this.stack.length = 0;
+  }
+}

@@ -1,0 +1,163 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { RxEvent } from '../../../contracts/events';
+import type { AppEnv } from '../app-env';
+import type { Env } from '../env';
+import { ApiError } from '../errors';
+import { enqueueEvents } from '../events/producer';
+import { reportFailure, reportRecovery } from '../health';
+import { log } from '../log';
+import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
+import { bestSellers } from './best-sellers';
+import { isBot } from './bots';
+import { type ProxyConfig, proxyConfig } from './config';
+import { Deadline } from './deadline';
+import { isPageRequest, rewritableHtml } from './eligibility';
+import { originRequestHeaders, shopperResponseHeaders } from './headers';
+import { asciiOnly } from './html-text';
+import { originTarget } from './origin-url';
+import { pageContextFromUrl } from './page-context';
+import { PageSession } from './page-session';
+import { pageViewEvent } from './page-view';
+import { pageRewriter } from './rewriter';
+import type { PersonalizationSource } from './source';
+
+/** What the proxy depends on, as options with defaults (tests pass slow or failing ones). */
+export interface ProxyDependencies {
+  source: (env: Env, ctx: ExecutionContext, shopper: Shopper) => PersonalizationSource;
+  sendEvents: (env: Env, events: RxEvent[]) => Promise<void>;
+  /** Longest wait for a page to finish streaming before its page-view event is sent anyway. */
+  pageViewWaitMs: number;
+}
+
+const defaults: ProxyDependencies = {
+  source: () => bestSellers,
+  sendEvents: (env, events) => enqueueEvents(env, events),
+  pageViewWaitMs: 10_000,
+};
+
+const CONDITIONAL_HEADERS = [
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+];
+
+async function fetchOrigin(target: URL, init: RequestInit): Promise<Response> {
+  try {
+    const response = await fetch(target, init);
+    reportRecovery('origin');
+    return response;
+  } catch (error) {
+    reportFailure('origin', error);
+    log('error', 'origin_unreachable', { host: target.host, error });
+    throw new ApiError(502, 'origin_unreachable', 'The shop could not be reached', [], { cause: error });
+  }
+}
+
+/**
+ * The reverse proxy for `ORIGIN_URL` (DESIGN.md "HTTP API": everything else). Pages for shoppers
+ * in the treatment arm are personalized as they stream; everything else passes through untouched.
+ */
+export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): MiddlewareHandler<AppEnv> {
+  const deps: ProxyDependencies = { ...defaults, ...overrides };
+  return async function proxy(c, next) {
+    const config = proxyConfig(c.env);
+    // The worker's own paths are never proxied, wherever the proxy is mounted relative to them.
+    if (!config || isWorkerPath(c.req.path)) return next();
+    return handle(c, config, deps);
+  };
+}
+
+/** Paths the worker answers itself (DESIGN.md "HTTP API"): the API, health and the plugin. */
+export function isWorkerPath(path: string): boolean {
+  return (
+    path === '/v1' || path.startsWith('/v1/') || path === '/healthz' || /^\/rx(\.[\w-]+)?\.js$/.test(path)
+  );
+}
+
+async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDependencies): Promise<Response> {
+  const request = c.req.raw;
+  const publicUrl = new URL(request.url);
+  const target = originTarget(publicUrl, config.origin);
+  const isUpgrade = (request.headers.get('upgrade') ?? '').toLowerCase() === 'websocket';
+  const headers = originRequestHeaders(request, publicUrl, isUpgrade);
+  if (isUpgrade) {
+    // WebSockets: the runtime hands the origin's socket straight to the client.
+    return fetchOrigin(target, { method: request.method, headers });
+  }
+
+  const page = isPageRequest(request) && !isBot(request);
+  const shopper = page ? await identifyShopper(request, c.env) : undefined;
+  const deadline = new Deadline();
+  let session: PageSession | undefined;
+  if (shopper?.bucket === 'treatment') {
+    const source = deps.source(c.env, c.executionCtx, shopper);
+    session = new PageSession(source, deadline, pageContextFromUrl(publicUrl));
+    session.prefetch();
+    // A personalized page carries no validators, so a conditional request could only get a 304 for a
+    // body this shopper was never sent personalized.
+    for (const name of CONDITIONAL_HEADERS) headers.delete(name);
+  }
+
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  const response = await fetchOrigin(target, {
+    method: request.method,
+    headers,
+    body: hasBody ? request.body : null,
+    redirect: 'manual',
+  });
+  deadline.start(config.budgetMs);
+
+  const responseHeaders = shopperResponseHeaders(response, config.origin, publicUrl);
+  const html = shopper ? rewritableHtml(response) : undefined;
+  if (!shopper || !html) {
+    deadline.expire();
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: responseHeaders,
+    });
+  }
+
+  if (shopper.isNew) {
+    responseHeaders.append('set-cookie', anonymousIdCookie(shopper.anonymousId));
+  }
+  if (session || shopper.isNew) {
+    // Personalized (or carrying this shopper's new cookie): only the browser may keep it.
+    responseHeaders.set('cache-control', 'private');
+    responseHeaders.delete('expires');
+  }
+  if (session) {
+    responseHeaders.delete('etag');
+    responseHeaders.delete('last-modified');
+  }
+  responseHeaders.delete('content-length');
+  const init = { status: response.status, statusText: response.statusText, headers: responseHeaders };
+  if (request.method === 'HEAD' || response.body === null) {
+    deadline.expire();
+    return new Response(null, init);
+  }
+
+  const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
+  const rewriter = pageRewriter({ config, session, encode });
+  if (session) {
+    const current = session;
+    let finished: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    rewriter.onDocument({ end: () => finished() });
+    const timeout = setTimeout(finished, deps.pageViewWaitMs);
+    c.executionCtx.waitUntil(
+      done
+        .then(() => {
+          clearTimeout(timeout);
+          deadline.expire();
+          return deps.sendEvents(c.env, [pageViewEvent(shopper, publicUrl, current)]);
+        })
+        .catch((error: unknown) => log('warn', 'proxy_page_view_not_queued', { error })),
+    );
+  }
+  return rewriter.transform(new Response(response.body, init));
+}

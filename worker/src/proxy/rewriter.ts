@@ -1,0 +1,164 @@
+import { renderRecommendationBlock } from '../../../contracts/markup';
+import { RX_STYLE_TAG } from '../../../contracts/markup-styles';
+import { log } from '../log';
+import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
+import type { PageSession } from './page-session';
+import { PriceRewriter, productIdOf } from './price-rewriter';
+import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
+
+/** Path of the storefront plugin the worker serves (DESIGN.md "HTTP API"). */
+export const PLUGIN_PATH = '/rx.js';
+
+export interface PageRewriteOptions {
+  config: ProxyConfig;
+  /** The page's personalization; undefined for held-out shoppers (script tag only). */
+  session: PageSession | undefined;
+  /** Makes inserted markup safe for the page's charset (identity for UTF-8). */
+  encode: (html: string) => string;
+}
+
+/**
+ * The plugin's script tag. `data-rx-page-view="sent"` tells the plugin this worker already sent
+ * the page-view event for this page, so it is not counted twice.
+ */
+export function pluginScriptTag(pageViewSent: boolean): string {
+  return `<script src="${PLUGIN_PATH}" async${pageViewSent ? ' data-rx-page-view="sent"' : ''}></script>`;
+}
+
+function insert(element: Element, position: SlotPosition, html: string): void {
+  const options = { html: true };
+  if (position === 'before') element.before(html, options);
+  else if (position === 'after') element.after(html, options);
+  else if (position === 'prepend') element.prepend(html, options);
+  else if (position === 'append') element.append(html, options);
+  else element.replace(html, options);
+}
+
+/** Fills one slot; leaves it as it was when nothing comes back within the budget. */
+async function fillSlot(
+  session: PageSession,
+  element: Element,
+  attributes: AttributeReader,
+  position: SlotPosition | 'inner',
+  encode: (html: string) => string,
+  limit?: number,
+): Promise<void> {
+  const query = slotQuery(attributes, session.context);
+  if (limit !== undefined) query.limit = limit;
+  const recommendations = await session.recommendations(query);
+  if (!recommendations) return;
+  const block = renderRecommendationBlock(recommendations.items, {
+    recommendationId: recommendations.recommendation_id,
+    placement: query.placement,
+    heading: slotHeading(attributes, query.placement),
+    price: session.priceFormat(),
+  });
+  if (!block) return;
+  if (position === 'inner') {
+    element.setInnerContent(encode(block), { html: true });
+    element.setAttribute('data-rx-filled', recommendations.recommendation_id);
+  } else {
+    insert(element, position, encode(block));
+  }
+  session.changed = true;
+  session.shown.push({
+    recommendationId: recommendations.recommendation_id,
+    modelVersion: recommendations.model_version,
+    placement: query.placement,
+  });
+}
+
+/** An element's attributes for a configured slot: its placement comes from `RX_SLOTS`, not markup. */
+function configuredAttributes(slot: ConfiguredSlot): AttributeReader {
+  return { getAttribute: (name) => (name === 'data-rx-placement' ? slot.placement : null) };
+}
+
+/**
+ * The streaming rewrite of one HTML page: slots filled, prices rewritten, stylesheet and plugin
+ * script injected once. Handlers that wait (slots, prices) wait at most until the deadline.
+ */
+export function pageRewriter({ config, session, encode }: PageRewriteOptions): HTMLRewriter {
+  let injected = false;
+  let pageHasPlugin = false;
+  const headTags = () =>
+    encode((session ? RX_STYLE_TAG : '') + (pageHasPlugin ? '' : pluginScriptTag(!!session)));
+  const rewriter = new HTMLRewriter();
+
+  rewriter.on('script[src]', {
+    element(element) {
+      const src = element.getAttribute('src') ?? '';
+      if (/(^|\/)rx\.js(\?|$)/.test(src)) pageHasPlugin = true;
+    },
+  });
+  rewriter.on('head', {
+    element(element) {
+      element.onEndTag((end) => {
+        if (injected) return;
+        injected = true;
+        end.before(headTags(), { html: true });
+      });
+    },
+  });
+  rewriter.on('body', {
+    element(element) {
+      // Pages whose <head> has no end tag (or no head at all) get the tags at the top of <body>.
+      if (injected) return;
+      injected = true;
+      element.prepend(headTags(), { html: true });
+    },
+  });
+
+  const prices = session ? new PriceRewriter(session, encode, config.priceDisclosure) : undefined;
+  if (session && prices) {
+    // Registered first: for each element it must run before the price handlers (see PriceRewriter).
+    rewriter.on('*', { element: (element) => prices.anyElement(element) });
+    if (config.productIdSelector) {
+      addHandler(rewriter, config.productIdSelector, {
+        element(element) {
+          const id = productIdOf(element) ?? element.getAttribute('content') ?? element.getAttribute('value');
+          if (id?.trim()) session.currentProductId = id.trim();
+        },
+      });
+    }
+    const priceHandler = {
+      element: (element: Element) => prices.priceElement(element),
+      text: (chunk: Text) => prices.text(chunk),
+    };
+    rewriter.on('[data-rx-price]', priceHandler);
+    if (config.priceSelector) addHandler(rewriter, config.priceSelector, priceHandler);
+
+    rewriter.on('[data-rx-slot]', {
+      element: (element) => fillSlot(session, element, element, 'inner', encode),
+    });
+    for (const slot of config.slots) {
+      addHandler(rewriter, slot.selector, {
+        element: (element) =>
+          fillSlot(session, element, configuredAttributes(slot), slot.position, encode, slot.limit),
+      });
+    }
+  }
+
+  rewriter.onDocument({
+    end(end) {
+      prices?.flush(end);
+      if (!injected) {
+        injected = true;
+        end.append(headTags(), { html: true });
+      }
+    },
+  });
+  return rewriter;
+}
+
+/** `rewriter.on` that skips (and logs) a selector HTMLRewriter rejects, instead of failing the page. */
+function addHandler(
+  rewriter: HTMLRewriter,
+  selector: string,
+  handler: HTMLRewriterElementContentHandlers,
+): void {
+  try {
+    rewriter.on(selector, handler);
+  } catch (error) {
+    log('warn', 'proxy_selector_invalid', { selector, error });
+  }
+}
