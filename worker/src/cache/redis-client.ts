@@ -1,0 +1,69 @@
+import { Redis } from '@upstash/redis/cloudflare';
+import type { Env } from '../env';
+
+/** Default time budget of one cache round trip, in ms (`CACHE_BUDGET_MS`). */
+export const DEFAULT_CACHE_BUDGET_MS = 50;
+
+/** The cache budget from the environment: a positive number of ms, else the default. */
+export function cacheBudgetMs(env: Pick<Env, 'CACHE_BUDGET_MS'>): number {
+  const value = Number(env.CACHE_BUDGET_MS);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_CACHE_BUDGET_MS;
+}
+
+const clients = new Map<string, Redis>();
+
+/**
+ * The isolate's Upstash client for these credentials, or undefined when the cache is not configured.
+ * Tuned for a cache on the hot path: no retries (a retry would blow the budget; the caller falls back),
+ * every request aborted when the budget runs out, raw strings back (values are parsed and validated by
+ * the caller, not trusted), no telemetry headers.
+ */
+export function redisFromEnv(
+  env: Pick<Env, 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN' | 'CACHE_BUDGET_MS'>,
+): Redis | undefined {
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  if (!url || !token) return undefined;
+  const budget = cacheBudgetMs(env);
+  const id = `${url}\n${token}\n${budget}`;
+  let client = clients.get(id);
+  if (!client) {
+    client = new Redis({
+      url,
+      token,
+      retry: { retries: 0 },
+      signal: () => AbortSignal.timeout(budget),
+      automaticDeserialization: false,
+      enableTelemetry: false,
+      responseEncoding: false,
+    });
+    clients.set(id, client);
+  }
+  return client;
+}
+
+/** Thrown when a cache round trip exceeds its budget. */
+export class CacheTimeoutError extends Error {
+  override readonly name = 'CacheTimeoutError';
+  constructor(readonly budgetMs: number) {
+    super(`cache did not answer within ${budgetMs} ms`);
+  }
+}
+
+/**
+ * Races a cache operation against the budget. The client's own abort signal covers the fetch; this
+ * also covers whatever the client does around it, so the caller's wait is bounded either way.
+ */
+export async function withinBudget<T>(operation: Promise<T>, budgetMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CacheTimeoutError(budgetMs)), budgetMs);
+  });
+  try {
+    return await Promise.race([operation, timeout]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    // A late rejection of the losing operation must not become an unhandled rejection.
+    operation.catch(() => undefined);
+  }
+}

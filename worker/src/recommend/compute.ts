@@ -1,0 +1,136 @@
+import type { ModelRole } from '../../../contracts/manifest';
+import type { ActivityEntry } from '../cache/keys';
+import type { LoadedBundle, Recommender } from '../models';
+import { type Candidate, diversify } from './diversify';
+import { historyVector } from './history';
+import { recommendationMask } from './mask';
+import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
+
+/** What is known about the shopper beyond the request (from the cache lookup; empty when Redis is away). */
+export interface ShopperSignals {
+  activity: readonly ActivityEntry[];
+  purchases: readonly string[];
+  /** Logged in (`user_id`): the learned `personal` model is preferred over item-to-item. */
+  identified: boolean;
+}
+
+export const NO_SIGNALS: ShopperSignals = { activity: [], purchases: [], identified: false };
+
+/** Graph scores at or below this are masked-out items (the graphs subtract 1e9 from them). */
+const MASKED_SCORE = -1e8;
+
+interface Plan {
+  roles: ModelRole[];
+  context: string[];
+  activity: readonly ActivityEntry[];
+}
+
+/**
+ * Which model and which inputs, by placement:
+ * - `product`: items like the one on the page (plus the session, lightly): `similar`;
+ * - `cart`: complements of the cart (given ids, else cart events): `complements`;
+ * - `home`/`category`: the learned `personal` model for identified shoppers, item-to-item from the
+ *   session for anonymous ones; no history at all means popularity.
+ */
+function plan(query: RecommendationQuery, signals: ShopperSignals, bundle: LoadedBundle): Plan | undefined {
+  const personalRoles: ModelRole[] = signals.identified ? ['personal', 'similar'] : ['similar', 'personal'];
+  if (query.placement === 'product' && query.productId && bundle.byId.has(query.productId)) {
+    return { roles: ['similar', 'personal'], context: [query.productId], activity: signals.activity };
+  }
+  if (query.placement === 'cart') {
+    const cart = query.productIds?.length
+      ? query.productIds
+      : signals.activity.filter((entry) => entry.kind === 'cart').map((entry) => entry.product_id);
+    if (cart.some((id) => bundle.byId.has(id))) {
+      return { roles: ['complements', 'similar'], context: cart, activity: [] };
+    }
+  }
+  const hasHistory = signals.activity.some((entry) => bundle.byId.has(entry.product_id));
+  return hasHistory ? { roles: personalRoles, context: [], activity: signals.activity } : undefined;
+}
+
+function toItem(bundle: LoadedBundle, candidate: Candidate): RecommendedItem | undefined {
+  const item = bundle.items[candidate.index];
+  if (!item) return undefined;
+  return {
+    product_id: item.product_id,
+    title: item.title,
+    url: item.url,
+    image: item.image,
+    price: item.price,
+    score: Math.round(candidate.score * 10_000) / 10_000,
+  };
+}
+
+/** Popularity candidates that the mask allows, scored relative to the most popular item. */
+function popularityCandidates(
+  bundle: LoadedBundle,
+  mask: Float32Array,
+  skip: ReadonlySet<number>,
+): Candidate[] {
+  const top = bundle.items[bundle.popularityOrder[0] ?? 0]?.popularity || 1;
+  const out: Candidate[] = [];
+  for (const index of bundle.popularityOrder) {
+    if (mask[index] === 1 && !skip.has(index))
+      out.push({ index, score: (bundle.items[index]?.popularity ?? 0) / top });
+  }
+  return out;
+}
+
+function firstModel(bundle: LoadedBundle, roles: readonly ModelRole[]): Recommender | undefined {
+  for (const role of roles) {
+    const model = bundle.models[role];
+    if (model) return model;
+  }
+  return undefined;
+}
+
+/**
+ * Ranks items for a query. `personalize: false` (holdout) ignores history and uses popularity with the
+ * same page exclusions. Throws only if a model run fails; `getRecommendations` catches that.
+ */
+export async function computeRecommendations(
+  bundle: LoadedBundle,
+  query: RecommendationQuery,
+  signals: ShopperSignals,
+  personalize: boolean,
+): Promise<{ source: RecommendationSource; items: RecommendedItem[] }> {
+  const excluded = new Set<string>(personalize ? signals.purchases : []);
+  if (query.productId) excluded.add(query.productId);
+  for (const id of query.productIds ?? []) excluded.add(id);
+  const mask = recommendationMask(bundle.items, bundle.byId, excluded, query.category);
+
+  let source: RecommendationSource = 'popularity';
+  let candidates: Candidate[] = [];
+  const chosen = personalize ? plan(query, signals, bundle) : undefined;
+  const model = chosen ? firstModel(bundle, chosen.roles) : undefined;
+  if (chosen && model) {
+    const { vector } = historyVector(bundle.byId, bundle.items.length, chosen.activity, chosen.context);
+    const top = await model.run(vector, mask);
+    for (let i = 0; i < top.indices.length; i++) {
+      const index = top.indices[i] ?? -1;
+      const score = top.scores[i] ?? MASKED_SCORE;
+      if (score > MASKED_SCORE && mask[index] === 1) candidates.push({ index, score });
+    }
+    source = model.entry.role;
+  }
+  const picked = diversify(candidates, bundle.items, query.limit, query.category ? query.limit : undefined);
+  if (picked.length < query.limit) {
+    // Short list (small k, heavy masking, no model): popularity fills the rest, with the same rules.
+    const taken = new Set(picked.map((candidate) => candidate.index));
+    candidates = popularityCandidates(bundle, mask, taken);
+    const fill = diversify(
+      candidates,
+      bundle.items,
+      query.limit - picked.length,
+      query.category ? query.limit : undefined,
+    );
+    picked.push(...fill);
+  }
+  const items: RecommendedItem[] = [];
+  for (const candidate of picked) {
+    const item = toItem(bundle, candidate);
+    if (item) items.push(item);
+  }
+  return { source, items };
+}

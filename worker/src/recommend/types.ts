@@ -1,0 +1,42 @@
+import type { Bucket } from '../shopper';
+
+export const PLACEMENTS = ['home', 'product', 'cart', 'category'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+
+/** What to recommend for (already validated by the route). */
+export interface RecommendationQuery {
+  placement: Placement;
+  /** The product page's product (placement `product`). */
+  productId?: string;
+  /** The cart's products (placement `cart`); the shopper's cart activity when absent. */
+  productIds?: string[];
+  /** Only items of this category. */
+  category?: string;
+  limit: number;
+}
+
+/** One recommended product, as the API returns it. */
+export interface RecommendedItem {
+  product_id: string;
+  title: string;
+  url: string;
+  image: string;
+  price: number;
+  /** Relevance within this list (model score, or relative popularity for fallbacks); higher is better. */
+  score: number;
+}
+
+/** Which path produced a list: a model role, popularity, or nothing (no bundle loaded). */
+export type RecommendationSource = 'personal' | 'similar' | 'complements' | 'popularity' | 'none';
+
+export interface RecommendationResult {
+  /** New for every response; events carry it back so clicks and orders are attributed to this list. */
+  recommendation_id: string;
+  model_version: string;
+  placement: Placement;
+  bucket: Bucket;
+  source: RecommendationSource;
+  /** Served from the per-user cache. */
+  cached: boolean;
+  items: RecommendedItem[];
+}
