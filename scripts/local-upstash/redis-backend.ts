@@ -33,11 +33,13 @@ export async function connectRedisBackend(
     maxRetriesPerRequest: 1,
   });
   let lastReported = '';
+  let connected = false;
   client.on('error', (error: Error) => {
     // ioredis retries on its own; report each distinct failure once so a dead server does not flood logs.
+    // Before the first connection the failure is reported by the rejected start instead.
     if (error.message !== lastReported) {
       lastReported = error.message;
-      onBackgroundError(`redis connection: ${error.message}`);
+      if (connected) onBackgroundError(`redis connection: ${error.message}`);
     }
   });
   client.on('ready', () => {
@@ -45,11 +47,11 @@ export async function connectRedisBackend(
   });
   try {
     await client.connect();
+    connected = true;
   } catch (error) {
     client.disconnect();
-    throw new Error(`could not connect to Redis at ${describeTarget(target)}: ${messageOf(error)}`, {
-      cause: error,
-    });
+    const reason = lastReported !== '' ? lastReported : messageOf(error);
+    throw new Error(`could not connect to Redis at ${describeTarget(target)}: ${reason}`, { cause: error });
   }
 
   const send = async (command: RedisCommand): Promise<RedisReply> => {

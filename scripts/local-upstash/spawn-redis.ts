@@ -18,7 +18,7 @@ export interface SpawnedRedis {
 const READY_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
 
-/** Finds an executable named `name` on PATH, like `which`. */
+/** Finds an executable named `name` on PATH (or the given search path), like `which`. */
 export function findOnPath(name: string, pathVariable = process.env.PATH ?? ''): string | undefined {
   for (const folder of pathVariable.split(delimiter)) {
     if (folder === '') continue;
@@ -34,10 +34,13 @@ export function findOnPath(name: string, pathVariable = process.env.PATH ?? ''):
 }
 
 /**
- * Starts `redis-server` with persistence off on a unix socket (no TCP port: nothing to collide with and
+ * Starts `redis-server` (`binary`, or the one found on `searchPath`, default PATH) with persistence off on a unix socket (no TCP port: nothing to collide with and
  * nothing reachable by other users of the machine). Resolves once it accepts connections.
  */
-export async function spawnRedisServer(binary = findOnPath('redis-server')): Promise<SpawnedRedis> {
+export async function spawnRedisServer(
+  options: { binary?: string; searchPath?: string } = {},
+): Promise<SpawnedRedis> {
+  const binary = options.binary ?? findOnPath('redis-server', options.searchPath);
   if (binary === undefined) {
     throw new Error(
       'redis-server was not found on PATH (install it, e.g. `sudo apt-get install redis-server`)',
