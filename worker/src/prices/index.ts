@@ -1,0 +1,83 @@
+import type { Env } from '../env';
+import { log } from '../log';
+import { getBundle } from '../models';
+import type { Shopper } from '../shopper';
+import { signingKey, signPriceToken } from './price-token';
+
+export {
+  type PriceClaims,
+  signingKey,
+  signPriceToken,
+  type TokenCheck,
+  type TokenRejection,
+  verifyPriceToken,
+} from './price-token';
+
+/** How long a quoted price holds: long enough for a checkout, short enough that prices can move. */
+export const PRICE_TOKEN_TTL_SECONDS = 30 * 60;
+
+/** One product's price for one shopper, as `/v1/prices` returns it. */
+export interface PriceQuote {
+  product_id: string;
+  base_price: number;
+  price: number;
+  currency: string;
+  /** base_price - price (0 until personalized pricing lands). */
+  discount: number;
+  personalized: boolean;
+  /** Signed statement of this price for this shopper; null when no PRICE_SIGNING_KEY is configured. */
+  token: string | null;
+  /** ISO time the token stops being honoured. */
+  expires_at: string;
+}
+
+let warnedMissingKey = false;
+
+/**
+ * Prices for a shopper: today the catalogue's base price (`personalized: false`) for everyone, holdout
+ * or not, each with a signed token. Unknown product ids are left out (a fallback, not an error).
+ */
+export async function getPrices(
+  env: Env,
+  shopper: Pick<Shopper, 'userHash'>,
+  productIds: readonly string[],
+  now = Date.now(),
+): Promise<PriceQuote[]> {
+  const bundle = await getBundle(env);
+  if (!bundle) return [];
+  const expires = Math.floor(now / 1000) + PRICE_TOKEN_TTL_SECONDS;
+  const key = env.PRICE_SIGNING_KEY ? await signingKey(env.PRICE_SIGNING_KEY) : undefined;
+  if (!key && !warnedMissingKey) {
+    warnedMissingKey = true;
+    log('warn', 'price_signing_key_missing', {
+      hint: 'wrangler secret put PRICE_SIGNING_KEY; prices carry no token',
+    });
+  }
+  const quotes: PriceQuote[] = [];
+  for (const id of new Set(productIds)) {
+    const index = bundle.byId.get(id);
+    const item = index === undefined ? undefined : bundle.items[index];
+    if (!item) continue;
+    const price = item.price;
+    const token = key
+      ? await signPriceToken(key, {
+          p: item.product_id,
+          a: price,
+          c: item.currency,
+          u: shopper.userHash,
+          e: expires,
+        })
+      : null;
+    quotes.push({
+      product_id: item.product_id,
+      base_price: item.price,
+      price,
+      currency: item.currency,
+      discount: Math.round((item.price - price) * 100) / 100,
+      personalized: false,
+      token,
+      expires_at: new Date(expires * 1000).toISOString(),
+    });
+  }
+  return quotes;
+}
