@@ -57,6 +57,23 @@ describe('local-mongo storage', () => {
       '{"p":{"_id":"a"}}\nnot json\n{"p":{"_id":"b"}}\n',
     );
     expect(() => StorageEngine.open(dataDir)).toThrow(/corrupt record at .*events\.jsonl:2/);
+    // The failed start released the data folder: once the file is repaired, it opens.
+    fs.writeFileSync(path.join(dataDir, 'rx', 'events.jsonl'), '{"p":{"_id":"a"}}\n');
+    const repaired = StorageEngine.open(dataDir);
+    expect(repaired.getCollection('rx', 'events')?.size).toBe(1);
+    repaired.close();
+  });
+
+  it('refuses a data folder another live server holds, and takes over one left by a dead process', () => {
+    const dataDir = freshDir();
+    const first = StorageEngine.open(dataDir);
+    expect(() => StorageEngine.open(dataDir)).toThrow(new RegExp(`in use by process ${process.pid}`));
+    first.close();
+    // A pid far above any real one stands for a server that crashed without removing its lock.
+    fs.writeFileSync(path.join(dataDir, 'local-mongo.lock'), '999999999');
+    const second = StorageEngine.open(dataDir);
+    second.close();
+    expect(fs.existsSync(path.join(dataDir, 'local-mongo.lock'))).toBe(false);
   });
 
   it('compacts a log that grew far beyond its live documents, without losing the latest versions', () => {

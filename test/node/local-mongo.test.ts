@@ -308,6 +308,21 @@ describe('local-mongo with the official driver', () => {
     expect(databases.databases.map((entry) => entry.name)).toContain(dbName);
   });
 
+  it('applies unacknowledged (w: 0) writes', async () => {
+    const fireAndForget = db.collection<Keyed<number>>('unacknowledged');
+    await fireAndForget.insertMany(
+      Array.from({ length: 5 }, (_, i) => ({ _id: i })),
+      { writeConcern: { w: 0 } },
+    );
+    // No reply means no completion signal: poll briefly until the server has applied them.
+    let count = 0;
+    for (let attempt = 0; attempt < 50 && count < 5; attempt += 1) {
+      count = await fireAndForget.countDocuments();
+      if (count < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(count).toBe(5);
+  });
+
   it('answers an unknown command with CommandNotFound (59)', async () => {
     const error = await db.command({ noSuchCommandHere: 1 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MongoServerError);
@@ -347,6 +362,10 @@ describe.skipIf(externalUri !== undefined)(
         ]);
         await events.updateOne({ _id: 'e2' }, { $set: { seen: 2 } });
         await events.deleteOne({ _id: 'e3' });
+        await firstClient.db('rx').collection('scratch').insertOne({ temporary: true });
+        await firstClient.db('rx').collection('scratch').drop();
+        await firstClient.db('gone').collection('c').insertOne({ x: 1 });
+        await firstClient.db('gone').dropDatabase();
         await firstClient.close();
         await first.close();
 
@@ -365,6 +384,8 @@ describe.skipIf(externalUri !== undefined)(
           expect(
             (await secondClient.db('rx').listCollections().toArray()).map((entry) => entry.name),
           ).toEqual(['events']);
+          const databases = await secondClient.db('admin').admin().listDatabases({ nameOnly: true });
+          expect(databases.databases.map((entry) => entry.name)).toEqual(['rx']);
         } finally {
           await secondClient.close();
           await second.close();
@@ -420,6 +441,38 @@ describe.skipIf(externalUri !== undefined)(
       }
     });
 
+    it('reads OP_MSG document sequences and checksums, and stays silent on moreToCome', async () => {
+      const local = await startLocalMongo();
+      try {
+        const insertWithChecksum = opMsg(
+          11,
+          0x1,
+          { insert: 'raw', ordered: false, $db: 'rawdb' },
+          { id: 'documents', docs: [{ _id: 1 }, { _id: 1 }, { _id: 2 }] },
+        );
+        const reply = await exchange(local.port, insertWithChecksum);
+        expect(reply.readInt32LE(8)).toBe(11);
+        expect(BSON.deserialize(reply.subarray(21))).toMatchObject({
+          n: 2,
+          ok: 1,
+          writeErrors: [{ index: 1, code: 11000 }],
+        });
+
+        const fireAndForget = opMsg(
+          12,
+          0x2,
+          { insert: 'raw', $db: 'rawdb' },
+          { id: 'documents', docs: [{ _id: 3 }] },
+        );
+        const count = opMsg(13, 0, { count: 'raw', $db: 'rawdb' });
+        const countReply = await exchange(local.port, Buffer.concat([fireAndForget, count]));
+        expect(countReply.readInt32LE(8)).toBe(13); // the first reply answers the count, not the insert
+        expect(BSON.deserialize(countReply.subarray(21))).toMatchObject({ n: 3, ok: 1 });
+      } finally {
+        await local.close();
+      }
+    });
+
     it('survives malformed wire messages: error reply for bad BSON, disconnect for a bad frame', async () => {
       const local = await startLocalMongo();
       try {
@@ -452,6 +505,31 @@ describe.skipIf(externalUri !== undefined)(
     });
   },
 );
+
+/** An OP_MSG with a body, an optional document sequence and (when flag bit 0 is set) a dummy checksum. */
+function opMsg(
+  requestId: number,
+  flags: number,
+  body: Record<string, unknown>,
+  sequence?: { id: string; docs: object[] },
+): Buffer {
+  const parts: Buffer[] = [Buffer.from([0]), Buffer.from(BSON.serialize(body))];
+  if (sequence) {
+    const docs = Buffer.concat(sequence.docs.map((doc) => Buffer.from(BSON.serialize(doc))));
+    const name = Buffer.from(`${sequence.id}\0`, 'utf8');
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(4 + name.length + docs.length);
+    parts.push(Buffer.from([1]), size, name, docs);
+  }
+  if (flags & 0x1) parts.push(Buffer.alloc(4)); // CRC-32C, not verified by the server
+  const header = Buffer.alloc(20);
+  const message = Buffer.concat([header, ...parts]);
+  message.writeInt32LE(message.length, 0);
+  message.writeInt32LE(requestId, 4);
+  message.writeInt32LE(2013, 12);
+  message.writeUInt32LE(flags, 16);
+  return message;
+}
 
 /** Sends raw bytes and collects everything the server writes back until it replies or hangs up. */
 function exchange(port: number, bytes: Buffer): Promise<Buffer> {

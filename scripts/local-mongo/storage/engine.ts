@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CommandError } from '../errors.ts';
 import { Collection } from './collection.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { fromFileName, toFileName, validateCollectionName, validateDatabaseName } from './names.ts';
 
 /** How often written-but-unsynced log data is forced to disk. */
@@ -16,15 +17,29 @@ export class StorageEngine {
   private readonly databases = new Map<string, Map<string, Collection>>();
   private readonly syncTimer: NodeJS.Timeout;
 
-  private constructor(readonly dataDir: string) {
+  private constructor(
+    readonly dataDir: string,
+    private readonly unlock: () => void,
+  ) {
     this.syncTimer = setInterval(() => this.syncAll(), SYNC_INTERVAL_MS);
     this.syncTimer.unref();
   }
 
-  /** Opens the data folder (creating it), replaying every collection's log. */
+  /** Opens the data folder (creating and locking it), replaying every collection's log. */
   static open(dataDir: string): StorageEngine {
     fs.mkdirSync(dataDir, { recursive: true });
-    const engine = new StorageEngine(dataDir);
+    const engine = new StorageEngine(dataDir, lockDataDir(dataDir));
+    try {
+      engine.load();
+    } catch (error) {
+      engine.close(); // releases the lock and the files opened so far
+      throw error;
+    }
+    return engine;
+  }
+
+  private load(): void {
+    const dataDir = this.dataDir;
     for (const dbEntry of fs.readdirSync(dataDir, { withFileTypes: true })) {
       if (!dbEntry.isDirectory()) continue;
       const dbName = fromFileName(dbEntry.name);
@@ -41,9 +56,8 @@ export class StorageEngine {
         const name = fromFileName(base);
         collections.set(name, Collection.open(dbName, name, path.join(dbDir, base)));
       }
-      engine.databases.set(dbName, collections);
+      this.databases.set(dbName, collections);
     }
-    return engine;
   }
 
   getCollection(database: string, name: string): Collection | undefined {
@@ -122,6 +136,7 @@ export class StorageEngine {
       for (const collection of collections.values()) collection.close();
     }
     this.databases.clear();
+    this.unlock();
   }
 
   private syncAll(): void {
