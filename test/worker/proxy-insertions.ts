@@ -1,0 +1,17 @@
+/**
+ * Removes exactly what the proxy is allowed to add to a page, so the rest can be compared byte for
+ * byte with the origin's page ("only the intended changes").
+ */
+export function withoutInsertions(html: string): string {
+  return html
+    .replace(/<style data-rx-styles>[^<]*<\/style>/g, '')
+    .replace(/<script src="\/rx\.js" async( data-rx-page-view="sent")?><\/script>/g, '')
+    .replace(/ data-rx-filled="[^"]*"/g, '')
+    .replace(/<section class="rx-block[\s\S]*?<\/section>/g, '')
+    .replace(/<small class="rx-price-note">[^<]*<\/small>/g, '');
+}
+
+/** Counts occurrences of a literal string. */
+export function count(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
+}

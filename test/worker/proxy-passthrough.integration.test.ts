@@ -1,0 +1,224 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../worker/src/app';
+import { originTarget } from '../../worker/src/proxy/origin-url';
+import { BROWSER_UA, direct, ORIGIN, PUBLIC, proxied, testEnv, viaWorker } from './proxy-helpers';
+
+const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+
+describe('proxy: pass-through', () => {
+  it('passes non-HTML bodies and their caching headers through byte for byte', async () => {
+    const ctx = createExecutionContext();
+    const response = await createApp().fetch(
+      new Request(`${PUBLIC}/image.png`, { headers: { 'user-agent': BROWSER_UA, accept: 'image/avif,*/*' } }),
+      testEnv(),
+      ctx,
+    );
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    await waitOnExecutionContext(ctx);
+    const original = new Uint8Array(await (await fetch(`${ORIGIN()}/image.png`)).arrayBuffer());
+    expect(response.status).toBe(200);
+    expect(bytes).toEqual(original);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=86400');
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('streams request bodies of any method to the origin and sets X-Forwarded-*', async () => {
+    const payload = new Uint8Array(256 * 1024).map((_, i) => i % 251);
+    const { response, body } = await proxied('/echo?x=1', {
+      method: 'PUT',
+      body: new Blob([payload]).stream(),
+      headers: {
+        'user-agent': BROWSER_UA,
+        'content-type': 'application/octet-stream',
+        'cf-connecting-ip': '203.0.113.7',
+      },
+    });
+    const echo = JSON.parse(body) as {
+      method: string;
+      url: string;
+      bodyBytes: number;
+      headers: Record<string, string>;
+    };
+    const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', payload))]
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('');
+    expect(response.status).toBe(200);
+    expect(echo.method).toBe('PUT');
+    expect(echo.url).toBe('/echo?x=1');
+    expect(echo.bodyBytes).toBe(payload.length);
+    expect((JSON.parse(body) as { bodySha256: string }).bodySha256).toBe(digest);
+    expect(echo.headers['x-forwarded-host']).toBe('shop.example');
+    expect(echo.headers['x-forwarded-proto']).toBe('https');
+    expect(echo.headers['x-forwarded-for']).toBe('203.0.113.7');
+    expect(echo.headers.host).toBe(new URL(ORIGIN()).host);
+  });
+
+  it('keeps every Set-Cookie separate and drops only a Domain naming the origin host', async () => {
+    const { response } = await proxied('/cookies', { headers: { 'user-agent': GOOGLEBOT } });
+    const cookies = response.headers.getAll('set-cookie');
+    expect(cookies).toEqual([
+      'session=abc; Path=/; HttpOnly',
+      'pref=x; Path=/',
+      'wide=y; Domain=example.com; Path=/',
+    ]);
+  });
+
+  it('does not follow redirects and rewrites a Location on the origin host to the public host', async () => {
+    const absolute = await proxied('/redirect');
+    expect(absolute.response.status).toBe(302);
+    expect(absolute.response.headers.get('location')).toBe(
+      `${PUBLIC}/fixtures/demo-product.html?from=redirect`,
+    );
+    const relative = await proxied('/relative-redirect');
+    expect(relative.response.status).toBe(301);
+    expect(relative.response.headers.get('location')).toBe('/fixtures/demo-product.html');
+    const elsewhere = await proxied('/elsewhere-redirect');
+    expect(elsewhere.response.headers.get('location')).toBe('https://payments.example/checkout');
+  });
+
+  it('drops hop-by-hop response headers, including ones named by Connection', async () => {
+    const { response, body } = await proxied('/hop-by-hop');
+    expect(body).toBe('ok');
+    expect(response.headers.get('x-kept')).toBe('yes');
+    expect(response.headers.get('x-secret-hop')).toBeNull();
+    expect(response.headers.get('keep-alive')).toBeNull();
+  });
+
+  it('answers HEAD with the headers and no body', async () => {
+    const { response } = await proxied('/fixtures/demo-product.html', { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await response.text()).toBe('');
+  });
+
+  it('passes Range requests through as the origin answers them (206, untouched slice)', async () => {
+    const { response, body } = await proxied('/range.html', {
+      headers: { 'user-agent': BROWSER_UA, range: 'bytes=3-9' },
+    });
+    expect(response.status).toBe(206);
+    expect(response.headers.get('content-range')).toBe('bytes 3-9/104');
+    expect(body).toBe('defghij');
+  });
+
+  it('passes a 304 through for a conditional request that is not personalized', async () => {
+    const { response, body } = await proxied('/conditional', {
+      headers: { 'user-agent': GOOGLEBOT, 'if-none-match': '"v1"' },
+    });
+    expect(response.status).toBe(304);
+    expect(response.headers.get('etag')).toBe('"v1"');
+    expect(body).toBe('');
+  });
+
+  it('serves a personalized page in full even when the browser sends a validator', async () => {
+    const { response, body } = await proxied('/conditional', {
+      headers: { 'user-agent': BROWSER_UA, 'if-none-match': '"v1"' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBeNull();
+    expect(response.headers.get('cache-control')).toBe('private');
+    expect(body).toContain('data-rx-price');
+  });
+
+  it('streams: the first part of a slow page arrives before the origin has sent the rest', async () => {
+    for (const userAgent of [BROWSER_UA, GOOGLEBOT]) {
+      const ctx = createExecutionContext();
+      const response = await createApp().fetch(
+        new Request(`${PUBLIC}/slow-page?ms=1500`, {
+          headers: { 'user-agent': userAgent, accept: 'text/html' },
+        }),
+        testEnv(),
+        ctx,
+      );
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let first = '';
+      while (!first.includes('first')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        first += decoder.decode(value, { stream: true });
+      }
+      expect(first).toContain('<p>first</p>');
+      expect(first).not.toContain('second');
+      let rest = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += decoder.decode(value, { stream: true });
+      }
+      expect(rest).toContain('<p>second</p>');
+      await waitOnExecutionContext(ctx);
+    }
+  });
+
+  it('passes WebSocket upgrades through to the origin', async () => {
+    const ctx = createExecutionContext();
+    const response = await createApp().fetch(
+      new Request(`${PUBLIC}/socket`, { headers: { upgrade: 'websocket', 'user-agent': BROWSER_UA } }),
+      testEnv(),
+      ctx,
+    );
+    expect(response.status).toBe(101);
+    const socket = response.webSocket;
+    expect(socket).toBeTruthy();
+    if (!socket) return;
+    socket.accept();
+    const reply = new Promise<string>((resolve) => {
+      socket.addEventListener('message', (event) => resolve(String(event.data)));
+    });
+    socket.send('hello');
+    expect(await reply).toBe('echo:hello');
+    socket.close();
+    await waitOnExecutionContext(ctx);
+  });
+});
+
+describe('proxy: only ever the configured origin', () => {
+  it('builds targets on the origin for path tricks and absolute-form URLs', () => {
+    const origin = new URL('https://origin.shop.example/base/');
+    for (const tricky of [
+      'https://shop.example//evil.example/x',
+      'https://shop.example/\\\\evil.example/x',
+      'https://evil.example/steal?x=1',
+      'https://shop.example/%2F%2Fevil.example',
+      'https://shop.example/..//..//evil.example',
+    ]) {
+      const target = originTarget(new URL(tricky), origin);
+      expect(target.origin).toBe('https://origin.shop.example');
+      expect(target.pathname.startsWith('/base/')).toBe(true);
+    }
+  });
+
+  it('ignores a forged Host header and reaches the origin', async () => {
+    const { body } = await proxied('/echo', { headers: { 'user-agent': GOOGLEBOT, host: 'evil.example' } });
+    const echo = JSON.parse(body) as { headers: Record<string, string> };
+    expect(echo.headers.host).toBe(new URL(ORIGIN()).host);
+  });
+
+  it('answers 502 origin_unreachable when the origin is down', async () => {
+    const { response, body } = await viaWorker('/', {}, { ORIGIN_URL: 'http://127.0.0.1:9' });
+    expect(response.status).toBe(502);
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'origin_unreachable' } });
+  });
+
+  it('never proxies the worker paths, and proxies nothing without ORIGIN_URL', async () => {
+    const health = await viaWorker('/healthz');
+    expect(health.response.headers.get('cache-control')).toBe('no-store');
+    const api = await viaWorker('/v1/nope');
+    expect(api.response.status).toBe(404);
+    expect(JSON.parse(api.body)).toMatchObject({ error: { code: 'not_found' } });
+    const off = await viaWorker('/fixtures/demo-product.html', {}, { ORIGIN_URL: '' });
+    expect(off.response.status).toBe(404);
+  });
+
+  it('matches the origin byte for byte for crawlers', async () => {
+    const { response, body } = await proxied('/fixtures/demo-category.html', {
+      headers: { 'user-agent': GOOGLEBOT },
+    });
+    const original = await direct('/fixtures/demo-category.html');
+    expect(body).toBe(original.body);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=600');
+    expect(response.headers.get('etag')).toBe(original.response.headers.get('etag'));
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+});
