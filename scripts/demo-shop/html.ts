@@ -3,7 +3,7 @@
  * so a product title can never inject markup into a page (DESIGN.md "Markup": nothing from a
  * catalogue or a request is written into HTML unescaped).
  */
-import { escapeHtml } from './escape';
+import { escapeHtml } from '../../contracts/markup';
 
 /** Markup that is already safe to write as is (built by `html` or produced by an escaper). */
 export class SafeHtml {

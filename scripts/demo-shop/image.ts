@@ -3,8 +3,9 @@
  * deterministic SVG (colours and motif from a hash of its id, its initials and its title). Same id,
  * same bytes, so browsers and the worker may cache them forever.
  */
+
+import { escapeHtml } from '../../contracts/markup';
 import type { Product } from './catalogue';
-import { escapeHtml } from './escape';
 
 export const IMAGE_SIZE = 400;
 

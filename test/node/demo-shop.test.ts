@@ -30,7 +30,7 @@ describe('demo shop', () => {
     expect(text).toContain('<h1>WHITE HANGING HEART T-LIGHT HOLDER</h1>');
     expect(text).toContain('<span class="price" data-rx-price data-rx-product-id="85123A">£2.95</span>');
     expect(text).toMatch(
-      /<div data-rx-slot="recommendations" data-rx-placement="product" data-rx-product-id="85123A" data-rx-limit="4"><\/div>/,
+      /<div data-rx-slot="recommendations" data-rx-placement="product" data-rx-product-id="85123A" data-rx-limit="4" data-rx-heading="You may also like"><\/div>/,
     );
     expect(text).toContain('data-rx-add-to-cart data-rx-product-id="85123A"');
     expect(text).toContain('CC BY 4.0');

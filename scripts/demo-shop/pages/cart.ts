@@ -42,8 +42,7 @@ export function cartPage(lines: readonly CartLine[], catalogue: ShopCatalogue): 
   const body = html`<div class="wrap">
 <h1 class="section-title">Your cart</h1>
 ${content}
-<h2 class="section-title">Complete your order</h2>
-${recommendationSlot({ placement: 'cart', productIds: lines.map((line) => line.productId), limit: 4 })}
+${recommendationSlot({ placement: 'cart', productIds: lines.map((line) => line.productId), limit: 4, heading: 'Complete your order' })}
 </div>`;
   return { title: 'Cart', body };
 }

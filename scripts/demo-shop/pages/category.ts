@@ -11,7 +11,7 @@ export function categoryPage(catalogue: ShopCatalogue, category: string): PageCo
   const body = html`<div class="wrap">
 <p class="breadcrumbs"><a href="/">Home</a> / ${label}</p>
 <h1 class="section-title">${label} <small class="product-meta">(${products.length})</small></h1>
-${recommendationSlot({ placement: 'category', category, limit: 4 })}
+${recommendationSlot({ placement: 'category', category, limit: 4, heading: `Popular in ${label.toLowerCase()}` })}
 <h2 class="section-title">All ${label.toLowerCase()}</h2>
 <div class="grid">${products.map(productCard)}</div>
 </div>`;

@@ -18,8 +18,7 @@ export function homePage(catalogue: ShopCatalogue): PageContent {
 <a class="button hero-cta" href="${paths.category(catalogue.categories[0] ?? 'other')}">Shop ${categoryLabel(catalogue.categories[0] ?? 'other').toLowerCase()}</a>
 </div></section>
 <div class="wrap">
-<h2 class="section-title">Picked for you</h2>
-${recommendationSlot({ placement: 'home', limit: 8 })}
+${recommendationSlot({ placement: 'home', limit: 8, heading: 'Picked for you' })}
 <h2 class="section-title">Best sellers</h2>
 <div class="grid">${featured.map(productCard)}</div>
 <h2 class="section-title">Shop by category</h2>

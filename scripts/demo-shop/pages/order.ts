@@ -18,8 +18,7 @@ export function orderPage(order: Order): PageContent {
 <p>Order ${order.orderId}: ${order.items} items, ${formatPrice(order.total, order.currency)}. This is a demo shop, so nothing will be shipped.</p>
 <a class="button secondary" href="/">Keep browsing</a>
 </div>
-<h2 class="section-title">Picked for you</h2>
-${recommendationSlot({ placement: 'home', limit: 4 })}
+${recommendationSlot({ placement: 'home', limit: 4, heading: 'Picked for you' })}
 </div>`;
   return { title: 'Order confirmed', body };
 }

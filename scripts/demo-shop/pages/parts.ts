@@ -24,6 +24,8 @@ export interface SlotOptions {
   productId?: string;
   productIds?: readonly string[];
   category?: string;
+  /** The block's heading (`data-rx-heading`); the rendered block carries it, so pages add none. */
+  heading: string;
 }
 
 /**
@@ -36,5 +38,6 @@ export function recommendationSlot(options: SlotOptions): SafeHtml {
     ? html` data-rx-product-ids="${options.productIds.join(',')}"`
     : '';
   const category = options.category ? html` data-rx-category="${options.category}"` : '';
-  return html`<div data-rx-slot="recommendations" data-rx-placement="${options.placement}"${productId}${productIds}${category} data-rx-limit="${options.limit}"></div>`;
+  // The frame is a size container: the slot's reserved height is computed from its width (shop.css).
+  return html`<div class="slot-frame"><div data-rx-slot="recommendations" data-rx-placement="${options.placement}"${productId}${productIds}${category} data-rx-limit="${options.limit}" data-rx-heading="${options.heading}"></div></div>`;
 }

@@ -22,8 +22,7 @@ export function productPage(product: Product): PageContent {
 </form>
 </div>
 </div>
-<h2 class="section-title">You may also like</h2>
-${recommendationSlot({ placement: 'product', productId: product.product_id, limit: 4 })}
+${recommendationSlot({ placement: 'product', productId: product.product_id, limit: 4, heading: 'You may also like' })}
 </div>`;
   return { title: product.title, body, currentCategory: product.category };
 }
