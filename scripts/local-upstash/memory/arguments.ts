@@ -30,11 +30,25 @@ export function floatArgument(text: string, message = NOT_A_FLOAT): number {
   return value;
 }
 
-/** A double as Redis prints it in replies (shortest round-trip form; `inf` / `-inf`). */
+/**
+ * A double as Redis 7.0 prints it in replies: C's `%.17g` (so 0.1 is "0.10000000000000001"), and
+ * `inf` / `-inf`. Redis 7.2 switched to the shortest round-trip form; 7.0 is what Debian and Ubuntu ship.
+ */
 export function formatDouble(value: number): string {
   if (value === Infinity) return 'inf';
   if (value === -Infinity) return '-inf';
-  return String(value);
+  if (Object.is(value, -0)) return '-0';
+  const [mantissa = '', exponentText = '0'] = value.toExponential(16).split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 17) {
+    const digits = Math.abs(exponent) < 10 ? `0${Math.abs(exponent)}` : String(Math.abs(exponent));
+    return `${stripZeros(mantissa)}e${exponent < 0 ? '-' : '+'}${digits}`;
+  }
+  return stripZeros(value.toFixed(16 - exponent));
+}
+
+function stripZeros(decimal: string): string {
+  return decimal.includes('.') ? decimal.replace(/0+$/, '').replace(/\.$/, '') : decimal;
 }
 
 /** Increments a stored integer string the way INCRBY does, refusing results outside the safe range. */

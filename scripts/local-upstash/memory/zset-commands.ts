@@ -11,7 +11,9 @@ type Member = { member: string; score: number };
 function ordered(zset: Map<string, number>): Member[] {
   return [...zset]
     .map(([member, score]) => ({ member, score }))
-    .sort((a, b) => a.score - b.score || Buffer.compare(bulk(a.member), bulk(b.member)));
+    .sort((a, b) =>
+      a.score < b.score ? -1 : a.score > b.score ? 1 : Buffer.compare(bulk(a.member), bulk(b.member)),
+    );
 }
 
 function zadd(args: readonly string[], keyspace: Keyspace): RedisReply {
@@ -89,7 +91,11 @@ function lexBound(text: string): Bound {
 function compareToBound(value: number | string, bound: Bound): number {
   if (bound === 'min') return 1;
   if (bound === 'max') return -1;
-  if (typeof value === 'number') return value - (bound.value as number);
+  if (typeof value === 'number') {
+    // Not a subtraction: -inf - -inf is NaN, and infinite scores are valid members.
+    const limit = bound.value as number;
+    return value < limit ? -1 : value > limit ? 1 : 0;
+  }
   return Buffer.compare(bulk(value), bulk(bound.value as string));
 }
 
