@@ -4,9 +4,14 @@ import type { AppEnv } from './app-env';
 import { ApiError, errorBody } from './errors';
 import { eventRoutes, segmentRoutes } from './events';
 import { log } from './log';
+import { rateLimit } from './middleware/rate-limit';
+import { shopCors } from './middleware/shop-cors';
 import { proxyHandler } from './proxy';
+import { adminModels } from './routes/admin-models';
 import { healthz } from './routes/healthz';
 import { plugin } from './routes/plugin';
+import { prices } from './routes/prices';
+import { recommendations } from './routes/recommendations';
 
 /**
  * The worker's HTTP surface. Routes are mounted here and nowhere else,
@@ -18,6 +23,10 @@ export function createApp() {
 
   app.route('/healthz', healthz);
   // ROUTES: later parts mount /v1/*, /rx.js and the proxy below this line.
+  app.use('/v1/*', shopCors(), rateLimit());
+  app.route('/v1/recommendations', recommendations);
+  app.route('/v1/prices', prices);
+  app.route('/admin/models', adminModels);
   app.route('/v1/events', eventRoutes);
   app.route('/v1', segmentRoutes);
   app.route('/', plugin);

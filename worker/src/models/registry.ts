@@ -38,6 +38,11 @@ function describe(error: unknown): string {
 async function tryActivate(source: BundleSource, label: string): Promise<LoadedBundle | undefined> {
   try {
     const bundle = await loadBundle(source);
+    if (source.origin === 'store' && bundle.version !== label) {
+      // A published folder must hold the version it is published as, or cache keys would lie.
+      await releaseModels(bundle.models);
+      throw new BundleError(label, [`manifest.json says version ${bundle.version}, it was published as ${label}`]);
+    }
     const previous = state.current;
     state.current = bundle;
     if (previous && previous !== bundle) state.retired.push({ bundle: previous, at: Date.now() });

@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import type { AppEnv } from '../app-env';
+import { ANONYMOUS_ID_HEADER } from '../shopper';
+
+/** `SHOP_ORIGINS`: comma- or space-separated origins (`https://shop.example,https://www.shop.example`). */
+export function parseShopOrigins(raw: string | undefined): Set<string> {
+  const origins = new Set<string>();
+  for (const part of (raw ?? '').split(/[\s,]+/)) {
+    if (!part) continue;
+    try {
+      origins.add(new URL(part).origin);
+    } catch {
+      // Not an origin: ignored (and so never allowed).
+    }
+  }
+  return origins;
+}
+
+const parsed = new Map<string, Set<string>>();
+
+/**
+ * CORS for the shop's own pages in script mode: only origins listed in `SHOP_ORIGINS` get CORS headers
+ * (with credentials, so the `rx_uid` cookie travels on same-site subdomains); any other origin gets none,
+ * so browsers refuse it. An empty setting allows no cross-origin use (proxy mode is same-origin).
+ */
+export function shopCors(): MiddlewareHandler<AppEnv> {
+  return async function shopCors(c, next) {
+    const raw = c.env.SHOP_ORIGINS ?? '';
+    let allowed = parsed.get(raw);
+    if (!allowed) {
+      allowed = parseShopOrigins(raw);
+      parsed.set(raw, allowed);
+    }
+    const allowList = allowed;
+    const handler = cors({
+      origin: (origin) => (allowList.has(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['content-type', ANONYMOUS_ID_HEADER],
+      credentials: true,
+      maxAge: 600,
+    });
+    return handler(c, next);
+  };
+}

@@ -1,0 +1,89 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env';
+import { ApiError } from '../errors';
+import { log } from '../log';
+import { adminAuth } from '../middleware/admin-auth';
+import {
+  activateStoredBundle,
+  BUNDLE_FILE_PATTERN,
+  BUNDLE_VERSION_PATTERN,
+  bundleObjectKey,
+  getBundle,
+  readPointer,
+} from '../models';
+import { writePointer } from '../models/model-store';
+
+/** Largest single bundle file accepted (the worker bundle limit is far above any model we ship). */
+export const MAX_MODEL_FILE_BYTES = 50 * 1024 * 1024;
+
+function bucketOf(env: AppEnv['Bindings']): R2Bucket {
+  if (!env.MODEL_STORE)
+    throw new ApiError(503, 'model_store_missing', 'No MODEL_STORE R2 binding is configured');
+  return env.MODEL_STORE;
+}
+
+function checkVersion(version: string): void {
+  if (!BUNDLE_VERSION_PATTERN.test(version)) {
+    throw new ApiError(400, 'invalid_request', 'Invalid bundle version', [
+      { field: 'version', reason: 'must be 1-64 letters, digits, _ . -' },
+    ]);
+  }
+}
+
+/**
+ * Publishing model bundles without a redeploy (`npm run models:publish -- DIR` drives these):
+ * - `PUT /admin/models/:version/:file` stores one file of a bundle in the model store;
+ * - `POST /admin/models/:version/activate` loads that bundle here, verifying every checksum and
+ *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise);
+ * - `GET /admin/models` shows the published pointer and what this isolate serves.
+ */
+export const adminModels = new Hono<AppEnv>()
+  .use(adminAuth())
+  .get('/', async (c) => {
+    const bundle = await getBundle(c.env);
+    const pointer = c.env.MODEL_STORE ? await readPointer(c.env.MODEL_STORE) : undefined;
+    return c.json({
+      published: pointer ?? null,
+      serving: bundle
+        ? { version: bundle.version, origin: bundle.origin, models: Object.keys(bundle.models) }
+        : null,
+    });
+  })
+  .put('/:version/:file', async (c) => {
+    const { version, file } = c.req.param();
+    checkVersion(version);
+    if (!BUNDLE_FILE_PATTERN.test(file)) {
+      throw new ApiError(400, 'invalid_request', 'Invalid file name', [
+        { field: 'file', reason: 'must be a .json or .onnx file name (letters, digits, _ . -)' },
+      ]);
+    }
+    const length = Number(c.req.header('content-length') ?? Number.NaN);
+    if (Number.isFinite(length) && length > MAX_MODEL_FILE_BYTES) {
+      throw new ApiError(413, 'payload_too_large', `Files are limited to ${MAX_MODEL_FILE_BYTES} bytes`);
+    }
+    const bytes = await c.req.arrayBuffer();
+    if (bytes.byteLength === 0 || bytes.byteLength > MAX_MODEL_FILE_BYTES) {
+      throw new ApiError(400, 'invalid_request', 'Empty or oversized file', [
+        { field: 'body', reason: `must hold 1 to ${MAX_MODEL_FILE_BYTES} bytes` },
+      ]);
+    }
+    await bucketOf(c.env).put(bundleObjectKey(version, file), bytes);
+    return c.json({ stored: bundleObjectKey(version, file), bytes: bytes.byteLength }, 201);
+  })
+  .post('/:version/activate', async (c) => {
+    const { version } = c.req.param();
+    checkVersion(version);
+    const bucket = bucketOf(c.env);
+    const outcome = await activateStoredBundle(bucket, version);
+    if (!outcome.ok) {
+      throw new ApiError(
+        422,
+        'bundle_refused',
+        `Bundle ${version} was refused; the previous one is still served`,
+        outcome.problems.map((reason) => ({ reason })),
+      );
+    }
+    const pointer = await writePointer(bucket, version);
+    log('info', 'model_bundle_published', { version });
+    return c.json({ published: pointer, models: Object.keys(outcome.bundle.models) });
+  });

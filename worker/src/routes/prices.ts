@@ -1,0 +1,110 @@
+import { zValidator } from '@hono/zod-validator';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { AppEnv } from '../app-env';
+import { ApiError, errorBody } from '../errors';
+import { getPrices, signingKey, verifyPriceToken } from '../prices';
+import { identifyShopper, isAnonymousId, setShopperCookie, userHash } from '../shopper';
+import { productIdListSchema, userIdSchema } from './params';
+import { assertQueryLength, rejectInvalid } from './query-errors';
+
+const PricesQuerySchema = z.object({
+  product_ids: productIdListSchema,
+  user_id: userIdSchema.optional(),
+});
+
+export const MAX_TOKENS = 100;
+
+const VerifyBodySchema = z.object({
+  tokens: z
+    .array(z.string().min(1, 'must not be empty').max(1024, 'is too long to be a price token'))
+    .min(1, 'must hold at least one token')
+    .max(MAX_TOKENS, `must hold at most ${MAX_TOKENS} tokens`),
+  /** The shopper checking out, when the shop's server calls (no cookie): their user id... */
+  user_id: userIdSchema.optional(),
+  /** ...or their `rx_uid`. */
+  anonymous_id: z
+    .string()
+    .refine((value) => isAnonymousId(value), 'must be an rx_uid value (a lowercase UUID)')
+    .optional(),
+});
+
+/**
+ * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out).
+ * `POST /v1/prices/verify` `{ tokens, user_id? | anonymous_id? }` → `{ results: [{ index, valid, reason?,
+ * product_id?, price?, currency?, expires_at? }], valid }`; the shopper is the one named in the body,
+ * else the request's `rx_uid`/`user_id`. Claims are returned only for tokens whose signature holds.
+ */
+export const prices = new Hono<AppEnv>()
+  .get(
+    '/',
+    async (c, next) => {
+      assertQueryLength(c.req.url);
+      await next();
+    },
+    zValidator('query', PricesQuerySchema, rejectInvalid('query')),
+    async (c) => {
+      const query = c.req.valid('query');
+      const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
+      const quotes = await getPrices(c.env, shopper, query.product_ids);
+      setShopperCookie(c, shopper);
+      c.header('cache-control', 'private, no-store');
+      return c.json({ prices: quotes });
+    },
+  )
+  .post(
+    '/verify',
+    bodyLimit({
+      maxSize: 128 * 1024,
+      onError: (c) => c.json(errorBody('payload_too_large', 'The request body is over 128 KB'), 413),
+    }),
+    async (c, next) => {
+      if (!c.req.header('content-type')?.includes('application/json')) {
+        throw new ApiError(
+          415,
+          'unsupported_media_type',
+          'Send a JSON body with Content-Type: application/json',
+        );
+      }
+      await next();
+    },
+    zValidator('json', VerifyBodySchema, rejectInvalid('body')),
+    async (c) => {
+      const secret = c.env.PRICE_SIGNING_KEY;
+      if (!secret) {
+        throw new ApiError(
+          503,
+          'signing_unavailable',
+          'Price tokens cannot be verified: PRICE_SIGNING_KEY is not set',
+        );
+      }
+      const body = c.req.valid('json');
+      const site = c.env.SITE_ID;
+      const who = body.user_id
+        ? await userHash(site, body.user_id)
+        : body.anonymous_id
+          ? await userHash(site, body.anonymous_id)
+          : (await identifyShopper(c, c.env)).userHash;
+      const key = await signingKey(secret);
+      const results = await Promise.all(
+        body.tokens.map(async (token, index) => {
+          const check = await verifyPriceToken(key, token, who);
+          if (check.valid) {
+            const { p, a, c: currency, e } = check.claims;
+            return {
+              index,
+              valid: true,
+              product_id: p,
+              price: a,
+              currency,
+              expires_at: new Date(e * 1000).toISOString(),
+            };
+          }
+          return { index, valid: false, reason: check.reason };
+        }),
+      );
+      c.header('cache-control', 'no-store');
+      return c.json({ results, valid: results.filter((r) => r.valid).length });
+    },
+  );

@@ -1,0 +1,62 @@
+import { zValidator } from '@hono/zod-validator';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../app-env';
+import { getRecommendations, PLACEMENTS } from '../recommend';
+import { identifyShopper, setShopperCookie } from '../shopper';
+import { productIdListSchema, productIdSchema, userIdSchema } from './params';
+import { assertQueryLength, rejectInvalid } from './query-errors';
+
+export const MAX_LIMIT = 50;
+
+const RecommendationsQuerySchema = z
+  .object({
+    placement: z.enum(PLACEMENTS, { error: `must be one of ${PLACEMENTS.join(', ')}` }),
+    product_id: productIdSchema.optional(),
+    product_ids: productIdListSchema.optional(),
+    category: z
+      .string()
+      .regex(/^[\w &.,'-]{1,64}$/, "must be 1-64 letters, digits, spaces or _ & . , ' -")
+      .optional(),
+    limit: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)
+      .default(8),
+    user_id: userIdSchema.optional(),
+  })
+  .superRefine((query, ctx) => {
+    if (query.placement === 'product' && !query.product_id) {
+      ctx.addIssue({ code: 'custom', path: ['product_id'], message: 'is required for placement product' });
+    }
+  });
+
+/**
+ * `GET /v1/recommendations?placement=home|product|cart|category&product_id=&product_ids=&category=&limit=&user_id=`
+ * → `{ recommendation_id, model_version, placement, bucket, source, cached, items: [...] }`.
+ * Per-shopper, so never stored by shared caches; sets `rx_uid` for a new shopper.
+ */
+export const recommendations = new Hono<AppEnv>().get(
+  '/',
+  async (c, next) => {
+    assertQueryLength(c.req.url);
+    await next();
+  },
+  zValidator('query', RecommendationsQuerySchema, rejectInvalid('query')),
+  async (c) => {
+    const query = c.req.valid('query');
+    const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
+    const result = await getRecommendations(c.env, c.executionCtx, shopper, {
+      placement: query.placement,
+      limit: query.limit,
+      ...(query.product_id ? { productId: query.product_id } : {}),
+      ...(query.product_ids ? { productIds: query.product_ids } : {}),
+      ...(query.category ? { category: query.category } : {}),
+    });
+    setShopperCookie(c, shopper);
+    c.header('cache-control', 'private, no-store');
+    c.header('vary', 'Cookie');
+    return c.json(result);
+  },
+);
