@@ -23,6 +23,8 @@ export interface PriceQuote {
 export interface RecommendationsQuery {
   placement: string;
   product_id?: string;
+  /** Comma-separated, for the cart placement. */
+  product_ids?: string;
   category?: string;
   limit?: string;
 }

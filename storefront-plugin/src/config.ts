@@ -12,6 +12,8 @@ export interface RxConfig {
   debug: boolean;
   /** `data-currency` (ISO 4217): formats block prices when the page prints no price to copy. */
   currency: string;
+  /** `data-rx-page-view="sent"`: proxy mode already recorded this page's view server-side. */
+  pageViewSent?: boolean;
 }
 
 /** True for a boolean data attribute that is present and not explicitly "false"/"0". */
@@ -34,6 +36,7 @@ export function configFromScript(script: HTMLScriptElement | null, pageUrl: stri
     honourGpc: flag(data.gpc),
     debug: flag(data.debug),
     currency: data.currency ?? '',
+    pageViewSent: data.rxPageView === 'sent',
   };
 }
 

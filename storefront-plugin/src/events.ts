@@ -5,13 +5,18 @@ import { uuid } from './lib/uuid';
 /** Reported as `context.library`, so the data team can tell plugin events from server-side ones. */
 export const LIBRARY = { name: 'rx.js', version: '1' } as const;
 
+/** A URL without query string and fragment, which can carry personal data (emails, tokens). */
+function withoutQuery(url: string): string {
+  return url.replace(/[?#].*$/, '');
+}
+
 /** What `page` events and every event's `context.page` describe. */
 function pageContext(): Record<string, string> {
   return {
     path: location.pathname,
-    url: location.href,
+    url: withoutQuery(location.href),
     title: document.title,
-    referrer: document.referrer,
+    referrer: withoutQuery(document.referrer),
   };
 }
 

@@ -130,7 +130,8 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
 
   ensureStyles();
   scan();
-  pageView();
+  // Proxy mode sent this page's view server-side (the worker saw the request); do not count it twice.
+  if (!config.pageViewSent) pageView();
   trackClicks(track, prices);
   trackNavigation(() => {
     viewed.clear();

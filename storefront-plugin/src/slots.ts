@@ -43,6 +43,7 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
       const response = await api.recommendations({
         placement: data.rxPlacement ?? 'home',
         product_id: data.rxProductId,
+        product_ids: data.rxProductIds,
         category: data.rxCategory,
         limit: data.rxLimit,
       });
@@ -78,7 +79,7 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
 
   /** Finds slots not seen yet (first load, or new DOM after a single-page-app navigation). */
   return function scan(): void {
-    for (const slot of document.querySelectorAll<HTMLElement>('[data-rx-slot]:not([data-rx-state])')) {
+    for (const slot of document.querySelectorAll<HTMLElement>('[data-rx-slot]:not([data-rx-state]):not([data-rx-filled])')) {
       if (observer) observer.observe(slot);
       else fill(slot);
     }

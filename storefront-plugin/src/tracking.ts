@@ -40,7 +40,9 @@ export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void
       button.dataset.rxAddToCart || button.closest<HTMLElement>('[data-rx-product-id]')?.dataset.rxProductId;
     if (!productId) return;
     const quote = prices.get(productId);
-    const quantity = Number(button.dataset.rxQuantity ?? 1);
+    // The demo shop's (and most themes') form has a quantity field next to the button.
+    const field = button.closest('form')?.querySelector<HTMLInputElement>('[name=quantity]');
+    const quantity = Number(button.dataset.rxQuantity ?? field?.value ?? 1);
     track(
       'Product Added',
       {

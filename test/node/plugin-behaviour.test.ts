@@ -1,0 +1,228 @@
+/**
+ * The built rx.js in real headless Chromium, against a recording API on a second origin
+ * (script mode is cross-origin). Covers what needs control over the API: batching, consent,
+ * retries across a reload, a blocked API, GPC and single-page navigation. The same bundle against
+ * the real worker and MongoDB is plugin-stack.test.ts.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RxEventInput } from '../../contracts/event-types';
+import { buildPlugin } from '../../storefront-plugin/build';
+import { launchBrowser, type TestBrowser } from './plugin-browser';
+import { type FixtureApi, startFixtureApi } from './plugin-fixture-api';
+
+let api: FixtureApi;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  const built = await buildPlugin();
+  api = await startFixtureApi(built.iife.code);
+});
+afterAll(async () => {
+  await api?.close();
+});
+beforeEach(async () => {
+  api.requests.length = 0;
+  api.events.length = 0;
+  api.batches.length = 0;
+  api.failNextEventPosts(0);
+  browser = await launchBrowser();
+});
+afterEach(async () => {
+  await browser?.close();
+});
+
+/** A product page of a shop in script mode; `tag` adds attributes to the plugin's script tag. */
+function shopPage(options: { tag?: string; stub?: string; slotBelowFold?: boolean } = {}): string {
+  const spacer = options.slotBelowFold ? '<div style="height:3000px"></div>' : '';
+  return `<!doctype html><html><head><title>Heart holder</title>
+<style data-rx-styles>[data-rx-slot]{display:block;min-height:300px}</style>
+<script>window.rx=window.rx||[];${options.stub ?? ''}</script>
+<script src="${api.apiUrl}/rx.js" async data-site="demo" ${options.tag ?? ''}></script>
+</head><body>
+<main data-rx-view data-rx-product-id="85123A"><h1>Heart holder</h1>
+<span id="price" data-rx-price data-rx-product-id="85123A">£2.55</span>
+<form onsubmit="return false"><input name="quantity" value="2">
+<button id="add" type="button" data-rx-add-to-cart data-rx-product-id="85123A">Add to cart</button></form></main>
+${spacer}
+<div id="slot" data-rx-slot="recommendations" data-rx-placement="product" data-rx-product-id="85123A" data-rx-limit="2"><p class="fallback">Our bestsellers</p></div>
+<script>window.hostScriptRan = true;</script>
+</body></html>`;
+}
+
+/** Events wait up to 5 s for their batch timer; polls wait longer than that. */
+const POLL = { timeout: 10_000 } as const;
+
+const named = (name: string) => (e: RxEventInput) => (e.type === 'track' ? e.event : e.type) === name;
+/**
+ * Distinct events (by messageId) of a name. Delivery is at least once: an event whose request was
+ * in flight when the page unloaded is sent again by the next page, with the same messageId, which
+ * the worker stores once (plugin-stack.test.ts checks MongoDB).
+ */
+const distinct = (name: string) => new Set(api.events.filter(named(name)).map((e) => e.messageId)).size;
+/** Browser-side code is passed as strings: the Node tsconfig has no DOM types (and should not). */
+const STORED_QUEUE = "localStorage.getItem('rx_q') ?? '[]'";
+const eventsPosted = () => api.requests.filter((r) => r.method === 'POST' && r.path === '/v1/events').length;
+
+async function open(page: Page, html: string): Promise<void> {
+  api.setPage(html);
+  await page.goto(`${api.shopUrl}/products/85123A`);
+  await page.waitForFunction("typeof window.rx.track === 'function'");
+}
+
+describe('rx.js in Chromium (recording API)', () => {
+  it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage({ stub: "rx.push(['identify','user-1']);" }));
+
+    await page.locator('#slot .rx-block').waitFor();
+    // Titles are escaped by the shared renderer: "<3 tier>" is text, not an element.
+    expect(await page.locator('#slot .rx-title').nth(1).textContent()).toBe('Regency cakestand <3 tier>');
+    expect(await page.locator('#slot .fallback').count()).toBe(0);
+    // The price keeps the shop's formatting, and carries its signed token for the checkout.
+    await expect.poll(() => page.locator('#price').textContent(), POLL).toBe('£2.10');
+    expect(await page.locator('#price').getAttribute('data-rx-price-token')).toBe('token-85123A');
+
+    await page.click('#add');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    const added = api.events.find(named('Product Added'));
+    expect(added?.properties).toMatchObject({
+      product_id: '85123A',
+      quantity: 2,
+      price: 2.1,
+      currency: 'GBP',
+    });
+
+    // The click flushed everything queued before it: the page view, the product view, the impression.
+    for (const name of ['identify', 'page', 'Product Viewed', 'Recommendation Shown']) {
+      expect(distinct(name), name).toBe(1);
+    }
+    const [first] = api.events;
+    expect(first?.anonymousId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(api.events.every((e) => e.anonymousId === first?.anonymousId && e.userId === 'user-1')).toBe(true);
+    // The API learns who asks from the header, never from a third-party cookie.
+    const recommendation = api.requests.find(
+      (r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations'),
+    );
+    expect(recommendation?.headers['x-rx-uid']).toBe(first?.anonymousId);
+    expect(recommendation?.headers.cookie).toBeUndefined();
+    expect(recommendation?.path).toContain('user_id=user-1');
+
+    await page.locator('#slot a.rx-link').first().click();
+    await expect.poll(() => distinct('Recommendation Clicked'), POLL).toBe(1);
+    expect(distinct('Product Clicked')).toBe(1);
+    const click = api.events.find(named('Product Clicked'));
+    expect(click?.properties).toMatchObject({ product_id: '85123A', position: 1, placement: 'product' });
+    expect(click?.properties?.recommendation_id).toMatch(/^rec-/);
+    expect(errors).toEqual([]);
+  });
+
+  it('sends events in batches of ten', async () => {
+    const { page } = await browser.newPage();
+    await open(page, shopPage());
+    await page.evaluate("for (let i = 0; i < 20; i++) rx.track('Batch Test', { n: i })");
+    await expect.poll(() => api.events.filter(named('Batch Test')).length, POLL).toBe(20);
+    expect(api.batches.every((batch) => batch.length <= 10)).toBe(true);
+    expect(api.batches.filter((batch) => batch.some(named('Batch Test'))).length).toBeLessThanOrEqual(3);
+  });
+
+  it('with consent required sends, stores and identifies nothing until rx.consent(true)', async () => {
+    const { page } = await browser.newPage();
+    await open(page, shopPage({ tag: 'data-consent="required"' }));
+    await page.locator('#slot .rx-block').waitFor();
+    await page.evaluate("rx.track('Before Consent'); rx.flush()");
+    await page.click('#add');
+    // Give any (wrong) send time to arrive: the click path flushes at once.
+    await page.waitForTimeout(500);
+    expect(eventsPosted()).toBe(0);
+    expect(await page.evaluate('({ cookie: document.cookie, storage: localStorage.length })')).toEqual({
+      cookie: '',
+      storage: 0,
+    });
+    const recommendation = api.requests.find(
+      (r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations'),
+    );
+    expect(recommendation?.headers['x-rx-uid']).toBeUndefined();
+
+    await page.evaluate('rx.consent(true)');
+    await expect.poll(() => api.events.filter(named('Before Consent')).length, POLL).toBe(1);
+    expect(api.events.filter(named('Product Added'))).toHaveLength(1);
+    expect(await page.evaluate('document.cookie')).toMatch(/rx_uid=[0-9a-f-]{36}/);
+  });
+
+  it('keeps unsent events across a reload and re-sends them under the same messageId', async () => {
+    const { page } = await browser.newPage();
+    api.failNextEventPosts(1_000);
+    await open(page, shopPage());
+    await page.click('#add');
+    await expect.poll(() => page.evaluate(STORED_QUEUE), POLL).toContain('Product Added');
+    const queued = JSON.parse(await page.evaluate(STORED_QUEUE)) as RxEventInput[];
+    const addedId = queued.find(named('Product Added'))?.messageId;
+    expect(addedId).toBeTruthy();
+
+    api.failNextEventPosts(0);
+    await page.reload();
+    await expect
+      .poll(() => api.events.filter((e) => e.messageId === addedId).length, POLL)
+      .toBeGreaterThan(0);
+    // Delivered events leave the retry queue (the reloaded page's own events may still wait there).
+    await expect.poll(() => page.evaluate(STORED_QUEUE), POLL).not.toContain(addedId);
+    // One event, one messageId, however many times the network made us send it.
+    expect(distinct('Product Added')).toBe(1);
+  });
+
+  it('leaves the page working when the API is blocked', async () => {
+    const { page, errors } = await browser.newPage();
+    await page.route(`${api.apiUrl}/v1/**`, (route) => route.abort('blockedbyclient'));
+    await open(page, shopPage({ tag: 'data-debug' }));
+    await page.waitForFunction("document.querySelector('#slot').dataset.rxState === 'failed'");
+    expect(await page.locator('#slot .fallback').textContent()).toBe('Our bestsellers');
+    expect(await page.locator('#price').textContent()).toBe('£2.55');
+    await page.click('#add');
+    const state = await page.evaluate("rx.track('Still Fine'); rx.page(); window.hostScriptRan");
+    expect(state).toBe(true);
+    await page.waitForTimeout(300);
+    expect(errors).toEqual([]);
+  });
+
+  it('honours Global Privacy Control when configured', async () => {
+    const { page } = await browser.newPage();
+    await page.addInitScript(
+      "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true })",
+    );
+    await open(page, shopPage({ tag: 'data-gpc' }));
+    await page.locator('#slot .rx-block').waitFor();
+    await page.evaluate("rx.consent(true); rx.track('Under GPC'); rx.flush()");
+    await page.click('#add');
+    await page.waitForTimeout(500);
+    expect(eventsPosted()).toBe(0);
+    expect(await page.evaluate('document.cookie')).toBe('');
+  });
+
+  it('fills slots lazily and tracks single-page navigations', async () => {
+    const { page } = await browser.newPage();
+    await open(page, shopPage({ slotBelowFold: true }));
+    await page.waitForTimeout(300);
+    // Far below the fold: not requested yet.
+    expect(api.requests.filter((r) => r.path.startsWith('/v1/recommendations'))).toHaveLength(0);
+    await page.locator('#slot').scrollIntoViewIfNeeded();
+    await page.locator('#slot .rx-block').waitFor();
+
+    // What a single-page app's router does: render a view with a new slot, then push the URL.
+    await page.evaluate(`
+      const slot = document.createElement('div');
+      slot.id = 'slot2';
+      slot.dataset.rxSlot = 'recommendations';
+      slot.dataset.rxPlacement = 'home';
+      document.querySelector('#slot').before(slot);
+      history.pushState({}, '', '/next-view');
+    `);
+    await page.locator('#slot2 .rx-block').waitFor();
+    await page.evaluate('rx.flush()');
+    await expect
+      .poll(() => api.events.filter((e) => e.type === 'page').map((e) => e.properties?.path), POLL)
+      .toEqual(['/products/85123A', '/next-view']);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * A recording stand-in for the worker API, for the plugin's behaviour tests that need control the
+ * real worker does not give (failing N event posts, counting requests). The end-to-end tests in
+ * plugin-stack.test.ts run the plugin against the real worker instead.
+ *
+ * Two origins, as in script mode: the shop (`shopUrl`, serves the test page) and the API
+ * (`apiUrl`, serves rx.js and /v1/*, with CORS).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RxEventInput } from '../../contracts/event-types';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+}
+
+export interface FixtureApi {
+  shopUrl: string;
+  apiUrl: string;
+  /** Every request the API origin received. */
+  requests: RecordedRequest[];
+  /** Every event accepted by POST /v1/events, in arrival order. */
+  events: RxEventInput[];
+  /** Event batches as posted (one entry per accepted POST). */
+  batches: RxEventInput[][];
+  /** Answer the next N event posts with 503. */
+  failNextEventPosts(count: number): void;
+  /** Sets the page the shop origin serves at `/` and `/*` (HTML). */
+  setPage(html: string): void;
+  close(): Promise<void>;
+}
+
+const ITEMS = [
+  {
+    product_id: '85123A',
+    title: 'White hanging heart T-light holder',
+    url: '/products/85123A',
+    image: '',
+    price: 2.55,
+    score: 0.9,
+  },
+  {
+    product_id: '22423',
+    title: 'Regency cakestand <3 tier>',
+    url: '/products/22423',
+    image: '',
+    price: 12.75,
+    score: 0.8,
+  },
+];
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
+  let page = '<!doctype html><title>empty</title>';
+  let failures = 0;
+  const requests: RecordedRequest[] = [];
+  const events: RxEventInput[] = [];
+  const batches: RxEventInput[][] = [];
+
+  const shop = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+  });
+
+  const api = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://api.test');
+    requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers });
+    const cors = {
+      'access-control-allow-origin': req.headers.origin ?? '*',
+      'access-control-allow-headers': 'content-type, x-rx-uid',
+      'access-control-allow-methods': 'GET, POST',
+    };
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    if (url.pathname === '/rx.js') {
+      return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(pluginJs);
+    }
+    if (url.pathname === '/v1/recommendations') {
+      const limit = Number(url.searchParams.get('limit') ?? 4);
+      return json(200, {
+        recommendation_id: `rec-${requests.length}`,
+        model_version: 'test',
+        items: ITEMS.slice(0, limit),
+      });
+    }
+    if (url.pathname === '/v1/prices') {
+      const ids = (url.searchParams.get('product_ids') ?? '').split(',');
+      const prices = ids.map((id) => ({
+        product_id: id,
+        base_price: 2.55,
+        price: 2.1,
+        currency: 'GBP',
+        discount: 0.45,
+        personalized: true,
+        token: `token-${id}`,
+      }));
+      return json(200, { prices });
+    }
+    if (url.pathname === '/v1/events' && req.method === 'POST') {
+      void readBody(req).then((body) => {
+        if (failures > 0) {
+          failures--;
+          return json(503, { error: { code: 'unavailable', message: 'try later', details: [] } });
+        }
+        const batch = (JSON.parse(body) as { batch: RxEventInput[] }).batch;
+        batches.push(batch);
+        events.push(...batch);
+        json(202, { accepted: batch.length });
+      });
+      return;
+    }
+    json(404, { error: { code: 'not_found', message: url.pathname, details: [] } });
+  });
+
+  const [shopUrl, apiUrl] = await Promise.all([listen(shop), listen(api)]);
+  const close = (server: Server) =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return {
+    shopUrl,
+    apiUrl,
+    requests,
+    events,
+    batches,
+    failNextEventPosts: (count) => {
+      failures = count;
+    },
+    setPage: (html) => {
+      page = html;
+    },
+    close: async () => {
+      await Promise.all([close(shop), close(api)]);
+    },
+  };
+}
