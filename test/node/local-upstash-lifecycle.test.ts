@@ -188,6 +188,32 @@ describe('startLocalUpstash lifecycle', () => {
     }
   });
 
+  it('auto picks redis-server when it is on PATH and warns when it falls back to memory', async () => {
+    const logged: string[] = [];
+    const originalError = console.error;
+    const originalPath = process.env.PATH;
+    console.error = (...args: unknown[]) => logged.push(args.join(' '));
+    try {
+      const withRedis = await startLocalUpstash();
+      expect(withRedis.backend).toBe('redis-server');
+      await withRedis.close();
+      expect(logged.join('\n')).not.toContain('IN-MEMORY');
+
+      process.env.PATH = '/nonexistent';
+      const withoutRedis = await startLocalUpstash();
+      process.env.PATH = originalPath;
+      expect(withoutRedis.backend).toBe('memory');
+      expect(logged.join('\n')).toContain('WARNING: redis-server was not found on PATH');
+      expect(
+        await new Redis({ url: withoutRedis.url, token: withoutRedis.token, retry: false }).incr('n'),
+      ).toBe(1);
+      await withoutRedis.close();
+    } finally {
+      process.env.PATH = originalPath;
+      console.error = originalError;
+    }
+  });
+
   it('refuses invalid options clearly', async () => {
     await expect(startLocalUpstash({ port: 70_000 })).rejects.toThrow(
       /port must be an integer from 0 to 65535/,
