@@ -1,0 +1,115 @@
+/**
+ * End to end: the real local stack (the same `startStack` as `npm start`: local Upstash-compatible
+ * server, local MongoDB-compatible server, demo shop, the worker under `wrangler dev`) on free ports,
+ * and a demo product page fetched through the worker.
+ */
+import { Redis } from '@upstash/redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
+import { type Stack, startStack } from '../../scripts/dev/stack';
+
+const catalogue = loadCatalogue();
+// A browser's page navigation (the proxy leaves bots and non-page requests alone).
+const BROWSER = {
+  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  'user-agent':
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
+};
+
+let stack: Stack;
+const workerLog: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({
+    // Everyone in the treatment bucket, so the page is personalized deterministically.
+    workerVars: { HOLDOUT_PERCENT: '0' },
+    onWorkerOutput: (line) => workerLog.push(line),
+    readyTimeoutMs: 150_000,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+}, 30_000);
+
+/** The origin's page as the worker should pass it on, once what the worker adds is taken out. */
+function withoutPersonalization(page: string): string {
+  return page
+    .replace(/<style data-rx-styles>[\s\S]*?<\/style>/g, '')
+    .replace(/<script src="\/rx\.js"[^>]*><\/script>/g, '')
+    .replace(/ data-rx-filled="[^"]*"><section class="rx-block[\s\S]*?<\/section><\/div>/g, '></div>')
+    .replace(
+      /(<span [^>]*data-rx-price[^>]*>)[\s\S]*?<\/span>(<small class="rx-price-note">[^<]*<\/small>)?/g,
+      '$1</span>',
+    );
+}
+
+describe('local stack end to end', () => {
+  it('serves the demo product page through the worker with the slot filled from the catalogue', async () => {
+    const response = await fetch(`${stack.workerUrl}/products/85123A`, { headers: BROWSER });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    const page = await response.text();
+
+    const slot =
+      /<div data-rx-slot="recommendations" data-rx-placement="product"[^>]*data-rx-filled="([^"]+)">([\s\S]*?)<\/div><\/div>/.exec(
+        page,
+      );
+    expect(
+      slot,
+      `no filled product slot in:\n${page.slice(0, 3000)}\nworker said:\n${workerLog.slice(-20).join('\n')}`,
+    ).not.toBeNull();
+    const block = slot?.[2] ?? '';
+    expect(block).toContain('<section class="rx-block rx-placement-product"');
+    const items = [
+      ...block.matchAll(
+        /<li class="rx-item"><a class="rx-link" href="([^"]+)" data-rx-product-id="([^"]+)"[\s\S]*?<span class="rx-title">([^<]*)<\/span><\/a><span class="rx-price">([^<]*)<\/span><\/li>/g,
+      ),
+    ];
+    expect(items.length).toBe(4); // data-rx-limit="4"
+    for (const [, href, id = '', title, price] of items) {
+      const product = catalogue.byId.get(id);
+      expect(product, `recommended ${id} is not in the demo catalogue`).toBeDefined();
+      expect(href).toBe(`/products/${id}`);
+      // Titles come escaped (the catalogue has "POPPY'S ..."): compare after undoing the entities.
+      expect(title?.replace(/&#39;/g, "'").replace(/&amp;/g, '&')).toBe(product?.title);
+      expect(price).toMatch(/^£\d+\.\d{2}$/);
+      expect(id).not.toBe('85123A'); // never the product being viewed
+    }
+
+    // The product's own price is still there, in the shop's format.
+    expect(page).toMatch(/<span class="price" data-rx-price data-rx-product-id="85123A">£\d+\.\d{2}<\/span>/);
+    // A first visit gets the shopper cookie.
+    expect(response.headers.get('set-cookie') ?? '').toMatch(/rx_uid=/);
+
+    // Everything else is the origin's page, byte for byte.
+    const origin = await (await fetch(`${stack.originUrl}/products/85123A`, { headers: BROWSER })).text();
+    expect(withoutPersonalization(page)).toBe(withoutPersonalization(origin));
+  });
+
+  it('passes non-page requests (the SVG pictures) through unchanged', async () => {
+    const proxied = await fetch(`${stack.workerUrl}/images/22423.svg`);
+    const direct = await fetch(`${stack.originUrl}/images/22423.svg`);
+    expect(proxied.status).toBe(200);
+    expect(proxied.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await proxied.text()).toBe(await direct.text());
+  });
+
+  it('reports a healthy cache on /healthz, backed by the real local Upstash-compatible server', async () => {
+    const health = await fetch(`${stack.workerUrl}/healthz`);
+    const body = (await health.json()) as { status: string; components: Record<string, { status: string }> };
+    expect(body.components.cache?.status).toBe('ok');
+    expect(body.components.origin?.status).toBe('ok');
+
+    // The worker really wrote to that server: the page view above left cached results behind.
+    const upstash = stack.upstash;
+    expect(upstash).toBeDefined();
+    const redis = new Redis({ url: upstash?.url ?? '', token: upstash?.token ?? '' });
+    let keys = 0;
+    for (let attempt = 0; attempt < 40 && keys === 0; attempt++) {
+      keys = await redis.dbsize();
+      if (keys === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(keys).toBeGreaterThan(0);
+  });
+});
