@@ -166,6 +166,23 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       );
       return;
     }
+    case '/huge-inline-json': {
+      // A page with ~2 MB of inline JSON whose strings look like markup the rewriter handles.
+      const products = Array.from({ length: 12_000 }, (_, i) => ({
+        id: i,
+        html: '<div data-rx-slot="recommendations"></div><span data-rx-price>£1.00</span></script-not>',
+      }));
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.write('<!doctype html><html><head><title>big</title></head><body>');
+      response.write(
+        `<script type="application/json" id="data">${JSON.stringify(products).replace(/</g, '\\u003c')}</script>`,
+      );
+      response.write(`<script>window.raw = ${JSON.stringify(products.slice(0, 50))};</script>`);
+      response.end(
+        '<div data-rx-slot="recommendations" data-rx-placement="home" data-rx-limit="2"></div></body></html>',
+      );
+      return;
+    }
     case '/hop-by-hop':
       response.writeHead(200, {
         'content-type': 'text/plain',

@@ -1,0 +1,239 @@
+import { describe, expect, inject, it } from 'vitest';
+import { validateEvent } from '../../contracts/events';
+import { direct, PUBLIC, proxied } from './proxy-helpers';
+import { count, withoutInsertions } from './proxy-insertions';
+import { productById, testSource } from './proxy-test-source';
+
+const DEMO_PRODUCT = '/fixtures/demo-product.html';
+
+describe('proxy: personalized pages', () => {
+  it('fills the slot, injects styles and the plugin once, and changes nothing else', async () => {
+    const source = testSource();
+    const { response, body, events } = await proxied(DEMO_PRODUCT, {}, { deps: { source: () => source } });
+    const original = await direct(DEMO_PRODUCT);
+
+    expect(response.status).toBe(200);
+    expect(count(body, '<section class="rx-block rx-placement-product"')).toBe(1);
+    expect(count(body, 'class="rx-item"')).toBe(4);
+    expect(body).not.toContain('data-rx-product-id="85123A" data-rx-recommendation-id'); // the viewed product is excluded
+    expect(body).toContain('data-rx-filled="rec-test-1"');
+    expect(count(body, '<script src="/rx.js" async data-rx-page-view="sent"></script>')).toBe(1);
+    expect(count(body, '<style data-rx-styles>')).toBe(1);
+    expect(body.indexOf('<style data-rx-styles>')).toBeLessThan(body.indexOf('</head>'));
+    expect(withoutInsertions(body)).toBe(original.body);
+    // One fetch for the page's slot (the URL says nothing, the slot says product 85123A) and none repeated.
+    expect(source.recommendCalls).toBeLessThanOrEqual(2);
+    expect(events).toHaveLength(1);
+  });
+
+  it('marks personalized pages private, drops validators and sets the shopper cookie once', async () => {
+    const { response } = await proxied(DEMO_PRODUCT, {}, { deps: { source: () => testSource() } });
+    expect(response.headers.get('cache-control')).toBe('private');
+    expect(response.headers.get('etag')).toBeNull();
+    expect(response.headers.get('content-length')).toBeNull();
+    const cookies = response.headers.getAll('set-cookie');
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(/^rx_uid=[0-9a-f-]{36}; Max-Age=\d+; Path=\/; Secure; SameSite=Lax$/);
+
+    const returning = await proxied(
+      DEMO_PRODUCT,
+      {
+        headers: {
+          'user-agent': 'Mozilla/5.0 Firefox/126.0',
+          cookie: 'rx_uid=0b3c3f4e-1111-4222-8333-944455556666',
+        },
+      },
+      { deps: { source: () => testSource() } },
+    );
+    expect(returning.response.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('sends one valid Product Viewed event per product page, with what was shown', async () => {
+    // The demo shop (scripts/demo-shop) as the origin: its product URLs tell the proxy the product.
+    const shop = await proxied(
+      '/products/85123A',
+      {},
+      { deps: { source: () => testSource() }, env: { ORIGIN_URL: inject('demoShopUrl') } },
+    );
+    expect(shop.events).toHaveLength(1);
+    const event = shop.events[0];
+    expect(validateEvent(event).ok).toBe(true);
+    expect(event).toMatchObject({
+      type: 'track',
+      event: 'Product Viewed',
+      properties: { product_id: '85123A', recommendation_id: 'rec-test-1', model_version: 'test-model' },
+      context: { page: { path: '/products/85123A', url: `${PUBLIC}/products/85123A` }, personalized: true },
+    });
+  });
+
+  it('rewrites prices with the shopper price in the shop format, and shows the disclosure when configured', async () => {
+    const base = productById('85123A').price;
+    const personal = Math.round(base * 0.85 * 100) / 100;
+    const { body } = await proxied(
+      DEMO_PRODUCT,
+      {},
+      {
+        deps: { source: () => testSource({ priceFactor: 0.85 }) },
+        env: { RX_PRICE_DISCLOSURE: 'Price personalised for you' },
+      },
+    );
+    expect(body).toContain(
+      `<span class="price" data-rx-price data-rx-product-id="85123A">£${personal.toFixed(2)}</span><small class="rx-price-note">Price personalised for you</small>`,
+    );
+    expect(body).not.toContain(`>£${base.toFixed(2)}</span>`);
+    // Recommended items show the shopper's prices too.
+    const first = productById('22423');
+    expect(body).toContain(
+      `<span class="rx-price">£${(Math.round(first.price * 0.85 * 100) / 100).toFixed(2)}</span>`,
+    );
+  });
+
+  it('uses RX_SLOTS, RX_PRICE_SELECTOR and RX_PRODUCT_ID_SELECTOR for shops without data-rx markup', async () => {
+    const { body } = await proxied(
+      '/fixtures/shopify-dawn-product.html',
+      {},
+      {
+        deps: { source: () => testSource({ priceFactor: 0.5 }) },
+        env: {
+          RX_SLOTS: JSON.stringify([
+            {
+              selector: '.product-recommendations__heading',
+              placement: 'product',
+              position: 'after',
+              limit: 3,
+            },
+          ]),
+          RX_PRICE_SELECTOR: '.price-item--regular',
+          RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id]',
+        },
+      },
+    );
+    const half = Math.round(productById('85123A').price * 50) / 100;
+    expect(body).toContain(`<span class="price-item price-item--regular">£${half.toFixed(2)} GBP</span>`);
+    expect(body).toMatch(
+      /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block/,
+    );
+    expect(count(body, 'class="rx-item"')).toBe(3);
+  });
+
+  it('keeps serving the page when RX_SLOTS is invalid JSON or has a bad selector', async () => {
+    for (const slots of ['not json', JSON.stringify([{ selector: '[[[', placement: 'home' }])]) {
+      const { response, body } = await proxied(
+        DEMO_PRODUCT,
+        {},
+        { deps: { source: () => testSource() }, env: { RX_SLOTS: slots } },
+      );
+      expect(response.status).toBe(200);
+      expect(count(body, 'class="rx-block')).toBe(1);
+    }
+  });
+});
+
+describe('proxy: never break the shop', () => {
+  it('streams the untouched page on when personalization is past its budget', async () => {
+    const slow = testSource({ delayMs: 400, priceFactor: 0.5 });
+    const { body, events } = await proxied(
+      DEMO_PRODUCT,
+      {},
+      { deps: { source: () => slow }, env: { PERSONALIZATION_BUDGET_MS: '20' } },
+    );
+    const original = await direct(DEMO_PRODUCT);
+    expect(body).not.toContain('<section class="rx-block');
+    expect(withoutInsertions(body)).toBe(original.body);
+    expect(body).toContain('£2.95');
+    expect(events[0]?.context).toMatchObject({ personalized: false });
+  });
+
+  it('streams the untouched page on when recommendations and prices fail', async () => {
+    const { response, body } = await proxied(
+      DEMO_PRODUCT,
+      {},
+      { deps: { source: () => testSource({ fail: true }) } },
+    );
+    expect(response.status).toBe(200);
+    expect(withoutInsertions(body)).toBe((await direct(DEMO_PRODUCT)).body);
+    expect(body).not.toContain('<section class="rx-block');
+  });
+
+  it('gives crawlers (by user agent or Cloudflare bot score) the origin page and base prices', async () => {
+    const source = testSource({ priceFactor: 0.5 });
+    const original = await direct(DEMO_PRODUCT);
+    const byAgent = await proxied(
+      DEMO_PRODUCT,
+      {
+        headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)' },
+      },
+      { deps: { source: () => source } },
+    );
+    expect(byAgent.body).toBe(original.body);
+    expect(byAgent.response.headers.get('cache-control')).toBe('public, max-age=600');
+    expect(byAgent.events).toHaveLength(0);
+
+    const byScore = await proxied(
+      DEMO_PRODUCT,
+      {
+        headers: { 'user-agent': 'Mozilla/5.0 Chrome/126.0', accept: 'text/html' },
+        cf: { botManagement: { score: 2, verifiedBot: false } },
+      } as RequestInit,
+      { deps: { source: () => source } },
+    );
+    expect(byScore.body).toBe(original.body);
+    expect(source.recommendCalls).toBe(0);
+  });
+
+  it('gives held-out shoppers the original page with the plugin only, and keeps the origin caching', async () => {
+    const source = testSource({ priceFactor: 0.5 });
+    const { response, body, events } = await proxied(
+      DEMO_PRODUCT,
+      {
+        headers: {
+          'user-agent': 'Mozilla/5.0 Chrome/126.0',
+          cookie: 'rx_uid=0b3c3f4e-1111-4222-8333-944455556666',
+        },
+      },
+      { deps: { source: () => source }, env: { HOLDOUT_PERCENT: '100' } },
+    );
+    const original = await direct(DEMO_PRODUCT);
+    expect(body).toBe(original.body.replace('</head>', '<script src="/rx.js" async></script></head>'));
+    expect(response.headers.get('cache-control')).toBe('public, max-age=600');
+    expect(source.recommendCalls).toBe(0);
+    expect(events).toHaveLength(0);
+  });
+});
+
+describe('proxy: XSS', () => {
+  it('escapes markup and script from catalogue titles, ids and URLs', async () => {
+    const hostile = testSource({
+      items: [
+        {
+          product_id: '"><script>alert(1)</script>',
+          title: '<img src=x onerror=alert(document.cookie)> Mug</span></section><script>alert(2)</script>',
+          url: 'javascript:alert(3)',
+          image: '"><svg onload=alert(4)>',
+          price: 1,
+          score: 1,
+        },
+      ],
+    });
+    const { body } = await proxied(DEMO_PRODUCT, {}, { deps: { source: () => hostile } });
+    const original = await direct(DEMO_PRODUCT);
+    expect(count(body, '<script')).toBe(count(original.body, '<script') + 1);
+    expect(body).not.toMatch(/<img src=x|<svg|javascript:/);
+    expect(body).toContain(
+      '&lt;img src=x onerror=alert(document.cookie)&gt; Mug&lt;/span&gt;&lt;/section&gt;',
+    );
+    expect(withoutInsertions(body)).toBe(original.body);
+  });
+
+  it('never writes the query string into the page', async () => {
+    const query = '?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E&x=%22%3E%3Cimg%20src%3Dx%3E';
+    const { body, events } = await proxied(
+      `/fixtures/demo-product.html${query}`,
+      {},
+      { deps: { source: () => testSource() } },
+    );
+    expect(body).not.toContain('alert(1)');
+    expect(body).not.toContain('<img src=x>');
+    expect(JSON.stringify(events)).not.toContain('alert(1)');
+  });
+});
