@@ -72,12 +72,12 @@ export async function connectRedisBackend(
     async pipeline(commands) {
       // All commands are written in order on the same connection in this tick, so Redis runs them in order.
       const settled = await Promise.allSettled(commands.map(send));
-      return settled.map(
-        (outcome): CommandOutcome =>
-          outcome.status === 'fulfilled'
-            ? { ok: true, reply: outcome.value }
-            : { ok: false, error: messageOf(outcome.reason) },
-      );
+      return settled.map((outcome): CommandOutcome => {
+        if (outcome.status === 'fulfilled') return { ok: true, reply: outcome.value };
+        // A Redis error reply belongs to its command; a dead connection fails the whole request (500).
+        if (outcome.reason instanceof RedisCommandError) return { ok: false, error: outcome.reason.message };
+        throw outcome.reason;
+      });
     },
 
     async transaction(commands) {

@@ -280,6 +280,15 @@ describe('forwarding to an existing Redis by URL', () => {
       });
       expect(response.status).toBe(500);
       expect(((await response.json()) as { error: string }).error).toMatch(/^ERR backend failure/);
+      for (const path of ['/pipeline', '/multi-exec']) {
+        const batch = await fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${server.token}` },
+          body: JSON.stringify([['GET', 'via-url'], ['PING']]),
+        });
+        expect(batch.status, path).toBe(500);
+        await batch.arrayBuffer();
+      }
 
       external = await startExternal();
       let recovered = false;
