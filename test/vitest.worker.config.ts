@@ -15,7 +15,10 @@ export default defineConfig({
     name: 'worker',
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/worker/**/*.test.ts', 'worker/**/*.test.ts'],
-    globalSetup: ['test/support/proxy-origin.global-setup.ts'],
+    globalSetup: [
+      'test/support/proxy-origin.global-setup.ts',
+      'test/support/edge-api.global-setup.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

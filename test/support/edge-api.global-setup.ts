@@ -1,0 +1,62 @@
+/**
+ * vitest globalSetup (worker project) for the edge API tests: starts the local Upstash-compatible server
+ * on a real redis-server, a deliberately slow Upstash stand-in, finds a closed port (Redis "down"), and
+ * builds model bundles (valid v1 and v2, one with a corrupted model, one missing a model file). Handed to
+ * the tests in workerd with `inject('edgeApi')`.
+ */
+import type { TestProject } from 'vitest/node';
+import { buildFixtureBundle, bundleToBase64 } from './fixture-bundle';
+import { startLocalUpstashProcess } from './local-upstash-process';
+import { closedPort, startSlowHttpServer } from './slow-http-server';
+
+/** What the edge API tests receive. */
+export interface EdgeApiProvided {
+  upstash: { url: string; token: string; backend: string };
+  slowUpstashUrl: string;
+  slowDelayMs: number;
+  deadUpstashUrl: string;
+  /** name → file name → base64 bytes */
+  bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing', Record<string, string>>;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    edgeApi: EdgeApiProvided;
+  }
+}
+
+const SLOW_DELAY_MS = 3_000;
+
+function corrupted(files: Record<string, string>, file: string): Record<string, string> {
+  const bytes = Buffer.from(files[file] ?? '', 'base64');
+  // Flip bytes in the middle of the initializer data: still the same size, different sha256.
+  const at = Math.floor(bytes.length / 2);
+  for (let i = at; i < at + 8 && i < bytes.length; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+  return { ...files, [file]: bytes.toString('base64') };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [upstash, slow, deadPort] = await Promise.all([
+    startLocalUpstashProcess('redis-server'),
+    startSlowHttpServer(SLOW_DELAY_MS),
+    closedPort(),
+  ]);
+  const corrupt = bundleToBase64(buildFixtureBundle({ version: 'fixture-corrupt' }));
+  const missing = bundleToBase64(buildFixtureBundle({ version: 'fixture-missing' }));
+  delete missing['complements.onnx'];
+  project.provide('edgeApi', {
+    upstash: { url: upstash.url, token: upstash.token, backend: upstash.backend },
+    slowUpstashUrl: slow.url,
+    slowDelayMs: SLOW_DELAY_MS,
+    deadUpstashUrl: `http://127.0.0.1:${deadPort}`,
+    bundles: {
+      v1: bundleToBase64(buildFixtureBundle({ version: 'fixture-v1' })),
+      v2: bundleToBase64(buildFixtureBundle({ version: 'fixture-v2' })),
+      corrupt: corrupted(corrupt, 'similar.onnx'),
+      missing,
+    },
+  });
+  return async () => {
+    await Promise.all([upstash.close(), slow.close()]);
+  };
+}

@@ -1,0 +1,15 @@
+// What the worker project's globalSetup (test/support/edge-api.global-setup.ts) provides to the edge API tests.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    edgeApi: {
+      upstash: { url: string; token: string; backend: string };
+      slowUpstashUrl: string;
+      slowDelayMs: number;
+      deadUpstashUrl: string;
+      /** name → file name → base64 bytes */
+      bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing', Record<string, string>>;
+    };
+  }
+}
+
+export {};

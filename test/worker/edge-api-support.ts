@@ -1,0 +1,94 @@
+/** Drives the real worker app against the local Upstash server and model store (see edge-api.global-setup.ts). */
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { Redis } from '@upstash/redis/cloudflare';
+import { inject } from 'vitest';
+import { createApp } from '../../worker/src/app';
+import type { Env } from '../../worker/src/env';
+import { userHash } from '../../worker/src/shopper';
+
+export const provided = () => inject('edgeApi');
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const PRICE_SIGNING_KEY = 'test-price-signing-key-0123456789';
+export const SITE = 'test';
+
+/** The worker's env with the local Upstash server, secrets for prices and admin, and no holdout. */
+export function edgeEnv(overrides: Partial<Env> = {}): Env {
+  const { upstash } = provided();
+  return {
+    ...env,
+    SITE_ID: SITE,
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    PRICE_SIGNING_KEY,
+    ADMIN_TOKEN,
+    HOLDOUT_PERCENT: '0',
+    // Generous: these tests check behaviour, not speed; the slow-Redis test sets its own budget.
+    CACHE_BUDGET_MS: '2000',
+    MODEL_POLL_SECONDS: '0',
+    ...overrides,
+  } as Env;
+}
+
+const app = createApp();
+
+/** One request through the real app, waiting for its background work (cache writes) to finish. */
+export async function call(path: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await app.request(`https://rx.test${path}`, init, edgeEnv(overrides), ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** A client of the same local Upstash server, to seed activity and observe cache entries. */
+export function directRedis(): Redis {
+  const { upstash } = provided();
+  return new Redis({ url: upstash.url, token: upstash.token, automaticDeserialization: false, enableTelemetry: false });
+}
+
+/** A fresh shopper: a cookie header and the hash their keys use. */
+export async function newShopper(): Promise<{ id: string; cookie: string; hash: string }> {
+  const id = crypto.randomUUID();
+  return { id, cookie: `rx_uid=${id}`, hash: await userHash(SITE, id) };
+}
+
+function decode(base64: string): Uint8Array {
+  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+}
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** Uploads a fixture bundle through the admin API and activates it; returns the activation response. */
+export async function publish(name: keyof ReturnType<typeof provided>['bundles'], version: string): Promise<Response> {
+  const files = provided().bundles[name];
+  for (const [file, base64] of Object.entries(files)) {
+    const response = await call(`/admin/models/${version}/${file}`, { method: 'PUT', headers: auth, body: decode(base64) });
+    if (response.status !== 201) throw new Error(`upload of ${file} failed: ${response.status} ${await response.text()}`);
+  }
+  return call(`/admin/models/${version}/activate`, { method: 'POST', headers: auth });
+}
+
+/** The recommendations response body. */
+export interface RecommendationsBody {
+  recommendation_id: string;
+  model_version: string;
+  placement: string;
+  bucket: string;
+  source: string;
+  cached: boolean;
+  items: Array<{ product_id: string; title: string; url: string; image: string; price: number; score: number }>;
+}
+
+export async function recommend(query: string, headers: Record<string, string> = {}, overrides: Partial<Env> = {}) {
+  const response = await call(`/v1/recommendations?${query}`, { headers }, overrides);
+  return { response, body: (await response.json()) as RecommendationsBody };
+}
+
+/** Fixture catalogue facts (test/support/fixture-bundle.ts): item i is `P{10000+i}` in category i % 4. */
+export const CATEGORIES = ['mugs', 'candles', 'bags', 'toys'] as const;
+export function productId(index: number): string {
+  return `P${10_000 + index}`;
+}
+export function categoryOfProduct(id: string): string {
+  return CATEGORIES[(Number(id.slice(1)) - 10_000) % 4] ?? '?';
+}

@@ -1,0 +1,184 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { activityKey, generationKey, purchasesKey, recommendationKey } from '../../worker/src/cache/keys';
+import { recommendationContext } from '../../worker/src/recommend/context';
+import {
+  call,
+  categoryOfProduct,
+  directRedis,
+  newShopper,
+  productId,
+  publish,
+  recommend,
+  SITE,
+} from './edge-api-support';
+
+/** Activity entries as the event consumer writes them (newest first). */
+async function seedActivity(hash: string, entries: Array<{ id: string; kind: 'view' | 'cart' | 'purchase' }>) {
+  const redis = directRedis();
+  const now = Date.now();
+  const values = entries.map((entry, i) => JSON.stringify({ product_id: entry.id, kind: entry.kind, at: now - i }));
+  // RPUSH keeps the given order: entries[0] is the newest.
+  await redis.rpush(activityKey(SITE, hash), ...values);
+}
+
+beforeAll(async () => {
+  // The first ORT session of an isolate is slow in the vitest pool; publishing v1 creates it once here.
+  const response = await publish('v1', 'fixture-v1');
+  expect(response.status).toBe(200);
+}, 120_000);
+
+describe('GET /v1/recommendations: placements', () => {
+  it('home, anonymous and without history: popularity, most popular first, unavailable item never shown', async () => {
+    const { response, body } = await recommend('placement=home&limit=4');
+    expect(response.status).toBe(200);
+    expect(body.model_version).toBe('fixture-v1');
+    expect(body.source).toBe('popularity');
+    expect(body.bucket).toBe('treatment');
+    expect(body.recommendation_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.items).toHaveLength(4);
+    expect(body.items[0]?.product_id).toBe(productId(0));
+    expect(body.items.map((i) => i.product_id)).not.toContain(productId(39));
+    for (const item of body.items) {
+      expect(item).toEqual({
+        product_id: expect.any(String),
+        title: expect.any(String),
+        url: expect.stringMatching(/^\/products\//),
+        image: expect.any(String),
+        price: expect.any(Number),
+        score: expect.any(Number),
+      });
+    }
+  });
+
+  it('sets a long-lived, Secure, SameSite=Lax rx_uid cookie for a new shopper and not for a known one', async () => {
+    const { response } = await recommend('placement=home&limit=2');
+    const cookie = response.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^rx_uid=[0-9a-f-]{36}; Max-Age=34560000; Path=\/; Secure; SameSite=Lax$/);
+    expect(response.headers.get('cache-control')).toBe('private, no-store');
+    const shopper = await newShopper();
+    const again = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
+    expect(again.response.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('product: items like the product (same category), never the product itself', async () => {
+    const { body } = await recommend(`placement=product&product_id=${productId(4)}&limit=4`);
+    expect(body.source).toBe('similar');
+    const ids = body.items.map((i) => i.product_id);
+    expect(ids).not.toContain(productId(4));
+    // Closest same-category items first (the fixture's similarity decays with distance).
+    expect(ids[0]).toBe(productId(0));
+    expect(categoryOfProduct(ids[0] ?? '')).toBe('mugs');
+  });
+
+  it('cart: complements of the cart (category c+1), excluding what is in the cart', async () => {
+    const cart = [productId(1), productId(5)]; // candles
+    const { body } = await recommend(`placement=cart&product_ids=${cart.join(',')}&limit=4`);
+    expect(body.source).toBe('complements');
+    const ids = body.items.map((i) => i.product_id);
+    for (const id of cart) expect(ids).not.toContain(id);
+    // Candles are complemented by bags; the family cap (2 of 4) lets other families fill the rest.
+    expect(ids.slice(0, 2).map(categoryOfProduct)).toEqual(['bags', 'bags']);
+  });
+
+  it('category: only items of that category, the family cap does not apply', async () => {
+    const { body } = await recommend('placement=category&category=toys&limit=5');
+    expect(body.items).toHaveLength(5);
+    expect(body.items.every((i) => categoryOfProduct(i.product_id) === 'toys')).toBe(true);
+  });
+
+  it('diversity: no product family takes more than 40% of a row', async () => {
+    const { body } = await recommend(`placement=product&product_id=${productId(8)}&limit=5`);
+    const families = body.items.map((i) => categoryOfProduct(i.product_id));
+    const mugs = families.filter((f) => f === 'mugs').length;
+    expect(body.items).toHaveLength(5);
+    expect(mugs).toBeLessThanOrEqual(2);
+  });
+
+  it('unknown product ids are a fallback, not an error', async () => {
+    const { response, body } = await recommend('placement=product&product_id=NOPE-1&limit=3');
+    expect(response.status).toBe(200);
+    expect(body.source).toBe('popularity');
+    expect(body.items).toHaveLength(3);
+  });
+});
+
+describe('personalization from Redis activity', () => {
+  it('an anonymous shopper who viewed bags gets bags first (session item-to-item)', async () => {
+    const shopper = await newShopper();
+    await seedActivity(shopper.hash, [
+      { id: productId(2), kind: 'view' },
+      { id: productId(6), kind: 'view' },
+    ]);
+    const { body } = await recommend('placement=home&limit=4', { cookie: shopper.cookie });
+    expect(body.source).toBe('similar');
+    expect(categoryOfProduct(body.items[0]?.product_id ?? '')).toBe('bags');
+    const cold = await recommend('placement=home&limit=4', { cookie: (await newShopper()).cookie });
+    expect(cold.body.items.map((i) => i.product_id)).not.toEqual(body.items.map((i) => i.product_id));
+  });
+
+  it('an identified shopper gets the learned personal model; bought items are excluded', async () => {
+    const userId = `user-${crypto.randomUUID()}`;
+    const { userHash } = await import('../../worker/src/shopper');
+    const hash = await userHash(SITE, userId);
+    await seedActivity(hash, [{ id: productId(3), kind: 'purchase' }]);
+    // Without the purchase exclusion the personal model would rank toys P10003 high for a toy buyer.
+    await directRedis().sadd(purchasesKey(SITE, hash), productId(3), productId(7));
+    const { body } = await recommend(`placement=home&limit=4&user_id=${userId}`);
+    expect(body.source).toBe('personal');
+    const ids = body.items.map((i) => i.product_id);
+    expect(categoryOfProduct(ids[0] ?? '')).toBe('toys');
+    expect(ids).not.toContain(productId(3));
+    expect(ids).not.toContain(productId(7));
+  });
+});
+
+describe('per-user cache in Upstash', () => {
+  it('the second identical request is a cache hit, visible in Redis under the shopper key', async () => {
+    const shopper = await newShopper();
+    const query = `placement=product&product_id=${productId(12)}&limit=4`;
+    const first = await recommend(query, { cookie: shopper.cookie });
+    expect(first.body.cached).toBe(false);
+    const key = recommendationKey({
+      site: SITE,
+      userHash: shopper.hash,
+      placement: 'product',
+      context: recommendationContext({ placement: 'product', productId: productId(12), limit: 4 }),
+      modelVersion: 'fixture-v1',
+      bucket: 'treatment',
+    });
+    const stored = await directRedis().get<string>(key);
+    expect(stored).not.toBeNull();
+    expect(key).not.toContain(shopper.id);
+    const second = await recommend(query, { cookie: shopper.cookie });
+    expect(second.body.cached).toBe(true);
+    expect(second.body.items).toEqual(first.body.items);
+    expect(second.body.recommendation_id).not.toBe(first.body.recommendation_id);
+  });
+
+  it('an event bumping the generation counter makes the cached result stale', async () => {
+    const shopper = await newShopper();
+    const query = 'placement=home&limit=4';
+    await recommend(query, { cookie: shopper.cookie });
+    expect((await recommend(query, { cookie: shopper.cookie })).body.cached).toBe(true);
+    await seedActivity(shopper.hash, [{ id: productId(1), kind: 'view' }]);
+    await directRedis().incr(generationKey(SITE, shopper.hash));
+    const after = await recommend(query, { cookie: shopper.cookie });
+    expect(after.body.cached).toBe(false);
+    expect(categoryOfProduct(after.body.items[0]?.product_id ?? '')).toBe('candles');
+  });
+
+  it('a new bundle version gets new keys: nothing cached for the old one is served', async () => {
+    const shopper = await newShopper();
+    const query = 'placement=category&category=bags&limit=3';
+    await recommend(query, { cookie: shopper.cookie });
+    expect((await recommend(query, { cookie: shopper.cookie })).body.cached).toBe(true);
+    expect((await publish('v2', 'fixture-v2')).status).toBe(200);
+    const after = await recommend(query, { cookie: shopper.cookie });
+    expect(after.body.model_version).toBe('fixture-v2');
+    expect(after.body.cached).toBe(false);
+    const keys = await directRedis().keys(`rx:${SITE}:rec:${shopper.hash}:*`);
+    expect(keys.some((k) => k.endsWith(':fixture-v1'))).toBe(true);
+    expect(keys.some((k) => k.endsWith(':fixture-v2'))).toBe(true);
+    expect((await publish('v1', 'fixture-v1')).status).toBe(200);
+  });
+});
