@@ -108,6 +108,21 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
     },
   });
 
+  // <template> content is inert markup the shop's own scripts clone: it is left as it is.
+  let templateDepth = 0;
+  rewriter.on('template', {
+    element(element) {
+      templateDepth += 1;
+      element.onEndTag(() => {
+        templateDepth -= 1;
+      });
+    },
+  });
+  const outsideTemplate =
+    <T>(handle: (element: Element) => T) =>
+    (element: Element): T | undefined =>
+      templateDepth > 0 ? undefined : handle(element);
+
   const prices = session ? new PriceRewriter(session, encode, config.priceDisclosure) : undefined;
   if (session && prices) {
     // Registered first: for each element it must run before the price handlers (see PriceRewriter).
@@ -121,19 +136,20 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
       });
     }
     const priceHandler = {
-      element: (element: Element) => prices.priceElement(element),
+      element: outsideTemplate((element) => prices.priceElement(element)),
       text: (chunk: Text) => prices.text(chunk),
     };
     rewriter.on('[data-rx-price]', priceHandler);
     if (config.priceSelector) addHandler(rewriter, config.priceSelector, priceHandler);
 
     rewriter.on('[data-rx-slot]', {
-      element: (element) => fillSlot(session, element, element, 'inner', encode),
+      element: outsideTemplate((element) => fillSlot(session, element, element, 'inner', encode)),
     });
     for (const slot of config.slots) {
       addHandler(rewriter, slot.selector, {
-        element: (element) =>
+        element: outsideTemplate((element) =>
           fillSlot(session, element, configuredAttributes(slot), slot.position, encode, slot.limit),
+        ),
       });
     }
   }
