@@ -44,6 +44,8 @@ export interface StackOptions {
   /** Each line wrangler prints. */
   onWorkerOutput?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** wrangler's own log level (default `log`: one line per request). */
+  wranglerLogLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
 }
 
 export interface Stack {
@@ -139,6 +141,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       persistTo: path.join(dataDir, 'wrangler'),
       onOutput: options.onWorkerOutput,
       readyTimeoutMs: options.readyTimeoutMs,
+      logLevel: options.wranglerLogLevel,
     });
     stops.push(() => worker.stop());
 

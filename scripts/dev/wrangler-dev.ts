@@ -25,6 +25,8 @@ export interface WranglerDevOptions {
   persistTo: string;
   /** Each line wrangler prints, as it comes. */
   onOutput?: (line: string) => void;
+  /** wrangler's own log level (`info` logs every request; benchmarks use `warn`). */
+  logLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
   /** How long to wait for `/healthz` to answer; the first start bundles ORT and can take 10-20 s. */
   readyTimeoutMs?: number;
 }
@@ -78,6 +80,8 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     '--persist-to',
     options.persistTo,
     '--show-interactive-dev-session=false',
+    '--log-level',
+    options.logLevel ?? 'log',
   ];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,

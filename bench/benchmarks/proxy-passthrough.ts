@@ -1,0 +1,120 @@
+/**
+ * `npm run bench -- proxy-passthrough [--duration S] [--connections N] [--path P]`
+ *
+ * Requests/s and p50/p99 latency of the same demo shop page, in one run, served three ways on
+ * loopback: by the demo shop directly, through the worker (`wrangler dev`) passed through untouched
+ * (a crawler's request: the proxy streams the origin's bytes), and through the worker personalized
+ * for one returning shopper (slots filled, prices rewritten, page-view event queued).
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { startStack } from '../../scripts/dev/stack';
+import { type LoadResult, runLoad } from '../support/load';
+import type { BenchResult } from '../types';
+
+const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
+const CRAWLER_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+const ACCEPT_HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} must be a positive whole number, got "${text}"`);
+  return value;
+}
+
+/** The rx_uid cookie a first visit gets, so the measured shopper is a returning one. */
+async function shopperCookie(url: string): Promise<string> {
+  const response = await fetch(url, { headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA } });
+  await response.text();
+  const cookie = /rx_uid=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0];
+  if (!cookie) throw new Error('the worker set no rx_uid cookie on a page view: is the proxy personalizing?');
+  return cookie;
+}
+
+export default async function proxyPassthrough(args: string[]): Promise<BenchResult> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      path: { type: 'string', default: '/products/85123A' },
+    },
+  });
+  const duration = positive('duration', values.duration, 10);
+  const connections = positive('connections', values.connections, 10);
+  const warmup = Math.min(3, duration);
+  const loadBefore = os.loadavg()[0]?.toFixed(1);
+
+  const workerLog: string[] = [];
+  const stack = await startStack({
+    workerVars: { HOLDOUT_PERCENT: '0', LOG_LEVEL: 'warn' },
+    // wrangler's per-request log line would be measured too.
+    wranglerLogLevel: 'warn',
+    onWorkerOutput: (line) => workerLog.push(line),
+    readyTimeoutMs: 150_000,
+  });
+  try {
+    const shopUrl = `${stack.originUrl}${values.path}`;
+    const workerUrl = `${stack.workerUrl}${values.path}`;
+    const cookie = await shopperCookie(workerUrl);
+    const targets: Array<{ name: string; url: string; headers: Record<string, string> }> = [
+      { name: 'demo shop, direct', url: shopUrl, headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA } },
+      {
+        name: 'worker, pass-through (crawler)',
+        url: workerUrl,
+        headers: { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA },
+      },
+      {
+        name: 'worker, personalized (returning shopper)',
+        url: workerUrl,
+        headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA, cookie },
+      },
+    ];
+    const results: Array<{ name: string; result: LoadResult }> = [];
+    for (const target of targets) {
+      // Warm caches, JIT and connections first; only the second run counts.
+      await runLoad({ url: target.url, connections, duration: warmup, headers: target.headers });
+      const result = await runLoad({ url: target.url, connections, duration, headers: target.headers });
+      results.push({ name: target.name, result });
+    }
+    const direct = results[0]?.result.requestsPerSecond ?? 0;
+    return {
+      title: `Proxy pass-through: GET ${values.path}, ${connections} connections, ${duration} s each (loopback, wrangler dev --local)`,
+      columns: ['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'vs direct', 'non-2xx', 'errors'],
+      rows: results.map(({ name, result }) => ({
+        target: name,
+        'req/s': Math.round(result.requestsPerSecond),
+        'p50 ms': result.latencyMs.p50,
+        'p99 ms': result.latencyMs.p99,
+        'max ms': result.latencyMs.max,
+        'vs direct': direct > 0 ? `${((result.requestsPerSecond / direct) * 100).toFixed(0)}%` : 'n/a',
+        'non-2xx': result.non2xx,
+        errors: result.errors + result.timeouts,
+      })),
+      notes: [
+        'All on one machine: the load generator, the demo shop, wrangler dev and workerd share its cores, so the ' +
+          "worker rows include wrangler dev's local proxy and workerd's dev mode, which production Workers do not have. " +
+          `Load average before/after: ${loadBefore} / ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} cores.`,
+        'Pass-through is a crawler request (the proxy streams the origin page untouched); personalized is one ' +
+          'returning shopper (rx_uid cookie): slots filled, prices rewritten, one page-view event queued per request.',
+      ],
+      details: {
+        path: values.path,
+        connections,
+        durationSeconds: duration,
+        warmupSeconds: warmup,
+        upstashBackend: stack.upstash?.backend,
+        loadAverage: { before: Number(loadBefore), after: os.loadavg()[0] },
+        results,
+      },
+    };
+  } catch (error) {
+    console.error(workerLog.slice(-20).join('\n'));
+    throw error;
+  } finally {
+    await stack.stop();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * A typed wrapper around autocannon (which ships no types): one HTTP load run against one URL,
+ * returning the figures benchmarks report.
+ */
+import { createRequire } from 'node:module';
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  /** Seconds. */
+  duration: number;
+  headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  body?: string;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  bytesPerSecond: number;
+}
+
+interface RawHistogram {
+  average: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  total: number;
+}
+
+interface RawResult {
+  requests: RawHistogram;
+  latency: RawHistogram;
+  throughput: RawHistogram;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+type Autocannon = (options: Record<string, unknown>) => Promise<RawResult>;
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+/** Runs one load test; rejects only if autocannon cannot run at all (failed requests are counted). */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const raw = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.duration,
+    headers: options.headers,
+    method: options.method ?? 'GET',
+    body: options.body,
+  });
+  return {
+    requestsPerSecond: raw.requests.average,
+    latencyMs: {
+      p50: raw.latency.p50,
+      p90: raw.latency.p90,
+      p99: raw.latency.p99,
+      max: raw.latency.max,
+      mean: raw.latency.mean,
+    },
+    requests: raw.requests.total,
+    non2xx: raw.non2xx,
+    errors: raw.errors,
+    timeouts: raw.timeouts,
+    bytesPerSecond: raw.throughput.average,
+  };
+}
