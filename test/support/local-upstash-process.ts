@@ -19,7 +19,9 @@ export interface LocalUpstashProcess {
   close(): Promise<void>;
 }
 
-export async function startLocalUpstashProcess(backend: 'redis-server' | 'auto' = 'redis-server'): Promise<LocalUpstashProcess> {
+export async function startLocalUpstashProcess(
+  backend: 'redis-server' | 'auto' = 'redis-server',
+): Promise<LocalUpstashProcess> {
   const child: ChildProcess = spawn(
     path.join(root, 'node_modules/.bin/tsx'),
     [path.join(root, 'scripts/local-upstash/cli.ts'), '--port', '0', '--backend', backend],
@@ -27,7 +29,10 @@ export async function startLocalUpstashProcess(backend: 'redis-server' | 'auto' 
   );
   let output = '';
   const started = await new Promise<{ url: string; token: string; backend: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`local-upstash did not start in 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`local-upstash did not start in 20 s:\n${output}`)),
+      20_000,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const url = /UPSTASH_REDIS_REST_URL=(\S+)/.exec(output)?.[1];

@@ -22,7 +22,9 @@ export async function startSlowHttpServer(delayMs: number): Promise<SlowServer> 
     const timer = setTimeout(() => {
       timers.delete(timer);
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(request.url?.includes('pipeline') ? '[{"result":null},{"result":null}]' : '{"result":null}');
+      response.end(
+        request.url?.includes('pipeline') ? '[{"result":null},{"result":null}]' : '{"result":null}',
+      );
     }, delayMs);
     timers.add(timer);
   });

@@ -33,7 +33,11 @@ export function edgeEnv(overrides: Partial<Env> = {}): Env {
 const app = createApp();
 
 /** One request through the real app, waiting for its background work (cache writes) to finish. */
-export async function call(path: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
+export async function call(
+  path: string,
+  init: RequestInit = {},
+  overrides: Partial<Env> = {},
+): Promise<Response> {
   const ctx = createExecutionContext();
   const response = await app.request(`https://rx.test${path}`, init, edgeEnv(overrides), ctx);
   await waitOnExecutionContext(ctx);
@@ -43,7 +47,12 @@ export async function call(path: string, init: RequestInit = {}, overrides: Part
 /** A client of the same local Upstash server, to seed activity and observe cache entries. */
 export function directRedis(): Redis {
   const { upstash } = provided();
-  return new Redis({ url: upstash.url, token: upstash.token, automaticDeserialization: false, enableTelemetry: false });
+  return new Redis({
+    url: upstash.url,
+    token: upstash.token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+  });
 }
 
 /** A fresh shopper: a cookie header and the hash their keys use. */
@@ -59,11 +68,19 @@ function decode(base64: string): Uint8Array {
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 /** Uploads a fixture bundle through the admin API and activates it; returns the activation response. */
-export async function publish(name: keyof ReturnType<typeof provided>['bundles'], version: string): Promise<Response> {
+export async function publish(
+  name: keyof ReturnType<typeof provided>['bundles'],
+  version: string,
+): Promise<Response> {
   const files = provided().bundles[name];
   for (const [file, base64] of Object.entries(files)) {
-    const response = await call(`/admin/models/${version}/${file}`, { method: 'PUT', headers: auth, body: decode(base64) });
-    if (response.status !== 201) throw new Error(`upload of ${file} failed: ${response.status} ${await response.text()}`);
+    const response = await call(`/admin/models/${version}/${file}`, {
+      method: 'PUT',
+      headers: auth,
+      body: decode(base64),
+    });
+    if (response.status !== 201)
+      throw new Error(`upload of ${file} failed: ${response.status} ${await response.text()}`);
   }
   return call(`/admin/models/${version}/activate`, { method: 'POST', headers: auth });
 }
@@ -76,10 +93,21 @@ export interface RecommendationsBody {
   bucket: string;
   source: string;
   cached: boolean;
-  items: Array<{ product_id: string; title: string; url: string; image: string; price: number; score: number }>;
+  items: Array<{
+    product_id: string;
+    title: string;
+    url: string;
+    image: string;
+    price: number;
+    score: number;
+  }>;
 }
 
-export async function recommend(query: string, headers: Record<string, string> = {}, overrides: Partial<Env> = {}) {
+export async function recommend(
+  query: string,
+  headers: Record<string, string> = {},
+  overrides: Partial<Env> = {},
+) {
   const response = await call(`/v1/recommendations?${query}`, { headers }, overrides);
   return { response, body: (await response.json()) as RecommendationsBody };
 }

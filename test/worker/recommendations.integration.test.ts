@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { activityKey, generationKey, purchasesKey, recommendationKey } from '../../worker/src/cache/keys';
 import { recommendationContext } from '../../worker/src/recommend/context';
 import {
-  call,
   categoryOfProduct,
   directRedis,
   newShopper,
@@ -13,10 +12,15 @@ import {
 } from './edge-api-support';
 
 /** Activity entries as the event consumer writes them (newest first). */
-async function seedActivity(hash: string, entries: Array<{ id: string; kind: 'view' | 'cart' | 'purchase' }>) {
+async function seedActivity(
+  hash: string,
+  entries: Array<{ id: string; kind: 'view' | 'cart' | 'purchase' }>,
+) {
   const redis = directRedis();
   const now = Date.now();
-  const values = entries.map((entry, i) => JSON.stringify({ product_id: entry.id, kind: entry.kind, at: now - i }));
+  const values = entries.map((entry, i) =>
+    JSON.stringify({ product_id: entry.id, kind: entry.kind, at: now - i }),
+  );
   // RPUSH keeps the given order: entries[0] is the newest.
   await redis.rpush(activityKey(SITE, hash), ...values);
 }

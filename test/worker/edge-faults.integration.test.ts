@@ -1,0 +1,125 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, call, newShopper, productId, provided, publish, recommend } from './edge-api-support';
+
+interface Health {
+  status: string;
+  components: Record<string, { status: string; detail?: string }>;
+}
+
+async function health(overrides: Parameters<typeof call>[2] = {}): Promise<Health> {
+  return (await (await call('/healthz', {}, overrides)).json()) as Health;
+}
+
+beforeAll(async () => {
+  expect((await publish('v1', 'fixture-v1')).status).toBe(200);
+}, 120_000);
+
+describe('the local Upstash server', () => {
+  it('runs on a real redis-server, not the in-memory fallback', () => {
+    expect(provided().upstash.backend).toBe('redis-server');
+  });
+});
+
+describe('Redis down or slow: the API still answers from the model', () => {
+  it('Redis down (connection refused): 200 from the model, /healthz cache degraded', async () => {
+    const shopper = await newShopper();
+    const down = { UPSTASH_REDIS_REST_URL: provided().deadUpstashUrl, CACHE_BUDGET_MS: '50' };
+    const { response, body } = await recommend(
+      `placement=product&product_id=${productId(2)}&limit=4`,
+      { cookie: shopper.cookie },
+      down,
+    );
+    expect(response.status).toBe(200);
+    expect(body.source).toBe('similar');
+    expect(body.cached).toBe(false);
+    expect(body.items).toHaveLength(4);
+    const report = await health(down);
+    expect(report.status).toBe('degraded');
+    expect(report.components.cache?.status).toBe('degraded');
+  });
+
+  it('Redis slow (answers after seconds): the 50 ms budget cuts it off and the model answers', async () => {
+    const { slowUpstashUrl, slowDelayMs } = provided();
+    const slow = { UPSTASH_REDIS_REST_URL: slowUpstashUrl, CACHE_BUDGET_MS: '50' };
+    const started = Date.now();
+    const { response, body } = await recommend(
+      `placement=product&product_id=${productId(3)}&limit=4`,
+      {},
+      slow,
+    );
+    const elapsed = Date.now() - started;
+    expect(response.status).toBe(200);
+    expect(body.source).toBe('similar');
+    expect(body.items).toHaveLength(4);
+    // Not a speed check: it proves the request did not wait for the slow server's answer.
+    expect(elapsed).toBeLessThan(slowDelayMs);
+    const report = await health(slow);
+    expect(report.components.cache?.status).toBe('degraded');
+    expect(report.components.cache?.detail).toMatch(/50 ms|abort|timeout/i);
+  });
+
+  it('the cache recovers once Redis answers again', async () => {
+    await recommend('placement=home&limit=2');
+    expect((await health()).components.cache?.status).toBe('ok');
+  });
+});
+
+describe('bad bundles are refused and the previous one keeps serving', () => {
+  it('a corrupted model file (sha256 mismatch) is refused with the reason; fixture-v1 still serves', async () => {
+    const response = await publish('corrupt', 'fixture-corrupt');
+    expect(response.status).toBe(422);
+    const body = (await response.json()) as { error: { code: string; details: Array<{ reason: string }> } };
+    expect(body.error.code).toBe('bundle_refused');
+    expect(body.error.details[0]?.reason).toMatch(/similar\.onnx sha256/);
+    const after = await recommend(`placement=product&product_id=${productId(1)}&limit=3`);
+    expect(after.body.model_version).toBe('fixture-v1');
+    expect(after.body.source).toBe('similar');
+    const report = await health();
+    expect(report.components.models?.status).toBe('degraded');
+    expect(report.components.models?.detail).toMatch(/serving fixture-v1.*refused fixture-corrupt/);
+  });
+
+  it('a bundle missing a model file is refused; the published pointer does not move', async () => {
+    const response = await publish('missing', 'fixture-missing');
+    expect(response.status).toBe(422);
+    expect(await response.text()).toMatch(/complements\.onnx is missing/);
+    const state = await call('/admin/models', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const body = (await state.json()) as { published: { version: string }; serving: { version: string } };
+    expect(body.published.version).toBe('fixture-v1');
+    expect(body.serving.version).toBe('fixture-v1');
+    const cart = await recommend(`placement=cart&product_ids=${productId(0)}&limit=3`);
+    expect(cart.body.source).toBe('complements');
+  });
+
+  it('a published bundle whose manifest names another version is refused', async () => {
+    // v2's files uploaded under the name fixture-v3: the manifest says fixture-v2.
+    const response = await publish('v2', 'fixture-v3');
+    expect(response.status).toBe(422);
+    expect(await response.text()).toMatch(/says version fixture-v2/);
+    expect((await recommend('placement=home&limit=1')).body.model_version).toBe('fixture-v1');
+  });
+});
+
+describe('admin endpoints', () => {
+  it('need the admin token', async () => {
+    expect((await call('/admin/models')).status).toBe(401);
+    const wrong = await call('/admin/models', { headers: { authorization: 'Bearer not-the-token' } });
+    expect(wrong.status).toBe(401);
+    expect((await call('/admin/models', {}, { ADMIN_TOKEN: '' })).status).toBe(404);
+  });
+
+  it('reject path traversal in file names and bad versions', async () => {
+    const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const badFile = await call('/admin/models/v9/..%2Fcurrent.json', { method: 'PUT', headers, body: '{}' });
+    expect(badFile.status).toBe(400);
+    const badVersion = await call('/admin/models/v%20x/manifest.json', {
+      method: 'PUT',
+      headers,
+      body: '{}',
+    });
+    expect(badVersion.status).toBe(400);
+    expect(
+      ((await badVersion.json()) as { error: { details: Array<{ field: string }> } }).error.details[0]?.field,
+    ).toBe('version');
+  });
+});

@@ -1,0 +1,279 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { signingKey, signPriceToken } from '../../worker/src/prices';
+import { holdoutBucket } from '../../worker/src/shopper';
+import {
+  call,
+  directRedis,
+  newShopper,
+  PRICE_SIGNING_KEY,
+  productId,
+  publish,
+  recommend,
+  SITE,
+} from './edge-api-support';
+
+interface Quote {
+  product_id: string;
+  base_price: number;
+  price: number;
+  currency: string;
+  discount: number;
+  personalized: boolean;
+  token: string;
+  expires_at: string;
+}
+interface VerifyBody {
+  results: Array<{ index: number; valid: boolean; reason?: string; product_id?: string; price?: number }>;
+  valid: number;
+}
+interface ErrorBody {
+  error: {
+    code: string;
+    message: string;
+    details: Array<{ field?: string; index?: number; reason: string }>;
+  };
+}
+
+async function quotes(ids: string[], cookie: string): Promise<Quote[]> {
+  const response = await call(`/v1/prices?product_ids=${ids.join(',')}`, { headers: { cookie } });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { prices: Quote[] }).prices;
+}
+
+async function verify(body: unknown, headers: Record<string, string> = {}) {
+  const response = await call('/v1/prices/verify', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as VerifyBody & ErrorBody };
+}
+
+beforeAll(async () => {
+  expect((await publish('v1', 'fixture-v1')).status).toBe(200);
+}, 120_000);
+
+describe('GET /v1/prices', () => {
+  it('base prices, not personalized, with a token; unknown ids are left out', async () => {
+    const shopper = await newShopper();
+    const prices = await quotes([productId(0), productId(3), 'UNKNOWN-9'], shopper.cookie);
+    expect(prices.map((p) => p.product_id)).toEqual([productId(0), productId(3)]);
+    expect(prices[0]).toMatchObject({
+      base_price: 1,
+      price: 1,
+      currency: 'GBP',
+      discount: 0,
+      personalized: false,
+    });
+    expect(prices[1]).toMatchObject({ base_price: 2.5, price: 2.5 });
+    expect(prices[0]?.token).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+    // The token carries the hashed shopper, never the raw id.
+    const payload = atob((prices[0]?.token.split('.')[1] ?? '').replaceAll('-', '+').replaceAll('_', '/'));
+    expect(payload).toContain(shopper.hash);
+    expect(payload).not.toContain(shopper.id);
+  });
+});
+
+describe('POST /v1/prices/verify', () => {
+  it('accepts the shopper own tokens and returns what they state', async () => {
+    const shopper = await newShopper();
+    const [quote] = await quotes([productId(5)], shopper.cookie);
+    const { status, body } = await verify({ tokens: [quote?.token] }, { cookie: shopper.cookie });
+    expect(status).toBe(200);
+    expect(body.valid).toBe(1);
+    expect(body.results[0]).toMatchObject({
+      index: 0,
+      valid: true,
+      product_id: productId(5),
+      price: quote?.price,
+    });
+    // The shop's server can name the shopper in the body instead of a cookie.
+    expect((await verify({ tokens: [quote?.token], anonymous_id: shopper.id })).body.valid).toBe(1);
+  });
+
+  it('rejects tampered, expired, other-user and malformed tokens, each with its reason', async () => {
+    const shopper = await newShopper();
+    const [quote] = await quotes([productId(5)], shopper.cookie);
+    const token = quote?.token ?? '';
+    const [version, payload, mac] = token.split('.');
+    const claims = JSON.parse(atob((payload ?? '').replaceAll('-', '+').replaceAll('_', '/'))) as {
+      a: number;
+    };
+    const cheaper = btoa(JSON.stringify({ ...claims, a: 0.01 }))
+      .replaceAll('+', '-')
+      .replaceAll('/', '_')
+      .replace(/=+$/, '');
+    const tampered = `${version}.${cheaper}.${mac}`;
+    const key = await signingKey(PRICE_SIGNING_KEY);
+    const expired = await signPriceToken(key, {
+      p: productId(5),
+      a: 3.5,
+      c: 'GBP',
+      u: shopper.hash,
+      e: 1_000,
+    });
+    const other = await newShopper();
+    const [otherQuote] = await quotes([productId(5)], other.cookie);
+    const forged = await signPriceToken(await signingKey('another-key'), {
+      p: productId(5),
+      a: 0,
+      c: 'GBP',
+      u: shopper.hash,
+      e: 4_000_000_000,
+    });
+
+    const { status, body } = await verify(
+      { tokens: [tampered, expired, otherQuote?.token, 'garbage', forged, token] },
+      { cookie: shopper.cookie },
+    );
+    expect(status).toBe(200);
+    expect(body.results.map((r) => r.reason ?? 'valid')).toEqual([
+      'bad_signature',
+      'expired',
+      'other_user',
+      'malformed',
+      'bad_signature',
+      'valid',
+    ]);
+    // Claims are only echoed for valid tokens.
+    expect(body.results[0]?.product_id).toBeUndefined();
+    expect(body.valid).toBe(1);
+  });
+
+  it('400 naming the field for a bad body, 415 for a non-JSON body, 503 without a signing key', async () => {
+    const empty = await verify({ tokens: [] });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.details[0]?.field).toBe('tokens');
+    const badId = await verify({ tokens: ['x'], anonymous_id: 'not-a-uuid' });
+    expect(badId.body.error.details[0]?.field).toBe('anonymous_id');
+    const text = await call('/v1/prices/verify', { method: 'POST', body: 'tokens=1' });
+    expect(text.status).toBe(415);
+    const noKey = await call(
+      '/v1/prices/verify',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tokens":["x"]}' },
+      { PRICE_SIGNING_KEY: '' },
+    );
+    expect(noKey.status).toBe(503);
+  });
+});
+
+describe('query validation: 400 naming the field', () => {
+  const cases: Array<[string, string]> = [
+    ['placement=everywhere', 'placement'],
+    ['', 'placement'],
+    ['placement=product', 'product_id'],
+    ['placement=product&product_id=../etc/passwd', 'product_id'],
+    ['placement=home&limit=0', 'limit'],
+    ['placement=home&limit=51', 'limit'],
+    ['placement=home&limit=ten', 'limit'],
+    ['placement=home&limit=2.5', 'limit'],
+    ['placement=category&category=%3Cscript%3E', 'category'],
+    ['placement=cart&product_ids=A,,B', 'product_ids'],
+    ['placement=home&user_id=has%20space', 'user_id'],
+  ];
+  for (const [query, field] of cases) {
+    it(`?${query} → 400 on ${field}`, async () => {
+      const response = await call(`/v1/recommendations?${query}`);
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as ErrorBody;
+      expect(body.error.code).toBe('invalid_request');
+      expect(body.error.details.map((d) => d.field)).toContain(field);
+    });
+  }
+
+  it('a list element is named with its index', async () => {
+    const response = await call('/v1/prices?product_ids=A1,B2,b@d');
+    const body = (await response.json()) as ErrorBody;
+    expect(response.status).toBe(400);
+    expect(body.error.details[0]).toMatchObject({ field: 'product_ids', index: 2 });
+  });
+
+  it('too many ids and oversized query strings are refused', async () => {
+    const many = Array.from({ length: 51 }, (_, i) => `P${i}`).join(',');
+    expect((await call(`/v1/prices?product_ids=${many}`)).status).toBe(400);
+    const huge = await call(`/v1/recommendations?placement=home&category=${'a'.repeat(3000)}`);
+    expect(huge.status).toBe(414);
+    expect(((await huge.json()) as ErrorBody).error.code).toBe('query_too_long');
+  });
+});
+
+describe('experiment holdout', () => {
+  it('the bucket is a deterministic function of the anonymous id and the percentage', async () => {
+    const ids = Array.from(
+      { length: 400 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    const first = await Promise.all(ids.map((id) => holdoutBucket(SITE, id, 25)));
+    const again = await Promise.all(ids.map((id) => holdoutBucket(SITE, id, 25)));
+    expect(again).toEqual(first);
+    const share = first.filter((b) => b === 'holdout').length / ids.length;
+    expect(share).toBeGreaterThan(0.17);
+    expect(share).toBeLessThan(0.33);
+    // Raising the percentage only moves treatment shoppers into holdout, never the other way.
+    const wider = await Promise.all(ids.map((id) => holdoutBucket(SITE, id, 50)));
+    first.forEach((bucket, i) => {
+      if (bucket === 'holdout') expect(wider[i]).toBe('holdout');
+    });
+  });
+
+  it('held-out shoppers get popularity and base prices, and touch no cache', async () => {
+    const shopper = await newShopper();
+    await directRedis().rpush(
+      `rx:${SITE}:act:${shopper.hash}`,
+      JSON.stringify({ product_id: productId(2), kind: 'view', at: Date.now() }),
+    );
+    const all = { HOLDOUT_PERCENT: '100' };
+    const { body } = await recommend('placement=home&limit=4', { cookie: shopper.cookie }, all);
+    expect(body.bucket).toBe('holdout');
+    expect(body.source).toBe('popularity');
+    expect(body.items[0]?.product_id).toBe(productId(0));
+    expect(await directRedis().keys(`rx:${SITE}:rec:${shopper.hash}:*`)).toEqual([]);
+    const product = await recommend(
+      `placement=product&product_id=${productId(0)}&limit=3`,
+      { cookie: shopper.cookie },
+      all,
+    );
+    expect(product.body.items.map((i) => i.product_id)).not.toContain(productId(0));
+    const response = await call(
+      `/v1/prices?product_ids=${productId(1)}`,
+      { headers: { cookie: shopper.cookie } },
+      all,
+    );
+    const [quote] = ((await response.json()) as { prices: Quote[] }).prices;
+    expect(quote).toMatchObject({ price: quote?.base_price, personalized: false });
+  });
+});
+
+describe('CORS', () => {
+  const shops = { SHOP_ORIGINS: 'https://shop.example, https://www.shop.example' };
+
+  it('allows the configured shop origins, with credentials', async () => {
+    const response = await call(
+      '/v1/recommendations?placement=home&limit=1',
+      { headers: { origin: 'https://www.shop.example' } },
+      shops,
+    );
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://www.shop.example');
+    expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+  });
+
+  it('gives other origins no CORS headers, and answers preflights only for shops', async () => {
+    const other = await call(
+      '/v1/recommendations?placement=home&limit=1',
+      { headers: { origin: 'https://evil.example' } },
+      shops,
+    );
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await call(
+      '/v1/prices/verify',
+      {
+        method: 'OPTIONS',
+        headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+      },
+      shops,
+    );
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+  });
+});
