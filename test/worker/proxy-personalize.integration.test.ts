@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { validateEvent } from '../../contracts/events';
-import { direct, PUBLIC, proxied } from './proxy-helpers';
+import { defaultBundleFiles } from '../../worker/src/models/default-bundle.generated';
+import { direct, PUBLIC, proxied, viaWorker } from './proxy-helpers';
 import { count, withoutInsertions } from './proxy-insertions';
 import { productById, testSource } from './proxy-test-source';
 
@@ -127,6 +128,51 @@ describe('proxy: personalized pages', () => {
       expect(count(body, 'class="rx-block')).toBe(1);
     }
   });
+});
+
+// The default model bundle is embedded into the worker by scripts/models-embed.ts (EDGE API area);
+// until it is, getRecommendations answers an empty list and the slot keeps the origin's content.
+const bundleEmbedded = defaultBundleFiles !== undefined;
+
+describe('proxy: the real worker', () => {
+  it.skipIf(!bundleEmbedded)(
+    'personalizes the demo shop product page with the edge recommender',
+    async () => {
+      const shop = inject('demoShopUrl');
+      // A generous budget: the first ONNX session in the test pool takes seconds (DESIGN.md platform facts).
+      const { response, body } = await viaWorker(
+        '/products/85123A',
+        {},
+        { ORIGIN_URL: shop, PERSONALIZATION_BUDGET_MS: '60000', HOLDOUT_PERCENT: '0' },
+      );
+      const original = await (await fetch(`${shop}/products/85123A`)).text();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('private');
+      const ids = [...body.matchAll(/data-rx-product-id="([^"]+)" data-rx-recommendation-id=/g)].map(
+        (m) => m[1],
+      );
+      expect(ids).toHaveLength(4);
+      expect(ids).not.toContain('85123A');
+      expect(withoutInsertions(body)).toBe(original);
+    },
+    60_000,
+  );
+
+  it.skipIf(bundleEmbedded)(
+    'without a model bundle, serves the demo shop page with its slot as the origin had it',
+    async () => {
+      const shop = inject('demoShopUrl');
+      const { response, body } = await viaWorker(
+        '/products/85123A',
+        {},
+        { ORIGIN_URL: shop, HOLDOUT_PERCENT: '0' },
+      );
+      const original = await (await fetch(`${shop}/products/85123A`)).text();
+      expect(response.status).toBe(200);
+      expect(body).not.toContain('<section class="rx-block');
+      expect(withoutInsertions(body)).toBe(original);
+    },
+  );
 });
 
 describe('proxy: never break the shop', () => {

@@ -7,10 +7,10 @@ import { enqueueEvents } from '../events/producer';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
-import { bestSellers } from './best-sellers';
 import { isBot } from './bots';
 import { type ProxyConfig, proxyConfig } from './config';
 import { Deadline } from './deadline';
+import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableHtml } from './eligibility';
 import { originRequestHeaders, shopperResponseHeaders } from './headers';
 import { asciiOnly } from './html-text';
@@ -30,7 +30,7 @@ export interface ProxyDependencies {
 }
 
 const defaults: ProxyDependencies = {
-  source: () => bestSellers,
+  source: edgeSource,
   sendEvents: (env, events) => enqueueEvents(env, events),
   pageViewWaitMs: 10_000,
 };

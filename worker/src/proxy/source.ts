@@ -26,13 +26,14 @@ export interface PriceQuote {
   currency: string;
   discount: number;
   personalized: boolean;
-  token: string;
+  /** Signed statement of the price for checkout; null when the worker has no signing key. */
+  token: string | null;
 }
 
 /**
- * Where the proxy gets recommendations and prices for one shopper's request. The real one wraps the
- * EDGE API's `getRecommendations`/`getPrices` (worker/src/recommend, worker/src/prices); tests may
- * pass a source whose calls are slow or fail, to exercise the budget and the fallbacks.
+ * Where the proxy gets recommendations and prices for one shopper's request: `edgeSource` wraps
+ * `getRecommendations`/`getPrices` (worker/src/recommend, worker/src/prices); tests pass a source
+ * whose calls are slow or fail, to exercise the budget and the fallbacks.
  */
 export interface PersonalizationSource {
   recommend(query: RecommendationQuery): Promise<Recommendations>;
