@@ -1,0 +1,125 @@
+/**
+ * `npm run demo:traffic -- [--shoppers N] [--concurrency N] [--seconds S] [--seed N] [--url URL]`
+ *
+ * Simulated shoppers (both experiment buckets, as the worker assigns them) browsing, clicking
+ * recommendations, adding to cart and buying on the running local stack (`npm start`), through the
+ * worker: pages plus the events rx.js would send. Bounded in count and time; prints what it did.
+ */
+import { parseArgs } from 'node:util';
+import { seededRandom } from './demo-traffic/random';
+import { type ShopperReport, simulateShopper } from './demo-traffic/shopper';
+
+const MAX_SHOPPERS = 1000;
+const MAX_SECONDS = 600;
+
+function wholeNumber(name: string, text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new Error(`--${name} must be a whole number from 1 to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function money(amount: number): string {
+  return new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' }).format(amount);
+}
+
+function describe(report: ShopperReport): string {
+  const parts = [
+    `${report.pages} pages`,
+    report.recommendationClicks ? `${report.recommendationClicks} recommendation clicks` : undefined,
+    report.itemsAdded ? `${report.itemsAdded} items added` : undefined,
+    report.order ? `bought ${report.order.orderId} for ${money(report.order.revenue)}` : undefined,
+    report.errors.length ? `errors: ${report.errors.join('; ')}` : undefined,
+  ];
+  return `shopper ${String(report.index).padStart(3)} (${report.bucket.padEnd(9)}): ${parts.filter(Boolean).join(', ')}`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      shoppers: { type: 'string' },
+      concurrency: { type: 'string' },
+      seconds: { type: 'string' },
+      seed: { type: 'string' },
+      url: { type: 'string' },
+    },
+  });
+  const shoppers = wholeNumber('shoppers', values.shoppers, 40, MAX_SHOPPERS);
+  const concurrency = wholeNumber('concurrency', values.concurrency, 4, 32);
+  const seconds = wholeNumber('seconds', values.seconds, 90, MAX_SECONDS);
+  const seed =
+    values.seed === undefined ? Date.now() % 2 ** 31 : wholeNumber('seed', values.seed, 1, 2 ** 31);
+  const baseUrl = (
+    values.url ??
+    process.env.RX_WORKER_URL ??
+    `http://127.0.0.1:${process.env.RX_PORT || 8787}`
+  ).replace(/\/+$/, '');
+
+  const health = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch(
+    () => undefined,
+  );
+  if (!health)
+    throw new Error(
+      `no worker answers at ${baseUrl}/healthz: start the stack with \`npm start\` (or pass --url)`,
+    );
+  await health.body?.cancel();
+
+  console.log(
+    `Simulating ${shoppers} shoppers (${concurrency} at a time, at most ${seconds} s, seed ${seed}) on ${baseUrl} ...\n`,
+  );
+  const deadline = Date.now() + seconds * 1000;
+  const reports: ShopperReport[] = [];
+  let next = 0;
+  const started = Date.now();
+  async function worker(): Promise<void> {
+    while (next < shoppers && Date.now() < deadline) {
+      const index = ++next;
+      // Each shopper gets its own stream, so the run replays with the same seed whatever the interleaving.
+      const report = await simulateShopper(
+        index,
+        { baseUrl, deadline, thinkMs: [100, 400] },
+        seededRandom(seed + index * 7919),
+      );
+      reports.push(report);
+      console.log(describe(report));
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
+
+  const sum = (pick: (r: ShopperReport) => number, bucket?: ShopperReport['bucket']) =>
+    reports.filter((r) => !bucket || r.bucket === bucket).reduce((total, r) => total + pick(r), 0);
+  console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
+  console.log('| bucket    | shoppers | pages | recs shown | rec clicks | items added | orders | revenue |');
+  console.log('| --------- | -------- | ----- | ---------- | ---------- | ----------- | ------ | ------- |');
+  for (const bucket of ['treatment', 'holdout'] as const) {
+    const row = [
+      bucket.padEnd(9),
+      String(sum(() => 1, bucket)).padStart(8),
+      String(sum((r) => r.pages, bucket)).padStart(5),
+      String(sum((r) => r.recommendationsShown, bucket)).padStart(10),
+      String(sum((r) => r.recommendationClicks, bucket)).padStart(10),
+      String(sum((r) => r.itemsAdded, bucket)).padStart(11),
+      String(sum((r) => (r.order ? 1 : 0), bucket)).padStart(6),
+      money(sum((r) => r.order?.revenue ?? 0, bucket)).padStart(7),
+    ];
+    console.log(`| ${row.join(' | ')} |`);
+  }
+  const rejected = sum((r) => r.eventsRejected);
+  console.log(
+    `\nEvents accepted by POST /v1/events: ${sum((r) => r.eventsAccepted)}${rejected ? `, rejected: ${rejected}` : ''}.`,
+  );
+  console.log('The worker also recorded a page view for every personalized page it served.');
+  if (sum(() => 1, 'holdout') === 0) {
+    console.log(
+      'No shopper landed in the holdout bucket this time (HOLDOUT_PERCENT); run more shoppers to see both.',
+    );
+  }
+  if (reports.some((r) => r.errors.length > 0)) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(`demo:traffic: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,235 @@
+/**
+ * One simulated shopper on the running stack, through the worker like a browser with rx.js: pages
+ * (which the worker personalizes or, for the holdout bucket, leaves alone), recommendation clicks,
+ * add to cart, checkout, and the events rx.js would send for them (POST /v1/events).
+ */
+import { randomUUID } from 'node:crypto';
+import type { RxEventInput } from '../../contracts/event-types';
+import { CookieJar } from './cookie-jar';
+import { type ParsedPage, parsePage } from './page';
+import type { Random } from './random';
+
+export interface TrafficTarget {
+  /** The worker, e.g. http://127.0.0.1:8787 (no trailing slash). */
+  baseUrl: string;
+  /** Stop (between steps) once `Date.now()` passes this. */
+  deadline: number;
+  /** Pause between a shopper's steps, in ms. */
+  thinkMs: readonly [number, number];
+}
+
+export interface ShopperReport {
+  index: number;
+  bucket: 'treatment' | 'holdout';
+  pages: number;
+  recommendationsShown: number;
+  recommendationClicks: number;
+  itemsAdded: number;
+  order?: { orderId: string; revenue: number; currency: string };
+  eventsAccepted: number;
+  eventsRejected: number;
+  errors: string[];
+}
+
+interface CartItem {
+  productId: string;
+  quantity: number;
+  price: number | undefined;
+}
+
+const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36 rx-demo-traffic';
+const ACCEPT_HTML = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8';
+
+class Stopped extends Error {}
+
+export async function simulateShopper(
+  index: number,
+  target: TrafficTarget,
+  random: Random,
+): Promise<ShopperReport> {
+  const jar = new CookieJar();
+  const report: ShopperReport = {
+    index,
+    bucket: 'treatment',
+    pages: 0,
+    recommendationsShown: 0,
+    recommendationClicks: 0,
+    itemsAdded: 0,
+    eventsAccepted: 0,
+    eventsRejected: 0,
+    errors: [],
+  };
+  const cart: CartItem[] = [];
+
+  async function request(path: string, init: RequestInit = {}): Promise<Response> {
+    if (Date.now() > target.deadline) throw new Stopped();
+    const headers = new Headers(init.headers);
+    headers.set('user-agent', USER_AGENT);
+    const cookie = jar.header();
+    if (cookie) headers.set('cookie', cookie);
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(`${target.baseUrl}${path}`, { ...init, headers, redirect: 'manual' });
+      jar.store(response.headers);
+      if (response.status !== 429 || attempt === 2) return response;
+      await response.body?.cancel();
+      // Rate limited: wait as told (bounded) and try again.
+      const wait = Math.min(Number(response.headers.get('retry-after') ?? '1') || 1, 5);
+      await pause(wait * 1000);
+    }
+  }
+
+  async function send(events: RxEventInput[]): Promise<void> {
+    const anonymousId = jar.get('rx_uid');
+    if (!anonymousId) return; // the worker sets it on the first page; without it there is nobody to attribute to
+    const batch = events.map((event) => ({
+      ...event,
+      messageId: randomUUID(),
+      anonymousId,
+      timestamp: new Date().toISOString(),
+      context: { library: { name: 'rx-demo-traffic' } },
+    }));
+    const response = await request('/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ batch }),
+    });
+    const body = (await response.json().catch(() => ({}))) as {
+      accepted?: number;
+      error?: { message?: string };
+    };
+    if (response.status === 202) {
+      report.eventsAccepted += body.accepted ?? 0;
+    } else {
+      report.eventsRejected += batch.length;
+      report.errors.push(`POST /v1/events: ${response.status} ${body.error?.message ?? ''}`.trim());
+    }
+  }
+
+  async function view(path: string): Promise<ParsedPage> {
+    const response = await request(path, { headers: { accept: ACCEPT_HTML } });
+    const html = await response.text();
+    if (response.status !== 200) throw new Error(`GET ${path}: ${response.status}`);
+    report.pages++;
+    const page = parsePage(html);
+    report.recommendationsShown += page.recommendations.length;
+    if (report.pages === 1) report.bucket = page.pageViewSent ? 'treatment' : 'holdout';
+    if (!page.pageViewSent) {
+      // rx.js sends the page view when the worker did not (holdout pages).
+      const productId = /^\/products\/([^/]+)$/.exec(path)?.[1];
+      await send([
+        productId
+          ? {
+              type: 'track',
+              event: 'Product Viewed',
+              properties: { product_id: decodeURIComponent(productId) },
+            }
+          : { type: 'page', properties: { path } },
+      ]);
+    }
+    await pause(random.int(target.thinkMs[0], target.thinkMs[1]));
+    return page;
+  }
+
+  async function addToCart(productId: string, page: ParsedPage): Promise<void> {
+    const quantity = random.chance(0.25) ? random.int(2, 6) : 1;
+    const response = await request('/cart/add', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ product_id: productId, quantity: String(quantity) }).toString(),
+    });
+    await response.body?.cancel();
+    if (response.status !== 303) throw new Error(`POST /cart/add: ${response.status}`);
+    const price = page.priceOf(productId);
+    cart.push({ productId, quantity, price });
+    report.itemsAdded += quantity;
+    await send([
+      {
+        type: 'track',
+        event: 'Product Added',
+        properties: {
+          product_id: productId,
+          quantity,
+          ...(price === undefined ? {} : { price, currency: 'GBP' }),
+        },
+      },
+    ]);
+  }
+
+  async function checkout(): Promise<void> {
+    await view('/cart');
+    await send([{ type: 'track', event: 'Checkout Started', properties: { products: cartProducts() } }]);
+    const response = await request('/checkout', {
+      method: 'POST',
+      headers: { accept: ACCEPT_HTML, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    const page = parsePage(await response.text());
+    if (response.status !== 200 || !page.order)
+      throw new Error(`POST /checkout: ${response.status}, no order`);
+    report.order = page.order;
+    await send([
+      {
+        type: 'track',
+        event: 'Order Completed',
+        properties: {
+          order_id: page.order.orderId,
+          revenue: page.order.revenue,
+          currency: page.order.currency,
+          products: cartProducts(),
+        },
+      },
+    ]);
+  }
+
+  function cartProducts() {
+    return cart.map((item) => ({
+      product_id: item.productId,
+      quantity: item.quantity,
+      ...(item.price === undefined ? {} : { price: item.price }),
+    }));
+  }
+
+  try {
+    let page = await view('/');
+    let productId: string | undefined;
+    const steps = random.int(3, 7);
+    for (let step = 0; step < steps; step++) {
+      const recommendation = random.chance(0.5) ? random.pick(page.recommendations) : undefined;
+      if (recommendation) {
+        // What rx.js sends for a click on a recommended product.
+        const properties = {
+          product_id: recommendation.productId,
+          position: recommendation.position,
+          recommendation_id: recommendation.recommendationId,
+          placement: recommendation.placement,
+        };
+        await send([
+          { type: 'track', event: 'Product Clicked', properties },
+          { type: 'track', event: 'Recommendation Clicked', properties },
+        ]);
+        report.recommendationClicks++;
+        productId = recommendation.productId;
+      } else if (page.productLinks.length > 0 && random.chance(0.7)) {
+        productId = random.pick(page.productLinks);
+      } else {
+        productId = undefined;
+        page = await view(random.pick(page.categoryLinks) ?? '/');
+        continue;
+      }
+      if (!productId) continue;
+      page = await view(`/products/${encodeURIComponent(productId)}`);
+      // Shoppers who came from a recommendation add to cart a little more often.
+      if (random.chance(recommendation ? 0.45 : 0.3)) await addToCart(productId, page);
+    }
+    if (cart.length > 0 && random.chance(0.6)) await checkout();
+  } catch (error) {
+    if (!(error instanceof Stopped))
+      report.errors.push(error instanceof Error ? error.message : String(error));
+  }
+  return report;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
