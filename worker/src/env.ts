@@ -1,3 +1,5 @@
+import type { EventWriter } from './consumer/event-writer-object';
+
 /**
  * Bindings and settings of the worker, kept by hand (one interface, no `any`).
  * Settings are strings because `[vars]` and secrets are strings; `config.ts` parses them once.
@@ -33,6 +35,8 @@ export interface Env {
   // Bindings
   EVENTS: Queue<unknown>;
   EVENTS_DLQ?: Queue<unknown>;
+  /** Holds the events consumer's MongoDB client (docs/analytics.md); absent = one client per batch. */
+  EVENT_WRITER?: DurableObjectNamespace<EventWriter>;
   MODEL_STORE?: R2Bucket;
   RATE_LIMITER?: RateLimit;
 }

@@ -1,8 +1,14 @@
 import { createApp } from './app';
+import { handleEventBatch } from './consumer';
 import type { Env } from './env';
 
 const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  // The EVENTS consumer lives in this worker: see docs/analytics.md "Why one worker".
+  queue: (batch, env) => handleEventBatch(batch, env),
 } satisfies ExportedHandler<Env>;
+
+/** Durable Object holding the events consumer's MongoDB client (binding EVENT_WRITER). */
+export { EventWriter } from './consumer';

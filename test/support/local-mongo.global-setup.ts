@@ -1,0 +1,59 @@
+/**
+ * vitest globalSetup (worker project): the MongoDB the events tests write to, and an Upstash-
+ * compatible server for the consumer's activity writes. Starts the local MongoDB-compatible
+ * server unless `MONGODB_URI` points at a real MongoDB, and a loopback control endpoint so tests
+ * in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
+ * Hands `mongoUri`, `mongoControlUrl` ('' with a real MongoDB), `upstashUrl`, `upstashToken`
+ * to the tests (`inject`) and to the worker's bindings (test/vitest.worker.config.ts).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestProject } from 'vitest/node';
+import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import { startLocalUpstash } from '../../scripts/local-upstash/index';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    mongoUri: string;
+    mongoControlUrl: string;
+    upstashUrl: string;
+    upstashToken: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const realUri = process.env.MONGODB_URI;
+  const mongo = realUri ? undefined : await startLocalMongo();
+  const control = mongo ? await startControl(mongo) : undefined;
+  const upstash = await startLocalUpstash({ backend: 'memory' });
+  project.provide('mongoUri', realUri ?? mongo?.uri ?? '');
+  project.provide('mongoControlUrl', control?.url ?? '');
+  project.provide('upstashUrl', upstash.url);
+  project.provide('upstashToken', upstash.token);
+  return async () => {
+    await control?.close();
+    await Promise.all([mongo?.close(), upstash.close()]);
+  };
+}
+
+/** `POST /pause` and `POST /resume` on a free loopback port. */
+async function startControl(mongo: LocalMongo): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((request, response) => {
+    const action = request.method === 'POST' ? request.url : undefined;
+    const run = action === '/pause' ? mongo.pause() : action === '/resume' ? mongo.resume() : undefined;
+    if (run === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    run.then(
+      () => response.writeHead(204).end(),
+      (error: unknown) => response.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

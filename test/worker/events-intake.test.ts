@@ -1,0 +1,234 @@
+import { createExecutionContext, SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../worker/src/app';
+import { countRun, runId, viewEvent, waitFor, withDb, workerEnv } from './events-support';
+
+const BASE = 'http://worker.test';
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  return SELF.fetch(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+const segmentAuth = (key = 'test-segment-write-key') => ({ authorization: `Basic ${btoa(`${key}:`)}` });
+
+interface StoredDoc {
+  _id: string;
+  site: string;
+  bucket: string;
+  receivedAt: Date;
+  timestamp: Date;
+  model_version: string | null;
+  context?: Record<string, unknown>;
+  writeKey?: unknown;
+}
+
+describe('POST /v1/events', () => {
+  it('answers 202 and the events reach MongoDB through the real queue and consumer, enriched', async () => {
+    const run = runId();
+    const batch = Array.from({ length: 5 }, (_, i) => viewEvent(run, i));
+    const response = await post('/v1/events', { batch });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 5, rejected: [] });
+    expect(
+      await waitFor(
+        () => countRun(run),
+        (n) => n === 5,
+        20_000,
+      ),
+    ).toBe(5);
+    const doc = await withDb((db) => db.collection<StoredDoc>('events').findOne({ _id: `${run}-0` }));
+    expect(doc?.site).toBe('test');
+    expect(['treatment', 'holdout']).toContain(doc?.bucket);
+    expect(doc?.receivedAt).toBeInstanceOf(Date);
+    expect(doc?.timestamp.toISOString()).toBe(batch[0]?.timestamp);
+  });
+
+  it('accepts the good events of a batch and lists each rejected one with index, field and reason', async () => {
+    const run = runId();
+    const bad = { type: 'track', anonymousId: 'a', properties: { price: 'cheap' } };
+    const response = await post('/v1/events', { batch: [viewEvent(run, 0), bad, viewEvent(run, 2)] });
+    expect(response.status).toBe(202);
+    const body = await response.json<{
+      accepted: number;
+      rejected: Array<{ index: number; field?: string; reason: string }>;
+    }>();
+    expect(body.accepted).toBe(2);
+    expect(body.rejected).toEqual(
+      expect.arrayContaining([
+        { index: 1, field: 'event', reason: 'is required for a track call' },
+        expect.objectContaining({ index: 1, field: 'properties.price' }),
+      ]),
+    );
+    expect(
+      await waitFor(
+        () => countRun(run),
+        (n) => n === 2,
+        20_000,
+      ),
+    ).toBe(2);
+  });
+
+  it('400 with per-event reasons when no event is valid', async () => {
+    const response = await post('/v1/events', {
+      batch: [
+        { type: 'click', anonymousId: 'a' },
+        { type: 'track', event: 'X', timestamp: 'yesterday', userId: 'u' },
+      ],
+    });
+    expect(response.status).toBe(400);
+    const body = await response.json<{
+      error: { code: string; details: Array<{ index: number; field?: string }> };
+    }>();
+    expect(body.error.code).toBe('invalid_events');
+    expect(body.error.details).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ index: 0, field: 'type' }),
+        expect.objectContaining({ index: 1, field: 'timestamp' }),
+      ]),
+    );
+  });
+
+  it('400 for a body that is not {batch:[...]} or not JSON; 415 for other media types', async () => {
+    const wrongShape = await post('/v1/events', { events: [] });
+    expect(wrongShape.status).toBe(400);
+    expect(
+      (await wrongShape.json<{ error: { code: string; details: Array<{ field?: string }> } }>()).error,
+    ).toMatchObject({
+      code: 'invalid_request',
+      details: [{ field: 'batch' }],
+    });
+    const notJson = await post('/v1/events', '{"batch": [');
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json<{ error: { code: string } }>()).error.code).toBe('malformed_json');
+    const form = await post('/v1/events', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+  });
+
+  it('accepts text/plain bodies (sendBeacon) like application/json', async () => {
+    const run = runId();
+    const response = await post(
+      '/v1/events',
+      { batch: [viewEvent(run, 0)] },
+      { 'content-type': 'text/plain;charset=UTF-8' },
+    );
+    expect(response.status).toBe(202);
+  });
+
+  it('413 over 500 KB per request; an event over 32 KB is rejected on its own', async () => {
+    const run = runId();
+    const big = viewEvent(run, 1, { context: { blob: 'x'.repeat(33 * 1024) } });
+    const mixed = await post('/v1/events', { batch: [viewEvent(run, 0), big] });
+    expect(mixed.status).toBe(202);
+    const mixedBody = await mixed.json<{
+      accepted: number;
+      rejected: Array<{ index: number; reason: string }>;
+    }>();
+    expect(mixedBody.accepted).toBe(1);
+    expect(mixedBody.rejected[0]?.index).toBe(1);
+    expect(mixedBody.rejected[0]?.reason).toMatch(/limit is 32768 bytes/);
+
+    const onlyBig = await post('/v1/events', { batch: [big] });
+    expect(onlyBig.status).toBe(413);
+    const huge = Array.from({ length: 20 }, (_, i) =>
+      viewEvent(run, i, { context: { blob: 'y'.repeat(30 * 1024) } }),
+    );
+    const tooLarge = await post('/v1/events', { batch: huge });
+    expect(tooLarge.status).toBe(413);
+    expect((await tooLarge.json<{ error: { code: string } }>()).error.code).toBe('payload_too_large');
+  });
+
+  it('503 with Retry-After when the queue refuses the events (nothing pretends success)', async () => {
+    const refusingQueue = {
+      send: () => Promise.reject(new Error('Queue unavailable')),
+      sendBatch: () => Promise.reject(new Error('Queue unavailable')),
+    } as unknown as Queue<unknown>;
+    const app = createApp();
+    const response = await app.fetch(
+      new Request(`${BASE}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ batch: [viewEvent(runId(), 0)] }),
+      }),
+      workerEnv({ EVENTS: refusingQueue }),
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect((await response.json<{ error: { code: string } }>()).error.code).toBe('queue_unavailable');
+  });
+});
+
+describe('Segment-compatible intake', () => {
+  it('401 without the write key or with a wrong one', async () => {
+    const body = { batch: [viewEvent(runId(), 0)] };
+    expect((await post('/v1/batch', body)).status).toBe(401);
+    const wrong = await post('/v1/batch', body, segmentAuth('not-the-key'));
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toContain('Basic');
+  });
+
+  it('/v1/batch with Basic auth: batch context applies to each event, writeKey is never stored', async () => {
+    const run = runId();
+    const response = await post(
+      '/v1/batch',
+      {
+        batch: [viewEvent(run, 0), viewEvent(run, 1)],
+        context: { library: { name: 'test' } },
+        writeKey: 'test-segment-write-key',
+      },
+      segmentAuth(),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ success: true, accepted: 2, rejected: [] });
+    expect(
+      await waitFor(
+        () => countRun(run),
+        (n) => n === 2,
+        20_000,
+      ),
+    ).toBe(2);
+    const doc = await withDb((db) => db.collection<StoredDoc>('events').findOne({ _id: `${run}-1` }));
+    expect(doc?.context).toEqual({ library: { name: 'test' } });
+    expect(doc?.writeKey).toBeUndefined();
+  });
+
+  it('/v1/track, /v1/page and /v1/identify take one call each, the type from the path', async () => {
+    const run = runId();
+    const track = viewEvent(run, 0);
+    const { type: _type, ...withoutType } = track;
+    expect((await post('/v1/track', withoutType, segmentAuth())).status).toBe(200);
+    expect(
+      (
+        await post(
+          '/v1/page',
+          { ...withoutType, event: undefined, name: 'Home', messageId: `${run}-p` },
+          segmentAuth(),
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await post(
+          '/v1/identify',
+          { userId: 'u-1', traits: { plan: 'gold' }, messageId: `${run}-i`, properties: { run } },
+          segmentAuth(),
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      await waitFor(
+        () => countRun(run),
+        (n) => n === 3,
+        20_000,
+      ),
+    ).toBe(3);
+    const page = await withDb((db) =>
+      db.collection<{ _id: string; type: string }>('events').findOne({ _id: `${run}-p` }),
+    );
+    expect(page?.type).toBe('page');
+  });
+});

@@ -1,0 +1,11 @@
+// What test/support/local-mongo.global-setup.ts provides to the events tests.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    mongoUri: string;
+    mongoControlUrl: string;
+    upstashUrl: string;
+    upstashToken: string;
+  }
+}
+
+export {};

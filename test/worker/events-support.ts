@@ -1,0 +1,71 @@
+/**
+ * Helpers of the events tests (workerd): MongoDB access with the real driver, event builders,
+ * polling. Each test tags its events with a fresh `run` id so tests sharing the database never
+ * count each other's documents.
+ */
+import { env } from 'cloudflare:test';
+import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { inject } from 'vitest';
+import type { Env } from '../../worker/src/env';
+
+/** The worker's env (bindings from wrangler.toml + the test config), with overrides. */
+export function workerEnv(overrides: Partial<Env> = {}): Env {
+  return { ...env, ...overrides } as Env;
+}
+
+/** Runs `work` with a client opened for it (workerd ties sockets to the test that opened them). */
+export async function withDb<T>(work: (db: Db) => Promise<T>, database = 'rx'): Promise<T> {
+  // Cast: MongoClientOptions extends Node TLS types the worker's type set lacks (see mongo-client.ts).
+  const options: Partial<MongoClientOptions> = { serverSelectionTimeoutMS: 10_000 };
+  const client = new MongoClient(inject('mongoUri'), options as MongoClientOptions);
+  try {
+    return await work(client.db(database));
+  } finally {
+    await client.close();
+  }
+}
+
+/** Documents of one test run in `events`. */
+export function countRun(run: string, database = 'rx'): Promise<number> {
+  return withDb((db) => db.collection('events').countDocuments({ 'properties.run': run }), database);
+}
+
+/** A valid Product Viewed event of a test run. */
+export function viewEvent(run: string, index: number, overrides: Record<string, unknown> = {}) {
+  return {
+    type: 'track',
+    event: 'Product Viewed',
+    messageId: `${run}-${index}`,
+    anonymousId: `anon-${run}-${index % 7}`,
+    timestamp: new Date(Date.UTC(2024, 4, 1, 12, 0, index % 60)).toISOString(),
+    properties: { product_id: `P${index % 300}`, price: 2.55, currency: 'GBP', run },
+    ...overrides,
+  };
+}
+
+/** Polls until `read()` satisfies `done`, returning the last value; gives up after `timeoutMs`. */
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    value = await read();
+  }
+  return value;
+}
+
+/** Simulates a MongoDB outage on the local server (unavailable with a real MongoDB: '' URL). */
+export async function mongoOutage(action: 'pause' | 'resume'): Promise<void> {
+  const response = await fetch(`${inject('mongoControlUrl')}/${action}`, { method: 'POST' });
+  if (!response.ok) throw new Error(`mongo ${action} failed: ${response.status}`);
+}
+
+export const hasMongoControl = () => inject('mongoControlUrl') !== '';
+
+export function runId(): string {
+  return crypto.randomUUID().slice(0, 8);
+}

@@ -1,0 +1,29 @@
+import type { Db } from 'mongodb';
+
+/** Collection of stored events (`_id` = `messageId`), DESIGN.md "Events". */
+export const EVENTS_COLLECTION = 'events';
+/** Messages that can never be stored, with the reason. Never silently dropped. */
+export const REJECTED_COLLECTION = 'rejected_events';
+
+/** The database named by `MONGODB_DB` (default `rx`). */
+export function databaseName(env: { MONGODB_DB?: string }): string {
+  return env.MONGODB_DB?.trim() || 'rx';
+}
+
+/**
+ * Indexes readers need: a shopper's history by time (for identified and anonymous shoppers),
+ * an event type by time (funnels, the trainer's readers), and orders by id. `createIndexes`
+ * is idempotent for identical specs, so calling it again is harmless; callers still do it
+ * once per client to save the round trip.
+ */
+export async function ensureIndexes(db: Db): Promise<void> {
+  await Promise.all([
+    db.collection(EVENTS_COLLECTION).createIndexes([
+      { key: { userId: 1, timestamp: -1 }, name: 'user_time' },
+      { key: { anonymousId: 1, timestamp: -1 }, name: 'anonymous_time' },
+      { key: { event: 1, timestamp: -1 }, name: 'event_time' },
+      { key: { 'properties.order_id': 1 }, name: 'order_id' },
+    ]),
+    db.collection(REJECTED_COLLECTION).createIndexes([{ key: { rejectedAt: -1 }, name: 'rejected_time' }]),
+  ]);
+}

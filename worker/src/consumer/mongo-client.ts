@@ -1,0 +1,52 @@
+import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
+import { databaseName, ensureIndexes } from './collections';
+
+/**
+ * A new client (not yet connected). The driver is imported on first use, so the worker's HTTP
+ * paths (and every test that loads the worker) never pay for loading it.
+ *
+ * Client settings for the Workers runtime: fail a server selection within 5 s (so an outage
+ * turns into a queue retry with back-off instead of a consumer stuck until its wall-clock limit),
+ * and a small pool (one consumer invocation never needs more).
+ */
+export async function createMongoClient(uri: string): Promise<MongoClient> {
+  const { MongoClient } = await import('mongodb');
+  const options: Partial<MongoClientOptions> = {
+    appName: 'rx-events-consumer',
+    serverSelectionTimeoutMS: 5_000,
+    connectTimeoutMS: 5_000,
+    socketTimeoutMS: 30_000,
+    maxPoolSize: 10,
+  };
+  // MongoClientOptions extends Node's TLS option types, which the worker's type set (Workers
+  // runtime, no @types/node) cannot satisfy; every option here is a plain driver setting.
+  return new MongoClient(uri, options as MongoClientOptions);
+}
+
+/** Which databases this isolate has created indexes in: a flag, not a connection. */
+const indexedDatabases = new Set<string>();
+
+/**
+ * Runs `work` with a client opened for this batch and closed after it: the fallback when no
+ * `EVENT_WRITER` Durable Object is bound. One connection per batch (never per message); an
+ * isolate cannot keep it for the next batch, because workerd binds a socket to the invocation
+ * that opened it (docs/analytics.md, "Where the MongoDB connection lives").
+ */
+export async function withBatchClient<T>(
+  env: { MONGODB_URI: string; MONGODB_DB?: string },
+  work: (db: Db) => Promise<T>,
+): Promise<T> {
+  const client = await createMongoClient(env.MONGODB_URI);
+  try {
+    const name = databaseName(env);
+    const db = client.db(name);
+    const indexKey = `${env.MONGODB_URI}\n${name}`;
+    if (!indexedDatabases.has(indexKey)) {
+      await ensureIndexes(db);
+      indexedDatabases.add(indexKey);
+    }
+    return await work(db);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,57 @@
+import type { EventProblem } from '../../../contracts/events';
+
+/** Largest piece of a rejected body kept, so one huge poison message cannot fail its own record. */
+const MAX_RAW_CHARS = 64_000;
+
+/**
+ * A document of `rejected_events`: what could not be stored and why. The body is kept as
+ * JSON text (never interpreted, and storable whatever field names it has).
+ * `_id` is the queue message id, so a redelivered poison message is recorded once.
+ */
+export interface RejectedEventDocument {
+  _id: string;
+  messageId: string | null;
+  reason: string;
+  problems: EventProblem[];
+  raw: string;
+  rawTruncated: boolean;
+  queueMessageId: string;
+  attempts: number;
+  rejectedAt: Date;
+}
+
+/** Builds the `rejected_events` record for a queue message. */
+export function rejectedEventDocument(
+  message: { id: string; body: unknown; attempts: number },
+  reason: string,
+  problems: EventProblem[] = [],
+  now: Date = new Date(),
+): RejectedEventDocument {
+  const raw = safeJson(message.body);
+  const body = message.body;
+  const messageId =
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { messageId?: unknown }).messageId === 'string'
+      ? (body as { messageId: string }).messageId
+      : null;
+  return {
+    _id: message.id,
+    messageId,
+    reason,
+    problems,
+    raw: raw.slice(0, MAX_RAW_CHARS),
+    rawTruncated: raw.length > MAX_RAW_CHARS,
+    queueMessageId: message.id,
+    attempts: message.attempts,
+    rejectedAt: now,
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
