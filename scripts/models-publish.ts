@@ -1,0 +1,167 @@
+/**
+ * `npm run models:publish -- DIR [--url URL]`: publishes a model bundle folder to a deployed worker, which
+ * switches to it by version without a redeploy.
+ *
+ * The bundle is checked here first (manifest schema, every file's size and sha256), then each file is
+ * uploaded with `PUT {url}/admin/models/{version}/{file}` and `POST {url}/admin/models/{version}/activate`
+ * asks the worker to load it. The worker verifies the checksums again and creates the ONNX sessions
+ * before it moves its `current.json` pointer (R2), so a bundle that does not load is never published;
+ * other isolates pick the new version up within MODEL_POLL_SECONDS.
+ *
+ * Why the admin endpoint rather than `wrangler r2 object put`: the worker is the one that must accept
+ * the bundle, and it answers with why it refused one. Needs `ADMIN_TOKEN` (the worker's secret) in the
+ * environment and the worker URL in `--url` or `RX_WORKER_URL`.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Manifest, ManifestSchema } from '../contracts/manifest';
+
+export interface PublishOptions {
+  /** Base URL of the worker, e.g. https://rx.shop.example */
+  url: string;
+  adminToken: string;
+  log?: (line: string) => void;
+}
+
+export interface PublishResult {
+  version: string;
+  files: string[];
+  models: string[];
+}
+
+/** Thrown with a message that says what to fix. */
+export class PublishError extends Error {
+  override readonly name = 'PublishError';
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Reads and checks a bundle folder; returns its manifest and files (name → bytes). */
+export async function readBundleFolder(
+  dir: string,
+): Promise<{ manifest: Manifest; files: Map<string, Uint8Array> }> {
+  let raw: string;
+  try {
+    raw = await readFile(path.join(dir, 'manifest.json'), 'utf8');
+  } catch {
+    throw new PublishError(`${dir} has no manifest.json: pass the folder npm run train wrote (--out DIR)`);
+  }
+  const parsed = ManifestSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PublishError(`manifest.json is invalid: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  const manifest = parsed.data;
+  const files = new Map<string, Uint8Array>([['manifest.json', new TextEncoder().encode(raw)]]);
+  const listed = [
+    {
+      file: manifest.catalogue.file,
+      sha256: manifest.catalogue.sha256,
+      bytes: undefined as number | undefined,
+    },
+    ...manifest.models.map((m) => ({ file: m.file, sha256: m.sha256, bytes: m.bytes as number | undefined })),
+  ];
+  for (const entry of listed) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path.join(dir, entry.file)));
+    } catch {
+      throw new PublishError(`${entry.file} is listed in manifest.json but missing from ${dir}`);
+    }
+    if (entry.bytes !== undefined && bytes.byteLength !== entry.bytes) {
+      throw new PublishError(
+        `${entry.file} has ${bytes.byteLength} bytes, manifest.json says ${entry.bytes}`,
+      );
+    }
+    if (sha256(bytes) !== entry.sha256)
+      throw new PublishError(`${entry.file} does not match its sha256 in manifest.json`);
+    files.set(entry.file, bytes);
+  }
+  return { manifest, files };
+}
+
+async function errorText(response: Response): Promise<string> {
+  const text = await response.text();
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string; details?: Array<{ reason?: string }> } };
+    const reasons = (body.error?.details ?? []).map((d) => d.reason).filter(Boolean);
+    return [body.error?.message ?? text, ...reasons].join('\n  ');
+  } catch {
+    return text.slice(0, 500);
+  }
+}
+
+/** Uploads and activates a bundle folder on a worker. */
+export async function publishBundle(dir: string, options: PublishOptions): Promise<PublishResult> {
+  const log = options.log ?? (() => undefined);
+  const { manifest, files } = await readBundleFolder(dir);
+  const base = options.url.replace(/\/+$/, '');
+  const headers = { authorization: `Bearer ${options.adminToken}` };
+  // The manifest goes last, so a half-uploaded folder never has a manifest pointing at missing files.
+  const order = [...files.keys()].filter((f) => f !== 'manifest.json').concat('manifest.json');
+  for (const file of order) {
+    const body = files.get(file) ?? new Uint8Array();
+    const response = await fetch(
+      `${base}/admin/models/${encodeURIComponent(manifest.version)}/${encodeURIComponent(file)}`,
+      {
+        method: 'PUT',
+        headers: { ...headers, 'content-type': 'application/octet-stream' },
+        body,
+      },
+    );
+    if (response.status === 401)
+      throw new PublishError('the worker refused the admin token: check ADMIN_TOKEN');
+    if (response.status === 404)
+      throw new PublishError(`${base} has no admin endpoint: is ADMIN_TOKEN set on the worker?`);
+    if (!response.ok)
+      throw new PublishError(`upload of ${file} failed (${response.status}): ${await errorText(response)}`);
+    log(`uploaded ${file} (${body.byteLength} bytes)`);
+  }
+  const activate = await fetch(`${base}/admin/models/${encodeURIComponent(manifest.version)}/activate`, {
+    method: 'POST',
+    headers,
+  });
+  if (!activate.ok) {
+    throw new PublishError(
+      `the worker refused bundle ${manifest.version} (${activate.status}): ${await errorText(activate)}`,
+    );
+  }
+  const result = (await activate.json()) as { models?: string[] };
+  return { version: manifest.version, files: order, models: result.models ?? [] };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    options: { url: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const dir = positionals[0];
+  const url = values.url ?? process.env.RX_WORKER_URL;
+  const adminToken = process.env.ADMIN_TOKEN;
+  if (!dir || !url || !adminToken) {
+    console.error(
+      'usage: ADMIN_TOKEN=... npm run models:publish -- DIR --url https://your-worker.example\n' +
+        '       (or RX_WORKER_URL=... instead of --url)',
+    );
+    process.exit(2);
+  }
+  const result = await publishBundle(path.resolve(dir), {
+    url,
+    adminToken,
+    log: (line) => console.log(line),
+  });
+  console.log(`published ${result.version}: models ${result.models.join(', ')}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof PublishError ? `models:publish: ${error.message}` : error);
+    process.exit(1);
+  });
+}
