@@ -4,8 +4,11 @@
  * and a demo product page fetched through the worker.
  */
 import { Redis } from '@upstash/redis';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
+import { seededRandom } from '../../scripts/demo-traffic/random';
+import { simulateShopper } from '../../scripts/demo-traffic/shopper';
 import { type Stack, startStack } from '../../scripts/dev/stack';
 
 const catalogue = loadCatalogue();
@@ -112,4 +115,30 @@ describe('local stack end to end', () => {
     }
     expect(keys).toBeGreaterThan(0);
   });
+
+  it('carries a simulated shopper (demo:traffic) through pages, cart and events into MongoDB', async () => {
+    const report = await simulateShopper(
+      1,
+      { baseUrl: stack.workerUrl, deadline: Date.now() + 60_000, thinkMs: [0, 0] },
+      seededRandom(1),
+    );
+    expect(report.errors).toEqual([]);
+    expect(report.bucket).toBe('treatment'); // HOLDOUT_PERCENT=0
+    expect(report.pages).toBeGreaterThanOrEqual(2);
+
+    // Page views (recorded by the worker) and the shopper's events go through the queue consumer
+    // into the local MongoDB-compatible server.
+    const client = new MongoClient(stack.mongo?.uri ?? '', { serverSelectionTimeoutMS: 5_000 });
+    try {
+      const events = client.db('rx').collection('events');
+      let stored = 0;
+      for (let attempt = 0; attempt < 60 && stored < report.pages; attempt++) {
+        stored = await events.countDocuments({ bucket: 'treatment' });
+        if (stored < report.pages) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(stored).toBeGreaterThanOrEqual(report.pages);
+    } finally {
+      await client.close();
+    }
+  }, 90_000);
 });
