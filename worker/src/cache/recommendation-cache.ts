@@ -111,7 +111,13 @@ export async function lookupRecommendations(
   const candidate = parseEntry(entryRaw);
   const entry = candidate && candidate.g === current ? candidate : undefined;
   const activity = parseActivity(activityRaw);
-  if (withSession) activity.push(...parseActivity(sessionRaw));
+  if (withSession) {
+    // The consumer writes a logged-in shopper's events under both hashes: keep each event once.
+    const seen = new Set(activity.map((e) => `${e.product_id}\n${e.kind}\n${e.at}`));
+    for (const entry of parseActivity(sessionRaw)) {
+      if (!seen.has(`${entry.product_id}\n${entry.kind}\n${entry.at}`)) activity.push(entry);
+    }
+  }
   const purchases = Array.isArray(purchasesRaw)
     ? purchasesRaw.filter((v): v is string => typeof v === 'string')
     : [];
