@@ -35,6 +35,22 @@ export class EventWriter extends DurableObject<Env> {
       log('warn', 'mongodb_indexes_failed', { error });
     });
     await this.indexes;
-    return writeBatch(db, request);
+    const result = await writeBatch(db, request);
+    // A connection-level failure can leave the driver's topology closed for good (a failed first
+    // connect does): start from a fresh client next time rather than failing every batch after.
+    if (everyOutcomeIsRetry(result)) await this.resetClient();
+    return result;
   }
+
+  private async resetClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.indexes = undefined;
+    await client?.close().catch(() => undefined);
+  }
+}
+
+function everyOutcomeIsRetry(result: WriteResult): boolean {
+  const outcomes = [...result.events, ...result.rejected];
+  return outcomes.length > 0 && outcomes.every((outcome) => outcome.kind === 'retry');
 }
