@@ -11,7 +11,7 @@ const USAGE = `usage: npm run train -- --format online-retail|movielens|events|m
   [--catalogue FILE.json]  shop catalogue: restricts and describes the items
   [--k 50]                 top-k each model returns
   [--personal autoencoder|item-item]
-  [--hidden 200] [--epochs 60] [--rank 128]`;
+  [--hidden 128] [--epochs 16] [--rank 128]`;
 
 runCommand(USAGE, async () => {
   const args = parseArgs(process.argv.slice(2), [
@@ -39,8 +39,8 @@ runCommand(USAGE, async () => {
     k: positiveInt(args, 'k', 50),
     rank: positiveInt(args, 'rank', 128),
     personal,
-    hidden: positiveInt(args, 'hidden', 200),
-    epochs: positiveInt(args, 'epochs', 60),
+    hidden: positiveInt(args, 'hidden', 128),
+    epochs: positiveInt(args, 'epochs', 16),
     log: (line) => console.log(line),
   });
   const manifest = await writeBundle(out, result.contents);

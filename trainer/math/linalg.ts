@@ -4,12 +4,15 @@
  * (cyclic Jacobi). Sizes here are n × l with l ≈ 150, so plain loops are fast enough.
  */
 
-/** Orthonormalises the `cols` columns (each of length n, column-major) in place. */
-export function orthonormalize(m: Float64Array, n: number, cols: number): void {
+/**
+ * Orthonormalises the `cols` columns (each of length n, column-major) in place. `passes` = 2
+ * ("twice is enough") keeps the basis orthogonal to working precision; 1 is plenty between power
+ * iterations, where the basis only has to stay well conditioned.
+ */
+export function orthonormalize(m: Float64Array, n: number, cols: number, passes = 2): void {
   for (let j = 0; j < cols; j++) {
     const cj = j * n;
-    for (let pass = 0; pass < 2; pass++) {
-      // Two passes of Gram–Schmidt keep the basis orthogonal to working precision.
+    for (let pass = 0; pass < passes; pass++) {
       for (let i = 0; i < j; i++) {
         const ci = i * n;
         let dot = 0;

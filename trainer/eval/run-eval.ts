@@ -1,0 +1,118 @@
+/**
+ * `npm run eval`: trains every model on the training part of a split, exports each to ONNX and
+ * scores the exported files with onnxruntime-web (evaluate.ts), so the table describes what the
+ * worker would serve.
+ *  - movielens: the Microsoft Recommenders protocol (stratified 75/25 split, top-10 excluding
+ *    training items, every test item relevant).
+ *  - online-retail, events, mongodb: a temporal split with catalogue coverage.
+ */
+
+import { InputError } from '../data/lines';
+import { aggregate } from '../data/matrix';
+import { type Format, openSource, readAll } from '../data/sources';
+import { trainItemItem } from '../models/item-item';
+import { trainPopularity } from '../models/popularity';
+import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
+import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
+import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
+import { quantileCutoff, type Split, stratifiedSplit, temporalSplit } from './split';
+
+/** Options of an evaluation run. */
+export interface EvalOptions extends PersonalOptions {
+  format: Format;
+  input: string;
+  /** Temporal cut-off (ISO date) for non-movielens formats; default: the day by which 90 % happened. */
+  cutoff?: string;
+  k?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+/** What `npm run eval` prints and writes. */
+export interface EvalResult {
+  format: Format;
+  protocol: string;
+  k: number;
+  data: {
+    interactions: number;
+    trainInteractions: number;
+    testInteractions: number;
+    users: number;
+    items: number;
+    testUsers: number;
+  };
+  backend: string;
+  rows: ModelScore[];
+  trainSeconds: Record<string, number>;
+}
+
+function split(options: EvalOptions, all: Parameters<typeof stratifiedSplit>[0]): Split {
+  if (options.format === 'movielens') return stratifiedSplit(all, 0.75, options.seed ?? 42);
+  const cutoff = options.cutoff ? Date.parse(options.cutoff) : quantileCutoff(all);
+  if (!Number.isFinite(cutoff)) throw new InputError(`--cutoff "${options.cutoff}" is not a date`);
+  return temporalSplit(all, cutoff);
+}
+
+/** Runs the evaluation. */
+export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
+  const log = options.log ?? (() => {});
+  const k = options.k ?? 10;
+  const source = await openSource(options.format, options.input);
+  const all = await readAll(source);
+  log(source.report.summary());
+  if (all.length === 0) throw new InputError('no usable interactions in the input');
+  const s = split(options, all);
+  log(`split: ${s.description}; ${s.train.length} train / ${s.test.length} test interactions`);
+  const train = aggregate(s.train);
+  const relevant = relevantSets(train, s.test);
+  if (relevant.size === 0)
+    throw new InputError('the split left no test user with test items; try another --cutoff');
+  log(`${train.users.length} users, ${train.items.length} items in training; ${relevant.size} test users`);
+
+  const trainSeconds: Record<string, number> = {};
+  const timed = async (name: string, fn: () => Promise<ScoringBody> | ScoringBody): Promise<ScoringBody> => {
+    const t = performance.now();
+    const body = await fn();
+    trainSeconds[name] = Number(((performance.now() - t) / 1000).toFixed(1));
+    return body;
+  };
+  let backend = 'none';
+  const bodies: Array<[string, ScoringBody]> = [
+    ['popularity', await timed('popularity', () => trainPopularity(train.matrix))],
+    [
+      'item-item cosine',
+      await timed('item-item cosine', () => trainItemItem(train.matrix, { seed: options.seed ?? 7 })),
+    ],
+    [
+      'Mult-DAE (TF.js)',
+      await timed('Mult-DAE (TF.js)', async () => {
+        const personal = await trainPersonal(train.matrix, { ...options, personal: 'autoencoder' }, log);
+        backend = personal.backend;
+        return personal.body;
+      }),
+    ],
+  ];
+  const rows: ModelScore[] = [];
+  for (const [name, body] of bodies) {
+    const onnx = buildRecommenderGraph({ name, items: train.items.length, k, body, producerVersion: 'eval' });
+    const score = await evaluateOnnx(name, onnx, train, relevant, k);
+    log(`${name}: nDCG@${k} ${score.ndcg.toFixed(4)}`);
+    rows.push(score);
+  }
+  return {
+    format: options.format,
+    protocol: s.description,
+    k,
+    data: {
+      interactions: all.length,
+      trainInteractions: s.train.length,
+      testInteractions: s.test.length,
+      users: train.users.length,
+      items: train.items.length,
+      testUsers: relevant.size,
+    },
+    backend,
+    rows,
+    trainSeconds,
+  };
+}

@@ -1,0 +1,108 @@
+/** `npm run recommend`: every user's top-k from the exported ONNX graph, as CSV. */
+
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import type { ModelRole } from '../../contracts/manifest';
+import { BundleError, readBundle } from '../bundle/read-bundle';
+import { InputError } from '../data/lines';
+import { aggregate, denseRow, forEachInRow } from '../data/matrix';
+import { type Format, openSource, readAll } from '../data/sources';
+import { loadRecommender } from '../onnx/run';
+
+/** Options of `recommendToCsv`. */
+export interface RecommendOptions {
+  model: string;
+  format: Format;
+  input: string;
+  k: number;
+  out: string;
+  role?: ModelRole;
+  log?: (line: string) => void;
+}
+
+/** Quotes a CSV field when it needs it (RFC 4180). */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** Writes the CSV (atomically: temp file + rename) and returns what it wrote. */
+export async function recommendToCsv(
+  options: RecommendOptions,
+): Promise<{ users: number; rows: number; out: string }> {
+  const log = options.log ?? (() => {});
+  const bundle = await readBundle(options.model);
+  const entry = bundle.model(options.role ?? 'personal');
+  if (!entry) throw new BundleError(`bundle ${options.model} has no ${options.role ?? 'personal'} model`);
+  if (options.k > entry.k) throw new InputError(`--k ${options.k} is more than the model's top-${entry.k}`);
+  const items = bundle.catalogue.items.map((i) => i.product_id);
+  const source = await openSource(options.format, options.input);
+  const all = await readAll(source);
+  log(source.report.summary());
+  if (all.length === 0) throw new InputError('no usable interactions in the input');
+  const users = new Set(all.map((it) => it.user));
+  const known = aggregate(all, { items });
+  const unknownRows = all.length - all.filter((it) => known.itemIndex.has(it.item)).length;
+  if (unknownRows > 0)
+    log(`${unknownRows} interactions with items outside the bundle's catalogue are ignored`);
+  // Users whose items are all unknown still get recommendations (from an empty history).
+  const rowOf = new Map(known.users.map((u, i) => [u, i]));
+  const userList = [...users];
+  const n = items.length;
+  const runner = await loadRecommender(await bundle.modelBytes(entry));
+  const temp = `${options.out}.tmp-${process.pid}`;
+  const out = createWriteStream(temp);
+  let rows = 0;
+  try {
+    out.write('user_id,item_id,rank,score\n');
+    const chunk = 256;
+    const history = new Float32Array(chunk * n);
+    const mask = new Float32Array(chunk * n);
+    const unavailable = bundle.catalogue.items.map((i) => !i.available);
+    for (let start = 0; start < userList.length; start += chunk) {
+      const batch = userList.slice(start, start + chunk);
+      history.fill(0);
+      batch.forEach((user, b) => {
+        const row = mask.subarray(b * n, (b + 1) * n);
+        row.fill(1);
+        unavailable.forEach((off, c) => {
+          if (off) row[c] = 0;
+        });
+        const r = rowOf.get(user);
+        if (r === undefined) return;
+        denseRow(known.matrix, r, history.subarray(b * n, (b + 1) * n));
+        forEachInRow(known.matrix, r, (c) => {
+          row[c] = 0;
+        });
+      });
+      const result = await runner.run(
+        history.subarray(0, batch.length * n),
+        mask.subarray(0, batch.length * n),
+        batch.length,
+      );
+      const lines: string[] = [];
+      batch.forEach((user, b) => {
+        for (let rank = 0; rank < options.k; rank++) {
+          const score = result.scores[b * result.k + rank] ?? Number.NEGATIVE_INFINITY;
+          // Scores this low are masked items: the user has fewer than k allowed items left.
+          if (score <= -1e8) break;
+          const item = items[result.indices[b * result.k + rank] ?? -1];
+          if (item === undefined) continue;
+          lines.push(`${csvField(user)},${csvField(item)},${rank + 1},${score.toPrecision(6)}`);
+        }
+      });
+      rows += lines.length;
+      if (lines.length > 0 && !out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+    await rename(temp, options.out);
+  } catch (error) {
+    out.destroy();
+    await rm(temp, { force: true });
+    throw error;
+  } finally {
+    await runner.close();
+  }
+  return { users: userList.length, rows, out: options.out };
+}
