@@ -73,6 +73,14 @@ async function main(): Promise<void> {
     },
   });
   ready = true;
+  const running = stack;
+  void running.workerExited.then((code) => {
+    if (stoppingSince) return;
+    stoppingSince = Date.now();
+    console.error(`\nnpm start: wrangler dev exited (code ${code}); stopping the rest. Its last lines:`);
+    console.error(running.workerOutput().slice(-10).join('\n'));
+    running.stop().finally(() => process.exit(1));
+  });
 
   const relativeData = path.relative(process.cwd(), dataDir) || '.';
   const rows: Array<[string, string]> = [

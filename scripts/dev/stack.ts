@@ -62,6 +62,10 @@ export interface Stack {
   dataDir: string;
   /** All variables the worker was started with (includes secrets: never print them). */
   workerVars: Readonly<Record<string, string>>;
+  /** Settles if `wrangler dev` exits (a crash, or after stop()), with its exit code. */
+  workerExited: Promise<number | null>;
+  /** wrangler's last output lines, to explain a crash. */
+  workerOutput(): string[];
   stop(): Promise<void>;
 }
 
@@ -153,6 +157,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       mongo: mongo && { uri: mongo.uri, dataDir: mongo.dataDir },
       dataDir,
       workerVars,
+      workerExited: worker.exited,
+      workerOutput: () => worker.recentOutput(),
       stop: stopAll,
     };
   } catch (error) {

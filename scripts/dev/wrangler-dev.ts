@@ -36,6 +36,8 @@ export interface WranglerDev {
   pid: number;
   /** The last lines wrangler printed (for error messages). */
   recentOutput(): string[];
+  /** Settles when wrangler's top process exits, for whatever reason (stop() included). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
   });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split(/\r?\n/)) {
@@ -124,7 +127,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     const tail = lines.slice(-15).join('\n');
     throw new Error(`${error instanceof Error ? error.message : String(error)}\nwrangler said:\n${tail}`);
   }
-  return { url, pid: child.pid ?? -1, recentOutput: () => [...lines], stop };
+  return { url, pid: child.pid ?? -1, recentOutput: () => [...lines], exited, stop };
 }
 
 async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
