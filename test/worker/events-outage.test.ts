@@ -30,8 +30,17 @@ describe.skipIf(!hasMongoControl())('MongoDB down while 10,000 events are sent, 
           accepted += (await response.json<{ accepted: number }>()).accepted;
         }
       }
-      // Let the consumer meet the outage: its deliveries fail and are retried with back-off.
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      // Keep MongoDB down until the consumer has met the outage (a delivery failed and was
+      // retried with back-off), which /healthz reports as `mongodb: degraded`.
+      const degraded = await waitFor(
+        () =>
+          SELF.fetch('http://worker.test/healthz').then((r) =>
+            r.json<{ components: Record<string, { status: string }> }>(),
+          ),
+        (health) => health.components.mongodb?.status === 'degraded',
+        120_000,
+      );
+      expect(degraded.components.mongodb?.status).toBe('degraded');
     } finally {
       await mongoOutage('resume');
     }

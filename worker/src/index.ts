@@ -1,8 +1,9 @@
 import { createApp } from './app';
-import { handleEventBatch } from './consumer';
+import { handleEventBatch, registerConsumerHealth } from './consumer';
 import type { Env } from './env';
 
 const app = createApp();
+registerConsumerHealth();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
