@@ -36,9 +36,9 @@ export async function embedModuleSource(bundleDir: string): Promise<string> {
   for (const [i, file] of files.entries()) lines.push(`import file${i} from '${relative}/${file}';`);
   lines.push(
     '',
-    `/**`,
-    ` * Files of the default bundle (version ${manifest.version}) by file name. wrangler's Data rule makes each`,
-    ' * an ArrayBuffer at run time (TypeScript types the .json ones as JSON, hence `unknown`; the loader checks).',
+    '/**',
+    " * Files of the default bundle by file name (the version is in manifest.json). wrangler's Data rule makes",
+    ' * each an ArrayBuffer at run time (TypeScript types the .json ones as JSON, hence `unknown`; the loader checks).',
     ' */',
     'export const defaultBundleFiles: Readonly<Record<string, unknown>> | undefined = {',
     ...files.map((file, i) => `  '${file}': file${i},`),

@@ -1,0 +1,73 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/dev/ports';
+import { startWranglerDev, type WranglerDev } from '../../scripts/dev/wrangler-dev';
+import { PublishError, publishBundle, readBundleFolder } from '../../scripts/models-publish';
+import { buildFixtureBundle, writeFixtureBundle } from '../support/fixture-bundle';
+
+async function bundleDir(version: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rx-publish-'));
+  await writeFixtureBundle(buildFixtureBundle({ version }), dir);
+  return dir;
+}
+
+describe('models:publish local checks', () => {
+  it('refuses a folder whose model does not match its sha256, naming the file', async () => {
+    const dir = await bundleDir('local-1');
+    await writeFile(path.join(dir, 'similar.onnx'), new Uint8Array(6953));
+    await expect(readBundleFolder(dir)).rejects.toThrow(/similar\.onnx (has \d+ bytes|does not match)/);
+  });
+
+  it('refuses a folder missing a listed file, and one without a manifest', async () => {
+    const dir = await bundleDir('local-2');
+    await rm(path.join(dir, 'complements.onnx'));
+    await expect(readBundleFolder(dir)).rejects.toThrow(
+      /complements\.onnx is listed in manifest\.json but missing/,
+    );
+    await expect(readBundleFolder(os.tmpdir())).rejects.toThrow(PublishError);
+  });
+});
+
+describe('models:publish against the worker under wrangler dev', () => {
+  const adminToken = `publish-test-${crypto.randomUUID()}`;
+  let worker: WranglerDev;
+  let runDir: string;
+
+  beforeAll(async () => {
+    runDir = await mkdtemp(path.join(os.tmpdir(), 'rx-publish-worker-'));
+    worker = await startWranglerDev({
+      host: '127.0.0.1',
+      port: await freePort('127.0.0.1'),
+      vars: { ADMIN_TOKEN: adminToken, SITE_ID: 'publish-test', HOLDOUT_PERCENT: '0' },
+      runDir,
+      persistTo: path.join(runDir, 'state'),
+      logLevel: 'warn',
+      readyTimeoutMs: 120_000,
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await rm(runDir, { recursive: true, force: true });
+  });
+
+  it('uploads, activates, and the worker serves the new version without a restart', async () => {
+    const result = await publishBundle(await bundleDir('published-1'), { url: worker.url, adminToken });
+    expect(result.version).toBe('published-1');
+    expect(result.models.sort()).toEqual(['complements', 'personal', 'similar']);
+    const response = await fetch(
+      `${worker.url}/v1/recommendations?placement=product&product_id=P10004&limit=3`,
+    );
+    const body = (await response.json()) as { model_version: string; source: string; items: unknown[] };
+    expect(body).toMatchObject({ model_version: 'published-1', source: 'similar' });
+    expect(body.items).toHaveLength(3);
+  }, 120_000);
+
+  it('reports a wrong admin token clearly', async () => {
+    await expect(
+      publishBundle(await bundleDir('published-2'), { url: worker.url, adminToken: 'wrong' }),
+    ).rejects.toThrow(/refused the admin token/);
+  }, 60_000);
+});
