@@ -25,11 +25,15 @@ function money(amount: number): string {
   return new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' }).format(amount);
 }
 
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function describe(report: ShopperReport): string {
   const parts = [
-    `${report.pages} pages`,
-    report.recommendationClicks ? `${report.recommendationClicks} recommendation clicks` : undefined,
-    report.itemsAdded ? `${report.itemsAdded} items added` : undefined,
+    count(report.pages, 'page'),
+    report.recommendationClicks ? count(report.recommendationClicks, 'recommendation click') : undefined,
+    report.itemsAdded ? `${count(report.itemsAdded, 'item')} added` : undefined,
     report.order ? `bought ${report.order.orderId} for ${money(report.order.revenue)}` : undefined,
     report.errors.length ? `errors: ${report.errors.join('; ')}` : undefined,
   ];
