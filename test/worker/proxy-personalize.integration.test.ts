@@ -49,6 +49,21 @@ describe('proxy: personalized pages', () => {
     expect(returning.response.headers.get('set-cookie')).toBeNull();
   });
 
+  it('answers HEAD with the headers a personalized GET gets, without fetching anything', async () => {
+    const source = testSource();
+    const { response, events } = await proxied(
+      DEMO_PRODUCT,
+      { method: 'HEAD' },
+      { deps: { source: () => source } },
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('private');
+    expect(response.headers.get('etag')).toBeNull();
+    expect(await response.text()).toBe('');
+    expect(source.recommendCalls).toBe(0);
+    expect(events).toHaveLength(0);
+  });
+
   it('sends one valid Product Viewed event per product page, with what was shown', async () => {
     // The demo shop (scripts/demo-shop) as the origin: its product URLs tell the proxy the product.
     const shop = await proxied(

@@ -90,8 +90,10 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   const page = isPageRequest(request) && !isBot(request);
   const shopper = page ? await identifyShopper(request, c.env) : undefined;
   const deadline = new Deadline();
+  const treatment = shopper?.bucket === 'treatment';
   let session: PageSession | undefined;
-  if (shopper?.bucket === 'treatment') {
+  // HEAD gets a personalized page's headers but no body, so there is nothing to fetch for it.
+  if (treatment && request.method === 'GET') {
     const source = deps.source(c.env, c.executionCtx, shopper);
     session = new PageSession(source, deadline, pageContextFromUrl(publicUrl));
     session.prefetch();
@@ -123,12 +125,12 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   if (shopper.isNew) {
     responseHeaders.append('set-cookie', anonymousIdCookie(shopper.anonymousId));
   }
-  if (session || shopper.isNew) {
+  if (treatment || shopper.isNew) {
     // Personalized (or carrying this shopper's new cookie): only the browser may keep it.
     responseHeaders.set('cache-control', 'private');
     responseHeaders.delete('expires');
   }
-  if (session) {
+  if (treatment) {
     responseHeaders.delete('etag');
     responseHeaders.delete('last-modified');
   }
