@@ -1,14 +1,21 @@
 import { createApp } from './app';
 import { handleEventBatch, registerConsumerHealth } from './consumer';
 import type { Env } from './env';
+import { applyLogLevel } from './log';
 
 const app = createApp();
 registerConsumerHealth();
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  fetch: (request, env, ctx) => {
+    applyLogLevel(env);
+    return app.fetch(request, env, ctx);
+  },
   // The EVENTS consumer lives in this worker: see docs/analytics.md "Why one worker".
-  queue: (batch, env) => handleEventBatch(batch, env),
+  queue: (batch, env) => {
+    applyLogLevel(env);
+    return handleEventBatch(batch, env);
+  },
 } satisfies ExportedHandler<Env>;
 
 /** Durable Object holding the events consumer's MongoDB client (binding EVENT_WRITER). */
