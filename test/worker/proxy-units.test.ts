@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../../worker/src/env';
+import { isBot } from '../../worker/src/proxy/bots';
+import { parseProxyConfig } from '../../worker/src/proxy/config';
+import { isPageRequest, rewritableHtml } from '../../worker/src/proxy/eligibility';
+import { rewriteLocation, rewriteSetCookie } from '../../worker/src/proxy/headers';
+import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
+import { pageContextFromUrl } from '../../worker/src/proxy/page-context';
+import { isWorkerPath } from '../../worker/src/proxy/proxy';
+import { slotQuery } from '../../worker/src/proxy/slot-query';
+
+const env = (vars: Partial<Env>) =>
+  ({ SITE_ID: 'test', ORIGIN_URL: 'https://origin.example', ...vars }) as Env;
+
+describe('proxy config', () => {
+  it('is off without ORIGIN_URL and refuses non-http origins by name', () => {
+    expect(parseProxyConfig(env({ ORIGIN_URL: '' }))).toBeUndefined();
+    expect(() => parseProxyConfig(env({ ORIGIN_URL: 'ftp://origin.example' }))).toThrow(
+      'ORIGIN_URL must be an http(s) URL, got ftp:',
+    );
+  });
+
+  it('parses RX_SLOTS with defaults and names the field of a bad entry', () => {
+    const ok = parseProxyConfig(env({ RX_SLOTS: '[{"selector":"#recs","placement":"home"}]' }));
+    expect(ok?.slots).toEqual([{ selector: '#recs', placement: 'home', position: 'append', limit: 4 }]);
+    const bad = parseProxyConfig(env({ RX_SLOTS: '[{"selector":"#recs","placement":"basket"}]' }));
+    expect(bad?.slots).toEqual([]);
+    expect(bad?.problems[0]).toMatch(/^RX_SLOTS\[0\.placement\]: /);
+    const budget = parseProxyConfig(env({ PERSONALIZATION_BUDGET_MS: 'soon' }));
+    expect(budget?.budgetMs).toBe(50);
+    expect(budget?.problems).toEqual([
+      'PERSONALIZATION_BUDGET_MS must be a number of milliseconds >= 0, got "soon"',
+    ]);
+  });
+});
+
+describe('request and response rules', () => {
+  const request = (headers: Record<string, string>, method = 'GET') =>
+    new Request('https://shop.example/', { method, headers });
+
+  it('treats navigations as pages, and assets, ranges and posts not', () => {
+    expect(isPageRequest(request({ accept: 'text/html,*/*' }))).toBe(true);
+    expect(isPageRequest(request({ 'sec-fetch-dest': 'document', accept: '*/*' }))).toBe(true);
+    expect(isPageRequest(request({ 'sec-fetch-dest': 'image', accept: 'image/avif,*/*' }))).toBe(false);
+    expect(isPageRequest(request({ accept: 'text/html', range: 'bytes=0-10' }))).toBe(false);
+    expect(isPageRequest(request({ accept: 'text/html' }, 'POST'))).toBe(false);
+  });
+
+  it('rewrites only 200 HTML in a charset and coding the rewriter can stream', () => {
+    const html = (type: string, status = 200, coding?: string) =>
+      rewritableHtml(
+        new Response('x', {
+          status,
+          headers: { 'content-type': type, ...(coding ? { 'content-encoding': coding } : {}) },
+        }),
+      );
+    expect(html('text/html; charset=UTF-8')).toEqual({ charset: 'utf-8' });
+    expect(html('text/html')).toEqual({ charset: undefined });
+    expect(html('text/html; charset="Shift_JIS"')).toEqual({ charset: 'shift_jis' });
+    expect(html('text/html; charset=utf-16le')).toBeUndefined();
+    expect(html('text/html', 404)).toBeUndefined();
+    expect(html('application/json')).toBeUndefined();
+    expect(html('text/html', 200, 'zstd')).toBeUndefined();
+  });
+
+  it('recognizes crawlers by user agent and by Cloudflare bot signals', () => {
+    expect(isBot(request({ 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1)' }))).toBe(true);
+    expect(isBot(request({ 'user-agent': 'facebookexternalhit/1.1' }))).toBe(true);
+    expect(isBot(request({}))).toBe(true);
+    expect(isBot(request({ 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605.1.15' }))).toBe(false);
+    const scored = (score: number, verifiedBot = false) =>
+      isBot(
+        new Request('https://shop.example/', {
+          headers: { 'user-agent': 'Mozilla/5.0 Chrome/126' },
+          cf: { botManagement: { score, verifiedBot } },
+        } as RequestInit),
+      );
+    expect(scored(3)).toBe(true);
+    expect(scored(90)).toBe(false);
+    expect(scored(90, true)).toBe(true);
+  });
+
+  it('keeps the worker paths for the worker', () => {
+    for (const path of ['/v1', '/v1/recommendations', '/healthz', '/rx.js', '/rx.3f2a9c.js']) {
+      expect(isWorkerPath(path)).toBe(true);
+    }
+    for (const path of ['/', '/v10', '/rx.json', '/products/rx.js']) expect(isWorkerPath(path)).toBe(false);
+  });
+});
+
+describe('header rewriting', () => {
+  const origin = new URL('https://origin.example/shop/');
+  const publicUrl = new URL('https://shop.example/cart');
+
+  it('moves Locations on the origin host to the public host, keeping relative ones relative', () => {
+    expect(rewriteLocation('https://origin.example/shop/cart?x=1#top', origin, publicUrl)).toBe(
+      'https://shop.example/cart?x=1#top',
+    );
+    expect(rewriteLocation('/shop/login', origin, publicUrl)).toBe('/login');
+    expect(rewriteLocation('https://pay.example/checkout', origin, publicUrl)).toBe(
+      'https://pay.example/checkout',
+    );
+  });
+
+  it('drops only a cookie Domain naming the origin host', () => {
+    expect(rewriteSetCookie('a=1; Domain=origin.example; Path=/', origin)).toBe('a=1; Path=/');
+    expect(rewriteSetCookie('a=1; domain=.ORIGIN.example', origin)).toBe('a=1');
+    expect(rewriteSetCookie('a=1; Domain=example; Secure', origin)).toBe('a=1; Domain=example; Secure');
+  });
+});
+
+describe('page context and slot queries', () => {
+  it('guesses the placement from common storefront URLs', () => {
+    const at = (path: string) => pageContextFromUrl(new URL(`https://shop.example${path}`));
+    expect(at('/products/85123A')).toEqual({ placement: 'product', productId: '85123A' });
+    expect(at('/product/herz-teelichthalter/')).toEqual({
+      placement: 'product',
+      productId: 'herz-teelichthalter',
+    });
+    expect(at('/collections/kitchen')).toEqual({ placement: 'category', category: 'kitchen' });
+    expect(at('/cart')).toEqual({ placement: 'cart' });
+    expect(at('/products/%E0%A4%A')).toEqual({ placement: 'home' });
+    expect(at('/about')).toEqual({ placement: 'home' });
+  });
+
+  it('reads slot attributes, clamps limits and falls back to the page', () => {
+    const attrs = (values: Record<string, string>) => ({
+      getAttribute: (name: string) => values[name] ?? null,
+    });
+    const page = { placement: 'product' as const, productId: 'P1' };
+    expect(
+      slotQuery(
+        attrs({ 'data-rx-placement': 'cart', 'data-rx-product-ids': 'a, b,,c', 'data-rx-limit': '500' }),
+        page,
+      ),
+    ).toEqual({
+      placement: 'cart',
+      productId: 'P1',
+      productIds: ['a', 'b', 'c'],
+      limit: 24,
+    });
+    expect(slotQuery(attrs({ 'data-rx-placement': 'nonsense', 'data-rx-limit': '-3' }), page)).toEqual({
+      placement: 'product',
+      productId: 'P1',
+      limit: 4,
+    });
+  });
+});
+
+describe('html text helpers', () => {
+  it('decodes the references price texts use and writes non-ASCII as references', () => {
+    expect(decodeEntities('&pound;2.55 &amp; 2,55&nbsp;&euro; &#163; &#xA3; &bogus;')).toBe(
+      '£2.55 & 2,55\u00a0€ £ £ &bogus;',
+    );
+    expect(asciiOnly('Café £2 😀')).toBe('Caf&#xe9; &#xa3;2 &#x1f600;');
+  });
+});
