@@ -1,4 +1,5 @@
-import { Command, Redis, ReplyError } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IoredisModule from 'ioredis';
 import {
   type CommandBackend,
   type CommandOutcome,
@@ -8,6 +9,15 @@ import {
   refusalOverRest,
   TransactionAbortedError,
 } from './backend.ts';
+
+/**
+ * ioredis loaded with Node's own `require`, not an ESM `import`. Its CommonJS entry sets `module.exports` to
+ * the Redis class and defines `Redis`, `Command`, `ReplyError` as getters on it. When a Vite module runner
+ * executes it instead of Node (a vitest project with `server.deps.inline = true`, which
+ * @cloudflare/vitest-pool-workers forces, so its globalSetup runs this file that way), the ESM named
+ * imports come out `undefined` ("Redis is not a constructor"). `require` gives the same object everywhere.
+ */
+const { Command, Redis, ReplyError } = createRequire(import.meta.url)('ioredis') as typeof IoredisModule;
 
 /** Where the forwarding backend connects: a TCP URL (`redis://...`) or a unix socket path. */
 export type RedisTarget = { url: string } | { socketPath: string };
@@ -114,7 +124,7 @@ export async function connectRedisBackend(
   };
 }
 
-function toIoredisCommand(command: RedisCommand): Command {
+function toIoredisCommand(command: RedisCommand): IoredisModule.Command {
   const [name, ...args] = command;
   return new Command(name.toUpperCase(), args);
 }
