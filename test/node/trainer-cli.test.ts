@@ -1,0 +1,196 @@
+/**
+ * The trainer's commands end to end on tiny synthetic inputs (never ../shared): train writes a valid
+ * bundle, recommend runs its ONNX files, eval prints and writes the table, forecast writes the CSV,
+ * and bad input exits non-zero with a specific message.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ManifestSchema } from '../../contracts/manifest';
+
+const run = promisify(execFile);
+const TSX = path.resolve('node_modules/.bin/tsx');
+
+async function cli(
+  command: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, [`trainer/cli/${command}.ts`, ...args], { timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** MovieLens-format ratings: 4 taste groups over 40 items, so structure beats popularity. */
+function movielens(): string {
+  const lines: string[] = [];
+  let seed = 11;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  for (let u = 1; u <= 80; u++) {
+    for (let i = 1; i <= 40; i++) {
+      const liked = i % 4 === u % 4;
+      if (rand() < (liked ? 0.6 : 0.04))
+        lines.push(`${u}\t${i}\t${1 + Math.floor(rand() * 5)}\t${880000000 + u * 100 + i}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+let dir = '';
+let ratings = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'rx-trainer-cli-'));
+  ratings = path.join(dir, 'u.data');
+  await writeFile(ratings, movielens());
+});
+
+describe('trainer commands', { timeout: 180_000 }, () => {
+  it('train → recommend: a valid bundle whose ONNX files give each user k unseen items', async () => {
+    const out = path.join(dir, 'bundle');
+    const train = await cli('train', [
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--out',
+      out,
+      '--hidden',
+      '8',
+      '--epochs',
+      '3',
+      '--k',
+      '20',
+    ]);
+    expect(train.stderr).toBe('');
+    expect(train.code).toBe(0);
+    expect(train.stdout).toMatch(/TF\.js backend wasm/);
+    expect(train.stdout).toMatch(/epoch +1 +loss [\d.]+ +val nDCG@10 [\d.]+/);
+    const manifest = ManifestSchema.parse(
+      JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')),
+    );
+    expect(manifest.data).toMatchObject({ format: 'movielens', source: 'u.data', users: 80 });
+
+    const csv = path.join(dir, 'recs.csv');
+    const rec = await cli('recommend', [
+      '--model',
+      out,
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--k',
+      '5',
+      '--out',
+      csv,
+    ]);
+    expect(rec.code).toBe(0);
+    const [header, ...rows] = (await readFile(csv, 'utf8')).trim().split('\n');
+    expect(header).toBe('user_id,item_id,rank,score');
+    expect(rows).toHaveLength(80 * 5);
+    const seen = new Set(
+      (await readFile(ratings, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t').slice(0, 2).join(',')),
+    );
+    for (const row of rows) {
+      const [user, item, rank] = row.split(',');
+      expect(seen.has(`${user},${item}`)).toBe(false);
+      expect(Number(rank)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('eval (movielens protocol) prints one table and writes JSON; structure beats popularity', async () => {
+    const json = path.join(dir, 'eval.json');
+    const result = await cli('eval', [
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--json',
+      json,
+      '--hidden',
+      '8',
+      '--epochs',
+      '3',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\| model +\| nDCG@10/);
+    const table = JSON.parse(await readFile(json, 'utf8')) as {
+      protocol: string;
+      rows: Array<{ model: string; ndcg: number; users: number }>;
+    };
+    expect(table.protocol).toMatch(/stratified random split 75\/25/);
+    const ndcg = Object.fromEntries(table.rows.map((r) => [r.model, r.ndcg]));
+    expect(Object.keys(ndcg)).toEqual(['popularity', 'item-item cosine', 'Mult-DAE (TF.js)']);
+    expect(ndcg['item-item cosine']).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
+  });
+
+  it('forecast writes item_id,store_id,date,forecast for the weeks after the data', async () => {
+    const csv = path.join(dir, 'retail.csv');
+    await writeFile(
+      csv,
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '1,A1,MUG,4,2011-01-03 10:00:00,1.0,1,France',
+        '2,A1,MUG,4,2011-01-10 10:00:00,1.0,2,France',
+        '3,A1,MUG,4,2011-01-17 10:00:00,1.0,3,France',
+        '4,B2,BAG,10,2011-01-17 11:00:00,2.0,3,Spain',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'forecast.csv');
+    const result = await cli('forecast', [
+      '--format',
+      'online-retail',
+      '--input',
+      csv,
+      '--horizon',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(result.code).toBe(0);
+    expect((await readFile(out, 'utf8')).trim().split('\n')).toEqual([
+      'item_id,store_id,date,forecast',
+      'A1,France,2011-01-24,4.00',
+      'A1,France,2011-01-31,4.00',
+      'B2,Spain,2011-01-24,10.00',
+      'B2,Spain,2011-01-31,10.00',
+    ]);
+  });
+
+  it('bad input: clear errors and non-zero exits, no bundle written', async () => {
+    const empty = path.join(dir, 'empty.data');
+    await writeFile(empty, '');
+    const out = path.join(dir, 'never');
+    const a = await cli('train', ['--format', 'movielens', '--input', empty, '--out', out]);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/error: input .*empty\.data is empty/);
+    const b = await cli('train', ['--format', 'parquet', '--input', empty, '--out', out]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/unknown --format "parquet"/);
+    const c = await cli('recommend', [
+      '--model',
+      path.join(dir, 'nope'),
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--out',
+      out,
+    ]);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/no model bundle in .*cannot read manifest\.json/);
+    await expect(readFile(path.join(out, 'manifest.json'))).rejects.toThrow();
+  });
+});

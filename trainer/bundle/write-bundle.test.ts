@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManifestSchema } from '../../contracts/manifest';
+import { loadRecommender } from '../onnx/run';
+import { fixtureBundleContents, writeFixtureBundle } from './fixture';
+import { BundleError, readBundle } from './read-bundle';
+import { writeBundle } from './write-bundle';
+
+describe('bundle writer', () => {
+  it('writes a manifest that validates, with checksums of every file, and replaces a bundle atomically', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'rx-bundle-'));
+    const dir = path.join(root, 'bundle');
+    const first = await writeFixtureBundle(dir, { items: 12, hidden: 4, seed: 1 });
+    const second = await writeFixtureBundle(dir, { items: 12, hidden: 4, seed: 2 });
+    expect(second.version).not.toBe(first.version);
+    expect(await readdir(root)).toEqual(['bundle']); // no temp or old folders left
+    const manifest = ManifestSchema.parse(
+      JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')),
+    );
+    expect(manifest.version).toBe(second.version);
+    expect(manifest.models.map((m) => m.role)).toEqual(['personal', 'similar', 'complements']);
+    for (const m of manifest.models) {
+      const bytes = await readFile(path.join(dir, m.file));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(m.sha256);
+      expect(m.inputs.map((i) => i.name)).toEqual(['history', 'mask']);
+      expect(m.outputs).toEqual([
+        { name: 'scores', type: 'float32', shape: ['batch', 10] },
+        { name: 'indices', type: 'int64', shape: ['batch', 10] },
+      ]);
+      const runner = await loadRecommender(new Uint8Array(bytes));
+      expect(runner.items).toBe(12);
+      await runner.close();
+    }
+  });
+
+  it('the same content gets the same version', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'rx-bundle-'));
+    const a = await writeBundle(path.join(root, 'a'), fixtureBundleContents({ items: 5, seed: 3 }));
+    const b = await writeBundle(path.join(root, 'b'), fixtureBundleContents({ items: 5, seed: 3 }));
+    expect(a.version).toBe(b.version);
+  });
+
+  it('reader refuses a tampered model file and a missing manifest', async () => {
+    const dir = path.join(await mkdtemp(path.join(tmpdir(), 'rx-bundle-')), 'b');
+    const manifest = await writeFixtureBundle(dir, { items: 6 });
+    const bundle = await readBundle(dir);
+    const entry = bundle.model('similar');
+    if (!entry) throw new Error('fixture has no similar model');
+    await writeFile(path.join(dir, entry.file), 'not onnx');
+    await expect(bundle.modelBytes(entry)).rejects.toThrow(/does not match its sha256/);
+    await expect(readBundle(path.join(dir, 'nope'))).rejects.toThrow(BundleError);
+    expect(manifest.catalogue.count).toBe(6);
+  });
+});

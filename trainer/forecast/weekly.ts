@@ -1,0 +1,45 @@
+/** Weekly demand series per item and store, from purchase interactions. */
+import type { Interaction } from '../data/types';
+
+const WEEK_MS = 7 * 86_400_000;
+/** 1970-01-05 was a Monday: weeks start on Mondays (ISO), counted from there. */
+const MONDAY_EPOCH = Date.UTC(1970, 0, 5);
+
+/** Index of the ISO week (Monday start, UTC) containing `time`. */
+export function weekIndex(time: number): number {
+  return Math.floor((time - MONDAY_EPOCH) / WEEK_MS);
+}
+
+/** The Monday (YYYY-MM-DD) that starts week `index`. */
+export function weekStart(index: number): string {
+  return new Date(MONDAY_EPOCH + index * WEEK_MS).toISOString().slice(0, 10);
+}
+
+/** Weekly quantities per (item, store), each series from its first sale to the data's last week. */
+export async function weeklySeries(
+  interactions: AsyncIterable<Interaction> | Iterable<Interaction>,
+): Promise<{
+  series: Map<string, { item: string; store: string; values: number[] }>;
+  lastWeek: number;
+}> {
+  const sums = new Map<string, { item: string; store: string; first: number; weeks: Map<number, number> }>();
+  let lastWeek = Number.NEGATIVE_INFINITY;
+  for await (const it of interactions) {
+    if (!it.purchase || it.quantity <= 0) continue;
+    const store = it.store ?? 'all';
+    const key = `${it.item}\u0000${store}`;
+    const week = weekIndex(it.time);
+    lastWeek = Math.max(lastWeek, week);
+    const entry = sums.get(key) ?? { item: it.item, store, first: week, weeks: new Map<number, number>() };
+    entry.first = Math.min(entry.first, week);
+    entry.weeks.set(week, (entry.weeks.get(week) ?? 0) + it.quantity);
+    sums.set(key, entry);
+  }
+  const series = new Map<string, { item: string; store: string; values: number[] }>();
+  for (const [key, e] of sums) {
+    // Weeks without sales are zero demand, not missing data.
+    const values = Array.from({ length: lastWeek - e.first + 1 }, (_, i) => e.weeks.get(e.first + i) ?? 0);
+    series.set(key, { item: e.item, store: e.store, values });
+  }
+  return { series, lastWeek };
+}

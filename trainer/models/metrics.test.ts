@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { rankingMetrics } from './metrics';
+
+describe('ranking metrics (Microsoft Recommenders definitions)', () => {
+  it('computes precision, recall, nDCG and MAP of a list by hand', () => {
+    // hits at ranks 1 and 3 of 10; 4 relevant items
+    const m = rankingMetrics([5, 9, 7, 1, 2, 3, 4, 6, 8, 0], new Set([5, 7, 11, 12]), 10);
+    expect(m.precision).toBeCloseTo(2 / 10, 12);
+    expect(m.recall).toBeCloseTo(2 / 4, 12);
+    const dcg = 1 + 1 / Math.log2(4);
+    const idcg = 1 + 1 / Math.log2(3) + 1 / Math.log2(4) + 1 / Math.log2(5);
+    expect(m.ndcg).toBeCloseTo(dcg / idcg, 12);
+    expect(m.map).toBeCloseTo((1 / 1 + 2 / 3) / 4, 12);
+  });
+
+  it('caps the ideal DCG at k and scores a miss as zero', () => {
+    expect(rankingMetrics([0, 1], new Set([0, 1, 2]), 2).ndcg).toBeCloseTo(1, 12);
+    expect(rankingMetrics([3, 4], new Set([0]), 2)).toEqual({ precision: 0, recall: 0, ndcg: 0, map: 0 });
+  });
+});
