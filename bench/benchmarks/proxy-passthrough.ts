@@ -4,7 +4,8 @@
  * Requests/s and p50/p99 latency of the same demo shop page, in one run, served three ways on
  * loopback: by the demo shop directly, through the worker (`wrangler dev`) passed through untouched
  * (a crawler's request: the proxy streams the origin's bytes), and through the worker personalized
- * for one returning shopper (slots filled, prices rewritten, page-view event queued).
+ * for one returning shopper (slots filled, prices rewritten, page-view event queued). The worker's
+ * own `/healthz` is measured too, as the floor that wrangler dev sets on the same machine.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -66,6 +67,12 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
         name: 'worker, pass-through (crawler)',
         url: workerUrl,
         headers: { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA },
+      },
+      {
+        // The floor wrangler dev itself sets on this machine: a worker route that fetches nothing.
+        name: 'worker, own route (/healthz), for reference',
+        url: `${stack.workerUrl}/healthz`,
+        headers: {},
       },
       {
         name: 'worker, personalized (returning shopper)',
