@@ -17,5 +17,13 @@ guard('boot', () => {
   // The tag pasted twice (theme plus an app): one instance is enough.
   if (existing?.[RX_MARK]) return;
   const queued = Array.isArray(existing) ? [...existing] : [];
-  host.rx = createRx(configFromScript(findOwnScript(), location.href), queued);
+  const rx = createRx(configFromScript(findOwnScript(), location.href), queued);
+  // Code that kept a reference to the stub array keeps working: its pushes now run at once.
+  if (Array.isArray(existing)) {
+    existing.push = (...calls: unknown[]) => {
+      for (const call of calls) rx.push(call);
+      return existing.length;
+    };
+  }
+  host.rx = rx;
 })();

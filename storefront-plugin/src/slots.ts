@@ -79,7 +79,9 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
 
   /** Finds slots not seen yet (first load, or new DOM after a single-page-app navigation). */
   return function scan(): void {
-    for (const slot of document.querySelectorAll<HTMLElement>('[data-rx-slot]:not([data-rx-state]):not([data-rx-filled])')) {
+    for (const slot of document.querySelectorAll<HTMLElement>(
+      '[data-rx-slot]:not([data-rx-state]):not([data-rx-filled])',
+    )) {
       if (observer) observer.observe(slot);
       else fill(slot);
     }

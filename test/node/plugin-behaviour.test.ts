@@ -119,6 +119,27 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('replays the documented stub snippet and starts once when the tag is pasted twice', async () => {
+    const { page, errors } = await browser.newPage();
+    const snippet =
+      "['track','page','identify','consent'].forEach(function(m){rx[m]=rx[m]||function(){rx.push([m].concat([].slice.call(arguments)))}});" +
+      "rx.track('Early Call', { n: 1 }); window.stubQueue = rx;";
+    const twice = shopPage({ stub: snippet }).replace(
+      '</head>',
+      `<script src="${api.apiUrl}/rx.js" async data-site="demo"></script></head>`,
+    );
+    await open(page, twice);
+    // A reference to the stub array taken before load still reaches the real API.
+    await page.evaluate("window.stubQueue.push(['track', 'Late Push', { n: 2 }]); rx.flush()");
+    await expect.poll(() => distinct('Late Push'), POLL).toBe(1);
+    expect(api.events.find(named('Early Call'))?.properties).toEqual({ n: 1 });
+    expect(distinct('page')).toBe(1);
+    expect(
+      api.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations')),
+    ).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
   it('sends events in batches of ten', async () => {
     const { page } = await browser.newPage();
     await open(page, shopPage());
