@@ -13,6 +13,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface RunningWorker {
   url: string;
+  /** Process group of wrangler and its workerd (for CPU accounting). */
+  processGroup: number;
   stop(): Promise<void>;
 }
 
@@ -86,7 +88,7 @@ export async function runWrangler(options: {
     try {
       const response = await fetch(`${url}${options.readyPath}`);
       await response.arrayBuffer();
-      return { url, stop };
+      return { url, processGroup: child.pid ?? -1, stop };
     } catch {
       await new Promise((r) => setTimeout(r, 300));
     }
