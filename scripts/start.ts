@@ -82,7 +82,8 @@ async function main(): Promise<void> {
     running.stop().finally(() => process.exit(1));
   });
 
-  const relativeData = path.relative(process.cwd(), dataDir) || '.';
+  const relative = path.relative(process.cwd(), dataDir);
+  const relativeData = relative === '' ? '.' : relative.startsWith('..') ? dataDir : relative;
   const rows: Array<[string, string]> = [
     ['Personalized demo shop', `${stack.workerUrl}/`],
     [stack.shopUrl ? 'Demo shop (origin)' : 'Origin (ORIGIN_URL)', stack.shopUrl ?? stack.originUrl],
