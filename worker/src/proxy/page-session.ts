@@ -54,11 +54,7 @@ export class PageSession {
     const key = queryKey(query);
     const cached = this.recommendationCache.get(key);
     if (cached && cached.limit >= query.limit) return cached.result;
-    const result = this.source.recommend(query).then((recommendations) => {
-      // Rendered prices are this shopper's prices, the same ones the price elements show.
-      void this.primePrices(recommendations.items.map((item) => item.product_id));
-      return recommendations;
-    });
+    const result = this.source.recommend(query);
     result.catch((error: unknown) => log('warn', 'proxy_recommendations_failed', { error }));
     this.recommendationCache.set(key, { limit: query.limit, result });
     return result;
@@ -88,7 +84,9 @@ export class PageSession {
     const result = await this.deadline.within(this.fetchRecommendations(query));
     if (!result || result.items.length === 0) return undefined;
     const items = result.items.slice(0, query.limit);
-    // Show the shopper's own prices in the block when they are already known.
+    // The block shows this shopper's prices, the same ones the page's price elements show; only the
+    // items actually rendered are priced (one batch for those not priced yet).
+    void this.primePrices(items.map((item) => item.product_id));
     const quotes = await this.deadline.within(
       Promise.all(items.map((item) => this.priceCache.get(item.product_id) ?? Promise.resolve(undefined))),
     );
