@@ -48,4 +48,8 @@ runCommand(USAGE, async () => {
     `wrote bundle ${manifest.version} to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
   );
   for (const m of manifest.models) console.log(`  ${m.file} (${m.role}, ${(m.bytes / 1024).toFixed(0)} KiB)`);
+  const cpu = process.cpuUsage();
+  console.log(
+    `peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`,
+  );
 });

@@ -1,0 +1,60 @@
+/** The mongodb reader against the project's local MongoDB-compatible server, via the official driver. */
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EventDocument, toEventDocument } from '../../contracts/event-document';
+import type { StoredEvent } from '../../contracts/events';
+import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import { mongodbSource } from './mongodb';
+import { readAll } from './sources';
+
+let mongo: LocalMongo;
+
+const stored = (id: string, event: string, productId: string, minute: number): StoredEvent => ({
+  type: 'track',
+  event,
+  messageId: id,
+  anonymousId: 'anon-1',
+  timestamp: `2024-05-01T10:${String(minute).padStart(2, '0')}:00.000Z`,
+  receivedAt: '2024-05-01T10:30:00.000Z',
+  site: 'shop-1',
+  bucket: 'treatment',
+  model_version: null,
+  properties: { product_id: productId },
+});
+
+beforeAll(async () => {
+  mongo = await startLocalMongo({ host: '127.0.0.1', port: 0 });
+  const client = new MongoClient(mongo.uri);
+  await client.connect();
+  await client
+    .db('rxtest')
+    .collection<EventDocument>('events')
+    .insertMany([
+      toEventDocument(stored('m2', 'Product Added', 'P2', 2)),
+      toEventDocument(stored('m1', 'Product Viewed', 'P1', 1)),
+      toEventDocument(stored('m3', 'Products Searched', 'P9', 3)),
+    ]);
+  await client.close();
+});
+
+afterAll(async () => {
+  await mongo?.close();
+});
+
+describe('mongodb reader', () => {
+  it('streams product events in time order through the aggregation pipeline', async () => {
+    const uri = `${mongo.uri.replace(/\/?(\?.*)?$/, '')}/rxtest`;
+    const source = mongodbSource(uri);
+    const rows = await readAll(source);
+    expect(rows.map((r) => [r.user, r.item, r.weight, r.store])).toEqual([
+      ['anon-1', 'P1', 1, 'shop-1'],
+      ['anon-1', 'P2', 3, 'shop-1'],
+    ]);
+  });
+
+  it('refuses something that is not a connection string', async () => {
+    await expect(readAll(mongodbSource('/tmp/events.jsonl'))).rejects.toThrow(
+      /mongodb:\/\/ or mongodb\+srv:\/\//,
+    );
+  });
+});
