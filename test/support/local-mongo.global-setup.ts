@@ -1,23 +1,20 @@
 /**
- * vitest globalSetup (worker project): the MongoDB the events tests write to, and an Upstash-
- * compatible server for the consumer's activity writes. Starts the local MongoDB-compatible
- * server unless `MONGODB_URI` points at a real MongoDB, and a loopback control endpoint so tests
- * in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
- * Hands `mongoUri`, `mongoControlUrl` ('' with a real MongoDB), `upstashUrl`, `upstashToken`
- * to the tests (`inject`) and to the worker's bindings (test/vitest.worker.config.ts).
+ * vitest globalSetup (worker project): the MongoDB the events tests write to. Starts the local
+ * MongoDB-compatible server unless `MONGODB_URI` points at a real MongoDB, and a loopback control
+ * endpoint so tests in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
+ * Hands `mongoUri` and `mongoControlUrl` ('' with a real MongoDB) to the tests (`inject`) and to the
+ * worker's bindings (test/vitest.worker.config.ts). The consumer's Redis side effects use the local
+ * Upstash server (on redis-server) of edge-api.global-setup.ts (`inject('edgeApi').upstash`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
-import { startLocalUpstash } from '../../scripts/local-upstash/index';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
     mongoControlUrl: string;
-    upstashUrl: string;
-    upstashToken: string;
   }
 }
 
@@ -25,14 +22,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const realUri = process.env.MONGODB_URI;
   const mongo = realUri ? undefined : await startLocalMongo();
   const control = mongo ? await startControl(mongo) : undefined;
-  const upstash = await startLocalUpstash({ backend: 'memory' });
   project.provide('mongoUri', realUri ?? mongo?.uri ?? '');
   project.provide('mongoControlUrl', control?.url ?? '');
-  project.provide('upstashUrl', upstash.url);
-  project.provide('upstashToken', upstash.token);
   return async () => {
     await control?.close();
-    await Promise.all([mongo?.close(), upstash.close()]);
+    await mongo?.close();
   };
 }
 

@@ -3,8 +3,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
     mongoControlUrl: string;
-    upstashUrl: string;
-    upstashToken: string;
   }
 }
 

@@ -1,0 +1,214 @@
+/**
+ * The consumer's Redis side effects (worker/src/activity/) against the local Upstash-compatible server
+ * on a real redis-server (started by test/support/edge-api.global-setup.ts), with MongoDB written
+ * through the real driver: recent activity, purchases, the cache generation, what the next
+ * /v1/recommendations shows, and Redis down not failing the MongoDB write.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../contracts/events';
+import {
+  ACTIVITY_MAX,
+  ACTIVITY_TTL_SECONDS,
+  activityKey,
+  generationKey,
+  purchasesKey,
+} from '../../worker/src/cache/keys';
+import type { Env } from '../../worker/src/env';
+import worker from '../../worker/src/index';
+import { userHash } from '../../worker/src/shopper';
+import { call, directRedis, edgeEnv, newShopper, provided, recommend, SITE } from './edge-api-support';
+import { countRun, runId, withDb } from './events-support';
+
+/** An enriched event as the producer queues it, for shopper `anonymousId`. */
+function stored(
+  run: string,
+  index: number,
+  anonymousId: string,
+  fields: Partial<StoredEvent> & Pick<StoredEvent, 'event'>,
+): StoredEvent {
+  return {
+    type: 'track',
+    messageId: `${run}-${index}`,
+    anonymousId,
+    timestamp: new Date(Date.UTC(2024, 4, 1, 12, 0, index)).toISOString(),
+    receivedAt: new Date().toISOString(),
+    site: SITE,
+    bucket: 'treatment',
+    model_version: null,
+    ...fields,
+    properties: { run, ...fields.properties },
+  };
+}
+
+/** Delivers events to the real queue handler, as the platform would, and returns the ack/retry result. */
+async function consume(events: StoredEvent[], env: Env = edgeEnv()) {
+  const batch = createMessageBatch(
+    'rx-events',
+    events.map((body, i) => ({ id: `${body.messageId}-q${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+async function activityOf(hash: string): Promise<Array<{ product_id: string; kind: string; at: number }>> {
+  const raw = await directRedis().lrange(activityKey(SITE, hash), 0, -1);
+  return raw.map((entry) => JSON.parse(String(entry)));
+}
+
+async function generationOf(hash: string): Promise<number> {
+  return Number((await directRedis().get(generationKey(SITE, hash))) ?? 0);
+}
+
+describe('consumer side effects in Redis (local Upstash on redis-server)', () => {
+  it('a Product Viewed adds to recent activity under the anonymous and the user hash, bumps the generation, sets a TTL', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const userId = `user-${run}`;
+    const userHashValue = await userHash(SITE, userId);
+    const result = await consume([
+      stored(run, 1, shopper.id, { event: 'Product Viewed', userId, properties: { product_id: 'P-A' } }),
+      stored(run, 2, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-B' } }),
+    ]);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(await countRun(run)).toBe(2);
+
+    // Newest first; `at` is the event's own timestamp.
+    expect(await activityOf(shopper.hash)).toEqual([
+      { product_id: 'P-B', kind: 'view', at: Date.UTC(2024, 4, 1, 12, 0, 2) },
+      { product_id: 'P-A', kind: 'view', at: Date.UTC(2024, 4, 1, 12, 0, 1) },
+    ]);
+    expect(await activityOf(userHashValue)).toEqual([
+      { product_id: 'P-A', kind: 'view', at: Date.UTC(2024, 4, 1, 12, 0, 1) },
+    ]);
+    expect(await generationOf(shopper.hash)).toBe(1); // one pipeline per batch: one bump
+    const ttl = await directRedis().ttl(activityKey(SITE, shopper.hash));
+    expect(ttl).toBeGreaterThan(ACTIVITY_TTL_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(ACTIVITY_TTL_SECONDS);
+    // Keys carry only hashes, never the raw ids.
+    const keys = await directRedis().keys(`rx:${SITE}:*${shopper.hash}`);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(
+      (await directRedis().keys(`*${shopper.id}*`)).concat(await directRedis().keys(`*${userId}*`)),
+    ).toEqual([]);
+  });
+
+  it(`keeps at most ${ACTIVITY_MAX} entries, the newest`, async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const events = Array.from({ length: ACTIVITY_MAX + 5 }, (_, i) =>
+      stored(run, i, shopper.id, { event: 'Product Viewed', properties: { product_id: `P${i}` } }),
+    );
+    expect((await consume(events)).explicitAcks).toHaveLength(ACTIVITY_MAX + 5);
+    const activity = await activityOf(shopper.hash);
+    expect(activity).toHaveLength(ACTIVITY_MAX);
+    expect(activity[0]?.product_id).toBe(`P${ACTIVITY_MAX + 4}`);
+    expect(activity.at(-1)?.product_id).toBe('P5');
+  });
+
+  it('an Order Completed records every product bought and bumps the generation; page and list events change nothing', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    await consume([
+      stored(run, 1, shopper.id, {
+        event: 'Order Completed',
+        properties: {
+          order_id: `o-${run}`,
+          products: [
+            { product_id: 'P-X', quantity: 1 },
+            { product_id: 'P-Y', quantity: 2 },
+          ],
+        },
+      }),
+    ]);
+    const purchases = (await directRedis().smembers(purchasesKey(SITE, shopper.hash))).map(String).sort();
+    expect(purchases).toEqual(['P-X', 'P-Y']);
+    expect((await activityOf(shopper.hash)).map((e) => [e.product_id, e.kind]).sort()).toEqual([
+      ['P-X', 'purchase'],
+      ['P-Y', 'purchase'],
+    ]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+
+    await consume([
+      stored(run, 2, shopper.id, {
+        event: 'Product List Viewed',
+        properties: { products: [{ product_id: 'P-Z' }] },
+      }),
+      { ...stored(run, 3, shopper.id, { event: undefined }), type: 'page', name: 'Home' },
+    ]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+    expect(await activityOf(shopper.hash)).toHaveLength(2);
+    expect(await countRun(run)).toBe(3);
+  });
+
+  it('a redelivered batch (at-least-once) still reaches Redis: duplicates in MongoDB are not skipped', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const event = stored(run, 1, shopper.id, { event: 'Product Added', properties: { product_id: 'P-C' } });
+    // First delivery stored the document with Redis unreachable; the redelivery must still record activity.
+    await consume([event], edgeEnv({ UPSTASH_REDIS_REST_URL: provided().deadUpstashUrl }));
+    expect(await activityOf(shopper.hash)).toEqual([]);
+    const again = await consume([event]);
+    expect(again.explicitAcks).toHaveLength(1);
+    expect(await countRun(run)).toBe(1);
+    expect((await activityOf(shopper.hash)).map((e) => e.kind)).toEqual(['cart']);
+  });
+
+  it('after an Order Completed the next /v1/recommendations (cached before) no longer shows the item bought', async () => {
+    const shopper = await newShopper();
+    const query = 'placement=home&limit=4';
+    const first = await recommend(query, { cookie: shopper.cookie });
+    expect(first.response.status).toBe(200);
+    const bought = first.body.items[0]?.product_id;
+    expect(bought).toBeDefined();
+    const cached = await recommend(query, { cookie: shopper.cookie });
+    expect(cached.body.cached).toBe(true);
+    expect(cached.body.items.map((item) => item.product_id)).toContain(bought);
+
+    const run = runId();
+    await consume([
+      stored(run, 1, shopper.id, {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}`, products: [{ product_id: bought, quantity: 1 }] },
+      }),
+    ]);
+
+    const after = await recommend(query, { cookie: shopper.cookie });
+    expect(after.body.cached).toBe(false);
+    expect(after.body.items.map((item) => item.product_id)).not.toContain(bought);
+    expect(after.body.items.length).toBeGreaterThan(0);
+  });
+
+  it('Redis down: every event is still stored in MongoDB and acked, the failure shows in /healthz, and clears', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const down = edgeEnv({ UPSTASH_REDIS_REST_URL: provided().deadUpstashUrl });
+    const events = Array.from({ length: 10 }, (_, i) =>
+      stored(run, i, shopper.id, { event: 'Product Viewed', properties: { product_id: `P${i}` } }),
+    );
+    const result = await consume(events, down);
+    expect(result.explicitAcks).toHaveLength(10);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.retryBatch.retry).toBe(false);
+    expect(await countRun(run)).toBe(10);
+    const ids = await withDb((db) => db.collection('events').distinct('_id', { 'properties.run': run }));
+    expect(ids).toHaveLength(10);
+
+    const degraded = (await (await call('/healthz', {}, down)).json()) as {
+      components: Record<string, { status: string; detail?: string }>;
+    };
+    expect(degraded.components.activity?.status).toBe('degraded');
+    expect(degraded.components.mongodb?.status).toBe('ok');
+
+    // Redis back: the next batch writes activity and the health entry recovers.
+    await consume([
+      stored(run, 20, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P20' } }),
+    ]);
+    expect((await activityOf(shopper.hash)).map((e) => e.product_id)).toEqual(['P20']);
+    const healthy = (await (await call('/healthz')).json()) as {
+      components: Record<string, { status: string }>;
+    };
+    expect(healthy.components.activity?.status).toBe('ok');
+  });
+});
