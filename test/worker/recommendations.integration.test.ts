@@ -159,6 +159,42 @@ describe('per-user cache in Upstash', () => {
     expect(second.body.recommendation_id).not.toBe(first.body.recommendation_id);
   });
 
+  it('a stale entry is served at once while one request (holding the lock) refreshes it', async () => {
+    const shopper = await newShopper();
+    const key = recommendationKey({
+      site: SITE,
+      userHash: shopper.hash,
+      placement: 'home',
+      context: recommendationContext({ placement: 'home', limit: 2 }),
+      modelVersion: 'fixture-v1',
+      bucket: 'treatment',
+    });
+    const planted = {
+      product_id: productId(30),
+      title: 'planted',
+      url: '/p',
+      image: '/i',
+      price: 1,
+      score: 1,
+    };
+    const stale = { g: 0, f: Date.now() - 1_000, source: 'popularity', items: [planted, planted] };
+    await directRedis().set(key, JSON.stringify(stale), { ex: 600 });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => recommend('placement=home&limit=2', { cookie: shopper.cookie })),
+    );
+    for (const { body } of answers) {
+      expect(body.cached).toBe(true);
+      expect(body.items[0]?.title).toBe('planted');
+    }
+    // The refresh ran in the background of one request: lock taken, entry recomputed and fresh again.
+    expect(await directRedis().get(`${key}:lock`)).toBe('1');
+    const refreshed = JSON.parse((await directRedis().get<string>(key)) ?? '{}') as typeof stale;
+    expect(refreshed.f).toBeGreaterThan(Date.now());
+    expect(refreshed.items[0]?.product_id).toBe(productId(0));
+    const next = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
+    expect(next.body.items[0]?.product_id).toBe(productId(0));
+  });
+
   it('an event bumping the generation counter makes the cached result stale', async () => {
     const shopper = await newShopper();
     const query = 'placement=home&limit=4';

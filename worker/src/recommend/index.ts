@@ -1,6 +1,5 @@
 import {
   acquireRefreshLock,
-  type CacheLookup,
   lookupRecommendations,
   storeRecommendations,
 } from '../cache/recommendation-cache';
@@ -36,16 +35,22 @@ function ttlSeconds(env: Pick<Env, 'CACHE_TTL_SECONDS'>): number {
 
 type Background = Pick<ExecutionContext, 'waitUntil'>;
 
+interface Computed {
+  source: RecommendationSource;
+  items: RecommendedItem[];
+  /** A model failed and popularity stood in: served, but never cached. */
+  fallback: boolean;
+}
+
 /** Computes with the model, falling back to popularity if the model run fails. */
 async function compute(
   bundle: LoadedBundle,
   query: RecommendationQuery,
   signals: ShopperSignals,
   personalize: boolean,
-): Promise<{ source: RecommendationSource; items: RecommendedItem[] }> {
+): Promise<Computed> {
   try {
-    const result = await computeRecommendations(bundle, query, signals, personalize);
-    return result;
+    return { ...(await computeRecommendations(bundle, query, signals, personalize)), fallback: false };
   } catch (error) {
     reportFailure('models', error);
     log('error', 'recommendation_model_failed', {
@@ -53,7 +58,7 @@ async function compute(
       placement: query.placement,
       error,
     });
-    return computeRecommendations(bundle, query, NO_SIGNALS, false);
+    return { ...(await computeRecommendations(bundle, query, NO_SIGNALS, false)), fallback: true };
   }
 }
 
@@ -80,25 +85,35 @@ async function lookup(env: Env, shopper: Shopper, bundle: LoadedBundle, query: R
   }
 }
 
-function store(
-  env: Env,
-  ctx: Background,
-  redis: NonNullable<ReturnType<typeof redisFromEnv>>,
-  found: CacheLookup,
-  value: { source: RecommendationSource; items: RecommendedItem[] },
-  refresh: boolean,
-): void {
-  const budget = cacheBudgetMs(env);
-  const write = async () => {
-    if (refresh && !(await acquireRefreshLock(redis, found.key, budget))) return;
-    await storeRecommendations(redis, found.key, { g: found.generation, ...value }, ttlSeconds(env), budget);
-  };
+type CacheHandle = NonNullable<Awaited<ReturnType<typeof lookup>>>;
+
+function inBackground(ctx: Background, work: () => Promise<void>): void {
   ctx.waitUntil(
-    write().catch((error: unknown) => {
+    work().catch((error: unknown) => {
       reportFailure('cache', error);
       log('warn', 'cache_write_failed', { error });
     }),
   );
+}
+
+async function write(env: Env, cache: CacheHandle, computed: Computed): Promise<void> {
+  if (computed.fallback) return;
+  const { redis, found } = cache;
+  const value = { g: found.generation, source: computed.source, items: computed.items };
+  await storeRecommendations(redis, found.key, value, ttlSeconds(env), cacheBudgetMs(env));
+}
+
+/** Refreshes a stale entry: only the request that wins the lock recomputes, the others serve stale. */
+function refreshInBackground(
+  env: Env,
+  ctx: Background,
+  cache: CacheHandle,
+  work: () => Promise<Computed>,
+): void {
+  inBackground(ctx, async () => {
+    if (!(await acquireRefreshLock(cache.redis, cache.found.key, cacheBudgetMs(env)))) return;
+    await write(env, cache, await work());
+  });
 }
 
 /**
@@ -123,43 +138,26 @@ export async function getRecommendations(
   const model_version = bundle.version;
 
   if (shopper.bucket === 'holdout') {
-    const result = await compute(bundle, query, NO_SIGNALS, false);
-    return { ...base, model_version, cached: false, ...result };
+    const { source, items } = await compute(bundle, query, NO_SIGNALS, false);
+    return { ...base, model_version, source, cached: false, items };
   }
 
   const cache = await lookup(env, shopper, bundle, query);
+  const signals: ShopperSignals = {
+    activity: cache?.found.activity ?? [],
+    purchases: cache?.found.purchases ?? [],
+    identified: shopper.userId !== undefined,
+  };
   const entry = cache?.found.entry;
   if (cache && entry) {
     if (!cache.found.fresh) {
-      // Serve stale now; one request (the lock holder) recomputes in the background.
-      const signals = {
-        activity: cache.found.activity,
-        purchases: cache.found.purchases,
-        identified: shopper.userId !== undefined,
-      };
-      ctx.waitUntil(
-        compute(bundle, query, signals, true).then((fresh) =>
-          store(env, ctx, cache.redis, cache.found, fresh, true),
-        ),
-      );
+      const loaded = bundle;
+      refreshInBackground(env, ctx, cache, () => compute(loaded, query, signals, true));
     }
-    return {
-      ...base,
-      model_version,
-      source: entry.source as RecommendationSource,
-      cached: true,
-      items: entry.items,
-    };
+    return { ...base, model_version, source: entry.source, cached: true, items: entry.items };
   }
 
-  const signals: ShopperSignals = cache
-    ? {
-        activity: cache.found.activity,
-        purchases: cache.found.purchases,
-        identified: shopper.userId !== undefined,
-      }
-    : { ...NO_SIGNALS, identified: shopper.userId !== undefined };
-  const result = await compute(bundle, query, signals, true);
-  if (cache) store(env, ctx, cache.redis, cache.found, result, false);
-  return { ...base, model_version, cached: false, ...result };
+  const computed = await compute(bundle, query, signals, true);
+  if (cache) inBackground(ctx, () => write(env, cache, computed));
+  return { ...base, model_version, source: computed.source, cached: false, items: computed.items };
 }
