@@ -132,6 +132,21 @@ describe('proxy: personalized pages', () => {
     expect(count(body, 'class="rx-item"')).toBe(3);
   });
 
+  it('rewrites an element matched by both data-rx-price and RX_PRICE_SELECTOR once', async () => {
+    const personal = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
+    const { body } = await proxied(
+      DEMO_PRODUCT,
+      {},
+      {
+        deps: { source: () => testSource({ priceFactor: 0.85 }) },
+        env: { RX_PRICE_SELECTOR: 'span.price, .nothing[data-x="a,b"]' },
+      },
+    );
+    expect(body).toContain(
+      `<span class="price" data-rx-price data-rx-product-id="85123A">£${personal}</span>`,
+    );
+  });
+
   it('keeps serving the page when RX_SLOTS is invalid JSON or has a bad selector', async () => {
     for (const slots of ['not json', JSON.stringify([{ selector: '[[[', placement: 'home' }])]) {
       const { response, body } = await proxied(

@@ -7,6 +7,7 @@ import { rewriteLocation, rewriteSetCookie } from '../../worker/src/proxy/header
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
 import { pageContextFromUrl } from '../../worker/src/proxy/page-context';
 import { isWorkerPath } from '../../worker/src/proxy/proxy';
+import { splitSelectorList } from '../../worker/src/proxy/rewriter';
 import { slotQuery } from '../../worker/src/proxy/slot-query';
 
 const env = (vars: Partial<Env>) =>
@@ -144,6 +145,17 @@ describe('page context and slot queries', () => {
       productId: 'P1',
       limit: 4,
     });
+  });
+});
+
+describe('selector lists', () => {
+  it('splits on top-level commas only', () => {
+    expect(splitSelectorList('span.price, .money[data-x="a,b"] , :is(a, b)')).toEqual([
+      'span.price',
+      '.money[data-x="a,b"]',
+      ':is(a, b)',
+    ]);
+    expect(splitSelectorList(undefined)).toEqual([]);
   });
 });
 

@@ -8,8 +8,6 @@ interface PendingPrice {
   text: string;
   /** A child element appeared: the text is not one plain price, so it is put back unchanged. */
   untouched: boolean;
-  /** Which element start this is, to ignore a second selector matching the same element. */
-  seq: number;
 }
 
 /** Elements without content (and without an end tag): nothing to rewrite inside them. */
@@ -44,11 +42,16 @@ export function productIdOf(element: Element): string | undefined {
  * Rewrites price elements (`data-rx-price` and `RX_PRICE_SELECTOR` matches) with the shopper's
  * price, keeping the shop's formatting. The element's text is held back while it streams and put
  * back as it was whenever there is no personalized price in time, the element has child elements,
- * or its end tag never comes (malformed markup: flushed before the next element or at the end).
+ * or its end tag never comes (malformed markup: put back before the next element or at the end).
+ * No handler runs for elements outside prices: each JS call also cuts the output into a chunk.
  */
 export class PriceRewriter {
   private readonly stack: PendingPrice[] = [];
-  private elementSeq = 0;
+  /**
+   * A price element was just opened and nothing (text, child, end) followed yet: a second price
+   * handler called now is the other selector matching the same element, not a new element.
+   */
+  private justOpened = false;
 
   constructor(
     private readonly session: PageSession,
@@ -57,11 +60,12 @@ export class PriceRewriter {
   ) {}
 
   /**
-   * Any element start (registered before the price handlers): a pending price that meets an element
-   * keeps its original text.
+   * An element inside a price element (registered before the price handlers, as `PRICE *`): the
+   * pending price keeps its original text, put back right before this element. Without an end tag
+   * (malformed markup) the following elements count as inside too, which puts the text back in place.
    */
-  anyElement(element: Element): void {
-    this.elementSeq += 1;
+  descendant(element: Element): void {
+    this.justOpened = false;
     const top = this.stack[this.stack.length - 1];
     if (!top || top.untouched) return;
     if (top.text) element.before(top.text, { html: true });
@@ -71,16 +75,17 @@ export class PriceRewriter {
 
   priceElement(element: Element): void {
     if (VOID_ELEMENTS.has(element.tagName)) return;
-    if (this.stack[this.stack.length - 1]?.seq === this.elementSeq) return;
+    if (this.justOpened) return;
     const pending: PendingPrice = {
-      seq: this.elementSeq,
       productId: productIdOf(element) ?? this.session.currentProductId,
       text: '',
       untouched: false,
     };
     const quote = pending.productId ? this.session.price(pending.productId) : Promise.resolve(undefined);
     this.stack.push(pending);
+    this.justOpened = true;
     element.onEndTag(async (end) => {
+      this.justOpened = false;
       const index = this.stack.lastIndexOf(pending);
       if (index >= 0) this.stack.splice(index, 1);
       if (pending.untouched) return;
@@ -102,6 +107,7 @@ export class PriceRewriter {
   text(chunk: Text): void {
     const top = this.stack[this.stack.length - 1];
     // `chunk.removed`: both `data-rx-price` and RX_PRICE_SELECTOR may match, handing over the same chunk twice.
+    if (chunk.text !== '') this.justOpened = false;
     if (!top || top.untouched || chunk.removed) return;
     top.text += chunk.text;
     chunk.remove();

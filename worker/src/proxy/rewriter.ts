@@ -125,8 +125,11 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
 
   const prices = session ? new PriceRewriter(session, encode, config.priceDisclosure) : undefined;
   if (session && prices) {
-    // Registered first: for each element it must run before the price handlers (see PriceRewriter).
-    rewriter.on('*', { element: (element) => prices.anyElement(element) });
+    // Registered first: for a nested price element it must run before the price handlers.
+    const priceSelectors = ['[data-rx-price]', ...splitSelectorList(config.priceSelector)];
+    for (const selector of priceSelectors) {
+      addHandler(rewriter, `${selector} *`, { element: (element) => prices.descendant(element) });
+    }
     if (config.productIdSelector) {
       addHandler(rewriter, config.productIdSelector, {
         element(element) {
@@ -139,8 +142,7 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
       element: outsideTemplate((element) => prices.priceElement(element)),
       text: (chunk: Text) => prices.text(chunk),
     };
-    rewriter.on('[data-rx-price]', priceHandler);
-    if (config.priceSelector) addHandler(rewriter, config.priceSelector, priceHandler);
+    for (const selector of priceSelectors) addHandler(rewriter, selector, priceHandler);
 
     rewriter.on('[data-rx-slot]', {
       element: outsideTemplate((element) => fillSlot(session, element, element, 'inner', encode)),
@@ -164,6 +166,24 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
     },
   });
   return rewriter;
+}
+
+/** The parts of a CSS selector list (`a, b`), so `PART *` can be built for each; commas inside `[...]`/`(...)` are kept. */
+export function splitSelectorList(list: string | undefined): string[] {
+  if (!list) return [];
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of list) {
+    if (ch === '[' || ch === '(') depth += 1;
+    if (ch === ']' || ch === ')') depth -= 1;
+    if (ch === ',' && depth === 0) {
+      parts.push(current.trim());
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current.trim());
+  return parts.filter(Boolean);
 }
 
 /** `rewriter.on` that skips (and logs) a selector HTMLRewriter rejects, instead of failing the page. */
