@@ -8,18 +8,22 @@
  *   CLOUDFLARE_ACCOUNT_ID=... CLOUDFLARE_API_TOKEN=... npx tsx scripts/replay-dlq.ts [--dry-run] [--limit N]
  *
  * The token needs the "Queues Edit" permission. Exit code 0 when the DLQ was drained (or the
- * dry run listed it), 1 on any failure (nothing is acked that was not republished).
+ * dry run listed it), 1 on any failure or any message that could not be replayed (nothing is
+ * acked that was not republished; what is left stays in the DLQ).
  */
 import { parseArgs } from 'node:util';
+import {
+  decodeMessageBody,
+  type OutgoingMessage,
+  type PulledMessage,
+  QueuesApi,
+} from './cloudflare-queues-api';
 
 const API = process.env.CLOUDFLARE_API_BASE ?? 'https://api.cloudflare.com/client/v4';
-
-interface PulledMessage {
-  id: string;
-  body: string;
-  lease_id: string;
-  attempts: number;
-}
+/** Messages per pull and per publish (both API maxima). */
+const BATCH = 100;
+/** How long pulled messages stay hidden from other pulls: covers one publish + ack round. */
+const LEASE_MS = 60_000;
 
 export interface ReplayOptions {
   accountId: string;
@@ -32,102 +36,71 @@ export interface ReplayOptions {
   log?: (line: string) => void;
 }
 
-/** Drains `from` into `to`; returns how many messages were replayed (or seen, for a dry run). */
-export async function replayDlq(options: ReplayOptions): Promise<number> {
+export interface ReplayResult {
+  /** Republished and acked (or, for a dry run, seen). */
+  replayed: number;
+  /** Left in the DLQ, unacked, because their body cannot be republished (e.g. `v8` content type). */
+  skipped: number;
+}
+
+/**
+ * Drains `from` into `to`, one pulled batch at a time: publish the batch, then ack it. A failed
+ * publish throws before the ack, so those messages stay in `from` (their lease expires and a later
+ * run replays them). Messages whose body cannot be decoded are never acked and are counted in `skipped`.
+ */
+export async function replayDlq(options: ReplayOptions): Promise<ReplayResult> {
   const api = new QueuesApi(options.apiBase ?? API, options.accountId, options.apiToken);
   const log = options.log ?? ((line: string) => console.log(line));
   const fromId = await api.queueId(options.from ?? 'rx-events-dlq');
   const toId = await api.queueId(options.to ?? 'rx-events');
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  let replayed = 0;
-  while (replayed < limit) {
-    const batch = await api.pull(fromId, Math.min(100, limit - replayed));
+  const seen = new Set<string>();
+  const result: ReplayResult = { replayed: 0, skipped: 0 };
+  while (result.replayed < limit) {
+    const batch = (await api.pull(fromId, Math.min(BATCH, limit - result.replayed), LEASE_MS)).filter(
+      (message) => !seen.has(message.id),
+    );
+    // Empty, or only messages skipped earlier in this run whose lease ran out: nothing new to do.
     if (batch.length === 0) break;
+    for (const message of batch) seen.add(message.id);
     if (options.dryRun) {
-      for (const message of batch)
-        log(`would replay ${message.id} (attempts ${message.attempts}): ${message.body.slice(0, 120)}`);
-      replayed += batch.length;
+      for (const message of batch) log(`would replay ${message.id} (attempts ${message.attempts})`);
+      result.replayed += batch.length;
       break; // a dry run looks, it does not hold leases in a loop
     }
+    const { ready, skipped } = decodeBatch(batch, log);
+    result.skipped += skipped;
+    if (ready.length === 0) continue;
     await api.publish(
       toId,
-      batch.map((message) => parseBody(message)),
+      ready.map((entry) => entry.outgoing),
     );
-    await api.ack(
+    const acked = await api.ack(
       fromId,
-      batch.map((message) => message.lease_id),
+      ready.map((entry) => entry.leaseId),
     );
-    replayed += batch.length;
-    log(`replayed ${batch.length} (total ${replayed})`);
+    if (acked !== ready.length) log(`warning: the API acknowledged ${acked} of ${ready.length} messages`);
+    result.replayed += ready.length;
+    log(`replayed ${ready.length} (total ${result.replayed})`);
   }
-  return replayed;
+  return result;
 }
 
-/** DLQ bodies were sent as JSON (`contentType: 'json'`); anything else is forwarded as text. */
-function parseBody(message: PulledMessage): unknown {
-  try {
-    return JSON.parse(message.body);
-  } catch {
-    return message.body;
-  }
-}
-
-class QueuesApi {
-  constructor(
-    private readonly base: string,
-    private readonly accountId: string,
-    private readonly token: string,
-  ) {}
-
-  async queueId(name: string): Promise<string> {
-    const queues = await this.call<Array<{ queue_id: string; queue_name: string }>>('GET', '/queues');
-    const queue = queues.find((candidate) => candidate.queue_name === name);
-    if (!queue) throw new Error(`No queue named "${name}" in this account (wrangler queues list)`);
-    return queue.queue_id;
-  }
-
-  pull(queueId: string, batchSize: number): Promise<PulledMessage[]> {
-    return this.call('POST', `/queues/${queueId}/messages/pull`, {
-      batch_size: batchSize,
-      visibility_timeout_ms: 60_000,
-    });
-  }
-
-  async publish(queueId: string, bodies: unknown[]): Promise<void> {
-    await this.call('POST', `/queues/${queueId}/messages/batch`, {
-      messages: bodies.map((body) => ({ body, content_type: 'json' })),
-    });
-  }
-
-  async ack(queueId: string, leaseIds: string[]): Promise<void> {
-    await this.call('POST', `/queues/${queueId}/messages/ack`, {
-      acks: leaseIds.map((lease_id) => ({ lease_id })),
-    });
-  }
-
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.base}/accounts/${this.accountId}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const payload = (await response.json().catch(() => ({}))) as {
-      success?: boolean;
-      result?: unknown;
-      errors?: unknown;
-    };
-    if (!response.ok || payload.success === false) {
-      throw new Error(
-        `Cloudflare API ${method} ${path}: HTTP ${response.status} ${JSON.stringify(payload.errors ?? '')}`,
-      );
+function decodeBatch(
+  batch: readonly PulledMessage[],
+  log: (line: string) => void,
+): { ready: Array<{ outgoing: OutgoingMessage; leaseId: string }>; skipped: number } {
+  const ready: Array<{ outgoing: OutgoingMessage; leaseId: string }> = [];
+  let skipped = 0;
+  for (const message of batch) {
+    const decoded = decodeMessageBody(message);
+    if (decoded.ok) ready.push({ outgoing: decoded.message, leaseId: message.lease_id });
+    else {
+      skipped++;
+      log(`left in the DLQ: ${message.id}: ${decoded.reason}`);
     }
-    const result = payload.result as { messages?: unknown } | unknown;
-    // The pull endpoint answers `{ result: { messages: [...] } }`; the others answer the value itself.
-    if (result && typeof result === 'object' && 'messages' in result && Array.isArray(result.messages)) {
-      return result.messages as T;
-    }
-    return result as T;
   }
+  return { ready, skipped };
 }
 
 async function main(): Promise<void> {
@@ -150,7 +123,7 @@ async function main(): Promise<void> {
     console.error('--limit must be a positive whole number');
     process.exit(1);
   }
-  const count = await replayDlq({
+  const { replayed, skipped } = await replayDlq({
     accountId,
     apiToken,
     from: values.from,
@@ -160,9 +133,13 @@ async function main(): Promise<void> {
   });
   console.log(
     values['dry-run']
-      ? `${count} message(s) in ${values.from}`
-      : `replayed ${count} message(s) into ${values.to}`,
+      ? `${replayed} message(s) in ${values.from} (first batch)`
+      : `replayed ${replayed} message(s) into ${values.to}`,
   );
+  if (skipped > 0) {
+    console.error(`${skipped} message(s) could not be replayed and stay in ${values.from}`);
+    process.exit(1);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -18,7 +18,7 @@ export interface ConsumerHooks {
  * valid ones go to `events` (`_id` = `messageId`, duplicates = success), malformed ones to
  * `rejected_events` with the reason; each message is acked only once its document (or its
  * rejection record) is in MongoDB, and retried with back-off otherwise, so a message is never
- * lost: what exhausts its retries lands in the dead-letter queue (`npm run replay-dlq`).
+ * lost: what exhausts its retries lands in the dead-letter queue (`npx tsx scripts/replay-dlq.ts`).
  * Afterwards the shopper's recent activity in Redis is updated; that never fails the batch.
  */
 export async function handleEventBatch(

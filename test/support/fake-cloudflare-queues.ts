@@ -1,0 +1,236 @@
+/**
+ * A local stand-in for the Cloudflare Queues REST API, on a free loopback port, implementing what
+ * scripts/replay-dlq.ts uses, as documented (developers.cloudflare.com/api/resources/queues and
+ * /queues/configuration/pull-consumers):
+ *
+ * - `GET  /client/v4/accounts/{account}/queues` → `result: [{ queue_id, queue_name }]`
+ * - `POST .../queues/{id}/messages/pull` `{ batch_size (default 5, max 100), visibility_timeout_ms }`
+ *   → `result: { message_backlog_count, messages: [{ id, body, attempts, lease_id, timestamp_ms, metadata }] }`;
+ *   pulled messages are leased (invisible) until the timeout; `json` bodies come base64-encoded
+ * - `POST .../queues/{id}/messages/ack` `{ acks: [{ lease_id }], retries: [{ lease_id, delay_seconds }] }`
+ *   → `result: { ackCount, retryCount, warnings }`; acked messages are deleted
+ * - `POST .../queues/{id}/messages/batch` `{ messages: [{ body, content_type }] }` → publishes
+ *
+ * Every answer is the API envelope `{ success, errors, messages, result }`; a wrong bearer token is a 401.
+ * `failPublishes({ count, after })` makes publishes answer 500. Each call is recorded in `calls`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type ContentType = 'json' | 'text' | 'v8';
+
+interface StoredMessage {
+  id: string;
+  /** As the pull endpoint returns it: base64 for json, the text for text. */
+  encodedBody: string;
+  contentType: ContentType;
+  attempts: number;
+  timestampMs: number;
+  lease?: { id: string; until: number };
+}
+
+/** One API call as the fake saw it. */
+export interface RecordedCall {
+  op: 'list' | 'pull' | 'ack' | 'publish';
+  queue?: string;
+  /** pull: message ids handed out; ack: message ids deleted; publish: decoded bodies. */
+  ids?: string[];
+  bodies?: unknown[];
+  status: number;
+}
+
+export interface FakeQueues {
+  /** Base URL to use as `CLOUDFLARE_API_BASE` / `apiBase`. */
+  apiBase: string;
+  accountId: string;
+  token: string;
+  calls: RecordedCall[];
+  /** Adds messages to a queue as a producer would (creating the queue). Returns their ids. */
+  enqueue(queue: string, bodies: unknown[], contentType?: ContentType): string[];
+  /** All messages of a queue, leased or not, with decoded bodies (json parsed). */
+  contents(queue: string): Array<{ id: string; body: unknown; leased: boolean }>;
+  /** The `count` publishes after the next `after` (default 0) successful ones answer 500. */
+  failPublishes(options: { count: number; after?: number }): void;
+  close(): Promise<void>;
+}
+
+function encode(body: unknown, contentType: ContentType): string {
+  if (contentType === 'text') return String(body);
+  if (contentType === 'json') return Buffer.from(JSON.stringify(body), 'utf8').toString('base64');
+  return randomBytes(24).toString('base64'); // opaque V8 serialization
+}
+
+function decode(message: StoredMessage): unknown {
+  if (message.contentType === 'json')
+    return JSON.parse(Buffer.from(message.encodedBody, 'base64').toString('utf8'));
+  return message.encodedBody;
+}
+
+export async function startFakeQueues(queueNames: readonly string[]): Promise<FakeQueues> {
+  const accountId = randomBytes(16).toString('hex');
+  const token = randomBytes(20).toString('base64url');
+  const queues = new Map<string, { id: string; messages: StoredMessage[] }>();
+  const ensure = (name: string) => {
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = { id: randomBytes(16).toString('hex'), messages: [] };
+      queues.set(name, queue);
+    }
+    return queue;
+  };
+  for (const name of queueNames) ensure(name);
+  const byId = (id: string) => [...queues.entries()].find(([, queue]) => queue.id === id);
+  const calls: RecordedCall[] = [];
+  let failure = { count: 0, after: 0 };
+
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const send = (
+        status: number,
+        result: unknown,
+        errors: Array<{ code: number; message: string }> = [],
+      ) => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ success: status < 400, errors, messages: [], result }));
+      };
+      if (request.headers.authorization !== `Bearer ${token}`) {
+        send(401, null, [{ code: 10000, message: 'Authentication error' }]);
+        return;
+      }
+      const prefix = `/client/v4/accounts/${accountId}/queues`;
+      const url = new URL(request.url ?? '/', 'http://fake');
+      if (!url.pathname.startsWith(prefix)) {
+        send(404, null, [{ code: 7003, message: 'Could not route to this path' }]);
+        return;
+      }
+      let body: Record<string, unknown> = {};
+      try {
+        if (chunks.length > 0)
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        send(400, null, [{ code: 10001, message: 'Malformed JSON' }]);
+        return;
+      }
+      const rest = url.pathname.slice(prefix.length);
+      if (request.method === 'GET' && rest === '') {
+        calls.push({ op: 'list', status: 200 });
+        send(
+          200,
+          [...queues.entries()].map(([name, queue]) => ({ queue_id: queue.id, queue_name: name })),
+        );
+        return;
+      }
+      const match = /^\/([0-9a-f]+)\/messages\/(pull|ack|batch)$/.exec(rest);
+      const found = match?.[1] ? byId(match[1]) : undefined;
+      if (request.method !== 'POST' || !match || !found) {
+        send(404, null, [{ code: 11000, message: 'Queue or route not found' }]);
+        return;
+      }
+      const [name, queue] = found;
+      const now = Date.now();
+      const action = match[2];
+      if (action === 'pull') {
+        const batchSize = Math.min(100, Math.max(1, Number(body.batch_size ?? 5)));
+        const timeout = Number(body.visibility_timeout_ms ?? 30_000);
+        const visible = queue.messages.filter((m) => !m.lease || m.lease.until <= now).slice(0, batchSize);
+        for (const message of visible) {
+          message.attempts++;
+          message.lease = { id: randomUUID(), until: now + timeout };
+        }
+        calls.push({ op: 'pull', queue: name, ids: visible.map((m) => m.id), status: 200 });
+        send(200, {
+          message_backlog_count: queue.messages.length,
+          messages: visible.map((m) => ({
+            id: m.id,
+            body: m.encodedBody,
+            attempts: m.attempts,
+            lease_id: m.lease?.id,
+            timestamp_ms: m.timestampMs,
+            metadata: { 'CF-sourceMessageSource': 'worker', 'CF-Content-Type': m.contentType },
+          })),
+        });
+        return;
+      }
+      if (action === 'ack') {
+        const acks = (body.acks ?? []) as Array<{ lease_id?: string }>;
+        const retries = (body.retries ?? []) as Array<{ lease_id?: string }>;
+        const leaseIds = new Set(acks.map((a) => a.lease_id));
+        const acked = queue.messages.filter((m) => m.lease && leaseIds.has(m.lease.id));
+        queue.messages = queue.messages.filter((m) => !acked.includes(m));
+        const retryIds = new Set(retries.map((r) => r.lease_id));
+        for (const message of queue.messages)
+          if (message.lease && retryIds.has(message.lease.id)) message.lease = undefined;
+        calls.push({ op: 'ack', queue: name, ids: acked.map((m) => m.id), status: 200 });
+        send(200, { ackCount: acked.length, retryCount: retryIds.size, warnings: [] });
+        return;
+      }
+      const messages = body.messages;
+      if (!Array.isArray(messages) || messages.length === 0 || messages.length > 100) {
+        calls.push({ op: 'publish', queue: name, status: 400 });
+        send(400, null, [{ code: 11002, message: 'messages must hold 1 to 100 messages' }]);
+        return;
+      }
+      if (failure.count > 0 && failure.after === 0) {
+        failure.count--;
+        calls.push({ op: 'publish', queue: name, status: 500 });
+        send(500, null, [{ code: 10013, message: 'Internal error (simulated)' }]);
+        return;
+      }
+      if (failure.after > 0) failure.after--;
+      const published = messages as Array<{ body?: unknown; content_type?: ContentType }>;
+      for (const message of published) {
+        const contentType = message.content_type ?? 'json';
+        queue.messages.push({
+          id: randomBytes(16).toString('hex'),
+          encodedBody: encode(message.body, contentType),
+          contentType,
+          attempts: 0,
+          timestampMs: now,
+        });
+      }
+      calls.push({ op: 'publish', queue: name, bodies: published.map((m) => m.body), status: 200 });
+      send(200, null);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    apiBase: `http://127.0.0.1:${port}/client/v4`,
+    accountId,
+    token,
+    calls,
+    enqueue(queueName, bodies, contentType = 'json') {
+      const queue = ensure(queueName);
+      return bodies.map((body) => {
+        const id = randomBytes(16).toString('hex');
+        queue.messages.push({
+          id,
+          encodedBody: encode(body, contentType),
+          contentType,
+          attempts: 0,
+          timestampMs: Date.now(),
+        });
+        return id;
+      });
+    },
+    contents(queueName) {
+      return (queues.get(queueName)?.messages ?? []).map((m) => ({
+        id: m.id,
+        body: m.contentType === 'v8' ? undefined : decode(m),
+        leased: m.lease !== undefined && m.lease.until > Date.now(),
+      }));
+    },
+    failPublishes({ count, after = 0 }) {
+      failure = { count, after };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
