@@ -4,6 +4,7 @@
  * builds model bundles (valid v1 and v2, one with a corrupted model, one missing a model file). Handed to
  * the tests in workerd with `inject('edgeApi')`.
  */
+import { createHash } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { buildFixtureBundle, bundleToBase64 } from './fixture-bundle';
 import { startLocalUpstashProcess } from './local-upstash-process';
@@ -16,7 +17,7 @@ export interface EdgeApiProvided {
   slowDelayMs: number;
   deadUpstashUrl: string;
   /** name → file name → base64 bytes */
-  bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing', Record<string, string>>;
+  bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch', Record<string, string>>;
 }
 
 declare module 'vitest' {
@@ -33,6 +34,32 @@ function corrupted(files: Record<string, string>, file: string): Record<string, 
   const at = Math.floor(bytes.length / 2);
   for (let i = at; i < at + 8 && i < bytes.length; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
   return { ...files, [file]: bytes.toString('base64') };
+}
+
+/**
+ * A bundle whose files all match their checksums but whose catalogue has one item more than the
+ * graphs' item axis: consistent bytes, inconsistent meaning.
+ */
+function mismatched(): Record<string, string> {
+  const bundle = buildFixtureBundle({ version: 'fixture-mismatch' });
+  const catalogue = JSON.parse(Buffer.from(bundle.files['catalogue.json'] ?? []).toString('utf8')) as {
+    items: Array<Record<string, unknown>>;
+  };
+  catalogue.items.push({ ...catalogue.items[0], product_id: 'EXTRA-1' });
+  const catalogueBytes = Buffer.from(JSON.stringify(catalogue));
+  const manifest = {
+    ...bundle.manifest,
+    catalogue: {
+      ...bundle.manifest.catalogue,
+      sha256: createHash('sha256').update(catalogueBytes).digest('hex'),
+      count: catalogue.items.length,
+    },
+  };
+  return {
+    ...bundleToBase64(bundle),
+    'catalogue.json': catalogueBytes.toString('base64'),
+    'manifest.json': Buffer.from(JSON.stringify(manifest)).toString('base64'),
+  };
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -54,6 +81,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       v2: bundleToBase64(buildFixtureBundle({ version: 'fixture-v2' })),
       corrupt: corrupted(corrupt, 'similar.onnx'),
       missing,
+      mismatch: mismatched(),
     },
   });
   return async () => {

@@ -91,6 +91,13 @@ describe('bad bundles are refused and the previous one keeps serving', () => {
     expect(cart.body.source).toBe('complements');
   });
 
+  it('a bundle whose catalogue does not match the graphs item axis is refused before it can serve', async () => {
+    const response = await publish('mismatch', 'fixture-mismatch');
+    expect(response.status).toBe(422);
+    expect(await response.text()).toMatch(/similar\.onnx input history has 40 items, the catalogue 41/);
+    expect((await recommend('placement=home&limit=1')).body.model_version).toBe('fixture-v1');
+  });
+
   it('a published bundle whose manifest names another version is refused', async () => {
     // v2's files uploaded under the name fixture-v3: the manifest says fixture-v2.
     const response = await publish('v2', 'fixture-v3');

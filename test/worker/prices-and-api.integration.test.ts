@@ -244,6 +244,19 @@ describe('experiment holdout', () => {
   });
 });
 
+describe('shopper identity without a cookie', () => {
+  it('script mode on another site may send rx_uid in x-rx-uid: no new cookie, the same shopper', async () => {
+    const id = crypto.randomUUID();
+    const first = await recommend('placement=home&limit=2', { 'x-rx-uid': id });
+    expect(first.response.headers.get('set-cookie')).toBeNull();
+    const second = await recommend('placement=home&limit=2', { 'x-rx-uid': id });
+    // Same shopper, so the second answer comes from their cache entry.
+    expect(second.body.cached).toBe(true);
+    const malformed = await recommend('placement=home&limit=2', { 'x-rx-uid': 'not-an-id' });
+    expect(malformed.response.headers.get('set-cookie')).toMatch(/^rx_uid=/);
+  });
+});
+
 describe('CORS', () => {
   const shops = { SHOP_ORIGINS: 'https://shop.example, https://www.shop.example' };
 

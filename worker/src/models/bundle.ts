@@ -129,6 +129,19 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
       );
     } else catalogue = parsed.data;
   }
+  if (catalogue) {
+    for (const entry of manifest.models) {
+      // Every graph's item axis must be the catalogue: index i means item i everywhere.
+      for (const input of entry.inputs) {
+        const axis = input.shape[1];
+        if (typeof axis === 'number' && axis !== catalogue.items.length) {
+          problems.push(
+            `${entry.file} input ${input.name} has ${axis} items, the catalogue ${catalogue.items.length}`,
+          );
+        }
+      }
+    }
+  }
   if (problems.length > 0 || !catalogue) throw new BundleError(manifest.version, problems);
 
   const models: Partial<Record<ModelRole, Recommender>> = {};
