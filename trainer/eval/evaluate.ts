@@ -15,29 +15,50 @@ export interface ModelScore {
   precision: number;
   recall: number;
   ndcg: number;
+  /** Published-style MAP: ÷ |relevant| (see metrics.ts). */
   map: number;
+  /** Current `map_at_k`: ÷ min(|relevant|, k). */
+  mapAtK: number;
   /** Share of the catalogue that appears in at least one user's top-k. */
   coverage: number;
 }
 
-/** Relevant item indices per training row, from test interactions of known users and items. */
-export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map<number, Set<number>> {
+/** A test user's relevant items: those the model can rank, and how many there are in all. */
+export interface RelevantItems {
+  /** Column indices of relevant items known in training and not in the user's training row. */
+  items: Set<number>;
+  /**
+   * All relevant items, including test items never seen in training (the model cannot rank
+   * them, but Microsoft Recommenders counts them in `actual`: recall, IDCG and MAP denominators).
+   */
+  count: number;
+}
+
+/**
+ * Relevant items per training row from the test interactions. Users without a training row are
+ * left out: they get no predictions (the reference's `common_users`).
+ */
+export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map<number, RelevantItems> {
   const userRow = new Map(train.users.map((u, i) => [u, i]));
-  const out = new Map<number, Set<number>>();
+  const known = new Map<number, Set<number>>();
+  const unknown = new Map<number, Set<string>>();
   for (const it of test) {
     const r = userRow.get(it.user);
+    if (r === undefined) continue;
     const c = train.itemIndex.get(it.item);
-    if (r === undefined || c === undefined) continue;
-    const set = out.get(r) ?? new Set<number>();
-    set.add(c);
-    out.set(r, set);
+    if (c !== undefined) known.set(r, (known.get(r) ?? new Set<number>()).add(c));
+    else unknown.set(r, (unknown.get(r) ?? new Set<string>()).add(it.item));
   }
-  // Items the user already had in training are excluded from the ranking, so they cannot count.
-  for (const [r, set] of out) {
+  const out = new Map<number, RelevantItems>();
+  for (const r of new Set([...known.keys(), ...unknown.keys()])) {
+    const items = known.get(r) ?? new Set<number>();
+    // Items the user already had in training are excluded from the ranking (they are masked, as
+    // `remove_seen=True` does), so they are not relevant: only new items are to be predicted.
     forEachInRow(train.matrix, r, (c) => {
-      set.delete(c);
+      items.delete(c);
     });
-    if (set.size === 0) out.delete(r);
+    const count = items.size + (unknown.get(r)?.size ?? 0);
+    if (count > 0) out.set(r, { items, count });
   }
   return out;
 }
@@ -47,7 +68,7 @@ export async function evaluateOnnx(
   name: string,
   onnx: Uint8Array,
   train: InteractionMatrix,
-  relevant: Map<number, Set<number>>,
+  relevant: Map<number, RelevantItems>,
   k = 10,
 ): Promise<ModelScore> {
   const runner = await loadRecommender(onnx);
@@ -77,7 +98,8 @@ export async function evaluateOnnx(
       batch.forEach((r, i) => {
         const top = out.indices.subarray(i * out.k, i * out.k + Math.min(k, out.k));
         for (const c of top) recommended.add(c);
-        avg.add(rankingMetrics(top, relevant.get(r) ?? new Set(), k));
+        const rel = relevant.get(r);
+        if (rel) avg.add(rankingMetrics(top, rel.items, k, rel.count));
       });
     }
   } finally {

@@ -12,16 +12,20 @@ const at = (user: string, item: string, day: number, purchase = true): Interacti
 });
 
 describe('splits', () => {
-  it('stratified: every user keeps round(75%) of their rows in training', () => {
-    const rows = [
-      ...Array.from({ length: 8 }, (_, i) => at('a', `i${i}`, i)),
-      ...Array.from({ length: 3 }, (_, i) => at('b', `i${i}`, i)),
-    ];
-    const s = stratifiedSplit(rows, 0.75, 1);
-    expect(s.train.filter((r) => r.user === 'a')).toHaveLength(6);
-    expect(s.train.filter((r) => r.user === 'b')).toHaveLength(2);
-    expect(s.test).toHaveLength(3);
-    expect(stratifiedSplit(rows, 0.75, 1).test).toEqual(s.test); // seeded
+  it('stratified: reproduces python_stratified_split(ratio=0.75, seed=42) row for row', () => {
+    // Users of 30 rows in file order. The expected training rows were computed with NumPy 2.4:
+    //   np.random.seed(42); rnd = np.random.rand(30); order = np.lexsort((rnd, users))
+    //   train = rows whose (rank within user) / (user's count) <= 0.75
+    // i.e. Microsoft Recommenders' _do_stratification without pandas.
+    const users = [1, 2, 1, 3, 2, 1, 4, 2, 1, 3, 5, 2, 1, 3, 2, 1, 6, 6, 2, 1, 3, 1, 2, 6, 1, 3, 2, 1, 6, 2];
+    const rows = users.map((u, i) => at(`u${u}`, `i${i}`, i));
+    const s = stratifiedSplit(rows, 0.75, 42);
+    const trainRows = s.train.map((r) => rows.indexOf(r)).sort((a, b) => a - b);
+    expect(trainRows).toEqual([0, 3, 4, 5, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 26, 27, 29]);
+    // floor(0.75 n) per user: 10 → 7, 9 → 6, 5 → 3, 4 → 3, and a single row goes to test.
+    expect(s.test).toHaveLength(11);
+    expect(s.test.filter((r) => r.user === 'u4')).toHaveLength(1);
+    expect(() => stratifiedSplit(rows, 1, 42)).toThrow(/ratio/);
   });
 
   it('temporal: tests known users on known items after the cut-off, counting what it leaves out', () => {

@@ -1,7 +1,7 @@
 /** Train/test splits of the evaluation protocols. */
 
 import type { Interaction } from '../data/types';
-import { seededRandom, shuffle } from '../math/random';
+import { NumpyRandomState } from '../math/mt19937';
 
 /** A split: training interactions and the test interactions to predict. */
 export interface Split {
@@ -11,29 +11,38 @@ export interface Split {
 }
 
 /**
- * Microsoft Recommenders `python_stratified_split(ratio=0.75)`: for each user, their interactions in
- * random order, the first round(0.75·n) to train and the rest to test, so every user is in both.
+ * Microsoft Recommenders `python_stratified_split(data, ratio=0.75, seed=42)`
+ * (recommenders/datasets/python_splitters.py, `_do_stratification` with is_random=True):
+ *   np.random.seed(seed); data["random"] = np.random.rand(data.shape[0])   # one key per row, file order
+ *   data = data.sort_values([col_user, "random"])
+ *   data["rank"] = (groupby(user).cumcount() + 1) / groupby(user).count()
+ *   train: rank <= ratio; test: rank > ratio
+ * So a user with n rows keeps floor(ratio·n) of them in training (n = 1: none, that user is then
+ * test-only and, having no predictions, drops out of the metrics as in their `common_users`).
+ * With the same row order (u.data as read) this reproduces their split row for row.
  */
 export function stratifiedSplit(interactions: Interaction[], ratio = 0.75, seed = 42): Split {
-  const byUser = new Map<string, Interaction[]>();
-  for (const it of interactions) {
-    const list = byUser.get(it.user) ?? [];
-    list.push(it);
-    byUser.set(it.user, list);
-  }
-  const random = seededRandom(seed);
+  if (!(ratio > 0 && ratio < 1)) throw new RangeError(`split ratio must be in (0, 1), got ${ratio}`);
+  const random = new NumpyRandomState(seed);
+  const byUser = new Map<string, Array<{ row: Interaction; key: number; order: number }>>();
+  interactions.forEach((row, order) => {
+    const list = byUser.get(row.user) ?? [];
+    list.push({ row, key: random.nextDouble(), order });
+    byUser.set(row.user, list);
+  });
   const train: Interaction[] = [];
   const test: Interaction[] = [];
   for (const list of byUser.values()) {
-    shuffle(list, random);
-    const cut = Math.round(ratio * list.length);
-    train.push(...list.slice(0, cut));
-    test.push(...list.slice(cut));
+    // pandas sorts the two keys with a stable lexsort: ties (practically none) keep row order.
+    list.sort((a, b) => a.key - b.key || a.order - b.order);
+    list.forEach(({ row }, i) => {
+      ((i + 1) / list.length <= ratio ? train : test).push(row);
+    });
   }
   return {
     train,
     test,
-    description: `per-user stratified random split ${ratio * 100}/${Math.round((1 - ratio) * 100)} (seed ${seed})`,
+    description: `per-user stratified random split ${ratio * 100}/${Math.round((1 - ratio) * 100)} (python_stratified_split, NumPy MT19937 seed ${seed})`,
   };
 }
 

@@ -10,6 +10,7 @@ export function formatTable(result: EvalResult): string {
     `nDCG@${k}`,
     `Precision@${k}`,
     `Recall@${k}`,
+    'MAP',
     `MAP@${k}`,
     'coverage',
     'vs popularity',
@@ -21,6 +22,7 @@ export function formatTable(result: EvalResult): string {
     r.precision.toFixed(4),
     r.recall.toFixed(4),
     r.map.toFixed(4),
+    r.mapAtK.toFixed(4),
     `${(r.coverage * 100).toFixed(1)}%`,
     popularity > 0 ? `×${(r.ndcg / popularity).toFixed(2)}` : 'n/a',
     String(r.users),
@@ -30,6 +32,7 @@ export function formatTable(result: EvalResult): string {
   return [
     `${result.format}: ${result.protocol}`,
     `backend: ${result.backend}; metrics computed on the exported ONNX graphs in onnxruntime-web`,
+    `MAP = Σ precision at hits / |relevant| (the published Microsoft Recommenders "MAP"); MAP@${k} divides by min(|relevant|, ${k}) (their current map_at_k)`,
     '',
     row(header),
     row(widths.map((w) => '-'.repeat(w))),

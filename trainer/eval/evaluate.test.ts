@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate } from '../data/matrix';
+import type { Interaction } from '../data/types';
+import { buildRecommenderGraph } from '../onnx/recommender-graphs';
+import { evaluateOnnx, relevantSets } from './evaluate';
+
+const row = (user: string, item: string): Interaction => ({
+  user,
+  item,
+  time: 0,
+  weight: 1,
+  purchase: true,
+  quantity: 1,
+});
+
+describe('evaluation on an exported graph', () => {
+  it('scores the ONNX top-k against relevant sets that count unknown items, as the reference does', async () => {
+    const train = aggregate([row('a', 'x'), row('a', 'y'), row('b', 'y'), row('b', 'z'), row('c', 'x')]);
+    // a: z (rankable) + w (never trained on); b: x; c: x again (already in training → not relevant)
+    // and d has no training row (no predictions → not averaged).
+    const test = [row('a', 'z'), row('a', 'w'), row('b', 'x'), row('c', 'x'), row('d', 'x')];
+    const relevant = relevantSets(train, test);
+    const rowOf = (u: string) => train.users.indexOf(u);
+    expect([...relevant.keys()].sort()).toEqual([rowOf('a'), rowOf('b')].sort());
+    expect(relevant.get(rowOf('a'))).toEqual({ items: new Set([train.itemIndex.get('z')]), count: 2 });
+
+    // popularity z > x > y: a (x, y masked) gets [z], b (y, z masked) gets [x]
+    const popularity = new Float32Array(train.items.length);
+    for (const [id, score] of [
+      ['x', 2],
+      ['y', 1],
+      ['z', 3],
+    ] as const)
+      popularity[train.itemIndex.get(id) ?? -1] = score;
+    const onnx = buildRecommenderGraph({
+      name: 'pop',
+      items: train.items.length,
+      k: 1,
+      body: { kind: 'popularity', popularity },
+      producerVersion: 'test',
+    });
+    const score = await evaluateOnnx('pop', onnx, train, relevant, 1);
+    expect(score.users).toBe(2);
+    expect(score.precision).toBeCloseTo(1, 6);
+    expect(score.recall).toBeCloseTo((1 / 2 + 1) / 2, 6); // a found 1 of its 2
+    expect(score.ndcg).toBeCloseTo(1, 6); // IDCG over min(|relevant|, k = 1)
+    expect(score.map).toBeCloseTo((1 / 2 + 1) / 2, 6);
+    expect(score.mapAtK).toBeCloseTo(1, 6);
+  });
+});
