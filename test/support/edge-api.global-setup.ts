@@ -17,7 +17,7 @@ export interface EdgeApiProvided {
   slowDelayMs: number;
   deadUpstashUrl: string;
   /** name → file name → base64 bytes */
-  bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch', Record<string, string>>;
+  bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'failing', Record<string, string>>;
 }
 
 declare module 'vitest' {
@@ -62,6 +62,31 @@ function mismatched(): Record<string, string> {
   };
 }
 
+/**
+ * A bundle that verifies and loads but whose `similar` graph fails when run: its ONNX was built for 39
+ * items while the manifest (and catalogue) say 40, so ORT rejects the 40-item input at run time.
+ */
+function failingAtRunTime(): Record<string, string> {
+  const bundle = buildFixtureBundle({ version: 'fixture-failing' });
+  const small = buildFixtureBundle({ version: 'unused', items: 39, roles: ['similar'] }).files[
+    'similar.onnx'
+  ];
+  if (!small) throw new Error('fixture has no similar.onnx');
+  const manifest = {
+    ...bundle.manifest,
+    models: bundle.manifest.models.map((m) =>
+      m.role === 'similar'
+        ? { ...m, sha256: createHash('sha256').update(small).digest('hex'), bytes: small.byteLength }
+        : m,
+    ),
+  };
+  return {
+    ...bundleToBase64(bundle),
+    'similar.onnx': Buffer.from(small).toString('base64'),
+    'manifest.json': Buffer.from(JSON.stringify(manifest)).toString('base64'),
+  };
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [upstash, slow, deadPort] = await Promise.all([
     startLocalUpstashProcess('redis-server'),
@@ -82,6 +107,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       corrupt: corrupted(corrupt, 'similar.onnx'),
       missing,
       mismatch: mismatched(),
+      failing: failingAtRunTime(),
     },
   });
   return async () => {

@@ -107,6 +107,27 @@ describe('bad bundles are refused and the previous one keeps serving', () => {
   });
 });
 
+describe('a model that fails at run time', () => {
+  it('answers with popularity, reports models degraded, and caches nothing', async () => {
+    expect((await publish('failing', 'fixture-failing')).status).toBe(200);
+    try {
+      const shopper = await newShopper();
+      const query = `placement=product&product_id=${productId(4)}&limit=4`;
+      const { response, body } = await recommend(query, { cookie: shopper.cookie });
+      expect(response.status).toBe(200);
+      expect(body).toMatchObject({ model_version: 'fixture-failing', source: 'popularity', cached: false });
+      expect(body.items.map((i) => i.product_id)).not.toContain(productId(4));
+      expect(body.items).toHaveLength(4);
+      const report = await health();
+      expect(report.components.models?.status).toBe('degraded');
+      // A fallback is not cached: the next request tries the model again.
+      expect((await recommend(query, { cookie: shopper.cookie })).body.cached).toBe(false);
+    } finally {
+      expect((await publish('v1', 'fixture-v1')).status).toBe(200);
+    }
+  });
+});
+
 describe('admin endpoints', () => {
   it('need the admin token', async () => {
     expect((await call('/admin/models')).status).toBe(401);
