@@ -27,6 +27,21 @@ describe('proxy: personalized pages', () => {
     expect(events).toHaveLength(1);
   });
 
+  it('fetches the recommendations once, started from the URL before the origin answers', async () => {
+    const source = testSource();
+    const shop = inject('demoShopUrl');
+    const { body } = await proxied(
+      '/products/85123A',
+      {},
+      { deps: { source: () => source }, env: { ORIGIN_URL: shop } },
+    );
+    expect(count(body, 'class="rx-item"')).toBe(4);
+    expect(source.recommendCalls).toBe(1);
+    // The page's product is priced up front; the four rendered items in one batch.
+    expect(source.priceCalls[0]).toEqual(['85123A']);
+    expect(source.priceCalls.slice(1).flat()).toHaveLength(4);
+  });
+
   it('marks personalized pages private, drops validators and sets the shopper cookie once', async () => {
     const { response } = await proxied(DEMO_PRODUCT, {}, { deps: { source: () => testSource() } });
     expect(response.headers.get('cache-control')).toBe('private');
