@@ -128,6 +128,17 @@ describe('a model that fails at run time', () => {
   });
 });
 
+describe('recovery', () => {
+  it('after a good bundle is published again, /healthz reports models ok', async () => {
+    expect((await publish('v1', 'fixture-v1')).status).toBe(200);
+    const report = await health();
+    expect(report.components.models).toEqual({
+      status: 'ok',
+      detail: expect.stringMatching(/^serving fixture-v1 \(store\)/),
+    });
+  });
+});
+
 describe('admin endpoints', () => {
   it('need the admin token', async () => {
     expect((await call('/admin/models')).status).toBe(401);

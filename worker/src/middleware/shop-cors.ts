@@ -17,7 +17,24 @@ export function parseShopOrigins(raw: string | undefined): Set<string> {
   return origins;
 }
 
-const parsed = new Map<string, Set<string>>();
+/** One CORS handler per distinct SHOP_ORIGINS value (settings do not change within an isolate). */
+const handlers = new Map<string, MiddlewareHandler>();
+
+function corsFor(raw: string): MiddlewareHandler {
+  let handler = handlers.get(raw);
+  if (!handler) {
+    const allowed = parseShopOrigins(raw);
+    handler = cors({
+      origin: (origin) => (allowed.has(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['content-type', ANONYMOUS_ID_HEADER],
+      credentials: true,
+      maxAge: 600,
+    });
+    handlers.set(raw, handler);
+  }
+  return handler;
+}
 
 /**
  * CORS for the shop's own pages in script mode: only origins listed in `SHOP_ORIGINS` get CORS headers
@@ -26,20 +43,6 @@ const parsed = new Map<string, Set<string>>();
  */
 export function shopCors(): MiddlewareHandler<AppEnv> {
   return async function shopCors(c, next) {
-    const raw = c.env.SHOP_ORIGINS ?? '';
-    let allowed = parsed.get(raw);
-    if (!allowed) {
-      allowed = parseShopOrigins(raw);
-      parsed.set(raw, allowed);
-    }
-    const allowList = allowed;
-    const handler = cors({
-      origin: (origin) => (allowList.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['content-type', ANONYMOUS_ID_HEADER],
-      credentials: true,
-      maxAge: 600,
-    });
-    return handler(c, next);
+    return corsFor(c.env.SHOP_ORIGINS ?? '')(c, next);
   };
 }

@@ -1,5 +1,11 @@
 import type { Env } from '../env';
-import { type ComponentHealth, registerHealthProbe, reportFailure, reportRecovery } from '../health';
+import {
+  type ComponentHealth,
+  componentHealth,
+  registerHealthProbe,
+  reportFailure,
+  reportRecovery,
+} from '../health';
 import { log } from '../log';
 import { BundleError, type BundleSource, type LoadedBundle, loadBundle, releaseModels } from './bundle';
 import { defaultBundleSource } from './default-bundle';
@@ -15,8 +21,10 @@ interface RegistryState {
   initial?: Promise<void>;
   refreshing?: Promise<void>;
   lastPollAt: number;
-  /** Versions refused in this isolate, with why: not downloaded again on every poll. */
-  refused: Map<string, string>;
+  /** Versions refused in this isolate, with why and when: not downloaded again on every poll. */
+  refused: Map<string, { reason: string; at: number }>;
+  /** When the first load of the isolate last failed (no bundle at all): retried only after the poll interval. */
+  initialFailedAt?: number;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
   retired: Array<{ bundle: LoadedBundle; at: number }>;
 }
@@ -41,7 +49,9 @@ async function tryActivate(source: BundleSource, label: string): Promise<LoadedB
     if (source.origin === 'store' && bundle.version !== label) {
       // A published folder must hold the version it is published as, or cache keys would lie.
       await releaseModels(bundle.models);
-      throw new BundleError(label, [`manifest.json says version ${bundle.version}, it was published as ${label}`]);
+      throw new BundleError(label, [
+        `manifest.json says version ${bundle.version}, it was published as ${label}`,
+      ]);
     }
     const previous = state.current;
     state.current = bundle;
@@ -55,7 +65,7 @@ async function tryActivate(source: BundleSource, label: string): Promise<LoadedB
     return bundle;
   } catch (error) {
     const version = error instanceof BundleError ? error.version : label;
-    state.refused.set(label, describe(error));
+    state.refused.set(label, { reason: describe(error), at: Date.now() });
     reportFailure('models', error);
     log('error', 'model_bundle_refused', {
       version,
@@ -118,9 +128,13 @@ export async function getBundle(
   ctx?: Pick<ExecutionContext, 'waitUntil'>,
 ): Promise<LoadedBundle | undefined> {
   if (!state.current) {
+    // Nothing loadable: do not re-run a failing load (CPU-heavy) on every request.
+    if (state.initialFailedAt !== undefined && Date.now() - state.initialFailedAt < pollIntervalMs(env))
+      return undefined;
     state.initial ??= loadInitial(env).finally(() => {
       state.initial = undefined;
       state.lastPollAt = Date.now();
+      state.initialFailedAt = state.current ? undefined : Date.now();
     });
     await state.initial;
     return state.current;
@@ -148,7 +162,7 @@ export async function activateStoredBundle(
   state.refused.delete(version);
   const bundle = await tryActivate(storeBundleSource(bucket, version), version);
   if (bundle) return { ok: true, bundle };
-  const reason = state.refused.get(version) ?? 'unknown';
+  const reason = state.refused.get(version)?.reason ?? 'unknown';
   return { ok: false, problems: [reason] };
 }
 
@@ -161,14 +175,22 @@ export async function settleRefresh(): Promise<void> {
 async function modelsHealth(env: Env): Promise<ComponentHealth> {
   const current = await getBundle(env);
   if (!current) {
-    const reasons = [...state.refused.values()].join('; ');
+    const reasons = [...state.refused.values()].map((r) => r.reason).join('; ');
     return { status: 'down', detail: `no model bundle loaded${reasons ? `: ${reasons}` : ''}`.slice(0, 300) };
   }
-  const refused = [...state.refused.entries()].filter(([version]) => version !== current.version);
+  // Only refusals since the served bundle was activated count: a later good publish clears the state.
+  const refused = [...state.refused.entries()].filter(
+    ([version, refusal]) => version !== current.version && refusal.at >= current.loadedAt,
+  );
   const detail = `serving ${current.version} (${current.origin}); models: ${Object.keys(current.models).join(', ') || 'none'}`;
   if (refused.length > 0) {
-    const [version, reason] = refused[refused.length - 1] ?? ['?', '?'];
-    return { status: 'degraded', detail: `${detail}; refused ${version}: ${reason}`.slice(0, 300) };
+    const [version, refusal] = refused[refused.length - 1] ?? ['?', { reason: '?' }];
+    return { status: 'degraded', detail: `${detail}; refused ${version}: ${refusal.reason}`.slice(0, 300) };
+  }
+  // Model runs that failed recently (reported by the recommendation path) degrade the component too.
+  const recent = componentHealth('models', true);
+  if (recent.status === 'degraded') {
+    return { ...recent, detail: `${detail}; ${recent.detail ?? 'recent failure'}`.slice(0, 300) };
   }
   return { status: 'ok', detail };
 }
