@@ -3,15 +3,25 @@
  * denoising variant) trained with TF.js. Each shopper's item history x is L2-normalised, half of it
  * dropped at random while training, encoded h = tanh(x·W1 + b1) and decoded to logits h·W2 + b2;
  * the loss is the multinomial log-likelihood −Σ x·log softmax(logits) plus L2 weight decay.
- * Training is dense matrix products only, which TF.js's wasm backend runs well (no embedding
- * gathers, whose gradient it lacks). Early stopping keeps the weights of the best validation epoch.
+ * Early stopping keeps the weights of the best validation epoch.
+ *
+ * Where the work runs: the input is sparse (a shopper touches ~2 % of the catalogue), so the
+ * encoder — normalise, dropout, x·W1 + b1 and its gradient — runs in plain JavaScript over the
+ * non-zeros only (sparse-encoder.ts, Adam in adam.ts), and TF.js (wasm) runs the dense rest:
+ * tanh, the decoder product, the softmax likelihood and their gradients, via `tf.valueAndGrads`
+ * which also hands back ∂loss/∂pre for the sparse backward. TF.js's own route for sparse input
+ * (gather + its scatter gradient) is missing on the wasm backend, and the dense route spent over
+ * a third of each epoch multiplying zeros.
  */
-import { denseRow, forEachInRow, type SparseMatrix } from '../data/matrix';
+import { forEachInRow, type SparseMatrix } from '../data/matrix';
 import { seededRandom, shuffle } from '../math/random';
 import type { ScoringBody } from '../onnx/recommender-graphs';
 import { tf } from '../tfjs/backend';
-import { denseMatMul, inputMatMul } from '../tfjs/dense-matmul';
+import { denseMatMul } from '../tfjs/dense-matmul';
+import { Adam } from './adam';
 import { MetricsAverage, rankingMetrics } from './metrics';
+import { multinomialLoss } from './multinomial-loss';
+import { encodeRows, encoderGradients } from './sparse-encoder';
 
 /** Hyper-parameters of Mult-DAE. */
 export interface MultDaeOptions {
@@ -45,10 +55,10 @@ export interface MultDaeResult {
 }
 
 interface Validation {
-  rows: number[];
-  /** Held-out items per validation row (the rest is the fold-in history). */
+  /** Held-out items per validation user (the rest is the fold-in history). */
   heldOut: Array<Set<number>>;
-  history: Float32Array;
+  /** Fold-in histories, one row per validation user. */
+  foldIn: SparseMatrix;
 }
 
 /** Splits some users off for validation: 80 % of their items are input, 20 % to be predicted. */
@@ -65,22 +75,40 @@ function splitValidation(
   const count = Math.min(Math.round(x.rows * share), eligible.length, 2000);
   const rows = eligible.slice(0, count);
   const chosen = new Set(rows);
-  const history = new Float32Array(rows.length * x.cols);
+  const rowPtr = new Int32Array(rows.length + 1);
+  const cols: number[] = [];
+  const values: number[] = [];
   const heldOut = rows.map((r, i) => {
     const out = new Set<number>();
     forEachInRow(x, r, (c, v) => {
       if (random() < 0.2) out.add(c);
-      else history[i * x.cols + c] = v;
+      else {
+        cols.push(c);
+        values.push(v);
+      }
     });
+    rowPtr[i + 1] = cols.length;
     return out;
   });
-  return { train: order.filter((r) => !chosen.has(r)), validation: { rows, heldOut, history } };
+  const foldIn: SparseMatrix = {
+    rows: rows.length,
+    cols: x.cols,
+    rowPtr,
+    colIdx: Int32Array.from(cols),
+    values: Float32Array.from(values),
+  };
+  return { train: order.filter((r) => !chosen.has(r)), validation: { heldOut, foldIn } };
 }
 
-function glorot(rows: number, cols: number, random: () => number): tf.Variable {
+function glorot(rows: number, cols: number, random: () => number): Float32Array {
   const limit = Math.sqrt(6 / (rows + cols));
-  const values = Float32Array.from({ length: rows * cols }, () => (random() * 2 - 1) * limit);
-  return tf.variable(tf.tensor2d(values, [rows, cols]));
+  return Float32Array.from({ length: rows * cols }, () => (random() * 2 - 1) * limit);
+}
+
+function sumOfSquares(values: Float32Array): number {
+  let s = 0;
+  for (const v of values) s += v * v;
+  return s;
 }
 
 /** Trains Mult-DAE on the user × item matrix. */
@@ -98,22 +126,30 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
   const { train, validation } = splitValidation(x, options.validationShare ?? 0.1, random);
   if (train.length === 0) throw new Error('no training users left after the validation split');
 
+  // Encoder (sparse, plain JS + Adam) and decoder (TF.js variables + tf.train.adam).
+  const learningRate = options.learningRate ?? 0.01;
   const w1 = glorot(n, hidden, random);
-  const b1 = tf.variable(tf.zeros([hidden]));
-  const w2 = glorot(hidden, n, random);
+  const b1 = new Float32Array(hidden);
+  const w2 = tf.variable(tf.tensor2d(glorot(hidden, n, random), [hidden, n]));
   const b2 = tf.variable(tf.zeros([n]));
-  const optimizer = tf.train.adam(options.learningRate ?? 0.01);
-  const forward = (input: tf.Tensor2D, drop: number) =>
-    tf.tidy(() => {
-      let h0 = tf.div(input, tf.maximum(tf.norm(input, 'euclidean', 1, true), 1e-12));
-      if (drop > 0) h0 = tf.dropout(h0, drop);
-      const h = tf.tanh(tf.add(inputMatMul(h0, w1), b1)) as tf.Tensor2D;
-      return tf.add(denseMatMul(h, w2), b2) as tf.Tensor2D;
+  const adamW1 = new Adam(w1.length, learningRate);
+  const adamB1 = new Adam(b1.length, learningRate);
+  const optimizer = tf.train.adam(learningRate);
+  const gradW1 = new Float32Array(w1.length);
+  const gradB1 = new Float32Array(hidden);
+  const decode = (pre: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) =>
+    tf.add(denseMatMul(tf.tanh(pre), w), b) as tf.Tensor2D;
+  // loss(pre, W2, b2) = −mean_rows Σ x·log softmax(decode(pre)) + l2·ΣW2² (the W1 term is in JS).
+  const lossAndGrads = (rows: number[]) => {
+    const nll = multinomialLoss(x, rows);
+    return tf.valueAndGrads((...args: tf.Tensor[]) => {
+      const [pre, w, b] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+      return tf.add(nll(decode(pre, w, b)), tf.mul(l2, tf.sum(tf.square(w)))) as tf.Scalar;
     });
+  };
 
   let best = { ndcg: -1, epoch: 0, weights: [] as Float32Array[] };
   const epochs: EpochReport[] = [];
-  const batch = new Float32Array(batchSize * n);
   for (let epoch = 1; epoch <= maxEpochs; epoch++) {
     const started = performance.now();
     shuffle(train, random);
@@ -121,28 +157,28 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
     let batches = 0;
     for (let start = 0; start < train.length; start += batchSize) {
       const rows = train.slice(start, start + batchSize);
-      batch.fill(0, 0, rows.length * n);
-      rows.forEach((r, i) => {
-        denseRow(x, r, batch.subarray(i * n, (i + 1) * n));
-      });
-      const input = tf.tensor2d(batch.subarray(0, rows.length * n), [rows.length, n]);
-      const loss = optimizer.minimize(
-        () =>
-          tf.tidy(() => {
-            const logits = forward(input, dropout);
-            const nll = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), input), 1)));
-            const decay = tf.mul(l2, tf.add(tf.sum(tf.square(w1)), tf.sum(tf.square(w2))));
-            return tf.add(nll, decay) as tf.Scalar;
-          }),
-        true,
-        [w1, b1, w2, b2],
+      const { pre, inputs } = encodeRows(x, rows, w1, b1, hidden, dropout, random);
+      const { value, grads } = tf.tidy(() =>
+        lossAndGrads(rows)([tf.tensor2d(pre, [rows.length, hidden]), w2, b2]),
       );
-      lossSum += (await loss?.data())?.[0] ?? 0;
-      loss?.dispose();
-      input.dispose();
+      const [gradPre, gradW2, gradB2] = grads as [tf.Tensor, tf.Tensor, tf.Tensor];
+      optimizer.applyGradients([
+        { name: w2.name, tensor: gradW2 },
+        { name: b2.name, tensor: gradB2 },
+      ]);
+      const delta = (await gradPre.data()) as Float32Array;
+      encoderGradients(inputs, delta, hidden, gradW1, gradB1);
+      const w1Decay = l2 * sumOfSquares(w1);
+      adamW1.step(w1, gradW1, 2 * l2);
+      adamB1.step(b1, gradB1);
+      lossSum += ((await value.data())[0] ?? 0) + w1Decay;
+      tf.dispose([value, gradPre, gradW2, gradB2]);
       batches += 1;
     }
-    const ndcg = await validationNdcg(validation, n, (input) => forward(input, 0));
+    const ndcg = await validationNdcg(validation, (rows) => {
+      const { pre } = encodeRows(validation.foldIn, rows, w1, b1, hidden);
+      return tf.tidy(() => decode(tf.tensor2d(pre, [rows.length, hidden]), w2, b2));
+    });
     const report = {
       epoch,
       loss: lossSum / batches,
@@ -157,14 +193,18 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
       best = {
         ndcg,
         epoch,
-        weights: await Promise.all([w1, b1, w2, b2].map(async (v) => Float32Array.from(await v.data()))),
+        weights: [
+          Float32Array.from(w1),
+          Float32Array.from(b1),
+          ...(await Promise.all([w2, b2].map(async (v) => Float32Array.from(await v.data())))),
+        ],
       };
     } else if (epoch - best.epoch >= patience) {
       log(`early stop: no better validation nDCG@10 for ${patience} epochs; keeping epoch ${best.epoch}`);
       break;
     }
   }
-  for (const v of [w1, b1, w2, b2]) v.dispose();
+  for (const v of [w2, b2]) v.dispose();
   optimizer.dispose();
   const [bw1, bb1, bw2, bb2] = best.weights;
   if (!bw1 || !bb1 || !bw2 || !bb2) throw new Error('training produced no weights');
@@ -175,21 +215,25 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
   };
 }
 
-async function validationNdcg(
-  v: Validation,
-  n: number,
-  score: (input: tf.Tensor2D) => tf.Tensor2D,
-): Promise<number> {
-  if (v.rows.length === 0) return 0;
+async function validationNdcg(v: Validation, score: (rows: number[]) => tf.Tensor2D): Promise<number> {
+  const { foldIn } = v;
+  if (foldIn.rows === 0) return 0;
+  const n = foldIn.cols;
   const avg = new MetricsAverage();
   const chunk = 500;
-  for (let start = 0; start < v.rows.length; start += chunk) {
-    const count = Math.min(chunk, v.rows.length - start);
-    const history = v.history.subarray(start * n, (start + count) * n);
+  const seen = new Float32Array(chunk * n);
+  for (let start = 0; start < foldIn.rows; start += chunk) {
+    const count = Math.min(chunk, foldIn.rows - start);
+    const rows = Array.from({ length: count }, (_, i) => start + i);
+    seen.fill(0);
+    rows.forEach((r, i) => {
+      forEachInRow(foldIn, r, (c) => {
+        seen[i * n + c] = 1e9;
+      });
+    });
     const top = tf.tidy(() => {
-      const input = tf.tensor2d(history, [count, n]);
       // Items already in the fold-in history are excluded, as in serving.
-      const masked = tf.sub(score(input), tf.mul(tf.cast(tf.greater(input, 0), 'float32'), 1e9));
+      const masked = tf.sub(score(rows), tf.tensor2d(seen.subarray(0, count * n), [count, n]));
       return tf.topk(masked, 10).indices;
     });
     const indices = await top.data();
