@@ -4,8 +4,10 @@ import { recommendationContext } from '../../worker/src/recommend/context';
 import {
   categoryOfProduct,
   directRedis,
+  edgeEnv,
   newShopper,
   productId,
+  provided,
   publish,
   recommend,
   SITE,
@@ -205,6 +207,27 @@ describe('per-user cache in Upstash', () => {
     const after = await recommend(query, { cookie: shopper.cookie });
     expect(after.body.cached).toBe(false);
     expect(categoryOfProduct(after.body.items[0]?.product_id ?? '')).toBe('candles');
+  });
+
+  it('a bundle another isolate published (pointer moved in R2) is picked up by polling, without a redeploy', async () => {
+    const bucket = edgeEnv().MODEL_STORE;
+    if (!bucket) throw new Error('MODEL_STORE binding missing');
+    // As `npm run models:publish` leaves it: the files under their version, then the pointer.
+    for (const [file, base64] of Object.entries(provided().bundles.v2)) {
+      await bucket.put(
+        `bundles/fixture-v2/${file}`,
+        Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+      );
+    }
+    await bucket.put(
+      'current.json',
+      JSON.stringify({ version: 'fixture-v2', publishedAt: new Date().toISOString() }),
+    );
+    // This request still serves v1 and, its response sent, checks the pointer in the background...
+    expect((await recommend('placement=home&limit=1')).body.model_version).toBe('fixture-v1');
+    // ...so the next one is served by v2.
+    expect((await recommend('placement=home&limit=1')).body.model_version).toBe('fixture-v2');
+    expect((await publish('v1', 'fixture-v1')).status).toBe(200);
   });
 
   it('a new bundle version gets new keys: nothing cached for the old one is served', async () => {

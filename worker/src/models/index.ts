@@ -11,4 +11,4 @@ export {
   readPointer,
 } from './model-store';
 export type { Recommender, TopK } from './recommender';
-export { activateStoredBundle, getBundle, settleRefresh } from './registry';
+export { activateStoredBundle, getBundle } from './registry';

@@ -120,8 +120,8 @@ function releaseRetired(): void {
 
 /**
  * The bundle to serve, or undefined when none could be loaded (callers then answer without a model).
- * The first call of an isolate loads the published bundle, else the built-in one; later calls check the
- * store at most every `MODEL_POLL_SECONDS` (default 30) in the background (`ctx.waitUntil`).
+ * The first call of an isolate loads the published bundle, else the built-in one; later calls that pass
+ * `ctx` check the store at most every `MODEL_POLL_SECONDS` (default 30) in the background (`ctx.waitUntil`).
  */
 export async function getBundle(
   env: Env,
@@ -140,12 +140,14 @@ export async function getBundle(
     return state.current;
   }
   const now = Date.now();
-  if (env.MODEL_STORE && !state.refreshing && now - state.lastPollAt >= pollIntervalMs(env)) {
+  // Only callers that can keep the isolate working after their response (ctx) start a refresh:
+  // a detached promise may be cancelled with its request and would leave `refreshing` stuck.
+  if (ctx && env.MODEL_STORE && !state.refreshing && now - state.lastPollAt >= pollIntervalMs(env)) {
     state.lastPollAt = now;
     state.refreshing = refresh(env).finally(() => {
       state.refreshing = undefined;
     });
-    if (ctx) ctx.waitUntil(state.refreshing);
+    ctx.waitUntil(state.refreshing);
   }
   releaseRetired();
   return state.current;
@@ -164,11 +166,6 @@ export async function activateStoredBundle(
   if (bundle) return { ok: true, bundle };
   const reason = state.refused.get(version)?.reason ?? 'unknown';
   return { ok: false, problems: [reason] };
-}
-
-/** Waits for an in-flight background refresh (tests and the admin endpoint use it to observe a swap). */
-export async function settleRefresh(): Promise<void> {
-  await state.refreshing;
 }
 
 /** `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt. */
