@@ -64,6 +64,8 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       ratings,
       '--out',
       out,
+      '--personal',
+      'autoencoder',
       '--hidden',
       '8',
       '--epochs',
@@ -110,6 +112,40 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     }
   });
 
+  it('train defaults to EASE for the personal role (closed form, no TF.js) and rejects unknown models', async () => {
+    const out = path.join(dir, 'bundle-ease');
+    const train = await cli('train', [
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--out',
+      out,
+      '--lambda',
+      '20',
+    ]);
+    expect(train.code).toBe(0);
+    expect(train.stdout).toMatch(/personal model: EASE \(λ 20, exact, dense\)/);
+    expect(train.stdout).not.toMatch(/TF\.js backend/);
+    const manifest = ManifestSchema.parse(
+      JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')),
+    );
+    const personal = manifest.models.find((m) => m.role === 'personal');
+    expect(personal?.params).toMatchObject({ model: 'ease', lambda: 20, exact: true });
+    const bad = await cli('train', [
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--out',
+      out,
+      '--personal',
+      'bpr',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown --personal "bpr" \(one of ease, autoencoder, item-item\)/);
+  });
+
   it('eval (movielens protocol) prints one table and writes JSON; structure beats popularity', async () => {
     const json = path.join(dir, 'eval.json');
     const result = await cli('eval', [
@@ -132,7 +168,9 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     };
     expect(table.protocol).toMatch(/stratified random split 75\/25/);
     const ndcg = Object.fromEntries(table.rows.map((r) => [r.model, r.ndcg]));
-    expect(Object.keys(ndcg)).toEqual(['popularity', 'item-item cosine', 'Mult-DAE (TF.js)']);
+    expect(Object.keys(ndcg)).toEqual(['popularity', 'item-item cosine', 'EASE', 'Mult-DAE (TF.js)']);
+    expect(ndcg.EASE).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
+    expect(result.stdout).toMatch(/\| model +\| nDCG@10 +\| Precision@10 +\| Recall@10 +\| MAP +\| MAP@10 /);
     expect(ndcg['item-item cosine']).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
   });
 

@@ -41,6 +41,15 @@ export function positiveInt(args: Map<string, string>, key: string, fallback: nu
   return value;
 }
 
+/** A positive number option (required to be present: callers check `args.has` first). */
+export function positiveNumber(args: Map<string, string>, key: string): number {
+  const raw = required(args, key);
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`--${key} must be a positive number, got "${raw}"`);
+  return value;
+}
+
 /** Runs a command's main, mapping errors to messages and exit codes (2 usage, 1 anything else). */
 export function runCommand(usage: string, main: () => Promise<void>): void {
   main().catch((error: unknown) => {

@@ -7,12 +7,13 @@ import path from 'node:path';
 import { isFormat } from '../data/sources';
 import { runEvaluation } from '../eval/run-eval';
 import { formatTable } from '../eval/table';
-import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
+import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 
 const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mongodb --input PATH
   [--cutoff YYYY-MM-DD]   temporal split date (not movielens); default: the day by which 90% happened
   [--json FILE]           default trainer/results/eval-FORMAT.json
-  [--hidden 128] [--epochs 16] [--seed 42]`;
+  [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
+  [--lambda 500] [--rank 128]               EASE (low rank above 1,000 items)`;
 
 runCommand(USAGE, async () => {
   const args = parseArgs(process.argv.slice(2), [
@@ -23,6 +24,8 @@ runCommand(USAGE, async () => {
     'hidden',
     'epochs',
     'seed',
+    'lambda',
+    'rank',
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
@@ -33,6 +36,8 @@ runCommand(USAGE, async () => {
     hidden: positiveInt(args, 'hidden', 128),
     epochs: positiveInt(args, 'epochs', 16),
     seed: positiveInt(args, 'seed', 42),
+    rank: positiveInt(args, 'rank', 128),
+    ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
     log: (line) => console.log(line),
   });
   console.log(`\n${formatTable(result)}`);

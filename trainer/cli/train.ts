@@ -1,17 +1,20 @@
 /**
- * `npm run train -- --format F --input PATH --out DIR [--catalogue FILE] [--k 50] [--epochs N] [--hidden H]`
+ * `npm run train -- --format F --input PATH --out DIR [--catalogue FILE] [--k 50] [--personal ease|autoencoder|item-item] ...`
  * Trains every model on the input and writes a model bundle atomically.
  */
 import { writeBundle } from '../bundle/write-bundle';
 import { isFormat } from '../data/sources';
+import { isPersonalModel, PERSONAL_MODELS } from '../pipeline/personal';
 import { trainBundle } from '../pipeline/train';
-import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
+import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 
 const USAGE = `usage: npm run train -- --format online-retail|movielens|events|mongodb --input PATH --out DIR
   [--catalogue FILE.json]  shop catalogue: restricts and describes the items
   [--k 50]                 top-k each model returns
-  [--personal autoencoder|item-item]
-  [--hidden 128] [--epochs 16] [--rank 128]`;
+  [--personal ease|autoencoder|item-item]   default ease
+  [--lambda 500]           EASE regularisation
+  [--hidden 128] [--epochs 16]   Mult-DAE (autoencoder)
+  [--rank 128]             rank of factorised graphs above 1,000 items`;
 
 runCommand(USAGE, async () => {
   const args = parseArgs(process.argv.slice(2), [
@@ -24,12 +27,13 @@ runCommand(USAGE, async () => {
     'hidden',
     'epochs',
     'rank',
+    'lambda',
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
-  const personal = args.get('personal') ?? 'autoencoder';
-  if (personal !== 'autoencoder' && personal !== 'item-item')
-    throw new UsageError(`unknown --personal "${personal}"`);
+  const personal = args.get('personal') ?? 'ease';
+  if (!isPersonalModel(personal))
+    throw new UsageError(`unknown --personal "${personal}" (one of ${PERSONAL_MODELS.join(', ')})`);
   const out = required(args, 'out');
   const started = Date.now();
   const result = await trainBundle({
@@ -41,6 +45,7 @@ runCommand(USAGE, async () => {
     personal,
     hidden: positiveInt(args, 'hidden', 128),
     epochs: positiveInt(args, 'epochs', 16),
+    ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
     log: (line) => console.log(line),
   });
   const manifest = await writeBundle(out, result.contents);

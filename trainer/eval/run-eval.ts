@@ -10,6 +10,7 @@
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
+import { DEFAULT_EASE_LAMBDA, trainEase } from '../models/ease';
 import { trainItemItem } from '../models/item-item';
 import { trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
@@ -82,6 +83,12 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     [
       'item-item cosine',
       await timed('item-item cosine', () => trainItemItem(train.matrix, { seed: options.seed ?? 7 })),
+    ],
+    [
+      'EASE',
+      await timed('EASE', () =>
+        trainEase(train.matrix, { lambda: options.lambda ?? DEFAULT_EASE_LAMBDA, rank: options.rank ?? 128 }),
+      ),
     ],
     [
       'Mult-DAE (TF.js)',

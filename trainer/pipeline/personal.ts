@@ -1,16 +1,34 @@
-/** The `personal` model: a Mult-DAE trained with TF.js (default), or the item-item model when asked for. */
+/**
+ * The `personal` model: EASE (default: the best in `npm run eval` on Online Retail, closed form, no
+ * TF.js), the Mult-DAE trained with TF.js, or the item-item model when asked for.
+ */
 import type { SparseMatrix } from '../data/matrix';
+import { DEFAULT_EASE_LAMBDA, trainEase } from '../models/ease';
 import { trainItemItem } from '../models/item-item';
 import { trainMultDae } from '../models/mult-dae';
 import type { ScoringBody } from '../onnx/recommender-graphs';
 import { initBackend } from '../tfjs/backend';
 
+/** The personal models `--personal` accepts. */
+export const PERSONAL_MODELS = ['ease', 'autoencoder', 'item-item'] as const;
+/** One of PERSONAL_MODELS. */
+export type PersonalModel = (typeof PERSONAL_MODELS)[number];
+
+/** Whether `value` names a personal model. */
+export function isPersonalModel(value: string): value is PersonalModel {
+  return (PERSONAL_MODELS as readonly string[]).includes(value);
+}
+
 /** Options of the personal model. */
 export interface PersonalOptions {
-  personal?: 'autoencoder' | 'item-item';
+  personal?: PersonalModel;
   hidden?: number;
   epochs?: number;
   seed?: number;
+  /** EASE's λ. */
+  lambda?: number;
+  /** Rank of factorised models (EASE above 1,000 items). */
+  rank?: number;
 }
 
 /** Trains the personal model. */
@@ -19,9 +37,26 @@ export async function trainPersonal(
   options: PersonalOptions,
   log: (line: string) => void,
 ): Promise<{ body: ScoringBody; params: Record<string, number | string | boolean>; backend: string }> {
-  if (options.personal === 'item-item') {
+  const personal = options.personal ?? 'ease';
+  if (personal === 'item-item') {
     log('personal model: item-item cosine');
     return { body: trainItemItem(x), params: { model: 'item-item' }, backend: 'none (closed form)' };
+  }
+  if (personal === 'ease') {
+    const lambda = options.lambda ?? DEFAULT_EASE_LAMBDA;
+    const body = trainEase(x, { lambda, rank: options.rank ?? 128 });
+    log(
+      `personal model: EASE (λ ${lambda}, ${body.kind === 'factorized' ? `rank ${body.rank}` : 'exact, dense'})`,
+    );
+    return {
+      body,
+      params: {
+        model: 'ease',
+        lambda,
+        ...(body.kind === 'factorized' ? { rank: body.rank } : { exact: true }),
+      },
+      backend: 'none (closed form)',
+    };
   }
   const backend = await initBackend();
   log(`personal model: Mult-DAE on TF.js backend ${backend}`);

@@ -6,32 +6,20 @@
  */
 import { tf } from './backend';
 
-function fastMatMul(inputGradient: boolean) {
-  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    save([a, b]);
-    return {
-      value: tf.matMul(a, b),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-        const g = dy as tf.Tensor2D;
-        // A data input needs no gradient: skipping it saves a third of the encoder's work.
-        const da = inputGradient ? tf.matMul(g, tf.transpose(sb)) : tf.zerosLike(sa);
-        return [da, tf.matMul(tf.transpose(sa), g)];
-      },
-    };
-  });
-}
-
-const withInputGradient = fastMatMul(true);
-const withoutInputGradient = fastMatMul(false);
+const fastMatMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const g = dy as tf.Tensor2D;
+      return [tf.matMul(g, tf.transpose(sb)), tf.matMul(tf.transpose(sa), g)];
+    },
+  };
+});
 
 /** a · b for 2-D tensors, with the fast gradient for both. */
 export function denseMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return withInputGradient(a, b) as tf.Tensor2D;
-}
-
-/** data · weights where `data` is an input (no gradient flows into it). */
-export function inputMatMul(data: tf.Tensor, weights: tf.Tensor): tf.Tensor2D {
-  return withoutInputGradient(data, weights) as tf.Tensor2D;
+  return fastMatMul(a, b) as tf.Tensor2D;
 }

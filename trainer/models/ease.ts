@@ -1,0 +1,133 @@
+/**
+ * EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019) in low rank, so it
+ * fits the edge. Exact EASE: P = (G + λI)⁻¹ with G = XᵀX (X binarised), B = I − P·diag(1/P_ii),
+ * scores = x·B — an items × items matrix (400 MB at 10,000 items) and a cubic inverse.
+ *
+ * Here G is replaced by its top-`rank` eigenpairs G ≈ QΛQᵀ (sparse-eigen.ts, never forming G).
+ * Then, exactly for that G, P = Q(Λ+λ)⁻¹Qᵀ + (I − QQᵀ)/λ and
+ *   x·B = x·Q·diag(Λ / (λ(Λ+λ)))·Qᵀ·diag(1/P_ii)  +  (terms on the shopper's own items only),
+ * and own items are always masked, so the graph is history · U · V with
+ *   U = Q·diag(Λ / (λ(Λ+λ)))  [items, rank],   V = Qᵀ·diag(1/P_ii)  [rank, items],
+ *   P_ii = Σ_k Q_ik² / (Λ_k+λ) + (1 − Σ_k Q_ik²) / λ.
+ * EASE's own spectral filter Λ/(Λ+λ) shrinks every direction with an eigenvalue well below λ
+ * towards zero, which is why dropping the tail costs little. Size: 2 × items × rank × 4 B.
+ * Catalogues up to `maxDenseItems` (the demo shop's 300) get exact EASE as a dense matrix instead.
+ */
+import type { SparseMatrix } from '../data/matrix';
+import { type EigenOptions, topEigenpairs } from '../math/sparse-eigen';
+import type { ScoringBody } from '../onnx/recommender-graphs';
+
+/** Options of low-rank EASE. */
+export interface EaseOptions extends EigenOptions {
+  /** Eigenpairs kept (the graph's inner dimension). */
+  rank?: number;
+  /** L2 regularisation λ of the closed form. */
+  lambda?: number;
+  /** Up to this many items B is exact and dense (items² × 4 B: 4 MB at 1,000). */
+  maxDenseItems?: number;
+}
+
+/** Default λ: the best of 20, 100, 300, 500, 800, 2000 on Online Retail's temporal split (docs/trainer.md). */
+export const DEFAULT_EASE_LAMBDA = 500;
+
+/**
+ * Exact EASE: B = I − P·diag(1/P_ii) with P = (XᵀX + λI)⁻¹ by Cholesky (G + λI is symmetric
+ * positive definite), diagonal zero. O(items³): for small catalogues only.
+ */
+function denseEase(x: SparseMatrix, lambda: number): Float32Array {
+  const n = x.cols;
+  const a = new Float64Array(n * n);
+  for (let r = 0; r < x.rows; r++) {
+    const start = x.rowPtr[r] ?? 0;
+    const end = x.rowPtr[r + 1] ?? 0;
+    for (let p = start; p < end; p++) {
+      const i = x.colIdx[p] ?? 0;
+      for (let q = start; q < end; q++)
+        a[i * n + (x.colIdx[q] ?? 0)] = (a[i * n + (x.colIdx[q] ?? 0)] ?? 0) + 1;
+    }
+  }
+  for (let i = 0; i < n; i++) a[i * n + i] = (a[i * n + i] ?? 0) + lambda;
+  const p = invertSpd(a, n);
+  const b = new Float32Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) if (i !== j) b[i * n + j] = -(p[i * n + j] ?? 0) / (p[j * n + j] ?? 1);
+  return b;
+}
+
+/** Inverse of a symmetric positive definite n × n matrix (row-major) via Cholesky, A = LLᵀ. */
+export function invertSpd(a: Float64Array, n: number): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = a[j * n + j] ?? 0;
+    for (let k = 0; k < j; k++) d -= (l[j * n + k] ?? 0) ** 2;
+    if (!(d > 0)) throw new Error('matrix is not positive definite');
+    const ljj = Math.sqrt(d);
+    l[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i * n + j] ?? 0;
+      for (let k = 0; k < j; k++) s -= (l[i * n + k] ?? 0) * (l[j * n + k] ?? 0);
+      l[i * n + j] = s / ljj;
+    }
+  }
+  // L⁻¹ column by column (forward substitution), then A⁻¹ = L⁻ᵀL⁻¹.
+  const inv = new Float64Array(n * n); // row-major L⁻¹ (lower triangular)
+  for (let c = 0; c < n; c++) {
+    inv[c * n + c] = 1 / (l[c * n + c] ?? 1);
+    for (let i = c + 1; i < n; i++) {
+      let s = 0;
+      for (let k = c; k < i; k++) s += (l[i * n + k] ?? 0) * (inv[k * n + c] ?? 0);
+      inv[i * n + c] = -s / (l[i * n + i] ?? 1);
+    }
+  }
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let k = j; k < n; k++) s += (inv[k * n + i] ?? 0) * (inv[k * n + j] ?? 0);
+      out[i * n + j] = s;
+      out[j * n + i] = s;
+    }
+  return out;
+}
+
+/**
+ * Trains EASE on the (binarised) user × item matrix: exact and dense up to `maxDenseItems` (default
+ * 1,000), low-rank and factorised above.
+ */
+export function trainEase(x: SparseMatrix, options: EaseOptions = {}): ScoringBody {
+  const lambda = options.lambda ?? DEFAULT_EASE_LAMBDA;
+  if (!(lambda > 0)) throw new RangeError(`EASE lambda must be positive, got ${lambda}`);
+  if (x.cols <= (options.maxDenseItems ?? 1000)) return { kind: 'dense', matrix: denseEase(x, lambda) };
+  return lowRankEase(x, lambda, options);
+}
+
+function lowRankEase(
+  x: SparseMatrix,
+  lambda: number,
+  options: EaseOptions,
+): Extract<ScoringBody, { kind: 'factorized' }> {
+  const n = x.cols;
+  const { rank, values, vectors } = topEigenpairs(
+    x,
+    new Float64Array(n).fill(1),
+    options.rank ?? 128,
+    options,
+  );
+  const u = new Float32Array(n * rank);
+  const v = new Float32Array(rank * n);
+  for (let item = 0; item < n; item++) {
+    let captured = 0;
+    let pii = 0;
+    for (let k = 0; k < rank; k++) {
+      const q = vectors[item * rank + k] ?? 0;
+      // Eigenvalues of a Gram matrix are ≥ 0; round-off may leave tiny negatives.
+      const value = Math.max(values[k] ?? 0, 0);
+      captured += q * q;
+      pii += (q * q) / (value + lambda);
+      u[item * rank + k] = (q * value) / (lambda * (value + lambda));
+    }
+    pii += Math.max(0, 1 - captured) / lambda;
+    for (let k = 0; k < rank; k++) v[k * n + item] = (vectors[item * rank + k] ?? 0) / pii;
+  }
+  return { kind: 'factorized', rank, u, v };
+}
