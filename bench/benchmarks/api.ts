@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startLocalUpstash } from '../../scripts/local-upstash/index';
 import { publishBundle } from '../../scripts/models-publish';
 import { buildFixtureBundle, writeFixtureBundle } from '../../test/support/fixture-bundle';
-import { startLocalUpstashProcess } from '../../test/support/local-upstash-process';
 import { type LoadResult, runLoad } from '../support/load';
 import { type RunningWorker, runWrangler } from '../support/run-wrangler';
 import { round } from '../support/stats';
@@ -91,7 +91,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
     }
   };
 
-  const upstash = await startLocalUpstashProcess('auto');
+  const upstash = await startLocalUpstash({ backend: 'auto' });
   try {
     const cached = await startApiWorker(bundleDir, {
       UPSTASH_REDIS_REST_URL: upstash.url,

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { startLocalUpstash } from '../../scripts/local-upstash/index';
 import { buildFixtureBundle, bundleToBase64 } from './fixture-bundle';
-import { startLocalUpstashProcess } from './local-upstash-process';
 import { closedPort, startSlowHttpServer } from './slow-http-server';
 
 /** What the edge API tests receive. */
@@ -89,7 +89,7 @@ function failingAtRunTime(): Record<string, string> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [upstash, slow, deadPort] = await Promise.all([
-    startLocalUpstashProcess('redis-server'),
+    startLocalUpstash({ backend: 'redis-server' }),
     startSlowHttpServer(SLOW_DELAY_MS),
     closedPort(),
   ]);
