@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLocalUpstash } from '../../scripts/local-upstash/index';
 import { publishBundle } from '../../scripts/models-publish';
 import { buildFixtureBundle, writeFixtureBundle } from '../../test/support/fixture-bundle';
 import { type LoadResult, runLoad } from '../support/load';
+import { startLocalUpstashProcess } from '../support/local-upstash-process';
 import { type RunningWorker, runWrangler } from '../support/run-wrangler';
 import { round } from '../support/stats';
 import type { BenchResult } from '../types';
@@ -91,7 +91,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
     }
   };
 
-  const upstash = await startLocalUpstash({ backend: 'auto' });
+  const upstash = await startLocalUpstashProcess('auto');
   try {
     const cached = await startApiWorker(bundleDir, {
       UPSTASH_REDIS_REST_URL: upstash.url,
