@@ -3,8 +3,9 @@ import type { MongoClient } from 'mongodb';
 import type { Env } from '../env';
 import { log } from '../log';
 import { databaseName, ensureIndexes } from './collections';
+import { withDeadline } from './deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
-import { createMongoClient } from './mongo-client';
+import { createMongoClient, WRITE_DEADLINE_MS } from './mongo-client';
 
 /**
  * A Durable Object that holds the MongoDB client. A Durable Object keeps its sockets across
@@ -18,8 +19,21 @@ export class EventWriter extends DurableObject<Env> {
   private clientUri: string | undefined;
   private indexes: Promise<void> | undefined;
 
-  /** Writes one consumer batch; never throws (failures come back as `retry` outcomes). */
+  /**
+   * Writes one consumer batch. Failures come back as `retry` outcomes; throws only when MongoDB is
+   * not configured or the write passed its deadline (the client is dropped then: a hung socket
+   * must not hold the next batches too).
+   */
   async write(request: WriteRequest): Promise<WriteResult> {
+    try {
+      return await withDeadline(this.writeWithClient(request), WRITE_DEADLINE_MS, 'MongoDB batch write');
+    } catch (error) {
+      await this.resetClient();
+      throw error;
+    }
+  }
+
+  private async writeWithClient(request: WriteRequest): Promise<WriteResult> {
     const uri = this.env.MONGODB_URI;
     if (!uri) throw new Error('MONGODB_URI is not set (wrangler secret put MONGODB_URI)');
     if (this.client === undefined || this.clientUri !== uri) {

@@ -1,6 +1,9 @@
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
 import { databaseName, ensureIndexes } from './collections';
 
+/** Longest a batch write may take before the consumer gives up on it and retries the batch later. */
+export const WRITE_DEADLINE_MS = 30_000;
+
 /**
  * A new client (not yet connected). The driver is imported on first use, so the worker's HTTP
  * paths (and every test that loads the worker) never pay for loading it.
@@ -8,14 +11,22 @@ import { databaseName, ensureIndexes } from './collections';
  * Client settings for the Workers runtime: fail a server selection within 5 s (so an outage
  * turns into a queue retry with back-off instead of a consumer stuck until its wall-clock limit),
  * and a small pool (one consumer invocation never needs more).
+ *
+ * No socket timeouts (`connectTimeoutMS` and `socketTimeoutMS` 0): workerd's `node:net` Socket
+ * does not clear a `setTimeout` armed before the connection opened, and arms a new timer on each
+ * write while one is set, so the `timeout` events the driver relies on fire later on healthy,
+ * busy connections ("connection 2 to … timed out": whole batches retried, seen in the ingest
+ * benchmark; reproduced in workerd: setTimeout(300) before connect, setTimeout(0) after, a timeout
+ * still fires). With 0 the driver only ever calls setTimeout(0), which is harmless. Hung writes are
+ * bounded by `WRITE_DEADLINE_MS` instead (see `withDeadline`).
  */
 export async function createMongoClient(uri: string): Promise<MongoClient> {
   const { MongoClient } = await import('mongodb');
   const options: Partial<MongoClientOptions> = {
     appName: 'rx-events-consumer',
     serverSelectionTimeoutMS: 5_000,
-    connectTimeoutMS: 5_000,
-    socketTimeoutMS: 30_000,
+    connectTimeoutMS: 0,
+    socketTimeoutMS: 0,
     maxPoolSize: 10,
   };
   // MongoClientOptions extends Node's TLS option types, which the worker's type set (Workers

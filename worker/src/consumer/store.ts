@@ -1,6 +1,7 @@
 import type { Env } from '../env';
+import { withDeadline } from './deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
-import { withBatchClient } from './mongo-client';
+import { WRITE_DEADLINE_MS, withBatchClient } from './mongo-client';
 
 /** Name of the one writer object; a single client pool serves every consumer invocation. */
 const WRITER_NAME = 'events';
@@ -8,7 +9,8 @@ const WRITER_NAME = 'events';
 /**
  * Stores a batch in MongoDB through the `EVENT_WRITER` Durable Object (which keeps its client),
  * or with a per-batch client when that binding is absent. Throws when MongoDB is not configured
- * or unreachable before any per-document verdict (the caller retries the whole batch).
+ * or unreachable before any per-document verdict, or past the write deadline (the caller retries
+ * the whole batch).
  */
 export async function storeBatch(env: Env, request: WriteRequest): Promise<WriteResult> {
   const uri = env.MONGODB_URI;
@@ -17,5 +19,9 @@ export async function storeBatch(env: Env, request: WriteRequest): Promise<Write
     const writer = env.EVENT_WRITER.get(env.EVENT_WRITER.idFromName(WRITER_NAME));
     return writer.write(request);
   }
-  return withBatchClient({ MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB }, (db) => writeBatch(db, request));
+  return withDeadline(
+    withBatchClient({ MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB }, (db) => writeBatch(db, request)),
+    WRITE_DEADLINE_MS,
+    'MongoDB batch write',
+  );
 }
