@@ -1,20 +1,31 @@
 /**
  * `npm run bench -- ingest [--events N] [--batch B] [--concurrency C]`: events per second from HTTP
  * intake to documents in MongoDB. The worker (intake, real local queue, consumer, EventWriter) runs
- * in workerd under `wrangler dev --local`; MongoDB is the local MongoDB-compatible server. Measures
- * intake latency per request (p50/p99) and the time until the last document is in MongoDB, then
- * counts loss and duplicates.
+ * in workerd under `wrangler dev --local`; MongoDB is the local MongoDB-compatible server, fresh for
+ * the run. Measures intake latency per request (p50/p99) and the time until the last document is in
+ * MongoDB, counts loss and duplicates, and reports where the consumer's time went (from the local
+ * queue's per-batch log lines) and how many messages had to be retried.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
+import { freePort } from '../../scripts/dev/ports';
+import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
-import { runWrangler } from '../support/run-wrangler';
 import { percentile, round } from '../support/stats';
 import type { BenchResult } from '../types';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** What the local queue logs per delivered batch: `QUEUE rx-events 100/100 (15ms)`. */
+const BATCH_LINE = /QUEUE rx-events (\d+)\/(\d+) \((\d+)ms\)/;
+
+interface ConsumerBatch {
+  acked: number;
+  size: number;
+  ms: number;
+  at: number;
+}
 
 export default async function ingest(args: string[]): Promise<BenchResult> {
   const { values } = parseArgs({
@@ -30,15 +41,33 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
   const concurrency = Number(values.concurrency);
   const run = crypto.randomUUID().slice(0, 8);
 
-  const mongo = await startLocalMongo();
-  const worker = await runWrangler({
-    config: path.join(root, 'wrangler.toml'),
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-bench-ingest-'));
+  const mongo = await startLocalMongo({ dataDir: path.join(dir, 'mongo') });
+  const batches: ConsumerBatch[] = [];
+  let retryLines = 0;
+  const worker = await startWranglerDev({
+    host: '127.0.0.1',
+    port: await freePort('127.0.0.1'),
     vars: { MONGODB_URI: mongo.uri, SITE_ID: 'bench', LOG_LEVEL: 'warn' },
-    readyPath: '/healthz',
+    runDir: path.join(dir, 'run'),
+    persistTo: path.join(dir, 'wrangler'),
+    // `info` so the local queue reports each batch it delivers (one line per batch and per request).
+    logLevel: 'info',
+    onOutput: (line) => {
+      const match = BATCH_LINE.exec(line);
+      if (match)
+        batches.push({
+          acked: Number(match[1]),
+          size: Number(match[2]),
+          ms: Number(match[3]),
+          at: performance.now(),
+        });
+      else if (line.includes('"event_retry"')) retryLines++;
+    },
   });
   const client = new MongoClient(mongo.uri);
   try {
-    const count = () => client.db('rx').collection('events').countDocuments({ 'properties.run': run });
+    const events = client.db('rx').collection('events');
     const latencies: number[] = [];
     const requests = Math.ceil(total / perRequest);
     let next = 0;
@@ -72,17 +101,23 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     await Promise.all(Array.from({ length: concurrency }, sender));
     const sentMs = performance.now() - started;
 
-    let stored = await count();
+    // Progress from the collection's document count (the database is fresh for this run): a
+    // filtered count scans every document in the local server, which shares this process and
+    // the machine's CPUs with the pipeline being measured. The exact counts come once at the end.
+    let stored = await events.estimatedDocumentCount();
     const deadline = Date.now() + 300_000;
     while (stored < total && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      stored = await count();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      stored = await events.estimatedDocumentCount();
     }
     const storedMs = performance.now() - started;
-    const distinct = (await client.db('rx').collection('events').distinct('_id', { 'properties.run': run }))
-      .length;
+    const ofRun = await events.countDocuments({ 'properties.run': run });
+    const distinct = (await events.distinct('_id', { 'properties.run': run })).length;
 
-    const eventsPerSecond = round(stored / (storedMs / 1000), 0);
+    const dispatchMs = batches.map((b) => b.ms);
+    const busyMs = dispatchMs.reduce((sum, ms) => sum + ms, 0);
+    const windowMs = (batches.at(-1)?.at ?? started) - (batches[0]?.at ?? started);
+    const retried = batches.reduce((sum, b) => sum + (b.size - b.acked), 0);
     return {
       title: `Ingest: HTTP intake → queue → consumer → MongoDB (${total} events, ${perRequest}/request, ${concurrency} senders)`,
       columns: [
@@ -95,29 +130,60 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
         'end-to-end events/s',
         'intake p50 ms',
         'intake p99 ms',
+        'consumer batches',
+        'batch p50 ms',
+        'batch p99 ms',
+        'consumer busy %',
+        'retried messages',
       ],
       rows: [
         {
           'events sent': total,
           accepted,
-          stored,
+          stored: ofRun,
           lost: total - distinct,
-          duplicates: stored - distinct,
+          duplicates: ofRun - distinct,
           'intake events/s': round(accepted / (sentMs / 1000), 0),
-          'end-to-end events/s': eventsPerSecond,
+          'end-to-end events/s': round(ofRun / (storedMs / 1000), 0),
           'intake p50 ms': round(percentile(latencies, 50), 1),
           'intake p99 ms': round(percentile(latencies, 99), 1),
+          'consumer batches': batches.length,
+          'batch p50 ms': percentile(dispatchMs, 50),
+          'batch p99 ms': percentile(dispatchMs, 99),
+          'consumer busy %': windowMs > 0 ? round((100 * busyMs) / windowMs, 0) : 0,
+          'retried messages': retried,
         },
       ],
       notes: [
-        'End-to-end: from the first request to the last document counted in MongoDB (wrangler dev --local queue: batches of up to 100, 2 s max wait).',
-        `Goal: >= 2,000 events/s sustained with zero loss and zero duplicates. Shared 2-CPU machine; wrangler, workerd, the local MongoDB server and the sender all on it.`,
+        'End-to-end: from the first request to the last document in MongoDB. The local queue (wrangler dev --local) delivers one batch of up to 100 at a time; Cloudflare runs up to 250 consumer invocations at once, so in production the consumer scales out and this single-lane figure is a floor.',
+        'batch ms: one consumer invocation (validate, EventWriter Durable Object round trip, insertMany, acks) as the local queue timed it; consumer busy %: their sum over the span from the first to the last batch. Low busy % means the consumer waited for input: the intake side (and everything else sharing the CPUs) is the limit.',
+        `retried messages: deliveries the consumer asked to retry (${retryLines} retry log lines); each costs at least the 2 s back-off.`,
+        `Goal: >= 2,000 events/s sustained with zero loss and zero duplicates. Machine: ${os.cpus().length} CPUs, load average ${os
+          .loadavg()
+          .map((load) => load.toFixed(1))
+          .join(' / ')} at the end; wrangler, workerd, the local MongoDB server and the sender all share it.`,
       ],
-      details: { total, perRequest, concurrency, sentMs, storedMs, latenciesMs: { count: latencies.length } },
+      details: {
+        total,
+        perRequest,
+        concurrency,
+        sentMs,
+        storedMs,
+        requests: latencies.length,
+        consumer: {
+          batches: batches.length,
+          busyMs,
+          windowMs,
+          meanBatchSize: batches.length
+            ? round(batches.reduce((s, b) => s + b.size, 0) / batches.length, 1)
+            : 0,
+        },
+      },
     };
   } finally {
     await client.close();
     await worker.stop();
     await mongo.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
