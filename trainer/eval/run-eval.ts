@@ -10,7 +10,6 @@
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
-import { DEFAULT_EASE_LAMBDA, trainEase } from '../models/ease';
 import { trainItemItem } from '../models/item-item';
 import { trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
@@ -86,8 +85,10 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     ],
     [
       'EASE',
-      await timed('EASE', () =>
-        trainEase(train.matrix, { lambda: options.lambda ?? DEFAULT_EASE_LAMBDA, rank: options.rank ?? 128 }),
+      // λ is chosen on held-out users of the training part, never on the test set.
+      await timed(
+        'EASE',
+        async () => (await trainPersonal(train.matrix, { ...options, personal: 'ease' }, log)).body,
       ),
     ],
     [

@@ -14,7 +14,7 @@
  * Catalogues up to `maxDenseItems` (the demo shop's 300) get exact EASE as a dense matrix instead.
  */
 import type { SparseMatrix } from '../data/matrix';
-import { type EigenOptions, topEigenpairs } from '../math/sparse-eigen';
+import { type EigenOptions, type Eigenpairs, topEigenpairs } from '../math/sparse-eigen';
 import type { ScoringBody } from '../onnx/recommender-graphs';
 
 /** Options of low-rank EASE. */
@@ -27,25 +27,28 @@ export interface EaseOptions extends EigenOptions {
   maxDenseItems?: number;
 }
 
-/** Default λ: the best of 20, 100, 300, 500, 800, 2000 on Online Retail's temporal split (docs/trainer.md). */
-export const DEFAULT_EASE_LAMBDA = 500;
-
-/**
- * Exact EASE: B = I − P·diag(1/P_ii) with P = (XᵀX + λI)⁻¹ by Cholesky (G + λI is symmetric
- * positive definite), diagonal zero. O(items³): for small catalogues only.
- */
-function denseEase(x: SparseMatrix, lambda: number): Float32Array {
+/** G = XᵀX of the binarised matrix, dense row-major (small catalogues only). */
+export function denseGram(x: SparseMatrix): Float64Array {
   const n = x.cols;
-  const a = new Float64Array(n * n);
+  const g = new Float64Array(n * n);
   for (let r = 0; r < x.rows; r++) {
     const start = x.rowPtr[r] ?? 0;
     const end = x.rowPtr[r + 1] ?? 0;
     for (let p = start; p < end; p++) {
-      const i = x.colIdx[p] ?? 0;
+      const base = (x.colIdx[p] ?? 0) * n;
       for (let q = start; q < end; q++)
-        a[i * n + (x.colIdx[q] ?? 0)] = (a[i * n + (x.colIdx[q] ?? 0)] ?? 0) + 1;
+        g[base + (x.colIdx[q] ?? 0)] = (g[base + (x.colIdx[q] ?? 0)] ?? 0) + 1;
     }
   }
+  return g;
+}
+
+/**
+ * Exact EASE from G: B = I − P·diag(1/P_ii) with P = (G + λI)⁻¹ by Cholesky (G + λI is symmetric
+ * positive definite), diagonal zero. O(items³): for small catalogues only.
+ */
+export function denseEaseFromGram(gram: Float64Array, n: number, lambda: number): Float32Array {
+  const a = Float64Array.from(gram);
   for (let i = 0; i < n; i++) a[i * n + i] = (a[i * n + i] ?? 0) + lambda;
   const p = invertSpd(a, n);
   const b = new Float32Array(n * n);
@@ -95,24 +98,25 @@ export function invertSpd(a: Float64Array, n: number): Float64Array {
  * 1,000), low-rank and factorised above.
  */
 export function trainEase(x: SparseMatrix, options: EaseOptions = {}): ScoringBody {
-  const lambda = options.lambda ?? DEFAULT_EASE_LAMBDA;
+  const lambda = options.lambda ?? 500;
   if (!(lambda > 0)) throw new RangeError(`EASE lambda must be positive, got ${lambda}`);
-  if (x.cols <= (options.maxDenseItems ?? 1000)) return { kind: 'dense', matrix: denseEase(x, lambda) };
-  return lowRankEase(x, lambda, options);
+  if (x.cols <= (options.maxDenseItems ?? 1000))
+    return { kind: 'dense', matrix: denseEaseFromGram(denseGram(x), x.cols, lambda) };
+  return lowRankEaseFromEigenpairs(gramEigenpairs(x, options), lambda);
 }
 
-function lowRankEase(
-  x: SparseMatrix,
+/** The top eigenpairs of G = XᵀX (X binarised) that low-rank EASE is built from. */
+export function gramEigenpairs(x: SparseMatrix, options: EaseOptions = {}): Eigenpairs {
+  return topEigenpairs(x, new Float64Array(x.cols).fill(1), options.rank ?? 128, options);
+}
+
+/** Low-rank EASE for one λ from G's eigenpairs (cheap: one set of eigenpairs serves every λ). */
+export function lowRankEaseFromEigenpairs(
+  eigen: Eigenpairs,
   lambda: number,
-  options: EaseOptions,
 ): Extract<ScoringBody, { kind: 'factorized' }> {
-  const n = x.cols;
-  const { rank, values, vectors } = topEigenpairs(
-    x,
-    new Float64Array(n).fill(1),
-    options.rank ?? 128,
-    options,
-  );
+  const { rank, values, vectors } = eigen;
+  const n = vectors.length / rank;
   const u = new Float32Array(n * rank);
   const v = new Float32Array(rank * n);
   for (let item = 0; item < n; item++) {

@@ -22,6 +22,7 @@ import { Adam } from './adam';
 import { MetricsAverage, rankingMetrics } from './metrics';
 import { multinomialLoss } from './multinomial-loss';
 import { encodeRows, encoderGradients } from './sparse-encoder';
+import { splitValidation, type Validation } from './validation';
 
 /** Hyper-parameters of Mult-DAE. */
 export interface MultDaeOptions {
@@ -52,52 +53,6 @@ export interface MultDaeResult {
   body: Extract<ScoringBody, { kind: 'autoencoder' }>;
   epochs: EpochReport[];
   bestEpoch: number;
-}
-
-interface Validation {
-  /** Held-out items per validation user (the rest is the fold-in history). */
-  heldOut: Array<Set<number>>;
-  /** Fold-in histories, one row per validation user. */
-  foldIn: SparseMatrix;
-}
-
-/** Splits some users off for validation: 80 % of their items are input, 20 % to be predicted. */
-function splitValidation(
-  x: SparseMatrix,
-  share: number,
-  random: () => number,
-): { train: number[]; validation: Validation } {
-  const order = shuffle(
-    Array.from({ length: x.rows }, (_, r) => r),
-    random,
-  );
-  const eligible = order.filter((r) => (x.rowPtr[r + 1] ?? 0) - (x.rowPtr[r] ?? 0) >= 5);
-  const count = Math.min(Math.round(x.rows * share), eligible.length, 2000);
-  const rows = eligible.slice(0, count);
-  const chosen = new Set(rows);
-  const rowPtr = new Int32Array(rows.length + 1);
-  const cols: number[] = [];
-  const values: number[] = [];
-  const heldOut = rows.map((r, i) => {
-    const out = new Set<number>();
-    forEachInRow(x, r, (c, v) => {
-      if (random() < 0.2) out.add(c);
-      else {
-        cols.push(c);
-        values.push(v);
-      }
-    });
-    rowPtr[i + 1] = cols.length;
-    return out;
-  });
-  const foldIn: SparseMatrix = {
-    rows: rows.length,
-    cols: x.cols,
-    rowPtr,
-    colIdx: Int32Array.from(cols),
-    values: Float32Array.from(values),
-  };
-  return { train: order.filter((r) => !chosen.has(r)), validation: { heldOut, foldIn } };
 }
 
 function glorot(rows: number, cols: number, random: () => number): Float32Array {

@@ -3,7 +3,8 @@
  * TF.js), the Mult-DAE trained with TF.js, or the item-item model when asked for.
  */
 import type { SparseMatrix } from '../data/matrix';
-import { DEFAULT_EASE_LAMBDA, trainEase } from '../models/ease';
+import { trainEase } from '../models/ease';
+import { selectEaseLambda } from '../models/ease-lambda';
 import { trainItemItem } from '../models/item-item';
 import { trainMultDae } from '../models/mult-dae';
 import type { ScoringBody } from '../onnx/recommender-graphs';
@@ -25,7 +26,7 @@ export interface PersonalOptions {
   hidden?: number;
   epochs?: number;
   seed?: number;
-  /** EASE's λ. */
+  /** EASE's λ; default: chosen on held-out users from LAMBDA_GRID. */
   lambda?: number;
   /** Rank of factorised models (EASE above 1,000 items). */
   rank?: number;
@@ -43,8 +44,21 @@ export async function trainPersonal(
     return { body: trainItemItem(x), params: { model: 'item-item' }, backend: 'none (closed form)' };
   }
   if (personal === 'ease') {
-    const lambda = options.lambda ?? DEFAULT_EASE_LAMBDA;
-    const body = trainEase(x, { lambda, rank: options.rank ?? 128 });
+    const rank = options.rank ?? 128;
+    let lambda = options.lambda;
+    let validationNdcg: number | undefined;
+    if (lambda === undefined) {
+      const selection = selectEaseLambda(x, {
+        rank,
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      });
+      lambda = selection.lambda;
+      validationNdcg = selection.scores.find((s) => s.lambda === lambda)?.ndcg;
+      log(
+        `EASE λ by validation nDCG@10: ${selection.scores.map((s) => `${s.lambda} → ${s.ndcg.toFixed(4)}`).join(', ')}`,
+      );
+    }
+    const body = trainEase(x, { lambda, rank });
     log(
       `personal model: EASE (λ ${lambda}, ${body.kind === 'factorized' ? `rank ${body.rank}` : 'exact, dense'})`,
     );
@@ -54,6 +68,7 @@ export async function trainPersonal(
         model: 'ease',
         lambda,
         ...(body.kind === 'factorized' ? { rank: body.rank } : { exact: true }),
+        ...(validationNdcg !== undefined ? { validationNdcg10: Number(validationNdcg.toFixed(4)) } : {}),
       },
       backend: 'none (closed form)',
     };

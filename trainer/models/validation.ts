@@ -1,0 +1,86 @@
+/**
+ * The validation split the trainers use to pick a stopping epoch or a hyper-parameter: some users
+ * (10 %, at least 5 items each, at most 2,000) are held out; 80 % of each one's items are the fold-in
+ * history given to the model, the other 20 % are to be predicted (Liang et al. 2018's protocol).
+ */
+import { forEachInRow, type SparseMatrix } from '../data/matrix';
+import { shuffle } from '../math/random';
+
+/** Validation users: their fold-in histories and what they went on to have. */
+export interface Validation {
+  /** Held-out items per validation user (the rest is the fold-in history). */
+  heldOut: Array<Set<number>>;
+  /** Fold-in histories, one row per validation user. */
+  foldIn: SparseMatrix;
+}
+
+/** Splits some users off for validation: 80 % of their items are input, 20 % to be predicted. */
+export function splitValidation(
+  x: SparseMatrix,
+  share: number,
+  random: () => number,
+): { train: number[]; validation: Validation } {
+  const order = shuffle(
+    Array.from({ length: x.rows }, (_, r) => r),
+    random,
+  );
+  const eligible = order.filter((r) => (x.rowPtr[r + 1] ?? 0) - (x.rowPtr[r] ?? 0) >= 5);
+  const count = Math.min(Math.round(x.rows * share), eligible.length, 2000);
+  const rows = eligible.slice(0, count);
+  const chosen = new Set(rows);
+  const rowPtr = new Int32Array(rows.length + 1);
+  const cols: number[] = [];
+  const values: number[] = [];
+  const heldOut = rows.map((r, i) => {
+    const out = new Set<number>();
+    forEachInRow(x, r, (c, v) => {
+      if (random() < 0.2) out.add(c);
+      else {
+        cols.push(c);
+        values.push(v);
+      }
+    });
+    rowPtr[i + 1] = cols.length;
+    return out;
+  });
+  const foldIn: SparseMatrix = {
+    rows: rows.length,
+    cols: x.cols,
+    rowPtr,
+    colIdx: Int32Array.from(cols),
+    values: Float32Array.from(values),
+  };
+  return { train: order.filter((r) => !chosen.has(r)), validation: { heldOut, foldIn } };
+}
+
+/**
+ * The matrix without the held-out entries: training users' rows, then the validation users'
+ * fold-in rows. A closed-form model fitted on it has never seen what validation asks for.
+ */
+export function withoutHeldOut(x: SparseMatrix, train: number[], validation: Validation): SparseMatrix {
+  const { foldIn } = validation;
+  const rowPtr = new Int32Array(train.length + foldIn.rows + 1);
+  const cols: number[] = [];
+  const values: number[] = [];
+  train.forEach((r, i) => {
+    forEachInRow(x, r, (c, v) => {
+      cols.push(c);
+      values.push(v);
+    });
+    rowPtr[i + 1] = cols.length;
+  });
+  for (let r = 0; r < foldIn.rows; r++) {
+    forEachInRow(foldIn, r, (c, v) => {
+      cols.push(c);
+      values.push(v);
+    });
+    rowPtr[train.length + r + 1] = cols.length;
+  }
+  return {
+    rows: train.length + foldIn.rows,
+    cols: x.cols,
+    rowPtr,
+    colIdx: Int32Array.from(cols),
+    values: Float32Array.from(values),
+  };
+}
