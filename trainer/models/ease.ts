@@ -57,39 +57,50 @@ export function denseEaseFromGram(gram: Float64Array, n: number, lambda: number)
   return b;
 }
 
-/** Inverse of a symmetric positive definite n × n matrix (row-major) via Cholesky, A = LLᵀ. */
+/**
+ * Inverse of a symmetric positive definite n × n matrix (row-major) via Cholesky, A = LLᵀ, so
+ * A⁻¹ = L⁻ᵀL⁻¹. Every inner loop runs along a row (contiguous memory): about n³/2 multiply-adds.
+ */
 export function invertSpd(a: Float64Array, n: number): Float64Array {
   const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j] ?? 0;
-    for (let k = 0; k < j; k++) d -= (l[j * n + k] ?? 0) ** 2;
-    if (!(d > 0)) throw new Error('matrix is not positive definite');
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j] ?? 0;
-      for (let k = 0; k < j; k++) s -= (l[i * n + k] ?? 0) * (l[j * n + k] ?? 0);
-      l[i * n + j] = s / ljj;
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * n;
+      let s = a[ri + j] ?? 0;
+      for (let k = 0; k < j; k++) s -= (l[ri + k] ?? 0) * (l[rj + k] ?? 0);
+      if (i === j) {
+        if (!(s > 0)) throw new Error('matrix is not positive definite');
+        l[ri + i] = Math.sqrt(s);
+      } else l[ri + j] = s / (l[rj + j] ?? 1);
     }
   }
-  // L⁻¹ column by column (forward substitution), then A⁻¹ = L⁻ᵀL⁻¹.
-  const inv = new Float64Array(n * n); // row-major L⁻¹ (lower triangular)
-  for (let c = 0; c < n; c++) {
-    inv[c * n + c] = 1 / (l[c * n + c] ?? 1);
-    for (let i = c + 1; i < n; i++) {
-      let s = 0;
-      for (let k = c; k < i; k++) s += (l[i * n + k] ?? 0) * (inv[k * n + c] ?? 0);
-      inv[i * n + c] = -s / (l[i * n + i] ?? 1);
+  // Rows of M = L⁻¹ by forward substitution: M[i, :] = (e_i − Σ_{k<i} L[i, k]·M[k, :]) / L[i, i].
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    m[ri + i] = 1;
+    for (let k = 0; k < i; k++) {
+      const f = l[ri + k] ?? 0;
+      if (f === 0) continue;
+      const rk = k * n;
+      for (let c = 0; c <= k; c++) m[ri + c] = (m[ri + c] ?? 0) - f * (m[rk + c] ?? 0);
     }
+    const d = l[ri + i] ?? 1;
+    for (let c = 0; c <= i; c++) m[ri + c] = (m[ri + c] ?? 0) / d;
   }
+  // A⁻¹ = Mᵀ M = Σ_k M[k, :]ᵀ M[k, :]; M[k, :] is zero beyond column k. Lower half, then mirrored.
   const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = i; j < n; j++) {
-      let s = 0;
-      for (let k = j; k < n; k++) s += (inv[k * n + i] ?? 0) * (inv[k * n + j] ?? 0);
-      out[i * n + j] = s;
-      out[j * n + i] = s;
+  for (let k = 0; k < n; k++) {
+    const rk = k * n;
+    for (let i = 0; i <= k; i++) {
+      const f = m[rk + i] ?? 0;
+      if (f === 0) continue;
+      const ri = i * n;
+      for (let j = 0; j <= i; j++) out[ri + j] = (out[ri + j] ?? 0) + f * (m[rk + j] ?? 0);
     }
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) out[j * n + i] = out[i * n + j] ?? 0;
   return out;
 }
 
