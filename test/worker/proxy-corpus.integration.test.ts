@@ -18,6 +18,8 @@ const CORPUS: Record<string, number> = {
   // The slot inside <template> is inert content and stays empty; the one in <noscript> is raw text.
   'template-noscript.html': 1,
   'malformed.html': 1,
+  // The demo product page with the shop's own rx.js tag (script mode, also proxied).
+  'demo-product-script-mode.html': 1,
 };
 
 /** A filled slot's fallback content is replaced by the block: the one other intended change. */
@@ -67,6 +69,19 @@ describe('proxy: storefront corpus', () => {
       });
     }
   }
+
+  it("marks the shop's own rx.js tag as having had its page view sent, and injects no second tag", async () => {
+    const { body, events } = await proxied(
+      '/fixtures/demo-product-script-mode.html',
+      {},
+      {
+        deps: { source: () => testSource() },
+      },
+    );
+    expect(count(body, 'rx.js')).toBe(1);
+    expect(body).toContain('<script src="/rx.js" async data-site="demo" data-rx-page-view="sent"></script>');
+    expect(events).toHaveLength(1);
+  });
 
   it('leaves slot-like text in <textarea>, <script>, comments and JSON alone', async () => {
     const { body } = await proxied(

@@ -7,6 +7,7 @@ export function withoutInsertions(html: string): string {
     .replace(/<style data-rx-styles>[^<]*<\/style>/g, '')
     .replace(/<script src="\/rx\.js" async( data-rx-page-view="sent")?><\/script>/g, '')
     .replace(/ data-rx-filled="[^"]*"/g, '')
+    .replace(/ data-rx-page-view="sent"/g, '')
     .replace(/<section class="rx-block[\s\S]*?<\/section>/g, '')
     .replace(/<small class="rx-price-note">[^<]*<\/small>/g, '');
 }

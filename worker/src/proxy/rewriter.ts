@@ -87,7 +87,11 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
   rewriter.on('script[src]', {
     element(element) {
       const src = element.getAttribute('src') ?? '';
-      if (/(^|\/)rx\.js(\?|$)/.test(src)) pageHasPlugin = true;
+      if (!/(^|\/)rx\.js(\?|$)/.test(src)) return;
+      pageHasPlugin = true;
+      // The shop's own tag (script mode and proxy mode at once): this worker sends the page view,
+      // so the tag is told, as the injected one would be, and the view is not counted twice.
+      if (session) element.setAttribute('data-rx-page-view', 'sent');
     },
   });
   rewriter.on('head', {
