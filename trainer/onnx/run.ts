@@ -68,7 +68,7 @@ export async function loadRecommender(model: Uint8Array | string): Promise<Recom
 /** The fixed item-axis size declared on the graph's `history` input. */
 function itemAxisSize(session: ort.InferenceSession): number {
   const meta = session.inputMetadata.find((m) => m.name === GRAPH_IO.history);
-  if (!meta || !meta.isTensor) throw new Error(`graph has no tensor input named ${GRAPH_IO.history}`);
+  if (!meta?.isTensor) throw new Error(`graph has no tensor input named ${GRAPH_IO.history}`);
   const items = meta.shape[1];
   if (typeof items !== 'number')
     throw new Error(`graph input ${GRAPH_IO.history} has no fixed item dimension`);
