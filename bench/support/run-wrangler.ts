@@ -1,15 +1,14 @@
 /**
- * Starts `wrangler dev --local` for a given wrangler.toml in its own process group (benchmarks only),
- * waits until `readyPath` answers, and stops the whole group afterwards.
+ * Starts a worker for a given wrangler.toml under wrangler's local dev server (benchmarks only), waits
+ * until `readyPath` answers, and stops the whole process group afterwards. Uses the same child as
+ * `npm start` (scripts/dev/dev-worker-main.ts): the devtools inspector is off, since with it every
+ * outbound fetch of the worker costs ~10 ms of CPU in wrangler's own processes.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/dev/ports';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 
 export interface RunningWorker {
   url: string;
@@ -25,74 +24,17 @@ export async function runWrangler(options: {
   timeoutMs?: number;
 }): Promise<RunningWorker> {
   const host = '127.0.0.1';
-  const [port, inspector] = [await freePort(host), await freePort(host)];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-bench-'));
-  const envFile = path.join(dir, 'worker.env');
-  const lines = Object.entries(options.vars ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  writeFileSync(envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(root, 'node_modules/wrangler/bin/wrangler.js'),
-      'dev',
-      '--local',
-      '--config',
-      options.config,
-      '--ip',
-      host,
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspector),
-      '--env-file',
-      envFile,
-      '--persist-to',
-      path.join(dir, 'state'),
-      '--show-interactive-dev-session=false',
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-    },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
+  const worker = await startWranglerDev({
+    config: options.config,
+    host,
+    port: await freePort(host),
+    vars: options.vars ?? {},
+    runDir: dir,
+    persistTo: path.join(dir, 'state'),
+    readyPath: options.readyPath,
+    readyTimeoutMs: options.timeoutMs,
+    logLevel: 'warn',
   });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  });
-  const stop = async () => {
-    if (child.pid === undefined || child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  };
-  const url = `http://${host}:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
-    try {
-      const response = await fetch(`${url}${options.readyPath}`);
-      await response.arrayBuffer();
-      return { url, processGroup: child.pid ?? -1, stop };
-    } catch {
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-  await stop();
-  throw new Error(`wrangler dev did not answer ${options.readyPath} in time:\n${output}`);
+  return { url: worker.url, processGroup: worker.pid, stop: () => worker.stop() };
 }

@@ -1,0 +1,90 @@
+/**
+ * The child process behind `startWranglerDev` (and the benchmarks' `runWrangler`): wrangler's local dev
+ * server for one wrangler.toml, started through wrangler's programmatic API with the devtools inspector
+ * OFF. Run as `node --import tsx scripts/dev/dev-worker-main.ts '<DevWorkerSpec JSON>'`; SIGTERM or
+ * SIGINT disposes the server (workerd included) and exits.
+ *
+ * Why not `wrangler dev`: the CLI always attaches its inspector proxy to the worker and enables the
+ * devtools Network domain. Every outbound `fetch` of the worker (each Upstash round trip) then emits
+ * four Network events that travel workerd → inspector-proxy workerd → one HTTP request each to
+ * wrangler's Node process, which formats them and appends them to its debug log file
+ * (~/.config/.wrangler/logs, tens of MB per benchmark run). Measured: 7.7 ms of Node CPU and ~3 ms of
+ * workerd CPU per cache round trip, on the same cores as the worker; with the inspector off, 0 ms and
+ * ~0.2 ms. The CLI has no switch for it; `dev.inspector: false` of the API is that switch.
+ * Breakpoints are not available in this mode: run `npx wrangler dev` directly to debug.
+ */
+import path from 'node:path';
+import { unstable_startWorker } from 'wrangler';
+
+/** What the parent passes (as one JSON argument: no secrets on the command line, they are in `envFile`). */
+export interface DevWorkerSpec {
+  /** wrangler.toml to run. */
+  config: string;
+  host: string;
+  port: number;
+  /** dotenv file with the worker's variables and secrets. */
+  envFile: string;
+  /** Local state of queues, R2 and caches. */
+  persistTo: string;
+  logLevel: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
+}
+
+/** Printed once the worker answers, so the parent can tell start-up from a crash. */
+export const READY_LINE = 'rx-dev-worker: ready';
+
+function parseSpec(argument: string | undefined): DevWorkerSpec {
+  if (!argument) throw new Error('usage: dev-worker-main.ts <DevWorkerSpec JSON>');
+  const spec = JSON.parse(argument) as Partial<DevWorkerSpec>;
+  for (const field of ['config', 'host', 'envFile', 'persistTo', 'logLevel'] as const) {
+    if (typeof spec[field] !== 'string') throw new Error(`dev-worker-main: "${field}" must be a string`);
+  }
+  if (typeof spec.port !== 'number' || !Number.isInteger(spec.port) || spec.port <= 0) {
+    throw new Error('dev-worker-main: "port" must be a concrete port number');
+  }
+  return spec as DevWorkerSpec;
+}
+
+async function main(): Promise<void> {
+  const spec = parseSpec(process.argv[2]);
+  const worker = await unstable_startWorker({
+    config: path.resolve(spec.config),
+    envFiles: [path.resolve(spec.envFile)],
+    // The CLI derives this from the config's flags; the API leaves it to the caller. All our configs
+    // set `nodejs_compat` with a 2024+ compatibility date, which is wrangler's "v2" mode.
+    build: {
+      nodejsCompatMode: (config) => (config.compatibility_flags.includes('nodejs_compat') ? 'v2' : null),
+    },
+    dev: {
+      remote: false,
+      inspector: false,
+      watch: false,
+      liveReload: false,
+      persist: path.resolve(spec.persistTo),
+      logLevel: spec.logLevel,
+      server: { hostname: spec.host, port: spec.port },
+    },
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    worker.dispose().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`dev-worker-main: dispose failed: ${error instanceof Error ? error.message : error}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await worker.ready;
+  console.log(`${READY_LINE} ${(await worker.url).href}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(
+    `dev-worker-main: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  process.exit(1);
+});
