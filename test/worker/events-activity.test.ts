@@ -7,6 +7,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
+import { RECENT_HEAD } from '../../worker/src/activity';
 import {
   ACTIVITY_MAX,
   ACTIVITY_TTL_SECONDS,
@@ -17,7 +18,16 @@ import {
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
 import { userHash } from '../../worker/src/shopper';
-import { call, directRedis, edgeEnv, newShopper, provided, recommend, SITE } from './edge-api-support';
+import {
+  call,
+  directRedis,
+  edgeEnv,
+  newShopper,
+  productId,
+  provided,
+  recommend,
+  SITE,
+} from './edge-api-support';
 import { countRun, runId, withDb } from './events-support';
 
 /** An enriched event as the producer queues it, for shopper `anonymousId`. */
@@ -210,5 +220,73 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
       components: Record<string, { status: string }>;
     };
     expect(healthy.components.activity?.status).toBe('ok');
+  });
+});
+
+describe('which events bump the cache generation', () => {
+  it(`a view or click of a product among the ${RECENT_HEAD} newest entries keeps it; a new product, a cart change or a purchase bumps it`, async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    let index = 0;
+    const event = (name: string, product: string) =>
+      stored(run, index++, shopper.id, { event: name, properties: { product_id: product } });
+
+    await consume([event('Product Viewed', 'P-A')]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+    // The same product again, viewed then clicked: recorded, but the cached lists still fit.
+    await consume([event('Product Viewed', 'P-A')]);
+    await consume([event('Product Clicked', 'P-A')]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+    expect((await activityOf(shopper.hash)).map((e) => e.kind)).toEqual(['click', 'view', 'view']);
+    // A batch mixing a known and a new product bumps (once).
+    await consume([event('Product Viewed', 'P-A'), event('Recommendation Clicked', 'P-B')]);
+    expect(await generationOf(shopper.hash)).toBe(2);
+    // Cart and purchase changes always bump, even for a product just viewed.
+    await consume([event('Product Added', 'P-B')]);
+    expect(await generationOf(shopper.hash)).toBe(3);
+    await consume([event('Product Removed', 'P-B')]);
+    expect(await generationOf(shopper.hash)).toBe(4);
+    await consume([
+      stored(run, index++, shopper.id, {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}`, products: [{ product_id: 'P-A', quantity: 1 }] },
+      }),
+    ]);
+    expect(await generationOf(shopper.hash)).toBe(5);
+
+    // Once pushed out of the newest entries, a product counts as new again.
+    await consume(Array.from({ length: RECENT_HEAD }, (_, i) => event('Product Viewed', `P-N${i}`)));
+    expect(await generationOf(shopper.hash)).toBe(6);
+    await consume([event('Product Viewed', 'P-A')]);
+    expect(await generationOf(shopper.hash)).toBe(7);
+  });
+
+  it('a shopper re-viewing the product page just viewed gets the cached recommendations', async () => {
+    const shopper = await newShopper();
+    const product = productId(7);
+    const query = `placement=product&product_id=${product}&limit=4`;
+    const run = runId();
+    const view = (i: number) =>
+      stored(run, i, shopper.id, { event: 'Product Viewed', properties: { product_id: product } });
+
+    expect((await recommend(query, { cookie: shopper.cookie })).body.cached).toBe(false);
+    await consume([view(1)]); // first view of the product: the history changed
+    const second = await recommend(query, { cookie: shopper.cookie });
+    expect(second.body.cached).toBe(false);
+    await consume([view(2)]); // the same product again
+    const third = await recommend(query, { cookie: shopper.cookie });
+    expect(third.body.cached).toBe(true);
+    expect(third.body.items).toEqual(second.body.items);
+  });
+
+  it('an entry in the head that is not JSON is skipped, the products around it still count as recent', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const view = stored(run, 1, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-A' } });
+    await consume([view]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+    await directRedis().lpush(activityKey(SITE, shopper.hash), 'not json');
+    await consume([{ ...view, messageId: `${run}-2` }]);
+    expect(await generationOf(shopper.hash)).toBe(1);
   });
 });

@@ -1,14 +1,23 @@
 import type { StoredEvent } from '../../../contracts/events';
 import type { ActivityEntry } from '../cache/keys';
 
+/**
+ * Whether an event makes the shopper's cached recommendations stale (bump the cache generation):
+ * - `always`: the cart or the purchases changed (what may be shown changed);
+ * - `if-not-recent`: a view or click, which only matters when the product is not already among the
+ *   shopper's most recent entries (re-viewing the product just seen changes the history vector a
+ *   little, and bumping on it would make every repeat page view a cache miss);
+ * - `never`: nothing personal changed.
+ */
+export type Invalidation = 'always' | 'if-not-recent' | 'never';
+
 /** What one event changes in a shopper's personalization state. */
 export interface EventActivity {
   /** Items to add to the recent-activity list. */
   entries: ActivityEntry[];
   /** Products bought: never recommended to this shopper again. */
   purchased: string[];
-  /** Cached recommendations of this shopper no longer fit (bump the generation). */
-  stale: boolean;
+  invalidation: Invalidation;
 }
 
 const KIND_BY_EVENT: Record<string, ActivityEntry['kind']> = {
@@ -28,17 +37,20 @@ const STALE_WITHOUT_ENTRY = new Set(['Product Removed']);
  * list/search/shown events change nothing here.
  */
 export function activityOf(event: StoredEvent): EventActivity {
-  const none: EventActivity = { entries: [], purchased: [], stale: false };
+  const none: EventActivity = { entries: [], purchased: [], invalidation: 'never' };
   if (event.type !== 'track' || event.event === undefined) return none;
   const kind = KIND_BY_EVENT[event.event];
-  if (kind === undefined) return { ...none, stale: STALE_WITHOUT_ENTRY.has(event.event) };
+  if (kind === undefined) {
+    return { ...none, invalidation: STALE_WITHOUT_ENTRY.has(event.event) ? 'always' : 'never' };
+  }
 
   const at = Date.parse(event.timestamp);
   const ids = productIds(event);
+  const browsing = kind === 'view' || kind === 'click';
   return {
     entries: ids.map((product_id) => ({ product_id, kind, at })),
     purchased: kind === 'purchase' ? ids : [],
-    stale: ids.length > 0,
+    invalidation: ids.length === 0 ? 'never' : browsing ? 'if-not-recent' : 'always',
   };
 }
 

@@ -1,3 +1,3 @@
 /** Recent activity per shopper in Upstash Redis, written by the events consumer. */
-export { activityOf, type EventActivity } from './activity-of-event';
-export { recordActivity } from './record-activity';
+export { activityOf, type EventActivity, type Invalidation } from './activity-of-event';
+export { RECENT_HEAD, recordActivity } from './record-activity';

@@ -17,12 +17,22 @@ import { activityOf } from './activity-of-event';
 /** The consumer is off the request path: it can wait longer for Redis than a shopper's request. */
 const ACTIVITY_TIMEOUT_MS = 3_000;
 
+/**
+ * A view or click of a product among the shopper's RECENT_HEAD newest entries does not bump the cache
+ * generation. Five: the product pages a shopper flips between; each of them already weighs in the
+ * history vector at 0.92^4 ≈ 0.72 of the newest entry or more, so moving it to the front changes little.
+ */
+export const RECENT_HEAD = 5;
+
 interface ShopperChanges {
   site: string;
   hash: string;
   entries: ActivityEntry[];
   purchased: Set<string>;
-  stale: boolean;
+  /** A cart or purchase change: bump the generation whatever the history holds. */
+  invalidate: boolean;
+  /** Products viewed or clicked: bump only if one is not among the RECENT_HEAD newest entries. */
+  browsed: Set<string>;
 }
 
 /**
@@ -45,6 +55,7 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
       signal: () => AbortSignal.timeout(ACTIVITY_TIMEOUT_MS),
       enableTelemetry: false,
     });
+    const stale = await staleShoppers(redis, changes);
     const pipeline = redis.pipeline();
     for (const change of changes) {
       if (change.entries.length > 0) {
@@ -61,7 +72,7 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
         if (first !== undefined) pipeline.sadd(key, first, ...rest);
         pipeline.expire(key, ACTIVITY_TTL_SECONDS);
       }
-      if (change.stale) {
+      if (stale.has(change)) {
         const key = generationKey(change.site, change.hash);
         pipeline.incr(key);
         pipeline.expire(key, ACTIVITY_TTL_SECONDS);
@@ -75,23 +86,76 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
   }
 }
 
+/**
+ * Which shoppers' cached recommendations this batch makes stale. Browsing-only shoppers cost one extra
+ * round trip for all of them together (LRANGE of each list's head, before this batch is pushed); when
+ * that read fails, they count as stale, so a cache never outlives a change it should have seen.
+ */
+async function staleShoppers(redis: Redis, changes: ShopperChanges[]): Promise<Set<ShopperChanges>> {
+  const stale = new Set(changes.filter((change) => change.invalidate));
+  const browsing = changes.filter((change) => !change.invalidate && change.browsed.size > 0);
+  if (browsing.length === 0) return stale;
+  try {
+    const pipeline = redis.pipeline();
+    for (const change of browsing) pipeline.lrange(activityKey(change.site, change.hash), 0, RECENT_HEAD - 1);
+    const heads = await pipeline.exec<unknown[][]>();
+    browsing.forEach((change, index) => {
+      const recent = new Set(productIdsOf(heads[index]));
+      if ([...change.browsed].some((id) => !recent.has(id))) stale.add(change);
+    });
+  } catch (error) {
+    log('warn', 'activity_head_unreadable', { shoppers: browsing.length, error });
+    for (const change of browsing) stale.add(change);
+  }
+  return stale;
+}
+
+/** Product ids of raw list entries (the client may hand them back parsed or as JSON text). */
+function productIdsOf(entries: unknown[] | undefined): string[] {
+  const ids: string[] = [];
+  for (const entry of entries ?? []) {
+    let value: unknown = entry;
+    if (typeof entry === 'string') {
+      try {
+        value = JSON.parse(entry);
+      } catch {
+        continue; // not ours: it cannot match a product
+      }
+    }
+    if (typeof value === 'object' && value !== null && 'product_id' in value) {
+      if (typeof value.product_id === 'string') ids.push(value.product_id);
+    }
+  }
+  return ids;
+}
+
 async function changesByShopper(events: readonly StoredEvent[]): Promise<ShopperChanges[]> {
   const byKey = new Map<string, ShopperChanges>();
   for (const event of events) {
     const activity = activityOf(event);
-    if (activity.entries.length === 0 && !activity.stale) continue;
+    if (activity.entries.length === 0 && activity.invalidation === 'never') continue;
     const ids = new Set([event.anonymousId, event.userId].filter((id): id is string => id !== undefined));
     for (const id of ids) {
       const hash = await userHash(event.site, id);
       const mapKey = `${event.site}\n${hash}`;
       let change = byKey.get(mapKey);
       if (change === undefined) {
-        change = { site: event.site, hash, entries: [], purchased: new Set(), stale: false };
+        change = {
+          site: event.site,
+          hash,
+          entries: [],
+          purchased: new Set(),
+          invalidate: false,
+          browsed: new Set(),
+        };
         byKey.set(mapKey, change);
       }
       change.entries.push(...activity.entries);
       for (const id of activity.purchased) change.purchased.add(id);
-      change.stale ||= activity.stale;
+      change.invalidate ||= activity.invalidation === 'always';
+      if (activity.invalidation === 'if-not-recent') {
+        for (const entry of activity.entries) change.browsed.add(entry.product_id);
+      }
     }
   }
   return [...byKey.values()];
