@@ -5,15 +5,10 @@
  * Pure string building: no DOM, no dependencies, so it runs unchanged in workerd, Node and browsers
  * and stays small inside the plugin. Everything that comes from a catalogue or a request is escaped.
  */
+import type { RecommendedItem as ApiRecommendedItem } from './api-types';
 
-/** One recommended product, as `GET /v1/recommendations` returns it. */
-export interface RecommendedItem {
-  product_id: string;
-  title: string;
-  url: string;
-  image: string;
-  price: number;
-}
+/** What the renderer needs of a recommended product (`GET /v1/recommendations` items). */
+export type RecommendedItem = Pick<ApiRecommendedItem, 'product_id' | 'title' | 'url' | 'image' | 'price'>;
 
 /** How prices look in the shop: its own text ("£2.55", "2,55 €") or a currency and locale. */
 export interface PriceFormat {

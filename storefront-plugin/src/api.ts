@@ -1,23 +1,7 @@
-import type { RecommendedItem } from '../../contracts/markup';
+import type { PriceQuote, RecommendationsResponse } from '../../contracts/api-types';
 import type { Identity } from './identity';
 
-/** `GET /v1/recommendations` response (DESIGN.md "HTTP API"). */
-export interface RecommendationsResponse {
-  recommendation_id: string;
-  model_version: string;
-  items: RecommendedItem[];
-}
-
-/** One entry of `GET /v1/prices`. */
-export interface PriceQuote {
-  product_id: string;
-  base_price: number;
-  price: number;
-  currency: string;
-  discount: number;
-  personalized: boolean;
-  token: string;
-}
+export type { PriceQuote, RecommendationsResponse };
 
 /** A recommendations request: the slot's `data-rx-*` attributes. */
 export interface RecommendationsQuery {

@@ -30,7 +30,8 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
     const quote = known.get(el.dataset.rxProductId ?? '');
     el.dataset.rxState = quote ? 'priced' : 'failed';
     if (!quote) continue;
-    el.dataset.rxPriceToken = quote.token;
+    // No token when the worker has no signing key: never write the string "null" for checkout to send.
+    if (quote.token) el.dataset.rxPriceToken = quote.token;
     const text = formatPrice(quote.price, {
       template: el.textContent?.trim() || undefined,
       currency: quote.currency,

@@ -67,6 +67,7 @@ export function testSource(options: TestSourceOptions = {}): RecordingSource {
             discount: Math.round((product.price - price) * 100) / 100,
             personalized: factor !== 1,
             token: 'test-token',
+            expires_at: new Date(Date.now() + 30 * 60_000).toISOString(),
           },
         ];
       });

@@ -1,3 +1,4 @@
+import type { PriceQuote } from '../../../contracts/api-types';
 import type { Env } from '../env';
 import { log } from '../log';
 import { getBundle } from '../models';
@@ -16,20 +17,7 @@ export {
 /** How long a quoted price holds: long enough for a checkout, short enough that prices can move. */
 export const PRICE_TOKEN_TTL_SECONDS = 30 * 60;
 
-/** One product's price for one shopper, as `/v1/prices` returns it. */
-export interface PriceQuote {
-  product_id: string;
-  base_price: number;
-  price: number;
-  currency: string;
-  /** base_price - price (0 until personalized pricing lands). */
-  discount: number;
-  personalized: boolean;
-  /** Signed statement of this price for this shopper; null when no PRICE_SIGNING_KEY is configured. */
-  token: string | null;
-  /** ISO time the token stops being honoured. */
-  expires_at: string;
-}
+export type { PriceQuote };
 
 let warnedMissingKey = false;
 

@@ -1,33 +1,11 @@
-import type { RecommendedItem } from '../../../contracts/markup';
-import type { Placement } from './config';
+import type { PriceQuote, RecommendationsResponse } from '../../../contracts/api-types';
+import type { RecommendationQuery } from '../recommend/types';
 
-/** What one slot asks for: the EDGE API's `getRecommendations` query. */
-export interface RecommendationQuery {
-  placement: Placement;
-  productId?: string;
-  productIds?: string[];
-  category?: string;
-  limit: number;
-}
+export type { PriceQuote, RecommendationQuery };
 
-/** `getRecommendations`' answer. */
-export interface Recommendations {
-  recommendation_id: string;
-  model_version: string;
-  items: Array<RecommendedItem & { score: number }>;
+/** `getRecommendations`' answer, as far as the proxy needs it. */
+export interface Recommendations extends RecommendationsResponse {
   source: string;
-}
-
-/** `getPrices`' answer for one product (DESIGN.md `GET /v1/prices`). */
-export interface PriceQuote {
-  product_id: string;
-  base_price: number;
-  price: number;
-  currency: string;
-  discount: number;
-  personalized: boolean;
-  /** Signed statement of the price for checkout; null when the worker has no signing key. */
-  token: string | null;
 }
 
 /**

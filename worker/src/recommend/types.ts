@@ -1,3 +1,4 @@
+import type { RecommendedItem } from '../../../contracts/api-types';
 import type { Bucket } from '../shopper';
 
 export const PLACEMENTS = ['home', 'product', 'cart', 'category'] as const;
@@ -15,16 +16,7 @@ export interface RecommendationQuery {
   limit: number;
 }
 
-/** One recommended product, as the API returns it. */
-export interface RecommendedItem {
-  product_id: string;
-  title: string;
-  url: string;
-  image: string;
-  price: number;
-  /** Relevance within this list (model score, or relative popularity for fallbacks); higher is better. */
-  score: number;
-}
+export type { RecommendedItem };
 
 /** Which path produced a list: a model role, popularity, or nothing (no bundle loaded). */
 export type RecommendationSource = 'personal' | 'similar' | 'complements' | 'popularity' | 'none';
