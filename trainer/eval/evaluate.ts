@@ -3,7 +3,7 @@
  * items, the history is their training row, the mask excludes their training items, and the top-10
  * is compared with their test items (Microsoft Recommenders metric definitions, see metrics.ts).
  */
-import { denseRow, forEachInRow, type InteractionMatrix } from '../data/matrix';
+import { denseRow, forEachInRow, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { MetricsAverage, rankingMetrics } from '../models/metrics';
 import { loadRecommender } from '../onnx/run';
@@ -63,16 +63,19 @@ export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map
   return out;
 }
 
-/** Evaluates one exported graph on the test users. */
+/**
+ * Evaluates one exported graph: for each row of `histories` with relevant items, that row is the
+ * history, its items are masked, and the graph's top-k is scored against the relevant items.
+ */
 export async function evaluateOnnx(
   name: string,
   onnx: Uint8Array,
-  train: InteractionMatrix,
+  histories: SparseMatrix,
   relevant: Map<number, RelevantItems>,
   k = 10,
 ): Promise<ModelScore> {
   const runner = await loadRecommender(onnx);
-  const n = train.items.length;
+  const n = histories.cols;
   const rows = [...relevant.keys()];
   const avg = new MetricsAverage();
   const recommended = new Set<number>();
@@ -85,8 +88,8 @@ export async function evaluateOnnx(
       mask.fill(1);
       batch.forEach((r, i) => {
         const row = history.subarray(i * n, (i + 1) * n);
-        denseRow(train.matrix, r, row);
-        forEachInRow(train.matrix, r, (c) => {
+        denseRow(histories, r, row);
+        forEachInRow(histories, r, (c) => {
           mask[i * n + c] = 0;
         });
       });

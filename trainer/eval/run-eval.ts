@@ -103,7 +103,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const rows: ModelScore[] = [];
   for (const [name, body] of bodies) {
     const onnx = buildRecommenderGraph({ name, items: train.items.length, k, body, producerVersion: 'eval' });
-    const score = await evaluateOnnx(name, onnx, train, relevant, k);
+    const score = await evaluateOnnx(name, onnx, train.matrix, relevant, k);
     log(`${name}: nDCG@${k} ${score.ndcg.toFixed(4)}`);
     rows.push(score);
   }

@@ -16,15 +16,15 @@ function shoppers(users: number, noise: number): Interaction[] {
 }
 
 describe('EASE λ selection on held-out users', () => {
-  it('scores every grid value and returns the best, the same for the dense and low-rank forms', () => {
+  it('scores every grid value and returns the best, the same for the dense and low-rank forms', async () => {
     const { matrix } = aggregate(shoppers(300, 0.05));
-    const dense = selectEaseLambda(matrix, { grid: [1, 10, 100, 10_000] });
+    const dense = await selectEaseLambda(matrix, { grid: [1, 10, 100, 10_000] });
     expect(dense.scores.map((s) => s.lambda)).toEqual([1, 10, 100, 10_000]);
     const best = Math.max(...dense.scores.map((s) => s.ndcg));
     expect(dense.scores.find((s) => s.lambda === dense.lambda)?.ndcg).toBe(best);
     // The structure is learnable: the winner clearly beats the most over-regularised λ.
     expect(best).toBeGreaterThan((dense.scores[3]?.ndcg ?? 1) + 0.05);
-    const lowRank = selectEaseLambda(matrix, {
+    const lowRank = await selectEaseLambda(matrix, {
       grid: [1, 10, 100, 10_000],
       maxDenseItems: 0,
       rank: 40,
@@ -33,8 +33,8 @@ describe('EASE λ selection on held-out users', () => {
     for (const [i, s] of lowRank.scores.entries()) expect(s.ndcg).toBeCloseTo(dense.scores[i]?.ndcg ?? 0, 3);
   });
 
-  it('falls back to the middle of the grid when no user can be held out', () => {
+  it('falls back to the middle of the grid when no user can be held out', async () => {
     const { matrix } = aggregate(shoppers(3, 0).filter((r) => r.item < 'i2'));
-    expect(selectEaseLambda(matrix, { grid: [1, 10, 100] })).toEqual({ lambda: 10, scores: [] });
+    expect(await selectEaseLambda(matrix, { grid: [1, 10, 100] })).toEqual({ lambda: 10, scores: [] });
   });
 });

@@ -48,7 +48,7 @@ export async function trainPersonal(
     let lambda = options.lambda;
     let validationNdcg: number | undefined;
     if (lambda === undefined) {
-      const selection = selectEaseLambda(x, {
+      const selection = await selectEaseLambda(x, {
         rank,
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
       });
