@@ -10,6 +10,7 @@ import { buildParityFixture, caseVectors, type ParityFixture } from '../bundle/p
 import { readBundle } from '../bundle/read-bundle';
 import { aggregate } from '../data/matrix';
 import type { Interaction } from '../data/types';
+import { trainEase } from '../models/ease';
 import { trainItemItem } from '../models/item-item';
 import { trainMultDae } from '../models/mult-dae';
 import { referenceScores, referenceTopK } from '../models/reference';
@@ -106,6 +107,15 @@ describe('ONNX parity with the reference (onnxruntime-web in Node)', () => {
 
   it('factorised item-item graph', async () => {
     await expectParity(trainItemItem(byUser.matrix, { maxDenseItems: 10, rank: 12 }), n, histories, masks);
+  });
+
+  it('EASE graphs: exact (dense) and low rank (factorised)', async () => {
+    const exact = trainEase(byUser.matrix, { lambda: 5 });
+    expect(exact.kind).toBe('dense');
+    await expectParity(exact, n, histories, masks);
+    const lowRank = trainEase(byUser.matrix, { lambda: 5, maxDenseItems: 10, rank: 12 });
+    expect(lowRank.kind).toBe('factorized');
+    await expectParity(lowRank, n, histories, masks);
   });
 
   it('fixture bundle graphs (autoencoder, factorised)', async () => {
