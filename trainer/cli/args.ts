@@ -50,8 +50,20 @@ export function positiveNumber(args: Map<string, string>, key: string): number {
   return value;
 }
 
-/** Runs a command's main, mapping errors to messages and exit codes (2 usage, 1 anything else). */
-export function runCommand(usage: string, main: () => Promise<void>): void {
+/** Whether the command line asks for help (`--help` or `-h` anywhere). */
+export function wantsHelp(argv: string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/**
+ * Runs a command's main, mapping errors to messages and exit codes (2 usage, 1 anything else);
+ * `--help`/`-h` prints the usage to stdout and exits 0 without running it.
+ */
+export function runCommand(usage: string, main: () => Promise<void>, argv = process.argv.slice(2)): void {
+  if (wantsHelp(argv)) {
+    console.log(usage);
+    return;
+  }
   main().catch((error: unknown) => {
     if (error instanceof UsageError) {
       console.error(`error: ${error.message}\n\n${usage}`);

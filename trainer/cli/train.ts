@@ -1,5 +1,5 @@
 /**
- * `npm run train -- --format F --input PATH --out DIR [--catalogue FILE] [--k 50] [--personal ease|autoencoder|item-item] ...`
+ * `npm run train -- --format F --input PATH --out DIR [--catalogue FILE] [--k 50] [--personal auto|ease|autoencoder|item-item] ...`
  * Trains every model on the input and writes a model bundle atomically.
  */
 import { writeBundle } from '../bundle/write-bundle';
@@ -11,7 +11,8 @@ import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageErro
 const USAGE = `usage: npm run train -- --format online-retail|movielens|events|mongodb --input PATH --out DIR
   [--catalogue FILE.json]  shop catalogue: restricts and describes the items
   [--k 50]                 top-k each model returns
-  [--personal ease|autoencoder|item-item]   default ease
+  [--personal auto|ease|autoencoder|item-item]   default auto: trains EASE and the TF.js
+                           Mult-DAE on one validation split, ships the better (ONNX-scored)
   [--lambda 500]           EASE regularisation
   [--hidden 128] [--epochs 16]   Mult-DAE (autoencoder)
   [--rank 128]             rank of factorised graphs above 1,000 items`;
@@ -31,7 +32,7 @@ runCommand(USAGE, async () => {
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
-  const personal = args.get('personal') ?? 'ease';
+  const personal = args.get('personal') ?? 'auto';
   if (!isPersonalModel(personal))
     throw new UsageError(`unknown --personal "${personal}" (one of ${PERSONAL_MODELS.join(', ')})`);
   const out = required(args, 'out');

@@ -8,9 +8,8 @@
  * validation nDCG@10 wins.
  */
 import type { SparseMatrix } from '../data/matrix';
-import { evaluateOnnx, type RelevantItems } from '../eval/evaluate';
 import { seededRandom } from '../math/random';
-import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
+import type { ScoringBody } from '../onnx/recommender-graphs';
 import {
   denseEaseFromGram,
   denseGram,
@@ -18,7 +17,8 @@ import {
   gramEigenpairs,
   lowRankEaseFromEigenpairs,
 } from './ease';
-import { splitValidation, type Validation, withoutHeldOut } from './validation';
+import { onnxValidationNdcg } from './onnx-validation';
+import { splitValidation, type ValidationSplit, withoutHeldOut } from './validation';
 
 /** The λ values tried (a geometric grid: validation nDCG is flat near the optimum). */
 export const LAMBDA_GRID = [10, 30, 100, 300, 1000, 3000];
@@ -29,29 +29,14 @@ export interface LambdaSelection {
   scores: Array<{ lambda: number; ndcg: number }>;
 }
 
-/** Validation nDCG@10 of a body, scored on its exported ONNX graph in onnxruntime-web. */
-async function validationNdcg(body: ScoringBody, v: Validation): Promise<number> {
-  const relevant = new Map<number, RelevantItems>();
-  v.heldOut.forEach((items, r) => {
-    if (items.size > 0) relevant.set(r, { items, count: items.size });
-  });
-  const onnx = buildRecommenderGraph({
-    name: 'ease-validation',
-    items: v.foldIn.cols,
-    k: 10,
-    body,
-    producerVersion: 'validation',
-  });
-  return (await evaluateOnnx('ease', onnx, v.foldIn, relevant, 10)).ndcg;
-}
-
 /** Selects λ from `grid` by validation nDCG@10 (ties: the smaller λ). */
 export async function selectEaseLambda(
   x: SparseMatrix,
-  options: EaseOptions & { grid?: number[]; seed?: number } = {},
+  options: EaseOptions & { grid?: number[]; seed?: number; split?: ValidationSplit } = {},
 ): Promise<LambdaSelection> {
   const grid = options.grid ?? LAMBDA_GRID;
-  const { train, validation } = splitValidation(x, 0.1, seededRandom(options.seed ?? 42));
+  // A given split lets EASE be compared with another model on exactly the same users.
+  const { train, validation } = options.split ?? splitValidation(x, 0.1, seededRandom(options.seed ?? 42));
   if (validation.foldIn.rows === 0) return { lambda: grid[Math.floor(grid.length / 2)] ?? 100, scores: [] };
   const fit = withoutHeldOut(x, train, validation);
   const dense = x.cols <= (options.maxDenseItems ?? 1000);
@@ -62,7 +47,7 @@ export async function selectEaseLambda(
     const body: ScoringBody = gram
       ? { kind: 'dense', matrix: denseEaseFromGram(gram, x.cols, lambda) }
       : lowRankEaseFromEigenpairs(eigen ?? gramEigenpairs(fit, options), lambda);
-    scores.push({ lambda, ndcg: await validationNdcg(body, validation) });
+    scores.push({ lambda, ndcg: await onnxValidationNdcg('ease', body, validation) });
   }
   const best = scores.reduce((a, b) => (b.ndcg > a.ndcg ? b : a));
   return { lambda: best.lambda, scores };

@@ -22,7 +22,7 @@ import { Adam } from './adam';
 import { MetricsAverage, rankingMetrics } from './metrics';
 import { multinomialLoss } from './multinomial-loss';
 import { encodeRows, encoderGradients } from './sparse-encoder';
-import { splitValidation, type Validation } from './validation';
+import { splitValidation, type Validation, type ValidationSplit } from './validation';
 
 /** Hyper-parameters of Mult-DAE. */
 export interface MultDaeOptions {
@@ -37,6 +37,8 @@ export interface MultDaeOptions {
   /** Share of users held out for validation (early stopping). */
   validationShare?: number;
   seed?: number;
+  /** A split made by the caller (to compare with another model on the same users); default: own split. */
+  split?: ValidationSplit;
   log?: (line: string) => void;
 }
 
@@ -78,7 +80,9 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
   const log = options.log ?? (() => {});
   const random = seededRandom(options.seed ?? 42);
   tf.randomUniform([1], 0, 1, 'float32', options.seed ?? 42).dispose();
-  const { train, validation } = splitValidation(x, options.validationShare ?? 0.1, random);
+  const { validation, ...own } = options.split ?? splitValidation(x, options.validationShare ?? 0.1, random);
+  // Shuffled in place every epoch: a copy keeps a caller's split intact.
+  const train = [...own.train];
   if (train.length === 0) throw new Error('no training users left after the validation split');
 
   // Encoder (sparse, plain JS + Adam) and decoder (TF.js variables + tf.train.adam).

@@ -14,12 +14,14 @@ export interface Validation {
   foldIn: SparseMatrix;
 }
 
+/** Training users (row indices) and the validation users split off from them. */
+export interface ValidationSplit {
+  train: number[];
+  validation: Validation;
+}
+
 /** Splits some users off for validation: 80 % of their items are input, 20 % to be predicted. */
-export function splitValidation(
-  x: SparseMatrix,
-  share: number,
-  random: () => number,
-): { train: number[]; validation: Validation } {
+export function splitValidation(x: SparseMatrix, share: number, random: () => number): ValidationSplit {
   const order = shuffle(
     Array.from({ length: x.rows }, (_, r) => r),
     random,

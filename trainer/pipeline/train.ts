@@ -105,6 +105,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
       catalogue: buildCatalogue(items, source.items, popularity, shop),
       models,
       backend: personal.backend,
+      ...(personal.metrics ? { metrics: personal.metrics } : {}),
       data: {
         format: options.format,
         source: sourceName(options.format, options.input),
