@@ -112,7 +112,59 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     }
   });
 
-  it('train defaults to EASE for the personal role (closed form, no TF.js) and rejects unknown models', async () => {
+  it('train defaults to auto: EASE and Mult-DAE on one split, both ONNX-scored, the better ships', async () => {
+    const out = path.join(dir, 'bundle-auto');
+    const train = await cli('train', [
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--out',
+      out,
+      '--hidden',
+      '8',
+      '--epochs',
+      '3',
+    ]);
+    expect(train.stderr).toBe('');
+    expect(train.code).toBe(0);
+    // Both candidates really train: EASE's λ search and TF.js epochs with loss and validation nDCG.
+    expect(train.stdout).toMatch(/EASE λ by validation nDCG@10: 10 → [\d.]+/);
+    expect(train.stdout).toMatch(/TF\.js backend wasm/);
+    expect(train.stdout).toMatch(/epoch +3 +loss [\d.]+ +val nDCG@10 [\d.]+/);
+    const line =
+      /validation nDCG@10 \(ONNX, (\d+) users\): EASE \(λ (\d+)\) ([\d.]+) vs Mult-DAE \(epoch (\d)\) ([\d.]+) → (EASE|Mult-DAE)/.exec(
+        train.stdout,
+      );
+    expect(line).not.toBeNull();
+    const [, users, lambda, easeScore, epoch, daeScore, winner] = line ?? [];
+    const ease = Number(easeScore);
+    const dae = Number(daeScore);
+    expect(winner).toBe(dae > ease ? 'Mult-DAE' : 'EASE');
+    const manifest = ManifestSchema.parse(
+      JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')),
+    );
+    const personal = manifest.models.find((m) => m.role === 'personal');
+    expect(personal?.params).toMatchObject({
+      model: winner === 'EASE' ? 'ease' : 'mult-dae',
+      kind: winner === 'EASE' ? 'dense' : 'autoencoder',
+      selection: 'auto',
+      validationUsers: Number(users),
+      easeLambda: Number(lambda),
+      easeValidationNdcg10: ease,
+      multDaeBestEpoch: Number(epoch),
+      multDaeValidationNdcg10: dae,
+    });
+    expect(manifest.metrics).toEqual({
+      'personal/ease': { validationNdcg10: ease, validationUsers: Number(users) },
+      'personal/mult-dae': { validationNdcg10: dae, validationUsers: Number(users) },
+    });
+    // On 4 clean taste groups the shipped model has learnt the structure (a 3-epoch Mult-DAE may not yet).
+    expect(Math.max(ease, dae)).toBeGreaterThan(0.2);
+    expect(Math.min(ease, dae)).toBeGreaterThan(0);
+  });
+
+  it('train --personal ease stays closed form (no TF.js) and unknown models are rejected', async () => {
     const out = path.join(dir, 'bundle-ease');
     const train = await cli('train', [
       '--format',
@@ -121,6 +173,8 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       ratings,
       '--out',
       out,
+      '--personal',
+      'ease',
       '--lambda',
       '20',
     ]);
@@ -132,6 +186,8 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     );
     const personal = manifest.models.find((m) => m.role === 'personal');
     expect(personal?.params).toMatchObject({ model: 'ease', lambda: 20, exact: true });
+    expect(personal?.params).not.toHaveProperty('selection');
+    expect(manifest.trainer.backend).toBe('none (closed form)');
     const bad = await cli('train', [
       '--format',
       'movielens',
@@ -143,7 +199,18 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       'bpr',
     ]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/unknown --personal "bpr" \(one of ease, autoencoder, item-item\)/);
+    expect(bad.stderr).toMatch(/unknown --personal "bpr" \(one of auto, ease, autoencoder, item-item\)/);
+  });
+
+  it('--help and -h print the usage and exit 0 for all four commands', async () => {
+    for (const command of ['train', 'recommend', 'eval', 'forecast']) {
+      for (const flag of ['--help', '-h']) {
+        const result = await cli(command, flag === '-h' ? ['--format', 'movielens', flag] : [flag]);
+        expect(result.code, `${command} ${flag}`).toBe(0);
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toMatch(new RegExp(`^usage: npm run ${command} -- --`));
+      }
+    }
   });
 
   it('eval (movielens protocol) prints one table and writes JSON; structure beats popularity', async () => {

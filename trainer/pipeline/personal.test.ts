@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate } from '../data/matrix';
+import type { Interaction } from '../data/types';
+import { seededRandom } from '../math/random';
+import { trainPersonal } from './personal';
+
+/** 4 taste groups over 40 items; `noise` is how often a shopper buys outside their group. */
+function shoppers(users: number, noise: number): Interaction[] {
+  const random = seededRandom(5);
+  const rows: Interaction[] = [];
+  for (let u = 0; u < users; u++)
+    for (let i = 0; i < 40; i++)
+      if (random() < (i % 4 === u % 4 ? 0.5 : noise))
+        rows.push({ user: `u${u}`, item: `i${i}`, time: 0, weight: 1, purchase: true, quantity: 1 });
+  return rows;
+}
+
+describe('personal auto', { timeout: 60_000 }, () => {
+  it('scores both candidates on the same users; the ONNX score of the Mult-DAE matches its TF.js epoch score', async () => {
+    const { matrix } = aggregate(shoppers(300, 0.05));
+    const lines: string[] = [];
+    const result = await trainPersonal(matrix, { hidden: 16, epochs: 6 }, (l) => lines.push(l));
+    const { params, metrics } = result;
+    expect(params.selection).toBe('auto');
+    expect(params.validationUsers).toBe(30);
+    // Same split as `--personal ease` alone would use (seed 42): EASE's score is the same.
+    const easeOnly = await trainPersonal(matrix, { personal: 'ease' }, () => {});
+    expect(params.easeLambda).toBe(easeOnly.params.lambda);
+    expect(params.easeValidationNdcg10).toBe(easeOnly.params.validationNdcg10);
+    // The epoch line of the kept epoch (TF.js scoring) agrees with the exported graph's score.
+    const kept = lines.find((l) => new RegExp(`^epoch +${params.multDaeBestEpoch} `).test(l));
+    const tfjs = Number(/val nDCG@10 ([\d.]+)/.exec(kept ?? '')?.[1]);
+    expect(Number(params.multDaeValidationNdcg10)).toBeCloseTo(tfjs, 3);
+    const winner =
+      Number(params.multDaeValidationNdcg10) > Number(params.easeValidationNdcg10) ? 'mult-dae' : 'ease';
+    expect(params.model).toBe(winner);
+    expect(result.body.kind).toBe(winner === 'ease' ? 'dense' : 'autoencoder');
+    expect(metrics?.[`personal/${winner}`]?.validationNdcg10).toBe(params.validationNdcg10);
+  });
+
+  it('falls back to EASE without comparison when no user has enough items to validate on', async () => {
+    const { matrix } = aggregate(shoppers(6, 0).filter((r) => r.item < 'i2'));
+    const lines: string[] = [];
+    const result = await trainPersonal(matrix, { lambda: 10 }, (l) => lines.push(l));
+    expect(result.params).toMatchObject({ model: 'ease', lambda: 10 });
+    expect(result.metrics).toBeUndefined();
+    expect(lines.join('\n')).toMatch(/no user has enough items to validate on/);
+  });
+});
