@@ -97,6 +97,24 @@ describe('proxy: personalized pages', () => {
     });
   });
 
+  it('rewrites a price whose quote arrives only after its element ended, within the budget', async () => {
+    // The quote is known only after the origin's page streamed past the price: the handler waits
+    // for it (the asynchronous path) instead of writing it at once (the path for a known quote).
+    const base = productById('85123A').price;
+    const personal = Math.round(base * 0.5 * 100) / 100;
+    const { body } = await proxied(
+      DEMO_PRODUCT,
+      {},
+      {
+        deps: { source: () => testSource({ delayMs: 150, priceFactor: 0.5 }) },
+        env: { PERSONALIZATION_BUDGET_MS: '10000' },
+      },
+    );
+    expect(body).toContain(
+      `<span class="price" data-rx-price data-rx-product-id="85123A">£${personal.toFixed(2)}</span>`,
+    );
+  });
+
   it('rewrites prices with the shopper price in the shop format, and shows the disclosure when configured', async () => {
     const base = productById('85123A').price;
     const personal = Math.round(base * 0.85 * 100) / 100;

@@ -27,6 +27,13 @@ export class PageSession {
     { limit: number; result: Promise<Recommendations> }
   >();
   private readonly priceCache = new Map<string, Promise<PriceQuote | undefined>>();
+  /**
+   * Quotes whose fetch has settled (undefined: none for that product). A price handler that finds its
+   * quote here finishes synchronously: an HTMLRewriter handler that returns a promise suspends the
+   * parser and costs workerd CPU on every page, and by the time a price element ends its quote has
+   * usually been known since the prefetch.
+   */
+  private readonly settledPrices = new Map<string, PriceQuote | undefined>();
   /** The shop's own text of the first price on the page: how rendered prices are formatted. */
   priceTemplate: string | undefined;
   /** Product id from `RX_PRODUCT_ID_SELECTOR` (or the URL): whose price a bare price element shows. */
@@ -66,10 +73,11 @@ export class PageSession {
     const batch = this.source.prices(missing);
     batch.catch((error: unknown) => log('warn', 'proxy_prices_failed', { error }));
     for (const id of missing) {
-      this.priceCache.set(
-        id,
-        batch.then((quotes) => quotes.find((quote) => quote.product_id === id)).catch(() => undefined),
-      );
+      const quote = batch
+        .then((quotes) => quotes.find((quote) => quote.product_id === id))
+        .catch(() => undefined);
+      void quote.then((settled) => this.settledPrices.set(id, settled));
+      this.priceCache.set(id, quote);
     }
     return batch.then(() => undefined).catch(() => undefined);
   }
@@ -101,6 +109,14 @@ export class PageSession {
   /** This shopper's price quote for a product; undefined past the deadline or on failure. */
   price(productId: string): Promise<PriceQuote | undefined> {
     return this.deadline.within(this.fetchPrice(productId));
+  }
+
+  /**
+   * The quote for a product when its fetch has already settled (`{ quote: undefined }` when there is
+   * none), else undefined: the caller then waits with `price()`, bounded by the deadline.
+   */
+  settledPrice(productId: string): { quote: PriceQuote | undefined } | undefined {
+    return this.settledPrices.has(productId) ? { quote: this.settledPrices.get(productId) } : undefined;
   }
 
   /** How rendered prices look: the page's own price text when one was seen, else the currency. */

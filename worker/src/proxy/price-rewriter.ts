@@ -1,6 +1,7 @@
 import { formatPrice, renderPriceDisclosure } from '../../../contracts/markup';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
+import type { PriceQuote } from './source';
 
 interface PendingPrice {
   productId: string | undefined;
@@ -84,7 +85,7 @@ export class PriceRewriter {
     const quote = pending.productId ? this.session.price(pending.productId) : Promise.resolve(undefined);
     this.stack.push(pending);
     this.justOpened = true;
-    element.onEndTag(async (end) => {
+    element.onEndTag((end) => {
       this.justOpened = false;
       const index = this.stack.lastIndexOf(pending);
       if (index >= 0) this.stack.splice(index, 1);
@@ -92,16 +93,23 @@ export class PriceRewriter {
       const original = pending.text;
       const shown = decodeEntities(original);
       this.session.priceTemplate ??= shown.trim() || undefined;
-      const price = await quote;
-      if (!price?.personalized || price.price === price.base_price || !/\d/.test(original)) {
-        end.before(original, { html: true });
-        return;
-      }
-      // Only the digits of the shop's own (raw) text change, so its entities and spacing stay.
-      end.before(this.encode(formatPrice(price.price, { template: original })), { html: true });
-      this.session.changed = true;
-      if (this.disclosure) end.after(this.encode(renderPriceDisclosure(this.disclosure)), { html: true });
+      // A quote that is already known is written without returning a promise (see settledPrice).
+      const settled = pending.productId ? this.session.settledPrice(pending.productId) : { quote: undefined };
+      if (settled) return this.write(end, original, settled.quote);
+      return quote.then((price) => this.write(end, original, price));
     });
+  }
+
+  /** Writes a price element's text: the shopper's price in the shop's format, or the original. */
+  private write(end: EndTag, original: string, price: PriceQuote | undefined): void {
+    if (!price?.personalized || price.price === price.base_price || !/\d/.test(original)) {
+      end.before(original, { html: true });
+      return;
+    }
+    // Only the digits of the shop's own (raw) text change, so its entities and spacing stay.
+    end.before(this.encode(formatPrice(price.price, { template: original })), { html: true });
+    this.session.changed = true;
+    if (this.disclosure) end.after(this.encode(renderPriceDisclosure(this.disclosure)), { html: true });
   }
 
   text(chunk: Text): void {
