@@ -110,7 +110,9 @@ export async function computeRecommendations(
     for (let i = 0; i < top.indices.length; i++) {
       const index = top.indices[i] ?? -1;
       const score = top.scores[i] ?? MASKED_SCORE;
-      if (score > MASKED_SCORE && mask[index] === 1) candidates.push({ index, score });
+      // A score of exactly 0 is "no evidence" (EASE and item-to-item give 0 to items unrelated to the
+      // history); such items would come out in catalogue order, so popularity fills their places instead.
+      if (score > MASKED_SCORE && score !== 0 && mask[index] === 1) candidates.push({ index, score });
     }
     source = model.entry.role;
   }
