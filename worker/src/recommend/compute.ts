@@ -62,19 +62,30 @@ function toItem(bundle: LoadedBundle, candidate: Candidate): RecommendedItem | u
   };
 }
 
-/** Popularity candidates that the mask allows, scored relative to the most popular item. */
-function popularityCandidates(
+/**
+ * Popularity candidates that the mask allows, scored relative to the most popular item. A generator:
+ * `diversify` usually stops after a few, so a large catalogue is not walked on every request.
+ */
+function* popularityCandidates(
   bundle: LoadedBundle,
   mask: Float32Array,
   skip: ReadonlySet<number>,
-): Candidate[] {
+): Generator<Candidate> {
   const top = bundle.items[bundle.popularityOrder[0] ?? 0]?.popularity || 1;
-  const out: Candidate[] = [];
   for (const index of bundle.popularityOrder) {
     if (mask[index] === 1 && !skip.has(index))
-      out.push({ index, score: (bundle.items[index]?.popularity ?? 0) / top });
+      yield { index, score: (bundle.items[index]?.popularity ?? 0) / top };
   }
-  return out;
+}
+
+/** The model's candidates, then popularity for whatever the model left short. */
+function* modelThenPopularity(
+  model: readonly Candidate[],
+  bundle: LoadedBundle,
+  mask: Float32Array,
+): Generator<Candidate> {
+  yield* model;
+  yield* popularityCandidates(bundle, mask, new Set(model.map((candidate) => candidate.index)));
 }
 
 function firstModel(bundle: LoadedBundle, roles: readonly ModelRole[]): Recommender | undefined {
@@ -101,7 +112,7 @@ export async function computeRecommendations(
   const mask = recommendationMask(bundle.items, bundle.byId, excluded, query.category);
 
   let source: RecommendationSource = 'popularity';
-  let candidates: Candidate[] = [];
+  const candidates: Candidate[] = [];
   const chosen = personalize ? plan(query, signals, bundle) : undefined;
   const model = chosen ? firstModel(bundle, chosen.roles) : undefined;
   if (chosen && model) {
@@ -116,19 +127,14 @@ export async function computeRecommendations(
     }
     source = model.entry.role;
   }
-  const picked = diversify(candidates, bundle.items, query.limit, query.category ? query.limit : undefined);
-  if (picked.length < query.limit) {
-    // Short list (small k, heavy masking, no model): popularity fills the rest, with the same rules.
-    const taken = new Set(picked.map((candidate) => candidate.index));
-    candidates = popularityCandidates(bundle, mask, taken);
-    const fill = diversify(
-      candidates,
-      bundle.items,
-      query.limit - picked.length,
-      query.category ? query.limit : undefined,
-    );
-    picked.push(...fill);
-  }
+  // One diversified pass over model candidates followed by popularity: popularity fills a short list
+  // (small k, heavy masking, no model, no evidence) before any family is allowed over its share.
+  const picked = diversify(
+    modelThenPopularity(candidates, bundle, mask),
+    bundle.items,
+    query.limit,
+    query.category ? query.limit : undefined,
+  );
   const items: RecommendedItem[] = [];
   for (const candidate of picked) {
     const item = toItem(bundle, candidate);

@@ -20,7 +20,7 @@ export function familyCap(limit: number): number {
  * (a short catalogue beats an empty slot).
  */
 export function diversify(
-  candidates: readonly Candidate[],
+  candidates: Iterable<Candidate>,
   items: readonly CatalogueItem[],
   limit: number,
   cap = familyCap(limit),
