@@ -11,31 +11,11 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startStack } from '../../scripts/dev/stack';
 import { type LoadResult, runLoad } from '../support/load';
+import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
 import { measureTtfb, type TtfbResult } from '../support/ttfb';
 import type { BenchResult } from '../types';
 
-const BROWSER_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
-const CRAWLER_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
-const ACCEPT_HTML = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8';
 const GOAL_RATIO = 1.3;
-
-function positive(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`--${name} must be a positive whole number, got "${text}"`);
-  return value;
-}
-
-/** A returning shopper: the rx_uid cookie the worker sets on a first page view. */
-async function shopperCookie(url: string): Promise<string> {
-  const response = await fetch(url, { headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA } });
-  await response.text();
-  const cookie = /rx_uid=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0];
-  if (!cookie) throw new Error('the worker set no rx_uid cookie on a page view: is ORIGIN_URL proxied?');
-  return cookie;
-}
 
 /** What the personalized page really contained, so the table is not read for a page that was not personalized. */
 async function personalization(url: string, headers: Record<string, string>) {
@@ -67,9 +47,9 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       'home-too': { type: 'boolean', default: false },
     },
   });
-  const duration = positive('duration', values.duration, 10);
-  const connections = positive('connections', values.connections, 10);
-  const ttfbSamples = positive('ttfb-samples', values['ttfb-samples'], 200);
+  const duration = positiveOption('duration', values.duration, 10);
+  const connections = positiveOption('connections', values.connections, 10);
+  const ttfbSamples = positiveOption('ttfb-samples', values['ttfb-samples'], 200);
   const warmup = Math.min(3, duration);
   const loadBefore = os.loadavg()[0];
 
