@@ -9,8 +9,8 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { startStack } from '../../scripts/dev/stack';
 import { type LoadResult, runLoad } from '../support/load';
+import { withProxyBenchStack } from '../support/proxy-stack';
 import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
 import type { BenchResult } from '../types';
 
@@ -28,15 +28,7 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
   const warmup = Math.min(3, duration);
   const loadBefore = os.loadavg()[0]?.toFixed(1);
 
-  const workerLog: string[] = [];
-  const stack = await startStack({
-    workerVars: { HOLDOUT_PERCENT: '0', LOG_LEVEL: 'warn' },
-    // wrangler's per-request log line would be measured too.
-    wranglerLogLevel: 'warn',
-    onWorkerOutput: (line) => workerLog.push(line),
-    readyTimeoutMs: 150_000,
-  });
-  try {
+  return withProxyBenchStack(async (stack) => {
     const shopUrl = `${stack.originUrl}${values.path}`;
     const workerUrl = `${stack.workerUrl}${values.path}`;
     const cookie = await shopperCookie(workerUrl);
@@ -97,10 +89,5 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
         results,
       },
     };
-  } catch (error) {
-    console.error(workerLog.slice(-20).join('\n'));
-    throw error;
-  } finally {
-    await stack.stop();
-  }
+  });
 }

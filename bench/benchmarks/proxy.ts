@@ -9,8 +9,8 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { startStack } from '../../scripts/dev/stack';
 import { type LoadResult, runLoad } from '../support/load';
+import { withProxyBenchStack } from '../support/proxy-stack';
 import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
 import { measureTtfb, type TtfbResult } from '../support/ttfb';
 import type { BenchResult } from '../types';
@@ -53,14 +53,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
   const warmup = Math.min(3, duration);
   const loadBefore = os.loadavg()[0];
 
-  const workerLog: string[] = [];
-  const stack = await startStack({
-    workerVars: { HOLDOUT_PERCENT: '0', LOG_LEVEL: 'warn' },
-    wranglerLogLevel: 'warn',
-    onWorkerOutput: (line) => workerLog.push(line),
-    readyTimeoutMs: 150_000,
-  });
-  try {
+  return withProxyBenchStack(async (stack) => {
     const workerUrl = `${stack.workerUrl}${values.path}`;
     const cookie = await shopperCookie(workerUrl);
     const targets: Array<{ name: string; url: string; headers: Record<string, string> }> = [
@@ -161,10 +154,5 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
         results,
       },
     };
-  } catch (error) {
-    console.error(workerLog.slice(-20).join('\n'));
-    throw error;
-  } finally {
-    await stack.stop();
-  }
+  });
 }
