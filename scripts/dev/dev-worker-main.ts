@@ -11,7 +11,9 @@
  * (~/.config/.wrangler/logs, tens of MB per benchmark run). Measured: 7.7 ms of Node CPU and ~3 ms of
  * workerd CPU per cache round trip, on the same cores as the worker; with the inspector off, 0 ms and
  * ~0.2 ms. The CLI has no switch for it; `dev.inspector: false` of the API is that switch.
- * Breakpoints are not available in this mode: run `npx wrangler dev` directly to debug.
+ * Breakpoints are not available in this mode: run `npx wrangler dev` directly to debug, or set
+ * `RX_INSPECTOR_PORT` to turn the inspector on here (e.g. to take a CPU profile over the DevTools
+ * protocol at ws://127.0.0.1:PORT/ws; fetches then cost what is described above).
  */
 import path from 'node:path';
 import { unstable_startWorker } from 'wrangler';
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
     },
     dev: {
       remote: false,
-      inspector: false,
+      inspector: process.env.RX_INSPECTOR_PORT ? { port: Number(process.env.RX_INSPECTOR_PORT) } : false,
       watch: false,
       liveReload: false,
       persist: path.resolve(spec.persistTo),

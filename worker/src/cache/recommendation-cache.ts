@@ -50,8 +50,12 @@ export interface CacheLookup {
   /** The entry when it exists at the current generation (fresh or stale). */
   entry?: CachedList;
   fresh: boolean;
-  /** Recent activity, newest first (the shopper's, then their anonymous session's when logged in). */
-  activity: ActivityEntry[];
+  /**
+   * Recent activity, newest first (the shopper's, then their anonymous session's when logged in).
+   * Parsed on first call: a fresh cache hit, the common case, never needs it, and parsing and
+   * validating up to 2 × ACTIVITY_MAX entries was the largest CPU cost of a hit.
+   */
+  activity: () => ActivityEntry[];
   purchases: string[];
 }
 
@@ -86,6 +90,16 @@ function parseEntry(raw: unknown): CachedList | undefined {
   }
 }
 
+/** The consumer writes a logged-in shopper's events under both hashes: each event is kept once. */
+function mergeActivity(own: ActivityEntry[], session: ActivityEntry[]): ActivityEntry[] {
+  if (session.length === 0) return own;
+  const seen = new Set(own.map((e) => `${e.product_id}\n${e.kind}\n${e.at}`));
+  for (const entry of session) {
+    if (!seen.has(`${entry.product_id}\n${entry.kind}\n${entry.at}`)) own.push(entry);
+  }
+  return own;
+}
+
 /** Reads generation, entry, activity and purchases in one pipeline, within the budget. */
 export async function lookupRecommendations(
   redis: Redis,
@@ -110,14 +124,11 @@ export async function lookupRecommendations(
   const current = Number.isSafeInteger(generation) && generation >= 0 ? generation : 0;
   const candidate = parseEntry(entryRaw);
   const entry = candidate && candidate.g === current ? candidate : undefined;
-  const activity = parseActivity(activityRaw);
-  if (withSession) {
-    // The consumer writes a logged-in shopper's events under both hashes: keep each event once.
-    const seen = new Set(activity.map((e) => `${e.product_id}\n${e.kind}\n${e.at}`));
-    for (const entry of parseActivity(sessionRaw)) {
-      if (!seen.has(`${entry.product_id}\n${entry.kind}\n${entry.at}`)) activity.push(entry);
-    }
-  }
+  let activity: ActivityEntry[] | undefined;
+  const readActivity = (): ActivityEntry[] => {
+    activity ??= mergeActivity(parseActivity(activityRaw), withSession ? parseActivity(sessionRaw) : []);
+    return activity;
+  };
   const purchases = Array.isArray(purchasesRaw)
     ? purchasesRaw.filter((v): v is string => typeof v === 'string')
     : [];
@@ -125,7 +136,7 @@ export async function lookupRecommendations(
     key,
     generation: current,
     fresh: entry !== undefined && entry.f > now,
-    activity,
+    activity: readActivity,
     purchases,
   };
   if (entry) result.entry = entry;

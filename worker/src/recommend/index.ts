@@ -143,21 +143,22 @@ export async function getRecommendations(
   }
 
   const cache = await lookup(env, shopper, bundle, query);
-  const signals: ShopperSignals = {
-    activity: cache?.found.activity ?? [],
+  // Read only when the model runs: a fresh hit never parses the shopper's activity list.
+  const signals = (): ShopperSignals => ({
+    activity: cache?.found.activity() ?? [],
     purchases: cache?.found.purchases ?? [],
     identified: shopper.userId !== undefined,
-  };
+  });
   const entry = cache?.found.entry;
   if (cache && entry) {
     if (!cache.found.fresh) {
       const loaded = bundle;
-      refreshInBackground(env, ctx, cache, () => compute(loaded, query, signals, true));
+      refreshInBackground(env, ctx, cache, () => compute(loaded, query, signals(), true));
     }
     return { ...base, model_version, source: entry.source, cached: true, items: entry.items };
   }
 
-  const computed = await compute(bundle, query, signals, true);
+  const computed = await compute(bundle, query, signals(), true);
   if (cache) inBackground(ctx, () => write(env, cache, computed));
   return { ...base, model_version, source: computed.source, cached: false, items: computed.items };
 }
