@@ -110,6 +110,16 @@ describe('proxy: pass-through', () => {
     expect(body).toBe('');
   });
 
+  it("forwards a held-out shopper's validator, so their browser can still get a 304", async () => {
+    const { response, body } = await proxied(
+      '/conditional',
+      { headers: { 'user-agent': BROWSER_UA, 'if-none-match': '"v1"' } },
+      { env: { HOLDOUT_PERCENT: '100' } },
+    );
+    expect(response.status).toBe(304);
+    expect(body).toBe('');
+  });
+
   it('serves a personalized page in full even when the browser sends a validator', async () => {
     const { response, body } = await proxied('/conditional', {
       headers: { 'user-agent': BROWSER_UA, 'if-none-match': '"v1"' },

@@ -88,6 +88,18 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   }
 
   const page = isPageRequest(request) && !isBot(request);
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  const askOrigin = () =>
+    fetchOrigin(target, {
+      method: request.method,
+      headers,
+      body: hasBody ? request.body : null,
+      redirect: 'manual',
+    });
+  // The origin is the long pole of a page: its request leaves before any personalization work starts,
+  // unless it is conditional (whether its validators may be forwarded depends on the shopper's arm).
+  const conditional = CONDITIONAL_HEADERS.some((name) => headers.has(name));
+  let originResponse = page && conditional ? undefined : askOrigin();
   const shopper = page ? await identifyShopper(request, c.env) : undefined;
   const deadline = new Deadline();
   const treatment = shopper?.bucket === 'treatment';
@@ -101,14 +113,11 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // body this shopper was never sent personalized.
     for (const name of CONDITIONAL_HEADERS) headers.delete(name);
   }
+  originResponse ??= askOrigin();
+  // A failed origin fetch is answered below; until then its rejection must not count as unhandled.
+  originResponse.catch(() => undefined);
 
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-  const response = await fetchOrigin(target, {
-    method: request.method,
-    headers,
-    body: hasBody ? request.body : null,
-    redirect: 'manual',
-  });
+  const response = await originResponse;
   deadline.start(config.budgetMs);
 
   const responseHeaders = shopperResponseHeaders(response, config.origin, publicUrl);
@@ -153,9 +162,12 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     const timeout = setTimeout(finished, deps.pageViewWaitMs);
     c.executionCtx.waitUntil(
       done
-        .then(() => {
+        .then(async () => {
           clearTimeout(timeout);
           deadline.expire();
+          // The document's end handler runs before its last chunk is written out: yield once, so the
+          // page is complete at the shopper's end before the event is sent.
+          await new Promise((resolve) => setTimeout(resolve, 0));
           return deps.sendEvents(c.env, [pageViewEvent(shopper, publicUrl, current)]);
         })
         .catch((error: unknown) => log('warn', 'proxy_page_view_not_queued', { error })),
