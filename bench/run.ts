@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     node: process.version,
   };
   await mkdir(path.join(here, 'results'), { recursive: true });
-  const file = path.join(here, 'results', `${name}.json`);
+  const file = path.join(here, 'results', `${result.variant ? `${name}-${result.variant}` : name}.json`);
   await writeFile(file, `${JSON.stringify({ name, startedAt, machine, ...result }, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
 }

@@ -12,7 +12,10 @@ import { type ServiceProcess, startServiceProcess } from './service-process';
  * with every shopper in the treatment bucket and wrangler's per-request log off (it would be measured
  * too). On failure the worker's last log lines are printed; everything is always stopped.
  */
-export async function withProxyBenchStack<T>(run: (stack: Stack) => Promise<T>): Promise<T> {
+export async function withProxyBenchStack<T>(
+  run: (stack: Stack) => Promise<T>,
+  options: { originDelayMs?: number } = {},
+): Promise<T> {
   const services: Array<{ close(): Promise<void> }> = [];
   const mongoDir = mkdtempSync(path.join(os.tmpdir(), 'rx-bench-mongo-'));
   const workerLog: string[] = [];
@@ -28,7 +31,7 @@ export async function withProxyBenchStack<T>(run: (stack: Stack) => Promise<T>):
     services.push(mongo);
     const shop = await startServiceProcess(
       'scripts/demo-shop/cli.ts',
-      ['--port', '0'],
+      ['--port', '0', '--delay-ms', String(options.originDelayMs ?? 0)],
       /demo shop: (http:\/\/\S+)\r?\n/,
     );
     services.push(shop);

@@ -16,6 +16,11 @@ export interface DemoShopOptions {
   pluginSrc?: string;
   /** `data-site` of the plugin tag (default `demo`, the worker's default SITE_ID). */
   siteId?: string;
+  /**
+   * Milliseconds to wait before answering each request: a real shop's server time (benchmarks use it
+   * to show what the proxy adds in front of an origin that is not on the same machine). Default 0.
+   */
+  responseDelayMs?: number;
 }
 
 export interface DemoShop {
@@ -28,12 +33,14 @@ export interface DemoShop {
 /** Starts the demo shop; rejects with the listen error (e.g. EADDRINUSE) if the port is taken. */
 export async function startDemoShop(options: DemoShopOptions = {}): Promise<DemoShop> {
   const host = options.host ?? '127.0.0.1';
+  const listener = createShopListener({
+    catalogue: loadCatalogue(),
+    pluginSrc: options.pluginSrc,
+    siteId: options.siteId ?? 'demo',
+  });
+  const delay = options.responseDelayMs ?? 0;
   const server = createServer(
-    createShopListener({
-      catalogue: loadCatalogue(),
-      pluginSrc: options.pluginSrc,
-      siteId: options.siteId ?? 'demo',
-    }),
+    delay > 0 ? (request, response) => void setTimeout(() => listener(request, response), delay) : listener,
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,0 +1,82 @@
+/**
+ * Unloaded latency: sequential GETs over one keep-alive connection per target, each timed from
+ * sending the request to the first body byte (TTFB: headers alone are not a byte of the page) and to
+ * the last (the whole page).
+ *
+ * `measureInterleaved` takes its samples round-robin across targets (A, B, C, A, B, C, ...), so
+ * drift of a shared, noisy machine (other tenants, CPU frequency, a batch of the queue consumer)
+ * lands on every target alike instead of on whichever one happened to run at that moment.
+ */
+import http from 'node:http';
+import { percentile, round } from './stats';
+
+export interface LatencyResult {
+  samples: number;
+  /** First body byte, ms. */
+  ttfb: { p50: number; p99: number };
+  /** Last body byte, ms. */
+  total: { p50: number; p90: number; p99: number; mean: number };
+}
+
+export interface LatencyTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
+function once(agent: http.Agent, url: URL, headers: Record<string, string>): Promise<[number, number]> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const since = () => Number(process.hrtime.bigint() - started) / 1e6;
+    let first: number | undefined;
+    const request = http.get(url, { agent, headers }, (response) => {
+      response.on('data', () => {
+        first ??= since();
+      });
+      response.on('end', () =>
+        first === undefined ? reject(new Error(`empty body from ${url}`)) : resolve([first, since()]),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
+const round2 = (value: number) => round(value, 2);
+
+/** `samples` rounds over all targets (after `warmup` unmeasured rounds); one result per target, in order. */
+export async function measureInterleaved(
+  targets: readonly LatencyTarget[],
+  samples = 500,
+  warmup = 50,
+): Promise<LatencyResult[]> {
+  const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const urls = targets.map((target) => new URL(target.url));
+  const firsts = targets.map(() => [] as number[]);
+  const totals = targets.map(() => [] as number[]);
+  try {
+    for (let i = 0; i < warmup + samples; i += 1) {
+      for (const [index, target] of targets.entries()) {
+        const [first, total] = await once(agents[index] as http.Agent, urls[index] as URL, target.headers);
+        if (i < warmup) continue;
+        firsts[index]?.push(first);
+        totals[index]?.push(total);
+      }
+    }
+  } finally {
+    for (const agent of agents) agent.destroy();
+  }
+  return targets.map((_, index) => {
+    const first = (firsts[index] ?? []).sort((a, b) => a - b);
+    const total = (totals[index] ?? []).sort((a, b) => a - b);
+    return {
+      samples,
+      ttfb: { p50: round2(percentile(first, 50)), p99: round2(percentile(first, 99)) },
+      total: {
+        p50: round2(percentile(total, 50)),
+        p90: round2(percentile(total, 90)),
+        p99: round2(percentile(total, 99)),
+        mean: round2(total.reduce((sum, t) => sum + t, 0) / Math.max(1, total.length)),
+      },
+    };
+  });
+}
