@@ -1,4 +1,5 @@
 import type { Redis } from '@upstash/redis/cloudflare';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import {
   ACTIVITY_MAX,
@@ -80,14 +81,37 @@ function parseActivity(raw: unknown): ActivityEntry[] {
   return entries;
 }
 
+/**
+ * Entries this isolate parsed lately, by their exact text in Redis. A returning shopper's pages read
+ * the same entry until it changes; parsing and validating its JSON each time was most of a cache hit's
+ * CPU. Keyed by the whole text, so it only ever answers for bytes Redis has just returned: freshness
+ * and generations are decided by Redis exactly as without it. Entries are frozen: callers share them.
+ */
+const parsedEntries = new LRUCache<string, CachedList>({
+  max: 1_000,
+  maxSize: 8_000_000,
+  sizeCalculation: (_, raw) => raw.length,
+});
+
 function parseEntry(raw: unknown): CachedList | undefined {
   if (typeof raw !== 'string') return undefined;
+  const known = parsedEntries.get(raw);
+  if (known) return known;
   try {
     const parsed = CachedListSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
+    if (!parsed.success) return undefined;
+    const entry = deepFreeze(parsed.data);
+    parsedEntries.set(raw, entry);
+    return entry;
   } catch {
     return undefined;
   }
+}
+
+function deepFreeze<T extends CachedList>(entry: T): T {
+  for (const item of entry.items) Object.freeze(item);
+  Object.freeze(entry.items);
+  return Object.freeze(entry);
 }
 
 /** The consumer writes a logged-in shopper's events under both hashes: each event is kept once. */
