@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
-import { ApiError } from '../errors';
 import { secretsEqual } from '../constant-time';
+import { ApiError } from '../errors';
 
 /**
  * Segment's write-key authentication: HTTP Basic with the write key as the user name and an
