@@ -66,8 +66,8 @@ export async function measureInterleaved(
     for (const agent of agents) agent.destroy();
   }
   return targets.map((_, index) => {
-    const first = (firsts[index] ?? []).sort((a, b) => a - b);
-    const total = (totals[index] ?? []).sort((a, b) => a - b);
+    const first = firsts[index] ?? [];
+    const total = totals[index] ?? [];
     return {
       samples,
       ttfb: { p50: round2(percentile(first, 50)), p99: round2(percentile(first, 99)) },

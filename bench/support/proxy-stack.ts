@@ -35,12 +35,13 @@ export async function withProxyBenchStack<T>(
       /demo shop: (http:\/\/\S+)\r?\n/,
     );
     services.push(shop);
+    const originUrl = shop.ready[1] ?? '';
     stack = await startStack({
       workerVars: {
         HOLDOUT_PERCENT: '0',
         LOG_LEVEL: 'warn',
-        ORIGIN_URL: shop.ready[1] ?? '',
-        SHOP_ORIGINS: shop.ready[1] ?? '',
+        ORIGIN_URL: originUrl,
+        SHOP_ORIGINS: originUrl,
         UPSTASH_REDIS_REST_URL: upstash.url,
         UPSTASH_REDIS_REST_TOKEN: upstash.token,
         MONGODB_URI: mongo.ready[1] ?? '',

@@ -117,10 +117,9 @@ function deepFreeze<T extends CachedList>(entry: T): T {
 /** The consumer writes a logged-in shopper's events under both hashes: each event is kept once. */
 function mergeActivity(own: ActivityEntry[], session: ActivityEntry[]): ActivityEntry[] {
   if (session.length === 0) return own;
-  const seen = new Set(own.map((e) => `${e.product_id}\n${e.kind}\n${e.at}`));
-  for (const entry of session) {
-    if (!seen.has(`${entry.product_id}\n${entry.kind}\n${entry.at}`)) own.push(entry);
-  }
+  const identity = (entry: ActivityEntry) => `${entry.product_id}\n${entry.kind}\n${entry.at}`;
+  const seen = new Set(own.map(identity));
+  for (const entry of session) if (!seen.has(identity(entry))) own.push(entry);
   return own;
 }
 

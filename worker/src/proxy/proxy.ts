@@ -105,13 +105,12 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   }
 
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-  const originResponse = fetchOrigin(target, {
+  const response = await fetchOrigin(target, {
     method: request.method,
     headers,
     body: hasBody ? request.body : null,
     redirect: 'manual',
   });
-  const response = await originResponse;
   deadline.start(config.budgetMs);
 
   const responseHeaders = shopperResponseHeaders(response, config.origin, publicUrl);
