@@ -11,6 +11,7 @@ import { Analytics } from '@segment/analytics-node';
 import { type Collection, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../scripts/dev/stack';
+import { waitFor } from '../support/wait-for';
 
 const WRITE_KEY = `test-write-key-${randomUUID()}`;
 
@@ -86,20 +87,6 @@ function delivered(send: (callback: (error: unknown, ctx: unknown) => void) => v
       resolve(error ? { messageId, error } : { messageId });
     });
   });
-}
-
-async function waitFor<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
 }
 
 const documentsOf = (anonymousId: string) => events.find({ anonymousId }).toArray();

@@ -43,20 +43,7 @@ export function viewEvent(run: string, index: number, overrides: Record<string, 
   };
 }
 
-/** Polls until `read()` satisfies `done`, returning the last value; gives up after `timeoutMs`. */
-export async function waitFor<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
-}
+export { waitFor } from '../support/wait-for';
 
 /** Simulates a MongoDB outage on the local server (unavailable with a real MongoDB: '' URL). */
 export async function mongoOutage(action: 'pause' | 'resume'): Promise<void> {

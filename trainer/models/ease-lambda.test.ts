@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '../data/matrix';
-import type { Interaction } from '../data/types';
-import { seededRandom } from '../math/random';
+import { tasteGroupShoppers } from '../test-support/taste-groups';
 import { selectEaseLambda } from './ease-lambda';
 
-/** 4 taste groups; `noise` is how often a shopper buys outside their group. */
-function shoppers(users: number, noise: number): Interaction[] {
-  const random = seededRandom(8);
-  const rows: Interaction[] = [];
-  for (let u = 0; u < users; u++)
-    for (let i = 0; i < 40; i++)
-      if (random() < (i % 4 === u % 4 ? 0.5 : noise))
-        rows.push({ user: `u${u}`, item: `i${i}`, time: 0, weight: 1, purchase: true, quantity: 1 });
-  return rows;
-}
+const shoppers = (users: number, noise: number) => tasteGroupShoppers(users, noise, 8);
 
 describe('EASE λ selection on held-out users', () => {
   it('scores every grid value and returns the best, the same for the dense and low-rank forms', async () => {
