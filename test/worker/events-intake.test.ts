@@ -1,7 +1,7 @@
 import { createExecutionContext, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/src/app';
-import { countRun, runId, viewEvent, waitFor, withDb, workerEnv } from './events-support';
+import { runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
 
 const BASE = 'http://worker.test';
 
@@ -33,13 +33,7 @@ describe('POST /v1/events', () => {
     const response = await post('/v1/events', { batch });
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: 5, rejected: [] });
-    expect(
-      await waitFor(
-        () => countRun(run),
-        (n) => n === 5,
-        20_000,
-      ),
-    ).toBe(5);
+    expect(await waitForRunCount(run, 5)).toBe(5);
     const doc = await withDb((db) => db.collection<StoredDoc>('events').findOne({ _id: `${run}-0` }));
     expect(doc?.site).toBe('test');
     expect(['treatment', 'holdout']).toContain(doc?.bucket);
@@ -63,13 +57,7 @@ describe('POST /v1/events', () => {
         expect.objectContaining({ index: 1, field: 'properties.price' }),
       ]),
     );
-    expect(
-      await waitFor(
-        () => countRun(run),
-        (n) => n === 2,
-        20_000,
-      ),
-    ).toBe(2);
+    expect(await waitForRunCount(run, 2)).toBe(2);
   });
 
   it('400 with per-event reasons when no event is valid', async () => {
@@ -184,13 +172,7 @@ describe('Segment-compatible intake', () => {
     );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ success: true, accepted: 2, rejected: [] });
-    expect(
-      await waitFor(
-        () => countRun(run),
-        (n) => n === 2,
-        20_000,
-      ),
-    ).toBe(2);
+    expect(await waitForRunCount(run, 2)).toBe(2);
     const doc = await withDb((db) => db.collection<StoredDoc>('events').findOne({ _id: `${run}-1` }));
     expect(doc?.context).toEqual({ library: { name: 'test' } });
     expect(doc?.writeKey).toBeUndefined();
@@ -219,13 +201,7 @@ describe('Segment-compatible intake', () => {
         )
       ).status,
     ).toBe(200);
-    expect(
-      await waitFor(
-        () => countRun(run),
-        (n) => n === 3,
-        20_000,
-      ),
-    ).toBe(3);
+    expect(await waitForRunCount(run, 3)).toBe(3);
     const page = await withDb((db) =>
       db.collection<{ _id: string; type: string }>('events').findOne({ _id: `${run}-p` }),
     );

@@ -7,6 +7,7 @@ import { env } from 'cloudflare:test';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { inject } from 'vitest';
 import type { Env } from '../../worker/src/env';
+import { waitFor } from '../support/wait-for';
 
 /** The worker's env (bindings from wrangler.toml + the test config), with overrides. */
 export function workerEnv(overrides: Partial<Env> = {}): Env {
@@ -43,7 +44,16 @@ export function viewEvent(run: string, index: number, overrides: Record<string, 
   };
 }
 
-export { waitFor } from '../support/wait-for';
+export { waitFor };
+
+/** Waits (up to `timeoutMs`) until the run has exactly `count` events in MongoDB; returns the last count. */
+export function waitForRunCount(run: string, count: number, timeoutMs = 20_000): Promise<number> {
+  return waitFor(
+    () => countRun(run),
+    (n) => n === count,
+    timeoutMs,
+  );
+}
 
 /** Simulates a MongoDB outage on the local server (unavailable with a real MongoDB: '' URL). */
 export async function mongoOutage(action: 'pause' | 'resume'): Promise<void> {
