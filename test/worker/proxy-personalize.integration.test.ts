@@ -1,7 +1,11 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { Hono } from 'hono';
 import { describe, expect, inject, it } from 'vitest';
 import { validateEvent } from '../../contracts/events';
+import type { AppEnv } from '../../worker/src/app-env';
 import { defaultBundleFiles } from '../../worker/src/models/default-bundle.generated';
-import { direct, PUBLIC, proxied, viaWorker } from './proxy-helpers';
+import { proxyHandler } from '../../worker/src/proxy';
+import { browserHeaders, direct, PUBLIC, proxied, testEnv, viaWorker } from './proxy-helpers';
 import { count, withoutInsertions } from './proxy-insertions';
 import { productById, testSource } from './proxy-test-source';
 
@@ -40,6 +44,47 @@ describe('proxy: personalized pages', () => {
     // The page's product is priced up front; the four rendered items in one batch.
     expect(source.priceCalls[0]).toEqual(['85123A']);
     expect(source.priceCalls.slice(1).flat()).toHaveLength(4);
+  });
+
+  it("sends the page's head before its slots are filled, not after the recommendations", async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const source = testSource({ gate });
+    const app = new Hono<AppEnv>().all(
+      '*',
+      proxyHandler({ source: () => source, sendEvents: async () => {} }),
+    );
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(`${PUBLIC}${DEMO_PRODUCT}`, { headers: browserHeaders() }),
+      testEnv({ PERSONALIZATION_BUDGET_MS: '10000' }),
+      ctx,
+    );
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let early = '';
+    // Everything the shopper can have while the recommendations are still on their way.
+    const stalled = new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), 500));
+    while (!early.includes('</head>')) {
+      const next = await Promise.race([reader.read(), stalled]);
+      if (next === 'stalled' || next.done) break;
+      early += decoder.decode(next.value, { stream: true });
+    }
+    expect(early).toContain('<script src="/rx.js" async data-rx-page-view="sent"></script>');
+    expect(early).toContain('</head>');
+    expect(early).not.toContain('<section class="rx-block');
+
+    open();
+    let rest = '';
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      rest += decoder.decode(next.value, { stream: true });
+    }
+    await waitOnExecutionContext(ctx);
+    const body = early + rest;
+    expect(count(body, 'class="rx-item"')).toBe(4);
+    expect(withoutInsertions(body)).toBe((await direct(DEMO_PRODUCT)).body);
   });
 
   it('marks personalized pages private, drops validators and sets the shopper cookie once', async () => {

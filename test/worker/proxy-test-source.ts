@@ -16,6 +16,8 @@ export interface TestSourceOptions {
   /** Shopper's price = base price × factor (1 = not personalized). */
   priceFactor?: number;
   delayMs?: number;
+  /** Recommendations wait for this (a test opens it when it has seen what it wanted meanwhile). */
+  gate?: Promise<void>;
   fail?: boolean;
 }
 
@@ -34,6 +36,7 @@ export function testSource(options: TestSourceOptions = {}): RecordingSource {
     async recommend(query) {
       source.recommendCalls += 1;
       if (options.delayMs) await sleep(options.delayMs);
+      if (options.gate) await options.gate;
       if (options.fail) throw new Error('recommender down');
       const items =
         options.items ??

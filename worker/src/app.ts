@@ -9,7 +9,7 @@ import { shopCors } from './middleware/shop-cors';
 import { proxyHandler } from './proxy';
 import { adminModels } from './routes/admin-models';
 import { healthz } from './routes/healthz';
-import { plugin } from './routes/plugin';
+import { outdatedPluginRedirect, plugin } from './routes/plugin';
 import { prices } from './routes/prices';
 import { recommendations } from './routes/recommendations';
 
@@ -32,7 +32,12 @@ export function createApp() {
   app.route('/', plugin);
   app.all('*', proxyHandler()); // proxy mode: last, and it never takes /v1, /healthz or /rx.js
 
-  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound(
+    (c) =>
+      // An old deploy's /rx.<hash>.js still cached in a shop's page: send it to the current plugin.
+      outdatedPluginRedirect(c) ??
+      c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404),
+  );
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       return c.json(errorBody(err.code, err.message, err.details), err.status);

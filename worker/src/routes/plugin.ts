@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { PLUGIN_HASH, PLUGIN_JS } from './plugin-bundle.generated';
 
@@ -18,14 +18,26 @@ const COMMON_HEADERS = {
  * - `/rx.js`, the URL shops paste, is cached briefly (5 min, then revalidated by ETag in the
  *   background for a day) so a deploy reaches every shop within minutes;
  * - `/rx.<hash>.js` is immutable and cached for a year;
- * - an outdated `/rx.<hash>.js` redirects to the current one rather than breaking the shop.
+ * - an outdated `/rx.<hash>.js` redirects to the current one rather than breaking the shop
+ *   (`outdatedPluginRedirect`, from the app's not-found handler).
+ *
+ * Both are static routes. A pattern route at the root (`/:file{...}`) next to the proxy's `*` is one
+ * Hono's RegExpRouter cannot take, and a single such route makes the whole app fall back to the
+ * TrieRouter, several times the routing CPU on every request, proxied pages included.
  */
-export const plugin = new Hono<AppEnv>().get('/:file{rx(?:\\.[0-9a-f]{12})?\\.js}', (c) => {
-  const file = c.req.param('file');
-  const versioned = file !== 'rx.js';
-  if (versioned && `/${file}` !== VERSIONED_PLUGIN_PATH) {
-    return c.redirect(VERSIONED_PLUGIN_PATH, 302);
-  }
+export const plugin = new Hono<AppEnv>()
+  .get('/rx.js', (c) => servePlugin(c, false))
+  .get(VERSIONED_PLUGIN_PATH, (c) => servePlugin(c, true));
+
+const OUTDATED_PLUGIN_PATH = /^\/rx\.[0-9a-f]{12}\.js$/;
+
+/** A redirect to the current plugin for an `/rx.<hash>.js` of an earlier deploy; else undefined. */
+export function outdatedPluginRedirect(c: Context<AppEnv>): Response | undefined {
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return undefined;
+  return OUTDATED_PLUGIN_PATH.test(c.req.path) ? c.redirect(VERSIONED_PLUGIN_PATH, 302) : undefined;
+}
+
+function servePlugin(c: Context<AppEnv>, versioned: boolean): Response {
   const headers = {
     ...COMMON_HEADERS,
     'cache-control': versioned
@@ -38,4 +50,4 @@ export const plugin = new Hono<AppEnv>().get('/:file{rx(?:\\.[0-9a-f]{12})?\\.js
     return c.body(null, 304, headers);
   }
   return c.body(PLUGIN_JS, 200, headers);
-});
+}
