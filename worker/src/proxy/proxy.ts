@@ -96,21 +96,28 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   if (treatment && request.method === 'GET') {
     const source = deps.source(c.env, c.executionCtx, shopper);
     session = new PageSession(source, deadline, pageContextFromUrl(publicUrl));
-    // The lookups start before the origin request: in production the origin is the long wait and
-    // hides them. (Sending the origin request first was tried: no measurable gain on the benchmark.)
-    session.prefetch();
     // A personalized page carries no validators, so a conditional request could only get a 304 for a
     // body this shopper was never sent personalized.
     for (const name of CONDITIONAL_HEADERS) headers.delete(name);
   }
 
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-  const response = await fetchOrigin(target, {
+  const originResponse = fetchOrigin(target, {
     method: request.method,
     headers,
     body: hasBody ? request.body : null,
     redirect: 'manual',
   });
+  if (session) {
+    // The origin request goes out first: in production the origin is the long wait, and the lookups'
+    // own CPU (a few hundred µs) must not delay it. workerd writes a request out only when the isolate
+    // yields to its event loop, hence the one macrotask before the lookups start; they then run while
+    // the origin works. Measured: first byte +0.3 ms over pass-through instead of +0.8 (docs/proxy.md).
+    originResponse.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    session.prefetch();
+  }
+  const response = await originResponse;
   deadline.start(config.budgetMs);
 
   const responseHeaders = shopperResponseHeaders(response, config.origin, publicUrl);
