@@ -203,7 +203,10 @@ describe('proxy: personalized pages', () => {
       },
     );
     const half = Math.round(productById('85123A').price * 50) / 100;
-    expect(body).toContain(`<span class="price-item price-item--regular">£${half.toFixed(2)} GBP</span>`);
+    // Marked for the plugin, which puts the checkout token on `[data-rx-price][data-rx-product-id]`.
+    expect(body).toContain(
+      `<span class="price-item price-item--regular" data-rx-price="" data-rx-product-id="85123A">£${half.toFixed(2)} GBP</span>`,
+    );
     expect(body).toMatch(
       /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block/,
     );

@@ -82,6 +82,13 @@ export class PriceRewriter {
       text: '',
       untouched: false,
     };
+    if (pending.productId && !element.hasAttribute('data-rx-price')) {
+      // An RX_PRICE_SELECTOR match in the shop's own markup: marked like a `data-rx-price` element, so
+      // the injected plugin (which looks for `[data-rx-price][data-rx-product-id]`) finds it and puts
+      // the signed price token on it for the checkout, as it does for `data-rx-price` elements.
+      element.setAttribute('data-rx-price', '');
+      element.setAttribute('data-rx-product-id', pending.productId);
+    }
     const quote = pending.productId ? this.session.price(pending.productId) : Promise.resolve(undefined);
     this.stack.push(pending);
     this.justOpened = true;
