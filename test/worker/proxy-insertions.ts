@@ -3,15 +3,17 @@
  * byte with the origin's page ("only the intended changes").
  */
 export function withoutInsertions(html: string): string {
-  return html
-    .replace(/<style data-rx-styles>[^<]*<\/style>/g, '')
-    .replace(/<script src="\/rx\.js" async( data-rx-page-view="sent")?><\/script>/g, '')
-    .replace(/ data-rx-filled="[^"]*"/g, '')
-    .replace(/ data-rx-page-view="sent"/g, '')
-    // The marker of an RX_PRICE_SELECTOR match (the shop's markup had neither attribute).
-    .replace(/ data-rx-price="" data-rx-product-id="[^"]*"/g, '')
-    .replace(/<section class="rx-block[\s\S]*?<\/section>/g, '')
-    .replace(/<small class="rx-price-note">[^<]*<\/small>/g, '');
+  return (
+    html
+      .replace(/<style data-rx-styles>[^<]*<\/style>/g, '')
+      .replace(/<script src="\/rx\.js" async( data-rx-page-view="sent")?><\/script>/g, '')
+      .replace(/ data-rx-filled="[^"]*"/g, '')
+      .replace(/ data-rx-page-view="sent"/g, '')
+      // The marker of an RX_PRICE_SELECTOR match (the shop's markup had neither attribute).
+      .replace(/ data-rx-price="" data-rx-product-id="[^"]*"/g, '')
+      .replace(/<section class="rx-block[\s\S]*?<\/section>/g, '')
+      .replace(/<small class="rx-price-note">[^<]*<\/small>/g, '')
+  );
 }
 
 /** Counts occurrences of a literal string. */
