@@ -1,9 +1,12 @@
 /**
  * `npm run bench -- proxy [--samples N] [--duration S] [--connections N] [--path P] [--origin-delay-ms N] [--home-too]`
  *
- * The demo shop's product page in one run, three ways: direct from the origin, through the worker as
- * pass-through (a crawler's request: no rewriting), and through the worker personalized for one
- * returning shopper with a warm cache (slots filled, prices rewritten, page-view event queued).
+ * The demo shop's product page in one run, four ways: direct from the origin, through the worker as
+ * pass-through (a crawler's request: no rewriting), through the worker personalized for one
+ * returning shopper with a warm cache (slots filled, prices rewritten, page-view event queued), and
+ * the floor: passed through by a bench-only worker that meanwhile does the personalized page's
+ * recommendation lookup and nothing else (bench/proxy-floor-worker), i.e. what one cache round trip
+ * costs before a byte is rewritten.
  *
  * Two measurements per target, because they answer different questions:
  * - **Latency** (the goal of issue 5): what one page view costs a shopper. Sequential requests, taken
@@ -18,52 +21,15 @@
  * (the demo shop answers in well under a millisecond, which no real origin does).
  */
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureInterleaved } from '../support/latency';
 import { type LoadResult, runLoad } from '../support/load';
+import { startFloorWorker } from '../support/proxy-floor';
 import { withProxyBenchStack } from '../support/proxy-stack';
-import { type RunningWorker, runWrangler } from '../support/run-wrangler';
 import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
 import type { BenchResult } from '../types';
 
 const GOAL_RATIO = 1.3;
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/**
- * The floor worker (bench/proxy-floor-worker): pass-through plus the personalized page's
- * recommendation lookup, nothing else. Checked to hit the warm cache, or the row would mean nothing.
- */
-async function startFloorWorker(
-  stack: { originUrl: string; upstash?: { url: string; token: string } },
-  pagePath: string,
-  headers: Record<string, string>,
-): Promise<RunningWorker> {
-  const floor = await runWrangler({
-    config: path.join(here, '../proxy-floor-worker/wrangler.toml'),
-    readyPath: '/',
-    vars: {
-      ORIGIN_URL: stack.originUrl,
-      UPSTASH_REDIS_REST_URL: stack.upstash?.url ?? '',
-      UPSTASH_REDIS_REST_TOKEN: stack.upstash?.token ?? '',
-    },
-  });
-  // The first answers may miss: the page-views before made the shopper's entry stale, and the
-  // miss writes it back (as on the personalized row, whose warm-up rounds do the same).
-  let found: string | null = null;
-  for (let attempt = 0; attempt < 50 && !found?.startsWith('cached=true'); attempt += 1) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    const response = await fetch(`${floor.url}${pagePath}`, { headers });
-    await response.arrayBuffer();
-    found = response.headers.get('x-rx-floor');
-  }
-  if (!found?.startsWith('cached=true')) {
-    await floor.stop();
-    throw new Error(`the floor worker did not hit the warm cache (x-rx-floor: ${found})`);
-  }
-  return floor;
-}
 
 /** What the personalized page really contained, so the table is not read for a page that was not personalized. */
 async function personalization(url: string, headers: Record<string, string>) {
