@@ -338,6 +338,29 @@ describe('proxy: never break the shop', () => {
     expect(source.recommendCalls).toBe(0);
   });
 
+  it('passes pages under RX_EXCLUDE_PATHS through untouched: no script, no cookie, no event', async () => {
+    const source = testSource({ priceFactor: 0.5 });
+    const original = await direct(DEMO_PRODUCT);
+    const excluded = await proxied(
+      DEMO_PRODUCT,
+      {},
+      { deps: { source: () => source }, env: { RX_EXCLUDE_PATHS: '/checkout,/fixtures' } },
+    );
+    expect(excluded.body).toBe(original.body);
+    expect(excluded.response.headers.get('cache-control')).toBe('public, max-age=600');
+    expect(excluded.response.headers.get('set-cookie')).toBeNull();
+    expect(excluded.events).toHaveLength(0);
+    expect(source.recommendCalls).toBe(0);
+
+    // A prefix matches whole path segments only: /fixture is not /fixtures.
+    const personalized = await proxied(
+      DEMO_PRODUCT,
+      {},
+      { deps: { source: () => source }, env: { RX_EXCLUDE_PATHS: '/fixture' } },
+    );
+    expect(count(personalized.body, '<section class="rx-block')).toBe(1);
+  });
+
   it('gives held-out shoppers the original page with the plugin only, and keeps the origin caching', async () => {
     const source = testSource({ priceFactor: 0.5 });
     const { response, body, events } = await proxied(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
 import { isBot } from '../../worker/src/proxy/bots';
-import { parseProxyConfig } from '../../worker/src/proxy/config';
+import { isExcludedPath, parseProxyConfig } from '../../worker/src/proxy/config';
 import { isPageRequest, rewritableHtml } from '../../worker/src/proxy/eligibility';
 import { rewriteLocation, rewriteSetCookie } from '../../worker/src/proxy/headers';
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
@@ -32,6 +32,23 @@ describe('proxy config', () => {
     expect(budget?.problems).toEqual([
       'PERSONALIZATION_BUDGET_MS must be a number of milliseconds >= 0, got "soon"',
     ]);
+  });
+
+  it('parses RX_EXCLUDE_PATHS into whole-segment path prefixes and names a bad entry', () => {
+    const config = parseProxyConfig(env({ RX_EXCLUDE_PATHS: ' /checkout/ , /account,checkout,/a b,/x* ' }));
+    expect(config?.excludedPaths).toEqual(['/checkout', '/account']);
+    expect(config?.problems).toEqual([
+      'RX_EXCLUDE_PATHS: "checkout" is not a path prefix (like /checkout)',
+      'RX_EXCLUDE_PATHS: "/a b" is not a path prefix (like /checkout)',
+      'RX_EXCLUDE_PATHS: "/x*" is not a path prefix (like /checkout)',
+    ]);
+    const excluded = config?.excludedPaths ?? [];
+    expect(isExcludedPath('/checkout', excluded)).toBe(true);
+    expect(isExcludedPath('/checkout/payment', excluded)).toBe(true);
+    expect(isExcludedPath('/checkouts', excluded)).toBe(false);
+    expect(isExcludedPath('/products/checkout', excluded)).toBe(false);
+    expect(isExcludedPath('/anything', ['/'])).toBe(true);
+    expect(parseProxyConfig(env({}))?.excludedPaths).toEqual([]);
   });
 });
 

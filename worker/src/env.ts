@@ -15,6 +15,8 @@ export interface Env {
   RX_PRODUCT_ID_SELECTOR?: string;
   /** Proxy mode: note shown after personalized prices where the law asks for one (empty = none). */
   RX_PRICE_DISCLOSURE?: string;
+  /** Proxy mode: comma-separated path prefixes passed through untouched, e.g. `/checkout,/account`. */
+  RX_EXCLUDE_PATHS?: string;
   PRICE_GUARDRAILS?: string;
   PERSONALIZATION_BUDGET_MS?: string;
   CACHE_BUDGET_MS?: string;

@@ -32,6 +32,8 @@ export interface ProxyConfig {
   budgetMs: number;
   /** Note shown after personalized prices, where the law asks for one; undefined for none. */
   priceDisclosure?: string;
+  /** Path prefixes passed through untouched (`RX_EXCLUDE_PATHS`): checkout, payment, account pages. */
+  excludedPaths: string[];
   /** Problems found in the settings; logged once, shown by the tests, never fatal. */
   problems: string[];
 }
@@ -66,6 +68,29 @@ function parseBudget(raw: string | undefined, problems: string[]): number {
   return value;
 }
 
+/**
+ * `RX_EXCLUDE_PATHS`: comma-separated path prefixes such as `/checkout,/account`. Each must start
+ * with `/`; a trailing `/` is ignored. Entries that are not paths are reported and skipped.
+ */
+function parseExcludedPaths(raw: string | undefined, problems: string[]): string[] {
+  const paths: string[] = [];
+  for (const entry of (raw ?? '').split(',')) {
+    const path = entry.trim();
+    if (path === '') continue;
+    if (!path.startsWith('/') || /[\s?#*]/.test(path)) {
+      problems.push(`RX_EXCLUDE_PATHS: "${path}" is not a path prefix (like /checkout)`);
+      continue;
+    }
+    paths.push(path.length > 1 ? path.replace(/\/+$/, '') : path);
+  }
+  return paths;
+}
+
+/** Whether a request path is under one of the excluded prefixes (whole segments: `/checkout` is not `/checkouts`). */
+export function isExcludedPath(path: string, excluded: readonly string[]): boolean {
+  return excluded.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
+}
+
 function nonEmpty(raw: string | undefined): string | undefined {
   return raw !== undefined && raw.trim() !== '' ? raw.trim() : undefined;
 }
@@ -79,6 +104,7 @@ export function parseProxyConfig(env: Env): ProxyConfig | undefined {
     origin,
     slots: parseSlots(env.RX_SLOTS, problems),
     budgetMs: parseBudget(env.PERSONALIZATION_BUDGET_MS, problems),
+    excludedPaths: parseExcludedPaths(env.RX_EXCLUDE_PATHS, problems),
     problems,
   };
   const priceSelector = nonEmpty(env.RX_PRICE_SELECTOR);
@@ -102,6 +128,7 @@ export function proxyConfig(env: Env): ProxyConfig | undefined {
     env.RX_PRODUCT_ID_SELECTOR,
     env.PERSONALIZATION_BUDGET_MS,
     env.RX_PRICE_DISCLOSURE,
+    env.RX_EXCLUDE_PATHS,
   ]);
   if (parsed.has(key)) return parsed.get(key);
   const config = parseProxyConfig(env);

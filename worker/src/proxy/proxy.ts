@@ -8,7 +8,7 @@ import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
-import { type ProxyConfig, proxyConfig } from './config';
+import { isExcludedPath, type ProxyConfig, proxyConfig } from './config';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableHtml } from './eligibility';
@@ -87,7 +87,10 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     return fetchOrigin(target, { method: request.method, headers });
   }
 
-  const page = isPageRequest(request) && !isBot(request);
+  // Excluded paths (checkout, payment, account: RX_EXCLUDE_PATHS) are passed through like a crawler's
+  // request: no rewriting, no script, no cookie, no event.
+  const page =
+    isPageRequest(request) && !isBot(request) && !isExcludedPath(publicUrl.pathname, config.excludedPaths);
   const shopper = page ? await identifyShopper(request, c.env) : undefined;
   const deadline = new Deadline();
   const treatment = shopper?.bucket === 'treatment';
