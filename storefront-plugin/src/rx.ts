@@ -1,10 +1,11 @@
+import { CONSENT_COOKIE, CONSENT_MAX_AGE_SECONDS } from '../../contracts/consent';
 import type { EventProperties, RxEventInput } from '../../contracts/event-types';
 import { createApi, type PriceQuote } from './api';
 import type { RxConfig } from './config';
 import { buildEvent } from './events';
 import { createIdentity } from './identity';
 import { guard, report, setDebug } from './lib/guard';
-import { allowStorage, removeItem } from './lib/storage';
+import { allowStorage, readCookie, removeItem, writeCookie } from './lib/storage';
 import { createOutbox } from './outbox';
 import { updatePrices } from './prices';
 import { createSlotFiller, ensureStyles } from './slots';
@@ -43,7 +44,10 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   const gpcBlocked =
     config.honourGpc &&
     (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
-  let consented: boolean | undefined = config.consentRequired ? undefined : true;
+  // Consent given on an earlier page is remembered in `rx_consent` (also what proxy mode checks),
+  // so the shop's consent manager need not call `rx.consent(true)` on every page.
+  let consented: boolean | undefined =
+    !config.consentRequired || readCookie(CONSENT_COOKIE, true) === '1' ? true : undefined;
   const allowed = () => consented === true && !gpcBlocked;
   allowStorage(allowed());
 
@@ -100,6 +104,8 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     consent: guard('consent', (granted: boolean) => {
       consented = granted === true;
       allowStorage(allowed());
+      // Remembered only once granted (storage allowed); a refusal deletes it.
+      writeCookie(CONSENT_COOKIE, consented ? '1' : '', consented ? CONSENT_MAX_AGE_SECONDS : 0);
       if (gpcBlocked) report('consent ignored: Global Privacy Control is on');
       if (allowed()) {
         identity.anonymousId();

@@ -173,6 +173,25 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(await page.evaluate('document.cookie')).toMatch(/rx_uid=[0-9a-f-]{36}/);
   });
 
+  it('remembers consent in rx_consent for the next pages, and forgets it with rx.consent(false)', async () => {
+    const { page } = await browser.newPage();
+    await open(page, shopPage({ tag: 'data-consent="required"' }));
+    await page.evaluate('rx.consent(true)');
+    expect(await page.evaluate('document.cookie')).toMatch(/(^|; )rx_consent=1(;|$)/);
+
+    // The next page: nobody calls rx.consent(true) again, and it tracks.
+    await page.reload();
+    await page.evaluate("rx.track('Remembered Consent'); rx.flush()");
+    await expect.poll(() => api.events.filter(named('Remembered Consent')).length, POLL).toBe(1);
+
+    await page.evaluate('rx.consent(false)');
+    expect(await page.evaluate('document.cookie')).toBe('');
+    await page.reload();
+    await page.evaluate("rx.track('After Withdrawal'); rx.flush()");
+    await page.waitForTimeout(500);
+    expect(api.events.filter(named('After Withdrawal'))).toHaveLength(0);
+  });
+
   it('keeps unsent events across a reload and re-sends them under the same messageId', async () => {
     const { page } = await browser.newPage();
     api.failNextEventPosts(1_000);

@@ -6,7 +6,10 @@ export function withoutInsertions(html: string): string {
   return (
     html
       .replace(/<style data-rx-styles>[^<]*<\/style>/g, '')
-      .replace(/<script src="\/rx\.js" async( data-rx-page-view="sent")?><\/script>/g, '')
+      .replace(
+        /<script src="\/rx\.js" async( data-rx-page-view="sent")?( data-consent="required")?( data-gpc)?><\/script>/g,
+        '',
+      )
       .replace(/ data-rx-filled="[^"]*"/g, '')
       .replace(/ data-rx-page-view="sent"/g, '')
       // The marker of an RX_PRICE_SELECTOR match (the shop's markup had neither attribute).

@@ -361,6 +361,49 @@ describe('proxy: never break the shop', () => {
     expect(count(personalized.body, '<section class="rx-block')).toBe(1);
   });
 
+  it('with RX_CONSENT=required tracks nobody without the rx_consent cookie: plugin only, told so', async () => {
+    const source = testSource({ priceFactor: 0.5 });
+    const original = await direct(DEMO_PRODUCT);
+    const pending = await proxied(
+      DEMO_PRODUCT,
+      {},
+      { deps: { source: () => source }, env: { RX_CONSENT: 'required' } },
+    );
+    expect(pending.body).toContain('<script src="/rx.js" async data-consent="required"></script>');
+    expect(withoutInsertions(pending.body)).toBe(original.body);
+    expect(pending.body).not.toContain('<style data-rx-styles>');
+    expect(pending.response.headers.get('set-cookie')).toBeNull();
+    expect(pending.response.headers.get('cache-control')).toBe('public, max-age=600');
+    expect(pending.events).toHaveLength(0);
+    expect(source.recommendCalls).toBe(0);
+
+    const consented = await proxied(
+      DEMO_PRODUCT,
+      { headers: browserHeaders({ cookie: 'theme=dark; rx_consent=1' }) },
+      { deps: { source: () => source }, env: { RX_CONSENT: 'required' } },
+    );
+    expect(count(consented.body, '<section class="rx-block')).toBe(1);
+    expect(consented.body).toContain(
+      '<script src="/rx.js" async data-rx-page-view="sent" data-consent="required"></script>',
+    );
+    expect(consented.response.headers.get('set-cookie')).toMatch(/^rx_uid=/);
+    expect(consented.events).toHaveLength(1);
+  });
+
+  it('with RX_HONOUR_GPC=true tracks no browser sending Sec-GPC: 1, even after consent', async () => {
+    const source = testSource();
+    const { body, response, events } = await proxied(
+      DEMO_PRODUCT,
+      { headers: browserHeaders({ cookie: 'rx_consent=1', 'sec-gpc': '1' }) },
+      { deps: { source: () => source }, env: { RX_CONSENT: 'required', RX_HONOUR_GPC: 'true' } },
+    );
+    expect(body).toContain('<script src="/rx.js" async data-consent="required" data-gpc></script>');
+    expect(body).not.toContain('<section class="rx-block');
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(events).toHaveLength(0);
+    expect(source.recommendCalls).toBe(0);
+  });
+
   it('gives held-out shoppers the original page with the plugin only, and keeps the origin caching', async () => {
     const source = testSource({ priceFactor: 0.5 });
     const { response, body, events } = await proxied(

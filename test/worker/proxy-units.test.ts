@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
 import { isBot } from '../../worker/src/proxy/bots';
 import { isExcludedPath, parseProxyConfig } from '../../worker/src/proxy/config';
+import { trackingAllowed } from '../../worker/src/proxy/consent';
 import { isPageRequest, rewritableHtml } from '../../worker/src/proxy/eligibility';
 import { rewriteLocation, rewriteSetCookie } from '../../worker/src/proxy/headers';
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
@@ -49,6 +50,33 @@ describe('proxy config', () => {
     expect(isExcludedPath('/products/checkout', excluded)).toBe(false);
     expect(isExcludedPath('/anything', ['/'])).toBe(true);
     expect(parseProxyConfig(env({}))?.excludedPaths).toEqual([]);
+  });
+});
+
+describe('proxy consent rules', () => {
+  const page = (headers: Record<string, string>) => new Request('https://shop.example/', { headers });
+
+  it('parses RX_CONSENT and RX_HONOUR_GPC, naming a bad value', () => {
+    expect(parseProxyConfig(env({}))).toMatchObject({ consentRequired: false, honourGpc: false });
+    expect(parseProxyConfig(env({ RX_CONSENT: 'Required', RX_HONOUR_GPC: 'true' }))).toMatchObject({
+      consentRequired: true,
+      honourGpc: true,
+    });
+    expect(parseProxyConfig(env({ RX_CONSENT: 'maybe' }))?.problems).toEqual([
+      'RX_CONSENT must be one of required, not-required, got "maybe"',
+    ]);
+  });
+
+  it('reads consent from the rx_consent cookie only, and lets GPC override it when honoured', () => {
+    const required = { consentRequired: true, honourGpc: false };
+    expect(trackingAllowed(page({}), required)).toBe(false);
+    expect(trackingAllowed(page({ cookie: 'a=b; rx_consent=1' }), required)).toBe(true);
+    expect(trackingAllowed(page({ cookie: 'rx_consent=0' }), required)).toBe(false);
+    expect(trackingAllowed(page({ cookie: 'xrx_consent=1' }), required)).toBe(false);
+    expect(trackingAllowed(page({}), { consentRequired: false, honourGpc: false })).toBe(true);
+    const gpc = page({ cookie: 'rx_consent=1', 'sec-gpc': '1' });
+    expect(trackingAllowed(gpc, { consentRequired: true, honourGpc: true })).toBe(false);
+    expect(trackingAllowed(gpc, { consentRequired: false, honourGpc: false })).toBe(true);
   });
 });
 

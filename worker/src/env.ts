@@ -17,6 +17,10 @@ export interface Env {
   RX_PRICE_DISCLOSURE?: string;
   /** Proxy mode: comma-separated path prefixes passed through untouched, e.g. `/checkout,/account`. */
   RX_EXCLUDE_PATHS?: string;
+  /** Proxy mode: `required` tracks and personalizes only shoppers with the `rx_consent` cookie. */
+  RX_CONSENT?: string;
+  /** Proxy mode: `true` treats a browser sending Global Privacy Control (`Sec-GPC: 1`) as not consenting. */
+  RX_HONOUR_GPC?: string;
   PRICE_GUARDRAILS?: string;
   PERSONALIZATION_BUDGET_MS?: string;
   CACHE_BUDGET_MS?: string;

@@ -43,8 +43,8 @@ export function removeItem(key: string): void {
   }
 }
 
-export function readCookie(name: string): string | undefined {
-  if (!allowed) return undefined;
+export function readCookie(name: string, evenIfDisallowed = false): string | undefined {
+  if (!allowed && !evenIfDisallowed) return undefined;
   try {
     for (const part of document.cookie.split(';')) {
       const [key, value] = part.split('=');

@@ -34,6 +34,10 @@ export interface ProxyConfig {
   priceDisclosure?: string;
   /** Path prefixes passed through untouched (`RX_EXCLUDE_PATHS`): checkout, payment, account pages. */
   excludedPaths: string[];
+  /** `RX_CONSENT=required`: only shoppers who consented (the `rx_consent` cookie) are tracked. */
+  consentRequired: boolean;
+  /** `RX_HONOUR_GPC=true`: a browser sending `Sec-GPC: 1` is never tracked, consent or not. */
+  honourGpc: boolean;
   /** Problems found in the settings; logged once, shown by the tests, never fatal. */
   problems: string[];
 }
@@ -91,6 +95,23 @@ export function isExcludedPath(path: string, excluded: readonly string[]): boole
   return excluded.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
 }
 
+function parseChoice<T extends string>(
+  name: string,
+  raw: string | undefined,
+  choices: Record<string, T>,
+  fallback: T,
+  problems: string[],
+): T {
+  const value = (raw ?? '').trim().toLowerCase();
+  if (value === '') return fallback;
+  const choice = choices[value];
+  if (choice === undefined) {
+    problems.push(`${name} must be one of ${Object.keys(choices).join(', ')}, got "${raw}"`);
+    return fallback;
+  }
+  return choice;
+}
+
 function nonEmpty(raw: string | undefined): string | undefined {
   return raw !== undefined && raw.trim() !== '' ? raw.trim() : undefined;
 }
@@ -105,6 +126,16 @@ export function parseProxyConfig(env: Env): ProxyConfig | undefined {
     slots: parseSlots(env.RX_SLOTS, problems),
     budgetMs: parseBudget(env.PERSONALIZATION_BUDGET_MS, problems),
     excludedPaths: parseExcludedPaths(env.RX_EXCLUDE_PATHS, problems),
+    consentRequired:
+      parseChoice(
+        'RX_CONSENT',
+        env.RX_CONSENT,
+        { required: 'on', 'not-required': 'off' },
+        'off',
+        problems,
+      ) === 'on',
+    honourGpc:
+      parseChoice('RX_HONOUR_GPC', env.RX_HONOUR_GPC, { true: 'on', false: 'off' }, 'off', problems) === 'on',
     problems,
   };
   const priceSelector = nonEmpty(env.RX_PRICE_SELECTOR);
@@ -129,6 +160,8 @@ export function proxyConfig(env: Env): ProxyConfig | undefined {
     env.PERSONALIZATION_BUDGET_MS,
     env.RX_PRICE_DISCLOSURE,
     env.RX_EXCLUDE_PATHS,
+    env.RX_CONSENT,
+    env.RX_HONOUR_GPC,
   ]);
   if (parsed.has(key)) return parsed.get(key);
   const config = parseProxyConfig(env);

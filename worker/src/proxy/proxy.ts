@@ -9,6 +9,7 @@ import { log } from '../log';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
 import { isExcludedPath, type ProxyConfig, proxyConfig } from './config';
+import { trackingAllowed } from './consent';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableHtml } from './eligibility';
@@ -91,7 +92,10 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   // request: no rewriting, no script, no cookie, no event.
   const page =
     isPageRequest(request) && !isBot(request) && !isExcludedPath(publicUrl.pathname, config.excludedPaths);
-  const shopper = page ? await identifyShopper(request, c.env) : undefined;
+  // Without consent (RX_CONSENT=required) or under GPC (RX_HONOUR_GPC) a page gets the plugin only, told
+  // the same rules, so the shop's consent manager can still call rx.consent(true): no id, no event.
+  const tracked = page && trackingAllowed(request, config);
+  const shopper = tracked ? await identifyShopper(request, c.env) : undefined;
   const deadline = new Deadline();
   const treatment = shopper?.bucket === 'treatment';
   let session: PageSession | undefined;
@@ -124,8 +128,8 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   deadline.start(config.budgetMs);
 
   const responseHeaders = shopperResponseHeaders(response, config.origin, publicUrl);
-  const html = shopper ? rewritableHtml(response) : undefined;
-  if (!shopper || !html) {
+  const html = page ? rewritableHtml(response) : undefined;
+  if (!html) {
     deadline.expire();
     return new Response(response.body, {
       status: response.status,
@@ -134,10 +138,10 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     });
   }
 
-  if (shopper.isNew) {
+  if (shopper?.isNew) {
     responseHeaders.append('set-cookie', anonymousIdCookie(shopper.anonymousId));
   }
-  if (treatment || shopper.isNew) {
+  if (treatment || shopper?.isNew) {
     // Personalized (or carrying this shopper's new cookie): only the browser may keep it.
     responseHeaders.set('cache-control', 'private');
     responseHeaders.delete('expires');
@@ -155,7 +159,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
 
   const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
   const rewriter = pageRewriter({ config, session, encode });
-  if (session) {
+  if (session && shopper) {
     const current = session;
     let finished: () => void = () => {};
     const done = new Promise<void>((resolve) => {

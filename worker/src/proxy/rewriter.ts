@@ -17,12 +17,22 @@ export interface PageRewriteOptions {
   encode: (html: string) => string;
 }
 
-/**
- * The plugin's script tag. `data-rx-page-view="sent"` tells the plugin this worker already sent
- * the page-view event for this page, so it is not counted twice.
- */
-export function pluginScriptTag(pageViewSent: boolean): string {
-  return `<script src="${PLUGIN_PATH}" async${pageViewSent ? ' data-rx-page-view="sent"' : ''}></script>`;
+export interface PluginTagOptions {
+  /** This worker already sent the page-view event for this page, so it is not counted twice. */
+  pageViewSent: boolean;
+  /** `RX_CONSENT=required`: the plugin tracks only after consent (remembered in `rx_consent`). */
+  consentRequired?: boolean;
+  /** `RX_HONOUR_GPC=true`: the plugin never tracks a browser sending Global Privacy Control. */
+  honourGpc?: boolean;
+}
+
+/** The plugin's script tag, with the attributes that give it proxy mode's tracking rules. */
+export function pluginScriptTag({ pageViewSent, consentRequired, honourGpc }: PluginTagOptions): string {
+  const attributes =
+    (pageViewSent ? ' data-rx-page-view="sent"' : '') +
+    (consentRequired ? ' data-consent="required"' : '') +
+    (honourGpc ? ' data-gpc' : '');
+  return `<script src="${PLUGIN_PATH}" async${attributes}></script>`;
 }
 
 function insert(element: Element, position: SlotPosition, html: string): void {
@@ -81,7 +91,16 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
   let injected = false;
   let pageHasPlugin = false;
   const headTags = () =>
-    encode((session ? RX_STYLE_TAG : '') + (pageHasPlugin ? '' : pluginScriptTag(!!session)));
+    encode(
+      (session ? RX_STYLE_TAG : '') +
+        (pageHasPlugin
+          ? ''
+          : pluginScriptTag({
+              pageViewSent: !!session,
+              consentRequired: config.consentRequired,
+              honourGpc: config.honourGpc,
+            })),
+    );
   const rewriter = new HTMLRewriter();
 
   rewriter.on('script[src]', {
