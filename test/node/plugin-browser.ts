@@ -40,7 +40,11 @@ export function assertChromium(): void {
   }
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * `userAgent`: headless Chromium says "HeadlessChrome", which the proxy rightly treats as a bot
+ * (original page, nothing injected); proxy-mode tests pass a desktop Chrome user agent instead.
+ */
+export async function launchBrowser(options: { userAgent?: string } = {}): Promise<TestBrowser> {
   assertChromium();
   const profile = await mkdtemp(path.join(os.tmpdir(), 'rx-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -48,6 +52,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
     headless: true,
     args: ARGS,
     viewport: { width: 1280, height: 800 },
+    ...(options.userAgent ? { userAgent: options.userAgent } : {}),
   });
   return {
     context,

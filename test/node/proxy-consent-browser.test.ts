@@ -1,0 +1,81 @@
+/**
+ * Proxy mode with `RX_CONSENT=required`, end to end in real headless Chromium against the real local
+ * stack (`startStack`, as `npm start`): the worker's rule (track only with the `rx_consent` cookie) and
+ * the plugin's (`rx.consent(true)` sets it, `rx.consent(false)` deletes it) meet in one browser.
+ */
+import { MongoClient } from 'mongodb';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../../scripts/dev/stack';
+import { launchBrowser, type TestBrowser } from './plugin-browser';
+
+let stack: Stack;
+let mongo: MongoClient;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  stack = await startStack({
+    // Everyone who consents is in the treatment bucket; generous budgets, as this checks behaviour.
+    workerVars: {
+      HOLDOUT_PERCENT: '0',
+      RX_CONSENT: 'required',
+      PERSONALIZATION_BUDGET_MS: '5000',
+      CACHE_BUDGET_MS: '5000',
+    },
+    readyTimeoutMs: 150_000,
+  });
+  mongo = new MongoClient(stack.mongo?.uri ?? stack.workerVars.MONGODB_URI ?? '');
+  browser = await launchBrowser({
+    userAgent:
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await mongo?.close();
+  await stack?.stop();
+}, 60_000);
+
+const cookies = async () =>
+  Object.fromEntries((await browser.context.cookies()).map((cookie) => [cookie.name, cookie.value]));
+
+/** Server-rendered blocks, read from the HTML the worker sent (not from the live DOM). */
+async function serverBlocks(page: Page, path: string): Promise<number> {
+  const response = await page.goto(`${stack.workerUrl}${path}`);
+  const html = (await response?.text()) ?? '';
+  return html.split('<section class="rx-block').length - 1;
+}
+
+async function storedEvents(anonymousId: string): Promise<number> {
+  return mongo
+    .db(stack.workerVars.MONGODB_DB || 'rx')
+    .collection('events')
+    .countDocuments({ anonymousId });
+}
+
+describe('proxy mode with consent required, in Chromium', () => {
+  it('tracks nobody before rx.consent(true), personalizes after it, and stops after rx.consent(false)', async () => {
+    const { page, errors } = await browser.newPage();
+
+    expect(await serverBlocks(page, '/products/85123A')).toBe(0);
+    await page.waitForFunction('typeof window.rx === "object" && !Array.isArray(window.rx)');
+    expect(await cookies()).toEqual({});
+
+    await page.evaluate('rx.consent(true)');
+    const granted = await cookies();
+    expect(granted.rx_consent).toBe('1');
+    expect(granted.rx_uid).toMatch(/^[0-9a-f-]{36}$/);
+    const shopper = granted.rx_uid ?? '';
+
+    // The next navigation: the worker sees the cookie and personalizes server-side.
+    expect(await serverBlocks(page, '/products/22423')).toBe(1);
+    await expect.poll(() => storedEvents(shopper), { timeout: 20_000 }).toBeGreaterThan(0);
+
+    await page.evaluate('rx.consent(false)');
+    expect(await cookies()).toEqual({});
+    expect(await serverBlocks(page, '/products/85123A')).toBe(0);
+    expect(await cookies()).toEqual({});
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
