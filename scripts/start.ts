@@ -16,6 +16,33 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * A fresh isolate's first request of each kind pays for that model's first ONNX run, the first
+ * Upstash connections and code that has not run yet. When a browser then sends a page, the plugin's
+ * API calls and more at once, that CPU burst made concurrent cache lookups miss their 50 ms budget,
+ * and `/healthz` showed the cache degraded until the next page. So `npm start` asks once for each
+ * model (home → personal, product → similar, cart → complements) before printing "Ready", with a
+ * throwaway shopper id so no real shopper's state moves. Best effort: the worker reports failures.
+ */
+async function warmUp(workerUrl: string): Promise<void> {
+  const shopper = crypto.randomUUID();
+  for (const query of [
+    'placement=home&limit=4',
+    'placement=product&product_id=85123A&limit=4',
+    'placement=cart&product_ids=85123A&limit=4',
+  ]) {
+    try {
+      const response = await fetch(`${workerUrl}/v1/recommendations?${query}`, {
+        headers: { 'x-rx-uid': shopper },
+        signal: AbortSignal.timeout(15_000),
+      });
+      await response.arrayBuffer();
+    } catch {
+      // Reported by the worker itself (logs, /healthz) if it matters.
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -72,6 +99,7 @@ async function main(): Promise<void> {
       if (ready && !values.quiet) console.log(`worker | ${line}`);
     },
   });
+  await warmUp(stack.workerUrl);
   ready = true;
   const running = stack;
   void running.workerExited.then((code) => {

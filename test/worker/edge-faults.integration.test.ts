@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SLOW_IN_A_ROW } from '../../worker/src/health';
 import { ADMIN_TOKEN, call, newShopper, productId, provided, publish, recommend } from './edge-api-support';
 
 interface Health {
@@ -41,21 +42,33 @@ describe('Redis down or slow: the API still answers from the model', () => {
   it('Redis slow (answers after seconds): the 50 ms budget cuts it off and the model answers', async () => {
     const { slowUpstashUrl, slowDelayMs } = provided();
     const slow = { UPSTASH_REDIS_REST_URL: slowUpstashUrl, CACHE_BUDGET_MS: '50' };
-    const started = Date.now();
-    const { response, body } = await recommend(
-      `placement=product&product_id=${productId(3)}&limit=4`,
-      {},
-      slow,
-    );
-    const elapsed = Date.now() - started;
-    expect(response.status).toBe(200);
-    expect(body.source).toBe('similar');
-    expect(body.items).toHaveLength(4);
-    // Not a speed check: it proves the request did not wait for the slow server's answer.
-    expect(elapsed).toBeLessThan(slowDelayMs);
-    const report = await health(slow);
-    expect(report.components.cache?.status).toBe('degraded');
-    expect(report.components.cache?.detail).toMatch(/50 ms|abort|timeout/i);
+    // Start from a healthy cache (the test before left it degraded).
+    await recommend('placement=home&limit=2');
+    expect((await health()).components.cache?.status).toBe('ok');
+
+    for (const attempt of [1, 2, 3]) {
+      const started = Date.now();
+      const { response, body } = await recommend(
+        `placement=product&product_id=${productId(3)}&limit=4`,
+        {},
+        slow,
+      );
+      const elapsed = Date.now() - started;
+      expect(response.status).toBe(200);
+      expect(body.source).toBe('similar');
+      expect(body.items).toHaveLength(4);
+      // Not a speed check: it proves the request did not wait for the slow server's answer.
+      expect(elapsed).toBeLessThan(slowDelayMs);
+      // One or two late answers are not an outage (a busy fresh isolate has them); three in a row are.
+      const report = await health(slow);
+      expect(report.components.cache?.status).toBe(attempt < SLOW_IN_A_ROW ? 'ok' : 'degraded');
+      if (attempt < SLOW_IN_A_ROW) {
+        expect(report.components.cache?.detail).toBe(
+          `${attempt} late answer(s) in a row; degraded at ${SLOW_IN_A_ROW}`,
+        );
+      }
+    }
+    expect((await health(slow)).components.cache?.detail).toMatch(/50 ms|abort|timeout/i);
   });
 
   it('the cache recovers once Redis answers again', async () => {

@@ -3,9 +3,9 @@ import {
   lookupRecommendations,
   storeRecommendations,
 } from '../cache/recommendation-cache';
-import { cacheBudgetMs, redisFromEnv } from '../cache/redis-client';
+import { CacheTimeoutError, cacheBudgetMs, redisFromEnv } from '../cache/redis-client';
 import type { Env } from '../env';
-import { reportFailure, reportRecovery } from '../health';
+import { reportFailure, reportRecovery, reportSlow } from '../health';
 import { log } from '../log';
 import { getBundle, type LoadedBundle } from '../models';
 import type { Shopper } from '../shopper';
@@ -79,10 +79,20 @@ async function lookup(env: Env, shopper: Shopper, bundle: LoadedBundle, query: R
     reportRecovery('cache');
     return { redis, found };
   } catch (error) {
-    reportFailure('cache', error);
+    // A late answer (the budget ran out) and a failure are told apart: see reportSlow.
+    if (isBudgetTimeout(error)) reportSlow('cache', error);
+    else reportFailure('cache', error);
     log('warn', 'cache_unavailable', { user: shopper.userHash, error });
     return undefined;
   }
+}
+
+/** The cache budget ran out: our own timer, or the client's `AbortSignal.timeout` on its fetch. */
+function isBudgetTimeout(error: unknown): boolean {
+  if (error instanceof CacheTimeoutError) return true;
+  // The fetch's rejection is a DOMException; read its name without relying on its prototype chain.
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  return name === 'TimeoutError' || name === 'AbortError';
 }
 
 type CacheHandle = NonNullable<Awaited<ReturnType<typeof lookup>>>;
