@@ -95,7 +95,8 @@ export function isExcludedPath(path: string, excluded: readonly string[]): boole
   return excluded.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
 }
 
-function parseChoice<T extends string>(
+/** A setting with a few accepted words (case-insensitive), each meaning `T`; empty means `fallback`. */
+function parseChoice<T>(
   name: string,
   raw: string | undefined,
   choices: Record<string, T>,
@@ -104,12 +105,11 @@ function parseChoice<T extends string>(
 ): T {
   const value = (raw ?? '').trim().toLowerCase();
   if (value === '') return fallback;
-  const choice = choices[value];
-  if (choice === undefined) {
+  if (!Object.hasOwn(choices, value)) {
     problems.push(`${name} must be one of ${Object.keys(choices).join(', ')}, got "${raw}"`);
     return fallback;
   }
-  return choice;
+  return choices[value] as T;
 }
 
 function nonEmpty(raw: string | undefined): string | undefined {
@@ -126,16 +126,14 @@ export function parseProxyConfig(env: Env): ProxyConfig | undefined {
     slots: parseSlots(env.RX_SLOTS, problems),
     budgetMs: parseBudget(env.PERSONALIZATION_BUDGET_MS, problems),
     excludedPaths: parseExcludedPaths(env.RX_EXCLUDE_PATHS, problems),
-    consentRequired:
-      parseChoice(
-        'RX_CONSENT',
-        env.RX_CONSENT,
-        { required: 'on', 'not-required': 'off' },
-        'off',
-        problems,
-      ) === 'on',
-    honourGpc:
-      parseChoice('RX_HONOUR_GPC', env.RX_HONOUR_GPC, { true: 'on', false: 'off' }, 'off', problems) === 'on',
+    consentRequired: parseChoice(
+      'RX_CONSENT',
+      env.RX_CONSENT,
+      { required: true, 'not-required': false },
+      false,
+      problems,
+    ),
+    honourGpc: parseChoice('RX_HONOUR_GPC', env.RX_HONOUR_GPC, { true: true, false: false }, false, problems),
     problems,
   };
   const priceSelector = nonEmpty(env.RX_PRICE_SELECTOR);

@@ -1,4 +1,5 @@
 import { CONSENT_COOKIE } from '../../../contracts/consent';
+import { cookieValues } from '../cookies';
 import type { ProxyConfig } from './config';
 
 /**
@@ -13,17 +14,5 @@ export function trackingAllowed(
 ) {
   if (config.honourGpc && request.headers.get('sec-gpc')?.trim() === '1') return false;
   if (!config.consentRequired) return true;
-  return hasConsentCookie(request.headers.get('cookie'));
-}
-
-function hasConsentCookie(header: string | null): boolean {
-  if (!header) return false;
-  for (const part of header.split(';')) {
-    const separator = part.indexOf('=');
-    if (separator < 0) continue;
-    if (part.slice(0, separator).trim() === CONSENT_COOKIE && part.slice(separator + 1).trim() === '1') {
-      return true;
-    }
-  }
-  return false;
+  return cookieValues(request.headers.get('cookie'), CONSENT_COOKIE).includes('1');
 }

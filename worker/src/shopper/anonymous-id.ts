@@ -1,3 +1,5 @@
+import { cookieValues } from '../cookies';
+
 /**
  * The anonymous shopper id: a random UUID in the first-party cookie `rx_uid`.
  *
@@ -28,15 +30,7 @@ export function newAnonymousId(): string {
 
 /** Reads `rx_uid` from a `Cookie` header; undefined when absent or malformed. */
 export function anonymousIdFromCookieHeader(cookieHeader: string | null): string | undefined {
-  if (!cookieHeader) return undefined;
-  for (const part of cookieHeader.split(';')) {
-    const separator = part.indexOf('=');
-    if (separator < 0) continue;
-    if (part.slice(0, separator).trim() !== ANONYMOUS_ID_COOKIE) continue;
-    const value = part.slice(separator + 1).trim();
-    if (isAnonymousId(value)) return value;
-  }
-  return undefined;
+  return cookieValues(cookieHeader, ANONYMOUS_ID_COOKIE).find(isAnonymousId);
 }
 
 /**
