@@ -13,6 +13,8 @@ import { closedPort, startSlowHttpServer } from './slow-http-server';
 /** What the edge API tests receive. */
 export interface EdgeApiProvided {
   upstash: { url: string; token: string; backend: string };
+  /** The local server on its in-memory backend, which runs no Lua scripts. */
+  memoryUpstash: { url: string; token: string };
   slowUpstashUrl: string;
   slowDelayMs: number;
   deadUpstashUrl: string;
@@ -88,8 +90,10 @@ function failingAtRunTime(): Record<string, string> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [upstash, slow, deadPort] = await Promise.all([
+  const [upstash, memoryUpstash, slow, deadPort] = await Promise.all([
     startLocalUpstash({ backend: 'redis-server' }),
+    // A REST server without scripting (as Redis < 7 or another Upstash-compatible proxy may be).
+    startLocalUpstash({ backend: 'memory' }),
     startSlowHttpServer(SLOW_DELAY_MS),
     closedPort(),
   ]);
@@ -98,6 +102,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   delete missing['complements.onnx'];
   project.provide('edgeApi', {
     upstash: { url: upstash.url, token: upstash.token, backend: upstash.backend },
+    memoryUpstash: { url: memoryUpstash.url, token: memoryUpstash.token },
     slowUpstashUrl: slow.url,
     slowDelayMs: SLOW_DELAY_MS,
     deadUpstashUrl: `http://127.0.0.1:${deadPort}`,
@@ -111,6 +116,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
   });
   return async () => {
-    await Promise.all([upstash.close(), slow.close()]);
+    await Promise.all([upstash.close(), memoryUpstash.close(), slow.close()]);
   };
 }

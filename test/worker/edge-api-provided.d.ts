@@ -3,6 +3,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     edgeApi: {
       upstash: { url: string; token: string; backend: string };
+      /** The local server on its in-memory backend, which runs no Lua scripts. */
+      memoryUpstash: { url: string; token: string };
       slowUpstashUrl: string;
       slowDelayMs: number;
       deadUpstashUrl: string;

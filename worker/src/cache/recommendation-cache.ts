@@ -11,12 +11,14 @@ import {
   type RecommendationKeyParts,
   recommendationKey,
 } from './keys';
+import { lookupScript, noteScriptingRefused, scriptingUnavailable } from './lookup-script';
 import { withinBudget } from './redis-client';
 
 /**
- * Cache-aside for recommendation lists, built so a lookup is ONE round trip: a pipeline reads the
- * shopper's generation counter, the cached entry, their recent activity and purchases together, so
- * a miss already has what the model needs.
+ * Cache-aside for recommendation lists, built so a lookup is ONE round trip: one read-only script
+ * (lookup-script.ts; a pipeline where the server runs no scripts) reads the shopper's generation
+ * counter and the cached entry, and unless that entry is a fresh hit also their recent activity and
+ * purchases, so a miss already has what the model needs.
  *
  * Freshness: an entry is fresh for `ttlSeconds`, then stale for as long again (its Redis TTL is twice
  * the freshness). A stale entry is still served while ONE request, holding a short `SET NX` lock,
@@ -45,16 +47,28 @@ export const CachedListSchema = z.object({
 export type CachedList = z.infer<typeof CachedListSchema>;
 
 /** Everything one lookup learns about a shopper. */
-export interface CacheLookup {
+export type CacheLookup = FreshHit | CacheMiss;
+
+interface LookupBase {
   key: string;
   generation: number;
-  /** The entry when it exists at the current generation (fresh or stale). */
+}
+
+/** An entry at the current generation, still fresh: served as it is, so nothing else was read. */
+export interface FreshHit extends LookupBase {
+  fresh: true;
+  entry: CachedList;
+}
+
+/** No entry, one of an older generation, or one past its freshness: the model's inputs came along. */
+export interface CacheMiss extends LookupBase {
+  fresh: false;
+  /** The entry when it exists at the current generation (stale: served while it is recomputed). */
   entry?: CachedList;
-  fresh: boolean;
   /**
    * Recent activity, newest first (the shopper's, then their anonymous session's when logged in).
-   * Parsed on first call: a fresh cache hit, the common case, never needs it, and parsing and
-   * validating up to 2 × ACTIVITY_MAX entries was the largest CPU cost of a hit.
+   * Parsed on first call: a stale entry is served before the model runs in the background, and
+   * parsing and validating up to 2 × ACTIVITY_MAX entries was the largest CPU cost of a hit.
    */
   activity: () => ActivityEntry[];
   purchases: string[];
@@ -123,7 +137,24 @@ function mergeActivity(own: ActivityEntry[], session: ActivityEntry[]): Activity
   return own;
 }
 
-/** Reads generation, entry, activity and purchases in one pipeline, within the budget. */
+/** The keys one lookup reads, in the order the script and the pipeline read them. */
+function lookupKeys(parts: RecommendationKeyParts, anonymousHash: string): string[] {
+  const keys = [
+    generationKey(parts.site, parts.userHash),
+    recommendationKey(parts),
+    activityKey(parts.site, parts.userHash),
+    purchasesKey(parts.site, parts.userHash),
+  ];
+  // A logged-in shopper's anonymous session has its own activity, read too.
+  if (anonymousHash !== parts.userHash) keys.push(activityKey(parts.site, anonymousHash));
+  return keys;
+}
+
+/**
+ * Reads what a recommendation needs from the cache in ONE round trip, within the budget: the lookup
+ * script (lookup-script.ts) where the server runs scripts, else a pipeline of the same reads. Rejects
+ * with the client's error or `CacheTimeoutError`; the caller treats either as "no cache".
+ */
 export async function lookupRecommendations(
   redis: Redis,
   parts: RecommendationKeyParts,
@@ -131,22 +162,51 @@ export async function lookupRecommendations(
   budgetMs: number,
   now = Date.now(),
 ): Promise<CacheLookup> {
-  const key = recommendationKey(parts);
+  const keys = lookupKeys(parts, anonymousHash);
+  if (!scriptingUnavailable(redis)) {
+    let reply: unknown;
+    try {
+      reply = await withinBudget(
+        lookupScript(redis).exec(keys, [String(now), String(ACTIVITY_MAX)]),
+        budgetMs,
+      );
+    } catch (error) {
+      if (!noteScriptingRefused(redis, error)) throw error;
+    }
+    if (reply !== undefined) {
+      const found = fromReply(keys, reply, now);
+      if (found) return found;
+      // The script took the entry for a fresh hit and this worker's parser does not (an entry not
+      // written by this version): read again with everything a miss needs.
+    }
+  }
   const pipeline = redis.pipeline();
-  pipeline.get(generationKey(parts.site, parts.userHash));
-  pipeline.get(key);
-  pipeline.lrange(activityKey(parts.site, parts.userHash), 0, ACTIVITY_MAX - 1);
-  pipeline.smembers(purchasesKey(parts.site, parts.userHash));
-  const withSession = anonymousHash !== parts.userHash;
-  if (withSession) pipeline.lrange(activityKey(parts.site, anonymousHash), 0, ACTIVITY_MAX - 1);
-  const [generationRaw, entryRaw, activityRaw, purchasesRaw, sessionRaw] = await withinBudget(
-    pipeline.exec<unknown[]>(),
-    budgetMs,
-  );
+  const [generation, entry, activity, purchases, session] = keys;
+  pipeline.get(generation as string);
+  pipeline.get(entry as string);
+  pipeline.lrange(activity as string, 0, ACTIVITY_MAX - 1);
+  pipeline.smembers(purchases as string);
+  if (session !== undefined) pipeline.lrange(session, 0, ACTIVITY_MAX - 1);
+  const replies = await withinBudget(pipeline.exec<unknown[]>(), budgetMs);
+  return fromReply(keys, replies, now) as CacheLookup;
+}
+
+/**
+ * The lookup from the script's or the pipeline's replies: `[generation, entry]` for what the script
+ * judged a fresh hit, `[generation, entry, activity, purchases, session?]` otherwise. Undefined when
+ * the short answer is not a fresh hit by this worker's own checks.
+ */
+function fromReply(keys: string[], reply: unknown, now: number): CacheLookup | undefined {
+  const [generationRaw, entryRaw, activityRaw, purchasesRaw, sessionRaw] = Array.isArray(reply) ? reply : [];
+  const key = keys[1] as string;
   const generation = Number(generationRaw ?? 0);
   const current = Number.isSafeInteger(generation) && generation >= 0 ? generation : 0;
   const candidate = parseEntry(entryRaw);
   const entry = candidate && candidate.g === current ? candidate : undefined;
+  if (entry && entry.f > now) return { key, generation: current, fresh: true, entry };
+  if (!Array.isArray(reply) || reply.length < 4) return undefined;
+
+  const withSession = keys.length > 4;
   let activity: ActivityEntry[] | undefined;
   const readActivity = (): ActivityEntry[] => {
     activity ??= mergeActivity(parseActivity(activityRaw), withSession ? parseActivity(sessionRaw) : []);
@@ -155,13 +215,7 @@ export async function lookupRecommendations(
   const purchases = Array.isArray(purchasesRaw)
     ? purchasesRaw.filter((v): v is string => typeof v === 'string')
     : [];
-  const result: CacheLookup = {
-    key,
-    generation: current,
-    fresh: entry !== undefined && entry.f > now,
-    activity: readActivity,
-    purchases,
-  };
+  const result: CacheMiss = { key, generation: current, fresh: false, activity: readActivity, purchases };
   if (entry) result.entry = entry;
   return result;
 }

@@ -153,18 +153,22 @@ export async function getRecommendations(
   }
 
   const cache = await lookup(env, shopper, bundle, query);
-  // Read only when the model runs: a fresh hit never parses the shopper's activity list.
+  const found = cache?.found;
+  if (cache && found?.fresh) {
+    // The common case: nothing but the entry was read, and nothing more is needed.
+    return { ...base, model_version, source: found.entry.source, cached: true, items: found.entry.items };
+  }
+  // Read only when the model runs: a stale hit is served before its activity list is parsed.
+  const miss = found?.fresh === false ? found : undefined;
   const signals = (): ShopperSignals => ({
-    activity: cache?.found.activity() ?? [],
-    purchases: cache?.found.purchases ?? [],
+    activity: miss?.activity() ?? [],
+    purchases: miss?.purchases ?? [],
     identified: shopper.userId !== undefined,
   });
-  const entry = cache?.found.entry;
+  const entry = miss?.entry;
   if (cache && entry) {
-    if (!cache.found.fresh) {
-      const loaded = bundle;
-      refreshInBackground(env, ctx, cache, () => compute(loaded, query, signals(), true));
-    }
+    const loaded = bundle;
+    refreshInBackground(env, ctx, cache, () => compute(loaded, query, signals(), true));
     return { ...base, model_version, source: entry.source, cached: true, items: entry.items };
   }
 
