@@ -40,11 +40,17 @@ afterAll(async () => {
 const cookies = async () =>
   Object.fromEntries((await browser.context.cookies()).map((cookie) => [cookie.name, cookie.value]));
 
-/** Server-rendered blocks, read from the HTML the worker sent (not from the live DOM). */
-async function serverBlocks(page: Page, path: string): Promise<number> {
+/**
+ * What the worker sent (the HTML, not the live DOM): how many server-rendered blocks, and whether the
+ * page was this shopper's own (the worker sent its page view and says so on the plugin tag).
+ */
+async function serverPage(page: Page, path: string): Promise<{ blocks: number; personal: boolean }> {
   const response = await page.goto(`${stack.workerUrl}${path}`);
   const html = (await response?.text()) ?? '';
-  return html.split('<section class="rx-block').length - 1;
+  return {
+    blocks: html.split('<section class="rx-block').length - 1,
+    personal: html.includes('data-rx-page-view="sent"'),
+  };
 }
 
 async function storedEvents(anonymousId: string): Promise<number> {
@@ -58,7 +64,8 @@ describe('proxy mode with consent required, in Chromium', () => {
   it('tracks nobody before rx.consent(true), personalizes after it, and stops after rx.consent(false)', async () => {
     const { page, errors } = await browser.newPage();
 
-    expect(await serverBlocks(page, '/products/85123A')).toBe(0);
+    // Before consent the slot is still in the HTML, with non-personal results; nothing is tracked.
+    expect(await serverPage(page, '/products/85123A')).toEqual({ blocks: 1, personal: false });
     await page.waitForFunction('typeof window.rx === "object" && !Array.isArray(window.rx)');
     expect(await cookies()).toEqual({});
 
@@ -69,12 +76,12 @@ describe('proxy mode with consent required, in Chromium', () => {
     const shopper = granted.rx_uid ?? '';
 
     // The next navigation: the worker sees the cookie and personalizes server-side.
-    expect(await serverBlocks(page, '/products/22423')).toBe(1);
+    expect(await serverPage(page, '/products/22423')).toEqual({ blocks: 1, personal: true });
     await expect.poll(() => storedEvents(shopper), { timeout: 20_000 }).toBeGreaterThan(0);
 
     await page.evaluate('rx.consent(false)');
     expect(await cookies()).toEqual({});
-    expect(await serverBlocks(page, '/products/85123A')).toBe(0);
+    expect(await serverPage(page, '/products/85123A')).toEqual({ blocks: 1, personal: false });
     expect(await cookies()).toEqual({});
     expect(errors).toEqual([]);
   }, 90_000);

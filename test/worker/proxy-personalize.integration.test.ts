@@ -361,21 +361,33 @@ describe('proxy: never break the shop', () => {
     expect(count(personalized.body, '<section class="rx-block')).toBe(1);
   });
 
-  it('with RX_CONSENT=required tracks nobody without the rx_consent cookie: plugin only, told so', async () => {
+  it('with RX_CONSENT=required tracks nobody without the rx_consent cookie: non-personal slots, plugin told so', async () => {
     const source = testSource({ priceFactor: 0.5 });
+    const nonPersonal = testSource({ priceFactor: 0.5 });
     const original = await direct(DEMO_PRODUCT);
     const pending = await proxied(
       DEMO_PRODUCT,
       {},
-      { deps: { source: () => source }, env: { RX_CONSENT: 'required' } },
+      {
+        deps: { source: () => source, nonPersonalSource: () => nonPersonal },
+        env: { RX_CONSENT: 'required' },
+      },
     );
     expect(pending.body).toContain('<script src="/rx.js" async data-consent="required"></script>');
+    // The slot is filled in the initial HTML from the non-personal source; nothing else changes:
+    // the shop's prices stay as they are (no price rewriting without a personal session).
+    expect(count(pending.body, '<section class="rx-block')).toBe(1);
+    expect(pending.body).toContain('<style data-rx-styles>');
     expect(withoutInsertions(pending.body)).toBe(original.body);
-    expect(pending.body).not.toContain('<style data-rx-styles>');
+    expect(pending.body).not.toContain('data-rx-page-view');
+    // Two asks, as on a personalized page: the prefetch for the URL's context while the origin works
+    // (this fixture's URL says "home"), then the slot's own product query.
+    expect(nonPersonal.recommendCalls).toBe(2);
+    expect(source.recommendCalls).toBe(0);
+    // Untracked: no id, no event, and the origin's caching kept (the same page for every such shopper).
     expect(pending.response.headers.get('set-cookie')).toBeNull();
     expect(pending.response.headers.get('cache-control')).toBe('public, max-age=600');
     expect(pending.events).toHaveLength(0);
-    expect(source.recommendCalls).toBe(0);
 
     const consented = await proxied(
       DEMO_PRODUCT,
@@ -392,16 +404,41 @@ describe('proxy: never break the shop', () => {
 
   it('with RX_HONOUR_GPC=true tracks no browser sending Sec-GPC: 1, even after consent', async () => {
     const source = testSource();
+    const nonPersonal = testSource();
     const { body, response, events } = await proxied(
       DEMO_PRODUCT,
       { headers: browserHeaders({ cookie: 'rx_consent=1', 'sec-gpc': '1' }) },
-      { deps: { source: () => source }, env: { RX_CONSENT: 'required', RX_HONOUR_GPC: 'true' } },
+      {
+        deps: { source: () => source, nonPersonalSource: () => nonPersonal },
+        env: { RX_CONSENT: 'required', RX_HONOUR_GPC: 'true' },
+      },
     );
     expect(body).toContain('<script src="/rx.js" async data-consent="required" data-gpc></script>');
-    expect(body).not.toContain('<section class="rx-block');
+    expect(count(body, '<section class="rx-block')).toBe(1);
     expect(response.headers.get('set-cookie')).toBeNull();
     expect(events).toHaveLength(0);
     expect(source.recommendCalls).toBe(0);
+    expect(nonPersonal.recommendCalls).toBe(2);
+  });
+
+  it("an untracked shopper's slots come from the bundle without history or cache; a strong ETag turns weak", async () => {
+    const { body, response, events } = await proxied(
+      DEMO_PRODUCT,
+      {},
+      { env: { RX_CONSENT: 'required', UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '' } },
+    );
+    const block = /<section class="rx-block[\s\S]*?<\/section>/.exec(body)?.[0] ?? '';
+    const items = [...block.matchAll(/data-rx-product-id="([^"]+)"/g)].map((match) => match[1]);
+    // The slot asks for 4 items like product 85123A (data-rx-placement="product" data-rx-limit="4").
+    expect(items).toHaveLength(4);
+    expect(items).not.toContain('85123A');
+    // The page's own price of 85123A is the origin's text, untouched.
+    expect(body).toContain('<span class="price" data-rx-price data-rx-product-id="85123A">');
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(events).toHaveLength(0);
+    const etag = (await direct(DEMO_PRODUCT)).response.headers.get('etag');
+    expect(etag).toMatch(/^"/);
+    expect(response.headers.get('etag')).toBe(`W/${etag}`);
   });
 
   it('gives held-out shoppers the original page with the plugin only, and keeps the origin caching', async () => {

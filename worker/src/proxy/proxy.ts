@@ -15,6 +15,7 @@ import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableHtml } from './eligibility';
 import { originRequestHeaders, shopperResponseHeaders } from './headers';
 import { asciiOnly } from './html-text';
+import { nonPersonalSource } from './non-personal-source';
 import { originTarget } from './origin-url';
 import { pageContextFromUrl } from './page-context';
 import { PageSession } from './page-session';
@@ -25,6 +26,8 @@ import type { PersonalizationSource } from './source';
 /** What the proxy depends on, as options with defaults (tests pass slow or failing ones). */
 export interface ProxyDependencies {
   source: (env: Env, ctx: ExecutionContext, shopper: Shopper) => PersonalizationSource;
+  /** Fills the slots of pages whose shopper may not be tracked (consent pending, GPC). */
+  nonPersonalSource: (env: Env, ctx: ExecutionContext) => PersonalizationSource;
   sendEvents: (env: Env, events: RxEvent[]) => Promise<void>;
   /** Longest wait for a page to finish streaming before its page-view event is sent anyway. */
   pageViewWaitMs: number;
@@ -32,6 +35,7 @@ export interface ProxyDependencies {
 
 const defaults: ProxyDependencies = {
   source: edgeSource,
+  nonPersonalSource,
   sendEvents: (env, events) => enqueueEvents(env, events),
   pageViewWaitMs: 10_000,
 };
@@ -70,6 +74,16 @@ export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): Middle
   };
 }
 
+/**
+ * A filled non-personal page is the same for every untracked shopper, so the origin's caching stays,
+ * but it is no longer byte for byte the origin's: a strong ETag becomes weak (RFC 9110 8.8.1), as
+ * servers do for compressed variants. `If-None-Match` compares weakly, so revalidation still works.
+ */
+function weakenEtag(headers: Headers): void {
+  const etag = headers.get('etag');
+  if (etag && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
+}
+
 /** Paths the worker answers itself (DESIGN.md "HTTP API"): the API, health and the plugin. */
 export function isWorkerPath(path: string): boolean {
   return (
@@ -106,6 +120,14 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // A personalized page carries no validators, so a conditional request could only get a 304 for a
     // body this shopper was never sent personalized.
     for (const name of CONDITIONAL_HEADERS) headers.delete(name);
+  } else if (page && !tracked && request.method === 'GET') {
+    // Not trackable, still a shopper: the slots get the same non-personal results for everybody, in
+    // the initial HTML. The page stays as cacheable as the origin made it (see weakenEtag below).
+    session = new PageSession(
+      deps.nonPersonalSource(c.env, c.executionCtx),
+      deadline,
+      pageContextFromUrl(publicUrl),
+    );
   }
 
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
@@ -149,6 +171,8 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   if (treatment) {
     responseHeaders.delete('etag');
     responseHeaders.delete('last-modified');
+  } else if (session) {
+    weakenEtag(responseHeaders);
   }
   responseHeaders.delete('content-length');
   const init = { status: response.status, statusText: response.statusText, headers: responseHeaders };
@@ -158,7 +182,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   }
 
   const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
-  const rewriter = pageRewriter({ config, session, encode });
+  const rewriter = pageRewriter({ config, session, personal: treatment, encode });
   if (session && shopper) {
     const current = session;
     let finished: () => void = () => {};

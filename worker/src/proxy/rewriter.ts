@@ -11,8 +11,13 @@ export const PLUGIN_PATH = '/rx.js';
 
 export interface PageRewriteOptions {
   config: ProxyConfig;
-  /** The page's personalization; undefined for held-out shoppers (script tag only). */
+  /** The page's slots and prices; undefined for held-out shoppers (script tag only). */
   session: PageSession | undefined;
+  /**
+   * The session is this shopper's own (tracked, treatment): prices are rewritten and the worker sends
+   * the page view. False for an untracked shopper's page, whose slots get non-personal results only.
+   */
+  personal: boolean;
   /** Makes inserted markup safe for the page's charset (identity for UTF-8). */
   encode: (html: string) => string;
 }
@@ -87,7 +92,7 @@ function configuredAttributes(slot: ConfiguredSlot): AttributeReader {
  * The streaming rewrite of one HTML page: slots filled, prices rewritten, stylesheet and plugin
  * script injected once. Handlers that wait (slots, prices) wait at most until the deadline.
  */
-export function pageRewriter({ config, session, encode }: PageRewriteOptions): HTMLRewriter {
+export function pageRewriter({ config, session, personal, encode }: PageRewriteOptions): HTMLRewriter {
   let injected = false;
   let pageHasPlugin = false;
   const headTags = () =>
@@ -96,7 +101,7 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
         (pageHasPlugin
           ? ''
           : pluginScriptTag({
-              pageViewSent: !!session,
+              pageViewSent: !!session && personal,
               consentRequired: config.consentRequired,
               honourGpc: config.honourGpc,
             })),
@@ -110,7 +115,7 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
       pageHasPlugin = true;
       // The shop's own tag (script mode and proxy mode at once): this worker sends the page view,
       // so the tag is told, as the injected one would be, and the view is not counted twice.
-      if (session) element.setAttribute('data-rx-page-view', 'sent');
+      if (session && personal) element.setAttribute('data-rx-page-view', 'sent');
     },
   });
   rewriter.on('head', {
@@ -146,7 +151,7 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
     (element: Element): T | undefined =>
       templateDepth > 0 ? undefined : handle(element);
 
-  const prices = session ? new PriceRewriter(session, encode, config.priceDisclosure) : undefined;
+  const prices = session && personal ? new PriceRewriter(session, encode, config.priceDisclosure) : undefined;
   if (session && prices) {
     // Registered first: for a nested price element it must run before the price handlers.
     const priceSelectors = ['[data-rx-price]', ...splitSelectorList(config.priceSelector)];
@@ -166,7 +171,9 @@ export function pageRewriter({ config, session, encode }: PageRewriteOptions): H
       text: (chunk: Text) => prices.text(chunk),
     };
     for (const selector of priceSelectors) addHandler(rewriter, selector, priceHandler);
+  }
 
+  if (session) {
     rewriter.on('[data-rx-slot]', {
       element: outsideTemplate((element) => fillSlot(session, element, element, 'inner', encode)),
     });
