@@ -188,7 +188,10 @@ export async function lookupRecommendations(
   pipeline.smembers(purchases as string);
   if (session !== undefined) pipeline.lrange(session, 0, ACTIVITY_MAX - 1);
   const replies = await withinBudget(pipeline.exec<unknown[]>(), budgetMs);
-  return fromReply(keys, replies, now) as CacheLookup;
+  const found = fromReply(keys, replies, now);
+  // Only a client that broke its own contract gets here; the caller treats it as a cache failure.
+  if (!found) throw new Error(`cache lookup: expected ${keys.length} pipeline replies`);
+  return found;
 }
 
 /**
