@@ -1,7 +1,6 @@
 import type { Env } from '../env';
-import { getPrices } from '../prices';
-import { getRecommendations } from '../recommend';
 import type { Shopper } from '../shopper';
+import { edgeSource } from './edge-source';
 import type { PersonalizationSource } from './source';
 
 /**
@@ -13,13 +12,11 @@ const NOBODY: Shopper = { anonymousId: '', userHash: '', anonymousHash: '', buck
 
 /**
  * The source for pages of shoppers who may not be tracked (consent pending, Global Privacy Control):
- * the same non-personal results the plugin would fetch in the browser, so the page's slots are in its
- * initial HTML without layout shift or a round trip. Nothing about the shopper is read or written.
+ * the production source for nobody in particular, so the page's slots are in its initial HTML without
+ * layout shift or a round trip, and nothing about the shopper is read or written. Its prices are base
+ * prices, used only to render the slots' items: the rewriter leaves the page's own prices alone on
+ * these pages (PageRewriteOptions.personal).
  */
 export function nonPersonalSource(env: Env, ctx: ExecutionContext): PersonalizationSource {
-  return {
-    recommend: (query) => getRecommendations(env, ctx, NOBODY, query),
-    // Base prices; the rewriter does not rewrite prices on these pages (PageRewriteOptions.personal).
-    prices: (productIds) => getPrices(env, NOBODY, productIds, { sign: false }),
-  };
+  return edgeSource(env, ctx, NOBODY);
 }

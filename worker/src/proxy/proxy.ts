@@ -106,8 +106,9 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   // request: no rewriting, no script, no cookie, no event.
   const page =
     isPageRequest(request) && !isBot(request) && !isExcludedPath(publicUrl.pathname, config.excludedPaths);
-  // Without consent (RX_CONSENT=required) or under GPC (RX_HONOUR_GPC) a page gets the plugin only, told
-  // the same rules, so the shop's consent manager can still call rx.consent(true): no id, no event.
+  // Without consent (RX_CONSENT=required) or under GPC (RX_HONOUR_GPC) a page gets non-personal slots and
+  // the plugin, told the same rules, so the shop's consent manager can still call rx.consent(true): no
+  // id, no event.
   const tracked = page && trackingAllowed(request, config);
   const shopper = tracked ? await identifyShopper(request, c.env) : undefined;
   const deadline = new Deadline();
