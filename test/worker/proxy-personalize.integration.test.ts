@@ -421,17 +421,28 @@ describe('proxy: never break the shop', () => {
     expect(nonPersonal.recommendCalls).toBe(2);
   });
 
-  it("an untracked shopper's slots come from the bundle without history or cache; a strong ETag turns weak", async () => {
+  it("an untracked shopper's slots come from the page alone, as a first-time shopper's; a strong ETag turns weak", async () => {
+    const noCache = { UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '' };
     const { body, response, events } = await proxied(
       DEMO_PRODUCT,
       {},
-      { env: { RX_CONSENT: 'required', UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '' } },
+      { env: { RX_CONSENT: 'required', ...noCache } },
     );
     const block = /<section class="rx-block[\s\S]*?<\/section>/.exec(body)?.[0] ?? '';
     const items = [...block.matchAll(/data-rx-product-id="([^"]+)"/g)].map((match) => match[1]);
     // The slot asks for 4 items like product 85123A (data-rx-placement="product" data-rx-limit="4").
     expect(items).toHaveLength(4);
     expect(items).not.toContain('85123A');
+    // Items like the page's product, the list a first-time shopper's API call gets (no id, no history):
+    // the page shows the same before consent as right after it.
+    const api = await viaWorker(
+      '/v1/recommendations?placement=product&product_id=85123A&limit=4',
+      {},
+      noCache,
+    );
+    const firstTime = JSON.parse(api.body) as { source: string; items: Array<{ product_id: string }> };
+    expect(firstTime.source).toBe('similar');
+    expect(items).toEqual(firstTime.items.map((item) => item.product_id));
     // The page's own price of 85123A is the origin's text, untouched.
     expect(body).toContain('<span class="price" data-rx-price data-rx-product-id="85123A">');
     expect(response.headers.get('set-cookie')).toBeNull();

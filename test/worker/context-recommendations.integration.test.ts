@@ -1,0 +1,89 @@
+/**
+ * Recommendations for shoppers who may not be tracked (worker/src/recommend/context-only.ts): from the
+ * page alone, equal to what a first-time shopper gets, computed once per query and isolate, and never
+ * touching the per-user cache.
+ */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RecommendedItem } from '../../contracts/api-types';
+import { getContextRecommendations } from '../../worker/src/recommend/context-only';
+import type { RecommendationQuery } from '../../worker/src/recommend/types';
+import { categoryOfProduct, directRedis, edgeEnv, productId, publish, recommend } from './edge-api-support';
+
+async function contextOnly(query: RecommendationQuery) {
+  const ctx = createExecutionContext();
+  const result = await getContextRecommendations(edgeEnv(), ctx, query);
+  await waitOnExecutionContext(ctx);
+  return result;
+}
+
+const ids = (items: readonly RecommendedItem[]) => items.map((item) => item.product_id);
+
+beforeAll(async () => {
+  const response = await publish('v1', 'fixture-v1');
+  expect(response.status).toBe(200);
+}, 120_000);
+
+describe('getContextRecommendations', () => {
+  it("a product page gets items like its product: the same list a first-time shopper's API call gets", async () => {
+    const query: RecommendationQuery = { placement: 'product', productId: productId(4), limit: 4 };
+    const result = await contextOnly(query);
+    expect(result.model_version).toBe('fixture-v1');
+    expect(result.source).toBe('similar');
+    expect(result.items).toHaveLength(4);
+    expect(ids(result.items)).not.toContain(productId(4));
+    expect(categoryOfProduct(result.items[0]?.product_id ?? '')).toBe('mugs');
+    // A new shopper (no cookie, no history) through the API: the list a page shows before consent is
+    // the one it shows right after.
+    const { body } = await recommend(`placement=product&product_id=${productId(4)}&limit=4`);
+    expect(body.source).toBe('similar');
+    expect(ids(result.items)).toEqual(body.items.map((item) => item.product_id));
+  });
+
+  it('home gets popularity, a cart its complements, a category only its items', async () => {
+    const home = await contextOnly({ placement: 'home', limit: 3 });
+    expect(home.source).toBe('popularity');
+    expect(home.items[0]?.product_id).toBe(productId(0));
+    const cart = await contextOnly({ placement: 'cart', productIds: [productId(1), productId(5)], limit: 4 });
+    expect(cart.source).toBe('complements');
+    expect(ids(cart.items).slice(0, 2).map(categoryOfProduct)).toEqual(['bags', 'bags']);
+    const toys = await contextOnly({ placement: 'category', category: 'toys', limit: 5 });
+    expect(toys.items.every((item) => categoryOfProduct(item.product_id) === 'toys')).toBe(true);
+  });
+
+  it('answers a repeated query from the isolate memo: same items, a new recommendation id', async () => {
+    const query: RecommendationQuery = { placement: 'product', productId: productId(9), limit: 5 };
+    const first = await contextOnly(query);
+    const second = await contextOnly(query);
+    expect(first.cached).toBe(false);
+    expect(second.cached).toBe(true);
+    expect(second.items).toEqual(first.items);
+    expect(second.recommendation_id).not.toBe(first.recommendation_id);
+    // The limit is part of the query (the family cap depends on it): a shorter list is its own entry.
+    const shorter = await contextOnly({ ...query, limit: 2 });
+    expect(shorter.cached).toBe(false);
+    expect(shorter.items).toHaveLength(2);
+  });
+
+  it('a memoized list cannot be changed by one caller for the next', async () => {
+    const query: RecommendationQuery = { placement: 'product', productId: productId(13), limit: 3 };
+    await contextOnly(query);
+    const shared = await contextOnly(query);
+    expect(shared.cached).toBe(true);
+    expect(() => (shared.items as RecommendedItem[]).push(shared.items[0] as RecommendedItem)).toThrow(
+      TypeError,
+    );
+    expect(() => {
+      (shared.items[0] as RecommendedItem).title = '<script>';
+    }).toThrow(TypeError);
+    expect((await contextOnly(query)).items).toHaveLength(3);
+  });
+
+  it('reads and writes nothing in the cache', async () => {
+    const redis = directRedis();
+    const before = (await redis.keys('*')).sort();
+    await contextOnly({ placement: 'product', productId: productId(21), limit: 4 });
+    await contextOnly({ placement: 'home', limit: 6 });
+    expect((await redis.keys('*')).sort()).toEqual(before);
+  });
+});
