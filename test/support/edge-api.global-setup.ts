@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startLocalUpstash } from '../../scripts/local-upstash/index';
-import { buildFixtureBundle, bundleToBase64 } from './fixture-bundle';
+import { buildFixtureBundle, bundleToBase64, outOfBoundsGraph } from './fixture-bundle';
 import { closedPort, startSlowHttpServer } from './slow-http-server';
 
 /** What the edge API tests receive. */
@@ -19,7 +19,10 @@ export interface EdgeApiProvided {
   slowDelayMs: number;
   deadUpstashUrl: string;
   /** name → file name → base64 bytes */
-  bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'failing', Record<string, string>>;
+  bundles: Record<
+    'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing',
+    Record<string, string>
+  >;
 }
 
 declare module 'vitest' {
@@ -64,29 +67,43 @@ function mismatched(): Record<string, string> {
   };
 }
 
-/**
- * A bundle that verifies and loads but whose `similar` graph fails when run: its ONNX was built for 39
- * items while the manifest (and catalogue) say 40, so ORT rejects the 40-item input at run time.
- */
-function failingAtRunTime(): Record<string, string> {
-  const bundle = buildFixtureBundle({ version: 'fixture-failing' });
-  const small = buildFixtureBundle({ version: 'unused', items: 39, roles: ['similar'] }).files[
-    'similar.onnx'
-  ];
-  if (!small) throw new Error('fixture has no similar.onnx');
+/** `bundle` with its `similar.onnx` replaced by `graph` (checksums and sizes updated to match). */
+function withSimilarGraph(version: string, graph: Uint8Array): Record<string, string> {
+  const bundle = buildFixtureBundle({ version });
   const manifest = {
     ...bundle.manifest,
     models: bundle.manifest.models.map((m) =>
       m.role === 'similar'
-        ? { ...m, sha256: createHash('sha256').update(small).digest('hex'), bytes: small.byteLength }
+        ? { ...m, sha256: createHash('sha256').update(graph).digest('hex'), bytes: graph.byteLength }
         : m,
     ),
   };
   return {
     ...bundleToBase64(bundle),
-    'similar.onnx': Buffer.from(small).toString('base64'),
+    'similar.onnx': Buffer.from(graph).toString('base64'),
     'manifest.json': Buffer.from(JSON.stringify(manifest)).toString('base64'),
   };
+}
+
+/**
+ * A bundle whose `similar` graph was exported for 39 items while its manifest (and catalogue) say 40:
+ * every checksum matches, only the graph itself knows. The worker must read the graph's own input
+ * shape at load time and refuse it, instead of failing every request that runs it.
+ */
+function narrowGraph(): Record<string, string> {
+  const small = buildFixtureBundle({ version: 'unused', items: 39, roles: ['similar'] }).files[
+    'similar.onnx'
+  ];
+  if (!small) throw new Error('fixture has no similar.onnx');
+  return withSimilarGraph('fixture-narrow', small);
+}
+
+/**
+ * A bundle that verifies and loads but whose `similar` graph fails when run: the right interface over
+ * 40 items, but it gathers a score from item 1000, which ORT rejects only when it runs.
+ */
+function failingAtRunTime(): Record<string, string> {
+  return withSimilarGraph('fixture-failing', outOfBoundsGraph(40, 20));
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -112,6 +129,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       corrupt: corrupted(corrupt, 'similar.onnx'),
       missing,
       mismatch: mismatched(),
+      narrow: narrowGraph(),
       failing: failingAtRunTime(),
     },
   });

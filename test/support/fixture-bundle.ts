@@ -17,6 +17,7 @@ import {
   ManifestSchema,
   type ModelRole,
 } from '../../contracts/manifest';
+import { GraphBuilder } from '../../trainer/onnx/graph-builder';
 import { buildRecommenderGraph, graphSpecs, type ScoringBody } from '../../trainer/onnx/recommender-graphs';
 
 export const FIXTURE_CATEGORIES = ['mugs', 'candles', 'bags', 'toys'] as const;
@@ -183,4 +184,23 @@ export function bundleToBase64(bundle: FixtureBundle): Record<string, string> {
   return Object.fromEntries(
     Object.entries(bundle.files).map(([name, bytes]) => [name, Buffer.from(bytes).toString('base64')]),
   );
+}
+
+/**
+ * A graph with the bundle interface over `items` items that loads but fails whenever it runs: its scores
+ * gather item 1000, which ORT checks only at run time. For tests of run-time model failures.
+ */
+export function outOfBoundsGraph(items: number, k: number): Uint8Array {
+  const specs = graphSpecs(items, k);
+  const g = new GraphBuilder('out-of-bounds');
+  for (const input of specs.inputs) g.input({ name: input.name, type: 'float32', shape: input.shape });
+  const picks = Array.from({ length: items }, (_, i) => (i === 0 ? 1000 : i));
+  const gathered = g.op('Gather', ['history', g.int64Tensor('picks', [items], picks)], { axis: 1 });
+  const scores = g.op('Add', [gathered, 'mask']);
+  const kTensor = g.int64Tensor('k', [1], [Math.min(k, items)]);
+  g.node('TopK', [scores, kTensor], { axis: -1, largest: 1, sorted: 1 }, ['scores', 'indices']);
+  for (const output of specs.outputs) {
+    g.output({ name: output.name, type: output.type === 'int64' ? 'int64' : 'float32', shape: output.shape });
+  }
+  return g.toBytes({ producer: 'rx-test', producerVersion: '0', doc: 'fails at run time' });
 }

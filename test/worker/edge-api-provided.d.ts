@@ -9,7 +9,10 @@ declare module 'vitest' {
       slowDelayMs: number;
       deadUpstashUrl: string;
       /** name → file name → base64 bytes */
-      bundles: Record<'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'failing', Record<string, string>>;
+      bundles: Record<
+        'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing',
+        Record<string, string>
+      >;
     };
   }
 }

@@ -111,6 +111,17 @@ describe('bad bundles are refused and the previous one keeps serving', () => {
     expect((await recommend('placement=home&limit=1')).body.model_version).toBe('fixture-v1');
   });
 
+  it("a graph exported for another catalogue size is refused at load, by the graph's own input shape", async () => {
+    // Every checksum and the manifest agree; only similar.onnx itself says 39 items.
+    const response = await publish('narrow', 'fixture-narrow');
+    expect(response.status).toBe(422);
+    expect(await response.text()).toMatch(
+      /model similar: graph input history has 39 items, the catalogue 40/,
+    );
+    const { body } = await recommend(`placement=product&product_id=${productId(4)}&limit=2`);
+    expect(body).toMatchObject({ model_version: 'fixture-v1', source: 'similar' });
+  });
+
   it('a published bundle whose manifest names another version is refused', async () => {
     // v2's files uploaded under the name fixture-v3: the manifest says fixture-v2.
     const response = await publish('v2', 'fixture-v3');

@@ -41,6 +41,15 @@ export async function loadRecommender(
       );
     }
   }
+  // The graph's own item axis, not only the manifest's word for it: a graph exported for another
+  // catalogue would otherwise load fine and then fail every request that runs it.
+  for (const name of [GRAPH_IO.history, GRAPH_IO.mask]) {
+    const width = itemAxis(session.inputMetadata, name);
+    if (width !== undefined && width !== items) {
+      await session.release();
+      throw new Error(`model ${entry.name}: graph input ${name} has ${width} items, the catalogue ${items}`);
+    }
+  }
   const dims = [1, items];
   return {
     entry,
@@ -61,4 +70,14 @@ export async function loadRecommender(
     },
     release: () => session.release(),
   };
+}
+
+type InputMetadata = Awaited<ReturnType<typeof createSession>>['inputMetadata'];
+
+/** The fixed size of an input's last axis, or undefined when it is symbolic or not declared. */
+function itemAxis(metadata: InputMetadata, name: string): number | undefined {
+  const input = metadata.find((value) => value.name === name);
+  if (!input?.isTensor) return undefined;
+  const last = input.shape[input.shape.length - 1];
+  return typeof last === 'number' && last > 0 ? last : undefined;
 }
