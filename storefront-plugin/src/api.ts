@@ -15,24 +15,30 @@ export interface RecommendationsQuery {
 
 /**
  * Reads from the worker API. Cookies are never sent (they would be third-party on another site);
- * the anonymous id travels in the `x-rx-uid` header instead, and only when tracking is allowed, so
- * before consent the API sees an anonymous request and answers with non-personal results.
+ * the anonymous id travels in the `x-rx-uid` header instead, and only when tracking is allowed. Before
+ * consent (or under GPC) requests say `tracking=off` instead: the API answers recommendations from the
+ * page alone, the same for everybody, and neither makes nor stores an id for them.
  */
 export function createApi(base: string, identity: Identity, identified: () => boolean) {
   async function get<T>(path: string, params: Record<string, string | undefined>): Promise<T> {
     const url = new URL(base + path);
-    const userId = identified() ? identity.userId() : undefined;
+    const tracked = identified();
+    const userId = tracked ? identity.userId() : undefined;
     for (const [key, value] of Object.entries({ ...params, user_id: userId })) {
       if (value) url.searchParams.set(key, value);
     }
-    const headers: Record<string, string> = identified() ? { 'x-rx-uid': identity.anonymousId() } : {};
+    const headers: Record<string, string> = tracked ? { 'x-rx-uid': identity.anonymousId() } : {};
     const response = await fetch(url, { headers, credentials: 'omit' });
     if (!response.ok) throw new Error(`${path} answered ${response.status}`);
     return (await response.json()) as T;
   }
   return {
+    // Untracked (consent pending, GPC): answered from the page alone, no id made for it.
     recommendations: (query: RecommendationsQuery) =>
-      get<RecommendationsResponse>('/v1/recommendations', { ...query }),
+      get<RecommendationsResponse>('/v1/recommendations', {
+        ...query,
+        tracking: identified() ? undefined : 'off',
+      }),
     prices: (productIds: string[]) =>
       get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds.join(',') }),
   };

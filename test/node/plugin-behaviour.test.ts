@@ -109,6 +109,7 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(recommendation?.headers['x-rx-uid']).toBe(first?.anonymousId);
     expect(recommendation?.headers.cookie).toBeUndefined();
     expect(recommendation?.path).toContain('user_id=user-1');
+    expect(recommendation?.path).not.toContain('tracking=');
 
     await page.locator('#slot a.rx-link').first().click();
     await expect.poll(() => distinct('Recommendation Clicked'), POLL).toBe(1);
@@ -166,6 +167,8 @@ describe('rx.js in Chromium (recording API)', () => {
       (r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations'),
     );
     expect(recommendation?.headers['x-rx-uid']).toBeUndefined();
+    // Told so, the API answers from the page alone and makes no id for this shopper.
+    expect(recommendation?.path).toContain('tracking=off');
 
     await page.evaluate('rx.consent(true)');
     await expect.poll(() => api.events.filter(named('Before Consent')).length, POLL).toBe(1);

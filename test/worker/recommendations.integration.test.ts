@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { activityKey, generationKey, purchasesKey, recommendationKey } from '../../worker/src/cache/keys';
 import { recommendationContext } from '../../worker/src/recommend/context';
 import {
+  call,
   categoryOfProduct,
   directRedis,
   edgeEnv,
@@ -105,6 +106,51 @@ describe('GET /v1/recommendations: placements', () => {
     expect(response.status).toBe(200);
     expect(body.source).toBe('popularity');
     expect(body.items).toHaveLength(3);
+  });
+});
+
+describe('GET /v1/recommendations?tracking=off (a shopper who may not be tracked)', () => {
+  it("answers from the page alone: a first-time shopper's list, no id, no cookie, no bucket, nothing in Redis", async () => {
+    const redis = directRedis();
+    const before = (await redis.keys('*')).sort();
+    const query = `placement=product&product_id=${productId(4)}&limit=4`;
+    const { response, body } = await recommend(`${query}&tracking=off`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('cache-control')).toBe('private, no-store');
+    expect(body).toMatchObject({ model_version: 'fixture-v1', placement: 'product', source: 'similar' });
+    expect(body).not.toHaveProperty('bucket');
+    expect((await redis.keys('*')).sort()).toEqual(before);
+    const firstTime = await recommend(query, { cookie: (await newShopper()).cookie });
+    expect(body.items.map((i) => i.product_id)).toEqual(firstTime.body.items.map((i) => i.product_id));
+  });
+
+  it("ignores an id it is sent: a known shopper's history does not leak into untracked results", async () => {
+    const shopper = await newShopper();
+    await seedActivity(shopper.hash, [
+      { id: productId(2), kind: 'view' },
+      { id: productId(6), kind: 'view' },
+    ]);
+    const tracked = await recommend('placement=home&limit=4', { cookie: shopper.cookie });
+    expect(tracked.body.source).toBe('similar');
+    const untracked = await recommend('placement=home&limit=4&tracking=off', {
+      cookie: shopper.cookie,
+      'x-rx-uid': shopper.id,
+    });
+    expect(untracked.body.source).toBe('popularity');
+    expect(untracked.body.items[0]?.product_id).toBe(productId(0));
+  });
+
+  it('refuses a user_id with tracking=off, and any value but off, naming the field', async () => {
+    const both = await call('/v1/recommendations?placement=home&tracking=off&user_id=u-1');
+    expect(both.status).toBe(400);
+    const bothBody = (await both.json()) as { error: { code: string; details: Array<{ field: string }> } };
+    expect(bothBody.error.code).toBe('invalid_request');
+    expect(bothBody.error.details.map((d) => d.field)).toEqual(['user_id']);
+    const other = await call('/v1/recommendations?placement=home&tracking=no');
+    expect(other.status).toBe(400);
+    const otherBody = (await other.json()) as { error: { details: Array<{ field: string }> } };
+    expect(otherBody.error.details.map((d) => d.field)).toEqual(['tracking']);
   });
 });
 

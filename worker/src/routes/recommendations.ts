@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env';
 import { getRecommendations, PLACEMENTS } from '../recommend';
+import { getContextRecommendations } from '../recommend/context-only';
 import { identifyShopper, setShopperCookie } from '../shopper';
 import { productIdListSchema, productIdSchema, userIdSchema } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
@@ -25,17 +26,22 @@ const RecommendationsQuerySchema = z
       .max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)
       .default(8),
     user_id: userIdSchema.optional(),
+    tracking: z.enum(['off'], { error: 'must be off (or absent)' }).optional(),
   })
   .superRefine((query, ctx) => {
     if (query.placement === 'product' && !query.product_id) {
       ctx.addIssue({ code: 'custom', path: ['product_id'], message: 'is required for placement product' });
     }
+    if (query.tracking === 'off' && query.user_id) {
+      ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'must not be given with tracking=off' });
+    }
   });
 
 /**
- * `GET /v1/recommendations?placement=home|product|cart|category&product_id=&product_ids=&category=&limit=&user_id=`
+ * `GET /v1/recommendations?placement=home|product|cart|category&product_id=&product_ids=&category=&limit=&user_id=&tracking=off`
  * → `{ recommendation_id, model_version, placement, bucket, source, cached, items: [...] }`.
- * Per-shopper, so never stored by shared caches; sets `rx_uid` for a new shopper.
+ * Per-shopper, so never stored by shared caches; sets `rx_uid` for a new shopper. `tracking=off`
+ * answers from the query alone (getContextRecommendations), without `bucket`, id or cookie.
  */
 export const recommendations = new Hono<AppEnv>().get(
   '/',
@@ -46,16 +52,22 @@ export const recommendations = new Hono<AppEnv>().get(
   zValidator('query', RecommendationsQuerySchema, rejectInvalid('query')),
   async (c) => {
     const query = c.req.valid('query');
-    const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
-    const result = await getRecommendations(c.env, c.executionCtx, shopper, {
+    const recommendationQuery = {
       placement: query.placement,
       limit: query.limit,
       ...(query.product_id ? { productId: query.product_id } : {}),
       ...(query.product_ids ? { productIds: query.product_ids } : {}),
       ...(query.category ? { category: query.category } : {}),
-    });
-    setShopperCookie(c, shopper);
+    };
     c.header('cache-control', 'private, no-store');
+    if (query.tracking === 'off') {
+      // A shopper who may not be tracked (the plugin before consent, or under GPC): results from the
+      // query alone. No id is made or read, no cookie set, no cache touched, and no experiment bucket.
+      return c.json(await getContextRecommendations(c.env, c.executionCtx, recommendationQuery));
+    }
+    const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
+    const result = await getRecommendations(c.env, c.executionCtx, shopper, recommendationQuery);
+    setShopperCookie(c, shopper);
     c.header('vary', 'Cookie');
     return c.json(result);
   },
