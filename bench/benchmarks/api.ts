@@ -4,6 +4,8 @@
  * - `/healthz`: the floor (routing, JSON, health probes; no inference, no cache);
  * - warm cache: one shopper (fixed `rx_uid`) asking for the same product page: one Upstash round trip, hit;
  * - cache bypassed: no cookie, so every request is a new shopper: lookup miss, ONNX inference, cache write;
+ * - `tracking=off`: a shopper who may not be tracked (the plugin before consent): no id, no Redis, the
+ *   answer from the isolate's memo of the same query after the first request;
  * - no cache configured: a second worker without Upstash credentials: inference only.
  * The cache is the local Upstash-compatible server with a real redis-server behind it; the model is a
  * 300-item fixture bundle published through `npm run models:publish`'s code path.
@@ -105,6 +107,11 @@ export default async function api(args: string[]): Promise<BenchResult> {
         {
           name: '/v1/recommendations, cache bypassed (new shopper each request)',
           path: PRODUCT_QUERY,
+          headers: {},
+        },
+        {
+          name: '/v1/recommendations, tracking=off (untracked: isolate memo, no Redis)',
+          path: `${PRODUCT_QUERY}&tracking=off`,
           headers: {},
         },
       ]);
