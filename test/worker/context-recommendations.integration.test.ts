@@ -86,4 +86,17 @@ describe('getContextRecommendations', () => {
     await contextOnly({ placement: 'home', limit: 6 });
     expect((await redis.keys('*')).sort()).toEqual(before);
   });
+
+  it('a model that fails gives popularity, which is not memoized: the next request tries the model again', async () => {
+    expect((await publish('failing', 'fixture-failing')).status).toBe(200);
+    try {
+      const query: RecommendationQuery = { placement: 'product', productId: productId(4), limit: 4 };
+      const first = await contextOnly(query);
+      expect(first).toMatchObject({ model_version: 'fixture-failing', source: 'popularity', cached: false });
+      expect(ids(first.items)).not.toContain(productId(4));
+      expect((await contextOnly(query)).cached).toBe(false);
+    } finally {
+      expect((await publish('v1', 'fixture-v1')).status).toBe(200);
+    }
+  });
 });

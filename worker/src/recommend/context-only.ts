@@ -1,10 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Env } from '../env';
-import { reportFailure } from '../health';
-import { log } from '../log';
-import { getBundle, type LoadedBundle } from '../models';
-import { computeRecommendations, NO_SIGNALS } from './compute';
+import type { LoadedBundle } from '../models';
+import { NO_SIGNALS } from './compute';
 import { recommendationContext } from './context';
+import { computeWithFallback, servingBundle } from './model-run';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
 
 /** Recommendations from the page alone: the same for everybody who asks the same query. */
@@ -46,34 +45,15 @@ export async function getContextRecommendations(
   query: RecommendationQuery,
 ): Promise<ContextRecommendations> {
   const base = { recommendation_id: crypto.randomUUID(), placement: query.placement };
-  let bundle: LoadedBundle | undefined;
-  try {
-    bundle = await getBundle(env, ctx);
-  } catch (error) {
-    reportFailure('models', error);
-  }
+  const bundle = await servingBundle(env, ctx);
   if (!bundle) return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
 
   const key = memoKey(bundle, query);
   const known = memo.get(key);
   if (known) return { ...base, model_version: bundle.version, cached: true, ...known };
 
-  let ranked: Ranked;
-  try {
-    ranked = await computeRecommendations(bundle, query, NO_SIGNALS, true);
-    // Shared by every later request of the isolate: frozen, so no caller can change another's list.
-    memo.set(key, {
-      source: ranked.source,
-      items: Object.freeze(ranked.items.map((item) => Object.freeze(item))),
-    });
-  } catch (error) {
-    reportFailure('models', error);
-    log('error', 'recommendation_model_failed', {
-      version: bundle.version,
-      placement: query.placement,
-      error,
-    });
-    ranked = await computeRecommendations(bundle, query, NO_SIGNALS, false);
-  }
-  return { ...base, model_version: bundle.version, cached: false, ...ranked };
+  const { source, items, fallback } = await computeWithFallback(bundle, query, NO_SIGNALS, true);
+  // Shared by every later request of the isolate: frozen, so no caller can change another's list.
+  if (!fallback) memo.set(key, { source, items: Object.freeze(items.map((item) => Object.freeze(item))) });
+  return { ...base, model_version: bundle.version, cached: false, source, items };
 }

@@ -7,16 +7,12 @@ import { CacheTimeoutError, cacheBudgetMs, redisFromEnv } from '../cache/redis-c
 import type { Env } from '../env';
 import { reportFailure, reportRecovery, reportSlow } from '../health';
 import { log } from '../log';
-import { getBundle, type LoadedBundle } from '../models';
+import type { LoadedBundle } from '../models';
 import type { Shopper } from '../shopper';
-import { computeRecommendations, NO_SIGNALS, type ShopperSignals } from './compute';
+import { NO_SIGNALS, type ShopperSignals } from './compute';
 import { recommendationContext } from './context';
-import type {
-  RecommendationQuery,
-  RecommendationResult,
-  RecommendationSource,
-  RecommendedItem,
-} from './types';
+import { type Computed, computeWithFallback, servingBundle } from './model-run';
+import type { RecommendationQuery, RecommendationResult } from './types';
 
 export {
   PLACEMENTS,
@@ -34,33 +30,6 @@ function ttlSeconds(env: Pick<Env, 'CACHE_TTL_SECONDS'>): number {
 }
 
 type Background = Pick<ExecutionContext, 'waitUntil'>;
-
-interface Computed {
-  source: RecommendationSource;
-  items: RecommendedItem[];
-  /** A model failed and popularity stood in: served, but never cached. */
-  fallback: boolean;
-}
-
-/** Computes with the model, falling back to popularity if the model run fails. */
-async function compute(
-  bundle: LoadedBundle,
-  query: RecommendationQuery,
-  signals: ShopperSignals,
-  personalize: boolean,
-): Promise<Computed> {
-  try {
-    return { ...(await computeRecommendations(bundle, query, signals, personalize)), fallback: false };
-  } catch (error) {
-    reportFailure('models', error);
-    log('error', 'recommendation_model_failed', {
-      version: bundle.version,
-      placement: query.placement,
-      error,
-    });
-    return { ...(await computeRecommendations(bundle, query, NO_SIGNALS, false)), fallback: true };
-  }
-}
 
 /** Reads the cache within its budget; a slow or failing cache is reported and treated as absent. */
 async function lookup(env: Env, shopper: Shopper, bundle: LoadedBundle, query: RecommendationQuery) {
@@ -138,17 +107,12 @@ export async function getRecommendations(
   query: RecommendationQuery,
 ): Promise<RecommendationResult> {
   const base = { recommendation_id: crypto.randomUUID(), placement: query.placement, bucket: shopper.bucket };
-  let bundle: LoadedBundle | undefined;
-  try {
-    bundle = await getBundle(env, ctx);
-  } catch (error) {
-    reportFailure('models', error);
-  }
+  const bundle = await servingBundle(env, ctx);
   if (!bundle) return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
   const model_version = bundle.version;
 
   if (shopper.bucket === 'holdout') {
-    const { source, items } = await compute(bundle, query, NO_SIGNALS, false);
+    const { source, items } = await computeWithFallback(bundle, query, NO_SIGNALS, false);
     return { ...base, model_version, source, cached: false, items };
   }
 
@@ -168,11 +132,11 @@ export async function getRecommendations(
   const entry = miss?.entry;
   if (cache && entry) {
     const loaded = bundle;
-    refreshInBackground(env, ctx, cache, () => compute(loaded, query, signals(), true));
+    refreshInBackground(env, ctx, cache, () => computeWithFallback(loaded, query, signals(), true));
     return { ...base, model_version, source: entry.source, cached: true, items: entry.items };
   }
 
-  const computed = await compute(bundle, query, signals(), true);
+  const computed = await computeWithFallback(bundle, query, signals(), true);
   if (cache) inBackground(ctx, () => write(env, cache, computed));
   return { ...base, model_version, source: computed.source, cached: false, items: computed.items };
 }
