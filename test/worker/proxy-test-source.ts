@@ -16,6 +16,8 @@ export interface TestSourceOptions {
   /** Shopper's price = base price × factor (1 = not personalized). */
   priceFactor?: number;
   delayMs?: number;
+  /** Prices alone take this long (default: `delayMs`). */
+  priceDelayMs?: number;
   /** Recommendations wait for this (a test opens it when it has seen what it wanted meanwhile). */
   gate?: Promise<void>;
   fail?: boolean;
@@ -55,7 +57,8 @@ export function testSource(options: TestSourceOptions = {}): RecordingSource {
     },
     async prices(ids) {
       source.priceCalls.push(ids);
-      if (options.delayMs) await sleep(options.delayMs);
+      const priceDelay = options.priceDelayMs ?? options.delayMs;
+      if (priceDelay) await sleep(priceDelay);
       if (options.fail) throw new Error('prices down');
       return ids.flatMap((id): PriceQuote[] => {
         const product = products.find((p) => p.product_id === id);

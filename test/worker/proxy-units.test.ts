@@ -3,13 +3,16 @@ import type { Env } from '../../worker/src/env';
 import { isBot } from '../../worker/src/proxy/bots';
 import { isExcludedPath, parseProxyConfig } from '../../worker/src/proxy/config';
 import { trackingAllowed } from '../../worker/src/proxy/consent';
+import { Deadline } from '../../worker/src/proxy/deadline';
 import { isPageRequest, rewritableHtml } from '../../worker/src/proxy/eligibility';
 import { rewriteLocation, rewriteSetCookie } from '../../worker/src/proxy/headers';
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
 import { pageContextFromUrl } from '../../worker/src/proxy/page-context';
+import { PageSession, PREFETCH_LIMIT } from '../../worker/src/proxy/page-session';
 import { isWorkerPath } from '../../worker/src/proxy/proxy';
 import { splitSelectorList } from '../../worker/src/proxy/rewriter';
 import { slotQuery } from '../../worker/src/proxy/slot-query';
+import { testSource } from './proxy-test-source';
 
 const env = (vars: Partial<Env>) =>
   ({ SITE_ID: 'test', ORIGIN_URL: 'https://origin.example', ...vars }) as Env;
@@ -210,5 +213,51 @@ describe('html text helpers', () => {
       '£2.55 & 2,55\u00a0€ £ £ &bogus;',
     );
     expect(asciiOnly('Café £2 😀')).toBe('Caf&#xe9; &#xa3;2 &#x1f600;');
+  });
+});
+
+describe('page session: settled recommendations (the slot handler finishes synchronously with them)', () => {
+  const context = { placement: 'product' as const, productId: '85123A' };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it('are there only once the prefetch and the prices of the items it shows have arrived', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const session = new PageSession(testSource({ priceFactor: 0.5, gate }), new Deadline(), context);
+    session.prefetch();
+    const query = { ...context, limit: 4 };
+    expect(session.settledRecommendations(query)).toBeUndefined();
+    open();
+    await settle();
+    const settled = session.settledRecommendations(query)?.value;
+    // Exactly what the waiting path gives: trimmed to the slot's limit, at the shopper's prices.
+    expect(settled).toEqual(await session.recommendations(query));
+    expect(settled?.items).toHaveLength(4);
+    const ids = (settled?.items ?? []).map((item) => item.product_id);
+    const quotes = await testSource({ priceFactor: 0.5 }).prices(ids);
+    expect(settled?.items.map((item) => item.price)).toEqual(quotes.map((quote) => quote.price));
+    expect(quotes.some((quote) => quote.price !== quote.base_price)).toBe(true);
+  });
+
+  it('are not there for a query the page has not fetched, or for more items than were fetched', async () => {
+    const session = new PageSession(testSource(), new Deadline(), context);
+    session.prefetch();
+    await settle();
+    expect(session.settledRecommendations({ placement: 'home', limit: 4 })).toBeUndefined();
+    expect(session.settledRecommendations({ ...context, limit: PREFETCH_LIMIT + 1 })).toBeUndefined();
+    expect(session.settledRecommendations({ ...context, limit: PREFETCH_LIMIT })?.value?.items).toHaveLength(
+      PREFETCH_LIMIT,
+    );
+  });
+
+  it('wait for prices that are still on their way', async () => {
+    const session = new PageSession(testSource({ priceDelayMs: 30 }), new Deadline(), context);
+    session.prefetch();
+    await settle();
+    expect(session.settledRecommendations({ ...context, limit: 4 })).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(session.settledRecommendations({ ...context, limit: 4 })?.value?.items).toHaveLength(4);
   });
 });

@@ -16,16 +16,20 @@ function queryKey(query: RecommendationQuery): string {
   ]);
 }
 
+interface RecommendationFetch {
+  limit: number;
+  result: Promise<Recommendations>;
+  /** The answer, once `result` has resolved. */
+  settled?: Recommendations;
+}
+
 /**
  * The personalization of one page: recommendations and prices fetched at most once per distinct
  * query and product, the first one in parallel with the origin, every wait bounded by the deadline.
  * It also records what was shown, for the page-view event.
  */
 export class PageSession {
-  private readonly recommendationCache = new Map<
-    string,
-    { limit: number; result: Promise<Recommendations> }
-  >();
+  private readonly recommendationCache = new Map<string, RecommendationFetch>();
   private readonly priceCache = new Map<string, Promise<PriceQuote | undefined>>();
   /**
    * Quotes whose fetch has settled (undefined: none for that product). A price handler that finds its
@@ -62,8 +66,16 @@ export class PageSession {
     const cached = this.recommendationCache.get(key);
     if (cached && cached.limit >= query.limit) return cached.result;
     const result = this.source.recommend(query);
-    result.catch((error: unknown) => log('warn', 'proxy_recommendations_failed', { error }));
-    this.recommendationCache.set(key, { limit: query.limit, result });
+    const entry: RecommendationFetch = { limit: query.limit, result };
+    result.then(
+      (value) => {
+        entry.settled = value;
+        // Priced as soon as known, so that a slot reached later finds its prices settled too.
+        void this.primePrices(value.items.map((item) => item.product_id));
+      },
+      (error: unknown) => log('warn', 'proxy_recommendations_failed', { error }),
+    );
+    this.recommendationCache.set(key, entry);
     return result;
   }
 
@@ -92,12 +104,40 @@ export class PageSession {
     const result = await this.deadline.within(this.fetchRecommendations(query));
     if (!result || result.items.length === 0) return undefined;
     const items = result.items.slice(0, query.limit);
-    // The block shows this shopper's prices, the same ones the page's price elements show; only the
-    // items actually rendered are priced (one batch for those not priced yet).
+    // The block shows this shopper's prices, the same ones the page's price elements show. Items are
+    // priced in one batch when their recommendations arrive; this covers any not priced yet.
     void this.primePrices(items.map((item) => item.product_id));
     const quotes = await this.deadline.within(
       Promise.all(items.map((item) => this.priceCache.get(item.product_id) ?? Promise.resolve(undefined))),
     );
+    return this.priced(result, items, quotes);
+  }
+
+  /**
+   * The same as `recommendations(query)` when everything it needs has already arrived (the usual case
+   * when the origin takes longer than the cache), else undefined: the slot handler then finishes
+   * synchronously, and HTMLRewriter neither suspends the parser nor splits the page's output there.
+   */
+  settledRecommendations(query: RecommendationQuery): { value: Recommendations | undefined } | undefined {
+    const fetched = this.recommendationCache.get(queryKey(query));
+    const result = fetched && fetched.limit >= query.limit ? fetched.settled : undefined;
+    if (!result) return undefined;
+    if (result.items.length === 0) return { value: undefined };
+    const items = result.items.slice(0, query.limit);
+    const quotes: Array<PriceQuote | undefined> = [];
+    for (const item of items) {
+      const known = this.settledPrice(item.product_id);
+      if (!known) return undefined;
+      quotes.push(known.quote);
+    }
+    return { value: this.priced(result, items, quotes) };
+  }
+
+  private priced(
+    result: Recommendations,
+    items: Recommendations['items'],
+    quotes: ReadonlyArray<PriceQuote | undefined> | undefined,
+  ): Recommendations {
     this.currency ??= quotes?.find((quote) => quote !== undefined)?.currency;
     const priced = items.map((item, index) => {
       const quote = quotes?.[index];

@@ -5,6 +5,7 @@ import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
 import type { PageSession } from './page-session';
 import { PriceRewriter, productIdOf } from './price-rewriter';
 import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
+import type { Recommendations } from './source';
 
 /** Path of the storefront plugin the worker serves (DESIGN.md "HTTP API"). */
 export const PLUGIN_PATH = '/rx.js';
@@ -49,18 +50,39 @@ function insert(element: Element, position: SlotPosition, html: string): void {
   else element.replace(html, options);
 }
 
-/** Fills one slot; leaves it as it was when nothing comes back within the budget. */
-async function fillSlot(
+/**
+ * Fills one slot; leaves it as it was when nothing comes back within the budget. Synchronous when the
+ * slot's recommendations and prices are already known (see PageSession.settledRecommendations).
+ */
+function fillSlot(
   session: PageSession,
   element: Element,
   attributes: AttributeReader,
   position: SlotPosition | 'inner',
   encode: (html: string) => string,
   limit?: number,
-): Promise<void> {
+): Promise<void> | undefined {
   const query = slotQuery(attributes, session.context);
   if (limit !== undefined) query.limit = limit;
-  const recommendations = await session.recommendations(query);
+  const settled = session.settledRecommendations(query);
+  if (settled) {
+    renderSlot(session, element, attributes, position, encode, query, settled.value);
+    return undefined;
+  }
+  return session.recommendations(query).then((recommendations) => {
+    renderSlot(session, element, attributes, position, encode, query, recommendations);
+  });
+}
+
+function renderSlot(
+  session: PageSession,
+  element: Element,
+  attributes: AttributeReader,
+  position: SlotPosition | 'inner',
+  encode: (html: string) => string,
+  query: ReturnType<typeof slotQuery>,
+  recommendations: Recommendations | undefined,
+): void {
   if (!recommendations) return;
   const block = renderRecommendationBlock(recommendations.items, {
     recommendationId: recommendations.recommendation_id,
