@@ -17,7 +17,7 @@ export interface RecommendationsQuery {
  * Reads from the worker API. Cookies are never sent (they would be third-party on another site);
  * the anonymous id travels in the `x-rx-uid` header instead, and only when tracking is allowed. Before
  * consent (or under GPC) requests say `tracking=off` instead: the API answers recommendations from the
- * page alone, the same for everybody, and neither makes nor stores an id for them.
+ * page alone and base prices without tokens, the same for everybody, and makes no id for them.
  */
 export function createApi(base: string, identity: Identity, identified: () => boolean) {
   async function get<T>(path: string, params: Record<string, string | undefined>): Promise<T> {
@@ -33,14 +33,17 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     return (await response.json()) as T;
   }
   return {
-    // Untracked (consent pending, GPC): answered from the page alone, no id made for it.
+    // Untracked (consent pending, GPC): answered from the page alone (base prices), no id made for it.
     recommendations: (query: RecommendationsQuery) =>
       get<RecommendationsResponse>('/v1/recommendations', {
         ...query,
         tracking: identified() ? undefined : 'off',
       }),
     prices: (productIds: string[]) =>
-      get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds.join(',') }),
+      get<{ prices: PriceQuote[] }>('/v1/prices', {
+        product_ids: productIds.join(','),
+        tracking: identified() ? undefined : 'off',
+      }),
   };
 }
 

@@ -169,6 +169,8 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(recommendation?.headers['x-rx-uid']).toBeUndefined();
     // Told so, the API answers from the page alone and makes no id for this shopper.
     expect(recommendation?.path).toContain('tracking=off');
+    const prices = api.requests.find((r) => r.method === 'GET' && r.path.startsWith('/v1/prices'));
+    expect(prices?.path).toContain('tracking=off');
 
     await page.evaluate('rx.consent(true)');
     await expect.poll(() => api.events.filter(named('Before Consent')).length, POLL).toBe(1);

@@ -74,6 +74,35 @@ describe('GET /v1/prices', () => {
   });
 });
 
+describe('GET /v1/prices?tracking=off (a shopper who may not be tracked)', () => {
+  it('base prices without tokens, no cookie, whatever id comes along', async () => {
+    const shopper = await newShopper();
+    const response = await call(`/v1/prices?product_ids=${productId(0)},${productId(3)}&tracking=off`, {
+      headers: { cookie: shopper.cookie, 'x-rx-uid': shopper.id },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('cache-control')).toBe('private, no-store');
+    const { prices } = (await response.json()) as { prices: Array<Omit<Quote, 'token'> & { token: null }> };
+    expect(prices.map((p) => [p.product_id, p.price, p.base_price, p.personalized, p.token])).toEqual([
+      [productId(0), 1, 1, false, null],
+      [productId(3), 2.5, 2.5, false, null],
+    ]);
+  });
+
+  it('refuses a user_id with tracking=off, and any value but off, naming the field', async () => {
+    for (const [query, field] of [
+      ['tracking=off&user_id=u-1', 'user_id'],
+      ['tracking=none', 'tracking'],
+    ] as const) {
+      const response = await call(`/v1/prices?product_ids=${productId(0)}&${query}`);
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as ErrorBody;
+      expect(body.error.details.map((d) => d.field)).toEqual([field]);
+    }
+  });
+});
+
 describe('POST /v1/prices/verify', () => {
   it('accepts the shopper own tokens and returns what they state', async () => {
     const shopper = await newShopper();

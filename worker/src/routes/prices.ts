@@ -9,10 +9,20 @@ import { identifyShopper, isAnonymousId, setShopperCookie, userHash } from '../s
 import { productIdListSchema, userIdSchema } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
-const PricesQuerySchema = z.object({
-  product_ids: productIdListSchema,
-  user_id: userIdSchema.optional(),
-});
+const PricesQuerySchema = z
+  .object({
+    product_ids: productIdListSchema,
+    user_id: userIdSchema.optional(),
+    tracking: z.enum(['off'], { error: 'must be off (or absent)' }).optional(),
+  })
+  .superRefine((query, ctx) => {
+    if (query.tracking === 'off' && query.user_id) {
+      ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'must not be given with tracking=off' });
+    }
+  });
+
+/** Nobody in particular: whose prices an untracked shopper sees (base prices, no token to bind). */
+const NOBODY = { userHash: '' };
 
 export const MAX_TOKENS = 100;
 
@@ -31,7 +41,8 @@ const VerifyBodySchema = z.object({
 });
 
 /**
- * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out).
+ * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out);
+ * `tracking=off`: base prices without tokens, no id, no cookie.
  * `POST /v1/prices/verify` `{ tokens, user_id? | anonymous_id? }` → `{ results: [{ index, valid, reason?,
  * product_id?, price?, currency?, expires_at? }], valid }`; the shopper is the one named in the body,
  * else the request's `rx_uid`/`user_id`. Claims are returned only for tokens whose signature holds.
@@ -46,10 +57,15 @@ export const prices = new Hono<AppEnv>()
     zValidator('query', PricesQuerySchema, rejectInvalid('query')),
     async (c) => {
       const query = c.req.valid('query');
+      c.header('cache-control', 'private, no-store');
+      if (query.tracking === 'off') {
+        // A shopper who may not be tracked: base prices, and no token, which would have to name a
+        // shopper (checkout charges the base price without one). No id is made, no cookie set.
+        return c.json({ prices: await getPrices(c.env, NOBODY, query.product_ids, { sign: false }) });
+      }
       const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
       const quotes = await getPrices(c.env, shopper, query.product_ids);
       setShopperCookie(c, shopper);
-      c.header('cache-control', 'private, no-store');
       return c.json({ prices: quotes });
     },
   )
