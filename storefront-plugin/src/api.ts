@@ -23,8 +23,9 @@ export function createApi(base: string, identity: Identity, identified: () => bo
   async function get<T>(path: string, params: Record<string, string | undefined>): Promise<T> {
     const url = new URL(base + path);
     const tracked = identified();
-    const userId = tracked ? identity.userId() : undefined;
-    for (const [key, value] of Object.entries({ ...params, user_id: userId })) {
+    // Untracked (consent pending, GPC): no id, and `tracking=off` so the API makes none either.
+    const who = tracked ? { user_id: identity.userId() } : { tracking: 'off' };
+    for (const [key, value] of Object.entries({ ...params, ...who })) {
       if (value) url.searchParams.set(key, value);
     }
     const headers: Record<string, string> = tracked ? { 'x-rx-uid': identity.anonymousId() } : {};
@@ -33,17 +34,10 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     return (await response.json()) as T;
   }
   return {
-    // Untracked (consent pending, GPC): answered from the page alone (base prices), no id made for it.
     recommendations: (query: RecommendationsQuery) =>
-      get<RecommendationsResponse>('/v1/recommendations', {
-        ...query,
-        tracking: identified() ? undefined : 'off',
-      }),
+      get<RecommendationsResponse>('/v1/recommendations', { ...query }),
     prices: (productIds: string[]) =>
-      get<{ prices: PriceQuote[] }>('/v1/prices', {
-        product_ids: productIds.join(','),
-        tracking: identified() ? undefined : 'off',
-      }),
+      get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds.join(',') }),
   };
 }
 

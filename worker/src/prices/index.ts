@@ -79,3 +79,12 @@ export async function getPrices(
   }
   return quotes;
 }
+
+/**
+ * Prices for a shopper who may not be tracked (consent pending, GPC): base prices without tokens, since
+ * a token must name a shopper (checkout charges the base price without one). Nothing about anybody is
+ * read or made.
+ */
+export function basePrices(env: Env, productIds: readonly string[]): Promise<PriceQuote[]> {
+  return getPrices(env, { userHash: '' }, productIds, { sign: false });
+}

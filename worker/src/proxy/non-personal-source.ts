@@ -1,14 +1,7 @@
 import type { Env } from '../env';
-import { getPrices } from '../prices';
+import { basePrices } from '../prices';
 import { getContextRecommendations } from '../recommend/context-only';
-import type { Shopper } from '../shopper';
 import type { PersonalizationSource } from './source';
-
-/**
- * Nobody in particular, for prices: its `holdout` bucket gives base prices, and no hash of it is ever
- * used as a key.
- */
-const NOBODY: Shopper = { anonymousId: '', userHash: '', anonymousHash: '', bucket: 'holdout', isNew: false };
 
 /**
  * The source for pages of shoppers who may not be tracked (consent pending, Global Privacy Control):
@@ -24,6 +17,6 @@ export function nonPersonalSource(env: Env, ctx: ExecutionContext): Personalizat
       const { items, ...rest } = await getContextRecommendations(env, ctx, query);
       return { ...rest, items: [...items] };
     },
-    prices: (productIds) => getPrices(env, NOBODY, productIds, { sign: false }),
+    prices: (productIds) => basePrices(env, productIds),
   };
 }

@@ -23,3 +23,16 @@ export const productIdListSchema = z
 export const userIdSchema = z
   .string()
   .regex(USER_ID_PATTERN, 'must be 1-128 printable characters without spaces');
+
+/** `tracking=off`: a shopper who may not be tracked (the plugin before consent, or under GPC). */
+export const trackingSchema = z.enum(['off'], { error: 'must be off (or absent)' }).optional();
+
+/** An untracked request cannot name a logged-in shopper: `user_id` with `tracking=off` is refused. */
+export function refuseUserIdWhenUntracked(
+  query: { tracking?: 'off'; user_id?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (query.tracking === 'off' && query.user_id) {
+    ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'must not be given with tracking=off' });
+  }
+}

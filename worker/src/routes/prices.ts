@@ -4,25 +4,18 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env';
 import { ApiError, errorBody } from '../errors';
-import { getPrices, signingKey, verifyPriceToken } from '../prices';
+import { basePrices, getPrices, signingKey, verifyPriceToken } from '../prices';
 import { identifyShopper, isAnonymousId, setShopperCookie, userHash } from '../shopper';
-import { productIdListSchema, userIdSchema } from './params';
+import { productIdListSchema, refuseUserIdWhenUntracked, trackingSchema, userIdSchema } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
 const PricesQuerySchema = z
   .object({
     product_ids: productIdListSchema,
     user_id: userIdSchema.optional(),
-    tracking: z.enum(['off'], { error: 'must be off (or absent)' }).optional(),
+    tracking: trackingSchema,
   })
-  .superRefine((query, ctx) => {
-    if (query.tracking === 'off' && query.user_id) {
-      ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'must not be given with tracking=off' });
-    }
-  });
-
-/** Nobody in particular: whose prices an untracked shopper sees (base prices, no token to bind). */
-const NOBODY = { userHash: '' };
+  .superRefine(refuseUserIdWhenUntracked);
 
 export const MAX_TOKENS = 100;
 
@@ -59,9 +52,8 @@ export const prices = new Hono<AppEnv>()
       const query = c.req.valid('query');
       c.header('cache-control', 'private, no-store');
       if (query.tracking === 'off') {
-        // A shopper who may not be tracked: base prices, and no token, which would have to name a
-        // shopper (checkout charges the base price without one). No id is made, no cookie set.
-        return c.json({ prices: await getPrices(c.env, NOBODY, query.product_ids, { sign: false }) });
+        // A shopper who may not be tracked: no id is made, no cookie set.
+        return c.json({ prices: await basePrices(c.env, query.product_ids) });
       }
       const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
       const quotes = await getPrices(c.env, shopper, query.product_ids);

@@ -5,7 +5,13 @@ import type { AppEnv } from '../app-env';
 import { getRecommendations, PLACEMENTS } from '../recommend';
 import { getContextRecommendations } from '../recommend/context-only';
 import { identifyShopper, setShopperCookie } from '../shopper';
-import { productIdListSchema, productIdSchema, userIdSchema } from './params';
+import {
+  productIdListSchema,
+  productIdSchema,
+  refuseUserIdWhenUntracked,
+  trackingSchema,
+  userIdSchema,
+} from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
 export const MAX_LIMIT = 50;
@@ -26,15 +32,13 @@ const RecommendationsQuerySchema = z
       .max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)
       .default(8),
     user_id: userIdSchema.optional(),
-    tracking: z.enum(['off'], { error: 'must be off (or absent)' }).optional(),
+    tracking: trackingSchema,
   })
   .superRefine((query, ctx) => {
     if (query.placement === 'product' && !query.product_id) {
       ctx.addIssue({ code: 'custom', path: ['product_id'], message: 'is required for placement product' });
     }
-    if (query.tracking === 'off' && query.user_id) {
-      ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'must not be given with tracking=off' });
-    }
+    refuseUserIdWhenUntracked(query, ctx);
   });
 
 /**
