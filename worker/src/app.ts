@@ -6,6 +6,7 @@ import { eventRoutes, segmentRoutes } from './events';
 import { log } from './log';
 import { rateLimit } from './middleware/rate-limit';
 import { shopCors } from './middleware/shop-cors';
+import { warmModels } from './middleware/warm-models';
 import { proxyHandler } from './proxy';
 import { adminModels } from './routes/admin-models';
 import { healthz } from './routes/healthz';
@@ -20,6 +21,7 @@ import { recommendations } from './routes/recommendations';
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(requestId());
+  app.use(warmModels());
 
   app.route('/healthz', healthz);
   // ROUTES: later parts mount /v1/*, /rx.js and the proxy below this line.

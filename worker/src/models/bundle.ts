@@ -17,8 +17,11 @@ export interface BundleSource {
   read(file: string): Promise<Uint8Array | undefined>;
 }
 
-/** A verified bundle with its sessions created: what recommendations run on. */
-export interface LoadedBundle {
+/**
+ * A bundle whose files are verified and whose catalogue is parsed, before any ORT session exists:
+ * enough for prices, popularity and cache keys (the bundle version), none of which run a model.
+ */
+export interface BundleCatalogue {
   version: string;
   origin: BundleSource['origin'];
   manifest: Manifest;
@@ -26,9 +29,19 @@ export interface LoadedBundle {
   /** `catalogue.items`: index i is item i of every model's item axis. */
   items: CatalogueItem[];
   byId: Map<string, number>;
-  models: Partial<Record<ModelRole, Recommender>>;
   /** Catalogue indices by popularity, most popular first: the fallback that needs no model. */
   popularityOrder: Int32Array;
+}
+
+/** A verified bundle with its model files' bytes, ready for `createSessions`. */
+export interface VerifiedBundle extends BundleCatalogue {
+  /** Model name → the verified bytes of its graph. */
+  readonly modelFiles: ReadonlyMap<string, Uint8Array>;
+}
+
+/** A verified bundle with its sessions created: what recommendations run on. */
+export interface LoadedBundle extends BundleCatalogue {
+  models: Partial<Record<ModelRole, Recommender>>;
   loadedAt: number;
 }
 
@@ -100,11 +113,11 @@ function popularityOrder(items: CatalogueItem[]): Int32Array {
 }
 
 /**
- * Loads a bundle: validates the manifest, verifies the catalogue and every model file against their
- * sha256, checks the catalogue matches the models' item axis, and creates one ORT session per model.
- * Throws a BundleError (and releases what it created) on any problem: a bundle is all or nothing.
+ * Verifies a bundle without creating sessions: validates the manifest, checks the catalogue and every
+ * model file against their sha256, and checks the catalogue matches the models' item axis. Throws a
+ * BundleError listing every problem found.
  */
-export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
+export async function verifyBundle(source: BundleSource): Promise<VerifiedBundle> {
   const manifest = await readManifest(source);
   const problems: string[] = [];
 
@@ -114,10 +127,10 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
     manifest.catalogue.sha256,
     problems,
   );
-  const modelBytes = new Map<string, Uint8Array>();
+  const modelFiles = new Map<string, Uint8Array>();
   for (const entry of manifest.models) {
     const bytes = await readVerified(source, entry.file, entry.sha256, problems, entry.bytes);
-    if (bytes) modelBytes.set(entry.name, bytes);
+    if (bytes) modelFiles.set(entry.name, bytes);
   }
   let catalogue: Catalogue | undefined;
   if (catalogueBytes) {
@@ -144,19 +157,6 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
   }
   if (problems.length > 0 || !catalogue) throw new BundleError(manifest.version, problems);
 
-  const models: Partial<Record<ModelRole, Recommender>> = {};
-  try {
-    for (const entry of manifest.models) {
-      const bytes = modelBytes.get(entry.name);
-      // The first model of a role wins: the manifest lists them in order of preference.
-      if (!bytes || models[entry.role]) continue;
-      models[entry.role] = await loadRecommender(entry, bytes, catalogue.items.length);
-    }
-  } catch (error) {
-    await releaseModels(models);
-    throw new BundleError(manifest.version, [error instanceof Error ? error.message : String(error)]);
-  }
-
   const byId = new Map<string, number>();
   for (const [index, item] of catalogue.items.entries()) byId.set(item.product_id, index);
   return {
@@ -166,10 +166,36 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
     catalogue,
     items: catalogue.items,
     byId,
-    models,
     popularityOrder: popularityOrder(catalogue.items),
-    loadedAt: Date.now(),
+    modelFiles,
   };
+}
+
+/**
+ * Creates one ORT session per model role of a verified bundle. The first session of an isolate also
+ * starts ORT's WebAssembly runtime, which takes most of the time (~0.3-0.5 s locally; later sessions
+ * take a few ms). Throws a BundleError (and releases what it created) if any graph is refused.
+ */
+export async function createSessions(verified: VerifiedBundle): Promise<LoadedBundle> {
+  const { modelFiles, ...bundle } = verified;
+  const models: Partial<Record<ModelRole, Recommender>> = {};
+  try {
+    for (const entry of verified.manifest.models) {
+      const bytes = modelFiles.get(entry.name);
+      // The first model of a role wins: the manifest lists them in order of preference.
+      if (!bytes || models[entry.role]) continue;
+      models[entry.role] = await loadRecommender(entry, bytes, verified.items.length);
+    }
+  } catch (error) {
+    await releaseModels(models);
+    throw new BundleError(verified.version, [error instanceof Error ? error.message : String(error)]);
+  }
+  return { ...bundle, models, loadedAt: Date.now() };
+}
+
+/** Verifies a bundle and creates its sessions: all or nothing. */
+export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
+  return createSessions(await verifyBundle(source));
 }
 
 /** Frees the ORT sessions of a bundle that is no longer served. */

@@ -2,7 +2,16 @@
  * Model bundles in the worker: the built-in default, published bundles from the model store (R2),
  * sha256 verification, and onnxruntime-web sessions created once per isolate.
  */
-export { BundleError, type BundleSource, type LoadedBundle, loadBundle } from './bundle';
+export {
+  type BundleCatalogue,
+  BundleError,
+  type BundleSource,
+  createSessions,
+  type LoadedBundle,
+  loadBundle,
+  type VerifiedBundle,
+  verifyBundle,
+} from './bundle';
 export {
   BUNDLE_FILE_PATTERN,
   BUNDLE_VERSION_PATTERN,
@@ -11,4 +20,11 @@ export {
   readPointer,
 } from './model-store';
 export type { Recommender, TopK } from './recommender';
-export { activateStoredBundle, getBundle } from './registry';
+export {
+  activateStoredBundle,
+  BundleRegistry,
+  getBundle,
+  getCatalogue,
+  type RegistryDependencies,
+  warmBundle,
+} from './registry';

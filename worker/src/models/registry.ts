@@ -7,30 +7,35 @@ import {
   reportRecovery,
 } from '../health';
 import { log } from '../log';
-import { BundleError, type BundleSource, type LoadedBundle, loadBundle, releaseModels } from './bundle';
+import {
+  type BundleCatalogue,
+  BundleError,
+  type BundleSource,
+  createSessions,
+  type LoadedBundle,
+  releaseModels,
+  type VerifiedBundle,
+  verifyBundle,
+} from './bundle';
 import { defaultBundleSource } from './default-bundle';
 import { readPointer, storeBundleSource } from './model-store';
 
-/**
- * The bundle this isolate serves. Sessions are created once per isolate and reused by every request;
- * a newer published bundle is loaded beside the current one and swapped in only once it is fully
- * verified and its sessions exist, so a bad bundle never replaces a good one.
- */
-interface RegistryState {
-  current?: LoadedBundle;
-  initial?: Promise<void>;
-  refreshing?: Promise<void>;
-  lastPollAt: number;
-  /** Versions refused in this isolate, with why and when: not downloaded again on every poll. */
-  refused: Map<string, { reason: string; at: number }>;
-  /** When the first load of the isolate last failed (no bundle at all): retried only after the poll interval. */
-  initialFailedAt?: number;
-  /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
-  retired: Array<{ bundle: LoadedBundle; at: number }>;
+type Background = Pick<ExecutionContext, 'waitUntil'>;
+
+/** What the registry loads with; tests swap `createSessions` to hold or fail the session phase. */
+export interface RegistryDependencies {
+  createSessions: (verified: VerifiedBundle) => Promise<LoadedBundle>;
+  builtIn: () => BundleSource | undefined;
 }
 
-const state: RegistryState = { lastPollAt: 0, refused: new Map(), retired: [] };
 const DEFAULT_POLL_SECONDS = 30;
+/**
+ * How long the session phase of a first load waits once the catalogue is shown. Creating the first
+ * ORT session is one synchronous block (~0.37 s measured locally: no timer fires during it), so
+ * everything the isolate is doing waits for it. A timer that needs the clock to move lets answers
+ * already made from the catalogue be written out first (a 0 ms one fires before such writes).
+ */
+const SESSION_PHASE_DELAY_MS = 1;
 const RETIRE_GRACE_MS = 60_000;
 
 function pollIntervalMs(env: Pick<Env, 'MODEL_POLL_SECONDS'>): number {
@@ -42,154 +47,280 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Loads a source and makes it current; on failure keeps what is served and reports why. */
-async function tryActivate(source: BundleSource, label: string): Promise<LoadedBundle | undefined> {
-  try {
-    const bundle = await loadBundle(source);
-    if (source.origin === 'store' && bundle.version !== label) {
-      // A published folder must hold the version it is published as, or cache keys would lie.
-      await releaseModels(bundle.models);
-      throw new BundleError(label, [
-        `manifest.json says version ${bundle.version}, it was published as ${label}`,
-      ]);
-    }
-    const previous = state.current;
-    state.current = bundle;
-    if (previous && previous !== bundle) state.retired.push({ bundle: previous, at: Date.now() });
-    reportRecovery('models');
-    log('info', 'model_bundle_loaded', {
-      version: bundle.version,
-      origin: bundle.origin,
-      models: Object.keys(bundle.models),
-    });
-    return bundle;
-  } catch (error) {
-    const version = error instanceof BundleError ? error.version : label;
-    state.refused.set(label, { reason: describe(error), at: Date.now() });
-    reportFailure('models', error);
-    log('error', 'model_bundle_refused', {
-      version,
-      source: label,
-      error,
-      keeping: state.current?.version ?? null,
-    });
-    return undefined;
-  }
-}
+/**
+ * The bundle an isolate serves. Sessions are created once per isolate and reused by every request;
+ * a newer published bundle is loaded beside the current one and swapped in only once it is fully
+ * verified and its sessions exist, so a bad bundle never replaces a good one.
+ *
+ * An isolate's first load comes in two phases. Verifying the files and parsing the catalogue takes
+ * tens of ms; creating the ORT sessions takes ~0.3-0.5 s more, almost all of it ORT's WebAssembly
+ * runtime starting, in one synchronous block. The verified catalogue is shown before that block to
+ * whatever needs no model (prices, holdout popularity, cache hits: `catalogue()`), so an answer that
+ * is ready by then goes out without waiting for a runtime it does not use. A swap is still all or
+ * nothing.
+ */
+export class BundleRegistry {
+  private current: LoadedBundle | undefined;
+  /** The first load's verified catalogue while its sessions are being created. */
+  private warming: BundleCatalogue | undefined;
+  private initial: Promise<void> | undefined;
+  /** Woken when the first load has a catalogue to show (or has ended). */
+  private catalogueWaiters: Array<() => void> = [];
+  private refreshing: Promise<void> | undefined;
+  private lastPollAt = 0;
+  /** Versions refused in this isolate, with why and when: not downloaded again on every poll. */
+  private readonly refused = new Map<string, { reason: string; at: number }>();
+  /** When the first load of the isolate last failed (no bundle at all): retried only after the poll interval. */
+  private initialFailedAt: number | undefined;
+  /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
+  private retired: Array<{ bundle: LoadedBundle; at: number }> = [];
 
-async function loadInitial(env: Env): Promise<void> {
-  if (env.MODEL_STORE) {
+  constructor(
+    private readonly deps: RegistryDependencies = { createSessions, builtIn: defaultBundleSource },
+  ) {}
+
+  /**
+   * The bundle to serve with its sessions, or undefined when none could be loaded (callers then answer
+   * without a model). The first call of an isolate loads the published bundle, else the built-in one;
+   * later calls that pass `ctx` check the store at most every `MODEL_POLL_SECONDS` (default 30) in the
+   * background (`ctx.waitUntil`).
+   */
+  async bundle(env: Env, ctx?: Background): Promise<LoadedBundle | undefined> {
+    if (!this.current) {
+      const initial = this.startInitial(env, ctx);
+      if (initial) await initial;
+      return this.current;
+    }
+    this.pollInBackground(env, ctx);
+    this.releaseRetired();
+    return this.current;
+  }
+
+  /**
+   * What serving needs when it runs no model: the current bundle, or during an isolate's first load
+   * its verified catalogue as soon as there is one. `ctx` keeps the session phase running after this
+   * request has its answer.
+   */
+  async catalogue(env: Env, ctx: Background): Promise<BundleCatalogue | undefined> {
+    for (;;) {
+      if (this.current) return this.bundle(env, ctx);
+      if (this.warming) return this.warming;
+      const initial = this.startInitial(env, ctx);
+      if (!initial) return undefined;
+      const shown = new Promise<void>((resolve) => this.catalogueWaiters.push(resolve));
+      await Promise.race([initial, shown]);
+      if (!this.initial && !this.current) return undefined;
+    }
+  }
+
+  /** Starts the first load in the background if this isolate has not (a cold isolate's first contact). */
+  warm(env: Env, ctx: Background): void {
+    if (this.current || this.initial) return;
+    const initial = this.startInitial(env, ctx);
+    initial?.catch(() => undefined);
+  }
+
+  /**
+   * Loads a published version now and makes it current if it verifies (the admin publish endpoint uses
+   * this so a bad upload is refused before the pointer moves). Returns the problems when refused.
+   */
+  async activateStored(
+    bucket: R2Bucket,
+    version: string,
+  ): Promise<{ ok: true; bundle: LoadedBundle } | { ok: false; problems: string[] }> {
+    this.refused.delete(version);
+    const bundle = await this.tryActivate(storeBundleSource(bucket, version), version);
+    if (bundle) return { ok: true, bundle };
+    const reason = this.refused.get(version)?.reason ?? 'unknown';
+    return { ok: false, problems: [reason] };
+  }
+
+  /** `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt. */
+  async health(env: Env): Promise<ComponentHealth> {
+    const current = await this.bundle(env);
+    if (!current) {
+      const reasons = [...this.refused.values()].map((r) => r.reason).join('; ');
+      return {
+        status: 'down',
+        detail: `no model bundle loaded${reasons ? `: ${reasons}` : ''}`.slice(0, 300),
+      };
+    }
+    // Only refusals since the served bundle was activated count: a later good publish clears the state.
+    const refused = [...this.refused.entries()].filter(
+      ([version, refusal]) => version !== current.version && refusal.at >= current.loadedAt,
+    );
+    const detail = `serving ${current.version} (${current.origin}); models: ${Object.keys(current.models).join(', ') || 'none'}`;
+    if (refused.length > 0) {
+      const [version, refusal] = refused[refused.length - 1] ?? ['?', { reason: '?' }];
+      return { status: 'degraded', detail: `${detail}; refused ${version}: ${refusal.reason}`.slice(0, 300) };
+    }
+    // Model runs that failed recently (reported by the recommendation path) degrade the component too.
+    const recent = componentHealth('models', true);
+    if (recent.status === 'degraded') {
+      return { ...recent, detail: `${detail}; ${recent.detail ?? 'recent failure'}`.slice(0, 300) };
+    }
+    return { status: 'ok', detail };
+  }
+
+  /** The first load, started once; undefined while a failed one waits out the poll interval. */
+  private startInitial(env: Env, ctx?: Background): Promise<void> | undefined {
+    if (this.initial) return this.initial;
+    // Nothing loadable: do not re-run a failing load (CPU-heavy) on every request.
+    if (this.initialFailedAt !== undefined && Date.now() - this.initialFailedAt < pollIntervalMs(env))
+      return undefined;
+    const initial = this.loadInitial(env).finally(() => {
+      this.initial = undefined;
+      this.warming = undefined;
+      this.lastPollAt = Date.now();
+      this.initialFailedAt = this.current ? undefined : Date.now();
+      this.wakeCatalogueWaiters();
+    });
+    this.initial = initial;
+    // The request that started the load may be answered from the catalogue before the sessions exist;
+    // waitUntil keeps the isolate working on them after that answer.
+    ctx?.waitUntil(initial.catch(() => undefined));
+    return initial;
+  }
+
+  private wakeCatalogueWaiters(): void {
+    const waiters = this.catalogueWaiters;
+    this.catalogueWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private async loadInitial(env: Env): Promise<void> {
+    const showCatalogue = (verified: BundleCatalogue) => {
+      this.warming = verified;
+      this.wakeCatalogueWaiters();
+    };
+    if (env.MODEL_STORE) {
+      try {
+        const pointer = await readPointer(env.MODEL_STORE);
+        if (
+          pointer &&
+          (await this.tryActivate(
+            storeBundleSource(env.MODEL_STORE, pointer.version),
+            pointer.version,
+            showCatalogue,
+          ))
+        )
+          return;
+      } catch (error) {
+        reportFailure('models', error);
+        log('error', 'model_store_unreadable', { error });
+      }
+    }
+    const builtIn = this.deps.builtIn();
+    if (builtIn) await this.tryActivate(builtIn, 'default', showCatalogue);
+    else log('warn', 'model_bundle_missing', { hint: 'no default bundle embedded and none published' });
+  }
+
+  /**
+   * Loads a source and makes it current; on failure keeps what is served and reports why.
+   * `showCatalogue` (first load only) gets the verified catalogue before the sessions are created.
+   */
+  private async tryActivate(
+    source: BundleSource,
+    label: string,
+    showCatalogue?: (verified: BundleCatalogue) => void,
+  ): Promise<LoadedBundle | undefined> {
     try {
-      const pointer = await readPointer(env.MODEL_STORE);
-      if (
-        pointer &&
-        (await tryActivate(storeBundleSource(env.MODEL_STORE, pointer.version), pointer.version))
-      )
-        return;
+      const verified = await verifyBundle(source);
+      if (source.origin === 'store' && verified.version !== label) {
+        // A published folder must hold the version it is published as, or cache keys would lie.
+        throw new BundleError(label, [
+          `manifest.json says version ${verified.version}, it was published as ${label}`,
+        ]);
+      }
+      if (showCatalogue) {
+        showCatalogue(verified);
+        await new Promise((resolve) => setTimeout(resolve, SESSION_PHASE_DELAY_MS));
+      }
+      const bundle = await this.deps.createSessions(verified);
+      const previous = this.current;
+      this.current = bundle;
+      if (previous && previous !== bundle) this.retired.push({ bundle: previous, at: Date.now() });
+      reportRecovery('models');
+      log('info', 'model_bundle_loaded', {
+        version: bundle.version,
+        origin: bundle.origin,
+        models: Object.keys(bundle.models),
+      });
+      return bundle;
+    } catch (error) {
+      // A catalogue shown for a bundle whose sessions failed is not served any longer.
+      if (showCatalogue) this.warming = undefined;
+      const version = error instanceof BundleError ? error.version : label;
+      this.refused.set(label, { reason: describe(error), at: Date.now() });
+      reportFailure('models', error);
+      log('error', 'model_bundle_refused', {
+        version,
+        source: label,
+        error,
+        keeping: this.current?.version ?? null,
+      });
+      return undefined;
+    }
+  }
+
+  /** Checks the store's pointer and activates a newer, not yet refused version. */
+  private async refresh(env: Env): Promise<void> {
+    const bucket = env.MODEL_STORE;
+    if (!bucket) return;
+    try {
+      const pointer = await readPointer(bucket);
+      if (!pointer || pointer.version === this.current?.version || this.refused.has(pointer.version)) return;
+      await this.tryActivate(storeBundleSource(bucket, pointer.version), pointer.version);
     } catch (error) {
       reportFailure('models', error);
       log('error', 'model_store_unreadable', { error });
     }
   }
-  const builtIn = defaultBundleSource();
-  if (builtIn) await tryActivate(builtIn, 'default');
-  else log('warn', 'model_bundle_missing', { hint: 'no default bundle embedded and none published' });
-}
 
-/** Checks the store's pointer and activates a newer, not yet refused version. */
-async function refresh(env: Env): Promise<void> {
-  const bucket = env.MODEL_STORE;
-  if (!bucket) return;
-  try {
-    const pointer = await readPointer(bucket);
-    if (!pointer || pointer.version === state.current?.version || state.refused.has(pointer.version)) return;
-    await tryActivate(storeBundleSource(bucket, pointer.version), pointer.version);
-  } catch (error) {
-    reportFailure('models', error);
-    log('error', 'model_store_unreadable', { error });
-  }
-}
-
-function releaseRetired(): void {
-  const now = Date.now();
-  const due = state.retired.filter((entry) => now - entry.at > RETIRE_GRACE_MS);
-  if (due.length === 0) return;
-  state.retired = state.retired.filter((entry) => !due.includes(entry));
-  for (const { bundle } of due) void releaseModels(bundle.models);
-}
-
-/**
- * The bundle to serve, or undefined when none could be loaded (callers then answer without a model).
- * The first call of an isolate loads the published bundle, else the built-in one; later calls that pass
- * `ctx` check the store at most every `MODEL_POLL_SECONDS` (default 30) in the background (`ctx.waitUntil`).
- */
-export async function getBundle(
-  env: Env,
-  ctx?: Pick<ExecutionContext, 'waitUntil'>,
-): Promise<LoadedBundle | undefined> {
-  if (!state.current) {
-    // Nothing loadable: do not re-run a failing load (CPU-heavy) on every request.
-    if (state.initialFailedAt !== undefined && Date.now() - state.initialFailedAt < pollIntervalMs(env))
-      return undefined;
-    state.initial ??= loadInitial(env).finally(() => {
-      state.initial = undefined;
-      state.lastPollAt = Date.now();
-      state.initialFailedAt = state.current ? undefined : Date.now();
+  private pollInBackground(env: Env, ctx?: Background): void {
+    const now = Date.now();
+    // Only callers that can keep the isolate working after their response (ctx) start a refresh:
+    // a detached promise may be cancelled with its request and would leave `refreshing` stuck.
+    if (!ctx || !env.MODEL_STORE || this.refreshing || now - this.lastPollAt < pollIntervalMs(env)) return;
+    this.lastPollAt = now;
+    this.refreshing = this.refresh(env).finally(() => {
+      this.refreshing = undefined;
     });
-    await state.initial;
-    return state.current;
+    ctx.waitUntil(this.refreshing);
   }
-  const now = Date.now();
-  // Only callers that can keep the isolate working after their response (ctx) start a refresh:
-  // a detached promise may be cancelled with its request and would leave `refreshing` stuck.
-  if (ctx && env.MODEL_STORE && !state.refreshing && now - state.lastPollAt >= pollIntervalMs(env)) {
-    state.lastPollAt = now;
-    state.refreshing = refresh(env).finally(() => {
-      state.refreshing = undefined;
-    });
-    ctx.waitUntil(state.refreshing);
+
+  private releaseRetired(): void {
+    const now = Date.now();
+    const due = this.retired.filter((entry) => now - entry.at > RETIRE_GRACE_MS);
+    if (due.length === 0) return;
+    this.retired = this.retired.filter((entry) => !due.includes(entry));
+    for (const { bundle } of due) void releaseModels(bundle.models);
   }
-  releaseRetired();
-  return state.current;
 }
 
-/**
- * Loads a published version now and makes it current if it verifies (the admin publish endpoint uses
- * this so a bad upload is refused before the pointer moves). Returns the problems when refused.
- */
-export async function activateStoredBundle(
+/** The isolate's registry: module state lives as long as the isolate. */
+const registry = new BundleRegistry();
+
+/** The bundle to serve, sessions and all (see BundleRegistry.bundle). */
+export function getBundle(env: Env, ctx?: Background): Promise<LoadedBundle | undefined> {
+  return registry.bundle(env, ctx);
+}
+
+/** The catalogue to serve without a model, early during a cold isolate's first load (see BundleRegistry.catalogue). */
+export function getCatalogue(env: Env, ctx: Background): Promise<BundleCatalogue | undefined> {
+  return registry.catalogue(env, ctx);
+}
+
+/** Starts a cold isolate's first load in the background (any first request, so shoppers find it ready). */
+export function warmBundle(env: Env, ctx: Background): void {
+  registry.warm(env, ctx);
+}
+
+export function activateStoredBundle(
   bucket: R2Bucket,
   version: string,
-): Promise<{ ok: true; bundle: LoadedBundle } | { ok: false; problems: string[] }> {
-  state.refused.delete(version);
-  const bundle = await tryActivate(storeBundleSource(bucket, version), version);
-  if (bundle) return { ok: true, bundle };
-  const reason = state.refused.get(version)?.reason ?? 'unknown';
-  return { ok: false, problems: [reason] };
+): ReturnType<BundleRegistry['activateStored']> {
+  return registry.activateStored(bucket, version);
 }
 
-/** `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt. */
-async function modelsHealth(env: Env): Promise<ComponentHealth> {
-  const current = await getBundle(env);
-  if (!current) {
-    const reasons = [...state.refused.values()].map((r) => r.reason).join('; ');
-    return { status: 'down', detail: `no model bundle loaded${reasons ? `: ${reasons}` : ''}`.slice(0, 300) };
-  }
-  // Only refusals since the served bundle was activated count: a later good publish clears the state.
-  const refused = [...state.refused.entries()].filter(
-    ([version, refusal]) => version !== current.version && refusal.at >= current.loadedAt,
-  );
-  const detail = `serving ${current.version} (${current.origin}); models: ${Object.keys(current.models).join(', ') || 'none'}`;
-  if (refused.length > 0) {
-    const [version, refusal] = refused[refused.length - 1] ?? ['?', { reason: '?' }];
-    return { status: 'degraded', detail: `${detail}; refused ${version}: ${refusal.reason}`.slice(0, 300) };
-  }
-  // Model runs that failed recently (reported by the recommendation path) degrade the component too.
-  const recent = componentHealth('models', true);
-  if (recent.status === 'degraded') {
-    return { ...recent, detail: `${detail}; ${recent.detail ?? 'recent failure'}`.slice(0, 300) };
-  }
-  return { status: 'ok', detail };
-}
-
-registerHealthProbe('models', modelsHealth);
+registerHealthProbe('models', (env) => registry.health(env));

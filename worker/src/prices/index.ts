@@ -1,7 +1,7 @@
 import type { PriceQuote } from '../../../contracts/api-types';
 import type { Env } from '../env';
 import { log } from '../log';
-import { getBundle } from '../models';
+import { getCatalogue } from '../models';
 import type { Shopper } from '../shopper';
 import { signingKey, signPriceToken } from './price-token';
 
@@ -37,11 +37,13 @@ export interface PriceOptions {
  */
 export async function getPrices(
   env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
   shopper: Pick<Shopper, 'userHash'>,
   productIds: readonly string[],
   { sign = true, now = Date.now() }: PriceOptions = {},
 ): Promise<PriceQuote[]> {
-  const bundle = await getBundle(env);
+  // Prices need the catalogue only: a cold isolate answers them before its model sessions exist.
+  const bundle = await getCatalogue(env, ctx);
   if (!bundle) return [];
   const expires = Math.floor(now / 1000) + PRICE_TOKEN_TTL_SECONDS;
   const key = sign && env.PRICE_SIGNING_KEY ? await signingKey(env.PRICE_SIGNING_KEY) : undefined;
@@ -85,6 +87,10 @@ export async function getPrices(
  * a token must name a shopper (checkout charges the base price without one). Nothing about anybody is
  * read or made.
  */
-export function basePrices(env: Env, productIds: readonly string[]): Promise<PriceQuote[]> {
-  return getPrices(env, { userHash: '' }, productIds, { sign: false });
+export function basePrices(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
+  productIds: readonly string[],
+): Promise<PriceQuote[]> {
+  return getPrices(env, ctx, { userHash: '' }, productIds, { sign: false });
 }

@@ -14,6 +14,6 @@ import type { PersonalizationSource } from './source';
 export function edgeSource(env: Env, ctx: ExecutionContext, shopper: Shopper): PersonalizationSource {
   return {
     recommend: (query) => getRecommendations(env, ctx, shopper, query),
-    prices: (productIds) => getPrices(env, shopper, productIds, { sign: false }),
+    prices: (productIds) => getPrices(env, ctx, shopper, productIds, { sign: false }),
   };
 }

@@ -17,6 +17,6 @@ export function nonPersonalSource(env: Env, ctx: ExecutionContext): Personalizat
       const { items, ...rest } = await getContextRecommendations(env, ctx, query);
       return { ...rest, items: [...items] };
     },
-    prices: (productIds) => basePrices(env, productIds),
+    prices: (productIds) => basePrices(env, ctx, productIds),
   };
 }

@@ -1,6 +1,6 @@
 import type { ModelRole } from '../../../contracts/manifest';
 import type { ActivityEntry } from '../cache/keys';
-import type { LoadedBundle, Recommender } from '../models';
+import type { BundleCatalogue, LoadedBundle, Recommender } from '../models';
 import { type Candidate, diversify } from './diversify';
 import { historyVector } from './history';
 import { recommendationMask } from './mask';
@@ -19,6 +19,12 @@ export const NO_SIGNALS: ShopperSignals = { activity: [], purchases: [], identif
 /** Graph scores at or below this are masked-out items (the graphs subtract 1e9 from them). */
 const MASKED_SCORE = -1e8;
 
+/**
+ * What ranking runs on: a bundle's catalogue, with its models when their sessions exist. Without
+ * models (holdout, or a cold isolate still creating its sessions) the ranking is popularity.
+ */
+export type RankingBundle = BundleCatalogue & Partial<Pick<LoadedBundle, 'models'>>;
+
 interface Plan {
   roles: ModelRole[];
   context: string[];
@@ -32,7 +38,7 @@ interface Plan {
  * - `home`/`category`: the learned `personal` model for identified shoppers, item-to-item from the
  *   session for anonymous ones; no history at all means popularity.
  */
-function plan(query: RecommendationQuery, signals: ShopperSignals, bundle: LoadedBundle): Plan | undefined {
+function plan(query: RecommendationQuery, signals: ShopperSignals, bundle: RankingBundle): Plan | undefined {
   const personalRoles: ModelRole[] = signals.identified ? ['personal', 'similar'] : ['similar', 'personal'];
   if (query.placement === 'product' && query.productId && bundle.byId.has(query.productId)) {
     return { roles: ['similar', 'personal'], context: [query.productId], activity: signals.activity };
@@ -49,7 +55,7 @@ function plan(query: RecommendationQuery, signals: ShopperSignals, bundle: Loade
   return hasHistory ? { roles: personalRoles, context: [], activity: signals.activity } : undefined;
 }
 
-function toItem(bundle: LoadedBundle, candidate: Candidate): RecommendedItem | undefined {
+function toItem(bundle: RankingBundle, candidate: Candidate): RecommendedItem | undefined {
   const item = bundle.items[candidate.index];
   if (!item) return undefined;
   return {
@@ -67,7 +73,7 @@ function toItem(bundle: LoadedBundle, candidate: Candidate): RecommendedItem | u
  * `diversify` usually stops after a few, so a large catalogue is not walked on every request.
  */
 function* popularityCandidates(
-  bundle: LoadedBundle,
+  bundle: RankingBundle,
   mask: Float32Array,
   skip: ReadonlySet<number>,
 ): Generator<Candidate> {
@@ -81,16 +87,16 @@ function* popularityCandidates(
 /** The model's candidates, then popularity for whatever the model left short. */
 function* modelThenPopularity(
   model: readonly Candidate[],
-  bundle: LoadedBundle,
+  bundle: RankingBundle,
   mask: Float32Array,
 ): Generator<Candidate> {
   yield* model;
   yield* popularityCandidates(bundle, mask, new Set(model.map((candidate) => candidate.index)));
 }
 
-function firstModel(bundle: LoadedBundle, roles: readonly ModelRole[]): Recommender | undefined {
+function firstModel(bundle: RankingBundle, roles: readonly ModelRole[]): Recommender | undefined {
   for (const role of roles) {
-    const model = bundle.models[role];
+    const model = bundle.models?.[role];
     if (model) return model;
   }
   return undefined;
@@ -101,7 +107,7 @@ function firstModel(bundle: LoadedBundle, roles: readonly ModelRole[]): Recommen
  * same page exclusions. Throws only if a model run fails; `getRecommendations` catches that.
  */
 export async function computeRecommendations(
-  bundle: LoadedBundle,
+  bundle: RankingBundle,
   query: RecommendationQuery,
   signals: ShopperSignals,
   personalize: boolean,

@@ -7,11 +7,11 @@ import { CacheTimeoutError, cacheBudgetMs, redisFromEnv } from '../cache/redis-c
 import type { Env } from '../env';
 import { reportFailure, reportRecovery, reportSlow } from '../health';
 import { log } from '../log';
-import type { LoadedBundle } from '../models';
+import type { BundleCatalogue } from '../models';
 import type { Shopper } from '../shopper';
 import { NO_SIGNALS, type ShopperSignals } from './compute';
 import { recommendationContext } from './context';
-import { type Computed, computeWithFallback, servingBundle } from './model-run';
+import { type Computed, computeWithFallback, servingCatalogue, withModels } from './model-run';
 import type { RecommendationQuery, RecommendationResult } from './types';
 
 export {
@@ -32,7 +32,7 @@ function ttlSeconds(env: Pick<Env, 'CACHE_TTL_SECONDS'>): number {
 type Background = Pick<ExecutionContext, 'waitUntil'>;
 
 /** Reads the cache within its budget; a slow or failing cache is reported and treated as absent. */
-async function lookup(env: Env, shopper: Shopper, bundle: LoadedBundle, query: RecommendationQuery) {
+async function lookup(env: Env, shopper: Shopper, bundle: BundleCatalogue, query: RecommendationQuery) {
   const redis = redisFromEnv(env);
   if (!redis) return undefined;
   const parts = {
@@ -87,11 +87,12 @@ function refreshInBackground(
   env: Env,
   ctx: Background,
   cache: CacheHandle,
-  work: () => Promise<Computed>,
+  work: () => Promise<Computed | undefined>,
 ): void {
   inBackground(ctx, async () => {
     if (!(await acquireRefreshLock(cache.redis, cache.found.key, cacheBudgetMs(env)))) return;
-    await write(env, cache, await work());
+    const computed = await work();
+    if (computed) await write(env, cache, computed);
   });
 }
 
@@ -99,6 +100,9 @@ function refreshInBackground(
  * Recommendations for a shopper and a placement. Never throws: without a cache it answers from the
  * model, without a working model from popularity, without any bundle with an empty list (`source: none`).
  * Holdout shoppers get popularity (same page exclusions, no history) and touch no cache.
+ *
+ * Only a miss runs a model. Holdout answers and cache hits need the catalogue alone (the cache key
+ * holds the bundle version), so in a cold isolate they do not wait for the model sessions.
  */
 export async function getRecommendations(
   env: Env,
@@ -107,16 +111,16 @@ export async function getRecommendations(
   query: RecommendationQuery,
 ): Promise<RecommendationResult> {
   const base = { recommendation_id: crypto.randomUUID(), placement: query.placement, bucket: shopper.bucket };
-  const bundle = await servingBundle(env, ctx);
-  if (!bundle) return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
-  const model_version = bundle.version;
+  const catalogue = await servingCatalogue(env, ctx);
+  if (!catalogue) return none(base);
+  const model_version = catalogue.version;
 
   if (shopper.bucket === 'holdout') {
-    const { source, items } = await computeWithFallback(bundle, query, NO_SIGNALS, false);
+    const { source, items } = await computeWithFallback(catalogue, query, NO_SIGNALS, false);
     return { ...base, model_version, source, cached: false, items };
   }
 
-  const cache = await lookup(env, shopper, bundle, query);
+  const cache = await lookup(env, shopper, catalogue, query);
   const found = cache?.found;
   if (cache && found?.fresh) {
     // The common case: nothing but the entry was read, and nothing more is needed.
@@ -131,12 +135,33 @@ export async function getRecommendations(
   });
   const entry = miss?.entry;
   if (cache && entry) {
-    const loaded = bundle;
-    refreshInBackground(env, ctx, cache, () => computeWithFallback(loaded, query, signals(), true));
+    refreshInBackground(env, ctx, cache, async () => {
+      const bundle = await withModels(env, ctx, catalogue);
+      // Only results of the version the cache key names are written under it.
+      if (bundle?.version !== catalogue.version) return undefined;
+      return computeWithFallback(bundle, query, signals(), true);
+    });
     return { ...base, model_version, source: entry.source, cached: true, items: entry.items };
   }
 
+  const bundle = await withModels(env, ctx, catalogue);
+  if (!bundle) return none(base);
   const computed = await computeWithFallback(bundle, query, signals(), true);
-  if (cache) inBackground(ctx, () => write(env, cache, computed));
-  return { ...base, model_version, source: computed.source, cached: false, items: computed.items };
+  // A cold isolate whose first bundle failed its session phase serves another one (the built-in):
+  // its results must not be cached under the first one's version.
+  if (cache && bundle.version === catalogue.version) inBackground(ctx, () => write(env, cache, computed));
+  return {
+    ...base,
+    model_version: bundle.version,
+    source: computed.source,
+    cached: false,
+    items: computed.items,
+  };
+}
+
+/** The answer when no bundle could be loaded at all. */
+function none(
+  base: Pick<RecommendationResult, 'recommendation_id' | 'placement' | 'bucket'>,
+): RecommendationResult {
+  return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
 }

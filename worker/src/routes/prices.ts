@@ -53,10 +53,10 @@ export const prices = new Hono<AppEnv>()
       c.header('cache-control', 'private, no-store');
       if (query.tracking === 'off') {
         // A shopper who may not be tracked: no id is made, no cookie set.
-        return c.json({ prices: await basePrices(c.env, query.product_ids) });
+        return c.json({ prices: await basePrices(c.env, c.executionCtx, query.product_ids) });
       }
       const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
-      const quotes = await getPrices(c.env, shopper, query.product_ids);
+      const quotes = await getPrices(c.env, c.executionCtx, shopper, query.product_ids);
       setShopperCookie(c, shopper);
       return c.json({ prices: quotes });
     },

@@ -1,0 +1,156 @@
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import type { AppEnv } from '../../worker/src/app-env';
+import type { Env } from '../../worker/src/env';
+import { warmModels } from '../../worker/src/middleware/warm-models';
+import {
+  BundleRegistry,
+  createSessions,
+  type LoadedBundle,
+  type VerifiedBundle,
+} from '../../worker/src/models';
+import { defaultBundleSource } from '../../worker/src/models/default-bundle';
+import { provided } from './edge-api-support';
+
+/** The session phase held until `open()`, optionally failing for bundles of one origin. */
+function heldSessions(fail?: VerifiedBundle['origin']) {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const versions: string[] = [];
+  const create = async (verified: VerifiedBundle): Promise<LoadedBundle> => {
+    versions.push(verified.version);
+    await gate;
+    if (verified.origin === fail) throw new Error(`sessions of ${verified.version} failed`);
+    return createSessions(verified);
+  };
+  return { create, open: () => open(), versions };
+}
+
+/** Whether a promise has settled, readable at any time. */
+function watch(promise: Promise<unknown>): { settled: boolean } {
+  const state = { settled: false };
+  const done = () => {
+    state.settled = true;
+  };
+  promise.then(done, done);
+  return state;
+}
+
+const workerEnv = env as unknown as Env;
+const builtInOnly: Env = { ...workerEnv, MODEL_STORE: undefined };
+
+describe("BundleRegistry: an isolate's first load", () => {
+  it('shows the verified catalogue before the sessions exist, then serves the loaded bundle', async () => {
+    const sessions = heldSessions();
+    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+    const ctx = createExecutionContext();
+    const full = registry.bundle(builtInOnly, ctx);
+    const fullState = watch(full);
+
+    const catalogue = await registry.catalogue(builtInOnly, ctx);
+    expect(catalogue?.byId.has('85123A')).toBe(true);
+    expect(catalogue?.items.length).toBe(catalogue?.manifest.catalogue.count);
+    expect(catalogue && 'models' in catalogue).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fullState.settled).toBe(false);
+    // A second caller during the session phase gets the same catalogue, and no second load starts.
+    expect(await registry.catalogue(builtInOnly, ctx)).toBe(catalogue);
+    expect(sessions.versions).toEqual([catalogue?.version]);
+
+    sessions.open();
+    const loaded = await full;
+    expect(loaded?.version).toBe(catalogue?.version);
+    expect(Object.keys(loaded?.models ?? {}).sort()).toEqual(['complements', 'personal', 'similar']);
+    expect(await registry.catalogue(builtInOnly, ctx)).toBe(loaded);
+    expect((await registry.health(builtInOnly)).status).toBe('ok');
+    await waitOnExecutionContext(ctx);
+    expect(sessions.versions).toHaveLength(1);
+  }, 60_000);
+
+  it('stops showing a catalogue whose sessions fail, and /healthz says why', async () => {
+    const sessions = heldSessions('default');
+    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+    const ctx = createExecutionContext();
+    expect(await registry.catalogue(builtInOnly, ctx)).toBeDefined();
+
+    sessions.open();
+    expect(await registry.bundle(builtInOnly, ctx)).toBeUndefined();
+    expect(await registry.catalogue(builtInOnly, ctx)).toBeUndefined();
+    const health = await registry.health(builtInOnly);
+    expect(health.status).toBe('down');
+    expect(health.detail).toMatch(/sessions of .* failed/);
+    await waitOnExecutionContext(ctx);
+  });
+
+  it('a published bundle whose sessions fail gives way to the built-in one, catalogue and all', async () => {
+    const bucket = workerEnv.MODEL_STORE;
+    if (!bucket) throw new Error('MODEL_STORE binding missing');
+    for (const [file, base64] of Object.entries(provided().bundles.v1)) {
+      await bucket.put(
+        `bundles/fixture-v1/${file}`,
+        Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+      );
+    }
+    await bucket.put('current.json', JSON.stringify({ version: 'fixture-v1', publishedAt: '2026-11-28' }));
+    const sessions = heldSessions('store');
+    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+    const ctx = createExecutionContext();
+
+    expect((await registry.catalogue(workerEnv, ctx))?.version).toBe('fixture-v1');
+    sessions.open();
+    const loaded = await registry.bundle(workerEnv, ctx);
+    expect(loaded?.origin).toBe('default');
+    expect(sessions.versions).toEqual(['fixture-v1', loaded?.version]);
+    // The refused catalogue is not served any longer: prices and cache keys follow the served bundle.
+    expect((await registry.catalogue(workerEnv, ctx))?.version).toBe(loaded?.version);
+    await waitOnExecutionContext(ctx);
+    await bucket.delete('current.json');
+  }, 60_000);
+
+  it('warm() starts the first load in the background, once, kept alive by the request', async () => {
+    let created = 0;
+    const registry = new BundleRegistry({
+      createSessions: (verified) => {
+        created += 1;
+        return createSessions(verified);
+      },
+      builtIn: defaultBundleSource,
+    });
+    const ctx = createExecutionContext();
+    registry.warm(builtInOnly, ctx);
+    registry.warm(builtInOnly, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(created).toBe(1);
+    const bundle = await registry.bundle(builtInOnly);
+    expect(bundle?.models.similar).toBeDefined();
+    expect(created).toBe(1);
+  }, 60_000);
+});
+
+describe('warmModels middleware', () => {
+  it("starts the load after the request's own answer is made, with its ExecutionContext", async () => {
+    const order: string[] = [];
+    const app = new Hono<AppEnv>();
+    app.use(
+      warmModels((_env, ctx) => {
+        order.push('warm');
+        expect(typeof ctx.waitUntil).toBe('function');
+      }),
+    );
+    app.get('/rx.js', (c) => {
+      order.push('answer');
+      return c.text('script');
+    });
+    const ctx = createExecutionContext();
+    const response = await app.request('/rx.js', {}, env, ctx);
+    expect(await response.text()).toBe('script');
+    expect(order).toEqual(['answer', 'warm']);
+    // Without an ExecutionContext (nothing could keep the load alive) it does not start one.
+    order.length = 0;
+    await app.request('/rx.js', {}, env);
+    expect(order).toEqual(['answer']);
+  });
+});
