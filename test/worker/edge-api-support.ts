@@ -4,6 +4,7 @@ import { Redis } from '@upstash/redis/cloudflare';
 import { inject } from 'vitest';
 import { createApp } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
+import { getBundle } from '../../worker/src/models';
 import { userHash } from '../../worker/src/shopper';
 
 export const provided = () => inject('edgeApi');
@@ -31,6 +32,15 @@ export function edgeEnv(overrides: Partial<Env> = {}): Env {
 }
 
 const app = createApp();
+
+/**
+ * Loads this isolate's model sessions before a test that assumes a warm isolate. Each test file runs
+ * in an isolate of its own, and a cold one answers its first misses from popularity without caching
+ * them, while its sessions wait for a moment between requests (cold-isolate.integration.test.ts).
+ */
+export async function warmIsolate(): Promise<void> {
+  if (!(await getBundle(edgeEnv()))) throw new Error('no model bundle could be loaded');
+}
 
 /** One request through the real app, waiting for its background work (cache writes) to finish. */
 export async function call(

@@ -5,7 +5,7 @@
  * /v1/recommendations shows, and Redis down not failing the MongoDB write.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { RECENT_HEAD } from '../../worker/src/activity';
 import {
@@ -27,6 +27,7 @@ import {
   provided,
   recommend,
   SITE,
+  warmIsolate,
 } from './edge-api-support';
 import { countRun, runId, withDb } from './events-support';
 
@@ -70,6 +71,8 @@ async function activityOf(hash: string): Promise<Array<{ product_id: string; kin
 async function generationOf(hash: string): Promise<number> {
   return Number((await directRedis().get(generationKey(SITE, hash))) ?? 0);
 }
+
+beforeAll(warmIsolate, 60_000);
 
 describe('consumer side effects in Redis (local Upstash on redis-server)', () => {
   it('a Product Viewed adds to recent activity under the anonymous and the user hash, bumps the generation, sets a TTL', async () => {

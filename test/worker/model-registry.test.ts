@@ -130,27 +130,93 @@ describe("BundleRegistry: an isolate's first load", () => {
   }, 60_000);
 });
 
+describe('BundleRegistry: the session phase waits for a moment between requests', () => {
+  function countingRegistry() {
+    const created: string[] = [];
+    const registry = new BundleRegistry({
+      createSessions: (verified) => {
+        created.push(verified.version);
+        return createSessions(verified);
+      },
+      builtIn: defaultBundleSource,
+    });
+    return { registry, created };
+  }
+
+  it('creates no session while a request is in progress, and does once none is', async () => {
+    const { registry, created } = countingRegistry();
+    const ctx = createExecutionContext();
+    const answered = registry.busy();
+    registry.warm(builtInOnly, ctx);
+    const catalogue = await registry.catalogue(builtInOnly, ctx);
+    expect(catalogue?.byId.has('85123A')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(created).toEqual([]);
+    answered();
+    answered(); // idempotent: a second call must not count another request as finished
+    await waitOnExecutionContext(ctx);
+    expect(created).toEqual([catalogue?.version]);
+    const served = await registry.catalogue(builtInOnly, ctx);
+    expect(Object.keys((served as LoadedBundle | undefined)?.models ?? {})).toHaveLength(3);
+  }, 60_000);
+
+  it('does not make a caller that needs the models (bundle(): /healthz, admin) wait for idle', async () => {
+    const { registry, created } = countingRegistry();
+    const ctx = createExecutionContext();
+    const answered = registry.busy();
+    registry.warm(builtInOnly, ctx);
+    const bundle = await registry.bundle(builtInOnly, ctx);
+    expect(bundle?.models.similar).toBeDefined();
+    expect(created).toHaveLength(1);
+    answered();
+    await waitOnExecutionContext(ctx);
+  }, 60_000);
+
+  it('creates the sessions anyway when the isolate is never idle (bounded deferral)', async () => {
+    const { registry, created } = countingRegistry();
+    const ctx = createExecutionContext();
+    registry.busy(); // never released
+    registry.warm(builtInOnly, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(created).toHaveLength(1);
+  }, 60_000);
+});
+
 describe('warmModels middleware', () => {
-  it("starts the load after the request's own answer is made, with its ExecutionContext", async () => {
+  it('counts the request in progress until its answer is made, then starts the load with its ExecutionContext', async () => {
     const order: string[] = [];
     const app = new Hono<AppEnv>();
     app.use(
-      warmModels((_env, ctx) => {
-        order.push('warm');
-        expect(typeof ctx.waitUntil).toBe('function');
+      warmModels({
+        warm: (_env, ctx) => {
+          order.push('warm');
+          expect(typeof ctx.waitUntil).toBe('function');
+        },
+        inProgress: () => {
+          order.push('in progress');
+          return () => order.push('answered');
+        },
       }),
     );
     app.get('/rx.js', (c) => {
       order.push('answer');
       return c.text('script');
     });
+    app.get('/images/logo.png', (c) => {
+      order.push('answer');
+      return c.body('png');
+    });
     const ctx = createExecutionContext();
     const response = await app.request('/rx.js', {}, env, ctx);
     expect(await response.text()).toBe('script');
-    expect(order).toEqual(['answer', 'warm']);
+    expect(order).toEqual(['in progress', 'answer', 'answered', 'warm']);
     // Without an ExecutionContext (nothing could keep the load alive) it does not start one.
     order.length = 0;
     await app.request('/rx.js', {}, env);
-    expect(order).toEqual(['answer']);
+    expect(order).toEqual(['in progress', 'answer', 'answered']);
+    // Nor after a proxied response, whose body may still be streaming from the origin.
+    order.length = 0;
+    await app.request('/images/logo.png', {}, env, createExecutionContext());
+    expect(order).toEqual(['in progress', 'answer', 'answered']);
   });
 });

@@ -49,15 +49,24 @@ describe('proxy: personalized pages', () => {
     expect(source.priceCalls[1]).toHaveLength(PREFETCH_LIMIT);
   });
 
-  it("sends the page's head before its slots are filled, not after the recommendations", async () => {
+  it("sends the page's head before its slots are filled, and counts as in progress until the page's end", async () => {
     let open: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });
     const source = testSource({ gate });
+    // A cold isolate creates its model sessions (one long synchronous block) only when no request is in
+    // progress: a page must count until its last byte, not until the handler returns its Response.
+    const holds = { taken: 0, released: 0 };
+    const requestInProgress = () => {
+      holds.taken += 1;
+      return () => {
+        holds.released += 1;
+      };
+    };
     const app = new Hono<AppEnv>().all(
       '*',
-      proxyHandler({ source: () => source, sendEvents: async () => {} }),
+      proxyHandler({ source: () => source, sendEvents: async () => {}, requestInProgress }),
     );
     const ctx = createExecutionContext();
     const response = await app.fetch(
@@ -78,6 +87,7 @@ describe('proxy: personalized pages', () => {
     expect(early).toContain('<script src="/rx.js" async data-rx-page-view="sent"></script>');
     expect(early).toContain('</head>');
     expect(early).not.toContain('<section class="rx-block');
+    expect(holds).toEqual({ taken: 1, released: 0 });
 
     open();
     let rest = '';
@@ -85,6 +95,7 @@ describe('proxy: personalized pages', () => {
       rest += decoder.decode(next.value, { stream: true });
     }
     await waitOnExecutionContext(ctx);
+    expect(holds).toEqual({ taken: 1, released: 1 });
     const body = early + rest;
     expect(count(body, 'class="rx-item"')).toBe(4);
     expect(withoutInsertions(body)).toBe((await direct(DEMO_PRODUCT)).body);

@@ -26,5 +26,6 @@ export {
   getBundle,
   getCatalogue,
   type RegistryDependencies,
+  requestInProgress,
   warmBundle,
 } from './registry';

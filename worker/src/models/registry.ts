@@ -30,10 +30,15 @@ export interface RegistryDependencies {
 
 const DEFAULT_POLL_SECONDS = 30;
 /**
- * How long the session phase of a first load waits once the catalogue is shown. Creating the first
- * ORT session is one synchronous block (~0.37 s measured locally: no timer fires during it), so
- * everything the isolate is doing waits for it. A timer that needs the clock to move lets answers
- * already made from the catalogue be written out first (a 0 ms one fires before such writes).
+ * Creating the first ORT session of an isolate is one synchronous block (~0.37 s measured locally: no
+ * timer fires during it), and everything the isolate is doing waits for it. So a first load's session
+ * phase waits until no shopper's request is in progress (`busy`), at most this long (an isolate that is
+ * never idle must get its models too), unless a caller needs the models now (`bundle()`).
+ */
+const MAX_SESSION_DEFERRAL_MS = 1_000;
+/**
+ * Then one more timer that needs the clock to move, so that answers just made are written out before
+ * the block (a 0 ms timer fires before such writes).
  */
 const SESSION_PHASE_DELAY_MS = 1;
 const RETIRE_GRACE_MS = 60_000;
@@ -54,10 +59,12 @@ function describe(error: unknown): string {
  *
  * An isolate's first load comes in two phases. Verifying the files and parsing the catalogue takes
  * tens of ms; creating the ORT sessions takes ~0.3-0.5 s more, almost all of it ORT's WebAssembly
- * runtime starting, in one synchronous block. The verified catalogue is shown before that block to
- * whatever needs no model (prices, holdout popularity, cache hits: `catalogue()`), so an answer that
- * is ready by then goes out without waiting for a runtime it does not use. A swap is still all or
- * nothing.
+ * runtime starting, in one synchronous block that stalls everything else the isolate is doing. So:
+ * - the verified catalogue is shown at once to whatever can answer without a model (`catalogue()`:
+ *   prices, popularity, cache hits, and misses while the sessions do not exist yet);
+ * - the session phase waits for a moment when no shopper's request is in progress (`busy()`), so the
+ *   block falls between requests, unless a caller needs the models now (`bundle()`: /healthz, admin).
+ * A swap to a newer bundle is still all or nothing, and not deferred: the current one serves meanwhile.
  */
 export class BundleRegistry {
   private current: LoadedBundle | undefined;
@@ -74,6 +81,12 @@ export class BundleRegistry {
   private initialFailedAt: number | undefined;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
   private retired: Array<{ bundle: LoadedBundle; at: number }> = [];
+  /** Shoppers' requests in progress (see `busy`). */
+  private inProgress = 0;
+  /** Woken when no request is in progress any more, or a caller needs the models now. */
+  private idleWaiters: Array<() => void> = [];
+  /** A caller of `bundle()` is waiting for the sessions: the session phase may not wait for idle. */
+  private sessionsWanted = false;
 
   constructor(
     private readonly deps: RegistryDependencies = { createSessions, builtIn: defaultBundleSource },
@@ -87,6 +100,8 @@ export class BundleRegistry {
    */
   async bundle(env: Env, ctx?: Background): Promise<LoadedBundle | undefined> {
     if (!this.current) {
+      this.sessionsWanted = true;
+      this.wakeIdleWaiters();
       const initial = this.startInitial(env, ctx);
       if (initial) await initial;
       return this.current;
@@ -111,6 +126,22 @@ export class BundleRegistry {
       await Promise.race([initial, shown]);
       if (!this.initial && !this.current) return undefined;
     }
+  }
+
+  /**
+   * Marks a shopper's request as in progress until the returned function is called (idempotent). A
+   * first load's session phase waits for a moment when none is, so that its synchronous block falls
+   * between requests instead of inside one (a proxied page mid-stream, say).
+   */
+  busy(): () => void {
+    this.inProgress += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inProgress -= 1;
+      if (this.inProgress === 0) this.wakeIdleWaiters();
+    };
   }
 
   /** Starts the first load in the background if this isolate has not (a cold isolate's first contact). */
@@ -171,6 +202,7 @@ export class BundleRegistry {
     const initial = this.loadInitial(env).finally(() => {
       this.initial = undefined;
       this.warming = undefined;
+      this.sessionsWanted = false;
       this.lastPollAt = Date.now();
       this.initialFailedAt = this.current ? undefined : Date.now();
       this.wakeCatalogueWaiters();
@@ -180,6 +212,25 @@ export class BundleRegistry {
     // waitUntil keeps the isolate working on them after that answer.
     ctx?.waitUntil(initial.catch(() => undefined));
     return initial;
+  }
+
+  private wakeIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when no request is in progress, a caller needs the models, or the deferral runs out. */
+  private async sessionPhaseMayStart(): Promise<void> {
+    if (this.inProgress > 0 && !this.sessionsWanted) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+        timer = setTimeout(resolve, MAX_SESSION_DEFERRAL_MS);
+      });
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    await new Promise((resolve) => setTimeout(resolve, SESSION_PHASE_DELAY_MS));
   }
 
   private wakeCatalogueWaiters(): void {
@@ -234,7 +285,7 @@ export class BundleRegistry {
       }
       if (showCatalogue) {
         showCatalogue(verified);
-        await new Promise((resolve) => setTimeout(resolve, SESSION_PHASE_DELAY_MS));
+        await this.sessionPhaseMayStart();
       }
       const bundle = await this.deps.createSessions(verified);
       const previous = this.current;
@@ -314,6 +365,11 @@ export function getCatalogue(env: Env, ctx: Background): Promise<BundleCatalogue
 /** Starts a cold isolate's first load in the background (any first request, so shoppers find it ready). */
 export function warmBundle(env: Env, ctx: Background): void {
   registry.warm(env, ctx);
+}
+
+/** Marks a shopper's request in progress until the returned function is called (see BundleRegistry.busy). */
+export function requestInProgress(): () => void {
+  return registry.busy();
 }
 
 export function activateStoredBundle(

@@ -6,6 +6,7 @@ import { ApiError } from '../errors';
 import { enqueueEvents } from '../events/producer';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
+import { requestInProgress } from '../models';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
 import { isExcludedPath, type ProxyConfig, proxyConfig } from './config';
@@ -31,6 +32,8 @@ export interface ProxyDependencies {
   sendEvents: (env: Env, events: RxEvent[]) => Promise<void>;
   /** Longest wait for a page to finish streaming before its page-view event is sent anyway. */
   pageViewWaitMs: number;
+  /** Marks a page in progress until the returned function is called (see BundleRegistry.busy). */
+  requestInProgress: () => () => void;
 }
 
 const defaults: ProxyDependencies = {
@@ -38,6 +41,7 @@ const defaults: ProxyDependencies = {
   nonPersonalSource,
   sendEvents: (env, events) => enqueueEvents(env, events),
   pageViewWaitMs: 10_000,
+  requestInProgress,
 };
 
 /** How long after the page's end its page-view event waits, so the last bytes go out first. */
@@ -85,6 +89,19 @@ export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): Middle
 function weakenEtag(headers: Headers): void {
   const etag = headers.get('etag');
   if (etag && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
+}
+
+/** Resolves at the end of the rewritten page's document, or after `waitMs` if it never comes (aborted). */
+function pageEnd(rewriter: HTMLRewriter, waitMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timeout = setTimeout(resolve, waitMs);
+    rewriter.onDocument({
+      end: () => {
+        clearTimeout(timeout);
+        resolve();
+      },
+    });
+  });
 }
 
 /** Paths the worker answers itself (DESIGN.md "HTTP API"): the API, health and the plugin. */
@@ -187,18 +204,16 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
 
   const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
   const rewriter = pageRewriter({ config, session, personal: treatment, encode });
+  const done = pageEnd(rewriter, deps.pageViewWaitMs);
+  // The page streams on after this handler returns, so it counts as a request in progress until its
+  // end: a cold isolate then creates its model sessions (one long synchronous block) after the page,
+  // not in the middle of it (BundleRegistry).
+  c.executionCtx.waitUntil(done.then(deps.requestInProgress()));
   if (session && shopper) {
     const current = session;
-    let finished: () => void = () => {};
-    const done = new Promise<void>((resolve) => {
-      finished = resolve;
-    });
-    rewriter.onDocument({ end: () => finished() });
-    const timeout = setTimeout(finished, deps.pageViewWaitMs);
     c.executionCtx.waitUntil(
       done
         .then(async () => {
-          clearTimeout(timeout);
           deadline.expire();
           // The document's end handler runs before its last chunk is written out, and a 0 ms timer
           // fires before that write too: the event's CPU then delayed the page's last bytes (measured

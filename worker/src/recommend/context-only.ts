@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Env } from '../env';
-import type { LoadedBundle } from '../models';
+import type { BundleCatalogue } from '../models';
 import { NO_SIGNALS } from './compute';
 import { recommendationContext } from './context';
-import { computeWithFallback, servingBundle } from './model-run';
+import { computeWithFallback, hasModels, servingCatalogue } from './model-run';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
 
 /** Recommendations from the page alone: the same for everybody who asks the same query. */
@@ -26,7 +26,7 @@ type Ranked = { source: RecommendationSource; items: readonly RecommendedItem[] 
  */
 const memo = new LRUCache<string, Ranked>({ max: 2_000 });
 
-function memoKey(bundle: LoadedBundle, query: RecommendationQuery): string {
+function memoKey(bundle: BundleCatalogue, query: RecommendationQuery): string {
   return `${bundle.version}\n${query.placement}\n${recommendationContext(query)}`;
 }
 
@@ -45,7 +45,7 @@ export async function getContextRecommendations(
   query: RecommendationQuery,
 ): Promise<ContextRecommendations> {
   const base = { recommendation_id: crypto.randomUUID(), placement: query.placement };
-  const bundle = await servingBundle(env, ctx);
+  const bundle = await servingCatalogue(env, ctx);
   if (!bundle) return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
 
   const key = memoKey(bundle, query);
@@ -53,7 +53,9 @@ export async function getContextRecommendations(
   if (known) return { ...base, model_version: bundle.version, cached: true, ...known };
 
   const { source, items, fallback } = await computeWithFallback(bundle, query, NO_SIGNALS, true);
-  // Shared by every later request of the isolate: frozen, so no caller can change another's list.
-  if (!fallback) memo.set(key, { source, items: Object.freeze(items.map((item) => Object.freeze(item))) });
+  // Shared by every later request of the isolate: frozen, so no caller can change another's list. Not
+  // while a cold isolate's models are not there yet: that answer is popularity, the model's is coming.
+  if (!fallback && hasModels(bundle))
+    memo.set(key, { source, items: Object.freeze(items.map((item) => Object.freeze(item))) });
   return { ...base, model_version: bundle.version, cached: false, source, items };
 }

@@ -11,7 +11,7 @@ import type { BundleCatalogue } from '../models';
 import type { Shopper } from '../shopper';
 import { NO_SIGNALS, type ShopperSignals } from './compute';
 import { recommendationContext } from './context';
-import { type Computed, computeWithFallback, servingCatalogue, withModels } from './model-run';
+import { type Computed, computeWithFallback, hasModels, servingCatalogue } from './model-run';
 import type { RecommendationQuery, RecommendationResult } from './types';
 
 export {
@@ -102,7 +102,8 @@ function refreshInBackground(
  * Holdout shoppers get popularity (same page exclusions, no history) and touch no cache.
  *
  * Only a miss runs a model. Holdout answers and cache hits need the catalogue alone (the cache key
- * holds the bundle version), so in a cold isolate they do not wait for the model sessions.
+ * holds the bundle version). In a cold isolate whose model sessions do not exist yet, a miss is
+ * answered from popularity at once (not cached) rather than waiting for them: see BundleRegistry.
  */
 export async function getRecommendations(
   env: Env,
@@ -135,28 +136,17 @@ export async function getRecommendations(
   });
   const entry = miss?.entry;
   if (cache && entry) {
-    refreshInBackground(env, ctx, cache, async () => {
-      const bundle = await withModels(env, ctx, catalogue);
-      // Only results of the version the cache key names are written under it.
-      if (bundle?.version !== catalogue.version) return undefined;
-      return computeWithFallback(bundle, query, signals(), true);
-    });
+    // Refreshed by a later request once the model can run.
+    if (hasModels(catalogue)) {
+      refreshInBackground(env, ctx, cache, () => computeWithFallback(catalogue, query, signals(), true));
+    }
     return { ...base, model_version, source: entry.source, cached: true, items: entry.items };
   }
 
-  const bundle = await withModels(env, ctx, catalogue);
-  if (!bundle) return none(base);
-  const computed = await computeWithFallback(bundle, query, signals(), true);
-  // A cold isolate whose first bundle failed its session phase serves another one (the built-in):
-  // its results must not be cached under the first one's version.
-  if (cache && bundle.version === catalogue.version) inBackground(ctx, () => write(env, cache, computed));
-  return {
-    ...base,
-    model_version: bundle.version,
-    source: computed.source,
-    cached: false,
-    items: computed.items,
-  };
+  const computed = await computeWithFallback(catalogue, query, signals(), true);
+  // Without models the answer is popularity: served, never cached (the model's answer is coming).
+  if (cache && hasModels(catalogue)) inBackground(ctx, () => write(env, cache, computed));
+  return { ...base, model_version, source: computed.source, cached: false, items: computed.items };
 }
 
 /** The answer when no bundle could be loaded at all. */

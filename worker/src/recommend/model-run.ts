@@ -1,26 +1,13 @@
 import type { Env } from '../env';
 import { reportFailure } from '../health';
 import { log } from '../log';
-import { type BundleCatalogue, getBundle, getCatalogue, type LoadedBundle } from '../models';
+import { type BundleCatalogue, getCatalogue, type LoadedBundle } from '../models';
 import { computeRecommendations, NO_SIGNALS, type RankingBundle, type ShopperSignals } from './compute';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
 
-/** The bundle to serve from, or undefined (reported) when none can be loaded: callers answer `none`. */
-export async function servingBundle(
-  env: Env,
-  ctx: Pick<ExecutionContext, 'waitUntil'>,
-): Promise<LoadedBundle | undefined> {
-  try {
-    return await getBundle(env, ctx);
-  } catch (error) {
-    reportFailure('models', error);
-    return undefined;
-  }
-}
-
 /**
- * The catalogue to serve from when no model needs to run (holdout, cache hits), or undefined (reported):
- * early in a cold isolate's first load, before its sessions exist (see BundleRegistry).
+ * The catalogue to serve from, or undefined (reported) when no bundle can be loaded (callers answer
+ * `none`). Early in a cold isolate's first load it has no models yet (`hasModels`).
  */
 export async function servingCatalogue(
   env: Env,
@@ -34,13 +21,12 @@ export async function servingCatalogue(
   }
 }
 
-/** The bundle with sessions for a catalogue from servingCatalogue: itself once loaded, else the first load's end. */
-export async function withModels(
-  env: Env,
-  ctx: Pick<ExecutionContext, 'waitUntil'>,
-  catalogue: BundleCatalogue,
-): Promise<LoadedBundle | undefined> {
-  return 'models' in catalogue ? (catalogue as LoadedBundle) : servingBundle(env, ctx);
+/**
+ * Whether a catalogue from servingCatalogue comes with its model sessions. It does not while a cold
+ * isolate's first load waits to create them (BundleRegistry); the model then cannot run yet.
+ */
+export function hasModels(catalogue: BundleCatalogue): catalogue is LoadedBundle {
+  return 'models' in catalogue;
 }
 
 export interface Computed {
