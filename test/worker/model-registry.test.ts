@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../worker/src/app-env';
 import type { Env } from '../../worker/src/env';
-import { warmModels } from '../../worker/src/middleware/warm-models';
+import { countInProgress } from '../../worker/src/middleware/in-progress';
 import {
   BundleRegistry,
   createSessions,
@@ -109,25 +109,6 @@ describe("BundleRegistry: an isolate's first load", () => {
     await waitOnExecutionContext(ctx);
     await bucket.delete('current.json');
   }, 60_000);
-
-  it('warm() starts the first load in the background, once, kept alive by the request', async () => {
-    let created = 0;
-    const registry = new BundleRegistry({
-      createSessions: (verified) => {
-        created += 1;
-        return createSessions(verified);
-      },
-      builtIn: defaultBundleSource,
-    });
-    const ctx = createExecutionContext();
-    registry.warm(builtInOnly, ctx);
-    registry.warm(builtInOnly, ctx);
-    await waitOnExecutionContext(ctx);
-    expect(created).toBe(1);
-    const bundle = await registry.bundle(builtInOnly);
-    expect(bundle?.models.similar).toBeDefined();
-    expect(created).toBe(1);
-  }, 60_000);
 });
 
 describe('BundleRegistry: the session phase waits for a moment between requests', () => {
@@ -147,7 +128,6 @@ describe('BundleRegistry: the session phase waits for a moment between requests'
     const { registry, created } = countingRegistry();
     const ctx = createExecutionContext();
     const answered = registry.busy();
-    registry.warm(builtInOnly, ctx);
     const catalogue = await registry.catalogue(builtInOnly, ctx);
     expect(catalogue?.byId.has('85123A')).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -160,11 +140,27 @@ describe('BundleRegistry: the session phase waits for a moment between requests'
     expect(Object.keys((served as LoadedBundle | undefined)?.models ?? {})).toHaveLength(3);
   }, 60_000);
 
+  it('waits for a quiet moment: a request that comes soon after the last one ended postpones the sessions', async () => {
+    const { registry, created } = countingRegistry();
+    const ctx = createExecutionContext();
+    const first = registry.busy();
+    expect(await registry.catalogue(builtInOnly, ctx)).toBeDefined();
+    first();
+    // The plugin's second call, or a page's next request, 10 ms later (the quiet period is 50 ms).
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = registry.busy();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    second();
+    expect(created).toEqual([]);
+    await waitOnExecutionContext(ctx);
+    expect(created).toHaveLength(1);
+  }, 60_000);
+
   it('does not make a caller that needs the models (bundle(): /healthz, admin) wait for idle', async () => {
     const { registry, created } = countingRegistry();
     const ctx = createExecutionContext();
     const answered = registry.busy();
-    registry.warm(builtInOnly, ctx);
+    expect(await registry.catalogue(builtInOnly, ctx)).toBeDefined();
     const bundle = await registry.bundle(builtInOnly, ctx);
     expect(bundle?.models.similar).toBeDefined();
     expect(created).toHaveLength(1);
@@ -176,47 +172,35 @@ describe('BundleRegistry: the session phase waits for a moment between requests'
     const { registry, created } = countingRegistry();
     const ctx = createExecutionContext();
     registry.busy(); // never released
-    registry.warm(builtInOnly, ctx);
+    expect(await registry.catalogue(builtInOnly, ctx)).toBeDefined();
     await waitOnExecutionContext(ctx);
     expect(created).toHaveLength(1);
   }, 60_000);
 });
 
-describe('warmModels middleware', () => {
-  it('counts the request in progress until its answer is made, then starts the load with its ExecutionContext', async () => {
+describe('countInProgress middleware', () => {
+  it('counts a request in progress until its answer is made', async () => {
     const order: string[] = [];
     const app = new Hono<AppEnv>();
     app.use(
-      warmModels({
-        warm: (_env, ctx) => {
-          order.push('warm');
-          expect(typeof ctx.waitUntil).toBe('function');
-        },
-        inProgress: () => {
-          order.push('in progress');
-          return () => order.push('answered');
-        },
+      countInProgress(() => {
+        order.push('in progress');
+        return () => order.push('answered');
       }),
     );
-    app.get('/rx.js', (c) => {
+    app.get('/v1/ok', (c) => {
       order.push('answer');
-      return c.text('script');
+      return c.text('ok');
     });
-    app.get('/images/logo.png', (c) => {
+    app.get('/v1/fails', () => {
       order.push('answer');
-      return c.body('png');
+      throw new Error('handler failed');
     });
-    const ctx = createExecutionContext();
-    const response = await app.request('/rx.js', {}, env, ctx);
-    expect(await response.text()).toBe('script');
-    expect(order).toEqual(['in progress', 'answer', 'answered', 'warm']);
-    // Without an ExecutionContext (nothing could keep the load alive) it does not start one.
-    order.length = 0;
-    await app.request('/rx.js', {}, env);
+    expect(await (await app.request('/v1/ok', {}, env)).text()).toBe('ok');
     expect(order).toEqual(['in progress', 'answer', 'answered']);
-    // Nor after a proxied response, whose body may still be streaming from the origin.
+    // A failing handler is answered too (Hono's error handler), and must not stay counted forever.
     order.length = 0;
-    await app.request('/images/logo.png', {}, env, createExecutionContext());
+    expect((await app.request('/v1/fails', {}, env)).status).toBe(500);
     expect(order).toEqual(['in progress', 'answer', 'answered']);
   });
 });

@@ -4,9 +4,9 @@ import type { AppEnv } from './app-env';
 import { ApiError, errorBody } from './errors';
 import { eventRoutes, segmentRoutes } from './events';
 import { log } from './log';
+import { countInProgress } from './middleware/in-progress';
 import { rateLimit } from './middleware/rate-limit';
 import { shopCors } from './middleware/shop-cors';
-import { warmModels } from './middleware/warm-models';
 import { proxyHandler } from './proxy';
 import { adminModels } from './routes/admin-models';
 import { healthz } from './routes/healthz';
@@ -21,7 +21,7 @@ import { recommendations } from './routes/recommendations';
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(requestId());
-  app.use(warmModels());
+  app.use(countInProgress());
 
   app.route('/healthz', healthz);
   // ROUTES: later parts mount /v1/*, /rx.js and the proxy below this line.

@@ -27,5 +27,4 @@ export {
   getCatalogue,
   type RegistryDependencies,
   requestInProgress,
-  warmBundle,
 } from './registry';

@@ -32,15 +32,16 @@ const DEFAULT_POLL_SECONDS = 30;
 /**
  * Creating the first ORT session of an isolate is one synchronous block (~0.37 s measured locally: no
  * timer fires during it), and everything the isolate is doing waits for it. So a first load's session
- * phase waits until no shopper's request is in progress (`busy`), at most this long (an isolate that is
- * never idle must get its models too), unless a caller needs the models now (`bundle()`).
+ * phase waits for a quiet moment (see below), at most this long (an isolate that is never quiet must
+ * get its models too), unless a caller needs the models now (`bundle()`).
  */
 const MAX_SESSION_DEFERRAL_MS = 1_000;
 /**
- * Then one more timer that needs the clock to move, so that answers just made are written out before
- * the block (a 0 ms timer fires before such writes).
+ * Quiet: no request in progress (`busy`) and none started for this long. Requests come in bursts (the
+ * plugin's two calls, a page and what it loads), and the block should not fall inside one: with only
+ * "none in progress", one of the plugin's two parallel calls met it in 2 of 5 benchmark rounds.
  */
-const SESSION_PHASE_DELAY_MS = 1;
+const QUIET_BEFORE_SESSIONS_MS = 50;
 const RETIRE_GRACE_MS = 60_000;
 
 function pollIntervalMs(env: Pick<Env, 'MODEL_POLL_SECONDS'>): number {
@@ -62,8 +63,9 @@ function describe(error: unknown): string {
  * runtime starting, in one synchronous block that stalls everything else the isolate is doing. So:
  * - the verified catalogue is shown at once to whatever can answer without a model (`catalogue()`:
  *   prices, popularity, cache hits, and misses while the sessions do not exist yet);
- * - the session phase waits for a moment when no shopper's request is in progress (`busy()`), so the
- *   block falls between requests, unless a caller needs the models now (`bundle()`: /healthz, admin).
+ * - the session phase waits for a quiet moment: no shopper's request in progress (`busy()`) and none
+ *   started for 50 ms, so the block falls between bursts of requests, unless a caller needs the
+ *   models now (`bundle()`: /healthz, admin); at most 1 s.
  * A swap to a newer bundle is still all or nothing, and not deferred: the current one serves meanwhile.
  */
 export class BundleRegistry {
@@ -81,8 +83,9 @@ export class BundleRegistry {
   private initialFailedAt: number | undefined;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
   private retired: Array<{ bundle: LoadedBundle; at: number }> = [];
-  /** Shoppers' requests in progress (see `busy`). */
+  /** Shoppers' requests in progress, and how many have started in this isolate (see `busy`). */
   private inProgress = 0;
+  private requestsStarted = 0;
   /** Woken when no request is in progress any more, or a caller needs the models now. */
   private idleWaiters: Array<() => void> = [];
   /** A caller of `bundle()` is waiting for the sessions: the session phase may not wait for idle. */
@@ -135,6 +138,7 @@ export class BundleRegistry {
    */
   busy(): () => void {
     this.inProgress += 1;
+    this.requestsStarted += 1;
     let released = false;
     return () => {
       if (released) return;
@@ -142,13 +146,6 @@ export class BundleRegistry {
       this.inProgress -= 1;
       if (this.inProgress === 0) this.wakeIdleWaiters();
     };
-  }
-
-  /** Starts the first load in the background if this isolate has not (a cold isolate's first contact). */
-  warm(env: Env, ctx: Background): void {
-    if (this.current || this.initial) return;
-    const initial = this.startInitial(env, ctx);
-    initial?.catch(() => undefined);
   }
 
   /**
@@ -220,17 +217,27 @@ export class BundleRegistry {
     for (const wake of waiters) wake();
   }
 
-  /** Resolves when no request is in progress, a caller needs the models, or the deferral runs out. */
+  /** Resolves when the isolate is quiet, a caller needs the models, or the deferral runs out. */
   private async sessionPhaseMayStart(): Promise<void> {
-    if (this.inProgress > 0 && !this.sessionsWanted) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.idleWaiters.push(resolve);
-        timer = setTimeout(resolve, MAX_SESSION_DEFERRAL_MS);
-      });
-      if (timer !== undefined) clearTimeout(timer);
+    const deadline = Date.now() + MAX_SESSION_DEFERRAL_MS;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (this.sessionsWanted || remaining <= 0) return;
+      const started = this.requestsStarted;
+      const wasIdle = this.inProgress === 0;
+      await this.pause(wasIdle ? Math.min(QUIET_BEFORE_SESSIONS_MS, remaining) : remaining);
+      if (wasIdle && this.inProgress === 0 && this.requestsStarted === started) return;
     }
-    await new Promise((resolve) => setTimeout(resolve, SESSION_PHASE_DELAY_MS));
+  }
+
+  /** Waits `ms`, or less if woken (no request in progress any more, or the models are wanted). */
+  private async pause(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      timer = setTimeout(resolve, ms);
+    });
+    if (timer !== undefined) clearTimeout(timer);
   }
 
   private wakeCatalogueWaiters(): void {
@@ -360,11 +367,6 @@ export function getBundle(env: Env, ctx?: Background): Promise<LoadedBundle | un
 /** The catalogue to serve without a model, early during a cold isolate's first load (see BundleRegistry.catalogue). */
 export function getCatalogue(env: Env, ctx: Background): Promise<BundleCatalogue | undefined> {
   return registry.catalogue(env, ctx);
-}
-
-/** Starts a cold isolate's first load in the background (any first request, so shoppers find it ready). */
-export function warmBundle(env: Env, ctx: Background): void {
-  registry.warm(env, ctx);
 }
 
 /** Marks a shopper's request in progress until the returned function is called (see BundleRegistry.busy). */

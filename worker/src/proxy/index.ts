@@ -3,6 +3,6 @@
  * they stream. Mounted in app.ts as the catch-all after the API routes.
  */
 export { type ProxyConfig, parseProxyConfig, proxyConfig } from './config';
-export { isWorkerPath, type ProxyDependencies, proxyHandler } from './proxy';
+export { type ProxyDependencies, proxyHandler } from './proxy';
 export { PLUGIN_PATH, pluginScriptTag } from './rewriter';
 export type { PersonalizationSource, PriceQuote, RecommendationQuery, Recommendations } from './source';
