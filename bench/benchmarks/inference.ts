@@ -144,6 +144,7 @@ export default async function inference(args: string[]): Promise<BenchResult> {
         'Wall-clock figures stretch with the machine load; CPU time of the workerd process (/proc, 10 ms ticks) stretches much less (cache and SMT contention only) and is what Workers meter.',
         'The local workerd clock ticks in whole milliseconds: p50 is the median of per-call means over 20-call batches; p99 is of single calls (1 ms resolution).',
         `Model: ${model.byteLength} bytes; one thread, no proxy (the worker's configuration).`,
+        'Session creation includes one run of the new session on an empty history, as the worker does it (the first run is the slow one; worker/src/models/recommender.ts).',
         `ORT runtime start in a cold isolate, CPU: about ${round(coldCpuMs - warmCpuMs, 0)} ms (cold minus warm session creation).`,
         `Load average at the end: ${os
           .loadavg()
