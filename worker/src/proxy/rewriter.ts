@@ -51,34 +51,41 @@ function insert(element: Element, position: SlotPosition, html: string): void {
 }
 
 /**
+ * One slot of the page: its element, where its settings are read (the element's own `data-rx-*`
+ * attributes, or an `RX_SLOTS` entry), and where the block goes (`inner`: the element's content).
+ */
+interface Slot {
+  element: Element;
+  attributes: AttributeReader;
+  position: SlotPosition | 'inner';
+  /** `RX_SLOTS`' item count, over the markup's. */
+  limit?: number;
+}
+
+/**
  * Fills one slot; leaves it as it was when nothing comes back within the budget. Synchronous when the
  * slot's recommendations and prices are already known (see PageSession.settledRecommendations).
  */
 function fillSlot(
   session: PageSession,
-  element: Element,
-  attributes: AttributeReader,
-  position: SlotPosition | 'inner',
+  slot: Slot,
   encode: (html: string) => string,
-  limit?: number,
 ): Promise<void> | undefined {
-  const query = slotQuery(attributes, session.context);
-  if (limit !== undefined) query.limit = limit;
+  const query = slotQuery(slot.attributes, session.context);
+  if (slot.limit !== undefined) query.limit = slot.limit;
+  const render = (recommendations: Recommendations | undefined) =>
+    renderSlot(session, slot, encode, query, recommendations);
   const settled = session.settledRecommendations(query);
   if (settled) {
-    renderSlot(session, element, attributes, position, encode, query, settled.value);
+    render(settled.value);
     return undefined;
   }
-  return session.recommendations(query).then((recommendations) => {
-    renderSlot(session, element, attributes, position, encode, query, recommendations);
-  });
+  return session.recommendations(query).then(render);
 }
 
 function renderSlot(
   session: PageSession,
-  element: Element,
-  attributes: AttributeReader,
-  position: SlotPosition | 'inner',
+  { element, attributes, position }: Slot,
   encode: (html: string) => string,
   query: ReturnType<typeof slotQuery>,
   recommendations: Recommendations | undefined,
@@ -197,12 +204,18 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
 
   if (session) {
     rewriter.on('[data-rx-slot]', {
-      element: outsideTemplate((element) => fillSlot(session, element, element, 'inner', encode)),
+      element: outsideTemplate((element) =>
+        fillSlot(session, { element, attributes: element, position: 'inner' }, encode),
+      ),
     });
     for (const slot of config.slots) {
       addHandler(rewriter, slot.selector, {
         element: outsideTemplate((element) =>
-          fillSlot(session, element, configuredAttributes(slot), slot.position, encode, slot.limit),
+          fillSlot(
+            session,
+            { element, attributes: configuredAttributes(slot), position: slot.position, limit: slot.limit },
+            encode,
+          ),
         ),
       });
     }
