@@ -40,6 +40,17 @@ function watch(promise: Promise<unknown>): { settled: boolean } {
 }
 
 const workerEnv = env as unknown as Env;
+
+/** Publishes the v1 fixture bundle as `npm run models:publish` leaves it: files, then the pointer. */
+async function putFixture(bucket: R2Bucket, version: string): Promise<void> {
+  for (const [file, base64] of Object.entries(provided().bundles.v1)) {
+    await bucket.put(
+      `bundles/${version}/${file}`,
+      Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+    );
+  }
+  await bucket.put('current.json', JSON.stringify({ version, publishedAt: '2026-11-28' }));
+}
 const builtInOnly: Env = { ...workerEnv, MODEL_STORE: undefined };
 
 describe("BundleRegistry: an isolate's first load", () => {
@@ -85,28 +96,80 @@ describe("BundleRegistry: an isolate's first load", () => {
     await waitOnExecutionContext(ctx);
   });
 
-  it('a published bundle whose sessions fail gives way to the built-in one, catalogue and all', async () => {
+  it("never serves the built-in bundle in place of the shop's published one: nothing, then a retry", async () => {
     const bucket = workerEnv.MODEL_STORE;
     if (!bucket) throw new Error('MODEL_STORE binding missing');
-    for (const [file, base64] of Object.entries(provided().bundles.v1)) {
-      await bucket.put(
-        `bundles/fixture-v1/${file}`,
-        Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
-      );
-    }
-    await bucket.put('current.json', JSON.stringify({ version: 'fixture-v1', publishedAt: '2026-11-28' }));
-    const sessions = heldSessions('store');
-    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+    await putFixture(bucket, 'fixture-v1');
+    const retryAtOnce: Env = { ...workerEnv, MODEL_POLL_SECONDS: '0' };
+    let failures = 1;
+    const versions: string[] = [];
+    const registry = new BundleRegistry({
+      createSessions: async (verified) => {
+        versions.push(verified.version);
+        if (verified.origin === 'store' && failures-- > 0) throw new Error('sessions of fixture-v1 failed');
+        return createSessions(verified);
+      },
+      builtIn: defaultBundleSource,
+    });
     const ctx = createExecutionContext();
 
-    expect((await registry.catalogue(workerEnv, ctx))?.version).toBe('fixture-v1');
-    sessions.open();
-    const loaded = await registry.bundle(workerEnv, ctx);
-    expect(loaded?.origin).toBe('default');
-    expect(sessions.versions).toEqual(['fixture-v1', loaded?.version]);
-    // The refused catalogue is not served any longer: prices and cache keys follow the served bundle.
-    expect((await registry.catalogue(workerEnv, ctx))?.version).toBe(loaded?.version);
+    // The built-in bundle (the demo catalogue) would show another shop's products: not served.
+    expect(await registry.bundle(retryAtOnce, ctx)).toBeUndefined();
+    expect(versions).toEqual(['fixture-v1']);
+    const health = await registry.health(workerEnv);
+    expect(health.status).toBe('down');
+    expect(health.detail).toMatch(/sessions of fixture-v1 failed/);
+    // Tried again once the poll interval has passed (0 s here), and then served.
+    expect((await registry.bundle(retryAtOnce, ctx))?.version).toBe('fixture-v1');
     await waitOnExecutionContext(ctx);
+    await bucket.delete('current.json');
+  }, 60_000);
+
+  it('an unreadable model store serves nothing rather than the built-in bundle, and says so', async () => {
+    const failing = {
+      get: async () => {
+        throw new Error('R2 answered 503');
+      },
+    } as unknown as R2Bucket;
+    const registry = new BundleRegistry();
+    const env: Env = { ...workerEnv, MODEL_STORE: failing };
+    expect(await registry.bundle(env)).toBeUndefined();
+    expect(await registry.catalogue(env, createExecutionContext())).toBeUndefined();
+    const health = await registry.health(env);
+    expect(health.status).toBe('down');
+    expect(health.detail).toMatch(/model store unreadable: R2 answered 503/);
+  });
+
+  it('a published version that could not be read is tried again at the next poll, not refused for good', async () => {
+    const bucket = workerEnv.MODEL_STORE;
+    if (!bucket) throw new Error('MODEL_STORE binding missing');
+    let failReads = 0;
+    const flaky = {
+      get: async (key: string) => {
+        if (key.startsWith('bundles/') && failReads > 0) {
+          failReads -= 1;
+          throw new Error('R2 answered 503');
+        }
+        return bucket.get(key);
+      },
+    } as unknown as R2Bucket;
+    const env: Env = { ...workerEnv, MODEL_STORE: flaky, MODEL_POLL_SECONDS: '0' };
+    const registry = new BundleRegistry();
+    // Nothing published yet: the built-in bundle is served.
+    const first = createExecutionContext();
+    expect((await registry.bundle(env, first))?.origin).toBe('default');
+    await waitOnExecutionContext(first);
+
+    await putFixture(bucket, 'fixture-v1');
+    failReads = 1;
+    const poll = createExecutionContext();
+    await registry.bundle(env, poll); // polls in the background: the read fails
+    await waitOnExecutionContext(poll);
+    expect((await registry.bundle(env))?.origin).toBe('default');
+    const again = createExecutionContext();
+    await registry.bundle(env, again); // the next poll reads it
+    await waitOnExecutionContext(again);
+    expect((await registry.bundle(env))?.version).toBe('fixture-v1');
     await bucket.delete('current.json');
   }, 60_000);
 });

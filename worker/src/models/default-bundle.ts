@@ -2,8 +2,9 @@ import type { BundleSource } from './bundle';
 import { defaultBundleFiles } from './default-bundle.generated';
 
 /**
- * The bundle built into the worker (models/default, embedded by scripts/models-embed.ts): served
- * until a newer one is published to the model store, and whenever a published one is refused.
+ * The bundle built into the worker (models/default, embedded by scripts/models-embed.ts): served while
+ * nothing is published to the model store. Once something is, never in its place: it is trained on
+ * the demo catalogue, whose products are not the shop's (BundleRegistry.loadInitial).
  */
 export function defaultBundleSource(): BundleSource | undefined {
   const files = defaultBundleFiles;

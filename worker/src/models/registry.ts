@@ -77,8 +77,14 @@ export class BundleRegistry {
   private catalogueWaiters: Array<() => void> = [];
   private refreshing: Promise<void> | undefined;
   private lastPollAt = 0;
-  /** Versions refused in this isolate, with why and when: not downloaded again on every poll. */
+  /**
+   * Versions refused in this isolate for what they hold (a checksum, the manifest, a graph), with why
+   * and when: not downloaded again on every poll. A version that could not be read (the store failing)
+   * is not refused: it is tried again at the next poll.
+   */
   private readonly refused = new Map<string, { reason: string; at: number }>();
+  /** Why the last load failed, whatever the cause: what /healthz says when nothing is served. */
+  private lastFailure: string | undefined;
   /** When the first load of the isolate last failed (no bundle at all): retried only after the poll interval. */
   private initialFailedAt: number | undefined;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
@@ -157,20 +163,19 @@ export class BundleRegistry {
     version: string,
   ): Promise<{ ok: true; bundle: LoadedBundle } | { ok: false; problems: string[] }> {
     this.refused.delete(version);
-    const bundle = await this.tryActivate(storeBundleSource(bucket, version), version);
-    if (bundle) return { ok: true, bundle };
-    const reason = this.refused.get(version)?.reason ?? 'unknown';
-    return { ok: false, problems: [reason] };
+    const outcome = await this.tryActivate(storeBundleSource(bucket, version), version);
+    return 'failure' in outcome
+      ? { ok: false, problems: [outcome.failure] }
+      : { ok: true, bundle: outcome.bundle };
   }
 
   /** `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt. */
   async health(env: Env): Promise<ComponentHealth> {
     const current = await this.bundle(env);
     if (!current) {
-      const reasons = [...this.refused.values()].map((r) => r.reason).join('; ');
       return {
         status: 'down',
-        detail: `no model bundle loaded${reasons ? `: ${reasons}` : ''}`.slice(0, 300),
+        detail: `no model bundle loaded${this.lastFailure ? `: ${this.lastFailure}` : ''}`.slice(0, 300),
       };
     }
     // Only refusals since the served bundle was activated count: a later good publish clears the state.
@@ -252,20 +257,26 @@ export class BundleRegistry {
       this.wakeCatalogueWaiters();
     };
     if (env.MODEL_STORE) {
+      // Once the shop has published its own bundle, the built-in one (trained on the demo catalogue:
+      // other products, other URLs) never stands in for it: if the published bundle or the store cannot
+      // be read, nothing is served (slots keep the shop's own markup) and the first load is tried
+      // again after the poll interval.
+      let pointer: Awaited<ReturnType<typeof readPointer>>;
       try {
-        const pointer = await readPointer(env.MODEL_STORE);
-        if (
-          pointer &&
-          (await this.tryActivate(
-            storeBundleSource(env.MODEL_STORE, pointer.version),
-            pointer.version,
-            showCatalogue,
-          ))
-        )
-          return;
+        pointer = await readPointer(env.MODEL_STORE);
       } catch (error) {
+        this.lastFailure = `model store unreadable: ${describe(error)}`;
         reportFailure('models', error);
-        log('error', 'model_store_unreadable', { error });
+        log('error', 'model_store_unreadable', { error, keeping: null });
+        return;
+      }
+      if (pointer) {
+        await this.tryActivate(
+          storeBundleSource(env.MODEL_STORE, pointer.version),
+          pointer.version,
+          showCatalogue,
+        );
+        return;
       }
     }
     const builtIn = this.deps.builtIn();
@@ -281,7 +292,7 @@ export class BundleRegistry {
     source: BundleSource,
     label: string,
     showCatalogue?: (verified: BundleCatalogue) => void,
-  ): Promise<LoadedBundle | undefined> {
+  ): Promise<{ bundle: LoadedBundle } | { failure: string }> {
     try {
       const verified = await verifyBundle(source);
       if (source.origin === 'store' && verified.version !== label) {
@@ -304,20 +315,22 @@ export class BundleRegistry {
         origin: bundle.origin,
         models: Object.keys(bundle.models),
       });
-      return bundle;
+      return { bundle };
     } catch (error) {
       // A catalogue shown for a bundle whose sessions failed is not served any longer.
       if (showCatalogue) this.warming = undefined;
-      const version = error instanceof BundleError ? error.version : label;
-      this.refused.set(label, { reason: describe(error), at: Date.now() });
+      const failure = describe(error);
+      this.lastFailure = failure;
+      const refusal = error instanceof BundleError;
+      if (refusal) this.refused.set(label, { reason: failure, at: Date.now() });
       reportFailure('models', error);
-      log('error', 'model_bundle_refused', {
-        version,
+      log('error', refusal ? 'model_bundle_refused' : 'model_bundle_unreadable', {
+        version: refusal ? error.version : label,
         source: label,
         error,
         keeping: this.current?.version ?? null,
       });
-      return undefined;
+      return { failure };
     }
   }
 
