@@ -53,6 +53,21 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Promises that one call wakes all at once: `next()` is settled by the following `wakeAll()`. */
+class Wakeup {
+  private waiters: Array<() => void> = [];
+
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
 /**
  * The bundle an isolate serves. Sessions are created once per isolate and reused by every request;
  * a newer published bundle is loaded beside the current one and swapped in only once it is fully
@@ -74,7 +89,7 @@ export class BundleRegistry {
   private warming: BundleCatalogue | undefined;
   private initial: Promise<void> | undefined;
   /** Woken when the first load has a catalogue to show (or has ended). */
-  private catalogueWaiters: Array<() => void> = [];
+  private readonly catalogueShown = new Wakeup();
   private refreshing: Promise<void> | undefined;
   private lastPollAt = 0;
   /**
@@ -93,7 +108,7 @@ export class BundleRegistry {
   private inProgress = 0;
   private requestsStarted = 0;
   /** Woken when no request is in progress any more, or a caller needs the models now. */
-  private idleWaiters: Array<() => void> = [];
+  private readonly idleOrWanted = new Wakeup();
   /** A caller of `bundle()` is waiting for the sessions: the session phase may not wait for idle. */
   private sessionsWanted = false;
 
@@ -110,7 +125,7 @@ export class BundleRegistry {
   async bundle(env: Env, ctx?: Background): Promise<LoadedBundle | undefined> {
     if (!this.current) {
       this.sessionsWanted = true;
-      this.wakeIdleWaiters();
+      this.idleOrWanted.wakeAll();
       const initial = this.startInitial(env, ctx);
       if (initial) await initial;
       return this.current;
@@ -131,8 +146,7 @@ export class BundleRegistry {
       if (this.warming) return this.warming;
       const initial = this.startInitial(env, ctx);
       if (!initial) return undefined;
-      const shown = new Promise<void>((resolve) => this.catalogueWaiters.push(resolve));
-      await Promise.race([initial, shown]);
+      await Promise.race([initial, this.catalogueShown.next()]);
       if (!this.initial && !this.current) return undefined;
     }
   }
@@ -150,7 +164,7 @@ export class BundleRegistry {
       if (released) return;
       released = true;
       this.inProgress -= 1;
-      if (this.inProgress === 0) this.wakeIdleWaiters();
+      if (this.inProgress === 0) this.idleOrWanted.wakeAll();
     };
   }
 
@@ -207,19 +221,13 @@ export class BundleRegistry {
       this.sessionsWanted = false;
       this.lastPollAt = Date.now();
       this.initialFailedAt = this.current ? undefined : Date.now();
-      this.wakeCatalogueWaiters();
+      this.catalogueShown.wakeAll();
     });
     this.initial = initial;
     // The request that started the load may be answered from the catalogue before the sessions exist;
     // waitUntil keeps the isolate working on them after that answer.
     ctx?.waitUntil(initial.catch(() => undefined));
     return initial;
-  }
-
-  private wakeIdleWaiters(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const wake of waiters) wake();
   }
 
   /** Resolves when the isolate is quiet, a caller needs the models, or the deferral runs out. */
@@ -238,23 +246,19 @@ export class BundleRegistry {
   /** Waits `ms`, or less if woken (no request in progress any more, or the models are wanted). */
   private async pause(ms: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await new Promise<void>((resolve) => {
-      this.idleWaiters.push(resolve);
-      timer = setTimeout(resolve, ms);
-    });
+    await Promise.race([
+      this.idleOrWanted.next(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
     if (timer !== undefined) clearTimeout(timer);
-  }
-
-  private wakeCatalogueWaiters(): void {
-    const waiters = this.catalogueWaiters;
-    this.catalogueWaiters = [];
-    for (const wake of waiters) wake();
   }
 
   private async loadInitial(env: Env): Promise<void> {
     const showCatalogue = (verified: BundleCatalogue) => {
       this.warming = verified;
-      this.wakeCatalogueWaiters();
+      this.catalogueShown.wakeAll();
     };
     if (env.MODEL_STORE) {
       // Once the shop has published its own bundle, the built-in one (trained on the demo catalogue:

@@ -3,7 +3,7 @@ import type { Env } from '../env';
 import type { BundleCatalogue } from '../models';
 import { NO_SIGNALS } from './compute';
 import { recommendationContext } from './context';
-import { computeWithFallback, hasModels, servingCatalogue } from './model-run';
+import { computeWithFallback, servingCatalogue } from './model-run';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
 
 /** Recommendations from the page alone: the same for everybody who asks the same query. */
@@ -53,9 +53,7 @@ export async function getContextRecommendations(
   if (known) return { ...base, model_version: bundle.version, cached: true, ...known };
 
   const { source, items, fallback } = await computeWithFallback(bundle, query, NO_SIGNALS, true);
-  // Shared by every later request of the isolate: frozen, so no caller can change another's list. Not
-  // while a cold isolate's models are not there yet: that answer is popularity, the model's is coming.
-  if (!fallback && hasModels(bundle))
-    memo.set(key, { source, items: Object.freeze(items.map((item) => Object.freeze(item))) });
+  // Shared by every later request of the isolate: frozen, so no caller can change another's list.
+  if (!fallback) memo.set(key, { source, items: Object.freeze(items.map((item) => Object.freeze(item))) });
   return { ...base, model_version: bundle.version, cached: false, source, items };
 }

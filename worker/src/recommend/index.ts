@@ -87,12 +87,11 @@ function refreshInBackground(
   env: Env,
   ctx: Background,
   cache: CacheHandle,
-  work: () => Promise<Computed | undefined>,
+  work: () => Promise<Computed>,
 ): void {
   inBackground(ctx, async () => {
     if (!(await acquireRefreshLock(cache.redis, cache.found.key, cacheBudgetMs(env)))) return;
-    const computed = await work();
-    if (computed) await write(env, cache, computed);
+    await write(env, cache, await work());
   });
 }
 
@@ -136,7 +135,8 @@ export async function getRecommendations(
   });
   const entry = miss?.entry;
   if (cache && entry) {
-    // Refreshed by a later request once the model can run.
+    // Refreshed by a later request once the model can run: taking the refresh lock now for a
+    // popularity answer that is never written would hold off that request's refresh.
     if (hasModels(catalogue)) {
       refreshInBackground(env, ctx, cache, () => computeWithFallback(catalogue, query, signals(), true));
     }
@@ -144,8 +144,7 @@ export async function getRecommendations(
   }
 
   const computed = await computeWithFallback(catalogue, query, signals(), true);
-  // Without models the answer is popularity: served, never cached (the model's answer is coming).
-  if (cache && hasModels(catalogue)) inBackground(ctx, () => write(env, cache, computed));
+  if (cache) inBackground(ctx, () => write(env, cache, computed));
   return { ...base, model_version, source: computed.source, cached: false, items: computed.items };
 }
 

@@ -32,11 +32,17 @@ export function hasModels(catalogue: BundleCatalogue): catalogue is LoadedBundle
 export interface Computed {
   source: RecommendationSource;
   items: RecommendedItem[];
-  /** A model failed and popularity stood in: served, but never cached or memoized. */
+  /**
+   * Popularity stood in for the model, because a model run failed or because the sessions do not exist
+   * yet (a cold isolate): served, but never cached or memoized, since the model's answer is to come.
+   */
   fallback: boolean;
 }
 
-/** Computes with the model, falling back to popularity (reported and logged) if the model run fails. */
+/**
+ * Computes with the model, falling back to popularity (reported and logged) if the model run fails.
+ * Without sessions yet, the answer is popularity marked as a fallback.
+ */
 export async function computeWithFallback(
   bundle: RankingBundle,
   query: RecommendationQuery,
@@ -44,7 +50,8 @@ export async function computeWithFallback(
   personalize: boolean,
 ): Promise<Computed> {
   try {
-    return { ...(await computeRecommendations(bundle, query, signals, personalize)), fallback: false };
+    const computed = await computeRecommendations(bundle, query, signals, personalize);
+    return { ...computed, fallback: !hasModels(bundle) };
   } catch (error) {
     reportFailure('models', error);
     log('error', 'recommendation_model_failed', {
