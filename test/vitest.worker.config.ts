@@ -11,6 +11,8 @@ export default defineConfig({
       miniflare: {
         bindings: {
           SITE_ID: 'test',
+          // The tests run on the built-in bundle unless they publish one (wrangler.toml ships "false").
+          DEMO_BUNDLE: 'true',
           LOG_LEVEL: 'warn',
           MONGODB_URI: inject('mongoUri'),
           SEGMENT_WRITE_KEY: 'test-segment-write-key',

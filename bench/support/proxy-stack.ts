@@ -42,6 +42,8 @@ export async function withProxyBenchStack<T>(
         LOG_LEVEL: 'warn',
         ORIGIN_URL: originUrl,
         SHOP_ORIGINS: originUrl,
+        // The origin is the demo shop (started here, with its delay), whose catalogue the built-in bundle has.
+        DEMO_BUNDLE: 'true',
         UPSTASH_REDIS_REST_URL: upstash.url,
         UPSTASH_REDIS_REST_TOKEN: upstash.token,
         MONGODB_URI: mongo.ready[1] ?? '',

@@ -132,7 +132,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const secrets = loadDevSecrets(dataDir);
     const workerVars: Record<string, string> = {
       ...secrets,
-      ...(shop ? { ORIGIN_URL: shop.url, SHOP_ORIGINS: shop.url } : {}),
+      // The demo shop comes with the built-in bundle, trained on its catalogue (off in wrangler.toml,
+      // so a deployed shop never shows the demo's products; another origin gets it only if asked).
+      ...(shop ? { ORIGIN_URL: shop.url, SHOP_ORIGINS: shop.url, DEMO_BUNDLE: 'true' } : {}),
       ...(upstash ? { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token } : {}),
       ...(mongo ? { MONGODB_URI: mongo.uri } : {}),
       ...given,

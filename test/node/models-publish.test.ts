@@ -53,6 +53,18 @@ describe('models:publish against the worker under wrangler dev', () => {
     await rm(runDir, { recursive: true, force: true });
   });
 
+  it('before any publish, serves nothing rather than the demo catalogue (wrangler.toml: DEMO_BUNDLE=false)', async () => {
+    const response = await fetch(
+      `${worker.url}/v1/recommendations?placement=product&product_id=P10004&limit=3`,
+    );
+    expect(await response.json()).toMatchObject({ source: 'none', model_version: 'none', items: [] });
+    const health = (await (await fetch(`${worker.url}/healthz`)).json()) as {
+      components: Record<string, { status: string; detail?: string }>;
+    };
+    expect(health.components.models).toMatchObject({ status: 'disabled' });
+    expect(health.components.models?.detail).toMatch(/npm run models:publish/);
+  }, 60_000);
+
   it('uploads, activates, and the worker serves the new version without a restart', async () => {
     const result = await publishBundle(await bundleDir('published-1'), { url: worker.url, adminToken });
     expect(result.version).toBe('published-1');

@@ -174,6 +174,49 @@ describe("BundleRegistry: an isolate's first load", () => {
   }, 60_000);
 });
 
+describe('BundleRegistry: the built-in demo bundle only where DEMO_BUNDLE=true', () => {
+  it('a worker deployed as wrangler.toml ships it (off) serves nothing until a publish, and says why', async () => {
+    const bucket = workerEnv.MODEL_STORE;
+    if (!bucket) throw new Error('MODEL_STORE binding missing');
+    const deployed: Env = { ...workerEnv, DEMO_BUNDLE: 'false', MODEL_POLL_SECONDS: '0' };
+    const registry = new BundleRegistry();
+    const ctx = createExecutionContext();
+    expect(await registry.bundle(deployed, ctx)).toBeUndefined();
+    expect(await registry.catalogue(deployed, ctx)).toBeUndefined();
+    // Waiting for a publish is not an outage (the shop is untouched): like a cache not configured.
+    const health = await registry.health(deployed);
+    expect(health).toMatchObject({ status: 'disabled' });
+    expect(health.detail).toMatch(/no model bundle published yet \(npm run models:publish\).*DEMO_BUNDLE/);
+
+    // Another isolate's publish is found at the next first-load retry (poll interval 0 s here).
+    await putFixture(bucket, 'fixture-v1');
+    expect((await registry.bundle(deployed, ctx))?.version).toBe('fixture-v1');
+    expect((await registry.health(deployed)).status).toBe('ok');
+    await waitOnExecutionContext(ctx);
+    await bucket.delete('current.json');
+  }, 60_000);
+
+  it('unset means off too, even without a model store', async () => {
+    const { DEMO_BUNDLE: _, ...unset } = builtInOnly;
+    const registry = new BundleRegistry();
+    expect(await registry.bundle(unset as Env)).toBeUndefined();
+    expect((await registry.health(unset as Env)).status).toBe('disabled');
+    // With the setting on, the same isolate state serves the built-in bundle.
+    expect((await new BundleRegistry().bundle({ ...builtInOnly, DEMO_BUNDLE: 'TRUE ' }))?.origin).toBe(
+      'default',
+    );
+  });
+
+  it('a value that is neither true nor false is named in /healthz (down) and counts as off', async () => {
+    const registry = new BundleRegistry();
+    const misconfigured: Env = { ...builtInOnly, DEMO_BUNDLE: 'yes' };
+    expect(await registry.bundle(misconfigured)).toBeUndefined();
+    const health = await registry.health(misconfigured);
+    expect(health.status).toBe('down');
+    expect(health.detail).toContain('DEMO_BUNDLE must be true or false, got "yes"');
+  });
+});
+
 describe('BundleRegistry: the session phase waits for a moment between requests', () => {
   function countingRegistry() {
     const created: string[] = [];

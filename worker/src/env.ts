@@ -27,6 +27,8 @@ export interface Env {
   CACHE_TTL_SECONDS?: string;
   /** How often an isolate checks the model store for a newly published bundle (default 30). */
   MODEL_POLL_SECONDS?: string;
+  /** `true`: serve the built-in bundle (trained on the demo catalogue) until one is published. Off when unset. */
+  DEMO_BUNDLE?: string;
   MONGODB_DB?: string;
   LOG_LEVEL?: string;
 

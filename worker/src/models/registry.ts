@@ -17,7 +17,7 @@ import {
   type VerifiedBundle,
   verifyBundle,
 } from './bundle';
-import { defaultBundleSource } from './default-bundle';
+import { defaultBundleSource, demoBundleSetting } from './default-bundle';
 import { readPointer, storeBundleSource } from './model-store';
 
 type Background = Pick<ExecutionContext, 'waitUntil'>;
@@ -100,6 +100,11 @@ export class BundleRegistry {
   private readonly refused = new Map<string, { reason: string; at: number }>();
   /** Why the last load failed, whatever the cause: what /healthz says when nothing is served. */
   private lastFailure: string | undefined;
+  /**
+   * The last first load found nothing published and the built-in bundle switched off (`DEMO_BUNDLE`):
+   * not a failure but a worker waiting for `models:publish`; `problem` when the setting itself is wrong.
+   */
+  private awaitingPublish: { problem?: string } | undefined;
   /** When the first load of the isolate last failed (no bundle at all): retried only after the poll interval. */
   private initialFailedAt: number | undefined;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
@@ -118,7 +123,8 @@ export class BundleRegistry {
 
   /**
    * The bundle to serve with its sessions, or undefined when none could be loaded (callers then answer
-   * without a model). The first call of an isolate loads the published bundle, else the built-in one;
+   * without a model). The first call of an isolate loads the published bundle, else the built-in one
+   * where `DEMO_BUNDLE=true`;
    * later calls that pass `ctx` check the store at most every `MODEL_POLL_SECONDS` (default 30) in the
    * background (`ctx.waitUntil`).
    */
@@ -186,6 +192,18 @@ export class BundleRegistry {
   /** `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt. */
   async health(env: Env): Promise<ComponentHealth> {
     const current = await this.bundle(env);
+    if (!current && this.awaitingPublish) {
+      const { problem } = this.awaitingPublish;
+      // Nothing to serve by configuration, like a cache that is not configured: the shop is unaffected
+      // (slots keep its own markup). A setting that says neither true nor false is a mistake: down.
+      return problem
+        ? { status: 'down', detail: `no model bundle published, and ${problem}` }
+        : {
+            status: 'disabled',
+            detail:
+              'no model bundle published yet (npm run models:publish); the built-in demo bundle is off (DEMO_BUNDLE)',
+          };
+    }
     if (!current) {
       return {
         status: 'down',
@@ -256,6 +274,7 @@ export class BundleRegistry {
   }
 
   private async loadInitial(env: Env): Promise<void> {
+    this.awaitingPublish = undefined;
     const showCatalogue = (verified: BundleCatalogue) => {
       this.warming = verified;
       this.catalogueShown.wakeAll();
@@ -282,6 +301,18 @@ export class BundleRegistry {
         );
         return;
       }
+    }
+    // Nothing published: the built-in bundle only where the setting allows it (a deployed shop showing
+    // the demo catalogue's products would be broken by us). Retried after the poll interval, so other
+    // isolates pick up a first publish by themselves.
+    const demoBundle = demoBundleSetting(env);
+    if (!demoBundle.enabled) {
+      this.awaitingPublish = demoBundle.problem ? { problem: demoBundle.problem } : {};
+      log(demoBundle.problem ? 'error' : 'warn', 'model_bundle_unpublished', {
+        hint: 'nothing published yet: npm run models:publish; the built-in demo bundle is off (DEMO_BUNDLE)',
+        problem: demoBundle.problem ?? null,
+      });
+      return;
     }
     const builtIn = this.deps.builtIn();
     if (builtIn) await this.tryActivate(builtIn, 'default', showCatalogue);
