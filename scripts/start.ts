@@ -43,6 +43,23 @@ async function warmUp(workerUrl: string): Promise<void> {
   }
 }
 
+/**
+ * What the worker says of its models (`/healthz`): the built-in demo bundle, a published one, or why
+ * none is served (e.g. `ORIGIN_URL` set and nothing published: DEMO_BUNDLE is off for other origins).
+ */
+async function modelsStatus(workerUrl: string): Promise<string> {
+  try {
+    const response = await fetch(`${workerUrl}/healthz`, { signal: AbortSignal.timeout(15_000) });
+    const report = (await response.json()) as {
+      components?: Record<string, { status: string; detail?: string }>;
+    };
+    const models = report.components?.models;
+    return models ? `${models.status}: ${models.detail ?? ''}` : 'unknown (no models in /healthz)';
+  } catch (error) {
+    return `unknown (/healthz: ${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -100,6 +117,7 @@ async function main(): Promise<void> {
     },
   });
   await warmUp(stack.workerUrl);
+  const models = await modelsStatus(stack.workerUrl);
   ready = true;
   const running = stack;
   void running.workerExited.then((code) => {
@@ -123,6 +141,7 @@ async function main(): Promise<void> {
     ],
     ['Local MongoDB', stack.mongo ? stack.mongo.uri : 'not started: MONGODB_URI is set'],
     ['Worker health', `${stack.workerUrl}/healthz`],
+    ['Models', models],
     ['Data and dev secrets', `${relativeData}/ (tokens in ${relativeData}/run/worker.env)`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
