@@ -32,7 +32,8 @@ function priceFormat(slot: HTMLElement, currency: string): PriceFormat {
 /**
  * Fills `[data-rx-slot]` elements with recommendation blocks, lazily: an IntersectionObserver
  * fills a slot when it comes within LOOKAHEAD of the viewport. A failed request leaves the slot as
- * it was (empty, or whatever fallback the shop rendered into it), keeping its reserved space.
+ * it was (empty, or whatever fallback the shop rendered into it), keeping its reserved space: the
+ * plugin cannot tell an outage from a slow network. An answer with no items marks it `empty`.
  */
 export function createSlotFiller(api: Api, currency: string, onRendered: OnRendered) {
   const fill = guard('slot', async (slot: HTMLElement) => {
@@ -53,7 +54,9 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
         heading: data.rxHeading,
         price: priceFormat(slot, currency),
       });
-      data.rxState = 'filled';
+      // Nothing to show (no bundle published yet, everything excluded): the slot keeps the shop's
+      // own content and, by the default stylesheet, gives back its reserved height.
+      data.rxState = html ? 'filled' : 'empty';
       if (!html) return;
       slot.innerHTML = html;
       onRendered(slot, response);

@@ -26,6 +26,7 @@ beforeEach(async () => {
   api.events.length = 0;
   api.batches.length = 0;
   api.failNextEventPosts(0);
+  api.recommendNothing(false);
   browser = await launchBrowser();
 });
 afterEach(async () => {
@@ -216,6 +217,27 @@ describe('rx.js in Chromium (recording API)', () => {
     await expect.poll(() => page.evaluate(STORED_QUEUE), POLL).not.toContain(addedId);
     // One event, one messageId, however many times the network made us send it.
     expect(distinct('Product Added')).toBe(1);
+  });
+
+  it("gives back a slot's reserved height when the answer has nothing to show (no bundle published yet)", async () => {
+    const { page, errors } = await browser.newPage();
+    // The plugin's own default stylesheet (the page has none): empty slots reserve 17rem.
+    const html = shopPage()
+      .replace(/<style data-rx-styles>.*?<\/style>/, '')
+      .replace('<p class="fallback">Our bestsellers</p>', '');
+    const slotHeight = "document.querySelector('#slot').getBoundingClientRect().height";
+    api.recommendNothing(true);
+    await open(page, html);
+    await page.waitForFunction("document.querySelector('#slot').dataset.rxState === 'empty'");
+    expect(await page.evaluate(slotHeight)).toBe(0);
+    expect(await page.locator('#slot .rx-block').count()).toBe(0);
+
+    // The same page with items: filled as usual.
+    api.recommendNothing(false);
+    await page.reload();
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.evaluate("document.querySelector('#slot').dataset.rxState")).toBe('filled');
+    expect(errors).toEqual([]);
   });
 
   it('leaves the page working when the API is blocked', async () => {

@@ -27,6 +27,8 @@ export interface FixtureApi {
   batches: RxEventInput[][];
   /** Answer the next N event posts with 503. */
   failNextEventPosts(count: number): void;
+  /** Answer recommendations with no items (a worker with no bundle published), or the fixture items again. */
+  recommendNothing(nothing: boolean): void;
   /** Sets the page the shop origin serves at `/` and `/*` (HTML). */
   setPage(html: string): void;
   close(): Promise<void>;
@@ -71,6 +73,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
   let page = '<!doctype html><title>empty</title>';
   let failures = 0;
+  let nothing = false;
   const requests: RecordedRequest[] = [];
   const events: RxEventInput[] = [];
   const batches: RxEventInput[][] = [];
@@ -98,7 +101,7 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
       return json(200, {
         recommendation_id: `rec-${requests.length}`,
         model_version: 'test',
-        items: ITEMS.slice(0, limit),
+        items: nothing ? [] : ITEMS.slice(0, limit),
       });
     }
     if (url.pathname === '/v1/prices') {
@@ -144,6 +147,9 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
     batches,
     failNextEventPosts: (count) => {
       failures = count;
+    },
+    recommendNothing: (value) => {
+      nothing = value;
     },
     setPage: (html) => {
       page = html;

@@ -324,6 +324,20 @@ describe('proxy: never break the shop', () => {
     expect(response.status).toBe(200);
     expect(withoutInsertions(body)).toBe((await direct(DEMO_PRODUCT)).body);
     expect(body).not.toContain('<section class="rx-block');
+    // No answer is not an empty answer: the slot is left for the plugin to try again.
+    expect(body).not.toContain('data-rx-state="empty"');
+  });
+
+  it('marks a slot whose answer has nothing to show (no bundle published) empty: it keeps the shop markup and gives back its height', async () => {
+    const { body } = await proxied(DEMO_PRODUCT, {}, { deps: { source: () => testSource({ items: [] }) } });
+    expect(body).not.toContain('<section class="rx-block');
+    expect(count(body, 'data-rx-state="empty"')).toBe(1);
+    expect(/<div [^>]*data-rx-slot[^>]*data-rx-state="empty"/.test(body)).toBe(true);
+    // The default stylesheet releases the reservation of such a slot.
+    expect(body).toContain(':where([data-rx-slot][data-rx-state=empty]){min-height:0}');
+    expect(withoutInsertions(body).replace(' data-rx-state="empty"', '')).toBe(
+      (await direct(DEMO_PRODUCT)).body,
+    );
   });
 
   it('gives crawlers (by user agent or Cloudflare bot score) the origin page and base prices', async () => {

@@ -97,7 +97,13 @@ function renderSlot(
     heading: slotHeading(attributes, query.placement),
     price: session.priceFormat(),
   });
-  if (!block) return;
+  if (!block) {
+    // An answer with nothing to show (no bundle published yet, say): the slot keeps the shop's own
+    // content, gives back its reserved height (default stylesheet), and the plugin does not ask again.
+    // A slot that got no answer in time is left unmarked, for the plugin to fill.
+    if (position === 'inner') element.setAttribute('data-rx-state', 'empty');
+    return;
+  }
   if (position === 'inner') {
     element.setInnerContent(encode(block), { html: true });
     element.setAttribute('data-rx-filled', recommendations.recommendation_id);
