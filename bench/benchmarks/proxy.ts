@@ -26,22 +26,17 @@ import { measureInterleaved } from '../support/latency';
 import { type LoadResult, runLoad } from '../support/load';
 import { startFloorWorker } from '../support/proxy-floor';
 import { withProxyBenchStack } from '../support/proxy-stack';
-import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
+import {
+  ACCEPT_HTML,
+  BROWSER_UA,
+  CRAWLER_UA,
+  personalization,
+  positiveOption,
+  shopperCookie,
+} from '../support/shopper';
 import type { BenchResult } from '../types';
 
 const GOAL_RATIO = 1.3;
-
-/** What the personalized page really contained, so the table is not read for a page that was not personalized. */
-async function personalization(url: string, headers: Record<string, string>) {
-  const response = await fetch(url, { headers });
-  const body = await response.text();
-  return {
-    status: response.status,
-    cacheControl: response.headers.get('cache-control'),
-    blocks: body.split('<section class="rx-block').length - 1,
-    items: body.split('class="rx-item"').length - 1,
-  };
-}
 
 const ratio = (value: number | undefined, base: number | undefined) =>
   value !== undefined && base ? value / base : Number.NaN;

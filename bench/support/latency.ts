@@ -8,6 +8,7 @@
  * lands on every target alike instead of on whichever one happened to run at that moment.
  */
 import http from 'node:http';
+import https from 'node:https';
 import { percentile, round } from './stats';
 
 export interface LatencyResult {
@@ -28,7 +29,9 @@ function once(agent: http.Agent, url: URL, headers: Record<string, string>): Pro
     const started = process.hrtime.bigint();
     const since = () => Number(process.hrtime.bigint() - started) / 1e6;
     let first: number | undefined;
-    const request = http.get(url, { agent, headers }, (response) => {
+    // A deployed worker or shop (`proxy-remote`) is https; the local stack is http.
+    const get = url.protocol === 'https:' ? https.get : http.get;
+    const request = get(url, { agent, headers }, (response) => {
       response.on('data', () => {
         first ??= since();
       });
@@ -49,8 +52,12 @@ export async function measureInterleaved(
   samples = 500,
   warmup = 50,
 ): Promise<LatencyResult[]> {
-  const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   const urls = targets.map((target) => new URL(target.url));
+  const agents = urls.map((url) =>
+    url.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: 1 })
+      : new http.Agent({ keepAlive: true, maxSockets: 1 }),
+  );
   const firsts = targets.map(() => [] as number[]);
   const totals = targets.map(() => [] as number[]);
   try {

@@ -22,3 +22,15 @@ export async function shopperCookie(url: string): Promise<string> {
   if (!cookie) throw new Error('the worker set no rx_uid cookie on a page view: is the proxy personalizing?');
   return cookie;
 }
+
+/** What a page through the worker really contained, so a table is not read for a page that was not personalized. */
+export async function personalization(url: string, headers: Record<string, string>) {
+  const response = await fetch(url, { headers });
+  const body = await response.text();
+  return {
+    status: response.status,
+    cacheControl: response.headers.get('cache-control'),
+    blocks: body.split('<section class="rx-block').length - 1,
+    items: body.split('class="rx-item"').length - 1,
+  };
+}
