@@ -17,6 +17,7 @@
  */
 import { parseArgs } from 'node:util';
 import { measureInterleaved } from '../support/latency';
+import { GOAL_RATIO, goalNote, ratio, times } from '../support/proxy-goal';
 import {
   ACCEPT_HTML,
   BROWSER_UA,
@@ -27,7 +28,6 @@ import {
 } from '../support/shopper';
 import type { BenchResult } from '../types';
 
-const GOAL_RATIO = 1.3;
 const SHOPPERS_TRIED = 20;
 
 function baseUrl(name: string, text: string | undefined): string {
@@ -60,10 +60,6 @@ async function treatedShopper(pageUrl: string) {
       'HOLDOUT_PERCENT below 100?',
   );
 }
-
-const ratio = (value: number | undefined, base: number | undefined) =>
-  value !== undefined && base ? value / base : Number.NaN;
-const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
 
 export default async function proxyRemoteBench(args: string[]): Promise<BenchResult> {
   const { values } = parseArgs({
@@ -115,8 +111,7 @@ export default async function proxyRemoteBench(args: string[]): Promise<BenchRes
     columns: ['target', 'p50 ms', 'p99 ms', 'TTFB p50 ms', 'TTFB p99 ms', 'p50 vs pass-through'],
     rows,
     notes: [
-      `Goal: personalized p50 ≤ ${GOAL_RATIO}× pass-through: ${times(p50Ratio)} (${p50Ratio <= GOAL_RATIO ? 'met' : 'NOT met'}); ` +
-        `first byte ${ttfbDelayMs >= 0 ? `${ttfbDelayMs.toFixed(2)} ms later` : `${(-ttfbDelayMs).toFixed(2)} ms earlier`} than pass-through.`,
+      goalNote(p50Ratio, ttfbDelayMs),
       `The personalized page had ${shopper.page.blocks} recommendation block(s) with ${shopper.page.items} item(s), ` +
         `Cache-Control: ${shopper.page.cacheControl} (treatment shopper found on attempt ${shopper.attempts}).`,
       "Times include the network between this machine and Cloudflare (and the origin): run it from near the shop's shoppers.",

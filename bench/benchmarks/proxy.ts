@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { measureInterleaved } from '../support/latency';
 import { type LoadResult, runLoad } from '../support/load';
 import { startFloorWorker } from '../support/proxy-floor';
+import { GOAL_RATIO, goalNote, ratio, times } from '../support/proxy-goal';
 import { withProxyBenchStack } from '../support/proxy-stack';
 import {
   ACCEPT_HTML,
@@ -35,12 +36,6 @@ import {
   shopperCookie,
 } from '../support/shopper';
 import type { BenchResult } from '../types';
-
-const GOAL_RATIO = 1.3;
-
-const ratio = (value: number | undefined, base: number | undefined) =>
-  value !== undefined && base ? value / base : Number.NaN;
-const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
 
 export default async function proxyBench(args: string[]): Promise<BenchResult> {
   const { values } = parseArgs({
@@ -155,9 +150,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
           ],
           rows,
           notes: [
-            `Goal: personalized p50 ≤ ${GOAL_RATIO}× pass-through: ${times(p50Ratio)} (${p50Ratio <= GOAL_RATIO ? 'met' : 'NOT met'}); ` +
-              `first byte ${ttfbDelayMs >= 0 ? `${ttfbDelayMs.toFixed(2)} ms later` : `${(-ttfbDelayMs).toFixed(2)} ms earlier`} ` +
-              `than pass-through (${times(ttfbRatio)}).`,
+            goalNote(p50Ratio, ttfbDelayMs, ttfbRatio),
             `Floor: the same page passed through while the worker gets this shopper's recommendations as the ` +
               `personalized page does (one cache round trip, warm hit), with no rewriting, prices or page-view ` +
               `event: ${times(floorRatio)} pass-through. No page that reads the shopper's cached state can be ` +
