@@ -101,13 +101,12 @@ export class PageSession {
 
   /**
    * Recommendations for a slot, trimmed to its limit; undefined past the deadline or on failure. An
-   * answer with no items (nothing published yet, everything excluded) comes back as it is: the slot
-   * is then marked empty, not left for the plugin to ask again.
+   * answer with no items (nothing published yet, everything excluded) is an answer like any other: the
+   * slot is then marked empty, not left for the plugin to ask again.
    */
   async recommendations(query: RecommendationQuery): Promise<Recommendations | undefined> {
     const result = await this.deadline.within(this.fetchRecommendations(query));
     if (!result) return undefined;
-    if (result.items.length === 0) return result;
     const items = result.items.slice(0, query.limit);
     // The block shows this shopper's prices, the same ones the page's price elements show. Items are
     // priced in one batch when their recommendations arrive; this covers any not priced yet.
@@ -127,7 +126,6 @@ export class PageSession {
     const fetched = this.recommendationCache.get(queryKey(query));
     const result = fetched && fetched.limit >= query.limit ? fetched.settled : undefined;
     if (!result) return undefined;
-    if (result.items.length === 0) return { value: result };
     const items = result.items.slice(0, query.limit);
     const quotes: Array<PriceQuote | undefined> = [];
     for (const item of items) {
