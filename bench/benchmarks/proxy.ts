@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- proxy [--samples N] [--duration S] [--connections N] [--path P] [--origin-delay-ms N] [--home-too]`
+ * `npm run bench -- proxy [--samples N] [--pause-ms N] [--duration S] [--connections N] [--path P] [--origin-delay-ms N] [--home-too]`
  *
  * The demo shop's product page in one run, four ways: direct from the origin, through the worker as
  * pass-through (a crawler's request: no rewriting), through the worker personalized for one
@@ -11,7 +11,10 @@
  * Two measurements per target, because they answer different questions:
  * - **Latency** (the goal of issue 5): what one page view costs a shopper. Sequential requests, taken
  *   round-robin across the targets so the drift of a shared machine hits all of them alike; p50/p99
- *   of the whole page and of its first byte.
+ *   of the whole page and of its first byte. An idle gap after each request (`--pause-ms`, default 5)
+ *   lets the work a page leaves behind (the personalized page's page-view event, 1 ms after its last
+ *   byte) finish before the next request: without it that work landed on whichever target came next
+ *   in the round (the floor row), as it never does between a shopper's page views.
  * - **Throughput**: requests/s at saturation (autocannon, N connections), with p50/p99 under that load.
  *   On a machine where the load generator, origin, Upstash, MongoDB, the queue consumer and the worker
  *   share two cores, the p50 at saturation is connections ÷ throughput (Little's law): it compares
@@ -46,12 +49,17 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       connections: { type: 'string' },
       path: { type: 'string', default: '/products/85123A' },
       'origin-delay-ms': { type: 'string' },
+      'pause-ms': { type: 'string' },
       'home-too': { type: 'boolean', default: false },
     },
   });
   const samples = positiveOption('samples', values.samples, 500);
   const duration = positiveOption('duration', values.duration, 10);
   const connections = positiveOption('connections', values.connections, 10);
+  const pauseMs = values['pause-ms'] === undefined ? 5 : Number(values['pause-ms']);
+  if (!Number.isFinite(pauseMs) || pauseMs < 0) {
+    throw new Error(`--pause-ms must be 0 or more, got "${values['pause-ms']}"`);
+  }
   const originDelayMs = values['origin-delay-ms'] === undefined ? 0 : Number(values['origin-delay-ms']);
   if (!Number.isFinite(originDelayMs) || originDelayMs < 0) {
     throw new Error(`--origin-delay-ms must be 0 or more, got "${values['origin-delay-ms']}"`);
@@ -92,7 +100,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
         );
       }
       try {
-        const latency = await measureInterleaved(targets, samples);
+        const latency = await measureInterleaved(targets, samples, 50, pauseMs);
         const load: LoadResult[] = [];
         for (const target of targets) {
           // Warm-up (JIT, connections); only the second run counts.
@@ -133,7 +141,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
           // A run against a slower origin is kept next to the main one, not over it.
           ...(originDelayMs > 0 ? { variant: `origin-${originDelayMs}ms` } : {}),
           title:
-            `Proxy: GET ${values.path}; latency from ${samples} sequential requests per target, interleaved; ` +
+            `Proxy: GET ${values.path}; latency from ${samples} sequential requests per target, interleaved, ${pauseMs} ms apart; ` +
             `saturated throughput with ${connections} connections × ${duration} s (loopback, wrangler dev)`,
           columns: [
             'target',
@@ -173,6 +181,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             durationSeconds: duration,
             warmupSeconds: warmup,
             originDelayMs,
+            pauseMs,
             goalRatio: GOAL_RATIO,
             p50Ratio,
             ttfbP50Ratio: ttfbRatio,

@@ -46,11 +46,17 @@ function once(agent: http.Agent, url: URL, headers: Record<string, string>): Pro
 
 const round2 = (value: number) => round(value, 2);
 
-/** `samples` rounds over all targets (after `warmup` unmeasured rounds); one result per target, in order. */
+/**
+ * `samples` rounds over all targets (after `warmup` unmeasured rounds); one result per target, in order.
+ * `pauseMs` is an idle gap after every request: work a target leaves running after its response (a
+ * personalized page's page-view event) then finishes before the next request instead of landing on
+ * whichever target comes next, as it would not on a shopper's pages, which are seconds apart.
+ */
 export async function measureInterleaved(
   targets: readonly LatencyTarget[],
   samples = 500,
   warmup = 50,
+  pauseMs = 0,
 ): Promise<LatencyResult[]> {
   const urls = targets.map((target) => new URL(target.url));
   const agents = urls.map((url) =>
@@ -64,6 +70,7 @@ export async function measureInterleaved(
     for (let i = 0; i < warmup + samples; i += 1) {
       for (const [index, target] of targets.entries()) {
         const [first, total] = await once(agents[index] as http.Agent, urls[index] as URL, target.headers);
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
         if (i < warmup) continue;
         firsts[index]?.push(first);
         totals[index]?.push(total);
