@@ -2,8 +2,10 @@ import { parseArgs } from 'node:util';
 import { startLocalMongo } from './index.ts';
 
 /**
- * `tsx scripts/local-mongo/cli.ts --port 27018 --data .rx-data/mongo [--host 127.0.0.1]`
- * Runs the local MongoDB-compatible server until Ctrl-C.
+ * `tsx scripts/local-mongo/cli.ts --port 27018 --data .rx-data/mongo [--host 127.0.0.1] [--user NAME]`
+ * Runs the local MongoDB-compatible server until Ctrl-C. With `--user`, connections must authenticate
+ * as that user (SCRAM-SHA-256), whose password is read from `LOCAL_MONGO_PASSWORD`: never from the
+ * command line, where other users of the machine could read it.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -11,14 +13,21 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '27018' },
       host: { type: 'string', default: '127.0.0.1' },
       data: { type: 'string', default: '.rx-data/mongo' },
+      user: { type: 'string' },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be a whole number from 0 to 65535, got '${values.port}'`);
   }
-  const server = await startLocalMongo({ host: values.host, port, dataDir: values.data });
-  console.log(`local-mongo listening on ${server.uri} (data in ${server.dataDir})`);
+  const password = process.env.LOCAL_MONGO_PASSWORD;
+  if (values.user !== undefined && !password) {
+    throw new Error('--user needs the password in LOCAL_MONGO_PASSWORD');
+  }
+  const users = values.user === undefined ? [] : [{ username: values.user, password: password ?? '' }];
+  const server = await startLocalMongo({ host: values.host, port, dataDir: values.data, users });
+  const auth = values.user === undefined ? '' : `, user ${values.user} required (SCRAM-SHA-256)`;
+  console.log(`local-mongo listening on ${server.uri} (data in ${server.dataDir}${auth})`);
   const shutdown = (): void => {
     server.close().then(
       () => process.exit(0),

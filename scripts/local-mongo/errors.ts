@@ -5,8 +5,11 @@
 export const ErrorCodes = {
   BadValue: 2,
   FailedToParse: 9,
+  Unauthorized: 13,
   TypeMismatch: 14,
   InvalidLength: 16,
+  ProtocolError: 17,
+  AuthenticationFailed: 18,
   NamespaceNotFound: 26,
   IndexNotFound: 27,
   CursorNotFound: 43,
@@ -19,6 +22,7 @@ export const ErrorCodes = {
   IndexKeySpecsConflict: 86,
   OperationFailed: 96,
   NotImplemented: 238,
+  MechanismUnavailable: 334,
   DuplicateKey: 11000,
 } as const;
 

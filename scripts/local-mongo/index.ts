@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type UserCredentials, UserRegistry } from './auth/index.ts';
 import { CursorRegistry } from './cursors.ts';
 import { WireServer } from './server.ts';
 import { StorageEngine } from './storage/engine.ts';
@@ -13,11 +14,16 @@ export interface LocalMongoOptions {
   port?: number;
   /** Folder holding the data; default a fresh temporary folder, removed on close. */
   dataDir?: string;
+  /**
+   * Users (in `admin`) who may connect, authenticating with SCRAM-SHA-256. Given any, every command
+   * but the handshake needs an authenticated connection, as on Atlas; none (the default): open.
+   */
+  users?: readonly UserCredentials[];
 }
 
 /** A running local MongoDB-compatible server. */
 export interface LocalMongo {
-  /** Connection string for the official driver: `mongodb://127.0.0.1:PORT`. */
+  /** Connection string for the official driver: `mongodb://127.0.0.1:PORT` (add `user:password@` when `users` are set). */
   uri: string;
   port: number;
   dataDir: string;
@@ -38,9 +44,10 @@ export async function startLocalMongo(options: LocalMongoOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'local-mongo-'));
+  const users = new UserRegistry(options.users);
   const storage = StorageEngine.open(dataDir);
   const cursors = new CursorRegistry();
-  const server = new WireServer(storage, cursors, host, options.port ?? 0);
+  const server = new WireServer(storage, cursors, users, host, options.port ?? 0);
   try {
     await server.listen();
   } catch (error) {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { ConnectionAuth, type UserRegistry } from './auth/index.ts';
 import { WireConnection } from './connection.ts';
 import type { CursorRegistry } from './cursors.ts';
 import type { StorageEngine } from './storage/engine.ts';
@@ -16,6 +17,7 @@ export class WireServer {
   constructor(
     private readonly storage: StorageEngine,
     private readonly cursors: CursorRegistry,
+    private readonly users: UserRegistry,
     private readonly host: string,
     port: number,
   ) {
@@ -72,6 +74,8 @@ export class WireServer {
       storage: this.storage,
       cursors: this.cursors,
       connectionId: this.nextConnectionId++,
+      users: this.users,
+      auth: new ConnectionAuth(),
     });
   }
 }

@@ -345,6 +345,127 @@ describe('local-mongo with the official driver', () => {
 });
 
 describe.skipIf(externalUri !== undefined)(
+  'authentication, SCRAM-SHA-256 (skipped when MONGODB_URI is set: users are configured on the local server)',
+  () => {
+    const username = 'rx-writer';
+    // Printable ASCII, with characters a URI must escape.
+    const password = `p@ss:/${randomBytes(9).toString('base64url')}`;
+    let secured: LocalMongo;
+    const uri = (user: string, secret: string, query = '') =>
+      `mongodb://${encodeURIComponent(user)}:${encodeURIComponent(secret)}@127.0.0.1:${secured.port}/${query}`;
+    const open = (target: string) => new MongoClient(target, { serverSelectionTimeoutMS: 3000 });
+
+    beforeAll(async () => {
+      secured = await startLocalMongo({ users: [{ username, password }] });
+    });
+    afterAll(async () => {
+      await secured?.close();
+    });
+
+    it('lets the right password read and write with the driver defaults (SCRAM-SHA-256 started in the handshake)', async () => {
+      const client = open(uri(username, password));
+      try {
+        const events = client.db('rx').collection<Keyed<string>>('events');
+        await events.insertOne({ _id: 'auth-1', kind: 'view' });
+        expect(await events.findOne({ _id: 'auth-1' })).toEqual({ _id: 'auth-1', kind: 'view' });
+        const status = await client.db('admin').command({ connectionStatus: 1 });
+        expect(status.authInfo.authenticatedUsers).toEqual([{ user: username, db: 'admin' }]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('runs the plain saslStart / saslContinue exchange when the mechanism is named', async () => {
+      const client = open(uri(username, password, '?authMechanism=SCRAM-SHA-256&authSource=admin'));
+      try {
+        expect(
+          await client.db('rx').collection<Keyed<string>>('events').countDocuments({ _id: 'auth-1' }),
+        ).toBe(1);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('refuses a wrong password or an unknown user with AuthenticationFailed (18), writing nothing', async () => {
+      for (const [user, secret] of [
+        [username, `${password}x`],
+        ['nobody', password],
+      ] as const) {
+        const client = open(uri(user, secret));
+        try {
+          const error = await client
+            .db('rx')
+            .collection<Keyed<string>>('events')
+            .insertOne({ _id: `refused-${user}` })
+            .catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(MongoServerError);
+          expect((error as MongoServerError).code).toBe(18);
+          expect((error as MongoServerError).message).toBe('Authentication failed.');
+        } finally {
+          await client.close();
+        }
+      }
+      const client = open(uri(username, password));
+      try {
+        expect(
+          await client
+            .db('rx')
+            .collection('events')
+            .countDocuments({ _id: /^refused-/ }),
+        ).toBe(0);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('answers only the handshake without credentials: anything else is Unauthorized (13)', async () => {
+      const client = open(secured.uri);
+      try {
+        expect(await client.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });
+        const error = await client
+          .db('rx')
+          .collection('events')
+          .findOne({})
+          .catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(MongoServerError);
+        expect((error as MongoServerError).code).toBe(13);
+        expect((error as MongoServerError).message).toBe('Command find requires authentication');
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('offers SCRAM-SHA-256 only', async () => {
+      const client = open(uri(username, password, '?authMechanism=SCRAM-SHA-1'));
+      try {
+        const error = await client
+          .db('admin')
+          .command({ ping: 1 })
+          .catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(MongoServerError);
+        expect((error as MongoServerError).code).toBe(334);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('refuses, at start, users it could never authenticate', async () => {
+      await expect(startLocalMongo({ users: [{ username: 'u', password: 'pässword' }] })).rejects.toThrow(
+        /password of user "u" must be printable ASCII/,
+      );
+      await expect(
+        startLocalMongo({
+          users: [
+            { username: 'u', password: 'a' },
+            { username: 'u', password: 'b' },
+          ],
+        }),
+      ).rejects.toThrow(/user "u" given twice/);
+    });
+  },
+);
+
+describe.skipIf(externalUri !== undefined)(
   'local server only (skipped when MONGODB_URI is set: these restart or pause the local server)',
   () => {
     it('keeps data, types and unique indexes across a restart with the same dataDir', async () => {

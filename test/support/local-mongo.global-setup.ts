@@ -1,11 +1,14 @@
 /**
  * vitest globalSetup (worker project): the MongoDB the events tests write to. Starts the local
- * MongoDB-compatible server unless `MONGODB_URI` points at a real MongoDB, and a loopback control
+ * MongoDB-compatible server unless `MONGODB_URI` points at a real MongoDB, with authentication
+ * required, as on Atlas: the worker and the tests connect as a user with a password, so the
+ * driver's SCRAM-SHA-256 runs in workerd on every events test. Also starts a loopback control
  * endpoint so tests in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
  * Hands `mongoUri` and `mongoControlUrl` ('' with a real MongoDB) to the tests (`inject`) and to the
  * worker's bindings (test/vitest.worker.config.ts). The consumer's Redis side effects use the local
  * Upstash server (on redis-server) of edge-api.global-setup.ts (`inject('edgeApi').upstash`).
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
@@ -15,14 +18,28 @@ declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
     mongoControlUrl: string;
+    /** The local server without credentials ('' with a real MongoDB): for the authentication tests. */
+    mongoPlainUri: string;
   }
+}
+
+/** `mongodb://user:password@host:port/?authSource=admin` from the server's plain URI. */
+function withCredentials(uri: string, user: { username: string; password: string }): string {
+  const url = new URL(uri);
+  url.username = encodeURIComponent(user.username);
+  url.password = encodeURIComponent(user.password);
+  url.pathname = '/';
+  url.search = '?authSource=admin';
+  return url.toString();
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const realUri = process.env.MONGODB_URI;
-  const mongo = realUri ? undefined : await startLocalMongo();
+  const user = { username: 'rx-consumer', password: randomBytes(18).toString('base64url') };
+  const mongo = realUri ? undefined : await startLocalMongo({ users: [user] });
   const control = mongo ? await startControl(mongo) : undefined;
-  project.provide('mongoUri', realUri ?? mongo?.uri ?? '');
+  project.provide('mongoUri', realUri ?? (mongo ? withCredentials(mongo.uri, user) : ''));
+  project.provide('mongoPlainUri', realUri ? '' : (mongo?.uri ?? ''));
   project.provide('mongoControlUrl', control?.url ?? '');
   return async () => {
     await control?.close();

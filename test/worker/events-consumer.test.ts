@@ -1,5 +1,5 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { handleEventBatch } from '../../worker/src/consumer';
 import worker from '../../worker/src/index';
@@ -126,6 +126,52 @@ describe('events consumer (queue handler → MongoDB, real driver)', () => {
     expect(result.explicitAcks).toHaveLength(40);
     expect(await countRun(run)).toBe(40);
   });
+
+  it.skipIf(!hasMongoControl())(
+    'wrong MongoDB credentials (a rotated password): nothing acked or lost, /healthz names the cause without the secret; stored once they are right',
+    async () => {
+      // The local server requires authentication (test/support/local-mongo.global-setup.ts), so the
+      // driver's SCRAM-SHA-256 runs here, in workerd. Without the writer object, the batch's own
+      // client connects with the URI given.
+      const run = runId();
+      const events = storedEvents(run, 12);
+      const secret = `rotated-${run}`;
+      const wrong = new URL(inject('mongoUri'));
+      wrong.password = secret;
+      const env = workerEnv({ MONGODB_URI: wrong.toString(), EVENT_WRITER: undefined });
+      const batch = batchOf(events, `auth-${run}`);
+      const ctx = createExecutionContext();
+      const logged = vi.spyOn(console, 'error');
+      let lines: string[];
+      try {
+        await worker.queue(batch, env);
+      } finally {
+        lines = logged.mock.calls.map((call) => call.join(' '));
+        logged.mockRestore();
+      }
+      expect(lines.some((line) => line.includes('events_batch_failed'))).toBe(true);
+      expect(lines.join('\n')).not.toContain(secret);
+      const refused = await getQueueResult(batch, ctx);
+      expect(refused.explicitAcks).toEqual([]);
+      expect(refused.retryMessages).toHaveLength(12);
+      expect(await countRun(run)).toBe(0);
+
+      const health = await worker.fetch(
+        new Request('http://worker.test/healthz'),
+        env,
+        createExecutionContext(),
+      );
+      const text = await health.text();
+      const report = JSON.parse(text) as { components: Record<string, { status: string; detail?: string }> };
+      expect(report.components.mongodb?.status).toBe('degraded');
+      expect(report.components.mongodb?.detail).toContain('Authentication failed.');
+      expect(text).not.toContain(secret);
+
+      const back = await deliver(events, `auth-${run}`);
+      expect(back.explicitAcks).toHaveLength(12);
+      expect(await countRun(run)).toBe(12);
+    },
+  );
 
   it.skipIf(!hasMongoControl())(
     'MongoDB down: every message is retried with back-off, none acked; stored once it is back',

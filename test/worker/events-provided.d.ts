@@ -3,6 +3,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
     mongoControlUrl: string;
+    mongoPlainUri: string;
   }
 }
 

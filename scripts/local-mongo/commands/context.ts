@@ -1,3 +1,4 @@
+import type { ConnectionAuth, UserRegistry } from '../auth/index.ts';
 import type { CursorRegistry } from '../cursors.ts';
 import type { StorageEngine } from '../storage/engine.ts';
 import type { Doc } from '../types.ts';
@@ -9,6 +10,10 @@ export interface CommandContext {
   storage: StorageEngine;
   cursors: CursorRegistry;
   connectionId: number;
+  /** The server's users (none: no authentication required). */
+  users: UserRegistry;
+  /** This connection's authentication state. */
+  auth: ConnectionAuth;
 }
 
 /** Runs one command: returns the reply body (without `ok`, added by the dispatcher) or throws CommandError. */

@@ -1,5 +1,6 @@
 import { Long } from 'bson';
 import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE } from '../wire/op-codes.ts';
+import { helloAuthFields, SCRAM_SHA_256 } from './auth.ts';
 import type { CommandHandler } from './context.ts';
 
 /** MongoDB 7.0's wire version: inside the range driver 6.x supports. */
@@ -12,7 +13,7 @@ const COMPATIBLE_VERSION = '7.0.0';
  * driver polls instead of streaming) that does not offer compression.
  */
 function helloReply(primaryField: 'isWritablePrimary' | 'ismaster'): CommandHandler {
-  return (_body, context) => ({
+  return (body, context) => ({
     helloOk: true,
     [primaryField]: true,
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
@@ -24,12 +25,12 @@ function helloReply(primaryField: 'isWritablePrimary' | 'ismaster'): CommandHand
     minWireVersion: 0,
     maxWireVersion: MAX_WIRE_VERSION,
     readOnly: false,
+    ...helloAuthFields(body, context),
   });
 }
 
 const PARAMETERS: Record<string, unknown> = {
   featureCompatibilityVersion: { version: '7.0' },
-  authenticationMechanisms: [],
 };
 
 /** Connection-level commands: handshake, liveness, server description. */
@@ -47,15 +48,27 @@ export const handshakeCommands: Record<string, CommandHandler> = {
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
     storageEngines: ['local-mongo-jsonl'],
   }),
-  getParameter: (body) => {
-    if (body.getParameter === '*') return { ...PARAMETERS };
+  getParameter: (body, context) => {
+    const parameters: Record<string, unknown> = {
+      ...PARAMETERS,
+      authenticationMechanisms: context.users.required ? [SCRAM_SHA_256] : [],
+    };
+    if (body.getParameter === '*') return parameters;
     const reply: Record<string, unknown> = {};
-    for (const name of Object.keys(body)) if (name in PARAMETERS) reply[name] = PARAMETERS[name];
+    for (const name of Object.keys(body)) if (name in parameters) reply[name] = parameters[name];
     return reply;
   },
   // Sessions are accepted (drivers send lsid with every command) but carry no server state.
   endSessions: () => ({}),
-  connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] } }),
+  connectionStatus: (_body, context) => {
+    const user = context.auth.user;
+    return {
+      authInfo: {
+        authenticatedUsers: user === undefined ? [] : [{ user, db: 'admin' }],
+        authenticatedUserRoles: user === undefined ? [] : [{ role: 'root', db: 'admin' }],
+      },
+    };
+  },
   serverStatus: (_body, context) => ({
     host: 'local-mongo',
     version: COMPATIBLE_VERSION,

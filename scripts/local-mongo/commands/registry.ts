@@ -1,6 +1,8 @@
+import { OPEN_COMMANDS } from '../auth/index.ts';
 import { CommandError } from '../errors.ts';
 import type { Doc } from '../types.ts';
 import { aggregate, count, distinct } from './aggregate.ts';
+import { saslContinue, saslStart } from './auth.ts';
 import { create, drop, dropDatabase, listCollections, listDatabases } from './catalog.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
 import { deleteCommand } from './delete.ts';
@@ -13,6 +15,8 @@ import { update } from './update.ts';
 
 const COMMANDS: Record<string, CommandHandler> = {
   ...handshakeCommands,
+  saslStart,
+  saslContinue,
   insert,
   find,
   getMore,
@@ -50,6 +54,9 @@ export function runCommand(body: Doc, context: CommandContext): Doc {
   const name = Object.keys(body)[0] ?? '';
   const handler = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!handler) return errorReply(new CommandError('CommandNotFound', `no such command: '${name}'`));
+  if (context.users.required && context.auth.user === undefined && !OPEN_COMMANDS.has(name)) {
+    return errorReply(new CommandError('Unauthorized', `Command ${name} requires authentication`));
+  }
   try {
     const result = handler(body, context);
     context.storage.flush();
