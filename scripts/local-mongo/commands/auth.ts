@@ -12,7 +12,8 @@ export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
 const authenticationFailed = () => new CommandError('AuthenticationFailed', 'Authentication failed.');
 
 function payloadText(payload: unknown): string {
-  if (payload instanceof Binary) return Buffer.from(payload.buffer).toString('utf8');
+  // `buffer` may be longer than the value; toString reads only the value's bytes.
+  if (payload instanceof Binary) return payload.toString('utf8');
   if (payload instanceof Uint8Array) return Buffer.from(payload).toString('utf8');
   if (typeof payload === 'string') return payload;
   throw new CommandError('BadValue', 'payload must be binary data');
