@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { Hono } from 'hono';
-import { describe, expect, inject, it } from 'vitest';
-import { validateEvent } from '../../contracts/events';
+import { describe, expect, inject, it, vi } from 'vitest';
+import { type RxEvent, validateEvent } from '../../contracts/events';
 import type { AppEnv } from '../../worker/src/app-env';
 import { defaultBundleFiles } from '../../worker/src/models/default-bundle.generated';
 import { proxyHandler } from '../../worker/src/proxy';
@@ -153,6 +153,67 @@ describe('proxy: personalized pages', () => {
       event: 'Product Viewed',
       properties: { product_id: '85123A', recommendation_id: 'rec-test-1', model_version: 'test-model' },
       context: { page: { path: '/products/85123A', url: `${PUBLIC}/products/85123A` }, personalized: true },
+    });
+  });
+
+  it('retries a page view the queue refused, with the same messageId, and the page never notices', async () => {
+    const attempts: RxEvent[][] = [];
+    const { body, events } = await proxied(
+      '/products/85123A',
+      {},
+      {
+        deps: {
+          source: () => testSource(),
+          sendEvents: async (_env, sent) => {
+            attempts.push(sent);
+            if (attempts.length < 3) throw new Error('queue refused the batch');
+          },
+          pageViewRetryDelaysMs: [5, 5],
+        },
+        env: { ORIGIN_URL: inject('demoShopUrl') },
+      },
+    );
+    expect(count(body, 'class="rx-item"')).toBe(4);
+    expect(events).toEqual([]); // proxied() records events only from its own sendEvents
+    expect(attempts).toHaveLength(3);
+    const ids = attempts.map((sent) => sent.map((event) => event.messageId));
+    expect(new Set(ids.flat()).size).toBe(1);
+    expect(attempts[2]?.[0]).toMatchObject({ event: 'Product Viewed', properties: { product_id: '85123A' } });
+  });
+
+  it('gives a page view up after its retries and logs it as not queued; the page is as usual', async () => {
+    const logged = vi.spyOn(console, 'error');
+    let lines: string[];
+    let tries = 0;
+    let body: string;
+    try {
+      ({ body } = await proxied(
+        '/products/85123A',
+        {},
+        {
+          deps: {
+            source: () => testSource(),
+            sendEvents: async () => {
+              tries += 1;
+              throw new Error('queue down');
+            },
+            pageViewRetryDelaysMs: [5, 5],
+          },
+          env: { ORIGIN_URL: inject('demoShopUrl') },
+        },
+      ));
+    } finally {
+      lines = logged.mock.calls.map((call) => call.join(' '));
+      logged.mockRestore();
+    }
+    expect(count(body, 'class="rx-item"')).toBe(4);
+    expect(tries).toBe(3);
+    const gaveUp = lines.filter((line) => line.includes('proxy_page_view_not_queued'));
+    expect(gaveUp).toHaveLength(1);
+    expect(JSON.parse(gaveUp[0] ?? '{}')).toMatchObject({
+      level: 'error',
+      attempts: 3,
+      error: { message: 'queue down' },
     });
   });
 

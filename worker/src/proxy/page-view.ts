@@ -1,4 +1,5 @@
 import type { RxEvent } from '../../../contracts/events';
+import { log } from '../log';
 import type { Shopper } from '../shopper';
 import type { PageSession } from './page-session';
 
@@ -35,4 +36,31 @@ export function pageViewEvent(shopper: Shopper, url: URL, session: PageSession):
     };
   }
   return { ...base, name: session.context.placement, properties: { path: url.pathname, ...recommendation } };
+}
+
+/** How long to wait before each new attempt when the queue refuses a page view (two retries). */
+export const PAGE_VIEW_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000];
+
+/**
+ * Queues a page's page-view event, trying again after each of `retryDelaysMs` when the queue refuses
+ * it. The shopper never waits for this (it runs in `waitUntil`, after the page), and no client is
+ * there to retry it as the plugin does after a 503, so the worker retries itself. The event keeps
+ * its `messageId`, so an attempt that did reach the queue before failing is stored once. Rejects
+ * with the last error when every attempt failed.
+ */
+export async function queuePageView(
+  send: () => Promise<void>,
+  retryDelaysMs: readonly number[] = PAGE_VIEW_RETRY_DELAYS_MS,
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await send();
+      return;
+    } catch (error) {
+      const delay = retryDelaysMs[attempt - 1];
+      if (delay === undefined) throw error;
+      log('warn', 'proxy_page_view_retry', { attempt, retryInMs: delay, error });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }

@@ -20,7 +20,7 @@ import { nonPersonalSource } from './non-personal-source';
 import { originTarget } from './origin-url';
 import { pageContextFromUrl } from './page-context';
 import { PageSession } from './page-session';
-import { pageViewEvent } from './page-view';
+import { PAGE_VIEW_RETRY_DELAYS_MS, pageViewEvent, queuePageView } from './page-view';
 import { pageRewriter } from './rewriter';
 import type { PersonalizationSource } from './source';
 
@@ -32,6 +32,8 @@ export interface ProxyDependencies {
   sendEvents: (env: Env, events: RxEvent[]) => Promise<void>;
   /** Longest wait for a page to finish streaming before its page-view event is sent anyway. */
   pageViewWaitMs: number;
+  /** Waits before each retry of a page-view event the queue refused (see queuePageView). */
+  pageViewRetryDelaysMs: readonly number[];
   /** Marks a page in progress until the returned function is called (see BundleRegistry.busy). */
   requestInProgress: () => () => void;
 }
@@ -41,6 +43,7 @@ const defaults: ProxyDependencies = {
   nonPersonalSource,
   sendEvents: (env, events) => enqueueEvents(env, events),
   pageViewWaitMs: 10_000,
+  pageViewRetryDelaysMs: PAGE_VIEW_RETRY_DELAYS_MS,
   requestInProgress,
 };
 
@@ -220,9 +223,15 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
           // +0.35-0.6 ms locally, docs/proxy.md). A timer that needs the clock to move lets the write go
           // first; the event is no less sent (waitUntil), only a millisecond later.
           await new Promise((resolve) => setTimeout(resolve, PAGE_VIEW_AFTER_PAGE_MS));
-          return deps.sendEvents(c.env, [pageViewEvent(shopper, publicUrl, current)]);
+          const event = pageViewEvent(shopper, publicUrl, current);
+          await queuePageView(() => deps.sendEvents(c.env, [event]), deps.pageViewRetryDelaysMs);
         })
-        .catch((error: unknown) => log('warn', 'proxy_page_view_not_queued', { error })),
+        .catch((error: unknown) =>
+          log('error', 'proxy_page_view_not_queued', {
+            attempts: deps.pageViewRetryDelaysMs.length + 1,
+            error,
+          }),
+        ),
     );
   }
   return rewriter.transform(new Response(response.body, init));
