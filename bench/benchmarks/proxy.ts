@@ -20,6 +20,11 @@
  *   share two cores, the p50 at saturation is connections ÷ throughput (Little's law): it compares
  *   the CPU of the whole stack per page, not what a shopper waits.
  *
+ * The worker rows go through wrangler dev's proxy worker (another workerd in front of the worker's,
+ * which production does not have). When wrangler names the worker's own address (see
+ * scripts/dev/dev-worker-main.ts), pass-through, personalized and floor are also measured straight to
+ * workerd, without it.
+ *
  * `--origin-delay-ms` makes the demo shop take that long per request, like a real shop's server time
  * (the demo shop answers in well under a millisecond, which no real origin does).
  */
@@ -76,27 +81,49 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       const page = await personalization(workerUrl, browser);
       // Started after the page above, which left this shopper's recommendations in the cache.
       const floor = await startFloorWorker(stack, values.path, browser);
-      const targets: Array<{ name: string; url: string; headers: Record<string, string> }> = [
+      // `base`: the row this one's p50 is compared with (its own pass-through).
+      const targets: Array<{ name: string; url: string; headers: Record<string, string>; base: number }> = [
         {
           name: 'origin, direct',
           url: `${stack.originUrl}${values.path}`,
           headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA },
+          base: 1,
         },
-        { name: 'worker, pass-through', url: workerUrl, headers: crawler },
-        { name: 'worker, personalized (warm cache)', url: workerUrl, headers: browser },
+        { name: 'worker, pass-through', url: workerUrl, headers: crawler, base: 1 },
+        { name: 'worker, personalized (warm cache)', url: workerUrl, headers: browser, base: 1 },
         {
           name: 'floor: pass-through + the cache lookup only',
           url: `${floor.url}${values.path}`,
           headers: browser,
+          base: 1,
         },
       ];
       if (values['home-too']) {
         // The home page's page-view is a `page` call, which leaves the shopper's cached results fresh,
         // while each `Product Viewed` may make them stale (recomputed in the background): both sides.
         const home = `${stack.workerUrl}/`;
+        const base = targets.length;
         targets.push(
-          { name: 'home: worker, pass-through', url: home, headers: crawler },
-          { name: 'home: worker, personalized (warm cache)', url: home, headers: browser },
+          { name: 'home: worker, pass-through', url: home, headers: crawler, base },
+          { name: 'home: worker, personalized (warm cache)', url: home, headers: browser, base },
+        );
+      }
+      // The same three rows without wrangler's proxy worker in front (production has none): it runs
+      // in a workerd of its own, forwards every request and parses every HTML response again.
+      const workerd = stack.workerdUrl();
+      const floorWorkerd = floor.workerdUrl();
+      const direct = workerd !== undefined && floorWorkerd !== undefined ? targets.length : undefined;
+      if (direct !== undefined && workerd !== undefined && floorWorkerd !== undefined) {
+        const straight = `${workerd.replace(/\/$/, '')}${values.path}`;
+        targets.push(
+          { name: 'straight to workerd: pass-through', url: straight, headers: crawler, base: direct },
+          { name: 'straight to workerd: personalized', url: straight, headers: browser, base: direct },
+          {
+            name: 'straight to workerd: floor',
+            url: `${floorWorkerd.replace(/\/$/, '')}${values.path}`,
+            headers: browser,
+            base: direct,
+          },
         );
       }
       try {
@@ -108,8 +135,6 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
           load.push(await runLoad({ url: target.url, connections, duration, headers: target.headers }));
         }
 
-        // Row 1 is the product page's pass-through, row 4 the home page's.
-        const base = (index: number) => (index >= 4 ? 4 : 1);
         const rows = targets.map((target, index) => {
           const seq = latency[index];
           const sat = load[index];
@@ -120,7 +145,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             'p99 ms': seq.total.p99,
             'TTFB p50 ms': seq.ttfb.p50,
             'TTFB p99 ms': seq.ttfb.p99,
-            'p50 vs pass-through': times(ratio(seq.total.p50, latency[base(index)]?.total.p50)),
+            'p50 vs pass-through': times(ratio(seq.total.p50, latency[target.base]?.total.p50)),
             'req/s (saturated)': Math.round(sat.requestsPerSecond),
             'p50 ms (saturated)': sat.latencyMs.p50,
             'p99 ms (saturated)': sat.latencyMs.p99,
@@ -133,6 +158,15 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
         const ttfbDelayMs = (latency[2]?.ttfb.p50 ?? Number.NaN) - (latency[1]?.ttfb.p50 ?? Number.NaN);
         const saturatedRatio = ratio(load[2]?.latencyMs.p50, load[1]?.latencyMs.p50);
         const floorRatio = ratio(latency[3]?.total.p50, latency[1]?.total.p50);
+        const straight =
+          direct === undefined
+            ? undefined
+            : {
+                p50Ratio: ratio(latency[direct + 1]?.total.p50, latency[direct]?.total.p50),
+                floorRatio: ratio(latency[direct + 2]?.total.p50, latency[direct]?.total.p50),
+                ttfbDelayMs:
+                  (latency[direct + 1]?.ttfb.p50 ?? Number.NaN) - (latency[direct]?.ttfb.p50 ?? Number.NaN),
+              };
         const originNote =
           originDelayMs > 0
             ? `The origin waited ${originDelayMs} ms per request (--origin-delay-ms), like a real shop's server time.`
@@ -171,8 +205,15 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
               (page.blocks === 0
                 ? ' — NOT personalized (no model bundle embedded?): read the personalized row as proxy + rewriter overhead only.'
                 : '.'),
-            `Everything shares ${os.cpus().length} cores (load average ${loadBefore?.toFixed(1)} before, ${os.loadavg()[0]?.toFixed(1)} after); ` +
-              "the worker rows include wrangler dev's local proxy, which production Workers do not have.",
+            `Everything shares ${os.cpus().length} cores (load average ${loadBefore?.toFixed(1)} before, ${os.loadavg()[0]?.toFixed(1)} after).`,
+            straight === undefined
+              ? "The worker rows include wrangler dev's proxy worker, which production Workers do not have; this wrangler " +
+                "version did not name the worker's own address, so there are no rows without it."
+              : "The 'worker' and 'floor' rows go through wrangler dev's proxy worker, which production Workers do not have " +
+                '(another workerd that forwards every request and parses every HTML response again). Without it ' +
+                `('straight to workerd'): personalized ${times(straight.p50Ratio)} pass-through, floor ` +
+                `${times(straight.floorRatio)}, first byte ${straight.ttfbDelayMs.toFixed(2)} ms later; ` +
+                `the goal against these rows: ${straight.p50Ratio <= GOAL_RATIO ? 'met' : 'NOT met'}.`,
           ],
           details: {
             path: values.path,
@@ -188,6 +229,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             ttfbDelayMs,
             saturatedP50Ratio: saturatedRatio,
             floorP50Ratio: floorRatio,
+            straightToWorkerd: straight ?? null,
             personalizedPage: page,
             upstashBackend: stack.upstash?.backend,
             latency: targets.map((target, index) => ({ name: target.name, ...latency[index] })),

@@ -12,6 +12,8 @@ import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 
 export interface RunningWorker {
   url: string;
+  /** The worker without wrangler's proxy worker in front, when wrangler said (see WranglerDev). */
+  workerdUrl(): string | undefined;
   /** Process group of wrangler and its workerd (for CPU accounting). */
   processGroup: number;
   stop(): Promise<void>;
@@ -36,5 +38,10 @@ export async function runWrangler(options: {
     readyTimeoutMs: options.timeoutMs,
     logLevel: 'warn',
   });
-  return { url: worker.url, processGroup: worker.pid, stop: () => worker.stop() };
+  return {
+    url: worker.url,
+    workerdUrl: () => worker.workerdUrl(),
+    processGroup: worker.pid,
+    stop: () => worker.stop(),
+  };
 }

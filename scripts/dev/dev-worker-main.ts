@@ -17,6 +17,7 @@
  */
 import path from 'node:path';
 import { unstable_startWorker } from 'wrangler';
+import { WORKERD_LINE } from './wrangler-dev';
 
 /** What the parent passes (as one JSON argument: no secrets on the command line, they are in `envFile`). */
 export interface DevWorkerSpec {
@@ -29,6 +30,30 @@ export interface DevWorkerSpec {
   /** Local state of queues, R2 and caches. */
   persistTo: string;
   logLevel: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
+}
+
+/** The part of wrangler's `reloadComplete` event that names the worker's own address. */
+interface ReloadComplete {
+  proxyData?: { userWorkerUrl?: { protocol: string; hostname: string; port: string } };
+}
+
+/**
+ * Prints the worker's own address in workerd (WORKERD_LINE). wrangler answers on a proxy worker of its
+ * own, another workerd that production does not have, which forwards every request and runs each HTML
+ * response through an HTMLRewriter of its own; benchmarks also measure without it. wrangler names the
+ * address only in an internal event (`reloadComplete`, handled by its proxy controller), so this
+ * listens there, and prints nothing if a wrangler version has no such handler.
+ */
+function announceWorkerdUrl(worker: unknown): void {
+  const controller = (worker as { raw?: { proxy?: { onReloadComplete?: (event: ReloadComplete) => void } } })
+    .raw?.proxy;
+  const original = controller?.onReloadComplete;
+  if (!controller || typeof original !== 'function') return;
+  controller.onReloadComplete = (event: ReloadComplete) => {
+    const address = event?.proxyData?.userWorkerUrl;
+    if (address) console.log(`${WORKERD_LINE} ${address.protocol}//${address.hostname}:${address.port}`);
+    original.call(controller, event);
+  };
 }
 
 /** Printed once the worker answers, so the parent can tell start-up from a crash. */
@@ -66,6 +91,7 @@ async function main(): Promise<void> {
       server: { hostname: spec.host, port: spec.port },
     },
   });
+  announceWorkerdUrl(worker);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

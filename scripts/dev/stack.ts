@@ -51,6 +51,8 @@ export interface StackOptions {
 export interface Stack {
   /** The personalized shop: the worker, proxying the origin. */
   workerUrl: string;
+  /** The same worker without wrangler's proxy worker in front (benchmarks; see WranglerDev). */
+  workerdUrl(): string | undefined;
   /** The origin the worker proxies. */
   originUrl: string;
   /** The demo shop, when this stack started it. */
@@ -153,6 +155,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     return {
       workerUrl,
+      workerdUrl: () => worker.workerdUrl(),
       originUrl: workerVars.ORIGIN_URL ?? '',
       shopUrl: shop?.url,
       upstash: upstash && { url: upstash.url, token: upstash.token, backend: upstash.backend },

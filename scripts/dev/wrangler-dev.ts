@@ -15,6 +15,12 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEV_WORKER_MAIN = fileURLToPath(new URL('./dev-worker-main.ts', import.meta.url));
 const KEPT_LINES = 60;
 
+/**
+ * dev-worker-main.ts prints this, then the worker's own address in workerd: the one behind wrangler's
+ * proxy worker. Defined here, not there, because importing that file starts a server.
+ */
+export const WORKERD_LINE = 'rx-dev-worker: workerd';
+
 export interface WranglerDevOptions {
   /** The wrangler.toml to run (default: the repository's). */
   config?: string;
@@ -39,6 +45,11 @@ export interface WranglerDevOptions {
 
 export interface WranglerDev {
   url: string;
+  /**
+   * The worker's own address in workerd, without wrangler's proxy worker in front (which production
+   * does not have): for benchmarks. Undefined if this wrangler version did not say.
+   */
+  workerdUrl(): string | undefined;
   pid: number;
   /** The last lines wrangler printed (for error messages). */
   recentOutput(): string[];
@@ -89,9 +100,11 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines: string[] = [];
+  let workerdUrl: string | undefined;
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split(/\r?\n/)) {
       if (!line.trim()) continue;
+      if (line.startsWith(`${WORKERD_LINE} `)) workerdUrl = line.slice(WORKERD_LINE.length + 1).trim();
       lines.push(line);
       if (lines.length > KEPT_LINES) lines.shift();
       options.onOutput?.(line);
@@ -127,7 +140,14 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     const tail = lines.slice(-15).join('\n');
     throw new Error(`${error instanceof Error ? error.message : String(error)}\nwrangler said:\n${tail}`);
   }
-  return { url, pid: child.pid ?? -1, recentOutput: () => [...lines], exited, stop };
+  return {
+    url,
+    workerdUrl: () => workerdUrl,
+    pid: child.pid ?? -1,
+    recentOutput: () => [...lines],
+    exited,
+    stop,
+  };
 }
 
 async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
