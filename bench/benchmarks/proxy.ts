@@ -112,8 +112,9 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       // in a workerd of its own, forwards every request and parses every HTML response again.
       const workerd = stack.workerdUrl();
       const floorWorkerd = floor.workerdUrl();
-      const direct = workerd !== undefined && floorWorkerd !== undefined ? targets.length : undefined;
-      if (direct !== undefined && workerd !== undefined && floorWorkerd !== undefined) {
+      let direct: number | undefined;
+      if (workerd !== undefined && floorWorkerd !== undefined) {
+        direct = targets.length;
         const straight = `${workerd.replace(/\/$/, '')}${values.path}`;
         targets.push(
           { name: 'straight to workerd: pass-through', url: straight, headers: crawler, base: direct },

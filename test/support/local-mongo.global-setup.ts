@@ -18,8 +18,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
     mongoControlUrl: string;
-    /** The local server without credentials ('' with a real MongoDB): for the authentication tests. */
-    mongoPlainUri: string;
   }
 }
 
@@ -39,7 +37,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const mongo = realUri ? undefined : await startLocalMongo({ users: [user] });
   const control = mongo ? await startControl(mongo) : undefined;
   project.provide('mongoUri', realUri ?? (mongo ? withCredentials(mongo.uri, user) : ''));
-  project.provide('mongoPlainUri', realUri ? '' : (mongo?.uri ?? ''));
   project.provide('mongoControlUrl', control?.url ?? '');
   return async () => {
     await control?.close();

@@ -3,7 +3,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
     mongoControlUrl: string;
-    mongoPlainUri: string;
   }
 }
 

@@ -22,7 +22,7 @@ function payloadText(payload: unknown): string {
 const binary = (text: string) => new Binary(Buffer.from(text, 'utf8'));
 
 /** The first step; also run for a `hello`'s `speculativeAuthenticate`. */
-function start(body: Doc, context: CommandContext): Doc {
+export const saslStart: CommandHandler = (body, context) => {
   if (body.mechanism !== SCRAM_SHA_256) {
     throw new CommandError(
       'MechanismUnavailable',
@@ -40,9 +40,7 @@ function start(body: Doc, context: CommandContext): Doc {
     if (error instanceof ScramFailure) throw authenticationFailed();
     throw error;
   }
-}
-
-export const saslStart: CommandHandler = (body, context) => start(body, context);
+};
 
 export const saslContinue: CommandHandler = (body, context) => {
   const conversationId = Number(body.conversationId);
@@ -81,7 +79,7 @@ export function helloAuthFields(body: Doc, context: CommandContext): Doc {
     const request = speculative as Doc;
     const db = typeof request.db === 'string' ? request.db : AUTH_DATABASE;
     try {
-      fields.speculativeAuthenticate = start(request, { ...context, db });
+      fields.speculativeAuthenticate = saslStart(request, { ...context, db });
     } catch {
       // A speculative attempt that fails is simply not answered.
     }

@@ -45,8 +45,8 @@ export const PAGE_VIEW_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000];
  * Queues a page's page-view event, trying again after each of `retryDelaysMs` when the queue refuses
  * it. The shopper never waits for this (it runs in `waitUntil`, after the page), and no client is
  * there to retry it as the plugin does after a 503, so the worker retries itself. The event keeps
- * its `messageId`, so an attempt that did reach the queue before failing is stored once. Rejects
- * with the last error when every attempt failed.
+ * its `messageId`, so an attempt that did reach the queue before failing is stored once. When every
+ * attempt failed, the event is logged as not queued (an error) and this resolves: nothing is left to do.
  */
 export async function queuePageView(
   send: () => Promise<void>,
@@ -58,7 +58,10 @@ export async function queuePageView(
       return;
     } catch (error) {
       const delay = retryDelaysMs[attempt - 1];
-      if (delay === undefined) throw error;
+      if (delay === undefined) {
+        log('error', 'proxy_page_view_not_queued', { attempts: attempt, error });
+        return;
+      }
       log('warn', 'proxy_page_view_retry', { attempt, retryInMs: delay, error });
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

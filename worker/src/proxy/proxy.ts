@@ -226,12 +226,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
           const event = pageViewEvent(shopper, publicUrl, current);
           await queuePageView(() => deps.sendEvents(c.env, [event]), deps.pageViewRetryDelaysMs);
         })
-        .catch((error: unknown) =>
-          log('error', 'proxy_page_view_not_queued', {
-            attempts: deps.pageViewRetryDelaysMs.length + 1,
-            error,
-          }),
-        ),
+        .catch((error: unknown) => log('error', 'proxy_page_view_not_queued', { error })),
     );
   }
   return rewriter.transform(new Response(response.body, init));
