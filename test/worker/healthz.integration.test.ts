@@ -10,6 +10,8 @@ describe('GET /healthz', () => {
     expect(body.components.queue?.status).toBe('ok');
     // No Upstash credentials in the test config: the cache is reported as not configured, not as broken.
     expect(body.components.cache?.status).toBe('disabled');
+    // The events outbox is bound (wrangler.toml) and asked: empty, so ok.
+    expect(body.components.outbox?.status).toBe('ok');
   });
 
   it('answers unknown API paths with the JSON error format', async () => {

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { type RxEvent, validateEvent } from '../../contracts/events';
 import type { AppEnv } from '../../worker/src/app-env';
+import { OutboxRefusedError } from '../../worker/src/events/outbox';
 import { defaultBundleFiles } from '../../worker/src/models/default-bundle.generated';
 import { proxyHandler } from '../../worker/src/proxy';
 import { PREFETCH_LIMIT } from '../../worker/src/proxy/page-session';
@@ -181,7 +182,7 @@ describe('proxy: personalized pages', () => {
     expect(attempts[2]?.[0]).toMatchObject({ event: 'Product Viewed', properties: { product_id: '85123A' } });
   });
 
-  it('gives a page view up after its retries and logs it as not queued; the page is as usual', async () => {
+  it('logs a page view as not queued when the outbox refuses it too; the page is as usual', async () => {
     const logged = vi.spyOn(console, 'error');
     let lines: string[];
     let tries = 0;
@@ -196,6 +197,10 @@ describe('proxy: personalized pages', () => {
             sendEvents: async () => {
               tries += 1;
               throw new Error('queue down');
+            },
+            // (The outbox itself, and the hand-over that keeps such events, are in events-outbox.test.ts.)
+            holdEvents: async () => {
+              throw new OutboxRefusedError('The outbox is full (100000 events waiting); 1 refused');
             },
             pageViewRetryDelaysMs: [5, 5],
           },
@@ -214,6 +219,10 @@ describe('proxy: personalized pages', () => {
       level: 'error',
       attempts: 3,
       error: { message: 'queue down' },
+      holdError: {
+        name: 'OutboxRefusedError',
+        message: 'The outbox is full (100000 events waiting); 1 refused',
+      },
     });
   });
 

@@ -1,4 +1,5 @@
 import type { EventWriter } from './consumer/event-writer-object';
+import type { EventOutbox } from './events/outbox/event-outbox-object';
 
 /**
  * Bindings and settings of the worker, kept by hand (one interface, no `any`).
@@ -45,6 +46,8 @@ export interface Env {
   EVENTS_DLQ?: Queue<unknown>;
   /** Holds the events consumer's MongoDB client (docs/analytics.md); absent = one client per batch. */
   EVENT_WRITER?: DurableObjectNamespace<EventWriter>;
+  /** Holds the proxy's page views while the queue refuses them (docs/analytics.md); absent = they are lost then. */
+  EVENT_OUTBOX?: DurableObjectNamespace<EventOutbox>;
   MODEL_STORE?: R2Bucket;
   RATE_LIMITER?: RateLimit;
 }

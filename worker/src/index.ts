@@ -1,10 +1,12 @@
 import { createApp } from './app';
 import { handleEventBatch, registerConsumerHealth } from './consumer';
 import type { Env } from './env';
+import { registerOutboxHealth } from './events/outbox';
 import { applyLogLevel } from './log';
 
 const app = createApp();
 registerConsumerHealth();
+registerOutboxHealth();
 
 export default {
   fetch: (request, env, ctx) => {
@@ -20,3 +22,5 @@ export default {
 
 /** Durable Object holding the events consumer's MongoDB client (binding EVENT_WRITER). */
 export { EventWriter } from './consumer';
+/** Durable Object holding the proxy's page views while the queue refuses them (binding EVENT_OUTBOX). */
+export { EventOutbox } from './events/outbox';

@@ -44,12 +44,15 @@ export const PAGE_VIEW_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000];
 /**
  * Queues a page's page-view event, trying again after each of `retryDelaysMs` when the queue refuses
  * it. The shopper never waits for this (it runs in `waitUntil`, after the page), and no client is
- * there to retry it as the plugin does after a 503, so the worker retries itself. The event keeps
- * its `messageId`, so an attempt that did reach the queue before failing is stored once. When every
- * attempt failed, the event is logged as not queued (an error) and this resolves: nothing is left to do.
+ * there to retry it as the plugin does after a 503, so the worker retries itself, and when every
+ * attempt failed hands the event to `hold` (the durable outbox, which sends it on once the queue
+ * takes events again). The event keeps its `messageId` throughout, so an attempt that did reach the
+ * queue before failing is stored once. Only when the outbox refuses too is the event logged as not
+ * queued (an error): it is lost then. Resolves either way: nothing is left to do.
  */
 export async function queuePageView(
   send: () => Promise<void>,
+  hold: () => Promise<{ waiting: number }>,
   retryDelaysMs: readonly number[] = PAGE_VIEW_RETRY_DELAYS_MS,
 ): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
@@ -59,11 +62,20 @@ export async function queuePageView(
     } catch (error) {
       const delay = retryDelaysMs[attempt - 1];
       if (delay === undefined) {
-        log('error', 'proxy_page_view_not_queued', { attempts: attempt, error });
+        await holdInOutbox(hold, attempt, error);
         return;
       }
       log('warn', 'proxy_page_view_retry', { attempt, retryInMs: delay, error });
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
+  }
+}
+
+async function holdInOutbox(hold: () => Promise<{ waiting: number }>, attempts: number, error: unknown) {
+  try {
+    const { waiting } = await hold();
+    log('warn', 'proxy_page_view_held', { attempts, waiting, error });
+  } catch (holdError) {
+    log('error', 'proxy_page_view_not_queued', { attempts, error, holdError });
   }
 }

@@ -3,6 +3,7 @@ import type { RxEvent } from '../../../contracts/events';
 import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
 import { ApiError } from '../errors';
+import { holdEvents } from '../events/outbox';
 import { enqueueEvents } from '../events/producer';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
@@ -30,6 +31,8 @@ export interface ProxyDependencies {
   /** Fills the slots of pages whose shopper may not be tracked (consent pending, GPC). */
   nonPersonalSource: (env: Env, ctx: ExecutionContext) => PersonalizationSource;
   sendEvents: (env: Env, events: RxEvent[]) => Promise<void>;
+  /** Keeps page-view events the queue refused until it takes them again (see queuePageView). */
+  holdEvents: (env: Env, events: RxEvent[]) => Promise<{ waiting: number }>;
   /** Longest wait for a page to finish streaming before its page-view event is sent anyway. */
   pageViewWaitMs: number;
   /** Waits before each retry of a page-view event the queue refused (see queuePageView). */
@@ -42,6 +45,7 @@ const defaults: ProxyDependencies = {
   source: edgeSource,
   nonPersonalSource,
   sendEvents: (env, events) => enqueueEvents(env, events),
+  holdEvents,
   pageViewWaitMs: 10_000,
   pageViewRetryDelaysMs: PAGE_VIEW_RETRY_DELAYS_MS,
   requestInProgress,
@@ -224,7 +228,11 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
           // first; the event is no less sent (waitUntil), only a millisecond later.
           await new Promise((resolve) => setTimeout(resolve, PAGE_VIEW_AFTER_PAGE_MS));
           const event = pageViewEvent(shopper, publicUrl, current);
-          await queuePageView(() => deps.sendEvents(c.env, [event]), deps.pageViewRetryDelaysMs);
+          await queuePageView(
+            () => deps.sendEvents(c.env, [event]),
+            () => deps.holdEvents(c.env, [event]),
+            deps.pageViewRetryDelaysMs,
+          );
         })
         .catch((error: unknown) => log('error', 'proxy_page_view_not_queued', { error })),
     );

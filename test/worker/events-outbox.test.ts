@@ -1,0 +1,242 @@
+import {
+  abortAllDurableObjects,
+  env,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  SELF,
+} from 'cloudflare:test';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import type { RxEvent, StoredEvent } from '../../contracts/events';
+import type { Env } from '../../worker/src/env';
+import { enrichEvents } from '../../worker/src/events/enrich';
+import {
+  DELIVERY_BATCH,
+  type EventOutbox,
+  holdEvents,
+  MAX_HELD_EVENTS,
+} from '../../worker/src/events/outbox';
+import { countRun, runId, viewEvent, waitFor, withDb } from './events-support';
+import { proxied } from './proxy-helpers';
+import { testSource } from './proxy-test-source';
+
+/**
+ * The durable outbox (worker/src/events/outbox) with the real pieces around it: the Durable Object
+ * and its SQLite storage in workerd, the local queue, the consumer, and MongoDB over the wire.
+ */
+const workerEnv = env as unknown as Env;
+const outbox = () => {
+  const namespace = workerEnv.EVENT_OUTBOX;
+  if (!namespace) throw new Error('EVENT_OUTBOX is not bound in wrangler.toml');
+  return namespace.get(namespace.idFromName('events'));
+};
+
+/** The queue refusing, as Queues does in an outage. */
+const refusingQueue = async () => {
+  throw new Error('Queue send failed: service unavailable');
+};
+
+async function heldMessageIds(): Promise<string[]> {
+  return runInDurableObject(outbox(), (_instance: EventOutbox, state) =>
+    state.storage.sql
+      .exec<{ message_id: string }>('SELECT message_id FROM held_events ORDER BY seq')
+      .toArray()
+      .map((row) => row.message_id),
+  );
+}
+
+async function storedRun(run: string): Promise<StoredEvent[]> {
+  return enrichEvents(
+    workerEnv,
+    Array.from({ length: 3 }, (_, i) => viewEvent(run, i) as unknown as RxEvent),
+  );
+}
+
+async function outboxHealth() {
+  const response = await SELF.fetch('http://worker.test/healthz');
+  const body = await response.json<{ components: Record<string, { status: string; detail?: string }> }>();
+  return body.components.outbox;
+}
+
+beforeEach(async () => {
+  // One outbox per site, so each test starts from an empty one, and from a fresh instance: one
+  // whose way out is the real queue again, whatever the test before made of it.
+  await abortAllDurableObjects();
+  await runInDurableObject(outbox(), async (_instance: EventOutbox, state) => {
+    state.storage.sql.exec('DELETE FROM held_events');
+    state.storage.sql.exec('DELETE FROM delivery');
+    await state.storage.deleteAlarm();
+  });
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('events outbox: a page view the queue refused is not lost', () => {
+  it('holds a proxied page view the queue kept refusing, then sends it on to MongoDB', async () => {
+    const sent: RxEvent[] = [];
+    const { body } = await proxied(
+      '/products/85123A',
+      {},
+      {
+        deps: {
+          sendEvents: async (_env, events) => {
+            sent.push(...events);
+            throw new Error('queue down');
+          },
+          source: () => testSource(),
+          pageViewRetryDelaysMs: [5, 5],
+        },
+        env: { ORIGIN_URL: inject('demoShopUrl') },
+      },
+    );
+    expect(body).toContain('data-rx-filled=');
+    expect(sent).toHaveLength(3);
+    const messageId = sent[0]?.messageId ?? '';
+    expect(await heldMessageIds()).toEqual([messageId]);
+
+    const health = await outboxHealth();
+    expect(health?.status).toBe('degraded');
+    expect(health?.detail).toMatch(
+      /^1 event\(s\) held since \S+ while the queue refused them; next delivery /,
+    );
+
+    await runDurableObjectAlarm(outbox()); // (unless its own alarm, 2 s after the hand-over, already ran)
+    const stored = await waitFor(
+      () => withDb((db) => db.collection('events').findOne({ _id: messageId as never })),
+      (document) => document !== null,
+      30_000,
+    );
+    expect(stored).toMatchObject({
+      type: 'track',
+      event: 'Product Viewed',
+      properties: { product_id: '85123A' },
+      context: { source: 'rx-proxy', personalized: true },
+      site: 'test',
+    });
+    expect(await heldMessageIds()).toEqual([]);
+    expect((await outboxHealth())?.status).toBe('ok');
+  });
+
+  it('keeps events while the queue refuses, backs off, and stores each once after', async () => {
+    const run = runId();
+    const events = await storedRun(run);
+    await runInDurableObject(outbox(), (instance: EventOutbox) => {
+      instance.deliver = refusingQueue;
+    });
+    const first = await outbox().hold(events);
+    expect(first).toEqual({ held: 3, alreadyHeld: 0, refused: 0, waiting: 3 });
+    // Handed over again (an attempt that did reach the outbox before failing): kept once.
+    expect(await outbox().hold(events.slice(0, 1))).toEqual({
+      held: 0,
+      alreadyHeld: 1,
+      refused: 0,
+      waiting: 3,
+    });
+
+    const before = Date.now();
+    expect(await runDurableObjectAlarm(outbox())).toBe(true);
+    const status = await outbox().status();
+    expect(status).toMatchObject({
+      waiting: 3,
+      failedAttempts: 1,
+      lastError: 'Error: Queue send failed: service unavailable',
+    });
+    // The consumer's back-off: the second attempt comes 4 s after the first failed (+ up to 20 % jitter,
+    // in whole seconds: 4 or 5 s).
+    const next = Date.parse(status.nextAttemptAt ?? '');
+    expect(next - before).toBeGreaterThanOrEqual(4_000);
+    expect(next - Date.now()).toBeLessThanOrEqual(5_000);
+    expect(await heldMessageIds()).toEqual(events.map((event) => event.messageId));
+    expect((await outboxHealth())?.detail).toContain('1 failed: Error: Queue send failed');
+
+    // The object restarts (an eviction, a deploy): the events are in its storage, not its memory,
+    // and the new instance sends them on the real queue.
+    await abortAllDurableObjects();
+    expect(await heldMessageIds()).toHaveLength(3);
+    expect(await runDurableObjectAlarm(outbox())).toBe(true);
+    expect(await outbox().status()).toEqual({
+      waiting: 0,
+      oldestHeldAt: null,
+      failedAttempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+    });
+    expect(
+      await waitFor(
+        () => countRun(run),
+        (n) => n >= 3,
+        30_000,
+      ),
+    ).toBe(3);
+    expect(
+      await withDb((db) => db.collection('events').distinct('_id', { 'properties.run': run })),
+    ).toHaveLength(3);
+  });
+
+  it('sends a backlog longer than one delivery in order, batch after batch', async () => {
+    const run = runId();
+    const total = DELIVERY_BATCH + 20;
+    const events = await enrichEvents(
+      workerEnv,
+      Array.from({ length: total }, (_, i) => viewEvent(run, i) as unknown as RxEvent),
+    );
+    const delivered: string[][] = [];
+    await runInDurableObject(outbox(), (instance: EventOutbox) => {
+      const onward = instance.deliver;
+      instance.deliver = async (batch) => {
+        delivered.push(batch.map((event) => event.messageId));
+        await onward(batch);
+      };
+    });
+    expect((await outbox().hold(events)).waiting).toBe(total);
+    await runDurableObjectAlarm(outbox());
+    // The rest follows at once (its own alarm, or this one if that has not run yet).
+    await runDurableObjectAlarm(outbox());
+    await waitFor(
+      () => outbox().status(),
+      (status) => status.waiting === 0,
+      10_000,
+    );
+
+    expect(delivered.map((batch) => batch.length)).toEqual([DELIVERY_BATCH, 20]);
+    expect(delivered.flat()).toEqual(events.map((event) => event.messageId));
+    expect(
+      await waitFor(
+        () => countRun(run),
+        (n) => n >= total,
+        60_000,
+      ),
+    ).toBe(total);
+  });
+
+  it(`refuses events past ${MAX_HELD_EVENTS.toLocaleString('en')} held, and the caller learns it`, async () => {
+    // Fill the outbox in one statement rather than 100,000 hand-overs.
+    await runInDurableObject(outbox(), (_instance: EventOutbox, state) => {
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO held_events (message_id, held_at, body) SELECT 'filler-' || i, 0, '{}' FROM n`,
+        MAX_HELD_EVENTS,
+      );
+    });
+    const [extra] = await storedRun(runId());
+    expect(await outbox().hold([extra as StoredEvent])).toEqual({
+      held: 0,
+      alreadyHeld: 0,
+      refused: 1,
+      waiting: MAX_HELD_EVENTS,
+    });
+    await expect(holdEvents(workerEnv, [viewEvent(runId(), 0) as unknown as RxEvent])).rejects.toThrow(
+      `The outbox is full (${MAX_HELD_EVENTS} events waiting); 1 refused`,
+    );
+    // Emptied before its alarm could send the filler on.
+    await runInDurableObject(outbox(), async (_instance: EventOutbox, state) => {
+      state.storage.sql.exec('DELETE FROM held_events');
+      await state.storage.deleteAlarm();
+    });
+  });
+
+  it('without the binding, a hand-over fails by name (the proxy then logs the event as lost)', async () => {
+    await expect(
+      holdEvents({ ...workerEnv, EVENT_OUTBOX: undefined }, [viewEvent(runId(), 0) as unknown as RxEvent]),
+    ).rejects.toThrow('EVENT_OUTBOX is not bound (wrangler.toml)');
+  });
+});

@@ -1,0 +1,194 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { StoredEvent } from '../../../../contracts/events';
+import { retryDelaySeconds } from '../../consumer/backoff';
+import { withDeadline } from '../../consumer/deadline';
+import type { Env } from '../../env';
+import { log } from '../../log';
+import { sendStoredEvents } from '../producer';
+
+/**
+ * Most events held at once. Page views are ~0.5-1 KB, so a full outbox is ~100 MB of the object's
+ * SQLite storage (10 GB allowed): hours of a large shop's page views while Queues refuses them.
+ */
+export const MAX_HELD_EVENTS = 100_000;
+/** Events sent on per alarm (a few `sendBatch` calls); a longer backlog continues at once. */
+export const DELIVERY_BATCH = 500;
+
+/** A queue send that hangs must not hold the backlog: past this the delivery counts as failed. */
+const DELIVERY_DEADLINE_MS = 30_000;
+
+/** What `hold` did with the events it was given. */
+export interface HoldResult {
+  /** Newly held. */
+  held: number;
+  /** Already held under the same `messageId` (a repeated hand-over; kept once). */
+  alreadyHeld: number;
+  /** Not held because the outbox is full: these are lost, and the caller says so. */
+  refused: number;
+  /** Events waiting after this call. */
+  waiting: number;
+}
+
+/** The outbox's state, for `/healthz`. */
+export interface OutboxStatus {
+  waiting: number;
+  /** When the oldest waiting event was held (ISO), if any. */
+  oldestHeldAt: string | null;
+  /** Deliveries that failed in a row since the last one that went through. */
+  failedAttempts: number;
+  /** When the next delivery runs (ISO), if one is scheduled. */
+  nextAttemptAt: string | null;
+  lastError: string | null;
+}
+
+/**
+ * A durable outbox for events the worker itself produced and the queue refused: the proxy's page
+ * views. An event sent by the plugin or a Segment source that the queue refuses gets a 503 and its
+ * sender retries it; a page view the proxy emits has no sender to do that, so after its in-request
+ * retries it is handed here instead of being lost (docs/analytics.md "Zero lost events").
+ *
+ * Events are kept in the object's SQLite storage, keyed by `messageId` (a repeated hand-over is kept
+ * once), and an alarm sends them on to the `EVENTS` queue in order, with the consumer's back-off
+ * (2 s doubling to 300 s) while the queue still refuses. A delivery that failed half-way is sent
+ * again whole: the consumer stores each `messageId` once.
+ */
+export class EventOutbox extends DurableObject<Env> {
+  /** Sends held events on. The queue; tests replace it with one that refuses. */
+  deliver: (events: StoredEvent[]) => Promise<void> = (events) => sendStoredEvents(this.env.EVENTS, events);
+
+  private readonly sql: SqlStorage;
+  /**
+   * Events held, counted once per instance and kept in step with every insert and delete (one
+   * instance serves all calls, so memory and storage agree): a COUNT(*) per hand-over would scan up
+   * to MAX_HELD_EVENTS rows on every page view of an outage.
+   */
+  private heldCount: number | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    // AUTOINCREMENT: a sequence number is never reused, so events held while a delivery is under
+    // way sort after the ones it sends, and deleting "up to the last one sent" never drops them.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS held_events (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      message_id TEXT NOT NULL UNIQUE,
+      held_at INTEGER NOT NULL,
+      body TEXT NOT NULL
+    )`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS delivery (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      failed_attempts INTEGER NOT NULL,
+      last_error TEXT
+    )`);
+  }
+
+  /** Keeps `events` until the queue takes them, and makes sure a delivery is scheduled. */
+  async hold(events: StoredEvent[]): Promise<HoldResult> {
+    const now = Date.now();
+    let waiting = this.waiting();
+    const result: HoldResult = { held: 0, alreadyHeld: 0, refused: 0, waiting };
+    for (const event of events) {
+      if (waiting >= MAX_HELD_EVENTS) {
+        result.refused += 1;
+        continue;
+      }
+      // RETURNING answers a row only when one was inserted (rowsWritten also counts a conflict's probe).
+      const inserted = this.sql
+        .exec(
+          `INSERT INTO held_events (message_id, held_at, body) VALUES (?, ?, ?)
+           ON CONFLICT (message_id) DO NOTHING RETURNING seq`,
+          event.messageId,
+          now,
+          JSON.stringify(event),
+        )
+        .toArray();
+      if (inserted.length > 0) {
+        result.held += 1;
+        waiting += 1;
+        this.heldCount = waiting;
+      } else {
+        result.alreadyHeld += 1;
+      }
+    }
+    result.waiting = waiting;
+    if (result.refused > 0) log('error', 'outbox_full', { refused: result.refused, waiting });
+    if (waiting > 0 && (await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(now + retryDelaySeconds(this.failedAttempts() + 1) * 1000);
+    }
+    return result;
+  }
+
+  /** One delivery: the oldest DELIVERY_BATCH events to the queue, then the next batch or a retry. */
+  override async alarm(): Promise<void> {
+    const rows = this.sql
+      .exec<{ seq: number; body: string }>(
+        'SELECT seq, body FROM held_events ORDER BY seq LIMIT ?',
+        DELIVERY_BATCH,
+      )
+      .toArray();
+    const last = rows.at(-1);
+    if (last === undefined) {
+      this.sql.exec('DELETE FROM delivery');
+      return;
+    }
+    try {
+      const events = rows.map((row) => JSON.parse(row.body) as StoredEvent);
+      await withDeadline(this.deliver(events), DELIVERY_DEADLINE_MS, 'Outbox delivery');
+    } catch (error) {
+      const failedAttempts = this.failedAttempts() + 1;
+      const retryInSeconds = retryDelaySeconds(failedAttempts + 1);
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.sql.exec(
+        `INSERT INTO delivery (id, failed_attempts, last_error) VALUES (1, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET failed_attempts = excluded.failed_attempts, last_error = excluded.last_error`,
+        failedAttempts,
+        detail.slice(0, 200),
+      );
+      await this.ctx.storage.setAlarm(Date.now() + retryInSeconds * 1000);
+      log('warn', 'outbox_delivery_failed', {
+        failedAttempts,
+        retryInSeconds,
+        waiting: this.waiting(),
+        error,
+      });
+      return;
+    }
+    this.sql.exec('DELETE FROM held_events WHERE seq <= ?', last.seq);
+    this.sql.exec('DELETE FROM delivery');
+    this.heldCount = undefined; // counted again: once per delivery of up to DELIVERY_BATCH events
+    const waiting = this.waiting();
+    log('info', 'outbox_delivered', { delivered: rows.length, waiting });
+    if (waiting > 0) await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  async status(): Promise<OutboxStatus> {
+    const oldest = this.sql
+      .exec<{ held_at: number }>('SELECT held_at FROM held_events ORDER BY seq LIMIT 1')
+      .toArray()[0];
+    const delivery = this.sql
+      .exec<{ failed_attempts: number; last_error: string | null }>(
+        'SELECT failed_attempts, last_error FROM delivery WHERE id = 1',
+      )
+      .toArray()[0];
+    const alarm = await this.ctx.storage.getAlarm();
+    return {
+      waiting: this.waiting(),
+      oldestHeldAt: oldest === undefined ? null : new Date(oldest.held_at).toISOString(),
+      failedAttempts: delivery?.failed_attempts ?? 0,
+      nextAttemptAt: alarm === null ? null : new Date(alarm).toISOString(),
+      lastError: delivery?.last_error ?? null,
+    };
+  }
+
+  private waiting(): number {
+    this.heldCount ??= this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM held_events').one().n;
+    return this.heldCount;
+  }
+
+  private failedAttempts(): number {
+    const row = this.sql
+      .exec<{ failed_attempts: number }>('SELECT failed_attempts FROM delivery WHERE id = 1')
+      .toArray()[0];
+    return row?.failed_attempts ?? 0;
+  }
+}

@@ -1,0 +1,70 @@
+import type { RxEvent } from '../../../../contracts/events';
+import { withDeadline } from '../../consumer/deadline';
+import type { Env } from '../../env';
+import { type ComponentHealth, registerHealthProbe } from '../../health';
+import { enrichEvents } from '../enrich';
+import type { HoldResult, OutboxStatus } from './event-outbox-object';
+
+export {
+  DELIVERY_BATCH,
+  EventOutbox,
+  type HoldResult,
+  MAX_HELD_EVENTS,
+  type OutboxStatus,
+} from './event-outbox-object';
+
+/** One outbox for the site: it is used only while Queues refuses events, so it is never hot. */
+const OUTBOX_NAME = 'events';
+/** `/healthz` does not wait longer than this for the outbox's answer. */
+const STATUS_BUDGET_MS = 2_000;
+
+/** The outbox refused events (full, or not bound): they are lost, and the caller logs it. */
+export class OutboxRefusedError extends Error {
+  override readonly name = 'OutboxRefusedError';
+}
+
+function outbox(env: Pick<Env, 'EVENT_OUTBOX'>) {
+  if (!env.EVENT_OUTBOX) throw new OutboxRefusedError('EVENT_OUTBOX is not bound (wrangler.toml)');
+  return env.EVENT_OUTBOX.get(env.EVENT_OUTBOX.idFromName(OUTBOX_NAME));
+}
+
+/**
+ * Hands events the queue refused to the durable outbox, which sends them on once the queue takes
+ * them again. Enriched here, when the edge accepted them, exactly as `enqueueEvents` would have.
+ * Throws `OutboxRefusedError` when any could not be held.
+ */
+export async function holdEvents(
+  env: Pick<Env, 'EVENT_OUTBOX' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  events: RxEvent[],
+): Promise<HoldResult> {
+  const stub = outbox(env);
+  const result = await stub.hold(await enrichEvents(env, events));
+  if (result.refused > 0) {
+    throw new OutboxRefusedError(
+      `The outbox is full (${result.waiting} events waiting); ${result.refused} refused`,
+    );
+  }
+  return result;
+}
+
+/** The outbox's health: degraded while it holds events (the queue refused them), with why. */
+export async function outboxHealth(env: Pick<Env, 'EVENT_OUTBOX'>): Promise<ComponentHealth> {
+  if (!env.EVENT_OUTBOX) return { status: 'disabled', detail: 'not configured' };
+  let status: OutboxStatus;
+  try {
+    status = await withDeadline(outbox(env).status(), STATUS_BUDGET_MS, 'The outbox status');
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { status: 'degraded', detail: `outbox status unavailable: ${detail}` };
+  }
+  if (status.waiting === 0) return { status: 'ok' };
+  const parts = [`${status.waiting} event(s) held since ${status.oldestHeldAt} while the queue refused them`];
+  if (status.nextAttemptAt) parts.push(`next delivery ${status.nextAttemptAt}`);
+  if (status.lastError) parts.push(`${status.failedAttempts} failed: ${status.lastError}`);
+  return { status: 'degraded', detail: parts.join('; ') };
+}
+
+/** `/healthz` shows the outbox (per request, from the object itself: it is one for the site). */
+export function registerOutboxHealth(): void {
+  registerHealthProbe('outbox', outboxHealth);
+}
