@@ -129,7 +129,7 @@ describe('POST /v1/events', () => {
     expect((await tooLarge.json<{ error: { code: string } }>()).error.code).toBe('payload_too_large');
   });
 
-  it('503 with Retry-After when the queue refuses the events (nothing pretends success)', async () => {
+  it('503 with Retry-After when the queue refuses and no outbox can hold the events (nothing pretends success)', async () => {
     const refusingQueue = {
       send: () => Promise.reject(new Error('Queue unavailable')),
       sendBatch: () => Promise.reject(new Error('Queue unavailable')),
@@ -141,7 +141,8 @@ describe('POST /v1/events', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ batch: [viewEvent(runId(), 0)] }),
       }),
-      workerEnv({ EVENTS: refusingQueue }),
+      // (With the outbox bound, the same request gets 202 and is stored later: events-outbox.test.ts.)
+      workerEnv({ EVENTS: refusingQueue, EVENT_OUTBOX: undefined }),
       createExecutionContext(),
     );
     expect(response.status).toBe(503);

@@ -1,5 +1,6 @@
 import {
   abortAllDurableObjects,
+  createExecutionContext,
   env,
   runDurableObjectAlarm,
   runInDurableObject,
@@ -7,6 +8,7 @@ import {
 } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import type { RxEvent, StoredEvent } from '../../contracts/events';
+import { createApp } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
 import { enrichEvents } from '../../worker/src/events/enrich';
 import {
@@ -114,6 +116,45 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     });
     expect(await heldMessageIds()).toEqual([]);
     expect((await outboxHealth())?.status).toBe('ok');
+  });
+
+  it('accepts events posted while the queue refuses them (202), and stores them once it takes them', async () => {
+    const run = runId();
+    const refusingQueue = {
+      send: () => Promise.reject(new Error('Queue unavailable')),
+      sendBatch: () => Promise.reject(new Error('Queue unavailable')),
+    } as unknown as Queue<unknown>;
+    const batch = [viewEvent(run, 0), viewEvent(run, 1)];
+    const logged = vi.spyOn(console, 'warn');
+    // The request's env has the refusing queue; the outbox's own env (the object's) has the real one.
+    const response = await createApp().fetch(
+      new Request('http://worker.test/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ batch }),
+      }),
+      { ...workerEnv, EVENTS: refusingQueue },
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 2, rejected: [] });
+    expect(await heldMessageIds()).toEqual([`${run}-0`, `${run}-1`]);
+    const held = logged.mock.calls
+      .map((call) => String(call[0]))
+      .filter((line) => line.includes('events_held'));
+    expect(held.map((line) => JSON.parse(line))).toEqual([
+      { level: 'warn', event: 'events_held', events: 2, waiting: 2 },
+    ]);
+
+    await runDurableObjectAlarm(outbox()); // (unless its own alarm already ran)
+    expect(
+      await waitFor(
+        () => countRun(run),
+        (n) => n >= 2,
+        30_000,
+      ),
+    ).toBe(2);
+    expect(await heldMessageIds()).toEqual([]);
   });
 
   it('keeps events while the queue refuses, backs off, and stores each once after', async () => {

@@ -1,9 +1,11 @@
-import { type RxEvent, validateEvent } from '../../../contracts/events';
+import { type RxEvent, type StoredEvent, validateEvent } from '../../../contracts/events';
 import type { Env } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
+import { log } from '../log';
 import type { EnrichOptions } from './enrich';
 import { enrichEvents } from './enrich';
-import { sendStoredEvents } from './producer';
+import { holdStoredEvents } from './outbox';
+import { QueueSendError, sendStoredEvents } from './producer';
 
 /** What the intake answers: how many events were queued, and why the others were not. */
 export interface IntakeResult {
@@ -16,10 +18,10 @@ export interface IntakeResult {
  * Validates each posted event on its own, queues the valid ones and lists the others with
  * their reasons (partial acceptance: one bad event does not cost the good ones).
  * Throws `ApiError` 400 (or 413 when every event was too large) when none is valid, and
- * `QueueSendError` when the queue refused them.
+ * `QueueSendError` when the queue refused them and the outbox could not hold them.
  */
 export async function acceptEvents(
-  env: Pick<Env, 'EVENTS' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
   rawEvents: readonly unknown[],
   options: EnrichOptions = {},
 ): Promise<IntakeResult> {
@@ -42,6 +44,28 @@ export async function acceptEvents(
     }
     throw new ApiError(400, 'invalid_events', 'No event in the request is valid', rejected);
   }
-  await sendStoredEvents(env.EVENTS, await enrichEvents(env, valid, options));
+  await queueOrHold(env, await enrichEvents(env, valid, options));
   return { accepted: valid.length, rejected };
+}
+
+/**
+ * Queues the events, or when the queue refuses them hands them to the durable outbox, which sends
+ * them on once the queue takes events again: accepted events then survive a Queues outage even if
+ * their sender (a shopper who left, a Segment library that gives up) never retries. Throws the
+ * queue's `QueueSendError` (the route answers 503, so the sender retries) only when the outbox could
+ * not hold them either.
+ */
+async function queueOrHold(env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX'>, events: StoredEvent[]): Promise<void> {
+  try {
+    await sendStoredEvents(env.EVENTS, events);
+  } catch (error) {
+    if (!(error instanceof QueueSendError)) throw error;
+    try {
+      const { waiting } = await holdStoredEvents(env, events);
+      log('warn', 'events_held', { events: events.length, waiting });
+    } catch (holdError) {
+      log('error', 'events_not_held', { events: events.length, holdError });
+      throw error;
+    }
+  }
 }

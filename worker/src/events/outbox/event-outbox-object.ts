@@ -42,10 +42,10 @@ export interface OutboxStatus {
 }
 
 /**
- * A durable outbox for events the worker itself produced and the queue refused: the proxy's page
- * views. An event sent by the plugin or a Segment source that the queue refuses gets a 503 and its
- * sender retries it; a page view the proxy emits has no sender to do that, so after its in-request
- * retries it is handed here instead of being lost (docs/analytics.md "Zero lost events").
+ * A durable outbox for events the edge accepted and the queue refused: the intake's (plugin, Segment
+ * sources), which would otherwise depend on a sender that may never retry (a shopper who left, a
+ * library that gives up), and the proxy's page views, which have no sender at all
+ * (docs/analytics.md "When the queue refuses events").
  *
  * Events are kept in the object's SQLite storage, keyed by `messageId` (a repeated hand-over is kept
  * once), and an alarm sends them on to the `EVENTS` queue in order, with the consumer's back-off

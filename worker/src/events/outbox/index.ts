@@ -1,4 +1,4 @@
-import type { RxEvent } from '../../../../contracts/events';
+import type { RxEvent, StoredEvent } from '../../../../contracts/events';
 import { withDeadline } from '../../consumer/deadline';
 import type { Env } from '../../env';
 import { type ComponentHealth, registerHealthProbe } from '../../health';
@@ -15,6 +15,8 @@ export {
 
 /** One outbox for the site: it is used only while Queues refuses events, so it is never hot. */
 const OUTBOX_NAME = 'events';
+/** Longest wait for the outbox to hold events (on the intake path a sender waits for the answer). */
+const HOLD_BUDGET_MS = 5_000;
 /** `/healthz` does not wait longer than this for the outbox's answer. */
 const STATUS_BUDGET_MS = 2_000;
 
@@ -37,8 +39,20 @@ export async function holdEvents(
   env: Pick<Env, 'EVENT_OUTBOX' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
   events: RxEvent[],
 ): Promise<HoldResult> {
-  const stub = outbox(env);
-  const result = await stub.hold(await enrichEvents(env, events));
+  return holdStoredEvents(env, await enrichEvents(env, events));
+}
+
+/**
+ * Hands already enriched events to the outbox (the intake's, enriched for the queue). Throws
+ * `OutboxRefusedError` when any could not be held, and a `DeadlineError` when the outbox did not
+ * answer within HOLD_BUDGET_MS: the caller then answers as if nothing was held (503), and a
+ * hand-over that completed after all is harmless, since each `messageId` is stored once.
+ */
+export async function holdStoredEvents(
+  env: Pick<Env, 'EVENT_OUTBOX'>,
+  events: StoredEvent[],
+): Promise<HoldResult> {
+  const result = await withDeadline(outbox(env).hold(events), HOLD_BUDGET_MS, 'The outbox hand-over');
   if (result.refused > 0) {
     throw new OutboxRefusedError(
       `The outbox is full (${result.waiting} events waiting); ${result.refused} refused`,
