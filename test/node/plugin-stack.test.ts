@@ -84,16 +84,33 @@ function events() {
   return mongo.db(stack.workerVars.MONGODB_DB || 'rx').collection<StoredEventDoc>('events');
 }
 
-/** Scrolls through the page (lazy slots fill near the viewport) until every slot is filled or failed. */
-async function fillAllSlots(page: Page): Promise<void> {
-  const slots = page.locator('[data-rx-slot]');
-  const count = await slots.count();
-  for (let i = 0; i < count; i++) await slots.nth(i).scrollIntoViewIfNeeded();
-  await page.waitForFunction(
-    "[...document.querySelectorAll('[data-rx-slot]')].every((s) => s.dataset.rxState === 'filled' || s.dataset.rxState === 'failed')",
-    undefined,
-    { timeout: 30_000 },
+/**
+ * Scrolls through the page (lazy slots fill near the viewport) until every slot is filled or failed.
+ * The script loads async: a slot scrolled past before it started watching waits for the next scroll
+ * (as it would for a shopper), so unfinished slots are scrolled into view again until none is left.
+ * In the page, in one step (a slot can finish at any moment): the DOM's own scrollIntoView, since
+ * Playwright's waits for the element to be visible, and a slot the shop gave no height is not; then
+ * two animation frames, since headless Chromium computes intersections when it renders one.
+ */
+const SCROLL_TO_UNFINISHED_SLOT = `(async () => {
+  const unfinished = [...document.querySelectorAll('[data-rx-slot]')].filter(
+    (slot) => slot.dataset.rxState !== 'filled' && slot.dataset.rxState !== 'failed',
   );
+  unfinished[0]?.scrollIntoView({ block: 'center' });
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  return unfinished.map((slot) => slot.dataset.rxSlot + ':' + slot.dataset.rxState);
+})()`;
+
+async function fillAllSlots(page: Page): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const unfinished = (await page.evaluate(SCROLL_TO_UNFINISHED_SLOT)) as string[];
+    if (unfinished.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`slots neither filled nor failed after 30 s: ${unfinished.join(', ')}`);
+    }
+    await page.waitForTimeout(100);
+  }
 }
 
 async function anonymousIdOf(page: Page): Promise<string> {
