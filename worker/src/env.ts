@@ -46,7 +46,10 @@ export interface Env {
   EVENTS_DLQ?: Queue<unknown>;
   /** Holds the events consumer's MongoDB client (docs/analytics.md); absent = one client per batch. */
   EVENT_WRITER?: DurableObjectNamespace<EventWriter>;
-  /** Holds the proxy's page views while the queue refuses them (docs/analytics.md); absent = they are lost then. */
+  /**
+   * Holds events the queue refused (the intake's, the proxy's page views) until it takes them again
+   * (docs/analytics.md); absent = the intake answers 503 then, and the proxy's page views are lost.
+   */
   EVENT_OUTBOX?: DurableObjectNamespace<EventOutbox>;
   MODEL_STORE?: R2Bucket;
   RATE_LIMITER?: RateLimit;

@@ -22,8 +22,9 @@ const EventsEnvelopeSchema = z.object({
 /**
  * `POST /v1/events` `{ "batch": [event, ...] }` → `202 { accepted, rejected }`; 400 with
  * per-event reasons when none is valid; 413 over 500 KB; 202 as well when the queue refused the
- * events and the durable outbox holds them (intake.ts); 503 + Retry-After when neither took them. Events without `anonymousId`/`userId` get the shopper's `rx_uid` (cookie or header),
- * so beacons from proxied pages need not repeat it.
+ * events and the durable outbox holds them (intake.ts); 503 + Retry-After when neither took them.
+ * Events without `anonymousId`/`userId` get the shopper's `rx_uid` (cookie or header), so beacons
+ * from proxied pages need not repeat it.
  */
 export const eventRoutes = new Hono<AppEnv>().post(
   '/',

@@ -13,14 +13,17 @@ export {
   type OutboxStatus,
 } from './event-outbox-object';
 
-/** One outbox for the site: it is used only while Queues refuses events, so it is never hot. */
+/**
+ * One outbox for the site: it is called only while Queues refuses events (docs/analytics.md says up
+ * to what traffic one instance serves, and what a larger shop would do).
+ */
 const OUTBOX_NAME = 'events';
 /** Longest wait for the outbox to hold events (on the intake path a sender waits for the answer). */
 const HOLD_BUDGET_MS = 5_000;
 /** `/healthz` does not wait longer than this for the outbox's answer. */
 const STATUS_BUDGET_MS = 2_000;
 
-/** The outbox refused events (full, or not bound): they are lost, and the caller logs it. */
+/** The outbox refused events (full, or not bound): the intake then answers 503; the proxy logs them as lost. */
 export class OutboxRefusedError extends Error {
   override readonly name = 'OutboxRefusedError';
 }
