@@ -129,7 +129,7 @@ describe('POST /v1/events', () => {
     expect((await tooLarge.json<{ error: { code: string } }>()).error.code).toBe('payload_too_large');
   });
 
-  it('503 with Retry-After when the queue refuses and no outbox can hold the events (nothing pretends success)', async () => {
+  it('503 with Retry-After when the queue refuses the events (nothing pretends success)', async () => {
     const refusingQueue = {
       send: () => Promise.reject(new Error('Queue unavailable')),
       sendBatch: () => Promise.reject(new Error('Queue unavailable')),
@@ -141,13 +141,18 @@ describe('POST /v1/events', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ batch: [viewEvent(runId(), 0)] }),
       }),
-      // (With the outbox bound, the same request gets 202 and is stored later: events-outbox.test.ts.)
+      // Without the outbox, so the answer says nothing is held (with it: events-outbox.test.ts).
       workerEnv({ EVENTS: refusingQueue, EVENT_OUTBOX: undefined }),
       createExecutionContext(),
     );
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
-    expect((await response.json<{ error: { code: string } }>()).error.code).toBe('queue_unavailable');
+    const error = (await response.json<{ error: { code: string; message: string } }>()).error;
+    expect(error).toEqual({
+      code: 'queue_unavailable',
+      message: 'Events could not be queued; retry later with the same messageIds',
+      details: [],
+    });
   });
 });
 

@@ -118,26 +118,31 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     expect((await outboxHealth())?.status).toBe('ok');
   });
 
-  it('accepts events posted while the queue refuses them (202), and stores them once it takes them', async () => {
+  it('holds events posted while the queue refuses them (503 says so), and stores each once, retried or not', async () => {
     const run = runId();
     const refusingQueue = {
       send: () => Promise.reject(new Error('Queue unavailable')),
       sendBatch: () => Promise.reject(new Error('Queue unavailable')),
     } as unknown as Queue<unknown>;
-    const batch = [viewEvent(run, 0), viewEvent(run, 1)];
+    const body = JSON.stringify({ batch: [viewEvent(run, 0), viewEvent(run, 1)] });
+    const post = (events: Queue<unknown>) =>
+      createApp().fetch(
+        new Request('http://worker.test/v1/events', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+        { ...workerEnv, EVENTS: events },
+        createExecutionContext(),
+      );
     const logged = vi.spyOn(console, 'warn');
     // The request's env has the refusing queue; the outbox's own env (the object's) has the real one.
-    const response = await createApp().fetch(
-      new Request('http://worker.test/v1/events', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ batch }),
-      }),
-      { ...workerEnv, EVENTS: refusingQueue },
-      createExecutionContext(),
-    );
-    expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ accepted: 2, rejected: [] });
+    const refused = await post(refusingQueue);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    const error = (await refused.json<{ error: { code: string; message: string } }>()).error;
+    expect(error.code).toBe('queue_unavailable');
+    expect(error.message).toContain('the worker holds them and queues them when the queue recovers');
     expect(await heldMessageIds()).toEqual([`${run}-0`, `${run}-1`]);
     const held = logged.mock.calls
       .map((call) => String(call[0]))
@@ -146,6 +151,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
       { level: 'warn', event: 'events_held', events: 2, waiting: 2 },
     ]);
 
+    // A sender that never retries: the outbox queues them.
     await runDurableObjectAlarm(outbox()); // (unless its own alarm already ran)
     expect(
       await waitFor(
@@ -155,6 +161,11 @@ describe('events outbox: a page view the queue refused is not lost', () => {
       ),
     ).toBe(2);
     expect(await heldMessageIds()).toEqual([]);
+    // A sender that does retry, once the queue is back: accepted, and still stored once each.
+    const retried = await post(workerEnv.EVENTS);
+    expect(retried.status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // the consumer's batch window (2 s)
+    expect(await countRun(run)).toBe(2);
   });
 
   it('keeps events while the queue refuses, backs off, and stores each once after', async () => {

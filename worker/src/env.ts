@@ -48,7 +48,8 @@ export interface Env {
   EVENT_WRITER?: DurableObjectNamespace<EventWriter>;
   /**
    * Holds events the queue refused (the intake's, the proxy's page views) until it takes them again
-   * (docs/analytics.md); absent = the intake answers 503 then, and the proxy's page views are lost.
+   * (docs/analytics.md); absent = the intake's events then rely on their sender's retry, and the
+   * proxy's page views are lost.
    */
   EVENT_OUTBOX?: DurableObjectNamespace<EventOutbox>;
   MODEL_STORE?: R2Bucket;

@@ -18,7 +18,7 @@ export interface IntakeResult {
  * Validates each posted event on its own, queues the valid ones and lists the others with
  * their reasons (partial acceptance: one bad event does not cost the good ones).
  * Throws `ApiError` 400 (or 413 when every event was too large) when none is valid, and
- * `QueueSendError` when the queue refused them and the outbox could not hold them.
+ * `QueueSendError` when the queue refused them (held in the outbox, or not: see queueOrHold).
  */
 export async function acceptEvents(
   env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
@@ -49,11 +49,11 @@ export async function acceptEvents(
 }
 
 /**
- * Queues the events, or when the queue refuses them hands them to the durable outbox, which sends
- * them on once the queue takes events again: accepted events then survive a Queues outage even if
- * their sender (a shopper who left, a Segment library that gives up) never retries. Throws the
- * queue's `QueueSendError` (the route answers 503, so the sender retries) only when the outbox could
- * not hold them either.
+ * Queues the events. When the queue refuses them, the sender is told so (the route answers 503 with
+ * retry advice, as the intake's contract says) AND the events are handed to the durable outbox, which
+ * queues them once the queue takes events again: they then survive a Queues outage even if their
+ * sender never retries (a shopper who left, a Segment library that gave up). A sender that does retry
+ * is harmless: each `messageId` is stored once. The thrown `QueueSendError` says whether they are held.
  */
 async function queueOrHold(env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX'>, events: StoredEvent[]): Promise<void> {
   try {
@@ -67,5 +67,6 @@ async function queueOrHold(env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX'>, events: St
       log('error', 'events_not_held', { events: events.length, holdError });
       throw error;
     }
+    throw new QueueSendError(error.failedEvents, { cause: error.cause }, true);
   }
 }

@@ -5,12 +5,17 @@ import { log } from '../log';
 import { type EnrichOptions, enrichEvents } from './enrich';
 import { chunkForQueue } from './queue-chunks';
 
-/** The queue refused (some of) the events; nothing says they will be stored. */
+/**
+ * The queue refused (some of) the events. `held`: the intake then handed them all to the durable
+ * outbox, which queues them once the queue takes events again (intake.ts); otherwise nothing says
+ * they will be stored.
+ */
 export class QueueSendError extends Error {
   override readonly name = 'QueueSendError';
   constructor(
     readonly failedEvents: number,
     options: { cause: unknown },
+    readonly held = false,
   ) {
     super(`The EVENTS queue refused ${failedEvents} event(s)`, options);
   }

@@ -21,8 +21,8 @@ const EventsEnvelopeSchema = z.object({
 
 /**
  * `POST /v1/events` `{ "batch": [event, ...] }` → `202 { accepted, rejected }`; 400 with
- * per-event reasons when none is valid; 413 over 500 KB; 202 as well when the queue refused the
- * events and the durable outbox holds them (intake.ts); 503 + Retry-After when neither took them.
+ * per-event reasons when none is valid; 413 over 500 KB; 503 + Retry-After when the queue refused
+ * (the durable outbox then holds the events and queues them later: intake.ts).
  * Events without `anonymousId`/`userId` get the shopper's `rx_uid` (cookie or header), so beacons
  * from proxied pages need not repeat it.
  */
@@ -47,7 +47,7 @@ export const eventRoutes = new Hono<AppEnv>().post(
       const result = await acceptEvents(c.env, events);
       return c.json(result, 202);
     } catch (error) {
-      if (error instanceof QueueSendError) return queueUnavailable(c);
+      if (error instanceof QueueSendError) return queueUnavailable(c, error.held);
       throw error;
     }
   },

@@ -69,7 +69,7 @@ async function answer(c: Context<AppEnv>, events: readonly unknown[]) {
     const result = await acceptEvents(c.env, events);
     return c.json({ success: true, ...result }, 200);
   } catch (error) {
-    if (error instanceof QueueSendError) return queueUnavailable(c);
+    if (error instanceof QueueSendError) return queueUnavailable(c, error.held);
     throw error;
   }
 }

@@ -8,7 +8,7 @@ import { sendStoredEvents } from '../producer';
 
 /**
  * Most events held at once. An event is ~0.5-1 KB, so a full outbox is ~100 MB of the object's
- * SQLite storage (10 GB allowed). Past it the intake answers 503 again and its senders retry.
+ * SQLite storage (10 GB allowed). Past it, refused events rely on their senders' retries again.
  */
 export const MAX_HELD_EVENTS = 100_000;
 /** Events sent on per alarm (a few `sendBatch` calls); a longer backlog continues at once. */

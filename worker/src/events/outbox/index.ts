@@ -23,7 +23,7 @@ const HOLD_BUDGET_MS = 5_000;
 /** `/healthz` does not wait longer than this for the outbox's answer. */
 const STATUS_BUDGET_MS = 2_000;
 
-/** The outbox refused events (full, or not bound): the intake then answers 503; the proxy logs them as lost. */
+/** The outbox refused events (full, or not bound): they rely on their sender's retry; the proxy's are lost. */
 export class OutboxRefusedError extends Error {
   override readonly name = 'OutboxRefusedError';
 }
@@ -48,8 +48,8 @@ export async function holdEvents(
 /**
  * Hands already enriched events to the outbox (the intake's, enriched for the queue). Throws
  * `OutboxRefusedError` when any could not be held, and a `DeadlineError` when the outbox did not
- * answer within HOLD_BUDGET_MS: the caller then answers as if nothing was held (503), and a
- * hand-over that completed after all is harmless, since each `messageId` is stored once.
+ * answer within HOLD_BUDGET_MS: the caller then treats them as not held, and a hand-over that
+ * completed after all is harmless, since each `messageId` is stored once.
  */
 export async function holdStoredEvents(
   env: Pick<Env, 'EVENT_OUTBOX'>,
