@@ -1,7 +1,7 @@
 import { createExecutionContext, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/src/app';
-import { runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
+import { refusingQueue, runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
 
 const BASE = 'http://worker.test';
 
@@ -130,10 +130,6 @@ describe('POST /v1/events', () => {
   });
 
   it('503 with Retry-After when the queue refuses the events (nothing pretends success)', async () => {
-    const refusingQueue = {
-      send: () => Promise.reject(new Error('Queue unavailable')),
-      sendBatch: () => Promise.reject(new Error('Queue unavailable')),
-    } as unknown as Queue<unknown>;
     const app = createApp();
     const response = await app.fetch(
       new Request(`${BASE}/v1/events`, {
@@ -142,7 +138,7 @@ describe('POST /v1/events', () => {
         body: JSON.stringify({ batch: [viewEvent(runId(), 0)] }),
       }),
       // Without the outbox, so the answer says nothing is held (with it: events-outbox.test.ts).
-      workerEnv({ EVENTS: refusingQueue, EVENT_OUTBOX: undefined }),
+      workerEnv({ EVENTS: refusingQueue(), EVENT_OUTBOX: undefined }),
       createExecutionContext(),
     );
     expect(response.status).toBe(503);

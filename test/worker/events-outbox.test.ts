@@ -17,7 +17,15 @@ import {
   holdEvents,
   MAX_HELD_EVENTS,
 } from '../../worker/src/events/outbox';
-import { countRun, runId, viewEvent, waitFor, withDb } from './events-support';
+import {
+  countRun,
+  refusingQueue,
+  runId,
+  viewEvent,
+  waitFor,
+  waitForRunCount,
+  withDb,
+} from './events-support';
 import { proxied } from './proxy-helpers';
 import { testSource } from './proxy-test-source';
 
@@ -32,8 +40,8 @@ const outbox = () => {
   return namespace.get(namespace.idFromName('events'));
 };
 
-/** The queue refusing, as Queues does in an outage. */
-const refusingQueue = async () => {
+/** The outbox's way out refusing, as Queues does in an outage. */
+const refusingDelivery = async () => {
   throw new Error('Queue send failed: service unavailable');
 };
 
@@ -120,10 +128,6 @@ describe('events outbox: a page view the queue refused is not lost', () => {
 
   it('holds events posted while the queue refuses them (503 says so), and stores each once, retried or not', async () => {
     const run = runId();
-    const refusingQueue = {
-      send: () => Promise.reject(new Error('Queue unavailable')),
-      sendBatch: () => Promise.reject(new Error('Queue unavailable')),
-    } as unknown as Queue<unknown>;
     const body = JSON.stringify({ batch: [viewEvent(run, 0), viewEvent(run, 1)] });
     const post = (events: Queue<unknown>) =>
       createApp().fetch(
@@ -137,7 +141,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
       );
     const logged = vi.spyOn(console, 'warn');
     // The request's env has the refusing queue; the outbox's own env (the object's) has the real one.
-    const refused = await post(refusingQueue);
+    const refused = await post(refusingQueue());
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     const error = (await refused.json<{ error: { code: string; message: string } }>()).error;
@@ -153,13 +157,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
 
     // A sender that never retries: the outbox queues them.
     await runDurableObjectAlarm(outbox()); // (unless its own alarm already ran)
-    expect(
-      await waitFor(
-        () => countRun(run),
-        (n) => n >= 2,
-        30_000,
-      ),
-    ).toBe(2);
+    expect(await waitForRunCount(run, 2, 30_000)).toBe(2);
     expect(await heldMessageIds()).toEqual([]);
     // A sender that does retry, once the queue is back: accepted, and still stored once each.
     const retried = await post(workerEnv.EVENTS);
@@ -172,7 +170,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     const run = runId();
     const events = await storedRun(run);
     await runInDurableObject(outbox(), (instance: EventOutbox) => {
-      instance.deliver = refusingQueue;
+      instance.deliver = refusingDelivery;
     });
     const first = await outbox().hold(events);
     expect(first).toEqual({ held: 3, alreadyHeld: 0, refused: 0, waiting: 3 });
@@ -212,13 +210,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
       nextAttemptAt: null,
       lastError: null,
     });
-    expect(
-      await waitFor(
-        () => countRun(run),
-        (n) => n >= 3,
-        30_000,
-      ),
-    ).toBe(3);
+    expect(await waitForRunCount(run, 3, 30_000)).toBe(3);
     expect(
       await withDb((db) => db.collection('events').distinct('_id', { 'properties.run': run })),
     ).toHaveLength(3);
@@ -251,13 +243,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
 
     expect(delivered.map((batch) => batch.length)).toEqual([DELIVERY_BATCH, 20]);
     expect(delivered.flat()).toEqual(events.map((event) => event.messageId));
-    expect(
-      await waitFor(
-        () => countRun(run),
-        (n) => n >= total,
-        60_000,
-      ),
-    ).toBe(total);
+    expect(await waitForRunCount(run, total, 60_000)).toBe(total);
   });
 
   it(`refuses events past ${MAX_HELD_EVENTS.toLocaleString('en')} held, and the caller learns it`, async () => {

@@ -46,6 +46,14 @@ export function viewEvent(run: string, index: number, overrides: Record<string, 
 
 export { waitFor };
 
+/** An `EVENTS` binding that refuses every send, as Queues does in an outage. */
+export function refusingQueue(): Queue<unknown> {
+  return {
+    send: () => Promise.reject(new Error('Queue unavailable')),
+    sendBatch: () => Promise.reject(new Error('Queue unavailable')),
+  } as unknown as Queue<unknown>;
+}
+
 /** Waits (up to `timeoutMs`) until the run has exactly `count` events in MongoDB; returns the last count. */
 export function waitForRunCount(run: string, count: number, timeoutMs = 20_000): Promise<number> {
   return waitFor(
