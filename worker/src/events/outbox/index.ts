@@ -17,7 +17,7 @@ export {
  * One outbox for the site: it is called only while Queues refuses events (docs/analytics.md says up
  * to what traffic one instance serves, and what a larger shop would do).
  */
-const OUTBOX_NAME = 'events';
+export const OUTBOX_NAME = 'events';
 /** Longest wait for the outbox to hold events (on the intake path a sender waits for the answer). */
 const HOLD_BUDGET_MS = 5_000;
 /** `/healthz` does not wait longer than this for the outbox's answer. */
