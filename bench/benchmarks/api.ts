@@ -3,10 +3,14 @@
  * and latency under `wrangler dev --local`, in one run:
  * - `/healthz`: the floor (routing, JSON, health probes; no inference, no cache);
  * - warm cache: one shopper (fixed `rx_uid`) asking for the same product page: one Upstash round trip, hit;
- * - cache bypassed: no cookie, so every request is a new shopper: lookup miss, ONNX inference, cache write;
+ * - first-time shopper: no cookie, so every request is a new shopper, whose id the worker has just made:
+ *   the page-only answer from the isolate's memo, no Redis (nothing can be stored under a new id);
+ * - cache miss: every request a different returning shopper (a cookie seen for the first time, with
+ *   nothing cached under it): lookup miss, ONNX inference, cache write;
  * - `tracking=off`: a shopper who may not be tracked (the plugin before consent): no id, no Redis, the
  *   answer from the isolate's memo of the same query after the first request;
- * - no cache configured: a second worker without Upstash credentials: inference only.
+ * - no cache configured: a second worker without Upstash credentials, returning shoppers as in the
+ *   cache-miss row: inference only.
  * The cache is the local Upstash-compatible server with a real redis-server behind it; the model is a
  * 300-item fixture bundle published through `npm run models:publish`'s code path.
  */
@@ -30,7 +34,11 @@ interface Scenario {
   name: string;
   path: string;
   headers: Record<string, string>;
+  perRequestHeaders?: () => Record<string, string>;
 }
+
+/** A different returning shopper on every request: a cookie with nothing cached under it. */
+const anotherReturningShopper = () => ({ cookie: `rx_uid=${crypto.randomUUID()}` });
 
 /** Starts the API worker, publishes the fixture bundle and checks one answer before measuring. */
 async function startApiWorker(bundleDir: string, vars: Record<string, string>): Promise<RunningWorker> {
@@ -85,6 +93,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
       const result = await runLoad({
         url: `${worker.url}${scenario.path}`,
         headers: scenario.headers,
+        ...(scenario.perRequestHeaders ? { perRequestHeaders: scenario.perRequestHeaders } : {}),
         connections,
         duration,
       });
@@ -105,7 +114,13 @@ export default async function api(args: string[]): Promise<BenchResult> {
         { name: '/healthz (floor)', path: '/healthz', headers: {} },
         { name: '/v1/recommendations, warm cache (same shopper)', path: PRODUCT_QUERY, headers: { cookie } },
         {
-          name: '/v1/recommendations, cache bypassed (new shopper each request)',
+          name: '/v1/recommendations, cache miss (a returning shopper with nothing cached, new each request)',
+          path: PRODUCT_QUERY,
+          headers: {},
+          perRequestHeaders: anotherReturningShopper,
+        },
+        {
+          name: '/v1/recommendations, first-time shopper (no cookie: page-only answer, isolate memo, no Redis)',
           path: PRODUCT_QUERY,
           headers: {},
         },
@@ -124,7 +139,12 @@ export default async function api(args: string[]): Promise<BenchResult> {
   const uncached = await startApiWorker(bundleDir, {});
   try {
     await measure(uncached, [
-      { name: '/v1/recommendations, no cache configured (inference only)', path: PRODUCT_QUERY, headers: {} },
+      {
+        name: '/v1/recommendations, no cache configured (inference only)',
+        path: PRODUCT_QUERY,
+        headers: {},
+        perRequestHeaders: anotherReturningShopper,
+      },
     ]);
   } finally {
     await uncached.stop();

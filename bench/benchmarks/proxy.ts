@@ -1,12 +1,13 @@
 /**
  * `npm run bench -- proxy [--samples N] [--pause-ms N] [--duration S] [--connections N] [--path P] [--origin-delay-ms N] [--home-too]`
  *
- * The demo shop's product page in one run, four ways: direct from the origin, through the worker as
+ * The demo shop's product page in one run, five ways: direct from the origin, through the worker as
  * pass-through (a crawler's request: no rewriting), through the worker personalized for one
  * returning shopper with a warm cache (slots filled, prices rewritten, page-view event queued), and
  * the floor: passed through by a bench-only worker that meanwhile does the personalized page's
  * recommendation lookup and nothing else (bench/proxy-floor-worker), i.e. what one cache round trip
- * costs before a byte is rewritten.
+ * costs before a byte is rewritten. And a first visit: a browser without the cookie, so every request
+ * is a new shopper's first page (page-only slots, no cache lookup).
  *
  * Two measurements per target, because they answer different questions:
  * - **Latency** (the goal of issue 5): what one page view costs a shopper. Sequential requests, taken
@@ -78,7 +79,9 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       const cookie = await shopperCookie(workerUrl);
       const browser = { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA, cookie };
       const crawler = { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA };
+      const firstVisit = { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA };
       const page = await personalization(workerUrl, browser);
+      const firstPage = await personalization(workerUrl, firstVisit);
       // Started after the page above, which left this shopper's recommendations in the cache.
       const floor = await startFloorWorker(stack, values.path, browser);
       // `base`: the row this one's p50 is compared with (its own pass-through).
@@ -97,6 +100,9 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
           headers: browser,
           base: 1,
         },
+        // A new visitor (no cookie): every request a first page, with the page-only slots of a
+        // first-time shopper (no cache lookup), the new cookie and the page-view event.
+        { name: 'worker, first visit (no cookie)', url: workerUrl, headers: firstVisit, base: 1 },
       ];
       if (values['home-too']) {
         // The home page's page-view is a `page` call, which leaves the shopper's cached results fresh,
@@ -206,6 +212,10 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
               (page.blocks === 0
                 ? ' — NOT personalized (no model bundle embedded?): read the personalized row as proxy + rewriter overhead only.'
                 : '.'),
+            `A first visit (no cookie) is a new shopper on every request: the page-only slots of a first-time shopper ` +
+              `(items like the product, from the isolate's memo; no cache lookup or write), the new rx_uid cookie and the ` +
+              `page-view event. Its page had ${firstPage.blocks} block(s) with ${firstPage.items} item(s): ` +
+              `${times(ratio(latency[4]?.total.p50, latency[1]?.total.p50))} pass-through.`,
             `Everything shares ${os.cpus().length} cores (load average ${loadBefore?.toFixed(1)} before, ${os.loadavg()[0]?.toFixed(1)} after).`,
             straight === undefined
               ? "The worker rows include wrangler dev's proxy worker, which production Workers do not have; this wrangler " +

@@ -12,6 +12,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   method?: 'GET' | 'POST';
   body?: string;
+  /** Headers made anew for each request (e.g. a different shopper's cookie), over `headers`. */
+  perRequestHeaders?: () => Record<string, string>;
 }
 
 export interface LoadResult {
@@ -56,6 +58,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     headers: options.headers,
     method: options.method ?? 'GET',
     body: options.body,
+    ...(options.perRequestHeaders
+      ? { requests: [{ setupRequest: withHeaders(options.perRequestHeaders) }] }
+      : {}),
   });
   return {
     requestsPerSecond: raw.requests.average,
@@ -72,4 +77,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     timeouts: raw.timeouts,
     bytesPerSecond: raw.throughput.average,
   };
+}
+
+/** autocannon's `setupRequest` hook that sets fresh headers on every request it sends. */
+function withHeaders(make: () => Record<string, string>) {
+  return (request: { headers?: Record<string, string> }) => ({
+    ...request,
+    headers: { ...request.headers, ...make() },
+  });
 }

@@ -42,15 +42,17 @@ describe('Redis down or slow: the API still answers from the model', () => {
   it('Redis slow (answers after seconds): the 50 ms budget cuts it off and the model answers', async () => {
     const { slowUpstashUrl, slowDelayMs } = provided();
     const slow = { UPSTASH_REDIS_REST_URL: slowUpstashUrl, CACHE_BUDGET_MS: '50' };
-    // Start from a healthy cache (the test before left it degraded).
-    await recommend('placement=home&limit=2');
+    // Start from a healthy cache (the test before left it degraded). A returning shopper's request
+    // reads the cache; a first-time shopper's does not (nothing can be stored under a new id).
+    const shopper = await newShopper();
+    await recommend('placement=home&limit=2', { cookie: shopper.cookie });
     expect((await health()).components.cache?.status).toBe('ok');
 
     for (const attempt of [1, 2, 3]) {
       const started = Date.now();
       const { response, body } = await recommend(
         `placement=product&product_id=${productId(3)}&limit=4`,
-        {},
+        { cookie: shopper.cookie },
         slow,
       );
       const elapsed = Date.now() - started;
@@ -72,7 +74,7 @@ describe('Redis down or slow: the API still answers from the model', () => {
   });
 
   it('the cache recovers once Redis answers again', async () => {
-    await recommend('placement=home&limit=2');
+    await recommend('placement=home&limit=2', { cookie: (await newShopper()).cookie });
     expect((await health()).components.cache?.status).toBe('ok');
   });
 });

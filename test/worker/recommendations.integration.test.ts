@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { activityKey, generationKey, purchasesKey, recommendationKey } from '../../worker/src/cache/keys';
 import { recommendationContext } from '../../worker/src/recommend/context';
+import { userHash } from '../../worker/src/shopper';
 import {
   call,
   categoryOfProduct,
@@ -170,7 +171,6 @@ describe('personalization from Redis activity', () => {
 
   it('an identified shopper gets the learned personal model; bought items are excluded', async () => {
     const userId = `user-${crypto.randomUUID()}`;
-    const { userHash } = await import('../../worker/src/shopper');
     const hash = await userHash(SITE, userId);
     await seedActivity(hash, [{ id: productId(3), kind: 'purchase' }]);
     // Without the purchase exclusion the personal model would rank toys P10003 high for a toy buyer.
@@ -205,6 +205,35 @@ describe('per-user cache in Upstash', () => {
     expect(second.body.cached).toBe(true);
     expect(second.body.items).toEqual(first.body.items);
     expect(second.body.recommendation_id).not.toBe(first.body.recommendation_id);
+  });
+
+  it('a first-time shopper (no cookie, no header) gets the page-only answer: nothing read or written under the new id', async () => {
+    const query = `placement=product&product_id=${productId(14)}&limit=4`;
+    const keyFor = (hash: string) =>
+      recommendationKey({
+        site: SITE,
+        userHash: hash,
+        placement: 'product',
+        context: recommendationContext({ placement: 'product', productId: productId(14), limit: 4 }),
+        modelVersion: 'fixture-v1',
+        bucket: 'treatment',
+      });
+    const first = await recommend(query);
+    const id = /^rx_uid=([^;]+)/.exec(first.response.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    expect(id).not.toBe('');
+    expect(first.body).toMatchObject({ bucket: 'treatment', source: 'similar', cached: false });
+    expect(await directRedis().get(keyFor(await userHash(SITE, id)))).toBeNull();
+
+    // The same list a returning shopper without history gets through the cache, and the page-only one.
+    const known = await newShopper();
+    const returning = await recommend(query, { cookie: known.cookie });
+    expect(returning.body.items).toEqual(first.body.items);
+    expect(await directRedis().get(keyFor(known.hash))).not.toBeNull();
+    expect((await recommend(`${query}&tracking=off`)).body.items).toEqual(first.body.items);
+    // Back with the cookie it was given, the shopper is a returning one: read and cached as usual.
+    const back = await recommend(query, { cookie: `rx_uid=${id}` });
+    expect(back.body).toMatchObject({ cached: false, items: first.body.items });
+    expect(await directRedis().get(keyFor(await userHash(SITE, id)))).not.toBeNull();
   });
 
   it('a stale entry is served at once while one request (holding the lock) refreshes it', async () => {

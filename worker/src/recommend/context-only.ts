@@ -48,12 +48,24 @@ export async function getContextRecommendations(
   const bundle = await servingCatalogue(env, ctx);
   if (!bundle) return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
 
+  return { ...base, model_version: bundle.version, ...(await contextRanking(bundle, query)) };
+}
+
+/**
+ * The page-only ranking of a query (no history, nothing about the shopper), from this isolate's memo,
+ * computed and memoized on a miss. `cached`: it came from the memo. Items are frozen: they are shared
+ * by every later request of the isolate, so no caller can change another's list.
+ */
+export async function contextRanking(
+  bundle: BundleCatalogue,
+  query: RecommendationQuery,
+): Promise<Ranked & { cached: boolean }> {
   const key = memoKey(bundle, query);
   const known = memo.get(key);
-  if (known) return { ...base, model_version: bundle.version, cached: true, ...known };
+  if (known) return { ...known, cached: true };
 
   const { source, items, fallback } = await computeWithFallback(bundle, query, NO_SIGNALS, true);
-  // Shared by every later request of the isolate: frozen, so no caller can change another's list.
-  if (!fallback) memo.set(key, { source, items: Object.freeze(items.map((item) => Object.freeze(item))) });
-  return { ...base, model_version: bundle.version, cached: false, source, items };
+  const frozen = Object.freeze(items.map((item) => Object.freeze(item)));
+  if (!fallback) memo.set(key, { source, items: frozen });
+  return { source, items: frozen, cached: false };
 }

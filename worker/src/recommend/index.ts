@@ -11,6 +11,7 @@ import type { BundleCatalogue } from '../models';
 import type { Shopper } from '../shopper';
 import { NO_SIGNALS, type ShopperSignals } from './compute';
 import { recommendationContext } from './context';
+import { contextRanking } from './context-only';
 import { type Computed, computeWithFallback, hasModels, servingCatalogue } from './model-run';
 import type { RecommendationQuery, RecommendationResult } from './types';
 
@@ -98,7 +99,8 @@ function refreshInBackground(
 /**
  * Recommendations for a shopper and a placement. Never throws: without a cache it answers from the
  * model, without a working model from popularity, without any bundle with an empty list (`source: none`).
- * Holdout shoppers get popularity (same page exclusions, no history) and touch no cache.
+ * Holdout shoppers get popularity (same page exclusions, no history) and touch no cache; first-time
+ * shoppers (an id made for this request, no login) get the page-only answer and touch no cache either.
  *
  * Only a miss runs a model. Holdout answers and cache hits need the catalogue alone (the cache key
  * holds the bundle version). In a cold isolate whose model sessions do not exist yet, a miss is
@@ -118,6 +120,16 @@ export async function getRecommendations(
   if (shopper.bucket === 'holdout') {
     const { source, items } = await computeWithFallback(catalogue, query, NO_SIGNALS, false);
     return { ...base, model_version, source, cached: false, items };
+  }
+
+  if (shopper.isNew && shopper.userId === undefined) {
+    // An id minted for this very request (no cookie, no header) and no login: nothing is stored under
+    // it yet, so a lookup could only miss, the model would run on no history, and the entry written
+    // would wait for an id that may never come back (a cookie-less client, a first page whose cookie
+    // the browser drops). That answer is the page-only one every such shopper gets, so it comes from
+    // the isolate's memo: no Upstash round trip, no write, no model run for a query seen before.
+    const { source, items } = await contextRanking(catalogue, query);
+    return { ...base, model_version, source, cached: false, items: [...items] };
   }
 
   const cache = await lookup(env, shopper, catalogue, query);
