@@ -135,9 +135,18 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   for (const call of queued) rx.push(call);
 
   ensureStyles();
-  scan();
-  // Proxy mode sent this page's view server-side (the worker saw the request); do not count it twice.
-  if (!config.pageViewSent) pageView();
+  const start = () => {
+    scan();
+    // Proxy mode sent this page's view server-side (the worker saw the request); do not count it twice.
+    if (!config.pageViewSent) pageView();
+  };
+  // An async script can run before the page is parsed (from the browser's cache on a repeat visit,
+  // say): the slots, prices and product id below it do not exist yet, so the first scan waits for them.
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', guard('start', start), { once: true });
+  } else {
+    start();
+  }
   trackClicks(track, prices);
   trackNavigation(() => {
     viewed.clear();

@@ -72,6 +72,27 @@ async function open(page: Page, html: string): Promise<void> {
 }
 
 describe('rx.js in Chromium (recording API)', () => {
+  it('runs before the page is parsed (a cached script) and still fills its slots, prices and view', async () => {
+    const { page, errors } = await browser.newPage();
+    // The head (with the async tag) arrives at once, the body 1.5 s later: rx.js runs in between,
+    // while document.readyState is 'loading' and there is no slot, price or product id yet.
+    // The stub notes the document's state when the plugin installs itself as window.rx.
+    const noteBoot =
+      'let installed = window.rx; Object.defineProperty(window, "rx", { configurable: true, ' +
+      'get: () => installed, set: (rx) => { installed = rx; window.rxBootState = document.readyState; } });';
+    api.setPage(shopPage({ stub: noteBoot }), { holdBodyMs: 1_500 });
+    await page.goto(`${api.shopUrl}/products/85123A`, { waitUntil: 'commit' });
+    await page.waitForFunction("typeof window.rx.track === 'function'", undefined, { polling: 50 });
+    expect(await page.evaluate('window.rxBootState')).toBe('loading');
+
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.locator('#slot .rx-item').count()).toBe(2);
+    await expect.poll(() => page.locator('#price').getAttribute('data-rx-state')).toBe('priced');
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
   it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {
     const { page, errors } = await browser.newPage();
     await open(page, shopPage({ stub: "rx.push(['identify','user-1']);" }));

@@ -29,8 +29,11 @@ export interface FixtureApi {
   failNextEventPosts(count: number): void;
   /** Answer recommendations with no items (a worker with no bundle published), or the fixture items again. */
   recommendNothing(nothing: boolean): void;
-  /** Sets the page the shop origin serves at `/` and `/*` (HTML). */
-  setPage(html: string): void;
+  /**
+   * Sets the page the shop origin serves at `/` and `/*` (HTML). `holdBodyMs`: the head is sent at
+   * once and the rest (from `<body`) that much later, so scripts run while the page is still loading.
+   */
+  setPage(html: string, options?: { holdBodyMs?: number }): void;
   close(): Promise<void>;
 }
 
@@ -72,6 +75,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
   let page = '<!doctype html><title>empty</title>';
+  let holdBodyMs = 0;
   let failures = 0;
   let nothing = false;
   const requests: RecordedRequest[] = [];
@@ -79,7 +83,15 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
   const batches: RxEventInput[][] = [];
 
   const shop = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const body = page.indexOf('<body');
+    if (holdBodyMs === 0 || body < 0) {
+      res.end(page);
+      return;
+    }
+    const rest = page.slice(body);
+    res.write(page.slice(0, body));
+    setTimeout(() => res.end(rest), holdBodyMs);
   });
 
   const api = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -151,8 +163,9 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
     recommendNothing: (value) => {
       nothing = value;
     },
-    setPage: (html) => {
+    setPage: (html, options = {}) => {
       page = html;
+      holdBodyMs = options.holdBodyMs ?? 0;
     },
     close: async () => {
       await Promise.all([close(shop), close(api)]);
