@@ -15,6 +15,7 @@ import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { percentile, round } from '../support/stats';
+import { waitForStoredCount } from '../support/stored-count';
 import type { BenchResult } from '../types';
 
 /** What the local queue logs per delivered batch: `QUEUE rx-events 100/100 (15ms)`. */
@@ -101,15 +102,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     await Promise.all(Array.from({ length: concurrency }, sender));
     const sentMs = performance.now() - started;
 
-    // Progress from the collection's document count (the database is fresh for this run): a
-    // filtered count scans every document in the local server, which shares this process and
-    // the machine's CPUs with the pipeline being measured. The exact counts come once at the end.
-    let stored = await events.estimatedDocumentCount();
-    const deadline = Date.now() + 300_000;
-    while (stored < total && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      stored = await events.estimatedDocumentCount();
-    }
+    await waitForStoredCount(events, total, 300_000);
     const storedMs = performance.now() - started;
     const ofRun = await events.countDocuments({ 'properties.run': run });
     const distinct = (await events.distinct('_id', { 'properties.run': run })).length;

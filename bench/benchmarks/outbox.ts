@@ -23,6 +23,7 @@ import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { percentile, round } from '../support/stats';
+import { waitForStoredCount } from '../support/stored-count';
 import type { BenchResult } from '../types';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -234,15 +235,10 @@ function phaseRow(name: string, phase: Phase, expected: number): Record<string, 
   };
 }
 
-/** Waits until the collection (fresh for the run) holds `count` documents. */
+/** Waits until MongoDB holds `count` events; a run that never gets there fails rather than reports. */
 async function waitForCount(events: Collection, count: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  // estimatedDocumentCount: a filtered count scans every document in the local server, which shares
-  // the CPUs with the pipeline being measured; the exact counts come once at the end.
-  while ((await events.estimatedDocumentCount()) < count) {
-    if (Date.now() > deadline) throw new Error(`MongoDB did not reach ${count} events in ${timeoutMs} ms`);
-    await sleep(100);
-  }
+  const stored = await waitForStoredCount(events, count, timeoutMs);
+  if (stored < count) throw new Error(`MongoDB did not reach ${count} events in ${timeoutMs} ms (${stored})`);
 }
 
 function sleep(ms: number): Promise<void> {

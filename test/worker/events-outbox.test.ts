@@ -16,6 +16,7 @@ import {
   type EventOutbox,
   holdEvents,
   MAX_HELD_EVENTS,
+  OUTBOX_NAME,
 } from '../../worker/src/events/outbox';
 import {
   countRun,
@@ -37,7 +38,7 @@ const workerEnv = env as unknown as Env;
 const outbox = () => {
   const namespace = workerEnv.EVENT_OUTBOX;
   if (!namespace) throw new Error('EVENT_OUTBOX is not bound in wrangler.toml');
-  return namespace.get(namespace.idFromName('events'));
+  return namespace.get(namespace.idFromName(OUTBOX_NAME));
 };
 
 /** The outbox's way out refusing, as Queues does in an outage. */
