@@ -2,6 +2,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { describe, expect, inject, it, vi } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { handleEventBatch } from '../../worker/src/consumer';
+import type { WriteRequest, WriteResult } from '../../worker/src/consumer/event-writer';
+import type { Env } from '../../worker/src/env';
+import { type EventPack, packEvents } from '../../worker/src/events/event-pack';
 import worker from '../../worker/src/index';
 import {
   countRun,
@@ -195,4 +198,84 @@ describe('events consumer (queue handler → MongoDB, real driver)', () => {
       expect(await countRun(run)).toBe(30);
     },
   );
+});
+
+/** Messages as the producer packs them (events/event-pack.ts). */
+function packsOf(events: StoredEvent[]): EventPack[] {
+  return packEvents(events).map((pack) => pack.body);
+}
+
+describe('events consumer, packed messages (several events per queue message)', () => {
+  it('stores every event of each pack and acks each message once; a redelivery doubles nothing', async () => {
+    const run = runId();
+    const packs = packsOf(storedEvents(run, 250));
+    expect(packs.map((pack) => pack.events.length)).toEqual([100, 100, 50]);
+    const first = await deliver(packs, `pack-${run}`);
+    expect(first.explicitAcks.sort()).toEqual([`pack-${run}-0`, `pack-${run}-1`, `pack-${run}-2`]);
+    expect(first.retryMessages).toEqual([]);
+    expect(await countRun(run)).toBe(250);
+    const again = await deliver(packs, `pack-${run}`);
+    expect(again.explicitAcks).toHaveLength(3);
+    expect(await countRun(run)).toBe(250);
+  });
+
+  it('takes packs and single-event messages (queued before packs) in the same batch', async () => {
+    const run = runId();
+    const events = storedEvents(run, 30);
+    const result = await deliver([...packsOf(events.slice(0, 20)), ...events.slice(20)]);
+    expect(result.explicitAcks).toHaveLength(11);
+    expect(await countRun(run)).toBe(30);
+  });
+
+  it('a malformed entry of a pack is recorded alone as "<message id>#<index>"; the rest is stored and the pack acked', async () => {
+    const run = runId();
+    const good = storedEvents(run, 6);
+    const poison = { type: 'track', messageId: `${run}-poison`, properties: { run, price: 'free' } };
+    const pack = { ...packsOf(good)[0], events: [...good.slice(0, 2), poison, ...good.slice(2)] };
+    const prefix = `pack-poison-${run}`;
+    const result = await deliver([pack], prefix);
+    expect(result.explicitAcks).toEqual([`${prefix}-0`]);
+    expect(await countRun(run)).toBe(6);
+    const records = await withDb((db) =>
+      db
+        .collection<RejectedRecord>('rejected_events')
+        .find({ queueMessageId: `${prefix}-0` })
+        .toArray(),
+    );
+    expect(records.map((record) => record._id)).toEqual([`${prefix}-0#2`]);
+    expect(records[0]?.messageId).toBe(`${run}-poison`);
+    expect(records[0]?.problems.map((p) => p.field)).toContain('properties.price');
+    expect(JSON.parse(String(records[0]?.raw))).toEqual(poison);
+
+    // Redelivered: the rejection is recorded once, not twice.
+    await deliver([pack], prefix);
+    const again = await withDb((db) =>
+      db.collection('rejected_events').countDocuments({ queueMessageId: `${prefix}-0` }),
+    );
+    expect(again).toBe(1);
+  });
+
+  it('a pack with one event MongoDB could not take yet is retried whole; the other messages are acked', async () => {
+    const run = runId();
+    const packs = packsOf(storedEvents(run, 150)); // 100 + 50
+    const unlucky = `${run}-120`; // in the second pack
+    // A writer that stores everything but one event, as a transient per-document error would leave it.
+    const writer = {
+      write: async (request: WriteRequest): Promise<WriteResult> => ({
+        events: request.events.map((event) =>
+          event.messageId === unlucky ? { kind: 'retry', reason: 'transient' } : { kind: 'stored' },
+        ),
+        rejected: request.rejected.map(() => ({ kind: 'stored' })),
+      }),
+    };
+    const namespace = { idFromName: () => ({}), get: () => writer } as unknown as Env['EVENT_WRITER'];
+    const batch = batchOf(packs, `pack-retry-${run}`);
+    const ctx = createExecutionContext();
+    await handleEventBatch(batch, workerEnv({ EVENT_WRITER: namespace }));
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([`pack-retry-${run}-0`]);
+    expect(result.retryMessages.map((retry: { msgId: string }) => retry.msgId)).toEqual([
+      `pack-retry-${run}-1`,
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
 import { type StoredEvent, validateStoredEvent } from '../../../contracts/events';
 import { recordActivity } from '../activity';
 import type { Env } from '../env';
+import { eventsOfMessageBody } from '../events/event-pack';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { retryDelaySeconds } from './backoff';
@@ -14,12 +15,14 @@ export interface ConsumerHooks {
 }
 
 /**
- * The `EVENTS` queue consumer. Each message is one enriched event:
- * valid ones go to `events` (`_id` = `messageId`, duplicates = success), malformed ones to
- * `rejected_events` with the reason; each message is acked only once its document (or its
- * rejection record) is in MongoDB, and retried with back-off otherwise, so a message is never
- * lost: what exhausts its retries lands in the dead-letter queue (`npx tsx scripts/replay-dlq.ts`).
- * Afterwards the shopper's recent activity in Redis is updated; that never fails the batch.
+ * The `EVENTS` queue consumer. Each message is a pack of enriched events (or, queued before packs, a
+ * single one; events/event-pack.ts): valid events go to `events` (`_id` = `messageId`, duplicates =
+ * success), malformed ones to `rejected_events` with the reason. A message is acked only once every
+ * event in it has its document (or its rejection record) in MongoDB, and retried whole with back-off
+ * otherwise (its stored events then count as duplicates), so an event is never lost: what exhausts its
+ * retries lands in the dead-letter queue (`npx tsx scripts/replay-dlq.ts`).
+ * Afterwards the recent activity in Redis is updated for the acked messages' events; that never fails
+ * the batch.
  */
 export async function handleEventBatch(
   batch: MessageBatch<unknown>,
@@ -29,13 +32,18 @@ export async function handleEventBatch(
   const valid: Array<{ message: Message<unknown>; event: StoredEvent }> = [];
   const malformed: Array<{ message: Message<unknown>; record: RejectedEventDocument }> = [];
   for (const message of batch.messages) {
-    const check = validateStoredEvent(message.body);
-    if (check.ok) valid.push({ message, event: check.event });
-    else
-      malformed.push({
-        message,
-        record: rejectedEventDocument(message, 'not a valid event', check.problems),
-      });
+    const { packed, entries } = eventsOfMessageBody(message.body);
+    entries.forEach((entry, index) => {
+      const check = validateStoredEvent(entry);
+      if (check.ok) valid.push({ message, event: check.event });
+      else
+        malformed.push({
+          message,
+          record: rejectedEventDocument(message, 'not a valid event', check.problems, {
+            entry: packed ? { index, body: entry } : undefined,
+          }),
+        });
+    });
   }
 
   let result: { events: DocumentOutcome[]; rejected: DocumentOutcome[] };
@@ -53,32 +61,37 @@ export async function handleEventBatch(
   }
   await hooks.afterWrite?.();
 
-  const settled: StoredEvent[] = [];
+  // A message is retried when any of its events is; the first such event's reason is logged.
+  const retryReason = new Map<Message<unknown>, string>();
   const counts = { stored: 0, duplicate: 0, invalid: 0, retry: 0, rejected: 0 };
-  for (const [index, { message, event }] of valid.entries()) {
+  const outcomes = valid.map(({ message }, index) => {
     const outcome = result.events[index] ?? { kind: 'retry', reason: 'no outcome' };
     counts[outcome.kind]++;
-    if (outcome.kind === 'retry') {
-      retryLater(message, outcome.reason);
-      continue;
-    }
-    message.ack();
-    if (outcome.kind !== 'invalid') settled.push(event);
-  }
-  for (const [index, { message }] of malformed.entries()) {
+    if (outcome.kind === 'retry' && !retryReason.has(message)) retryReason.set(message, outcome.reason);
+    return outcome;
+  });
+  malformed.forEach(({ message }, index) => {
     const outcome = result.rejected[index] ?? { kind: 'retry', reason: 'no outcome' };
-    if (outcome.kind === 'retry') {
-      retryLater(message, outcome.reason);
-      continue;
-    }
-    counts.rejected++;
-    message.ack();
+    if (outcome.kind !== 'retry') counts.rejected++;
+    else if (!retryReason.has(message)) retryReason.set(message, outcome.reason);
+  });
+  for (const message of batch.messages) {
+    const reason = retryReason.get(message);
+    if (reason === undefined) message.ack();
+    else retryLater(message, reason);
   }
   if (counts.retry === 0) reportRecovery('mongodb');
   else reportFailure('mongodb', new Error(`${counts.retry} event(s) will be retried`));
-  log(counts.retry > 0 || counts.rejected > 0 ? 'warn' : 'debug', 'events_batch_stored', counts);
+  log(counts.retry > 0 || counts.rejected > 0 ? 'warn' : 'debug', 'events_batch_stored', {
+    messages: batch.messages.length,
+    ...counts,
+  });
 
-  // Duplicates count too: a redelivery after a crash must still reach Redis (at-least-once).
+  // Duplicates count too: a redelivery after a crash must still reach Redis (at-least-once). Events of
+  // a message being retried wait for its redelivery, so they are recorded once.
+  const settled = valid
+    .filter(({ message }, index) => !retryReason.has(message) && outcomes[index]?.kind !== 'invalid')
+    .map(({ event }) => event);
   await recordActivity(env, settled);
 }
 

@@ -6,7 +6,8 @@ const MAX_RAW_CHARS = 64_000;
 /**
  * A document of `rejected_events`: what could not be stored and why. The body is kept as
  * JSON text (never interpreted, and storable whatever field names it has).
- * `_id` is the queue message id, so a redelivered poison message is recorded once.
+ * `_id` is the queue message id (with `#index` for an entry of a pack), so a redelivered poison
+ * message is recorded once.
  */
 export interface RejectedEventDocument {
   _id: string;
@@ -20,15 +21,19 @@ export interface RejectedEventDocument {
   rejectedAt: Date;
 }
 
-/** Builds the `rejected_events` record for a queue message. */
+/**
+ * Builds the `rejected_events` record for a queue message, or for one entry of a pack (`entry`): that
+ * entry's body is kept, and `_id` is the message id with `#index`, so a redelivered pack records each
+ * bad entry once.
+ */
 export function rejectedEventDocument(
   message: { id: string; body: unknown; attempts: number },
   reason: string,
   problems: EventProblem[] = [],
-  now: Date = new Date(),
+  options: { entry?: { index: number; body: unknown } | undefined; now?: Date } = {},
 ): RejectedEventDocument {
-  const raw = safeJson(message.body);
-  const body = message.body;
+  const body = options.entry ? options.entry.body : message.body;
+  const raw = safeJson(body);
   const messageId =
     typeof body === 'object' &&
     body !== null &&
@@ -36,7 +41,7 @@ export function rejectedEventDocument(
       ? (body as { messageId: string }).messageId
       : null;
   return {
-    _id: message.id,
+    _id: options.entry ? `${message.id}#${options.entry.index}` : message.id,
     messageId,
     reason,
     problems,
@@ -44,7 +49,7 @@ export function rejectedEventDocument(
     rawTruncated: raw.length > MAX_RAW_CHARS,
     queueMessageId: message.id,
     attempts: message.attempts,
-    rejectedAt: now,
+    rejectedAt: options.now ?? new Date(),
   };
 }
 

@@ -1,8 +1,9 @@
-import { jsonByteSize, type RxEvent, type StoredEvent } from '../../../contracts/events';
+import type { RxEvent, StoredEvent } from '../../../contracts/events';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { type EnrichOptions, enrichEvents } from './enrich';
+import { packEvents } from './event-pack';
 import { chunkForQueue } from './queue-chunks';
 
 /**
@@ -22,15 +23,15 @@ export class QueueSendError extends Error {
 }
 
 /**
- * Sends enriched events to the `EVENTS` queue, one event per message (so the consumer can
- * ack each one), in `sendBatch` calls within Queues' limits. Resolves once the queue holds
- * every event; throws `QueueSendError` when any call failed. Chunks are sent concurrently;
- * a caller that retries after a failure resends events that may already be queued, which is
- * harmless because `messageId` makes storing idempotent.
+ * Sends enriched events to the `EVENTS` queue, packed into as few messages as Queues' limits allow
+ * (event-pack.ts), in `sendBatch` calls within those limits. Resolves once the queue holds every
+ * event; throws `QueueSendError` when any call failed. Chunks are sent concurrently; a caller that
+ * retries after a failure resends events that may already be queued, which is harmless because
+ * `messageId` makes storing idempotent.
  */
 export async function sendStoredEvents(queue: Queue<unknown>, events: readonly StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const chunks = chunkForQueue(events.map((event) => ({ body: event, bytes: jsonByteSize(event) })));
+  const chunks = chunkForQueue(packEvents(events));
   const results = await Promise.allSettled(
     chunks.map((chunk) => queue.sendBatch(chunk.map((body) => ({ body, contentType: 'json' as const })))),
   );
@@ -38,7 +39,7 @@ export async function sendStoredEvents(queue: Queue<unknown>, events: readonly S
   let firstError: unknown;
   results.forEach((result, index) => {
     if (result.status === 'rejected') {
-      failedEvents += chunks[index]?.length ?? 0;
+      for (const pack of chunks[index] ?? []) failedEvents += pack.events.length;
       firstError ??= result.reason;
     }
   });
