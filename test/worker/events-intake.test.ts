@@ -1,6 +1,7 @@
 import { createExecutionContext, SELF } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../worker/src/app';
+import { REPEAT_LIMIT } from '../../worker/src/log-repeating';
 import { refusingQueue, runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
 
 const BASE = 'http://worker.test';
@@ -149,6 +150,38 @@ describe('POST /v1/events', () => {
       message: 'Events could not be queued; retry later with the same messageIds',
       details: [],
     });
+  });
+
+  it('an outage does not write one error line per request: queue_send_failed is capped per isolate', async () => {
+    const app = createApp();
+    const env = workerEnv({ EVENTS: refusingQueue(), EVENT_OUTBOX: undefined });
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const statuses: number[] = [];
+    let lines: string[];
+    try {
+      for (let i = 0; i < REPEAT_LIMIT + 15; i++) {
+        const response = await app.fetch(
+          new Request(`${BASE}/v1/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ batch: [viewEvent(runId(), 0)] }),
+          }),
+          env,
+          createExecutionContext(),
+        );
+        statuses.push(response.status);
+      }
+    } finally {
+      // Read before mockRestore, which clears the recorded calls.
+      lines = logged.mock.calls
+        .map((call) => String(call[0]))
+        .filter((line) => line.includes('queue_send_failed'));
+      logged.mockRestore();
+    }
+    // Every sender is still told; only the log is capped (earlier tests may have used part of the window).
+    expect(statuses).toEqual(Array(REPEAT_LIMIT + 15).fill(503));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThanOrEqual(REPEAT_LIMIT);
   });
 });
 

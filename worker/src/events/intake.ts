@@ -2,6 +2,7 @@ import { type RxEvent, type StoredEvent, validateEvent } from '../../../contract
 import type { Env } from '../env';
 import { ApiError, type ErrorDetail } from '../errors';
 import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import type { EnrichOptions } from './enrich';
 import { enrichEvents } from './enrich';
 import { holdStoredEvents } from './outbox';
@@ -62,7 +63,7 @@ async function queueOrHold(env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX'>, events: St
     if (!(error instanceof QueueSendError)) throw error;
     try {
       const { waiting } = await holdStoredEvents(env, events);
-      log('warn', 'events_held', { events: events.length, waiting });
+      logRepeating('warn', 'events_held', { events: events.length, waiting });
     } catch (holdError) {
       log('error', 'events_not_held', { events: events.length, holdError });
       throw error;

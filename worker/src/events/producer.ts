@@ -1,7 +1,7 @@
 import type { RxEvent, StoredEvent } from '../../../contracts/events';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
-import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import { type EnrichOptions, enrichEvents } from './enrich';
 import { packEvents } from './event-pack';
 import { chunkForQueue } from './queue-chunks';
@@ -45,7 +45,11 @@ export async function sendStoredEvents(queue: Queue<unknown>, events: readonly S
   });
   if (failedEvents > 0) {
     reportFailure('queue', firstError);
-    log('error', 'queue_send_failed', { failedEvents, totalEvents: events.length, error: firstError });
+    logRepeating('error', 'queue_send_failed', {
+      failedEvents,
+      totalEvents: events.length,
+      error: firstError,
+    });
     throw new QueueSendError(failedEvents, { cause: firstError });
   }
   reportRecovery('queue');

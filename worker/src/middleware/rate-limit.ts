@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { errorBody } from '../errors';
 import { reportFailure } from '../health';
-import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import { anonymousIdFromCookieHeader, userHash } from '../shopper';
 
 /**
@@ -30,7 +30,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       }
     } catch (error) {
       reportFailure('rate_limiter', error);
-      log('warn', 'rate_limiter_failed', { error });
+      logRepeating('warn', 'rate_limiter_failed', { error });
     }
     return next();
   };

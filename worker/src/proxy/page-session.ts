@@ -1,5 +1,5 @@
 import type { PriceFormat } from '../../../contracts/markup';
-import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import type { Deadline } from './deadline';
 import type { PageContext } from './page-context';
 import type { PersonalizationSource, PriceQuote, RecommendationQuery, Recommendations } from './source';
@@ -73,7 +73,7 @@ export class PageSession {
         // Priced as soon as known, so that a slot reached later finds its prices settled too.
         void this.primePrices(value.items.map((item) => item.product_id));
       },
-      (error: unknown) => log('warn', 'proxy_recommendations_failed', { error }),
+      (error: unknown) => logRepeating('warn', 'proxy_recommendations_failed', { error }),
     );
     this.recommendationCache.set(key, entry);
     return result;
@@ -83,7 +83,7 @@ export class PageSession {
     const missing = productIds.filter((id) => !this.priceCache.has(id));
     if (missing.length === 0) return Promise.resolve();
     const batch = this.source.prices(missing);
-    batch.catch((error: unknown) => log('warn', 'proxy_prices_failed', { error }));
+    batch.catch((error: unknown) => logRepeating('warn', 'proxy_prices_failed', { error }));
     for (const id of missing) {
       const quote = batch
         .then((quotes) => quotes.find((quote) => quote.product_id === id))

@@ -1,5 +1,6 @@
 import type { RxEvent } from '../../../contracts/events';
 import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import type { Shopper } from '../shopper';
 import type { PageSession } from './page-session';
 
@@ -65,7 +66,7 @@ export async function queuePageView(
         await holdInOutbox(hold, attempt, error);
         return;
       }
-      log('warn', 'proxy_page_view_retry', { attempt, retryInMs: delay, error });
+      logRepeating('warn', 'proxy_page_view_retry', { attempt, retryInMs: delay, error });
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
@@ -74,7 +75,7 @@ export async function queuePageView(
 async function holdInOutbox(hold: () => Promise<{ waiting: number }>, attempts: number, error: unknown) {
   try {
     const { waiting } = await hold();
-    log('warn', 'proxy_page_view_held', { attempts, waiting, error });
+    logRepeating('warn', 'proxy_page_view_held', { attempts, waiting, error });
   } catch (holdError) {
     log('error', 'proxy_page_view_not_queued', { attempts, error, holdError });
   }

@@ -7,6 +7,7 @@ import { holdEvents } from '../events/outbox';
 import { enqueueEvents } from '../events/producer';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import { requestInProgress } from '../models';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
@@ -69,7 +70,7 @@ async function fetchOrigin(target: URL, init: RequestInit): Promise<Response> {
     return response;
   } catch (error) {
     reportFailure('origin', error);
-    log('error', 'origin_unreachable', { host: target.host, error });
+    logRepeating('error', 'origin_unreachable', { host: target.host, error });
     throw new ApiError(502, 'origin_unreachable', 'The shop could not be reached', [], { cause: error });
   }
 }

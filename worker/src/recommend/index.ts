@@ -6,7 +6,7 @@ import {
 import { CacheTimeoutError, cacheBudgetMs, redisFromEnv } from '../cache/redis-client';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery, reportSlow } from '../health';
-import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import type { BundleCatalogue } from '../models';
 import type { Shopper } from '../shopper';
 import { NO_SIGNALS, type ShopperSignals } from './compute';
@@ -52,7 +52,7 @@ async function lookup(env: Env, shopper: Shopper, bundle: BundleCatalogue, query
     // A late answer (the budget ran out) and a failure are told apart: see reportSlow.
     if (isBudgetTimeout(error)) reportSlow('cache', error);
     else reportFailure('cache', error);
-    log('warn', 'cache_unavailable', { user: shopper.userHash, error });
+    logRepeating('warn', 'cache_unavailable', { user: shopper.userHash, error });
     return undefined;
   }
 }
@@ -71,7 +71,7 @@ function inBackground(ctx: Background, work: () => Promise<void>): void {
   ctx.waitUntil(
     work().catch((error: unknown) => {
       reportFailure('cache', error);
-      log('warn', 'cache_write_failed', { error });
+      logRepeating('warn', 'cache_write_failed', { error });
     }),
   );
 }

@@ -1,6 +1,6 @@
 import type { Env } from '../env';
 import { reportFailure } from '../health';
-import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import { type BundleCatalogue, getCatalogue, type LoadedBundle } from '../models';
 import { computeRecommendations, NO_SIGNALS, type RankingBundle, type ShopperSignals } from './compute';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
@@ -54,7 +54,7 @@ export async function computeWithFallback(
     return { ...computed, fallback: !hasModels(bundle) };
   } catch (error) {
     reportFailure('models', error);
-    log('error', 'recommendation_model_failed', {
+    logRepeating('error', 'recommendation_model_failed', {
       version: bundle.version,
       placement: query.placement,
       error,
