@@ -15,7 +15,8 @@ export interface RecommendationsQuery {
 
 /**
  * Reads from the worker API. Cookies are never sent (they would be third-party on another site);
- * the anonymous id travels in the `x-rx-uid` header instead, and only when tracking is allowed. Before
+ * the anonymous id travels in the `x-rx-uid` header instead, and only when tracking is allowed (with
+ * `x-rx-uid-new: 1` while the id is new to the worker; identity.ts `unknownToWorker`). Before
  * consent (or under GPC) requests say `tracking=off` instead: the API answers recommendations from the
  * page alone and base prices without tokens, the same for everybody, and makes no id for them.
  */
@@ -28,7 +29,12 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     for (const [key, value] of Object.entries({ ...params, ...who })) {
       if (value) url.searchParams.set(key, value);
     }
-    const headers: Record<string, string> = tracked ? { 'x-rx-uid': identity.anonymousId() } : {};
+    const headers: Record<string, string> = {};
+    if (tracked) {
+      headers['x-rx-uid'] = identity.anonymousId();
+      // A first page: the worker answers from the page alone instead of a cache lookup that can only miss.
+      if (identity.unknownToWorker()) headers['x-rx-uid-new'] = '1';
+    }
     const response = await fetch(url, { headers, credentials: 'omit' });
     if (!response.ok) throw new Error(`${path} answered ${response.status}`);
     return (await response.json()) as T;

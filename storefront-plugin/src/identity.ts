@@ -15,6 +15,13 @@ export interface Identity {
   setUserId(userId: string): void;
   /** Forgets both ids (consent withdrawn). */
   clear(): void;
+  /**
+   * True while the anonymous id was made on this page and no event of this page has reached the worker:
+   * nothing can be stored under it yet, so the worker may skip its per-shopper cache (`x-rx-uid-new`).
+   */
+  unknownToWorker(): boolean;
+  /** Called when the worker accepted events: from now on it may hold something for this id. */
+  eventsDelivered(): void;
 }
 
 /**
@@ -24,11 +31,16 @@ export interface Identity {
 export function createIdentity(): Identity {
   let anonymous: string | undefined;
   let user: string | undefined;
+  let madeHere = false;
+  let delivered = false;
   return {
     anonymousId() {
       const stored = readCookie(ANONYMOUS_ID_COOKIE);
       if (stored && ANONYMOUS_ID.test(stored)) anonymous = stored;
-      anonymous ??= uuid();
+      if (anonymous === undefined) {
+        anonymous = uuid();
+        madeHere = true;
+      }
       if (storageAllowed() && stored !== anonymous)
         writeCookie(ANONYMOUS_ID_COOKIE, anonymous, MAX_AGE_SECONDS);
       return anonymous;
@@ -43,8 +55,13 @@ export function createIdentity(): Identity {
     clear() {
       anonymous = undefined;
       user = undefined;
+      madeHere = false;
       writeCookie(ANONYMOUS_ID_COOKIE, '', 0);
       removeItem(USER_ID_KEY);
+    },
+    unknownToWorker: () => madeHere && !delivered,
+    eventsDelivered() {
+      delivered = true;
     },
   };
 }

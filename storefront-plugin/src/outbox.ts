@@ -29,9 +29,9 @@ export interface Outbox {
  * `canSend` gates every send (consent); while it is false events accumulate in memory only,
  * because storage is off too. Every unacknowledged event stays in `pending` (persisted) until the
  * worker answers 2xx, so a page that unloads mid-request re-sends on the next page; `messageId`
- * makes that re-send harmless.
+ * makes that re-send harmless. `onAccepted` runs after each batch the worker took.
  */
-export function createOutbox(endpoint: string, canSend: () => boolean): Outbox {
+export function createOutbox(endpoint: string, canSend: () => boolean, onAccepted?: () => void): Outbox {
   let pending: RxEventInput[] = restore();
   const inFlight = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -72,6 +72,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean): Outbox {
         const permanent = response.status >= 400 && response.status < 500 && response.status !== 429;
         if (permanent) report(`events rejected (${response.status})`);
         settle(response.ok || permanent);
+        if (response.ok) onAccepted?.();
       },
       (error: unknown) => {
         report('events not sent', error);

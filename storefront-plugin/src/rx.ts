@@ -52,7 +52,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   allowStorage(allowed());
 
   const identity = createIdentity();
-  const outbox = createOutbox(`${config.api}/v1/events`, allowed);
+  const outbox = createOutbox(`${config.api}/v1/events`, allowed, () => identity.eventsDelivered());
   const api = createApi(config.api, identity, allowed);
   const prices = new Map<string, PriceQuote>();
   const viewed: Viewed = new Set();

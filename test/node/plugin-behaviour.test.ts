@@ -142,6 +142,42 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('tells the worker a new id is new (x-rx-uid-new) until its first events are accepted, and not on the next page', async () => {
+    const { page } = await browser.newPage();
+    const recommendationCalls = () =>
+      api.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations'));
+    await open(page, shopPage());
+    await page.locator('#slot .rx-block').waitFor();
+    const [first] = recommendationCalls();
+    expect(first?.headers['x-rx-uid-new']).toBe('1');
+    const id = first?.headers['x-rx-uid'];
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+
+    // Events accepted: the worker may hold something for this id now, so later calls do not say "new".
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
+    await page.evaluate(`
+      const slot = document.createElement('div');
+      slot.id = 'slot2';
+      slot.dataset.rxSlot = 'recommendations';
+      slot.dataset.rxPlacement = 'home';
+      document.querySelector('main').after(slot);
+      rx.scan();
+    `);
+    await page.locator('#slot2 .rx-block').waitFor();
+    const second = recommendationCalls()[1];
+    expect(second?.headers['x-rx-uid']).toBe(id);
+    expect(second?.headers['x-rx-uid-new']).toBeUndefined();
+
+    // The next page reads the id from its cookie: not new, whatever was sent before.
+    api.requests.length = 0;
+    await page.reload();
+    await page.locator('#slot .rx-block').waitFor();
+    const next = recommendationCalls()[0];
+    expect(next?.headers['x-rx-uid']).toBe(id);
+    expect(next?.headers['x-rx-uid-new']).toBeUndefined();
+  });
+
   it('replays the documented stub snippet and starts once when the tag is pasted twice', async () => {
     const { page, errors } = await browser.newPage();
     const snippet =

@@ -317,5 +317,9 @@ describe('CORS', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    // The plugin's id headers, or browsers would refuse its cross-site calls.
+    expect(preflight.headers.get('access-control-allow-headers')?.split(/\s*,\s*/)).toEqual(
+      expect.arrayContaining(['x-rx-uid', 'x-rx-uid-new']),
+    );
   });
 });

@@ -236,6 +236,37 @@ describe('per-user cache in Upstash', () => {
     expect(await directRedis().get(keyFor(await userHash(SITE, id)))).not.toBeNull();
   });
 
+  it('script mode: an id sent with x-rx-uid-new: 1 is a first visit (page-only answer, nothing written); with a cookie the hint is ignored', async () => {
+    const query = `placement=product&product_id=${productId(16)}&limit=4`;
+    const keyFor = (hash: string) =>
+      recommendationKey({
+        site: SITE,
+        userHash: hash,
+        placement: 'product',
+        context: recommendationContext({ placement: 'product', productId: productId(16), limit: 4 }),
+        modelVersion: 'fixture-v1',
+        bucket: 'treatment',
+      });
+    const fresh = await newShopper();
+    const hinted = await recommend(query, { 'x-rx-uid': fresh.id, 'x-rx-uid-new': '1' });
+    expect(hinted.body).toMatchObject({ bucket: 'treatment', source: 'similar', cached: false });
+    expect(hinted.response.headers.get('set-cookie')).toBeNull();
+    expect(await directRedis().get(keyFor(fresh.hash))).toBeNull();
+    // Once its events have reached the worker the plugin stops saying so: the usual lookup and write.
+    const later = await recommend(query, { 'x-rx-uid': fresh.id });
+    expect(later.body).toMatchObject({ cached: false, items: hinted.body.items });
+    expect(await directRedis().get(keyFor(fresh.hash))).not.toBeNull();
+
+    // A cookie says the worker has seen the id: the hint does not skip the cache.
+    const returning = await newShopper();
+    await recommend(query, { cookie: returning.cookie, 'x-rx-uid-new': '1' });
+    expect(await directRedis().get(keyFor(returning.hash))).not.toBeNull();
+    // Any value but 1 is no hint.
+    const other = await newShopper();
+    await recommend(query, { 'x-rx-uid': other.id, 'x-rx-uid-new': 'yes' });
+    expect(await directRedis().get(keyFor(other.hash))).not.toBeNull();
+  });
+
   it('a stale entry is served at once while one request (holding the lock) refreshes it', async () => {
     const shopper = await newShopper();
     const key = recommendationKey({

@@ -122,11 +122,11 @@ export async function getRecommendations(
     return { ...base, model_version, source, cached: false, items };
   }
 
-  if (shopper.isNew && shopper.userId === undefined) {
-    // An id minted for this very request (no cookie, no header) and no login: nothing is stored under
-    // it yet, so a lookup could only miss, the model would run on no history, and the entry written
-    // would wait for an id that may never come back (a cookie-less client, a first page whose cookie
-    // the browser drops). That answer is the page-only one every such shopper gets, so it comes from
+  if (shopper.firstVisit && shopper.userId === undefined) {
+    // An id minted for this very request (no cookie, no header), or by the plugin on this page with no
+    // event sent yet (`x-rx-uid-new`), and no login: nothing is stored under it yet, so a lookup could
+    // only miss, the model would run on no history, and the entry written would wait for an id that
+    // may never come back (a cookie-less client, a first page whose cookie the browser drops). That answer is the page-only one every such shopper gets, so it comes from
     // the isolate's memo: no Upstash round trip, no write, no model run for a query seen before.
     const { source, items } = await contextRanking(catalogue, query);
     return { ...base, model_version, source, cached: false, items: [...items] };

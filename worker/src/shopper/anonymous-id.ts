@@ -13,6 +13,14 @@ export const ANONYMOUS_ID_COOKIE = 'rx_uid';
 /** Header a cross-site caller (script mode on another domain) may use when it cannot send the cookie. */
 export const ANONYMOUS_ID_HEADER = 'x-rx-uid';
 
+/**
+ * Sent as `1` with `x-rx-uid` by the storefront plugin when it made that id on the current page and no
+ * event of it has reached the worker yet: nothing can be stored under the id, so the per-shopper cache
+ * is skipped (`Shopper.firstVisit`). Ignored with a cookie. A caller that sends it without reason only
+ * gets the page-only answer a first visit gets.
+ */
+export const ANONYMOUS_ID_NEW_HEADER = 'x-rx-uid-new';
+
 /** 400 days: the longest lifetime current browsers accept for a cookie. */
 export const ANONYMOUS_ID_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
 

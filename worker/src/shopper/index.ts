@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { Env } from '../env';
 import {
   ANONYMOUS_ID_HEADER,
+  ANONYMOUS_ID_NEW_HEADER,
   anonymousIdCookie,
   anonymousIdFromCookieHeader,
   isAnonymousId,
@@ -13,6 +14,7 @@ import { userHash } from './user-hash';
 export {
   ANONYMOUS_ID_COOKIE,
   ANONYMOUS_ID_HEADER,
+  ANONYMOUS_ID_NEW_HEADER,
   anonymousIdCookie,
   anonymousIdFromCookieHeader,
   isAnonymousId,
@@ -33,6 +35,11 @@ export interface Shopper {
   bucket: Bucket;
   /** No valid `rx_uid` came with the request: the response must set the cookie. */
   isNew: boolean;
+  /**
+   * Nothing can be stored under this anonymous id yet: it is new (`isNew`), or it came in `x-rx-uid`
+   * with `x-rx-uid-new: 1` (the plugin made it on this page and has sent no event for it).
+   */
+  firstVisit: boolean;
 }
 
 /** Shop user ids accepted as `user_id`: printable, no spaces, at most 128 characters. */
@@ -40,7 +47,7 @@ export const USER_ID_PATTERN = /^[\w.@:+-]{1,128}$/;
 
 /**
  * Identifies the shopper of a request: `rx_uid` cookie, else the `x-rx-uid` header (script mode on
- * another site), else a new random id; `user_id` from the query string when it is well-formed.
+ * another site; with `x-rx-uid-new: 1` when the plugin just made it), else a new random id; `user_id` from the query string when it is well-formed.
  * Accepts a Hono context or a plain Request. When `isNew`, send `anonymousIdCookie(anonymousId)`
  * (`setShopperCookie` does it for a Hono context).
  */
@@ -53,6 +60,8 @@ export async function identifyShopper(
   const fromCookie = anonymousIdFromCookieHeader(request.headers.get('cookie'));
   const fromHeader = request.headers.get(ANONYMOUS_ID_HEADER)?.toLowerCase();
   const known = fromCookie ?? (isAnonymousId(fromHeader) ? fromHeader : undefined);
+  const madeByScript =
+    fromCookie === undefined && known !== undefined && request.headers.get(ANONYMOUS_ID_NEW_HEADER) === '1';
   const anonymousId = known ?? newAnonymousId();
 
   const candidate = options.userId ?? new URL(request.url).searchParams.get('user_id') ?? undefined;
@@ -69,6 +78,7 @@ export async function identifyShopper(
     anonymousHash,
     bucket,
     isNew: known === undefined,
+    firstVisit: known === undefined || madeByScript,
   };
   if (userId !== undefined) shopper.userId = userId;
   return shopper;
