@@ -40,6 +40,9 @@ interface Scenario {
 /** A different returning shopper on every request: a cookie with nothing cached under it. */
 const anotherReturningShopper = () => ({ cookie: `rx_uid=${crypto.randomUUID()}` });
 
+/** The plugin's first call on a first page (script mode): an id it just made, and the hint that says so. */
+const scriptFirstCall = () => ({ 'x-rx-uid': crypto.randomUUID(), 'x-rx-uid-new': '1' });
+
 /** Starts the API worker, publishes the fixture bundle and checks one answer before measuring. */
 async function startApiWorker(bundleDir: string, vars: Record<string, string>): Promise<RunningWorker> {
   const adminToken = `bench-${crypto.randomUUID()}`;
@@ -123,6 +126,12 @@ export default async function api(args: string[]): Promise<BenchResult> {
           name: '/v1/recommendations, first-time shopper (no cookie: page-only answer, isolate memo, no Redis)',
           path: PRODUCT_QUERY,
           headers: {},
+        },
+        {
+          name: '/v1/recommendations, script mode first call (x-rx-uid made on the page + x-rx-uid-new: 1, new each request)',
+          path: PRODUCT_QUERY,
+          headers: {},
+          perRequestHeaders: scriptFirstCall,
         },
         {
           name: '/v1/recommendations, tracking=off (untracked: isolate memo, no Redis)',
