@@ -65,6 +65,16 @@ const distinct = (name: string) => new Set(api.events.filter(named(name)).map((e
 const STORED_QUEUE = "localStorage.getItem('rx_q') ?? '[]'";
 const eventsPosted = () => api.requests.filter((r) => r.method === 'POST' && r.path === '/v1/events').length;
 
+/** Browser code: a new home slot `#slot2`, put in the page by `insert`, then `then` (rx.scan, a navigation). */
+function addHomeSlot(insert: string, then: string): string {
+  return `const slot = document.createElement('div');
+    slot.id = 'slot2';
+    slot.dataset.rxSlot = 'recommendations';
+    slot.dataset.rxPlacement = 'home';
+    ${insert};
+    ${then};`;
+}
+
 async function open(page: Page, html: string): Promise<void> {
   api.setPage(html);
   await page.goto(`${api.shopUrl}/products/85123A`);
@@ -156,14 +166,7 @@ describe('rx.js in Chromium (recording API)', () => {
     // Events accepted: the worker may hold something for this id now, so later calls do not say "new".
     await page.evaluate('rx.flush()');
     await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
-    await page.evaluate(`
-      const slot = document.createElement('div');
-      slot.id = 'slot2';
-      slot.dataset.rxSlot = 'recommendations';
-      slot.dataset.rxPlacement = 'home';
-      document.querySelector('main').after(slot);
-      rx.scan();
-    `);
+    await page.evaluate(addHomeSlot("document.querySelector('main').after(slot)", 'rx.scan()'));
     await page.locator('#slot2 .rx-block').waitFor();
     const second = recommendationCalls()[1];
     expect(second?.headers['x-rx-uid']).toBe(id);
@@ -335,14 +338,9 @@ describe('rx.js in Chromium (recording API)', () => {
     await page.locator('#slot .rx-block').waitFor();
 
     // What a single-page app's router does: render a view with a new slot, then push the URL.
-    await page.evaluate(`
-      const slot = document.createElement('div');
-      slot.id = 'slot2';
-      slot.dataset.rxSlot = 'recommendations';
-      slot.dataset.rxPlacement = 'home';
-      document.querySelector('#slot').before(slot);
-      history.pushState({}, '', '/next-view');
-    `);
+    await page.evaluate(
+      addHomeSlot("document.querySelector('#slot').before(slot)", "history.pushState({}, '', '/next-view')"),
+    );
     await page.locator('#slot2 .rx-block').waitFor();
     await page.evaluate('rx.flush()');
     await expect

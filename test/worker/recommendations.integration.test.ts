@@ -29,6 +29,18 @@ async function seedActivity(
   await redis.rpush(activityKey(SITE, hash), ...values);
 }
 
+/** The cache key of a treatment shopper's 4 recommendations on product page `index`, under fixture-v1. */
+function productPageKey(hash: string, index: number): string {
+  return recommendationKey({
+    site: SITE,
+    userHash: hash,
+    placement: 'product',
+    context: recommendationContext({ placement: 'product', productId: productId(index), limit: 4 }),
+    modelVersion: 'fixture-v1',
+    bucket: 'treatment',
+  });
+}
+
 beforeAll(async () => {
   // The first ORT session of an isolate is slow in the vitest pool; publishing v1 creates it once here.
   const response = await publish('v1', 'fixture-v1');
@@ -190,14 +202,7 @@ describe('per-user cache in Upstash', () => {
     const query = `placement=product&product_id=${productId(12)}&limit=4`;
     const first = await recommend(query, { cookie: shopper.cookie });
     expect(first.body.cached).toBe(false);
-    const key = recommendationKey({
-      site: SITE,
-      userHash: shopper.hash,
-      placement: 'product',
-      context: recommendationContext({ placement: 'product', productId: productId(12), limit: 4 }),
-      modelVersion: 'fixture-v1',
-      bucket: 'treatment',
-    });
+    const key = productPageKey(shopper.hash, 12);
     const stored = await directRedis().get<string>(key);
     expect(stored).not.toBeNull();
     expect(key).not.toContain(shopper.id);
@@ -209,15 +214,7 @@ describe('per-user cache in Upstash', () => {
 
   it('a first-time shopper (no cookie, no header) gets the page-only answer: nothing read or written under the new id', async () => {
     const query = `placement=product&product_id=${productId(14)}&limit=4`;
-    const keyFor = (hash: string) =>
-      recommendationKey({
-        site: SITE,
-        userHash: hash,
-        placement: 'product',
-        context: recommendationContext({ placement: 'product', productId: productId(14), limit: 4 }),
-        modelVersion: 'fixture-v1',
-        bucket: 'treatment',
-      });
+    const keyFor = (hash: string) => productPageKey(hash, 14);
     const first = await recommend(query);
     const id = /^rx_uid=([^;]+)/.exec(first.response.headers.get('set-cookie') ?? '')?.[1] ?? '';
     expect(id).not.toBe('');
@@ -238,15 +235,7 @@ describe('per-user cache in Upstash', () => {
 
   it('script mode: an id sent with x-rx-uid-new: 1 is a first visit (page-only answer, nothing written); with a cookie the hint is ignored', async () => {
     const query = `placement=product&product_id=${productId(16)}&limit=4`;
-    const keyFor = (hash: string) =>
-      recommendationKey({
-        site: SITE,
-        userHash: hash,
-        placement: 'product',
-        context: recommendationContext({ placement: 'product', productId: productId(16), limit: 4 }),
-        modelVersion: 'fixture-v1',
-        bucket: 'treatment',
-      });
+    const keyFor = (hash: string) => productPageKey(hash, 16);
     const fresh = await newShopper();
     const hinted = await recommend(query, { 'x-rx-uid': fresh.id, 'x-rx-uid-new': '1' });
     expect(hinted.body).toMatchObject({ bucket: 'treatment', source: 'similar', cached: false });
