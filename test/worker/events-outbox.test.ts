@@ -16,7 +16,8 @@ import {
   type EventOutbox,
   holdEvents,
   MAX_HELD_EVENTS,
-  OUTBOX_NAME,
+  outboxShardName,
+  outboxShardOf,
 } from '../../worker/src/events/outbox';
 import {
   countRun,
@@ -35,19 +36,22 @@ import { testSource } from './proxy-test-source';
  * and its SQLite storage in workerd, the local queue, the consumer, and MongoDB over the wire.
  */
 const workerEnv = env as unknown as Env;
-const outbox = () => {
+/** The outbox (shard 0, the only one unless OUTBOX_SHARDS says more), or another shard. */
+const outbox = (shard = 0) => {
   const namespace = workerEnv.EVENT_OUTBOX;
   if (!namespace) throw new Error('EVENT_OUTBOX is not bound in wrangler.toml');
-  return namespace.get(namespace.idFromName(OUTBOX_NAME));
+  return namespace.get(namespace.idFromName(outboxShardName(shard)));
 };
+/** Shards the sharding test uses; each test starts with all of them empty. */
+const TEST_SHARDS = 3;
 
 /** The outbox's way out refusing, as Queues does in an outage. */
 const refusingDelivery = async () => {
   throw new Error('Queue send failed: service unavailable');
 };
 
-async function heldMessageIds(): Promise<string[]> {
-  return runInDurableObject(outbox(), (_instance: EventOutbox, state) =>
+async function heldMessageIds(shard = 0): Promise<string[]> {
+  return runInDurableObject(outbox(shard), (_instance: EventOutbox, state) =>
     state.storage.sql
       .exec<{ message_id: string }>('SELECT message_id FROM held_events ORDER BY seq')
       .toArray()
@@ -72,11 +76,13 @@ beforeEach(async () => {
   // One outbox per site, so each test starts from an empty one, and from a fresh instance: one
   // whose way out is the real queue again, whatever the test before made of it.
   await abortAllDurableObjects();
-  await runInDurableObject(outbox(), async (_instance: EventOutbox, state) => {
-    state.storage.sql.exec('DELETE FROM held_events');
-    state.storage.sql.exec('DELETE FROM delivery');
-    await state.storage.deleteAlarm();
-  });
+  for (let shard = 0; shard < TEST_SHARDS; shard++) {
+    await runInDurableObject(outbox(shard), async (_instance: EventOutbox, state) => {
+      state.storage.sql.exec('DELETE FROM held_events');
+      state.storage.sql.exec('DELETE FROM delivery');
+      await state.storage.deleteAlarm();
+    });
+  }
 });
 
 afterEach(() => vi.restoreAllMocks());
@@ -271,6 +277,52 @@ describe('events outbox: a page view the queue refused is not lost', () => {
       state.storage.sql.exec('DELETE FROM held_events');
       await state.storage.deleteAlarm();
     });
+  });
+
+  it('with OUTBOX_SHARDS, hand-overs spread over the shards (a retried one to the same shard), /healthz adds them up, and every shard delivers', async () => {
+    const run = runId();
+    const shardedEnv = { ...workerEnv, EVENTS: refusingQueue(), OUTBOX_SHARDS: String(TEST_SHARDS) };
+    const app = createApp();
+    const post = (event: unknown) =>
+      app.fetch(
+        new Request('http://worker.test/v1/events', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ batch: [event] }),
+        }),
+        shardedEnv,
+        createExecutionContext(),
+      );
+    const events = Array.from({ length: 12 }, (_, i) => viewEvent(run, i));
+    for (const event of events) expect((await post(event)).status).toBe(503);
+    expect((await post(events[0])).status).toBe(503); // a sender's retry: kept once
+
+    const expected = Array.from({ length: TEST_SHARDS }, (_, shard) =>
+      events
+        .map((event) => event.messageId)
+        .filter((id) => outboxShardOf([{ messageId: id } as StoredEvent], TEST_SHARDS) === shard),
+    );
+    expect(expected.filter((ids) => ids.length > 0).length).toBeGreaterThan(1); // this run does spread
+    for (let shard = 0; shard < TEST_SHARDS; shard++) {
+      expect(await heldMessageIds(shard)).toEqual(expected[shard]);
+    }
+
+    const healthz = await app.fetch(
+      new Request('http://worker.test/healthz'),
+      shardedEnv,
+      createExecutionContext(),
+    );
+    const health = (await healthz.json<{ components: Record<string, { status: string; detail?: string }> }>())
+      .components.outbox;
+    expect(health?.status).toBe('degraded');
+    expect(health?.detail).toMatch(/^12 event\(s\) held since /);
+    expect(health?.detail).toContain(
+      `${expected.filter((ids) => ids.length > 0).length} of ${TEST_SHARDS} shards hold events`,
+    );
+
+    for (let shard = 0; shard < TEST_SHARDS; shard++) await runDurableObjectAlarm(outbox(shard));
+    expect(await waitForRunCount(run, 12, 30_000)).toBe(12);
+    for (let shard = 0; shard < TEST_SHARDS; shard++) expect(await heldMessageIds(shard)).toEqual([]);
   });
 
   it('without the binding, a hand-over fails by name (the proxy then logs the event as lost)', async () => {

@@ -32,6 +32,8 @@ export interface Env {
   DEMO_BUNDLE?: string;
   MONGODB_DB?: string;
   LOG_LEVEL?: string;
+  /** How many Durable Objects share the events outbox (1-32, default 1); docs/analytics.md. */
+  OUTBOX_SHARDS?: string;
 
   // Secrets
   UPSTASH_REDIS_REST_URL?: string;

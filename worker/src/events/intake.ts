@@ -22,7 +22,7 @@ export interface IntakeResult {
  * `QueueSendError` when the queue refused them (held in the outbox, or not: see queueOrHold).
  */
 export async function acceptEvents(
-  env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX' | 'OUTBOX_SHARDS' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
   rawEvents: readonly unknown[],
   options: EnrichOptions = {},
 ): Promise<IntakeResult> {
@@ -56,7 +56,10 @@ export async function acceptEvents(
  * sender never retries (a shopper who left, a Segment library that gave up). A sender that does retry
  * is harmless: each `messageId` is stored once. The thrown `QueueSendError` says whether they are held.
  */
-async function queueOrHold(env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX'>, events: StoredEvent[]): Promise<void> {
+async function queueOrHold(
+  env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX' | 'OUTBOX_SHARDS'>,
+  events: StoredEvent[],
+): Promise<void> {
   try {
     await sendStoredEvents(env.EVENTS, events);
   } catch (error) {

@@ -14,10 +14,14 @@ export {
 } from './event-outbox-object';
 
 /**
- * One outbox for the site: it is called only while Queues refuses events (docs/analytics.md says up
- * to what traffic one instance serves, and what a larger shop would do).
+ * The outbox's name, and the name of its first shard. It is called only while Queues refuses events;
+ * one Durable Object serves about 1,000 requests a second (Cloudflare's documented soft limit), so a
+ * shop with more intake requests or proxied page views than that during an outage sets
+ * `OUTBOX_SHARDS` (docs/analytics.md "When the queue refuses events").
  */
 export const OUTBOX_NAME = 'events';
+/** Most shards `OUTBOX_SHARDS` may ask for: `/healthz` asks each one for its status. */
+export const MAX_OUTBOX_SHARDS = 32;
 /** Longest wait for the outbox to hold events (on the intake path a sender waits for the answer). */
 const HOLD_BUDGET_MS = 5_000;
 /** `/healthz` does not wait longer than this for the outbox's answer. */
@@ -28,9 +32,34 @@ export class OutboxRefusedError extends Error {
   override readonly name = 'OutboxRefusedError';
 }
 
-function outbox(env: Pick<Env, 'EVENT_OUTBOX'>) {
+/** `OUTBOX_SHARDS`: a whole number from 1 to MAX_OUTBOX_SHARDS; anything else means 1. */
+export function outboxShards(env: Pick<Env, 'OUTBOX_SHARDS'>): number {
+  const value = Number(env.OUTBOX_SHARDS);
+  return Number.isInteger(value) && value >= 1 && value <= MAX_OUTBOX_SHARDS ? value : 1;
+}
+
+/**
+ * Shard `index`'s object name. Shard 0 keeps the unsharded outbox's name, so events an outbox of one
+ * held are still delivered when a shop adds shards.
+ */
+export function outboxShardName(index: number): string {
+  return index === 0 ? OUTBOX_NAME : `${OUTBOX_NAME}-${index}`;
+}
+
+/**
+ * The shard of a hand-over: by its first event's `messageId` (FNV-1a), so a repeated hand-over of the
+ * same events (a sender's retry) reaches the shard that already holds them and is kept once.
+ */
+export function outboxShardOf(events: readonly StoredEvent[], shards: number): number {
+  const id = events[0]?.messageId ?? '';
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % shards;
+}
+
+function outbox(env: Pick<Env, 'EVENT_OUTBOX'>, index: number) {
   if (!env.EVENT_OUTBOX) throw new OutboxRefusedError('EVENT_OUTBOX is not bound (wrangler.toml)');
-  return env.EVENT_OUTBOX.get(env.EVENT_OUTBOX.idFromName(OUTBOX_NAME));
+  return env.EVENT_OUTBOX.get(env.EVENT_OUTBOX.idFromName(outboxShardName(index)));
 }
 
 /**
@@ -39,7 +68,7 @@ function outbox(env: Pick<Env, 'EVENT_OUTBOX'>) {
  * Throws `OutboxRefusedError` when any could not be held.
  */
 export async function holdEvents(
-  env: Pick<Env, 'EVENT_OUTBOX' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  env: Pick<Env, 'EVENT_OUTBOX' | 'OUTBOX_SHARDS' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
   events: RxEvent[],
 ): Promise<HoldResult> {
   return holdStoredEvents(env, await enrichEvents(env, events));
@@ -52,10 +81,11 @@ export async function holdEvents(
  * completed after all is harmless, since each `messageId` is stored once.
  */
 export async function holdStoredEvents(
-  env: Pick<Env, 'EVENT_OUTBOX'>,
+  env: Pick<Env, 'EVENT_OUTBOX' | 'OUTBOX_SHARDS'>,
   events: StoredEvent[],
 ): Promise<HoldResult> {
-  const result = await withDeadline(outbox(env).hold(events), HOLD_BUDGET_MS, 'The outbox hand-over');
+  const shard = outbox(env, outboxShardOf(events, outboxShards(env)));
+  const result = await withDeadline(shard.hold(events), HOLD_BUDGET_MS, 'The outbox hand-over');
   if (result.refused > 0) {
     throw new OutboxRefusedError(
       `The outbox is full (${result.waiting} events waiting); ${result.refused} refused`,
@@ -64,24 +94,51 @@ export async function holdStoredEvents(
   return result;
 }
 
-/** The outbox's health: degraded while it holds events (the queue refused them), with why. */
-export async function outboxHealth(env: Pick<Env, 'EVENT_OUTBOX'>): Promise<ComponentHealth> {
+/** The outbox's health: degraded while any shard holds events (the queue refused them), with why. */
+export async function outboxHealth(
+  env: Pick<Env, 'EVENT_OUTBOX' | 'OUTBOX_SHARDS'>,
+): Promise<ComponentHealth> {
   if (!env.EVENT_OUTBOX) return { status: 'disabled', detail: 'not configured' };
-  let status: OutboxStatus;
-  try {
-    status = await withDeadline(outbox(env).status(), STATUS_BUDGET_MS, 'The outbox status');
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+  const shards = outboxShards(env);
+  const answers = await Promise.allSettled(
+    Array.from({ length: shards }, (_, index) =>
+      withDeadline(outbox(env, index).status(), STATUS_BUDGET_MS, 'The outbox status'),
+    ),
+  );
+  const statuses: OutboxStatus[] = [];
+  for (const answer of answers) {
+    if (answer.status === 'fulfilled') {
+      statuses.push(answer.value);
+      continue;
+    }
+    const detail = answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
     return { status: 'degraded', detail: `outbox status unavailable: ${detail}` };
   }
+  const status = combined(statuses);
   if (status.waiting === 0) return { status: 'ok' };
   const parts = [`${status.waiting} event(s) held since ${status.oldestHeldAt} while the queue refused them`];
   if (status.nextAttemptAt) parts.push(`next delivery ${status.nextAttemptAt}`);
   if (status.lastError) parts.push(`${status.failedAttempts} failed: ${status.lastError}`);
+  if (shards > 1)
+    parts.push(`${statuses.filter((s) => s.waiting > 0).length} of ${shards} shards hold events`);
   return { status: 'degraded', detail: parts.join('; ') };
 }
 
-/** `/healthz` shows the outbox (per request, from the object itself: it is one for the site). */
+/** The shards' statuses as one: events summed, the oldest hold, the next delivery, the worst failure. */
+function combined(statuses: readonly OutboxStatus[]): OutboxStatus {
+  const earliest = (values: Array<string | null>) =>
+    values.filter((value): value is string => value !== null).sort()[0] ?? null;
+  const worst = [...statuses].sort((a, b) => b.failedAttempts - a.failedAttempts)[0];
+  return {
+    waiting: statuses.reduce((sum, status) => sum + status.waiting, 0),
+    oldestHeldAt: earliest(statuses.map((status) => status.oldestHeldAt)),
+    nextAttemptAt: earliest(statuses.map((status) => status.nextAttemptAt)),
+    failedAttempts: worst?.failedAttempts ?? 0,
+    lastError: worst?.lastError ?? null,
+  };
+}
+
+/** `/healthz` shows the outbox (per request, from the objects themselves). */
 export function registerOutboxHealth(): void {
   registerHealthProbe('outbox', outboxHealth);
 }
