@@ -16,6 +16,7 @@ import {
   purchasesKey,
 } from '../../worker/src/cache/keys';
 import type { Env } from '../../worker/src/env';
+import { packEvents } from '../../worker/src/events/event-pack';
 import worker from '../../worker/src/index';
 import { userHash } from '../../worker/src/shopper';
 import {
@@ -291,5 +292,37 @@ describe('which events bump the cache generation', () => {
     await directRedis().lpush(activityKey(SITE, shopper.hash), 'not json');
     await consume([{ ...view, messageId: `${run}-2` }]);
     expect(await generationOf(shopper.hash)).toBe(1);
+  });
+
+  it('a full consumer batch of packs (25 messages, 2,500 events, 500 shoppers) records every shopper in one pipeline', async () => {
+    const run = runId();
+    const shoppers = await Promise.all(Array.from({ length: 500 }, () => newShopper()));
+    const events = shoppers.flatMap((shopper, s) =>
+      Array.from({ length: 5 }, (_, v) =>
+        stored(run, s * 5 + v, shopper.id, {
+          event: 'Product Viewed',
+          properties: { product_id: productId((s + v) % 40) },
+        }),
+      ),
+    );
+    const packs = packEvents(events).map((pack) => pack.body);
+    expect(packs).toHaveLength(25);
+    const batch = createMessageBatch(
+      'rx-events',
+      packs.map((body, i) => ({ id: `${run}-pack-${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    const ctx = createExecutionContext();
+    await worker.queue(batch, edgeEnv());
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(25);
+    expect(await countRun(run)).toBe(2_500);
+    for (const s of [0, 249, 499]) {
+      const shopper = shoppers[s];
+      if (!shopper) throw new Error('no shopper');
+      const activity = await activityOf(shopper.hash);
+      expect(activity.map((entry) => entry.product_id)).toEqual(
+        [4, 3, 2, 1, 0].map((v) => productId((s + v) % 40)),
+      );
+      expect(await generationOf(shopper.hash)).toBeGreaterThan(0);
+    }
   });
 });
