@@ -42,10 +42,10 @@ export function packEvents(events: readonly StoredEvent[]): SizedMessage<EventPa
   let currentBytes = PACK_OVERHEAD_BYTES;
   for (const event of events) {
     const bytes = jsonByteSize(event);
-    const separator = current.length > 0 ? 1 : 0; // the comma before it in the array
+    // `+ 1`: the comma before it in a pack that already has events.
     if (
       current.length > 0 &&
-      (current.length === PACK_LIMITS.maxEvents || currentBytes + separator + bytes > PACK_LIMITS.maxBytes)
+      (current.length === PACK_LIMITS.maxEvents || currentBytes + 1 + bytes > PACK_LIMITS.maxBytes)
     ) {
       packs.push({ body: { kind: EVENT_PACK_KIND, events: current }, bytes: currentBytes });
       current = [];

@@ -1,4 +1,5 @@
 import type { RxEvent, StoredEvent } from '../../../../contracts/events';
+import { contextDigest } from '../../cache/keys';
 import { withDeadline } from '../../consumer/deadline';
 import type { Env } from '../../env';
 import { type ComponentHealth, registerHealthProbe } from '../../health';
@@ -47,14 +48,12 @@ export function outboxShardName(index: number): string {
 }
 
 /**
- * The shard of a hand-over: by its first event's `messageId` (FNV-1a), so a repeated hand-over of the
- * same events (a sender's retry) reaches the shard that already holds them and is kept once.
+ * The shard of a hand-over: by its first event's `messageId` (the first 32 bits of the project's FNV-1a
+ * `contextDigest`), so a repeated hand-over of the same events (a sender's retry) reaches the shard that
+ * already holds them and is kept once.
  */
 export function outboxShardOf(events: readonly StoredEvent[], shards: number): number {
-  const id = events[0]?.messageId ?? '';
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % shards;
+  return Number.parseInt(contextDigest(events[0]?.messageId ?? '').slice(0, 8), 16) % shards;
 }
 
 function outbox(env: Pick<Env, 'EVENT_OUTBOX'>, index: number) {
