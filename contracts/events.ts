@@ -14,27 +14,45 @@ const MAX_ID_CHARS = 256;
 const MAX_NAME_CHARS = 200;
 const MAX_PRODUCTS = 500;
 
+/**
+ * Deepest nesting of objects and arrays in an event. MongoDB stores at most 100 levels, and
+ * `JSON.stringify` overflows the stack at a few thousand; real events use under ten.
+ */
+export const MAX_EVENT_DEPTH = 32;
+
 /** Ids sent as numbers (common in Segment sources) are kept as their decimal string. */
-const IdSchema = z.union([
-  z.string().min(1, 'must not be empty').max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`),
-  z.number().transform((value) => String(value)),
-]);
+const IdSchema = z
+  .union([z.string(), z.number().transform((value) => String(value))], {
+    error: 'must be a string or a number',
+  })
+  .pipe(
+    z.string().min(1, 'must not be empty').max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`),
+  );
+
+/**
+ * An optional field that may also be sent as `null`, which means absent: Segment's own libraries
+ * (analytics-python, for one) send `"userId": null` for anonymous calls and `"name": null` for
+ * unnamed pages. Refusing those would refuse nearly every event such a source sends.
+ */
+function optional<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema.optional());
+}
 
 const CurrencySchema = z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code such as "GBP"');
 
 const productShape = {
-  product_id: IdSchema.optional(),
-  sku: IdSchema.optional(),
-  name: z.string().optional(),
-  category: z.string().optional(),
-  brand: z.string().optional(),
-  variant: z.string().optional(),
-  price: z.number().optional(),
-  quantity: z.number().int('must be a whole number').min(0, 'must not be negative').optional(),
-  currency: CurrencySchema.optional(),
-  position: z.number().optional(),
-  url: z.string().optional(),
-  image_url: z.string().optional(),
+  product_id: optional(IdSchema),
+  sku: optional(IdSchema),
+  name: optional(z.string()),
+  category: optional(z.string()),
+  brand: optional(z.string()),
+  variant: optional(z.string()),
+  price: optional(z.number()),
+  quantity: optional(z.number().int('must be a whole number').min(0, 'must not be negative')),
+  currency: optional(CurrencySchema),
+  position: optional(z.number()),
+  url: optional(z.string()),
+  image_url: optional(z.string()),
 };
 
 /** One product of `properties` or `properties.products[]`; unknown keys are kept as sent. */
@@ -43,14 +61,14 @@ export const ProductPropertiesSchema = z.looseObject(productShape);
 /** `properties` of an event. */
 export const EventPropertiesSchema = z.looseObject({
   ...productShape,
-  products: z.array(ProductPropertiesSchema).max(MAX_PRODUCTS, `at most ${MAX_PRODUCTS} products`).optional(),
-  order_id: IdSchema.optional(),
-  revenue: z.number().optional(),
-  total: z.number().optional(),
-  recommendation_id: z.string().max(MAX_ID_CHARS).optional(),
-  model_version: z.string().max(MAX_ID_CHARS).optional(),
-  placement: z.string().max(MAX_NAME_CHARS).optional(),
-  query: z.string().optional(),
+  products: optional(z.array(ProductPropertiesSchema).max(MAX_PRODUCTS, `at most ${MAX_PRODUCTS} products`)),
+  order_id: optional(IdSchema),
+  revenue: optional(z.number()),
+  total: optional(z.number()),
+  recommendation_id: optional(z.string().max(MAX_ID_CHARS)),
+  model_version: optional(z.string().max(MAX_ID_CHARS)),
+  placement: optional(z.string().max(MAX_NAME_CHARS)),
+  query: optional(z.string()),
 });
 
 const IsoTimestampSchema = z.iso.datetime({
@@ -60,15 +78,15 @@ const IsoTimestampSchema = z.iso.datetime({
 
 const eventShape = {
   type: z.enum(['track', 'page', 'identify'], { message: 'must be "track", "page" or "identify"' }),
-  event: z.string().min(1, 'must not be empty').max(MAX_NAME_CHARS).optional(),
-  name: z.string().max(MAX_NAME_CHARS).optional(),
-  messageId: z.string().min(1, 'must not be empty').max(MAX_ID_CHARS).optional(),
-  anonymousId: IdSchema.optional(),
-  userId: IdSchema.optional(),
-  timestamp: IsoTimestampSchema.optional(),
-  context: z.record(z.string(), z.unknown()).optional(),
-  properties: EventPropertiesSchema.optional(),
-  traits: z.record(z.string(), z.unknown()).optional(),
+  event: optional(z.string().min(1, 'must not be empty').max(MAX_NAME_CHARS)),
+  name: optional(z.string().max(MAX_NAME_CHARS)),
+  messageId: optional(z.string().min(1, 'must not be empty').max(MAX_ID_CHARS)),
+  anonymousId: optional(IdSchema),
+  userId: optional(IdSchema),
+  timestamp: optional(IsoTimestampSchema),
+  context: optional(z.record(z.string(), z.unknown())),
+  properties: optional(EventPropertiesSchema),
+  traits: optional(z.record(z.string(), z.unknown())),
 };
 
 /**
@@ -77,10 +95,11 @@ const eventShape = {
  * hence the value is read as an untyped record.
  */
 function checkEventRules(event: Record<string, unknown>, ctx: z.RefinementCtx): void {
-  if (event.type === 'track' && event.event === undefined) {
+  // `== null`: a field sent as null is absent (see `optional`).
+  if (event.type === 'track' && event.event == null) {
     ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for a track call' });
   }
-  if (event.anonymousId === undefined && event.userId === undefined) {
+  if (event.anonymousId == null && event.userId == null) {
     ctx.addIssue({ code: 'custom', path: ['anonymousId'], message: 'anonymousId or userId is required' });
   }
   for (const key of Object.keys(event)) {
@@ -142,8 +161,38 @@ export function describeIssues(error: {
 /** Result of validating one event; `tooLarge` marks a size rejection (413 when nothing else was sent). */
 export type EventCheck<T> = { ok: true; event: T } | { ok: false; problems: EventProblem[]; tooLarge?: true };
 
+/**
+ * What MongoDB (and JSON) cannot take, found before anything recurses into the value: nesting deeper
+ * than MAX_EVENT_DEPTH, and field names with a NUL character (BSON ends names with one). Either
+ * would fail the consumer's whole write with every event beside it. Iterative, so no depth of
+ * input can overflow the stack.
+ */
+export function structureProblem(raw: unknown): EventProblem | undefined {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value: raw, depth: 0, path: '' }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, depth, path } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_EVENT_DEPTH) {
+      return { field: path, reason: `is nested more than ${MAX_EVENT_DEPTH} levels deep` };
+    }
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = path ? `${path}.${key}` : key;
+      if (key.includes('\u0000')) {
+        return {
+          field: childPath.replaceAll('\u0000', '\\u0000'),
+          reason: 'field names must not contain a NUL character',
+        };
+      }
+      stack.push({ value: child, depth: depth + 1, path: childPath });
+    }
+  }
+  return undefined;
+}
+
 /** Validates one posted event, size limit included. Never throws. */
 export function validateEvent(raw: unknown): EventCheck<RxEvent> {
+  const problem = structureProblem(raw);
+  if (problem !== undefined) return { ok: false, problems: [problem] };
   const bytes = jsonByteSize(raw);
   if (bytes > EVENT_LIMITS.maxEventBytes) {
     return {
@@ -160,6 +209,8 @@ export function validateEvent(raw: unknown): EventCheck<RxEvent> {
 
 /** Validates an enriched event read back from the queue, a file or MongoDB. Never throws. */
 export function validateStoredEvent(raw: unknown): EventCheck<StoredEvent> {
+  const problem = structureProblem(raw);
+  if (problem !== undefined) return { ok: false, problems: [problem] };
   const parsed = StoredEventSchema.safeParse(raw);
   return parsed.success
     ? { ok: true, event: parsed.data }

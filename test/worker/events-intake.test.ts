@@ -61,6 +61,45 @@ describe('POST /v1/events', () => {
     expect(await waitForRunCount(run, 2)).toBe(2);
   });
 
+  it('rejects on its own, with its field, an event MongoDB could not store or JSON could not measure', async () => {
+    const run = runId();
+    const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const events = [
+      JSON.stringify(viewEvent(run, 0)),
+      // A NUL in a field name: BSON cannot write it, and the consumer's whole batch would fail with it.
+      JSON.stringify(viewEvent(run, 1, { properties: { run, 'a\u0000b': 1 } })),
+      // Deeper than MongoDB's nesting limit, though tiny.
+      JSON.stringify(viewEvent(run, 2, { context: JSON.parse(nested(40)) })),
+      // Deep enough to overflow JSON.stringify (~8 KB): it used to make the whole request a 500.
+      JSON.stringify(viewEvent(run, 3, { context: { placeholder: true } })).replace(
+        '{"placeholder":true}',
+        nested(6000),
+      ),
+      JSON.stringify(viewEvent(run, 4)),
+    ];
+    const response = await post('/v1/events', `{"batch":[${events.join(',')}]}`);
+    expect(response.status).toBe(202);
+    const body = await response.json<{
+      accepted: number;
+      rejected: Array<{ index: number; field?: string }>;
+    }>();
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map(({ index, field }) => [index, field?.slice(0, 12)])).toEqual([
+      [1, 'properties.a'],
+      [2, 'context.a.a.'],
+      [3, 'context.a.a.'],
+    ]);
+    expect(await waitForRunCount(run, 2)).toBe(2);
+    const stored = await withDb((db) =>
+      db
+        .collection<StoredDoc>('events')
+        .find({ 'properties.run': run })
+        .map((doc) => doc._id)
+        .toArray(),
+    );
+    expect(stored.sort()).toEqual([`${run}-0`, `${run}-4`]);
+  });
+
   it('400 with per-event reasons when no event is valid', async () => {
     const response = await post('/v1/events', {
       batch: [
@@ -211,6 +250,24 @@ describe('Segment-compatible intake', () => {
     const doc = await withDb((db) => db.collection<StoredDoc>('events').findOne({ _id: `${run}-1` }));
     expect(doc?.context).toEqual({ library: { name: 'test' } });
     expect(doc?.writeKey).toBeUndefined();
+  });
+
+  it('takes null for an absent field, as Segment libraries send it (analytics-python: userId null)', async () => {
+    const run = runId();
+    const anonymous = viewEvent(run, 0, { userId: null, context: null, properties: { run, sku: null } });
+    const unnamedPage = { ...viewEvent(run, 1, { type: 'page', name: null, category: null }), event: null };
+    const nobody = viewEvent(run, 2, { anonymousId: null, userId: null });
+    const response = await post('/v1/batch', { batch: [anonymous, unnamedPage, nobody] }, segmentAuth());
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      success: true,
+      accepted: 2,
+      rejected: [{ index: 2, field: 'anonymousId', reason: 'anonymousId or userId is required' }],
+    });
+    expect(await waitForRunCount(run, 2)).toBe(2);
+    const doc = await withDb((db) => db.collection<{ _id: string }>('events').findOne({ _id: `${run}-0` }));
+    expect(doc).not.toHaveProperty('userId');
+    expect(doc).not.toHaveProperty('context');
   });
 
   it('/v1/track, /v1/page and /v1/identify take one call each, the type from the path', async () => {

@@ -9,7 +9,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import type { Env } from '../../worker/src/env';
-import { countRun, runId, viewEvent } from './events-support';
+import { countRun, runId, viewEvent, withDb } from './events-support';
 
 /** Longer than the connect timeout the driver would otherwise arm (5 s in the old settings). */
 const BUSY_FOR_MS = 7_000;
@@ -50,5 +50,29 @@ describe('EventWriter connection under continuous load', () => {
     await Promise.all([lane(), lane(), lane(), lane()]);
     expect(retries.slice(0, 3)).toEqual([]);
     expect(await countRun(run)).toBe(written);
+  });
+});
+
+describe('EventWriter with a document the driver cannot encode', () => {
+  it('records that one as rejected and stores the rest of its batch, instead of retrying them all', async () => {
+    const namespace = (env as unknown as Env).EVENT_WRITER;
+    if (!namespace) throw new Error('EVENT_WRITER binding missing from wrangler.toml');
+    const writer = namespace.get(namespace.idFromName(`encode-test-${runId()}`));
+    const run = runId();
+    const events = batch(run, 0, 3);
+    // What validation refuses at the intake; an older deployment or a replayed dead letter may
+    // still carry it. BSON cannot write a NUL inside a field name.
+    const bad = events[1];
+    if (!bad) throw new Error('no event');
+    bad.properties = { ...bad.properties, 'a\u0000b': 1 };
+    const result = await writer.write({ events, rejected: [] });
+    expect(result.events.map((outcome) => outcome.kind)).toEqual(['stored', 'invalid', 'stored']);
+    expect(await countRun(run)).toBe(2);
+    const record = await withDb((db) =>
+      db.collection<{ _id: string; problems: { reason: string }[] }>('rejected_events').findOne({
+        _id: `mongo:${bad.messageId}`,
+      }),
+    );
+    expect(record?.problems[0]?.reason).toContain('cannot be encoded as BSON');
   });
 });

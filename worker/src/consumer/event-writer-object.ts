@@ -15,7 +15,11 @@ import { createMongoClient, WRITE_DEADLINE_MS } from './mongo-client';
  * the pool size whatever the consumer concurrency. Measured in docs/analytics.md.
  */
 export class EventWriter extends DurableObject<Env> {
-  private client: MongoClient | undefined;
+  /**
+   * The client, as a promise: the object serves calls concurrently, and two first calls must share
+   * one client instead of each making a pool (the loser's would never be closed).
+   */
+  private client: Promise<MongoClient> | undefined;
   private clientUri: string | undefined;
   private indexes: Promise<void> | undefined;
 
@@ -25,24 +29,33 @@ export class EventWriter extends DurableObject<Env> {
    * must not hold the next batches too).
    */
   async write(request: WriteRequest): Promise<WriteResult> {
+    const client = this.currentClient();
     try {
-      return await withDeadline(this.writeWithClient(request), WRITE_DEADLINE_MS, 'MongoDB batch write');
+      return await withDeadline(
+        this.writeWithClient(client, request),
+        WRITE_DEADLINE_MS,
+        'MongoDB batch write',
+      );
     } catch (error) {
-      await this.resetClient();
+      this.dropClient(client);
       throw error;
     }
   }
 
-  private async writeWithClient(request: WriteRequest): Promise<WriteResult> {
+  private currentClient(): Promise<MongoClient> {
     const uri = this.env.MONGODB_URI;
     if (!uri) throw new Error('MONGODB_URI is not set (wrangler secret put MONGODB_URI)');
     if (this.client === undefined || this.clientUri !== uri) {
-      await this.client?.close().catch(() => undefined);
-      this.client = await createMongoClient(uri);
+      if (this.client !== undefined) this.dropClient(this.client);
+      this.client = createMongoClient(uri);
       this.clientUri = uri;
       this.indexes = undefined;
     }
-    const db = this.client.db(databaseName(this.env));
+    return this.client;
+  }
+
+  private async writeWithClient(client: Promise<MongoClient>, request: WriteRequest): Promise<WriteResult> {
+    const db = (await client).db(databaseName(this.env));
     this.indexes ??= ensureIndexes(db).catch((error: unknown) => {
       // Not fatal for this batch (inserts do not need the indexes); try again next batch.
       this.indexes = undefined;
@@ -52,15 +65,21 @@ export class EventWriter extends DurableObject<Env> {
     const result = await writeBatch(db, request);
     // A connection-level failure can leave the driver's topology closed for good (a failed first
     // connect does): start from a fresh client next time rather than failing every batch after.
-    if (everyOutcomeIsRetry(result)) await this.resetClient();
+    if (everyOutcomeIsRetry(result)) this.dropClient(client);
     return result;
   }
 
-  private async resetClient(): Promise<void> {
-    const client = this.client;
+  /**
+   * Stops using `client` if it is still the current one. A batch that failed on a client another
+   * batch already replaced must not close the new one (each close fails every batch in flight on
+   * it, and each of those would close the next). Closed in the background, so no caller waits on
+   * a close that may itself hang on a dead connection.
+   */
+  private dropClient(client: Promise<MongoClient>): void {
+    if (this.client !== client) return;
     this.client = undefined;
     this.indexes = undefined;
-    await client?.close().catch(() => undefined);
+    client.then((open) => open.close()).catch(() => undefined);
   }
 }
 

@@ -51,12 +51,48 @@ async function insertUnordered(
   documents: Document[],
 ): Promise<DocumentOutcome[]> {
   if (documents.length === 0) return [];
+  const outcomes = await insertOnce(db, collection, documents);
+  if (!outcomes.every((outcome) => outcome.kind === 'retry')) return outcomes;
+  // The driver encodes a batch before sending it, so one document it cannot encode fails every
+  // document beside it, on every retry. Find such documents, refuse them for good, and insert the
+  // rest. (The intake and the consumer's validation refuse what is known to fail; this is for what
+  // they miss.) Only on a failure with no per-document verdict, so the happy path pays nothing.
+  const unencodable = await unencodableDocuments(documents);
+  if (unencodable.size === 0) return outcomes;
+  const rest = documents.filter((_, index) => !unencodable.has(index));
+  const restOutcomes = rest.length > 0 ? await insertOnce(db, collection, rest) : [];
+  let next = 0;
+  return documents.map((_, index) => {
+    const refused = unencodable.get(index);
+    if (refused !== undefined) return refused;
+    const outcome = restOutcomes[next];
+    next += 1;
+    return outcome ?? { kind: 'retry', reason: 'no outcome' };
+  });
+}
+
+async function insertOnce(db: Db, collection: string, documents: Document[]): Promise<DocumentOutcome[]> {
   try {
     await db.collection(collection).insertMany(documents, { ordered: false });
     return outcomesOfInsert(documents.length, undefined);
   } catch (error) {
     return outcomesOfInsert(documents.length, error);
   }
+}
+
+/** Documents BSON cannot encode (a NUL in a field name, nesting that overflows the encoder). */
+async function unencodableDocuments(documents: Document[]): Promise<Map<number, DocumentOutcome>> {
+  const { BSON } = await import('mongodb');
+  const found = new Map<number, DocumentOutcome>();
+  documents.forEach((document, index) => {
+    try {
+      BSON.serialize(document);
+    } catch (error) {
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      found.set(index, { kind: 'invalid', reason: `cannot be encoded as BSON: ${detail}`.slice(0, 500) });
+    }
+  });
+  return found;
 }
 
 function refusedEventDocument(event: StoredEvent, reason: string): RejectedEventDocument {

@@ -28,6 +28,9 @@ export async function createMongoClient(uri: string): Promise<MongoClient> {
     connectTimeoutMS: 0,
     socketTimeoutMS: 0,
     maxPoolSize: 10,
+    // A message is acked once its events are written: written to a majority and journaled, so a
+    // failover cannot roll back what the queue has already forgotten (whatever the URI says).
+    writeConcern: { w: 'majority', journal: true },
   };
   // MongoClientOptions extends Node's TLS option types, which the worker's type set (Workers
   // runtime, no @types/node) cannot satisfy; every option here is a plain driver setting.

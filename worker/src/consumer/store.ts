@@ -5,6 +5,8 @@ import { WRITE_DEADLINE_MS, withBatchClient } from './mongo-client';
 
 /** Name of the one writer object; a single client pool serves every consumer invocation. */
 const WRITER_NAME = 'events';
+/** Beyond the object's own write deadline, for the call itself. */
+const CALL_MARGIN_MS = 5_000;
 
 /**
  * Stores a batch in MongoDB through the `EVENT_WRITER` Durable Object (which keeps its client),
@@ -17,7 +19,8 @@ export async function storeBatch(env: Env, request: WriteRequest): Promise<Write
   if (!uri) throw new Error('MONGODB_URI is not set (wrangler secret put MONGODB_URI)');
   if (env.EVENT_WRITER) {
     const writer = env.EVENT_WRITER.get(env.EVENT_WRITER.idFromName(WRITER_NAME));
-    return writer.write(request);
+    // The object bounds its own write; this bounds the call to it (an object that never answers).
+    return withDeadline(writer.write(request), WRITE_DEADLINE_MS + CALL_MARGIN_MS, 'EventWriter call');
   }
   return withDeadline(
     withBatchClient({ MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB }, (db) => writeBatch(db, request)),
