@@ -1,8 +1,14 @@
 /**
  * Response shapes of the worker's HTTP API (DESIGN.md "HTTP API"), shared by the worker that
  * answers, the proxy that renders them in-process and the storefront plugin that fetches them.
- * Types only: nothing here reaches the plugin's bundle.
+ * Types, and the few limits both sides must agree on.
  */
+
+/** Product ids the API accepts: letters, digits, `_ . : -`, 1–64 characters (e.g. `85123A`). */
+export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9][\w.:-]{0,63}$/;
+
+/** Longest query string the API accepts (bytes after `?`); longer is a 414. */
+export const MAX_QUERY_LENGTH = 2048;
 
 /** One recommended product in `GET /v1/recommendations`. */
 export interface RecommendedItem {

@@ -3,6 +3,9 @@ import type { Identity } from './identity';
 
 export type { PriceQuote, RecommendationsResponse };
 
+/** Longest wait for an API answer; past it the slot or price is `failed` and keeps the shop's content. */
+export const API_TIMEOUT_MS = 5000;
+
 /** A recommendations request: the slot's `data-rx-*` attributes. */
 export interface RecommendationsQuery {
   placement: string;
@@ -25,19 +28,28 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     const url = new URL(base + path);
     const tracked = identified();
     // Untracked (consent pending, GPC): no id, and `tracking=off` so the API makes none either.
-    const who = tracked ? { user_id: identity.userId() } : { tracking: 'off' };
-    for (const [key, value] of Object.entries({ ...params, ...who })) {
+    for (const [key, value] of Object.entries(tracked ? params : { ...params, tracking: 'off' })) {
       if (value) url.searchParams.set(key, value);
     }
     const headers: Record<string, string> = {};
     if (tracked) {
       headers['x-rx-uid'] = identity.anonymousId();
+      // A header, not `user_id=` in the URL: a shop's user id is often an email address.
+      const userId = identity.userId();
+      if (userId) headers['x-rx-user-id'] = encodeURIComponent(userId);
       // A first page: the worker answers from the page alone instead of a cache lookup that can only miss.
       if (identity.unknownToWorker()) headers['x-rx-uid-new'] = '1';
     }
-    const response = await fetch(url, { headers, credentials: 'omit' });
-    if (!response.ok) throw new Error(`${path} answered ${response.status}`);
-    return (await response.json()) as T;
+    // Bounded: a hung request would leave a slot loading (its reserved space blank) for good.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), API_TIMEOUT_MS);
+    try {
+      const response = await fetch(url, { headers, credentials: 'omit', signal: controller.signal });
+      if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+      return (await response.json()) as T;
+    } finally {
+      clearTimeout(timer);
+    }
   }
   return {
     recommendations: (query: RecommendationsQuery) =>

@@ -1,4 +1,4 @@
-import type { RxEventInput } from '../../contracts/event-types';
+import { EVENT_LIMITS, type RxEventInput } from '../../contracts/event-types';
 import { guard, report } from './lib/guard';
 import { readItem, writeItem } from './lib/storage';
 
@@ -8,6 +8,11 @@ export const BATCH_SIZE = 10;
 export const BATCH_DELAY_MS = 5000;
 /** Unsent events kept across failures and reloads; the oldest are dropped beyond it. */
 export const MAX_QUEUED = 100;
+/**
+ * Largest request body: a `keepalive` request (what lets a batch outlive the page) may carry at most
+ * 64 KiB, so a batch of big events is split before it reaches that and is refused for good.
+ */
+export const MAX_BATCH_BYTES = 60_000;
 /** Retries back off from BATCH_DELAY_MS doubling up to this. */
 const MAX_BACKOFF_MS = 60_000;
 const STORAGE_KEY = 'rx_q';
@@ -36,19 +41,30 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
   const inFlight = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
+  /** Bytes of keepalive request bodies in flight. */
+  let keepaliveBytes = 0;
 
   function persist(): void {
     writeItem(STORAGE_KEY, JSON.stringify(pending));
   }
 
   function schedule(delay: number): void {
-    if (timer === undefined) timer = setTimeout(flush, delay);
+    // Guarded like every entry point: a timer callback that threw would reach the host's onerror.
+    if (timer === undefined) timer = setTimeout(guard('flush', flush), delay);
   }
 
   function send(batch: RxEventInput[]): void {
+    const body = JSON.stringify({ batch });
     const ids = batch.map((e) => e.messageId ?? '');
     for (const id of ids) inFlight.add(id);
+    // Browsers allow 64 KiB of keepalive bodies in flight per page, all requests together; past it
+    // fetch fails at once. A request beyond that budget goes without keepalive (it still arrives
+    // unless the page unloads first, and then the next page sends it again).
+    const bytes = new TextEncoder().encode(body).length;
+    const keepalive = keepaliveBytes + bytes <= MAX_BATCH_BYTES;
+    if (keepalive) keepaliveBytes += bytes;
     const settle = (delivered: boolean) => {
+      if (keepalive) keepaliveBytes -= bytes;
       for (const id of ids) inFlight.delete(id);
       if (delivered) {
         failures = 0;
@@ -62,9 +78,9 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ batch }),
-      // keepalive lets the request outlive the page (pagehide); its body limit is 64 KB per page.
-      keepalive: true,
+      body,
+      // keepalive lets the request outlive the page (pagehide).
+      keepalive,
       credentials: 'omit',
     }).then(
       (response) => {
@@ -86,13 +102,20 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     timer = undefined;
     if (!canSend()) return;
     const waiting = pending.filter((e) => !inFlight.has(e.messageId ?? ''));
-    for (let i = 0; i < waiting.length; i += BATCH_SIZE) send(waiting.slice(i, i + BATCH_SIZE));
+    for (const batch of batches(waiting)) send(batch);
   }
 
   if (pending.length > 0) schedule(0);
 
   return {
     add: guard('track', (event: RxEventInput) => {
+      // Checked once, here: an event that cannot be sent would otherwise stay queued, fail every
+      // request and every save of the queue, and hold back the good events beside it.
+      const bytes = jsonBytes(event);
+      if (bytes === undefined) return report('event dropped: its properties are not JSON');
+      if (bytes > EVENT_LIMITS.maxEventBytes) {
+        return report(`event dropped: over ${EVENT_LIMITS.maxEventBytes} bytes`);
+      }
       pending.push(event);
       if (pending.length > MAX_QUEUED) pending = pending.slice(-MAX_QUEUED);
       persist();
@@ -112,6 +135,36 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     }),
     size: () => pending.length,
   };
+}
+
+/** Consecutive batches of at most BATCH_SIZE events and (but for a lone event) MAX_BATCH_BYTES. */
+export function batches(events: readonly RxEventInput[]): RxEventInput[][] {
+  const out: RxEventInput[][] = [];
+  let current: RxEventInput[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    // `{"batch":[` + `]}` and a comma per event.
+    const size = (jsonBytes(event) ?? 0) + 1;
+    if (current.length === BATCH_SIZE || (current.length > 0 && 12 + bytes + size > MAX_BATCH_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** UTF-8 size of `value` as JSON, or undefined when it cannot be JSON (a cycle, a BigInt). */
+function jsonBytes(value: unknown): number | undefined {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : new TextEncoder().encode(text).length;
+  } catch {
+    return undefined;
+  }
 }
 
 function restore(): RxEventInput[] {

@@ -1,9 +1,37 @@
+import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
 import { formatPrice } from '../../contracts/markup';
 import type { Api, PriceQuote } from './api';
 import { report } from './lib/guard';
 
-/** Product ids per `/v1/prices` request, so the URL stays short. */
+/** Product ids per `/v1/prices` request (the API's limit)... */
 const IDS_PER_REQUEST = 50;
+/** ...and their length, encoded, leaving room in the API's query limit for the rest of the URL. */
+const ID_CHARS_PER_REQUEST = MAX_QUERY_LENGTH - 200;
+
+/**
+ * The ids in requests the API will take: ids it would refuse are left out (one would fail the
+ * whole request, and every price with it; their elements end `failed`), and the rest are split
+ * by count and by encoded length.
+ */
+export function priceRequests(ids: readonly string[]): string[][] {
+  const requests: string[][] = [];
+  let current: string[] = [];
+  let chars = 0;
+  for (const id of ids) {
+    if (!PRODUCT_ID_PATTERN.test(id)) continue;
+    // The comma between ids goes out as `%2C`.
+    const size = encodeURIComponent(id).length + 3;
+    if (current.length === IDS_PER_REQUEST || (current.length > 0 && chars + size > ID_CHARS_PER_REQUEST)) {
+      requests.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(id);
+    chars += size;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
 
 /**
  * Replaces the text of `[data-rx-price][data-rx-product-id]` elements with the shopper's price,
@@ -18,9 +46,9 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
   const ids = [...new Set(elements.map((el) => el.dataset.rxProductId ?? ''))].filter(Boolean);
   if (ids.length === 0) return;
   for (const el of elements) el.dataset.rxState = 'loading';
-  for (let i = 0; i < ids.length; i += IDS_PER_REQUEST) {
+  for (const request of priceRequests(ids)) {
     try {
-      const { prices } = await api.prices(ids.slice(i, i + IDS_PER_REQUEST));
+      const { prices } = await api.prices(request);
       for (const quote of prices) known.set(quote.product_id, quote);
     } catch (error) {
       report('prices unavailable', error);

@@ -97,8 +97,11 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
       enqueue({ type: 'page', ...(name ? { name: String(name) } : {}), properties: properties ?? {} }),
     ),
     identify: guard('identify', (userId: string, traits?: Record<string, unknown>) => {
-      if (!userId) return;
-      identity.setUserId(String(userId));
+      const id = String(userId ?? '');
+      // What the API and the event schema take (1-256 characters, no control characters): an id
+      // they would refuse would fail every request of a logged-in shopper.
+      if (!/^[^\p{Cc}]{1,256}$/u.test(id)) return report('identify: the user id must be 1-256 characters');
+      identity.setUserId(id);
       enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
     }),
     consent: guard('consent', (granted: boolean) => {

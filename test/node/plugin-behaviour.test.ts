@@ -51,6 +51,9 @@ ${spacer}
 </body></html>`;
 }
 
+/** A logged-in shopper's id as a shop's login service makes it. */
+const SHOP_USER = "auth0|o'brién";
+
 /** Events wait up to 5 s for their batch timer; polls wait longer than that. */
 const POLL = { timeout: 10_000 } as const;
 
@@ -105,7 +108,8 @@ describe('rx.js in Chromium (recording API)', () => {
 
   it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {
     const { page, errors } = await browser.newPage();
-    await open(page, shopPage({ stub: "rx.push(['identify','user-1']);" }));
+    // An Auth0-style id with an apostrophe and an accent: the API takes any id the events take.
+    await open(page, shopPage({ stub: `rx.push(['identify', ${JSON.stringify(SHOP_USER)}]);` }));
 
     await page.locator('#slot .rx-block').waitFor();
     // Titles are escaped by the shared renderer: "<3 tier>" is text, not an element.
@@ -133,14 +137,18 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(first?.anonymousId).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
-    expect(api.events.every((e) => e.anonymousId === first?.anonymousId && e.userId === 'user-1')).toBe(true);
+    expect(api.events.every((e) => e.anonymousId === first?.anonymousId && e.userId === SHOP_USER)).toBe(
+      true,
+    );
     // The API learns who asks from the header, never from a third-party cookie.
     const recommendation = api.requests.find(
       (r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations'),
     );
     expect(recommendation?.headers['x-rx-uid']).toBe(first?.anonymousId);
     expect(recommendation?.headers.cookie).toBeUndefined();
-    expect(recommendation?.path).toContain('user_id=user-1');
+    // The shop's user id travels in a header, out of URLs and the logs that keep them.
+    expect(recommendation?.headers['x-rx-user-id']).toBe(encodeURIComponent(SHOP_USER));
+    expect(recommendation?.path).not.toContain('user_id');
     expect(recommendation?.path).not.toContain('tracking=');
 
     await page.locator('#slot a.rx-link').first().click();
@@ -209,6 +217,31 @@ describe('rx.js in Chromium (recording API)', () => {
     await expect.poll(() => api.events.filter(named('Batch Test')).length, POLL).toBe(20);
     expect(api.batches.every((batch) => batch.length <= 10)).toBe(true);
     expect(api.batches.filter((batch) => batch.some(named('Batch Test'))).length).toBeLessThanOrEqual(3);
+  });
+
+  it('drops an event it cannot send, splits big batches under the keepalive limit, and sends the rest', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage());
+    // A shop passing its own objects: one refers to itself, one is over the 32 KB event limit, and
+    // three of ~25 KB would make a 75 KB batch, over the 64 KiB a keepalive request may carry.
+    await page.evaluate(`const order = { id: 'o1' }; order.self = order;
+      rx.track('Circular Order', { order });
+      rx.track('Too Big', { blob: 'x'.repeat(40000) });
+      for (let i = 0; i < 3; i++) rx.track('Big But Fine', { n: i, blob: 'y'.repeat(25000) });
+      rx.track('After Them')`);
+    await expect.poll(() => distinct('Big But Fine'), POLL).toBe(3);
+    await expect.poll(() => distinct('After Them'), POLL).toBe(1);
+    expect(distinct('Circular Order') + distinct('Too Big')).toBe(0);
+    for (const batch of api.batches) {
+      expect(new TextEncoder().encode(JSON.stringify({ batch })).length).toBeLessThanOrEqual(60_000);
+    }
+    // The stored queue is still written (a cycle in it would make every save throw) and drains.
+    await expect
+      .poll(async () => JSON.parse((await page.evaluate(STORED_QUEUE)) as string).length, POLL)
+      .toBe(0);
+    await page.evaluate("rx.track('Later'); rx.flush()");
+    await expect.poll(() => distinct('Later'), POLL).toBe(1);
+    expect(errors).toEqual([]);
   });
 
   it('with consent required sends, stores and identifies nothing until rx.consent(true)', async () => {
@@ -311,6 +344,41 @@ describe('rx.js in Chromium (recording API)', () => {
     const state = await page.evaluate("rx.track('Still Fine'); rx.page(); window.hostScriptRan");
     expect(state).toBe(true);
     await page.waitForTimeout(300);
+    expect(errors).toEqual([]);
+  });
+
+  it('prices every valid id of a long page within the API limits, and leaves an id the API refuses alone', async () => {
+    const { page, errors } = await browser.newPage();
+    // 60 prices with long ids would be a 2 KB+ query in batches of 50, and one refused id used to
+    // fail its whole batch.
+    const ids = Array.from({ length: 60 }, (_, i) => `sku-${String(i).padStart(3, '0')}-${'x'.repeat(36)}`);
+    const prices = ids.map((id) => `<span data-rx-price data-rx-product-id="${id}">£2.55</span>`).join('');
+    const refused = '<span id="gid" data-rx-price data-rx-product-id="gid://shop/Variant/1">£9.99</span>';
+    await open(page, shopPage().replace('</main>', `</main>${prices}${refused}`));
+    await page.waitForFunction(
+      "[...document.querySelectorAll('[data-rx-price]')].every((el) => ['priced', 'failed'].includes(el.dataset.rxState))",
+    );
+    const states = (await page.evaluate(
+      "[...document.querySelectorAll('[data-rx-price]')].map((el) => el.dataset.rxState)",
+    )) as string[];
+    expect(states.filter((state) => state === 'priced')).toHaveLength(61);
+    expect(await page.locator('#gid').getAttribute('data-rx-state')).toBe('failed');
+    expect(await page.locator('#gid').textContent()).toBe('£9.99');
+    const priceRequests = api.requests.filter((r) => r.path.startsWith('/v1/prices'));
+    expect(priceRequests.length).toBeGreaterThan(1);
+    for (const request of priceRequests) expect(request.path.length).toBeLessThan(2048);
+    expect(errors).toEqual([]);
+  });
+
+  it('gives up on an API that never answers: the slot keeps the shop content, marked failed', async () => {
+    const { page, errors } = await browser.newPage();
+    // A request that hangs (no answer, no error) until the plugin's own timeout.
+    await page.route(`${api.apiUrl}/v1/recommendations**`, () => undefined);
+    await open(page, shopPage());
+    await page.waitForFunction("document.querySelector('#slot').dataset.rxState === 'failed'", undefined, {
+      timeout: 10_000,
+    });
+    expect(await page.locator('#slot .fallback').textContent()).toBe('Our bestsellers');
     expect(errors).toEqual([]);
   });
 

@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
 import type { RxEventInput } from '../../contracts/event-types';
 
 export interface RecordedRequest {
@@ -99,7 +100,7 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
     requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers });
     const cors = {
       'access-control-allow-origin': req.headers.origin ?? '*',
-      'access-control-allow-headers': 'content-type, x-rx-uid, x-rx-uid-new',
+      'access-control-allow-headers': 'content-type, x-rx-uid, x-rx-uid-new, x-rx-user-id',
       'access-control-allow-methods': 'GET, POST',
     };
     const json = (status: number, body: unknown) =>
@@ -118,6 +119,11 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
     }
     if (url.pathname === '/v1/prices') {
       const ids = (url.searchParams.get('product_ids') ?? '').split(',');
+      // The real API's limits (worker/src/routes/params.ts), so the plugin is held to them.
+      if (url.search.length - 1 > MAX_QUERY_LENGTH) return json(414, { error: { code: 'query_too_long' } });
+      if (ids.length > 50 || !ids.every((id) => PRODUCT_ID_PATTERN.test(id))) {
+        return json(400, { error: { code: 'invalid_request' } });
+      }
       const prices = ids.map((id) => ({
         product_id: id,
         base_price: 2.55,

@@ -169,6 +169,16 @@ describe('POST /v1/prices/verify', () => {
     expect(body.valid).toBe(1);
   });
 
+  it('400 malformed_json for a body that is not JSON (it was a 500)', async () => {
+    const response = await call('/v1/prices/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"tokens":[',
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ErrorBody).error.code).toBe('malformed_json');
+  });
+
   it('400 naming the field for a bad body, 415 for a non-JSON body, 503 without a signing key', async () => {
     const empty = await verify({ tokens: [] });
     expect(empty.status).toBe(400);
@@ -198,7 +208,8 @@ describe('query validation: 400 naming the field', () => {
     ['placement=home&limit=2.5', 'limit'],
     ['placement=category&category=%3Cscript%3E', 'category'],
     ['placement=cart&product_ids=A,,B', 'product_ids'],
-    ['placement=home&user_id=has%20space', 'user_id'],
+    ['placement=home&user_id=tab%09inside', 'user_id'],
+    [`placement=home&user_id=${'u'.repeat(257)}`, 'user_id'],
   ];
   for (const [query, field] of cases) {
     it(`?${query} → 400 on ${field}`, async () => {
@@ -319,7 +330,7 @@ describe('CORS', () => {
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
     // The plugin's id headers, or browsers would refuse its cross-site calls.
     expect(preflight.headers.get('access-control-allow-headers')?.split(/\s*,\s*/)).toEqual(
-      expect.arrayContaining(['x-rx-uid', 'x-rx-uid-new']),
+      expect.arrayContaining(['x-rx-uid', 'x-rx-uid-new', 'x-rx-user-id']),
     );
   });
 });

@@ -154,12 +154,26 @@ describe('GET /v1/recommendations?tracking=off (a shopper who may not be tracked
     expect(untracked.body.items[0]?.product_id).toBe(productId(0));
   });
 
-  it('refuses a user_id with tracking=off, and any value but off, naming the field', async () => {
+  it('refuses a user_id (query or header) with tracking=off, a bad one, and any tracking but off, naming the field', async () => {
     const both = await call('/v1/recommendations?placement=home&tracking=off&user_id=u-1');
     expect(both.status).toBe(400);
     const bothBody = (await both.json()) as { error: { code: string; details: Array<{ field: string }> } };
     expect(bothBody.error.code).toBe('invalid_request');
     expect(bothBody.error.details.map((d) => d.field)).toEqual(['user_id']);
+    for (const [query, header, reason] of [
+      ['placement=home', '%E0%A4%A', 'must be percent-encoded UTF-8'],
+      ['placement=home', '%01', 'must be 1-256 characters without control characters'],
+      ['placement=home&tracking=off', 'u-1', 'must not be given with tracking=off'],
+    ]) {
+      const response = await call(`/v1/recommendations?${query}`, {
+        headers: { 'x-rx-user-id': header ?? '' },
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as {
+        error: { details: Array<{ field: string; reason: string }> };
+      };
+      expect(body.error.details).toEqual([{ field: 'x-rx-user-id', reason }]);
+    }
     const other = await call('/v1/recommendations?placement=home&tracking=no');
     expect(other.status).toBe(400);
     const otherBody = (await other.json()) as { error: { details: Array<{ field: string }> } };
@@ -182,17 +196,23 @@ describe('personalization from Redis activity', () => {
   });
 
   it('an identified shopper gets the learned personal model; bought items are excluded', async () => {
-    const userId = `user-${crypto.randomUUID()}`;
+    // An id as a login service makes it (`|`), sent as the plugin sends it: in a header, encoded.
+    const userId = `auth0|user-${crypto.randomUUID()}`;
     const hash = await userHash(SITE, userId);
     await seedActivity(hash, [{ id: productId(3), kind: 'purchase' }]);
     // Without the purchase exclusion the personal model would rank toys P10003 high for a toy buyer.
     await directRedis().sadd(purchasesKey(SITE, hash), productId(3), productId(7));
-    const { body } = await recommend(`placement=home&limit=4&user_id=${userId}`);
+    const { body } = await recommend('placement=home&limit=4', {
+      'x-rx-user-id': encodeURIComponent(userId),
+    });
     expect(body.source).toBe('personal');
     const ids = body.items.map((i) => i.product_id);
     expect(categoryOfProduct(ids[0] ?? '')).toBe('toys');
     expect(ids).not.toContain(productId(3));
     expect(ids).not.toContain(productId(7));
+    // `user_id=` (a shop's server) names the same shopper.
+    const byQuery = await recommend(`placement=home&limit=4&user_id=${encodeURIComponent(userId)}`);
+    expect(byQuery.body.items.map((i) => i.product_id)).toEqual(ids);
   });
 });
 

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { AppEnv } from './app-env';
 import { ApiError, errorBody } from './errors';
@@ -43,6 +44,11 @@ export function createApp() {
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       return c.json(errorBody(err.code, err.message, err.details), err.status);
+    }
+    // Hono's own middleware (validators, body parsing) throws these for the client's mistakes:
+    // keep their status instead of turning a bad request into a 500.
+    if (err instanceof HTTPException && err.status < 500) {
+      return c.json(errorBody('bad_request', err.message || 'Bad request'), err.status);
     }
     log('error', 'unhandled_error', { requestId: c.get('requestId'), error: err });
     return c.json(errorBody('internal_error', 'Internal error'), 500);

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { AppEnv } from '../app-env';
-import { ANONYMOUS_ID_HEADER, ANONYMOUS_ID_NEW_HEADER } from '../shopper';
+import { ANONYMOUS_ID_HEADER, ANONYMOUS_ID_NEW_HEADER, USER_ID_HEADER } from '../shopper';
 
 /** `SHOP_ORIGINS`: comma- or space-separated origins (`https://shop.example,https://www.shop.example`). */
 export function parseShopOrigins(raw: string | undefined): Set<string> {
@@ -27,7 +27,7 @@ function corsFor(raw: string): MiddlewareHandler {
     handler = cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['content-type', ANONYMOUS_ID_HEADER, ANONYMOUS_ID_NEW_HEADER],
+      allowHeaders: ['content-type', ANONYMOUS_ID_HEADER, ANONYMOUS_ID_NEW_HEADER, USER_ID_HEADER],
       credentials: true,
       maxAge: 600,
     });

@@ -1,8 +1,10 @@
+import type { Context } from 'hono';
 import { z } from 'zod';
-import { USER_ID_PATTERN } from '../shopper';
+import { PRODUCT_ID_PATTERN } from '../../../contracts/api-types';
+import { ApiError } from '../errors';
+import { USER_ID_HEADER, USER_ID_PATTERN } from '../shopper';
 
-/** Product ids the API accepts: letters, digits, `_ . : -`, 1–64 characters (e.g. `85123A`). */
-export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9][\w.:-]{0,63}$/;
+export { PRODUCT_ID_PATTERN };
 export const MAX_PRODUCT_IDS = 50;
 
 export const productIdSchema = z
@@ -22,7 +24,7 @@ export const productIdListSchema = z
 
 export const userIdSchema = z
   .string()
-  .regex(USER_ID_PATTERN, 'must be 1-128 printable characters without spaces');
+  .regex(USER_ID_PATTERN, 'must be 1-256 characters without control characters');
 
 /** `tracking=off`: a shopper who may not be tracked (the plugin before consent, or under GPC). */
 export const trackingSchema = z.enum(['off'], { error: 'must be off (or absent)' }).optional();
@@ -35,4 +37,31 @@ export function refuseUserIdWhenUntracked(
   if (query.tracking === 'off' && query.user_id) {
     ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'must not be given with tracking=off' });
   }
+}
+
+/**
+ * The logged-in shopper's id: the `user_id` query parameter (validated with the query), else the
+ * `x-rx-user-id` header, percent-encoded UTF-8 (what the plugin sends). 400 naming the header when
+ * it cannot be decoded, is not a valid id, or comes with `tracking=off`.
+ */
+export function requestUserId(
+  c: Pick<Context, 'req'>,
+  query: { user_id?: string; tracking?: 'off' },
+): string | undefined {
+  if (query.user_id) return query.user_id;
+  const raw = c.req.header(USER_ID_HEADER);
+  if (!raw) return undefined;
+  const invalid = (reason: string) =>
+    new ApiError(400, 'invalid_request', `Invalid header: ${USER_ID_HEADER}`, [
+      { field: USER_ID_HEADER, reason },
+    ]);
+  let userId: string;
+  try {
+    userId = decodeURIComponent(raw);
+  } catch {
+    throw invalid('must be percent-encoded UTF-8');
+  }
+  if (!USER_ID_PATTERN.test(userId)) throw invalid('must be 1-256 characters without control characters');
+  if (query.tracking === 'off') throw invalid('must not be given with tracking=off');
+  return userId;
 }

@@ -6,7 +6,13 @@ import type { AppEnv } from '../app-env';
 import { ApiError, errorBody } from '../errors';
 import { basePrices, getPrices, signingKey, verifyPriceToken } from '../prices';
 import { identifyShopper, isAnonymousId, setShopperCookie, userHash } from '../shopper';
-import { productIdListSchema, refuseUserIdWhenUntracked, trackingSchema, userIdSchema } from './params';
+import {
+  productIdListSchema,
+  refuseUserIdWhenUntracked,
+  requestUserId,
+  trackingSchema,
+  userIdSchema,
+} from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
 const PricesQuerySchema = z
@@ -50,12 +56,13 @@ export const prices = new Hono<AppEnv>()
     zValidator('query', PricesQuerySchema, rejectInvalid('query')),
     async (c) => {
       const query = c.req.valid('query');
+      const userId = requestUserId(c, query);
       c.header('cache-control', 'private, no-store');
       if (query.tracking === 'off') {
         // A shopper who may not be tracked: no id is made, no cookie set.
         return c.json({ prices: await basePrices(c.env, c.executionCtx, query.product_ids) });
       }
-      const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
+      const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
       const quotes = await getPrices(c.env, c.executionCtx, shopper, query.product_ids);
       setShopperCookie(c, shopper);
       return c.json({ prices: quotes });
@@ -74,6 +81,12 @@ export const prices = new Hono<AppEnv>()
           'unsupported_media_type',
           'Send a JSON body with Content-Type: application/json',
         );
+      }
+      // Parsed here (Hono caches it for the validator), so broken JSON is a 400 that says so.
+      try {
+        await c.req.json();
+      } catch {
+        throw new ApiError(400, 'malformed_json', 'The request body is not valid JSON');
       }
       await next();
     },

@@ -1,3 +1,4 @@
+import { MAX_QUERY_LENGTH } from '../../../contracts/api-types';
 import { ApiError, type ErrorDetail } from '../errors';
 
 interface Issue {
@@ -28,7 +29,7 @@ export function rejectInvalid(what: string) {
 }
 
 /** Longest query string accepted (bytes of `?...`); longer is 414, before any parsing. */
-export const MAX_QUERY_LENGTH = 2048;
+export { MAX_QUERY_LENGTH };
 
 export function assertQueryLength(url: string): void {
   const question = url.indexOf('?');

@@ -9,6 +9,7 @@ import {
   productIdListSchema,
   productIdSchema,
   refuseUserIdWhenUntracked,
+  requestUserId,
   trackingSchema,
   userIdSchema,
 } from './params';
@@ -63,13 +64,14 @@ export const recommendations = new Hono<AppEnv>().get(
       ...(query.product_ids ? { productIds: query.product_ids } : {}),
       ...(query.category ? { category: query.category } : {}),
     };
+    const userId = requestUserId(c, query);
     c.header('cache-control', 'private, no-store');
     if (query.tracking === 'off') {
       // A shopper who may not be tracked (the plugin before consent, or under GPC): results from the
       // query alone. No id is made or read, no cookie set, no cache touched, and no experiment bucket.
       return c.json(await getContextRecommendations(c.env, c.executionCtx, recommendationQuery));
     }
-    const shopper = await identifyShopper(c, c.env, query.user_id ? { userId: query.user_id } : {});
+    const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
     const result = await getRecommendations(c.env, c.executionCtx, shopper, recommendationQuery);
     setShopperCookie(c, shopper);
     c.header('vary', 'Cookie');

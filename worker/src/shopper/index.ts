@@ -42,12 +42,23 @@ export interface Shopper {
   firstVisit: boolean;
 }
 
-/** Shop user ids accepted as `user_id`: printable, no spaces, at most 128 characters. */
-export const USER_ID_PATTERN = /^[\w.@:+-]{1,128}$/;
+/**
+ * Shop user ids accepted as `user_id`: 1-256 characters without control characters, the length the
+ * event schema takes, so every id a shop's events carry (`auth0|5f7c…`, `o'brien@example.com`) can
+ * be asked for. Never written anywhere as it is: only its hash (`userHash`) is used.
+ */
+export const USER_ID_PATTERN = /^[^\p{Cc}]{1,256}$/u;
+
+/**
+ * Header that carries `user_id` (percent-encoded UTF-8), which the plugin sends so that a shop's
+ * user id, often an email address, stays out of URLs and the logs that record them.
+ */
+export const USER_ID_HEADER = 'x-rx-user-id';
 
 /**
  * Identifies the shopper of a request: `rx_uid` cookie, else the `x-rx-uid` header (script mode on
- * another site; with `x-rx-uid-new: 1` when the plugin just made it), else a new random id; `user_id` from the query string when it is well-formed.
+ * another site; with `x-rx-uid-new: 1` when the plugin just made it), else a new random id; `options.userId` when well-formed (the API routes pass the
+ * `user_id` they validated, from the query or USER_ID_HEADER; a proxied page has none).
  * Accepts a Hono context or a plain Request. When `isNew`, send `anonymousIdCookie(anonymousId)`
  * (`setShopperCookie` does it for a Hono context).
  */
@@ -64,7 +75,9 @@ export async function identifyShopper(
     fromCookie === undefined && known !== undefined && request.headers.get(ANONYMOUS_ID_NEW_HEADER) === '1';
   const anonymousId = known ?? newAnonymousId();
 
-  const candidate = options.userId ?? new URL(request.url).searchParams.get('user_id') ?? undefined;
+  // Only from the caller: a shop page's own `?user_id=` (proxy mode) is the shop's business, and
+  // taking it would let any link name whose history a page shows and whose page views it records.
+  const candidate = options.userId;
   const userId = candidate !== undefined && USER_ID_PATTERN.test(candidate) ? candidate : undefined;
 
   const site = env.SITE_ID;
