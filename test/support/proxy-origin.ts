@@ -37,11 +37,15 @@ async function fixture(response: ServerResponse, name: string, query: URLSearchP
     return;
   }
   const charset = query.get('charset') ?? 'utf-8';
+  const type = query.get('type') ?? 'text/html';
   const headers: Record<string, string> = {
-    'content-type': name.endsWith('.html') ? `text/html; charset=${charset}` : 'application/octet-stream',
-    'cache-control': 'public, max-age=600',
+    'content-type': name.endsWith('.html') ? `${type}; charset=${charset}` : 'application/octet-stream',
+    // `?cache=` and `?cdn=`: the origin's own caching headers, for browsers and for CDNs.
+    'cache-control': query.get('cache') ?? 'public, max-age=600',
     etag: `"${createHash('sha1').update(body).digest('hex')}"`,
   };
+  const cdn = query.get('cdn');
+  if (cdn) headers['cdn-cache-control'] = cdn;
   const encoding = query.get('encoding');
   if (encoding === 'gzip') body = gzipSync(body);
   if (encoding === 'br') body = brotliCompressSync(body);
@@ -116,6 +120,18 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
     case '/relative-redirect':
       response.writeHead(301, { location: '/fixtures/demo-product.html' }).end();
       return;
+    case '/svg-prices': {
+      // Self-closing SVG elements a loose RX_PRICE_SELECTOR matches, and another site's `rx.js` (RxJS 4).
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(
+        '<!doctype html><html><head><title>SVG</title>' +
+          '<script src="https://cdn.example/rxjs/4.1.0/rx.js"></script></head><body>' +
+          '<main data-rx-view data-rx-product-id="85123A">' +
+          '<svg viewBox="0 0 1 1"><path class="price-tag" d="M0 0"/><head/></svg>' +
+          '<span class="price-now" data-rx-product-id="85123A">£2.55</span></main><p id="last">end of page</p></body></html>',
+      );
+      return;
+    }
     case '/elsewhere-redirect':
       response.writeHead(302, { location: 'https://payments.example/checkout' }).end();
       return;
@@ -207,6 +223,13 @@ export async function startProxyOrigin(): Promise<ProxyOrigin> {
     });
   });
   server.on('upgrade', (request, socket) => {
+    if (request.url === '/socket-redirect') {
+      // An origin that answers a handshake with a redirect: the proxy must not follow it.
+      socket.end(
+        `HTTP/1.1 302 Found\r\nLocation: ${url}/echo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+      return;
+    }
     const key = request.headers['sec-websocket-key'];
     if (typeof key !== 'string') {
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');

@@ -32,6 +32,10 @@ describe('proxy: pass-through', () => {
         'user-agent': BROWSER_UA,
         'content-type': 'application/octet-stream',
         'cf-connecting-ip': '203.0.113.7',
+        // What a client may claim about forwarding: replaced or dropped, never passed on.
+        'x-forwarded-for': '10.0.0.1',
+        forwarded: 'for=10.0.0.1;host=evil.example',
+        'x-original-url': '/admin',
       },
     });
     const echo = JSON.parse(body) as {
@@ -51,6 +55,8 @@ describe('proxy: pass-through', () => {
     expect(echo.headers['x-forwarded-host']).toBe('shop.example');
     expect(echo.headers['x-forwarded-proto']).toBe('https');
     expect(echo.headers['x-forwarded-for']).toBe('203.0.113.7');
+    expect(echo.headers.forwarded).toBeUndefined();
+    expect(echo.headers['x-original-url']).toBeUndefined();
     expect(echo.headers.host).toBe(new URL(ORIGIN()).host);
   });
 
@@ -179,6 +185,24 @@ describe('proxy: pass-through', () => {
     socket.send('hello');
     expect(await reply).toBe('echo:hello');
     socket.close();
+    await waitOnExecutionContext(ctx);
+  });
+});
+
+describe('proxy: WebSocket handshakes the origin redirects', () => {
+  it('are not followed (the runtime would follow them anywhere, cookies and all): the redirect comes back', async () => {
+    const ctx = createExecutionContext();
+    const response = await createApp().fetch(
+      new Request(`${PUBLIC}/socket-redirect`, {
+        headers: { upgrade: 'websocket', 'user-agent': BROWSER_UA, cookie: 'session=secret' },
+      }),
+      testEnv(),
+      ctx,
+    );
+    expect(response.status).toBe(302);
+    expect(response.webSocket).toBeNull();
+    expect(response.headers.get('location')).toBe('https://shop.example/echo');
+    await response.body?.cancel();
     await waitOnExecutionContext(ctx);
   });
 });

@@ -124,6 +124,46 @@ describe('proxy: personalized pages', () => {
     expect(returning.response.headers.get('set-cookie')).toBeNull();
   });
 
+  it("keeps the origin's no-store on a personalized page, and drops caching instructions meant for CDNs", async () => {
+    const { response } = await proxied(
+      `${DEMO_PRODUCT}?cache=${encodeURIComponent('no-store, max-age=0')}&cdn=max-age%3D600`,
+      {},
+      { deps: { source: () => testSource() } },
+    );
+    expect(response.headers.get('cache-control')).toBe('private, no-store');
+    expect(response.headers.get('cdn-cache-control')).toBeNull();
+  });
+
+  it('passes XHTML (parsed as XML, where the injected tags would not be well-formed) through untouched', async () => {
+    const { response, body } = await proxied(
+      `${DEMO_PRODUCT}?type=application/xhtml%2Bxml`,
+      {},
+      {
+        deps: { source: () => testSource() },
+      },
+    );
+    expect(body).toBe((await direct(`${DEMO_PRODUCT}?type=application/xhtml%2Bxml`)).body);
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('survives self-closing SVG elements a loose RX_PRICE_SELECTOR matches, and tells RxJS from its plugin', async () => {
+    const { body } = await proxied(
+      '/svg-prices',
+      {},
+      {
+        deps: { source: () => testSource({ priceFactor: 0.5 }) },
+        env: { RX_PRICE_SELECTOR: '[class*=price]' },
+      },
+    );
+    // The page is whole (onEndTag on <path/> used to throw and end it), the span's price rewritten.
+    expect(body).toContain('<p id="last">end of page</p></body></html>');
+    const half = Math.round(productById('85123A').price * 50) / 100;
+    expect(body).toContain(`£${half.toFixed(2)}</span>`);
+    expect(body).toContain('<path class="price-tag" d="M0 0"/>');
+    // Another site's rx.js is not the shop's tag for this plugin: ours is still injected, once.
+    expect(count(body, 'src="/rx.js"')).toBe(1);
+  });
+
   it('answers HEAD with the headers a personalized GET gets, without fetching anything', async () => {
     const source = testSource();
     const { response, events } = await proxied(
@@ -486,6 +526,20 @@ describe('proxy: never break the shop', () => {
     expect(pending.response.headers.get('set-cookie')).toBeNull();
     expect(pending.response.headers.get('cache-control')).toBe('public, max-age=600');
     expect(pending.events).toHaveLength(0);
+
+    // A shop that also pastes its own rx.js tag: that tag is told the consent rule instead.
+    const ownTag = await proxied(
+      '/fixtures/demo-product-script-mode.html',
+      {},
+      {
+        deps: { source: () => source, nonPersonalSource: () => nonPersonal },
+        env: { RX_CONSENT: 'required' },
+      },
+    );
+    expect(ownTag.body).toContain(
+      '<script src="/rx.js" async data-site="demo" data-consent="required"></script>',
+    );
+    expect(count(ownTag.body, 'src="/rx.js"')).toBe(1);
 
     const consented = await proxied(
       DEMO_PRODUCT,

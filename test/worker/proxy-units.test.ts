@@ -12,6 +12,7 @@ import { PageSession, PREFETCH_LIMIT } from '../../worker/src/proxy/page-session
 import { isWorkerPath } from '../../worker/src/proxy/proxy';
 import { splitSelectorList } from '../../worker/src/proxy/rewriter';
 import { slotQuery } from '../../worker/src/proxy/slot-query';
+import { identifyShopper } from '../../worker/src/shopper';
 import { testSource } from './proxy-test-source';
 
 const env = (vars: Partial<Env>) =>
@@ -52,6 +53,18 @@ describe('proxy config', () => {
     expect(isExcludedPath('/checkouts', excluded)).toBe(false);
     expect(isExcludedPath('/products/checkout', excluded)).toBe(false);
     expect(isExcludedPath('/anything', ['/'])).toBe(true);
+    // Spellings that lenient routers send to the same page are excluded too.
+    for (const spelling of [
+      '/Checkout/payment',
+      '/%63heckout',
+      '//checkout/payment',
+      '/checkout;jsessionid=1/payment',
+      '/products/../checkout',
+      '/products/%2e%2e/checkout',
+    ]) {
+      expect(isExcludedPath(spelling, excluded), spelling).toBe(true);
+    }
+    expect(isExcludedPath('/%E0%A4%A', excluded)).toBe(false);
     expect(parseProxyConfig(env({}))?.excludedPaths).toEqual([]);
   });
 });
@@ -149,6 +162,16 @@ describe('header rewriting', () => {
     expect(rewriteLocation('https://pay.example/checkout', origin, publicUrl)).toBe(
       'https://pay.example/checkout',
     );
+    // Relative to the request: the browser resolves them against the public URL (they used to be
+    // resolved against ORIGIN_URL: `?page=2` from /collections/all became /?page=2).
+    expect(rewriteLocation('?page=2', origin, publicUrl)).toBe('?page=2');
+    expect(rewriteLocation('login', origin, publicUrl)).toBe('login');
+    // The base path is stripped only as whole segments: /shopping is not /shop + "ping".
+    expect(rewriteLocation('https://origin.example/shopping/x', origin, publicUrl)).toBe(
+      'https://shop.example/shopping/x',
+    );
+    expect(rewriteLocation('/shopping/x', origin, publicUrl)).toBe('/shopping/x');
+    expect(rewriteLocation('https://origin.example/shop', origin, publicUrl)).toBe('https://shop.example/');
   });
 
   it('drops only a cookie Domain naming the origin host', () => {
@@ -259,5 +282,20 @@ describe('page session: settled recommendations (the slot handler finishes synch
     expect(session.settledRecommendations({ ...context, limit: 4 })).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(session.settledRecommendations({ ...context, limit: 4 })?.value?.items).toHaveLength(4);
+  });
+});
+
+describe('who a proxied page is for', () => {
+  it("is never named by the shop page's own ?user_id= (any link could then show and feed someone's history)", async () => {
+    const env = { SITE_ID: 'test', HOLDOUT_PERCENT: '0' };
+    const page = await identifyShopper(new Request('https://shop.example/products/P1?user_id=alice'), env);
+    expect(page.userId).toBeUndefined();
+    expect(page.userHash).toBe(page.anonymousHash);
+    // What the API routes pass after validating their query or header still names the shopper.
+    const api = await identifyShopper(new Request('https://rx.test/v1/recommendations'), env, {
+      userId: 'alice',
+    });
+    expect(api.userId).toBe('alice');
+    expect(api.userHash).not.toBe(api.anonymousHash);
   });
 });

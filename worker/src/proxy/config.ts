@@ -90,9 +90,37 @@ function parseExcludedPaths(raw: string | undefined, problems: string[]): string
   return paths;
 }
 
-/** Whether a request path is under one of the excluded prefixes (whole segments: `/checkout` is not `/checkouts`). */
+/**
+ * Whether a request path is under one of the excluded prefixes (whole segments: `/checkout` is not
+ * `/checkouts`), compared the way a lenient router would route it: percent-decoded, `//` collapsed,
+ * `;params` dropped, dot segments resolved, any case. Otherwise `/Checkout/payment` or
+ * `/%63heckout` would reach the payment page with the script injected, which the setting exists to
+ * prevent.
+ */
 export function isExcludedPath(path: string, excluded: readonly string[]): boolean {
-  return excluded.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
+  const routed = routedPath(path);
+  return excluded.some((prefix) => {
+    const lower = prefix.toLowerCase();
+    return lower === '/' || routed === lower || routed.startsWith(`${lower}/`);
+  });
+}
+
+function routedPath(path: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Not valid percent-encoding: compared as it came.
+  }
+  const collapsed = decoded
+    .split('/')
+    .map((segment) => segment.split(';')[0])
+    .join('/')
+    .replace(/\/{2,}/g, '/');
+  return new URL(
+    collapsed.startsWith('/') ? collapsed : `/${collapsed}`,
+    'https://routed.invalid',
+  ).pathname.toLowerCase();
 }
 
 /** A setting with a few accepted words (case-insensitive), each meaning `T`; empty means `fallback`. */

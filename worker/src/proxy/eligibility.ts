@@ -25,8 +25,9 @@ export interface HtmlResponseInfo {
 export function rewritableHtml(response: Response): HtmlResponseInfo | undefined {
   if (response.status !== 200) return undefined;
   const contentType = (response.headers.get('content-type') ?? '').toLowerCase();
-  if (!contentType.startsWith('text/html') && !contentType.startsWith('application/xhtml+xml'))
-    return undefined;
+  // Only text/html: an XHTML page (application/xhtml+xml) is parsed as XML, where the injected tags
+  // (`async`, unclosed `<img>`) are not well-formed and the browser would show an error instead.
+  if (!contentType.startsWith('text/html')) return undefined;
   const coding = (response.headers.get('content-encoding') ?? '').trim().toLowerCase();
   if (!DECODED_CODINGS.has(coding)) return undefined;
   const charset = /charset\s*=\s*"?([^";\s]+)/.exec(contentType)?.[1];

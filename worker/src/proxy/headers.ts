@@ -29,24 +29,47 @@ export function dropHopByHop(headers: Headers, keepUpgrade = false): void {
 }
 
 /**
- * Headers for the origin request: the shopper's, minus hop-by-hop ones, with `X-Forwarded-For`
- * appended and `X-Forwarded-Host`/`-Proto` set from the public URL (client-sent values are replaced,
- * because the origin may build absolute links from them).
+ * What a client may say about the path its request took, which only this proxy can know. The origin
+ * (or a cache in front of it) may build links, redirects or cache keys from them.
+ */
+const CLIENT_FORWARDING_HEADERS = [
+  'forwarded',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-real-ip',
+];
+
+/**
+ * Headers for the origin request: the shopper's, minus hop-by-hop ones and whatever the client said
+ * about forwarding, with `X-Forwarded-For` set to the connecting IP Cloudflare saw (a client-sent
+ * value would let anyone choose the address the origin logs and rate-limits) and
+ * `X-Forwarded-Host`/`-Proto` from the public URL.
  */
 export function originRequestHeaders(request: Request, publicUrl: URL, isUpgrade: boolean): Headers {
   const headers = new Headers(request.headers);
   dropHopByHop(headers, isUpgrade);
   headers.delete('host');
+  for (const name of CLIENT_FORWARDING_HEADERS) headers.delete(name);
   const clientIp = request.headers.get('cf-connecting-ip');
-  const forwardedFor = request.headers.get('x-forwarded-for');
-  if (clientIp) headers.set('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${clientIp}` : clientIp);
+  if (clientIp) headers.set('x-forwarded-for', clientIp);
+  else headers.delete('x-forwarded-for');
   headers.set('x-forwarded-host', publicUrl.host);
   headers.set('x-forwarded-proto', publicUrl.protocol.slice(0, -1));
   return headers;
 }
 
-/** `Location` pointing at the origin host becomes the same path on the public host. */
+/**
+ * `Location` pointing at the origin becomes the same place on the public host: an absolute URL on the
+ * origin host, or a path from the root, loses `ORIGIN_URL`'s base path (whole segments only). A
+ * Location relative to the request (`login`, `?page=2`, `#top`) is left alone: the browser resolves it
+ * against the public URL, which maps onto the origin the same way.
+ */
 export function rewriteLocation(location: string, origin: URL, publicUrl: URL): string {
+  const absolute = /^[a-z][a-z0-9+.-]*:|^\/\//i.test(location);
+  if (!absolute && !location.startsWith('/')) return location;
   let target: URL;
   try {
     target = new URL(location, origin);
@@ -55,10 +78,9 @@ export function rewriteLocation(location: string, origin: URL, publicUrl: URL): 
   }
   if (target.host !== origin.host) return location;
   const base = origin.pathname.endsWith('/') ? origin.pathname.slice(0, -1) : origin.pathname;
-  const path =
-    base && target.pathname.startsWith(base) ? target.pathname.slice(base.length) || '/' : target.pathname;
-  // Keep relative Locations relative: the browser resolves them against the public URL already.
-  if (!/^[a-z][a-z0-9+.-]*:|^\/\//i.test(location)) return `${path}${target.search}${target.hash}`;
+  const underBase = base !== '' && (target.pathname === base || target.pathname.startsWith(`${base}/`));
+  const path = underBase ? target.pathname.slice(base.length) || '/' : target.pathname;
+  if (!absolute) return `${path}${target.search}${target.hash}`;
   return `${publicUrl.protocol}//${publicUrl.host}${path}${target.search}${target.hash}`;
 }
 

@@ -90,6 +90,7 @@ export class PriceRewriter {
       element.setAttribute('data-rx-product-id', pending.productId);
     }
     const quote = pending.productId ? this.session.price(pending.productId) : Promise.resolve(undefined);
+    if (!hasEndTag(element)) return;
     this.stack.push(pending);
     this.justOpened = true;
     element.onEndTag((end) => {
@@ -134,5 +135,19 @@ export class PriceRewriter {
       if (!pending.untouched && pending.text) end.append(pending.text, { html: true });
     }
     this.stack.length = 0;
+  }
+}
+
+/**
+ * Whether handlers may wait for this element's end tag. A self-closing element in SVG or MathML
+ * (`<path class="price-tag"/>`) has none, and `onEndTag` throws there, which would end the page
+ * mid-stream; workerd has no `canHaveContent` to ask first, so a no-op handler is the probe.
+ */
+export function hasEndTag(element: Element): boolean {
+  try {
+    element.onEndTag(() => undefined);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -112,6 +112,9 @@ function pageEnd(rewriter: HTMLRewriter, waitMs: number): Promise<void> {
   });
 }
 
+/** Caching headers meant for CDNs rather than browsers; a personalized page must not carry them. */
+const CDN_CACHE_HEADERS = ['cdn-cache-control', 'cloudflare-cdn-cache-control', 'surrogate-control'];
+
 /** Paths the worker answers itself (DESIGN.md "HTTP API"): the API, health and the plugin. */
 export function isWorkerPath(path: string): boolean {
   return (
@@ -126,8 +129,16 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   const isUpgrade = (request.headers.get('upgrade') ?? '').toLowerCase() === 'websocket';
   const headers = originRequestHeaders(request, publicUrl, isUpgrade);
   if (isUpgrade) {
-    // WebSockets: the runtime hands the origin's socket straight to the client.
-    return fetchOrigin(target, { method: request.method, headers });
+    // WebSockets: the runtime hands the origin's socket straight to the client. Redirects are not
+    // followed (the runtime would follow one to any host, with the shopper's cookies), and an answer
+    // other than the upgrade gets the same header treatment as any other.
+    const upgraded = await fetchOrigin(target, { method: request.method, headers, redirect: 'manual' });
+    if (upgraded.status === 101) return upgraded;
+    return new Response(upgraded.body, {
+      status: upgraded.status,
+      statusText: upgraded.statusText,
+      headers: shopperResponseHeaders(upgraded, config.origin, publicUrl),
+    });
   }
 
   // Excluded paths (checkout, payment, account: RX_EXCLUDE_PATHS) are passed through like a crawler's
@@ -193,9 +204,13 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     responseHeaders.append('set-cookie', anonymousIdCookie(shopper.anonymousId));
   }
   if (treatment || shopper?.isNew) {
-    // Personalized (or carrying this shopper's new cookie): only the browser may keep it.
-    responseHeaders.set('cache-control', 'private');
+    // Personalized (or carrying this shopper's new cookie): only the browser may keep it, and not even
+    // the browser when the origin said no-store (an account page must not come back after logout).
+    const noStore = /(^|,)\s*no-store\s*(,|$)/i.test(responseHeaders.get('cache-control') ?? '');
+    responseHeaders.set('cache-control', noStore ? 'private, no-store' : 'private');
     responseHeaders.delete('expires');
+    // Instructions to CDNs in front of this worker would still let them keep the page.
+    for (const name of CDN_CACHE_HEADERS) responseHeaders.delete(name);
   }
   if (treatment) {
     responseHeaders.delete('etag');

@@ -3,7 +3,7 @@ import { RX_STYLE_TAG } from '../../../contracts/markup-styles';
 import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
 import type { PageSession } from './page-session';
-import { PriceRewriter, productIdOf } from './price-rewriter';
+import { hasEndTag, PriceRewriter, productIdOf } from './price-rewriter';
 import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
 import type { Recommendations } from './source';
 
@@ -39,6 +39,14 @@ export function pluginScriptTag({ pageViewSent, consentRequired, honourGpc }: Pl
     (consentRequired ? ' data-consent="required"' : '') +
     (honourGpc ? ' data-gpc' : '');
   return `<script src="${PLUGIN_PATH}" async${attributes}></script>`;
+}
+
+/**
+ * The shop's own tag for this worker's plugin: `/rx.js` (or a hashed `/rx.<hash>.js`) on this host,
+ * by path. Another site's `…/rx.js` (RxJS 4 on a CDN, say) is not ours and must not stop the injection.
+ */
+export function isOwnPluginTag(src: string): boolean {
+  return /^\/(?!\/)rx(\.[\w-]+)?\.js(\?|#|$)/.test(src.trim());
 }
 
 function insert(element: Element, position: SlotPosition, html: string): void {
@@ -145,16 +153,20 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
 
   rewriter.on('script[src]', {
     element(element) {
-      const src = element.getAttribute('src') ?? '';
-      if (!/(^|\/)rx\.js(\?|$)/.test(src)) return;
+      if (!isOwnPluginTag(element.getAttribute('src') ?? '')) return;
       pageHasPlugin = true;
-      // The shop's own tag (script mode and proxy mode at once): this worker sends the page view,
-      // so the tag is told, as the injected one would be, and the view is not counted twice.
+      // The shop's own tag (script mode and proxy mode at once) stands in for the injected one, so it
+      // is told what that one would be: that this worker sent the page view (not counted twice), and
+      // the consent rules (without them the plugin would track before consent).
       if (session && personal) element.setAttribute('data-rx-page-view', 'sent');
+      if (config.consentRequired) element.setAttribute('data-consent', 'required');
+      if (config.honourGpc) element.setAttribute('data-gpc', '');
     },
   });
   rewriter.on('head', {
     element(element) {
+      // A self-closing <head/> in foreign content has no end tag to wait for (onEndTag would throw).
+      if (!hasEndTag(element)) return;
       element.onEndTag((end) => {
         if (injected) return;
         injected = true;
@@ -175,6 +187,7 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
   let templateDepth = 0;
   rewriter.on('template', {
     element(element) {
+      if (!hasEndTag(element)) return;
       templateDepth += 1;
       element.onEndTag(() => {
         templateDepth -= 1;
