@@ -132,6 +132,27 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       );
       return;
     }
+    case '/entity-attributes': {
+      // Attribute values with character references, as any HTML serializer writes `&` in them.
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(
+        '<!doctype html><html><head><title>Entities</title></head><body>' +
+          '<div data-rx-slot="recommendations" data-rx-placement="category" data-rx-category="Home &amp; Garden"' +
+          ' data-rx-heading="Tom &amp; Jerry&#39;s picks"></div></body></html>',
+      );
+      return;
+    }
+    case '/implied-end-tags': {
+      // Minified markup that leaves optional end tags out: no end-tag handler runs for these prices.
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(
+        '<!doctype html><html><head><title>Minified</title></head><body>' +
+          '<ul><li class=price data-rx-product-id=85123A>£2.55<li class=other>next item</ul>' +
+          '<table><tr><td class=price data-rx-product-id=85123A>£2.55<td>cell</table>' +
+          '<p id=last>end of page</body></html>',
+      );
+      return;
+    }
     case '/elsewhere-redirect':
       response.writeHead(302, { location: 'https://payments.example/checkout' }).end();
       return;

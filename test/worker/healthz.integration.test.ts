@@ -1,5 +1,6 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { componentHealth, reportFailure, reportRecovery } from '../../worker/src/health';
 
 describe('GET /healthz', () => {
   it('reports every component with an overall status', async () => {
@@ -20,5 +21,23 @@ describe('GET /healthz', () => {
     expect(await response.json()).toEqual({
       error: { code: 'not_found', message: 'No route for GET /v1/nope', details: [] },
     });
+  });
+});
+
+describe('what /healthz shows of a failure', () => {
+  it('the kind of failure, not the command that failed or credentials in a URL', () => {
+    reportFailure(
+      'health-detail-test',
+      new Error('ERR wrong number of arguments, command was: ["get","rx:v1:demo:3f2a9c:product:85123A"]'),
+    );
+    expect(componentHealth('health-detail-test', true).detail).toBe('Error: ERR wrong number of arguments');
+    reportFailure(
+      'health-detail-test',
+      new Error('connect failed: mongodb+srv://rx:s3cret@cluster0.example.net/rx'),
+    );
+    const detail = componentHealth('health-detail-test', true).detail ?? '';
+    expect(detail).not.toContain('s3cret');
+    expect(detail).toContain('mongodb+srv://…@cluster0.example.net');
+    reportRecovery('health-detail-test');
   });
 });

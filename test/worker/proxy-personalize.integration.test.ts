@@ -164,6 +164,31 @@ describe('proxy: personalized pages', () => {
     expect(count(body, 'src="/rx.js"')).toBe(1);
   });
 
+  it('writes a price in place when its end tag is left implied (minified <li>, <td>), not after </html>', async () => {
+    const { body } = await proxied(
+      '/implied-end-tags',
+      {},
+      {
+        deps: { source: () => testSource({ priceFactor: 0.5 }) },
+        env: { RX_PRICE_SELECTOR: '.price' },
+      },
+    );
+    const half = (Math.round(productById('85123A').price * 50) / 100).toFixed(2);
+    expect(body).toContain(`£${half}<li class=other>next item`);
+    expect(body).toContain(`£${half}<td>cell`);
+    expect(body).not.toContain('£2.55');
+    expect(body.endsWith('<p id=last>end of page</body></html>')).toBe(true);
+  });
+
+  it('reads slot attributes as the browser does: character references decoded', async () => {
+    const source = testSource();
+    const { body } = await proxied('/entity-attributes', {}, { deps: { source: () => source } });
+    expect(source.queries.map((query) => query.category)).toContain('Home & Garden');
+    // Decoded, then escaped once when written: the shopper reads "Tom & Jerry's picks".
+    expect(body).toMatch(/Tom &amp; Jerry(&#39;|&#x27;)s picks/);
+    expect(body).not.toContain('&amp;amp;');
+  });
+
   it('answers HEAD with the headers a personalized GET gets, without fetching anything', async () => {
     const source = testSource();
     const { response, events } = await proxied(
@@ -619,6 +644,8 @@ describe('proxy: never break the shop', () => {
     const original = await direct(DEMO_PRODUCT);
     expect(body).toBe(original.body.replace('</head>', '<script src="/rx.js" async></script></head>'));
     expect(response.headers.get('cache-control')).toBe('public, max-age=600');
+    // The plugin tag went in, so the origin's strong validator no longer names these bytes.
+    expect(response.headers.get('etag')).toMatch(/^W\//);
     expect(source.recommendCalls).toBe(0);
     expect(events).toHaveLength(0);
   });

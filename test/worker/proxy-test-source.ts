@@ -25,6 +25,8 @@ export interface TestSourceOptions {
 
 export interface RecordingSource extends PersonalizationSource {
   recommendCalls: number;
+  /** Every query asked, in order. */
+  queries: Parameters<PersonalizationSource['recommend']>[0][];
   priceCalls: string[][];
 }
 
@@ -34,9 +36,11 @@ export function testSource(options: TestSourceOptions = {}): RecordingSource {
   const factor = options.priceFactor ?? 1;
   const source: RecordingSource = {
     recommendCalls: 0,
+    queries: [],
     priceCalls: [],
     async recommend(query) {
       source.recommendCalls += 1;
+      source.queries.push(query);
       if (options.delayMs) await sleep(options.delayMs);
       if (options.gate) await options.gate;
       if (options.fail) throw new Error('recommender down');

@@ -19,7 +19,19 @@ const FAILURE_WINDOW_MS = 60_000;
 
 export function reportFailure(component: string, error: unknown): void {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  failures.set(component, { at: Date.now(), detail: detail.slice(0, 200) });
+  failures.set(component, { at: Date.now(), detail: publicDetail(detail) });
+}
+
+/**
+ * What of an error `/healthz` (a public path) may show: the kind of failure, not the request that
+ * failed. Upstash's client appends the whole command (`…, command was: ["get","rx:v1:<site>:…"]`),
+ * keys and values included, and a connection error may carry credentials in a URL.
+ */
+export function publicDetail(detail: string): string {
+  return detail
+    .replace(/,?\s*command was:[\s\S]*$/i, '')
+    .replace(/(\w+:\/\/)[^/@\s]*@/g, '$1…@')
+    .slice(0, 200);
 }
 
 /**

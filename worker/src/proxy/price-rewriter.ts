@@ -5,10 +5,14 @@ import type { PriceQuote } from './source';
 
 interface PendingPrice {
   productId: string | undefined;
-  /** Raw text of the element seen so far (removed from the stream until we know the price). */
+  /** This shopper's quote for it (settles within the budget). */
+  quote: Promise<PriceQuote | undefined>;
+  /** Raw text of the element's text node seen so far (removed from the stream until it is complete). */
   text: string;
-  /** A child element appeared: the text is not one plain price, so it is put back unchanged. */
+  /** Done with: its text was written, or a child element came first and it is left as it is. */
   untouched: boolean;
+  /** Its text was rewritten to the shopper's price (the disclosure follows its end tag). */
+  changed: boolean;
 }
 
 /** Elements without content (and without an end tag): nothing to rewrite inside them. */
@@ -41,9 +45,11 @@ export function productIdOf(element: Element): string | undefined {
 
 /**
  * Rewrites price elements (`data-rx-price` and `RX_PRICE_SELECTOR` matches) with the shopper's
- * price, keeping the shop's formatting. The element's text is held back while it streams and put
- * back as it was whenever there is no personalized price in time, the element has child elements,
- * or its end tag never comes (malformed markup: put back before the next element or at the end).
+ * price, keeping the shop's formatting. The element's first text node is held back while it streams
+ * and written where it ends, as the shopper's price or as it was (no personalized price in time, no
+ * digits, or a child element before any text). Written there, not at the end tag: an end tag the
+ * markup leaves implied (`<li class=price>£2.55<li>`, `<td>` without `</td>`) runs no handler, and the
+ * price would otherwise end up after `</html>`. The disclosure goes after the end tag, when there is one.
  * No handler runs for elements outside prices: each JS call also cuts the output into a chunk.
  */
 export class PriceRewriter {
@@ -77,56 +83,71 @@ export class PriceRewriter {
   priceElement(element: Element): void {
     if (VOID_ELEMENTS.has(element.tagName)) return;
     if (this.justOpened) return;
-    const pending: PendingPrice = {
-      productId: productIdOf(element) ?? this.session.currentProductId,
-      text: '',
-      untouched: false,
-    };
-    if (pending.productId && !element.hasAttribute('data-rx-price')) {
+    if (!hasEndTag(element)) return;
+    const productId = productIdOf(element) ?? this.session.currentProductId;
+    if (productId && !element.hasAttribute('data-rx-price')) {
       // An RX_PRICE_SELECTOR match in the shop's own markup: marked like a `data-rx-price` element, so
       // the injected plugin (which looks for `[data-rx-price][data-rx-product-id]`) finds it and puts
       // the signed price token on it for the checkout, as it does for `data-rx-price` elements.
       element.setAttribute('data-rx-price', '');
-      element.setAttribute('data-rx-product-id', pending.productId);
+      element.setAttribute('data-rx-product-id', productId);
     }
-    const quote = pending.productId ? this.session.price(pending.productId) : Promise.resolve(undefined);
-    if (!hasEndTag(element)) return;
+    const pending: PendingPrice = {
+      productId,
+      quote: productId ? this.session.price(productId) : Promise.resolve(undefined),
+      text: '',
+      untouched: false,
+      changed: false,
+    };
     this.stack.push(pending);
     this.justOpened = true;
     element.onEndTag((end) => {
       this.justOpened = false;
       const index = this.stack.lastIndexOf(pending);
       if (index >= 0) this.stack.splice(index, 1);
-      if (pending.untouched) return;
-      const original = pending.text;
-      const shown = decodeEntities(original);
-      this.session.priceTemplate ??= shown.trim() || undefined;
-      // A quote that is already known is written without returning a promise (see settledPrice).
-      const settled = pending.productId ? this.session.settledPrice(pending.productId) : { quote: undefined };
-      if (settled) return this.write(end, original, settled.quote);
-      return quote.then((price) => this.write(end, original, price));
+      if (pending.changed && this.disclosure) {
+        end.after(this.encode(renderPriceDisclosure(this.disclosure)), { html: true });
+      }
     });
   }
 
-  /** Writes a price element's text: the shopper's price in the shop's format, or the original. */
-  private write(end: EndTag, original: string, price: PriceQuote | undefined): void {
-    if (!price?.personalized || price.price === price.base_price || !/\d/.test(original)) {
-      end.before(original, { html: true });
-      return;
-    }
-    // Only the digits of the shop's own (raw) text change, so its entities and spacing stay.
-    end.before(this.encode(formatPrice(price.price, { template: original })), { html: true });
-    this.session.changed = true;
-    if (this.disclosure) end.after(this.encode(renderPriceDisclosure(this.disclosure)), { html: true });
-  }
-
-  text(chunk: Text): void {
+  text(chunk: Text): void | Promise<void> {
     const top = this.stack[this.stack.length - 1];
     // `chunk.removed`: both `data-rx-price` and RX_PRICE_SELECTOR may match, handing over the same chunk twice.
     if (chunk.text !== '') this.justOpened = false;
     if (!top || top.untouched || chunk.removed) return;
     top.text += chunk.text;
-    chunk.remove();
+    if (!chunk.lastInTextNode) {
+      chunk.remove();
+      return;
+    }
+    // The text node is complete: write it here (see the class comment).
+    top.untouched = true;
+    const original = top.text;
+    top.text = '';
+    this.session.priceTemplate ??= decodeEntities(original).trim() || undefined;
+    const put = (html: string) => chunk.replace(html, { html: true });
+    // A quote that is already known is written without returning a promise (see settledPrice).
+    const settled = top.productId ? this.session.settledPrice(top.productId) : { quote: undefined };
+    if (settled) return this.write(put, top, original, settled.quote);
+    return top.quote.then((price) => this.write(put, top, original, price));
+  }
+
+  /** Writes a price element's text: the shopper's price in the shop's format, or the original. */
+  private write(
+    put: (html: string) => void,
+    pending: PendingPrice,
+    original: string,
+    price: PriceQuote | undefined,
+  ): void {
+    if (!price?.personalized || price.price === price.base_price || !/\d/.test(original)) {
+      put(original);
+      return;
+    }
+    // Only the digits of the shop's own (raw) text change, so its entities and spacing stay.
+    put(this.encode(formatPrice(price.price, { template: original })));
+    this.session.changed = true;
+    pending.changed = true;
   }
 
   /** End of document: put back any text whose element never closed. */

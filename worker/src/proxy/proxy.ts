@@ -90,7 +90,8 @@ export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): Middle
 }
 
 /**
- * A filled non-personal page is the same for every untracked shopper, so the origin's caching stays,
+ * A rewritten page that is not personal (filled for untracked shoppers, or only the plugin tag for held-out
+ * ones) is the same for every such shopper, so the origin's caching stays,
  * but it is no longer byte for byte the origin's: a strong ETag becomes weak (RFC 9110 8.8.1), as
  * servers do for compressed variants. `If-None-Match` compares weakly, so revalidation still works.
  */
@@ -215,7 +216,9 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   if (treatment) {
     responseHeaders.delete('etag');
     responseHeaders.delete('last-modified');
-  } else if (session) {
+  } else {
+    // Every page past this point is rewritten (at least the plugin tag goes in), held-out shoppers'
+    // included, and for GET and HEAD alike: no longer byte for byte the origin's.
     weakenEtag(responseHeaders);
   }
   responseHeaders.delete('content-length');

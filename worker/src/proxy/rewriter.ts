@@ -2,6 +2,7 @@ import { renderRecommendationBlock } from '../../../contracts/markup';
 import { RX_STYLE_TAG } from '../../../contracts/markup-styles';
 import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
+import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
 import { hasEndTag, PriceRewriter, productIdOf } from './price-rewriter';
 import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
@@ -126,6 +127,20 @@ function renderSlot(
   });
 }
 
+/**
+ * An element's attributes as the browser reads them: HTMLRewriter hands over the raw source text, so
+ * `data-rx-category="Home &amp; Garden"` would ask for a category nobody has, and a heading would show
+ * its `&amp;` (escaped once more when written).
+ */
+function decodedAttributes(element: Element): AttributeReader {
+  return {
+    getAttribute: (name) => {
+      const value = element.getAttribute(name);
+      return value === null ? null : decodeEntities(value);
+    },
+  };
+}
+
 /** An element's attributes for a configured slot: its placement comes from `RX_SLOTS`, not markup. */
 function configuredAttributes(slot: ConfiguredSlot): AttributeReader {
   return { getAttribute: (name) => (name === 'data-rx-placement' ? slot.placement : null) };
@@ -224,7 +239,7 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
   if (session) {
     rewriter.on('[data-rx-slot]', {
       element: outsideTemplate((element) =>
-        fillSlot(session, { element, attributes: element, position: 'inner' }, encode),
+        fillSlot(session, { element, attributes: decodedAttributes(element), position: 'inner' }, encode),
       ),
     });
     for (const slot of config.slots) {
