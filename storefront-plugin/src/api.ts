@@ -37,6 +37,8 @@ export function createApi(base: string, identity: Identity, identified: () => bo
       // A header, not `user_id=` in the URL: a shop's user id is often an email address.
       const userId = identity.userId();
       if (userId) headers['x-rx-user-id'] = encodeURIComponent(userId);
+      const signature = userId && identity.userSignature();
+      if (signature) headers['x-rx-user-sig'] = signature;
       // A first page: the worker answers from the page alone instead of a cache lookup that can only miss.
       if (identity.unknownToWorker()) headers['x-rx-uid-new'] = '1';
     }

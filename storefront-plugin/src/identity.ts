@@ -4,6 +4,7 @@ import { uuid } from './lib/uuid';
 /** Same cookie the worker issues in proxy mode, so a shopper keeps one id across both modes. */
 const ANONYMOUS_ID_COOKIE = 'rx_uid';
 const USER_ID_KEY = 'rx_user';
+const USER_SIGNATURE_KEY = 'rx_user_sig';
 /** 400 days: the longest cookie lifetime current browsers accept. */
 const MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
 const ANONYMOUS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -12,7 +13,9 @@ const ANONYMOUS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export interface Identity {
   anonymousId(): string;
   userId(): string | undefined;
-  setUserId(userId: string): void;
+  /** The shop server's signature of the user id (needed when the worker sets `USER_ID_SECRET`). */
+  userSignature(): string | undefined;
+  setUserId(userId: string, signature?: string): void;
   /** Forgets both ids (consent withdrawn). */
   clear(): void;
   /**
@@ -31,6 +34,7 @@ export interface Identity {
 export function createIdentity(): Identity {
   let anonymous: string | undefined;
   let user: string | undefined;
+  let signature: string | undefined;
   let madeHere = false;
   let delivered = false;
   return {
@@ -48,16 +52,24 @@ export function createIdentity(): Identity {
     userId() {
       return user ?? readItem(USER_ID_KEY) ?? undefined;
     },
-    setUserId(userId) {
+    userSignature() {
+      return signature ?? readItem(USER_SIGNATURE_KEY) ?? undefined;
+    },
+    setUserId(userId, userSignature) {
       user = userId;
+      signature = userSignature;
       writeItem(USER_ID_KEY, userId);
+      if (userSignature) writeItem(USER_SIGNATURE_KEY, userSignature);
+      else removeItem(USER_SIGNATURE_KEY);
     },
     clear() {
       anonymous = undefined;
       user = undefined;
+      signature = undefined;
       madeHere = false;
       writeCookie(ANONYMOUS_ID_COOKIE, '', 0);
       removeItem(USER_ID_KEY);
+      removeItem(USER_SIGNATURE_KEY);
     },
     unknownToWorker: () => madeHere && !delivered,
     eventsDelivered() {

@@ -18,7 +18,7 @@ export interface Rx {
   /** Records a page view; called automatically on load and on single-page-app navigations. */
   page(name?: string, properties?: EventProperties): void;
   /** Ties this browser to the shop's user id (and optional traits) from now on. */
-  identify(userId: string, traits?: Record<string, unknown>): void;
+  identify(userId: string, traits?: Record<string, unknown>, options?: IdentifyOptions): void;
   /** Grants (`true`) or withdraws (`false`) consent to tracking; required with `data-consent="required"`. */
   consent(granted: boolean): void;
   /** Sends waiting events now. */
@@ -27,6 +27,11 @@ export interface Rx {
   scan(): void;
   /** Runs a queued call `[method, ...args]`, as the stub-array snippet pushes them. */
   push(call: unknown): void;
+}
+
+/** `signature`: the shop server's HMAC of the user id, when the worker sets `USER_ID_SECRET` (docs/api.md). */
+export interface IdentifyOptions {
+  signature?: string;
 }
 
 /** Marks a real instance, so a second copy of the script on the page does not start again. */
@@ -96,14 +101,17 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     page: guard('page', (name?: string, properties?: EventProperties) =>
       enqueue({ type: 'page', ...(name ? { name: String(name) } : {}), properties: properties ?? {} }),
     ),
-    identify: guard('identify', (userId: string, traits?: Record<string, unknown>) => {
-      const id = String(userId ?? '');
-      // What the API and the event schema take (1-256 characters, no control characters): an id
-      // they would refuse would fail every request of a logged-in shopper.
-      if (!/^[^\p{Cc}]{1,256}$/u.test(id)) return report('identify: the user id must be 1-256 characters');
-      identity.setUserId(id);
-      enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
-    }),
+    identify: guard(
+      'identify',
+      (userId: string, traits?: Record<string, unknown>, options?: IdentifyOptions) => {
+        const id = String(userId ?? '');
+        // What the API and the event schema take (1-256 characters, no control characters): an id
+        // they would refuse would fail every request of a logged-in shopper.
+        if (!/^[^\p{Cc}]{1,256}$/u.test(id)) return report('identify: the user id must be 1-256 characters');
+        identity.setUserId(id, typeof options?.signature === 'string' ? options.signature : undefined);
+        enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
+      },
+    ),
     consent: guard('consent', (granted: boolean) => {
       consented = granted === true;
       allowStorage(allowed());

@@ -53,6 +53,7 @@ ${spacer}
 
 /** A logged-in shopper's id as a shop's login service makes it. */
 const SHOP_USER = "auth0|o'brién";
+const SHOP_USER_SIGNATURE = 'ab'.repeat(32);
 
 /** Events wait up to 5 s for their batch timer; polls wait longer than that. */
 const POLL = { timeout: 10_000 } as const;
@@ -109,7 +110,9 @@ describe('rx.js in Chromium (recording API)', () => {
   it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {
     const { page, errors } = await browser.newPage();
     // An Auth0-style id with an apostrophe and an accent: the API takes any id the events take.
-    await open(page, shopPage({ stub: `rx.push(['identify', ${JSON.stringify(SHOP_USER)}]);` }));
+    // With the shop server's signature, for a worker that sets USER_ID_SECRET.
+    const identify = JSON.stringify(['identify', SHOP_USER, undefined, { signature: SHOP_USER_SIGNATURE }]);
+    await open(page, shopPage({ stub: `rx.push(${identify});` }));
 
     await page.locator('#slot .rx-block').waitFor();
     // Titles are escaped by the shared renderer: "<3 tier>" is text, not an element.
@@ -148,6 +151,7 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(recommendation?.headers.cookie).toBeUndefined();
     // The shop's user id travels in a header, out of URLs and the logs that keep them.
     expect(recommendation?.headers['x-rx-user-id']).toBe(encodeURIComponent(SHOP_USER));
+    expect(recommendation?.headers['x-rx-user-sig']).toBe(SHOP_USER_SIGNATURE);
     expect(recommendation?.path).not.toContain('user_id');
     expect(recommendation?.path).not.toContain('tracking=');
 

@@ -100,7 +100,7 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
     requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers });
     const cors = {
       'access-control-allow-origin': req.headers.origin ?? '*',
-      'access-control-allow-headers': 'content-type, x-rx-uid, x-rx-uid-new, x-rx-user-id',
+      'access-control-allow-headers': 'content-type, x-rx-uid, x-rx-uid-new, x-rx-user-id, x-rx-user-sig',
       'access-control-allow-methods': 'GET, POST',
     };
     const json = (status: number, body: unknown) =>

@@ -330,7 +330,7 @@ describe('CORS', () => {
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
     // The plugin's id headers, or browsers would refuse its cross-site calls.
     expect(preflight.headers.get('access-control-allow-headers')?.split(/\s*,\s*/)).toEqual(
-      expect.arrayContaining(['x-rx-uid', 'x-rx-uid-new', 'x-rx-user-id']),
+      expect.arrayContaining(['x-rx-uid', 'x-rx-uid-new', 'x-rx-user-id', 'x-rx-user-sig']),
     );
   });
 });

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { activityKey, generationKey, purchasesKey, recommendationKey } from '../../worker/src/cache/keys';
 import { recommendationContext } from '../../worker/src/recommend/context';
 import { userHash } from '../../worker/src/shopper';
+import { signUserId } from '../../worker/src/shopper/user-signature';
 import {
   call,
   categoryOfProduct,
@@ -213,6 +214,59 @@ describe('personalization from Redis activity', () => {
     // `user_id=` (a shop's server) names the same shopper.
     const byQuery = await recommend(`placement=home&limit=4&user_id=${encodeURIComponent(userId)}`);
     expect(byQuery.body.items.map((i) => i.product_id)).toEqual(ids);
+  });
+});
+
+describe('signed user ids (USER_ID_SECRET)', () => {
+  const secret = { USER_ID_SECRET: 'test-user-id-secret' };
+
+  it('takes a user id only with its signature, by header or query; 403 naming user_sig otherwise', async () => {
+    const userId = `auth0|user-${crypto.randomUUID()}`;
+    const signature = await signUserId(secret.USER_ID_SECRET, userId);
+    const header = { 'x-rx-user-id': encodeURIComponent(userId) };
+
+    const unsigned = await recommend('placement=home&limit=4', header, secret);
+    expect(unsigned.response.status).toBe(403);
+    expect(unsigned.body).toMatchObject({
+      error: { code: 'user_signature_required', details: [{ field: 'user_sig' }] },
+    });
+    const forged = await recommend(
+      'placement=home&limit=4',
+      { ...header, 'x-rx-user-sig': 'ab'.repeat(32) },
+      secret,
+    );
+    expect(forged.response.status).toBe(403);
+    expect(forged.body).toMatchObject({ error: { code: 'user_signature_invalid' } });
+    // A signature of another id does not carry over.
+    const otherSignature = await signUserId(secret.USER_ID_SECRET, `${userId}x`);
+    const swapped = await recommend(
+      'placement=home&limit=4',
+      { ...header, 'x-rx-user-sig': otherSignature },
+      secret,
+    );
+    expect(swapped.response.status).toBe(403);
+
+    const signed = await recommend(
+      'placement=home&limit=4',
+      { ...header, 'x-rx-user-sig': signature },
+      secret,
+    );
+    expect(signed.response.status).toBe(200);
+    const byQuery = await recommend(
+      `placement=home&limit=4&user_id=${encodeURIComponent(userId)}&user_sig=${signature.toUpperCase()}`,
+      {},
+      secret,
+    );
+    expect(byQuery.response.status).toBe(200);
+    // Anonymous shoppers are unaffected.
+    expect((await recommend('placement=home&limit=4', {}, secret)).response.status).toBe(200);
+  });
+
+  it('signs as a shop server does with Node: hex HMAC-SHA256 of the id under the secret', async () => {
+    // node -e "console.log(require('crypto').createHmac('sha256','k').update('u-1').digest('hex'))"
+    expect(await signUserId('k', 'u-1')).toBe(
+      '00d01e9947a7d9b071652f1faee0c6df72a8ee179ef24a1ba3322f7961270044',
+    );
   });
 });
 

@@ -42,6 +42,8 @@ export interface Env {
   PRICE_SIGNING_KEY?: string;
   ADMIN_TOKEN?: string;
   SEGMENT_WRITE_KEY?: string;
+  /** When set, a user id is taken only with its signature (worker/src/shopper/user-signature.ts). */
+  USER_ID_SECRET?: string;
 
   // Bindings
   EVENTS: Queue<unknown>;

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { AppEnv } from '../app-env';
+import { USER_SIGNATURE_HEADER } from '../routes/params';
 import { ANONYMOUS_ID_HEADER, ANONYMOUS_ID_NEW_HEADER, USER_ID_HEADER } from '../shopper';
 
 /** `SHOP_ORIGINS`: comma- or space-separated origins (`https://shop.example,https://www.shop.example`). */
@@ -27,7 +28,13 @@ function corsFor(raw: string): MiddlewareHandler {
     handler = cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['content-type', ANONYMOUS_ID_HEADER, ANONYMOUS_ID_NEW_HEADER, USER_ID_HEADER],
+      allowHeaders: [
+        'content-type',
+        ANONYMOUS_ID_HEADER,
+        ANONYMOUS_ID_NEW_HEADER,
+        USER_ID_HEADER,
+        USER_SIGNATURE_HEADER,
+      ],
       credentials: true,
       maxAge: 600,
     });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PRODUCT_ID_PATTERN } from '../../../contracts/api-types';
 import { ApiError } from '../errors';
 import { USER_ID_HEADER, USER_ID_PATTERN } from '../shopper';
+import { userSignatureValid } from '../shopper/user-signature';
 
 export { PRODUCT_ID_PATTERN };
 export const MAX_PRODUCT_IDS = 50;
@@ -39,16 +40,42 @@ export function refuseUserIdWhenUntracked(
   }
 }
 
+/** Header that carries `user_sig`, the signature of the user id (with `USER_ID_SECRET`). */
+export const USER_SIGNATURE_HEADER = 'x-rx-user-sig';
+
+export const userSignatureSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
+
 /**
  * The logged-in shopper's id: the `user_id` query parameter (validated with the query), else the
  * `x-rx-user-id` header, percent-encoded UTF-8 (what the plugin sends). 400 naming the header when
- * it cannot be decoded, is not a valid id, or comes with `tracking=off`.
+ * it cannot be decoded, is not a valid id, or comes with `tracking=off`. With `USER_ID_SECRET` set,
+ * 403 unless `user_sig` (query) or `x-rx-user-sig` signs it.
  */
-export function requestUserId(
+export async function requestUserId(
   c: Pick<Context, 'req'>,
-  query: { user_id?: string; tracking?: 'off' },
-): string | undefined {
-  if (query.user_id) return query.user_id;
+  env: { USER_ID_SECRET?: string },
+  query: { user_id?: string; user_sig?: string; tracking?: 'off' },
+): Promise<string | undefined> {
+  const userId = query.user_id || userIdFromHeader(c, query);
+  if (userId === undefined || !env.USER_ID_SECRET) return userId;
+  const signature = query.user_sig ?? c.req.header(USER_SIGNATURE_HEADER);
+  if (!signature) {
+    throw new ApiError(403, 'user_signature_required', 'This API takes a user id only with its signature', [
+      {
+        field: 'user_sig',
+        reason: `send user_sig or ${USER_SIGNATURE_HEADER}: hex HMAC-SHA256 of the user id`,
+      },
+    ]);
+  }
+  if (!(await userSignatureValid(env.USER_ID_SECRET, userId, signature))) {
+    throw new ApiError(403, 'user_signature_invalid', 'The signature does not sign this user id', [
+      { field: 'user_sig', reason: 'does not match the user id' },
+    ]);
+  }
+  return userId;
+}
+
+function userIdFromHeader(c: Pick<Context, 'req'>, query: { tracking?: 'off' }): string | undefined {
   const raw = c.req.header(USER_ID_HEADER);
   if (!raw) return undefined;
   const invalid = (reason: string) =>

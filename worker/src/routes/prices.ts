@@ -12,6 +12,7 @@ import {
   requestUserId,
   trackingSchema,
   userIdSchema,
+  userSignatureSchema,
 } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
@@ -19,6 +20,7 @@ const PricesQuerySchema = z
   .object({
     product_ids: productIdListSchema,
     user_id: userIdSchema.optional(),
+    user_sig: userSignatureSchema.optional(),
     tracking: trackingSchema,
   })
   .superRefine(refuseUserIdWhenUntracked);
@@ -56,7 +58,7 @@ export const prices = new Hono<AppEnv>()
     zValidator('query', PricesQuerySchema, rejectInvalid('query')),
     async (c) => {
       const query = c.req.valid('query');
-      const userId = requestUserId(c, query);
+      const userId = await requestUserId(c, c.env, query);
       c.header('cache-control', 'private, no-store');
       if (query.tracking === 'off') {
         // A shopper who may not be tracked: no id is made, no cookie set.

@@ -12,6 +12,7 @@ import {
   requestUserId,
   trackingSchema,
   userIdSchema,
+  userSignatureSchema,
 } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
@@ -33,6 +34,7 @@ const RecommendationsQuerySchema = z
       .max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)
       .default(8),
     user_id: userIdSchema.optional(),
+    user_sig: userSignatureSchema.optional(),
     tracking: trackingSchema,
   })
   .superRefine((query, ctx) => {
@@ -64,7 +66,7 @@ export const recommendations = new Hono<AppEnv>().get(
       ...(query.product_ids ? { productIds: query.product_ids } : {}),
       ...(query.category ? { category: query.category } : {}),
     };
-    const userId = requestUserId(c, query);
+    const userId = await requestUserId(c, c.env, query);
     c.header('cache-control', 'private, no-store');
     if (query.tracking === 'off') {
       // A shopper who may not be tracked (the plugin before consent, or under GPC): results from the
