@@ -24,12 +24,28 @@ export type ShopCatalogueEntry = z.infer<typeof ShopCatalogueEntrySchema>;
 /** Reads a shop catalogue JSON file: an array of entries or `{ items: [...] }`. */
 export async function readShopCatalogue(file: string): Promise<ShopCatalogueEntry[]> {
   const text = await readFile(file, 'utf8');
-  const json: unknown = JSON.parse(text);
-  const list = Array.isArray(json) ? json : (json as { items?: unknown }).items;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `catalogue ${file}: not JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  const list = Array.isArray(json) ? json : (json as { items?: unknown } | null)?.items;
   const parsed = z.array(ShopCatalogueEntrySchema).min(1).safeParse(list);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`catalogue ${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+  }
+  // One entry per product: a second one would leave the first an empty column of the model, and the
+  // worker would exclude only one of the two (a product recommended on its own page).
+  const seen = new Set<string>();
+  for (const [index, entry] of parsed.data.entries()) {
+    if (seen.has(entry.product_id)) {
+      throw new Error(`catalogue ${file}: ${index}.product_id "${entry.product_id}" appears more than once`);
+    }
+    seen.add(entry.product_id);
   }
   return parsed.data;
 }

@@ -43,6 +43,7 @@ export function* eventInteractions(
       item: p.id,
       ...(p.title ? { title: p.title } : {}),
       ...(p.price !== undefined ? { price: p.price } : {}),
+      ...(p.currency ? { currency: p.currency } : {}),
       ...(p.category ? { category: p.category } : {}),
     });
     yield {

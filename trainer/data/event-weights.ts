@@ -17,9 +17,14 @@ export const EVENT_WEIGHTS: Readonly<Record<string, number>> = {
 };
 
 /** Products an event is about: `properties.products[]` if present, else the top-level product. */
-export function eventProducts(
-  event: RxEvent,
-): Array<{ id: string; quantity: number; price?: number; title?: string; category?: string }> {
+export function eventProducts(event: RxEvent): Array<{
+  id: string;
+  quantity: number;
+  price?: number;
+  currency?: string;
+  title?: string;
+  category?: string;
+}> {
   const props = event.properties ?? {};
   const list = props.products && props.products.length > 0 ? props.products : [props];
   const out = [];
@@ -30,6 +35,8 @@ export function eventProducts(
       id: String(id),
       quantity: p.quantity ?? 1,
       ...(p.price !== undefined ? { price: p.price } : {}),
+      // A product's own currency, else the event's (Segment puts it on `properties`).
+      ...((p.currency ?? props.currency) ? { currency: (p.currency ?? props.currency)?.toUpperCase() } : {}),
       ...(p.name ? { title: p.name } : {}),
       ...(p.category ? { category: p.category } : {}),
     });

@@ -81,4 +81,27 @@ describe('events reader', () => {
     const m = aggregate(rows);
     expect(m.matrix.values[0]).toBeCloseTo(1 + Math.log(4), 6);
   });
+
+  it("keeps the events' currency for the catalogue, and ignores a negative price", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const order = (product: Record<string, unknown>, currency?: string) => ({
+      type: 'track',
+      event: 'Order Completed',
+      anonymousId: 'a1',
+      timestamp: '2024-05-01T10:05:00Z',
+      properties: { order_id: 'o1', ...(currency ? { currency } : {}), products: [product] },
+    });
+    const lines = [
+      order({ product_id: 'E1', price: 4 }, 'eur'),
+      order({ product_id: 'U1', price: 5, currency: 'USD' }),
+      // A refund line with a negative price used to end training with a catalogue error.
+      order({ product_id: 'E1', price: -3 }, 'EUR'),
+    ];
+    await writeFile(file, `${lines.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const source = eventsSource(file);
+    await readAll(source);
+    expect(source.items.get('E1')).toMatchObject({ currency: 'EUR', prices: [4] });
+    expect(source.items.get('U1')).toMatchObject({ currency: 'USD', prices: [5] });
+  });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
-import { mongodbSource } from './mongodb';
+import { databaseOfUri, mongodbSource } from './mongodb';
 import { readAll } from './sources';
 
 let mongo: LocalMongo;
@@ -56,5 +56,14 @@ describe('mongodb reader', () => {
     await expect(readAll(mongodbSource('/tmp/events.jsonl'))).rejects.toThrow(
       /mongodb:\/\/ or mongodb\+srv:\/\//,
     );
+  });
+
+  it('reads the database from any connection string, replica-set host lists included', () => {
+    expect(databaseOfUri('mongodb://h1:27017,h2:27017/shop?replicaSet=rs0')).toBe('shop');
+    expect(databaseOfUri('mongodb+srv://user:p%40ss@cluster0.example.net/rx-events?retryWrites=true')).toBe(
+      'rx-events',
+    );
+    expect(databaseOfUri('mongodb://127.0.0.1:27017')).toBe('');
+    expect(databaseOfUri('mongodb://127.0.0.1:27017/?w=majority')).toBe('');
   });
 });

@@ -42,8 +42,7 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
       await client.connect().catch((error: Error) => {
         throw new InputError(`cannot connect to MongoDB: ${error.message}`);
       });
-      const dbName =
-        new URL(uri.replace(/^mongodb\+srv/, 'mongodb')).pathname.slice(1) || process.env.MONGODB_DB || 'rx';
+      const dbName = databaseOfUri(uri) || process.env.MONGODB_DB || 'rx';
       const cursor = client
         .db(dbName)
         .collection(collection)
@@ -59,4 +58,20 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
     }
   }
   return { interactions, report, items };
+}
+
+/**
+ * The database a connection string names (`mongodb://h1,h2/shop?replicaSet=rs0` → `shop`), or ''.
+ * Not `new URL`: a host list (a replica set) is no URL host, and it threw "Invalid URL".
+ */
+export function databaseOfUri(uri: string): string {
+  const rest = uri.replace(/^mongodb(\+srv)?:\/\//, '');
+  const slash = rest.indexOf('/');
+  if (slash < 0) return '';
+  const path = rest.slice(slash + 1).split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -82,8 +82,9 @@ export function observeItem(items: Map<string, ItemStats>, obs: ItemObservation)
     items.set(obs.item, stats);
   }
   if (obs.title) stats.titles.set(obs.title, (stats.titles.get(obs.title) ?? 0) + 1);
-  // Price samples are capped: a median of 200 samples is plenty and memory stays flat.
-  if (obs.price !== undefined && Number.isFinite(obs.price) && stats.prices.length < 200)
+  // Price samples are capped: a median of 200 samples is plenty and memory stays flat. A negative
+  // price (a refund line, a sender's bug) is no price to show: the catalogue would refuse it.
+  if (obs.price !== undefined && Number.isFinite(obs.price) && obs.price >= 0 && stats.prices.length < 200)
     stats.prices.push(obs.price);
   if (obs.currency) stats.currency = obs.currency;
   if (obs.category) stats.category = obs.category;

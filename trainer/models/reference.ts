@@ -26,6 +26,15 @@ export function referenceScores(body: ScoringBody, history: Float32Array): Float
       for (let k = 0; k < body.rank; k++) {
         for (let j = 0; j < n; j++) out[j] = (out[j] ?? 0) + (z[k] ?? 0) * (body.v[k * n + j] ?? 0);
       }
+      // Without each item's score against itself (see ScoringBody).
+      for (let j = 0; j < n; j++) {
+        const h = history[j] ?? 0;
+        if (h === 0) continue;
+        let self = 0;
+        for (let k = 0; k < body.rank; k++)
+          self += (body.u[j * body.rank + k] ?? 0) * (body.v[k * n + j] ?? 0);
+        out[j] = (out[j] ?? 0) - h * self;
+      }
       return out;
     }
     case 'autoencoder': {

@@ -118,6 +118,30 @@ describe('ONNX parity with the reference (onnxruntime-web in Node)', () => {
     await expectParity(lowRank, n, histories, masks);
   });
 
+  it('factorised graphs with the history unmasked (a viewed item): no item scores against itself', async () => {
+    // The worker masks purchases, the page's product and the cart, not items a shopper only viewed.
+    const open = histories.map(() => new Float32Array(n).fill(1));
+    await expectParity(trainItemItem(byUser.matrix, { maxDenseItems: 10, rank: 12 }), n, histories, open);
+    await expectParity(
+      trainEase(byUser.matrix, { lambda: 5, maxDenseItems: 10, rank: 12 }),
+      n,
+      histories,
+      open,
+    );
+    // At full rank the factorised EASE graph ranks every item as the exact one does, viewed ones included.
+    const fullRank = trainEase(byUser.matrix, { lambda: 5, maxDenseItems: 10, rank: n, iterations: 8 });
+    const exact = trainEase(byUser.matrix, { lambda: 5 });
+    for (const history of histories) {
+      const want = referenceTopK(referenceScores(exact, history), new Float32Array(n).fill(1), 10).indices;
+      const runner = await loadRecommender(
+        buildRecommenderGraph({ name: 'ease', items: n, k: 10, body: fullRank, producerVersion: 'test' }),
+      );
+      const out = await runner.run(history, new Float32Array(n).fill(1), 1);
+      await runner.close();
+      expect(Array.from(out.indices.subarray(0, 10))).toEqual(want);
+    }
+  });
+
   it('fixture bundle graphs (autoencoder, factorised)', async () => {
     const contents = fixtureBundleContents({ items: 30, hidden: 6 });
     const { histories: h, masks: m } = sampleInputs(30);

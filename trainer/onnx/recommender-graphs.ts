@@ -18,7 +18,13 @@ export const MASK_PENALTY = 1e9;
 export type ScoringBody =
   /** history · M, M dense [items, items] (small catalogues only). */
   | { kind: 'dense'; matrix: Float32Array }
-  /** history · U · V, U [items, rank], V [rank, items]: a factorized item-item matrix. */
+  /**
+   * history · (U · V with its diagonal zeroed), U [items, rank], V [rank, items]: a factorized
+   * item-item matrix. The diagonal (an item's score against itself) goes, as in the dense forms
+   * (EASE's B has a zero diagonal by construction; item-item zeroes it): otherwise every item in the
+   * history would score high just for being there, and the worker masks only purchases, the page's
+   * product and the cart, not what the shopper viewed.
+   */
   | { kind: 'factorized'; rank: number; u: Float32Array; v: Float32Array }
   /** Mult-DAE: tanh(normalize(history) · W1 + b1) · W2 + b2. */
   | {
@@ -63,7 +69,10 @@ function scoringBody(g: GraphBuilder, history: string, items: number, body: Scor
       return g.op('MatMul', [history, g.floatTensor('item_item', [items, items], body.matrix)]);
     case 'factorized': {
       const projected = g.op('MatMul', [history, g.floatTensor('item_factors', [items, body.rank], body.u)]);
-      return g.op('MatMul', [projected, g.floatTensor('item_factors_out', [body.rank, items], body.v)]);
+      const full = g.op('MatMul', [projected, g.floatTensor('item_factors_out', [body.rank, items], body.v)]);
+      // history_j · (U·V)_jj is each item's score against itself: taken out again (see ScoringBody).
+      const selfScores = g.floatTensor('self_scores', [items], factorizedDiagonal(body));
+      return g.op('Sub', [full, g.op('Mul', [history, selfScores])]);
     }
     case 'autoencoder': {
       // Mult-DAE feeds the L2-normalised history; an empty history stays zero (eps avoids 0/0),
@@ -87,6 +96,19 @@ function scoringBody(g: GraphBuilder, history: string, items: number, body: Scor
       return g.op('Add', [zero, g.floatTensor('popularity', [1, items], body.popularity)]);
     }
   }
+}
+
+/** The diagonal of U · V: each item's score against itself in a factorized body. */
+export function factorizedDiagonal(body: Extract<ScoringBody, { kind: 'factorized' }>): Float32Array {
+  const items = body.u.length / body.rank;
+  const diagonal = new Float32Array(items);
+  for (let item = 0; item < items; item++) {
+    let sum = 0;
+    for (let k = 0; k < body.rank; k++)
+      sum += (body.u[item * body.rank + k] ?? 0) * (body.v[k * items + item] ?? 0);
+    diagonal[item] = sum;
+  }
+  return diagonal;
 }
 
 /** Builds a recommender graph and returns its serialised ONNX bytes. */
