@@ -103,6 +103,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Closing the terminal: wrangler runs in its own process group, so only this stops it.
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
 
   stack = await startStack({
     workerPort: ports.worker,

@@ -76,6 +76,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = options.host ?? '127.0.0.1';
   const given = options.workerVars ?? {};
   const useShop = !given.ORIGIN_URL;
+  // Both or neither: one of them alone would pair a real Upstash URL with the local server's token
+  // (every cache call a 401, the worker quietly degraded) while the banner says local Upstash.
+  if (!given.UPSTASH_REDIS_REST_URL !== !given.UPSTASH_REDIS_REST_TOKEN) {
+    throw new Error(
+      'set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (a real Upstash database), or neither (the local one)',
+    );
+  }
   const useUpstash = !(given.UPSTASH_REDIS_REST_URL && given.UPSTASH_REDIS_REST_TOKEN);
   const useMongo = !given.MONGODB_URI;
 

@@ -58,8 +58,13 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
+/**
+ * Signals wrangler's whole process group. Also after its top process exited: workerd and the other
+ * inner processes can outlive it (a crashed wrangler leaves workerd on the port), and the group id
+ * stays valid while any member lives.
+ */
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);
   } catch {

@@ -80,6 +80,12 @@ describe('ports', () => {
     );
   });
 
+  it('startStack refuses half an Upstash configuration before starting anything', async () => {
+    await expect(
+      startStack({ workerVars: { UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' } }),
+    ).rejects.toThrow('set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN');
+  });
+
   it('startStack refuses a taken port before starting anything', async () => {
     const port = await holdPort();
     const error = await startStack({ mongoPort: port }).catch((e: unknown) => e);

@@ -49,6 +49,31 @@ describe('local-mongo storage', () => {
     third.close();
   });
 
+  it('keeps documents with $-keys MongoDB accepts ($oid, $date, $regex) exactly, and still reads the old format', () => {
+    const dataDir = freshDir();
+    fs.mkdirSync(path.join(dataDir, 'rx'));
+    // A log written by the EJSON format of earlier versions.
+    fs.writeFileSync(
+      path.join(dataDir, 'rx', 'events.jsonl'),
+      '{"p":{"_id":"old","at":{"$date":"1970-01-01T00:00:00.001Z"}}}\n',
+    );
+    const engine = StorageEngine.open(dataDir);
+    const events = engine.getCollection('rx', 'events');
+    const odd = {
+      _id: 'odd',
+      properties: { $oid: 'abc', $date: 'not a date', $numberInt: '5', $regex: '^a' },
+    };
+    events?.insert(odd);
+    engine.flush();
+    engine.close();
+    const reopened = StorageEngine.open(dataDir);
+    expect(reopened.getCollection('rx', 'events')?.documents()).toEqual([
+      { _id: 'old', at: new Date(1) },
+      odd,
+    ]);
+    reopened.close();
+  });
+
   it('refuses to start on a corrupt record in the middle of a log, naming the file and line', () => {
     const dataDir = freshDir();
     fs.mkdirSync(path.join(dataDir, 'rx'));

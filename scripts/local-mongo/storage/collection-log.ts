@@ -1,12 +1,27 @@
 import fs from 'node:fs';
-import { EJSON } from 'bson';
+import { BSON, EJSON } from 'bson';
 import type { Doc } from '../types.ts';
 
 /** One line of a collection's log: a document written (`p`, put) or removed by `_id` (`d`). */
 type LogRecord = { p: Doc } | { d: unknown };
 
 /**
- * A collection's append-only JSON-lines log (EJSON, so ObjectId and Date round-trip).
+ * A record as one line: `B` and the base64 of its BSON. BSON, because a stored document is BSON and
+ * comes back exactly: EJSON (the format before) gives meaning to keys such as `$oid`, `$date` or
+ * `$regex`, which MongoDB accepts inside documents, so such a document came back changed or made the
+ * log unreadable. Lines of the older EJSON format (they start with `{`) are still read.
+ */
+function encodeRecord(record: LogRecord): string {
+  return `B${Buffer.from(BSON.serialize(record, { ignoreUndefined: true })).toString('base64')}\n`;
+}
+
+function decodeRecord(line: string): LogRecord {
+  if (line.startsWith('B')) return BSON.deserialize(Buffer.from(line.slice(1), 'base64')) as LogRecord;
+  return EJSON.parse(line) as LogRecord;
+}
+
+/**
+ * A collection's append-only log, one record per line (see encodeRecord).
  *
  * Crash safety: every record is one line written by a single `write` before the command is
  * acknowledged, so a crash can only leave a torn last line, which replay drops. Compaction
@@ -52,7 +67,7 @@ export class CollectionLog {
       if (line === '') continue;
       let record: LogRecord;
       try {
-        record = EJSON.parse(line) as LogRecord;
+        record = decodeRecord(line);
       } catch (error) {
         // A complete line can only be bad if the file was edited or the disk failed: refuse to
         // guess, since skipping it could silently resurrect or lose documents.
@@ -77,11 +92,11 @@ export class CollectionLog {
   }
 
   appendPut(doc: Doc): void {
-    this.pending.push(`${EJSON.stringify({ p: doc }, { relaxed: true })}\n`);
+    this.pending.push(encodeRecord({ p: doc }));
   }
 
   appendRemove(id: unknown): void {
-    this.pending.push(`${EJSON.stringify({ d: id }, { relaxed: true })}\n`);
+    this.pending.push(encodeRecord({ d: id }));
   }
 
   get hasPending(): boolean {
@@ -114,7 +129,7 @@ export class CollectionLog {
     try {
       let lines: string[] = [];
       for (const doc of docs) {
-        lines.push(`${EJSON.stringify({ p: doc }, { relaxed: true })}\n`);
+        lines.push(encodeRecord({ p: doc }));
         count += 1;
         if (lines.length >= 1000) {
           fs.writeSync(tmpFd, lines.join(''));
