@@ -107,6 +107,12 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
     });
   };
 
+  // No validation users (nobody with 5+ items, or too few users): every epoch would score 0, epoch 1
+  // would stay "best" and early stopping would ship its barely trained weights. Train every epoch
+  // and keep the last instead.
+  const validated = validation.foldIn.rows > 0;
+  if (!validated)
+    log(`no validation users (none with 5+ items): training all ${maxEpochs} epochs, keeping the last`);
   let best = { ndcg: -1, epoch: 0, weights: [] as Float32Array[] };
   const epochs: EpochReport[] = [];
   for (let epoch = 1; epoch <= maxEpochs; epoch++) {
@@ -148,7 +154,7 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
     log(
       `epoch ${String(epoch).padStart(3)}  loss ${report.loss.toFixed(4)}  val nDCG@10 ${ndcg.toFixed(4)}  ${report.seconds.toFixed(1)} s`,
     );
-    if (ndcg > best.ndcg) {
+    if (!validated || ndcg > best.ndcg) {
       best = {
         ndcg,
         epoch,

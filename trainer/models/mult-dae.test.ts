@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate } from '../data/matrix';
+import type { Interaction } from '../data/types';
+import { initBackend } from '../tfjs/backend';
+import { trainMultDae } from './mult-dae';
+
+/** `users` shoppers with `perUser` distinct items each, from a catalogue of `items`. */
+function interactions(users: number, perUser: number, items: number): Interaction[] {
+  const out: Interaction[] = [];
+  for (let u = 0; u < users; u++) {
+    for (let j = 0; j < perUser; j++) {
+      out.push({
+        user: `u${u}`,
+        item: `i${(u * 3 + j) % items}`,
+        time: u * 100 + j,
+        weight: 1,
+        purchase: true,
+        quantity: 1,
+        basket: `b${u}`,
+      });
+    }
+  }
+  return out;
+}
+
+describe('Mult-DAE training', () => {
+  it('without validation users (nobody with 5+ items) trains every epoch and keeps the last', async () => {
+    await initBackend();
+    const { matrix } = aggregate(interactions(40, 3, 12));
+    const result = await trainMultDae(matrix, { epochs: 4, hidden: 4, patience: 1, seed: 7 });
+    // It used to keep epoch 1 (nDCG 0 is "no better" than 0) and stop at epoch 2.
+    expect(result.epochs).toHaveLength(4);
+    expect(result.bestEpoch).toBe(4);
+  });
+});
