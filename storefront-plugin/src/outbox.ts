@@ -60,7 +60,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     // Browsers allow 64 KiB of keepalive bodies in flight per page, all requests together; past it
     // fetch fails at once. A request beyond that budget goes without keepalive (it still arrives
     // unless the page unloads first, and then the next page sends it again).
-    const bytes = new TextEncoder().encode(body).length;
+    const bytes = utf8Bytes(body);
     const keepalive = keepaliveBytes + bytes <= MAX_BATCH_BYTES;
     if (keepalive) keepaliveBytes += bytes;
     const settle = (delivered: boolean) => {
@@ -112,10 +112,8 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       // Checked once, here: an event that cannot be sent would otherwise stay queued, fail every
       // request and every save of the queue, and hold back the good events beside it.
       const bytes = jsonBytes(event);
-      if (bytes === undefined) return report('event dropped: its properties are not JSON');
-      if (bytes > EVENT_LIMITS.maxEventBytes) {
-        return report(`event dropped: over ${EVENT_LIMITS.maxEventBytes} bytes`);
-      }
+      if (bytes === undefined) return report('event dropped: not JSON');
+      if (bytes > EVENT_LIMITS.maxEventBytes) return report('event dropped: over 32 KB');
       pending.push(event);
       if (pending.length > MAX_QUEUED) pending = pending.slice(-MAX_QUEUED);
       persist();
@@ -157,11 +155,13 @@ export function batches(events: readonly RxEventInput[]): RxEventInput[][] {
   return out;
 }
 
+/** UTF-8 size of a text (what a request body weighs). */
+const utf8Bytes = (text: string) => new Blob([text]).size;
+
 /** UTF-8 size of `value` as JSON, or undefined when it cannot be JSON (a cycle, a BigInt). */
 function jsonBytes(value: unknown): number | undefined {
   try {
-    const text = JSON.stringify(value);
-    return text === undefined ? undefined : new TextEncoder().encode(text).length;
+    return utf8Bytes(JSON.stringify(value));
   } catch {
     return undefined;
   }

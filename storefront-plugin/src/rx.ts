@@ -107,7 +107,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
         const id = String(userId ?? '');
         // What the API and the event schema take (1-256 characters, no control characters): an id
         // they would refuse would fail every request of a logged-in shopper.
-        if (!/^[^\p{Cc}]{1,256}$/u.test(id)) return report('identify: the user id must be 1-256 characters');
+        if (!/^[^\p{Cc}]{1,256}$/u.test(id)) return report('identify: bad user id');
         identity.setUserId(id, typeof options?.signature === 'string' ? options.signature : undefined);
         enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
       },
