@@ -51,7 +51,15 @@ export async function readBundleFolder(
   } catch {
     throw new PublishError(`${dir} has no manifest.json: pass the folder npm run train wrote (--out DIR)`);
   }
-  const parsed = ManifestSchema.safeParse(JSON.parse(raw));
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw new PublishError(
+      `manifest.json is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new PublishError(`manifest.json is invalid: ${issue?.path.join('.')}: ${issue?.message}`);
@@ -96,11 +104,31 @@ async function errorText(response: Response): Promise<string> {
   }
 }
 
+/**
+ * The admin token goes only over https, or to this machine: over plain http anyone on the path
+ * could read it and publish models of their own.
+ */
+export function assertSafeToSendToken(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PublishError(`--url ${url} is not a URL`);
+  }
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && local)) {
+    throw new PublishError(
+      `--url must be https:// (or http://localhost): the admin token would travel in the clear to ${parsed.host}`,
+    );
+  }
+}
+
 /** Uploads and activates a bundle folder on a worker. */
 export async function publishBundle(dir: string, options: PublishOptions): Promise<PublishResult> {
   const log = options.log ?? (() => undefined);
   const { manifest, files } = await readBundleFolder(dir);
   const base = options.url.replace(/\/+$/, '');
+  assertSafeToSendToken(base);
   const headers = { authorization: `Bearer ${options.adminToken}` };
   // The manifest goes last, so a half-uploaded folder never has a manifest pointing at missing files.
   const order = [...files.keys()].filter((f) => f !== 'manifest.json').concat('manifest.json');

@@ -39,13 +39,14 @@ export class WireServer {
     await new Promise<void>((resolve, reject) => {
       listener.once('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE') {
-          reject(
-            new Error(
-              `local-mongo: port ${this.boundPort} on ${this.host} is already in use; ` +
-                'pick another with --port <n> (or port 0 for any free port)',
-              { cause: error },
-            ),
+          // Keeps the code, so a caller (npm start) can name its own setting for the port instead.
+          const taken: NodeJS.ErrnoException = new Error(
+            `local-mongo: port ${this.boundPort} on ${this.host} is already in use; ` +
+              'pick another with --port <n> (or port 0 for any free port)',
+            { cause: error },
           );
+          taken.code = 'EADDRINUSE';
+          reject(taken);
         } else reject(error);
       });
       listener.listen(this.boundPort, this.host, () => resolve());

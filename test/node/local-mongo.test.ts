@@ -109,6 +109,18 @@ describe('local-mongo with the official driver', () => {
     expect(found?.nested).toEqual({ list: [1, 'two', null] });
   });
 
+  it('refuses an index that exists under its name with other options (85), as MongoDB does', async () => {
+    const expiring = db.collection('expiring');
+    expect(await expiring.createIndex({ at: 1 }, { name: 'at_1', expireAfterSeconds: 60 })).toBe('at_1');
+    expect(await expiring.createIndex({ at: 1 }, { name: 'at_1', expireAfterSeconds: 60 })).toBe('at_1');
+    const changed = await expiring
+      .createIndex({ at: 1 }, { name: 'at_1', expireAfterSeconds: 120 })
+      .catch((caught: unknown) => caught);
+    expect((changed as MongoServerError).code).toBe(85);
+    const indexes = await expiring.listIndexes().toArray();
+    expect(indexes.find((index) => index.name === 'at_1')?.expireAfterSeconds).toBe(60);
+  });
+
   it('enforces a unique index on inserts and updates, and re-creating it is a no-op', async () => {
     const orders = db.collection<{ _id: number; order_id: string }>('orders');
     expect(await orders.createIndex({ order_id: 1 }, { unique: true })).toBe('order_id_1');
@@ -578,6 +590,8 @@ describe.skipIf(externalUri !== undefined)(
         await expect(startLocalMongo({ port: local.port })).rejects.toThrow(
           new RegExp(`port ${local.port} .*already in use.*--port`),
         );
+        // With the code kept, npm start names its own variable (RX_MONGO_PORT) instead.
+        await expect(startLocalMongo({ port: local.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
       } finally {
         await local.close();
       }

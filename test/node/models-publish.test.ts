@@ -4,7 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev, type WranglerDev } from '../../scripts/dev/wrangler-dev';
-import { PublishError, publishBundle, readBundleFolder } from '../../scripts/models-publish';
+import {
+  assertSafeToSendToken,
+  PublishError,
+  publishBundle,
+  readBundleFolder,
+} from '../../scripts/models-publish';
 import { buildFixtureBundle, writeFixtureBundle } from '../support/fixture-bundle';
 
 async function bundleDir(version: string): Promise<string> {
@@ -27,6 +32,19 @@ describe('models:publish local checks', () => {
       /complements\.onnx is listed in manifest\.json but missing/,
     );
     await expect(readBundleFolder(os.tmpdir())).rejects.toThrow(PublishError);
+  });
+
+  it('refuses a manifest that is not JSON with a PublishError, not a stack trace', async () => {
+    const dir = await bundleDir('local-3');
+    await writeFile(path.join(dir, 'manifest.json'), '{"version": ');
+    await expect(readBundleFolder(dir)).rejects.toThrow(/manifest\.json is not JSON/);
+  });
+
+  it('sends the admin token only over https or to this machine', () => {
+    expect(() => assertSafeToSendToken('http://shop.example')).toThrow(/must be https/);
+    expect(() => assertSafeToSendToken('https://shop.example')).not.toThrow();
+    expect(() => assertSafeToSendToken('http://127.0.0.1:8787')).not.toThrow();
+    expect(() => assertSafeToSendToken('http://localhost:8787')).not.toThrow();
   });
 });
 

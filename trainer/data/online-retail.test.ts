@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InputError, splitCsvLine } from './lines';
-import { onlineRetailSource } from './online-retail';
+import { onlineRetailSource, parseRetailDate } from './online-retail';
 import { readAll } from './sources';
 
 const HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
@@ -70,5 +70,13 @@ describe('online-retail reader', () => {
   it('splits RFC 4180 CSV lines', () => {
     expect(splitCsvLine('a,"b,c","d ""e""",')).toEqual(['a', 'b,c', 'd "e"', '']);
     expect(splitCsvLine('"open,x')).toBeNull();
+  });
+
+  it('reads both date formats as UTC and refuses dates that do not exist (instead of rolling them over)', () => {
+    expect(parseRetailDate('2010-12-01 08:26:00')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(parseRetailDate('12/1/2010 8:26')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(parseRetailDate('2011-02-30 10:00')).toBeNull();
+    expect(parseRetailDate('2/30/2011 10:00')).toBeNull();
+    expect(parseRetailDate('2011-02-28 25:00')).toBeNull();
   });
 });

@@ -45,11 +45,27 @@ export const MAX_QUANTITY = 10_000;
 /** Parses `YYYY-MM-DD HH:MM[:SS]` (this CSV) or `M/D/YYYY H:MM` (the original spreadsheet), as UTC. */
 export function parseRetailDate(text: string): number | null {
   let m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim());
-  if (m)
-    return Date.UTC(+(m[1] ?? 0), +(m[2] ?? 1) - 1, +(m[3] ?? 1), +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+  if (m) return utcIfReal(+(m[1] ?? 0), +(m[2] ?? 0), +(m[3] ?? 0), +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
   m = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/.exec(text.trim());
-  if (m) return Date.UTC(+(m[3] ?? 0), +(m[1] ?? 1) - 1, +(m[2] ?? 1), +(m[4] ?? 0), +(m[5] ?? 0));
+  if (m) return utcIfReal(+(m[3] ?? 0), +(m[1] ?? 0), +(m[2] ?? 0), +(m[4] ?? 0), +(m[5] ?? 0), 0);
   return null;
+}
+
+/**
+ * The time, or null for a date that does not exist: Date.UTC rolls 2011-02-30 over to 2 March and
+ * 25:00 to the next day, which would put a line on the wrong day instead of counting it unreadable.
+ */
+function utcIfReal(year: number, month: number, day: number, hour: number, minute: number, second: number) {
+  const time = Date.UTC(year, month - 1, day, hour, minute, second);
+  const back = new Date(time);
+  const same =
+    back.getUTCFullYear() === year &&
+    back.getUTCMonth() === month - 1 &&
+    back.getUTCDate() === day &&
+    back.getUTCHours() === hour &&
+    back.getUTCMinutes() === minute &&
+    back.getUTCSeconds() === second;
+  return same ? time : null;
 }
 
 /** A data source over an Online Retail CSV file. */

@@ -132,7 +132,14 @@ export class Collection {
     for (const existing of this.listIndexes()) {
       const sameName = existing.name === spec.name;
       const sameKey = EJSON.stringify(existing.key) === keyText;
-      if (sameName && sameKey && (existing.unique === true) === (spec.unique === true)) return false;
+      if (sameName && sameKey) {
+        if (indexOptions(existing) === indexOptions(spec)) return false;
+        // As MongoDB: a changed TTL, filter or uniqueness is not quietly kept as it was.
+        throw new CommandError(
+          'IndexOptionsConflict',
+          `An equivalent index already exists with the same name but different options: ${spec.name}`,
+        );
+      }
       if (sameName) {
         throw new CommandError(
           'IndexKeySpecsConflict',
@@ -226,4 +233,16 @@ export class Collection {
   private unindex(doc: Doc, key: string): void {
     for (const index of this.uniqueIndexes) index.remove(doc, key);
   }
+}
+
+/** An index's options as comparable text: all but its name and key and what the server adds or ignores. */
+function indexOptions(spec: Doc): string {
+  const options: Doc = {};
+  for (const name of Object.keys(spec).sort()) {
+    if (['name', 'key', 'v', 'ns', 'background'].includes(name)) continue;
+    // `unique: false` is what no `unique` means.
+    if ((name === 'unique' || name === 'sparse') && spec[name] === false) continue;
+    options[name] = spec[name];
+  }
+  return EJSON.stringify(options);
 }
