@@ -1,4 +1,5 @@
 import { EVENT_LIMITS, type RxEventInput } from '../../contracts/event-types';
+import { groups } from './lib/groups';
 import { guard, report } from './lib/guard';
 import { readItem, writeItem } from './lib/storage';
 
@@ -137,22 +138,8 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
 
 /** Consecutive batches of at most BATCH_SIZE events and (but for a lone event) MAX_BATCH_BYTES. */
 export function batches(events: readonly RxEventInput[]): RxEventInput[][] {
-  const out: RxEventInput[][] = [];
-  let current: RxEventInput[] = [];
-  let bytes = 0;
-  for (const event of events) {
-    // `{"batch":[` + `]}` and a comma per event.
-    const size = (jsonBytes(event) ?? 0) + 1;
-    if (current.length === BATCH_SIZE || (current.length > 0 && 12 + bytes + size > MAX_BATCH_BYTES)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(event);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
+  // `{"batch":[` + `]}` around them, and a comma after each.
+  return groups(events, BATCH_SIZE, MAX_BATCH_BYTES - 12, (event) => (jsonBytes(event) ?? 0) + 1);
 }
 
 /** UTF-8 size of a text (what a request body weighs). */

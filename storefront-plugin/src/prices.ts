@@ -1,6 +1,7 @@
 import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
 import { formatPrice } from '../../contracts/markup';
 import type { Api, PriceQuote } from './api';
+import { groups } from './lib/groups';
 import { report } from './lib/guard';
 
 /** Product ids per `/v1/prices` request (the API's limit)... */
@@ -14,23 +15,9 @@ const ID_CHARS_PER_REQUEST = MAX_QUERY_LENGTH - 200;
  * by count and by encoded length.
  */
 export function priceRequests(ids: readonly string[]): string[][] {
-  const requests: string[][] = [];
-  let current: string[] = [];
-  let chars = 0;
-  for (const id of ids) {
-    if (!PRODUCT_ID_PATTERN.test(id)) continue;
-    // The comma between ids goes out as `%2C`.
-    const size = encodeURIComponent(id).length + 3;
-    if (current.length === IDS_PER_REQUEST || (current.length > 0 && chars + size > ID_CHARS_PER_REQUEST)) {
-      requests.push(current);
-      current = [];
-      chars = 0;
-    }
-    current.push(id);
-    chars += size;
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
+  const valid = ids.filter((id) => PRODUCT_ID_PATTERN.test(id));
+  // The comma between ids goes out as `%2C`.
+  return groups(valid, IDS_PER_REQUEST, ID_CHARS_PER_REQUEST, (id) => encodeURIComponent(id).length + 3);
 }
 
 /**

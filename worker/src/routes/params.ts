@@ -45,6 +45,13 @@ export const USER_SIGNATURE_HEADER = 'x-rx-user-sig';
 
 export const userSignatureSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
 
+/** Query fields that say who asks, shared by the per-shopper routes (see requestUserId). */
+export const shopperQueryShape = {
+  user_id: userIdSchema.optional(),
+  user_sig: userSignatureSchema.optional(),
+  tracking: trackingSchema,
+};
+
 /**
  * The logged-in shopper's id: the `user_id` query parameter (validated with the query), else the
  * `x-rx-user-id` header, percent-encoded UTF-8 (what the plugin sends). 400 naming the header when

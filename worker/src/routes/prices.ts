@@ -10,18 +10,15 @@ import {
   productIdListSchema,
   refuseUserIdWhenUntracked,
   requestUserId,
-  trackingSchema,
+  shopperQueryShape,
   userIdSchema,
-  userSignatureSchema,
 } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
 const PricesQuerySchema = z
   .object({
     product_ids: productIdListSchema,
-    user_id: userIdSchema.optional(),
-    user_sig: userSignatureSchema.optional(),
-    tracking: trackingSchema,
+    ...shopperQueryShape,
   })
   .superRefine(refuseUserIdWhenUntracked);
 

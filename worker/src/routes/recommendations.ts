@@ -10,9 +10,7 @@ import {
   productIdSchema,
   refuseUserIdWhenUntracked,
   requestUserId,
-  trackingSchema,
-  userIdSchema,
-  userSignatureSchema,
+  shopperQueryShape,
 } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
@@ -33,9 +31,7 @@ const RecommendationsQuerySchema = z
       .min(1, 'must be at least 1')
       .max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)
       .default(8),
-    user_id: userIdSchema.optional(),
-    user_sig: userSignatureSchema.optional(),
-    tracking: trackingSchema,
+    ...shopperQueryShape,
   })
   .superRefine((query, ctx) => {
     if (query.placement === 'product' && !query.product_id) {
