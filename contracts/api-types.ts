@@ -7,6 +7,13 @@
 /** Product ids the API accepts: letters, digits, `_ . : -`, 1–64 characters (e.g. `85123A`). */
 export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9][\w.:-]{0,63}$/;
 
+/**
+ * Shop user ids the API accepts (`user_id`, `x-rx-user-id`): 1-256 characters without control
+ * characters, what the event schema takes, so every id a shop's events carry (`auth0|5f7c…`,
+ * `o'brien@example.com`) can be asked for. Only its hash is ever used.
+ */
+export const USER_ID_PATTERN = /^[^\p{Cc}]{1,256}$/u;
+
 /** Longest query string the API accepts (bytes after `?`); longer is a 414. */
 export const MAX_QUERY_LENGTH = 2048;
 

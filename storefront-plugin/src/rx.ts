@@ -1,3 +1,4 @@
+import { USER_ID_PATTERN } from '../../contracts/api-types';
 import { CONSENT_COOKIE, CONSENT_MAX_AGE_SECONDS } from '../../contracts/consent';
 import type { EventProperties, RxEventInput } from '../../contracts/event-types';
 import { createApi, type PriceQuote } from './api';
@@ -107,7 +108,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
         const id = String(userId ?? '');
         // What the API and the event schema take (1-256 characters, no control characters): an id
         // they would refuse would fail every request of a logged-in shopper.
-        if (!/^[^\p{Cc}]{1,256}$/u.test(id)) return report('identify: bad user id');
+        if (!USER_ID_PATTERN.test(id)) return report('identify: bad user id');
         identity.setUserId(id, typeof options?.signature === 'string' ? options.signature : undefined);
         enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
       },

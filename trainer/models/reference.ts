@@ -2,7 +2,7 @@
  * Plain-JS reference of what each exported graph computes (float64), used by the parity tests and
  * as the ground truth the ONNX files are compared against. Not used for serving.
  */
-import { MASK_PENALTY, type ScoringBody } from '../onnx/recommender-graphs';
+import { factorizedDiagonal, MASK_PENALTY, type ScoringBody } from '../onnx/recommender-graphs';
 
 /** Raw scores of one history vector (length = items). */
 export function referenceScores(body: ScoringBody, history: Float32Array): Float64Array {
@@ -26,15 +26,9 @@ export function referenceScores(body: ScoringBody, history: Float32Array): Float
       for (let k = 0; k < body.rank; k++) {
         for (let j = 0; j < n; j++) out[j] = (out[j] ?? 0) + (z[k] ?? 0) * (body.v[k * n + j] ?? 0);
       }
-      // Without each item's score against itself (see ScoringBody).
-      for (let j = 0; j < n; j++) {
-        const h = history[j] ?? 0;
-        if (h === 0) continue;
-        let self = 0;
-        for (let k = 0; k < body.rank; k++)
-          self += (body.u[j * body.rank + k] ?? 0) * (body.v[k * n + j] ?? 0);
-        out[j] = (out[j] ?? 0) - h * self;
-      }
+      // Without each item's score against itself (see ScoringBody): the values the graph subtracts.
+      const selfScores = factorizedDiagonal(body);
+      for (let j = 0; j < n; j++) out[j] = (out[j] ?? 0) - (history[j] ?? 0) * (selfScores[j] ?? 0);
       return out;
     }
     case 'autoencoder': {

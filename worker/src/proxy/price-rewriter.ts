@@ -67,17 +67,14 @@ export class PriceRewriter {
   ) {}
 
   /**
-   * An element inside a price element (registered before the price handlers, as `PRICE *`): the
-   * pending price keeps its original text, put back right before this element. Without an end tag
-   * (malformed markup) the following elements count as inside too, which puts the text back in place.
+   * An element inside a price element (registered before the price handlers, as `PRICE *`). Any text
+   * before it was already written when its text node ended (see `text`), so nothing is held here; a
+   * child before any text means the price is split by markup (`£<b>2</b>.55`) and is left as it is.
    */
-  descendant(element: Element): void {
+  descendant(): void {
     this.justOpened = false;
     const top = this.stack[this.stack.length - 1];
-    if (!top || top.untouched) return;
-    if (top.text) element.before(top.text, { html: true });
-    top.text = '';
-    top.untouched = true;
+    if (top) top.untouched = true;
   }
 
   priceElement(element: Element): void {
@@ -150,7 +147,7 @@ export class PriceRewriter {
     pending.changed = true;
   }
 
-  /** End of document: put back any text whose element never closed. */
+  /** End of document: put back text still held (a document that ended inside a price's text). */
   flush(end: DocumentEnd): void {
     for (const pending of this.stack) {
       if (!pending.untouched && pending.text) end.append(pending.text, { html: true });

@@ -219,7 +219,7 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
     // Registered first: for a nested price element it must run before the price handlers.
     const priceSelectors = ['[data-rx-price]', ...splitSelectorList(config.priceSelector)];
     for (const selector of priceSelectors) {
-      addHandler(rewriter, `${selector} *`, { element: (element) => prices.descendant(element) });
+      addHandler(rewriter, `${selector} *`, { element: () => prices.descendant() });
     }
     if (config.productIdSelector) {
       addHandler(rewriter, config.productIdSelector, {

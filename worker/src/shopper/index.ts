@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { USER_ID_PATTERN } from '../../../contracts/api-types';
 import type { Env } from '../env';
 import {
   ANONYMOUS_ID_HEADER,
@@ -42,12 +43,7 @@ export interface Shopper {
   firstVisit: boolean;
 }
 
-/**
- * Shop user ids accepted as `user_id`: 1-256 characters without control characters, the length the
- * event schema takes, so every id a shop's events carry (`auth0|5f7c…`, `o'brien@example.com`) can
- * be asked for. Never written anywhere as it is: only its hash (`userHash`) is used.
- */
-export const USER_ID_PATTERN = /^[^\p{Cc}]{1,256}$/u;
+export { USER_ID_PATTERN };
 
 /**
  * Header that carries `user_id` (percent-encoded UTF-8), which the plugin sends so that a shop's
