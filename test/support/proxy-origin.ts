@@ -92,10 +92,37 @@ function readClientText(frame: Buffer): string | undefined {
   return Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0))).toString();
 }
 
+/** Small pages for one rewriting case each, served as UTF-8 HTML at their path. */
+const INLINE_PAGES: Record<string, string> = {
+  // Self-closing SVG elements a loose RX_PRICE_SELECTOR matches, and another site's `rx.js` (RxJS 4).
+  '/svg-prices':
+    '<!doctype html><html><head><title>SVG</title>' +
+    '<script src="https://cdn.example/rxjs/4.1.0/rx.js"></script></head><body>' +
+    '<main data-rx-view data-rx-product-id="85123A">' +
+    '<svg viewBox="0 0 1 1"><path class="price-tag" d="M0 0"/><head/></svg>' +
+    '<span class="price-now" data-rx-product-id="85123A">£2.55</span></main><p id="last">end of page</p></body></html>',
+  // Attribute values with character references, as any HTML serializer writes `&` in them.
+  '/entity-attributes':
+    '<!doctype html><html><head><title>Entities</title></head><body>' +
+    '<div data-rx-slot="recommendations" data-rx-placement="category" data-rx-category="Home &amp; Garden"' +
+    ' data-rx-heading="Tom &amp; Jerry&#39;s picks"></div></body></html>',
+  // Minified markup that leaves optional end tags out: no end-tag handler runs for these prices.
+  '/implied-end-tags':
+    '<!doctype html><html><head><title>Minified</title></head><body>' +
+    '<ul><li class=price data-rx-product-id=85123A>£2.55<li class=other>next item</ul>' +
+    '<table><tr><td class=price data-rx-product-id=85123A>£2.55<td>cell</table>' +
+    '<p id=last>end of page</body></html>',
+};
+
 async function route(request: IncomingMessage, response: ServerResponse, self: () => string): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://origin.invalid');
   const fixtureName = /^\/fixtures\/([^/]+)$/.exec(url.pathname)?.[1];
   if (fixtureName) return fixture(response, fixtureName, url.searchParams);
+  const inline = INLINE_PAGES[url.pathname];
+  if (inline !== undefined) {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(inline);
+    return;
+  }
   switch (url.pathname) {
     case '/echo': {
       const body = await readBody(request);
@@ -120,39 +147,6 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
     case '/relative-redirect':
       response.writeHead(301, { location: '/fixtures/demo-product.html' }).end();
       return;
-    case '/svg-prices': {
-      // Self-closing SVG elements a loose RX_PRICE_SELECTOR matches, and another site's `rx.js` (RxJS 4).
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(
-        '<!doctype html><html><head><title>SVG</title>' +
-          '<script src="https://cdn.example/rxjs/4.1.0/rx.js"></script></head><body>' +
-          '<main data-rx-view data-rx-product-id="85123A">' +
-          '<svg viewBox="0 0 1 1"><path class="price-tag" d="M0 0"/><head/></svg>' +
-          '<span class="price-now" data-rx-product-id="85123A">£2.55</span></main><p id="last">end of page</p></body></html>',
-      );
-      return;
-    }
-    case '/entity-attributes': {
-      // Attribute values with character references, as any HTML serializer writes `&` in them.
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(
-        '<!doctype html><html><head><title>Entities</title></head><body>' +
-          '<div data-rx-slot="recommendations" data-rx-placement="category" data-rx-category="Home &amp; Garden"' +
-          ' data-rx-heading="Tom &amp; Jerry&#39;s picks"></div></body></html>',
-      );
-      return;
-    }
-    case '/implied-end-tags': {
-      // Minified markup that leaves optional end tags out: no end-tag handler runs for these prices.
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(
-        '<!doctype html><html><head><title>Minified</title></head><body>' +
-          '<ul><li class=price data-rx-product-id=85123A>£2.55<li class=other>next item</ul>' +
-          '<table><tr><td class=price data-rx-product-id=85123A>£2.55<td>cell</table>' +
-          '<p id=last>end of page</body></html>',
-      );
-      return;
-    }
     case '/elsewhere-redirect':
       response.writeHead(302, { location: 'https://payments.example/checkout' }).end();
       return;
