@@ -163,7 +163,8 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       return;
     case '/conditional': {
       const etag = '"v1"';
-      if (request.headers['if-none-match'] === etag) {
+      // If-None-Match compares weakly (RFC 9110 13.1.2), as real servers do: W/"v1" matches "v1".
+      if (request.headers['if-none-match']?.replace(/^W\//, '') === etag) {
         response.writeHead(304, { etag, 'cache-control': 'public, max-age=60' }).end();
         return;
       }

@@ -194,6 +194,9 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   const html = page ? rewritableHtml(response) : undefined;
   if (!html) {
     deadline.expire();
+    // A page's 304 stands for the rewritten page this browser holds, which went out with a weak ETag
+    // (below): the 304 says the same, or the browser would store the origin's strong one in its place.
+    if (page && response.status === 304) weakenEtag(responseHeaders);
     return new Response(response.body, {
       status: response.status,
       statusText: response.statusText,
