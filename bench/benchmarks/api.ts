@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { publishBundle } from '../../scripts/models-publish';
 import { buildFixtureBundle, writeFixtureBundle } from '../../test/support/fixture-bundle';
-import { type LoadResult, runLoad } from '../support/load';
+import { assertAllSucceeded, type LoadResult, runLoad } from '../support/load';
 import { startLocalUpstashProcess } from '../support/local-upstash-process';
 import { type RunningWorker, runWrangler } from '../support/run-wrangler';
 import { round } from '../support/stats';
@@ -29,12 +29,33 @@ import type { BenchResult } from '../types';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PRODUCT_QUERY = '/v1/recommendations?placement=product&product_id=P10042&limit=8';
+const ITEMS = 8;
+
+/** Discarded load before each measured run (JIT, connections, model sessions, the warm row's entry). */
+const WARMUP_SECONDS = 2;
+/** Requests checked before each measured run, to be sure it measures what its name says. */
+const PROBES = 3;
+
+/** What a scenario's answers must say: a cache hit or not, and (for a miss) that the model ran. */
+interface Expected {
+  cached: boolean;
+  /** A miss answered by a model, not by the popularity fallback (e.g. a cold isolate's). */
+  modelRun?: boolean;
+}
 
 interface Scenario {
   name: string;
   path: string;
   headers: Record<string, string>;
   perRequestHeaders?: () => Record<string, string>;
+  /** Omitted for routes that are not recommendations (`/healthz`): then only the status is checked. */
+  expect?: Expected;
+}
+
+interface Answer {
+  cached?: boolean;
+  source?: string;
+  items?: unknown[];
 }
 
 /** A different returning shopper on every request: a cookie with nothing cached under it. */
@@ -67,6 +88,39 @@ async function startApiWorker(bundleDir: string, vars: Record<string, string>): 
   }
 }
 
+/** Why an answer is not what the scenario expects, or undefined if it is. */
+function mismatch(answer: Answer, expected: Expected): string | undefined {
+  if (answer.cached !== expected.cached) return `cached: ${answer.cached}, expected ${expected.cached}`;
+  if (expected.modelRun && (answer.source === 'popularity' || answer.source === 'none'))
+    return `source: ${answer.source}, expected a model's`;
+  if (answer.items?.length !== ITEMS) return `${answer.items?.length} items, expected ${ITEMS}`;
+  return undefined;
+}
+
+/**
+ * The same check on every answer under load, by substring (the worker's JSON is compact): parsing
+ * each body would spend the load generator's CPU, which the worker shares. Items are not counted here.
+ */
+function answerCheck(expected: Expected): (body: string) => boolean {
+  const cached = `"cached":${expected.cached}`;
+  return (body) =>
+    body.includes(cached) &&
+    !(expected.modelRun && (body.includes('"source":"popularity"') || body.includes('"source":"none"')));
+}
+
+/** A few requests as the scenario sends them, each checked: a warm-cache row that misses would mean nothing. */
+async function probe(worker: RunningWorker, scenario: Scenario): Promise<void> {
+  for (let i = 0; i < PROBES; i += 1) {
+    const headers = { ...scenario.headers, ...scenario.perRequestHeaders?.() };
+    const response = await fetch(`${worker.url}${scenario.path}`, { headers });
+    const text = await response.text();
+    const problem = !response.ok
+      ? `status ${response.status}`
+      : scenario.expect && mismatch(JSON.parse(text) as Answer, scenario.expect);
+    if (problem) throw new Error(`${scenario.name}: ${problem} before the run: ${text.slice(0, 300)}`);
+  }
+}
+
 function row(name: string, result: LoadResult) {
   return {
     scenario: name,
@@ -76,6 +130,8 @@ function row(name: string, result: LoadResult) {
     requests: result.requests,
     non2xx: result.non2xx,
     errors: result.errors,
+    // Answers in the measured run that were not the row's state (e.g. a miss in the warm-cache row).
+    unexpected: result.mismatches,
   };
 }
 
@@ -93,13 +149,19 @@ export default async function api(args: string[]): Promise<BenchResult> {
   const raw: Record<string, LoadResult> = {};
   const measure = async (worker: RunningWorker, scenarios: Scenario[]) => {
     for (const scenario of scenarios) {
-      const result = await runLoad({
-        url: `${worker.url}${scenario.path}`,
-        headers: scenario.headers,
-        ...(scenario.perRequestHeaders ? { perRequestHeaders: scenario.perRequestHeaders } : {}),
-        connections,
-        duration,
-      });
+      const load = (seconds: number) =>
+        runLoad({
+          url: `${worker.url}${scenario.path}`,
+          headers: scenario.headers,
+          ...(scenario.perRequestHeaders ? { perRequestHeaders: scenario.perRequestHeaders } : {}),
+          ...(scenario.expect ? { verifyBody: answerCheck(scenario.expect) } : {}),
+          connections,
+          duration: seconds,
+        });
+      await load(WARMUP_SECONDS);
+      await probe(worker, scenario);
+      const result = await load(duration);
+      assertAllSucceeded(scenario.name, result);
       raw[scenario.name] = result;
       rows.push(row(scenario.name, result));
     }
@@ -115,28 +177,38 @@ export default async function api(args: string[]): Promise<BenchResult> {
       const cookie = `rx_uid=${crypto.randomUUID()}`;
       await measure(cached, [
         { name: '/healthz (floor)', path: '/healthz', headers: {} },
-        { name: '/v1/recommendations, warm cache (same shopper)', path: PRODUCT_QUERY, headers: { cookie } },
+        // The warm-up before it (same cookie) leaves this shopper's entry in the cache.
+        {
+          name: '/v1/recommendations, warm cache (same shopper)',
+          path: PRODUCT_QUERY,
+          headers: { cookie },
+          expect: { cached: true },
+        },
         {
           name: '/v1/recommendations, cache miss (a returning shopper with nothing cached, new each request)',
           path: PRODUCT_QUERY,
           headers: {},
           perRequestHeaders: anotherReturningShopper,
+          expect: { cached: false, modelRun: true },
         },
         {
           name: '/v1/recommendations, first-time shopper (no cookie: page-only answer, isolate memo, no Redis)',
           path: PRODUCT_QUERY,
           headers: {},
+          expect: { cached: false },
         },
         {
           name: '/v1/recommendations, script mode first call (x-rx-uid made on the page + x-rx-uid-new: 1, new each request)',
           path: PRODUCT_QUERY,
           headers: {},
           perRequestHeaders: scriptFirstCall,
+          expect: { cached: false },
         },
         {
           name: '/v1/recommendations, tracking=off (untracked: isolate memo, no Redis)',
           path: `${PRODUCT_QUERY}&tracking=off`,
           headers: {},
+          expect: { cached: false },
         },
       ]);
     } finally {
@@ -153,6 +225,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
         path: PRODUCT_QUERY,
         headers: {},
         perRequestHeaders: anotherReturningShopper,
+        expect: { cached: false, modelRun: true },
       },
     ]);
   } finally {
@@ -162,13 +235,14 @@ export default async function api(args: string[]): Promise<BenchResult> {
   const load = os.loadavg().map((v) => round(v, 2));
   return {
     title: `API throughput under wrangler dev (${connections} connections, ${duration} s each)`,
-    columns: ['scenario', 'rps', 'p50_ms', 'p99_ms', 'requests', 'non2xx', 'errors'],
+    columns: ['scenario', 'rps', 'p50_ms', 'p99_ms', 'requests', 'non2xx', 'errors', 'unexpected'],
     rows,
     notes: [
       `Cache: local Upstash-compatible server (${upstash.backend}); model: 300-item fixture, 3 ONNX graphs.`,
       `Load average at the end: ${load.join(' / ')} on ${os.cpus().length} CPUs (shared machine; autocannon, wrangler, workerd and the cache all on it).`,
       'Local numbers show relative costs; in production the Upstash round trip is a network hop from the edge.',
+      `Each row: ${WARMUP_SECONDS} s of discarded load, then ${PROBES} requests checked (status; cached or not, a model's answer for a miss, ${ITEMS} items), then the measured run, which fails the benchmark on any non-2xx answer, error or timeout. unexpected: answers in the measured run whose cached flag (or, for a miss, model source) was not the row's, counted by autocannon.`,
     ],
-    details: { duration, connections, raw, loadAverage: load },
+    details: { duration, connections, warmupSeconds: WARMUP_SECONDS, probes: PROBES, raw, loadAverage: load },
   };
 }

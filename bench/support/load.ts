@@ -14,6 +14,8 @@ export interface LoadOptions {
   body?: string;
   /** Headers made anew for each request (e.g. a different shopper's cookie), over `headers`. */
   perRequestHeaders?: () => Record<string, string>;
+  /** Checks each response's body; those it returns false for are counted in `mismatches`. */
+  verifyBody?: (body: string) => boolean;
 }
 
 export interface LoadResult {
@@ -23,6 +25,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** Responses `verifyBody` returned false for (0 without it). */
+  mismatches: number;
   bytesPerSecond: number;
 }
 
@@ -43,6 +47,7 @@ interface RawResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  mismatches: number;
 }
 
 type Autocannon = (options: Record<string, unknown>) => Promise<RawResult>;
@@ -58,6 +63,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     headers: options.headers,
     method: options.method ?? 'GET',
     body: options.body,
+    ...(options.verifyBody ? { verifyBody: options.verifyBody } : {}),
     ...(options.perRequestHeaders
       ? { requests: [{ setupRequest: withHeaders(options.perRequestHeaders) }] }
       : {}),
@@ -75,8 +81,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     non2xx: raw.non2xx,
     errors: raw.errors,
     timeouts: raw.timeouts,
+    mismatches: raw.mismatches,
     bytesPerSecond: raw.throughput.average,
   };
+}
+
+/**
+ * Fails a measured run that had any non-2xx answer, error or timeout: autocannon times those too, so
+ * fast failures would read as throughput. (Latency percentiles are of 2xx answers only.)
+ */
+export function assertAllSucceeded(name: string, result: LoadResult): void {
+  if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0) return;
+  throw new Error(
+    `${name}: ${result.non2xx} non-2xx answer(s), ${result.errors} error(s), ${result.timeouts} timeout(s) ` +
+      `in ${result.requests} requests under load: the figures would include failures`,
+  );
 }
 
 /** autocannon's `setupRequest` hook that sets fresh headers on every request it sends. */
