@@ -32,8 +32,15 @@ describe('ONNX parity in workerd (default bundle)', () => {
         const top = await model.run(history, mask);
         const want = expected[i];
         if (!want) throw new Error(`fixture has no case ${i} for ${entry.file}`);
+        // The graph answers its manifest's k (at least the fixture's top-10); a shorter answer would
+        // leave ranks uncompared, so the compared lists must both be exactly topK long.
+        expect(top.indices, `${entry.file} case ${i}`).toHaveLength(entry.k);
+        expect(top.scores, `${entry.file} case ${i}`).toHaveLength(entry.k);
         const got = [...top.indices].slice(0, fixture.topK);
         const scores = [...top.scores].slice(0, fixture.topK);
+        expect(got).toHaveLength(fixture.topK);
+        expect(want.indices).toHaveLength(fixture.topK);
+        expect(want.scores).toHaveLength(fixture.topK);
         scores.forEach((score, k) => {
           expect(
             Math.abs(score - (want.scores[k] ?? Number.NaN)),

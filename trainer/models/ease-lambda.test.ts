@@ -20,7 +20,9 @@ describe('EASE λ selection on held-out users', () => {
       rank: 40,
       iterations: 8,
     });
+    expect(lowRank.scores.map((s) => s.lambda)).toEqual([1, 10, 100, 10_000]);
     for (const [i, s] of lowRank.scores.entries()) expect(s.ndcg).toBeCloseTo(dense.scores[i]?.ndcg ?? 0, 3);
+    expect(lowRank.lambda).toBe(dense.lambda);
   });
 
   it('falls back to the middle of the grid when no user can be held out', async () => {
