@@ -54,7 +54,10 @@ export async function enrichEvents(
   );
 }
 
-/** The version the shopper was served, as the sender reports it on a recommendation event, else the current one. */
+/**
+ * The version the shopper was served, as the sender reports it (`properties.model_version`), else
+ * `current`. No caller passes `current` today, so an event without a reported version stores null.
+ */
 function modelVersionOf(event: RxEvent, current: string | null): string | null {
   const reported = event.properties?.model_version;
   return typeof reported === 'string' && reported !== '' ? reported : current;
