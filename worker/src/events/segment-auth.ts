@@ -30,6 +30,19 @@ export function requireSegmentWriteKey(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Whether an `Authorization` header carries the valid write key (Basic auth only: the body is not read).
+ * The rate limiter uses it to tell a Segment/RudderStack server from shoppers (middleware/rate-limit.ts).
+ */
+export async function headerHasSegmentWriteKey(
+  header: string | undefined,
+  expected: string | undefined,
+): Promise<boolean> {
+  if (!expected) return false;
+  const given = writeKeyFromHeader(header);
+  return given !== undefined && (await secretsEqual(given, expected));
+}
+
 function writeKeyFromHeader(header: string | undefined): string | undefined {
   const match = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
   if (!match?.[1]) return undefined;

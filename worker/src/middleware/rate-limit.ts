@@ -1,22 +1,29 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { errorBody } from '../errors';
+import { headerHasSegmentWriteKey } from '../events/segment-auth';
 import { reportFailure } from '../health';
 import { logRepeating } from '../log-repeating';
 import { anonymousIdFromCookieHeader, userHash } from '../shopper';
+import { clientNetwork } from './client-network';
 
 /**
  * Per-client limits with the Workers rate-limiting binding (`RATE_LIMITER`, 600 requests a minute in
- * wrangler.toml). The client is the connecting IP (set by Cloudflare's edge), else the `rx_uid` cookie;
- * it is hashed before it reaches the binding. Requests with neither (local tools) are not limited.
- * If the binding itself fails the request goes through: a limiter outage must not take the API down.
+ * wrangler.toml). The client is the connecting IP (set by Cloudflare's edge; an IPv6 address by its
+ * /64, see clientNetwork), else the `rx_uid` cookie; it is hashed before it reaches the binding.
+ * Requests with neither (local tools) are not limited. If the binding itself fails the request goes
+ * through: a limiter outage must not take the API down.
+ *
+ * The limit is a shopper's: servers that speak for many shoppers from one address are not counted
+ * against it (see serverRequest), or a shop's checkout and its Segment source would share one
+ * shopper's budget per IP and be refused at a few hundred shoppers a minute.
  */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimit(c, next) {
     const limiter = c.env.RATE_LIMITER;
-    if (!limiter || c.req.method === 'OPTIONS') return next();
-    const client =
-      c.req.header('cf-connecting-ip') ?? anonymousIdFromCookieHeader(c.req.header('cookie') ?? null);
+    if (!limiter || c.req.method === 'OPTIONS' || (await serverRequest(c))) return next();
+    const ip = c.req.header('cf-connecting-ip');
+    const client = ip ? clientNetwork(ip) : anonymousIdFromCookieHeader(c.req.header('cookie') ?? null);
     if (!client) return next();
     try {
       const key = await userHash(c.env.SITE_ID, `ratelimit\n${client}`);
@@ -34,4 +41,21 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     }
     return next();
   };
+}
+
+/**
+ * Requests a shop's servers make, which are not a shopper's:
+ * - `POST /v1/prices/verify`: the checkout's server asks for every order from its one address, and
+ *   there is no server credential to tell it from a browser (docs/api.md "POST /v1/prices/verify").
+ *   It is not limited at all: it reads no shopper's data (a token verifies only for the shopper it
+ *   names), touches no Redis and runs no model, and its body is bounded (100 tokens, 128 KB), so an
+ *   unlimited caller costs HMAC checks, not anyone's data or a shared budget;
+ * - the Segment-compatible intake with the valid `SEGMENT_WRITE_KEY` in its Basic auth (a Segment or
+ *   RudderStack server). A write key sent in the body is not checked here (the limiter reads no body),
+ *   so those requests count as a shopper's.
+ */
+async function serverRequest(c: Context<AppEnv>): Promise<boolean> {
+  if (c.req.method === 'POST' && c.req.path === '/v1/prices/verify') return true;
+  const authorization = c.req.header('authorization');
+  return authorization !== undefined && headerHasSegmentWriteKey(authorization, c.env.SEGMENT_WRITE_KEY);
 }

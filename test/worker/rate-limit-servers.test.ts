@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { clientNetwork } from '../../worker/src/middleware/client-network';
+import { call } from './edge-api-support';
+
+/** A RATE_LIMITER that refuses everything and records the keys it was asked about. */
+function refusingLimiter() {
+  const keys: string[] = [];
+  const limiter: RateLimit = {
+    limit: async ({ key }) => {
+      keys.push(key);
+      return { success: false };
+    },
+  };
+  return { limiter, keys };
+}
+
+const WRITE_KEY = 'test-segment-write-key'; // test/vitest.worker.config.ts
+const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
+const ip = { 'cf-connecting-ip': '203.0.113.50' };
+
+describe('the shopper rate limit does not count the shop servers', () => {
+  it('a Segment/RudderStack server with the valid write key (Basic auth) is not a shopper; a wrong key or one in the body is', async () => {
+    const { limiter } = refusingLimiter();
+    // An empty batch is refused after the limiter and the write key: 400 means the limiter let it by.
+    const batch = (headers: Record<string, string>, body: unknown = { batch: [] }) =>
+      call(
+        '/v1/batch',
+        {
+          method: 'POST',
+          headers: { ...ip, 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        },
+        { RATE_LIMITER: limiter },
+      );
+    expect((await batch({ authorization: basic(WRITE_KEY) })).status).toBe(400);
+    expect((await batch({ authorization: basic('not-the-key') })).status).toBe(429);
+    expect((await batch({}, { batch: [], writeKey: WRITE_KEY })).status).toBe(429);
+  });
+
+  it('POST /v1/prices/verify (the checkout server, which has no credential) is not limited per IP', async () => {
+    const { limiter, keys } = refusingLimiter();
+    const verify = await call(
+      '/v1/prices/verify',
+      { method: 'POST', headers: { ...ip, 'content-type': 'application/json' }, body: '{"tokens":["x"]}' },
+      { RATE_LIMITER: limiter },
+    );
+    expect(verify.status).toBe(200);
+    expect(keys).toEqual([]);
+    // The shoppers' routes from the same address still are.
+    const shopper = await call('/v1/prices?product_ids=A1', { headers: ip }, { RATE_LIMITER: limiter });
+    expect(shopper.status).toBe(429);
+  });
+});
+
+describe('IPv6 clients are keyed by their /64', () => {
+  it('addresses of one /64 share a key; another /64 has its own', async () => {
+    const { limiter, keys } = refusingLimiter();
+    for (const address of ['2001:db8:1:2::1', '2001:0DB8:0001:0002:aaaa:bbbb:cccc:dddd', '2001:db8:1:3::1']) {
+      await call(
+        '/v1/recommendations?placement=home',
+        { headers: { 'cf-connecting-ip': address } },
+        {
+          RATE_LIMITER: limiter,
+        },
+      );
+    }
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[2]).not.toBe(keys[0]);
+  });
+
+  it('clientNetwork: /64 prefixes, IPv4 as is, IPv4-mapped IPv6 as IPv4', () => {
+    expect(clientNetwork('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientNetwork('::1')).toBe('0:0:0:0::/64');
+    expect(clientNetwork('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientNetwork('2001:db8:1:2:3:4:192.0.2.1')).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(clientNetwork('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientNetwork('not:an:address:::')).toBe('not:an:address:::');
+  });
+});
