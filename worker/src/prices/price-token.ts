@@ -56,12 +56,14 @@ export async function signPriceToken(key: CryptoKey, claims: PriceClaims): Promi
 
 /**
  * Verifies a token for a shopper at a time. The MAC is checked with `crypto.subtle.verify` (constant
- * time) before anything in the payload is believed; expiry and shopper are checked after.
+ * time) before anything in the payload is believed; expiry and shopper are checked after. `userHash`
+ * may list several hashes of one shopper (a logged-in shopper's and their anonymous session's: a
+ * price quoted before login names the anonymous one); the token must name one of them.
  */
 export async function verifyPriceToken(
   key: CryptoKey,
   token: string,
-  userHash: string,
+  userHash: string | readonly string[],
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<TokenCheck> {
   const parts = token.split('.');
@@ -86,6 +88,7 @@ export async function verifyPriceToken(
     return { valid: false, reason: 'malformed' };
   }
   if (claims.e <= nowSeconds) return { valid: false, reason: 'expired', claims };
-  if (claims.u !== userHash) return { valid: false, reason: 'other_user', claims };
+  const shopper = typeof userHash === 'string' ? [userHash] : userHash;
+  if (!shopper.includes(claims.u)) return { valid: false, reason: 'other_user', claims };
   return { valid: true, claims };
 }

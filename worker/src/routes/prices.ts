@@ -1,5 +1,5 @@
 import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env';
@@ -31,19 +31,28 @@ const VerifyBodySchema = z.object({
     .max(MAX_TOKENS, `must hold at most ${MAX_TOKENS} tokens`),
   /** The shopper checking out, when the shop's server calls (no cookie): their user id... */
   user_id: userIdSchema.optional(),
-  /** ...or their `rx_uid`. */
+  /** ...and/or their `rx_uid` (both: a token quoted before login verifies too). */
   anonymous_id: z
     .string()
     .refine((value) => isAnonymousId(value), 'must be an rx_uid value (a lowercase UUID)')
     .optional(),
 });
 
+/** Who a verify request speaks for when its body names nobody: the usual `user_id` / `x-rx-user-id`. */
+const VerifyQuerySchema = z.object({
+  user_id: shopperQueryShape.user_id,
+  user_sig: shopperQueryShape.user_sig,
+});
+
 /**
  * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out);
  * `tracking=off`: base prices without tokens, no id, no cookie.
- * `POST /v1/prices/verify` `{ tokens, user_id? | anonymous_id? }` → `{ results: [{ index, valid, reason?,
+ * `POST /v1/prices/verify` `{ tokens, user_id?, anonymous_id? }` → `{ results: [{ index, valid, reason?,
  * product_id?, price?, currency?, expires_at? }], valid }`; the shopper is the one named in the body,
- * else the request's `rx_uid`/`user_id`. Claims are returned only for tokens whose signature holds.
+ * else the request's `rx_uid` and `user_id` (query or `x-rx-user-id`, as on every route). A token names
+ * the hash it was quoted for: the user's once logged in, the anonymous session's before, so with both
+ * known either verifies (shopper quoted, then logged in, then checked out). Claims are returned only
+ * for tokens whose signature holds.
  */
 export const prices = new Hono<AppEnv>()
   .get(
@@ -89,6 +98,7 @@ export const prices = new Hono<AppEnv>()
       }
       await next();
     },
+    zValidator('query', VerifyQuerySchema, rejectInvalid('query')),
     zValidator('json', VerifyBodySchema, rejectInvalid('body')),
     async (c) => {
       const secret = c.env.PRICE_SIGNING_KEY;
@@ -100,12 +110,7 @@ export const prices = new Hono<AppEnv>()
         );
       }
       const body = c.req.valid('json');
-      const site = c.env.SITE_ID;
-      const who = body.user_id
-        ? await userHash(site, body.user_id)
-        : body.anonymous_id
-          ? await userHash(site, body.anonymous_id)
-          : (await identifyShopper(c, c.env)).userHash;
+      const who = await verifyingShopper(c, body, c.req.valid('query'));
       const key = await signingKey(secret);
       const results = await Promise.all(
         body.tokens.map(async (token, index) => {
@@ -128,3 +133,25 @@ export const prices = new Hono<AppEnv>()
       return c.json({ results, valid: results.filter((r) => r.valid).length });
     },
   );
+
+/**
+ * The hashes a token may name: the shopper in the body (`user_id`, `anonymous_id`, or both), else the
+ * request's (`rx_uid` cookie or `x-rx-uid`, and the user id from the query or `x-rx-user-id`).
+ */
+async function verifyingShopper(
+  c: Context<AppEnv>,
+  body: { user_id?: string; anonymous_id?: string },
+  query: z.infer<typeof VerifyQuerySchema>,
+): Promise<string[]> {
+  const site = c.env.SITE_ID;
+  if (body.user_id || body.anonymous_id) {
+    const ids = [body.user_id, body.anonymous_id].filter((id): id is string => id !== undefined);
+    return Promise.all(ids.map((id) => userHash(site, id)));
+  }
+  const userId = await requestUserId(c, c.env, query);
+  const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
+  // A new anonymous id (no cookie came) was made up here: no token can name it.
+  return shopper.isNew || shopper.anonymousHash === shopper.userHash
+    ? [shopper.userHash]
+    : [shopper.userHash, shopper.anonymousHash];
+}
