@@ -6,13 +6,25 @@
  * (a crawler's request: the proxy streams the origin's bytes), and through the worker personalized
  * for one returning shopper (slots filled, prices rewritten, page-view event queued). The worker's
  * own `/healthz` is measured too, as the floor that wrangler dev sets on the same machine.
+ *
+ * Any non-2xx answer, error or timeout fails the run; every pass-through answer must be the origin's
+ * page (byte for byte, up to characters autocannon splits between chunks); personalized answers
+ * without a filled slot (the worker's fallback when its budget ran out) are counted in the table.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { type LoadResult, runLoad } from '../support/load';
+import { assertLoadChecked, type LoadResult, runLoad } from '../support/load';
+import { type PageCheck, personalizedPage, samePageAsOrigin, share } from '../support/page-check';
 import { withProxyBenchStack } from '../support/proxy-stack';
 import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
 import type { BenchResult } from '../types';
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  check?: PageCheck;
+}
 
 export default async function proxyPassthrough(args: string[]): Promise<BenchResult> {
   const { values } = parseArgs({
@@ -32,12 +44,18 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
     const shopUrl = `${stack.originUrl}${values.path}`;
     const workerUrl = `${stack.workerUrl}${values.path}`;
     const cookie = await shopperCookie(workerUrl);
-    const targets: Array<{ name: string; url: string; headers: Record<string, string> }> = [
-      { name: 'demo shop, direct', url: shopUrl, headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA } },
+    const crawler = { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA };
+    const targets: Target[] = [
+      {
+        name: 'demo shop, direct',
+        url: shopUrl,
+        headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA },
+      },
       {
         name: 'worker, pass-through (crawler)',
         url: workerUrl,
-        headers: { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA },
+        headers: crawler,
+        check: await samePageAsOrigin(shopUrl, crawler),
       },
       {
         // The floor wrangler dev itself sets on this machine: a worker route that fetches nothing.
@@ -49,28 +67,47 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
         name: 'worker, personalized (returning shopper)',
         url: workerUrl,
         headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA, cookie },
+        check: personalizedPage,
       },
     ];
-    const results: Array<{ name: string; result: LoadResult }> = [];
+    const results: Array<{ name: string; check?: PageCheck; result: LoadResult }> = [];
     for (const target of targets) {
       // Warm caches, JIT and connections first; only the second run counts.
       await runLoad({ url: target.url, connections, duration: warmup, headers: target.headers });
-      const result = await runLoad({ url: target.url, connections, duration, headers: target.headers });
-      results.push({ name: target.name, result });
+      const result = await runLoad({
+        url: target.url,
+        connections,
+        duration,
+        headers: target.headers,
+        ...(target.check ? { verifyBody: target.check.okUnderLoad } : {}),
+      });
+      assertLoadChecked(target.name, result, target.check);
+      results.push({ name: target.name, check: target.check, result });
     }
     const direct = results[0]?.result.requestsPerSecond ?? 0;
     return {
       title: `Proxy pass-through: GET ${values.path}, ${connections} connections, ${duration} s each (loopback, wrangler dev --local)`,
-      columns: ['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'vs direct', 'non-2xx', 'errors'],
-      rows: results.map(({ name, result }) => ({
+      columns: [
+        'target',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'vs direct',
+        'unpersonalized',
+        'non-2xx',
+        'errors',
+      ],
+      rows: results.map(({ name, check, result }) => ({
         target: name,
         'req/s': Math.round(result.requestsPerSecond),
         'p50 ms': result.latencyMs.p50,
         'p99 ms': result.latencyMs.p99,
         'max ms': result.latencyMs.max,
         'vs direct': direct > 0 ? `${((result.requestsPerSecond / direct) * 100).toFixed(0)}%` : 'n/a',
+        unpersonalized: share(check, result.mismatches, result.requests),
         'non-2xx': result.non2xx,
-        errors: result.errors + result.timeouts,
+        errors: result.errors, // autocannon counts timeouts among errors
       })),
       notes: [
         'All on one machine: the load generator, the demo shop, wrangler dev and workerd share its cores, so the ' +
@@ -78,6 +115,8 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
           `Load average before/after: ${loadBefore} / ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} cores.`,
         'Pass-through is a crawler request (the proxy streams the origin page untouched); personalized is one ' +
           'returning shopper (rx_uid cookie): slots filled, prices rewritten, one page-view event queued per request.',
+        "Checked on every answer: non-2xx answers and errors fail the run; pass-through answers are the origin's page; " +
+          'unpersonalized: personalized answers without a filled slot (the original page, sent when the 50 ms budget ran out), included in the figures.',
       ],
       details: {
         path: values.path,
@@ -86,7 +125,7 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
         warmupSeconds: warmup,
         upstashBackend: stack.upstash?.backend,
         loadAverage: { before: Number(loadBefore), after: os.loadavg()[0] },
-        results,
+        results: results.map(({ name, check, result }) => ({ name, check: check?.label ?? null, result })),
       },
     };
   });

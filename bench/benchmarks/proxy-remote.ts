@@ -14,9 +14,15 @@
  * The shopper is checked to be in the treatment group (a held-out shopper gets the original page,
  * which would make the personalized row a second pass-through row): up to 20 fresh shoppers are
  * tried before the run gives up and says why.
+ *
+ * As in `proxy`, every answer must be 2xx, every personalized answer is checked for a filled slot (those
+ * without one, the worker's fallback to the original page, are counted and reported), and every
+ * pass-through answer must be the origin's page byte for byte, if the origin's page is the same on two
+ * requests; if it is not (a timestamp, a token), pass-through answers are only checked to have no filled slot.
  */
 import { parseArgs } from 'node:util';
 import { measureInterleaved } from '../support/latency';
+import { originPage, personalizedPage, share, stablePage, unpersonalizedPage } from '../support/page-check';
 import { GOAL_RATIO, goalNote, ratio, times } from '../support/proxy-goal';
 import {
   ACCEPT_HTML,
@@ -77,18 +83,22 @@ export default async function proxyRemoteBench(args: string[]): Promise<BenchRes
   const workerPage = `${worker}${values.path}`;
 
   const shopper = await treatedShopper(workerPage);
+  const crawler = { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA };
+  const originBody = await stablePage(`${origin}${values.path}`, crawler);
+  const passThroughCheck = originBody === undefined ? unpersonalizedPage : originPage(originBody);
   const targets = [
     {
       name: 'origin, direct',
       url: `${origin}${values.path}`,
       headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA },
     },
+    { name: 'worker, pass-through', url: workerPage, headers: crawler, check: passThroughCheck },
     {
-      name: 'worker, pass-through',
+      name: 'worker, personalized (warm cache)',
       url: workerPage,
-      headers: { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA },
+      headers: shopper.headers,
+      check: personalizedPage,
     },
-    { name: 'worker, personalized (warm cache)', url: workerPage, headers: shopper.headers },
   ];
   const latency = await measureInterleaved(targets, samples);
   const rows = targets.map((target, index) => {
@@ -101,6 +111,8 @@ export default async function proxyRemoteBench(args: string[]): Promise<BenchRes
       'TTFB p50 ms': seq.ttfb.p50,
       'TTFB p99 ms': seq.ttfb.p99,
       'p50 vs pass-through': times(ratio(seq.total.p50, latency[1]?.total.p50)),
+      // Personalized answers without a filled slot (the worker's fallback when its budget ran out).
+      unpersonalized: share(target.check, seq.misses, seq.samples),
     };
   });
   const p50Ratio = ratio(latency[2]?.total.p50, latency[1]?.total.p50);
@@ -108,13 +120,26 @@ export default async function proxyRemoteBench(args: string[]): Promise<BenchRes
   return {
     variant: new URL(worker).hostname,
     title: `Proxy on a deployed worker: GET ${values.path} via ${worker} (origin ${origin}); ${samples} sequential requests per target, interleaved`,
-    columns: ['target', 'p50 ms', 'p99 ms', 'TTFB p50 ms', 'TTFB p99 ms', 'p50 vs pass-through'],
+    columns: [
+      'target',
+      'p50 ms',
+      'p99 ms',
+      'TTFB p50 ms',
+      'TTFB p99 ms',
+      'p50 vs pass-through',
+      'unpersonalized',
+    ],
     rows,
     notes: [
       goalNote(p50Ratio, ttfbDelayMs),
       `The personalized page had ${shopper.page.blocks} recommendation block(s) with ${shopper.page.items} item(s), ` +
         `Cache-Control: ${shopper.page.cacheControl} (treatment shopper found on attempt ${shopper.attempts}).`,
       "Times include the network between this machine and Cloudflare (and the origin): run it from near the shop's shoppers.",
+      `Checked on every measured answer: 2xx; pass-through answers are ${passThroughCheck.label}` +
+        (originBody === undefined
+          ? " (the origin's page differed between two requests, so not byte for byte)"
+          : '') +
+        '; unpersonalized: personalized answers without a filled slot, included in the times.',
     ],
     details: {
       worker,
@@ -125,6 +150,7 @@ export default async function proxyRemoteBench(args: string[]): Promise<BenchRes
       p50Ratio,
       ttfbDelayMs,
       personalizedPage: shopper.page,
+      passThroughCheck: passThroughCheck.label,
       latency: targets.map((target, index) => ({ name: target.name, ...latency[index] })),
     },
   };

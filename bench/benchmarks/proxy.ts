@@ -28,11 +28,17 @@
  *
  * `--origin-delay-ms` makes the demo shop take that long per request, like a real shop's server time
  * (the demo shop answers in well under a millisecond, which no real origin does).
+ *
+ * What is timed is checked: any non-2xx answer, error or timeout fails the run; pass-through and floor
+ * pages must be the origin's page byte for byte; personalized and first-visit pages must have a filled
+ * slot, and those that came back without one (the worker sends the original page when its 50 ms budget
+ * runs out) are counted in the table, not just mixed into the times.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { measureInterleaved } from '../support/latency';
-import { type LoadResult, runLoad } from '../support/load';
+import { assertLoadChecked, type LoadResult, runLoad } from '../support/load';
+import { type PageCheck, personalizedPage, samePageAsOrigin, share } from '../support/page-check';
 import { startFloorWorker } from '../support/proxy-floor';
 import { GOAL_RATIO, goalNote, ratio, times } from '../support/proxy-goal';
 import { withProxyBenchStack } from '../support/proxy-stack';
@@ -45,6 +51,15 @@ import {
   shopperCookie,
 } from '../support/shopper';
 import type { BenchResult } from '../types';
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The row this one's p50 is compared with (its own pass-through). */
+  base: number;
+  check?: PageCheck;
+}
 
 export default async function proxyBench(args: string[]): Promise<BenchResult> {
   const { values } = parseArgs({
@@ -82,36 +97,63 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       const firstVisit = { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA };
       const page = await personalization(workerUrl, browser);
       const firstPage = await personalization(workerUrl, firstVisit);
+      // Without blocks the personalized rows would time the proxy and rewriter only: not worth a table.
+      if (page.blocks === 0 || firstPage.blocks === 0) {
+        throw new Error(
+          `the page through the worker is NOT personalized (returning shopper: ${page.blocks} block(s), ` +
+            `first visit: ${firstPage.blocks}; status ${page.status}): is a model bundle embedded?`,
+        );
+      }
+      const product = await samePageAsOrigin(`${stack.originUrl}${values.path}`, crawler);
       // Started after the page above, which left this shopper's recommendations in the cache.
       const floor = await startFloorWorker(stack, values.path, browser);
-      // `base`: the row this one's p50 is compared with (its own pass-through).
-      const targets: Array<{ name: string; url: string; headers: Record<string, string>; base: number }> = [
+      const targets: Target[] = [
         {
           name: 'origin, direct',
           url: `${stack.originUrl}${values.path}`,
           headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA },
           base: 1,
         },
-        { name: 'worker, pass-through', url: workerUrl, headers: crawler, base: 1 },
-        { name: 'worker, personalized (warm cache)', url: workerUrl, headers: browser, base: 1 },
+        { name: 'worker, pass-through', url: workerUrl, headers: crawler, base: 1, check: product },
+        {
+          name: 'worker, personalized (warm cache)',
+          url: workerUrl,
+          headers: browser,
+          base: 1,
+          check: personalizedPage,
+        },
         {
           name: 'floor: pass-through + the cache lookup only',
           url: `${floor.url}${values.path}`,
           headers: browser,
           base: 1,
+          check: product,
         },
         // A new visitor (no cookie): every request a first page, with the page-only slots of a
         // first-time shopper (no cache lookup), the new cookie and the page-view event.
-        { name: 'worker, first visit (no cookie)', url: workerUrl, headers: firstVisit, base: 1 },
+        {
+          name: 'worker, first visit (no cookie)',
+          url: workerUrl,
+          headers: firstVisit,
+          base: 1,
+          check: personalizedPage,
+        },
       ];
       if (values['home-too']) {
         // The home page's page-view is a `page` call, which leaves the shopper's cached results fresh,
         // while each `Product Viewed` may make them stale (recomputed in the background): both sides.
         const home = `${stack.workerUrl}/`;
+        const homePage = await samePageAsOrigin(`${stack.originUrl}/`, crawler);
         const base = targets.length;
         targets.push(
-          { name: 'home: worker, pass-through', url: home, headers: crawler, base },
-          { name: 'home: worker, personalized (warm cache)', url: home, headers: browser, base },
+          { name: 'home: worker, pass-through', url: home, headers: crawler, base, check: homePage },
+          {
+            name: 'home: worker, personalized (warm cache)',
+            url: home,
+            headers: browser,
+            base,
+            check: personalizedPage,
+          },
         );
       }
       // The same three rows without wrangler's proxy worker in front (production has none): it runs
@@ -123,13 +165,26 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
         direct = targets.length;
         const straight = `${workerd.replace(/\/$/, '')}${values.path}`;
         targets.push(
-          { name: 'straight to workerd: pass-through', url: straight, headers: crawler, base: direct },
-          { name: 'straight to workerd: personalized', url: straight, headers: browser, base: direct },
+          {
+            name: 'straight to workerd: pass-through',
+            url: straight,
+            headers: crawler,
+            base: direct,
+            check: product,
+          },
+          {
+            name: 'straight to workerd: personalized',
+            url: straight,
+            headers: browser,
+            base: direct,
+            check: personalizedPage,
+          },
           {
             name: 'straight to workerd: floor',
             url: `${floorWorkerd.replace(/\/$/, '')}${values.path}`,
             headers: browser,
             base: direct,
+            check: product,
           },
         );
       }
@@ -139,7 +194,15 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
         for (const target of targets) {
           // Warm-up (JIT, connections); only the second run counts.
           await runLoad({ url: target.url, connections, duration: warmup, headers: target.headers });
-          load.push(await runLoad({ url: target.url, connections, duration, headers: target.headers }));
+          const result = await runLoad({
+            url: target.url,
+            connections,
+            duration,
+            headers: target.headers,
+            ...(target.check ? { verifyBody: target.check.okUnderLoad } : {}),
+          });
+          assertLoadChecked(target.name, result, target.check);
+          load.push(result);
         }
 
         const rows = targets.map((target, index) => {
@@ -153,11 +216,13 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             'TTFB p50 ms': seq.ttfb.p50,
             'TTFB p99 ms': seq.ttfb.p99,
             'p50 vs pass-through': times(ratio(seq.total.p50, latency[target.base]?.total.p50)),
+            unpersonalized: share(target.check, seq.misses, seq.samples),
             'req/s (saturated)': Math.round(sat.requestsPerSecond),
             'p50 ms (saturated)': sat.latencyMs.p50,
             'p99 ms (saturated)': sat.latencyMs.p99,
+            'unpersonalized (saturated)': share(target.check, sat.mismatches, sat.requests),
             'non-2xx': sat.non2xx,
-            errors: sat.errors + sat.timeouts,
+            errors: sat.errors, // autocannon counts timeouts among errors
           };
         });
         const p50Ratio = ratio(latency[2]?.total.p50, latency[1]?.total.p50);
@@ -191,9 +256,11 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             'TTFB p50 ms',
             'TTFB p99 ms',
             'p50 vs pass-through',
+            'unpersonalized',
             'req/s (saturated)',
             'p50 ms (saturated)',
             'p99 ms (saturated)',
+            'unpersonalized (saturated)',
             'non-2xx',
             'errors',
           ],
@@ -208,10 +275,10 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             `At saturation (${connections} connections) the personalized p50 is ${times(saturatedRatio)} pass-through's: ` +
               'that is the ratio of whole-stack CPU per page on this machine (req/s columns), not what a shopper waits.',
             originNote,
-            `The personalized page had ${page.blocks} recommendation block(s) with ${page.items} item(s), Cache-Control: ${page.cacheControl}` +
-              (page.blocks === 0
-                ? ' — NOT personalized (no model bundle embedded?): read the personalized row as proxy + rewriter overhead only.'
-                : '.'),
+            `The personalized page had ${page.blocks} recommendation block(s) with ${page.items} item(s), Cache-Control: ${page.cacheControl}.`,
+            "Checked on every measured answer: pass-through and floor pages byte for byte the origin's, non-2xx answers and errors fail " +
+              'the run. unpersonalized: personalized or first-visit answers without a filled slot (the worker sends the original ' +
+              'page when its 50 ms budget runs out); they are counted here and included in the times, as shoppers get them.',
             `A first visit (no cookie) is a new shopper on every request: the page-only slots of a first-time shopper ` +
               `(items like the product, from the isolate's memo; no cache lookup or write), the new rx_uid cookie and the ` +
               `page-view event. Its page had ${firstPage.blocks} block(s) with ${firstPage.items} item(s): ` +
@@ -242,6 +309,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             floorP50Ratio: floorRatio,
             straightToWorkerd: straight ?? null,
             personalizedPage: page,
+            firstVisitPage: firstPage,
             upstashBackend: stack.upstash?.backend,
             latency: targets.map((target, index) => ({ name: target.name, ...latency[index] })),
             load: targets.map((target, index) => ({ name: target.name, ...load[index] })),

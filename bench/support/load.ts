@@ -3,6 +3,7 @@
  * returning the figures benchmarks report.
  */
 import { createRequire } from 'node:module';
+import type { PageCheck } from './page-check';
 
 export interface LoadOptions {
   url: string;
@@ -96,6 +97,16 @@ export function assertAllSucceeded(name: string, result: LoadResult): void {
     `${name}: ${result.non2xx} non-2xx answer(s), ${result.errors} error(s), ${result.timeouts} timeout(s) ` +
       `in ${result.requests} requests under load: the figures would include failures`,
   );
+}
+
+/** As assertAllSucceeded, and fails on any body that failed a check that is not counted (see PageCheck). */
+export function assertLoadChecked(name: string, result: LoadResult, check: PageCheck | undefined): void {
+  assertAllSucceeded(name, result);
+  if (check && !check.counted && result.mismatches > 0) {
+    throw new Error(
+      `${name}: ${result.mismatches} of ${result.requests} answers under load were not ${check.label}`,
+    );
+  }
 }
 
 /** autocannon's `setupRequest` hook that sets fresh headers on every request it sends. */

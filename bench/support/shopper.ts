@@ -1,4 +1,5 @@
 /** What the proxy benchmarks send: a browser or a crawler asking for HTML, as a returning shopper. */
+import { blockCount } from './page-check';
 
 export const BROWSER_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
@@ -30,7 +31,7 @@ export async function personalization(url: string, headers: Record<string, strin
   return {
     status: response.status,
     cacheControl: response.headers.get('cache-control'),
-    blocks: body.split('<section class="rx-block').length - 1,
+    blocks: blockCount(body),
     items: body.split('class="rx-item"').length - 1,
   };
 }
