@@ -57,8 +57,13 @@ async function keysFor(anonymous = true) {
   return { parts, session, key: recommendationKey(parts) };
 }
 
-async function seed(redis: Redis, hash: string, productIds: string[], purchases: string[] = []) {
-  const now = Date.now();
+async function seed(
+  redis: Redis,
+  hash: string,
+  productIds: string[],
+  purchases: string[] = [],
+  now = Date.now(),
+) {
   const entries = productIds.map((id, i) => JSON.stringify({ product_id: id, kind: 'view', at: now - i }));
   if (entries.length > 0) await redis.rpush(activityKey(SITE, hash), ...entries);
   if (purchases.length > 0)
@@ -116,14 +121,16 @@ describe('cache lookup on redis-server: one read-only script', () => {
     expect(found.activity().map((a) => a.product_id)).toEqual(['X1']);
   });
 
-  it("a logged-in shopper's miss also carries their anonymous session's activity", async () => {
+  it("a logged-in shopper's miss also carries their anonymous session's activity and purchases, merged by time", async () => {
     const { parts, session } = await keysFor(false);
-    await seed(directRedis(), parts.userHash, ['OWN']);
-    await seed(directRedis(), session, ['SESSION']);
+    // Their own history is weeks old; this session (browsed, and bought as a guest) is from today.
+    await seed(directRedis(), parts.userHash, ['OWN1', 'OWN2'], ['BOUGHT'], Date.now() - 20 * 86_400_000);
+    await seed(directRedis(), session, ['SESSION1', 'SESSION2'], ['GUEST-BOUGHT']);
 
     const found = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
     if (found.fresh) throw new Error('expected a miss');
-    expect(found.activity().map((a) => a.product_id)).toEqual(['OWN', 'SESSION']);
+    expect(found.activity().map((a) => a.product_id)).toEqual(['SESSION1', 'SESSION2', 'OWN1', 'OWN2']);
+    expect([...found.purchases].sort()).toEqual(['BOUGHT', 'GUEST-BOUGHT']);
   });
 
   it('an entry the script cannot read (other key order) is still found fresh by the worker', async () => {
@@ -173,6 +180,14 @@ describe('cache lookup on a server without scripting (in-memory backend): the pi
     expect(miss.activity().map((a) => a.product_id)).toEqual(['X1', 'X2']);
     expect(miss.purchases).toEqual(['P1']);
     expect(scriptingUnavailable(client)).toBe(true);
+
+    // Logged in: the anonymous session's activity and guest purchases come along, merged by time.
+    const session = (await newShopper()).hash;
+    await seed(client, session, ['S1'], ['GUEST-P'], Date.now() + 1_000);
+    const loggedIn = await lookupRecommendations(client, parts, session, BUDGET_MS);
+    if (loggedIn.fresh) throw new Error('expected a miss');
+    expect(loggedIn.activity().map((a) => a.product_id)).toEqual(['S1', 'X1', 'X2']);
+    expect([...loggedIn.purchases].sort()).toEqual(['GUEST-P', 'P1']);
 
     await storeRecommendations(client, key, value(0), 300, BUDGET_MS);
     const hit = await lookupRecommendations(client, parts, parts.userHash, BUDGET_MS);

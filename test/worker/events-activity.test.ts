@@ -194,6 +194,48 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(after.body.items.length).toBeGreaterThan(0);
   });
 
+  it('a cart slot naming no products shows complements of the cart the events built: removed items leave it, its items are never offered', async () => {
+    const shopper = await newShopper();
+    // Two products of the bundle being served.
+    const home = await recommend('placement=home&limit=2', { cookie: (await newShopper()).cookie });
+    const [kept, removed] = home.body.items.map((item) => item.product_id);
+    if (kept === undefined || removed === undefined) throw new Error('expected two items');
+    const run = runId();
+    let index = 0;
+    const event = (name: string, product: string) =>
+      stored(run, index++, shopper.id, { event: name, properties: { product_id: product } });
+    // Both in the cart, one taken out again.
+    await consume([event('Product Added', kept), event('Product Added', removed)]);
+    await consume([event('Product Removed', removed)]);
+    expect((await activityOf(shopper.hash)).map((e) => `${e.kind} ${e.product_id}`)).toEqual([
+      `removed ${removed}`,
+      `cart ${removed}`,
+      `cart ${kept}`,
+    ]);
+
+    const fromEvents = await recommend('placement=cart&limit=4', { cookie: shopper.cookie });
+    expect(fromEvents.body.source).toBe('complements');
+    const ids = fromEvents.body.items.map((item) => item.product_id);
+    expect(ids).toHaveLength(4);
+    expect(ids).not.toContain(kept);
+    // The same answer as a page naming the cart it holds now: the removed product is not in it.
+    const named = await recommend(`placement=cart&product_ids=${encodeURIComponent(kept)}&limit=4`, {
+      cookie: (await newShopper()).cookie,
+    });
+    expect(ids).toEqual(named.body.items.map((item) => item.product_id));
+
+    // An order ends the cart: with nothing added since, the slot has no cart to complement.
+    await consume([
+      stored(run, index++, shopper.id, {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}`, products: [{ product_id: kept, quantity: 1 }] },
+      }),
+    ]);
+    const afterOrder = await recommend('placement=cart&limit=4', { cookie: shopper.cookie });
+    expect(afterOrder.body.source).not.toBe('complements');
+    expect(afterOrder.body.items.map((item) => item.product_id)).not.toContain(kept);
+  });
+
   it('Redis down: every event is still stored in MongoDB and acked, the failure shows in /healthz, and clears', async () => {
     const run = runId();
     const shopper = await newShopper();

@@ -20,11 +20,19 @@ const ITEMS: CatalogueItem[] = ['A', 'B', 'C', 'D', 'E', 'F'].map((id, i) => ({
   popularity: [1, 2, 3, 50, 40, 30][i] ?? 0,
 }));
 
-/** A `personal` model that returns `scores` (per catalogue index) sorted, as the ONNX graphs do. */
-function bundleWithScores(scores: number[]): LoadedBundle {
+/**
+ * A model of `role` that returns `scores` (per catalogue index) sorted, as the ONNX graphs do, and
+ * keeps the history vectors it was given in `inputs`.
+ */
+function bundleWithScores(
+  scores: number[],
+  role: ModelEntry['role'] = 'personal',
+  inputs: Float32Array[] = [],
+): LoadedBundle {
   const model: Recommender = {
-    entry: { name: 'table', role: 'personal' } as ModelEntry,
-    async run(_history, mask) {
+    entry: { name: 'table', role } as ModelEntry,
+    async run(history, mask) {
+      inputs.push(Float32Array.from(history));
       const ranked = scores
         .map((score, index) => ({ index, score: score + ((mask[index] ?? 0) - 1) * 1e9 }))
         .sort((a, b) => b.score - a.score);
@@ -45,7 +53,7 @@ function bundleWithScores(scores: number[]): LoadedBundle {
     origin: 'builtin',
     items: ITEMS,
     byId: new Map(ITEMS.map((item, index) => [item.product_id, index])),
-    models: { personal: model },
+    models: { [role]: model },
     popularityOrder,
     loadedAt: 0,
   } as unknown as LoadedBundle;
@@ -76,5 +84,38 @@ describe('computeRecommendations', () => {
     const bundle = bundleWithScores([0, -0.2, -0.1, 0, 0, 0]);
     const { items } = await computeRecommendations(bundle, { placement: 'home', limit: 3 }, SIGNALS, true);
     expect(items.map((item) => item.product_id)).toEqual(['C', 'B', 'D']);
+  });
+
+  it('a cart slot without product_ids takes the cart from activity and never offers what is in it', async () => {
+    // Newest first: A was added, then removed; B and C are in the cart; D was bought, which ended the
+    // cart E was in. The complements model scores the cart's own items highest (a cart's items
+    // complement each other), so only the mask keeps them out.
+    const activity = [
+      { product_id: 'A', kind: 'removed' as const, at: 6 },
+      { product_id: 'B', kind: 'cart' as const, at: 5 },
+      { product_id: 'A', kind: 'cart' as const, at: 4 },
+      { product_id: 'C', kind: 'cart' as const, at: 3 },
+      { product_id: 'D', kind: 'purchase' as const, at: 2 },
+      { product_id: 'E', kind: 'cart' as const, at: 1 },
+    ];
+    const inputs: Float32Array[] = [];
+    const bundle = bundleWithScores([0.5, 0.9, 0.8, 0.1, 0.3, 0.2], 'complements', inputs);
+    const { source, items } = await computeRecommendations(
+      bundle,
+      { placement: 'cart', limit: 3 },
+      { activity, purchases: [], identified: false },
+      true,
+    );
+    expect(source).toBe('complements');
+    expect(items.map((item) => item.product_id)).toEqual(['A', 'E', 'F']);
+    // The model was asked about the cart B and C (context weight 2), not the removed A or the bought-with E.
+    expect(Array.from(inputs[0] ?? [])).toEqual([0, 2, 2, 0, 0, 0]);
+  });
+
+  it('leaves out scores that are not finite (a broken model) instead of answering score null', async () => {
+    const bundle = bundleWithScores([Number.POSITIVE_INFINITY, 0.9, 0, 0, 0, 0]);
+    const { items } = await computeRecommendations(bundle, { placement: 'home', limit: 3 }, SIGNALS, true);
+    expect(items.map((item) => item.product_id)).toEqual(['B', 'D', 'E']);
+    for (const item of items) expect(Number.isFinite(item.score)).toBe(true);
   });
 });

@@ -125,16 +125,17 @@ describe('GET /v1/recommendations: placements', () => {
 
 describe('GET /v1/recommendations?tracking=off (a shopper who may not be tracked)', () => {
   it("answers from the page alone: a first-time shopper's list, no id, no cookie, no bucket, nothing in Redis", async () => {
-    const redis = directRedis();
-    const before = (await redis.keys('*')).sort();
+    // A site of its own, so the check sees every key this request could write (all start with
+    // `rx:{site}:`) and no other test file's writes to the shared redis-server.
+    const site = `untracked-${crypto.randomUUID()}`;
     const query = `placement=product&product_id=${productId(4)}&limit=4`;
-    const { response, body } = await recommend(`${query}&tracking=off`);
+    const { response, body } = await recommend(`${query}&tracking=off`, {}, { SITE_ID: site });
     expect(response.status).toBe(200);
     expect(response.headers.get('set-cookie')).toBeNull();
     expect(response.headers.get('cache-control')).toBe('private, no-store');
     expect(body).toMatchObject({ model_version: 'fixture-v1', placement: 'product', source: 'similar' });
     expect(body).not.toHaveProperty('bucket');
-    expect((await redis.keys('*')).sort()).toEqual(before);
+    expect(await directRedis().keys(`rx:${site}:*`)).toEqual([]);
     const firstTime = await recommend(query, { cookie: (await newShopper()).cookie });
     expect(body.items.map((i) => i.product_id)).toEqual(firstTime.body.items.map((i) => i.product_id));
   });
@@ -214,6 +215,30 @@ describe('personalization from Redis activity', () => {
     // `user_id=` (a shop's server) names the same shopper.
     const byQuery = await recommend(`placement=home&limit=4&user_id=${encodeURIComponent(userId)}`);
     expect(byQuery.body.items.map((i) => i.product_id)).toEqual(ids);
+  });
+
+  it('what a shopper bought as a guest is not offered to them once they log in on that browser', async () => {
+    // A guest checkout is stored under the browser's anonymous id only (no user id on those events).
+    const loggedInAfterGuestCheckout = async (bought: string[]) => {
+      const guest = await newShopper();
+      await seedActivity(guest.hash, [{ id: productId(3), kind: 'purchase' }]);
+      await directRedis().sadd(purchasesKey(SITE, guest.hash), productId(3), ...bought);
+      const userId = `user-${crypto.randomUUID()}`;
+      const { response, body } = await recommend(
+        `placement=home&limit=8&user_id=${encodeURIComponent(userId)}`,
+        { cookie: guest.cookie },
+      );
+      expect(response.status).toBe(200);
+      expect(body.source).toBe('personal');
+      return body.items.map((i) => i.product_id);
+    };
+    // A toy buyer is offered the toy P10007 ...
+    expect(await loggedInAfterGuestCheckout([])).toContain(productId(7));
+    // ... unless they bought it as a guest.
+    const ids = await loggedInAfterGuestCheckout([productId(7)]);
+    expect(ids).toHaveLength(8);
+    expect(ids).not.toContain(productId(7));
+    expect(ids).not.toContain(productId(3));
   });
 });
 
@@ -364,6 +389,40 @@ describe('per-user cache in Upstash', () => {
     expect(refreshed.items[0]?.product_id).toBe(productId(0));
     const next = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
     expect(next.body.items[0]?.product_id).toBe(productId(0));
+  });
+
+  it('while another request holds the refresh lock, a stale entry is served and nobody else recomputes it', async () => {
+    const shopper = await newShopper();
+    const key = recommendationKey({
+      site: SITE,
+      userHash: shopper.hash,
+      placement: 'home',
+      context: recommendationContext({ placement: 'home', limit: 2 }),
+      modelVersion: 'fixture-v1',
+      bucket: 'treatment',
+    });
+    const planted = {
+      product_id: productId(30),
+      title: 'planted',
+      url: '/p',
+      image: '/i',
+      price: 1,
+      score: 1,
+    };
+    const stale = JSON.stringify({
+      g: 0,
+      f: Date.now() - 1_000,
+      source: 'popularity',
+      items: [planted, planted],
+    });
+    await directRedis().set(key, stale, { ex: 600 });
+    await directRedis().set(`${key}:lock`, '1', { ex: 60 });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => recommend('placement=home&limit=2', { cookie: shopper.cookie })),
+    );
+    for (const { body } of answers) expect(body.items[0]?.title).toBe('planted');
+    // Their background work is over (call waits for it): the entry is still the stale one, unrefreshed.
+    expect(await directRedis().get(key)).toBe(stale);
   });
 
   it('an event bumping the generation counter makes the cached result stale', async () => {

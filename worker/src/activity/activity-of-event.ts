@@ -25,11 +25,11 @@ const KIND_BY_EVENT: Record<string, ActivityEntry['kind']> = {
   'Product Clicked': 'click',
   'Recommendation Clicked': 'click',
   'Product Added': 'cart',
+  // Kept as an entry, not only a cache bump: the cart a `cart` placement derives from activity
+  // (recommend/cart.ts) must lose the item.
+  'Product Removed': 'removed',
   'Order Completed': 'purchase',
 };
-
-/** Events that change what to recommend without adding an item (the cart shrank). */
-const STALE_WITHOUT_ENTRY = new Set(['Product Removed']);
 
 /**
  * Maps an event to its activity. Product ids come from `properties.product_id` and
@@ -40,9 +40,7 @@ export function activityOf(event: StoredEvent): EventActivity {
   const none: EventActivity = { entries: [], purchased: [], invalidation: 'never' };
   if (event.type !== 'track' || event.event === undefined) return none;
   const kind = KIND_BY_EVENT[event.event];
-  if (kind === undefined) {
-    return { ...none, invalidation: STALE_WITHOUT_ENTRY.has(event.event) ? 'always' : 'never' };
-  }
+  if (kind === undefined) return none;
 
   const at = Date.parse(event.timestamp);
   const ids = productIds(event);

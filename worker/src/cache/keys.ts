@@ -12,10 +12,13 @@
  * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
  */
 
-/** One entry of the recent-activity list. `kind` weighs the item in the shopper's history vector. */
+/**
+ * One entry of the recent-activity list. `kind` weighs the item in the shopper's history vector;
+ * `removed` (taken out of the cart) weighs nothing there but ends the item's place in the cart.
+ */
 export interface ActivityEntry {
   product_id: string;
-  kind: 'view' | 'cart' | 'purchase' | 'click';
+  kind: 'view' | 'cart' | 'purchase' | 'click' | 'removed';
   /** Epoch milliseconds. */
   at: number;
 }

@@ -5,11 +5,12 @@ import { log } from '../log';
  * The cache lookup as one read-only Lua script (EVALSHA_RO), so a lookup is one Redis command and a
  * fresh hit carries only what it serves.
  *
- * KEYS: generation, entry, activity, purchases[, the anonymous session's activity].
+ * KEYS: generation, entry, activity, purchases[, the anonymous session's activity, its purchases].
  * ARGV: now (epoch ms), how many activity entries to read.
  *
  * - A fresh hit (entry at the current generation, fresh until after `now`) answers `{generation, entry}`.
- * - Anything else answers `{generation, entry, activity, purchases[, session activity]}`: what the
+ * - Anything else answers `{generation, entry, activity, purchases[, session activity, session
+ *   purchases]}`: what the
  *   model needs for a miss or a background refresh, in the same round trip.
  *
  * Compared with the five-command pipeline it replaces, a fresh hit (most page views of a returning
@@ -35,6 +36,7 @@ end
 local last = tonumber(ARGV[2]) - 1
 local reply = {generation, entry, redis.call('LRANGE', KEYS[3], 0, last), redis.call('SMEMBERS', KEYS[4])}
 if KEYS[5] then reply[5] = redis.call('LRANGE', KEYS[5], 0, last) end
+if KEYS[6] then reply[6] = redis.call('SMEMBERS', KEYS[6]) end
 return reply
 `;
 

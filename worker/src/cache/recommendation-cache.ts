@@ -1,6 +1,7 @@
 import type { Redis } from '@upstash/redis/cloudflare';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
+import { mergeActivity, parseActivity } from './activity-list';
 import {
   ACTIVITY_MAX,
   type ActivityEntry,
@@ -12,7 +13,7 @@ import {
   recommendationKey,
 } from './keys';
 import { lookupScript, noteScriptingRefused, scriptingUnavailable } from './lookup-script';
-import { withinBudget } from './redis-client';
+import { CacheTimeoutError, withinBudget } from './redis-client';
 
 /**
  * Cache-aside for recommendation lists, built so a lookup is ONE round trip: one read-only script
@@ -66,33 +67,14 @@ export interface CacheMiss extends LookupBase {
   /** The entry when it exists at the current generation (stale: served while it is recomputed). */
   entry?: CachedList;
   /**
-   * Recent activity, newest first (the shopper's, then their anonymous session's when logged in).
+   * Recent activity, newest first by time (the shopper's and, when logged in, their anonymous
+   * session's, merged: activity-list.ts).
    * Parsed on first call: a stale entry is served before the model runs in the background, and
    * parsing and validating up to 2 × ACTIVITY_MAX entries was the largest CPU cost of a hit.
    */
   activity: () => ActivityEntry[];
+  /** Products bought (the shopper's and, when logged in, their anonymous session's). */
   purchases: string[];
-}
-
-const ActivityEntrySchema = z.object({
-  product_id: z.string().min(1).max(128),
-  kind: z.enum(['view', 'cart', 'purchase', 'click']),
-  at: z.number(),
-});
-
-function parseActivity(raw: unknown): ActivityEntry[] {
-  if (!Array.isArray(raw)) return [];
-  const entries: ActivityEntry[] = [];
-  for (const value of raw) {
-    if (typeof value !== 'string') continue;
-    try {
-      const parsed = ActivityEntrySchema.safeParse(JSON.parse(value));
-      if (parsed.success) entries.push(parsed.data);
-    } catch {
-      // A malformed entry written by something else is skipped, not fatal.
-    }
-  }
-  return entries;
 }
 
 /**
@@ -128,15 +110,6 @@ function deepFreeze<T extends CachedList>(entry: T): T {
   return Object.freeze(entry);
 }
 
-/** The consumer writes a logged-in shopper's events under both hashes: each event is kept once. */
-function mergeActivity(own: ActivityEntry[], session: ActivityEntry[]): ActivityEntry[] {
-  if (session.length === 0) return own;
-  const identity = (entry: ActivityEntry) => `${entry.product_id}\n${entry.kind}\n${entry.at}`;
-  const seen = new Set(own.map(identity));
-  for (const entry of session) if (!seen.has(identity(entry))) own.push(entry);
-  return own;
-}
-
 /** The keys one lookup reads, in the order the script and the pipeline read them. */
 function lookupKeys(parts: RecommendationKeyParts, anonymousHash: string): string[] {
   const keys = [
@@ -145,15 +118,20 @@ function lookupKeys(parts: RecommendationKeyParts, anonymousHash: string): strin
     activityKey(parts.site, parts.userHash),
     purchasesKey(parts.site, parts.userHash),
   ];
-  // A logged-in shopper's anonymous session has its own activity, read too.
-  if (anonymousHash !== parts.userHash) keys.push(activityKey(parts.site, anonymousHash));
+  // A logged-in shopper's anonymous session has its own activity and purchases (a guest checkout
+  // before logging in), read too.
+  if (anonymousHash !== parts.userHash) {
+    keys.push(activityKey(parts.site, anonymousHash), purchasesKey(parts.site, anonymousHash));
+  }
   return keys;
 }
 
 /**
  * Reads what a recommendation needs from the cache in ONE round trip, within the budget: the lookup
  * script (lookup-script.ts) where the server runs scripts, else a pipeline of the same reads. Rejects
- * with the client's error or `CacheTimeoutError`; the caller treats either as "no cache".
+ * with the client's error or `CacheTimeoutError`; the caller treats either as "no cache". When the
+ * script's answer leads to the pipeline (the server refused the script, or the worker refused the entry
+ * the script took for a hit), the pipeline gets what is left of the one budget, not a second one.
  */
 export async function lookupRecommendations(
   redis: Redis,
@@ -163,6 +141,7 @@ export async function lookupRecommendations(
   now = Date.now(),
 ): Promise<CacheLookup> {
   const keys = lookupKeys(parts, anonymousHash);
+  const started = Date.now();
   if (!scriptingUnavailable(redis)) {
     let reply: unknown;
     try {
@@ -180,14 +159,17 @@ export async function lookupRecommendations(
       // written by this version): read again with everything a miss needs.
     }
   }
+  const left = budgetMs - (Date.now() - started);
+  if (left <= 0) throw new CacheTimeoutError(budgetMs);
   const pipeline = redis.pipeline();
-  const [generation, entry, activity, purchases, session] = keys;
+  const [generation, entry, activity, purchases, session, sessionPurchases] = keys;
   pipeline.get(generation as string);
   pipeline.get(entry as string);
   pipeline.lrange(activity as string, 0, ACTIVITY_MAX - 1);
   pipeline.smembers(purchases as string);
   if (session !== undefined) pipeline.lrange(session, 0, ACTIVITY_MAX - 1);
-  const replies = await withinBudget(pipeline.exec<unknown[]>(), budgetMs);
+  if (sessionPurchases !== undefined) pipeline.smembers(sessionPurchases);
+  const replies = await withinBudget(pipeline.exec<unknown[]>(), left);
   const found = fromReply(keys, replies, now);
   // Only a client that broke its own contract gets here; the caller treats it as a cache failure.
   if (!found) throw new Error(`cache lookup: expected ${keys.length} pipeline replies`);
@@ -196,11 +178,15 @@ export async function lookupRecommendations(
 
 /**
  * The lookup from the script's or the pipeline's replies: `[generation, entry]` for what the script
- * judged a fresh hit, `[generation, entry, activity, purchases, session?]` otherwise. Undefined when
- * the short answer is not a fresh hit by this worker's own checks.
+ * judged a fresh hit, `[generation, entry, activity, purchases, session activity?, session purchases?]`
+ * otherwise. Undefined when the short answer is not a fresh hit by this worker's own checks.
  */
 function fromReply(keys: string[], reply: unknown, now: number): CacheLookup | undefined {
-  const [generationRaw, entryRaw, activityRaw, purchasesRaw, sessionRaw] = Array.isArray(reply) ? reply : [];
+  const [generationRaw, entryRaw, activityRaw, purchasesRaw, sessionRaw, sessionPurchasesRaw] = Array.isArray(
+    reply,
+  )
+    ? reply
+    : [];
   const key = keys[1] as string;
   const generation = Number(generationRaw ?? 0);
   const current = Number.isSafeInteger(generation) && generation >= 0 ? generation : 0;
@@ -215,12 +201,14 @@ function fromReply(keys: string[], reply: unknown, now: number): CacheLookup | u
     activity ??= mergeActivity(parseActivity(activityRaw), withSession ? parseActivity(sessionRaw) : []);
     return activity;
   };
-  const purchases = Array.isArray(purchasesRaw)
-    ? purchasesRaw.filter((v): v is string => typeof v === 'string')
-    : [];
+  const purchases = [...new Set([...productIdsOf(purchasesRaw), ...productIdsOf(sessionPurchasesRaw)])];
   const result: CacheMiss = { key, generation: current, fresh: false, activity: readActivity, purchases };
   if (entry) result.entry = entry;
   return result;
+}
+
+function productIdsOf(members: unknown): string[] {
+  return Array.isArray(members) ? members.filter((v): v is string => typeof v === 'string') : [];
 }
 
 /** Writes an entry (fresh for `ttlSeconds`, kept twice as long so it can be served stale). */

@@ -1,6 +1,7 @@
 import type { ModelRole } from '../../../contracts/manifest';
 import type { ActivityEntry } from '../cache/keys';
 import type { BundleCatalogue, LoadedBundle, Recommender } from '../models';
+import { cartOfActivity } from './cart';
 import { type Candidate, diversify } from './diversify';
 import { historyVector } from './history';
 import { recommendationMask } from './mask';
@@ -44,9 +45,7 @@ function plan(query: RecommendationQuery, signals: ShopperSignals, bundle: Ranki
     return { roles: ['similar', 'personal'], context: [query.productId], activity: signals.activity };
   }
   if (query.placement === 'cart') {
-    const cart = query.productIds?.length
-      ? query.productIds
-      : signals.activity.filter((entry) => entry.kind === 'cart').map((entry) => entry.product_id);
+    const cart = query.productIds?.length ? query.productIds : cartOfActivity(signals.activity);
     if (cart.some((id) => bundle.byId.has(id))) {
       return { roles: ['complements', 'similar'], context: cart, activity: [] };
     }
@@ -112,14 +111,16 @@ export async function computeRecommendations(
   signals: ShopperSignals,
   personalize: boolean,
 ): Promise<{ source: RecommendationSource; items: RecommendedItem[] }> {
+  const chosen = personalize ? plan(query, signals, bundle) : undefined;
   const excluded = new Set<string>(personalize ? signals.purchases : []);
   if (query.productId) excluded.add(query.productId);
   for (const id of query.productIds ?? []) excluded.add(id);
+  // A cart slot never offers what is in the cart, whether the page named it or activity told it.
+  if (query.placement === 'cart') for (const id of chosen?.context ?? []) excluded.add(id);
   const mask = recommendationMask(bundle.items, bundle.byId, excluded, query.category);
 
   let source: RecommendationSource = 'popularity';
   const candidates: Candidate[] = [];
-  const chosen = personalize ? plan(query, signals, bundle) : undefined;
   const model = chosen ? firstModel(bundle, chosen.roles) : undefined;
   if (chosen && model) {
     const { vector } = historyVector(bundle.byId, bundle.items.length, chosen.activity, chosen.context);
@@ -129,7 +130,10 @@ export async function computeRecommendations(
       const score = top.scores[i] ?? MASKED_SCORE;
       // A score of exactly 0 is "no evidence" (EASE and item-to-item give 0 to items unrelated to the
       // history); such items would come out in catalogue order, so popularity fills their places instead.
-      if (score > MASKED_SCORE && score !== 0 && mask[index] === 1) candidates.push({ index, score });
+      // A score that is not finite (a broken model) is no evidence either: JSON would write it as null,
+      // and the cache would refuse the entry on every read.
+      if (Number.isFinite(score) && score > MASKED_SCORE && score !== 0 && mask[index] === 1)
+        candidates.push({ index, score });
     }
     source = model.entry.role;
   }

@@ -1,0 +1,69 @@
+/**
+ * The cache lookup's one budget (worker/src/cache/recommendation-cache.ts): when the script's answer
+ * leads to a second read (the worker refuses an entry the script took for a fresh hit, or the server
+ * refuses scripts), that read gets what is left of the budget, not a budget of its own. A client
+ * stand-in here, because the point is the timing of two replies, which a real server cannot be made
+ * to hold; the reads themselves are tested against redis-server in cache-lookup.integration.test.ts.
+ */
+import type { Redis } from '@upstash/redis/cloudflare';
+import { describe, expect, it } from 'vitest';
+import { lookupRecommendations } from '../../worker/src/cache/recommendation-cache';
+import { CacheTimeoutError } from '../../worker/src/cache/redis-client';
+
+const BUDGET_MS = 50;
+const parts = {
+  site: 'budget',
+  userHash: 'h',
+  placement: 'home',
+  context: 'l=4',
+  modelVersion: 'v',
+  bucket: 'treatment',
+};
+
+const after = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+/** A client whose script answers after `scriptMs` with `scriptReply` and whose pipeline after `pipelineMs`. */
+function client(scriptMs: number, scriptReply: () => Promise<unknown>, pipelineMs: number) {
+  const reads = { pipelines: 0 };
+  const pipeline = {
+    get: () => pipeline,
+    lrange: () => pipeline,
+    smembers: () => pipeline,
+    exec: () => {
+      reads.pipelines++;
+      return after(pipelineMs, [null, null, [], []]);
+    },
+  };
+  const redis = {
+    createScript: () => ({ exec: () => after(scriptMs, undefined).then(scriptReply) }),
+    pipeline: () => pipeline,
+  } as unknown as Redis;
+  return { redis, reads };
+}
+
+// Matches the script's patterns, fails the worker's schema: the worker reads again.
+const refusedEntry = () =>
+  Promise.resolve([null, `{"g":0,"source":"bogus","items":[],"f":${Date.now() + 60_000}}`]);
+const refusedScript = () => Promise.reject(new Error('ERR unknown command `EVALSHA_RO`'));
+
+describe('one budget for the whole lookup', () => {
+  for (const [name, reply] of [
+    ['an entry the worker refuses', refusedEntry],
+    ['a server that refuses scripts', refusedScript],
+  ] as const) {
+    it(`after ${name}, the second read gets only what is left: 35 + 30 ms does not fit in ${BUDGET_MS}`, async () => {
+      const { redis, reads } = client(35, reply, 30);
+      await expect(lookupRecommendations(redis, parts, 'h', BUDGET_MS)).rejects.toBeInstanceOf(
+        CacheTimeoutError,
+      );
+      expect(reads.pipelines).toBeLessThanOrEqual(1);
+    });
+  }
+
+  it('the second read still answers when the budget has room for it', async () => {
+    const { redis, reads } = client(5, refusedEntry, 5);
+    const found = await lookupRecommendations(redis, parts, 'h', BUDGET_MS);
+    expect(found.fresh).toBe(false);
+    expect(reads.pipelines).toBe(1);
+  });
+});
