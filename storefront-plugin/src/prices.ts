@@ -21,10 +21,14 @@ export function priceRequests(ids: readonly string[]): string[][] {
 }
 
 /**
- * Replaces the text of `[data-rx-price][data-rx-product-id]` elements with the shopper's price,
- * keeping the shop's own formatting (symbol, separators: the current text is the template), and
- * stores the signed price token on the element for the checkout. Resolves with every quote seen,
+ * Replaces the text of `[data-rx-price][data-rx-product-id]` elements with the shopper's personalized
+ * price, keeping the shop's own formatting (symbol, separators: the current text is the template), and
+ * stores the signed price token on the element for the checkout. Fills `known` with those quotes,
  * keyed by product id, so `Product Added` can report the price the shopper was shown.
+ *
+ * A base price (`personalized: false`, every price until personalized pricing lands) leaves the element
+ * alone (`data-rx-state="base"`): it is the model catalogue's price, which can be older than the page's,
+ * and the shop's own price is the one to show and to charge (no token, so checkout charges it).
  */
 export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Promise<void> {
   const elements = [...document.querySelectorAll<HTMLElement>('[data-rx-price][data-rx-product-id]')].filter(
@@ -33,18 +37,20 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
   const ids = [...new Set(elements.map((el) => el.dataset.rxProductId ?? ''))].filter(Boolean);
   if (ids.length === 0) return;
   for (const el of elements) el.dataset.rxState = 'loading';
+  const quotes = new Map<string, PriceQuote>();
   for (const request of priceRequests(ids)) {
     try {
       const { prices } = await api.prices(request);
-      for (const quote of prices) known.set(quote.product_id, quote);
+      for (const quote of prices) quotes.set(quote.product_id, quote);
     } catch (error) {
       report('prices unavailable', error);
     }
   }
   for (const el of elements) {
-    const quote = known.get(el.dataset.rxProductId ?? '');
-    el.dataset.rxState = quote ? 'priced' : 'failed';
-    if (!quote) continue;
+    const quote = quotes.get(el.dataset.rxProductId ?? '');
+    el.dataset.rxState = quote ? (quote.personalized ? 'priced' : 'base') : 'failed';
+    if (!quote?.personalized) continue;
+    known.set(quote.product_id, quote);
     // No token when the worker has no signing key: never write the string "null" for checkout to send.
     if (quote.token) el.dataset.rxPriceToken = quote.token;
     const text = formatPrice(quote.price, {

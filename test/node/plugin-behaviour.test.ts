@@ -107,6 +107,26 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('leaves a base price (personalized: false) as the shop prints it: no rewrite, no token, no price reported', async () => {
+    const { page, errors } = await browser.newPage();
+    // The model catalogue's base price (£3) can be older than the shop's (€9,99 here): the shop's stands.
+    const basePriced =
+      '<span id="base" data-rx-price data-rx-product-id="BASE-1">€9,99</span>' +
+      '<button id="add-base" type="button" data-rx-add-to-cart data-rx-product-id="BASE-1">Add</button>';
+    await open(page, shopPage().replace('<main ', `${basePriced}<main `));
+
+    await expect.poll(() => page.locator('#price').getAttribute('data-rx-state'), POLL).toBe('priced');
+    expect(await page.locator('#base').getAttribute('data-rx-state')).toBe('base');
+    expect(await page.locator('#base').textContent()).toBe('€9,99');
+    expect(await page.locator('#base').getAttribute('data-rx-price-token')).toBeNull();
+    await page.click('#add-base');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    const added = api.events.find(named('Product Added'));
+    expect(added?.properties).toMatchObject({ product_id: 'BASE-1', quantity: 1 });
+    expect(added?.properties).not.toHaveProperty('price');
+    expect(errors).toEqual([]);
+  });
+
   it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {
     const { page, errors } = await browser.newPage();
     // An Auth0-style id with an apostrophe and an accent: the API takes any id the events take.

@@ -124,14 +124,14 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
       if (ids.length > 50 || !ids.every((id) => PRODUCT_ID_PATTERN.test(id))) {
         return json(400, { error: { code: 'invalid_request' } });
       }
+      // Ids starting `BASE` get the base price, as every id does from today's worker (token included).
       const prices = ids.map((id) => ({
         product_id: id,
-        base_price: 2.55,
-        price: 2.1,
-        currency: 'GBP',
-        discount: 0.45,
-        personalized: true,
         token: `token-${id}`,
+        currency: 'GBP',
+        ...(id.startsWith('BASE')
+          ? { base_price: 3, price: 3, discount: 0, personalized: false }
+          : { base_price: 2.55, price: 2.1, discount: 0.45, personalized: true }),
       }));
       return json(200, { prices });
     }

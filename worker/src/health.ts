@@ -81,6 +81,8 @@ export async function healthReport(env: Env) {
     cache: componentHealth('cache', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
     queue: componentHealth('queue', Boolean(env.EVENTS)),
     origin: componentHealth('origin', Boolean(env.ORIGIN_URL)),
+    // Degraded for a minute after the binding failed: requests then went through unlimited.
+    rate_limiter: componentHealth('rate_limiter', Boolean(env.RATE_LIMITER)),
   };
   for (const [name, probe] of probes) {
     try {
