@@ -2,6 +2,7 @@ import type { Env } from '../env';
 import {
   type ComponentHealth,
   componentHealth,
+  publicDetail,
   registerHealthProbe,
   reportFailure,
   reportRecovery,
@@ -43,6 +44,13 @@ const MAX_SESSION_DEFERRAL_MS = 1_000;
  */
 const QUIET_BEFORE_SESSIONS_MS = 50;
 const RETIRE_GRACE_MS = 60_000;
+/**
+ * How long a version whose sessions could not be created stays refused. Unlike a checksum or a
+ * manifest, that can be the isolate's doing (memory short while another bundle's sessions still
+ * lived, a runtime fault) as much as the graph's, so it is tried again at the first poll after this;
+ * a graph this runtime truly refuses costs one download and one failed attempt per isolate per period.
+ */
+export const SESSION_REFUSAL_RETRY_MS = 5 * 60_000;
 
 function pollIntervalMs(env: Pick<Env, 'MODEL_POLL_SECONDS'>): number {
   const seconds = Number(env.MODEL_POLL_SECONDS ?? DEFAULT_POLL_SECONDS);
@@ -95,9 +103,16 @@ export class BundleRegistry {
   /**
    * Versions refused in this isolate for what they hold (a checksum, the manifest, a graph), with why
    * and when: not downloaded again on every poll. A version that could not be read (the store failing)
-   * is not refused: it is tried again at the next poll.
+   * is not refused: it is tried again at the next poll. A refusal by the session phase expires at
+   * `retryAt` (SESSION_REFUSAL_RETRY_MS); one for the files' content never does.
    */
-  private readonly refused = new Map<string, { reason: string; at: number }>();
+  private readonly refused = new Map<string, { reason: string; at: number; retryAt?: number }>();
+  /**
+   * Activations asked for so far (loads of a bundle meant to become current). A load that ends after
+   * a later one was asked for is dropped, whichever finishes first: a slow poll of the old version
+   * must not undo an operator's activation of a newer one that finished before it.
+   */
+  private activationsRequested = 0;
   /** Why the last load failed, whatever the cause: what /healthz says when nothing is served. */
   private lastFailure: string | undefined;
   /**
@@ -181,9 +196,10 @@ export class BundleRegistry {
   async activateStored(
     bucket: R2Bucket,
     version: string,
-  ): Promise<{ ok: true; bundle: LoadedBundle } | { ok: false; problems: string[] }> {
+  ): Promise<{ ok: true; bundle: LoadedBundle } | { ok: false; problems: string[]; superseded?: true }> {
     this.refused.delete(version);
     const outcome = await this.tryActivate(storeBundleSource(bucket, version), version);
+    if ('superseded' in outcome) return { ok: false, problems: [outcome.superseded], superseded: true };
     return 'failure' in outcome
       ? { ok: false, problems: [outcome.failure] }
       : { ok: true, bundle: outcome.bundle };
@@ -288,7 +304,7 @@ export class BundleRegistry {
       try {
         pointer = await readPointer(env.MODEL_STORE);
       } catch (error) {
-        this.lastFailure = `model store unreadable: ${describe(error)}`;
+        this.lastFailure = publicDetail(`model store unreadable: ${describe(error)}`);
         reportFailure('models', error);
         log('error', 'model_store_unreadable', { error, keeping: null });
         return;
@@ -327,7 +343,13 @@ export class BundleRegistry {
     source: BundleSource,
     label: string,
     showCatalogue?: (verified: BundleCatalogue) => void,
-  ): Promise<{ bundle: LoadedBundle } | { failure: string }> {
+  ): Promise<{ bundle: LoadedBundle } | { failure: string } | { superseded: string }> {
+    const activation = ++this.activationsRequested;
+    const superseded = () => {
+      log('info', 'model_bundle_superseded', { version: label, serving: this.current?.version ?? null });
+      return { superseded: `activation of ${label} was overtaken by a later activation` };
+    };
+    let sessionPhase = false;
     try {
       const verified = await verifyBundle(source);
       if (source.origin === 'store' && verified.version !== label) {
@@ -340,7 +362,14 @@ export class BundleRegistry {
         showCatalogue(verified);
         await this.sessionPhaseMayStart();
       }
+      if (activation !== this.activationsRequested) return superseded();
+      sessionPhase = true;
       const bundle = await this.deps.createSessions(verified);
+      if (activation !== this.activationsRequested) {
+        // Never served: its sessions can go at once.
+        void releaseModels(bundle.models);
+        return superseded();
+      }
       const previous = this.current;
       this.current = bundle;
       if (previous && previous !== bundle) this.retired.push({ bundle: previous, at: Date.now() });
@@ -354,10 +383,18 @@ export class BundleRegistry {
     } catch (error) {
       // A catalogue shown for a bundle whose sessions failed is not served any longer.
       if (showCatalogue) this.warming = undefined;
+      // The admin caller gets every reason; /healthz (public) what publicDetail lets through.
       const failure = describe(error);
-      this.lastFailure = failure;
+      this.lastFailure = publicDetail(failure);
       const refusal = error instanceof BundleError;
-      if (refusal) this.refused.set(label, { reason: failure, at: Date.now() });
+      if (refusal) {
+        const at = Date.now();
+        this.refused.set(label, {
+          reason: publicDetail(failure),
+          at,
+          ...(sessionPhase ? { retryAt: at + SESSION_REFUSAL_RETRY_MS } : {}),
+        });
+      }
       reportFailure('models', error);
       log('error', refusal ? 'model_bundle_refused' : 'model_bundle_unreadable', {
         version: refusal ? error.version : label,
@@ -375,12 +412,18 @@ export class BundleRegistry {
     if (!bucket) return;
     try {
       const pointer = await readPointer(bucket);
-      if (!pointer || pointer.version === this.current?.version || this.refused.has(pointer.version)) return;
+      if (!pointer || pointer.version === this.current?.version || this.stillRefused(pointer.version)) return;
       await this.tryActivate(storeBundleSource(bucket, pointer.version), pointer.version);
     } catch (error) {
       reportFailure('models', error);
       log('error', 'model_store_unreadable', { error });
     }
+  }
+
+  /** Whether a version is refused and not yet due to be tried again (see SESSION_REFUSAL_RETRY_MS). */
+  private stillRefused(version: string): boolean {
+    const refusal = this.refused.get(version);
+    return refusal !== undefined && (refusal.retryAt === undefined || Date.now() < refusal.retryAt);
   }
 
   private pollInBackground(env: Env, ctx?: Background): void {

@@ -31,8 +31,31 @@ function checkVersion(version: string): void {
 }
 
 /**
+ * Whether `key` is absent, holds these bytes, or other ones. A version's files never change once stored: the version is
+ * part of every cache key, and isolates load a published version at their own time, so replacing a
+ * file of a live version would mix two bundles' answers under one name, or make isolates refuse it
+ * midway through. The same bytes again (a retried or repeated upload) are fine. Two uploads of one
+ * version racing each other are not guarded: publishing is one operator's act.
+ */
+async function storedState(
+  bucket: R2Bucket,
+  key: string,
+  bytes: ArrayBuffer,
+): Promise<'absent' | 'same' | 'different'> {
+  const head = await bucket.head(key);
+  if (!head) return 'absent';
+  if (head.size !== bytes.byteLength) return 'different';
+  const stored = await bucket.get(key);
+  if (!stored) return 'absent';
+  const given = new Uint8Array(bytes);
+  const same = new Uint8Array(await stored.arrayBuffer()).every((byte, index) => byte === given[index]);
+  return same ? 'same' : 'different';
+}
+
+/**
  * Publishing model bundles without a redeploy (`npm run models:publish -- DIR` drives these):
- * - `PUT /admin/models/:version/:file` stores one file of a bundle in the model store;
+ * - `PUT /admin/models/:version/:file` stores one file of a bundle in the model store (409 when the
+ *   version already holds that file with other bytes: see storedState);
  * - `POST /admin/models/:version/activate` loads that bundle here, verifying every checksum and
  *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise);
  * - `GET /admin/models` shows the published pointer and what this isolate serves.
@@ -67,14 +90,34 @@ export const adminModels = new Hono<AppEnv>()
         { field: 'body', reason: `must hold 1 to ${MAX_MODEL_FILE_BYTES} bytes` },
       ]);
     }
-    await bucketOf(c.env).put(bundleObjectKey(version, file), bytes);
-    return c.json({ stored: bundleObjectKey(version, file), bytes: bytes.byteLength }, 201);
+    const bucket = bucketOf(c.env);
+    const key = bundleObjectKey(version, file);
+    const stored = await storedState(bucket, key, bytes);
+    if (stored === 'different') {
+      throw new ApiError(
+        409,
+        'version_exists',
+        `Bundle ${version} already has a different ${file}: publish the changed bundle under a new version`,
+        [{ field: 'file', reason: `${file} of ${version} is stored with other bytes` }],
+      );
+    }
+    if (stored === 'absent') await bucket.put(key, bytes);
+    return c.json({ stored: key, bytes: bytes.byteLength }, 201);
   })
   .post('/:version/activate', async (c) => {
     const { version } = c.req.param();
     checkVersion(version);
     const bucket = bucketOf(c.env);
     const outcome = await activateStoredBundle(bucket, version);
+    if (!outcome.ok && outcome.superseded) {
+      // Another activation was asked for while this one loaded, and stands: the pointer is not moved.
+      throw new ApiError(
+        409,
+        'activation_superseded',
+        `Bundle ${version} loaded, but a later activation overtook it; the pointer was not moved`,
+        [{ field: 'version', reason: outcome.problems[0] ?? 'overtaken by a later activation' }],
+      );
+    }
     if (!outcome.ok) {
       throw new ApiError(
         422,

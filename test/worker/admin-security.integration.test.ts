@@ -1,0 +1,42 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, call, provided } from './edge-api-support';
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+function bytesOf(base64: string): Uint8Array {
+  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+}
+
+async function put(version: string, file: string, body: Uint8Array | string, headers = auth) {
+  return call(`/admin/models/${version}/${file}`, { method: 'PUT', headers, body });
+}
+
+describe('PUT /admin/models/:version/:file never changes a stored version', () => {
+  it('stores a new file, takes the same bytes again (201), and refuses other bytes (409 version_exists)', async () => {
+    const catalogue = bytesOf(provided().bundles.v1['catalogue.json'] ?? '');
+    expect((await put('admin-sec-1', 'catalogue.json', catalogue)).status).toBe(201);
+    expect((await put('admin-sec-1', 'catalogue.json', catalogue)).status).toBe(201);
+
+    const changed = catalogue.slice();
+    changed[changed.length - 2] = (changed[changed.length - 2] ?? 0) ^ 1;
+    for (const other of [changed, catalogue.slice(0, -1)]) {
+      const response = await put('admin-sec-1', 'catalogue.json', other);
+      expect(response.status).toBe(409);
+      const body = (await response.json()) as {
+        error: { code: string; details: Array<{ field: string; reason: string }> };
+      };
+      expect(body.error.code).toBe('version_exists');
+      expect(body.error.details[0]).toMatchObject({
+        field: 'file',
+        reason: expect.stringContaining('catalogue.json'),
+      });
+    }
+    // What is stored is still the first upload.
+    const bucket = (env as unknown as { MODEL_STORE: R2Bucket }).MODEL_STORE;
+    const stored = new Uint8Array(
+      await ((await bucket.get('bundles/admin-sec-1/catalogue.json'))?.arrayBuffer() ?? new ArrayBuffer(0)),
+    );
+    expect(stored).toEqual(catalogue);
+  });
+});

@@ -1,0 +1,181 @@
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Env } from '../../worker/src/env';
+import {
+  BundleError,
+  BundleRegistry,
+  createSessions,
+  type LoadedBundle,
+  type VerifiedBundle,
+} from '../../worker/src/models';
+import { defaultBundleSource } from '../../worker/src/models/default-bundle';
+import { SESSION_REFUSAL_RETRY_MS } from '../../worker/src/models/registry';
+import { provided } from './edge-api-support';
+
+const workerEnv = env as unknown as Env;
+
+function bucketOf(): R2Bucket {
+  if (!workerEnv.MODEL_STORE) throw new Error('MODEL_STORE binding missing');
+  return workerEnv.MODEL_STORE;
+}
+
+/** Stores a fixture bundle's files under its own version (its manifest's), without the pointer. */
+async function store(name: 'v1' | 'v2', version: string): Promise<void> {
+  for (const [file, base64] of Object.entries(provided().bundles[name])) {
+    await bucketOf().put(
+      `bundles/${version}/${file}`,
+      Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+    );
+  }
+}
+
+/** createSessions that waits for `release(version)` for the versions listed in `held`. */
+function gatedSessions(held: string[]) {
+  const gates = new Map<string, () => void>();
+  const waiting = new Map<string, Promise<void>>();
+  for (const version of held) {
+    waiting.set(version, new Promise<void>((resolve) => gates.set(version, resolve)));
+  }
+  const started: string[] = [];
+  const create = async (verified: VerifiedBundle): Promise<LoadedBundle> => {
+    started.push(verified.version);
+    await waiting.get(verified.version);
+    return createSessions(verified);
+  };
+  return { create, started, release: (version: string) => gates.get(version)?.() };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!condition()) throw new Error('condition never held');
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('BundleRegistry: a slow activation finishing last does not undo a later one', () => {
+  it('drops the older load when a newer activation was asked for meanwhile, whichever finishes first', async () => {
+    await store('v1', 'fixture-v1');
+    await store('v2', 'fixture-v2');
+    const sessions = gatedSessions(['fixture-v1']);
+    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+
+    // A slow load of fixture-v1 (a poll, say) is in its session phase...
+    const slow = registry.activateStored(bucketOf(), 'fixture-v1');
+    await until(() => sessions.started.includes('fixture-v1'));
+    // ...when the operator activates fixture-v2, which loads at once.
+    const newer = await registry.activateStored(bucketOf(), 'fixture-v2');
+    expect(newer.ok).toBe(true);
+    expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v2');
+
+    sessions.release('fixture-v1');
+    const outcome = await slow;
+    expect(outcome).toMatchObject({ ok: false, superseded: true });
+    expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v2');
+    expect((await registry.health(workerEnv)).detail).toMatch(/^serving fixture-v2/);
+  }, 60_000);
+});
+
+describe('BundleRegistry: refusals by the session phase expire, content refusals do not', () => {
+  it('tries a version whose sessions failed again at the first poll after SESSION_REFUSAL_RETRY_MS', async () => {
+    await store('v1', 'fixture-v1');
+    await store('v2', 'fixture-v2');
+    const attempts: string[] = [];
+    let failV2 = true;
+    const registry = new BundleRegistry({
+      createSessions: async (verified) => {
+        attempts.push(verified.version);
+        if (verified.version === 'fixture-v2' && failV2)
+          throw new BundleError(verified.version, ['session could not be created (out of memory)']);
+        return createSessions(verified);
+      },
+      builtIn: defaultBundleSource,
+    });
+    const pollAlways: Env = { ...workerEnv, MODEL_POLL_SECONDS: '0' };
+    expect((await registry.activateStored(bucketOf(), 'fixture-v1')).ok).toBe(true);
+    await bucketOf().put(
+      'current.json',
+      JSON.stringify({ version: 'fixture-v2', publishedAt: '2026-11-29' }),
+    );
+    const poll = async () => {
+      const ctx = createExecutionContext();
+      const bundle = await registry.bundle(pollAlways, ctx);
+      await waitOnExecutionContext(ctx);
+      return bundle;
+    };
+    try {
+      await poll();
+      expect(attempts).toEqual(['fixture-v1', 'fixture-v2']);
+      expect((await registry.health(pollAlways)).detail).toMatch(/refused fixture-v2: .*out of memory/);
+      // Refused: the next polls do not download it again...
+      await poll();
+      await poll();
+      expect(attempts).toEqual(['fixture-v1', 'fixture-v2']);
+      // ...until the refusal has expired; then it loads.
+      failV2 = false;
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + SESSION_REFUSAL_RETRY_MS + 1_000);
+      await poll();
+      expect(attempts).toEqual(['fixture-v1', 'fixture-v2', 'fixture-v2']);
+      expect((await registry.bundle(pollAlways))?.version).toBe('fixture-v2');
+    } finally {
+      await bucketOf().delete('current.json');
+    }
+  }, 60_000);
+
+  it('never tries again a version refused for its files (a checksum)', async () => {
+    for (const [file, base64] of Object.entries(provided().bundles.corrupt)) {
+      await bucketOf().put(
+        `bundles/fixture-corrupt/${file}`,
+        Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+      );
+    }
+    await store('v1', 'fixture-v1');
+    const attempts: string[] = [];
+    const reads: string[] = [];
+    const bucket = bucketOf();
+    const counting = new Proxy(bucket, {
+      get(target, property) {
+        if (property === 'get')
+          return (key: string) => {
+            reads.push(key);
+            return target.get(key);
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const registry = new BundleRegistry({
+      createSessions: async (verified) => {
+        attempts.push(verified.version);
+        return createSessions(verified);
+      },
+      builtIn: defaultBundleSource,
+    });
+    const pollAlways: Env = { ...workerEnv, MODEL_STORE: counting, MODEL_POLL_SECONDS: '0' };
+    expect((await registry.activateStored(bucket, 'fixture-v1')).ok).toBe(true);
+    await bucket.put(
+      'current.json',
+      JSON.stringify({ version: 'fixture-corrupt', publishedAt: '2026-11-29' }),
+    );
+    const poll = async () => {
+      const ctx = createExecutionContext();
+      await registry.bundle(pollAlways, ctx);
+      await waitOnExecutionContext(ctx);
+    };
+    try {
+      await poll();
+      const manifestReads = () =>
+        reads.filter((key) => key === 'bundles/fixture-corrupt/manifest.json').length;
+      expect(manifestReads()).toBe(1);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + SESSION_REFUSAL_RETRY_MS + 1_000);
+      await poll();
+      expect(manifestReads()).toBe(1);
+      expect((await registry.bundle(pollAlways))?.version).toBe('fixture-v1');
+    } finally {
+      await bucket.delete('current.json');
+    }
+  }, 60_000);
+});
