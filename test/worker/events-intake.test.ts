@@ -1,7 +1,10 @@
-import { createExecutionContext, SELF } from 'cloudflare:test';
+import { createExecutionContext, env, SELF } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
+import { SERVER_OWNED_KEYS } from '../../contracts/events';
 import { createApp } from '../../worker/src/app';
+import type { Env } from '../../worker/src/env';
 import { REPEAT_LIMIT } from '../../worker/src/log-repeating';
+import { holdoutBucket, holdoutPercent } from '../../worker/src/shopper';
 import { refusingQueue, runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
 
 const BASE = 'http://worker.test';
@@ -40,6 +43,45 @@ describe('POST /v1/events', () => {
     expect(['treatment', 'holdout']).toContain(doc?.bucket);
     expect(doc?.receivedAt).toBeInstanceOf(Date);
     expect(doc?.timestamp.toISOString()).toBe(batch[0]?.timestamp);
+  });
+
+  it('the fields the server owns cannot be spoofed: site, bucket, _id, receivedAt and model_version are its own', async () => {
+    const run = runId();
+    const { SITE_ID, HOLDOUT_PERCENT } = env as unknown as Env;
+    // A shopper the server puts in treatment, so a sent `bucket: 'holdout'` would show if kept.
+    let shopper = '';
+    for (let i = 0; !shopper; i++) {
+      const candidate = `anon-${run}-${i}`;
+      if ((await holdoutBucket(SITE_ID, candidate, holdoutPercent(HOLDOUT_PERCENT))) === 'treatment')
+        shopper = candidate;
+    }
+    const spoofed = {
+      site: 'x',
+      bucket: 'holdout',
+      _id: `spoofed-${run}`,
+      receivedAt: '2001-01-01T00:00:00.000Z',
+      model_version: 'spoofed-model',
+    };
+    // Every key the contract says the server owns is tried here (writeKey has its own test below).
+    expect([...Object.keys(spoofed), 'writeKey'].sort()).toEqual([...SERVER_OWNED_KEYS].sort());
+    const before = Date.now();
+    const response = await post('/v1/events', {
+      batch: [viewEvent(run, 0, { anonymousId: shopper, ...spoofed })],
+    });
+    const after = Date.now();
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 1, rejected: [] });
+    expect(await waitForRunCount(run, 1)).toBe(1);
+    const doc = await withDb((db) => db.collection<StoredDoc>('events').findOne({ 'properties.run': run }));
+    expect(doc?._id).toBe(`${run}-0`); // the messageId
+    expect(doc?.site).toBe(SITE_ID);
+    expect(doc?.bucket).toBe('treatment');
+    expect(doc?.model_version).toBeNull(); // the event reports no served version
+    expect(doc?.receivedAt.getTime()).toBeGreaterThanOrEqual(before);
+    expect(doc?.receivedAt.getTime()).toBeLessThanOrEqual(after);
+    expect(
+      await withDb((db) => db.collection<{ _id: string }>('events').countDocuments({ _id: spoofed._id })),
+    ).toBe(0);
   });
 
   it('accepts the good events of a batch and lists each rejected one with index, field and reason', async () => {
