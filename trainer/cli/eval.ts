@@ -2,6 +2,7 @@
  * `npm run eval -- --format F --input PATH [--cutoff YYYY-MM-DD] [--json FILE] [--hidden H] [--epochs N]`
  * Prints one table of every model beside popularity and writes it as JSON.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isFormat } from '../data/sources';
@@ -29,7 +30,7 @@ runCommand(USAGE, async () => {
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
-  const result = await runEvaluation({
+  const options = {
     format,
     input: required(args, 'input'),
     ...(args.has('cutoff') ? { cutoff: required(args, 'cutoff') } : {}),
@@ -38,11 +39,25 @@ runCommand(USAGE, async () => {
     seed: positiveInt(args, 'seed', 42),
     rank: positiveInt(args, 'rank', 128),
     ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
-    log: (line) => console.log(line),
-  });
+  };
+  const result = await runEvaluation({ ...options, log: (line) => console.log(line) });
   console.log(`\n${formatTable(result)}`);
   const file = args.get('json') ?? path.join('trainer', 'results', `eval-${format}.json`);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify({ ...result, createdAt: new Date().toISOString() }, null, 2)}\n`);
+  // What reproduces the figures: the options and the code they ran on.
+  const run = { options: { ...options, input: path.basename(options.input) }, commit: gitCommit() };
+  const record = { ...result, run, createdAt: new Date().toISOString() };
+  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
 });
+
+/** The commit the figures come from, `+dirty` when the tree had changes; null without git. */
+function gitCommit(): string | null {
+  try {
+    const git = (...command: string[]) =>
+      execFileSync('git', command, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', 'HEAD')}${git('status', '--porcelain') ? '+dirty' : ''}`;
+  } catch {
+    return null;
+  }
+}
