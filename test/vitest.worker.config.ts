@@ -15,6 +15,7 @@ export default defineConfig({
           DEMO_BUNDLE: 'true',
           LOG_LEVEL: 'warn',
           MONGODB_URI: inject('mongoUri'),
+          MONGODB_DB: inject('mongoDb'),
           SEGMENT_WRITE_KEY: 'test-segment-write-key',
         },
       },
@@ -31,6 +32,13 @@ export default defineConfig({
       'test/support/local-mongo.global-setup.ts',
       'test/support/edge-api.global-setup.ts',
     ],
+    // One test file at a time. events-outage.test.ts pauses the one local MongoDB for minutes (and
+    // events-consumer.test.ts briefly), and any other file running meanwhile would see its MongoDB
+    // writes fail. A stand-in of their own is not possible: events-outage drives the whole path
+    // (SELF → real local queue → queue consumer → EventWriter Durable Object), all of which read
+    // MONGODB_URI from the bindings above, fixed for the whole project; the pool has no per-file
+    // bindings, and a per-test env reaches neither the queue consumer nor the Durable Object.
+    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -10,6 +10,7 @@ import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
 import { seededRandom } from '../../scripts/demo-traffic/random';
 import { simulateShopper } from '../../scripts/demo-traffic/shopper';
 import { type Stack, startStack } from '../../scripts/dev/stack';
+import { stackMongo } from '../support/test-mongo';
 
 const catalogue = loadCatalogue();
 // A browser's page navigation (the proxy leaves bots and non-page requests alone).
@@ -20,6 +21,8 @@ const BROWSER = {
 };
 
 let stack: Stack;
+/** The stack's own local MongoDB, or a fresh database on RX_TEST_MONGODB_URI (test-mongo.ts). */
+const testMongo = stackMongo();
 const workerLog: string[] = [];
 
 beforeAll(async () => {
@@ -27,7 +30,12 @@ beforeAll(async () => {
     // Everyone in the treatment bucket, so the page is personalized deterministically. The time
     // budgets (50 ms by default) are for production latency; on a busy test machine a slow answer
     // would leave a slot empty or mark the cache degraded, and this test checks behaviour, not speed.
-    workerVars: { HOLDOUT_PERCENT: '0', PERSONALIZATION_BUDGET_MS: '5000', CACHE_BUDGET_MS: '5000' },
+    workerVars: {
+      ...testMongo.workerVars,
+      HOLDOUT_PERCENT: '0',
+      PERSONALIZATION_BUDGET_MS: '5000',
+      CACHE_BUDGET_MS: '5000',
+    },
     onWorkerOutput: (line) => workerLog.push(line),
     readyTimeoutMs: 150_000,
   });
@@ -35,6 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await testMongo.drop();
 }, 30_000);
 
 /** The origin's page as the worker should pass it on, once what the worker adds is taken out. */
@@ -129,10 +138,10 @@ describe('local stack end to end', () => {
     expect(report.pages).toBeGreaterThanOrEqual(2);
 
     // Page views (recorded by the worker) and the shopper's events go through the queue consumer
-    // into the local MongoDB-compatible server.
-    const client = new MongoClient(stack.mongo?.uri ?? '', { serverSelectionTimeoutMS: 5_000 });
+    // into MongoDB (the stack's local MongoDB-compatible server unless RX_TEST_MONGODB_URI is set).
+    const client = new MongoClient(testMongo.uri(stack), { serverSelectionTimeoutMS: 5_000 });
     try {
-      const events = client.db('rx').collection('events');
+      const events = client.db(testMongo.database).collection('events');
       let stored = 0;
       for (let attempt = 0; attempt < 60 && stored < report.pages; attempt++) {
         stored = await events.countDocuments({ bucket: 'treatment' });

@@ -11,6 +11,7 @@ import { Analytics } from '@segment/analytics-node';
 import { type Collection, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../scripts/dev/stack';
+import { stackMongo } from '../support/test-mongo';
 import { waitFor } from '../support/wait-for';
 
 const WRITE_KEY = `test-write-key-${randomUUID()}`;
@@ -33,6 +34,8 @@ interface EventDocument {
 }
 
 let stack: Stack;
+/** The stack's own local MongoDB, or a fresh database on RX_TEST_MONGODB_URI (test-mongo.ts). */
+const testMongo = stackMongo();
 let mongo: MongoClient;
 let events: Collection<EventDocument>;
 const workerLog: string[] = [];
@@ -40,6 +43,7 @@ const workerLog: string[] = [];
 beforeAll(async () => {
   stack = await startStack({
     workerVars: {
+      ...testMongo.workerVars,
       SEGMENT_WRITE_KEY: WRITE_KEY,
       // Everyone personalized, and budgets for a busy test machine: this checks behaviour, not speed.
       HOLDOUT_PERCENT: '0',
@@ -50,16 +54,14 @@ beforeAll(async () => {
     onWorkerOutput: (line) => workerLog.push(line),
     readyTimeoutMs: 150_000,
   });
-  const uri = stack.mongo?.uri;
-  if (!uri)
-    throw new Error('the stack did not start a local MongoDB (is MONGODB_URI set in the environment?)');
-  mongo = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
-  events = mongo.db(stack.workerVars.MONGODB_DB ?? 'rx').collection<EventDocument>('events');
+  mongo = new MongoClient(testMongo.uri(stack), { serverSelectionTimeoutMS: 10_000 });
+  events = mongo.db(testMongo.database).collection<EventDocument>('events');
 }, 180_000);
 
 afterAll(async () => {
   await mongo?.close();
   await stack?.stop();
+  await testMongo.drop();
 }, 30_000);
 
 /** A Segment client as a shop would configure it, pointed at the worker. */

@@ -7,14 +7,15 @@ import { BSON } from 'bson';
 import { type Db, MongoBulkWriteError, MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index.ts';
+import { realTestMongoUri, testDatabaseName } from '../support/test-mongo.ts';
 
 /**
  * The official driver against our local MongoDB-compatible server, or against a real MongoDB
- * when MONGODB_URI is set (then every test that does not need the local server runs unchanged,
- * in a database unique to this run that is dropped afterwards).
+ * when RX_TEST_MONGODB_URI is set (test/support/test-mongo.ts; then every test that does not need
+ * the local server runs unchanged, in a database unique to this run that is dropped afterwards).
  */
-const externalUri = process.env.MONGODB_URI;
-const dbName = `rx_local_mongo_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
+const externalUri = realTestMongoUri();
+const dbName = testDatabaseName();
 
 let server: LocalMongo | undefined;
 let client: MongoClient;
@@ -357,13 +358,13 @@ describe('local-mongo with the official driver', () => {
 });
 
 /**
- * A real server's URI with credentials (MONGODB_URI=mongodb+srv://user:password@...): the
+ * A real server's URI with credentials (RX_TEST_MONGODB_URI=mongodb+srv://user:password@...): the
  * authentication tests then check the local server's answers against that server's.
  */
 const externalWithCredentials = externalUri && new URL(externalUri).username ? externalUri : undefined;
 
 describe.skipIf(externalUri !== undefined && externalWithCredentials === undefined)(
-  'authentication, SCRAM-SHA-256 (with MONGODB_URI, only when it carries a user and password)',
+  'authentication, SCRAM-SHA-256 (with RX_TEST_MONGODB_URI, only when it carries a user and password)',
   () => {
     const localUser = { username: 'rx-writer', password: `p@ss:/${randomBytes(9).toString('base64url')}` };
     let secured: LocalMongo | undefined;
@@ -499,7 +500,7 @@ describe.skipIf(externalUri !== undefined && externalWithCredentials === undefin
 );
 
 describe.skipIf(externalUri !== undefined)(
-  'local server only (skipped when MONGODB_URI is set: these restart or pause the local server)',
+  'local server only (skipped when RX_TEST_MONGODB_URI is set: these restart or pause the local server)',
   () => {
     it('keeps data, types and unique indexes across a restart with the same dataDir', async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-mongo-persist-'));

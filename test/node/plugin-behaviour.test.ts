@@ -79,6 +79,24 @@ function addHomeSlot(insert: string, then: string): string {
     ${then};`;
 }
 
+/**
+ * The sentinel for "nothing was sent": a home slot `#sentinel` put at the top of the page (in view)
+ * and scanned, then waited for until filled. The plugin asks for its recommendations (allowed with or
+ * without consent) after everything the page did before, so once the answer is rendered, a request
+ * that should not have been sent by then would have reached the recording API first.
+ */
+async function sentinelSlotFilled(page: Page): Promise<void> {
+  await page.evaluate(
+    `const slot = document.createElement('div');
+    slot.id = 'sentinel';
+    slot.dataset.rxSlot = 'recommendations';
+    slot.dataset.rxPlacement = 'home';
+    document.body.prepend(slot);
+    rx.scan();`,
+  );
+  await page.locator('#sentinel .rx-block').waitFor();
+}
+
 async function open(page: Page, html: string): Promise<void> {
   api.setPage(html);
   await page.goto(`${api.shopUrl}/products/85123A`);
@@ -274,8 +292,8 @@ describe('rx.js in Chromium (recording API)', () => {
     await page.locator('#slot .rx-block').waitFor();
     await page.evaluate("rx.track('Before Consent'); rx.flush()");
     await page.click('#add');
-    // Give any (wrong) send time to arrive: the click path flushes at once.
-    await page.waitForTimeout(500);
+    // The click path flushes at once: a (wrong) send would reach the API before the sentinel's request.
+    await sentinelSlotFilled(page);
     expect(eventsPosted()).toBe(0);
     expect(await page.evaluate('({ cookie: document.cookie, storage: localStorage.length })')).toEqual({
       cookie: '',
@@ -311,7 +329,7 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(await page.evaluate('document.cookie')).toBe('');
     await page.reload();
     await page.evaluate("rx.track('After Withdrawal'); rx.flush()");
-    await page.waitForTimeout(500);
+    await sentinelSlotFilled(page);
     expect(api.events.filter(named('After Withdrawal'))).toHaveLength(0);
   });
 
@@ -359,15 +377,22 @@ describe('rx.js in Chromium (recording API)', () => {
 
   it('leaves the page working when the API is blocked', async () => {
     const { page, errors } = await browser.newPage();
-    await page.route(`${api.apiUrl}/v1/**`, (route) => route.abort('blockedbyclient'));
+    const blocked: string[] = [];
+    await page.route(`${api.apiUrl}/v1/**`, async (route) => {
+      await route.abort('blockedbyclient');
+      blocked.push(`${route.request().method()} ${new URL(route.request().url()).pathname}`);
+    });
     await open(page, shopPage({ tag: 'data-debug' }));
     await page.waitForFunction("document.querySelector('#slot').dataset.rxState === 'failed'");
     expect(await page.locator('#slot .fallback').textContent()).toBe('Our bestsellers');
     expect(await page.locator('#price').textContent()).toBe('£2.55');
     await page.click('#add');
-    const state = await page.evaluate("rx.track('Still Fine'); rx.page(); window.hostScriptRan");
+    const state = await page.evaluate("rx.track('Still Fine'); rx.page(); rx.flush(); window.hostScriptRan");
     expect(state).toBe(true);
-    await page.waitForTimeout(300);
+    // The events were sent and refused; a request of the page's own made after that comes back only
+    // after the refusal reached the plugin, so an error it let escape would have been reported by then.
+    await expect.poll(() => blocked.includes('POST /v1/events'), POLL).toBe(true);
+    expect(await page.evaluate('fetch(location.href).then((response) => response.status)')).toBe(200);
     expect(errors).toEqual([]);
   });
 
@@ -415,7 +440,7 @@ describe('rx.js in Chromium (recording API)', () => {
     await page.locator('#slot .rx-block').waitFor();
     await page.evaluate("rx.consent(true); rx.track('Under GPC'); rx.flush()");
     await page.click('#add');
-    await page.waitForTimeout(500);
+    await sentinelSlotFilled(page);
     expect(eventsPosted()).toBe(0);
     expect(await page.evaluate('document.cookie')).toBe('');
   });
@@ -423,9 +448,14 @@ describe('rx.js in Chromium (recording API)', () => {
   it('fills slots lazily and tracks single-page navigations', async () => {
     const { page } = await browser.newPage();
     await open(page, shopPage({ slotBelowFold: true }));
-    await page.waitForTimeout(300);
-    // Far below the fold: not requested yet.
-    expect(api.requests.filter((r) => r.path.startsWith('/v1/recommendations'))).toHaveLength(0);
+    // Far below the fold: not requested yet. The sentinel slot at the top is observed after it, so
+    // once the sentinel is filled the observer has already judged the product slot (out of reach).
+    await sentinelSlotFilled(page);
+    expect(
+      api.requests
+        .filter((r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations'))
+        .map((r) => new URLSearchParams(r.path.split('?')[1]).get('placement')),
+    ).toEqual(['home']);
     await page.locator('#slot').scrollIntoViewIfNeeded();
     await page.locator('#slot .rx-block').waitFor();
 

@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
 import { type Stack, startStack } from '../../scripts/dev/stack';
+import { stackMongo } from '../support/test-mongo';
 import { launchBrowser, type TestBrowser } from './plugin-browser';
 
 const OUTPUT_DIR = fileURLToPath(new URL('../../test-output', import.meta.url));
@@ -18,6 +19,8 @@ const catalogue = loadCatalogue();
 const productIds = new Set(catalogue.products.map((p) => p.product_id));
 
 let stack: Stack;
+/** The stack's own local MongoDB, or a fresh database on RX_TEST_MONGODB_URI (test-mongo.ts). */
+const testMongo = stackMongo();
 let mongo: MongoClient;
 let browser: TestBrowser;
 const workerLog: string[] = [];
@@ -26,16 +29,17 @@ beforeAll(async () => {
   stack = await startStack({
     shopScriptMode: true,
     // Everyone in the treatment bucket, so recommendations are personalized deterministically.
-    workerVars: { HOLDOUT_PERCENT: '0' },
+    workerVars: { ...testMongo.workerVars, HOLDOUT_PERCENT: '0' },
     onWorkerOutput: (line) => workerLog.push(line),
     readyTimeoutMs: 150_000,
   });
-  mongo = new MongoClient(stack.mongo?.uri ?? stack.workerVars.MONGODB_URI ?? '');
+  mongo = new MongoClient(testMongo.uri(stack));
 }, 180_000);
 
 afterAll(async () => {
   await mongo?.close();
   await stack?.stop();
+  await testMongo.drop();
 }, 60_000);
 
 // A fresh profile per test: no cookie, consent or queued event carries over.
@@ -81,7 +85,7 @@ function shopUrl(pathname: string): string {
 }
 
 function events() {
-  return mongo.db(stack.workerVars.MONGODB_DB || 'rx').collection<StoredEventDoc>('events');
+  return mongo.db(testMongo.database).collection<StoredEventDoc>('events');
 }
 
 /**
@@ -191,9 +195,15 @@ describe('rx.js on the demo shop (script mode, real stack)', () => {
     // Stored under its messageId, the idempotency key that makes re-sends harmless.
     expect(added?._id).toBe(added?.messageId);
     expect(await count('Product Viewed')).toBe(1);
-    // Let a re-send (the cart page restores anything in flight at unload) reach the consumer too.
+    // A re-send (the cart page restores anything in flight at unload) must not store it again. A
+    // sentinel event tracked after the reload is sent after anything restored (or with it), so once it
+    // is in MongoDB, the consumer has had any re-send too.
     await page.reload();
-    await page.waitForTimeout(3_000);
+    await page.waitForFunction("typeof window.rx.track === 'function'");
+    await page.evaluate("rx.track('Sentinel'); rx.flush()");
+    await expect
+      .poll(() => events().countDocuments({ anonymousId, event: 'Sentinel' }), { timeout: 30_000 })
+      .toBe(1);
     expect(await count('Product Added')).toBe(1);
     expect(errors).toEqual([]);
   }, 90_000);
@@ -242,7 +252,16 @@ describe('rx.js on the demo shop (script mode, real stack)', () => {
     await page.goto(shopUrl(`/products/${product.product_id}`));
     await fillAllSlots(page);
     await page.evaluate("rx.track('Before Consent'); rx.flush()");
-    await page.waitForTimeout(500);
+    // The sentinel: a request the plugin does make before consent (a new slot's recommendations),
+    // asked for after the flush; once it is answered, a (wrong) event post would have been seen.
+    await page.evaluate(`const slot = document.createElement('div');
+      slot.id = 'sentinel';
+      slot.dataset.rxSlot = 'recommendations';
+      slot.dataset.rxPlacement = 'home';
+      document.body.prepend(slot);
+      window.scrollTo(0, 0);
+      rx.scan();`);
+    await page.locator('#sentinel .rx-block').waitFor({ timeout: 30_000 });
     expect(eventPosts).toEqual([]);
     expect((await page.context().cookies(shopUrl('/'))).some((c) => c.name === 'rx_uid')).toBe(false);
 

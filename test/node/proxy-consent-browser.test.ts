@@ -7,9 +7,12 @@ import { MongoClient } from 'mongodb';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../scripts/dev/stack';
+import { stackMongo } from '../support/test-mongo';
 import { launchBrowser, type TestBrowser } from './plugin-browser';
 
 let stack: Stack;
+/** The stack's own local MongoDB, or a fresh database on RX_TEST_MONGODB_URI (test-mongo.ts). */
+const testMongo = stackMongo();
 let mongo: MongoClient;
 let browser: TestBrowser;
 
@@ -17,6 +20,7 @@ beforeAll(async () => {
   stack = await startStack({
     // Everyone who consents is in the treatment bucket; generous budgets, as this checks behaviour.
     workerVars: {
+      ...testMongo.workerVars,
       HOLDOUT_PERCENT: '0',
       RX_CONSENT: 'required',
       PERSONALIZATION_BUDGET_MS: '5000',
@@ -24,7 +28,7 @@ beforeAll(async () => {
     },
     readyTimeoutMs: 150_000,
   });
-  mongo = new MongoClient(stack.mongo?.uri ?? stack.workerVars.MONGODB_URI ?? '');
+  mongo = new MongoClient(testMongo.uri(stack));
   browser = await launchBrowser({
     userAgent:
       'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
@@ -35,6 +39,7 @@ afterAll(async () => {
   await browser?.close();
   await mongo?.close();
   await stack?.stop();
+  await testMongo.drop();
 }, 60_000);
 
 const cookies = async () =>
@@ -54,10 +59,7 @@ async function serverPage(page: Page, path: string): Promise<{ blocks: number; p
 }
 
 async function storedEvents(anonymousId: string): Promise<number> {
-  return mongo
-    .db(stack.workerVars.MONGODB_DB || 'rx')
-    .collection('events')
-    .countDocuments({ anonymousId });
+  return mongo.db(testMongo.database).collection('events').countDocuments({ anonymousId });
 }
 
 describe('proxy mode with consent required, in Chromium', () => {

@@ -1,22 +1,26 @@
 /**
  * vitest globalSetup (worker project): the MongoDB the events tests write to. Starts the local
- * MongoDB-compatible server unless `MONGODB_URI` points at a real MongoDB, with authentication
+ * MongoDB-compatible server unless `RX_TEST_MONGODB_URI` points at a real MongoDB (test-mongo.ts;
+ * then the run writes into a database of its own, dropped at teardown), with authentication
  * required, as on Atlas: the worker and the tests connect as a user with a password, so the
  * driver's SCRAM-SHA-256 runs in workerd on every events test. Also starts a loopback control
  * endpoint so tests in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
- * Hands `mongoUri` and `mongoControlUrl` ('' with a real MongoDB) to the tests (`inject`) and to the
- * worker's bindings (test/vitest.worker.config.ts). The consumer's Redis side effects use the local
- * Upstash server (on redis-server) of edge-api.global-setup.ts (`inject('edgeApi').upstash`).
+ * Hands `mongoUri`, `mongoDb` (`rx` on the local server) and `mongoControlUrl` ('' with a real
+ * MongoDB) to the tests (`inject`) and to the worker's bindings (test/vitest.worker.config.ts). The
+ * consumer's Redis side effects use the local Upstash server (on redis-server) of
+ * edge-api.global-setup.ts (`inject('edgeApi').upstash`).
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import { dropTestDatabase, realTestMongoUri, testDatabaseName } from './test-mongo';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
+    mongoDb: string;
     mongoControlUrl: string;
   }
 }
@@ -32,15 +36,18 @@ function withCredentials(uri: string, user: { username: string; password: string
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const realUri = process.env.MONGODB_URI;
+  const realUri = realTestMongoUri();
+  const database = realUri ? testDatabaseName() : 'rx';
   const user = { username: 'rx-consumer', password: randomBytes(18).toString('base64url') };
   const mongo = realUri ? undefined : await startLocalMongo({ users: [user] });
   const control = mongo ? await startControl(mongo) : undefined;
   project.provide('mongoUri', realUri ?? (mongo ? withCredentials(mongo.uri, user) : ''));
+  project.provide('mongoDb', database);
   project.provide('mongoControlUrl', control?.url ?? '');
   return async () => {
     await control?.close();
     await mongo?.close();
+    if (realUri) await dropTestDatabase(realUri, database);
   };
 }
 

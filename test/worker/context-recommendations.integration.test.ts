@@ -10,9 +10,9 @@ import { getContextRecommendations } from '../../worker/src/recommend/context-on
 import type { RecommendationQuery } from '../../worker/src/recommend/types';
 import { categoryOfProduct, directRedis, edgeEnv, productId, publish, recommend } from './edge-api-support';
 
-async function contextOnly(query: RecommendationQuery) {
+async function contextOnly(query: RecommendationQuery, site?: string) {
   const ctx = createExecutionContext();
-  const result = await getContextRecommendations(edgeEnv(), ctx, query);
+  const result = await getContextRecommendations(edgeEnv(site ? { SITE_ID: site } : {}), ctx, query);
   await waitOnExecutionContext(ctx);
   return result;
 }
@@ -80,11 +80,16 @@ describe('getContextRecommendations', () => {
   });
 
   it('reads and writes nothing in the cache', async () => {
+    // A site of its own: every key the worker writes starts with `rx:{site}:` (worker/src/cache/keys.ts),
+    // so only this prefix is looked at, not the keys other tests write into the shared redis-server.
+    const site = `ctx-only-${crypto.randomUUID()}`;
     const redis = directRedis();
-    const before = (await redis.keys('*')).sort();
-    await contextOnly({ placement: 'product', productId: productId(21), limit: 4 });
-    await contextOnly({ placement: 'home', limit: 6 });
-    expect((await redis.keys('*')).sort()).toEqual(before);
+    expect(await redis.keys(`rx:${site}:*`)).toEqual([]);
+    // Queries no other test makes: computed here (not from the isolate memo), so they would write.
+    const product = await contextOnly({ placement: 'product', productId: productId(21), limit: 4 }, site);
+    const home = await contextOnly({ placement: 'home', limit: 6 }, site);
+    expect([product.cached, home.cached]).toEqual([false, false]);
+    expect(await redis.keys(`rx:${site}:*`)).toEqual([]);
   });
 
   it('a model that fails gives popularity, which is not memoized: the next request tries the model again', async () => {

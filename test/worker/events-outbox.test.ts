@@ -136,12 +136,12 @@ describe('events outbox: a page view the queue refused is not lost', () => {
   it('holds events posted while the queue refuses them (503 says so), and stores each once, retried or not', async () => {
     const run = runId();
     const body = JSON.stringify({ batch: [viewEvent(run, 0), viewEvent(run, 1)] });
-    const post = (events: Queue<unknown>) =>
+    const post = (events: Queue<unknown>, sent = body) =>
       createApp().fetch(
         new Request('http://worker.test/v1/events', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body,
+          body: sent,
         }),
         { ...workerEnv, EVENTS: events },
         createExecutionContext(),
@@ -169,7 +169,13 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     // A sender that does retry, once the queue is back: accepted, and still stored once each.
     const retried = await post(workerEnv.EVENTS);
     expect(retried.status).toBe(202);
-    await new Promise((resolve) => setTimeout(resolve, 3_000)); // the consumer's batch window (2 s)
+    // A sentinel sent after it the same way: once it is stored, the consumer has had the retried
+    // batch too (queued before it), so a duplicate would be in MongoDB by now.
+    const sentinel = runId();
+    expect((await post(workerEnv.EVENTS, JSON.stringify({ batch: [viewEvent(sentinel, 0)] }))).status).toBe(
+      202,
+    );
+    expect(await waitForRunCount(sentinel, 1, 30_000)).toBe(1);
     expect(await countRun(run)).toBe(2);
   });
 

@@ -2,6 +2,7 @@
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
+    mongoDb: string;
     mongoControlUrl: string;
   }
 }

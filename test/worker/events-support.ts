@@ -14,8 +14,11 @@ export function workerEnv(overrides: Partial<Env> = {}): Env {
   return { ...env, ...overrides } as Env;
 }
 
-/** Runs `work` with a client opened for it (workerd ties sockets to the test that opened them). */
-export async function withDb<T>(work: (db: Db) => Promise<T>, database = 'rx'): Promise<T> {
+/**
+ * Runs `work` with a client opened for it (workerd ties sockets to the test that opened them), on the
+ * database the worker writes into (`mongoDb`: `rx`, or this run's own one on a real MongoDB).
+ */
+export async function withDb<T>(work: (db: Db) => Promise<T>, database = inject('mongoDb')): Promise<T> {
   // Cast: MongoClientOptions extends Node TLS types the worker's type set lacks (see mongo-client.ts).
   const options: Partial<MongoClientOptions> = { serverSelectionTimeoutMS: 10_000 };
   const client = new MongoClient(inject('mongoUri'), options as MongoClientOptions);
@@ -27,7 +30,7 @@ export async function withDb<T>(work: (db: Db) => Promise<T>, database = 'rx'): 
 }
 
 /** Documents of one test run in `events`. */
-export function countRun(run: string, database = 'rx'): Promise<number> {
+export function countRun(run: string, database = inject('mongoDb')): Promise<number> {
   return withDb((db) => db.collection('events').countDocuments({ 'properties.run': run }), database);
 }
 

@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AppEnv } from '../../worker/src/app-env';
 import type { Env } from '../../worker/src/env';
 import { countInProgress } from '../../worker/src/middleware/in-progress';
@@ -249,15 +249,27 @@ describe('BundleRegistry: the session phase waits for a moment between requests'
   it('waits for a quiet moment: a request that comes soon after the last one ended postpones the sessions', async () => {
     const { registry, created } = countingRegistry();
     const ctx = createExecutionContext();
-    const first = registry.busy();
-    expect(await registry.catalogue(builtInOnly, ctx)).toBeDefined();
-    first();
-    // The plugin's second call, or a page's next request, 10 ms later (the quiet period is 50 ms).
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const second = registry.busy();
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    second();
-    expect(created).toEqual([]);
+    // The registry's clock and timers faked: the 50 ms quiet period is measured in steps this test
+    // takes, not in how punctually a busy machine fires real timers.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const first = registry.busy();
+      expect(await registry.catalogue(builtInOnly, ctx)).toBeDefined();
+      first();
+      // The plugin's second call, or a page's next request, 10 ms later (the quiet period is 50 ms).
+      await vi.advanceTimersByTimeAsync(10);
+      const second = registry.busy();
+      await vi.advanceTimersByTimeAsync(10);
+      second();
+      // 55 ms after the first request ended, but 45 after the second: not yet.
+      await vi.advanceTimersByTimeAsync(45);
+      expect(created).toEqual([]);
+      // 50 ms after the second ended: now.
+      await vi.advanceTimersByTimeAsync(10);
+      expect(created).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
     await waitOnExecutionContext(ctx);
     expect(created).toHaveLength(1);
   }, 60_000);

@@ -1,5 +1,5 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/src/app';
 import { originTarget } from '../../worker/src/proxy/origin-url';
 import { BROWSER_UA, direct, ORIGIN, PUBLIC, proxied, testEnv, viaWorker } from './proxy-helpers';
@@ -232,7 +232,8 @@ describe('proxy: only ever the configured origin', () => {
   });
 
   it('answers 502 origin_unreachable when the origin is down', async () => {
-    const { response, body } = await viaWorker('/', {}, { ORIGIN_URL: 'http://127.0.0.1:9' });
+    // A loopback port found free by the global setup (proxy-origin.global-setup.ts): connection refused.
+    const { response, body } = await viaWorker('/', {}, { ORIGIN_URL: inject('closedOriginUrl') });
     expect(response.status).toBe(502);
     expect(JSON.parse(body)).toMatchObject({ error: { code: 'origin_unreachable' } });
   });

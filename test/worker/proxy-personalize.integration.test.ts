@@ -72,19 +72,26 @@ describe('proxy: personalized pages', () => {
     const ctx = createExecutionContext();
     const response = await app.fetch(
       new Request(`${PUBLIC}${DEMO_PRODUCT}`, { headers: browserHeaders() }),
-      testEnv({ PERSONALIZATION_BUDGET_MS: '10000' }),
+      // Far beyond the wait below: the slot must not be given up on (and the page sent) while the
+      // test itself still holds the recommendations back.
+      testEnv({ PERSONALIZATION_BUDGET_MS: '60000' }),
       ctx,
     );
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     let early = '';
-    // Everything the shopper can have while the recommendations are still on their way.
-    const stalled = new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), 500));
+    // Everything the shopper can have while the recommendations are still on their way (held back
+    // by the gate until the head is here, so a generous wait costs nothing when the head streams).
+    let stallTimer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<'stalled'>((resolve) => {
+      stallTimer = setTimeout(() => resolve('stalled'), 10_000);
+    });
     while (!early.includes('</head>')) {
       const next = await Promise.race([reader.read(), stalled]);
       if (next === 'stalled' || next.done) break;
       early += decoder.decode(next.value, { stream: true });
     }
+    if (stallTimer !== undefined) clearTimeout(stallTimer);
     expect(early).toContain('<script src="/rx.js" async data-rx-page-view="sent"></script>');
     expect(early).toContain('</head>');
     expect(early).not.toContain('<section class="rx-block');

@@ -3,6 +3,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     proxyOriginUrl: string;
     demoShopUrl: string;
+    closedOriginUrl: string;
   }
 }
 

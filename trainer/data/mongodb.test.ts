@@ -1,13 +1,27 @@
-/** The mongodb reader against the project's local MongoDB-compatible server, via the official driver. */
+/**
+ * The mongodb reader against the project's local MongoDB-compatible server, via the official driver,
+ * or against a real MongoDB when RX_TEST_MONGODB_URI is set (test/support/test-mongo.ts: then in a
+ * database of this run's own, dropped afterwards).
+ */
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import {
+  dropTestDatabase,
+  realTestMongoUri,
+  testDatabaseName,
+  withDatabase,
+} from '../../test/support/test-mongo';
 import { databaseOfUri, mongodbSource } from './mongodb';
 import { readAll } from './sources';
 
-let mongo: LocalMongo;
+const realUri = realTestMongoUri();
+const database = realUri ? testDatabaseName() : 'rxtest';
+let mongo: LocalMongo | undefined;
+/** The server the test reads: the real MongoDB, or the local one started below. */
+let serverUri: string;
 
 const stored = (id: string, event: string, productId: string, minute: number): StoredEvent => ({
   type: 'track',
@@ -23,11 +37,12 @@ const stored = (id: string, event: string, productId: string, minute: number): S
 });
 
 beforeAll(async () => {
-  mongo = await startLocalMongo({ host: '127.0.0.1', port: 0 });
-  const client = new MongoClient(mongo.uri);
+  if (!realUri) mongo = await startLocalMongo({ host: '127.0.0.1', port: 0 });
+  serverUri = realUri ?? mongo?.uri ?? '';
+  const client = new MongoClient(serverUri);
   await client.connect();
   await client
-    .db('rxtest')
+    .db(database)
     .collection<EventDocument>('events')
     .insertMany([
       toEventDocument(stored('m2', 'Product Added', 'P2', 2)),
@@ -38,13 +53,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (realUri) await dropTestDatabase(realUri, database);
   await mongo?.close();
 });
 
 describe('mongodb reader', () => {
   it('streams product events in time order through the aggregation pipeline', async () => {
-    const uri = `${mongo.uri.replace(/\/?(\?.*)?$/, '')}/rxtest`;
-    const source = mongodbSource(uri);
+    const source = mongodbSource(withDatabase(serverUri, database));
     const rows = await readAll(source);
     expect(rows.map((r) => [r.user, r.item, r.weight, r.store])).toEqual([
       ['anon-1', 'P1', 1, 'shop-1'],

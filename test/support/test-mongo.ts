@@ -1,0 +1,101 @@
+/**
+ * The one switch that runs every MongoDB-touching test against a real MongoDB: `RX_TEST_MONGODB_URI`
+ * (e.g. `mongodb+srv://user:password@cluster…/`). Unset, the tests use the local MongoDB-compatible
+ * server (scripts/local-mongo), as always.
+ *
+ * A name of its own on purpose: `MONGODB_URI` is what `npm start` and the worker read, and a developer
+ * who has it exported for their own cluster must not have the tests write into it. With the switch
+ * set, each run writes into a database of its own (`rx_test_<time>_<random>`, never the worker's
+ * `rx`) and drops it when done.
+ *
+ * Read by: test/support/local-mongo.global-setup.ts (worker project), test/node/local-mongo.test.ts,
+ * trainer/data/mongodb.test.ts and the tests that start the local stack (through `stackMongo()`).
+ */
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import type { Stack } from '../../scripts/dev/stack';
+
+export const TEST_MONGODB_URI_VAR = 'RX_TEST_MONGODB_URI';
+
+/** Prefix of every database a test run creates on a real MongoDB (and drops). */
+const TEST_DB_PREFIX = 'rx_test_';
+
+/** The real MongoDB to test against, or undefined for the local stand-in. */
+export function realTestMongoUri(): string | undefined {
+  return process.env[TEST_MONGODB_URI_VAR]?.trim() || undefined;
+}
+
+/** A database name unique to this run (MongoDB allows 63 bytes; this is about 30). */
+export function testDatabaseName(): string {
+  return `${TEST_DB_PREFIX}${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Drops a database this run created; refuses any other name, so a slip cannot drop real data. */
+export async function dropTestDatabase(uri: string, name: string): Promise<void> {
+  if (!name.startsWith(TEST_DB_PREFIX)) throw new Error(`refusing to drop "${name}": not a test database`);
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    await client.db(name).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * `uri` with `database` as its path (for readers that take the database from the URI, such as the
+ * trainer's). The path also names the database a user authenticates against when `authSource` is
+ * absent, so the original one (or `admin`, the driver's default) is kept as `authSource`.
+ * String surgery, not URL: a host list (`h1:27017,h2:27017`) is not a valid URL authority.
+ */
+export function withDatabase(uri: string, database: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/[^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
+  if (!match) throw new Error('not a mongodb:// or mongodb+srv:// connection string');
+  const [, base, path, query] = match;
+  const params = new URLSearchParams(query ?? '');
+  const hasCredentials = base?.includes('@') ?? false;
+  if (hasCredentials && !params.has('authSource')) params.set('authSource', path || 'admin');
+  const search = params.toString();
+  return `${base}/${database}${search ? `?${search}` : ''}`;
+}
+
+/** Where a stack test's worker writes events, and how that test reads them. */
+export interface StackMongo {
+  /** To spread into `startStack`'s `workerVars`: the real MongoDB and a fresh database, or nothing. */
+  workerVars: Record<string, string>;
+  /** The database the worker writes into. */
+  database: string;
+  /** The URI to read it with, once the stack is up. */
+  uri(stack: Stack): string;
+  /** Drops the run's database on a real MongoDB (after the stack stopped); nothing for the stand-in. */
+  drop(): Promise<void>;
+}
+
+/**
+ * For tests of the local stack: `startStack` starts its own local MongoDB unless `workerVars` carries
+ * `MONGODB_URI`, and reads nothing from the environment itself; with the switch set, this hands it
+ * the real MongoDB and the run's own database.
+ */
+export function stackMongo(): StackMongo {
+  const real = realTestMongoUri();
+  if (!real) {
+    return {
+      workerVars: {},
+      database: 'rx', // wrangler.toml's MONGODB_DB, in the stack's own throwaway server
+      uri(stack) {
+        if (!stack.mongo)
+          throw new Error(
+            'the stack started no local MongoDB: startStack skips it when its workerVars carry MONGODB_URI',
+          );
+        return stack.mongo.uri;
+      },
+      drop: async () => {},
+    };
+  }
+  const database = testDatabaseName();
+  return {
+    workerVars: { MONGODB_URI: real, MONGODB_DB: database },
+    database,
+    uri: () => real,
+    drop: () => dropTestDatabase(real, database),
+  };
+}
