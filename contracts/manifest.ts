@@ -101,6 +101,22 @@ export const ManifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
+/**
+ * Largest bundle a worker takes, in bytes: its model files (the sum of the manifest's `bytes`) plus
+ * `catalogue.json`. A Workers isolate has 128 MB of memory. Loading a bundle holds all its model files
+ * at once (the worker verifies every checksum before it creates any session), ONNX Runtime copies each
+ * graph into its WebAssembly heap for its session, and during a swap the served bundle's sessions are
+ * still alive beside the new one: some three times the bundle at the peak, plus the runtime itself
+ * (~14 MB of WebAssembly) and the parsed catalogue. 32 MB keeps that peak inside the isolate, and far
+ * above real bundles: a 10,000-item model with 64 factors is ~3 MB, the demo bundle ~1 MB in all.
+ */
+export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
+
+/** The model bytes a manifest declares (without the catalogue, which it gives no size for). */
+export function declaredModelBytes(manifest: Pick<Manifest, 'models'>): number {
+  return manifest.models.reduce((sum, model) => sum + model.bytes, 0);
+}
+
 /** Input and output names every recommender graph uses (see ModelRoleSchema). */
 export const GRAPH_IO = {
   history: 'history',

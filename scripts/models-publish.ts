@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Manifest, ManifestSchema } from '../contracts/manifest';
+import { declaredModelBytes, MAX_BUNDLE_BYTES, type Manifest, ManifestSchema } from '../contracts/manifest';
 
 export interface PublishOptions {
   /** Base URL of the worker, e.g. https://rx.shop.example */
@@ -65,6 +65,13 @@ export async function readBundleFolder(
     throw new PublishError(`manifest.json is invalid: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   const manifest = parsed.data;
+  // The worker refuses a bundle over MAX_BUNDLE_BYTES (contracts/manifest.ts): say so before uploading it.
+  const modelBytes = declaredModelBytes(manifest);
+  if (modelBytes > MAX_BUNDLE_BYTES) {
+    throw new PublishError(
+      `the models add up to ${modelBytes} bytes (manifest.json models[].bytes); a bundle may hold at most ${MAX_BUNDLE_BYTES}`,
+    );
+  }
   const files = new Map<string, Uint8Array>([['manifest.json', new TextEncoder().encode(raw)]]);
   const listed = [
     {
@@ -89,6 +96,12 @@ export async function readBundleFolder(
     if (sha256(bytes) !== entry.sha256)
       throw new PublishError(`${entry.file} does not match its sha256 in manifest.json`);
     files.set(entry.file, bytes);
+  }
+  const catalogueBytes = files.get(manifest.catalogue.file)?.byteLength ?? 0;
+  if (catalogueBytes + modelBytes > MAX_BUNDLE_BYTES) {
+    throw new PublishError(
+      `${manifest.catalogue.file} (${catalogueBytes} bytes) and the models (${modelBytes}) add up to more than the ${MAX_BUNDLE_BYTES} bytes a bundle may hold`,
+    );
   }
   return { manifest, files };
 }

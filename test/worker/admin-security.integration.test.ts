@@ -40,3 +40,28 @@ describe('PUT /admin/models/:version/:file never changes a stored version', () =
     expect(stored).toEqual(catalogue);
   });
 });
+
+describe('POST /admin/models/:version/activate refuses a bundle too large for an isolate', () => {
+  it('413 bundle_too_large naming manifest.models.bytes, before loading it; nothing is published', async () => {
+    const files = provided().bundles.v1;
+    const manifest = JSON.parse(new TextDecoder().decode(bytesOf(files['manifest.json'] ?? ''))) as {
+      version: string;
+      models: Array<{ bytes: number }>;
+    };
+    manifest.version = 'admin-sec-big';
+    for (const model of manifest.models) model.bytes = 12 * 1024 * 1024; // 36 MB in all
+    for (const [file, base64] of Object.entries(files)) {
+      const body = file === 'manifest.json' ? JSON.stringify(manifest) : bytesOf(base64);
+      expect((await put('admin-sec-big', file, body)).status).toBe(201);
+    }
+    const response = await call('/admin/models/admin-sec-big/activate', { method: 'POST', headers: auth });
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { error: { code: string; details: Array<{ field: string }> } };
+    expect(body.error.code).toBe('bundle_too_large');
+    expect(body.error.details[0]?.field).toBe('manifest.models.bytes');
+    const state = (await (await call('/admin/models', { headers: auth })).json()) as {
+      published: { version: string } | null;
+    };
+    expect(state.published?.version).not.toBe('admin-sec-big');
+  });
+});

@@ -2,6 +2,8 @@ import {
   type Catalogue,
   type CatalogueItem,
   CatalogueSchema,
+  declaredModelBytes,
+  MAX_BUNDLE_BYTES,
   type Manifest,
   ManifestSchema,
   type ModelRole,
@@ -113,13 +115,38 @@ function popularityOrder(items: CatalogueItem[]): Int32Array {
 }
 
 /**
+ * A product listed twice in a catalogue, as problems (the first few). `byId` keeps one index per id,
+ * so the other copy could not be excluded by id: the product on the page, or one already bought, could
+ * be recommended back through it. A trainer never writes one; a hand-edited catalogue might.
+ */
+function duplicateProductIds(items: readonly CatalogueItem[]): string[] {
+  const first = new Map<string, number>();
+  const problems: string[] = [];
+  for (const [index, item] of items.entries()) {
+    const seen = first.get(item.product_id);
+    if (seen === undefined) first.set(item.product_id, index);
+    else if (problems.length < 5)
+      problems.push(`catalogue lists product_id ${item.product_id} twice (items ${seen} and ${index})`);
+  }
+  return problems;
+}
+
+/**
  * Verifies a bundle without creating sessions: validates the manifest, checks the catalogue and every
- * model file against their sha256, and checks the catalogue matches the models' item axis. Throws a
+ * model file against their sha256, and checks the catalogue matches the models' item axis and lists
+ * each product once; a bundle over MAX_BUNDLE_BYTES is refused before its models are read. Throws a
  * BundleError listing every problem found.
  */
 export async function verifyBundle(source: BundleSource): Promise<VerifiedBundle> {
   const manifest = await readManifest(source);
   const problems: string[] = [];
+  // Before any model file is read: one too large for the isolate would take it down, not be refused.
+  const modelBytes = declaredModelBytes(manifest);
+  if (modelBytes > MAX_BUNDLE_BYTES) {
+    throw new BundleError(manifest.version, [
+      `the models add up to ${modelBytes} bytes, over the ${MAX_BUNDLE_BYTES} a bundle may hold`,
+    ]);
+  }
 
   const catalogueBytes = await readVerified(
     source,
@@ -133,14 +160,22 @@ export async function verifyBundle(source: BundleSource): Promise<VerifiedBundle
     if (bytes) modelFiles.set(entry.name, bytes);
   }
   let catalogue: Catalogue | undefined;
-  if (catalogueBytes) {
+  if (catalogueBytes && catalogueBytes.byteLength + modelBytes > MAX_BUNDLE_BYTES) {
+    problems.push(
+      `catalogue.json and the models add up to ${catalogueBytes.byteLength + modelBytes} bytes, over the ${MAX_BUNDLE_BYTES} a bundle may hold`,
+    );
+  } else if (catalogueBytes) {
     const parsed = CatalogueSchema.safeParse(parseJson(catalogueBytes, 'catalogue.json'));
     if (!parsed.success) problems.push(...zodProblems('catalogue', parsed.error.issues));
     else if (parsed.data.items.length !== manifest.catalogue.count) {
       problems.push(
         `catalogue has ${parsed.data.items.length} items, the manifest says ${manifest.catalogue.count}`,
       );
-    } else catalogue = parsed.data;
+    } else {
+      const duplicates = duplicateProductIds(parsed.data.items);
+      if (duplicates.length > 0) problems.push(...duplicates);
+      else catalogue = parsed.data;
+    }
   }
   if (catalogue) {
     for (const entry of manifest.models) {

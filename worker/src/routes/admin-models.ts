@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { declaredModelBytes, MAX_BUNDLE_BYTES } from '../../../contracts/manifest';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { log } from '../log';
@@ -11,10 +12,11 @@ import {
   getBundle,
   readPointer,
 } from '../models';
-import { writePointer } from '../models/model-store';
+import { readManifest } from '../models/bundle';
+import { storeBundleSource, writePointer } from '../models/model-store';
 
-/** Largest single bundle file accepted (the worker bundle limit is far above any model we ship). */
-export const MAX_MODEL_FILE_BYTES = 50 * 1024 * 1024;
+/** Largest single bundle file accepted: no file can be larger than a whole bundle may be. */
+export const MAX_MODEL_FILE_BYTES = MAX_BUNDLE_BYTES;
 
 function bucketOf(env: AppEnv['Bindings']): R2Bucket {
   if (!env.MODEL_STORE)
@@ -50,6 +52,31 @@ async function storedState(
   const given = new Uint8Array(bytes);
   const same = new Uint8Array(await stored.arrayBuffer()).every((byte, index) => byte === given[index]);
   return same ? 'same' : 'different';
+}
+
+/**
+ * 413 before anything is loaded when the stored bundle is over MAX_BUNDLE_BYTES (its manifest's model
+ * `bytes` plus the stored catalogue): loading it could exhaust the isolate's memory instead of being
+ * refused. A manifest that cannot be read is left to the activation, which says why.
+ */
+async function refuseOversizedBundle(bucket: R2Bucket, version: string): Promise<void> {
+  let models: number;
+  let catalogue: number;
+  try {
+    const manifest = await readManifest(storeBundleSource(bucket, version));
+    models = declaredModelBytes(manifest);
+    catalogue = (await bucket.head(bundleObjectKey(version, manifest.catalogue.file)))?.size ?? 0;
+  } catch {
+    return;
+  }
+  if (models + catalogue > MAX_BUNDLE_BYTES) {
+    throw new ApiError(413, 'bundle_too_large', `Bundle ${version} is over ${MAX_BUNDLE_BYTES} bytes`, [
+      {
+        field: 'manifest.models.bytes',
+        reason: `the models (${models} bytes) and catalogue.json (${catalogue}) add up to more than ${MAX_BUNDLE_BYTES} bytes`,
+      },
+    ]);
+  }
 }
 
 /**
@@ -108,6 +135,7 @@ export const adminModels = new Hono<AppEnv>()
     const { version } = c.req.param();
     checkVersion(version);
     const bucket = bucketOf(c.env);
+    await refuseOversizedBundle(bucket, version);
     const outcome = await activateStoredBundle(bucket, version);
     if (!outcome.ok && outcome.superseded) {
       // Another activation was asked for while this one loaded, and stands: the pointer is not moved.
