@@ -17,9 +17,14 @@ export class WireConnection {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
+  /**
+   * `held()` true: what arrives is read and kept, but nothing is run or answered (a stalled server);
+   * `proceed()` then runs and answers what was kept, in order.
+   */
   constructor(
     private readonly socket: net.Socket,
     private readonly context: CommandContext,
+    private readonly held: () => boolean = () => false,
   ) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     // Resets from clients that go away are routine; without a listener they would crash the process.
@@ -33,7 +38,12 @@ export class WireConnection {
   private receive(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (this.buffered >= HEADER_SIZE && !this.socket.destroyed) {
+    this.proceed();
+  }
+
+  /** Runs every complete message received so far, unless the server is holding them. */
+  proceed(): void {
+    while (this.buffered >= HEADER_SIZE && !this.socket.destroyed && !this.held()) {
       const head = this.chunks[0] && this.chunks[0].length >= 4 ? this.chunks[0] : this.coalesce();
       const length = head.readInt32LE(0);
       if (length < HEADER_SIZE + 5 || length > MAX_MESSAGE_SIZE) {

@@ -29,7 +29,12 @@ export interface LocalMongo {
   dataDir: string;
   /** Simulates an outage: closes the listener and drops every connection. Data stays. */
   pause(): Promise<void>;
-  /** Ends the outage: listens again on the same port. */
+  /**
+   * Simulates a hung server: connections are accepted and what they send is read, but nothing is
+   * answered (no reply, no error, no closed socket) until `resume()`, which then answers it in order.
+   */
+  stall(): Promise<void>;
+  /** Ends an outage (listens again on the same port) or a stall (answers what was held). */
   resume(): Promise<void>;
   /** Stops the server and flushes data to disk (removing the data folder only if it was a default temp one). */
   close(): Promise<void>;
@@ -63,9 +68,14 @@ export async function startLocalMongo(options: LocalMongoOptions = {}): Promise<
     port,
     dataDir,
     pause: () => server.stop(),
+    stall: async () => {
+      if (closed) throw new Error('local-mongo: cannot stall a closed server');
+      server.stall();
+    },
     resume: async () => {
       if (closed) throw new Error('local-mongo: cannot resume a closed server');
       await server.listen();
+      server.unstall();
     },
     close: async () => {
       if (closed) return;

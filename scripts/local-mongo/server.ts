@@ -6,11 +6,14 @@ import type { StorageEngine } from './storage/engine.ts';
 
 /**
  * The TCP side: accepts connections and can be paused (listener closed, every connection
- * dropped, as if the server went down) and resumed on the same port, for fault tests.
+ * dropped, as if the server went down) and resumed on the same port, or stalled (connections
+ * accepted and read, nothing answered, as a hung server) and unstalled, for fault tests.
  */
 export class WireServer {
   private listener: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private readonly connections = new Set<WireConnection>();
+  private stalled = false;
   private nextConnectionId = 1;
   private boundPort: number;
 
@@ -57,6 +60,22 @@ export class WireServer {
     this.listener = listener;
   }
 
+  /**
+   * Answers nothing from now on: connections are still accepted (new ones too) and what they send is
+   * read, but no command runs and no reply is written, until `unstall()`. A client sees a server that
+   * hangs, not one that is down: no error, no closed socket, only silence.
+   */
+  stall(): void {
+    this.stalled = true;
+  }
+
+  /** Ends a stall: what each connection sent meanwhile is run and answered, in order. */
+  unstall(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    for (const connection of this.connections) connection.proceed();
+  }
+
   /** Stops accepting and drops every open connection; clients see the server as down. */
   async stop(): Promise<void> {
     const listener = this.listener;
@@ -69,14 +88,22 @@ export class WireServer {
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    new WireConnection(socket, {
-      db: 'admin',
-      storage: this.storage,
-      cursors: this.cursors,
-      connectionId: this.nextConnectionId++,
-      users: this.users,
-      auth: new ConnectionAuth(),
+    const connection = new WireConnection(
+      socket,
+      {
+        db: 'admin',
+        storage: this.storage,
+        cursors: this.cursors,
+        connectionId: this.nextConnectionId++,
+        users: this.users,
+        auth: new ConnectionAuth(),
+      },
+      () => this.stalled,
+    );
+    this.connections.add(connection);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.connections.delete(connection);
     });
   }
 }

@@ -585,6 +585,46 @@ describe.skipIf(externalUri !== undefined)(
       }
     });
 
+    it('while stalled accepts connections and reads requests but answers none; resume answers them in order', async () => {
+      const local = await startLocalMongo();
+      const faultClient = new MongoClient(local.uri, { serverSelectionTimeoutMS: 1500 });
+      try {
+        const events = faultClient.db('rx').collection<Keyed<string>>('events');
+        await events.insertOne({ _id: 'before' });
+        await local.stall();
+        const settled = { held: false };
+        const held = events.insertOne({ _id: 'held' }).finally(() => {
+          settled.held = true;
+        });
+        // A new client's handshake is not answered either: it cannot select the server.
+        const fresh = new MongoClient(local.uri, { serverSelectionTimeoutMS: 500 });
+        try {
+          await expect(fresh.db('admin').command({ ping: 1 })).rejects.toThrow(/timed out/i);
+        } finally {
+          void fresh.close().catch(() => undefined);
+        }
+        // The listener is open: a hung server, not a refused connection.
+        const accepted = await new Promise<boolean>((resolve) => {
+          const socket = net.connect(local.port, '127.0.0.1');
+          socket.once('connect', () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.once('error', () => resolve(false));
+        });
+        expect(accepted).toBe(true);
+        expect(settled.held).toBe(false);
+
+        await local.resume();
+        await held;
+        await events.insertOne({ _id: 'after' });
+        expect((await events.distinct('_id')).sort()).toEqual(['after', 'before', 'held']);
+      } finally {
+        await faultClient.close();
+        await local.close();
+      }
+    });
+
     it('names the port when it is already taken', async () => {
       const local = await startLocalMongo();
       try {

@@ -51,11 +51,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-/** `POST /pause` and `POST /resume` on a free loopback port. */
+/** `POST /pause`, `POST /stall` and `POST /resume` on a free loopback port (LocalMongo's). */
 async function startControl(mongo: LocalMongo): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((request, response) => {
     const action = request.method === 'POST' ? request.url : undefined;
-    const run = action === '/pause' ? mongo.pause() : action === '/resume' ? mongo.resume() : undefined;
+    const run =
+      action === '/pause'
+        ? mongo.pause()
+        : action === '/stall'
+          ? mongo.stall()
+          : action === '/resume'
+            ? mongo.resume()
+            : undefined;
     if (run === undefined) {
       response.writeHead(404).end();
       return;

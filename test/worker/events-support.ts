@@ -66,8 +66,12 @@ export function waitForRunCount(run: string, count: number, timeoutMs = 20_000):
   );
 }
 
-/** Simulates a MongoDB outage on the local server (unavailable with a real MongoDB: '' URL). */
-export async function mongoOutage(action: 'pause' | 'resume'): Promise<void> {
+/**
+ * Simulates a MongoDB outage on the local server (unavailable with a real MongoDB: '' URL): `pause`
+ * is down (connections refused), `stall` is hung (connections accepted, nothing answered), `resume`
+ * ends either (a stall's held requests are then answered).
+ */
+export async function mongoOutage(action: 'pause' | 'stall' | 'resume'): Promise<void> {
   const response = await fetch(`${inject('mongoControlUrl')}/${action}`, { method: 'POST' });
   if (!response.ok) throw new Error(`mongo ${action} failed: ${response.status}`);
 }

@@ -31,6 +31,8 @@ export interface Env {
   /** `true`: serve the built-in bundle (trained on the demo catalogue) until one is published. Off when unset. */
   DEMO_BUNDLE?: string;
   MONGODB_DB?: string;
+  /** Longest one events batch write to MongoDB may take before it is retried (ms, default 30,000). */
+  MONGODB_WRITE_DEADLINE_MS?: string;
   LOG_LEVEL?: string;
   /** How many Durable Objects share the events outbox (1-32, default 1); docs/analytics.md. */
   OUTBOX_SHARDS?: string;

@@ -5,7 +5,7 @@ import { log } from '../log';
 import { databaseName, ensureIndexes } from './collections';
 import { withDeadline } from './deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
-import { createMongoClient, WRITE_DEADLINE_MS } from './mongo-client';
+import { createMongoClient, writeDeadlineMs } from './mongo-client';
 
 /**
  * A Durable Object that holds the MongoDB client. A Durable Object keeps its sockets across
@@ -26,16 +26,13 @@ export class EventWriter extends DurableObject<Env> {
   /**
    * Writes one consumer batch. Failures come back as `retry` outcomes; throws only when MongoDB is
    * not configured or the write passed its deadline (the client is dropped then: a hung socket
-   * must not hold the next batches too).
+   * must not hold the next batches too). The deadline is the caller's (store.ts), which bounds
+   * this call by it too; else the object's own `MONGODB_WRITE_DEADLINE_MS`.
    */
-  async write(request: WriteRequest): Promise<WriteResult> {
+  async write(request: WriteRequest, deadlineMs = writeDeadlineMs(this.env)): Promise<WriteResult> {
     const client = this.currentClient();
     try {
-      return await withDeadline(
-        this.writeWithClient(client, request),
-        WRITE_DEADLINE_MS,
-        'MongoDB batch write',
-      );
+      return await withDeadline(this.writeWithClient(client, request), deadlineMs, 'MongoDB batch write');
     } catch (error) {
       this.dropClient(client);
       throw error;

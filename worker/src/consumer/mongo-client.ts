@@ -1,8 +1,18 @@
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
+import type { Env } from '../env';
 import { databaseName, ensureIndexes } from './collections';
 
-/** Longest a batch write may take before the consumer gives up on it and retries the batch later. */
-export const WRITE_DEADLINE_MS = 30_000;
+/**
+ * Longest a batch write may take before the consumer gives up on it and retries the batch later
+ * (`MONGODB_WRITE_DEADLINE_MS`): a server that accepts connections but never answers.
+ */
+export const DEFAULT_WRITE_DEADLINE_MS = 30_000;
+
+/** The write deadline in ms: `MONGODB_WRITE_DEADLINE_MS` when a positive number, else 30 s. */
+export function writeDeadlineMs(env: Pick<Env, 'MONGODB_WRITE_DEADLINE_MS'>): number {
+  const value = Number(env.MONGODB_WRITE_DEADLINE_MS);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_WRITE_DEADLINE_MS;
+}
 
 /**
  * A new client (not yet connected). The driver is imported on first use, so the worker's HTTP
@@ -18,7 +28,7 @@ export const WRITE_DEADLINE_MS = 30_000;
  * busy connections ("connection 2 to … timed out": whole batches retried, seen in the ingest
  * benchmark; reproduced in workerd: setTimeout(300) before connect, setTimeout(0) after, a timeout
  * still fires). With 0 the driver only ever calls setTimeout(0), which is harmless. Hung writes are
- * bounded by `WRITE_DEADLINE_MS` instead (see `withDeadline`).
+ * bounded by the write deadline instead (`writeDeadlineMs`, see `withDeadline`).
  */
 export async function createMongoClient(uri: string): Promise<MongoClient> {
   const { MongoClient } = await import('mongodb');

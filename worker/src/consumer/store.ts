@@ -1,7 +1,7 @@
 import type { Env } from '../env';
 import { withDeadline } from './deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
-import { WRITE_DEADLINE_MS, withBatchClient } from './mongo-client';
+import { withBatchClient, writeDeadlineMs } from './mongo-client';
 
 /** Name of the one writer object; a single client pool serves every consumer invocation. */
 const WRITER_NAME = 'events';
@@ -17,14 +17,16 @@ const CALL_MARGIN_MS = 5_000;
 export async function storeBatch(env: Env, request: WriteRequest): Promise<WriteResult> {
   const uri = env.MONGODB_URI;
   if (!uri) throw new Error('MONGODB_URI is not set (wrangler secret put MONGODB_URI)');
+  const deadlineMs = writeDeadlineMs(env);
   if (env.EVENT_WRITER) {
     const writer = env.EVENT_WRITER.get(env.EVENT_WRITER.idFromName(WRITER_NAME));
-    // The object bounds its own write; this bounds the call to it (an object that never answers).
-    return withDeadline(writer.write(request), WRITE_DEADLINE_MS + CALL_MARGIN_MS, 'EventWriter call');
+    // The object bounds its own write (with this deadline); this bounds the call to it (an object
+    // that never answers).
+    return withDeadline(writer.write(request, deadlineMs), deadlineMs + CALL_MARGIN_MS, 'EventWriter call');
   }
   return withDeadline(
     withBatchClient({ MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB }, (db) => writeBatch(db, request)),
-    WRITE_DEADLINE_MS,
+    deadlineMs,
     'MongoDB batch write',
   );
 }
