@@ -60,4 +60,6 @@ export interface Env {
   EVENT_OUTBOX?: DurableObjectNamespace<EventOutbox>;
   MODEL_STORE?: R2Bucket;
   RATE_LIMITER?: RateLimit;
+  /** Failed admin authentications per client (middleware/admin-auth.ts); absent = RATE_LIMITER's. */
+  ADMIN_AUTH_LIMITER?: RateLimit;
 }

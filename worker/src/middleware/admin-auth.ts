@@ -1,23 +1,94 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { secretsEqual } from '../constant-time';
 import { ApiError } from '../errors';
+import { reportFailure } from '../health';
+import { log } from '../log';
+import { logRepeating } from '../log-repeating';
+import { userHash } from '../shopper';
+import { clientNetwork } from './client-network';
+
+/** Shorter than this, an ADMIN_TOKEN is worth a warning: `openssl rand -hex 32` gives 64 characters. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+/** How long a client over its failed-attempt budget is refused before its token is even compared. */
+const BLOCKED_FOR_MS = 60_000;
 
 /**
- * `Authorization: Bearer <ADMIN_TOKEN>` for operator endpoints. Without an ADMIN_TOKEN secret the
- * endpoints are off (404), so a deployment never runs them unprotected.
+ * `Authorization: Bearer <ADMIN_TOKEN>` for operator endpoints (the scheme in any case, as HTTP
+ * allows). Without an ADMIN_TOKEN secret the endpoints are off (404), so a deployment never runs them
+ * unprotected.
+ *
+ * `/admin/*` is outside the shoppers' rate limit, so failed attempts have their own, per client (the
+ * connecting IP, an IPv6 one by its /64): `ADMIN_AUTH_LIMITER`, 10 a minute in wrangler.toml (else
+ * `RATE_LIMITER`). Only failures count, so publishing many files is never refused. A client over the
+ * budget gets 429 for a minute without its token being compared at all, even a right one: otherwise
+ * every further guess would still be answered, only more slowly. The binding counts across isolates;
+ * the "blocked" mark is per isolate, so a client reaching a fresh isolate has one more guess there
+ * (which the binding refuses and marks again).
  */
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuth(c, next) {
     const expected = c.env.ADMIN_TOKEN;
     if (!expected)
       throw new ApiError(404, 'not_found', 'Admin endpoints are disabled (no ADMIN_TOKEN secret)');
-    const header = c.req.header('authorization') ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    if (!given || !(await secretsEqual(given, expected))) {
-      c.header('www-authenticate', 'Bearer');
-      throw new ApiError(401, 'unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>');
+    warnIfShort(expected);
+    const ip = c.req.header('cf-connecting-ip');
+    const client = ip ? clientNetwork(ip) : undefined;
+    if (client && blockedNow(client)) throw tooManyAttempts(c);
+    const given = bearerToken(c.req.header('authorization'));
+    if (given && (await secretsEqual(given, expected))) return next();
+    if (client && (await overFailureBudget(c, client))) {
+      blocked.set(client, Date.now() + BLOCKED_FOR_MS);
+      throw tooManyAttempts(c);
     }
-    await next();
+    c.header('www-authenticate', 'Bearer');
+    throw new ApiError(401, 'unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>');
   };
+}
+
+/** The token of a `Bearer` header; the scheme is case-insensitive (RFC 9110 §11.1). */
+function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^bearer +(\S+) *$/i);
+  return match?.[1];
+}
+
+/** Clients over their failed-attempt budget in this isolate, until when. */
+const blocked = new Map<string, number>();
+
+function blockedNow(client: string): boolean {
+  const until = blocked.get(client);
+  if (until === undefined) return false;
+  if (Date.now() < until) return true;
+  blocked.delete(client);
+  return false;
+}
+
+/** Counts a failed attempt; true once the client has used up its budget. A failing limiter counts nothing. */
+async function overFailureBudget(c: Context<AppEnv>, client: string): Promise<boolean> {
+  const limiter = c.env.ADMIN_AUTH_LIMITER ?? c.env.RATE_LIMITER;
+  if (!limiter) return false;
+  try {
+    const key = await userHash(c.env.SITE_ID, `admin-auth\n${client}`);
+    return !(await limiter.limit({ key })).success;
+  } catch (error) {
+    reportFailure('rate_limiter', error);
+    logRepeating('warn', 'rate_limiter_failed', { error });
+    return false;
+  }
+}
+
+function tooManyAttempts(c: Context<AppEnv>): ApiError {
+  c.header('retry-after', String(BLOCKED_FOR_MS / 1000));
+  return new ApiError(429, 'rate_limited', 'Too many failed admin authentications; retry in a minute');
+}
+
+let warnedShort = false;
+
+/** Once per isolate: a short token is guessable where a long random one is not, rate limit or none. */
+function warnIfShort(token: string): void {
+  if (warnedShort || token.length >= MIN_ADMIN_TOKEN_LENGTH) return;
+  warnedShort = true;
+  log('warn', 'admin_token_short', {
+    hint: `ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters: set a random one, e.g. openssl rand -hex 32`,
+  });
 }

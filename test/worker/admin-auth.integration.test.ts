@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { ADMIN_TOKEN, call } from './edge-api-support';
+
+/** wrangler.toml: ADMIN_AUTH_LIMITER allows 10 failed attempts per 60 s per client. */
+const FAILURES_ALLOWED = 10;
+
+let warn: MockInstance<typeof console.warn>;
+beforeAll(() => {
+  // Installed before this file's first admin request: the warning is written once per isolate.
+  warn = vi.spyOn(console, 'warn');
+});
+afterAll(() => warn.mockRestore());
+
+const admin = (ip: string, authorization?: string) =>
+  call('/admin/models', { headers: { 'cf-connecting-ip': ip, ...(authorization ? { authorization } : {}) } });
+
+describe('admin authentication', () => {
+  it('takes the Bearer scheme in any case', async () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      expect((await admin('192.0.2.1', `${scheme} ${ADMIN_TOKEN}`)).status).toBe(200);
+    }
+    expect((await admin('192.0.2.1', `Basic ${ADMIN_TOKEN}`)).status).toBe(401);
+  });
+
+  it('refuses a client for a minute once it has failed too often, even with the right token then; others are unaffected', async () => {
+    const attacker = '198.51.100.23';
+    const statuses: number[] = [];
+    for (let i = 0; i < FAILURES_ALLOWED + 2; i++)
+      statuses.push((await admin(attacker, `Bearer guess-${i}`)).status);
+    expect(statuses.slice(0, FAILURES_ALLOWED)).toEqual(new Array(FAILURES_ALLOWED).fill(401));
+    expect(statuses.slice(FAILURES_ALLOWED)).toEqual([429, 429]);
+    const right = await admin(attacker, `Bearer ${ADMIN_TOKEN}`);
+    expect(right.status).toBe(429);
+    expect(right.headers.get('retry-after')).toBe('60');
+    // Another client is not affected.
+    expect((await admin('192.0.2.77', `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
+  });
+
+  it('counts an IPv6 client by its /64', async () => {
+    // Every attempt from another address of one /64: the budget is the /64's.
+    for (let i = 0; i < FAILURES_ALLOWED; i++) {
+      expect((await admin(`2001:db8:cc:dd::${i + 1}`, 'Bearer nope')).status).toBe(401);
+    }
+    expect((await admin('2001:db8:cc:dd:ffff::9', 'Bearer nope')).status).toBe(429);
+    expect((await admin('2001:db8:cc:dd:eeee::1', `Bearer ${ADMIN_TOKEN}`)).status).toBe(429);
+    expect((await admin('2001:db8:cc:de::1', `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
+  });
+
+  it('successes never count against the budget', async () => {
+    for (let i = 0; i < FAILURES_ALLOWED * 2; i++) {
+      expect((await admin('192.0.2.99', `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
+    }
+    expect((await admin('192.0.2.99', 'Bearer wrong')).status).toBe(401);
+  });
+
+  it('warns once per isolate that the test ADMIN_TOKEN is shorter than 32 characters', () => {
+    expect(ADMIN_TOKEN.length).toBeLessThan(32);
+    const lines = warn.mock.calls
+      .map((args) => String(args[0]))
+      .filter((line) => line.includes('admin_token_short'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(ADMIN_TOKEN);
+  });
+});
