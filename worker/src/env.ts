@@ -34,6 +34,8 @@ export interface Env {
   /** Longest one events batch write to MongoDB may take before it is retried (ms, default 30,000). */
   MONGODB_WRITE_DEADLINE_MS?: string;
   LOG_LEVEL?: string;
+  /** How long `/healthz` reuses an active probe's answer per isolate (seconds, default 5; 0: never). */
+  HEALTH_PROBE_CACHE_SECONDS?: string;
   /** How many Durable Objects share the events outbox (1-32, default 1); docs/analytics.md. */
   OUTBOX_SHARDS?: string;
 

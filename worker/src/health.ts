@@ -1,4 +1,5 @@
 import type { Env } from './env';
+import { redactSecrets } from './redact';
 
 export type ComponentStatus = 'ok' | 'degraded' | 'down' | 'disabled';
 
@@ -18,20 +19,23 @@ const failures = new Map<string, { at: number; detail: string }>();
 const FAILURE_WINDOW_MS = 60_000;
 
 export function reportFailure(component: string, error: unknown): void {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  failures.set(component, { at: Date.now(), detail: publicDetail(detail) });
+  failures.set(component, { at: Date.now(), detail: publicDetail(describeError(error)) });
+  // Real traffic saw it fail: the next report probes again instead of showing an older answer.
+  probeResults.delete(component);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**
  * What of an error `/healthz` (a public path) may show: the kind of failure, not the request that
- * failed. Upstash's client appends the whole command (`…, command was: ["get","rx:v1:<site>:…"]`),
- * keys and values included, and a connection error may carry credentials in a URL.
+ * failed (see redactSecrets), and not more than 200 characters of it. Everything that reaches
+ * `/healthz` from an error goes through here: reportFailure's failures, the probes' own details
+ * (the models' refusals, the outbox's last error) and a probe that threw.
  */
 export function publicDetail(detail: string): string {
-  return detail
-    .replace(/,?\s*command was:[\s\S]*$/i, '')
-    .replace(/(\w+:\/\/)[^/@\s]*@/g, '$1…@')
-    .slice(0, 200);
+  return redactSecrets(detail).slice(0, 200);
 }
 
 /**
@@ -53,6 +57,7 @@ export function reportSlow(component: string, error: unknown): void {
 export function reportRecovery(component: string): void {
   failures.delete(component);
   slowInARow.delete(component);
+  probeResults.delete(component);
 }
 
 export function componentHealth(component: string, configured: boolean): ComponentHealth {
@@ -71,9 +76,47 @@ export function componentHealth(component: string, configured: boolean): Compone
 
 /** Extra components (models, ...) register a probe so health stays one place. */
 type Probe = (env: Env) => Promise<ComponentHealth> | ComponentHealth;
-const probes = new Map<string, Probe>();
-export function registerHealthProbe(component: string, probe: Probe): void {
-  probes.set(component, probe);
+const probes = new Map<string, { probe: Probe; active: boolean }>();
+
+/**
+ * `active`: the probe does work beyond reading this isolate's memory (a Durable Object RPC, a model
+ * load on a cold isolate). `/healthz` is public and unlimited, so an active probe's answer is reused
+ * for HEALTH_PROBE_CACHE_SECONDS (default 5) per isolate, and concurrent reports share one probe: a
+ * flood costs one probe per period per isolate. What real traffic reports (reportFailure,
+ * reportRecovery) drops the component's cached answer, so a failure shows at the next report.
+ */
+export function registerHealthProbe(
+  component: string,
+  probe: Probe,
+  options: { active?: boolean } = {},
+): void {
+  probes.set(component, { probe, active: options.active ?? false });
+  probeResults.delete(component);
+}
+
+const DEFAULT_PROBE_CACHE_SECONDS = 5;
+const probeResults = new Map<string, { at: number; result: Promise<ComponentHealth> }>();
+
+function probeCacheMs(env: Pick<Env, 'HEALTH_PROBE_CACHE_SECONDS'>): number {
+  const seconds = Number(env.HEALTH_PROBE_CACHE_SECONDS ?? DEFAULT_PROBE_CACHE_SECONDS);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_PROBE_CACHE_SECONDS * 1000;
+}
+
+async function runProbe(probe: Probe, env: Env): Promise<ComponentHealth> {
+  try {
+    return await probe(env);
+  } catch (error) {
+    return { status: 'down', detail: publicDetail(describeError(error)) };
+  }
+}
+
+function probeOnce(name: string, probe: Probe, env: Env): Promise<ComponentHealth> {
+  const maxAge = probeCacheMs(env);
+  const cached = probeResults.get(name);
+  if (maxAge > 0 && cached && Date.now() - cached.at < maxAge) return cached.result;
+  const result = runProbe(probe, env);
+  if (maxAge > 0) probeResults.set(name, { at: Date.now(), result });
+  return result;
 }
 
 export async function healthReport(env: Env) {
@@ -84,12 +127,13 @@ export async function healthReport(env: Env) {
     // Degraded for a minute after the binding failed: requests then went through unlimited.
     rate_limiter: componentHealth('rate_limiter', Boolean(env.RATE_LIMITER)),
   };
-  for (const [name, probe] of probes) {
-    try {
-      components[name] = await probe(env);
-    } catch (error) {
-      components[name] = { status: 'down', detail: error instanceof Error ? error.message : String(error) };
-    }
+  for (const [name, { probe, active }] of probes) {
+    // A copy: a cached answer is shared by the reports of the next seconds.
+    components[name] = { ...(await (active ? probeOnce(name, probe, env) : runProbe(probe, env))) };
+  }
+  for (const component of Object.values(components)) {
+    // Whatever a probe composed from an error, it leaves no command or credential on a public path.
+    if (component.detail !== undefined) component.detail = redactSecrets(component.detail);
   }
   const statuses = Object.values(components).map((c) => c.status);
   const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';

@@ -6,6 +6,8 @@
  * module-level setting because log lines are written from code that has no `env` at hand
  * (health probes, model loading); `applyLogLevel(env)` sets it at the start of each invocation.
  */
+import { redactSecrets } from './redact';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -25,7 +27,9 @@ export function log(level: LogLevel, event: string, fields: Record<string, unkno
   if (RANK[level] < threshold) return;
   const line: Record<string, unknown> = { level, event };
   for (const [key, value] of Object.entries(fields)) {
-    line[key] = value instanceof Error ? { name: value.name, message: value.message } : value;
+    // An error's message may quote the failed command (Upstash: keys and values) or a URL with
+    // credentials: the kind of failure is logged, not those (redactSecrets).
+    line[key] = value instanceof Error ? { name: value.name, message: redactSecrets(value.message) } : value;
   }
   const text = JSON.stringify(line);
   if (level === 'error') console.error(text);

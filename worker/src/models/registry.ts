@@ -472,4 +472,5 @@ export function activateStoredBundle(
   return registry.activateStored(bucket, version);
 }
 
-registerHealthProbe('models', (env) => registry.health(env));
+// Active: on a cold isolate the report loads the bundle (see BundleRegistry.health).
+registerHealthProbe('models', (env) => registry.health(env), { active: true });

@@ -2,7 +2,7 @@ import type { RxEvent, StoredEvent } from '../../../../contracts/events';
 import { contextDigest } from '../../cache/keys';
 import { withDeadline } from '../../consumer/deadline';
 import type { Env } from '../../env';
-import { type ComponentHealth, registerHealthProbe } from '../../health';
+import { type ComponentHealth, publicDetail, registerHealthProbe } from '../../health';
 import { enrichEvents } from '../enrich';
 import type { HoldResult, OutboxStatus } from './event-outbox-object';
 
@@ -111,13 +111,13 @@ export async function outboxHealth(
       continue;
     }
     const detail = answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
-    return { status: 'degraded', detail: `outbox status unavailable: ${detail}` };
+    return { status: 'degraded', detail: `outbox status unavailable: ${publicDetail(detail)}` };
   }
   const status = combined(statuses);
   if (status.waiting === 0) return { status: 'ok' };
   const parts = [`${status.waiting} event(s) held since ${status.oldestHeldAt} while the queue refused them`];
   if (status.nextAttemptAt) parts.push(`next delivery ${status.nextAttemptAt}`);
-  if (status.lastError) parts.push(`${status.failedAttempts} failed: ${status.lastError}`);
+  if (status.lastError) parts.push(`${status.failedAttempts} failed: ${publicDetail(status.lastError)}`);
   if (shards > 1)
     parts.push(`${statuses.filter((s) => s.waiting > 0).length} of ${shards} shards hold events`);
   return { status: 'degraded', detail: parts.join('; ') };
@@ -137,7 +137,10 @@ function combined(statuses: readonly OutboxStatus[]): OutboxStatus {
   };
 }
 
-/** `/healthz` shows the outbox (per request, from the objects themselves). */
+/**
+ * `/healthz` shows the outbox, from the objects themselves: an RPC to each shard, so an active probe
+ * (its answer reused for a few seconds per isolate, see registerHealthProbe).
+ */
 export function registerOutboxHealth(): void {
-  registerHealthProbe('outbox', outboxHealth);
+  registerHealthProbe('outbox', outboxHealth, { active: true });
 }
