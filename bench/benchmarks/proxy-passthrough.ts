@@ -13,7 +13,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { assertLoadChecked, type LoadResult, runLoad } from '../support/load';
+import { type LoadResult, measuredLoad } from '../support/load';
 import { type PageCheck, personalizedPage, samePageAsOrigin, share } from '../support/page-check';
 import { withProxyBenchStack } from '../support/proxy-stack';
 import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
@@ -72,16 +72,7 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
     ];
     const results: Array<{ name: string; check?: PageCheck; result: LoadResult }> = [];
     for (const target of targets) {
-      // Warm caches, JIT and connections first; only the second run counts.
-      await runLoad({ url: target.url, connections, duration: warmup, headers: target.headers });
-      const result = await runLoad({
-        url: target.url,
-        connections,
-        duration,
-        headers: target.headers,
-        ...(target.check ? { verifyBody: target.check.okUnderLoad } : {}),
-      });
-      assertLoadChecked(target.name, result, target.check);
+      const result = await measuredLoad(target, { connections, duration, warmup });
       results.push({ name: target.name, check: target.check, result });
     }
     const direct = results[0]?.result.requestsPerSecond ?? 0;

@@ -37,7 +37,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { measureInterleaved } from '../support/latency';
-import { assertLoadChecked, type LoadResult, runLoad } from '../support/load';
+import { type LoadResult, measuredLoad } from '../support/load';
 import { type PageCheck, personalizedPage, samePageAsOrigin, share } from '../support/page-check';
 import { startFloorWorker } from '../support/proxy-floor';
 import { GOAL_RATIO, goalNote, ratio, times } from '../support/proxy-goal';
@@ -191,19 +191,8 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       try {
         const latency = await measureInterleaved(targets, samples, 50, pauseMs);
         const load: LoadResult[] = [];
-        for (const target of targets) {
-          // Warm-up (JIT, connections); only the second run counts.
-          await runLoad({ url: target.url, connections, duration: warmup, headers: target.headers });
-          const result = await runLoad({
-            url: target.url,
-            connections,
-            duration,
-            headers: target.headers,
-            ...(target.check ? { verifyBody: target.check.okUnderLoad } : {}),
-          });
-          assertLoadChecked(target.name, result, target.check);
-          load.push(result);
-        }
+        for (const target of targets)
+          load.push(await measuredLoad(target, { connections, duration, warmup }));
 
         const rows = targets.map((target, index) => {
           const seq = latency[index];

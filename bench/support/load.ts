@@ -109,6 +109,35 @@ export function assertLoadChecked(name: string, result: LoadResult, check: PageC
   }
 }
 
+/** A load target whose answers may be checked (a proxy benchmark's row). */
+export interface CheckedTarget {
+  name: string;
+  url: string;
+  headers?: LoadOptions['headers'];
+  check?: PageCheck;
+}
+
+/**
+ * One saturated measurement of a target: a discarded warm-up run (JIT, connections, caches), then the
+ * measured run with every body checked, failed as `assertLoadChecked` says.
+ */
+export async function measuredLoad(
+  target: CheckedTarget,
+  options: { connections: number; duration: number; warmup: number },
+): Promise<LoadResult> {
+  const { connections, duration, warmup } = options;
+  await runLoad({ url: target.url, connections, duration: warmup, headers: target.headers });
+  const result = await runLoad({
+    url: target.url,
+    connections,
+    duration,
+    headers: target.headers,
+    ...(target.check ? { verifyBody: target.check.okUnderLoad } : {}),
+  });
+  assertLoadChecked(target.name, result, target.check);
+  return result;
+}
+
 /** autocannon's `setupRequest` hook that sets fresh headers on every request it sends. */
 function withHeaders(make: () => Record<string, string>) {
   return (request: { headers?: Record<string, string> }) => ({
