@@ -355,43 +355,8 @@ describe('per-user cache in Upstash', () => {
     expect(await directRedis().get(keyFor(other.hash))).not.toBeNull();
   });
 
-  it('a stale entry is served at once while one request (holding the lock) refreshes it', async () => {
-    const shopper = await newShopper();
-    const key = recommendationKey({
-      site: SITE,
-      userHash: shopper.hash,
-      placement: 'home',
-      context: recommendationContext({ placement: 'home', limit: 2 }),
-      modelVersion: 'fixture-v1',
-      bucket: 'treatment',
-    });
-    const planted = {
-      product_id: productId(30),
-      title: 'planted',
-      url: '/p',
-      image: '/i',
-      price: 1,
-      score: 1,
-    };
-    const stale = { g: 0, f: Date.now() - 1_000, source: 'popularity', items: [planted, planted] };
-    await directRedis().set(key, JSON.stringify(stale), { ex: 600 });
-    const answers = await Promise.all(
-      Array.from({ length: 5 }, () => recommend('placement=home&limit=2', { cookie: shopper.cookie })),
-    );
-    for (const { body } of answers) {
-      expect(body.cached).toBe(true);
-      expect(body.items[0]?.title).toBe('planted');
-    }
-    // The refresh ran in the background of one request: lock taken, entry recomputed and fresh again.
-    expect(await directRedis().get(`${key}:lock`)).toBe('1');
-    const refreshed = JSON.parse((await directRedis().get<string>(key)) ?? '{}') as typeof stale;
-    expect(refreshed.f).toBeGreaterThan(Date.now());
-    expect(refreshed.items[0]?.product_id).toBe(productId(0));
-    const next = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
-    expect(next.body.items[0]?.product_id).toBe(productId(0));
-  });
-
-  it('while another request holds the refresh lock, a stale entry is served and nobody else recomputes it', async () => {
+  /** A new shopper whose 2-item home list is cached, past its freshness, with a `planted` item. */
+  async function shopperWithStaleHomeList() {
     const shopper = await newShopper();
     const key = recommendationKey({
       site: SITE,
@@ -416,11 +381,35 @@ describe('per-user cache in Upstash', () => {
       items: [planted, planted],
     });
     await directRedis().set(key, stale, { ex: 600 });
+    const fiveAtOnce = () =>
+      Promise.all(
+        Array.from({ length: 5 }, () => recommend('placement=home&limit=2', { cookie: shopper.cookie })),
+      );
+    return { shopper, key, stale, fiveAtOnce };
+  }
+
+  it('a stale entry is served at once while one request (holding the lock) refreshes it', async () => {
+    const { shopper, key, fiveAtOnce } = await shopperWithStaleHomeList();
+    for (const { body } of await fiveAtOnce()) {
+      expect(body.cached).toBe(true);
+      expect(body.items[0]?.title).toBe('planted');
+    }
+    // The refresh ran in the background of one request: lock taken, entry recomputed and fresh again.
+    expect(await directRedis().get(`${key}:lock`)).toBe('1');
+    const refreshed = JSON.parse((await directRedis().get<string>(key)) ?? '{}') as {
+      f: number;
+      items: Array<{ product_id: string }>;
+    };
+    expect(refreshed.f).toBeGreaterThan(Date.now());
+    expect(refreshed.items[0]?.product_id).toBe(productId(0));
+    const next = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
+    expect(next.body.items[0]?.product_id).toBe(productId(0));
+  });
+
+  it('while another request holds the refresh lock, a stale entry is served and nobody else recomputes it', async () => {
+    const { key, stale, fiveAtOnce } = await shopperWithStaleHomeList();
     await directRedis().set(`${key}:lock`, '1', { ex: 60 });
-    const answers = await Promise.all(
-      Array.from({ length: 5 }, () => recommend('placement=home&limit=2', { cookie: shopper.cookie })),
-    );
-    for (const { body } of answers) expect(body.items[0]?.title).toBe('planted');
+    for (const { body } of await fiveAtOnce()) expect(body.items[0]?.title).toBe('planted');
     // Their background work is over (call waits for it): the entry is still the stale one, unrefreshed.
     expect(await directRedis().get(key)).toBe(stale);
   });
