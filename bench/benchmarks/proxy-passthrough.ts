@@ -104,7 +104,7 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
           `Load average before/after: ${loadBefore} / ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} cores.`,
         'Pass-through is a crawler request (the proxy streams the origin page untouched); personalized is one ' +
           'returning shopper (rx_uid cookie): slots filled, prices rewritten, one page-view event queued per request.',
-        "Checked on every answer: non-2xx answers and errors fail the run (except the /healthz reference row, whose 503s are counted in its row); pass-through answers are the origin's page; " +
+        "Checked on every answer: non-2xx answers and errors fail the run (except the /healthz reference row, whose non-2xx answers are counted in its row); pass-through answers are the origin's page; " +
           'unpersonalized: personalized answers without a filled slot (the original page, sent when the 50 ms budget ran out), included in the figures.',
       ],
       details: {

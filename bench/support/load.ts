@@ -117,7 +117,7 @@ export interface CheckedTarget {
   check?: PageCheck;
   /**
    * A row for reference only (a floor), whose non-2xx answers are reported in its table, not failed:
-   * `/healthz` answers 503 when it judges a component down, which is that route's answer, not a fault.
+   * `/healthz` answers 503 when it judges a component down, an answer of that route, not a page failing.
    */
   reference?: boolean;
 }
