@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { LRUCache } from 'lru-cache';
 import type { AppEnv } from '../app-env';
 import { secretsEqual } from '../constant-time';
 import { ApiError } from '../errors';
@@ -38,7 +39,7 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     const given = bearerToken(c.req.header('authorization'));
     if (given && (await secretsEqual(given, expected))) return next();
     if (client && (await overFailureBudget(c, client))) {
-      blocked.set(client, Date.now() + BLOCKED_FOR_MS);
+      blocked.set(client, true);
       throw tooManyAttempts(c);
     }
     c.header('www-authenticate', 'Bearer');
@@ -52,15 +53,15 @@ function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Clients over their failed-attempt budget in this isolate, until when. */
-const blocked = new Map<string, number>();
+/**
+ * Clients over their failed-attempt budget in this isolate, each for BLOCKED_FOR_MS. Bounded: a client
+ * with many addresses must not grow the isolate's memory; one pushed out early only gets its next
+ * guess counted by the binding again.
+ */
+const blocked = new LRUCache<string, true>({ max: 10_000, ttl: BLOCKED_FOR_MS });
 
 function blockedNow(client: string): boolean {
-  const until = blocked.get(client);
-  if (until === undefined) return false;
-  if (Date.now() < until) return true;
-  blocked.delete(client);
-  return false;
+  return blocked.has(client);
 }
 
 /** Counts a failed attempt; true once the client has used up its budget. A failing limiter counts nothing. */
