@@ -1,5 +1,6 @@
 import type { Env } from './env';
 import { redactSecrets } from './redact';
+import { secondsSetting } from './settings';
 
 export type ComponentStatus = 'ok' | 'degraded' | 'down' | 'disabled';
 
@@ -98,8 +99,7 @@ const DEFAULT_PROBE_CACHE_SECONDS = 5;
 const probeResults = new Map<string, { at: number; result: Promise<ComponentHealth> }>();
 
 function probeCacheMs(env: Pick<Env, 'HEALTH_PROBE_CACHE_SECONDS'>): number {
-  const seconds = Number(env.HEALTH_PROBE_CACHE_SECONDS ?? DEFAULT_PROBE_CACHE_SECONDS);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_PROBE_CACHE_SECONDS * 1000;
+  return secondsSetting(env.HEALTH_PROBE_CACHE_SECONDS, DEFAULT_PROBE_CACHE_SECONDS);
 }
 
 async function runProbe(probe: Probe, env: Env): Promise<ComponentHealth> {

@@ -8,6 +8,7 @@ import {
   reportRecovery,
 } from '../health';
 import { log } from '../log';
+import { secondsSetting } from '../settings';
 import {
   type BundleCatalogue,
   BundleError,
@@ -53,10 +54,7 @@ const RETIRE_GRACE_MS = 60_000;
 export const SESSION_REFUSAL_RETRY_MS = 5 * 60_000;
 
 export function pollIntervalMs(env: Pick<Env, 'MODEL_POLL_SECONDS'>): number {
-  // Empty means the default, as for every other setting (`Number('')` is 0: a check on every request).
-  const raw = env.MODEL_POLL_SECONDS?.trim();
-  const seconds = raw ? Number(raw) : DEFAULT_POLL_SECONDS;
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_POLL_SECONDS * 1000;
+  return secondsSetting(env.MODEL_POLL_SECONDS, DEFAULT_POLL_SECONDS);
 }
 
 function describe(error: unknown): string {
