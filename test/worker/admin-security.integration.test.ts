@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { MAX_BUNDLE_BYTES } from '../../contracts/manifest';
 import { ADMIN_TOKEN, call, provided } from './edge-api-support';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -38,6 +39,49 @@ describe('PUT /admin/models/:version/:file never changes a stored version', () =
       await ((await bucket.get('bundles/admin-sec-1/catalogue.json'))?.arrayBuffer() ?? new ArrayBuffer(0)),
     );
     expect(stored).toEqual(catalogue);
+  });
+});
+
+describe('PUT /admin/models/:version/:file refuses a file over MAX_BUNDLE_BYTES', () => {
+  // A body streamed without Content-Length (chunked): only the bytes read can tell it is too large.
+  function chunkedBody(totalBytes: number): ReadableStream<Uint8Array> {
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+    let sent = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (sent >= totalBytes) return controller.close();
+        const size = Math.min(chunk.byteLength, totalBytes - sent);
+        controller.enqueue(chunk.subarray(0, size));
+        sent += size;
+      },
+    });
+  }
+
+  it('413 payload_too_large for a chunked body past the limit, and nothing is stored', async () => {
+    const response = await call('/admin/models/admin-sec-big/model.onnx', {
+      method: 'PUT',
+      headers: auth,
+      body: chunkedBody(MAX_BUNDLE_BYTES + 1),
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { error: { code: string } };
+    expect(body.error.code).toBe('payload_too_large');
+    const bucket = (env as unknown as { MODEL_STORE: R2Bucket }).MODEL_STORE;
+    expect(await bucket.head('bundles/admin-sec-big/model.onnx')).toBeNull();
+  });
+
+  it('413 at once when Content-Length declares too much; 400 naming the body when it is empty', async () => {
+    const declared = await call('/admin/models/admin-sec-big/model.onnx', {
+      method: 'PUT',
+      headers: { ...auth, 'content-length': String(MAX_BUNDLE_BYTES + 1) },
+      body: 'x',
+    });
+    expect(declared.status).toBe(413);
+    const empty = await put('admin-sec-big', 'model.onnx', new Uint8Array(0));
+    expect(empty.status).toBe(400);
+    const details = ((await empty.json()) as { error: { details: Array<{ field: string }> } }).error.details;
+    expect(details[0]?.field).toBe('body');
   });
 });
 

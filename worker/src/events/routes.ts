@@ -4,12 +4,12 @@ import { z } from 'zod';
 import { describeIssues, EVENT_LIMITS } from '../../../contracts/events';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
+import { limitBodySize } from '../middleware/body-size-limit';
 import { ANONYMOUS_ID_HEADER, anonymousIdFromCookieHeader, isAnonymousId } from '../shopper';
 import { acceptEvents } from './intake';
 import { acceptJsonBody } from './json-body';
 import { QueueSendError } from './producer';
 import { queueUnavailable } from './queue-unavailable';
-import { limitBodySize } from './size-limit';
 
 /** `POST /v1/events` body: our batch format. Each element is validated on its own afterwards. */
 const EventsEnvelopeSchema = z.object({

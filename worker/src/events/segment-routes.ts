@@ -4,12 +4,12 @@ import { z } from 'zod';
 import { describeIssues, EVENT_LIMITS, type EventType } from '../../../contracts/events';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
+import { limitBodySize } from '../middleware/body-size-limit';
 import { acceptEvents } from './intake';
 import { acceptJsonBody } from './json-body';
 import { QueueSendError } from './producer';
 import { queueUnavailable } from './queue-unavailable';
 import { requireSegmentWriteKey } from './segment-auth';
-import { limitBodySize } from './size-limit';
 
 /** Segment HTTP tracking API `/v1/batch` body; `context` applies to every event of the batch. */
 const SegmentBatchSchema = z.looseObject({

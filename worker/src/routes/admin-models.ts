@@ -4,6 +4,7 @@ import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { log } from '../log';
 import { adminAuth } from '../middleware/admin-auth';
+import { limitBodySize } from '../middleware/body-size-limit';
 import {
   activateStoredBundle,
   BUNDLE_FILE_PATTERN,
@@ -99,7 +100,7 @@ export const adminModels = new Hono<AppEnv>()
         : null,
     });
   })
-  .put('/:version/:file', async (c) => {
+  .put('/:version/:file', limitBodySize(MAX_MODEL_FILE_BYTES), async (c) => {
     const { version, file } = c.req.param();
     checkVersion(version);
     if (!BUNDLE_FILE_PATTERN.test(file)) {
@@ -107,13 +108,10 @@ export const adminModels = new Hono<AppEnv>()
         { field: 'file', reason: 'must be a .json or .onnx file name (letters, digits, _ . -)' },
       ]);
     }
-    const length = Number(c.req.header('content-length') ?? Number.NaN);
-    if (Number.isFinite(length) && length > MAX_MODEL_FILE_BYTES) {
-      throw new ApiError(413, 'payload_too_large', `Files are limited to ${MAX_MODEL_FILE_BYTES} bytes`);
-    }
+    // Over MAX_MODEL_FILE_BYTES never gets here (413 payload_too_large, declared or chunked).
     const bytes = await c.req.arrayBuffer();
-    if (bytes.byteLength === 0 || bytes.byteLength > MAX_MODEL_FILE_BYTES) {
-      throw new ApiError(400, 'invalid_request', 'Empty or oversized file', [
+    if (bytes.byteLength === 0) {
+      throw new ApiError(400, 'invalid_request', 'Empty file', [
         { field: 'body', reason: `must hold 1 to ${MAX_MODEL_FILE_BYTES} bytes` },
       ]);
     }

@@ -4,9 +4,10 @@ import type { AppEnv } from '../app-env';
 import { errorBody } from '../errors';
 
 /**
- * 413 with the JSON error format when the body is over `maxBytes` (Segment's limits:
- * 32 KB for one call, 500 KB for a batch). Checked on Content-Length and on the bytes
- * actually read, so a missing or lying header does not get past it.
+ * 413 with the JSON error format when the body is over `maxBytes` (the event routes: Segment's limits,
+ * 32 KB for one call and 500 KB for a batch; an admin model file: MAX_BUNDLE_BYTES). Hono's bodyLimit
+ * checks Content-Length and the bytes actually read, so a chunked body or a lying header does not get
+ * past it, and nothing beyond the limit is buffered.
  */
 export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
