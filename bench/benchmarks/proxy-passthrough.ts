@@ -13,7 +13,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { type CheckedTarget, type LoadResult, measuredLoad } from '../support/load';
+import { type CheckedTarget, type LoadResult, measuredLoad, nonSuccessStatuses } from '../support/load';
 import { type PageCheck, personalizedPage, samePageAsOrigin, share } from '../support/page-check';
 import { withProxyBenchStack } from '../support/proxy-stack';
 import { ACCEPT_HTML, BROWSER_UA, CRAWLER_UA, positiveOption, shopperCookie } from '../support/shopper';
@@ -95,7 +95,7 @@ export default async function proxyPassthrough(args: string[]): Promise<BenchRes
         'max ms': result.latencyMs.max,
         'vs direct': direct > 0 ? `${((result.requestsPerSecond / direct) * 100).toFixed(0)}%` : 'n/a',
         unpersonalized: share(check, result.mismatches, result.requests),
-        'non-2xx': result.non2xx,
+        'non-2xx': result.non2xx === 0 ? 0 : `${result.non2xx} ${nonSuccessStatuses(result)}`,
         errors: result.errors, // autocannon counts timeouts among errors
       })),
       notes: [

@@ -24,6 +24,8 @@ export interface LoadResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   requests: number;
   non2xx: number;
+  /** Answers by HTTP status (`{"200": 15943, "503": 5}`), so a non-2xx count says what it was. */
+  statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
   /** Responses `verifyBody` returned false for (0 without it). */
@@ -46,6 +48,7 @@ interface RawResult {
   latency: RawHistogram;
   throughput: RawHistogram;
   non2xx: number;
+  statusCodeStats?: Record<string, { count: number }>;
   errors: number;
   timeouts: number;
   mismatches: number;
@@ -80,6 +83,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     },
     requests: raw.requests.total,
     non2xx: raw.non2xx,
+    statusCodes: Object.fromEntries(
+      Object.entries(raw.statusCodeStats ?? {}).map(([status, { count }]) => [status, count]),
+    ),
     errors: raw.errors,
     timeouts: raw.timeouts,
     mismatches: raw.mismatches,
@@ -94,9 +100,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 export function assertAllSucceeded(name: string, result: LoadResult): void {
   if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0) return;
   throw new Error(
-    `${name}: ${result.non2xx} non-2xx answer(s), ${result.errors} error(s), ${result.timeouts} timeout(s) ` +
-      `in ${result.requests} requests under load: the figures would include failures`,
+    `${name}: ${result.non2xx} non-2xx answer(s) ${nonSuccessStatuses(result)}, ${result.errors} error(s), ` +
+      `${result.timeouts} timeout(s) in ${result.requests} requests under load: the figures would include failures`,
   );
+}
+
+/** The non-2xx answers by status, e.g. `(503: 5)`; empty when there were none. */
+export function nonSuccessStatuses(result: Pick<LoadResult, 'statusCodes'>): string {
+  const failed = Object.entries(result.statusCodes).filter(([status]) => !status.startsWith('2'));
+  return failed.length === 0 ? '' : `(${failed.map(([status, count]) => `${status}: ${count}`).join(', ')})`;
 }
 
 /** As assertAllSucceeded, and fails on any body that failed a check that is not counted (see PageCheck). */
