@@ -17,6 +17,8 @@ export default defineConfig({
           MONGODB_URI: inject('mongoUri'),
           MONGODB_DB: inject('mongoDb'),
           SEGMENT_WRITE_KEY: 'test-segment-write-key',
+          // As a deployment has it (wrangler secret put): without it nothing is kept per shopper.
+          USER_HASH_KEY: 'test-user-hash-key-0123456789abcdef',
           // Tests read /healthz right after changing what it reports (events held, then delivered; a
           // second env): no reuse of a probe's answer. healthz-probes.test.ts sets its own period.
           HEALTH_PROBE_CACHE_SECONDS: '0',

@@ -71,7 +71,12 @@ async function startApiWorker(bundleDir: string, vars: Record<string, string>): 
   const worker = await runWrangler({
     config: path.join(here, '../api-worker/wrangler.toml'),
     readyPath: '/healthz',
-    vars: { ...vars, ADMIN_TOKEN: adminToken, PRICE_SIGNING_KEY: `bench-${crypto.randomUUID()}` },
+    vars: {
+      ...vars,
+      ADMIN_TOKEN: adminToken,
+      PRICE_SIGNING_KEY: `bench-${crypto.randomUUID()}`,
+      USER_HASH_KEY: `bench-${crypto.randomUUID()}`,
+    },
   });
   try {
     await publishBundle(bundleDir, { url: worker.url, adminToken });

@@ -79,13 +79,15 @@ export default async function coldStart(args: string[]): Promise<BenchResult> {
   const add = (name: string, ms: number) => samples.set(name, [...(samples.get(name) ?? []), ms]);
   const sources: Record<Stage, string[]> = { first: [], 'right after': [], 'one second later': [] };
   const filled: Record<Stage, number[]> = { first: [], 'right after': [], 'one second later': [] };
+  // As in production, where the secret is set (without it every shopper gets the page-only answer).
+  const userHashKey = `bench-${crypto.randomUUID()}`;
 
   for (let round = 0; round < rounds; round++) {
     // readyPath is the plugin script: the worker's first request is the browser's first contact.
     const worker = await runWrangler({
       config: path.join(here, '../api-worker/wrangler.toml'),
       readyPath: '/rx.js',
-      vars: { UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '' },
+      vars: { UPSTASH_REDIS_REST_URL: '', UPSTASH_REDIS_REST_TOKEN: '', USER_HASH_KEY: userHashKey },
     });
     try {
       for (const [stage, wait] of STAGES) {
@@ -117,6 +119,7 @@ export default async function coldStart(args: string[]): Promise<BenchResult> {
           RX_EXCLUDE_PATHS: READY_PATH,
           UPSTASH_REDIS_REST_URL: '',
           UPSTASH_REDIS_REST_TOKEN: '',
+          USER_HASH_KEY: userHashKey,
         },
       });
       try {

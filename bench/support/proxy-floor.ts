@@ -8,9 +8,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /**
  * The floor worker (bench/proxy-floor-worker): pass-through plus the personalized page's
  * recommendation lookup, nothing else. Checked to hit the warm cache, or the row would mean nothing.
+ * It reads the entries the stack's worker wrote, so it hashes shoppers with the same USER_HASH_KEY.
  */
 export async function startFloorWorker(
-  stack: { originUrl: string; upstash?: { url: string; token: string } },
+  stack: {
+    originUrl: string;
+    upstash?: { url: string; token: string };
+    workerVars: Readonly<Record<string, string>>;
+  },
   pagePath: string,
   headers: Record<string, string>,
 ): Promise<RunningWorker> {
@@ -21,6 +26,7 @@ export async function startFloorWorker(
       ORIGIN_URL: stack.originUrl,
       UPSTASH_REDIS_REST_URL: stack.upstash?.url ?? '',
       UPSTASH_REDIS_REST_TOKEN: stack.upstash?.token ?? '',
+      USER_HASH_KEY: stack.workerVars.USER_HASH_KEY ?? '',
     },
   });
   // The first answers may miss: the page-views before made the shopper's entry stale, and the

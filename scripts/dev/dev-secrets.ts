@@ -1,7 +1,9 @@
 /**
- * Credentials of the local stack (PRICE_SIGNING_KEY, ADMIN_TOKEN): random on first start, kept in
- * .rx-data/dev-secrets.json (gitignored, owner-only) so price tokens and admin calls survive a restart.
- * They protect nothing but a developer's own machine; production ones are `wrangler secret put`.
+ * Credentials of the local stack (PRICE_SIGNING_KEY, ADMIN_TOKEN, USER_HASH_KEY): random on first
+ * start, kept in .rx-data/dev-secrets.json (gitignored, owner-only) so price tokens, admin calls and
+ * the shoppers' cached state (keyed by USER_HASH_KEY) survive a restart. A file from before one of
+ * them existed gets the missing one added and keeps the others. They protect nothing but a
+ * developer's own machine; production ones are `wrangler secret put`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,32 +12,45 @@ import path from 'node:path';
 export interface DevSecrets {
   PRICE_SIGNING_KEY: string;
   ADMIN_TOKEN: string;
-}
-
-function isDevSecrets(value: unknown): value is DevSecrets {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.PRICE_SIGNING_KEY === 'string' && typeof v.ADMIN_TOKEN === 'string';
+  USER_HASH_KEY: string;
 }
 
 function fresh(): DevSecrets {
   return {
     PRICE_SIGNING_KEY: randomBytes(32).toString('base64url'),
     ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+    USER_HASH_KEY: randomBytes(32).toString('base64url'),
   };
 }
 
-/** Loads the dev secrets from `dir`, creating them when missing or unreadable. Without `dir`, fresh ones. */
+/** The stored secrets that are non-empty strings, over fresh ones; `complete` when none was missing. */
+function merged(stored: unknown): { secrets: DevSecrets; complete: boolean } {
+  const secrets = fresh();
+  let complete = true;
+  const given = typeof stored === 'object' && stored !== null ? (stored as Record<string, unknown>) : {};
+  for (const name of Object.keys(secrets) as Array<keyof DevSecrets>) {
+    const value = given[name];
+    if (typeof value === 'string' && value !== '') secrets[name] = value;
+    else complete = false;
+  }
+  return { secrets, complete };
+}
+
+/**
+ * Loads the dev secrets from `dir`, creating the file when missing or unreadable and adding any secret
+ * it lacks (the others are kept). Without `dir`, fresh ones.
+ */
 export function loadDevSecrets(dir?: string): DevSecrets {
   if (!dir) return fresh();
   const file = path.join(dir, 'dev-secrets.json');
+  let stored: unknown;
   try {
-    const stored: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (isDevSecrets(stored)) return stored;
+    stored = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    // Missing or corrupt: make new ones below.
+    // Missing or corrupt: all new below.
   }
-  const secrets = fresh();
+  const { secrets, complete } = merged(stored);
+  if (complete) return secrets;
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;

@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadDevSecrets } from '../../scripts/dev/dev-secrets';
 import { dotenvFile, dotenvLine } from '../../scripts/dev/dotenv';
 import { assertPortFree, PortTakenError, portFromEnv } from '../../scripts/dev/ports';
 import { startStack } from '../../scripts/dev/stack';
@@ -30,6 +34,7 @@ describe('worker configuration from the environment', () => {
       'PRICE_GUARDRAILS',
       'ADMIN_TOKEN',
       'MONGODB_URI',
+      'USER_HASH_KEY',
     ]) {
       expect(names).toContain(name);
     }
@@ -45,6 +50,30 @@ describe('worker configuration from the environment', () => {
       ORIGIN_URL: 'http://127.0.0.1:3000',
     });
     expect(vars).toEqual({ HOLDOUT_PERCENT: '25', ORIGIN_URL: 'http://127.0.0.1:3000' });
+  });
+});
+
+describe('dev secrets (.rx-data/dev-secrets.json)', () => {
+  it('are made once and kept; a file from before USER_HASH_KEY gets one added and keeps the others', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-dev-secrets-'));
+    try {
+      const made = loadDevSecrets(dir);
+      expect(made.USER_HASH_KEY.length).toBeGreaterThanOrEqual(32);
+      expect(loadDevSecrets(dir)).toEqual(made);
+
+      const file = path.join(dir, 'dev-secrets.json');
+      writeFileSync(file, JSON.stringify({ PRICE_SIGNING_KEY: 'p-old', ADMIN_TOKEN: 'a-old' }), {
+        mode: 0o600,
+      });
+      const upgraded = loadDevSecrets(dir);
+      expect(upgraded).toMatchObject({ PRICE_SIGNING_KEY: 'p-old', ADMIN_TOKEN: 'a-old' });
+      expect(upgraded.USER_HASH_KEY).not.toBe(made.USER_HASH_KEY);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(upgraded);
+      expect(loadDevSecrets(dir)).toEqual(upgraded);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

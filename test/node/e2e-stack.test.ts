@@ -114,6 +114,8 @@ describe('local stack end to end', () => {
     const body = (await health.json()) as { status: string; components: Record<string, { status: string }> };
     expect(body.components.cache?.status, JSON.stringify(body.components.cache)).toBe('ok');
     expect(body.components.origin?.status).toBe('ok');
+    // The stack gives the worker a USER_HASH_KEY (dev secrets), as production must: shoppers' state is keyed.
+    expect(body.components.user_hash?.status).toBe('ok');
 
     // The worker really wrote to that server: the page view above left cached results behind.
     const upstash = stack.upstash;

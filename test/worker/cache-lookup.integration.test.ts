@@ -10,7 +10,9 @@ import { activityKey, generationKey, purchasesKey, recommendationKey } from '../
 import { LOOKUP_SCRIPT, scriptingUnavailable } from '../../worker/src/cache/lookup-script';
 import {
   type CachedList,
+  entryGenerations,
   lookupRecommendations,
+  sessionTag,
   storeRecommendations,
 } from '../../worker/src/cache/recommendation-cache';
 import { redisFromEnv } from '../../worker/src/cache/redis-client';
@@ -154,6 +156,67 @@ describe('cache lookup on redis-server: one read-only script', () => {
     expect(found.activity().map((a) => a.product_id)).toEqual(['X1']);
   });
 
+  it("a logged-in shopper's entry is a miss once their anonymous session's generation moves (guest events before login bump only it)", async () => {
+    const { parts, session, key } = await keysFor(false);
+    await seed(directRedis(), session, ['SESSION1']);
+    const first = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
+    expect(first.session).toEqual({ tag: sessionTag(session), generation: 0 });
+    await storeRecommendations(redis(), key, { ...value(0), ...entryGenerations(first) }, 300, BUDGET_MS);
+    expect((await lookupRecommendations(redis(), parts, session, BUDGET_MS)).fresh).toBe(true);
+    // The script's short answer for a logged-in hit: generation, entry and the session's generation.
+    const keys = [
+      generationKey(SITE, parts.userHash),
+      key,
+      activityKey(SITE, parts.userHash),
+      purchasesKey(SITE, parts.userHash),
+      generationKey(SITE, session),
+      activityKey(SITE, session),
+      purchasesKey(SITE, session),
+    ];
+    const args = [String(Date.now()), '50', sessionTag(session)];
+    expect(await directRedis().evalRo<unknown[], unknown[]>(LOOKUP_SCRIPT, keys, args)).toHaveLength(3);
+
+    // Guest browsing on this browser (no user id): only the session's generation moves.
+    await directRedis().incr(generationKey(SITE, session));
+    const after = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
+    if (after.fresh) throw new Error("expected a miss: the session's activity changed");
+    expect(after.entry).toBeUndefined();
+    expect(after.generation).toBe(0);
+    expect(after.session?.generation).toBe(1);
+    expect(after.activity().map((a) => a.product_id)).toEqual(['SESSION1']);
+
+    // Stored again at the generations this lookup read, it is a hit again.
+    await storeRecommendations(redis(), key, { ...value(0), ...entryGenerations(after) }, 300, BUDGET_MS);
+    expect((await lookupRecommendations(redis(), parts, session, BUDGET_MS)).fresh).toBe(true);
+  });
+
+  it("a logged-in shopper's entry of another session (another device) is a miss, even at the same generations", async () => {
+    const { parts, session, key } = await keysFor(false);
+    const otherDevice = (await newShopper()).hash;
+    for (const hash of [session, otherDevice]) await directRedis().incr(generationKey(SITE, hash));
+    const there = await lookupRecommendations(redis(), parts, otherDevice, BUDGET_MS);
+    await storeRecommendations(redis(), key, { ...value(0), ...entryGenerations(there) }, 300, BUDGET_MS);
+    expect((await lookupRecommendations(redis(), parts, otherDevice, BUDGET_MS)).fresh).toBe(true);
+
+    const here = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
+    if (here.fresh) throw new Error("expected a miss: computed without this session's activity");
+    expect(here.entry).toBeUndefined();
+  });
+
+  it('an entry written without session generations (before they existed) is a miss for a logged-in shopper only', async () => {
+    const { parts, session, key } = await keysFor(false);
+    await storeRecommendations(redis(), key, value(0), 300, BUDGET_MS);
+    const loggedIn = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
+    if (loggedIn.fresh) throw new Error('expected a miss');
+    expect(loggedIn.entry).toBeUndefined();
+    // Under an anonymous shopper's key the same entry is what it always was: a hit.
+    const anonymous = await keysFor();
+    await storeRecommendations(redis(), anonymous.key, value(0), 300, BUDGET_MS);
+    expect((await lookupRecommendations(redis(), anonymous.parts, anonymous.session, BUDGET_MS)).fresh).toBe(
+      true,
+    );
+  });
+
   it('works again after the server forgot its scripts (SCRIPT FLUSH: EVALSHA_RO, then EVAL_RO)', async () => {
     const { parts, key } = await keysFor();
     await storeRecommendations(redis(), key, value(0), 300, BUDGET_MS);
@@ -164,6 +227,62 @@ describe('cache lookup on redis-server: one read-only script', () => {
     const sha = await directRedis().scriptLoad(LOOKUP_SCRIPT);
     expect(await directRedis().scriptExists(sha)).toEqual([1]);
     expect(scriptingUnavailable(redis())).toBe(false);
+  });
+});
+
+/** The `g` and the first item of the entry stored under `key`. */
+async function storedEntry(client: Redis, key: string) {
+  const entry = JSON.parse(String(await client.get(key))) as CachedList;
+  return { g: entry.g, s: entry.s, first: entry.items[0]?.product_id };
+}
+
+const valueWith = (stamp: Pick<CachedList, 'g' | 'a' | 's'>, first: string): Omit<CachedList, 'f'> => ({
+  ...stamp,
+  source: 'personal',
+  items: [item(first)],
+});
+
+/** The conditional write, the same on either server (the script, or GET then SET). */
+async function writesNeverReplaceNewerEntries(client: Redis) {
+  const { key } = await keysFor();
+  const store = (stamp: Pick<CachedList, 'g' | 'a' | 's'>, first: string) =>
+    storeRecommendations(client, key, valueWith(stamp, first), 300, BUDGET_MS);
+  expect(await store({ g: 2 }, 'NEWER')).toBe(true);
+  // A request that computed at generation 1 (its lookup was before the event) comes second: kept out.
+  expect(await store({ g: 1 }, 'OLDER')).toBe(false);
+  expect(await storedEntry(client, key)).toMatchObject({ g: 2, first: 'NEWER' });
+  // The same generation, or a later one, is written.
+  expect(await store({ g: 2 }, 'SAME')).toBe(true);
+  expect(await storedEntry(client, key)).toMatchObject({ g: 2, first: 'SAME' });
+  expect(await store({ g: 3 }, 'LATER')).toBe(true);
+  expect(await storedEntry(client, key)).toMatchObject({ g: 3, first: 'LATER' });
+
+  // Logged in: the session's generation counts within the same session; another session's entry at
+  // the same `g` is replaced (neither is newer), and an older `g` never wins whatever its session.
+  const { key: userKey } = await keysFor(false);
+  const at = (stamp: Pick<CachedList, 'g' | 'a' | 's'>, first: string) =>
+    storeRecommendations(client, userKey, valueWith(stamp, first), 300, BUDGET_MS);
+  const here = sessionTag('here');
+  const there = sessionTag('there');
+  expect(await at({ g: 1, a: here, s: 2 }, 'S2')).toBe(true);
+  expect(await at({ g: 1, a: here, s: 1 }, 'S1')).toBe(false);
+  expect(await storedEntry(client, userKey)).toMatchObject({ g: 1, s: 2, first: 'S2' });
+  expect(await at({ g: 0, a: there, s: 9 }, 'OLD-G')).toBe(false);
+  expect(await at({ g: 1, a: there, s: 0 }, 'THERE')).toBe(true);
+  expect(await storedEntry(client, userKey)).toMatchObject({ g: 1, s: 0, first: 'THERE' });
+}
+
+describe('conditional write (storeRecommendations)', () => {
+  it('on redis-server (one script): an entry of an older generation never replaces a newer one', async () => {
+    const client = workerClient(provided().upstash);
+    await writesNeverReplaceNewerEntries(client);
+    expect(scriptingUnavailable(client, 'store')).toBe(false);
+  });
+
+  it('on a server without scripting (GET, then SET): the same rule', async () => {
+    const client = workerClient(provided().memoryUpstash);
+    await writesNeverReplaceNewerEntries(client);
+    expect(scriptingUnavailable(client, 'store')).toBe(true);
   });
 });
 
@@ -193,5 +312,18 @@ describe('cache lookup on a server without scripting (in-memory backend): the pi
     const hit = await lookupRecommendations(client, parts, parts.userHash, BUDGET_MS);
     expect(hit.fresh).toBe(true);
     expect(hit.entry?.items.map((i) => i.product_id)).toEqual(['A', 'B']);
+  });
+
+  it("a logged-in shopper's entry is a miss once their anonymous session's generation moves", async () => {
+    const client = redis();
+    const { parts, session, key } = await keysFor(false);
+    const first = await lookupRecommendations(client, parts, session, BUDGET_MS);
+    await storeRecommendations(client, key, { ...value(0), ...entryGenerations(first) }, 300, BUDGET_MS);
+    expect((await lookupRecommendations(client, parts, session, BUDGET_MS)).fresh).toBe(true);
+    await client.incr(generationKey(SITE, session));
+    const after = await lookupRecommendations(client, parts, session, BUDGET_MS);
+    if (after.fresh) throw new Error("expected a miss: the session's activity changed");
+    expect(after.entry).toBeUndefined();
+    expect(after.session?.generation).toBe(1);
   });
 });

@@ -11,9 +11,11 @@ export const provided = () => inject('edgeApi');
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const PRICE_SIGNING_KEY = 'test-price-signing-key-0123456789';
+/** The tests' USER_HASH_KEY (32 characters or more, as a real one: a shorter one is warned about). */
+export const USER_HASH_KEY = 'test-user-hash-key-0123456789abcdef';
 export const SITE = 'test';
 
-/** The worker's env with the local Upstash server, secrets for prices and admin, and no holdout. */
+/** The worker's env with the local Upstash server, secrets for prices, admin and shopper hashes, and no holdout. */
 export function edgeEnv(overrides: Partial<Env> = {}): Env {
   const { upstash } = provided();
   return {
@@ -23,6 +25,7 @@ export function edgeEnv(overrides: Partial<Env> = {}): Env {
     UPSTASH_REDIS_REST_TOKEN: upstash.token,
     PRICE_SIGNING_KEY,
     ADMIN_TOKEN,
+    USER_HASH_KEY,
     HOLDOUT_PERCENT: '0',
     // Generous: these tests check behaviour, not speed; the slow-Redis test sets its own budget.
     CACHE_BUDGET_MS: '2000',
@@ -65,10 +68,15 @@ export function directRedis(): Redis {
   });
 }
 
+/** The hash the worker keys `id`'s state by under edgeEnv (its USER_HASH_KEY and SITE). */
+export function hashOf(id: string): Promise<string> {
+  return userHash(USER_HASH_KEY, SITE, id);
+}
+
 /** A fresh shopper: a cookie header and the hash their keys use. */
 export async function newShopper(): Promise<{ id: string; cookie: string; hash: string }> {
   const id = crypto.randomUUID();
-  return { id, cookie: `rx_uid=${id}`, hash: await userHash(SITE, id) };
+  return { id, cookie: `rx_uid=${id}`, hash: await hashOf(id) };
 }
 
 function decode(base64: string): Uint8Array {

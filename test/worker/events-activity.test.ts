@@ -28,6 +28,7 @@ import {
   provided,
   recommend,
   SITE,
+  USER_HASH_KEY,
   warmIsolate,
 } from './edge-api-support';
 import { countRun, runId, withDb } from './events-support';
@@ -80,7 +81,7 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     const run = runId();
     const shopper = await newShopper();
     const userId = `user-${run}`;
-    const userHashValue = await userHash(SITE, userId);
+    const userHashValue = await userHash(USER_HASH_KEY, SITE, userId);
     const result = await consume([
       stored(run, 1, shopper.id, { event: 'Product Viewed', userId, properties: { product_id: 'P-A' } }),
       stored(run, 2, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-B' } }),
@@ -192,6 +193,38 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(after.body.cached).toBe(false);
     expect(after.body.items.map((item) => item.product_id)).not.toContain(bought);
     expect(after.body.items.length).toBeGreaterThan(0);
+  });
+
+  it("a logged-in shopper's cached list is recomputed after guest events on their browser (no user id on them)", async () => {
+    const shopper = await newShopper();
+    const userId = `user-${runId()}`;
+    const query = `placement=home&limit=4&user_id=${encodeURIComponent(userId)}`;
+    const first = await recommend(query, { cookie: shopper.cookie });
+    expect(first.body.cached).toBe(false);
+    expect((await recommend(query, { cookie: shopper.cookie })).body.cached).toBe(true);
+
+    // Logged out on this browser (or before logging in): the events carry the anonymous id only, so
+    // they bump only the anonymous session's generation, not the user's.
+    const run = runId();
+    const userHashValue = await userHash(USER_HASH_KEY, SITE, userId);
+    const userGeneration = await generationOf(userHashValue);
+    await consume([
+      stored(run, 1, shopper.id, { event: 'Product Added', properties: { product_id: productId(2) } }),
+    ]);
+    expect(await generationOf(userHashValue)).toBe(userGeneration);
+    expect(await generationOf(shopper.hash)).toBe(1);
+
+    const after = await recommend(query, { cookie: shopper.cookie });
+    expect(after.body.cached).toBe(false);
+    // The same user on another browser (whose session is at generation 1 too, after one guest event of
+    // its own) does not get the list computed with this browser's session either.
+    const otherBrowser = await newShopper();
+    await consume([
+      stored(run, 2, otherBrowser.id, { event: 'Product Added', properties: { product_id: productId(5) } }),
+    ]);
+    expect(await generationOf(otherBrowser.hash)).toBe(1);
+    expect((await recommend(query, { cookie: otherBrowser.cookie })).body.cached).toBe(false);
+    expect((await recommend(query, { cookie: otherBrowser.cookie })).body.cached).toBe(true);
   });
 
   it('a cart slot naming no products shows complements of the cart the events built: removed items leave it, its items are never offered', async () => {

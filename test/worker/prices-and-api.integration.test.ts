@@ -66,9 +66,10 @@ describe('GET /v1/prices', () => {
       personalized: false,
     });
     expect(prices[1]).toMatchObject({ base_price: 2.5, price: 2.5 });
-    expect(prices[0]?.token).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+    // `v2.<key id>.<payload>.<mac>` (price-key-rotation.integration.test.ts covers the key id).
+    expect(prices[0]?.token).toMatch(/^v2\.[0-9a-f]{12}\.[\w-]+\.[\w-]+$/);
     // The token carries the hashed shopper, never the raw id.
-    const payload = atob((prices[0]?.token.split('.')[1] ?? '').replaceAll('-', '+').replaceAll('_', '/'));
+    const payload = atob((prices[0]?.token.split('.')[2] ?? '').replaceAll('-', '+').replaceAll('_', '/'));
     expect(payload).toContain(shopper.hash);
     expect(payload).not.toContain(shopper.id);
   });
@@ -124,7 +125,7 @@ describe('POST /v1/prices/verify', () => {
     const shopper = await newShopper();
     const [quote] = await quotes([productId(5)], shopper.cookie);
     const token = quote?.token ?? '';
-    const [version, payload, mac] = token.split('.');
+    const [version, kid, payload, mac] = token.split('.');
     const claims = JSON.parse(atob((payload ?? '').replaceAll('-', '+').replaceAll('_', '/'))) as {
       a: number;
     };
@@ -132,7 +133,7 @@ describe('POST /v1/prices/verify', () => {
       .replaceAll('+', '-')
       .replaceAll('/', '_')
       .replace(/=+$/, '');
-    const tampered = `${version}.${cheaper}.${mac}`;
+    const tampered = `${version}.${kid}.${cheaper}.${mac}`;
     const key = await signingKey(PRICE_SIGNING_KEY);
     const expired = await signPriceToken(key, {
       p: productId(5),
@@ -143,13 +144,16 @@ describe('POST /v1/prices/verify', () => {
     });
     const other = await newShopper();
     const [otherQuote] = await quotes([productId(5)], other.cookie);
-    const forged = await signPriceToken(await signingKey('another-key'), {
-      p: productId(5),
-      a: 0,
-      c: 'GBP',
-      u: shopper.hash,
-      e: 4_000_000_000,
-    });
+    // Signed with another key, under the real key's id (a forger's own key id is `unknown_key`).
+    const forged = (
+      await signPriceToken(await signingKey('another-key'), {
+        p: productId(5),
+        a: 0,
+        c: 'GBP',
+        u: shopper.hash,
+        e: 4_000_000_000,
+      })
+    ).replace(/^v2\.[0-9a-f]{12}\./, `v2.${kid}.`);
 
     const { status, body } = await verify(
       { tokens: [tampered, expired, otherQuote?.token, 'garbage', forged, token] },

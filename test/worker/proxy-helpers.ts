@@ -7,6 +7,7 @@ import { createApp } from '../../worker/src/app';
 import type { AppEnv } from '../../worker/src/app-env';
 import type { Env } from '../../worker/src/env';
 import { type ProxyDependencies, proxyHandler } from '../../worker/src/proxy';
+import { USER_HASH_KEY } from './edge-api-support';
 
 /** The public host shoppers use in these tests (the worker's route). */
 export const PUBLIC = 'https://shop.example';
@@ -24,7 +25,7 @@ export interface ProxiedResponse {
 }
 
 export function testEnv(overrides: Partial<Env> = {}): Env {
-  return { ...env, ORIGIN_URL: ORIGIN(), HOLDOUT_PERCENT: '0', ...overrides } as Env;
+  return { ...env, ORIGIN_URL: ORIGIN(), HOLDOUT_PERCENT: '0', USER_HASH_KEY, ...overrides } as Env;
 }
 
 export function browserHeaders(extra: Record<string, string> = {}): Record<string, string> {

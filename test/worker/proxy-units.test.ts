@@ -287,7 +287,11 @@ describe('page session: settled recommendations (the slot handler finishes synch
 
 describe('who a proxied page is for', () => {
   it("is never named by the shop page's own ?user_id= (any link could then show and feed someone's history)", async () => {
-    const env = { SITE_ID: 'test', HOLDOUT_PERCENT: '0' };
+    const env = {
+      SITE_ID: 'test',
+      HOLDOUT_PERCENT: '0',
+      USER_HASH_KEY: 'test-user-hash-key-0123456789abcdef',
+    };
     const page = await identifyShopper(new Request('https://shop.example/products/P1?user_id=alice'), env);
     expect(page.userId).toBeUndefined();
     expect(page.userHash).toBe(page.anonymousHash);

@@ -14,6 +14,7 @@ import {
   publish,
   recommend,
   SITE,
+  USER_HASH_KEY,
 } from './edge-api-support';
 
 /** Activity entries as the event consumer writes them (newest first). */
@@ -200,7 +201,7 @@ describe('personalization from Redis activity', () => {
   it('an identified shopper gets the learned personal model; bought items are excluded', async () => {
     // An id as a login service makes it (`|`), sent as the plugin sends it: in a header, encoded.
     const userId = `auth0|user-${crypto.randomUUID()}`;
-    const hash = await userHash(SITE, userId);
+    const hash = await userHash(USER_HASH_KEY, SITE, userId);
     await seedActivity(hash, [{ id: productId(3), kind: 'purchase' }]);
     // Without the purchase exclusion the personal model would rank toys P10003 high for a toy buyer.
     await directRedis().sadd(purchasesKey(SITE, hash), productId(3), productId(7));
@@ -318,7 +319,7 @@ describe('per-user cache in Upstash', () => {
     const id = /^rx_uid=([^;]+)/.exec(first.response.headers.get('set-cookie') ?? '')?.[1] ?? '';
     expect(id).not.toBe('');
     expect(first.body).toMatchObject({ bucket: 'treatment', source: 'similar', cached: false });
-    expect(await directRedis().get(keyFor(await userHash(SITE, id)))).toBeNull();
+    expect(await directRedis().get(keyFor(await userHash(USER_HASH_KEY, SITE, id)))).toBeNull();
 
     // The same list a returning shopper without history gets through the cache, and the page-only one.
     const known = await newShopper();
@@ -329,7 +330,7 @@ describe('per-user cache in Upstash', () => {
     // Back with the cookie it was given, the shopper is a returning one: read and cached as usual.
     const back = await recommend(query, { cookie: `rx_uid=${id}` });
     expect(back.body).toMatchObject({ cached: false, items: first.body.items });
-    expect(await directRedis().get(keyFor(await userHash(SITE, id)))).not.toBeNull();
+    expect(await directRedis().get(keyFor(await userHash(USER_HASH_KEY, SITE, id)))).not.toBeNull();
   });
 
   it('script mode: an id sent with x-rx-uid-new: 1 is a first visit (page-only answer, nothing written); with a cookie the hint is ignored', async () => {
@@ -412,6 +413,39 @@ describe('per-user cache in Upstash', () => {
     for (const { body } of await fiveAtOnce()) expect(body.items[0]?.title).toBe('planted');
     // Their background work is over (call waits for it): the entry is still the stale one, unrefreshed.
     expect(await directRedis().get(key)).toBe(stale);
+  });
+
+  it('a request whose lookup saw an older generation does not replace the newer entry another one stored', async () => {
+    // What a slow request meets: its lookup read generation 0, and before its write another request,
+    // after an event, stored the list of generation 1 (or its lookup was answered by a lagging replica).
+    const shopper = await newShopper();
+    const key = recommendationKey({
+      site: SITE,
+      userHash: shopper.hash,
+      placement: 'home',
+      context: recommendationContext({ placement: 'home', limit: 2 }),
+      modelVersion: 'fixture-v1',
+      bucket: 'treatment',
+    });
+    const planted = { product_id: productId(30), title: 'newer', url: '/p', image: '/i', price: 1, score: 1 };
+    const newer = JSON.stringify({
+      g: 1,
+      source: 'personal',
+      items: [planted, planted],
+      f: Date.now() + 60_000,
+    });
+    await directRedis().set(key, newer, { ex: 600 });
+
+    const { body } = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
+    // A miss at generation 0 (the entry is of another generation): computed and answered ...
+    expect(body.cached).toBe(false);
+    expect(body.items[0]?.title).not.toBe('newer');
+    // ... but not written over the entry of generation 1.
+    expect(await directRedis().get(key)).toBe(newer);
+    // Once the generation is 1 here too, that entry is the hit it should be.
+    await directRedis().incr(generationKey(SITE, shopper.hash));
+    const next = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
+    expect(next.body).toMatchObject({ cached: true, items: [{ title: 'newer' }, { title: 'newer' }] });
   });
 
   it('an event bumping the generation counter makes the cached result stale', async () => {

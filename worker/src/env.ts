@@ -44,10 +44,20 @@ export interface Env {
   UPSTASH_REDIS_REST_TOKEN?: string;
   MONGODB_URI?: string;
   PRICE_SIGNING_KEY?: string;
+  /**
+   * The key `PRICE_SIGNING_KEY` replaced, set for the 30 minutes after a rotation: tokens it signed
+   * still verify (worker/src/prices/price-token.ts); nothing is signed with it. Unset otherwise.
+   */
+  PRICE_SIGNING_KEY_PREVIOUS?: string;
   ADMIN_TOKEN?: string;
   SEGMENT_WRITE_KEY?: string;
   /** When set, a user id is taken only with its signature (worker/src/shopper/user-signature.ts). */
   USER_ID_SECRET?: string;
+  /**
+   * Key of the shopper pseudonyms in Redis keys, price tokens and logs (worker/src/shopper/user-hash.ts).
+   * Required in production: without it nothing is cached or recorded per shopper and prices carry no token.
+   */
+  USER_HASH_KEY?: string;
 
   // Bindings
   EVENTS: Queue<unknown>;

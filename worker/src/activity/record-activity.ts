@@ -11,7 +11,7 @@ import {
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
-import { userHash } from '../shopper';
+import { userHash, userHashKey } from '../shopper';
 import { activityOf } from './activity-of-event';
 
 /** The consumer is off the request path: it can wait longer for Redis than a shopper's request. */
@@ -39,14 +39,18 @@ interface ShopperChanges {
  * Updates each shopper's recent activity, purchases and cache generation in Upstash Redis
  * (keys from `cache/keys.ts`) in one pipeline per batch. Written under the hash of the
  * anonymous id and, when present, of the user id, because recommendations are asked for with
- * either. Never throws: Redis being down must not fail events already stored in MongoDB.
+ * either: `userHash` under `USER_HASH_KEY`, the one function the lookup's reads use too. Without the
+ * key nothing is written (no pseudonym can be made; see shopper/user-hash.ts). Never throws: Redis
+ * being down must not fail events already stored in MongoDB.
  */
 export async function recordActivity(env: Env, events: readonly StoredEvent[]): Promise<void> {
   const url = env.UPSTASH_REDIS_REST_URL;
   const token = env.UPSTASH_REDIS_REST_TOKEN;
   if (!url || !token || events.length === 0) return;
+  const hashKey = userHashKey(env);
+  if (hashKey === undefined) return;
   try {
-    const changes = await changesByShopper(events);
+    const changes = await changesByShopper(hashKey, events);
     if (changes.length === 0) return;
     const redis = new Redis({
       url,
@@ -129,14 +133,14 @@ function productIdsOf(entries: unknown[] | undefined): string[] {
   return ids;
 }
 
-async function changesByShopper(events: readonly StoredEvent[]): Promise<ShopperChanges[]> {
+async function changesByShopper(hashKey: string, events: readonly StoredEvent[]): Promise<ShopperChanges[]> {
   const byKey = new Map<string, ShopperChanges>();
   for (const event of events) {
     const activity = activityOf(event);
     if (activity.entries.length === 0 && activity.invalidation === 'never') continue;
     const ids = new Set([event.anonymousId, event.userId].filter((id): id is string => id !== undefined));
     for (const id of ids) {
-      const hash = await userHash(event.site, id);
+      const hash = await userHash(hashKey, event.site, id);
       const mapKey = `${event.site}\n${hash}`;
       let change = byKey.get(mapKey);
       if (change === undefined) {

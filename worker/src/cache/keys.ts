@@ -7,8 +7,8 @@
  * | --- | --- | --- | --- |
  * | `activityKey` | list, newest first, JSON `ActivityEntry` | consumer (LPUSH + LTRIM + EXPIRE) | recommendations |
  * | `purchasesKey` | set of product ids | consumer (SADD + EXPIRE) | recommendations (exclusions) |
- * | `generationKey` | integer | consumer (INCR when an event makes cached results stale) | recommendation cache |
- * | `recommendationKey` | JSON `CachedRecommendation` | recommendation cache | recommendation cache |
+ * | `generationKey` | integer | consumer (INCR when an event makes cached results stale) | recommendation cache (the shopper's; a logged-in shopper's anonymous session's too) |
+ * | `recommendationKey` | JSON `CachedList`: the list + the generation(s) it was computed at | recommendation cache (conditional write: never over a newer entry) | recommendation cache |
  * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
  */
 
@@ -64,9 +64,11 @@ export interface RecommendationKeyParts {
 
 /**
  * A cached recommendation list. The model version is in the key, so a new bundle never serves a result
- * of the old one. The generation is stored inside the value and compared on read (see cache/README in
- * recommendation-cache.ts): that keeps a lookup to ONE round trip (the generation and the entry are read
- * in the same pipeline) and overwrites stale entries instead of orphaning them.
+ * of the old one. The generation is stored inside the value and compared on read (see the comment at
+ * the top of recommendation-cache.ts): that keeps a lookup to ONE round trip (the generation and the
+ * entry are read by the same script) and overwrites stale entries instead of orphaning them. A
+ * logged-in shopper's key is by their user hash, shared by their devices; the entry also records the
+ * anonymous session it was computed for and that session's generation, compared on read too.
  */
 export function recommendationKey(parts: RecommendationKeyParts): string {
   const context = contextDigest(parts.context);

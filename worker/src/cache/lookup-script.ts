@@ -2,75 +2,139 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import { log } from '../log';
 
 /**
- * The cache lookup as one read-only Lua script (EVALSHA_RO), so a lookup is one Redis command and a
- * fresh hit carries only what it serves.
+ * The cache's two Lua scripts: the lookup (read-only, EVALSHA_RO) and the conditional write
+ * (EVALSHA). Each is one Redis command, and each has a plain-command fallback for a server that runs
+ * no scripts (see `scriptingUnavailable`).
  *
- * KEYS: generation, entry, activity, purchases[, the anonymous session's activity, its purchases].
- * ARGV: now (epoch ms), how many activity entries to read.
+ * Entries are written by storeRecommendations as `{"g":…,"source":…,"items":[…],"f":…}` for an
+ * anonymous shopper and `{"g":…,"a":"…","s":…,"source":…,"items":[…],"f":…}` for a logged-in one
+ * (`g`: the shopper's generation, `a`: a tag of their anonymous session, `s`: that session's generation,
+ * `f`: fresh until, epoch ms; recommendation-cache.ts). The scripts read these fields from the text
+ * without a JSON library, with patterns anchored at the ends of the text, where nothing inside a title
+ * or URL can be. An entry that does not match, for whatever reason, is no fresh hit for the lookup (the
+ * worker then decides with its own parser) and no newer entry for the write.
+ */
+
+/**
+ * The cache lookup, so a lookup is one Redis command and a fresh hit carries only what it serves.
  *
- * - A fresh hit (entry at the current generation, fresh until after `now`) answers `{generation, entry}`.
- * - Anything else answers `{generation, entry, activity, purchases[, session activity, session
- *   purchases]}`: what the
- *   model needs for a miss or a background refresh, in the same round trip.
+ * KEYS: generation, entry, activity, purchases[, the anonymous session's generation, its activity, its
+ * purchases] (the last three for a logged-in shopper only).
+ * ARGV: now (epoch ms), how many activity entries to read[, the session's tag].
  *
- * Compared with the five-command pipeline it replaces, a fresh hit (most page views of a returning
- * shopper) no longer ships up to 2 × 50 activity entries and the purchase set to the worker, and
- * Upstash bills one command per lookup instead of four or five. Read-only (`_RO`), so an Upstash
- * Global database answers it from the nearest read replica, like the GETs it replaces.
+ * - A fresh hit (entry at the current generation and, when logged in, of this session at its current
+ *   generation; fresh until after `now`) answers `{generation, entry[, session generation]}`.
+ * - Anything else answers `{generation, entry, activity, purchases[, session generation, session
+ *   activity, session purchases]}`: what the model needs for a miss or a background refresh, in the
+ *   same round trip.
  *
- * The script reads `g` and `f` from the entry's text without a JSON library: the worker writes entries
- * as `{"g":…,"source":…,"items":[…],"f":…}` (storeRecommendations), and both patterns are anchored at
- * the ends of the text, where nothing inside a title or URL can be. An entry that does not match, for
- * whatever reason, takes the long answer; the worker then decides with its own parser, as before.
+ * Compared with the pipeline it replaces, a fresh hit (most page views of a returning shopper) no longer
+ * ships up to 2 × 50 activity entries and the purchase set to the worker, and Upstash bills one command
+ * per lookup instead of four to seven. Read-only (`_RO`), so an Upstash Global database answers it from
+ * the nearest read replica, like the GETs it replaces.
  */
 export const LOOKUP_SCRIPT = `
 local generation = redis.call('GET', KEYS[1])
 local entry = redis.call('GET', KEYS[2])
-if entry then
-  local g = string.match(entry, '^{"g":(%d+),')
-  local f = string.match(entry, ',"f":(%d+)}$')
-  if g and f and tonumber(g) == tonumber(generation or '0') and tonumber(f) > tonumber(ARGV[1]) then
-    return {generation, entry}
+local session = false
+if KEYS[5] then session = redis.call('GET', KEYS[5]) end
+local function current(text)
+  local f = tonumber(string.match(text, ',"f":(%d+)}$') or '')
+  if not f or f <= tonumber(ARGV[1]) then return false end
+  if KEYS[5] then
+    local g, a, s = string.match(text, '^{"g":(%d+),"a":"(%x+)","s":(%d+),')
+    return g ~= nil and tonumber(g) == tonumber(generation or '0') and a == ARGV[3]
+      and tonumber(s) == tonumber(session or '0')
   end
+  local g = string.match(text, '^{"g":(%d+),')
+  return g ~= nil and tonumber(g) == tonumber(generation or '0')
+end
+if entry and current(entry) then
+  if KEYS[5] then return {generation, entry, session} end
+  return {generation, entry}
 end
 local last = tonumber(ARGV[2]) - 1
 local reply = {generation, entry, redis.call('LRANGE', KEYS[3], 0, last), redis.call('SMEMBERS', KEYS[4])}
-if KEYS[5] then reply[5] = redis.call('LRANGE', KEYS[5], 0, last) end
-if KEYS[6] then reply[6] = redis.call('SMEMBERS', KEYS[6]) end
+if KEYS[5] then
+  reply[5] = session
+  reply[6] = redis.call('LRANGE', KEYS[6], 0, last)
+  reply[7] = redis.call('SMEMBERS', KEYS[7])
+end
 return reply
 `;
 
-/** What we use of @upstash/redis's ScriptRO: EVALSHA_RO, then EVAL_RO once if the server lacks it. */
-type LookupScript = { exec(keys: string[], args: string[]): Promise<unknown> };
+/**
+ * The conditional write of an entry: it is written unless the entry stored under the key is newer,
+ * so a slow request (a background refresh whose model ran while an event moved the generation and
+ * another request stored the newer list) cannot replace the newer entry with its older one.
+ *
+ * KEYS: the entry. ARGV: the new entry's text, its TTL (seconds), its `g`[, its `a`, its `s`].
+ * Newer: the stored `g` is greater, or (a logged-in shopper's entry of the same session) the stored `s`
+ * is. An entry of another session at the same `g` is replaced: neither is newer, the last write wins.
+ * Answers 1 when it wrote, 0 when it kept the stored entry.
+ */
+export const STORE_SCRIPT = `
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local g = tonumber(string.match(stored, '^{"g":(%d+),') or '')
+  if g and g > tonumber(ARGV[3]) then return 0 end
+  if ARGV[4] then
+    local a, s = string.match(stored, '^{"g":%d+,"a":"(%x+)","s":(%d+),')
+    if a == ARGV[4] and tonumber(s) > tonumber(ARGV[5]) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+`;
 
-const scripts = new WeakMap<Redis, LookupScript>();
-const withoutScripting = new WeakSet<Redis>();
+/** What we use of @upstash/redis's Script/ScriptRO: EVALSHA(_RO), then EVAL(_RO) once if the server lacks it. */
+type CacheScript = { exec(keys: string[], args: string[]): Promise<unknown> };
+
+/** Which script: the read-only lookup or the write. */
+export type ScriptKind = 'lookup' | 'store';
+
+const scripts = { lookup: new WeakMap<Redis, CacheScript>(), store: new WeakMap<Redis, CacheScript>() };
+const withoutScripting = { lookup: new WeakSet<Redis>(), store: new WeakSet<Redis>() };
 
 /** The lookup script for a client (its SHA-1 is computed once per client). */
-export function lookupScript(redis: Redis): LookupScript {
-  let script = scripts.get(redis);
+export function lookupScript(redis: Redis): CacheScript {
+  let script = scripts.lookup.get(redis);
   if (!script) {
     script = redis.createScript<unknown, true>(LOOKUP_SCRIPT, { readonly: true });
-    scripts.set(redis, script);
+    scripts.lookup.set(redis, script);
+  }
+  return script;
+}
+
+/** The conditional-write script for a client (its SHA-1 is computed once per client). */
+export function storeScript(redis: Redis): CacheScript {
+  let script = scripts.store.get(redis);
+  if (!script) {
+    script = redis.createScript<unknown>(STORE_SCRIPT);
+    scripts.store.set(redis, script);
   }
   return script;
 }
 
 /**
- * Whether this client's server has shown it cannot run the script: a Redis before 7.0 (no `EVALSHA_RO`)
- * or a REST server without scripting, such as the local server's in-memory backend. Such a client reads
- * with the pipeline from then on.
+ * Whether this client's server has shown it cannot run the script of this kind: a Redis before 7.0
+ * (no `EVALSHA_RO`: the lookup only) or a REST server without scripting, such as the local server's
+ * in-memory backend. Such a client reads with the pipeline, and writes with a GET then a SET, from then on.
  */
-export function scriptingUnavailable(redis: Redis): boolean {
-  return withoutScripting.has(redis);
+export function scriptingUnavailable(redis: Redis, kind: ScriptKind = 'lookup'): boolean {
+  return withoutScripting[kind].has(redis);
 }
 
 /** Records that the server refused the script's commands, when `error` says so; true if it did. */
-export function noteScriptingRefused(redis: Redis, error: unknown): boolean {
+export function noteScriptingRefused(redis: Redis, error: unknown, kind: ScriptKind = 'lookup'): boolean {
   const message = error instanceof Error ? error.message : String(error);
   if (!/unknown command|unknown subcommand/i.test(message)) return false;
-  withoutScripting.add(redis);
+  withoutScripting[kind].add(redis);
   // Only the refusal itself: the rest of Redis's message repeats the command's arguments (keys).
-  log('info', 'cache_scripts_unavailable', { fallback: 'pipeline', error: message.split(',')[0] });
+  log('info', 'cache_scripts_unavailable', {
+    script: kind,
+    fallback: kind === 'lookup' ? 'pipeline' : 'get-then-set',
+    error: message.split(',')[0],
+  });
   return true;
 }

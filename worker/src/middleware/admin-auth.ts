@@ -6,7 +6,7 @@ import { ApiError } from '../errors';
 import { reportFailure } from '../health';
 import { log } from '../log';
 import { logRepeating } from '../log-repeating';
-import { userHash } from '../shopper';
+import { limiterKey } from '../shopper';
 import { clientNetwork } from './client-network';
 
 /** Shorter than this, an ADMIN_TOKEN is worth a warning: `openssl rand -hex 32` gives 64 characters. */
@@ -69,7 +69,7 @@ async function overFailureBudget(c: Context<AppEnv>, client: string): Promise<bo
   const limiter = c.env.ADMIN_AUTH_LIMITER ?? c.env.RATE_LIMITER;
   if (!limiter) return false;
   try {
-    const key = await userHash(c.env.SITE_ID, `admin-auth\n${client}`);
+    const key = await limiterKey(c.env, `admin-auth\n${client}`);
     return !(await limiter.limit({ key })).success;
   } catch (error) {
     reportFailure('rate_limiter', error);

@@ -4,13 +4,14 @@ import { errorBody } from '../errors';
 import { headerHasSegmentWriteKey } from '../events/segment-auth';
 import { reportFailure } from '../health';
 import { logRepeating } from '../log-repeating';
-import { anonymousIdFromCookieHeader, userHash } from '../shopper';
+import { anonymousIdFromCookieHeader, limiterKey } from '../shopper';
 import { clientNetwork } from './client-network';
 
 /**
  * Per-client limits with the Workers rate-limiting binding (`RATE_LIMITER`, 600 requests a minute in
  * wrangler.toml). The client is the connecting IP (set by Cloudflare's edge; an IPv6 address by its
- * /64, see clientNetwork), else the `rx_uid` cookie; it is hashed before it reaches the binding.
+ * /64, see clientNetwork), else the `rx_uid` cookie; it is hashed (limiterKey: keyed with
+ * USER_HASH_KEY) before it reaches the binding.
  * Requests with neither (local tools) are not limited. If the binding itself fails the request goes
  * through: a limiter outage must not take the API down.
  *
@@ -26,7 +27,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     const client = ip ? clientNetwork(ip) : anonymousIdFromCookieHeader(c.req.header('cookie') ?? null);
     if (!client) return next();
     try {
-      const key = await userHash(c.env.SITE_ID, `ratelimit\n${client}`);
+      const key = await limiterKey(c.env, `ratelimit\n${client}`);
       const { success } = await limiter.limit({ key });
       if (!success) {
         c.header('retry-after', '60');

@@ -3,10 +3,14 @@ import type { Env } from '../env';
 import { log } from '../log';
 import { getCatalogue } from '../models';
 import type { Shopper } from '../shopper';
-import { signingKey, signPriceToken } from './price-token';
+import { newQuoteId, signingKey, signPriceToken } from './price-token';
 
 export {
+  keyId,
+  newQuoteId,
   type PriceClaims,
+  type PriceKeyring,
+  priceKeyring,
   signingKey,
   signPriceToken,
   type TokenCheck,
@@ -66,6 +70,7 @@ export async function getPrices(
           c: item.currency,
           u: shopper.userHash,
           e: expires,
+          q: newQuoteId(),
         })
       : null;
     quotes.push({

@@ -2,12 +2,20 @@ import { z } from 'zod';
 import { fromBase64Url, toBase64Url } from './base64url';
 
 /**
- * Price tokens: `v1.<payload>.<mac>`, both base64url; the MAC is HMAC-SHA256 with `PRICE_SIGNING_KEY`
- * over `v1.<payload>`. The payload binds product, price, currency, shopper (the hashed id, never the
- * raw one: the token is visible to the browser) and expiry, so checkout can honour exactly that price
- * for exactly that shopper until then.
+ * Price tokens: `v2.<kid>.<payload>.<mac>`. `kid` names the key that signed the token (see `keyId`),
+ * `payload` is base64url JSON claims and `mac` base64url HMAC-SHA256 over `v2.<kid>.<payload>`, so the
+ * key id is as tamper-proof as the claims. The payload binds product, price, currency, shopper (the
+ * hashed id, never the raw one: the token is visible to the browser), expiry and a random quote id, so
+ * checkout can honour exactly that price for exactly that shopper until then.
+ *
+ * Key rotation: tokens are signed with `PRICE_SIGNING_KEY` and verified with it or with
+ * `PRICE_SIGNING_KEY_PREVIOUS`, the one named by the token's key id; a token naming neither is
+ * `unknown_key`. Tokens of the format before key ids (`v1.<payload>.<mac>`, MAC over `v1.<payload>`)
+ * still verify, against either key, for the rest of their 30-minute life.
  */
-export const TOKEN_VERSION = 'v1';
+export const TOKEN_VERSION = 'v2';
+/** Tokens minted before key ids; verified, never minted. */
+export const LEGACY_TOKEN_VERSION = 'v1';
 
 export const PriceClaimsSchema = z.object({
   /** product id */
@@ -20,64 +28,144 @@ export const PriceClaimsSchema = z.object({
   u: z.string().min(1),
   /** expiry, epoch seconds */
   e: z.number().int(),
+  /**
+   * Quote id: random, one per token, so that two quotes of the same price to the same shopper in the
+   * same second are still told apart, and a checkout can log (or, in its own order store, refuse a
+   * second use of) the quote it honoured. Absent from `v1` tokens.
+   */
+  q: z.string().min(1).max(64).optional(),
 });
 export type PriceClaims = z.infer<typeof PriceClaimsSchema>;
 
-/** Why a token is not valid; checkout may show different messages for each. */
-export type TokenRejection = 'malformed' | 'bad_signature' | 'expired' | 'other_user';
+/**
+ * Why a token is not valid; checkout may show different messages for each. `unknown_key`: the token
+ * names a signing key the worker does not hold (rotated out, or never its own), so it cannot be checked.
+ */
+export type TokenRejection = 'malformed' | 'bad_signature' | 'unknown_key' | 'expired' | 'other_user';
 
 export type TokenCheck =
   | { valid: true; claims: PriceClaims }
   | { valid: false; reason: TokenRejection; claims?: PriceClaims };
 
+/** The keys a worker verifies with: the one it signs with, and the one before it during a rotation. */
+export interface PriceKeyring {
+  current: CryptoKey;
+  previous?: CryptoKey;
+}
+
+const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
 /** The HMAC key for a secret, imported once per isolate. */
 export function signingKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey(
-      'raw',
-      new TextEncoder().encode(secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    );
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
     keys.set(secret, key);
   }
   return key;
 }
 
+/** What the key id is the MAC of; fixed, so that anyone holding a key can compute its id. */
+const KEY_ID_LABEL = 'rx price key id';
+/** Key ids are the first 6 bytes of that MAC, in hex: 12 characters. */
+const KEY_ID = /^[0-9a-f]{12}$/;
+const keyIds = new WeakMap<CryptoKey, Promise<string>>();
+
+/**
+ * A key's public name: hex of the first 6 bytes of HMAC-SHA256(key, "rx price key id"). It is derived
+ * from the key by a keyed hash, so it reveals nothing about the key (an unkeyed hash of a weak key would
+ * be a guessing oracle; this is no more of one than any token's MAC already is). 48 bits: only two keys
+ * are ever in play, and were they to collide both are tried. Shell:
+ * `printf %s 'rx price key id' | openssl dgst -sha256 -hmac "$KEY" | awk '{print substr($NF,1,12)}'`.
+ */
+export function keyId(key: CryptoKey): Promise<string> {
+  let id = keyIds.get(key);
+  if (!id) {
+    id = crypto.subtle
+      .sign('HMAC', key, encoder.encode(KEY_ID_LABEL))
+      .then((mac) =>
+        [...new Uint8Array(mac, 0, 6)].map((byte) => byte.toString(16).padStart(2, '0')).join(''),
+      );
+    keyIds.set(key, id);
+  }
+  return id;
+}
+
+/** A fresh quote id: 96 random bits, base64url (16 characters). */
+export function newQuoteId(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
+}
+
+/** The keyring from the worker's secrets; undefined without `PRICE_SIGNING_KEY` (nothing is signed then). */
+export async function priceKeyring(env: {
+  PRICE_SIGNING_KEY?: string;
+  PRICE_SIGNING_KEY_PREVIOUS?: string;
+}): Promise<PriceKeyring | undefined> {
+  if (!env.PRICE_SIGNING_KEY) return undefined;
+  const current = await signingKey(env.PRICE_SIGNING_KEY);
+  const previousSecret = env.PRICE_SIGNING_KEY_PREVIOUS?.trim() ? env.PRICE_SIGNING_KEY_PREVIOUS : undefined;
+  if (!previousSecret || previousSecret === env.PRICE_SIGNING_KEY) return { current };
+  return { current, previous: await signingKey(previousSecret) };
+}
+
+/** Signs claims with `key`, naming it by its key id. */
 export async function signPriceToken(key: CryptoKey, claims: PriceClaims): Promise<string> {
-  const signed = `${TOKEN_VERSION}.${toBase64Url(new TextEncoder().encode(JSON.stringify(claims)))}`;
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(signed)));
+  const signed = `${TOKEN_VERSION}.${await keyId(key)}.${toBase64Url(encoder.encode(JSON.stringify(claims)))}`;
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(signed)));
   return `${signed}.${toBase64Url(mac)}`;
 }
 
 /**
- * Verifies a token for a shopper at a time. The MAC is checked with `crypto.subtle.verify` (constant
- * time) before anything in the payload is believed; expiry and shopper are checked after. `userHash`
- * may list several hashes of one shopper (a logged-in shopper's and their anonymous session's: a
- * price quoted before login names the anonymous one); the token must name one of them.
+ * Verifies a token for a shopper at a time. The key is the keyring's one the token's key id names (a
+ * legacy `v1` token names none: the current key, then the previous one, are tried). The MAC is checked
+ * with `crypto.subtle.verify` (constant time) before anything in the payload is believed; expiry and
+ * shopper are checked after. `userHash` may list several hashes of one shopper (a logged-in shopper's
+ * and their anonymous session's: a price quoted before login names the anonymous one); the token must
+ * name one of them. A bare `CryptoKey` is a keyring of that key alone.
  */
 export async function verifyPriceToken(
-  key: CryptoKey,
+  keyring: CryptoKey | PriceKeyring,
   token: string,
   userHash: string | readonly string[],
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<TokenCheck> {
+  const ring: PriceKeyring = 'current' in keyring ? keyring : { current: keyring };
+  const held = ring.previous ? [ring.current, ring.previous] : [ring.current];
   const parts = token.split('.');
-  if (parts.length !== 3 || parts[0] !== TOKEN_VERSION) return { valid: false, reason: 'malformed' };
-  const [version, payload = '', macText = ''] = parts;
+  let signed: string;
+  let payload: string;
+  let macText: string;
+  let candidates: CryptoKey[];
+  if (parts[0] === TOKEN_VERSION && parts.length === 4) {
+    const [version, kid = '', body = '', mac = ''] = parts;
+    if (!KEY_ID.test(kid)) return { valid: false, reason: 'malformed' };
+    signed = `${version}.${kid}.${body}`;
+    payload = body;
+    macText = mac;
+    const ids = await Promise.all(held.map((key) => keyId(key)));
+    candidates = held.filter((_, i) => ids[i] === kid);
+  } else if (parts[0] === LEGACY_TOKEN_VERSION && parts.length === 3) {
+    const [version, body = '', mac = ''] = parts;
+    signed = `${version}.${body}`;
+    payload = body;
+    macText = mac;
+    candidates = held;
+  } else {
+    return { valid: false, reason: 'malformed' };
+  }
   const mac = fromBase64Url(macText);
   const payloadBytes = fromBase64Url(payload);
   if (!mac || !payloadBytes || mac.byteLength !== 32) return { valid: false, reason: 'malformed' };
-  const authentic = await crypto.subtle.verify(
-    'HMAC',
-    key,
-    mac,
-    new TextEncoder().encode(`${version}.${payload}`),
-  );
+  if (candidates.length === 0) return { valid: false, reason: 'unknown_key' };
+  let authentic = false;
+  for (const key of candidates) {
+    authentic = await crypto.subtle.verify('HMAC', key, mac, encoder.encode(signed));
+    if (authentic) break;
+  }
   if (!authentic) return { valid: false, reason: 'bad_signature' };
   let claims: PriceClaims;
   try {

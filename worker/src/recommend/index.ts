@@ -1,5 +1,6 @@
 import {
   acquireRefreshLock,
+  entryGenerations,
   lookupRecommendations,
   storeRecommendations,
 } from '../cache/recommendation-cache';
@@ -76,10 +77,15 @@ function inBackground(ctx: Background, work: () => Promise<void>): void {
   );
 }
 
+/**
+ * Stores what a miss or a refresh computed, stamped with the generations its lookup read. Conditional
+ * (storeRecommendations): when another request meanwhile stored a list of a later generation (an event
+ * arrived while this one's model ran), that newer list is kept, not replaced by this older one.
+ */
 async function write(env: Env, cache: CacheHandle, computed: Computed): Promise<void> {
   if (computed.fallback) return;
   const { redis, found } = cache;
-  const value = { g: found.generation, source: computed.source, items: computed.items };
+  const value = { ...entryGenerations(found), source: computed.source, items: computed.items };
   await storeRecommendations(redis, found.key, value, ttlSeconds(env), cacheBudgetMs(env));
 }
 

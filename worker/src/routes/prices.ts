@@ -4,8 +4,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env';
 import { ApiError, errorBody } from '../errors';
-import { basePrices, getPrices, signingKey, verifyPriceToken } from '../prices';
-import { identifyShopper, isAnonymousId, setShopperCookie, userHash } from '../shopper';
+import { basePrices, getPrices, priceKeyring, verifyPriceToken } from '../prices';
+import { identifyShopper, isAnonymousId, setShopperCookie, userHash, userHashKey } from '../shopper';
 import {
   productIdListSchema,
   refuseUserIdWhenUntracked,
@@ -48,11 +48,12 @@ const VerifyQuerySchema = z.object({
  * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out);
  * `tracking=off`: base prices without tokens, no id, no cookie.
  * `POST /v1/prices/verify` `{ tokens, user_id?, anonymous_id? }` → `{ results: [{ index, valid, reason?,
- * product_id?, price?, currency?, expires_at? }], valid }`; the shopper is the one named in the body,
+ * product_id?, price?, currency?, expires_at?, quote_id? }], valid }`; the shopper is the one named in the body,
  * else the request's `rx_uid` and `user_id` (query or `x-rx-user-id`, as on every route). A token names
  * the hash it was quoted for: the user's once logged in, the anonymous session's before, so with both
  * known either verifies (shopper quoted, then logged in, then checked out). Claims are returned only
- * for tokens whose signature holds.
+ * for tokens whose signature holds. A token is checked with the key its key id names, the current
+ * `PRICE_SIGNING_KEY` or `PRICE_SIGNING_KEY_PREVIOUS` (a rotation); naming neither is `unknown_key`.
  */
 export const prices = new Hono<AppEnv>()
   .get(
@@ -71,7 +72,10 @@ export const prices = new Hono<AppEnv>()
         return c.json({ prices: await basePrices(c.env, c.executionCtx, query.product_ids) });
       }
       const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
-      const quotes = await getPrices(c.env, c.executionCtx, shopper, query.product_ids);
+      // Without USER_HASH_KEY a token could name no one (Shopper.hashed): base prices, token null.
+      const quotes = shopper.hashed
+        ? await getPrices(c.env, c.executionCtx, shopper, query.product_ids)
+        : await basePrices(c.env, c.executionCtx, query.product_ids);
       setShopperCookie(c, shopper);
       return c.json({ prices: quotes });
     },
@@ -101,22 +105,31 @@ export const prices = new Hono<AppEnv>()
     zValidator('query', VerifyQuerySchema, rejectInvalid('query')),
     zValidator('json', VerifyBodySchema, rejectInvalid('body')),
     async (c) => {
-      const secret = c.env.PRICE_SIGNING_KEY;
-      if (!secret) {
+      // Signed with PRICE_SIGNING_KEY; during a rotation PRICE_SIGNING_KEY_PREVIOUS verifies too.
+      const keyring = await priceKeyring(c.env);
+      if (!keyring) {
         throw new ApiError(
           503,
           'signing_unavailable',
           'Price tokens cannot be verified: PRICE_SIGNING_KEY is not set',
         );
       }
+      // Tokens name the shopper by userHash, which needs USER_HASH_KEY.
+      const hashKey = userHashKey(c.env);
+      if (hashKey === undefined) {
+        throw new ApiError(
+          503,
+          'user_hash_unavailable',
+          'Price tokens cannot be verified: USER_HASH_KEY is not set',
+        );
+      }
       const body = c.req.valid('json');
-      const who = await verifyingShopper(c, body, c.req.valid('query'));
-      const key = await signingKey(secret);
+      const who = await verifyingShopper(c, hashKey, body, c.req.valid('query'));
       const results = await Promise.all(
         body.tokens.map(async (token, index) => {
-          const check = await verifyPriceToken(key, token, who);
+          const check = await verifyPriceToken(keyring, token, who);
           if (check.valid) {
-            const { p, a, c: currency, e } = check.claims;
+            const { p, a, c: currency, e, q } = check.claims;
             return {
               index,
               valid: true,
@@ -124,6 +137,8 @@ export const prices = new Hono<AppEnv>()
               price: a,
               currency,
               expires_at: new Date(e * 1000).toISOString(),
+              // Tokens minted before quote ids have none.
+              ...(q ? { quote_id: q } : {}),
             };
           }
           return { index, valid: false, reason: check.reason };
@@ -140,13 +155,14 @@ export const prices = new Hono<AppEnv>()
  */
 async function verifyingShopper(
   c: Context<AppEnv>,
+  hashKey: string,
   body: { user_id?: string; anonymous_id?: string },
   query: z.infer<typeof VerifyQuerySchema>,
 ): Promise<string[]> {
   const site = c.env.SITE_ID;
   if (body.user_id || body.anonymous_id) {
     const ids = [body.user_id, body.anonymous_id].filter((id): id is string => id !== undefined);
-    return Promise.all(ids.map((id) => userHash(site, id)));
+    return Promise.all(ids.map((id) => userHash(hashKey, site, id)));
   }
   const userId = await requestUserId(c, c.env, query);
   const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});

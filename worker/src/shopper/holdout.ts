@@ -18,6 +18,11 @@ export function holdoutPercent(raw: string | undefined): number {
  * Deterministic bucket from the anonymous id: SHA-256 of `holdout \n site \n id`, its first 32 bits
  * mapped to [0, 10000) basis points. The same browser always lands in the same arm, for any worker
  * instance, and changing the percentage moves only the shoppers at the boundary.
+ *
+ * Unkeyed on purpose, unlike userHash: the digest never leaves the worker (only the one-bit bucket
+ * does, in responses and events), so it exposes nothing, and keeping it independent of USER_HASH_KEY
+ * means that introducing, rotating or missing that key never moves a shopper to the other arm of a
+ * running experiment.
  */
 export async function holdoutBucket(site: string, anonymousId: string, percent: number): Promise<Bucket> {
   if (percent <= 0) return 'treatment';

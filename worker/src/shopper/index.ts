@@ -10,7 +10,7 @@ import {
   newAnonymousId,
 } from './anonymous-id';
 import { type Bucket, holdoutBucket, holdoutPercent } from './holdout';
-import { userHash } from './user-hash';
+import { userHash, userHashKey } from './user-hash';
 
 export {
   ANONYMOUS_ID_COOKIE,
@@ -21,24 +21,36 @@ export {
   isAnonymousId,
 } from './anonymous-id';
 export { type Bucket, holdoutBucket, holdoutPercent } from './holdout';
-export { userHash } from './user-hash';
+export { limiterKey, userHash, userHashHealth, userHashKey } from './user-hash';
 
 /** Who is asking, as far as personalization needs to know. Holds no raw id beyond the request. */
 export interface Shopper {
   /** The `rx_uid` cookie value (new when `isNew`). */
   anonymousId: string;
-  /** The shop's own id for a logged-in shopper (`user_id`), when given. */
+  /** The shop's own id for a logged-in shopper (`user_id`), when given (and `hashed`). */
   userId?: string;
-  /** `userHash(site, userId ?? anonymousId)`: the key of this shopper's cache entries, activity and price tokens. */
+  /**
+   * `userHash(USER_HASH_KEY, site, userId ?? anonymousId)`: the key of this shopper's cache entries,
+   * activity and price tokens. When not `hashed`, a random value nothing else names.
+   */
   userHash: string;
-  /** `userHash(site, anonymousId)`: the anonymous session's activity, also read for a logged-in shopper. */
+  /** `userHash(USER_HASH_KEY, site, anonymousId)`: the anonymous session's activity, also read for a logged-in shopper. */
   anonymousHash: string;
+  /**
+   * False when `USER_HASH_KEY` is missing: no pseudonym can be made, so nothing may be read or stored
+   * under this shopper. Then `firstVisit` is true (the page-only answer, no cache), `userId` is left
+   * out (without a hash it has no use), no price token is signed for them, and `userHash` and
+   * `anonymousHash` are one random value per request, so a key made from them by mistake matches
+   * nothing and names no one.
+   */
+  hashed: boolean;
   bucket: Bucket;
   /** No valid `rx_uid` came with the request: the response must set the cookie. */
   isNew: boolean;
   /**
    * Nothing can be stored under this anonymous id yet: it is new (`isNew`), or it came in `x-rx-uid`
-   * with `x-rx-uid-new: 1` (the plugin made it on this page and has sent no event for it).
+   * with `x-rx-uid-new: 1` (the plugin made it on this page and has sent no event for it), or no
+   * hash can be made (not `hashed`).
    */
   firstVisit: boolean;
 }
@@ -60,7 +72,7 @@ export const USER_ID_HEADER = 'x-rx-user-id';
  */
 export async function identifyShopper(
   source: Request | Pick<Context, 'req'>,
-  env: Pick<Env, 'SITE_ID' | 'HOLDOUT_PERCENT'>,
+  env: Pick<Env, 'SITE_ID' | 'HOLDOUT_PERCENT' | 'USER_HASH_KEY'>,
   options: { userId?: string } = {},
 ): Promise<Shopper> {
   const request = source instanceof Request ? source : source.req.raw;
@@ -77,20 +89,39 @@ export async function identifyShopper(
   const userId = candidate !== undefined && USER_ID_PATTERN.test(candidate) ? candidate : undefined;
 
   const site = env.SITE_ID;
+  const key = userHashKey(env);
   const [anonymousHash, bucket] = await Promise.all([
-    userHash(site, anonymousId),
+    key === undefined ? unnamedHash() : userHash(key, site, anonymousId),
     holdoutBucket(site, anonymousId, holdoutPercent(env.HOLDOUT_PERCENT)),
   ]);
+  if (key === undefined) {
+    // USER_HASH_KEY is missing: nothing per shopper (see Shopper.hashed). The bucket does not need it.
+    return {
+      anonymousId,
+      userHash: anonymousHash,
+      anonymousHash,
+      hashed: false,
+      bucket,
+      isNew: known === undefined,
+      firstVisit: true,
+    };
+  }
   const shopper: Shopper = {
     anonymousId,
-    userHash: userId === undefined ? anonymousHash : await userHash(site, userId),
+    userHash: userId === undefined ? anonymousHash : await userHash(key, site, userId),
     anonymousHash,
+    hashed: true,
     bucket,
     isNew: known === undefined,
     firstVisit: known === undefined || madeByScript,
   };
   if (userId !== undefined) shopper.userId = userId;
   return shopper;
+}
+
+/** A random UUID's 32 hex digits: the stand-in for a hash that cannot be made (see Shopper.hashed). */
+function unnamedHash(): string {
+  return crypto.randomUUID().replaceAll('-', '');
 }
 
 /** Sets `rx_uid` on the response of a Hono context when the shopper is new. */

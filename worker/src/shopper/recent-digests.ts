@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * SHA-256 digests of shopper ids this isolate hashed lately (their hash and their holdout position).
- * A shopper's page views, API calls and events each need them, several times per page; a digest is
- * cheap but not free on every request. A pure function of its input, so the cache can never be stale;
+ * Plain SHA-256 digests of shopper texts this isolate hashed lately: a shopper's holdout position
+ * (holdout.ts), and a rate limiter's key when USER_HASH_KEY is missing (user-hash.ts). Never a
+ * shopper's pseudonym: that is keyed (userHash). A shopper's page views and API calls each need the
+ * bucket, several times per page; a digest is cheap but not free on every request. A pure function of its input, so the cache can never be stale;
  * bounded, so it never grows with traffic. Callers must not write into the returned buffer.
  */
 const recent = new LRUCache<string, Promise<ArrayBuffer>>({ max: 10_000 });

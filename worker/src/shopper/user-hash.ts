@@ -1,11 +1,128 @@
+import { LRUCache } from 'lru-cache';
+import type { Env } from '../env';
+import { type ComponentHealth, registerHealthProbe } from '../health';
+import { log } from '../log';
 import { sha256OfShopperText } from './recent-digests';
 
 /**
- * A pseudonymous, per-site stable hash of a shopper id: SHA-256 of `site \n id`, first 128 bits in hex.
- * It is what cache keys, price tokens and logs carry, so no raw id ever reaches Redis or a log line.
+ * `userHash`: the pseudonym of a shopper id (`rx_uid` or a shop's user id) in everything that leaves a
+ * request: Redis keys (cache entries, recent activity, purchases, generations), price tokens, log lines.
+ * It is HMAC-SHA-256 under the `USER_HASH_KEY` secret of `site \n id`, its first 128 bits in hex.
+ *
+ * Keyed, because a plain digest can be reversed: `SITE_ID` is public (`/healthz` shows it) and a shop's
+ * user ids are often email addresses or small integers, so anyone who saw a hash (a Redis key, a log
+ * line, a token in a browser) could hash a dictionary and find the id. Without the key they cannot.
+ *
+ * Every writer and reader goes through this one function: the API and the proxy (identifyShopper),
+ * the events consumer (recent activity), price tokens and their verification, the rate limiters. So
+ * the consumer's writes and the lookup's reads meet exactly when they run with the same key; another
+ * key (a rotation) is a different set of keys, which starts every shopper's cache and history afresh.
+ *
+ * Without the key (a deployment that missed `wrangler secret put USER_HASH_KEY`) no hash is made:
+ * nothing is cached or recorded per shopper and prices carry no token, `/healthz` says `user_hash:
+ * degraded` and the log has one `user_hash_key_missing` line per isolate. Writing keys anyone can
+ * reverse is not the fallback.
  */
-export function userHash(site: string, id: string): Promise<string> {
-  return sha256OfShopperText(`${site}\n${id}`).then((digest) => toHex(new Uint8Array(digest, 0, 16)));
+
+/** Shorter than this, a key is worth a warning: `openssl rand -base64 32` gives 44 characters. */
+export const MIN_USER_HASH_KEY_LENGTH = 32;
+
+const MISSING_DETAIL =
+  'USER_HASH_KEY is not set: nothing is cached or recorded per shopper and prices carry no token (wrangler secret put USER_HASH_KEY)';
+const SHORT_DETAIL = `USER_HASH_KEY is shorter than ${MIN_USER_HASH_KEY_LENGTH} characters: set a random one, e.g. openssl rand -base64 32`;
+
+let warnedMissing = false;
+let warnedShort = false;
+
+/**
+ * The `USER_HASH_KEY` secret, or undefined when it is missing or blank (then logged once per isolate:
+ * callers fall back to storing nothing per shopper).
+ */
+export function userHashKey(env: Pick<Env, 'USER_HASH_KEY'>): string | undefined {
+  const key = env.USER_HASH_KEY;
+  if (key === undefined || key.trim() === '') {
+    if (!warnedMissing) {
+      warnedMissing = true;
+      log('error', 'user_hash_key_missing', { hint: MISSING_DETAIL });
+    }
+    return undefined;
+  }
+  if (!warnedShort && key.length < MIN_USER_HASH_KEY_LENGTH) {
+    warnedShort = true;
+    log('warn', 'user_hash_key_short', { hint: SHORT_DETAIL });
+  }
+  return key;
+}
+
+/** `/healthz` `user_hash`: degraded without the key (nothing per shopper), ok with it. */
+export function userHashHealth(env: Pick<Env, 'USER_HASH_KEY'>): ComponentHealth {
+  const key = env.USER_HASH_KEY;
+  if (key === undefined || key.trim() === '') return { status: 'degraded', detail: MISSING_DETAIL };
+  if (key.length < MIN_USER_HASH_KEY_LENGTH) return { status: 'ok', detail: SHORT_DETAIL };
+  return { status: 'ok' };
+}
+
+registerHealthProbe('user_hash', userHashHealth);
+
+/**
+ * Per key (one in production): the imported CryptoKey, made once per isolate, and the hashes made
+ * lately. A shopper's page views, API calls and events each need their hash, several times per page;
+ * an HMAC is cheap but not free on every request. Pure functions of their input, so never stale;
+ * bounded, so they never grow with traffic.
+ */
+interface Hasher {
+  key: Promise<CryptoKey>;
+  recent: LRUCache<string, Promise<string>>;
+}
+const hashers = new LRUCache<string, Hasher>({ max: 4 });
+const encoder = new TextEncoder();
+
+function hasherFor(secret: string): Hasher {
+  let hasher = hashers.get(secret);
+  if (hasher === undefined) {
+    const key = crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
+    hasher = { key, recent: new LRUCache<string, Promise<string>>({ max: 10_000 }) };
+    hashers.set(secret, hasher);
+    key.catch(() => hashers.delete(secret));
+  }
+  return hasher;
+}
+
+/**
+ * The pseudonym of `id` on `site` under `key` (the `USER_HASH_KEY` secret, see userHashKey): hex of
+ * the first 128 bits of HMAC-SHA-256(key, `site \n id`).
+ */
+export function userHash(key: string, site: string, id: string): Promise<string> {
+  const hasher = hasherFor(key);
+  const text = `${site}\n${id}`;
+  let hash = hasher.recent.get(text);
+  if (hash === undefined) {
+    hash = hasher.key
+      .then((cryptoKey) => crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(text)))
+      .then((mac) => toHex(new Uint8Array(mac, 0, 16)));
+    hasher.recent.set(text, hash);
+    hash.catch(() => hasher.recent.delete(text));
+  }
+  return hash;
+}
+
+/**
+ * The key a rate limiter counts a client under (`text` names the limiter and the client: a network
+ * address, else an `rx_uid`): userHash under `USER_HASH_KEY`. Without the key, the first 128 bits
+ * of a plain SHA-256 of the same text, because a missing secret must not switch rate limiting off;
+ * that key only reaches Cloudflare's rate-limiting binding (which sees the address itself), never
+ * Redis, a token or a log.
+ */
+export async function limiterKey(env: Pick<Env, 'SITE_ID' | 'USER_HASH_KEY'>, text: string): Promise<string> {
+  const key = userHashKey(env);
+  if (key !== undefined) return userHash(key, env.SITE_ID, text);
+  return toHex(new Uint8Array(await sha256OfShopperText(`${env.SITE_ID}\n${text}`), 0, 16));
 }
 
 /** Lowercase hex of bytes. */
