@@ -57,16 +57,17 @@ describe('PUT /admin/models/:version/:file refuses a file over MAX_BUNDLE_BYTES'
     });
   }
 
-  it('413 payload_too_large for a chunked body past the limit, and nothing is stored', async () => {
+  it('411 length_required for a chunked body (never buffered), and nothing is stored', async () => {
     const response = await call('/admin/models/admin-sec-big/model.onnx', {
       method: 'PUT',
       headers: auth,
       body: chunkedBody(MAX_BUNDLE_BYTES + 1),
       duplex: 'half',
     } as RequestInit);
-    expect(response.status).toBe(413);
-    const body = (await response.json()) as { error: { code: string } };
-    expect(body.error.code).toBe('payload_too_large');
+    expect(response.status).toBe(411);
+    const body = (await response.json()) as { error: { code: string; details: Array<{ field: string }> } };
+    expect(body.error.code).toBe('length_required');
+    expect(body.error.details[0]?.field).toBe('content-length');
     const bucket = (env as unknown as { MODEL_STORE: R2Bucket }).MODEL_STORE;
     expect(await bucket.head('bundles/admin-sec-big/model.onnx')).toBeNull();
   });

@@ -52,9 +52,28 @@ export async function call(
   overrides: Partial<Env> = {},
 ): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await app.request(`https://rx.test${path}`, init, edgeEnv(overrides), ctx);
+  const response = await app.request(`https://rx.test${path}`, withWireLength(init), edgeEnv(overrides), ctx);
   await waitOnExecutionContext(ctx);
   return response;
+}
+
+/**
+ * The request as it arrives over HTTP: a body of known size comes with its Content-Length, which a
+ * Request made in-process does not show in its headers (the admin upload requires it). A stream body
+ * stays chunked, without one.
+ */
+function withWireLength(init: RequestInit): RequestInit {
+  const { body } = init;
+  const size =
+    typeof body === 'string'
+      ? new TextEncoder().encode(body).byteLength
+      : body instanceof ArrayBuffer || ArrayBuffer.isView(body)
+        ? body.byteLength
+        : undefined;
+  const headers = new Headers(init.headers);
+  if (size === undefined || headers.has('content-length')) return init;
+  headers.set('content-length', String(size));
+  return { ...init, headers };
 }
 
 /** A client of the same local Upstash server, to seed activity and observe cache entries. */

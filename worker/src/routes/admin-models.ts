@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { declaredModelBytes, MAX_BUNDLE_BYTES } from '../../../contracts/manifest';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
@@ -81,6 +81,19 @@ async function refuseOversizedBundle(bucket: R2Bucket, version: string): Promise
 }
 
 /**
+ * 411 for an upload without Content-Length (a chunked body). Such a body reaches the route only through
+ * bodyLimit's own growing buffer, then is copied again to be stored: near the 32 MB limit that is over
+ * 60 MB of a 128 MB isolate. `models:publish` always sends the length; a file's size is known up front.
+ */
+const requireContentLength: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.header('content-length') === undefined) {
+    throw new ApiError(411, 'length_required', 'Send the file with a Content-Length header', [
+      { field: 'content-length', reason: 'required: a chunked upload is refused' },
+    ]);
+  }
+  await next();
+};
+/**
  * Publishing model bundles without a redeploy (`npm run models:publish -- DIR` drives these):
  * - `PUT /admin/models/:version/:file` stores one file of a bundle in the model store (409 when the
  *   version already holds that file with other bytes: see storedState);
@@ -100,7 +113,7 @@ export const adminModels = new Hono<AppEnv>()
         : null,
     });
   })
-  .put('/:version/:file', limitBodySize(MAX_MODEL_FILE_BYTES), async (c) => {
+  .put('/:version/:file', requireContentLength, limitBodySize(MAX_MODEL_FILE_BYTES), async (c) => {
     const { version, file } = c.req.param();
     checkVersion(version);
     if (!BUNDLE_FILE_PATTERN.test(file)) {
@@ -108,7 +121,7 @@ export const adminModels = new Hono<AppEnv>()
         { field: 'file', reason: 'must be a .json or .onnx file name (letters, digits, _ . -)' },
       ]);
     }
-    // Over MAX_MODEL_FILE_BYTES never gets here (413 payload_too_large, declared or chunked).
+    // Over MAX_MODEL_FILE_BYTES never gets here (413 payload_too_large, on the header or the bytes read).
     const bytes = await c.req.arrayBuffer();
     if (bytes.byteLength === 0) {
       throw new ApiError(400, 'invalid_request', 'Empty file', [
