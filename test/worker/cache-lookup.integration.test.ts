@@ -6,10 +6,17 @@
  */
 import type { Redis } from '@upstash/redis/cloudflare';
 import { describe, expect, it } from 'vitest';
-import { activityKey, generationKey, purchasesKey, recommendationKey } from '../../worker/src/cache/keys';
+import {
+  activityKey,
+  generationKey,
+  purchasesKey,
+  type RecommendationKeyParts,
+  recommendationKey,
+} from '../../worker/src/cache/keys';
 import { LOOKUP_SCRIPT, scriptingUnavailable } from '../../worker/src/cache/lookup-script';
 import {
   type CachedList,
+  type EntryTarget,
   entryGenerations,
   lookupRecommendations,
   sessionTag,
@@ -45,6 +52,10 @@ function workerClient(server: { url: string; token: string }): Redis {
   return client;
 }
 
+/**
+ * A new shopper's lookup parts, the hash of their session (their own when `anonymous`, else a logged-in
+ * shopper's anonymous session), and where the lookup of that session finds and writes its entry.
+ */
 async function keysFor(anonymous = true) {
   const shopper = await newShopper();
   const parts = {
@@ -56,7 +67,19 @@ async function keysFor(anonymous = true) {
     bucket: 'treatment',
   };
   const session = anonymous ? shopper.hash : (await newShopper()).hash;
-  return { parts, session, key: recommendationKey(parts) };
+  const target = targetOf(parts, session);
+  return { parts, session, key: target.key, target };
+}
+
+/** The entry key and generation keys of a lookup of `parts` for session `session` (its own hash: none). */
+function targetOf(parts: RecommendationKeyParts, session: string): EntryTarget {
+  if (session === parts.userHash) {
+    return { key: recommendationKey(parts), generationKeys: [generationKey(SITE, parts.userHash)] };
+  }
+  return {
+    key: recommendationKey({ ...parts, session: sessionTag(session) }),
+    generationKeys: [generationKey(SITE, parts.userHash), generationKey(SITE, session)],
+  };
 }
 
 async function seed(
@@ -76,9 +99,9 @@ describe('cache lookup on redis-server: one read-only script', () => {
   const redis = () => workerClient(provided().upstash);
 
   it("a fresh hit answers the worker's own entry and nothing else (two replies, no activity)", async () => {
-    const { parts, key } = await keysFor();
+    const { parts, key, target } = await keysFor();
     await seed(directRedis(), parts.userHash, ['X1', 'X2'], ['P1']);
-    await storeRecommendations(redis(), key, value(0), 300, BUDGET_MS);
+    await storeRecommendations(redis(), target, value(0), 300, BUDGET_MS);
 
     const found = await lookupRecommendations(redis(), parts, parts.userHash, BUDGET_MS);
     expect(found.fresh).toBe(true);
@@ -99,9 +122,9 @@ describe('cache lookup on redis-server: one read-only script', () => {
   });
 
   it('an entry past its freshness comes with activity and purchases, for the background refresh', async () => {
-    const { parts, key } = await keysFor();
+    const { parts, target } = await keysFor();
     await seed(directRedis(), parts.userHash, ['X1', 'X2'], ['P1']);
-    await storeRecommendations(redis(), key, value(0), 300, BUDGET_MS, Date.now() - 301_000);
+    await storeRecommendations(redis(), target, value(0), 300, BUDGET_MS, Date.now() - 301_000);
 
     const found = await lookupRecommendations(redis(), parts, parts.userHash, BUDGET_MS);
     if (found.fresh) throw new Error('expected a stale entry');
@@ -111,9 +134,9 @@ describe('cache lookup on redis-server: one read-only script', () => {
   });
 
   it('an entry of an older generation is a miss, with the inputs of the model', async () => {
-    const { parts, key } = await keysFor();
+    const { parts, target } = await keysFor();
     await seed(directRedis(), parts.userHash, ['X1']);
-    await storeRecommendations(redis(), key, value(0), 300, BUDGET_MS);
+    await storeRecommendations(redis(), target, value(0), 300, BUDGET_MS);
     await directRedis().incr(generationKey(SITE, parts.userHash));
 
     const found = await lookupRecommendations(redis(), parts, parts.userHash, BUDGET_MS);
@@ -157,11 +180,15 @@ describe('cache lookup on redis-server: one read-only script', () => {
   });
 
   it("a logged-in shopper's entry is a miss once their anonymous session's generation moves (guest events before login bump only it)", async () => {
-    const { parts, session, key } = await keysFor(false);
+    const { parts, session, key, target } = await keysFor(false);
     await seed(directRedis(), session, ['SESSION1']);
     const first = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
     expect(first.session).toEqual({ tag: sessionTag(session), generation: 0 });
-    await storeRecommendations(redis(), key, { ...value(0), ...entryGenerations(first) }, 300, BUDGET_MS);
+    // The session's own entry, under the user's hash and the session's tag.
+    expect(first.key).toBe(key);
+    expect(key).toContain(`:rec:${parts.userHash}.${sessionTag(session)}:`);
+    expect(first.generationKeys).toEqual(target.generationKeys);
+    await storeRecommendations(redis(), first, { ...value(0), ...entryGenerations(first) }, 300, BUDGET_MS);
     expect((await lookupRecommendations(redis(), parts, session, BUDGET_MS)).fresh).toBe(true);
     // The script's short answer for a logged-in hit: generation, entry and the session's generation.
     const keys = [
@@ -173,7 +200,7 @@ describe('cache lookup on redis-server: one read-only script', () => {
       activityKey(SITE, session),
       purchasesKey(SITE, session),
     ];
-    const args = [String(Date.now()), '50', sessionTag(session)];
+    const args = [String(Date.now()), '50'];
     expect(await directRedis().evalRo<unknown[], unknown[]>(LOOKUP_SCRIPT, keys, args)).toHaveLength(3);
 
     // Guest browsing on this browser (no user id): only the session's generation moves.
@@ -186,40 +213,58 @@ describe('cache lookup on redis-server: one read-only script', () => {
     expect(after.activity().map((a) => a.product_id)).toEqual(['SESSION1']);
 
     // Stored again at the generations this lookup read, it is a hit again.
-    await storeRecommendations(redis(), key, { ...value(0), ...entryGenerations(after) }, 300, BUDGET_MS);
+    await storeRecommendations(redis(), after, { ...value(0), ...entryGenerations(after) }, 300, BUDGET_MS);
     expect((await lookupRecommendations(redis(), parts, session, BUDGET_MS)).fresh).toBe(true);
   });
 
-  it("a logged-in shopper's entry of another session (another device) is a miss, even at the same generations", async () => {
-    const { parts, session, key } = await keysFor(false);
+  it("a logged-in shopper on two devices has an entry per device: each is a hit there, and the user's generation invalidates both", async () => {
+    const { parts, session } = await keysFor(false);
     const otherDevice = (await newShopper()).hash;
     for (const hash of [session, otherDevice]) await directRedis().incr(generationKey(SITE, hash));
-    const there = await lookupRecommendations(redis(), parts, otherDevice, BUDGET_MS);
-    await storeRecommendations(redis(), key, { ...value(0), ...entryGenerations(there) }, 300, BUDGET_MS);
-    expect((await lookupRecommendations(redis(), parts, otherDevice, BUDGET_MS)).fresh).toBe(true);
-
-    const here = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
-    if (here.fresh) throw new Error("expected a miss: computed without this session's activity");
-    expect(here.entry).toBeUndefined();
+    const storeFor = async (hash: string, first: string) => {
+      const found = await lookupRecommendations(redis(), parts, hash, BUDGET_MS);
+      if (found.fresh) throw new Error('expected a miss before the first write');
+      const stored = valueWith(entryGenerations(found), first);
+      expect(await storeRecommendations(redis(), found, stored, 300, BUDGET_MS)).toBe(true);
+    };
+    await storeFor(otherDevice, 'THERE');
+    await storeFor(session, 'HERE');
+    // Switching back and forth: neither write replaced the other's entry.
+    for (const [hash, first] of [
+      [otherDevice, 'THERE'],
+      [session, 'HERE'],
+      [otherDevice, 'THERE'],
+    ] as const) {
+      const found = await lookupRecommendations(redis(), parts, hash, BUDGET_MS);
+      expect(found.fresh).toBe(true);
+      expect(found.entry?.items[0]?.product_id).toBe(first);
+    }
+    // An event of the user (with their user id) bumps their generation: a miss on both devices.
+    await directRedis().incr(generationKey(SITE, parts.userHash));
+    for (const hash of [session, otherDevice]) {
+      const found = await lookupRecommendations(redis(), parts, hash, BUDGET_MS);
+      expect(found.fresh).toBe(false);
+      expect(found.entry).toBeUndefined();
+    }
   });
 
-  it('an entry written without session generations (before they existed) is a miss for a logged-in shopper only', async () => {
+  it('an entry without a session generation under a session key is a miss for the logged-in shopper', async () => {
     const { parts, session, key } = await keysFor(false);
-    await storeRecommendations(redis(), key, value(0), 300, BUDGET_MS);
+    await directRedis().set(key, JSON.stringify({ ...value(0), f: Date.now() + 60_000 }));
     const loggedIn = await lookupRecommendations(redis(), parts, session, BUDGET_MS);
     if (loggedIn.fresh) throw new Error('expected a miss');
     expect(loggedIn.entry).toBeUndefined();
     // Under an anonymous shopper's key the same entry is what it always was: a hit.
     const anonymous = await keysFor();
-    await storeRecommendations(redis(), anonymous.key, value(0), 300, BUDGET_MS);
+    await storeRecommendations(redis(), anonymous.target, value(0), 300, BUDGET_MS);
     expect((await lookupRecommendations(redis(), anonymous.parts, anonymous.session, BUDGET_MS)).fresh).toBe(
       true,
     );
   });
 
   it('works again after the server forgot its scripts (SCRIPT FLUSH: EVALSHA_RO, then EVAL_RO)', async () => {
-    const { parts, key } = await keysFor();
-    await storeRecommendations(redis(), key, value(0), 300, BUDGET_MS);
+    const { parts, target } = await keysFor();
+    await storeRecommendations(redis(), target, value(0), 300, BUDGET_MS);
     await directRedis().scriptFlush();
 
     const found = await lookupRecommendations(redis(), parts, parts.userHash, BUDGET_MS);
@@ -236,7 +281,7 @@ async function storedEntry(client: Redis, key: string) {
   return { g: entry.g, s: entry.s, first: entry.items[0]?.product_id };
 }
 
-const valueWith = (stamp: Pick<CachedList, 'g' | 'a' | 's'>, first: string): Omit<CachedList, 'f'> => ({
+const valueWith = (stamp: Pick<CachedList, 'g' | 's'>, first: string): Omit<CachedList, 'f'> => ({
   ...stamp,
   source: 'personal',
   items: [item(first)],
@@ -244,9 +289,11 @@ const valueWith = (stamp: Pick<CachedList, 'g' | 'a' | 's'>, first: string): Omi
 
 /** The conditional write, the same on either server (the script, or GET then SET). */
 async function writesNeverReplaceNewerEntries(client: Redis) {
-  const { key } = await keysFor();
-  const store = (stamp: Pick<CachedList, 'g' | 'a' | 's'>, first: string) =>
-    storeRecommendations(client, key, valueWith(stamp, first), 300, BUDGET_MS);
+  const { key, target } = await keysFor();
+  // The shopper's counter is at 3: every stamp below is of a generation that has existed.
+  await client.set(target.generationKeys[0] as string, '3');
+  const store = (stamp: Pick<CachedList, 'g' | 's'>, first: string) =>
+    storeRecommendations(client, target, valueWith(stamp, first), 300, BUDGET_MS);
   expect(await store({ g: 2 }, 'NEWER')).toBe(true);
   // A request that computed at generation 1 (its lookup was before the event) comes second: kept out.
   expect(await store({ g: 1 }, 'OLDER')).toBe(false);
@@ -257,19 +304,75 @@ async function writesNeverReplaceNewerEntries(client: Redis) {
   expect(await store({ g: 3 }, 'LATER')).toBe(true);
   expect(await storedEntry(client, key)).toMatchObject({ g: 3, first: 'LATER' });
 
-  // Logged in: the session's generation counts within the same session; another session's entry at
-  // the same `g` is replaced (neither is newer), and an older `g` never wins whatever its session.
-  const { key: userKey } = await keysFor(false);
-  const at = (stamp: Pick<CachedList, 'g' | 'a' | 's'>, first: string) =>
-    storeRecommendations(client, userKey, valueWith(stamp, first), 300, BUDGET_MS);
-  const here = sessionTag('here');
-  const there = sessionTag('there');
-  expect(await at({ g: 1, a: here, s: 2 }, 'S2')).toBe(true);
-  expect(await at({ g: 1, a: here, s: 1 }, 'S1')).toBe(false);
-  expect(await storedEntry(client, userKey)).toMatchObject({ g: 1, s: 2, first: 'S2' });
-  expect(await at({ g: 0, a: there, s: 9 }, 'OLD-G')).toBe(false);
-  expect(await at({ g: 1, a: there, s: 0 }, 'THERE')).toBe(true);
-  expect(await storedEntry(client, userKey)).toMatchObject({ g: 1, s: 0, first: 'THERE' });
+  // Logged in, one entry per session: at the same `g` the session's generation counts, and an older
+  // `g` never wins whatever its `s`.
+  const { key: sessionKey, target: sessionTarget } = await keysFor(false);
+  const [userGeneration, sessionGeneration] = sessionTarget.generationKeys as [string, string];
+  await client.set(userGeneration, '1');
+  await client.set(sessionGeneration, '9');
+  const at = (stamp: Pick<CachedList, 'g' | 's'>, first: string) =>
+    storeRecommendations(client, sessionTarget, valueWith(stamp, first), 300, BUDGET_MS);
+  expect(await at({ g: 1, s: 2 }, 'S2')).toBe(true);
+  expect(await at({ g: 1, s: 1 }, 'S1')).toBe(false);
+  expect(await storedEntry(client, sessionKey)).toMatchObject({ g: 1, s: 2, first: 'S2' });
+  expect(await at({ g: 0, s: 9 }, 'OLD-G')).toBe(false);
+  expect(await at({ g: 1, s: 3 }, 'S3')).toBe(true);
+  expect(await storedEntry(client, sessionKey)).toMatchObject({ g: 1, s: 3, first: 'S3' });
+}
+
+/** Resolves once `key` no longer exists (a short PX ran out). */
+async function expired(client: Redis, key: string): Promise<void> {
+  for (let i = 0; i < 50 && (await client.pttl(key)) !== -2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(await client.pttl(key)).toBe(-2);
+}
+
+/**
+ * An entry never outlives the generation keys it was stamped from. Were it to (an entry stamped `g: 3`
+ * kept for its 600 s after the counter expired back to 0), every new entry, stamped 0, would be turned
+ * away as older until then: each request a miss running the model, and no write landing.
+ */
+async function entriesLiveNoLongerThanTheirGenerations(client: Redis) {
+  const { parts, session, key, target } = await keysFor(false);
+  const [userGeneration, sessionGeneration] = target.generationKeys as [string, string];
+  // The consumer's counters near the end of their 30 days (EXPIRE at the last INCR): moments left.
+  await client.set(userGeneration, '3', { px: 1_500 });
+  await client.set(sessionGeneration, '2', { px: 1_200 });
+  const found = await lookupRecommendations(client, parts, session, BUDGET_MS);
+  expect(entryGenerations(found)).toEqual({ g: 3, s: 2 });
+  expect(
+    await storeRecommendations(client, found, valueWith(entryGenerations(found), 'AT-3'), 300, BUDGET_MS),
+  ).toBe(true);
+  const ttl = await client.pttl(key);
+
+  // Both counters expire (they read 0 again) and the entry stamped with them is gone as well: the
+  // next lookup's list is written, and a hit after it.
+  await expired(client, userGeneration);
+  const after = await lookupRecommendations(client, parts, session, BUDGET_MS);
+  if (after.fresh) throw new Error('expected a miss');
+  expect(entryGenerations(after)).toEqual({ g: 0, s: 0 });
+  expect(
+    await storeRecommendations(client, after, valueWith(entryGenerations(after), 'AT-0'), 300, BUDGET_MS),
+  ).toBe(true);
+  const hit = await lookupRecommendations(client, parts, session, BUDGET_MS);
+  expect(hit.fresh).toBe(true);
+  expect(hit.entry?.items[0]?.product_id).toBe('AT-0');
+  // Because it lived no longer than the sooner of the two counters.
+  expect(ttl).toBeGreaterThan(0);
+  expect(ttl).toBeLessThanOrEqual(1_200);
+
+  // A counter gone between a lookup and its write: the stamp names a count that no longer exists, and
+  // the entry, a miss for every lookup from now on, would turn their writes away. Not written.
+  const other = await keysFor();
+  await client.set(other.target.generationKeys[0] as string, '2');
+  const before = await lookupRecommendations(client, other.parts, other.session, BUDGET_MS);
+  expect(before.generation).toBe(2);
+  await client.del(other.target.generationKeys[0] as string);
+  expect(
+    await storeRecommendations(client, before, valueWith(entryGenerations(before), 'G2'), 300, BUDGET_MS),
+  ).toBe(false);
+  expect(await client.get(other.key)).toBeNull();
 }
 
 describe('conditional write (storeRecommendations)', () => {
@@ -284,6 +387,18 @@ describe('conditional write (storeRecommendations)', () => {
     await writesNeverReplaceNewerEntries(client);
     expect(scriptingUnavailable(client, 'store')).toBe(true);
   });
+
+  it('on redis-server (one script): an entry lives no longer than its generation keys, nor is stamped with one that is gone', async () => {
+    const client = workerClient(provided().upstash);
+    await entriesLiveNoLongerThanTheirGenerations(client);
+    expect(scriptingUnavailable(client, 'store')).toBe(false);
+  });
+
+  it('on a server without scripting (GETs and PTTLs, then SET): the same', async () => {
+    const client = workerClient(provided().memoryUpstash);
+    await entriesLiveNoLongerThanTheirGenerations(client);
+    expect(scriptingUnavailable(client, 'store')).toBe(true);
+  });
 });
 
 describe('cache lookup on a server without scripting (in-memory backend): the pipeline', () => {
@@ -291,7 +406,7 @@ describe('cache lookup on a server without scripting (in-memory backend): the pi
 
   it('finds hits and misses the same way, and stops trying the script after the first refusal', async () => {
     const client = redis();
-    const { parts, key } = await keysFor();
+    const { parts, target } = await keysFor();
     await seed(client, parts.userHash, ['X1', 'X2'], ['P1']);
 
     const miss = await lookupRecommendations(client, parts, parts.userHash, BUDGET_MS);
@@ -308,7 +423,7 @@ describe('cache lookup on a server without scripting (in-memory backend): the pi
     expect(loggedIn.activity().map((a) => a.product_id)).toEqual(['S1', 'X1', 'X2']);
     expect([...loggedIn.purchases].sort()).toEqual(['GUEST-P', 'P1']);
 
-    await storeRecommendations(client, key, value(0), 300, BUDGET_MS);
+    await storeRecommendations(client, target, value(0), 300, BUDGET_MS);
     const hit = await lookupRecommendations(client, parts, parts.userHash, BUDGET_MS);
     expect(hit.fresh).toBe(true);
     expect(hit.entry?.items.map((i) => i.product_id)).toEqual(['A', 'B']);
@@ -316,9 +431,9 @@ describe('cache lookup on a server without scripting (in-memory backend): the pi
 
   it("a logged-in shopper's entry is a miss once their anonymous session's generation moves", async () => {
     const client = redis();
-    const { parts, session, key } = await keysFor(false);
+    const { parts, session } = await keysFor(false);
     const first = await lookupRecommendations(client, parts, session, BUDGET_MS);
-    await storeRecommendations(client, key, { ...value(0), ...entryGenerations(first) }, 300, BUDGET_MS);
+    await storeRecommendations(client, first, { ...value(0), ...entryGenerations(first) }, 300, BUDGET_MS);
     expect((await lookupRecommendations(client, parts, session, BUDGET_MS)).fresh).toBe(true);
     await client.incr(generationKey(SITE, session));
     const after = await lookupRecommendations(client, parts, session, BUDGET_MS);

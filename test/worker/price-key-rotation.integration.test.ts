@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
 import { signingKey, signPriceToken } from '../../worker/src/prices';
-import { call, newShopper, PRICE_SIGNING_KEY } from './edge-api-support';
+import { call, newShopper, PRICE_SIGNING_KEY, SITE } from './edge-api-support';
 
 /**
  * Rotating the price signing key (docs/api.md "Rotating the price signing key"): tokens name their key,
@@ -75,13 +75,19 @@ function base64url(text: string): string {
   return btoa(text).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 }
 
-/** A token in the format before key ids, `v1.<payload>.<mac>` with the MAC over `v1.<payload>`. */
+/** A token in the format before key ids, `v1.<payload>.<mac>` with the MAC over `v1.<payload>`, as it was signed. */
 async function legacyToken(secret: string, claims: Record<string, unknown>): Promise<string> {
   const signed = `v1.${base64url(JSON.stringify(claims))}`;
   const mac = new Uint8Array(
     await crypto.subtle.sign('HMAC', await signingKey(secret), new TextEncoder().encode(signed)),
   );
   return `${signed}.${base64url(String.fromCharCode(...mac))}`;
+}
+
+/** The shopper hash before USER_HASH_KEY: hex of the first 128 bits of SHA-256 of `site \n id`. */
+async function plainHash(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return [...digest.slice(0, 16)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 function withKeyId(token: string, kid: string): string {
@@ -131,25 +137,29 @@ describe('rotating PRICE_SIGNING_KEY', () => {
     expect(noCurrent.status).toBe(503);
   });
 
-  it('tokens minted before key ids (v1) verify against the current or the previous key for their remaining life', async () => {
+  it('tokens minted before key ids (v1) are malformed, whatever keys are held and whichever hash they name', async () => {
     const shopper = await newShopper();
     const claims = {
       p: PRODUCT,
       a: 2.55,
       c: 'GBP',
-      u: shopper.hash,
+      // What a v1 token really carried: the plain SHA-256 hash of that time, which no shopper's keyed
+      // userHash can match...
+      u: await plainHash(`${SITE}\n${shopper.id}`),
       e: Math.floor(Date.now() / 1000) + 1800,
     };
-    const legacy = await legacyToken(OLD_KEY, claims);
-    expect(await reasons([legacy], shopper.id, BEFORE)).toEqual(['valid']);
-    expect(await reasons([legacy], shopper.id, DURING)).toEqual(['valid']);
-    const { body } = await verify([legacy], shopper.id, DURING);
-    expect(body.results[0]).toMatchObject({ product_id: PRODUCT, price: 2.55 });
-    expect(body.results[0]?.quote_id).toBeUndefined();
-    // Without a key id the old key cannot be named: with it gone, the token is simply not authentic.
-    expect(await reasons([legacy], shopper.id, AFTER)).toEqual(['bad_signature']);
-    const expired = await legacyToken(OLD_KEY, { ...claims, e: 1_000 });
-    expect(await reasons([expired], shopper.id, DURING)).toEqual(['expired']);
+    const minted = await legacyToken(OLD_KEY, claims);
+    // ...and one naming today's hash, authentic under a held key: refused all the same.
+    const namingToday = await legacyToken(OLD_KEY, { ...claims, u: shopper.hash });
+    for (const env of [BEFORE, DURING, AFTER]) {
+      const { status, body } = await verify([minted, namingToday], shopper.id, env);
+      expect(status).toBe(200);
+      expect(body.results).toEqual([
+        { index: 0, valid: false, reason: 'malformed' },
+        { index: 1, valid: false, reason: 'malformed' },
+      ]);
+      expect(body.valid).toBe(0);
+    }
   });
 });
 

@@ -356,6 +356,46 @@ describe('per-user cache in Upstash', () => {
     expect(await directRedis().get(keyFor(other.hash))).not.toBeNull();
   });
 
+  it('a logged-in shopper without a stable rx_uid (no cookie, or an id the plugin just made) hits from the second request on', async () => {
+    const userId = `user-${crypto.randomUUID()}`;
+    const query = `placement=product&product_id=${productId(18)}&limit=4&user_id=${encodeURIComponent(userId)}`;
+    // No cookie, no x-rx-uid: each request is given a new anonymous id, so it names no session.
+    const answers = [await recommend(query), await recommend(query), await recommend(query)];
+    expect(answers.map(({ body }) => body.cached)).toEqual([false, true, true]);
+    expect(answers[1]?.body.items).toEqual(answers[0]?.body.items);
+    expect(new Set(answers.map(({ response }) => response.headers.get('set-cookie'))).size).toBe(3);
+    // The entry is the user's alone: under their hash, with no session in its key.
+    const hash = await userHash(USER_HASH_KEY, SITE, userId);
+    expect(await directRedis().get(productPageKey(hash, 18))).not.toBeNull();
+
+    // Script mode, an id the plugin made on this page (x-rx-uid-new: 1), a new one on each page.
+    const other = `user-${crypto.randomUUID()}`;
+    const scripted = `placement=home&limit=4&user_id=${encodeURIComponent(other)}`;
+    const fresh = async () =>
+      (await recommend(scripted, { 'x-rx-uid': crypto.randomUUID(), 'x-rx-uid-new': '1' })).body.cached;
+    expect([await fresh(), await fresh(), await fresh()]).toEqual([false, true, true]);
+  });
+
+  it('a logged-in shopper on two devices keeps an entry per device: switching back and forth hits on both, and their own events invalidate both', async () => {
+    const userId = `user-${crypto.randomUUID()}`;
+    const query = `placement=home&limit=4&user_id=${encodeURIComponent(userId)}`;
+    const [phone, laptop] = [await newShopper(), await newShopper()];
+    const on = async (device: { cookie: string }) =>
+      (await recommend(query, { cookie: device.cookie })).body.cached;
+    expect(await on(phone)).toBe(false);
+    expect(await on(laptop)).toBe(false);
+    expect([await on(phone), await on(laptop), await on(phone), await on(laptop)]).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    // An event with the user id (on either device) bumps the user's generation: a miss on both.
+    await directRedis().incr(generationKey(SITE, await userHash(USER_HASH_KEY, SITE, userId)));
+    expect([await on(phone), await on(laptop)]).toEqual([false, false]);
+    expect([await on(phone), await on(laptop)]).toEqual([true, true]);
+  });
+
   /** A new shopper whose 2-item home list is cached, past its freshness, with a `planted` item. */
   async function shopperWithStaleHomeList() {
     const shopper = await newShopper();

@@ -5,12 +5,18 @@
  * the events consumer's activity, price tokens and their verification. Without the key nothing is
  * stored per shopper, and /healthz says so.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { activityKey, recommendationKey } from '../../worker/src/cache/keys';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
+import { getPrices } from '../../worker/src/prices';
 import { recommendationContext } from '../../worker/src/recommend/context';
 import { identifyShopper, limiterKey, userHash, userHashHealth } from '../../worker/src/shopper';
 import {
@@ -205,6 +211,17 @@ describe('price tokens', () => {
   });
 });
 
+describe('a short USER_HASH_KEY', () => {
+  it('/healthz does not tell that the key is short (the log does): a short key is one worth guessing', async () => {
+    // Any shopper holds an id and its hash (their rx_uid and a price token's `u`) to test guesses against.
+    expect(userHashHealth({ USER_HASH_KEY: 'short' })).toEqual({ status: 'ok' });
+    const text = await (await call('/healthz', {}, { USER_HASH_KEY: 'short-key' })).text();
+    const health = JSON.parse(text) as { components: Record<string, unknown> };
+    expect(health.components.user_hash).toEqual({ status: 'ok' });
+    expect(text).not.toMatch(/shorter/);
+  });
+});
+
 describe('without USER_HASH_KEY (a deployment that missed the secret)', () => {
   const missing: Partial<Env> = { USER_HASH_KEY: undefined };
 
@@ -220,11 +237,23 @@ describe('without USER_HASH_KEY (a deployment that missed the secret)', () => {
       components: Record<string, { status: string }>;
     };
     expect(withKey.components.user_hash?.status).toBe('ok');
-    expect(userHashHealth({ USER_HASH_KEY: 'short' })).toMatchObject({
-      status: 'ok',
-      detail: /shorter than 32/,
-    });
     expect(userHashHealth({ USER_HASH_KEY: '  ' }).status).toBe('degraded');
+  });
+
+  it('getPrices itself signs no token for a shopper without a hash, whoever calls it (not only the route)', async () => {
+    const shopper = await newShopper();
+    const request = new Request('https://rx.test/', { headers: { cookie: shopper.cookie } });
+    const prices = async (env: Env) => {
+      const who = await identifyShopper(request, env, { userId: 'u-4711' });
+      const ctx = createExecutionContext();
+      const quotes = await getPrices(env, ctx, who, [PRODUCT]);
+      await waitOnExecutionContext(ctx);
+      expect(quotes).toHaveLength(1);
+      return { hashed: who.hashed, token: quotes[0]?.token };
+    };
+    // PRICE_SIGNING_KEY is set: only the missing USER_HASH_KEY stops the token.
+    expect(await prices(edgeEnv(missing))).toEqual({ hashed: false, token: null });
+    expect(await prices(edgeEnv())).toEqual({ hashed: true, token: expect.stringMatching(/^v2\./) });
   });
 
   it('stores and reads nothing per shopper: page-only recommendations, no activity, prices without a token, verify refused', async () => {

@@ -3,7 +3,9 @@ import type { EventOutbox } from './events/outbox/event-outbox-object';
 
 /**
  * Bindings and settings of the worker, kept by hand (one interface, no `any`).
- * Settings are strings because `[vars]` and secrets are strings; `config.ts` parses them once.
+ * Settings are strings because `[vars]` and secrets are strings. settings.ts defines how each numeric
+ * or enum setting is read (its rule and default, one place); config.ts reads them and lists the
+ * problems of bad entries, which `/healthz` shows under `config`; proxy/config.ts reads the proxy's.
  */
 export interface Env {
   // Settings ([vars] in wrangler.toml)
@@ -75,3 +77,15 @@ export interface Env {
   /** Failed admin authentications per client (middleware/admin-auth.ts); absent = RATE_LIMITER's. */
   ADMIN_AUTH_LIMITER?: RateLimit;
 }
+
+/** The secrets of `Env`: never given a rule in settings.ts, so no problem text ever quotes one. */
+export type SecretName =
+  | 'UPSTASH_REDIS_REST_URL'
+  | 'UPSTASH_REDIS_REST_TOKEN'
+  | 'MONGODB_URI'
+  | 'PRICE_SIGNING_KEY'
+  | 'PRICE_SIGNING_KEY_PREVIOUS'
+  | 'ADMIN_TOKEN'
+  | 'SEGMENT_WRITE_KEY'
+  | 'USER_ID_SECRET'
+  | 'USER_HASH_KEY';

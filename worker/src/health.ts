@@ -1,6 +1,6 @@
+import { configProblems, originUrlBroken, setting } from './config';
 import type { Env } from './env';
 import { redactSecrets } from './redact';
-import { secondsSetting } from './settings';
 
 export type ComponentStatus = 'ok' | 'degraded' | 'down' | 'disabled';
 
@@ -33,10 +33,11 @@ function describeError(error: unknown): string {
  * What of an error `/healthz` (a public path) may show: the kind of failure, not the request that
  * failed (see redactSecrets), and not more than 200 characters of it. Everything that reaches
  * `/healthz` from an error goes through here: reportFailure's failures, the probes' own details
- * (the models' refusals, the outbox's last error) and a probe that threw.
+ * (the models' refusals, the outbox's last error) and a probe that threw. `maxLength` is longer only
+ * for a detail that is a list of public settings' problems (`config`), not an error's text.
  */
-export function publicDetail(detail: string): string {
-  return redactSecrets(detail).slice(0, 200);
+export function publicDetail(detail: string, maxLength = 200): string {
+  return redactSecrets(detail).slice(0, maxLength);
 }
 
 /**
@@ -95,11 +96,10 @@ export function registerHealthProbe(
   probeResults.delete(component);
 }
 
-const DEFAULT_PROBE_CACHE_SECONDS = 5;
 const probeResults = new Map<string, { at: number; result: Promise<ComponentHealth> }>();
 
 function probeCacheMs(env: Pick<Env, 'HEALTH_PROBE_CACHE_SECONDS'>): number {
-  return secondsSetting(env.HEALTH_PROBE_CACHE_SECONDS, DEFAULT_PROBE_CACHE_SECONDS);
+  return setting(env, 'HEALTH_PROBE_CACHE_SECONDS') * 1000;
 }
 
 async function runProbe(probe: Probe, env: Env): Promise<ComponentHealth> {
@@ -117,6 +117,29 @@ function probeOnce(name: string, probe: Probe, env: Env): Promise<ComponentHealt
   const result = runProbe(probe, env);
   if (maxAge > 0) probeResults.set(name, { at: Date.now(), result });
   return result;
+}
+
+const MAX_CONFIG_DETAIL = 1_000;
+
+/**
+ * `config`: `degraded` while a public setting (`[vars]`) has an entry its rule does not accept (the
+ * worker then uses the default; settings.ts), listing each problem by the setting's name and what it
+ * accepts; `ok` otherwise. `down` when ORIGIN_URL is set but not an http(s) URL: no proxied page can
+ * be served then, which is an outage, not a typo the default covers. Reads memory only (config.ts
+ * checks once per distinct settings).
+ */
+export function configHealth(env: Env): ComponentHealth {
+  const problems = configProblems(env);
+  if (problems.length === 0) return { status: 'ok' };
+  const listed = problems.join('; ');
+  return {
+    status: originUrlBroken(env) ? 'down' : 'degraded',
+    // Several typos at once fit (each is also in the log); the count shows when the list is cut.
+    detail: publicDetail(
+      problems.length === 1 ? listed : `${problems.length} problems: ${listed}`,
+      MAX_CONFIG_DETAIL,
+    ),
+  };
 }
 
 export async function healthReport(env: Env) {
@@ -139,3 +162,5 @@ export async function healthReport(env: Env) {
   const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
   return { status, site: env.SITE_ID, components } as const;
 }
+
+registerHealthProbe('config', configHealth);

@@ -7,20 +7,33 @@
  * (health probes, model loading); `applyLogLevel(env)` sets it at the start of each invocation.
  */
 import { redactSecrets } from './redact';
+import { parseSetting } from './settings';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 let threshold: number = RANK.info;
 
-function isLogLevel(value: string): value is LogLevel {
-  return value in RANK;
+/** Sets the threshold from `env.LOG_LEVEL`; an unknown value keeps `info` and is a config problem. */
+export function applyLogLevel(env: { LOG_LEVEL?: string }): void {
+  const { value, problem } = parseSetting('LOG_LEVEL', env.LOG_LEVEL);
+  threshold = RANK[value];
+  if (problem !== undefined) logConfigProblem(problem);
 }
 
-/** Sets the threshold from `env.LOG_LEVEL`; an unknown or missing value keeps `info`. */
-export function applyLogLevel(env: { LOG_LEVEL?: string }): void {
-  const level = env.LOG_LEVEL?.trim().toLowerCase() ?? '';
-  threshold = isLogLevel(level) ? RANK[level] : RANK.info;
+/** Problems already logged by this isolate (bounded: settings change only with a deploy). */
+const loggedProblems = new Set<string>();
+const MAX_LOGGED_PROBLEMS = 100;
+
+/**
+ * A problem of the settings (a `[vars]` entry that is not acceptable, settings.ts), logged once per
+ * isolate as `config_problem`; `/healthz` lists the current ones under `config`.
+ */
+export function logConfigProblem(problem: string): void {
+  if (loggedProblems.has(problem)) return;
+  if (loggedProblems.size >= MAX_LOGGED_PROBLEMS) loggedProblems.clear();
+  loggedProblems.add(problem);
+  log('warn', 'config_problem', { problem: redactSecrets(problem) });
 }
 
 export function log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {

@@ -7,8 +7,8 @@
  * | --- | --- | --- | --- |
  * | `activityKey` | list, newest first, JSON `ActivityEntry` | consumer (LPUSH + LTRIM + EXPIRE) | recommendations |
  * | `purchasesKey` | set of product ids | consumer (SADD + EXPIRE) | recommendations (exclusions) |
- * | `generationKey` | integer | consumer (INCR when an event makes cached results stale) | recommendation cache (the shopper's; a logged-in shopper's anonymous session's too) |
- * | `recommendationKey` | JSON `CachedList`: the list + the generation(s) it was computed at | recommendation cache (conditional write: never over a newer entry) | recommendation cache |
+ * | `generationKey` | integer | consumer (INCR + EXPIRE when an event makes cached results stale) | recommendation cache (the shopper's; a logged-in shopper's anonymous session's too) |
+ * | `recommendationKey` | JSON `CachedList`: the list + the generation(s) it was computed at; one per user and anonymous session for a logged-in shopper with one | recommendation cache (conditional write: never over a newer entry, never outliving the generation keys it was stamped from) | recommendation cache |
  * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
  */
 
@@ -60,6 +60,11 @@ export interface RecommendationKeyParts {
   context: string;
   modelVersion: string;
   bucket: string;
+  /**
+   * A logged-in shopper's anonymous session on this browser (`sessionTag` of its hash), when the lookup
+   * reads one: their list depends on it, so each session has an entry of its own.
+   */
+  session?: string;
 }
 
 /**
@@ -67,12 +72,15 @@ export interface RecommendationKeyParts {
  * of the old one. The generation is stored inside the value and compared on read (see the comment at
  * the top of recommendation-cache.ts): that keeps a lookup to ONE round trip (the generation and the
  * entry are read by the same script) and overwrites stale entries instead of orphaning them. A
- * logged-in shopper's key is by their user hash, shared by their devices; the entry also records the
- * anonymous session it was computed for and that session's generation, compared on read too.
+ * logged-in shopper with an anonymous session has one key per session (`{userHash}.{session tag}`):
+ * their list merges that session's activity, so two devices each keep their own entry instead of
+ * replacing each other's on every switch. The user's generation (in every one of their entries) still
+ * invalidates all of them; the session's generation is recorded in the entry (`s`) and compared on read.
  */
 export function recommendationKey(parts: RecommendationKeyParts): string {
   const context = contextDigest(parts.context);
-  return `${prefix(parts.site)}rec:${parts.userHash}:${parts.placement}:${parts.bucket}:${context}:${parts.modelVersion}`;
+  const who = parts.session === undefined ? parts.userHash : `${parts.userHash}.${parts.session}`;
+  return `${prefix(parts.site)}rec:${who}:${parts.placement}:${parts.bucket}:${context}:${parts.modelVersion}`;
 }
 
 /** The short-lived lock that lets one request refresh an entry while others serve what they have. */

@@ -7,22 +7,23 @@ import { log } from '../log';
  * no scripts (see `scriptingUnavailable`).
  *
  * Entries are written by storeRecommendations as `{"g":…,"source":…,"items":[…],"f":…}` for an
- * anonymous shopper and `{"g":…,"a":"…","s":…,"source":…,"items":[…],"f":…}` for a logged-in one
- * (`g`: the shopper's generation, `a`: a tag of their anonymous session, `s`: that session's generation,
- * `f`: fresh until, epoch ms; recommendation-cache.ts). The scripts read these fields from the text
- * without a JSON library, with patterns anchored at the ends of the text, where nothing inside a title
- * or URL can be. An entry that does not match, for whatever reason, is no fresh hit for the lookup (the
- * worker then decides with its own parser) and no newer entry for the write.
+ * anonymous shopper (or a logged-in one without a known anonymous session) and
+ * `{"g":…,"s":…,"source":…,"items":[…],"f":…}` for a logged-in one with a session (`g`: the shopper's
+ * generation, `s`: that session's generation, `f`: fresh until, epoch ms; recommendation-cache.ts; the
+ * session itself is named by the key, see keys.ts `recommendationKey`). The scripts read these fields
+ * from the text without a JSON library, with patterns anchored at the ends of the text, where nothing
+ * inside a title or URL can be. An entry that does not match, for whatever reason, is no fresh hit for
+ * the lookup (the worker then decides with its own parser) and no newer entry for the write.
  */
 
 /**
  * The cache lookup, so a lookup is one Redis command and a fresh hit carries only what it serves.
  *
  * KEYS: generation, entry, activity, purchases[, the anonymous session's generation, its activity, its
- * purchases] (the last three for a logged-in shopper only).
- * ARGV: now (epoch ms), how many activity entries to read[, the session's tag].
+ * purchases] (the last three for a logged-in shopper with a session only: up to seven keys).
+ * ARGV: now (epoch ms), how many activity entries to read.
  *
- * - A fresh hit (entry at the current generation and, when logged in, of this session at its current
+ * - A fresh hit (entry at the current generation and, with a session, at the session's current
  *   generation; fresh until after `now`) answers `{generation, entry[, session generation]}`.
  * - Anything else answers `{generation, entry, activity, purchases[, session generation, session
  *   activity, session purchases]}`: what the model needs for a miss or a background refresh, in the
@@ -30,8 +31,8 @@ import { log } from '../log';
  *
  * Compared with the pipeline it replaces, a fresh hit (most page views of a returning shopper) no longer
  * ships up to 2 × 50 activity entries and the purchase set to the worker, and Upstash bills one command
- * per lookup instead of four to seven. Read-only (`_RO`), so an Upstash Global database answers it from
- * the nearest read replica, like the GETs it replaces.
+ * per lookup instead of four (seven with a session). Read-only (`_RO`), so an Upstash Global database
+ * answers it from the nearest read replica, like the GETs it replaces.
  */
 export const LOOKUP_SCRIPT = `
 local generation = redis.call('GET', KEYS[1])
@@ -42,9 +43,8 @@ local function current(text)
   local f = tonumber(string.match(text, ',"f":(%d+)}$') or '')
   if not f or f <= tonumber(ARGV[1]) then return false end
   if KEYS[5] then
-    local g, a, s = string.match(text, '^{"g":(%d+),"a":"(%x+)","s":(%d+),')
-    return g ~= nil and tonumber(g) == tonumber(generation or '0') and a == ARGV[3]
-      and tonumber(s) == tonumber(session or '0')
+    local g, s = string.match(text, '^{"g":(%d+),"s":(%d+),')
+    return g ~= nil and tonumber(g) == tonumber(generation or '0') and tonumber(s) == tonumber(session or '0')
   end
   local g = string.match(text, '^{"g":(%d+),')
   return g ~= nil and tonumber(g) == tonumber(generation or '0')
@@ -64,26 +64,45 @@ return reply
 `;
 
 /**
- * The conditional write of an entry: it is written unless the entry stored under the key is newer,
- * so a slow request (a background refresh whose model ran while an event moved the generation and
- * another request stored the newer list) cannot replace the newer entry with its older one.
+ * The conditional write of an entry. It is written unless:
+ * - its stamp is ahead of a generation key it was read from (`g` above the shopper's generation, or `s`
+ *   above the session's): the key expired, or was deleted, since the lookup, so the stamp names a count
+ *   that no longer exists and the entry would outlive it (see below);
+ * - the entry stored under the key is newer, so a slow request (a background refresh whose model ran
+ *   while an event moved the generation and another request stored the newer list) cannot replace the
+ *   newer entry with its older one. Newer: the stored `g` is greater, or at the same `g` (a logged-in
+ *   shopper's entry, one per session) the stored `s` is.
+ * And it lives no longer than those generation keys (its expiry is cut to theirs, PTTL): when a
+ * generation key expires (the consumer EXPIREs it 30 days after its last INCR), every entry stamped with
+ * its count is gone too. Otherwise an entry stamped `g: N` would outlive a counter back at 0, turn away
+ * every new entry (stamped 0) as "newer" until its own TTL ran out (each request a miss running the
+ * model), and look current again once the counter climbed back to N.
  *
- * KEYS: the entry. ARGV: the new entry's text, its TTL (seconds), its `g`[, its `a`, its `s`].
- * Newer: the stored `g` is greater, or (a logged-in shopper's entry of the same session) the stored `s`
- * is. An entry of another session at the same `g` is replaced: neither is newer, the last write wins.
- * Answers 1 when it wrote, 0 when it kept the stored entry.
+ * KEYS: the entry, the shopper's generation[, the session's generation].
+ * ARGV: the new entry's text, its TTL (milliseconds), its `g`[, its `s`].
+ * Answers 1 when it wrote, 0 when it did not.
  */
 export const STORE_SCRIPT = `
+local px = tonumber(ARGV[2])
+local function alive(key, stamp)
+  local count = tonumber(redis.call('GET', key) or '0') or 0
+  if tonumber(stamp) > count then return false end
+  local ttl = redis.call('PTTL', key)
+  if ttl > 0 and ttl < px then px = ttl end
+  return true
+end
+if not alive(KEYS[2], ARGV[3]) then return 0 end
+if KEYS[3] and not alive(KEYS[3], ARGV[4]) then return 0 end
 local stored = redis.call('GET', KEYS[1])
 if stored then
   local g = tonumber(string.match(stored, '^{"g":(%d+),') or '')
   if g and g > tonumber(ARGV[3]) then return 0 end
-  if ARGV[4] then
-    local a, s = string.match(stored, '^{"g":%d+,"a":"(%x+)","s":(%d+),')
-    if a == ARGV[4] and tonumber(s) > tonumber(ARGV[5]) then return 0 end
+  if g == tonumber(ARGV[3]) and ARGV[4] then
+    local s = tonumber(string.match(stored, '^{"g":%d+,"s":(%d+),') or '')
+    if s and s > tonumber(ARGV[4]) then return 0 end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
 return 1
 `;
 

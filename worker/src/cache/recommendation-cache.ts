@@ -29,24 +29,24 @@ import { CacheTimeoutError, withinBudget } from './redis-client';
  *
  * A logged-in shopper's list also depends on their anonymous session on this browser (its activity and
  * purchases are merged in), whose events before the login carry no user id and bump only the session's
- * generation. So their lookup also reads the session's generation, and their entry records which
- * session it was computed for (`a`, a tag of the anonymous hash) and at which of its generations (`s`):
- * an entry of another session (another device, another browser) or of an older session generation is a
- * miss too. An entry without them (written before they existed) is a miss for a logged-in shopper.
+ * generation. So each of their sessions has an entry of its own (the session's tag is in the key:
+ * keys.ts `recommendationKey`), their lookup also reads the session's generation, and their entry
+ * records at which of its generations it was computed (`s`): an entry of an older session generation
+ * is a miss too, and one without `s` is a miss for them. Two devices thus keep two entries, each a hit
+ * on its own device, and an event of the user (their own generation) invalidates both. A session
+ * nothing can be stored under yet (an id made for this request: `Shopper.firstVisit`) is no session:
+ * the caller passes the user's hash for it, so the lookup reads no session keys and the entry is the
+ * user's alone, a hit on the next request whatever new id that one brings.
  *
  * Writes are conditional (`storeRecommendations`): an entry never replaces a newer one, so a slow
- * request cannot undo the work of one that computed at a later generation.
+ * request cannot undo the work of one that computed at a later generation, and it never outlives the
+ * generation keys its stamp was read from (STORE_SCRIPT says why).
  */
 
 export const CachedListSchema = z.object({
   /** Generation the entry was computed at. */
   g: z.number().int().nonnegative(),
-  /** A logged-in shopper's entry: the tag of the anonymous session it was computed for (`sessionTag`, hex). */
-  a: z
-    .string()
-    .regex(/^[0-9a-f]+$/i)
-    .optional(),
-  /** A logged-in shopper's entry: that session's generation it was computed at. */
+  /** A logged-in shopper's entry of an anonymous session (named by its key): that session's generation it was computed at. */
   s: z.number().int().nonnegative().optional(),
   /** Fresh until (epoch ms). */
   f: z.number(),
@@ -68,15 +68,23 @@ export type CachedList = z.infer<typeof CachedListSchema>;
 /** Everything one lookup learns about a shopper. */
 export type CacheLookup = FreshHit | CacheMiss;
 
-interface LookupBase {
-  key: string;
+interface LookupBase extends EntryTarget {
   /** The shopper's generation (of `userHash`). */
   generation: number;
   /** A logged-in shopper's anonymous session on this browser: its tag and current generation. */
   session?: SessionGeneration;
 }
 
-/** Which anonymous session a logged-in shopper's entry is for, and at which of its generations. */
+/**
+ * Where an entry is written: its key, and the generation keys its stamp is read from (the shopper's,
+ * then their anonymous session's when the key is a session's). A lookup's answer is one.
+ */
+export interface EntryTarget {
+  key: string;
+  generationKeys: readonly string[];
+}
+
+/** Which anonymous session a logged-in shopper's entry is for (its tag, in the key), and its generation. */
 export interface SessionGeneration {
   tag: string;
   generation: number;
@@ -138,25 +146,29 @@ function deepFreeze<T extends CachedList>(entry: T): T {
 }
 
 /**
- * The tag a logged-in shopper's entry carries for their anonymous session (`a`): a short digest of its
- * hash. It tells sessions apart, so two devices whose sessions happen to be at the same generation
- * do not share an entry; it is no secret (both hashes are key names in the same database).
+ * The tag of a logged-in shopper's anonymous session in their entry's key (`RecommendationKeyParts.
+ * session`): a short digest of its hash, so each session (device, browser) has its own entry. It is no
+ * secret (both hashes are key names in the same database).
  */
 export function sessionTag(anonymousHash: string): string {
   return contextDigest(anonymousHash);
 }
 
-/** The keys one lookup reads, in the order the script and the pipeline read them. */
+/**
+ * The keys one lookup reads, in the order the script and the pipeline read them. `anonymousHash` equal
+ * to `parts.userHash`: no session (an anonymous shopper, or a logged-in one whose anonymous id is new).
+ */
 function lookupKeys(parts: RecommendationKeyParts, anonymousHash: string): string[] {
+  const withSession = anonymousHash !== parts.userHash;
   const keys = [
     generationKey(parts.site, parts.userHash),
-    recommendationKey(parts),
+    recommendationKey(withSession ? { ...parts, session: sessionTag(anonymousHash) } : parts),
     activityKey(parts.site, parts.userHash),
     purchasesKey(parts.site, parts.userHash),
   ];
   // A logged-in shopper's anonymous session has its own generation (its events before the login bump
   // only that one), activity and purchases (a guest checkout before logging in), read too.
-  if (anonymousHash !== parts.userHash) {
+  if (withSession) {
     keys.push(
       generationKey(parts.site, anonymousHash),
       activityKey(parts.site, anonymousHash),
@@ -186,7 +198,6 @@ export async function lookupRecommendations(
   if (!scriptingUnavailable(redis)) {
     let reply: unknown;
     const args = [String(now), String(ACTIVITY_MAX)];
-    if (tag !== undefined) args.push(tag);
     try {
       reply = await withinBudget(lookupScript(redis).exec(keys, args), budgetMs);
     } catch (error) {
@@ -236,12 +247,14 @@ function fromReply(
     ? replies.slice(4)
     : replies.slice(2);
   const key = keys[1] as string;
+  const generationKeys = [keys[0] as string];
+  if (keys[4] !== undefined) generationKeys.push(keys[4]);
   const current = counter(generationRaw);
   const session = tag === undefined ? undefined : { tag, generation: counter(sessionGenerationRaw) };
   const candidate = parseEntry(entryRaw);
   const entry = candidate && isCurrent(candidate, current, session) ? candidate : undefined;
   if (entry && entry.f > now) {
-    const hit: FreshHit = { key, generation: current, fresh: true, entry };
+    const hit: FreshHit = { key, generationKeys, generation: current, fresh: true, entry };
     if (session) hit.session = session;
     return hit;
   }
@@ -254,7 +267,14 @@ function fromReply(
     return activity;
   };
   const purchases = [...new Set([...productIdsOf(purchasesRaw), ...productIdsOf(sessionPurchasesRaw)])];
-  const result: CacheMiss = { key, generation: current, fresh: false, activity: readActivity, purchases };
+  const result: CacheMiss = {
+    key,
+    generationKeys,
+    generation: current,
+    fresh: false,
+    activity: readActivity,
+    purchases,
+  };
   if (session) result.session = session;
   if (entry) result.entry = entry;
   return result;
@@ -267,31 +287,29 @@ function counter(raw: unknown): number {
 }
 
 /**
- * Whether an entry was computed at the shopper's current generation and, for a logged-in shopper,
- * for this anonymous session at its current generation.
+ * Whether an entry was computed at the shopper's current generation and, for a logged-in shopper's
+ * session entry, at the session's current generation (the session itself is in the key).
  */
 function isCurrent(entry: CachedList, generation: number, session: SessionGeneration | undefined): boolean {
   if (entry.g !== generation) return false;
-  return session === undefined || (entry.a === session.tag && entry.s === session.generation);
+  return session === undefined || entry.s === session.generation;
 }
 
-/** The generations a new entry is stamped with: those its lookup read (`g`, and `a` and `s` when logged in). */
+/** The generations a new entry is stamped with: those its lookup read (`g`, and `s` with a session). */
 export function entryGenerations(
   found: Pick<CacheLookup, 'generation' | 'session'>,
-): Pick<CachedList, 'g' | 'a' | 's'> {
-  return found.session
-    ? { g: found.generation, a: found.session.tag, s: found.session.generation }
-    : { g: found.generation };
+): Pick<CachedList, 'g' | 's'> {
+  return found.session ? { g: found.generation, s: found.session.generation } : { g: found.generation };
 }
 
 /**
  * Whether `stored` is newer than `ours`, so that writing ours would replace work of a later generation:
- * its `g` is greater, or it is of the same session at a greater `s`. Another session's entry at the same
- * `g` is not newer (the last write wins). The Lua twin of this rule is STORE_SCRIPT.
+ * its `g` is greater, or at the same `g` its `s` is (a session's entry). The Lua twin of this rule is
+ * STORE_SCRIPT.
  */
-function isNewer(stored: CachedList, ours: Pick<CachedList, 'g' | 'a' | 's'>): boolean {
+function isNewer(stored: CachedList, ours: Pick<CachedList, 'g' | 's'>): boolean {
   if (stored.g !== ours.g) return stored.g > ours.g;
-  return ours.a !== undefined && stored.a === ours.a && (stored.s ?? 0) > (ours.s ?? 0);
+  return ours.s !== undefined && (stored.s ?? 0) > ours.s;
 }
 
 function productIdsOf(members: unknown): string[] {
@@ -299,22 +317,30 @@ function productIdsOf(members: unknown): string[] {
 }
 
 /**
- * Writes an entry (fresh for `ttlSeconds`, kept twice as long so it can be served stale), unless the
- * entry stored under the key is newer (`isNewer`): one conditional script (STORE_SCRIPT) where the
- * server runs scripts; else a GET, then the SET only if what it read is not newer (not atomic: it only
- * narrows the race, on servers that are not Upstash). True when it wrote. The entry's text has its
- * fields in the order the scripts' patterns expect, whatever the order of `value`'s.
+ * Writes an entry (fresh for `ttlSeconds`, kept twice as long so it can be served stale) under
+ * `target.key`, unless its stamp is ahead of a generation key it was read from (that key expired since
+ * the lookup) or the entry stored there is newer (`isNewer`), and never for longer than those generation
+ * keys live (STORE_SCRIPT explains both). One conditional script where the server runs scripts; else a
+ * pipeline of GETs and PTTLs, then the SET only if what it read allows it (not atomic: it only narrows
+ * the race, on servers that are not Upstash). True when it wrote. The entry's text has its fields in the
+ * order the scripts' patterns expect, whatever the order of `value`'s.
  */
 export async function storeRecommendations(
   redis: Redis,
-  key: string,
+  target: EntryTarget,
   value: Omit<CachedList, 'f'>,
   ttlSeconds: number,
   budgetMs: number,
   now = Date.now(),
 ): Promise<boolean> {
-  const stamp: Pick<CachedList, 'g' | 'a' | 's'> =
-    value.a !== undefined && value.s !== undefined ? { g: value.g, a: value.a, s: value.s } : { g: value.g };
+  const stamp: Pick<CachedList, 'g' | 's'> =
+    value.s !== undefined ? { g: value.g, s: value.s } : { g: value.g };
+  const [generation, sessionGeneration] = target.generationKeys;
+  if (generation === undefined || (stamp.s === undefined) !== (sessionGeneration === undefined)) {
+    throw new Error('cache write: a session generation needs the session generation key, and only it');
+  }
+  const generations: Array<[string, number]> = [[generation, stamp.g]];
+  if (sessionGeneration !== undefined) generations.push([sessionGeneration, stamp.s ?? 0]);
   const entry: CachedList = {
     ...stamp,
     source: value.source,
@@ -322,13 +348,14 @@ export async function storeRecommendations(
     f: now + ttlSeconds * 1000,
   };
   const text = JSON.stringify(entry);
-  const ex = ttlSeconds * 2;
+  let px = ttlSeconds * 2 * 1000;
   const started = Date.now();
   if (!scriptingUnavailable(redis, 'store')) {
-    const args = [text, String(ex), String(stamp.g)];
-    if (stamp.a !== undefined) args.push(stamp.a, String(stamp.s));
+    const args = [text, String(px), String(stamp.g)];
+    if (stamp.s !== undefined) args.push(String(stamp.s));
+    const keys = [target.key, ...generations.map(([key]) => key)];
     try {
-      return Number(await withinBudget(storeScript(redis).exec([key], args), budgetMs)) === 1;
+      return Number(await withinBudget(storeScript(redis).exec(keys, args), budgetMs)) === 1;
     } catch (error) {
       if (!noteScriptingRefused(redis, error, 'store')) throw error;
     }
@@ -338,9 +365,21 @@ export async function storeRecommendations(
     if (ms <= 0) throw new CacheTimeoutError(budgetMs);
     return ms;
   };
-  const stored = parseEntry(await withinBudget(redis.get(key), left()));
+  const reads = redis.pipeline();
+  reads.get(target.key);
+  for (const [key] of generations) {
+    reads.get(key);
+    reads.pttl(key);
+  }
+  const [storedRaw, ...counts] = await withinBudget(reads.exec<unknown[]>(), left());
+  for (const [index, [, stamped]] of generations.entries()) {
+    if (stamped > counter(counts[2 * index])) return false;
+    const ttl = Number(counts[2 * index + 1]);
+    if (ttl > 0 && ttl < px) px = ttl;
+  }
+  const stored = parseEntry(storedRaw);
   if (stored && isNewer(stored, stamp)) return false;
-  await withinBudget(redis.set(key, text, { ex }), left());
+  await withinBudget(redis.set(target.key, text, { px }), left());
   return true;
 }
 

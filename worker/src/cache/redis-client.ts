@@ -1,13 +1,14 @@
 import { Redis } from '@upstash/redis/cloudflare';
+import { setting } from '../config';
 import type { Env } from '../env';
+import { SETTINGS } from '../settings';
 
 /** Default time budget of one cache round trip, in ms (`CACHE_BUDGET_MS`). */
-export const DEFAULT_CACHE_BUDGET_MS = 50;
+export const DEFAULT_CACHE_BUDGET_MS = SETTINGS.CACHE_BUDGET_MS.fallback;
 
-/** The cache budget from the environment: a positive number of ms, else the default. */
+/** The cache budget from the environment: a positive number of ms, else the default (settings.ts). */
 export function cacheBudgetMs(env: Pick<Env, 'CACHE_BUDGET_MS'>): number {
-  const value = Number(env.CACHE_BUDGET_MS);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_CACHE_BUDGET_MS;
+  return setting(env, 'CACHE_BUDGET_MS');
 }
 
 const clients = new Map<string, Redis>();

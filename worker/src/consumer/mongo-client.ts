@@ -1,17 +1,18 @@
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
+import { setting } from '../config';
 import type { Env } from '../env';
+import { SETTINGS } from '../settings';
 import { databaseName, ensureIndexes } from './collections';
 
 /**
  * Longest a batch write may take before the consumer gives up on it and retries the batch later
  * (`MONGODB_WRITE_DEADLINE_MS`): a server that accepts connections but never answers.
  */
-export const DEFAULT_WRITE_DEADLINE_MS = 30_000;
+export const DEFAULT_WRITE_DEADLINE_MS = SETTINGS.MONGODB_WRITE_DEADLINE_MS.fallback;
 
-/** The write deadline in ms: `MONGODB_WRITE_DEADLINE_MS` when a positive number, else 30 s. */
+/** The write deadline in ms: `MONGODB_WRITE_DEADLINE_MS` when a positive number, else 30 s (settings.ts). */
 export function writeDeadlineMs(env: Pick<Env, 'MONGODB_WRITE_DEADLINE_MS'>): number {
-  const value = Number(env.MONGODB_WRITE_DEADLINE_MS);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_WRITE_DEADLINE_MS;
+  return setting(env, 'MONGODB_WRITE_DEADLINE_MS');
 }
 
 /**

@@ -1,22 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { AppEnv } from '../app-env';
+import { logConfigProblem } from '../log';
 import { USER_SIGNATURE_HEADER } from '../routes/params';
+import { parseShopOrigins } from '../settings';
 import { ANONYMOUS_ID_HEADER, ANONYMOUS_ID_NEW_HEADER, USER_ID_HEADER } from '../shopper';
-
-/** `SHOP_ORIGINS`: comma- or space-separated origins (`https://shop.example,https://www.shop.example`). */
-export function parseShopOrigins(raw: string | undefined): Set<string> {
-  const origins = new Set<string>();
-  for (const part of (raw ?? '').split(/[\s,]+/)) {
-    if (!part) continue;
-    try {
-      origins.add(new URL(part).origin);
-    } catch {
-      // Not an origin: ignored (and so never allowed).
-    }
-  }
-  return origins;
-}
 
 /** One CORS handler per distinct SHOP_ORIGINS value (settings do not change within an isolate). */
 const handlers = new Map<string, MiddlewareHandler>();
@@ -24,7 +12,10 @@ const handlers = new Map<string, MiddlewareHandler>();
 function corsFor(raw: string): MiddlewareHandler {
   let handler = handlers.get(raw);
   if (!handler) {
-    const allowed = parseShopOrigins(raw);
+    // An entry that is not an origin is never allowed; logged once, and on /healthz `config`.
+    const problems: string[] = [];
+    const allowed = parseShopOrigins(raw, problems);
+    for (const problem of problems) logConfigProblem(problem);
     handler = cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],

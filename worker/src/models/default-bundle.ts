@@ -1,4 +1,5 @@
 import type { Env } from '../env';
+import { parseSetting } from '../settings';
 import type { BundleSource } from './bundle';
 import { defaultBundleFiles } from './default-bundle.generated';
 
@@ -10,10 +11,8 @@ import { defaultBundleFiles } from './default-bundle.generated';
  * than true/false is a `problem` (reported by /healthz) and counts as off.
  */
 export function demoBundleSetting(env: Pick<Env, 'DEMO_BUNDLE'>): { enabled: boolean; problem?: string } {
-  const value = (env.DEMO_BUNDLE ?? '').trim().toLowerCase();
-  if (value === 'true') return { enabled: true };
-  if (value === '' || value === 'false') return { enabled: false };
-  return { enabled: false, problem: `DEMO_BUNDLE must be true or false, got "${env.DEMO_BUNDLE}"` };
+  const { value, problem } = parseSetting('DEMO_BUNDLE', env.DEMO_BUNDLE);
+  return problem === undefined ? { enabled: value } : { enabled: value, problem };
 }
 
 /**

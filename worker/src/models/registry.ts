@@ -1,3 +1,4 @@
+import { setting } from '../config';
 import type { Env } from '../env';
 import {
   type ComponentHealth,
@@ -8,7 +9,6 @@ import {
   reportRecovery,
 } from '../health';
 import { log } from '../log';
-import { secondsSetting } from '../settings';
 import {
   type BundleCatalogue,
   BundleError,
@@ -30,7 +30,6 @@ export interface RegistryDependencies {
   builtIn: () => BundleSource | undefined;
 }
 
-const DEFAULT_POLL_SECONDS = 30;
 /**
  * Creating the first ORT session of an isolate is one synchronous block (~0.37 s measured locally: no
  * timer fires during it), and everything the isolate is doing waits for it. So a first load's session
@@ -54,7 +53,7 @@ const RETIRE_GRACE_MS = 60_000;
 export const SESSION_REFUSAL_RETRY_MS = 5 * 60_000;
 
 export function pollIntervalMs(env: Pick<Env, 'MODEL_POLL_SECONDS'>): number {
-  return secondsSetting(env.MODEL_POLL_SECONDS, DEFAULT_POLL_SECONDS);
+  return setting(env, 'MODEL_POLL_SECONDS') * 1000;
 }
 
 function describe(error: unknown): string {

@@ -37,12 +37,15 @@ export interface PriceOptions {
 /**
  * Prices for a shopper: today the catalogue's base price (`personalized: false`) for everyone, holdout
  * or not, each with a signed token (`token: null` when unsigned). Unknown product ids are left out
- * (a fallback, not an error).
+ * (a fallback, not an error). A token names `shopper.userHash`, so none is signed for a shopper who is
+ * not `hashed` (no USER_HASH_KEY: their "hash" is a random value that names no one, and a token
+ * naming it would verify for nobody, or, were that value ever to be a real hash, for someone else):
+ * this function refuses that itself, whatever its caller checked.
  */
 export async function getPrices(
   env: Env,
   ctx: Pick<ExecutionContext, 'waitUntil'>,
-  shopper: Pick<Shopper, 'userHash'>,
+  shopper: Pick<Shopper, 'userHash' | 'hashed'>,
   productIds: readonly string[],
   { sign = true, now = Date.now() }: PriceOptions = {},
 ): Promise<PriceQuote[]> {
@@ -50,8 +53,9 @@ export async function getPrices(
   const bundle = await getCatalogue(env, ctx);
   if (!bundle) return [];
   const expires = Math.floor(now / 1000) + PRICE_TOKEN_TTL_SECONDS;
-  const key = sign && env.PRICE_SIGNING_KEY ? await signingKey(env.PRICE_SIGNING_KEY) : undefined;
-  if (sign && !key && !warnedMissingKey) {
+  const signs = sign && shopper.hashed;
+  const key = signs && env.PRICE_SIGNING_KEY ? await signingKey(env.PRICE_SIGNING_KEY) : undefined;
+  if (signs && !key && !warnedMissingKey) {
     warnedMissingKey = true;
     log('warn', 'price_signing_key_missing', {
       hint: 'wrangler secret put PRICE_SIGNING_KEY; prices carry no token',
@@ -97,5 +101,5 @@ export function basePrices(
   ctx: Pick<ExecutionContext, 'waitUntil'>,
   productIds: readonly string[],
 ): Promise<PriceQuote[]> {
-  return getPrices(env, ctx, { userHash: '' }, productIds, { sign: false });
+  return getPrices(env, ctx, { userHash: '', hashed: false }, productIds, { sign: false });
 }

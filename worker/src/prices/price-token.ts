@@ -10,12 +10,15 @@ import { fromBase64Url, toBase64Url } from './base64url';
  *
  * Key rotation: tokens are signed with `PRICE_SIGNING_KEY` and verified with it or with
  * `PRICE_SIGNING_KEY_PREVIOUS`, the one named by the token's key id; a token naming neither is
- * `unknown_key`. Tokens of the format before key ids (`v1.<payload>.<mac>`, MAC over `v1.<payload>`)
- * still verify, against either key, for the rest of their 30-minute life.
+ * `unknown_key`.
+ *
+ * Tokens of the format before key ids (`v1.<payload>.<mac>`) are `malformed`: not a format this worker
+ * reads. None could verify anyway: their `u` is the unkeyed SHA-256 hash of that time, and shoppers are
+ * named by the keyed `userHash` since the same change, so each would be `other_user`; `malformed` says
+ * it without checking a MAC for a token that cannot be honoured (checkout re-quotes or charges the base
+ * price, as for any refused token).
  */
 export const TOKEN_VERSION = 'v2';
-/** Tokens minted before key ids; verified, never minted. */
-export const LEGACY_TOKEN_VERSION = 'v1';
 
 export const PriceClaimsSchema = z.object({
   /** product id */
@@ -31,7 +34,7 @@ export const PriceClaimsSchema = z.object({
   /**
    * Quote id: random, one per token, so that two quotes of the same price to the same shopper in the
    * same second are still told apart, and a checkout can log (or, in its own order store, refuse a
-   * second use of) the quote it honoured. Absent from `v1` tokens.
+   * second use of) the quote it honoured. Every token this worker signs has one.
    */
   q: z.string().min(1).max(64).optional(),
 });
@@ -120,8 +123,8 @@ export async function signPriceToken(key: CryptoKey, claims: PriceClaims): Promi
 }
 
 /**
- * Verifies a token for a shopper at a time. The key is the keyring's one the token's key id names (a
- * legacy `v1` token names none: the current key, then the previous one, are tried). The MAC is checked
+ * Verifies a token for a shopper at a time. The key is the keyring's one the token's key id names;
+ * anything but a `v2` token (a `v1` one included) is `malformed`. The MAC is checked
  * with `crypto.subtle.verify` (constant time) before anything in the payload is believed; expiry and
  * shopper are checked after. `userHash` may list several hashes of one shopper (a logged-in shopper's
  * and their anonymous session's: a price quoted before login names the anonymous one); the token must
@@ -136,27 +139,12 @@ export async function verifyPriceToken(
   const ring: PriceKeyring = 'current' in keyring ? keyring : { current: keyring };
   const held = ring.previous ? [ring.current, ring.previous] : [ring.current];
   const parts = token.split('.');
-  let signed: string;
-  let payload: string;
-  let macText: string;
-  let candidates: CryptoKey[];
-  if (parts[0] === TOKEN_VERSION && parts.length === 4) {
-    const [version, kid = '', body = '', mac = ''] = parts;
-    if (!KEY_ID.test(kid)) return { valid: false, reason: 'malformed' };
-    signed = `${version}.${kid}.${body}`;
-    payload = body;
-    macText = mac;
-    const ids = await Promise.all(held.map((key) => keyId(key)));
-    candidates = held.filter((_, i) => ids[i] === kid);
-  } else if (parts[0] === LEGACY_TOKEN_VERSION && parts.length === 3) {
-    const [version, body = '', mac = ''] = parts;
-    signed = `${version}.${body}`;
-    payload = body;
-    macText = mac;
-    candidates = held;
-  } else {
-    return { valid: false, reason: 'malformed' };
-  }
+  if (parts[0] !== TOKEN_VERSION || parts.length !== 4) return { valid: false, reason: 'malformed' };
+  const [version, kid = '', payload = '', macText = ''] = parts;
+  if (!KEY_ID.test(kid)) return { valid: false, reason: 'malformed' };
+  const signed = `${version}.${kid}.${payload}`;
+  const ids = await Promise.all(held.map((key) => keyId(key)));
+  const candidates = held.filter((_, i) => ids[i] === kid);
   const mac = fromBase64Url(macText);
   const payloadBytes = fromBase64Url(payload);
   if (!mac || !payloadBytes || mac.byteLength !== 32) return { valid: false, reason: 'malformed' };

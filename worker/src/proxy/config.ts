@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Env } from '../env';
-import { log } from '../log';
+import { logConfigProblem } from '../log';
+import { parseSetting, SETTINGS, type SettingName, type SettingValue } from '../settings';
 import { parseOriginUrl } from './origin-url';
 
 /** Where a configured slot's block goes relative to the element its selector matches. */
@@ -38,11 +39,11 @@ export interface ProxyConfig {
   consentRequired: boolean;
   /** `RX_HONOUR_GPC=true`: a browser sending `Sec-GPC: 1` is never tracked, consent or not. */
   honourGpc: boolean;
-  /** Problems found in the settings; logged once, shown by the tests, never fatal. */
+  /** Problems found in the settings; logged once, shown by `/healthz` `config`, never fatal. */
   problems: string[];
 }
 
-export const DEFAULT_BUDGET_MS = 50;
+export const DEFAULT_BUDGET_MS = SETTINGS.PERSONALIZATION_BUDGET_MS.fallback;
 
 function parseSlots(raw: string | undefined, problems: string[]): ConfiguredSlot[] {
   if (raw === undefined || raw.trim() === '') return [];
@@ -62,13 +63,14 @@ function parseSlots(raw: string | undefined, problems: string[]): ConfiguredSlot
   return parsed.data;
 }
 
-function parseBudget(raw: string | undefined, problems: string[]): number {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_BUDGET_MS;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    problems.push(`PERSONALIZATION_BUDGET_MS must be a number of milliseconds >= 0, got "${raw}"`);
-    return DEFAULT_BUDGET_MS;
-  }
+/** A numeric or enum setting by its rule in settings.ts, its problem (if any) added to `problems`. */
+function settingOf<Name extends SettingName>(
+  name: Name,
+  raw: string | undefined,
+  problems: string[],
+): SettingValue<Name> {
+  const { value, problem } = parseSetting(name, raw);
+  if (problem !== undefined) problems.push(problem);
   return value;
 }
 
@@ -123,23 +125,6 @@ function routedPath(path: string): string {
   ).pathname.toLowerCase();
 }
 
-/** A setting with a few accepted words (case-insensitive), each meaning `T`; empty means `fallback`. */
-function parseChoice<T>(
-  name: string,
-  raw: string | undefined,
-  choices: Record<string, T>,
-  fallback: T,
-  problems: string[],
-): T {
-  const value = (raw ?? '').trim().toLowerCase();
-  if (value === '') return fallback;
-  if (!Object.hasOwn(choices, value)) {
-    problems.push(`${name} must be one of ${Object.keys(choices).join(', ')}, got "${raw}"`);
-    return fallback;
-  }
-  return choices[value] as T;
-}
-
 function nonEmpty(raw: string | undefined): string | undefined {
   return raw !== undefined && raw.trim() !== '' ? raw.trim() : undefined;
 }
@@ -152,16 +137,10 @@ export function parseProxyConfig(env: Env): ProxyConfig | undefined {
   const config: ProxyConfig = {
     origin,
     slots: parseSlots(env.RX_SLOTS, problems),
-    budgetMs: parseBudget(env.PERSONALIZATION_BUDGET_MS, problems),
+    budgetMs: settingOf('PERSONALIZATION_BUDGET_MS', env.PERSONALIZATION_BUDGET_MS, problems),
     excludedPaths: parseExcludedPaths(env.RX_EXCLUDE_PATHS, problems),
-    consentRequired: parseChoice(
-      'RX_CONSENT',
-      env.RX_CONSENT,
-      { required: true, 'not-required': false },
-      false,
-      problems,
-    ),
-    honourGpc: parseChoice('RX_HONOUR_GPC', env.RX_HONOUR_GPC, { true: true, false: false }, false, problems),
+    consentRequired: settingOf('RX_CONSENT', env.RX_CONSENT, problems),
+    honourGpc: settingOf('RX_HONOUR_GPC', env.RX_HONOUR_GPC, problems),
     problems,
   };
   const priceSelector = nonEmpty(env.RX_PRICE_SELECTOR);
@@ -191,7 +170,7 @@ export function proxyConfig(env: Env): ProxyConfig | undefined {
   ]);
   if (parsed.has(key)) return parsed.get(key);
   const config = parseProxyConfig(env);
-  for (const problem of config?.problems ?? []) log('warn', 'proxy_config_problem', { problem });
+  for (const problem of config?.problems ?? []) logConfigProblem(problem);
   if (parsed.size > 8) parsed.clear();
   parsed.set(key, config);
   return config;

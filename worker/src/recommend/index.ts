@@ -5,6 +5,7 @@ import {
   storeRecommendations,
 } from '../cache/recommendation-cache';
 import { CacheTimeoutError, cacheBudgetMs, redisFromEnv } from '../cache/redis-client';
+import { setting } from '../config';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery, reportSlow } from '../health';
 import { logRepeating } from '../log-repeating';
@@ -24,11 +25,9 @@ export {
   type RecommendedItem,
 } from './types';
 
-const DEFAULT_TTL_SECONDS = 300;
-
+/** `CACHE_TTL_SECONDS`: a whole number of seconds > 0, else 300 (settings.ts). */
 function ttlSeconds(env: Pick<Env, 'CACHE_TTL_SECONDS'>): number {
-  const value = Number(env.CACHE_TTL_SECONDS);
-  return Number.isInteger(value) && value > 0 ? value : DEFAULT_TTL_SECONDS;
+  return setting(env, 'CACHE_TTL_SECONDS');
 }
 
 type Background = Pick<ExecutionContext, 'waitUntil'>;
@@ -45,8 +44,12 @@ async function lookup(env: Env, shopper: Shopper, bundle: BundleCatalogue, query
     modelVersion: bundle.version,
     bucket: shopper.bucket,
   };
+  // A logged-in shopper's anonymous id that is new (firstVisit: made for this request, or by the plugin
+  // on this page) names no session: nothing is stored under it, and the next request may bring another
+  // one. So no session is read and the entry is the user's alone, which that next request finds.
+  const session = shopper.firstVisit ? shopper.userHash : shopper.anonymousHash;
   try {
-    const found = await lookupRecommendations(redis, parts, shopper.anonymousHash, cacheBudgetMs(env));
+    const found = await lookupRecommendations(redis, parts, session, cacheBudgetMs(env));
     reportRecovery('cache');
     return { redis, found };
   } catch (error) {
@@ -86,7 +89,7 @@ async function write(env: Env, cache: CacheHandle, computed: Computed): Promise<
   if (computed.fallback) return;
   const { redis, found } = cache;
   const value = { ...entryGenerations(found), source: computed.source, items: computed.items };
-  await storeRecommendations(redis, found.key, value, ttlSeconds(env), cacheBudgetMs(env));
+  await storeRecommendations(redis, found, value, ttlSeconds(env), cacheBudgetMs(env));
 }
 
 /** Refreshes a stale entry: only the request that wins the lock recomputes, the others serve stale. */

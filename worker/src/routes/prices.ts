@@ -72,10 +72,8 @@ export const prices = new Hono<AppEnv>()
         return c.json({ prices: await basePrices(c.env, c.executionCtx, query.product_ids) });
       }
       const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
-      // Without USER_HASH_KEY a token could name no one (Shopper.hashed): base prices, token null.
-      const quotes = shopper.hashed
-        ? await getPrices(c.env, c.executionCtx, shopper, query.product_ids)
-        : await basePrices(c.env, c.executionCtx, query.product_ids);
+      // Without USER_HASH_KEY a token could name no one (Shopper.hashed): getPrices signs none then.
+      const quotes = await getPrices(c.env, c.executionCtx, shopper, query.product_ids);
       setShopperCookie(c, shopper);
       return c.json({ prices: quotes });
     },
@@ -137,7 +135,7 @@ export const prices = new Hono<AppEnv>()
               price: a,
               currency,
               expires_at: new Date(e * 1000).toISOString(),
-              // Tokens minted before quote ids have none.
+              // Every token this worker signs has one (the claims schema leaves it optional).
               ...(q ? { quote_id: q } : {}),
             };
           }

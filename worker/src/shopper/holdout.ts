@@ -1,17 +1,16 @@
+import { setting } from '../config';
 import { sha256OfShopperText } from './recent-digests';
 
 /** Which arm of the experiment a shopper is in: `holdout` shoppers get popularity and base prices. */
 export type Bucket = 'treatment' | 'holdout';
 
 /**
- * Parses `HOLDOUT_PERCENT` (0..100, decimals allowed). A missing or invalid value means no holdout,
- * because silently holding out shoppers nobody asked to hold out would cost the shop revenue.
+ * Parses `HOLDOUT_PERCENT` (0..100, decimals allowed; past a bound, that bound). A missing or invalid
+ * value means no holdout, because silently holding out shoppers nobody asked to hold out would cost
+ * the shop revenue (settings.ts; an invalid one is a problem on `/healthz` `config`).
  */
 export function holdoutPercent(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return 0;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) return 0;
-  return Math.min(100, Math.max(0, value));
+  return setting({ HOLDOUT_PERCENT: raw }, 'HOLDOUT_PERCENT');
 }
 
 /**

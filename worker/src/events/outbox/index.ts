@@ -1,5 +1,6 @@
 import type { RxEvent, StoredEvent } from '../../../../contracts/events';
 import { contextDigest } from '../../cache/keys';
+import { setting } from '../../config';
 import { withDeadline } from '../../consumer/deadline';
 import type { Env } from '../../env';
 import { type ComponentHealth, publicDetail, registerHealthProbe } from '../../health';
@@ -22,7 +23,8 @@ export {
  */
 export const OUTBOX_NAME = 'events';
 /** Most shards `OUTBOX_SHARDS` may ask for: `/healthz` asks each one for its status. */
-export const MAX_OUTBOX_SHARDS = 32;
+export { MAX_OUTBOX_SHARDS } from '../../settings';
+
 /** Longest wait for the outbox to hold events (on the intake path a sender waits for the answer). */
 const HOLD_BUDGET_MS = 5_000;
 /** `/healthz` does not wait longer than this for the outbox's answer. */
@@ -33,10 +35,9 @@ export class OutboxRefusedError extends Error {
   override readonly name = 'OutboxRefusedError';
 }
 
-/** `OUTBOX_SHARDS`: a whole number from 1 to MAX_OUTBOX_SHARDS; anything else means 1. */
+/** `OUTBOX_SHARDS`: a whole number from 1 to MAX_OUTBOX_SHARDS; anything else means 1 (settings.ts). */
 export function outboxShards(env: Pick<Env, 'OUTBOX_SHARDS'>): number {
-  const value = Number(env.OUTBOX_SHARDS);
-  return Number.isInteger(value) && value >= 1 && value <= MAX_OUTBOX_SHARDS ? value : 1;
+  return setting(env, 'OUTBOX_SHARDS');
 }
 
 /**

@@ -1,0 +1,167 @@
+/**
+ * `/healthz` `config`: a retailer who mistypes a setting sees it named there (the worker uses the
+ * default meanwhile), with what the setting accepts; `ok` when every entry is acceptable.
+ */
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
+import { describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../worker/src/app';
+import type { Env } from '../../worker/src/env';
+import { type ComponentHealth, configHealth } from '../../worker/src/health';
+
+const app = createApp();
+
+async function healthz(overrides: Partial<Env>) {
+  const ctx = createExecutionContext();
+  const response = await app.request(
+    'https://rx.test/healthz',
+    {},
+    { ...(env as unknown as Env), ...overrides },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return (await response.json()) as { status: string; components: Record<string, ComponentHealth> };
+}
+
+const PROXY = { ORIGIN_URL: 'https://origin.example' };
+
+describe('/healthz config', () => {
+  it('is ok with the settings as deployed (the test config), and with a proxy configured well', async () => {
+    const response = await SELF.fetch('http://worker.test/healthz');
+    const body = await response.json<{ components: Record<string, ComponentHealth> }>();
+    expect(body.components.config).toEqual({ status: 'ok' });
+    const proxy = await healthz({
+      ...PROXY,
+      RX_SLOTS: '[{"selector":"#recs","placement":"home"}]',
+      SHOP_ORIGINS: 'https://shop.example,https://www.shop.example',
+      CACHE_BUDGET_MS: '80',
+      HOLDOUT_PERCENT: '',
+    });
+    expect(proxy.components.config).toEqual({ status: 'ok' });
+  });
+
+  it('names a bad CACHE_BUDGET_MS, what it accepts and that the worker goes on', async () => {
+    const body = await healthz({ CACHE_BUDGET_MS: 'fast' });
+    expect(body.components.config).toEqual({
+      status: 'degraded',
+      detail: 'CACHE_BUDGET_MS must be a number of milliseconds > 0, got "fast"',
+    });
+    expect(body.status).toBe('degraded');
+  });
+
+  it('names a bad RX_SLOTS entry (proxy mode)', async () => {
+    const body = await healthz({ ...PROXY, RX_SLOTS: '[{"selector":"#recs","placement":"basket"}]' });
+    expect(body.components.config?.status).toBe('degraded');
+    expect(body.components.config?.detail).toMatch(/^RX_SLOTS\[0\.placement\]: /);
+  });
+
+  it('names a SHOP_ORIGINS entry that is not an origin', async () => {
+    const body = await healthz({ SHOP_ORIGINS: 'https://shop.example,www.shop.example' });
+    expect(body.components.config).toEqual({
+      status: 'degraded',
+      detail: 'SHOP_ORIGINS: "www.shop.example" is not an origin (like https://shop.example)',
+    });
+  });
+
+  it('lists several problems, counted, general settings first, then the proxy’s', async () => {
+    const body = await healthz({
+      ...PROXY,
+      OUTBOX_SHARDS: '64',
+      RX_CONSENT: 'maybe',
+      PERSONALIZATION_BUDGET_MS: 'soon',
+    });
+    expect(body.components.config).toEqual({
+      status: 'degraded',
+      detail:
+        '3 problems: OUTBOX_SHARDS must be a whole number from 1 to 32, got "64"; ' +
+        'PERSONALIZATION_BUDGET_MS must be a number of milliseconds >= 0, got "soon"; ' +
+        'RX_CONSENT must be one of required, not-required, got "maybe"',
+    });
+  });
+
+  it('names an ORIGIN_URL that is not http(s), which fails every proxied page: down, 503', async () => {
+    const ctx = createExecutionContext();
+    const response = await app.request(
+      'https://rx.test/healthz',
+      {},
+      { ...(env as unknown as Env), ORIGIN_URL: 'ftp://origin.example' },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { status: string; components: Record<string, ComponentHealth> };
+    expect(body.status).toBe('down');
+    expect(body.components.config).toEqual({
+      status: 'down',
+      detail: 'ORIGIN_URL must be an http(s) URL, got ftp:',
+    });
+    // A typo the default covers is not an outage.
+    expect((await healthz({ ...PROXY, CACHE_BUDGET_MS: 'fast' })).components.config?.status).toBe('degraded');
+  });
+
+  it('proxy settings are not checked while the proxy is off (ORIGIN_URL empty)', async () => {
+    const body = await healthz({ ORIGIN_URL: '', RX_SLOTS: 'not json' });
+    expect(body.components.config).toEqual({ status: 'ok' });
+  });
+
+  it('checks public settings only: no secret value ever reaches the detail', () => {
+    const secrets: Partial<Env> = {
+      UPSTASH_REDIS_REST_URL: 'https://secret-marker-1.example',
+      UPSTASH_REDIS_REST_TOKEN: 'secret-marker-2',
+      MONGODB_URI: 'mongodb://user:secret-marker-3@host',
+      PRICE_SIGNING_KEY: 'secret-marker-4',
+      ADMIN_TOKEN: 'secret-marker-5',
+      USER_HASH_KEY: 'secret-marker-6',
+    };
+    const health = configHealth({
+      ...(env as unknown as Env),
+      ...secrets,
+      CACHE_BUDGET_MS: 'bad',
+      SHOP_ORIGINS: 'bad',
+    });
+    expect(health.status).toBe('degraded');
+    expect(health.detail).not.toContain('secret-marker');
+  });
+
+  it('checks once per distinct settings and logs each problem once per isolate', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const settings = { CACHE_TTL_SECONDS: 'an hour' };
+      for (let i = 0; i < 3; i++) {
+        expect((await healthz(settings)).components.config?.status).toBe('degraded');
+      }
+      const logged = warn.mock.calls
+        .map((call) => JSON.parse(String(call[0])) as { event: string; problem?: string })
+        .filter((line) => line.event === 'config_problem');
+      expect(logged).toEqual([
+        {
+          level: 'warn',
+          event: 'config_problem',
+          problem: 'CACHE_TTL_SECONDS must be a whole number of seconds > 0, got "an hour"',
+        },
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
+describe('SHOP_ORIGINS entries that are not origins', () => {
+  it('are never allowed: `localhost:8787` (no scheme) does not let the null origin in with credentials', async () => {
+    const preflight = async (origin: string) => {
+      const ctx = createExecutionContext();
+      const response = await app.request(
+        'https://rx.test/v1/recommendations',
+        {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'GET' },
+        },
+        { ...(env as unknown as Env), SHOP_ORIGINS: 'localhost:8787 https://shop.example' },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return response.headers.get('access-control-allow-origin');
+    };
+    expect(await preflight('https://shop.example')).toBe('https://shop.example');
+    expect(await preflight('null')).toBeNull();
+  });
+});

@@ -1,0 +1,93 @@
+import type { Env } from './env';
+import { logConfigProblem } from './log';
+import { proxyConfig } from './proxy/config';
+import { parseSetting, parseShopOrigins, SETTINGS, type SettingName, type SettingValue } from './settings';
+
+/**
+ * Reading the worker's settings: each one's value by its rule in settings.ts, with a bad entry's
+ * problem logged once per isolate (`config_problem`), and the list of problems `/healthz` shows
+ * under `config` (health.ts).
+ */
+
+/** A setting's value (its default for a bad entry, whose problem is logged once per isolate). */
+export function setting<Name extends SettingName>(env: Pick<Env, Name>, name: Name): SettingValue<Name> {
+  const { value, problem } = parseSetting(name, env[name]);
+  if (problem !== undefined) logConfigProblem(problem);
+  return value;
+}
+
+const GENERAL_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter(
+  (name) => !('proxyMode' in SETTINGS[name]),
+);
+
+/** Every public setting a problem can come from (secrets are never read here). */
+const CHECKED = [
+  ...GENERAL_SETTINGS,
+  'SHOP_ORIGINS',
+  // Proxy mode (proxy/config.ts).
+  'ORIGIN_URL',
+  'RX_SLOTS',
+  'PERSONALIZATION_BUDGET_MS',
+  'RX_EXCLUDE_PATHS',
+  'RX_CONSENT',
+  'RX_HONOUR_GPC',
+] as const satisfies ReadonlyArray<keyof Env>;
+
+interface Found {
+  problems: readonly string[];
+  /** ORIGIN_URL is set but not an http(s) URL: proxy mode cannot serve any page. */
+  originBroken: boolean;
+}
+
+function findProblems(env: Env): Found {
+  const problems: string[] = [];
+  let originBroken = false;
+  for (const name of GENERAL_SETTINGS) {
+    const { problem } = parseSetting(name, env[name]);
+    if (problem !== undefined) problems.push(problem);
+  }
+  parseShopOrigins(env.SHOP_ORIGINS, problems);
+  try {
+    // Undefined (no problems) when ORIGIN_URL is not set: the proxy's settings are then not used.
+    problems.push(...(proxyConfig(env)?.problems ?? []));
+  } catch (error) {
+    // Not an http(s) URL: every proxied request fails, so it is named here too.
+    const message = error instanceof Error ? error.message : String(error);
+    originBroken = true;
+    problems.push(
+      message.startsWith('ORIGIN_URL')
+        ? message
+        : `ORIGIN_URL must be an http(s) URL, got "${env.ORIGIN_URL}" (${message})`,
+    );
+  }
+  return { problems, originBroken };
+}
+
+// Settings only change with a deploy, so one check per isolate and distinct settings is enough.
+const found = new Map<string, Found>();
+
+/**
+ * The problems of the public settings (`[vars]`) as this deployment has them, in the order of
+ * settings.ts, then SHOP_ORIGINS's entries, then the proxy's (only in proxy mode); each logged once
+ * per isolate. Empty when every entry is acceptable.
+ */
+export function configProblems(env: Env): readonly string[] {
+  return check(env).problems;
+}
+
+/** Whether ORIGIN_URL is set and unusable: then the proxy can serve nothing (`config` is `down`). */
+export function originUrlBroken(env: Env): boolean {
+  return check(env).originBroken;
+}
+
+function check(env: Env): Found {
+  const key = JSON.stringify(CHECKED.map((name) => env[name]));
+  let result = found.get(key);
+  if (result === undefined) {
+    result = findProblems(env);
+    for (const problem of result.problems) logConfigProblem(problem);
+    if (found.size > 8) found.clear();
+    found.set(key, result);
+  }
+  return result;
+}
