@@ -11,6 +11,7 @@ import { seededRandom } from '../../scripts/demo-traffic/random';
 import { simulateShopper } from '../../scripts/demo-traffic/shopper';
 import { type Stack, startStack } from '../../scripts/dev/stack';
 import { stackMongo } from '../support/test-mongo';
+import { waitFor } from '../support/wait-for';
 
 const catalogue = loadCatalogue();
 // A browser's page navigation (the proxy leaves bots and non-page requests alone).
@@ -121,13 +122,15 @@ describe('local stack end to end', () => {
     const upstash = stack.upstash;
     expect(upstash).toBeDefined();
     const redis = new Redis({ url: upstash?.url ?? '', token: upstash?.token ?? '' });
-    let keys = 0;
-    for (let attempt = 0; attempt < 40 && keys === 0; attempt++) {
-      keys = await redis.dbsize();
-      if (keys === 0) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    // Written in the background (after the responses, and by the queue consumer): polled, for up to a
+    // minute, as a busy machine (other test files run meanwhile) can take more than a few seconds.
+    const keys = await waitFor(
+      () => redis.dbsize(),
+      (count) => count > 0,
+      60_000,
+    );
     expect(keys).toBeGreaterThan(0);
-  });
+  }, 90_000);
 
   it('carries a simulated shopper (demo:traffic) through pages, cart and events into MongoDB', async () => {
     const report = await simulateShopper(

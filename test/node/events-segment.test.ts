@@ -251,13 +251,20 @@ async function recommendations(anonymousId: string): Promise<RecommendationsBody
 describe('an Order Completed sent by a Segment source, end to end', () => {
   it('the bought item leaves that shopper’s (cached) recommendations once the consumer has run', async () => {
     const anonymousId = randomUUID();
-    const first = await recommendations(anonymousId);
-    const bought = first.items[0]?.product_id;
-    expect(bought).toBeDefined();
-    // Cached now: without the consumer's generation bump the same list would keep coming back.
-    const again = await recommendations(anonymousId);
+    await recommendations(anonymousId);
+    // Cached now: without the consumer's generation bump the same list would keep coming back. Asked
+    // until it comes from the cache: the first answer is stored in the background (waitUntil), after
+    // the response, and one a cold isolate gives while its model sessions load (popularity) is not
+    // stored at all (test/worker/cold-isolate.integration.test.ts), so on a busy machine the second
+    // request can still be a miss.
+    const again = await waitFor(
+      () => recommendations(anonymousId),
+      (body) => body.cached,
+      30_000,
+    );
     expect(again.cached).toBe(true);
-    expect(again.items.map((item) => item.product_id)).toContain(bought);
+    const bought = again.items[0]?.product_id;
+    expect(bought).toBeDefined();
 
     const analytics = segmentClient(WRITE_KEY);
     const call = delivered((cb) =>

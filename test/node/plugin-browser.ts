@@ -1,13 +1,16 @@
 /**
  * Real headless Chromium for the plugin's browser tests and benchmark (Debian's /usr/bin/chromium
- * driven by playwright-core; `.ci/run` installs it). Each browser gets a fresh profile directory,
- * so no cookie or localStorage leaks from one test into another.
+ * driven by playwright-core; `.ci/run` installs it). `launchBrowser` starts a browser with a fresh
+ * profile directory; `startChromium` starts one Chromium for a test file, whose `fresh()` gives each
+ * test a browser context of its own (a new, empty in-memory profile: no cookie, localStorage, cache
+ * or service worker of another context), so no state leaks from one test into another without
+ * paying a Chromium start (2-3 s) per test.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 /** Where Chromium is looked for; `CHROMIUM_PATH` overrides it. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -44,16 +47,18 @@ export function assertChromium(): void {
  * `userAgent`: headless Chromium says "HeadlessChrome", which the proxy rightly treats as a bot
  * (original page, nothing injected); proxy-mode tests pass a desktop Chrome user agent instead.
  */
-export async function launchBrowser(options: { userAgent?: string } = {}): Promise<TestBrowser> {
-  assertChromium();
-  const profile = await mkdtemp(path.join(os.tmpdir(), 'rx-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: ARGS,
+export interface BrowserOptions {
+  userAgent?: string;
+}
+
+function contextOptions(options: BrowserOptions): BrowserContextOptions {
+  return {
     viewport: { width: 1280, height: 800 },
     ...(options.userAgent ? { userAgent: options.userAgent } : {}),
-  });
+  };
+}
+
+function testBrowser(context: BrowserContext, close: () => Promise<void>): TestBrowser {
   return {
     context,
     async newPage() {
@@ -62,9 +67,40 @@ export async function launchBrowser(options: { userAgent?: string } = {}): Promi
       page.on('pageerror', (error) => errors.push(error));
       return { page, errors };
     },
-    async close() {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
+    close,
+  };
+}
+
+/** A Chromium of its own, on a fresh profile directory (removed by `close()`). */
+export async function launchBrowser(options: BrowserOptions = {}): Promise<TestBrowser> {
+  assertChromium();
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'rx-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ARGS,
+    ...contextOptions(options),
+  });
+  return testBrowser(context, async () => {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  });
+}
+
+/** One Chromium for many tests: each `fresh()` is a new browser context, closed by its `close()`. */
+export interface SharedChromium {
+  fresh(options?: BrowserOptions): Promise<TestBrowser>;
+  close(): Promise<void>;
+}
+
+export async function startChromium(): Promise<SharedChromium> {
+  assertChromium();
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
+  return {
+    async fresh(options = {}) {
+      const context = await browser.newContext(contextOptions(options));
+      return testBrowser(context, () => context.close());
     },
+    close: () => browser.close(),
   };
 }

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
 import { type Stack, startStack } from '../../scripts/dev/stack';
 import { stackMongo } from '../support/test-mongo';
-import { launchBrowser, type TestBrowser } from './plugin-browser';
+import { type SharedChromium, startChromium, type TestBrowser } from './plugin-browser';
 
 const OUTPUT_DIR = fileURLToPath(new URL('../../test-output', import.meta.url));
 const catalogue = loadCatalogue();
@@ -22,6 +22,7 @@ let stack: Stack;
 /** The stack's own local MongoDB, or a fresh database on RX_TEST_MONGODB_URI (test-mongo.ts). */
 const testMongo = stackMongo();
 let mongo: MongoClient;
+let chromium: SharedChromium;
 let browser: TestBrowser;
 const workerLog: string[] = [];
 
@@ -34,17 +35,19 @@ beforeAll(async () => {
     readyTimeoutMs: 150_000,
   });
   mongo = new MongoClient(testMongo.uri(stack));
+  chromium = await startChromium();
 }, 180_000);
 
 afterAll(async () => {
+  await chromium?.close();
   await mongo?.close();
   await stack?.stop();
   await testMongo.drop();
 }, 60_000);
 
-// A fresh profile per test: no cookie, consent or queued event carries over.
+// A fresh browser context (an empty profile) per test: no cookie, consent or queued event carries over.
 beforeEach(async () => {
-  browser = await launchBrowser();
+  browser = await chromium.fresh();
 });
 afterEach(async () => {
   await browser?.close();

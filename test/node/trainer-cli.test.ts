@@ -203,13 +203,18 @@ describe('trainer commands', { timeout: 180_000 }, () => {
   });
 
   it('--help and -h print the usage and exit 0 for all four commands', async () => {
-    for (const command of ['train', 'recommend', 'eval', 'forecast']) {
-      for (const flag of ['--help', '-h']) {
-        const result = await cli(command, flag === '-h' ? ['--format', 'movielens', flag] : [flag]);
-        expect(result.code, `${command} ${flag}`).toBe(0);
-        expect(result.stderr).toBe('');
-        expect(result.stdout).toMatch(new RegExp(`^usage: npm run ${command} -- --`));
-      }
+    const runs = ['train', 'recommend', 'eval', 'forecast'].flatMap((command) =>
+      ['--help', '-h'].map((flag) => ({ command, flag })),
+    );
+    // Eight independent processes (each mostly Node and tsx starting up): at once, then checked in order.
+    const results = await Promise.all(
+      runs.map(({ command, flag }) => cli(command, flag === '-h' ? ['--format', 'movielens', flag] : [flag])),
+    );
+    for (const [i, { command, flag }] of runs.entries()) {
+      const result = results[i];
+      expect(result?.code, `${command} ${flag}`).toBe(0);
+      expect(result?.stderr).toBe('');
+      expect(result?.stdout).toMatch(new RegExp(`^usage: npm run ${command} -- --`));
     }
   });
 
@@ -278,22 +283,25 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const empty = path.join(dir, 'empty.data');
     await writeFile(empty, '');
     const out = path.join(dir, 'never');
-    const a = await cli('train', ['--format', 'movielens', '--input', empty, '--out', out]);
+    // Three independent failing runs, at once: none may write a bundle, which the end checks.
+    const [a, b, c] = await Promise.all([
+      cli('train', ['--format', 'movielens', '--input', empty, '--out', out]),
+      cli('train', ['--format', 'parquet', '--input', empty, '--out', out]),
+      cli('recommend', [
+        '--model',
+        path.join(dir, 'nope'),
+        '--format',
+        'movielens',
+        '--input',
+        ratings,
+        '--out',
+        out,
+      ]),
+    ]);
     expect(a.code).toBe(1);
     expect(a.stderr).toMatch(/error: input .*empty\.data is empty/);
-    const b = await cli('train', ['--format', 'parquet', '--input', empty, '--out', out]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/unknown --format "parquet"/);
-    const c = await cli('recommend', [
-      '--model',
-      path.join(dir, 'nope'),
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--out',
-      out,
-    ]);
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(/no model bundle in .*cannot read manifest\.json/);
     await expect(readFile(path.join(out, 'manifest.json'))).rejects.toThrow();

@@ -1,8 +1,8 @@
 /**
- * vitest globalSetup (worker project) for the edge API tests: starts the local Upstash-compatible server
- * on a real redis-server, a deliberately slow Upstash stand-in, finds a closed port (Redis "down"), and
- * builds model bundles (valid v1 and v2, one with a corrupted model, one missing a model file). Handed to
- * the tests in workerd with `inject('edgeApi')`.
+ * vitest globalSetup (one per worker project) for the edge API tests: starts the local
+ * Upstash-compatible server on a real redis-server, a deliberately slow Upstash stand-in, finds a closed
+ * port (Redis "down"), and builds model bundles (valid v1 and v2, one with a corrupted model, one missing
+ * a model file). Handed to the tests in workerd with `inject('edgeApi')`.
  */
 import { createHash } from 'node:crypto';
 import type { TestProject } from 'vitest/node';

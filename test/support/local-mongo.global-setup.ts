@@ -1,12 +1,12 @@
 /**
- * vitest globalSetup (worker project): the MongoDB the events tests write to. Starts the local
+ * vitest globalSetup (one per worker project): the MongoDB the events tests write to. Starts the local
  * MongoDB-compatible server unless `RX_TEST_MONGODB_URI` points at a real MongoDB (test-mongo.ts;
  * then the run writes into a database of its own, dropped at teardown), with authentication
  * required, as on Atlas: the worker and the tests connect as a user with a password, so the
  * driver's SCRAM-SHA-256 runs in workerd on every events test. Also starts a loopback control
  * endpoint so tests in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
  * Hands `mongoUri`, `mongoDb` (`rx` on the local server) and `mongoControlUrl` ('' with a real
- * MongoDB) to the tests (`inject`) and to the worker's bindings (test/vitest.worker.config.ts). The
+ * MongoDB) to the tests (`inject`) and to the worker's bindings (test/support/worker-project.ts). The
  * consumer's Redis side effects use the local Upstash server (on redis-server) of
  * edge-api.global-setup.ts (`inject('edgeApi').upstash`).
  */

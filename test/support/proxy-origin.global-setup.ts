@@ -1,5 +1,5 @@
 /**
- * vitest globalSetup (worker project): starts the proxy tests' origin and the demo shop in Node,
+ * vitest globalSetup (one per worker project): starts the proxy tests' origin and the demo shop in Node,
  * and hands their URLs to the tests in workerd via `inject('proxyOriginUrl' | 'demoShopUrl')`, with
  * `closedOriginUrl`: a loopback port found free, where nothing listens (an origin that is down).
  */

@@ -14,7 +14,7 @@ function refusingLimiter() {
   return { limiter, keys };
 }
 
-const WRITE_KEY = 'test-segment-write-key'; // test/vitest.worker.config.ts
+const WRITE_KEY = 'test-segment-write-key'; // test/support/worker-project.ts
 const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
 const ip = { 'cf-connecting-ip': '203.0.113.50' };
 

@@ -1,0 +1,85 @@
+/**
+ * The vitest project config of the tests that run inside workerd (@cloudflare/vitest-pool-workers),
+ * shared by the two worker projects: `worker` (test/vitest.worker.config.ts, files in parallel) and
+ * `worker-serial` (test/vitest.worker-serial.config.ts, one file at a time, after everything else).
+ * Each project starts its own servers in globalSetup (MongoDB stand-in, Upstash on its own
+ * redis-server, proxy origin and demo shop), so what a serial file does to its MongoDB or Redis never
+ * reaches a file of the other project.
+ */
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { configDefaults, type ViteUserConfig } from 'vitest/config';
+import { mongodbForWorkerd } from './mongodb-for-workerd';
+import { ortWasmForWorkerd } from './ort-wasm-for-workerd';
+
+/**
+ * The files that need the project's servers to themselves, so they run in `worker-serial`:
+ * - events-outage.test.ts pauses its MongoDB for many seconds, events-consumer.test.ts pauses it
+ *   briefly and events-stall.test.ts makes it accept connections and answer nothing: any other file
+ *   running meanwhile would see its MongoDB writes fail or hang. A stand-in per file is not possible:
+ *   events-outage drives the whole path (SELF → real local queue → queue consumer → EventWriter
+ *   Durable Object), all of which read MONGODB_URI from the project's bindings; the pool has no
+ *   per-file bindings, and a per-test env reaches neither the queue consumer nor the Durable Object.
+ * - user-hash.integration.test.ts checks that a shopper without a USER_HASH_KEY leaves nothing in
+ *   Redis by the whole database's key count (DBSIZE), which any other file's cache writes would raise.
+ */
+export const SERIAL_WORKER_FILES = [
+  'test/worker/events-outage.test.ts',
+  'test/worker/events-consumer.test.ts',
+  'test/worker/events-stall.test.ts',
+  'test/worker/user-hash.integration.test.ts',
+];
+
+interface WorkerProjectOptions {
+  name: string;
+  include: string[];
+  exclude?: string[];
+  /** Settings of the project's scheduling (fileParallelism, sequence.groupOrder), with their reason. */
+  schedule: { fileParallelism?: boolean; sequence?: { groupOrder: number } };
+}
+
+export async function workerProject(options: WorkerProjectOptions): Promise<ViteUserConfig> {
+  return {
+    plugins: [
+      // onnxruntime-web's .wasm without the pool's slow path for binary modules (see the file).
+      ortWasmForWorkerd(),
+      // A function, so bindings can use what globalSetup provides (started servers' addresses).
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: fileURLToPath(new URL('../../wrangler.toml', import.meta.url)) },
+        miniflare: {
+          bindings: {
+            SITE_ID: 'test',
+            // The tests run on the built-in bundle unless they publish one (wrangler.toml ships "false").
+            DEMO_BUNDLE: 'true',
+            LOG_LEVEL: 'warn',
+            MONGODB_URI: inject('mongoUri'),
+            MONGODB_DB: inject('mongoDb'),
+            SEGMENT_WRITE_KEY: 'test-segment-write-key',
+            // As a deployment has it (wrangler secret put): without it nothing is kept per shopper.
+            USER_HASH_KEY: 'test-user-hash-key-0123456789abcdef',
+            // Tests read /healthz right after changing what it reports (events held, then delivered; a
+            // second env): no reuse of a probe's answer. healthz-probes.test.ts sets its own period.
+            HEALTH_PROBE_CACHE_SECONDS: '0',
+          },
+        },
+      })),
+    ],
+    // The mongodb driver pre-bundled for workerd (see test/support/mongodb-for-workerd.ts for why).
+    resolve: { alias: { mongodb: await mongodbForWorkerd() } },
+    test: {
+      name: options.name,
+      root: fileURLToPath(new URL('../..', import.meta.url)),
+      include: options.include,
+      exclude: [...configDefaults.exclude, ...(options.exclude ?? [])],
+      // Per project, so each worker project has servers of its own (see the top of this file).
+      globalSetup: [
+        'test/support/proxy-origin.global-setup.ts',
+        'test/support/local-mongo.global-setup.ts',
+        'test/support/edge-api.global-setup.ts',
+      ],
+      ...options.schedule,
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+}
