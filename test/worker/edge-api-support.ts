@@ -1,9 +1,17 @@
 /** Drives the real worker app against the local Upstash server and model store (see edge-api.global-setup.ts). */
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { Redis } from '@upstash/redis/cloudflare';
 import { inject } from 'vitest';
+import type { StoredEvent } from '../../contracts/events';
 import { createApp } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
+import worker from '../../worker/src/index';
 import { getBundle } from '../../worker/src/models';
 import { userHash } from '../../worker/src/shopper';
 
@@ -156,4 +164,15 @@ export function productId(index: number): string {
 }
 export function categoryOfProduct(id: string): string {
   return CATEGORIES[(Number(id.slice(1)) - 10_000) % 4] ?? '?';
+}
+
+/** Delivers events to the real queue handler, as the platform would, and returns the ack/retry result. */
+export async function consume(events: StoredEvent[], consumerEnv: Env = edgeEnv()) {
+  const batch = createMessageBatch(
+    'rx-events',
+    events.map((body, i) => ({ id: `${body.messageId}-q${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, consumerEnv);
+  return getQueueResult(batch, ctx);
 }

@@ -15,12 +15,12 @@ import {
   generationKey,
   purchasesKey,
 } from '../../worker/src/cache/keys';
-import type { Env } from '../../worker/src/env';
 import { packEvents } from '../../worker/src/events/event-pack';
 import worker from '../../worker/src/index';
 import { userHash } from '../../worker/src/shopper';
 import {
   call,
+  consume,
   directRedis,
   edgeEnv,
   newShopper,
@@ -52,17 +52,6 @@ function stored(
     ...fields,
     properties: { run, ...fields.properties },
   };
-}
-
-/** Delivers events to the real queue handler, as the platform would, and returns the ack/retry result. */
-async function consume(events: StoredEvent[], env: Env = edgeEnv()) {
-  const batch = createMessageBatch(
-    'rx-events',
-    events.map((body, i) => ({ id: `${body.messageId}-q${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
 }
 
 async function activityOf(hash: string): Promise<Array<{ product_id: string; kind: string; at: number }>> {

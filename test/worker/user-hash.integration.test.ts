@@ -5,22 +5,17 @@
  * the events consumer's activity, price tokens and their verification. Without the key nothing is
  * stored per shopper, and /healthz says so.
  */
-import {
-  createExecutionContext,
-  createMessageBatch,
-  getQueueResult,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { activityKey, recommendationKey } from '../../worker/src/cache/keys';
 import type { Env } from '../../worker/src/env';
-import worker from '../../worker/src/index';
 import { getPrices } from '../../worker/src/prices';
 import { recommendationContext } from '../../worker/src/recommend/context';
 import { identifyShopper, limiterKey, userHash, userHashHealth } from '../../worker/src/shopper';
 import {
   call,
+  consume,
   directRedis,
   edgeEnv,
   hashOf,
@@ -56,17 +51,6 @@ async function hmacHash(key: string, site: string, id: string): Promise<string> 
     ['sign'],
   );
   return hex(await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(`${site}\n${id}`)));
-}
-
-/** Delivers events to the real queue handler (consumer: MongoDB, then recent activity in Redis). */
-async function consume(events: StoredEvent[], env: Env) {
-  const batch = createMessageBatch(
-    'rx-events',
-    events.map((body, i) => ({ id: `${body.messageId}-q${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
 }
 
 function viewed(anonymousId: string): StoredEvent {
