@@ -10,11 +10,23 @@ import { LRUCache } from 'lru-cache';
 const recent = new LRUCache<string, Promise<ArrayBuffer>>({ max: 10_000 });
 
 export function sha256OfShopperText(text: string): Promise<ArrayBuffer> {
-  let digest = recent.get(text);
-  if (digest === undefined) {
-    digest = crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-    recent.set(text, digest);
-    digest.catch(() => recent.delete(text));
+  return remembered(recent, text, () => crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+}
+
+/**
+ * The promise `cache` holds for `key`, else `compute()`'s, kept there; one that rejects is dropped, so
+ * a failure is not remembered. Shared by the isolate's digest memos (this one, userHash's).
+ */
+export function remembered<T>(
+  cache: LRUCache<string, Promise<T>>,
+  key: string,
+  compute: () => Promise<T>,
+): Promise<T> {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = compute();
+    cache.set(key, value);
+    value.catch(() => cache.delete(key));
   }
-  return digest;
+  return value;
 }

@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import type { Env } from '../env';
 import { type ComponentHealth, registerHealthProbe } from '../health';
 import { log } from '../log';
-import { sha256OfShopperText } from './recent-digests';
+import { signingKey } from '../prices/price-token';
+import { remembered, sha256OfShopperText } from './recent-digests';
 
 /**
  * `userHash`: the pseudonym of a shopper id (`rx_uid` or a shop's user id) in everything that leaves a
@@ -69,33 +70,21 @@ export function userHashHealth(env: Pick<Env, 'USER_HASH_KEY'>): ComponentHealth
 registerHealthProbe('user_hash', userHashHealth);
 
 /**
- * Per key (one in production): the imported CryptoKey, made once per isolate, and the hashes made
- * lately. A shopper's page views, API calls and events each need their hash, several times per page;
- * an HMAC is cheap but not free on every request. Pure functions of their input, so never stale;
- * bounded, so they never grow with traffic.
+ * Per key (one in production), the hashes made lately; the key itself is imported once per isolate by
+ * signingKey (prices/price-token.ts), as for every HMAC secret of the worker. A shopper's page views, API
+ * calls and events each need their hash, several times per page; an HMAC is cheap but not free on every
+ * request. Pure functions of their input, so never stale; bounded, so they never grow with traffic.
  */
-interface Hasher {
-  key: Promise<CryptoKey>;
-  recent: LRUCache<string, Promise<string>>;
-}
-const hashers = new LRUCache<string, Hasher>({ max: 4 });
+const recentByKey = new LRUCache<string, LRUCache<string, Promise<string>>>({ max: 4 });
 const encoder = new TextEncoder();
 
-function hasherFor(secret: string): Hasher {
-  let hasher = hashers.get(secret);
-  if (hasher === undefined) {
-    const key = crypto.subtle.importKey(
-      'raw',
-      encoder.encode(secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign'],
-    );
-    hasher = { key, recent: new LRUCache<string, Promise<string>>({ max: 10_000 }) };
-    hashers.set(secret, hasher);
-    key.catch(() => hashers.delete(secret));
+function recentHashes(secret: string): LRUCache<string, Promise<string>> {
+  let recent = recentByKey.get(secret);
+  if (recent === undefined) {
+    recent = new LRUCache<string, Promise<string>>({ max: 10_000 });
+    recentByKey.set(secret, recent);
   }
-  return hasher;
+  return recent;
 }
 
 /**
@@ -103,17 +92,11 @@ function hasherFor(secret: string): Hasher {
  * the first 128 bits of HMAC-SHA-256(key, `site \n id`).
  */
 export function userHash(key: string, site: string, id: string): Promise<string> {
-  const hasher = hasherFor(key);
   const text = `${site}\n${id}`;
-  let hash = hasher.recent.get(text);
-  if (hash === undefined) {
-    hash = hasher.key
-      .then((cryptoKey) => crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(text)))
-      .then((mac) => toHex(new Uint8Array(mac, 0, 16)));
-    hasher.recent.set(text, hash);
-    hash.catch(() => hasher.recent.delete(text));
-  }
-  return hash;
+  return remembered(recentHashes(key), text, async () => {
+    const mac = await crypto.subtle.sign('HMAC', await signingKey(key), encoder.encode(text));
+    return toHex(new Uint8Array(mac, 0, 16));
+  });
 }
 
 /**
