@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { probeCacheMs } from '../../worker/src/health';
 import { pollIntervalMs } from '../../worker/src/models/registry';
-import { secondsSetting } from '../../worker/src/settings';
 
 describe('MODEL_POLL_SECONDS', () => {
   it('is seconds; unset, empty or not a number means the default 30 s, and 0 checks on every request', () => {
@@ -12,12 +12,12 @@ describe('MODEL_POLL_SECONDS', () => {
   });
 });
 
-describe('secondsSetting (MODEL_POLL_SECONDS, HEALTH_PROBE_CACHE_SECONDS)', () => {
+describe('HEALTH_PROBE_CACHE_SECONDS (the same seconds rule as MODEL_POLL_SECONDS)', () => {
   it('takes 0 and up, fractions included; a blank entry is the default, not 0', () => {
-    expect(secondsSetting('0', 5)).toBe(0);
-    expect(secondsSetting('2.5', 5)).toBe(2_500);
-    expect(secondsSetting('', 5)).toBe(5_000);
-    expect(secondsSetting(undefined, 5)).toBe(5_000);
-    expect(secondsSetting('-1', 5)).toBe(5_000);
+    expect(probeCacheMs({ HEALTH_PROBE_CACHE_SECONDS: '0' })).toBe(0);
+    expect(probeCacheMs({ HEALTH_PROBE_CACHE_SECONDS: '2.5' })).toBe(2_500);
+    expect(probeCacheMs({ HEALTH_PROBE_CACHE_SECONDS: '' })).toBe(5_000);
+    expect(probeCacheMs({ HEALTH_PROBE_CACHE_SECONDS: undefined })).toBe(5_000);
+    expect(probeCacheMs({ HEALTH_PROBE_CACHE_SECONDS: '-1' })).toBe(5_000);
   });
 });

@@ -12,13 +12,7 @@ import { applyLogLevel, log } from '../../worker/src/log';
 import { demoBundleSetting } from '../../worker/src/models/default-bundle';
 import { pollIntervalMs } from '../../worker/src/models/registry';
 import { parseProxyConfig } from '../../worker/src/proxy/config';
-import {
-  parseSetting,
-  parseShopOrigins,
-  SETTINGS,
-  type SettingName,
-  secondsSetting,
-} from '../../worker/src/settings';
+import { parseSetting, parseShopOrigins, SETTINGS, type SettingName } from '../../worker/src/settings';
 import { holdoutPercent } from '../../worker/src/shopper';
 
 afterEach(() => {
@@ -226,11 +220,6 @@ describe('each setting: valid, blank and bad entries', () => {
       }
     });
   }
-
-  it('secondsSetting keeps its rule for any default', () => {
-    expect(secondsSetting('7', 1)).toBe(7_000);
-    expect(secondsSetting('x', 1)).toBe(1_000);
-  });
 });
 
 describe('a bad entry is logged once per isolate, not per read', () => {

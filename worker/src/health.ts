@@ -98,7 +98,7 @@ export function registerHealthProbe(
 
 const probeResults = new Map<string, { at: number; result: Promise<ComponentHealth> }>();
 
-function probeCacheMs(env: Pick<Env, 'HEALTH_PROBE_CACHE_SECONDS'>): number {
+export function probeCacheMs(env: Pick<Env, 'HEALTH_PROBE_CACHE_SECONDS'>): number {
   return setting(env, 'HEALTH_PROBE_CACHE_SECONDS') * 1000;
 }
 

@@ -138,15 +138,6 @@ export function parseSetting<Name extends SettingName>(
 }
 
 /**
- * A duration setting in whole or fractional seconds, as milliseconds: `0` and up as given; unset,
- * empty (a `[vars]` entry left blank) or not a number means the default. (`Number('')` is 0, which for
- * these settings means "every time": a blank entry must not switch a cache or a poll off.)
- */
-export function secondsSetting(raw: string | undefined, defaultSeconds: number): number {
-  return readRule('seconds', secondsRule(defaultSeconds), raw).value * 1000;
-}
-
-/**
  * `SHOP_ORIGINS`: comma- or space-separated origins (`https://shop.example,https://www.shop.example`).
  * An entry that is not an origin is never allowed, and named in `problems`: a host without its scheme
  * (`shop.example`, `localhost:8787`) included, whose origin would be `null`, the origin of sandboxed
