@@ -1,4 +1,4 @@
-import { toHex } from '../shopper/user-hash';
+import { toHex } from '../hex';
 
 /** Lowercase hex SHA-256 of bytes (Web Crypto). */
 export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toHex } from '../hex';
 import { fromBase64Url, toBase64Url } from './base64url';
 
 /**
@@ -90,9 +91,7 @@ export function keyId(key: CryptoKey): Promise<string> {
   if (!id) {
     id = crypto.subtle
       .sign('HMAC', key, encoder.encode(KEY_ID_LABEL))
-      .then((mac) =>
-        [...new Uint8Array(mac, 0, 6)].map((byte) => byte.toString(16).padStart(2, '0')).join(''),
-      );
+      .then((mac) => toHex(new Uint8Array(mac, 0, 6)));
     keyIds.set(key, id);
   }
   return id;

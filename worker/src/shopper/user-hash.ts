@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Env } from '../env';
 import { type ComponentHealth, registerHealthProbe } from '../health';
+import { toHex } from '../hex';
 import { log } from '../log';
 import { signingKey } from '../prices/price-token';
 import { remembered, sha256OfShopperText } from './recent-digests';
@@ -110,11 +111,4 @@ export async function limiterKey(env: Pick<Env, 'SITE_ID' | 'USER_HASH_KEY'>, te
   const key = userHashKey(env);
   if (key !== undefined) return userHash(key, env.SITE_ID, text);
   return toHex(new Uint8Array(await sha256OfShopperText(`${env.SITE_ID}\n${text}`), 0, 16));
-}
-
-/** Lowercase hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
-  return out;
 }

@@ -1,3 +1,4 @@
+import { toHex } from '../hex';
 import { signingKey } from '../prices/price-token';
 
 /**
@@ -15,7 +16,7 @@ export async function signUserId(secret: string, userId: string): Promise<string
   const mac = new Uint8Array(
     await crypto.subtle.sign('HMAC', await signingKey(secret), encoder.encode(userId)),
   );
-  return [...mac].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  return toHex(mac);
 }
 
 /** Whether `signature` signs `userId`; checked by WebCrypto's verify, in constant time. */
