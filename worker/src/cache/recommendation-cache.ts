@@ -14,7 +14,7 @@ import {
   recommendationKey,
 } from './keys';
 import { lookupScript, noteScriptingRefused, scriptingUnavailable, storeScript } from './lookup-script';
-import { CacheTimeoutError, withinBudget } from './redis-client';
+import { budgetLeft, withinBudget } from './redis-client';
 
 /**
  * Cache-aside for recommendation lists, built so a lookup is ONE round trip: one read-only script
@@ -210,8 +210,7 @@ export async function lookupRecommendations(
       // written by this version): read again with everything a miss needs.
     }
   }
-  const left = budgetMs - (Date.now() - started);
-  if (left <= 0) throw new CacheTimeoutError(budgetMs);
+  const left = budgetLeft(budgetMs, started);
   const pipeline = redis.pipeline();
   const [generation, entry, activity, purchases, sessionGeneration, session, sessionPurchases] = keys;
   pipeline.get(generation as string);
@@ -360,18 +359,13 @@ export async function storeRecommendations(
       if (!noteScriptingRefused(redis, error, 'store')) throw error;
     }
   }
-  const left = () => {
-    const ms = budgetMs - (Date.now() - started);
-    if (ms <= 0) throw new CacheTimeoutError(budgetMs);
-    return ms;
-  };
   const reads = redis.pipeline();
   reads.get(target.key);
   for (const [key] of generations) {
     reads.get(key);
     reads.pttl(key);
   }
-  const [storedRaw, ...counts] = await withinBudget(reads.exec<unknown[]>(), left());
+  const [storedRaw, ...counts] = await withinBudget(reads.exec<unknown[]>(), budgetLeft(budgetMs, started));
   for (const [index, [, stamped]] of generations.entries()) {
     if (stamped > counter(counts[2 * index])) return false;
     const ttl = Number(counts[2 * index + 1]);
@@ -379,7 +373,7 @@ export async function storeRecommendations(
   }
   const stored = parseEntry(storedRaw);
   if (stored && isNewer(stored, stamp)) return false;
-  await withinBudget(redis.set(target.key, text, { px }), left());
+  await withinBudget(redis.set(target.key, text, { px }), budgetLeft(budgetMs, started));
   return true;
 }
 

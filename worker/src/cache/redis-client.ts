@@ -68,3 +68,14 @@ export async function withinBudget<T>(operation: Promise<T>, budgetMs: number): 
     operation.catch(() => undefined);
   }
 }
+
+/**
+ * What is left of one cache budget begun at `started` (epoch ms), for the next round trip of the same
+ * operation; `CacheTimeoutError` when nothing is. A fallback after a refused script gets the rest of
+ * the budget, never a second one.
+ */
+export function budgetLeft(budgetMs: number, started: number): number {
+  const left = budgetMs - (Date.now() - started);
+  if (left <= 0) throw new CacheTimeoutError(budgetMs);
+  return left;
+}
