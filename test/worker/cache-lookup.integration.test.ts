@@ -375,6 +375,59 @@ async function entriesLiveNoLongerThanTheirGenerations(client: Redis) {
   expect(await client.get(other.key)).toBeNull();
 }
 
+/**
+ * A generation key deleted or evicted (not expired) after an entry was stamped with it: the entry,
+ * stamped above the count now there, is a miss for every lookup, and must not turn their writes away
+ * as "newer" until its own TTL ends (each request running the model meanwhile). The lookups' next
+ * write replaces it.
+ */
+async function orphanedEntriesAreReplaced(client: Redis) {
+  const { parts, session, key, target } = await keysFor();
+  const userGeneration = target.generationKeys[0] as string;
+  await client.set(userGeneration, '3');
+  const found = await lookupRecommendations(client, parts, session, BUDGET_MS);
+  expect(
+    await storeRecommendations(client, found, valueWith(entryGenerations(found), 'AT-3'), 300, BUDGET_MS),
+  ).toBe(true);
+  await client.del(userGeneration);
+  const after = await lookupRecommendations(client, parts, session, BUDGET_MS);
+  if (after.fresh) throw new Error('expected a miss: the entry names a generation that is gone');
+  expect(
+    await storeRecommendations(client, after, valueWith(entryGenerations(after), 'AT-0'), 300, BUDGET_MS),
+  ).toBe(true);
+  const hit = await lookupRecommendations(client, parts, session, BUDGET_MS);
+  expect(hit.fresh).toBe(true);
+  expect(hit.entry?.items[0]?.product_id).toBe('AT-0');
+  expect(await storedEntry(client, key)).toMatchObject({ g: 0, first: 'AT-0' });
+
+  // The same for a logged-in shopper's session generation.
+  const loggedIn = await keysFor(false);
+  const [user, sessionGeneration] = loggedIn.target.generationKeys as [string, string];
+  await client.set(user, '1');
+  await client.set(sessionGeneration, '4');
+  const first = await lookupRecommendations(client, loggedIn.parts, loggedIn.session, BUDGET_MS);
+  expect(
+    await storeRecommendations(client, first, valueWith(entryGenerations(first), 'S4'), 300, BUDGET_MS),
+  ).toBe(true);
+  await client.del(sessionGeneration);
+  const next = await lookupRecommendations(client, loggedIn.parts, loggedIn.session, BUDGET_MS);
+  if (next.fresh) throw new Error("expected a miss: the session's generation is gone");
+  expect(entryGenerations(next)).toEqual({ g: 1, s: 0 });
+  expect(
+    await storeRecommendations(client, next, valueWith(entryGenerations(next), 'S0'), 300, BUDGET_MS),
+  ).toBe(true);
+  expect(await storedEntry(client, loggedIn.key)).toMatchObject({ g: 1, s: 0, first: 'S0' });
+
+  // An entry that is merely newer (its generation exists) still wins over an older stamp.
+  await client.set(user, '2');
+  expect(
+    await storeRecommendations(client, loggedIn.target, valueWith({ g: 2, s: 0 }, 'G2'), 300, BUDGET_MS),
+  ).toBe(true);
+  expect(
+    await storeRecommendations(client, loggedIn.target, valueWith({ g: 1, s: 0 }, 'G1'), 300, BUDGET_MS),
+  ).toBe(false);
+}
+
 describe('conditional write (storeRecommendations)', () => {
   it('on redis-server (one script): an entry of an older generation never replaces a newer one', async () => {
     const client = workerClient(provided().upstash);
@@ -397,6 +450,18 @@ describe('conditional write (storeRecommendations)', () => {
   it('on a server without scripting (GETs and PTTLs, then SET): the same', async () => {
     const client = workerClient(provided().memoryUpstash);
     await entriesLiveNoLongerThanTheirGenerations(client);
+    expect(scriptingUnavailable(client, 'store')).toBe(true);
+  });
+
+  it('on redis-server (one script): an entry whose generation key was deleted or evicted is replaced, not "newer"', async () => {
+    const client = workerClient(provided().upstash);
+    await orphanedEntriesAreReplaced(client);
+    expect(scriptingUnavailable(client, 'store')).toBe(false);
+  });
+
+  it('on a server without scripting (GETs, then SET): the same', async () => {
+    const client = workerClient(provided().memoryUpstash);
+    await orphanedEntriesAreReplaced(client);
     expect(scriptingUnavailable(client, 'store')).toBe(true);
   });
 });

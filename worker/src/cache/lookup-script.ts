@@ -71,7 +71,10 @@ return reply
  * - the entry stored under the key is newer, so a slow request (a background refresh whose model ran
  *   while an event moved the generation and another request stored the newer list) cannot replace the
  *   newer entry with its older one. Newer: the stored `g` is greater, or at the same `g` (a logged-in
- *   shopper's entry, one per session) the stored `s` is.
+ *   shopper's entry, one per session) the stored `s` is. A stored entry stamped above a generation
+ *   key's current count is not newer but orphaned: that key was deleted or evicted (not expired, which
+ *   takes the entries with it, below) after the entry was written, so its count is gone for good and the
+ *   entry, a miss for every lookup, is replaced instead of turning every write away until its TTL ends.
  * And it lives no longer than those generation keys (its expiry is cut to theirs, PTTL): when a
  * generation key expires (the consumer EXPIREs it 30 days after its last INCR), every entry stamped with
  * its count is gone too. Otherwise an entry stamped `g: N` would outlive a counter back at 0, turn away
@@ -84,22 +87,28 @@ return reply
  */
 export const STORE_SCRIPT = `
 local px = tonumber(ARGV[2])
-local function alive(key, stamp)
-  local count = tonumber(redis.call('GET', key) or '0') or 0
-  if tonumber(stamp) > count then return false end
+local function count(key, stamp)
+  local current = tonumber(redis.call('GET', key) or '0') or 0
+  if tonumber(stamp) > current then return false end
   local ttl = redis.call('PTTL', key)
   if ttl > 0 and ttl < px then px = ttl end
-  return true
+  return current
 end
-if not alive(KEYS[2], ARGV[3]) then return 0 end
-if KEYS[3] and not alive(KEYS[3], ARGV[4]) then return 0 end
+local generation = count(KEYS[2], ARGV[3])
+if not generation then return 0 end
+local session = nil
+if KEYS[3] then
+  session = count(KEYS[3], ARGV[4])
+  if not session then return 0 end
+end
 local stored = redis.call('GET', KEYS[1])
 if stored then
   local g = tonumber(string.match(stored, '^{"g":(%d+),') or '')
-  if g and g > tonumber(ARGV[3]) then return 0 end
-  if g == tonumber(ARGV[3]) and ARGV[4] then
-    local s = tonumber(string.match(stored, '^{"g":%d+,"s":(%d+),') or '')
-    if s and s > tonumber(ARGV[4]) then return 0 end
+  local s = tonumber(string.match(stored, '^{"g":%d+,"s":(%d+),') or '')
+  local orphaned = (g and g > generation) or (s and session and s > session)
+  if not orphaned then
+    if g and g > tonumber(ARGV[3]) then return 0 end
+    if g == tonumber(ARGV[3]) and ARGV[4] and s and s > tonumber(ARGV[4]) then return 0 end
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', px)

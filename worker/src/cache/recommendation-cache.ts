@@ -311,6 +311,16 @@ function isNewer(stored: CachedList, ours: Pick<CachedList, 'g' | 's'>): boolean
   return ours.s !== undefined && (stored.s ?? 0) > ours.s;
 }
 
+/**
+ * Whether `stored` is stamped above the current count of a generation key (`current`: the shopper's,
+ * then the session's): that key was deleted or evicted after the entry was written, so the entry is a
+ * miss for good and is replaced, whatever its stamp (STORE_SCRIPT says why).
+ */
+function isOrphaned(stored: CachedList, current: number[]): boolean {
+  const [generation = 0, session] = current;
+  return stored.g > generation || (session !== undefined && stored.s !== undefined && stored.s > session);
+}
+
 function productIdsOf(members: unknown): string[] {
   return Array.isArray(members) ? members.filter((v): v is string => typeof v === 'string') : [];
 }
@@ -366,13 +376,15 @@ export async function storeRecommendations(
     reads.pttl(key);
   }
   const [storedRaw, ...counts] = await withinBudget(reads.exec<unknown[]>(), budgetLeft(budgetMs, started));
+  const current: number[] = [];
   for (const [index, [, stamped]] of generations.entries()) {
-    if (stamped > counter(counts[2 * index])) return false;
+    current.push(counter(counts[2 * index]));
+    if (stamped > (current[index] ?? 0)) return false;
     const ttl = Number(counts[2 * index + 1]);
     if (ttl > 0 && ttl < px) px = ttl;
   }
   const stored = parseEntry(storedRaw);
-  if (stored && isNewer(stored, stamp)) return false;
+  if (stored && !isOrphaned(stored, current) && isNewer(stored, stamp)) return false;
   await withinBudget(redis.set(target.key, text, { px }), budgetLeft(budgetMs, started));
   return true;
 }
