@@ -92,10 +92,52 @@ describe('/healthz config', () => {
     expect(body.status).toBe('down');
     expect(body.components.config).toEqual({
       status: 'down',
-      detail: 'ORIGIN_URL must be an http(s) URL, got ftp:',
+      detail: 'ORIGIN_URL must be an http(s) URL (like https://origin.shop.example), got ftp:',
     });
     // A typo the default covers is not an outage.
     expect((await healthz({ ...PROXY, CACHE_BUDGET_MS: 'fast' })).components.config?.status).toBe('degraded');
+  });
+
+  it('says what is wrong with ORIGIN_URL without showing the origin’s host on this public path', async () => {
+    for (const origin of ['hidden-origin.example', 'hidden-origin.example:8443']) {
+      const body = await healthz({ ORIGIN_URL: origin });
+      expect(body.components.config).toEqual({
+        status: 'down',
+        detail:
+          'ORIGIN_URL must be an http(s) URL (like https://origin.shop.example), got a value without http:// or https://',
+      });
+    }
+  });
+
+  it('names each selector HTMLRewriter refuses (proxy mode): degraded, not down', async () => {
+    const accepts = 'must be a CSS selector HTMLRewriter supports';
+    const all = await healthz({
+      ...PROXY,
+      RX_SLOTS: '[{"selector":"#recs, div:hover","placement":"home"}]',
+      RX_PRICE_SELECTOR: 'div[',
+      RX_PRODUCT_ID_SELECTOR: 'a >> b',
+    });
+    expect(all.status).toBe('degraded');
+    expect(all.components.config).toEqual({
+      status: 'degraded',
+      detail:
+        `3 problems: RX_SLOTS[0.selector] ${accepts}, got "div:hover" (Unsupported pseudo-class or pseudo-element in selector); ` +
+        `RX_PRICE_SELECTOR ${accepts}, got "div[" (Unexpected end of selector); ` +
+        `RX_PRODUCT_ID_SELECTOR ${accepts}, got "a >> b" (Dangling combinator in selector)`,
+    });
+    // Checked once per distinct settings: another value of a selector setting is checked anew.
+    expect((await healthz({ ...PROXY, RX_PRICE_SELECTOR: '::bogus' })).components.config?.detail).toBe(
+      `RX_PRICE_SELECTOR ${accepts}, got "::bogus" (Unsupported pseudo-class or pseudo-element in selector)`,
+    );
+    expect((await healthz({ ...PROXY, RX_PRICE_SELECTOR: 'a + b' })).components.config?.detail).toBe(
+      `RX_PRICE_SELECTOR ${accepts}, got "a + b" (Unsupported combinator \`+\` in selector)`,
+    );
+    const supported = await healthz({
+      ...PROXY,
+      RX_PRICE_SELECTOR: '.price, li:nth-child(2) > span',
+      RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id]',
+    });
+    expect(supported.components.config).toEqual({ status: 'ok' });
   });
 
   it('proxy settings are not checked while the proxy is off (ORIGIN_URL empty)', async () => {

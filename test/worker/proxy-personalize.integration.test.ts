@@ -384,6 +384,78 @@ describe('proxy: personalized pages', () => {
     );
   });
 
+  it('skips only a selector HTMLRewriter refuses: the rest of each selector setting still works', async () => {
+    const { response, body } = await proxied(
+      '/fixtures/shopify-dawn-product.html',
+      {},
+      {
+        deps: { source: () => testSource({ priceFactor: 0.5 }) },
+        env: {
+          RX_SLOTS: JSON.stringify([
+            {
+              selector: '.product-recommendations__heading, h2:hover',
+              placement: 'product',
+              position: 'after',
+              limit: 3,
+            },
+            { selector: '::bogus', placement: 'home' },
+          ]),
+          RX_PRICE_SELECTOR: '.price-item--regular, div[',
+          // The product id comes only from here on this page (its URL names no product).
+          RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id], a >> b',
+        },
+      },
+    );
+    expect(response.status).toBe(200);
+    const half = Math.round(productById('85123A').price * 50) / 100;
+    expect(body).toContain(
+      `<span class="price-item price-item--regular" data-rx-price="" data-rx-product-id="85123A">£${half.toFixed(2)} GBP</span>`,
+    );
+    expect(body).toMatch(
+      /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block/,
+    );
+    expect(count(body, 'class="rx-item"')).toBe(3);
+  });
+
+  it('reports a refused selector once per isolate (config_problem), not on every page', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    try {
+      const personal = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
+      for (let page = 0; page < 3; page++) {
+        const { body } = await proxied(
+          DEMO_PRODUCT,
+          {},
+          {
+            deps: { source: () => testSource({ priceFactor: 0.85 }) },
+            // `span.price > *` is a selector HTMLRewriter takes; `span.price >` is not.
+            env: { RX_PRICE_SELECTOR: 'span.price, span.price >' },
+          },
+        );
+        expect(body).toContain(
+          `<span class="price" data-rx-price data-rx-product-id="85123A">£${personal}</span>`,
+        );
+      }
+      const lines = warn.mock.calls.flatMap((call) => {
+        try {
+          return [JSON.parse(String(call[0])) as { event: string; problem?: string }];
+        } catch {
+          return [];
+        }
+      });
+      expect(lines.filter((line) => line.event === 'proxy_selector_invalid')).toEqual([]);
+      expect(lines.filter((line) => line.event === 'config_problem')).toEqual([
+        {
+          level: 'warn',
+          event: 'config_problem',
+          problem:
+            'RX_PRICE_SELECTOR must be a CSS selector HTMLRewriter supports, got "span.price >" (Dangling combinator in selector)',
+        },
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('keeps serving the page when RX_SLOTS is invalid JSON or has a bad selector', async () => {
     for (const slots of ['not json', JSON.stringify([{ selector: '[[[', placement: 'home' }])]) {
       const { response, body } = await proxied(

@@ -7,10 +7,11 @@ import { Deadline } from '../../worker/src/proxy/deadline';
 import { isPageRequest, rewritableHtml } from '../../worker/src/proxy/eligibility';
 import { rewriteLocation, rewriteSetCookie } from '../../worker/src/proxy/headers';
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
+import { parseOriginUrl } from '../../worker/src/proxy/origin-url';
 import { pageContextFromUrl } from '../../worker/src/proxy/page-context';
 import { PageSession, PREFETCH_LIMIT } from '../../worker/src/proxy/page-session';
 import { isWorkerPath } from '../../worker/src/proxy/proxy';
-import { splitSelectorList } from '../../worker/src/proxy/rewriter';
+import { selectorError, splitSelectorList } from '../../worker/src/proxy/selectors';
 import { slotQuery } from '../../worker/src/proxy/slot-query';
 import { identifyShopper } from '../../worker/src/shopper';
 import { testSource } from './proxy-test-source';
@@ -22,8 +23,108 @@ describe('proxy config', () => {
   it('is off without ORIGIN_URL and refuses non-http origins by name', () => {
     expect(parseProxyConfig(env({ ORIGIN_URL: '' }))).toBeUndefined();
     expect(() => parseProxyConfig(env({ ORIGIN_URL: 'ftp://origin.example' }))).toThrow(
-      'ORIGIN_URL must be an http(s) URL, got ftp:',
+      'ORIGIN_URL must be an http(s) URL (like https://origin.shop.example), got ftp:',
     );
+  });
+
+  it('names what is wrong with an ORIGIN_URL without quoting its host (/healthz is public)', () => {
+    const problem = (raw: string) => {
+      try {
+        parseOriginUrl(raw);
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const accepts = 'ORIGIN_URL must be an http(s) URL (like https://origin.shop.example)';
+    // No scheme: some parse as a URL whose "scheme" is the host name (`localhost:`), some do not parse.
+    for (const raw of [
+      'hidden-origin.example',
+      'hidden-origin.example:8080/shop',
+      'localhost:8787',
+      '/shop',
+    ]) {
+      expect(problem(raw), raw).toBe(`${accepts}, got a value without http:// or https://`);
+    }
+    expect(problem('https://')).toBe(`${accepts}, got a value that is not a URL`);
+    expect(problem('gopher://hidden-origin.example')).toBe(`${accepts}, got gopher:`);
+    expect(problem(' https://origin.example/base ')).toBeUndefined();
+    expect(parseOriginUrl('  ')).toBeUndefined();
+  });
+
+  it('leaves out the selectors HTMLRewriter refuses, naming each, and keeps the rest of each list', () => {
+    const config = parseProxyConfig(
+      env({
+        RX_SLOTS: JSON.stringify([
+          { selector: '#recs', placement: 'home' },
+          { selector: 'div[', placement: 'home' },
+          { selector: '.heading, h2:hover', placement: 'product', position: 'after' },
+          { selector: ' ', placement: 'cart' },
+        ]),
+        RX_PRICE_SELECTOR: '.money, ::bogus, .price[data-x="a,b"]',
+        RX_PRODUCT_ID_SELECTOR: 'a >> b',
+      }),
+    );
+    expect(config?.slots).toEqual([
+      { selector: '#recs', placement: 'home', position: 'append', limit: 4 },
+      { selector: '.heading', placement: 'product', position: 'after', limit: 4 },
+    ]);
+    expect(config?.priceSelector).toBe('.money, .price[data-x="a,b"]');
+    expect(config?.productIdSelector).toBeUndefined();
+    const accepts = 'must be a CSS selector HTMLRewriter supports';
+    expect(config?.problems).toEqual([
+      `RX_SLOTS[1.selector] ${accepts}, got "div[" (Unexpected end of selector)`,
+      `RX_SLOTS[2.selector] ${accepts}, got "h2:hover" (Unsupported pseudo-class or pseudo-element in selector)`,
+      `RX_SLOTS[3.selector] ${accepts}, got " " (The selector is empty)`,
+      `RX_PRICE_SELECTOR ${accepts}, got "::bogus" (Unsupported pseudo-class or pseudo-element in selector)`,
+      `RX_PRODUCT_ID_SELECTOR ${accepts}, got "a >> b" (Dangling combinator in selector)`,
+    ]);
+  });
+
+  it('takes every selector HTMLRewriter supports, and refuses what it does not', () => {
+    const supported = [
+      'span.price',
+      '#id',
+      'div > span',
+      'div span',
+      '[data-price]',
+      'a[href^="/products/"]',
+      '[data-x="y" i]',
+      '[data-x="y" s]',
+      '[class~="price"]',
+      '[lang|="en"]',
+      '[href$=".html"]',
+      '[href*="product"]',
+      'li:nth-child(2)',
+      'li:nth-child(2n+1)',
+      'li:first-child',
+      'li:nth-of-type(2)',
+      'li:first-of-type',
+      'li:not(.sold-out)',
+      '*',
+    ];
+    for (const selector of supported) expect(selectorError(selector), selector).toBeUndefined();
+    for (const selector of [
+      'div[',
+      '::bogus',
+      'a >> b',
+      ':hover',
+      'li:last-child',
+      'li:nth-last-child(1)',
+      'li:last-of-type',
+      'li:only-child',
+      'p:empty',
+      ':root',
+      'div:is(p)',
+      'p::before',
+      'a + b',
+      'a ~ b',
+      'div:has(p)',
+      'svg|rect',
+      'span.price >',
+    ]) {
+      expect(selectorError(selector), selector).toEqual(expect.any(String));
+    }
   });
 
   it('parses RX_SLOTS with defaults and names the field of a bad entry', () => {
@@ -227,6 +328,17 @@ describe('selector lists', () => {
       ':is(a, b)',
     ]);
     expect(splitSelectorList(undefined)).toEqual([]);
+  });
+
+  it('keeps brackets and commas inside quotes or after a backslash as they are', () => {
+    // A bracket in a quoted value used to open a level that never closed, swallowing the next part.
+    expect(splitSelectorList('[data-x="a(b"], .price, [data-y=\'],\'], .a\\,b, .c')).toEqual([
+      '[data-x="a(b"]',
+      '.price',
+      "[data-y='],']",
+      '.a\\,b',
+      '.c',
+    ]);
   });
 });
 

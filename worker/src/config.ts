@@ -1,6 +1,6 @@
 import type { Env } from './env';
 import { logConfigProblem } from './log';
-import { proxyConfig } from './proxy/config';
+import { proxySettings } from './proxy/config';
 import { parseSetting, parseShopOrigins, SETTINGS, type SettingName, type SettingValue } from './settings';
 
 /**
@@ -27,6 +27,8 @@ const CHECKED = [
   // Proxy mode (proxy/config.ts).
   'ORIGIN_URL',
   'RX_SLOTS',
+  'RX_PRICE_SELECTOR',
+  'RX_PRODUCT_ID_SELECTOR',
   'PERSONALIZATION_BUDGET_MS',
   'RX_EXCLUDE_PATHS',
   'RX_CONSENT',
@@ -47,18 +49,15 @@ function findProblems(env: Env): Found {
     if (problem !== undefined) problems.push(problem);
   }
   parseShopOrigins(env.SHOP_ORIGINS, problems);
-  try {
-    // Undefined (no problems) when ORIGIN_URL is not set: the proxy's settings are then not used.
-    problems.push(...(proxyConfig(env)?.problems ?? []));
-  } catch (error) {
-    // Not an http(s) URL: every proxied request fails, so it is named here too.
-    const message = error instanceof Error ? error.message : String(error);
+  // Nothing (no problems) when ORIGIN_URL is not set: the proxy's settings are then not used. When it
+  // is set but not an http(s) URL, every proxied request answers 503 (proxy.ts), so that is named (and
+  // nothing else of the proxy's, which is not read then).
+  const proxy = proxySettings(env);
+  if (proxy.originProblem !== undefined) {
     originBroken = true;
-    problems.push(
-      message.startsWith('ORIGIN_URL')
-        ? message
-        : `ORIGIN_URL must be an http(s) URL, got "${env.ORIGIN_URL}" (${message})`,
-    );
+    problems.push(proxy.originProblem);
+  } else {
+    problems.push(...(proxy.config?.problems ?? []));
   }
   return { problems, originBroken };
 }

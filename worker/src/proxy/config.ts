@@ -3,6 +3,7 @@ import type { Env } from '../env';
 import { logConfigProblem } from '../log';
 import { parseSetting, SETTINGS, type SettingName, type SettingValue } from '../settings';
 import { parseOriginUrl } from './origin-url';
+import { supportedSelectors } from './selectors';
 
 /** Where a configured slot's block goes relative to the element its selector matches. */
 export const SlotPositionSchema = z.enum(['before', 'after', 'prepend', 'append', 'replace']);
@@ -26,8 +27,11 @@ export type ConfiguredSlot = z.infer<typeof ConfiguredSlotSchema>;
 
 export interface ProxyConfig {
   origin: URL;
+  /** `RX_SLOTS` entries, each without the selectors HTMLRewriter refuses (an entry left with none is left out). */
   slots: ConfiguredSlot[];
+  /** `RX_PRICE_SELECTOR` without the selectors HTMLRewriter refuses (each one a problem). */
   priceSelector?: string;
+  /** `RX_PRODUCT_ID_SELECTOR` without the selectors HTMLRewriter refuses (each one a problem). */
   productIdSelector?: string;
   /** Milliseconds personalization may add beyond the origin's own time. */
   budgetMs: number;
@@ -60,7 +64,20 @@ function parseSlots(raw: string | undefined, problems: string[]): ConfiguredSlot
     problems.push(`RX_SLOTS${issue ? `[${issue.path.join('.')}]: ${issue.message}` : ' is invalid'}`);
     return [];
   }
-  return parsed.data;
+  // A selector HTMLRewriter refuses is named and left out of its entry; an entry left without any is
+  // skipped. The other entries, and the rest of the page's personalization, are used as configured.
+  const slots: ConfiguredSlot[] = [];
+  parsed.data.forEach((slot, index) => {
+    const supported = supportedSelectors(`RX_SLOTS[${index}.selector]`, slot.selector, problems);
+    if (supported.length > 0) slots.push({ ...slot, selector: supported.join(', ') });
+  });
+  return slots;
+}
+
+/** A selector-list setting without its refused selectors; undefined when none is left (or it is blank). */
+function selectorSetting(name: string, raw: string | undefined, problems: string[]): string | undefined {
+  const supported = supportedSelectors(name, nonEmpty(raw), problems);
+  return supported.length > 0 ? supported.join(', ') : undefined;
 }
 
 /** A numeric or enum setting by its rule in settings.ts, its problem (if any) added to `problems`. */
@@ -129,34 +146,49 @@ function nonEmpty(raw: string | undefined): string | undefined {
   return raw !== undefined && raw.trim() !== '' ? raw.trim() : undefined;
 }
 
-/** Parses the proxy settings from `Env`; undefined when `ORIGIN_URL` is not set (proxy off). */
+/**
+ * Parses the proxy settings from `Env`; undefined when `ORIGIN_URL` is not set (proxy off). Throws
+ * when `ORIGIN_URL` is set but not an http(s) URL (see `proxySettings`, which never throws).
+ */
 export function parseProxyConfig(env: Env): ProxyConfig | undefined {
   const origin = parseOriginUrl(env.ORIGIN_URL);
   if (!origin) return undefined;
   const problems: string[] = [];
+  // In the order the settings are documented: the slots, then the selectors, then the rest.
+  const slots = parseSlots(env.RX_SLOTS, problems);
+  const priceSelector = selectorSetting('RX_PRICE_SELECTOR', env.RX_PRICE_SELECTOR, problems);
+  const productIdSelector = selectorSetting('RX_PRODUCT_ID_SELECTOR', env.RX_PRODUCT_ID_SELECTOR, problems);
   const config: ProxyConfig = {
     origin,
-    slots: parseSlots(env.RX_SLOTS, problems),
+    slots,
     budgetMs: settingOf('PERSONALIZATION_BUDGET_MS', env.PERSONALIZATION_BUDGET_MS, problems),
     excludedPaths: parseExcludedPaths(env.RX_EXCLUDE_PATHS, problems),
     consentRequired: settingOf('RX_CONSENT', env.RX_CONSENT, problems),
     honourGpc: settingOf('RX_HONOUR_GPC', env.RX_HONOUR_GPC, problems),
     problems,
   };
-  const priceSelector = nonEmpty(env.RX_PRICE_SELECTOR);
   if (priceSelector) config.priceSelector = priceSelector;
-  const productIdSelector = nonEmpty(env.RX_PRODUCT_ID_SELECTOR);
   if (productIdSelector) config.productIdSelector = productIdSelector;
   const disclosure = nonEmpty(env.RX_PRICE_DISCLOSURE);
   if (disclosure) config.priceDisclosure = disclosure;
   return config;
 }
 
-// Settings only change with a deploy, so one parse per isolate and distinct settings is enough.
-const parsed = new Map<string, ProxyConfig | undefined>();
+/**
+ * Proxy mode as this deployment's settings have it: off (`ORIGIN_URL` unset, neither field), on
+ * (`config`), or unusable (`originProblem`: `ORIGIN_URL` is set but not an http(s) URL, so no page
+ * can be proxied; the proxy answers 503 `origin_misconfigured` and `/healthz` says `config: down`).
+ */
+export interface ProxySettings {
+  config?: ProxyConfig;
+  originProblem?: string;
+}
 
-/** `parseProxyConfig`, memoized per distinct settings, logging each problem once. */
-export function proxyConfig(env: Env): ProxyConfig | undefined {
+// Settings only change with a deploy, so one parse per isolate and distinct settings is enough.
+const parsed = new Map<string, ProxySettings>();
+
+/** `parseProxyConfig`, memoized per distinct settings, logging each problem once; never throws. */
+export function proxySettings(env: Env): ProxySettings {
   const key = JSON.stringify([
     env.ORIGIN_URL,
     env.RX_SLOTS,
@@ -168,10 +200,25 @@ export function proxyConfig(env: Env): ProxyConfig | undefined {
     env.RX_CONSENT,
     env.RX_HONOUR_GPC,
   ]);
-  if (parsed.has(key)) return parsed.get(key);
-  const config = parseProxyConfig(env);
-  for (const problem of config?.problems ?? []) logConfigProblem(problem);
+  let settings = parsed.get(key);
+  if (settings !== undefined) return settings;
+  try {
+    const config = parseProxyConfig(env);
+    settings = config ? { config } : {};
+  } catch (error) {
+    settings = { originProblem: error instanceof Error ? error.message : String(error) };
+  }
+  for (const problem of settings.originProblem
+    ? [settings.originProblem]
+    : (settings.config?.problems ?? [])) {
+    logConfigProblem(problem);
+  }
   if (parsed.size > 8) parsed.clear();
-  parsed.set(key, config);
-  return config;
+  parsed.set(key, settings);
+  return settings;
+}
+
+/** The proxy's settings; undefined when proxy mode is off or `ORIGIN_URL` is unusable (`proxySettings`). */
+export function proxyConfig(env: Env): ProxyConfig | undefined {
+  return proxySettings(env).config;
 }

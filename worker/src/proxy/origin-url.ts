@@ -15,12 +15,31 @@ export function originTarget(requestUrl: URL, origin: URL): URL {
   return target;
 }
 
-/** Parses `ORIGIN_URL`; undefined when unset/empty, an Error message when it is not http(s). */
+/** What `ORIGIN_URL` accepts, as its problem says it. */
+const ORIGIN_ACCEPTS = 'ORIGIN_URL must be an http(s) URL (like https://origin.shop.example)';
+
+/**
+ * Parses `ORIGIN_URL`; undefined when unset/empty. Throws an Error whose message is the setting's
+ * problem when it is set but not an http(s) URL. The message says what was wrong without quoting the
+ * value: `/healthz` is public, and the origin's host name is what a shop behind the worker keeps to
+ * itself (requests straight to it would bypass the worker and whatever sits in front of it).
+ */
 export function parseOriginUrl(raw: string | undefined): URL | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
-  const url = new URL(raw.trim());
+  const text = raw.trim();
+  const noScheme = `${ORIGIN_ACCEPTS}, got a value without http:// or https://`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(
+      /^[a-z][a-z\d+.-]*:/i.test(text) ? `${ORIGIN_ACCEPTS}, got a value that is not a URL` : noScheme,
+    );
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`ORIGIN_URL must be an http(s) URL, got ${url.protocol}`);
+    // `shop.example:8080` and `localhost:8787` parse, as a URL whose "scheme" is the host name.
+    if (url.protocol.includes('.') || /^[^:]+:\d/.test(text)) throw new Error(noScheme);
+    throw new Error(`${ORIGIN_ACCEPTS}, got ${url.protocol}`);
   }
   return url;
 }

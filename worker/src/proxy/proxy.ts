@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RxEvent } from '../../../contracts/events';
 import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
-import { ApiError } from '../errors';
+import { ApiError, errorBody } from '../errors';
 import { holdEvents } from '../events/outbox';
 import { enqueueEvents } from '../events/producer';
 import { reportFailure, reportRecovery } from '../health';
@@ -11,7 +11,7 @@ import { logRepeating } from '../log-repeating';
 import { requestInProgress } from '../models';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
-import { isExcludedPath, type ProxyConfig, proxyConfig } from './config';
+import { isExcludedPath, type ProxyConfig, proxySettings } from './config';
 import { trackingAllowed } from './consent';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
@@ -82,11 +82,52 @@ async function fetchOrigin(target: URL, init: RequestInit): Promise<Response> {
 export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): MiddlewareHandler<AppEnv> {
   const deps: ProxyDependencies = { ...defaults, ...overrides };
   return async function proxy(c, next) {
-    const config = proxyConfig(c.env);
-    // The worker's own paths are never proxied, wherever the proxy is mounted relative to them.
-    if (!config || isWorkerPath(c.req.path)) return next();
+    // The worker's own paths are never proxied, wherever the proxy is mounted relative to them (and
+    // whatever the proxy's settings are: an unknown /v1 path stays a 404, an old /rx.<hash>.js a redirect).
+    if (isWorkerPath(c.req.path)) return next();
+    const { config, originProblem } = proxySettings(c.env);
+    if (originProblem !== undefined) return originMisconfigured(c.req.raw);
+    if (!config) return next();
     return handle(c, config, deps);
   };
+}
+
+/** How long a client is asked to wait while ORIGIN_URL is unusable: a fix is a deploy away. */
+const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
+
+const MISCONFIGURED_MESSAGE =
+  'The shop cannot be reached through this address: its ORIGIN_URL setting is not an http(s) URL (see /healthz)';
+
+/** What a shopper's browser shows meanwhile: "come back later", no value of any setting (the comment is for the site owner). */
+const MISCONFIGURED_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Temporarily unavailable</title></head>
+<body><h1>This shop is temporarily unavailable</h1><p>Please try again in a few minutes.</p>
+<!-- origin_misconfigured: the worker's ORIGIN_URL setting is not an http(s) URL; /healthz names the problem --></body></html>
+`;
+
+/**
+ * The answer to every proxied request while ORIGIN_URL is set but not an http(s) URL: no page can be
+ * fetched, so the shopper is told the shop is unavailable, clearly and without the setting's value
+ * (the origin's host is not for the public), instead of a bare 500. 503 rather than 502: no origin was
+ * asked (502 `origin_unreachable` stays the origin's own failure), the service is unavailable until
+ * the settings are fixed, as for other missing configuration (`model_store_missing`), and crawlers
+ * take a 503 with Retry-After as temporary instead of dropping the shop's pages. Never stored (no-store).
+ * A browser navigation gets a short HTML page, anything else the API's JSON error. The problem itself
+ * is logged once per isolate as `config_problem` (proxySettings) and shown by `/healthz` (`config: down`).
+ */
+function originMisconfigured(request: Request): Response {
+  const headers = {
+    'cache-control': 'no-store',
+    'retry-after': String(MISCONFIGURED_RETRY_AFTER_SECONDS),
+  };
+  if ((request.headers.get('accept') ?? '').includes('text/html')) {
+    return new Response(MISCONFIGURED_PAGE, {
+      status: 503,
+      headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
+    });
+  }
+  return Response.json(errorBody('origin_misconfigured', MISCONFIGURED_MESSAGE), { status: 503, headers });
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
 import { hasEndTag, PriceRewriter, productIdOf } from './price-rewriter';
+import { splitSelectorList } from './selectors';
 import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
 import type { Recommendations } from './source';
 
@@ -267,25 +268,11 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
   return rewriter;
 }
 
-/** The parts of a CSS selector list (`a, b`), so `PART *` can be built for each; commas inside `[...]`/`(...)` are kept. */
-export function splitSelectorList(list: string | undefined): string[] {
-  if (!list) return [];
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const ch of list) {
-    if (ch === '[' || ch === '(') depth += 1;
-    if (ch === ']' || ch === ')') depth -= 1;
-    if (ch === ',' && depth === 0) {
-      parts.push(current.trim());
-      current = '';
-    } else current += ch;
-  }
-  parts.push(current.trim());
-  return parts.filter(Boolean);
-}
-
-/** `rewriter.on` that skips (and logs) a selector HTMLRewriter rejects, instead of failing the page. */
+/**
+ * `rewriter.on` that skips (and logs) a selector HTMLRewriter rejects, instead of failing the page. A
+ * safety net only: proxy/config.ts already left out every configured selector HTMLRewriter refuses (a
+ * config problem, logged once and shown on `/healthz`), so nothing reaches this catch in workerd.
+ */
 function addHandler(
   rewriter: HTMLRewriter,
   selector: string,
