@@ -8,8 +8,14 @@
  * before it moves its `current.json` pointer (R2), so a bundle that does not load is never published;
  * other isolates pick the new version up within MODEL_POLL_SECONDS.
  *
+ * Running it again on the same folder (a retry after a failure, or racing the run it retries) is safe:
+ * files already stored with the same bytes are accepted again. Two runs publishing different folders
+ * under one version at once are safe too: the worker stores each file of a version once (an R2
+ * conditional write) and answers 409 version_exists to other bytes, so one run completes and the
+ * other stops at its first refused file without activating anything.
+ *
  * Why the admin endpoint rather than `wrangler r2 object put`: the worker is the one that must accept
- * the bundle, and it answers with why it refused one. Needs `ADMIN_TOKEN` (the worker's secret) in the
+ * the bundle, and it answers with why it refused one (and a plain object put would replace a stored file). Needs `ADMIN_TOKEN` (the worker's secret) in the
  * environment and the worker URL in `--url` or `RX_WORKER_URL`.
  */
 import { createHash } from 'node:crypto';

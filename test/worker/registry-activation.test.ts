@@ -179,3 +179,67 @@ describe('BundleRegistry: refusals by the session phase expire, content refusals
     }
   }, 60_000);
 });
+
+describe('BundleRegistry: two activations of one version at once', () => {
+  it('share one load (both ok, sessions created once); a shared load that failed is tried again', async () => {
+    await store('v1', 'fixture-v1');
+    const sessions = gatedSessions(['fixture-v1']);
+    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+    const first = registry.activateStored(bucketOf(), 'fixture-v1');
+    await until(() => sessions.started.includes('fixture-v1'));
+    // A retried publish of the same version asks while the first load creates its sessions.
+    const second = registry.activateStored(bucketOf(), 'fixture-v1');
+    sessions.release('fixture-v1');
+    expect(await first).toMatchObject({ ok: true });
+    expect(await second).toMatchObject({ ok: true });
+    expect(sessions.started).toEqual(['fixture-v1']);
+
+    // fixture-v2 before its complements.onnx is stored: the first load reads it missing...
+    const files = Object.entries(provided().bundles.v2);
+    const late = 'complements.onnx';
+    await bucketOf().delete(`bundles/fixture-v2/${late}`);
+    for (const [file, base64] of files) {
+      if (file !== late)
+        await bucketOf().put(
+          `bundles/fixture-v2/${file}`,
+          Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+        );
+    }
+    let releaseRead = () => {};
+    const readHeld = new Promise<void>((resolve) => {
+      releaseRead = resolve;
+    });
+    let lateRead = false;
+    const holding = new Proxy(bucketOf(), {
+      get(target, property) {
+        if (property === 'get')
+          return async (key: string) => {
+            const object = await target.get(key);
+            if (key.endsWith(late) && !lateRead) {
+              lateRead = true;
+              await readHeld;
+            }
+            return object;
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const missing = registry.activateStored(holding, 'fixture-v2');
+    await until(() => lateRead);
+    // ...the file is stored, and the publisher that stored it asks for the activation, sharing that load.
+    const [, base64] = files.find(([file]) => file === late) ?? ['', ''];
+    await bucketOf().put(
+      `bundles/fixture-v2/${late}`,
+      Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+    );
+    const retried = registry.activateStored(holding, 'fixture-v2');
+    releaseRead();
+    expect(await missing).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/complements\.onnx is missing/)],
+    });
+    expect(await retried).toMatchObject({ ok: true });
+    expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v2');
+  }, 60_000);
+});

@@ -75,6 +75,11 @@ class Wakeup {
   }
 }
 
+/** What an activation of a stored version came to (the admin endpoint answers with it). */
+export type StoredActivationOutcome =
+  | { ok: true; bundle: LoadedBundle }
+  | { ok: false; problems: string[]; superseded?: true };
+
 /**
  * The bundle an isolate serves. Sessions are created once per isolate and reused by every request;
  * a newer published bundle is loaded beside the current one and swapped in only once it is fully
@@ -112,6 +117,10 @@ export class BundleRegistry {
    * must not undo an operator's activation of a newer one that finished before it.
    */
   private activationsRequested = 0;
+  /** The admin activation loading now, which a second activation of the same version shares (activateStored). */
+  private storedActivation:
+    | { bucket: R2Bucket; version: string; activation: number; outcome: Promise<StoredActivationOutcome> }
+    | undefined;
   /** Why the last load failed, whatever the cause: what /healthz says when nothing is served. */
   private lastFailure: string | undefined;
   /**
@@ -191,17 +200,48 @@ export class BundleRegistry {
   /**
    * Loads a published version now and makes it current if it verifies (the admin publish endpoint uses
    * this so a bad upload is refused before the pointer moves). Returns the problems when refused.
+   *
+   * An activation of the version already loading here, with no other asked for since (a retried
+   * publish racing the run it retries, two publishers of the same bundle), shares that load instead
+   * of overtaking it: the same files (a stored version never changes) would be loaded twice at once,
+   * and the first caller told its activation was superseded although its version is the one published.
+   * If the shared load fails, this one tries again by itself: it may have begun before the last file
+   * was stored.
    */
-  async activateStored(
-    bucket: R2Bucket,
-    version: string,
-  ): Promise<{ ok: true; bundle: LoadedBundle } | { ok: false; problems: string[]; superseded?: true }> {
+  async activateStored(bucket: R2Bucket, version: string): Promise<StoredActivationOutcome> {
+    const loading = this.storedActivation;
+    if (
+      loading &&
+      loading.bucket === bucket &&
+      loading.version === version &&
+      loading.activation === this.activationsRequested
+    ) {
+      const shared = await loading.outcome;
+      if (shared.ok || shared.superseded) return shared;
+      // Ask again: share a load another caller has started since (that one settled), else start one.
+      return this.activateStored(bucket, version);
+    }
+    return this.startStoredActivation(bucket, version);
+  }
+
+  private startStoredActivation(bucket: R2Bucket, version: string): Promise<StoredActivationOutcome> {
     this.refused.delete(version);
-    const outcome = await this.tryActivate(storeBundleSource(bucket, version), version);
-    if ('superseded' in outcome) return { ok: false, problems: [outcome.superseded], superseded: true };
-    return 'failure' in outcome
-      ? { ok: false, problems: [outcome.failure] }
-      : { ok: true, bundle: outcome.bundle };
+    // tryActivate takes its activation number before its first await.
+    const loading = this.tryActivate(storeBundleSource(bucket, version), version);
+    const entry = {
+      bucket,
+      version,
+      activation: this.activationsRequested,
+      outcome: loading.then((outcome): StoredActivationOutcome => {
+        if (this.storedActivation === entry) this.storedActivation = undefined;
+        if ('superseded' in outcome) return { ok: false, problems: [outcome.superseded], superseded: true };
+        return 'failure' in outcome
+          ? { ok: false, problems: [outcome.failure] }
+          : { ok: true, bundle: outcome.bundle };
+      }),
+    };
+    this.storedActivation = entry;
+    return entry.outcome;
   }
 
   /** `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt. */

@@ -14,7 +14,7 @@ import {
   readPointer,
 } from '../models';
 import { readManifest } from '../models/bundle';
-import { storeBundleSource, writePointer } from '../models/model-store';
+import { storeBundleFile, storeBundleSource, writePointer } from '../models/model-store';
 
 /** Largest single bundle file accepted: no file can be larger than a whole bundle may be. */
 export const MAX_MODEL_FILE_BYTES = MAX_BUNDLE_BYTES;
@@ -31,28 +31,6 @@ function checkVersion(version: string): void {
       { field: 'version', reason: 'must be 1-64 letters, digits, _ . -' },
     ]);
   }
-}
-
-/**
- * Whether `key` is absent, holds these bytes, or other ones. A version's files never change once stored: the version is
- * part of every cache key, and isolates load a published version at their own time, so replacing a
- * file of a live version would mix two bundles' answers under one name, or make isolates refuse it
- * midway through. The same bytes again (a retried or repeated upload) are fine. Two uploads of one
- * version racing each other are not guarded: publishing is one operator's act.
- */
-async function storedState(
-  bucket: R2Bucket,
-  key: string,
-  bytes: ArrayBuffer,
-): Promise<'absent' | 'same' | 'different'> {
-  const head = await bucket.head(key);
-  if (!head) return 'absent';
-  if (head.size !== bytes.byteLength) return 'different';
-  const stored = await bucket.get(key);
-  if (!stored) return 'absent';
-  const given = new Uint8Array(bytes);
-  const same = new Uint8Array(await stored.arrayBuffer()).every((byte, index) => byte === given[index]);
-  return same ? 'same' : 'different';
 }
 
 /**
@@ -96,9 +74,12 @@ const requireContentLength: MiddlewareHandler<AppEnv> = async (c, next) => {
 /**
  * Publishing model bundles without a redeploy (`npm run models:publish -- DIR` drives these):
  * - `PUT /admin/models/:version/:file` stores one file of a bundle in the model store (409 when the
- *   version already holds that file with other bytes: see storedState);
+ *   version already holds that file with other bytes, or its stored manifest names other bytes for it,
+ *   however many publishers race: see storeBundleFile);
  * - `POST /admin/models/:version/activate` loads that bundle here, verifying every checksum and
- *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise);
+ *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise).
+ *   No stored file of a version changes after that (storeBundleFile), so every isolate that follows
+ *   the pointer loads what was verified here, whatever other publishers are still uploading;
  * - `GET /admin/models` shows the published pointer and what this isolate serves.
  */
 export const adminModels = new Hono<AppEnv>()
@@ -128,19 +109,17 @@ export const adminModels = new Hono<AppEnv>()
         { field: 'body', reason: `must hold 1 to ${MAX_MODEL_FILE_BYTES} bytes` },
       ]);
     }
-    const bucket = bucketOf(c.env);
-    const key = bundleObjectKey(version, file);
-    const stored = await storedState(bucket, key, bytes);
-    if (stored === 'different') {
+    const stored = await storeBundleFile(bucketOf(c.env), version, file, new Uint8Array(bytes));
+    if (!stored.ok) {
       throw new ApiError(
         409,
         'version_exists',
         `Bundle ${version} already has a different ${file}: publish the changed bundle under a new version`,
-        [{ field: 'file', reason: `${file} of ${version} is stored with other bytes` }],
+        [{ field: 'file', reason: stored.reason }],
       );
     }
-    if (stored === 'absent') await bucket.put(key, bytes);
-    return c.json({ stored: key, bytes: bytes.byteLength }, 201);
+    // The same bytes again (a retry, or another publisher of the same bundle) are a 201 too.
+    return c.json({ stored: bundleObjectKey(version, file), bytes: bytes.byteLength }, 201);
   })
   .post('/:version/activate', async (c) => {
     const { version } = c.req.param();
