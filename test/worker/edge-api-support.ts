@@ -95,9 +95,14 @@ export function directRedis(): Redis {
   });
 }
 
-/** The hash the worker keys `id`'s state by under edgeEnv (its USER_HASH_KEY and SITE). */
+/** The hash the worker keys the anonymous shopper `id`'s (an rx_uid's) state by under edgeEnv (its USER_HASH_KEY and SITE). */
 export function hashOf(id: string): Promise<string> {
-  return userHash(USER_HASH_KEY, SITE, id);
+  return userHash(USER_HASH_KEY, SITE, { anonymousId: id });
+}
+
+/** The hash the worker keys the logged-in shopper `userId`'s state by under edgeEnv. */
+export function userHashOf(userId: string): Promise<string> {
+  return userHash(USER_HASH_KEY, SITE, { userId });
 }
 
 /** A fresh shopper: a cookie header and the hash their keys use. */

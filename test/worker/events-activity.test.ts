@@ -17,7 +17,6 @@ import {
 } from '../../worker/src/cache/keys';
 import { packEvents } from '../../worker/src/events/event-pack';
 import worker from '../../worker/src/index';
-import { userHash } from '../../worker/src/shopper';
 import {
   call,
   consume,
@@ -28,7 +27,7 @@ import {
   provided,
   recommend,
   SITE,
-  USER_HASH_KEY,
+  userHashOf,
   warmIsolate,
 } from './edge-api-support';
 import { countRun, runId, withDb } from './events-support';
@@ -70,7 +69,7 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     const run = runId();
     const shopper = await newShopper();
     const userId = `user-${run}`;
-    const userHashValue = await userHash(USER_HASH_KEY, SITE, userId);
+    const userHashValue = await userHashOf(userId);
     const result = await consume([
       stored(run, 1, shopper.id, { event: 'Product Viewed', userId, properties: { product_id: 'P-A' } }),
       stored(run, 2, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-B' } }),
@@ -195,7 +194,7 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     // Logged out on this browser (or before logging in): the events carry the anonymous id only, so
     // they bump only the anonymous session's generation, not the user's.
     const run = runId();
-    const userHashValue = await userHash(USER_HASH_KEY, SITE, userId);
+    const userHashValue = await userHashOf(userId);
     const userGeneration = await generationOf(userHashValue);
     await consume([
       stored(run, 1, shopper.id, { event: 'Product Added', properties: { product_id: productId(2) } }),

@@ -1,9 +1,11 @@
 /**
  * Shopper pseudonyms (worker/src/shopper/user-hash.ts): HMAC-SHA-256 under USER_HASH_KEY, so a hash seen
  * in a Redis key, a log line or a price token cannot be reversed by hashing a dictionary of ids with the
- * public SITE_ID. Every writer and reader shares the one function: the API's cache lookups and writes,
- * the events consumer's activity, price tokens and their verification. Without the key nothing is
- * stored per shopper, and /healthz says so.
+ * public SITE_ID. An anonymous id and a user id are hashed as two kinds, so that an rx_uid equal to
+ * someone's user id (a UUID) never names that user (shopper-id-kinds.integration.test.ts drives the
+ * routes). Every writer and reader shares the one function: the API's cache lookups and writes, the
+ * events consumer's activity, price tokens and their verification. Without the key nothing is stored
+ * per shopper, and /healthz says so.
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +25,7 @@ import {
   recommend,
   SITE,
   USER_HASH_KEY,
+  userHashOf,
   warmIsolate,
 } from './edge-api-support';
 import { runId } from './events-support';
@@ -40,8 +43,8 @@ async function unkeyedHash(site: string, id: string): Promise<string> {
   return hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${site}\n${id}`)));
 }
 
-/** HMAC-SHA-256 written out here, independently of the worker's code, as the reference. */
-async function hmacHash(key: string, site: string, id: string): Promise<string> {
+/** HMAC-SHA-256 of `text` written out here, independently of the worker's code, as the reference. */
+async function hmacHash(key: string, text: string): Promise<string> {
   const encoder = new TextEncoder();
   const cryptoKey = await crypto.subtle.importKey(
     'raw',
@@ -50,7 +53,7 @@ async function hmacHash(key: string, site: string, id: string): Promise<string> 
     false,
     ['sign'],
   );
-  return hex(await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(`${site}\n${id}`)));
+  return hex(await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(text)));
 }
 
 function viewed(anonymousId: string): StoredEvent {
@@ -113,22 +116,57 @@ async function verify(token: string, cookie: string, overrides: Partial<Env> = {
 beforeAll(warmIsolate, 60_000);
 
 describe('userHash', () => {
-  it('is HMAC-SHA-256 of site and id under USER_HASH_KEY (first 128 bits), not the plain SHA-256 anyone can recompute', async () => {
-    for (const id of ['alice@example.com', '42', crypto.randomUUID()]) {
-      const hash = await userHash(USER_HASH_KEY, SITE, id);
+  it('is HMAC-SHA-256 under USER_HASH_KEY (first 128 bits) of site and id, the kind of id written in, not the plain SHA-256 anyone can recompute', async () => {
+    for (const id of [crypto.randomUUID(), crypto.randomUUID()]) {
+      // An anonymous id (rx_uid): `site \n id`, as before user ids had a space of their own, so an
+      // anonymous shopper's keys did not change with it.
+      const hash = await userHash(USER_HASH_KEY, SITE, { anonymousId: id });
       expect(hash).toMatch(/^[0-9a-f]{32}$/);
-      expect(hash).toBe(await hmacHash(USER_HASH_KEY, SITE, id));
+      expect(hash).toBe(await hmacHash(USER_HASH_KEY, `${SITE}\n${id}`));
+      expect(hash).not.toBe(await unkeyedHash(SITE, id));
+    }
+    for (const id of ['alice@example.com', '42', crypto.randomUUID()]) {
+      // A shop's user id: `site \n user \n id`.
+      const hash = await userHash(USER_HASH_KEY, SITE, { userId: id });
+      expect(hash).toMatch(/^[0-9a-f]{32}$/);
+      expect(hash).toBe(await hmacHash(USER_HASH_KEY, `${SITE}\nuser\n${id}`));
+      expect(hash).not.toBe(await hmacHash(USER_HASH_KEY, `${SITE}\n${id}`));
       expect(hash).not.toBe(await unkeyedHash(SITE, id));
     }
   });
 
+  it('never gives an anonymous id the pseudonym of a user id, whatever the ids (a UUID is both)', async () => {
+    const id = crypto.randomUUID();
+    const asAnonymous = await userHash(USER_HASH_KEY, SITE, { anonymousId: id });
+    const asUser = await userHash(USER_HASH_KEY, SITE, { userId: id });
+    expect(asAnonymous).not.toBe(asUser);
+    // An "anonymous id" that is no rx_uid is refused, not hashed: `user \n <id>` would be the user's text.
+    for (const forged of [`user\n${id}`, id.toUpperCase(), 'anon-1', '']) {
+      await expect(userHash(USER_HASH_KEY, SITE, { anonymousId: forged })).rejects.toThrow(TypeError);
+    }
+    // Naming both kinds at once is refused too (the types forbid it; a cast must not pick one silently).
+    const both = { anonymousId: id, userId: id } as unknown as { userId: string };
+    await expect(userHash(USER_HASH_KEY, SITE, both)).rejects.toThrow(TypeError);
+    // identifyShopper: the cookie equal to a user id is an anonymous shopper, not that user.
+    const request = new Request('https://rx.test/', { headers: { cookie: `rx_uid=${id}` } });
+    const env = { SITE_ID: SITE, HOLDOUT_PERCENT: '0', USER_HASH_KEY };
+    expect(await identifyShopper(request, env)).toMatchObject({
+      userHash: asAnonymous,
+      anonymousHash: asAnonymous,
+    });
+    expect(await identifyShopper(request, env, { userId: id })).toMatchObject({
+      userHash: asUser,
+      anonymousHash: asAnonymous,
+    });
+  });
+
   it('depends on the key: two keys give two hashes of one id, one key always the same', async () => {
     const id = 'alice@example.com';
-    const first = await userHash(USER_HASH_KEY, SITE, id);
-    expect(await userHash(OTHER_KEY, SITE, id)).not.toBe(first);
-    expect(await userHash(USER_HASH_KEY, SITE, id)).toBe(first);
+    const first = await userHash(USER_HASH_KEY, SITE, { userId: id });
+    expect(await userHash(OTHER_KEY, SITE, { userId: id })).not.toBe(first);
+    expect(await userHash(USER_HASH_KEY, SITE, { userId: id })).toBe(first);
     // Per site too, as before: one key shared by two shops still gives each its own pseudonyms.
-    expect(await userHash(USER_HASH_KEY, `${SITE}-2`, id)).not.toBe(first);
+    expect(await userHash(USER_HASH_KEY, `${SITE}-2`, { userId: id })).not.toBe(first);
   });
 
   it('names the shopper of a request; the holdout bucket does not depend on the key (no arm reshuffled)', async () => {
@@ -144,14 +182,19 @@ describe('userHash', () => {
     }
   });
 
-  it("keys the rate limiters' counters too, and still limits without the key", async () => {
+  it("keys the rate limiters' counters too, in a space of their own, and still limits without the key", async () => {
     const text = 'ratelimit\n192.0.2.0';
     const keyed = await limiterKey({ SITE_ID: SITE, USER_HASH_KEY }, text);
-    expect(keyed).toBe(await hmacHash(USER_HASH_KEY, SITE, text));
+    expect(keyed).toBe(await hmacHash(USER_HASH_KEY, `${SITE}\nlimiter\n${text}`));
     const unkeyed = await limiterKey({ SITE_ID: SITE }, text);
-    expect(unkeyed).toBe(await unkeyedHash(SITE, text));
+    expect(unkeyed).toBe(await unkeyedHash(SITE, `limiter\n${text}`));
     expect(unkeyed).not.toBe(keyed);
     expect(await limiterKey({ SITE_ID: SITE }, text)).toBe(unkeyed);
+    // No text makes a limiter's key a shopper's pseudonym, of either kind.
+    const id = crypto.randomUUID();
+    expect(await limiterKey({ SITE_ID: SITE, USER_HASH_KEY }, id)).not.toBe(await hashOf(id));
+    const userText = `user\n${id}`;
+    expect(await limiterKey({ SITE_ID: SITE, USER_HASH_KEY }, userText)).not.toBe(await userHashOf(id));
   });
 });
 

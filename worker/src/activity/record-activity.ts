@@ -11,7 +11,7 @@ import {
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
-import { userHash, userHashKey } from '../shopper';
+import { isAnonymousId, type ShopperId, userHash, userHashKey } from '../shopper';
 import { activityOf } from './activity-of-event';
 
 /** The consumer is off the request path: it can wait longer for Redis than a shopper's request. */
@@ -36,10 +36,25 @@ interface ShopperChanges {
 }
 
 /**
+ * Whose activity an event is, each id by its kind, as the lookups name them (identifyShopper): the
+ * anonymous id when it is one the worker could have issued (an `rx_uid`, a lowercase UUID), and the
+ * user id. Any other `anonymousId` (a Segment source's own, say) is stored in MongoDB with the event
+ * but names no one here: no request is ever identified by it, and hashing it as an anonymous id could
+ * make it pass for another kind of id.
+ */
+function shopperIds(event: StoredEvent): ShopperId[] {
+  const ids: ShopperId[] = [];
+  if (isAnonymousId(event.anonymousId)) ids.push({ anonymousId: event.anonymousId });
+  if (event.userId !== undefined) ids.push({ userId: event.userId });
+  return ids;
+}
+
+/**
  * Updates each shopper's recent activity, purchases and cache generation in Upstash Redis
  * (keys from `cache/keys.ts`) in one pipeline per batch. Written under the hash of the
  * anonymous id and, when present, of the user id, because recommendations are asked for with
- * either: `userHash` under `USER_HASH_KEY`, the one function the lookup's reads use too. Without the
+ * either: `userHash` under `USER_HASH_KEY` of each id by its kind (shopperIds), the one function the
+ * lookup's reads use too. Without the
  * key nothing is written (no pseudonym can be made; see shopper/user-hash.ts). Never throws: Redis
  * being down must not fail events already stored in MongoDB.
  */
@@ -138,8 +153,7 @@ async function changesByShopper(hashKey: string, events: readonly StoredEvent[])
   for (const event of events) {
     const activity = activityOf(event);
     if (activity.entries.length === 0 && activity.invalidation === 'never') continue;
-    const ids = new Set([event.anonymousId, event.userId].filter((id): id is string => id !== undefined));
-    for (const id of ids) {
+    for (const id of shopperIds(event)) {
       const hash = await userHash(hashKey, event.site, id);
       const mapKey = `${event.site}\n${hash}`;
       let change = byKey.get(mapKey);

@@ -11,7 +11,8 @@ import { clientNetwork } from './client-network';
  * Per-client limits with the Workers rate-limiting binding (`RATE_LIMITER`, 600 requests a minute in
  * wrangler.toml). The client is the connecting IP (set by Cloudflare's edge; an IPv6 address by its
  * /64, see clientNetwork), else the `rx_uid` cookie; it is hashed (limiterKey: keyed with
- * USER_HASH_KEY) before it reaches the binding.
+ * USER_HASH_KEY, in a space of its own, so a counter's key is never a shopper's pseudonym and a
+ * shopper's pseudonym never a counter's) before it reaches the binding.
  * Requests with neither (local tools) are not limited. If the binding itself fails the request goes
  * through: a limiter outage must not take the API down.
  *

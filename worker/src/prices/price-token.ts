@@ -28,7 +28,10 @@ export const PriceClaimsSchema = z.object({
   a: z.number().nonnegative(),
   /** currency (ISO 4217) */
   c: z.string().length(3),
-  /** userHash of the shopper it was quoted to */
+  /**
+   * userHash of the shopper it was quoted to: of their user id when logged in, else of their anonymous id
+   * (two kinds that never share a hash: shopper/user-hash.ts)
+   */
   u: z.string().min(1),
   /** expiry, epoch seconds */
   e: z.number().int(),

@@ -5,7 +5,14 @@ import { z } from 'zod';
 import type { AppEnv } from '../app-env';
 import { ApiError, errorBody } from '../errors';
 import { basePrices, getPrices, priceKeyring, verifyPriceToken } from '../prices';
-import { identifyShopper, isAnonymousId, setShopperCookie, userHash, userHashKey } from '../shopper';
+import {
+  identifyShopper,
+  isAnonymousId,
+  type ShopperId,
+  setShopperCookie,
+  userHash,
+  userHashKey,
+} from '../shopper';
 import {
   productIdListSchema,
   refuseUserIdWhenUntracked,
@@ -159,7 +166,10 @@ async function verifyingShopper(
 ): Promise<string[]> {
   const site = c.env.SITE_ID;
   if (body.user_id || body.anonymous_id) {
-    const ids = [body.user_id, body.anonymous_id].filter((id): id is string => id !== undefined);
+    // Each by its own kind: a UUID sent as `anonymous_id` never names the user whose id it is.
+    const ids: ShopperId[] = [];
+    if (body.user_id) ids.push({ userId: body.user_id });
+    if (body.anonymous_id) ids.push({ anonymousId: body.anonymous_id });
     return Promise.all(ids.map((id) => userHash(hashKey, site, id)));
   }
   const userId = await requestUserId(c, c.env, query);

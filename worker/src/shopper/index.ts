@@ -21,7 +21,7 @@ export {
   isAnonymousId,
 } from './anonymous-id';
 export { type Bucket, holdoutBucket, holdoutPercent } from './holdout';
-export { limiterKey, userHash, userHashHealth, userHashKey } from './user-hash';
+export { limiterKey, type ShopperId, userHash, userHashHealth, userHashKey } from './user-hash';
 
 /** Who is asking, as far as personalization needs to know. Holds no raw id beyond the request. */
 export interface Shopper {
@@ -30,11 +30,16 @@ export interface Shopper {
   /** The shop's own id for a logged-in shopper (`user_id`), when given (and `hashed`). */
   userId?: string;
   /**
-   * `userHash(USER_HASH_KEY, site, userId ?? anonymousId)`: the key of this shopper's cache entries,
-   * activity and price tokens. When not `hashed`, a random value nothing else names.
+   * `userHash(USER_HASH_KEY, site, { userId })` for a logged-in shopper, else `anonymousHash`: the key
+   * of this shopper's cache entries, activity and price tokens. The two kinds never share a hash (see
+   * user-hash.ts), so an `rx_uid` that equals someone's user id is still only an anonymous shopper.
+   * When not `hashed`, a random value nothing else names.
    */
   userHash: string;
-  /** `userHash(USER_HASH_KEY, site, anonymousId)`: the anonymous session's activity, also read for a logged-in shopper. */
+  /**
+   * `userHash(USER_HASH_KEY, site, { anonymousId })`: the anonymous session's activity, also read for a
+   * logged-in shopper.
+   */
   anonymousHash: string;
   /**
    * False when `USER_HASH_KEY` is missing: no pseudonym can be made, so nothing may be read or stored
@@ -91,7 +96,7 @@ export async function identifyShopper(
   const site = env.SITE_ID;
   const key = userHashKey(env);
   const [anonymousHash, bucket] = await Promise.all([
-    key === undefined ? unnamedHash() : userHash(key, site, anonymousId),
+    key === undefined ? unnamedHash() : userHash(key, site, { anonymousId }),
     holdoutBucket(site, anonymousId, holdoutPercent(env.HOLDOUT_PERCENT)),
   ]);
   if (key === undefined) {
@@ -108,7 +113,7 @@ export async function identifyShopper(
   }
   const shopper: Shopper = {
     anonymousId,
-    userHash: userId === undefined ? anonymousHash : await userHash(key, site, userId),
+    userHash: userId === undefined ? anonymousHash : await userHash(key, site, { userId }),
     anonymousHash,
     hashed: true,
     bucket,

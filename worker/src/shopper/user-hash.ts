@@ -4,12 +4,23 @@ import { type ComponentHealth, registerHealthProbe } from '../health';
 import { toHex } from '../hex';
 import { log } from '../log';
 import { signingKey } from '../prices/price-token';
+import { isAnonymousId } from './anonymous-id';
 import { remembered, sha256OfShopperText } from './recent-digests';
 
 /**
- * `userHash`: the pseudonym of a shopper id (`rx_uid` or a shop's user id) in everything that leaves a
- * request: Redis keys (cache entries, recent activity, purchases, generations), price tokens, log lines.
- * It is HMAC-SHA-256 under the `USER_HASH_KEY` secret of `site \n id`, its first 128 bits in hex.
+ * `userHash`: the pseudonym of a shopper id in everything that leaves a request: Redis keys (cache
+ * entries, recent activity, purchases, generations), price tokens, log lines. It is HMAC-SHA-256 under
+ * the `USER_HASH_KEY` secret, its first 128 bits in hex, of a text that says which kind of id it is:
+ * - an anonymous id (`rx_uid`, always a lowercase UUID): `site \n id`;
+ * - a shop's user id (`user_id`, any text): `site \n user \n id`;
+ * - a rate limiter's client (limiterKey): `site \n limiter \n text`.
+ * A UUID holds no newline, so no anonymous id's text is ever a user id's or a limiter's; and `user` and
+ * `limiter` differ, so neither are those two. The kinds are separate on purpose: shops often use UUIDs
+ * as user ids, and an `rx_uid` is whatever the browser sends, so hashing both alike would let anyone
+ * who knows a customer's user id send it as their own `rx_uid` and be that customer (their cached
+ * list, history, price tokens), past even signed user ids (user-signature.ts). Hence no function here
+ * takes a bare id: a caller names its kind ({ anonymousId } or { userId }), and an "anonymous id" that
+ * is not one the worker could have issued is refused, not hashed.
  *
  * Keyed, because a plain digest can be reversed: `SITE_ID` is public (`/healthz` shows it) and a shop's
  * user ids are often email addresses or small integers, so anyone who saw a hash (a Redis key, a log
@@ -17,8 +28,9 @@ import { remembered, sha256OfShopperText } from './recent-digests';
  *
  * Every writer and reader goes through this one function: the API and the proxy (identifyShopper),
  * the events consumer (recent activity), price tokens and their verification, the rate limiters. So
- * the consumer's writes and the lookup's reads meet exactly when they run with the same key; another
- * key (a rotation) is a different set of keys, which starts every shopper's cache and history afresh.
+ * the consumer's writes and the lookup's reads meet exactly when they run with the same key and name
+ * the same kind; another key (a rotation) is a different set of keys, which starts every shopper's
+ * cache and history afresh.
  *
  * Without the key (a deployment that missed `wrangler secret put USER_HASH_KEY`) no hash is made:
  * nothing is cached or recorded per shopper and prices carry no token, `/healthz` says `user_hash:
@@ -89,11 +101,39 @@ function recentHashes(secret: string): LRUCache<string, Promise<string>> {
 }
 
 /**
- * The pseudonym of `id` on `site` under `key` (the `USER_HASH_KEY` secret, see userHashKey): hex of
- * the first 128 bits of HMAC-SHA-256(key, `site \n id`).
+ * Whose pseudonym: an anonymous id (`rx_uid`: a lowercase UUID, see isAnonymousId) or a shop's user
+ * id. Never a bare string, so that no caller can hash one kind as the other without saying so.
  */
-export function userHash(key: string, site: string, id: string): Promise<string> {
-  const text = `${site}\n${id}`;
+export type ShopperId =
+  | { readonly anonymousId: string; readonly userId?: never }
+  | { readonly userId: string; readonly anonymousId?: never };
+
+/**
+ * The pseudonym of `who` on `site` under `key` (the `USER_HASH_KEY` secret, see userHashKey): hex of
+ * the first 128 bits of HMAC-SHA-256(key, text), the text `site \n id` for an anonymous id and
+ * `site \n user \n id` for a user id. Throws a TypeError for an anonymous id that is not a lowercase
+ * UUID: such a text could be made to look like another kind's (`user \n <id>`), and no reader ever
+ * looks one up (every route takes only UUIDs as `rx_uid`), so callers check with isAnonymousId first.
+ */
+export function userHash(key: string, site: string, who: ShopperId): Promise<string> {
+  let text: string;
+  try {
+    text = hashText(site, who);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return keyedHash(key, text);
+}
+
+function hashText(site: string, who: ShopperId): string {
+  if (who.userId !== undefined && who.anonymousId === undefined) return `${site}\nuser\n${who.userId}`;
+  if (who.userId === undefined && isAnonymousId(who.anonymousId)) return `${site}\n${who.anonymousId}`;
+  throw new TypeError(
+    'userHash needs either a userId or an anonymousId that is an rx_uid (a lowercase UUID)',
+  );
+}
+
+function keyedHash(key: string, text: string): Promise<string> {
   return remembered(recentHashes(key), text, async () => {
     const mac = await crypto.subtle.sign('HMAC', await signingKey(key), encoder.encode(text));
     return toHex(new Uint8Array(mac, 0, 16));
@@ -102,13 +142,16 @@ export function userHash(key: string, site: string, id: string): Promise<string>
 
 /**
  * The key a rate limiter counts a client under (`text` names the limiter and the client: a network
- * address, else an `rx_uid`): userHash under `USER_HASH_KEY`. Without the key, the first 128 bits
- * of a plain SHA-256 of the same text, because a missing secret must not switch rate limiting off;
- * that key only reaches Cloudflare's rate-limiting binding (which sees the address itself), never
- * Redis, a token or a log.
+ * address, else an `rx_uid`): HMAC-SHA-256 under `USER_HASH_KEY` of `site \n limiter \n text`, a
+ * text no shopper's pseudonym has (see the top of this file), so a counter's key is never a shopper's
+ * and no shopper id passed as `text` gives one. Without the key, the first 128 bits of a plain
+ * SHA-256 of the same text, because a missing secret must not switch rate limiting off; that key only
+ * reaches Cloudflare's rate-limiting binding (which sees the address itself), never Redis, a token or
+ * a log.
  */
 export async function limiterKey(env: Pick<Env, 'SITE_ID' | 'USER_HASH_KEY'>, text: string): Promise<string> {
+  const limited = `${env.SITE_ID}\nlimiter\n${text}`;
   const key = userHashKey(env);
-  if (key !== undefined) return userHash(key, env.SITE_ID, text);
-  return toHex(new Uint8Array(await sha256OfShopperText(`${env.SITE_ID}\n${text}`), 0, 16));
+  if (key !== undefined) return keyedHash(key, limited);
+  return toHex(new Uint8Array(await sha256OfShopperText(limited), 0, 16));
 }
