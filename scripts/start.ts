@@ -1,13 +1,16 @@
 /**
- * `npm start`: the whole stack locally with embedded defaults (DESIGN.md "Commands"). Prints the
- * personalized demo shop URL and each local server's address; Ctrl-C stops everything it started.
- * Flags and variables: scripts/README.md.
+ * `npm start`: the whole stack locally with embedded defaults (DESIGN.md "Commands"). Proxies the
+ * `ORIGIN_URL` of the environment, else of wrangler.toml's `[vars]`, else the demo shop it starts.
+ * Prints the personalized shop's URL, each local server's address and what `/healthz` says of the
+ * models and the configuration; Ctrl-C stops everything it started. Flags and variables: scripts/README.md.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PortTakenError, portFromEnv } from './dev/ports';
 import { PORT_VARS, type Stack, startStack } from './dev/stack';
+import { formatSummary, type HealthView, healthView } from './dev/summary';
 import { workerVarsFromEnv } from './dev/worker-vars';
+import { startVarsFromFile } from './dev/wrangler-config';
 
 const DEFAULT_PORTS = { worker: 8787, shop: 8790, upstash: 8079, mongo: 27018 } as const;
 
@@ -43,20 +46,13 @@ async function warmUp(workerUrl: string): Promise<void> {
   }
 }
 
-/**
- * What the worker says of its models (`/healthz`): the built-in demo bundle, a published one, or why
- * none is served (e.g. `ORIGIN_URL` set and nothing published: DEMO_BUNDLE is off for other origins).
- */
-async function modelsStatus(workerUrl: string): Promise<string> {
+/** The `models` and `config` components of the worker's `/healthz` (read once warm-up is done). */
+async function readHealth(workerUrl: string): Promise<HealthView> {
   try {
     const response = await fetch(`${workerUrl}/healthz`, { signal: AbortSignal.timeout(15_000) });
-    const report = (await response.json()) as {
-      components?: Record<string, { status: string; detail?: string }>;
-    };
-    const models = report.components?.models;
-    return models ? `${models.status}: ${models.detail ?? ''}` : 'unknown (no models in /healthz)';
+    return healthView(await response.json());
   } catch (error) {
-    return `unknown (/healthz: ${error instanceof Error ? error.message : String(error)})`;
+    return { error: error instanceof Error ? error.message : String(error) };
   }
 }
 
@@ -75,7 +71,9 @@ async function main(): Promise<void> {
     upstash: portFromEnv(env, PORT_VARS.upstash, DEFAULT_PORTS.upstash),
     mongo: portFromEnv(env, PORT_VARS.mongo, DEFAULT_PORTS.mongo),
   };
-  const workerVars = workerVarsFromEnv(env);
+  const fromEnvironment = workerVarsFromEnv(env);
+  // ORIGIN_URL from the environment, else from wrangler.toml's [vars], else the demo shop.
+  const { workerVars, originSource } = startVarsFromFile(fromEnvironment);
 
   // wrangler's start-up chatter is kept back and shown only if the start fails; after that, its
   // request log streams (unless --quiet), below the addresses.
@@ -119,7 +117,7 @@ async function main(): Promise<void> {
     },
   });
   await warmUp(stack.workerUrl);
-  const models = await modelsStatus(stack.workerUrl);
+  const health = await readHealth(stack.workerUrl);
   ready = true;
   const running = stack;
   void running.workerExited.then((code) => {
@@ -131,27 +129,19 @@ async function main(): Promise<void> {
   });
 
   const relative = path.relative(process.cwd(), dataDir);
-  const relativeData = relative === '' ? '.' : relative.startsWith('..') ? dataDir : relative;
-  const rows: Array<[string, string]> = [
-    ['Personalized demo shop', `${stack.workerUrl}/`],
-    [stack.shopUrl ? 'Demo shop (origin)' : 'Origin (ORIGIN_URL)', stack.shopUrl ?? stack.originUrl],
-    [
-      'Local Upstash (REST)',
-      stack.upstash
-        ? `${stack.upstash.url} (backend: ${stack.upstash.backend})`
-        : 'not started: UPSTASH_REDIS_REST_URL is set',
-    ],
-    ['Local MongoDB', stack.mongo ? stack.mongo.uri : 'not started: MONGODB_URI is set'],
-    ['Worker health', `${stack.workerUrl}/healthz`],
-    ['Models', models],
-    ['Data and dev secrets', `${relativeData}/ (tokens in ${relativeData}/run/worker.env)`],
-  ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
-  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
-  const passed = Object.keys(workerVars);
-  if (passed.length > 0) console.log(`\n  From the environment: ${passed.join(', ')}`);
-  console.log('\nSimulated shoppers: npm run demo:traffic. Ctrl-C stops everything.\n');
+  console.log(
+    formatSummary({
+      seconds: (Date.now() - started) / 1000,
+      workerUrl: stack.workerUrl,
+      originSource: stack.shopUrl ? 'demo shop' : originSource,
+      originUrl: stack.shopUrl ?? stack.originUrl,
+      upstash: stack.upstash,
+      mongo: stack.mongo,
+      health,
+      dataDir: relative === '' ? '.' : relative.startsWith('..') ? dataDir : relative,
+      fromEnvironment: Object.keys(fromEnvironment),
+    }),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -32,6 +32,7 @@ export interface StackOptions {
   /**
    * Worker settings and secrets (e.g. from the environment). `ORIGIN_URL` replaces the demo shop,
    * `UPSTASH_REDIS_REST_URL` + `_TOKEN` the local Upstash server, `MONGODB_URI` the local MongoDB server.
+   * With the demo shop, its origin is added to `SHOP_ORIGINS` (not put in its place).
    */
   workerVars?: Record<string, string>;
   /**
@@ -75,7 +76,8 @@ export interface Stack {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = options.host ?? '127.0.0.1';
   const given = options.workerVars ?? {};
-  const useShop = !given.ORIGIN_URL;
+  // Blank is "not set", as the worker reads it (worker/src/proxy/origin-url.ts).
+  const useShop = !given.ORIGIN_URL?.trim();
   // Both or neither: one of them alone would pair a real Upstash URL with the local server's token
   // (every cache call a 401, the worker quietly degraded) while the banner says local Upstash.
   if (!given.UPSTASH_REDIS_REST_URL !== !given.UPSTASH_REDIS_REST_TOKEN) {
@@ -143,10 +145,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...secrets,
       // The demo shop comes with the built-in bundle, trained on its catalogue (off in wrangler.toml,
       // so a deployed shop never shows the demo's products; another origin gets it only if asked).
-      ...(shop ? { ORIGIN_URL: shop.url, SHOP_ORIGINS: shop.url, DEMO_BUNDLE: 'true' } : {}),
+      ...(shop ? { DEMO_BUNDLE: 'true' } : {}),
       ...(upstash ? { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token } : {}),
       ...(mongo ? { MONGODB_URI: mongo.uri } : {}),
       ...given,
+      // The demo shop's own origin joins the given SHOP_ORIGINS (script mode on its pages needs it).
+      ...(shop ? { ORIGIN_URL: shop.url, SHOP_ORIGINS: withOrigin(given.SHOP_ORIGINS, shop.url) } : {}),
     };
     const worker = await startWranglerDev({
       host,
@@ -177,6 +181,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * `list` (SHOP_ORIGINS: comma- or space-separated, worker/src/settings.ts) with `origin` added unless it
+ * is already there; the given entries are kept as they are, so the worker names any that is wrong.
+ */
+export function withOrigin(list: string | undefined, origin: string): string {
+  const entries = (list ?? '').split(/[\s,]+/).filter(Boolean);
+  return entries.includes(origin) ? entries.join(',') : [...entries, origin].join(',');
 }
 
 /** Another process may grab a port between the check and the listen: still answer with the one-line message. */

@@ -6,8 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadDevSecrets } from '../../scripts/dev/dev-secrets';
 import { dotenvFile, dotenvLine } from '../../scripts/dev/dotenv';
 import { assertPortFree, PortTakenError, portFromEnv } from '../../scripts/dev/ports';
-import { startStack } from '../../scripts/dev/stack';
+import { startStack, withOrigin } from '../../scripts/dev/stack';
+import { configText, formatSummary, healthView, type SummaryInput } from '../../scripts/dev/summary';
 import { workerConfigNames, workerVarsFromEnv } from '../../scripts/dev/worker-vars';
+import { startVars, startVarsFromFile, WRANGLER_TOML, wranglerVars } from '../../scripts/dev/wrangler-config';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -120,5 +122,164 @@ describe('ports', () => {
     const error = await startStack({ mongoPort: port }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PortTakenError);
     expect((error as PortTakenError).envVar).toBe('RX_MONGO_PORT');
+  });
+});
+
+describe('the origin npm start proxies (environment, then wrangler.toml [vars], then the demo shop)', () => {
+  const toml = (vars: string) =>
+    `name = "rx-edge"\nmain = "worker/src/index.ts"\n\n[vars]\n${vars}\n\n[[queues.producers]]\nbinding = "EVENTS"\nqueue = "rx-events"\n`;
+
+  it("keeps the demo shop for the repository's own wrangler.toml (ORIGIN_URL empty there)", () => {
+    expect(wranglerVars(readFileSync(WRANGLER_TOML, 'utf8'))).toMatchObject({
+      ORIGIN_URL: '',
+      SITE_ID: 'demo',
+    });
+    expect(startVarsFromFile({ HOLDOUT_PERCENT: '50' })).toEqual({
+      workerVars: { HOLDOUT_PERCENT: '50' },
+      originSource: 'demo shop',
+    });
+  });
+
+  it('proxies the ORIGIN_URL set in wrangler.toml [vars] when the environment sets none', () => {
+    const file = wranglerVars(toml('ORIGIN_URL = "https://origin.shop.example"\nSITE_ID = "shop-example"'));
+    expect(startVars({ HOLDOUT_PERCENT: '50' }, file)).toEqual({
+      workerVars: { HOLDOUT_PERCENT: '50', ORIGIN_URL: 'https://origin.shop.example' },
+      originSource: 'wrangler.toml',
+    });
+  });
+
+  it('lets the environment win over the file', () => {
+    const file = wranglerVars(toml('ORIGIN_URL = "https://origin.shop.example"'));
+    expect(startVars({ ORIGIN_URL: 'http://127.0.0.1:3000' }, file)).toEqual({
+      workerVars: { ORIGIN_URL: 'http://127.0.0.1:3000' },
+      originSource: 'environment',
+    });
+    // Blank in the environment is not set (as the worker reads it): the file's applies.
+    expect(startVars({ ORIGIN_URL: '  ' }, file).workerVars.ORIGIN_URL).toBe('https://origin.shop.example');
+  });
+
+  it('reads the table in any form TOML allows, and only the top-level one', () => {
+    const forms = [
+      "ORIGIN_URL = 'http://127.0.0.1:3000' # a literal string and a comment",
+      'ORIGIN_URL = "http\\u003a//127.0.0.1:3000"',
+      '"ORIGIN_URL" = "http://127.0.0.1:3000"',
+    ];
+    for (const line of forms) {
+      expect(wranglerVars(toml(line)).ORIGIN_URL, line).toBe('http://127.0.0.1:3000');
+    }
+    expect(wranglerVars('vars = { ORIGIN_URL = "http://127.0.0.1:3000" }\n').ORIGIN_URL).toBe(
+      'http://127.0.0.1:3000',
+    );
+    // [env.NAME.vars] is for `wrangler dev --env NAME`, and a table after [vars] is not part of it.
+    const other =
+      '[vars]\nSITE_ID = "demo"\n\n[env.production.vars]\nORIGIN_URL = "https://origin.shop.example"\n';
+    expect(startVars({}, wranglerVars(other)).originSource).toBe('demo shop');
+    // Blank in the file: the demo shop.
+    expect(startVars({}, wranglerVars(toml('ORIGIN_URL = " "'))).originSource).toBe('demo shop');
+  });
+
+  it('passes the file SHOP_ORIGINS on when the demo shop runs (the environment first)', () => {
+    const file = wranglerVars(toml('ORIGIN_URL = ""\nSHOP_ORIGINS = "https://shop.example"'));
+    expect(startVars({}, file).workerVars).toEqual({ SHOP_ORIGINS: 'https://shop.example' });
+    expect(startVars({ SHOP_ORIGINS: 'http://127.0.0.1:3000' }, file).workerVars).toEqual({
+      SHOP_ORIGINS: 'http://127.0.0.1:3000',
+    });
+  });
+
+  it('names the file when it is not valid TOML', () => {
+    expect(() => wranglerVars('[vars]\nORIGIN_URL = "http://x\n')).toThrow(
+      'wrangler.toml is not valid TOML: control characters are not allowed in strings (line 2)',
+    );
+  });
+});
+
+describe('SHOP_ORIGINS with the demo shop', () => {
+  it("adds the demo shop's origin to the given list instead of replacing it", () => {
+    expect(withOrigin(undefined, 'http://127.0.0.1:8790')).toBe('http://127.0.0.1:8790');
+    expect(withOrigin('http://127.0.0.1:3000', 'http://127.0.0.1:8790')).toBe(
+      'http://127.0.0.1:3000,http://127.0.0.1:8790',
+    );
+    expect(withOrigin('https://a.example https://b.example,', 'https://b.example')).toBe(
+      'https://a.example,https://b.example',
+    );
+  });
+});
+
+describe('the npm start summary', () => {
+  const base: SummaryInput = {
+    seconds: 9.14,
+    workerUrl: 'http://127.0.0.1:8787',
+    originSource: 'demo shop',
+    originUrl: 'http://127.0.0.1:8790',
+    upstash: { url: 'http://127.0.0.1:8079', backend: 'redis-server' },
+    mongo: { uri: 'mongodb://127.0.0.1:27018' },
+    health: {
+      models: { status: 'ok', detail: 'built-in demo bundle' },
+      config: { status: 'ok' },
+    },
+    dataDir: '.rx-data',
+    fromEnvironment: [],
+  };
+
+  it('labels the demo shop and suggests demo:traffic for it', () => {
+    const text = formatSummary(base);
+    expect(text).toContain('\nReady in 9.1 s.\n');
+    expect(text).toMatch(/ {2}Personalized demo shop {2}http:\/\/127\.0\.0\.1:8787\//);
+    expect(text).toMatch(/ {2}Demo shop \(origin\) +http:\/\/127\.0\.0\.1:8790\n/);
+    expect(text).toMatch(/ {2}Models +ok: built-in demo bundle\n {2}Config +ok\n/);
+    expect(text).toContain('npm run demo:traffic');
+    expect(text).not.toContain('From the environment');
+  });
+
+  it('labels your own shop, says where its origin came from and leaves demo:traffic out', () => {
+    const text = formatSummary({
+      ...base,
+      originSource: 'wrangler.toml',
+      originUrl: 'http://127.0.0.1:3000',
+      fromEnvironment: ['HOLDOUT_PERCENT'],
+    });
+    expect(text).toMatch(/ {2}Your shop, personalized +http:\/\/127\.0\.0\.1:8787\//);
+    expect(text).toMatch(/ {2}Origin \(ORIGIN_URL, wrangler\.toml\) +http:\/\/127\.0\.0\.1:3000\n/);
+    expect(text).not.toContain('demo shop');
+    expect(text).not.toContain('demo:traffic');
+    expect(text).toContain('From the environment: HOLDOUT_PERCENT');
+    expect(formatSummary({ ...base, originSource: 'environment' })).toContain(
+      'Origin (ORIGIN_URL, environment)',
+    );
+  });
+
+  it("shows /healthz's config component, loudly when it is not ok", () => {
+    const problem = 'ORIGIN_URL: must be an http:// or https:// URL, got a value without http:// or https://';
+    const down = formatSummary({
+      ...base,
+      health: { ...base.health, config: { status: 'down', detail: problem } },
+    });
+    expect(down).toContain(`  Config                  DOWN — ${problem}\n`);
+    expect(down).toContain("Ready in 9.1 s, but the worker's configuration is DOWN");
+    const degraded = formatSummary({
+      ...base,
+      health: { ...base.health, config: { status: 'degraded', detail: 'HOLDOUT_PERCENT: ...' } },
+    });
+    expect(degraded).toContain('Config                  degraded — HOLDOUT_PERCENT: ...\n');
+    expect(degraded).toContain('Ready in 9.1 s, with configuration problems');
+    expect(configText({ error: 'fetch failed' })).toBe('unknown (/healthz: fetch failed)');
+    expect(configText({})).toBe('unknown (no config in /healthz)');
+  });
+
+  it('reads models and config out of a /healthz body', () => {
+    expect(
+      healthView({
+        status: 'down',
+        components: {
+          cache: { status: 'ok' },
+          models: { status: 'disabled', detail: 'nothing published' },
+          config: { status: 'down', detail: 'ORIGIN_URL: ...' },
+        },
+      }),
+    ).toEqual({
+      models: { status: 'disabled', detail: 'nothing published' },
+      config: { status: 'down', detail: 'ORIGIN_URL: ...' },
+    });
+    expect(healthView(null)).toEqual({ models: undefined, config: undefined });
   });
 });

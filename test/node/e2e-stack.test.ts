@@ -21,6 +21,8 @@ const BROWSER = {
     'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
 };
 
+const OTHER_SHOP = 'http://127.0.0.1:3000';
+
 let stack: Stack;
 /** The stack's own local MongoDB, or a fresh database on RX_TEST_MONGODB_URI (test-mongo.ts). */
 const testMongo = stackMongo();
@@ -36,6 +38,8 @@ beforeAll(async () => {
       HOLDOUT_PERCENT: '0',
       PERSONALIZATION_BUDGET_MS: '5000',
       CACHE_BUDGET_MS: '5000',
+      // A retailer's own shop in script mode: the demo shop's origin is added to it, not put in its place.
+      SHOP_ORIGINS: OTHER_SHOP,
     },
     onWorkerOutput: (line) => workerLog.push(line),
     readyTimeoutMs: 150_000,
@@ -108,6 +112,24 @@ describe('local stack end to end', () => {
     expect(proxied.status).toBe(200);
     expect(proxied.headers.get('content-type')).toBe('image/svg+xml');
     expect(await proxied.text()).toBe(await direct.text());
+  });
+
+  it('allows script mode on the demo shop and on the shops given in SHOP_ORIGINS (CORS)', async () => {
+    expect(stack.shopUrl).toBeDefined();
+    for (const origin of [stack.shopUrl ?? '', OTHER_SHOP]) {
+      const preflight = await fetch(`${stack.workerUrl}/v1/recommendations?placement=home`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET' },
+      });
+      await preflight.arrayBuffer();
+      expect(preflight.headers.get('access-control-allow-origin'), origin).toBe(origin);
+    }
+    const stranger = await fetch(`${stack.workerUrl}/v1/recommendations?placement=home`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://127.0.0.1:3999', 'access-control-request-method': 'GET' },
+    });
+    await stranger.arrayBuffer();
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('reports a healthy cache on /healthz, backed by the real local Upstash-compatible server', async () => {
