@@ -43,6 +43,11 @@ const MAX_SESSION_DEFERRAL_MS = 1_000;
  * "none in progress", one of the plugin's two parallel calls met it in 2 of 5 benchmark rounds.
  */
 const QUIET_BEFORE_SESSIONS_MS = 50;
+/**
+ * How often a first load waiting for quiet looks again: it is never woken by another request (see
+ * `sessionPhaseMayStart`), so a caller that needs the models now waits at most this long for it.
+ */
+const QUIET_POLL_MS = 10;
 const RETIRE_GRACE_MS = 60_000;
 /**
  * How long a version whose sessions could not be created stays refused. Unlike a checksum or a
@@ -60,19 +65,8 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Promises that one call wakes all at once: `next()` is settled by the following `wakeAll()`. */
-class Wakeup {
-  private waiters: Array<() => void> = [];
-
-  next(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  wakeAll(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** What an activation of a stored version came to (the admin endpoint answers with it). */
@@ -94,14 +88,25 @@ export type StoredActivationOutcome =
  *   started for 50 ms, so the block falls between bursts of requests, unless a caller needs the
  *   models now (`bundle()`: /healthz, admin); at most 1 s.
  * A swap to a newer bundle is still all or nothing, and not deferred: the current one serves meanwhile.
+ *
+ * The registry lives as long as the isolate, so its requests meet here, and workerd ties each promise
+ * to the request it was created in: one resolved from another request's context has its continuations
+ * moved to the creating request, and cancelled once that request is over ("A promise was resolved or
+ * rejected from a different request context..."). So no request ever calls a resolver another request
+ * created. A request may await a promise another one created and settles itself (the first load:
+ * workerd delivers that to the awaiting request); what one request tells another (in progress, ended,
+ * models wanted) is plain state, which the first load reads on timers of its own.
  */
 export class BundleRegistry {
   private current: LoadedBundle | undefined;
   /** The first load's verified catalogue while its sessions are being created. */
   private warming: BundleCatalogue | undefined;
   private initial: Promise<void> | undefined;
-  /** Woken when the first load has a catalogue to show (or has ended). */
-  private readonly catalogueShown = new Wakeup();
+  /**
+   * Settles when the first load under way has a catalogue to show, or has ended. Created and settled
+   * by the load itself, in the request context that started it; other requests only await it.
+   */
+  private initialCatalogue: Promise<void> | undefined;
   private refreshing: Promise<void> | undefined;
   private lastPollAt = 0;
   /**
@@ -132,11 +137,10 @@ export class BundleRegistry {
   private initialFailedAt: number | undefined;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
   private retired: Array<{ bundle: LoadedBundle; at: number }> = [];
-  /** Shoppers' requests in progress, and how many have started in this isolate (see `busy`). */
+  /** Shoppers' requests in progress (see `busy`). */
   private inProgress = 0;
-  private requestsStarted = 0;
-  /** Woken when no request is in progress any more, or a caller needs the models now. */
-  private readonly idleOrWanted = new Wakeup();
+  /** When a shopper's request last started or ended (`Date.now()`): quiet begins 50 ms after. */
+  private lastRequestActivityAt = 0;
   /** A caller of `bundle()` is waiting for the sessions: the session phase may not wait for idle. */
   private sessionsWanted = false;
 
@@ -153,8 +157,8 @@ export class BundleRegistry {
    */
   async bundle(env: Env, ctx?: Background): Promise<LoadedBundle | undefined> {
     if (!this.current) {
+      // Read by a first load waiting for quiet at its next look (QUIET_POLL_MS), not a wake-up call.
       this.sessionsWanted = true;
-      this.idleOrWanted.wakeAll();
       const initial = this.startInitial(env, ctx);
       if (initial) await initial;
       return this.current;
@@ -175,7 +179,9 @@ export class BundleRegistry {
       if (this.warming) return this.warming;
       const initial = this.startInitial(env, ctx);
       if (!initial) return undefined;
-      await Promise.race([initial, this.catalogueShown.next()]);
+      await this.initialCatalogue;
+      // A catalogue shown and withdrawn again (its sessions failed): wait for that load to end.
+      if (this.initial === initial && !this.warming && !this.current) await initial;
       if (!this.initial && !this.current) return undefined;
     }
   }
@@ -183,17 +189,18 @@ export class BundleRegistry {
   /**
    * Marks a shopper's request as in progress until the returned function is called (idempotent). A
    * first load's session phase waits for a moment when none is, so that its synchronous block falls
-   * between requests instead of inside one (a proxied page mid-stream, say).
+   * between requests instead of inside one (a proxied page mid-stream, say). Only counts: the session
+   * phase looks at the count on its own timers, so neither call settles a promise of another request.
    */
   busy(): () => void {
     this.inProgress += 1;
-    this.requestsStarted += 1;
+    this.lastRequestActivityAt = Date.now();
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.inProgress -= 1;
-      if (this.inProgress === 0) this.idleOrWanted.wakeAll();
+      this.lastRequestActivityAt = Date.now();
     };
   }
 
@@ -288,51 +295,53 @@ export class BundleRegistry {
     // Nothing loadable: do not re-run a failing load (CPU-heavy) on every request.
     if (this.initialFailedAt !== undefined && Date.now() - this.initialFailedAt < pollIntervalMs(env))
       return undefined;
-    const initial = this.loadInitial(env).finally(() => {
+    // Made here and settled only by this load, so in the context of the request that started it.
+    let catalogueShown = () => {};
+    const initialCatalogue = new Promise<void>((resolve) => {
+      catalogueShown = resolve;
+    });
+    const initial = this.loadInitial(env, catalogueShown).finally(() => {
       this.initial = undefined;
+      this.initialCatalogue = undefined;
       this.warming = undefined;
       this.sessionsWanted = false;
       this.lastPollAt = Date.now();
       this.initialFailedAt = this.current ? undefined : Date.now();
-      this.catalogueShown.wakeAll();
+      catalogueShown();
     });
     this.initial = initial;
+    this.initialCatalogue = initialCatalogue;
     // The request that started the load may be answered from the catalogue before the sessions exist;
     // waitUntil keeps the isolate working on them after that answer.
     ctx?.waitUntil(initial.catch(() => undefined));
     return initial;
   }
 
-  /** Resolves when the isolate is quiet, a caller needs the models, or the deferral runs out. */
+  /**
+   * Resolves when the isolate is quiet (no request in progress, none started or ended for 50 ms), a
+   * caller needs the models, or the deferral runs out. It looks on timers of its own (every
+   * QUIET_POLL_MS at most) instead of being woken by the request that ends or wants the models: a
+   * promise of this load settled from another request's context would have its continuation moved to
+   * this load's request, and cancelled once that one is over (see the class comment).
+   */
   private async sessionPhaseMayStart(): Promise<void> {
     const deadline = Date.now() + MAX_SESSION_DEFERRAL_MS;
     for (;;) {
-      const remaining = deadline - Date.now();
-      if (this.sessionsWanted || remaining <= 0) return;
-      const started = this.requestsStarted;
-      const wasIdle = this.inProgress === 0;
-      await this.pause(wasIdle ? Math.min(QUIET_BEFORE_SESSIONS_MS, remaining) : remaining);
-      if (wasIdle && this.inProgress === 0 && this.requestsStarted === started) return;
+      const now = Date.now();
+      if (this.sessionsWanted || now >= deadline) return;
+      const quietAt = this.lastRequestActivityAt + QUIET_BEFORE_SESSIONS_MS;
+      if (this.inProgress === 0 && now >= quietAt) return;
+      let next = Math.min(now + QUIET_POLL_MS, deadline);
+      if (this.inProgress === 0) next = Math.min(next, quietAt);
+      await sleep(next - now);
     }
   }
 
-  /** Waits `ms`, or less if woken (no request in progress any more, or the models are wanted). */
-  private async pause(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.idleOrWanted.next(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, ms);
-      }),
-    ]);
-    if (timer !== undefined) clearTimeout(timer);
-  }
-
-  private async loadInitial(env: Env): Promise<void> {
+  private async loadInitial(env: Env, catalogueShown: () => void): Promise<void> {
     this.awaitingPublish = undefined;
     const showCatalogue = (verified: BundleCatalogue) => {
       this.warming = verified;
-      this.catalogueShown.wakeAll();
+      catalogueShown();
     };
     if (env.MODEL_STORE) {
       // Once the shop has published its own bundle, the built-in one (trained on the demo catalogue:
