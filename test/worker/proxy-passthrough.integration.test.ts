@@ -2,7 +2,16 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/src/app';
 import { originTarget } from '../../worker/src/proxy/origin-url';
-import { BROWSER_UA, direct, ORIGIN, PUBLIC, proxied, testEnv, viaWorker } from './proxy-helpers';
+import {
+  BROWSER_UA,
+  browserHeaders,
+  direct,
+  ORIGIN,
+  PUBLIC,
+  proxied,
+  testEnv,
+  viaWorker,
+} from './proxy-helpers';
 
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
@@ -231,11 +240,32 @@ describe('proxy: only ever the configured origin', () => {
     expect(echo.headers.host).toBe(new URL(ORIGIN()).host);
   });
 
-  it('answers 502 origin_unreachable when the origin is down', async () => {
+  it('answers 502 origin_unreachable when the origin is down: a short page for a browser, JSON otherwise', async () => {
     // A loopback port found free by the global setup (proxy-origin.global-setup.ts): connection refused.
-    const { response, body } = await viaWorker('/', {}, { ORIGIN_URL: inject('closedOriginUrl') });
-    expect(response.status).toBe(502);
-    expect(JSON.parse(body)).toMatchObject({ error: { code: 'origin_unreachable' } });
+    const vars = { ORIGIN_URL: inject('closedOriginUrl') };
+    // A browser's navigation (a shopper in the treatment arm: its page's lookups had started).
+    const page = await viaWorker('/products/85123A', {}, vars);
+    expect(page.response.status).toBe(502);
+    expect(page.response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.response.headers.get('cache-control')).toBe('no-store');
+    expect(page.response.headers.get('retry-after')).toBe('30');
+    expect(page.body).toContain('<h1>This shop is temporarily unavailable</h1>');
+    expect(page.body).toContain('origin_unreachable');
+    expect(page.body).not.toContain(new URL(inject('closedOriginUrl')).host);
+
+    const api = await viaWorker(
+      '/cart.js',
+      { headers: { ...browserHeaders(), accept: 'application/json' } },
+      vars,
+    );
+    expect(api.response.status).toBe(502);
+    expect(api.response.headers.get('cache-control')).toBe('no-store');
+    expect(api.response.headers.get('retry-after')).toBe('30');
+    expect(JSON.parse(api.body)).toEqual({
+      error: { code: 'origin_unreachable', message: 'The shop could not be reached', details: [] },
+    });
+    const post = await viaWorker('/cart/add', { method: 'POST', body: 'id=1' }, vars);
+    expect(post.response.status).toBe(502);
   });
 
   it('never proxies the worker paths, and proxies nothing without ORIGIN_URL', async () => {

@@ -369,6 +369,28 @@ describe('proxy: personalized pages', () => {
     expect(count(body, 'class="rx-item"')).toBe(3);
   });
 
+  it("gives an RX_SLOTS block the entry's heading, or none beside the shop's own", async () => {
+    const dawn = async (slots: object[]) =>
+      (
+        await proxied(
+          '/fixtures/shopify-dawn-product.html',
+          {},
+          { deps: { source: () => testSource() }, env: { RX_SLOTS: JSON.stringify(slots) } },
+        )
+      ).body;
+    const slot = { selector: '.product-recommendations__heading', placement: 'product', position: 'after' };
+    // The shop's heading is already there: "" leaves the block without a second "You may also like".
+    const bare = await dawn([{ ...slot, heading: '' }]);
+    expect(bare).toMatch(
+      /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block[^>]*><ul class="rx-list">/,
+    );
+    expect(bare).not.toContain('class="rx-heading"');
+    const titled = await dawn([{ ...slot, heading: 'Tom & Jerry' }]);
+    expect(count(titled, '<h2 class="rx-heading">Tom &amp; Jerry</h2>')).toBe(1);
+    // Without `heading`, the placement's, as for a data-rx-slot without data-rx-heading.
+    expect(count(await dawn([slot]), '<h2 class="rx-heading">You may also like</h2>')).toBe(1);
+  });
+
   it('rewrites an element matched by both data-rx-price and RX_PRICE_SELECTOR once', async () => {
     const personal = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
     const { body } = await proxied(
@@ -454,6 +476,27 @@ describe('proxy: personalized pages', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it('keeps the valid RX_SLOTS entries when another entry is not valid', async () => {
+    const { response, body } = await proxied(
+      '/fixtures/shopify-dawn-product.html',
+      {},
+      {
+        deps: { source: () => testSource() },
+        env: {
+          RX_SLOTS: JSON.stringify([
+            { selector: '.product-recommendations__heading', placement: 'product', position: 'after' },
+            { selector: 'footer', placement: 'basket' },
+          ]),
+        },
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(body).toMatch(
+      /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block/,
+    );
+    expect(count(body, 'class="rx-block')).toBe(1);
   });
 
   it('keeps serving the page when RX_SLOTS is invalid JSON or has a bad selector', async () => {

@@ -133,10 +133,41 @@ describe('proxy config', () => {
     const bad = parseProxyConfig(env({ RX_SLOTS: '[{"selector":"#recs","placement":"basket"}]' }));
     expect(bad?.slots).toEqual([]);
     expect(bad?.problems[0]).toMatch(/^RX_SLOTS\[0\.placement\]: /);
+    const notList = parseProxyConfig(env({ RX_SLOTS: '{"selector":"#recs","placement":"home"}' }));
+    expect(notList?.slots).toEqual([]);
+    expect(notList?.problems).toEqual([
+      'RX_SLOTS must be a JSON list of slots ([{"selector": …, "placement": …}]), got an object',
+    ]);
     const budget = parseProxyConfig(env({ PERSONALIZATION_BUDGET_MS: 'soon' }));
     expect(budget?.budgetMs).toBe(50);
     expect(budget?.problems).toEqual([
       'PERSONALIZATION_BUDGET_MS must be a number of milliseconds >= 0, got "soon"',
+    ]);
+  });
+
+  it('skips only the RX_SLOTS entries that are not valid, naming each of their problems', () => {
+    const config = parseProxyConfig(
+      env({
+        RX_SLOTS: JSON.stringify([
+          { selector: '#recs', placement: 'home' },
+          { selector: '#basket', placement: 'basket' },
+          { selector: '#more', placement: 'product', position: 'inside', limit: 99 },
+          '#loose',
+          { selector: '#cart', placement: 'cart', position: 'after', limit: 2, heading: '' },
+          { selector: '#titled', placement: 'category', heading: 7 },
+        ]),
+      }),
+    );
+    expect(config?.slots).toEqual([
+      { selector: '#recs', placement: 'home', position: 'append', limit: 4 },
+      { selector: '#cart', placement: 'cart', position: 'after', limit: 2, heading: '' },
+    ]);
+    expect(config?.problems.map((problem) => problem.replace(/: .*/, ''))).toEqual([
+      'RX_SLOTS[1.placement]',
+      'RX_SLOTS[2.position]',
+      'RX_SLOTS[2.limit]',
+      'RX_SLOTS[3]',
+      'RX_SLOTS[5.heading]',
     ]);
   });
 

@@ -22,6 +22,11 @@ export const ConfiguredSlotSchema = z.object({
   placement: PlacementSchema,
   position: SlotPositionSchema.default('append'),
   limit: z.number().int().min(1).max(MAX_SLOT_LIMIT).default(DEFAULT_SLOT_LIMIT),
+  /**
+   * The block's heading, as `data-rx-heading` gives it for a markup slot: absent, the placement's
+   * ("You may also like"); `""`, none (the shop's page already has one next to the slot).
+   */
+  heading: z.string().optional(),
 });
 export type ConfiguredSlot = z.infer<typeof ConfiguredSlotSchema>;
 
@@ -58,20 +63,36 @@ function parseSlots(raw: string | undefined, problems: string[]): ConfiguredSlot
     problems.push(`RX_SLOTS is not JSON: ${error instanceof Error ? error.message : String(error)}`);
     return [];
   }
-  const parsed = z.array(ConfiguredSlotSchema).safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    problems.push(`RX_SLOTS${issue ? `[${issue.path.join('.')}]: ${issue.message}` : ' is invalid'}`);
+  if (!Array.isArray(json)) {
+    problems.push(
+      `RX_SLOTS must be a JSON list of slots ([{"selector": …, "placement": …}]), got ${jsonKind(json)}`,
+    );
     return [];
   }
-  // A selector HTMLRewriter refuses is named and left out of its entry; an entry left without any is
-  // skipped. The other entries, and the rest of the page's personalization, are used as configured.
+  // Each entry on its own: one that is not valid (every issue named, `RX_SLOTS[1.placement]: …`) is
+  // skipped, and so is one whose selectors HTMLRewriter all refuses (each refused selector named and
+  // left out of its entry). The other entries, and the rest of the page's personalization, are used
+  // as configured.
   const slots: ConfiguredSlot[] = [];
-  parsed.data.forEach((slot, index) => {
+  json.forEach((entry: unknown, index) => {
+    const parsed = ConfiguredSlotSchema.safeParse(entry);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        problems.push(`RX_SLOTS[${[index, ...issue.path.map(String)].join('.')}]: ${issue.message}`);
+      }
+      return;
+    }
+    const slot = parsed.data;
     const supported = supportedSelectors(`RX_SLOTS[${index}.selector]`, slot.selector, problems);
     if (supported.length > 0) slots.push({ ...slot, selector: supported.join(', ') });
   });
   return slots;
+}
+
+/** What a JSON value is, for a problem (the value itself may be a long one). */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** A selector-list setting without its refused selectors; undefined when none is left (or it is blank). */

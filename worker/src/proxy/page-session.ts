@@ -40,8 +40,12 @@ export class PageSession {
   private readonly settledPrices = new Map<string, PriceQuote | undefined>();
   /** The shop's own text of the first price on the page: how rendered prices are formatted. */
   priceTemplate: string | undefined;
-  /** Product id from `RX_PRODUCT_ID_SELECTOR` (or the URL): whose price a bare price element shows. */
-  currentProductId: string | undefined;
+  /**
+   * The page's own product id, for prices outside every `RX_PRODUCT_ID_SELECTOR` match with content
+   * (PriceRewriter.productIdElement): from the URL (`/products/ID`), or from a match without content
+   * (`<meta content>`, `<input value>`, `<link>`), the last one seen. Single-product pages.
+   */
+  pageProductId: string | undefined;
   /** Currency of the shopper's price quotes, for rendering when the page shows no price text. */
   currency: string | undefined;
   readonly shown: Array<{ recommendationId: string; modelVersion: string; placement: string }> = [];
@@ -52,7 +56,7 @@ export class PageSession {
     readonly deadline: Deadline,
     readonly context: PageContext,
   ) {
-    this.currentProductId = context.productId;
+    this.pageProductId = context.productId;
   }
 
   /** Starts the fetches the URL already tells us about; called before the origin answers. */

@@ -43,6 +43,21 @@ export function productIdOf(element: Element): string | undefined {
   return undefined;
 }
 
+/** An open `RX_PRODUCT_ID_SELECTOR` match with content: its id applies to the prices inside it. */
+interface ProductIdScope {
+  id: string;
+}
+
+/**
+ * An element's start tag as a key (name and attributes as written): tells whether the price handler
+ * that runs right after the product-id handler is for the same element (see `productIdElement`).
+ */
+function startTagKey(element: Element): string {
+  let key = element.tagName;
+  for (const [name, value] of element.attributes) key += `\u0000${name}\u0001${value}`;
+  return key;
+}
+
 /**
  * Rewrites price elements (`data-rx-price` and `RX_PRICE_SELECTOR` matches) with the shopper's
  * price, keeping the shop's formatting. The element's first text node is held back while it streams
@@ -51,9 +66,22 @@ export function productIdOf(element: Element): string | undefined {
  * markup leaves implied (`<li class=price>£2.55<li>`, `<td>` without `</td>`) runs no handler, and the
  * price would otherwise end up after `</html>`. The disclosure goes after the end tag, when there is one.
  * No handler runs for elements outside prices: each JS call also cuts the output into a chunk.
+ *
+ * Whose price an element shows: its own product id attribute (`data-rx-product-id`, ...), else the id
+ * of the innermost `RX_PRODUCT_ID_SELECTOR` match with content that contains it, else the page's
+ * (`PageSession.pageProductId`: the URL's, or a match without content). A price with none of them is
+ * left as the shop sent it and unmarked. An id never reaches a price outside its element: on a listing
+ * page one item's id (its add-to-cart link, say) must not name the next item's price.
  */
 export class PriceRewriter {
   private readonly stack: PendingPrice[] = [];
+  /** Open product-id elements with content, innermost last (closed at their end tags). */
+  private readonly scopes: ProductIdScope[] = [];
+  /**
+   * The product-id element whose start tag was the last one handled, until any other handler runs: a
+   * price handler then, for a start tag with the same name and attributes, is that same element.
+   */
+  private lastScopeOpened: { key: string; scope: ProductIdScope } | undefined;
   /**
    * A price element was just opened and nothing (text, child, end) followed yet: a second price
    * handler called now is the other selector matching the same element, not a new element.
@@ -73,15 +101,56 @@ export class PriceRewriter {
    */
   descendant(): void {
     this.justOpened = false;
+    this.lastScopeOpened = undefined;
     const top = this.stack[this.stack.length - 1];
     if (top) top.untouched = true;
   }
 
+  /**
+   * An `RX_PRODUCT_ID_SELECTOR` match (registered before the price handlers). An element with content
+   * names the product of the prices inside it, until its end tag (where the enclosing one's id applies
+   * again); one without (`<meta content>`, `<input value>`, `<link>`) names the page's product.
+   */
+  productIdElement(element: Element): void {
+    this.lastScopeOpened = undefined;
+    const id = (
+      productIdOf(element) ??
+      element.getAttribute('content') ??
+      element.getAttribute('value')
+    )?.trim();
+    if (!id) return;
+    if (VOID_ELEMENTS.has(element.tagName) || !hasEndTag(element)) {
+      this.session.pageProductId = id;
+      return;
+    }
+    const scope: ProductIdScope = { id };
+    this.scopes.push(scope);
+    this.lastScopeOpened = { key: startTagKey(element), scope };
+    element.onEndTag(() => this.closeScope(scope));
+  }
+
+  private closeScope(scope: ProductIdScope): void {
+    const index = this.scopes.lastIndexOf(scope);
+    if (index >= 0) this.scopes.splice(index, 1);
+  }
+
+  /**
+   * The scope the product-id handler just opened for this same element, if it did. An element takes
+   * one end-tag handler (a second `onEndTag` replaces the first), so the price's own closes it too.
+   */
+  private scopeOpenedBy(element: Element): ProductIdScope | undefined {
+    const opened = this.lastScopeOpened;
+    this.lastScopeOpened = undefined;
+    return opened && opened.key === startTagKey(element) ? opened.scope : undefined;
+  }
+
   priceElement(element: Element): void {
+    const ownScope = this.scopeOpenedBy(element);
     if (VOID_ELEMENTS.has(element.tagName)) return;
     if (this.justOpened) return;
     if (!hasEndTag(element)) return;
-    const productId = productIdOf(element) ?? this.session.currentProductId;
+    const productId =
+      productIdOf(element) ?? this.scopes[this.scopes.length - 1]?.id ?? this.session.pageProductId;
     if (productId && !element.hasAttribute('data-rx-price')) {
       // An RX_PRICE_SELECTOR match in the shop's own markup: marked like a `data-rx-price` element, so
       // the injected plugin (which looks for `[data-rx-price][data-rx-product-id]`) finds it and puts
@@ -100,6 +169,7 @@ export class PriceRewriter {
     this.justOpened = true;
     element.onEndTag((end) => {
       this.justOpened = false;
+      if (ownScope) this.closeScope(ownScope);
       const index = this.stack.lastIndexOf(pending);
       if (index >= 0) this.stack.splice(index, 1);
       if (pending.changed && this.disclosure) {
@@ -111,7 +181,10 @@ export class PriceRewriter {
   text(chunk: Text): void | Promise<void> {
     const top = this.stack[this.stack.length - 1];
     // `chunk.removed`: both `data-rx-price` and RX_PRICE_SELECTOR may match, handing over the same chunk twice.
-    if (chunk.text !== '') this.justOpened = false;
+    if (chunk.text !== '') {
+      this.justOpened = false;
+      this.lastScopeOpened = undefined;
+    }
     if (!top || top.untouched || chunk.removed) return;
     top.text += chunk.text;
     if (!chunk.lastInTextNode) {
@@ -153,6 +226,7 @@ export class PriceRewriter {
       if (!pending.untouched && pending.text) end.append(pending.text, { html: true });
     }
     this.stack.length = 0;
+    this.scopes.length = 0;
   }
 }
 

@@ -63,6 +63,9 @@ const CONDITIONAL_HEADERS = [
   'if-range',
 ];
 
+const ORIGIN_UNREACHABLE = 'origin_unreachable';
+
+/** Fetches from the origin; throws ApiError 502 `origin_unreachable` (answered by `originUnreachable`). */
 async function fetchOrigin(target: URL, init: RequestInit): Promise<Response> {
   try {
     const response = await fetch(target, init);
@@ -70,8 +73,8 @@ async function fetchOrigin(target: URL, init: RequestInit): Promise<Response> {
     return response;
   } catch (error) {
     reportFailure('origin', error);
-    logRepeating('error', 'origin_unreachable', { host: target.host, error });
-    throw new ApiError(502, 'origin_unreachable', 'The shop could not be reached', [], { cause: error });
+    logRepeating('error', ORIGIN_UNREACHABLE, { host: target.host, error });
+    throw new ApiError(502, ORIGIN_UNREACHABLE, 'The shop could not be reached', [], { cause: error });
   }
 }
 
@@ -88,23 +91,72 @@ export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): Middle
     const { config, originProblem } = proxySettings(c.env);
     if (originProblem !== undefined) return originMisconfigured(c.req.raw);
     if (!config) return next();
-    return handle(c, config, deps);
+    try {
+      return await handle(c, config, deps);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === ORIGIN_UNREACHABLE) return originUnreachable(c.req.raw);
+      throw error;
+    }
   };
+}
+
+/**
+ * What a shopper's browser shows when the shop cannot be shown: "come back later", no value of any
+ * setting and nothing about the origin (the comment, for the site owner, names the error code).
+ */
+function unavailablePage(code: string, cause: string, retry: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Temporarily unavailable</title></head>
+<body><h1>This shop is temporarily unavailable</h1><p>Please try again in ${retry}.</p>
+<!-- ${code}: ${cause}; /healthz names the problem --></body></html>
+`;
+}
+
+/** One answer of the proxy when it has no page of the shop to give. */
+interface Unavailable {
+  status: 502 | 503;
+  code: string;
+  message: string;
+  retryAfterSeconds: number;
+  /** The short HTML page for a browser navigation (`unavailablePage`). */
+  page: string;
+}
+
+/**
+ * The proxy's answer when it has no page of the shop to give: a browser navigation (Accept includes
+ * text/html) gets a short HTML page, anything else the API's JSON error (`{"error": {"code", ...}}`).
+ * Never stored (no-store), with a Retry-After: crawlers take the answer as temporary.
+ */
+function unavailable(request: Request, answer: Unavailable): Response {
+  const headers = {
+    'cache-control': 'no-store',
+    'retry-after': String(answer.retryAfterSeconds),
+  };
+  if ((request.headers.get('accept') ?? '').includes('text/html')) {
+    return new Response(answer.page, {
+      status: answer.status,
+      headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
+    });
+  }
+  return Response.json(errorBody(answer.code, answer.message), { status: answer.status, headers });
 }
 
 /** How long a client is asked to wait while ORIGIN_URL is unusable: a fix is a deploy away. */
 const MISCONFIGURED_RETRY_AFTER_SECONDS = 300;
 
-const MISCONFIGURED_MESSAGE =
-  'The shop cannot be reached through this address: its ORIGIN_URL setting is not an http(s) URL (see /healthz)';
-
-/** What a shopper's browser shows meanwhile: "come back later", no value of any setting (the comment is for the site owner). */
-const MISCONFIGURED_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Temporarily unavailable</title></head>
-<body><h1>This shop is temporarily unavailable</h1><p>Please try again in a few minutes.</p>
-<!-- origin_misconfigured: the worker's ORIGIN_URL setting is not an http(s) URL; /healthz names the problem --></body></html>
-`;
+const MISCONFIGURED: Unavailable = {
+  status: 503,
+  code: 'origin_misconfigured',
+  message:
+    'The shop cannot be reached through this address: its ORIGIN_URL setting is not an http(s) URL (see /healthz)',
+  retryAfterSeconds: MISCONFIGURED_RETRY_AFTER_SECONDS,
+  page: unavailablePage(
+    'origin_misconfigured',
+    "the worker's ORIGIN_URL setting is not an http(s) URL",
+    'a few minutes',
+  ),
+};
 
 /**
  * The answer to every proxied request while ORIGIN_URL is set but not an http(s) URL: no page can be
@@ -117,17 +169,27 @@ const MISCONFIGURED_PAGE = `<!doctype html>
  * is logged once per isolate as `config_problem` (proxySettings) and shown by `/healthz` (`config: down`).
  */
 function originMisconfigured(request: Request): Response {
-  const headers = {
-    'cache-control': 'no-store',
-    'retry-after': String(MISCONFIGURED_RETRY_AFTER_SECONDS),
-  };
-  if ((request.headers.get('accept') ?? '').includes('text/html')) {
-    return new Response(MISCONFIGURED_PAGE, {
-      status: 503,
-      headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
-    });
-  }
-  return Response.json(errorBody('origin_misconfigured', MISCONFIGURED_MESSAGE), { status: 503, headers });
+  return unavailable(request, MISCONFIGURED);
+}
+
+/** How long a client is asked to wait when the origin could not be reached: it is often back soon. */
+const UNREACHABLE_RETRY_AFTER_SECONDS = 30;
+
+const UNREACHABLE: Unavailable = {
+  status: 502,
+  code: ORIGIN_UNREACHABLE,
+  message: 'The shop could not be reached',
+  retryAfterSeconds: UNREACHABLE_RETRY_AFTER_SECONDS,
+  page: unavailablePage(ORIGIN_UNREACHABLE, 'the worker could not reach the shop at ORIGIN_URL', 'a moment'),
+};
+
+/**
+ * The answer when the request to the origin failed (connection refused, DNS or TLS failure): 502
+ * `origin_unreachable` as documented, for a browser a short page instead of raw JSON, never stored, and
+ * a short Retry-After. Logged as `origin_unreachable`; `/healthz` shows the origin degraded (fetchOrigin).
+ */
+function originUnreachable(request: Request): Response {
+  return unavailable(request, UNREACHABLE);
 }
 
 /**

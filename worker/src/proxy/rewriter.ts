@@ -4,7 +4,7 @@ import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
-import { hasEndTag, PriceRewriter, productIdOf } from './price-rewriter';
+import { hasEndTag, PriceRewriter } from './price-rewriter';
 import { splitSelectorList } from './selectors';
 import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
 import type { Recommendations } from './source';
@@ -142,9 +142,18 @@ function decodedAttributes(element: Element): AttributeReader {
   };
 }
 
-/** An element's attributes for a configured slot: its placement comes from `RX_SLOTS`, not markup. */
+/**
+ * An element's attributes for a configured slot: its placement and heading come from `RX_SLOTS`, not
+ * markup (`heading` stands for `data-rx-heading`: absent, the placement's; `""`, none).
+ */
 function configuredAttributes(slot: ConfiguredSlot): AttributeReader {
-  return { getAttribute: (name) => (name === 'data-rx-placement' ? slot.placement : null) };
+  return {
+    getAttribute: (name) => {
+      if (name === 'data-rx-placement') return slot.placement;
+      if (name === 'data-rx-heading') return slot.heading ?? null;
+      return null;
+    },
+  };
 }
 
 /**
@@ -216,18 +225,16 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
       templateDepth > 0 ? undefined : handle(element);
 
   const prices = session && personal ? new PriceRewriter(session, encode, config.priceDisclosure) : undefined;
-  if (session && prices) {
+  if (prices) {
     // Registered first: for a nested price element it must run before the price handlers.
     const priceSelectors = ['[data-rx-price]', ...splitSelectorList(config.priceSelector)];
     for (const selector of priceSelectors) {
       addHandler(rewriter, `${selector} *`, { element: () => prices.descendant() });
     }
     if (config.productIdSelector) {
+      // Also before the price handlers: an element matched by both is its own price's product.
       addHandler(rewriter, config.productIdSelector, {
-        element(element) {
-          const id = productIdOf(element) ?? element.getAttribute('content') ?? element.getAttribute('value');
-          if (id?.trim()) session.currentProductId = id.trim();
-        },
+        element: outsideTemplate((element) => prices.productIdElement(element)),
       });
     }
     const priceHandler = {
