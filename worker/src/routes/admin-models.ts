@@ -85,7 +85,9 @@ const requireContentLength: MiddlewareHandler<AppEnv> = async (c, next) => {
 export const adminModels = new Hono<AppEnv>()
   .use(adminAuth())
   .get('/', async (c) => {
-    const bundle = await getBundle(c.env);
+    // With the request's waitUntil: a first load this call starts is awaited by every later request
+    // of the isolate, and must not be cancelled with this one if its client goes away mid-load.
+    const bundle = await getBundle(c.env, c.executionCtx);
     const pointer = c.env.MODEL_STORE ? await readPointer(c.env.MODEL_STORE) : undefined;
     return c.json({
       published: pointer ?? null,
