@@ -1,7 +1,7 @@
-import { env } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../worker/src/env';
-import { registerOutboxHealth } from '../../worker/src/events/outbox';
+import { outboxHealth, registerOutboxHealth } from '../../worker/src/events/outbox';
 import {
   componentHealth,
   healthReport,
@@ -91,6 +91,47 @@ describe('/healthz reuses an active probe for a few seconds per isolate', () => 
     expect(body.components.outbox?.detail).toContain('1 failed: Error: ERR wrong type');
     expect(body.components.outbox?.detail).not.toMatch(/s3cret|hunter2|command was/);
   });
+
+  it('requests that arrive while another request probes get its answer, not a runtime 500', async () => {
+    // Over HTTP (SELF) each request runs in a request context of its own, as in production. `env` is
+    // the object every such request gets: the period is set on it, and put back below.
+    const shared = env as unknown as Record<string, string | undefined>;
+    const period = shared.HEALTH_PROBE_CACHE_SECONDS;
+    let rpcs = 0;
+    // The real probe (a status RPC to the outbox Durable Object), counted.
+    registerHealthProbe(
+      'outbox',
+      (probeEnv) => {
+        rpcs += 1;
+        return outboxHealth(probeEnv);
+      },
+      { active: true },
+    );
+    shared.HEALTH_PROBE_CACHE_SECONDS = '5';
+    try {
+      // Each round, one request probes and nine wait for its answer. When they awaited its promise,
+      // workerd cancelled the nine ("code had hung"; the runtime's own 500 over HTTP), here from the
+      // first rounds on, in a file of its own from about the 20th: so it runs 30 rounds, and stops at
+      // the first failure. (Their continuations then ran outside their own requests and failed there, and
+      // the test runner hung on reporting it: a failure here may not end the run.)
+      const ROUNDS = 30;
+      for (let round = 0; round < ROUNDS; round++) {
+        reportRecovery('outbox'); // a new period: the next report probes again
+        const answers = await Promise.allSettled(
+          Array.from({ length: 10 }, () => SELF.fetch('http://worker.test/healthz')),
+        );
+        for (const answer of answers) if (answer.status === 'fulfilled') await answer.value.body?.cancel();
+        const failures = answers
+          .filter((answer) => answer.status === 'rejected' || answer.value.status !== 200)
+          .map((answer) => (answer.status === 'rejected' ? String(answer.reason) : answer.value.status));
+        expect(failures, `round ${round}`).toEqual([]);
+      }
+      expect(rpcs).toBe(ROUNDS); // still one status RPC per period
+    } finally {
+      shared.HEALTH_PROBE_CACHE_SECONDS = period;
+      registerOutboxHealth();
+    }
+  }, 120_000);
 });
 
 describe('no command text or credentials from an error reach /healthz or the logs', () => {

@@ -83,9 +83,10 @@ const probes = new Map<string, { probe: Probe; active: boolean }>();
 /**
  * `active`: the probe does work beyond reading this isolate's memory (a Durable Object RPC, a model
  * load on a cold isolate). `/healthz` is public and unlimited, so an active probe's answer is reused
- * for HEALTH_PROBE_CACHE_SECONDS (default 5) per isolate, and concurrent reports share one probe: a
- * flood costs one probe per period per isolate. What real traffic reports (reportFailure,
- * reportRecovery) drops the component's cached answer, so a failure shows at the next report.
+ * for HEALTH_PROBE_CACHE_SECONDS (default 5) per isolate, and concurrent reports share one probe (its
+ * answer: see probeOnce): a flood costs one probe per period per isolate. What real traffic reports
+ * (reportFailure, reportRecovery) drops the component's cached answer, so a failure shows at the next
+ * report.
  */
 export function registerHealthProbe(
   component: string,
@@ -96,7 +97,14 @@ export function registerHealthProbe(
   probeResults.delete(component);
 }
 
-const probeResults = new Map<string, { at: number; result: Promise<ComponentHealth> }>();
+/**
+ * Each active probe's latest run: when it started and, once it has, its answer. Other requests share
+ * the answer, a plain value, never the run's promise (see probeOnce).
+ */
+const probeResults = new Map<string, { at: number; answer?: ComponentHealth }>();
+
+/** How often a report waiting for a probe that another request runs looks for its answer. */
+const SHARED_PROBE_POLL_MS = 5;
 
 export function probeCacheMs(env: Pick<Env, 'HEALTH_PROBE_CACHE_SECONDS'>): number {
   return setting(env, 'HEALTH_PROBE_CACHE_SECONDS') * 1000;
@@ -110,13 +118,28 @@ async function runProbe(probe: Probe, env: Env): Promise<ComponentHealth> {
   }
 }
 
-function probeOnce(name: string, probe: Probe, env: Env): Promise<ComponentHealth> {
+/**
+ * An active probe's answer, probed at most once per HEALTH_PROBE_CACHE_SECONDS per isolate. A report
+ * that finds the probe running in another request waits for its answer by looking every few ms, on a
+ * timer of its own, never by awaiting that request's promise. A report that awaited it had nothing
+ * pending of its own: under load workerd cancelled it as hung (the runtime's own 500, no log line of
+ * ours), and once the probe answered, its continuation ran outside its request (docs/benchmarks.md).
+ * A run still unanswered after the period (its request was cancelled, say) is given up: the next
+ * report probes again.
+ */
+async function probeOnce(name: string, probe: Probe, env: Env): Promise<ComponentHealth> {
   const maxAge = probeCacheMs(env);
-  const cached = probeResults.get(name);
-  if (maxAge > 0 && cached && Date.now() - cached.at < maxAge) return cached.result;
-  const result = runProbe(probe, env);
-  if (maxAge > 0) probeResults.set(name, { at: Date.now(), result });
-  return result;
+  if (maxAge <= 0) return runProbe(probe, env);
+  for (;;) {
+    const latest = probeResults.get(name);
+    if (!latest || Date.now() - latest.at >= maxAge) break;
+    if (latest.answer) return latest.answer;
+    await new Promise((resolve) => setTimeout(resolve, SHARED_PROBE_POLL_MS));
+  }
+  const run: { at: number; answer?: ComponentHealth } = { at: Date.now() };
+  probeResults.set(name, run);
+  run.answer = await runProbe(probe, env);
+  return run.answer;
 }
 
 const MAX_CONFIG_DETAIL = 1_000;
