@@ -3,14 +3,15 @@
  * each promise with the request context it was created in; a promise resolved from another request's
  * context has its continuations moved to the creating request, and cancelled (with the warning "A
  * promise was resolved or rejected from a different request context than the one it was created in")
- * once that request is over. So the registry must never hand one request's resolver to another:
- * a request may await a promise another created (workerd delivers that to the awaiting request), but
- * signals between requests travel as plain state, read by each waiter on timers of its own.
+ * once that request is over. So the registry must never hand one request's resolver to another, nor
+ * let a request await a promise another created (with nothing pending of its own, a request can be
+ * cancelled as hung: registry.ts watchUntil); signals between requests travel as plain state, read by
+ * each waiter on timers of its own.
  *
  * `requestContexts()` models the tags in this single test context: a promise made with `new Promise`
  * is tagged with the request running at the time, and calling its resolver while another request runs
  * is recorded. Request A is the one that starts the first load: its calls, and everything the load does
- * after them (microtasks and timers), run as A; `as('B', ...)` runs another request's synchronous
+ * after them (microtasks and timers), run as A; a timer runs as the request that set it; `as('B', ...)` runs another request's synchronous
  * call (busy(), its release, bundle(), catalogue()) as B. Promises the engine makes to follow another
  * (await, then, Promise.race) are not tagged: their resolvers are the engine's, which workerd handles.
  */
@@ -23,9 +24,11 @@ import { defaultBundleSource } from '../../worker/src/models/default-bundle';
 const builtInOnly: Env = { ...(env as unknown as Env), MODEL_STORE: undefined };
 
 const NativePromise = globalThis.Promise;
+const nativeSetTimeout = globalThis.setTimeout;
 
 afterEach(() => {
   globalThis.Promise = NativePromise;
+  globalThis.setTimeout = nativeSetTimeout;
 });
 
 function requestContexts() {
@@ -60,6 +63,19 @@ function requestContexts() {
     }
   }
   globalThis.Promise = TaggedPromise as PromiseConstructor;
+  // A timer's callback runs in the request that set it (a waiter's own timer is its own).
+  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const setBy = current;
+    return nativeSetTimeout(() => {
+      const previous = current;
+      current = setBy;
+      try {
+        callback(...args);
+      } finally {
+        current = previous;
+      }
+    }, ms);
+  }) as typeof setTimeout;
   return {
     crossings,
     /** Runs `call` as request `name` (its synchronous part: what follows an await runs as A again). */
@@ -142,7 +158,7 @@ describe('BundleRegistry: no request resolves a promise another request created'
     expect(contexts.crossings).toEqual([]);
   }, 60_000);
 
-  it('a request that comes during the first load gets the catalogue by awaiting the load, not by a resolver the load calls', async () => {
+  it('a request that comes during the first load gets the catalogue by watching the load on its own timers, not by a resolver the load calls', async () => {
     const { registry } = countingRegistry();
     const contexts = requestContexts();
     const ctxA = createExecutionContext();

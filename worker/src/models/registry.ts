@@ -69,6 +69,22 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** How often a request waiting for a first load another request started looks at its state. */
+const LOAD_WATCH_POLL_MS = 5;
+/** Past this, a waiter stops watching a first load (its request may have been cancelled) and answers without. */
+const LOAD_WATCH_MAX_MS = 10_000;
+
+/**
+ * Waits, on timers of this request's own, until `done()` holds (or LOAD_WATCH_MAX_MS passed). For a
+ * request waiting on a first load that another request started: awaiting that request's promise
+ * leaves the waiter with nothing pending of its own, and under load workerd cancels such a request as
+ * hung (its own 500, "code had hung"; seen on /healthz, docs/benchmarks.md), so it watches plain state.
+ */
+async function watchUntil(done: () => boolean): Promise<void> {
+  const giveUpAt = Date.now() + LOAD_WATCH_MAX_MS;
+  while (!done() && Date.now() < giveUpAt) await sleep(LOAD_WATCH_POLL_MS);
+}
+
 /** What an activation of a stored version came to (the admin endpoint answers with it). */
 export type StoredActivationOutcome =
   | { ok: true; bundle: LoadedBundle }
@@ -93,9 +109,10 @@ export type StoredActivationOutcome =
  * to the request it was created in: one resolved from another request's context has its continuations
  * moved to the creating request, and cancelled once that request is over ("A promise was resolved or
  * rejected from a different request context..."). So no request ever calls a resolver another request
- * created. A request may await a promise another one created and settles itself (the first load:
- * workerd delivers that to the awaiting request); what one request tells another (in progress, ended,
- * models wanted) is plain state, which the first load reads on timers of its own.
+ * created. Nor does a request await another request's promise: with nothing pending of its own it
+ * can be cancelled as hung under load (seen on /healthz, docs/benchmarks.md), so a request that finds
+ * the first load started by another watches its state on timers of its own (watchUntil). What one
+ * request tells another (in progress, ended, models wanted) is plain state, read the same way.
  */
 export class BundleRegistry {
   private current: LoadedBundle | undefined;
@@ -159,8 +176,9 @@ export class BundleRegistry {
     if (!this.current) {
       // Read by a first load waiting for quiet at its next look (QUIET_POLL_MS), not a wake-up call.
       this.sessionsWanted = true;
-      const initial = this.startInitial(env, ctx);
-      if (initial) await initial;
+      const started = this.startInitial(env, ctx);
+      if (started?.mine) await started.load;
+      else if (started) await watchUntil(() => this.initial !== started.load);
       return this.current;
     }
     this.pollInBackground(env, ctx);
@@ -177,11 +195,16 @@ export class BundleRegistry {
     for (;;) {
       if (this.current) return this.bundle(env, ctx);
       if (this.warming) return this.warming;
-      const initial = this.startInitial(env, ctx);
-      if (!initial) return undefined;
-      await this.initialCatalogue;
-      // A catalogue shown and withdrawn again (its sessions failed): wait for that load to end.
-      if (this.initial === initial && !this.warming && !this.current) await initial;
+      const started = this.startInitial(env, ctx);
+      if (!started) return undefined;
+      if (started.mine) {
+        await this.initialCatalogue;
+        // A catalogue shown and withdrawn again (its sessions failed): wait for that load to end.
+        if (this.initial === started.load && !this.warming && !this.current) await started.load;
+      } else {
+        // Another request's load: watched, not awaited (watchUntil).
+        await watchUntil(() => this.initial !== started.load || this.warming !== undefined || !!this.current);
+      }
       if (!this.initial && !this.current) return undefined;
     }
   }
@@ -289,9 +312,13 @@ export class BundleRegistry {
     return { status: 'ok', detail };
   }
 
-  /** The first load, started once; undefined while a failed one waits out the poll interval. */
-  private startInitial(env: Env, ctx?: Background): Promise<void> | undefined {
-    if (this.initial) return this.initial;
+  /**
+   * The first load, started once; undefined while a failed one waits out the poll interval. `mine`:
+   * this call started it, so this request may await it (and `initialCatalogue`); another request's
+   * load is watched instead (watchUntil).
+   */
+  private startInitial(env: Env, ctx?: Background): { load: Promise<void>; mine: boolean } | undefined {
+    if (this.initial) return { load: this.initial, mine: false };
     // Nothing loadable: do not re-run a failing load (CPU-heavy) on every request.
     if (this.initialFailedAt !== undefined && Date.now() - this.initialFailedAt < pollIntervalMs(env))
       return undefined;
@@ -314,7 +341,7 @@ export class BundleRegistry {
     // The request that started the load may be answered from the catalogue before the sessions exist;
     // waitUntil keeps the isolate working on them after that answer.
     ctx?.waitUntil(initial.catch(() => undefined));
-    return initial;
+    return { load: initial, mine: true };
   }
 
   /**
