@@ -428,42 +428,33 @@ async function orphanedEntriesAreReplaced(client: Redis) {
   ).toBe(false);
 }
 
+/** The conditional write's rules, each checked on both kinds of server. */
+const CONDITIONAL_WRITE_RULES = [
+  ['an entry of an older generation never replaces a newer one', writesNeverReplaceNewerEntries],
+  [
+    'an entry lives no longer than its generation keys, nor is stamped with one that is gone',
+    entriesLiveNoLongerThanTheirGenerations,
+  ],
+  [
+    'an entry whose generation key was deleted or evicted is replaced, not "newer"',
+    orphanedEntriesAreReplaced,
+  ],
+] as const;
+
 describe('conditional write (storeRecommendations)', () => {
-  it('on redis-server (one script): an entry of an older generation never replaces a newer one', async () => {
-    const client = workerClient(provided().upstash);
-    await writesNeverReplaceNewerEntries(client);
-    expect(scriptingUnavailable(client, 'store')).toBe(false);
-  });
+  for (const [rule, check] of CONDITIONAL_WRITE_RULES) {
+    it(`on redis-server (one script): ${rule}`, async () => {
+      const client = workerClient(provided().upstash);
+      await check(client);
+      expect(scriptingUnavailable(client, 'store')).toBe(false);
+    });
 
-  it('on a server without scripting (GET, then SET): the same rule', async () => {
-    const client = workerClient(provided().memoryUpstash);
-    await writesNeverReplaceNewerEntries(client);
-    expect(scriptingUnavailable(client, 'store')).toBe(true);
-  });
-
-  it('on redis-server (one script): an entry lives no longer than its generation keys, nor is stamped with one that is gone', async () => {
-    const client = workerClient(provided().upstash);
-    await entriesLiveNoLongerThanTheirGenerations(client);
-    expect(scriptingUnavailable(client, 'store')).toBe(false);
-  });
-
-  it('on a server without scripting (GETs and PTTLs, then SET): the same', async () => {
-    const client = workerClient(provided().memoryUpstash);
-    await entriesLiveNoLongerThanTheirGenerations(client);
-    expect(scriptingUnavailable(client, 'store')).toBe(true);
-  });
-
-  it('on redis-server (one script): an entry whose generation key was deleted or evicted is replaced, not "newer"', async () => {
-    const client = workerClient(provided().upstash);
-    await orphanedEntriesAreReplaced(client);
-    expect(scriptingUnavailable(client, 'store')).toBe(false);
-  });
-
-  it('on a server without scripting (GETs, then SET): the same', async () => {
-    const client = workerClient(provided().memoryUpstash);
-    await orphanedEntriesAreReplaced(client);
-    expect(scriptingUnavailable(client, 'store')).toBe(true);
-  });
+    it(`on a server without scripting (GETs and PTTLs, then SET): ${rule}`, async () => {
+      const client = workerClient(provided().memoryUpstash);
+      await check(client);
+      expect(scriptingUnavailable(client, 'store')).toBe(true);
+    });
+  }
 });
 
 describe('cache lookup on a server without scripting (in-memory backend): the pipeline', () => {

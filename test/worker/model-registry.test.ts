@@ -12,6 +12,7 @@ import {
 } from '../../worker/src/models';
 import { defaultBundleSource } from '../../worker/src/models/default-bundle';
 import { provided } from './edge-api-support';
+import { countingRegistry } from './registry-support';
 
 /** The session phase held until `open()`, optionally failing for bundles of one origin. */
 function heldSessions(fail?: VerifiedBundle['origin']) {
@@ -218,18 +219,6 @@ describe('BundleRegistry: the built-in demo bundle only where DEMO_BUNDLE=true',
 });
 
 describe('BundleRegistry: the session phase waits for a moment between requests', () => {
-  function countingRegistry() {
-    const created: string[] = [];
-    const registry = new BundleRegistry({
-      createSessions: (verified) => {
-        created.push(verified.version);
-        return createSessions(verified);
-      },
-      builtIn: defaultBundleSource,
-    });
-    return { registry, created };
-  }
-
   it('creates no session while a request is in progress, and does once none is', async () => {
     const { registry, created } = countingRegistry();
     const ctx = createExecutionContext();

@@ -18,8 +18,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
-import { BundleRegistry, createSessions } from '../../worker/src/models';
-import { defaultBundleSource } from '../../worker/src/models/default-bundle';
+import { countingRegistry } from './registry-support';
 
 const builtInOnly: Env = { ...(env as unknown as Env), MODEL_STORE: undefined };
 
@@ -89,18 +88,6 @@ function requestContexts() {
       }
     },
   };
-}
-
-function countingRegistry() {
-  const created: string[] = [];
-  const registry = new BundleRegistry({
-    createSessions: (verified) => {
-      created.push(verified.version);
-      return createSessions(verified);
-    },
-    builtIn: defaultBundleSource,
-  });
-  return { registry, created };
 }
 
 const sleep = (ms: number) => new NativePromise((resolve) => setTimeout(resolve, ms));

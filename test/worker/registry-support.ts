@@ -1,0 +1,15 @@
+import { BundleRegistry, createSessions } from '../../worker/src/models';
+import { defaultBundleSource } from '../../worker/src/models/default-bundle';
+
+/** A registry of the built-in bundle that records each version it creates sessions for, in order. */
+export function countingRegistry() {
+  const created: string[] = [];
+  const registry = new BundleRegistry({
+    createSessions: (verified) => {
+      created.push(verified.version);
+      return createSessions(verified);
+    },
+    builtIn: defaultBundleSource,
+  });
+  return { registry, created };
+}
