@@ -275,6 +275,16 @@ describe('BundleRegistry: the session phase waits for a moment between requests'
     await waitOnExecutionContext(ctx);
   }, 60_000);
 
+  it("/healthz's first load runs under the request's waitUntil (a client gone mid-load cannot cancel what later requests wait on)", async () => {
+    const { registry, created } = countingRegistry();
+    const kept: Promise<unknown>[] = [];
+    const report = await registry.health(builtInOnly, { waitUntil: (promise) => kept.push(promise) });
+    expect(report.status).toBe('ok');
+    expect(created).toHaveLength(1);
+    expect(kept.length).toBeGreaterThan(0);
+    await Promise.all(kept);
+  }, 60_000);
+
   it('creates the sessions anyway when the isolate is never idle (bounded deferral)', async () => {
     const { registry, created } = countingRegistry();
     const ctx = createExecutionContext();

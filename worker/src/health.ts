@@ -77,7 +77,12 @@ export function componentHealth(component: string, configured: boolean): Compone
 }
 
 /** Extra components (models, ...) register a probe so health stays one place. */
-type Probe = (env: Env) => Promise<ComponentHealth> | ComponentHealth;
+/**
+ * `ctx`: the `/healthz` request's, so work a probe starts for the whole isolate (the first model load,
+ * which later requests wait on) runs under its `waitUntil` and is not cancelled with a client that goes away.
+ */
+type Probe = (env: Env, ctx?: Background) => Promise<ComponentHealth> | ComponentHealth;
+type Background = Pick<ExecutionContext, 'waitUntil'>;
 const probes = new Map<string, { probe: Probe; active: boolean }>();
 
 /**
@@ -110,9 +115,9 @@ export function probeCacheMs(env: Pick<Env, 'HEALTH_PROBE_CACHE_SECONDS'>): numb
   return setting(env, 'HEALTH_PROBE_CACHE_SECONDS') * 1000;
 }
 
-async function runProbe(probe: Probe, env: Env): Promise<ComponentHealth> {
+async function runProbe(probe: Probe, env: Env, ctx?: Background): Promise<ComponentHealth> {
   try {
-    return await probe(env);
+    return await probe(env, ctx);
   } catch (error) {
     return { status: 'down', detail: publicDetail(describeError(error)) };
   }
@@ -127,9 +132,9 @@ async function runProbe(probe: Probe, env: Env): Promise<ComponentHealth> {
  * A run still unanswered after the period (its request was cancelled, say) is given up: the next
  * report probes again.
  */
-async function probeOnce(name: string, probe: Probe, env: Env): Promise<ComponentHealth> {
+async function probeOnce(name: string, probe: Probe, env: Env, ctx?: Background): Promise<ComponentHealth> {
   const maxAge = probeCacheMs(env);
-  if (maxAge <= 0) return runProbe(probe, env);
+  if (maxAge <= 0) return runProbe(probe, env, ctx);
   for (;;) {
     const latest = probeResults.get(name);
     if (!latest || Date.now() - latest.at >= maxAge) break;
@@ -138,7 +143,7 @@ async function probeOnce(name: string, probe: Probe, env: Env): Promise<Componen
   }
   const run: { at: number; answer?: ComponentHealth } = { at: Date.now() };
   probeResults.set(name, run);
-  run.answer = await runProbe(probe, env);
+  run.answer = await runProbe(probe, env, ctx);
   return run.answer;
 }
 
@@ -165,7 +170,7 @@ export function configHealth(env: Env): ComponentHealth {
   };
 }
 
-export async function healthReport(env: Env) {
+export async function healthReport(env: Env, ctx?: Background) {
   const components: Record<string, ComponentHealth> = {
     cache: componentHealth('cache', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
     queue: componentHealth('queue', Boolean(env.EVENTS)),
@@ -175,7 +180,7 @@ export async function healthReport(env: Env) {
   };
   for (const [name, { probe, active }] of probes) {
     // A copy: a cached answer is shared by the reports of the next seconds.
-    components[name] = { ...(await (active ? probeOnce(name, probe, env) : runProbe(probe, env))) };
+    components[name] = { ...(await (active ? probeOnce(name, probe, env, ctx) : runProbe(probe, env, ctx))) };
   }
   for (const component of Object.values(components)) {
     // Whatever a probe composed from an error, it leaves no command or credential on a public path.

@@ -75,14 +75,19 @@ const LOAD_WATCH_POLL_MS = 5;
 const LOAD_WATCH_MAX_MS = 10_000;
 
 /**
- * Waits, on timers of this request's own, until `done()` holds (or LOAD_WATCH_MAX_MS passed). For a
- * request waiting on a first load that another request started: awaiting that request's promise
- * leaves the waiter with nothing pending of its own, and under load workerd cancels such a request as
- * hung (its own 500, "code had hung"; seen on /healthz, docs/benchmarks.md), so it watches plain state.
+ * Waits, on timers of this request's own, until `done()` holds (true), or LOAD_WATCH_MAX_MS passed
+ * (false). For a request waiting on a first load that another request started: awaiting that
+ * request's promise leaves the waiter with nothing pending of its own, and under load workerd cancels
+ * such a request as hung (its own 500, "code had hung"; seen on /healthz, docs/benchmarks.md), so it
+ * watches plain state.
  */
-async function watchUntil(done: () => boolean): Promise<void> {
+async function watchUntil(done: () => boolean): Promise<boolean> {
   const giveUpAt = Date.now() + LOAD_WATCH_MAX_MS;
-  while (!done() && Date.now() < giveUpAt) await sleep(LOAD_WATCH_POLL_MS);
+  while (!done()) {
+    if (Date.now() >= giveUpAt) return false;
+    await sleep(LOAD_WATCH_POLL_MS);
+  }
+  return true;
 }
 
 /** What an activation of a stored version came to (the admin endpoint answers with it). */
@@ -202,8 +207,12 @@ export class BundleRegistry {
         // A catalogue shown and withdrawn again (its sessions failed): wait for that load to end.
         if (this.initial === started.load && !this.warming && !this.current) await started.load;
       } else {
-        // Another request's load: watched, not awaited (watchUntil).
-        await watchUntil(() => this.initial !== started.load || this.warming !== undefined || !!this.current);
+        // Another request's load: watched, not awaited (watchUntil). One that shows nothing for that
+        // long (its request cancelled without waitUntil, say) is not waited on again: answer without.
+        const moved = await watchUntil(
+          () => this.initial !== started.load || this.warming !== undefined || !!this.current,
+        );
+        if (!moved) return undefined;
       }
       if (!this.initial && !this.current) return undefined;
     }
@@ -274,9 +283,12 @@ export class BundleRegistry {
     return entry.outcome;
   }
 
-  /** `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt. */
-  async health(env: Env): Promise<ComponentHealth> {
-    const current = await this.bundle(env);
+  /**
+   * `/healthz` loads the bundle if this isolate has none yet, so the report is about a real attempt;
+   * with the request's `ctx`, so that load (which later requests wait on) outlives a client that goes away.
+   */
+  async health(env: Env, ctx?: Background): Promise<ComponentHealth> {
+    const current = await this.bundle(env, ctx);
     if (!current && this.awaitingPublish) {
       const { problem } = this.awaitingPublish;
       // Nothing to serve by configuration, like a cache that is not configured: the shop is unaffected
@@ -548,4 +560,4 @@ export function activateStoredBundle(
 }
 
 // Active: on a cold isolate the report loads the bundle (see BundleRegistry.health).
-registerHealthProbe('models', (env) => registry.health(env), { active: true });
+registerHealthProbe('models', (env, ctx) => registry.health(env, ctx), { active: true });
