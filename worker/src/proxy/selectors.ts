@@ -7,35 +7,26 @@
  * and child combinators (`E F`, `E > F`). Everything else (`:hover`, `:last-child`, `::before`,
  * `:has()`, `+`, `~`, namespaces) and every syntax error makes `HTMLRewriter.on()` throw a
  * `TypeError` ("Parser error: …") synchronously, when the handler is registered: the transform itself
- * never sees the selector. So asking `on()` once per distinct selector is the exact check.
+ * never sees the selector. So asking `on()` is the exact check.
  */
 
 /** What a selector setting accepts, as a problem says it. */
 export const SELECTOR_ACCEPTS = 'a CSS selector HTMLRewriter supports';
 
-/** Selectors already asked about (settings change only with a deploy): the error, or '' when fine. */
-const checked = new Map<string, string>();
-const MAX_CHECKED = 256;
-
 /**
  * Why HTMLRewriter refuses `selector` (its parser's words, e.g. "Unexpected end of selector"), or
- * undefined when it takes it. Outside workerd (no HTMLRewriter) every selector is taken.
+ * undefined when it takes it. Outside workerd (no HTMLRewriter) every selector is taken. Asked once
+ * per distinct settings: its only caller, parseProxyConfig, is memoized by proxySettings.
  */
 export function selectorError(selector: string): string | undefined {
   if (typeof HTMLRewriter === 'undefined') return undefined;
-  let error = checked.get(selector);
-  if (error === undefined) {
-    error = '';
-    try {
-      new HTMLRewriter().on(selector, {});
-    } catch (thrown) {
-      const message = thrown instanceof Error ? thrown.message : String(thrown);
-      error = message.replace(/^Parser error:\s*/i, '').replace(/\.$/, '') || 'not a selector';
-    }
-    if (checked.size >= MAX_CHECKED) checked.clear();
-    checked.set(selector, error);
+  try {
+    new HTMLRewriter().on(selector, {});
+    return undefined;
+  } catch (thrown) {
+    const message = thrown instanceof Error ? thrown.message : String(thrown);
+    return message.replace(/^Parser error:\s*/i, '').replace(/\.$/, '') || 'not a selector';
   }
-  return error === '' ? undefined : error;
 }
 
 /**

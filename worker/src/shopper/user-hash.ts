@@ -111,18 +111,12 @@ export type ShopperId =
 /**
  * The pseudonym of `who` on `site` under `key` (the `USER_HASH_KEY` secret, see userHashKey): hex of
  * the first 128 bits of HMAC-SHA-256(key, text), the text `site \n id` for an anonymous id and
- * `site \n user \n id` for a user id. Throws a TypeError for an anonymous id that is not a lowercase
+ * `site \n user \n id` for a user id. Rejects with a TypeError for an anonymous id that is not a lowercase
  * UUID: such a text could be made to look like another kind's (`user \n <id>`), and no reader ever
  * looks one up (every route takes only UUIDs as `rx_uid`), so callers check with isAnonymousId first.
  */
-export function userHash(key: string, site: string, who: ShopperId): Promise<string> {
-  let text: string;
-  try {
-    text = hashText(site, who);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return keyedHash(key, text);
+export async function userHash(key: string, site: string, who: ShopperId): Promise<string> {
+  return keyedHash(key, hashText(site, who));
 }
 
 function hashText(site: string, who: ShopperId): string {
