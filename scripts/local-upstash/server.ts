@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { checkToken } from './auth.ts';
+import { hasValidToken, UNAUTHORIZED_MESSAGE } from './auth.ts';
 import { type CommandBackend, RedisCommandError } from './backend.ts';
 import {
   commandFromPath,
@@ -11,18 +11,19 @@ import {
   parseCommandList,
   parseJsonBody,
 } from './protocol.ts';
-import { BodyTooLargeError, readBody } from './read-body.ts';
+import { BodyTooLargeError, ClientGoneError, readBody } from './read-body.ts';
 
 /** Options of the HTTP front end. */
 export interface UpstashHttpOptions {
   backend: CommandBackend;
   token: string;
-  /** Largest accepted request body; larger ones get 413. */
+  /** Largest accepted request body; larger ones get `400 ERR max request size exceeded`, as on Upstash. */
   maxBodyBytes?: number;
   /** Where failures of the backend are reported (never request contents or tokens). */
   log?: (message: string) => void;
 }
 
+/** Upstash's max request size for Free and Pay-as-you-go databases (redis/troubleshooting): 10 MB. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT']);
 
@@ -70,15 +71,9 @@ export function createUpstashHttpServer(options: UpstashHttpOptions): Server {
       );
       return;
     }
-    const authFailure = checkToken(request, url.searchParams, token);
-    if (authFailure !== undefined) {
+    if (!hasValidToken(request, url.searchParams, token)) {
       request.resume();
-      send(response, 401, {
-        error:
-          authFailure === 'missing'
-            ? 'Unauthorized: send the token as "Authorization: Bearer <token>"'
-            : 'Unauthorized: invalid token',
-      });
+      send(response, 401, { error: UNAUTHORIZED_MESSAGE });
       return;
     }
     const format = headerValue(request, 'upstash-response-format');
@@ -119,8 +114,10 @@ export function createUpstashHttpServer(options: UpstashHttpOptions): Server {
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
+      // Nobody is left to answer, and nothing of ours failed: neither a response nor a log line.
+      if (error instanceof ClientGoneError) return;
       if (error instanceof BodyTooLargeError) {
-        send(response, 413, { error: error.message }, { Connection: 'close' });
+        send(response, 400, { error: error.message }, { Connection: 'close' });
       } else if (error instanceof ProtocolError || error instanceof RedisCommandError) {
         send(response, 400, { error: error.message });
       } else {
