@@ -7,6 +7,7 @@
  */
 import type { Redis } from '@upstash/redis/cloudflare';
 import { describe, expect, it } from 'vitest';
+import { scriptingUnavailable } from '../../worker/src/cache/lookup-script';
 import { lookupRecommendations } from '../../worker/src/cache/recommendation-cache';
 import { CacheTimeoutError } from '../../worker/src/cache/redis-client';
 
@@ -66,4 +67,22 @@ describe('one budget for the whole lookup', () => {
     expect(found.fresh).toBe(false);
     expect(reads.pipelines).toBe(1);
   });
+});
+
+describe('a server that refuses scripts', () => {
+  // Stock Redis before 7.0 says "unknown command"; Upstash says "Command is not available" (the
+  // client appends the command it sent). Either way the lookup reads with the pipeline instead of
+  // counting every lookup as a cache failure.
+  for (const message of [
+    'ERR unknown command `EVALSHA_RO`, with args beginning with: ',
+    'ERR Command is not available: \'EVALSHA_RO\'. See https://upstash.com/docs/redis/overall/rediscompatibility for details, command was: ["evalsha_ro"]',
+  ]) {
+    it(`falls back to the pipeline on "${message.slice(0, 40)}…"`, async () => {
+      const { redis, reads } = client(1, () => Promise.reject(new Error(message)), 1);
+      const found = await lookupRecommendations(redis, parts, 'h', BUDGET_MS);
+      expect(found.fresh).toBe(false);
+      expect(reads.pipelines).toBe(1);
+      expect(scriptingUnavailable(redis)).toBe(true);
+    });
+  }
 });

@@ -156,7 +156,8 @@ export function scriptingUnavailable(redis: Redis, kind: ScriptKind = 'lookup'):
 /** Records that the server refused the script's commands, when `error` says so; true if it did. */
 export function noteScriptingRefused(redis: Redis, error: unknown, kind: ScriptKind = 'lookup'): boolean {
   const message = error instanceof Error ? error.message : String(error);
-  if (!/unknown command|unknown subcommand/i.test(message)) return false;
+  // Stock Redis says "unknown command"; Upstash, for a command it does not offer, "Command is not available".
+  if (!/unknown command|unknown subcommand|command is not available/i.test(message)) return false;
   withoutScripting[kind].add(redis);
   // Only the refusal itself: the rest of Redis's message repeats the command's arguments (keys).
   log('info', 'cache_scripts_unavailable', {
