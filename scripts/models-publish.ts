@@ -12,7 +12,9 @@
  * files already stored with the same bytes are accepted again. Two runs publishing different folders
  * under one version at once are safe too: the worker stores each file of a version once (an R2
  * conditional write) and answers 409 version_exists to other bytes, so one run completes and the
- * other stops at its first refused file without activating anything.
+ * other stops at its first refused file without activating anything. Of two runs activating
+ * different versions at once, the first to move the pointer wins; the other is told that its version
+ * is not the one served (409 pointer_moved) and that running it again makes it so.
  *
  * Why the admin endpoint rather than `wrangler r2 object put`: the worker is the one that must accept
  * the bundle, and it answers with why it refused one (and a plain object put would replace a stored file). Needs `ADMIN_TOKEN` (the worker's secret) in the
@@ -112,14 +114,20 @@ export async function readBundleFolder(
   return { manifest, files };
 }
 
-async function errorText(response: Response): Promise<string> {
+/** The worker's error: its code (when it sent one) and a text of its message and reasons. */
+async function errorOf(response: Response): Promise<{ code?: string; text: string }> {
   const text = await response.text();
   try {
-    const body = JSON.parse(text) as { error?: { message?: string; details?: Array<{ reason?: string }> } };
-    const reasons = (body.error?.details ?? []).map((d) => d.reason).filter(Boolean);
-    return [body.error?.message ?? text, ...reasons].join('\n  ');
+    const body = JSON.parse(text) as {
+      error?: { code?: string; message?: string; details?: Array<{ field?: string; reason?: string }> };
+    };
+    const reasons = (body.error?.details ?? [])
+      .filter((d) => d.reason)
+      .map((d) => (d.field ? `${d.field}: ${d.reason}` : d.reason));
+    const code = body.error?.code;
+    return { ...(code ? { code } : {}), text: [body.error?.message ?? text, ...reasons].join('\n  ') };
   } catch {
-    return text.slice(0, 500);
+    return { text: text.slice(0, 500) };
   }
 }
 
@@ -166,7 +174,9 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
     if (response.status === 404)
       throw new PublishError(`${base} has no admin endpoint: is ADMIN_TOKEN set on the worker?`);
     if (!response.ok)
-      throw new PublishError(`upload of ${file} failed (${response.status}): ${await errorText(response)}`);
+      throw new PublishError(
+        `upload of ${file} failed (${response.status}): ${(await errorOf(response)).text}`,
+      );
     log(`uploaded ${file} (${body.byteLength} bytes)`);
   }
   const activate = await fetch(`${base}/admin/models/${encodeURIComponent(manifest.version)}/activate`, {
@@ -174,8 +184,17 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
     headers,
   });
   if (!activate.ok) {
+    const error = await errorOf(activate);
+    if (error.code === 'pointer_moved' || error.code === 'activation_superseded') {
+      // Not a fault of the bundle: another publish won the race. Its files are stored and verified, so
+      // running the same command again publishes it (the uploads are accepted as the same bytes).
+      throw new PublishError(
+        `bundle ${manifest.version} loaded, but another activation overtook it: ${manifest.version} is NOT the version served. ` +
+          `Run models:publish again if ${manifest.version} should win (${activate.status} ${error.code}):\n  ${error.text}`,
+      );
+    }
     throw new PublishError(
-      `the worker refused bundle ${manifest.version} (${activate.status}): ${await errorText(activate)}`,
+      `the worker refused bundle ${manifest.version} (${activate.status}): ${error.text}`,
     );
   }
   const result = (await activate.json()) as { models?: string[] };

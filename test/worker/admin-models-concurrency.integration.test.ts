@@ -8,7 +8,12 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { BundleRegistry } from '../../worker/src/models';
 import { verifyBundle } from '../../worker/src/models/bundle';
-import { readPointer, storeBundleSource } from '../../worker/src/models/model-store';
+import {
+  pointerEtag,
+  readPointer,
+  storeBundleSource,
+  writePointer,
+} from '../../worker/src/models/model-store';
 import { ADMIN_TOKEN, call, edgeEnv, provided } from './edge-api-support';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -48,10 +53,10 @@ async function stored(key: string): Promise<Uint8Array | undefined> {
 }
 
 /**
- * The real bucket, whose `put`s of `key` wait until `release()` (or, with `together`, until that many
- * of them have been asked for). `reached` settles when the first such `put` is asked for.
+ * The real bucket, whose `put`s (or `get`s) of `key` wait until `release()` (or, with `together`, until
+ * that many of them have been asked for). `reached` settles when the first such call is asked for.
  */
-function holdingPuts(key: string, together = Number.POSITIVE_INFINITY) {
+function holdingPuts(key: string, together = Number.POSITIVE_INFINITY, method: 'put' | 'get' = 'put') {
   let release = () => {};
   const released = new Promise<void>((resolve) => {
     release = resolve;
@@ -63,15 +68,15 @@ function holdingPuts(key: string, together = Number.POSITIVE_INFINITY) {
   let asked = 0;
   const bucket = new Proxy(store, {
     get(target, property) {
-      if (property === 'put') {
-        return async (...args: Parameters<R2Bucket['put']>) => {
+      if (property === method) {
+        return async (...args: [string, ...unknown[]]) => {
           if (args[0] === key) {
             reachedOnce();
             asked += 1;
             if (asked >= together) release();
             await released;
           }
-          return target.put(...args);
+          return (target[method] as (...a: unknown[]) => Promise<unknown>)(...args);
         };
       }
       const value = Reflect.get(target, property);
@@ -217,4 +222,143 @@ describe('files stored before checksums were recorded', () => {
     expect(refused.status).toBe(409);
     expect(await stored('bundles/race-legacy/catalogue.json')).toEqual(catalogue);
   });
+});
+
+describe('a manifest uploaded after a file it describes otherwise', () => {
+  const manifestOf = (files: Map<string, Uint8Array>) =>
+    JSON.parse(new TextDecoder().decode(files.get('manifest.json'))) as {
+      models: Array<{ file: string }>;
+    };
+
+  it('is refused at its own upload (409 version_exists naming the manifest field), not at the activation', async () => {
+    const cases = [
+      { version: 'late-manifest-sha', change: other, property: 'sha256' },
+      { version: 'late-manifest-size', change: (bytes: Uint8Array) => bytes.slice(0, -1), property: 'bytes' },
+    ];
+    for (const { version, change, property } of cases) {
+      const files = new Map(bundleAs(version));
+      const similar = files.get('similar.onnx') ?? new Uint8Array();
+      const index = manifestOf(files).models.findIndex((model) => model.file === 'similar.onnx');
+      // A client uploading in an order of its own stored another similar.onnx first...
+      expect((await put(version, 'similar.onnx', change(similar))).status).toBe(201);
+      // ...then the manifest naming the trained one: that version could never be activated.
+      const refused = await put(version, 'manifest.json', files.get('manifest.json') ?? new Uint8Array());
+      expect(refused.status).toBe(409);
+      const body = (await refused.json()) as {
+        error: { code: string; details: Array<{ field: string; reason: string }> };
+      };
+      expect(body.error.code).toBe('version_exists');
+      expect(body.error.details[0]).toMatchObject({
+        field: `manifest.models[${index}].${property}`,
+        reason: expect.stringContaining('similar.onnx'),
+      });
+      expect(await store.head(`bundles/${version}/manifest.json`)).toBeNull();
+    }
+  }, 60_000);
+
+  it('is removed and refused when the file was stored while the manifest was being written', async () => {
+    const version = 'late-manifest-race';
+    const files = new Map(bundleAs(version));
+    const similar = files.get('similar.onnx') ?? new Uint8Array();
+    // The manifest has found no similar.onnx and is being written...
+    const held = holdingPuts(`bundles/${version}/manifest.json`);
+    const late = put(version, 'manifest.json', files.get('manifest.json') ?? new Uint8Array(), held.bucket);
+    await held.reached;
+    // ...when another similar.onnx is stored (it finds no manifest yet, so it is kept).
+    expect((await put(version, 'similar.onnx', other(similar))).status).toBe(201);
+    held.release();
+    const response = await late;
+    expect(response.status).toBe(409);
+    expect(await errorCode(response)).toBe('version_exists');
+    expect(await store.head(`bundles/${version}/manifest.json`)).toBeNull();
+  }, 60_000);
+
+  it('that fits the stored files is stored as before', async () => {
+    const version = 'late-manifest-fits';
+    const files = bundleAs(version);
+    for (const [file, bytes] of files) expect((await put(version, file, bytes)).status).toBe(201);
+    expect(
+      (await put(version, 'manifest.json', new Map(files).get('manifest.json') ?? new Uint8Array())).status,
+    ).toBe(201);
+  }, 60_000);
+});
+
+describe('two activations of different versions at once, in different isolates', () => {
+  const activate = (version: string, bucket?: R2Bucket) =>
+    call(
+      `/admin/models/${version}/activate`,
+      { method: 'POST', headers: auth },
+      bucket ? { MODEL_STORE: bucket } : {},
+    );
+  async function upload(version: string) {
+    for (const [file, bytes] of bundleAs(version)) expect((await put(version, file, bytes)).status).toBe(201);
+  }
+  /**
+   * Activates `version` here, and while it loads (held at its read of similar.onnx, after it has read
+   * the pointer) runs `meanwhile`: another isolate's activation landing.
+   */
+  async function activateWhile(version: string, meanwhile: () => Promise<void>): Promise<Response> {
+    const held = holdingPuts(`bundles/${version}/similar.onnx`, Number.POSITIVE_INFINITY, 'get');
+    const answer = activate(version, held.bucket);
+    await held.reached;
+    await meanwhile();
+    held.release();
+    return answer;
+  }
+  const served = async () =>
+    (
+      (await (await call('/admin/models', { headers: auth })).json()) as {
+        serving: { version: string } | null;
+      }
+    ).serving?.version;
+
+  it('the one asked first but finishing last does not overwrite the other: 409 pointer_moved, and it is not served', async () => {
+    await upload('cas-first');
+    await upload('cas-other');
+    expect((await activate('cas-first')).status).toBe(200);
+    await upload('cas-mine');
+    const response = await activateWhile('cas-mine', async () => {
+      // Another isolate's activation of cas-other moves the pointer (its own compare-and-swap).
+      expect((await writePointer(store, 'cas-other', await pointerEtag(store)))?.version).toBe('cas-other');
+    });
+    expect(response.status).toBe(409);
+    const body = (await response.json()) as {
+      error: { code: string; message: string; details: Array<{ field: string; reason: string }> };
+    };
+    expect(body.error.code).toBe('pointer_moved');
+    expect(body.error.message).toMatch(/Activate again/);
+    expect(body.error.details[0]).toMatchObject({
+      field: 'version',
+      reason: expect.stringContaining('cas-other'),
+    });
+    // Before, it answered 200 and current.json named cas-mine: the other publisher's 200 was undone.
+    expect((await readPointer(store))?.version).toBe('cas-other');
+    expect(await served()).not.toBe('cas-mine');
+    // Asked again, it wins: the pointer it starts from is the current one.
+    expect((await activate('cas-mine')).status).toBe(200);
+    expect((await readPointer(store))?.version).toBe('cas-mine');
+  }, 60_000);
+
+  it('the first publish of all (no current.json yet) is refused the same way when another landed first', async () => {
+    await upload('cas-none-mine');
+    await store.delete('current.json');
+    const response = await activateWhile('cas-none-mine', async () => {
+      expect((await writePointer(store, 'cas-other', null))?.version).toBe('cas-other');
+    });
+    expect(response.status).toBe(409);
+    expect(await errorCode(response)).toBe('pointer_moved');
+    expect((await readPointer(store))?.version).toBe('cas-other');
+  }, 60_000);
+
+  it('a pointer moved meanwhile to the same version (another publisher of this bundle) is a 200', async () => {
+    await upload('cas-same');
+    const response = await activateWhile('cas-same', async () => {
+      expect((await writePointer(store, 'cas-same', await pointerEtag(store)))?.version).toBe('cas-same');
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { published: { version: string } };
+    expect(body.published.version).toBe('cas-same');
+    expect((await readPointer(store))?.version).toBe('cas-same');
+    expect(await served()).toBe('cas-same');
+  }, 60_000);
 });

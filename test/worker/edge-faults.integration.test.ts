@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SLOW_IN_A_ROW } from '../../worker/src/health';
 import { ADMIN_TOKEN, call, newShopper, productId, provided, publish, recommend } from './edge-api-support';
@@ -82,7 +83,18 @@ describe('Redis down or slow: the API still answers from the model', () => {
 
 describe('bad bundles are refused and the previous one keeps serving', () => {
   it('a corrupted model file (sha256 mismatch) is refused with the reason; fixture-v1 still serves', async () => {
-    const response = await publish('corrupt', 'fixture-corrupt');
+    // Stored without the admin API (its PUTs refuse a manifest that does not fit the stored files:
+    // admin-models-concurrency tests), or gone bad in the store: the activation verifies every file.
+    const store = (env as unknown as { MODEL_STORE: R2Bucket }).MODEL_STORE;
+    for (const [file, base64] of Object.entries(provided().bundles.corrupt))
+      await store.put(
+        `bundles/fixture-corrupt/${file}`,
+        Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+      );
+    const response = await call('/admin/models/fixture-corrupt/activate', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(response.status).toBe(422);
     const body = (await response.json()) as { error: { code: string; details: Array<{ reason: string }> } };
     expect(body.error.code).toBe('bundle_refused');

@@ -9,7 +9,7 @@ import {
   type VerifiedBundle,
 } from '../../worker/src/models';
 import { defaultBundleSource } from '../../worker/src/models/default-bundle';
-import { SESSION_REFUSAL_RETRY_MS } from '../../worker/src/models/registry';
+import { SESSION_REFUSAL_RETRY_MS, SHARED_ACTIVATION_WATCH_MAX_MS } from '../../worker/src/models/registry';
 import { provided } from './edge-api-support';
 
 const workerEnv = env as unknown as Env;
@@ -241,5 +241,36 @@ describe('BundleRegistry: two activations of one version at once', () => {
     });
     expect(await retried).toMatchObject({ ok: true });
     expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v2');
+  }, 60_000);
+});
+
+describe('BundleRegistry: a second activation of a version watches the shared load, never awaits it', () => {
+  it('loads the version itself when the load it joined never ends (its request cancelled), past SHARED_ACTIVATION_WATCH_MAX_MS', async () => {
+    await store('v1', 'fixture-v1');
+    // The first load's request is cancelled mid-load: workerd never settles its promises again.
+    let calls = 0;
+    const registry = new BundleRegistry({
+      createSessions: async (verified) => {
+        calls += 1;
+        if (calls === 1) await new Promise<never>(() => {});
+        return createSessions(verified);
+      },
+      builtIn: defaultBundleSource,
+    });
+    void registry.activateStored(bucketOf(), 'fixture-v1');
+    await until(() => calls === 1);
+    // A retried publish of the same version joins that load (and starts watching it now)...
+    const second = registry.activateStored(bucketOf(), 'fixture-v1');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // ...and stops once the bound has passed. Before, it awaited the dead load's promise for ever.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + SHARED_ACTIVATION_WATCH_MAX_MS + 1_000);
+    const answer = await Promise.race([
+      second,
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 10_000)),
+    ]);
+    expect(answer).toMatchObject({ ok: true });
+    expect(calls).toBe(2);
+    expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v1');
   }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Manifest } from '../../../contracts/manifest';
 import { toHex } from '../hex';
 import { BundleError, type BundleSource, readManifest } from './bundle';
 import { sha256Hex } from './sha256';
@@ -36,12 +37,33 @@ export async function readPointer(bucket: R2Bucket): Promise<StorePointer | unde
   return parsed.data;
 }
 
-export async function writePointer(bucket: R2Bucket, version: string): Promise<StorePointer> {
+/**
+ * Moves the pointer to `version` only if it is still the object it was when the activation started:
+ * `expected` is its etag then, or null when nothing was published (R2 `onlyIf`, decided by R2
+ * atomically). Two activations in different isolates each load their bundle before moving it, so
+ * without this the one that finished loading last would win, however the publishers were ordered, and
+ * both would be told they published. `publishedAt` makes every write's bytes, and so its etag (an MD5
+ * of them), differ from the one before. Undefined when another write landed since `expected`.
+ */
+export async function writePointer(
+  bucket: R2Bucket,
+  version: string,
+  expected: string | null,
+): Promise<StorePointer | undefined> {
   const pointer = { version, publishedAt: new Date().toISOString() };
-  await bucket.put(POINTER_KEY, JSON.stringify(pointer), {
+  const written = await bucket.put(POINTER_KEY, JSON.stringify(pointer), {
     httpMetadata: { contentType: 'application/json' },
+    onlyIf: expected === null ? { etagDoesNotMatch: '*' } : { etagMatches: expected },
   });
-  return pointer;
+  return written ? pointer : undefined;
+}
+
+/**
+ * The pointer's etag now (what writePointer's `expected` takes), or null when nothing was published.
+ * The plain `etag`, not the quoted `httpEtag`: workerd refuses a quoted one in an `onlyIf` object.
+ */
+export async function pointerEtag(bucket: R2Bucket): Promise<string | null> {
+  return (await bucket.head(POINTER_KEY))?.etag ?? null;
 }
 
 /** Reads a published bundle's files from the store. */
@@ -58,32 +80,108 @@ export function storeBundleSource(bucket: R2Bucket, version: string): BundleSour
 
 /** The sha256 a version's stored manifest names for `file`; undefined when it names none or there is none to read. */
 async function manifestSha256(bucket: R2Bucket, version: string, file: string): Promise<string | undefined> {
-  let manifest: Awaited<ReturnType<typeof readManifest>>;
-  try {
-    manifest = await readManifest(storeBundleSource(bucket, version));
-  } catch (error) {
-    // None yet, or one no activation can accept (refused there, with the reason): it fixes no file.
-    // The store failing is not "no manifest": that is the caller's error.
-    if (error instanceof BundleError) return undefined;
-    throw error;
-  }
+  const manifest = await validManifest(storeBundleSource(bucket, version));
+  if (!manifest) return undefined;
   if (manifest.catalogue.file === file) return manifest.catalogue.sha256;
   return manifest.models.find((model) => model.file === file)?.sha256;
 }
 
-/** The sha256 of the object at `key`, or undefined when there is none. */
-async function storedSha256(bucket: R2Bucket, key: string): Promise<string | undefined> {
-  const head = await bucket.head(key);
-  if (!head) return undefined;
-  const recorded = head.checksums.sha256;
+/**
+ * The manifest a source holds, or undefined when there is none or it is one no activation can accept
+ * (refused there, with the reason): such a manifest fixes no file. The store failing is not "no
+ * manifest": that is the caller's error.
+ */
+async function validManifest(source: BundleSource): Promise<Manifest | undefined> {
+  try {
+    return await readManifest(source);
+  } catch (error) {
+    if (error instanceof BundleError) return undefined;
+    throw error;
+  }
+}
+
+/** The sha256 of the object at `key` (`head`: its metadata, read by the caller), or undefined when there is none. */
+async function storedSha256(
+  bucket: R2Bucket,
+  key: string,
+  head?: R2Object | null,
+): Promise<string | undefined> {
+  const found = head === undefined ? await bucket.head(key) : head;
+  if (!found) return undefined;
+  const recorded = found.checksums.sha256;
   if (recorded) return toHex(new Uint8Array(recorded));
   // Stored before uploads recorded their sha256 (or by hand): its bytes tell.
   const object = await bucket.get(key);
   return object ? sha256Hex(await object.arrayBuffer()) : undefined;
 }
 
+/** Why a file cannot be stored: the request field at fault (`file`, or the manifest's) and what differs. */
+type Refusal = { field: string; reason: string };
+
+/**
+ * The first file `manifest` names that the version holds with another size or other bytes, named by
+ * the manifest field that disagrees (`manifest.models[1].sha256`); undefined when every stored one fits.
+ */
+async function storedMismatch(
+  bucket: R2Bucket,
+  version: string,
+  manifest: Manifest,
+): Promise<Refusal | undefined> {
+  // The manifest gives no size for the catalogue.
+  const named: Array<{ field: string; file: string; sha256: string; bytes?: number }> = [
+    { field: 'manifest.catalogue', file: manifest.catalogue.file, sha256: manifest.catalogue.sha256 },
+    ...manifest.models.map((model, index) => ({
+      field: `manifest.models[${index}]`,
+      file: model.file,
+      sha256: model.sha256,
+      bytes: model.bytes,
+    })),
+  ];
+  const found = await Promise.all(
+    named.map(async (entry): Promise<Refusal | undefined> => {
+      const key = bundleObjectKey(version, entry.file);
+      const head = await bucket.head(key);
+      if (!head) return undefined;
+      if (entry.bytes !== undefined && head.size !== entry.bytes) {
+        return {
+          field: `${entry.field}.bytes`,
+          reason: `${entry.file} of ${version} is stored with ${head.size} bytes, ${MANIFEST_FILE} says ${entry.bytes}`,
+        };
+      }
+      const stored = await storedSha256(bucket, key, head);
+      if (stored === undefined || stored === entry.sha256) return undefined;
+      return {
+        field: `${entry.field}.sha256`,
+        reason: `${entry.file} of ${version} is stored with sha256 ${stored.slice(0, 12)}…, ${MANIFEST_FILE} names ${entry.sha256.slice(0, 12)}…`,
+      };
+    }),
+  );
+  return found.find((refusal) => refusal !== undefined);
+}
+
+/**
+ * Creates the object at `key` only where none exists (R2 `onlyIf: { etagDoesNotMatch: '*' }`, decided
+ * by R2 atomically), with its sha256 (R2 checks the bytes against it and keeps it): `created`, or what
+ * is there instead, the `same` bytes (a retry) or `other` ones.
+ */
+async function createOnce(
+  bucket: R2Bucket,
+  key: string,
+  bytes: Uint8Array,
+  sha256: string,
+): Promise<'created' | 'same' | 'other'> {
+  // Another round only when the object went between our attempt and our look at it (a refused file
+  // removed again, see storeBundleFile, or a removal by hand).
+  for (let round = 0; round < 3; round += 1) {
+    if (await bucket.put(key, bytes, { onlyIf: { etagDoesNotMatch: '*' }, sha256 })) return 'created';
+    const stored = await storedSha256(bucket, key);
+    if (stored !== undefined) return stored === sha256 ? 'same' : 'other';
+  }
+  throw new Error(`${key} could neither be created nor read`);
+}
+
 /** How storing one file of a version ended: stored (now, or the same bytes were already), or refused. */
-export type StoreFileOutcome = { ok: true } | { ok: false; reason: string };
+export type StoreFileOutcome = { ok: true } | ({ ok: false } & Refusal);
 
 /**
  * Stores one file of a bundle version, never replacing what a version holds. The version is part of
@@ -91,13 +189,14 @@ export type StoreFileOutcome = { ok: true } | { ok: false; reason: string };
  * under a name would mix two bundles' answers, or make every isolate but the one that activated it
  * refuse it. Publishers can race (two CI jobs, a retry and the run it retries), so the checks are the
  * store's own, not a read followed by a write:
- * - each object is created only where none exists (R2 `onlyIf: { etagDoesNotMatch: '*' }`, decided by
- *   R2 atomically), with its sha256 (R2 checks the bytes against it and keeps it). Of two uploads at
- *   once, one is stored; the other finds it and is `ok` only if its bytes are the same (a retry);
- * - once a version's manifest is stored, it fixes the bytes of every file it names: other bytes are
- *   refused even where that file is not stored yet. A file created while a manifest naming other
- *   bytes for it was being stored is removed again and refused: it could never be activated, and it
- *   would stop the manifest's own file from being stored.
+ * - each object is created only where none exists (createOnce). Of two uploads at once, one is
+ *   stored; the other finds it and is `ok` only if its bytes are the same (a retry);
+ * - a version's manifest and the files it names must agree, and whichever comes second is refused at
+ *   its own upload, naming what differs: a file whose bytes the stored manifest does not name (even
+ *   where that file is not stored yet), or a manifest naming another size or sha256 for a file the
+ *   version holds (it could never be activated, and it would fix a version no upload can complete).
+ *   Of a file and a manifest created at once, each looks for the other once it is written, and one
+ *   that finds a disagreeing one removes itself again and is refused (both may be).
  * So a file the caller is told is stored holds its bytes, and once an activation has verified a
  * version against its manifest, nothing in the store can make it differ from what was verified.
  * Cloudflare KV could not do this: it has no conditional write (the last write wins).
@@ -108,31 +207,63 @@ export async function storeBundleFile(
   file: string,
   bytes: Uint8Array,
 ): Promise<StoreFileOutcome> {
+  return file === MANIFEST_FILE
+    ? storeManifest(bucket, version, bytes)
+    : storeNamedFile(bucket, version, file, bytes);
+}
+
+async function storeNamedFile(
+  bucket: R2Bucket,
+  version: string,
+  file: string,
+  bytes: Uint8Array,
+): Promise<StoreFileOutcome> {
   const key = bundleObjectKey(version, file);
   const sha256 = await sha256Hex(bytes);
-  const isManifest = file === MANIFEST_FILE;
-  const namedBy = (named: string) =>
-    `${MANIFEST_FILE} of ${version} names ${file} with sha256 ${named.slice(0, 12)}…, these bytes have ${sha256.slice(0, 12)}…`;
-  const named = isManifest ? undefined : await manifestSha256(bucket, version, file);
-  if (named !== undefined && named !== sha256) return { ok: false, reason: namedBy(named) };
-  // Another round only when the object went between our attempt and our look at it (a refused file
-  // removed again, see above, or a removal by hand).
-  for (let round = 0; round < 3; round += 1) {
-    const created = await bucket.put(key, bytes, { onlyIf: { etagDoesNotMatch: '*' }, sha256 });
-    if (created) {
-      if (isManifest || named !== undefined) return { ok: true };
-      const namedNow = await manifestSha256(bucket, version, file);
-      if (namedNow !== undefined && namedNow !== sha256) {
-        await bucket.delete(key);
-        return { ok: false, reason: namedBy(namedNow) };
-      }
-      return { ok: true };
+  const namedBy = (named: string) => ({
+    ok: false as const,
+    field: 'file',
+    reason: `${MANIFEST_FILE} of ${version} names ${file} with sha256 ${named.slice(0, 12)}…, these bytes have ${sha256.slice(0, 12)}…`,
+  });
+  const named = await manifestSha256(bucket, version, file);
+  if (named !== undefined && named !== sha256) return namedBy(named);
+  const stored = await createOnce(bucket, key, bytes, sha256);
+  if (stored === 'other')
+    return { ok: false, field: 'file', reason: `${file} of ${version} is stored with other bytes` };
+  if (stored === 'created' && named === undefined) {
+    // A manifest stored meanwhile (its own look found this file not there yet).
+    const namedNow = await manifestSha256(bucket, version, file);
+    if (namedNow !== undefined && namedNow !== sha256) {
+      await bucket.delete(key);
+      return namedBy(namedNow);
     }
-    const stored = await storedSha256(bucket, key);
-    if (stored === undefined) continue;
-    return stored === sha256
-      ? { ok: true }
-      : { ok: false, reason: `${file} of ${version} is stored with other bytes` };
   }
-  throw new Error(`${key} could neither be created nor read`);
+  return { ok: true };
+}
+
+async function storeManifest(
+  bucket: R2Bucket,
+  version: string,
+  bytes: Uint8Array,
+): Promise<StoreFileOutcome> {
+  const key = bundleObjectKey(version, MANIFEST_FILE);
+  const manifest = await validManifest({
+    origin: 'store',
+    read: async (file) => (file === MANIFEST_FILE ? bytes : undefined),
+  });
+  const mismatch = manifest && (await storedMismatch(bucket, version, manifest));
+  if (mismatch) return { ok: false, ...mismatch };
+  const stored = await createOnce(bucket, key, bytes, await sha256Hex(bytes));
+  if (stored === 'other') {
+    return { ok: false, field: 'file', reason: `${MANIFEST_FILE} of ${version} is stored with other bytes` };
+  }
+  if (stored === 'created' && manifest) {
+    // A file stored meanwhile (its own look found no manifest yet).
+    const late = await storedMismatch(bucket, version, manifest);
+    if (late) {
+      await bucket.delete(key);
+      return { ok: false, ...late };
+    }
+  }
+  return { ok: true };
 }

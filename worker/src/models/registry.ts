@@ -20,7 +20,7 @@ import {
   verifyBundle,
 } from './bundle';
 import { defaultBundleSource, demoBundleSetting } from './default-bundle';
-import { readPointer, storeBundleSource } from './model-store';
+import { readPointer, type StorePointer, storeBundleSource } from './model-store';
 
 type Background = Pick<ExecutionContext, 'waitUntil'>;
 
@@ -75,14 +75,14 @@ const LOAD_WATCH_POLL_MS = 5;
 const LOAD_WATCH_MAX_MS = 10_000;
 
 /**
- * Waits, on timers of this request's own, until `done()` holds (true), or LOAD_WATCH_MAX_MS passed
- * (false). For a request waiting on a first load that another request started: awaiting that
- * request's promise leaves the waiter with nothing pending of its own, and under load workerd cancels
- * such a request as hung (its own 500, "code had hung"; seen on /healthz, docs/benchmarks.md), so it
- * watches plain state.
+ * Waits, on timers of this request's own, until `done()` holds (true), or `maxMs` passed (false). For
+ * a request waiting on a load that another request started (an isolate's first load, an activation of
+ * the same version): awaiting that request's promise leaves the waiter with nothing pending of its
+ * own, and under load workerd cancels such a request as hung (its own 500, "code had hung"; seen on
+ * /healthz, docs/benchmarks.md), so it watches plain state.
  */
-async function watchUntil(done: () => boolean): Promise<boolean> {
-  const giveUpAt = Date.now() + LOAD_WATCH_MAX_MS;
+async function watchUntil(done: () => boolean, maxMs = LOAD_WATCH_MAX_MS): Promise<boolean> {
+  const giveUpAt = Date.now() + maxMs;
   while (!done()) {
     if (Date.now() >= giveUpAt) return false;
     await sleep(LOAD_WATCH_POLL_MS);
@@ -90,10 +90,41 @@ async function watchUntil(done: () => boolean): Promise<boolean> {
   return true;
 }
 
+/**
+ * Past this, a second activation of a version stops watching the load it joined (its request may have
+ * been cancelled, so it would never end) and loads the version itself. Longer than LOAD_WATCH_MAX_MS:
+ * an activation loads a whole bundle of up to 32 MB, sessions and all, on a caller that waits for it.
+ */
+export const SHARED_ACTIVATION_WATCH_MAX_MS = 60_000;
+
+/**
+ * Makes an admin activation public by moving the store's pointer to it (a compare-and-swap:
+ * model-store.ts writePointer): `moved` says why it could not (another activation moved the pointer
+ * first). Run once the bundle's sessions exist and just before the isolate swaps to it, so an isolate
+ * never serves, from an activation, a version the pointer was not moved to.
+ */
+export type PublishActivation = () => Promise<{ published: StorePointer } | { moved: string }>;
+
 /** What an activation of a stored version came to (the admin endpoint answers with it). */
 export type StoredActivationOutcome =
-  | { ok: true; bundle: LoadedBundle }
-  | { ok: false; problems: string[]; superseded?: true };
+  | { ok: true; bundle: LoadedBundle; published?: StorePointer }
+  | { ok: false; problems: string[]; superseded?: true; pointerMoved?: true };
+
+/** How one load meant to become current ended (BundleRegistry.tryActivate). */
+type ActivationResult =
+  | { bundle: LoadedBundle; published?: StorePointer }
+  | { failure: string }
+  | { superseded: string }
+  | { pointerMoved: string };
+
+/** What the admin endpoint is told of a stored version's activation. */
+function storedOutcome(outcome: ActivationResult): StoredActivationOutcome {
+  if ('superseded' in outcome) return { ok: false, problems: [outcome.superseded], superseded: true };
+  if ('pointerMoved' in outcome) return { ok: false, problems: [outcome.pointerMoved], pointerMoved: true };
+  if ('failure' in outcome) return { ok: false, problems: [outcome.failure] };
+  const { bundle, published } = outcome;
+  return published ? { ok: true, bundle, published } : { ok: true, bundle };
+}
 
 /**
  * The bundle an isolate serves. Sessions are created once per isolate and reused by every request;
@@ -144,9 +175,19 @@ export class BundleRegistry {
    * must not undo an operator's activation of a newer one that finished before it.
    */
   private activationsRequested = 0;
-  /** The admin activation loading now, which a second activation of the same version shares (activateStored). */
+  /**
+   * The admin activation loading now, which a second activation of the same version shares
+   * (activateStored). `settled` is its outcome as plain state, set by the load when it ends: what the
+   * sharers watch, since `outcome` belongs to the request that started the load.
+   */
   private storedActivation:
-    | { bucket: R2Bucket; version: string; activation: number; outcome: Promise<StoredActivationOutcome> }
+    | {
+        bucket: R2Bucket;
+        version: string;
+        activation: number;
+        outcome: Promise<StoredActivationOutcome>;
+        settled?: StoredActivationOutcome;
+      }
     | undefined;
   /** Why the last load failed, whatever the cause: what /healthz says when nothing is served. */
   private lastFailure: string | undefined;
@@ -245,9 +286,19 @@ export class BundleRegistry {
    * of overtaking it: the same files (a stored version never changes) would be loaded twice at once,
    * and the first caller told its activation was superseded although its version is the one published.
    * If the shared load fails, this one tries again by itself: it may have begun before the last file
-   * was stored.
+   * was stored; so it does when the shared load could not move the pointer (this caller may have
+   * started after the activation that moved it, so its own compare-and-swap can succeed).
+   *
+   * `publish` moves the store's pointer once the bundle is loaded (PublishActivation); without it the
+   * isolate swaps to the bundle and nothing else is written (tests). `ctx` keeps a load that other
+   * requests may share running if its own caller goes away.
    */
-  async activateStored(bucket: R2Bucket, version: string): Promise<StoredActivationOutcome> {
+  async activateStored(
+    bucket: R2Bucket,
+    version: string,
+    publish?: PublishActivation,
+    ctx?: Background,
+  ): Promise<StoredActivationOutcome> {
     const loading = this.storedActivation;
     if (
       loading &&
@@ -255,31 +306,39 @@ export class BundleRegistry {
       loading.version === version &&
       loading.activation === this.activationsRequested
     ) {
-      const shared = await loading.outcome;
-      if (shared.ok || shared.superseded) return shared;
+      // Another request's load: watched on this request's own timers, never awaited (watchUntil).
+      await watchUntil(() => loading.settled !== undefined, SHARED_ACTIVATION_WATCH_MAX_MS);
+      const shared = loading.settled;
+      if (shared && (shared.ok || shared.superseded)) return shared;
+      // A load that never ended (its request cancelled): not shared again.
+      if (!shared && this.storedActivation === loading) this.storedActivation = undefined;
       // Ask again: share a load another caller has started since (that one settled), else start one.
-      return this.activateStored(bucket, version);
+      return this.activateStored(bucket, version, publish, ctx);
     }
-    return this.startStoredActivation(bucket, version);
+    return this.startStoredActivation(bucket, version, publish, ctx);
   }
 
-  private startStoredActivation(bucket: R2Bucket, version: string): Promise<StoredActivationOutcome> {
+  private startStoredActivation(
+    bucket: R2Bucket,
+    version: string,
+    publish?: PublishActivation,
+    ctx?: Background,
+  ): Promise<StoredActivationOutcome> {
     this.refused.delete(version);
     // tryActivate takes its activation number before its first await.
-    const loading = this.tryActivate(storeBundleSource(bucket, version), version);
-    const entry = {
+    const loading = this.tryActivate(storeBundleSource(bucket, version), version, undefined, publish);
+    const entry: NonNullable<BundleRegistry['storedActivation']> = {
       bucket,
       version,
       activation: this.activationsRequested,
       outcome: loading.then((outcome): StoredActivationOutcome => {
         if (this.storedActivation === entry) this.storedActivation = undefined;
-        if ('superseded' in outcome) return { ok: false, problems: [outcome.superseded], superseded: true };
-        return 'failure' in outcome
-          ? { ok: false, problems: [outcome.failure] }
-          : { ok: true, bundle: outcome.bundle };
+        entry.settled = storedOutcome(outcome);
+        return entry.settled;
       }),
     };
     this.storedActivation = entry;
+    ctx?.waitUntil(entry.outcome);
     return entry.outcome;
   }
 
@@ -430,7 +489,8 @@ export class BundleRegistry {
     source: BundleSource,
     label: string,
     showCatalogue?: (verified: BundleCatalogue) => void,
-  ): Promise<{ bundle: LoadedBundle } | { failure: string } | { superseded: string }> {
+    publish?: PublishActivation,
+  ): Promise<ActivationResult> {
     const activation = ++this.activationsRequested;
     const superseded = () => {
       log('info', 'model_bundle_superseded', { version: label, serving: this.current?.version ?? null });
@@ -457,6 +517,11 @@ export class BundleRegistry {
         void releaseModels(bundle.models);
         return superseded();
       }
+      // Published once the pointer moved, and only then swapped in: no await between the two. Not
+      // checked for being superseded again afterwards: the pointer names this version now, and a later
+      // activation moves it (and swaps) only if its own compare-and-swap succeeds after this one.
+      const step = publish ? await this.publishOrRelease(publish, bundle, label) : undefined;
+      if (step && 'moved' in step) return { pointerMoved: step.moved };
       const previous = this.current;
       this.current = bundle;
       if (previous && previous !== bundle) this.retired.push({ bundle: previous, at: Date.now() });
@@ -466,7 +531,7 @@ export class BundleRegistry {
         origin: bundle.origin,
         models: Object.keys(bundle.models),
       });
-      return { bundle };
+      return step ? { bundle, published: step.published } : { bundle };
     } catch (error) {
       // A catalogue shown for a bundle whose sessions failed is not served any longer.
       if (showCatalogue) this.warming = undefined;
@@ -491,6 +556,26 @@ export class BundleRegistry {
       });
       return { failure };
     }
+  }
+
+  /** Runs `publish` for a loaded bundle; one that is not published (or could not be) is never served: its sessions go. */
+  private async publishOrRelease(
+    publish: PublishActivation,
+    bundle: LoadedBundle,
+    label: string,
+  ): Promise<Awaited<ReturnType<PublishActivation>>> {
+    let step: Awaited<ReturnType<PublishActivation>>;
+    try {
+      step = await publish();
+    } catch (error) {
+      void releaseModels(bundle.models);
+      throw new Error(`${label} loaded, but the pointer could not be moved to it: ${describe(error)}`);
+    }
+    if ('moved' in step) {
+      void releaseModels(bundle.models);
+      log('info', 'model_bundle_pointer_moved', { version: label, serving: this.current?.version ?? null });
+    }
+    return step;
   }
 
   /** Checks the store's pointer and activates a newer, not yet refused version. */
@@ -555,8 +640,10 @@ export function requestInProgress(): () => void {
 export function activateStoredBundle(
   bucket: R2Bucket,
   version: string,
+  publish: PublishActivation,
+  ctx: Background,
 ): ReturnType<BundleRegistry['activateStored']> {
-  return registry.activateStored(bucket, version);
+  return registry.activateStored(bucket, version, publish, ctx);
 }
 
 // Active: on a cold isolate the report loads the bundle (see BundleRegistry.health).

@@ -14,7 +14,8 @@ import {
   readPointer,
 } from '../models';
 import { readManifest } from '../models/bundle';
-import { storeBundleFile, storeBundleSource, writePointer } from '../models/model-store';
+import { pointerEtag, storeBundleFile, storeBundleSource, writePointer } from '../models/model-store';
+import type { PublishActivation } from '../models/registry';
 
 /** Largest single bundle file accepted: no file can be larger than a whole bundle may be. */
 export const MAX_MODEL_FILE_BYTES = MAX_BUNDLE_BYTES;
@@ -59,6 +60,25 @@ async function refuseOversizedBundle(bucket: R2Bucket, version: string): Promise
 }
 
 /**
+ * The activation's move of `current.json` to `version`: only from the pointer `expected` (its etag
+ * when the activation started, null for none), so of two activations of different versions at once,
+ * in any isolates, the one that moves it first wins and the other is told (`moved`), instead of the
+ * one that finished loading last overwriting it and both answering 200. A pointer moved meanwhile to
+ * this same version (another publisher of the same bundle) is this activation's work done.
+ */
+function movePointerFrom(bucket: R2Bucket, version: string, expected: string | null): PublishActivation {
+  return async () => {
+    const written = await writePointer(bucket, version, expected);
+    if (written) return { published: written };
+    const now = await readPointer(bucket);
+    if (now?.version === version) return { published: now };
+    return {
+      moved: `current.json now names ${now?.version ?? 'nothing'}, published by another activation after this one started`,
+    };
+  };
+}
+
+/**
  * 411 for an upload without Content-Length (a chunked body). Such a body reaches the route only through
  * bodyLimit's own growing buffer, then is copied again to be stored: near the 32 MB limit that is over
  * 60 MB of a 128 MB isolate. `models:publish` always sends the length; a file's size is known up front.
@@ -77,9 +97,11 @@ const requireContentLength: MiddlewareHandler<AppEnv> = async (c, next) => {
  *   version already holds that file with other bytes, or its stored manifest names other bytes for it,
  *   however many publishers race: see storeBundleFile);
  * - `POST /admin/models/:version/activate` loads that bundle here, verifying every checksum and
- *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise).
- *   No stored file of a version changes after that (storeBundleFile), so every isolate that follows
- *   the pointer loads what was verified here, whatever other publishers are still uploading;
+ *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise),
+ *   provided no other activation moved it since this one started (409 pointer_moved otherwise: see
+ *   movePointerFrom). No stored file of a version changes after that (storeBundleFile), so every
+ *   isolate that follows the pointer loads what was verified here, whatever other publishers are
+ *   still uploading;
  * - `GET /admin/models` shows the published pointer and what this isolate serves.
  */
 export const adminModels = new Hono<AppEnv>()
@@ -113,11 +135,15 @@ export const adminModels = new Hono<AppEnv>()
     }
     const stored = await storeBundleFile(bucketOf(c.env), version, file, new Uint8Array(bytes));
     if (!stored.ok) {
+      const what =
+        stored.field === 'file'
+          ? `already has a different ${file}`
+          : `holds a file that this ${file} describes otherwise`;
       throw new ApiError(
         409,
         'version_exists',
-        `Bundle ${version} already has a different ${file}: publish the changed bundle under a new version`,
-        [{ field: 'file', reason: stored.reason }],
+        `Bundle ${version} ${what}: publish the changed bundle under a new version`,
+        [{ field: stored.field, reason: stored.reason }],
       );
     }
     // The same bytes again (a retry, or another publisher of the same bundle) are a 201 too.
@@ -127,8 +153,15 @@ export const adminModels = new Hono<AppEnv>()
     const { version } = c.req.param();
     checkVersion(version);
     const bucket = bucketOf(c.env);
+    // Read before anything is loaded: what this activation may replace.
+    const expected = await pointerEtag(bucket);
     await refuseOversizedBundle(bucket, version);
-    const outcome = await activateStoredBundle(bucket, version);
+    const outcome = await activateStoredBundle(
+      bucket,
+      version,
+      movePointerFrom(bucket, version, expected),
+      c.executionCtx,
+    );
     if (!outcome.ok && outcome.superseded) {
       // Another activation was asked for while this one loaded, and stands: the pointer is not moved.
       throw new ApiError(
@@ -136,6 +169,14 @@ export const adminModels = new Hono<AppEnv>()
         'activation_superseded',
         `Bundle ${version} loaded, but a later activation overtook it; the pointer was not moved`,
         [{ field: 'version', reason: outcome.problems[0] ?? 'overtaken by a later activation' }],
+      );
+    }
+    if (!outcome.ok && outcome.pointerMoved) {
+      throw new ApiError(
+        409,
+        'pointer_moved',
+        `Bundle ${version} loaded, but another activation moved current.json after this one started; the pointer was not moved. Activate again if ${version} should be the one served`,
+        [{ field: 'version', reason: outcome.problems[0] ?? 'current.json was moved by another activation' }],
       );
     }
     if (!outcome.ok) {
@@ -146,7 +187,7 @@ export const adminModels = new Hono<AppEnv>()
         outcome.problems.map((reason) => ({ reason })),
       );
     }
-    const pointer = await writePointer(bucket, version);
     log('info', 'model_bundle_published', { version });
-    return c.json({ published: pointer, models: Object.keys(outcome.bundle.models) });
+    // `published` is always there: this route's activations run movePointerFrom (or share one that did).
+    return c.json({ published: outcome.published ?? null, models: Object.keys(outcome.bundle.models) });
   });
