@@ -17,7 +17,7 @@ export interface RxConfig {
 }
 
 /** True for a boolean data attribute that is present and not explicitly "false"/"0". */
-function flag(value: string | undefined): boolean {
+export function flag(value: string | undefined): boolean {
   return value !== undefined && value !== 'false' && value !== '0';
 }
 

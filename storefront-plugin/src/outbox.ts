@@ -21,8 +21,12 @@ const STORAGE_KEY = 'rx_q';
 /** Batches events to `POST /v1/events`, keeping unsent ones (bounded) in memory and localStorage. */
 export interface Outbox {
   add(event: RxEventInput): void;
-  /** Sends everything waiting now (pagehide, consent granted, `rx.flush()`). */
-  flush(): void;
+  /**
+   * Sends what waits now (consent granted, `rx.flush()`, clicks): everything, or while the worker is
+   * failing one batch. `leaving` (pagehide, hidden): everything, failing or not, since this page may
+   * get no other chance.
+   */
+  flush(leaving?: boolean): void;
   /** Drops everything waiting (consent refused). */
   clear(): void;
   /** Takes in events an earlier page left in storage (once storage is allowed) and sends them. */
@@ -32,21 +36,40 @@ export interface Outbox {
 }
 
 /**
+ * An event as it waits: its JSON, made once when the event is recorded, and that JSON's UTF-8 size.
+ * The JSON also tells events apart: each has its own `messageId`, and a stored copy reads back the same.
+ */
+interface Queued {
+  json: string;
+  bytes: number;
+}
+
+/**
  * `canSend` gates every send (consent); while it is false events accumulate in memory only,
  * because storage is off too. Every unacknowledged event stays in `pending` (persisted) until the
  * worker answers 2xx, so a page that unloads mid-request re-sends on the next page; `messageId`
  * makes that re-send harmless. `onAccepted` runs after each batch the worker took.
+ *
+ * Each event is serialised once, in `add`: the size checks, the batches, the request bodies and the
+ * stored queue are all made of that text. It is also what the shopper did: a shop that reuses or
+ * clears the object it passed to `rx.track` (a cart emptied after the order) changes nothing sent.
  */
 export function createOutbox(endpoint: string, canSend: () => boolean, onAccepted?: () => void): Outbox {
-  let pending: RxEventInput[] = restore();
-  const inFlight = new Set<string>();
+  let pending: Queued[] = restore();
+  const inFlight = new Set<Queued>();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let failures = 0;
+  /**
+   * Failed requests since the last accepted one. While it is not 0 the worker is taken to be down:
+   * one batch at a time probes it, and the rest follows once one is accepted, so an outage does not
+   * turn every event of every page into a burst of requests. A queue left by an earlier page counts
+   * as a failure (its sends failed, or their answers were lost with the page).
+   */
+  let failures = pending.length > 0 ? 1 : 0;
   /** Bytes of keepalive request bodies in flight. */
   let keepaliveBytes = 0;
 
   function persist(): void {
-    writeItem(STORAGE_KEY, JSON.stringify(pending));
+    writeItem(STORAGE_KEY, `[${pending.map((e) => e.json).join()}]`);
   }
 
   function schedule(delay: number): void {
@@ -54,22 +77,24 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     if (timer === undefined) timer = setTimeout(guard('flush', flush), delay);
   }
 
-  function send(batch: RxEventInput[]): void {
-    const body = JSON.stringify({ batch });
-    const ids = batch.map((e) => e.messageId ?? '');
-    for (const id of ids) inFlight.add(id);
+  function send(batch: Queued[]): void {
+    const body = `{"batch":[${batch.map((e) => e.json).join()}]}`;
+    for (const e of batch) inFlight.add(e);
     // Browsers allow 64 KiB of keepalive bodies in flight per page, all requests together; past it
     // fetch fails at once. A request beyond that budget goes without keepalive (it still arrives
     // unless the page unloads first, and then the next page sends it again).
-    const bytes = utf8Bytes(body);
+    // `{"batch":[` and `]}` are 12 bytes, and each event but the last has a comma.
+    const bytes = batch.reduce((sum, e) => sum + e.bytes + 1, 11);
     const keepalive = keepaliveBytes + bytes <= MAX_BATCH_BYTES;
     if (keepalive) keepaliveBytes += bytes;
     const settle = (delivered: boolean) => {
       if (keepalive) keepaliveBytes -= bytes;
-      for (const id of ids) inFlight.delete(id);
+      for (const e of batch) inFlight.delete(e);
       if (delivered) {
+        // The worker is back: what waited behind the probe goes now.
+        if (failures) schedule(0);
         failures = 0;
-        pending = pending.filter((e) => !ids.includes(e.messageId ?? ''));
+        pending = pending.filter((e) => !batch.includes(e));
         persist();
       } else {
         failures++;
@@ -87,9 +112,17 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       (response) => {
         // 4xx other than 429 will never succeed: drop the batch instead of retrying it forever.
         const permanent = response.status >= 400 && response.status < 500 && response.status !== 429;
-        if (permanent) report(`events rejected (${response.status})`);
         settle(response.ok || permanent);
         if (response.ok) onAccepted?.();
+        // The intake stores the good events of a batch and names the others, by index, field and
+        // reason (`rejected` in a 202, the error's `details` in a 400): in debug mode, the console says so.
+        const rejected = `events rejected (${response.status})`;
+        response.json().then(
+          (answer: { rejected?: unknown[] } | null) => {
+            if (permanent || answer?.rejected?.length) report(rejected, answer);
+          },
+          () => permanent && report(rejected),
+        );
       },
       (error: unknown) => {
         report('events not sent', error);
@@ -98,12 +131,16 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     );
   }
 
-  function flush(): void {
-    if (timer !== undefined) clearTimeout(timer);
+  function flush(leaving?: boolean): void {
+    clearTimeout(timer);
     timer = undefined;
-    if (!canSend()) return;
-    const waiting = pending.filter((e) => !inFlight.has(e.messageId ?? ''));
-    for (const batch of batches(waiting)) send(batch);
+    const probing = failures && !leaving;
+    // While the worker is failing, one request at a time.
+    if (!canSend() || (probing && inFlight.size)) return;
+    for (const batch of batches(pending.filter((e) => !inFlight.has(e)))) {
+      send(batch);
+      if (probing) break;
+    }
   }
 
   if (pending.length > 0) schedule(0);
@@ -112,13 +149,14 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     add: guard('track', (event: RxEventInput) => {
       // Checked once, here: an event that cannot be sent would otherwise stay queued, fail every
       // request and every save of the queue, and hold back the good events beside it.
-      const bytes = jsonBytes(event);
-      if (bytes === undefined) return report('event dropped: not JSON');
-      if (bytes > EVENT_LIMITS.maxEventBytes) return report('event dropped: over 32 KB');
-      pending.push(event);
+      const entry = queued(event);
+      if (!entry) return report('event dropped: not JSON');
+      if (entry.bytes > EVENT_LIMITS.maxEventBytes) return report('event dropped: over 32 KB');
+      pending.push(entry);
       if (pending.length > MAX_QUEUED) pending = pending.slice(-MAX_QUEUED);
       persist();
-      if (pending.length - inFlight.size >= BATCH_SIZE) flush();
+      // A full batch goes at once, unless the worker is failing: then the back-off timer sends.
+      if (!failures && pending.length - inFlight.size >= BATCH_SIZE) flush();
       else schedule(BATCH_DELAY_MS);
     }),
     flush: guard('flush', flush),
@@ -127,8 +165,8 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       persist();
     },
     resume: guard('resume', () => {
-      const known = new Set(pending.map((e) => e.messageId));
-      pending = [...restore().filter((e) => !known.has(e.messageId)), ...pending].slice(-MAX_QUEUED);
+      const known = new Set(pending.map((e) => e.json));
+      pending = [...restore().filter((e) => !known.has(e.json)), ...pending].slice(-MAX_QUEUED);
       persist();
       flush();
     }),
@@ -137,31 +175,30 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
 }
 
 /** Consecutive batches of at most BATCH_SIZE events and (but for a lone event) MAX_BATCH_BYTES. */
-export function batches(events: readonly RxEventInput[]): RxEventInput[][] {
+function batches(events: readonly Queued[]): Queued[][] {
   // `{"batch":[` + `]}` around them, and a comma after each.
-  return groups(events, BATCH_SIZE, MAX_BATCH_BYTES - 12, (event) => (jsonBytes(event) ?? 0) + 1);
+  return groups(events, BATCH_SIZE, MAX_BATCH_BYTES - 12, (e) => e.bytes + 1);
 }
 
-/** UTF-8 size of a text (what a request body weighs). */
-const utf8Bytes = (text: string) => new Blob([text]).size;
-
-/** UTF-8 size of `value` as JSON, or undefined when it cannot be JSON (a cycle, a BigInt). */
-function jsonBytes(value: unknown): number | undefined {
+/** The event serialised for sending, or undefined when it cannot be JSON (a cycle, a BigInt). */
+function queued(event: RxEventInput): Queued | undefined {
   try {
-    return utf8Bytes(JSON.stringify(value));
+    const json = JSON.stringify(event);
+    return { json, bytes: new Blob([json]).size };
   } catch {
     return undefined;
   }
 }
 
-function restore(): RxEventInput[] {
+function restore(): Queued[] {
   try {
     const parsed: unknown = JSON.parse(readItem(STORAGE_KEY) ?? '[]');
     if (!Array.isArray(parsed)) return [];
     // Storage is the host's too: keep only entries that look like events we wrote.
     return parsed
       .filter((e: unknown): e is RxEventInput => typeof (e as RxEventInput | null)?.messageId === 'string')
-      .slice(-MAX_QUEUED);
+      .slice(-MAX_QUEUED)
+      .flatMap((e) => queued(e) ?? []);
   } catch {
     return [];
   }

@@ -165,7 +165,8 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     pageView();
     scan();
   });
-  const flushNow = guard('pagehide', () => outbox.flush());
+  // The page may be going away: everything waiting goes, even while the worker is failing.
+  const flushNow = guard('pagehide', () => outbox.flush(true));
   addEventListener('pagehide', flushNow);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') flushNow();

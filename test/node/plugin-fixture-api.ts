@@ -9,7 +9,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
-import type { RxEventInput } from '../../contracts/event-types';
+import type { EventProblem, RxEventInput } from '../../contracts/event-types';
+import { validateEvent } from '../../contracts/events';
 
 export interface RecordedRequest {
   method: string;
@@ -22,10 +23,16 @@ export interface FixtureApi {
   apiUrl: string;
   /** Every request the API origin received. */
   requests: RecordedRequest[];
-  /** Every event accepted by POST /v1/events, in arrival order. */
+  /**
+   * Every event accepted by POST /v1/events, in arrival order. Each is checked with the intake's own
+   * `validateEvent`, and answered as the intake does: the good ones of a batch taken (202), the others
+   * named in `rejected`; 400 `invalid_events` when none is good.
+   */
   events: RxEventInput[];
-  /** Event batches as posted (one entry per accepted POST). */
+  /** The valid events of each accepted POST, one entry per POST. */
   batches: RxEventInput[][];
+  /** The bodies of accepted event POSTs, byte for byte. */
+  bodies: string[];
   /** Answer the next N event posts with 503. */
   failNextEventPosts(count: number): void;
   /** Answer recommendations with no items (a worker with no bundle published), or the fixture items again. */
@@ -74,7 +81,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
+/** `esmJs`: the ESM build, served at `/rx.esm.js` (with CORS, as module scripts need). */
+export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<FixtureApi> {
   let page = '<!doctype html><title>empty</title>';
   let holdBodyMs = 0;
   let failures = 0;
@@ -82,6 +90,7 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
   const requests: RecordedRequest[] = [];
   const events: RxEventInput[] = [];
   const batches: RxEventInput[][] = [];
+  const bodies: string[] = [];
 
   const shop = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -108,6 +117,9 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
     if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
     if (url.pathname === '/rx.js') {
       return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(pluginJs);
+    }
+    if (url.pathname === '/rx.esm.js') {
+      return void res.writeHead(200, { ...cors, 'content-type': 'text/javascript' }).end(esmJs);
     }
     if (url.pathname === '/v1/recommendations') {
       const limit = Number(url.searchParams.get('limit') ?? 4);
@@ -141,10 +153,20 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
           failures--;
           return json(503, { error: { code: 'unavailable', message: 'try later', details: [] } });
         }
-        const batch = (JSON.parse(body) as { batch: RxEventInput[] }).batch;
+        const batch: RxEventInput[] = [];
+        const rejected: (EventProblem & { index: number })[] = [];
+        (JSON.parse(body) as { batch: unknown[] }).batch.forEach((raw, index) => {
+          const check = validateEvent(raw);
+          if (check.ok) batch.push(raw as RxEventInput);
+          else for (const problem of check.problems) rejected.push({ index, ...problem });
+        });
+        if (batch.length === 0) {
+          return json(400, { error: { code: 'invalid_events', message: 'none valid', details: rejected } });
+        }
         batches.push(batch);
+        bodies.push(body);
         events.push(...batch);
-        json(202, { accepted: batch.length });
+        json(202, { accepted: batch.length, rejected });
       });
       return;
     }
@@ -163,6 +185,7 @@ export async function startFixtureApi(pluginJs: string): Promise<FixtureApi> {
     requests,
     events,
     batches,
+    bodies,
     failNextEventPosts: (count) => {
       failures = count;
     },

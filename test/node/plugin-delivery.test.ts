@@ -1,0 +1,222 @@
+/**
+ * What the built plugin sends, in real headless Chromium against the recording API: each event as it
+ * was tracked, one request at a time during an intake outage, and each event once when the ESM build
+ * and a tag (the one the proxy injects) are both on the page. (Batching, consent and retries across a
+ * reload: plugin-behaviour.test.ts.)
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RxEventInput } from '../../contracts/event-types';
+import { buildPlugin } from '../../storefront-plugin/build';
+import { type SharedChromium, startChromium, type TestBrowser } from './plugin-browser';
+import { type FixtureApi, startFixtureApi } from './plugin-fixture-api';
+
+let api: FixtureApi;
+let chromium: SharedChromium;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  const built = await buildPlugin();
+  [api, chromium] = await Promise.all([startFixtureApi(built.iife.code, built.esm.code), startChromium()]);
+});
+afterAll(async () => {
+  await chromium?.close();
+  await api?.close();
+});
+beforeEach(async () => {
+  api.requests.length = 0;
+  api.events.length = 0;
+  api.batches.length = 0;
+  api.bodies.length = 0;
+  api.failNextEventPosts(0);
+  browser = await chromium.fresh();
+});
+afterEach(async () => {
+  await browser?.close();
+});
+
+/** Events wait up to 5 s for their batch timer; polls wait longer than that. */
+const POLL = { timeout: 10_000 } as const;
+
+const named = (name: string) => (e: RxEventInput) => (e.type === 'track' ? e.event : e.type) === name;
+/** Distinct events (by messageId) of a name: delivery is at least once. */
+const distinct = (name: string) => new Set(api.events.filter(named(name)).map((e) => e.messageId)).size;
+const eventPosts = () => api.requests.filter((r) => r.method === 'POST' && r.path === '/v1/events').length;
+
+function shopPage(): string {
+  return `<!doctype html><html><head><title>Heart holder</title>
+<script src="${api.apiUrl}/rx.js" async data-site="demo"></script>
+</head><body><main data-rx-view data-rx-product-id="85123A"><h1>Heart holder</h1></main></body></html>`;
+}
+
+/** A product page whose own bundle starts the ESM build; `head` goes before it, `after` runs after `init`. */
+function esmShopPage(head: string, after: string): string {
+  return `<!doctype html><html><head><title>Heart holder</title>${head}
+<script type="module">
+import { init } from '${api.apiUrl}/rx.esm.js';
+window.esmRx = init({ api: '${api.apiUrl}', site: 'demo' });
+${after}
+</script></head><body><main data-rx-view data-rx-product-id="85123A"><h1>Heart holder</h1>
+<button id="add" type="button" data-rx-add-to-cart data-rx-product-id="85123A">Add to cart</button></main></body></html>`;
+}
+
+async function open(page: Page): Promise<void> {
+  await page.goto(`${api.shopUrl}/products/85123A`);
+  await page.waitForFunction("typeof window.rx?.track === 'function'");
+}
+
+describe('rx.js event delivery in Chromium (recording API)', () => {
+  it('sends each event as it was when tracked, whatever the shop does to its object afterwards', async () => {
+    api.setPage(shopPage());
+    const { page, errors } = await browser.newPage();
+    await open(page);
+    // The shop empties its cart object right after reporting the order (the batch goes up to 5 s later).
+    const tracked = (await page.evaluate(`const order = { order_id: 'o-1', revenue: 15.3, currency: 'GBP',
+        products: [{ product_id: '85123A', quantity: 6, price: 2.55 }] };
+      rx.track('Order Completed', order);
+      const json = JSON.stringify(order);
+      order.products.length = 0;
+      order.revenue = 0;
+      rx.flush();
+      json`)) as string;
+    await expect.poll(() => distinct('Order Completed'), POLL).toBe(1);
+    expect(api.events.find(named('Order Completed'))?.properties).toEqual(JSON.parse(tracked));
+    // The bytes posted are the tracked object's JSON, in a body that is one compact JSON document.
+    const body = api.bodies.find((b) => b.includes('Order Completed')) ?? '';
+    expect(body).toContain(`"properties":${tracked}`);
+    expect(body).toBe(JSON.stringify(JSON.parse(body)));
+
+    // An object that later refers to itself (a framework's parent link): it was sent as tracked, and
+    // neither it nor the events after it are held up.
+    await page.evaluate(`const cart = { items: [] };
+      rx.track('Cart Viewed', cart);
+      cart.self = cart;
+      rx.track('After Cart');
+      rx.flush()`);
+    await expect.poll(() => distinct('After Cart'), POLL).toBe(1);
+    expect(api.events.find(named('Cart Viewed'))?.properties).toEqual({ items: [] });
+    await expect.poll(() => page.evaluate("JSON.parse(localStorage.getItem('rx_q')).length"), POLL).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('with data-debug, says which event the intake refused and why, while the good ones are stored', async () => {
+    api.setPage(shopPage().replace('data-site="demo"', 'data-site="demo" data-debug'));
+    const { page, errors } = await browser.newPage();
+    const warnings: unknown[][] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') {
+        void Promise.all(message.args().map((arg) => arg.jsonValue())).then((args) => warnings.push(args));
+      }
+    });
+    await open(page);
+    // A theme printing the order total as text: the intake refuses that one event, and takes the rest.
+    await page.evaluate(`rx.track('Order Completed', { order_id: 'o-2', revenue: '15.30' });
+      rx.track('After Refused Order');
+      rx.flush()`);
+    await expect.poll(() => distinct('After Refused Order'), POLL).toBe(1);
+    expect(distinct('Order Completed')).toBe(0);
+    await expect.poll(() => warnings.length, POLL).toBe(1);
+    const [where, answer] = warnings[0] ?? [];
+    expect(where).toBe('[rx] events rejected (202)');
+    expect(answer).toMatchObject({
+      rejected: [expect.objectContaining({ field: 'properties.revenue' })],
+    });
+    expect(errors).toEqual([]);
+  });
+
+  it('meets an intake outage with one request at a time, and sends everything once it is back', async () => {
+    api.setPage(shopPage());
+    api.failNextEventPosts(1_000);
+    const { page, errors } = await browser.newPage();
+    await open(page);
+    // A shopper keeps browsing while every post fails: an event every 40 ms, 25 of them.
+    await page.evaluate(`(async () => {
+      for (let i = 0; i < 25; i++) {
+        rx.track('During Outage', { n: i });
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+    })()`);
+    // One failed batch, then the back-off (10 s): no request per event.
+    await page.waitForTimeout(300);
+    expect(eventPosts()).toBeLessThanOrEqual(2);
+
+    // The next page opens with ~28 events left in storage: one batch probes the intake, not all three.
+    const before = eventPosts();
+    const { page: next } = await browser.newPage();
+    await open(next);
+    await expect.poll(() => eventPosts(), POLL).toBe(before + 1);
+    await next.waitForTimeout(1_000);
+    expect(eventPosts()).toBe(before + 1);
+
+    // Back: the probe is accepted and the rest follows at once, in batches of ten.
+    api.failNextEventPosts(0);
+    await next.evaluate('rx.flush()');
+    await expect.poll(() => distinct('During Outage'), POLL).toBe(25);
+    expect(api.batches.every((batch) => batch.length <= 10)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('sends everything waiting when the shopper leaves, even while backing off', async () => {
+    api.setPage(shopPage());
+    api.failNextEventPosts(1_000);
+    const { page, errors } = await browser.newPage();
+    await open(page);
+    await page.evaluate(`(async () => {
+      for (let i = 0; i < 25; i++) {
+        rx.track('Before Leaving', { n: i });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })()`);
+    expect(eventPosts()).toBeLessThanOrEqual(2);
+    // The intake is back before the back-off (10 s) ends, and the shopper leaves the shop.
+    api.failNextEventPosts(0);
+    await page.goto('about:blank');
+    await expect.poll(() => distinct('Before Leaving'), { timeout: 3_000 }).toBe(25);
+    expect(errors).toEqual([]);
+  });
+
+  it('starts once when the ESM build and a tag are both on the page, whichever runs first', async () => {
+    const { page, errors } = await browser.newPage();
+    // The tag the proxy injects (async, with its rules), arriving after the shop's bundle has run.
+    await page.route(`${api.apiUrl}/rx.js`, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.continue();
+    });
+    const proxyTag = (rules: string) =>
+      `<script src="${api.apiUrl}/rx.js" async ${rules} onload="window.tagRan = true"></script>`;
+    const load = async (html: string) => {
+      api.setPage(html);
+      await page.goto(`${api.shopUrl}/products/85123A`);
+      await page.waitForFunction('window.tagRan === true && window.esmRx !== undefined');
+      expect(await page.evaluate('window.rx === window.esmRx')).toBe(true);
+    };
+
+    // The proxy recorded the page view (and Product Viewed): the ESM instance sends neither, and the
+    // tag starts no second instance.
+    await load(esmShopPage(proxyTag('data-rx-page-view="sent"'), ''));
+    await page.click('#add');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    expect(distinct('Product Viewed') + distinct('page')).toBe(0);
+
+    // RX_CONSENT=required on the proxy: nothing is sent before consent, though the bundle did not say so.
+    await load(esmShopPage(proxyTag('data-consent="required"'), ''));
+    await page.click('#add');
+    await page.evaluate('rx.flush()');
+    await page.waitForTimeout(500);
+    expect(distinct('Product Added')).toBe(1);
+    await page.evaluate('rx.consent(true)');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(2);
+    expect(distinct('page')).toBe(1);
+
+    // The tag first (pasted into the theme as well): init returns the running instance.
+    await load(esmShopPage(proxyTag('data-site="demo"').replace(' async', ''), ''));
+    await page.click('#add');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(3);
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('page'), POLL).toBe(2);
+    await page.waitForTimeout(500);
+    expect(distinct('Product Added')).toBe(3);
+    expect(distinct('Product Viewed')).toBe(2);
+    expect(errors).toEqual([]);
+  });
+});
