@@ -34,12 +34,15 @@ export class CursorRegistry {
     this.sweeper.unref();
   }
 
-  /** First batch of `docs`; keeps a cursor open when more remain. */
-  open(ns: string, docs: Doc[], batchSize: number | undefined): CursorReply {
+  /**
+   * First batch of `docs` (`batchSize`, else MongoDB's default of 101); keeps a cursor open when more
+   * remain, unless `singleBatch` (the rest is then dropped, as MongoDB closes such a cursor).
+   */
+  open(ns: string, docs: Doc[], batchSize: number | undefined, singleBatch = false): CursorReply {
     const cursor: OpenCursor = { ns, docs, position: 0, lastUsed: this.now() };
     const firstBatch = this.take(cursor, batchSize ?? DEFAULT_FIRST_BATCH);
     let id = 0;
-    if (cursor.position < docs.length) {
+    if (cursor.position < docs.length && !singleBatch) {
       id = this.newId();
       this.cursors.set(id, cursor);
     }

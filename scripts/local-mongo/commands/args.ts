@@ -1,6 +1,7 @@
 import { Long } from 'bson';
 import { CommandError } from '../errors.ts';
 import { type Doc, isPlainDoc } from '../types.ts';
+import { MAX_WRITE_BATCH_SIZE } from '../wire/op-codes.ts';
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -72,4 +73,19 @@ export function requiredDocArray(body: Doc, command: string, field: string): Doc
     if (!isPlainDoc(element)) throw wrongType(command, `${field}.${index}`, element, 'object');
     return element;
   });
+}
+
+/**
+ * The statements of an insert/update/delete (`documents`, `updates`, `deletes`): 1 to 100,000 of them,
+ * else InvalidLength (16) for the whole command, as MongoDB answers an empty or oversized batch.
+ */
+export function requiredWriteStatements(body: Doc, command: string, field: string): Doc[] {
+  const statements = requiredDocArray(body, command, field);
+  if (statements.length === 0 || statements.length > MAX_WRITE_BATCH_SIZE) {
+    throw new CommandError(
+      'InvalidLength',
+      `Write batch sizes must be between 1 and ${MAX_WRITE_BATCH_SIZE}. Got ${statements.length} operations.`,
+    );
+  }
+  return statements;
 }

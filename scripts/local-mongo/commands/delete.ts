@@ -1,5 +1,5 @@
 import { type Doc, isPlainDoc } from '../types.ts';
-import { collectionName, optionalBool, requiredDocArray } from './args.ts';
+import { collectionName, optionalBool, requiredWriteStatements } from './args.ts';
 import type { CommandHandler } from './context.ts';
 import { runFind } from './query.ts';
 import { writeErrorOf, writeReply } from './write-errors.ts';
@@ -7,7 +7,7 @@ import { writeErrorOf, writeReply } from './write-errors.ts';
 /** `delete`: deleteOne (`limit: 1`) and deleteMany (`limit: 0`) statements. */
 export const deleteCommand: CommandHandler = (body, context) => {
   const name = collectionName(body, 'delete');
-  const statements = requiredDocArray(body, 'delete', 'deletes');
+  const statements = requiredWriteStatements(body, 'delete', 'deletes');
   const ordered = optionalBool(body, 'delete', 'ordered') ?? true;
   const collection = context.storage.getCollection(context.db, name);
   let n = 0;

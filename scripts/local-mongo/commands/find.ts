@@ -20,10 +20,8 @@ export const find: CommandHandler = (body, context) => {
     limit: optionalCount(body, 'find', 'limit'),
     collation: optionalDoc(body, 'find', 'collation'),
   });
-  if (optionalBool(body, 'find', 'singleBatch') === true) {
-    return { cursor: { id: Long.ZERO, ns, firstBatch: docs.slice(0, batchSize ?? docs.length) } };
-  }
-  return { ...context.cursors.open(ns, docs, batchSize) };
+  const singleBatch = optionalBool(body, 'find', 'singleBatch') === true;
+  return { ...context.cursors.open(ns, docs, batchSize, singleBatch) };
 };
 
 function cursorIdOf(value: unknown, field: string): number {

@@ -1,5 +1,5 @@
 import { Long } from 'bson';
-import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE } from '../wire/op-codes.ts';
+import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE, MAX_WRITE_BATCH_SIZE } from '../wire/op-codes.ts';
 import { helloAuthFields, SCRAM_SHA_256 } from './auth.ts';
 import type { CommandHandler } from './context.ts';
 
@@ -18,7 +18,7 @@ function helloReply(primaryField: 'isWritablePrimary' | 'ismaster'): CommandHand
     [primaryField]: true,
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
     maxMessageSizeBytes: MAX_MESSAGE_SIZE,
-    maxWriteBatchSize: 100_000,
+    maxWriteBatchSize: MAX_WRITE_BATCH_SIZE,
     localTime: new Date(),
     logicalSessionTimeoutMinutes: 30,
     connectionId: context.connectionId,

@@ -57,6 +57,17 @@ export function runCommand(body: Doc, context: CommandContext): Doc {
   if (context.users.required && context.auth.user === undefined && !OPEN_COMMANDS.has(name)) {
     return errorReply(new CommandError('Unauthorized', `Command ${name} requires authentication`));
   }
+  // A standalone keeps no session transaction state, so, like mongod, it refuses what needs it
+  // (transactions; the driver sends no retryable-write txnNumber to a standalone) instead of
+  // running such a command as if it were not part of a transaction.
+  if (body.txnNumber !== undefined) {
+    return errorReply(
+      new CommandError(
+        'IllegalOperation',
+        'Transaction numbers are only allowed on a replica set member or mongos',
+      ),
+    );
+  }
   try {
     const result = handler(body, context);
     context.storage.flush();

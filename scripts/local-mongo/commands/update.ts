@@ -2,7 +2,7 @@ import { BSON } from 'bson';
 import { CommandError } from '../errors.ts';
 import type { Collection } from '../storage/collection.ts';
 import { type Doc, isPlainDoc } from '../types.ts';
-import { collectionName, optionalBool, requiredDocArray } from './args.ts';
+import { collectionName, optionalBool, requiredWriteStatements } from './args.ts';
 import type { CommandHandler } from './context.ts';
 import { runFind } from './query.ts';
 import { applyUpdate, parseUpdateSpec, upsertDocument } from './update-apply.ts';
@@ -60,7 +60,7 @@ export function runUpdateStatement(collection: Collection, statement: Doc): Stat
 /** `update`: updateOne/updateMany/replaceOne, with upserts reported as MongoDB reports them. */
 export const update: CommandHandler = (body, context) => {
   const name = collectionName(body, 'update');
-  const statements = requiredDocArray(body, 'update', 'updates');
+  const statements = requiredWriteStatements(body, 'update', 'updates');
   const ordered = optionalBool(body, 'update', 'ordered') ?? true;
   const collection = context.storage.ensureCollection(context.db, name);
   let n = 0;

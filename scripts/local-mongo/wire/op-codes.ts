@@ -21,3 +21,9 @@ export const MAX_MESSAGE_SIZE = 48_000_000;
 
 /** Largest BSON document accepted or advertised. */
 export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
+
+/**
+ * Most statements in one insert/update/delete, accepted or advertised (MongoDB's own limit since 3.6).
+ * The driver splits bigger batches by the advertised value, so it must be the real one.
+ */
+export const MAX_WRITE_BATCH_SIZE = 100_000;
