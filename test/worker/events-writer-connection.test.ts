@@ -8,6 +8,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
+import { createMongoClient } from '../../worker/src/consumer/mongo-client';
 import type { Env } from '../../worker/src/env';
 import { countRun, runId, viewEvent, withDb } from './events-support';
 
@@ -74,5 +75,18 @@ describe('EventWriter with a document the driver cannot encode', () => {
       }),
     );
     expect(record?.problems[0]?.reason).toContain('cannot be encoded as BSON');
+  });
+});
+
+describe('the consumer client', () => {
+  // The local server sends no topologyVersion, so the driver polls it whatever the setting; against
+  // Atlas the default ('auto') would open a streaming monitor and a pinger beside every pool.
+  it('monitors the server by polling, never by the streaming protocol', async () => {
+    const client = await createMongoClient('mongodb://127.0.0.1:9/rx');
+    try {
+      expect(client.options.serverMonitoringMode).toBe('poll');
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -39,6 +39,11 @@ export async function createMongoClient(uri: string): Promise<MongoClient> {
     connectTimeoutMS: 0,
     socketTimeoutMS: 0,
     maxPoolSize: 10,
+    // Polling, not the streaming protocol: against Atlas (any server that sends a topologyVersion) the
+    // driver would otherwise hold two extra long-lived sockets per client, an awaitable `hello` and a
+    // round-trip pinger, because its serverless detection does not know workerd. Sockets are scarce in
+    // a Worker (six open at once per invocation); a hello every heartbeat (10 s) is all a writer needs.
+    serverMonitoringMode: 'poll',
     // A message is acked once its events are written: written to a majority and journaled, so a
     // failover cannot roll back what the queue has already forgotten (whatever the URI says).
     writeConcern: { w: 'majority', journal: true },
