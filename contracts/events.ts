@@ -103,8 +103,9 @@ function checkEventRules(event: Record<string, unknown>, ctx: z.RefinementCtx): 
     ctx.addIssue({ code: 'custom', path: ['anonymousId'], message: 'anonymousId or userId is required' });
   }
   for (const key of Object.keys(event)) {
-    // MongoDB refuses top-level field names starting with `$`: reject them here with a reason
-    // instead of letting the consumer discover it.
+    // Top-level field names starting with `$`: MongoDB 5.0+ stores them, but its query language,
+    // updates and aggregation read a leading `$` as an operator or a field path, so the trainer's
+    // pipelines could not address them, and servers before 5.0 refuse them. Refused here, by name.
     if (key.startsWith('$'))
       ctx.addIssue({ code: 'custom', path: [key], message: 'field names must not start with "$"' });
   }
