@@ -114,6 +114,33 @@ const INLINE_PAGES: Record<string, string> = {
     '<p id=last>end of page</body></html>',
 };
 
+/**
+ * `/csp-page`: a product page under the Content-Security-Policy the query names: each `csp` one
+ * `Content-Security-Policy` header line, each `csp-ro` a `-Report-Only` one, each `meta` a
+ * `<meta http-equiv>` in the head. The shop's own inline script and style carry the nonce `shop-nonce`,
+ * as a shop with a nonce policy writes them; they record that they ran (`window.shopInline`).
+ */
+function cspPage(response: ServerResponse, query: URLSearchParams): void {
+  const attribute = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  const metas = query
+    .getAll('meta')
+    .map((policy) => `<meta http-equiv="Content-Security-Policy" content="${attribute(policy)}">`)
+    .join('');
+  const headers: Record<string, string | string[]> = { 'content-type': 'text/html; charset=utf-8' };
+  if (query.has('csp')) headers['content-security-policy'] = query.getAll('csp');
+  if (query.has('csp-ro')) headers['content-security-policy-report-only'] = query.getAll('csp-ro');
+  response.writeHead(200, headers);
+  response.end(
+    `<!doctype html><html><head><meta charset="utf-8">${metas}<title>CSP</title>` +
+      '<script nonce="shop-nonce">window.shopInline = true;</script>' +
+      '<style nonce="shop-nonce">.shop-title{color:#123456}</style></head><body>' +
+      '<main data-rx-view data-rx-product-id="85123A"><h1 class="shop-title">Heart</h1>' +
+      '<span data-rx-price data-rx-product-id="85123A">£2.55</span>' +
+      '<div data-rx-slot="recommendations" data-rx-placement="product" data-rx-product-id="85123A"></div>' +
+      '</main><p id="last">end of page</p></body></html>',
+  );
+}
+
 async function route(request: IncomingMessage, response: ServerResponse, self: () => string): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://origin.invalid');
   const fixtureName = /^\/fixtures\/([^/]+)$/.exec(url.pathname)?.[1];
@@ -124,6 +151,9 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
     return;
   }
   switch (url.pathname) {
+    case '/csp-page':
+      cspPage(response, url.searchParams);
+      return;
     case '/echo': {
       const body = await readBody(request);
       response.writeHead(200, {

@@ -5,9 +5,9 @@
 export function withoutInsertions(html: string): string {
   return (
     html
-      .replace(/<style data-rx-styles>[^<]*<\/style>/g, '')
+      .replace(/<style data-rx-styles( nonce="[\w+/=]+")?>[^<]*<\/style>/g, '')
       .replace(
-        /<script src="\/rx\.js" async( data-rx-page-view="sent")?( data-consent="required")?( data-gpc)?><\/script>/g,
+        /<script src="\/rx\.js" async( nonce="[\w+/=]+")?( data-rx-page-view="sent")?( data-consent="required")?( data-gpc)?><\/script>/g,
         '',
       )
       .replace(/ data-rx-filled="[^"]*"/g, '')

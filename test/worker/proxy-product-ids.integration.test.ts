@@ -36,7 +36,13 @@ async function rewrite(html: string, { productIdSelector, context }: RewriteOpti
     new Deadline(),
     context ?? { placement: 'category', category: 'all' },
   );
-  const rewriter = pageRewriter({ config, session, personal: true, encode: (s) => s });
+  const rewriter = pageRewriter({
+    config,
+    session,
+    personal: true,
+    encode: (s) => s,
+    page: new URL('https://shop.example/'),
+  });
   const response = new Response(`<!doctype html><html><head></head><body>${html}</body></html>`, {
     headers: { 'content-type': 'text/html; charset=utf-8' },
   });

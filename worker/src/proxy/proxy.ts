@@ -13,6 +13,7 @@ import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
 import { isExcludedPath, type ProxyConfig, proxySettings } from './config';
 import { trackingAllowed } from './consent';
+import { pageCsp } from './csp';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableHtml } from './eligibility';
@@ -235,6 +236,9 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     weakenEtag(responseHeaders);
   }
   responseHeaders.delete('content-length');
+  // Under the shop's Content-Security-Policy our script and stylesheet get a nonce where the policy
+  // needs one, or stay out where letting them in would weaken it (csp.ts). No header: one lookup.
+  const csp = pageCsp(responseHeaders, publicUrl, session !== undefined);
   const init = { status: response.status, statusText: response.statusText, headers: responseHeaders };
   if (request.method === 'HEAD' || response.body === null) {
     deadline.expire();
@@ -242,7 +246,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   }
 
   const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
-  const rewriter = pageRewriter({ config, session, personal: treatment, encode });
+  const rewriter = pageRewriter({ config, session, personal: treatment, encode, page: publicUrl, csp });
   const done = pageEnd(rewriter, deps.pageViewWaitMs);
   // The page streams on after this handler returns, so it counts as a request in progress until its
   // end: a cold isolate then creates its model sessions (one long synchronous block) after the page,

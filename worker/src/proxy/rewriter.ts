@@ -1,7 +1,9 @@
 import { renderRecommendationBlock } from '../../../contracts/markup';
-import { RX_STYLE_TAG } from '../../../contracts/markup-styles';
+import { RX_DEFAULT_STYLES } from '../../../contracts/markup-styles';
 import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
+import { type InjectedElement, injectedElements, PageCsp } from './csp';
+import { reportCspRefusal } from './csp-report';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
 import { hasEndTag, PriceRewriter } from './price-rewriter';
@@ -23,6 +25,10 @@ export interface PageRewriteOptions {
   personal: boolean;
   /** Makes inserted markup safe for the page's charset (identity for UTF-8). */
   encode: (html: string) => string;
+  /** The page's public URL: what `'self'` and host sources of a `<meta>` policy are matched against. */
+  page: URL;
+  /** The decision under the origin's Content-Security-Policy header (csp.ts); undefined without one. */
+  csp?: PageCsp | undefined;
 }
 
 export interface PluginTagOptions {
@@ -32,15 +38,28 @@ export interface PluginTagOptions {
   consentRequired?: boolean;
   /** `RX_HONOUR_GPC=true`: the plugin never tracks a browser sending Global Privacy Control. */
   honourGpc?: boolean;
+  /** The page's Content-Security-Policy nonce for our elements (csp.ts), when it needs one. */
+  nonce?: string | undefined;
 }
 
 /** The plugin's script tag, with the attributes that give it proxy mode's tracking rules. */
-export function pluginScriptTag({ pageViewSent, consentRequired, honourGpc }: PluginTagOptions): string {
+export function pluginScriptTag({
+  pageViewSent,
+  consentRequired,
+  honourGpc,
+  nonce,
+}: PluginTagOptions): string {
   const attributes =
+    (nonce ? ` nonce="${nonce}"` : '') +
     (pageViewSent ? ' data-rx-page-view="sent"' : '') +
     (consentRequired ? ' data-consent="required"' : '') +
     (honourGpc ? ' data-gpc' : '');
   return `<script src="${PLUGIN_PATH}" async${attributes}></script>`;
+}
+
+/** The blocks' default stylesheet, marked so it is injected once per page (and the plugin adds none). */
+function styleTag(nonce: string | undefined): string {
+  return `<style data-rx-styles${nonce ? ` nonce="${nonce}"` : ''}>${RX_DEFAULT_STYLES}</style>`;
 }
 
 /**
@@ -160,20 +179,39 @@ function configuredAttributes(slot: ConfiguredSlot): AttributeReader {
  * The streaming rewrite of one HTML page: slots filled, prices rewritten, stylesheet and plugin
  * script injected once. Handlers that wait (slots, prices) wait at most until the deadline.
  */
-export function pageRewriter({ config, session, personal, encode }: PageRewriteOptions): HTMLRewriter {
+export function pageRewriter({
+  config,
+  session,
+  personal,
+  encode,
+  page,
+  csp,
+}: PageRewriteOptions): HTMLRewriter {
   let injected = false;
   let pageHasPlugin = false;
-  const headTags = () =>
-    encode(
-      (session ? RX_STYLE_TAG : '') +
-        (pageHasPlugin
-          ? ''
-          : pluginScriptTag({
-              pageViewSent: !!session && personal,
-              consentRequired: config.consentRequired,
-              honourGpc: config.honourGpc,
-            })),
-    );
+  // A <meta> policy applies to what follows it, so to our tags; without a header, it is read only here.
+  let pageCsp = csp;
+  /** Whether a policy keeps the element out; said (log, `/healthz`) whenever it does. */
+  const refused = (element: InjectedElement | 'connect') => {
+    const refusal = pageCsp?.refusal(element);
+    if (refusal) reportCspRefusal(refusal);
+    return refusal !== undefined;
+  };
+  const headTags = () => {
+    const nonce = pageCsp?.nonce;
+    const style = session && !refused('style') ? styleTag(nonce) : '';
+    const script =
+      pageHasPlugin || refused('script')
+        ? ''
+        : pluginScriptTag({
+            pageViewSent: !!session && personal,
+            consentRequired: config.consentRequired,
+            honourGpc: config.honourGpc,
+            nonce,
+          });
+    if (pageHasPlugin || script) refused('connect');
+    return encode(style + script);
+  };
   const rewriter = new HTMLRewriter();
 
   rewriter.on('script[src]', {
@@ -223,6 +261,21 @@ export function pageRewriter({ config, session, personal, encode }: PageRewriteO
     <T>(handle: (element: Element) => T) =>
     (element: Element): T | undefined =>
       templateDepth > 0 ? undefined : handle(element);
+
+  // Only a page carrying a policy in <meta> runs this (the selector itself is matched natively).
+  rewriter.on('meta[http-equiv="content-security-policy" i]', {
+    element(element) {
+      // After our tags a policy no longer concerns them; in <template> it is inert.
+      if (injected || templateDepth > 0) return;
+      const raw = element.getAttribute('content');
+      if (raw === null) return;
+      pageCsp ??= new PageCsp(page, injectedElements(session !== undefined));
+      // HTMLRewriter hands over the attribute's source text, and writes a new one as given (only `"`
+      // escaped): decoded to be read, `&` written back as a reference.
+      const extended = pageCsp.apply(decodeEntities(raw), 'meta');
+      if (extended !== undefined) element.setAttribute('content', extended.replace(/&/g, '&amp;'));
+    },
+  });
 
   const prices = session && personal ? new PriceRewriter(session, encode, config.priceDisclosure) : undefined;
   if (prices) {

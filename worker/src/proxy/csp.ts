@@ -1,0 +1,179 @@
+/**
+ * The shop's Content-Security-Policy and the two elements proxy mode injects: the plugin's
+ * `<script src="/rx.js">` and the blocks' inline `<style data-rx-styles>` (docs/proxy.md "Shops with
+ * a Content-Security-Policy"). For each enforced policy, the directive that governs the element
+ * either already allows it, or gets a fresh per-response nonce that the element then carries, or,
+ * when the only way in would weaken the shop's policy, the element is not injected.
+ */
+import {
+  allowsNothing,
+  type Directive,
+  governing,
+  hasKeyword,
+  hasNonceOrHash,
+  matchesUrl,
+  type Policy,
+  parsePolicies,
+} from './csp-policy';
+
+export type InjectedElement = 'script' | 'style';
+
+/** Why an element cannot be allowed without weakening the shop's policy; no URL, no value quoted. */
+export interface CspRefusal {
+  element: InjectedElement | 'connect';
+  directive: string;
+  reason: string;
+}
+
+const CHAINS: Record<InjectedElement | 'connect', readonly string[]> = {
+  script: ['script-src-elem', 'script-src', 'default-src'],
+  style: ['style-src-elem', 'style-src', 'default-src'],
+  connect: ['connect-src', 'default-src'],
+};
+
+/** The plugin's path (rewriter.ts PLUGIN_PATH) and the API path it sends events to. */
+const PLUGIN_URL_PATH = '/rx.js';
+const EVENTS_URL_PATH = '/v1/events';
+
+/** What one policy says of one element: allowed as it is, allowed with a nonce added here, or refused. */
+type Verdict = 'allowed' | Directive | CspRefusal;
+
+/** What a page gets: the plugin's tag always, the stylesheet with blocks (not for held-out shoppers). */
+export function injectedElements(withStyle: boolean): InjectedElement[] {
+  return withStyle ? ['script', 'style'] : ['script'];
+}
+
+/** 128 random bits, base64: CSP's nonce grammar takes base64 as it is (`+`, `/`, `=`). */
+function freshNonce(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+}
+
+/**
+ * One page's decision. `apply` reads each policy the page is under (the headers first, then each
+ * `<meta http-equiv>` before the injection point); an element refused by any of them stays refused.
+ */
+export class PageCsp {
+  private nonceValue: string | undefined;
+  private readonly refusals = new Map<InjectedElement | 'connect', CspRefusal>();
+
+  constructor(
+    private readonly page: URL,
+    /** The elements this page may get (no stylesheet on a held-out shopper's page). */
+    private readonly wanted: readonly InjectedElement[],
+  ) {}
+
+  /** The nonce our elements carry; undefined while no policy needed one. */
+  get nonce(): string | undefined {
+    return this.nonceValue;
+  }
+
+  /** Why the element must not be injected, or undefined when it may be. */
+  refusal(element: InjectedElement | 'connect'): CspRefusal | undefined {
+    return this.refusals.get(element);
+  }
+
+  /**
+   * Decides for every policy of one serialized CSP list, and returns the text with the nonce added
+   * to each directive that needed it, or undefined when the text needs no change (byte for byte).
+   */
+  apply(text: string, delivery: 'header' | 'meta'): string | undefined {
+    const policies = parsePolicies(text);
+    const ends = new Set<number>();
+    for (const element of this.wanted) {
+      if (this.refusals.has(element)) continue;
+      const needed: number[] = [];
+      for (const policy of policies) {
+        const verdict = this.verdict(element, policy, delivery);
+        if (verdict === 'allowed') continue;
+        if ('reason' in verdict) {
+          this.refusals.set(element, verdict);
+          needed.length = 0;
+          break;
+        }
+        needed.push(verdict.end);
+      }
+      for (const end of needed) ends.add(end);
+    }
+    this.checkConnect(policies);
+    if (ends.size === 0) return undefined;
+    this.nonceValue ??= freshNonce();
+    const source = ` 'nonce-${this.nonceValue}'`;
+    let extended = text;
+    for (const end of [...ends].sort((a, b) => b - a)) {
+      extended = extended.slice(0, end) + source + extended.slice(end);
+    }
+    return extended;
+  }
+
+  private verdict(element: InjectedElement, policy: Policy, delivery: 'header' | 'meta'): Verdict {
+    // A sandbox without allow-scripts runs no script on the page, the shop's own included (a <meta>
+    // cannot carry `sandbox`: browsers ignore it there).
+    const sandbox = policy.get('sandbox');
+    if (
+      element === 'script' &&
+      delivery === 'header' &&
+      sandbox &&
+      !hasKeyword(sandbox.sources, 'allow-scripts')
+    ) {
+      return { element, directive: 'sandbox', reason: 'the page is sandboxed without allow-scripts' };
+    }
+    const directive = governing(policy, CHAINS[element]);
+    if (!directive) return 'allowed';
+    const { sources, name } = directive;
+    if (allowsNothing(sources)) return { element, directive: name, reason: "'none'" };
+    const nonceOrHash = hasNonceOrHash(sources);
+    const unsafeInline = hasKeyword(sources, "'unsafe-inline'");
+    if (element === 'style') {
+      if (unsafeInline && !nonceOrHash) return 'allowed';
+    } else {
+      // Under 'strict-dynamic' addresses ('self', hosts, schemes) no longer count: only a nonce or hash.
+      const strictDynamic = hasKeyword(sources, "'strict-dynamic'");
+      if (!strictDynamic && matchesUrl(sources, new URL(PLUGIN_URL_PATH, this.page), this.page)) {
+        return 'allowed';
+      }
+      // A nonce added here would switch 'unsafe-inline' off, and with it the shop's own inline scripts.
+      if (unsafeInline && !nonceOrHash) {
+        return {
+          element,
+          directive: name,
+          reason: "'unsafe-inline' without a nonce or hash, and this host not allowed",
+        };
+      }
+    }
+    return directive;
+  }
+
+  /**
+   * Not ours to change, only to tell: the plugin calls `/v1/*` on the page's own host, and a
+   * `connect-src` without that host refuses those calls (no event reaches us). A nonce does not apply
+   * to connections, and widening the list would weaken the shop's policy.
+   */
+  private checkConnect(policies: readonly Policy[]): void {
+    if (this.refusals.has('connect')) return;
+    const events = new URL(EVENTS_URL_PATH, this.page);
+    for (const policy of policies) {
+      const directive = governing(policy, CHAINS.connect);
+      if (!directive || matchesUrl(directive.sources, events, this.page)) continue;
+      this.refusals.set('connect', {
+        element: 'connect',
+        directive: directive.name,
+        reason: 'this host not allowed',
+      });
+      return;
+    }
+  }
+}
+
+/**
+ * The page's decision under its `Content-Security-Policy` header(s), with the header extended where
+ * a nonce is needed; undefined, with nothing read beyond one header lookup, when the origin sent no
+ * such header. `Content-Security-Policy-Report-Only` never blocks anything and is left as it is.
+ */
+export function pageCsp(headers: Headers, page: URL, withStyle: boolean): PageCsp | undefined {
+  const value = headers.get('content-security-policy');
+  if (value === null) return undefined;
+  const csp = new PageCsp(page, injectedElements(withStyle));
+  const extended = csp.apply(value, 'header');
+  if (extended !== undefined) headers.set('content-security-policy', extended);
+  return csp;
+}
