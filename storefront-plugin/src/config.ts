@@ -14,6 +14,11 @@ export interface RxConfig {
   currency: string;
   /** `data-rx-page-view="sent"`: proxy mode already recorded this page's view server-side. */
   pageViewSent?: boolean;
+  /**
+   * The tag's Content-Security-Policy nonce, put on the stylesheet the plugin adds: a policy that let
+   * the script in by its nonce refuses an inline style without one (`style-src 'nonce-…'`).
+   */
+  nonce?: string;
 }
 
 /** True for a boolean data attribute that is present and not explicitly "false"/"0". */
@@ -37,6 +42,8 @@ export function configFromScript(script: HTMLScriptElement | null, pageUrl: stri
     debug: flag(data.debug),
     currency: data.currency ?? '',
     pageViewSent: data.rxPageView === 'sent',
+    // The property, not the attribute: browsers hide a nonce attribute once the tag is parsed.
+    nonce: script?.nonce,
   };
 }
 

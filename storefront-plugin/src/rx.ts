@@ -146,7 +146,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
 
   for (const call of queued) rx.push(call);
 
-  ensureStyles();
+  ensureStyles(config.nonce);
   const start = () => {
     scan();
     // Proxy mode sent this page's view server-side (the worker saw the request); do not count it twice.

@@ -14,9 +14,10 @@ export type OnRendered = (slot: HTMLElement, response: RecommendationsResponse) 
  * it (or their own `[data-rx-slot]{min-height:...}`) in their `<head>`: injected here, after first
  * paint, it styles the blocks but comes too late to reserve space above the fold.
  */
-export function ensureStyles(): void {
+export function ensureStyles(nonce?: string): void {
   if (document.querySelector('style[data-rx-styles]')) return;
   const style = document.createElement('style');
+  if (nonce) style.nonce = nonce;
   style.setAttribute('data-rx-styles', '');
   style.textContent = RX_DEFAULT_STYLES;
   document.head.appendChild(style);

@@ -472,4 +472,29 @@ describe('rx.js in Chromium (recording API)', () => {
       .poll(() => api.events.filter((e) => e.type === 'page').map((e) => e.properties?.path), POLL)
       .toEqual(['/products/85123A', '/next-view']);
   });
+
+  it("styles its blocks under a nonce-based Content-Security-Policy, with the tag's nonce", async () => {
+    const { page, errors } = await browser.newPage();
+    const nonce = 'c2NyaXB0LW5vbmNlLTE=';
+    // The shop's page carries no block stylesheet of its own, so the plugin adds one; the policy lets
+    // in only what carries the nonce, as on a shop with a strict CSP.
+    const html = shopPage()
+      .replace(/<style data-rx-styles>[^<]*<\/style>/, '')
+      .replace(
+        '<head>',
+        `<head><meta http-equiv="Content-Security-Policy" content="script-src 'nonce-${nonce}' 'strict-dynamic'; style-src 'nonce-${nonce}'">` +
+          `<script nonce="${nonce}">window.violations=[];document.addEventListener('securitypolicyviolation',(e)=>violations.push(e.effectiveDirective))</script>`,
+      )
+      .replace(/<script(?=[ >])/g, `<script nonce="${nonce}"`)
+      .replace(`<script nonce="${nonce}" nonce="${nonce}">`, `<script nonce="${nonce}">`);
+    await open(page, html);
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.evaluate("document.querySelector('style[data-rx-styles]')?.nonce ?? null")).toBe(nonce);
+    // A rule of the default stylesheet applies (`.rx-block{margin:1.5rem 0}`): the style was not refused.
+    expect(await page.evaluate("getComputedStyle(document.querySelector('#slot .rx-block')).marginTop")).toBe(
+      '24px',
+    );
+    expect(await page.evaluate('window.violations')).toEqual([]);
+    expect(errors).toEqual([]);
+  });
 });
