@@ -28,7 +28,7 @@ export type DecodedBody = { ok: true; message: OutgoingMessage } | { ok: false; 
  * bodies and sends `text` as is; `v8` (structured clone) is Workers-only and cannot be decoded
  * outside the runtime (developers.cloudflare.com/queues/configuration/pull-consumers, "Content types").
  */
-export function decodeMessageBody(message: PulledMessage): DecodedBody {
+export function decodeMessageBody(message: Pick<PulledMessage, 'body' | 'metadata'>): DecodedBody {
   const contentType = message.metadata?.['CF-Content-Type'] ?? 'json';
   if (contentType === 'text') return { ok: true, message: { body: message.body, content_type: 'text' } };
   if (contentType !== 'json')
@@ -76,7 +76,19 @@ export class QueuesApi {
     return result?.messages ?? [];
   }
 
-  /** Publishes messages in one call (the API takes up to 100 per batch). */
+  /**
+   * Up to `batchSize` (≤ 100) messages without leasing them: unlike a pull, a peek is not a delivery
+   * attempt, so it never brings a message closer to its consumer's `max_retries`, past which Queues
+   * deletes it (Cloudflare API "Peek messages"; the SDKs' `queues.messages.peek`). Peeked messages
+   * carry no `lease_id`.
+   */
+  async peek(queueId: string, batchSize: number): Promise<Array<Omit<PulledMessage, 'lease_id'>>> {
+    const envelope = await this.call('POST', `/queues/${queueId}/messages/peek`, { batch_size: batchSize });
+    const result = envelope.result as { messages?: Array<Omit<PulledMessage, 'lease_id'>> } | undefined;
+    return result?.messages ?? [];
+  }
+
+  /** Publishes messages in one call (the API takes up to 100 and 256 KB per batch). */
   async publish(queueId: string, messages: readonly OutgoingMessage[]): Promise<void> {
     await this.call('POST', `/queues/${queueId}/messages/batch`, { messages });
   }

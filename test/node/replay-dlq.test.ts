@@ -1,7 +1,9 @@
 /**
  * scripts/replay-dlq.ts against a local fake of the Cloudflare Queues REST API
  * (test/support/fake-cloudflare-queues.ts): pull → publish → ack, acks only after a successful
- * publish, a failed publish leaves the DLQ untouched, undecodable bodies are never acked.
+ * publish, a failed publish leaves the DLQ untouched, undecodable bodies are never acked, publishes
+ * within Queues' 256 KB batch limit, and a dry run that costs no delivery attempt (Queues deletes a
+ * message pulled max_retries times without an ack).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { replayDlq } from '../../scripts/replay-dlq';
@@ -32,6 +34,14 @@ function events(count: number, prefix = 'ev') {
     bucket: 'treatment',
     model_version: null,
     properties: { product_id: `P${i}`, note: 'ünïcødé & <b>' },
+  }));
+}
+
+/** Queue messages as the producer packs them (worker/src/events/event-pack.ts): `count` packs of `size` events. */
+function packs(count: number, size: number) {
+  return Array.from({ length: count }, (_, p) => ({
+    kind: 'rx.events.v1',
+    events: events(size, `pack${p}`),
   }));
 }
 
@@ -98,7 +108,7 @@ describe('replay-dlq against the Queues HTTP API', () => {
     expect(fake.contents('rx-events')).toEqual([]);
     const left = fake.contents('rx-events-dlq');
     expect(left).toHaveLength(30);
-    expect(left.every((m) => m.leased)).toBe(true); // back once the 60 s lease runs out
+    expect(left.every((m) => m.leased)).toBe(true); // back once the 5-minute lease runs out
 
     // A new fake state with the same leftovers stands in for "after the lease expired".
     const leftovers = left.map((m) => m.body);
@@ -121,12 +131,68 @@ describe('replay-dlq against the Queues HTTP API', () => {
     expectAcksAfterPublishes(fake.calls, originals);
   });
 
-  it('--dry-run looks at one batch and neither publishes nor acks', async () => {
-    fake.enqueue('rx-events-dlq', events(120));
-    expect(await replay({ dryRun: true })).toEqual({ replayed: 100, skipped: 0 });
-    expect(fake.calls.map((c) => c.op)).toEqual(['list', 'list', 'pull']);
-    expect(fake.contents('rx-events-dlq')).toHaveLength(120);
-    expect(lines[0]).toMatch(/^would replay [0-9a-f]+ \(attempts 1\)$/);
+  it('--dry-run peeks at one batch: nothing leased, published or acked, and no delivery attempt spent', async () => {
+    const bodies = events(120);
+    fake.enqueue('rx-events-dlq', bodies);
+    // Three dry runs, each followed by the time a lease would last: a pull would have used up the DLQ
+    // consumer's three deliveries (Cloudflare's default max_retries), and Queues would delete them.
+    for (let run = 0; run < 3; run++) {
+      expect(await replay({ dryRun: true })).toEqual({ replayed: 100, skipped: 0 });
+      fake.expireLeases();
+    }
+    const left = fake.contents('rx-events-dlq');
+    expect(left).toHaveLength(120);
+    expect(left.some((m) => m.leased)).toBe(false); // a replay right after finds every message
+    expect(fake.calls.filter((c) => c.op !== 'list').map((c) => c.op)).toEqual(['peek', 'peek', 'peek']);
+    expect(lines[0]).toMatch(/^would replay [0-9a-f]+ \(attempts 0, \d+ bytes\)$/);
+
+    expect(await replay()).toEqual({ replayed: 120, skipped: 0 });
+    expect(fake.contents('rx-events').map((m) => m.body)).toEqual(bodies);
+  });
+
+  it('a DLQ of full packs is republished in publishes within the 256 KB batch limit, each part acked once published', async () => {
+    // 100 packs of 40 events (~14 KB each): one publish of the pulled batch (~1.4 MB) is refused by
+    // Queues (10205 BatchSizeOutOfBounds), on every run.
+    const bodies = packs(100, 40);
+    const ids = fake.enqueue('rx-events-dlq', bodies);
+    const originals = new Map(ids.map((id, i) => [id, bodies[i]]));
+
+    expect(await replay()).toEqual({ replayed: 100, skipped: 0 });
+    expect(fake.contents('rx-events-dlq')).toEqual([]);
+    expect(fake.contents('rx-events').map((m) => m.body)).toEqual(bodies);
+    const publishes = fake.calls.filter((c) => c.op === 'publish');
+    expect(publishes.length).toBeGreaterThan(1);
+    for (const publish of publishes) {
+      expect(publish.status).toBe(200);
+      expect(publish.bytes).toBeLessThanOrEqual(256_000);
+    }
+    // Each publish is followed by the ack of exactly its messages.
+    const ops = fake.calls.filter((c) => c.op === 'publish' || c.op === 'ack');
+    for (let i = 0; i < ops.length; i += 2) {
+      expect([ops[i]?.op, ops[i + 1]?.op]).toEqual(['publish', 'ack']);
+      expect(ops[i + 1]?.ids).toHaveLength(ops[i]?.bodies?.length ?? -1);
+    }
+    expectAcksAfterPublishes(fake.calls, originals);
+  });
+
+  it('a publish failing on a later part of a batch keeps the parts before it replayed and acked: a rerun sends each message once', async () => {
+    const bodies = packs(60, 40);
+    fake.enqueue('rx-events-dlq', bodies);
+    fake.failPublishes({ after: 1, count: 1 });
+    await expect(replay()).rejects.toThrow(/HTTP 500/);
+    const first = fake.contents('rx-events').map((m) => m.body);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first).toEqual(bodies.slice(0, first.length));
+    expect(fake.contents('rx-events-dlq')).toHaveLength(bodies.length - first.length);
+
+    fake.expireLeases(); // the failed run's leases run out: one delivery attempt spent, two left
+    expect(await replay()).toEqual({ replayed: bodies.length - first.length, skipped: 0 });
+    const all = fake.contents('rx-events').map((m) => m.body);
+    expect(all).toHaveLength(bodies.length); // nothing published twice
+    expect(new Set(all.map((body) => JSON.stringify(body)))).toEqual(
+      new Set(bodies.map((body) => JSON.stringify(body))),
+    );
+    expect(fake.contents('rx-events-dlq')).toEqual([]);
   });
 
   it('--limit stops after that many messages', async () => {

@@ -7,12 +7,22 @@
  * - `POST .../queues/{id}/messages/pull` `{ batch_size (default 5, max 100), visibility_timeout_ms }`
  *   → `result: { message_backlog_count, messages: [{ id, body, attempts, lease_id, timestamp_ms, metadata }] }`;
  *   pulled messages are leased (invisible) until the timeout; `json` bodies come base64-encoded
+ * - `POST .../queues/{id}/messages/peek` `{ batch_size }` → `result: { messages: [{ id, body, attempts,
+ *   ref, timestamp_ms, metadata }] }`; neither leases nor counts as an attempt
  * - `POST .../queues/{id}/messages/ack` `{ acks: [{ lease_id }], retries: [{ lease_id, delay_seconds }] }`
  *   → `result: { ackCount, retryCount, warnings }`; acked messages are deleted
- * - `POST .../queues/{id}/messages/batch` `{ messages: [{ body, content_type }] }` → publishes
+ * - `POST .../queues/{id}/messages/batch` `{ messages: [{ body, content_type }] }` → publishes, within
+ *   Queues' limits (reference/error-codes): 1-100 messages (10206), 128 KB per message (10204) and
+ *   256 KB per batch (10205), each message counting its body's bytes + ~100 bytes of metadata
+ *   (platform/limits)
+ *
+ * The pull consumer's `max_retries` (`maxRetries`, Cloudflare's default 3): a message whose lease ends
+ * (timeout or retry) without an ack once its `attempts` reached it is deleted, as the pull-consumers page
+ * says ("will not be re-delivered and will be deleted from the queue permanently").
  *
  * Every answer is the API envelope `{ success, errors, messages, result }`; a wrong bearer token is a 401.
- * `failPublishes({ count, after })` makes publishes answer 500. Each call is recorded in `calls`.
+ * `failPublishes({ count, after })` makes publishes answer 500; `expireLeases()` stands in for the
+ * visibility timeout passing. Each call is recorded in `calls`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -28,15 +38,19 @@ interface StoredMessage {
   attempts: number;
   timestampMs: number;
   lease?: { id: string; until: number };
+  /** Every lease id it was pulled with: Queues accepts an ack by an expired lease too (pull-consumers). */
+  leaseIds: string[];
 }
 
 /** One API call as the fake saw it. */
 export interface RecordedCall {
-  op: 'list' | 'pull' | 'ack' | 'publish';
+  op: 'list' | 'pull' | 'peek' | 'ack' | 'publish';
   queue?: string;
-  /** pull: message ids handed out; ack: message ids deleted; publish: decoded bodies. */
+  /** pull/peek: message ids handed out; ack: message ids deleted; publish: decoded bodies. */
   ids?: string[];
   bodies?: unknown[];
+  /** publish: the batch's size as Queues counts it (bodies + metadata). */
+  bytes?: number;
   status: number;
 }
 
@@ -52,6 +66,8 @@ export interface FakeQueues {
   contents(queue: string): Array<{ id: string; body: unknown; leased: boolean }>;
   /** The `count` publishes after the next `after` (default 0) successful ones answer 500. */
   failPublishes(options: { count: number; after?: number }): void;
+  /** Ends every lease now, as their visibility timeout would (messages at max_retries are deleted). */
+  expireLeases(): void;
   close(): Promise<void>;
 }
 
@@ -61,13 +77,28 @@ function encode(body: unknown, contentType: ContentType): string {
   return randomBytes(24).toString('base64'); // opaque V8 serialization
 }
 
+/** Queues' publish limits (reference/error-codes, platform/limits; 1 KB = 1000 bytes). */
+const MAX_MESSAGE_BYTES = 128_000;
+const MAX_BATCH_BYTES = 256_000;
+const METADATA_BYTES = 100;
+
+/** A published message's size as Queues counts it: the body's JSON (or text) bytes + metadata. */
+function publishedBytes(message: { body?: unknown; content_type?: ContentType }): number {
+  const text = message.content_type === 'text' ? String(message.body) : JSON.stringify(message.body);
+  return Buffer.byteLength(text ?? '', 'utf8') + METADATA_BYTES;
+}
+
 function decode(message: StoredMessage): unknown {
   if (message.contentType === 'json')
     return JSON.parse(Buffer.from(message.encodedBody, 'base64').toString('utf8'));
   return message.encodedBody;
 }
 
-export async function startFakeQueues(queueNames: readonly string[]): Promise<FakeQueues> {
+export async function startFakeQueues(
+  queueNames: readonly string[],
+  options: { maxRetries?: number } = {},
+): Promise<FakeQueues> {
+  const maxRetries = options.maxRetries ?? 3;
   const accountId = randomBytes(16).toString('hex');
   const token = randomBytes(20).toString('base64url');
   const queues = new Map<string, { id: string; messages: StoredMessage[] }>();
@@ -83,6 +114,16 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
   const byId = (id: string) => [...queues.entries()].find(([, queue]) => queue.id === id);
   const calls: RecordedCall[] = [];
   let failure = { count: 0, after: 0 };
+  /** Ends the leases past their time; a message already at max_retries is then deleted. */
+  const settleLeases = (now: number) => {
+    for (const queue of queues.values()) {
+      queue.messages = queue.messages.filter((m) => {
+        if (!m.lease || m.lease.until > now) return true;
+        m.lease = undefined;
+        return m.attempts < maxRetries;
+      });
+    }
+  };
 
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -123,7 +164,7 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
         );
         return;
       }
-      const match = /^\/([0-9a-f]+)\/messages\/(pull|ack|batch)$/.exec(rest);
+      const match = /^\/([0-9a-f]+)\/messages\/(pull|peek|ack|batch)$/.exec(rest);
       const found = match?.[1] ? byId(match[1]) : undefined;
       if (request.method !== 'POST' || !match || !found) {
         send(404, null, [{ code: 11000, message: 'Queue or route not found' }]);
@@ -131,6 +172,7 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
       }
       const [name, queue] = found;
       const now = Date.now();
+      settleLeases(now);
       const action = match[2];
       if (action === 'pull') {
         const batchSize = Math.min(100, Math.max(1, Number(body.batch_size ?? 5)));
@@ -139,6 +181,7 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
         for (const message of visible) {
           message.attempts++;
           message.lease = { id: randomUUID(), until: now + timeout };
+          message.leaseIds.push(message.lease.id);
         }
         calls.push({ op: 'pull', queue: name, ids: visible.map((m) => m.id), status: 200 });
         send(200, {
@@ -154,15 +197,32 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
         });
         return;
       }
+      if (action === 'peek') {
+        const batchSize = Math.min(100, Math.max(1, Number(body.batch_size ?? 5)));
+        const visible = queue.messages.filter((m) => !m.lease).slice(0, batchSize);
+        calls.push({ op: 'peek', queue: name, ids: visible.map((m) => m.id), status: 200 });
+        send(200, {
+          messages: visible.map((m) => ({
+            id: m.id,
+            body: m.encodedBody,
+            attempts: m.attempts,
+            ref: randomUUID(),
+            timestamp_ms: m.timestampMs,
+            metadata: { 'CF-sourceMessageSource': 'worker', 'CF-Content-Type': m.contentType },
+          })),
+        });
+        return;
+      }
       if (action === 'ack') {
         const acks = (body.acks ?? []) as Array<{ lease_id?: string }>;
         const retries = (body.retries ?? []) as Array<{ lease_id?: string }>;
         const leaseIds = new Set(acks.map((a) => a.lease_id));
-        const acked = queue.messages.filter((m) => m.lease && leaseIds.has(m.lease.id));
+        const acked = queue.messages.filter((m) => m.leaseIds.some((id) => leaseIds.has(id)));
         queue.messages = queue.messages.filter((m) => !acked.includes(m));
         const retryIds = new Set(retries.map((r) => r.lease_id));
         for (const message of queue.messages)
-          if (message.lease && retryIds.has(message.lease.id)) message.lease = undefined;
+          if (message.lease && retryIds.has(message.lease.id)) message.lease.until = now;
+        settleLeases(now);
         calls.push({ op: 'ack', queue: name, ids: acked.map((m) => m.id), status: 200 });
         send(200, { ackCount: acked.length, retryCount: retryIds.size, warnings: [] });
         return;
@@ -170,7 +230,19 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
       const messages = body.messages;
       if (!Array.isArray(messages) || messages.length === 0 || messages.length > 100) {
         calls.push({ op: 'publish', queue: name, status: 400 });
-        send(400, null, [{ code: 11002, message: 'messages must hold 1 to 100 messages' }]);
+        send(400, null, [{ code: 10206, message: 'Batch count out of bounds' }]);
+        return;
+      }
+      const sizes = (messages as Array<{ body?: unknown; content_type?: ContentType }>).map(publishedBytes);
+      const bytes = sizes.reduce((sum, size) => sum + size, 0);
+      const refusal = sizes.some((size) => size > MAX_MESSAGE_BYTES)
+        ? { code: 10204, message: 'Message size out of bounds' }
+        : bytes > MAX_BATCH_BYTES
+          ? { code: 10205, message: 'Batch size out of bounds' }
+          : undefined;
+      if (refusal) {
+        calls.push({ op: 'publish', queue: name, bytes, status: 400 });
+        send(400, null, [refusal]);
         return;
       }
       if (failure.count > 0 && failure.after === 0) {
@@ -189,9 +261,10 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
           contentType,
           attempts: 0,
           timestampMs: now,
+          leaseIds: [],
         });
       }
-      calls.push({ op: 'publish', queue: name, bodies: published.map((m) => m.body), status: 200 });
+      calls.push({ op: 'publish', queue: name, bodies: published.map((m) => m.body), bytes, status: 200 });
       send(200, null);
     });
   });
@@ -213,11 +286,13 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
           contentType,
           attempts: 0,
           timestampMs: Date.now(),
+          leaseIds: [],
         });
         return id;
       });
     },
     contents(queueName) {
+      settleLeases(Date.now());
       return (queues.get(queueName)?.messages ?? []).map((m) => ({
         id: m.id,
         body: m.contentType === 'v8' ? undefined : decode(m),
@@ -226,6 +301,11 @@ export async function startFakeQueues(queueNames: readonly string[]): Promise<Fa
     },
     failPublishes({ count, after = 0 }) {
       failure = { count, after };
+    },
+    expireLeases() {
+      for (const queue of queues.values())
+        for (const message of queue.messages) if (message.lease) message.lease.until = 0;
+      settleLeases(Date.now());
     },
     close: () =>
       new Promise<void>((resolve) => {
