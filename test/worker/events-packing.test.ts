@@ -48,6 +48,20 @@ describe('event packs (the producer side)', () => {
     );
   });
 
+  it('leaves every message 1 KB under the limit, room for metadata beyond the documented ~100 bytes', async () => {
+    // Events of ~1.3 KB fill a pack to within a few hundred bytes of its size bound, whatever it is.
+    const events = storedEvents(runId(), 300, 1_300);
+    const { queue, calls } = recordingQueue();
+    await sendStoredEvents(queue, events);
+    const packs = calls.flat() as EventPack[];
+    expect(packs.length).toBeGreaterThan(3);
+    for (const pack of packs) {
+      expect(jsonByteSize(pack) + QUEUE_LIMITS.metadataBytes).toBeLessThanOrEqual(
+        QUEUE_LIMITS.maxMessageBytes - 1_000,
+      );
+    }
+  });
+
   it("keeps every message under Queues' 128 KB and every call under 256 KB with events of 30 KB", async () => {
     const events = storedEvents(runId(), 40, 30_000);
     const { queue, calls } = recordingQueue();
