@@ -11,13 +11,19 @@ import {
   retryDelaySeconds,
 } from '../../worker/src/consumer/backoff';
 
-/** `max_retries` of the rx-events consumer in wrangler.toml. */
-function configuredMaxRetries(): number {
+/** A setting of the rx-events consumer in wrangler.toml, undefined when it is not set. */
+function consumerSetting(name: string): number | undefined {
   const toml = readFileSync(new URL('../../wrangler.toml', import.meta.url), 'utf8');
   const consumer = /\[\[queues\.consumers\]\]\s*\nqueue = "rx-events"\n([\s\S]*?)(?:\n\[|$)/.exec(toml)?.[1];
-  const value = consumer && /^max_retries = (\d+)$/m.exec(consumer)?.[1];
-  if (!value) throw new Error('no max_retries for the rx-events consumer in wrangler.toml');
-  return Number(value);
+  const value = consumer && new RegExp(`^${name} = (\\d+)$`, 'm').exec(consumer)?.[1];
+  return value ? Number(value) : undefined;
+}
+
+/** `max_retries` of the rx-events consumer in wrangler.toml. */
+function configuredMaxRetries(): number {
+  const value = consumerSetting('max_retries');
+  if (value === undefined) throw new Error('no max_retries for the rx-events consumer in wrangler.toml');
+  return value;
 }
 
 describe('events consumer retry policy', () => {
@@ -42,5 +48,14 @@ describe('events consumer retry policy', () => {
     const doc = readFileSync(new URL('../../docs/analytics.md', import.meta.url), 'utf8');
     expect(doc).toContain(`max_retries = ${configuredMaxRetries()}`);
     expect(doc).toContain('4,110 s');
+  });
+
+  it("bounds the consumer invocations at once so their batches fit the EventWriter's 128 MB", () => {
+    // Every invocation hands its batch to the one EventWriter Durable Object. After an outage, a
+    // backlog would scale invocations to Cloudflare's default of 250: 250 × 25 × 128 KB is ~800 MB
+    // held there at once. Half the object's memory is the bound kept here.
+    const concurrency = consumerSetting('max_concurrency') ?? 250;
+    const batch = consumerSetting('max_batch_size') ?? 10;
+    expect(concurrency * batch * 128_000).toBeLessThanOrEqual(64_000_000);
   });
 });
