@@ -23,7 +23,9 @@ export type ShopCatalogueEntry = z.infer<typeof ShopCatalogueEntrySchema>;
 
 /** Reads a shop catalogue JSON file: an array of entries or `{ items: [...] }`. */
 export async function readShopCatalogue(file: string): Promise<ShopCatalogueEntry[]> {
-  const text = await readFile(file, 'utf8');
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`catalogue ${file}: cannot read it (${error.code ?? error.message})`);
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { ManifestSchema } from '../../contracts/manifest';
 import { loadRecommender } from '../onnx/run';
 import { fixtureBundleContents, writeFixtureBundle } from './fixture';
 import { BundleError, readBundle } from './read-bundle';
-import { writeBundle } from './write-bundle';
+import { BundleTargetError, writeBundle } from './write-bundle';
 
 describe('bundle writer', () => {
   it('writes a manifest that validates, with checksums of every file, and replaces a bundle atomically', async () => {
@@ -53,5 +53,34 @@ describe('bundle writer', () => {
     await expect(bundle.modelBytes(entry)).rejects.toThrow(/does not match its sha256/);
     await expect(readBundle(path.join(dir, 'nope'))).rejects.toThrow(BundleError);
     expect(manifest.catalogue.count).toBe(6);
+  });
+
+  it('never replaces a folder that is not a bundle (`--out .`, a folder of bundles) nor a file', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'rx-bundle-'));
+    const contents = fixtureBundleContents({ items: 5, seed: 3 });
+    // A folder of the user's: writing used to rename it aside and delete it, files and all.
+    const project = path.join(root, 'project');
+    await mkdir(path.join(project, 'models', 'default'), { recursive: true });
+    await writeFile(path.join(project, 'orders.csv'), 'precious');
+    await expect(writeBundle(project, contents)).rejects.toThrow(BundleTargetError);
+    await expect(writeBundle(project, contents)).rejects.toThrow(
+      /is no earlier bundle; the bundle replaces the whole folder/,
+    );
+    expect((await readdir(project)).sort()).toEqual(['models', 'orders.csv']);
+    expect(await readFile(path.join(project, 'orders.csv'), 'utf8')).toBe('precious');
+    // A bundle folder holding something else too is not replaced either.
+    const bundle = path.join(root, 'bundle');
+    await writeBundle(bundle, contents);
+    await writeFile(path.join(bundle, 'notes.txt'), 'mine');
+    await expect(writeBundle(bundle, contents)).rejects.toThrow(/holds "notes\.txt"/);
+    await expect(writeBundle(path.join(project, 'orders.csv'), contents)).rejects.toThrow(/it is a file/);
+    expect(await readFile(path.join(project, 'orders.csv'), 'utf8')).toBe('precious');
+    // An empty folder and an earlier bundle are fine; no temp or old folders are left.
+    await mkdir(path.join(root, 'empty'));
+    await writeBundle(path.join(root, 'empty'), contents);
+    const fresh = path.join(root, 'fresh');
+    await writeBundle(fresh, contents);
+    await writeBundle(fresh, fixtureBundleContents({ items: 5, seed: 4 }));
+    expect((await readdir(root)).sort()).toEqual(['bundle', 'empty', 'fresh', 'project']);
   });
 });

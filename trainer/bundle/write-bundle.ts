@@ -2,9 +2,10 @@
  * Writes a model bundle (contracts/manifest.ts) atomically: every file goes into a temporary sibling
  * folder, the manifest is validated against ManifestSchema, and only then does the folder replace
  * the target by rename. A crash leaves at most a `.tmp-*` folder that no loader looks at.
+ * The target is replaced only when it is new, empty or an earlier bundle (checkBundleTarget).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   BUNDLE_FORMAT,
@@ -92,14 +93,59 @@ export function assembleBundle(contents: BundleContents): {
   return { manifest, files };
 }
 
+/** Thrown when the bundle cannot or must not be written where it was asked to go. */
+export class BundleTargetError extends Error {
+  override readonly name = 'BundleTargetError';
+}
+
+/** Names a bundle folder holds: the only entries a folder may have for writeBundle to replace it. */
+function isBundleFile(name: string): boolean {
+  return name === 'manifest.json' || name === 'catalogue.json' || name.endsWith('.onnx');
+}
+
+/**
+ * Checks, before any training, that `dir` can receive a bundle: it does not exist, is an empty
+ * folder, or is an earlier bundle (manifest.json and only bundle files). Writing replaces the whole
+ * folder and deletes what was there, so `--out .` or `--out models` (a folder of bundles) must be
+ * refused, not emptied. Also creates the parent and proves it writable with a probe folder.
+ */
+export async function checkBundleTarget(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const fail = (why: string) => new BundleTargetError(`cannot write a bundle to ${dir}: ${why}`);
+  const existing = await stat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw fail(`cannot inspect it (${error.code ?? error.message})`);
+  });
+  if (existing && !existing.isDirectory()) throw fail('it is a file, not a bundle folder');
+  if (existing) {
+    const entries = await readdir(target, { withFileTypes: true });
+    const foreign = entries.find((e) => !e.isFile() || !isBundleFile(e.name));
+    const isBundle = entries.some((e) => e.name === 'manifest.json');
+    if (foreign || (entries.length > 0 && !isBundle))
+      throw fail(
+        `it holds ${foreign ? `"${foreign.name}"` : 'files'} and is no earlier bundle; the bundle replaces the whole folder, so pass a new or empty folder, or an earlier bundle's`,
+      );
+  }
+  await mkdir(path.dirname(target), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw fail(`cannot create ${path.dirname(target)} (${error.code ?? error.message})`);
+  });
+  const probe = `${target}.tmp-${randomBytes(4).toString('hex')}`;
+  await mkdir(probe).catch((error: NodeJS.ErrnoException) => {
+    throw fail(`cannot write in ${path.dirname(target)} (${error.code ?? error.message})`);
+  });
+  await rm(probe, { recursive: true, force: true });
+}
+
 /** Writes the bundle into `dir` atomically (temp folder + rename) and returns its manifest. */
 export async function writeBundle(dir: string, contents: BundleContents): Promise<Manifest> {
   const { manifest, files } = assembleBundle(contents);
+  await checkBundleTarget(dir);
   const target = path.resolve(dir);
-  await mkdir(path.dirname(target), { recursive: true });
   const suffix = randomBytes(4).toString('hex');
   const temp = `${target}.tmp-${suffix}`;
+  const old = `${target}.old-${suffix}`;
   await mkdir(temp);
+  let moved = false;
   try {
     // manifest.json last: a reader that sees it sees every file it lists.
     for (const [name, bytes] of [...files].sort(
@@ -107,17 +153,21 @@ export async function writeBundle(dir: string, contents: BundleContents): Promis
     )) {
       await writeFile(path.join(temp, name), bytes);
     }
-    const old = `${target}.old-${suffix}`;
     const exists = await stat(target).then(
       () => true,
       () => false,
     );
-    if (exists) await rename(target, old);
+    if (exists) {
+      await rename(target, old);
+      moved = true;
+    }
     await rename(temp, target);
-    if (exists) await rm(old, { recursive: true, force: true });
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
+    // The earlier bundle goes back where it was: a failed write must not leave the folder missing.
+    if (moved) await rename(old, target).catch(() => {});
     throw error;
   }
+  if (moved) await rm(old, { recursive: true, force: true });
   return manifest;
 }

@@ -3,12 +3,13 @@
  * Prints one table of every model beside popularity and writes it as JSON.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isFormat } from '../data/sources';
 import { runEvaluation } from '../eval/run-eval';
 import { formatTable } from '../eval/table';
 import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
+import { checkOutputFile } from './output-file';
 
 const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mongodb --input PATH
   [--cutoff YYYY-MM-DD]   temporal split date (not movielens); default: the day by which 90% happened
@@ -40,10 +41,10 @@ runCommand(USAGE, async () => {
     rank: positiveInt(args, 'rank', 128),
     ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
   };
+  const file = args.get('json') ?? path.join('trainer', 'results', `eval-${format}.json`);
+  await checkOutputFile('json', file);
   const result = await runEvaluation({ ...options, log: (line) => console.log(line) });
   console.log(`\n${formatTable(result)}`);
-  const file = args.get('json') ?? path.join('trainer', 'results', `eval-${format}.json`);
-  await mkdir(path.dirname(file), { recursive: true });
   // What reproduces the figures: the options and the code they ran on.
   const run = { options: { ...options, input: path.basename(options.input) }, commit: gitCommit() };
   const record = { ...result, run, createdAt: new Date().toISOString() };

@@ -14,6 +14,7 @@ import { forecastLevel } from '../forecast/smoothing';
 import { weeklySeries, weekStart } from '../forecast/weekly';
 import { csvField } from '../pipeline/recommend';
 import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
+import { checkOutputFile } from './output-file';
 
 const USAGE = `usage: npm run forecast -- --format online-retail|events|mongodb|movielens --input PATH --horizon WEEKS --out FILE.csv`;
 
@@ -23,6 +24,7 @@ runCommand(USAGE, async () => {
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
   const horizon = positiveInt(args, 'horizon', 4);
   const out = required(args, 'out');
+  await checkOutputFile('out', out);
   const source = await openSource(format, required(args, 'input'));
   const { series, lastWeek } = await weeklySeries(source.interactions());
   console.log(source.report.summary());

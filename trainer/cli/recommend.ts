@@ -9,6 +9,7 @@ import { ModelRoleSchema } from '../../contracts/manifest';
 import { isFormat } from '../data/sources';
 import { recommendToCsv } from '../pipeline/recommend';
 import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
+import { checkOutputFile } from './output-file';
 
 const USAGE = `usage: npm run recommend -- --model DIR --format online-retail|movielens|events|mongodb --input PATH --k 10 --out FILE.csv
   [--role personal|similar|complements]   which model of the bundle (default personal)`;
@@ -19,6 +20,7 @@ runCommand(USAGE, async () => {
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
   const role = ModelRoleSchema.safeParse(args.get('role') ?? 'personal');
   if (!role.success) throw new UsageError(`unknown --role "${args.get('role')}"`);
+  await checkOutputFile('out', required(args, 'out'));
   const summary = await recommendToCsv({
     model: required(args, 'model'),
     format,

@@ -7,6 +7,7 @@ import { isFormat } from '../data/sources';
 import { isPersonalModel, PERSONAL_MODELS } from '../pipeline/personal';
 import { trainBundle } from '../pipeline/train';
 import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
+import { checkBundleOutput } from './output-file';
 
 const USAGE = `usage: npm run train -- --format online-retail|movielens|events|mongodb --input PATH --out DIR
   [--catalogue FILE.json]  shop catalogue: restricts and describes the items
@@ -36,6 +37,8 @@ runCommand(USAGE, async () => {
   if (!isPersonalModel(personal))
     throw new UsageError(`unknown --personal "${personal}" (one of ${PERSONAL_MODELS.join(', ')})`);
   const out = required(args, 'out');
+  // Before reading and training, which take minutes on a real shop's data.
+  await checkBundleOutput(out);
   const started = Date.now();
   const result = await trainBundle({
     format,

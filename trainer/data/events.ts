@@ -1,8 +1,12 @@
 /**
  * Reader of behaviour events as JSONL (one event of contracts/events.ts per line, as posted or as
  * stored). Each product an event names becomes an interaction weighted by `EVENT_WEIGHTS`.
+ * `mongoexport` output of the events collection reads too: its Extended JSON dates
+ * (`{"$date": …}`) and `_id` are turned back into the stored form, as the mongodb reader does.
  */
 
+import { BSON } from 'mongodb';
+import { fromEventDocument } from '../../contracts/event-document';
 import { type EventRecord, eventInteractions } from './event-interactions';
 import { InputError, readLines } from './lines';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
@@ -12,8 +16,16 @@ export function eventsSource(path: string): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
   async function* interactions(): AsyncGenerator<Interaction> {
-    for await (const [line, text] of readLines(path)) {
+    let first = true;
+    for await (const [line, text] of readLines(path, (note) => report.notes.push(note))) {
       if (text.trim() === '') continue;
+      // A JSON array (mongoexport --jsonArray, a pretty-printed dump) would be one invalid event
+      // or a "not valid JSON" per line, with no word of why.
+      if (first && text.trimStart().startsWith('['))
+        throw new InputError(
+          `${path} is a JSON array; the events format is JSON Lines, one event per line (mongoexport without --jsonArray)`,
+        );
+      first = false;
       let raw: unknown;
       try {
         raw = JSON.parse(text);
@@ -21,6 +33,15 @@ export function eventsSource(path: string): DataSource {
         report.rows.read += 1;
         report.skip('not valid JSON', line);
         continue;
+      }
+      if (text.includes('"$') && raw !== null && typeof raw === 'object') {
+        try {
+          raw = fromEventDocument(BSON.EJSON.deserialize(raw as BSON.Document, { relaxed: true }));
+        } catch {
+          report.rows.read += 1;
+          report.skip('not valid Extended JSON', line);
+          continue;
+        }
       }
       yield* eventInteractions(raw as EventRecord, line, report, items);
     }

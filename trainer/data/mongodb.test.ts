@@ -14,6 +14,7 @@ import {
   testDatabaseName,
   withDatabase,
 } from '../../test/support/test-mongo';
+import { InputError } from './lines';
 import { databaseOfUri, mongodbSource } from './mongodb';
 import { readAll } from './sources';
 
@@ -80,5 +81,35 @@ describe('mongodb reader', () => {
     );
     expect(databaseOfUri('mongodb://127.0.0.1:27017')).toBe('');
     expect(databaseOfUri('mongodb://127.0.0.1:27017/?w=majority')).toBe('');
+  });
+
+  it('never quotes a password in a connection-string error; an empty collection is named', async () => {
+    // The driver's own message here is "Unable to parse s3cr:etpw with URL": the password's tail.
+    const error = await readAll(mongodbSource('mongodb://rx:p@s3cr:etpw@127.0.0.1:1/shop')).catch(
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(
+      /--input is not a valid MongoDB connection string .*percent-encode/,
+    );
+    expect((error as Error).message).not.toMatch(/s3cr|etpw/);
+    await expect(readAll(mongodbSource(withDatabase(serverUri, `${database}-none`)))).rejects.toThrow(
+      /collection .*-none\.events has no product events/,
+    );
+  });
+
+  it('a server refusing the read (no user in the string) says what was read, in one line', async () => {
+    const locked = await startLocalMongo({
+      host: '127.0.0.1',
+      port: 0,
+      users: [{ username: 'rx', password: 'not-in-the-uri' }],
+    });
+    try {
+      await expect(readAll(mongodbSource(`${locked.uri}/shop`))).rejects.toThrow(
+        /^reading shop\.events from MongoDB failed after 0 events: .*requires authentication/,
+      );
+    } finally {
+      await locked.close();
+    }
   });
 });

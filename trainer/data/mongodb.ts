@@ -37,7 +37,7 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
   async function* interactions(): AsyncGenerator<Interaction> {
     if (!/^mongodb(\+srv)?:\/\//.test(uri))
       throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    const client = connectionClient(uri);
     try {
       await client.connect().catch((error: Error) => {
         throw new InputError(`cannot connect to MongoDB: ${error.message}`);
@@ -48,7 +48,15 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
         .collection(collection)
         .aggregate(eventsPipeline(), { allowDiskUse: true });
       let n = 0;
-      for await (const doc of cursor) {
+      for (;;) {
+        // A refusal (no user in the string: "requires authentication") or a server lost mid-read
+        // says which collection and how far, not only the driver's words.
+        const doc = await cursor.next().catch((error: Error) => {
+          throw new InputError(
+            `reading ${dbName}.${collection} from MongoDB failed after ${n} events: ${error.message}`,
+          );
+        });
+        if (doc === null) break;
         n += 1;
         yield* eventInteractions(fromEventDocument(doc as Record<string, unknown>), n, report, items);
       }
@@ -58,6 +66,29 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
     }
   }
   return { interactions, report, items };
+}
+
+/**
+ * The driver's client for `uri`, or an InputError. The driver's parse errors can quote the part of
+ * the string they choke on: with an unescaped `@` or `:` in the password, that part is the password
+ * ("Unable to parse ss:w0rd with URL"), so with credentials in the string its reason is not shown.
+ */
+function connectionClient(uri: string): MongoClient {
+  try {
+    return new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  } catch (error) {
+    const hasCredentials =
+      uri
+        .replace(/^mongodb(\+srv)?:\/\//, '')
+        .split('/')[0]
+        ?.includes('@') ?? false;
+    const reason = hasCredentials
+      ? 'not shown, as it may quote the password; percent-encode @ : / ? # [ ] % in the user name and password'
+      : error instanceof Error
+        ? error.message
+        : String(error);
+    throw new InputError(`--input is not a valid MongoDB connection string (${reason})`);
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ export function movielensSource(path: string): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
   async function* interactions(): AsyncGenerator<Interaction> {
-    for await (const [line, text] of readLines(path)) {
+    for await (const [line, text] of readLines(path, (note) => report.notes.push(note))) {
       if (text.trim() === '') continue;
       report.rows.read += 1;
       const fields = text.includes('::') ? text.split('::') : text.trim().split(/\t|\s+/);

@@ -1,21 +1,18 @@
 /**
  * Reader of the UCI Online Retail CSV (`.csv` or `.csv.gz`):
- * `InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country`.
+ * `InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country`, and of a
+ * shop's own export with those columns (by name, any order; `;` or tab separated too: retail-layout.ts).
  * Every kept row is one purchase of a customer; the cleaning rules below say why each other row is skipped.
  */
-import { InputError, readLines, splitCsvLine } from './lines';
+import { csvRecords, splitCsvLine } from './csv';
+import { InputError, readLines } from './lines';
+import { isDayFirstDate, parseRetailDate } from './retail-dates';
+import { describeColumns, parseRetailNumber, type RetailLayout, retailLayout } from './retail-layout';
 import { type DataSource, type Interaction, type ItemStats, observeItem, ReadReport } from './types';
 
-const HEADER = [
-  'InvoiceNo',
-  'StockCode',
-  'Description',
-  'Quantity',
-  'InvoiceDate',
-  'UnitPrice',
-  'CustomerID',
-  'Country',
-];
+export { parseRetailDate } from './retail-dates';
+
+const UCI_HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
 
 /**
  * Stock codes that are not products: postage (POST, DOT = dotcom postage, C2 = carriage), manual
@@ -42,56 +39,28 @@ const NON_PRODUCT_CODES = new Set([
  */
 export const MAX_QUANTITY = 10_000;
 
-/** Parses `YYYY-MM-DD HH:MM[:SS]` (this CSV) or `M/D/YYYY H:MM` (the original spreadsheet), as UTC. */
-export function parseRetailDate(text: string): number | null {
-  let m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim());
-  if (m) return utcIfReal(+(m[1] ?? 0), +(m[2] ?? 0), +(m[3] ?? 0), +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
-  m = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})$/.exec(text.trim());
-  if (m) return utcIfReal(+(m[3] ?? 0), +(m[1] ?? 0), +(m[2] ?? 0), +(m[4] ?? 0), +(m[5] ?? 0), 0);
-  return null;
-}
-
-/**
- * The time, or null for a date that does not exist: Date.UTC rolls 2011-02-30 over to 2 March and
- * 25:00 to the next day, which would put a line on the wrong day instead of counting it unreadable.
- */
-function utcIfReal(year: number, month: number, day: number, hour: number, minute: number, second: number) {
-  const time = Date.UTC(year, month - 1, day, hour, minute, second);
-  const back = new Date(time);
-  const same =
-    back.getUTCFullYear() === year &&
-    back.getUTCMonth() === month - 1 &&
-    back.getUTCDate() === day &&
-    back.getUTCHours() === hour &&
-    back.getUTCMinutes() === minute &&
-    back.getUTCSeconds() === second;
-  return same ? time : null;
-}
-
 /** A data source over an Online Retail CSV file. */
 export function onlineRetailSource(path: string): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
   async function* interactions(): AsyncGenerator<Interaction> {
-    let sawHeader = false;
-    for await (const [line, text] of readLines(path)) {
-      if (!sawHeader) {
-        sawHeader = true;
-        const header = splitCsvLine(text.replace(/^\uFEFF/, ''));
-        if (!header || HEADER.some((name, i) => header[i]?.trim() !== name)) {
-          throw new InputError(`${path} is not an Online Retail CSV: expected header ${HEADER.join(',')}`);
-        }
-        continue;
-      }
-      if (text.trim() === '') continue;
+    const lines = readLines(path, (note) => report.notes.push(note));
+    const first = await lines.next();
+    if (first.done) throw new InputError(`input ${path} is empty`);
+    const layout = retailLayout(first.value[1].replace(/^\uFEFF/, ''), splitCsvLine);
+    if ('missing' in layout) {
+      throw new InputError(
+        `${path} is not an Online Retail CSV: its header has no ${describeColumns(layout.missing)} column; name your export's columns as ${UCI_HEADER} (any order, other columns ignored; comma, semicolon or tab separated)`,
+      );
+    }
+    for await (const { line, fields } of csvRecords(lines, layout.delimiter, layout.columns)) {
       report.rows.read += 1;
-      const row = parseRow(text, line, report);
+      const row = parseRow(fields, layout, line, report, path);
       if (!row) continue;
       report.rows.kept += 1;
       observeItem(items, { item: row.item, title: row.title, price: row.price, currency: 'GBP' });
       yield row.interaction;
     }
-    if (!sawHeader) throw new InputError(`input ${path} is empty`);
   }
   return { interactions, report, items };
 }
@@ -103,28 +72,39 @@ interface ParsedRow {
   interaction: Interaction;
 }
 
-function parseRow(text: string, line: number, report: ReadReport): ParsedRow | null {
-  const fields = splitCsvLine(text);
+function parseRow(
+  fields: string[] | null,
+  layout: RetailLayout,
+  line: number,
+  report: ReadReport,
+  path: string,
+): ParsedRow | null {
   if (!fields) return skip(report, 'unterminated quote', line);
-  if (fields.length !== HEADER.length) return skip(report, `expected ${HEADER.length} columns`, line);
-  const [
-    invoice = '',
-    rawCode = '',
-    description = '',
-    rawQuantity = '',
-    rawDate = '',
-    rawPrice = '',
-    rawCustomer = '',
-    country = '',
-  ] = fields;
-  const quantity = Number(rawQuantity);
-  const price = Number(rawPrice);
+  if (fields.length !== layout.columns) return skip(report, `expected ${layout.columns} columns`, line);
+  const field = (name: keyof RetailLayout['index']) => {
+    const i = layout.index[name];
+    return i === undefined ? '' : (fields[i] ?? '');
+  };
+  const invoice = field('invoice').trim();
+  const rawCode = field('code');
+  const description = field('description');
+  const rawQuantity = field('quantity');
+  const rawDate = field('date');
+  const rawPrice = field('price');
+  const rawCustomer = field('customer');
+  const country = field('country');
+  const quantity = parseRetailNumber(rawQuantity, layout.decimalComma);
+  const price = parseRetailNumber(rawPrice, layout.decimalComma);
   const time = parseRetailDate(rawDate);
-  if (rawQuantity.trim() === '' || !Number.isFinite(quantity))
-    return skip(report, 'quantity is not a number', line);
-  if (rawPrice.trim() === '' || !Number.isFinite(price))
-    return skip(report, 'unit price is not a number', line);
-  if (time === null) return skip(report, 'unreadable invoice date', line);
+  if (!Number.isFinite(quantity)) return skip(report, notANumber('quantity', rawQuantity), line);
+  if (!Number.isFinite(price)) return skip(report, notANumber('unit price', rawPrice), line);
+  if (time === null) {
+    if (isDayFirstDate(rawDate))
+      throw new InputError(
+        `${path} line ${line}: InvoiceDate "${rawDate.trim()}" is day-first (D/M/YYYY); slash dates are read month-first (M/D/YYYY, as in the UCI file), so this file's earlier dates up to the 12th of a month would be on the wrong day: write dates as YYYY-MM-DD HH:MM`,
+      );
+    return skip(report, 'unreadable invoice date', line);
+  }
   // Stock codes differ only in case between rows of one product (85123a / 85123A).
   const item = rawCode.trim().toUpperCase();
   if (item === '') return skip(report, 'missing stock code', line);
@@ -143,7 +123,8 @@ function parseRow(text: string, line: number, report: ReadReport): ParsedRow | n
   if (user === '') return skip(report, 'missing customer id', line);
   return {
     item,
-    title: description.trim(),
+    // A line break inside a quoted description is layout, not part of the product's title.
+    title: description.replace(/\s*[\r\n]+\s*/g, ' ').trim(),
     price,
     interaction: {
       user,
@@ -156,6 +137,13 @@ function parseRow(text: string, line: number, report: ReadReport): ParsedRow | n
       basket: invoice,
     },
   };
+}
+
+/** The skip reason for an unreadable number, naming the decimal comma when that is the cause. */
+function notANumber(name: string, raw: string): string {
+  return /^\s*[+-]?\d+,\d+\s*$/.test(raw)
+    ? `${name} has a decimal comma (read as decimal only in ;-separated files)`
+    : `${name} is not a number`;
 }
 
 function skip(report: ReadReport, reason: string, line: number): null {

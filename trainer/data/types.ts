@@ -30,6 +30,8 @@ export interface ItemObservation {
 /** Rows skipped on purpose (cleaning) or because they could not be read, counted by reason. */
 export class ReadReport {
   readonly rows = { read: 0, kept: 0 };
+  /** What the reader decided about the whole input (e.g. its text encoding), printed with the counts. */
+  readonly notes: string[] = [];
   private readonly reasons = new Map<string, { count: number; firstLines: number[] }>();
 
   /** Records a skipped row: `reason` is a short stable phrase, `line` 1-based in the input. */
@@ -50,6 +52,7 @@ export class ReadReport {
   /** Human-readable summary, one line per reason. */
   summary(): string {
     const lines = [`read ${this.rows.read} rows, kept ${this.rows.kept}`];
+    for (const note of this.notes) lines.push(`  note: ${note}`);
     for (const s of this.skipped()) {
       lines.push(`  skipped ${s.count} × ${s.reason} (first at line ${s.firstLines.join(', ')})`);
     }

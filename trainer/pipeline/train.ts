@@ -46,11 +46,41 @@ function sourceName(format: Format, input: string): string {
   }
 }
 
-/** Interactions whose item is in the catalogue (all when there is none). */
-function restrict(interactions: Interaction[], shop: ShopCatalogueEntry[]): Interaction[] {
+/**
+ * Interactions whose item is in the catalogue (all when there is none). What is left out is counted
+ * and logged: a catalogue keyed by other ids than the data (SKU vs product id, another case) would
+ * otherwise train on a fraction of the data without a word, or fail as "no usable interactions".
+ */
+function restrict(
+  interactions: Interaction[],
+  shop: ShopCatalogueEntry[],
+  file: string,
+  log: (line: string) => void,
+): Interaction[] {
   if (shop.length === 0) return interactions;
   const ids = new Set(shop.map((e) => e.product_id));
-  return interactions.filter((it) => ids.has(it.item));
+  const kept = interactions.filter((it) => ids.has(it.item));
+  const outside = [...new Set(interactions.filter((it) => !ids.has(it.item)).map((it) => it.item))];
+  const quote = (list: string[]) =>
+    list
+      .slice(0, 3)
+      .map((id) => `"${id}"`)
+      .join(', ');
+  if (interactions.length > 0 && kept.length === 0)
+    throw new InputError(
+      `catalogue ${path.basename(file)}: none of the data's ${outside.length} products is in it (data ids such as ${quote(outside)}; catalogue ids such as ${quote([...ids])}): product_id must be the id the data uses`,
+    );
+  if (kept.length < interactions.length)
+    log(
+      `catalogue ${path.basename(file)}: left out ${interactions.length - kept.length} of ${interactions.length} interactions, of ${outside.length} products not in it (such as ${quote(outside)})`,
+    );
+  const seen = new Set(kept.map((it) => it.item));
+  const unseen = shop.filter((e) => !seen.has(e.product_id)).length;
+  if (unseen > 0)
+    log(
+      `catalogue ${path.basename(file)}: ${unseen} of ${shop.length} products have no interactions in the data`,
+    );
+  return kept;
 }
 
 /** Runs the whole pipeline and returns bundle contents. */
@@ -59,8 +89,9 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const k = options.k ?? 50;
   const source = await openSource(options.format, options.input);
   const shop = options.catalogue ? await readShopCatalogue(options.catalogue) : [];
-  const interactions = restrict(await readAll(source), shop);
+  const all = await readAll(source);
   log(source.report.summary());
+  const interactions = restrict(all, shop, options.catalogue ?? '', log);
   if (interactions.length === 0)
     throw new InputError(`no usable interactions in ${sourceName(options.format, options.input)}`);
 

@@ -1,0 +1,253 @@
+/**
+ * A shop's own exports, not the UCI file: other column names and order, `;` or tab separated, decimal
+ * commas, BOM and CRLF, ISO 8601 dates with zones, descriptions with line breaks, day-first dates,
+ * spreadsheets and folders given by mistake, mongoexport's Extended JSON.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { MAX_RECORD_LINES } from './csv';
+import { eventsSource } from './events';
+import { onlineRetailSource } from './online-retail';
+import { readAll } from './sources';
+
+async function fixture(name: string, text: string | Buffer): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'rx-own-export-'));
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+async function read(name: string, text: string | Buffer) {
+  const source = onlineRetailSource(await fixture(name, text));
+  const rows = await readAll(source);
+  return {
+    rows: rows.map((r) => [r.user, r.item, r.quantity, new Date(r.time).toISOString(), r.store]),
+    prices: Object.fromEntries([...source.items].map(([id, s]) => [id, s.prices])),
+    titles: Object.fromEntries([...source.items].map(([id, s]) => [id, [...s.titles.keys()]])),
+    skipped: Object.fromEntries(source.report.skipped().map((s) => [s.reason, s.firstLines])),
+    report: source.report.rows,
+  };
+}
+
+/** What every layout below must read: two purchases, 2.55 and 1,234.5 units of money. */
+const EXPECTED_ROWS = [
+  ['17850', '85123A', 6, '2010-12-01T08:26:00.000Z', 'United Kingdom'],
+  ['13047', '22633', 2, '2010-12-13T09:02:00.000Z', 'France'],
+];
+const EXPECTED_PRICES = { '85123A': [2.55], '22633': [1234.5] };
+
+describe('online-retail reader on a shop export', () => {
+  it('reads columns by name in any order, Online Retail II names, extra columns, BOM and CRLF', async () => {
+    const text = [
+      '\uFEFFCustomer ID,Email,Price,Invoice,InvoiceDate,StockCode,Quantity,Country,Description',
+      '17850.0,a@example.com,2.55,536365,2010-12-01 08:26:00,85123A,6,United Kingdom,WHITE HEART',
+      '13047,b@example.com,1234.5,536366,2010-12-13 09:02,22633,2,France,HAND WARMER',
+    ].join('\r\n');
+    const result = await read('export.csv', text);
+    expect(result.rows).toEqual(EXPECTED_ROWS);
+    expect(result.prices).toEqual(EXPECTED_PRICES);
+    expect(result.titles['85123A']).toEqual(['WHITE HEART']);
+  });
+
+  it('reads ;-separated files with decimal commas (2,55 is 2.55) and tab-separated ones', async () => {
+    const semicolon = [
+      'InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country',
+      '536365;85123A;WHITE HEART;6;2010-12-01 08:26;2,55;17850;United Kingdom',
+      '536366;22633;"HAND WARMER; RED";2;2010-12-13 09:02;1234,5;13047;France',
+    ].join('\n');
+    const semi = await read('export.csv.gz', gzipSync(semicolon));
+    expect(semi.rows).toEqual(EXPECTED_ROWS);
+    expect(semi.prices).toEqual(EXPECTED_PRICES);
+    expect(semi.titles['22633']).toEqual(['HAND WARMER; RED']);
+    const tab = await read(
+      'export.tsv',
+      semicolon.replaceAll(';', '\t').replace('2,55', '2.55').replace('1234,5', '1234.5'),
+    );
+    expect(tab.rows).toEqual(EXPECTED_ROWS);
+    expect(tab.prices).toEqual(EXPECTED_PRICES);
+  });
+
+  it('never guesses a comma in a number of a comma-separated file: counted, with the reason', async () => {
+    const result = await read(
+      'export.csv',
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '536365,85123A,WHITE HEART,6,2010-12-01 08:26,"2,55",17850,United Kingdom',
+        '536366,22633,HAND WARMER,2,2010-12-13 09:02,0x10,13047,France',
+      ].join('\n'),
+    );
+    expect(result.rows).toEqual([]);
+    expect(result.skipped).toEqual({
+      'unit price has a decimal comma (read as decimal only in ;-separated files)': [2],
+      'unit price is not a number': [3],
+    });
+  });
+
+  it('reads ISO 8601 dates with T, seconds fractions and zones (Z, +01:00, -0500) as the instant they name', async () => {
+    const result = await read(
+      'export.csv',
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '1,A,X,1,2010-12-01T08:26:00Z,1,1,UK',
+        '2,A,X,1,2010-12-01T09:26:00.123+01:00,1,2,UK',
+        '3,A,X,1,2010-12-01T03:26:00-0500,1,3,UK',
+        '4,A,X,1,2010-12-01,1,4,UK',
+      ].join('\n'),
+    );
+    expect(result.rows.map((r) => r[3])).toEqual([
+      '2010-12-01T08:26:00.000Z',
+      '2010-12-01T08:26:00.000Z',
+      '2010-12-01T08:26:00.000Z',
+      '2010-12-01T00:00:00.000Z',
+    ]);
+  });
+
+  it('stops at a day-first date instead of reading the earlier ones month-first on the wrong day', async () => {
+    const file = await fixture(
+      'export.csv',
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '1,A,X,1,01/12/2010 08:26,1,1,UK', // 12 January if month-first: silently wrong
+        '2,A,X,1,13/12/2010 08:26,1,2,UK',
+      ].join('\n'),
+    );
+    await expect(readAll(onlineRetailSource(file))).rejects.toThrow(
+      /export\.csv line 3: InvoiceDate "13\/12\/2010 08:26" is day-first \(D\/M\/YYYY\).*YYYY-MM-DD HH:MM/,
+    );
+  });
+
+  it('reads quoted descriptions with line breaks as one row; a stray quote costs only its own row', async () => {
+    const result = await read(
+      'export.csv',
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '536365,85123A,"WHITE HEART,',
+        'T-LIGHT HOLDER",6,2010-12-01 08:26,2.55,17850,United Kingdom',
+        '536366,99999,"STRAY QUOTE,1,2010-12-01 08:26,1,1,UK',
+        '536366,22633,HAND WARMER,2,2010-12-13 09:02,1234.5,13047,France',
+      ].join('\n'),
+    );
+    expect(result.rows).toEqual(EXPECTED_ROWS);
+    expect(result.titles['85123A']).toEqual(['WHITE HEART, T-LIGHT HOLDER']);
+    expect(result.skipped).toEqual({ 'unterminated quote': [4] });
+    expect(result.report).toEqual({ read: 3, kept: 2 });
+    // A quote never closed within MAX_RECORD_LINES lines gives up on its first line only.
+    const many = Array.from(
+      { length: MAX_RECORD_LINES + 5 },
+      (_, i) => `${i},A,X,1,2010-12-01 08:26,1,${i},UK`,
+    );
+    const long = await read(
+      'long.csv',
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '9,B,"OPEN',
+        ...many,
+      ].join('\n'),
+    );
+    expect(long.report).toEqual({ read: many.length + 1, kept: many.length });
+    expect(long.skipped).toEqual({ 'unterminated quote': [2] });
+  });
+
+  it('names the columns a header lacks, and refuses a spreadsheet, a folder and a header-only file says 0 rows', async () => {
+    const renamed = await fixture(
+      'orders.csv',
+      'order_id,sku,name,qty,date,price,customer_id\n1,A,X,1,2010-12-01,1,1\n',
+    );
+    await expect(readAll(onlineRetailSource(renamed))).rejects.toThrow(
+      /orders\.csv is not an Online Retail CSV: its header has no InvoiceNo \(or Invoice\), StockCode, Quantity, InvoiceDate column; name your export's columns as InvoiceNo,StockCode/,
+    );
+    const xlsx = await fixture('Online Retail.xlsx', Buffer.from('504b030414000600', 'hex'));
+    await expect(readAll(onlineRetailSource(xlsx))).rejects.toThrow(
+      /is a spreadsheet \(Excel workbook\).*save it as CSV/,
+    );
+    await expect(readAll(onlineRetailSource(path.dirname(xlsx)))).rejects.toThrow(/is a folder, not a file/);
+    const header = await read(
+      'header.csv',
+      'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n',
+    );
+    expect(header.report).toEqual({ read: 0, kept: 0 });
+  });
+});
+
+describe('text encoding', () => {
+  const header = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
+  const cp1252: Record<string, number> = {
+    È: 0xc8,
+    Û: 0xdb,
+    É: 0xc9,
+    '“': 0x93,
+    '”': 0x94,
+    '–': 0x96,
+    '€': 0x80,
+  };
+  const asWindows1252 = (text: string) => Buffer.from([...text].map((c) => cp1252[c] ?? c.charCodeAt(0)));
+  const titlesOf = (source: ReturnType<typeof onlineRetailSource>) =>
+    new Set([...source.items.values()].flatMap((s) => [...s.titles.keys()]));
+  // Enough rows that accented characters fall on the stream's 64 KiB chunk boundaries.
+  const rows = Array.from(
+    { length: 3000 },
+    (_, i) => `${i},A,CRÈME BRÛLÉE “SET” – €,1,2010-12-01 08:26,1,${i},UK`,
+  );
+
+  it('reads UTF-8 as UTF-8 across chunk boundaries, with no note', async () => {
+    const source = onlineRetailSource(await fixture('utf8.csv', `${[header, ...rows].join('\n')}\n`));
+    expect(await readAll(source)).toHaveLength(3000);
+    expect(titlesOf(source)).toEqual(new Set(['CRÈME BRÛLÉE “SET” – €']));
+    expect(source.report.notes).toEqual([]);
+  });
+
+  it('reads an Excel CSV in Windows-1252 with its accents, euro sign and curly quotes, and says so', async () => {
+    const source = onlineRetailSource(
+      await fixture('excel.csv', asWindows1252(`${[header, ...rows].join('\r\n')}\r\n`)),
+    );
+    expect(await readAll(source)).toHaveLength(3000);
+    expect(titlesOf(source)).toEqual(new Set(['CRÈME BRÛLÉE “SET” – €']));
+    expect(source.report.summary()).toMatch(/\n {2}note: not UTF-8: read as Windows-1252/);
+  });
+
+  it('keeps a Windows-1252 byte that ends the first 64 KiB chunk (it looked like the start of a UTF-8 character)', async () => {
+    let text = `${header}\n`;
+    let i = 0;
+    while (text.length < 65_000) text += `${i},A,PLAIN,1,2010-12-01 08:26,1,${i++},UK\n`;
+    const prefix = `${i},EDGE,`;
+    text += `${prefix}${'X'.repeat(65_535 - text.length - prefix.length)}ÈME,1,2010-12-01 08:26,1,${i},UK\n`;
+    expect(text.indexOf('È')).toBe(65_535);
+    const source = onlineRetailSource(await fixture('edge.csv', asWindows1252(text)));
+    await readAll(source);
+    expect([...(source.items.get('EDGE')?.titles.keys() ?? [])][0]).toMatch(/^X+ÈME$/);
+  });
+});
+
+describe('events reader on a mongoexport of the events collection', () => {
+  it('reads Extended JSON dates and _id as the mongodb reader does, and refuses a JSON array with why', async () => {
+    const doc = (id: string, date: unknown) =>
+      JSON.stringify({
+        _id: id,
+        type: 'track',
+        event: 'Product Viewed',
+        anonymousId: 'a1',
+        timestamp: date,
+        receivedAt: { $date: '2024-05-01T10:30:00Z' },
+        site: 'shop-1',
+        properties: { product_id: id === 'm1' ? 'P1' : 'P2' },
+      });
+    const file = await fixture(
+      'events.jsonl',
+      `${doc('m1', { $date: '2024-05-01T10:01:00Z' })}\n${doc('m2', { $date: { $numberLong: '1714557720000' } })}\n`,
+    );
+    const source = eventsSource(file);
+    const rows = await readAll(source);
+    expect(source.report.rows).toEqual({ read: 2, kept: 2 });
+    expect(rows.map((r) => [r.item, new Date(r.time).toISOString(), r.store])).toEqual([
+      ['P1', '2024-05-01T10:01:00.000Z', 'shop-1'],
+      ['P2', '2024-05-01T10:02:00.000Z', 'shop-1'],
+    ]);
+    const array = await fixture('events.json', `[${doc('m1', '2024-05-01T10:01:00Z')}]\n`);
+    await expect(readAll(eventsSource(array))).rejects.toThrow(
+      /is a JSON array; the events format is JSON Lines/,
+    );
+  });
+});
