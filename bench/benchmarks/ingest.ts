@@ -155,7 +155,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
       ],
       notes: [
         'lost: sent events (by the sequence number each carries in properties.seq) not in MongoDB; duplicates: documents beyond one per sequence number. MongoDB keys events by messageId (_id), so a duplicate can only show up here if an event is stored under a messageId other than the one sent.',
-        'End-to-end: from the first request to the last document in MongoDB. The local queue (wrangler dev --local) delivers one batch of up to 100 at a time; Cloudflare runs up to 250 consumer invocations at once, so in production the consumer scales out and this single-lane figure is a floor.',
+        'End-to-end: from the first request to the last document in MongoDB. The local queue (wrangler dev --local) delivers one batch of up to 100 at a time; Cloudflare runs up to max_concurrency consumer invocations at once (10 in wrangler.toml), so in production the consumer scales out and this single-lane figure is a floor.',
         'batch ms: one consumer invocation (validate, EventWriter Durable Object round trip, insertMany, acks) as the local queue timed it; consumer busy %: their sum over the span from the first to the last batch. Low busy % means the consumer waited for input: the intake side (and everything else sharing the CPUs) is the limit.',
         'queue messages: messages the consumer was handed, retries included; the intake packs up to 100 events into one (worker/src/events/event-pack.ts).',
         `retried messages: deliveries the consumer asked to retry (${retryLines} retry log lines); each costs at least the 2 s back-off.`,
