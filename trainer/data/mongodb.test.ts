@@ -93,6 +93,12 @@ describe('mongodb reader', () => {
       /--input is not a valid MongoDB connection string .*percent-encode/,
     );
     expect((error as Error).message).not.toMatch(/s3cr|etpw/);
+    // With a `/` in it too, the driver took "ss" for the host: "getaddrinfo ENOTFOUND ss".
+    const slashed = await readAll(mongodbSource('mongodb://rx:p@ss/w0rd@127.0.0.1:1/shop')).catch(
+      (e: Error) => e,
+    );
+    expect((slashed as Error).message).toMatch(/not a valid MongoDB connection string .*percent-encode/);
+    expect((slashed as Error).message).not.toMatch(/ENOTFOUND|\bss\b|w0rd/);
     await expect(readAll(mongodbSource(withDatabase(serverUri, `${database}-none`)))).rejects.toThrow(
       /collection .*-none\.events has no product events/,
     );

@@ -68,12 +68,24 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
   return { interactions, report, items };
 }
 
+const PERCENT_ENCODE = 'percent-encode @ : / ? # [ ] % in the user name and password';
+
 /**
  * The driver's client for `uri`, or an InputError. The driver's parse errors can quote the part of
  * the string they choke on: with an unescaped `@` or `:` in the password, that part is the password
  * ("Unable to parse ss:w0rd with URL"), so with credentials in the string its reason is not shown.
  */
 function connectionClient(uri: string): MongoClient {
+  // An `@` after the first `/` is a password (or user name) with an unescaped `/` in it: the driver
+  // would take what precedes that `/` for the host and name it in "getaddrinfo ENOTFOUND …", a piece
+  // of the password. A database name or option holds no `@`.
+  const rest = uri.replace(/^mongodb(\+srv)?:\/\//, '').split('?')[0] ?? '';
+  const slash = rest.indexOf('/');
+  if (slash >= 0 && rest.includes('@', slash)) {
+    throw new InputError(
+      `--input is not a valid MongoDB connection string (it has an "@" after a "/"; ${PERCENT_ENCODE})`,
+    );
+  }
   try {
     return new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   } catch (error) {
@@ -83,7 +95,7 @@ function connectionClient(uri: string): MongoClient {
         .split('/')[0]
         ?.includes('@') ?? false;
     const reason = hasCredentials
-      ? 'not shown, as it may quote the password; percent-encode @ : / ? # [ ] % in the user name and password'
+      ? `not shown, as it may quote the password; ${PERCENT_ENCODE}`
       : error instanceof Error
         ? error.message
         : String(error);
