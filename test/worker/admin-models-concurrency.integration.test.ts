@@ -283,6 +283,34 @@ describe('a manifest uploaded after a file it describes otherwise', () => {
   }, 60_000);
 });
 
+describe('a manifest no activation could accept', () => {
+  it('is refused at its upload (400 naming the field) and not stored, so the version stays publishable', async () => {
+    const version = 'bad-manifest-first';
+    const files = new Map(bundleAs(version));
+    const good = files.get('manifest.json') ?? new Uint8Array();
+    const cases: Array<[Uint8Array, string]> = [
+      [new TextEncoder().encode('{"version": "bad-manifest-first",'), 'body'],
+      [new TextEncoder().encode(JSON.stringify({ version })), 'body'],
+      [
+        bundleAs('another-version').find(([file]) => file === 'manifest.json')?.[1] ?? good,
+        'manifest.version',
+      ],
+    ];
+    for (const [bytes, field] of cases) {
+      const refused = await put(version, 'manifest.json', bytes);
+      expect(refused.status).toBe(400);
+      const body = (await refused.json()) as { error: { code: string; details: Array<{ field: string }> } };
+      expect(body.error.code).toBe('invalid_request');
+      expect(body.error.details[0]?.field).toBe(field);
+      expect(await store.head(`bundles/${version}/manifest.json`)).toBeNull();
+    }
+    // The version's name is not used up: the right bundle publishes under it.
+    for (const [file, bytes] of files) expect((await put(version, file, bytes)).status).toBe(201);
+    const activated = await call(`/admin/models/${version}/activate`, { method: 'POST', headers: auth });
+    expect(activated.status).toBe(200);
+  }, 60_000);
+});
+
 describe('two activations of different versions at once, in different isolates', () => {
   const activate = (version: string, bucket?: R2Bucket) =>
     call(

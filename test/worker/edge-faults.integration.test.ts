@@ -138,8 +138,18 @@ describe('bad bundles are refused and the previous one keeps serving', () => {
   });
 
   it('a published bundle whose manifest names another version is refused', async () => {
-    // v2's files uploaded under the name fixture-v3: the manifest says fixture-v2.
-    const response = await publish('v2', 'fixture-v3');
+    // v2's files under the name fixture-v3: the manifest says fixture-v2. The upload refuses it
+    // (400, admin-models-concurrency tests); stored around the API, the activation refuses it too.
+    const store = (env as unknown as { MODEL_STORE: R2Bucket }).MODEL_STORE;
+    for (const [file, base64] of Object.entries(provided().bundles.v2))
+      await store.put(
+        `bundles/fixture-v3/${file}`,
+        Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+      );
+    const response = await call('/admin/models/fixture-v3/activate', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(response.status).toBe(422);
     expect(await response.text()).toMatch(/says version fixture-v2/);
     expect((await recommend('placement=home&limit=1')).body.model_version).toBe('fixture-v1');

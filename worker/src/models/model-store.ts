@@ -181,7 +181,7 @@ async function createOnce(
 }
 
 /** How storing one file of a version ended: stored (now, or the same bytes were already), or refused. */
-export type StoreFileOutcome = { ok: true } | ({ ok: false } & Refusal);
+export type StoreFileOutcome = { ok: true } | ({ ok: false; invalid?: true } & Refusal);
 
 /**
  * Stores one file of a bundle version, never replacing what a version holds. The version is part of
@@ -247,17 +247,33 @@ async function storeManifest(
   bytes: Uint8Array,
 ): Promise<StoreFileOutcome> {
   const key = bundleObjectKey(version, MANIFEST_FILE);
-  const manifest = await validManifest({
-    origin: 'store',
-    read: async (file) => (file === MANIFEST_FILE ? bytes : undefined),
-  });
-  const mismatch = manifest && (await storedMismatch(bucket, version, manifest));
+  // Checked before anything is stored: a stored manifest is never replaced, so one no activation can
+  // accept (not JSON, not a manifest, another version's) would use up the version's name for good.
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest({
+      origin: 'store',
+      read: async (file) => (file === MANIFEST_FILE ? bytes : undefined),
+    });
+  } catch (error) {
+    if (!(error instanceof BundleError)) throw error;
+    return { ok: false, invalid: true, field: 'body', reason: error.problems.join('; ') };
+  }
+  if (manifest.version !== version) {
+    return {
+      ok: false,
+      invalid: true,
+      field: 'manifest.version',
+      reason: `names version ${manifest.version}, but it is uploaded as ${version}`,
+    };
+  }
+  const mismatch = await storedMismatch(bucket, version, manifest);
   if (mismatch) return { ok: false, ...mismatch };
   const stored = await createOnce(bucket, key, bytes, await sha256Hex(bytes));
   if (stored === 'other') {
     return { ok: false, field: 'file', reason: `${MANIFEST_FILE} of ${version} is stored with other bytes` };
   }
-  if (stored === 'created' && manifest) {
+  if (stored === 'created') {
     // A file stored meanwhile (its own look found no manifest yet).
     const late = await storedMismatch(bucket, version, manifest);
     if (late) {

@@ -134,6 +134,14 @@ export const adminModels = new Hono<AppEnv>()
       ]);
     }
     const stored = await storeBundleFile(bucketOf(c.env), version, file, new Uint8Array(bytes));
+    if (!stored.ok && stored.invalid) {
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `Not a manifest that bundle ${version} can be published with`,
+        [{ field: stored.field, reason: stored.reason }],
+      );
+    }
     if (!stored.ok) {
       const what =
         stored.field === 'file'
