@@ -62,8 +62,9 @@ export function safeUrl(url: string): string {
   return scheme === undefined || scheme === 'http' || scheme === 'https' ? url : '#';
 }
 
-// The number inside a shop's price text: "1,234.56", "1.234,56", "1 234,56", "2.55", "300".
-const NUMBER_IN_TEXT = /\d{1,3}(?:([.,\s\u00a0\u202f'’])\d{3})*(?:([.,])(\d+))?(?!\d)|\d+(?:([.,])(\d+))?/;
+// The number inside a shop's price text: "1,234.56", "1.234,56", "1 234,56", "2.55", "300": digits
+// in groups of three after the first one to three, or plain digits, then a fraction.
+const NUMBER_IN_TEXT = /(?:\d{1,3}(?:([.,\s\u00a0\u202f'’])\d{3})+(?!\d)|\d+)(?:([.,])(\d+))?/;
 
 interface NumberStyle {
   decimals: number;
@@ -71,25 +72,28 @@ interface NumberStyle {
   groupSep: string;
 }
 
-/** Reads decimals and separators off a printed number; `null` when the text holds no number. */
-function numberStyleOf(text: string): { style: NumberStyle; match: RegExpExecArray } | null {
+/**
+ * Reads decimals and separators off a printed number, with the match (the printed number itself);
+ * `null` when the text holds no number.
+ */
+function numberStyleOf(text: string): (NumberStyle & { match: RegExpExecArray }) | null {
   const match = NUMBER_IN_TEXT.exec(text);
   if (!match) return null;
   // "1,234" and "2.550" match as grouping (the first alternative takes a separator before exactly
   // three digits), because shops print money with 0 or 2 decimals far more often than with 3.
   const groupSep = match[1] ?? '';
-  const fraction = match[3] ?? match[5] ?? '';
-  let decimalSep = match[2] ?? match[4] ?? '';
-  if (!decimalSep) decimalSep = groupSep === '.' ? ',' : '.';
-  return { style: { decimals: fraction.length, decimalSep, groupSep }, match };
+  const decimalSep = match[2] || (groupSep === '.' ? ',' : '.');
+  return { decimals: (match[3] ?? '').length, decimalSep, groupSep, match };
 }
 
 function formatNumber(amount: number, style: NumberStyle): string {
   // A template without decimals ("£3") still shows pence when the new price has them.
-  const decimals = style.decimals === 0 && !Number.isInteger(amount) ? 2 : style.decimals;
-  const [whole = '0', fraction] = Math.abs(amount).toFixed(decimals).split('.');
-  const grouped = style.groupSep ? whole.replace(/\B(?=(\d{3})+(?!\d))/g, style.groupSep) : whole;
-  return (amount < 0 ? '-' : '') + (fraction ? grouped + style.decimalSep + fraction : grouped);
+  const decimals = style.decimals || (Number.isInteger(amount) ? 0 : 2);
+  // A minus sign stays outside the groups: the boundary after "-" is no `\B`.
+  const [whole = '', fraction] = amount.toFixed(decimals).split('.');
+  // No group separator: an empty string inserted, the digits as they are.
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, style.groupSep);
+  return fraction ? grouped + style.decimalSep + fraction : grouped;
 }
 
 /**
@@ -98,36 +102,34 @@ function formatNumber(amount: number, style: NumberStyle): string {
  * "EUR 1.234,50" → "EUR 1.099,00". Without one, `Intl.NumberFormat(locale, currency)`.
  */
 export function formatPrice(amount: number, format: PriceFormat = {}): string {
-  const parsed = format.template ? numberStyleOf(format.template) : null;
-  if (parsed && format.template) {
-    const { match, style } = parsed;
-    const text = format.template;
-    return (
-      text.slice(0, match.index) + formatNumber(amount, style) + text.slice(match.index + match[0].length)
+  const text = format.template ?? '';
+  const parsed = numberStyleOf(text);
+  // The first occurrence of the number is the match: nothing before the match holds a digit. (The
+  // replacement is digits and separators only: no `$` pattern.)
+  if (parsed) return text.replace(parsed.match[0], formatNumber(amount, parsed));
+  try {
+    return new Intl.NumberFormat(format.locale, { style: 'currency', currency: format.currency }).format(
+      amount,
     );
+  } catch {
+    // No currency, or an unknown code, must not break a page: a plain number.
+    return amount.toFixed(2);
   }
-  if (format.currency) {
-    try {
-      return new Intl.NumberFormat(format.locale, { style: 'currency', currency: format.currency }).format(
-        amount,
-      );
-    } catch {
-      // An unknown currency code must not break a page: fall through to a plain number.
-    }
-  }
-  return amount.toFixed(2);
 }
 
-/** Parses a printed price ("£1,234.50", "2,55 €") to a number; `null` when there is none. */
+/**
+ * Parses a printed price ("£1,234.50", "2,55 €") to a number; `null` when the text prints none, or
+ * more than one price: a range ("£2 - £3"), a multi-buy ("3 for £5"), a unit price ("£2.55/kg",
+ * "£0.26 per 100 g"). Their first number is not what the product costs.
+ */
 export function parsePrice(text: string): number | null {
   const parsed = numberStyleOf(text);
-  if (!parsed) return null;
-  const { match, style } = parsed;
-  let digits = match[0];
-  if (style.groupSep) digits = digits.split(style.groupSep).join('');
-  if (style.decimals > 0) digits = digits.replace(style.decimalSep, '.');
-  const value = Number(digits);
-  return Number.isFinite(value) ? value : null;
+  // The match starts at the first digit: any other digit, a slash or "per" is another number or a unit.
+  // A price is its digits without separators, scaled: "1,234.50" is 123450 / 100 (the double nearest
+  // 1234.5, as the literal is).
+  return parsed && !/[\d/]|\bper\b/i.test(text.replace(parsed.match[0], ''))
+    ? Number(parsed.match[0].replace(/\D/g, '')) / 10 ** parsed.decimals
+    : null;
 }
 
 function renderItem(item: RecommendedItem, position: number, options: BlockOptions): string {

@@ -1,5 +1,5 @@
 import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
-import { formatPrice } from '../../contracts/markup';
+import { formatPrice, parsePrice } from '../../contracts/markup';
 import type { Api, PriceQuote } from './api';
 import { groups } from './lib/groups';
 import { report } from './lib/guard';
@@ -29,15 +29,20 @@ export function priceRequests(ids: readonly string[]): string[][] {
  * A base price (`personalized: false`, every price until personalized pricing lands) leaves the element
  * alone (`data-rx-state="base"`): it is the model catalogue's price, which can be older than the page's,
  * and the shop's own price is the one to show and to charge (no token, so checkout charges it).
+ *
+ * A personalized price replaces only the catalogue's base price as the shop printed it (or the
+ * shopper's price, which proxy mode already wrote): any other text (a price the shop changed since the
+ * catalogue was made, another product's, a range, a unit price, no number) is left as it is, with no
+ * token, `data-rx-state="mismatch"`. Struck-through prices (inside `s`, `del`, `strike`) are not ours.
  */
 export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Promise<void> {
   const elements = [...document.querySelectorAll<HTMLElement>('[data-rx-price][data-rx-product-id]')].filter(
-    (el) => !el.dataset.rxState && !el.closest('.rx-block'),
+    (el) => !el.dataset.rxState && !el.closest('.rx-block,s,del,strike'),
   );
   const ids = [...new Set(elements.map((el) => el.dataset.rxProductId ?? ''))].filter(Boolean);
   if (ids.length === 0) return;
   for (const el of elements) el.dataset.rxState = 'loading';
-  const quotes = new Map<string, PriceQuote>();
+  const quotes = new Map<string | undefined, PriceQuote>();
   for (const request of priceRequests(ids)) {
     try {
       const { prices } = await api.prices(request);
@@ -47,17 +52,22 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
     }
   }
   for (const el of elements) {
-    const quote = quotes.get(el.dataset.rxProductId ?? '');
-    el.dataset.rxState = quote ? (quote.personalized ? 'priced' : 'base') : 'failed';
-    if (!quote?.personalized) continue;
+    const data = el.dataset;
+    const quote = quotes.get(data.rxProductId);
+    const text = el.textContent?.trim() ?? '';
+    const printed = (amount: number) => formatPrice(amount, { template: text });
+    // One price, the base price as the shop prints it (so to the cent), or the shopper's price, which
+    // proxy mode already wrote.
+    const ours =
+      quote?.personalized &&
+      parsePrice(text) !== null &&
+      (printed(quote.base_price) === text || printed(quote.price) === text);
+    data.rxState = quote ? (quote.personalized ? (ours ? 'priced' : 'mismatch') : 'base') : 'failed';
+    if (!ours) continue;
     known.set(quote.product_id, quote);
     // No token when the worker has no signing key: never write the string "null" for checkout to send.
-    if (quote.token) el.dataset.rxPriceToken = quote.token;
-    const text = formatPrice(quote.price, {
-      template: el.textContent?.trim() || undefined,
-      currency: quote.currency,
-    });
+    if (quote.token) data.rxPriceToken = quote.token;
     // Writing only on change keeps the text node (and selection, screen-reader focus) intact.
-    if (text !== el.textContent?.trim()) el.textContent = text;
+    if (printed(quote.price) !== text) el.textContent = printed(quote.price);
   }
 }

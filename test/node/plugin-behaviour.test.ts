@@ -148,6 +148,50 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('rewrites only the base price the shop printed: stale, other, struck-through and range prices stay, with no token', async () => {
+    const { page, errors } = await browser.newPage();
+    // The API's quote for every id here: base £2.55, this shopper £2.10.
+    const prices =
+      // The shop raised it (or the price is another product's): not the catalogue's base price.
+      '<span id="stale" data-rx-price data-rx-product-id="STALE-1">£3.00</span>' +
+      '<button id="add-stale" type="button" data-rx-add-to-cart data-rx-product-id="STALE-1">Add</button>' +
+      // "Was" and "now": the struck-through one is never ours, even at the base price.
+      '<del><span id="was" data-rx-price data-rx-product-id="SALE-1">£2.55</span></del>' +
+      '<s id="was-s" data-rx-price data-rx-product-id="SALE-1">£2.55</s>' +
+      '<span id="now" data-rx-price data-rx-product-id="SALE-1">£2.55</span>' +
+      '<span id="range" data-rx-price data-rx-product-id="RANGE-1">£2.55 - £3.00</span>' +
+      '<span id="unit" data-rx-price data-rx-product-id="UNIT-1">£2.55/kg</span>' +
+      '<span id="sold-out" data-rx-price data-rx-product-id="OUT-1">Sold out</span>' +
+      // Another spelling of the base price, and the shopper's price proxy mode already wrote.
+      '<span id="grouped" data-rx-price data-rx-product-id="DE-1">2,55 £</span>' +
+      '<span id="proxied" data-rx-price data-rx-product-id="PROXIED-1">£2.10</span>';
+    await open(page, shopPage().replace('<main ', `${prices}<main `));
+
+    await expect.poll(() => page.locator('#proxied').getAttribute('data-rx-state'), POLL).toBe('priced');
+    const seen = async (id: string) => {
+      const element = page.locator(`#${id}`);
+      return [
+        await element.textContent(),
+        await element.getAttribute('data-rx-state'),
+        await element.getAttribute('data-rx-price-token'),
+      ];
+    };
+    expect(await seen('stale')).toEqual(['£3.00', 'mismatch', null]);
+    expect(await seen('was')).toEqual(['£2.55', null, null]);
+    expect(await seen('was-s')).toEqual(['£2.55', null, null]);
+    expect(await seen('now')).toEqual(['£2.10', 'priced', 'token-SALE-1']);
+    expect(await seen('range')).toEqual(['£2.55 - £3.00', 'mismatch', null]);
+    expect(await seen('unit')).toEqual(['£2.55/kg', 'mismatch', null]);
+    expect(await seen('sold-out')).toEqual(['Sold out', 'mismatch', null]);
+    expect(await seen('grouped')).toEqual(['2,10 £', 'priced', 'token-DE-1']);
+    expect(await seen('proxied')).toEqual(['£2.10', 'priced', 'token-PROXIED-1']);
+    // A price the shopper was not shown is not reported with the product added.
+    await page.click('#add-stale');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    expect(api.events.find(named('Product Added'))?.properties).not.toHaveProperty('price');
+    expect(errors).toEqual([]);
+  });
+
   it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {
     const { page, errors } = await browser.newPage();
     // An Auth0-style id with an apostrophe and an accent: the API takes any id the events take.

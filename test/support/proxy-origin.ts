@@ -100,17 +100,43 @@ const INLINE_PAGES: Record<string, string> = {
     '<script src="https://cdn.example/rxjs/4.1.0/rx.js"></script></head><body>' +
     '<main data-rx-view data-rx-product-id="85123A">' +
     '<svg viewBox="0 0 1 1"><path class="price-tag" d="M0 0"/><head/></svg>' +
-    '<span class="price-now" data-rx-product-id="85123A">£2.55</span></main><p id="last">end of page</p></body></html>',
+    '<span class="price-now" data-rx-product-id="85123A">£2.95</span></main><p id="last">end of page</p></body></html>',
   // Attribute values with character references, as any HTML serializer writes `&` in them.
   '/entity-attributes':
     '<!doctype html><html><head><title>Entities</title></head><body>' +
     '<div data-rx-slot="recommendations" data-rx-placement="category" data-rx-category="Home &amp; Garden"' +
     ' data-rx-heading="Tom &amp; Jerry&#39;s picks"></div></body></html>',
+  // Prices that are and are not the catalogue's base price (85123A £2.95, 22423 £12.75), with
+  // RX_PRICE_SELECTOR=".price" and RX_PRODUCT_ID_SELECTOR="input[name=product_id]" (proxy-price-check tests).
+  '/price-check':
+    '<!doctype html><html><head><title>Prices</title></head><body><main>' +
+    '<span class="price" id="match" data-rx-product-id="85123A">£2.95</span>' +
+    '<span class="price" id="entity" data-rx-product-id="85123A">&pound;2.95</span>' +
+    '<span class="price" id="gbp-code" data-rx-product-id="85123A">2,95 GBP</span>' +
+    // The shop raised it; the catalogue still has £2.95. And a price with 20 % VAT the catalogue has without.
+    '<span class="price" id="stale" data-rx-product-id="85123A">£3.25</span>' +
+    '<span class="price" id="gross" data-rx-product-id="22423">£15.30</span>' +
+    // Was and now: the struck-through one is never ours, even when it is the (older) catalogue price.
+    '<s class="price" id="was" data-rx-product-id="85123A">£5.00</s> <span class="price" id="now" data-rx-product-id="85123A">£2.95</span>' +
+    '<del class="price" id="old" data-rx-product-id="22423">£12.75</del>' +
+    '<del><span class="price" id="nested" data-rx-product-id="85123A">£5.00</span></del>' +
+    // Another currency of a multi-currency shop, by sign and by code, with the catalogue's number.
+    '<span class="price" id="euro" data-rx-product-id="85123A">€2.95</span>' +
+    '<span class="price" id="eur-code" data-rx-product-id="85123A">2,95 EUR</span>' +
+    // Not one price: a range, a unit price, no number.
+    '<span class="price" id="range" data-rx-product-id="85123A">£2.95 - £3.95</span>' +
+    '<span class="price" id="unit" data-rx-product-id="85123A">£2.95/kg</span>' +
+    '<span class="price" id="sold-out" data-rx-product-id="85123A">Sold out</span>' +
+    // A listing page whose ids come from inputs: the third item's price gets the second item's id.
+    '<ul><li><input type="hidden" name="product_id" value="85123A"><span class="price" id="item-1">£2.95</span></li>' +
+    '<li><input type="hidden" name="product_id" value="22423"><span class="price" id="item-2">£12.75</span></li>' +
+    '<li><span class="price" id="item-3">£4.95</span></li></ul>' +
+    '</main></body></html>',
   // Minified markup that leaves optional end tags out: no end-tag handler runs for these prices.
   '/implied-end-tags':
     '<!doctype html><html><head><title>Minified</title></head><body>' +
-    '<ul><li class=price data-rx-product-id=85123A>£2.55<li class=other>next item</ul>' +
-    '<table><tr><td class=price data-rx-product-id=85123A>£2.55<td>cell</table>' +
+    '<ul><li class=price data-rx-product-id=85123A>£2.95<li class=other>next item</ul>' +
+    '<table><tr><td class=price data-rx-product-id=85123A>£2.95<td>cell</table>' +
     '<p id=last>end of page</body></html>',
 };
 
@@ -135,7 +161,7 @@ function cspPage(response: ServerResponse, query: URLSearchParams): void {
       '<script nonce="shop-nonce">window.shopInline = true;</script>' +
       '<style nonce="shop-nonce">.shop-title{color:#123456}</style></head><body>' +
       '<main data-rx-view data-rx-product-id="85123A"><h1 class="shop-title">Heart</h1>' +
-      '<span data-rx-price data-rx-product-id="85123A">£2.55</span>' +
+      '<span data-rx-price data-rx-product-id="85123A">£2.95</span>' +
       '<div data-rx-slot="recommendations" data-rx-placement="product" data-rx-product-id="85123A"></div>' +
       '</main><p id="last">end of page</p></body></html>',
   );

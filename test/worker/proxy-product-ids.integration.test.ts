@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
+import type { PersonalizationSource } from '../../worker/src/proxy';
 import { parseProxyConfig } from '../../worker/src/proxy/config';
 import { Deadline } from '../../worker/src/proxy/deadline';
 import type { PageContext } from '../../worker/src/proxy/page-context';
@@ -16,6 +17,18 @@ import { withoutInsertions } from './proxy-insertions';
 import { productById, testSource } from './proxy-test-source';
 
 const WOOCOMMERCE = '/fixtures/woocommerce-storefront-shop.html';
+
+/**
+ * The demo catalogue's prices in euros, as a German shop's catalogue has them: a price is rewritten
+ * only where the page prints the quote's base price in its currency (price-check.ts).
+ */
+function euroSource(priceFactor: number): PersonalizationSource {
+  const source = testSource({ priceFactor });
+  return {
+    recommend: (query) => source.recommend(query),
+    prices: async (ids) => (await source.prices(ids)).map((quote) => ({ ...quote, currency: 'EUR' })),
+  };
+}
 
 interface RewriteOptions {
   productIdSelector: string;
@@ -68,7 +81,7 @@ describe('proxy: the product a price belongs to', () => {
       WOOCOMMERCE,
       {},
       {
-        deps: { source: () => testSource({ priceFactor: 0.5 }) },
+        deps: { source: () => euroSource(0.5) },
         env: {
           RX_PRICE_SELECTOR: '.price-item--regular, .rx-amount, .woocommerce-Price-amount',
           RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id], [data-product_id]',

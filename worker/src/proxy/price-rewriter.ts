@@ -1,6 +1,7 @@
 import { formatPrice, renderPriceDisclosure } from '../../../contracts/markup';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
+import { checkShopPrice, logPriceMismatch, reportPriceMismatches } from './price-check';
 import type { PriceQuote } from './source';
 
 interface PendingPrice {
@@ -32,6 +33,9 @@ const VOID_ELEMENTS = new Set([
   'wbr',
 ]);
 
+/** A struck-through price ("was £5.00" beside "now £2.55"): the markup says it is not what the product costs. */
+const STRUCK_THROUGH = new Set(['s', 'del', 'strike']);
+
 const PRODUCT_ID_ATTRIBUTES = ['data-rx-product-id', 'data-product-id', 'data-product_id', 'data-sku'];
 
 /** A product id carried by an element, in the attributes storefronts commonly use. */
@@ -62,9 +66,9 @@ function startTagKey(element: Element): string {
  * Rewrites price elements (`data-rx-price` and `RX_PRICE_SELECTOR` matches) with the shopper's
  * price, keeping the shop's formatting. The element's first text node is held back while it streams
  * and written where it ends, as the shopper's price or as it was (no personalized price in time, no
- * digits, or a child element before any text). Written there, not at the end tag: an end tag the
- * markup leaves implied (`<li class=price>£2.55<li>`, `<td>` without `</td>`) runs no handler, and the
- * price would otherwise end up after `</html>`. The disclosure goes after the end tag, when there is one.
+ * digits, a number other than the quote's base price (price-check.ts), or a child element before any
+ * text). Written there, not at the end tag: an end tag the markup leaves implied (`<li class=price>£2.55<li>`,
+ * `<td>` without `</td>`) runs no handler, and the price would otherwise end up after `</html>`. The disclosure goes after the end tag, when there is one.
  * No handler runs for elements outside prices: each JS call also cuts the output into a chunk.
  *
  * Whose price an element shows: its own product id attribute (`data-rx-product-id`, ...), else the id
@@ -87,6 +91,8 @@ export class PriceRewriter {
    * handler called now is the other selector matching the same element, not a new element.
    */
   private justOpened = false;
+  /** Prices of this page left as printed because they were not the base price (price-check.ts). */
+  private mismatches = 0;
 
   constructor(
     private readonly session: PageSession,
@@ -146,7 +152,8 @@ export class PriceRewriter {
 
   priceElement(element: Element): void {
     const ownScope = this.scopeOpenedBy(element);
-    if (VOID_ELEMENTS.has(element.tagName)) return;
+    // A struck-through price is not marked either: the plugin must not price it in the browser.
+    if (VOID_ELEMENTS.has(element.tagName) || STRUCK_THROUGH.has(element.tagName)) return;
     if (this.justOpened) return;
     if (!hasEndTag(element)) return;
     const productId =
@@ -214,6 +221,13 @@ export class PriceRewriter {
       put(original);
       return;
     }
+    const check = checkShopPrice(original, price);
+    if (check !== 'match') {
+      put(original);
+      if (check !== 'not_one_price') this.mismatches += 1;
+      logPriceMismatch(check, price.product_id, original, price.base_price);
+      return;
+    }
     // Only the digits of the shop's own (raw) text change, so its entities and spacing stay.
     put(this.encode(formatPrice(price.price, { template: original })));
     this.session.changed = true;
@@ -227,6 +241,8 @@ export class PriceRewriter {
     }
     this.stack.length = 0;
     this.scopes.length = 0;
+    if (this.mismatches > 0) reportPriceMismatches(this.mismatches);
+    this.mismatches = 0;
   }
 }
 
