@@ -132,6 +132,15 @@ const INLINE_PAGES: Record<string, string> = {
     '<li><input type="hidden" name="product_id" value="22423"><span class="price" id="item-2">£12.75</span></li>' +
     '<li><span class="price" id="item-3">£4.95</span></li></ul>' +
     '</main></body></html>',
+  // The page's first prices are no pattern for block prices: a range, then another currency's; the
+  // catalogue's own format comes third (proxy-price-check tests, "block prices").
+  '/block-format':
+    '<!doctype html><html><head><title>Formats</title></head><body><main>' +
+    '<span data-rx-price data-rx-product-id="85123A" id="range">£2.95 - £3.95</span>' +
+    '<span data-rx-price data-rx-product-id="85123A" id="euro">€2,95</span>' +
+    '<span data-rx-price data-rx-product-id="85123A" id="own">£2.95</span>' +
+    '<div data-rx-slot="recommendations" data-rx-placement="product" data-rx-product-id="85123A" data-rx-limit="3"></div>' +
+    '</main></body></html>',
   // Minified markup that leaves optional end tags out: no end-tag handler runs for these prices.
   '/implied-end-tags':
     '<!doctype html><html><head><title>Minified</title></head><body>' +

@@ -162,3 +162,13 @@ describe('proxy: only the base price the shop printed becomes the shopper price'
     });
   });
 });
+
+describe('proxy: block prices take the pattern of a price the page prints in the catalogue currency', () => {
+  it('skips a range and another currency before it', async () => {
+    const { body } = await proxied('/block-format', {}, { deps: CHECK_PAGE.deps });
+    const blockPrices = [...body.matchAll(/<span class="rx-price">([^<]*)<\/span>/g)].map((m) => m[1]);
+    expect(blockPrices.length).toBeGreaterThan(0);
+    // "£x.xx", as the shop's own "£2.95": never "£x.xx - £3.95" (the range) nor "€x,xx".
+    for (const price of blockPrices) expect(price).toMatch(/^£\d+\.\d\d$/);
+  });
+});

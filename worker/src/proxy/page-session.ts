@@ -2,6 +2,7 @@ import type { PriceFormat } from '../../../contracts/markup';
 import { logRepeating } from '../log-repeating';
 import type { Deadline } from './deadline';
 import type { PageContext } from './page-context';
+import { otherCurrency } from './price-check';
 import type { PersonalizationSource, PriceQuote, RecommendationQuery, Recommendations } from './source';
 
 /** How many items the up-front fetch asks for, so most slots of the page can share it. */
@@ -38,8 +39,11 @@ export class PageSession {
    * usually been known since the prefetch.
    */
   private readonly settledPrices = new Map<string, PriceQuote | undefined>();
-  /** The shop's own text of the first price on the page: how rendered prices are formatted. */
-  priceTemplate: string | undefined;
+  /**
+   * The shop's own texts of the page's first prices that are one price each (onePriceText), a few at
+   * most: how rendered prices are formatted, by the first in the catalogue's currency (priceFormat).
+   */
+  readonly priceTemplates: string[] = [];
   /**
    * The page's own product id, for prices outside every `RX_PRODUCT_ID_SELECTOR` match with content
    * (PriceRewriter.productIdElement): from the URL (`/products/ID`), or from a match without content
@@ -166,9 +170,14 @@ export class PageSession {
     return this.settledPrices.has(productId) ? { quote: this.settledPrices.get(productId) } : undefined;
   }
 
-  /** How rendered prices look: the page's own price text when one was seen, else the currency. */
+  /**
+   * How rendered prices look: the page's own price text when one was seen in the catalogue's currency
+   * (a multi-currency shop's "€2,95" must not dress a GBP amount), else the currency.
+   */
   priceFormat(): PriceFormat {
-    if (this.priceTemplate) return { template: this.priceTemplate };
-    return this.currency ? { currency: this.currency } : {};
+    const currency = this.currency;
+    const template = this.priceTemplates.find((text) => !currency || !otherCurrency(text, currency));
+    if (template) return { template };
+    return currency ? { currency } : {};
   }
 }

@@ -69,7 +69,7 @@ function signOf(currency: string): string {
  * another currency (a multi-currency shop), and a GBP amount must not be written in its € format.
  * Words that only look like codes ("VAT", "NEW") are not ISO 4217 codes and are ignored.
  */
-function otherCurrency(text: string, currency: string): boolean {
+export function otherCurrency(text: string, currency: string): boolean {
   for (const [sign] of text.matchAll(CURRENCY_SIGNS)) {
     if (!signOf(currency).includes(sign)) return true;
   }
@@ -79,6 +79,16 @@ function otherCurrency(text: string, currency: string): boolean {
     if (currencyCodes.has(code)) return true;
   }
   return false;
+}
+
+/**
+ * The shop's price text as a pattern for the prices of rendered blocks (formatPrice's `template`), or
+ * undefined when it is not one price (a range "£2 - £3", a multi-buy, a unit price, no number): with
+ * such a template a block would print "£2.55 - £3".
+ */
+export function onePriceText(raw: string): string | undefined {
+  const text = (raw.includes('&') ? decodeEntities(raw) : raw).trim();
+  return text && parsePrice(text) !== null ? text : undefined;
 }
 
 const HINTS: Record<PriceMismatch, string> = {

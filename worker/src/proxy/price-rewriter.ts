@@ -1,7 +1,6 @@
 import { formatPrice, renderPriceDisclosure } from '../../../contracts/markup';
-import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
-import { checkShopPrice, logPriceMismatch, reportPriceMismatches } from './price-check';
+import { checkShopPrice, logPriceMismatch, onePriceText, reportPriceMismatches } from './price-check';
 import type { PriceQuote } from './source';
 
 interface PendingPrice {
@@ -32,6 +31,9 @@ const VOID_ELEMENTS = new Set([
   'track',
   'wbr',
 ]);
+
+/** Prices of a page kept as patterns for block prices: enough to find one in the catalogue's currency. */
+const MAX_PRICE_TEMPLATES = 4;
 
 /** A struck-through price ("was £5.00" beside "now £2.55"): the markup says it is not what the product costs. */
 const STRUCK_THROUGH = new Set(['s', 'del', 'strike']);
@@ -202,7 +204,10 @@ export class PriceRewriter {
     top.untouched = true;
     const original = top.text;
     top.text = '';
-    this.session.priceTemplate ??= decodeEntities(original).trim() || undefined;
+    if (this.session.priceTemplates.length < MAX_PRICE_TEMPLATES) {
+      const template = onePriceText(original);
+      if (template) this.session.priceTemplates.push(template);
+    }
     const put = (html: string) => chunk.replace(html, { html: true });
     // A quote that is already known is written without returning a promise (see settledPrice).
     const settled = top.productId ? this.session.settledPrice(top.productId) : { quote: undefined };
