@@ -16,6 +16,7 @@
  * DLQ's HTTP consumer is added with the most retries Queues allows (docs/analytics.md).
  */
 import { parseArgs } from 'node:util';
+import { QUEUE_LIMITS } from '../worker/src/events/queue-chunks';
 import {
   decodeMessageBody,
   type OutgoingMessage,
@@ -24,12 +25,8 @@ import {
 } from './cloudflare-queues-api';
 
 const API = process.env.CLOUDFLARE_API_BASE ?? 'https://api.cloudflare.com/client/v4';
-/** Messages per pull, peek and publish (the API's maxima). */
-const BATCH = 100;
-/** Bytes per publish: Queues refuses a larger batch (error 10205, BatchSizeOutOfBounds). */
-const PUBLISH_MAX_BYTES = 256_000;
-/** What Queues counts per message beyond its body (~100 bytes of metadata, its limits page). */
-const MESSAGE_METADATA_BYTES = 100;
+/** Messages per pull, peek and publish (the API's maxima; a publish's are the producer's, QUEUE_LIMITS). */
+const BATCH = QUEUE_LIMITS.maxMessagesPerBatch;
 /**
  * How long pulled messages stay hidden from other pulls: covers publishing a batch in parts (up to
  * 50 publish + ack rounds for 100 messages of 128 KB). Past it, this run's next pull could hand them
@@ -129,14 +126,22 @@ interface ReadyMessage {
   leaseId: string;
 }
 
-/** Splits messages, in order, into publishes of at most BATCH messages and PUBLISH_MAX_BYTES. */
+/**
+ * Splits messages, in order, into publishes within Queues' batch limits (QUEUE_LIMITS: messages, and
+ * bytes with each message's metadata; a larger batch is refused, error 10205 BatchSizeOutOfBounds).
+ * Not the worker's chunkForQueue: that one refuses a message over the per-message limit, and a
+ * message pulled from a queue is always tried here.
+ */
 function publishParts(messages: readonly ReadyMessage[]): ReadyMessage[][] {
   const parts: ReadyMessage[][] = [];
   let current: ReadyMessage[] = [];
   let currentBytes = 0;
   for (const message of messages) {
-    const bytes = bodyBytes(message.outgoing) + MESSAGE_METADATA_BYTES;
-    if (current.length === BATCH || (current.length > 0 && currentBytes + bytes > PUBLISH_MAX_BYTES)) {
+    const bytes = bodyBytes(message.outgoing) + QUEUE_LIMITS.metadataBytes;
+    if (
+      current.length === QUEUE_LIMITS.maxMessagesPerBatch ||
+      (current.length > 0 && currentBytes + bytes > QUEUE_LIMITS.maxBatchBytes)
+    ) {
       parts.push(current);
       current = [];
       currentBytes = 0;
