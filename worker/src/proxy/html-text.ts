@@ -16,6 +16,8 @@ const NAMED: Record<string, string> = {
 
 /** Decodes numeric and the common named character references (enough for price texts). */
 export function decodeEntities(text: string): string {
+  // Most price texts have no reference at all: no regular expression run for them.
+  if (!text.includes('&')) return text;
   return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
     if (ref[0] === '#') {
       const code =

@@ -29,7 +29,7 @@ export function checkShopPrice(
   raw: string,
   quote: Pick<PriceQuote, 'base_price' | 'currency'>,
 ): 'match' | PriceMismatch {
-  const text = raw.includes('&') ? decodeEntities(raw) : raw;
+  const text = decodeEntities(raw);
   const shown = parsePrice(text);
   if (shown === null) return 'not_one_price';
   if (otherCurrency(text, quote.currency)) return 'currency';
@@ -87,7 +87,7 @@ export function otherCurrency(text: string, currency: string): boolean {
  * such a template a block would print "£2.55 - £3".
  */
 export function onePriceText(raw: string): string | undefined {
-  const text = (raw.includes('&') ? decodeEntities(raw) : raw).trim();
+  const text = decodeEntities(raw).trim();
   return text && parsePrice(text) !== null ? text : undefined;
 }
 
@@ -108,7 +108,7 @@ const logged = new Set<PriceMismatch>();
 export function logPriceMismatch(kind: PriceMismatch, productId: string, text: string, base: number): void {
   if (logged.has(kind)) return;
   logged.add(kind);
-  const shown = parsePrice(text.includes('&') ? decodeEntities(text) : text);
+  const shown = parsePrice(decodeEntities(text));
   log('warn', 'proxy_price_mismatch', {
     kind,
     product_id: productId,
