@@ -5,6 +5,7 @@
  * The target is replaced only when it is new, empty or an earlier bundle (checkBundleTarget).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -103,6 +104,31 @@ function isBundleFile(name: string): boolean {
   return name === 'manifest.json' || name === 'catalogue.json' || name.endsWith('.onnx');
 }
 
+/** What is at `target` (null when nothing is), or `fail`'s error when it cannot even be looked at. */
+export async function existingEntry(target: string, fail: (why: string) => Error): Promise<Stats | null> {
+  return stat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw fail(`cannot inspect it (${error.code ?? error.message})`);
+  });
+}
+
+/**
+ * Creates `target`'s parent folder and proves it writable by creating (and removing) a probe beside
+ * `target`, so a long run cannot fail only at its end for want of a place to write.
+ */
+export async function checkWritableParent(target: string, fail: (why: string) => Error): Promise<void> {
+  const resolved = path.resolve(target);
+  const parent = path.dirname(resolved);
+  await mkdir(parent, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw fail(`cannot create ${parent} (${error.code ?? error.message})`);
+  });
+  const probe = `${resolved}.tmp-${randomBytes(4).toString('hex')}`;
+  await mkdir(probe).catch((error: NodeJS.ErrnoException) => {
+    throw fail(`cannot write in ${parent} (${error.code ?? error.message})`);
+  });
+  await rm(probe, { recursive: true, force: true });
+}
+
 /**
  * Checks, before any training, that `dir` can receive a bundle: it does not exist, is an empty
  * folder, or is an earlier bundle (manifest.json and only bundle files). Writing replaces the whole
@@ -112,10 +138,7 @@ function isBundleFile(name: string): boolean {
 export async function checkBundleTarget(dir: string): Promise<void> {
   const target = path.resolve(dir);
   const fail = (why: string) => new BundleTargetError(`cannot write a bundle to ${dir}: ${why}`);
-  const existing = await stat(target).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
-    throw fail(`cannot inspect it (${error.code ?? error.message})`);
-  });
+  const existing = await existingEntry(target, fail);
   if (existing && !existing.isDirectory()) throw fail('it is a file, not a bundle folder');
   if (existing) {
     const entries = await readdir(target, { withFileTypes: true });
@@ -126,14 +149,7 @@ export async function checkBundleTarget(dir: string): Promise<void> {
         `it holds ${foreign ? `"${foreign.name}"` : 'files'} and is no earlier bundle; the bundle replaces the whole folder, so pass a new or empty folder, or an earlier bundle's`,
       );
   }
-  await mkdir(path.dirname(target), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-    throw fail(`cannot create ${path.dirname(target)} (${error.code ?? error.message})`);
-  });
-  const probe = `${target}.tmp-${randomBytes(4).toString('hex')}`;
-  await mkdir(probe).catch((error: NodeJS.ErrnoException) => {
-    throw fail(`cannot write in ${path.dirname(target)} (${error.code ?? error.message})`);
-  });
-  await rm(probe, { recursive: true, force: true });
+  await checkWritableParent(target, fail);
 }
 
 /** Writes the bundle into `dir` atomically (temp folder + rename) and returns its manifest. */
