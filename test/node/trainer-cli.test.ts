@@ -279,6 +279,26 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     ]);
   });
 
+  it('a repeated option or a missing -- after npm run exits 2 with the usage, before any work', async () => {
+    const out = path.join(dir, 'never-repeated');
+    const [train, forecast] = await Promise.all([
+      // Without the refusal the second --input silently won: a run meant for one file trained on another.
+      cli('train', ['--format', 'movielens', '--input', ratings, '--out', out, '--input', ratings]),
+      // `npm run forecast --format …` without `--`: npm keeps the options and passes only the values.
+      cli('forecast', ['online-retail', ratings, '4', out]),
+    ]);
+    expect(train.code).toBe(2);
+    expect(train.stderr).toMatch(
+      /^error: --input is given more than once; give it once\n\nusage: npm run train -- /,
+    );
+    expect(train.stdout).toBe('');
+    expect(forecast.code).toBe(2);
+    expect(forecast.stderr).toMatch(
+      /^error: unexpected argument "online-retail": .*\(npm run forecast -- --format …\)\n\nusage: npm run forecast -- /,
+    );
+    await expect(readFile(path.join(out, 'manifest.json'))).rejects.toThrow();
+  });
+
   it('bad input: clear errors and non-zero exits, no bundle written', async () => {
     const empty = path.join(dir, 'empty.data');
     await writeFile(empty, '');

@@ -1,27 +1,55 @@
 /** Minimal `--name value` argument parsing for the trainer's commands, with usage errors. */
+import path from 'node:path';
 
 /** A command-line usage error: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** Parses `--key value` pairs (and `--flag` booleans listed in `flags`). */
+/**
+ * Parses `--key value` and `--key=value` pairs (and `--flag` booleans listed in `flags`). Every
+ * option may be given once: a second `--input` or `--out` used to replace the first silently, so a
+ * run meant for one file trained on another. Values are never quoted back in errors: `--input` of
+ * `--format mongodb` is a connection string that may hold a password.
+ */
 export function parseArgs(argv: string[], known: string[], flags: string[] = []): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
+    if (!arg.startsWith('--')) throw new UsageError(unexpectedArgument(arg, i === 0));
     const [key = '', inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (flags.includes(key)) {
+    if (key === '') throw new UsageError(unexpectedArgument(arg, i === 0));
+    const isFlag = flags.includes(key);
+    if (!isFlag && !known.includes(key)) throw new UsageError(`unknown option --${key}`);
+    if (out.has(key)) throw new UsageError(`--${key} is given more than once; give it once`);
+    if (isFlag) {
       out.set(key, inline ?? 'true');
       continue;
     }
-    if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${key} needs a value`);
+    // `--out --data x`: the next option is no value. An inline value may start with `--` (`--out=--x`).
+    const value = inline ?? (argv[i + 1]?.startsWith('--') ? undefined : argv[++i]);
+    // An empty value (`--json=`, `--out ""`) would fall back to a default or fail only at the end.
+    if (value === undefined || value === '') throw new UsageError(`--${key} needs a value`);
     out.set(key, value);
   }
   return out;
+}
+
+/**
+ * Why a word that is no option was refused. First on the line it is mostly `npm run train --format x`
+ * without the `--` after the script name: npm then keeps the options and passes only their values.
+ */
+function unexpectedArgument(arg: string, first: boolean): string {
+  const example = `npm run ${path.parse(process.argv[1] ?? 'train').name} -- --format …`;
+  if (arg === '--') return `unexpected argument "--": give the options after a single -- (${example})`;
+  // A connection string typed bare must not have its password printed back.
+  const shown = `"${arg.replace(/\/\/.*@/s, '//…@')}"`;
+  if (arg.startsWith('--')) return `unknown option ${shown}`;
+  if (arg.startsWith('-')) return `unknown option ${shown}: options start with "--" (--name value)`;
+  const why = first
+    ? `options are --name value; with npm run, put -- between the command and them (${example})`
+    : 'each option takes one value (quote a value with spaces; a shell pattern may have matched several files)';
+  return `unexpected argument ${shown}: ${why}`;
 }
 
 /** The value of a required option. */

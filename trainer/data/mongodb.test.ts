@@ -3,7 +3,7 @@
  * or against a real MongoDB when RX_TEST_MONGODB_URI is set (test/support/test-mongo.ts: then in a
  * database of this run's own, dropped afterwards).
  */
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
@@ -15,7 +15,7 @@ import {
   withDatabase,
 } from '../../test/support/test-mongo';
 import { InputError } from './lines';
-import { databaseOfUri, mongodbSource } from './mongodb';
+import { authSourceHint, databaseOfUri, mongodbSource } from './mongodb';
 import { readAll } from './sources';
 
 const realUri = realTestMongoUri();
@@ -117,5 +117,58 @@ describe('mongodb reader', () => {
     } finally {
       await locked.close();
     }
+  });
+
+  it('a login refused for the database in the path hints at authSource, never quoting the password', async () => {
+    // The stand-in, as MongoDB, defines users in `admin`: with `/shop` and no authSource the driver
+    // authenticates against `shop`, and the server answers only "Authentication failed." (code 18).
+    const locked = await startLocalMongo({
+      host: '127.0.0.1',
+      port: 0,
+      users: [{ username: 'rx', password: 'pw-s3cret' }],
+    });
+    const at = (credentials: string, rest: string) =>
+      locked.uri.replace('mongodb://', `mongodb://${credentials}@`) + rest;
+    try {
+      const error = await readAll(mongodbSource(at('rx:pw-s3cret', '/shop'))).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message).toMatch(
+        /^cannot connect to MongoDB: Authentication failed\. \(the driver authenticated against database "shop", .* add \?authSource=admin to the connection string\)$/,
+      );
+      expect((error as Error).message).not.toMatch(/s3cret|rx:|127\.0\.0\.1/);
+      // The hint's advice works: the same user logs in, and the reader gets as far as the collection.
+      await expect(readAll(mongodbSource(at('rx:pw-s3cret', '/shop?authSource=admin')))).rejects.toThrow(
+        /^collection shop\.events has no product events$/,
+      );
+      // With authSource given, a refusal is the password's (or the user's): no hint.
+      await expect(readAll(mongodbSource(at('rx:wrong', '/shop?authSource=admin')))).rejects.toThrow(
+        /^cannot connect to MongoDB: Authentication failed\.$/,
+      );
+    } finally {
+      await locked.close();
+    }
+  });
+
+  it('the authSource hint follows the driver error code and the auth database really used', () => {
+    const refused = new MongoServerError({
+      ok: 0,
+      code: 18,
+      codeName: 'AuthenticationFailed',
+      errmsg: 'Authentication failed.',
+    });
+    expect(authSourceHint(refused, 'mongodb://rx:pw@h/shop?retryWrites=true')).toMatch(
+      /database "shop", .*add &authSource=admin to the connection string\)$/,
+    );
+    // A mongodb+srv TXT record (Atlas: authSource=admin) overrode the path: the password is wrong.
+    const atlas = { options: { credentials: { source: 'admin' } } };
+    expect(authSourceHint(refused, 'mongodb+srv://rx:pw@c.example.net/shop', atlas)).toBe('');
+    expect(
+      authSourceHint(refused, 'mongodb://rx:pw@h/shop', { options: { credentials: { source: 'shop' } } }),
+    ).not.toBe('');
+    expect(authSourceHint(refused, 'mongodb://rx:pw@h/admin')).toBe('');
+    expect(authSourceHint(refused, 'mongodb://rx:pw@h/')).toBe('');
+    expect(authSourceHint(refused, 'mongodb://rx:pw@h/shop?authsource=shop')).toBe('');
+    const unauthorized = new MongoServerError({ ok: 0, code: 13, codeName: 'Unauthorized', errmsg: 'x' });
+    expect(authSourceHint(unauthorized, 'mongodb://rx:pw@h/shop')).toBe('');
   });
 });

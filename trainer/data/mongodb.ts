@@ -40,7 +40,9 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
     const client = connectionClient(uri);
     try {
       await client.connect().catch((error: Error) => {
-        throw new InputError(`cannot connect to MongoDB: ${error.message}`);
+        throw new InputError(
+          `cannot connect to MongoDB: ${error.message}${authSourceHint(error, uri, client)}`,
+        );
       });
       const dbName = databaseOfUri(uri) || process.env.MONGODB_DB || 'rx';
       const cursor = client
@@ -53,7 +55,7 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
         // says which collection and how far, not only the driver's words.
         const doc = await cursor.next().catch((error: Error) => {
           throw new InputError(
-            `reading ${dbName}.${collection} from MongoDB failed after ${n} events: ${error.message}`,
+            `reading ${dbName}.${collection} from MongoDB failed after ${n} events: ${error.message}${authSourceHint(error, uri, client)}`,
           );
         });
         if (doc === null) break;
@@ -66,6 +68,37 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
     }
   }
   return { interactions, report, items };
+}
+
+/** MongoDB's error code for a failed login ("Authentication failed.", whatever the cause). */
+const AUTHENTICATION_FAILED = 18;
+
+/**
+ * A hint for a refused login that may be the auth database, not the password: without `authSource`
+ * the driver authenticates against the database in the URI's path, so with `/shop` a self-hosted
+ * user created in `admin` gets only MongoDB's bare "Authentication failed.". `client` gives the
+ * auth database the driver really used: a `mongodb+srv://` TXT record (Atlas sets
+ * `authSource=admin`) overrides the path, and then the hint would be wrong. Names only the
+ * database, never the user, password or URI.
+ */
+export function authSourceHint(
+  error: unknown,
+  uri: string,
+  client?: { options: { credentials?: { source?: string } } },
+): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== AUTHENTICATION_FAILED) return '';
+  const database = databaseOfUri(uri);
+  if (database === '' || database === 'admin') return '';
+  const query = uri.split('?')[1] ?? '';
+  if (/(^|&)authSource=/i.test(query)) return '';
+  const used = client?.options.credentials?.source;
+  if (used !== undefined && used !== database) return '';
+  const add = query === '' ? '?authSource=admin' : '&authSource=admin';
+  return (
+    ` (the driver authenticated against database "${database}", the one in the connection string's path;` +
+    ` if the user is defined in another database, e.g. admin, add ${add} to the connection string)`
+  );
 }
 
 const PERCENT_ENCODE = 'percent-encode @ : / ? # [ ] % in the user name and password';
