@@ -4,6 +4,12 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../worker/src/env';
+import type { Recommendations } from '../../worker/src/proxy';
+import { parseProxyConfig } from '../../worker/src/proxy/config';
+import { pageCsp } from '../../worker/src/proxy/csp';
+import { Deadline } from '../../worker/src/proxy/deadline';
+import { PageSession } from '../../worker/src/proxy/page-session';
+import { pageRewriter } from '../../worker/src/proxy/rewriter';
 import { direct, type ProxiedResponse, proxied, viaWorker } from './proxy-helpers';
 import { count, withoutInsertions } from './proxy-insertions';
 import { productById, testSource } from './proxy-test-source';
@@ -258,5 +264,152 @@ describe('proxy: a policy in <meta http-equiv>', () => {
     expect(body).toContain(`<style data-rx-styles nonce="${nonce}">`);
     expect(body).not.toContain('/rx.js');
     expect(body).toContain(`content="${meta}"`);
+  });
+});
+
+/** The catalogue's images on a CDN host, as a shop with an image service has them. */
+const CDN = 'https://cdn.shop.example';
+
+/** The test source's items (images `/images/ID.svg`, relative), or with their images moved to `host`. */
+async function items(host = ''): Promise<Recommendations['items']> {
+  const { items: relative } = await testSource().recommend({
+    placement: 'product',
+    productId: '85123A',
+    limit: 4,
+  });
+  return relative.map((item) => ({ ...item, image: `${host}${item.image}` }));
+}
+
+/** A treatment shopper's page whose blocks show these items. */
+function pageWith(path: string, shown: Recommendations['items']): Promise<ProxiedResponse> {
+  return proxied(path, {}, { deps: { source: () => testSource({ items: shown }) } });
+}
+
+/** How many images the page's blocks have, and whether a block (with its titles) is there at all. */
+function blockImages(body: string): { blocks: number; images: number; titles: number } {
+  return {
+    blocks: count(body, '<section class="rx-block'),
+    images: count(body, '<img class="rx-image"'),
+    titles: count(body, '<span class="rx-title">'),
+  };
+}
+
+describe("proxy: the blocks' images under img-src", () => {
+  const WITH_IMAGES = { blocks: 1, images: 4, titles: 4 };
+  const TEXT_ONLY = { blocks: 1, images: 0, titles: 4 };
+
+  it("'self' keeps relative images and leaves out another host's, whole block text-only", async () => {
+    const path = cspPath({ csp: ["img-src 'self'"] });
+    const lines = await cspLogLines(async () => {
+      const relative = await pageWith(path, await items());
+      expect(blockImages(relative.body)).toEqual(WITH_IMAGES);
+      expect(relative.body).toContain('<img class="rx-image" src="/images/');
+      const cdn = await pageWith(path, await items(CDN));
+      expect(blockImages(cdn.body)).toEqual(TEXT_ONLY);
+      expect(cdn.body).not.toContain(CDN);
+      expect(blockImages((await pageWith(path, await items(CDN))).body)).toEqual(TEXT_ONLY);
+      // The rest of the page is as always: the shop's bytes, our tags, the block.
+      expect(withoutInsertions(cdn.body)).toBe((await direct(path)).body);
+    });
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        event: 'proxy_csp_refused',
+        element: 'image',
+        directive: 'img-src',
+        reason: "the catalogue images' address not allowed",
+      },
+    ]);
+    expect(await cspHealth()).toMatchObject({
+      status: 'degraded',
+      detail:
+        "Content-Security-Policy img-src: the catalogue images' address not allowed; blocks shown without images (allow their host in img-src)",
+    });
+  });
+
+  it("a host source keeps that host's images and leaves out the page's own", async () => {
+    const path = cspPath({ csp: ["script-src 'self'; img-src https://cdn.shop.example"] });
+    expect(blockImages((await pageWith(path, await items(CDN))).body)).toEqual(WITH_IMAGES);
+    expect(blockImages((await pageWith(path, await items())).body)).toEqual(TEXT_ONLY);
+  });
+
+  it('https: and * keep every http(s) image, unless another policy refuses them', async () => {
+    for (const source of ['https:', '*']) {
+      for (const host of ['', CDN]) {
+        const { body } = await pageWith(cspPath({ csp: [`img-src ${source}`] }), await items(host));
+        expect(blockImages(body), `${source} ${host}`).toEqual(WITH_IMAGES);
+      }
+      const both = await pageWith(
+        cspPath({ csp: [`img-src ${source}`, "img-src 'self'"] }),
+        await items(CDN),
+      );
+      expect(blockImages(both.body), source).toEqual(TEXT_ONLY);
+    }
+  });
+
+  it("'none' and default-src (when img-src is absent) refuse; img-src, when there, wins over default-src", async () => {
+    const lines = await cspLogLines(async () => {
+      const none = await pageWith(cspPath({ csp: ["img-src 'none'"] }), await items());
+      expect(blockImages(none.body)).toEqual(TEXT_ONLY);
+      const fallback = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'";
+      const refused = await pageWith(cspPath({ csp: [fallback] }), await items(CDN));
+      expect(blockImages(refused.body)).toEqual(TEXT_ONLY);
+      const kept = await pageWith(cspPath({ csp: [`${fallback}; img-src ${CDN}`] }), await items(CDN));
+      expect(blockImages(kept.body)).toEqual(WITH_IMAGES);
+    });
+    expect(lines.filter((line) => line.element === 'image')).toEqual([
+      expect.objectContaining({ directive: 'img-src', reason: "'none'" }),
+      expect.objectContaining({
+        directive: 'default-src',
+        reason: "the catalogue images' address not allowed",
+      }),
+    ]);
+  });
+
+  it('Report-Only refuses nothing; the same policy enforced, in a header or <meta>, does', async () => {
+    const policy = "img-src 'none'";
+    const reportOnly = await pageWith(cspPath({ ro: [policy] }), await items());
+    expect(blockImages(reportOnly.body)).toEqual(WITH_IMAGES);
+    expect(blockImages((await pageWith(cspPath({ csp: [policy] }), await items())).body)).toEqual(TEXT_ONLY);
+    expect(blockImages((await pageWith(cspPath({ meta: [policy] }), await items())).body)).toEqual(TEXT_ONLY);
+  });
+
+  /** A treatment shopper's rewrite of a page with a `<base href>` under this header policy. */
+  async function withBase(policy: string, href: string, page = 'https://shop.example/p'): Promise<string> {
+    const config = parseProxyConfig({ ORIGIN_URL: 'https://origin.example' } as Env);
+    if (!config) throw new Error('proxy mode expected');
+    const url = new URL(page);
+    const headers = new Headers({
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': policy,
+    });
+    const session = new PageSession(testSource({ items: await items() }), new Deadline(), {
+      placement: 'home',
+    });
+    const rewriter = pageRewriter({
+      config,
+      session,
+      personal: true,
+      encode: (html) => html,
+      page: url,
+      csp: pageCsp(headers, url, true),
+    });
+    const html = `<!doctype html><html><head><base href="${href}"></head><body><div data-rx-slot data-rx-placement="home" data-rx-limit="4"></div></body></html>`;
+    return rewriter.transform(new Response(html, { headers })).text();
+  }
+
+  it('judges relative images where <base href> sends them, unless base-uri refuses that base', async () => {
+    const policy = `img-src ${CDN}`;
+    expect(blockImages(await withBase(policy, `${CDN}/`))).toEqual(WITH_IMAGES);
+    expect(blockImages(await withBase(`${policy}; base-uri 'self'`, `${CDN}/`))).toEqual(TEXT_ONLY);
+    expect(blockImages(await withBase(policy, '/shop/'))).toEqual(TEXT_ONLY);
+  });
+
+  it('on an http page, https: refuses its relative images unless the policy upgrades them', async () => {
+    const page = 'http://shop.example/p';
+    expect(blockImages(await withBase('img-src https:', '/', page))).toEqual(TEXT_ONLY);
+    expect(blockImages(await withBase('img-src https:; upgrade-insecure-requests', '/', page))).toEqual(
+      WITH_IMAGES,
+    );
   });
 });

@@ -98,7 +98,7 @@ export function matchesUrl(sources: readonly string[], url: URL, self: URL): boo
   const scheme = url.protocol.slice(0, -1);
   return sources.some((source) => {
     if (source === '*') return ['http', 'https', 'ws', 'wss'].includes(scheme) || scheme === selfScheme(self);
-    if (source.toLowerCase() === "'self'") return url.origin === self.origin;
+    if (source.toLowerCase() === "'self'") return matchesSelf(url, self);
     const schemeOnly = SCHEME_SOURCE.exec(source);
     if (schemeOnly) return schemeMatches(schemeOnly[1] ?? '', scheme);
     const host = HOST_SOURCE.exec(source);
@@ -109,6 +109,22 @@ export function matchesUrl(sources: readonly string[], url: URL, self: URL): boo
     if (!portMatches(sourcePort, url, scheme)) return false;
     return sourcePath === undefined || pathMatches(sourcePath, url.pathname);
   });
+}
+
+/**
+ * `'self'` (CSP3): the page's own origin, or the same host on default-or-equal ports reached over
+ * https (an http page's `'self'` also allows its host over https, as browsers upgrade it).
+ */
+function matchesSelf(url: URL, self: URL): boolean {
+  if (url.origin === self.origin) return true;
+  if (url.hostname !== self.hostname) return false;
+  const scheme = url.protocol.slice(0, -1);
+  const ownScheme = selfScheme(self);
+  // URL keeps a port only when it is not the scheme's default: equal strings, same or both default.
+  return (
+    url.port === self.port &&
+    (scheme === 'https' || scheme === 'wss' || (ownScheme === 'http' && scheme === 'ws'))
+  );
 }
 
 function selfScheme(self: URL): string {

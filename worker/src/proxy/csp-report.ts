@@ -1,9 +1,9 @@
 /**
  * Making a Content-Security-Policy refusal visible (docs/proxy.md "Shops with a
  * Content-Security-Policy"): `/healthz` `csp` is `degraded` for a minute after a page whose policy
- * kept an element out, and the log says it once per isolate and kind (`proxy_csp_refused`). The shop's
- * policy is not a setting of ours, so this is not under `config`: it is found in the origin's
- * answers, page by page.
+ * kept an element (or the blocks' images) out, and the log says it once per isolate and kind
+ * (`proxy_csp_refused`). The shop's policy is not a setting of ours, so this is not under `config`:
+ * it is found in the origin's answers, page by page.
  */
 import type { Env } from '../env';
 import { componentHealth, registerHealthProbe, reportFailure } from '../health';
@@ -14,6 +14,7 @@ const WHAT: Record<CspRefusal['element'], string> = {
   script: '/rx.js not injected, nothing tracked in the browser',
   style: 'block stylesheet not injected',
   connect: "the plugin's /v1 calls are refused",
+  image: 'blocks shown without images (allow their host in img-src)',
 };
 
 const logged = new Set<string>();

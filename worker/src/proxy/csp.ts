@@ -3,8 +3,11 @@
  * `<script src="/rx.js">` and the blocks' inline `<style data-rx-styles>` (docs/proxy.md "Shops with
  * a Content-Security-Policy"). For each enforced policy, the directive that governs the element
  * either already allows it, or gets a fresh per-response nonce that the element then carries, or,
- * when the only way in would weaken the shop's policy, the element is not injected.
+ * when the only way in would weaken the shop's policy, the element is not injected. The blocks'
+ * images are judged too: a nonce does not apply to them, so where a policy refuses them the blocks
+ * go out without images.
  */
+import { safeUrl } from '../../../contracts/markup';
 import {
   allowsNothing,
   type Directive,
@@ -18,17 +21,21 @@ import {
 
 export type InjectedElement = 'script' | 'style';
 
+/** What a policy may refuse: our two tags, the plugin's `/v1` calls, the blocks' images. */
+export type CspSubject = InjectedElement | 'connect' | 'image';
+
 /** Why an element cannot be allowed without weakening the shop's policy; no URL, no value quoted. */
 export interface CspRefusal {
-  element: InjectedElement | 'connect';
+  element: CspSubject;
   directive: string;
   reason: string;
 }
 
-const CHAINS: Record<InjectedElement | 'connect', readonly string[]> = {
+const CHAINS: Record<CspSubject, readonly string[]> = {
   script: ['script-src-elem', 'script-src', 'default-src'],
   style: ['style-src-elem', 'style-src', 'default-src'],
   connect: ['connect-src', 'default-src'],
+  image: ['img-src', 'default-src'],
 };
 
 /** The plugin's path (rewriter.ts PLUGIN_PATH) and the API path it sends events to. */
@@ -55,6 +62,10 @@ function freshNonce(): string {
 export class PageCsp {
   private nonceValue: string | undefined;
   private readonly refusals = new Map<InjectedElement | 'connect', CspRefusal>();
+  /** Every enforced policy read so far: each block's images must pass all of them. */
+  private readonly policies: Policy[] = [];
+  /** A policy says `upgrade-insecure-requests`: http: subresources are fetched over https. */
+  private upgradeInsecure = false;
 
   constructor(
     private readonly page: URL,
@@ -78,6 +89,8 @@ export class PageCsp {
    */
   apply(text: string, delivery: 'header' | 'meta'): string | undefined {
     const policies = parsePolicies(text);
+    this.policies.push(...policies);
+    this.upgradeInsecure ||= policies.some((policy) => policy.has('upgrade-insecure-requests'));
     const ends = new Set<number>();
     for (const element of this.wanted) {
       if (this.refusals.has(element)) continue;
@@ -103,6 +116,46 @@ export class PageCsp {
       extended = extended.slice(0, end) + source + extended.slice(end);
     }
     return extended;
+  }
+
+  /**
+   * Why the browser would refuse a block's images (its items' `image` fields, as the renderer writes
+   * them into `src`), or undefined when every policy read so far allows all of them. `base` is the
+   * document's base URL (documentBaseUrl). A nonce does not apply to images, and widening the shop's
+   * list is not ours to do: a refusal means the block goes out without images.
+   */
+  imageRefusal(items: readonly { image: string }[], base: URL): CspRefusal | undefined {
+    const directives = this.policies.flatMap((policy) => governing(policy, CHAINS.image) ?? []);
+    // Policies without img-src and default-src say nothing of images: no URL is parsed for them.
+    if (directives.length === 0) return undefined;
+    const upgrade = this.upgradeInsecure || this.page.protocol === 'https:';
+    const urls = items.flatMap(({ image }) => {
+      // markup.ts renders no <img> for an empty image, and `safeUrl(image)` as the src of the others.
+      const url = image ? requestedUrl(safeUrl(image), base, upgrade) : undefined;
+      return url ? [url] : [];
+    });
+    if (urls.length === 0) return undefined;
+    for (const directive of directives) {
+      if (allowsNothing(directive.sources)) {
+        return { element: 'image', directive: directive.name, reason: "'none'" };
+      }
+      if (!urls.every((url) => matchesUrl(directive.sources, url, this.page))) {
+        return {
+          element: 'image',
+          directive: directive.name,
+          reason: "the catalogue images' address not allowed",
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether every `base-uri` read so far allows this `<base href>` (no fallback to default-src). */
+  allowsBase(url: URL): boolean {
+    return this.policies.every((policy) => {
+      const directive = policy.get('base-uri');
+      return !directive || matchesUrl(directive.sources, url, this.page);
+    });
   }
 
   private verdict(element: InjectedElement, policy: Policy, delivery: 'header' | 'meta'): Verdict {
@@ -162,6 +215,40 @@ export class PageCsp {
       return;
     }
   }
+}
+
+/**
+ * The URL the browser checks an `<img src>` against the policy with: resolved against the document's
+ * base URL, then upgraded to https as Fetch does before that check (`upgrade-insecure-requests`, and
+ * current browsers' upgrade of http images on an https page). Undefined when it does not parse: the
+ * browser fetches nothing then.
+ */
+function requestedUrl(src: string, base: URL, upgrade: boolean): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(src, base);
+  } catch {
+    return undefined;
+  }
+  // Port 80 is already implicit in an http URL, so it becomes https' 443, as the upgrade wants.
+  if (upgrade && url.protocol === 'http:') url.protocol = 'https:';
+  return url;
+}
+
+/**
+ * The document's base URL once the first `<base href>` is read (HTML "set the frozen base URL"): the
+ * page's own URL when the href does not parse, is `data:` or `javascript:`, or a `base-uri` the page
+ * is already under refuses it. Relative block image URLs resolve against it.
+ */
+export function documentBaseUrl(href: string, page: URL, csp: PageCsp | undefined): URL {
+  let url: URL;
+  try {
+    url = new URL(href, page);
+  } catch {
+    return page;
+  }
+  if (url.protocol === 'data:' || url.protocol === 'javascript:') return page;
+  return csp && !csp.allowsBase(url) ? page : url;
 }
 
 /**

@@ -2,7 +2,7 @@ import { renderRecommendationBlock } from '../../../contracts/markup';
 import { RX_DEFAULT_STYLES } from '../../../contracts/markup-styles';
 import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
-import { type InjectedElement, injectedElements, PageCsp } from './csp';
+import { type CspSubject, documentBaseUrl, injectedElements, PageCsp } from './csp';
 import { reportCspRefusal } from './csp-report';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
@@ -91,19 +91,23 @@ interface Slot {
   limit?: number;
 }
 
+/** How this page's blocks are written: its charset, and the items as the page's policy lets them show. */
+interface BlockOutput {
+  /** Makes inserted markup safe for the page's charset (identity for UTF-8). */
+  encode: (html: string) => string;
+  /** The items, without their images where the page's Content-Security-Policy refuses them. */
+  shownItems: (items: Recommendations['items']) => Recommendations['items'];
+}
+
 /**
  * Fills one slot; leaves it as it was when nothing comes back within the budget. Synchronous when the
  * slot's recommendations and prices are already known (see PageSession.settledRecommendations).
  */
-function fillSlot(
-  session: PageSession,
-  slot: Slot,
-  encode: (html: string) => string,
-): Promise<void> | undefined {
+function fillSlot(session: PageSession, slot: Slot, output: BlockOutput): Promise<void> | undefined {
   const query = slotQuery(slot.attributes, session.context);
   if (slot.limit !== undefined) query.limit = slot.limit;
   const render = (recommendations: Recommendations | undefined) =>
-    renderSlot(session, slot, encode, query, recommendations);
+    renderSlot(session, slot, output, query, recommendations);
   const settled = session.settledRecommendations(query);
   if (settled) {
     render(settled.value);
@@ -115,12 +119,12 @@ function fillSlot(
 function renderSlot(
   session: PageSession,
   { element, attributes, position }: Slot,
-  encode: (html: string) => string,
+  { encode, shownItems }: BlockOutput,
   query: ReturnType<typeof slotQuery>,
   recommendations: Recommendations | undefined,
 ): void {
   if (!recommendations) return;
-  const block = renderRecommendationBlock(recommendations.items, {
+  const block = renderRecommendationBlock(shownItems(recommendations.items), {
     recommendationId: recommendations.recommendation_id,
     placement: query.placement,
     heading: slotHeading(attributes, query.placement),
@@ -191,8 +195,11 @@ export function pageRewriter({
   let pageHasPlugin = false;
   // A <meta> policy applies to what follows it, so to our tags; without a header, it is read only here.
   let pageCsp = csp;
+  /** What a relative URL in a block resolves against: the page's URL, or its first `<base href>`. */
+  let base = page;
+  let baseRead = false;
   /** Whether a policy keeps the element out; said (log, `/healthz`) whenever it does. */
-  const refused = (element: InjectedElement | 'connect') => {
+  const refused = (element: Exclude<CspSubject, 'image'>) => {
     const refusal = pageCsp?.refusal(element);
     if (refusal) reportCspRefusal(refusal);
     return refusal !== undefined;
@@ -211,6 +218,17 @@ export function pageRewriter({
           });
     if (pageHasPlugin || script) refused('connect');
     return encode(style + script);
+  };
+  const output: BlockOutput = {
+    encode,
+    // An image the policy refuses would show as an empty box, and send the shop a violation report
+    // per shopper: the block goes out text-only instead (all its images, so its cards stay alike).
+    shownItems: (items) => {
+      const refusal = pageCsp?.imageRefusal(items, base);
+      if (!refusal) return items;
+      reportCspRefusal(refusal);
+      return items.map((item) => ({ ...item, image: '' }));
+    },
   };
   const rewriter = new HTMLRewriter();
 
@@ -262,6 +280,15 @@ export function pageRewriter({
     (element: Element): T | undefined =>
       templateDepth > 0 ? undefined : handle(element);
 
+  // Browsers take the first <base href> of the document (one in <template> is inert).
+  rewriter.on('base[href]', {
+    element: outsideTemplate((element) => {
+      if (baseRead) return;
+      baseRead = true;
+      base = documentBaseUrl(decodeEntities(element.getAttribute('href') ?? ''), page, pageCsp);
+    }),
+  });
+
   // Only a page carrying a policy in <meta> runs this (the selector itself is matched natively).
   rewriter.on('meta[http-equiv="content-security-policy" i]', {
     element(element) {
@@ -300,7 +327,7 @@ export function pageRewriter({
   if (session) {
     rewriter.on('[data-rx-slot]', {
       element: outsideTemplate((element) =>
-        fillSlot(session, { element, attributes: decodedAttributes(element), position: 'inner' }, encode),
+        fillSlot(session, { element, attributes: decodedAttributes(element), position: 'inner' }, output),
       ),
     });
     for (const slot of config.slots) {
@@ -309,7 +336,7 @@ export function pageRewriter({
           fillSlot(
             session,
             { element, attributes: configuredAttributes(slot), position: slot.position, limit: slot.limit },
-            encode,
+            output,
           ),
         ),
       });
