@@ -2,6 +2,12 @@
  * A small client of the Cloudflare Queues REST API (developers.cloudflare.com/api/resources/queues):
  * list queues, pull, ack, publish a batch. Every call checks the HTTP status and the API's
  * `success` flag and throws an error that names the call (never the token).
+ *
+ * A call that fails for a passing reason (HTTP 429, 5xx, a network error or timeout) is tried again
+ * after the server's `Retry-After` (seconds or an HTTP date) or, without one, an exponential back-off
+ * with jitter; within a total wait for the client's life, a number of tries per call, and a per-call
+ * deadline the caller sets (the lease of messages it holds). Past them it throws {@link RetriesExhausted}
+ * saying which bound stopped it. Why each call may be repeated: see `call`.
  */
 
 /** A message as the pull endpoint returns it. */
@@ -50,30 +56,113 @@ interface ApiEnvelope {
   result?: unknown;
 }
 
+/** How long one attempt may take; past it the attempt counts as a network error. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface RetryPolicy {
+  /**
+   * The most time the client may spend waiting between attempts, over all its calls (one run).
+   * A wait that would pass it is not started.
+   */
+  maxTotalWaitMs: number;
+  /** Tries per call, the first included: bounds a server that keeps answering `Retry-After: 0`. */
+  maxAttempts: number;
+  /** Without `Retry-After`: the n-th retry waits between half and all of base × 2^(n-1), at most maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * 15 minutes in all: three of the 5-minute blocks Cloudflare imposes on a user past 1,200 requests in
+ * 5 minutes (developers.cloudflare.com/fundamentals/api/reference/limits). 20 tries per call; 1 s
+ * doubling to 60 s when the server names no time.
+ */
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxTotalWaitMs: 15 * 60_000,
+  maxAttempts: 20,
+  baseDelayMs: 1_000,
+  maxDelayMs: 60_000,
+};
+
+/** Time as the client sees it; tests pass a fake one so that a 5-minute Retry-After costs nothing. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** In [0, 1): the jitter of the back-off. */
+  random(): number;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: () => Math.random(),
+};
+
+/** A call that kept failing for a passing reason until a bound of the retry policy (named in the message). */
+export class RetriesExhausted extends Error {
+  override readonly name = 'RetriesExhausted';
+}
+
+/**
+ * `Retry-After` in milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3; Cloudflare
+ * sends whole seconds, "rounded up"). `undefined` when absent or not understood (the back-off applies).
+ */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  const text = header?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // A date has a month and a day name; anything else Date.parse would take ("1.5") is not one.
+  if (!/[a-z]/i.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Per call: the latest time a retry may start (the caller holds leases that end soon after). */
+export interface CallOptions {
+  retryUntil?: number;
+}
+
+type Attempt =
+  | { ok: true; envelope: ApiEnvelope }
+  | { ok: false; error: Error; retryable: boolean; retryAfterMs?: number; reason: string };
+
 export class QueuesApi {
+  /** Waited between attempts so far, over every call: bounded by `retry.maxTotalWaitMs`. */
+  private waitedMs = 0;
+
   constructor(
     private readonly base: string,
     private readonly accountId: string,
     private readonly token: string,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly clock: Clock = systemClock,
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
   /** The id of the queue named `name` (the API addresses queues by id; List Queues is one page). */
   async queueId(name: string): Promise<string> {
-    const envelope = await this.call('GET', '/queues');
+    const { envelope } = await this.call('GET', '/queues');
     const queues = (envelope.result ?? []) as Array<{ queue_id: string; queue_name: string }>;
     const queue = queues.find((candidate) => candidate.queue_name === name);
     if (!queue) throw new Error(`No queue named "${name}" in this account (wrangler queues list)`);
     return queue.queue_id;
   }
 
-  /** Leases up to `batchSize` (≤ 100) messages for `visibilityTimeoutMs`. */
-  async pull(queueId: string, batchSize: number, visibilityTimeoutMs: number): Promise<PulledMessage[]> {
-    const envelope = await this.call('POST', `/queues/${queueId}/messages/pull`, {
+  /**
+   * Leases up to `batchSize` (≤ 100) messages for `visibilityTimeoutMs`. `leaseEndsAt` counts from when
+   * the answered attempt was sent, so it is never later than the lease Queues gave.
+   */
+  async pull(
+    queueId: string,
+    batchSize: number,
+    visibilityTimeoutMs: number,
+  ): Promise<{ messages: PulledMessage[]; leaseEndsAt: number }> {
+    const { envelope, sentAt } = await this.call('POST', `/queues/${queueId}/messages/pull`, {
       batch_size: batchSize,
       visibility_timeout_ms: visibilityTimeoutMs,
     });
     const result = envelope.result as { messages?: PulledMessage[] } | undefined;
-    return result?.messages ?? [];
+    return { messages: result?.messages ?? [], leaseEndsAt: sentAt + visibilityTimeoutMs };
   }
 
   /**
@@ -83,43 +172,117 @@ export class QueuesApi {
    * carry no `lease_id`.
    */
   async peek(queueId: string, batchSize: number): Promise<Array<Omit<PulledMessage, 'lease_id'>>> {
-    const envelope = await this.call('POST', `/queues/${queueId}/messages/peek`, { batch_size: batchSize });
+    const { envelope } = await this.call('POST', `/queues/${queueId}/messages/peek`, {
+      batch_size: batchSize,
+    });
     const result = envelope.result as { messages?: Array<Omit<PulledMessage, 'lease_id'>> } | undefined;
     return result?.messages ?? [];
   }
 
   /** Publishes messages in one call (the API takes up to 100 and 256 KB per batch). */
-  async publish(queueId: string, messages: readonly OutgoingMessage[]): Promise<void> {
-    await this.call('POST', `/queues/${queueId}/messages/batch`, { messages });
+  async publish(queueId: string, messages: readonly OutgoingMessage[], options?: CallOptions): Promise<void> {
+    await this.call('POST', `/queues/${queueId}/messages/batch`, { messages }, options);
   }
 
   /** Acknowledges leased messages (deletes them from the queue); returns how many the API counted. */
-  async ack(queueId: string, leaseIds: readonly string[]): Promise<number> {
-    const envelope = await this.call('POST', `/queues/${queueId}/messages/ack`, {
-      acks: leaseIds.map((lease_id) => ({ lease_id })),
-      retries: [],
-    });
+  async ack(queueId: string, leaseIds: readonly string[], options?: CallOptions): Promise<number> {
+    const { envelope } = await this.call(
+      'POST',
+      `/queues/${queueId}/messages/ack`,
+      { acks: leaseIds.map((lease_id) => ({ lease_id })), retries: [] },
+      options,
+    );
     return (envelope.result as { ackCount?: number } | undefined)?.ackCount ?? leaseIds.length;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<ApiEnvelope> {
+  /**
+   * One API call, tried again on 429, 5xx and network errors. Repeating is safe for each call this
+   * client makes, though not always free:
+   * - a 429 was refused before it was processed (rate limits are checked first): nothing happened;
+   * - list and peek only read; an ack of a lease already acked deletes nothing more;
+   * - a publish that got a 5xx or lost its answer may have been applied: its messages are then queued
+   *   twice. The events consumer stores each event under `_id` = `messageId` and takes a duplicate key
+   *   as success, so MongoDB keeps one copy (its Redis side effects and `rejected_events` records of
+   *   invalid entries can repeat: docs/analytics.md). Not retrying would not avoid it: the messages stay
+   *   unacked in the DLQ and the next run publishes them again;
+   * - a pull that got a 5xx may have leased messages whose answer was lost: they stay hidden until their
+   *   visibility timeout ends, then come back (one delivery attempt spent), as after a crash.
+   */
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: CallOptions = {},
+  ): Promise<{ envelope: ApiEnvelope; sentAt: number }> {
     const what = `Cloudflare API ${method} ${path}`;
+    for (let tries = 1; ; tries++) {
+      const sentAt = this.clock.now();
+      const attempt = await this.attempt(what, method, path, body);
+      if (attempt.ok) return { envelope: attempt.envelope, sentAt };
+      if (!attempt.retryable) throw attempt.error;
+      const waitMs = attempt.retryAfterMs ?? this.backoffMs(tries);
+      const bound = this.boundReached(tries, waitMs, options);
+      if (bound)
+        throw new RetriesExhausted(`${attempt.error.message}; gave up: ${bound}`, { cause: attempt.error });
+      const source = attempt.retryAfterMs === undefined ? 'back-off' : 'Retry-After';
+      this.log(
+        `${what}: ${attempt.reason}; trying again in ${seconds(waitMs)} s (${source}, try ${tries + 1})`,
+      );
+      this.waitedMs += waitMs;
+      await this.clock.sleep(waitMs);
+    }
+  }
+
+  /** Why no further try may be made, or `undefined` when one may (after `waitMs`). */
+  private boundReached(tries: number, waitMs: number, options: CallOptions): string | undefined {
+    if (tries >= this.retry.maxAttempts) return `tried ${tries} times`;
+    const total = this.waitedMs + waitMs;
+    if (total > this.retry.maxTotalWaitMs)
+      return (
+        `waiting ${seconds(waitMs)} s more would make ${seconds(total)} s, past the ` +
+        `${seconds(this.retry.maxTotalWaitMs)} s this run may wait in all (--max-wait)`
+      );
+    if (options.retryUntil !== undefined && this.clock.now() + waitMs > options.retryUntil)
+      return `waiting ${seconds(waitMs)} s would outlast the lease of the messages pulled for it`;
+    return undefined;
+  }
+
+  /** Exponential with "equal jitter": at least half the step, so retries still spread out. */
+  private backoffMs(tries: number): number {
+    const step = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (tries - 1));
+    return Math.round(step / 2 + (this.clock.random() * step) / 2);
+  }
+
+  private async attempt(what: string, method: string, path: string, body: unknown): Promise<Attempt> {
     let response: Response;
     try {
       response = await fetch(`${this.base}/accounts/${this.accountId}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (error) {
-      throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ok: false, error: new Error(`${what}: ${reason}`, { cause: error }), retryable: true, reason };
     }
     const envelope = (await response.json().catch(() => ({}))) as ApiEnvelope;
-    if (!response.ok || envelope.success !== true) {
-      const reasons = (envelope.errors ?? []).map((e) => `${e.code ?? '?'} ${e.message ?? ''}`.trim());
-      throw new Error(`${what}: HTTP ${response.status}${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
-    }
-    return envelope;
+    if (response.ok && envelope.success === true) return { ok: true, envelope };
+    const reasons = (envelope.errors ?? []).map((e) => `${e.code ?? '?'} ${e.message ?? ''}`.trim());
+    const reason = `HTTP ${response.status}${reasons.length ? ` (${reasons.join('; ')})` : ''}`;
+    const retryable = response.status === 429 || response.status >= 500;
+    return {
+      ok: false,
+      error: new Error(`${what}: ${reason}`),
+      retryable,
+      retryAfterMs: retryable
+        ? retryAfterMs(response.headers.get('retry-after'), this.clock.now())
+        : undefined,
+      reason,
+    };
   }
+}
+
+function seconds(ms: number): string {
+  return Number((ms / 1000).toFixed(1)).toString();
 }

@@ -5,11 +5,12 @@
  * `_id` = `messageId`, so an event that did reach MongoDB before is not doubled.
  *
  *   npx wrangler queues consumer http add rx-events-dlq --message-retries 100   # once
- *   CLOUDFLARE_ACCOUNT_ID=... CLOUDFLARE_API_TOKEN=... npx tsx scripts/replay-dlq.ts [--dry-run] [--limit N]
+ *   CLOUDFLARE_ACCOUNT_ID=... CLOUDFLARE_API_TOKEN=... npx tsx scripts/replay-dlq.ts [--dry-run] [--limit N] [--max-wait S]
  *
  * The token needs the "Queues Edit" permission. Exit code 0 when the DLQ was drained (or the
  * dry run listed it), 1 on any failure or any message that could not be replayed (nothing is
- * acked that was not republished; what is left stays in the DLQ).
+ * acked that was not republished; what is left stays in the DLQ). A rate limit (429) or a passing
+ * server error is waited out (cloudflare-queues-api.ts), at most `--max-wait` seconds in all (900).
  *
  * Every pull is a delivery attempt, and Queues deletes a message whose attempts reach its consumer's
  * `max_retries` (3 unless set) without an ack: so the dry run peeks instead of pulling, and the
@@ -18,21 +19,34 @@
 import { parseArgs } from 'node:util';
 import { QUEUE_LIMITS } from '../worker/src/events/queue-chunks';
 import {
+  type Clock,
+  DEFAULT_RETRY,
   decodeMessageBody,
   type OutgoingMessage,
   type PulledMessage,
   QueuesApi,
+  REQUEST_TIMEOUT_MS,
+  systemClock,
 } from './cloudflare-queues-api';
 
 const API = process.env.CLOUDFLARE_API_BASE ?? 'https://api.cloudflare.com/client/v4';
 /** Messages per pull, peek and publish (the API's maxima; a publish's are the producer's, QUEUE_LIMITS). */
 const BATCH = QUEUE_LIMITS.maxMessagesPerBatch;
 /**
- * How long pulled messages stay hidden from other pulls: covers publishing a batch in parts (up to
- * 50 publish + ack rounds for 100 messages of 128 KB). Past it, this run's next pull could hand them
- * out again, each time one more delivery attempt.
+ * How long pulled messages stay hidden from other pulls (Queues allows up to 12 hours): covers
+ * publishing a batch in parts (up to 50 publish + ack rounds for 100 messages of 128 KB) and one
+ * 5-minute block of Cloudflare's API rate limit on the way, with room to spare. Not longer: after a
+ * crash, the batch in hand stays hidden from the next run that long.
  */
-const LEASE_MS = 300_000;
+export const LEASE_MS = 15 * 60_000;
+/**
+ * No retry of a batch's publish or ack starts later than this before its lease ends: the attempt
+ * itself may take REQUEST_TIMEOUT_MS, and the rest is slack for the lease counting from when Queues
+ * got the pull. A lease that ends unacked costs a delivery attempt, lets another consumer pull the
+ * messages, and deletes those at the DLQ consumer's `max_retries`: were the run then to stop before
+ * publishing them, they would be lost. So the run stops while it still holds them; they come back.
+ */
+const LEASE_MARGIN_MS = 2 * REQUEST_TIMEOUT_MS;
 
 export interface ReplayOptions {
   accountId: string;
@@ -43,6 +57,10 @@ export interface ReplayOptions {
   dryRun?: boolean;
   apiBase?: string;
   log?: (line: string) => void;
+  /** The most the run may wait on rate limits and server errors, in all (default 15 minutes). */
+  maxWaitMs?: number;
+  /** Time and sleep (tests pass a fake clock). */
+  clock?: Clock;
 }
 
 export interface ReplayResult {
@@ -53,47 +71,126 @@ export interface ReplayResult {
 }
 
 /**
+ * The run stopped part way (an API call failed for good, or kept failing past --max-wait or the lease
+ * in hand). The message says how far it got and what a re-run does; `result` has the counts.
+ */
+export class ReplayStopped extends Error {
+  override readonly name = 'ReplayStopped';
+  constructor(
+    message: string,
+    readonly result: ReplayResult,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** What the run holds between a pull and the acks: to say what happens to it if the run stops. */
+interface InHand {
+  /** Pulled, decoded, not yet acked. */
+  unacked: number;
+  /** Of those, published already (the ack is what failed). */
+  published: number;
+  leaseEndsAt: number;
+}
+
+/**
  * Drains `from` into `to`, one pulled batch at a time, each published in parts within Queues' batch
- * limits and each part acked once published. A failed publish throws before its ack, so those messages
- * stay in `from` (their lease expires and a later run replays them). Messages whose body cannot be
- * decoded are never acked and are counted in `skipped`. A dry run only peeks (see peekDlq).
+ * limits and each part acked once published. A publish that fails for good throws before its ack, so
+ * those messages stay in `from` (their lease expires and a later run replays them); the run stops with
+ * a {@link ReplayStopped} that says so. Messages whose body cannot be decoded are never acked and are
+ * counted in `skipped`. A dry run only peeks (see peekDlq).
  */
 export async function replayDlq(options: ReplayOptions): Promise<ReplayResult> {
-  const api = new QueuesApi(options.apiBase ?? API, options.accountId, options.apiToken);
   const log = options.log ?? ((line: string) => console.log(line));
-  const fromId = await api.queueId(options.from ?? 'rx-events-dlq');
-  const toId = await api.queueId(options.to ?? 'rx-events');
+  const clock = options.clock ?? systemClock;
+  const retry = { ...DEFAULT_RETRY, maxTotalWaitMs: options.maxWaitMs ?? DEFAULT_RETRY.maxTotalWaitMs };
+  const api = new QueuesApi(options.apiBase ?? API, options.accountId, options.apiToken, retry, clock, log);
+  const from = options.from ?? 'rx-events-dlq';
+  const to = options.to ?? 'rx-events';
+  const fromId = await api.queueId(from);
+  const toId = await api.queueId(to);
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   if (options.dryRun) return peekDlq(api, fromId, Math.min(BATCH, limit), log);
   const seen = new Set<string>();
   const result: ReplayResult = { replayed: 0, skipped: 0 };
-  while (result.replayed < limit) {
-    const batch = (await api.pull(fromId, Math.min(BATCH, limit - result.replayed), LEASE_MS)).filter(
-      (message) => !seen.has(message.id),
-    );
-    // Empty, or only messages skipped earlier in this run whose lease ran out: nothing new to do.
-    if (batch.length === 0) break;
-    for (const message of batch) seen.add(message.id);
-    const { ready, skipped } = decodeBatch(batch, log);
-    result.skipped += skipped;
-    // A pulled batch (100 messages of up to 128 KB each) can be far over what one publish takes
-    // (256 KB): publish it in parts, and ack each part as soon as it is published, so a later
-    // part's failure does not send the earlier ones again.
-    for (const part of publishParts(ready)) {
-      await api.publish(
-        toId,
-        part.map((entry) => entry.outgoing),
-      );
-      const acked = await api.ack(
-        fromId,
-        part.map((entry) => entry.leaseId),
-      );
-      if (acked !== part.length) log(`warning: the API acknowledged ${acked} of ${part.length} messages`);
-      result.replayed += part.length;
-      log(`replayed ${part.length} (total ${result.replayed})`);
+  let inHand: InHand | undefined;
+  try {
+    while (result.replayed < limit) {
+      inHand = undefined;
+      const pulled = await api.pull(fromId, Math.min(BATCH, limit - result.replayed), LEASE_MS);
+      const batch = pulled.messages.filter((message) => !seen.has(message.id));
+      // Empty, or only messages skipped earlier in this run whose lease ran out: nothing new to do.
+      if (batch.length === 0) break;
+      for (const message of batch) seen.add(message.id);
+      const { ready, skipped } = decodeBatch(batch, log);
+      result.skipped += skipped;
+      inHand = { unacked: ready.length, published: 0, leaseEndsAt: pulled.leaseEndsAt };
+      const retryUntil = pulled.leaseEndsAt - LEASE_MARGIN_MS;
+      // A pulled batch (100 messages of up to 128 KB each) can be far over what one publish takes
+      // (256 KB): publish it in parts, and ack each part as soon as it is published, so a later
+      // part's failure does not send the earlier ones again.
+      for (const part of publishParts(ready)) {
+        // Slow answers alone (no retry waits) could use up the lease too: same rule as for a retry.
+        if (clock.now() > retryUntil)
+          throw new Error(
+            `too little is left of the batch's lease (ends ${iso(pulled.leaseEndsAt)}) to publish more of it`,
+          );
+        await api.publish(
+          toId,
+          part.map((entry) => entry.outgoing),
+          { retryUntil },
+        );
+        inHand.published = part.length;
+        const acked = await api.ack(
+          fromId,
+          part.map((entry) => entry.leaseId),
+          { retryUntil },
+        );
+        if (acked !== part.length) log(`warning: the API acknowledged ${acked} of ${part.length} messages`);
+        inHand.unacked -= part.length;
+        inHand.published = 0;
+        result.replayed += part.length;
+        log(`replayed ${part.length} (total ${result.replayed})`);
+      }
     }
+  } catch (error) {
+    throw new ReplayStopped(stopMessage(error, result, inHand, from, to), result, { cause: error });
   }
   return result;
+}
+
+/**
+ * Says what was done, why the run stopped, where the rest is, and what a re-run does: the run's
+ * output when it cannot finish (main prints it).
+ */
+function stopMessage(
+  error: unknown,
+  result: ReplayResult,
+  inHand: InHand | undefined,
+  from: string,
+  to: string,
+): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  const lines = [
+    `Replay stopped after ${result.replayed} message(s) were replayed into ${to}: ${reason}.`,
+    `The rest stay in ${from}; run the command again to continue.`,
+  ];
+  if (inHand && inHand.unacked > 0)
+    lines.push(
+      `${inHand.unacked} message(s) pulled in this run and not acked are hidden until their lease ends ` +
+        `(about ${iso(inHand.leaseEndsAt)}); a run before then does not see them.`,
+    );
+  if (inHand && inHand.published > 0)
+    lines.push(
+      `${inHand.published} of them were published and not acked: the next run publishes them again ` +
+        '(the consumer stores each event once, by messageId).',
+    );
+  return lines.join('\n');
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /**
@@ -182,6 +279,7 @@ async function main(): Promise<void> {
     options: {
       'dry-run': { type: 'boolean', default: false },
       limit: { type: 'string' },
+      'max-wait': { type: 'string' },
       from: { type: 'string', default: 'rx-events-dlq' },
       to: { type: 'string', default: 'rx-events' },
     },
@@ -197,6 +295,11 @@ async function main(): Promise<void> {
     console.error('--limit must be a positive whole number');
     process.exit(1);
   }
+  const maxWait = values['max-wait'];
+  if (maxWait !== undefined && !/^\d+$/.test(maxWait)) {
+    console.error('--max-wait must be a whole number of seconds, 0 or more');
+    process.exit(1);
+  }
   const { replayed, skipped } = await replayDlq({
     accountId,
     apiToken,
@@ -204,6 +307,7 @@ async function main(): Promise<void> {
     to: values.to,
     limit,
     dryRun: values['dry-run'],
+    maxWaitMs: maxWait === undefined ? undefined : Number(maxWait) * 1000,
   });
   console.log(
     values['dry-run']

@@ -21,8 +21,14 @@
  * says ("will not be re-delivered and will be deleted from the queue permanently").
  *
  * Every answer is the API envelope `{ success, errors, messages, result }`; a wrong bearer token is a 401.
- * `failPublishes({ count, after })` makes publishes answer 500; `expireLeases()` stands in for the
- * visibility timeout passing. Each call is recorded in `calls`.
+ * `fail(op, { count, after, status, retryAfter, applied })` makes calls answer an error (a 429 with
+ * `Retry-After`, a 5xx, or a dropped connection), optionally after doing what was asked (a publish
+ * applied whose answer was lost); `rateLimit({ requests, windowMs })` answers 429 (code 971, with
+ * `Retry-After` in whole seconds, rounded up) to every call past `requests` until the window ends, as
+ * the API's per-user limit does (fundamentals/api/reference/limits), counting only what it counts: not
+ * pulls and acks (queues/platform/limits). `expireLeases()` stands in for the visibility timeout
+ * passing; `now` (option) is the clock of leases and limits, so a test's fake clock moves them. Each
+ * call is recorded in `calls`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -42,16 +48,34 @@ interface StoredMessage {
   leaseIds: string[];
 }
 
+export type Op = 'list' | 'pull' | 'peek' | 'ack' | 'publish';
+
 /** One API call as the fake saw it. */
 export interface RecordedCall {
-  op: 'list' | 'pull' | 'peek' | 'ack' | 'publish';
+  op: Op;
   queue?: string;
   /** pull/peek: message ids handed out; ack: message ids deleted; publish: decoded bodies. */
   ids?: string[];
   bodies?: unknown[];
   /** publish: the batch's size as Queues counts it (bodies + metadata). */
   bytes?: number;
+  /** The answer's status; 0 for a dropped connection. */
   status: number;
+  /** The call was carried out, though its answer says otherwise (`fail(..., { applied: true })`). */
+  applied?: boolean;
+}
+
+export interface Failure {
+  /** How many calls fail (Infinity: all from then on). */
+  count: number;
+  /** After this many calls of the op that did not fail (default 0). */
+  after?: number;
+  /** The HTTP status answered (default 500), or `drop`: the connection closes without an answer. */
+  status?: number | 'drop';
+  /** The `Retry-After` header to send, as is. */
+  retryAfter?: string;
+  /** Carry the call out, then answer the failure (a 5xx after the work, or an answer lost on the way). */
+  applied?: boolean;
 }
 
 export interface FakeQueues {
@@ -64,8 +88,10 @@ export interface FakeQueues {
   enqueue(queue: string, bodies: unknown[], contentType?: ContentType): string[];
   /** All messages of a queue, leased or not, with decoded bodies (json parsed). */
   contents(queue: string): Array<{ id: string; body: unknown; leased: boolean }>;
-  /** The `count` publishes after the next `after` (default 0) successful ones answer 500. */
-  failPublishes(options: { count: number; after?: number }): void;
+  /** The `count` calls of `op` after the next `after` (default 0) successful ones fail as described. */
+  fail(op: Op, failure: Failure): void;
+  /** At most `requests` counted calls (not pulls and acks) per `windowMs`; past it, 429 until it ends. */
+  rateLimit(options: { requests: number; windowMs: number }): void;
   /** Ends every lease now, as their visibility timeout would (messages at max_retries are deleted). */
   expireLeases(): void;
   close(): Promise<void>;
@@ -96,9 +122,10 @@ function decode(message: StoredMessage): unknown {
 
 export async function startFakeQueues(
   queueNames: readonly string[],
-  options: { maxRetries?: number } = {},
+  options: { maxRetries?: number; now?: () => number } = {},
 ): Promise<FakeQueues> {
   const maxRetries = options.maxRetries ?? 3;
+  const clock = options.now ?? (() => Date.now());
   const accountId = randomBytes(16).toString('hex');
   const token = randomBytes(20).toString('base64url');
   const queues = new Map<string, { id: string; messages: StoredMessage[] }>();
@@ -113,7 +140,30 @@ export async function startFakeQueues(
   for (const name of queueNames) ensure(name);
   const byId = (id: string) => [...queues.entries()].find(([, queue]) => queue.id === id);
   const calls: RecordedCall[] = [];
-  let failure = { count: 0, after: 0 };
+  const failures = new Map<Op, Required<Pick<Failure, 'count' | 'after'>> & Failure>();
+  /** The failure this call of `op` answers, if one is due (and counts it). */
+  const dueFailure = (op: Op): Failure | undefined => {
+    const failure = failures.get(op);
+    if (!failure || failure.count <= 0) return undefined;
+    if (failure.after > 0) {
+      failure.after--;
+      return undefined;
+    }
+    failure.count--;
+    return failure;
+  };
+  let limit: { requests: number; windowMs: number; windowStart: number; used: number } | undefined;
+  /** Seconds until the rate limit lets this call through, or 0 when it does (and counts it). */
+  const rateLimited = (op: Op, now: number): number => {
+    if (!limit || op === 'pull' || op === 'ack') return 0;
+    if (now >= limit.windowStart + limit.windowMs) {
+      limit.windowStart = now;
+      limit.used = 0;
+    }
+    if (limit.used >= limit.requests) return Math.ceil((limit.windowStart + limit.windowMs - now) / 1000);
+    limit.used++;
+    return 0;
+  };
   /** Ends the leases past their time; a message already at max_retries is then deleted. */
   const settleLeases = (now: number) => {
     for (const queue of queues.values()) {
@@ -125,66 +175,29 @@ export async function startFakeQueues(
     }
   };
 
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const send = (
-        status: number,
-        result: unknown,
-        errors: Array<{ code: number; message: string }> = [],
-      ) => {
-        response.writeHead(status, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ success: status < 400, errors, messages: [], result }));
-      };
-      if (request.headers.authorization !== `Bearer ${token}`) {
-        send(401, null, [{ code: 10000, message: 'Authentication error' }]);
-        return;
+  type Answer = { status: number; result: unknown; errors?: Array<{ code: number; message: string }> };
+
+  /** Carries out one call on a queue, records it, and returns its answer (which `fail` may replace). */
+  const perform = (
+    op: Exclude<Op, 'list'>,
+    name: string,
+    queue: { id: string; messages: StoredMessage[] },
+    body: Record<string, unknown>,
+    now: number,
+  ): Answer => {
+    if (op === 'pull') {
+      const batchSize = Math.min(100, Math.max(1, Number(body.batch_size ?? 5)));
+      const timeout = Number(body.visibility_timeout_ms ?? 30_000);
+      const visible = queue.messages.filter((m) => !m.lease || m.lease.until <= now).slice(0, batchSize);
+      for (const message of visible) {
+        message.attempts++;
+        message.lease = { id: randomUUID(), until: now + timeout };
+        message.leaseIds.push(message.lease.id);
       }
-      const prefix = `/client/v4/accounts/${accountId}/queues`;
-      const url = new URL(request.url ?? '/', 'http://fake');
-      if (!url.pathname.startsWith(prefix)) {
-        send(404, null, [{ code: 7003, message: 'Could not route to this path' }]);
-        return;
-      }
-      let body: Record<string, unknown> = {};
-      try {
-        if (chunks.length > 0)
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-      } catch {
-        send(400, null, [{ code: 10001, message: 'Malformed JSON' }]);
-        return;
-      }
-      const rest = url.pathname.slice(prefix.length);
-      if (request.method === 'GET' && rest === '') {
-        calls.push({ op: 'list', status: 200 });
-        send(
-          200,
-          [...queues.entries()].map(([name, queue]) => ({ queue_id: queue.id, queue_name: name })),
-        );
-        return;
-      }
-      const match = /^\/([0-9a-f]+)\/messages\/(pull|peek|ack|batch)$/.exec(rest);
-      const found = match?.[1] ? byId(match[1]) : undefined;
-      if (request.method !== 'POST' || !match || !found) {
-        send(404, null, [{ code: 11000, message: 'Queue or route not found' }]);
-        return;
-      }
-      const [name, queue] = found;
-      const now = Date.now();
-      settleLeases(now);
-      const action = match[2];
-      if (action === 'pull') {
-        const batchSize = Math.min(100, Math.max(1, Number(body.batch_size ?? 5)));
-        const timeout = Number(body.visibility_timeout_ms ?? 30_000);
-        const visible = queue.messages.filter((m) => !m.lease || m.lease.until <= now).slice(0, batchSize);
-        for (const message of visible) {
-          message.attempts++;
-          message.lease = { id: randomUUID(), until: now + timeout };
-          message.leaseIds.push(message.lease.id);
-        }
-        calls.push({ op: 'pull', queue: name, ids: visible.map((m) => m.id), status: 200 });
-        send(200, {
+      calls.push({ op: 'pull', queue: name, ids: visible.map((m) => m.id), status: 200 });
+      return {
+        status: 200,
+        result: {
           message_backlog_count: queue.messages.length,
           messages: visible.map((m) => ({
             id: m.id,
@@ -194,14 +207,16 @@ export async function startFakeQueues(
             timestamp_ms: m.timestampMs,
             metadata: { 'CF-sourceMessageSource': 'worker', 'CF-Content-Type': m.contentType },
           })),
-        });
-        return;
-      }
-      if (action === 'peek') {
-        const batchSize = Math.min(100, Math.max(1, Number(body.batch_size ?? 5)));
-        const visible = queue.messages.filter((m) => !m.lease).slice(0, batchSize);
-        calls.push({ op: 'peek', queue: name, ids: visible.map((m) => m.id), status: 200 });
-        send(200, {
+        },
+      };
+    }
+    if (op === 'peek') {
+      const batchSize = Math.min(100, Math.max(1, Number(body.batch_size ?? 5)));
+      const visible = queue.messages.filter((m) => !m.lease).slice(0, batchSize);
+      calls.push({ op: 'peek', queue: name, ids: visible.map((m) => m.id), status: 200 });
+      return {
+        status: 200,
+        result: {
           messages: visible.map((m) => ({
             id: m.id,
             body: m.encodedBody,
@@ -210,62 +225,160 @@ export async function startFakeQueues(
             timestamp_ms: m.timestampMs,
             metadata: { 'CF-sourceMessageSource': 'worker', 'CF-Content-Type': m.contentType },
           })),
-        });
+        },
+      };
+    }
+    if (op === 'ack') {
+      const acks = (body.acks ?? []) as Array<{ lease_id?: string }>;
+      const retries = (body.retries ?? []) as Array<{ lease_id?: string }>;
+      const leaseIds = new Set(acks.map((a) => a.lease_id));
+      const acked = queue.messages.filter((m) => m.leaseIds.some((id) => leaseIds.has(id)));
+      queue.messages = queue.messages.filter((m) => !acked.includes(m));
+      const retryIds = new Set(retries.map((r) => r.lease_id));
+      for (const message of queue.messages)
+        if (message.lease && retryIds.has(message.lease.id)) message.lease.until = now;
+      settleLeases(now);
+      calls.push({ op: 'ack', queue: name, ids: acked.map((m) => m.id), status: 200 });
+      return { status: 200, result: { ackCount: acked.length, retryCount: retryIds.size, warnings: [] } };
+    }
+    const messages = body.messages;
+    if (!Array.isArray(messages) || messages.length === 0 || messages.length > 100) {
+      calls.push({ op: 'publish', queue: name, status: 400 });
+      return { status: 400, result: null, errors: [{ code: 10206, message: 'Batch count out of bounds' }] };
+    }
+    const sizes = (messages as Array<{ body?: unknown; content_type?: ContentType }>).map(publishedBytes);
+    const bytes = sizes.reduce((sum, size) => sum + size, 0);
+    const refusal = sizes.some((size) => size > MAX_MESSAGE_BYTES)
+      ? { code: 10204, message: 'Message size out of bounds' }
+      : bytes > MAX_BATCH_BYTES
+        ? { code: 10205, message: 'Batch size out of bounds' }
+        : undefined;
+    if (refusal) {
+      calls.push({ op: 'publish', queue: name, bytes, status: 400 });
+      return { status: 400, result: null, errors: [refusal] };
+    }
+    const published = messages as Array<{ body?: unknown; content_type?: ContentType }>;
+    for (const message of published) {
+      const contentType = message.content_type ?? 'json';
+      queue.messages.push({
+        id: randomBytes(16).toString('hex'),
+        encodedBody: encode(message.body, contentType),
+        contentType,
+        attempts: 0,
+        timestampMs: now,
+        leaseIds: [],
+      });
+    }
+    calls.push({ op: 'publish', queue: name, bodies: published.map((m) => m.body), bytes, status: 200 });
+    return { status: 200, result: null };
+  };
+
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const send = (answer: Answer, headers: Record<string, string> = {}) => {
+        response.writeHead(answer.status, { 'content-type': 'application/json', ...headers });
+        response.end(
+          JSON.stringify({
+            success: answer.status < 400,
+            errors: answer.errors ?? [],
+            messages: [],
+            result: answer.result,
+          }),
+        );
+      };
+      const refuse = (status: number, code: number, message: string) =>
+        send({ status, result: null, errors: [{ code, message }] });
+      if (request.headers.authorization !== `Bearer ${token}`) {
+        refuse(401, 10000, 'Authentication error');
         return;
       }
-      if (action === 'ack') {
-        const acks = (body.acks ?? []) as Array<{ lease_id?: string }>;
-        const retries = (body.retries ?? []) as Array<{ lease_id?: string }>;
-        const leaseIds = new Set(acks.map((a) => a.lease_id));
-        const acked = queue.messages.filter((m) => m.leaseIds.some((id) => leaseIds.has(id)));
-        queue.messages = queue.messages.filter((m) => !acked.includes(m));
-        const retryIds = new Set(retries.map((r) => r.lease_id));
-        for (const message of queue.messages)
-          if (message.lease && retryIds.has(message.lease.id)) message.lease.until = now;
+      const prefix = `/client/v4/accounts/${accountId}/queues`;
+      const url = new URL(request.url ?? '/', 'http://fake');
+      if (!url.pathname.startsWith(prefix)) {
+        refuse(404, 7003, 'Could not route to this path');
+        return;
+      }
+      let body: Record<string, unknown> = {};
+      try {
+        if (chunks.length > 0)
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        refuse(400, 10001, 'Malformed JSON');
+        return;
+      }
+      const rest = url.pathname.slice(prefix.length);
+      const match = /^\/([0-9a-f]+)\/messages\/(pull|peek|ack|batch)$/.exec(rest);
+      const isList = request.method === 'GET' && rest === '';
+      const found = match?.[1] ? byId(match[1]) : undefined;
+      if (!isList && (request.method !== 'POST' || !match || !found)) {
+        refuse(404, 11000, 'Queue or route not found');
+        return;
+      }
+      const op: Op = isList ? 'list' : match?.[2] === 'batch' ? 'publish' : (match?.[2] as Op);
+      const name = found?.[0];
+      const now = clock();
+      const waitSeconds = rateLimited(op, now);
+      if (waitSeconds > 0) {
+        calls.push({ op, queue: name, status: 429 });
+        send(
+          {
+            status: 429,
+            result: null,
+            errors: [{ code: 971, message: 'Please wait and consider throttling your request speed' }],
+          },
+          { 'retry-after': String(waitSeconds) },
+        );
+        return;
+      }
+      const failure = dueFailure(op);
+      const status = failure?.status ?? 500;
+      const fail = () => {
+        if (status === 'drop') {
+          response.socket?.destroy();
+          return;
+        }
+        send(
+          {
+            status,
+            result: null,
+            errors: [
+              status === 429
+                ? { code: 971, message: 'Please wait and consider throttling your request speed' }
+                : { code: 10013, message: 'Internal error (simulated)' },
+            ],
+          },
+          failure?.retryAfter === undefined ? {} : { 'retry-after': failure.retryAfter },
+        );
+      };
+      if (failure && !failure.applied) {
+        calls.push({ op, queue: name, status: status === 'drop' ? 0 : status });
+        fail();
+        return;
+      }
+      let answer: Answer;
+      if (op === 'list') {
+        calls.push({ op: 'list', status: 200 });
+        answer = {
+          status: 200,
+          result: [...queues.entries()].map(([queueName, queue]) => ({
+            queue_id: queue.id,
+            queue_name: queueName,
+          })),
+        };
+      } else {
+        const [queueName, queue] = found as [string, { id: string; messages: StoredMessage[] }];
         settleLeases(now);
-        calls.push({ op: 'ack', queue: name, ids: acked.map((m) => m.id), status: 200 });
-        send(200, { ackCount: acked.length, retryCount: retryIds.size, warnings: [] });
+        answer = perform(op, queueName, queue, body, now);
+      }
+      if (failure) {
+        const recorded = calls[calls.length - 1];
+        if (recorded) Object.assign(recorded, { status: status === 'drop' ? 0 : status, applied: true });
+        fail();
         return;
       }
-      const messages = body.messages;
-      if (!Array.isArray(messages) || messages.length === 0 || messages.length > 100) {
-        calls.push({ op: 'publish', queue: name, status: 400 });
-        send(400, null, [{ code: 10206, message: 'Batch count out of bounds' }]);
-        return;
-      }
-      const sizes = (messages as Array<{ body?: unknown; content_type?: ContentType }>).map(publishedBytes);
-      const bytes = sizes.reduce((sum, size) => sum + size, 0);
-      const refusal = sizes.some((size) => size > MAX_MESSAGE_BYTES)
-        ? { code: 10204, message: 'Message size out of bounds' }
-        : bytes > MAX_BATCH_BYTES
-          ? { code: 10205, message: 'Batch size out of bounds' }
-          : undefined;
-      if (refusal) {
-        calls.push({ op: 'publish', queue: name, bytes, status: 400 });
-        send(400, null, [refusal]);
-        return;
-      }
-      if (failure.count > 0 && failure.after === 0) {
-        failure.count--;
-        calls.push({ op: 'publish', queue: name, status: 500 });
-        send(500, null, [{ code: 10013, message: 'Internal error (simulated)' }]);
-        return;
-      }
-      if (failure.after > 0) failure.after--;
-      const published = messages as Array<{ body?: unknown; content_type?: ContentType }>;
-      for (const message of published) {
-        const contentType = message.content_type ?? 'json';
-        queue.messages.push({
-          id: randomBytes(16).toString('hex'),
-          encodedBody: encode(message.body, contentType),
-          contentType,
-          attempts: 0,
-          timestampMs: now,
-          leaseIds: [],
-        });
-      }
-      calls.push({ op: 'publish', queue: name, bodies: published.map((m) => m.body), bytes, status: 200 });
-      send(200, null);
+      send(answer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -285,27 +398,31 @@ export async function startFakeQueues(
           encodedBody: encode(body, contentType),
           contentType,
           attempts: 0,
-          timestampMs: Date.now(),
+          timestampMs: clock(),
           leaseIds: [],
         });
         return id;
       });
     },
     contents(queueName) {
-      settleLeases(Date.now());
+      const now = clock();
+      settleLeases(now);
       return (queues.get(queueName)?.messages ?? []).map((m) => ({
         id: m.id,
         body: m.contentType === 'v8' ? undefined : decode(m),
-        leased: m.lease !== undefined && m.lease.until > Date.now(),
+        leased: m.lease !== undefined && m.lease.until > now,
       }));
     },
-    failPublishes({ count, after = 0 }) {
-      failure = { count, after };
+    fail(op, failure) {
+      failures.set(op, { ...failure, after: failure.after ?? 0 });
+    },
+    rateLimit({ requests, windowMs }) {
+      limit = { requests, windowMs, windowStart: clock(), used: 0 };
     },
     expireLeases() {
       for (const queue of queues.values())
         for (const message of queue.messages) if (message.lease) message.lease.until = 0;
-      settleLeases(Date.now());
+      settleLeases(clock());
     },
     close: () =>
       new Promise<void>((resolve) => {
