@@ -45,7 +45,24 @@ export function gzipSize(code: string): number {
   return gzipSync(Buffer.from(code), { level: 9 }).length;
 }
 
+/**
+ * Property names that never leave the plugin, shortened in the minified output (esbuild renames every
+ * `.name` and `{ name }` matching, across the bundle). Only names that no DOM, fetch, Intl, API
+ * answer, event or stored queue uses: renaming one of those would break the plugin silently.
+ * The structures: Queued and Outbox (outbox.ts), Identity and Api methods, BlockOptions, PriceFormat
+ * and NumberStyle (contracts/markup.ts), EVENT_LIMITS (contracts/event-types.ts). The plugin's tests
+ * run the minified build, so a wrong name here fails them. Saves about 130 bytes gzipped.
+ */
+const INTERNAL_PROPS =
+  'bytes|decimals|decimalSep|groupSep|template|recommendationId|heading|imageWidth|imageHeight|' +
+  'jsonText|getAnonymousId|getUserId|userSignature|setUserId|unknownToWorker|eventsDelivered|' +
+  'recommendations|quotes|record|discard|resume|' +
+  'maxEventBytes|maxBatchBytes|maxBatchEvents';
+/** RxConfig fields: internal to the tag's build, but the ESM build's public `init` options. */
+const CONFIG_PROPS = 'consentRequired|honourGpc|pageViewSent';
+
 async function bundle(entry: string, format: 'iife' | 'esm', minify = true): Promise<BuiltFile> {
+  const mangled = format === 'iife' ? `${INTERNAL_PROPS}|${CONFIG_PROPS}` : INTERNAL_PROPS;
   const options: BuildOptions = {
     entryPoints: [path.join(here, 'src', entry)],
     bundle: true,
@@ -57,6 +74,7 @@ async function bundle(entry: string, format: 'iife' | 'esm', minify = true): Pro
     target: ['es2020'],
     legalComments: 'none',
     logLevel: 'silent',
+    ...(minify ? { mangleProps: new RegExp(`^(?:${mangled})$`) } : {}),
   };
   const result = await build(options);
   const code = result.outputFiles?.[0]?.text ?? '';

@@ -33,9 +33,9 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     }
     const headers: Record<string, string> = {};
     if (tracked) {
-      headers['x-rx-uid'] = identity.anonymousId();
+      headers['x-rx-uid'] = identity.getAnonymousId();
       // A header, not `user_id=` in the URL: a shop's user id is often an email address.
-      const userId = identity.userId();
+      const userId = identity.getUserId();
       if (userId) headers['x-rx-user-id'] = encodeURIComponent(userId);
       const signature = userId && identity.userSignature();
       if (signature) headers['x-rx-user-sig'] = signature;
@@ -56,7 +56,7 @@ export function createApi(base: string, identity: Identity, identified: () => bo
   return {
     recommendations: (query: RecommendationsQuery) =>
       get<RecommendationsResponse>('/v1/recommendations', { ...query }),
-    prices: (productIds: string[]) =>
+    quotes: (productIds: string[]) =>
       get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds.join(',') }),
   };
 }

@@ -32,11 +32,11 @@ export function buildEvent(
   const event: RxEventInput = {
     ...fields,
     messageId: uuid(),
-    anonymousId: identity.anonymousId(),
+    anonymousId: identity.getAnonymousId(),
     timestamp: new Date().toISOString(),
     context: { library: LIBRARY, page: pageContext(), ...(site ? { site } : {}) },
   };
-  const userId = identity.userId();
+  const userId = identity.getUserId();
   if (userId) event.userId = userId;
   if (fields.type === 'page') event.properties = { ...pageContext(), ...fields.properties };
   return event;

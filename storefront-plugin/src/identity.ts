@@ -11,8 +11,8 @@ const ANONYMOUS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 /** Who the shopper is: a random anonymous id and, after `rx.identify`, the shop's user id. */
 export interface Identity {
-  anonymousId(): string;
-  userId(): string | undefined;
+  getAnonymousId(): string;
+  getUserId(): string | undefined;
   /** The shop server's signature of the user id (needed when the worker sets `USER_ID_SECRET`). */
   userSignature(): string | undefined;
   setUserId(userId: string, signature?: string): void;
@@ -38,7 +38,7 @@ export function createIdentity(): Identity {
   let madeHere = false;
   let delivered = false;
   return {
-    anonymousId() {
+    getAnonymousId() {
       const stored = readCookie(ANONYMOUS_ID_COOKIE);
       if (stored && ANONYMOUS_ID.test(stored)) anonymous = stored;
       if (anonymous === undefined) {
@@ -49,7 +49,7 @@ export function createIdentity(): Identity {
         writeCookie(ANONYMOUS_ID_COOKIE, anonymous, MAX_AGE_SECONDS);
       return anonymous;
     },
-    userId() {
+    getUserId() {
       return user ?? readItem(USER_ID_KEY) ?? undefined;
     },
     userSignature() {

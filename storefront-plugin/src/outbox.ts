@@ -1,7 +1,7 @@
 import { EVENT_LIMITS, type RxEventInput } from '../../contracts/event-types';
 import { groups } from './lib/groups';
 import { guard, report } from './lib/guard';
-import { readItem, writeItem } from './lib/storage';
+import { readItem, removeItem, writeItem } from './lib/storage';
 
 /** Send when this many events wait... */
 export const BATCH_SIZE = 10;
@@ -20,19 +20,17 @@ const STORAGE_KEY = 'rx_q';
 
 /** Batches events to `POST /v1/events`, keeping unsent ones (bounded) in memory and localStorage. */
 export interface Outbox {
-  add(event: RxEventInput): void;
+  record(event: RxEventInput): void;
   /**
    * Sends what waits now (consent granted, `rx.flush()`, clicks): everything, or while the worker is
    * failing one batch. `leaving` (pagehide, hidden): everything, failing or not, since this page may
    * get no other chance.
    */
   flush(leaving?: boolean): void;
-  /** Drops everything waiting (consent refused). */
-  clear(): void;
+  /** Drops everything waiting, stored queue included (consent refused). */
+  discard(): void;
   /** Takes in events an earlier page left in storage (once storage is allowed) and sends them. */
   resume(): void;
-  /** Events waiting to be sent (for tests and debugging). */
-  size(): number;
 }
 
 /**
@@ -40,7 +38,7 @@ export interface Outbox {
  * The JSON also tells events apart: each has its own `messageId`, and a stored copy reads back the same.
  */
 interface Queued {
-  json: string;
+  jsonText: string;
   bytes: number;
 }
 
@@ -68,8 +66,25 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
   /** Bytes of keepalive request bodies in flight. */
   let keepaliveBytes = 0;
 
-  function persist(): void {
-    writeItem(STORAGE_KEY, `[${pending.map((e) => e.json).join()}]`);
+  /**
+   * Every tab of the shop shares `rx_q` but holds only its own events in memory: the queue to store is
+   * the stored one (other tabs' events, and earlier pages') but for the events this tab holds or has
+   * finished with (`done`: accepted, or refused for good), then this tab's. Past MAX_QUEUED the front
+   * goes: other tabs' events, then this tab's oldest. (A tab that wrote its own copy over the stored
+   * one dropped the others' unsent events, lost for good when such a tab closed offline.)
+   */
+  function merged(done: readonly Queued[] = []): Queued[] {
+    const skip = new Set([...done, ...pending].map((e) => e.jsonText));
+    return [...restore().filter((e) => !skip.has(e.jsonText)), ...pending].slice(-MAX_QUEUED);
+  }
+
+  function persist(done?: readonly Queued[]): void {
+    writeItem(
+      STORAGE_KEY,
+      `[${merged(done)
+        .map((e) => e.jsonText)
+        .join()}]`,
+    );
   }
 
   function schedule(delay: number): void {
@@ -78,7 +93,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
   }
 
   function send(batch: Queued[]): void {
-    const body = `{"batch":[${batch.map((e) => e.json).join()}]}`;
+    const body = `{"batch":[${batch.map((e) => e.jsonText).join()}]}`;
     for (const e of batch) inFlight.add(e);
     // Browsers allow 64 KiB of keepalive bodies in flight per page, all requests together; past it
     // fetch fails at once. A request beyond that budget goes without keepalive (it still arrives
@@ -95,7 +110,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
         if (failures) schedule(0);
         failures = 0;
         pending = pending.filter((e) => !batch.includes(e));
-        persist();
+        persist(batch);
       } else {
         failures++;
         schedule(Math.min(BATCH_DELAY_MS * 2 ** failures, MAX_BACKOFF_MS));
@@ -146,7 +161,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
   if (pending.length > 0) schedule(0);
 
   return {
-    add: guard('track', (event: RxEventInput) => {
+    record: guard('track', (event: RxEventInput) => {
       // Checked once, here: an event that cannot be sent would otherwise stay queued, fail every
       // request and every save of the queue, and hold back the good events beside it.
       const entry = queued(event);
@@ -160,17 +175,16 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       else schedule(BATCH_DELAY_MS);
     }),
     flush: guard('flush', flush),
-    clear: () => {
+    discard: () => {
       pending = [];
-      persist();
+      // Every tab's events: consent withdrawn holds for the whole shop (and storage is off by now).
+      removeItem(STORAGE_KEY);
     },
     resume: guard('resume', () => {
-      const known = new Set(pending.map((e) => e.json));
-      pending = [...restore().filter((e) => !known.has(e.json)), ...pending].slice(-MAX_QUEUED);
+      pending = merged();
       persist();
       flush();
     }),
-    size: () => pending.length,
   };
 }
 
@@ -183,8 +197,8 @@ function batches(events: readonly Queued[]): Queued[][] {
 /** The event serialised for sending, or undefined when it cannot be JSON (a cycle, a BigInt). */
 function queued(event: RxEventInput): Queued | undefined {
   try {
-    const json = JSON.stringify(event);
-    return { json, bytes: new Blob([json]).size };
+    const jsonText = JSON.stringify(event);
+    return { jsonText, bytes: new Blob([jsonText]).size };
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
 import { formatPrice, parsePrice } from '../../contracts/markup';
 import type { Api, PriceQuote } from './api';
+import { otherCurrency } from './lib/currency';
 import { groups } from './lib/groups';
 import { report } from './lib/guard';
 
@@ -45,7 +46,7 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
   const quotes = new Map<string | undefined, PriceQuote>();
   for (const request of priceRequests(ids)) {
     try {
-      const { prices } = await api.prices(request);
+      const { prices } = await api.quotes(request);
       for (const quote of prices) quotes.set(quote.product_id, quote);
     } catch (error) {
       report('prices unavailable', error);
@@ -61,6 +62,7 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
     const ours =
       quote?.personalized &&
       parsePrice(text) !== null &&
+      !otherCurrency(text, quote.currency) &&
       (printed(quote.base_price) === text || printed(quote.price) === text);
     data.rxState = quote ? (quote.personalized ? (ours ? 'priced' : 'mismatch') : 'base') : 'failed';
     if (!ours) continue;

@@ -6,7 +6,7 @@ import type { RxConfig } from './config';
 import { buildEvent } from './events';
 import { createIdentity } from './identity';
 import { guard, report, setDebug } from './lib/guard';
-import { allowStorage, readCookie, removeItem, writeCookie } from './lib/storage';
+import { allowStorage, readCookie, writeCookie } from './lib/storage';
 import { createOutbox } from './outbox';
 import { updatePrices } from './prices';
 import { createSlotFiller, ensureStyles } from './slots';
@@ -67,7 +67,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     // Refused consent or GPC: nothing is recorded at all, not even in memory.
     if (gpcBlocked || consented === false) return;
     const event: RxEventInput = buildEvent(identity, config.site, fields);
-    outbox.add(event);
+    outbox.record(event);
     if (urgent) outbox.flush();
   }
 
@@ -120,13 +120,12 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
       writeCookie(CONSENT_COOKIE, consented ? '1' : '', consented ? CONSENT_MAX_AGE_SECONDS : 0);
       if (gpcBlocked) report('consent ignored: Global Privacy Control is on');
       if (allowed()) {
-        identity.anonymousId();
+        identity.getAnonymousId();
         outbox.resume();
         return;
       }
-      outbox.clear();
+      outbox.discard();
       identity.clear();
-      removeItem('rx_q');
     }),
     flush: guard('flush', () => outbox.flush()),
     scan: guard('scan', scan),

@@ -1,6 +1,7 @@
-import { type PriceFormat, renderRecommendationBlock } from '../../contracts/markup';
+import { type PriceFormat, parsePrice, renderRecommendationBlock } from '../../contracts/markup';
 import { RX_DEFAULT_STYLES } from '../../contracts/markup-styles';
 import type { Api, RecommendationsResponse } from './api';
+import { otherCurrency } from './lib/currency';
 import { guard, report } from './lib/guard';
 
 /** Fill slots this far below the viewport ahead of time, so they are ready when scrolled to. */
@@ -23,10 +24,18 @@ export function ensureStyles(nonce?: string): void {
   document.head.appendChild(style);
 }
 
-/** How prices in blocks look: the slot's `data-rx-price-format`, else a price printed on the page. */
+/**
+ * How prices in blocks look: the slot's `data-rx-price-format`, else the first price printed on the page
+ * that is one price (not a range "£6.38 - £3.95", a multi-buy or a unit price, which a block would print
+ * whole around its own number) in `data-currency`'s currency when the tag names one, as proxy mode picks
+ * it (worker/src/proxy/page-session.ts `priceFormat`); else the currency in the shopper's locale.
+ */
 function priceFormat(slot: HTMLElement, currency: string): PriceFormat {
   const template =
-    slot.dataset.rxPriceFormat ?? document.querySelector('[data-rx-price]')?.textContent?.trim() ?? '';
+    slot.dataset.rxPriceFormat ??
+    [...document.querySelectorAll('[data-rx-price]')]
+      .map((el) => el.textContent?.trim() ?? '')
+      .find((text) => parsePrice(text) !== null && !(currency && otherCurrency(text, currency)));
   return template ? { template } : { currency, locale: navigator.language };
 }
 

@@ -148,7 +148,7 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
-  it('rewrites only the base price the shop printed: stale, other, struck-through and range prices stay, with no token', async () => {
+  it('rewrites only the base price the shop printed: stale, other, struck-through, range and other-currency prices stay, with no token', async () => {
     const { page, errors } = await browser.newPage();
     // The API's quote for every id here: base £2.55, this shopper £2.10.
     const prices =
@@ -162,9 +162,15 @@ describe('rx.js in Chromium (recording API)', () => {
       '<span id="range" data-rx-price data-rx-product-id="RANGE-1">£2.55 - £3.00</span>' +
       '<span id="unit" data-rx-price data-rx-product-id="UNIT-1">£2.55/kg</span>' +
       '<span id="sold-out" data-rx-price data-rx-product-id="OUT-1">Sold out</span>' +
+      // The base price's number in another currency (a multi-currency shop), by sign and by code.
+      '<span id="euro" data-rx-price data-rx-product-id="EUR-1">€2.55</span>' +
+      '<span id="euro-code" data-rx-price data-rx-product-id="EUR-2">2,55 EUR</span>' +
       // Another spelling of the base price, and the shopper's price proxy mode already wrote.
       '<span id="grouped" data-rx-price data-rx-product-id="DE-1">2,55 £</span>' +
-      '<span id="proxied" data-rx-price data-rx-product-id="PROXIED-1">£2.10</span>';
+      '<span id="proxied" data-rx-price data-rx-product-id="PROXIED-1">£2.10</span>' +
+      // The quote's own code, and capitals that are no currency code.
+      '<span id="code" data-rx-price data-rx-product-id="GBP-1">GBP 2.55</span>' +
+      '<span id="vat" data-rx-price data-rx-product-id="VAT-1">£2.55 inc VAT</span>';
     await open(page, shopPage().replace('<main ', `${prices}<main `));
 
     await expect.poll(() => page.locator('#proxied').getAttribute('data-rx-state'), POLL).toBe('priced');
@@ -183,12 +189,29 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(await seen('range')).toEqual(['£2.55 - £3.00', 'mismatch', null]);
     expect(await seen('unit')).toEqual(['£2.55/kg', 'mismatch', null]);
     expect(await seen('sold-out')).toEqual(['Sold out', 'mismatch', null]);
+    expect(await seen('euro')).toEqual(['€2.55', 'mismatch', null]);
+    expect(await seen('euro-code')).toEqual(['2,55 EUR', 'mismatch', null]);
     expect(await seen('grouped')).toEqual(['2,10 £', 'priced', 'token-DE-1']);
     expect(await seen('proxied')).toEqual(['£2.10', 'priced', 'token-PROXIED-1']);
+    expect(await seen('code')).toEqual(['GBP 2.10', 'priced', 'token-GBP-1']);
+    expect(await seen('vat')).toEqual(['£2.10 inc VAT', 'priced', 'token-VAT-1']);
     // A price the shopper was not shown is not reported with the product added.
     await page.click('#add-stale');
     await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
     expect(api.events.find(named('Product Added'))?.properties).not.toHaveProperty('price');
+    expect(errors).toEqual([]);
+  });
+
+  it("prints block prices like the page's first single price in the tag's currency, not a range or another currency", async () => {
+    const { page, errors } = await browser.newPage();
+    // The page's first prices: a range, then a price of another currency; the shop's own £2.55 is third.
+    const firstPrices =
+      '<span id="range" data-rx-price data-rx-product-id="RANGE-1">£6.38 - £3.95</span>' +
+      '<span id="euro" data-rx-price data-rx-product-id="EUR-1">€9,99</span>';
+    await open(page, shopPage({ tag: 'data-currency="GBP"' }).replace('<main ', `${firstPrices}<main `));
+    await page.locator('#slot .rx-block').waitFor();
+    // The fixture's items cost 2.55 and 12.75 (GBP).
+    expect(await page.locator('#slot .rx-price').allTextContents()).toEqual(['£2.55', '£12.75']);
     expect(errors).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * What the built plugin sends, in real headless Chromium against the recording API: each event as it
- * was tracked, one request at a time during an intake outage, and each event once when the ESM build
- * and a tag (the one the proxy injects) are both on the page. (Batching, consent and retries across a
+ * was tracked, one request at a time during an intake outage, every open tab's unsent events, and each
+ * event once when the ESM build and a tag (the one the proxy injects) are both on the page. (Batching, consent and retries across a
  * reload: plugin-behaviour.test.ts.)
  */
 import type { Page } from 'playwright-core';
@@ -172,6 +172,35 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     api.failNextEventPosts(0);
     await page.goto('about:blank');
     await expect.poll(() => distinct('Before Leaving'), { timeout: 3_000 }).toBe(25);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the unsent events of every open tab in the shared queue, so an offline tab that closes loses none', async () => {
+    api.setPage(shopPage());
+    api.failNextEventPosts(1_000);
+    const { page: first, errors } = await browser.newPage();
+    const { page: second } = await browser.newPage();
+    await Promise.all([open(first), open(second)]);
+    // Both tabs are open, offline, when each records an event: the second tab saves after the first.
+    await first.evaluate("rx.track('From First Tab')");
+    await second.evaluate("rx.track('From Second Tab')");
+    const stored = JSON.parse(await second.evaluate("localStorage.getItem('rx_q')")) as RxEventInput[];
+    expect(stored.filter(named('From First Tab'))).toHaveLength(1);
+    expect(stored.filter(named('From Second Tab'))).toHaveLength(1);
+    // Merged, not appended: the page events the second tab took in at load are stored once.
+    expect(new Set(stored.map((e) => e.messageId)).size).toBe(stored.length);
+
+    // The first tab closes while still offline (its last send fails), then the intake is back: the next
+    // page sends what that tab left, and takes it out of the queue once accepted.
+    await first.close();
+    await second.waitForTimeout(1_000);
+    api.failNextEventPosts(0);
+    const { page: next } = await browser.newPage();
+    await open(next);
+    await expect.poll(() => distinct('From First Tab'), POLL).toBe(1);
+    await expect
+      .poll(() => next.evaluate("localStorage.getItem('rx_q')"), POLL)
+      .not.toContain('From First Tab');
     expect(errors).toEqual([]);
   });
 
