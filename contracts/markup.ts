@@ -137,9 +137,13 @@ function renderItem(item: RecommendedItem, position: number, options: BlockOptio
   const title = escapeHtml(item.title);
   const width = options.imageWidth ?? 160;
   const height = options.imageHeight ?? 160;
-  const image = item.image
-    ? `<img class="rx-image" src="${escapeAttr(safeUrl(item.image))}" alt="" width="${width}" height="${height}" loading="lazy" decoding="async">`
-    : '';
+  // An image URL refused by safeUrl gets no <img>: `src="#"` would fetch the page itself as an image
+  // and show a broken one.
+  const src = safeUrl(item.image);
+  const image =
+    src && src !== '#'
+      ? `<img class="rx-image" src="${escapeAttr(src)}" alt="" width="${width}" height="${height}" loading="lazy" decoding="async">`
+      : '';
   return (
     `<li class="rx-item">` +
     `<a class="rx-link" href="${escapeAttr(safeUrl(item.url))}" data-rx-product-id="${id}" ` +

@@ -147,6 +147,16 @@ describe('renderRecommendationBlock', () => {
     expect(html).not.toContain('aria-label');
     expect(html).not.toContain('<img');
   });
+
+  it('leaves out an image whose URL could run script instead of pointing it at the page itself', () => {
+    const html = renderRecommendationBlock(
+      [item({ image: 'javascript:alert(1)' }), item({ product_id: '2', image: 'data:text/html,x' })],
+      { recommendationId: 'r', placement: 'home' },
+    );
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('src="#"');
+    expect(html.match(/rx-title/g)).toHaveLength(2);
+  });
 });
 
 describe('styles and disclosure', () => {

@@ -130,8 +130,9 @@ export class PageCsp {
     if (directives.length === 0) return undefined;
     const upgrade = this.upgradeInsecure || this.page.protocol === 'https:';
     const urls = items.flatMap(({ image }) => {
-      // markup.ts renders no <img> for an empty image, and `safeUrl(image)` as the src of the others.
-      const url = image ? requestedUrl(safeUrl(image), base, upgrade) : undefined;
+      // markup.ts renders `safeUrl(image)` as the src, and no <img> where that is empty or `#`.
+      const src = safeUrl(image);
+      const url = src && src !== '#' ? requestedUrl(src, base, upgrade) : undefined;
       return url ? [url] : [];
     });
     if (urls.length === 0) return undefined;
