@@ -150,6 +150,20 @@ export function assertSafeToSendToken(url: string): void {
   }
 }
 
+/**
+ * `fetch`, with a worker that cannot be reached (refused, unknown host, TLS) said in one line naming the
+ * worker and the reason, instead of undici's bare "fetch failed" and a stack trace.
+ */
+async function reach(base: string, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new PublishError(`cannot reach the worker at ${base}: ${reason} (is it running? check --url)`);
+  }
+}
+
 /** Uploads and activates a bundle folder on a worker. */
 export async function publishBundle(dir: string, options: PublishOptions): Promise<PublishResult> {
   const log = options.log ?? (() => undefined);
@@ -161,7 +175,8 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
   const order = [...files.keys()].filter((f) => f !== 'manifest.json').concat('manifest.json');
   for (const file of order) {
     const body = files.get(file) ?? new Uint8Array();
-    const response = await fetch(
+    const response = await reach(
+      base,
       `${base}/admin/models/${encodeURIComponent(manifest.version)}/${encodeURIComponent(file)}`,
       {
         method: 'PUT',
@@ -179,10 +194,14 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
       );
     log(`uploaded ${file} (${body.byteLength} bytes)`);
   }
-  const activate = await fetch(`${base}/admin/models/${encodeURIComponent(manifest.version)}/activate`, {
-    method: 'POST',
-    headers,
-  });
+  const activate = await reach(
+    base,
+    `${base}/admin/models/${encodeURIComponent(manifest.version)}/activate`,
+    {
+      method: 'POST',
+      headers,
+    },
+  );
   if (!activate.ok) {
     const error = await errorOf(activate);
     if (error.code === 'pointer_moved' || error.code === 'activation_superseded') {
@@ -211,8 +230,14 @@ async function main(): Promise<void> {
   const url = values.url ?? process.env.RX_WORKER_URL;
   const adminToken = process.env.ADMIN_TOKEN;
   if (!dir || !url || !adminToken) {
+    const missing = [
+      dir ? '' : 'the bundle folder (DIR, what npm run train wrote with --out)',
+      url ? '' : 'the worker (--url or RX_WORKER_URL)',
+      adminToken ? '' : 'the admin token (ADMIN_TOKEN in the environment)',
+    ].filter(Boolean);
     console.error(
-      'usage: ADMIN_TOKEN=... npm run models:publish -- DIR --url https://your-worker.example\n' +
+      `models:publish: missing ${missing.join('; ')}\n` +
+        'usage: ADMIN_TOKEN=... npm run models:publish -- DIR --url https://your-worker.example\n' +
         '       (or RX_WORKER_URL=... instead of --url)',
     );
     process.exit(2);

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev, type WranglerDev } from '../../scripts/dev/wrangler-dev';
@@ -45,6 +47,35 @@ describe('models:publish local checks', () => {
     expect(() => assertSafeToSendToken('https://shop.example')).not.toThrow();
     expect(() => assertSafeToSendToken('http://127.0.0.1:8787')).not.toThrow();
     expect(() => assertSafeToSendToken('http://localhost:8787')).not.toThrow();
+  });
+
+  it('says in one line that the worker cannot be reached, naming it and why', async () => {
+    const dir = await bundleDir('local-4');
+    const port = await freePort('127.0.0.1'); // nothing listens there
+    const publishing = publishBundle(dir, { url: `http://127.0.0.1:${port}`, adminToken: 'x' });
+    await expect(publishing).rejects.toThrow(PublishError);
+    await expect(publishing).rejects.toThrow(
+      new RegExp(`^cannot reach the worker at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    );
+  });
+
+  it('names what is missing from the command line, without a token in sight', async () => {
+    const dir = await bundleDir('local-5');
+    const env = { ...process.env, ADMIN_TOKEN: '', RX_WORKER_URL: '' };
+    const run = promisify(execFile)(
+      path.resolve('node_modules/.bin/tsx'),
+      [path.resolve('scripts/models-publish.ts'), dir],
+      { env },
+    );
+    const failure = await run.then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toContain(
+      'models:publish: missing the worker (--url or RX_WORKER_URL); the admin token (ADMIN_TOKEN in the environment)',
+    );
+    expect(failure?.stderr).not.toContain('the bundle folder');
   });
 });
 
