@@ -198,7 +198,10 @@ function batches(events: readonly Queued[]): Queued[][] {
 function queued(event: RxEventInput): Queued | undefined {
   try {
     const jsonText = JSON.stringify(event);
-    return { jsonText, bytes: new Blob([jsonText]).size };
+    // TextEncoder, not `new Blob([text]).size`: every save re-reads the stored queue (tabs merge it),
+    // and a Blob costs ~0.2 ms in Chromium: a full queue made each tracked event block the page ~30 ms
+    // while the intake was unreachable (encoding all 100: ~0.4 ms).
+    return { jsonText, bytes: new TextEncoder().encode(jsonText).length };
   } catch {
     return undefined;
   }

@@ -213,6 +213,10 @@ describe('rx.js in Chromium (recording API)', () => {
     // The fixture's items cost 2.55 and 12.75 (GBP).
     expect(await page.locator('#slot .rx-price').allTextContents()).toEqual(['£2.55', '£12.75']);
     expect(errors).toEqual([]);
+    // Sent now, not by the closing page's keepalive request, which could reach the shared API during
+    // the next test and count there.
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('page'), POLL).toBe(1);
   });
 
   it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {

@@ -183,6 +183,11 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     await Promise.all([open(first), open(second)]);
     // Both tabs are open, offline, when each records an event: the second tab saves after the first.
     await first.evaluate("rx.track('From First Tab')");
+    // Chromium hands a tab's localStorage write to the other tabs asynchronously: the merge holds for
+    // saves at different moments (docs/plugin.md), so the second saves once it sees the first's.
+    await expect
+      .poll(() => second.evaluate("localStorage.getItem('rx_q')"), POLL)
+      .toContain('From First Tab');
     await second.evaluate("rx.track('From Second Tab')");
     const stored = JSON.parse(await second.evaluate("localStorage.getItem('rx_q')")) as RxEventInput[];
     expect(stored.filter(named('From First Tab'))).toHaveLength(1);

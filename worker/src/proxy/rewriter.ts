@@ -280,14 +280,17 @@ export function pageRewriter({
     (element: Element): T | undefined =>
       templateDepth > 0 ? undefined : handle(element);
 
-  // Browsers take the first <base href> of the document (one in <template> is inert).
-  rewriter.on('base[href]', {
-    element: outsideTemplate((element) => {
-      if (baseRead) return;
-      baseRead = true;
-      base = documentBaseUrl(decodeEntities(element.getAttribute('href') ?? ''), page, pageCsp);
-    }),
-  });
+  // Browsers take the first <base href> of the document (one in <template> is inert). Only blocks'
+  // image URLs resolve against it, so a page without slots to fill does not look.
+  if (session) {
+    rewriter.on('base[href]', {
+      element: outsideTemplate((element) => {
+        if (baseRead) return;
+        baseRead = true;
+        base = documentBaseUrl(decodeEntities(element.getAttribute('href') ?? ''), page, pageCsp);
+      }),
+    });
+  }
 
   // Only a page carrying a policy in <meta> runs this (the selector itself is matched natively).
   rewriter.on('meta[http-equiv="content-security-policy" i]', {
