@@ -156,13 +156,19 @@ export class QueuesApi {
     queueId: string,
     batchSize: number,
     visibilityTimeoutMs: number,
-  ): Promise<{ messages: PulledMessage[]; leaseEndsAt: number }> {
-    const { envelope, sentAt } = await this.call('POST', `/queues/${queueId}/messages/pull`, {
+  ): Promise<{ messages: PulledMessage[]; leaseEndsAt: number; lostLeaseUntil?: number }> {
+    const { envelope, sentAt, unsure } = await this.call('POST', `/queues/${queueId}/messages/pull`, {
       batch_size: batchSize,
       visibility_timeout_ms: visibilityTimeoutMs,
     });
     const result = envelope.result as { messages?: PulledMessage[] } | undefined;
-    return { messages: result?.messages ?? [], leaseEndsAt: sentAt + visibilityTimeoutMs };
+    return {
+      messages: result?.messages ?? [],
+      leaseEndsAt: sentAt + visibilityTimeoutMs,
+      // An earlier attempt that failed after reaching the server may have leased messages whose answer
+      // was lost: they stay hidden until their lease ends, at the latest this.
+      ...(unsure ? { lostLeaseUntil: sentAt + visibilityTimeoutMs } : {}),
+    };
   }
 
   /**
@@ -213,13 +219,16 @@ export class QueuesApi {
     path: string,
     body?: unknown,
     options: CallOptions = {},
-  ): Promise<{ envelope: ApiEnvelope; sentAt: number }> {
+  ): Promise<{ envelope: ApiEnvelope; sentAt: number; unsure: boolean }> {
     const what = `Cloudflare API ${method} ${path}`;
+    /** An attempt failed after it may have been carried out (a 5xx, a lost answer; not a 429). */
+    let unsure = false;
     for (let tries = 1; ; tries++) {
       const sentAt = this.clock.now();
       const attempt = await this.attempt(what, method, path, body);
-      if (attempt.ok) return { envelope: attempt.envelope, sentAt };
+      if (attempt.ok) return { envelope: attempt.envelope, sentAt, unsure };
       if (!attempt.retryable) throw attempt.error;
+      unsure ||= !attempt.reason.startsWith('HTTP 429');
       const waitMs = attempt.retryAfterMs ?? this.backoffMs(tries);
       const bound = this.boundReached(tries, waitMs, options);
       if (bound)

@@ -68,6 +68,12 @@ export interface ReplayResult {
   replayed: number;
   /** Left in the DLQ, unacked, because their body cannot be republished (e.g. `v8` content type). */
   skipped: number;
+  /**
+   * When a pull was retried after an attempt that may have leased messages whose answer was lost (a
+   * 5xx, a timeout): those stay hidden in the DLQ until about this time (epoch ms), then a re-run
+   * replays them. Unset when no pull was in doubt.
+   */
+  hiddenUntil?: number;
 }
 
 /**
@@ -119,6 +125,8 @@ export async function replayDlq(options: ReplayOptions): Promise<ReplayResult> {
     while (result.replayed < limit) {
       inHand = undefined;
       const pulled = await api.pull(fromId, Math.min(BATCH, limit - result.replayed), LEASE_MS);
+      if (pulled.lostLeaseUntil !== undefined)
+        result.hiddenUntil = Math.max(result.hiddenUntil ?? 0, pulled.lostLeaseUntil);
       const batch = pulled.messages.filter((message) => !seen.has(message.id));
       // Empty, or only messages skipped earlier in this run whose lease ran out: nothing new to do.
       if (batch.length === 0) break;
@@ -300,7 +308,7 @@ async function main(): Promise<void> {
     console.error('--max-wait must be a whole number of seconds, 0 or more');
     process.exit(1);
   }
-  const { replayed, skipped } = await replayDlq({
+  const { replayed, skipped, hiddenUntil } = await replayDlq({
     accountId,
     apiToken,
     from: values.from,
@@ -314,6 +322,12 @@ async function main(): Promise<void> {
       ? `${replayed} message(s) in ${values.from} would be replayed (peeked at most ${BATCH}; nothing leased or acked)`
       : `replayed ${replayed} message(s) into ${values.to}`,
   );
+  if (hiddenUntil !== undefined) {
+    console.error(
+      `A pull was tried again after an answer was lost: messages it may have leased stay hidden in ${values.from} ` +
+        `until about ${new Date(hiddenUntil).toISOString()}; run again after that to replay them.`,
+    );
+  }
   if (skipped > 0) {
     const verb = values['dry-run']
       ? 'could not be replayed and would stay'

@@ -306,12 +306,32 @@ describe('replay-dlq when the API rate-limits or fails for a moment', () => {
     fake.fail('pull', { count: 3, status: 503 });
     fake.fail('ack', { count: 1, status: 'drop' });
 
-    expect(await replay()).toEqual({ replayed: 20, skipped: 0 });
+    const started = clock.at;
+    // The pulls that failed with 503 may have leased messages (here they did not): the result says
+    // until when such messages would stay hidden, a lease after the pull that was answered.
+    expect(await replay()).toEqual({ replayed: 20, skipped: 0, hiddenUntil: started + 5_250 + LEASE_MS });
     // 1 s doubling, each wait between half and all of its step (the fake's jitter draws 0.5: ¾).
     expect(clock.sleeps).toEqual([750, 1_500, 3_000, 750]);
     expect(fake.contents('rx-events').map((m) => m.body)).toEqual(bodies);
     expect(fake.contents('rx-events-dlq')).toEqual([]);
     expect(fake.calls.filter((c) => c.op === 'ack').map((c) => c.status)).toEqual([0, 200]);
+  });
+
+  it('a pull that leased messages but lost its answer says until when they stay hidden; a re-run after that replays them once', async () => {
+    const bodies = events(30);
+    fake.enqueue('rx-events-dlq', bodies);
+    fake.fail('pull', { count: 1, status: 500, applied: true });
+
+    const first = await replay();
+    // The retried pull finds nothing visible: all 30 are leased by the attempt whose answer was lost.
+    expect(first).toEqual({ replayed: 0, skipped: 0, hiddenUntil: clock.at + LEASE_MS });
+    expect(fake.contents('rx-events')).toEqual([]);
+    expect(fake.contents('rx-events-dlq')).toHaveLength(30);
+
+    fake.expireLeases();
+    expect(await replay()).toEqual({ replayed: 30, skipped: 0 });
+    expect(fake.contents('rx-events').map((m) => m.body)).toEqual(bodies);
+    expect(fake.contents('rx-events-dlq')).toEqual([]);
   });
 
   it('a publish that was applied but answered 500 is published again: those messages twice in rx-events (the consumer stores each event once), none lost, none left in the DLQ', async () => {
