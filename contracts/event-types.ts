@@ -30,9 +30,12 @@ export type EcommerceEventName = (typeof ECOMMERCE_EVENTS)[number];
 /** Experiment bucket of a shopper: `holdout` shoppers see no personalization. */
 export type Bucket = 'treatment' | 'holdout';
 
+/** Segment's per-event limit, 32 KB (the plugin takes it alone: the whole object costs it bytes). */
+export const MAX_EVENT_BYTES = 32 * 1024;
+
 /** Segment's limits, which the intake enforces: 32 KB per event, 500 KB per request. */
 export const EVENT_LIMITS = {
-  maxEventBytes: 32 * 1024,
+  maxEventBytes: MAX_EVENT_BYTES,
   maxBatchBytes: 500 * 1024,
   /** Upper bound on events in one request; 500 KB of the smallest valid events stays below it. */
   maxBatchEvents: 5_000,

@@ -20,6 +20,3 @@ export const RX_DEFAULT_STYLES =
   ':where(.rx-title){font-size:.9rem;line-height:1.3}' +
   ':where(.rx-price){font-weight:600}' +
   ':where(.rx-price-note){display:block;font-size:.75rem;opacity:.75}';
-
-/** The stylesheet as one `<style>` element, marked so it is injected once per page. */
-export const RX_STYLE_TAG = `<style data-rx-styles>${RX_DEFAULT_STYLES}</style>`;

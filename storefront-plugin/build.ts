@@ -50,14 +50,13 @@ export function gzipSize(code: string): number {
  * `.name` and `{ name }` matching, across the bundle). Only names that no DOM, fetch, Intl, API
  * answer, event or stored queue uses: renaming one of those would break the plugin silently.
  * The structures: Queued and Outbox (outbox.ts), Identity and Api methods, BlockOptions, PriceFormat
- * and NumberStyle (contracts/markup.ts), EVENT_LIMITS (contracts/event-types.ts). The plugin's tests
+ * and NumberStyle (contracts/markup.ts). The plugin's tests
  * run the minified build, so a wrong name here fails them. Saves about 130 bytes gzipped.
  */
 const INTERNAL_PROPS =
   'bytes|decimals|decimalSep|groupSep|template|recommendationId|heading|imageWidth|imageHeight|' +
   'jsonText|getAnonymousId|getUserId|userSignature|setUserId|unknownToWorker|eventsDelivered|' +
-  'recommendations|quotes|record|discard|resume|' +
-  'maxEventBytes|maxBatchBytes|maxBatchEvents';
+  'recommendations|quotes|record|discard|resume';
 /** RxConfig fields: internal to the tag's build, but the ESM build's public `init` options. */
 const CONFIG_PROPS = 'consentRequired|honourGpc|pageViewSent';
 

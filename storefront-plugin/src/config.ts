@@ -40,7 +40,8 @@ export function configFromScript(script: HTMLScriptElement | null, pageUrl: stri
     consentRequired: data.consent === 'required',
     honourGpc: flag(data.gpc),
     debug: flag(data.debug),
-    currency: data.currency ?? '',
+    // Upper-cased: codes are compared as ISO 4217 writes them ("gbp" would make "GBP 2.55" foreign).
+    currency: (data.currency ?? '').toUpperCase(),
     pageViewSent: data.rxPageView === 'sent',
     // The property, not the attribute: browsers hide a nonce attribute once the tag is parsed.
     nonce: script?.nonce,

@@ -1,4 +1,4 @@
-import { EVENT_LIMITS, type RxEventInput } from '../../contracts/event-types';
+import { MAX_EVENT_BYTES, type RxEventInput } from '../../contracts/event-types';
 import { groups } from './lib/groups';
 import { guard, report } from './lib/guard';
 import { readItem, removeItem, writeItem } from './lib/storage';
@@ -166,7 +166,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       // request and every save of the queue, and hold back the good events beside it.
       const entry = queued(event);
       if (!entry) return report('event dropped: not JSON');
-      if (entry.bytes > EVENT_LIMITS.maxEventBytes) return report('event dropped: over 32 KB');
+      if (entry.bytes > MAX_EVENT_BYTES) return report('event dropped: over 32 KB');
       pending.push(entry);
       if (pending.length > MAX_QUEUED) pending = pending.slice(-MAX_QUEUED);
       persist();

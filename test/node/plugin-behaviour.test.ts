@@ -219,6 +219,16 @@ describe('rx.js in Chromium (recording API)', () => {
     await expect.poll(() => distinct('page'), POLL).toBe(1);
   });
 
+  it('takes data-currency in any letter case: "gbp" lets the page\'s "GBP 2.55" be the block price format', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage({ tag: 'data-currency="gbp"' }).replace('>£2.55<', '>GBP 2.55<'));
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.locator('#slot .rx-price').allTextContents()).toEqual(['GBP 2.55', 'GBP 12.75']);
+    expect(errors).toEqual([]);
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('page'), POLL).toBe(1);
+  });
+
   it('fills slots and prices and tracks views, add-to-cart and clicks once each', async () => {
     const { page, errors } = await browser.newPage();
     // An Auth0-style id with an apostrophe and an accent: the API takes any id the events take.
