@@ -1,7 +1,7 @@
 import { MAX_EVENT_BYTES, type RxEventInput } from '../../contracts/event-types';
 import { groups } from './lib/groups';
 import { guard, report } from './lib/guard';
-import { readItem, removeItem, writeItem } from './lib/storage';
+import { readItem, removeItem, storedKeys, writeItem } from './lib/storage';
 
 /** Send when this many events wait... */
 export const BATCH_SIZE = 10;
@@ -16,7 +16,12 @@ export const MAX_QUEUED = 100;
 export const MAX_BATCH_BYTES = 60_000;
 /** Retries back off from BATCH_DELAY_MS doubling up to this. */
 const MAX_BACKOFF_MS = 60_000;
-const STORAGE_KEY = 'rx_q';
+/**
+ * The stored queues: each page's own key, `rx_q.` and a random number (52 random bits: two pages
+ * never pick the same), and `rx_q`, the one queue all tabs shared before 2026-11-29 (older plugin
+ * versions may still write it).
+ */
+const QUEUE_KEY = /^rx_q(\.|$)/;
 
 /** Batches events to `POST /v1/events`, keeping unsent ones (bounded) in memory and localStorage. */
 export interface Outbox {
@@ -27,9 +32,9 @@ export interface Outbox {
    * get no other chance.
    */
   flush(leaving?: boolean): void;
-  /** Drops everything waiting, stored queue included (consent refused). */
+  /** Drops everything waiting, every page's stored queue included (consent refused). */
   discard(): void;
-  /** Takes in events an earlier page left in storage (once storage is allowed) and sends them. */
+  /** Takes in the events other pages left in storage (once storage is allowed) and sends them. */
   resume(): void;
 }
 
@@ -53,43 +58,53 @@ interface Queued {
  * clears the object it passed to `rx.track` (a cart emptied after the order) changes nothing sent.
  */
 export function createOutbox(endpoint: string, canSend: () => boolean, onAccepted?: () => void): Outbox {
-  let pending: Queued[] = restore();
+  const ownKey = `rx_q.${Math.random()}`;
+  let pending: Queued[] = [];
   const inFlight = new Set<Queued>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  adopt();
   /**
    * Failed requests since the last accepted one. While it is not 0 the worker is taken to be down:
    * one batch at a time probes it, and the rest follows once one is accepted, so an outage does not
    * turn every event of every page into a burst of requests. A queue left by an earlier page counts
    * as a failure (its sends failed, or their answers were lost with the page).
    */
-  let failures = pending.length > 0 ? 1 : 0;
+  let failures = +(pending.length > 0);
   /** Bytes of keepalive request bodies in flight. */
   let keepaliveBytes = 0;
 
   /**
-   * Every tab of the shop shares `rx_q` but holds only its own events in memory: the queue to store is
-   * the stored one (other tabs' events, and earlier pages') but for the events this tab holds or has
-   * finished with (`done`: accepted, or refused for good), then this tab's. Past MAX_QUEUED the front
-   * goes: other tabs' events, then this tab's oldest. (A tab that wrote its own copy over the stored
-   * one dropped the others' unsent events, lost for good when such a tab closed offline.)
+   * A page writes only its own key, so no tab's save can overwrite another's events. (Tabs that shared
+   * one key lost each other's events when they saved within tens of ms: Chromium hands a tab's
+   * localStorage write to the other tabs asynchronously, so a read-merge-write is not atomic.)
    */
-  function merged(done: readonly Queued[] = []): Queued[] {
-    const skip = new Set([...done, ...pending].map((e) => e.jsonText));
-    return [...restore().filter((e) => !skip.has(e.jsonText)), ...pending].slice(-MAX_QUEUED);
+  function persist(): void {
+    writeItem(ownKey, `[${pending.map((e) => e.jsonText).join()}]`);
   }
 
-  function persist(done?: readonly Queued[]): void {
-    writeItem(
-      STORAGE_KEY,
-      `[${merged(done)
-        .map((e) => e.jsonText)
-        .join()}]`,
+  /**
+   * Takes in the events of every other queue key (closed pages', open tabs', the legacy `rx_q`), each
+   * once, removes the keys taken (which also frees room under the storage quota) and saves it all
+   * under this page's key. A tab still open writes its key again at its next save, so its events may
+   * be sent twice: delivery is at least once, and the intake stores an event once by its messageId.
+   */
+  function adopt(): void {
+    // This page's own key holds what `pending` holds; it is written again below.
+    removeItem(ownKey);
+    // Only keys it can read: while storage is disallowed nothing is taken, so nothing is removed.
+    const keys = queueKeys().filter(readItem);
+    // Each event once, by its JSON, this page's own copy kept (it may be in flight). Past MAX_QUEUED
+    // the front goes: the events taken, then this page's oldest.
+    pending = [...new Map([...keys.flatMap(restore), ...pending].map((e) => [e.jsonText, e])).values()].slice(
+      -MAX_QUEUED,
     );
+    keys.forEach(removeItem);
+    persist();
   }
 
   function schedule(delay: number): void {
     // Guarded like every entry point: a timer callback that threw would reach the host's onerror.
-    if (timer === undefined) timer = setTimeout(guard('flush', flush), delay);
+    timer ??= setTimeout(guard('flush', flush), delay);
   }
 
   function send(batch: Queued[]): void {
@@ -110,7 +125,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
         if (failures) schedule(0);
         failures = 0;
         pending = pending.filter((e) => !batch.includes(e));
-        persist(batch);
+        persist();
       } else {
         failures++;
         schedule(Math.min(BATCH_DELAY_MS * 2 ** failures, MAX_BACKOFF_MS));
@@ -158,7 +173,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     }
   }
 
-  if (pending.length > 0) schedule(0);
+  if (failures) schedule(0);
 
   return {
     record: guard('track', (event: RxEventInput) => {
@@ -167,8 +182,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       const entry = queued(event);
       if (!entry) return report('event dropped: not JSON');
       if (entry.bytes > MAX_EVENT_BYTES) return report('event dropped: over 32 KB');
-      pending.push(entry);
-      if (pending.length > MAX_QUEUED) pending = pending.slice(-MAX_QUEUED);
+      pending = [...pending, entry].slice(-MAX_QUEUED);
       persist();
       // A full batch goes at once, unless the worker is failing: then the back-off timer sends.
       if (!failures && pending.length - inFlight.size >= BATCH_SIZE) flush();
@@ -178,14 +192,18 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     discard: () => {
       pending = [];
       // Every tab's events: consent withdrawn holds for the whole shop (and storage is off by now).
-      removeItem(STORAGE_KEY);
+      queueKeys().forEach(removeItem);
     },
     resume: guard('resume', () => {
-      pending = merged();
-      persist();
+      adopt();
       flush();
     }),
   };
+}
+
+/** The stored queues: every page's key, and the legacy `rx_q`. */
+function queueKeys(): string[] {
+  return storedKeys().filter((key) => QUEUE_KEY.test(key));
 }
 
 /** Consecutive batches of at most BATCH_SIZE events and (but for a lone event) MAX_BATCH_BYTES. */
@@ -198,23 +216,20 @@ function batches(events: readonly Queued[]): Queued[][] {
 function queued(event: RxEventInput): Queued | undefined {
   try {
     const jsonText = JSON.stringify(event);
-    // TextEncoder, not `new Blob([text]).size`: every save re-reads the stored queue (tabs merge it),
-    // and a Blob costs ~0.2 ms in Chromium: a full queue made each tracked event block the page ~30 ms
-    // while the intake was unreachable (encoding all 100: ~0.4 ms).
+    // TextEncoder, not `new Blob([text]).size`: a Blob costs ~0.2 ms in Chromium, and a page sizes
+    // every event of the queues it takes in (encoding 100: ~0.4 ms).
     return { jsonText, bytes: new TextEncoder().encode(jsonText).length };
   } catch {
     return undefined;
   }
 }
 
-function restore(): Queued[] {
+function restore(key: string): Queued[] {
   try {
-    const parsed: unknown = JSON.parse(readItem(STORAGE_KEY) ?? '[]');
-    if (!Array.isArray(parsed)) return [];
-    // Storage is the host's too: keep only entries that look like events we wrote.
-    return parsed
+    // Storage is the host's too: keep only entries that look like events we wrote. Anything but an
+    // array (a key gone reads `null`, which parses to null) has no filter and throws: nothing.
+    return (JSON.parse(readItem(key) as string) as unknown[])
       .filter((e: unknown): e is RxEventInput => typeof (e as RxEventInput | null)?.messageId === 'string')
-      .slice(-MAX_QUEUED)
       .flatMap((e) => queued(e) ?? []);
   } catch {
     return [];

@@ -68,8 +68,12 @@ const named = (name: string) => (e: RxEventInput) => (e.type === 'track' ? e.eve
  * the worker stores once (plugin-stack.test.ts checks MongoDB).
  */
 const distinct = (name: string) => new Set(api.events.filter(named(name)).map((e) => e.messageId)).size;
-/** Browser-side code is passed as strings: the Node tsconfig has no DOM types (and should not). */
-const STORED_QUEUE = "localStorage.getItem('rx_q') ?? '[]'";
+/**
+ * The events stored for retry, as one JSON array: every page's own `rx_q.<id>` key (and a legacy `rx_q`).
+ * Browser-side code is passed as strings: the Node tsconfig has no DOM types (and should not).
+ */
+const STORED_QUEUE =
+  'JSON.stringify(Object.keys(localStorage).filter((k) => /^rx_q(\\.|$)/.test(k)).flatMap((k) => JSON.parse(localStorage.getItem(k))))';
 const eventsPosted = () => api.requests.filter((r) => r.method === 'POST' && r.path === '/v1/events').length;
 
 /** Browser code: a new home slot `#slot2`, put in the page by `insert`, then `then` (rx.scan, a navigation). */

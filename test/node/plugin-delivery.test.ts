@@ -4,9 +4,11 @@
  * event once when the ESM build and a tag (the one the proxy injects) are both on the page. (Batching, consent and retries across a
  * reload: plugin-behaviour.test.ts.)
  */
+import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RxEventInput } from '../../contracts/event-types';
+import { validateEvent } from '../../contracts/events';
 import { buildPlugin } from '../../storefront-plugin/build';
 import { type SharedChromium, startChromium, type TestBrowser } from './plugin-browser';
 import { type FixtureApi, startFixtureApi } from './plugin-fixture-api';
@@ -35,6 +37,9 @@ afterEach(async () => {
   await browser?.close();
 });
 
+/** Browser code: every event in the plugin's stored queues (the legacy `rx_q`, one `rx_q.<id>` per page). */
+const STORED_EVENTS =
+  'Object.keys(localStorage).filter((k) => /^rx_q(\\.|$)/.test(k)).flatMap((k) => JSON.parse(localStorage.getItem(k)))';
 /** Events wait up to 5 s for their batch timer; polls wait longer than that. */
 const POLL = { timeout: 10_000 } as const;
 
@@ -58,6 +63,29 @@ window.esmRx = init({ api: '${api.apiUrl}', site: 'demo' });
 ${after}
 </script></head><body><main data-rx-view data-rx-product-id="85123A"><h1>Heart holder</h1>
 <button id="add" type="button" data-rx-add-to-cart data-rx-product-id="85123A">Add to cart</button></main></body></html>`;
+}
+
+/** An event as an earlier version of rx.js stored it, valid for the intake. */
+function legacyEvent(name: string): RxEventInput {
+  const event: RxEventInput = {
+    type: 'track',
+    event: name,
+    properties: { n: 1 },
+    messageId: randomUUID(),
+    anonymousId: randomUUID(),
+    timestamp: new Date().toISOString(),
+    context: { library: { name: 'rx.js', version: '1' }, site: 'demo' },
+  };
+  expect(validateEvent(event).ok).toBe(true);
+  return event;
+}
+
+/** Stores `events` as the one shared `rx_q` of earlier versions, before the script loads (not again on reloads). */
+async function seedLegacyQueue(page: Page, events: RxEventInput[]): Promise<void> {
+  await page.addInitScript(`if (location.origin === ${JSON.stringify(api.shopUrl)} && !sessionStorage.seeded) {
+    sessionStorage.seeded = '1';
+    localStorage.setItem('rx_q', ${JSON.stringify(JSON.stringify(events))});
+  }`);
 }
 
 async function open(page: Page): Promise<void> {
@@ -95,7 +123,7 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
       rx.flush()`);
     await expect.poll(() => distinct('After Cart'), POLL).toBe(1);
     expect(api.events.find(named('Cart Viewed'))?.properties).toEqual({ items: [] });
-    await expect.poll(() => page.evaluate("JSON.parse(localStorage.getItem('rx_q')).length"), POLL).toBe(0);
+    await expect.poll(async () => ((await page.evaluate(STORED_EVENTS)) as unknown[]).length, POLL).toBe(0);
     expect(errors).toEqual([]);
   });
 
@@ -175,28 +203,24 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
-  it('keeps the unsent events of every open tab in the shared queue, so an offline tab that closes loses none', async () => {
+  it('keeps the unsent events of every open tab in storage, so an offline tab that closes loses none', async () => {
     api.setPage(shopPage());
     api.failNextEventPosts(1_000);
     const { page: first, errors } = await browser.newPage();
     const { page: second } = await browser.newPage();
     await Promise.all([open(first), open(second)]);
-    // Both tabs are open, offline, when each records an event: the second tab saves after the first.
+    // Both tabs are open, offline, when each records an event.
     await first.evaluate("rx.track('From First Tab')");
-    // Chromium hands a tab's localStorage write to the other tabs asynchronously: the merge holds for
-    // saves at different moments (docs/plugin.md), so the second saves once it sees the first's.
-    await expect
-      .poll(() => second.evaluate("localStorage.getItem('rx_q')"), POLL)
-      .toContain('From First Tab');
     await second.evaluate("rx.track('From Second Tab')");
-    const stored = JSON.parse(await second.evaluate("localStorage.getItem('rx_q')")) as RxEventInput[];
-    expect(stored.filter(named('From First Tab'))).toHaveLength(1);
-    expect(stored.filter(named('From Second Tab'))).toHaveLength(1);
-    // Merged, not appended: the page events the second tab took in at load are stored once.
-    expect(new Set(stored.map((e) => e.messageId)).size).toBe(stored.length);
+    // Each under its own key: the second tab's save leaves the first's events in place.
+    const storedIn = async (page: Page) => (await page.evaluate(STORED_EVENTS)) as RxEventInput[];
+    await expect
+      .poll(async () => (await storedIn(second)).filter(named('From First Tab')).length, POLL)
+      .toBe(1);
+    expect((await storedIn(second)).filter(named('From Second Tab'))).toHaveLength(1);
 
     // The first tab closes while still offline (its last send fails), then the intake is back: the next
-    // page sends what that tab left, and takes it out of the queue once accepted.
+    // page sends what that tab left, and takes it out of storage once accepted.
     await first.close();
     await second.waitForTimeout(1_000);
     api.failNextEventPosts(0);
@@ -204,9 +228,114 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     await open(next);
     await expect.poll(() => distinct('From First Tab'), POLL).toBe(1);
     await expect
-      .poll(() => next.evaluate("localStorage.getItem('rx_q')"), POLL)
-      .not.toContain('From First Tab');
+      .poll(async () => (await storedIn(next)).filter(named('From First Tab')).length, POLL)
+      .toBe(0);
     expect(errors).toEqual([]);
+  });
+
+  it('sends the queue an older version of the script left under rx_q, and removes that key', async () => {
+    api.setPage(shopPage());
+    const legacy = legacyEvent('Legacy Queued');
+    const { page, errors } = await browser.newPage();
+    await seedLegacyQueue(page, [legacy]);
+    await open(page);
+    await expect.poll(() => distinct('Legacy Queued'), POLL).toBe(1);
+    expect(api.events.find(named('Legacy Queued'))).toEqual(legacy);
+    expect(await page.evaluate("localStorage.getItem('rx_q')")).toBeNull();
+    await expect
+      .poll(
+        async () => ((await page.evaluate(STORED_EVENTS)) as RxEventInput[]).filter(named('Legacy Queued')),
+        POLL,
+      )
+      .toEqual([]);
+    // Taken once: a reload does not send it again.
+    await page.reload();
+    await page.evaluate("rx.track('After Reload'); rx.flush()");
+    await expect.poll(() => distinct('After Reload'), POLL).toBe(1);
+    expect(api.events.filter(named('Legacy Queued'))).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('leaves the stored queues alone until consent allows storage, then sends them', async () => {
+    api.setPage(shopPage().replace('data-site="demo"', 'data-site="demo" data-consent="required"'));
+    const legacy = legacyEvent('Queued Before Consent');
+    const { page, errors } = await browser.newPage();
+    await seedLegacyQueue(page, [legacy]);
+    await open(page);
+    // The script started without storage: it neither read nor removed the queue it cannot take yet.
+    expect(await page.evaluate("localStorage.getItem('rx_q')")).toContain(legacy.messageId);
+    await page.evaluate('rx.consent(true)');
+    await expect.poll(() => distinct('Queued Before Consent'), POLL).toBe(1);
+    expect(await page.evaluate("localStorage.getItem('rx_q')")).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it("deletes every tab's stored queue, and the legacy rx_q, when consent is withdrawn", async () => {
+    api.setPage(shopPage());
+    api.failNextEventPosts(1_000);
+    const { page: first, errors } = await browser.newPage();
+    const { page: second } = await browser.newPage();
+    await Promise.all([open(first), open(second)]);
+    await first.evaluate("localStorage.setItem('rx_q', '[]'); rx.track('From First Tab')");
+    await second.evaluate("rx.track('From Second Tab')");
+    const queueKeys = "Object.keys(localStorage).filter((k) => k.startsWith('rx_q'))";
+    // The first tab sees both tabs' keys and the legacy one...
+    await expect
+      .poll(
+        async () =>
+          ((await first.evaluate(STORED_EVENTS)) as RxEventInput[]).filter(named('From Second Tab')).length,
+        POLL,
+      )
+      .toBe(1);
+    expect(((await first.evaluate(queueKeys)) as string[]).length).toBeGreaterThanOrEqual(3);
+    // ...and withdrawing consent there deletes them all (the host's own keys stay).
+    await first.evaluate("localStorage.setItem('rx_quiz', 'host'); rx.consent(false)");
+    expect(await first.evaluate(queueKeys)).toEqual(['rx_quiz']);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the events of tabs that save at the same moment, so the tabs closed offline lose none', async () => {
+    api.setPage(shopPage());
+    api.failNextEventPosts(1_000);
+    // Six tabs of one shop open at once while the intake refuses, and each records its events at the
+    // same moment: saves that a shared, merged queue loses to each other (Chromium hands a tab's write
+    // to the other tabs asynchronously).
+    const tabs = await Promise.all(Array.from({ length: 6 }, () => browser.newPage()));
+    const pages = tabs.map((tab) => tab.page);
+    await Promise.all(pages.map(open));
+    await Promise.all(
+      pages.map((page, tab) =>
+        page.evaluate(`for (let n = 0; n < 3; n++) rx.track('Tab Event', { tab: ${tab}, n })`),
+      ),
+    );
+    // All but the first close, still offline: their last sends (on pagehide) fail too.
+    const [survivor, ...closing] = pages as [Page, ...Page[]];
+    const before = eventPosts();
+    await Promise.all(closing.map((page) => page.close()));
+    await expect.poll(() => eventPosts(), POLL).toBeGreaterThanOrEqual(before + closing.length);
+    await survivor.waitForTimeout(500);
+
+    // The intake is back and the shopper opens one more page: it sends every event the closed tabs
+    // recorded (and the open one's), each once, and the stored queues end without the closed tabs'.
+    api.failNextEventPosts(0);
+    const { page: next } = await browser.newPage();
+    await open(next);
+    const sent = () =>
+      new Set(
+        api.events
+          .filter(named('Tab Event'))
+          .map((e) => `${String(e.properties?.tab)}/${String(e.properties?.n)}`),
+      );
+    const expected = pages.flatMap((_, tab) => [0, 1, 2].map((n) => `${tab}/${n}`));
+    await expect.poll(() => [...sent()].sort(), POLL).toEqual(expected.sort());
+    expect(distinct('Tab Event')).toBe(expected.length);
+    await expect
+      .poll(async () => {
+        const stored = (await next.evaluate(STORED_EVENTS)) as RxEventInput[];
+        return stored.filter((e) => named('Tab Event')(e) && e.properties?.tab !== 0).length;
+      }, POLL)
+      .toBe(0);
+    expect(tabs.flatMap((tab) => tab.errors)).toEqual([]);
   });
 
   it('starts once when the ESM build and a tag are both on the page, whichever runs first', async () => {

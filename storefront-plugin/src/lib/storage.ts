@@ -16,12 +16,14 @@ export function storageAllowed(): boolean {
   return allowed;
 }
 
-export function readItem(key: string): string | null {
-  if (!allowed) return null;
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
+/** The stored value; null or undefined when there is none, storage is disallowed or it throws. */
+export function readItem(key: string): string | null | undefined {
+  if (allowed) {
+    try {
+      return localStorage.getItem(key);
+    } catch {
+      // Unavailable: as if nothing were stored.
+    }
   }
 }
 
@@ -31,6 +33,15 @@ export function writeItem(key: string, value: string): void {
     localStorage.setItem(key, value);
   } catch {
     // Quota exceeded or storage disabled: events still go out from memory.
+  }
+}
+
+/** The keys in localStorage, even while storage is disallowed (to clean up); read them with readItem. */
+export function storedKeys(): string[] {
+  try {
+    return Object.keys(localStorage);
+  } catch {
+    return [];
   }
 }
 
