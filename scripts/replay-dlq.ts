@@ -17,6 +17,7 @@
  * DLQ's HTTP consumer is added with the most retries Queues allows (docs/analytics.md).
  */
 import { parseArgs } from 'node:util';
+import { groups } from '../contracts/groups';
 import { QUEUE_LIMITS } from '../worker/src/events/queue-chunks';
 import {
   type Clock,
@@ -238,25 +239,13 @@ interface ReadyMessage {
  * message pulled from a queue is always tried here.
  */
 function publishParts(messages: readonly ReadyMessage[]): ReadyMessage[][] {
-  const parts: ReadyMessage[][] = [];
-  let current: ReadyMessage[] = [];
-  let currentBytes = 0;
-  for (const message of messages) {
-    const bytes = bodyBytes(message.outgoing) + QUEUE_LIMITS.metadataBytes;
-    if (
-      current.length === QUEUE_LIMITS.maxMessagesPerBatch ||
-      (current.length > 0 && currentBytes + bytes > QUEUE_LIMITS.maxBatchBytes)
-    ) {
-      parts.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    // A message alone is always tried: it was in a queue, so Queues took its size once already.
-    current.push(message);
-    currentBytes += bytes;
-  }
-  if (current.length > 0) parts.push(current);
-  return parts;
+  // A message alone is always tried: it was in a queue, so Queues took its size once already.
+  return groups(
+    messages,
+    QUEUE_LIMITS.maxMessagesPerBatch,
+    QUEUE_LIMITS.maxBatchBytes,
+    (message) => bodyBytes(message.outgoing) + QUEUE_LIMITS.metadataBytes,
+  );
 }
 
 /** A message body's size as Queues counts it: its JSON (or text) in UTF-8. */

@@ -1,5 +1,5 @@
 import { MAX_EVENT_BYTES, type RxEventInput } from '../../contracts/event-types';
-import { groups } from './lib/groups';
+import { groups } from '../../contracts/groups';
 import { guard, report } from './lib/guard';
 import { readItem, removeItem, storedKeys, writeItem } from './lib/storage';
 

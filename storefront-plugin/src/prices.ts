@@ -1,8 +1,8 @@
 import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
+import { groups } from '../../contracts/groups';
 import { formatPrice, parsePrice } from '../../contracts/markup';
 import type { Api, PriceQuote } from './api';
 import { otherCurrency } from './lib/currency';
-import { groups } from './lib/groups';
 import { report } from './lib/guard';
 
 /** Product ids per `/v1/prices` request (the API's limit)... */

@@ -1,3 +1,5 @@
+import { groups } from '../../../contracts/groups';
+
 /**
  * Cloudflare Queues' producer limits (developers.cloudflare.com/queues/platform/limits):
  * 100 messages and 256 KB (1 KB = 1000 bytes) per `sendBatch`, 128 KB per message, each
@@ -21,27 +23,16 @@ export interface SizedMessage<T> {
  * Throws on a single message over the per-message limit: no split can send it.
  */
 export function chunkForQueue<T>(messages: readonly SizedMessage<T>[]): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let currentBytes = 0;
+  const sizeOf = (message: SizedMessage<T>) => message.bytes + QUEUE_LIMITS.metadataBytes;
   for (const message of messages) {
-    const bytes = message.bytes + QUEUE_LIMITS.metadataBytes;
+    const bytes = sizeOf(message);
     if (bytes > QUEUE_LIMITS.maxMessageBytes) {
       throw new RangeError(
         `A queue message of ${bytes} bytes is over the ${QUEUE_LIMITS.maxMessageBytes}-byte limit`,
       );
     }
-    if (
-      current.length === QUEUE_LIMITS.maxMessagesPerBatch ||
-      currentBytes + bytes > QUEUE_LIMITS.maxBatchBytes
-    ) {
-      chunks.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(message.body);
-    currentBytes += bytes;
   }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return groups(messages, QUEUE_LIMITS.maxMessagesPerBatch, QUEUE_LIMITS.maxBatchBytes, sizeOf).map((chunk) =>
+    chunk.map((message) => message.body),
+  );
 }

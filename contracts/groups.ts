@@ -1,6 +1,7 @@
 /**
  * Consecutive groups of at most `maxCount` items whose sizes add up to at most `maxSize` (a single
- * item larger than that gets a group of its own): how event batches and price requests are split.
+ * item larger than that gets a group of its own): how the plugin's event batches and price requests,
+ * the worker's queue sends and replay-dlq's publishes are split.
  */
 export function groups<T>(
   items: readonly T[],
