@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { applyLogLevel } from '../../worker/src/log';
-import { logRepeating, REPEAT_LIMIT, REPEAT_WINDOW_MS } from '../../worker/src/log-repeating';
+import { firstInIsolate, logRepeating, REPEAT_LIMIT, REPEAT_WINDOW_MS } from '../../worker/src/log-repeating';
 
 /** Lines written to the console during `work`, parsed. */
 function linesOf(work: () => void): Array<Record<string, unknown>> {
@@ -65,5 +65,18 @@ describe('logRepeating: failures that repeat on every request during an outage',
       logRepeating('warn', 'test_hidden', {}, start + REPEAT_WINDOW_MS);
     });
     expect(lines).toEqual([]);
+  });
+});
+
+describe('firstInIsolate', () => {
+  it('says yes once per key and event, and forgets the keys of an event past 32', () => {
+    expect(firstInIsolate('test_once', 'a')).toBe(true);
+    expect(firstInIsolate('test_once', 'a')).toBe(false);
+    expect(firstInIsolate('test_once_other', 'a')).toBe(true);
+    for (let i = 1; i < 32; i++) expect(firstInIsolate('test_once', `k${i}`)).toBe(true);
+    expect(firstInIsolate('test_once', 'a')).toBe(false);
+    // The 33rd key clears the 32 before it: 'a' is said again.
+    expect(firstInIsolate('test_once', 'k32')).toBe(true);
+    expect(firstInIsolate('test_once', 'a')).toBe(true);
   });
 });

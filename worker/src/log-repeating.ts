@@ -72,3 +72,24 @@ function closeEndedWindows(now: number): void {
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** Keys each `firstInIsolate` event has seen; bounded so that keys built from page content stay few. */
+const seenKeys = new Map<string, Set<string>>();
+const MAX_SEEN_KEYS = 32;
+
+/**
+ * True the first time this isolate asks for `key` under `event`, false after: for warnings that say
+ * something about a shop's pages (a refused tag, a price left as printed) once per kind, while
+ * `/healthz` keeps the count. Past MAX_SEEN_KEYS keys of one event they are forgotten and said again.
+ */
+export function firstInIsolate(event: string, key: string): boolean {
+  let seen = seenKeys.get(event);
+  if (!seen) {
+    seen = new Set();
+    seenKeys.set(event, seen);
+  }
+  if (seen.has(key)) return false;
+  if (seen.size >= MAX_SEEN_KEYS) seen.clear();
+  seen.add(key);
+  return true;
+}

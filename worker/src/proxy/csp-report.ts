@@ -8,6 +8,7 @@
 import type { Env } from '../env';
 import { componentHealth, registerHealthProbe, reportFailure } from '../health';
 import { log } from '../log';
+import { firstInIsolate } from '../log-repeating';
 import type { CspRefusal } from './csp';
 
 const WHAT: Record<CspRefusal['element'], string> = {
@@ -17,16 +18,11 @@ const WHAT: Record<CspRefusal['element'], string> = {
   image: 'blocks shown without images (allow their host in img-src)',
 };
 
-const logged = new Set<string>();
-const MAX_LOGGED = 32;
-
 /** Reports one refusal: no URL and no policy text (both are the shop's, and may carry tokens). */
 export function reportCspRefusal(refusal: CspRefusal): void {
   const detail = `Content-Security-Policy ${refusal.directive}: ${refusal.reason}; ${WHAT[refusal.element]}`;
   reportFailure('csp', detail);
-  if (logged.has(detail)) return;
-  if (logged.size >= MAX_LOGGED) logged.clear();
-  logged.add(detail);
+  if (!firstInIsolate('proxy_csp_refused', detail)) return;
   log('warn', 'proxy_csp_refused', {
     element: refusal.element,
     directive: refusal.directive,

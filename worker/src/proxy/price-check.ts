@@ -13,6 +13,7 @@ import { parsePrice } from '../../../contracts/markup';
 import type { Env } from '../env';
 import { componentHealth, registerHealthProbe, reportFailure } from '../health';
 import { log } from '../log';
+import { firstInIsolate } from '../log-repeating';
 import { decodeEntities } from './html-text';
 import type { PriceQuote } from './source';
 
@@ -99,15 +100,12 @@ const HINTS: Record<PriceMismatch, string> = {
   not_one_price: 'a range, a multi-buy or a unit price, not one price (RX_PRICE_SELECTOR)',
 };
 
-const logged = new Set<PriceMismatch>();
-
 /**
  * Logs a kind of mismatch the first time this isolate sees it: the product id and the two numbers
  * (the shop's public price and the catalogue's), never the page's URL or the shopper's price.
  */
 export function logPriceMismatch(kind: PriceMismatch, productId: string, text: string, base: number): void {
-  if (logged.has(kind)) return;
-  logged.add(kind);
+  if (!firstInIsolate('proxy_price_mismatch', kind)) return;
   const shown = parsePrice(decodeEntities(text));
   log('warn', 'proxy_price_mismatch', {
     kind,
