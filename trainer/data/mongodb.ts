@@ -10,6 +10,9 @@ import { EVENT_WEIGHTS } from './event-weights';
 import { InputError } from './lines';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
 
+/** How a connection string starts (`--format mongodb`). */
+const SCHEME = /^mongodb(\+srv)?:\/\//;
+
 /** The pipeline: product events only, the fields the trainer reads, in time order. */
 export function eventsPipeline(): object[] {
   return [
@@ -35,7 +38,7 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
   async function* interactions(): AsyncGenerator<Interaction> {
-    if (!/^mongodb(\+srv)?:\/\//.test(uri))
+    if (!SCHEME.test(uri))
       throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
     const client = connectionClient(uri);
     try {
@@ -112,7 +115,7 @@ function connectionClient(uri: string): MongoClient {
   // An `@` after the first `/` is a password (or user name) with an unescaped `/` in it: the driver
   // would take what precedes that `/` for the host and name it in "getaddrinfo ENOTFOUND …", a piece
   // of the password. A database name or option holds no `@`.
-  const rest = uri.replace(/^mongodb(\+srv)?:\/\//, '').split('?')[0] ?? '';
+  const rest = withoutScheme(uri).split('?')[0] ?? '';
   const slash = rest.indexOf('/');
   if (slash >= 0 && rest.includes('@', slash)) {
     throw new InputError(
@@ -122,11 +125,7 @@ function connectionClient(uri: string): MongoClient {
   try {
     return new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   } catch (error) {
-    const hasCredentials =
-      uri
-        .replace(/^mongodb(\+srv)?:\/\//, '')
-        .split('/')[0]
-        ?.includes('@') ?? false;
+    const hasCredentials = withoutScheme(uri).split('/')[0]?.includes('@') ?? false;
     const reason = hasCredentials
       ? `not shown, as it may quote the password; ${PERCENT_ENCODE}`
       : error instanceof Error
@@ -136,12 +135,17 @@ function connectionClient(uri: string): MongoClient {
   }
 }
 
+/** The connection string after `mongodb://` or `mongodb+srv://`: hosts, then `/database?options`. */
+function withoutScheme(uri: string): string {
+  return uri.replace(SCHEME, '');
+}
+
 /**
  * The database a connection string names (`mongodb://h1,h2/shop?replicaSet=rs0` → `shop`), or ''.
  * Not `new URL`: a host list (a replica set) is no URL host, and it threw "Invalid URL".
  */
 export function databaseOfUri(uri: string): string {
-  const rest = uri.replace(/^mongodb(\+srv)?:\/\//, '');
+  const rest = withoutScheme(uri);
   const slash = rest.indexOf('/');
   if (slash < 0) return '';
   const path = rest.slice(slash + 1).split('?')[0] ?? '';
