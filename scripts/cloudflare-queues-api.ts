@@ -124,7 +124,15 @@ export interface CallOptions {
 
 type Attempt =
   | { ok: true; envelope: ApiEnvelope }
-  | { ok: false; error: Error; retryable: boolean; retryAfterMs?: number; reason: string };
+  | {
+      ok: false;
+      error: Error;
+      retryable: boolean;
+      /** The call may have been carried out (a 5xx, a lost answer); a 429 was refused before. */
+      mayHaveApplied: boolean;
+      retryAfterMs?: number;
+      reason: string;
+    };
 
 export class QueuesApi {
   /** Waited between attempts so far, over every call: bounded by `retry.maxTotalWaitMs`. */
@@ -228,7 +236,7 @@ export class QueuesApi {
       const attempt = await this.attempt(what, method, path, body);
       if (attempt.ok) return { envelope: attempt.envelope, sentAt, unsure };
       if (!attempt.retryable) throw attempt.error;
-      unsure ||= !attempt.reason.startsWith('HTTP 429');
+      unsure ||= attempt.mayHaveApplied;
       const waitMs = attempt.retryAfterMs ?? this.backoffMs(tries);
       const bound = this.boundReached(tries, waitMs, options);
       if (bound)
@@ -273,7 +281,13 @@ export class QueuesApi {
       });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      return { ok: false, error: new Error(`${what}: ${reason}`, { cause: error }), retryable: true, reason };
+      return {
+        ok: false,
+        error: new Error(`${what}: ${reason}`, { cause: error }),
+        retryable: true,
+        mayHaveApplied: true,
+        reason,
+      };
     }
     const envelope = (await response.json().catch(() => ({}))) as ApiEnvelope;
     if (response.ok && envelope.success === true) return { ok: true, envelope };
@@ -284,6 +298,7 @@ export class QueuesApi {
       ok: false,
       error: new Error(`${what}: ${reason}`),
       retryable,
+      mayHaveApplied: response.status >= 500,
       retryAfterMs: retryable
         ? retryAfterMs(response.headers.get('retry-after'), this.clock.now())
         : undefined,
