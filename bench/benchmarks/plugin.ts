@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { startStack } from '../../scripts/dev/stack';
-import { buildPlugin, GZIP_BUDGET_BYTES } from '../../storefront-plugin/build';
+import { buildPlugin, GZIP_BUDGET_BYTES, writePlugin } from '../../storefront-plugin/build';
 import { launchBrowser } from '../../test/node/plugin-browser';
 import type { BenchResult } from '../types';
 
@@ -134,7 +134,8 @@ export default async function pluginBench(args: string[]): Promise<BenchResult> 
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive whole number, got "${values.runs}"`);
 
-  const [minified, unminified] = await Promise.all([buildPlugin(), buildPlugin({ minify: false })]);
+  // Written, not only built: the worker serves the generated module, which must be the script measured here.
+  const [minified, unminified] = await Promise.all([writePlugin(), buildPlugin({ minify: false })]);
   const stack = await startStack({
     shopScriptMode: true,
     workerVars: { HOLDOUT_PERCENT: '0' },
