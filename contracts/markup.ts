@@ -44,11 +44,11 @@ export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"'`]/g, (ch) => HTML_ESCAPES[ch] ?? ch);
 }
 
-/** Escapes a value for a double-quoted HTML attribute. */
-export function escapeAttr(value: unknown): string {
-  // Same set as text: quoting both quote kinds makes the value safe in '...' and "..." alike.
-  return escapeHtml(value);
-}
+/**
+ * Escapes a value for a double-quoted HTML attribute: the same set as text, since quoting both quote
+ * kinds makes the value safe in '...' and "..." alike.
+ */
+export const escapeAttr: (value: unknown) => string = escapeHtml;
 
 /**
  * A URL that is safe in `href`/`src`: relative, http(s) or protocol-relative; anything else

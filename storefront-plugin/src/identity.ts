@@ -1,13 +1,13 @@
+import {
+  ANONYMOUS_ID_COOKIE,
+  ANONYMOUS_ID_MAX_AGE_SECONDS,
+  ANONYMOUS_ID_PATTERN,
+} from '../../contracts/anonymous-id';
 import { readCookie, readItem, removeItem, storageAllowed, writeCookie, writeItem } from './lib/storage';
 import { uuid } from './lib/uuid';
 
-/** Same cookie the worker issues in proxy mode, so a shopper keeps one id across both modes. */
-const ANONYMOUS_ID_COOKIE = 'rx_uid';
 const USER_ID_KEY = 'rx_user';
 const USER_SIGNATURE_KEY = 'rx_user_sig';
-/** 400 days: the longest cookie lifetime current browsers accept. */
-const MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
-const ANONYMOUS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Who the shopper is: a random anonymous id and, after `rx.identify`, the shop's user id. */
 export interface Identity {
@@ -40,13 +40,13 @@ export function createIdentity(): Identity {
   return {
     getAnonymousId() {
       const stored = readCookie(ANONYMOUS_ID_COOKIE);
-      if (stored && ANONYMOUS_ID.test(stored)) anonymous = stored;
+      if (stored && ANONYMOUS_ID_PATTERN.test(stored)) anonymous = stored;
       if (anonymous === undefined) {
         anonymous = uuid();
         madeHere = true;
       }
       if (storageAllowed() && stored !== anonymous)
-        writeCookie(ANONYMOUS_ID_COOKIE, anonymous, MAX_AGE_SECONDS);
+        writeCookie(ANONYMOUS_ID_COOKIE, anonymous, ANONYMOUS_ID_MAX_AGE_SECONDS);
       return anonymous;
     },
     getUserId() {

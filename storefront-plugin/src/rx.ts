@@ -52,9 +52,16 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
   // Consent given on an earlier page is remembered in `rx_consent` (also what proxy mode checks),
   // so the shop's consent manager need not call `rx.consent(true)` on every page.
-  let consented: boolean | undefined =
-    !config.consentRequired || readCookie(CONSENT_COOKIE, true) === '1' ? true : undefined;
-  const allowed = () => consented === true && !gpcBlocked;
+  const remembered = () => config.consentRequired && readCookie(CONSENT_COOKIE, true) === '1';
+  /** Consent here rests on the remembered cookie (read at load, or written by `rx.consent(true)`). */
+  let onCookie = remembered();
+  let consented: boolean | undefined = !config.consentRequired || onCookie ? true : undefined;
+  const allowed = () => {
+    // Withdrawn in another tab, which deleted the cookie: this tab withdraws too before it records,
+    // stores or sends anything more (else its next save would write its queue back).
+    if (onCookie && !remembered()) setConsent(false);
+    return consented === true && !gpcBlocked;
+  };
   allowStorage(allowed());
 
   const identity = createIdentity();
@@ -64,8 +71,9 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   const viewed: Viewed = new Set();
 
   function enqueue(fields: Parameters<typeof buildEvent>[2], urgent = false): void {
-    // Refused consent or GPC: nothing is recorded at all, not even in memory.
-    if (gpcBlocked || consented === false) return;
+    // Refused consent (here, or in another tab: `allowed` notices) or GPC: nothing is recorded at
+    // all, not even in memory. Pending consent records in memory.
+    if (!allowed() && (gpcBlocked || consented === false)) return;
     const event: RxEventInput = buildEvent(identity, config.site, fields);
     outbox.record(event);
     if (urgent) outbox.flush();
@@ -97,6 +105,23 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     }
   }
 
+  function setConsent(granted: boolean): void {
+    consented = granted === true;
+    onCookie = false;
+    allowStorage(allowed());
+    // Remembered only once granted (storage allowed); a refusal deletes it.
+    writeCookie(CONSENT_COOKIE, consented ? '1' : '', consented ? CONSENT_MAX_AGE_SECONDS : 0);
+    onCookie = remembered();
+    if (gpcBlocked) report('consent ignored: GPC is on');
+    if (allowed()) {
+      identity.getAnonymousId();
+      outbox.resume();
+      return;
+    }
+    outbox.discard();
+    identity.clear();
+  }
+
   const methods: Omit<Rx, 'push'> = {
     track: guard('track', (event: string, properties?: EventProperties) => track(event, properties)),
     page: guard('page', (name?: string, properties?: EventProperties) =>
@@ -113,20 +138,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
         enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
       },
     ),
-    consent: guard('consent', (granted: boolean) => {
-      consented = granted === true;
-      allowStorage(allowed());
-      // Remembered only once granted (storage allowed); a refusal deletes it.
-      writeCookie(CONSENT_COOKIE, consented ? '1' : '', consented ? CONSENT_MAX_AGE_SECONDS : 0);
-      if (gpcBlocked) report('consent ignored: Global Privacy Control is on');
-      if (allowed()) {
-        identity.getAnonymousId();
-        outbox.resume();
-        return;
-      }
-      outbox.discard();
-      identity.clear();
-    }),
+    consent: guard('consent', setConsent),
     flush: guard('flush', () => outbox.flush()),
     scan: guard('scan', scan),
   };

@@ -421,6 +421,41 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(api.events.filter(named('After Withdrawal'))).toHaveLength(0);
   });
 
+  it('stops tracking in every open tab when consent is withdrawn in one of them', async () => {
+    const { page: first, errors } = await browser.newPage();
+    await open(first, shopPage({ tag: 'data-consent="required"' }));
+    await first.evaluate('rx.consent(true)');
+    // A second tab opens on the remembered consent, and has an event waiting while the intake fails.
+    const { page: second } = await browser.newPage();
+    await open(second, shopPage({ tag: 'data-consent="required"' }));
+    api.failNextEventPosts(1_000);
+    await second.evaluate("rx.track('Waiting In Second Tab'); rx.flush()");
+    await expect.poll(() => second.evaluate(STORED_QUEUE), POLL).toContain('Waiting In Second Tab');
+
+    // The shopper withdraws consent in the first tab; the intake is back.
+    await first.evaluate('rx.consent(false)');
+    api.failNextEventPosts(0);
+    // The second tab records, flushes and clicks on: none of it is sent, stored or given an id.
+    await second.evaluate("rx.track('After Withdrawal Elsewhere'); rx.flush()");
+    await second.click('#add');
+    await sentinelSlotFilled(second);
+    await second.evaluate("document.dispatchEvent(new Event('visibilitychange'))");
+    await sentinelSlotFilled(first);
+    expect(distinct('After Withdrawal Elsewhere')).toBe(0);
+    expect(distinct('Waiting In Second Tab')).toBe(0);
+    expect(distinct('Product Added')).toBe(0);
+    expect(
+      await second.evaluate(
+        '({ cookie: document.cookie, keys: Object.keys(localStorage).filter((k) => /^rx_/.test(k)) })',
+      ),
+    ).toEqual({ cookie: '', keys: [] });
+    // Its next recommendation requests ask for the page-only answer, with no shopper id.
+    const lastRecommendation = api.requests.filter((r) => r.path.startsWith('/v1/recommendations')).at(-1);
+    expect(lastRecommendation?.path).toContain('tracking=off');
+    expect(lastRecommendation?.headers['x-rx-uid']).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
   it('keeps unsent events across a reload and re-sends them under the same messageId', async () => {
     const { page } = await browser.newPage();
     api.failNextEventPosts(1_000);

@@ -1,3 +1,8 @@
+import {
+  ANONYMOUS_ID_COOKIE,
+  ANONYMOUS_ID_MAX_AGE_SECONDS,
+  ANONYMOUS_ID_PATTERN,
+} from '../../../contracts/anonymous-id';
 import { cookieValues } from '../cookies';
 
 /**
@@ -8,7 +13,7 @@ import { cookieValues } from '../cookies';
  * Segment's `anonymousId` on the events it sends, and it authorizes nothing (price tokens are bound
  * to it, but a token only states a price the same shopper was already shown).
  */
-export const ANONYMOUS_ID_COOKIE = 'rx_uid';
+export { ANONYMOUS_ID_COOKIE, ANONYMOUS_ID_MAX_AGE_SECONDS };
 
 /** Header a cross-site caller (script mode on another domain) may use when it cannot send the cookie. */
 export const ANONYMOUS_ID_HEADER = 'x-rx-uid';
@@ -20,11 +25,6 @@ export const ANONYMOUS_ID_HEADER = 'x-rx-uid';
  * gets the page-only answer a first visit gets.
  */
 export const ANONYMOUS_ID_NEW_HEADER = 'x-rx-uid-new';
-
-/** 400 days: the longest lifetime current browsers accept for a cookie. */
-export const ANONYMOUS_ID_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
-
-const ANONYMOUS_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** True for ids this worker could have issued (a lowercase UUID); anything else is ignored, not trusted. */
 export function isAnonymousId(value: string | null | undefined): value is string {
