@@ -105,6 +105,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     }
   }
 
+  /** `rx.consent(granted)`; also what this tab runs once it notices a withdrawal in another one. */
   function setConsent(granted: boolean): void {
     consented = granted === true;
     onCookie = false;
