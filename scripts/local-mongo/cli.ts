@@ -1,11 +1,14 @@
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLocalMongo } from './index.ts';
 
 /**
- * `tsx scripts/local-mongo/cli.ts --port 27018 --data .rx-data/mongo [--host 127.0.0.1] [--user NAME]`
+ * `tsx scripts/local-mongo/cli.ts --port 27018 --data .rx-data/mongo [--host 127.0.0.1] [--user NAME]
+ *  [--tls-cert FILE --tls-key FILE]`
  * Runs the local MongoDB-compatible server until Ctrl-C. With `--user`, connections must authenticate
  * as that user (SCRAM-SHA-256), whose password is read from `LOCAL_MONGO_PASSWORD`: never from the
- * command line, where other users of the machine could read it.
+ * command line, where other users of the machine could read it. With `--tls-cert` and `--tls-key`
+ * (PEM files), it speaks TLS only.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -14,6 +17,8 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       data: { type: 'string', default: '.rx-data/mongo' },
       user: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
   const port = Number(values.port);
@@ -25,7 +30,13 @@ async function main(): Promise<void> {
     throw new Error('--user needs the password in LOCAL_MONGO_PASSWORD');
   }
   const users = values.user === undefined ? [] : [{ username: values.user, password: password ?? '' }];
-  const server = await startLocalMongo({ host: values.host, port, dataDir: values.data, users });
+  const server = await startLocalMongo({
+    host: values.host,
+    port,
+    dataDir: values.data,
+    users,
+    tls: tlsFiles(values),
+  });
   const auth = values.user === undefined ? '' : `, user ${values.user} required (SCRAM-SHA-256)`;
   console.log(`local-mongo listening on ${server.uri} (data in ${server.dataDir}${auth})`);
   const shutdown = (): void => {
@@ -39,6 +50,17 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+/** The certificate and key named by `--tls-cert` and `--tls-key` (both or neither), read now. */
+function tlsFiles(values: { 'tls-cert'?: string; 'tls-key'?: string }) {
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new Error('--tls-cert and --tls-key go together: the certificate (PEM) and its private key (PEM)');
+  }
+  return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type UserCredentials, UserRegistry } from './auth/index.ts';
 import { CursorRegistry } from './cursors.ts';
-import { WireServer } from './server.ts';
+import { type TlsCredentials, WireServer } from './server.ts';
 import { StorageEngine } from './storage/engine.ts';
 
 /** Options of {@link startLocalMongo}. */
@@ -19,11 +19,19 @@ export interface LocalMongoOptions {
    * but the handshake needs an authenticated connection, as on Atlas; none (the default): open.
    */
   users?: readonly UserCredentials[];
+  /**
+   * A certificate and key to serve TLS only (as Atlas does), for testing a client's TLS path; the URI
+   * then carries `tls=true`. The client must trust the certificate's issuer. Default: plain TCP.
+   */
+  tls?: TlsCredentials;
 }
 
 /** A running local MongoDB-compatible server. */
 export interface LocalMongo {
-  /** Connection string for the official driver: `mongodb://127.0.0.1:PORT` (add `user:password@` when `users` are set). */
+  /**
+   * Connection string for the official driver: `mongodb://127.0.0.1:PORT` (`…/?tls=true` with `tls`;
+   * add `user:password@` when `users` are set).
+   */
   uri: string;
   port: number;
   dataDir: string;
@@ -52,7 +60,7 @@ export async function startLocalMongo(options: LocalMongoOptions = {}): Promise<
   const users = new UserRegistry(options.users);
   const storage = StorageEngine.open(dataDir);
   const cursors = new CursorRegistry();
-  const server = new WireServer(storage, cursors, users, host, options.port ?? 0);
+  const server = new WireServer(storage, cursors, users, host, options.port ?? 0, options.tls);
   try {
     await server.listen();
   } catch (error) {
@@ -64,7 +72,7 @@ export async function startLocalMongo(options: LocalMongoOptions = {}): Promise<
   const uriHost = host.includes(':') ? `[${host}]` : host;
   let closed = false;
   return {
-    uri: `mongodb://${uriHost}:${port}`,
+    uri: `mongodb://${uriHost}:${port}${options.tls ? '/?tls=true' : ''}`,
     port,
     dataDir,
     pause: () => server.stop(),

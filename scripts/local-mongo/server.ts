@@ -1,11 +1,18 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { ConnectionAuth, type UserRegistry } from './auth/index.ts';
 import { WireConnection } from './connection.ts';
 import type { CursorRegistry } from './cursors.ts';
 import type { StorageEngine } from './storage/engine.ts';
 
+/** A PEM certificate (chain) and its private key: the server then speaks TLS only, as Atlas does. */
+export interface TlsCredentials {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
 /**
- * The TCP side: accepts connections and can be paused (listener closed, every connection
+ * The TCP (or TLS) side: accepts connections and can be paused (listener closed, every connection
  * dropped, as if the server went down) and resumed on the same port, or stalled (connections
  * accepted and read, nothing answered, as a hung server) and unstalled, for fault tests.
  */
@@ -23,6 +30,7 @@ export class WireServer {
     private readonly users: UserRegistry,
     private readonly host: string,
     port: number,
+    private readonly tlsCredentials?: TlsCredentials,
   ) {
     this.boundPort = port;
   }
@@ -38,7 +46,16 @@ export class WireServer {
   /** Starts listening (port 0 picks a free one); a taken port is a clear error, not a stack trace. */
   async listen(): Promise<void> {
     if (this.listener) return;
-    const listener = net.createServer((socket) => this.accept(socket));
+    const listener = this.tlsCredentials
+      ? tls.createServer(this.tlsCredentials, (socket) => this.accept(socket))
+      : net.createServer((socket) => this.accept(socket));
+    // Every raw connection, including one still in its TLS handshake, so `stop()` drops them all.
+    listener.on('connection', (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    // A client that refuses our certificate aborts the handshake: routine, and its socket is gone.
+    listener.on('tlsClientError', () => undefined);
     await new Promise<void>((resolve, reject) => {
       listener.once('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE') {
@@ -85,9 +102,9 @@ export class WireServer {
     if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
   }
 
+  /** A connection ready for commands: plain TCP, or TLS once its handshake is done. */
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
-    this.sockets.add(socket);
     const connection = new WireConnection(
       socket,
       {
@@ -101,9 +118,6 @@ export class WireServer {
       () => this.stalled,
     );
     this.connections.add(connection);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.connections.delete(connection);
-    });
+    socket.on('close', () => this.connections.delete(connection));
   }
 }

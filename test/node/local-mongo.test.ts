@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BSON } from 'bson';
 import { type Db, MongoBulkWriteError, MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -621,6 +622,33 @@ describe.skipIf(externalUri !== undefined)(
         expect((await events.distinct('_id')).sort()).toEqual(['after', 'before', 'held']);
       } finally {
         await faultClient.close();
+        await local.close();
+      }
+    });
+
+    it('speaks TLS only when given a certificate: the driver connects verifying it, a plain client cannot, and pause/resume keep TLS', async () => {
+      const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+      const local = await startLocalMongo({
+        tls: {
+          cert: fs.readFileSync(fixture('localhost.pem')),
+          key: fs.readFileSync(fixture('localhost-key.pem')),
+        },
+      });
+      expect(local.uri).toBe(`mongodb://127.0.0.1:${local.port}/?tls=true`);
+      const secure = new MongoClient(`${local.uri}&tlsCAFile=${encodeURIComponent(fixture('test-ca.pem'))}`, {
+        serverSelectionTimeoutMS: 3000,
+      });
+      const plain = new MongoClient(`mongodb://127.0.0.1:${local.port}`, { serverSelectionTimeoutMS: 1500 });
+      try {
+        const events = secure.db('rx').collection<Keyed<string>>('events');
+        await events.insertOne({ _id: 'over-tls' });
+        await expect(plain.db('rx').command({ ping: 1 })).rejects.toThrow();
+        await local.pause();
+        await local.resume();
+        expect(await events.distinct('_id')).toEqual(['over-tls']);
+      } finally {
+        await plain.close();
+        await secure.close();
         await local.close();
       }
     });

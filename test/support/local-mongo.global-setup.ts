@@ -7,10 +7,15 @@
  * endpoint so tests in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
  * Hands `mongoUri`, `mongoDb` (`rx` on the local server) and `mongoControlUrl` ('' with a real
  * MongoDB) to the tests (`inject`) and to the worker's bindings (test/support/worker-project.ts). The
+ * local server speaks TLS only, as Atlas does, with a certificate of the test CA that the tests'
+ * workerd trusts (trust-test-ca.ts): every events test goes through the driver's TLS in workerd, with
+ * the certificate verified. `mongoUntrustedTlsUri` is a second, empty server whose certificate no one
+ * vouches for (test/fixtures/tls/README.md), which the worker must refuse ('' with a real MongoDB). The
  * consumer's Redis side effects use the local Upstash server (on redis-server) of
  * edge-api.global-setup.ts (`inject('edgeApi').upstash`).
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
@@ -22,16 +27,19 @@ declare module 'vitest' {
     mongoUri: string;
     mongoDb: string;
     mongoControlUrl: string;
+    mongoUntrustedTlsUri: string;
   }
 }
 
-/** `mongodb://user:password@host:port/?authSource=admin` from the server's plain URI. */
+const tlsFixture = (name: string) => fs.readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
+
+/** `mongodb://user:password@host:port/?tls=true&authSource=admin` from the server's URI. */
 function withCredentials(uri: string, user: { username: string; password: string }): string {
   const url = new URL(uri);
   url.username = encodeURIComponent(user.username);
   url.password = encodeURIComponent(user.password);
   url.pathname = '/';
-  url.search = '?authSource=admin';
+  url.searchParams.set('authSource', 'admin');
   return url.toString();
 }
 
@@ -39,14 +47,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const realUri = realTestMongoUri();
   const database = realUri ? testDatabaseName() : 'rx';
   const user = { username: 'rx-consumer', password: randomBytes(18).toString('base64url') };
-  const mongo = realUri ? undefined : await startLocalMongo({ users: [user] });
+  const tls = { cert: tlsFixture('localhost.pem'), key: tlsFixture('localhost-key.pem') };
+  const untrustedTls = { cert: tlsFixture('untrusted.pem'), key: tlsFixture('untrusted-key.pem') };
+  const mongo = realUri ? undefined : await startLocalMongo({ users: [user], tls });
+  const untrusted = realUri ? undefined : await startLocalMongo({ users: [user], tls: untrustedTls });
   const control = mongo ? await startControl(mongo) : undefined;
   project.provide('mongoUri', realUri ?? (mongo ? withCredentials(mongo.uri, user) : ''));
   project.provide('mongoDb', database);
   project.provide('mongoControlUrl', control?.url ?? '');
+  project.provide('mongoUntrustedTlsUri', untrusted ? withCredentials(untrusted.uri, user) : '');
   return async () => {
     await control?.close();
     await mongo?.close();
+    await untrusted?.close();
     if (realUri) await dropTestDatabase(realUri, database);
   };
 }

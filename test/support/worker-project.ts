@@ -7,10 +7,10 @@
  * reaches a file of the other project.
  */
 import { fileURLToPath } from 'node:url';
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { configDefaults, type ViteUserConfig } from 'vitest/config';
 import { mongodbForWorkerd } from './mongodb-for-workerd';
 import { ortWasmForWorkerd } from './ort-wasm-for-workerd';
+import { trustTestCa } from './trust-test-ca';
 
 /**
  * The files that need the project's servers to themselves, so they run in `worker-serial`:
@@ -39,6 +39,9 @@ interface WorkerProjectOptions {
 }
 
 export async function workerProject(options: WorkerProjectOptions): Promise<ViteUserConfig> {
+  // Before the pool (and with it miniflare) is loaded: see trust-test-ca.ts.
+  trustTestCa();
+  const { cloudflareTest } = await import('@cloudflare/vitest-pool-workers');
   return {
     plugins: [
       // onnxruntime-web's .wasm without the pool's slow path for binary modules (see the file).

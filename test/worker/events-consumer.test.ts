@@ -1,4 +1,4 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { createExecutionContext, getQueueResult } from 'cloudflare:test';
 import { describe, expect, inject, it, vi } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { handleEventBatch } from '../../worker/src/consumer';
@@ -7,11 +7,12 @@ import type { Env } from '../../worker/src/env';
 import { type EventPack, packEvents } from '../../worker/src/events/event-pack';
 import worker from '../../worker/src/index';
 import {
+  batchOf,
   countRun,
   hasMongoControl,
   mongoOutage,
   runId,
-  viewEvent,
+  storedEvents,
   withDb,
   workerEnv,
 } from './events-support';
@@ -27,27 +28,6 @@ interface RejectedRecord {
   reason: string;
   problems: Array<{ field?: string; reason: string }>;
   raw: string;
-}
-
-/** Enriched events as the producer would queue them. */
-function storedEvents(run: string, count: number): StoredEvent[] {
-  return Array.from({ length: count }, (_, i) => ({
-    ...viewEvent(run, i),
-    type: 'track' as const,
-    messageId: `${run}-${i}`,
-    timestamp: new Date(Date.UTC(2024, 4, 1, 12, 0, i % 60)).toISOString(),
-    receivedAt: new Date().toISOString(),
-    site: 'test',
-    bucket: 'treatment' as const,
-    model_version: null,
-  }));
-}
-
-function batchOf(bodies: unknown[], prefix = crypto.randomUUID()) {
-  return createMessageBatch(
-    'rx-events',
-    bodies.map((body, i) => ({ id: `${prefix}-${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
 }
 
 async function deliver(bodies: unknown[], prefix?: string) {

@@ -4,6 +4,7 @@ declare module 'vitest' {
     mongoUri: string;
     mongoDb: string;
     mongoControlUrl: string;
+    mongoUntrustedTlsUri: string;
   }
 }
 

@@ -3,9 +3,10 @@
  * polling. Each test tags its events with a fresh `run` id so tests sharing the database never
  * count each other's documents.
  */
-import { env } from 'cloudflare:test';
+import { createMessageBatch, env } from 'cloudflare:test';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { inject } from 'vitest';
+import type { StoredEvent } from '../../contracts/events';
 import type { Env } from '../../worker/src/env';
 import { waitFor } from '../support/wait-for';
 
@@ -45,6 +46,28 @@ export function viewEvent(run: string, index: number, overrides: Record<string, 
     properties: { product_id: `P${index % 300}`, price: 2.55, currency: 'GBP', run },
     ...overrides,
   };
+}
+
+/** Enriched events as the producer would queue them (one per message; the consumer takes both forms). */
+export function storedEvents(run: string, count: number): StoredEvent[] {
+  return Array.from({ length: count }, (_, i) => ({
+    ...viewEvent(run, i),
+    type: 'track' as const,
+    messageId: `${run}-${i}`,
+    timestamp: new Date(Date.UTC(2024, 4, 1, 12, 0, i % 60)).toISOString(),
+    receivedAt: new Date().toISOString(),
+    site: 'test',
+    bucket: 'treatment' as const,
+    model_version: null,
+  }));
+}
+
+/** A queue batch of `bodies`, message ids `${prefix}-${index}`. */
+export function batchOf(bodies: unknown[], prefix: string = crypto.randomUUID()) {
+  return createMessageBatch(
+    'rx-events',
+    bodies.map((body, i) => ({ id: `${prefix}-${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
 }
 
 export { waitFor };

@@ -1,11 +1,17 @@
 import { componentHealth, registerHealthProbe } from '../health';
+import { mongoUriProblem } from './mongo-uri';
 
 /**
  * `/healthz` shows the consumer's view of MongoDB (degraded for a minute after a batch had to be
- * retried) and of the Redis activity writes. Per isolate, like every health entry.
+ * retried; down while MONGODB_URI cannot work from a Worker, as no batch can be stored then) and of
+ * the Redis activity writes. Per isolate, like every health entry.
  */
 export function registerConsumerHealth(): void {
-  registerHealthProbe('mongodb', (env) => componentHealth('mongodb', Boolean(env.MONGODB_URI)));
+  registerHealthProbe('mongodb', (env) => {
+    const problem = env.MONGODB_URI ? mongoUriProblem(env.MONGODB_URI) : undefined;
+    if (problem !== undefined) return { status: 'down', detail: problem };
+    return componentHealth('mongodb', Boolean(env.MONGODB_URI));
+  });
   registerHealthProbe('activity', (env) =>
     componentHealth('activity', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
   );

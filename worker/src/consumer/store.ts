@@ -2,6 +2,7 @@ import type { Env } from '../env';
 import { withDeadline } from './deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
 import { withBatchClient, writeDeadlineMs } from './mongo-client';
+import { mongoUriProblem } from './mongo-uri';
 
 /** Name of the one writer object; a single client pool serves every consumer invocation. */
 const WRITER_NAME = 'events';
@@ -10,13 +11,15 @@ const CALL_MARGIN_MS = 5_000;
 
 /**
  * Stores a batch in MongoDB through the `EVENT_WRITER` Durable Object (which keeps its client),
- * or with a per-batch client when that binding is absent. Throws when MongoDB is not configured
- * or unreachable before any per-document verdict, or past the write deadline (the caller retries
+ * or with a per-batch client when that binding is absent. Throws when MongoDB is not configured, is
+ * configured in a way that cannot work from a Worker (mongo-uri.ts), or is unreachable before any per-document verdict, or past the write deadline (the caller retries
  * the whole batch).
  */
 export async function storeBatch(env: Env, request: WriteRequest): Promise<WriteResult> {
   const uri = env.MONGODB_URI;
   if (!uri) throw new Error('MONGODB_URI is not set (wrangler secret put MONGODB_URI)');
+  const problem = mongoUriProblem(uri);
+  if (problem !== undefined) throw new Error(problem);
   const deadlineMs = writeDeadlineMs(env);
   if (env.EVENT_WRITER) {
     const writer = env.EVENT_WRITER.get(env.EVENT_WRITER.idFromName(WRITER_NAME));
