@@ -8,6 +8,7 @@ import {
 } from 'cloudflare:test';
 import { Redis } from '@upstash/redis/cloudflare';
 import { inject } from 'vitest';
+import type { RecommendationsResponse } from '../../contracts/api-types';
 import type { StoredEvent } from '../../contracts/events';
 import { createApp } from '../../worker/src/app';
 import type { Env } from '../../worker/src/env';
@@ -135,22 +136,12 @@ export async function publish(
   return call(`/admin/models/${version}/activate`, { method: 'POST', headers: auth });
 }
 
-/** The recommendations response body. */
-export interface RecommendationsBody {
-  recommendation_id: string;
-  model_version: string;
+/** The recommendations response body: the contract's part, and what the tests also check. */
+export interface RecommendationsBody extends RecommendationsResponse {
   placement: string;
   bucket: string;
   source: string;
   cached: boolean;
-  items: Array<{
-    product_id: string;
-    title: string;
-    url: string;
-    image: string;
-    price: number;
-    score: number;
-  }>;
 }
 
 export async function recommend(

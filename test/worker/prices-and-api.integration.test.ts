@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { PriceQuote } from '../../contracts/api-types';
 import { signingKey, signPriceToken } from '../../worker/src/prices';
 import { holdoutBucket } from '../../worker/src/shopper';
 import {
@@ -12,15 +13,9 @@ import {
   SITE,
 } from './edge-api-support';
 
-interface Quote {
-  product_id: string;
-  base_price: number;
-  price: number;
-  currency: string;
-  discount: number;
-  personalized: boolean;
+/** The tests' worker has a PRICE_SIGNING_KEY, so every quote carries a token. */
+interface Quote extends PriceQuote {
   token: string;
-  expires_at: string;
 }
 interface VerifyBody {
   results: Array<{ index: number; valid: boolean; reason?: string; product_id?: string; price?: number }>;
