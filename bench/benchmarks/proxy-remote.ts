@@ -22,8 +22,9 @@
  */
 import { parseArgs } from 'node:util';
 import { measureInterleaved } from '../support/latency';
-import { originPage, personalizedPage, share, stablePage, unpersonalizedPage } from '../support/page-check';
-import { GOAL_RATIO, goalNote, ratio, times } from '../support/proxy-goal';
+import { originPage, stablePage, unpersonalizedPage } from '../support/page-check';
+import { GOAL_RATIO, goalNote, ratio } from '../support/proxy-goal';
+import { goalTargets, LATENCY_COLUMNS, latencyCells } from '../support/proxy-rows';
 import {
   ACCEPT_HTML,
   BROWSER_UA,
@@ -86,49 +87,19 @@ export default async function proxyRemoteBench(args: string[]): Promise<BenchRes
   const crawler = { accept: ACCEPT_HTML, 'user-agent': CRAWLER_UA };
   const originBody = await stablePage(`${origin}${values.path}`, crawler);
   const passThroughCheck = originBody === undefined ? unpersonalizedPage : originPage(originBody);
-  const targets = [
-    {
-      name: 'origin, direct',
-      url: `${origin}${values.path}`,
-      headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA },
-    },
-    { name: 'worker, pass-through', url: workerPage, headers: crawler, check: passThroughCheck },
-    {
-      name: 'worker, personalized (warm cache)',
-      url: workerPage,
-      headers: shopper.headers,
-      check: personalizedPage,
-    },
-  ];
+  const targets = goalTargets(`${origin}${values.path}`, workerPage, shopper.headers, passThroughCheck);
   const latency = await measureInterleaved(targets, samples);
   const rows = targets.map((target, index) => {
     const seq = latency[index];
     if (!seq) throw new Error(`no result for ${target.name}`);
-    return {
-      target: target.name,
-      'p50 ms': seq.total.p50,
-      'p99 ms': seq.total.p99,
-      'TTFB p50 ms': seq.ttfb.p50,
-      'TTFB p99 ms': seq.ttfb.p99,
-      'p50 vs pass-through': times(ratio(seq.total.p50, latency[1]?.total.p50)),
-      // Personalized answers without a filled slot (the worker's fallback when its budget ran out).
-      unpersonalized: share(target.check, seq.misses, seq.samples),
-    };
+    return latencyCells(target, seq, latency[1]);
   });
   const p50Ratio = ratio(latency[2]?.total.p50, latency[1]?.total.p50);
   const ttfbDelayMs = (latency[2]?.ttfb.p50 ?? Number.NaN) - (latency[1]?.ttfb.p50 ?? Number.NaN);
   return {
     variant: new URL(worker).hostname,
     title: `Proxy on a deployed worker: GET ${values.path} via ${worker} (origin ${origin}); ${samples} sequential requests per target, interleaved`,
-    columns: [
-      'target',
-      'p50 ms',
-      'p99 ms',
-      'TTFB p50 ms',
-      'TTFB p99 ms',
-      'p50 vs pass-through',
-      'unpersonalized',
-    ],
+    columns: LATENCY_COLUMNS,
     rows,
     notes: [
       goalNote(p50Ratio, ttfbDelayMs),

@@ -41,6 +41,7 @@ import { type LoadResult, measuredLoad } from '../support/load';
 import { type PageCheck, personalizedPage, samePageAsOrigin, share } from '../support/page-check';
 import { startFloorWorker } from '../support/proxy-floor';
 import { GOAL_RATIO, goalNote, ratio, times } from '../support/proxy-goal';
+import { goalTargets, LATENCY_COLUMNS, latencyCells } from '../support/proxy-rows';
 import { withProxyBenchStack } from '../support/proxy-stack';
 import {
   ACCEPT_HTML,
@@ -108,20 +109,10 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
       // Started after the page above, which left this shopper's recommendations in the cache.
       const floor = await startFloorWorker(stack, values.path, browser);
       const targets: Target[] = [
-        {
-          name: 'origin, direct',
-          url: `${stack.originUrl}${values.path}`,
-          headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA },
+        ...goalTargets(`${stack.originUrl}${values.path}`, workerUrl, browser, product).map((target) => ({
+          ...target,
           base: 1,
-        },
-        { name: 'worker, pass-through', url: workerUrl, headers: crawler, base: 1, check: product },
-        {
-          name: 'worker, personalized (warm cache)',
-          url: workerUrl,
-          headers: browser,
-          base: 1,
-          check: personalizedPage,
-        },
+        })),
         {
           name: 'floor: pass-through + the cache lookup only',
           url: `${floor.url}${values.path}`,
@@ -199,13 +190,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
           const sat = load[index];
           if (!seq || !sat) throw new Error(`no result for ${target.name}`);
           return {
-            target: target.name,
-            'p50 ms': seq.total.p50,
-            'p99 ms': seq.total.p99,
-            'TTFB p50 ms': seq.ttfb.p50,
-            'TTFB p99 ms': seq.ttfb.p99,
-            'p50 vs pass-through': times(ratio(seq.total.p50, latency[target.base]?.total.p50)),
-            unpersonalized: share(target.check, seq.misses, seq.samples),
+            ...latencyCells(target, seq, latency[target.base]),
             'req/s (saturated)': Math.round(sat.requestsPerSecond),
             'p50 ms (saturated)': sat.latencyMs.p50,
             'p99 ms (saturated)': sat.latencyMs.p99,
@@ -239,13 +224,7 @@ export default async function proxyBench(args: string[]): Promise<BenchResult> {
             `Proxy: GET ${values.path}; latency from ${samples} sequential requests per target, interleaved, ${pauseMs} ms apart; ` +
             `saturated throughput with ${connections} connections × ${duration} s (loopback, wrangler dev)`,
           columns: [
-            'target',
-            'p50 ms',
-            'p99 ms',
-            'TTFB p50 ms',
-            'TTFB p99 ms',
-            'p50 vs pass-through',
-            'unpersonalized',
+            ...LATENCY_COLUMNS,
             'req/s (saturated)',
             'p50 ms (saturated)',
             'p99 ms (saturated)',

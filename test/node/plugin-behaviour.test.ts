@@ -5,36 +5,12 @@
  * the real worker and MongoDB is plugin-stack.test.ts.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RxEventInput } from '../../contracts/event-types';
-import { buildPlugin } from '../../storefront-plugin/build';
-import { type SharedChromium, startChromium, type TestBrowser } from './plugin-browser';
-import { type FixtureApi, startFixtureApi } from './plugin-fixture-api';
+import { api, browser, usePluginInChromium } from './plugin-in-chromium';
 
-let api: FixtureApi;
-let chromium: SharedChromium;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  const built = await buildPlugin();
-  [api, chromium] = await Promise.all([startFixtureApi(built.iife.code), startChromium()]);
-});
-afterAll(async () => {
-  await chromium?.close();
-  await api?.close();
-});
 // A fresh browser context per test: no cookie, consent or queued event carries over.
-beforeEach(async () => {
-  api.requests.length = 0;
-  api.events.length = 0;
-  api.batches.length = 0;
-  api.failNextEventPosts(0);
-  api.recommendNothing(false);
-  browser = await chromium.fresh();
-});
-afterEach(async () => {
-  await browser?.close();
-});
+usePluginInChromium();
 
 /** A product page of a shop in script mode; `tag` adds attributes to the plugin's script tag. */
 function shopPage(options: { tag?: string; stub?: string; slotBelowFold?: boolean } = {}): string {

@@ -45,8 +45,11 @@ export function assertChromium(): void {
 
 /**
  * `userAgent`: headless Chromium says "HeadlessChrome", which the proxy rightly treats as a bot
- * (original page, nothing injected); proxy-mode tests pass a desktop Chrome user agent instead.
+ * (original page, nothing injected); proxy-mode tests pass `DESKTOP_CHROME_USER_AGENT` instead.
  */
+export const DESKTOP_CHROME_USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
+
 export interface BrowserOptions {
   userAgent?: string;
 }

@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../scripts/dev/stack';
 import { stackMongo } from '../support/test-mongo';
-import { launchBrowser, type TestBrowser } from './plugin-browser';
+import { DESKTOP_CHROME_USER_AGENT, launchBrowser, type TestBrowser } from './plugin-browser';
 
 let stack: Stack;
 /** The stack's own local MongoDB, or a fresh database on RX_TEST_MONGODB_URI (test-mongo.ts). */
@@ -29,10 +29,7 @@ beforeAll(async () => {
     readyTimeoutMs: 150_000,
   });
   mongo = new MongoClient(testMongo.uri(stack));
-  browser = await launchBrowser({
-    userAgent:
-      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
-  });
+  browser = await launchBrowser({ userAgent: DESKTOP_CHROME_USER_AGENT });
 }, 180_000);
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
 import { productSvg } from '../../scripts/demo-shop/image';
 import { type Stack, startStack } from '../../scripts/dev/stack';
 import { type ProxyOrigin, startProxyOrigin } from '../support/proxy-origin';
-import { launchBrowser, type TestBrowser } from './plugin-browser';
+import { DESKTOP_CHROME_USER_AGENT, launchBrowser, type TestBrowser } from './plugin-browser';
 
 /**
  * The proxy tests' origin, plus the demo catalogue's pictures at `/images/ID.svg`: the demo bundle's
@@ -79,10 +79,7 @@ beforeAll(async () => {
     },
     readyTimeoutMs: 150_000,
   });
-  browser = await launchBrowser({
-    userAgent:
-      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
-  });
+  browser = await launchBrowser({ userAgent: DESKTOP_CHROME_USER_AGENT });
 }, 180_000);
 
 afterAll(async () => {

@@ -3,28 +3,16 @@
  * bundle, recommend runs its ONNX files, eval prints and writes the table, forecast writes the CSV,
  * and bad input exits non-zero with a specific message.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManifestSchema } from '../../contracts/manifest';
+import { type Manifest, ManifestSchema } from '../../contracts/manifest';
+import { cli, runTrain } from '../support/trainer-cli';
 
-const run = promisify(execFile);
-const TSX = path.resolve('node_modules/.bin/tsx');
-
-async function cli(
-  command: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, [`trainer/cli/${command}.ts`, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+/** The bundle's manifest.json, checked against the contract. */
+async function readManifest(bundle: string): Promise<Manifest> {
+  return ManifestSchema.parse(JSON.parse(await readFile(path.join(bundle, 'manifest.json'), 'utf8')));
 }
 
 /** MovieLens-format ratings: 4 taste groups over 40 items, so structure beats popularity. */
@@ -57,13 +45,7 @@ beforeAll(async () => {
 describe('trainer commands', { timeout: 180_000 }, () => {
   it('train → recommend: a valid bundle whose ONNX files give each user k unseen items', async () => {
     const out = path.join(dir, 'bundle');
-    const train = await cli('train', [
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--out',
-      out,
+    const train = await runTrain('movielens', ratings, out, [
       '--personal',
       'autoencoder',
       '--hidden',
@@ -77,9 +59,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(train.code).toBe(0);
     expect(train.stdout).toMatch(/TF\.js backend wasm/);
     expect(train.stdout).toMatch(/epoch +1 +loss [\d.]+ +val nDCG@10 [\d.]+/);
-    const manifest = ManifestSchema.parse(
-      JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')),
-    );
+    const manifest = await readManifest(out);
     expect(manifest.data).toMatchObject({ format: 'movielens', source: 'u.data', users: 80 });
 
     const csv = path.join(dir, 'recs.csv');
@@ -114,18 +94,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
 
   it('train defaults to auto: EASE and Mult-DAE on one split, both ONNX-scored, the better ships', async () => {
     const out = path.join(dir, 'bundle-auto');
-    const train = await cli('train', [
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--out',
-      out,
-      '--hidden',
-      '8',
-      '--epochs',
-      '3',
-    ]);
+    const train = await runTrain('movielens', ratings, out, ['--hidden', '8', '--epochs', '3']);
     expect(train.stderr).toBe('');
     expect(train.code).toBe(0);
     // Both candidates really train: EASE's λ search and TF.js epochs with loss and validation nDCG.
@@ -141,9 +110,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const ease = Number(easeScore);
     const dae = Number(daeScore);
     expect(winner).toBe(dae > ease ? 'Mult-DAE' : 'EASE');
-    const manifest = ManifestSchema.parse(
-      JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')),
-    );
+    const manifest = await readManifest(out);
     const personal = manifest.models.find((m) => m.role === 'personal');
     expect(personal?.params).toMatchObject({
       model: winner === 'EASE' ? 'ease' : 'mult-dae',
@@ -166,38 +133,16 @@ describe('trainer commands', { timeout: 180_000 }, () => {
 
   it('train --personal ease stays closed form (no TF.js) and unknown models are rejected', async () => {
     const out = path.join(dir, 'bundle-ease');
-    const train = await cli('train', [
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--out',
-      out,
-      '--personal',
-      'ease',
-      '--lambda',
-      '20',
-    ]);
+    const train = await runTrain('movielens', ratings, out, ['--personal', 'ease', '--lambda', '20']);
     expect(train.code).toBe(0);
     expect(train.stdout).toMatch(/personal model: EASE \(λ 20, exact, dense\)/);
     expect(train.stdout).not.toMatch(/TF\.js backend/);
-    const manifest = ManifestSchema.parse(
-      JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')),
-    );
+    const manifest = await readManifest(out);
     const personal = manifest.models.find((m) => m.role === 'personal');
     expect(personal?.params).toMatchObject({ model: 'ease', lambda: 20, exact: true });
     expect(personal?.params).not.toHaveProperty('selection');
     expect(manifest.trainer.backend).toBe('none (closed form)');
-    const bad = await cli('train', [
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--out',
-      out,
-      '--personal',
-      'bpr',
-    ]);
+    const bad = await runTrain('movielens', ratings, out, ['--personal', 'bpr']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown --personal "bpr" \(one of auto, ease, autoencoder, item-item\)/);
   });
@@ -283,7 +228,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const out = path.join(dir, 'never-repeated');
     const [train, forecast] = await Promise.all([
       // Without the refusal the second --input silently won: a run meant for one file trained on another.
-      cli('train', ['--format', 'movielens', '--input', ratings, '--out', out, '--input', ratings]),
+      runTrain('movielens', ratings, out, ['--input', ratings]),
       // `npm run forecast --format …` without `--`: npm keeps the options and passes only the values.
       cli('forecast', ['online-retail', ratings, '4', out]),
     ]);
@@ -305,8 +250,8 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const out = path.join(dir, 'never');
     // Three independent failing runs, at once: none may write a bundle, which the end checks.
     const [a, b, c] = await Promise.all([
-      cli('train', ['--format', 'movielens', '--input', empty, '--out', out]),
-      cli('train', ['--format', 'parquet', '--input', empty, '--out', out]),
+      runTrain('movielens', empty, out),
+      runTrain('parquet', empty, out),
       cli('recommend', [
         '--model',
         path.join(dir, 'nope'),

@@ -4,30 +4,13 @@
  * `--out` fails before any reading and destroys nothing, and a catalogue keyed by other ids says
  * what it leaves out.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CatalogueSchema } from '../../contracts/manifest';
 import { trainBundle } from '../../trainer/pipeline/train';
-
-const run = promisify(execFile);
-const TSX = path.resolve('node_modules/.bin/tsx');
-
-async function cli(
-  command: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, [`trainer/cli/${command}.ts`, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { cli, runTrain } from '../support/trainer-cli';
 
 /** Purchases of 12 customers among 4 products: [customer, invoice, day, code, title, price]. */
 function purchases(): Array<[number, number, string, string, string, string]> {
@@ -87,16 +70,7 @@ beforeAll(async () => {
 describe('a data team training on its own export', { timeout: 180_000 }, () => {
   it('a ;-separated export with decimal commas trains, and the bundle shows its prices', async () => {
     const out = path.join(dir, 'bundle');
-    const train = await cli('train', [
-      '--format',
-      'online-retail',
-      '--input',
-      input,
-      '--out',
-      out,
-      '--personal',
-      'item-item',
-    ]);
+    const train = await runTrain('online-retail', input, out, ['--personal', 'item-item']);
     expect(train.stderr).toBe('');
     expect(train.code).toBe(0);
     expect(train.stdout).toMatch(/read 32 rows, kept 32\n/);
@@ -118,16 +92,7 @@ describe('a data team training on its own export', { timeout: 180_000 }, () => {
     await mkdir(path.join(project, 'models'), { recursive: true });
     await writeFile(path.join(project, 'orders.csv'), 'precious');
     const [train, forecast] = await Promise.all([
-      cli('train', [
-        '--format',
-        'online-retail',
-        '--input',
-        uci,
-        '--out',
-        project,
-        '--personal',
-        'item-item',
-      ]),
+      runTrain('online-retail', uci, project, ['--personal', 'item-item']),
       cli('forecast', ['--format', 'online-retail', '--input', uci, '--horizon', '2', '--out', project]),
     ]);
     expect(train.code).toBe(1);

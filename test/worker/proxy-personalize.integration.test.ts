@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { type RxEvent, validateEvent } from '../../contracts/events';
 import type { AppEnv } from '../../worker/src/app-env';
+import type { Env } from '../../worker/src/env';
 import { OutboxRefusedError } from '../../worker/src/events/outbox';
 import { defaultBundleFiles } from '../../worker/src/models/default-bundle.generated';
 import { proxyHandler } from '../../worker/src/proxy';
@@ -12,6 +13,39 @@ import { count, withoutInsertions } from './proxy-insertions';
 import { productById, testSource } from './proxy-test-source';
 
 const DEMO_PRODUCT = '/fixtures/demo-product.html';
+
+/** Shopify Dawn's product page (no data-rx markup) through the proxy at half price, with `env`'s settings. */
+function dawnAtHalfPrice(env: Partial<Env>) {
+  return proxied(
+    '/fixtures/shopify-dawn-product.html',
+    {},
+    { deps: { source: () => testSource({ priceFactor: 0.5 }) }, env },
+  );
+}
+
+/** The Dawn page as RX_SLOTS and the selectors place it: the price halved, a 3-item block after the heading. */
+function expectDawnPersonalized(body: string): void {
+  const half = Math.round(productById('85123A').price * 50) / 100;
+  // Marked for the plugin, which puts the checkout token on `[data-rx-price][data-rx-product-id]`.
+  expect(body).toContain(
+    `<span class="price-item price-item--regular" data-rx-price="" data-rx-product-id="85123A">£${half.toFixed(2)} GBP</span>`,
+  );
+  expect(body).toMatch(
+    /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block/,
+  );
+  expect(count(body, 'class="rx-item"')).toBe(3);
+}
+
+/** The demo product page through the proxy at 85% with RX_PRICE_SELECTOR `selector`: its own price rewritten. */
+async function expectDemoPriceRewritten(selector: string): Promise<void> {
+  const personal = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
+  const { body } = await proxied(
+    DEMO_PRODUCT,
+    {},
+    { deps: { source: () => testSource({ priceFactor: 0.85 }) }, env: { RX_PRICE_SELECTOR: selector } },
+  );
+  expect(body).toContain(`<span class="price" data-rx-price data-rx-product-id="85123A">£${personal}</span>`);
+}
 
 describe('proxy: personalized pages', () => {
   it('fills the slot, injects styles and the plugin once, and changes nothing else', async () => {
@@ -339,34 +373,14 @@ describe('proxy: personalized pages', () => {
   });
 
   it('uses RX_SLOTS, RX_PRICE_SELECTOR and RX_PRODUCT_ID_SELECTOR for shops without data-rx markup', async () => {
-    const { body } = await proxied(
-      '/fixtures/shopify-dawn-product.html',
-      {},
-      {
-        deps: { source: () => testSource({ priceFactor: 0.5 }) },
-        env: {
-          RX_SLOTS: JSON.stringify([
-            {
-              selector: '.product-recommendations__heading',
-              placement: 'product',
-              position: 'after',
-              limit: 3,
-            },
-          ]),
-          RX_PRICE_SELECTOR: '.price-item--regular',
-          RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id]',
-        },
-      },
-    );
-    const half = Math.round(productById('85123A').price * 50) / 100;
-    // Marked for the plugin, which puts the checkout token on `[data-rx-price][data-rx-product-id]`.
-    expect(body).toContain(
-      `<span class="price-item price-item--regular" data-rx-price="" data-rx-product-id="85123A">£${half.toFixed(2)} GBP</span>`,
-    );
-    expect(body).toMatch(
-      /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block/,
-    );
-    expect(count(body, 'class="rx-item"')).toBe(3);
+    const { body } = await dawnAtHalfPrice({
+      RX_SLOTS: JSON.stringify([
+        { selector: '.product-recommendations__heading', placement: 'product', position: 'after', limit: 3 },
+      ]),
+      RX_PRICE_SELECTOR: '.price-item--regular',
+      RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id]',
+    });
+    expectDawnPersonalized(body);
   });
 
   it("gives an RX_SLOTS block the entry's heading, or none beside the shop's own", async () => {
@@ -392,71 +406,33 @@ describe('proxy: personalized pages', () => {
   });
 
   it('rewrites an element matched by both data-rx-price and RX_PRICE_SELECTOR once', async () => {
-    const personal = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
-    const { body } = await proxied(
-      DEMO_PRODUCT,
-      {},
-      {
-        deps: { source: () => testSource({ priceFactor: 0.85 }) },
-        env: { RX_PRICE_SELECTOR: 'span.price, .nothing[data-x="a,b"]' },
-      },
-    );
-    expect(body).toContain(
-      `<span class="price" data-rx-price data-rx-product-id="85123A">£${personal}</span>`,
-    );
+    await expectDemoPriceRewritten('span.price, .nothing[data-x="a,b"]');
   });
 
   it('skips only a selector HTMLRewriter refuses: the rest of each selector setting still works', async () => {
-    const { response, body } = await proxied(
-      '/fixtures/shopify-dawn-product.html',
-      {},
-      {
-        deps: { source: () => testSource({ priceFactor: 0.5 }) },
-        env: {
-          RX_SLOTS: JSON.stringify([
-            {
-              selector: '.product-recommendations__heading, h2:hover',
-              placement: 'product',
-              position: 'after',
-              limit: 3,
-            },
-            { selector: '::bogus', placement: 'home' },
-          ]),
-          RX_PRICE_SELECTOR: '.price-item--regular, div[',
-          // The product id comes only from here on this page (its URL names no product).
-          RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id], a >> b',
+    const { response, body } = await dawnAtHalfPrice({
+      RX_SLOTS: JSON.stringify([
+        {
+          selector: '.product-recommendations__heading, h2:hover',
+          placement: 'product',
+          position: 'after',
+          limit: 3,
         },
-      },
-    );
+        { selector: '::bogus', placement: 'home' },
+      ]),
+      RX_PRICE_SELECTOR: '.price-item--regular, div[',
+      // The product id comes only from here on this page (its URL names no product).
+      RX_PRODUCT_ID_SELECTOR: 'product-info[data-product-id], a >> b',
+    });
     expect(response.status).toBe(200);
-    const half = Math.round(productById('85123A').price * 50) / 100;
-    expect(body).toContain(
-      `<span class="price-item price-item--regular" data-rx-price="" data-rx-product-id="85123A">£${half.toFixed(2)} GBP</span>`,
-    );
-    expect(body).toMatch(
-      /<h2 class="product-recommendations__heading">You may also like<\/h2><section class="rx-block/,
-    );
-    expect(count(body, 'class="rx-item"')).toBe(3);
+    expectDawnPersonalized(body);
   });
 
   it('reports a refused selector once per isolate (config_problem), not on every page', async () => {
     const warn = vi.spyOn(console, 'warn');
     try {
-      const personal = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
-      for (let page = 0; page < 3; page++) {
-        const { body } = await proxied(
-          DEMO_PRODUCT,
-          {},
-          {
-            deps: { source: () => testSource({ priceFactor: 0.85 }) },
-            // `span.price > *` is a selector HTMLRewriter takes; `span.price >` is not.
-            env: { RX_PRICE_SELECTOR: 'span.price, span.price >' },
-          },
-        );
-        expect(body).toContain(
-          `<span class="price" data-rx-price data-rx-product-id="85123A">£${personal}</span>`,
-        );
-      }
+      // `span.price > *` is a selector HTMLRewriter takes; `span.price >` is not.
+      for (let page = 0; page < 3; page++) await expectDemoPriceRewritten('span.price, span.price >');
       const lines = warn.mock.calls.flatMap((call) => {
         try {
           return [JSON.parse(String(call[0])) as { event: string; problem?: string }];

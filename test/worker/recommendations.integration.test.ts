@@ -43,6 +43,23 @@ function productPageKey(hash: string, index: number): string {
   });
 }
 
+/** The cache key of a treatment shopper's 2-item home list, under fixture-v1. */
+function homeListKey(hash: string): string {
+  return recommendationKey({
+    site: SITE,
+    userHash: hash,
+    placement: 'home',
+    context: recommendationContext({ placement: 'home', limit: 2 }),
+    modelVersion: 'fixture-v1',
+    bucket: 'treatment',
+  });
+}
+
+/** An item written into a cache entry by hand: an answer showing its `title` was served from that entry. */
+function plantedItem(title: string) {
+  return { product_id: productId(30), title, url: '/p', image: '/i', price: 1, score: 1 };
+}
+
 beforeAll(async () => {
   // The first ORT session of an isolate is slow in the vitest pool; publishing v1 creates it once here.
   const response = await publish('v1', 'fixture-v1');
@@ -399,22 +416,8 @@ describe('per-user cache in Upstash', () => {
   /** A new shopper whose 2-item home list is cached, past its freshness, with a `planted` item. */
   async function shopperWithStaleHomeList() {
     const shopper = await newShopper();
-    const key = recommendationKey({
-      site: SITE,
-      userHash: shopper.hash,
-      placement: 'home',
-      context: recommendationContext({ placement: 'home', limit: 2 }),
-      modelVersion: 'fixture-v1',
-      bucket: 'treatment',
-    });
-    const planted = {
-      product_id: productId(30),
-      title: 'planted',
-      url: '/p',
-      image: '/i',
-      price: 1,
-      score: 1,
-    };
+    const key = homeListKey(shopper.hash);
+    const planted = plantedItem('planted');
     const stale = JSON.stringify({
       g: 0,
       f: Date.now() - 1_000,
@@ -461,22 +464,8 @@ describe('per-user cache in Upstash', () => {
     // write's own tests in cache-lookup.integration.test.ts, on both kinds of server.)
     const shopper = await newShopper();
     const query = 'placement=home&limit=2';
-    const key = recommendationKey({
-      site: SITE,
-      userHash: shopper.hash,
-      placement: 'home',
-      context: recommendationContext({ placement: 'home', limit: 2 }),
-      modelVersion: 'fixture-v1',
-      bucket: 'treatment',
-    });
-    const planted = {
-      product_id: productId(30),
-      title: 'orphan',
-      url: '/p',
-      image: '/i',
-      price: 1,
-      score: 1,
-    };
+    const key = homeListKey(shopper.hash);
+    const planted = plantedItem('orphan');
     await directRedis().set(
       key,
       JSON.stringify({ g: 3, source: 'personal', items: [planted, planted], f: Date.now() + 60_000 }),

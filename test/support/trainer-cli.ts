@@ -1,0 +1,37 @@
+/**
+ * The trainer's commands as a user runs them (`npm run train -- …` is `tsx trainer/cli/train.ts …`),
+ * for the Node tests of the CLI (trainer-cli.test.ts, trainer-own-data.test.ts).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const TSX = path.resolve('node_modules/.bin/tsx');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `trainer/cli/COMMAND.ts` with `args`; a failing run is a result (its exit code), not a throw. */
+export async function cli(command: string, args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(TSX, [`trainer/cli/${command}.ts`, ...args], { timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** `train --format FORMAT --input INPUT --out OUT`, then `options` as given (repeats included). */
+export function runTrain(
+  format: string,
+  input: string,
+  out: string,
+  options: string[] = [],
+): Promise<CliResult> {
+  return cli('train', ['--format', format, '--input', input, '--out', out, ...options]);
+}
