@@ -6,36 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RxEventInput } from '../../contracts/event-types';
 import { validateEvent } from '../../contracts/events';
-import { buildPlugin } from '../../storefront-plugin/build';
-import { type SharedChromium, startChromium, type TestBrowser } from './plugin-browser';
-import { type FixtureApi, startFixtureApi } from './plugin-fixture-api';
+import { api, browser, usePluginInChromium } from './plugin-in-chromium';
 
-let api: FixtureApi;
-let chromium: SharedChromium;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  const built = await buildPlugin();
-  [api, chromium] = await Promise.all([startFixtureApi(built.iife.code, built.esm.code), startChromium()]);
-});
-afterAll(async () => {
-  await chromium?.close();
-  await api?.close();
-});
-beforeEach(async () => {
-  api.requests.length = 0;
-  api.events.length = 0;
-  api.batches.length = 0;
-  api.bodies.length = 0;
-  api.failNextEventPosts(0);
-  browser = await chromium.fresh();
-});
-afterEach(async () => {
-  await browser?.close();
-});
+usePluginInChromium();
 
 /** Browser code: every event in the plugin's stored queues (the legacy `rx_q`, one `rx_q.<id>` per page). */
 const STORED_EVENTS =
@@ -46,7 +22,18 @@ const POLL = { timeout: 10_000 } as const;
 const named = (name: string) => (e: RxEventInput) => (e.type === 'track' ? e.event : e.type) === name;
 /** Distinct events (by messageId) of a name: delivery is at least once. */
 const distinct = (name: string) => new Set(api.events.filter(named(name)).map((e) => e.messageId)).size;
-const eventPosts = () => api.requests.filter((r) => r.method === 'POST' && r.path === '/v1/events').length;
+/**
+ * Event posts; with `name`, only those carrying an event of that name (or not read yet). A test that
+ * counts requests names its own events: a page of the test before may still send what it held while
+ * its context closes (pagehide sends everything waiting), and such a late post must not count here.
+ */
+const eventPosts = (name?: string) =>
+  api.requests.filter(
+    (r) =>
+      r.method === 'POST' &&
+      r.path === '/v1/events' &&
+      (name === undefined || r.body === undefined || r.body.includes(`"event":${JSON.stringify(name)}`)),
+  ).length;
 
 function shopPage(): string {
   return `<!doctype html><html><head><title>Heart holder</title>
@@ -86,6 +73,31 @@ async function seedLegacyQueue(page: Page, events: RxEventInput[]): Promise<void
     sessionStorage.seeded = '1';
     localStorage.setItem('rx_q', ${JSON.stringify(JSON.stringify(events))});
   }`);
+}
+
+/** Serves the shop page with the intake down: every event post answered 503 until `failNextEventPosts(0)`. */
+function shopPageDuringOutage(): void {
+  api.setPage(shopPage());
+  api.failNextEventPosts(1_000);
+}
+
+/** A shopper who keeps browsing: 25 events named `name` (`{ n }` from 0), tracked `gapMs` apart. */
+async function trackRepeatedly(page: Page, name: string, gapMs: number): Promise<void> {
+  await page.evaluate(`(async () => {
+    for (let i = 0; i < 25; i++) {
+      rx.track(${JSON.stringify(name)}, { n: i });
+      await new Promise((resolve) => setTimeout(resolve, ${gapMs}));
+    }
+  })()`);
+}
+
+/** Two tabs of the shop opened during an outage (`errors`: the first tab's). */
+async function twoTabsDuringOutage(): Promise<{ first: Page; second: Page; errors: Error[] }> {
+  shopPageDuringOutage();
+  const { page: first, errors } = await browser.newPage();
+  const { page: second } = await browser.newPage();
+  await Promise.all([open(first), open(second)]);
+  return { first, second, errors };
 }
 
 async function open(page: Page): Promise<void> {
@@ -153,28 +165,22 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
   });
 
   it('meets an intake outage with one request at a time, and sends everything once it is back', async () => {
-    api.setPage(shopPage());
-    api.failNextEventPosts(1_000);
+    shopPageDuringOutage();
     const { page, errors } = await browser.newPage();
     await open(page);
     // A shopper keeps browsing while every post fails: an event every 40 ms, 25 of them.
-    await page.evaluate(`(async () => {
-      for (let i = 0; i < 25; i++) {
-        rx.track('During Outage', { n: i });
-        await new Promise((resolve) => setTimeout(resolve, 40));
-      }
-    })()`);
+    await trackRepeatedly(page, 'During Outage', 40);
     // One failed batch, then the back-off (10 s): no request per event.
     await page.waitForTimeout(300);
-    expect(eventPosts()).toBeLessThanOrEqual(2);
+    expect(eventPosts('During Outage')).toBeLessThanOrEqual(2);
 
     // The next page opens with ~28 events left in storage: one batch probes the intake, not all three.
-    const before = eventPosts();
+    const before = eventPosts('During Outage');
     const { page: next } = await browser.newPage();
     await open(next);
-    await expect.poll(() => eventPosts(), POLL).toBe(before + 1);
+    await expect.poll(() => eventPosts('During Outage'), POLL).toBe(before + 1);
     await next.waitForTimeout(1_000);
-    expect(eventPosts()).toBe(before + 1);
+    expect(eventPosts('During Outage')).toBe(before + 1);
 
     // Back: the probe is accepted and the rest follows at once, in batches of ten.
     api.failNextEventPosts(0);
@@ -185,17 +191,11 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
   });
 
   it('sends everything waiting when the shopper leaves, even while backing off', async () => {
-    api.setPage(shopPage());
-    api.failNextEventPosts(1_000);
+    shopPageDuringOutage();
     const { page, errors } = await browser.newPage();
     await open(page);
-    await page.evaluate(`(async () => {
-      for (let i = 0; i < 25; i++) {
-        rx.track('Before Leaving', { n: i });
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })()`);
-    expect(eventPosts()).toBeLessThanOrEqual(2);
+    await trackRepeatedly(page, 'Before Leaving', 20);
+    expect(eventPosts('Before Leaving')).toBeLessThanOrEqual(2);
     // The intake is back before the back-off (10 s) ends, and the shopper leaves the shop.
     api.failNextEventPosts(0);
     await page.goto('about:blank');
@@ -204,11 +204,7 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
   });
 
   it('keeps the unsent events of every open tab in storage, so an offline tab that closes loses none', async () => {
-    api.setPage(shopPage());
-    api.failNextEventPosts(1_000);
-    const { page: first, errors } = await browser.newPage();
-    const { page: second } = await browser.newPage();
-    await Promise.all([open(first), open(second)]);
+    const { first, second, errors } = await twoTabsDuringOutage();
     // Both tabs are open, offline, when each records an event.
     await first.evaluate("rx.track('From First Tab')");
     await second.evaluate("rx.track('From Second Tab')");
@@ -271,11 +267,7 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
   });
 
   it("deletes every tab's stored queue, and the legacy rx_q, when consent is withdrawn", async () => {
-    api.setPage(shopPage());
-    api.failNextEventPosts(1_000);
-    const { page: first, errors } = await browser.newPage();
-    const { page: second } = await browser.newPage();
-    await Promise.all([open(first), open(second)]);
+    const { first, second, errors } = await twoTabsDuringOutage();
     await first.evaluate("localStorage.setItem('rx_q', '[]'); rx.track('From First Tab')");
     await second.evaluate("rx.track('From Second Tab')");
     const queueKeys = "Object.keys(localStorage).filter((k) => k.startsWith('rx_q'))";
@@ -295,8 +287,7 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
   });
 
   it('keeps the events of tabs that save at the same moment, so the tabs closed offline lose none', async () => {
-    api.setPage(shopPage());
-    api.failNextEventPosts(1_000);
+    shopPageDuringOutage();
     // Six tabs of one shop open at once while the intake refuses, and each records its events at the
     // same moment: saves that a shared, merged queue loses to each other (Chromium hands a tab's write
     // to the other tabs asynchronously).

@@ -16,6 +16,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** An event post's body, once read (answered or refused). */
+  body?: string;
 }
 
 export interface FixtureApi {
@@ -42,6 +44,11 @@ export interface FixtureApi {
    * once and the rest (from `<body`) that much later, so scripts run while the page is still loading.
    */
   setPage(html: string, options?: { holdBodyMs?: number }): void;
+  /**
+   * Between tests: forgets every recorded request, event, batch and body, and answers as at the start
+   * again (every event post taken, the fixture items). The page stays until the next `setPage`.
+   */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -106,7 +113,12 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
 
   const api = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://api.test');
-    requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers });
+    const request: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname + url.search,
+      headers: req.headers,
+    };
+    requests.push(request);
     const cors = {
       'access-control-allow-origin': req.headers.origin ?? '*',
       'access-control-allow-headers': 'content-type, x-rx-uid, x-rx-uid-new, x-rx-user-id, x-rx-user-sig',
@@ -149,6 +161,7 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     }
     if (url.pathname === '/v1/events' && req.method === 'POST') {
       void readBody(req).then((body) => {
+        request.body = body;
         if (failures > 0) {
           failures--;
           return json(503, { error: { code: 'unavailable', message: 'try later', details: [] } });
@@ -195,6 +208,11 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     setPage: (html, options = {}) => {
       page = html;
       holdBodyMs = options.holdBodyMs ?? 0;
+    },
+    reset: () => {
+      for (const recorded of [requests, events, batches, bodies]) recorded.length = 0;
+      failures = 0;
+      nothing = false;
     },
     close: async () => {
       await Promise.all([close(shop), close(api)]);
