@@ -174,6 +174,21 @@ describe('events consumer (queue handler → MongoDB, real driver)', () => {
       expect(down.retryMessages.map((retry: { msgId: string }) => retry.msgId).sort()).toEqual(
         events.map((_, i) => `down-${run}-${i}`).sort(),
       );
+      // The writer object answers a failed connection with retries, not a throw: /healthz still says why.
+      const health = await worker.fetch(
+        new Request('http://worker.test/healthz'),
+        workerEnv(),
+        createExecutionContext(),
+      );
+      const { components } = (await health.json()) as {
+        components: Record<string, { status: string; detail?: string }>;
+      };
+      expect(components.mongodb?.status).toBe('degraded');
+      // The driver's words, led by what to check when they only say it could not connect (a fresh client:
+      // server selection failed) rather than what happened (a pooled one: "Network connection lost.").
+      expect(components.mongodb?.detail).toMatch(
+        /^Error: 30 event\(s\) will be retried: (could not connect \(server down.*: )?Mongo\w*Error: \w/,
+      );
       expect(await countRun(run)).toBe(0);
       const back = await deliver(events, `down-${run}`);
       expect(back.explicitAcks).toHaveLength(30);

@@ -5,6 +5,7 @@ import { eventsOfMessageBody } from '../events/event-pack';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { retryDelaySeconds } from './backoff';
+import { explainConnectFailure, withConnectHint } from './connect-hint';
 import { type RejectedEventDocument, rejectedEventDocument } from './rejected-event';
 import { storeBatch } from './store';
 import type { DocumentOutcome } from './write-errors';
@@ -52,7 +53,8 @@ export async function handleEventBatch(
       events: valid.map((entry) => entry.event),
       rejected: malformed.map((entry) => entry.record),
     });
-  } catch (error) {
+  } catch (caught) {
+    const error = explainConnectFailure(caught);
     reportFailure('mongodb', error);
     log('error', 'events_batch_failed', { queue: batch.queue, messages: batch.messages.length, error });
     for (const message of batch.messages)
@@ -81,7 +83,14 @@ export async function handleEventBatch(
     else retryLater(message, reason);
   }
   if (counts.retry === 0) reportRecovery('mongodb');
-  else reportFailure('mongodb', new Error(`${counts.retry} event(s) will be retried`));
+  else {
+    // With the first reason: the writer object reports a failed connection as retries, not a throw.
+    const [firstReason = 'no reason'] = retryReason.values();
+    reportFailure(
+      'mongodb',
+      new Error(`${counts.retry} event(s) will be retried: ${withConnectHint(firstReason)}`),
+    );
+  }
   log(counts.retry > 0 || counts.rejected > 0 ? 'warn' : 'debug', 'events_batch_stored', {
     messages: batch.messages.length,
     ...counts,
