@@ -1,14 +1,17 @@
 /**
- * `npm run bench -- ingest [--events N] [--batch B] [--concurrency C]`: events per second from HTTP
- * intake to documents in MongoDB. The worker (intake, real local queue, consumer, EventWriter) runs
+ * `npm run bench -- ingest [--events N] [--batch B] [--concurrency C] [--mongo-tls]`: events per second
+ * from HTTP intake to documents in MongoDB. The worker (intake, real local queue, consumer, EventWriter) runs
  * in workerd under `wrangler dev --local`; MongoDB is the local MongoDB-compatible server, fresh for
  * the run. Measures intake latency per request (p50/p99) and the time until the last document is in
  * MongoDB, counts loss and duplicates, and reports where the consumer's time went (from the local
- * queue's per-batch log lines) and how many messages had to be retried.
+ * queue's per-batch log lines) and how many messages had to be retried. `--mongo-tls`: MongoDB speaks
+ * TLS only, as Atlas does, with a certificate of the tests' CA (test/fixtures/tls), which workerd is
+ * told to trust; results in bench/results/ingest-tls.json.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { freePort } from '../../scripts/dev/ports';
@@ -20,6 +23,14 @@ import type { BenchResult } from '../types';
 
 /** What the local queue logs per delivered batch: `QUEUE rx-events 100/100 (15ms)`. */
 const BATCH_LINE = /QUEUE rx-events (\d+)\/(\d+) \((\d+)ms\)/;
+
+const TEST_CA = fileURLToPath(new URL('../../test/fixtures/tls/test-ca.pem', import.meta.url));
+
+/** The TLS MongoDB's certificate and key: `localhost` and 127.0.0.1, issued by TEST_CA. */
+function tlsCredentials() {
+  const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/tls/${name}`, import.meta.url));
+  return { cert: fixture('localhost.pem'), key: fixture('localhost-key.pem') };
+}
 
 interface ConsumerBatch {
   acked: number;
@@ -35,15 +46,22 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
       events: { type: 'string', default: '20000' },
       batch: { type: 'string', default: '50' },
       concurrency: { type: 'string', default: '8' },
+      'mongo-tls': { type: 'boolean', default: false },
     },
   });
+  const tls = values['mongo-tls'];
   const total = Number(values.events);
   const perRequest = Number(values.batch);
   const concurrency = Number(values.concurrency);
   const run = crypto.randomUUID().slice(0, 8);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-bench-ingest-'));
-  const mongo = await startLocalMongo({ dataDir: path.join(dir, 'mongo') });
+  const mongo = await startLocalMongo({
+    dataDir: path.join(dir, 'mongo'),
+    tls: tls ? tlsCredentials() : undefined,
+  });
+  // wrangler hands the CAs of this file to workerd (test/support/trust-test-ca.ts says why).
+  if (tls) process.env.NODE_EXTRA_CA_CERTS = TEST_CA;
   const batches: ConsumerBatch[] = [];
   let retryLines = 0;
   const worker = await startWranglerDev({
@@ -66,7 +84,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
       else if (line.includes('"event_retry"')) retryLines++;
     },
   });
-  const client = new MongoClient(mongo.uri);
+  const client = new MongoClient(tls ? `${mongo.uri}&tlsCAFile=${encodeURIComponent(TEST_CA)}` : mongo.uri);
   try {
     const events = client.db('rx').collection('events');
     const latencies: number[] = [];
@@ -116,7 +134,8 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     const windowMs = (batches.at(-1)?.at ?? started) - (batches[0]?.at ?? started);
     const retried = batches.reduce((sum, b) => sum + (b.size - b.acked), 0);
     return {
-      title: `Ingest: HTTP intake → queue → consumer → MongoDB (${total} events, ${perRequest}/request, ${concurrency} senders)`,
+      variant: tls ? 'tls' : undefined,
+      title: `Ingest: HTTP intake → queue → consumer → MongoDB${tls ? ' over TLS' : ''} (${total} events, ${perRequest}/request, ${concurrency} senders)`,
       columns: [
         'events sent',
         'accepted',
