@@ -5,7 +5,7 @@ import { eventsOfMessageBody } from '../events/event-pack';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { retryDelaySeconds } from './backoff';
-import { explainConnectFailure, withConnectHint } from './connect-hint';
+import { explainConnectFailure, retryDetail } from './failure-detail';
 import { type RejectedEventDocument, rejectedEventDocument } from './rejected-event';
 import { storeBatch } from './store';
 import type { DocumentOutcome } from './write-errors';
@@ -83,14 +83,11 @@ export async function handleEventBatch(
     else retryLater(message, reason);
   }
   if (counts.retry === 0) reportRecovery('mongodb');
-  else {
-    // With the first reason: the writer object reports a failed connection as retries, not a throw.
-    const [firstReason = 'no reason'] = retryReason.values();
+  else
     reportFailure(
       'mongodb',
-      new Error(`${counts.retry} event(s) will be retried: ${withConnectHint(firstReason)}`),
+      new Error(retryDetail(counts.retry, retryReason.values().next().value ?? 'no reason')),
     );
-  }
   log(counts.retry > 0 || counts.rejected > 0 ? 'warn' : 'debug', 'events_batch_stored', {
     messages: batch.messages.length,
     ...counts,

@@ -1,5 +1,7 @@
 /**
- * What a failed MongoDB connection says in `/healthz` and the log. From a Worker, the driver's own
+ * What the consumer's failures say in `/healthz` (public) and the log.
+ *
+ * A failed MongoDB connection: from a Worker, the driver's own
  * words for most connection failures are the same few: "proxy request failed, cannot connect to the
  * specified address" or "Server selection timed out" (after its 5 s; "Topology is closed" when the
  * batch's own client is closed meanwhile), whether the server is down, refuses Cloudflare's
@@ -26,4 +28,19 @@ export function explainConnectFailure(error: unknown): unknown {
   const explained = new Error(message);
   explained.name = error.name;
   return explained;
+}
+
+/**
+ * `/healthz`'s words for a batch whose events will be retried: how many, and the first reason (the
+ * writer object reports a failed connection as retries, not a throw). A server's message can quote a
+ * document's values ("dup key: { order_id: … }"), which a public page must not show: every `{ … }` is
+ * elided.
+ */
+export function retryDetail(count: number, reason: string): string {
+  let text = withConnectHint(reason);
+  for (let previous = ''; previous !== text; ) {
+    previous = text;
+    text = text.replace(/\{[^{}]*\}/g, '(…)');
+  }
+  return `${count} event(s) will be retried: ${text}`;
 }

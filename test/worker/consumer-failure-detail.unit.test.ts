@@ -1,0 +1,38 @@
+/**
+ * What `/healthz` (a public page) and the log say of the consumer's failures
+ * (worker/src/consumer/failure-detail.ts). The paths that produce them run against the stand-in in
+ * events-consumer.test.ts and events-tls.test.ts; a server message quoting a document's values cannot
+ * be provoked there, so that part is checked on the texts MongoDB writes.
+ */
+import { describe, expect, it } from 'vitest';
+import { CONNECT_HINT, explainConnectFailure, retryDetail } from '../../worker/src/consumer/failure-detail';
+
+describe('consumer failure details', () => {
+  it('leads a "could not connect" the driver gives no reason for with the causes to check', () => {
+    const error = new Error('proxy request failed, cannot connect to the specified address');
+    error.name = 'MongoServerSelectionError';
+    const explained = explainConnectFailure(error) as Error;
+    expect(explained.name).toBe('MongoServerSelectionError');
+    expect(explained.message).toBe(
+      `${CONNECT_HINT}: proxy request failed, cannot connect to the specified address`,
+    );
+    const specific = new Error('Authentication failed.');
+    expect(explainConnectFailure(specific)).toBe(specific);
+  });
+
+  it('names the first reason of a retried batch, without the values a server message quotes', () => {
+    expect(retryDetail(30, 'MongoBulkWriteError: Network connection lost.')).toBe(
+      '30 event(s) will be retried: MongoBulkWriteError: Network connection lost.',
+    );
+    expect(retryDetail(2, 'MongoServerSelectionError: Server selection timed out after 5000 ms')).toBe(
+      `2 event(s) will be retried: ${CONNECT_HINT}: MongoServerSelectionError: Server selection timed out after 5000 ms`,
+    );
+    const quoting =
+      'MongoDB error 11000: E11000 duplicate key error collection: rx.events index: email_1 dup key: { email: "ann@example.com", extra: { id: 7 } }';
+    const shown = retryDetail(1, quoting);
+    expect(shown).toBe(
+      '1 event(s) will be retried: MongoDB error 11000: E11000 duplicate key error collection: rx.events index: email_1 dup key: (…)',
+    );
+    expect(shown).not.toContain('ann@example.com');
+  });
+});
