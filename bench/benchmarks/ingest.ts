@@ -11,20 +11,18 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
+import { TEST_CA_FILE as TEST_CA, trustTestCa } from '../../test/support/trust-test-ca';
 import { percentile, round } from '../support/stats';
 import { waitForStoredCount } from '../support/stored-count';
 import type { BenchResult } from '../types';
 
 /** What the local queue logs per delivered batch: `QUEUE rx-events 100/100 (15ms)`. */
 const BATCH_LINE = /QUEUE rx-events (\d+)\/(\d+) \((\d+)ms\)/;
-
-const TEST_CA = fileURLToPath(new URL('../../test/fixtures/tls/test-ca.pem', import.meta.url));
 
 /** The TLS MongoDB's certificate and key: `localhost` and 127.0.0.1, issued by TEST_CA. */
 function tlsCredentials() {
@@ -60,8 +58,8 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     dataDir: path.join(dir, 'mongo'),
     tls: tls ? tlsCredentials() : undefined,
   });
-  // wrangler hands the CAs of this file to workerd (test/support/trust-test-ca.ts says why).
-  if (tls) process.env.NODE_EXTRA_CA_CERTS = TEST_CA;
+  // wrangler hands the CAs of NODE_EXTRA_CA_CERTS to workerd (trust-test-ca.ts says why and keeps yours).
+  if (tls) trustTestCa();
   const batches: ConsumerBatch[] = [];
   let retryLines = 0;
   const worker = await startWranglerDev({

@@ -27,6 +27,9 @@ export function trustTestCa(): void {
   if (theirs === bundle) return;
   fs.mkdirSync(path.dirname(bundle), { recursive: true });
   const existing = fs.existsSync(theirs) ? fs.readFileSync(theirs, 'utf8') : '';
-  fs.writeFileSync(bundle, `${existing.trimEnd()}\n${fs.readFileSync(TEST_CA_FILE, 'utf8')}`);
+  // Written aside and renamed: another test run reading the bundle never sees half of it.
+  const written = `${bundle}.${process.pid}`;
+  fs.writeFileSync(written, `${existing.trimEnd()}\n${fs.readFileSync(TEST_CA_FILE, 'utf8')}`);
+  fs.renameSync(written, bundle);
   process.env.NODE_EXTRA_CA_CERTS = bundle;
 }

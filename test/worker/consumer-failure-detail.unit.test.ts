@@ -34,5 +34,11 @@ describe('consumer failure details', () => {
       '1 event(s) will be retried: MongoDB error 11000: E11000 duplicate key error collection: rx.events index: email_1 dup key: (…)',
     );
     expect(shown).not.toContain('ann@example.com');
+    // Cut before its closing brace (reasons are cut at 500 characters), or a brace inside a value.
+    const cut = `MongoDB error 50: dup key: { email: "ann@example.com", note: "${'x'.repeat(40)}`;
+    expect(retryDetail(1, cut)).toBe('1 event(s) will be retried: MongoDB error 50: dup key: (…)');
+    expect(retryDetail(1, 'MongoDB error 50: bad { email: "ann}smith@example.com" }')).toBe(
+      '1 event(s) will be retried: MongoDB error 50: bad (…)',
+    );
   });
 });

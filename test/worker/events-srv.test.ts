@@ -51,7 +51,9 @@ describe.runIf(inject('mongoUntrustedTlsUri') !== '')('mongodb+srv:// from worke
       [`SRV _mongodb._tcp.${SRV_NAME}`]: `0 5 ${project.port} 127.0.0.1`,
       [`TXT ${SRV_NAME}`]: '"authSource=admin"',
     });
-    const uri = `mongodb+srv://${project.username}:${project.password}@${SRV_NAME}/?retryWrites=true&w=majority`;
+    // A database in the path: without the TXT record's authSource=admin, the login would go to `rx`,
+    // where the stand-in has no users, and fail; so the test needs both answers.
+    const uri = `mongodb+srv://${project.username}:${project.password}@${SRV_NAME}/rx?retryWrites=true&w=majority`;
     const run = runId();
     const batch = batchOf(storedEvents(run, 3), `srv-${run}`);
     const ctx = createExecutionContext();

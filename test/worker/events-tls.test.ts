@@ -96,6 +96,9 @@ describe('MONGODB_URI that cannot work from a Worker', () => {
       'https://cluster0.example.mongodb.net',
       /must start with mongodb:\/\/ or mongodb\+srv:\/\//,
     ],
+    // The driver's own rule: lower case, nothing before it (a space pasted with the secret).
+    ['the scheme in capitals', 'MONGODB://rx:s3cret-pw@127.0.0.1:27017', /must start with mongodb:\/\//],
+    ['a space before it', ' mongodb://rx:s3cret-pw@127.0.0.1:27017', /must start with mongodb:\/\//],
   ];
 
   it.each(cases)(
@@ -119,7 +122,6 @@ describe('MONGODB_URI that cannot work from a Worker', () => {
       inject('mongoUri'),
       'mongodb://rx:pw@127.0.0.1:27017,127.0.0.2:27017/?replicaSet=rs0&tls=true',
       'mongodb+srv://rx:pw@cluster0.example.mongodb.net/rx?tlsAllowInvalidCertificates=false&tlsInsecure=false',
-      'MONGODB://127.0.0.1:27017',
     ])
       expect(mongoUriProblem(uri)).toBeUndefined();
   });

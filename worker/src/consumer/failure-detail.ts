@@ -33,14 +33,10 @@ export function explainConnectFailure(error: unknown): unknown {
 /**
  * `/healthz`'s words for a batch whose events will be retried: how many, and the first reason (the
  * writer object reports a failed connection as retries, not a throw). A server's message can quote a
- * document's values ("dup key: { order_id: … }"), which a public page must not show: every `{ … }` is
- * elided.
+ * document's values ("dup key: { order_id: … }"), which a public page must not show: everything from
+ * the first `{` on is left out (not only up to its `}`: the reason may be cut before it, or a value may
+ * hold one).
  */
 export function retryDetail(count: number, reason: string): string {
-  let text = withConnectHint(reason);
-  for (let previous = ''; previous !== text; ) {
-    previous = text;
-    text = text.replace(/\{[^{}]*\}/g, '(…)');
-  }
-  return `${count} event(s) will be retried: ${text}`;
+  return `${count} event(s) will be retried: ${withConnectHint(reason).replace(/\{[\s\S]*/, '(…)')}`;
 }

@@ -20,8 +20,8 @@ const FIX_CA =
 
 /** Why `uri` cannot work from a Worker, or undefined when nothing certain is wrong with it. */
 export function mongoUriProblem(uri: string): string | undefined {
-  const scheme = /^mongodb(?:\+srv)?:\/\//i.exec(uri.trim());
-  if (!scheme) return 'MONGODB_URI must start with mongodb:// or mongodb+srv://';
+  // As the driver reads it: lower case, nothing before it (a space pasted with the secret counts).
+  if (!/^mongodb(?:\+srv)?:\/\//.test(uri)) return 'MONGODB_URI must start with mongodb:// or mongodb+srv://';
   const query = uri.indexOf('?');
   if (query === -1) return undefined;
   // The driver reads option names case-insensitively; so does this.
