@@ -252,6 +252,41 @@ describe('events consumer, packed messages (several events per queue message)', 
     expect(again).toBe(1);
   });
 
+  it('a rejection record MongoDB could not take yet keeps /healthz degraded while its message is retried', async () => {
+    const run = runId();
+    // Stores every event, but not the record of the malformed one.
+    const writer = {
+      write: async (request: WriteRequest): Promise<WriteResult> => ({
+        events: request.events.map(() => ({ kind: 'stored' })),
+        rejected: request.rejected.map(() => ({ kind: 'retry', reason: 'MongoDB error 91: shutting down' })),
+      }),
+    };
+    const namespace = { idFromName: () => ({}), get: () => writer } as unknown as Env['EVENT_WRITER'];
+    const batch = batchOf(
+      [storedEvents(run, 1)[0], { type: 'track', event: 'No Id' }],
+      `record-retry-${run}`,
+    );
+    const ctx = createExecutionContext();
+    await handleEventBatch(batch, workerEnv({ EVENT_WRITER: namespace }));
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([`record-retry-${run}-0`]);
+    expect(result.retryMessages.map((retry: { msgId: string }) => retry.msgId)).toEqual([
+      `record-retry-${run}-1`,
+    ]);
+    const health = await worker.fetch(
+      new Request('http://worker.test/healthz'),
+      workerEnv(),
+      createExecutionContext(),
+    );
+    const { components } = (await health.json()) as {
+      components: Record<string, { status: string; detail?: string }>;
+    };
+    expect(components.mongodb).toMatchObject({
+      status: 'degraded',
+      detail: 'Error: 1 event(s) will be retried: MongoDB error 91: shutting down',
+    });
+  });
+
   it('a pack with one event MongoDB could not take yet is retried whole; the other messages are acked', async () => {
     const run = runId();
     const packs = packsOf(storedEvents(run, 150)); // 100 + 50

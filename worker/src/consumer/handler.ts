@@ -72,21 +72,27 @@ export async function handleEventBatch(
     if (outcome.kind === 'retry' && !retryReason.has(message)) retryReason.set(message, outcome.reason);
     return outcome;
   });
+  // Malformed events whose rejection record could not be written yet: retried like stored ones.
+  let recordsRetried = 0;
   malformed.forEach(({ message }, index) => {
     const outcome = result.rejected[index] ?? { kind: 'retry', reason: 'no outcome' };
     if (outcome.kind !== 'retry') counts.rejected++;
-    else if (!retryReason.has(message)) retryReason.set(message, outcome.reason);
+    else {
+      recordsRetried++;
+      if (!retryReason.has(message)) retryReason.set(message, outcome.reason);
+    }
   });
   for (const message of batch.messages) {
     const reason = retryReason.get(message);
     if (reason === undefined) message.ack();
     else retryLater(message, reason);
   }
-  if (counts.retry === 0) reportRecovery('mongodb');
+  const retrying = counts.retry + recordsRetried;
+  if (retrying === 0) reportRecovery('mongodb');
   else
     reportFailure(
       'mongodb',
-      new Error(retryDetail(counts.retry, retryReason.values().next().value ?? 'no reason')),
+      new Error(retryDetail(retrying, retryReason.values().next().value ?? 'no reason')),
     );
   log(counts.retry > 0 || counts.rejected > 0 ? 'warn' : 'debug', 'events_batch_stored', {
     messages: batch.messages.length,
