@@ -252,6 +252,74 @@ describe('events consumer, packed messages (several events per queue message)', 
     expect(again).toBe(1);
   });
 
+  it.skipIf(!hasMongoControl())(
+    'an event a unique index of its own refuses (one a data team added) is recorded in rejected_events, not acked as stored',
+    async () => {
+      // A database of this test's own: a unique index in the shared one would refuse other files' events.
+      const run = runId();
+      const database = `rx_unique_${run}`;
+      await withDb(
+        (db) =>
+          db.collection('events').createIndex({ 'properties.order_ref': 1 }, { unique: true, sparse: true }),
+        database,
+      );
+      try {
+        const [first, second] = storedEvents(run, 2).map((event) => ({
+          ...event,
+          properties: { ...event.properties, order_ref: `o-${run}` },
+        }));
+        const prefix = `unique-${run}`;
+        const deliverHere = async () => {
+          const batch = batchOf([first, second], prefix);
+          const ctx = createExecutionContext();
+          await worker.queue(batch, workerEnv({ MONGODB_DB: database, EVENT_WRITER: undefined }));
+          return getQueueResult(batch, ctx);
+        };
+        const result = await deliverHere();
+        expect(result.explicitAcks.sort()).toEqual([`${prefix}-0`, `${prefix}-1`]);
+        expect(await countRun(run, database)).toBe(1);
+        const recorded = () =>
+          withDb((db) => db.collection<RejectedRecord>('rejected_events').find().toArray(), database);
+        const [record, ...more] = await recorded();
+        expect(more).toEqual([]);
+        expect(record?._id).toBe(`mongo:${second?.messageId}`);
+        expect(record?.problems[0]?.reason).toMatch(/^MongoDB error 11000: .*order_ref/);
+        // Delivered again: the stored one is a duplicate, the refused one is recorded once.
+        expect((await deliverHere()).explicitAcks).toHaveLength(2);
+        expect(await countRun(run, database)).toBe(1);
+        expect(await recorded()).toHaveLength(1);
+      } finally {
+        await withDb((db) => db.dropDatabase(), database);
+      }
+    },
+  );
+
+  it.skipIf(!hasMongoControl())(
+    "stores events where an index of the data team's own clashes with one the consumer makes",
+    async () => {
+      const run = runId();
+      const database = `rx_clash_${run}`;
+      // The consumer's `order_id` index, but unique: the consumer's createIndexes is refused (85).
+      await withDb(
+        (db) =>
+          db
+            .collection('events')
+            .createIndex({ 'properties.order_id': 1 }, { name: 'order_id', unique: true, sparse: true }),
+        database,
+      );
+      try {
+        const batch = batchOf(storedEvents(run, 3), `clash-${run}`);
+        const ctx = createExecutionContext();
+        // Without the writer object: the batch's own client makes the indexes first.
+        await worker.queue(batch, workerEnv({ MONGODB_DB: database, EVENT_WRITER: undefined }));
+        expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(3);
+        expect(await countRun(run, database)).toBe(3);
+      } finally {
+        await withDb((db) => db.dropDatabase(), database);
+      }
+    },
+  );
+
   it('a rejection record MongoDB could not take yet keeps /healthz degraded while its message is retried', async () => {
     const run = runId();
     // Stores every event, but not the record of the malformed one.

@@ -44,11 +44,29 @@ export function outcomesOfInsert(count: number, error: unknown): DocumentOutcome
     if (index < 0 || index >= count) continue;
     const code = writeError.code;
     const reason = `MongoDB error ${code}: ${writeError.errmsg ?? 'unknown'}`.slice(0, 500);
-    if (code === DUPLICATE_KEY_CODE) outcomes[index] = { kind: 'duplicate' };
+    if (code === DUPLICATE_KEY_CODE && onIdOnly(writeError)) outcomes[index] = { kind: 'duplicate' };
+    // Another unique index (one a data team added) refused it: not this event again, another one
+    // with the same value. Recorded with the server's reason instead of acked as if stored.
+    else if (code === DUPLICATE_KEY_CODE) outcomes[index] = { kind: 'invalid', reason };
     else if (PERMANENT_CODES.has(code)) outcomes[index] = { kind: 'invalid', reason };
     else outcomes[index] = { kind: 'retry', reason };
   }
   return outcomes;
+}
+
+/**
+ * Whether a duplicate key error is on `_id`, the event's `messageId`: the same event delivered again.
+ * Servers since 4.2 name the index's keys (`keyPattern`); older ones only in the message
+ * ("index: _id_ dup key: …"). Neither there: taken as `_id`, the only unique index the consumer makes.
+ */
+function onIdOnly(writeError: { errmsg?: string; err?: { keyPattern?: unknown } }): boolean {
+  const keyPattern = writeError.err?.keyPattern;
+  if (keyPattern !== null && typeof keyPattern === 'object') {
+    const keys = Object.keys(keyPattern);
+    return keys.length === 1 && keys[0] === '_id';
+  }
+  const named = /index: (\S+) dup key/.exec(writeError.errmsg ?? '');
+  return named === null || named[1] === '_id_';
 }
 
 function hasWriteConcernError(error: MongoBulkWriteError): boolean {
