@@ -10,6 +10,7 @@ import {
   batchOf,
   countRun,
   hasMongoControl,
+  mongodbHealth,
   mongoOutage,
   runId,
   storedEvents,
@@ -141,15 +142,12 @@ describe('events consumer (queue handler → MongoDB, real driver)', () => {
       expect(refused.retryMessages).toHaveLength(12);
       expect(await countRun(run)).toBe(0);
 
-      const health = await worker.fetch(
-        new Request('http://worker.test/healthz'),
-        env,
-        createExecutionContext(),
-      );
-      const text = await health.text();
-      const report = JSON.parse(text) as { components: Record<string, { status: string; detail?: string }> };
-      expect(report.components.mongodb?.status).toBe('degraded');
-      expect(report.components.mongodb?.detail).toContain('Authentication failed.');
+      const { text, mongodb } = await mongodbHealth({
+        MONGODB_URI: wrong.toString(),
+        EVENT_WRITER: undefined,
+      });
+      expect(mongodb?.status).toBe('degraded');
+      expect(mongodb?.detail).toContain('Authentication failed.');
       expect(text).not.toContain(secret);
 
       const back = await deliver(events, `auth-${run}`);
@@ -175,18 +173,11 @@ describe('events consumer (queue handler → MongoDB, real driver)', () => {
         events.map((_, i) => `down-${run}-${i}`).sort(),
       );
       // The writer object answers a failed connection with retries, not a throw: /healthz still says why.
-      const health = await worker.fetch(
-        new Request('http://worker.test/healthz'),
-        workerEnv(),
-        createExecutionContext(),
-      );
-      const { components } = (await health.json()) as {
-        components: Record<string, { status: string; detail?: string }>;
-      };
-      expect(components.mongodb?.status).toBe('degraded');
+      const { mongodb } = await mongodbHealth();
+      expect(mongodb?.status).toBe('degraded');
       // The driver's words, led by what to check when they only say it could not connect (a fresh client:
       // server selection failed) rather than what happened (a pooled one: "Network connection lost.").
-      expect(components.mongodb?.detail).toMatch(
+      expect(mongodb?.detail).toMatch(
         /^Error: 30 event\(s\) will be retried: (could not connect \(server down.*: )?Mongo\w*Error: \w/,
       );
       expect(await countRun(run)).toBe(0);
@@ -252,30 +243,47 @@ describe('events consumer, packed messages (several events per queue message)', 
     expect(again).toBe(1);
   });
 
+  /**
+   * Runs `work` on a database of the test's own that has `index` on `events` (an index in the shared
+   * database would reach other files' events), delivering batches there with the batch's own client
+   * (no writer object: it makes the consumer's indexes first); drops the database after.
+   */
+  async function withIndexedDatabase(
+    index: { keys: Record<string, 1>; options: { name?: string; unique: true; sparse: true } },
+    work: (
+      deliverThere: (bodies: unknown[], prefix: string) => ReturnType<typeof getQueueResult>,
+      database: string,
+    ) => Promise<void>,
+  ): Promise<void> {
+    const database = `rx_index_${runId()}`;
+    await withDb((db) => db.collection('events').createIndex(index.keys, index.options), database);
+    try {
+      await work(async (bodies, prefix) => {
+        const batch = batchOf(bodies, prefix);
+        const ctx = createExecutionContext();
+        await worker.queue(batch, workerEnv({ MONGODB_DB: database, EVENT_WRITER: undefined }));
+        return getQueueResult(batch, ctx);
+      }, database);
+    } finally {
+      await withDb((db) => db.dropDatabase(), database);
+    }
+  }
+
   it.skipIf(!hasMongoControl())(
     'an event a unique index of its own refuses (one a data team added) is recorded in rejected_events, not acked as stored',
     async () => {
-      // A database of this test's own: a unique index in the shared one would refuse other files' events.
       const run = runId();
-      const database = `rx_unique_${run}`;
-      await withDb(
-        (db) =>
-          db.collection('events').createIndex({ 'properties.order_ref': 1 }, { unique: true, sparse: true }),
-        database,
-      );
-      try {
+      const unique = {
+        keys: { 'properties.order_ref': 1 as const },
+        options: { unique: true as const, sparse: true as const },
+      };
+      await withIndexedDatabase(unique, async (deliverThere, database) => {
         const [first, second] = storedEvents(run, 2).map((event) => ({
           ...event,
           properties: { ...event.properties, order_ref: `o-${run}` },
         }));
         const prefix = `unique-${run}`;
-        const deliverHere = async () => {
-          const batch = batchOf([first, second], prefix);
-          const ctx = createExecutionContext();
-          await worker.queue(batch, workerEnv({ MONGODB_DB: database, EVENT_WRITER: undefined }));
-          return getQueueResult(batch, ctx);
-        };
-        const result = await deliverHere();
+        const result = await deliverThere([first, second], prefix);
         expect(result.explicitAcks.sort()).toEqual([`${prefix}-0`, `${prefix}-1`]);
         expect(await countRun(run, database)).toBe(1);
         const recorded = () =>
@@ -285,12 +293,10 @@ describe('events consumer, packed messages (several events per queue message)', 
         expect(record?._id).toBe(`mongo:${second?.messageId}`);
         expect(record?.problems[0]?.reason).toMatch(/^MongoDB error 11000: .*order_ref/);
         // Delivered again: the stored one is a duplicate, the refused one is recorded once.
-        expect((await deliverHere()).explicitAcks).toHaveLength(2);
+        expect((await deliverThere([first, second], prefix)).explicitAcks).toHaveLength(2);
         expect(await countRun(run, database)).toBe(1);
         expect(await recorded()).toHaveLength(1);
-      } finally {
-        await withDb((db) => db.dropDatabase(), database);
-      }
+      });
     },
   );
 
@@ -298,25 +304,15 @@ describe('events consumer, packed messages (several events per queue message)', 
     "stores events where an index of the data team's own clashes with one the consumer makes",
     async () => {
       const run = runId();
-      const database = `rx_clash_${run}`;
       // The consumer's `order_id` index, but unique: the consumer's createIndexes is refused (85).
-      await withDb(
-        (db) =>
-          db
-            .collection('events')
-            .createIndex({ 'properties.order_id': 1 }, { name: 'order_id', unique: true, sparse: true }),
-        database,
-      );
-      try {
-        const batch = batchOf(storedEvents(run, 3), `clash-${run}`);
-        const ctx = createExecutionContext();
-        // Without the writer object: the batch's own client makes the indexes first.
-        await worker.queue(batch, workerEnv({ MONGODB_DB: database, EVENT_WRITER: undefined }));
-        expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(3);
+      const clashing = {
+        keys: { 'properties.order_id': 1 as const },
+        options: { name: 'order_id', unique: true as const, sparse: true as const },
+      };
+      await withIndexedDatabase(clashing, async (deliverThere, database) => {
+        expect((await deliverThere(storedEvents(run, 3), `clash-${run}`)).explicitAcks).toHaveLength(3);
         expect(await countRun(run, database)).toBe(3);
-      } finally {
-        await withDb((db) => db.dropDatabase(), database);
-      }
+      });
     },
   );
 
@@ -341,15 +337,8 @@ describe('events consumer, packed messages (several events per queue message)', 
     expect(result.retryMessages.map((retry: { msgId: string }) => retry.msgId)).toEqual([
       `record-retry-${run}-1`,
     ]);
-    const health = await worker.fetch(
-      new Request('http://worker.test/healthz'),
-      workerEnv(),
-      createExecutionContext(),
-    );
-    const { components } = (await health.json()) as {
-      components: Record<string, { status: string; detail?: string }>;
-    };
-    expect(components.mongodb).toMatchObject({
+    const { mongodb } = await mongodbHealth();
+    expect(mongodb).toMatchObject({
       status: 'degraded',
       detail: 'Error: 1 event(s) will be retried: MongoDB error 91: shutting down',
     });

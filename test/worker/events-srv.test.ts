@@ -9,7 +9,7 @@
 import { createExecutionContext, getQueueResult } from 'cloudflare:test';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import worker from '../../worker/src/index';
-import { batchOf, countRun, runId, storedEvents, workerEnv } from './events-support';
+import { batchOf, countRun, mongodbHealth, runId, storedEvents, workerEnv } from './events-support';
 
 const DOH_HOST = 'cloudflare-dns.com';
 /**
@@ -77,13 +77,8 @@ describe.runIf(inject('mongoUntrustedTlsUri') !== '')('mongodb+srv:// from worke
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toHaveLength(2);
-    const health = await worker.fetch(
-      new Request('http://worker.test/healthz'),
-      workerEnv({ MONGODB_URI: uri }),
-      createExecutionContext(),
-    );
-    const { components } = (await health.json()) as { components: Record<string, { detail?: string }> };
-    expect(components.mongodb?.detail).toContain(`querySrv ENOTFOUND _mongodb._tcp.${SRV_NAME}`);
-    expect(components.mongodb?.detail).not.toContain(project.password);
+    const { mongodb } = await mongodbHealth({ MONGODB_URI: uri });
+    expect(mongodb?.detail).toContain(`querySrv ENOTFOUND _mongodb._tcp.${SRV_NAME}`);
+    expect(mongodb?.detail).not.toContain(project.password);
   });
 });

@@ -3,11 +3,12 @@
  * polling. Each test tags its events with a fresh `run` id so tests sharing the database never
  * count each other's documents.
  */
-import { createMessageBatch, env } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, env } from 'cloudflare:test';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { inject } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import type { Env } from '../../worker/src/env';
+import worker from '../../worker/src/index';
 import { waitFor } from '../support/wait-for';
 
 /** The worker's env (bindings from wrangler.toml + the test config), with overrides. */
@@ -68,6 +69,18 @@ export function batchOf(bodies: unknown[], prefix: string = crypto.randomUUID())
     'rx-events',
     bodies.map((body, i) => ({ id: `${prefix}-${i}`, timestamp: new Date(), attempts: 1, body })),
   );
+}
+
+/** `/healthz` of the worker with `overrides`: its `mongodb` component, and the whole text (to check for secrets). */
+export async function mongodbHealth(overrides: Partial<Env> = {}) {
+  const response = await worker.fetch(
+    new Request('http://worker.test/healthz'),
+    workerEnv(overrides),
+    createExecutionContext(),
+  );
+  const text = await response.text();
+  const report = JSON.parse(text) as { components: Record<string, { status: string; detail?: string }> };
+  return { text, mongodb: report.components.mongodb };
 }
 
 export { waitFor };

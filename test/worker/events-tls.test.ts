@@ -10,7 +10,7 @@ import { describe, expect, inject, it, vi } from 'vitest';
 import { mongoUriProblem } from '../../worker/src/consumer/mongo-uri';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
-import { batchOf, countRun, runId, storedEvents, workerEnv } from './events-support';
+import { batchOf, countRun, mongodbHealth, runId, storedEvents, workerEnv } from './events-support';
 
 const localServer = inject('mongoUntrustedTlsUri') !== '';
 
@@ -28,17 +28,6 @@ async function consume(overrides: Partial<Env>, run: string, count: number) {
     logged.mockRestore();
   }
   return { result: await getQueueResult(batch, ctx), log };
-}
-
-async function mongodbHealth(overrides: Partial<Env>) {
-  const response = await worker.fetch(
-    new Request('http://worker.test/healthz'),
-    workerEnv(overrides),
-    createExecutionContext(),
-  );
-  const text = await response.text();
-  const report = JSON.parse(text) as { components: Record<string, { status: string; detail?: string }> };
-  return { text, mongodb: report.components.mongodb };
 }
 
 describe('MongoDB over TLS (driver in workerd)', () => {
