@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { log } from '../log';
 
 /** Collection of stored events (`_id` = `messageId`), DESIGN.md "Events". */
 export const EVENTS_COLLECTION = 'events';
@@ -18,12 +19,40 @@ export function databaseName(env: { MONGODB_DB?: string }): string {
  */
 export async function ensureIndexes(db: Db): Promise<void> {
   await Promise.all([
-    db.collection(EVENTS_COLLECTION).createIndexes([
-      { key: { userId: 1, timestamp: -1 }, name: 'user_time' },
-      { key: { anonymousId: 1, timestamp: -1 }, name: 'anonymous_time' },
-      { key: { event: 1, timestamp: -1 }, name: 'event_time' },
-      { key: { 'properties.order_id': 1 }, name: 'order_id' },
-    ]),
-    db.collection(REJECTED_COLLECTION).createIndexes([{ key: { rejectedAt: -1 }, name: 'rejected_time' }]),
+    tolerateClash(
+      db.collection(EVENTS_COLLECTION).createIndexes([
+        { key: { userId: 1, timestamp: -1 }, name: 'user_time' },
+        { key: { anonymousId: 1, timestamp: -1 }, name: 'anonymous_time' },
+        { key: { event: 1, timestamp: -1 }, name: 'event_time' },
+        { key: { 'properties.order_id': 1 }, name: 'order_id' },
+      ]),
+    ),
+    tolerateClash(
+      db.collection(REJECTED_COLLECTION).createIndexes([{ key: { rejectedAt: -1 }, name: 'rejected_time' }]),
+    ),
   ]);
+}
+
+/**
+ * MongoDB's answers to a `createIndexes` whose spec clashes with an index already there:
+ * 67 CannotCreateIndex, 68 IndexAlreadyExists, 85 IndexOptionsConflict, 86 IndexKeySpecsConflict.
+ */
+const INDEX_CONFLICT_CODES = new Set([67, 68, 85, 86]);
+
+/**
+ * The server refused a spec of ours because an index of the data team's own clashes with it: inserts
+ * do not need ours, so that is logged and done with (not retried with every batch). Anything else
+ * (unreachable, login refused) is thrown, with its cause.
+ */
+async function tolerateClash(creating: Promise<unknown>): Promise<void> {
+  try {
+    await creating;
+  } catch (error) {
+    const clash =
+      error instanceof Error &&
+      error.name === 'MongoServerError' &&
+      INDEX_CONFLICT_CODES.has((error as { code?: unknown }).code as number);
+    if (!clash) throw error;
+    log('warn', 'mongodb_indexes_failed', { error });
+  }
 }

@@ -1,7 +1,6 @@
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
 import { setting } from '../config';
 import type { Env } from '../env';
-import { log } from '../log';
 import { SETTINGS } from '../settings';
 import { databaseName, ensureIndexes } from './collections';
 
@@ -73,31 +72,11 @@ export async function withBatchClient<T>(
     const db = client.db(name);
     const indexKey = `${env.MONGODB_URI}\n${name}`;
     if (!indexedDatabases.has(indexKey)) {
-      await ensureIndexes(db).catch((error: unknown) => {
-        // The server refused a spec of ours because an index of the data team's own conflicts with
-        // it: inserts do not need ours, so the batch goes on (as in the writer object). Anything else
-        // (unreachable, login refused) fails the batch here, with its cause.
-        if (!isIndexConflict(error)) throw error;
-        log('warn', 'mongodb_indexes_failed', { error });
-      });
+      await ensureIndexes(db);
       indexedDatabases.add(indexKey);
     }
     return await work(db);
   } finally {
     await client.close().catch(() => undefined);
   }
-}
-
-/**
- * MongoDB's answers to a `createIndexes` whose spec clashes with an index already there:
- * 67 CannotCreateIndex, 68 IndexAlreadyExists, 85 IndexOptionsConflict, 86 IndexKeySpecsConflict.
- */
-const INDEX_CONFLICT_CODES = new Set([67, 68, 85, 86]);
-
-function isIndexConflict(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    error.name === 'MongoServerError' &&
-    INDEX_CONFLICT_CODES.has((error as { code?: unknown }).code as number)
-  );
 }
