@@ -8,7 +8,7 @@
  * TLS only, as Atlas does, with a certificate of the tests' CA (test/fixtures/tls), which workerd is
  * told to trust; results in bench/results/ingest-tls.json.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,19 +16,13 @@ import { MongoClient } from 'mongodb';
 import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
-import { TEST_CA_FILE as TEST_CA, trustTestCa } from '../../test/support/trust-test-ca';
+import { TEST_CA_FILE, testTlsCredentials, trustTestCa } from '../../test/support/trust-test-ca';
 import { percentile, round } from '../support/stats';
 import { waitForStoredCount } from '../support/stored-count';
 import type { BenchResult } from '../types';
 
 /** What the local queue logs per delivered batch: `QUEUE rx-events 100/100 (15ms)`. */
 const BATCH_LINE = /QUEUE rx-events (\d+)\/(\d+) \((\d+)ms\)/;
-
-/** The TLS MongoDB's certificate and key: `localhost` and 127.0.0.1, issued by TEST_CA. */
-function tlsCredentials() {
-  const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/tls/${name}`, import.meta.url));
-  return { cert: fixture('localhost.pem'), key: fixture('localhost-key.pem') };
-}
 
 interface ConsumerBatch {
   acked: number;
@@ -56,7 +50,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-bench-ingest-'));
   const mongo = await startLocalMongo({
     dataDir: path.join(dir, 'mongo'),
-    tls: tls ? tlsCredentials() : undefined,
+    tls: tls ? testTlsCredentials('localhost') : undefined,
   });
   // wrangler hands the CAs of NODE_EXTRA_CA_CERTS to workerd (trust-test-ca.ts says why and keeps yours).
   if (tls) trustTestCa();
@@ -82,7 +76,9 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
       else if (line.includes('"event_retry"')) retryLines++;
     },
   });
-  const client = new MongoClient(tls ? `${mongo.uri}&tlsCAFile=${encodeURIComponent(TEST_CA)}` : mongo.uri);
+  const client = new MongoClient(
+    tls ? `${mongo.uri}&tlsCAFile=${encodeURIComponent(TEST_CA_FILE)}` : mongo.uri,
+  );
   try {
     const events = client.db('rx').collection('events');
     const latencies: number[] = [];

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BSON } from 'bson';
 import { type Db, MongoBulkWriteError, MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index.ts';
 import { realTestMongoUri, testDatabaseName } from '../support/test-mongo.ts';
+import { TEST_CA_FILE, testTlsCredentials } from '../support/trust-test-ca.ts';
 
 /**
  * The official driver against our local MongoDB-compatible server, or against a real MongoDB
@@ -627,15 +627,9 @@ describe.skipIf(externalUri !== undefined)(
     });
 
     it('speaks TLS only when given a certificate: the driver connects verifying it, a plain client cannot, and pause/resume keep TLS', async () => {
-      const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
-      const local = await startLocalMongo({
-        tls: {
-          cert: fs.readFileSync(fixture('localhost.pem')),
-          key: fs.readFileSync(fixture('localhost-key.pem')),
-        },
-      });
+      const local = await startLocalMongo({ tls: testTlsCredentials('localhost') });
       expect(local.uri).toBe(`mongodb://127.0.0.1:${local.port}/?tls=true`);
-      const secure = new MongoClient(`${local.uri}&tlsCAFile=${encodeURIComponent(fixture('test-ca.pem'))}`, {
+      const secure = new MongoClient(`${local.uri}&tlsCAFile=${encodeURIComponent(TEST_CA_FILE)}`, {
         serverSelectionTimeoutMS: 3000,
       });
       const plain = new MongoClient(`mongodb://127.0.0.1:${local.port}`, { serverSelectionTimeoutMS: 1500 });

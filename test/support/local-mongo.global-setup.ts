@@ -15,12 +15,12 @@
  * edge-api.global-setup.ts (`inject('edgeApi').upstash`).
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
 import { dropTestDatabase, realTestMongoUri, testDatabaseName } from './test-mongo';
+import { testTlsCredentials } from './trust-test-ca';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -30,8 +30,6 @@ declare module 'vitest' {
     mongoUntrustedTlsUri: string;
   }
 }
-
-const tlsFixture = (name: string) => fs.readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
 /** `mongodb://user:password@host:port/?tls=true&authSource=admin` from the server's URI. */
 function withCredentials(uri: string, user: { username: string; password: string }): string {
@@ -47,8 +45,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const realUri = realTestMongoUri();
   const database = realUri ? testDatabaseName() : 'rx';
   const user = { username: 'rx-consumer', password: randomBytes(18).toString('base64url') };
-  const tls = { cert: tlsFixture('localhost.pem'), key: tlsFixture('localhost-key.pem') };
-  const untrustedTls = { cert: tlsFixture('untrusted.pem'), key: tlsFixture('untrusted-key.pem') };
+  const tls = testTlsCredentials('localhost');
+  const untrustedTls = testTlsCredentials('untrusted');
   const mongo = realUri ? undefined : await startLocalMongo({ users: [user], tls });
   const untrusted = realUri ? undefined : await startLocalMongo({ users: [user], tls: untrustedTls });
   const control = mongo ? await startControl(mongo) : undefined;

@@ -15,6 +15,15 @@ import { fileURLToPath } from 'node:url';
 
 export const TEST_CA_FILE = fileURLToPath(new URL('../fixtures/tls/test-ca.pem', import.meta.url));
 
+/**
+ * A certificate and key of test/fixtures/tls for the TLS MongoDB stand-in: `localhost` (and 127.0.0.1)
+ * issued by the test CA, or the same names `untrusted`, self-signed.
+ */
+export function testTlsCredentials(name: 'localhost' | 'untrusted'): { cert: Buffer; key: Buffer } {
+  const read = (file: string) => fs.readFileSync(new URL(`../fixtures/tls/${file}`, import.meta.url));
+  return { cert: read(`${name}.pem`), key: read(`${name}-key.pem`) };
+}
+
 export function trustTestCa(): void {
   const theirs = process.env.NODE_EXTRA_CA_CERTS;
   if (theirs === undefined || theirs === '' || path.resolve(theirs) === TEST_CA_FILE) {
