@@ -5,13 +5,11 @@
  */
 import { MongoClient } from 'mongodb';
 import { fromEventDocument } from '../../contracts/event-document';
+import { MONGODB_URI_SCHEME } from '../../contracts/mongodb-uri';
 import { eventInteractions } from './event-interactions';
 import { EVENT_WEIGHTS } from './event-weights';
 import { InputError } from './lines';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
-
-/** How a connection string starts (`--format mongodb`). */
-const SCHEME = /^mongodb(\+srv)?:\/\//;
 
 /** The pipeline: product events only, the fields the trainer reads, in time order. */
 export function eventsPipeline(): object[] {
@@ -38,7 +36,7 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
   async function* interactions(): AsyncGenerator<Interaction> {
-    if (!SCHEME.test(uri))
+    if (!MONGODB_URI_SCHEME.test(uri))
       throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
     const client = connectionClient(uri);
     try {
@@ -137,7 +135,7 @@ function connectionClient(uri: string): MongoClient {
 
 /** The connection string after `mongodb://` or `mongodb+srv://`: hosts, then `/database?options`. */
 function withoutScheme(uri: string): string {
-  return uri.replace(SCHEME, '');
+  return uri.replace(MONGODB_URI_SCHEME, '');
 }
 
 /**

@@ -9,6 +9,7 @@
  * the server's certificate against the public CAs. Everything else is left to the driver, whose own
  * errors are specific. The messages name options only: the URI holds the password.
  */
+import { MONGODB_URI_SCHEME } from '../../../contracts/mongodb-uri';
 
 /** Options that name a file: client certificates, a private CA, a revocation list. */
 const FILE_OPTIONS = ['tlsCAFile', 'tlsCertificateKeyFile', 'tlsCRLFile'] as const;
@@ -20,8 +21,7 @@ const FIX_CA =
 
 /** Why `uri` cannot work from a Worker, or undefined when nothing certain is wrong with it. */
 export function mongoUriProblem(uri: string): string | undefined {
-  // As the driver reads it: lower case, nothing before it (a space pasted with the secret counts).
-  if (!/^mongodb(?:\+srv)?:\/\//.test(uri)) return 'MONGODB_URI must start with mongodb:// or mongodb+srv://';
+  if (!MONGODB_URI_SCHEME.test(uri)) return 'MONGODB_URI must start with mongodb:// or mongodb+srv://';
   const query = uri.indexOf('?');
   if (query === -1) return undefined;
   // The driver reads option names case-insensitively; so does this.
