@@ -1,6 +1,7 @@
 /** Turns one raw event (from JSONL or MongoDB) into weighted interactions, counting what it skips. */
 import { validateEvent } from '../../contracts/events';
 import { EVENT_WEIGHTS, eventProducts } from './event-weights';
+import type { IdentityLinks } from './identities';
 import { type Interaction, type ItemStats, observeItem, type ReadReport } from './types';
 
 /** A raw event as read (validated here). */
@@ -12,6 +13,7 @@ export function* eventInteractions(
   position: number,
   report: ReadReport,
   items: Map<string, ItemStats>,
+  identities?: IdentityLinks,
 ): Generator<Interaction> {
   report.rows.read += 1;
   const checked = validateEvent(raw);
@@ -24,6 +26,9 @@ export function* eventInteractions(
     return;
   }
   const event = checked.event;
+  // Any event with both ids links them: a track event after sign-in, or `rx.identify`'s own.
+  if (event.userId && event.anonymousId) identities?.link(event.anonymousId, event.userId);
+  if (event.type === 'identify') return report.skip('identify event (links ids, no product)', position);
   if (event.type !== 'track' || !event.event) return report.skip('not a track event', position);
   const weight = EVENT_WEIGHTS[event.event];
   if (weight === undefined) return report.skip('event without product signal', position);
@@ -56,6 +61,7 @@ export function* eventInteractions(
       ...(site ? { store: site } : {}),
       // Orders are baskets; for other events the shopper's day is the session.
       basket: orderId ? `order:${orderId}` : `${user}:${new Date(time).toISOString().slice(0, 10)}`,
+      ...(event.userId ? {} : { anonymous: true as const }),
     };
   }
 }

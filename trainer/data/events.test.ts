@@ -60,9 +60,10 @@ describe('events reader', () => {
     await writeFile(file, `${events.map((e) => JSON.stringify(e)).join('\n')}\n{not json\n`);
     const source = eventsSource(file);
     const rows = await readAll(source);
+    // a1 browsed, then ordered signed in as u9 (the order carries both ids): one shopper.
     expect(rows.map((r) => [r.user, r.item, r.weight, r.purchase, r.quantity])).toEqual([
-      ['a1', 'P1', 1, false, 0],
-      ['a1', 'P1', 3, false, 0],
+      ['u9', 'P1', 1, false, 0],
+      ['u9', 'P1', 3, false, 0],
       ['u9', 'P1', 5, true, 2],
       ['u9', 'P2', 5, true, 1],
     ]);
@@ -77,9 +78,10 @@ describe('events reader', () => {
       'missing timestamp': [7],
       'not valid JSON': [8],
     });
-    // Repeats add up with diminishing returns: view 1 + add 3 = 4 → 1 + ln 4.
+    // Repeats add up with diminishing returns: view 1 + add 3 + purchase 5 = 9 → 1 + ln 9.
     const m = aggregate(rows);
-    expect(m.matrix.values[0]).toBeCloseTo(1 + Math.log(4), 6);
+    expect(m.users).toEqual(['u9']);
+    expect(m.matrix.values[0]).toBeCloseTo(1 + Math.log(9), 6);
   });
 
   it("keeps the events' currency for the catalogue, and ignores a negative price", async () => {
@@ -103,5 +105,60 @@ describe('events reader', () => {
     await readAll(source);
     expect(source.items.get('E1')).toMatchObject({ currency: 'EUR', prices: [4] });
     expect(source.items.get('U1')).toMatchObject({ currency: 'USD', prices: [5] });
+  });
+
+  it("gives a browser's activity from before sign-in to its shopper, whichever event links them", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const at = (minute: number) => `2024-05-01T10:${String(minute).padStart(2, '0')}:00Z`;
+    const viewed = (ids: { anonymousId?: string; userId?: string }, product: string, minute: number) => ({
+      type: 'track',
+      event: 'Product Viewed',
+      ...ids,
+      timestamp: at(minute),
+      properties: { product_id: product },
+    });
+    const lines = [
+      viewed({ anonymousId: 'b1' }, 'P1', 1),
+      viewed({ anonymousId: 'b1' }, 'P2', 2),
+      // rx.identify: the link comes from an identify event, which itself names no product.
+      { type: 'identify', anonymousId: 'b1', userId: 'alice', timestamp: at(3), traits: {} },
+      viewed({ anonymousId: 'b1', userId: 'alice' }, 'P3', 4),
+      // Browsing linked only by a later event (signed in on the next visit).
+      viewed({ anonymousId: 'b2' }, 'P4', 5),
+      viewed({ anonymousId: 'b2', userId: 'bob' }, 'P5', 50),
+      // A shared tablet: two shoppers signed in on it, so its anonymous browsing stays its own.
+      viewed({ anonymousId: 'shared' }, 'P6', 6),
+      viewed({ anonymousId: 'shared', userId: 'carol' }, 'P7', 7),
+      viewed({ anonymousId: 'shared', userId: 'dave' }, 'P8', 8),
+      // Never signed in.
+      viewed({ anonymousId: 'b3' }, 'P9', 9),
+    ];
+    await writeFile(file, `${lines.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const source = eventsSource(file);
+    const rows = await readAll(source);
+    expect(rows.map((r) => [r.user, r.item])).toEqual([
+      ['alice', 'P1'],
+      ['alice', 'P2'],
+      ['alice', 'P3'],
+      ['bob', 'P4'],
+      ['bob', 'P5'],
+      ['shared', 'P6'],
+      ['carol', 'P7'],
+      ['dave', 'P8'],
+      ['b3', 'P9'],
+    ]);
+    // The day's session follows the shopper too: one "bought together" row per shopper and day.
+    expect(new Set(rows.filter((r) => r.user === 'alice').map((r) => r.basket))).toEqual(
+      new Set(['alice:2024-05-01']),
+    );
+    expect(rows.every((r) => r.anonymous === undefined)).toBe(true);
+    expect(source.report.notes).toEqual([
+      'identity stitching: the activity of 2 anonymous id(s) from before sign-in joined 2 signed-in shopper(s)',
+      'identity stitching: 1 anonymous id(s) seen with more than one user id (a shared device) kept apart',
+    ]);
+    expect(source.report.skipped()).toEqual([
+      { reason: 'identify event (links ids, no product)', count: 1, firstLines: [3] },
+    ]);
   });
 });

@@ -8,6 +8,7 @@
 import { BSON } from 'mongodb';
 import { fromEventDocument } from '../../contracts/event-document';
 import { type EventRecord, eventInteractions } from './event-interactions';
+import { IdentityLinks } from './identities';
 import { InputError, readLines } from './lines';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
 
@@ -15,6 +16,7 @@ import { type DataSource, type Interaction, type ItemStats, ReadReport } from '.
 export function eventsSource(path: string): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
+  const identities = new IdentityLinks();
   async function* interactions(): AsyncGenerator<Interaction> {
     let first = true;
     for await (const [line, text] of readLines(path, (note) => report.notes.push(note))) {
@@ -43,9 +45,9 @@ export function eventsSource(path: string): DataSource {
           continue;
         }
       }
-      yield* eventInteractions(raw as EventRecord, line, report, items);
+      yield* eventInteractions(raw as EventRecord, line, report, items, identities);
     }
     if (report.rows.read === 0) throw new InputError(`input ${path} has no events`);
   }
-  return { interactions, report, items };
+  return { interactions, report, items, identities };
 }

@@ -68,6 +68,38 @@ describe('mongodb reader', () => {
     ]);
   });
 
+  it("reads identify events too: a browser's activity from before sign-in joins its shopper's", async () => {
+    const events: StoredEvent[] = [
+      { ...stored('s1', 'Product Viewed', 'P1', 1), anonymousId: 'anon-2' },
+      // rx.identify's event is the only one that links anon-2 to u-7.
+      {
+        ...stored('s2', 'Product Viewed', 'P0', 2),
+        type: 'identify',
+        event: undefined,
+        anonymousId: 'anon-2',
+        userId: 'u-7',
+        properties: {},
+      },
+      { ...stored('s3', 'Product Viewed', 'P2', 3), anonymousId: 'anon-3' },
+    ];
+    const client = new MongoClient(serverUri);
+    try {
+      await client
+        .db(database)
+        .collection<EventDocument>('events_identities')
+        .insertMany(events.map((event) => toEventDocument(event)));
+    } finally {
+      await client.close();
+    }
+    const source = mongodbSource(withDatabase(serverUri, database), 'events_identities');
+    const rows = await readAll(source);
+    expect(rows.map((r) => [r.user, r.item])).toEqual([
+      ['u-7', 'P1'],
+      ['anon-3', 'P2'],
+    ]);
+    expect(source.report.notes.join('\n')).toMatch(/activity of 1 anonymous id\(s\) .* joined 1 signed-in/);
+  });
+
   it('refuses something that is not a connection string', async () => {
     await expect(readAll(mongodbSource('/tmp/events.jsonl'))).rejects.toThrow(
       /mongodb:\/\/ or mongodb\+srv:\/\//,

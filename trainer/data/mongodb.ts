@@ -8,13 +8,24 @@ import { fromEventDocument } from '../../contracts/event-document';
 import { MONGODB_URI_SCHEME } from '../../contracts/mongodb-uri';
 import { eventInteractions } from './event-interactions';
 import { EVENT_WEIGHTS } from './event-weights';
+import { IdentityLinks } from './identities';
 import { InputError } from './lines';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
 
-/** The pipeline: product events only, the fields the trainer reads, in time order. */
+/**
+ * The pipeline: product events, and identify events that link an anonymous id to a user id (identity
+ * stitching, identities.ts); only the fields the trainer reads, in time order.
+ */
 export function eventsPipeline(): object[] {
   return [
-    { $match: { type: 'track', event: { $in: Object.keys(EVENT_WEIGHTS) } } },
+    {
+      $match: {
+        $or: [
+          { type: 'track', event: { $in: Object.keys(EVENT_WEIGHTS) } },
+          { type: 'identify', userId: { $type: 'string' }, anonymousId: { $type: 'string' } },
+        ],
+      },
+    },
     { $sort: { timestamp: 1 } },
     {
       $project: {
@@ -35,6 +46,7 @@ export function eventsPipeline(): object[] {
 export function mongodbSource(uri: string, collection = 'events'): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
+  const identities = new IdentityLinks();
   async function* interactions(): AsyncGenerator<Interaction> {
     if (!MONGODB_URI_SCHEME.test(uri))
       throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
@@ -61,14 +73,20 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
         });
         if (doc === null) break;
         n += 1;
-        yield* eventInteractions(fromEventDocument(doc as Record<string, unknown>), n, report, items);
+        yield* eventInteractions(
+          fromEventDocument(doc as Record<string, unknown>),
+          n,
+          report,
+          items,
+          identities,
+        );
       }
       if (n === 0) throw new InputError(`collection ${dbName}.${collection} has no product events`);
     } finally {
       await client.close();
     }
   }
-  return { interactions, report, items };
+  return { interactions, report, items, identities };
 }
 
 /** MongoDB's error code for a failed login ("Authentication failed.", whatever the cause). */

@@ -1,6 +1,8 @@
 /** Opens a data source by its DESIGN.md format name. */
+
+import { stitchIdentities } from './identities';
 import { onlineRetailSource } from './online-retail';
-import type { DataSource } from './types';
+import type { DataSource, Interaction } from './types';
 
 export const FORMATS = ['online-retail', 'movielens', 'events', 'mongodb'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -24,9 +26,15 @@ export async function openSource(format: Format, input: string): Promise<DataSou
   }
 }
 
-/** Reads every interaction of a source into memory (interactions are small objects). */
-export async function readAll(source: DataSource): Promise<import('./types').Interaction[]> {
-  const all = [];
+/**
+ * Reads every interaction of a source into memory (interactions are small objects). For the events
+ * readers, a shopper's activity from before they signed in then joins theirs (identity stitching):
+ * the link can come from any event, after that activity or before it, so only the whole input can
+ * tell.
+ */
+export async function readAll(source: DataSource): Promise<Interaction[]> {
+  const all: Interaction[] = [];
   for await (const it of source.interactions()) all.push(it);
+  if (source.identities) stitchIdentities(all, source.identities, source.report);
   return all;
 }

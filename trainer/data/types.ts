@@ -1,3 +1,5 @@
+import type { IdentityLinks } from './identities';
+
 /** What every data reader produces: cleaned implicit-feedback interactions plus a report of what it skipped. */
 
 /** One cleaned interaction of a user with an item. */
@@ -16,6 +18,11 @@ export interface Interaction {
   quantity: number;
   /** The basket / order / session the interaction belongs to, for "bought together". */
   basket?: string;
+  /**
+   * Set by the events readers when `user` is an anonymous id (the event had no `userId`): identity
+   * stitching may give it to the shopper who signed in on that browser (data/identities.ts).
+   */
+  anonymous?: true;
 }
 
 /** Descriptive fields an input may carry about an item (for the bundle's catalogue). */
@@ -67,6 +74,8 @@ export interface DataSource {
   readonly report: ReadReport;
   /** Filled while `interactions()` is consumed. */
   readonly items: Map<string, ItemStats>;
+  /** Events readers: which anonymous ids signed in as whom, filled while `interactions()` is consumed. */
+  readonly identities?: IdentityLinks;
 }
 
 /** Accumulated descriptions of an item seen in the data. */
