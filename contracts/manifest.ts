@@ -124,3 +124,27 @@ export const GRAPH_IO = {
   scores: 'scores',
   indices: 'indices',
 } as const;
+
+/**
+ * What a graph's score says, for every reader of a top-k (the worker, `npm run recommend`, `npm run
+ * eval`): at or below MASKED_SCORE the mask excluded the item (the graphs subtract 1e9 from it).
+ */
+export const MASKED_SCORE = -1e8;
+
+/**
+ * Whether a score is evidence for the item. Exactly 0 is none: EASE and item-to-item give 0 to every
+ * item unrelated to the history, and the graph's TopK returns those in catalogue order, so the most
+ * popular allowed items take their places. A score that is not finite comes from a broken model.
+ */
+export function isModelEvidence(score: number): boolean {
+  return Number.isFinite(score) && score > MASKED_SCORE && score !== 0;
+}
+
+/**
+ * Catalogue indices by descending popularity, ties in catalogue order: the order in which popularity
+ * fills a list, in the worker and in the trainer's `recommend` and `eval`.
+ */
+export function popularityOrder(popularity: ArrayLike<number>): Int32Array {
+  const order = Int32Array.from({ length: popularity.length }, (_, i) => i);
+  return order.sort((a, b) => (popularity[b] ?? 0) - (popularity[a] ?? 0) || a - b);
+}

@@ -92,6 +92,55 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     }
   });
 
+  it('recommend fills with best sellers where the model has no evidence, as the worker does', async () => {
+    // Item-to-item on orders: "solo" bought only S, which no one else bought, so every score is 0.
+    // Best sellers: Z (6 buyers) > Y (5) > X (4); A and B come first in the catalogue.
+    let minute = 0;
+    const order = (userId: string, products: string[]) =>
+      JSON.stringify({
+        type: 'track',
+        event: 'Order Completed',
+        userId,
+        timestamp: new Date(Date.UTC(2024, 4, 1, 10, minute++)).toISOString(),
+        properties: { order_id: `o${minute}`, products: products.map((id) => ({ product_id: id })) },
+      });
+    const lines = [order('r1', ['A', 'B'])];
+    for (let i = 0; i < 6; i++)
+      lines.push(order(`p${i}`, ['Z', 'Y', 'X'].slice(0, i < 4 ? 3 : i < 5 ? 2 : 1)));
+    lines.push(order('solo', ['S']));
+    const events = path.join(dir, 'solo.jsonl');
+    await writeFile(events, `${lines.join('\n')}\n`);
+    const out = path.join(dir, 'bundle-item-item');
+    const train = await runTrain('events', events, out, ['--personal', 'item-item']);
+    expect(train.code).toBe(0);
+    const csv = path.join(dir, 'solo.csv');
+    const rec = await cli('recommend', [
+      '--model',
+      out,
+      '--format',
+      'events',
+      '--input',
+      events,
+      '--k',
+      '3',
+      '--out',
+      csv,
+    ]);
+    expect(rec.code).toBe(0);
+    const rows = (await readFile(csv, 'utf8')).trim().split('\n');
+    expect(rows.filter((row) => row.startsWith('solo,'))).toEqual([
+      'solo,Z,1,0.00000',
+      'solo,Y,2,0.00000',
+      'solo,X,3,0.00000',
+    ]);
+    // p4 bought Z and Y: X is evidence (bought with both), then best sellers it does not have.
+    expect(rows.filter((row) => row.startsWith('p4,')).map((row) => row.split(',')[1])).toEqual([
+      'X',
+      'A',
+      'B',
+    ]);
+  });
+
   it('train defaults to auto: EASE and Mult-DAE on one split, both ONNX-scored, the better ships', async () => {
     const out = path.join(dir, 'bundle-auto');
     const train = await runTrain('movielens', ratings, out, ['--hidden', '8', '--epochs', '3']);

@@ -39,7 +39,7 @@ describe('evaluation on an exported graph', () => {
       body: { kind: 'popularity', popularity },
       producerVersion: 'test',
     });
-    const score = await evaluateOnnx('pop', onnx, train.matrix, relevant, 1);
+    const score = await evaluateOnnx('pop', onnx, train.matrix, relevant, popularity, 1);
     expect(score.users).toBe(2);
     expect(score.precision).toBeCloseTo(1, 6);
     expect(score.recall).toBeCloseTo((1 / 2 + 1) / 2, 6); // a found 1 of its 2

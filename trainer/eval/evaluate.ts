@@ -3,10 +3,12 @@
  * items, the history is their training row, the mask excludes their training items, and the top-10
  * is compared with their test items (Microsoft Recommenders metric definitions, see metrics.ts).
  */
+import { popularityOrder } from '../../contracts/manifest';
 import { denseRow, forEachInRow, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { MetricsAverage, rankingMetrics } from '../models/metrics';
 import { loadRecommender } from '../onnx/run';
+import { servedTopK } from '../onnx/served-top-k';
 
 /** Metrics of one model. */
 export interface ModelScore {
@@ -65,15 +67,18 @@ export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map
 
 /**
  * Evaluates one exported graph: for each row of `histories` with relevant items, that row is the
- * history, its items are masked, and the graph's top-k is scored against the relevant items.
+ * history, its items are masked, and the graph's top-k, as the worker serves it (`servedTopK`:
+ * popularity, by `popularity`, where the model has no evidence), is scored against the relevant items.
  */
 export async function evaluateOnnx(
   name: string,
   onnx: Uint8Array,
   histories: SparseMatrix,
   relevant: Map<number, RelevantItems>,
+  popularity: ArrayLike<number>,
   k = 10,
 ): Promise<ModelScore> {
+  const byPopularity = popularityOrder(popularity);
   const runner = await loadRecommender(onnx);
   const n = histories.cols;
   const rows = [...relevant.keys()];
@@ -99,7 +104,13 @@ export async function evaluateOnnx(
         batch.length,
       );
       batch.forEach((r, i) => {
-        const top = out.indices.subarray(i * out.k, i * out.k + Math.min(k, out.k));
+        const top = servedTopK(
+          out.indices.subarray(i * out.k, (i + 1) * out.k),
+          out.scores.subarray(i * out.k, (i + 1) * out.k),
+          Math.min(k, out.k),
+          mask.subarray(i * n, (i + 1) * n),
+          byPopularity,
+        ).map((item) => item.index);
         for (const c of top) recommended.add(c);
         const rel = relevant.get(r);
         if (rel) avg.add(rankingMetrics(top, rel.items, k, rel.count));

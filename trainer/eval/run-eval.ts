@@ -11,7 +11,7 @@ import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
 import { trainItemItem } from '../models/item-item';
-import { trainPopularity } from '../models/popularity';
+import { itemPopularity, trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
 import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
 import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
@@ -100,10 +100,12 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       }),
     ],
   ];
+  // Where a model has no evidence, lists are filled by popularity in training, as the worker does.
+  const popularity = itemPopularity(train.matrix);
   const rows: ModelScore[] = [];
   for (const [name, body] of bodies) {
     const onnx = buildRecommenderGraph({ name, items: train.items.length, k, body, producerVersion: 'eval' });
-    const score = await evaluateOnnx(name, onnx, train.matrix, relevant, k);
+    const score = await evaluateOnnx(name, onnx, train.matrix, relevant, popularity, k);
     log(`${name}: nDCG@${k} ${score.ndcg.toFixed(4)}`);
     rows.push(score);
   }

@@ -5,6 +5,7 @@
  */
 import { evaluateOnnx, type RelevantItems } from '../eval/evaluate';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
+import { itemPopularity } from './popularity';
 import type { Validation } from './validation';
 
 /** Validation nDCG@10 of `body`: its ONNX graph ranks each fold-in history, held-out items are relevant. */
@@ -20,5 +21,7 @@ export async function onnxValidationNdcg(name: string, body: ScoringBody, v: Val
     body,
     producerVersion: 'validation',
   });
-  return (await evaluateOnnx(name, onnx, v.foldIn, relevant, 10)).ndcg;
+  // Lists are filled by popularity where a model has no evidence, as served; the fold-in histories'
+  // own popularity, so no held-out item leaks into it.
+  return (await evaluateOnnx(name, onnx, v.foldIn, relevant, itemPopularity(v.foldIn), 10)).ndcg;
 }

@@ -3,12 +3,13 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import type { ModelRole } from '../../contracts/manifest';
+import { type ModelRole, popularityOrder } from '../../contracts/manifest';
 import { BundleError, readBundle } from '../bundle/read-bundle';
 import { InputError } from '../data/lines';
 import { aggregate, denseRow, forEachInRow } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
 import { loadRecommender } from '../onnx/run';
+import { servedTopK } from '../onnx/served-top-k';
 
 /** Options of `recommendToCsv`. */
 export interface RecommendOptions {
@@ -59,6 +60,7 @@ export async function recommendToCsv(
     const history = new Float32Array(chunk * n);
     const mask = new Float32Array(chunk * n);
     const unavailable = bundle.catalogue.items.map((i) => !i.available);
+    const byPopularity = popularityOrder(bundle.catalogue.items.map((i) => i.popularity));
     for (let start = 0; start < userList.length; start += chunk) {
       const batch = userList.slice(start, start + chunk);
       history.fill(0);
@@ -82,14 +84,19 @@ export async function recommendToCsv(
       );
       const lines: string[] = [];
       batch.forEach((user, b) => {
-        for (let rank = 0; rank < options.k; rank++) {
-          const score = result.scores[b * result.k + rank] ?? Number.NEGATIVE_INFINITY;
-          // Scores this low are masked items: the user has fewer than k allowed items left.
-          if (score <= -1e8) break;
-          const item = items[result.indices[b * result.k + rank] ?? -1];
-          if (item === undefined) continue;
-          lines.push(`${csvField(user)},${csvField(item)},${rank + 1},${score.toPrecision(6)}`);
-        }
+        // As the worker serves it: the model's evidence, then best sellers (score 0) where it has none.
+        const served = servedTopK(
+          result.indices.subarray(b * result.k, (b + 1) * result.k),
+          result.scores.subarray(b * result.k, (b + 1) * result.k),
+          options.k,
+          mask.subarray(b * n, (b + 1) * n),
+          byPopularity,
+        );
+        served.forEach(({ index, score }, rank) => {
+          const item = items[index];
+          if (item !== undefined)
+            lines.push(`${csvField(user)},${csvField(item)},${rank + 1},${score.toPrecision(6)}`);
+        });
       });
       rows += lines.length;
       if (lines.length > 0 && !out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');

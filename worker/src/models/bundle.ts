@@ -7,6 +7,7 @@ import {
   type Manifest,
   ManifestSchema,
   type ModelRole,
+  popularityOrder,
 } from '../../../contracts/manifest';
 import { loadRecommender, type Recommender } from './recommender';
 import { sha256Hex } from './sha256';
@@ -109,11 +110,6 @@ async function readVerified(
   return data;
 }
 
-function popularityOrder(items: CatalogueItem[]): Int32Array {
-  const order = Int32Array.from(items.keys());
-  return order.sort((a, b) => (items[b]?.popularity ?? 0) - (items[a]?.popularity ?? 0) || a - b);
-}
-
 /**
  * A product listed twice in a catalogue, as problems (the first few). `byId` keeps one index per id,
  * so the other copy could not be excluded by id: the product on the page, or one already bought, could
@@ -201,7 +197,7 @@ export async function verifyBundle(source: BundleSource): Promise<VerifiedBundle
     catalogue,
     items: catalogue.items,
     byId,
-    popularityOrder: popularityOrder(catalogue.items),
+    popularityOrder: popularityOrder(catalogue.items.map((item) => item.popularity)),
     modelFiles,
   };
 }

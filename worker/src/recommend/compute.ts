@@ -1,4 +1,4 @@
-import type { ModelRole } from '../../../contracts/manifest';
+import { isModelEvidence, type ModelRole } from '../../../contracts/manifest';
 import type { ActivityEntry } from '../cache/keys';
 import type { BundleCatalogue, LoadedBundle, Recommender } from '../models';
 import { cartOfActivity } from './cart';
@@ -16,9 +16,6 @@ export interface ShopperSignals {
 }
 
 export const NO_SIGNALS: ShopperSignals = { activity: [], purchases: [], identified: false };
-
-/** Graph scores at or below this are masked-out items (the graphs subtract 1e9 from them). */
-const MASKED_SCORE = -1e8;
 
 /**
  * What ranking runs on: a bundle's catalogue, with its models when their sessions exist. Without
@@ -127,13 +124,12 @@ export async function computeRecommendations(
     const top = await model.run(vector, mask);
     for (let i = 0; i < top.indices.length; i++) {
       const index = top.indices[i] ?? -1;
-      const score = top.scores[i] ?? MASKED_SCORE;
-      // A score of exactly 0 is "no evidence" (EASE and item-to-item give 0 to items unrelated to the
-      // history); such items would come out in catalogue order, so popularity fills their places instead.
-      // A score that is not finite (a broken model) is no evidence either: JSON would write it as null,
-      // and the cache would refuse the entry on every read.
-      if (Number.isFinite(score) && score > MASKED_SCORE && score !== 0 && mask[index] === 1)
-        candidates.push({ index, score });
+      const score = top.scores[i] ?? Number.NaN;
+      // No evidence (a score of exactly 0, from EASE and item-to-item for items unrelated to the
+      // history) would come out in catalogue order, so popularity fills those places instead. A score
+      // that is not finite (a broken model) is none either: JSON would write it as null, and the cache
+      // would refuse the entry on every read.
+      if (isModelEvidence(score) && mask[index] === 1) candidates.push({ index, score });
     }
     source = model.entry.role;
   }
