@@ -225,19 +225,27 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       '8',
       '--epochs',
       '3',
+      // The ratings span hours: a 30-day half-life barely fades them, and is recorded with the run.
+      '--half-life',
+      '30',
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\| model +\| nDCG@10/);
     const table = JSON.parse(await readFile(json, 'utf8')) as {
       protocol: string;
       rows: Array<{ model: string; ndcg: number; users: number }>;
+      run: { options: { halfLifeDays?: number } };
     };
+    expect(table.run.options.halfLifeDays).toBe(30);
     expect(table.protocol).toMatch(/stratified random split 75\/25/);
     const ndcg = Object.fromEntries(table.rows.map((r) => [r.model, r.ndcg]));
     expect(Object.keys(ndcg)).toEqual(['popularity', 'item-item cosine', 'EASE', 'Mult-DAE (TF.js)']);
     expect(ndcg.EASE).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
     expect(result.stdout).toMatch(/\| model +\| nDCG@10 +\| Precision@10 +\| Recall@10 +\| MAP +\| MAP@10 /);
     expect(ndcg['item-item cosine']).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
+    const noDecay = await cli('eval', ['--format', 'movielens', '--input', ratings, '--half-life', '0']);
+    expect(noDecay.code).toBe(2);
+    expect(noDecay.stderr).toMatch(/^error: --half-life must be a positive number, got "0"/);
   });
 
   it('forecast writes item_id,store_id,date,forecast for the weeks after the data', async () => {

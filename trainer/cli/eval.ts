@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- --format F --input PATH [--cutoff YYYY-MM-DD] [--json FILE] [--hidden H] [--epochs N]`
+ * `npm run eval -- --format F --input PATH [--cutoff YYYY-MM-DD] [--half-life DAYS] [--json FILE] [--hidden H] [--epochs N]`
  * Prints one table of every model beside popularity and writes it as JSON.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { checkOutputFile } from './output-file';
 
 const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mongodb --input PATH
   [--cutoff YYYY-MM-DD]   temporal split date (not movielens); default: the day by which 90% happened
+  [--half-life DAYS]      older training interactions count less (halved every DAYS); default: no decay
   [--json FILE]           default trainer/results/eval-FORMAT.json
   [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
   [--lambda 500] [--rank 128]               EASE (low rank above 1,000 items)`;
@@ -22,6 +23,7 @@ runCommand(USAGE, async () => {
     'format',
     'input',
     'cutoff',
+    'half-life',
     'json',
     'hidden',
     'epochs',
@@ -40,6 +42,7 @@ runCommand(USAGE, async () => {
     seed: positiveInt(args, 'seed', 42),
     rank: positiveInt(args, 'rank', 128),
     ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
+    ...(args.has('half-life') ? { halfLifeDays: positiveNumber(args, 'half-life') } : {}),
   };
   const file = args.get('json') ?? path.join('trainer', 'results', `eval-${format}.json`);
   await checkOutputFile('json', file);

@@ -2,7 +2,8 @@
  * Implicit feedback from behaviour events: how much each event says about a shopper's interest.
  * Viewing is weak evidence, adding to a cart stronger, buying strongest; list views and searches
  * say nothing about one product and are ignored. Repeats add up (with diminishing returns, see
- * `confidence` in matrix.ts) and old events fade (a recency half-life when aggregating).
+ * `confidence` in matrix.ts). Old events can fade (`aggregate`'s half-life, `eval --half-life`); by
+ * default they do not (docs/trainer.md "Recency").
  */
 import type { RxEvent } from '../../contracts/events';
 

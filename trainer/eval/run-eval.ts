@@ -8,8 +8,9 @@
  */
 
 import { InputError } from '../data/lines';
-import { aggregate } from '../data/matrix';
+import { type AggregateOptions, aggregate } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
+import type { Interaction } from '../data/types';
 import { trainItemItem } from '../models/item-item';
 import { itemPopularity, trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
@@ -25,6 +26,11 @@ export interface EvalOptions extends PersonalOptions {
   cutoff?: string;
   k?: number;
   seed?: number;
+  /**
+   * Recency half-life in days: each training interaction counts 2^(−age / half-life), its age taken
+   * from the newest training interaction. None by default (docs/trainer.md "Recency").
+   */
+  halfLifeDays?: number;
   log?: (line: string) => void;
 }
 
@@ -46,6 +52,17 @@ export interface EvalResult {
   trainSeconds: Record<string, number>;
 }
 
+/** `aggregate`'s recency options: a half-life, ages from the newest interaction of `interactions`. */
+export function recency(
+  halfLifeDays: number | undefined,
+  interactions: readonly Interaction[],
+): AggregateOptions {
+  if (halfLifeDays === undefined) return {};
+  let now = Number.NEGATIVE_INFINITY;
+  for (const interaction of interactions) now = Math.max(now, interaction.time);
+  return { halfLifeDays, now };
+}
+
 function split(options: EvalOptions, all: Parameters<typeof stratifiedSplit>[0]): Split {
   if (options.format === 'movielens') return stratifiedSplit(all, 0.75, options.seed ?? 42);
   const cutoff = options.cutoff ? Date.parse(options.cutoff) : quantileCutoff(all);
@@ -63,7 +80,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   if (all.length === 0) throw new InputError('no usable interactions in the input');
   const s = split(options, all);
   log(`split: ${s.description}; ${s.train.length} train / ${s.test.length} test interactions`);
-  const train = aggregate(s.train);
+  const train = aggregate(s.train, recency(options.halfLifeDays, s.train));
   const relevant = relevantSets(train, s.test);
   if (relevant.size === 0)
     throw new InputError('the split left no test user with test items; try another --cutoff');
