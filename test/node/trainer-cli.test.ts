@@ -279,6 +279,43 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       'B2,Spain,2011-01-24,10.00',
       'B2,Spain,2011-01-31,10.00',
     ]);
+
+    // --backtest: the last week (01-17) held out, A1 forecast from 01-03 and 01-10; B2 first sold then.
+    const json = path.join(dir, 'backtest.json');
+    const backtest = await cli('forecast', [
+      '--format',
+      'online-retail',
+      '--input',
+      csv,
+      '--horizon',
+      '1',
+      '--backtest',
+      '--json',
+      json,
+    ]);
+    expect(backtest.code).toBe(0);
+    expect(backtest.stdout).toMatch(
+      /backtest: weeks 2011-01-17 to 2011-01-17 held out; 1 item-store series .*\(1 first sold/,
+    );
+    expect(backtest.stdout).toMatch(/\| exponential smoothing \(served\) \| 0\.000 \| 0\.000 \| \+0\.0 % \|/);
+    const record = JSON.parse(await readFile(json, 'utf8')) as {
+      series: number;
+      actualUnits: number;
+      rows: unknown[];
+    };
+    expect(record).toMatchObject({ series: 1, actualUnits: 4 });
+    expect(record.rows).toHaveLength(5);
+    const mixed = await cli('forecast', [
+      '--format',
+      'online-retail',
+      '--input',
+      csv,
+      '--backtest',
+      '--out',
+      out,
+    ]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/^error: --backtest writes no forecast: give --json, not --out/);
   });
 
   it('a repeated option or a missing -- after npm run exits 2 with the usage, before any work', async () => {

@@ -3,33 +3,80 @@
  * Weekly demand forecast per item and store (store = country for Online Retail, site for events)
  * for the H weeks after the data ends. CSV header: item_id,store_id,date,forecast (date = the
  * Monday starting the forecast week; forecast = units in that week).
+ *
+ * `--backtest [--json FILE]` instead measures the forecast on the data's last H complete weeks
+ * (trainer/forecast/backtest.ts) and prints one table beside baselines.
  */
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { InputError } from '../data/lines';
 import { isFormat, openSource } from '../data/sources';
+import { type BacktestResult, backtest } from '../forecast/backtest';
 import { forecastLevel } from '../forecast/smoothing';
-import { weeklySeries, weekStart } from '../forecast/weekly';
+import { type WeeklySeries, weeklySeries, weekStart } from '../forecast/weekly';
 import { csvField } from '../pipeline/recommend';
 import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
 
-const USAGE = `usage: npm run forecast -- --format online-retail|events|mongodb|movielens --input PATH --horizon WEEKS --out FILE.csv`;
+const USAGE = `usage: npm run forecast -- --format online-retail|events|mongodb|movielens --input PATH --horizon WEEKS --out FILE.csv
+       npm run forecast -- --format … --input PATH --horizon WEEKS --backtest [--json FILE]
+  --backtest   forecast the data's last WEEKS complete weeks from the weeks before them and print the
+               errors beside baselines; --json default trainer/results/forecast-backtest-FORMAT.json`;
 
 runCommand(USAGE, async () => {
-  const args = parseArgs(process.argv.slice(2), ['format', 'input', 'horizon', 'out']);
+  const args = parseArgs(process.argv.slice(2), ['format', 'input', 'horizon', 'out', 'json'], ['backtest']);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
   const horizon = positiveInt(args, 'horizon', 4);
-  const out = required(args, 'out');
-  await checkOutputFile('out', out);
-  const source = await openSource(format, required(args, 'input'));
-  const { series, lastWeek } = await weeklySeries(source.interactions());
+  const testing = args.has('backtest');
+  if (testing && args.has('out'))
+    throw new UsageError('--backtest writes no forecast: give --json, not --out');
+  if (!testing && args.has('json')) throw new UsageError('--json goes with --backtest');
+  const file = testing
+    ? (args.get('json') ?? path.join('trainer', 'results', `forecast-backtest-${format}.json`))
+    : required(args, 'out');
+  await checkOutputFile(testing ? 'json' : 'out', file);
+  const input = required(args, 'input');
+  const source = await openSource(format, input);
+  const { series, lastWeek, lastWeekPartial } = await weeklySeries(source.interactions());
   console.log(source.report.summary());
   if (series.size === 0)
     throw new InputError('no purchases with quantities in the input: nothing to forecast');
+  if (testing) {
+    if (lastWeekPartial)
+      console.log(
+        `the data's last week (from ${weekStart(lastWeek)}) ends before its trading days do: not held out`,
+      );
+    const result = backtest(series.values(), lastWeek, lastWeekPartial, horizon);
+    if (result.series === 0)
+      throw new InputError(
+        `no series has a week of sales before the last ${horizon} complete weeks: try a smaller --horizon`,
+      );
+    console.log(`\n${backtestTable(result)}`);
+    const run = { format, input: path.basename(input), horizon };
+    await writeFile(
+      file,
+      `${JSON.stringify({ ...result, run, createdAt: new Date().toISOString() }, null, 2)}\n`,
+    );
+    console.log(`\nwrote ${file}`);
+    return;
+  }
+  await writeForecasts(series, lastWeek, horizon, file);
+  console.log(
+    `wrote ${series.size * horizon} forecasts (${series.size} item-store series × ${horizon} weeks) to ${file}`,
+  );
+});
+
+/** The CSV, atomically (temp file + rename): one flat level per series for each forecast week. */
+async function writeForecasts(
+  series: Map<string, WeeklySeries>,
+  lastWeek: number,
+  horizon: number,
+  out: string,
+): Promise<void> {
   const temp = `${out}.tmp-${process.pid}`;
   const file = createWriteStream(temp);
   try {
@@ -53,7 +100,19 @@ runCommand(USAGE, async () => {
     await rm(temp, { force: true });
     throw error;
   }
-  console.log(
-    `wrote ${series.size * horizon} forecasts (${series.size} item-store series × ${horizon} weeks) to ${out}`,
-  );
-});
+}
+
+/** The backtest as a Markdown table. */
+function backtestTable(result: BacktestResult): string {
+  const lines = [
+    `backtest: weeks ${weekStart(result.weeks.first)} to ${weekStart(result.weeks.last)} held out; ${result.series} item-store series forecast from the weeks before (${result.newSeries} first sold in those weeks left out); ${Math.round(result.actualUnits)} units sold in them`,
+    '',
+    '| method | WAPE | MAE (units per series-week) | bias |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const row of result.rows)
+    lines.push(
+      `| ${row.method} | ${row.wape.toFixed(3)} | ${row.mae.toFixed(3)} | ${row.bias >= 0 ? '+' : ''}${(row.bias * 100).toFixed(1)} % |`,
+    );
+  return lines.join('\n');
+}

@@ -39,4 +39,16 @@ describe('weeklySeries', () => {
       'B/all': [5],
     });
   });
+
+  it('calls the last week partial when the data stops before a day of the week that trades', async () => {
+    // Sales on Mondays and Fridays; the data ends on a Monday: that week's Friday is still to come.
+    const endsMonday = await weeklySeries([sale('A', 0, 1), sale('A', 4, 1), sale('A', 7, 1)]);
+    expect(endsMonday.lastWeekPartial).toBe(true);
+    // Ends on a Friday, and nothing ever sold on a weekend: the week is over.
+    const endsFriday = await weeklySeries([sale('A', 0, 1), sale('A', 4, 1), sale('A', 11, 1)]);
+    expect(endsFriday.lastWeekPartial).toBe(false);
+    // Ends on a Friday in a shop that sells on Sundays (Online Retail's export): partial.
+    const sundays = await weeklySeries([sale('A', 6, 1), sale('A', 11, 1)]);
+    expect(sundays.lastWeekPartial).toBe(true);
+  });
 });
