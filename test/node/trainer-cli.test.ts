@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Manifest, ManifestSchema } from '../../contracts/manifest';
-import { cli, runTrain } from '../support/trainer-cli';
+import { cli, runRecommend, runTrain } from '../support/trainer-cli';
 
 /** The bundle's manifest.json, checked against the contract. */
 async function readManifest(bundle: string): Promise<Manifest> {
@@ -63,18 +63,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(manifest.data).toMatchObject({ format: 'movielens', source: 'u.data', users: 80 });
 
     const csv = path.join(dir, 'recs.csv');
-    const rec = await cli('recommend', [
-      '--model',
-      out,
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--k',
-      '5',
-      '--out',
-      csv,
-    ]);
+    const rec = await runRecommend(out, 'movielens', ratings, csv, ['--k', '5']);
     expect(rec.code).toBe(0);
     const [header, ...rows] = (await readFile(csv, 'utf8')).trim().split('\n');
     expect(header).toBe('user_id,item_id,rank,score');
@@ -114,18 +103,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const train = await runTrain('events', events, out, ['--personal', 'item-item']);
     expect(train.code).toBe(0);
     const csv = path.join(dir, 'solo.csv');
-    const rec = await cli('recommend', [
-      '--model',
-      out,
-      '--format',
-      'events',
-      '--input',
-      events,
-      '--k',
-      '3',
-      '--out',
-      csv,
-    ]);
+    const rec = await runRecommend(out, 'events', events, csv, ['--k', '3']);
     expect(rec.code).toBe(0);
     const rows = (await readFile(csv, 'utf8')).trim().split('\n');
     expect(rows.filter((row) => row.startsWith('solo,'))).toEqual([
@@ -346,16 +324,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const [a, b, c] = await Promise.all([
       runTrain('movielens', empty, out),
       runTrain('parquet', empty, out),
-      cli('recommend', [
-        '--model',
-        path.join(dir, 'nope'),
-        '--format',
-        'movielens',
-        '--input',
-        ratings,
-        '--out',
-        out,
-      ]),
+      runRecommend(path.join(dir, 'nope'), 'movielens', ratings, out),
     ]);
     expect(a.code).toBe(1);
     expect(a.stderr).toMatch(/error: input .*empty\.data is empty/);

@@ -35,3 +35,14 @@ export function runTrain(
 ): Promise<CliResult> {
   return cli('train', ['--format', format, '--input', input, '--out', out, ...options]);
 }
+
+/** `recommend --model MODEL --format FORMAT --input INPUT --out OUT`, then `options` (e.g. `--k 5`). */
+export function runRecommend(
+  model: string,
+  format: string,
+  input: string,
+  out: string,
+  options: string[] = [],
+): Promise<CliResult> {
+  return cli('recommend', ['--model', model, '--format', format, '--input', input, '--out', out, ...options]);
+}
