@@ -5,3 +5,24 @@
  * string against this one rule before anything is tried, each with its own message.
  */
 export const MONGODB_URI_SCHEME = /^mongodb(?:\+srv)?:\/\//;
+
+/** The connection string after `mongodb://` or `mongodb+srv://`: hosts, then `/database?options`. */
+export function withoutScheme(uri: string): string {
+  return uri.replace(MONGODB_URI_SCHEME, '');
+}
+
+/**
+ * The database a connection string names (`mongodb://h1,h2/shop?replicaSet=rs0` → `shop`), or ''.
+ * Not `new URL`: a host list (a replica set) is no URL host, and it threw "Invalid URL".
+ */
+export function databaseOfUri(uri: string): string {
+  const rest = withoutScheme(uri);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return '';
+  const path = rest.slice(slash + 1).split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}

@@ -6,8 +6,11 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toEventDocument } from '../../contracts/event-document';
 import { type Manifest, ManifestSchema } from '../../contracts/manifest';
+import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { cli, runRecommend, runTrain } from '../support/trainer-cli';
 
 /** The bundle's manifest.json, checked against the contract. */
@@ -294,6 +297,87 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     ]);
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/^error: --backtest writes no forecast: give --json, not --out/);
+  });
+
+  it('forecast --backtest and eval on mongodb record the database, never the connection string', async () => {
+    const mongo = await startLocalMongo({ users: [{ username: 'rx', password: 'pw-s3cret' }] });
+    try {
+      // Twelve shoppers order on three Mondays; the third is the held-out week (and eval's test part).
+      const day = (week: number) => new Date(Date.UTC(2024, 0, 1 + 7 * week, 10)).toISOString();
+      const order = (user: number, week: number, products: string[]) =>
+        toEventDocument({
+          type: 'track',
+          event: 'Order Completed',
+          messageId: `m-${user}-${week}`,
+          userId: `u${user}`,
+          timestamp: day(week),
+          receivedAt: day(week),
+          site: 'shop-1',
+          bucket: 'treatment',
+          model_version: null,
+          properties: { order_id: `o-${user}-${week}`, products: products.map((id) => ({ product_id: id })) },
+        });
+      const docs = [];
+      for (let user = 0; user < 12; user++) {
+        const [own, other] = user % 2 === 0 ? ['E', 'F'] : ['F', 'E'];
+        // Twelve products: the Mult-DAE's validation ranks a top-10.
+        const basket = ['A', 'B', 'C', 'D', 'G', 'H', 'I', 'J', 'K', 'L'].filter(
+          (_, i) => (i + user) % 3 !== 0,
+        );
+        docs.push(order(user, 0, [...basket, own]), order(user, 1, basket.slice(2)), order(user, 2, [other]));
+      }
+      // No database in the path: the basename of the string is "rx:pw-s3cret@127.0.0.1:PORT".
+      const uri = mongo.uri.replace('mongodb://', 'mongodb://rx:pw-s3cret@');
+      const client = new MongoClient(uri);
+      try {
+        await client
+          .db(process.env.MONGODB_DB || 'rx')
+          .collection('events')
+          .insertMany(docs as never[]);
+      } finally {
+        await client.close();
+      }
+      const forecastJson = path.join(dir, 'backtest-mongodb.json');
+      const evalJson = path.join(dir, 'eval-mongodb.json');
+      const [forecast, evaluation] = await Promise.all([
+        cli('forecast', [
+          '--format',
+          'mongodb',
+          '--input',
+          uri,
+          '--horizon',
+          '1',
+          '--backtest',
+          '--json',
+          forecastJson,
+        ]),
+        cli('eval', [
+          '--format',
+          'mongodb',
+          '--input',
+          uri,
+          '--cutoff',
+          day(2).slice(0, 10),
+          '--json',
+          evalJson,
+          '--hidden',
+          '4',
+          '--epochs',
+          '1',
+        ]),
+      ]);
+      expect(forecast.stderr).toBe('');
+      expect(forecast.code).toBe(0);
+      expect(evaluation.stderr).toBe('');
+      expect(evaluation.code).toBe(0);
+      const forecastRecord = await readFile(forecastJson, 'utf8');
+      const evalRecord = await readFile(evalJson, 'utf8');
+      for (const record of [forecastRecord, evalRecord]) expect(record).not.toMatch(/s3cret|rx:/);
+      expect(JSON.parse(forecastRecord).run).toMatchObject({ format: 'mongodb', input: 'rx' });
+      expect(JSON.parse(evalRecord).run.options).toMatchObject({ format: 'mongodb', input: 'rx' });
+    } finally {
+      await mongo.close();
+    }
   });
 
   it('a repeated option or a missing -- after npm run exits 2 with the usage, before any work', async () => {

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isFormat } from '../data/sources';
+import { inputName, isFormat } from '../data/sources';
 import { runEvaluation } from '../eval/run-eval';
 import { formatTable } from '../eval/table';
 import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
@@ -49,7 +49,7 @@ runCommand(USAGE, async () => {
   const result = await runEvaluation({ ...options, log: (line) => console.log(line) });
   console.log(`\n${formatTable(result)}`);
   // What reproduces the figures: the options and the code they ran on.
-  const run = { options: { ...options, input: path.basename(options.input) }, commit: gitCommit() };
+  const run = { options: { ...options, input: inputName(format, options.input) }, commit: gitCommit() };
   const record = { ...result, run, createdAt: new Date().toISOString() };
   await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
   console.log(`\nwrote ${file}`);

@@ -13,7 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../data/lines';
-import { isFormat, openSource } from '../data/sources';
+import { inputName, isFormat, openSource } from '../data/sources';
 import { type BacktestResult, backtest } from '../forecast/backtest';
 import { forecastLevel } from '../forecast/smoothing';
 import { type WeeklySeries, weeklySeries, weekStart } from '../forecast/weekly';
@@ -56,7 +56,7 @@ runCommand(USAGE, async () => {
         `no series has a week of sales before the last ${horizon} complete weeks: try a smaller --horizon`,
       );
     console.log(`\n${backtestTable(result)}`);
-    const run = { format, input: path.basename(input), horizon };
+    const run = { format, input: inputName(format, input), horizon };
     await writeFile(
       file,
       `${JSON.stringify({ ...result, run, createdAt: new Date().toISOString() }, null, 2)}\n`,
@@ -105,7 +105,7 @@ async function writeForecasts(
 /** The backtest as a Markdown table. */
 function backtestTable(result: BacktestResult): string {
   const lines = [
-    `backtest: weeks ${weekStart(result.weeks.first)} to ${weekStart(result.weeks.last)} held out; ${result.series} item-store series forecast from the weeks before (${result.newSeries} first sold in those weeks left out); ${Math.round(result.actualUnits)} units sold in them`,
+    `backtest: weeks ${weekStart(result.weeks.first)} to ${weekStart(result.weeks.last)} held out; ${result.series} item-store series forecast from the weeks before (${result.newSeries} first sold in those weeks${result.partialWeekSeries > 0 ? `, ${result.partialWeekSeries} in the partial week after them,` : ''} left out); ${Math.round(result.actualUnits)} units sold in them`,
     '',
     '| method | WAPE | MAE (units per series-week) | bias |',
     '| --- | --- | --- | --- |',

@@ -133,6 +133,9 @@ describe('events reader', () => {
       viewed({ anonymousId: 'shared', userId: 'dave' }, 'P8', 8),
       // Never signed in.
       viewed({ anonymousId: 'b3' }, 'P9', 9),
+      // A source that sends the user id as the anonymous id too: nothing to merge, so not counted.
+      viewed({ anonymousId: 'erin' }, 'P10', 10),
+      viewed({ anonymousId: 'erin', userId: 'erin' }, 'P11', 11),
     ];
     await writeFile(file, `${lines.map((e) => JSON.stringify(e)).join('\n')}\n`);
     const source = eventsSource(file);
@@ -147,6 +150,8 @@ describe('events reader', () => {
       ['carol', 'P7'],
       ['dave', 'P8'],
       ['b3', 'P9'],
+      ['erin', 'P10'],
+      ['erin', 'P11'],
     ]);
     // The day's session follows the shopper too: one "bought together" row per shopper and day.
     expect(new Set(rows.filter((r) => r.user === 'alice').map((r) => r.basket))).toEqual(

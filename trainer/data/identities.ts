@@ -55,7 +55,8 @@ export function stitchIdentities(
     delete interaction.anonymous;
     const anonymousId = interaction.user;
     const user = links.userFor(anonymousId);
-    if (user === undefined) continue;
+    // Linked to itself (a source that sends the user id as the anonymous id too): nothing moves.
+    if (user === undefined || user === anonymousId) continue;
     merged.add(anonymousId);
     users.add(user);
     interaction.user = user;

@@ -7,6 +7,7 @@ import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
+import { databaseOfUri } from '../../contracts/mongodb-uri';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
 import {
   dropTestDatabase,
@@ -15,7 +16,7 @@ import {
   withDatabase,
 } from '../../test/support/test-mongo';
 import { InputError } from './lines';
-import { authSourceHint, databaseOfUri, mongodbSource } from './mongodb';
+import { authSourceHint, mongodbSource } from './mongodb';
 import { readAll } from './sources';
 
 const realUri = realTestMongoUri();

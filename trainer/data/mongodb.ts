@@ -5,11 +5,12 @@
  */
 import { MongoClient } from 'mongodb';
 import { fromEventDocument } from '../../contracts/event-document';
-import { MONGODB_URI_SCHEME } from '../../contracts/mongodb-uri';
+import { databaseOfUri, MONGODB_URI_SCHEME, withoutScheme } from '../../contracts/mongodb-uri';
 import { eventInteractions } from './event-interactions';
 import { EVENT_WEIGHTS } from './event-weights';
 import { IdentityLinks } from './identities';
 import { InputError } from './lines';
+import { eventsDatabase } from './mongodb-database';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
 
 /**
@@ -57,7 +58,7 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
           `cannot connect to MongoDB: ${error.message}${authSourceHint(error, uri, client)}`,
         );
       });
-      const dbName = databaseOfUri(uri) || process.env.MONGODB_DB || 'rx';
+      const dbName = eventsDatabase(uri);
       const cursor = client
         .db(dbName)
         .collection(collection)
@@ -148,26 +149,5 @@ function connectionClient(uri: string): MongoClient {
         ? error.message
         : String(error);
     throw new InputError(`--input is not a valid MongoDB connection string (${reason})`);
-  }
-}
-
-/** The connection string after `mongodb://` or `mongodb+srv://`: hosts, then `/database?options`. */
-function withoutScheme(uri: string): string {
-  return uri.replace(MONGODB_URI_SCHEME, '');
-}
-
-/**
- * The database a connection string names (`mongodb://h1,h2/shop?replicaSet=rs0` → `shop`), or ''.
- * Not `new URL`: a host list (a replica set) is no URL host, and it threw "Invalid URL".
- */
-export function databaseOfUri(uri: string): string {
-  const rest = withoutScheme(uri);
-  const slash = rest.indexOf('/');
-  if (slash < 0) return '';
-  const path = rest.slice(slash + 1).split('?')[0] ?? '';
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
   }
 }

@@ -1,6 +1,8 @@
 /** Opens a data source by its DESIGN.md format name. */
 
+import path from 'node:path';
 import { stitchIdentities } from './identities';
+import { eventsDatabase } from './mongodb-database';
 import { onlineRetailSource } from './online-retail';
 import type { DataSource, Interaction } from './types';
 
@@ -10,6 +12,17 @@ export type Format = (typeof FORMATS)[number];
 /** True when `value` is one of the supported input formats. */
 export function isFormat(value: string): value is Format {
   return (FORMATS as readonly string[]).includes(value);
+}
+
+/**
+ * What a record (a bundle's manifest, an eval or backtest JSON) may say the data was: a file's name,
+ * or for mongodb the database the reader reads (the connection string's path, else MONGODB_DB, else
+ * `rx`), never the string itself: it may carry a password (the basename of `mongodb://user:pw@host`
+ * is `user:pw@host`).
+ */
+export function inputName(format: Format, input: string): string {
+  if (format !== 'mongodb') return path.basename(input);
+  return eventsDatabase(input);
 }
 
 /** The data source for `format` reading `input` (a path, or a connection string for mongodb). */

@@ -43,4 +43,15 @@ describe('forecast backtest', () => {
     expect(result.actualUnits).toBe(9);
     expect(result.rows.find((r) => r.method === 'last week (naive)')).toMatchObject({ mae: 6, bias: -6 / 9 });
   });
+
+  it('a series first sold in the partial last week is not counted as first sold in the held-out weeks', () => {
+    const result = backtest(
+      [series('A', [3, 3, 3, 9, 1]), series('held', [4, 0]), series('late', [2])],
+      100,
+      true,
+      1,
+    );
+    // Held out: week 99. "held" began in it; "late" only in the partial week 100, after it.
+    expect(result).toMatchObject({ series: 1, newSeries: 1, partialWeekSeries: 1, actualUnits: 9 });
+  });
 });

@@ -41,6 +41,8 @@ export interface BacktestResult {
   series: number;
   /** Series whose first sale is in the held-out weeks: no method can forecast them; left out. */
   newSeries: number;
+  /** Series first sold in a partial last week (after the held-out weeks): nothing to test; left out. */
+  partialWeekSeries: number;
   /** Units sold in the held-out weeks by the series forecast. */
   actualUnits: number;
   rows: BacktestRow[];
@@ -63,10 +65,15 @@ export function backtest(
   let cells = 0;
   let count = 0;
   let newSeries = 0;
+  let partialWeekSeries = 0;
   for (const s of series) {
     const weeks = lastWeekPartial ? s.values.slice(0, -1) : s.values;
     const start = lastWeek - s.values.length + 1;
     const historyLength = first - start;
+    if (start > last) {
+      partialWeekSeries += 1;
+      continue;
+    }
     if (historyLength <= 0) {
       newSeries += 1;
       continue;
@@ -94,5 +101,5 @@ export function backtest(
       bias: actualUnits === 0 ? 0 : total.signed / actualUnits,
     };
   });
-  return { horizon, weeks: { first, last }, series: count, newSeries, actualUnits, rows };
+  return { horizon, weeks: { first, last }, series: count, newSeries, partialWeekSeries, actualUnits, rows };
 }

@@ -8,7 +8,7 @@ import { buildCatalogue, readShopCatalogue, type ShopCatalogueEntry } from '../b
 import { type BundleContents, type BundleModel, TRAINER } from '../bundle/write-bundle';
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
-import { type Format, openSource, readAll } from '../data/sources';
+import { type Format, inputName, openSource, readAll } from '../data/sources';
 import type { Interaction, ReadReport } from '../data/types';
 import { trainItemItem } from '../models/item-item';
 import { itemPopularity } from '../models/popularity';
@@ -34,16 +34,6 @@ export interface TrainResult {
   contents: BundleContents;
   report: ReadReport;
   bodies: Map<string, ScoringBody>;
-}
-
-function sourceName(format: Format, input: string): string {
-  // Never a path or a connection string (it may carry credentials): a file or database name.
-  if (format !== 'mongodb') return path.basename(input);
-  try {
-    return new URL(input).pathname.slice(1) || 'rx';
-  } catch {
-    return 'mongodb';
-  }
 }
 
 /**
@@ -93,7 +83,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   log(source.report.summary());
   const interactions = restrict(all, shop, options.catalogue ?? '', log);
   if (interactions.length === 0)
-    throw new InputError(`no usable interactions in ${sourceName(options.format, options.input)}`);
+    throw new InputError(`no usable interactions in ${inputName(options.format, options.input)}`);
 
   const itemOrder = shop.length > 0 ? shop.map((e) => e.product_id) : undefined;
   const byUser = aggregate(interactions, itemOrder ? { items: itemOrder } : {});
@@ -139,7 +129,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
       ...(personal.metrics ? { metrics: personal.metrics } : {}),
       data: {
         format: options.format,
-        source: sourceName(options.format, options.input),
+        source: inputName(options.format, options.input),
         from: Number.isFinite(first) ? new Date(first).toISOString() : null,
         to: Number.isFinite(last) ? new Date(last).toISOString() : null,
         interactions: interactions.length,
