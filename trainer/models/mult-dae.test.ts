@@ -32,4 +32,13 @@ describe('Mult-DAE training', () => {
     expect(result.epochs).toHaveLength(4);
     expect(result.bestEpoch).toBe(4);
   });
+
+  it('validates on a catalogue of fewer than 10 products (a top-10 of 8 ranks all 8)', async () => {
+    await initBackend();
+    // 8 products, 6 each: validation users exist, and tf.topk(…, 10) refused an axis of 8.
+    const { matrix } = aggregate(interactions(60, 6, 8));
+    const result = await trainMultDae(matrix, { epochs: 2, hidden: 4, seed: 7 });
+    expect(result.epochs).toHaveLength(2);
+    expect(result.epochs.every((epoch) => epoch.validationNdcg > 0)).toBe(true);
+  });
 });

@@ -187,6 +187,8 @@ async function validationNdcg(v: Validation, score: (rows: number[]) => tf.Tenso
   const avg = new MetricsAverage();
   const chunk = 500;
   const seen = new Float32Array(chunk * n);
+  // A catalogue of fewer than 10 products ranks them all (tf.topk refuses a k past the axis).
+  const k = Math.min(10, n);
   for (let start = 0; start < foldIn.rows; start += chunk) {
     const count = Math.min(chunk, foldIn.rows - start);
     const rows = Array.from({ length: count }, (_, i) => start + i);
@@ -199,13 +201,13 @@ async function validationNdcg(v: Validation, score: (rows: number[]) => tf.Tenso
     const top = tf.tidy(() => {
       // Items already in the fold-in history are excluded, as in serving.
       const masked = tf.sub(score(rows), tf.tensor2d(seen.subarray(0, count * n), [count, n]));
-      return tf.topk(masked, 10).indices;
+      return tf.topk(masked, k).indices;
     });
     const indices = await top.data();
     top.dispose();
     for (let i = 0; i < count; i++) {
       const relevant = v.heldOut[start + i] ?? new Set<number>();
-      if (relevant.size > 0) avg.add(rankingMetrics(indices.subarray(i * 10, i * 10 + 10), relevant, 10));
+      if (relevant.size > 0) avg.add(rankingMetrics(indices.subarray(i * k, i * k + k), relevant, 10));
     }
   }
   return avg.mean().ndcg;
