@@ -69,5 +69,6 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--dry-run', '--dry-run'], [], ['dry-run'])).toThrow(
       '--dry-run is given more than once',
     );
+    expect(() => parseArgs(['--dry-run=false'], [], ['dry-run'])).toThrow('--dry-run takes no value');
   });
 });

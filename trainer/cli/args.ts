@@ -23,7 +23,9 @@ export function parseArgs(argv: string[], known: string[], flags: string[] = [])
     if (!isFlag && !known.includes(key)) throw new UsageError(`unknown option --${key}`);
     if (out.has(key)) throw new UsageError(`--${key} is given more than once; give it once`);
     if (isFlag) {
-      out.set(key, inline ?? 'true');
+      // `--backtest=false` meaning "on" would run what was switched off; a flag takes no value.
+      if (inline !== undefined) throw new UsageError(`--${key} takes no value`);
+      out.set(key, 'true');
       continue;
     }
     // `--out --data x`: the next option is no value. An inline value may start with `--` (`--out=--x`).
