@@ -286,6 +286,38 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     };
     expect(record).toMatchObject({ series: 1, actualUnits: 4 });
     expect(record.rows).toHaveLength(5);
+    // --per item: A1 and B2 each over every country, as store "all".
+    const perItem = path.join(dir, 'forecast-per-item.csv');
+    const items = await cli('forecast', [
+      '--format',
+      'online-retail',
+      '--input',
+      csv,
+      '--horizon',
+      '1',
+      '--per',
+      'item',
+      '--out',
+      perItem,
+    ]);
+    expect(items.code).toBe(0);
+    expect((await readFile(perItem, 'utf8')).trim().split('\n')).toEqual([
+      'item_id,store_id,date,forecast',
+      'A1,all,2011-01-24,4.00',
+      'B2,all,2011-01-24,10.00',
+    ]);
+    const badLevel = await cli('forecast', [
+      '--format',
+      'online-retail',
+      '--input',
+      csv,
+      '--per',
+      'country',
+      '--out',
+      perItem,
+    ]);
+    expect(badLevel.code).toBe(2);
+    expect(badLevel.stderr).toMatch(/^error: --per must be store or item, got "country"/);
     const mixed = await cli('forecast', [
       '--format',
       'online-retail',

@@ -16,32 +16,41 @@ import { InputError } from '../data/lines';
 import { inputName, isFormat, openSource } from '../data/sources';
 import { type BacktestResult, backtest } from '../forecast/backtest';
 import { forecastLevel } from '../forecast/smoothing';
-import { type WeeklySeries, weeklySeries, weekStart } from '../forecast/weekly';
+import { type ForecastLevel, type WeeklySeries, weeklySeries, weekStart } from '../forecast/weekly';
 import { csvField } from '../pipeline/recommend';
 import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
 
-const USAGE = `usage: npm run forecast -- --format online-retail|events|mongodb|movielens --input PATH --horizon WEEKS --out FILE.csv
-       npm run forecast -- --format … --input PATH --horizon WEEKS --backtest [--json FILE]
+const USAGE = `usage: npm run forecast -- --format online-retail|events|mongodb|movielens --input PATH --horizon WEEKS --out FILE.csv [--per store|item]
+       npm run forecast -- --format … --input PATH --horizon WEEKS --backtest [--json FILE] [--per store|item]
+  --per        store (default): one series per item and store (country, site); item: per item over
+               every store, written with store_id "all"
   --backtest   forecast the data's last WEEKS complete weeks from the weeks before them and print the
-               errors beside baselines; --json default trainer/results/forecast-backtest-FORMAT.json`;
+               errors beside baselines; --json default trainer/results/forecast-backtest-FORMAT[-per-item].json`;
 
 runCommand(USAGE, async () => {
-  const args = parseArgs(process.argv.slice(2), ['format', 'input', 'horizon', 'out', 'json'], ['backtest']);
+  const args = parseArgs(
+    process.argv.slice(2),
+    ['format', 'input', 'horizon', 'out', 'json', 'per'],
+    ['backtest'],
+  );
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
   const horizon = positiveInt(args, 'horizon', 4);
+  const per = args.get('per') ?? 'store';
+  if (per !== 'store' && per !== 'item') throw new UsageError(`--per must be store or item, got "${per}"`);
   const testing = args.has('backtest');
   if (testing && args.has('out'))
     throw new UsageError('--backtest writes no forecast: give --json, not --out');
   if (!testing && args.has('json')) throw new UsageError('--json goes with --backtest');
   const file = testing
-    ? (args.get('json') ?? path.join('trainer', 'results', `forecast-backtest-${format}.json`))
+    ? (args.get('json') ??
+      path.join('trainer', 'results', `forecast-backtest-${format}${per === 'item' ? '-per-item' : ''}.json`))
     : required(args, 'out');
   await checkOutputFile(testing ? 'json' : 'out', file);
   const input = required(args, 'input');
   const source = await openSource(format, input);
-  const { series, lastWeek, lastWeekPartial } = await weeklySeries(source.interactions());
+  const { series, lastWeek, lastWeekPartial } = await weeklySeries(source.interactions(), per);
   console.log(source.report.summary());
   if (series.size === 0)
     throw new InputError('no purchases with quantities in the input: nothing to forecast');
@@ -55,8 +64,8 @@ runCommand(USAGE, async () => {
       throw new InputError(
         `no series has a week of sales before the last ${horizon} complete weeks: try a smaller --horizon`,
       );
-    console.log(`\n${backtestTable(result)}`);
-    const run = { format, input: inputName(format, input), horizon };
+    console.log(`\n${backtestTable(result, per)}`);
+    const run = { format, input: inputName(format, input), horizon, per };
     await writeFile(
       file,
       `${JSON.stringify({ ...result, run, createdAt: new Date().toISOString() }, null, 2)}\n`,
@@ -66,7 +75,7 @@ runCommand(USAGE, async () => {
   }
   await writeForecasts(series, lastWeek, horizon, file);
   console.log(
-    `wrote ${series.size * horizon} forecasts (${series.size} item-store series × ${horizon} weeks) to ${file}`,
+    `wrote ${series.size * horizon} forecasts (${series.size} ${per === 'store' ? 'item-store' : 'item'} series × ${horizon} weeks) to ${file}`,
   );
 });
 
@@ -103,9 +112,9 @@ async function writeForecasts(
 }
 
 /** The backtest as a Markdown table. */
-function backtestTable(result: BacktestResult): string {
+function backtestTable(result: BacktestResult, per: ForecastLevel): string {
   const lines = [
-    `backtest: weeks ${weekStart(result.weeks.first)} to ${weekStart(result.weeks.last)} held out; ${result.series} item-store series forecast from the weeks before (${result.newSeries} first sold in those weeks${result.partialWeekSeries > 0 ? `, ${result.partialWeekSeries} in the partial week after them,` : ''} left out); ${Math.round(result.actualUnits)} units sold in them`,
+    `backtest: weeks ${weekStart(result.weeks.first)} to ${weekStart(result.weeks.last)} held out; ${result.series} ${per === 'store' ? 'item-store' : 'item'} series forecast from the weeks before (${result.newSeries} first sold in those weeks${result.partialWeekSeries > 0 ? `, ${result.partialWeekSeries} in the partial week after them,` : ''} left out); ${Math.round(result.actualUnits)} units sold in them`,
     '',
     '| method | WAPE | MAE (units per series-week) | bias |',
     '| --- | --- | --- | --- |',

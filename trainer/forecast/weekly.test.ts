@@ -51,4 +51,12 @@ describe('weeklySeries', () => {
     const sundays = await weeklySeries([sale('A', 6, 1), sale('A', 11, 1)]);
     expect(sundays.lastWeekPartial).toBe(true);
   });
+
+  it('per item: one series over every store, named store "all"', async () => {
+    const { series } = await weeklySeries(
+      [sale('A', 0, 3, 'FR'), sale('A', 1, 2, 'DE'), sale('A', 8, 1)],
+      'item',
+    );
+    expect([...series.values()]).toEqual([{ item: 'A', store: 'all', values: [5, 1] }]);
+  });
 });

@@ -20,6 +20,9 @@ function isoWeekday(time: number): number {
   return (new Date(time).getUTCDay() + 6) % 7;
 }
 
+/** What one forecast series covers: an item in one store, or an item over every store. */
+export type ForecastLevel = 'store' | 'item';
+
 /** One item's weekly demand in one store. */
 export interface WeeklySeries {
   item: string;
@@ -31,6 +34,8 @@ export interface WeeklySeries {
 /** Weekly quantities per (item, store), each series from its first sale to the data's last week. */
 export async function weeklySeries(
   interactions: AsyncIterable<Interaction> | Iterable<Interaction>,
+  /** `item`: one series per item over every store (store `all`); `store` (default): one per item and store. */
+  per: ForecastLevel = 'store',
 ): Promise<{
   series: Map<string, WeeklySeries>;
   lastWeek: number;
@@ -48,7 +53,7 @@ export async function weeklySeries(
   const tradingDays = new Set<number>();
   for await (const it of interactions) {
     if (!it.purchase || it.quantity <= 0) continue;
-    const store = it.store ?? 'all';
+    const store = per === 'store' ? (it.store ?? 'all') : 'all';
     const key = `${it.item}\u0000${store}`;
     const week = weekIndex(it.time);
     lastWeek = Math.max(lastWeek, week);
