@@ -227,6 +227,9 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const noDecay = await cli('eval', ['--format', 'movielens', '--input', ratings, '--half-life', '0']);
     expect(noDecay.code).toBe(2);
     expect(noDecay.stderr).toMatch(/^error: --half-life must be a positive number, got "0"/);
+    const served = await cli('eval', ['--format', 'movielens', '--input', ratings, '--history', 'served']);
+    expect(served.code).toBe(1);
+    expect(served.stderr).toMatch(/^error: --history served needs a temporal split \(not movielens\)/);
   });
 
   it('forecast writes item_id,store_id,date,forecast for the weeks after the data', async () => {

@@ -6,15 +6,10 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
 import type { StoredEvent } from '../../contracts/events';
 import { RECENT_HEAD } from '../../worker/src/activity';
-import {
-  ACTIVITY_MAX,
-  ACTIVITY_TTL_SECONDS,
-  activityKey,
-  generationKey,
-  purchasesKey,
-} from '../../worker/src/cache/keys';
+import { ACTIVITY_MAX, activityKey, generationKey, purchasesKey } from '../../worker/src/cache/keys';
 import { packEvents } from '../../worker/src/events/event-pack';
 import worker from '../../worker/src/index';
 import {
@@ -58,6 +53,13 @@ async function activityOf(hash: string): Promise<Array<{ product_id: string; kin
   return raw.map((entry) => JSON.parse(String(entry)));
 }
 
+/** The key expires about `days` from now (a minute of slack for the test's own time). */
+async function expectLifetime(key: string, days: number): Promise<void> {
+  const ttl = await directRedis().ttl(key);
+  expect(ttl).toBeGreaterThan(days * 86_400 - 60);
+  expect(ttl).toBeLessThanOrEqual(days * 86_400);
+}
+
 async function generationOf(hash: string): Promise<number> {
   return Number((await directRedis().get(generationKey(SITE, hash))) ?? 0);
 }
@@ -86,15 +88,41 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
       { product_id: 'P-A', kind: 'view', at: Date.UTC(2024, 4, 1, 12, 0, 1) },
     ]);
     expect(await generationOf(shopper.hash)).toBe(1); // one pipeline per batch: one bump
-    const ttl = await directRedis().ttl(activityKey(SITE, shopper.hash));
-    expect(ttl).toBeGreaterThan(ACTIVITY_TTL_SECONDS - 60);
-    expect(ttl).toBeLessThanOrEqual(ACTIVITY_TTL_SECONDS);
+    // An anonymous shopper's keys live ACTIVITY_DAYS (30) after their last event, a signed-in one's
+    // ACTIVITY_DAYS_SIGNED_IN (365): most customers come back after more than a month.
+    await expectLifetime(activityKey(SITE, shopper.hash), ACTIVITY_DAYS_DEFAULT);
+    await expectLifetime(generationKey(SITE, shopper.hash), ACTIVITY_DAYS_DEFAULT);
+    await expectLifetime(activityKey(SITE, userHashValue), ACTIVITY_DAYS_SIGNED_IN_DEFAULT);
+    await expectLifetime(generationKey(SITE, userHashValue), ACTIVITY_DAYS_SIGNED_IN_DEFAULT);
     // Keys carry only hashes, never the raw ids.
     const keys = await directRedis().keys(`rx:${SITE}:*${shopper.hash}`);
     expect(keys.length).toBeGreaterThan(0);
     expect(
       (await directRedis().keys(`*${shopper.id}*`)).concat(await directRedis().keys(`*${userId}*`)),
     ).toEqual([]);
+  });
+
+  it('ACTIVITY_DAYS and ACTIVITY_DAYS_SIGNED_IN set how long the keys live, purchases included', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const userId = `user-${run}`;
+    const userHashValue = await userHashOf(userId);
+    const env = { ...edgeEnv(), ACTIVITY_DAYS: '7', ACTIVITY_DAYS_SIGNED_IN: '90' };
+    const result = await consume(
+      [
+        stored(run, 1, shopper.id, {
+          event: 'Order Completed',
+          userId,
+          properties: { order_id: `o-${run}`, products: [{ product_id: 'P-A' }] },
+        }),
+      ],
+      env,
+    );
+    expect(result.explicitAcks).toHaveLength(1);
+    for (const key of [activityKey, purchasesKey, generationKey]) {
+      await expectLifetime(key(SITE, shopper.hash), 7);
+      await expectLifetime(key(SITE, userHashValue), 90);
+    }
   });
 
   it(`keeps at most ${ACTIVITY_MAX} entries, the newest`, async () => {

@@ -71,6 +71,26 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'ACTIVITY_DAYS',
+    read: (raw) => setting({ ACTIVITY_DAYS: raw }, 'ACTIVITY_DAYS'),
+    valid: [
+      ['7', 7],
+      ['0.5', 0.5],
+    ],
+    fallback: 30,
+    bad: [
+      ['0', 30, 'ACTIVITY_DAYS must be a number of days > 0, got "0"'],
+      ['a month', 30, 'ACTIVITY_DAYS must be a number of days > 0, got "a month"'],
+    ],
+  },
+  {
+    name: 'ACTIVITY_DAYS_SIGNED_IN',
+    read: (raw) => setting({ ACTIVITY_DAYS_SIGNED_IN: raw }, 'ACTIVITY_DAYS_SIGNED_IN'),
+    valid: [['90', 90]],
+    fallback: 365,
+    bad: [['-1', 365, 'ACTIVITY_DAYS_SIGNED_IN must be a number of days > 0, got "-1"']],
+  },
+  {
     name: 'MONGODB_WRITE_DEADLINE_MS',
     read: (raw) => writeDeadlineMs({ MONGODB_WRITE_DEADLINE_MS: raw }),
     valid: [['5000', 5000]],

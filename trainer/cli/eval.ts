@@ -14,6 +14,10 @@ import { checkOutputFile } from './output-file';
 const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mongodb --input PATH
   [--cutoff YYYY-MM-DD]   temporal split date (not movielens); default: the day by which 90% happened
   [--half-life DAYS]      older training interactions count less (halved every DAYS); default: no decay
+  [--history full|served] rank from each user's whole training history (default), or from what the
+                          worker would hold at the cut-off (its recent-activity list; not movielens)
+  [--activity-days N]     with --history served: days activity lives after a shopper's last event
+                          (365, a signed-in shopper's by default; 30 is an anonymous one's)
   [--json FILE]           default trainer/results/eval-FORMAT.json
   [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
   [--lambda 500] [--rank 128]               EASE (low rank above 1,000 items)`;
@@ -24,6 +28,8 @@ runCommand(USAGE, async () => {
     'input',
     'cutoff',
     'half-life',
+    'history',
+    'activity-days',
     'json',
     'hidden',
     'epochs',
@@ -33,6 +39,11 @@ runCommand(USAGE, async () => {
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
+  const history = args.get('history') ?? 'full';
+  if (history !== 'full' && history !== 'served')
+    throw new UsageError(`--history must be full or served, got "${history}"`);
+  if (args.has('activity-days') && history !== 'served')
+    throw new UsageError('--activity-days goes with --history served');
   const options = {
     format,
     input: required(args, 'input'),
@@ -43,6 +54,8 @@ runCommand(USAGE, async () => {
     rank: positiveInt(args, 'rank', 128),
     ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
     ...(args.has('half-life') ? { halfLifeDays: positiveNumber(args, 'half-life') } : {}),
+    ...(history === 'served' ? { history: 'served' as const } : {}),
+    ...(args.has('activity-days') ? { activityDays: positiveNumber(args, 'activity-days') } : {}),
   };
   const file = args.get('json') ?? path.join('trainer', 'results', `eval-${format}.json`);
   await checkOutputFile('json', file);

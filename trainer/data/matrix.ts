@@ -76,7 +76,15 @@ export function aggregate(
   return { users: [...rowIndex.keys()], items, itemIndex, matrix: toCsr(rows, items.length) };
 }
 
-function toCsr(rows: Array<Map<number, number>>, cols: number): SparseMatrix {
+/**
+ * A CSR matrix from one map of column → summed weight per row; `value` turns a sum into the stored
+ * value (the damped `confidence` for interaction matrices).
+ */
+export function toCsr(
+  rows: Array<Map<number, number>>,
+  cols: number,
+  value: (sum: number) => number = confidence,
+): SparseMatrix {
   const nnz = rows.reduce((n, row) => n + row.size, 0);
   const rowPtr = new Int32Array(rows.length + 1);
   const colIdx = new Int32Array(nnz);
@@ -85,7 +93,7 @@ function toCsr(rows: Array<Map<number, number>>, cols: number): SparseMatrix {
   rows.forEach((row, r) => {
     for (const [c, sum] of [...row.entries()].sort((a, b) => a[0] - b[0])) {
       colIdx[p] = c;
-      values[p] = confidence(sum);
+      values[p] = value(sum);
       p += 1;
     }
     rowPtr[r + 1] = p;

@@ -77,6 +77,8 @@ export async function evaluateOnnx(
   relevant: Map<number, RelevantItems>,
   popularity: ArrayLike<number>,
   k = 10,
+  /** What each row must not be recommended; default: its history's items. */
+  masks: SparseMatrix = histories,
 ): Promise<ModelScore> {
   const byPopularity = popularityOrder(popularity);
   const runner = await loadRecommender(onnx);
@@ -94,7 +96,7 @@ export async function evaluateOnnx(
       batch.forEach((r, i) => {
         const row = history.subarray(i * n, (i + 1) * n);
         denseRow(histories, r, row);
-        forEachInRow(histories, r, (c) => {
+        forEachInRow(masks, r, (c) => {
           mask[i * n + c] = 0;
         });
       });

@@ -7,8 +7,9 @@
  *  - online-retail, events, mongodb: a temporal split with catalogue coverage.
  */
 
+import { ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
 import { InputError } from '../data/lines';
-import { type AggregateOptions, aggregate } from '../data/matrix';
+import { type AggregateOptions, aggregate, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
 import type { Interaction } from '../data/types';
 import { trainItemItem } from '../models/item-item';
@@ -16,6 +17,7 @@ import { itemPopularity, trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
 import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
 import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
+import { servedHistories } from './served-history';
 import { quantileCutoff, type Split, stratifiedSplit, temporalSplit } from './split';
 
 /** Options of an evaluation run. */
@@ -31,6 +33,14 @@ export interface EvalOptions extends PersonalOptions {
    * from the newest training interaction. None by default (docs/trainer.md "Recency").
    */
   halfLifeDays?: number;
+  /**
+   * What the models rank from: each user's whole training row (`full`, default, the protocol), or
+   * the history the worker would hold at the cut-off (`served`: recent activity only, none after a
+   * month away; temporal splits only).
+   */
+  history?: 'full' | 'served';
+  /** With `history: 'served'`: days activity lives after a shopper's last event (default: a signed-in shopper's, 365). */
+  activityDays?: number;
   log?: (line: string) => void;
 }
 
@@ -63,11 +73,38 @@ export function recency(
   return { halfLifeDays, now };
 }
 
-function split(options: EvalOptions, all: Parameters<typeof stratifiedSplit>[0]): Split {
+/** The split, and for a temporal one its cut-off (epoch ms). */
+function split(
+  options: EvalOptions,
+  all: Parameters<typeof stratifiedSplit>[0],
+): Split & { cutoff?: number } {
   if (options.format === 'movielens') return stratifiedSplit(all, 0.75, options.seed ?? 42);
   const cutoff = options.cutoff ? Date.parse(options.cutoff) : quantileCutoff(all);
   if (!Number.isFinite(cutoff)) throw new InputError(`--cutoff "${options.cutoff}" is not a date`);
-  return temporalSplit(all, cutoff);
+  return { ...temporalSplit(all, cutoff), cutoff };
+}
+
+/**
+ * The rows each model ranks from and what it must not recommend: the training rows themselves
+ * (`full`, the protocol), or what the worker would hold at the cut-off (`served`, served-history.ts).
+ */
+function rankedHistories(
+  options: EvalOptions,
+  train: InteractionMatrix,
+  s: Split & { cutoff?: number },
+  log: (line: string) => void,
+): { histories: SparseMatrix; masks: SparseMatrix } {
+  if (options.history !== 'served') return { histories: train.matrix, masks: train.matrix };
+  if (s.cutoff === undefined)
+    throw new InputError(
+      '--history served needs a temporal split (not movielens): the worker keeps recent activity',
+    );
+  const days = options.activityDays ?? ACTIVITY_DAYS_SIGNED_IN_DEFAULT;
+  const served = servedHistories(train, s.train, s.cutoff, days * 86_400);
+  log(
+    `history served: as the worker would hold it at the cut-off, activity kept ${days} days after a shopper's last event; ${served.expired} of ${train.users.length} training users' activity had expired`,
+  );
+  return served;
 }
 
 /** Runs the evaluation. */
@@ -82,6 +119,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   log(`split: ${s.description}; ${s.train.length} train / ${s.test.length} test interactions`);
   const train = aggregate(s.train, recency(options.halfLifeDays, s.train));
   const relevant = relevantSets(train, s.test);
+  const ranked = rankedHistories(options, train, s, log);
   if (relevant.size === 0)
     throw new InputError('the split left no test user with test items; try another --cutoff');
   log(`${train.users.length} users, ${train.items.length} items in training; ${relevant.size} test users`);
@@ -122,7 +160,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const rows: ModelScore[] = [];
   for (const [name, body] of bodies) {
     const onnx = buildRecommenderGraph({ name, items: train.items.length, k, body, producerVersion: 'eval' });
-    const score = await evaluateOnnx(name, onnx, train.matrix, relevant, popularity, k);
+    const score = await evaluateOnnx(name, onnx, ranked.histories, relevant, popularity, k, ranked.masks);
     log(`${name}: nDCG@${k} ${score.ndcg.toFixed(4)}`);
     rows.push(score);
   }

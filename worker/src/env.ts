@@ -28,6 +28,10 @@ export interface Env {
   PERSONALIZATION_BUDGET_MS?: string;
   CACHE_BUDGET_MS?: string;
   CACHE_TTL_SECONDS?: string;
+  /** Days an anonymous shopper's recent activity and purchases live in Redis after their last event (30). */
+  ACTIVITY_DAYS?: string;
+  /** The same for a signed-in shopper, who is the one likely to come back after weeks (365). */
+  ACTIVITY_DAYS_SIGNED_IN?: string;
   /** How often an isolate checks the model store for a newly published bundle (default 30). */
   MODEL_POLL_SECONDS?: string;
   /** `true`: serve the built-in bundle (trained on the demo catalogue) until one is published. Off when unset. */

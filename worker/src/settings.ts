@@ -1,3 +1,4 @@
+import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
 import type { Env, SecretName } from './env';
 import type { LogLevel } from './log';
 
@@ -100,6 +101,18 @@ export const SETTINGS = {
     'a whole number of seconds > 0',
     300,
     (value) => Number.isInteger(value) && value > 0,
+  ),
+  /**
+   * How long a shopper's recent activity, purchases and cache generation live in Redis after their
+   * last event, in days. A signed-in shopper's live longer by default: most customers come back after
+   * more than a month, and the worker ranks only from what it still holds (docs/api.md "Recent
+   * activity"); anonymous visitors, most of whom never return, are most of the keys.
+   */
+  ACTIVITY_DAYS: numberRule('a number of days > 0', ACTIVITY_DAYS_DEFAULT, (value) => value > 0),
+  ACTIVITY_DAYS_SIGNED_IN: numberRule(
+    'a number of days > 0',
+    ACTIVITY_DAYS_SIGNED_IN_DEFAULT,
+    (value) => value > 0,
   ),
   MODEL_POLL_SECONDS: secondsRule(30),
   DEMO_BUNDLE: choiceRule(BOOLEAN, false, 'true or false'),

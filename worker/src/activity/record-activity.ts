@@ -1,13 +1,7 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import type { StoredEvent } from '../../../contracts/events';
-import {
-  ACTIVITY_MAX,
-  ACTIVITY_TTL_SECONDS,
-  type ActivityEntry,
-  activityKey,
-  generationKey,
-  purchasesKey,
-} from '../cache/keys';
+import { ACTIVITY_MAX, type ActivityEntry, activityKey, generationKey, purchasesKey } from '../cache/keys';
+import { setting } from '../config';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
@@ -27,6 +21,8 @@ export const RECENT_HEAD = 5;
 interface ShopperChanges {
   site: string;
   hash: string;
+  /** How long this shopper's keys live after this batch (ACTIVITY_DAYS or ACTIVITY_DAYS_SIGNED_IN). */
+  ttlSeconds: number;
   entries: ActivityEntry[];
   purchased: Set<string>;
   /** A cart or purchase change: bump the generation whatever the history holds. */
@@ -65,7 +61,7 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
   try {
-    const changes = await changesByShopper(hashKey, events);
+    const changes = await changesByShopper(hashKey, events, activityLifetimes(env));
     if (changes.length === 0) return;
     const redis = new Redis({
       url,
@@ -83,18 +79,18 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
         const ordered = change.entries.sort((a, b) => a.at - b.at).map((entry) => JSON.stringify(entry));
         pipeline.lpush(key, ...ordered);
         pipeline.ltrim(key, 0, ACTIVITY_MAX - 1);
-        pipeline.expire(key, ACTIVITY_TTL_SECONDS);
+        pipeline.expire(key, change.ttlSeconds);
       }
       if (change.purchased.size > 0) {
         const key = purchasesKey(change.site, change.hash);
         const [first, ...rest] = [...change.purchased];
         if (first !== undefined) pipeline.sadd(key, first, ...rest);
-        pipeline.expire(key, ACTIVITY_TTL_SECONDS);
+        pipeline.expire(key, change.ttlSeconds);
       }
       if (stale.has(change)) {
         const key = generationKey(change.site, change.hash);
         pipeline.incr(key);
-        pipeline.expire(key, ACTIVITY_TTL_SECONDS);
+        pipeline.expire(key, change.ttlSeconds);
       }
     }
     await pipeline.exec();
@@ -148,7 +144,25 @@ function productIdsOf(entries: unknown[] | undefined): string[] {
   return ids;
 }
 
-async function changesByShopper(hashKey: string, events: readonly StoredEvent[]): Promise<ShopperChanges[]> {
+/** Seconds a shopper's keys live after an event, by the kind of id they are kept under. */
+interface ActivityLifetimes {
+  anonymous: number;
+  signedIn: number;
+}
+
+function activityLifetimes(env: Env): ActivityLifetimes {
+  const day = 24 * 60 * 60;
+  return {
+    anonymous: Math.round(setting(env, 'ACTIVITY_DAYS') * day),
+    signedIn: Math.round(setting(env, 'ACTIVITY_DAYS_SIGNED_IN') * day),
+  };
+}
+
+async function changesByShopper(
+  hashKey: string,
+  events: readonly StoredEvent[],
+  lifetimes: ActivityLifetimes,
+): Promise<ShopperChanges[]> {
   const byKey = new Map<string, ShopperChanges>();
   for (const event of events) {
     const activity = activityOf(event);
@@ -161,6 +175,7 @@ async function changesByShopper(hashKey: string, events: readonly StoredEvent[])
         change = {
           site: event.site,
           hash,
+          ttlSeconds: 'userId' in id ? lifetimes.signedIn : lifetimes.anonymous,
           entries: [],
           purchased: new Set(),
           invalidate: false,

@@ -11,6 +11,7 @@
  * | `recommendationKey` | JSON `CachedList`: the list + the generation(s) it was computed at; one per user and anonymous session for a logged-in shopper with one | recommendation cache (conditional write: never over a newer entry, never outliving the generation keys it was stamped from) | recommendation cache |
  * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
  */
+import type { ActivityKind } from '../../../contracts/activity';
 
 /**
  * One entry of the recent-activity list. `kind` weighs the item in the shopper's history vector;
@@ -18,15 +19,14 @@
  */
 export interface ActivityEntry {
   product_id: string;
-  kind: 'view' | 'cart' | 'purchase' | 'click' | 'removed';
+  kind: ActivityKind;
   /** Epoch milliseconds. */
   at: number;
 }
 
-/** How many activity entries writers keep (LTRIM 0 ACTIVITY_MAX-1) and readers read. */
-export const ACTIVITY_MAX = 50;
-/** Activity and purchases expire this long after the shopper's last event (EXPIRE on each write). */
-export const ACTIVITY_TTL_SECONDS = 30 * 24 * 60 * 60;
+// The list's length is shared with the trainer's `eval --history served`; its lifetime is a setting
+// (ACTIVITY_DAYS, ACTIVITY_DAYS_SIGNED_IN in settings.ts).
+export { ACTIVITY_MAX } from '../../../contracts/activity';
 
 function prefix(site: string): string {
   return `rx:${site}:`;

@@ -1,18 +1,5 @@
+import { ACTIVITY_KIND_WEIGHT, ACTIVITY_RECENCY_DECAY } from '../../../contracts/activity';
 import type { ActivityEntry } from '../cache/keys';
-
-/**
- * How much one event says about what a shopper wants. A removal says nothing more: the item's earlier
- * `cart` entry keeps its weight (the shopper did want it), and the removal only ends its cart place.
- */
-const KIND_WEIGHT: Record<ActivityEntry['kind'], number> = {
-  purchase: 1,
-  cart: 0.8,
-  click: 0.6,
-  view: 0.5,
-  removed: 0,
-};
-/** Each older entry counts a little less (the list is newest first). */
-const RECENCY_DECAY = 0.92;
 
 /**
  * The weighted item-history vector every recommender graph takes: recent activity decayed by position,
@@ -31,7 +18,8 @@ export function historyVector(
   activity.forEach((entry, position) => {
     const index = byId.get(entry.product_id);
     if (index === undefined || entry.kind === 'removed') return;
-    vector[index] = (vector[index] ?? 0) + KIND_WEIGHT[entry.kind] * RECENCY_DECAY ** position;
+    vector[index] =
+      (vector[index] ?? 0) + ACTIVITY_KIND_WEIGHT[entry.kind] * ACTIVITY_RECENCY_DECAY ** position;
     known++;
   });
   for (const id of context) {

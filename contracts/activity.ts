@@ -1,0 +1,36 @@
+/**
+ * A shopper's recent activity as the worker keeps it in Redis and weighs it into the history vector
+ * its models rank from (worker/src/cache/keys.ts, worker/src/recommend/history.ts). The trainer's
+ * `eval --history served` rebuilds the same history from the data (trainer/eval/served-history.ts),
+ * so both read these values from here.
+ */
+
+/** The kinds of entry; `removed` (taken out of the cart) weighs nothing but ends a cart place. */
+export type ActivityKind = 'view' | 'cart' | 'purchase' | 'click' | 'removed';
+
+/** How many activity entries writers keep (LTRIM 0 ACTIVITY_MAX-1) and readers read. */
+export const ACTIVITY_MAX = 50;
+
+/**
+ * Days activity, purchases and the cache generation live after a shopper's last event (EXPIRE on each
+ * write), by default: the `ACTIVITY_DAYS` and `ACTIVITY_DAYS_SIGNED_IN` settings. Signed-in shoppers'
+ * live longer: most customers come back after more than a month, and a shopper whose activity expired
+ * is ranked as a new one (`npm run eval -- --history served` measures what that costs).
+ */
+export const ACTIVITY_DAYS_DEFAULT = 30;
+export const ACTIVITY_DAYS_SIGNED_IN_DEFAULT = 365;
+
+/**
+ * How much one event says about what a shopper wants. A removal says nothing more: the item's earlier
+ * `cart` entry keeps its weight (the shopper did want it), and the removal only ends its cart place.
+ */
+export const ACTIVITY_KIND_WEIGHT: Readonly<Record<ActivityKind, number>> = {
+  purchase: 1,
+  cart: 0.8,
+  click: 0.6,
+  view: 0.5,
+  removed: 0,
+};
+
+/** Each older entry counts a little less (the list is newest first): entry i weighs 0.92^i. */
+export const ACTIVITY_RECENCY_DECAY = 0.92;

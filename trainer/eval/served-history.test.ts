@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ACTIVITY_MAX } from '../../contracts/activity';
+import { aggregate, forEachInRow, type SparseMatrix } from '../data/matrix';
+import type { Interaction } from '../data/types';
+import { servedHistories } from './served-history';
+
+const DAY = 86_400_000;
+const CUTOFF = Date.UTC(2011, 10, 21);
+
+/** An interaction `daysAgo` days before the cut-off; `weight` as the events reader gives it. */
+const did = (user: string, item: string, daysAgo: number, purchase = true, weight = 1): Interaction => ({
+  user,
+  item,
+  time: CUTOFF - daysAgo * DAY,
+  weight,
+  purchase,
+  quantity: purchase ? 1 : 0,
+});
+
+function row(m: SparseMatrix, r: number, items: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  forEachInRow(m, r, (c, v) => {
+    out[items[c] ?? '?'] = Number(v.toFixed(4));
+  });
+  return out;
+}
+
+describe('eval --history served', () => {
+  it('weighs the newest activity most, by kind, and masks the purchases the worker still holds', () => {
+    const train = [
+      did('u', 'old', 20), // bought 20 days ago
+      did('u', 'viewed', 2, false, 1), // a view: weight 0.5 at its place, never masked
+      did('u', 'carted', 1, false, 3), // an add to cart: 0.8
+      did('u', 'new', 0.5), // the newest: a purchase, 1
+    ];
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF);
+    const r = m.users.indexOf('u');
+    expect(row(served.histories, r, m.items)).toEqual({ new: 1, carted: 0.736, viewed: 0.4232, old: 0.7787 });
+    expect(Object.keys(row(served.masks, r, m.items)).sort()).toEqual(['new', 'old']);
+    expect(served.expired).toBe(0);
+  });
+
+  it('forgets everything after its lifetime without events, and what came before such a gap', () => {
+    const train = [
+      did('away', 'a', 45), // last seen 45 days before the cut-off: the keys expired
+      did('gap', 'before', 80), // then 40 days without events: expired before the next one
+      did('gap', 'after', 40),
+      did('gap', 'latest', 10),
+    ];
+    const m = aggregate(train);
+    // An anonymous shopper's lifetime (ACTIVITY_DAYS, 30); a signed-in one's is 365 by default.
+    const served = servedHistories(m, train, CUTOFF, 30 * 86_400);
+    expect(row(served.histories, m.users.indexOf('away'), m.items)).toEqual({});
+    expect(row(served.masks, m.users.indexOf('away'), m.items)).toEqual({});
+    expect(Object.keys(row(served.histories, m.users.indexOf('gap'), m.items)).sort()).toEqual([
+      'after',
+      'latest',
+    ]);
+    expect(Object.keys(row(served.masks, m.users.indexOf('gap'), m.items)).sort()).toEqual([
+      'after',
+      'latest',
+    ]);
+    expect(served.expired).toBe(1);
+  });
+
+  it(`keeps the ${ACTIVITY_MAX} newest entries in the history, and every purchase in the mask`, () => {
+    const train = Array.from({ length: ACTIVITY_MAX + 5 }, (_, i) => did('u', `i${i}`, i * 0.1));
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF);
+    expect(Object.keys(row(served.histories, 0, m.items))).toHaveLength(ACTIVITY_MAX);
+    expect(row(served.histories, 0, m.items)[`i${ACTIVITY_MAX}`]).toBeUndefined();
+    expect(Object.keys(row(served.masks, 0, m.items))).toHaveLength(ACTIVITY_MAX + 5);
+  });
+
+  it("by default keeps a signed-in shopper's activity for a year", () => {
+    const train = [did('back', 'a', 200), did('gone', 'b', 400)];
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF);
+    expect(Object.keys(row(served.histories, m.users.indexOf('back'), m.items))).toEqual(['a']);
+    expect(row(served.histories, m.users.indexOf('gone'), m.items)).toEqual({});
+  });
+});

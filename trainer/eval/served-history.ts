@@ -1,0 +1,90 @@
+/**
+ * The history the worker would hold for each shopper at the evaluation's cut-off, rebuilt from the
+ * training interactions (`npm run eval -- --history served`). The worker ranks from its Redis activity
+ * list, not from everything a shopper ever did (contracts/activity.ts): the newest ACTIVITY_MAX entries,
+ * entry i weighted by its kind × 0.92^i, and nothing at all once its lifetime has passed without an
+ * event (the keys expire; each event renews them): ACTIVITY_DAYS_SIGNED_IN, 365 days by default, for a
+ * signed-in shopper, as the customers of an order history are; `--activity-days 30` is an anonymous
+ * one's. What it never recommends again is the purchases set, which expires the same way. So a
+ * customer whose activity expired is, to the worker, a new one.
+ */
+import {
+  ACTIVITY_DAYS_SIGNED_IN_DEFAULT,
+  ACTIVITY_KIND_WEIGHT,
+  ACTIVITY_MAX,
+  ACTIVITY_RECENCY_DECAY,
+  type ActivityKind,
+} from '../../contracts/activity';
+import { type InteractionMatrix, type SparseMatrix, toCsr } from '../data/matrix';
+import type { Interaction } from '../data/types';
+
+/** The histories a model ranks from and the items it must not recommend, one row per training user. */
+export interface ServedHistories {
+  histories: SparseMatrix;
+  masks: SparseMatrix;
+  /** Training users whose activity had expired by the cut-off (empty history, nothing masked). */
+  expired: number;
+}
+
+/**
+ * The activity entry an interaction would have been. Interactions keep the trainer's weight, not the
+ * event: purchases are purchases, weight 3 (add to cart, checkout) a cart entry, 1.5 (recommendation
+ * click) a click, and the rest (views, product clicks) views.
+ */
+function kindOf(interaction: Interaction): ActivityKind {
+  if (interaction.purchase) return 'purchase';
+  if (interaction.weight >= 3) return 'cart';
+  if (interaction.weight > 1) return 'click';
+  return 'view';
+}
+
+/** Each training user's served history and exclusions at `cutoff` (epoch ms), rows as in `train`. */
+export function servedHistories(
+  train: InteractionMatrix,
+  interactions: readonly Interaction[],
+  cutoff: number,
+  /** How long activity lives after a shopper's last event; default the worker's for signed-in shoppers. */
+  ttlSeconds = ACTIVITY_DAYS_SIGNED_IN_DEFAULT * 86_400,
+): ServedHistories {
+  const ttl = ttlSeconds * 1000;
+  const byUser = new Map<string, Interaction[]>();
+  for (const interaction of interactions) {
+    const list = byUser.get(interaction.user) ?? [];
+    list.push(interaction);
+    byUser.set(interaction.user, list);
+  }
+  const historyRows: Array<Map<number, number>> = [];
+  const maskRows: Array<Map<number, number>> = [];
+  let expired = 0;
+  for (const user of train.users) {
+    const history = new Map<number, number>();
+    const mask = new Map<number, number>();
+    // Newest first, as the list is; a stable sort keeps an order's lines in input order.
+    const events = (byUser.get(user) ?? []).slice().sort((a, b) => b.time - a.time);
+    let newer = cutoff;
+    let position = 0;
+    for (const event of events) {
+      // A month without events before the next one (or before the cut-off): the keys had expired.
+      if (newer - event.time > ttl) break;
+      newer = event.time;
+      const column = train.itemIndex.get(event.item);
+      const kind = kindOf(event);
+      if (column !== undefined && kind === 'purchase') mask.set(column, 1);
+      if (column !== undefined && position < ACTIVITY_MAX)
+        history.set(
+          column,
+          (history.get(column) ?? 0) + ACTIVITY_KIND_WEIGHT[kind] * ACTIVITY_RECENCY_DECAY ** position,
+        );
+      position += 1;
+    }
+    if (position === 0) expired += 1;
+    historyRows.push(history);
+    maskRows.push(mask);
+  }
+  const cols = train.items.length;
+  return {
+    histories: toCsr(historyRows, cols, (sum) => sum),
+    masks: toCsr(maskRows, cols, (sum) => sum),
+    expired,
+  };
+}
