@@ -32,5 +32,8 @@ export const ACTIVITY_KIND_WEIGHT: Readonly<Record<ActivityKind, number>> = {
   removed: 0,
 };
 
-/** Each older entry counts a little less (the list is newest first): entry i weighs 0.92^i. */
+/**
+ * Each older event counts a little less (the list is newest first): an entry weighs 0.92^n, n the
+ * number of newer events. The entries of one event (an order's lines) share its time and its weight.
+ */
 export const ACTIVITY_RECENCY_DECAY = 0.92;

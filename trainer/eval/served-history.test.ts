@@ -80,4 +80,18 @@ describe('eval --history served', () => {
     expect(Object.keys(row(served.histories, m.users.indexOf('back'), m.items))).toEqual(['a']);
     expect(row(served.histories, m.users.indexOf('gone'), m.items)).toEqual({});
   });
+
+  it("weighs an order's lines alike: one event is one step back", () => {
+    const order = (item: string) => did('u', item, 1); // three lines of one order, one time
+    const train = [did('u', 'earlier', 3), order('a'), order('b'), order('c'), did('u', 'latest', 0.5)];
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF);
+    expect(row(served.histories, 0, m.items)).toEqual({
+      latest: 1,
+      a: 0.92,
+      b: 0.92,
+      c: 0.92,
+      earlier: 0.8464,
+    });
+  });
 });

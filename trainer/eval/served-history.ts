@@ -2,7 +2,7 @@
  * The history the worker would hold for each shopper at the evaluation's cut-off, rebuilt from the
  * training interactions (`npm run eval -- --history served`). The worker ranks from its Redis activity
  * list, not from everything a shopper ever did (contracts/activity.ts): the newest ACTIVITY_MAX entries,
- * entry i weighted by its kind × 0.92^i, and nothing at all once its lifetime has passed without an
+ * each weighted by its kind × 0.92^(newer events), and nothing at all once its lifetime has passed without an
  * event (the keys expire; each event renews them): ACTIVITY_DAYS_SIGNED_IN, 365 days by default, for a
  * signed-in shopper, as the customers of an order history are; `--activity-days 30` is an anonymous
  * one's. What it never recommends again is the purchases set, which expires the same way. So a
@@ -63,17 +63,24 @@ export function servedHistories(
     const events = (byUser.get(user) ?? []).slice().sort((a, b) => b.time - a.time);
     let newer = cutoff;
     let position = 0;
+    let step = -1;
+    let previousAt: number | undefined;
     for (const event of events) {
-      // A month without events before the next one (or before the cut-off): the keys had expired.
+      // No event for a whole lifetime before the next one (or the cut-off): the keys had expired.
       if (newer - event.time > ttl) break;
       newer = event.time;
+      // One event is one step back, as in the worker: an order's lines share its time.
+      if (event.time !== previousAt) {
+        step += 1;
+        previousAt = event.time;
+      }
       const column = train.itemIndex.get(event.item);
       const kind = kindOf(event);
       if (column !== undefined && kind === 'purchase') mask.set(column, 1);
       if (column !== undefined && position < ACTIVITY_MAX)
         history.set(
           column,
-          (history.get(column) ?? 0) + ACTIVITY_KIND_WEIGHT[kind] * ACTIVITY_RECENCY_DECAY ** position,
+          (history.get(column) ?? 0) + ACTIVITY_KIND_WEIGHT[kind] * ACTIVITY_RECENCY_DECAY ** step,
         );
       position += 1;
     }
