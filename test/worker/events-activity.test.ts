@@ -125,6 +125,44 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     }
   });
 
+  it('every event renews the purchases, not only a purchase: a bought item stays out while activity lives', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const key = purchasesKey(SITE, shopper.hash);
+    await consume([
+      stored(run, 1, shopper.id, {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}`, products: [{ product_id: 'P-A' }] },
+      }),
+    ]);
+    // As if the purchase were long ago: the set has an hour left, the shopper is still browsing.
+    await directRedis().expire(key, 3_600);
+    await consume([
+      stored(run, 2, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-B' } }),
+    ]);
+    await expectLifetime(key, ACTIVITY_DAYS_DEFAULT);
+    expect((await directRedis().smembers(key)).map(String)).toEqual(['P-A']);
+  });
+
+  it('a lifetime past what Redis takes is the bound: the keys still expire', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const userId = `user-${run}`;
+    const userHashValue = await userHashOf(userId);
+    // 1e12 days: Redis refuses that EXPIRE ("invalid expire time"), which left the keys without one.
+    const env = { ...edgeEnv(), ACTIVITY_DAYS_SIGNED_IN: '1e12' };
+    const event = stored(run, 1, shopper.id, {
+      event: 'Product Added',
+      userId,
+      properties: { product_id: 'P-A' },
+    });
+    expect((await consume([event], env)).explicitAcks).toHaveLength(1);
+    for (const key of [activityKey, generationKey]) {
+      await expectLifetime(key(SITE, userHashValue), 36_500);
+      await expectLifetime(key(SITE, shopper.hash), ACTIVITY_DAYS_DEFAULT);
+    }
+  });
+
   it(`keeps at most ${ACTIVITY_MAX} entries, the newest`, async () => {
     const run = runId();
     const shopper = await newShopper();

@@ -79,16 +79,33 @@ const cases: Case[] = [
     ],
     fallback: 30,
     bad: [
-      ['0', 30, 'ACTIVITY_DAYS must be a number of days > 0, got "0"'],
-      ['a month', 30, 'ACTIVITY_DAYS must be a number of days > 0, got "a month"'],
+      ['0', 30, 'ACTIVITY_DAYS must be a number of days from 0.00001 to 36500, got "0"'],
+      ['a month', 30, 'ACTIVITY_DAYS must be a number of days from 0.00001 to 36500, got "a month"'],
+      // 0.0864 s: the consumer's EXPIRE would be 0, deleting each write at once. One second instead.
+      [
+        '0.000001',
+        0.00001,
+        'ACTIVITY_DAYS must be a number of days from 0.00001 to 36500, got "0.000001"; using 0.00001',
+      ],
     ],
   },
   {
     name: 'ACTIVITY_DAYS_SIGNED_IN',
     read: (raw) => setting({ ACTIVITY_DAYS_SIGNED_IN: raw }, 'ACTIVITY_DAYS_SIGNED_IN'),
-    valid: [['90', 90]],
+    valid: [
+      ['90', 90],
+      ['36500', 36_500],
+    ],
     fallback: 365,
-    bad: [['-1', 365, 'ACTIVITY_DAYS_SIGNED_IN must be a number of days > 0, got "-1"']],
+    bad: [
+      ['-1', 365, 'ACTIVITY_DAYS_SIGNED_IN must be a number of days from 0.00001 to 36500, got "-1"'],
+      // Redis refuses an EXPIRE this far ahead: the keys would never expire. The bound instead.
+      [
+        '1e12',
+        36_500,
+        'ACTIVITY_DAYS_SIGNED_IN must be a number of days from 0.00001 to 36500, got "1e12"; using 36500',
+      ],
+    ],
   },
   {
     name: 'MONGODB_WRITE_DEADLINE_MS',

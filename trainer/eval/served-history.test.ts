@@ -73,6 +73,23 @@ describe('eval --history served', () => {
     expect(Object.keys(row(served.masks, 0, m.items))).toHaveLength(ACTIVITY_MAX + 5);
   });
 
+  it(`keeps the last ${ACTIVITY_MAX} lines of a longer order, as the worker's list does`, () => {
+    // One order, one time: the consumer LPUSHes its products in order, so the list's head is the
+    // last line and LTRIM drops the first ones.
+    const train = Array.from({ length: ACTIVITY_MAX + 5 }, (_, i) => did('u', `i${i}`, 1));
+    const m = aggregate(train);
+    const kept = Object.keys(row(servedHistories(m, train, CUTOFF).histories, 0, m.items));
+    expect(kept).toHaveLength(ACTIVITY_MAX);
+    expect(kept).toContain(`i${ACTIVITY_MAX + 4}`);
+    expect(kept).not.toContain('i4');
+  });
+
+  it('counts a product twice in one order once, as the worker records an event', () => {
+    const train = [did('u', 'a', 1), did('u', 'a', 1), did('u', 'b', 1)];
+    const m = aggregate(train);
+    expect(row(servedHistories(m, train, CUTOFF).histories, 0, m.items)).toEqual({ a: 1, b: 1 });
+  });
+
   it("by default keeps a signed-in shopper's activity for a year", () => {
     const train = [did('back', 'a', 200), did('gone', 'b', 400)];
     const m = aggregate(train);

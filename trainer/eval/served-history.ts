@@ -59,8 +59,12 @@ export function servedHistories(
   for (const user of train.users) {
     const history = new Map<number, number>();
     const mask = new Map<number, number>();
-    // Newest first, as the list is; a stable sort keeps an order's lines in input order.
-    const events = (byUser.get(user) ?? []).slice().sort((a, b) => b.time - a.time);
+    // Newest first, as the list is. At one time (an order's lines) the later line first: the consumer
+    // LPUSHes an event's products in order, so the list holds its last line at the head, and of an
+    // order longer than ACTIVITY_MAX keeps the last lines. (A stable sort of the reversed input.)
+    const events = (byUser.get(user) ?? []).slice().reverse();
+    events.sort((a, b) => b.time - a.time);
+    const seen = new Set<string>();
     let newer = cutoff;
     let position = 0;
     let step = -1;
@@ -69,13 +73,19 @@ export function servedHistories(
       // No event for a whole lifetime before the next one (or the cut-off): the keys had expired.
       if (newer - event.time > ttl) break;
       newer = event.time;
+      // A product twice at one time (two lines of one order) is one entry: the consumer records an
+      // event's products once each, and the worker's reader drops an entry repeated (same product,
+      // kind and time).
+      const kind = kindOf(event);
+      const identity = `${event.item}\n${kind}\n${event.time}`;
+      if (seen.has(identity)) continue;
+      seen.add(identity);
       // One event is one step back, as in the worker: an order's lines share its time.
       if (event.time !== previousAt) {
         step += 1;
         previousAt = event.time;
       }
       const column = train.itemIndex.get(event.item);
-      const kind = kindOf(event);
       if (column !== undefined && kind === 'purchase') mask.set(column, 1);
       if (column !== undefined && position < ACTIVITY_MAX)
         history.set(

@@ -72,6 +72,29 @@ function choiceRule<T>(
   };
 }
 
+/**
+ * Bounds of the activity lifetimes, in days. The consumer EXPIREs keys after that many whole seconds
+ * (rounded): below half a second that is `EXPIRE 0`, which deletes what was just written (and every
+ * bump of the cache generation with it, so cached lists would never go stale on an event); past about
+ * 10^11 days Redis refuses the EXPIRE and the keys, just written, would never expire. 0.00001 days
+ * rounds to 1 second; 36500 days is a hundred years.
+ */
+export const ACTIVITY_DAYS_MIN = 0.00001;
+export const ACTIVITY_DAYS_MAX = 36_500;
+
+/** Days from ACTIVITY_DAYS_MIN to ACTIVITY_DAYS_MAX; a positive number past a bound is that bound. */
+function activityDaysRule(fallback: number): SettingRule<number> {
+  const within = (value: number) => value >= ACTIVITY_DAYS_MIN && value <= ACTIVITY_DAYS_MAX;
+  return {
+    ...numberRule(`a number of days from ${ACTIVITY_DAYS_MIN} to ${ACTIVITY_DAYS_MAX}`, fallback, within),
+    nearest(text) {
+      const value = Number(text);
+      if (!Number.isFinite(value) || value <= 0) return undefined;
+      return Math.min(ACTIVITY_DAYS_MAX, Math.max(ACTIVITY_DAYS_MIN, value));
+    },
+  };
+}
+
 /** Most shards `OUTBOX_SHARDS` may ask for: `/healthz` asks each one for its status. */
 export const MAX_OUTBOX_SHARDS = 32;
 
@@ -105,15 +128,11 @@ export const SETTINGS = {
   /**
    * How long a shopper's recent activity, purchases and cache generation live in Redis after their
    * last event, in days. A signed-in shopper's live longer by default: most customers come back after
-   * more than a month, and the worker ranks only from what it still holds (docs/api.md "Recent
-   * activity"); anonymous visitors, most of whom never return, are most of the keys.
+   * more than a month, and the worker ranks only from what it still holds (docs/api.md "The per-user
+   * cache"); anonymous visitors, most of whom never return, are most of the keys.
    */
-  ACTIVITY_DAYS: numberRule('a number of days > 0', ACTIVITY_DAYS_DEFAULT, (value) => value > 0),
-  ACTIVITY_DAYS_SIGNED_IN: numberRule(
-    'a number of days > 0',
-    ACTIVITY_DAYS_SIGNED_IN_DEFAULT,
-    (value) => value > 0,
-  ),
+  ACTIVITY_DAYS: activityDaysRule(ACTIVITY_DAYS_DEFAULT),
+  ACTIVITY_DAYS_SIGNED_IN: activityDaysRule(ACTIVITY_DAYS_SIGNED_IN_DEFAULT),
   MODEL_POLL_SECONDS: secondsRule(30),
   DEMO_BUNDLE: choiceRule(BOOLEAN, false, 'true or false'),
   MONGODB_WRITE_DEADLINE_MS: numberRule('a number of milliseconds > 0', 30_000, (value) => value > 0),

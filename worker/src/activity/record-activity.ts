@@ -81,12 +81,12 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
         pipeline.ltrim(key, 0, ACTIVITY_MAX - 1);
         pipeline.expire(key, change.ttlSeconds);
       }
-      if (change.purchased.size > 0) {
-        const key = purchasesKey(change.site, change.hash);
-        const [first, ...rest] = [...change.purchased];
-        if (first !== undefined) pipeline.sadd(key, first, ...rest);
-        pipeline.expire(key, change.ttlSeconds);
-      }
+      const bought = purchasesKey(change.site, change.hash);
+      const [first, ...rest] = [...change.purchased];
+      if (first !== undefined) pipeline.sadd(bought, first, ...rest);
+      // Every event renews the purchases, not only a purchase: they keep bought items out of the
+      // shopper's lists for as long as their activity lives. (EXPIRE of a missing key does nothing.)
+      pipeline.expire(bought, change.ttlSeconds);
       if (stale.has(change)) {
         const key = generationKey(change.site, change.hash);
         pipeline.incr(key);

@@ -76,7 +76,8 @@ return reply
  *   takes the entries with it, below) after the entry was written, so its count is gone for good and the
  *   entry, a miss for every lookup, is replaced instead of turning every write away until its TTL ends.
  * And it lives no longer than those generation keys (its expiry is cut to theirs, PTTL): when a
- * generation key expires (the consumer EXPIREs it 30 days after its last INCR), every entry stamped with
+ * generation key expires (the consumer EXPIREs it ACTIVITY_DAYS, or ACTIVITY_DAYS_SIGNED_IN for a user id's,
+ * after its last INCR; a logged-in shopper's entry is cut to the shorter of its two), every entry stamped with
  * its count is gone too. Otherwise an entry stamped `g: N` would outlive a counter back at 0, turn away
  * every new entry (stamped 0) as "newer" until its own TTL ran out (each request a miss running the
  * model), and look current again once the counter climbed back to N.
