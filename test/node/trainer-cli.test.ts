@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { toEventDocument } from '../../contracts/event-document';
 import { type Manifest, ManifestSchema } from '../../contracts/manifest';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
-import { cli, runRecommend, runTrain } from '../support/trainer-cli';
+import { cli, runForecast, runRecommend, runTrain } from '../support/trainer-cli';
 
 /** The bundle's manifest.json, checked against the contract. */
 async function readManifest(bundle: string): Promise<Manifest> {
@@ -245,16 +245,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       ].join('\n'),
     );
     const out = path.join(dir, 'forecast.csv');
-    const result = await cli('forecast', [
-      '--format',
-      'online-retail',
-      '--input',
-      csv,
-      '--horizon',
-      '2',
-      '--out',
-      out,
-    ]);
+    const result = await runForecast('online-retail', csv, ['--horizon', '2', '--out', out]);
     expect(result.code).toBe(0);
     expect((await readFile(out, 'utf8')).trim().split('\n')).toEqual([
       'item_id,store_id,date,forecast',
@@ -266,11 +257,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
 
     // --backtest: the last week (01-17) held out, A1 forecast from 01-03 and 01-10; B2 first sold then.
     const json = path.join(dir, 'backtest.json');
-    const backtest = await cli('forecast', [
-      '--format',
-      'online-retail',
-      '--input',
-      csv,
+    const backtest = await runForecast('online-retail', csv, [
       '--horizon',
       '1',
       '--backtest',
@@ -291,11 +278,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(record.rows).toHaveLength(5);
     // --per item: A1 and B2 each over every country, as store "all".
     const perItem = path.join(dir, 'forecast-per-item.csv');
-    const items = await cli('forecast', [
-      '--format',
-      'online-retail',
-      '--input',
-      csv,
+    const items = await runForecast('online-retail', csv, [
       '--horizon',
       '1',
       '--per',
@@ -309,27 +292,10 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       'A1,all,2011-01-24,4.00',
       'B2,all,2011-01-24,10.00',
     ]);
-    const badLevel = await cli('forecast', [
-      '--format',
-      'online-retail',
-      '--input',
-      csv,
-      '--per',
-      'country',
-      '--out',
-      perItem,
-    ]);
+    const badLevel = await runForecast('online-retail', csv, ['--per', 'country', '--out', perItem]);
     expect(badLevel.code).toBe(2);
     expect(badLevel.stderr).toMatch(/^error: --per must be store or item, got "country"/);
-    const mixed = await cli('forecast', [
-      '--format',
-      'online-retail',
-      '--input',
-      csv,
-      '--backtest',
-      '--out',
-      out,
-    ]);
+    const mixed = await runForecast('online-retail', csv, ['--backtest', '--out', out]);
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/^error: --backtest writes no forecast: give --json, not --out/);
   });
@@ -375,17 +341,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       const forecastJson = path.join(dir, 'backtest-mongodb.json');
       const evalJson = path.join(dir, 'eval-mongodb.json');
       const [forecast, evaluation] = await Promise.all([
-        cli('forecast', [
-          '--format',
-          'mongodb',
-          '--input',
-          uri,
-          '--horizon',
-          '1',
-          '--backtest',
-          '--json',
-          forecastJson,
-        ]),
+        runForecast('mongodb', uri, ['--horizon', '1', '--backtest', '--json', forecastJson]),
         cli('eval', [
           '--format',
           'mongodb',

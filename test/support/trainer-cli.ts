@@ -46,3 +46,8 @@ export function runRecommend(
 ): Promise<CliResult> {
   return cli('recommend', ['--model', model, '--format', format, '--input', input, '--out', out, ...options]);
 }
+
+/** `forecast --format FORMAT --input INPUT`, then `options` (e.g. `--horizon 2 --out FILE`). */
+export function runForecast(format: string, input: string, options: string[] = []): Promise<CliResult> {
+  return cli('forecast', ['--format', format, '--input', input, ...options]);
+}
