@@ -61,6 +61,19 @@ export function required(args: Map<string, string>, key: string): string {
   return value;
 }
 
+/** An option that takes one of a few words, with a default (`--history full|served`, `--per store|item`). */
+export function choice<T extends string>(
+  args: Map<string, string>,
+  key: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const value = args.get(key) ?? fallback;
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`--${key} must be ${choices.join(' or ')}, got "${value}"`);
+  return value as T;
+}
+
 /** A positive integer option with a default. */
 export function positiveInt(args: Map<string, string>, key: string, fallback: number): number {
   const raw = args.get(key);

@@ -2,14 +2,13 @@
  * `npm run eval -- --format F --input PATH [--cutoff YYYY-MM-DD] [--half-life DAYS] [--json FILE] [--hidden H] [--epochs N]`
  * Prints one table of every model beside popularity and writes it as JSON.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inputName, isFormat } from '../data/sources';
 import { runEvaluation } from '../eval/run-eval';
 import { formatTable } from '../eval/table';
-import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
+import { choice, parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
+import { writeResultRecord } from './result-record';
 
 const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mongodb --input PATH
   [--cutoff YYYY-MM-DD]   temporal split date (not movielens); default: the day by which 90% happened
@@ -39,9 +38,7 @@ runCommand(USAGE, async () => {
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
-  const history = args.get('history') ?? 'full';
-  if (history !== 'full' && history !== 'served')
-    throw new UsageError(`--history must be full or served, got "${history}"`);
+  const history = choice(args, 'history', ['full', 'served'], 'full');
   if (args.has('activity-days') && history !== 'served')
     throw new UsageError('--activity-days goes with --history served');
   const options = {
@@ -54,27 +51,13 @@ runCommand(USAGE, async () => {
     rank: positiveInt(args, 'rank', 128),
     ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
     ...(args.has('half-life') ? { halfLifeDays: positiveNumber(args, 'half-life') } : {}),
-    ...(history === 'served' ? { history: 'served' as const } : {}),
+    ...(history === 'served' ? { history } : {}),
     ...(args.has('activity-days') ? { activityDays: positiveNumber(args, 'activity-days') } : {}),
   };
   const file = args.get('json') ?? path.join('trainer', 'results', `eval-${format}.json`);
   await checkOutputFile('json', file);
   const result = await runEvaluation({ ...options, log: (line) => console.log(line) });
   console.log(`\n${formatTable(result)}`);
-  // What reproduces the figures: the options and the code they ran on.
-  const run = { options: { ...options, input: inputName(format, options.input) }, commit: gitCommit() };
-  const record = { ...result, run, createdAt: new Date().toISOString() };
-  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
+  await writeResultRecord(file, result, { options: { ...options, input: inputName(format, options.input) } });
   console.log(`\nwrote ${file}`);
 });
-
-/** The commit the figures come from, `+dirty` when the tree had changes; null without git. */
-function gitCommit(): string | null {
-  try {
-    const git = (...command: string[]) =>
-      execFileSync('git', command, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return `${git('rev-parse', 'HEAD')}${git('status', '--porcelain') ? '+dirty' : ''}`;
-  } catch {
-    return null;
-  }
-}

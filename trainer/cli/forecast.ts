@@ -10,7 +10,7 @@
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../data/lines';
 import { inputName, isFormat, openSource } from '../data/sources';
@@ -18,8 +18,9 @@ import { type BacktestResult, backtest } from '../forecast/backtest';
 import { forecastLevel } from '../forecast/smoothing';
 import { type ForecastLevel, type WeeklySeries, weeklySeries, weekStart } from '../forecast/weekly';
 import { csvField } from '../pipeline/recommend';
-import { parseArgs, positiveInt, required, runCommand, UsageError } from './args';
+import { choice, parseArgs, positiveInt, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
+import { writeResultRecord } from './result-record';
 
 const USAGE = `usage: npm run forecast -- --format online-retail|events|mongodb|movielens --input PATH --horizon WEEKS --out FILE.csv [--per store|item]
        npm run forecast -- --format … --input PATH --horizon WEEKS --backtest [--json FILE] [--per store|item]
@@ -37,8 +38,7 @@ runCommand(USAGE, async () => {
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
   const horizon = positiveInt(args, 'horizon', 4);
-  const per = args.get('per') ?? 'store';
-  if (per !== 'store' && per !== 'item') throw new UsageError(`--per must be store or item, got "${per}"`);
+  const per = choice<ForecastLevel>(args, 'per', ['store', 'item'], 'store');
   const testing = args.has('backtest');
   if (testing && args.has('out'))
     throw new UsageError('--backtest writes no forecast: give --json, not --out');
@@ -65,17 +65,13 @@ runCommand(USAGE, async () => {
         `no series has a week of sales before the last ${horizon} complete weeks: try a smaller --horizon`,
       );
     console.log(`\n${backtestTable(result, per)}`);
-    const run = { format, input: inputName(format, input), horizon, per };
-    await writeFile(
-      file,
-      `${JSON.stringify({ ...result, run, createdAt: new Date().toISOString() }, null, 2)}\n`,
-    );
+    await writeResultRecord(file, result, { format, input: inputName(format, input), horizon, per });
     console.log(`\nwrote ${file}`);
     return;
   }
   await writeForecasts(series, lastWeek, horizon, file);
   console.log(
-    `wrote ${series.size * horizon} forecasts (${series.size} ${per === 'store' ? 'item-store' : 'item'} series × ${horizon} weeks) to ${file}`,
+    `wrote ${series.size * horizon} forecasts (${series.size} ${seriesNoun(per)} series × ${horizon} weeks) to ${file}`,
   );
 });
 
@@ -114,7 +110,7 @@ async function writeForecasts(
 /** The backtest as a Markdown table. */
 function backtestTable(result: BacktestResult, per: ForecastLevel): string {
   const lines = [
-    `backtest: weeks ${weekStart(result.weeks.first)} to ${weekStart(result.weeks.last)} held out; ${result.series} ${per === 'store' ? 'item-store' : 'item'} series forecast from the weeks before (${result.newSeries} first sold in those weeks${result.partialWeekSeries > 0 ? `, ${result.partialWeekSeries} in the partial week after them,` : ''} left out); ${Math.round(result.actualUnits)} units sold in them`,
+    `backtest: weeks ${weekStart(result.weeks.first)} to ${weekStart(result.weeks.last)} held out; ${result.series} ${seriesNoun(per)} series forecast from the weeks before (${result.newSeries} first sold in those weeks${result.partialWeekSeries > 0 ? `, ${result.partialWeekSeries} in the partial week after them,` : ''} left out); ${Math.round(result.actualUnits)} units sold in them`,
     '',
     '| method | WAPE | MAE (units per series-week) | bias |',
     '| --- | --- | --- | --- |',
@@ -124,4 +120,9 @@ function backtestTable(result: BacktestResult, per: ForecastLevel): string {
       `| ${row.method} | ${row.wape.toFixed(3)} | ${row.mae.toFixed(3)} | ${row.bias >= 0 ? '+' : ''}${(row.bias * 100).toFixed(1)} % |`,
     );
   return lines.join('\n');
+}
+
+/** What one series is, in the summary lines. */
+function seriesNoun(per: ForecastLevel): string {
+  return per === 'store' ? 'item-store' : 'item';
 }
