@@ -93,6 +93,19 @@ export function positiveNumber(args: Map<string, string>, key: string): number {
   return value;
 }
 
+/**
+ * A day option, `YYYY-MM-DD` (UTC), as the epoch ms its day starts; undefined when absent. A day
+ * that does not exist (2026-02-30) is refused, not rolled over into March.
+ */
+export function dayOption(args: Map<string, string>, key: string): number | undefined {
+  const raw = args.get(key);
+  if (raw === undefined) return undefined;
+  const time = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? Date.parse(`${raw}T00:00:00Z`) : Number.NaN;
+  if (!Number.isFinite(time) || new Date(time).toISOString().slice(0, 10) !== raw)
+    throw new UsageError(`--${key} must be a day as YYYY-MM-DD, got "${raw}"`);
+  return time;
+}
+
 /** Whether the command line asks for help (`--help` or `-h` anywhere). */
 export function wantsHelp(argv: string[]): boolean {
   return argv.includes('--help') || argv.includes('-h');

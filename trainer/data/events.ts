@@ -18,36 +18,49 @@ export function eventsSource(path: string): DataSource {
   const items = new Map<string, ItemStats>();
   const identities = new IdentityLinks();
   async function* interactions(): AsyncGenerator<Interaction> {
-    let first = true;
-    for await (const [line, text] of readLines(path, (note) => report.notes.push(note))) {
-      if (text.trim() === '') continue;
-      // A JSON array (mongoexport --jsonArray, a pretty-printed dump) would be one invalid event
-      // or a "not valid JSON" per line, with no word of why.
-      if (first && text.trimStart().startsWith('['))
-        throw new InputError(
-          `${path} is a JSON array; the events format is JSON Lines, one event per line (mongoexport without --jsonArray)`,
-        );
-      first = false;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        report.rows.read += 1;
-        report.skip('not valid JSON', line);
-        continue;
-      }
-      if (text.includes('"$') && raw !== null && typeof raw === 'object') {
-        try {
-          raw = fromEventDocument(BSON.EJSON.deserialize(raw as BSON.Document, { relaxed: true }));
-        } catch {
-          report.rows.read += 1;
-          report.skip('not valid Extended JSON', line);
-          continue;
-        }
-      }
-      yield* eventInteractions(raw as EventRecord, line, report, items, identities);
-    }
+    for await (const [line, raw] of readEventRecords(path, report))
+      yield* eventInteractions(raw, line, report, items, identities);
     if (report.rows.read === 0) throw new InputError(`input ${path} has no events`);
   }
   return { interactions, report, items, identities };
+}
+
+/**
+ * The events of a JSONL file with their line numbers, as read: Extended JSON turned back into the
+ * stored form, not validated. A line that is no JSON is counted as read and skipped in `report`.
+ * (Also the reader of `npm run report`, trainer/experiment/.)
+ */
+export async function* readEventRecords(
+  path: string,
+  report: ReadReport,
+): AsyncGenerator<[number, EventRecord]> {
+  let first = true;
+  for await (const [line, text] of readLines(path, (note) => report.notes.push(note))) {
+    if (text.trim() === '') continue;
+    // A JSON array (mongoexport --jsonArray, a pretty-printed dump) would be one invalid event
+    // or a "not valid JSON" per line, with no word of why.
+    if (first && text.trimStart().startsWith('['))
+      throw new InputError(
+        `${path} is a JSON array; the events format is JSON Lines, one event per line (mongoexport without --jsonArray)`,
+      );
+    first = false;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      report.rows.read += 1;
+      report.skip('not valid JSON', line);
+      continue;
+    }
+    if (text.includes('"$') && raw !== null && typeof raw === 'object') {
+      try {
+        raw = fromEventDocument(BSON.EJSON.deserialize(raw as BSON.Document, { relaxed: true }));
+      } catch {
+        report.rows.read += 1;
+        report.skip('not valid Extended JSON', line);
+        continue;
+      }
+    }
+    yield [line, raw as EventRecord];
+  }
 }

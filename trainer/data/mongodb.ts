@@ -6,7 +6,7 @@
 import { MongoClient } from 'mongodb';
 import { fromEventDocument } from '../../contracts/event-document';
 import { databaseOfUri, MONGODB_URI_SCHEME, withoutScheme } from '../../contracts/mongodb-uri';
-import { eventInteractions } from './event-interactions';
+import { type EventRecord, eventInteractions } from './event-interactions';
 import { EVENT_WEIGHTS } from './event-weights';
 import { IdentityLinks } from './identities';
 import { InputError } from './lines';
@@ -49,45 +49,54 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
   const items = new Map<string, ItemStats>();
   const identities = new IdentityLinks();
   async function* interactions(): AsyncGenerator<Interaction> {
-    if (!MONGODB_URI_SCHEME.test(uri))
-      throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
-    const client = connectionClient(uri);
-    try {
-      await client.connect().catch((error: Error) => {
-        throw new InputError(
-          `cannot connect to MongoDB: ${error.message}${authSourceHint(error, uri, client)}`,
-        );
-      });
-      const dbName = eventsDatabase(uri);
-      const cursor = client
-        .db(dbName)
-        .collection(collection)
-        .aggregate(eventsPipeline(), { allowDiskUse: true });
-      let n = 0;
-      for (;;) {
-        // A refusal (no user in the string: "requires authentication") or a server lost mid-read
-        // says which collection and how far, not only the driver's words.
-        const doc = await cursor.next().catch((error: Error) => {
-          throw new InputError(
-            `reading ${dbName}.${collection} from MongoDB failed after ${n} events: ${error.message}${authSourceHint(error, uri, client)}`,
-          );
-        });
-        if (doc === null) break;
-        n += 1;
-        yield* eventInteractions(
-          fromEventDocument(doc as Record<string, unknown>),
-          n,
-          report,
-          items,
-          identities,
-        );
-      }
-      if (n === 0) throw new InputError(`collection ${dbName}.${collection} has no product events`);
-    } finally {
-      await client.close();
+    let n = 0;
+    for await (const event of readEventDocuments(uri, eventsPipeline(), collection)) {
+      n += 1;
+      yield* eventInteractions(event, n, report, items, identities);
     }
+    if (n === 0)
+      throw new InputError(`collection ${eventsDatabase(uri)}.${collection} has no product events`);
   }
   return { interactions, report, items, identities };
+}
+
+/**
+ * The events `pipeline` leaves of the collection at `uri`, in the stored form (ISO times), by cursor.
+ * Every failure is an InputError that names the database and collection, never the connection
+ * string. (Also the reader of `npm run report`, trainer/experiment/.)
+ */
+export async function* readEventDocuments(
+  uri: string,
+  pipeline: object[],
+  collection = 'events',
+): AsyncGenerator<EventRecord> {
+  if (!MONGODB_URI_SCHEME.test(uri))
+    throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
+  const client = connectionClient(uri);
+  try {
+    await client.connect().catch((error: Error) => {
+      throw new InputError(
+        `cannot connect to MongoDB: ${error.message}${authSourceHint(error, uri, client)}`,
+      );
+    });
+    const dbName = eventsDatabase(uri);
+    const cursor = client.db(dbName).collection(collection).aggregate(pipeline, { allowDiskUse: true });
+    let n = 0;
+    for (;;) {
+      // A refusal (no user in the string: "requires authentication") or a server lost mid-read
+      // says which collection and how far, not only the driver's words.
+      const doc = await cursor.next().catch((error: Error) => {
+        throw new InputError(
+          `reading ${dbName}.${collection} from MongoDB failed after ${n} events: ${error.message}${authSourceHint(error, uri, client)}`,
+        );
+      });
+      if (doc === null) break;
+      n += 1;
+      yield fromEventDocument(doc as Record<string, unknown>);
+    }
+  } finally {
+    await client.close();
+  }
 }
 
 /** MongoDB's error code for a failed login ("Authentication failed.", whatever the cause). */

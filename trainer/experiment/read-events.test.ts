@@ -1,0 +1,127 @@
+/**
+ * The experiment report's reads against the project's local MongoDB-compatible server, through the
+ * official driver, or against a real MongoDB when RX_TEST_MONGODB_URI is set (test/support/test-mongo.ts).
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EventDocument, toEventDocument } from '../../contracts/event-document';
+import type { StoredEvent } from '../../contracts/events';
+import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import {
+  dropTestDatabase,
+  realTestMongoUri,
+  testDatabaseName,
+  withDatabase,
+} from '../../test/support/test-mongo';
+import { ReadReport } from '../data/types';
+import { type ExperimentFormat, experimentEvents } from './read-events';
+import { ExperimentTally, type TallyOptions } from './tally';
+
+const realUri = realTestMongoUri();
+const database = realUri ? testDatabaseName() : 'rxreport';
+let mongo: LocalMongo | undefined;
+let uri = '';
+
+const event = (id: string, fields: Partial<StoredEvent>): StoredEvent => ({
+  type: 'track',
+  messageId: id,
+  anonymousId: 'a1',
+  timestamp: '2026-11-02T10:00:00.000Z',
+  receivedAt: '2026-11-02T10:00:01.000Z',
+  site: 'shop',
+  bucket: 'treatment',
+  model_version: null,
+  ...fields,
+});
+
+const events: StoredEvent[] = [
+  event('e1', { type: 'page', properties: { url: 'https://shop.example/', title: 'Home' } }),
+  event('e2', {
+    event: 'Recommendation Clicked',
+    properties: { product_id: 'P1', recommendation_id: 'r1', placement: 'home' },
+  }),
+  event('e3', {
+    event: 'Order Completed',
+    timestamp: '2026-11-03T10:00:00.000Z',
+    properties: {
+      order_id: 'o1',
+      currency: 'GBP',
+      products: [
+        { product_id: 'P1', price: 2.5, quantity: 2, name: 'Mug', image_url: 'https://img/1.jpg' },
+        { product_id: 'P2', price: 4, quantity: 1, name: 'Tin' },
+      ],
+    },
+  }),
+  event('e4', { type: 'page', anonymousId: 'h1', bucket: 'holdout' }),
+  // Outside the window, and another site's.
+  event('e5', { type: 'page', anonymousId: 'late', timestamp: '2026-11-20T10:00:00.000Z' }),
+  event('e6', { type: 'page', anonymousId: 'o1', site: 'other-shop' }),
+];
+
+beforeAll(async () => {
+  if (!realUri) mongo = await startLocalMongo({ host: '127.0.0.1', port: 0 });
+  uri = withDatabase(realUri ?? mongo?.uri ?? '', database);
+  const client = new MongoClient(uri);
+  try {
+    await client
+      .db(database)
+      .collection<EventDocument>('events')
+      .insertMany(events.map((e) => toEventDocument(e)));
+  } finally {
+    await client.close();
+  }
+});
+
+afterAll(async () => {
+  if (realUri) await dropTestDatabase(realUri, database);
+  await mongo?.close();
+});
+
+async function tallyOf(
+  format: ExperimentFormat,
+  input: string,
+  options: Omit<TallyOptions, 'attributionMs'>,
+) {
+  const report = new ReadReport();
+  const tally = new ExperimentTally({ ...options, attributionMs: 7 * 86_400_000 }, report);
+  for await (const [position, raw] of experimentEvents(format, input, options, report))
+    tally.add(raw, position);
+  return { result: tally.finish(), report };
+}
+
+describe('experiment events from MongoDB', () => {
+  it('filters the site and window on the server and reads what the report needs', async () => {
+    const window = { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) };
+    const { result, report } = await tallyOf('mongodb', uri, window);
+    // e5 and e6 never left the server.
+    expect(report.rows).toEqual({ read: 4, kept: 4 });
+    const arm = result.arms.treatment;
+    expect(arm).toMatchObject({ shoppers: 1, converted: 1, orders: 1, attributedOrders: 1 });
+    expect(arm.revenue.GBP?.sum).toBe(9);
+    expect(arm.attributedRevenue).toEqual({ GBP: 5 });
+    expect(result.arms.holdout.shoppers).toBe(1);
+  });
+
+  it('without --site, refuses events of several sites', async () => {
+    await expect(tallyOf('mongodb', uri, {})).rejects.toThrow(/2 sites \(other-shop, shop\)/);
+  });
+
+  it('reads the same from a mongoexport of the collection (Extended JSON)', async () => {
+    const file = path.join(os.tmpdir(), `rx-report-${process.pid}.jsonl`);
+    const lines = events.map((e) =>
+      JSON.stringify({
+        ...toEventDocument(e),
+        timestamp: { $date: e.timestamp },
+        receivedAt: { $date: e.receivedAt },
+      }),
+    );
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const { result, report } = await tallyOf('events', file, { site: 'shop', to: Date.UTC(2026, 10, 10) });
+    expect(report.rows).toEqual({ read: 6, kept: 4 });
+    expect(result.arms.treatment.revenue.GBP?.sum).toBe(9);
+    expect(result.arms.treatment.attributedRevenue).toEqual({ GBP: 5 });
+  });
+});

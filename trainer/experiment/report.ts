@@ -1,0 +1,102 @@
+/**
+ * The experiment report (`npm run report`): treatment against holdout on conversion and revenue per
+ * shopper, with intervals, a sample-ratio check, recommendation engagement and attributed revenue,
+ * and the warnings a reader needs before trusting any of it.
+ */
+import type { Bucket } from '../../contracts/events';
+import { type Comparison, compareMeans, compareProportions, sampleRatioCheck } from './statistics';
+import type { Arm, Tally } from './tally';
+
+/** Below this many converted shoppers in an arm, the normal approximations are not to be trusted. */
+export const MIN_CONVERSIONS = 10;
+/** A sample-ratio p-value under this means the split itself is broken. */
+export const SAMPLE_RATIO_ALARM = 0.001;
+
+export interface ExperimentReport {
+  site: string | null;
+  /** ISO times of the first and last event in the window. */
+  firstEvent: string | null;
+  lastEvent: string | null;
+  arms: Record<Bucket, Arm>;
+  sampleRatio: ReturnType<typeof sampleRatioCheck>;
+  /** Shoppers with an order, of all shoppers. */
+  conversion: Comparison | null;
+  /** Per currency: what a shopper spent on average, buyers and non-buyers alike. */
+  revenuePerShopper: Record<string, Comparison | null>;
+  inBothBuckets: number;
+  unassigned: Tally['unassigned'];
+  repeatedOrders: number;
+  warnings: string[];
+}
+
+/** The report of a tally; `holdoutPercent` (HOLDOUT_PERCENT as configured) enables the ratio check. */
+export function experimentReport(tally: Tally, holdoutPercent?: number): ExperimentReport {
+  const { treatment, holdout } = tally.arms;
+  const currencies = [
+    ...new Set([...Object.keys(treatment.revenue), ...Object.keys(holdout.revenue)]),
+  ].sort();
+  const revenuePerShopper: Record<string, Comparison | null> = {};
+  for (const currency of currencies)
+    revenuePerShopper[currency] = compareMeans(
+      treatment.revenue[currency] ?? { n: treatment.shoppers, sum: 0, sumOfSquares: 0 },
+      holdout.revenue[currency] ?? { n: holdout.shoppers, sum: 0, sumOfSquares: 0 },
+    );
+  const sampleRatio =
+    holdoutPercent === undefined
+      ? null
+      : sampleRatioCheck(treatment.shoppers, holdout.shoppers, holdoutPercent / 100);
+  const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());
+  return {
+    site: tally.site,
+    firstEvent: iso(tally.firstEvent),
+    lastEvent: iso(tally.lastEvent),
+    arms: tally.arms,
+    sampleRatio,
+    conversion: compareProportions(
+      { n: treatment.shoppers, converted: treatment.converted },
+      { n: holdout.shoppers, converted: holdout.converted },
+    ),
+    revenuePerShopper,
+    inBothBuckets: tally.inBothBuckets,
+    unassigned: tally.unassigned,
+    repeatedOrders: tally.repeatedOrders,
+    warnings: warnings(tally, sampleRatio, holdoutPercent),
+  };
+}
+
+function warnings(
+  tally: Tally,
+  sampleRatio: ExperimentReport['sampleRatio'],
+  holdoutPercent: number | undefined,
+): string[] {
+  const { treatment, holdout } = tally.arms;
+  const out: string[] = [];
+  if (treatment.shoppers === 0 || holdout.shoppers === 0)
+    out.push(
+      `no shoppers in the ${treatment.shoppers === 0 ? 'treatment' : 'holdout'} arm: nothing to compare (is HOLDOUT_PERCENT above 0?)`,
+    );
+  else if (Math.min(treatment.converted, holdout.converted) < MIN_CONVERSIONS)
+    out.push(
+      `fewer than ${MIN_CONVERSIONS} shoppers with an order in an arm: the intervals and p-values are not reliable yet`,
+    );
+  if (sampleRatio !== null && sampleRatio.pValue < SAMPLE_RATIO_ALARM)
+    out.push(
+      `sample ratio mismatch: ${percent(sampleRatio.observedHoldoutShare)} of shoppers are in the holdout, not ${holdoutPercent} % (p = ${sampleRatio.pValue.toExponential(1)}); one arm is losing shoppers or events, and no comparison here can be trusted until that is found`,
+    );
+  if (tally.inBothBuckets > 0)
+    out.push(
+      `${tally.inBothBuckets} browsers have events in both arms (HOLDOUT_PERCENT changed during the window?) and are left out`,
+    );
+  if (tally.unassigned.orders > 0)
+    out.push(
+      `${tally.unassigned.orders} orders were reported under ${tally.unassigned.userIds} user ids alone that were seen with no browser or with several, and are in no arm`,
+    );
+  const unpriced = treatment.unpricedOrders + holdout.unpricedOrders;
+  if (unpriced > 0)
+    out.push(`${unpriced} orders have no revenue, total or prices: counted as orders worth 0`);
+  return out;
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)} %`;
+}

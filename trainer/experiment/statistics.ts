@@ -1,0 +1,147 @@
+/**
+ * The comparisons of the experiment report (treatment against holdout), with large-sample normal
+ * approximations, as A/B tools report them: a 95 % interval for the difference and for the relative
+ * lift, and a two-sided p-value. Each arm is summarised by sums (count, sum, sum of squares), so the
+ * report streams its events and keeps no list of shoppers' values.
+ */
+import { errorFunction } from 'simple-statistics';
+
+/** The 97.5th percentile of the standard normal distribution: a 95 % two-sided interval. */
+export const Z_95 = 1.959963984540054;
+
+/** One arm's values as sums: `n` shoppers, the sum of their values and of their squares. */
+export interface ArmSums {
+  n: number;
+  sum: number;
+  sumOfSquares: number;
+}
+
+/** An interval; `null` bounds when it cannot be computed (see each function). */
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+export interface Comparison {
+  treatment: number;
+  holdout: number;
+  /** treatment − holdout. */
+  difference: number;
+  differenceInterval: Interval | null;
+  /** treatment ÷ holdout − 1; null when the holdout's value is 0. */
+  lift: number | null;
+  liftInterval: Interval | null;
+  /** Two-sided, for "no difference"; null when there is no variation at all. */
+  pValue: number | null;
+}
+
+/** Two-sided p-value of a standard normal statistic. */
+export function twoSidedP(z: number): number {
+  // erfc(|z|/√2); simple-statistics' erf is Numerical Recipes' erfc-based one, good in the tails.
+  return 1 - errorFunction(Math.abs(z) / Math.SQRT2);
+}
+
+/**
+ * Conversion-like rates: `converted` of `n` in each arm. The difference's interval is Wald's
+ * (unpooled), the p-value the pooled two-proportion z test, and the lift's interval the delta method
+ * on the log of the ratio of the two proportions (needs a conversion in each arm).
+ */
+export function compareProportions(
+  treatment: { n: number; converted: number },
+  holdout: { n: number; converted: number },
+): Comparison | null {
+  if (treatment.n === 0 || holdout.n === 0) return null;
+  const pt = treatment.converted / treatment.n;
+  const ph = holdout.converted / holdout.n;
+  const difference = pt - ph;
+  const se = Math.sqrt((pt * (1 - pt)) / treatment.n + (ph * (1 - ph)) / holdout.n);
+  const pooled = (treatment.converted + holdout.converted) / (treatment.n + holdout.n);
+  const pooledSe = Math.sqrt(pooled * (1 - pooled) * (1 / treatment.n + 1 / holdout.n));
+  const lift = ph > 0 ? pt / ph - 1 : null;
+  let liftInterval: Interval | null = null;
+  if (lift !== null && treatment.converted > 0) {
+    const logSe = Math.sqrt((1 - pt) / treatment.converted + (1 - ph) / holdout.converted);
+    liftInterval = logInterval(pt / ph, logSe);
+  }
+  return {
+    treatment: pt,
+    holdout: ph,
+    difference,
+    differenceInterval: se > 0 ? around(difference, se) : null,
+    lift,
+    liftInterval,
+    pValue: pooledSe > 0 ? twoSidedP(difference / pooledSe) : null,
+  };
+}
+
+/**
+ * Means per shopper (revenue per shopper): Welch's unequal-variance standard error with the normal
+ * quantile (the arms are hundreds of shoppers or more; below that the report says the intervals are
+ * unreliable), and the delta method on the log of the ratio of means for the lift.
+ */
+export function compareMeans(treatment: ArmSums, holdout: ArmSums): Comparison | null {
+  if (treatment.n < 2 || holdout.n < 2) return null;
+  const mt = treatment.sum / treatment.n;
+  const mh = holdout.sum / holdout.n;
+  const vt = sampleVariance(treatment);
+  const vh = sampleVariance(holdout);
+  const se = Math.sqrt(vt / treatment.n + vh / holdout.n);
+  const difference = mt - mh;
+  const lift = mh > 0 ? mt / mh - 1 : null;
+  let liftInterval: Interval | null = null;
+  if (lift !== null && mt > 0) {
+    const logSe = Math.sqrt(vt / (treatment.n * mt * mt) + vh / (holdout.n * mh * mh));
+    liftInterval = logInterval(mt / mh, logSe);
+  }
+  return {
+    treatment: mt,
+    holdout: mh,
+    difference,
+    differenceInterval: se > 0 ? around(difference, se) : null,
+    lift,
+    liftInterval,
+    pValue: se > 0 ? twoSidedP(difference / se) : null,
+  };
+}
+
+/** The unbiased variance from sums; never negative (rounding of nearly constant values). */
+export function sampleVariance(arm: ArmSums): number {
+  if (arm.n < 2) return 0;
+  const mean = arm.sum / arm.n;
+  return Math.max(0, (arm.sumOfSquares - arm.n * mean * mean) / (arm.n - 1));
+}
+
+/**
+ * Sample ratio mismatch: is the split of shoppers what the configured holdout share would give? A
+ * chi-square goodness-of-fit test with one degree of freedom (p = erfc(√(χ²/2))). A p-value under
+ * 0.001 means the assignment or the tracking is broken (e.g. one arm loses events), and then no
+ * comparison of the arms can be trusted.
+ */
+export function sampleRatioCheck(
+  treatment: number,
+  holdout: number,
+  holdoutShare: number,
+): { expectedHoldoutShare: number; observedHoldoutShare: number; pValue: number } | null {
+  const n = treatment + holdout;
+  if (n === 0 || holdoutShare <= 0 || holdoutShare >= 1) return null;
+  const expectedHoldout = n * holdoutShare;
+  const expectedTreatment = n - expectedHoldout;
+  const chiSquare =
+    (holdout - expectedHoldout) ** 2 / expectedHoldout +
+    (treatment - expectedTreatment) ** 2 / expectedTreatment;
+  return {
+    expectedHoldoutShare: holdoutShare,
+    observedHoldoutShare: holdout / n,
+    pValue: twoSidedP(Math.sqrt(chiSquare)),
+  };
+}
+
+function around(value: number, se: number): Interval {
+  return { low: value - Z_95 * se, high: value + Z_95 * se };
+}
+
+/** The interval of `ratio − 1` from a standard error of log(ratio). */
+function logInterval(ratio: number, logSe: number): Interval {
+  const log = Math.log(ratio);
+  return { low: Math.exp(log - Z_95 * logSe) - 1, high: Math.exp(log + Z_95 * logSe) - 1 };
+}

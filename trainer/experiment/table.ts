@@ -1,0 +1,121 @@
+/** The experiment report as text: a heading, one Markdown table and the warnings. */
+import type { ExperimentReport } from './report';
+import type { Comparison, Interval } from './statistics';
+import type { Arm } from './tally';
+
+export function formatReport(report: ExperimentReport, holdoutPercent?: number): string {
+  const { treatment, holdout } = report.arms;
+  const lines = [
+    `experiment report: site ${report.site ?? '(none)'}, events from ${report.firstEvent ?? '-'} to ${report.lastEvent ?? '-'}`,
+    `shoppers (browsers): treatment ${treatment.shoppers}, holdout ${holdout.shoppers}${splitNote(report, holdoutPercent)}`,
+    '',
+    '| measure | treatment | holdout | difference (95 % CI) | lift (95 % CI) | p |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  const row = (cells: string[]) => lines.push(`| ${cells.join(' | ')} |`);
+  const conversion = report.conversion;
+  row([
+    'conversion (shoppers with an order)',
+    `${rate(conversion?.treatment)} (${treatment.converted})`,
+    `${rate(conversion?.holdout)} (${holdout.converted})`,
+    ...compared(conversion, (value) => `${signed(value * 100, 2)} pt`),
+  ]);
+  for (const [currency, comparison] of Object.entries(report.revenuePerShopper))
+    row([
+      `revenue per shopper, ${currency}`,
+      money(comparison?.treatment ?? mean(treatment, currency)),
+      money(comparison?.holdout ?? mean(holdout, currency)),
+      ...compared(comparison, (value) => signed(value, 2)),
+    ]);
+  row(['orders', String(treatment.orders), String(holdout.orders), '', '', '']);
+  for (const currency of Object.keys(report.revenuePerShopper))
+    row([
+      `average order value, ${currency}`,
+      money(orderValue(treatment, currency)),
+      money(orderValue(holdout, currency)),
+      '',
+      '',
+      '',
+    ]);
+  row([
+    'recommendation blocks shown',
+    String(treatment.recommendationsShown),
+    String(holdout.recommendationsShown),
+    '',
+    '',
+    '',
+  ]);
+  row(['recommendation clicks (per block shown)', clicks(treatment), clicks(holdout), '', '', '']);
+  row(['orders with a clicked recommendation', attributed(treatment), attributed(holdout), '', '', '']);
+  for (const currency of Object.keys(report.revenuePerShopper))
+    row([
+      `  their recommended products' value, ${currency}`,
+      money(treatment.attributedRevenue[currency] ?? 0),
+      money(holdout.attributedRevenue[currency] ?? 0),
+      '',
+      '',
+      '',
+    ]);
+  if (report.warnings.length > 0) {
+    lines.push('', 'warnings:');
+    for (const warning of report.warnings) lines.push(`- ${warning}`);
+  }
+  return lines.join('\n');
+}
+
+function splitNote(report: ExperimentReport, holdoutPercent: number | undefined): string {
+  const check = report.sampleRatio;
+  if (check === null || holdoutPercent === undefined) return '';
+  return `; ${(check.observedHoldoutShare * 100).toFixed(1)} % held out, ${holdoutPercent} % configured (sample-ratio check p = ${pValue(check.pValue)})`;
+}
+
+/** The difference, lift and p cells of a comparison ('-' when it could not be computed). */
+function compared(comparison: Comparison | null, difference: (value: number) => string): string[] {
+  if (comparison === null) return ['-', '-', '-'];
+  const interval = (i: Interval | null, format: (value: number) => string) =>
+    i === null ? '' : ` (${format(i.low)} to ${format(i.high)})`;
+  const liftPercent = (value: number) => `${signed(value * 100, 1)} %`;
+  return [
+    `${difference(comparison.difference)}${interval(comparison.differenceInterval, difference)}`,
+    comparison.lift === null
+      ? '-'
+      : `${liftPercent(comparison.lift)}${interval(comparison.liftInterval, liftPercent)}`,
+    comparison.pValue === null ? '-' : pValue(comparison.pValue),
+  ];
+}
+
+function mean(arm: Arm, currency: string): number {
+  return arm.shoppers === 0 ? 0 : (arm.revenue[currency]?.sum ?? 0) / arm.shoppers;
+}
+
+function orderValue(arm: Arm, currency: string): number | undefined {
+  const orders = arm.ordersByCurrency[currency] ?? 0;
+  return orders === 0 ? undefined : (arm.revenue[currency]?.sum ?? 0) / orders;
+}
+
+function clicks(arm: Arm): string {
+  if (arm.recommendationsShown === 0) return String(arm.recommendationClicks);
+  return `${arm.recommendationClicks} (${((arm.recommendationClicks / arm.recommendationsShown) * 100).toFixed(1)} %)`;
+}
+
+function attributed(arm: Arm): string {
+  if (arm.orders === 0) return String(arm.attributedOrders);
+  return `${arm.attributedOrders} (${((arm.attributedOrders / arm.orders) * 100).toFixed(0)} % of orders)`;
+}
+
+function rate(value: number | undefined): string {
+  return value === undefined ? '-' : `${(value * 100).toFixed(2)} %`;
+}
+
+function money(value: number | undefined): string {
+  return value === undefined ? '-' : value.toFixed(2);
+}
+
+function signed(value: number, digits: number): string {
+  const text = value.toFixed(digits);
+  return value > 0 && text !== (0).toFixed(digits) ? `+${text}` : text;
+}
+
+function pValue(p: number): string {
+  return p < 0.0001 ? '< 0.0001' : p.toFixed(4);
+}

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../contracts/events';
+import { InputError } from '../data/lines';
+import { ReadReport } from '../data/types';
+import { experimentReport } from './report';
+import { ExperimentTally, type TallyOptions } from './tally';
+
+const DAY = 86_400_000;
+let message = 0;
+
+/** A stored event; `day` and `hour` place it in November 2026. */
+function stored(fields: Partial<StoredEvent> & { day?: number; hour?: number }): StoredEvent {
+  const { day = 1, hour = 10, ...rest } = fields;
+  message += 1;
+  return {
+    type: 'track',
+    messageId: `m${message}`,
+    timestamp: new Date(Date.UTC(2026, 10, day, hour)).toISOString(),
+    receivedAt: new Date(Date.UTC(2026, 10, day, hour)).toISOString(),
+    site: 'shop',
+    bucket: 'treatment',
+    model_version: null,
+    ...rest,
+  };
+}
+
+const order = (
+  anonymousId: string | undefined,
+  orderId: string,
+  properties: StoredEvent['properties'] = {},
+  extra: Partial<StoredEvent> & { day?: number; hour?: number } = {},
+) =>
+  stored({
+    event: 'Order Completed',
+    ...(anonymousId ? { anonymousId } : {}),
+    properties: { order_id: orderId, ...properties },
+    ...extra,
+  });
+
+function tally(events: StoredEvent[], options: Partial<TallyOptions> = {}) {
+  const report = new ReadReport();
+  const t = new ExperimentTally({ attributionMs: 7 * DAY, ...options }, report);
+  events.forEach((event, i) => {
+    t.add(event as unknown as Record<string, unknown>, i + 1);
+  });
+  return { result: t.finish(), report };
+}
+
+describe('ExperimentTally', () => {
+  it('counts browsers per arm, who bought, and what each spent, per currency', () => {
+    const { result } = tally([
+      stored({ type: 'page', anonymousId: 'a' }),
+      stored({ type: 'page', anonymousId: 'b' }),
+      stored({ type: 'page', anonymousId: 'c', bucket: 'holdout' }),
+      order('a', 'o1', { revenue: 20, currency: 'gbp' }),
+      order('a', 'o2', { revenue: 5, currency: 'GBP' }),
+      order('c', 'o3', { revenue: 8, currency: 'EUR' }, { bucket: 'holdout' }),
+    ]);
+    const { treatment, holdout } = result.arms;
+    expect(treatment).toMatchObject({ shoppers: 2, converted: 1, orders: 2 });
+    expect(treatment.revenue.GBP).toEqual({ n: 2, sum: 25, sumOfSquares: 625 });
+    expect(holdout).toMatchObject({ shoppers: 1, converted: 1, orders: 1 });
+    expect(holdout.revenue.EUR).toEqual({ n: 1, sum: 8, sumOfSquares: 64 });
+    expect(treatment.ordersByCurrency).toEqual({ GBP: 2 });
+  });
+
+  it('counts an order reported twice once, and gives a user-only order to its one browser', () => {
+    const { result } = tally([
+      // The browser reports the order; the shop's server reports it again under the user id alone.
+      stored({ type: 'identify', anonymousId: 'a', userId: 'u1', bucket: 'holdout' }),
+      order('a', 'o1', { revenue: 10, currency: 'GBP' }, { bucket: 'holdout' }),
+      order(undefined, 'o1', { revenue: 10, currency: 'GBP' }, { userId: 'u1', bucket: 'treatment' }),
+      // Only the server reports this one: it is the browser's, in the browser's arm.
+      order(undefined, 'o2', { revenue: 4, currency: 'GBP' }, { userId: 'u1', bucket: 'treatment' }),
+    ]);
+    expect(result.arms.holdout).toMatchObject({ shoppers: 1, converted: 1, orders: 2 });
+    expect(result.arms.holdout.revenue.GBP?.sum).toBe(14);
+    expect(result.arms.treatment.shoppers).toBe(0);
+    expect(result.repeatedOrders).toBe(1);
+  });
+
+  it('leaves out user-only orders of a user seen with several browsers or none, and says so', () => {
+    const { result } = tally([
+      stored({ type: 'identify', anonymousId: 'a', userId: 'u1' }),
+      stored({ type: 'identify', anonymousId: 'b', userId: 'u1' }),
+      order(undefined, 'o1', { revenue: 10 }, { userId: 'u1' }),
+      order(undefined, 'o2', { revenue: 10 }, { userId: 'u2' }),
+    ]);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 2, converted: 0 });
+    expect(result.unassigned).toEqual({ userIds: 2, orders: 2 });
+    expect(experimentReport(result).warnings.join('\n')).toContain(
+      '2 orders were reported under 2 user ids alone',
+    );
+  });
+
+  it('leaves out a browser whose events are in both arms', () => {
+    const { result } = tally([
+      stored({ type: 'page', anonymousId: 'a' }),
+      stored({ type: 'page', anonymousId: 'a', bucket: 'holdout' }),
+      stored({ type: 'page', anonymousId: 'b' }),
+    ]);
+    expect(result.inBothBuckets).toBe(1);
+    expect(result.arms.treatment.shoppers).toBe(1);
+    expect(result.arms.holdout.shoppers).toBe(0);
+  });
+
+  it('attributes an ordered product to a recommendation click in the window before the order', () => {
+    const click = (anonymousId: string, product: string, day: number) =>
+      stored({ event: 'Recommendation Clicked', anonymousId, properties: { product_id: product }, day });
+    const { result } = tally([
+      stored({ event: 'Recommendation Shown', anonymousId: 'a', day: 1 }),
+      stored({ event: 'Recommendation Shown', anonymousId: 'b', day: 1 }),
+      click('a', 'P1', 1),
+      click('b', 'P1', 1),
+      click('c', 'P2', 20),
+      // a: P1 clicked 2 days before: its line (2 × 3.5) is the recommendation's; P9 is not.
+      order(
+        'a',
+        'o1',
+        {
+          revenue: 15,
+          products: [
+            { product_id: 'P1', price: 3.5, quantity: 2 },
+            { product_id: 'P9', price: 8 },
+          ],
+        },
+        { day: 3 },
+      ),
+      // b: clicked 10 days before, outside the 7-day window.
+      order('b', 'o2', { products: [{ product_id: 'P1', price: 3 }] }, { day: 11 }),
+      // c: bought before the click.
+      order('c', 'o3', { products: [{ product_id: 'P2', price: 3 }] }, { day: 19 }),
+    ]);
+    const arm = result.arms.treatment;
+    expect(arm.recommendationsShown).toBe(2);
+    expect(arm.recommendationClicks).toBe(3);
+    expect(arm.attributedOrders).toBe(1);
+    expect(arm.attributedRevenue).toEqual({ '???': 7 });
+  });
+
+  it('values an order by revenue, else total, else its lines, and counts unpriced ones', () => {
+    const { result } = tally([
+      order('a', 'o1', { revenue: 10, total: 12, currency: 'GBP' }),
+      order('a', 'o2', { total: 12, currency: 'GBP' }),
+      order('a', 'o3', { products: [{ product_id: 'P', price: 2, quantity: 3, currency: 'GBP' }] }),
+      order('a', 'o4', { products: [{ product_id: 'P' }], currency: 'GBP' }),
+    ]);
+    expect(result.arms.treatment.revenue.GBP?.sum).toBe(28);
+    expect(result.arms.treatment.unpricedOrders).toBe(1);
+    expect(experimentReport(result).warnings.join('\n')).toContain('1 orders have no revenue');
+  });
+
+  it('counts events of the window and site only, and refuses to mix sites unless one is chosen', () => {
+    const events = [
+      stored({ type: 'page', anonymousId: 'a', day: 1 }),
+      stored({ type: 'page', anonymousId: 'b', day: 5 }),
+      stored({ type: 'page', anonymousId: 'c', day: 5, site: 'other' }),
+    ];
+    expect(() => tally(events)).toThrow(InputError);
+    expect(() => tally(events)).toThrow(/2 sites \(other, shop\).*--site/);
+    const { result, report } = tally(events, {
+      site: 'shop',
+      from: Date.UTC(2026, 10, 2),
+      to: Date.UTC(2026, 10, 6),
+    });
+    expect(result.arms.treatment.shoppers).toBe(1);
+    expect(report.rows).toEqual({ read: 3, kept: 1 });
+    expect(report.skipped().map((s) => s.reason)).toEqual(['outside --from/--to', 'another site']);
+  });
+
+  it('skips events as posted (no bucket) and invalid ones, naming why', () => {
+    const posted: Record<string, unknown> = { ...stored({ type: 'page', anonymousId: 'a' }) };
+    delete posted.bucket;
+    const report = new ReadReport();
+    const t = new ExperimentTally({ attributionMs: DAY }, report);
+    t.add(posted, 1);
+    t.add({ ...stored({ type: 'page', anonymousId: 'a' }), bucket: 'control' }, 2);
+    t.add({ ...stored({ type: 'page', anonymousId: 'a' }) }, 3);
+    expect(report.rows).toEqual({ read: 3, kept: 1 });
+    expect(report.skipped().map((s) => [s.reason, s.firstLines])).toEqual([
+      ['no bucket: an event as posted, not as stored (read the events collection or its export)', [1]],
+      [expect.stringMatching(/^invalid event: bucket /), [2]],
+    ]);
+  });
+});
+
+describe('experimentReport', () => {
+  it('compares the arms, checks the split and warns while conversions are few', () => {
+    const events: StoredEvent[] = [];
+    for (let i = 0; i < 40; i++) {
+      const bucket = i < 28 ? 'treatment' : 'holdout';
+      events.push(stored({ type: 'page', anonymousId: `s${i}`, bucket }));
+      if (i % 5 === 0) events.push(order(`s${i}`, `o${i}`, { revenue: 10, currency: 'GBP' }, { bucket }));
+    }
+    const { result } = tally(events);
+    const report = experimentReport(result, 10);
+    expect(report.conversion?.treatment).toBeCloseTo(6 / 28, 10);
+    expect(report.conversion?.holdout).toBeCloseTo(2 / 12, 10);
+    expect(report.revenuePerShopper.GBP?.treatment).toBeCloseTo(60 / 28, 10);
+    // 12 of 40 held out against 10 % configured: the split is off.
+    expect(report.sampleRatio?.observedHoldoutShare).toBeCloseTo(0.3, 10);
+    expect(report.sampleRatio?.pValue).toBeLessThan(0.001);
+    expect(report.warnings.join('\n')).toMatch(
+      /sample ratio mismatch: 30.0 % of shoppers are in the holdout, not 10 %/,
+    );
+    expect(report.warnings.join('\n')).toMatch(/fewer than 10 shoppers with an order/);
+  });
+});

@@ -1,0 +1,315 @@
+/**
+ * Reads stored events into what the experiment report compares: per experiment arm, how many shoppers,
+ * how many bought, what they spent, and what recommendations were shown, clicked and bought.
+ *
+ * The unit is the browser (`anonymousId`), because that is what the worker randomises: the bucket is a
+ * function of the anonymous id (worker/src/shopper/holdout.ts), and an event's stored `bucket` says
+ * which arm its browser was in. A shop's server often reports orders under the user id alone (no
+ * anonymous id); such an order goes to the one browser that user id was seen with, and to no arm when
+ * it was seen with none or with several (counted, and said in the report). One order reported twice
+ * (by the browser and by the server, or retried under a new messageId) counts once, by `order_id`.
+ */
+import { type Bucket, type StoredEvent, validateStoredEvent } from '../../contracts/events';
+import { InputError } from '../data/lines';
+import type { ReadReport } from '../data/types';
+import { type OrderValue, orderValue } from './order-value';
+import type { ArmSums } from './statistics';
+
+export interface TallyOptions {
+  /** Only this site's events (`SITE_ID`); required when the events are of several. */
+  site?: string;
+  /** Epoch ms: events at or after `from` and before `to`. */
+  from?: number;
+  to?: number;
+  /** How long after a recommendation click buying the product counts as the recommendation's. */
+  attributionMs: number;
+}
+
+interface Order extends OrderValue {
+  time: number;
+}
+
+/** What a browser (or a user id without one) did in the window. Maps are made on first need. */
+interface Activity {
+  orders?: Map<string, Order>;
+  /** Product id → times of its `Recommendation Clicked`. */
+  clicks?: Map<string, number[]>;
+  shown: number;
+  clicked: number;
+}
+
+interface Shopper extends Activity {
+  /** `both`: events of this browser were stored in each arm (HOLDOUT_PERCENT changed meanwhile). */
+  bucket: Bucket | 'both';
+}
+
+/** One arm's totals. Money is per currency (three letters; see order-value.ts). */
+export interface Arm {
+  shoppers: number;
+  /** Shoppers with at least one order. */
+  converted: number;
+  orders: number;
+  /** Per currency: how many of the orders were in it. */
+  ordersByCurrency: Record<string, number>;
+  /** Orders whose event gave no revenue, total or prices (counted as orders worth 0). */
+  unpricedOrders: number;
+  /** Per currency: the sum and sum of squares over shoppers of what each spent (n = `shoppers`). */
+  revenue: Record<string, ArmSums>;
+  /** `Recommendation Shown` events: blocks of recommendations shown. */
+  recommendationsShown: number;
+  recommendationClicks: number;
+  /** Orders with a product the shopper had clicked in a recommendation within the window before. */
+  attributedOrders: number;
+  /** Per currency: price × quantity of those products. */
+  attributedRevenue: Record<string, number>;
+}
+
+export interface Tally {
+  site: string | null;
+  firstEvent: number | null;
+  lastEvent: number | null;
+  arms: Record<Bucket, Arm>;
+  /** Browsers with events in both arms, left out of both. */
+  inBothBuckets: number;
+  /** Orders reported under a user id alone that could not be given to one browser. */
+  unassigned: { userIds: number; orders: number };
+  /** The same order_id reported again (same browser), counted once. */
+  repeatedOrders: number;
+}
+
+const ORDER = 'Order Completed';
+const SHOWN = 'Recommendation Shown';
+const CLICKED = 'Recommendation Clicked';
+
+/** Accumulates events (`add`) and sums them up per arm (`finish`). */
+export class ExperimentTally {
+  private readonly shoppers = new Map<string, Shopper>();
+  private readonly userOnly = new Map<string, Activity>();
+  /** User id → the browsers it was seen with (events carrying both ids). */
+  private readonly browsersOf = new Map<string, Set<string>>();
+  private readonly sites = new Set<string>();
+  private first: number | null = null;
+  private last: number | null = null;
+  private repeatedOrders = 0;
+
+  constructor(
+    private readonly options: TallyOptions,
+    private readonly report: ReadReport,
+  ) {}
+
+  /** One event as read; `position` is its line (JSONL) or document number (MongoDB). */
+  add(raw: Record<string, unknown>, position: number): void {
+    this.report.rows.read += 1;
+    const admitted = this.admit(raw);
+    if (typeof admitted === 'string') {
+      this.report.skip(admitted, position);
+      return;
+    }
+    const { event, time } = admitted;
+    this.report.rows.kept += 1;
+    if (this.first === null || time < this.first) this.first = time;
+    if (this.last === null || time > this.last) this.last = time;
+
+    let activity: Activity;
+    if (event.anonymousId !== undefined) {
+      const shopper = this.shoppers.get(event.anonymousId);
+      if (shopper === undefined) {
+        const created: Shopper = { bucket: event.bucket, shown: 0, clicked: 0 };
+        this.shoppers.set(event.anonymousId, created);
+        activity = created;
+      } else {
+        if (shopper.bucket !== event.bucket) shopper.bucket = 'both';
+        activity = shopper;
+      }
+      if (event.userId !== undefined) {
+        const browsers = this.browsersOf.get(event.userId) ?? new Set<string>();
+        browsers.add(event.anonymousId);
+        this.browsersOf.set(event.userId, browsers);
+      }
+    } else {
+      // Validation guarantees a userId when there is no anonymousId.
+      const userId = event.userId ?? '';
+      activity = this.userOnly.get(userId) ?? { shown: 0, clicked: 0 };
+      this.userOnly.set(userId, activity);
+    }
+    this.record(activity, event, time);
+  }
+
+  /** The event and its time, or why it does not count. */
+  private admit(raw: Record<string, unknown>): { event: StoredEvent; time: number } | string {
+    if (raw.bucket === undefined)
+      return 'no bucket: an event as posted, not as stored (read the events collection or its export)';
+    const checked = validateStoredEvent(raw);
+    if (!checked.ok) {
+      const first = checked.problems[0];
+      return `invalid event: ${first?.field ? `${first.field} ` : ''}${first?.reason ?? 'rejected'}`;
+    }
+    const event = checked.event;
+    this.sites.add(event.site);
+    if (this.options.site !== undefined && event.site !== this.options.site) return 'another site';
+    const time = Date.parse(event.timestamp);
+    const { from, to } = this.options;
+    if ((from !== undefined && time < from) || (to !== undefined && time >= to)) return 'outside --from/--to';
+    return { event, time };
+  }
+
+  private record(activity: Activity, event: StoredEvent, time: number): void {
+    if (event.type !== 'track') return;
+    if (event.event === ORDER) {
+      const orders = ordersOf(activity);
+      const key = orderKey(event);
+      if (orders.has(key)) this.repeatedOrders += 1;
+      else orders.set(key, { ...orderValue(event), time });
+    } else if (event.event === SHOWN) {
+      activity.shown += 1;
+    } else if (event.event === CLICKED) {
+      activity.clicked += 1;
+      const clicks = clicksOf(activity);
+      for (const product of productIds(event)) {
+        const times = clicks.get(product) ?? [];
+        times.push(time);
+        clicks.set(product, times);
+      }
+    }
+  }
+
+  /** The arms. Throws an InputError when the events are of several sites and no `site` was chosen. */
+  finish(): Tally {
+    if (this.options.site === undefined && this.sites.size > 1) {
+      const names = [...this.sites].sort();
+      throw new InputError(
+        `the events are of ${names.length} sites (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}): choose one with --site`,
+      );
+    }
+    const unassigned = this.assignUserOnlyEvents();
+    const arms: Record<Bucket, Arm> = { treatment: emptyArm(), holdout: emptyArm() };
+    let inBothBuckets = 0;
+    for (const shopper of this.shoppers.values()) {
+      if (shopper.bucket === 'both') inBothBuckets += 1;
+      else this.addShopper(arms[shopper.bucket], shopper);
+    }
+    for (const arm of Object.values(arms))
+      for (const sums of Object.values(arm.revenue)) sums.n = arm.shoppers;
+    return {
+      site: this.options.site ?? [...this.sites][0] ?? null,
+      firstEvent: this.first,
+      lastEvent: this.last,
+      arms,
+      inBothBuckets,
+      unassigned,
+      repeatedOrders: this.repeatedOrders,
+    };
+  }
+
+  /** Gives each user id's own events to the one browser it was seen with; counts the rest. */
+  private assignUserOnlyEvents(): Tally['unassigned'] {
+    const unassigned = { userIds: 0, orders: 0 };
+    for (const [userId, activity] of this.userOnly) {
+      const browsers = this.browsersOf.get(userId);
+      const browser = browsers?.size === 1 ? this.shoppers.get([...browsers][0] ?? '') : undefined;
+      if (browser === undefined) {
+        if (activity.orders !== undefined && activity.orders.size > 0) {
+          unassigned.userIds += 1;
+          unassigned.orders += activity.orders.size;
+        }
+        continue;
+      }
+      for (const [key, order] of activity.orders ?? []) {
+        const orders = ordersOf(browser);
+        if (orders.has(key)) this.repeatedOrders += 1;
+        else orders.set(key, order);
+      }
+      for (const [product, times] of activity.clicks ?? []) {
+        const clicks = clicksOf(browser);
+        clicks.set(product, [...(clicks.get(product) ?? []), ...times]);
+      }
+      browser.shown += activity.shown;
+      browser.clicked += activity.clicked;
+    }
+    return unassigned;
+  }
+
+  private addShopper(arm: Arm, shopper: Shopper): void {
+    arm.shoppers += 1;
+    arm.recommendationsShown += shopper.shown;
+    arm.recommendationClicks += shopper.clicked;
+    const orders = shopper.orders;
+    if (orders === undefined || orders.size === 0) return;
+    arm.converted += 1;
+    const spent = new Map<string, number>();
+    for (const order of orders.values()) {
+      arm.orders += 1;
+      arm.ordersByCurrency[order.currency] = (arm.ordersByCurrency[order.currency] ?? 0) + 1;
+      if (!order.priced) arm.unpricedOrders += 1;
+      spent.set(order.currency, (spent.get(order.currency) ?? 0) + order.revenue);
+      const attributed = this.attributedValue(order, shopper.clicks);
+      if (attributed !== undefined) {
+        arm.attributedOrders += 1;
+        arm.attributedRevenue[order.currency] = (arm.attributedRevenue[order.currency] ?? 0) + attributed;
+      }
+    }
+    for (const [currency, amount] of spent) {
+      const sums = arm.revenue[currency] ?? { n: 0, sum: 0, sumOfSquares: 0 };
+      arm.revenue[currency] = sums;
+      sums.sum += amount;
+      sums.sumOfSquares += amount * amount;
+    }
+  }
+
+  /**
+   * What of `order` the shopper's recommendation clicks earned: the lines of products clicked in a
+   * recommendation at most `attributionMs` before the order (and not after it); undefined if none.
+   */
+  private attributedValue(order: Order, clicks: Map<string, number[]> | undefined): number | undefined {
+    if (clicks === undefined) return undefined;
+    let value: number | undefined;
+    for (const line of order.lines) {
+      const times = clicks.get(line.product);
+      if (times?.some((t) => t <= order.time && order.time - t <= this.options.attributionMs))
+        value = (value ?? 0) + (line.value ?? 0);
+    }
+    return value;
+  }
+}
+
+function ordersOf(activity: Activity): Map<string, Order> {
+  if (activity.orders === undefined) activity.orders = new Map();
+  return activity.orders;
+}
+
+function clicksOf(activity: Activity): Map<string, number[]> {
+  if (activity.clicks === undefined) activity.clicks = new Map();
+  return activity.clicks;
+}
+
+function emptyArm(): Arm {
+  return {
+    shoppers: 0,
+    converted: 0,
+    orders: 0,
+    ordersByCurrency: {},
+    unpricedOrders: 0,
+    revenue: {},
+    recommendationsShown: 0,
+    recommendationClicks: 0,
+    attributedOrders: 0,
+    attributedRevenue: {},
+  };
+}
+
+/** An order is its `order_id`; without one, its event. */
+function orderKey(event: StoredEvent): string {
+  const id = event.properties?.order_id;
+  return id === undefined ? `message:${event.messageId}` : `order:${id}`;
+}
+
+/** The products a click names: `product_id` and `products[].product_id` (or `sku`). */
+function productIds(event: StoredEvent): string[] {
+  const properties = event.properties ?? {};
+  const ids = new Set<string>();
+  for (const product of [properties, ...(properties.products ?? [])]) {
+    const id = product.product_id ?? product.sku;
+    if (id !== undefined) ids.add(String(id));
+  }
+  return [...ids];
+}
