@@ -62,19 +62,27 @@ export async function simulateShopper(
   };
   const cart: CartItem[] = [];
 
-  async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  /**
+   * One request as a browser makes it. Rate limited (429), it waits as told, at most `maxWaitSeconds`
+   * a time, and tries again, `attempts` times in all. Every simulated shopper comes from this
+   * machine's one address, so together they can reach the worker's per-client limit (600 a minute).
+   */
+  async function request(
+    path: string,
+    init: RequestInit = {},
+    patience = { attempts: 3, maxWaitSeconds: 5 },
+  ): Promise<Response> {
     if (Date.now() > target.deadline) throw new Stopped();
     const headers = new Headers(init.headers);
     headers.set('user-agent', USER_AGENT);
     const cookie = jar.header();
     if (cookie) headers.set('cookie', cookie);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const response = await fetch(`${target.baseUrl}${path}`, { ...init, headers, redirect: 'manual' });
       jar.store(response.headers);
-      if (response.status !== 429 || attempt === 2) return response;
+      if (response.status !== 429 || attempt === patience.attempts) return response;
       await response.body?.cancel();
-      // Rate limited: wait as told (bounded) and try again.
-      const wait = Math.min(Number(response.headers.get('retry-after') ?? '1') || 1, 5);
+      const wait = Math.min(Number(response.headers.get('retry-after') ?? '1') || 1, patience.maxWaitSeconds);
       await pause(wait * 1000);
     }
   }
@@ -89,11 +97,13 @@ export async function simulateShopper(
       timestamp: new Date().toISOString(),
       context: { library: { name: 'rx-demo-traffic' } },
     }));
-    const response = await request('/v1/events', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ batch }),
-    });
+    // As rx.js does, events wait out a 429's whole Retry-After and go again with the same messageIds,
+    // so the events behind the numbers printed at the end are all stored (and once each).
+    const response = await request(
+      '/v1/events',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ batch }) },
+      { attempts: 4, maxWaitSeconds: 60 },
+    );
     const body = (await response.json().catch(() => ({}))) as {
       accepted?: number;
       error?: { message?: string };

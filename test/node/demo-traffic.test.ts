@@ -1,9 +1,12 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderRecommendationBlock } from '../../contracts/markup';
 import { type DemoShop, startDemoShop } from '../../scripts/demo-shop/index';
 import { CookieJar } from '../../scripts/demo-traffic/cookie-jar';
 import { parsePage } from '../../scripts/demo-traffic/page';
 import { seededRandom } from '../../scripts/demo-traffic/random';
+import { simulateShopper } from '../../scripts/demo-traffic/shopper';
 
 let shop: DemoShop;
 beforeAll(async () => {
@@ -90,3 +93,75 @@ describe('seeded random', () => {
     expect(seededRandom(43).int(1, 1_000_000)).not.toBe(seededRandom(42).int(1, 1_000_000));
   });
 });
+
+describe('a simulated shopper', () => {
+  it('waits out a rate limit and sends the same events again, so none is lost or doubled', async () => {
+    // In front of the demo shop, as the worker is: sets rx_uid, takes events, and refuses them for the
+    // first 11 s with 429 and that Retry-After, as the worker's per-client limit does (60 s there).
+    // Waiting at most 5 s a time, three times, a shopper would lose the batch.
+    const batches: Array<{ status: number; ids: string[] }> = [];
+    let limitedSince: number | undefined;
+    const front: Server = createServer(async (request, response) => {
+      if (request.url === '/v1/events') {
+        const ids = (
+          JSON.parse(await readBody(request)) as { batch: Array<{ messageId: string }> }
+        ).batch.map((e) => e.messageId);
+        limitedSince ??= Date.now();
+        const status = Date.now() - limitedSince < 11_000 ? 429 : 202;
+        batches.push({ status, ids });
+        response.writeHead(status, {
+          'content-type': 'application/json',
+          ...(status === 429 ? { 'retry-after': '11' } : {}),
+        });
+        response.end(
+          JSON.stringify(status === 429 ? { error: { code: 'rate_limited' } } : { accepted: ids.length }),
+        );
+        return;
+      }
+      const origin = await fetch(`${shop.url}${request.url}`, {
+        method: request.method ?? 'GET',
+        headers: {
+          cookie: request.headers.cookie ?? '',
+          'content-type': request.headers['content-type'] ?? '',
+        },
+        redirect: 'manual',
+        ...(request.method === 'POST' ? { body: await readBody(request) } : {}),
+      });
+      const headers: Record<string, string | string[]> = {
+        'content-type': origin.headers.get('content-type') ?? '',
+      };
+      const cookies = origin.headers.getSetCookie();
+      headers['set-cookie'] = [...cookies, 'rx_uid=0b7c3f0e-8f5a-4c52-9b8e-2f1d6c0a9e11; Path=/'];
+      const location = origin.headers.get('location');
+      if (location) headers.location = location;
+      response.writeHead(origin.status, headers);
+      response.end(Buffer.from(await origin.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = front.address() as AddressInfo;
+      const report = await simulateShopper(
+        1,
+        { baseUrl: `http://127.0.0.1:${port}`, deadline: Date.now() + 60_000, thinkMs: [0, 0] },
+        seededRandom(7),
+      );
+      expect(report.errors).toEqual([]);
+      expect(report.eventsRejected).toBe(0);
+      expect(batches[0]?.status).toBe(429);
+      // The refused batch went again, as it was.
+      expect(batches[1]).toEqual({ status: 202, ids: batches[0]?.ids });
+      expect(batches.filter((b) => b.status === 429)).toHaveLength(1);
+      const accepted = batches.filter((b) => b.status === 202).flatMap((b) => b.ids);
+      expect(report.eventsAccepted).toBe(accepted.length);
+      expect(new Set(accepted).size).toBe(accepted.length);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+  }, 60_000);
+});
+
+async function readBody(request: AsyncIterable<Buffer>): Promise<string> {
+  let body = '';
+  for await (const chunk of request) body += chunk;
+  return body;
+}

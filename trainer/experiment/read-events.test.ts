@@ -56,6 +56,12 @@ const events: StoredEvent[] = [
     },
   }),
   event('e4', { type: 'page', anonymousId: 'h1', bucket: 'holdout' }),
+  // What the proxy sends for a product page it filled.
+  event('e7', {
+    event: 'Product Viewed',
+    properties: { product_id: 'P1', recommendation_id: 'r2', model_version: 'v1' },
+    context: { source: 'rx-proxy', personalized: true },
+  }),
   // Outside the window, and another site's.
   event('e5', { type: 'page', anonymousId: 'late', timestamp: '2026-11-20T10:00:00.000Z' }),
   event('e6', { type: 'page', anonymousId: 'o1', site: 'other-shop' }),
@@ -97,9 +103,16 @@ describe('experiment events from MongoDB', () => {
     const window = { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) };
     const { result, report } = await tallyOf('mongodb', uri, window);
     // e5 and e6 never left the server.
-    expect(report.rows).toEqual({ read: 4, kept: 4 });
+    expect(report.rows).toEqual({ read: 5, kept: 5 });
     const arm = result.arms.treatment;
-    expect(arm).toMatchObject({ shoppers: 1, converted: 1, orders: 1, attributedOrders: 1 });
+    expect(arm).toMatchObject({
+      shoppers: 1,
+      converted: 1,
+      orders: 1,
+      attributedOrders: 1,
+      recommendationsShown: 1,
+      recommendationClicks: 1,
+    });
     expect(arm.revenue.GBP?.sum).toBe(9);
     expect(arm.attributedRevenue).toEqual({ GBP: 5 });
     expect(result.arms.holdout.shoppers).toBe(1);
@@ -120,7 +133,7 @@ describe('experiment events from MongoDB', () => {
     );
     await writeFile(file, `${lines.join('\n')}\n`);
     const { result, report } = await tallyOf('events', file, { site: 'shop', to: Date.UTC(2026, 10, 10) });
-    expect(report.rows).toEqual({ read: 6, kept: 4 });
+    expect(report.rows).toEqual({ read: 7, kept: 5 });
     expect(result.arms.treatment.revenue.GBP?.sum).toBe(9);
     expect(result.arms.treatment.attributedRevenue).toEqual({ GBP: 5 });
   });

@@ -23,6 +23,7 @@ const FIELDS = [
   'bucket',
   'model_version',
   'properties.order_id',
+  'properties.recommendation_id',
   'properties.revenue',
   'properties.total',
   'properties.currency',

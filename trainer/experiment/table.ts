@@ -38,14 +38,14 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
       '',
     ]);
   row([
-    'recommendation blocks shown',
+    'recommendation impressions (blocks, or pages the proxy filled)',
     String(treatment.recommendationsShown),
     String(holdout.recommendationsShown),
     '',
     '',
     '',
   ]);
-  row(['recommendation clicks (per block shown)', clicks(treatment), clicks(holdout), '', '', '']);
+  row(['recommendation clicks (per impression)', clicks(treatment), clicks(holdout), '', '', '']);
   row(['orders with a clicked recommendation', attributed(treatment), attributed(holdout), '', '', '']);
   for (const currency of Object.keys(report.revenuePerShopper))
     row([

@@ -110,6 +110,9 @@ describe('ExperimentTally', () => {
     const { result } = tally([
       stored({ event: 'Recommendation Shown', anonymousId: 'a', day: 1 }),
       stored({ event: 'Recommendation Shown', anonymousId: 'b', day: 1 }),
+      // The proxy's page views: one of a page it filled (an impression), one of a page it did not.
+      stored({ type: 'page', anonymousId: 'c', properties: { path: '/', recommendation_id: 'r9' } }),
+      stored({ type: 'page', anonymousId: 'c', properties: { path: '/about' } }),
       click('a', 'P1', 1),
       click('b', 'P1', 1),
       click('c', 'P2', 20),
@@ -132,7 +135,7 @@ describe('ExperimentTally', () => {
       order('c', 'o3', { products: [{ product_id: 'P2', price: 3 }] }, { day: 19 }),
     ]);
     const arm = result.arms.treatment;
-    expect(arm.recommendationsShown).toBe(2);
+    expect(arm.recommendationsShown).toBe(3);
     expect(arm.recommendationClicks).toBe(3);
     expect(arm.attributedOrders).toBe(1);
     expect(arm.attributedRevenue).toEqual({ '???': 7 });

@@ -55,7 +55,10 @@ export interface Arm {
   unpricedOrders: number;
   /** Per currency: the sum and sum of squares over shoppers of what each spent (n = `shoppers`). */
   revenue: Record<string, ArmSums>;
-  /** `Recommendation Shown` events: blocks of recommendations shown. */
+  /**
+   * Impressions: `Recommendation Shown` events (the plugin's, one per block it filled) and page views
+   * the proxy sent for pages it filled (one per page; they carry the first block's recommendation_id).
+   */
   recommendationsShown: number;
   recommendationClicks: number;
   /** Orders with a product the shopper had clicked in a recommendation within the window before. */
@@ -154,6 +157,7 @@ export class ExperimentTally {
   }
 
   private record(activity: Activity, event: StoredEvent, time: number): void {
+    if (isFilledPageView(event)) activity.shown += 1;
     if (event.type !== 'track') return;
     if (event.event === ORDER) {
       const orders = ordersOf(activity);
@@ -295,6 +299,15 @@ function emptyArm(): Arm {
     attributedOrders: 0,
     attributedRevenue: {},
   };
+}
+
+/**
+ * A page view that says recommendations were on the page: the proxy's own `page` / `Product Viewed`
+ * events name the recommendation_id of what it filled (worker/src/proxy/page-view.ts).
+ */
+function isFilledPageView(event: StoredEvent): boolean {
+  const pageView = event.type === 'page' || (event.type === 'track' && event.event === 'Product Viewed');
+  return pageView && event.properties?.recommendation_id !== undefined;
 }
 
 /** An order is its `order_id`; without one, its event. */
