@@ -160,6 +160,10 @@ describe('ExperimentTally', () => {
       stored({ type: 'page', anonymousId: 'c', day: 5, site: 'other' }),
     ];
     expect(() => tally(events)).toThrow(InputError);
+    // Another site's events outside the window do not count.
+    expect(tally(events, { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 2) }).result.site).toBe(
+      'shop',
+    );
     expect(() => tally(events)).toThrow(/2 sites \(other, shop\).*--site/);
     const { result, report } = tally(events, {
       site: 'shop',

@@ -148,11 +148,12 @@ export class ExperimentTally {
       return `invalid event: ${first?.field ? `${first.field} ` : ''}${first?.reason ?? 'rejected'}`;
     }
     const event = checked.event;
-    this.sites.add(event.site);
-    if (this.options.site !== undefined && event.site !== this.options.site) return 'another site';
+    // The window first, as the MongoDB pipeline filters it: only sites seen in the window count.
     const time = Date.parse(event.timestamp);
     const { from, to } = this.options;
     if ((from !== undefined && time < from) || (to !== undefined && time >= to)) return 'outside --from/--to';
+    this.sites.add(event.site);
+    if (this.options.site !== undefined && event.site !== this.options.site) return 'another site';
     return { event, time };
   }
 
