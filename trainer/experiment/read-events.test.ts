@@ -112,6 +112,7 @@ describe('experiment events from MongoDB', () => {
       attributedOrders: 1,
       recommendationsShown: 1,
       recommendationClicks: 1,
+      placements: { product: { impressions: 1, clicks: 0 }, home: { impressions: 0, clicks: 1 } },
     });
     expect(arm.revenue.GBP?.sum).toBe(9);
     expect(arm.attributedRevenue).toEqual({ GBP: 5 });

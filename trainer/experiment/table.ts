@@ -1,7 +1,7 @@
 /** The experiment report as text: a heading, one Markdown table and the warnings. */
 import type { ExperimentReport } from './report';
 import type { Comparison, Interval } from './statistics';
-import type { Arm } from './tally';
+import { type Arm, NO_PLACEMENT } from './tally';
 
 export function formatReport(report: ExperimentReport, holdoutPercent?: number): string {
   const { treatment, holdout } = report.arms;
@@ -46,6 +46,19 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
     '',
   ]);
   row(['recommendation clicks (per impression)', clicks(treatment), clicks(holdout), '', '', '']);
+  const placements = [
+    ...new Set([...Object.keys(treatment.placements), ...Object.keys(holdout.placements)]),
+  ].sort();
+  if (placements.length > 1 || (placements.length === 1 && placements[0] !== NO_PLACEMENT))
+    for (const placement of placements)
+      row([
+        `  on ${placement}: clicks / impressions`,
+        placementCell(treatment, placement),
+        placementCell(holdout, placement),
+        '',
+        '',
+        '',
+      ]);
   row(['orders with a clicked recommendation', attributed(treatment), attributed(holdout), '', '', '']);
   for (const currency of Object.keys(report.revenuePerShopper))
     row([
@@ -96,6 +109,14 @@ function orderValue(arm: Arm, currency: string): number | undefined {
 function clicks(arm: Arm): string {
   if (arm.recommendationsShown === 0) return String(arm.recommendationClicks);
   return `${arm.recommendationClicks} (${((arm.recommendationClicks / arm.recommendationsShown) * 100).toFixed(1)} %)`;
+}
+
+function placementCell(arm: Arm, placement: string): string {
+  const counts = arm.placements[placement];
+  if (counts === undefined) return '-';
+  const rate =
+    counts.impressions > 0 ? ` (${((counts.clicks / counts.impressions) * 100).toFixed(1)} %)` : '';
+  return `${counts.clicks} / ${counts.impressions}${rate}`;
 }
 
 function attributed(arm: Arm): string {

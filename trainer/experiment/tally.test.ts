@@ -106,12 +106,22 @@ describe('ExperimentTally', () => {
 
   it('attributes an ordered product to a recommendation click in the window before the order', () => {
     const click = (anonymousId: string, product: string, day: number) =>
-      stored({ event: 'Recommendation Clicked', anonymousId, properties: { product_id: product }, day });
+      stored({
+        event: 'Recommendation Clicked',
+        anonymousId,
+        properties: { product_id: product, placement: 'home' },
+        day,
+      });
     const { result } = tally([
-      stored({ event: 'Recommendation Shown', anonymousId: 'a', day: 1 }),
+      stored({ event: 'Recommendation Shown', anonymousId: 'a', day: 1, properties: { placement: 'home' } }),
       stored({ event: 'Recommendation Shown', anonymousId: 'b', day: 1 }),
       // The proxy's page views: one of a page it filled (an impression), one of a page it did not.
-      stored({ type: 'page', anonymousId: 'c', properties: { path: '/', recommendation_id: 'r9' } }),
+      stored({
+        type: 'page',
+        name: 'home',
+        anonymousId: 'c',
+        properties: { path: '/', recommendation_id: 'r9' },
+      }),
       stored({ type: 'page', anonymousId: 'c', properties: { path: '/about' } }),
       click('a', 'P1', 1),
       click('b', 'P1', 1),
@@ -137,6 +147,10 @@ describe('ExperimentTally', () => {
     const arm = result.arms.treatment;
     expect(arm.recommendationsShown).toBe(3);
     expect(arm.recommendationClicks).toBe(3);
+    expect(arm.placements).toEqual({
+      home: { impressions: 2, clicks: 3 },
+      '(none)': { impressions: 1, clicks: 0 },
+    });
     expect(arm.attributedOrders).toBe(1);
     expect(arm.attributedRevenue).toEqual({ '???': 7 });
   });

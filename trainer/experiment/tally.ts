@@ -34,8 +34,14 @@ interface Activity {
   orders?: Map<string, Order>;
   /** Product id → times of its `Recommendation Clicked`. */
   clicks?: Map<string, number[]>;
-  shown: number;
-  clicked: number;
+  /** Impressions and clicks per placement. */
+  engagement?: Map<string, Engagement>;
+}
+
+/** Recommendation impressions and clicks (see Arm). */
+export interface Engagement {
+  impressions: number;
+  clicks: number;
 }
 
 interface Shopper extends Activity {
@@ -61,6 +67,8 @@ export interface Arm {
    */
   recommendationsShown: number;
   recommendationClicks: number;
+  /** The same per placement (`home`, `product`, ...; `(none)` when the event named none). */
+  placements: Record<string, Engagement>;
   /** Orders with a product the shopper had clicked in a recommendation within the window before. */
   attributedOrders: number;
   /** Per currency: price × quantity of those products. */
@@ -117,7 +125,7 @@ export class ExperimentTally {
     if (event.anonymousId !== undefined) {
       const shopper = this.shoppers.get(event.anonymousId);
       if (shopper === undefined) {
-        const created: Shopper = { bucket: event.bucket, shown: 0, clicked: 0 };
+        const created: Shopper = { bucket: event.bucket };
         this.shoppers.set(event.anonymousId, created);
         activity = created;
       } else {
@@ -132,7 +140,7 @@ export class ExperimentTally {
     } else {
       // Validation guarantees a userId when there is no anonymousId.
       const userId = event.userId ?? '';
-      activity = this.userOnly.get(userId) ?? { shown: 0, clicked: 0 };
+      activity = this.userOnly.get(userId) ?? {};
       this.userOnly.set(userId, activity);
     }
     this.record(activity, event, time);
@@ -158,7 +166,7 @@ export class ExperimentTally {
   }
 
   private record(activity: Activity, event: StoredEvent, time: number): void {
-    if (isFilledPageView(event)) activity.shown += 1;
+    if (isFilledPageView(event)) engage(activity, pageViewPlacement(event), 'impressions');
     if (event.type !== 'track') return;
     if (event.event === ORDER) {
       const orders = ordersOf(activity);
@@ -166,9 +174,9 @@ export class ExperimentTally {
       if (orders.has(key)) this.repeatedOrders += 1;
       else orders.set(key, { ...orderValue(event), time });
     } else if (event.event === SHOWN) {
-      activity.shown += 1;
+      engage(activity, event.properties?.placement, 'impressions');
     } else if (event.event === CLICKED) {
-      activity.clicked += 1;
+      engage(activity, event.properties?.placement, 'clicks');
       const clicks = clicksOf(activity);
       for (const product of productIds(event)) {
         const times = clicks.get(product) ?? [];
@@ -228,16 +236,24 @@ export class ExperimentTally {
         const clicks = clicksOf(browser);
         clicks.set(product, [...(clicks.get(product) ?? []), ...times]);
       }
-      browser.shown += activity.shown;
-      browser.clicked += activity.clicked;
+      for (const [placement, counts] of activity.engagement ?? []) {
+        engage(browser, placement, 'impressions', counts.impressions);
+        engage(browser, placement, 'clicks', counts.clicks);
+      }
     }
     return unassigned;
   }
 
   private addShopper(arm: Arm, shopper: Shopper): void {
     arm.shoppers += 1;
-    arm.recommendationsShown += shopper.shown;
-    arm.recommendationClicks += shopper.clicked;
+    for (const [placement, counts] of shopper.engagement ?? []) {
+      arm.recommendationsShown += counts.impressions;
+      arm.recommendationClicks += counts.clicks;
+      const total = arm.placements[placement] ?? { impressions: 0, clicks: 0 };
+      total.impressions += counts.impressions;
+      total.clicks += counts.clicks;
+      arm.placements[placement] = total;
+    }
     const orders = shopper.orders;
     if (orders === undefined || orders.size === 0) return;
     arm.converted += 1;
@@ -277,6 +293,24 @@ export class ExperimentTally {
   }
 }
 
+/** Placement of an impression or click with none named. */
+export const NO_PLACEMENT = '(none)';
+
+/** Counts `count` impressions or clicks of `placement` in the activity. */
+function engage(activity: Activity, placement: string | undefined, kind: keyof Engagement, count = 1): void {
+  if (count === 0) return;
+  if (activity.engagement === undefined) activity.engagement = new Map();
+  const key = placement || NO_PLACEMENT;
+  const counts = activity.engagement.get(key) ?? { impressions: 0, clicks: 0 };
+  counts[kind] += count;
+  activity.engagement.set(key, counts);
+}
+
+/** The placement of the proxy's page view: its page name, `product` for a product page. */
+function pageViewPlacement(event: StoredEvent): string | undefined {
+  return event.type === 'page' ? event.name : 'product';
+}
+
 function ordersOf(activity: Activity): Map<string, Order> {
   if (activity.orders === undefined) activity.orders = new Map();
   return activity.orders;
@@ -297,6 +331,7 @@ function emptyArm(): Arm {
     revenue: {},
     recommendationsShown: 0,
     recommendationClicks: 0,
+    placements: {},
     attributedOrders: 0,
     attributedRevenue: {},
   };

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { experimentReport } from './report';
+import { formatReport } from './table';
+import type { Arm, Tally } from './tally';
+
+function arm(fields: Partial<Arm>): Arm {
+  return {
+    shoppers: 0,
+    converted: 0,
+    orders: 0,
+    ordersByCurrency: {},
+    unpricedOrders: 0,
+    revenue: {},
+    recommendationsShown: 0,
+    recommendationClicks: 0,
+    placements: {},
+    attributedOrders: 0,
+    attributedRevenue: {},
+    ...fields,
+  };
+}
+
+const tally = (treatment: Arm, holdout: Arm): Tally => ({
+  site: 'shop',
+  firstEvent: Date.UTC(2026, 10, 1),
+  lastEvent: Date.UTC(2026, 10, 8),
+  arms: { treatment, holdout },
+  inBothBuckets: 0,
+  unassigned: { userIds: 0, orders: 0 },
+  repeatedOrders: 0,
+});
+
+describe('formatReport', () => {
+  it('shows each arm, the comparison cells, the placements and money per currency', () => {
+    const treatment = arm({
+      shoppers: 900,
+      converted: 90,
+      orders: 100,
+      ordersByCurrency: { GBP: 100 },
+      revenue: { GBP: { n: 900, sum: 2000, sumOfSquares: 90_000 } },
+      recommendationsShown: 500,
+      recommendationClicks: 60,
+      placements: { home: { impressions: 400, clicks: 40 }, product: { impressions: 100, clicks: 20 } },
+      attributedOrders: 25,
+      attributedRevenue: { GBP: 310.5 },
+    });
+    const holdout = arm({
+      shoppers: 100,
+      converted: 8,
+      orders: 8,
+      ordersByCurrency: { GBP: 8 },
+      revenue: { GBP: { n: 100, sum: 150, sumOfSquares: 6_000 } },
+    });
+    const text = formatReport(experimentReport(tally(treatment, holdout), 10), 10);
+    expect(text).toContain(
+      'shoppers (browsers): treatment 900, holdout 100; 10.0 % held out, 10 % configured',
+    );
+    expect(text).toMatch(
+      /\| conversion \(shoppers with an order\) \| 10\.00 % \(90\) \| 8\.00 % \(8\) \| \+2\.00 pt \(/,
+    );
+    expect(text).toMatch(/\| revenue per shopper, GBP \| 2\.22 \| 1\.50 \| \+0\.72 \(/);
+    expect(text).toContain('| average order value, GBP | 20.00 | 18.75 |');
+    expect(text).toContain('| recommendation clicks (per impression) | 60 (12.0 %) | 0 |');
+    expect(text).toContain('|   on home: clicks / impressions | 40 / 400 (10.0 %) | - |');
+    expect(text).toContain('|   on product: clicks / impressions | 20 / 100 (20.0 %) | - |');
+    expect(text).toContain(
+      '| orders with a clicked recommendation | 25 (25 % of orders) | 0 (0 % of orders) |',
+    );
+    expect(text).toContain('fewer than 10 shoppers with an order in an arm');
+  });
+});
