@@ -49,6 +49,15 @@ describe('events consumer (queue handler → MongoDB, real driver)', () => {
     expect(doc?._id).toBe(`${run}-3`);
     expect(doc?.timestamp).toBeInstanceOf(Date);
     expect(doc?.receivedAt).toBeInstanceOf(Date);
+    // The readers' indexes (docs/analytics.md): history, event type, the report's window, orders.
+    const indexes = await withDb((db) => db.collection('events').listIndexes().toArray());
+    expect(Object.fromEntries(indexes.map((index) => [index.name, index.key]))).toMatchObject({
+      user_time: { userId: 1, timestamp: -1 },
+      anonymous_time: { anonymousId: 1, timestamp: -1 },
+      event_time: { event: 1, timestamp: -1 },
+      site_time: { site: 1, timestamp: -1 },
+      order_id: { 'properties.order_id': 1 },
+    });
   });
 
   it('the same batch delivered twice (at-least-once) leaves no duplicates', async () => {

@@ -13,7 +13,8 @@ export function databaseName(env: { MONGODB_DB?: string }): string {
 
 /**
  * Indexes readers need: a shopper's history by time (for identified and anonymous shoppers),
- * an event type by time (funnels, the trainer's readers), and orders by id. `createIndexes`
+ * an event type by time (funnels, the trainer's readers), a site's events by time (`npm run report`'s
+ * window, which reads every kind of event), and orders by id. `createIndexes`
  * is idempotent for identical specs, so calling it again is harmless; callers still do it
  * once per client to save the round trip.
  */
@@ -24,6 +25,7 @@ export async function ensureIndexes(db: Db): Promise<void> {
         { key: { userId: 1, timestamp: -1 }, name: 'user_time' },
         { key: { anonymousId: 1, timestamp: -1 }, name: 'anonymous_time' },
         { key: { event: 1, timestamp: -1 }, name: 'event_time' },
+        { key: { site: 1, timestamp: -1 }, name: 'site_time' },
         { key: { 'properties.order_id': 1 }, name: 'order_id' },
       ]),
     ),
