@@ -8,6 +8,22 @@
 /** The kinds of entry; `removed` (taken out of the cart) weighs nothing but ends a cart place. */
 export type ActivityKind = 'view' | 'cart' | 'purchase' | 'click' | 'removed';
 
+/**
+ * The entry the consumer records for each event (worker/src/activity/activity-of-event.ts). Any other
+ * event (page, identify, `Checkout Started`, list views and searches) records nothing and renews no
+ * lifetime.
+ */
+export const ACTIVITY_KIND_BY_EVENT: Readonly<Record<string, ActivityKind>> = {
+  'Product Viewed': 'view',
+  'Product Clicked': 'click',
+  'Recommendation Clicked': 'click',
+  'Product Added': 'cart',
+  // Kept as an entry, not only a cache bump: the cart a `cart` placement derives from activity
+  // (recommend/cart.ts) must lose the item.
+  'Product Removed': 'removed',
+  'Order Completed': 'purchase',
+};
+
 /** How many activity entries writers keep (LTRIM 0 ACTIVITY_MAX-1) and readers read. */
 export const ACTIVITY_MAX = 50;
 

@@ -1,4 +1,5 @@
 /** Turns one raw event (from JSONL or MongoDB) into weighted interactions, counting what it skips. */
+import { ACTIVITY_KIND_BY_EVENT } from '../../contracts/activity';
 import { validateEvent } from '../../contracts/events';
 import { EVENT_WEIGHTS, eventProducts } from './event-weights';
 import type { IdentityLinks } from './identities';
@@ -62,6 +63,7 @@ export function* eventInteractions(
       // Orders are baskets; for other events the shopper's day is the session.
       basket: orderId ? `order:${orderId}` : `${user}:${new Date(time).toISOString().slice(0, 10)}`,
       ...(event.userId ? {} : { anonymous: true as const }),
+      activity: ACTIVITY_KIND_BY_EVENT[event.event] ?? null,
     };
   }
 }

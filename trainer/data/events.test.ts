@@ -67,6 +67,8 @@ describe('events reader', () => {
       ['u9', 'P1', 5, true, 2],
       ['u9', 'P2', 5, true, 1],
     ]);
+    // The entry the worker's consumer records for each event, for `eval --history served`.
+    expect(rows.map((r) => r.activity)).toEqual(['view', 'cart', 'purchase', 'purchase']);
     expect(rows[2]?.store).toBe('shop-1');
     expect(rows[2]?.basket).toBe('order:o1');
     expect(source.items.get('P1')?.prices).toEqual([3.5]);

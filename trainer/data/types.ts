@@ -1,3 +1,4 @@
+import type { ActivityKind } from '../../contracts/activity';
 import type { IdentityLinks } from './identities';
 
 /** What every data reader produces: cleaned implicit-feedback interactions plus a report of what it skipped. */
@@ -23,6 +24,12 @@ export interface Interaction {
    * stitching may give it to the shopper who signed in on that browser (data/identities.ts).
    */
   anonymous?: true;
+  /**
+   * The activity entry the worker's consumer records for the event (contracts/activity.ts), `null`
+   * when it records none (`Checkout Started`). Set by the events readers only: in an order history
+   * (online-retail, movielens) every row is a purchase, or a rating read as one.
+   */
+  activity?: ActivityKind | null;
 }
 
 /** Descriptive fields an input may carry about an item (for the bundle's catalogue). */

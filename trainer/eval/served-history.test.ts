@@ -111,4 +111,26 @@ describe('eval --history served', () => {
       earlier: 0.8464,
     });
   });
+
+  it("takes an event's entry from the consumer's mapping: a product click is a click, a checkout nothing", () => {
+    const read = (item: string, daysAgo: number, weight: number, activity: Interaction['activity']) => ({
+      ...did('u', item, daysAgo, false, weight),
+      activity,
+    });
+    const train = [
+      read('viewed', 40, 1, 'view'),
+      // Weight 1 like a view, but the consumer records a click (0.6).
+      read('clicked', 20, 1, 'click'),
+      // Weight 3 like an add to cart, but the consumer records nothing, and renews no lifetime.
+      read('checkout', 1, 3, null),
+    ];
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF, 30 * 86_400);
+    // 'clicked' is the newest entry; 'viewed' is 20 days older, within the 30 days.
+    expect(row(served.histories, 0, m.items)).toEqual({ clicked: 0.6, viewed: 0.46 });
+    // A view 35 days back, a checkout 10 days back: the checkout does not keep the view's keys alive.
+    const alone = [read('viewed', 35, 1, 'view'), read('checkout', 10, 3, null)];
+    const m2 = aggregate(alone);
+    expect(servedHistories(m2, alone, CUTOFF, 30 * 86_400).expired).toBe(1);
+  });
 });

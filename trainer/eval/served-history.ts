@@ -27,11 +27,13 @@ export interface ServedHistories {
 }
 
 /**
- * The activity entry an interaction would have been. Interactions keep the trainer's weight, not the
- * event: purchases are purchases, weight 3 (add to cart, checkout) a cart entry, 1.5 (recommendation
- * click) a click, and the rest (views, product clicks) views.
+ * The activity entry an interaction would have been, `null` for none. Read from events, it is the
+ * consumer's own (`activity`: a `Checkout Started` records nothing). Otherwise (order histories, the
+ * tests' interactions) from the weight: purchases are purchases, weight 3 a cart entry, 1.5 (a
+ * recommendation click) a click, and the rest views.
  */
-function kindOf(interaction: Interaction): ActivityKind {
+function kindOf(interaction: Interaction): ActivityKind | null {
+  if (interaction.activity !== undefined) return interaction.activity;
   if (interaction.purchase) return 'purchase';
   if (interaction.weight >= 3) return 'cart';
   if (interaction.weight > 1) return 'click';
@@ -70,13 +72,15 @@ export function servedHistories(
     let step = -1;
     let previousAt: number | undefined;
     for (const event of events) {
+      const kind = kindOf(event);
+      // An event the consumer records nothing for renews nothing either.
+      if (kind === null) continue;
       // No event for a whole lifetime before the next one (or the cut-off): the keys had expired.
       if (newer - event.time > ttl) break;
       newer = event.time;
       // A product twice at one time (two lines of one order) is one entry: the consumer records an
       // event's products once each, and the worker's reader drops an entry repeated (same product,
       // kind and time).
-      const kind = kindOf(event);
       const identity = `${event.item}\n${kind}\n${event.time}`;
       if (seen.has(identity)) continue;
       seen.add(identity);

@@ -1,3 +1,4 @@
+import { ACTIVITY_KIND_BY_EVENT } from '../../../contracts/activity';
 import type { StoredEvent } from '../../../contracts/events';
 import type { ActivityEntry } from '../cache/keys';
 
@@ -20,17 +21,6 @@ export interface EventActivity {
   invalidation: Invalidation;
 }
 
-const KIND_BY_EVENT: Record<string, ActivityEntry['kind']> = {
-  'Product Viewed': 'view',
-  'Product Clicked': 'click',
-  'Recommendation Clicked': 'click',
-  'Product Added': 'cart',
-  // Kept as an entry, not only a cache bump: the cart a `cart` placement derives from activity
-  // (recommend/cart.ts) must lose the item.
-  'Product Removed': 'removed',
-  'Order Completed': 'purchase',
-};
-
 /**
  * Maps an event to its activity. Product ids come from `properties.product_id` and
  * `properties.products[].product_id` (Segment e-commerce v2). Page, identify and
@@ -39,7 +29,7 @@ const KIND_BY_EVENT: Record<string, ActivityEntry['kind']> = {
 export function activityOf(event: StoredEvent): EventActivity {
   const none: EventActivity = { entries: [], purchased: [], invalidation: 'never' };
   if (event.type !== 'track' || event.event === undefined) return none;
-  const kind = KIND_BY_EVENT[event.event];
+  const kind = ACTIVITY_KIND_BY_EVENT[event.event];
   if (kind === undefined) return none;
 
   const at = Date.parse(event.timestamp);
