@@ -15,8 +15,8 @@ const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mo
   [--half-life DAYS]      older training interactions count less (halved every DAYS); default: no decay
   [--history full|served] rank from each user's whole training history (default), or from what the
                           worker would hold at the cut-off (its recent-activity list; not movielens)
-  [--activity-days N]     with --history served: days activity lives after a shopper's last event
-                          (365, a signed-in shopper's by default; 30 is an anonymous one's)
+  [--activity-days N]     with --history served: days activity lives after a shopper's last event, for
+                          everyone (default: 365 for signed-in shoppers, 30 for those who never signed in)
   [--json FILE]           default trainer/results/eval-FORMAT.json
   [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
   [--lambda 500] [--rank 128]               EASE (low rank above 1,000 items)`;

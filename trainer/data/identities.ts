@@ -39,7 +39,8 @@ export class IdentityLinks {
 /**
  * Gives every anonymous interaction (`anonymous: true`, read from an event without a `userId`) to the
  * user its anonymous id was linked to anywhere in the input, earlier or later, and notes in `report`
- * how many browsers were merged. The interactions are changed in place; a session basket keyed by
+ * how many browsers were merged. Those of an id never linked keep `anonymous`: a shopper who never
+ * signed in. The interactions are changed in place; a session basket keyed by
  * the anonymous id (`anon:day`) follows its user, so "bought together" sees one session per shopper
  * and day.
  */
@@ -52,11 +53,13 @@ export function stitchIdentities(
   const users = new Set<string>();
   for (const interaction of interactions) {
     if (!interaction.anonymous) continue;
-    delete interaction.anonymous;
     const anonymousId = interaction.user;
     const user = links.userFor(anonymousId);
+    // Never linked: it stays an anonymous shopper's (whose activity the worker keeps ACTIVITY_DAYS).
+    if (user === undefined) continue;
+    delete interaction.anonymous;
     // Linked to itself (a source that sends the user id as the anonymous id too): nothing moves.
-    if (user === undefined || user === anonymousId) continue;
+    if (user === anonymousId) continue;
     merged.add(anonymousId);
     users.add(user);
     interaction.user = user;

@@ -21,7 +21,8 @@ export interface Interaction {
   basket?: string;
   /**
    * Set by the events readers when `user` is an anonymous id (the event had no `userId`): identity
-   * stitching may give it to the shopper who signed in on that browser (data/identities.ts).
+   * stitching may give it to the shopper who signed in on that browser (data/identities.ts), and
+   * clears it then. Still set after stitching: a shopper who never signed in.
    */
   anonymous?: true;
   /**

@@ -7,7 +7,7 @@
  *  - online-retail, events, mongodb: a temporal split with catalogue coverage.
  */
 
-import { ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
+import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
 import { InputError } from '../data/lines';
 import { type AggregateOptions, aggregate, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
@@ -17,7 +17,7 @@ import { itemPopularity, trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
 import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
 import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
-import { servedHistories } from './served-history';
+import { activityLifetimes, servedHistories } from './served-history';
 import { quantileCutoff, type Split, stratifiedSplit, temporalSplit } from './split';
 
 /** Options of an evaluation run. */
@@ -99,10 +99,13 @@ function rankedHistories(
     throw new InputError(
       '--history served needs a temporal split (not movielens): the worker keeps recent activity',
     );
-  const days = options.activityDays ?? ACTIVITY_DAYS_SIGNED_IN_DEFAULT;
-  const served = servedHistories(train, s.train, s.cutoff, days * 86_400);
+  const served = servedHistories(train, s.train, s.cutoff, activityLifetimes(options.activityDays));
+  const days =
+    options.activityDays === undefined
+      ? `${ACTIVITY_DAYS_SIGNED_IN_DEFAULT} days (${ACTIVITY_DAYS_DEFAULT} for shoppers who never signed in)`
+      : `${options.activityDays} days`;
   log(
-    `history served: as the worker would hold it at the cut-off, activity kept ${days} days after a shopper's last event; ${served.expired} of ${train.users.length} training users' activity had expired`,
+    `history served: as the worker would hold it at the cut-off, activity kept ${days} after a shopper's last event; ${served.expired} of ${train.users.length} training users' activity had expired`,
   );
   return served;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ACTIVITY_MAX } from '../../contracts/activity';
 import { aggregate, forEachInRow, type SparseMatrix } from '../data/matrix';
 import type { Interaction } from '../data/types';
-import { servedHistories } from './served-history';
+import { activityLifetimes, servedHistories } from './served-history';
 
 const DAY = 86_400_000;
 const CUTOFF = Date.UTC(2011, 10, 21);
@@ -50,7 +50,7 @@ describe('eval --history served', () => {
     ];
     const m = aggregate(train);
     // An anonymous shopper's lifetime (ACTIVITY_DAYS, 30); a signed-in one's is 365 by default.
-    const served = servedHistories(m, train, CUTOFF, 30 * 86_400);
+    const served = servedHistories(m, train, CUTOFF, activityLifetimes(30));
     expect(row(served.histories, m.users.indexOf('away'), m.items)).toEqual({});
     expect(row(served.masks, m.users.indexOf('away'), m.items)).toEqual({});
     expect(Object.keys(row(served.histories, m.users.indexOf('gap'), m.items)).sort()).toEqual([
@@ -125,12 +125,27 @@ describe('eval --history served', () => {
       read('checkout', 1, 3, null),
     ];
     const m = aggregate(train);
-    const served = servedHistories(m, train, CUTOFF, 30 * 86_400);
+    const served = servedHistories(m, train, CUTOFF, activityLifetimes(30));
     // 'clicked' is the newest entry; 'viewed' is 20 days older, within the 30 days.
     expect(row(served.histories, 0, m.items)).toEqual({ clicked: 0.6, viewed: 0.46 });
     // A view 35 days back, a checkout 10 days back: the checkout does not keep the view's keys alive.
     const alone = [read('viewed', 35, 1, 'view'), read('checkout', 10, 3, null)];
     const m2 = aggregate(alone);
-    expect(servedHistories(m2, alone, CUTOFF, 30 * 86_400).expired).toBe(1);
+    expect(servedHistories(m2, alone, CUTOFF, activityLifetimes(30)).expired).toBe(1);
+  });
+
+  it("keeps the activity of a shopper who never signed in ACTIVITY_DAYS (30), a signed-in one's a year", () => {
+    const train = [
+      { ...did('browser', 'a', 40, false), anonymous: true as const },
+      { ...did('browser', 'b', 35, false), anonymous: true as const },
+      did('customer', 'c', 40, false),
+    ];
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF);
+    expect(row(served.histories, m.users.indexOf('browser'), m.items)).toEqual({});
+    expect(Object.keys(row(served.histories, m.users.indexOf('customer'), m.items))).toEqual(['c']);
+    expect(served.expired).toBe(1);
+    // --activity-days gives every shopper the same lifetime.
+    expect(servedHistories(m, train, CUTOFF, activityLifetimes(50)).expired).toBe(0);
   });
 });

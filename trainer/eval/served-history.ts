@@ -4,11 +4,12 @@
  * list, not from everything a shopper ever did (contracts/activity.ts): the newest ACTIVITY_MAX entries,
  * each weighted by its kind × 0.92^(newer events), and nothing at all once its lifetime has passed without an
  * event (the keys expire; each event renews them): ACTIVITY_DAYS_SIGNED_IN, 365 days by default, for a
- * signed-in shopper, as the customers of an order history are; `--activity-days 30` is an anonymous
- * one's. What it never recommends again is the purchases set, which expires the same way. So a
+ * signed-in shopper, as the customers of an order history are, and ACTIVITY_DAYS, 30, for one who never
+ * signed in (read from events); `--activity-days D` gives every shopper D. What it never recommends again is the purchases set, which expires the same way. So a
  * customer whose activity expired is, to the worker, a new one.
  */
 import {
+  ACTIVITY_DAYS_DEFAULT,
   ACTIVITY_DAYS_SIGNED_IN_DEFAULT,
   ACTIVITY_KIND_WEIGHT,
   ACTIVITY_MAX,
@@ -40,15 +41,32 @@ function kindOf(interaction: Interaction): ActivityKind | null {
   return 'view';
 }
 
+/** How long the worker keeps a shopper's activity after their last event, by the kind of shopper. */
+export interface ActivityLifetimes {
+  signedInSeconds: number;
+  anonymousSeconds: number;
+}
+
+/** The worker's defaults (ACTIVITY_DAYS_SIGNED_IN, ACTIVITY_DAYS), or one lifetime for every shopper. */
+export function activityLifetimes(days?: number): ActivityLifetimes {
+  return {
+    signedInSeconds: (days ?? ACTIVITY_DAYS_SIGNED_IN_DEFAULT) * 86_400,
+    anonymousSeconds: (days ?? ACTIVITY_DAYS_DEFAULT) * 86_400,
+  };
+}
+
 /** Each training user's served history and exclusions at `cutoff` (epoch ms), rows as in `train`. */
 export function servedHistories(
   train: InteractionMatrix,
   interactions: readonly Interaction[],
   cutoff: number,
-  /** How long activity lives after a shopper's last event; default the worker's for signed-in shoppers. */
-  ttlSeconds = ACTIVITY_DAYS_SIGNED_IN_DEFAULT * 86_400,
+  /**
+   * How long activity lives after a shopper's last event. A user every interaction of whom is
+   * `anonymous` (read from events, never signed in) gets the anonymous lifetime; others (every
+   * customer of an order history) the signed-in one.
+   */
+  lifetimes: ActivityLifetimes = activityLifetimes(),
 ): ServedHistories {
-  const ttl = ttlSeconds * 1000;
   const byUser = new Map<string, Interaction[]>();
   for (const interaction of interactions) {
     const list = byUser.get(interaction.user) ?? [];
@@ -65,6 +83,8 @@ export function servedHistories(
     // LPUSHes an event's products in order, so the list holds its last line at the head, and of an
     // order longer than ACTIVITY_MAX keeps the last lines. (A stable sort of the reversed input.)
     const events = (byUser.get(user) ?? []).slice().reverse();
+    const anonymous = events.length > 0 && events.every((event) => event.anonymous);
+    const ttl = (anonymous ? lifetimes.anonymousSeconds : lifetimes.signedInSeconds) * 1000;
     events.sort((a, b) => b.time - a.time);
     const seen = new Set<string>();
     let newer = cutoff;
