@@ -9,11 +9,13 @@
  * `rx`) and drops it when done.
  *
  * Read by: test/support/local-mongo.global-setup.ts (worker project), test/node/local-mongo.test.ts,
- * trainer/data/mongodb.test.ts and the tests that start the local stack (through `stackMongo()`).
+ * the trainer's readers' tests (through `readerMongo()`) and the tests that start the local stack
+ * (through `stackMongo()`).
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import type { Stack } from '../../scripts/dev/stack';
+import { startLocalMongo } from '../../scripts/local-mongo/index';
 
 export const TEST_MONGODB_URI_VAR = 'RX_TEST_MONGODB_URI';
 
@@ -97,5 +99,37 @@ export function stackMongo(): StackMongo {
     database,
     uri: () => real,
     drop: () => dropTestDatabase(real, database),
+  };
+}
+
+/** A MongoDB for a reader's tests in Node: where they write and read, and how to clean up. */
+export interface ReaderMongo {
+  /** The server, without a database in its path. */
+  serverUri: string;
+  /** The tests' database: `localDatabase` on the local stand-in, one of this run's own on a real server. */
+  database: string;
+  /** `serverUri` with `database` as its path, as the readers take it. */
+  uri: string;
+  /** Drops the run's database on a real server; stops the local stand-in. */
+  close(): Promise<void>;
+}
+
+/**
+ * The real MongoDB when RX_TEST_MONGODB_URI is set, else a local MongoDB-compatible server started for
+ * the calling test file (call in `beforeAll`, `close` in `afterAll`).
+ */
+export async function readerMongo(localDatabase: string): Promise<ReaderMongo> {
+  const real = realTestMongoUri();
+  const local = real ? undefined : await startLocalMongo({ host: '127.0.0.1', port: 0 });
+  const serverUri = real ?? local?.uri ?? '';
+  const database = real ? testDatabaseName() : localDatabase;
+  return {
+    serverUri,
+    database,
+    uri: withDatabase(serverUri, database),
+    async close() {
+      if (real) await dropTestDatabase(real, database);
+      await local?.close();
+    },
   };
 }

@@ -8,22 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { databaseOfUri } from '../../contracts/mongodb-uri';
-import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
-import {
-  dropTestDatabase,
-  realTestMongoUri,
-  testDatabaseName,
-  withDatabase,
-} from '../../test/support/test-mongo';
+import { startLocalMongo } from '../../scripts/local-mongo/index';
+import { type ReaderMongo, readerMongo, withDatabase } from '../../test/support/test-mongo';
 import { InputError } from './lines';
 import { authSourceHint, mongodbSource } from './mongodb';
 import { readAll } from './sources';
 
-const realUri = realTestMongoUri();
-const database = realUri ? testDatabaseName() : 'rxtest';
-let mongo: LocalMongo | undefined;
-/** The server the test reads: the real MongoDB, or the local one started below. */
+/** The server the test reads: the real MongoDB, or a local one started for this file. */
+let mongo: ReaderMongo;
 let serverUri: string;
+let database: string;
 
 const stored = (id: string, event: string, productId: string, minute: number): StoredEvent => ({
   type: 'track',
@@ -39,8 +33,8 @@ const stored = (id: string, event: string, productId: string, minute: number): S
 });
 
 beforeAll(async () => {
-  if (!realUri) mongo = await startLocalMongo({ host: '127.0.0.1', port: 0 });
-  serverUri = realUri ?? mongo?.uri ?? '';
+  mongo = await readerMongo('rxtest');
+  ({ serverUri, database } = mongo);
   const client = new MongoClient(serverUri);
   await client.connect();
   await client
@@ -55,7 +49,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (realUri) await dropTestDatabase(realUri, database);
   await mongo?.close();
 });
 

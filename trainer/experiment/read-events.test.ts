@@ -9,20 +9,12 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
-import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
-import {
-  dropTestDatabase,
-  realTestMongoUri,
-  testDatabaseName,
-  withDatabase,
-} from '../../test/support/test-mongo';
+import { type ReaderMongo, readerMongo } from '../../test/support/test-mongo';
 import { ReadReport } from '../data/types';
 import { type ExperimentFormat, experimentEvents } from './read-events';
 import { ExperimentTally, type TallyOptions } from './tally';
 
-const realUri = realTestMongoUri();
-const database = realUri ? testDatabaseName() : 'rxreport';
-let mongo: LocalMongo | undefined;
+let mongo: ReaderMongo;
 let uri = '';
 
 const event = (id: string, fields: Partial<StoredEvent>): StoredEvent => ({
@@ -68,12 +60,12 @@ const events: StoredEvent[] = [
 ];
 
 beforeAll(async () => {
-  if (!realUri) mongo = await startLocalMongo({ host: '127.0.0.1', port: 0 });
-  uri = withDatabase(realUri ?? mongo?.uri ?? '', database);
+  mongo = await readerMongo('rxreport');
+  uri = mongo.uri;
   const client = new MongoClient(uri);
   try {
     await client
-      .db(database)
+      .db(mongo.database)
       .collection<EventDocument>('events')
       .insertMany(events.map((e) => toEventDocument(e)));
   } finally {
@@ -82,7 +74,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (realUri) await dropTestDatabase(realUri, database);
   await mongo?.close();
 });
 

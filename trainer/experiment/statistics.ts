@@ -53,25 +53,12 @@ export function compareProportions(
   if (treatment.n === 0 || holdout.n === 0) return null;
   const pt = treatment.converted / treatment.n;
   const ph = holdout.converted / holdout.n;
-  const difference = pt - ph;
-  const se = Math.sqrt((pt * (1 - pt)) / treatment.n + (ph * (1 - ph)) / holdout.n);
   const pooled = (treatment.converted + holdout.converted) / (treatment.n + holdout.n);
-  const pooledSe = Math.sqrt(pooled * (1 - pooled) * (1 / treatment.n + 1 / holdout.n));
-  const lift = ph > 0 ? pt / ph - 1 : null;
-  let liftInterval: Interval | null = null;
-  if (lift !== null && treatment.converted > 0) {
-    const logSe = Math.sqrt((1 - pt) / treatment.converted + (1 - ph) / holdout.converted);
-    liftInterval = logInterval(pt / ph, logSe);
-  }
-  return {
-    treatment: pt,
-    holdout: ph,
-    difference,
-    differenceInterval: se > 0 ? around(difference, se) : null,
-    lift,
-    liftInterval,
-    pValue: pooledSe > 0 ? twoSidedP(difference / pooledSe) : null,
-  };
+  return comparison(pt, ph, {
+    se: Math.sqrt((pt * (1 - pt)) / treatment.n + (ph * (1 - ph)) / holdout.n),
+    testSe: Math.sqrt(pooled * (1 - pooled) * (1 / treatment.n + 1 / holdout.n)),
+    logRatioSe: () => Math.sqrt((1 - pt) / treatment.converted + (1 - ph) / holdout.converted),
+  });
 }
 
 /**
@@ -86,21 +73,34 @@ export function compareMeans(treatment: ArmSums, holdout: ArmSums): Comparison |
   const vt = sampleVariance(treatment);
   const vh = sampleVariance(holdout);
   const se = Math.sqrt(vt / treatment.n + vh / holdout.n);
-  const difference = mt - mh;
-  const lift = mh > 0 ? mt / mh - 1 : null;
-  let liftInterval: Interval | null = null;
-  if (lift !== null && mt > 0) {
-    const logSe = Math.sqrt(vt / (treatment.n * mt * mt) + vh / (holdout.n * mh * mh));
-    liftInterval = logInterval(mt / mh, logSe);
-  }
+  return comparison(mt, mh, {
+    se,
+    testSe: se,
+    logRatioSe: () => Math.sqrt(vt / (treatment.n * mt * mt) + vh / (holdout.n * mh * mh)),
+  });
+}
+
+/**
+ * A comparison of two estimates from their standard errors: `se` of the difference (its interval),
+ * `testSe` under "no difference" (the p-value), and that of log(treatment ÷ holdout) (the lift's
+ * interval), asked only when both estimates are above 0. Without variation, no interval and no p.
+ */
+function comparison(
+  treatment: number,
+  holdout: number,
+  errors: { se: number; testSe: number; logRatioSe: () => number },
+): Comparison {
+  const difference = treatment - holdout;
+  const lift = holdout > 0 ? treatment / holdout - 1 : null;
   return {
-    treatment: mt,
-    holdout: mh,
+    treatment,
+    holdout,
     difference,
-    differenceInterval: se > 0 ? around(difference, se) : null,
+    differenceInterval: errors.se > 0 ? around(difference, errors.se) : null,
     lift,
-    liftInterval,
-    pValue: se > 0 ? twoSidedP(difference / se) : null,
+    liftInterval:
+      lift !== null && treatment > 0 ? logInterval(treatment / holdout, errors.logRatioSe()) : null,
+    pValue: errors.testSe > 0 ? twoSidedP(difference / errors.testSe) : null,
   };
 }
 

@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { experimentReport } from './report';
 import { formatReport } from './table';
-import type { Arm, Tally } from './tally';
+import { type Arm, emptyArm, type Tally } from './tally';
 
 function arm(fields: Partial<Arm>): Arm {
-  return {
-    shoppers: 0,
-    converted: 0,
-    orders: 0,
-    ordersByCurrency: {},
-    unpricedOrders: 0,
-    revenue: {},
-    recommendationsShown: 0,
-    recommendationClicks: 0,
-    placements: {},
-    attributedOrders: 0,
-    attributedRevenue: {},
-    ...fields,
-  };
+  return { ...emptyArm(), ...fields };
 }
 
 const tally = (treatment: Arm, holdout: Arm): Tally => ({

@@ -321,7 +321,8 @@ function clicksOf(activity: Activity): Map<string, number[]> {
   return activity.clicks;
 }
 
-function emptyArm(): Arm {
+/** An arm with no shoppers. */
+export function emptyArm(): Arm {
   return {
     shoppers: 0,
     converted: 0,
