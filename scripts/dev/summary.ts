@@ -111,11 +111,12 @@ export function formatSummary(input: SummaryInput): string {
   if (input.fromEnvironment.length > 0) {
     lines.push('', `  From the environment: ${input.fromEnvironment.join(', ')}`);
   }
+  lines.push('');
   // demo:traffic browses the demo shop's paths and products: on another shop it finds none of them.
-  lines.push(
-    '',
-    demo ? 'Simulated shoppers: npm run demo:traffic. Ctrl-C stops everything.' : 'Ctrl-C stops everything.',
-    '',
-  );
+  if (demo) lines.push('Simulated shoppers: npm run demo:traffic');
+  // The local MongoDB's address only: a MONGODB_URI from the environment holds a password.
+  if (input.mongo)
+    lines.push(`Treatment against holdout: npm run report -- --format mongodb --input ${input.mongo.uri}`);
+  lines.push('Ctrl-C stops everything.', '');
   return lines.join('\n');
 }

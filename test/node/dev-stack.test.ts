@@ -228,7 +228,12 @@ describe('the npm start summary', () => {
     expect(text).toMatch(/ {2}Demo shop \(origin\) +http:\/\/127\.0\.0\.1:8790\n/);
     expect(text).toMatch(/ {2}Models +ok: built-in demo bundle\n {2}Config +ok\n/);
     expect(text).toContain('npm run demo:traffic');
+    expect(text).toContain(
+      '\nTreatment against holdout: npm run report -- --format mongodb --input mongodb://127.0.0.1:27018\n',
+    );
     expect(text).not.toContain('From the environment');
+    // With MONGODB_URI from the environment (it holds a password), no report line names it.
+    expect(formatSummary({ ...base, mongo: undefined })).not.toContain('npm run report');
   });
 
   it('labels your own shop, says where its origin came from and leaves demo:traffic out', () => {
