@@ -11,7 +11,8 @@ import { checkOutputFile } from './output-file';
 import { writeResultRecord } from './result-record';
 
 const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mongodb --input PATH
-  [--cutoff YYYY-MM-DD]   temporal split date (not movielens); default: the day by which 90% happened
+  [--cutoff YYYY-MM-DD]   temporal split date (not movielens), or a moment (2026-11-30T06:54Z); default:
+                          the day by which 90% happened
   [--half-life DAYS]      older training interactions count less (halved every DAYS); default: no decay
   [--history full|served] rank from each user's whole training history (default), or from what the
                           worker would hold at the cut-off (its recent-activity list; not movielens)

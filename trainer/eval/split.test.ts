@@ -46,5 +46,10 @@ describe('splits', () => {
     const s2 = temporalSplit([...rows, at('b', 'x', 14)], Date.UTC(2011, 0, 6));
     expect(s2.test.map((r) => [r.user, r.item])).toEqual([['b', 'x']]);
     expect(quantileCutoff(rows, 0.5)).toBe(Date.UTC(2011, 0, 11));
+    // The description names the day, or the moment when the cut-off is one within a day.
+    expect(s.description).toMatch(/^temporal: train before 2011-01-06, test purchases from 2011-01-06 /);
+    expect(temporalSplit(rows, Date.UTC(2011, 0, 6, 9, 30)).description).toMatch(
+      /^temporal: train before 2011-01-06T09:30:00\.000Z, test purchases from 2011-01-06T09:30:00\.000Z /,
+    );
   });
 });

@@ -69,7 +69,9 @@ export function temporalSplit(
   const newUsers = new Set(after.filter((it) => !users.has(it.user)).map((it) => it.user)).size;
   const newItemRows = after.filter((it) => users.has(it.user) && !items.has(it.item)).length;
   const test = after.filter((it) => users.has(it.user) && items.has(it.item));
-  const day = new Date(cutoff).toISOString().slice(0, 10);
+  // The day, or the moment when the cut-off is not a midnight (UTC), e.g. `--cutoff 2026-11-30T06:54Z`.
+  const iso = new Date(cutoff).toISOString();
+  const day = iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   return {
     train,
     test,
