@@ -155,6 +155,17 @@ describe('ExperimentTally', () => {
     expect(arm.attributedRevenue).toEqual({ '???': 7 });
   });
 
+  it('counts a placement named like a built-in property as any other', () => {
+    const shown = (placement: string) =>
+      stored({ event: 'Recommendation Shown', anonymousId: 'a', properties: { placement } });
+    const { result } = tally([shown('__proto__'), shown('__proto__'), shown('constructor')]);
+    expect(Object.entries(result.arms.treatment.placements)).toEqual([
+      ['__proto__', { impressions: 2, clicks: 0 }],
+      ['constructor', { impressions: 1, clicks: 0 }],
+    ]);
+    expect(({} as Record<string, unknown>).impressions).toBeUndefined();
+  });
+
   it('values an order by revenue, else total, else its lines, and counts unpriced ones', () => {
     const { result } = tally([
       order('a', 'o1', { revenue: 10, total: 12, currency: 'GBP' }),

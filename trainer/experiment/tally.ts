@@ -34,7 +34,7 @@ interface Activity {
   orders?: Map<string, Order>;
   /** Product id → times of its `Recommendation Clicked`. */
   clicks?: Map<string, number[]>;
-  /** Impressions and clicks per placement. */
+  /** Impressions and clicks per placement (a Map: a placement is whatever an event says). */
   engagement?: Map<string, Engagement>;
 }
 
@@ -332,7 +332,8 @@ export function emptyArm(): Arm {
     revenue: {},
     recommendationsShown: 0,
     recommendationClicks: 0,
-    placements: {},
+    // Without a prototype: its keys are placements, whatever events say (`__proto__` included).
+    placements: Object.create(null) as Record<string, Engagement>,
     attributedOrders: 0,
     attributedRevenue: {},
   };
