@@ -280,6 +280,9 @@ describe('rx.js in Chromium (recording API)', () => {
     // Events accepted: the worker may hold something for this id now, so later calls do not say "new".
     await page.evaluate('rx.flush()');
     await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
+    // The fake API has the events before the page has its answer: wait until the page took the 202
+    // (it empties its stored queue and forgets "new" in the same step), or the next call may race it.
+    await expect.poll(() => page.evaluate(STORED_QUEUE), POLL).toBe('[]');
     await page.evaluate(addHomeSlot("document.querySelector('main').after(slot)", 'rx.scan()'));
     await page.locator('#slot2 .rx-block').waitFor();
     const second = recommendationCalls()[1];
