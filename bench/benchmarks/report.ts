@@ -4,8 +4,8 @@
  * browsers. Each browser has page views, a filled product page, and some recommendation clicks and
  * orders (seeded, so every run reads the same file). The report runs in a child process exactly as
  * `npm run report` does; wall time from here, CPU time and peak RSS from the child's own getrusage.
- * The report keeps a small record per browser in the window, so memory grows with browsers: the rows
- * give the slope.
+ * A file comes in any order, so the report keeps a small record per browser until the end, and memory
+ * grows with browsers: the rows give the slope. (From MongoDB it reads sorted by browser and holds one.)
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

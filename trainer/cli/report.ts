@@ -7,7 +7,7 @@
 import { InputError } from '../data/lines';
 import { inputName } from '../data/sources';
 import { ReadReport } from '../data/types';
-import { type ExperimentFormat, experimentEvents } from '../experiment/read-events';
+import { type ExperimentFormat, readExperiment } from '../experiment/read-events';
 import { experimentReport } from '../experiment/report';
 import { formatReport } from '../experiment/table';
 import { ExperimentTally } from '../experiment/tally';
@@ -66,8 +66,7 @@ runCommand(USAGE, async () => {
   };
   const read = new ReadReport();
   const tally = new ExperimentTally(options, read);
-  for await (const [position, event] of experimentEvents(format, input, options, read))
-    tally.add(event, position);
+  await readExperiment(format, input, options, tally, read);
   console.log(read.summary());
   if (read.rows.kept === 0)
     throw new InputError('no stored event in the input matches the site and window: nothing to report');

@@ -70,6 +70,15 @@ export async function* readEventDocuments(
   pipeline: object[],
   collection = 'events',
 ): AsyncGenerator<EventRecord> {
+  for await (const doc of readDocuments(uri, pipeline, collection)) yield fromEventDocument(doc);
+}
+
+/** The documents `pipeline` leaves of the collection at `uri`, as they come (see readEventDocuments). */
+export async function* readDocuments(
+  uri: string,
+  pipeline: object[],
+  collection = 'events',
+): AsyncGenerator<Record<string, unknown>> {
   if (!MONGODB_URI_SCHEME.test(uri))
     throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
   const client = connectionClient(uri);
@@ -92,7 +101,7 @@ export async function* readEventDocuments(
       });
       if (doc === null) break;
       n += 1;
-      yield fromEventDocument(doc as Record<string, unknown>);
+      yield doc as Record<string, unknown>;
     }
   } finally {
     await client.close();

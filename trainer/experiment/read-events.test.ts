@@ -11,7 +11,7 @@ import { type EventDocument, toEventDocument } from '../../contracts/event-docum
 import type { StoredEvent } from '../../contracts/events';
 import { type ReaderMongo, readerMongo } from '../../test/support/test-mongo';
 import { ReadReport } from '../data/types';
-import { type ExperimentFormat, experimentEvents } from './read-events';
+import { type ExperimentFormat, readExperiment } from './read-events';
 import { ExperimentTally, type TallyOptions } from './tally';
 
 let mongo: ReaderMongo;
@@ -54,6 +54,10 @@ const events: StoredEvent[] = [
     properties: { product_id: 'P1', recommendation_id: 'r2', model_version: 'v1' },
     context: { source: 'rx-proxy', personalized: true },
   }),
+  // The shop's server reports an order under the user id alone; a1 signed in as that user.
+  event('e8', { type: 'identify', userId: 'u1' }),
+  { ...event('e9', { event: 'Order Completed', userId: 'u1', bucket: 'holdout' }), anonymousId: undefined },
+  event('e10', { type: 'page', anonymousId: 'b2' }),
   // Outside the window, and another site's.
   event('e5', { type: 'page', anonymousId: 'late', timestamp: '2026-11-20T10:00:00.000Z' }),
   event('e6', { type: 'page', anonymousId: 'o1', site: 'other-shop' }),
@@ -84,22 +88,25 @@ async function tallyOf(
 ) {
   const report = new ReadReport();
   const tally = new ExperimentTally({ ...options, attributionMs: 7 * 86_400_000 }, report);
-  for await (const [position, raw] of experimentEvents(format, input, options, report))
-    tally.add(raw, position);
-  return { result: tally.finish(), report };
+  await readExperiment(format, input, options, tally, report);
+  const held = tally.heldBrowsers;
+  return { result: tally.finish(), report, held };
 }
 
 describe('experiment events from MongoDB', () => {
   it('filters the site and window on the server and reads what the report needs', async () => {
     const window = { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) };
-    const { result, report } = await tallyOf('mongodb', uri, window);
+    const { result, report, held } = await tallyOf('mongodb', uri, window);
     // e5 and e6 never left the server.
-    expect(report.rows).toEqual({ read: 5, kept: 5 });
+    expect(report.rows).toEqual({ read: 8, kept: 8 });
+    // Sorted by browser, each was summed up when the next one's events came: only the last was held.
+    expect(held).toBe(1);
     const arm = result.arms.treatment;
     expect(arm).toMatchObject({
-      shoppers: 1,
+      shoppers: 2,
       converted: 1,
-      orders: 1,
+      // o1 from the browser, and the server's o2, given to the one browser u1 was seen with.
+      orders: 2,
       attributedOrders: 1,
       recommendationsShown: 1,
       recommendationClicks: 1,
@@ -108,6 +115,7 @@ describe('experiment events from MongoDB', () => {
     expect(arm.revenue.GBP?.sum).toBe(9);
     expect(arm.attributedRevenue).toEqual({ GBP: 5 });
     expect(result.arms.holdout.shoppers).toBe(1);
+    expect(result.unassigned).toEqual({ userIds: 0, orders: 0 });
   });
 
   it('without --site, refuses events of several sites', async () => {
@@ -124,8 +132,14 @@ describe('experiment events from MongoDB', () => {
       }),
     );
     await writeFile(file, `${lines.join('\n')}\n`);
-    const { result, report } = await tallyOf('events', file, { site: 'shop', to: Date.UTC(2026, 10, 10) });
-    expect(report.rows).toEqual({ read: 7, kept: 5 });
+    const { result, report, held } = await tallyOf('events', file, {
+      site: 'shop',
+      to: Date.UTC(2026, 10, 10),
+    });
+    expect(report.rows).toEqual({ read: 10, kept: 8 });
+    // In file order, every browser is held until the end.
+    expect(held).toBe(3);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 2, orders: 2 });
     expect(result.arms.treatment.revenue.GBP?.sum).toBe(9);
     expect(result.arms.treatment.attributedRevenue).toEqual({ GBP: 5 });
   });

@@ -1,12 +1,13 @@
 /**
- * The stored events the experiment report reads: a JSONL export (`--format events`) or the events
- * collection itself (`--format mongodb`), where the server does the filtering (site, time window and
- * the fields the report reads) so only what counts crosses the wire.
+ * The stored events the experiment report reads: a JSONL export (`--format events`), or the events
+ * collection itself (`--format mongodb`). There the server does the filtering (site, time window and
+ * the fields the report reads), so only what counts crosses the wire, and sorts the events by browser,
+ * so the report's memory does not grow with browsers.
  */
 import { readEventRecords } from '../data/events';
-import { readEventDocuments } from '../data/mongodb';
+import { readDocuments, readEventDocuments } from '../data/mongodb';
 import type { ReadReport } from '../data/types';
-import type { TallyOptions } from './tally';
+import type { ExperimentTally, TallyOptions } from './tally';
 
 export type ExperimentFormat = 'events' | 'mongodb';
 
@@ -40,31 +41,63 @@ const FIELDS = [
   'properties.products.currency',
 ];
 
-/** The pipeline for `--format mongodb`: the window and site filters, then only FIELDS. */
-export function experimentPipeline(options: Pick<TallyOptions, 'site' | 'from' | 'to'>): object[] {
+type Window = Pick<TallyOptions, 'site' | 'from' | 'to'>;
+
+/** The site and window, as a `$match`. */
+function windowMatch(options: Window): Record<string, unknown> {
   const match: Record<string, unknown> = {};
   if (options.site !== undefined) match.site = options.site;
   const window: Record<string, Date> = {};
   if (options.from !== undefined) window.$gte = new Date(options.from);
   if (options.to !== undefined) window.$lt = new Date(options.to);
   if (Object.keys(window).length > 0) match.timestamp = window;
-  return [{ $match: match }, { $project: Object.fromEntries(FIELDS.map((field) => [field, 1])) }];
+  return match;
 }
 
-/** The events of `input` with their positions (line or document number). */
-export async function* experimentEvents(
+const PROJECT = { $project: Object.fromEntries(FIELDS.map((field) => [field, 1])) };
+
+/**
+ * The pipelines of `--format mongodb`, in the order they run: the window's events without an anonymous
+ * id (a shop server's, under a user id alone); then, for those user ids, the browsers each was seen
+ * with; then every browser's events, sorted by browser, so the tally holds one browser at a time.
+ */
+export const experimentPipelines = {
+  userOnly: (options: Window): object[] => [
+    { $match: { ...windowMatch(options), anonymousId: { $not: { $type: 'string' } } } },
+    PROJECT,
+  ],
+  browsersOf: (options: Window, userIds: string[]): object[] => [
+    { $match: { ...windowMatch(options), userId: { $in: userIds }, anonymousId: { $type: 'string' } } },
+    { $group: { _id: '$userId', browsers: { $addToSet: '$anonymousId' } } },
+  ],
+  browsers: (options: Window): object[] => [
+    { $match: { ...windowMatch(options), anonymousId: { $type: 'string' } } },
+    { $sort: { anonymousId: 1 } },
+    PROJECT,
+  ],
+};
+
+/** Reads the events of `input` into `tally`. */
+export async function readExperiment(
   format: ExperimentFormat,
   input: string,
-  options: Pick<TallyOptions, 'site' | 'from' | 'to'>,
+  options: Window,
+  tally: ExperimentTally,
   report: ReadReport,
-): AsyncGenerator<[number, Record<string, unknown>]> {
+): Promise<void> {
   if (format === 'events') {
-    yield* readEventRecords(input, report);
+    for await (const [line, event] of readEventRecords(input, report)) tally.add(event, line);
     return;
   }
   let position = 0;
-  for await (const event of readEventDocuments(input, experimentPipeline(options))) {
-    position += 1;
-    yield [position, event];
-  }
+  for await (const event of readEventDocuments(input, experimentPipelines.userOnly(options)))
+    tally.add(event, ++position);
+  const userIds = tally.userOnlyIds();
+  const browsersOf = new Map<string, Set<string>>();
+  if (userIds.length > 0)
+    for await (const group of readDocuments(input, experimentPipelines.browsersOf(options, userIds)))
+      browsersOf.set(String(group._id), new Set(group.browsers as string[]));
+  tally.browsersSortedFrom(browsersOf);
+  for await (const event of readEventDocuments(input, experimentPipelines.browsers(options)))
+    tally.add(event, ++position);
 }

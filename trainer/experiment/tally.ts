@@ -92,12 +92,24 @@ const ORDER = 'Order Completed';
 const SHOWN = 'Recommendation Shown';
 const CLICKED = 'Recommendation Clicked';
 
-/** Accumulates events (`add`) and sums them up per arm (`finish`). */
+/**
+ * Accumulates events (`add`) and sums them up per arm (`finish`). In any order, it holds every browser
+ * until `finish`. Sorted by browser (MongoDB, see `browsersSortedFrom`), it sums each browser up as soon
+ * as the next one's events start, and holds one.
+ */
 export class ExperimentTally {
   private readonly shoppers = new Map<string, Shopper>();
   private readonly userOnly = new Map<string, Activity>();
   /** User id → the browsers it was seen with (events carrying both ids). */
   private readonly browsersOf = new Map<string, Set<string>>();
+  private readonly arms: Record<Bucket, Arm> = { treatment: emptyArm(), holdout: emptyArm() };
+  private inBothBuckets = 0;
+  private readonly unassigned = { userIds: 0, orders: 0 };
+  /** User-only activity given to a browser, until that browser is summed up. */
+  private pending = new Map<string, Activity[]>();
+  /** Sorted mode: the browser whose events are coming in. */
+  private sorted = false;
+  private current: string | undefined;
   private readonly sites = new Set<string>();
   private first: number | null = null;
   private last: number | null = null;
@@ -123,6 +135,10 @@ export class ExperimentTally {
 
     let activity: Activity;
     if (event.anonymousId !== undefined) {
+      if (this.sorted && this.current !== event.anonymousId) {
+        if (this.current !== undefined) this.sumUp(this.current);
+        this.current = event.anonymousId;
+      }
       const shopper = this.shoppers.get(event.anonymousId);
       if (shopper === undefined) {
         const created: Shopper = { bucket: event.bucket };
@@ -186,6 +202,27 @@ export class ExperimentTally {
     }
   }
 
+  /**
+   * From here on the browsers' events come sorted by anonymous id, after every event without one, and
+   * `browsersOf` names the browsers each of those user ids was seen with (in the window). Each browser
+   * is then summed up when the next one's events start.
+   */
+  browsersSortedFrom(browsersOf: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const [userId, browsers] of browsersOf) this.browsersOf.set(userId, new Set(browsers));
+    this.assignUserOnlyEvents();
+    this.sorted = true;
+  }
+
+  /** The user ids of the events without an anonymous id read so far. */
+  userOnlyIds(): string[] {
+    return [...this.userOnly.keys()];
+  }
+
+  /** Browsers read and not summed up yet (all of them, unless sorted). */
+  get heldBrowsers(): number {
+    return this.shoppers.size;
+  }
+
   /** The arms. Throws an InputError when the events are of several sites and no `site` was chosen. */
   finish(): Tally {
     if (this.options.site === undefined && this.sites.size > 1) {
@@ -194,54 +231,68 @@ export class ExperimentTally {
         `the events are of ${names.length} sites (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}): choose one with --site`,
       );
     }
-    const unassigned = this.assignUserOnlyEvents();
-    const arms: Record<Bucket, Arm> = { treatment: emptyArm(), holdout: emptyArm() };
-    let inBothBuckets = 0;
-    for (const shopper of this.shoppers.values()) {
-      if (shopper.bucket === 'both') inBothBuckets += 1;
-      else this.addShopper(arms[shopper.bucket], shopper);
-    }
-    for (const arm of Object.values(arms))
+    this.assignUserOnlyEvents();
+    for (const browser of [...this.shoppers.keys()]) this.sumUp(browser);
+    // Given to a browser with no event in the window (none, when the links come from the same window).
+    for (const activities of this.pending.values())
+      for (const activity of activities) this.leaveOut(activity);
+    this.pending.clear();
+    for (const arm of Object.values(this.arms))
       for (const sums of Object.values(arm.revenue)) sums.n = arm.shoppers;
     return {
       site: this.options.site ?? [...this.sites][0] ?? null,
       firstEvent: this.first,
       lastEvent: this.last,
-      arms,
-      inBothBuckets,
-      unassigned,
+      arms: this.arms,
+      inBothBuckets: this.inBothBuckets,
+      unassigned: this.unassigned,
       repeatedOrders: this.repeatedOrders,
     };
   }
 
-  /** Gives each user id's own events to the one browser it was seen with; counts the rest. */
-  private assignUserOnlyEvents(): Tally['unassigned'] {
-    const unassigned = { userIds: 0, orders: 0 };
+  /** Gives each user id's own events to the one browser it was seen with (`pending`); counts the rest. */
+  private assignUserOnlyEvents(): void {
     for (const [userId, activity] of this.userOnly) {
       const browsers = this.browsersOf.get(userId);
-      const browser = browsers?.size === 1 ? this.shoppers.get([...browsers][0] ?? '') : undefined;
-      if (browser === undefined) {
-        if (activity.orders !== undefined && activity.orders.size > 0) {
-          unassigned.userIds += 1;
-          unassigned.orders += activity.orders.size;
-        }
-        continue;
-      }
-      for (const [key, order] of activity.orders ?? []) {
-        const orders = ordersOf(browser);
-        if (orders.has(key)) this.repeatedOrders += 1;
-        else orders.set(key, order);
-      }
-      for (const [product, times] of activity.clicks ?? []) {
-        const clicks = clicksOf(browser);
-        clicks.set(product, [...(clicks.get(product) ?? []), ...times]);
-      }
-      for (const [placement, counts] of activity.engagement ?? []) {
-        engage(browser, placement, 'impressions', counts.impressions);
-        engage(browser, placement, 'clicks', counts.clicks);
-      }
+      const browser = browsers?.size === 1 ? [...browsers][0] : undefined;
+      if (browser === undefined) this.leaveOut(activity);
+      else this.pending.set(browser, [...(this.pending.get(browser) ?? []), activity]);
     }
-    return unassigned;
+    this.userOnly.clear();
+  }
+
+  /** Counts a user id's orders that no browser can take. */
+  private leaveOut(activity: Activity): void {
+    if (activity.orders === undefined || activity.orders.size === 0) return;
+    this.unassigned.userIds += 1;
+    this.unassigned.orders += activity.orders.size;
+  }
+
+  /** Adds a browser, with the user-only activity given to it, to its arm, and forgets it. */
+  private sumUp(id: string): void {
+    const shopper = this.shoppers.get(id);
+    if (shopper === undefined) return;
+    for (const activity of this.pending.get(id) ?? []) this.merge(shopper, activity);
+    this.pending.delete(id);
+    if (shopper.bucket === 'both') this.inBothBuckets += 1;
+    else this.addShopper(this.arms[shopper.bucket], shopper);
+    this.shoppers.delete(id);
+  }
+
+  private merge(browser: Shopper, activity: Activity): void {
+    for (const [key, order] of activity.orders ?? []) {
+      const orders = ordersOf(browser);
+      if (orders.has(key)) this.repeatedOrders += 1;
+      else orders.set(key, order);
+    }
+    for (const [product, times] of activity.clicks ?? []) {
+      const clicks = clicksOf(browser);
+      clicks.set(product, [...(clicks.get(product) ?? []), ...times]);
+    }
+    for (const [placement, counts] of activity.engagement ?? []) {
+      engage(browser, placement, 'impressions', counts.impressions);
+      engage(browser, placement, 'clicks', counts.clicks);
+    }
   }
 
   private addShopper(arm: Arm, shopper: Shopper): void {
