@@ -58,6 +58,11 @@ const events: StoredEvent[] = [
   event('e8', { type: 'identify', userId: 'u1' }),
   { ...event('e9', { event: 'Order Completed', userId: 'u1', bucket: 'holdout' }), anonymousId: undefined },
   event('e10', { type: 'page', anonymousId: 'b2' }),
+  // A user id seen with no browser: its order is in no arm.
+  {
+    ...event('e11', { event: 'Order Completed', userId: 'u2', properties: { order_id: 'o3' } }),
+    anonymousId: undefined,
+  },
   // Outside the window, and another site's.
   event('e5', { type: 'page', anonymousId: 'late', timestamp: '2026-11-20T10:00:00.000Z' }),
   event('e6', { type: 'page', anonymousId: 'o1', site: 'other-shop' }),
@@ -85,10 +90,11 @@ async function tallyOf(
   format: ExperimentFormat,
   input: string,
   options: Omit<TallyOptions, 'attributionMs'>,
+  userIdsPerQuery?: number,
 ) {
   const report = new ReadReport();
   const tally = new ExperimentTally({ ...options, attributionMs: 7 * 86_400_000 }, report);
-  await readExperiment(format, input, options, tally, report);
+  await readExperiment(format, input, options, tally, report, userIdsPerQuery);
   const held = tally.heldBrowsers;
   return { result: tally.finish(), report, held };
 }
@@ -98,7 +104,7 @@ describe('experiment events from MongoDB', () => {
     const window = { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) };
     const { result, report, held } = await tallyOf('mongodb', uri, window);
     // e5 and e6 never left the server.
-    expect(report.rows).toEqual({ read: 8, kept: 8 });
+    expect(report.rows).toEqual({ read: 9, kept: 9 });
     // Sorted by browser, each was summed up when the next one's events came: only the last was held.
     expect(held).toBe(1);
     const arm = result.arms.treatment;
@@ -115,7 +121,10 @@ describe('experiment events from MongoDB', () => {
     expect(arm.revenue.GBP?.sum).toBe(9);
     expect(arm.attributedRevenue).toEqual({ GBP: 5 });
     expect(result.arms.holdout.shoppers).toBe(1);
-    expect(result.unassigned).toEqual({ userIds: 0, orders: 0 });
+    expect(result.unassigned).toEqual({ userIds: 1, orders: 1 });
+    // The user ids' browsers asked for one id per query: the same report.
+    const chunked = await tallyOf('mongodb', uri, window, 1);
+    expect(chunked.result).toEqual(result);
   });
 
   it('without --site, refuses events of several sites', async () => {
@@ -136,7 +145,7 @@ describe('experiment events from MongoDB', () => {
       site: 'shop',
       to: Date.UTC(2026, 10, 10),
     });
-    expect(report.rows).toEqual({ read: 10, kept: 8 });
+    expect(report.rows).toEqual({ read: 11, kept: 9 });
     // In file order, every browser is held until the end.
     expect(held).toBe(3);
     expect(result.arms.treatment).toMatchObject({ shoppers: 2, orders: 2 });

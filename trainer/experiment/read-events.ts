@@ -54,6 +54,9 @@ function windowMatch(options: Window): Record<string, unknown> {
   return match;
 }
 
+/** User ids per query of their browsers (ids are at most 256 characters: 10,000 stay under 3 MB). */
+export const USER_IDS_PER_QUERY = 10_000;
+
 const PROJECT = { $project: Object.fromEntries(FIELDS.map((field) => [field, 1])) };
 
 /**
@@ -84,6 +87,7 @@ export async function readExperiment(
   options: Window,
   tally: ExperimentTally,
   report: ReadReport,
+  userIdsPerQuery = USER_IDS_PER_QUERY,
 ): Promise<void> {
   if (format === 'events') {
     for await (const [line, event] of readEventRecords(input, report)) tally.add(event, line);
@@ -94,9 +98,13 @@ export async function readExperiment(
     tally.add(event, ++position);
   const userIds = tally.userOnlyIds();
   const browsersOf = new Map<string, Set<string>>();
-  if (userIds.length > 0)
-    for await (const group of readDocuments(input, experimentPipelines.browsersOf(options, userIds)))
+  // In chunks: a shop whose server reports every order under the user id alone can have hundreds of
+  // thousands, and one `$in` of them all would pass MongoDB's 16 MB command limit.
+  for (let start = 0; start < userIds.length; start += userIdsPerQuery) {
+    const chunk = userIds.slice(start, start + userIdsPerQuery);
+    for await (const group of readDocuments(input, experimentPipelines.browsersOf(options, chunk)))
       browsersOf.set(String(group._id), new Set(group.browsers as string[]));
+  }
   tally.browsersSortedFrom(browsersOf);
   for await (const event of readEventDocuments(input, experimentPipelines.browsers(options)))
     tally.add(event, ++position);
