@@ -57,7 +57,8 @@ const events: StoredEvent[] = [
   // The shop's server reports an order under the user id alone; a1 signed in as that user.
   event('e8', { type: 'identify', userId: 'u1' }),
   { ...event('e9', { event: 'Order Completed', userId: 'u1', bucket: 'holdout' }), anonymousId: undefined },
-  event('e10', { type: 'page', anonymousId: 'b2' }),
+  // A signed-in shopper with no order from a server: the sorted read keeps nothing of them.
+  event('e10', { type: 'page', anonymousId: 'b2', userId: 'u3' }),
   // A user id seen with no browser: its order is in no arm.
   {
     ...event('e11', { event: 'Order Completed', userId: 'u2', properties: { order_id: 'o3' } }),
@@ -95,7 +96,7 @@ async function tallyOf(
   const report = new ReadReport();
   const tally = new ExperimentTally({ ...options, attributionMs: 7 * 86_400_000 }, report);
   await readExperiment(format, input, options, tally, report, userIdsPerQuery);
-  const held = tally.heldBrowsers;
+  const held = tally.held;
   return { result: tally.finish(), report, held };
 }
 
@@ -105,8 +106,9 @@ describe('experiment events from MongoDB', () => {
     const { result, report, held } = await tallyOf('mongodb', uri, window);
     // e5 and e6 never left the server.
     expect(report.rows).toEqual({ read: 9, kept: 9 });
-    // Sorted by browser, each was summed up when the next one's events came: only the last was held.
-    expect(held).toBe(1);
+    // Sorted by browser, each was summed up when the next one's events came: only the last was held,
+    // and of the signed-in shoppers only u1, whose order came without a browser.
+    expect(held).toEqual({ browsers: 1, userIds: 1 });
     const arm = result.arms.treatment;
     expect(arm).toMatchObject({
       shoppers: 2,
@@ -147,7 +149,7 @@ describe('experiment events from MongoDB', () => {
     });
     expect(report.rows).toEqual({ read: 11, kept: 9 });
     // In file order, every browser is held until the end.
-    expect(held).toBe(3);
+    expect(held.browsers).toBe(3);
     expect(result.arms.treatment).toMatchObject({ shoppers: 2, orders: 2 });
     expect(result.arms.treatment.revenue.GBP?.sum).toBe(9);
     expect(result.arms.treatment.attributedRevenue).toEqual({ GBP: 5 });

@@ -148,7 +148,9 @@ export class ExperimentTally {
         if (shopper.bucket !== event.bucket) shopper.bucket = 'both';
         activity = shopper;
       }
-      if (event.userId !== undefined) {
+      // Sorted, the links came with browsersSortedFrom: keeping every signed-in shopper's here would
+      // make memory grow with them after all.
+      if (event.userId !== undefined && !this.sorted) {
         const browsers = this.browsersOf.get(event.userId) ?? new Set<string>();
         browsers.add(event.anonymousId);
         this.browsersOf.set(event.userId, browsers);
@@ -218,9 +220,9 @@ export class ExperimentTally {
     return [...this.userOnly.keys()];
   }
 
-  /** Browsers read and not summed up yet (all of them, unless sorted). */
-  get heldBrowsers(): number {
-    return this.shoppers.size;
+  /** Browsers read and not summed up yet (all of them, unless sorted), and user ids whose browsers it keeps. */
+  get held(): { browsers: number; userIds: number } {
+    return { browsers: this.shoppers.size, userIds: this.browsersOf.size };
   }
 
   /** The arms. Throws an InputError when the events are of several sites and no `site` was chosen. */
