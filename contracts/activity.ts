@@ -53,3 +53,22 @@ export const ACTIVITY_KIND_WEIGHT: Readonly<Record<ActivityKind, number>> = {
  * number of newer events. The entries of one event (an order's lines) share its time and its weight.
  */
 export const ACTIVITY_RECENCY_DECAY = 0.92;
+
+/**
+ * Weighs the entries of a newest-first activity list, called once per entry in order: its kind's weight
+ * × ACTIVITY_RECENCY_DECAY per newer event. One event is one step back: the entries of one event (an
+ * order's lines) share its time and weigh alike, where counting entries made an order's 30th line weigh
+ * 0.92^29 of its first (as served on Online Retail, nDCG@10 0.0757 by entry, 0.0839 by event:
+ * docs/trainer.md). The worker's history vector and the trainer's emulation of it both weigh with this.
+ */
+export function activityWeigher(): (kind: ActivityKind, at: number) => number {
+  let step = -1;
+  let previousAt: number | undefined;
+  return (kind, at) => {
+    if (at !== previousAt) {
+      step += 1;
+      previousAt = at;
+    }
+    return ACTIVITY_KIND_WEIGHT[kind] * ACTIVITY_RECENCY_DECAY ** step;
+  };
+}

@@ -11,10 +11,9 @@
 import {
   ACTIVITY_DAYS_DEFAULT,
   ACTIVITY_DAYS_SIGNED_IN_DEFAULT,
-  ACTIVITY_KIND_WEIGHT,
   ACTIVITY_MAX,
-  ACTIVITY_RECENCY_DECAY,
   type ActivityKind,
+  activityWeigher,
 } from '../../contracts/activity';
 import { type InteractionMatrix, type SparseMatrix, toCsr } from '../data/matrix';
 import type { Interaction } from '../data/types';
@@ -89,8 +88,7 @@ export function servedHistories(
     const seen = new Set<string>();
     let newer = cutoff;
     let position = 0;
-    let step = -1;
-    let previousAt: number | undefined;
+    const weigh = activityWeigher();
     for (const event of events) {
       const kind = kindOf(event);
       // An event the consumer records nothing for renews nothing either.
@@ -104,18 +102,12 @@ export function servedHistories(
       const identity = `${event.item}\n${kind}\n${event.time}`;
       if (seen.has(identity)) continue;
       seen.add(identity);
-      // One event is one step back, as in the worker: an order's lines share its time.
-      if (event.time !== previousAt) {
-        step += 1;
-        previousAt = event.time;
-      }
+      // Weighed as the worker weighs its list (one event, one step back; an order's lines share it).
+      const weight = weigh(kind, event.time);
       const column = train.itemIndex.get(event.item);
       if (column !== undefined && kind === 'purchase') mask.set(column, 1);
       if (column !== undefined && position < ACTIVITY_MAX)
-        history.set(
-          column,
-          (history.get(column) ?? 0) + ACTIVITY_KIND_WEIGHT[kind] * ACTIVITY_RECENCY_DECAY ** step,
-        );
+        history.set(column, (history.get(column) ?? 0) + weight);
       position += 1;
     }
     if (position === 0) expired += 1;

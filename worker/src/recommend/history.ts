@@ -1,4 +1,4 @@
-import { ACTIVITY_KIND_WEIGHT, ACTIVITY_RECENCY_DECAY } from '../../../contracts/activity';
+import { activityWeigher } from '../../../contracts/activity';
 import type { ActivityEntry } from '../cache/keys';
 
 /**
@@ -16,19 +16,13 @@ export function historyVector(
 ): { vector: Float32Array; known: number } {
   const vector = new Float32Array(itemCount);
   let known = 0;
-  let step = -1;
-  let previousAt: number | undefined;
+  const weigh = activityWeigher();
   for (const entry of activity) {
-    // One event is one step back: the lines of one order (the products of one event) share its time
-    // and weigh alike, where counting entries made an order's 30th line weigh 0.92^29 of its first
-    // (as served on Online Retail, nDCG@10 0.0757 by entry, 0.0839 by event: docs/trainer.md).
-    if (entry.at !== previousAt) {
-      step += 1;
-      previousAt = entry.at;
-    }
+    // Every entry takes its step, known or not (one event is one step back: contracts/activity.ts).
+    const weight = weigh(entry.kind, entry.at);
     const index = byId.get(entry.product_id);
     if (index === undefined || entry.kind === 'removed') continue;
-    vector[index] = (vector[index] ?? 0) + ACTIVITY_KIND_WEIGHT[entry.kind] * ACTIVITY_RECENCY_DECAY ** step;
+    vector[index] = (vector[index] ?? 0) + weight;
     known++;
   }
   for (const id of context) {
