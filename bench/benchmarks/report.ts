@@ -7,15 +7,15 @@
  * A file comes in any order, so the report keeps a small record per browser until the end, and memory
  * grows with browsers: the rows give the slope. (From MongoDB it reads sorted by browser and holds one.)
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StoredEvent } from '../../contracts/events';
 import { seededRandom } from '../../scripts/demo-traffic/random';
+import { runTrainerCommand } from '../support/trainer-command';
 import type { BenchResult } from '../types';
 
 const DEFAULT_BROWSERS = [20_000, 200_000];
@@ -97,53 +97,23 @@ interface Run {
 }
 
 async function reportOnce(file: string, browsers: number, events: number, heapCapMiB?: number): Promise<Run> {
-  const load = loadavg()[0] ?? 0;
-  const started = performance.now();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--import',
-      './bench/support/exit-usage.ts',
-      'trainer/cli/report.ts',
-      '--format',
-      'events',
-      '--input',
-      file,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: heapCapMiB ? { ...process.env, NODE_OPTIONS: `--max-old-space-size=${heapCapMiB}` } : process.env,
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
+  const run = await runTrainerCommand('report', ['--format', 'events', '--input', file], {
+    usage: true,
+    ...(heapCapMiB ? { heapMiB: heapCapMiB } : {}),
   });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const [code] = (await once(child, 'close')) as [number | null];
-  const seconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`npm run report failed (${code}): ${stderr.trim()}`);
+  if (run.code !== 0) throw new Error(`npm run report failed (${run.code}): ${run.stderr.trim()}`);
   // The report's own first line says how many events it read: all of them, or the file is wrong.
-  const read = Number(/^read (\d+) rows, kept (\d+)/m.exec(stdout)?.[2] ?? Number.NaN);
+  const read = Number(/^read (\d+) rows, kept (\d+)/m.exec(run.stdout)?.[2] ?? Number.NaN);
   if (read !== events) throw new Error(`the report kept ${read} of ${events} events`);
-  const usage = JSON.parse(/^rx-usage (.+)$/m.exec(stderr)?.[1] ?? '{}') as {
-    cpuSeconds?: number;
-    maxRssMiB?: number;
-  };
   return {
     browsers,
     ...(heapCapMiB ? { heapCapMiB } : {}),
     events,
     fileMiB: (await stat(file)).size / 2 ** 20,
-    seconds,
-    cpuSeconds: usage.cpuSeconds ?? Number.NaN,
-    maxRssMiB: usage.maxRssMiB ?? Number.NaN,
-    load: Math.max(load, loadavg()[0] ?? 0),
+    seconds: run.seconds,
+    cpuSeconds: run.usage?.cpuSeconds ?? Number.NaN,
+    maxRssMiB: run.usage?.maxRssMiB ?? Number.NaN,
+    load: run.load,
   };
 }
 

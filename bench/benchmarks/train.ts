@@ -6,10 +6,10 @@
  * both trained on one validation split, scored as ONNX graphs, the better shipped — one row with
  * both validation scores. Options (e.g. `--personal ease`) run that variant instead.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runTrainerCommand } from '../support/trainer-command';
 import type { BenchResult } from '../types';
 
 const DEFAULT_INPUT = '../shared/datasets/online-retail/online_retail.csv.gz';
@@ -23,36 +23,15 @@ interface Run {
 
 async function trainOnce(input: string, extra: string[]): Promise<Run> {
   const out = path.join(await mkdtemp(path.join(tmpdir(), 'rx-bench-train-')), 'bundle');
-  const load = loadavg()[0] ?? 0;
-  const started = performance.now();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'trainer/cli/train.ts',
-      '--format',
-      'online-retail',
-      '--input',
-      input,
-      '--out',
-      out,
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+  const run = await runTrainerCommand(
+    'train',
+    ['--format', 'online-retail', '--input', input, '--out', out, ...extra],
+    { echo: true },
   );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-    process.stdout.write(chunk);
-  });
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-  const seconds = (performance.now() - started) / 1000;
   await rm(path.dirname(out), { recursive: true, force: true });
-  if (code !== 0)
-    throw new Error(`training (${extra.join(' ') || 'defaults'}) failed with exit code ${code}`);
-  // Other work on the machine stretches wall time: keep the higher of the loads before and after.
-  return { args: extra, seconds, output, load: Math.max(load, loadavg()[0] ?? 0) };
+  if (run.code !== 0)
+    throw new Error(`training (${extra.join(' ') || 'defaults'}) failed with exit code ${run.code}`);
+  return { args: extra, seconds: run.seconds, output: run.stdout, load: run.load };
 }
 
 /** `auto`'s comparison line: both validation nDCG@10 scores (ONNX), or blanks for a single model. */
