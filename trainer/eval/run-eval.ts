@@ -39,7 +39,10 @@ export interface EvalOptions extends PersonalOptions {
    * month away; temporal splits only).
    */
   history?: 'full' | 'served';
-  /** With `history: 'served'`: days activity lives after a shopper's last event (default: a signed-in shopper's, 365). */
+  /**
+   * With `history: 'served'`: days activity lives after every shopper's last event (default: the
+   * worker's, 365 for signed-in shoppers and 30 for those who never signed in).
+   */
   activityDays?: number;
   log?: (line: string) => void;
 }
@@ -122,9 +125,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   log(`split: ${s.description}; ${s.train.length} train / ${s.test.length} test interactions`);
   const train = aggregate(s.train, recency(options.halfLifeDays, s.train));
   const relevant = relevantSets(train, s.test);
-  const ranked = rankedHistories(options, train, s, log);
   if (relevant.size === 0)
     throw new InputError('the split left no test user with test items; try another --cutoff');
+  const ranked = rankedHistories(options, train, s, log);
   log(`${train.users.length} users, ${train.items.length} items in training; ${relevant.size} test users`);
 
   const trainSeconds: Record<string, number> = {};
