@@ -9,6 +9,7 @@ import {
 } from './backend.ts';
 import { collectionCommands } from './memory/collection-commands.ts';
 import type { CommandSpec, CommandTable } from './memory/command-spec.ts';
+import { hyperLogLogCommands } from './memory/hyperloglog-commands.ts';
 import { keyCommands } from './memory/key-commands.ts';
 import { Keyspace } from './memory/keyspace.ts';
 import { serverCommands } from './memory/server-commands.ts';
@@ -20,6 +21,7 @@ const COMMANDS: CommandTable = {
   ...keyCommands,
   ...collectionCommands,
   ...zsetCommands,
+  ...hyperLogLogCommands,
   ...serverCommands,
 };
 

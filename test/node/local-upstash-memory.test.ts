@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandBackend, RedisCommand, RedisReply } from '../../scripts/local-upstash/backend.ts';
+import { HLL_HAS_NO_STRING_FORM } from '../../scripts/local-upstash/memory/keyspace.ts';
 import { createMemoryBackend } from '../../scripts/local-upstash/memory-backend.ts';
 import { connectRedisBackend } from '../../scripts/local-upstash/redis-backend.ts';
 import { type SpawnedRedis, spawnRedisServer } from '../../scripts/local-upstash/spawn-redis.ts';
@@ -218,6 +219,49 @@ const SCRIPTS: Record<string, RedisCommand[]> = {
     ['SET', 'str', 'v'],
     ['ZADD', 'str', '1', 'a'],
   ],
+  hyperloglogs: [
+    ['PFADD', 'hll', 'a', 'b', 'c', 'a'],
+    ['PFADD', 'hll', 'b'],
+    ['PFADD', 'hll', 'd'],
+    ['PFADD', 'hll'],
+    ['PFCOUNT', 'hll'],
+    ['PFADD', 'empty'],
+    ['PFADD', 'empty'],
+    ['EXISTS', 'empty'],
+    ['PFCOUNT', 'empty'],
+    ['PFCOUNT', 'missing'],
+    ['PFCOUNT', 'missing', 'other-missing'],
+    ['EXISTS', 'missing'],
+    ['PFADD', 'hll2', 'c', 'd', 'e', 'f'],
+    ['PFCOUNT', 'hll', 'hll2', 'empty', 'missing'],
+    ['PFADD', 'many', ...Array.from({ length: 40 }, (_, index) => `user:${index}`)],
+    ['PFADD', 'many', ...Array.from({ length: 10 }, (_, index) => `user:${index * 4}`)],
+    ['PFCOUNT', 'many'],
+    ['PFCOUNT', 'many', 'hll'],
+    ['TYPE', 'hll'],
+    ['EXPIRE', 'hll', '100'],
+    ['PFADD', 'hll', 'z'],
+    ['TTL', 'hll'],
+    ['PERSIST', 'hll'],
+    ['DEL', 'hll2', 'empty'],
+    ['EXISTS', 'hll', 'hll2', 'empty'],
+    ['PFADD'],
+    ['PFCOUNT'],
+    ['RPUSH', 'list', 'x'],
+    ['PFADD', 'list', 'a'],
+    ['PFADD', 'list'],
+    ['PFCOUNT', 'list'],
+    ['PFCOUNT', 'hll', 'list'],
+    ['SADD', 'set', 'a'],
+    ['PFCOUNT', 'set'],
+    ['SET', 'str', 'not an hll'],
+    ['PFADD', 'str', 'a'],
+    ['PFCOUNT', 'missing', 'str'],
+    ['LPUSH', 'hll', 'x'],
+    ['SET', 'hll', 'now a string'],
+    ['GET', 'hll'],
+    ['PFCOUNT', 'hll'],
+  ],
   server: [
     ['PING'],
     ['PING', 'hello'],
@@ -349,6 +393,50 @@ describe('in-memory backend with a controlled clock', () => {
     now += 10;
     expect(plain(await memory.execute(['LPUSH', 'k', 'now a list']))).toBe(1);
     expect(plain(await memory.execute(['TTL', 'k']))).toBe(-1);
+  });
+});
+
+describe('in-memory HyperLogLog', () => {
+  it('expires like any key, keeps its TTL on PFADD, and is new again once expired', async () => {
+    let now = 1_000_000;
+    const memory = createMemoryBackend(() => now);
+    await memory.execute(['PFADD', 'visitors', 'a', 'b']);
+    await memory.execute(['PEXPIRE', 'visitors', '100']);
+    now += 60;
+    expect(plain(await memory.execute(['PFADD', 'visitors', 'c']))).toBe(1);
+    expect(plain(await memory.execute(['PTTL', 'visitors']))).toBe(40);
+    now += 40;
+    expect(plain(await memory.execute(['EXISTS', 'visitors']))).toBe(0);
+    expect(plain(await memory.execute(['PFCOUNT', 'visitors']))).toBe(0);
+    expect(plain(await memory.execute(['PFADD', 'visitors', 'a']))).toBe(1);
+    expect(plain(await memory.execute(['PFCOUNT', 'visitors']))).toBe(1);
+    expect(plain(await memory.execute(['TTL', 'visitors']))).toBe(-1);
+  });
+
+  it('counts exactly where Redis would estimate', async () => {
+    const memory = createMemoryBackend();
+    const elements = Array.from({ length: 5000 }, (_, index) => `user:${index}`);
+    await memory.execute(['PFADD', 'a', ...elements.slice(0, 3000)]);
+    await memory.execute(['PFADD', 'b', ...elements.slice(2000)]);
+    expect(plain(await memory.execute(['PFCOUNT', 'a']))).toBe(3000);
+    expect(plain(await memory.execute(['PFCOUNT', 'a', 'b']))).toBe(5000);
+  });
+
+  // Where the emulation differs from Redis, as scripts/local-upstash/README.md says.
+  it('is a string to TYPE and SCAN, but has no string form for GET, GETDEL or MGET', async () => {
+    const memory = createMemoryBackend();
+    await memory.execute(['PFADD', 'hll', 'a']);
+    await memory.execute(['SET', 'plain', 'v']);
+    expect(plain(await memory.execute(['SCAN', '0', 'TYPE', 'string']))).toEqual(['0', ['hll', 'plain']]);
+    for (const command of [
+      ['GET', 'hll'],
+      ['GETDEL', 'hll'],
+      ['INCR', 'hll'],
+    ] as RedisCommand[]) {
+      expect(await outcome(memory, command)).toEqual({ error: HLL_HAS_NO_STRING_FORM });
+    }
+    expect(plain(await memory.execute(['MGET', 'hll', 'plain']))).toEqual([null, 'v']);
+    expect(plain(await memory.execute(['PFCOUNT', 'hll']))).toBe(1);
   });
 });
 

@@ -10,9 +10,10 @@
  * (by the browser and by the server, or retried under a new messageId) counts once, by `order_id`.
  */
 import { type Bucket, type StoredEvent, validateStoredEvent } from '../../contracts/events';
+import { experimentRoleOf, orderKey, productIdsOf } from '../../contracts/experiment-events';
+import { type OrderValue, orderValue } from '../../contracts/order-value';
 import { InputError } from '../data/lines';
 import type { ReadReport } from '../data/types';
-import { type OrderValue, orderValue } from './order-value';
 import type { ArmSums } from './statistics';
 
 export interface TallyOptions {
@@ -49,7 +50,7 @@ interface Shopper extends Activity {
   bucket: Bucket | 'both';
 }
 
-/** One arm's totals. Money is per currency (three letters; see order-value.ts). */
+/** One arm's totals. Money is per currency (three letters; see contracts/order-value.ts). */
 export interface Arm {
   shoppers: number;
   /** Shoppers with at least one order. */
@@ -87,10 +88,6 @@ export interface Tally {
   /** The same order_id reported again (same browser), counted once. */
   repeatedOrders: number;
 }
-
-const ORDER = 'Order Completed';
-const SHOWN = 'Recommendation Shown';
-const CLICKED = 'Recommendation Clicked';
 
 /**
  * Accumulates events (`add`) and sums them up per arm (`finish`). In any order, it holds every browser
@@ -184,19 +181,17 @@ export class ExperimentTally {
   }
 
   private record(activity: Activity, event: StoredEvent, time: number): void {
-    if (isFilledPageView(event)) engage(activity, pageViewPlacement(event), 'impressions');
-    if (event.type !== 'track') return;
-    if (event.event === ORDER) {
+    const role = experimentRoleOf(event);
+    if (role.kind === 'impression') engage(activity, role.placement, 'impressions');
+    else if (role.kind === 'order') {
       const orders = ordersOf(activity);
       const key = orderKey(event);
       if (orders.has(key)) this.repeatedOrders += 1;
       else orders.set(key, { ...orderValue(event), time });
-    } else if (event.event === SHOWN) {
-      engage(activity, event.properties?.placement, 'impressions');
-    } else if (event.event === CLICKED) {
-      engage(activity, event.properties?.placement, 'clicks');
+    } else if (role.kind === 'click') {
+      engage(activity, role.placement, 'clicks');
       const clicks = clicksOf(activity);
-      for (const product of productIds(event)) {
+      for (const product of productIdsOf(event)) {
         const times = clicks.get(product) ?? [];
         times.push(time);
         clicks.set(product, times);
@@ -359,11 +354,6 @@ function engage(activity: Activity, placement: string | undefined, kind: keyof E
   activity.engagement.set(key, counts);
 }
 
-/** The placement of the proxy's page view: its page name, `product` for a product page. */
-function pageViewPlacement(event: StoredEvent): string | undefined {
-  return event.type === 'page' ? event.name : 'product';
-}
-
 function ordersOf(activity: Activity): Map<string, Order> {
   if (activity.orders === undefined) activity.orders = new Map();
   return activity.orders;
@@ -390,30 +380,4 @@ export function emptyArm(): Arm {
     attributedOrders: 0,
     attributedRevenue: {},
   };
-}
-
-/**
- * A page view that says recommendations were on the page: the proxy's own `page` / `Product Viewed`
- * events name the recommendation_id of what it filled (worker/src/proxy/page-view.ts).
- */
-function isFilledPageView(event: StoredEvent): boolean {
-  const pageView = event.type === 'page' || (event.type === 'track' && event.event === 'Product Viewed');
-  return pageView && event.properties?.recommendation_id !== undefined;
-}
-
-/** An order is its `order_id`; without one, its event. */
-function orderKey(event: StoredEvent): string {
-  const id = event.properties?.order_id;
-  return id === undefined ? `message:${event.messageId}` : `order:${id}`;
-}
-
-/** The products a click names: `product_id` and `products[].product_id` (or `sku`). */
-function productIds(event: StoredEvent): string[] {
-  const properties = event.properties ?? {};
-  const ids = new Set<string>();
-  for (const product of [properties, ...(properties.products ?? [])]) {
-    const id = product.product_id ?? product.sku;
-    if (id !== undefined) ids.add(String(id));
-  }
-  return [...ids];
 }

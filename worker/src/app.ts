@@ -9,6 +9,7 @@ import { countInProgress } from './middleware/in-progress';
 import { rateLimit } from './middleware/rate-limit';
 import { shopCors } from './middleware/shop-cors';
 import { proxyHandler } from './proxy';
+import { adminLive } from './routes/admin-live';
 import { adminModels } from './routes/admin-models';
 import { healthz } from './routes/healthz';
 import { outdatedPluginRedirect, plugin } from './routes/plugin';
@@ -30,6 +31,7 @@ export function createApp() {
   app.route('/v1/recommendations', recommendations);
   app.route('/v1/prices', prices);
   app.route('/admin/models', adminModels);
+  app.route('/admin/live', adminLive);
   app.route('/v1/events', eventRoutes);
   app.route('/v1', segmentRoutes);
   app.route('/', plugin);

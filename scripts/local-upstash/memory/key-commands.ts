@@ -2,7 +2,7 @@ import { RedisCommandError, type RedisReply } from '../backend.ts';
 import { bulk, integerArgument, OK, SYNTAX_ERROR } from './arguments.ts';
 import type { CommandTable } from './command-spec.ts';
 import { globMatch } from './glob.ts';
-import type { Keyspace } from './keyspace.ts';
+import { type Keyspace, redisTypeName } from './keyspace.ts';
 
 /**
  * EXPIRE and friends. `option` is Redis 7's NX | XX | GT | LT; a key without expiry counts as an infinite
@@ -56,7 +56,7 @@ function scan(args: readonly string[], keyspace: Keyspace): RedisReply {
   const keys = page.keys.filter(
     (key) =>
       (pattern === undefined || globMatch(pattern, key)) &&
-      (type === undefined || keyspace.typeOf(key) === type),
+      (type === undefined || redisTypeName(keyspace.typeOf(key)) === type),
   );
   return [bulk(String(page.next)), keys.map(bulk)];
 }
@@ -66,7 +66,7 @@ export const keyCommands: CommandTable = {
   DEL: { arity: -2, run: (keys, keyspace) => keys.filter((key) => keyspace.delete(key)).length },
   UNLINK: { arity: -2, run: (keys, keyspace) => keys.filter((key) => keyspace.delete(key)).length },
   EXISTS: { arity: -2, run: (keys, keyspace) => keys.filter((key) => keyspace.has(key)).length },
-  TYPE: { arity: 2, run: ([key = ''], keyspace) => bulk(keyspace.typeOf(key)) },
+  TYPE: { arity: 2, run: ([key = ''], keyspace) => bulk(redisTypeName(keyspace.typeOf(key))) },
   EXPIRE: {
     arity: -3,
     run: ([key = '', seconds = '', option], keyspace) =>

@@ -1,12 +1,17 @@
 import { RedisCommandError } from '../backend.ts';
 
-/** The value types the in-memory store keeps, by the name Redis gives them in TYPE. */
+/**
+ * The value types the in-memory store keeps, by the name Redis gives them in TYPE, except `hll`: Redis
+ * keeps a HyperLogLog as a specially encoded string, which we emulate exactly as the set of its distinct
+ * elements (see `redisTypeName`).
+ */
 interface ValueTypes {
   string: Buffer;
   list: Buffer[];
   hash: Map<string, Buffer>;
   set: Set<string>;
   zset: Map<string, number>;
+  hll: Set<string>;
 }
 
 /** A stored value with its type tag. */
@@ -23,6 +28,18 @@ interface Entry {
 }
 
 export const WRONG_TYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+
+/**
+ * Redis would read a HyperLogLog as its binary encoding (GET, GETDEL, SET ... GET); our exact emulation
+ * has no such encoding, so reading one as a string is refused, in words that say why.
+ */
+export const HLL_HAS_NO_STRING_FORM =
+  'WRONGTYPE the in-memory backend keeps a HyperLogLog as its elements, with no string form';
+
+/** The name TYPE and SCAN TYPE give a stored type: a HyperLogLog is a string to Redis. */
+export function redisTypeName(type: keyof ValueTypes | 'none'): string {
+  return type === 'hll' ? 'string' : type;
+}
 
 /**
  * The keys of the in-memory store with Redis expiry semantics: an expired key is gone the moment its
@@ -55,7 +72,10 @@ export class Keyspace {
   read<T extends keyof ValueTypes>(key: string, type: T): ValueOfType<T> | undefined {
     const entry = this.live(key);
     if (entry === undefined) return undefined;
-    if (entry.stored.type !== type) throw new RedisCommandError(WRONG_TYPE);
+    if (entry.stored.type !== type) {
+      const hllAsString = type === 'string' && entry.stored.type === 'hll';
+      throw new RedisCommandError(hllAsString ? HLL_HAS_NO_STRING_FORM : WRONG_TYPE);
+    }
     // The type tag was just checked; TypeScript cannot narrow a generic union through it.
     return entry.stored.value as ValueOfType<T>;
   }
@@ -93,10 +113,13 @@ export class Keyspace {
     return existed;
   }
 
-  /** Deletes `key` if its collection became empty, as Redis does. */
+  /**
+   * Deletes `key` if its collection became empty, as Redis does. An empty HyperLogLog stays: it is a
+   * string to Redis, and PFADD with no elements makes one.
+   */
   dropIfEmpty(key: string): void {
     const entry = this.live(key);
-    if (entry === undefined || entry.stored.type === 'string') return;
+    if (entry === undefined || entry.stored.type === 'string' || entry.stored.type === 'hll') return;
     const size = Array.isArray(entry.stored.value) ? entry.stored.value.length : entry.stored.value.size;
     if (size === 0) this.entries.delete(key);
   }

@@ -95,6 +95,7 @@ export const stringCommands: CommandTable = {
   },
   MGET: {
     arity: -2,
+    // nil for anything but a plain string, as in Redis; here that includes a HyperLogLog (no string form).
     run: (keys, keyspace) =>
       keys.map((key) => (keyspace.typeOf(key) === 'string' ? (keyspace.read(key, 'string') ?? null) : null)),
   },

@@ -10,6 +10,9 @@
  * | `generationKey` | integer | consumer (INCR + EXPIRE when an event makes cached results stale) | recommendation cache (the shopper's; a logged-in shopper's anonymous session's too) |
  * | `recommendationKey` | JSON `CachedList`: the list + the generation(s) it was computed at; one per user and anonymous session for a logged-in shopper with one | recommendation cache (conditional write: never over a newer entry, never outliving the generation keys it was stamped from) | recommendation cache |
  * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
+ * | `liveCountersKey` | hash of `{bucket}|{counter}` integers, one per UTC day | consumer (HINCRBY + EXPIREAT) | `GET /admin/live` |
+ * | `liveShoppersKey` | HyperLogLog of browser (or buyer) pseudonyms, per day and bucket | consumer (PFADD + EXPIREAT) | `GET /admin/live` (PFCOUNT) |
+ * | `liveOrderKey` | "1", LIVE_ORDER_SECONDS | consumer (SET NX: an order reported twice is counted once) | consumer |
  */
 import type { ActivityKind } from '../../../contracts/activity';
 
@@ -101,4 +104,27 @@ export function contextDigest(context: string): string {
     b = Math.imul(b ^ code, 0x5bd1e995) ^ (b >>> 13);
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * One UTC day's live experiment counters of a site (worker/src/live/): a hash whose fields are
+ * `{bucket}|{counter}` (liveCounterField). `day` is `YYYY-MM-DD`.
+ */
+export function liveCountersKey(site: string, day: string): string {
+  return `${prefix(site)}live:${day}`;
+}
+
+/** Who was counted on a day in a bucket: `browsers` (any event) or `buyers` (an order), as HyperLogLogs. */
+export function liveShoppersKey(
+  site: string,
+  day: string,
+  bucket: string,
+  who: 'browsers' | 'buyers',
+): string {
+  return `${prefix(site)}live:${day}:${bucket}:${who}`;
+}
+
+/** Marks an order as counted, by the pseudonym of its `order_id` (liveTallyHash), never the id itself. */
+export function liveOrderKey(site: string, orderHash: string): string {
+  return `${prefix(site)}live:order:${orderHash}`;
 }

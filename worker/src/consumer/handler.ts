@@ -3,6 +3,7 @@ import { recordActivity } from '../activity';
 import type { Env } from '../env';
 import { eventsOfMessageBody } from '../events/event-pack';
 import { reportFailure, reportRecovery } from '../health';
+import { recordLiveCounters } from '../live';
 import { log } from '../log';
 import { retryDelaySeconds } from './backoff';
 import { explainConnectFailure, retryDetail } from './failure-detail';
@@ -22,8 +23,8 @@ export interface ConsumerHooks {
  * event in it has its document (or its rejection record) in MongoDB, and retried whole with back-off
  * otherwise (its stored events then count as duplicates), so an event is never lost: what exhausts its
  * retries lands in the dead-letter queue (`npx tsx scripts/replay-dlq.ts`).
- * Afterwards the recent activity in Redis is updated for the acked messages' events; that never fails
- * the batch.
+ * Afterwards the recent activity in Redis is updated for the acked messages' events, and the live
+ * experiment counters for the events stored for the first time; neither ever fails the batch.
  */
 export async function handleEventBatch(
   batch: MessageBatch<unknown>,
@@ -104,7 +105,11 @@ export async function handleEventBatch(
   const settled = valid
     .filter(({ message }, index) => !retryReason.has(message) && outcomes[index]?.kind !== 'invalid')
     .map(({ event }) => event);
-  await recordActivity(env, settled);
+  // Only events stored for the first time are counted live, so a redelivery never counts twice.
+  const firstStored = valid
+    .filter((_, index) => outcomes[index]?.kind === 'stored')
+    .map(({ event }) => event);
+  await Promise.all([recordActivity(env, settled), recordLiveCounters(env, firstStored)]);
 }
 
 function retryLater(message: Message<unknown>, reason: string): void {

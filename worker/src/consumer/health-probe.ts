@@ -4,7 +4,8 @@ import { mongoUriProblem } from './mongo-uri';
 /**
  * `/healthz` shows the consumer's view of MongoDB (degraded for a minute after a batch had to be
  * retried; down while MONGODB_URI cannot work from a Worker, as no batch can be stored then) and of
- * the Redis activity writes. Per isolate, like every health entry.
+ * its Redis writes: `activity` (recent activity, purchases, generations) and `live_counters` (the
+ * live experiment counters). Per isolate, like every health entry.
  */
 export function registerConsumerHealth(): void {
   registerHealthProbe('mongodb', (env) => {
@@ -14,5 +15,8 @@ export function registerConsumerHealth(): void {
   });
   registerHealthProbe('activity', (env) =>
     componentHealth('activity', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
+  );
+  registerHealthProbe('live_counters', (env) =>
+    componentHealth('live_counters', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
   );
 }

@@ -135,6 +135,21 @@ function keyedHash(key: string, text: string): Promise<string> {
 }
 
 /**
+ * What a live experiment counter counts (worker/src/live/): the pseudonym of a browser or of an order
+ * (`kind`), HMAC-SHA-256 under `USER_HASH_KEY` of `site \n live-{kind} \n text`, a text no shopper's or
+ * limiter's pseudonym has (see the top of this file). Any anonymous id counts as a browser here, a
+ * Segment source's own too: the counters only count it, no lookup is ever made by it.
+ */
+export function liveTallyHash(
+  key: string,
+  site: string,
+  kind: 'browser' | 'order',
+  text: string,
+): Promise<string> {
+  return keyedHash(key, `${site}\nlive-${kind}\n${text}`);
+}
+
+/**
  * The key a rate limiter counts a client under (`text` names the limiter and the client: a network
  * address, else an `rx_uid`): HMAC-SHA-256 under `USER_HASH_KEY` of `site \n limiter \n text`, a
  * text no shopper's pseudonym has (see the top of this file), so a counter's key is never a shopper's

@@ -2,7 +2,7 @@
  * What one `Order Completed` event is worth to the experiment report, by Segment's e-commerce spec:
  * `properties.revenue`, else `total`, else the sum of its products' price × quantity.
  */
-import type { StoredEvent } from '../../contracts/events';
+import type { StoredEvent } from './events';
 
 /** One product of an order: its id and what it added to the order (price × quantity), when priced. */
 export interface OrderLine {

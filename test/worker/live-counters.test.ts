@@ -1,0 +1,213 @@
+/**
+ * The live experiment counters (worker/src/live/): written by the real queue consumer into the local
+ * Upstash server on a real redis-server, with the events stored in MongoDB through the real driver,
+ * and read back through `GET /admin/live`. Each test has a site of its own, so tests running beside
+ * it (which share the Redis) never count into its figures.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../contracts/events';
+import { LIVE_DAYS } from '../../worker/src/live';
+import type { LiveArm } from '../../worker/src/live/read-live';
+import { ADMIN_TOKEN, call, consume, directRedis, edgeEnv, provided, warmIsolate } from './edge-api-support';
+import { countRun, runId } from './events-support';
+
+const DAY_MS = 86_400_000;
+
+interface LiveBody {
+  site: string;
+  from: string;
+  to: string;
+  holdout_percent: number;
+  days: Array<{ day: string; arms: Record<'treatment' | 'holdout', LiveArm> }>;
+  total: Record<'treatment' | 'holdout', LiveArm>;
+}
+
+/** A test's own site, and events of it as the producer queues them. */
+function liveSite() {
+  const run = runId();
+  const site = `live-${run}`;
+  let index = 0;
+  const event = (
+    anonymousId: string | undefined,
+    bucket: 'treatment' | 'holdout',
+    fields: Partial<StoredEvent>,
+    at = Date.now(),
+  ): StoredEvent => ({
+    type: 'track',
+    messageId: `${run}-${index++}`,
+    ...(anonymousId === undefined ? {} : { anonymousId }),
+    timestamp: new Date(at).toISOString(),
+    receivedAt: new Date().toISOString(),
+    site,
+    bucket,
+    model_version: null,
+    ...fields,
+    properties: { run, ...fields.properties },
+  });
+  const live = async (query = 'days=1', token = ADMIN_TOKEN) =>
+    call(`/admin/live?${query}`, { headers: { authorization: `Bearer ${token}` } }, { SITE_ID: site });
+  return { run, site, event, live };
+}
+
+beforeAll(warmIsolate, 60_000);
+
+describe('live experiment counters', () => {
+  it('counts browsers, impressions, clicks, orders and revenue per arm, an order reported twice once', async () => {
+    const { run, site, event, live } = liveSite();
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const orderA = `order-${run}-a`;
+    const events = [
+      // The proxy's page view of a page it filled: an impression of the product placement.
+      event(a, 'treatment', {
+        type: 'page',
+        name: 'product',
+        properties: { path: '/p/1', recommendation_id: 'r1' },
+      }),
+      event(a, 'treatment', { event: 'Recommendation Shown', properties: { placement: 'home' } }),
+      event(a, 'treatment', {
+        event: 'Recommendation Clicked',
+        properties: { placement: 'home', product_id: 'P1' },
+      }),
+      event(a, 'treatment', {
+        event: 'Order Completed',
+        userId: `user-${run}`,
+        properties: { order_id: orderA, revenue: 12.5, currency: 'GBP' },
+      }),
+      // The shop's server reports the same order under the user id alone.
+      event(undefined, 'treatment', {
+        event: 'Order Completed',
+        userId: `user-${run}`,
+        properties: { order_id: orderA, revenue: 12.5, currency: 'GBP' },
+      }),
+      event(b, 'treatment', { event: 'Product Viewed', properties: { product_id: 'P2' } }),
+      event(b, 'treatment', { event: 'Recommendation Shown', properties: { placement: 'somewhere-else' } }),
+      event(c, 'holdout', {
+        event: 'Order Completed',
+        properties: {
+          order_id: `order-${run}-c`,
+          products: [{ product_id: 'P3', price: 1.5, quantity: 2 }],
+          currency: 'GBP',
+        },
+      }),
+      event(c, 'holdout', { event: 'Order Completed', properties: { order_id: `order-${run}-d` } }),
+    ];
+    const result = await consume(events);
+    expect(result.explicitAcks).toHaveLength(events.length);
+    expect(await countRun(run)).toBe(events.length);
+
+    const response = await live();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const body = (await response.json()) as LiveBody;
+    expect(body.site).toBe(site);
+    expect(body.days).toHaveLength(1);
+    expect(body.from).toBe(new Date().toISOString().slice(0, 10));
+    const { treatment, holdout } = body.total;
+    expect(treatment).toMatchObject({
+      browsers: 2,
+      buyers: 1,
+      conversion_rate: 0.5,
+      events: 7,
+      impressions: 3,
+      clicks: 1,
+      click_through_rate: 1 / 3,
+      orders: 1,
+      unpriced_orders: 0,
+      revenue: { GBP: 12.5 },
+      revenue_per_browser: { GBP: 6.25 },
+      placements: {
+        product: { impressions: 1, clicks: 0 },
+        home: { impressions: 1, clicks: 1 },
+        other: { impressions: 1, clicks: 0 },
+      },
+    });
+    expect(holdout).toMatchObject({
+      browsers: 1,
+      buyers: 1,
+      conversion_rate: 1,
+      orders: 2,
+      unpriced_orders: 1,
+      revenue: { GBP: 3 },
+      click_through_rate: null,
+    });
+    expect(body.days[0]?.arms).toEqual(body.total);
+
+    // A redelivery of the whole batch (the same messageIds) is stored as duplicates: nothing counts twice.
+    const again = await consume(events);
+    expect(again.explicitAcks).toHaveLength(events.length);
+    expect(((await (await live()).json()) as LiveBody).total).toEqual(body.total);
+
+    // Keys carry pseudonyms only: neither a browser's id nor an order id is in any of them.
+    const keys = await directRedis().keys(`rx:${site}:live:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const id of [a, b, c, orderA, `user-${run}`]) expect(keys.join('\n')).not.toContain(id);
+  });
+
+  it('keeps days apart: a browser on two days is one browser of the window; older than LIVE_DAYS is not counted', async () => {
+    const { event, live } = liveSite();
+    const browser = crypto.randomUUID();
+    const now = Date.now();
+    await consume([
+      event(browser, 'treatment', { event: 'Product Viewed', properties: { product_id: 'P1' } }, now),
+      event(
+        browser,
+        'treatment',
+        { event: 'Product Viewed', properties: { product_id: 'P2' } },
+        now - 2 * DAY_MS,
+      ),
+      event(crypto.randomUUID(), 'holdout', { event: 'Product Viewed' }, now - 2 * DAY_MS),
+      event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed' }, now - (LIVE_DAYS + 1) * DAY_MS),
+    ]);
+    const today = (await (await live('days=1')).json()) as LiveBody;
+    expect(today.total.treatment.browsers).toBe(1);
+    expect(today.total.holdout.browsers).toBe(0);
+
+    const window = (await (await live('days=3')).json()) as LiveBody;
+    expect(window.days.map((day) => day.arms.treatment.events)).toEqual([1, 0, 1]);
+    expect(window.days.map((day) => day.arms.treatment.browsers)).toEqual([1, 0, 1]);
+    expect(window.total.treatment).toMatchObject({ browsers: 1, events: 2 });
+    expect(window.total.holdout).toMatchObject({ browsers: 1, events: 1 });
+
+    const longest = (await (await live(`days=${LIVE_DAYS}`)).json()) as LiveBody;
+    expect(longest.days).toHaveLength(LIVE_DAYS);
+    expect(longest.total.treatment.events).toBe(2);
+  });
+
+  it('refuses without the admin token, and names a bad days', async () => {
+    const { live } = liveSite();
+    expect((await live('days=1', 'wrong-token-0123456789')).status).toBe(401);
+    for (const days of ['0', `${LIVE_DAYS + 1}`, 'two', '1.5']) {
+      const response = await live(`days=${days}`);
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { error: { code: string; details: Array<{ field: string }> } };
+      expect(body.error.code).toBe('invalid_request');
+      expect(body.error.details[0]?.field).toBe('days');
+    }
+  });
+
+  it('Redis down: the events are still stored and acked, /healthz shows live_counters degraded, /admin/live says 503', async () => {
+    const { run, site, event } = liveSite();
+    const down = edgeEnv({ UPSTASH_REDIS_REST_URL: provided().deadUpstashUrl, SITE_ID: site });
+    const events = [
+      event(crypto.randomUUID(), 'treatment', {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}`, revenue: 5 },
+      }),
+    ];
+    const result = await consume(events, down);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await countRun(run)).toBe(1);
+    const health = (await (await call('/healthz', {}, down)).json()) as {
+      components: Record<string, { status: string }>;
+    };
+    expect(health.components.live_counters?.status).toBe('degraded');
+
+    const response = await call(
+      '/admin/live?days=1',
+      { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+      { UPSTASH_REDIS_REST_URL: provided().deadUpstashUrl },
+    );
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('cache_unavailable');
+  });
+});

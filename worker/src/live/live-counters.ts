@@ -1,0 +1,47 @@
+/**
+ * The live experiment counters' shape, shared by their writer (record-live.ts, in the consumer) and
+ * their reader (read-live.ts, `GET /admin/live`). Keys are in cache/keys.ts.
+ */
+import type { Bucket } from '../../../contracts/events';
+import { PLACEMENTS } from '../recommend/types';
+
+/** Days of counters kept, and the longest window `GET /admin/live?days=` shows. */
+export const LIVE_DAYS = 35;
+
+/** A placement as counted: one the API knows, `none` when the event named none, else `other`. */
+export type LivePlacement = (typeof PLACEMENTS)[number] | 'none' | 'other';
+
+/**
+ * A counter of a day's hash. Revenue is in thousandths of the currency unit, so that HINCRBY (an
+ * integer) adds it exactly whatever the currency's minor unit (JPY has none, KWD three). The currency is
+ * three letters, or `???` when the order named none (contracts/order-value.ts).
+ */
+export type Counter =
+  | 'events'
+  | 'impressions'
+  | 'clicks'
+  | 'orders'
+  | 'unpriced_orders'
+  | `${'impressions' | 'clicks'}:${LivePlacement}`
+  | `revenue_milli:${string}`;
+
+/** A counter's field in the day's hash. */
+export function liveCounterField(bucket: Bucket, counter: Counter): string {
+  return `${bucket}|${counter}`;
+}
+
+/** Bounded: an event may name any placement, and each name would be two more fields a day. */
+export function livePlacement(placement: string | undefined): LivePlacement {
+  if (placement === undefined || placement === '') return 'none';
+  return (PLACEMENTS as readonly string[]).includes(placement) ? (placement as LivePlacement) : 'other';
+}
+
+/** A placement name as livePlacement gives them. */
+export function isLivePlacement(name: string | undefined): name is LivePlacement {
+  return name === 'none' || name === 'other' || (PLACEMENTS as readonly string[]).includes(name ?? '');
+}
+
+/** The UTC day of an epoch-ms time, `YYYY-MM-DD`. */
+export function dayOf(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}

@@ -1,0 +1,171 @@
+import type { Redis } from '@upstash/redis/cloudflare';
+import type { Bucket } from '../../../contracts/events';
+import { liveCountersKey, liveShoppersKey } from '../cache/keys';
+import { isLivePlacement, type LivePlacement, liveCounterField } from './live-counters';
+
+const BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
+/** A currency as record-live.ts writes it (contracts/order-value.ts); any other field is not ours. */
+const CURRENCY = /^(?:[A-Z]{3}|\?\?\?)$/;
+
+/** Impressions and clicks of one placement. */
+export interface LiveEngagement {
+  impressions: number;
+  clicks: number;
+}
+
+/** One experiment arm's live figures over a day or a window. Rates are null when nothing is under them. */
+export interface LiveArm {
+  /** Distinct browsers with an event (a HyperLogLog estimate on Upstash: within about 1 %). */
+  browsers: number;
+  /** Distinct browsers (or, for a server's order under a user id alone, users) with an order. */
+  buyers: number;
+  /** buyers ÷ browsers. */
+  conversion_rate: number | null;
+  events: number;
+  impressions: number;
+  clicks: number;
+  /** clicks ÷ impressions. */
+  click_through_rate: number | null;
+  orders: number;
+  /** Orders whose event said nothing of their value (counted, worth 0). */
+  unpriced_orders: number;
+  /** Per currency, in its units. */
+  revenue: Record<string, number>;
+  revenue_per_browser: Record<string, number>;
+  /** Per placement that had any (`none`: the event named none; `other`: one the API does not know). */
+  placements: Partial<Record<LivePlacement, LiveEngagement>>;
+}
+
+export type LiveArms = Record<Bucket, LiveArm>;
+
+export interface LiveDay {
+  day: string;
+  arms: LiveArms;
+}
+
+export interface LiveFigures {
+  days: LiveDay[];
+  /** The whole window; browsers and buyers are distinct over it, not sums of the days. */
+  total: LiveArms;
+}
+
+/**
+ * Reads the live counters of `site` for `days` (UTC days, `YYYY-MM-DD`) in one round trip: each day's
+ * hash, each day's and the window's PFCOUNTs (a PFCOUNT of several keys counts their union, so a
+ * browser seen on three days is one browser of the window).
+ */
+export async function readLiveFigures(
+  redis: Redis,
+  site: string,
+  days: readonly string[],
+): Promise<LiveFigures> {
+  const pipeline = redis.pipeline();
+  for (const day of days) pipeline.hgetall(liveCountersKey(site, day));
+  const who = ['browsers', 'buyers'] as const;
+  for (const day of days) {
+    for (const bucket of BUCKETS)
+      for (const kind of who) pipeline.pfcount(liveShoppersKey(site, day, bucket, kind));
+  }
+  for (const bucket of BUCKETS) {
+    for (const kind of who) {
+      const [first, ...rest] = days.map((day) => liveShoppersKey(site, day, bucket, kind));
+      if (first !== undefined) pipeline.pfcount(first, ...rest);
+    }
+  }
+  const replies = await pipeline.exec<unknown[]>();
+  let next = days.length;
+  const counts = () => Number(replies[next++] ?? 0);
+
+  const hashes = days.map((_, index) => countersOf(replies[index]));
+  const shoppersOfDay = days.map(() => shoppersByBucket(counts));
+  const totalShoppers = shoppersByBucket(counts);
+  const sums = new Map<string, number>();
+  for (const hash of hashes)
+    for (const [field, value] of hash) sums.set(field, (sums.get(field) ?? 0) + value);
+  return {
+    days: days.map((day, index) => ({
+      day,
+      arms: armsOf(hashes[index] ?? new Map(), shoppersOfDay[index] ?? shoppersByBucket(() => 0)),
+    })),
+    total: armsOf(sums, totalShoppers),
+  };
+}
+
+type Shoppers = Record<Bucket, { browsers: number; buyers: number }>;
+
+/** The next four PFCOUNT replies, in the order readLiveFigures asked for them. */
+function shoppersByBucket(next: () => number): Shoppers {
+  const treatment = { browsers: next(), buyers: next() };
+  const holdout = { browsers: next(), buyers: next() };
+  return { treatment, holdout };
+}
+
+/**
+ * A day's hash as field → integer. The client hands HGETALL back as `[field, value, ...]` when it
+ * does not deserialize; anything not an integer (not ours) is skipped.
+ */
+function countersOf(reply: unknown): Map<string, number> {
+  const counters = new Map<string, number>();
+  const entries: Array<[unknown, unknown]> = [];
+  if (Array.isArray(reply))
+    for (let i = 0; i + 1 < reply.length; i += 2) entries.push([reply[i], reply[i + 1]]);
+  else if (reply !== null && typeof reply === 'object') entries.push(...Object.entries(reply));
+  for (const [field, value] of entries) {
+    const amount = Number(value);
+    if (typeof field === 'string' && Number.isSafeInteger(amount)) counters.set(field, amount);
+  }
+  return counters;
+}
+
+function armsOf(counters: ReadonlyMap<string, number>, shoppers: Shoppers): LiveArms {
+  return {
+    treatment: armOf(counters, 'treatment', shoppers.treatment),
+    holdout: armOf(counters, 'holdout', shoppers.holdout),
+  };
+}
+
+function armOf(
+  counters: ReadonlyMap<string, number>,
+  bucket: Bucket,
+  shoppers: { browsers: number; buyers: number },
+): LiveArm {
+  const prefix = liveCounterField(bucket, 'events').replace(/events$/, '');
+  const get = (counter: string) => counters.get(`${prefix}${counter}`) ?? 0;
+  const revenue: Record<string, number> = {};
+  const revenuePerBrowser: Record<string, number> = {};
+  const placements: Partial<Record<LivePlacement, LiveEngagement>> = {};
+  for (const [field, value] of counters) {
+    if (!field.startsWith(prefix)) continue;
+    const counter = field.slice(prefix.length);
+    const [name, detail] = counter.split(':', 2);
+    if (name === 'revenue_milli' && detail !== undefined && CURRENCY.test(detail)) {
+      revenue[detail] = value / 1000;
+      if (shoppers.browsers > 0) revenuePerBrowser[detail] = value / 1000 / shoppers.browsers;
+    } else if ((name === 'impressions' || name === 'clicks') && isLivePlacement(detail)) {
+      const placement = detail;
+      const engagement = placements[placement] ?? { impressions: 0, clicks: 0 };
+      engagement[name] += value;
+      placements[placement] = engagement;
+    }
+  }
+  const impressions = get('impressions');
+  const clicks = get('clicks');
+  return {
+    browsers: shoppers.browsers,
+    buyers: shoppers.buyers,
+    conversion_rate: ratio(shoppers.buyers, shoppers.browsers),
+    events: get('events'),
+    impressions,
+    clicks,
+    click_through_rate: ratio(clicks, impressions),
+    orders: get('orders'),
+    unpriced_orders: get('unpriced_orders'),
+    revenue,
+    revenue_per_browser: revenuePerBrowser,
+    placements,
+  };
+}
+
+function ratio(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null;
+}

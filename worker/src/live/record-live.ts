@@ -1,0 +1,171 @@
+import { Redis } from '@upstash/redis/cloudflare';
+import type { Bucket, StoredEvent } from '../../../contracts/events';
+import { experimentRoleOf, orderKey } from '../../../contracts/experiment-events';
+import { orderValue } from '../../../contracts/order-value';
+import { liveCountersKey, liveOrderKey, liveShoppersKey } from '../cache/keys';
+import type { Env } from '../env';
+import { reportFailure, reportRecovery } from '../health';
+import { log } from '../log';
+import { userHashKey } from '../shopper';
+import { liveTallyHash } from '../shopper/user-hash';
+import { type Counter, dayOf, LIVE_DAYS, liveCounterField, livePlacement } from './live-counters';
+
+/** The consumer is off the request path: it can wait longer for Redis than a shopper's request. */
+const LIVE_TIMEOUT_MS = 3_000;
+/**
+ * How long an order stays marked as counted. The browser's report and the shop server's come minutes
+ * apart; a retry from the dead-letter queue (`scripts/replay-dlq.ts`) comes within days.
+ */
+export const LIVE_ORDER_SECONDS = 3 * 86_400;
+const DAY_MS = 86_400_000;
+
+/** What one batch adds: per day hash, its counters; per HyperLogLog, its new elements. */
+interface LiveChanges {
+  counters: Map<string, Map<string, number>>;
+  shoppers: Map<string, Set<string>>;
+  /** Per key of either kind, when it expires (epoch seconds): LIVE_DAYS after the end of its day. */
+  expiresAt: Map<string, number>;
+}
+
+/**
+ * Adds newly stored events to the live experiment counters in Upstash Redis (`GET /admin/live`): per
+ * site, UTC day (of the event's `timestamp`) and bucket, the events, browsers and buyers (HyperLogLogs of
+ * pseudonyms), recommendation impressions and clicks (in total and per placement), orders and revenue
+ * per currency, counted as `npm run report` counts them (contracts/experiment-events.ts).
+ *
+ * Only events stored for the first time are given (the consumer's `stored` outcome), so a redelivered
+ * message never counts twice; one order reported twice (browser and server) counts once, by its
+ * `order_id` (a SET NX per order). Events older than LIVE_DAYS, or dated more than a day ahead, are not
+ * counted. The counters are a live view, not the record: an event stored while Redis is unreachable is
+ * in MongoDB and in `npm run report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing
+ * (no pseudonym can be made).
+ */
+export async function recordLiveCounters(
+  env: Env,
+  events: readonly StoredEvent[],
+  now = Date.now(),
+): Promise<void> {
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  if (!url || !token || events.length === 0) return;
+  const hashKey = userHashKey(env);
+  if (hashKey === undefined) return;
+  const counted = events.filter((event) => isWithinLiveWindow(event.timestamp, now));
+  if (counted.length === 0) return;
+  try {
+    const redis = new Redis({
+      url,
+      token,
+      retry: { retries: 1, backoff: () => 200 },
+      signal: () => AbortSignal.timeout(LIVE_TIMEOUT_MS),
+      enableTelemetry: false,
+    });
+    const newOrders = await claimOrders(redis, hashKey, counted);
+    const changes = await liveChanges(hashKey, counted, newOrders);
+    const pipeline = redis.pipeline();
+    for (const [key, fields] of changes.counters) {
+      for (const [field, amount] of fields) pipeline.hincrby(key, field, amount);
+    }
+    for (const [key, elements] of changes.shoppers) {
+      const [first, ...rest] = [...elements];
+      if (first !== undefined) pipeline.pfadd(key, first, ...rest);
+    }
+    for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
+    await pipeline.exec();
+    reportRecovery('live_counters');
+  } catch (error) {
+    reportFailure('live_counters', error);
+    log('warn', 'live_counters_failed', { events: counted.length, error });
+  }
+}
+
+/** Counted: dated within the last LIVE_DAYS days (today included), or at most a day ahead. */
+function isWithinLiveWindow(timestamp: string, now: number): boolean {
+  const time = Date.parse(timestamp);
+  const oldest = Date.parse(`${dayOf(now - (LIVE_DAYS - 1) * DAY_MS)}T00:00:00Z`);
+  return time >= oldest && time <= now + DAY_MS;
+}
+
+/**
+ * The order events of the batch that are the first report of their order: one SET NX per order (the
+ * key is the pseudonym of its `orderKey`), in one round trip. A second event of the same order in the
+ * batch is not the first.
+ */
+async function claimOrders(
+  redis: Redis,
+  hashKey: string,
+  events: readonly StoredEvent[],
+): Promise<Set<StoredEvent>> {
+  const firstOfOrder = new Map<string, StoredEvent>();
+  for (const event of events) {
+    if (experimentRoleOf(event).kind !== 'order') continue;
+    const key = liveOrderKey(event.site, await liveTallyHash(hashKey, event.site, 'order', orderKey(event)));
+    if (!firstOfOrder.has(key)) firstOfOrder.set(key, event);
+  }
+  if (firstOfOrder.size === 0) return new Set();
+  const pipeline = redis.pipeline();
+  for (const key of firstOfOrder.keys()) pipeline.set(key, '1', { nx: true, ex: LIVE_ORDER_SECONDS });
+  const claimed = await pipeline.exec<Array<string | null>>();
+  return new Set([...firstOfOrder.values()].filter((_, index) => claimed[index] === 'OK'));
+}
+
+async function liveChanges(
+  hashKey: string,
+  events: readonly StoredEvent[],
+  newOrders: ReadonlySet<StoredEvent>,
+): Promise<LiveChanges> {
+  const changes: LiveChanges = { counters: new Map(), shoppers: new Map(), expiresAt: new Map() };
+  for (const event of events) {
+    const day = dayOf(Date.parse(event.timestamp));
+    const expiresAt = Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + (LIVE_DAYS + 1) * 86_400;
+    const countersKey = liveCountersKey(event.site, day);
+    changes.expiresAt.set(countersKey, expiresAt);
+    const add = (counter: Counter, amount = 1) =>
+      addTo(changes.counters, countersKey, event.bucket, counter, amount);
+    const count = (who: 'browsers' | 'buyers', element: string) => {
+      const key = liveShoppersKey(event.site, day, event.bucket, who);
+      const elements = changes.shoppers.get(key) ?? new Set();
+      elements.add(element);
+      changes.shoppers.set(key, elements);
+      changes.expiresAt.set(key, expiresAt);
+    };
+
+    add('events');
+    // The browser is the report's unit; an event under a user id alone names no browser.
+    const browser =
+      event.anonymousId == null
+        ? undefined
+        : await liveTallyHash(hashKey, event.site, 'browser', event.anonymousId);
+    if (browser !== undefined) count('browsers', browser);
+    const role = experimentRoleOf(event);
+    if (role.kind === 'impression' || role.kind === 'click') {
+      const counter = role.kind === 'impression' ? 'impressions' : 'clicks';
+      add(counter);
+      add(`${counter}:${livePlacement(role.placement)}`);
+    } else if (role.kind === 'order' && newOrders.has(event)) {
+      add('orders');
+      count(
+        'buyers',
+        browser ?? (await liveTallyHash(hashKey, event.site, 'browser', `user\n${event.userId}`)),
+      );
+      const value = orderValue(event);
+      const milli = Math.round(value.revenue * 1000);
+      if (!value.priced || !Number.isSafeInteger(milli)) add('unpriced_orders');
+      else add(`revenue_milli:${value.currency}`, milli);
+    }
+  }
+  return changes;
+}
+
+function addTo(
+  counters: Map<string, Map<string, number>>,
+  key: string,
+  bucket: Bucket,
+  counter: Counter,
+  amount: number,
+): void {
+  const fields = counters.get(key) ?? new Map<string, number>();
+  const field = liveCounterField(bucket, counter);
+  fields.set(field, (fields.get(field) ?? 0) + amount);
+  counters.set(key, fields);
+}
