@@ -1,22 +1,26 @@
 /**
- * `npm run bench -- ingest [--events N] [--batch B] [--concurrency C] [--mongo-tls]`: events per second
+ * `npm run bench -- ingest [--events N] [--batch B] [--concurrency C] [--mongo-tls] [--upstash]`: events per second
  * from HTTP intake to documents in MongoDB. The worker (intake, real local queue, consumer, EventWriter) runs
  * in workerd under `wrangler dev --local`; MongoDB is the local MongoDB-compatible server, fresh for
  * the run. Measures intake latency per request (p50/p99) and the time until the last document is in
  * MongoDB, counts loss and duplicates, and reports where the consumer's time went (from the local
  * queue's per-batch log lines) and how many messages had to be retried. `--mongo-tls`: MongoDB speaks
  * TLS only, as Atlas does, with a certificate of the tests' CA (test/fixtures/tls), which workerd is
- * told to trust; results in bench/results/ingest-tls.json.
+ * told to trust; results in bench/results/ingest-tls.json. `--upstash`: the consumer also writes to
+ * Redis as in production (shoppers' recent activity and the live experiment counters), to the local
+ * Upstash-compatible server on redis-server; results in bench/results/ingest-upstash.json.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from '@upstash/redis';
 import { MongoClient } from 'mongodb';
 import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { TEST_CA_FILE, testTlsCredentials, trustTestCa } from '../../test/support/trust-test-ca';
+import { startLocalUpstashProcess } from '../support/local-upstash-process';
 import { percentile, round } from '../support/stats';
 import { waitForStoredCount } from '../support/stored-count';
 import type { BenchResult } from '../types';
@@ -39,9 +43,11 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
       batch: { type: 'string', default: '50' },
       concurrency: { type: 'string', default: '8' },
       'mongo-tls': { type: 'boolean', default: false },
+      upstash: { type: 'boolean', default: false },
     },
   });
   const tls = values['mongo-tls'];
+  if (tls && values.upstash) throw new Error('--mongo-tls and --upstash are separate runs: give one');
   const total = Number(values.events);
   const perRequest = Number(values.batch);
   const concurrency = Number(values.concurrency);
@@ -54,12 +60,20 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
   });
   // wrangler hands the CAs of NODE_EXTRA_CA_CERTS to workerd (trust-test-ca.ts says why and keeps yours).
   if (tls) trustTestCa();
+  const upstash = values.upstash ? await startLocalUpstashProcess('redis-server') : undefined;
+  const redisVars: Record<string, string> = upstash
+    ? {
+        UPSTASH_REDIS_REST_URL: upstash.url,
+        UPSTASH_REDIS_REST_TOKEN: upstash.token,
+        USER_HASH_KEY: 'bench-user-hash-key-0123456789abcdef',
+      }
+    : {};
   const batches: ConsumerBatch[] = [];
   let retryLines = 0;
   const worker = await startWranglerDev({
     host: '127.0.0.1',
     port: await freePort('127.0.0.1'),
-    vars: { MONGODB_URI: mongo.uri, SITE_ID: 'bench', LOG_LEVEL: 'warn' },
+    vars: { MONGODB_URI: mongo.uri, SITE_ID: 'bench', LOG_LEVEL: 'warn', ...redisVars },
     runDir: path.join(dir, 'run'),
     persistTo: path.join(dir, 'wrangler'),
     // `info` so the local queue reports each batch it delivers (one line per batch and per request).
@@ -91,13 +105,23 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
         const index = next++;
         const batch = Array.from({ length: Math.min(perRequest, total - index * perRequest) }, (_, i) => {
           const n = index * perRequest + i;
+          // 2 % orders, 10 % cart adds, the rest views, by 500 browsers (ids as the worker issues them,
+          // so that the consumer records their activity when it writes to Redis).
+          const order = n % 50 === 0;
           return {
             type: 'track',
-            event: n % 10 === 0 ? 'Product Added' : 'Product Viewed',
+            event: order ? 'Order Completed' : n % 10 === 0 ? 'Product Added' : 'Product Viewed',
             messageId: `${run}-${n}`,
-            anonymousId: `bench-${n % 500}`,
+            anonymousId: `00000000-0000-4000-8000-${String(n % 500).padStart(12, '0')}`,
             // `seq` is the bench's own id of the event (see the duplicates column below).
-            properties: { product_id: `P${n % 300}`, price: 2.55, currency: 'GBP', run, seq: n },
+            properties: {
+              product_id: `P${n % 300}`,
+              price: 2.55,
+              currency: 'GBP',
+              ...(order ? { order_id: `${run}-order-${n}`, revenue: 2.55 } : {}),
+              run,
+              seq: n,
+            },
           };
         });
         const t0 = performance.now();
@@ -123,13 +147,15 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     // which the bench's own sequence number still tells apart.
     const distinct = (await events.distinct('properties.seq', { 'properties.run': run })).length;
 
+    const live = upstash ? await liveCounted(upstash, total) : undefined;
+
     const dispatchMs = batches.map((b) => b.ms);
     const busyMs = dispatchMs.reduce((sum, ms) => sum + ms, 0);
     const windowMs = (batches.at(-1)?.at ?? started) - (batches[0]?.at ?? started);
     const retried = batches.reduce((sum, b) => sum + (b.size - b.acked), 0);
     return {
-      variant: tls ? 'tls' : undefined,
-      title: `Ingest: HTTP intake → queue → consumer → MongoDB${tls ? ' over TLS' : ''} (${total} events, ${perRequest}/request, ${concurrency} senders)`,
+      variant: tls ? 'tls' : upstash ? 'upstash' : undefined,
+      title: `Ingest: HTTP intake → queue → consumer → MongoDB${tls ? ' over TLS' : ''}${upstash ? ' and Upstash Redis (activity, live counters)' : ''} (${total} events, ${perRequest}/request, ${concurrency} senders)`,
       columns: [
         'events sent',
         'accepted',
@@ -146,6 +172,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
         'batch p99 ms',
         'consumer busy %',
         'retried messages',
+        ...(live ? ['live events counted', 'live orders counted'] : []),
       ],
       rows: [
         {
@@ -164,12 +191,19 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
           'batch p99 ms': percentile(dispatchMs, 99),
           'consumer busy %': windowMs > 0 ? round((100 * busyMs) / windowMs, 0) : 0,
           'retried messages': retried,
+          ...(live ? { 'live events counted': live.events, 'live orders counted': live.orders } : {}),
         },
       ],
       notes: [
         'lost: sent events (by the sequence number each carries in properties.seq) not in MongoDB; duplicates: documents beyond one per sequence number. MongoDB keys events by messageId (_id), so a duplicate can only show up here if an event is stored under a messageId other than the one sent.',
         'End-to-end: from the first request to the last document in MongoDB. The local queue (wrangler dev --local) delivers one batch of up to 100 at a time; Cloudflare runs up to max_concurrency consumer invocations at once (10 in wrangler.toml), so in production the consumer scales out and this single-lane figure is a floor.',
-        'batch ms: one consumer invocation (validate, EventWriter Durable Object round trip, insertMany, acks) as the local queue timed it; consumer busy %: their sum over the span from the first to the last batch. Low busy % means the consumer waited for input: the intake side (and everything else sharing the CPUs) is the limit.',
+        `Events: 78 % Product Viewed, 10 % Product Added, 2 % Order Completed, from 500 browsers. ${upstash ? `The consumer also writes each batch's activity and live counters to the local Upstash-compatible server (${upstash.backend}), as in production.` : 'No Upstash: the consumer writes MongoDB only (--upstash adds its Redis writes).'}`,
+        'batch ms: one consumer invocation (validate, EventWriter Durable Object round trip, insertMany, acks; with --upstash, the Redis writes too) as the local queue timed it; consumer busy %: their sum over the span from the first to the last batch. Low busy % means the consumer waited for input: the intake side (and everything else sharing the CPUs) is the limit.',
+        ...(live
+          ? [
+              "live events/orders counted: the live experiment counters' totals for the run's day (GET /admin/live reads them), read from Redis once MongoDB held every event; they should equal the events sent and the orders among them.",
+            ]
+          : []),
         'queue messages: messages the consumer was handed, retries included; the intake packs up to 100 events into one (worker/src/events/event-pack.ts).',
         `retried messages: deliveries the consumer asked to retry (${retryLines} retry log lines); each costs at least the 2 s back-off.`,
         `Goal: >= 2,000 events/s sustained with zero loss and zero duplicates. Machine: ${os.cpus().length} CPUs, load average ${os
@@ -200,6 +234,37 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     await client.close();
     await worker.stop();
     await mongo.close();
+    await upstash?.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The live counters' events and orders of today's hash for the bench's site, once they stop growing
+ * (the consumer writes them after MongoDB), or after 30 s.
+ */
+async function liveCounted(
+  upstash: { url: string; token: string },
+  total: number,
+): Promise<{ events: number; orders: number }> {
+  const redis = new Redis({ url: upstash.url, token: upstash.token, automaticDeserialization: false });
+  const key = `rx:bench:live:${new Date().toISOString().slice(0, 10)}`;
+  const read = async () => {
+    // Without deserialization the client hands HGETALL back as [field, value, ...].
+    const flat = ((await redis.hgetall(key)) ?? []) as unknown as string[];
+    const sum = (counter: string) => {
+      let total = 0;
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        if (String(flat[i]).endsWith(`|${counter}`)) total += Number(flat[i + 1]);
+      return total;
+    };
+    return { events: sum('events'), orders: sum('orders') };
+  };
+  const deadline = Date.now() + 30_000;
+  let counted = await read();
+  while (counted.events < total && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    counted = await read();
+  }
+  return counted;
 }
