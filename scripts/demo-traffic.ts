@@ -5,9 +5,21 @@
  * recommendations, adding to cart and buying on the running local stack (`npm start`), through the
  * worker: pages plus the events rx.js would send. Bounded in count and time; prints what it did.
  */
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { seededRandom } from './demo-traffic/random';
 import { type ShopperReport, simulateShopper } from './demo-traffic/shopper';
+
+const USAGE = `usage: npm run demo:traffic -- [--shoppers N] [--concurrency N] [--seconds S] [--seed N] [--url URL]
+
+  --shoppers N     how many simulated shoppers (default 40, at most 1000)
+  --concurrency N  how many browse at once (default 4, at most 32)
+  --seconds S      stop starting shoppers after S seconds (default 90, at most 600)
+  --seed N         replay a run: the same seed browses, clicks and buys alike (default: from the clock)
+  --url URL        the worker (default RX_WORKER_URL, else http://127.0.0.1:$RX_PORT or :8787)
+  -h, --help       this text`;
+
+/** A mistake in the command line: said with the usage. */
+class UsageError extends Error {}
 
 const MAX_SHOPPERS = 1000;
 const MAX_SECONDS = 600;
@@ -16,7 +28,7 @@ function wholeNumber(name: string, text: string | undefined, fallback: number, m
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new Error(`--${name} must be a whole number from 1 to ${max}, got "${text}"`);
+    throw new UsageError(`--${name} must be a whole number from 1 to ${max}, got "${text}"`);
   }
   return value;
 }
@@ -40,16 +52,29 @@ function describe(report: ShopperReport): string {
   return `shopper ${String(report.index).padStart(3)} (${report.bucket.padEnd(9)}): ${parts.filter(Boolean).join(', ')}`;
 }
 
+function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseArgsOrUsage({
     options: {
       shoppers: { type: 'string' },
       concurrency: { type: 'string' },
       seconds: { type: 'string' },
       seed: { type: 'string' },
       url: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const shoppers = wholeNumber('shoppers', values.shoppers, 40, MAX_SHOPPERS);
   const concurrency = wholeNumber('concurrency', values.concurrency, 4, 32);
   const seconds = wholeNumber('seconds', values.seconds, 90, MAX_SECONDS);
@@ -95,14 +120,20 @@ async function main(): Promise<void> {
   const sum = (pick: (r: ShopperReport) => number, bucket?: ShopperReport['bucket']) =>
     reports.filter((r) => !bucket || r.bucket === bucket).reduce((total, r) => total + pick(r), 0);
   console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
-  console.log('| bucket    | shoppers | pages | recs shown | rec clicks | items added | orders | revenue |');
-  console.log('| --------- | -------- | ----- | ---------- | ---------- | ----------- | ------ | ------- |');
+  // `products shown`: items in the recommendation blocks the shoppers saw (an impression is a block or a
+  // page, as /admin/live and npm run report count them).
+  console.log(
+    '| bucket    | shoppers | pages | products shown | rec clicks | items added | orders | revenue |',
+  );
+  console.log(
+    '| --------- | -------- | ----- | -------------- | ---------- | ----------- | ------ | ------- |',
+  );
   for (const bucket of ['treatment', 'holdout'] as const) {
     const row = [
       bucket.padEnd(9),
       String(sum(() => 1, bucket)).padStart(8),
       String(sum((r) => r.pages, bucket)).padStart(5),
-      String(sum((r) => r.recommendationsShown, bucket)).padStart(10),
+      String(sum((r) => r.recommendationsShown, bucket)).padStart(14),
       String(sum((r) => r.recommendationClicks, bucket)).padStart(10),
       String(sum((r) => r.itemsAdded, bucket)).padStart(11),
       String(sum((r) => (r.order ? 1 : 0), bucket)).padStart(6),
@@ -115,6 +146,7 @@ async function main(): Promise<void> {
     `\nEvents accepted by POST /v1/events: ${sum((r) => r.eventsAccepted)}${rejected ? `, rejected: ${rejected}` : ''}.`,
   );
   console.log('The worker also recorded a page view for every personalized page it served.');
+  console.log(`Live figures: ${baseUrl}/admin/live/screen (the ADMIN_TOKEN of .rx-data/run/worker.env).`);
   if (sum(() => 1, 'holdout') === 0) {
     console.log(
       'No shopper landed in the holdout bucket this time (HOLDOUT_PERCENT); run more shoppers to see both.',
@@ -125,5 +157,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(`demo:traffic: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof UsageError) console.error(USAGE);
   process.exit(1);
 });

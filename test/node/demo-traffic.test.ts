@@ -7,6 +7,7 @@ import { CookieJar } from '../../scripts/demo-traffic/cookie-jar';
 import { parsePage } from '../../scripts/demo-traffic/page';
 import { seededRandom } from '../../scripts/demo-traffic/random';
 import { simulateShopper } from '../../scripts/demo-traffic/shopper';
+import { runScript } from '../support/trainer-cli';
 
 let shop: DemoShop;
 beforeAll(async () => {
@@ -165,3 +166,27 @@ async function readBody(request: AsyncIterable<Buffer>): Promise<string> {
   for await (const chunk of request) body += chunk;
   return body;
 }
+
+describe('npm run demo:traffic, the command', () => {
+  it('--help prints the usage; a wrong option or value says what is wrong, with the usage, and exits 1', async () => {
+    const help = await runScript('scripts/demo-traffic.ts', ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run demo:traffic -- /);
+    expect(help.stdout).toContain('--seed N');
+
+    const unknown = await runScript('scripts/demo-traffic.ts', ['--shopers', '5']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("demo:traffic: Unknown option '--shopers'");
+    expect(unknown.stderr).toContain('usage: npm run demo:traffic');
+
+    const tooMany = await runScript('scripts/demo-traffic.ts', ['--shoppers', '5000']);
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.stderr).toContain('--shoppers must be a whole number from 1 to 1000, got "5000"');
+
+    // No worker: said without the usage, as the command line was right.
+    const noWorker = await runScript('scripts/demo-traffic.ts', ['--url', 'http://127.0.0.1:9']);
+    expect(noWorker.code).toBe(1);
+    expect(noWorker.stderr).toContain('no worker answers at http://127.0.0.1:9/healthz');
+    expect(noWorker.stderr).not.toContain('usage:');
+  }, 60_000);
+});

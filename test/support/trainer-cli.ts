@@ -16,9 +16,14 @@ export interface CliResult {
 }
 
 /** Runs `trainer/cli/COMMAND.ts` with `args`; a failing run is a result (its exit code), not a throw. */
-export async function cli(command: string, args: string[]): Promise<CliResult> {
+export function cli(command: string, args: string[]): Promise<CliResult> {
+  return runScript(`trainer/cli/${command}.ts`, args);
+}
+
+/** Runs a TypeScript file of the repository with tsx, as its npm script does; a failing run is a result. */
+export async function runScript(file: string, args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(TSX, [`trainer/cli/${command}.ts`, ...args], { timeout: 120_000 });
+    const { stdout, stderr } = await run(TSX, [file, ...args], { timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
