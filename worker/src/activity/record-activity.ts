@@ -1,6 +1,7 @@
-import { Redis } from '@upstash/redis/cloudflare';
+import type { Redis } from '@upstash/redis/cloudflare';
 import type { StoredEvent } from '../../../contracts/events';
 import { ACTIVITY_MAX, type ActivityEntry, activityKey, generationKey, purchasesKey } from '../cache/keys';
+import { offRequestRedis } from '../cache/redis-client';
 import { setting } from '../config';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
@@ -55,21 +56,13 @@ function shopperIds(event: StoredEvent): ShopperId[] {
  * being down must not fail events already stored in MongoDB.
  */
 export async function recordActivity(env: Env, events: readonly StoredEvent[]): Promise<void> {
-  const url = env.UPSTASH_REDIS_REST_URL;
-  const token = env.UPSTASH_REDIS_REST_TOKEN;
-  if (!url || !token || events.length === 0) return;
+  const redis = offRequestRedis(env, { timeoutMs: ACTIVITY_TIMEOUT_MS, retries: 1 });
+  if (redis === undefined || events.length === 0) return;
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
   try {
     const changes = await changesByShopper(hashKey, events, activityLifetimes(env));
     if (changes.length === 0) return;
-    const redis = new Redis({
-      url,
-      token,
-      retry: { retries: 1, backoff: () => 200 },
-      signal: () => AbortSignal.timeout(ACTIVITY_TIMEOUT_MS),
-      enableTelemetry: false,
-    });
     const stale = await staleShoppers(redis, changes);
     const pipeline = redis.pipeline();
     for (const change of changes) {

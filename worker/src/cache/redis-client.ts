@@ -43,6 +43,29 @@ export function redisFromEnv(
   return client;
 }
 
+/**
+ * A client for Redis work off a shopper's request: the consumer's writes (recent activity, live
+ * counters) and an operator's reads (`/admin/live`). They can wait longer than a page's cache budget
+ * (`timeoutMs` per request) and may retry once (`retries`, 200 ms apart). Raw strings back, no
+ * telemetry headers; undefined when the cache is not configured.
+ */
+export function offRequestRedis(
+  env: Pick<Env, 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN'>,
+  options: { timeoutMs: number; retries: 0 | 1 },
+): Redis | undefined {
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  if (!url || !token) return undefined;
+  return new Redis({
+    url,
+    token,
+    retry: { retries: options.retries, backoff: () => 200 },
+    signal: () => AbortSignal.timeout(options.timeoutMs),
+    automaticDeserialization: false,
+    enableTelemetry: false,
+  });
+}
+
 /** Thrown when a cache round trip exceeds its budget. */
 export class CacheTimeoutError extends Error {
   override readonly name = 'CacheTimeoutError';

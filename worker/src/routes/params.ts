@@ -99,3 +99,13 @@ function userIdFromHeader(c: Pick<Context, 'req'>, query: { tracking?: 'off' }):
   if (query.tracking === 'off') throw invalid('must not be given with tracking=off');
   return userId;
 }
+
+/** A whole number from `min` to `max` in a query string (`?limit=8`), `fallback` when absent. */
+export function wholeNumberParam(min: number, max: number, fallback: number) {
+  return z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+}

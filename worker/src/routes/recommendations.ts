@@ -11,6 +11,7 @@ import {
   refuseUserIdWhenUntracked,
   requestUserId,
   shopperQueryShape,
+  wholeNumberParam,
 } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
@@ -25,12 +26,7 @@ const RecommendationsQuerySchema = z
       .string()
       .regex(/^[\w &.,'-]{1,64}$/, "must be 1-64 letters, digits, spaces or _ & . , ' -")
       .optional(),
-    limit: z.coerce
-      .number({ error: 'must be a number' })
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)
-      .default(8),
+    limit: wholeNumberParam(1, MAX_LIMIT, 8),
     ...shopperQueryShape,
   })
   .superRefine((query, ctx) => {
