@@ -92,6 +92,10 @@ export function formatSummary(input: SummaryInput): string {
     ],
     ['Local MongoDB', input.mongo ? input.mongo.uri : 'not started: MONGODB_URI is set'],
     ['Worker health', `${input.workerUrl}/healthz`],
+    [
+      'Live experiment',
+      `${input.workerUrl}/admin/live/screen (ADMIN_TOKEN in ${input.dataDir}/run/worker.env)`,
+    ],
     ['Models', modelsText(input.health)],
     ['Config', configText(input.health)],
     ['Data and dev secrets', `${input.dataDir}/ (tokens in ${input.dataDir}/run/worker.env)`],

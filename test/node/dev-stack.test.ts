@@ -228,6 +228,10 @@ describe('the npm start summary', () => {
     expect(text).toMatch(/ {2}Demo shop \(origin\) +http:\/\/127\.0\.0\.1:8790\n/);
     expect(text).toMatch(/ {2}Models +ok: built-in demo bundle\n {2}Config +ok\n/);
     expect(text).toContain('npm run demo:traffic');
+    // The live screen's address, and where its token is (never the token itself).
+    expect(text).toMatch(
+      / {2}Live experiment +http:\/\/127\.0\.0\.1:8787\/admin\/live\/screen \(ADMIN_TOKEN in \.rx-data\/run\/worker\.env\)\n/,
+    );
     expect(text).toContain(
       '\nTreatment against holdout: npm run report -- --format mongodb --input mongodb://127.0.0.1:27018\n',
     );

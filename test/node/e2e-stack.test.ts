@@ -12,6 +12,7 @@ import { simulateShopper } from '../../scripts/demo-traffic/shopper';
 import { type Stack, startStack } from '../../scripts/dev/stack';
 import { stackMongo } from '../support/test-mongo';
 import { waitFor } from '../support/wait-for';
+import { assertChromium, DESKTOP_CHROME_USER_AGENT, launchBrowser } from './plugin-browser';
 
 const catalogue = loadCatalogue();
 // A browser's page navigation (the proxy leaves bots and non-page requests alone).
@@ -177,6 +178,51 @@ describe('local stack end to end', () => {
       expect(stored).toBeGreaterThanOrEqual(report.pages);
     } finally {
       await client.close();
+    }
+  }, 90_000);
+
+  it('the live screen in Chromium: a wrong token is refused, the right one shows the counted page views', async () => {
+    assertChromium();
+    // A shopper's page view, counted by the consumer into the live counters.
+    await (await fetch(`${stack.workerUrl}/products/85123A`, { headers: BROWSER })).text();
+    const browser = await launchBrowser({ userAgent: DESKTOP_CHROME_USER_AGENT });
+    try {
+      const { page, errors } = await browser.newPage();
+      const refused: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' && !/status of 401/.test(message.text())) refused.push(message.text());
+      });
+      await page.goto(`${stack.workerUrl}/admin/live/screen`);
+      await page.fill('#token', 'not-the-token');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#login-error:not(:empty)');
+      expect(await page.textContent('#login-error')).toBe('That token was refused.');
+
+      // As copied from .rx-data/run/worker.env: in quotes.
+      await page.fill('#token', `'${stack.workerVars.ADMIN_TOKEN ?? ''}'`);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#live:not([hidden])');
+      expect(await page.textContent('#site')).toBe('demo'); // wrangler.toml's SITE_ID
+      // The consumer counts as events arrive: the screen shows them at its next refresh at the latest.
+      const impressions = async () =>
+        page.$$eval(
+          '#summary tbody tr',
+          (rows) =>
+            rows.find((row) => row.firstElementChild?.textContent === 'Recommendation impressions')
+              ?.children[1]?.textContent,
+        );
+      const shown = await waitFor(impressions, (text) => Number(text ?? 0) >= 1, 30_000);
+      expect(Number(shown ?? 0)).toBeGreaterThanOrEqual(1);
+      expect(
+        await page.$$eval('#placements tbody th', (cells) => cells.map((cell) => cell.textContent)),
+      ).toContain('product');
+      // The token stays in the tab: never in the address.
+      expect(page.url()).not.toContain(stack.workerVars.ADMIN_TOKEN ?? '');
+      // No script error and no CSP violation (the page's CSP allows only its own inline script and style).
+      expect(errors).toEqual([]);
+      expect(refused).toEqual([]);
+    } finally {
+      await browser.close();
     }
   }, 90_000);
 });

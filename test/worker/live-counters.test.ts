@@ -6,21 +6,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
+import type { LiveAnswer } from '../../contracts/live-api';
 import { LIVE_DAYS } from '../../worker/src/live';
-import type { LiveArm } from '../../worker/src/live/read-live';
 import { ADMIN_TOKEN, call, consume, directRedis, edgeEnv, provided, warmIsolate } from './edge-api-support';
 import { countRun, runId } from './events-support';
 
 const DAY_MS = 86_400_000;
 
-interface LiveBody {
-  site: string;
-  from: string;
-  to: string;
-  holdout_percent: number;
-  days: Array<{ day: string; arms: Record<'treatment' | 'holdout', LiveArm> }>;
-  total: Record<'treatment' | 'holdout', LiveArm>;
-}
+type LiveBody = LiveAnswer;
 
 /** A test's own site, and events of it as the producer queues them. */
 function liveSite() {
@@ -210,4 +203,32 @@ describe('live experiment counters', () => {
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('cache_unavailable');
   });
+
+  it('the screen: a static page whose CSP allows exactly its inline script and stylesheet; off without ADMIN_TOKEN', async () => {
+    const response = await call('/admin/live/screen');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    const page = await response.text();
+    const script = /<script>([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '';
+    const style = /<style>([\s\S]*?)<\/style>/.exec(page)?.[1] ?? '';
+    expect(script.length).toBeGreaterThan(1000);
+    expect(csp).toContain(`script-src 'sha256-${await sha256Base64(script)}'`);
+    expect(csp).toContain(`style-src 'sha256-${await sha256Base64(style)}'`);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    // Nothing of the site's figures or secrets is in the page itself.
+    expect(page).not.toContain(ADMIN_TOKEN);
+
+    const off = await call('/admin/live/screen', {}, { ADMIN_TOKEN: '' });
+    expect(off.status).toBe(404);
+    const offApi = await call('/admin/live', { headers: { authorization: 'Bearer x' } }, { ADMIN_TOKEN: '' });
+    expect(offApi.status).toBe(404);
+  });
 });
+
+async function sha256Base64(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return btoa(String.fromCharCode(...digest));
+}

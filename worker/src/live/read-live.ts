@@ -1,5 +1,6 @@
 import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket } from '../../../contracts/events';
+import type { LiveAnswer, LiveArm, LiveArms, LiveEngagement } from '../../../contracts/live-api';
 import { liveCountersKey, liveShoppersKey } from '../cache/keys';
 import { isLivePlacement, type LivePlacement, liveCounterField } from './live-counters';
 
@@ -7,47 +8,7 @@ const BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
 /** A currency as record-live.ts writes it (contracts/order-value.ts); any other field is not ours. */
 const CURRENCY = /^(?:[A-Z]{3}|\?\?\?)$/;
 
-/** Impressions and clicks of one placement. */
-export interface LiveEngagement {
-  impressions: number;
-  clicks: number;
-}
-
-/** One experiment arm's live figures over a day or a window. Rates are null when nothing is under them. */
-export interface LiveArm {
-  /** Distinct browsers with an event (a HyperLogLog estimate on Upstash: within about 1 %). */
-  browsers: number;
-  /** Distinct browsers (or, for a server's order under a user id alone, users) with an order. */
-  buyers: number;
-  /** buyers ÷ browsers. */
-  conversion_rate: number | null;
-  events: number;
-  impressions: number;
-  clicks: number;
-  /** clicks ÷ impressions. */
-  click_through_rate: number | null;
-  orders: number;
-  /** Orders whose event said nothing of their value (counted, worth 0). */
-  unpriced_orders: number;
-  /** Per currency, in its units. */
-  revenue: Record<string, number>;
-  revenue_per_browser: Record<string, number>;
-  /** Per placement that had any (`none`: the event named none; `other`: one the API does not know). */
-  placements: Partial<Record<LivePlacement, LiveEngagement>>;
-}
-
-export type LiveArms = Record<Bucket, LiveArm>;
-
-export interface LiveDay {
-  day: string;
-  arms: LiveArms;
-}
-
-export interface LiveFigures {
-  days: LiveDay[];
-  /** The whole window; browsers and buyers are distinct over it, not sums of the days. */
-  total: LiveArms;
-}
+type LiveFigures = Pick<LiveAnswer, 'days' | 'total'>;
 
 /**
  * Reads the live counters of `site` for `days` (UTC days, `YYYY-MM-DD`) in one round trip: each day's

@@ -1,8 +1,9 @@
-import { Redis } from '@upstash/redis/cloudflare';
+import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket, StoredEvent } from '../../../contracts/events';
 import { experimentRoleOf, orderKey } from '../../../contracts/experiment-events';
 import { orderValue } from '../../../contracts/order-value';
 import { liveCountersKey, liveOrderKey, liveShoppersKey } from '../cache/keys';
+import { offRequestRedis } from '../cache/redis-client';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
@@ -45,21 +46,13 @@ export async function recordLiveCounters(
   events: readonly StoredEvent[],
   now = Date.now(),
 ): Promise<void> {
-  const url = env.UPSTASH_REDIS_REST_URL;
-  const token = env.UPSTASH_REDIS_REST_TOKEN;
-  if (!url || !token || events.length === 0) return;
+  const redis = offRequestRedis(env, { timeoutMs: LIVE_TIMEOUT_MS, retries: 1 });
+  if (redis === undefined || events.length === 0) return;
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
   const counted = events.filter((event) => isWithinLiveWindow(event.timestamp, now));
   if (counted.length === 0) return;
   try {
-    const redis = new Redis({
-      url,
-      token,
-      retry: { retries: 1, backoff: () => 200 },
-      signal: () => AbortSignal.timeout(LIVE_TIMEOUT_MS),
-      enableTelemetry: false,
-    });
     const newOrders = await claimOrders(redis, hashKey, counted);
     const changes = await liveChanges(hashKey, counted, newOrders);
     const pipeline = redis.pipeline();

@@ -29,9 +29,7 @@ const BLOCKED_FOR_MS = 60_000;
  */
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuth(c, next) {
-    const expected = c.env.ADMIN_TOKEN;
-    if (!expected)
-      throw new ApiError(404, 'not_found', 'Admin endpoints are disabled (no ADMIN_TOKEN secret)');
+    const expected = assertAdminEnabled(c.env);
     warnIfShort(expected);
     const ip = c.req.header('cf-connecting-ip');
     const client = ip ? clientNetwork(ip) : undefined;
@@ -45,6 +43,13 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     c.header('www-authenticate', 'Bearer');
     throw new ApiError(401, 'unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>');
   };
+}
+
+/** The ADMIN_TOKEN; without one every admin path is a 404, so none ever runs unprotected. */
+export function assertAdminEnabled(env: AppEnv['Bindings']): string {
+  const token = env.ADMIN_TOKEN;
+  if (!token) throw new ApiError(404, 'not_found', 'Admin endpoints are disabled (no ADMIN_TOKEN secret)');
+  return token;
 }
 
 /** The token of a `Bearer` header; the scheme is case-insensitive (RFC 9110 §11.1). */

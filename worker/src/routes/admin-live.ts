@@ -1,14 +1,17 @@
 import { zValidator } from '@hono/zod-validator';
-import { Redis } from '@upstash/redis/cloudflare';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
+import type { LiveAnswer } from '../../../contracts/live-api';
 import type { AppEnv } from '../app-env';
+import { offRequestRedis } from '../cache/redis-client';
 import { ApiError } from '../errors';
 import { dayOf, LIVE_DAYS } from '../live';
 import { readLiveFigures } from '../live/read-live';
+import { SCREEN_HEADERS, SCREEN_HTML } from '../live/screen-page';
 import { log } from '../log';
-import { adminAuth } from '../middleware/admin-auth';
+import { adminAuth, assertAdminEnabled } from '../middleware/admin-auth';
 import { holdoutPercent } from '../shopper';
+import { wholeNumberParam } from './params';
 import { rejectInvalid } from './query-errors';
 
 /** An operator's read, not a shopper's: it may wait longer than the cache budget of a page. */
@@ -16,12 +19,7 @@ const LIVE_READ_TIMEOUT_MS = 5_000;
 const DAY_MS = 86_400_000;
 
 const LiveQuerySchema = z.object({
-  days: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(LIVE_DAYS, `must be at most ${LIVE_DAYS}`)
-    .default(7),
+  days: wholeNumberParam(1, LIVE_DAYS, 7),
 });
 
 /**
@@ -31,26 +29,15 @@ const LiveQuerySchema = z.object({
  * placement), orders and revenue per currency (worker/src/live/). A glance, not a verdict: no
  * intervals; `npm run report` reads the stored events and says what is significant.
  */
-export const adminLive = new Hono<AppEnv>().get(
-  '/',
-  adminAuth(),
-  zValidator('query', LiveQuerySchema, rejectInvalid('query')),
-  async (c) => {
-    const url = c.env.UPSTASH_REDIS_REST_URL;
-    const token = c.env.UPSTASH_REDIS_REST_TOKEN;
-    if (!url || !token)
+export const adminLive = new Hono<AppEnv>()
+  .get('/screen', screen)
+  .get('/', adminAuth(), zValidator('query', LiveQuerySchema, rejectInvalid('query')), async (c) => {
+    const redis = offRequestRedis(c.env, { timeoutMs: LIVE_READ_TIMEOUT_MS, retries: 0 });
+    if (redis === undefined)
       throw new ApiError(503, 'cache_missing', 'No Upstash Redis is configured: live counters live there');
     const { days } = c.req.valid('query');
     const now = Date.now();
     const window = Array.from({ length: days }, (_, index) => dayOf(now - (days - 1 - index) * DAY_MS));
-    const redis = new Redis({
-      url,
-      token,
-      retry: { retries: 0 },
-      signal: () => AbortSignal.timeout(LIVE_READ_TIMEOUT_MS),
-      automaticDeserialization: false,
-      enableTelemetry: false,
-    });
     let figures: Awaited<ReturnType<typeof readLiveFigures>>;
     try {
       figures = await readLiveFigures(redis, c.env.SITE_ID, window);
@@ -59,12 +46,22 @@ export const adminLive = new Hono<AppEnv>().get(
       throw new ApiError(503, 'cache_unavailable', 'The live counters could not be read from Redis');
     }
     c.header('cache-control', 'no-store');
-    return c.json({
+    const answer: LiveAnswer = {
       site: c.env.SITE_ID,
-      from: window[0],
-      to: window[window.length - 1],
+      from: window[0] ?? '',
+      to: window[window.length - 1] ?? '',
       holdout_percent: holdoutPercent(c.env.HOLDOUT_PERCENT),
       ...figures,
-    });
-  },
-);
+    };
+    return c.json(answer);
+  });
+
+/**
+ * `GET /admin/live/screen`: the page that shows `/admin/live` to a person (live/screen-page.ts). It needs
+ * no token to load, as it holds nothing but the form that asks for one; like every admin path it is
+ * off (404) without an ADMIN_TOKEN secret.
+ */
+function screen(c: Context<AppEnv>): Response {
+  assertAdminEnabled(c.env);
+  return c.body(SCREEN_HTML, 200, SCREEN_HEADERS);
+}

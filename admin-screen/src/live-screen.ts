@@ -1,0 +1,232 @@
+/**
+ * The live experiment screen (`GET /admin/live/screen`): asks for the ADMIN_TOKEN, then shows
+ * `GET /admin/live` as tables (personalized against holdout, per day, per placement) and refreshes
+ * them every REFRESH_MS while the tab is visible. The page holds no data of its own: everything comes
+ * from the API with the token, which stays in this tab's sessionStorage (gone when the tab closes) and
+ * is never put in a URL. Everything shown is set as text, never as markup.
+ */
+import type { LiveAnswer, LiveArm, LiveArms } from '../../contracts/live-api';
+
+const REFRESH_MS = 10_000;
+const TOKEN_KEY = 'rx_admin_token';
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the screen's page has no #${id}`);
+  return found as T;
+}
+
+const login = element<HTMLFormElement>('login');
+const tokenInput = element<HTMLInputElement>('token');
+const loginError = element('login-error');
+const live = element('live');
+const daysSelect = element<HTMLSelectElement>('days');
+const status = element('status');
+const updated = element('updated');
+
+let timer: number | undefined;
+
+function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function showLogin(message: string): void {
+  if (timer !== undefined) clearTimeout(timer);
+  timer = undefined;
+  live.hidden = true;
+  login.hidden = false;
+  loginError.textContent = message;
+  tokenInput.focus();
+}
+
+/** One read of `/admin/live`; schedules the next unless the token was refused. */
+async function refresh(): Promise<void> {
+  if (timer !== undefined) clearTimeout(timer);
+  const given = token();
+  if (given === null) return showLogin('');
+  let response: Response;
+  try {
+    response = await fetch(`/admin/live?days=${encodeURIComponent(daysSelect.value)}`, {
+      headers: { authorization: `Bearer ${given}`, accept: 'application/json' },
+      cache: 'no-store',
+    });
+  } catch {
+    status.textContent = 'The worker did not answer; trying again.';
+    return schedule();
+  }
+  if (response.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return showLogin('That token was refused.');
+  }
+  if (response.status === 429) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return showLogin('Too many refused tokens from this address: wait a minute.');
+  }
+  if (!response.ok) {
+    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
+    status.textContent = `Not available (${response.status}): ${body?.error?.message ?? response.statusText}`;
+    return schedule();
+  }
+  render((await response.json()) as LiveAnswer);
+  status.textContent = '';
+  updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+  schedule();
+}
+
+function schedule(): void {
+  timer = window.setTimeout(() => {
+    if (document.visibilityState === 'visible') void refresh();
+    else schedule();
+  }, REFRESH_MS);
+}
+
+function render(answer: LiveAnswer): void {
+  login.hidden = true;
+  live.hidden = false;
+  element('site').textContent = answer.site;
+  element('window').textContent =
+    `${answer.from === answer.to ? answer.from : `${answer.from} to ${answer.to}`} (UTC), ` +
+    `holdout ${answer.holdout_percent} %`;
+  fill('summary', summaryRows(answer.total));
+  fill(
+    'per-day',
+    [...answer.days]
+      .reverse()
+      .map(({ day, arms }) => [
+        day,
+        count(arms.treatment.browsers),
+        count(arms.holdout.browsers),
+        count(arms.treatment.orders),
+        count(arms.holdout.orders),
+        rate(arms.treatment.conversion_rate),
+        rate(arms.holdout.conversion_rate),
+      ]),
+  );
+  fill('placements', placementRows(answer.total));
+}
+
+function summaryRows({ treatment, holdout }: LiveArms): string[][] {
+  const rows: string[][] = [
+    ['Browsers', count(treatment.browsers), count(holdout.browsers), ''],
+    ['Buyers', count(treatment.buyers), count(holdout.buyers), ''],
+    [
+      'Conversion',
+      rate(treatment.conversion_rate),
+      rate(holdout.conversion_rate),
+      lift(treatment.conversion_rate, holdout.conversion_rate),
+    ],
+    ['Orders', count(treatment.orders), count(holdout.orders), ''],
+  ];
+  for (const currency of currencies(treatment, holdout)) {
+    rows.push([
+      `Revenue (${currency})`,
+      money(treatment.revenue[currency]),
+      money(holdout.revenue[currency]),
+      '',
+    ]);
+    rows.push([
+      `Revenue per browser (${currency})`,
+      money(treatment.revenue_per_browser[currency]),
+      money(holdout.revenue_per_browser[currency]),
+      lift(treatment.revenue_per_browser[currency], holdout.revenue_per_browser[currency]),
+    ]);
+  }
+  rows.push(
+    ['Recommendation impressions', count(treatment.impressions), count(holdout.impressions), ''],
+    ['Recommendation clicks', count(treatment.clicks), count(holdout.clicks), ''],
+    [
+      'Click-through',
+      rate(treatment.click_through_rate),
+      rate(holdout.click_through_rate),
+      lift(treatment.click_through_rate, holdout.click_through_rate),
+    ],
+  );
+  return rows;
+}
+
+function placementRows({ treatment, holdout }: LiveArms): string[][] {
+  const names = [
+    ...new Set([...Object.keys(treatment.placements), ...Object.keys(holdout.placements)]),
+  ].sort();
+  return names.map((name) => {
+    const t = treatment.placements[name] ?? { impressions: 0, clicks: 0 };
+    const h = holdout.placements[name] ?? { impressions: 0, clicks: 0 };
+    return [
+      name,
+      count(t.impressions),
+      count(t.clicks),
+      rate(t.impressions > 0 ? t.clicks / t.impressions : null),
+      count(h.impressions),
+      count(h.clicks),
+      rate(h.impressions > 0 ? h.clicks / h.impressions : null),
+    ];
+  });
+}
+
+function currencies(...arms: LiveArm[]): string[] {
+  return [...new Set(arms.flatMap((arm) => Object.keys(arm.revenue)))].sort();
+}
+
+/** Replaces a table's body with these rows, as text. */
+function fill(tableId: string, rows: string[][]): void {
+  const body = element<HTMLTableElement>(tableId).tBodies[0];
+  if (!body) return;
+  body.replaceChildren(
+    ...rows.map((cells) => {
+      const row = document.createElement('tr');
+      cells.forEach((text, index) => {
+        const cell = document.createElement(index === 0 ? 'th' : 'td');
+        cell.textContent = text;
+        row.append(cell);
+      });
+      return row;
+    }),
+  );
+}
+
+const numberFormat = new Intl.NumberFormat(undefined);
+const moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 2 });
+const liftFormat = new Intl.NumberFormat(undefined, {
+  style: 'percent',
+  maximumFractionDigits: 1,
+  signDisplay: 'exceptZero',
+});
+
+function count(value: number): string {
+  return numberFormat.format(value);
+}
+
+function money(value: number | undefined): string {
+  return value === undefined ? '–' : moneyFormat.format(value);
+}
+
+function rate(value: number | null): string {
+  return value === null ? '–' : percentFormat.format(value);
+}
+
+/** Personalized relative to holdout: +12.3 % means 12.3 % more. */
+function lift(treatment: number | null | undefined, holdout: number | null | undefined): string {
+  if (treatment == null || holdout == null || holdout === 0) return '';
+  return liftFormat.format(treatment / holdout - 1);
+}
+
+login.addEventListener('submit', (event) => {
+  event.preventDefault();
+  // As copied from .rx-data/run/worker.env (`npm start`), the value comes in quotes; no token has them.
+  const given = tokenInput.value.trim().replace(/^(['"])(.*)\1$/, '$2');
+  if (given === '') return;
+  sessionStorage.setItem(TOKEN_KEY, given);
+  tokenInput.value = '';
+  loginError.textContent = '';
+  void refresh();
+});
+daysSelect.addEventListener('change', () => void refresh());
+element('forget').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  showLogin('');
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && token() !== null) void refresh();
+});
+void refresh();
