@@ -27,7 +27,10 @@ describe('formatReport', () => {
       revenue: { GBP: { n: 900, sum: 2000, sumOfSquares: 90_000 } },
       recommendationsShown: 500,
       recommendationClicks: 60,
-      placements: { home: { impressions: 400, clicks: 40 }, product: { impressions: 100, clicks: 20 } },
+      placements: {
+        home: { impressions: 400, clicks: 40, attributedOrders: 15, attributedRevenue: { GBP: 200 } },
+        product: { impressions: 100, clicks: 20, attributedOrders: 12, attributedRevenue: { GBP: 110.5 } },
+      },
       attributedOrders: 25,
       attributedRevenue: { GBP: 310.5 },
     });
@@ -53,6 +56,9 @@ describe('formatReport', () => {
     expect(text).toContain(
       '| orders with a clicked recommendation | 25 (25 % of orders) | 0 (0 % of orders) |',
     );
+    expect(text).toContain("|   their recommended products' value, GBP | 310.50 | 0.00 |");
+    expect(text).toContain('|     from home: orders, value | 15, 200.00 | - |');
+    expect(text).toContain('|     from product: orders, value | 12, 110.50 | - |');
     expect(text).toContain('fewer than 10 shoppers with an order in an arm');
   });
 });

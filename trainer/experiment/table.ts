@@ -60,7 +60,12 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
         '',
       ]);
   row(['orders with a clicked recommendation', attributed(treatment), attributed(holdout), '', '', '']);
-  for (const currency of Object.keys(report.revenuePerShopper))
+  // Which placement's clicks the orders came from: shown when there are placements to tell apart.
+  const earning = placements.filter((placement) =>
+    [treatment, holdout].some((arm) => (arm.placements[placement]?.attributedOrders ?? 0) > 0),
+  );
+  const perPlacement = earning.length > 1 || (earning.length === 1 && earning[0] !== NO_PLACEMENT);
+  for (const currency of Object.keys(report.revenuePerShopper)) {
     row([
       `  their recommended products' value, ${currency}`,
       money(treatment.attributedRevenue[currency] ?? 0),
@@ -69,6 +74,17 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
       '',
       '',
     ]);
+    if (perPlacement)
+      for (const placement of earning)
+        row([
+          `    from ${placement}: orders, value`,
+          attributedCell(treatment, placement, currency),
+          attributedCell(holdout, placement, currency),
+          '',
+          '',
+          '',
+        ]);
+  }
   if (report.warnings.length > 0) {
     lines.push('', 'warnings:');
     for (const warning of report.warnings) lines.push(`- ${warning}`);
@@ -117,6 +133,12 @@ function placementCell(arm: Arm, placement: string): string {
   const rate =
     counts.impressions > 0 ? ` (${((counts.clicks / counts.impressions) * 100).toFixed(1)} %)` : '';
   return `${counts.clicks} / ${counts.impressions}${rate}`;
+}
+
+function attributedCell(arm: Arm, placement: string, currency: string): string {
+  const totals = arm.placements[placement];
+  if (totals === undefined || totals.attributedOrders === 0) return '-';
+  return `${totals.attributedOrders}, ${money(totals.attributedRevenue[currency] ?? 0)}`;
 }
 
 function attributed(arm: Arm): string {

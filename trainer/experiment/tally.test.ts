@@ -148,20 +148,62 @@ describe('ExperimentTally', () => {
     expect(arm.recommendationsShown).toBe(3);
     expect(arm.recommendationClicks).toBe(3);
     expect(arm.placements).toEqual({
-      home: { impressions: 2, clicks: 3 },
-      '(none)': { impressions: 1, clicks: 0 },
+      home: { impressions: 2, clicks: 3, attributedOrders: 1, attributedRevenue: { '???': 7 } },
+      '(none)': { impressions: 1, clicks: 0, attributedOrders: 0, attributedRevenue: {} },
     });
     expect(arm.attributedOrders).toBe(1);
     expect(arm.attributedRevenue).toEqual({ '???': 7 });
+  });
+
+  it("gives each attributed line to the placement of its product's last click in the window", () => {
+    const click = (product: string, placement: string, day: number) =>
+      stored({
+        event: 'Recommendation Clicked',
+        anonymousId: 'a',
+        properties: { product_id: product, placement },
+        day,
+      });
+    const { result } = tally([
+      click('P1', 'home', 1),
+      click('P1', 'product', 2), // P1's last click: product
+      click('P2', 'cart', 2),
+      click('P3', 'category', 9), // after the order: not its
+      order(
+        'a',
+        'o1',
+        {
+          currency: 'GBP',
+          products: [
+            { product_id: 'P1', price: 4 },
+            { product_id: 'P2', price: 2, quantity: 3 },
+            { product_id: 'P3', price: 100 },
+          ],
+        },
+        { day: 3 },
+      ),
+      order('a', 'o2', { currency: 'GBP', products: [{ product_id: 'P2', price: 1 }] }, { day: 4 }),
+    ]);
+    const arm = result.arms.treatment;
+    expect(arm.attributedOrders).toBe(2);
+    expect(arm.attributedRevenue).toEqual({ GBP: 11 });
+    const earned = (placement: string) => {
+      const totals = arm.placements[placement];
+      return totals && { orders: totals.attributedOrders, revenue: totals.attributedRevenue };
+    };
+    expect(earned('product')).toEqual({ orders: 1, revenue: { GBP: 4 } });
+    expect(earned('cart')).toEqual({ orders: 2, revenue: { GBP: 7 } });
+    expect(earned('home')).toEqual({ orders: 0, revenue: {} });
+    expect(earned('category')).toEqual({ orders: 0, revenue: {} });
   });
 
   it('counts a placement named like a built-in property as any other', () => {
     const shown = (placement: string) =>
       stored({ event: 'Recommendation Shown', anonymousId: 'a', properties: { placement } });
     const { result } = tally([shown('__proto__'), shown('__proto__'), shown('constructor')]);
+    const none = { attributedOrders: 0, attributedRevenue: {} };
     expect(Object.entries(result.arms.treatment.placements)).toEqual([
-      ['__proto__', { impressions: 2, clicks: 0 }],
-      ['constructor', { impressions: 1, clicks: 0 }],
+      ['__proto__', { impressions: 2, clicks: 0, ...none }],
+      ['constructor', { impressions: 1, clicks: 0, ...none }],
     ]);
     expect(({} as Record<string, unknown>).impressions).toBeUndefined();
   });

@@ -33,16 +33,33 @@ interface Order extends OrderValue {
 /** What a browser (or a user id without one) did in the window. Maps are made on first need. */
 interface Activity {
   orders?: Map<string, Order>;
-  /** Product id → times of its `Recommendation Clicked`. */
-  clicks?: Map<string, number[]>;
+  /** Product id → its `Recommendation Clicked` events: when, and from which placement. */
+  clicks?: Map<string, Click[]>;
   /** Impressions and clicks per placement (a Map: a placement is whatever an event says). */
   engagement?: Map<string, Engagement>;
+}
+
+interface Click {
+  time: number;
+  placement: string;
 }
 
 /** Recommendation impressions and clicks (see Arm). */
 export interface Engagement {
   impressions: number;
   clicks: number;
+}
+
+/** A placement's impressions and clicks, and the orders its clicks led to (see Arm.attributedOrders). */
+export interface PlacementTotals extends Engagement {
+  /**
+   * Orders with a line whose product was last clicked (within the attribution window) in this placement.
+   * An order with lines from two placements counts for each, so these can add up to more than the
+   * arm's attributedOrders.
+   */
+  attributedOrders: number;
+  /** Per currency: price × quantity of those lines. */
+  attributedRevenue: Record<string, number>;
 }
 
 interface Shopper extends Activity {
@@ -69,7 +86,7 @@ export interface Arm {
   recommendationsShown: number;
   recommendationClicks: number;
   /** The same per placement (`home`, `product`, ...; `(none)` when the event named none). */
-  placements: Record<string, Engagement>;
+  placements: Record<string, PlacementTotals>;
   /** Orders with a product the shopper had clicked in a recommendation within the window before. */
   attributedOrders: number;
   /** Per currency: price × quantity of those products. */
@@ -191,10 +208,11 @@ export class ExperimentTally {
     } else if (role.kind === 'click') {
       engage(activity, role.placement, 'clicks');
       const clicks = clicksOf(activity);
+      const click = { time, placement: role.placement || NO_PLACEMENT };
       for (const product of productIdsOf(event)) {
-        const times = clicks.get(product) ?? [];
-        times.push(time);
-        clicks.set(product, times);
+        const ofProduct = clicks.get(product) ?? [];
+        ofProduct.push(click);
+        clicks.set(product, ofProduct);
       }
     }
   }
@@ -282,9 +300,9 @@ export class ExperimentTally {
       if (orders.has(key)) this.repeatedOrders += 1;
       else orders.set(key, order);
     }
-    for (const [product, times] of activity.clicks ?? []) {
+    for (const [product, ofProduct] of activity.clicks ?? []) {
       const clicks = clicksOf(browser);
-      clicks.set(product, [...(clicks.get(product) ?? []), ...times]);
+      clicks.set(product, [...(clicks.get(product) ?? []), ...ofProduct]);
     }
     for (const [placement, counts] of activity.engagement ?? []) {
       engage(browser, placement, 'impressions', counts.impressions);
@@ -297,10 +315,9 @@ export class ExperimentTally {
     for (const [placement, counts] of shopper.engagement ?? []) {
       arm.recommendationsShown += counts.impressions;
       arm.recommendationClicks += counts.clicks;
-      const total = arm.placements[placement] ?? { impressions: 0, clicks: 0 };
+      const total = placementOf(arm, placement);
       total.impressions += counts.impressions;
       total.clicks += counts.clicks;
-      arm.placements[placement] = total;
     }
     const orders = shopper.orders;
     if (orders === undefined || orders.size === 0) return;
@@ -311,10 +328,14 @@ export class ExperimentTally {
       arm.ordersByCurrency[order.currency] = (arm.ordersByCurrency[order.currency] ?? 0) + 1;
       if (!order.priced) arm.unpricedOrders += 1;
       spent.set(order.currency, (spent.get(order.currency) ?? 0) + order.revenue);
-      const attributed = this.attributedValue(order, shopper.clicks);
-      if (attributed !== undefined) {
-        arm.attributedOrders += 1;
-        arm.attributedRevenue[order.currency] = (arm.attributedRevenue[order.currency] ?? 0) + attributed;
+      const byPlacement = this.attributedValues(order, shopper.clicks);
+      if (byPlacement.size === 0) continue;
+      arm.attributedOrders += 1;
+      for (const [placement, value] of byPlacement) {
+        arm.attributedRevenue[order.currency] = (arm.attributedRevenue[order.currency] ?? 0) + value;
+        const total = placementOf(arm, placement);
+        total.attributedOrders += 1;
+        total.attributedRevenue[order.currency] = (total.attributedRevenue[order.currency] ?? 0) + value;
       }
     }
     for (const [currency, amount] of spent) {
@@ -326,18 +347,23 @@ export class ExperimentTally {
   }
 
   /**
-   * What of `order` the shopper's recommendation clicks earned: the lines of products clicked in a
-   * recommendation at most `attributionMs` before the order (and not after it); undefined if none.
+   * What of `order` the shopper's recommendation clicks earned, per placement: each line whose product
+   * was clicked in a recommendation at most `attributionMs` before the order (and not after it) goes
+   * to the placement of its last such click. Empty when no line was.
    */
-  private attributedValue(order: Order, clicks: Map<string, number[]> | undefined): number | undefined {
-    if (clicks === undefined) return undefined;
-    let value: number | undefined;
+  private attributedValues(order: Order, clicks: Map<string, Click[]> | undefined): Map<string, number> {
+    const byPlacement = new Map<string, number>();
+    if (clicks === undefined) return byPlacement;
     for (const line of order.lines) {
-      const times = clicks.get(line.product);
-      if (times?.some((t) => t <= order.time && order.time - t <= this.options.attributionMs))
-        value = (value ?? 0) + (line.value ?? 0);
+      let last: Click | undefined;
+      for (const click of clicks.get(line.product) ?? []) {
+        const inWindow = click.time <= order.time && order.time - click.time <= this.options.attributionMs;
+        if (inWindow && (last === undefined || click.time >= last.time)) last = click;
+      }
+      if (last !== undefined)
+        byPlacement.set(last.placement, (byPlacement.get(last.placement) ?? 0) + (line.value ?? 0));
     }
-    return value;
+    return byPlacement;
   }
 }
 
@@ -359,7 +385,17 @@ function ordersOf(activity: Activity): Map<string, Order> {
   return activity.orders;
 }
 
-function clicksOf(activity: Activity): Map<string, number[]> {
+/** The arm's totals of `placement`, made on first need. */
+function placementOf(arm: Arm, placement: string): PlacementTotals {
+  let total = arm.placements[placement];
+  if (total === undefined) {
+    total = { impressions: 0, clicks: 0, attributedOrders: 0, attributedRevenue: {} };
+    arm.placements[placement] = total;
+  }
+  return total;
+}
+
+function clicksOf(activity: Activity): Map<string, Click[]> {
   if (activity.clicks === undefined) activity.clicks = new Map();
   return activity.clicks;
 }
@@ -376,7 +412,7 @@ export function emptyArm(): Arm {
     recommendationsShown: 0,
     recommendationClicks: 0,
     // Without a prototype: its keys are placements, whatever events say (`__proto__` included).
-    placements: Object.create(null) as Record<string, Engagement>,
+    placements: Object.create(null) as Record<string, PlacementTotals>,
     attributedOrders: 0,
     attributedRevenue: {},
   };
