@@ -11,7 +11,7 @@ export interface LiveEngagement {
 
 /** One experiment arm's live figures over a day or a window. Rates are null when nothing is under them. */
 export interface LiveArm {
-  /** Distinct browsers with an event (a HyperLogLog estimate on Upstash: within about 1 %). */
+  /** Distinct browsers with an event: a HyperLogLog estimate (standard error 0.81 %; exact locally without redis-server). */
   browsers: number;
   /** Distinct browsers (or, for a server's order under a user id alone, users) with an order. */
   buyers: number;
