@@ -134,6 +134,15 @@ describe('live experiment counters', () => {
     const keys = await directRedis().keys(`rx:${site}:live:*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const id of [a, b, c, orderA, `user-${run}`]) expect(keys.join('\n')).not.toContain(id);
+    // An order stays claimed for 3 days; a day's counters live LIVE_DAYS after that day ends.
+    const orderKeys = keys.filter((key) => key.includes(':live:order:'));
+    expect(orderKeys).toHaveLength(3); // order A (twice reported), C's two orders
+    const orderTtl = await directRedis().ttl(orderKeys[0] ?? '');
+    expect(orderTtl).toBeGreaterThan(3 * 86_400 - 60);
+    expect(orderTtl).toBeLessThanOrEqual(3 * 86_400);
+    const dayTtl = await directRedis().ttl(`rx:${site}:live:${body.from}`);
+    expect(dayTtl).toBeGreaterThan(LIVE_DAYS * 86_400);
+    expect(dayTtl).toBeLessThanOrEqual((LIVE_DAYS + 1) * 86_400);
   });
 
   it('keeps days apart: a browser on two days is one browser of the window; older than LIVE_DAYS is not counted', async () => {

@@ -27,7 +27,12 @@ export type Counter =
 
 /** A counter's field in the day's hash. */
 export function liveCounterField(bucket: Bucket, counter: Counter): string {
-  return `${bucket}|${counter}`;
+  return `${liveCounterPrefix(bucket)}${counter}`;
+}
+
+/** What every field of a bucket's counters starts with. */
+export function liveCounterPrefix(bucket: Bucket): string {
+  return `${bucket}|`;
 }
 
 /** Bounded: an event may name any placement, and each name would be two more fields a day. */

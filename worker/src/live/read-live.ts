@@ -2,7 +2,7 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket } from '../../../contracts/events';
 import type { LiveAnswer, LiveArm, LiveArms, LiveEngagement } from '../../../contracts/live-api';
 import { liveCountersKey, liveShoppersKey } from '../cache/keys';
-import { isLivePlacement, type LivePlacement, liveCounterField } from './live-counters';
+import { isLivePlacement, type LivePlacement, liveCounterPrefix } from './live-counters';
 
 const BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
 /** A currency as record-live.ts writes it (contracts/order-value.ts); any other field is not ours. */
@@ -90,7 +90,7 @@ function armOf(
   bucket: Bucket,
   shoppers: { browsers: number; buyers: number },
 ): LiveArm {
-  const prefix = liveCounterField(bucket, 'events').replace(/events$/, '');
+  const prefix = liveCounterPrefix(bucket);
   const get = (counter: string) => counters.get(`${prefix}${counter}`) ?? 0;
   const revenue: Record<string, number> = {};
   const revenuePerBrowser: Record<string, number> = {};

@@ -17,7 +17,7 @@ const LIVE_TIMEOUT_MS = 3_000;
  * How long an order stays marked as counted. The browser's report and the shop server's come minutes
  * apart; a retry from the dead-letter queue (`scripts/replay-dlq.ts`) comes within days.
  */
-export const LIVE_ORDER_SECONDS = 3 * 86_400;
+const LIVE_ORDER_SECONDS = 3 * 86_400;
 const DAY_MS = 86_400_000;
 
 /** What one batch adds: per day hash, its counters; per HyperLogLog, its new elements. */
