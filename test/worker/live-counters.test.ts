@@ -175,6 +175,39 @@ describe('live experiment counters', () => {
     expect(longest.total.treatment.events).toBe(2);
   });
 
+  it("works on the local server's in-memory backend too (npm start without redis-server), counting exactly", async () => {
+    const { run, site, event } = liveSite();
+    const memory = {
+      UPSTASH_REDIS_REST_URL: provided().memoryUpstash.url,
+      UPSTASH_REDIS_REST_TOKEN: provided().memoryUpstash.token,
+    };
+    const browsers = Array.from({ length: 5 }, () => crypto.randomUUID());
+    await consume(
+      [
+        ...browsers.map((browser) => event(browser, 'treatment', { event: 'Product Viewed' })),
+        event(browsers[0], 'treatment', {
+          event: 'Order Completed',
+          properties: { order_id: `o-${run}`, revenue: 2, currency: 'EUR' },
+        }),
+      ],
+      edgeEnv(memory),
+    );
+    const response = await call(
+      '/admin/live?days=2',
+      { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+      { ...memory, SITE_ID: site },
+    );
+    expect(response.status).toBe(200);
+    const { total } = (await response.json()) as LiveBody;
+    expect(total.treatment).toMatchObject({
+      browsers: 5,
+      buyers: 1,
+      events: 6,
+      orders: 1,
+      revenue: { EUR: 2 },
+    });
+  });
+
   it('refuses without the admin token, and names a bad days', async () => {
     const { live } = liveSite();
     expect((await live('days=1', 'wrong-token-0123456789')).status).toBe(401);
