@@ -2,13 +2,16 @@
  * The live experiment screen (`GET /admin/live/screen`): asks for the ADMIN_TOKEN, then shows
  * `GET /admin/live` as tables (personalized against holdout, per day, per placement) and refreshes
  * them every REFRESH_MS while the tab is visible. The page holds no data of its own: everything comes
- * from the API with the token, which stays in this tab's sessionStorage (gone when the tab closes) and
- * is never put in a URL. Everything shown is set as text, never as markup.
+ * from the API with the token, which lives in this page's memory only: never in a URL, a cookie or
+ * storage. In proxy mode the worker answers on the shop's own domain, so sessionStorage would be open to
+ * the shop's scripts (analytics, tag managers) on any page later opened in the same tab; a reload asks
+ * for the token again instead. Everything shown is set as text, never as markup.
  */
 import type { LiveAnswer, LiveArm, LiveArms } from '../../contracts/live-api';
 
 const REFRESH_MS = 10_000;
-const TOKEN_KEY = 'rx_admin_token';
+/** The operator's ADMIN_TOKEN, while this page is open; null until given or after a refusal. */
+let adminToken: string | null = null;
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -26,10 +29,6 @@ const updated = element('updated');
 
 let timer: number | undefined;
 
-function token(): string | null {
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
 function showLogin(message: string): void {
   if (timer !== undefined) clearTimeout(timer);
   timer = undefined;
@@ -42,7 +41,7 @@ function showLogin(message: string): void {
 /** One read of `/admin/live`; schedules the next unless the token was refused. */
 async function refresh(): Promise<void> {
   if (timer !== undefined) clearTimeout(timer);
-  const given = token();
+  const given = adminToken;
   if (given === null) return showLogin('');
   let response: Response;
   try {
@@ -55,11 +54,11 @@ async function refresh(): Promise<void> {
     return schedule();
   }
   if (response.status === 401) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    adminToken = null;
     return showLogin('That token was refused.');
   }
   if (response.status === 429) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    adminToken = null;
     return showLogin('Too many refused tokens from this address: wait a minute.');
   }
   if (!response.ok) {
@@ -216,17 +215,17 @@ login.addEventListener('submit', (event) => {
   // As copied from .rx-data/run/worker.env (`npm start`), the value comes in quotes; no token has them.
   const given = tokenInput.value.trim().replace(/^(['"])(.*)\1$/, '$2');
   if (given === '') return;
-  sessionStorage.setItem(TOKEN_KEY, given);
+  adminToken = given;
   tokenInput.value = '';
   loginError.textContent = '';
   void refresh();
 });
 daysSelect.addEventListener('change', () => void refresh());
 element('forget').addEventListener('click', () => {
-  sessionStorage.removeItem(TOKEN_KEY);
+  adminToken = null;
   showLogin('');
 });
 document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && token() !== null) void refresh();
+  if (document.visibilityState === 'visible' && adminToken !== null) void refresh();
 });
 void refresh();

@@ -216,8 +216,14 @@ describe('local stack end to end', () => {
       expect(
         await page.$$eval('#placements tbody th', (cells) => cells.map((cell) => cell.textContent)),
       ).toContain('product');
-      // The token stays in the tab: never in the address.
-      expect(page.url()).not.toContain(stack.workerVars.ADMIN_TOKEN ?? '');
+      // The token stays in the page's memory: never in the address, storage or a cookie (on the shop's
+      // domain in proxy mode, the shop's scripts could read those).
+      const token = stack.workerVars.ADMIN_TOKEN ?? '';
+      expect(page.url()).not.toContain(token);
+      const stored = await page.evaluate(
+        'JSON.stringify([{ ...sessionStorage }, { ...localStorage }, document.cookie])',
+      );
+      expect(stored).not.toContain(token);
       // No script error and no CSP violation (the page's CSP allows only its own inline script and style).
       expect(errors).toEqual([]);
       expect(refused).toEqual([]);
