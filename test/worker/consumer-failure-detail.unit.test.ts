@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CONNECT_HINT, explainConnectFailure, retryDetail } from '../../worker/src/consumer/failure-detail';
+import { publicDetail } from '../../worker/src/health';
 
 describe('consumer failure details', () => {
   it('leads a "could not connect" the driver gives no reason for with the causes to check', () => {
@@ -40,5 +41,20 @@ describe('consumer failure details', () => {
     expect(retryDetail(1, 'MongoDB error 50: bad { email: "ann}smith@example.com" }')).toBe(
       '1 event(s) will be retried: MongoDB error 50: bad (…)',
     );
+  });
+
+  it("shows no server address on /healthz: a MongoDB open to Workers' addresses is a target", () => {
+    expect(
+      publicDetail('MongoNetworkError: connection 3 to cluster0-shard-00-01.abcde.mongodb.net:27017 closed'),
+    ).toBe('MongoNetworkError: connection 3 to <host> closed');
+    expect(
+      publicDetail('connect ECONNREFUSED 10.0.4.17:27017; then [2001:db8::5]:27017, localhost:27018'),
+    ).toBe('connect ECONNREFUSED <host>; then <host>, <host>');
+    expect(publicDetail('getaddrinfo ENOTFOUND cluster0.abcde.mongodb.net')).toBe(
+      'getaddrinfo ENOTFOUND <host>',
+    );
+    // What is not an address stays: times, versions, counts.
+    const kept = 'serving 2026-04-28.1 (store) since 10:12; 2 late answer(s) in a row; degraded at 3';
+    expect(publicDetail(kept)).toBe(kept);
   });
 });

@@ -1,6 +1,6 @@
 import { configProblems, originUrlBroken, setting } from './config';
 import type { Env } from './env';
-import { redactSecrets } from './redact';
+import { redactAddresses, redactSecrets } from './redact';
 
 export type ComponentStatus = 'ok' | 'degraded' | 'down' | 'disabled';
 
@@ -37,7 +37,7 @@ function describeError(error: unknown): string {
  * for a detail that is a list of public settings' problems (`config`), not an error's text.
  */
 export function publicDetail(detail: string, maxLength = 200): string {
-  return redactSecrets(detail).slice(0, maxLength);
+  return redactAddresses(redactSecrets(detail)).slice(0, maxLength);
 }
 
 /**
@@ -184,7 +184,7 @@ export async function healthReport(env: Env, ctx?: Background) {
   }
   for (const component of Object.values(components)) {
     // Whatever a probe composed from an error, it leaves no command or credential on a public path.
-    if (component.detail !== undefined) component.detail = redactSecrets(component.detail);
+    if (component.detail !== undefined) component.detail = redactAddresses(redactSecrets(component.detail));
   }
   const statuses = Object.values(components).map((c) => c.status);
   const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';

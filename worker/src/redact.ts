@@ -7,3 +7,17 @@
 export function redactSecrets(text: string): string {
   return text.replace(/,?\s*command was:[\s\S]*$/i, '').replace(/(\w+:\/\/)[^/@\s]*@/g, '$1…@');
 }
+
+/**
+ * A public text without the network addresses it names: `host:port` (a dotted name or IPv4 address,
+ * `localhost`, or a bracketed IPv6 address; a name without a dot is left, so that a time like 10:12 is
+ * not taken for one), and the name after a DNS failure code. The MongoDB driver's connection errors
+ * name the server (`connection 3 to cluster0-shard-00-01.abcde.mongodb.net:27017 closed`), and a
+ * MongoDB reachable from Workers is open to the internet: its address on a public page is a target
+ * for guessing its password. The log keeps the addresses; `/healthz` shows `<host>`.
+ */
+export function redactAddresses(text: string): string {
+  return text.replace(HOST_AND_PORT, '<host>').replace(/\b(ENOTFOUND|EAI_AGAIN)\s+\S+/g, '$1 <host>');
+}
+
+const HOST_AND_PORT = /(?:\[[0-9A-Fa-f:.]+\]|\blocalhost|\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\d{1,5}\b/g;
