@@ -95,6 +95,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
   );
   try {
     const events = client.db('rx').collection('events');
+    const commandsBefore = upstash ? await redisCommandCalls(upstash) : undefined;
     const latencies: number[] = [];
     const requests = Math.ceil(total / perRequest);
     let next = 0;
@@ -148,6 +149,8 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     const distinct = (await events.distinct('properties.seq', { 'properties.run': run })).length;
 
     const live = upstash ? await liveCounted(upstash, total) : undefined;
+    const commands =
+      upstash && commandsBefore ? commandsSince(commandsBefore, await redisCommandCalls(upstash)) : undefined;
 
     const dispatchMs = batches.map((b) => b.ms);
     const busyMs = dispatchMs.reduce((sum, ms) => sum + ms, 0);
@@ -172,7 +175,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
         'batch p99 ms',
         'consumer busy %',
         'retried messages',
-        ...(live ? ['live events counted', 'live orders counted'] : []),
+        ...(live ? ['live events counted', 'live orders counted', 'Redis commands per 1,000 events'] : []),
       ],
       rows: [
         {
@@ -191,7 +194,13 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
           'batch p99 ms': percentile(dispatchMs, 99),
           'consumer busy %': windowMs > 0 ? round((100 * busyMs) / windowMs, 0) : 0,
           'retried messages': retried,
-          ...(live ? { 'live events counted': live.events, 'live orders counted': live.orders } : {}),
+          ...(live
+            ? {
+                'live events counted': live.events,
+                'live orders counted': live.orders,
+                'Redis commands per 1,000 events': commands ? round((1000 * commands.total) / total, 0) : '-',
+              }
+            : {}),
         },
       ],
       notes: [
@@ -202,6 +211,13 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
         ...(live
           ? [
               "live events/orders counted: the live experiment counters' totals for the run's day (GET /admin/live reads them), read from Redis once MongoDB held every event; they should equal the events sent and the orders among them.",
+              `Redis commands: what redis-server executed for the consumer during the run (INFO commandstats, before and after; the bench's own reads left out), which is what Upstash bills: ${
+                commands
+                  ? Object.entries(commands.byCommand)
+                      .map(([name, calls]) => `${name} ${calls}`)
+                      .join(', ')
+                  : 'not read'
+              }.`,
             ]
           : []),
         'queue messages: messages the consumer was handed, retries included; the intake packs up to 100 events into one (worker/src/events/event-pack.ts).',
@@ -220,6 +236,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
         stored: ofRun,
         distinctSequenceNumbers: distinct,
         requests: latencies.length,
+        redisCommands: commands,
         consumer: {
           batches: batches.length,
           busyMs,
@@ -267,4 +284,35 @@ async function liveCounted(
     counted = await read();
   }
   return counted;
+}
+
+/** redis-server's calls per command so far (INFO commandstats, through the Upstash REST protocol). */
+async function redisCommandCalls(upstash: { url: string; token: string }): Promise<Map<string, number>> {
+  const response = await fetch(upstash.url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${upstash.token}` },
+    body: JSON.stringify(['INFO', 'commandstats']),
+  });
+  const { result } = (await response.json()) as { result?: string };
+  const calls = new Map<string, number>();
+  for (const match of (result ?? '').matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm))
+    calls.set(match[1] ?? '', Number(match[2]));
+  return calls;
+}
+
+/** The consumer's commands between two snapshots: the bench's own (INFO, the counters' HGETALL) left out. */
+function commandsSince(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): { total: number; byCommand: Record<string, number> } {
+  const byCommand: Record<string, number> = {};
+  let total = 0;
+  for (const [name, calls] of after) {
+    if (name === 'info' || name === 'hgetall') continue;
+    const ran = calls - (before.get(name) ?? 0);
+    if (ran <= 0) continue;
+    byCommand[name] = ran;
+    total += ran;
+  }
+  return { total, byCommand };
 }
