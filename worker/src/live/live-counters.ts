@@ -46,7 +46,23 @@ export function isLivePlacement(name: string | undefined): name is LivePlacement
   return name === 'none' || name === 'other' || (PLACEMENTS as readonly string[]).includes(name ?? '');
 }
 
+const DAY_MS = 86_400_000;
+
 /** The UTC day of an epoch-ms time, `YYYY-MM-DD`. */
 export function dayOf(time: number): string {
   return new Date(time).toISOString().slice(0, 10);
+}
+
+/**
+ * The `count` UTC days up to and including the one of `now`, oldest first: the window `/admin/live`
+ * reads (`?days=`), and with LIVE_DAYS the days the consumer still counts into.
+ */
+export function lastDays(count: number, now: number): string[] {
+  return Array.from({ length: count }, (_, index) => dayOf(now - (count - 1 - index) * DAY_MS));
+}
+
+/** Whether `time` (epoch ms) falls on one of the last LIVE_DAYS days, or at most a day after `now`. */
+export function isLiveTime(time: number, now: number): boolean {
+  const [oldest = ''] = lastDays(LIVE_DAYS, now);
+  return time >= Date.parse(`${oldest}T00:00:00Z`) && time <= now + DAY_MS;
 }

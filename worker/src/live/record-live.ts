@@ -9,7 +9,7 @@ import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { userHashKey } from '../shopper';
 import { liveTallyHash } from '../shopper/user-hash';
-import { type Counter, dayOf, LIVE_DAYS, liveCounterField, livePlacement } from './live-counters';
+import { type Counter, dayOf, isLiveTime, LIVE_DAYS, liveCounterField, livePlacement } from './live-counters';
 
 /** The consumer is off the request path: it can wait longer for Redis than a shopper's request. */
 const LIVE_TIMEOUT_MS = 3_000;
@@ -18,7 +18,6 @@ const LIVE_TIMEOUT_MS = 3_000;
  * apart; a retry from the dead-letter queue (`scripts/replay-dlq.ts`) comes within days.
  */
 const LIVE_ORDER_SECONDS = 3 * 86_400;
-const DAY_MS = 86_400_000;
 
 /** What one batch adds: per day hash, its counters; per HyperLogLog, its new elements. */
 interface LiveChanges {
@@ -50,7 +49,7 @@ export async function recordLiveCounters(
   if (redis === undefined || events.length === 0) return;
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
-  const counted = events.filter((event) => isWithinLiveWindow(event.timestamp, now));
+  const counted = events.filter((event) => isLiveTime(Date.parse(event.timestamp), now));
   if (counted.length === 0) return;
   try {
     const newOrders = await claimOrders(redis, hashKey, counted);
@@ -70,13 +69,6 @@ export async function recordLiveCounters(
     reportFailure('live_counters', error);
     log('warn', 'live_counters_failed', { events: counted.length, error });
   }
-}
-
-/** Counted: dated within the last LIVE_DAYS days (today included), or at most a day ahead. */
-function isWithinLiveWindow(timestamp: string, now: number): boolean {
-  const time = Date.parse(timestamp);
-  const oldest = Date.parse(`${dayOf(now - (LIVE_DAYS - 1) * DAY_MS)}T00:00:00Z`);
-  return time >= oldest && time <= now + DAY_MS;
 }
 
 /**

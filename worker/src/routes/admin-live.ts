@@ -5,7 +5,7 @@ import type { LiveAnswer } from '../../../contracts/live-api';
 import type { AppEnv } from '../app-env';
 import { offRequestRedis } from '../cache/redis-client';
 import { ApiError } from '../errors';
-import { dayOf, LIVE_DAYS } from '../live';
+import { LIVE_DAYS, lastDays } from '../live';
 import { readLiveFigures } from '../live/read-live';
 import { SCREEN_HEADERS, SCREEN_HTML } from '../live/screen-page';
 import { log } from '../log';
@@ -16,7 +16,6 @@ import { rejectInvalid } from './query-errors';
 
 /** An operator's read, not a shopper's: it may wait longer than the cache budget of a page. */
 const LIVE_READ_TIMEOUT_MS = 5_000;
-const DAY_MS = 86_400_000;
 
 const LiveQuerySchema = z.object({
   days: wholeNumberParam(1, LIVE_DAYS, 7),
@@ -36,8 +35,7 @@ export const adminLive = new Hono<AppEnv>()
     if (redis === undefined)
       throw new ApiError(503, 'cache_missing', 'No Upstash Redis is configured: live counters live there');
     const { days } = c.req.valid('query');
-    const now = Date.now();
-    const window = Array.from({ length: days }, (_, index) => dayOf(now - (days - 1 - index) * DAY_MS));
+    const window = lastDays(days, Date.now());
     let figures: Awaited<ReturnType<typeof readLiveFigures>>;
     try {
       figures = await readLiveFigures(redis, c.env.SITE_ID, window);
