@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { CommandBackend } from './backend.ts';
 import { createMemoryBackend } from './memory-backend.ts';
 import { connectRedisBackend, describeTarget } from './redis-backend.ts';
+import { acceptingUpstashScriptFlags } from './script-flags.ts';
 import { createUpstashHttpServer } from './server.ts';
 import { findOnPath, type SpawnedRedis, spawnRedisServer } from './spawn-redis.ts';
 
@@ -119,7 +120,7 @@ async function openBackend(
   if (options.redisUrl !== undefined) {
     const backend = await connectRedisBackend({ url: options.redisUrl }, log);
     log(`local-upstash: forwarding to ${describeTarget({ url: options.redisUrl })}`);
-    return { backend, kind: 'redis-url' };
+    return { backend: acceptingUpstashScriptFlags(backend), kind: 'redis-url' };
   }
   if (choice === 'memory') {
     log(`local-upstash: ${MEMORY_NOTE}, as requested.`);
@@ -132,7 +133,7 @@ async function openBackend(
     );
     return { backend: createMemoryBackend(), kind: 'memory' };
   }
-  return { backend: await spawnedRedisBackend(log), kind: 'redis-server' };
+  return { backend: acceptingUpstashScriptFlags(await spawnedRedisBackend(log)), kind: 'redis-server' };
 }
 
 async function spawnedRedisBackend(log: (message: string) => void): Promise<CommandBackend> {

@@ -7,7 +7,11 @@
  */
 import type { Redis } from '@upstash/redis/cloudflare';
 import { describe, expect, it } from 'vitest';
-import { scriptingUnavailable } from '../../worker/src/cache/lookup-script';
+import {
+  scriptingUnavailable,
+  shebangRefused,
+  withoutShebangLine,
+} from '../../worker/src/cache/lookup-script';
 import { lookupRecommendations } from '../../worker/src/cache/recommendation-cache';
 import { CacheTimeoutError } from '../../worker/src/cache/redis-client';
 
@@ -83,6 +87,51 @@ describe('a server that refuses scripts', () => {
       expect(found.fresh).toBe(false);
       expect(reads.pipelines).toBe(1);
       expect(scriptingUnavailable(redis)).toBe(true);
+    });
+  }
+});
+
+describe('a server that refuses the scripts’ shebang (Upstash’s allow-key-locking flag)', () => {
+  // Stock Redis 7 behind another REST proxy says the first; Redis 6 cannot compile a shebang at all.
+  for (const message of [
+    'ERR Unexpected flag in script shebang: allow-key-locking',
+    "ERR Error compiling script (new function): user_script:1: unexpected symbol near '#'",
+  ]) {
+    it(`reads with the pipeline once, then sends the same Lua without the line, on "${message.slice(0, 40)}…"`, async () => {
+      const texts: string[] = [];
+      let pipelines = 0;
+      const pipeline = {
+        get: () => pipeline,
+        lrange: () => pipeline,
+        smembers: () => pipeline,
+        exec: () => {
+          pipelines++;
+          return Promise.resolve([null, null, [], []]);
+        },
+      };
+      const redis = {
+        createScript: (text: string) => {
+          texts.push(text);
+          const flagged = text.startsWith('#!');
+          return {
+            exec: () =>
+              flagged ? Promise.reject(new Error(message)) : Promise.resolve([null, null, [], []]),
+          };
+        },
+        pipeline: () => pipeline,
+      } as unknown as Redis;
+
+      expect((await lookupRecommendations(redis, parts, 'h', BUDGET_MS)).fresh).toBe(false);
+      expect(pipelines).toBe(1);
+      expect(shebangRefused(redis)).toBe(true);
+      expect(scriptingUnavailable(redis)).toBe(false);
+
+      expect((await lookupRecommendations(redis, parts, 'h', BUDGET_MS)).fresh).toBe(false);
+      expect(pipelines).toBe(1);
+      expect(texts).toHaveLength(2);
+      expect(texts[0]?.split('\n')[0]).toBe('#!lua flags=no-writes,allow-key-locking');
+      expect(texts[1]).toBe(withoutShebangLine(texts[0] ?? ''));
+      expect(texts[1]?.startsWith('#!')).toBe(false);
     });
   }
 });

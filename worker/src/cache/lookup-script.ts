@@ -14,6 +14,14 @@ import { log } from '../log';
  * from the text without a JSON library, with patterns anchored at the ends of the text, where nothing
  * inside a title or URL can be. An entry that does not match, for whatever reason, is no fresh hit for
  * the lookup (the worker then decides with its own parser) and no newer entry for the write.
+ *
+ * Both begin with Upstash's `allow-key-locking` shebang flag. Without it Upstash runs a script under its
+ * global lock, so no other command of the database (any shopper's lookup, the consumer's writes) runs
+ * while it does (https://upstash.com/docs/redis/features/key-locking); with it, only the keys given in
+ * KEYS are locked, which is why every key the scripts touch comes in KEYS and none is built inside them.
+ * A server that does not know the flag (stock Redis 7 says "Unexpected flag in script shebang", Redis 6
+ * cannot compile a shebang) gets the same script without its shebang line from then on
+ * (`noteScriptingRefused`); the local Upstash server takes the flag out itself, as redis-server lacks it.
  */
 
 /**
@@ -34,7 +42,7 @@ import { log } from '../log';
  * per lookup instead of four (seven with a session). Read-only (`_RO`), so an Upstash Global database
  * answers it from the nearest read replica, like the GETs it replaces.
  */
-export const LOOKUP_SCRIPT = `
+export const LOOKUP_SCRIPT = `#!lua flags=no-writes,allow-key-locking
 local generation = redis.call('GET', KEYS[1])
 local entry = redis.call('GET', KEYS[2])
 local session = false
@@ -86,7 +94,7 @@ return reply
  * ARGV: the new entry's text, its TTL (milliseconds), its `g`[, its `s`].
  * Answers 1 when it wrote, 0 when it did not.
  */
-export const STORE_SCRIPT = `
+export const STORE_SCRIPT = `#!lua flags=allow-key-locking
 local px = tonumber(ARGV[2])
 local function count(key, stamp)
   local current = tonumber(redis.call('GET', key) or '0') or 0
@@ -122,27 +130,38 @@ type CacheScript = { exec(keys: string[], args: string[]): Promise<unknown> };
 /** Which script: the read-only lookup or the write. */
 export type ScriptKind = 'lookup' | 'store';
 
+const SCRIPT_TEXT: Record<ScriptKind, string> = { lookup: LOOKUP_SCRIPT, store: STORE_SCRIPT };
 const scripts = { lookup: new WeakMap<Redis, CacheScript>(), store: new WeakMap<Redis, CacheScript>() };
 const withoutScripting = { lookup: new WeakSet<Redis>(), store: new WeakSet<Redis>() };
+/** Clients whose server refused the shebang: they send the scripts without it. */
+const withoutShebang = new WeakSet<Redis>();
 
-/** The lookup script for a client (its SHA-1 is computed once per client). */
-export function lookupScript(redis: Redis): CacheScript {
-  let script = scripts.lookup.get(redis);
+/** A script's text without its shebang line: the same Lua, which any Redis since 2.6 runs. */
+export function withoutShebangLine(text: string): string {
+  return text.startsWith('#!') ? text.slice(text.indexOf('\n') + 1) : text;
+}
+
+function cacheScript(redis: Redis, kind: ScriptKind): CacheScript {
+  let script = scripts[kind].get(redis);
   if (!script) {
-    script = redis.createScript<unknown, true>(LOOKUP_SCRIPT, { readonly: true });
-    scripts.lookup.set(redis, script);
+    const text = withoutShebang.has(redis) ? withoutShebangLine(SCRIPT_TEXT[kind]) : SCRIPT_TEXT[kind];
+    script =
+      kind === 'lookup'
+        ? redis.createScript<unknown, true>(text, { readonly: true })
+        : redis.createScript<unknown>(text);
+    scripts[kind].set(redis, script);
   }
   return script;
 }
 
+/** The lookup script for a client (its SHA-1 is computed once per client). */
+export function lookupScript(redis: Redis): CacheScript {
+  return cacheScript(redis, 'lookup');
+}
+
 /** The conditional-write script for a client (its SHA-1 is computed once per client). */
 export function storeScript(redis: Redis): CacheScript {
-  let script = scripts.store.get(redis);
-  if (!script) {
-    script = redis.createScript<unknown>(STORE_SCRIPT);
-    scripts.store.set(redis, script);
-  }
-  return script;
+  return cacheScript(redis, 'store');
 }
 
 /**
@@ -154,9 +173,31 @@ export function scriptingUnavailable(redis: Redis, kind: ScriptKind = 'lookup'):
   return withoutScripting[kind].has(redis);
 }
 
-/** Records that the server refused the script's commands, when `error` says so; true if it did. */
+/** Whether this client's server refused the scripts' shebang, so they are sent without it. */
+export function shebangRefused(redis: Redis): boolean {
+  return withoutShebang.has(redis);
+}
+
+/**
+ * Records that the server refused the script's commands, or its shebang, when `error` says so; true if
+ * it did (the caller then reads or writes with plain commands this once).
+ */
 export function noteScriptingRefused(redis: Redis, error: unknown, kind: ScriptKind = 'lookup'): boolean {
   const message = error instanceof Error ? error.message : String(error);
+  // Stock Redis 7: "Unexpected flag in script shebang: allow-key-locking"; Redis 6: "Error compiling
+  // script (...): user_script:1: unexpected symbol near '#'". Only once: the script without the line
+  // failing as well is an error of its own.
+  if (!withoutShebang.has(redis) && /shebang|compiling script/i.test(message)) {
+    withoutShebang.add(redis);
+    scripts.lookup.delete(redis);
+    scripts.store.delete(redis);
+    log('info', 'cache_script_flags_refused', {
+      script: kind,
+      fallback: 'script without shebang',
+      error: message.split(',')[0],
+    });
+    return true;
+  }
   // Stock Redis says "unknown command"; Upstash, for a command it does not offer, "Command is not available".
   if (!/unknown command|unknown subcommand|command is not available/i.test(message)) return false;
   withoutScripting[kind].add(redis);
