@@ -125,10 +125,11 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     }
   });
 
-  it('every event renews the purchases, not only a purchase: a bought item stays out while activity lives', async () => {
+  it('the purchases live as long as the generation: renewed by browsing that changes the recommendations, not by a re-view', async () => {
     const run = runId();
     const shopper = await newShopper();
     const key = purchasesKey(SITE, shopper.hash);
+    const generation = generationKey(SITE, shopper.hash);
     await consume([
       stored(run, 1, shopper.id, {
         event: 'Order Completed',
@@ -137,11 +138,23 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     ]);
     // As if the purchase were long ago: the set has an hour left, the shopper is still browsing.
     await directRedis().expire(key, 3_600);
+    await directRedis().expire(generation, 3_600);
     await consume([
       stored(run, 2, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-B' } }),
     ]);
     await expectLifetime(key, ACTIVITY_DAYS_DEFAULT);
+    await expectLifetime(generation, ACTIVITY_DAYS_DEFAULT);
     expect((await directRedis().smembers(key)).map(String)).toEqual(['P-A']);
+
+    // Viewing P-B again (among the newest entries) changes nothing: neither key is renewed.
+    await directRedis().expire(key, 3_600);
+    await directRedis().expire(generation, 3_600);
+    await consume([
+      stored(run, 3, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-B' } }),
+    ]);
+    for (const renewed of [key, generation])
+      expect(await directRedis().ttl(renewed)).toBeLessThanOrEqual(3_600);
+    await expectLifetime(activityKey(SITE, shopper.hash), ACTIVITY_DAYS_DEFAULT);
   });
 
   it('a lifetime past what Redis takes is the bound: the keys still expire', async () => {

@@ -5,7 +5,8 @@
  * each weighted by its kind × 0.92^(newer events), and nothing at all once its lifetime has passed without an
  * event (the keys expire; each event renews them): ACTIVITY_DAYS_SIGNED_IN, 365 days by default, for a
  * signed-in shopper, as the customers of an order history are, and ACTIVITY_DAYS, 30, for one who never
- * signed in (read from events); `--activity-days D` gives every shopper D. What it never recommends again is the purchases set, which expires the same way. So a
+ * signed in (read from events); `--activity-days D` gives every shopper D. What it never recommends again is the purchases set, which expires the same way (the worker
+ * renews it with the generation, on every event but a re-view of one of the newest products). So a
  * customer whose activity expired is, to the worker, a new one.
  */
 import {

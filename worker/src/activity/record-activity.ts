@@ -77,13 +77,15 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
       const bought = purchasesKey(change.site, change.hash);
       const [first, ...rest] = [...change.purchased];
       if (first !== undefined) pipeline.sadd(bought, first, ...rest);
-      // Every event renews the purchases, not only a purchase: they keep bought items out of the
-      // shopper's lists for as long as their activity lives. (EXPIRE of a missing key does nothing.)
-      pipeline.expire(bought, change.ttlSeconds);
-      if (stale.has(change)) {
+      if (stale.has(change) || first !== undefined) {
         const key = generationKey(change.site, change.hash);
         pipeline.incr(key);
         pipeline.expire(key, change.ttlSeconds);
+        // The purchases live as long as the generation: renewed by every batch that changes the
+        // shopper's recommendations (a purchase always does), so bought items stay out of them while the
+        // shopper keeps browsing. Not by every event: a re-view of a recent product changes nothing, and
+        // renewing a set most shoppers never have was one Redis command in five (docs/analytics.md).
+        pipeline.expire(bought, change.ttlSeconds);
       }
     }
     await pipeline.exec();
