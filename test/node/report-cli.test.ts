@@ -39,7 +39,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('npm run report', () => {
+// Each case starts a tsx process (a few seconds each when the suite's other files load the machine).
+describe('npm run report', { timeout: 120_000 }, () => {
   it('prints the arms side by side and writes the report as JSON', async () => {
     const json = path.join(dir, 'report.json');
     const run = await cli('report', [
@@ -108,11 +109,12 @@ describe('npm run report', () => {
       ],
       [['--input', input], /--format is required/],
     ];
-    for (const [args, message] of cases) {
-      const run = await cli('report', args);
+    const runs = await Promise.all(cases.map(([args]) => cli('report', args)));
+    runs.forEach((run, index) => {
+      const [args, message] = cases[index] ?? [[], /never/];
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(message);
-    }
+    });
   });
 
   it('says so when nothing matches the window', async () => {
