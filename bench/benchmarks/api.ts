@@ -12,7 +12,8 @@
  * - no cache configured: a second worker without Upstash credentials, returning shoppers as in the
  *   cache-miss row: inference only.
  * The cache is the local Upstash-compatible server with a real redis-server behind it; the model is a
- * 300-item fixture bundle published through `npm run models:publish`'s code path.
+ * 300-item fixture bundle published through `npm run models:publish`'s code path. Each row also counts
+ * the Redis commands its requests cost (what Upstash bills; support/redis-commands.ts).
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +23,8 @@ import { parseArgs } from 'node:util';
 import { publishBundle } from '../../scripts/models-publish';
 import { buildFixtureBundle, writeFixtureBundle } from '../../test/support/fixture-bundle';
 import { assertAllSucceeded, type LoadResult, runLoad } from '../support/load';
-import { startLocalUpstashProcess } from '../support/local-upstash-process';
+import { type LocalUpstashProcess, startLocalUpstashProcess } from '../support/local-upstash-process';
+import { commandsSince, redisCommandCalls } from '../support/redis-commands';
 import { type RunningWorker, runWrangler } from '../support/run-wrangler';
 import { round } from '../support/stats';
 import type { BenchResult } from '../types';
@@ -35,6 +37,11 @@ const ITEMS = 8;
 const WARMUP_SECONDS = 2;
 /** Requests checked before each measured run, to be sure it measures what its name says. */
 const PROBES = 3;
+/**
+ * Wait before and after a row's measured run before reading redis-server's command counts, so that the
+ * work requests leave to `waitUntil` (cache writes) lands in the run it belongs to.
+ */
+const SETTLE_MS = 500;
 
 /** What a scenario's answers must say: a cache hit or not, and (for a miss) that the model ran. */
 interface Expected {
@@ -128,10 +135,13 @@ async function probe(worker: RunningWorker, scenario: Scenario): Promise<void> {
   }
 }
 
-function row(name: string, result: LoadResult) {
+function row(name: string, result: LoadResult, redisCommands: number | undefined) {
   return {
     scenario: name,
     rps: round(result.requestsPerSecond, 0),
+    // Per request, background work included; '-' where no Redis is configured or its counts are not readable.
+    redis_commands_per_request:
+      redisCommands === undefined ? '-' : round(redisCommands / Math.max(1, result.requests), 2),
     p50_ms: result.latencyMs.p50,
     p99_ms: result.latencyMs.p99,
     requests: result.requests,
@@ -154,7 +164,11 @@ export default async function api(args: string[]): Promise<BenchResult> {
 
   const rows: Array<ReturnType<typeof row>> = [];
   const raw: Record<string, LoadResult> = {};
-  const measure = async (worker: RunningWorker, scenarios: Scenario[]) => {
+  const redisCommandsByRow: Record<string, Record<string, number>> = {};
+  const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const measure = async (worker: RunningWorker, scenarios: Scenario[], redis?: LocalUpstashProcess) => {
+    // The in-memory backend keeps no command counts: only a redis-server behind the local server has them.
+    const counts = redis?.backend === 'redis-server' ? redis : undefined;
     for (const scenario of scenarios) {
       const load = (seconds: number) =>
         runLoad({
@@ -167,10 +181,15 @@ export default async function api(args: string[]): Promise<BenchResult> {
         });
       await load(WARMUP_SECONDS);
       await probe(worker, scenario);
+      await settle();
+      const before = counts ? await redisCommandCalls(counts) : undefined;
       const result = await load(duration);
+      await settle();
+      const commands = counts && before ? commandsSince(before, await redisCommandCalls(counts)) : undefined;
       assertAllSucceeded(scenario.name, result);
       raw[scenario.name] = result;
-      rows.push(row(scenario.name, result));
+      if (commands) redisCommandsByRow[scenario.name] = commands.byCommand;
+      rows.push(row(scenario.name, result, commands?.total));
     }
   };
 
@@ -182,43 +201,47 @@ export default async function api(args: string[]): Promise<BenchResult> {
     });
     try {
       const cookie = `rx_uid=${crypto.randomUUID()}`;
-      await measure(cached, [
-        { name: '/healthz (floor)', path: '/healthz', headers: {} },
-        // The warm-up before it (same cookie) leaves this shopper's entry in the cache.
-        {
-          name: '/v1/recommendations, warm cache (same shopper)',
-          path: PRODUCT_QUERY,
-          headers: { cookie },
-          expect: { cached: true },
-        },
-        {
-          name: '/v1/recommendations, cache miss (a returning shopper with nothing cached, new each request)',
-          path: PRODUCT_QUERY,
-          headers: {},
-          perRequestHeaders: anotherReturningShopper,
-          expect: { cached: false, modelRun: true },
-        },
-        {
-          name: '/v1/recommendations, first-time shopper (no cookie: page-only answer, isolate memo, no Redis)',
-          path: PRODUCT_QUERY,
-          headers: {},
-          expect: { cached: false },
-        },
-        {
-          name: '/v1/recommendations, script mode first call (x-rx-uid made on the page + x-rx-uid-new: 1, new each request)',
-          path: PRODUCT_QUERY,
-          headers: {},
-          perRequestHeaders: scriptFirstCall,
-          expect: { cached: false },
-        },
-        {
-          name: '/v1/recommendations, tracking=off (untracked: isolate memo, no Redis)',
-          path: `${PRODUCT_QUERY}&tracking=off`,
-          headers: {},
-          // `cached` here says the isolate's memo answered (context-only.ts), not Redis: not checked.
-          expect: {},
-        },
-      ]);
+      await measure(
+        cached,
+        [
+          { name: '/healthz (floor)', path: '/healthz', headers: {} },
+          // The warm-up before it (same cookie) leaves this shopper's entry in the cache.
+          {
+            name: '/v1/recommendations, warm cache (same shopper)',
+            path: PRODUCT_QUERY,
+            headers: { cookie },
+            expect: { cached: true },
+          },
+          {
+            name: '/v1/recommendations, cache miss (a returning shopper with nothing cached, new each request)',
+            path: PRODUCT_QUERY,
+            headers: {},
+            perRequestHeaders: anotherReturningShopper,
+            expect: { cached: false, modelRun: true },
+          },
+          {
+            name: '/v1/recommendations, first-time shopper (no cookie: page-only answer, isolate memo, no Redis)',
+            path: PRODUCT_QUERY,
+            headers: {},
+            expect: { cached: false },
+          },
+          {
+            name: '/v1/recommendations, script mode first call (x-rx-uid made on the page + x-rx-uid-new: 1, new each request)',
+            path: PRODUCT_QUERY,
+            headers: {},
+            perRequestHeaders: scriptFirstCall,
+            expect: { cached: false },
+          },
+          {
+            name: '/v1/recommendations, tracking=off (untracked: isolate memo, no Redis)',
+            path: `${PRODUCT_QUERY}&tracking=off`,
+            headers: {},
+            // `cached` here says the isolate's memo answered (context-only.ts), not Redis: not checked.
+            expect: {},
+          },
+        ],
+        upstash,
+      );
     } finally {
       await cached.stop();
     }
@@ -243,14 +266,44 @@ export default async function api(args: string[]): Promise<BenchResult> {
   const load = os.loadavg().map((v) => round(v, 2));
   return {
     title: `API throughput under wrangler dev (${connections} connections, ${duration} s each)`,
-    columns: ['scenario', 'rps', 'p50_ms', 'p99_ms', 'requests', 'non2xx', 'errors', 'unexpected'],
+    columns: [
+      'scenario',
+      'rps',
+      'p50_ms',
+      'p99_ms',
+      'requests',
+      'non2xx',
+      'errors',
+      'unexpected',
+      'redis_commands_per_request',
+    ],
     rows,
     notes: [
       `Cache: local Upstash-compatible server (${upstash.backend}); model: 300-item fixture, 3 ONNX graphs.`,
       `Load average at the end: ${load.join(' / ')} on ${os.cpus().length} CPUs (shared machine; autocannon, wrangler, workerd and the cache all on it).`,
       'Local numbers show relative costs; in production the Upstash round trip is a network hop from the edge.',
+      `redis_commands_per_request: what redis-server ran during the row's measured run (INFO commandstats before and after, ${SETTLE_MS} ms after its last request so that background cache writes count), divided by its requests. A script counts as its EVALSHA plus each command it runs, as Upstash bills. By command: ${Object.entries(
+        redisCommandsByRow,
+      )
+        .map(
+          ([name, byCommand]) =>
+            `${name.replace(/^\/v1\/recommendations, /, '').replace(/ \(.*$/, '')}: ${
+              Object.entries(byCommand)
+                .map(([command, calls]) => `${command} ${calls}`)
+                .join(', ') || 'none'
+            }`,
+        )
+        .join('; ')}.`,
       `Each row: ${WARMUP_SECONDS} s of discarded load, then ${PROBES} requests checked (status; cached or not, a model's answer for a miss, ${ITEMS} items), then the measured run, which fails the benchmark on any non-2xx answer, error or timeout. unexpected: answers in the measured run whose cached flag (or, for a miss, model source) was not the row's, counted by autocannon.`,
     ],
-    details: { duration, connections, warmupSeconds: WARMUP_SECONDS, probes: PROBES, raw, loadAverage: load },
+    details: {
+      duration,
+      connections,
+      warmupSeconds: WARMUP_SECONDS,
+      probes: PROBES,
+      raw,
+      redisCommandsByRow,
+      loadAverage: load,
+    },
   };
 }

@@ -21,6 +21,7 @@ import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { TEST_CA_FILE, testTlsCredentials, trustTestCa } from '../../test/support/trust-test-ca';
 import { startLocalUpstashProcess } from '../support/local-upstash-process';
+import { commandsSince, redisCommandCalls } from '../support/redis-commands';
 import { percentile, round } from '../support/stats';
 import { waitForStoredCount } from '../support/stored-count';
 import type { BenchResult } from '../types';
@@ -150,7 +151,9 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
 
     const live = upstash ? await liveCounted(upstash, total) : undefined;
     const commands =
-      upstash && commandsBefore ? commandsSince(commandsBefore, await redisCommandCalls(upstash)) : undefined;
+      upstash && commandsBefore
+        ? commandsSince(commandsBefore, await redisCommandCalls(upstash), ['hgetall'])
+        : undefined;
 
     const dispatchMs = batches.map((b) => b.ms);
     const busyMs = dispatchMs.reduce((sum, ms) => sum + ms, 0);
@@ -284,35 +287,4 @@ async function liveCounted(
     counted = await read();
   }
   return counted;
-}
-
-/** redis-server's calls per command so far (INFO commandstats, through the Upstash REST protocol). */
-async function redisCommandCalls(upstash: { url: string; token: string }): Promise<Map<string, number>> {
-  const response = await fetch(upstash.url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${upstash.token}` },
-    body: JSON.stringify(['INFO', 'commandstats']),
-  });
-  const { result } = (await response.json()) as { result?: string };
-  const calls = new Map<string, number>();
-  for (const match of (result ?? '').matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm))
-    calls.set(match[1] ?? '', Number(match[2]));
-  return calls;
-}
-
-/** The consumer's commands between two snapshots: the bench's own (INFO, the counters' HGETALL) left out. */
-function commandsSince(
-  before: ReadonlyMap<string, number>,
-  after: ReadonlyMap<string, number>,
-): { total: number; byCommand: Record<string, number> } {
-  const byCommand: Record<string, number> = {};
-  let total = 0;
-  for (const [name, calls] of after) {
-    if (name === 'info' || name === 'hgetall') continue;
-    const ran = calls - (before.get(name) ?? 0);
-    if (ran <= 0) continue;
-    byCommand[name] = ran;
-    total += ran;
-  }
-  return { total, byCommand };
 }
