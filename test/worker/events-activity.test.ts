@@ -10,6 +10,7 @@ import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../co
 import type { StoredEvent } from '../../contracts/events';
 import { RECENT_HEAD } from '../../worker/src/activity';
 import { ACTIVITY_MAX, activityKey, generationKey, purchasesKey } from '../../worker/src/cache/keys';
+import { handleEventBatch } from '../../worker/src/consumer';
 import { packEvents } from '../../worker/src/events/event-pack';
 import worker from '../../worker/src/index';
 import {
@@ -222,6 +223,36 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(await generationOf(shopper.hash)).toBe(1);
     expect(await activityOf(shopper.hash)).toHaveLength(2);
     expect(await countRun(run)).toBe(3);
+  });
+
+  it('the acks come after the Redis writes: a consumer dying between them is redelivered, and the activity written again', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const events = [
+      stored(run, 1, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-ACK' } }),
+    ];
+    const batch = createMessageBatch(
+      'rx-events',
+      events.map((body, i) => ({ id: `${body.messageId}-q${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    let seenBeforeAcks: string[] = [];
+    const dying = handleEventBatch(batch, edgeEnv(), {
+      beforeAcks: async () => {
+        seenBeforeAcks = (await activityOf(shopper.hash)).map((entry) => entry.product_id);
+        throw new Error('simulated death after the Redis writes');
+      },
+    });
+    await expect(dying).rejects.toThrow('simulated death');
+    expect(seenBeforeAcks).toEqual(['P-ACK']);
+    // Nothing acked, so the platform redelivers the batch.
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual([]);
+
+    // As if the activity had been lost with the dead invocation: the redelivery writes it again.
+    await directRedis().del(activityKey(SITE, shopper.hash));
+    const redelivered = await consume(events);
+    expect(redelivered.explicitAcks).toHaveLength(1);
+    expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-ACK']);
+    expect(await countRun(run)).toBe(1);
   });
 
   it('a redelivered batch (at-least-once) still reaches Redis: duplicates in MongoDB are not skipped', async () => {

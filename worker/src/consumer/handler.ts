@@ -11,9 +11,12 @@ import { type RejectedEventDocument, rejectedEventDocument } from './rejected-ev
 import { storeBatch } from './store';
 import type { DocumentOutcome } from './write-errors';
 
-/** Test seam for the crash test: runs after MongoDB answered and before any message is acked. */
+/** Test seams for the crash tests. */
 export interface ConsumerHooks {
+  /** Runs after MongoDB answered, before the Redis writes and the acks. */
   afterWrite?: () => void | Promise<void>;
+  /** Runs after the Redis writes, before any message is acked or retried. */
+  beforeAcks?: () => void | Promise<void>;
 }
 
 /**
@@ -23,8 +26,8 @@ export interface ConsumerHooks {
  * event in it has its document (or its rejection record) in MongoDB, and retried whole with back-off
  * otherwise (its stored events then count as duplicates), so an event is never lost: what exhausts its
  * retries lands in the dead-letter queue (`npx tsx scripts/replay-dlq.ts`).
- * Afterwards the recent activity in Redis is updated for the acked messages' events, and the live
- * experiment counters for the events stored for the first time; neither ever fails the batch.
+ * Before the acks the recent activity in Redis is updated for the events of the messages to be acked,
+ * and the live experiment counters for the events stored for the first time; neither ever fails the batch.
  */
 export async function handleEventBatch(
   batch: MessageBatch<unknown>,
@@ -83,11 +86,6 @@ export async function handleEventBatch(
       if (!retryReason.has(message)) retryReason.set(message, outcome.reason);
     }
   });
-  for (const message of batch.messages) {
-    const reason = retryReason.get(message);
-    if (reason === undefined) message.ack();
-    else retryLater(message, reason);
-  }
   const retrying = counts.retry + recordsRetried;
   if (retrying === 0) reportRecovery('mongodb');
   else
@@ -110,6 +108,18 @@ export async function handleEventBatch(
     .filter((_, index) => outcomes[index]?.kind === 'stored')
     .map(({ event }) => event);
   await Promise.all([recordActivity(env, settled), recordLiveCounters(env, firstStored)]);
+  await hooks.beforeAcks?.();
+
+  // Acked only now, after Redis: an explicitly acked message is never redelivered, even when the
+  // invocation dies afterwards (CPU limit, eviction), so acking before the Redis writes would let such a
+  // death lose the shoppers' activity for good; now the batch comes again, its events are duplicates in
+  // MongoDB, and their activity is written on the redelivery. (The Redis writes never throw; a Redis that
+  // does not answer delays the acks by its timeouts only.)
+  for (const message of batch.messages) {
+    const reason = retryReason.get(message);
+    if (reason === undefined) message.ack();
+    else retryLater(message, reason);
+  }
 }
 
 function retryLater(message: Message<unknown>, reason: string): void {
