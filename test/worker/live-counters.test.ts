@@ -4,9 +4,12 @@
  * and read back through `GET /admin/live`. Each test has a site of its own, so tests running beside
  * it (which share the Redis) never count into its figures.
  */
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import type { LiveAnswer } from '../../contracts/live-api';
+import { handleEventBatch } from '../../worker/src/consumer';
+import { packEvents } from '../../worker/src/events/event-pack';
 import { LIVE_DAYS } from '../../worker/src/live';
 import { ADMIN_TOKEN, call, consume, directRedis, edgeEnv, provided, warmIsolate } from './edge-api-support';
 import { countRun, runId } from './events-support';
@@ -218,6 +221,52 @@ describe('live experiment counters', () => {
       expect(body.error.code).toBe('invalid_request');
       expect(body.error.details[0]?.field).toBe('days');
     }
+  });
+
+  it('a consumer dying after the write, before counting or before acking: the redelivery counts each event once', async () => {
+    const { run, event, live } = liveSite();
+    const pack = (name: string) => [
+      event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed', properties: { product_id: name } }),
+      event(crypto.randomUUID(), 'treatment', {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}-${name}`, revenue: 4, currency: 'GBP' },
+      }),
+    ];
+    /** One queue message holding `events` as a pack, delivered for the `attempts`-th time. */
+    const delivery = (id: string, events: StoredEvent[], attempts: number) =>
+      createMessageBatch('rx-events', [
+        { id: `${run}-${id}`, timestamp: new Date(), attempts, body: packEvents(events)[0]?.body },
+      ]);
+    const dies = (where: 'afterWrite' | 'beforeAcks', batch: MessageBatch<unknown>) =>
+      expect(
+        handleEventBatch(batch, edgeEnv(), {
+          [where]: () => {
+            throw new Error(`simulated death (${where})`);
+          },
+        }),
+      ).rejects.toThrow('simulated death');
+    const total = async () => ((await (await live()).json()) as LiveBody).total.treatment;
+
+    // Died after MongoDB's write, before counting: nothing counted, nothing acked.
+    const early = pack('early');
+    await dies('afterWrite', delivery('early', early, 1));
+    expect((await total()).events).toBe(0);
+    // The redelivery finds both events stored, and no marker: it counts them.
+    await handleEventBatch(delivery('early', early, 2), edgeEnv());
+    expect(await total()).toMatchObject({ events: 2, orders: 1, revenue: { GBP: 4 } });
+
+    // Died after counting, before the acks: the redelivery finds the marker and counts nothing again.
+    const late = pack('late');
+    await dies('beforeAcks', delivery('late', late, 1));
+    expect(await total()).toMatchObject({ events: 4, orders: 2 });
+    const redelivered = delivery('late', late, 2);
+    await handleEventBatch(redelivered, edgeEnv());
+    expect((await getQueueResult(redelivered, createExecutionContext())).explicitAcks).toHaveLength(1);
+    expect(await total()).toMatchObject({ events: 4, orders: 2, revenue: { GBP: 8 } });
+    // And once more (a third delivery): still once.
+    await handleEventBatch(delivery('early', early, 3), edgeEnv());
+    expect(await total()).toMatchObject({ events: 4, orders: 2 });
+    expect(await countRun(run)).toBe(4);
   });
 
   it('Redis down: the events are still stored and acked, /healthz shows live_counters degraded, /admin/live says 503', async () => {

@@ -13,6 +13,7 @@
  * | `liveCountersKey` | hash of `{bucket}|{counter}` integers, one per UTC day | consumer (HINCRBY + EXPIREAT) | `GET /admin/live` |
  * | `liveShoppersKey` | HyperLogLog of browser (or buyer) pseudonyms, per day and bucket | consumer (PFADD + EXPIREAT) | `GET /admin/live` (PFCOUNT) |
  * | `liveOrderKey` | "1", LIVE_ORDER_SECONDS | consumer (SET NX: an order reported twice is counted once) | consumer |
+ * | `liveMessageKey` | "1", LIVE_MARK_SECONDS | consumer (SET: this queue message's events are counted) | consumer (EXISTS, for a redelivered message) |
  */
 import type { ActivityKind } from '../../../contracts/activity';
 
@@ -127,4 +128,9 @@ export function liveShoppersKey(
 /** Marks an order as counted, by the pseudonym of its `order_id` (liveTallyHash), never the id itself. */
 export function liveOrderKey(site: string, orderHash: string): string {
   return `${prefix(site)}live:order:${orderHash}`;
+}
+
+/** Marks a queue message's events as counted live, by the pseudonym of the message's id (liveTallyHash). */
+export function liveMessageKey(site: string, messageHash: string): string {
+  return `${prefix(site)}live:msg:${messageHash}`;
 }

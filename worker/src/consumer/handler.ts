@@ -3,7 +3,7 @@ import { recordActivity } from '../activity';
 import type { Env } from '../env';
 import { eventsOfMessageBody } from '../events/event-pack';
 import { reportFailure, reportRecovery } from '../health';
-import { recordLiveCounters } from '../live';
+import { type LiveDelivery, recordLiveCounters } from '../live';
 import { log } from '../log';
 import { retryDelaySeconds } from './backoff';
 import { explainConnectFailure, retryDetail } from './failure-detail';
@@ -27,7 +27,7 @@ export interface ConsumerHooks {
  * otherwise (its stored events then count as duplicates), so an event is never lost: what exhausts its
  * retries lands in the dead-letter queue (`npx tsx scripts/replay-dlq.ts`).
  * Before the acks the recent activity in Redis is updated for the events of the messages to be acked,
- * and the live experiment counters for the events stored for the first time; neither ever fails the batch.
+ * and the live experiment counters with each event once (liveDeliveries); neither ever fails the batch.
  */
 export async function handleEventBatch(
   batch: MessageBatch<unknown>,
@@ -103,11 +103,7 @@ export async function handleEventBatch(
   const settled = valid
     .filter(({ message }, index) => !retryReason.has(message) && outcomes[index]?.kind !== 'invalid')
     .map(({ event }) => event);
-  // Only events stored for the first time are counted live, so a redelivery never counts twice.
-  const firstStored = valid
-    .filter((_, index) => outcomes[index]?.kind === 'stored')
-    .map(({ event }) => event);
-  await Promise.all([recordActivity(env, settled), recordLiveCounters(env, firstStored)]);
+  await Promise.all([recordActivity(env, settled), recordLiveCounters(env, liveDeliveries(valid, outcomes))]);
   await hooks.beforeAcks?.();
 
   // Acked only now, after Redis: an explicitly acked message is never redelivered, even when the
@@ -120,6 +116,32 @@ export async function handleEventBatch(
     if (reason === undefined) message.ack();
     else retryLater(message, reason);
   }
+}
+
+/**
+ * Each message's events for the live counters: those stored now, and, in a redelivered message, those
+ * found stored already (counted only if the delivery that stored them died before counting; see
+ * recordLiveCounters). A first delivery's duplicates are events sent twice and never count.
+ */
+function liveDeliveries(
+  valid: ReadonlyArray<{ message: Message<unknown>; event: StoredEvent }>,
+  outcomes: readonly DocumentOutcome[],
+): LiveDelivery[] {
+  const byMessage = new Map<
+    Message<unknown>,
+    LiveDelivery & { stored: StoredEvent[]; storedEarlier: StoredEvent[] }
+  >();
+  valid.forEach(({ message, event }, index) => {
+    let delivery = byMessage.get(message);
+    if (delivery === undefined) {
+      delivery = { messageId: message.id, site: event.site, stored: [], storedEarlier: [] };
+      byMessage.set(message, delivery);
+    }
+    const kind = outcomes[index]?.kind;
+    if (kind === 'stored') delivery.stored.push(event);
+    else if (kind === 'duplicate' && message.attempts > 1) delivery.storedEarlier.push(event);
+  });
+  return [...byMessage.values()];
 }
 
 function retryLater(message: Message<unknown>, reason: string): void {

@@ -1,3 +1,3 @@
 /** Live experiment counters in Upstash Redis: written by the events consumer, read by `GET /admin/live`. */
 export { LIVE_DAYS, lastDays } from './live-counters';
-export { recordLiveCounters } from './record-live';
+export { type LiveDelivery, recordLiveCounters } from './record-live';

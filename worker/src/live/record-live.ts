@@ -2,7 +2,7 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket, StoredEvent } from '../../../contracts/events';
 import { experimentRoleOf, orderKey } from '../../../contracts/experiment-events';
 import { orderValue } from '../../../contracts/order-value';
-import { liveCountersKey, liveOrderKey, liveShoppersKey } from '../cache/keys';
+import { liveCountersKey, liveMessageKey, liveOrderKey, liveShoppersKey } from '../cache/keys';
 import { offRequestRedis } from '../cache/redis-client';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
@@ -18,6 +18,27 @@ const LIVE_TIMEOUT_MS = 3_000;
  * apart; a retry from the dead-letter queue (`scripts/replay-dlq.ts`) comes within days.
  */
 const LIVE_ORDER_SECONDS = 3 * 86_400;
+/**
+ * How long a queue message stays marked as counted: past the longest a redelivery takes (the queue's
+ * back-off reaches 300 s; 20 retries are within two hours).
+ */
+const LIVE_MARK_SECONDS = 3 * 86_400;
+
+/** One queue message's events, as the consumer's MongoDB write left them. */
+export interface LiveDelivery {
+  /** The queue message's id: once its events are counted, a marker under its pseudonym says so. */
+  messageId: string;
+  /** The site of its events (a pack is one request's, so one site's). */
+  site: string;
+  /** Events this delivery stored for the first time: counted. */
+  stored: readonly StoredEvent[];
+  /**
+   * Events a redelivery of the message (`attempts` > 1) found stored already: counted only when no
+   * earlier delivery of the message counted (no marker), that is when the one that stored them died
+   * before counting. Empty on a first delivery, where an event already stored was sent twice.
+   */
+  storedEarlier: readonly StoredEvent[];
+}
 
 /** What one batch adds: per day hash, its counters; per HyperLogLog, its new elements. */
 interface LiveChanges {
@@ -33,25 +54,41 @@ interface LiveChanges {
  * pseudonyms), recommendation impressions and clicks (in total and per placement), orders and revenue
  * per currency, counted as `npm run report` counts them (contracts/experiment-events.ts).
  *
- * Only events stored for the first time are given (the consumer's `stored` outcome), so a redelivered
- * message never counts twice; one order reported twice (browser and server) counts once, by its
- * `order_id` (a SET NX per order). Events older than LIVE_DAYS, or dated more than a day ahead, are not
+ * Each event counts once. Events stored for the first time count (the consumer's `stored` outcome); each
+ * message's events, once counted, leave a marker (a SET per message, in the same round trip as the
+ * counts), so that when a consumer dies after MongoDB's write, before counting or before acking, the
+ * redelivery counts the events it finds stored if the marker is missing and never if it is there. One
+ * order reported twice (browser and server) counts once, by its `order_id` (a SET NX per order). Events older than LIVE_DAYS, or dated more than a day ahead, are not
  * counted. The counters are a live view, not the record: an event stored while Redis is unreachable is
  * in MongoDB and in `npm run report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing
  * (no pseudonym can be made).
  */
 export async function recordLiveCounters(
   env: Env,
-  events: readonly StoredEvent[],
+  deliveries: readonly LiveDelivery[],
   now = Date.now(),
 ): Promise<void> {
   const redis = offRequestRedis(env, { timeoutMs: LIVE_TIMEOUT_MS, retries: 1 });
-  if (redis === undefined || events.length === 0) return;
+  if (redis === undefined || deliveries.length === 0) return;
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
-  const counted = events.filter((event) => isLiveTime(Date.parse(event.timestamp), now));
-  if (counted.length === 0) return;
+  let counted: StoredEvent[] = [];
   try {
+    const markers = await Promise.all(
+      deliveries.map(async (delivery) =>
+        liveMessageKey(
+          delivery.site,
+          await liveTallyHash(hashKey, delivery.site, 'message', delivery.messageId),
+        ),
+      ),
+    );
+    const countedBefore = await markedDeliveries(redis, deliveries, markers);
+    counted = deliveries
+      .flatMap((delivery) => [
+        ...delivery.stored,
+        ...(countedBefore.has(delivery) ? [] : delivery.storedEarlier),
+      ])
+      .filter((event) => isLiveTime(Date.parse(event.timestamp), now));
     const newOrders = await claimOrders(redis, hashKey, counted);
     const changes = await liveChanges(hashKey, counted, newOrders);
     const pipeline = redis.pipeline();
@@ -63,12 +100,34 @@ export async function recordLiveCounters(
       if (first !== undefined) pipeline.pfadd(key, first, ...rest);
     }
     for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
+    // After the counts, in the same round trip: a marker says the counts are in.
+    for (const marker of markers) pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
     await pipeline.exec();
     reportRecovery('live_counters');
   } catch (error) {
     reportFailure('live_counters', error);
     log('warn', 'live_counters_failed', { events: counted.length, error });
   }
+}
+
+/**
+ * The redelivered messages an earlier delivery already counted (their marker is there): one EXISTS per
+ * message with events found stored, in one round trip, and none at all in the usual batch, which has
+ * no such message.
+ */
+async function markedDeliveries(
+  redis: Redis,
+  deliveries: readonly LiveDelivery[],
+  markers: readonly string[],
+): Promise<Set<LiveDelivery>> {
+  const asked = deliveries.flatMap((delivery, index) =>
+    delivery.storedEarlier.length > 0 ? [{ delivery, marker: markers[index] ?? '' }] : [],
+  );
+  if (asked.length === 0) return new Set();
+  const pipeline = redis.pipeline();
+  for (const { marker } of asked) pipeline.exists(marker);
+  const found = await pipeline.exec<number[]>();
+  return new Set(asked.filter((_, index) => Number(found[index]) === 1).map(({ delivery }) => delivery));
 }
 
 /**

@@ -136,14 +136,14 @@ function keyedHash(key: string, text: string): Promise<string> {
 
 /**
  * What a live experiment counter counts (worker/src/live/): the pseudonym of a browser or of an order
- * (`kind`), HMAC-SHA-256 under `USER_HASH_KEY` of `site \n live-{kind} \n text`, a text no shopper's or
+ * (`kind`), or names (a queue message whose events were counted), HMAC-SHA-256 under `USER_HASH_KEY` of `site \n live-{kind} \n text`, a text no shopper's or
  * limiter's pseudonym has (see the top of this file). Any anonymous id counts as a browser here, a
  * Segment source's own too: the counters only count it, no lookup is ever made by it.
  */
 export function liveTallyHash(
   key: string,
   site: string,
-  kind: 'browser' | 'order',
+  kind: 'browser' | 'order' | 'message',
   text: string,
 ): Promise<string> {
   return keyedHash(key, `${site}\nlive-${kind}\n${text}`);
