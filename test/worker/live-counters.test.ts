@@ -10,7 +10,7 @@ import type { StoredEvent } from '../../contracts/events';
 import type { LiveAnswer } from '../../contracts/live-api';
 import { handleEventBatch } from '../../worker/src/consumer';
 import { packEvents } from '../../worker/src/events/event-pack';
-import { LIVE_DAYS } from '../../worker/src/live';
+import { LIVE_DAYS, recordLiveCounters } from '../../worker/src/live';
 import { ADMIN_TOKEN, call, consume, directRedis, edgeEnv, provided, warmIsolate } from './edge-api-support';
 import { countRun, runId } from './events-support';
 
@@ -267,6 +267,34 @@ describe('live experiment counters', () => {
     await handleEventBatch(delivery('early', early, 3), edgeEnv());
     expect(await total()).toMatchObject({ events: 4, orders: 2 });
     expect(await countRun(run)).toBe(4);
+  });
+
+  it('a message retried with nothing stored leaves no marker; one acked with only events sent twice does', async () => {
+    const { event, live, site } = liveSite();
+    const total = async () => ((await (await live()).json()) as LiveBody).total.treatment.events;
+    const view = () => event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed' });
+    const env = edgeEnv();
+
+    // Retried, every event still to store: no marker, so a later delivery that stored them and died
+    // before counting is made good by the one after it.
+    const retried = view();
+    await recordLiveCounters(env, [
+      { messageId: 'm-retried', site, acked: false, stored: [], storedEarlier: [] },
+    ]);
+    await recordLiveCounters(env, [
+      { messageId: 'm-retried', site, acked: true, stored: [], storedEarlier: [retried] },
+    ]);
+    expect(await total()).toBe(1);
+
+    // Acked with nothing new (the events were sent twice): marked, so its redelivery counts nothing.
+    const twice = view();
+    await recordLiveCounters(env, [
+      { messageId: 'm-twice', site, acked: true, stored: [], storedEarlier: [] },
+    ]);
+    await recordLiveCounters(env, [
+      { messageId: 'm-twice', site, acked: true, stored: [], storedEarlier: [twice] },
+    ]);
+    expect(await total()).toBe(1);
   });
 
   it('Redis down: the events are still stored and acked, /healthz shows live_counters degraded, /admin/live says 503', async () => {

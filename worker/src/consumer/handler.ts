@@ -103,7 +103,10 @@ export async function handleEventBatch(
   const settled = valid
     .filter(({ message }, index) => !retryReason.has(message) && outcomes[index]?.kind !== 'invalid')
     .map(({ event }) => event);
-  await Promise.all([recordActivity(env, settled), recordLiveCounters(env, liveDeliveries(valid, outcomes))]);
+  await Promise.all([
+    recordActivity(env, settled),
+    recordLiveCounters(env, liveDeliveries(valid, outcomes, retryReason)),
+  ]);
   await hooks.beforeAcks?.();
 
   // Acked only now, after Redis: an explicitly acked message is never redelivered, even when the
@@ -126,6 +129,7 @@ export async function handleEventBatch(
 function liveDeliveries(
   valid: ReadonlyArray<{ message: Message<unknown>; event: StoredEvent }>,
   outcomes: readonly DocumentOutcome[],
+  retried: ReadonlyMap<Message<unknown>, string>,
 ): LiveDelivery[] {
   const byMessage = new Map<
     Message<unknown>,
@@ -134,7 +138,13 @@ function liveDeliveries(
   valid.forEach(({ message, event }, index) => {
     let delivery = byMessage.get(message);
     if (delivery === undefined) {
-      delivery = { messageId: message.id, site: event.site, stored: [], storedEarlier: [] };
+      delivery = {
+        messageId: message.id,
+        site: event.site,
+        acked: !retried.has(message),
+        stored: [],
+        storedEarlier: [],
+      };
       byMessage.set(message, delivery);
     }
     const kind = outcomes[index]?.kind;

@@ -30,6 +30,8 @@ export interface LiveDelivery {
   messageId: string;
   /** The site of its events (a pack is one request's, so one site's). */
   site: string;
+  /** Whether the message is acked (not retried) after this delivery. */
+  acked: boolean;
   /** Events this delivery stored for the first time: counted. */
   stored: readonly StoredEvent[];
   /**
@@ -54,12 +56,13 @@ interface LiveChanges {
  * pseudonyms), recommendation impressions and clicks (in total and per placement), orders and revenue
  * per currency, counted as `npm run report` counts them (contracts/experiment-events.ts).
  *
- * Each event counts once. Events stored for the first time count (the consumer's `stored` outcome); each
- * message's events, once counted, leave a marker (a SET per message, in the same round trip as the
+ * Each event counts once. Events stored for the first time count (the consumer's `stored` outcome); a
+ * message whose events were counted leaves a marker (a SET per message, in the same round trip as the
  * counts), so that when a consumer dies after MongoDB's write, before counting or before acking, the
- * redelivery counts the events it finds stored if the marker is missing and never if it is there. One
- * order reported twice (browser and server) counts once, by its `order_id` (a SET NX per order). Events older than LIVE_DAYS, or dated more than a day ahead, are not
- * counted. The counters are a live view, not the record: an event stored while Redis is unreachable is
+ * redelivery counts the events it finds stored if the marker is missing and never if it is there. A
+ * message that stored nothing and is retried leaves none: its next delivery stores, and counts, its
+ * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
+ * order). Events older than LIVE_DAYS, or dated more than a day ahead, are not counted. The counters are a live view, not the record: an event stored while Redis is unreachable is
  * in MongoDB and in `npm run report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing
  * (no pseudonym can be made).
  */
@@ -101,7 +104,11 @@ export async function recordLiveCounters(
     }
     for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
     // After the counts, in the same round trip: a marker says the counts are in.
-    for (const marker of markers) pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
+    deliveries.forEach((delivery, index) => {
+      const marker = markers[index];
+      if (marker !== undefined && (delivery.acked || delivery.stored.length > 0))
+        pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
+    });
     await pipeline.exec();
     reportRecovery('live_counters');
   } catch (error) {
