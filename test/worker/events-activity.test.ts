@@ -188,6 +188,17 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(activity).toHaveLength(ACTIVITY_MAX);
     expect(activity[0]?.product_id).toBe(`P${ACTIVITY_MAX + 4}`);
     expect(activity.at(-1)?.product_id).toBe('P5');
+
+    // A full list and one more event in a later batch: LPUSH answers ACTIVITY_MAX + 1, so it is trimmed.
+    const next = stored(run, ACTIVITY_MAX + 5, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-NEXT' },
+    });
+    expect((await consume([next])).explicitAcks).toHaveLength(1);
+    const after = await activityOf(shopper.hash);
+    expect(after).toHaveLength(ACTIVITY_MAX);
+    expect(after[0]?.product_id).toBe('P-NEXT');
+    expect(after.at(-1)?.product_id).toBe('P6');
   });
 
   it('an Order Completed records every product bought and bumps the generation; page and list events change nothing', async () => {

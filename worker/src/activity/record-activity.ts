@@ -48,12 +48,12 @@ function shopperIds(event: StoredEvent): ShopperId[] {
 
 /**
  * Updates each shopper's recent activity, purchases and cache generation in Upstash Redis
- * (keys from `cache/keys.ts`) in one pipeline per batch. Written under the hash of the
- * anonymous id and, when present, of the user id, because recommendations are asked for with
- * either: `userHash` under `USER_HASH_KEY` of each id by its kind (shopperIds), the one function the
- * lookup's reads use too. Without the
- * key nothing is written (no pseudonym can be made; see shopper/user-hash.ts). Never throws: Redis
- * being down must not fail events already stored in MongoDB.
+ * (keys from `cache/keys.ts`), in two pipelines per batch (pushActivity, then trims and generation
+ * bumps). Written under the hash of the anonymous id and, when present, of the user id, because
+ * recommendations are asked for with either: `userHash` under `USER_HASH_KEY` of each id by its kind
+ * (shopperIds), the one function the lookup's reads use too. Without the key nothing is written (no
+ * pseudonym can be made; see shopper/user-hash.ts). Never throws: Redis being down must not fail events
+ * already stored in MongoDB.
  */
 export async function recordActivity(env: Env, events: readonly StoredEvent[]): Promise<void> {
   const redis = offRequestRedis(env, { timeoutMs: ACTIVITY_TIMEOUT_MS, retries: 1 });
@@ -63,21 +63,20 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
   try {
     const changes = await changesByShopper(hashKey, events, activityLifetimes(env));
     if (changes.length === 0) return;
-    const stale = await staleShoppers(redis, changes);
+    // When this fails, Redis is down or slow: the second pipeline is not tried (it would wait out the same
+    // timeouts while the batch's acks wait). Should the pushes have landed all the same, a cached list
+    // may miss this batch until its freshness ends (CACHE_TTL_SECONDS) or the shopper's next change.
+    const pushed = await pushActivity(redis, changes);
     const pipeline = redis.pipeline();
-    for (const change of changes) {
-      if (change.entries.length > 0) {
-        const key = activityKey(change.site, change.hash);
-        // Oldest first, so LPUSH leaves the newest at the head.
-        const ordered = change.entries.sort((a, b) => a.at - b.at).map((entry) => JSON.stringify(entry));
-        pipeline.lpush(key, ...ordered);
-        pipeline.ltrim(key, 0, ACTIVITY_MAX - 1);
-        pipeline.expire(key, change.ttlSeconds);
+    let commands = 0;
+    for (const { change, length, recent } of pushed) {
+      // Most lists never reach ACTIVITY_MAX (a visitor's few page views): trimmed only when LPUSH said
+      // the list went past it, which saves an LTRIM per shopper and batch.
+      if (length > ACTIVITY_MAX) {
+        pipeline.ltrim(activityKey(change.site, change.hash), 0, ACTIVITY_MAX - 1);
+        commands += 1;
       }
-      const bought = purchasesKey(change.site, change.hash);
-      const [first, ...rest] = [...change.purchased];
-      if (first !== undefined) pipeline.sadd(bought, first, ...rest);
-      if (stale.has(change) || first !== undefined) {
+      if (isStale(change, recent)) {
         const key = generationKey(change.site, change.hash);
         pipeline.incr(key);
         pipeline.expire(key, change.ttlSeconds);
@@ -85,10 +84,11 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
         // shopper's recommendations (a purchase always does), so bought items stay out of them while the
         // shopper keeps browsing. Not by every event: a re-view of a recent product changes nothing, and
         // renewing a set most shoppers never have was one Redis command in five (docs/analytics.md).
-        pipeline.expire(bought, change.ttlSeconds);
+        pipeline.expire(purchasesKey(change.site, change.hash), change.ttlSeconds);
+        commands += 3;
       }
     }
-    await pipeline.exec();
+    if (commands > 0) await pipeline.exec();
     reportRecovery('activity');
   } catch (error) {
     reportFailure('activity', error);
@@ -96,28 +96,65 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
   }
 }
 
+/** What the first pipeline left of a shopper's list. */
+interface Pushed {
+  change: ShopperChanges;
+  /** The list's length after the push (LPUSH's answer); 0 when nothing was pushed. */
+  length: number;
+  /** Product ids among the RECENT_HEAD newest entries before the push, for a browsing-only shopper. */
+  recent?: Set<string>;
+}
+
 /**
- * Which shoppers' cached recommendations this batch makes stale. Browsing-only shoppers cost one extra
- * round trip for all of them together (LRANGE of each list's head, before this batch is pushed); when
- * that read fails, they count as stale, so a cache never outlives a change it should have seen.
+ * The first pipeline, per shopper: the head of the list as it was (a browsing-only shopper's, to tell
+ * whether the batch changes what to recommend), the push and the list's expiry, and any purchases with
+ * theirs (so no list or set is ever left without one). Commands of one pipeline run in order, so the
+ * head is read before the push.
  */
-async function staleShoppers(redis: Redis, changes: ShopperChanges[]): Promise<Set<ShopperChanges>> {
-  const stale = new Set(changes.filter((change) => change.invalidate));
-  const browsing = changes.filter((change) => !change.invalidate && change.browsed.size > 0);
-  if (browsing.length === 0) return stale;
-  try {
-    const pipeline = redis.pipeline();
-    for (const change of browsing) pipeline.lrange(activityKey(change.site, change.hash), 0, RECENT_HEAD - 1);
-    const heads = await pipeline.exec<unknown[][]>();
-    browsing.forEach((change, index) => {
-      const recent = new Set(productIdsOf(heads[index]));
-      if ([...change.browsed].some((id) => !recent.has(id))) stale.add(change);
-    });
-  } catch (error) {
-    log('warn', 'activity_head_unreadable', { shoppers: browsing.length, error });
-    for (const change of browsing) stale.add(change);
-  }
-  return stale;
+async function pushActivity(redis: Redis, changes: readonly ShopperChanges[]): Promise<Pushed[]> {
+  const pipeline = redis.pipeline();
+  let next = 0;
+  const slots = changes.map((change) => {
+    const key = activityKey(change.site, change.hash);
+    let head: number | undefined;
+    let length: number | undefined;
+    if (!change.invalidate && change.browsed.size > 0) {
+      pipeline.lrange(key, 0, RECENT_HEAD - 1);
+      head = next++;
+    }
+    if (change.entries.length > 0) {
+      // Oldest first, so LPUSH leaves the newest at the head.
+      const ordered = change.entries.sort((a, b) => a.at - b.at).map((entry) => JSON.stringify(entry));
+      pipeline.lpush(key, ...ordered);
+      length = next++;
+      pipeline.expire(key, change.ttlSeconds);
+      next++;
+    }
+    const [first, ...rest] = [...change.purchased];
+    if (first !== undefined) {
+      const bought = purchasesKey(change.site, change.hash);
+      pipeline.sadd(bought, first, ...rest);
+      pipeline.expire(bought, change.ttlSeconds);
+      next += 2;
+    }
+    return { change, head, length };
+  });
+  const replies = await pipeline.exec<unknown[]>();
+  return slots.map(({ change, head, length }) => ({
+    change,
+    length: length === undefined ? 0 : Number(replies[length]),
+    ...(head === undefined ? {} : { recent: new Set(productIdsOf(replies[head] as unknown[])) }),
+  }));
+}
+
+/**
+ * Whether the batch makes the shopper's cached recommendations stale: a cart change or a purchase
+ * always; a view or click only of a product not among the RECENT_HEAD newest entries (`recent`).
+ */
+function isStale(change: ShopperChanges, recent: ReadonlySet<string> | undefined): boolean {
+  if (change.invalidate || change.purchased.size > 0) return true;
+  if (change.browsed.size === 0) return false;
+  return [...change.browsed].some((id) => !recent?.has(id));
 }
 
 /** Product ids of raw list entries (the client may hand them back parsed or as JSON text). */
