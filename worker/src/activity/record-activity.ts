@@ -84,8 +84,12 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
         // shopper's recommendations (a purchase always does), so bought items stay out of them while the
         // shopper keeps browsing. Not by every event: a re-view of a recent product changes nothing, and
         // renewing a set most shoppers never have was one Redis command in five (docs/analytics.md).
-        pipeline.expire(purchasesKey(change.site, change.hash), change.ttlSeconds);
-        commands += 3;
+        // (A batch with a purchase renewed them with its SADD already.)
+        if (change.purchased.size === 0) {
+          pipeline.expire(purchasesKey(change.site, change.hash), change.ttlSeconds);
+          commands += 1;
+        }
+        commands += 2;
       }
     }
     if (commands > 0) await pipeline.exec();
