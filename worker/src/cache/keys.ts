@@ -5,7 +5,7 @@
  *
  * | key | type | written by | read by |
  * | --- | --- | --- | --- |
- * | `activityKey` | list, newest first, JSON `ActivityEntry` | consumer (LPUSH + LTRIM + EXPIRE) | recommendations |
+ * | `activityKey` | list, newest first, JSON `ActivityEntry` | consumer (LPUSH + EXPIRE; LTRIM once past ACTIVITY_MAX) | recommendations |
  * | `purchasesKey` | set of product ids | consumer (SADD + EXPIRE) | recommendations (exclusions) |
  * | `generationKey` | integer | consumer (INCR + EXPIRE when an event makes cached results stale) | recommendation cache (the shopper's; a logged-in shopper's anonymous session's too) |
  * | `recommendationKey` | JSON `CachedList`: the list + the generation(s) it was computed at; one per user and anonymous session for a logged-in shopper with one | recommendation cache (conditional write: never over a newer entry, never outliving the generation keys it was stamped from) | recommendation cache |
