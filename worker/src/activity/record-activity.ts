@@ -143,7 +143,8 @@ async function pushActivity(redis: Redis, changes: readonly ShopperChanges[]): P
     }
     return { change, head, length };
   });
-  const replies = await pipeline.exec<unknown[]>();
+  // Every change has entries (changesByShopper keeps no other), but an empty pipeline would throw.
+  const replies = next === 0 ? [] : await pipeline.exec<unknown[]>();
   return slots.map(({ change, head, length }) => ({
     change,
     length: length === undefined ? 0 : Number(replies[length]),
