@@ -281,6 +281,11 @@ describe('live experiment counters', () => {
     await recordLiveCounters(env, [
       { messageId: 'm-retried', site, acked: false, stored: [], storedEarlier: [] },
     ]);
+    // Nothing to count or mark is no failure either.
+    const health = (await (await call('/healthz', {}, env)).json()) as {
+      components: Record<string, { status: string }>;
+    };
+    expect(health.components.live_counters?.status).toBe('ok');
     await recordLiveCounters(env, [
       { messageId: 'm-retried', site, acked: true, stored: [], storedEarlier: [retried] },
     ]);

@@ -62,9 +62,9 @@ interface LiveChanges {
  * redelivery counts the events it finds stored if the marker is missing and never if it is there. A
  * message that stored nothing and is retried leaves none: its next delivery stores, and counts, its
  * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
- * order). Events older than LIVE_DAYS, or dated more than a day ahead, are not counted. The counters are a live view, not the record: an event stored while Redis is unreachable is
- * in MongoDB and in `npm run report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing
- * (no pseudonym can be made).
+ * order). Events older than LIVE_DAYS, or dated more than a day ahead, are not counted. The counters are
+ * a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
+ * report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing (no pseudonym can be made).
  */
 export async function recordLiveCounters(
   env: Env,
@@ -95,21 +95,27 @@ export async function recordLiveCounters(
     const newOrders = await claimOrders(redis, hashKey, counted);
     const changes = await liveChanges(hashKey, counted, newOrders);
     const pipeline = redis.pipeline();
+    let commands = 0;
     for (const [key, fields] of changes.counters) {
       for (const [field, amount] of fields) pipeline.hincrby(key, field, amount);
+      commands += fields.size;
     }
     for (const [key, elements] of changes.shoppers) {
       const [first, ...rest] = [...elements];
       if (first !== undefined) pipeline.pfadd(key, first, ...rest);
+      commands += 1;
     }
     for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
+    commands += changes.expiresAt.size;
     // After the counts, in the same round trip: a marker says the counts are in.
     deliveries.forEach((delivery, index) => {
       const marker = markers[index];
-      if (marker !== undefined && (delivery.acked || delivery.stored.length > 0))
-        pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
+      if (marker === undefined || !(delivery.acked || delivery.stored.length > 0)) return;
+      pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
+      commands += 1;
     });
-    await pipeline.exec();
+    // Nothing to count or mark (every message retried, nothing stored): an empty pipeline would throw.
+    if (commands > 0) await pipeline.exec();
     reportRecovery('live_counters');
   } catch (error) {
     reportFailure('live_counters', error);
