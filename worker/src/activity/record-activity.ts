@@ -68,13 +68,11 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
     // may miss this batch until its freshness ends (CACHE_TTL_SECONDS) or the shopper's next change.
     const pushed = await pushActivity(redis, changes);
     const pipeline = redis.pipeline();
-    let commands = 0;
     for (const { change, length, recent } of pushed) {
       // Most lists never reach ACTIVITY_MAX (a visitor's few page views): trimmed only when LPUSH said
       // the list went past it, which saves an LTRIM per shopper and batch.
       if (length > ACTIVITY_MAX) {
         pipeline.ltrim(activityKey(change.site, change.hash), 0, ACTIVITY_MAX - 1);
-        commands += 1;
       }
       if (isStale(change, recent)) {
         const key = generationKey(change.site, change.hash);
@@ -87,12 +85,10 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
         // (A batch with a purchase renewed them with its SADD already.)
         if (change.purchased.size === 0) {
           pipeline.expire(purchasesKey(change.site, change.hash), change.ttlSeconds);
-          commands += 1;
         }
-        commands += 2;
       }
     }
-    if (commands > 0) await pipeline.exec();
+    if (pipeline.length() > 0) await pipeline.exec();
     reportRecovery('activity');
   } catch (error) {
     reportFailure('activity', error);
@@ -117,34 +113,32 @@ interface Pushed {
  */
 async function pushActivity(redis: Redis, changes: readonly ShopperChanges[]): Promise<Pushed[]> {
   const pipeline = redis.pipeline();
-  let next = 0;
+  // Each reply's place is the pipeline's length before its command is added.
   const slots = changes.map((change) => {
     const key = activityKey(change.site, change.hash);
     let head: number | undefined;
     let length: number | undefined;
     if (!change.invalidate && change.browsed.size > 0) {
+      head = pipeline.length();
       pipeline.lrange(key, 0, RECENT_HEAD - 1);
-      head = next++;
     }
     if (change.entries.length > 0) {
       // Oldest first, so LPUSH leaves the newest at the head.
       const ordered = change.entries.sort((a, b) => a.at - b.at).map((entry) => JSON.stringify(entry));
+      length = pipeline.length();
       pipeline.lpush(key, ...ordered);
-      length = next++;
       pipeline.expire(key, change.ttlSeconds);
-      next++;
     }
     const [first, ...rest] = [...change.purchased];
     if (first !== undefined) {
       const bought = purchasesKey(change.site, change.hash);
       pipeline.sadd(bought, first, ...rest);
       pipeline.expire(bought, change.ttlSeconds);
-      next += 2;
     }
     return { change, head, length };
   });
   // Every change has entries (changesByShopper keeps no other), but an empty pipeline would throw.
-  const replies = next === 0 ? [] : await pipeline.exec<unknown[]>();
+  const replies = pipeline.length() === 0 ? [] : await pipeline.exec<unknown[]>();
   return slots.map(({ change, head, length }) => ({
     change,
     length: length === undefined ? 0 : Number(replies[length]),

@@ -95,27 +95,22 @@ export async function recordLiveCounters(
     const newOrders = await claimOrders(redis, hashKey, counted);
     const changes = await liveChanges(hashKey, counted, newOrders);
     const pipeline = redis.pipeline();
-    let commands = 0;
     for (const [key, fields] of changes.counters) {
       for (const [field, amount] of fields) pipeline.hincrby(key, field, amount);
-      commands += fields.size;
     }
     for (const [key, elements] of changes.shoppers) {
       const [first, ...rest] = [...elements];
       if (first !== undefined) pipeline.pfadd(key, first, ...rest);
-      commands += 1;
     }
     for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
-    commands += changes.expiresAt.size;
     // After the counts, in the same round trip: a marker says the counts are in.
     deliveries.forEach((delivery, index) => {
       const marker = markers[index];
-      if (marker === undefined || !(delivery.acked || delivery.stored.length > 0)) return;
-      pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
-      commands += 1;
+      if (marker !== undefined && (delivery.acked || delivery.stored.length > 0))
+        pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
     });
     // Nothing to count or mark (every message retried, nothing stored): an empty pipeline would throw.
-    if (commands > 0) await pipeline.exec();
+    if (pipeline.length() > 0) await pipeline.exec();
     reportRecovery('live_counters');
   } catch (error) {
     reportFailure('live_counters', error);
