@@ -3,7 +3,7 @@
  * usage error that names the option, and what is right keeps parsing as before.
  */
 import { describe, expect, it } from 'vitest';
-import { parseArgs, UsageError } from './args';
+import { HelpRequested, parseArgs, UsageError, wantsHelp } from './args';
 
 const KNOWN = ['format', 'input', 'out', 'json'];
 const parse = (...argv: string[]) => parseArgs(argv, KNOWN);
@@ -70,5 +70,15 @@ describe('parseArgs', () => {
       '--dry-run is given more than once',
     );
     expect(() => parseArgs(['--dry-run=false'], [], ['dry-run'])).toThrow('--dry-run takes no value');
+  });
+
+  it('takes -h as help only where an option goes: after --out it is the file name', () => {
+    expect(parse('--out', '-h').get('out')).toBe('-h');
+    expect(wantsHelp(['--out', '-h'])).toBe(false);
+    expect(() => parse('--format', 'movielens', '-h')).toThrow(HelpRequested);
+    expect(() => parseArgs(['--dry-run', '-h'], [], ['dry-run'])).toThrow(HelpRequested);
+    expect(() => parse('--out', 'x', '--help')).toThrow(HelpRequested);
+    expect(wantsHelp(['-h'])).toBe(true);
+    expect(wantsHelp(['--out', 'x', '--help'])).toBe(true);
   });
 });

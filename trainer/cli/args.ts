@@ -6,6 +6,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** `-h` or `--help` where an option goes: the command prints its usage and exits 0 (runCommand). */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+}
+
 /**
  * Parses `--key value` and `--key=value` pairs (and `--flag` booleans listed in `flags`). Every
  * option may be given once: a second `--input` or `--out` used to replace the first silently, so a
@@ -16,6 +21,8 @@ export function parseArgs(argv: string[], known: string[], flags: string[] = [])
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
+    // Only here, where an option goes: `--out -h` writes a file named "-h", it does not ask for help.
+    if (arg === '-h' || arg === '--help') throw new HelpRequested();
     if (!arg.startsWith('--')) throw new UsageError(unexpectedArgument(arg, i === 0));
     const [key = '', inline] = arg.slice(2).split(/=(.*)/s, 2);
     if (key === '') throw new UsageError(unexpectedArgument(arg, i === 0));
@@ -106,9 +113,13 @@ export function dayOption(args: Map<string, string>, key: string): number | unde
   return time;
 }
 
-/** Whether the command line asks for help (`--help` or `-h` anywhere). */
+/**
+ * Whether the command line asks for help before anything is parsed: `--help` anywhere (no option's
+ * value can start with `--`) or `-h` first. A later `-h` is help only where an option goes, which
+ * parseArgs decides (HelpRequested): after `--out` it is a file name.
+ */
 export function wantsHelp(argv: string[]): boolean {
-  return argv.includes('--help') || argv.includes('-h');
+  return argv.includes('--help') || argv[0] === '-h';
 }
 
 /**
@@ -121,6 +132,10 @@ export function runCommand(usage: string, main: () => Promise<void>, argv = proc
     return;
   }
   main().catch((error: unknown) => {
+    if (error instanceof HelpRequested) {
+      console.log(usage);
+      return;
+    }
     if (error instanceof UsageError) {
       console.error(`error: ${error.message}\n\n${usage}`);
       process.exit(2);
