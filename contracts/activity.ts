@@ -24,6 +24,14 @@ export const ACTIVITY_KIND_BY_EVENT: Readonly<Record<string, ActivityKind>> = {
   'Order Completed': 'purchase',
 };
 
+/**
+ * The kind of entry an event records, if any. Own keys only: the name is the sender's to choose, and a
+ * plain lookup of `constructor` or `__proto__` would hand back one of Object's own functions.
+ */
+export function activityKindOf(eventName: string): ActivityKind | undefined {
+  return Object.hasOwn(ACTIVITY_KIND_BY_EVENT, eventName) ? ACTIVITY_KIND_BY_EVENT[eventName] : undefined;
+}
+
 /** How many activity entries writers keep (LTRIM 0 ACTIVITY_MAX-1) and readers read. */
 export const ACTIVITY_MAX = 50;
 

@@ -236,6 +236,24 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(await countRun(run)).toBe(3);
   });
 
+  it("an event named after one of Object's own members records nothing and keeps the cache", async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    await consume([
+      stored(run, 1, shopper.id, { event: 'Product Viewed', properties: { product_id: 'P-1' } }),
+    ]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+    await consume(
+      ['constructor', 'toString', '__proto__', 'valueOf'].map((event, i) =>
+        stored(run, i + 2, shopper.id, { event, properties: { product_id: `P-${event}` } }),
+      ),
+    );
+    // Stored as sent (any name is an event), but no entry, purchase or generation bump in Redis.
+    expect(await countRun(run)).toBe(5);
+    expect((await activityOf(shopper.hash)).map((e) => [e.product_id, e.kind])).toEqual([['P-1', 'view']]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+  });
+
   it('the acks come after the Redis writes: a consumer dying between them is redelivered, and the activity written again', async () => {
     const run = runId();
     const shopper = await newShopper();

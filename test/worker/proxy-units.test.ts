@@ -378,6 +378,10 @@ describe('html text helpers', () => {
     expect(decodeEntities('&pound;2.55 &amp; 2,55&nbsp;&euro; &#163; &#xA3; &bogus;')).toBe(
       '£2.55 & 2,55\u00a0€ £ £ &bogus;',
     );
+    // Names of Object's own members are no references: they stay text.
+    expect(decodeEntities('&constructor; &toString; &__proto__;2.55')).toBe(
+      '&constructor; &toString; &__proto__;2.55',
+    );
     expect(asciiOnly('Café £2 😀')).toBe('Caf&#xe9; &#xa3;2 &#x1f600;');
   });
 });

@@ -1,7 +1,7 @@
 /** Turns one raw event (from JSONL or MongoDB) into weighted interactions, counting what it skips. */
-import { ACTIVITY_KIND_BY_EVENT } from '../../contracts/activity';
+import { activityKindOf } from '../../contracts/activity';
 import { validateEvent } from '../../contracts/events';
-import { EVENT_WEIGHTS, eventProducts } from './event-weights';
+import { eventProducts, eventWeightOf } from './event-weights';
 import type { IdentityLinks } from './identities';
 import { type Interaction, type ItemStats, observeItem, type ReadReport } from './types';
 
@@ -31,7 +31,7 @@ export function* eventInteractions(
   if (event.userId && event.anonymousId) identities?.link(event.anonymousId, event.userId);
   if (event.type === 'identify') return report.skip('identify event (links ids, no product)', position);
   if (event.type !== 'track' || !event.event) return report.skip('not a track event', position);
-  const weight = EVENT_WEIGHTS[event.event];
+  const weight = eventWeightOf(event.event);
   if (weight === undefined) return report.skip('event without product signal', position);
   // Identified shoppers are one person across devices; otherwise the anonymous id is the person.
   const user = event.userId ?? event.anonymousId;
@@ -63,7 +63,7 @@ export function* eventInteractions(
       // Orders are baskets; for other events the shopper's day is the session.
       basket: orderId ? `order:${orderId}` : `${user}:${new Date(time).toISOString().slice(0, 10)}`,
       ...(event.userId ? {} : { anonymous: true as const }),
-      activity: ACTIVITY_KIND_BY_EVENT[event.event] ?? null,
+      activity: activityKindOf(event.event) ?? null,
     };
   }
 }

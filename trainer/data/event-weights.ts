@@ -17,6 +17,14 @@ export const EVENT_WEIGHTS: Readonly<Record<string, number>> = {
   'Order Completed': 5,
 };
 
+/**
+ * The weight of an event name, if it carries a product signal. Own keys only: the name is the sender's,
+ * and a plain lookup of `constructor` or `toString` returns a function, whose weight is NaN in the matrix.
+ */
+export function eventWeightOf(eventName: string): number | undefined {
+  return Object.hasOwn(EVENT_WEIGHTS, eventName) ? EVENT_WEIGHTS[eventName] : undefined;
+}
+
 /** Products an event is about: `properties.products[]` if present, else the top-level product. */
 export function eventProducts(event: RxEvent): Array<{
   id: string;

@@ -86,6 +86,27 @@ describe('events reader', () => {
     expect(m.matrix.values[0]).toBeCloseTo(1 + Math.log(9), 6);
   });
 
+  it("an event named after one of Object's own members carries no signal (no function for a weight, no NaN)", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const named = (event: string, minute: number) => ({
+      type: 'track',
+      event,
+      anonymousId: 'a1',
+      timestamp: `2024-05-01T10:0${minute}:00Z`,
+      properties: { product_id: 'P1' },
+    });
+    const lines = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'Product Viewed'].map(named);
+    await writeFile(file, `${lines.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const source = eventsSource(file);
+    const rows = await readAll(source);
+    expect(rows.map((r) => [r.item, r.weight, r.activity])).toEqual([['P1', 1, 'view']]);
+    expect(source.report.skipped()).toEqual([
+      expect.objectContaining({ reason: 'event without product signal', firstLines: [1, 2, 3, 4] }),
+    ]);
+    expect(aggregate(rows).matrix.values[0]).toBeCloseTo(1, 6);
+  });
+
   it("keeps the events' currency for the catalogue, and ignores a negative price", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
     const file = path.join(dir, 'events.jsonl');

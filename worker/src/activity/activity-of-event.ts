@@ -1,4 +1,4 @@
-import { ACTIVITY_KIND_BY_EVENT } from '../../../contracts/activity';
+import { activityKindOf } from '../../../contracts/activity';
 import type { StoredEvent } from '../../../contracts/events';
 import type { ActivityEntry } from '../cache/keys';
 
@@ -29,7 +29,7 @@ export interface EventActivity {
 export function activityOf(event: StoredEvent): EventActivity {
   const none: EventActivity = { entries: [], purchased: [], invalidation: 'never' };
   if (event.type !== 'track' || event.event === undefined) return none;
-  const kind = ACTIVITY_KIND_BY_EVENT[event.event];
+  const kind = activityKindOf(event.event);
   if (kind === undefined) return none;
 
   const at = Date.parse(event.timestamp);

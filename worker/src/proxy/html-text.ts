@@ -24,7 +24,9 @@ export function decodeEntities(text: string): string {
         ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
       return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     }
-    return NAMED[ref.toLowerCase()] ?? whole;
+    // Own keys only: `&constructor;` in a page must stay text, not become Object's constructor.
+    const name = ref.toLowerCase();
+    return Object.hasOwn(NAMED, name) ? (NAMED[name] ?? whole) : whole;
   });
 }
 
