@@ -19,6 +19,7 @@ import {
   outboxShardName,
   outboxShardOf,
 } from '../../worker/src/events/outbox';
+import { QUEUE_SEND_BUDGET_MS } from '../../worker/src/events/producer';
 import {
   countRun,
   refusingQueue,
@@ -178,6 +179,45 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     expect(await waitForRunCount(sentinel, 1, 30_000)).toBe(1);
     expect(await countRun(run)).toBe(2);
   });
+
+  it('a queue that hangs instead of refusing: the intake answers 503 within its budget, the events are held and stored once, /healthz shows the queue', async () => {
+    const run = runId();
+    const hanging = {
+      send: () => new Promise<never>(() => {}),
+      sendBatch: () => new Promise<never>(() => {}),
+    } as unknown as Queue<unknown>;
+    const app = createApp();
+    const started = Date.now();
+    const answer = await app.fetch(
+      new Request('http://worker.test/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ batch: [viewEvent(run, 0), viewEvent(run, 1)] }),
+      }),
+      { ...workerEnv, EVENTS: hanging },
+      createExecutionContext(),
+    );
+    const waited = Date.now() - started;
+    expect(answer.status).toBe(503);
+    expect((await answer.json<{ error: { code: string } }>()).error.code).toBe('queue_unavailable');
+    // The send's budget and the hand-over, not the client's patience (a hung request never answered).
+    expect(waited).toBeGreaterThanOrEqual(QUEUE_SEND_BUDGET_MS - 50);
+    expect(waited).toBeLessThan(QUEUE_SEND_BUDGET_MS + 5_000);
+    expect(await heldMessageIds()).toEqual([`${run}-0`, `${run}-1`]);
+    const healthz = await app.fetch(
+      new Request('http://worker.test/healthz'),
+      workerEnv,
+      createExecutionContext(),
+    );
+    const queue = (await healthz.json<{ components: Record<string, { status: string; detail?: string }> }>())
+      .components.queue;
+    expect(queue?.status).not.toBe('ok');
+    expect(queue?.detail).toMatch(/DeadlineError|took longer than/);
+
+    await runDurableObjectAlarm(outbox());
+    expect(await waitForRunCount(run, 2, 30_000)).toBe(2);
+    expect(await heldMessageIds()).toEqual([]);
+  }, 40_000);
 
   it('keeps events while the queue refuses, backs off, and stores each once after', async () => {
     const run = runId();

@@ -1,4 +1,5 @@
 import type { RxEvent, StoredEvent } from '../../../contracts/events';
+import { withDeadline } from '../consumer/deadline';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
 import { logRepeating } from '../log-repeating';
@@ -23,17 +24,36 @@ export class QueueSendError extends Error {
 }
 
 /**
+ * How long one `sendBatch` may take before its events count as refused. Queues answers in tens of
+ * milliseconds; one that hangs instead of refusing would otherwise hold the sender's request open (and
+ * a proxied page's page view past its `waitUntil`) without ever reaching the outbox or `/healthz`.
+ * The send itself cannot be cancelled: should it land after all, its events are also held, and each
+ * `messageId` is stored once.
+ */
+export const QUEUE_SEND_BUDGET_MS = 3_000;
+
+/**
  * Sends enriched events to the `EVENTS` queue, packed into as few messages as Queues' limits allow
  * (event-pack.ts), in `sendBatch` calls within those limits. Resolves once the queue holds every
- * event; throws `QueueSendError` when any call failed. Chunks are sent concurrently; a caller that
+ * event; throws `QueueSendError` when any call failed or took over `budgetMs`. Chunks are sent concurrently; a caller that
  * retries after a failure resends events that may already be queued, which is harmless because
  * `messageId` makes storing idempotent.
  */
-export async function sendStoredEvents(queue: Queue<unknown>, events: readonly StoredEvent[]): Promise<void> {
+export async function sendStoredEvents(
+  queue: Queue<unknown>,
+  events: readonly StoredEvent[],
+  budgetMs = QUEUE_SEND_BUDGET_MS,
+): Promise<void> {
   if (events.length === 0) return;
   const chunks = chunkForQueue(packEvents(events));
   const results = await Promise.allSettled(
-    chunks.map((chunk) => queue.sendBatch(chunk.map((body) => ({ body, contentType: 'json' as const })))),
+    chunks.map((chunk) =>
+      withDeadline(
+        queue.sendBatch(chunk.map((body) => ({ body, contentType: 'json' as const }))),
+        budgetMs,
+        'The EVENTS queue send',
+      ),
+    ),
   );
   let failedEvents = 0;
   let firstError: unknown;
