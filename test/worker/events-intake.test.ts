@@ -312,6 +312,31 @@ describe('Segment-compatible intake', () => {
     expect(doc).not.toHaveProperty('context');
   });
 
+  it("an event whose ids are null is the rx_uid cookie's shopper, as one without them is", async () => {
+    const run = runId();
+    const shopper = crypto.randomUUID();
+    const response = await post(
+      '/v1/events',
+      {
+        batch: [
+          viewEvent(run, 0, { anonymousId: null, userId: null }),
+          viewEvent(run, 1, { anonymousId: null }),
+        ],
+      },
+      { cookie: `rx_uid=${shopper}` },
+    );
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 2, rejected: [] });
+    expect(await waitForRunCount(run, 2)).toBe(2);
+    const docs = await withDb((db) =>
+      db
+        .collection<{ _id: string; anonymousId?: string }>('events')
+        .find({ _id: { $in: [`${run}-0`, `${run}-1`] } })
+        .toArray(),
+    );
+    expect(docs.map((doc) => doc.anonymousId)).toEqual([shopper, shopper]);
+  });
+
   it('/v1/track, /v1/page and /v1/identify take one call each, the type from the path', async () => {
     const run = runId();
     const track = viewEvent(run, 0);

@@ -186,6 +186,15 @@ describe('POST /v1/prices/verify', () => {
     expect(badId.body.error.details[0]?.field).toBe('anonymous_id');
     const text = await call('/v1/prices/verify', { method: 'POST', body: 'tokens=1' });
     expect(text.status).toBe(415);
+    expect(((await text.json()) as ErrorBody).error.details[0]?.field).toBe('content-type');
+    // Media types ignore case: a checkout server's `Application/JSON` is read (here: 400 on the body).
+    const upper = await call('/v1/prices/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'Application/JSON; Charset=UTF-8' },
+      body: '{"tokens":[]}',
+    });
+    expect(upper.status).toBe(400);
+    expect(((await upper.json()) as ErrorBody).error.details[0]?.field).toBe('tokens');
     const noKey = await call(
       '/v1/prices/verify',
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tokens":["x"]}' },

@@ -4,6 +4,16 @@ import { ApiError } from '../errors';
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+/** A `Content-Type` header's media type, lower-cased, without parameters (media types ignore case). */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** Whether a media type (mediaTypeOf) is JSON: `application/json` or a `+json` type. */
+export function isJsonMediaType(mediaType: string): boolean {
+  return JSON_TYPE.test(mediaType);
+}
+
 /**
  * Admits JSON bodies sent as `application/json` or `text/plain` and parses them once,
  * so the zod validators that follow see the parsed value and malformed JSON is a clear 400.
@@ -14,12 +24,12 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
  */
 export function acceptJsonBody(): MiddlewareHandler<AppEnv> {
   return async function acceptJsonBody(c, next) {
-    const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const mediaType = mediaTypeOf(c.req.header('content-type'));
     if (mediaType === 'text/plain') {
       const headers = new Headers(c.req.raw.headers);
       headers.set('content-type', 'application/json');
       c.req.raw = new Request(c.req.raw, { headers });
-    } else if (!JSON_TYPE.test(mediaType)) {
+    } else if (!isJsonMediaType(mediaType)) {
       throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json (or text/plain)', [
         { field: 'content-type', reason: `"${mediaType.slice(0, 64)}" is not accepted` },
       ]);

@@ -63,5 +63,6 @@ function shopperIdOf(request: Request): string | undefined {
 function withShopperId(raw: unknown, anonymousId: string): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
   const event = raw as Record<string, unknown>;
-  return event.anonymousId === undefined && event.userId === undefined ? { ...event, anonymousId } : raw;
+  // `null` is absent too (contracts/events.ts), as Segment libraries send it.
+  return event.anonymousId == null && event.userId == null ? { ...event, anonymousId } : raw;
 }

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env';
 import { ApiError, errorBody } from '../errors';
+import { isJsonMediaType, mediaTypeOf } from '../events/json-body';
 import { basePrices, getPrices, priceKeyring, verifyPriceToken } from '../prices';
 import {
   identifyShopper,
@@ -92,11 +93,14 @@ export const prices = new Hono<AppEnv>()
       onError: (c) => c.json(errorBody('payload_too_large', 'The request body is over 128 KB'), 413),
     }),
     async (c, next) => {
-      if (!c.req.header('content-type')?.includes('application/json')) {
+      // Media types ignore case: a checkout server's `Application/JSON` is JSON too.
+      const mediaType = mediaTypeOf(c.req.header('content-type'));
+      if (!isJsonMediaType(mediaType)) {
         throw new ApiError(
           415,
           'unsupported_media_type',
           'Send a JSON body with Content-Type: application/json',
+          [{ field: 'content-type', reason: `"${mediaType.slice(0, 64)}" is not accepted` }],
         );
       }
       // Parsed here (Hono caches it for the validator), so broken JSON is a 400 that says so.
