@@ -176,6 +176,19 @@ function cspPage(response: ServerResponse, query: URLSearchParams): void {
   );
 }
 
+/**
+ * `/raw`: an answer made to order, for what real origins get wrong: `body` (base64, as bytes may be
+ * compressed), each `header` one `name: value` line (a name given twice is sent twice), `status`.
+ */
+function rawAnswer(request: IncomingMessage, response: ServerResponse, query: URLSearchParams): void {
+  const headers: Array<[string, string]> = query.getAll('header').map((line) => {
+    const colon = line.indexOf(':');
+    return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+  });
+  response.writeHead(Number(query.get('status') ?? 200), headers.flat());
+  response.end(request.method === 'HEAD' ? undefined : Buffer.from(query.get('body') ?? '', 'base64'));
+}
+
 async function route(request: IncomingMessage, response: ServerResponse, self: () => string): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://origin.invalid');
   const fixtureName = /^\/fixtures\/([^/]+)$/.exec(url.pathname)?.[1];
@@ -186,6 +199,9 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
     return;
   }
   switch (url.pathname) {
+    case '/raw':
+      rawAnswer(request, response, url.searchParams);
+      return;
     case '/csp-page':
       cspPage(response, url.searchParams);
       return;

@@ -193,6 +193,9 @@ describe('proxy config', () => {
       '/checkout;jsessionid=1/payment',
       '/products/../checkout',
       '/products/%2e%2e/checkout',
+      // One invalid escape elsewhere in the path does not keep the others from being read.
+      '/%63heckout/pay%zzment',
+      '/%63heckout/payment/%ff',
     ]) {
       expect(isExcludedPath(spelling, excluded), spelling).toBe(true);
     }

@@ -146,12 +146,17 @@ export function isExcludedPath(path: string, excluded: readonly string[]): boole
 }
 
 function routedPath(path: string): string {
-  let decoded = path;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    // Not valid percent-encoding: compared as it came.
-  }
+  // Each escape on its own: one invalid escape (`%zz`, a lone `%ff`) must not leave `%63heckout` undecoded.
+  const decoded = path.replace(/(?:%[0-9a-f]{2})+/gi, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      return escapes.replace(/%([0-9a-f]{2})/gi, (one, hex: string) => {
+        const code = Number.parseInt(hex, 16);
+        return code < 0x80 ? String.fromCharCode(code) : one;
+      });
+    }
+  });
   const collapsed = decoded
     .split('/')
     .map((segment) => segment.split(';')[0])

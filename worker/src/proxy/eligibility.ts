@@ -13,8 +13,10 @@ export function isPageRequest(request: Request): boolean {
 
 // Encodings HTMLRewriter cannot stream as ASCII-compatible text; those pages pass through untouched.
 const UNSAFE_CHARSET = /^(utf-16|utf-32|iso-2022|utf-7|hz-gb-2312)/;
-// Content codings the runtime decodes for us when it fetches (and encodes again when it answers).
-const DECODED_CODINGS = new Set(['', 'identity', 'gzip', 'x-gzip', 'br', 'deflate']);
+// Content codings the runtime decodes for us when it fetches (and encodes again when it answers):
+// `gzip` and `br`, as written, in lower case. Any other (`deflate`, `x-gzip`, `GZIP`) arrives as the
+// origin's compressed bytes, into which a rewrite would splice plain text: those pages pass through.
+const DECODED_CODINGS = new Set(['', 'identity', 'gzip', 'br']);
 
 export interface HtmlResponseInfo {
   /** Lower-case charset from Content-Type; undefined when none is declared. */
@@ -28,7 +30,7 @@ export function rewritableHtml(response: Response): HtmlResponseInfo | undefined
   // Only text/html: an XHTML page (application/xhtml+xml) is parsed as XML, where the injected tags
   // (`async`, unclosed `<img>`) are not well-formed and the browser would show an error instead.
   if (!contentType.startsWith('text/html')) return undefined;
-  const coding = (response.headers.get('content-encoding') ?? '').trim().toLowerCase();
+  const coding = (response.headers.get('content-encoding') ?? '').trim();
   if (!DECODED_CODINGS.has(coding)) return undefined;
   const charset = /charset\s*=\s*"?([^";\s]+)/.exec(contentType)?.[1];
   if (charset && UNSAFE_CHARSET.test(charset)) return undefined;

@@ -1,4 +1,5 @@
-import { formatPrice, renderPriceDisclosure } from '../../../contracts/markup';
+import { escapeHtml, formatPrice, renderPriceDisclosure } from '../../../contracts/markup';
+import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
 import { checkShopPrice, logPriceMismatch, onePriceText, reportPriceMismatches } from './price-check';
 import type { PriceQuote } from './source';
@@ -233,8 +234,10 @@ export class PriceRewriter {
       logPriceMismatch(check, price.product_id, original, price.base_price);
       return;
     }
-    // Only the digits of the shop's own (raw) text change, so its entities and spacing stay.
-    put(this.encode(formatPrice(price.price, { template: original })));
+    // Only the digits of the shop's own (raw) text change, so its entities and spacing stay; a
+    // numeric reference (`&#163;2.95`) has digits of its own, so such a text is rewritten as decoded.
+    const template = original.includes('&#') ? escapeHtml(decodeEntities(original)) : original;
+    put(this.encode(formatPrice(price.price, { template })));
     this.session.changed = true;
     pending.changed = true;
   }

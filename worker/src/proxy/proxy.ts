@@ -146,11 +146,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // other than the upgrade gets the same header treatment as any other.
     const upgraded = await fetchOrigin(target, { method: request.method, headers, redirect: 'manual' });
     if (upgraded.status === 101) return upgraded;
-    return new Response(upgraded.body, {
-      status: upgraded.status,
-      statusText: upgraded.statusText,
-      headers: shopperResponseHeaders(upgraded, config.origin, publicUrl),
-    });
+    return originAnswer(upgraded, shopperResponseHeaders(upgraded, config.origin, publicUrl));
   }
 
   // Excluded paths (checkout, payment, account: RX_EXCLUDE_PATHS) are passed through like a crawler's
@@ -208,11 +204,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // A page's 304 stands for the rewritten page this browser holds, which went out with a weak ETag
     // (below): the 304 says the same, or the browser would store the origin's strong one in its place.
     if (page && response.status === 304) weakenEtag(responseHeaders);
-    return new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: responseHeaders,
-    });
+    return originAnswer(response, responseHeaders);
   }
 
   if (shopper?.isNew) {
@@ -248,6 +240,23 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
   const rewriter = pageRewriter({ config, session, personal: treatment, encode, page: publicUrl, csp });
   const done = pageEnd(rewriter, deps.pageViewWaitMs);
+  const input = new Response(response.body, init);
+  let rewritten: Response;
+  try {
+    rewritten = rewriter.transform(input);
+  } catch (error) {
+    // HTMLRewriter refuses a page it cannot read as ASCII-compatible text before reading a byte: a
+    // charset label it does not know (`utf8mb4`, `latin-1`), UTF-16 under another name (`unicode`),
+    // two Content-Type headers joined into one. The shopper gets the untouched page, as any shopper
+    // would without us; no page view is sent for a page that was not ours to show.
+    deadline.expire();
+    logRepeating('warn', 'proxy_page_not_rewritable', { charset: html.charset ?? null, error });
+    return new Response(input.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: shopperResponseHeaders(response, config.origin, publicUrl),
+    });
+  }
   // The page streams on after this handler returns, so it counts as a request in progress until its
   // end: a cold isolate then creates its model sessions (one long synchronous block) after the page,
   // not in the middle of it (BundleRegistry).
@@ -273,5 +282,15 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
         .catch((error: unknown) => log('error', 'proxy_page_view_not_queued', { error })),
     );
   }
-  return rewriter.transform(new Response(response.body, init));
+  return rewritten;
+}
+
+/**
+ * The origin's answer, passed on with `headers` (the shopper's: see shopperResponseHeaders). A status
+ * the Response constructor refuses (outside 200-599: LinkedIn's 999 to bots, a 600) would make the
+ * shop's answer a 500, so that answer goes out exactly as the origin sent it.
+ */
+function originAnswer(response: Response, headers: Headers): Response {
+  if (response.status < 200 || response.status > 599) return response;
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

@@ -231,10 +231,13 @@ export function pageRewriter({
     },
   };
   const rewriter = new HTMLRewriter();
+  /** How many `<template>` elements enclose the parser's position (their content is inert). */
+  let templateDepth = 0;
 
   rewriter.on('script[src]', {
     element(element) {
-      if (!isOwnPluginTag(element.getAttribute('src') ?? '')) return;
+      // A tag inside <template> never runs: it does not stand in for the injected one.
+      if (templateDepth > 0 || !isOwnPluginTag(element.getAttribute('src') ?? '')) return;
       pageHasPlugin = true;
       // The shop's own tag (script mode and proxy mode at once) stands in for the injected one, so it
       // is told what that one would be: that this worker sent the page view (not counted twice), and
@@ -265,7 +268,6 @@ export function pageRewriter({
   });
 
   // <template> content is inert markup the shop's own scripts clone: it is left as it is.
-  let templateDepth = 0;
   rewriter.on('template', {
     element(element) {
       if (!hasEndTag(element)) return;

@@ -1,0 +1,158 @@
+/**
+ * What real origins get wrong, through the proxy in workerd against the test origin's `/raw` answers:
+ * charset labels HTMLRewriter refuses, content codings the runtime does not decode, statuses the
+ * Response constructor refuses, a plugin tag in <template>, and prices written with numeric
+ * references. In each case the shopper gets the shop's page (untouched where it cannot be rewritten),
+ * never a 500.
+ */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import type { AppEnv } from '../../worker/src/app-env';
+import { proxyHandler } from '../../worker/src/proxy';
+import { BROWSER_UA, ORIGIN, PUBLIC, proxied, testEnv } from './proxy-helpers';
+import { testSource } from './proxy-test-source';
+
+const PAGE =
+  '<!doctype html><html><head><title>Odd</title></head><body>' +
+  '<div data-rx-slot="recommendations" data-rx-placement="home"></div><p id="last">end</p></body></html>';
+
+/** The test origin's `/raw` path answering `body` with `headers` and `status`. */
+function raw(body: string | Uint8Array, headers: string[], status = 200): string {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  const query = new URLSearchParams({ body: btoa(String.fromCharCode(...bytes)), status: String(status) });
+  for (const header of headers) query.append('header', header);
+  return `/raw?${query}`;
+}
+
+/** Through the proxy (a tracked shopper in the treatment arm), the answer's bytes as they left. */
+async function proxiedBytes(path: string): Promise<{ response: Response; bytes: Uint8Array }> {
+  const app = new Hono<AppEnv>().all(
+    '*',
+    proxyHandler({ source: () => testSource(), sendEvents: async () => undefined }),
+  );
+  const ctx = createExecutionContext();
+  const response = await app.fetch(
+    new Request(`${PUBLIC}${path}`, { headers: { 'user-agent': BROWSER_UA, accept: 'text/html' } }),
+    testEnv(),
+    ctx,
+  );
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  await waitOnExecutionContext(ctx);
+  return { response, bytes };
+}
+
+async function compressed(format: 'gzip' | 'deflate', text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream(format));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+describe('proxy: origins that get something wrong', () => {
+  it('a charset HTMLRewriter refuses: the untouched page with the origin caching, no page view (it was a 500)', async () => {
+    for (const contentType of [
+      'text/html; charset=utf8mb4',
+      'text/html; charset=latin-1',
+      'text/html; charset=unicode',
+      'text/html; charset=UTF-8, text/html; charset=UTF-8',
+    ]) {
+      const { response, body, events } = await proxied(
+        raw(PAGE, [`content-type: ${contentType}`, 'cache-control: public, max-age=60']),
+        {},
+        { deps: { source: () => testSource(), pageViewWaitMs: 200 } },
+      );
+      expect(response.status, contentType).toBe(200);
+      expect(body, contentType).toBe(PAGE);
+      expect(response.headers.get('cache-control'), contentType).toBe('public, max-age=60');
+      expect(response.headers.get('set-cookie'), contentType).toBeNull();
+      expect(events, contentType).toEqual([]);
+    }
+    // Two Content-Type lines, as a misconfigured server sends them, are the same case.
+    const twice = await proxied(
+      raw(PAGE, ['content-type: text/html; charset=UTF-8', 'content-type: text/html; charset=UTF-8']),
+    );
+    expect(twice.response.status).toBe(200);
+    expect(twice.body).toBe(PAGE);
+  });
+
+  it('a charset it reads is still personalized (the fallback above is only for refusals)', async () => {
+    const { body, events } = await proxied(
+      raw(PAGE, ['content-type: text/html; charset=windows-1252']),
+      {},
+      {
+        deps: { source: () => testSource(), pageViewWaitMs: 200 },
+      },
+    );
+    expect(body).toContain('<section class="rx-block');
+    expect(events).toHaveLength(1);
+  });
+
+  it('a content coding the runtime does not decode passes through as the origin compressed it', async () => {
+    const gzip = await compressed('gzip', PAGE);
+    const deflate = await compressed('deflate', PAGE);
+    for (const [coding, bytes] of [
+      ['deflate', deflate],
+      ['x-gzip', gzip],
+      ['GZIP', gzip],
+    ] as const) {
+      const { response, bytes: sent } = await proxiedBytes(
+        raw(bytes, ['content-type: text/html; charset=utf-8', `content-encoding: ${coding}`]),
+      );
+      expect(response.status, coding).toBe(200);
+      expect(sent, coding).toEqual(bytes);
+      expect(response.headers.get('content-encoding'), coding).toBe(coding);
+    }
+    // gzip as the runtime decodes it is rewritten, as before.
+    const { body } = await proxied(
+      raw(gzip, ['content-type: text/html; charset=utf-8', 'content-encoding: gzip']),
+    );
+    expect(body).toContain('<section class="rx-block');
+  });
+
+  it('a status outside 200-599 (LinkedIn answers bots 999) is passed on, not turned into a 500', async () => {
+    for (const status of [999, 600]) {
+      const { response, body } = await proxied(raw('blocked', ['content-type: text/plain'], status));
+      expect(response.status).toBe(status);
+      expect(body).toBe('blocked');
+    }
+  });
+
+  it("a plugin tag inside <template> never runs, so the page still gets the worker's", async () => {
+    const page = PAGE.replace('</head>', '<template><script src="/rx.js"></script></template></head>');
+    const { body } = await proxied(
+      raw(page, ['content-type: text/html; charset=utf-8']),
+      {},
+      {
+        deps: { source: () => testSource() },
+      },
+    );
+    expect(body).toContain('<template><script src="/rx.js"></script></template>');
+    expect(body).toContain('<script src="/rx.js" async data-rx-page-view="sent"></script>');
+  });
+
+  it('a price written with numeric references gets the personal price, not digits spliced into a reference', async () => {
+    const page = PAGE.replace(
+      '<p id="last">',
+      '<span data-rx-price data-rx-product-id="85123A">&#163;2.95</span>' +
+        '<span data-rx-price data-rx-product-id="85123A">&#xA3;2.95</span><p id="last">',
+    );
+    const { body } = await proxied(
+      raw(page, ['content-type: text/html; charset=utf-8']),
+      {},
+      {
+        deps: { source: () => testSource({ priceFactor: 0.5 }) },
+      },
+    );
+    const prices = [...body.matchAll(/data-rx-product-id="85123A">([^<]*)</g)].map((match) => match[1]);
+    expect(prices).toHaveLength(2);
+    for (const price of prices) expect(price).toMatch(/^£1\.4[78]$/);
+  });
+});
+
+it('the raw origin answers what it is told (a check of the fixture itself)', async () => {
+  const response = await fetch(
+    `${ORIGIN()}${raw('x', ['content-type: text/plain', 'x-a: 1', 'x-a: 2'], 203)}`,
+  );
+  expect(response.status).toBe(203);
+  expect(response.headers.get('x-a')).toBe('1, 2');
+  expect(await response.text()).toBe('x');
+});
