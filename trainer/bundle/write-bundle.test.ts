@@ -7,7 +7,7 @@ import { ManifestSchema } from '../../contracts/manifest';
 import { loadRecommender } from '../onnx/run';
 import { fixtureBundleContents, writeFixtureBundle } from './fixture';
 import { BundleError, readBundle } from './read-bundle';
-import { BundleTargetError, writeBundle } from './write-bundle';
+import { assembleBundle, BundleTargetError, BundleTooLargeError, writeBundle } from './write-bundle';
 
 describe('bundle writer', () => {
   it('writes a manifest that validates, with checksums of every file, and replaces a bundle atomically', async () => {
@@ -34,6 +34,23 @@ describe('bundle writer', () => {
       expect(runner.items).toBe(12);
       await runner.close();
     }
+  });
+
+  it('refuses a bundle larger than a worker takes, and says which --rank would fit', () => {
+    const contents = fixtureBundleContents({ items: 5, seed: 3 });
+    // Three 12 MiB graphs at rank 128: 36 MiB, over the 32 MiB a worker takes.
+    const big = contents.models.map((model) => ({
+      ...model,
+      onnx: new Uint8Array(12 * 1024 * 1024),
+      params: { ...model.params, rank: 128 },
+    }));
+    expect(() => assembleBundle({ ...contents, models: big })).toThrow(BundleTooLargeError);
+    expect(() => assembleBundle({ ...contents, models: big })).toThrow(
+      /over the 32\.0 MiB a worker takes .*lower --rank \(this run: 128; about 113 fits\)/,
+    );
+    // At the limit, it is written.
+    const fits = big.map((model) => ({ ...model, onnx: new Uint8Array(10 * 1024 * 1024) }));
+    expect(assembleBundle({ ...contents, models: fits }).manifest.models).toHaveLength(3);
   });
 
   it('the same content gets the same version', async () => {

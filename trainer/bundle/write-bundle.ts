@@ -14,6 +14,7 @@ import {
   type Catalogue,
   type CatalogueItem,
   CatalogueSchema,
+  MAX_BUNDLE_BYTES,
   type Manifest,
   ManifestSchema,
   type ModelRole,
@@ -71,6 +72,7 @@ export function assembleBundle(contents: BundleContents): {
       params: m.params ?? {},
     };
   });
+  checkBundleSize(contents.models, catalogueBytes.byteLength);
   // The version is derived from the content: same files, same version (cache keys stay valid),
   // any change, a new version.
   const contentHash = sha256([sha256(catalogueBytes), ...models.map((m) => m.sha256)].join(':'));
@@ -92,6 +94,33 @@ export function assembleBundle(contents: BundleContents): {
   });
   files.set('manifest.json', new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   return { manifest, files };
+}
+
+/** Thrown when the bundle is larger than a worker takes (MAX_BUNDLE_BYTES). */
+export class BundleTooLargeError extends Error {
+  override readonly name = 'BundleTooLargeError';
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/**
+ * Refuses a bundle the worker would refuse (MAX_BUNDLE_BYTES, contracts/manifest.ts), before it is
+ * written: a run that exits 0 with a bundle no worker can activate is found out only at publish. Past
+ * 1,000 items each graph is factorised, about 8 × rank bytes per item, so three graphs at rank 128 pass
+ * 32 MiB near 11,000 items: the message says which rank would fit (bytes scale with it).
+ */
+function checkBundleSize(models: readonly BundleModel[], catalogueBytes: number): void {
+  const modelBytes = models.reduce((sum, model) => sum + model.onnx.byteLength, 0);
+  if (modelBytes + catalogueBytes <= MAX_BUNDLE_BYTES) return;
+  const ranks = models.map((model) => model.params?.rank).filter((rank) => typeof rank === 'number');
+  const rank = ranks.length > 0 ? Math.max(...ranks) : undefined;
+  const fitting = rank && Math.floor((rank * (MAX_BUNDLE_BYTES - catalogueBytes)) / modelBytes);
+  const hint = rank
+    ? `train again with a lower --rank (this run: ${rank}; about ${fitting} fits)`
+    : 'train again on fewer items (--catalogue) or with a smaller --hidden';
+  throw new BundleTooLargeError(
+    `the bundle would be ${mib(modelBytes + catalogueBytes)} (models ${mib(modelBytes)}, catalogue ${mib(catalogueBytes)}), over the ${mib(MAX_BUNDLE_BYTES)} a worker takes (MAX_BUNDLE_BYTES): ${hint}`,
+  );
 }
 
 /** Thrown when the bundle cannot or must not be written where it was asked to go. */

@@ -115,10 +115,15 @@ function backtestTable(result: BacktestResult, per: ForecastLevel): string {
     '| method | WAPE | MAE (units per series-week) | bias |',
     '| --- | --- | --- | --- |',
   ];
+  // Nothing sold in the held-out weeks: WAPE and bias are ratios to zero, shown as n/a (not 0, perfect).
+  const signed = (bias: number | null) =>
+    bias === null ? 'n/a' : `${bias >= 0 ? '+' : ''}${(bias * 100).toFixed(1)} %`;
   for (const row of result.rows)
     lines.push(
-      `| ${row.method} | ${row.wape.toFixed(3)} | ${row.mae.toFixed(3)} | ${row.bias >= 0 ? '+' : ''}${(row.bias * 100).toFixed(1)} % |`,
+      `| ${row.method} | ${row.wape === null ? 'n/a' : row.wape.toFixed(3)} | ${row.mae.toFixed(3)} | ${signed(row.bias)} |`,
     );
+  if (result.actualUnits === 0)
+    lines.push('', 'No units sold in the held-out weeks: WAPE and bias are undefined; compare MAE.');
   return lines.join('\n');
 }
 

@@ -7,6 +7,9 @@ import { InputError, readLines } from './lines';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
 
 /** A data source over a MovieLens ratings file. */
+/** 2100-01-01T00:00:00Z in seconds: no rating is from after it. */
+const LAST_SECOND = Date.UTC(2100, 0, 1) / 1000;
+
 export function movielensSource(path: string): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
@@ -32,6 +35,12 @@ export function movielensSource(path: string): DataSource {
       }
       if (!Number.isFinite(seconds)) {
         report.skip('timestamp is not a number', line);
+        continue;
+      }
+      // MovieLens counts seconds since 1970. A value past 2100 is milliseconds or garbage, and one past
+      // what a Date holds (1e20) used to end training at its very last step ("Invalid time value").
+      if (seconds < 0 || seconds >= LAST_SECOND) {
+        report.skip('timestamp is not seconds between 1970 and 2100 (milliseconds?)', line);
         continue;
       }
       report.rows.kept += 1;

@@ -18,7 +18,7 @@ import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-gra
 import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
 import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
 import { activityLifetimes, servedHistories } from './served-history';
-import { quantileCutoff, type Split, stratifiedSplit, temporalSplit } from './split';
+import { parseCutoff, quantileCutoff, type Split, stratifiedSplit, temporalSplit } from './split';
 
 /** Options of an evaluation run. */
 export interface EvalOptions extends PersonalOptions {
@@ -82,8 +82,7 @@ function split(
   all: Parameters<typeof stratifiedSplit>[0],
 ): Split & { cutoff?: number } {
   if (options.format === 'movielens') return stratifiedSplit(all, 0.75, options.seed ?? 42);
-  const cutoff = options.cutoff ? Date.parse(options.cutoff) : quantileCutoff(all);
-  if (!Number.isFinite(cutoff)) throw new InputError(`--cutoff "${options.cutoff}" is not a date`);
+  const cutoff = options.cutoff ? parseCutoff(options.cutoff) : quantileCutoff(all);
   return { ...temporalSplit(all, cutoff), cutoff };
 }
 

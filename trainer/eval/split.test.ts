@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Interaction } from '../data/types';
-import { quantileCutoff, stratifiedSplit, temporalSplit } from './split';
+import { parseCutoff, quantileCutoff, stratifiedSplit, temporalSplit } from './split';
 
 const at = (user: string, item: string, day: number, purchase = true): Interaction => ({
   user,
@@ -51,5 +51,15 @@ describe('splits', () => {
     expect(temporalSplit(rows, Date.UTC(2011, 0, 6, 9, 30)).description).toMatch(
       /^temporal: train before 2011-01-06T09:30:00\.000Z, test purchases from 2011-01-06T09:30:00\.000Z /,
     );
+  });
+
+  it('--cutoff is a day or a moment with its zone; a day that does not exist or a bare number is refused', () => {
+    expect(parseCutoff('2011-11-30')).toBe(Date.UTC(2011, 10, 30));
+    expect(parseCutoff('2011-11-30T06:54Z')).toBe(Date.UTC(2011, 10, 30, 6, 54));
+    expect(parseCutoff('2011-11-30T06:54:10+01:00')).toBe(Date.UTC(2011, 10, 30, 5, 54, 10));
+    // Date.parse takes all of these: 2011-12-01, 2001-12-01, local midnight.
+    for (const raw of ['2011-11-31', '12', '2011-13-01', '2011-11-30T06:54', 'Nov 30 2011']) {
+      expect(() => parseCutoff(raw), raw).toThrow(/--cutoff must be a day \(YYYY-MM-DD\) or a moment/);
+    }
   });
 });

@@ -1,5 +1,6 @@
 /** Train/test splits of the evaluation protocols. */
 
+import { InputError } from '../data/lines';
 import type { Interaction } from '../data/types';
 import { NumpyRandomState } from '../math/mt19937';
 
@@ -79,4 +80,27 @@ export function temporalSplit(
     newItemRows,
     description: `temporal: train before ${day}, test purchases from ${day} (${newUsers} new customers and ${newItemRows} purchases of new items left out)`,
   };
+}
+
+const CUTOFF_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const CUTOFF_MOMENT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * `--cutoff` as epoch ms: a day (UTC midnight) or a moment with its zone. `Date.parse` alone rolls
+ * 2011-11-31 over to 12-01 and reads "12" as 2001-12-01, so the split would silently be another one.
+ */
+export function parseCutoff(raw: string): number {
+  const parts = CUTOFF_DAY.exec(raw) ?? CUTOFF_MOMENT.exec(raw);
+  const [year, month, day] = (parts ?? []).slice(1, 4).map(Number);
+  const exists =
+    year !== undefined &&
+    month !== undefined &&
+    day !== undefined &&
+    new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day &&
+    month >= 1 &&
+    month <= 12;
+  const time = exists ? Date.parse(CUTOFF_DAY.test(raw) ? `${raw}T00:00:00Z` : raw) : Number.NaN;
+  if (!Number.isFinite(time))
+    throw new InputError(`--cutoff must be a day (YYYY-MM-DD) or a moment (2011-11-30T06:54Z), got "${raw}"`);
+  return time;
 }

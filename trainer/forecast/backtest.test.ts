@@ -54,4 +54,11 @@ describe('forecast backtest', () => {
     // Held out: week 99. "held" began in it; "late" only in the partial week 100, after it.
     expect(result).toMatchObject({ series: 1, newSeries: 1, partialWeekSeries: 1, actualUnits: 9 });
   });
+
+  it('nothing sold in the held-out weeks: WAPE and bias are null (undefined), not 0 (a perfect score)', () => {
+    const result = backtest([series('A', [10, 10, 10, 10, 0, 0])], 100, false, 2);
+    expect(result.actualUnits).toBe(0);
+    const naive = result.rows.find((r) => r.method === 'last week (naive)');
+    expect(naive).toEqual({ method: 'last week (naive)', mae: 10, wape: null, bias: null });
+  });
 });

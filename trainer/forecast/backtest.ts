@@ -26,10 +26,13 @@ export interface BacktestRow {
   method: string;
   /** Mean absolute error per series and week, in units. */
   mae: number;
-  /** Σ|forecast − actual| / Σ actual: the retail standard for intermittent demand (lower is better). */
-  wape: number;
-  /** Σ(forecast − actual) / Σ actual: over- (+) or under-forecasting (−). */
-  bias: number;
+  /**
+   * Σ|forecast − actual| / Σ actual: the retail standard for intermittent demand (lower is better);
+   * null when nothing sold in the held-out weeks (a ratio to zero units is no score, and 0 read as perfect).
+   */
+  wape: number | null;
+  /** Σ(forecast − actual) / Σ actual: over- (+) or under-forecasting (−); null as `wape` is. */
+  bias: number | null;
 }
 
 /** What a backtest measured, and on what. */
@@ -97,8 +100,8 @@ export function backtest(
     return {
       method,
       mae: cells === 0 ? 0 : total.absolute / cells,
-      wape: actualUnits === 0 ? 0 : total.absolute / actualUnits,
-      bias: actualUnits === 0 ? 0 : total.signed / actualUnits,
+      wape: actualUnits === 0 ? null : total.absolute / actualUnits,
+      bias: actualUnits === 0 ? null : total.signed / actualUnits,
     };
   });
   return { horizon, weeks: { first, last }, series: count, newSeries, partialWeekSeries, actualUnits, rows };

@@ -37,3 +37,22 @@ describe('personal auto', { timeout: 60_000 }, () => {
     expect(lines.join('\n')).toMatch(/no user has enough items to validate on/);
   });
 });
+
+describe('personal item-item', () => {
+  it('takes --rank above 1,000 items, as the similar and complements graphs do', async () => {
+    // 1,100 items: past the dense limit, so the graph is factorised at the rank asked for.
+    const rows = Array.from({ length: 60 * 20 }, (_, n) => ({
+      user: `u${Math.floor(n / 20)}`,
+      item: `i${(Math.floor(n / 20) * 37 + (n % 20) * 55) % 1100}`,
+      time: n,
+      weight: 1,
+      purchase: false,
+      quantity: 0,
+    }));
+    const { matrix } = aggregate(rows);
+    expect(matrix.cols).toBeGreaterThan(1000);
+    const result = await trainPersonal(matrix, { personal: 'item-item', rank: 8 }, () => {});
+    expect(result.body).toMatchObject({ kind: 'factorized', rank: 8 });
+    expect(result.params).toEqual({ model: 'item-item', rank: 8 });
+  });
+});

@@ -61,8 +61,14 @@ export async function trainPersonal(
 ): Promise<PersonalResult> {
   const personal = options.personal ?? 'auto';
   if (personal === 'item-item') {
-    log('personal model: item-item cosine');
-    return { body: trainItemItem(x), params: { model: 'item-item' }, backend: CLOSED_FORM };
+    // The same rank as the similar and complements graphs (`--rank`) above 1,000 items.
+    const body = trainItemItem(x, { rank: options.rank ?? 128 });
+    log(`personal model: item-item cosine${body.kind === 'factorized' ? ` (rank ${body.rank})` : ''}`);
+    return {
+      body,
+      params: { model: 'item-item', ...(body.kind === 'factorized' ? { rank: body.rank } : {}) },
+      backend: CLOSED_FORM,
+    };
   }
   if (personal === 'ease') return easePersonal(x, options, log);
   if (personal === 'autoencoder') return trainAutoencoder(x, options, log);
