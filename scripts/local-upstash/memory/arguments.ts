@@ -11,9 +11,14 @@ export function bulk(text: string): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-/** A 64-bit-style integer argument; we accept the safe-integer range, which covers every product use. */
+/**
+ * An integer argument, written as Redis's string2ll accepts it: an optional `-`, then digits without a
+ * leading zero, or `0` alone (so `+5`, `05`, `-0` and ` 5` are refused, as by Redis). Redis takes any
+ * 64-bit value; this backend refuses those beyond ±(2^53 - 1), which JavaScript numbers cannot hold
+ * exactly, with the same error (deliberate: it covers every product use; see README.md).
+ */
 export function integerArgument(text: string, message = NOT_AN_INTEGER): number {
-  if (!/^[-+]?\d+$/.test(text)) throw new RedisCommandError(message);
+  if (!/^(0|-?[1-9]\d*)$/.test(text)) throw new RedisCommandError(message);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new RedisCommandError(message);
   return value;

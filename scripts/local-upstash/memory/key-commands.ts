@@ -5,25 +5,41 @@ import { globMatch } from './glob.ts';
 import { type Keyspace, redisTypeName } from './keyspace.ts';
 
 /**
- * EXPIRE and friends. `option` is Redis 7's NX | XX | GT | LT; a key without expiry counts as an infinite
- * TTL for GT/LT, as in Redis.
+ * EXPIRE and friends. `options` are Redis 7's NX | XX | GT | LT, any number of them in any case, checked
+ * before the time is read, with Redis's errors for combinations it refuses (NX with any other, GT with
+ * LT). XX may go with GT or LT. A key without expiry counts as an infinite TTL for GT/LT, as in Redis.
  */
-function expire(keyspace: Keyspace, key: string, expiresAt: number, option: string | undefined): number {
-  const flag = option?.toUpperCase();
-  if (flag !== undefined && !['NX', 'XX', 'GT', 'LT'].includes(flag)) {
-    throw new RedisCommandError(`ERR Unsupported option ${option}`);
+function expire(
+  keyspace: Keyspace,
+  key: string,
+  expiresAt: () => number,
+  options: readonly string[],
+): number {
+  const flags = new Set<string>();
+  for (const option of options) {
+    const flag = option.toUpperCase();
+    if (!['NX', 'XX', 'GT', 'LT'].includes(flag)) {
+      throw new RedisCommandError(`ERR Unsupported option ${option}`);
+    }
+    flags.add(flag);
   }
+  if (flags.has('NX') && (flags.has('XX') || flags.has('GT') || flags.has('LT'))) {
+    throw new RedisCommandError('ERR NX and XX, GT or LT options at the same time are not compatible');
+  }
+  if (flags.has('GT') && flags.has('LT')) {
+    throw new RedisCommandError('ERR GT and LT options at the same time are not compatible');
+  }
+  const at = expiresAt();
   const current = keyspace.expiryOf(key);
   if (current === null) return 0;
   const currentOrInfinite = current ?? Number.POSITIVE_INFINITY;
-  const allowed =
-    flag === undefined ||
-    (flag === 'NX' && current === undefined) ||
-    (flag === 'XX' && current !== undefined) ||
-    (flag === 'GT' && expiresAt > currentOrInfinite) ||
-    (flag === 'LT' && expiresAt < currentOrInfinite);
-  if (!allowed) return 0;
-  keyspace.setExpiry(key, expiresAt);
+  const refused =
+    (flags.has('NX') && current !== undefined) ||
+    (flags.has('XX') && current === undefined) ||
+    (flags.has('GT') && !(at > currentOrInfinite)) ||
+    (flags.has('LT') && !(at < currentOrInfinite));
+  if (refused) return 0;
+  keyspace.setExpiry(key, at);
   return 1;
 }
 
@@ -69,21 +85,23 @@ export const keyCommands: CommandTable = {
   TYPE: { arity: 2, run: ([key = ''], keyspace) => bulk(redisTypeName(keyspace.typeOf(key))) },
   EXPIRE: {
     arity: -3,
-    run: ([key = '', seconds = '', option], keyspace) =>
-      expire(keyspace, key, keyspace.currentTime() + integerArgument(seconds) * 1000, option),
+    run: ([key = '', seconds = '', ...options], keyspace) =>
+      expire(keyspace, key, () => keyspace.currentTime() + integerArgument(seconds) * 1000, options),
   },
   PEXPIRE: {
     arity: -3,
-    run: ([key = '', ms = '', option], keyspace) =>
-      expire(keyspace, key, keyspace.currentTime() + integerArgument(ms), option),
+    run: ([key = '', ms = '', ...options], keyspace) =>
+      expire(keyspace, key, () => keyspace.currentTime() + integerArgument(ms), options),
   },
   EXPIREAT: {
     arity: -3,
-    run: ([key = '', at = '', option], keyspace) => expire(keyspace, key, integerArgument(at) * 1000, option),
+    run: ([key = '', at = '', ...options], keyspace) =>
+      expire(keyspace, key, () => integerArgument(at) * 1000, options),
   },
   PEXPIREAT: {
     arity: -3,
-    run: ([key = '', at = '', option], keyspace) => expire(keyspace, key, integerArgument(at), option),
+    run: ([key = '', at = '', ...options], keyspace) =>
+      expire(keyspace, key, () => integerArgument(at), options),
   },
   TTL: {
     arity: 2,
