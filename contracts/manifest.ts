@@ -90,7 +90,27 @@ export const ManifestSchema = z.object({
     count: z.number().int().positive(),
     fields: z.array(z.string()),
   }),
-  models: z.array(ModelEntrySchema).min(1),
+  /**
+   * Each name, file and role once: the worker keeps models by name and serves them by role, so a
+   * second entry of either would silently run one model's graph in another's place.
+   */
+  models: z
+    .array(ModelEntrySchema)
+    .min(1)
+    .superRefine((models, ctx) => {
+      for (const key of ['name', 'file', 'role'] as const) {
+        const seen = new Set<string>();
+        models.forEach((model, index) => {
+          if (seen.has(model[key]))
+            ctx.addIssue({
+              code: 'custom',
+              path: [index, key],
+              message: `${key} "${model[key]}" is given to another model too`,
+            });
+          seen.add(model[key]);
+        });
+      }
+    }),
   /** Offline evaluation of each model at training time: metrics[model][metric] = value. */
   metrics: z.record(z.string(), z.record(z.string(), z.number())).default({}),
   /** Optional HMAC-SHA256 (hex) over the manifest without this field, with the publisher's key. */

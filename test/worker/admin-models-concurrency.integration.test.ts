@@ -32,6 +32,15 @@ function bundleAs(version: string): Array<[string, Uint8Array]> {
   });
 }
 
+/** A manifest whose second model carries the first one's name. */
+function duplicateModelName(manifestBytes: Uint8Array): Uint8Array {
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as { models: Array<{ name: string }> };
+  const [first, second] = manifest.models;
+  if (!first || !second) throw new Error('the fixture bundle has fewer than two models');
+  second.name = first.name;
+  return new TextEncoder().encode(JSON.stringify(manifest));
+}
+
 /** The same bytes with one bit flipped: another training run's file of the same name. */
 function other(bytes: Uint8Array): Uint8Array {
   const changed = bytes.slice();
@@ -288,20 +297,25 @@ describe('a manifest no activation could accept', () => {
     const version = 'bad-manifest-first';
     const files = new Map(bundleAs(version));
     const good = files.get('manifest.json') ?? new Uint8Array();
-    const cases: Array<[Uint8Array, string]> = [
+    const cases: Array<[Uint8Array, string, RegExp?]> = [
       [new TextEncoder().encode('{"version": "bad-manifest-first",'), 'body'],
       [new TextEncoder().encode(JSON.stringify({ version })), 'body'],
       [
         bundleAs('another-version').find(([file]) => file === 'manifest.json')?.[1] ?? good,
         'manifest.version',
       ],
+      // Two entries under one name: the second model's graph would run in the first one's place.
+      [duplicateModelName(good), 'body', /models\.1\.name: name "\w+" is given to another model too/],
     ];
-    for (const [bytes, field] of cases) {
+    for (const [bytes, field, reason] of cases) {
       const refused = await put(version, 'manifest.json', bytes);
       expect(refused.status).toBe(400);
-      const body = (await refused.json()) as { error: { code: string; details: Array<{ field: string }> } };
+      const body = (await refused.json()) as {
+        error: { code: string; details: Array<{ field: string; reason: string }> };
+      };
       expect(body.error.code).toBe('invalid_request');
       expect(body.error.details[0]?.field).toBe(field);
+      if (reason) expect(body.error.details[0]?.reason).toMatch(reason);
       expect(await store.head(`bundles/${version}/manifest.json`)).toBeNull();
     }
     // The version's name is not used up: the right bundle publishes under it.

@@ -7,6 +7,7 @@ import type { CatalogueItem, ModelEntry } from '../../contracts/manifest';
 import type { LoadedBundle } from '../../worker/src/models/bundle';
 import type { Recommender } from '../../worker/src/models/recommender';
 import { computeRecommendations } from '../../worker/src/recommend/compute';
+import { computeWithFallback } from '../../worker/src/recommend/model-run';
 
 const ITEMS: CatalogueItem[] = ['A', 'B', 'C', 'D', 'E', 'F'].map((id, i) => ({
   product_id: id,
@@ -117,5 +118,49 @@ describe('computeRecommendations', () => {
     const { items } = await computeRecommendations(bundle, { placement: 'home', limit: 3 }, SIGNALS, true);
     expect(items.map((item) => item.product_id)).toEqual(['B', 'D', 'E']);
     for (const item of items) expect(Number.isFinite(item.score)).toBe(true);
+  });
+
+  it('an index a broken graph repeats is shown once', async () => {
+    const bundle = bundleWithScores([0, 0.9, 0.4, 0, 0, 0], 'similar');
+    const similar = bundle.models.similar as Recommender;
+    similar.run = async () =>
+      ({ indices: [1, 1, 2], scores: Float32Array.from([0.9, 0.9, 0.5]) }) as unknown as Awaited<
+        ReturnType<Recommender['run']>
+      >;
+    const { items } = await computeRecommendations(
+      bundle,
+      { placement: 'product', productId: 'A', limit: 5 },
+      { activity: [], purchases: [], identified: false },
+      true,
+    );
+    expect(items.map((item) => item.product_id)).toEqual(['B', 'C', 'D', 'E', 'F']);
+  });
+});
+
+describe('computeWithFallback', () => {
+  const failing = (role: ModelEntry['role']) => {
+    const bundle = bundleWithScores([0, 0.9, 0.4, 0, 0, 0], role);
+    (bundle.models[role] as Recommender).run = async () => {
+      throw new Error('the graph failed');
+    };
+    return bundle;
+  };
+
+  it('when the model fails, popularity keeps the exclusions: items bought, the cart from activity', async () => {
+    const home = await computeWithFallback(
+      failing('personal'),
+      { placement: 'home', limit: 5 },
+      { ...SIGNALS, purchases: ['D'] },
+      true,
+    );
+    expect(home).toMatchObject({ source: 'popularity', fallback: true });
+    expect(home.items.map((item) => item.product_id)).toEqual(['E', 'F', 'C', 'B', 'A']);
+    const cart = await computeWithFallback(
+      failing('complements'),
+      { placement: 'cart', limit: 5 },
+      { activity: [{ product_id: 'E', kind: 'cart', at: 1 }], purchases: ['D'], identified: false },
+      true,
+    );
+    expect(cart.items.map((item) => item.product_id)).toEqual(['F', 'C', 'B', 'A']);
   });
 });

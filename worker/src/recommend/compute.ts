@@ -122,9 +122,14 @@ export async function computeRecommendations(
   if (chosen && model) {
     const { vector } = historyVector(bundle.byId, bundle.items.length, chosen.activity, chosen.context);
     const top = await model.run(vector, mask);
+    const seen = new Set<number>();
     for (let i = 0; i < top.indices.length; i++) {
       const index = top.indices[i] ?? -1;
       const score = top.scores[i] ?? Number.NaN;
+      // A graph's TopK never repeats an index; a broken or hand-made one could, and the item would
+      // then be shown twice.
+      if (seen.has(index)) continue;
+      seen.add(index);
       // No evidence (a score of exactly 0, from EASE and item-to-item for items unrelated to the
       // history) would come out in catalogue order, so popularity fills those places instead. A score
       // that is not finite (a broken model) is none either: JSON would write it as null, and the cache

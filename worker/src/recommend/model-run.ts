@@ -2,7 +2,7 @@ import type { Env } from '../env';
 import { reportFailure } from '../health';
 import { logRepeating } from '../log-repeating';
 import { type BundleCatalogue, getCatalogue, type LoadedBundle } from '../models';
-import { computeRecommendations, NO_SIGNALS, type RankingBundle, type ShopperSignals } from './compute';
+import { computeRecommendations, type RankingBundle, type ShopperSignals } from './compute';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
 
 /**
@@ -40,7 +40,8 @@ export interface Computed {
 }
 
 /**
- * Computes with the model, falling back to popularity (reported and logged) if the model run fails.
+ * Computes with the model, falling back to popularity (reported and logged) if the model run fails:
+ * the same exclusions, no model.
  * Without sessions yet, the answer is popularity marked as a fallback.
  */
 export async function computeWithFallback(
@@ -59,6 +60,9 @@ export async function computeWithFallback(
       placement: query.placement,
       error,
     });
-    return { ...(await computeRecommendations(bundle, query, NO_SIGNALS, false)), fallback: true };
+    // Popularity in the model's place, with the exclusions the model's answer would have had (the
+    // shopper's purchases, the cart a cart slot derives from activity), as a cold isolate's answer has.
+    const { models: _failing, ...withoutModels } = bundle;
+    return { ...(await computeRecommendations(withoutModels, query, signals, personalize)), fallback: true };
   }
 }
