@@ -11,6 +11,7 @@ import {
   type VerifiedBundle,
 } from '../../worker/src/models';
 import { defaultBundleSource } from '../../worker/src/models/default-bundle';
+import { POINTER_READ_BUDGET_MS } from '../../worker/src/models/model-store';
 import { provided } from './edge-api-support';
 import { countingRegistry } from './registry-support';
 
@@ -140,6 +141,18 @@ describe("BundleRegistry: an isolate's first load", () => {
     expect(health.status).toBe('down');
     expect(health.detail).toMatch(/model store unreadable: R2 answered 503/);
   });
+
+  it('a model store that hangs instead of failing: the load gives up within its budget, and says so', async () => {
+    const hanging = { get: () => new Promise<never>(() => {}) } as unknown as R2Bucket;
+    const registry = new BundleRegistry();
+    const env: Env = { ...workerEnv, MODEL_STORE: hanging };
+    const started = Date.now();
+    expect(await registry.catalogue(env, createExecutionContext())).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(POINTER_READ_BUDGET_MS + 3_000);
+    const health = await registry.health(env);
+    expect(health.status).toBe('down');
+    expect(health.detail).toMatch(/model store unreadable: .*took longer than/);
+  }, 30_000);
 
   it('a published version that could not be read is tried again at the next poll, not refused for good', async () => {
     const bucket = workerEnv.MODEL_STORE;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Manifest } from '../../../contracts/manifest';
+import { withDeadline } from '../consumer/deadline';
 import { toHex } from '../hex';
 import { BundleError, type BundleSource, readManifest } from './bundle';
 import { sha256Hex } from './sha256';
@@ -27,11 +28,24 @@ export function bundleObjectKey(version: string, file: string): string {
   return `bundles/${version}/${file}`;
 }
 
+/**
+ * How long one read of the store may take before it counts as failed. R2 answers a small object in
+ * milliseconds; one that hangs instead of failing held a cold isolate's first load, and every request
+ * that waited on it, for good (the load is what later requests wait on). A model file may be 32 MB,
+ * hence the longer budget for bundle files.
+ */
+export const POINTER_READ_BUDGET_MS = 5_000;
+export const FILE_READ_BUDGET_MS = 20_000;
+
 /** The published pointer, or undefined when nothing was published. Throws when it is unreadable. */
 export async function readPointer(bucket: R2Bucket): Promise<StorePointer | undefined> {
-  const object = await bucket.get(POINTER_KEY);
-  if (!object) return undefined;
-  const parsed = PointerSchema.safeParse(await object.json());
+  const read = async () => {
+    const object = await bucket.get(POINTER_KEY);
+    return object ? ((await object.json()) as unknown) : undefined;
+  };
+  const body = await withDeadline(read(), POINTER_READ_BUDGET_MS, `Reading ${POINTER_KEY}`);
+  if (body === undefined) return undefined;
+  const parsed = PointerSchema.safeParse(body);
   if (!parsed.success)
     throw new Error(`${POINTER_KEY} is malformed: ${parsed.error.issues[0]?.message ?? ''}`);
   return parsed.data;
@@ -72,8 +86,11 @@ export function storeBundleSource(bucket: R2Bucket, version: string): BundleSour
     origin: 'store',
     async read(file) {
       if (!BUNDLE_FILE_PATTERN.test(file)) return undefined;
-      const object = await bucket.get(bundleObjectKey(version, file));
-      return object ? new Uint8Array(await object.arrayBuffer()) : undefined;
+      const read = async () => {
+        const object = await bucket.get(bundleObjectKey(version, file));
+        return object ? new Uint8Array(await object.arrayBuffer()) : undefined;
+      };
+      return withDeadline(read(), FILE_READ_BUDGET_MS, `Reading ${file} of bundle ${version}`);
     },
   };
 }
