@@ -7,13 +7,14 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { seededRandom } from './demo-traffic/random';
-import { type ShopperReport, simulateShopper } from './demo-traffic/shopper';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type ShopperReport, simulateShopper } from './demo-traffic/shopper';
 
 const USAGE = `usage: npm run demo:traffic -- [--shoppers N] [--concurrency N] [--seconds S] [--seed N] [--url URL]
 
   --shoppers N     how many simulated shoppers (default 40, at most 1000)
   --concurrency N  how many browse at once (default 4, at most 32)
-  --seconds S      stop starting shoppers after S seconds (default 90, at most 600)
+  --seconds S      stop starting shoppers after S seconds (default 90, at most 600); a request
+                   gets ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s, so the run ends within about S + ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s, whatever the worker does
   --seed N         replay a run: the same seed browses, clicks and buys alike (default: from the clock)
   --url URL        the worker (default RX_WORKER_URL, else http://127.0.0.1:$RX_PORT or :8787)
   -h, --help       this text`;
@@ -47,6 +48,7 @@ function describe(report: ShopperReport): string {
     report.recommendationClicks ? count(report.recommendationClicks, 'recommendation click') : undefined,
     report.itemsAdded ? `${count(report.itemsAdded, 'item')} added` : undefined,
     report.order ? `bought ${report.order.orderId} for ${money(report.order.revenue)}` : undefined,
+    report.timeouts ? count(report.timeouts, 'timed-out request') : undefined,
     report.errors.length ? `errors: ${report.errors.join('; ')}` : undefined,
   ];
   return `shopper ${String(report.index).padStart(3)} (${report.bucket.padEnd(9)}): ${parts.filter(Boolean).join(', ')}`;
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
       // Each shopper gets its own stream, so the run replays with the same seed whatever the interleaving.
       const report = await simulateShopper(
         index,
-        { baseUrl, deadline, thinkMs: [100, 400] },
+        { baseUrl, deadline, thinkMs: [100, 400], requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS },
         seededRandom(seed + index * 7919),
       );
       reports.push(report);
@@ -145,6 +147,12 @@ async function main(): Promise<void> {
   console.log(
     `\nEvents accepted by POST /v1/events: ${sum((r) => r.eventsAccepted)}${rejected ? `, rejected: ${rejected}` : ''}.`,
   );
+  const timeouts = sum((r) => r.timeouts);
+  if (timeouts > 0) {
+    console.log(
+      `Requests that timed out (no whole answer within ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s): ${timeouts}; each ended its shopper.`,
+    );
+  }
   console.log('The worker also recorded a page view for every personalized page it served.');
   console.log(`Live figures: ${baseUrl}/admin/live/screen (the ADMIN_TOKEN of .rx-data/run/worker.env).`);
   if (sum(() => 1, 'holdout') === 0) {

@@ -16,7 +16,15 @@ export interface TrafficTarget {
   deadline: number;
   /** Pause between a shopper's steps, in ms. */
   thinkMs: readonly [number, number];
+  /**
+   * How long one request may take, answer and body (default 15 s). A request in flight at `deadline`
+   * gets no more than this past it, and no request or rate-limit wait runs later than
+   * `deadline + requestTimeoutMs`, so a shopper ends by then.
+   */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 export interface ShopperReport {
   index: number;
@@ -28,7 +36,16 @@ export interface ShopperReport {
   order?: { orderId: string; revenue: number; currency: string };
   eventsAccepted: number;
   eventsRejected: number;
+  /** Requests that got no whole answer within `requestTimeoutMs` (each also one of `errors`). */
+  timeouts: number;
   errors: string[];
+}
+
+/** A response read to its end (under the request's time limit). */
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
 }
 
 interface CartItem {
@@ -58,31 +75,54 @@ export async function simulateShopper(
     itemsAdded: 0,
     eventsAccepted: 0,
     eventsRejected: 0,
+    timeouts: 0,
     errors: [],
   };
+  const timeoutMs = target.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const hardEnd = target.deadline + timeoutMs;
   const cart: CartItem[] = [];
 
   /**
-   * One request as a browser makes it. Rate limited (429), it waits as told, at most `maxWaitSeconds`
-   * a time, and tries again, `attempts` times in all. Every simulated shopper comes from this
-   * machine's one address, so together they can reach the worker's per-client limit (600 a minute).
+   * One request as a browser makes it, read to its end. Rate limited (429), it waits as told, at most
+   * `maxWaitSeconds` a time, and tries again, `attempts` times in all. Every simulated shopper comes
+   * from this machine's one address, so together they can reach the worker's per-client limit (600 a
+   * minute). Each attempt, answer and body, has `timeoutMs` (less if `hardEnd` is nearer); one that runs
+   * out is counted in `timeouts` and ends the shopper with an error.
    */
   async function request(
     path: string,
     init: RequestInit = {},
     patience = { attempts: 3, maxWaitSeconds: 5 },
-  ): Promise<Response> {
+  ): Promise<Answer> {
     if (Date.now() > target.deadline) throw new Stopped();
     const headers = new Headers(init.headers);
     headers.set('user-agent', USER_AGENT);
     const cookie = jar.header();
     if (cookie) headers.set('cookie', cookie);
+    const method = init.method ?? 'GET';
     for (let attempt = 1; ; attempt++) {
-      const response = await fetch(`${target.baseUrl}${path}`, { ...init, headers, redirect: 'manual' });
-      jar.store(response.headers);
-      if (response.status !== 429 || attempt === patience.attempts) return response;
-      await response.body?.cancel();
-      const wait = Math.min(Number(response.headers.get('retry-after') ?? '1') || 1, patience.maxWaitSeconds);
+      const limitMs = Math.max(1, Math.min(timeoutMs, hardEnd - Date.now()));
+      let answer: Answer;
+      try {
+        const response = await fetch(`${target.baseUrl}${path}`, {
+          ...init,
+          headers,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(limitMs),
+        });
+        answer = { status: response.status, headers: response.headers, body: await response.text() };
+      } catch (error) {
+        if ((error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError') {
+          report.timeouts++;
+          throw new Error(`${method} ${path}: no answer within ${formatSeconds(limitMs)} (timed out)`);
+        }
+        throw error;
+      }
+      jar.store(answer.headers);
+      if (answer.status !== 429 || attempt === patience.attempts) return answer;
+      const wait = Math.min(Number(answer.headers.get('retry-after') ?? '1') || 1, patience.maxWaitSeconds);
+      // No waiting past the run's end: the 429 stands.
+      if (Date.now() + wait * 1000 >= hardEnd) return answer;
       await pause(wait * 1000);
     }
   }
@@ -104,7 +144,7 @@ export async function simulateShopper(
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ batch }) },
       { attempts: 4, maxWaitSeconds: 60 },
     );
-    const body = (await response.json().catch(() => ({}))) as {
+    const body = parseJson(response.body) as {
       accepted?: number;
       error?: { message?: string };
     };
@@ -118,7 +158,7 @@ export async function simulateShopper(
 
   async function view(path: string): Promise<ParsedPage> {
     const response = await request(path, { headers: { accept: ACCEPT_HTML } });
-    const html = await response.text();
+    const html = response.body;
     if (response.status !== 200) throw new Error(`GET ${path}: ${response.status}`);
     report.pages++;
     const page = parsePage(html);
@@ -148,7 +188,6 @@ export async function simulateShopper(
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ product_id: productId, quantity: String(quantity) }).toString(),
     });
-    await response.body?.cancel();
     if (response.status !== 303) throw new Error(`POST /cart/add: ${response.status}`);
     const price = page.priceOf(productId);
     cart.push({ productId, quantity, price });
@@ -174,7 +213,7 @@ export async function simulateShopper(
       headers: { accept: ACCEPT_HTML, 'content-type': 'application/x-www-form-urlencoded' },
       body: '',
     });
-    const page = parsePage(await response.text());
+    const page = parsePage(response.body);
     if (response.status !== 200 || !page.order)
       throw new Error(`POST /checkout: ${response.status}, no order`);
     report.order = page.order;
@@ -238,6 +277,19 @@ export async function simulateShopper(
       report.errors.push(error instanceof Error ? error.message : String(error));
   }
   return report;
+}
+
+function parseJson(text: string): object {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 function pause(ms: number): Promise<void> {

@@ -161,6 +161,48 @@ describe('a simulated shopper', () => {
   }, 60_000);
 });
 
+describe('a simulated shopper on a worker that stops answering', () => {
+  // Requests that hang (no answer at all, or headers then a body that never ends) used to hold the
+  // run forever: only /healthz had a time limit.
+  for (const stall of ['answer', 'body'] as const) {
+    it(`gives up on a request whose ${stall} never comes, counts it and ends within its bound`, async () => {
+      const held: Array<{ destroy(): void }> = [];
+      const front: Server = createServer((request, response) => {
+        held.push(request.socket);
+        if (stall === 'body') {
+          response.writeHead(200, { 'content-type': 'text/html' });
+          response.write('<html><body>');
+        }
+      });
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = front.address() as AddressInfo;
+        const started = Date.now();
+        const report = await simulateShopper(
+          1,
+          {
+            baseUrl: `http://127.0.0.1:${port}`,
+            deadline: Date.now() + 300,
+            thinkMs: [0, 0],
+            requestTimeoutMs: 700,
+          },
+          seededRandom(7),
+        );
+        // At most deadline + requestTimeoutMs, with room for a busy machine.
+        expect(Date.now() - started).toBeLessThan(3_000);
+        expect(report.timeouts).toBe(1);
+        expect(report.errors).toEqual([
+          expect.stringMatching(/^GET \/: no answer within 0\.\d s \(timed out\)$/),
+        ]);
+        expect(report.pages).toBe(0);
+      } finally {
+        for (const socket of held) socket.destroy();
+        await new Promise((resolve) => front.close(resolve));
+      }
+    }, 20_000);
+  }
+});
+
 async function readBody(request: AsyncIterable<Buffer>): Promise<string> {
   let body = '';
   for await (const chunk of request) body += chunk;
