@@ -77,6 +77,52 @@ describe('BundleRegistry: a slow activation finishing last does not undo a later
   }, 60_000);
 });
 
+describe("BundleRegistry: an activation during a cold isolate's first load", () => {
+  const coldIsolate = async (sessions: ReturnType<typeof gatedSessions>) => {
+    await store('v1', 'fixture-v1');
+    await bucketOf().put(
+      'current.json',
+      JSON.stringify({ version: 'fixture-v1', publishedAt: '2026-11-30' }),
+    );
+    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+    const first = createExecutionContext();
+    // The first request shows the published catalogue while the sessions are made (held here).
+    expect((await registry.catalogue(workerEnv, first))?.version).toBe('fixture-v1');
+    await until(() => sessions.started.includes('fixture-v1'));
+    return { registry, first };
+  };
+
+  it('a refused one leaves the published bundle loading and then serving (it left nothing to serve)', async () => {
+    const sessions = gatedSessions(['fixture-v1']);
+    const { registry, first } = await coldIsolate(sessions);
+    try {
+      // The operator activates a version with nothing stored: refused.
+      const refused = await registry.activateStored(bucketOf(), 'fixture-missing');
+      expect(refused.ok).toBe(false);
+      sessions.release('fixture-v1');
+      await waitOnExecutionContext(first);
+      expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v1');
+      expect((await registry.health(workerEnv)).status).not.toBe('down');
+    } finally {
+      await bucketOf().delete('current.json');
+    }
+  }, 60_000);
+
+  it('one that succeeds first still wins: the first load finishing after it is dropped', async () => {
+    await store('v2', 'fixture-v2');
+    const sessions = gatedSessions(['fixture-v1']);
+    const { registry, first } = await coldIsolate(sessions);
+    try {
+      expect((await registry.activateStored(bucketOf(), 'fixture-v2')).ok).toBe(true);
+      sessions.release('fixture-v1');
+      await waitOnExecutionContext(first);
+      expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v2');
+    } finally {
+      await bucketOf().delete('current.json');
+    }
+  }, 60_000);
+});
+
 describe('BundleRegistry: refusals by the session phase expire, content refusals do not', () => {
   it('tries a version whose sessions failed again at the first poll after SESSION_REFUSAL_RETRY_MS', async () => {
     await store('v1', 'fixture-v1');

@@ -492,6 +492,11 @@ export class BundleRegistry {
     publish?: PublishActivation,
   ): Promise<ActivationResult> {
     const activation = ++this.activationsRequested;
+    // Overtaken by a later activation. A cold isolate's first load of the published bundle
+    // (`showCatalogue`) is overtaken only once another activation has put a bundle in service: dropped
+    // while the later one was still loading, it left nothing to serve when that one was then refused.
+    const overtaken = () =>
+      activation !== this.activationsRequested && (showCatalogue === undefined || this.current !== undefined);
     const superseded = () => {
       log('info', 'model_bundle_superseded', { version: label, serving: this.current?.version ?? null });
       return { superseded: `activation of ${label} was overtaken by a later activation` };
@@ -509,10 +514,10 @@ export class BundleRegistry {
         showCatalogue(verified);
         await this.sessionPhaseMayStart();
       }
-      if (activation !== this.activationsRequested) return superseded();
+      if (overtaken()) return superseded();
       sessionPhase = true;
       const bundle = await this.deps.createSessions(verified);
-      if (activation !== this.activationsRequested) {
+      if (overtaken()) {
         // Never served: its sessions can go at once.
         void releaseModels(bundle.models);
         return superseded();
