@@ -4,7 +4,8 @@
  *   tsx scripts/local-upstash/cli.ts [--port 8079] [--host 127.0.0.1] [--token dev]
  *                                    [--backend auto|redis-server|memory] [--redis-url redis://host:port]
  *
- * Prints the URL, token and backend; Ctrl-C stops it and the redis-server it started.
+ * Prints the URL, token and backend; Ctrl-C stops it and the redis-server it started. If that
+ * redis-server exits on its own (a crash, a kill), it says so and exits with code 1.
  */
 import { parseArgs } from 'node:util';
 import { type LocalUpstashOptions, startLocalUpstash } from './index.ts';
@@ -64,6 +65,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Already said by the server; serving 500 to every command from here on helps nobody.
+  void server.redisExited.then(() => {
+    console.error('local-upstash: stopping, as its redis-server is gone.');
+    server.close().finally(() => process.exit(1));
+  });
 }
 
 main().catch((error: unknown) => {

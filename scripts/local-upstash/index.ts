@@ -34,6 +34,12 @@ export interface LocalUpstash {
   backend: 'redis-server' | 'memory' | 'redis-url';
   /** Stops the HTTP server and the spawned redis-server, if any. */
   close(): Promise<void>;
+  /**
+   * Settles with a message if the redis-server this server spawned exits on its own (a crash, a kill)
+   * before close(): from then on every command answers 500. Already logged; a program that runs this
+   * server (npm start, the CLI) stops on it. Never settles for the `memory` and `redis-url` backends.
+   */
+  redisExited: Promise<string>;
 }
 
 /** Thrown when the requested port is taken; its message says which and how to choose another. */
@@ -69,7 +75,7 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
     throw new Error('token must not be empty');
   }
 
-  const { backend, kind } = await openBackend(options, log);
+  const { backend, kind, redisExited } = await openBackend(options, log);
   const server = createUpstashHttpServer({ backend, token, log });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -95,6 +101,7 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
     url: `http://${urlHost}:${address.port}`,
     token,
     backend: kind,
+    redisExited,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -112,7 +119,8 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
 async function openBackend(
   options: LocalUpstashOptions,
   log: (message: string) => void,
-): Promise<{ backend: CommandBackend; kind: LocalUpstash['backend'] }> {
+): Promise<{ backend: CommandBackend; kind: LocalUpstash['backend']; redisExited: Promise<string> }> {
+  const never = new Promise<string>(() => {});
   const choice = options.backend ?? 'auto';
   if (options.redisUrl !== undefined && choice !== 'auto') {
     throw new Error(`redisUrl cannot be combined with backend: '${choice}'`);
@@ -120,36 +128,61 @@ async function openBackend(
   if (options.redisUrl !== undefined) {
     const backend = await connectRedisBackend({ url: options.redisUrl }, log);
     log(`local-upstash: forwarding to ${describeTarget({ url: options.redisUrl })}`);
-    return { backend: acceptingUpstashScriptFlags(backend), kind: 'redis-url' };
+    return { backend: acceptingUpstashScriptFlags(backend), kind: 'redis-url', redisExited: never };
   }
   if (choice === 'memory') {
     log(`local-upstash: ${MEMORY_NOTE}, as requested.`);
-    return { backend: createMemoryBackend(), kind: 'memory' };
+    return { backend: createMemoryBackend(), kind: 'memory', redisExited: never };
   }
   if (choice === 'auto' && findOnPath('redis-server') === undefined) {
     log(
       `local-upstash: WARNING: redis-server was not found on PATH, so ${MEMORY_NOTE}. ` +
         'Install redis-server (e.g. `sudo apt-get install redis-server`) to forward to a real Redis.',
     );
-    return { backend: createMemoryBackend(), kind: 'memory' };
+    return { backend: createMemoryBackend(), kind: 'memory', redisExited: never };
   }
-  return { backend: acceptingUpstashScriptFlags(await spawnedRedisBackend(log)), kind: 'redis-server' };
+  const { backend, redisExited } = await spawnedRedisBackend(log);
+  return { backend: acceptingUpstashScriptFlags(backend), kind: 'redis-server', redisExited };
 }
 
-async function spawnedRedisBackend(log: (message: string) => void): Promise<CommandBackend> {
+/**
+ * A redis-server child and the connection to it. Its exit after start-up is watched: a crash is said
+ * once, plainly (`local-upstash: redis-server exited (signal SIGKILL) ...`), instead of only the
+ * connection's retries failing; connection errors are not reported once it is gone or being stopped
+ * (on Ctrl-C it goes before the connection is closed, and `connect ENOENT` then means nothing).
+ */
+async function spawnedRedisBackend(
+  log: (message: string) => void,
+): Promise<{ backend: CommandBackend; redisExited: Promise<string> }> {
   const redis: SpawnedRedis = await spawnRedisServer();
+  let gone = false;
+  const connectionLog = (message: string) => {
+    if (!gone && !redis.stopping()) log(message);
+  };
   let forwarding: CommandBackend;
   try {
-    forwarding = await connectRedisBackend({ socketPath: redis.socketPath }, log);
+    forwarding = await connectRedisBackend({ socketPath: redis.socketPath }, connectionLog);
   } catch (error) {
     await redis.stop();
     throw error;
   }
+  const redisExited = redis.died.then((what) => {
+    gone = true;
+    const said = redis.recentOutput();
+    const message =
+      `${what}: every command answers 500 from now on, and what it held (a cache) is lost` +
+      (said === '' ? '' : `. Its last lines:\n${said}`);
+    log(`local-upstash: ${message}`);
+    return message;
+  });
   return {
-    ...forwarding,
-    async close() {
-      await forwarding.close();
-      await redis.stop();
+    backend: {
+      ...forwarding,
+      async close() {
+        await forwarding.close();
+        await redis.stop();
+      },
     },
+    redisExited,
   };
 }

@@ -13,6 +13,15 @@ export interface SpawnedRedis {
   readonly pid: number;
   /** Stops it (SIGTERM, then SIGKILL after a grace period) and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Settles, with how (`redis-server exited (signal SIGKILL)`), if it exits on its own after start-up:
+   * a crash or a kill, not stop() nor this process ending. Never rejects.
+   */
+  readonly died: Promise<string>;
+  /** The last lines it printed (it logs at `warning` level: a crash report, for one). */
+  recentOutput(): string;
+  /** True once stop() was called or this process is ending (its connections are expected to drop). */
+  stopping(): boolean;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -72,7 +81,9 @@ export async function spawnRedisServer(
   );
   const recentOutput = captureRecentOutput(child);
   const removeFolder = () => rmSync(folder, { recursive: true, force: true });
+  let stopRequested = false;
   const unregister = onProcessEnd(() => {
+    stopRequested = true;
     child.kill('SIGKILL');
     removeFolder();
   });
@@ -84,6 +95,7 @@ export async function spawnRedisServer(
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
+    stopRequested = true;
     stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -107,7 +119,15 @@ export async function spawnRedisServer(
     await stop();
     throw new Error('redis-server started without a process id');
   }
-  return { socketPath, pid: child.pid, stop };
+  const died = new Promise<string>((resolve) => {
+    const report = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (stopRequested) return;
+      resolve(`redis-server exited (${signal !== null ? `signal ${signal}` : `code ${code}`})`);
+    };
+    if (child.exitCode !== null || child.signalCode !== null) report(child.exitCode, child.signalCode);
+    else child.once('exit', report);
+  });
+  return { socketPath, pid: child.pid, stop, died, recentOutput, stopping: () => stopRequested };
 }
 
 /** Keeps the last lines the child printed, for the error message if it fails to start. */

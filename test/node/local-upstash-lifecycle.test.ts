@@ -159,6 +159,48 @@ describe('startLocalUpstash lifecycle', () => {
     await server.close(); // idempotent
   });
 
+  it('says so when its redis-server dies after start-up, and settles redisExited', async () => {
+    const logged: string[] = [];
+    const originalError = console.error;
+    console.error = (...args: unknown[]) => logged.push(args.join(' '));
+    const before = new Set(redisChildren(process.pid).map((child) => child.pid));
+    const server = await startLocalUpstash({ backend: 'redis-server' });
+    try {
+      const [spawned] = redisChildren(process.pid).filter((child) => !before.has(child.pid));
+      expect(spawned).toBeDefined();
+      process.kill(spawned?.pid as number, 'SIGKILL');
+      const message = await Promise.race([
+        server.redisExited,
+        new Promise((resolve) => setTimeout(() => resolve('(not settled within 10 s)'), 10_000)),
+      ]);
+      expect(message).toMatch(
+        /^redis-server exited \(signal SIGKILL\): every command answers 500 from now on/,
+      );
+      expect(logged).toContain(`local-upstash: ${message}`);
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(['PING']),
+      });
+      expect(response.status).toBe(500);
+      await response.arrayBuffer();
+    } finally {
+      await server.close();
+      console.error = originalError;
+    }
+  });
+
+  it('does not settle redisExited when close() stops its redis-server', async () => {
+    const server = await startLocalUpstash({ backend: 'redis-server' });
+    let settled = false;
+    void server.redisExited.then(() => {
+      settled = true;
+    });
+    await server.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(settled).toBe(false);
+  });
+
   it('rejects a taken port with a message naming it, and leaves no redis-server behind', async () => {
     const first = await startLocalUpstash({ backend: 'memory' });
     const port = Number(new URL(first.url).port);
@@ -334,6 +376,19 @@ describe('command line and process end', () => {
       await waitFor(() => !isAlive(child.pid), `redis-server ${child.pid} to exit`);
   });
 
+  it('says so and exits 1 when its redis-server dies, instead of answering 500 forever', async () => {
+    const cli = run(TSX, [CLI, '--port', '0', '--backend', 'redis-server']);
+    await waitFor(() => /UPSTASH_REDIS_REST_TOKEN=/.test(cli.output()), 'the CLI banner', 20_000);
+    const [spawned] = redisChildren(cli.child.pid as number);
+    expect(spawned).toBeDefined();
+    process.kill(spawned?.pid as number, 'SIGKILL');
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toContain(
+      'local-upstash: redis-server exited (signal SIGKILL): every command answers 500',
+    );
+    expect(cli.output()).toContain('local-upstash: stopping, as its redis-server is gone.');
+  });
+
   it('says which port is taken, without a stack trace, and exits 1', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -377,6 +432,32 @@ describe('command line and process end', () => {
     expect(spawned).toHaveLength(1);
     host.child.kill('SIGTERM');
     await host.exited;
+    for (const child of spawned)
+      await waitFor(() => !isAlive(child.pid), `redis-server ${child.pid} to exit`);
+  });
+
+  it('leaves the order of stopping to a program that handles Ctrl-C itself: no connection error on the way out', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'local-upstash-host-'));
+    cleanups.push(() => rmSync(folder, { recursive: true, force: true }));
+    const script = join(folder, 'host.mts');
+    // As npm start does: on Ctrl-C it first stops other things (wrangler: seconds), then this server.
+    // The redis-server used to be SIGKILLed (and its folder removed) at the signal, so the connection's
+    // retries printed `redis connection: connect ENOENT .../redis.sock` on every Ctrl-C.
+    writeFileSync(
+      script,
+      `import { startLocalUpstash } from ${JSON.stringify(INDEX)};\n` +
+        `const server = await startLocalUpstash({ backend: 'redis-server' });\n` +
+        `process.on('SIGINT', () => setTimeout(() => server.close().then(() => process.exit(0)), 600));\n` +
+        `console.log('READY ' + server.url);\n` +
+        'setInterval(() => {}, 1000);\n',
+    );
+    const host = run(process.execPath, ['--import', 'tsx', script]);
+    await waitFor(() => host.output().includes('READY'), 'the host program', 20_000);
+    const spawned = redisChildren(host.child.pid as number);
+    expect(spawned).toHaveLength(1);
+    host.child.kill('SIGINT');
+    expect(await host.exited).toBe(0);
+    expect(host.output()).not.toContain('redis connection');
     for (const child of spawned)
       await waitFor(() => !isAlive(child.pid), `redis-server ${child.pid} to exit`);
   });
