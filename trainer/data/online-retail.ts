@@ -10,6 +10,9 @@ import { isDayFirstDate, parseRetailDate } from './retail-dates';
 import { describeColumns, parseRetailNumber, type RetailLayout, retailLayout } from './retail-layout';
 import { type DataSource, type Interaction, type ItemStats, observeItem, ReadReport } from './types';
 
+/** A day of slack for clocks and zones: an order of "today" in a zone ahead of this machine's is not the future. */
+const FUTURE_SLACK_MS = 24 * 60 * 60 * 1000;
+
 export { parseRetailDate } from './retail-dates';
 
 const UCI_HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
@@ -105,6 +108,9 @@ function parseRow(
       );
     return skip(report, 'unreadable invoice date', line);
   }
+  // No sale is from the future: one mistyped year (2101) would move the data's last week there, and
+  // the forecast would count every week until it as a week without sales (all zeros, exit 0).
+  if (time > Date.now() + FUTURE_SLACK_MS) return skip(report, 'invoice date in the future', line);
   // Stock codes differ only in case between rows of one product (85123a / 85123A).
   const item = rawCode.trim().toUpperCase();
   if (item === '') return skip(report, 'missing stock code', line);

@@ -70,6 +70,34 @@ describe('online-retail reader on a shop export', () => {
     expect(tab.prices).toEqual(EXPECTED_PRICES);
   });
 
+  it('in a ;-separated file, digits grouped by three after a dot (1.000) are never guessed at; 2.55 is read', async () => {
+    const result = await read(
+      'export.csv',
+      [
+        'InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country',
+        '536365;85123A;WHITE HEART;6;2010-12-01 08:26;2.55;17850;United Kingdom',
+        '536366;71053;LANTERN;1.000;2010-12-01 08:26;3;17850;United Kingdom',
+        '536367;22633;HAND WARMER;2;2010-12-13 09:02;1.234;13047;France',
+      ].join('\n'),
+    );
+    expect(result.rows).toEqual([EXPECTED_ROWS[0]]);
+    expect(result.report.kept).toBe(1);
+    expect(Object.values(result.skipped).flat().sort()).toEqual([3, 4]);
+  });
+
+  it('a row dated in the future (a mistyped year) is skipped and counted, not taken as the last week', async () => {
+    const result = await read(
+      'export.csv',
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '536365,85123A,WHITE HEART,6,2010-12-01 08:26,2.55,17850,United Kingdom',
+        '536366,22633,HAND WARMER,2,2101-12-01 08:26,1.5,13047,France',
+      ].join('\n'),
+    );
+    expect(result.rows).toEqual([EXPECTED_ROWS[0]]);
+    expect(result.skipped).toEqual({ 'invoice date in the future': [3] });
+  });
+
   it('never guesses a comma in a number of a comma-separated file: counted, with the reason', async () => {
     const result = await read(
       'export.csv',

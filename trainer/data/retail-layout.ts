@@ -101,6 +101,9 @@ const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
  */
 export function parseRetailNumber(raw: string, decimalComma: boolean): number {
   let text = raw.trim();
+  // Where the comma is the decimal mark, `1.000` is mostly a thousand (the dot groups digits), though
+  // some such files write decimals with a dot: digits grouped by three after a dot are never guessed at.
+  if (decimalComma && /^[+-]?\d{1,3}(\.\d{3})+$/.test(text)) return Number.NaN;
   if (decimalComma && /^[+-]?\d+,\d+$/.test(text)) text = text.replace(',', '.');
   return DECIMAL.test(text) ? Number(text) : Number.NaN;
 }
