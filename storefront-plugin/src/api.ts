@@ -7,14 +7,14 @@ export type { PriceQuote, RecommendationsResponse };
 export const API_TIMEOUT_MS = 5000;
 
 /** A recommendations request: the slot's `data-rx-*` attributes. */
-export interface RecommendationsQuery {
+export type RecommendationsQuery = {
   placement: string;
   product_id?: string;
   /** Comma-separated, for the cart placement. */
   product_ids?: string;
   category?: string;
   limit?: string;
-}
+};
 
 /**
  * Reads from the worker API. Cookies are never sent (they would be third-party on another site);
@@ -49,12 +49,13 @@ export function createApi(base: string, identity: Identity, identified: () => bo
       credentials: 'omit',
       signal: AbortSignal.timeout?.(API_TIMEOUT_MS),
     });
-    if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+    // The response itself: the debug log shows its URL and status.
+    if (!response.ok) throw response;
     return (await response.json()) as T;
   }
   return {
     recommendations: (query: RecommendationsQuery) =>
-      get<RecommendationsResponse>('/v1/recommendations', { ...query }),
+      get<RecommendationsResponse>('/v1/recommendations', query),
     quotes: (productIds: string[]) =>
       get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds.join(',') }),
   };

@@ -34,7 +34,8 @@ export function buildEvent(
     messageId: uuid(),
     anonymousId: identity.getAnonymousId(),
     timestamp: new Date().toISOString(),
-    context: { library: LIBRARY, page: pageContext(), ...(site ? { site } : {}) },
+    // JSON leaves out an undefined field: no `site` without one.
+    context: { library: LIBRARY, page: pageContext(), site: site || undefined },
   };
   const userId = identity.getUserId();
   if (userId) event.userId = userId;

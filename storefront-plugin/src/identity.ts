@@ -12,10 +12,11 @@ const USER_SIGNATURE_KEY = 'rx_user_sig';
 /** Who the shopper is: a random anonymous id and, after `rx.identify`, the shop's user id. */
 export interface Identity {
   getAnonymousId(): string;
-  getUserId(): string | undefined;
+  getUserId(): string | null | undefined;
   /** The shop server's signature of the user id (needed when the worker sets `USER_ID_SECRET`). */
-  userSignature(): string | undefined;
-  setUserId(userId: string, signature?: string): void;
+  userSignature(): string | null | undefined;
+  /** An empty id forgets the user id and its signature (kept in memory and, if allowed, in storage). */
+  setUserId(userId?: string | null, signature?: string | null): void;
   /** Forgets both ids (consent withdrawn). */
   clear(): void;
   /**
@@ -33,8 +34,8 @@ export interface Identity {
  */
 export function createIdentity(): Identity {
   let anonymous: string | undefined;
-  let user: string | undefined;
-  let signature: string | undefined;
+  let user: string | null | undefined;
+  let signature: string | null | undefined;
   let madeHere = false;
   let delivered = false;
   return {
@@ -50,22 +51,22 @@ export function createIdentity(): Identity {
       return anonymous;
     },
     getUserId() {
-      return user ?? readItem(USER_ID_KEY) ?? undefined;
+      return user ?? readItem(USER_ID_KEY);
     },
     userSignature() {
-      return signature ?? readItem(USER_SIGNATURE_KEY) ?? undefined;
+      return signature ?? readItem(USER_SIGNATURE_KEY);
     },
     setUserId(userId, userSignature) {
       user = userId;
       signature = userSignature;
-      writeItem(USER_ID_KEY, userId);
+      // No id (`rx.identify(null)`, logout): the stored one and its signature are forgotten.
+      if (userId) writeItem(USER_ID_KEY, userId);
+      else removeItem(USER_ID_KEY);
       if (userSignature) writeItem(USER_SIGNATURE_KEY, userSignature);
       else removeItem(USER_SIGNATURE_KEY);
     },
     clear() {
-      anonymous = undefined;
-      user = undefined;
-      signature = undefined;
+      anonymous = user = signature = undefined;
       madeHere = false;
       writeCookie(ANONYMOUS_ID_COOKIE, '', 0);
       removeItem(USER_ID_KEY);

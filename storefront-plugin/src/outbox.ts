@@ -175,8 +175,9 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
 
   if (failures) schedule(0);
 
+  // Not guarded here: every caller is (the public API, listeners, timers), and nothing here throws.
   return {
-    record: guard('track', (event: RxEventInput) => {
+    record(event: RxEventInput) {
       // Checked once, here: an event that cannot be sent would otherwise stay queued, fail every
       // request and every save of the queue, and hold back the good events beside it.
       const entry = queued(event);
@@ -187,17 +188,17 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       // A full batch goes at once, unless the worker is failing: then the back-off timer sends.
       if (!failures && pending.length - inFlight.size >= BATCH_SIZE) flush();
       else schedule(BATCH_DELAY_MS);
-    }),
-    flush: guard('flush', flush),
+    },
+    flush,
     discard: () => {
       pending = [];
       // Every tab's events: consent withdrawn holds for the whole shop (and storage is off by now).
       queueKeys().forEach(removeItem);
     },
-    resume: guard('resume', () => {
+    resume() {
       adopt();
       flush();
-    }),
+    },
   };
 }
 

@@ -22,7 +22,7 @@ export function priceRequests(ids: readonly string[]): string[][] {
 }
 
 /**
- * Replaces the text of `[data-rx-price][data-rx-product-id]` elements with the shopper's personalized
+ * Replaces the number in `[data-rx-price][data-rx-product-id]` elements with the shopper's personalized
  * price, keeping the shop's own formatting (symbol, separators: the current text is the template), and
  * stores the signed price token on the element for the checkout. Fills `known` with those quotes,
  * keyed by product id, so `Product Added` can report the price the shopper was shown.
@@ -40,14 +40,18 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
   const elements = [...document.querySelectorAll<HTMLElement>('[data-rx-price][data-rx-product-id]')].filter(
     (el) => !el.dataset.rxState && !el.closest('.rx-block,s,del,strike'),
   );
-  const ids = [...new Set(elements.map((el) => el.dataset.rxProductId ?? ''))].filter(Boolean);
-  if (ids.length === 0) return;
   for (const el of elements) el.dataset.rxState = 'loading';
+  // An empty id is one the API would refuse: priceRequests leaves it out, and its element ends `failed`.
+  const ids = [...new Set(elements.map((el) => el.dataset.rxProductId as string))];
   const quotes = new Map<string | undefined, PriceQuote>();
   for (const request of priceRequests(ids)) {
     try {
       const { prices } = await api.quotes(request);
-      for (const quote of prices) quotes.set(quote.product_id, quote);
+      // A quote without numbers for both prices (a string, null, missing) would throw in formatting
+      // half-way through; left out, its elements end `failed`, untouched and without a token.
+      for (const quote of prices)
+        if (Number.isFinite(quote?.price) && Number.isFinite(quote.base_price))
+          quotes.set(quote.product_id, quote);
     } catch (error) {
       report('prices unavailable', error);
     }
@@ -55,7 +59,7 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
   for (const el of elements) {
     const data = el.dataset;
     const quote = quotes.get(data.rxProductId);
-    const text = el.textContent?.trim() ?? '';
+    const text = (el.textContent as string).trim();
     const printed = (amount: number) => formatPrice(amount, { template: text });
     // One price, the base price as the shop prints it (so to the cent), or the shopper's price, which
     // proxy mode already wrote.
@@ -70,6 +74,19 @@ export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Pr
     // No token when the worker has no signing key: never write the string "null" for checkout to send.
     if (quote.token) data.rxPriceToken = quote.token;
     // Writing only on change keeps the text node (and selection, screen-reader focus) intact.
-    if (printed(quote.price) !== text) el.textContent = printed(quote.price);
+    const price = printed(quote.price);
+    if (price !== text) {
+      // Only the number, in the text node holding its first digit: the shop's markup (a currency
+      // `<span>` inside `<bdi>`) and spacing stay. (4: text nodes.)
+      const walker = document.createTreeWalker(el, 4);
+      for (let node = walker.nextNode() as Text | null; node; node = walker.nextNode() as Text | null) {
+        if (/\d/.test(node.data)) {
+          node.data = formatPrice(quote.price, { template: node.data });
+          break;
+        }
+      }
+      // A number split across nodes ("1<b>,</b>234") came out otherwise: the whole text, as before.
+      if ((el.textContent as string).trim() !== price) el.textContent = price;
+    }
   }
 }

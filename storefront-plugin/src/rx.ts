@@ -18,8 +18,8 @@ export interface Rx {
   track(event: string, properties?: EventProperties): void;
   /** Records a page view; called automatically on load and on single-page-app navigations. */
   page(name?: string, properties?: EventProperties): void;
-  /** Ties this browser to the shop's user id (and optional traits) from now on. */
-  identify(userId: string, traits?: Record<string, unknown>, options?: IdentifyOptions): void;
+  /** Ties this browser to the shop's user id (and optional traits) from now on; `null` forgets it (logout). */
+  identify(userId: string | null, traits?: Record<string, unknown>, options?: IdentifyOptions): void;
   /** Grants (`true`) or withdraws (`false`) consent to tracking; required with `data-consent="required"`. */
   consent(granted: boolean): void;
   /** Sends waiting events now. */
@@ -116,6 +116,8 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     if (gpcBlocked) report('consent ignored: GPC is on');
     if (allowed()) {
       identity.getAnonymousId();
+      // A user id given before consent (in memory only) is stored now, so the next page knows it too.
+      identity.setUserId(identity.getUserId(), identity.userSignature());
       outbox.resume();
       return;
     }
@@ -123,37 +125,36 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     identity.clear();
   }
 
-  const methods: Omit<Rx, 'push'> = {
-    track: guard('track', (event: string, properties?: EventProperties) => track(event, properties)),
-    page: guard('page', (name?: string, properties?: EventProperties) =>
-      enqueue({ type: 'page', ...(name ? { name: String(name) } : {}), properties: properties ?? {} }),
-    ),
-    identify: guard(
-      'identify',
-      (userId: string, traits?: Record<string, unknown>, options?: IdentifyOptions) => {
-        const id = String(userId ?? '');
-        // What the API and the event schema take (1-256 characters, no control characters): an id
-        // they would refuse would fail every request of a logged-in shopper.
-        if (!USER_ID_PATTERN.test(id)) return report('identify: bad user id');
-        identity.setUserId(id, typeof options?.signature === 'string' ? options.signature : undefined);
-        enqueue({ type: 'identify', ...(traits ? { traits } : {}) });
-      },
-    ),
-    consent: guard('consent', setConsent),
-    flush: guard('flush', () => outbox.flush()),
-    scan: guard('scan', scan),
-  };
-
   const rx: Rx = {
-    ...methods,
-    push: guard('push', (call: unknown) => {
-      if (!Array.isArray(call)) return;
-      const [name, ...args] = call as [keyof typeof methods, ...unknown[]];
-      const method = methods[name] as ((...a: unknown[]) => void) | undefined;
+    track: (event: string, properties?: EventProperties) => track(event, properties),
+    page: (name?: string, properties?: EventProperties) =>
+      enqueue({ type: 'page', name: name ? String(name) : undefined, properties: properties ?? {} }),
+    identify(userId: string | null, traits?: Record<string, unknown>, options?: IdentifyOptions) {
+      // Logout: the user id and its signature are forgotten (consent and the anonymous id stay).
+      if (userId === null) return identity.setUserId();
+      const id = String(userId ?? '');
+      // What the API and the event schema take (1-256 characters, no control characters): an id
+      // they would refuse would fail every request of a logged-in shopper.
+      if (!USER_ID_PATTERN.test(id)) return report('identify: bad user id');
+      identity.setUserId(id, typeof options?.signature === 'string' ? options.signature : undefined);
+      enqueue({ type: 'identify', traits: traits || undefined });
+    },
+    consent: setConsent,
+    flush: () => outbox.flush(),
+    scan,
+    push(call: unknown) {
+      // Anything but an array (not iterable) throws here, and the guard drops it.
+      const [name, ...args] = call as [keyof Rx, ...unknown[]];
+      const method = rx[name] as ((...a: unknown[]) => void) | undefined;
       if (typeof method === 'function') method(...args);
-      else report(`unknown call ${String(name)}`);
-    }),
+      else report('unknown call', name);
+    },
   };
+  // Every method guarded under its own name: none throws into the page.
+  for (const name in rx) {
+    const key = name as keyof Rx;
+    rx[key] = guard(name, rx[key] as (...a: unknown[]) => void) as never;
+  }
   Object.defineProperty(rx, RX_MARK, { value: true });
 
   for (const call of queued) rx.push(call);
@@ -167,7 +168,8 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   // An async script can run before the page is parsed (from the browser's cache on a repeat visit,
   // say): the slots, prices and product id below it do not exist yet, so the first scan waits for them.
   if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', guard('start', start), { once: true });
+    // Fires once per document: no `once` needed.
+    document.addEventListener('DOMContentLoaded', guard('start', start));
   } else {
     start();
   }
@@ -180,8 +182,6 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   // The page may be going away: everything waiting goes, even while the worker is failing.
   const flushNow = guard('pagehide', () => outbox.flush(true));
   addEventListener('pagehide', flushNow);
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') flushNow();
-  });
+  document.addEventListener('visibilitychange', () => document.hidden && flushNow());
   return rx;
 }

@@ -34,7 +34,7 @@ function priceFormat(slot: HTMLElement, currency: string): PriceFormat {
   const template =
     slot.dataset.rxPriceFormat ??
     [...document.querySelectorAll('[data-rx-price]')]
-      .map((el) => el.textContent?.trim() ?? '')
+      .map((el) => (el.textContent as string).trim())
       .find((text) => parsePrice(text) !== null && !(currency && otherCurrency(text, currency)));
   return template ? { template } : { currency, locale: navigator.language };
 }

@@ -20,13 +20,14 @@ export function viewedProductId(): string | undefined {
  */
 export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void {
   const onClick = guard('click', (event: Event) => {
-    const target = event.target instanceof Element ? event.target : null;
-    const link = target?.closest<HTMLElement>('a[data-rx-recommendation-id]');
+    // Clicks target elements (a text node's click is its parent's); `document` has no `closest`.
+    const target = event.target as Element;
+    const link = target.closest?.<HTMLElement>('a[data-rx-recommendation-id]');
     if (link) {
       const data = link.dataset;
       const properties: EventProperties = {
         product_id: data.rxProductId,
-        position: Number(data.rxPosition),
+        position: +(data.rxPosition as string),
         recommendation_id: data.rxRecommendationId,
         placement: link.closest<HTMLElement>('[data-rx-placement]')?.dataset.rxPlacement,
       };
@@ -34,7 +35,7 @@ export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void
       track('Recommendation Clicked', properties, true);
       return;
     }
-    const button = target?.closest<HTMLElement>('[data-rx-add-to-cart]');
+    const button = target.closest?.<HTMLElement>('[data-rx-add-to-cart]');
     if (!button) return;
     const productId =
       button.dataset.rxAddToCart || button.closest<HTMLElement>('[data-rx-product-id]')?.dataset.rxProductId;
@@ -42,13 +43,16 @@ export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void
     const quote = prices.get(productId);
     // The demo shop's (and most themes') form has a quantity field next to the button.
     const field = button.closest('form')?.querySelector<HTMLInputElement>('[name=quantity]');
-    const quantity = Number(button.dataset.rxQuantity ?? field?.value ?? 1);
+    const quantity = +(button.dataset.rxQuantity ?? field?.value ?? 1);
     track(
       'Product Added',
       {
         product_id: productId,
-        quantity: Number.isFinite(quantity) && quantity > 0 ? quantity : 1,
-        ...(quote ? { price: quote.price, currency: quote.currency } : {}),
+        // A whole number, at least 1, as the event schema takes it ("1.5" from a step=0.5 field is 2).
+        quantity: Number.isFinite(quantity) ? Math.max(1, Math.round(quantity)) : 1,
+        // Undefined without a quote: JSON leaves them out.
+        price: quote?.price,
+        currency: quote?.currency,
       },
       true,
     );
@@ -61,10 +65,12 @@ export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void
  * prices. The re-scan waits a tick because routers render the new view after changing the URL.
  */
 export function trackNavigation(onNavigate: () => void): void {
-  let lastUrl = location.href;
+  // Without the fragment: an in-page link (`#reviews`) is no new page.
+  const url = () => location.href.split('#')[0];
+  let lastUrl = url();
   const changed = guard('navigate', () => {
-    if (location.href === lastUrl) return;
-    lastUrl = location.href;
+    if (url() === lastUrl) return;
+    lastUrl = url();
     setTimeout(guard('navigate', onNavigate), 0);
   });
   const original = history.pushState;

@@ -182,6 +182,80 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('ends an element with a malformed quote failed, untouched and without a token, and prices the rest', async () => {
+    const { page, errors } = await browser.newPage();
+    // The fixture API quotes BADPRICE-* with the price as a string and BADBASE-* with a null base price.
+    const prices =
+      '<span id="bad-price" data-rx-price data-rx-product-id="BADPRICE-1">£2.55</span>' +
+      '<span id="bad-base" data-rx-price data-rx-product-id="BADBASE-1">£2.55</span>' +
+      '<button id="add-bad" type="button" data-rx-add-to-cart data-rx-product-id="BADPRICE-1">Add</button>';
+    await open(page, shopPage().replace('<main ', `${prices}<main `));
+    // #price comes after them: before the fix, formatting threw and left it `loading` for good.
+    await expect.poll(() => page.locator('#price').getAttribute('data-rx-state'), POLL).toBe('priced');
+    for (const id of ['bad-price', 'bad-base']) {
+      expect(await page.locator(`#${id}`).textContent(), id).toBe('£2.55');
+      expect(await page.locator(`#${id}`).getAttribute('data-rx-state'), id).toBe('failed');
+      expect(await page.locator(`#${id}`).getAttribute('data-rx-price-token'), id).toBeNull();
+    }
+    await page.click('#add-bad');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    expect(api.events.find(named('Product Added'))?.properties).not.toHaveProperty('price');
+    expect(errors).toEqual([]);
+  });
+
+  it("replaces only the number of a price, keeping the shop's markup and spaces", async () => {
+    const { page, errors } = await browser.newPage();
+    const prices =
+      // WooCommerce: the number, a no-break space and the symbol in a span of its own.
+      '<span id="woo" data-rx-price data-rx-product-id="WOO-1"><bdi>2,55&nbsp;<span class="woocommerce-Price-currencySymbol">£</span></bdi></span>' +
+      '<span id="spaced" data-rx-price data-rx-product-id="SPACED-1"> £2.55 </span>' +
+      // A number split across elements cannot be replaced in one text node: the whole text, as before.
+      '<span id="split" data-rx-price data-rx-product-id="SPLIT-1">£2<b>.</b>55</span>';
+    await open(page, shopPage().replace('<main ', `${prices}<main `));
+    await expect.poll(() => page.locator('#split').getAttribute('data-rx-state'), POLL).toBe('priced');
+    expect(await page.locator('#woo').innerHTML()).toBe(
+      '<bdi>2,10&nbsp;<span class="woocommerce-Price-currencySymbol">£</span></bdi>',
+    );
+    expect(await page.locator('#woo').getAttribute('data-rx-state')).toBe('priced');
+    expect(await page.locator('#spaced').evaluate((el) => el.innerHTML)).toBe(' £2.10 ');
+    expect(await page.locator('#split').textContent()).toBe('£2.10');
+    expect(errors).toEqual([]);
+  });
+
+  it('sends a whole quantity for a decimal quantity field', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(
+      page,
+      shopPage().replace(
+        '<input name="quantity" value="2">',
+        '<input name="quantity" step="0.5" value="1.5">',
+      ),
+    );
+    await page.click('#add');
+    // The intake takes whole numbers only: 1.5 would make the whole event invalid.
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    expect(api.events.find(named('Product Added'))?.properties).toMatchObject({
+      product_id: '85123A',
+      quantity: 2,
+    });
+    expect(errors).toEqual([]);
+  });
+
+  it('counts no page view for a change of the fragment only (in-page links, hash pushState)', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage().replace('<main ', '<a id="to-reviews" href="#reviews">Reviews</a><main '));
+    await page.click('#to-reviews');
+    await page.evaluate("history.pushState({}, '', '#tab-2')");
+    // A real navigation after them, as a marker: its page view follows any (wrong) earlier one.
+    await page.evaluate("history.pushState({}, '', '/next-view#top')");
+    await page.evaluate('new Promise((resolve) => setTimeout(resolve, 50)).then(() => rx.flush())');
+    const paths = () => api.events.filter((e) => e.type === 'page').map((e) => e.properties?.path);
+    await expect.poll(paths, POLL).toContain('/next-view');
+    expect(paths()).toEqual(['/products/85123A', '/next-view']);
+    expect(distinct('Product Viewed')).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
   it("prints block prices like the page's first single price in the tag's currency, not a range or another currency", async () => {
     const { page, errors } = await browser.newPage();
     // The page's first prices: a range, then a price of another currency; the shop's own £2.55 is third.
@@ -379,6 +453,47 @@ describe('rx.js in Chromium (recording API)', () => {
     await expect.poll(() => api.events.filter(named('Before Consent')).length, POLL).toBe(1);
     expect(api.events.filter(named('Product Added'))).toHaveLength(1);
     expect(await page.evaluate('document.cookie')).toMatch(/rx_uid=[0-9a-f-]{36}/);
+  });
+
+  it('keeps a user id given before consent once consent is granted, for the next pages', async () => {
+    const { page } = await browser.newPage();
+    await open(page, shopPage({ tag: 'data-consent="required"' }));
+    await page.evaluate(
+      `rx.identify(${JSON.stringify(SHOP_USER)}, undefined, { signature: '${SHOP_USER_SIGNATURE}' }); rx.consent(true)`,
+    );
+    await page.reload();
+    await page.waitForFunction("typeof window.rx.track === 'function'");
+    await page.evaluate("rx.track('Next Page'); rx.flush()");
+    await expect.poll(() => api.events.filter(named('Next Page')).length, POLL).toBe(1);
+    expect(api.events.find(named('Next Page'))?.userId).toBe(SHOP_USER);
+    const last = api.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/')).at(-1);
+    expect(last?.headers['x-rx-user-id']).toBe(encodeURIComponent(SHOP_USER));
+    expect(last?.headers['x-rx-user-sig']).toBe(SHOP_USER_SIGNATURE);
+  });
+
+  it('forgets the user id and its signature on rx.identify(null), keeping consent and the anonymous id', async () => {
+    const { page } = await browser.newPage();
+    await open(page, shopPage({ tag: 'data-consent="required"' }));
+    await page.evaluate(
+      `rx.consent(true); rx.identify(${JSON.stringify(SHOP_USER)}, undefined, { signature: '${SHOP_USER_SIGNATURE}' })`,
+    );
+    const uid = await page.evaluate('document.cookie.match(/rx_uid=([^;]+)/)[1]');
+    await page.evaluate("rx.identify(null); rx.track('Logged Out'); rx.flush()");
+    expect(
+      await page.evaluate("[localStorage.getItem('rx_user'), localStorage.getItem('rx_user_sig')]"),
+    ).toEqual([null, null]);
+    await page.reload();
+    await page.waitForFunction("typeof window.rx.track === 'function'");
+    await page.evaluate("rx.track('Next Page'); rx.flush()");
+    await expect.poll(() => api.events.filter(named('Next Page')).length, POLL).toBe(1);
+    for (const name of ['Logged Out', 'Next Page']) {
+      const event = api.events.find(named(name));
+      expect(event?.userId, name).toBeUndefined();
+      expect(event?.anonymousId, name).toBe(uid);
+    }
+    const last = api.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/')).at(-1);
+    expect(last?.headers['x-rx-user-id']).toBeUndefined();
+    expect(last?.headers['x-rx-user-sig']).toBeUndefined();
   });
 
   it('remembers consent in rx_consent for the next pages, and forgets it with rx.consent(false)', async () => {
