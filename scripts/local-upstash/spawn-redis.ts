@@ -18,7 +18,7 @@ export interface SpawnedRedis {
    * a crash or a kill, not stop() nor this process ending. Never rejects.
    */
   readonly died: Promise<string>;
-  /** The last lines it printed (it logs at `warning` level: a crash report, for one). */
+  /** The last lines it printed since start-up (it logs at `warning` level: a crash report, for one). */
   recentOutput(): string;
   /** True once stop() was called or this process is ending (its connections are expected to drop). */
   stopping(): boolean;
@@ -77,9 +77,16 @@ export async function spawnRedisServer(
       '--loglevel',
       'warning',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a terminal's Ctrl-C (sent to the whole foreground group) does not
+      // reach it: it would shut down at once, under an open connection, and look like a crash. This
+      // process stops it (stop(), or the process-end cleanup), after closing the connection.
+      detached: true,
+    },
   );
-  const recentOutput = captureRecentOutput(child);
+  const output = captureRecentOutput(child);
+  const recentOutput = output.text;
   const removeFolder = () => rmSync(folder, { recursive: true, force: true });
   let stopRequested = false;
   const unregister = onProcessEnd(() => {
@@ -119,6 +126,7 @@ export async function spawnRedisServer(
     await stop();
     throw new Error('redis-server started without a process id');
   }
+  output.clear(); // its start-up banner and warnings: said nothing about a later exit
   const died = new Promise<string>((resolve) => {
     const report = (code: number | null, signal: NodeJS.Signals | null) => {
       if (stopRequested) return;
@@ -130,8 +138,8 @@ export async function spawnRedisServer(
   return { socketPath, pid: child.pid, stop, died, recentOutput, stopping: () => stopRequested };
 }
 
-/** Keeps the last lines the child printed, for the error message if it fails to start. */
-function captureRecentOutput(child: ChildProcess): () => string {
+/** Keeps the last lines the child printed, for the error message if it fails to start or dies later. */
+function captureRecentOutput(child: ChildProcess): { text: () => string; clear: () => void } {
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -139,7 +147,7 @@ function captureRecentOutput(child: ChildProcess): () => string {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  return () => lines.join('\n');
+  return { text: () => lines.join('\n'), clear: () => lines.splice(0) };
 }
 
 async function waitUntilAccepting(

@@ -106,8 +106,13 @@ async function freePort(): Promise<number> {
 function run(
   command: string,
   args: string[],
+  options: { detached?: boolean } = {},
 ): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -451,13 +456,17 @@ describe('command line and process end', () => {
         `console.log('READY ' + server.url);\n` +
         'setInterval(() => {}, 1000);\n',
     );
-    const host = run(process.execPath, ['--import', 'tsx', script]);
+    // In a process group of its own, to send Ctrl-C as a terminal does: to the whole group, which
+    // redis-server was part of (it then shut down by itself, under the open connection).
+    const host = run(process.execPath, ['--import', 'tsx', script], { detached: true });
+    cleanups.push(() => process.kill(-(host.child.pid as number), 'SIGKILL'));
     await waitFor(() => host.output().includes('READY'), 'the host program', 20_000);
     const spawned = redisChildren(host.child.pid as number);
     expect(spawned).toHaveLength(1);
-    host.child.kill('SIGINT');
+    process.kill(-(host.child.pid as number), 'SIGINT');
     expect(await host.exited).toBe(0);
     expect(host.output()).not.toContain('redis connection');
+    expect(host.output()).not.toContain('redis-server exited');
     for (const child of spawned)
       await waitFor(() => !isAlive(child.pid), `redis-server ${child.pid} to exit`);
   });
