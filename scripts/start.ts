@@ -116,17 +116,26 @@ async function main(): Promise<void> {
       if (ready && !values.quiet) console.log(`worker | ${line}`);
     },
   });
+  const running = stack;
+  // A part that stops on its own (wrangler, the workerd under it, local Upstash's redis-server) is
+  // not restarted: the stack is stopped with what happened, rather than left answering 500s.
+  void running.failed.then((failure) => {
+    if (stoppingSince) return;
+    stoppingSince = Date.now();
+    if (failure.part === 'worker') {
+      console.error(`\nnpm start: ${failure.message}; stopping the stack (run npm start again).`);
+      console.error(`wrangler's last lines:\n${running.workerOutput().slice(-10).join('\n')}`);
+    } else {
+      // local-upstash has said what happened, with redis-server's last lines.
+      console.error(
+        "\nnpm start: local Upstash's redis-server is gone; stopping the stack (run npm start again).",
+      );
+    }
+    running.stop().finally(() => process.exit(1));
+  });
   await warmUp(stack.workerUrl);
   const health = await readHealth(stack.workerUrl);
   ready = true;
-  const running = stack;
-  void running.workerExited.then((code) => {
-    if (stoppingSince) return;
-    stoppingSince = Date.now();
-    console.error(`\nnpm start: wrangler dev exited (code ${code}); stopping the rest. Its last lines:`);
-    console.error(running.workerOutput().slice(-10).join('\n'));
-    running.stop().finally(() => process.exit(1));
-  });
 
   const relative = path.relative(process.cwd(), dataDir);
   console.log(

@@ -47,6 +47,14 @@ export interface StackOptions {
   readyTimeoutMs?: number;
   /** wrangler's own log level (default `log`: one line per request). */
   wranglerLogLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
+  /** How often `failed` checks that the worker's workerd is alive (default 2 s; see WranglerDevOptions). */
+  watchIntervalMs?: number;
+}
+
+/** A part of the stack that stopped working on its own, and how. */
+export interface StackFailure {
+  part: 'worker' | 'upstash';
+  message: string;
 }
 
 export interface Stack {
@@ -69,6 +77,12 @@ export interface Stack {
   workerExited: Promise<number | null>;
   /** wrangler's last output lines, to explain a crash. */
   workerOutput(): string[];
+  /**
+   * Settles (before any stop()) when a part stops working while the rest runs on: wrangler exits, the
+   * workerd running the worker dies (wrangler stays up and requests hang, then 500), or the local
+   * Upstash's redis-server dies (every cache call a 500). Nothing restarts them. Never rejects.
+   */
+  failed: Promise<StackFailure>;
   stop(): Promise<void>;
 }
 
@@ -161,6 +175,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       onOutput: options.onWorkerOutput,
       readyTimeoutMs: options.readyTimeoutMs,
       logLevel: options.wranglerLogLevel,
+      watch: true,
+      watchIntervalMs: options.watchIntervalMs,
     });
     stops.push(() => worker.stop());
 
@@ -175,6 +191,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       workerVars,
       workerExited: worker.exited,
       workerOutput: () => worker.recentOutput(),
+      failed: Promise.race([
+        worker.failed.then((message): StackFailure => ({ part: 'worker', message })),
+        ...(upstash
+          ? [upstash.redisExited.then((message): StackFailure => ({ part: 'upstash', message }))]
+          : []),
+      ]),
       stop: stopAll,
     };
   } catch (error) {

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DevWorkerSpec } from './dev-worker-main';
@@ -41,6 +42,13 @@ export interface WranglerDevOptions {
   readyPath?: string;
   /** How long to wait for `/healthz` to answer; the first start bundles ORT and can take 10-20 s. */
   readyTimeoutMs?: number;
+  /**
+   * Once started, check every `watchIntervalMs` (default 2 s) that the worker's own workerd still
+   * accepts connections, and settle `failed` when it has not twice in a row (see {@link probeWorker}).
+   * Off by default (benchmarks); the stack behind `npm start` turns it on.
+   */
+  watch?: boolean;
+  watchIntervalMs?: number;
 }
 
 export interface WranglerDev {
@@ -55,6 +63,12 @@ export interface WranglerDev {
   recentOutput(): string[];
   /** Settles when wrangler's top process exits, for whatever reason (stop() included). */
   exited: Promise<number | null>;
+  /**
+   * Settles, before any stop(), with what went wrong when wrangler's top process exits or (with `watch`)
+   * the workerd running the worker stops accepting connections while wrangler carries on: a killed or
+   * crashed workerd leaves wrangler running, and every request then hangs and ends in a 500. Never rejects.
+   */
+  failed: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -103,7 +117,13 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exitedHow = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exitedHow = signal ? `signal ${signal}` : `code ${code}`;
+      resolve(code);
+    }),
+  );
   const lines: string[] = [];
   let workerdUrl: string | undefined;
   const collect = (chunk: Buffer) => {
@@ -122,7 +142,9 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   process.on('exit', onExit);
 
   let stopping: Promise<void> | undefined;
+  let stopWatching = () => {};
   const stop = () => {
+    stopWatching();
     stopping ??= (async () => {
       killGroup(child, 'SIGTERM');
       if (!(await waitForExit(child, 5_000))) killGroup(child, 'SIGKILL');
@@ -145,14 +167,122 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     const tail = lines.slice(-15).join('\n');
     throw new Error(`${error instanceof Error ? error.message : String(error)}\nwrangler said:\n${tail}`);
   }
+  const failed = new Promise<string>((resolve) => {
+    void exited.then(() => {
+      if (!stopping) resolve(`wrangler dev exited (${exitedHow})`);
+    });
+    if (!options.watch) return;
+    const readyUrl = `${url}${options.readyPath ?? '/healthz'}`;
+    stopWatching = watchWorker({
+      probe: () => probeWorker(workerdUrl, readyUrl),
+      intervalMs: options.watchIntervalMs ?? 2_000,
+      misses: 2,
+      onLost: (reason) => {
+        if (!stopping) resolve(`${reason}, while wrangler dev (pid ${child.pid}) still runs`);
+      },
+    });
+  });
   return {
     url,
     workerdUrl: () => workerdUrl,
     pid: child.pid ?? -1,
     recentOutput: () => [...lines],
     exited,
+    failed,
     stop,
   };
+}
+
+/** What {@link watchWorker} needs. */
+export interface WorkerWatchOptions {
+  /** Resolves undefined when the worker is there, else why it is not. */
+  probe: () => Promise<string | undefined>;
+  intervalMs: number;
+  /** Failed probes in a row before the worker counts as lost (one can be a hiccup). */
+  misses: number;
+  /** Called once, with the last probe's reason. */
+  onLost: (reason: string) => void;
+}
+
+/**
+ * Runs `probe` every `intervalMs`, one at a time, and calls `onLost` after `misses` failures in a row.
+ * Its timer never keeps the process alive. Returns a function that stops it.
+ */
+export function watchWorker(options: WorkerWatchOptions): () => void {
+  let stopped = false;
+  let missed = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(tick, options.intervalMs);
+    timer.unref();
+  };
+  const tick = async () => {
+    let reason: string | undefined;
+    try {
+      reason = await options.probe();
+    } catch (error) {
+      reason = error instanceof Error ? error.message : String(error);
+    }
+    if (stopped) return;
+    missed = reason === undefined ? 0 : missed + 1;
+    if (reason !== undefined && missed >= options.misses) {
+      stopped = true;
+      options.onLost(reason);
+      return;
+    }
+    schedule();
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * Whether the worker is there, as cheaply as can be told: a TCP connection to the worker's own workerd
+ * (its address from WORKERD_LINE), opened and closed, no request, so nothing runs in the worker and
+ * nothing shows in its log. A dead workerd refuses it at once. Without that address (a wrangler version
+ * that did not say it), a GET of `fallbackUrl` through wrangler's proxy, where any status will do but
+ * no answer within `timeoutMs` is a miss (a dead workerd leaves the proxy holding the request).
+ */
+export async function probeWorker(
+  workerdUrl: string | undefined,
+  fallbackUrl: string,
+  timeoutMs = 10_000,
+): Promise<string | undefined> {
+  if (workerdUrl === undefined) {
+    try {
+      const response = await fetch(fallbackUrl, { signal: AbortSignal.timeout(timeoutMs) });
+      await response.body?.cancel();
+      return undefined;
+    } catch (error) {
+      const reason =
+        (error as Error)?.name === 'TimeoutError'
+          ? `no answer within ${timeoutMs / 1000} s`
+          : String((error as Error)?.cause ?? error);
+      return `the worker did not answer ${fallbackUrl} (${reason})`;
+    }
+  }
+  const address = new URL(workerdUrl);
+  const host = address.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(address.port);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (reason: string | undefined) => {
+      socket.destroy();
+      resolve(reason);
+    };
+    socket.setTimeout(timeoutMs, () =>
+      done(`the worker's workerd at ${address.host} took over ${timeoutMs / 1000} s to accept a connection`),
+    );
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done(
+        `the worker's workerd at ${address.host} is gone (${error.code ?? error.message}: crashed or killed)`,
+      ),
+    );
+  });
 }
 
 async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -10,6 +10,7 @@ import { startStack, withOrigin } from '../../scripts/dev/stack';
 import { configText, formatSummary, healthView, type SummaryInput } from '../../scripts/dev/summary';
 import { workerConfigNames, workerVarsFromEnv } from '../../scripts/dev/worker-vars';
 import { startVars, startVarsFromFile, WRANGLER_TOML, wranglerVars } from '../../scripts/dev/wrangler-config';
+import { probeWorker, watchWorker } from '../../scripts/dev/wrangler-dev';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -290,5 +291,96 @@ describe('the npm start summary', () => {
       config: { status: 'down', detail: 'ORIGIN_URL: ...' },
     });
     expect(healthView(null)).toEqual({ models: undefined, config: undefined });
+  });
+});
+
+describe('watching the worker under wrangler dev', () => {
+  // A workerd killed under wrangler (kill -9, a crash) left wrangler running: npm start noticed nothing
+  // and every request hung, then ended in a 500. The stack now probes the worker's own workerd.
+  it('a TCP probe of the workerd address: there while it listens, gone (ECONNREFUSED) once it stops', async () => {
+    const port = await holdPort();
+    const workerd = `http://127.0.0.1:${port}`;
+    expect(await probeWorker(workerd, 'http://127.0.0.1:9/healthz')).toBeUndefined();
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+    expect(await probeWorker(workerd, 'http://127.0.0.1:9/healthz')).toBe(
+      `the worker's workerd at 127.0.0.1:${port} is gone (ECONNREFUSED: crashed or killed)`,
+    );
+  });
+
+  it('without the workerd address, a GET through wrangler: any status is there, no answer in time is not', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    let hold = false;
+    const held: Array<{ destroy(): void }> = [];
+    const proxy = createHttpServer((request, response) => {
+      if (hold) {
+        held.push(request.socket); // as wrangler's proxy does with a dead workerd behind it
+        return;
+      }
+      response.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const url = `http://127.0.0.1:${port}/healthz`;
+      expect(await probeWorker(undefined, url, 300)).toBeUndefined();
+      hold = true;
+      expect(await probeWorker(undefined, url, 300)).toBe(
+        `the worker did not answer ${url} (no answer within 0.3 s)`,
+      );
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('calls onLost once, after that many misses in a row, and stops probing then or when stopped', async () => {
+    const answers = [undefined, 'down 1', undefined, 'down 2', 'down 3', 'down 4'];
+    let probes = 0;
+    const lost: string[] = [];
+    watchWorker({
+      probe: async () => answers[probes++],
+      intervalMs: 5,
+      misses: 2,
+      onLost: (reason) => lost.push(reason),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(lost).toEqual(['down 3']);
+    expect(probes).toBe(5);
+
+    // Stopped while a probe is out: that probe's miss is not acted on, and no other probe follows.
+    let more = 0;
+    const stop = watchWorker({
+      probe: async () => {
+        more++;
+        stop();
+        return 'down';
+      },
+      intervalMs: 5,
+      misses: 1,
+      onLost: (reason) => lost.push(reason),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(more).toBe(1);
+    expect(lost).toEqual(['down 3']);
+  });
+
+  it('notices a fake workerd going away within two probe intervals', async () => {
+    const port = await holdPort();
+    const lost = new Promise<string>((resolve) => {
+      const stop = watchWorker({
+        probe: () => probeWorker(`http://127.0.0.1:${port}`, 'http://127.0.0.1:9/healthz'),
+        intervalMs: 50,
+        misses: 2,
+        onLost: (reason) => {
+          stop();
+          resolve(reason);
+        },
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closedAt = Date.now();
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+    expect(await lost).toContain('is gone (ECONNREFUSED');
+    expect(Date.now() - closedAt).toBeLessThan(2_000);
   });
 });
