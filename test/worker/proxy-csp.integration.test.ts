@@ -137,7 +137,10 @@ describe('proxy: a nonce-based policy', () => {
       `script-src 'nonce-shop-nonce' 'strict-dynamic' https: 'nonce-${nonce}'; ` +
         "style-src 'self' 'nonce-shop-nonce'; object-src 'none'; base-uri 'none'",
     );
-    expect(body).toContain(`<script src="/rx.js" async nonce="${nonce}"></script></head>`);
+    // The worker sends held-out pages' views too (proxy.ts), so the plugin is told so here as well.
+    expect(body).toContain(
+      `<script src="/rx.js" async nonce="${nonce}" data-rx-page-view="sent"></script></head>`,
+    );
     expect(body).not.toContain('<style data-rx-styles');
   });
 });
@@ -390,6 +393,7 @@ describe("proxy: the blocks' images under img-src", () => {
       config,
       session,
       personal: true,
+      pageViewSent: true,
       encode: (html) => html,
       page: url,
       csp: pageCsp(headers, url, true),

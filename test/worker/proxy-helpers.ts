@@ -76,3 +76,11 @@ export async function direct(
   const response = await fetch(`${ORIGIN()}${path}`, init);
   return { response, body: await response.text() };
 }
+
+/** The test origin's `/raw` path answering `body` with `headers` and `status` (test/support/proxy-origin.ts). */
+export function raw(body: string | Uint8Array, headers: string[], status = 200): string {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  const query = new URLSearchParams({ body: btoa(String.fromCharCode(...bytes)), status: String(status) });
+  for (const header of headers) query.append('header', header);
+  return `/raw?${query}`;
+}

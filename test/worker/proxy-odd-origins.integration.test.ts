@@ -10,20 +10,12 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../worker/src/app-env';
 import { proxyHandler } from '../../worker/src/proxy';
-import { BROWSER_UA, ORIGIN, PUBLIC, proxied, testEnv } from './proxy-helpers';
+import { BROWSER_UA, ORIGIN, PUBLIC, proxied, raw, testEnv } from './proxy-helpers';
 import { testSource } from './proxy-test-source';
 
 const PAGE =
   '<!doctype html><html><head><title>Odd</title></head><body>' +
   '<div data-rx-slot="recommendations" data-rx-placement="home"></div><p id="last">end</p></body></html>';
-
-/** The test origin's `/raw` path answering `body` with `headers` and `status`. */
-function raw(body: string | Uint8Array, headers: string[], status = 200): string {
-  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-  const query = new URLSearchParams({ body: btoa(String.fromCharCode(...bytes)), status: String(status) });
-  for (const header of headers) query.append('header', header);
-  return `/raw?${query}`;
-}
 
 /** Through the proxy (a tracked shopper in the treatment arm), the answer's bytes as they left. */
 async function proxiedBytes(path: string): Promise<{ response: Response; bytes: Uint8Array }> {

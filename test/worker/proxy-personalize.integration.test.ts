@@ -713,7 +713,7 @@ describe('proxy: never break the shop', () => {
     expect(response.headers.get('etag')).toBe(`W/${etag}`);
   });
 
-  it('gives held-out shoppers the original page with the plugin only, and keeps the origin caching', async () => {
+  it('gives held-out shoppers the original page with the plugin only, and keeps the origin caching; their page view is sent as in treatment', async () => {
     const source = testSource({ priceFactor: 0.5 });
     const { response, body, events } = await proxied(
       DEMO_PRODUCT,
@@ -726,12 +726,27 @@ describe('proxy: never break the shop', () => {
       { deps: { source: () => source }, env: { HOLDOUT_PERCENT: '100' } },
     );
     const original = await direct(DEMO_PRODUCT);
-    expect(body).toBe(original.body.replace('</head>', '<script src="/rx.js" async></script></head>'));
+    expect(body).toBe(
+      original.body.replace(
+        '</head>',
+        '<script src="/rx.js" async data-rx-page-view="sent"></script></head>',
+      ),
+    );
     expect(response.headers.get('cache-control')).toBe('public, max-age=600');
     // The plugin tag went in, so the origin's strong validator no longer names these bytes.
     expect(response.headers.get('etag')).toMatch(/^W\//);
     expect(source.recommendCalls).toBe(0);
-    expect(events).toHaveLength(0);
+    // Counted by the worker as a treatment page is: a visitor whose JavaScript never runs is then a
+    // shopper in both arms alike, not in treatment alone.
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'track',
+      event: 'Product Viewed',
+      anonymousId: '0b3c3f4e-1111-4222-8333-944455556666',
+      properties: { product_id: '85123A' },
+      context: { source: 'rx-proxy', personalized: false },
+    });
+    expect(events[0]?.properties).not.toHaveProperty('recommendation_id');
   });
 });
 

@@ -53,6 +53,7 @@ async function rewrite(html: string, { productIdSelector, context }: RewriteOpti
     config,
     session,
     personal: true,
+    pageViewSent: true,
     encode: (s) => s,
     page: new URL('https://shop.example/'),
   });

@@ -2,18 +2,29 @@ import type { RxEvent } from '../../../contracts/events';
 import { log } from '../log';
 import { logRepeating } from '../log-repeating';
 import type { Shopper } from '../shopper';
+import type { PageContext } from './page-context';
 import type { PageSession } from './page-session';
 
 /**
- * The server-side page-view event of a personalized page: `Product Viewed` on a product page,
- * else a `page` call. The URL is sent without its query string, which can carry personal data.
+ * The server-side page-view event of a tracked shopper's page, personalized (`session`) or held out
+ * (none): `Product Viewed` on a product page (its markup's `data-rx-view` product, else its URL's),
+ * else a `page` call. Both arms' pages are counted here, the
+ * same way: counted by the plugin in holdout only, a visitor whose JavaScript never runs (a link
+ * scanner with a browser's user agent, a prefetch) was a shopper in treatment alone, lowering its
+ * conversion. The URL is sent without its query string, which can carry personal data.
  */
-export function pageViewEvent(shopper: Shopper, url: URL, session: PageSession): RxEvent {
-  const shown = session.shown[0];
+export function pageViewEvent(
+  shopper: Shopper,
+  url: URL,
+  page: PageContext,
+  session?: PageSession,
+  markedProduct?: string,
+): RxEvent {
+  const shown = session?.shown[0];
   const context = {
     page: { path: url.pathname, url: `${url.origin}${url.pathname}` },
     source: 'rx-proxy',
-    personalized: session.changed,
+    personalized: session?.changed ?? false,
   };
   const base: RxEvent = {
     type: 'page',
@@ -27,8 +38,9 @@ export function pageViewEvent(shopper: Shopper, url: URL, session: PageSession):
     shown === undefined
       ? {}
       : { recommendation_id: shown.recommendationId, model_version: shown.modelVersion };
-  const productId = session.context.productId;
-  if (session.context.placement === 'product' && productId) {
+  // The page's own marking first (as the plugin reads it), else the product its URL names.
+  const productId = markedProduct ?? (page.placement === 'product' ? page.productId : undefined);
+  if (productId) {
     return {
       ...base,
       type: 'track',
@@ -36,7 +48,7 @@ export function pageViewEvent(shopper: Shopper, url: URL, session: PageSession):
       properties: { product_id: productId, ...recommendation },
     };
   }
-  return { ...base, name: session.context.placement, properties: { path: url.pathname, ...recommendation } };
+  return { ...base, name: page.placement, properties: { path: url.pathname, ...recommendation } };
 }
 
 /** How long to wait before each new attempt when the queue refuses a page view (two retries). */

@@ -24,7 +24,7 @@ import { originTarget } from './origin-url';
 import { pageContextFromUrl } from './page-context';
 import { PageSession } from './page-session';
 import { PAGE_VIEW_RETRY_DELAYS_MS, pageViewEvent, queuePageView } from './page-view';
-import { pageRewriter } from './rewriter';
+import { type PageFacts, pageRewriter, viewedProduct } from './rewriter';
 import type { PersonalizationSource } from './source';
 import { ORIGIN_UNREACHABLE, originMisconfigured, originUnreachable } from './unavailable';
 
@@ -238,7 +238,19 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   }
 
   const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
-  const rewriter = pageRewriter({ config, session, personal: treatment, encode, page: publicUrl, csp });
+  // Every tracked shopper's page view is sent from here, in both arms: see pageViewEvent.
+  const pageViewSent = shopper !== undefined;
+  const facts: PageFacts = {};
+  const rewriter = pageRewriter({
+    config,
+    session,
+    personal: treatment,
+    pageViewSent,
+    encode,
+    page: publicUrl,
+    csp,
+    ...(pageViewSent ? { facts } : {}),
+  });
   const done = pageEnd(rewriter, deps.pageViewWaitMs);
   const input = new Response(response.body, init);
   let rewritten: Response;
@@ -261,8 +273,9 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   // end: a cold isolate then creates its model sessions (one long synchronous block) after the page,
   // not in the middle of it (BundleRegistry).
   c.executionCtx.waitUntil(done.then(deps.requestInProgress()));
-  if (session && shopper) {
+  if (pageViewSent) {
     const current = session;
+    const context = current?.context ?? pageContextFromUrl(publicUrl);
     c.executionCtx.waitUntil(
       done
         .then(async () => {
@@ -272,7 +285,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
           // +0.35-0.6 ms locally, docs/proxy.md). A timer that needs the clock to move lets the write go
           // first; the event is no less sent (waitUntil), only a millisecond later.
           await new Promise((resolve) => setTimeout(resolve, PAGE_VIEW_AFTER_PAGE_MS));
-          const event = pageViewEvent(shopper, publicUrl, current);
+          const event = pageViewEvent(shopper, publicUrl, context, current, viewedProduct(facts));
           await queuePageView(
             () => deps.sendEvents(c.env, [event]),
             () => deps.holdEvents(c.env, [event]),

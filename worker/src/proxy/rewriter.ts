@@ -19,16 +19,39 @@ export interface PageRewriteOptions {
   /** The page's slots and prices; undefined for held-out shoppers (script tag only). */
   session: PageSession | undefined;
   /**
-   * The session is this shopper's own (tracked, treatment): prices are rewritten and the worker sends
-   * the page view. False for an untracked shopper's page, whose slots get non-personal results only.
+   * The session is this shopper's own (tracked, treatment): prices are rewritten. False for an
+   * untracked shopper's page, whose slots get non-personal results only.
    */
   personal: boolean;
+  /**
+   * The worker sends this page's page view (a tracked shopper's page, either arm), so the plugin is told
+   * not to count it again.
+   */
+  pageViewSent: boolean;
   /** Makes inserted markup safe for the page's charset (identity for UTF-8). */
   encode: (html: string) => string;
   /** The page's public URL: what `'self'` and host sources of a `<meta>` policy are matched against. */
   page: URL;
   /** The decision under the origin's Content-Security-Policy header (csp.ts); undefined without one. */
   csp?: PageCsp | undefined;
+  /** Filled as the page streams by: what its page-view event says (see PageFacts). */
+  facts?: PageFacts;
+}
+
+/**
+ * What the page's own markup says of it, for its page-view event: the product the page is about, as
+ * the plugin reads it (`[data-rx-view][data-rx-product-id]`, else a product slot's id). A shop whose
+ * product URLs are not `/products/ID` marks its pages that way, and the plugin, told the page view was
+ * sent, no longer sends the product view it would have read there.
+ */
+export interface PageFacts {
+  viewMarked?: string;
+  productSlot?: string;
+}
+
+/** The product a page's markup says it shows (PageFacts), if any. */
+export function viewedProduct(facts: PageFacts): string | undefined {
+  return facts.viewMarked ?? facts.productSlot;
 }
 
 export interface PluginTagOptions {
@@ -187,9 +210,11 @@ export function pageRewriter({
   config,
   session,
   personal,
+  pageViewSent,
   encode,
   page,
   csp,
+  facts,
 }: PageRewriteOptions): HTMLRewriter {
   let injected = false;
   let pageHasPlugin = false;
@@ -211,7 +236,7 @@ export function pageRewriter({
       pageHasPlugin || refused('script')
         ? ''
         : pluginScriptTag({
-            pageViewSent: !!session && personal,
+            pageViewSent,
             consentRequired: config.consentRequired,
             honourGpc: config.honourGpc,
             nonce,
@@ -242,7 +267,7 @@ export function pageRewriter({
       // The shop's own tag (script mode and proxy mode at once) stands in for the injected one, so it
       // is told what that one would be: that this worker sent the page view (not counted twice), and
       // the consent rules (without them the plugin would track before consent).
-      if (session && personal) element.setAttribute('data-rx-page-view', 'sent');
+      if (pageViewSent) element.setAttribute('data-rx-page-view', 'sent');
       if (config.consentRequired) element.setAttribute('data-consent', 'required');
       if (config.honourGpc) element.setAttribute('data-gpc', '');
     },
@@ -346,6 +371,19 @@ export function pageRewriter({
         ),
       });
     }
+  }
+
+  if (facts) {
+    const noted = (key: keyof PageFacts) =>
+      outsideTemplate((element) => {
+        if (facts[key] !== undefined) return;
+        const id = decodeEntities(element.getAttribute('data-rx-product-id') ?? '').trim();
+        if (id) facts[key] = id;
+      });
+    rewriter.on('[data-rx-view][data-rx-product-id]', { element: noted('viewMarked') });
+    rewriter.on('[data-rx-slot][data-rx-placement="product"][data-rx-product-id]', {
+      element: noted('productSlot'),
+    });
   }
 
   rewriter.onDocument({
