@@ -156,6 +156,24 @@ export async function simulateShopper(
     }
   }
 
+  /**
+   * The arm this shopper is in, as every API answer of the worker says (`bucket`). The page no longer
+   * tells: the worker sends both arms' page views. Before that worker, a page whose view the worker did
+   * not send was a held-out one, which stays the answer where the API says nothing.
+   */
+  async function bucketOf(page: ParsedPage): Promise<ShopperReport['bucket']> {
+    const answer = await request('/v1/recommendations?placement=home&limit=1', {
+      headers: { accept: 'application/json' },
+    });
+    try {
+      const { bucket } = JSON.parse(answer.body) as { bucket?: unknown };
+      if (bucket === 'treatment' || bucket === 'holdout') return bucket;
+    } catch {
+      // not the worker's API: below
+    }
+    return page.pageViewSent ? 'treatment' : 'holdout';
+  }
+
   async function view(path: string): Promise<ParsedPage> {
     const response = await request(path, { headers: { accept: ACCEPT_HTML } });
     const html = response.body;
@@ -163,7 +181,7 @@ export async function simulateShopper(
     report.pages++;
     const page = parsePage(html);
     report.recommendationsShown += page.recommendations.length;
-    if (report.pages === 1) report.bucket = page.pageViewSent ? 'treatment' : 'holdout';
+    if (report.pages === 1) report.bucket = await bucketOf(page);
     if (!page.pageViewSent) {
       // rx.js sends the page view when the worker did not (holdout pages).
       const productId = /^\/products\/([^/]+)$/.exec(path)?.[1];

@@ -161,6 +161,54 @@ describe('a simulated shopper', () => {
   }, 60_000);
 });
 
+describe("a simulated shopper's arm", () => {
+  it('is the one the API answers name: both arms get pages whose view the worker sent', async () => {
+    const events: string[] = [];
+    const front: Server = createServer(async (request, response) => {
+      if (request.url?.startsWith('/v1/recommendations')) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ bucket: 'holdout', items: [] }));
+        return;
+      }
+      if (request.url === '/v1/events') {
+        const body = JSON.parse(await readBody(request)) as {
+          batch: Array<{ type: string; event?: string }>;
+        };
+        events.push(...body.batch.map((e) => e.event ?? e.type));
+        response.writeHead(202, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ accepted: body.batch.length }));
+        return;
+      }
+      const origin = await fetch(`${shop.url}${request.url}`, { redirect: 'manual' });
+      const html = (await origin.text()).replace(
+        '</head>',
+        '<script src="/rx.js" async data-rx-page-view="sent"></script></head>',
+      );
+      response.writeHead(origin.status, {
+        'content-type': origin.headers.get('content-type') ?? '',
+        'set-cookie': 'rx_uid=0b7c3f0e-8f5a-4c52-9b8e-2f1d6c0a9e11; Path=/',
+      });
+      response.end(html);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = front.address() as AddressInfo;
+      const report = await simulateShopper(
+        1,
+        { baseUrl: `http://127.0.0.1:${port}`, deadline: Date.now() + 1_500, thinkMs: [0, 0] },
+        seededRandom(7),
+      );
+      expect(report.pages).toBeGreaterThan(0);
+      expect(report.bucket).toBe('holdout');
+      // The worker sent the page views: the shopper sends none of its own.
+      expect(events).not.toContain('page');
+      expect(events).not.toContain('Product Viewed');
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+  }, 30_000);
+});
+
 describe('a simulated shopper on a worker that stops answering', () => {
   // Requests that hang (no answer at all, or headers then a body that never ends) used to hold the
   // run forever: only /healthz had a time limit.
