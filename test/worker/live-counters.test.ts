@@ -211,6 +211,23 @@ describe('live experiment counters', () => {
     });
   });
 
+  it('gives an arm with browsers but no revenue in a currency 0 per browser in it, as the report does', async () => {
+    const { run, event, live } = liveSite();
+    const [a, h] = [crypto.randomUUID(), crypto.randomUUID()];
+    await consume([
+      event(a, 'treatment', {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}`, revenue: 10, currency: 'EUR' },
+      }),
+      event(h, 'holdout', { event: 'Product Viewed', properties: { product_id: 'P1' } }),
+    ]);
+    const { total } = (await (await live()).json()) as LiveBody;
+    expect(total.treatment.revenue_per_browser).toEqual({ EUR: 10 });
+    // The holdout's browser spent nothing in EUR: 0, not a missing figure (the screen's "–").
+    expect(total.holdout.revenue_per_browser).toEqual({ EUR: 0 });
+    expect(total.holdout.revenue).toEqual({});
+  });
+
   it('refuses without the admin token, and names a bad days', async () => {
     const { live } = liveSite();
     expect((await live('days=1', 'wrong-token-0123456789')).status).toBe(401);
