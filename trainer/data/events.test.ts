@@ -2,9 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventsSource } from './events';
+import { eventsSource, REPEATED_MESSAGE_ID, readEventRecords } from './events';
 import { aggregate } from './matrix';
 import { readAll } from './sources';
+import { ReadReport } from './types';
 
 const events = [
   {
@@ -190,5 +191,30 @@ describe('events reader', () => {
     expect(source.report.skipped()).toEqual([
       { reason: 'identify event (links ids, no product)', count: 1, firstLines: [3] },
     ]);
+  });
+});
+
+describe('readEventRecords', () => {
+  it('with uniqueMessageIds, reads a repeated messageId once and counts the repeat as skipped', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-unique-'));
+    const file = path.join(dir, 'events.jsonl');
+    const shown = { type: 'track', event: 'Recommendation Shown', messageId: 'm1', anonymousId: 'a1' };
+    const clicked = { type: 'track', event: 'Recommendation Clicked', messageId: 'm2', anonymousId: 'a1' };
+    await writeFile(
+      file,
+      `${[shown, clicked, shown, clicked, { type: 'page' }].map((e) => JSON.stringify(e)).join('\n')}\n`,
+    );
+    const read = async (uniqueMessageIds?: boolean) => {
+      const report = new ReadReport();
+      const lines: number[] = [];
+      for await (const [line] of readEventRecords(file, report, { uniqueMessageIds })) lines.push(line);
+      return { lines, report };
+    };
+    const unique = await read(true);
+    expect(unique.lines).toEqual([1, 2, 5]);
+    expect(unique.report.rows.read).toBe(2);
+    expect(unique.report.skipped()).toEqual([{ reason: REPEATED_MESSAGE_ID, count: 2, firstLines: [3, 4] }]);
+    // The trainer's reading is as before: every line.
+    expect((await read()).lines).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -25,15 +25,23 @@ export function eventsSource(path: string): DataSource {
   return { interactions, report, items, identities };
 }
 
+/** What a repeated messageId is skipped as (`uniqueMessageIds`). */
+export const REPEATED_MESSAGE_ID = 'the same messageId again (a repeated event): counted once';
+
 /**
  * The events of a JSONL file with their line numbers, as read: Extended JSON turned back into the
  * stored form, not validated. A line that is no JSON is counted as read and skipped in `report`.
- * (Also the reader of `npm run report`, trainer/experiment/.)
+ * With `uniqueMessageIds` (the reader of `npm run report`, trainer/experiment/), an event whose
+ * messageId came before is counted as read and skipped too (the first one is yielded): the collection
+ * holds each messageId once, a file of exports appended together or a sender's retries can hold it
+ * twice. That keeps every messageId of the file in memory.
  */
 export async function* readEventRecords(
   path: string,
   report: ReadReport,
+  options: { uniqueMessageIds?: boolean } = {},
 ): AsyncGenerator<[number, EventRecord]> {
+  const seen = options.uniqueMessageIds ? new Set<string>() : undefined;
   let first = true;
   for await (const [line, text] of readLines(path, (note) => report.notes.push(note))) {
     if (text.trim() === '') continue;
@@ -60,6 +68,15 @@ export async function* readEventRecords(
         report.skip('not valid Extended JSON', line);
         continue;
       }
+    }
+    const messageId = (raw as { messageId?: unknown } | null)?.messageId;
+    if (seen !== undefined && typeof messageId === 'string') {
+      if (seen.has(messageId)) {
+        report.rows.read += 1;
+        report.skip(REPEATED_MESSAGE_ID, line);
+        continue;
+      }
+      seen.add(messageId);
     }
     yield [line, raw as EventRecord];
   }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { type ReaderMongo, readerMongo } from '../../test/support/test-mongo';
+import { REPEATED_MESSAGE_ID } from '../data/events';
 import { ReadReport } from '../data/types';
 import { type ExperimentFormat, readExperiment } from './read-events';
 import { ExperimentTally, type TallyOptions } from './tally';
@@ -64,6 +65,21 @@ const events: StoredEvent[] = [
     ...event('e11', { event: 'Order Completed', userId: 'u2', properties: { order_id: 'o3' } }),
     anonymousId: undefined,
   },
+  // One order two browsers reported: b2 comes first by browser, c1's report was stored first (and is
+  // the one that counts, in the holdout).
+  event('e12', {
+    event: 'Order Completed',
+    anonymousId: 'b2',
+    receivedAt: '2026-11-02T11:00:00.000Z',
+    properties: { order_id: 'o4', revenue: 7, currency: 'GBP' },
+  }),
+  event('e13', {
+    event: 'Order Completed',
+    anonymousId: 'c1',
+    bucket: 'holdout',
+    receivedAt: '2026-11-02T09:00:00.000Z',
+    properties: { order_id: 'o4', revenue: 7, currency: 'GBP' },
+  }),
   // Outside the window, and another site's.
   event('e5', { type: 'page', anonymousId: 'late', timestamp: '2026-11-20T10:00:00.000Z' }),
   event('e6', { type: 'page', anonymousId: 'o1', site: 'other-shop' }),
@@ -105,7 +121,7 @@ describe('experiment events from MongoDB', () => {
     const window = { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) };
     const { result, report, held } = await tallyOf('mongodb', uri, window);
     // e5 and e6 never left the server.
-    expect(report.rows).toEqual({ read: 9, kept: 9 });
+    expect(report.rows).toEqual({ read: 11, kept: 11 });
     // Sorted by browser, each was summed up when the next one's events came: only the last was held,
     // and of the signed-in shoppers only u1, whose order came without a browser.
     expect(held).toEqual({ browsers: 1, userIds: 1 });
@@ -122,7 +138,10 @@ describe('experiment events from MongoDB', () => {
     });
     expect(arm.revenue.GBP?.sum).toBe(9);
     expect(arm.attributedRevenue).toEqual({ GBP: 5 });
-    expect(result.arms.holdout.shoppers).toBe(1);
+    // o4 once, for c1's report: read after b2's, stored before it.
+    expect(result.arms.holdout).toMatchObject({ shoppers: 2, converted: 1, orders: 1 });
+    expect(result.arms.holdout.revenue.GBP?.sum).toBe(7);
+    expect(result.repeatedOrders).toBe(1);
     expect(result.unassigned).toEqual({ userIds: 1, orders: 1 });
     // The user ids' browsers asked for one id per query: the same report.
     const chunked = await tallyOf('mongodb', uri, window, 1);
@@ -142,15 +161,18 @@ describe('experiment events from MongoDB', () => {
         receivedAt: { $date: e.receivedAt },
       }),
     );
-    await writeFile(file, `${lines.join('\n')}\n`);
+    // The click twice (two exports appended): counted once, and said.
+    await writeFile(file, `${[...lines, lines[1]].join('\n')}\n`);
     const { result, report, held } = await tallyOf('events', file, {
       site: 'shop',
       to: Date.UTC(2026, 10, 10),
     });
-    expect(report.rows).toEqual({ read: 11, kept: 9 });
+    expect(report.rows).toEqual({ read: 14, kept: 11 });
+    expect(report.skipped()).toContainEqual({ reason: REPEATED_MESSAGE_ID, count: 1, firstLines: [14] });
     // In file order, every browser is held until the end.
-    expect(held.browsers).toBe(3);
-    expect(result.arms.treatment).toMatchObject({ shoppers: 2, orders: 2 });
+    expect(held.browsers).toBe(4);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 2, orders: 2, recommendationClicks: 1 });
+    expect(result.arms.holdout).toMatchObject({ shoppers: 2, orders: 1 });
     expect(result.arms.treatment.revenue.GBP?.sum).toBe(9);
     expect(result.arms.treatment.attributedRevenue).toEqual({ GBP: 5 });
   });

@@ -4,6 +4,7 @@
  * the fields the report reads), so only what counts crosses the wire, and sorts the events by browser,
  * so the report's memory does not grow with browsers.
  */
+import { ORDER_COMPLETED } from '../../contracts/experiment-events';
 import { readEventRecords } from '../data/events';
 import { readDocuments, readEventDocuments } from '../data/mongodb';
 import type { ReadReport } from '../data/types';
@@ -62,7 +63,8 @@ const PROJECT = { $project: Object.fromEntries(FIELDS.map((field) => [field, 1])
 /**
  * The pipelines of `--format mongodb`, in the order they run: the window's events without an anonymous
  * id (a shop server's, under a user id alone); then, for those user ids, the browsers each was seen
- * with; then every browser's events, sorted by browser, so the tally holds one browser at a time.
+ * with; then the browsers' orders (which browser reported each order first: it counts once, site-wide);
+ * then every browser's events, sorted by browser, so the tally holds one browser at a time.
  */
 export const experimentPipelines = {
   userOnly: (options: Window): object[] => [
@@ -72,6 +74,17 @@ export const experimentPipelines = {
   browsersOf: (options: Window, userIds: string[]): object[] => [
     { $match: { ...windowMatch(options), userId: { $in: userIds }, anonymousId: { $type: 'string' } } },
     { $group: { _id: '$userId', browsers: { $addToSet: '$anonymousId' } } },
+  ],
+  orders: (options: Window): object[] => [
+    {
+      $match: {
+        ...windowMatch(options),
+        anonymousId: { $type: 'string' },
+        type: 'track',
+        event: ORDER_COMPLETED,
+      },
+    },
+    PROJECT,
   ],
   browsers: (options: Window): object[] => [
     { $match: { ...windowMatch(options), anonymousId: { $type: 'string' } } },
@@ -90,7 +103,9 @@ export async function readExperiment(
   userIdsPerQuery = USER_IDS_PER_QUERY,
 ): Promise<void> {
   if (format === 'events') {
-    for await (const [line, event] of readEventRecords(input, report)) tally.add(event, line);
+    // A file can hold the same event twice (two exports appended); the collection cannot (`_id`).
+    for await (const [line, event] of readEventRecords(input, report, { uniqueMessageIds: true }))
+      tally.add(event, line);
     return;
   }
   let position = 0;
@@ -105,6 +120,8 @@ export async function readExperiment(
     for await (const group of readDocuments(input, experimentPipelines.browsersOf(options, chunk)))
       browsersOf.set(String(group._id), new Set(group.browsers as string[]));
   }
+  for await (const event of readEventDocuments(input, experimentPipelines.orders(options)))
+    tally.noteOrder(event);
   tally.browsersSortedFrom(browsersOf);
   for await (const event of readEventDocuments(input, experimentPipelines.browsers(options)))
     tally.add(event, ++position);

@@ -7,7 +7,10 @@ import type { Bucket } from '../../contracts/events';
 import { type Comparison, compareMeans, compareProportions, sampleRatioCheck } from './statistics';
 import type { Arm, Tally } from './tally';
 
-/** Below this many converted shoppers in an arm, the normal approximations are not to be trusted. */
+/**
+ * Below this many converted shoppers in an arm, the normal approximations are not to be trusted: for
+ * conversion and every revenue row (all buyers), and for one currency's revenue row (its buyers).
+ */
 export const MIN_CONVERSIONS = 10;
 /** A sample-ratio p-value under this means the split itself is broken. */
 export const SAMPLE_RATIO_ALARM = 0.001;
@@ -23,6 +26,12 @@ export interface ExperimentReport {
   conversion: Comparison | null;
   /** Per currency: what a shopper spent on average, buyers and non-buyers alike. */
   revenuePerShopper: Record<string, Comparison | null>;
+  /**
+   * Currencies whose revenue row rests on fewer than MIN_CONVERSIONS buyers in that currency in an arm
+   * while the arms have enough buyers in all (their interval and p-value are not reliable; the table
+   * marks them and a warning names them). Empty when the warning about all buyers covers every row.
+   */
+  fewBuyersCurrencies: string[];
   inBothBuckets: number;
   unassigned: Tally['unassigned'];
   repeatedOrders: number;
@@ -46,6 +55,11 @@ export function experimentReport(tally: Tally, holdoutPercent?: number): Experim
       ? null
       : sampleRatioCheck(treatment.shoppers, holdout.shoppers, holdoutPercent / 100);
   const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());
+  const fewBuyersCurrencies = fewAllBuyers(tally)
+    ? []
+    : currencies.filter(
+        (currency) => Math.min(buyersIn(treatment, currency), buyersIn(holdout, currency)) < MIN_CONVERSIONS,
+      );
   return {
     site: tally.site,
     firstEvent: iso(tally.firstEvent),
@@ -57,17 +71,33 @@ export function experimentReport(tally: Tally, holdoutPercent?: number): Experim
       { n: holdout.shoppers, converted: holdout.converted },
     ),
     revenuePerShopper,
+    fewBuyersCurrencies,
     inBothBuckets: tally.inBothBuckets,
     unassigned: tally.unassigned,
     repeatedOrders: tally.repeatedOrders,
-    warnings: warnings(tally, sampleRatio, holdoutPercent),
+    warnings: warnings(tally, sampleRatio, holdoutPercent, fewBuyersCurrencies),
   };
+}
+
+/** Whether an arm is empty or has fewer than MIN_CONVERSIONS buyers (the first warning). */
+function fewAllBuyers(tally: Tally): boolean {
+  const { treatment, holdout } = tally.arms;
+  return (
+    treatment.shoppers === 0 ||
+    holdout.shoppers === 0 ||
+    Math.min(treatment.converted, holdout.converted) < MIN_CONVERSIONS
+  );
+}
+
+function buyersIn(arm: Arm, currency: string): number {
+  return arm.buyersByCurrency[currency] ?? 0;
 }
 
 function warnings(
   tally: Tally,
   sampleRatio: ExperimentReport['sampleRatio'],
   holdoutPercent: number | undefined,
+  fewBuyersCurrencies: readonly string[],
 ): string[] {
   const { treatment, holdout } = tally.arms;
   const out: string[] = [];
@@ -78,6 +108,10 @@ function warnings(
   else if (Math.min(treatment.converted, holdout.converted) < MIN_CONVERSIONS)
     out.push(
       `fewer than ${MIN_CONVERSIONS} shoppers with an order in an arm: the intervals and p-values are not reliable yet`,
+    );
+  for (const currency of fewBuyersCurrencies)
+    out.push(
+      `fewer than ${MIN_CONVERSIONS} shoppers with an order in ${currency} in an arm (treatment ${buyersIn(treatment, currency)}, holdout ${buyersIn(holdout, currency)}): the revenue per shopper, ${currency} row's interval and p-value are not reliable yet`,
     );
   if (sampleRatio !== null && sampleRatio.pValue < SAMPLE_RATIO_ALARM)
     out.push(

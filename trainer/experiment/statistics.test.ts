@@ -1,9 +1,16 @@
 /**
  * Reference values from SciPy 1.17 (scipy.stats.norm, chi2_contingency without continuity
- * correction, chisquare), computed for these inputs.
+ * correction, binomtest), computed for these inputs.
  */
 import { describe, expect, it } from 'vitest';
-import { type ArmSums, compareMeans, compareProportions, sampleRatioCheck, twoSidedP } from './statistics';
+import {
+  type ArmSums,
+  binomialTestP,
+  compareMeans,
+  compareProportions,
+  sampleRatioCheck,
+  twoSidedP,
+} from './statistics';
 
 function sums(values: number[]): ArmSums {
   return {
@@ -68,11 +75,35 @@ describe('compareMeans', () => {
 });
 
 describe('sampleRatioCheck', () => {
-  it('tests the split against the configured holdout share', () => {
-    expect(sampleRatioCheck(880, 120, 0.1)?.pValue).toBeCloseTo(0.03501498101966245, 6);
+  it('tests the split against the configured holdout share (exact binomial test)', () => {
+    // binomtest(120, 1000, 0.1); the chi-square approximation said 0.0350.
+    expect(sampleRatioCheck(880, 120, 0.1)?.pValue).toBeCloseTo(0.039607719641630554, 8);
     expect(sampleRatioCheck(9000, 1000, 0.1)?.pValue).toBeCloseTo(1, 6);
     expect(sampleRatioCheck(880, 120, 0.1)?.observedHoldoutShare).toBeCloseTo(0.12, 10);
     expect(sampleRatioCheck(0, 0, 0.1)).toBeNull();
+  });
+
+  it('does not cry mismatch over a handful of shoppers (chi-square said 1.9e-4 and 1.8e-8)', () => {
+    // 5 shoppers, 3 held out of an expected 10 %; 3 shoppers, 1 held out of an expected 1 %.
+    expect(sampleRatioCheck(2, 3, 0.1)?.pValue).toBeCloseTo(0.00856, 10);
+    expect(sampleRatioCheck(2, 1, 0.01)?.pValue).toBeCloseTo(0.029701, 10);
+  });
+});
+
+describe('binomialTestP', () => {
+  it("is SciPy's binomtest, two-sided, small and large", () => {
+    const cases: Array<[number, number, number, number]> = [
+      [0, 50, 0.1, 0.008373696343230033],
+      [10, 50, 0.1, 0.029691710911911508],
+      [5, 50, 0.1, 1],
+      [950, 10_000, 0.1, 0.09890926297469976],
+      [30, 1000, 0.01, 2.059988850971949e-7],
+      [0, 100, 0.01, 0.6302703623502731],
+      [99_000, 1_000_000, 0.1, 0.0008478796812520478],
+      [2, 4, 0.5, 1],
+    ];
+    for (const [k, n, p, scipy] of cases) expect(binomialTestP(k, n, p) / scipy).toBeCloseTo(1, 7);
+    expect(binomialTestP(0, 1_000_000, 0.1)).toBe(0);
   });
 });
 

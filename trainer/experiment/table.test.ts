@@ -61,4 +61,21 @@ describe('formatReport', () => {
     expect(text).toContain('|     from product: orders, value | 12, 110.50 | - |');
     expect(text).toContain('fewer than 10 shoppers with an order in an arm');
   });
+
+  it('shows an empty arm as unmeasured (-), and the other arm its own conversion', () => {
+    const treatment = arm({
+      shoppers: 30,
+      converted: 12,
+      orders: 12,
+      ordersByCurrency: { GBP: 12 },
+      buyersByCurrency: { GBP: 12 },
+      revenue: { GBP: { n: 30, sum: 120, sumOfSquares: 1200 } },
+      attributedRevenue: { GBP: 40 },
+    });
+    const text = formatReport(experimentReport(tally(treatment, arm({}))));
+    expect(text).toContain('| conversion (shoppers with an order) | 40.00 % (12) | - (0) | - | - | - |');
+    expect(text).toContain('| revenue per shopper, GBP | 4.00 | - | - | - | - |');
+    expect(text).toContain("|   their recommended products' value, GBP | 40.00 | - |");
+    expect(text).toContain('no shoppers in the holdout arm');
+  });
 });

@@ -16,13 +16,14 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
   const conversion = report.conversion;
   row([
     'conversion (shoppers with an order)',
-    `${rate(conversion?.treatment)} (${treatment.converted})`,
-    `${rate(conversion?.holdout)} (${holdout.converted})`,
+    `${rate(conversion?.treatment ?? share(treatment))} (${treatment.converted})`,
+    `${rate(conversion?.holdout ?? share(holdout))} (${holdout.converted})`,
     ...compared(conversion, (value) => `${signed(value * 100, 2)} pt`),
   ]);
+  const fewBuyers = new Set(report.fewBuyersCurrencies);
   for (const [currency, comparison] of Object.entries(report.revenuePerShopper))
     row([
-      `revenue per shopper, ${currency}`,
+      `revenue per shopper, ${currency}${fewBuyers.has(currency) ? ' (few buyers: not reliable, see warnings)' : ''}`,
       money(comparison?.treatment ?? mean(treatment, currency)),
       money(comparison?.holdout ?? mean(holdout, currency)),
       ...compared(comparison, (value) => signed(value, 2)),
@@ -68,8 +69,8 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
   for (const currency of Object.keys(report.revenuePerShopper)) {
     row([
       `  their recommended products' value, ${currency}`,
-      money(treatment.attributedRevenue[currency] ?? 0),
-      money(holdout.attributedRevenue[currency] ?? 0),
+      money(attributedValue(treatment, currency)),
+      money(attributedValue(holdout, currency)),
       '',
       '',
       '',
@@ -113,8 +114,18 @@ function compared(comparison: Comparison | null, difference: (value: number) => 
   ];
 }
 
-function mean(arm: Arm, currency: string): number {
-  return arm.shoppers === 0 ? 0 : (arm.revenue[currency]?.sum ?? 0) / arm.shoppers;
+/** An arm's mean revenue per shopper; none for an arm with no shoppers (no 0.00 it did not measure). */
+function mean(arm: Arm, currency: string): number | undefined {
+  return arm.shoppers === 0 ? undefined : (arm.revenue[currency]?.sum ?? 0) / arm.shoppers;
+}
+
+/** An arm's conversion when there is no comparison (the other arm is empty); none without shoppers. */
+function share(arm: Arm): number | undefined {
+  return arm.shoppers === 0 ? undefined : arm.converted / arm.shoppers;
+}
+
+function attributedValue(arm: Arm, currency: string): number | undefined {
+  return arm.shoppers === 0 ? undefined : (arm.attributedRevenue[currency] ?? 0);
 }
 
 function orderValue(arm: Arm, currency: string): number | undefined {

@@ -3,6 +3,7 @@ import type { StoredEvent } from '../../contracts/events';
 import { InputError } from '../data/lines';
 import { ReadReport } from '../data/types';
 import { experimentReport } from './report';
+import { formatReport } from './table';
 import { ExperimentTally, type TallyOptions } from './tally';
 
 const DAY = 86_400_000;
@@ -91,6 +92,62 @@ describe('ExperimentTally', () => {
     expect(experimentReport(result).warnings.join('\n')).toContain(
       '2 orders were reported under 2 user ids alone',
     );
+  });
+
+  it('does not call an order in no arm when a browser reported it (it is counted there)', () => {
+    const { result } = tally([
+      // u1 was seen with two browsers, so its own reports go to no arm; but b1 reported o1 itself.
+      stored({ type: 'identify', anonymousId: 'b1', userId: 'u1' }),
+      stored({ type: 'identify', anonymousId: 'b2', userId: 'u1' }),
+      order('b1', 'o1', { revenue: 50, currency: 'GBP' }),
+      order(undefined, 'o1', { revenue: 50, currency: 'GBP' }, { userId: 'u1' }),
+    ]);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 2, converted: 1, orders: 1 });
+    expect(result.unassigned).toEqual({ userIds: 0, orders: 0 });
+    expect(result.repeatedOrders).toBe(1);
+    expect(experimentReport(result).warnings.join('\n')).not.toContain('user ids alone');
+  });
+
+  it('counts an order_id two browsers reported once, site-wide, for the first stored report', () => {
+    const received = (hour: number) => new Date(Date.UTC(2026, 10, 1, hour)).toISOString();
+    const events = [
+      // b2's report was stored first (its receivedAt), though it comes later in the file.
+      order('b1', 'o1', { revenue: 50, currency: 'GBP' }, { receivedAt: received(12) }),
+      order('b2', 'o1', { revenue: 50, currency: 'GBP' }, { bucket: 'holdout', receivedAt: received(11) }),
+      // The same order under the user id alone too: still one order.
+      stored({ type: 'identify', anonymousId: 'b1', userId: 'u1' }),
+      order(undefined, 'o1', { revenue: 50, currency: 'GBP' }, { userId: 'u1' }),
+      // And under a second user id alone with no browser: not an order in no arm either.
+      order(undefined, 'o1', { revenue: 50, currency: 'GBP' }, { userId: 'u9' }),
+    ];
+    const { result } = tally(events);
+    expect(result.arms.holdout).toMatchObject({ shoppers: 1, converted: 1, orders: 1 });
+    expect(result.arms.holdout.revenue.GBP?.sum).toBe(50);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 1, converted: 0, orders: 0 });
+    expect(result.arms.treatment.revenue.GBP).toBeUndefined();
+    expect(result.unassigned).toEqual({ userIds: 0, orders: 0 });
+    expect(result.repeatedOrders).toBe(3);
+    // In any order of the events, the same arm gets it.
+    expect(tally([...events].reverse()).result.arms).toEqual(result.arms);
+  });
+
+  it('sorted by browser, gives a shared order to the first stored report noted before', () => {
+    const received = (hour: number) => new Date(Date.UTC(2026, 10, 1, hour)).toISOString();
+    const b1 = order('b1', 'o1', { revenue: 50, currency: 'GBP' }, { receivedAt: received(12) });
+    const b2 = order(
+      'b2',
+      'o1',
+      { revenue: 50, currency: 'GBP' },
+      { bucket: 'holdout', receivedAt: received(11) },
+    );
+    const t = new ExperimentTally({ attributionMs: 7 * DAY }, new ReadReport());
+    for (const event of [b1, b2]) t.noteOrder(event as unknown as Record<string, unknown>);
+    t.browsersSortedFrom(new Map());
+    t.add(b1 as unknown as Record<string, unknown>, 1);
+    t.add(b2 as unknown as Record<string, unknown>, 2);
+    const result = t.finish();
+    expect(result.arms.treatment).toMatchObject({ shoppers: 1, orders: 0 });
+    expect(result.arms.holdout).toMatchObject({ shoppers: 1, orders: 1 });
   });
 
   it('leaves out a browser whose events are in both arms', () => {
@@ -278,5 +335,43 @@ describe('experimentReport', () => {
       /sample ratio mismatch: 30.0 % of shoppers are in the holdout, not 10 %/,
     );
     expect(report.warnings.join('\n')).toMatch(/fewer than 10 shoppers with an order/);
+    expect(report.fewBuyersCurrencies).toEqual([]);
+  });
+
+  it('says a currency paid by a handful of buyers gives no reliable comparison', () => {
+    const events: StoredEvent[] = [];
+    for (const bucket of ['treatment', 'holdout'] as const)
+      for (let i = 0; i < 500; i++) {
+        const id = `${bucket}-${i}`;
+        events.push(stored({ type: 'page', anonymousId: id, bucket }));
+        if (i < 50) events.push(order(id, `o-${id}`, { revenue: 20, currency: 'GBP' }, { bucket }));
+        if (bucket === 'treatment' && i >= 100 && i < 105)
+          events.push(order(id, `e-${id}`, { revenue: 100, currency: 'EUR' }, { bucket }));
+      }
+    const { result } = tally(events);
+    expect(result.arms.treatment.buyersByCurrency).toEqual({ GBP: 50, EUR: 5 });
+    const report = experimentReport(result, 50);
+    // Welch's test alone calls it significant: five buyers against none.
+    expect(report.revenuePerShopper.EUR?.pValue).toBeLessThan(0.05);
+    expect(report.fewBuyersCurrencies).toEqual(['EUR']);
+    const warnings = report.warnings.join('\n');
+    expect(warnings).not.toMatch(/fewer than 10 shoppers with an order in an arm:/);
+    expect(warnings).toContain(
+      'fewer than 10 shoppers with an order in EUR in an arm (treatment 5, holdout 0): the revenue per shopper, EUR row',
+    );
+    expect(formatReport(report, 50)).toContain(
+      '| revenue per shopper, EUR (few buyers: not reliable, see warnings) |',
+    );
+    expect(formatReport(report, 50)).toMatch(/\| revenue per shopper, GBP \| 2\.00 \|/);
+  });
+
+  it('does not call a split of a handful of shoppers a sample ratio mismatch', () => {
+    const events = ['treatment', 'treatment', 'holdout', 'holdout', 'holdout'].map((bucket, i) =>
+      stored({ type: 'page', anonymousId: `s${i}`, bucket: bucket as 'treatment' | 'holdout' }),
+    );
+    const report = experimentReport(tally(events).result, 10);
+    // The exact binomial p; chi-square said 1.9e-4, an alarm.
+    expect(report.sampleRatio?.pValue).toBeCloseTo(0.00856, 8);
+    expect(report.warnings.join('\n')).not.toContain('sample ratio mismatch');
   });
 });

@@ -7,7 +7,9 @@
  * which arm its browser was in. A shop's server often reports orders under the user id alone (no
  * anonymous id); such an order goes to the one browser that user id was seen with, and to no arm when
  * it was seen with none or with several (counted, and said in the report). One order reported twice
- * (by the browser and by the server, or retried under a new messageId) counts once, by `order_id`.
+ * (by the browser and by the server, by two browsers, or retried under a new messageId) counts once
+ * site-wide, by `order_id`: a browser's report before a user id's alone, and of browsers' reports the
+ * first stored (the earliest `receivedAt`; the live counters count the first stored too), in its arm.
  */
 import { type Bucket, type StoredEvent, validateStoredEvent } from '../../contracts/events';
 import { experimentRoleOf, orderKey, productIdsOf } from '../../contracts/experiment-events';
@@ -37,6 +39,14 @@ interface Activity {
   clicks?: Map<string, Click[]>;
   /** Impressions and clicks per placement (a Map: a placement is whatever an event says). */
   engagement?: Map<string, Engagement>;
+}
+
+interface FirstReport {
+  /** Epoch ms of its `receivedAt`. */
+  time: number;
+  browser: string;
+  /** Whether another browser reported the same order too. */
+  shared: boolean;
 }
 
 interface Click {
@@ -75,6 +85,8 @@ export interface Arm {
   orders: number;
   /** Per currency: how many of the orders were in it. */
   ordersByCurrency: Record<string, number>;
+  /** Per currency: shoppers with at least one order in it (the buyers its revenue comparison rests on). */
+  buyersByCurrency: Record<string, number>;
   /** Orders whose event gave no revenue, total or prices (counted as orders worth 0). */
   unpricedOrders: number;
   /** Per currency: the sum and sum of squares over shoppers of what each spent (n = `shoppers`). */
@@ -102,7 +114,10 @@ export interface Tally {
   inBothBuckets: number;
   /** Orders reported under a user id alone that could not be given to one browser. */
   unassigned: { userIds: number; orders: number };
-  /** The same order_id reported again (same browser), counted once. */
+  /**
+   * Reports of an order_id counted already (by the same browser, another browser, or the shop's server
+   * under a user id alone), left out: each order counts once, site-wide.
+   */
   repeatedOrders: number;
 }
 
@@ -128,6 +143,14 @@ export class ExperimentTally {
   private first: number | null = null;
   private last: number | null = null;
   private repeatedOrders = 0;
+  /**
+   * Order key → its first report by a browser (the earliest `receivedAt`; a tie goes to the smaller
+   * anonymous id, so a file and MongoDB agree): the one report of the order that counts. Sorted, only
+   * keys reported by several browsers or also under a user id alone are kept (see browsersSortedFrom).
+   */
+  private readonly firstReports = new Map<string, FirstReport>();
+  /** Order key → the user id that reported it first without a browser (one user id's report counts). */
+  private readonly userOnlyOrders = new Map<string, string>();
 
   constructor(
     private readonly options: TallyOptions,
@@ -174,8 +197,45 @@ export class ExperimentTally {
       const userId = event.userId ?? '';
       activity = this.userOnly.get(userId) ?? {};
       this.userOnly.set(userId, activity);
+      if (experimentRoleOf(event).kind === 'order') {
+        // The same order under a second user id alone: the first user id's report is the one.
+        const key = orderKey(event);
+        const first = this.userOnlyOrders.get(key);
+        if (first === undefined) this.userOnlyOrders.set(key, userId);
+        else if (first !== userId) {
+          this.repeatedOrders += 1;
+          return;
+        }
+      }
     }
+    // Sorted, the first reports came with noteOrder, and only the ones that matter are kept.
+    if (!this.sorted && event.anonymousId !== undefined && experimentRoleOf(event).kind === 'order')
+      this.noteFirstReport(orderKey(event), Date.parse(event.receivedAt), event.anonymousId);
     this.record(activity, event, time);
+  }
+
+  /**
+   * Sorted mode, before `browsersSortedFrom`: an order event of a browser in the window (MongoDB's
+   * `orders` query), read for which browser reported each order first. Counts nothing else.
+   */
+  noteOrder(raw: Record<string, unknown>): void {
+    const admitted = this.admit(raw);
+    if (typeof admitted === 'string') return;
+    const { event } = admitted;
+    if (event.anonymousId === undefined || experimentRoleOf(event).kind !== 'order') return;
+    this.noteFirstReport(orderKey(event), Date.parse(event.receivedAt), event.anonymousId);
+  }
+
+  private noteFirstReport(key: string, time: number, browser: string): void {
+    const first = this.firstReports.get(key);
+    if (first === undefined) this.firstReports.set(key, { time, browser, shared: false });
+    else if (first.browser !== browser) {
+      first.shared = true;
+      if (time < first.time || (time === first.time && browser < first.browser)) {
+        first.time = time;
+        first.browser = browser;
+      }
+    }
   }
 
   /** The event and its time, or why it does not count. */
@@ -224,6 +284,10 @@ export class ExperimentTally {
    */
   browsersSortedFrom(browsersOf: ReadonlyMap<string, ReadonlySet<string>>): void {
     for (const [userId, browsers] of browsersOf) this.browsersOf.set(userId, new Set(browsers));
+    // An order only one browser reported, and no user id alone, needs no deciding: its report counts.
+    // The others stay (memory grows with them, not with every order).
+    for (const [key, first] of this.firstReports)
+      if (!first.shared && !this.userOnlyOrders.has(key)) this.firstReports.delete(key);
     this.assignUserOnlyEvents();
     this.sorted = true;
   }
@@ -276,17 +340,33 @@ export class ExperimentTally {
     this.userOnly.clear();
   }
 
-  /** Counts a user id's orders that no browser can take. */
+  /**
+   * Counts a user id's orders that no browser can take; an order a browser reported is that browser's
+   * (counted, or not, with it), not one in no arm.
+   */
   private leaveOut(activity: Activity): void {
-    if (activity.orders === undefined || activity.orders.size === 0) return;
+    let orders = 0;
+    for (const key of activity.orders?.keys() ?? []) {
+      if (this.firstReports.has(key)) this.repeatedOrders += 1;
+      else orders += 1;
+    }
+    if (orders === 0) return;
     this.unassigned.userIds += 1;
-    this.unassigned.orders += activity.orders.size;
+    this.unassigned.orders += orders;
   }
 
   /** Adds a browser, with the user-only activity given to it, to its arm, and forgets it. */
   private sumUp(id: string): void {
     const shopper = this.shoppers.get(id);
     if (shopper === undefined) return;
+    // Its reports of orders another browser reported first are that browser's.
+    for (const key of [...(shopper.orders?.keys() ?? [])]) {
+      const first = this.firstReports.get(key);
+      if (first !== undefined && first.browser !== id) {
+        shopper.orders?.delete(key);
+        this.repeatedOrders += 1;
+      }
+    }
     for (const activity of this.pending.get(id) ?? []) this.merge(shopper, activity);
     this.pending.delete(id);
     if (shopper.bucket === 'both') this.inBothBuckets += 1;
@@ -296,9 +376,9 @@ export class ExperimentTally {
 
   private merge(browser: Shopper, activity: Activity): void {
     for (const [key, order] of activity.orders ?? []) {
-      const orders = ordersOf(browser);
-      if (orders.has(key)) this.repeatedOrders += 1;
-      else orders.set(key, order);
+      // A user id's order that a browser reported (this one or another): the browser's report counts.
+      if (this.firstReports.has(key) || browser.orders?.has(key)) this.repeatedOrders += 1;
+      else ordersOf(browser).set(key, order);
     }
     for (const [product, ofProduct] of activity.clicks ?? []) {
       const clicks = clicksOf(browser);
@@ -339,6 +419,7 @@ export class ExperimentTally {
       }
     }
     for (const [currency, amount] of spent) {
+      arm.buyersByCurrency[currency] = (arm.buyersByCurrency[currency] ?? 0) + 1;
       const sums = arm.revenue[currency] ?? { n: 0, sum: 0, sumOfSquares: 0 };
       arm.revenue[currency] = sums;
       sums.sum += amount;
@@ -407,6 +488,7 @@ export function emptyArm(): Arm {
     converted: 0,
     orders: 0,
     ordersByCurrency: {},
+    buyersByCurrency: {},
     unpricedOrders: 0,
     revenue: {},
     recommendationsShown: 0,
