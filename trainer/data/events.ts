@@ -8,6 +8,7 @@
 import { BSON } from 'mongodb';
 import { fromEventDocument } from '../../contracts/event-document';
 import { type EventRecord, eventInteractions } from './event-interactions';
+import { FingerprintSet } from './fingerprint-set';
 import { IdentityLinks } from './identities';
 import { InputError, readLines } from './lines';
 import { type DataSource, type Interaction, type ItemStats, ReadReport } from './types';
@@ -34,14 +35,14 @@ export const REPEATED_MESSAGE_ID = 'the same messageId again (a repeated event):
  * With `uniqueMessageIds` (the reader of `npm run report`, trainer/experiment/), an event whose
  * messageId came before is counted as read and skipped too (the first one is yielded): the collection
  * holds each messageId once, a file of exports appended together or a sender's retries can hold it
- * twice. That keeps every messageId of the file in memory.
+ * twice. Each messageId is kept as a 64-bit fingerprint (FingerprintSet), off the heap.
  */
 export async function* readEventRecords(
   path: string,
   report: ReadReport,
   options: { uniqueMessageIds?: boolean } = {},
 ): AsyncGenerator<[number, EventRecord]> {
-  const seen = options.uniqueMessageIds ? new Set<string>() : undefined;
+  const seen = options.uniqueMessageIds ? new FingerprintSet() : undefined;
   let first = true;
   for await (const [line, text] of readLines(path, (note) => report.notes.push(note))) {
     if (text.trim() === '') continue;
@@ -71,12 +72,11 @@ export async function* readEventRecords(
     }
     const messageId = (raw as { messageId?: unknown } | null)?.messageId;
     if (seen !== undefined && typeof messageId === 'string') {
-      if (seen.has(messageId)) {
+      if (!seen.add(messageId)) {
         report.rows.read += 1;
         report.skip(REPEATED_MESSAGE_ID, line);
         continue;
       }
-      seen.add(messageId);
     }
     yield [line, raw as EventRecord];
   }
