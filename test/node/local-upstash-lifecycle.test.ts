@@ -418,18 +418,25 @@ describe('command line and process end', () => {
     expect(cli.output()).toContain('usage:');
   });
 
-  it('kills the spawned redis-server when a library user is stopped with SIGTERM', async () => {
+  /** A program that starts the library's server (redis-server backend), runs `setup`, says READY, stays. */
+  const hostProgram = (setup: string): string => {
     const folder = mkdtempSync(join(tmpdir(), 'local-upstash-host-'));
     cleanups.push(() => rmSync(folder, { recursive: true, force: true }));
     const script = join(folder, 'host.mts');
-    // A host program that uses the library and installs no signal handlers of its own.
     writeFileSync(
       script,
       `import { startLocalUpstash } from ${JSON.stringify(INDEX)};\n` +
         `const server = await startLocalUpstash({ backend: 'redis-server' });\n` +
+        setup +
         `console.log('READY ' + server.url);\n` +
         'setInterval(() => {}, 1000);\n',
     );
+    return script;
+  };
+
+  it('kills the spawned redis-server when a library user is stopped with SIGTERM', async () => {
+    // A host program that uses the library and installs no signal handlers of its own.
+    const script = hostProgram('');
     // Plain node with tsx only as a loader: the tsx CLI would add its own signal relaying and mask ours.
     const host = run(process.execPath, ['--import', 'tsx', script]);
     await waitFor(() => host.output().includes('READY'), 'the host program', 20_000);
@@ -442,19 +449,11 @@ describe('command line and process end', () => {
   });
 
   it('leaves the order of stopping to a program that handles Ctrl-C itself: no connection error on the way out', async () => {
-    const folder = mkdtempSync(join(tmpdir(), 'local-upstash-host-'));
-    cleanups.push(() => rmSync(folder, { recursive: true, force: true }));
-    const script = join(folder, 'host.mts');
     // As npm start does: on Ctrl-C it first stops other things (wrangler: seconds), then this server.
     // The redis-server used to be SIGKILLed (and its folder removed) at the signal, so the connection's
     // retries printed `redis connection: connect ENOENT .../redis.sock` on every Ctrl-C.
-    writeFileSync(
-      script,
-      `import { startLocalUpstash } from ${JSON.stringify(INDEX)};\n` +
-        `const server = await startLocalUpstash({ backend: 'redis-server' });\n` +
-        `process.on('SIGINT', () => setTimeout(() => server.close().then(() => process.exit(0)), 600));\n` +
-        `console.log('READY ' + server.url);\n` +
-        'setInterval(() => {}, 1000);\n',
+    const script = hostProgram(
+      "process.on('SIGINT', () => setTimeout(() => server.close().then(() => process.exit(0)), 600));\n",
     );
     // In a process group of its own, to send Ctrl-C as a terminal does: to the whole group, which
     // redis-server was part of (it then shut down by itself, under the open connection).
