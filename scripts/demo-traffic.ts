@@ -153,7 +153,9 @@ async function main(): Promise<void> {
       `Requests that timed out (no whole answer within ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s): ${timeouts}; each ended its shopper.`,
     );
   }
-  console.log('The worker also recorded a page view for every personalized page it served.');
+  console.log(
+    'The worker also recorded a page view for every page it served a tracked shopper, in both arms.',
+  );
   console.log(`Live figures: ${baseUrl}/admin/live/screen (the ADMIN_TOKEN of .rx-data/run/worker.env).`);
   if (sum(() => 1, 'holdout') === 0) {
     console.log(
