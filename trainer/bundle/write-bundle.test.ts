@@ -7,7 +7,13 @@ import { ManifestSchema } from '../../contracts/manifest';
 import { loadRecommender } from '../onnx/run';
 import { fixtureBundleContents, writeFixtureBundle } from './fixture';
 import { BundleError, readBundle } from './read-bundle';
-import { assembleBundle, BundleTargetError, BundleTooLargeError, writeBundle } from './write-bundle';
+import {
+  assembleBundle,
+  BundleTargetError,
+  BundleTooLargeError,
+  checkFactorisedSize,
+  writeBundle,
+} from './write-bundle';
 
 describe('bundle writer', () => {
   it('writes a manifest that validates, with checksums of every file, and replaces a bundle atomically', async () => {
@@ -51,6 +57,18 @@ describe('bundle writer', () => {
     // At the limit, it is written.
     const fits = big.map((model) => ({ ...model, onnx: new Uint8Array(10 * 1024 * 1024) }));
     expect(assembleBundle({ ...contents, models: fits }).manifest.models).toHaveLength(3);
+  });
+
+  it('before training, refuses a catalogue whose two item-to-item graphs alone would not fit', () => {
+    // 11,000 items at rank 200: two graphs of ~16.8 MiB.
+    expect(() => checkFactorisedSize(11_000, 200, 1000)).toThrow(
+      /11000 items at rank 200 make graphs of about 16\.8 MiB each.*train with --rank 127 or lower/,
+    );
+    // Rank 128 there fits (two graphs ~21.5 MiB; the exact size is checked again at the end), and the
+    // dense limit or a rank above the item count never trips it.
+    expect(() => checkFactorisedSize(11_000, 128, 1000)).not.toThrow();
+    expect(() => checkFactorisedSize(1000, 5000, 1000)).not.toThrow();
+    expect(() => checkFactorisedSize(1100, 5000, 1000)).not.toThrow();
   });
 
   it('the same content gets the same version', async () => {

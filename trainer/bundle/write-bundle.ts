@@ -123,6 +123,24 @@ function checkBundleSize(models: readonly BundleModel[], catalogueBytes: number)
   );
 }
 
+/**
+ * Before training: the similar and complements graphs of a catalogue past the dense limit are each about
+ * 8 bytes × rank per item (two float32 factors), whatever the personal model. When those two alone pass
+ * what a worker takes, the bundle cannot fit, and that is said now, not after minutes of training (the
+ * exact size is checked again when the bundle is assembled).
+ */
+export function checkFactorisedSize(items: number, rank: number, maxDenseItems: number): void {
+  if (items <= maxDenseItems) return;
+  const effectiveRank = Math.min(rank, items);
+  const graphBytes = 8 * items * effectiveRank;
+  if (2 * graphBytes <= MAX_BUNDLE_BYTES) return;
+  // Three factorised graphs at about 8 × rank bytes per item each must fit.
+  const fitting = Math.floor(MAX_BUNDLE_BYTES / (3 * 8 * items));
+  throw new BundleTooLargeError(
+    `${items} items at rank ${effectiveRank} make graphs of about ${mib(graphBytes)} each, and a bundle holds three: over the ${mib(MAX_BUNDLE_BYTES)} a worker takes (MAX_BUNDLE_BYTES); train with --rank ${fitting} or lower, or on fewer items (--catalogue)`,
+  );
+}
+
 /** Thrown when the bundle cannot or must not be written where it was asked to go. */
 export class BundleTargetError extends Error {
   override readonly name = 'BundleTargetError';

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { ModelRole } from '../../contracts/manifest';
 import { buildCatalogue, readShopCatalogue, type ShopCatalogueEntry } from '../bundle/catalogue';
-import { type BundleContents, type BundleModel, TRAINER } from '../bundle/write-bundle';
+import { type BundleContents, type BundleModel, checkFactorisedSize, TRAINER } from '../bundle/write-bundle';
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
 import { type Format, inputName, openSource, readAll } from '../data/sources';
@@ -95,6 +95,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
 
   const popularity = itemPopularity(byUser.matrix);
   const itemItemOptions = { rank: options.rank ?? 128, maxDenseItems: options.maxDenseItems ?? 1000 };
+  checkFactorisedSize(items.length, itemItemOptions.rank, itemItemOptions.maxDenseItems);
   const bodies = new Map<string, ScoringBody>();
   const models: BundleModel[] = [];
   const add = (name: string, role: ModelRole, body: ScoringBody, params: BundleModel['params']) => {
