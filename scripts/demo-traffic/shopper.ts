@@ -157,11 +157,13 @@ export async function simulateShopper(
   }
 
   /**
-   * The arm this shopper is in, as every API answer of the worker says (`bucket`). The page no longer
-   * tells: the worker sends both arms' page views. Before that worker, a page whose view the worker did
-   * not send was a held-out one, which stays the answer where the API says nothing.
+   * The arm this shopper is in, as every API answer of the worker says (`bucket`); undefined while the
+   * API has not said (rate limited: asked again on the next page). The page no longer tells, since the
+   * worker sends both arms' page views; a page whose view the worker did not send (a worker from before)
+   * was a held-out one.
    */
-  async function bucketOf(page: ParsedPage): Promise<ShopperReport['bucket']> {
+  async function bucketOf(page: ParsedPage): Promise<ShopperReport['bucket'] | undefined> {
+    if (!page.pageViewSent) return 'holdout';
     const answer = await request('/v1/recommendations?placement=home&limit=1', {
       headers: { accept: 'application/json' },
     });
@@ -169,10 +171,11 @@ export async function simulateShopper(
       const { bucket } = JSON.parse(answer.body) as { bucket?: unknown };
       if (bucket === 'treatment' || bucket === 'holdout') return bucket;
     } catch {
-      // not the worker's API: below
+      // not an answer of the worker's API
     }
-    return page.pageViewSent ? 'treatment' : 'holdout';
+    return undefined;
   }
+  let bucketKnown = false;
 
   async function view(path: string): Promise<ParsedPage> {
     const response = await request(path, { headers: { accept: ACCEPT_HTML } });
@@ -181,7 +184,11 @@ export async function simulateShopper(
     report.pages++;
     const page = parsePage(html);
     report.recommendationsShown += page.recommendations.length;
-    if (report.pages === 1) report.bucket = await bucketOf(page);
+    if (!bucketKnown) {
+      const bucket = await bucketOf(page);
+      if (bucket) report.bucket = bucket;
+      bucketKnown = bucket !== undefined;
+    }
     if (!page.pageViewSent) {
       // rx.js sends the page view when the worker did not (holdout pages).
       const productId = /^\/products\/([^/]+)$/.exec(path)?.[1];

@@ -50,6 +50,19 @@ describe('proxy: page views', () => {
       { deps: { source: () => testSource() } },
     );
     expect(slot.events[0]).toMatchObject({ event: 'Product Viewed', properties: { product_id: '22423' } });
+    // As the plugin reads it: the first data-rx-view element decides, an empty id meaning none.
+    const empty = await proxied(
+      raw(
+        page(
+          '<main data-rx-view data-rx-product-id=""></main>' +
+            '<div data-rx-slot data-rx-placement="product" data-rx-product-id="22423"></div>',
+        ),
+        HTML,
+      ),
+      { headers: SHOPPER },
+      { deps: { source: () => testSource() } },
+    );
+    expect(empty.events[0]).toMatchObject({ type: 'page', name: 'home' });
     const plain = await proxied(
       raw(page('<p>About us</p>'), HTML),
       { headers: SHOPPER },

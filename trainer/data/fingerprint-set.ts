@@ -1,8 +1,8 @@
 /**
  * A set of strings kept as 64-bit fingerprints in typed arrays (open addressing), for telling a
  * repeated messageId among a million events. A `Set` of the strings themselves held ~70 MB of heap
- * there (`npm run bench -- report` ran out of its 192 MiB heap); this holds 9 bytes per slot, at most
- * twice as many slots as entries, outside the V8 heap. Two different strings share a fingerprint with
+ * there (`npm run bench -- report` ran out of its 192 MiB heap); this holds 9 bytes per slot, with two
+ * to four slots per entry (it doubles once half full), outside the V8 heap. Two different strings share a fingerprint with
  * probability about n² / 2^65 (3 in 100 million for a million strings): one of such a pair would be
  * taken for a repeat of the other.
  */

@@ -131,6 +131,29 @@ describe('ExperimentTally', () => {
     expect(tally([...events].reverse()).result.arms).toEqual(result.arms);
   });
 
+  it("a browser's own earlier repeat of a shared order is its report's time, in any read order", () => {
+    const received = (hour: number, minute: number) =>
+      new Date(Date.UTC(2026, 10, 1, hour, minute)).toISOString();
+    const a = (minute: number) =>
+      order('a', 'o1', { revenue: 50, currency: 'GBP' }, { receivedAt: received(10, minute) });
+    const b = order(
+      'b',
+      'o1',
+      { revenue: 50, currency: 'GBP' },
+      { bucket: 'holdout', receivedAt: received(10, 3) },
+    );
+    // a at 10:05, a again at 10:01 (a reloaded confirmation page), b at 10:03: a's 10:01 is the first.
+    for (const events of [
+      [a(5), a(1), b],
+      [a(1), a(5), b],
+      [b, a(5), a(1)],
+    ]) {
+      const { result } = tally(events);
+      expect(result.arms.treatment).toMatchObject({ converted: 1, orders: 1 });
+      expect(result.arms.holdout).toMatchObject({ converted: 0, orders: 0 });
+    }
+  });
+
   it('sorted by browser, gives a shared order to the first stored report noted before', () => {
     const received = (hour: number) => new Date(Date.UTC(2026, 10, 1, hour)).toISOString();
     const b1 = order('b1', 'o1', { revenue: 50, currency: 'GBP' }, { receivedAt: received(12) });

@@ -228,13 +228,16 @@ export class ExperimentTally {
 
   private noteFirstReport(key: string, time: number, browser: string): void {
     const first = this.firstReports.get(key);
-    if (first === undefined) this.firstReports.set(key, { time, browser, shared: false });
-    else if (first.browser !== browser) {
-      first.shared = true;
-      if (time < first.time || (time === first.time && browser < first.browser)) {
-        first.time = time;
-        first.browser = browser;
-      }
+    if (first === undefined) {
+      this.firstReports.set(key, { time, browser, shared: false });
+      return;
+    }
+    if (first.browser !== browser) first.shared = true;
+    // The earliest report wins, whichever line came first: a browser's own earlier repeat (a reloaded
+    // confirmation page) counts as its report's time, or the arm would depend on the read order.
+    if (time < first.time || (time === first.time && browser < first.browser)) {
+      first.time = time;
+      first.browser = browser;
     }
   }
 
@@ -285,7 +288,8 @@ export class ExperimentTally {
   browsersSortedFrom(browsersOf: ReadonlyMap<string, ReadonlySet<string>>): void {
     for (const [userId, browsers] of browsersOf) this.browsersOf.set(userId, new Set(browsers));
     // An order only one browser reported, and no user id alone, needs no deciding: its report counts.
-    // The others stay (memory grows with them, not with every order).
+    // The others stay for the browser-by-browser read. (Until here every order of the window was held:
+    // the `orders` query notes each one first.)
     for (const [key, first] of this.firstReports)
       if (!first.shared && !this.userOnlyOrders.has(key)) this.firstReports.delete(key);
     this.assignUserOnlyEvents();

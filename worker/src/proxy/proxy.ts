@@ -111,10 +111,14 @@ function weakenEtag(headers: Headers): void {
   if (etag && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
 }
 
-/** Resolves at the end of the rewritten page's document, or after `waitMs` if it never comes (aborted). */
-function pageEnd(rewriter: HTMLRewriter, waitMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timeout = setTimeout(resolve, waitMs);
+/**
+ * `done` resolves at the end of the rewritten page's document, or after `waitMs` if it never comes
+ * (aborted); `cancel` ends the wait for a page that will not be rewritten after all.
+ */
+function pageEnd(rewriter: HTMLRewriter, waitMs: number): { done: Promise<void>; cancel: () => void } {
+  let timeout: ReturnType<typeof setTimeout> | null = null;
+  const done = new Promise<void>((resolve) => {
+    timeout = setTimeout(resolve, waitMs);
     rewriter.onDocument({
       end: () => {
         clearTimeout(timeout);
@@ -122,6 +126,7 @@ function pageEnd(rewriter: HTMLRewriter, waitMs: number): Promise<void> {
       },
     });
   });
+  return { done, cancel: () => clearTimeout(timeout) };
 }
 
 /** Caching headers meant for CDNs rather than browsers; a personalized page must not carry them. */
@@ -251,7 +256,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     csp,
     ...(pageViewSent ? { facts } : {}),
   });
-  const done = pageEnd(rewriter, deps.pageViewWaitMs);
+  const { done, cancel: cancelPageEnd } = pageEnd(rewriter, deps.pageViewWaitMs);
   const input = new Response(response.body, init);
   let rewritten: Response;
   try {
@@ -262,6 +267,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // two Content-Type headers joined into one. The shopper gets the untouched page, as any shopper
     // would without us; no page view is sent for a page that was not ours to show.
     deadline.expire();
+    cancelPageEnd();
     logRepeating('warn', 'proxy_page_not_rewritable', { charset: html.charset ?? null, error });
     return new Response(input.body, {
       status: response.status,

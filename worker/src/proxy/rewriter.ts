@@ -49,9 +49,12 @@ export interface PageFacts {
   productSlot?: string;
 }
 
-/** The product a page's markup says it shows (PageFacts), if any. */
+/**
+ * The product a page's markup says it shows (PageFacts), if any, as the plugin reads it: the first
+ * `[data-rx-view]` element decides, even with an empty id (then none); else the first product slot.
+ */
 export function viewedProduct(facts: PageFacts): string | undefined {
-  return facts.viewMarked ?? facts.productSlot;
+  return (facts.viewMarked ?? facts.productSlot) || undefined;
 }
 
 export interface PluginTagOptions {
@@ -376,9 +379,8 @@ export function pageRewriter({
   if (facts) {
     const noted = (key: keyof PageFacts) =>
       outsideTemplate((element) => {
-        if (facts[key] !== undefined) return;
-        const id = decodeEntities(element.getAttribute('data-rx-product-id') ?? '').trim();
-        if (id) facts[key] = id;
+        if (facts[key] === undefined)
+          facts[key] = decodeEntities(element.getAttribute('data-rx-product-id') ?? '');
       });
     rewriter.on('[data-rx-view][data-rx-product-id]', { element: noted('viewMarked') });
     rewriter.on('[data-rx-slot][data-rx-placement="product"][data-rx-product-id]', {
