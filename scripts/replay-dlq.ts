@@ -195,6 +195,13 @@ function stopMessage(
       `${inHand.published} of them were published and not acked: the next run publishes them again ` +
         '(the consumer stores each event once, by messageId).',
     );
+  // A pull whose answer was lost may have leased a batch no one holds: a run before the lease ends
+  // neither sees those messages nor says they exist, and would report the queue drained.
+  if (result.hiddenUntil !== undefined)
+    lines.push(
+      `A pull was tried again after an answer was lost: messages it may have leased stay hidden in ${from} ` +
+        `until about ${iso(result.hiddenUntil)}; run again after that to replay them.`,
+    );
   return lines.join('\n');
 }
 

@@ -334,6 +334,23 @@ describe('replay-dlq when the API rate-limits or fails for a moment', () => {
     expect(fake.contents('rx-events-dlq')).toEqual([]);
   });
 
+  it('a run that stops after a pull lost its answer says that the messages that pull leased stay hidden too', async () => {
+    const bodies = events(250);
+    fake.enqueue('rx-events-dlq', bodies);
+    // The first pull leases 100 messages and its answer is lost; the retried pull gets the next 100,
+    // whose publish is refused for good.
+    fake.fail('pull', { count: 1, status: 500, applied: true });
+    fake.fail('publish', { count: 1, status: 400 });
+
+    const error = await stopped(replay());
+    expect(error.result.replayed).toBe(0);
+    expect(error.result.hiddenUntil).toBeDefined();
+    expect(error.message).toContain(
+      'A pull was tried again after an answer was lost: messages it may have leased stay hidden in ' +
+        `rx-events-dlq until about ${new Date(error.result.hiddenUntil ?? 0).toISOString()}; run again after that to replay them.`,
+    );
+  });
+
   it('a publish that was applied but answered 500 is published again: those messages twice in rx-events (the consumer stores each event once), none lost, none left in the DLQ', async () => {
     const bodies = packs(30, 40); // ~14 KB each: several publishes per pulled batch
     fake.enqueue('rx-events-dlq', bodies);
