@@ -108,6 +108,25 @@ describe('events reader', () => {
     expect(aggregate(rows).matrix.values[0]).toBeCloseTo(1, 6);
   });
 
+  it('reads an event whose messageId came before once: appended exports do not weigh it twice', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const viewed = {
+      type: 'track',
+      event: 'Product Viewed',
+      messageId: 'm-1',
+      anonymousId: 'a1',
+      timestamp: '2024-05-01T10:00:00Z',
+      properties: { product_id: 'P1' },
+    };
+    const added = { ...viewed, event: 'Product Added', messageId: 'm-2' };
+    await writeFile(file, `${[viewed, added, viewed].map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const source = eventsSource(file);
+    const rows = await readAll(source);
+    expect(rows.map((r) => r.weight)).toEqual([1, 3]);
+    expect(source.report.skipped()).toEqual([expect.objectContaining({ firstLines: [3] })]);
+  });
+
   it("keeps the events' currency for the catalogue, and ignores a negative price", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
     const file = path.join(dir, 'events.jsonl');

@@ -19,7 +19,9 @@ export function eventsSource(path: string): DataSource {
   const items = new Map<string, ItemStats>();
   const identities = new IdentityLinks();
   async function* interactions(): AsyncGenerator<Interaction> {
-    for await (const [line, raw] of readEventRecords(path, report))
+    // A file of exports appended together can hold an event twice; the collection holds it once, and
+    // so does what the models learn from.
+    for await (const [line, raw] of readEventRecords(path, report, { uniqueMessageIds: true }))
       yield* eventInteractions(raw, line, report, items, identities);
     if (report.rows.read === 0) throw new InputError(`input ${path} has no events`);
   }
@@ -32,7 +34,7 @@ export const REPEATED_MESSAGE_ID = 'the same messageId again (a repeated event):
 /**
  * The events of a JSONL file with their line numbers, as read: Extended JSON turned back into the
  * stored form, not validated. A line that is no JSON is counted as read and skipped in `report`.
- * With `uniqueMessageIds` (the reader of `npm run report`, trainer/experiment/), an event whose
+ * With `uniqueMessageIds` (the events source of training and evaluation, and `npm run report`), an event whose
  * messageId came before is counted as read and skipped too (the first one is yielded): the collection
  * holds each messageId once, a file of exports appended together or a sender's retries can hold it
  * twice. Each messageId is kept as a 64-bit fingerprint (FingerprintSet), off the heap.
