@@ -1,5 +1,6 @@
 /** Minimal `--name value` argument parsing for the trainer's commands, with usage errors. */
 import path from 'node:path';
+import { utcDayStart } from '../data/utc-day';
 
 /** A command-line usage error: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -107,9 +108,8 @@ export function positiveNumber(args: Map<string, string>, key: string): number {
 export function dayOption(args: Map<string, string>, key: string): number | undefined {
   const raw = args.get(key);
   if (raw === undefined) return undefined;
-  const time = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? Date.parse(`${raw}T00:00:00Z`) : Number.NaN;
-  if (!Number.isFinite(time) || new Date(time).toISOString().slice(0, 10) !== raw)
-    throw new UsageError(`--${key} must be a day as YYYY-MM-DD, got "${raw}"`);
+  const time = utcDayStart(raw);
+  if (!Number.isFinite(time)) throw new UsageError(`--${key} must be a day as YYYY-MM-DD, got "${raw}"`);
   return time;
 }
 

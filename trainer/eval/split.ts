@@ -2,6 +2,7 @@
 
 import { InputError } from '../data/lines';
 import type { Interaction } from '../data/types';
+import { utcDayStart } from '../data/utc-day';
 import { NumpyRandomState } from '../math/mt19937';
 
 /** A split: training interactions and the test interactions to predict. */
@@ -82,24 +83,16 @@ export function temporalSplit(
   };
 }
 
-const CUTOFF_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const CUTOFF_MOMENT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const CUTOFF_MOMENT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * `--cutoff` as epoch ms: a day (UTC midnight) or a moment with its zone. `Date.parse` alone rolls
  * 2011-11-31 over to 12-01 and reads "12" as 2001-12-01, so the split would silently be another one.
  */
 export function parseCutoff(raw: string): number {
-  const parts = CUTOFF_DAY.exec(raw) ?? CUTOFF_MOMENT.exec(raw);
-  const [year, month, day] = (parts ?? []).slice(1, 4).map(Number);
-  const exists =
-    year !== undefined &&
-    month !== undefined &&
-    day !== undefined &&
-    new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day &&
-    month >= 1 &&
-    month <= 12;
-  const time = exists ? Date.parse(CUTOFF_DAY.test(raw) ? `${raw}T00:00:00Z` : raw) : Number.NaN;
+  const day = utcDayStart(raw.slice(0, 10));
+  const time =
+    raw.length === 10 ? day : Number.isFinite(day) && CUTOFF_MOMENT.test(raw) ? Date.parse(raw) : Number.NaN;
   if (!Number.isFinite(time))
     throw new InputError(`--cutoff must be a day (YYYY-MM-DD) or a moment (2011-11-30T06:54Z), got "${raw}"`);
   return time;
