@@ -269,11 +269,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     deadline.expire();
     cancelPageEnd();
     logRepeating('warn', 'proxy_page_not_rewritable', { charset: html.charset ?? null, error });
-    return new Response(input.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: shopperResponseHeaders(response, config.origin, publicUrl),
-    });
+    return originAnswer(input, shopperResponseHeaders(response, config.origin, publicUrl));
   }
   // The page streams on after this handler returns, so it counts as a request in progress until its
   // end: a cold isolate then creates its model sessions (one long synchronous block) after the page,
