@@ -79,31 +79,31 @@ function countersOf(reply: unknown): Map<string, number> {
 }
 
 function armsOf(counters: ReadonlyMap<string, number>, shoppers: Shoppers): LiveArms {
-  const currencies = new Set<string>();
-  for (const bucket of BUCKETS) {
-    const prefix = `${liveCounterPrefix(bucket)}revenue_milli:`;
-    for (const field of counters.keys())
-      if (field.startsWith(prefix) && CURRENCY.test(field.slice(prefix.length)))
-        currencies.add(field.slice(prefix.length));
-  }
-  return {
-    treatment: armOf(counters, 'treatment', shoppers.treatment, currencies),
-    holdout: armOf(counters, 'holdout', shoppers.holdout, currencies),
+  const arms = {
+    treatment: armOf(counters, 'treatment', shoppers.treatment),
+    holdout: armOf(counters, 'holdout', shoppers.holdout),
   };
+  // An arm with browsers and no revenue in a currency the other arm has revenue in: 0 per browser
+  // there, as `npm run report` shows it, not no figure.
+  for (const [arm, other] of [
+    [arms.treatment, arms.holdout],
+    [arms.holdout, arms.treatment],
+  ] as const) {
+    if (arm.browsers === 0) continue;
+    for (const currency of Object.keys(other.revenue)) arm.revenue_per_browser[currency] ??= 0;
+  }
+  return arms;
 }
 
 function armOf(
   counters: ReadonlyMap<string, number>,
   bucket: Bucket,
   shoppers: { browsers: number; buyers: number },
-  /** The currencies either arm has revenue in: an arm with browsers and none of it has 0 per browser. */
-  currencies: ReadonlySet<string>,
 ): LiveArm {
   const prefix = liveCounterPrefix(bucket);
   const get = (counter: string) => counters.get(`${prefix}${counter}`) ?? 0;
   const revenue: Record<string, number> = {};
   const revenuePerBrowser: Record<string, number> = {};
-  if (shoppers.browsers > 0) for (const currency of currencies) revenuePerBrowser[currency] = 0;
   const placements: Partial<Record<LivePlacement, LiveEngagement>> = {};
   for (const [field, value] of counters) {
     if (!field.startsWith(prefix)) continue;
