@@ -7,7 +7,7 @@
  * (`apiUrl`, serves rx.js and /v1/*, with CORS).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
 import type { EventProblem, RxEventInput } from '../../contracts/event-types';
 import { validateEvent } from '../../contracts/events';
@@ -46,7 +46,8 @@ export interface FixtureApi {
   setPage(html: string, options?: { holdBodyMs?: number }): void;
   /**
    * Between tests: forgets every recorded request, event, batch and body, and answers as at the start
-   * again (every event post taken, the fixture items). The page stays until the next `setPage`.
+   * again (every event post taken, the fixture items). The page stays until the next `setPage`. Open
+   * connections are closed, and requests on connections made before are never recorded.
    */
   reset(): void;
   close(): Promise<void>;
@@ -98,6 +99,13 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
   const events: RxEventInput[] = [];
   const batches: RxEventInput[][] = [];
   const bodies: string[] = [];
+  /**
+   * Which test a connection belongs to: `reset()` starts a new generation and closes every connection.
+   * A page of the test before (a navigation its last click started) can still have a request in flight
+   * when its browser context closes; arriving after the reset, it would be recorded as this test's own.
+   */
+  let generation = 0;
+  const generationOf = new WeakMap<Socket, number>();
 
   const shop = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -112,6 +120,8 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
   });
 
   const api = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const requestGeneration = generationOf.get(req.socket);
+    if (requestGeneration !== generation) return void req.socket.destroy();
     const url = new URL(req.url ?? '/', 'http://api.test');
     const request: RecordedRequest = {
       method: req.method ?? 'GET',
@@ -164,6 +174,8 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     }
     if (url.pathname === '/v1/events' && req.method === 'POST') {
       void readBody(req).then((body) => {
+        // Read to its end after a reset: the test it belonged to is over.
+        if (requestGeneration !== generation) return void req.socket.destroy();
         request.body = body;
         if (failures > 0) {
           failures--;
@@ -189,6 +201,8 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     json(404, { error: { code: 'not_found', message: url.pathname, details: [] } });
   });
 
+  api.on('connection', (socket: Socket) => generationOf.set(socket, generation));
+
   const [shopUrl, apiUrl] = await Promise.all([listen(shop), listen(api)]);
   const close = (server: Server) =>
     new Promise<void>((resolve) => {
@@ -213,6 +227,9 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       holdBodyMs = options.holdBodyMs ?? 0;
     },
     reset: () => {
+      generation++;
+      api.closeAllConnections();
+      shop.closeAllConnections();
       for (const recorded of [requests, events, batches, bodies]) recorded.length = 0;
       failures = 0;
       nothing = false;
