@@ -2,8 +2,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { MongoClient } from 'mongodb';
 import type { Env } from '../env';
 import { log } from '../log';
+import { withDeadline } from '../with-deadline';
 import { databaseName, ensureIndexes } from './collections';
-import { withDeadline } from './deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
 import { createMongoClient, writeDeadlineMs } from './mongo-client';
 

@@ -1,5 +1,5 @@
 import type { Env } from '../env';
-import { withDeadline } from './deadline';
+import { withDeadline } from '../with-deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
 import { withBatchClient, writeDeadlineMs } from './mongo-client';
 import { mongoUriProblem } from './mongo-uri';

@@ -1,8 +1,8 @@
 import type { RxEvent, StoredEvent } from '../../../contracts/events';
-import { withDeadline } from '../consumer/deadline';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
 import { logRepeating } from '../log-repeating';
+import { withDeadline } from '../with-deadline';
 import { type EnrichOptions, enrichEvents } from './enrich';
 import { packEvents } from './event-pack';
 import { chunkForQueue } from './queue-chunks';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Manifest } from '../../../contracts/manifest';
-import { withDeadline } from '../consumer/deadline';
 import { toHex } from '../hex';
+import { withDeadline } from '../with-deadline';
 import { BundleError, type BundleSource, readManifest } from './bundle';
 import { sha256Hex } from './sha256';
 

@@ -1,9 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../../../../contracts/events';
 import { retryDelaySeconds } from '../../consumer/backoff';
-import { withDeadline } from '../../consumer/deadline';
 import type { Env } from '../../env';
 import { log } from '../../log';
+import { withDeadline } from '../../with-deadline';
 import { sendStoredEvents } from '../producer';
 
 /**

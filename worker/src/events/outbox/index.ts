@@ -1,9 +1,9 @@
 import type { RxEvent, StoredEvent } from '../../../../contracts/events';
 import { contextDigest } from '../../cache/keys';
 import { setting } from '../../config';
-import { withDeadline } from '../../consumer/deadline';
 import type { Env } from '../../env';
 import { type ComponentHealth, publicDetail, registerHealthProbe } from '../../health';
+import { withDeadline } from '../../with-deadline';
 import { enrichEvents } from '../enrich';
 import type { HoldResult, OutboxStatus } from './event-outbox-object';
 
