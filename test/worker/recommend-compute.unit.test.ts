@@ -113,6 +113,39 @@ describe('computeRecommendations', () => {
     expect(Array.from(inputs[0] ?? [])).toEqual([0, 2, 2, 0, 0, 0]);
   });
 
+  it('no slot offers what is in the cart: home and product pages leave out the cart from activity', async () => {
+    // B is in the cart (A was added and removed again); the models score it highest, as a cart item
+    // weighs most in the history. D, the most popular, is the popularity fill.
+    const activity = [
+      { product_id: 'A', kind: 'removed' as const, at: 3 },
+      { product_id: 'B', kind: 'cart' as const, at: 2 },
+      { product_id: 'A', kind: 'cart' as const, at: 1 },
+    ];
+    const signals = { activity, purchases: [], identified: true };
+    const home = await computeRecommendations(
+      bundleWithScores([0.1, 0.9, 0.4, 0, 0, 0]),
+      { placement: 'home', limit: 3 },
+      signals,
+      true,
+    );
+    expect(home.items.map((item) => item.product_id)).toEqual(['C', 'A', 'D']);
+    const product = await computeRecommendations(
+      bundleWithScores([0.1, 0.9, 0.4, 0, 0, 0], 'similar'),
+      { placement: 'product', productId: 'C', limit: 3 },
+      signals,
+      true,
+    );
+    expect(product.items.map((item) => item.product_id)).toEqual(['A', 'D', 'E']);
+    // The holdout ignores the shopper's activity: the cart is not known to it.
+    const holdout = await computeRecommendations(
+      bundleWithScores([0.1, 0.9, 0.4, 0, 0, 0]),
+      { placement: 'home', limit: 3 },
+      signals,
+      false,
+    );
+    expect(holdout.items.map((item) => item.product_id)).toEqual(['D', 'E', 'F']);
+  });
+
   it('leaves out scores that are not finite (a broken model) instead of answering score null', async () => {
     const bundle = bundleWithScores([Number.POSITIVE_INFINITY, 0.9, 0, 0, 0, 0]);
     const { items } = await computeRecommendations(bundle, { placement: 'home', limit: 3 }, SIGNALS, true);

@@ -112,8 +112,10 @@ export async function computeRecommendations(
   const excluded = new Set<string>(personalize ? signals.purchases : []);
   if (query.productId) excluded.add(query.productId);
   for (const id of query.productIds ?? []) excluded.add(id);
-  // A cart slot never offers what is in the cart, whether the page named it or activity told it.
-  if (query.placement === 'cart') for (const id of chosen?.context ?? []) excluded.add(id);
+  // No slot offers what is in the shopper's cart (docs/api.md "Excluded"), whether the page named it
+  // (a cart slot's product_ids) or activity told it: a cart item weighs most in the history, so the
+  // models would otherwise put it first on the home and product pages.
+  if (personalize) for (const id of cartOfActivity(signals.activity)) excluded.add(id);
   const mask = recommendationMask(bundle.items, bundle.byId, excluded, query.category);
 
   let source: RecommendationSource = 'popularity';
