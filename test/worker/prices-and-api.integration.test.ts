@@ -150,8 +150,14 @@ describe('POST /v1/prices/verify', () => {
       })
     ).replace(/^v2\.[0-9a-f]{12}\./, `v2.${kid}.`);
 
+    // The same MAC bytes spelled another way: the last character's unused low bit flipped, which
+    // decoding ignores. One token, one spelling, or a shop refusing a token string seen before is replayed.
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = ALPHABET.indexOf(token.at(-1) ?? '');
+    const respelled = token.slice(0, -1) + ALPHABET[last ^ 1];
+
     const { status, body } = await verify(
-      { tokens: [tampered, expired, otherQuote?.token, 'garbage', forged, token] },
+      { tokens: [tampered, expired, otherQuote?.token, 'garbage', forged, respelled, token] },
       { cookie: shopper.cookie },
     );
     expect(status).toBe(200);
@@ -161,6 +167,7 @@ describe('POST /v1/prices/verify', () => {
       'other_user',
       'malformed',
       'bad_signature',
+      'malformed',
       'valid',
     ]);
     // Claims are only echoed for valid tokens.

@@ -5,13 +5,20 @@ export function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 }
 
-/** Decodes base64url; undefined for anything that is not. */
+/**
+ * Decodes base64url; undefined for anything that is not, or that is not written as `toBase64Url`
+ * writes it. `atob` ignores the unused low bits of the last character, so without the canonical check
+ * four spellings of a token (differing in its last character) would decode to the same bytes and all
+ * verify: a shop that refuses a token string seen before could be replayed.
+ */
 export function fromBase64Url(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  let bytes: Uint8Array;
   try {
     const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/'));
-    return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+    bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
   } catch {
     return undefined;
   }
+  return toBase64Url(bytes) === text ? bytes : undefined;
 }
