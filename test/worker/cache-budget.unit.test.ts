@@ -135,3 +135,21 @@ describe('a server that refuses the scripts’ shebang (Upstash’s allow-key-lo
     });
   }
 });
+
+describe('an error that only quotes those words', () => {
+  // The client appends the command to its error, and the store's command carries the entry (product
+  // titles); Redis's own "with args beginning with" repeats arguments too. Neither is a refusal.
+  for (const message of [
+    'ERR max requests limit exceeded, command was: ["evalsha","x",2,"k","g","{\\"title\\":\\"Shebang Hot Sauce\\"}"]',
+    'WRONGTYPE Operation against a key holding the wrong kind of value, command was: ["evalsha_ro","unknown command"]',
+    "ERR wrong number of arguments for 'evalsha_ro', with args beginning with: 'Error compiling script' ",
+  ]) {
+    it(`keeps the scripts and their shebang on "${message.slice(0, 40)}…"`, async () => {
+      const { redis, reads } = client(1, () => Promise.reject(new Error(message)), 1);
+      await expect(lookupRecommendations(redis, parts, 'h', BUDGET_MS)).rejects.toThrow(message);
+      expect(reads.pipelines).toBe(0);
+      expect(shebangRefused(redis)).toBe(false);
+      expect(scriptingUnavailable(redis)).toBe(false);
+    });
+  }
+});

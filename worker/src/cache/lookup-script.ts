@@ -1,5 +1,6 @@
 import type { Redis } from '@upstash/redis/cloudflare';
 import { log } from '../log';
+import { redactSecrets } from '../redact';
 
 /**
  * The cache's two Lua scripts: the lookup (read-only, EVALSHA_RO) and the conditional write
@@ -186,10 +187,14 @@ export function shebangRefused(redis: Redis): boolean {
  */
 export function noteScriptingRefused(redis: Redis, error: unknown, kind: ScriptKind = 'lookup'): boolean {
   const message = error instanceof Error ? error.message : String(error);
+  // Only the server's own words: the client appends the command (`, command was: [...]`, the store's
+  // includes the entry, product titles and all), and Redis its first arguments. A failure of any kind
+  // for an entry with a product titled "Shebang Hot Sauce" must not switch the scripts off.
+  const refusal = redactSecrets(message).split(/,\s*with args beginning with/i)[0] ?? '';
   // Stock Redis 7: "Unexpected flag in script shebang: allow-key-locking"; Redis 6: "Error compiling
   // script (...): user_script:1: unexpected symbol near '#'". Only once: the script without the line
   // failing as well is an error of its own.
-  if (!withoutShebang.has(redis) && /shebang|compiling script/i.test(message)) {
+  if (!withoutShebang.has(redis) && /shebang|compiling script/i.test(refusal)) {
     withoutShebang.add(redis);
     scripts.lookup.delete(redis);
     scripts.store.delete(redis);
@@ -201,7 +206,7 @@ export function noteScriptingRefused(redis: Redis, error: unknown, kind: ScriptK
     return true;
   }
   // Stock Redis says "unknown command"; Upstash, for a command it does not offer, "Command is not available".
-  if (!/unknown command|unknown subcommand|command is not available/i.test(message)) return false;
+  if (!/unknown command|unknown subcommand|command is not available/i.test(refusal)) return false;
   withoutScripting[kind].add(redis);
   // Only the refusal itself: the rest of Redis's message repeats the command's arguments (keys).
   log('info', 'cache_scripts_unavailable', {
