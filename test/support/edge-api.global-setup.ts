@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startLocalUpstash } from '../../scripts/local-upstash/index';
 import { buildFixtureBundle, bundleToBase64, outOfBoundsGraph } from './fixture-bundle';
-import { closedPort, startSlowHttpServer } from './slow-http-server';
+import { startReadOnlyUpstash } from './read-only-upstash';
+import { CLOSED_PORT, startSlowHttpServer } from './slow-http-server';
 
 /** What the edge API tests receive. */
 export interface EdgeApiProvided {
@@ -16,6 +17,8 @@ export interface EdgeApiProvided {
   /** The local server on its in-memory backend, which runs no Lua scripts. */
   memoryUpstash: { url: string; token: string };
   slowUpstashUrl: string;
+  /** The redis-server Upstash behind a stand-in that refuses every write (read-only-upstash.ts). */
+  readOnlyUpstashUrl: string;
   slowDelayMs: number;
   deadUpstashUrl: string;
   /** name → file name → base64 bytes */
@@ -112,13 +115,13 @@ function failingAtRunTime(): Record<string, string> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [upstash, memoryUpstash, slow, deadPort] = await Promise.all([
+  const [upstash, memoryUpstash, slow] = await Promise.all([
     startLocalUpstash({ backend: 'redis-server' }),
     // A REST server without scripting (as Redis < 7 or another Upstash-compatible proxy may be).
     startLocalUpstash({ backend: 'memory' }),
     startSlowHttpServer(SLOW_DELAY_MS),
-    closedPort(),
   ]);
+  const readOnly = await startReadOnlyUpstash(upstash.url);
   const corrupt = bundleToBase64(buildFixtureBundle({ version: 'fixture-corrupt' }));
   const missing = bundleToBase64(buildFixtureBundle({ version: 'fixture-missing' }));
   delete missing['complements.onnx'];
@@ -126,8 +129,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     upstash: { url: upstash.url, token: upstash.token, backend: upstash.backend },
     memoryUpstash: { url: memoryUpstash.url, token: memoryUpstash.token },
     slowUpstashUrl: slow.url,
+    readOnlyUpstashUrl: readOnly.url,
     slowDelayMs: SLOW_DELAY_MS,
-    deadUpstashUrl: `http://127.0.0.1:${deadPort}`,
+    deadUpstashUrl: `http://127.0.0.1:${CLOSED_PORT}`,
     bundles: {
       v1: bundleToBase64(buildFixtureBundle({ version: 'fixture-v1' })),
       v2: bundleToBase64(buildFixtureBundle({ version: 'fixture-v2' })),
@@ -139,6 +143,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
   });
   return async () => {
-    await Promise.all([upstash.close(), memoryUpstash.close(), slow.close()]);
+    await Promise.all([upstash.close(), memoryUpstash.close(), slow.close(), readOnly.close()]);
   };
 }

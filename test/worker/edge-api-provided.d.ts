@@ -6,6 +6,7 @@ declare module 'vitest' {
       /** The local server on its in-memory backend, which runs no Lua scripts. */
       memoryUpstash: { url: string; token: string };
       slowUpstashUrl: string;
+      readOnlyUpstashUrl: string;
       slowDelayMs: number;
       deadUpstashUrl: string;
       /** name → file name → base64 bytes */

@@ -75,6 +75,55 @@ describe('Redis down or slow: the API still answers from the model', () => {
     expect((await health(slow)).components.cache?.detail).toMatch(/50 ms|abort|timeout/i);
   });
 
+  it('a URL the Upstash client refuses (no scheme): 200 from the model, /healthz down naming the setting', async () => {
+    const shopper = await newShopper();
+    // @upstash/redis throws when it is made with such a URL, before any request.
+    const refused = { UPSTASH_REDIS_REST_URL: 'eu1-marker.upstash.io' };
+    const { response, body } = await recommend(
+      `placement=product&product_id=${productId(2)}&limit=4`,
+      { cookie: shopper.cookie },
+      refused,
+    );
+    expect(response.status).toBe(200);
+    expect(body.source).toBe('similar');
+    expect(body.items).toHaveLength(4);
+    const report = await health(refused);
+    expect(report.status).toBe('down');
+    for (const component of ['cache', 'activity', 'live_counters']) {
+      expect(report.components[component]?.status, component).toBe('down');
+      expect(report.components[component]?.detail, component).toMatch(/^UPSTASH_REDIS_REST_URL is not a URL/);
+    }
+    expect(JSON.stringify(report)).not.toContain('marker');
+  });
+
+  it('a URL saved with its line break (echo | wrangler secret put) is trimmed: the cache serves', async () => {
+    const withBreak = { UPSTASH_REDIS_REST_URL: `${provided().upstash.url}\n` };
+    const shopper = await newShopper();
+    const query = `placement=product&product_id=${productId(5)}&limit=4`;
+    expect((await recommend(query, { cookie: shopper.cookie }, withBreak)).body.cached).toBe(false);
+    expect((await recommend(query, { cookie: shopper.cookie }, withBreak)).body.cached).toBe(true);
+    expect((await health(withBreak)).components.cache).toEqual({ status: 'ok' });
+  });
+
+  it('writes refused while lookups succeed (a database at its size limit): cache_writes degraded, not hidden', async () => {
+    const readOnly = { UPSTASH_REDIS_REST_URL: provided().readOnlyUpstashUrl };
+    const shopper = await newShopper();
+    const query = `placement=product&product_id=${productId(6)}&limit=4`;
+    // Each lookup succeeds (a miss) and each write is refused: every request runs the model.
+    for (const _ of [1, 2]) {
+      const { response, body } = await recommend(query, { cookie: shopper.cookie }, readOnly);
+      expect(response.status).toBe(200);
+      expect(body.cached).toBe(false);
+    }
+    const report = await health(readOnly);
+    expect(report.components.cache?.status).toBe('ok');
+    expect(report.components.cache_writes?.status).toBe('degraded');
+    expect(report.components.cache_writes?.detail).toMatch(/OOM/);
+    // Writes that succeed again clear it.
+    await recommend(query, { cookie: shopper.cookie });
+    expect((await health()).components.cache_writes).toEqual({ status: 'ok' });
+  });
+
   it('the cache recovers once Redis answers again', async () => {
     await recommend('placement=home&limit=2', { cookie: (await newShopper()).cookie });
     expect((await health()).components.cache?.status).toBe('ok');

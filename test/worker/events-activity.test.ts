@@ -284,6 +284,17 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(await countRun(run)).toBe(1);
   });
 
+  it('a URL the Upstash client refuses never holds a batch: its events are stored and acked', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const event = stored(run, 1, shopper.id, { event: 'Product Added', properties: { product_id: 'P-U' } });
+    // @upstash/redis throws when made with a URL without scheme: that must not reach the acks.
+    const result = await consume([event], edgeEnv({ UPSTASH_REDIS_REST_URL: 'eu1-marker.upstash.io' }));
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+    expect(await countRun(run)).toBe(1);
+  });
+
   it('a redelivered batch (at-least-once) still reaches Redis: duplicates in MongoDB are not skipped', async () => {
     const run = runId();
     const shopper = await newShopper();

@@ -1,3 +1,4 @@
+import { upstashUrlProblem } from './cache/redis-client';
 import { configProblems, originUrlBroken, setting } from './config';
 import type { Env } from './env';
 import { redactAddresses, redactSecrets } from './redact';
@@ -74,6 +75,17 @@ export function componentHealth(component: string, configured: boolean): Compone
     return { status: 'ok', detail: `${slow} late answer(s) in a row; degraded at ${SLOW_IN_A_ROW}` };
   }
   return { status: 'ok' };
+}
+
+/**
+ * A component served by Upstash (the page cache, the consumer's activity and live counter writes):
+ * `down` while the configured URL is one the client refuses (nothing reaches Redis then), else as
+ * `componentHealth` says.
+ */
+export function upstashHealth(component: string, env: Env): ComponentHealth {
+  const problem = upstashUrlProblem(env);
+  if (problem !== undefined) return { status: 'down', detail: problem };
+  return componentHealth(component, Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN));
 }
 
 /** Extra components (models, ...) register a probe so health stays one place. */
@@ -172,7 +184,9 @@ export function configHealth(env: Env): ComponentHealth {
 
 export async function healthReport(env: Env, ctx?: Background) {
   const components: Record<string, ComponentHealth> = {
-    cache: componentHealth('cache', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
+    cache: upstashHealth('cache', env),
+    // The cache's background writes (a miss's entry, a refresh), apart from its lookups.
+    cache_writes: upstashHealth('cache_writes', env),
     queue: componentHealth('queue', Boolean(env.EVENTS)),
     origin: componentHealth('origin', Boolean(env.ORIGIN_URL)),
     // Degraded for a minute after the binding failed: requests then went through unlimited.

@@ -1,6 +1,7 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import { setting } from '../config';
 import type { Env } from '../env';
+import { logRepeating } from '../log-repeating';
 import { SETTINGS } from '../settings';
 
 /** Default time budget of one cache round trip, in ms (`CACHE_BUDGET_MS`). */
@@ -13,6 +14,48 @@ export function cacheBudgetMs(env: Pick<Env, 'CACHE_BUDGET_MS'>): number {
 
 const clients = new Map<string, Redis>();
 
+type UpstashEnv = Pick<Env, 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN'>;
+
+/**
+ * The Upstash credentials, trimmed (a secret saved with its line break, `echo … | wrangler secret put`,
+ * still works); undefined when either is not set.
+ */
+function credentials(env: UpstashEnv): { url: string; token: string } | undefined {
+  const url = env.UPSTASH_REDIS_REST_URL?.trim();
+  const token = env.UPSTASH_REDIS_REST_TOKEN?.trim();
+  return url && token ? { url, token } : undefined;
+}
+
+/**
+ * Why the Upstash client refuses the configured URL, or undefined. The client checks its URL when it
+ * is made and throws there, outside every caller's fallback: `redisFromEnv` and `offRequestRedis`
+ * answer undefined instead (no cache, as when none is configured), and `/healthz` shows this as
+ * `down` for `cache`, `activity` and `live_counters`.
+ */
+export function upstashUrlProblem(env: UpstashEnv): string | undefined {
+  const configured = credentials(env);
+  if (!configured) return undefined;
+  return makeClient(configured.url, configured.token, {}) ? undefined : UPSTASH_URL_PROBLEM;
+}
+
+const UPSTASH_URL_PROBLEM =
+  'UPSTASH_REDIS_REST_URL is not a URL the Upstash client accepts (https://<name>.upstash.io, as the console gives it)';
+
+/** A client, or undefined when `@upstash/redis` refuses the URL (see upstashUrlProblem). */
+function makeClient(
+  url: string,
+  token: string,
+  options: Omit<ConstructorParameters<typeof Redis>[0], 'url' | 'token'>,
+): Redis | undefined {
+  try {
+    return new Redis({ url, token, enableTelemetry: false, ...options });
+  } catch (error) {
+    // The SDK's message quotes the URL: only its kind is logged.
+    logRepeating('error', 'cache_url_refused', { error: UPSTASH_URL_PROBLEM, kind: (error as Error)?.name });
+    return undefined;
+  }
+}
+
 /**
  * The isolate's Upstash client for these credentials, or undefined when the cache is not configured.
  * Tuned for a cache on the hot path: no retries (a retry would blow the budget; the caller falls back),
@@ -22,23 +65,20 @@ const clients = new Map<string, Redis>();
 export function redisFromEnv(
   env: Pick<Env, 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN' | 'CACHE_BUDGET_MS'>,
 ): Redis | undefined {
-  const url = env.UPSTASH_REDIS_REST_URL;
-  const token = env.UPSTASH_REDIS_REST_TOKEN;
-  if (!url || !token) return undefined;
+  const configured = credentials(env);
+  if (!configured) return undefined;
+  const { url, token } = configured;
   const budget = cacheBudgetMs(env);
   const id = `${url}\n${token}\n${budget}`;
   let client = clients.get(id);
   if (!client) {
-    client = new Redis({
-      url,
-      token,
+    client = makeClient(url, token, {
       retry: { retries: 0 },
       signal: () => AbortSignal.timeout(budget),
       automaticDeserialization: false,
-      enableTelemetry: false,
       responseEncoding: false,
     });
-    clients.set(id, client);
+    if (client) clients.set(id, client);
   }
   return client;
 }
@@ -53,16 +93,12 @@ export function offRequestRedis(
   env: Pick<Env, 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN'>,
   options: { timeoutMs: number; retries: 0 | 1 },
 ): Redis | undefined {
-  const url = env.UPSTASH_REDIS_REST_URL;
-  const token = env.UPSTASH_REDIS_REST_TOKEN;
-  if (!url || !token) return undefined;
-  return new Redis({
-    url,
-    token,
+  const configured = credentials(env);
+  if (!configured) return undefined;
+  return makeClient(configured.url, configured.token, {
     retry: { retries: options.retries, backoff: () => 200 },
     signal: () => AbortSignal.timeout(options.timeoutMs),
     automaticDeserialization: false,
-    enableTelemetry: false,
   });
 }
 

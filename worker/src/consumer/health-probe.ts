@@ -1,4 +1,4 @@
-import { componentHealth, registerHealthProbe } from '../health';
+import { componentHealth, registerHealthProbe, upstashHealth } from '../health';
 import { mongoUriProblem } from './mongo-uri';
 
 /**
@@ -13,10 +13,6 @@ export function registerConsumerHealth(): void {
     if (problem !== undefined) return { status: 'down', detail: problem };
     return componentHealth('mongodb', Boolean(env.MONGODB_URI));
   });
-  registerHealthProbe('activity', (env) =>
-    componentHealth('activity', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
-  );
-  registerHealthProbe('live_counters', (env) =>
-    componentHealth('live_counters', Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)),
-  );
+  registerHealthProbe('activity', (env) => upstashHealth('activity', env));
+  registerHealthProbe('live_counters', (env) => upstashHealth('live_counters', env));
 }

@@ -71,12 +71,22 @@ function isBudgetTimeout(error: unknown): boolean {
 
 type CacheHandle = NonNullable<Awaited<ReturnType<typeof lookup>>>;
 
+/**
+ * Background cache work: a miss's write, a stale entry's refresh. `/healthz` shows it as `cache_writes`,
+ * apart from the lookups' `cache`: a lookup that succeeds must not clear a write that failed (a database
+ * that serves reads but refuses writes would look healthy while every request misses), and a write past
+ * its budget on a busy isolate is a late answer (reportSlow), as a lookup's is, not an outage at once.
+ */
 function inBackground(ctx: Background, work: () => Promise<void>): void {
   ctx.waitUntil(
-    work().catch((error: unknown) => {
-      reportFailure('cache', error);
-      logRepeating('warn', 'cache_write_failed', { error });
-    }),
+    work().then(
+      () => reportRecovery('cache_writes'),
+      (error: unknown) => {
+        if (isBudgetTimeout(error)) reportSlow('cache_writes', error);
+        else reportFailure('cache_writes', error);
+        logRepeating('warn', 'cache_write_failed', { error });
+      },
+    ),
   );
 }
 
