@@ -322,7 +322,8 @@ describe('watching the worker under wrangler dev', () => {
     try {
       const { port } = proxy.address() as { port: number };
       const url = `http://127.0.0.1:${port}/healthz`;
-      expect(await probeWorker(undefined, url, 300)).toBeUndefined();
+      // Answered (a 500): given all the time it needs, as the first fetch of the file loads undici.
+      expect(await probeWorker(undefined, url, 10_000)).toBeUndefined();
       hold = true;
       expect(await probeWorker(undefined, url, 300)).toBe(
         `the worker did not answer ${url} (no answer within 0.3 s)`,
@@ -337,13 +338,22 @@ describe('watching the worker under wrangler dev', () => {
     const answers = [undefined, 'down 1', undefined, 'down 2', 'down 3', 'down 4'];
     let probes = 0;
     const lost: string[] = [];
+    let noticeLost: () => void = () => {};
+    const lostOnce = new Promise<void>((resolve) => {
+      noticeLost = resolve;
+    });
     watchWorker({
       probe: async () => answers[probes++],
       intervalMs: 5,
       misses: 2,
-      onLost: (reason) => lost.push(reason),
+      onLost: (reason) => {
+        lost.push(reason);
+        noticeLost();
+      },
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await lostOnce;
+    // No probe after onLost: many intervals later the count is still the fifth probe's.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(lost).toEqual(['down 3']);
     expect(probes).toBe(5);
 

@@ -6,7 +6,7 @@
 import type { TestProject } from 'vitest/node';
 import { startDemoShop } from '../../scripts/demo-shop/index';
 import { startProxyOrigin } from './proxy-origin';
-import { closedPort } from './slow-http-server';
+import { CLOSED_PORT } from './slow-http-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,7 +17,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [origin, shop, deadPort] = await Promise.all([startProxyOrigin(), startDemoShop(), closedPort()]);
+  const [origin, shop] = await Promise.all([startProxyOrigin(), startDemoShop()]);
+  const deadPort = CLOSED_PORT;
   project.provide('proxyOriginUrl', origin.url);
   project.provide('demoShopUrl', shop.url);
   project.provide('closedOriginUrl', `http://127.0.0.1:${deadPort}`);

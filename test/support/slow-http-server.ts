@@ -41,11 +41,10 @@ export async function startSlowHttpServer(delayMs: number): Promise<SlowServer> 
   };
 }
 
-/** A loopback port with nothing listening (bound, then released): connections are refused. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/**
+ * A loopback port with nothing listening: connections are refused. A port below 1024 that no test
+ * machine serves and that fetch does not refuse on its own (the Fetch standard's "bad ports", 9
+ * discard among them, fail before connecting). A port bound and then released would do only until
+ * another file's `listen(0)` (a fixture server, workerd) is given it during the run, and then answers.
+ */
+export const CLOSED_PORT = 47;

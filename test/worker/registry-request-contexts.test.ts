@@ -129,17 +129,16 @@ describe('BundleRegistry: no request resolves a promise another request created'
   }, 60_000);
 
   it('a caller that needs the models now (bundle(): /healthz, admin) gets them without resolving the load’s wait', async () => {
-    const { registry, created } = countingRegistry();
+    // A deferral longer than the test's own timeout: waiting for quiet (or for the deferral to run
+    // out) would fail the test, so getting the bundle at all shows the caller did not wait.
+    const { registry, created } = countingRegistry({ maxSessionDeferralMs: 10 * 60_000 });
     const contexts = requestContexts();
     const ctx = createExecutionContext();
     const answeredA = registry.busy(); // never quiet while the caller waits
     expect(await registry.catalogue(builtInOnly, ctx)).toBeDefined();
-    const started = Date.now();
     const bundle = await contexts.as('H', () => registry.bundle(builtInOnly));
     expect(bundle?.models.similar).toBeDefined();
     expect(created).toHaveLength(1);
-    // Well before the 1 s bound of the deferral: the caller did not wait for quiet.
-    expect(Date.now() - started).toBeLessThan(900);
     answeredA();
     await waitOnExecutionContext(ctx);
     expect(contexts.crossings).toEqual([]);

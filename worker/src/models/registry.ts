@@ -28,6 +28,8 @@ type Background = Pick<ExecutionContext, 'waitUntil'>;
 export interface RegistryDependencies {
   createSessions: (verified: VerifiedBundle) => Promise<LoadedBundle>;
   builtIn: () => BundleSource | undefined;
+  /** MAX_SESSION_DEFERRAL_MS unless a test makes it long, to tell "waited for it" from "did not wait". */
+  maxSessionDeferralMs?: number;
 }
 
 /**
@@ -423,7 +425,7 @@ export class BundleRegistry {
    * this load's request, and cancelled once that one is over (see the class comment).
    */
   private async sessionPhaseMayStart(): Promise<void> {
-    const deadline = Date.now() + MAX_SESSION_DEFERRAL_MS;
+    const deadline = Date.now() + (this.deps.maxSessionDeferralMs ?? MAX_SESSION_DEFERRAL_MS);
     for (;;) {
       const now = Date.now();
       if (this.sessionsWanted || now >= deadline) return;
