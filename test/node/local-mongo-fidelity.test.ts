@@ -137,6 +137,28 @@ describe('local-mongo answers like MongoDB', () => {
     expect(await db.collection('batch_sizes').countDocuments()).toBe(0);
   });
 
+  it('creates the indexes of one createIndexes all or none: a spec that clashes leaves the others uncreated', async () => {
+    const events = db.collection('index_clash');
+    await events.createIndex({ order_id: 1 }, { name: 'order_id', unique: true, sparse: true });
+    // The consumer's own list in one command: the last clashes with the unique one above (85).
+    const clash = await events
+      .createIndexes([
+        { key: { user: 1 }, name: 'user_time' },
+        { key: { order_id: 1 }, name: 'order_id' },
+      ])
+      .catch((caught: unknown) => caught);
+    expect((clash as MongoServerError).code).toBe(85);
+    const names = (await events.listIndexes().toArray()).map((index) => index.name);
+    expect(names.sort()).toEqual(['_id_', 'order_id']);
+    // Alone, the spec that does not clash is created.
+    await events.createIndexes([{ key: { user: 1 }, name: 'user_time' }]);
+    expect((await events.listIndexes().toArray()).map((index) => index.name).sort()).toEqual([
+      '_id_',
+      'order_id',
+      'user_time',
+    ]);
+  });
+
   it('answers a single-batch find (a negative limit) with one default batch of 101, or batchSize', async () => {
     const many = db.collection<Keyed>('single_batch');
     await many.insertMany(Array.from({ length: 150 }, (_, i) => ({ _id: i })));

@@ -14,6 +14,7 @@ import {
   mongoOutage,
   runId,
   storedEvents,
+  waitFor,
   withDb,
   workerEnv,
 } from './events-support';
@@ -321,6 +322,21 @@ describe('events consumer, packed messages (several events per queue message)', 
       await withIndexedDatabase(clashing, async (deliverThere, database) => {
         expect((await deliverThere(storedEvents(run, 3), `clash-${run}`)).explicitAcks).toHaveLength(3);
         expect(await countRun(run, database)).toBe(3);
+        // Only the clashing index is left out: MongoDB builds a command's indexes all or none, so each
+        // of ours has its own command, and the readers keep theirs.
+        const names = await waitFor(
+          () => withDb((db) => db.collection('events').listIndexes().toArray(), database),
+          (indexes) => indexes.length >= 5,
+          10_000,
+        );
+        expect(names.map((index) => index.name).sort()).toEqual([
+          '_id_',
+          'anonymous_time',
+          'event_time',
+          'order_id',
+          'site_time',
+          'user_time',
+        ]);
       });
     },
   );

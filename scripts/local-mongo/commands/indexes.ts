@@ -34,7 +34,8 @@ function existingCollection(context: CommandContext, name: string): Collection {
 
 /**
  * `createIndexes`: idempotent for an identical spec; `unique: true` is enforced from then on
- * and fails with 11000 when existing documents already collide.
+ * and fails with 11000 when existing documents already collide. All or nothing, as MongoDB: every
+ * spec is checked before any is created, so one conflicting spec leaves the others uncreated too.
  */
 export const createIndexes: CommandHandler = (body, context) => {
   const name = collectionName(body, 'createIndexes');
@@ -42,8 +43,13 @@ export const createIndexes: CommandHandler = (body, context) => {
   const existed = context.storage.getCollection(context.db, name) !== undefined;
   const collection = context.storage.ensureCollection(context.db, name);
   const numIndexesBefore = collection.listIndexes().length;
+  const steps = specs.map((spec) => collection.prepareIndex(spec));
   let created = 0;
-  for (const spec of specs) if (collection.createIndex(spec)) created += 1;
+  for (const add of steps) {
+    if (!add) continue;
+    add();
+    created += 1;
+  }
   const reply: Doc = {
     numIndexesBefore,
     numIndexesAfter: collection.listIndexes().length,

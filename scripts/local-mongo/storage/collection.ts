@@ -128,12 +128,23 @@ export class Collection {
    * A unique index over existing duplicates fails with 11000 and is not created.
    */
   createIndex(spec: Doc & { name: string; key: Doc }): boolean {
+    const add = this.prepareIndex(spec);
+    add?.();
+    return add !== undefined;
+  }
+
+  /**
+   * Checks an index before anything is created: throws what `createIndex` would, returns undefined
+   * when an identical one exists, else the step that adds it. `createIndexes` checks every spec of a
+   * command first, as MongoDB does: a conflict in one creates none of them.
+   */
+  prepareIndex(spec: Doc & { name: string; key: Doc }): (() => void) | undefined {
     const keyText = EJSON.stringify(spec.key);
     for (const existing of this.listIndexes()) {
       const sameName = existing.name === spec.name;
       const sameKey = EJSON.stringify(existing.key) === keyText;
       if (sameName && sameKey) {
-        if (indexOptions(existing) === indexOptions(spec)) return false;
+        if (indexOptions(existing) === indexOptions(spec)) return undefined;
         // As MongoDB: a changed TTL, filter or uniqueness is not quietly kept as it was.
         throw new CommandError(
           'IndexOptionsConflict',
@@ -160,9 +171,10 @@ export class Collection {
         candidate.add(doc, key);
       }
     }
-    this.addIndexSpec(spec);
-    this.saveIndexSpecs();
-    return true;
+    return () => {
+      this.addIndexSpec(spec);
+      this.saveIndexSpecs();
+    };
   }
 
   /** Drops a secondary index by name; throws IndexNotFound-like errors as MongoDB does. */

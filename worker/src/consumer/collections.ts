@@ -11,28 +11,31 @@ export function databaseName(env: { MONGODB_DB?: string }): string {
   return env.MONGODB_DB?.trim() || 'rx';
 }
 
+/** The readers' indexes on `events`. */
+const EVENT_INDEXES = [
+  { key: { userId: 1, timestamp: -1 }, name: 'user_time' },
+  { key: { anonymousId: 1, timestamp: -1 }, name: 'anonymous_time' },
+  { key: { event: 1, timestamp: -1 }, name: 'event_time' },
+  { key: { site: 1, timestamp: -1 }, name: 'site_time' },
+  { key: { 'properties.order_id': 1 }, name: 'order_id' },
+] as const;
+
 /**
  * Indexes readers need: a shopper's history by time (for identified and anonymous shoppers),
  * an event type by time (funnels, the trainer's readers), a site's events by time (`npm run report`'s
  * window, which reads every kind of event), and orders by id. `createIndexes`
  * is idempotent for identical specs, so calling it again is harmless; callers still do it
- * once per client to save the round trip.
+ * once per client to save the round trip. One command per index: MongoDB builds all of a command's
+ * indexes or none, so an index of the data team's own that clashes with one of ours must cost only that one.
  */
 export async function ensureIndexes(db: Db): Promise<void> {
-  await Promise.all([
-    tolerateClash(
-      db.collection(EVENTS_COLLECTION).createIndexes([
-        { key: { userId: 1, timestamp: -1 }, name: 'user_time' },
-        { key: { anonymousId: 1, timestamp: -1 }, name: 'anonymous_time' },
-        { key: { event: 1, timestamp: -1 }, name: 'event_time' },
-        { key: { site: 1, timestamp: -1 }, name: 'site_time' },
-        { key: { 'properties.order_id': 1 }, name: 'order_id' },
-      ]),
-    ),
-    tolerateClash(
-      db.collection(REJECTED_COLLECTION).createIndexes([{ key: { rejectedAt: -1 }, name: 'rejected_time' }]),
-    ),
-  ]);
+  // One after another: one connection, beside the batch's own (a Worker opens six sockets at once).
+  for (const spec of EVENT_INDEXES) {
+    await tolerateClash(db.collection(EVENTS_COLLECTION).createIndexes([spec]));
+  }
+  await tolerateClash(
+    db.collection(REJECTED_COLLECTION).createIndexes([{ key: { rejectedAt: -1 }, name: 'rejected_time' }]),
+  );
 }
 
 /**

@@ -53,12 +53,13 @@ export class EventWriter extends DurableObject<Env> {
 
   private async writeWithClient(client: Promise<MongoClient>, request: WriteRequest): Promise<WriteResult> {
     const db = (await client).db(databaseName(this.env));
+    // Started, not waited for: inserts do not need the indexes, and MongoDB answers createIndexes only
+    // once the build is done, which on a large collection takes longer than the write deadline; every
+    // batch would fail until then. A failure is tried again with the next batch.
     this.indexes ??= ensureIndexes(db).catch((error: unknown) => {
-      // Not fatal for this batch (inserts do not need the indexes); try again next batch.
       this.indexes = undefined;
       log('warn', 'mongodb_indexes_failed', { error });
     });
-    await this.indexes;
     const result = await writeBatch(db, request);
     // A connection-level failure can leave the driver's topology closed for good (a failed first
     // connect does): start from a fresh client next time rather than failing every batch after.

@@ -1,8 +1,13 @@
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
 import { setting } from '../config';
 import type { Env } from '../env';
+import { log } from '../log';
 import { SETTINGS } from '../settings';
+import { withDeadline } from '../with-deadline';
 import { databaseName, ensureIndexes } from './collections';
+
+/** How long a per-batch client waits for the indexes after its batch is written (see withBatchClient). */
+const INDEX_WAIT_MS = 2_000;
 
 /**
  * Longest a batch write may take before the consumer gives up on it and retries the batch later
@@ -68,14 +73,36 @@ export async function withBatchClient<T>(
 ): Promise<T> {
   const client = await createMongoClient(env.MONGODB_URI);
   try {
+    // Connected (and logged in) first: a server that cannot be reached or refuses the credentials
+    // fails the batch as a whole here, before any per-document verdict (store.ts).
+    await client.connect();
     const name = databaseName(env);
     const db = client.db(name);
     const indexKey = `${env.MONGODB_URI}\n${name}`;
-    if (!indexedDatabases.has(indexKey)) {
-      await ensureIndexes(db);
-      indexedDatabases.add(indexKey);
+    // Alongside the batch, not before it: inserts do not need the indexes, and MongoDB answers
+    // createIndexes only once the build is done. After the batch it gets INDEX_WAIT_MS more (the
+    // socket dies with this invocation; the server finishes a build it started anyway), and a
+    // failure or an unfinished build is logged and tried again with the next batch.
+    const indexing = indexedDatabases.has(indexKey)
+      ? undefined
+      : ensureIndexes(db).then(
+          () => true,
+          (error: unknown) => {
+            log('warn', 'mongodb_indexes_failed', { error });
+            return false;
+          },
+        );
+    const result = await work(db);
+    if (indexing) {
+      const done = await withDeadline(indexing, INDEX_WAIT_MS, 'MongoDB index creation').catch(
+        (error: unknown) => {
+          log('warn', 'mongodb_indexes_failed', { error });
+          return false;
+        },
+      );
+      if (done) indexedDatabases.add(indexKey);
     }
-    return await work(db);
+    return result;
   } finally {
     await client.close().catch(() => undefined);
   }
