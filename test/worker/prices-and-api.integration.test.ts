@@ -191,6 +191,12 @@ describe('POST /v1/prices/verify', () => {
     expect(empty.body.error.details[0]?.field).toBe('tokens');
     const badId = await verify({ tokens: ['x'], anonymous_id: 'not-a-uuid' });
     expect(badId.body.error.details[0]?.field).toBe('anonymous_id');
+    // A body that is JSON but no object names the body (it named "").
+    for (const body of [null, []]) {
+      const whole = await verify(body);
+      expect(whole.status).toBe(400);
+      expect(whole.body.error.details[0]?.field).toBe('body');
+    }
     const text = await call('/v1/prices/verify', { method: 'POST', body: 'tokens=1' });
     expect(text.status).toBe(415);
     expect(((await text.json()) as ErrorBody).error.details[0]?.field).toBe('content-type');

@@ -280,6 +280,12 @@ describe('signed user ids (USER_ID_SECRET)', () => {
     );
     expect(forged.response.status).toBe(403);
     expect(forged.body).toMatchObject({ error: { code: 'user_signature_invalid' } });
+    // Not a signature at all: 400 naming the header, as `user_sig=zz` in the query names user_sig.
+    const garbled = await recommend('placement=home&limit=4', { ...header, 'x-rx-user-sig': 'zz' }, secret);
+    expect(garbled.response.status).toBe(400);
+    expect(garbled.body).toMatchObject({
+      error: { code: 'invalid_request', details: [{ field: 'x-rx-user-sig' }] },
+    });
     // A signature of another id does not carry over.
     const otherSignature = await signUserId(secret.USER_ID_SECRET, `${userId}x`);
     const swapped = await recommend(

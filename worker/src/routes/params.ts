@@ -65,7 +65,7 @@ export async function requestUserId(
 ): Promise<string | undefined> {
   const userId = query.user_id || userIdFromHeader(c, query);
   if (userId === undefined || !env.USER_ID_SECRET) return userId;
-  const signature = query.user_sig ?? c.req.header(USER_SIGNATURE_HEADER);
+  const signature = query.user_sig ?? signatureFromHeader(c);
   if (!signature) {
     throw new ApiError(403, 'user_signature_required', 'This API takes a user id only with its signature', [
       {
@@ -80,6 +80,17 @@ export async function requestUserId(
     ]);
   }
   return userId;
+}
+
+/** The `x-rx-user-sig` header; 400 naming it when it is not 64 hex digits (as `user_sig` in the query). */
+function signatureFromHeader(c: Pick<Context, 'req'>): string | undefined {
+  const raw = c.req.header(USER_SIGNATURE_HEADER);
+  if (!raw) return undefined;
+  const checked = userSignatureSchema.safeParse(raw);
+  if (checked.success) return checked.data;
+  throw new ApiError(400, 'invalid_request', `Invalid header: ${USER_SIGNATURE_HEADER}`, [
+    { field: USER_SIGNATURE_HEADER, reason: checked.error.issues[0]?.message ?? 'invalid' },
+  ]);
 }
 
 function userIdFromHeader(c: Pick<Context, 'req'>, query: { tracking?: 'off' }): string | undefined {

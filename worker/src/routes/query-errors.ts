@@ -6,11 +6,14 @@ interface Issue {
   message: string;
 }
 
-/** Turns zod issues into `details` that name the field (`product_ids[3]` for list elements). */
-export function issueDetails(issues: readonly Issue[]): ErrorDetail[] {
+/**
+ * Turns zod issues into `details` that name the field (`product_ids[3]` for list elements); an issue
+ * with the whole input (a body that is `null` or a list) names `whole` (`body`, `query`).
+ */
+export function issueDetails(issues: readonly Issue[], whole = 'body'): ErrorDetail[] {
   return issues.map((issue) => {
     const [field, ...rest] = issue.path;
-    const detail: ErrorDetail = { field: String(field ?? ''), reason: issue.message };
+    const detail: ErrorDetail = { field: field === undefined ? whole : String(field), reason: issue.message };
     const index = rest.find((part) => typeof part === 'number');
     if (typeof index === 'number') detail.index = index;
     return detail;
@@ -21,7 +24,7 @@ export function issueDetails(issues: readonly Issue[]): ErrorDetail[] {
 export function rejectInvalid(what: string) {
   return (result: { success: boolean; error?: { issues: readonly Issue[] } }) => {
     if (!result.success) {
-      const details = issueDetails(result.error?.issues ?? []);
+      const details = issueDetails(result.error?.issues ?? [], what);
       const fields = [...new Set(details.map((d) => d.field))].join(', ');
       throw new ApiError(400, 'invalid_request', `Invalid ${what}: ${fields}`, details);
     }
