@@ -1,10 +1,12 @@
-import { createExecutionContext, getQueueResult } from 'cloudflare:test';
+import { createExecutionContext, env, getQueueResult, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, inject, it, vi } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { handleEventBatch } from '../../worker/src/consumer';
 import type { WriteRequest, WriteResult } from '../../worker/src/consumer/event-writer';
+import type { EventWriter } from '../../worker/src/consumer/event-writer-object';
 import type { Env } from '../../worker/src/env';
 import { type EventPack, packEvents } from '../../worker/src/events/event-pack';
+import { reportRecovery } from '../../worker/src/health';
 import worker from '../../worker/src/index';
 import {
   batchOf,
@@ -338,6 +340,44 @@ describe('events consumer, packed messages (several events per queue message)', 
           'user_time',
         ]);
       });
+    },
+  );
+
+  it.skipIf(!/^mongodb(?:\+srv)?:\/\/[^/@]+@/.test(inject('mongoUri')))(
+    '/healthz reads the writer object: its failed batch shows in an isolate that ran none, until a batch is written',
+    async () => {
+      const run = runId();
+      const secret = `rotated-${run}`;
+      const wrong = new URL(inject('mongoUri'));
+      wrong.password = secret;
+      const writer = env.EVENT_WRITER.get(env.EVENT_WRITER.idFromName('events'));
+      // The object's own settings (a rotated password): every batch through it fails.
+      const writeWith = (uri: string, events: StoredEvent[]) =>
+        runInDurableObject(writer, async (instance: EventWriter) => {
+          const object = instance as unknown as { env: Env };
+          const saved = object.env;
+          object.env = { ...saved, MONGODB_URI: uri };
+          try {
+            return await instance.write({ events, rejected: [] });
+          } finally {
+            object.env = saved;
+          }
+        });
+      const failed = await writeWith(wrong.toString(), storedEvents(run, 2));
+      expect(failed.events.every((outcome) => outcome.kind === 'retry')).toBe(true);
+      // This isolate has seen no failure of its own (queue batches run in isolates of their own).
+      reportRecovery('mongodb');
+      const fresh = { HEALTH_PROBE_CACHE_SECONDS: '0' };
+      const down = await mongodbHealth(fresh);
+      expect(down.mongodb?.status).toBe('degraded');
+      expect(down.mongodb?.detail).toMatch(
+        /^the last batch failed, none written since: .*Authentication failed/,
+      );
+      expect(down.text).not.toContain(secret);
+
+      const written = await writeWith(inject('mongoUri'), storedEvents(run, 2));
+      expect(written.events.every((outcome) => outcome.kind === 'stored')).toBe(true);
+      expect((await mongodbHealth(fresh)).mongodb).toEqual({ status: 'ok' });
     },
   );
 

@@ -5,6 +5,7 @@ import { log } from '../log';
 import { withDeadline } from '../with-deadline';
 import { databaseName, ensureIndexes } from './collections';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
+import { explainConnectFailure, retryDetail } from './failure-detail';
 import { createMongoClient, writeDeadlineMs } from './mongo-client';
 
 /**
@@ -31,11 +32,50 @@ export class EventWriter extends DurableObject<Env> {
    */
   async write(request: WriteRequest, deadlineMs = writeDeadlineMs(this.env)): Promise<WriteResult> {
     const client = this.currentClient();
+    let result: WriteResult;
     try {
-      return await withDeadline(this.writeWithClient(client, request), deadlineMs, 'MongoDB batch write');
+      result = await withDeadline(this.writeWithClient(client, request), deadlineMs, 'MongoDB batch write');
     } catch (error) {
       this.dropClient(client);
+      await this.noteOutcome(describe(explainConnectFailure(error)));
       throw error;
+    }
+    await this.noteOutcome(failureOf(result));
+    return result;
+  }
+
+  /**
+   * The last batch's failure, or null when the last batch was written (or none has failed). `/healthz`
+   * asks here: queue invocations run in isolates of their own, so the isolate that answers `/healthz`
+   * has usually seen no batch, while every batch comes through this object. Kept until a batch is
+   * written, not for a time: between a failed batch and its retry (back-off, minutes) MongoDB has not
+   * been seen to work, and messages that ran out of retries wait in the dead-letter queue.
+   */
+  async status(): Promise<WriterFailure | null> {
+    return this.lastFailure();
+  }
+
+  /** In memory once read; in the object's storage too, so an evicted object still knows. */
+  private failure: WriterFailure | null | undefined;
+
+  private async lastFailure(): Promise<WriterFailure | null> {
+    this.failure ??= (await this.ctx.storage.get<WriterFailure>(LAST_FAILURE_KEY)) ?? null;
+    return this.failure;
+  }
+
+  /** Records a batch's outcome: `detail` when it failed, undefined when it was written. Never throws. */
+  private async noteOutcome(detail: string | undefined): Promise<void> {
+    try {
+      if (detail === undefined) {
+        if ((await this.lastFailure()) === null) return;
+        this.failure = null;
+        await this.ctx.storage.delete(LAST_FAILURE_KEY);
+        return;
+      }
+      this.failure = { at: new Date().toISOString(), detail };
+      await this.ctx.storage.put(LAST_FAILURE_KEY, this.failure);
+    } catch (error) {
+      log('warn', 'event_writer_status_not_saved', { error });
     }
   }
 
@@ -79,6 +119,28 @@ export class EventWriter extends DurableObject<Env> {
     this.indexes = undefined;
     client.then((open) => open.close()).catch(() => undefined);
   }
+}
+
+/** A batch's failure as the writer's status tells it (what the consumer's own report says), if any. */
+export interface WriterFailure {
+  /** ISO time of the failed batch. */
+  at: string;
+  detail: string;
+}
+
+const LAST_FAILURE_KEY = 'last_failure';
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The consumer's words for a batch with events to retry (handler.ts); undefined when all were written. */
+function failureOf(result: WriteResult): string | undefined {
+  const retries = [...result.events, ...result.rejected].flatMap((outcome) =>
+    outcome.kind === 'retry' ? [outcome.reason] : [],
+  );
+  const [first] = retries;
+  return first === undefined ? undefined : `Error: ${retryDetail(retries.length, first)}`;
 }
 
 function everyOutcomeIsRetry(result: WriteResult): boolean {

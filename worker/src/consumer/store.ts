@@ -9,6 +9,11 @@ const WRITER_NAME = 'events';
 /** Beyond the object's own write deadline, for the call itself. */
 const CALL_MARGIN_MS = 5_000;
 
+/** The one writer object, when the `EVENT_WRITER` binding is there. */
+export function eventWriter(env: Pick<Env, 'EVENT_WRITER'>) {
+  return env.EVENT_WRITER?.get(env.EVENT_WRITER.idFromName(WRITER_NAME));
+}
+
 /**
  * Stores a batch in MongoDB through the `EVENT_WRITER` Durable Object (which keeps its client),
  * or with a per-batch client when that binding is absent. Throws when MongoDB is not configured, is
@@ -21,8 +26,8 @@ export async function storeBatch(env: Env, request: WriteRequest): Promise<Write
   const problem = mongoUriProblem(uri);
   if (problem !== undefined) throw new Error(problem);
   const deadlineMs = writeDeadlineMs(env);
-  if (env.EVENT_WRITER) {
-    const writer = env.EVENT_WRITER.get(env.EVENT_WRITER.idFromName(WRITER_NAME));
+  const writer = eventWriter(env);
+  if (writer) {
     // The object bounds its own write (with this deadline); this bounds the call to it (an object
     // that never answers).
     return withDeadline(writer.write(request, deadlineMs), deadlineMs + CALL_MARGIN_MS, 'EventWriter call');
