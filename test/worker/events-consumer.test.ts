@@ -1,4 +1,4 @@
-import { createExecutionContext, env, getQueueResult, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, getQueueResult, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, inject, it, vi } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import { handleEventBatch } from '../../worker/src/consumer';
@@ -350,7 +350,9 @@ describe('events consumer, packed messages (several events per queue message)', 
       const secret = `rotated-${run}`;
       const wrong = new URL(inject('mongoUri'));
       wrong.password = secret;
-      const writer = env.EVENT_WRITER.get(env.EVENT_WRITER.idFromName('events'));
+      const namespace = workerEnv().EVENT_WRITER;
+      if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
+      const writer = namespace.get(namespace.idFromName('events'));
       // The object's own settings (a rotated password): every batch through it fails.
       const writeWith = (uri: string, events: StoredEvent[]) =>
         runInDurableObject(writer, async (instance: EventWriter) => {
