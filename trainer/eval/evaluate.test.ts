@@ -47,4 +47,63 @@ describe('evaluation on an exported graph', () => {
     expect(score.map).toBeCloseTo((1 / 2 + 1) / 2, 6);
     expect(score.mapAtK).toBeCloseTo(1, 6);
   });
+
+  it('with masks given (--history served), only masked items leave the relevant set', () => {
+    const train = aggregate([row('a', 'x'), row('a', 'y'), row('b', 'y')]);
+    const test = [row('a', 'y'), row('b', 'y')];
+    // The worker still holds a's purchase of x but not of y (expired): y can be served to a again.
+    const x = train.itemIndex.get('x') ?? -1;
+    const y = train.itemIndex.get('y') ?? -1;
+    const rowA = train.users.indexOf('a');
+    const masks = {
+      rows: train.users.length,
+      cols: train.items.length,
+      rowPtr: Int32Array.from(train.users.map((_, r) => (r <= rowA ? 0 : 1)).concat([1])),
+      colIdx: Int32Array.from([x]),
+      values: Float32Array.from([1]),
+    };
+    expect(relevantSets(train, test).has(rowA)).toBe(false);
+    expect(relevantSets(train, test, masks).get(rowA)).toEqual({ items: new Set([y]), count: 1 });
+  });
+
+  it("a row without history gets popularity, as the worker serves it, not a biased model's list", async () => {
+    const train = aggregate([row('a', 'x'), row('b', 'y')]);
+    const relevant = relevantSets(train, [row('a', 'y')]);
+    const rowA = train.users.indexOf('a');
+    expect(relevant.get(rowA)?.count).toBe(1);
+    const n = train.items.length;
+    const x = train.itemIndex.get('x') ?? -1;
+    const y = train.itemIndex.get('y') ?? -1;
+    const popularity = new Float32Array(n);
+    popularity[y] = 2;
+    popularity[x] = 1;
+    // A Mult-DAE whose output is its decoder bias alone: x everywhere, whatever the history.
+    const b2 = new Float32Array(n);
+    b2[x] = 5;
+    b2[y] = 1;
+    const onnx = buildRecommenderGraph({
+      name: 'bias',
+      items: n,
+      k: 1,
+      body: {
+        kind: 'autoencoder',
+        hidden: 1,
+        w1: new Float32Array(n),
+        b1: new Float32Array(1),
+        w2: new Float32Array(n),
+        b2,
+      },
+      producerVersion: 'test',
+    });
+    // The worker holds nothing for anyone (their activity expired): no history, no mask.
+    const empty = {
+      rows: train.users.length,
+      cols: n,
+      rowPtr: new Int32Array(train.users.length + 1),
+      colIdx: new Int32Array(0),
+      values: new Float32Array(0),
+    };
+    const score = await evaluateOnnx('bias', onnx, empty, relevant, popularity, 1, empty);
+    expect(score.precision).toBeCloseTo(1, 6); // y, the most popular, which a bought
+  });
 });

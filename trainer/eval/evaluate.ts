@@ -38,9 +38,17 @@ export interface RelevantItems {
 
 /**
  * Relevant items per training row from the test interactions. Users without a training row are
- * left out: they get no predictions (the reference's `common_users`).
+ * left out: they get no predictions (the reference's `common_users`). `masks`: what each row is
+ * never recommended (default: its training items, `remove_seen=True`); those items cannot be hit, so
+ * they are not relevant either. With `--history served` that is what the worker masks (purchases
+ * it still holds), not the whole training row: an item a shopper viewed, or bought so long ago
+ * that the worker no longer holds it, can be served, and buying it again is a hit.
  */
-export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map<number, RelevantItems> {
+export function relevantSets(
+  train: InteractionMatrix,
+  test: Interaction[],
+  masks: SparseMatrix = train.matrix,
+): Map<number, RelevantItems> {
   const userRow = new Map(train.users.map((u, i) => [u, i]));
   const known = new Map<number, Set<number>>();
   const unknown = new Map<number, Set<string>>();
@@ -54,15 +62,24 @@ export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map
   const out = new Map<number, RelevantItems>();
   for (const r of new Set([...known.keys(), ...unknown.keys()])) {
     const items = known.get(r) ?? new Set<number>();
-    // Items the user already had in training are excluded from the ranking (they are masked, as
-    // `remove_seen=True` does), so they are not relevant: only new items are to be predicted.
-    forEachInRow(train.matrix, r, (c) => {
+    // Items masked for the user (by default all they had in training, as `remove_seen=True` does) are
+    // excluded from the ranking, so they are not relevant: only what can be served is to be predicted.
+    forEachInRow(masks, r, (c) => {
       items.delete(c);
     });
     const count = items.size + (unknown.get(r)?.size ?? 0);
     if (count > 0) out.set(r, { items, count });
   }
   return out;
+}
+
+/** Whether row `r` holds any activity (a stored entry that is not 0). */
+function hasHistory(m: SparseMatrix, r: number): boolean {
+  let found = false;
+  forEachInRow(m, r, (_, value) => {
+    if (value !== 0) found = true;
+  });
+  return found;
 }
 
 /**
@@ -106,9 +123,13 @@ export async function evaluateOnnx(
         batch.length,
       );
       batch.forEach((r, i) => {
+        // No history (with --history served, a shopper whose activity expired): the worker runs no
+        // model then (compute.ts `plan`) and serves popularity; a model with a bias (the Mult-DAE's
+        // decoder) would otherwise score a list the worker never shows.
+        const withoutHistory = !hasHistory(histories, r);
         const top = servedTopK(
-          out.indices.subarray(i * out.k, (i + 1) * out.k),
-          out.scores.subarray(i * out.k, (i + 1) * out.k),
+          withoutHistory ? [] : out.indices.subarray(i * out.k, (i + 1) * out.k),
+          withoutHistory ? [] : out.scores.subarray(i * out.k, (i + 1) * out.k),
           Math.min(k, out.k),
           mask.subarray(i * n, (i + 1) * n),
           byPopularity,

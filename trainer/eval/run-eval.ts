@@ -123,10 +123,10 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const s = split(options, all);
   log(`split: ${s.description}; ${s.train.length} train / ${s.test.length} test interactions`);
   const train = aggregate(s.train, recency(options.halfLifeDays, s.train));
-  const relevant = relevantSets(train, s.test);
+  const ranked = rankedHistories(options, train, s, log);
+  const relevant = relevantSets(train, s.test, ranked.masks);
   if (relevant.size === 0)
     throw new InputError('the split left no test user with test items; try another --cutoff');
-  const ranked = rankedHistories(options, train, s, log);
   log(`${train.users.length} users, ${train.items.length} items in training; ${relevant.size} test users`);
 
   const trainSeconds: Record<string, number> = {};
@@ -141,7 +141,11 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     ['popularity', await timed('popularity', () => trainPopularity(train.matrix))],
     [
       'item-item cosine',
-      await timed('item-item cosine', () => trainItemItem(train.matrix, { seed: options.seed ?? 7 })),
+      // As `train` builds it: the bundle's rank, and the eigensolver's own seed (7), which `--seed`
+      // (the split's) does not change.
+      await timed('item-item cosine', () =>
+        trainItemItem(train.matrix, options.rank === undefined ? {} : { rank: options.rank }),
+      ),
     ],
     [
       'EASE',
