@@ -196,6 +196,9 @@ describe('proxy config', () => {
       // One invalid escape elsewhere in the path does not keep the others from being read.
       '/%63heckout/pay%zzment',
       '/%63heckout/payment/%ff',
+      // A backslash is a slash to the URL parser (and to IIS): it must not make `checkout` a host.
+      '/%5Ccheckout/payment',
+      '/%5C%5Ccheckout',
     ]) {
       expect(isExcludedPath(spelling, excluded), spelling).toBe(true);
     }
@@ -278,10 +281,30 @@ describe('request and response rules', () => {
   });
 
   it('keeps the worker paths for the worker', () => {
-    for (const path of ['/v1', '/v1/recommendations', '/healthz', '/rx.js', '/rx.3f2a9c.js']) {
+    for (const path of [
+      '/v1',
+      '/v1/recommendations',
+      '/healthz',
+      '/rx.js',
+      '/rx.3f2a9c.js',
+      // The admin API's paths it does not know stay its own (a 404), never the origin's with the token.
+      '/admin/models',
+      '/admin/models/2026-04-28.1',
+      '/admin/live/screen',
+    ]) {
       expect(isWorkerPath(path)).toBe(true);
     }
-    for (const path of ['/', '/v10', '/rx.json', '/products/rx.js']) expect(isWorkerPath(path)).toBe(false);
+    for (const path of [
+      '/',
+      '/v10',
+      '/rx.json',
+      '/products/rx.js',
+      '/admin',
+      '/admin/orders',
+      '/admin/modelsx',
+    ]) {
+      expect(isWorkerPath(path)).toBe(false);
+    }
   });
 });
 
@@ -307,6 +330,13 @@ describe('header rewriting', () => {
     );
     expect(rewriteLocation('/shopping/x', origin, publicUrl)).toBe('/shopping/x');
     expect(rewriteLocation('https://origin.example/shop', origin, publicUrl)).toBe('https://shop.example/');
+    // A path that would start `//` once the base is gone is another host to the browser: in full.
+    expect(rewriteLocation('/shop//evil.example/', origin, publicUrl)).toBe(
+      'https://shop.example//evil.example/',
+    );
+    expect(rewriteLocation('/a/..//evil.example/x?y', origin, publicUrl)).toBe(
+      'https://shop.example//evil.example/x?y',
+    );
   });
 
   it('drops only a cookie Domain naming the origin host', () => {

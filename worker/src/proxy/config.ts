@@ -157,7 +157,10 @@ function routedPath(path: string): string {
       });
     }
   });
+  // A backslash is a slash to the URL parser below (and to IIS): `/%5Ccheckout` must not hide the
+  // segment as a host name.
   const collapsed = decoded
+    .replace(/\\/g, '/')
     .split('/')
     .map((segment) => segment.split(';')[0])
     .join('/')

@@ -80,7 +80,9 @@ export function rewriteLocation(location: string, origin: URL, publicUrl: URL): 
   const base = origin.pathname.endsWith('/') ? origin.pathname.slice(0, -1) : origin.pathname;
   const underBase = base !== '' && (target.pathname === base || target.pathname.startsWith(`${base}/`));
   const path = underBase ? target.pathname.slice(base.length) || '/' : target.pathname;
-  if (!absolute) return `${path}${target.search}${target.hash}`;
+  // A path that starts `//` (the origin's `/shop//evil.example/` under base `/shop`) would be a
+  // protocol-relative URL, another host to the browser: it is given the public host in full instead.
+  if (!absolute && !path.startsWith('//')) return `${path}${target.search}${target.hash}`;
   return `${publicUrl.protocol}//${publicUrl.host}${path}${target.search}${target.hash}`;
 }
 

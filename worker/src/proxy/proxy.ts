@@ -132,10 +132,16 @@ function pageEnd(rewriter: HTMLRewriter, waitMs: number): { done: Promise<void>;
 /** Caching headers meant for CDNs rather than browsers; a personalized page must not carry them. */
 const CDN_CACHE_HEADERS = ['cdn-cache-control', 'cloudflare-cdn-cache-control', 'surrogate-control'];
 
-/** Paths the worker answers itself (DESIGN.md "HTTP API"): the API, health and the plugin. */
+/** Paths the worker answers itself (DESIGN.md "HTTP API"): the API, health, the plugin and the admin API. */
 export function isWorkerPath(path: string): boolean {
   return (
-    path === '/v1' || path.startsWith('/v1/') || path === '/healthz' || /^\/rx(\.[\w-]+)?\.js$/.test(path)
+    path === '/v1' ||
+    path.startsWith('/v1/') ||
+    path === '/healthz' ||
+    /^\/rx(\.[\w-]+)?\.js$/.test(path) ||
+    // The admin API: a path it does not know is its 404, never the shop's page (with the operator's
+    // bearer token passed on to the origin).
+    /^\/admin\/(models|live)(\/|$)/.test(path)
   );
 }
 
