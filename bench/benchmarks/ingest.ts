@@ -148,6 +148,17 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
     // one; an event stored twice could only be under a second messageId (e.g. one the worker made up),
     // which the bench's own sequence number still tells apart.
     const distinct = (await events.distinct('properties.seq', { 'properties.run': run })).length;
+    // A broken pipeline is a failed run, not a slow one: its events/s would be the 300 s wait's.
+    if (accepted !== total || distinct !== total || ofRun !== distinct) {
+      throw new Error(
+        `ingest lost or duplicated events: ${total} sent, ${accepted} accepted, ${ofRun} stored, ${distinct} distinct`,
+      );
+    }
+    if (batches.length === 0) {
+      throw new Error(
+        "no consumer batch was seen in wrangler's log (its line format changed?): batch times unknown",
+      );
+    }
 
     const live = upstash ? await liveCounted(upstash, total) : undefined;
     const commands =
@@ -157,7 +168,9 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
 
     const dispatchMs = batches.map((b) => b.ms);
     const busyMs = dispatchMs.reduce((sum, ms) => sum + ms, 0);
-    const windowMs = (batches.at(-1)?.at ?? started) - (batches[0]?.at ?? started);
+    // From the first batch's start (its line comes when it ends) to the last one's end.
+    const firstStart = (batches[0]?.at ?? started) - (batches[0]?.ms ?? 0);
+    const windowMs = (batches.at(-1)?.at ?? started) - firstStart;
     const retried = batches.reduce((sum, b) => sum + (b.size - b.acked), 0);
     return {
       variant: tls ? 'tls' : upstash ? 'upstash' : undefined,

@@ -176,7 +176,10 @@ export default async function pluginBench(args: string[]): Promise<BenchResult> 
       { measure: 'rx.js unminified', value: kb(unminified.iife.rawBytes), unit: 'KB' },
       { measure: 'rx.js minified', value: kb(minified.iife.rawBytes), unit: 'KB' },
       { measure: 'rx.js minified + gzip', value: kb(minified.iife.gzipBytes), unit: 'KB' },
+      // In bytes too: at 6 KB both round to 6, and how close the bundle is to its budget is the point.
+      { measure: 'rx.js minified + gzip', value: minified.iife.gzipBytes, unit: 'bytes' },
       { measure: 'budget (min + gzip)', value: kb(GZIP_BUDGET_BYTES), unit: 'KB' },
+      { measure: 'budget (min + gzip)', value: GZIP_BUDGET_BYTES, unit: 'bytes' },
       { measure: 'rx.esm.js minified + gzip', value: kb(minified.esm.gzipBytes), unit: 'KB' },
       { measure: 'script time, page with rx.js (median)', value: round(med('with', 'scriptMs')), unit: 'ms' },
       {

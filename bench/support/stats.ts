@@ -1,6 +1,7 @@
 /** Percentile (nearest rank) of a list of numbers. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
+  // An empty sample is a broken measurement, not a number: JSON would record NaN as null, silently.
+  if (values.length === 0) throw new Error(`percentile ${p} of an empty sample`);
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] ?? Number.NaN;
