@@ -48,24 +48,6 @@ describe('evaluation on an exported graph', () => {
     expect(score.mapAtK).toBeCloseTo(1, 6);
   });
 
-  it('with masks given (--history served), only masked items leave the relevant set', () => {
-    const train = aggregate([row('a', 'x'), row('a', 'y'), row('b', 'y')]);
-    const test = [row('a', 'y'), row('b', 'y')];
-    // The worker still holds a's purchase of x but not of y (expired): y can be served to a again.
-    const x = train.itemIndex.get('x') ?? -1;
-    const y = train.itemIndex.get('y') ?? -1;
-    const rowA = train.users.indexOf('a');
-    const masks = {
-      rows: train.users.length,
-      cols: train.items.length,
-      rowPtr: Int32Array.from(train.users.map((_, r) => (r <= rowA ? 0 : 1)).concat([1])),
-      colIdx: Int32Array.from([x]),
-      values: Float32Array.from([1]),
-    };
-    expect(relevantSets(train, test).has(rowA)).toBe(false);
-    expect(relevantSets(train, test, masks).get(rowA)).toEqual({ items: new Set([y]), count: 1 });
-  });
-
   it("a row without history gets popularity, as the worker serves it, not a biased model's list", async () => {
     const train = aggregate([row('a', 'x'), row('b', 'y')]);
     const relevant = relevantSets(train, [row('a', 'y')]);

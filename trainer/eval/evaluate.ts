@@ -38,17 +38,11 @@ export interface RelevantItems {
 
 /**
  * Relevant items per training row from the test interactions. Users without a training row are
- * left out: they get no predictions (the reference's `common_users`). `masks`: what each row is
- * never recommended (default: its training items, `remove_seen=True`); those items cannot be hit, so
- * they are not relevant either. With `--history served` that is what the worker masks (purchases
- * it still holds), not the whole training row: an item a shopper viewed, or bought so long ago
- * that the worker no longer holds it, can be served, and buying it again is a hit.
+ * left out: they get no predictions (the reference's `common_users`). The row's training items are
+ * not to be predicted (`remove_seen=True`), with `--history served` too, so that eval's rows compare:
+ * relevant is what is new to the customer, whatever the worker would still hold (docs/trainer.md).
  */
-export function relevantSets(
-  train: InteractionMatrix,
-  test: Interaction[],
-  masks: SparseMatrix = train.matrix,
-): Map<number, RelevantItems> {
+export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map<number, RelevantItems> {
   const userRow = new Map(train.users.map((u, i) => [u, i]));
   const known = new Map<number, Set<number>>();
   const unknown = new Map<number, Set<string>>();
@@ -62,9 +56,9 @@ export function relevantSets(
   const out = new Map<number, RelevantItems>();
   for (const r of new Set([...known.keys(), ...unknown.keys()])) {
     const items = known.get(r) ?? new Set<number>();
-    // Items masked for the user (by default all they had in training, as `remove_seen=True` does) are
-    // excluded from the ranking, so they are not relevant: only what can be served is to be predicted.
-    forEachInRow(masks, r, (c) => {
+    // Items the user already had in training are not to be predicted (`remove_seen=True`): only new
+    // items are relevant.
+    forEachInRow(train.matrix, r, (c) => {
       items.delete(c);
     });
     const count = items.size + (unknown.get(r)?.size ?? 0);

@@ -124,7 +124,9 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   log(`split: ${s.description}; ${s.train.length} train / ${s.test.length} test interactions`);
   const train = aggregate(s.train, recency(options.halfLifeDays, s.train));
   const ranked = rankedHistories(options, train, s, log);
-  const relevant = relevantSets(train, s.test, ranked.masks);
+  // The protocol's relevant items in every mode, so that rows compare: what the customer buys after
+  // the cut-off that they had no interaction with before it (docs/trainer.md "Evaluation").
+  const relevant = relevantSets(train, s.test);
   if (relevant.size === 0)
     throw new InputError('the split left no test user with test items; try another --cutoff');
   log(`${train.users.length} users, ${train.items.length} items in training; ${relevant.size} test users`);
