@@ -319,6 +319,55 @@ describe('live experiment counters', () => {
     expect(await total()).toBe(1);
   });
 
+  it('a redelivery that counted what an earlier one stored leaves a marker, though it is retried again', async () => {
+    const { event, live, site } = liveSite();
+    const total = async () => ((await (await live()).json()) as LiveBody).total.treatment.events;
+    const stored = event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed' });
+    // Delivery 2 finds the event stored by delivery 1 (which died before counting) and counts it, but
+    // the message is retried (another of its events could not be written): delivery 3 must not count
+    // it again.
+    for (const _attempt of [2, 3]) {
+      await recordLiveCounters(edgeEnv(), [
+        { messageId: 'm-again', site, acked: false, stored: [], storedEarlier: [stored] },
+      ]);
+    }
+    expect(await total()).toBe(1);
+  });
+
+  it("a server's order under a user id alone counts in the arm of the browsers the user was seen with, or in none", async () => {
+    const { run, event, live } = liveSite();
+    const browser = crypto.randomUUID();
+    const user = `user-${run}`;
+    const order = (anonymousId: string | undefined, bucket: 'treatment' | 'holdout', id: string) =>
+      event(anonymousId, bucket, {
+        event: 'Order Completed',
+        userId: user,
+        properties: { order_id: `o-${run}-${id}`, revenue: 10, currency: 'GBP' },
+      });
+    const totals = async () => ((await (await live()).json()) as LiveBody).total;
+
+    // Seen with no browser yet: in no arm, and not claimed, so the browser's report, later, counts in
+    // the browser's arm (the worker drew the server event's bucket from the user id: treatment here).
+    await consume([order(undefined, 'treatment', 'first')]);
+    expect((await totals()).treatment.orders + (await totals()).holdout.orders).toBe(0);
+    await consume([order(browser, 'holdout', 'first')]);
+    expect(await totals()).toMatchObject({ holdout: { orders: 1, buyers: 1 }, treatment: { orders: 0 } });
+
+    // Now the user id is known with that holdout browser: the server's report, first this time, counts
+    // there, and the browser's report after it counts nothing more.
+    await consume([order(undefined, 'treatment', 'second')]);
+    await consume([order(browser, 'holdout', 'second')]);
+    expect(await totals()).toMatchObject({
+      holdout: { orders: 2, revenue: { GBP: 20 } },
+      treatment: { orders: 0 },
+    });
+
+    // Seen with a browser of each arm: in no arm again.
+    await consume([event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed', userId: user })]);
+    await consume([order(undefined, 'holdout', 'third')]);
+    expect(await totals()).toMatchObject({ holdout: { orders: 2 }, treatment: { orders: 0 } });
+  });
+
   it('Redis down: the events are still stored and acked, /healthz shows live_counters degraded, /admin/live says 503', async () => {
     const { run, site, event } = liveSite();
     const down = edgeEnv({ UPSTASH_REDIS_REST_URL: provided().deadUpstashUrl, SITE_ID: site });

@@ -130,6 +130,14 @@ export function liveOrderKey(site: string, orderHash: string): string {
   return `${prefix(site)}live:order:${orderHash}`;
 }
 
+/**
+ * Says that a user id (by its pseudonym, liveTallyHash `user`) was seen with a browser of `bucket`: a
+ * server's order under the user id alone is counted in that arm when it is the only one (record-live.ts).
+ */
+export function liveUserArmKey(site: string, userHash: string, bucket: string): string {
+  return `${prefix(site)}live:user:${userHash}:${bucket}`;
+}
+
 /** Marks a queue message's events as counted live, by the pseudonym of the message's id (liveTallyHash). */
 export function liveMessageKey(site: string, messageHash: string): string {
   return `${prefix(site)}live:msg:${messageHash}`;

@@ -2,7 +2,13 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket, StoredEvent } from '../../../contracts/events';
 import { experimentRoleOf, orderKey } from '../../../contracts/experiment-events';
 import { orderValue } from '../../../contracts/order-value';
-import { liveCountersKey, liveMessageKey, liveOrderKey, liveShoppersKey } from '../cache/keys';
+import {
+  liveCountersKey,
+  liveMessageKey,
+  liveOrderKey,
+  liveShoppersKey,
+  liveUserArmKey,
+} from '../cache/keys';
 import { offRequestRedis } from '../cache/redis-client';
 import type { Env } from '../env';
 import { reportFailure, reportRecovery } from '../health';
@@ -23,6 +29,9 @@ const LIVE_ORDER_SECONDS = 3 * 86_400;
  * back-off reaches 300 s; 20 retries are within two hours).
  */
 const LIVE_MARK_SECONDS = 3 * 86_400;
+/** How long a user id's arm stays known from its browsers' events: as long as the counters are kept. */
+const LIVE_LINK_SECONDS = (LIVE_DAYS + 1) * 86_400;
+const BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
 
 /** One queue message's events, as the consumer's MongoDB write left them. */
 export interface LiveDelivery {
@@ -62,7 +71,8 @@ interface LiveChanges {
  * redelivery counts the events it finds stored if the marker is missing and never if it is there. A
  * message that stored nothing and is retried leaves none: its next delivery stores, and counts, its
  * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
- * order). Events older than LIVE_DAYS, or dated more than a day ahead, are not counted. The counters are
+ * order); a server's report under a user id alone counts in the arm of the browsers that user id was
+ * seen with, and not at all without one (serverOrderArms). Events older than LIVE_DAYS, or dated more than a day ahead, are not counted. The counters are
  * a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
  * report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing (no pseudonym can be made).
  */
@@ -71,7 +81,9 @@ export async function recordLiveCounters(
   deliveries: readonly LiveDelivery[],
   now = Date.now(),
 ): Promise<void> {
-  const redis = offRequestRedis(env, { timeoutMs: LIVE_TIMEOUT_MS, retries: 1 });
+  // No retry: a request that Upstash ran but whose answer was lost would run again, and every HINCRBY
+  // with it (an order's SET NX would then say "claimed" and the order would never count).
+  const redis = offRequestRedis(env, { timeoutMs: LIVE_TIMEOUT_MS, retries: 0 });
   if (redis === undefined || deliveries.length === 0) return;
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
@@ -92,8 +104,9 @@ export async function recordLiveCounters(
         ...(countedBefore.has(delivery) ? [] : delivery.storedEarlier),
       ])
       .filter((event) => isLiveTime(Date.parse(event.timestamp), now));
-    const newOrders = await claimOrders(redis, hashKey, counted);
-    const changes = await liveChanges(hashKey, counted, newOrders);
+    const serverArms = await serverOrderArms(redis, hashKey, counted);
+    const newOrders = await claimOrders(redis, hashKey, counted, serverArms);
+    const changes = await liveChanges(hashKey, counted, newOrders, serverArms);
     const pipeline = redis.pipeline();
     for (const [key, fields] of changes.counters) {
       for (const [field, amount] of fields) pipeline.hincrby(key, field, amount);
@@ -103,10 +116,15 @@ export async function recordLiveCounters(
       if (first !== undefined) pipeline.pfadd(key, first, ...rest);
     }
     for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
-    // After the counts, in the same round trip: a marker says the counts are in.
+    for (const key of await userArmLinks(hashKey, counted)) pipeline.set(key, '1', { ex: LIVE_LINK_SECONDS });
+    // After the counts, in the same round trip: a marker says the counts are in. A redelivery that
+    // counted what an earlier one stored (and died before counting) leaves one too, or the next
+    // redelivery (this one's events retried for another reason) would count them again.
     deliveries.forEach((delivery, index) => {
       const marker = markers[index];
-      if (marker !== undefined && (delivery.acked || delivery.stored.length > 0))
+      const countedHere =
+        delivery.stored.length > 0 || (delivery.storedEarlier.length > 0 && !countedBefore.has(delivery));
+      if (marker !== undefined && (delivery.acked || countedHere))
         pipeline.set(marker, '1', { ex: LIVE_MARK_SECONDS });
     });
     // Nothing to count or mark (every message retried, nothing stored): an empty pipeline would throw.
@@ -138,19 +156,76 @@ async function markedDeliveries(
   return new Set(asked.filter((_, index) => Number(found[index]) === 1).map(({ delivery }) => delivery));
 }
 
+/** The pseudonym of a user id for the live counters' links (liveUserArmKey). */
+function userPseudonym(hashKey: string, event: StoredEvent): Promise<string> {
+  return liveTallyHash(hashKey, event.site, 'user', event.userId ?? '');
+}
+
+/** The links this batch's events make: a user id seen with a browser of an arm (one SET per pair). */
+async function userArmLinks(hashKey: string, events: readonly StoredEvent[]): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const event of events) {
+    if (event.anonymousId == null || event.userId == null) continue;
+    keys.add(liveUserArmKey(event.site, await userPseudonym(hashKey, event), event.bucket));
+  }
+  return keys;
+}
+
+/**
+ * The arm of each order a shop's server reported under a user id alone, as `npm run report` gives it:
+ * that of the browsers the user id was seen with (this batch's events, and earlier ones, which left a
+ * key per arm: two EXISTS per such order, in one round trip), when they are all of one arm. Without
+ * one (seen with no browser, or with both arms') the order is in no arm: it is not claimed, so a
+ * browser's report of it, later, counts in that browser's arm.
+ */
+async function serverOrderArms(
+  redis: Redis,
+  hashKey: string,
+  events: readonly StoredEvent[],
+): Promise<Map<StoredEvent, Bucket>> {
+  const orders = events.filter(
+    (event) => event.anonymousId == null && event.userId != null && experimentRoleOf(event).kind === 'order',
+  );
+  if (orders.length === 0) return new Map();
+  const seenHere = new Map<string, Set<Bucket>>();
+  for (const event of events) {
+    if (event.anonymousId == null || event.userId == null) continue;
+    const key = `${event.site}\n${await userPseudonym(hashKey, event)}`;
+    seenHere.set(key, (seenHere.get(key) ?? new Set()).add(event.bucket));
+  }
+  const users = await Promise.all(orders.map((order) => userPseudonym(hashKey, order)));
+  const pipeline = redis.pipeline();
+  orders.forEach((order, index) => {
+    for (const bucket of BUCKETS) pipeline.exists(liveUserArmKey(order.site, users[index] ?? '', bucket));
+  });
+  const found = await pipeline.exec<number[]>();
+  const arms = new Map<StoredEvent, Bucket>();
+  orders.forEach((order, index) => {
+    const seen = new Set(seenHere.get(`${order.site}\n${users[index]}`) ?? []);
+    BUCKETS.forEach((bucket, arm) => {
+      if (Number(found[index * BUCKETS.length + arm]) === 1) seen.add(bucket);
+    });
+    const [only] = seen;
+    if (seen.size === 1 && only !== undefined) arms.set(order, only);
+  });
+  return arms;
+}
+
 /**
  * The order events of the batch that are the first report of their order: one SET NX per order (the
  * key is the pseudonym of its `orderKey`), in one round trip. A second event of the same order in the
- * batch is not the first.
+ * batch is not the first. A server's report under a user id alone claims only with an arm (serverArms).
  */
 async function claimOrders(
   redis: Redis,
   hashKey: string,
   events: readonly StoredEvent[],
+  serverArms: ReadonlyMap<StoredEvent, Bucket>,
 ): Promise<Set<StoredEvent>> {
   const firstOfOrder = new Map<string, StoredEvent>();
   for (const event of events) {
     if (experimentRoleOf(event).kind !== 'order') continue;
+    if (event.anonymousId == null && !serverArms.has(event)) continue;
     const key = liveOrderKey(event.site, await liveTallyHash(hashKey, event.site, 'order', orderKey(event)));
     if (!firstOfOrder.has(key)) firstOfOrder.set(key, event);
   }
@@ -165,6 +240,7 @@ async function liveChanges(
   hashKey: string,
   events: readonly StoredEvent[],
   newOrders: ReadonlySet<StoredEvent>,
+  serverArms: ReadonlyMap<StoredEvent, Bucket>,
 ): Promise<LiveChanges> {
   const changes: LiveChanges = { counters: new Map(), shoppers: new Map(), expiresAt: new Map() };
   for (const event of events) {
@@ -172,10 +248,13 @@ async function liveChanges(
     const expiresAt = Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + (LIVE_DAYS + 1) * 86_400;
     const countersKey = liveCountersKey(event.site, day);
     changes.expiresAt.set(countersKey, expiresAt);
+    // A server's order under a user id alone counts in its browsers' arm, not its own bucket (which
+    // the worker drew from the user id, not from any browser's).
+    const bucket = serverArms.get(event) ?? event.bucket;
     const add = (counter: Counter, amount = 1) =>
-      addTo(changes.counters, countersKey, event.bucket, counter, amount);
+      addTo(changes.counters, countersKey, bucket, counter, amount);
     const count = (who: 'browsers' | 'buyers', element: string) => {
-      const key = liveShoppersKey(event.site, day, event.bucket, who);
+      const key = liveShoppersKey(event.site, day, bucket, who);
       const elements = changes.shoppers.get(key) ?? new Set();
       elements.add(element);
       changes.shoppers.set(key, elements);

@@ -143,7 +143,7 @@ function keyedHash(key: string, text: string): Promise<string> {
 export function liveTallyHash(
   key: string,
   site: string,
-  kind: 'browser' | 'order' | 'message',
+  kind: 'browser' | 'order' | 'message' | 'user',
   text: string,
 ): Promise<string> {
   return keyedHash(key, `${site}\nlive-${kind}\n${text}`);
