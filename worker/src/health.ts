@@ -1,4 +1,4 @@
-import { upstashUrlProblem } from './cache/redis-client';
+import { upstashConfigured, upstashUrlProblem } from './cache/redis-client';
 import { configProblems, originUrlBroken, setting } from './config';
 import type { Env } from './env';
 import { redactAddresses, redactSecrets } from './redact';
@@ -85,7 +85,7 @@ export function componentHealth(component: string, configured: boolean): Compone
 export function upstashHealth(component: string, env: Env): ComponentHealth {
   const problem = upstashUrlProblem(env);
   if (problem !== undefined) return { status: 'down', detail: problem };
-  return componentHealth(component, Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN));
+  return componentHealth(component, upstashConfigured(env));
 }
 
 /** Extra components (models, ...) register a probe so health stays one place. */

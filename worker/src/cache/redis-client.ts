@@ -26,6 +26,11 @@ function credentials(env: UpstashEnv): { url: string; token: string } | undefine
   return url && token ? { url, token } : undefined;
 }
 
+/** Whether Upstash is configured: both settings set, once trimmed (what the clients below use). */
+export function upstashConfigured(env: UpstashEnv): boolean {
+  return credentials(env) !== undefined;
+}
+
 /**
  * Why the Upstash client refuses the configured URL, or undefined. The client checks its URL when it
  * is made and throws there, outside every caller's fallback: `redisFromEnv` and `offRequestRedis`

@@ -77,10 +77,13 @@ type CacheHandle = NonNullable<Awaited<ReturnType<typeof lookup>>>;
  * that serves reads but refuses writes would look healthy while every request misses), and a write past
  * its budget on a busy isolate is a late answer (reportSlow), as a lookup's is, not an outage at once.
  */
-function inBackground(ctx: Background, work: () => Promise<void>): void {
+function inBackground(ctx: Background, work: () => Promise<boolean>): void {
   ctx.waitUntil(
     work().then(
-      () => reportRecovery('cache_writes'),
+      // Only a write that reached Redis says the writes work (not a fallback answer that is never stored).
+      (wrote) => {
+        if (wrote) reportRecovery('cache_writes');
+      },
       (error: unknown) => {
         if (isBudgetTimeout(error)) reportSlow('cache_writes', error);
         else reportFailure('cache_writes', error);
@@ -95,11 +98,12 @@ function inBackground(ctx: Background, work: () => Promise<void>): void {
  * (storeRecommendations): when another request meanwhile stored a list of a later generation (an event
  * arrived while this one's model ran), that newer list is kept, not replaced by this older one.
  */
-async function write(env: Env, cache: CacheHandle, computed: Computed): Promise<void> {
-  if (computed.fallback) return;
+async function write(env: Env, cache: CacheHandle, computed: Computed): Promise<boolean> {
+  if (computed.fallback) return false;
   const { redis, found } = cache;
   const value = { ...entryGenerations(found), source: computed.source, items: computed.items };
   await storeRecommendations(redis, found, value, ttlSeconds(env), cacheBudgetMs(env));
+  return true;
 }
 
 /** Refreshes a stale entry: only the request that wins the lock recomputes, the others serve stale. */
@@ -110,8 +114,8 @@ function refreshInBackground(
   work: () => Promise<Computed>,
 ): void {
   inBackground(ctx, async () => {
-    if (!(await acquireRefreshLock(cache.redis, cache.found.key, cacheBudgetMs(env)))) return;
-    await write(env, cache, await work());
+    if (!(await acquireRefreshLock(cache.redis, cache.found.key, cacheBudgetMs(env)))) return false;
+    return write(env, cache, await work());
   });
 }
 
@@ -175,7 +179,7 @@ export async function getRecommendations(
   }
 
   const computed = await computeWithFallback(catalogue, query, signals(), true);
-  if (cache) inBackground(ctx, () => write(env, cache, computed));
+  if (cache && !computed.fallback) inBackground(ctx, () => write(env, cache, computed));
   return { ...base, model_version, source: computed.source, cached: false, items: computed.items };
 }
 
