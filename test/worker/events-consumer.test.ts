@@ -328,7 +328,7 @@ describe('events consumer, packed messages (several events per queue message)', 
         // of ours has its own command, and the readers keep theirs.
         const names = await waitFor(
           () => withDb((db) => db.collection('events').listIndexes().toArray(), database),
-          (indexes) => indexes.length >= 5,
+          (indexes) => indexes.length >= 6,
           10_000,
         );
         expect(names.map((index) => index.name).sort()).toEqual([

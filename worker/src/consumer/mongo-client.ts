@@ -6,8 +6,11 @@ import { SETTINGS } from '../settings';
 import { withDeadline } from '../with-deadline';
 import { databaseName, ensureIndexes } from './collections';
 
-/** How long a per-batch client waits for the indexes after its batch is written (see withBatchClient). */
-const INDEX_WAIT_MS = 2_000;
+/**
+ * How long a per-batch client waits for the indexes after its batch is written (see withBatchClient);
+ * beyond the write's deadline (store.ts).
+ */
+export const INDEX_WAIT_MS = 2_000;
 
 /**
  * Longest a batch write may take before the consumer gives up on it and retries the batch later

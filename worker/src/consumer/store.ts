@@ -1,7 +1,7 @@
 import type { Env } from '../env';
 import { withDeadline } from '../with-deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
-import { withBatchClient, writeDeadlineMs } from './mongo-client';
+import { INDEX_WAIT_MS, withBatchClient, writeDeadlineMs } from './mongo-client';
 import { mongoUriProblem } from './mongo-uri';
 
 /** Name of the one writer object; a single client pool serves every consumer invocation. */
@@ -32,9 +32,13 @@ export async function storeBatch(env: Env, request: WriteRequest): Promise<Write
     // that never answers).
     return withDeadline(writer.write(request, deadlineMs), deadlineMs + CALL_MARGIN_MS, 'EventWriter call');
   }
+  // The write has the deadline; the client's whole life (connecting, and the indexes' wait after the
+  // write) that and INDEX_WAIT_MS more, so a batch written in time is never retried for the indexes.
   return withDeadline(
-    withBatchClient({ MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB }, (db) => writeBatch(db, request)),
-    deadlineMs,
-    'MongoDB batch write',
+    withBatchClient({ MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB }, (db) =>
+      withDeadline(writeBatch(db, request), deadlineMs, 'MongoDB batch write'),
+    ),
+    deadlineMs + INDEX_WAIT_MS + CALL_MARGIN_MS,
+    'MongoDB batch client',
   );
 }
