@@ -20,13 +20,37 @@ const MAX_PRODUCTS = 500;
  */
 export const MAX_EVENT_DEPTH = 32;
 
-/** Ids sent as numbers (common in Segment sources) are kept as their decimal string. */
+/**
+ * Half of a UTF-16 surrogate pair without its other half: MongoDB stores it as U+FFFD, so two ids that
+ * differ only there would become one (two messageIds, one event dropped as a duplicate).
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed = (text: string) => !LONE_SURROGATE.test(text);
+const NOT_WELL_FORMED = 'must be well-formed Unicode (a lone surrogate, e.g. a string cut mid-character)';
+
+/**
+ * Ids sent as numbers (common in Segment sources) are kept as their decimal string; past 2^53 a JSON
+ * number is already rounded when it arrives (9007199254740993 reads as ...992), so two ids would be one.
+ */
 const IdSchema = z
-  .union([z.string(), z.number().transform((value) => String(value))], {
-    error: 'must be a string or a number',
-  })
+  .union(
+    [
+      z.string(),
+      z
+        .number()
+        .refine(Number.isSafeInteger, {
+          message: 'a number id must be a whole number up to 2^53; send larger ones as strings',
+        })
+        .transform((value) => String(value)),
+    ],
+    { error: 'must be a string or a number' },
+  )
   .pipe(
-    z.string().min(1, 'must not be empty').max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`),
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`)
+      .refine(wellFormed, NOT_WELL_FORMED),
   );
 
 /**
@@ -80,7 +104,9 @@ const eventShape = {
   type: z.enum(['track', 'page', 'identify'], { message: 'must be "track", "page" or "identify"' }),
   event: optional(z.string().min(1, 'must not be empty').max(MAX_NAME_CHARS)),
   name: optional(z.string().max(MAX_NAME_CHARS)),
-  messageId: optional(z.string().min(1, 'must not be empty').max(MAX_ID_CHARS)),
+  messageId: optional(
+    z.string().min(1, 'must not be empty').max(MAX_ID_CHARS).refine(wellFormed, NOT_WELL_FORMED),
+  ),
   anonymousId: optional(IdSchema),
   userId: optional(IdSchema),
   timestamp: optional(IsoTimestampSchema),
@@ -190,16 +216,22 @@ export function structureProblem(raw: unknown): EventProblem | undefined {
   return undefined;
 }
 
-/** Validates one posted event, size limit included. Never throws. */
-export function validateEvent(raw: unknown): EventCheck<RxEvent> {
+/**
+ * Validates one posted event, size limit included (`maxBytes`: the intake's; a reader of stored events
+ * passes Infinity, since the worker's own fields made an event at the limit larger). Never throws.
+ */
+export function validateEvent(
+  raw: unknown,
+  { maxBytes = EVENT_LIMITS.maxEventBytes }: { maxBytes?: number } = {},
+): EventCheck<RxEvent> {
   const problem = structureProblem(raw);
   if (problem !== undefined) return { ok: false, problems: [problem] };
   const bytes = jsonByteSize(raw);
-  if (bytes > EVENT_LIMITS.maxEventBytes) {
+  if (bytes > maxBytes) {
     return {
       ok: false,
       tooLarge: true,
-      problems: [{ reason: `event is ${bytes} bytes; the limit is ${EVENT_LIMITS.maxEventBytes} bytes` }],
+      problems: [{ reason: `event is ${bytes} bytes; the limit is ${maxBytes} bytes` }],
     };
   }
   const parsed = RxEventSchema.safeParse(raw);

@@ -142,6 +142,53 @@ describe('POST /v1/events', () => {
     expect(stored.sort()).toEqual([`${run}-0`, `${run}-4`]);
   });
 
+  it('refuses ids that would merge with others: a number past 2^53, a lone surrogate', async () => {
+    const run = runId();
+    const events = [
+      // Written as text: a JS number would already be rounded here, as JSON.parse rounds it there.
+      JSON.stringify(viewEvent(run, 0, { properties: { run, product_id: 'BIG' } })).replace(
+        '"BIG"',
+        '9007199254740993',
+      ),
+      JSON.stringify(viewEvent(run, 1, { messageId: `${run}-1\uD800` })),
+      JSON.stringify(viewEvent(run, 2, { properties: { run, product_id: 'P\uDC00' } })),
+      JSON.stringify(viewEvent(run, 3, { properties: { run, product_id: 9007199254740991 } })),
+    ];
+    const response = await post('/v1/events', `{"batch":[${events.join(',')}]}`);
+    const body = await response.json<{
+      accepted: number;
+      rejected: Array<{ index: number; field?: string }>;
+    }>();
+    expect(body.accepted).toBe(1);
+    expect(body.rejected.map(({ index, field }) => [index, field])).toEqual([
+      [0, 'properties.product_id'],
+      [1, 'messageId'],
+      [2, 'properties.product_id'],
+    ]);
+    expect(await waitForRunCount(run, 1)).toBe(1);
+  });
+
+  it('stores a time before 2000 or over a day ahead of arrival as the arrival time', async () => {
+    const run = runId();
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const batch = [
+      viewEvent(run, 0, { timestamp: '9999-12-31T00:00:00Z' }),
+      viewEvent(run, 1, { timestamp: '0000-01-01T00:00:00+01:00' }),
+      viewEvent(run, 2, { timestamp: hourAgo }),
+    ];
+    const sent = Date.now();
+    expect((await post('/v1/events', { batch })).status).toBe(202);
+    expect(await waitForRunCount(run, 3)).toBe(3);
+    const stored = await withDb((db) =>
+      db.collection<StoredDoc>('events').find({ 'properties.run': run }).sort({ _id: 1 }).toArray(),
+    );
+    for (const doc of stored.slice(0, 2)) {
+      expect(doc.timestamp.getTime()).toBe(doc.receivedAt.getTime());
+      expect(doc.timestamp.getTime()).toBeGreaterThanOrEqual(sent - 60_000);
+    }
+    expect(stored[2]?.timestamp.toISOString()).toBe(hourAgo);
+  });
+
   it('400 with per-event reasons when no event is valid', async () => {
     const response = await post('/v1/events', {
       batch: [

@@ -127,6 +127,29 @@ describe('events reader', () => {
     expect(source.report.skipped()).toEqual([expect.objectContaining({ firstLines: [3] })]);
   });
 
+  it("reads a stored event over the intake's 32 KB (the worker's own fields added to one at the limit)", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const big = {
+      type: 'track',
+      event: 'Order Completed',
+      anonymousId: 'a1',
+      timestamp: '2024-05-01T10:00:00Z',
+      receivedAt: '2024-05-01T10:00:01Z',
+      site: 'shop-1',
+      bucket: 'treatment',
+      model_version: null,
+      properties: {
+        order_id: 'o-big',
+        products: [{ product_id: 'P1', quantity: 1 }],
+        note: 'x'.repeat(33_000),
+      },
+    };
+    await writeFile(file, `${JSON.stringify(big)}\n`);
+    const rows = await readAll(eventsSource(file));
+    expect(rows.map((r) => r.item)).toEqual(['P1']);
+  });
+
   it("keeps the events' currency for the catalogue, and ignores a negative price", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
     const file = path.join(dir, 'events.jsonl');

@@ -10,6 +10,24 @@ export interface EnrichOptions {
   modelVersion?: string | null;
 }
 
+/** Earliest event time kept as sent: before it, a sender's clock (or a forged event) is wrong. */
+const EARLIEST_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
+/** How far ahead of its arrival an event may be dated (a device clock a little fast). */
+const MAX_CLOCK_AHEAD_MS = 86_400_000;
+
+/**
+ * The event's time as stored: the sender's, unless it is before 2000 or more than a day after the
+ * event arrived, then the arrival time. One event dated 9999 would otherwise stretch every weekly
+ * series of the forecast to the year 9999, and a year-0 date comes back from MongoDB as one the
+ * trainer and the report refuse. (`receivedAt` keeps the arrival time either way.)
+ */
+function plausibleTimestamp(sent: string | undefined, receivedAt: string): string {
+  if (sent === undefined) return receivedAt;
+  const time = Date.parse(sent);
+  const arrived = Date.parse(receivedAt);
+  return time >= EARLIEST_EVENT_TIME && time <= arrived + MAX_CLOCK_AHEAD_MS ? sent : receivedAt;
+}
+
 /**
  * Adds what the server owns: `receivedAt`, `site`, the experiment `bucket` (deterministic from
  * `anonymousId`, the same function that chose what the shopper saw), `model_version` and a
@@ -43,7 +61,7 @@ export async function enrichEvents(
       const stored: StoredEvent = {
         ...(sent as RxEvent),
         messageId: event.messageId ?? crypto.randomUUID(),
-        timestamp: event.timestamp ?? receivedAt,
+        timestamp: plausibleTimestamp(event.timestamp, receivedAt),
         receivedAt,
         site,
         bucket: await bucketOf(shopperId),
