@@ -341,6 +341,25 @@ describe('Segment-compatible intake', () => {
     expect(doc?.writeKey).toBeUndefined();
   });
 
+  it('/v1/batch: 413 naming context when the batch context, copied into each event, would pass 500 KB', async () => {
+    const run = runId();
+    // A 200 KB body: 5,000 tiny events and a 30 KB context would be 150 MB once the context is copied.
+    const batch = Array.from({ length: 5_000 }, () => ({ type: 'identify', userId: `u-${run}` }));
+    const context = { pad: 'x'.repeat(30_000) };
+    const response = await post('/v1/batch', { batch, context }, segmentAuth());
+    expect(response.status).toBe(413);
+    const body = await response.json<{ error: { code: string; details: Array<{ field?: string }> } }>();
+    expect(body.error.code).toBe('payload_too_large');
+    expect(body.error.details[0]?.field).toBe('context');
+    // The same context with a few events is taken.
+    const few = await post(
+      '/v1/batch',
+      { batch: [viewEvent(run, 0), viewEvent(run, 1)], context },
+      segmentAuth(),
+    );
+    expect(few.status).toBe(200);
+  });
+
   it('takes null for an absent field, as Segment libraries send it (analytics-python: userId null)', async () => {
     const run = runId();
     const anonymous = viewEvent(run, 0, { userId: null, context: null, properties: { run, sku: null } });

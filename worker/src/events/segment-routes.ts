@@ -1,7 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { describeIssues, EVENT_LIMITS, type EventType } from '../../../contracts/events';
+import { describeIssues, EVENT_LIMITS, type EventType, jsonByteSize } from '../../../contracts/events';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { limitBodySize } from '../middleware/body-size-limit';
@@ -43,6 +43,7 @@ export const segmentRoutes = new Hono<AppEnv>().post(
   zValidator('json', SegmentBatchSchema, invalidBody('Send {"batch": [event, ...]}')),
   async (c) => {
     const { batch, context } = c.req.valid('json');
+    if (context !== undefined) assertContextFits(context, batch.length);
     const events = context === undefined ? batch : batch.map((raw) => withBatchContext(raw, context));
     return answer(c, events);
   },
@@ -72,6 +73,27 @@ async function answer(c: Context<AppEnv>, events: readonly unknown[]) {
     if (error instanceof QueueSendError) return queueUnavailable(c, error.held);
     throw error;
   }
+}
+
+/**
+ * The batch `context` is copied into every event after the body's 500 KB was checked: repeated that
+ * many times it must fit the same limit, or a 200 KB body (5,000 tiny events, a 30 KB context) would
+ * queue 150 MB.
+ */
+function assertContextFits(context: Record<string, unknown>, events: number): void {
+  let bytes: number;
+  try {
+    bytes = jsonByteSize(context);
+  } catch {
+    bytes = Number.POSITIVE_INFINITY; // too deep to measure: too deep to copy
+  }
+  if (bytes * events <= EVENT_LIMITS.maxBatchBytes) return;
+  throw new ApiError(413, 'payload_too_large', 'The batch context, copied into each event, is too large', [
+    {
+      field: 'context',
+      reason: `${bytes} bytes × ${events} events is over the ${EVENT_LIMITS.maxBatchBytes}-byte batch limit`,
+    },
+  ]);
 }
 
 /** Segment semantics: batch-level `context` fills in what an event's own `context` does not say. */
