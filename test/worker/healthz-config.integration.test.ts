@@ -98,6 +98,16 @@ describe('/healthz config', () => {
     expect((await healthz({ ...PROXY, CACHE_BUDGET_MS: 'fast' })).components.config?.status).toBe('degraded');
   });
 
+  it('names an empty SITE_ID, which makes the consumer refuse every event: down', async () => {
+    const body = await healthz({ SITE_ID: ' ' });
+    expect(body.status).toBe('down');
+    expect(body.components.config).toEqual({
+      status: 'down',
+      detail:
+        'SITE_ID must name the shop ([vars] in wrangler.toml), got nothing: every event would be refused by the consumer',
+    });
+  });
+
   it('says what is wrong with ORIGIN_URL without showing the origin’s host on this public path', async () => {
     for (const origin of ['hidden-origin.example', 'hidden-origin.example:8443']) {
       const body = await healthz({ ORIGIN_URL: origin });

@@ -22,6 +22,7 @@ const GENERAL_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter(
 
 /** Every public setting a problem can come from (secrets are never read here). */
 const CHECKED = [
+  'SITE_ID',
   ...GENERAL_SETTINGS,
   'SHOP_ORIGINS',
   // Proxy mode (proxy/config.ts).
@@ -37,13 +38,24 @@ const CHECKED = [
 
 interface Found {
   problems: readonly string[];
-  /** ORIGIN_URL is set but not an http(s) URL: proxy mode cannot serve any page. */
-  originBroken: boolean;
+  /**
+   * A setting no default can stand in for is unusable: ORIGIN_URL set but not an http(s) URL (proxy
+   * mode cannot serve any page), or SITE_ID empty (the consumer refuses every event without a site).
+   */
+  broken: boolean;
 }
+
+/** SITE_ID's problem, if any: it names the shop in every event and key, and has no default. */
+const EMPTY_SITE_ID =
+  'SITE_ID must name the shop ([vars] in wrangler.toml), got nothing: every event would be refused by the consumer';
 
 function findProblems(env: Env): Found {
   const problems: string[] = [];
-  let originBroken = false;
+  let broken = false;
+  if (!env.SITE_ID?.trim()) {
+    broken = true;
+    problems.push(EMPTY_SITE_ID);
+  }
   for (const name of GENERAL_SETTINGS) {
     const { problem } = parseSetting(name, env[name]);
     if (problem !== undefined) problems.push(problem);
@@ -54,12 +66,12 @@ function findProblems(env: Env): Found {
   // nothing else of the proxy's, which is not read then).
   const proxy = proxySettings(env);
   if (proxy.originProblem !== undefined) {
-    originBroken = true;
+    broken = true;
     problems.push(proxy.originProblem);
   } else {
     problems.push(...(proxy.config?.problems ?? []));
   }
-  return { problems, originBroken };
+  return { problems, broken };
 }
 
 // Settings only change with a deploy, so one check per isolate and distinct settings is enough.
@@ -74,9 +86,12 @@ export function configProblems(env: Env): readonly string[] {
   return check(env).problems;
 }
 
-/** Whether ORIGIN_URL is set and unusable: then the proxy can serve nothing (`config` is `down`). */
-export function originUrlBroken(env: Env): boolean {
-  return check(env).originBroken;
+/**
+ * Whether a setting without a default is unusable (`config` is `down`): ORIGIN_URL set but not an
+ * http(s) URL (the proxy can serve nothing), or SITE_ID empty.
+ */
+export function configBroken(env: Env): boolean {
+  return check(env).broken;
 }
 
 function check(env: Env): Found {

@@ -1,5 +1,5 @@
 import { upstashConfigured, upstashUrlProblem } from './cache/redis-client';
-import { configProblems, originUrlBroken, setting } from './config';
+import { configBroken, configProblems, setting } from './config';
 import type { Env } from './env';
 import { redactAddresses, redactSecrets } from './redact';
 
@@ -173,7 +173,7 @@ export function configHealth(env: Env): ComponentHealth {
   if (problems.length === 0) return { status: 'ok' };
   const listed = problems.join('; ');
   return {
-    status: originUrlBroken(env) ? 'down' : 'degraded',
+    status: configBroken(env) ? 'down' : 'degraded',
     // Several typos at once fit (each is also in the log); the count shows when the list is cut.
     detail: publicDetail(
       problems.length === 1 ? listed : `${problems.length} problems: ${listed}`,
