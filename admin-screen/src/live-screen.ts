@@ -38,11 +38,20 @@ function showLogin(message: string): void {
   tokenInput.focus();
 }
 
-/** One read of `/admin/live`; schedules the next unless the token was refused. */
+/** The number of the latest read: an answer to an earlier one is dropped (see refresh). */
+let reads = 0;
+
+/**
+ * One read of `/admin/live`; schedules the next unless the token was refused. An answer that comes
+ * after a newer read started (another window chosen) or after its token was forgotten or replaced is
+ * dropped: it would show figures after "Forget", or clear a token just typed with a late 401.
+ */
 async function refresh(): Promise<void> {
   if (timer !== undefined) clearTimeout(timer);
   const given = adminToken;
   if (given === null) return showLogin('');
+  const read = ++reads;
+  const current = () => read === reads && adminToken === given;
   let response: Response;
   try {
     response = await fetch(`/admin/live?days=${encodeURIComponent(daysSelect.value)}`, {
@@ -50,9 +59,11 @@ async function refresh(): Promise<void> {
       cache: 'no-store',
     });
   } catch {
+    if (!current()) return;
     status.textContent = 'The worker did not answer; trying again.';
     return schedule();
   }
+  if (!current()) return;
   if (response.status === 401) {
     adminToken = null;
     return showLogin('That token was refused.');
@@ -63,10 +74,13 @@ async function refresh(): Promise<void> {
   }
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
+    if (!current()) return;
     status.textContent = `Not available (${response.status}): ${body?.error?.message ?? response.statusText}`;
     return schedule();
   }
-  render((await response.json()) as LiveAnswer);
+  const answer = (await response.json()) as LiveAnswer;
+  if (!current()) return;
+  render(answer);
   status.textContent = '';
   updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
   schedule();

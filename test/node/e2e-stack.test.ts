@@ -224,6 +224,22 @@ describe('local stack end to end', () => {
         'JSON.stringify([{ ...sessionStorage }, { ...localStorage }, document.cookie])',
       );
       expect(stored).not.toContain(token);
+      // "Forget the token" while a read is on its way: its answer, when it comes, shows nothing.
+      let answered: () => void = () => {};
+      const lateAnswer = new Promise<void>((resolve) => {
+        answered = resolve;
+      });
+      await page.route('**/admin/live?*', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await route.continue();
+        answered();
+      });
+      await page.selectOption('#days', '1'); // a new read, held for a second
+      await page.click('#forget');
+      await lateAnswer;
+      await page.waitForTimeout(300);
+      expect(await page.isHidden('#live')).toBe(true);
+      expect(await page.isVisible('#login')).toBe(true);
       // No script error and no CSP violation (the page's CSP allows only its own inline script and style).
       expect(errors).toEqual([]);
       expect(refused).toEqual([]);

@@ -73,29 +73,40 @@ const indexedDatabases = new Set<string>();
 export async function withBatchClient<T>(
   env: { MONGODB_URI: string; MONGODB_DB?: string },
   work: (db: Db) => Promise<T>,
+  deadlineMs: number,
 ): Promise<T> {
   const client = await createMongoClient(env.MONGODB_URI);
+  const name = databaseName(env);
+  const indexKey = `${env.MONGODB_URI}\n${name}`;
+  let indexing: Promise<boolean> | undefined;
+  let wrote = false;
   try {
-    // Connected (and logged in) first: a server that cannot be reached or refuses the credentials
-    // fails the batch as a whole here, before any per-document verdict (store.ts).
-    await client.connect();
-    const name = databaseName(env);
-    const db = client.db(name);
-    const indexKey = `${env.MONGODB_URI}\n${name}`;
-    // Alongside the batch, not before it: inserts do not need the indexes, and MongoDB answers
-    // createIndexes only once the build is done. After the batch it gets INDEX_WAIT_MS more (the
-    // socket dies with this invocation; the server finishes a build it started anyway), and a
-    // failure or an unfinished build is logged and tried again with the next batch.
-    const indexing = indexedDatabases.has(indexKey)
-      ? undefined
-      : ensureIndexes(db).then(
-          () => true,
-          (error: unknown) => {
-            log('warn', 'mongodb_indexes_failed', { error });
-            return false;
-          },
-        );
-    const result = await work(db);
+    // The connection and the write have the deadline (a server that accepts connections and never
+    // answers meets it at the handshake); the indexes' wait comes after it.
+    const result = await withDeadline(
+      (async () => {
+        // Connected (and logged in) first: a server that cannot be reached or refuses the credentials
+        // fails the batch as a whole here, before any per-document verdict (store.ts).
+        await client.connect();
+        const db = client.db(name);
+        // Alongside the batch, not before it: inserts do not need the indexes, and MongoDB answers
+        // createIndexes only once the build is done. After the batch it gets INDEX_WAIT_MS more (the
+        // socket dies with this invocation; the server finishes a build it started anyway), and a
+        // failure or an unfinished build is logged and tried again with the next batch.
+        if (!indexedDatabases.has(indexKey)) {
+          indexing = ensureIndexes(db).then(
+            () => true,
+            (error: unknown) => {
+              log('warn', 'mongodb_indexes_failed', { error });
+              return false;
+            },
+          );
+        }
+        return work(db);
+      })(),
+      deadlineMs,
+      'MongoDB batch write',
+    );
     if (indexing) {
       const done = await withDeadline(indexing, INDEX_WAIT_MS, 'MongoDB index creation').catch(
         (error: unknown) => {
@@ -105,8 +116,12 @@ export async function withBatchClient<T>(
       );
       if (done) indexedDatabases.add(indexKey);
     }
+    wrote = true;
     return result;
   } finally {
-    await client.close().catch(() => undefined);
+    // After a failure the client is dropped, not waited for: closing a connection to a server that
+    // stopped answering can hang as the write did, and the batch's retry must not wait for it.
+    const closing = client.close().catch(() => undefined);
+    if (wrote) await closing;
   }
 }

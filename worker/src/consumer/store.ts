@@ -32,11 +32,14 @@ export async function storeBatch(env: Env, request: WriteRequest): Promise<Write
     // that never answers).
     return withDeadline(writer.write(request, deadlineMs), deadlineMs + CALL_MARGIN_MS, 'EventWriter call');
   }
-  // The write has the deadline; the client's whole life (connecting, and the indexes' wait after the
-  // write) that and INDEX_WAIT_MS more, so a batch written in time is never retried for the indexes.
+  // Connecting and the write have the deadline (withBatchClient); the client's whole life, the indexes'
+  // wait after the write and closing included, that and more, so a batch written in time is never
+  // retried for the indexes.
   return withDeadline(
-    withBatchClient({ MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB }, (db) =>
-      withDeadline(writeBatch(db, request), deadlineMs, 'MongoDB batch write'),
+    withBatchClient(
+      { MONGODB_URI: uri, MONGODB_DB: env.MONGODB_DB },
+      (db) => writeBatch(db, request),
+      deadlineMs,
     ),
     deadlineMs + INDEX_WAIT_MS + CALL_MARGIN_MS,
     'MongoDB batch client',
