@@ -38,8 +38,8 @@ const IdSchema = z
       z.string(),
       z
         .number()
-        .refine(Number.isSafeInteger, {
-          message: 'a number id must be a whole number up to 2^53; send larger ones as strings',
+        .refine((value) => Math.abs(value) <= Number.MAX_SAFE_INTEGER, {
+          message: 'a number id must be at most 2^53 - 1; send larger ones as strings',
         })
         .transform((value) => String(value)),
     ],
