@@ -1,5 +1,6 @@
 import { upstashConfigured, upstashUrlProblem } from './cache/redis-client';
 import { configBroken, configProblems, setting } from './config';
+import { describeError } from './describe-error';
 import type { Env } from './env';
 import { redactAddresses, redactSecrets } from './redact';
 
@@ -24,10 +25,6 @@ export function reportFailure(component: string, error: unknown): void {
   failures.set(component, { at: Date.now(), detail: publicDetail(describeError(error)) });
   // Real traffic saw it fail: the next report probes again instead of showing an older answer.
   probeResults.delete(component);
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { MongoClient } from 'mongodb';
+import { describeError } from '../describe-error';
 import type { Env } from '../env';
 import { log } from '../log';
 import { withDeadline } from '../with-deadline';
@@ -37,7 +38,7 @@ export class EventWriter extends DurableObject<Env> {
       result = await withDeadline(this.writeWithClient(client, request), deadlineMs, 'MongoDB batch write');
     } catch (error) {
       this.dropClient(client);
-      await this.noteOutcome(describe(explainConnectFailure(error)));
+      await this.noteOutcome(describeError(explainConnectFailure(error)));
       throw error;
     }
     await this.noteOutcome(failureOf(result));
@@ -129,10 +130,6 @@ export interface WriterFailure {
 }
 
 const LAST_FAILURE_KEY = 'last_failure';
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
 
 /** The consumer's words for a batch with events to retry (handler.ts); undefined when all were written. */
 function failureOf(result: WriteResult): string | undefined {

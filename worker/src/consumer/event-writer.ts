@@ -1,6 +1,7 @@
 import type { Db, Document } from 'mongodb';
 import { toEventDocument } from '../../../contracts/event-document';
 import type { StoredEvent } from '../../../contracts/events';
+import { describeError } from '../describe-error';
 import { EVENTS_COLLECTION, REJECTED_COLLECTION } from './collections';
 import type { RejectedEventDocument } from './rejected-event';
 import { type DocumentOutcome, outcomesOfInsert } from './write-errors';
@@ -88,8 +89,10 @@ async function unencodableDocuments(documents: Document[]): Promise<Map<number, 
     try {
       BSON.serialize(document);
     } catch (error) {
-      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      found.set(index, { kind: 'invalid', reason: `cannot be encoded as BSON: ${detail}`.slice(0, 500) });
+      found.set(index, {
+        kind: 'invalid',
+        reason: `cannot be encoded as BSON: ${describeError(error)}`.slice(0, 500),
+      });
     }
   });
   return found;

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StoredEvent } from '../../../../contracts/events';
 import { retryDelaySeconds } from '../../consumer/backoff';
+import { describeError } from '../../describe-error';
 import type { Env } from '../../env';
 import { log } from '../../log';
 import { withDeadline } from '../../with-deadline';
@@ -137,7 +138,7 @@ export class EventOutbox extends DurableObject<Env> {
     } catch (error) {
       const failedAttempts = this.failedAttempts() + 1;
       const retryInSeconds = retryDelaySeconds(failedAttempts + 1);
-      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const detail = describeError(error);
       this.sql.exec(
         `INSERT INTO delivery (id, failed_attempts, last_error) VALUES (1, ?, ?)
          ON CONFLICT (id) DO UPDATE SET failed_attempts = excluded.failed_attempts, last_error = excluded.last_error`,
