@@ -5,6 +5,9 @@
 import type { Bucket } from '../../../contracts/events';
 import { PLACEMENTS } from '../recommend/types';
 
+/** The experiment's arms, in the order the counters are read and shown. */
+export const LIVE_BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
+
 /** Days of counters kept, and the longest window `GET /admin/live?days=` shows. */
 export const LIVE_DAYS = 35;
 

@@ -2,9 +2,8 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket } from '../../../contracts/events';
 import type { LiveAnswer, LiveArm, LiveArms, LiveEngagement } from '../../../contracts/live-api';
 import { liveCountersKey, liveShoppersKey } from '../cache/keys';
-import { isLivePlacement, type LivePlacement, liveCounterPrefix } from './live-counters';
+import { isLivePlacement, LIVE_BUCKETS, type LivePlacement, liveCounterPrefix } from './live-counters';
 
-const BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
 /** A currency as record-live.ts writes it (contracts/order-value.ts); any other field is not ours. */
 const CURRENCY = /^(?:[A-Z]{3}|\?\?\?)$/;
 
@@ -24,10 +23,10 @@ export async function readLiveFigures(
   for (const day of days) pipeline.hgetall(liveCountersKey(site, day));
   const who = ['browsers', 'buyers'] as const;
   for (const day of days) {
-    for (const bucket of BUCKETS)
+    for (const bucket of LIVE_BUCKETS)
       for (const kind of who) pipeline.pfcount(liveShoppersKey(site, day, bucket, kind));
   }
-  for (const bucket of BUCKETS) {
+  for (const bucket of LIVE_BUCKETS) {
     for (const kind of who) {
       const [first, ...rest] = days.map((day) => liveShoppersKey(site, day, bucket, kind));
       if (first !== undefined) pipeline.pfcount(first, ...rest);

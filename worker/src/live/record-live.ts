@@ -15,7 +15,15 @@ import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { userHashKey } from '../shopper';
 import { liveTallyHash } from '../shopper/user-hash';
-import { type Counter, dayOf, isLiveTime, LIVE_DAYS, liveCounterField, livePlacement } from './live-counters';
+import {
+  type Counter,
+  dayOf,
+  isLiveTime,
+  LIVE_BUCKETS,
+  LIVE_DAYS,
+  liveCounterField,
+  livePlacement,
+} from './live-counters';
 
 /** The consumer is off the request path: it can wait longer for Redis than a shopper's request. */
 const LIVE_TIMEOUT_MS = 3_000;
@@ -31,7 +39,6 @@ const LIVE_ORDER_SECONDS = 3 * 86_400;
 const LIVE_MARK_SECONDS = 3 * 86_400;
 /** How long a user id's arm stays known from its browsers' events: as long as the counters are kept. */
 const LIVE_LINK_SECONDS = (LIVE_DAYS + 1) * 86_400;
-const BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
 
 /** One queue message's events, as the consumer's MongoDB write left them. */
 export interface LiveDelivery {
@@ -196,14 +203,15 @@ async function serverOrderArms(
   const users = await Promise.all(orders.map((order) => userPseudonym(hashKey, order)));
   const pipeline = redis.pipeline();
   orders.forEach((order, index) => {
-    for (const bucket of BUCKETS) pipeline.exists(liveUserArmKey(order.site, users[index] ?? '', bucket));
+    for (const bucket of LIVE_BUCKETS)
+      pipeline.exists(liveUserArmKey(order.site, users[index] ?? '', bucket));
   });
   const found = await pipeline.exec<number[]>();
   const arms = new Map<StoredEvent, Bucket>();
   orders.forEach((order, index) => {
     const seen = new Set(seenHere.get(`${order.site}\n${users[index]}`) ?? []);
-    BUCKETS.forEach((bucket, arm) => {
-      if (Number(found[index * BUCKETS.length + arm]) === 1) seen.add(bucket);
+    LIVE_BUCKETS.forEach((bucket, arm) => {
+      if (Number(found[index * LIVE_BUCKETS.length + arm]) === 1) seen.add(bucket);
     });
     const [only] = seen;
     if (seen.size === 1 && only !== undefined) arms.set(order, only);
