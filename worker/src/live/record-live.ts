@@ -79,8 +79,8 @@ interface LiveChanges {
  * message that stored nothing and is retried leaves none: its next delivery stores, and counts, its
  * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
  * order); a server's report under a user id alone counts in the arm of the browsers that user id was
- * seen with, and not at all without one (serverOrderArms). Events older than LIVE_DAYS, or dated more than a day ahead, are not counted. The counters are
- * a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
+ * seen with, and not at all without one (serverOrderArms). Events older than LIVE_DAYS, or dated more
+ * than a day ahead, are not counted. The counters are a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
  * report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing (no pseudonym can be made).
  */
 export async function recordLiveCounters(
@@ -111,7 +111,8 @@ export async function recordLiveCounters(
         ...(countedBefore.has(delivery) ? [] : delivery.storedEarlier),
       ])
       .filter((event) => isLiveTime(Date.parse(event.timestamp), now));
-    const serverArms = await serverOrderArms(redis, hashKey, counted);
+    const seen = await userArmsSeen(hashKey, counted);
+    const serverArms = await serverOrderArms(redis, hashKey, counted, seen);
     const newOrders = await claimOrders(redis, hashKey, counted, serverArms);
     const changes = await liveChanges(hashKey, counted, newOrders, serverArms);
     const pipeline = redis.pipeline();
@@ -123,7 +124,9 @@ export async function recordLiveCounters(
       if (first !== undefined) pipeline.pfadd(key, first, ...rest);
     }
     for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
-    for (const key of await userArmLinks(hashKey, counted)) pipeline.set(key, '1', { ex: LIVE_LINK_SECONDS });
+    for (const { site, user, arms } of seen.values()) {
+      for (const arm of arms) pipeline.set(liveUserArmKey(site, user, arm), '1', { ex: LIVE_LINK_SECONDS });
+    }
     // After the counts, in the same round trip: a marker says the counts are in. A redelivery that
     // counted what an earlier one stored (and died before counting) leaves one too, or the next
     // redelivery (this one's events retried for another reason) would count them again.
@@ -168,14 +171,28 @@ function userPseudonym(hashKey: string, event: StoredEvent): Promise<string> {
   return liveTallyHash(hashKey, event.site, 'user', event.userId ?? '');
 }
 
-/** The links this batch's events make: a user id seen with a browser of an arm (one SET per pair). */
-async function userArmLinks(hashKey: string, events: readonly StoredEvent[]): Promise<Set<string>> {
-  const keys = new Set<string>();
+/** A user id seen in this batch with browsers: its site, pseudonym and their arms. */
+interface UserArms {
+  site: string;
+  user: string;
+  arms: Set<Bucket>;
+}
+
+/**
+ * The user ids this batch's events show with a browser (an event with both ids), by site and
+ * pseudonym: each link is written once (a SET per user and arm) and read by serverOrderArms.
+ */
+async function userArmsSeen(hashKey: string, events: readonly StoredEvent[]): Promise<Map<string, UserArms>> {
+  const seen = new Map<string, UserArms>();
   for (const event of events) {
     if (event.anonymousId == null || event.userId == null) continue;
-    keys.add(liveUserArmKey(event.site, await userPseudonym(hashKey, event), event.bucket));
+    const user = await userPseudonym(hashKey, event);
+    const key = `${event.site}\n${user}`;
+    const entry = seen.get(key) ?? { site: event.site, user, arms: new Set<Bucket>() };
+    entry.arms.add(event.bucket);
+    seen.set(key, entry);
   }
-  return keys;
+  return seen;
 }
 
 /**
@@ -189,17 +206,12 @@ async function serverOrderArms(
   redis: Redis,
   hashKey: string,
   events: readonly StoredEvent[],
+  seenHere: ReadonlyMap<string, UserArms>,
 ): Promise<Map<StoredEvent, Bucket>> {
   const orders = events.filter(
     (event) => event.anonymousId == null && event.userId != null && experimentRoleOf(event).kind === 'order',
   );
   if (orders.length === 0) return new Map();
-  const seenHere = new Map<string, Set<Bucket>>();
-  for (const event of events) {
-    if (event.anonymousId == null || event.userId == null) continue;
-    const key = `${event.site}\n${await userPseudonym(hashKey, event)}`;
-    seenHere.set(key, (seenHere.get(key) ?? new Set()).add(event.bucket));
-  }
   const users = await Promise.all(orders.map((order) => userPseudonym(hashKey, order)));
   const pipeline = redis.pipeline();
   orders.forEach((order, index) => {
@@ -209,7 +221,7 @@ async function serverOrderArms(
   const found = await pipeline.exec<number[]>();
   const arms = new Map<StoredEvent, Bucket>();
   orders.forEach((order, index) => {
-    const seen = new Set(seenHere.get(`${order.site}\n${users[index]}`) ?? []);
+    const seen = new Set(seenHere.get(`${order.site}\n${users[index]}`)?.arms ?? []);
     LIVE_BUCKETS.forEach((bucket, arm) => {
       if (Number(found[index * LIVE_BUCKETS.length + arm]) === 1) seen.add(bucket);
     });
