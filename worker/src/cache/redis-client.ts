@@ -40,8 +40,18 @@ export function upstashConfigured(env: UpstashEnv): boolean {
 export function upstashUrlProblem(env: UpstashEnv): string | undefined {
   const configured = credentials(env);
   if (!configured) return undefined;
-  return makeClient(configured.url, configured.token, {}) ? undefined : UPSTASH_URL_PROBLEM;
+  // Once per URL: `/healthz` asks for four components, each time.
+  let refused = refusedUrls.get(configured.url);
+  if (refused === undefined) {
+    refused = makeClient(configured.url, configured.token, {}) === undefined;
+    if (refusedUrls.size > 8) refusedUrls.clear();
+    refusedUrls.set(configured.url, refused);
+  }
+  return refused ? UPSTASH_URL_PROBLEM : undefined;
 }
+
+/** Whether the client refused each URL tried (settings change only with a deploy). */
+const refusedUrls = new Map<string, boolean>();
 
 const UPSTASH_URL_PROBLEM =
   'UPSTASH_REDIS_REST_URL is not a URL the Upstash client accepts (https://<name>.upstash.io, as the console gives it)';
