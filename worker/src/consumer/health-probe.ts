@@ -38,7 +38,8 @@ export async function mongodbHealth(env: Env): Promise<ComponentHealth> {
   if (problem !== undefined) return { status: 'down', detail: problem };
   const own = componentHealth('mongodb', Boolean(env.MONGODB_URI));
   const writer = eventWriter(env);
-  if (own.status !== 'ok' || !env.MONGODB_URI || !writer) return own;
+  // Not ok (or disabled, without MONGODB_URI): that is the answer, without asking the writer.
+  if (own.status !== 'ok' || !writer) return own;
   let failure: WriterFailure | null;
   try {
     failure = await withDeadline(writer.status(), WRITER_STATUS_BUDGET_MS, 'The event writer status');
