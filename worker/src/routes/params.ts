@@ -88,18 +88,18 @@ function signatureFromHeader(c: Pick<Context, 'req'>): string | undefined {
   if (!raw) return undefined;
   const checked = userSignatureSchema.safeParse(raw);
   if (checked.success) return checked.data;
-  throw new ApiError(400, 'invalid_request', `Invalid header: ${USER_SIGNATURE_HEADER}`, [
-    { field: USER_SIGNATURE_HEADER, reason: checked.error.issues[0]?.message ?? 'invalid' },
-  ]);
+  throw invalidHeader(USER_SIGNATURE_HEADER, checked.error.issues[0]?.message ?? 'invalid');
+}
+
+/** 400 naming a header the request sent and why it cannot be used. */
+function invalidHeader(header: string, reason: string): ApiError {
+  return new ApiError(400, 'invalid_request', `Invalid header: ${header}`, [{ field: header, reason }]);
 }
 
 function userIdFromHeader(c: Pick<Context, 'req'>, query: { tracking?: 'off' }): string | undefined {
   const raw = c.req.header(USER_ID_HEADER);
   if (!raw) return undefined;
-  const invalid = (reason: string) =>
-    new ApiError(400, 'invalid_request', `Invalid header: ${USER_ID_HEADER}`, [
-      { field: USER_ID_HEADER, reason },
-    ]);
+  const invalid = (reason: string) => invalidHeader(USER_ID_HEADER, reason);
   let userId: string;
   try {
     userId = decodeURIComponent(raw);

@@ -10,7 +10,7 @@ interface Issue {
  * Turns zod issues into `details` that name the field (`product_ids[3]` for list elements); an issue
  * with the whole input (a body that is `null` or a list) names `whole` (`body`, `query`).
  */
-export function issueDetails(issues: readonly Issue[], whole = 'body'): ErrorDetail[] {
+export function issueDetails(issues: readonly Issue[], whole: string): ErrorDetail[] {
   return issues.map((issue) => {
     const [field, ...rest] = issue.path;
     const detail: ErrorDetail = { field: field === undefined ? whole : String(field), reason: issue.message };
