@@ -122,6 +122,41 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     ]);
   });
 
+  it("recommend keeps at most 40 % of a list in one product family, as the worker's rows", async () => {
+    // Everyone who bought mug M0 bought mugs M1-M3 too; one of them a bag as well. Item-to-item ranks
+    // the three mugs first for "m" (who has M0 only): a list of 3 takes two of them, then the bag.
+    let minute = 0;
+    const order = (userId: string, products: Array<[id: string, category: string]>) =>
+      JSON.stringify({
+        type: 'track',
+        event: 'Order Completed',
+        userId,
+        timestamp: new Date(Date.UTC(2024, 4, 1, 10, minute++)).toISOString(),
+        properties: {
+          order_id: `o${minute}`,
+          products: products.map(([id, category]) => ({ product_id: id, category })),
+        },
+      });
+    const mugs: Array<[string, string]> = ['M0', 'M1', 'M2', 'M3'].map((id) => [id, 'mugs']);
+    const lines = [
+      order('c1', mugs),
+      order('c2', mugs),
+      order('c3', [...mugs, ['B1', 'bags']]),
+      order('m', [mugs[0] as [string, string]]),
+    ];
+    const events = path.join(dir, 'families.jsonl');
+    await writeFile(events, `${lines.join('\n')}\n`);
+    const out = path.join(dir, 'bundle-families');
+    expect((await runTrain('events', events, out, ['--personal', 'item-item'])).code).toBe(0);
+    const csv = path.join(dir, 'families.csv');
+    expect((await runRecommend(out, 'events', events, csv, ['--k', '3'])).code).toBe(0);
+    const rows = (await readFile(csv, 'utf8')).trim().split('\n');
+    const listed = rows.filter((row) => row.startsWith('m,')).map((row) => row.split(',')[1]);
+    expect(listed).toHaveLength(3);
+    expect(listed.filter((id) => id?.startsWith('M'))).toHaveLength(2);
+    expect(listed[2]).toBe('B1');
+  });
+
   it('train defaults to auto: EASE and Mult-DAE on one split, both ONNX-scored, the better ships', async () => {
     const out = path.join(dir, 'bundle-auto');
     const train = await runTrain('movielens', ratings, out, ['--hidden', '8', '--epochs', '3']);

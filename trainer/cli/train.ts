@@ -5,7 +5,7 @@
 import { writeBundle } from '../bundle/write-bundle';
 import { isFormat } from '../data/sources';
 import { isPersonalModel, PERSONAL_MODELS } from '../pipeline/personal';
-import { trainBundle } from '../pipeline/train';
+import { MODEL_TOP_K, trainBundle } from '../pipeline/train';
 import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 import { checkBundleOutput } from './output-file';
 
@@ -44,7 +44,7 @@ runCommand(USAGE, async () => {
     format,
     input: required(args, 'input'),
     ...(args.has('catalogue') ? { catalogue: required(args, 'catalogue') } : {}),
-    k: positiveInt(args, 'k', 50),
+    k: positiveInt(args, 'k', MODEL_TOP_K),
     rank: positiveInt(args, 'rank', 128),
     personal,
     hidden: positiveInt(args, 'hidden', 128),

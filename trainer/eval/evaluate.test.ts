@@ -88,4 +88,46 @@ describe('evaluation on an exported graph', () => {
     const score = await evaluateOnnx('bias', onnx, empty, relevant, popularity, 1, empty);
     expect(score.precision).toBeCloseTo(1, 6); // y, the most popular, which a bought
   });
+
+  it('with product families, a row as the worker caps it: no more than 40 % from one family', async () => {
+    // Popularity m1 > m2 > m3 > b (mugs and a bag); "a" bought only q and then buys the bag.
+    const train = aggregate([
+      ...['m1', 'm2', 'm3', 'b'].flatMap((item, rank) =>
+        Array.from({ length: 8 - rank }, (_, i) => row(`u${rank}-${i}`, item)),
+      ),
+      row('a', 'q'),
+    ]);
+    const relevant = relevantSets(train, [row('a', 'b')]);
+    const popularity = new Float32Array(train.items.length);
+    for (const [id, score] of [
+      ['m1', 4],
+      ['m2', 3],
+      ['m3', 2],
+      ['b', 1],
+    ] as const)
+      popularity[train.itemIndex.get(id) ?? -1] = score;
+    const onnx = buildRecommenderGraph({
+      name: 'pop',
+      items: train.items.length,
+      k: 3,
+      body: { kind: 'popularity', popularity },
+      producerVersion: 'test',
+    });
+    const families = train.items.map((id) => ({ category: id.startsWith('m') ? 'mugs' : 'bags' }));
+    // Top-3 as ranked: three mugs, the bag fourth. Capped (2 of 3 per family): m1, m2, then the bag.
+    const plain = await evaluateOnnx('pop', onnx, train.matrix, relevant, popularity, 3);
+    const capped = await evaluateOnnx(
+      'pop',
+      onnx,
+      train.matrix,
+      relevant,
+      popularity,
+      3,
+      train.matrix,
+      families,
+    );
+    expect(plain.recall).toBe(0);
+    expect(capped.recall).toBeCloseTo(1, 6);
+    expect(capped.precision).toBeCloseTo(1 / 3, 6);
+  });
 });

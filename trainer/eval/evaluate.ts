@@ -3,7 +3,7 @@
  * items, the history is their training row, the mask excludes their training items, and the top-10
  * is compared with their test items (Microsoft Recommenders metric definitions, see metrics.ts).
  */
-import { popularityOrder } from '../../contracts/manifest';
+import { type CatalogueItem, popularityOrder } from '../../contracts/manifest';
 import { denseRow, forEachInRow, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { MetricsAverage, rankingMetrics } from '../models/metrics';
@@ -79,7 +79,8 @@ function hasHistory(m: SparseMatrix, r: number): boolean {
 /**
  * Evaluates one exported graph: for each row of `histories` with relevant items, that row is the
  * history, its items are masked, and the graph's top-k, as the worker serves it (`servedTopK`:
- * popularity, by `popularity`, where the model has no evidence), is scored against the relevant items.
+ * popularity, by `popularity`, where the model has no evidence; with `families`, the items' product
+ * families by index, at most 40 % of a row from one), is scored against the relevant items.
  */
 export async function evaluateOnnx(
   name: string,
@@ -90,6 +91,7 @@ export async function evaluateOnnx(
   k = 10,
   /** What each row must not be recommended; default: its history's items. */
   masks: SparseMatrix = histories,
+  families?: ReadonlyArray<Pick<CatalogueItem, 'category'>>,
 ): Promise<ModelScore> {
   const byPopularity = popularityOrder(popularity);
   const runner = await loadRecommender(onnx);
@@ -124,9 +126,10 @@ export async function evaluateOnnx(
         const top = servedTopK(
           withoutHistory ? [] : out.indices.subarray(i * out.k, (i + 1) * out.k),
           withoutHistory ? [] : out.scores.subarray(i * out.k, (i + 1) * out.k),
-          Math.min(k, out.k),
+          k,
           mask.subarray(i * n, (i + 1) * n),
           byPopularity,
+          families,
         ).map((item) => item.index);
         for (const c of top) recommended.add(c);
         const rel = relevant.get(r);

@@ -8,6 +8,7 @@
  */
 
 import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
+import { buildCatalogue } from '../bundle/catalogue';
 import { InputError } from '../data/lines';
 import { type AggregateOptions, aggregate, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
@@ -16,6 +17,7 @@ import { trainItemItem } from '../models/item-item';
 import { itemPopularity, trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
 import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
+import { MODEL_TOP_K } from '../pipeline/train';
 import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
 import { activityLifetimes, servedHistories } from './served-history';
 import { parseCutoff, quantileCutoff, type Split, stratifiedSplit, temporalSplit } from './split';
@@ -168,10 +170,30 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   ];
   // Where a model has no evidence, lists are filled by popularity in training, as the worker does.
   const popularity = itemPopularity(train.matrix);
+  // Lists as the worker builds them: the bundle's graph depth of candidates, and at most 40 % of a row
+  // from one product family, the families read from the items' titles as `train` writes them into
+  // the catalogue (without titles, movielens's u.data, every item is in one family and nothing moves).
+  const families = buildCatalogue(train.items, source.items, popularity);
+  const graphK = Math.max(k, MODEL_TOP_K);
   const rows: ModelScore[] = [];
   for (const [name, body] of bodies) {
-    const onnx = buildRecommenderGraph({ name, items: train.items.length, k, body, producerVersion: 'eval' });
-    const score = await evaluateOnnx(name, onnx, ranked.histories, relevant, popularity, k, ranked.masks);
+    const onnx = buildRecommenderGraph({
+      name,
+      items: train.items.length,
+      k: graphK,
+      body,
+      producerVersion: 'eval',
+    });
+    const score = await evaluateOnnx(
+      name,
+      onnx,
+      ranked.histories,
+      relevant,
+      popularity,
+      k,
+      ranked.masks,
+      families,
+    );
     log(`${name}: nDCG@${k} ${score.ndcg.toFixed(4)}`);
     rows.push(score);
   }

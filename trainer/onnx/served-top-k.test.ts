@@ -44,3 +44,39 @@ describe('servedTopK', () => {
     ]);
   });
 });
+
+describe('servedTopK with product families', () => {
+  const byPopularity = popularityOrder([5, 2, 8, 0, 9, 5]);
+  const families = ['mugs', 'mugs', 'mugs', 'bags', 'mugs', 'bags'].map((category) => ({ category }));
+
+  it("caps one family at 40 % of the row, as the worker's diversify does", () => {
+    // The model ranks four mugs first; a row of 4 takes at most 2 (familyCap(4)), then the bags.
+    const served = servedTopK(
+      [0, 1, 2, 3],
+      [0.9, 0.8, 0.7, 0.6],
+      4,
+      [1, 1, 1, 1, 1, 1],
+      byPopularity,
+      families,
+    );
+    expect(served).toEqual([
+      { index: 0, score: 0.9 },
+      { index: 1, score: 0.8 },
+      { index: 3, score: 0.6 },
+      // The other bag comes from popularity, ahead of the model's third mug.
+      { index: 5, score: 0 },
+    ]);
+  });
+
+  it('fills the row with the skipped items in their order when the other families run out', () => {
+    const served = servedTopK([0, 1, 2], [0.9, 0.8, 0.7], 4, [1, 1, 1, 0, 1, 0], byPopularity, families);
+    // Only mugs are allowed: 0 and 1, then the skipped 2 and 4 (4 as a best seller) in order.
+    expect(served.map((item) => item.index)).toEqual([0, 1, 2, 4]);
+  });
+
+  it('one family everywhere (a catalogue without families) leaves the list as it was', () => {
+    const same = families.map(() => ({ category: 'other' }));
+    const args = [[0, 1, 2, 3], [0.9, 0.8, 0.7, 0.6], 4, [1, 1, 1, 1, 1, 1], byPopularity] as const;
+    expect(servedTopK(...args, same)).toEqual(servedTopK(...args));
+  });
+});

@@ -84,13 +84,15 @@ export async function recommendToCsv(
       );
       const lines: string[] = [];
       batch.forEach((user, b) => {
-        // As the worker serves it: the model's evidence, then best sellers (score 0) where it has none.
+        // As the worker serves it: the model's evidence, then best sellers (score 0) where it has none,
+        // at most 40 % of the list from one product family.
         const served = servedTopK(
           result.indices.subarray(b * result.k, (b + 1) * result.k),
           result.scores.subarray(b * result.k, (b + 1) * result.k),
           options.k,
           mask.subarray(b * n, (b + 1) * n),
           byPopularity,
+          bundle.catalogue.items,
         );
         served.forEach(({ index, score }, rank) => {
           const item = items[index];

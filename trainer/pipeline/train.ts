@@ -16,12 +16,18 @@ import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-gra
 import { type PersonalOptions, trainPersonal } from './personal';
 
 /** Options of `trainBundle`. */
+/**
+ * How many items each bundle graph returns by default: the candidates the worker ranks, diversifies and
+ * fills from (and `eval` with them, so that its lists are the worker's).
+ */
+export const MODEL_TOP_K = 50;
+
 export interface TrainOptions extends PersonalOptions {
   format: Format;
   input: string;
   /** Optional shop catalogue JSON: restricts and describes the items (order = index map). */
   catalogue?: string;
-  /** Top-k each graph returns. */
+  /** Top-k each graph returns (default MODEL_TOP_K). */
   k?: number;
   /** Rank of the item-item factorisation for catalogues above `maxDenseItems`. */
   rank?: number;
@@ -76,7 +82,7 @@ function restrict(
 /** Runs the whole pipeline and returns bundle contents. */
 export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
-  const k = options.k ?? 50;
+  const k = options.k ?? MODEL_TOP_K;
   const source = await openSource(options.format, options.input);
   const shop = options.catalogue ? await readShopCatalogue(options.catalogue) : [];
   const all = await readAll(source);

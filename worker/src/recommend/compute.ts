@@ -1,8 +1,8 @@
+import { type Candidate, diversify } from '../../../contracts/diversify';
 import { isModelEvidence, type ModelRole } from '../../../contracts/manifest';
 import type { ActivityEntry } from '../cache/keys';
 import type { BundleCatalogue, LoadedBundle, Recommender } from '../models';
 import { cartOfActivity } from './cart';
-import { type Candidate, diversify } from './diversify';
 import { historyVector } from './history';
 import { recommendationMask } from './mask';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';

@@ -1,4 +1,8 @@
-import type { CatalogueItem } from '../../../contracts/manifest';
+/**
+ * The worker's product-family cap on a row of recommendations (worker/src/recommend/compute.ts), here so
+ * that the trainer's `eval` and `recommend` build their lists as the worker serves them.
+ */
+import type { CatalogueItem } from './manifest';
 
 /** A candidate: catalogue index and score, best first. */
 export interface Candidate {
@@ -21,7 +25,7 @@ export function familyCap(limit: number): number {
  */
 export function diversify(
   candidates: Iterable<Candidate>,
-  items: readonly CatalogueItem[],
+  items: ReadonlyArray<Pick<CatalogueItem, 'category'>>,
   limit: number,
   cap = familyCap(limit),
 ): Candidate[] {
