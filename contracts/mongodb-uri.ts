@@ -26,3 +26,13 @@ export function databaseOfUri(uri: string): string {
     return path;
   }
 }
+
+/**
+ * The database events live in, one rule for the worker that writes them and the trainer and `report`
+ * that read them: the connection string's own (`…/shop?…`), else the `MONGODB_DB` setting, else `rx`.
+ * The string's path comes first because the readers are given only the string: a worker that wrote to
+ * `MONGODB_DB` while its `MONGODB_URI` named `shop` left `train --format mongodb` reading an empty `shop`.
+ */
+export function eventsDatabaseOf(uri: string, configured: string | undefined): string {
+  return databaseOfUri(uri) || configured?.trim() || 'rx';
+}

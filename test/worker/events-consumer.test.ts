@@ -74,6 +74,29 @@ describe('events consumer (queue handler → MongoDB, real driver)', () => {
     expect(await countRun(run)).toBe(100);
   });
 
+  it('writes to the database MONGODB_URI names in its path (where train and report read), not MONGODB_DB', async () => {
+    const run = runId();
+    const database = `rx_path_${run}`;
+    // The test server's string with this database as its path: `scheme://hosts/` + database + `?options`.
+    const [hosts = '', options] = inject('mongoUri').split('?');
+    const scheme = hosts.indexOf('//') + 2;
+    const slash = hosts.indexOf('/', scheme);
+    const uri = `${slash < 0 ? hosts : hosts.slice(0, slash)}/${database}${options ? `?${options}` : ''}`;
+    try {
+      const batch = batchOf(storedEvents(run, 2), `path-${run}`);
+      const ctx = createExecutionContext();
+      await worker.queue(
+        batch,
+        workerEnv({ MONGODB_URI: uri, MONGODB_DB: 'rx_not_this_one', EVENT_WRITER: undefined }),
+      );
+      await getQueueResult(batch, ctx);
+      expect(await countRun(run, database)).toBe(2);
+      expect(await countRun(run, 'rx_not_this_one')).toBe(0);
+    } finally {
+      await withDb((db) => db.dropDatabase(), database);
+    }
+  });
+
   it('a poison message goes to rejected_events with its reason; the good ones are stored', async () => {
     const run = runId();
     const good = storedEvents(run, 9);

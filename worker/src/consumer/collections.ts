@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { eventsDatabaseOf } from '../../../contracts/mongodb-uri';
 import { log } from '../log';
 
 /** Collection of stored events (`_id` = `messageId`), DESIGN.md "Events". */
@@ -6,9 +7,12 @@ export const EVENTS_COLLECTION = 'events';
 /** Messages that can never be stored, with the reason. Never silently dropped. */
 export const REJECTED_COLLECTION = 'rejected_events';
 
-/** The database named by `MONGODB_DB` (default `rx`). */
-export function databaseName(env: { MONGODB_DB?: string }): string {
-  return env.MONGODB_DB?.trim() || 'rx';
+/**
+ * The database events go to: the one `MONGODB_URI` names in its path, else `MONGODB_DB`, else `rx`;
+ * the rule the trainer and `report` read by (contracts/mongodb-uri.ts).
+ */
+export function databaseName(env: { MONGODB_URI?: string; MONGODB_DB?: string }): string {
+  return eventsDatabaseOf(env.MONGODB_URI?.trim() ?? '', env.MONGODB_DB);
 }
 
 /** The readers' indexes on `events`. */
