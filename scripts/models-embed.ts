@@ -9,6 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManifestSchema } from '../contracts/manifest';
+import { isMain } from './is-main';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const GENERATED_MODULE = path.join(root, 'worker/src/models/default-bundle.generated.ts');
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   main().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);

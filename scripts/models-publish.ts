@@ -23,9 +23,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { declaredModelBytes, MAX_BUNDLE_BYTES, type Manifest, ManifestSchema } from '../contracts/manifest';
+import { isMain } from './is-main';
 
 export interface PublishOptions {
   /** Base URL of the worker, e.g. https://rx.shop.example */
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
   console.log(`published ${result.version}: models ${result.models.join(', ')}`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   main().catch((error: unknown) => {
     console.error(error instanceof PublishError ? `models:publish: ${error.message}` : error);
     process.exit(1);

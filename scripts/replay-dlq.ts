@@ -29,6 +29,7 @@ import {
   REQUEST_TIMEOUT_MS,
   systemClock,
 } from './cloudflare-queues-api';
+import { isMain } from './is-main';
 
 const API = process.env.CLOUDFLARE_API_BASE ?? 'https://api.cloudflare.com/client/v4';
 /** Messages per pull, peek and publish (the API's maxima; a publish's are the producer's, QUEUE_LIMITS). */
@@ -333,7 +334,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
