@@ -405,6 +405,21 @@ describe('proxy: personalized pages', () => {
     expect(count(await dawn([slot]), '<h2 class="rx-heading">You may also like</h2>')).toBe(1);
   });
 
+  it('puts no block inside an element that has no content, and does not count one as shown', async () => {
+    // `append` on Dawn's hidden <input>s: the parser would drop each block without a word.
+    const slots = [{ selector: 'input[type=hidden]', placement: 'home', position: 'append' }];
+    const page = await proxied(
+      '/fixtures/shopify-dawn-product.html',
+      {},
+      { deps: { source: () => testSource() }, env: { RX_SLOTS: JSON.stringify(slots) } },
+    );
+    expect(page.body).toContain('<input type="hidden" name="form_type" value="product">');
+    expect(page.body).not.toContain('<section class="rx-block');
+    expect(page.events).toHaveLength(1);
+    expect(page.events[0]?.context).toMatchObject({ personalized: false });
+    expect(page.events[0]?.properties?.recommendation_id).toBeUndefined();
+  });
+
   it('rewrites an element matched by both data-rx-price and RX_PRICE_SELECTOR once', async () => {
     await expectDemoPriceRewritten('span.price, .nothing[data-x="a,b"]');
   });

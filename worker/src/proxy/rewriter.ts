@@ -125,11 +125,34 @@ interface BlockOutput {
   shownItems: (items: Recommendations['items']) => Recommendations['items'];
 }
 
+/** HTML's void elements: no content and no end tag, so nothing can go inside them. */
+const VOID_ELEMENTS = new Set([
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'param',
+  'source',
+  'track',
+  'wbr',
+]);
+
 /**
  * Fills one slot; leaves it as it was when nothing comes back within the budget. Synchronous when the
  * slot's recommendations and prices are already known (see PageSession.settledRecommendations).
  */
 function fillSlot(session: PageSession, slot: Slot, output: BlockOutput): Promise<void> | undefined {
+  // A block inside an element that has no content (`<img data-rx-slot>`, an RX_SLOTS `append` on an
+  // `<input>`) would be dropped by the parser without a word, yet counted as shown in the page view.
+  if (slot.position !== 'before' && slot.position !== 'after' && slot.position !== 'replace') {
+    if (VOID_ELEMENTS.has(slot.element.tagName.toLowerCase())) return undefined;
+  }
   const query = slotQuery(slot.attributes, session.context);
   if (slot.limit !== undefined) query.limit = slot.limit;
   const render = (recommendations: Recommendations | undefined) =>
