@@ -9,6 +9,7 @@
  * deadline the caller sets (the lease of messages it holds). Past them it throws {@link RetriesExhausted}
  * saying which bound stopped it. Why each call may be repeated: see `call`.
  */
+import { bearerTokenProblem, withoutSecret } from './header-token';
 
 /** A message as the pull endpoint returns it. */
 export interface PulledMessage {
@@ -145,7 +146,11 @@ export class QueuesApi {
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly clock: Clock = systemClock,
     private readonly log: (line: string) => void = () => {},
-  ) {}
+  ) {
+    // fetch would refuse it with an error quoting the header, and that error is no network failure to retry.
+    const problem = bearerTokenProblem('CLOUDFLARE_API_TOKEN', token);
+    if (problem) throw new Error(problem);
+  }
 
   /** The id of the queue named `name` (the API addresses queues by id; List Queues is one page). */
   async queueId(name: string): Promise<string> {
@@ -280,11 +285,18 @@ export class QueuesApi {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // fetch's own errors may quote a header value (the token): never let one into a message.
+      const reason = withoutSecret(error instanceof Error ? error.message : String(error), this.token);
+      // Only a failure to reach the API (undici's "fetch failed", a timeout) is worth another try: a
+      // request fetch refuses to make (a header or URL it cannot send) fails the same way every time.
+      const network =
+        error instanceof Error &&
+        (error.message === 'fetch failed' || error.name === 'TimeoutError' || error.name === 'AbortError');
       return {
         ok: false,
-        error: new Error(`${what}: ${reason}`, { cause: error }),
-        retryable: true,
+        // A refused request's error is not kept as the cause either: printing the cause would quote it.
+        error: new Error(`${what}: ${reason}`, network ? { cause: error } : undefined),
+        retryable: network,
         mayHaveApplied: true,
         reason,
       };

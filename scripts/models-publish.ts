@@ -25,6 +25,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { declaredModelBytes, MAX_BUNDLE_BYTES, type Manifest, ManifestSchema } from '../contracts/manifest';
+import { bearerTokenProblem, withoutSecret } from './header-token';
 import { isMain } from './is-main';
 
 export interface PublishOptions {
@@ -154,12 +155,15 @@ export function assertSafeToSendToken(url: string): void {
  * `fetch`, with a worker that cannot be reached (refused, unknown host, TLS) said in one line naming the
  * worker and the reason, instead of undici's bare "fetch failed" and a stack trace.
  */
-async function reach(base: string, url: string, init: RequestInit): Promise<Response> {
+async function reach(base: string, url: string, init: RequestInit, token: string): Promise<Response> {
   try {
     return await fetch(url, init);
   } catch (error) {
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    // fetch's refusal of a header quotes its value (the admin token): never print it.
+    const reason = withoutSecret(cause instanceof Error ? cause.message : String(cause), token);
+    if (error instanceof Error && error.message !== 'fetch failed')
+      throw new PublishError(`could not send the request to ${base}: ${reason}`);
     throw new PublishError(`cannot reach the worker at ${base}: ${reason} (is it running? check --url)`);
   }
 }
@@ -170,6 +174,8 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
   const { manifest, files } = await readBundleFolder(dir);
   const base = options.url.replace(/\/+$/, '');
   assertSafeToSendToken(base);
+  const tokenProblem = bearerTokenProblem('ADMIN_TOKEN', options.adminToken);
+  if (tokenProblem) throw new PublishError(tokenProblem);
   const headers = { authorization: `Bearer ${options.adminToken}` };
   // The manifest goes last, so a half-uploaded folder never has a manifest pointing at missing files.
   const order = [...files.keys()].filter((f) => f !== 'manifest.json').concat('manifest.json');
@@ -183,6 +189,7 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
         headers: { ...headers, 'content-type': 'application/octet-stream' },
         body,
       },
+      options.adminToken,
     );
     if (response.status === 401)
       throw new PublishError('the worker refused the admin token: check ADMIN_TOKEN');
@@ -201,6 +208,7 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
       method: 'POST',
       headers,
     },
+    options.adminToken,
   );
   if (!activate.ok) {
     const error = await errorOf(activate);
@@ -240,6 +248,11 @@ async function main(): Promise<void> {
         'usage: ADMIN_TOKEN=... npm run models:publish -- DIR --url https://your-worker.example\n' +
         '       (or RX_WORKER_URL=... instead of --url)',
     );
+    process.exit(2);
+  }
+  const tokenProblem = bearerTokenProblem('ADMIN_TOKEN', adminToken);
+  if (tokenProblem) {
+    console.error(`models:publish: ${tokenProblem}`);
     process.exit(2);
   }
   const result = await publishBundle(path.resolve(dir), {

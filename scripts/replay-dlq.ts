@@ -29,6 +29,7 @@ import {
   REQUEST_TIMEOUT_MS,
   systemClock,
 } from './cloudflare-queues-api';
+import { bearerTokenProblem } from './header-token';
 import { isMain } from './is-main';
 
 const API = process.env.CLOUDFLARE_API_BASE ?? 'https://api.cloudflare.com/client/v4';
@@ -293,6 +294,11 @@ async function main(): Promise<void> {
   const apiToken = process.env.CLOUDFLARE_API_TOKEN;
   if (!accountId || !apiToken) {
     console.error('Set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (a token with "Queues Edit").');
+    process.exit(1);
+  }
+  const tokenProblem = bearerTokenProblem('CLOUDFLARE_API_TOKEN', apiToken);
+  if (tokenProblem) {
+    console.error(tokenProblem);
     process.exit(1);
   }
   const limit = values.limit === undefined ? undefined : Number(values.limit);

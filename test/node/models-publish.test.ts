@@ -77,6 +77,29 @@ describe('models:publish local checks', () => {
     );
     expect(failure?.stderr).not.toContain('the bundle folder');
   });
+
+  it('refuses an ADMIN_TOKEN with a line break by name, without printing it or sending anything', async () => {
+    const dir = await bundleDir('local-6');
+    const secret = 'admin-secret-part';
+    const adminToken = `${secret}\nsecond-line`;
+    const port = await freePort('127.0.0.1'); // nothing listens there: the token must be refused before
+    const failure = await promisify(execFile)(
+      path.resolve('node_modules/.bin/tsx'),
+      [path.resolve('scripts/models-publish.ts'), dir, '--url', `http://127.0.0.1:${port}`],
+      { env: { ...process.env, ADMIN_TOKEN: adminToken, RX_WORKER_URL: '' }, timeout: 20_000 },
+    ).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(`${failure?.stdout}${failure?.stderr}`).not.toContain(secret);
+    expect(`${failure?.stdout}${failure?.stderr}`).not.toContain('second-line');
+    expect(failure?.stderr).toBe(
+      'models:publish: ADMIN_TOKEN contains a line break, which a token cannot have (a stray newline or space from pasting it?): set it to the token alone\n',
+    );
+    const publishing = publishBundle(dir, { url: `http://127.0.0.1:${port}`, adminToken });
+    await expect(publishing).rejects.toThrow(/^ADMIN_TOKEN contains a line break/);
+  });
 });
 
 describe('models:publish against the worker under wrangler dev', () => {

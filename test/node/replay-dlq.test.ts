@@ -516,6 +516,37 @@ describe('replay-dlq when the API rate-limits or fails for a moment', () => {
     expect(fake.contents('rx-events-dlq')).toHaveLength(5);
   }, 30_000);
 
+  it('a token with a line break is refused up front, by name, never printed and never retried', async () => {
+    fake.enqueue('rx-events-dlq', events(3));
+    const secret = 'cf-secret-part';
+    const token = `${secret}\nsecond-line`;
+    const failure = await promisify(execFile)(
+      path.resolve('node_modules/.bin/tsx'),
+      [path.resolve('scripts/replay-dlq.ts'), '--max-wait', '3'],
+      {
+        env: {
+          ...process.env,
+          CLOUDFLARE_ACCOUNT_ID: fake.accountId,
+          CLOUDFLARE_API_TOKEN: token,
+          CLOUDFLARE_API_BASE: fake.apiBase,
+        },
+        timeout: 20_000,
+      },
+    ).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(`${failure?.stdout}${failure?.stderr}`).not.toContain(secret);
+    expect(`${failure?.stdout}${failure?.stderr}`).not.toContain('second-line');
+    expect(failure?.stderr).not.toContain('trying again');
+    expect(failure?.stderr).toContain('CLOUDFLARE_API_TOKEN contains a line break');
+    expect(fake.contents('rx-events-dlq')).toHaveLength(3);
+    // Used as a library, the client refuses it too, before any request.
+    await expect(replay({ token })).rejects.toThrow(/^CLOUDFLARE_API_TOKEN contains a line break/);
+    expect(clock.sleeps).toEqual([]);
+  }, 30_000);
+
   it('reads Retry-After as seconds or an HTTP date, and ignores what is neither', () => {
     const now = Date.UTC(2026, 0, 5, 12, 0, 0);
     expect(retryAfterMs('120', now)).toBe(120_000);
