@@ -426,6 +426,21 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     await expect(readFile(path.join(out, 'manifest.json'))).rejects.toThrow();
   });
 
+  it('a connection string given with a file format is not opened as a file with its password printed', async () => {
+    const [evaluation, train] = await Promise.all([
+      cli('eval', ['--format', 'movielens', '--input', 'mongodb://u:s3cret@h/db']),
+      // A password with an unescaped "/" and "@": everything up to the last "@" goes.
+      runTrain('events', 'mongodb+srv://u:s3/cr@et@h/db', path.join(dir, 'never-uri')),
+    ]);
+    expect(evaluation.code).toBe(1);
+    expect(evaluation.stderr).toBe(
+      'error: cannot open input mongodb://…@h/db: ENOENT (a MongoDB connection string: use --format mongodb)\n',
+    );
+    expect(train.code).toBe(1);
+    expect(train.stderr).toContain('cannot open input mongodb+srv://…@h/db');
+    for (const run of [evaluation, train]) expect(`${run.stdout}${run.stderr}`).not.toMatch(/s3|cret|et@/);
+  });
+
   it('bad input: clear errors and non-zero exits, no bundle written', async () => {
     const empty = path.join(dir, 'empty.data');
     await writeFile(empty, '');

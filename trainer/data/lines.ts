@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { MONGODB_URI_SCHEME } from '../../contracts/mongodb-uri';
 
 /** Thrown when an input cannot be read at all (missing, unreadable, empty). */
 export class InputError extends Error {
@@ -11,22 +12,37 @@ export class InputError extends Error {
 }
 
 /**
+ * An input as errors may show it: a URI-looking one (`scheme://…`) without its credentials. A MongoDB
+ * connection string given with a file format (`--format movielens --input mongodb://user:pw@host/db`)
+ * is opened as a path, and its "cannot open" error printed the password. Everything up to the last `@`
+ * goes: a password may hold an unescaped `/` or `@`.
+ */
+export function shownInput(input: string): string {
+  return input.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1…@');
+}
+
+/**
  * Whether the file is gzip, after refusing what no reader can use: a folder, an empty file, and
  * spreadsheets given by mistake (binary: read as text they gave a header error that did not say why).
  */
 async function isGzip(path: string): Promise<boolean> {
+  const shown = shownInput(path);
   const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new InputError(`cannot open input ${path}: ${error.code ?? error.message}`);
+    // Node's message quotes the path: when there is no code, say the message with the path as shown.
+    const hint = MONGODB_URI_SCHEME.test(path) ? ' (a MongoDB connection string: use --format mongodb)' : '';
+    throw new InputError(
+      `cannot open input ${shown}: ${error.code ?? error.message.split(path).join(shown)}${hint}`,
+    );
   });
   try {
-    if ((await handle.stat()).isDirectory()) throw new InputError(`input ${path} is a folder, not a file`);
+    if ((await handle.stat()).isDirectory()) throw new InputError(`input ${shown} is a folder, not a file`);
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
-    if (bytesRead === 0) throw new InputError(`input ${path} is empty`);
+    if (bytesRead === 0) throw new InputError(`input ${shown} is empty`);
     const magic = buffer.toString('hex', 0, bytesRead);
     // .xlsx is a zip archive (PK\x03\x04), .xls an OLE2 compound file.
     if (magic === '504b0304' || magic === 'd0cf11e0')
       throw new InputError(
-        `input ${path} is a spreadsheet (Excel workbook), not a text file: save it as CSV first (docs/trainer.md "Your own export")`,
+        `input ${shown} is a spreadsheet (Excel workbook), not a text file: save it as CSV first (docs/trainer.md "Your own export")`,
       );
     // gzip magic number, whatever the file is called
     return buffer[0] === 0x1f && buffer[1] === 0x8b;
@@ -121,7 +137,8 @@ export async function* readLines(
       yield [n, line];
     }
   } catch (error) {
-    throw new InputError(`cannot read ${path} after line ${n}: ${(error as Error).message}`);
+    const reason = (error as Error).message.split(path).join(shownInput(path));
+    throw new InputError(`cannot read ${shownInput(path)} after line ${n}: ${reason}`);
   }
 }
 
