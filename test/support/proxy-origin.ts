@@ -36,10 +36,15 @@ async function fixture(response: ServerResponse, name: string, query: URLSearchP
     response.writeHead(404, { 'content-type': 'text/plain' }).end('no such fixture');
     return;
   }
+  // `?charset=none`: a Content-Type without one (the page's <meta> then tells).
   const charset = query.get('charset') ?? 'utf-8';
   const type = query.get('type') ?? 'text/html';
   const headers: Record<string, string> = {
-    'content-type': name.endsWith('.html') ? `${type}; charset=${charset}` : 'application/octet-stream',
+    'content-type': !name.endsWith('.html')
+      ? 'application/octet-stream'
+      : charset === 'none'
+        ? type
+        : `${type}; charset=${charset}`,
     // `?cache=` and `?cdn=`: the origin's own caching headers, for browsers and for CDNs.
     'cache-control': query.get('cache') ?? 'public, max-age=600',
     etag: `"${createHash('sha1').update(body).digest('hex')}"`,

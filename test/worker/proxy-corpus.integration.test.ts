@@ -121,24 +121,32 @@ describe('proxy: storefront corpus', () => {
     expect(count(body, '<section class="rx-block')).toBe(1);
   });
 
-  it('rewrites a windows-1252 page in its own charset (ASCII-safe insertions, bytes elsewhere unchanged)', async () => {
-    const path = '/fixtures/windows-1252.html?charset=windows-1252';
-    const decoder = new TextDecoder('windows-1252');
-    const original = decoder.decode(await originBytes(path));
-    // The proxy's body is bytes in windows-1252: read back with that decoder, not as UTF-8.
-    const raw = await rawProxied(path, 1);
-    const text = decoder.decode(raw);
-    expect(withoutInsertions(text)).toBe(original);
-    const block = text.match(/<section class="rx-block[\s\S]*?<\/section>/)?.[0] ?? '';
-    expect(block).not.toBe('');
-    expect([...block].every((ch) => ch.charCodeAt(0) < 0x80)).toBe(true);
-    expect(block).toContain('&#xa3;'); // £ as a character reference, valid in any ASCII-compatible charset
+  it.each([
+    ['in its Content-Type', 'windows-1252'],
+    ['only in its <meta> (the header names none)', 'none'],
+  ])(
+    'rewrites a windows-1252 page declared %s in its own charset (ASCII-safe insertions, bytes elsewhere unchanged)',
+    async (_, charset) => {
+      const path = `/fixtures/windows-1252.html?charset=${charset}`;
+      const decoder = new TextDecoder('windows-1252');
+      const original = decoder.decode(await originBytes(path));
+      // The proxy's body is bytes in windows-1252: read back with that decoder, not as UTF-8.
+      const raw = await rawProxied(path, 1);
+      const text = decoder.decode(raw);
+      expect(withoutInsertions(text)).toBe(original);
+      const block = text.match(/<section class="rx-block[\s\S]*?<\/section>/)?.[0] ?? '';
+      expect(block).not.toBe('');
+      expect([...block].every((ch) => ch.charCodeAt(0) < 0x80)).toBe(true);
+      expect(block).toContain('&#xa3;'); // £ as a character reference, valid in any ASCII-compatible charset
 
-    const personal = decoder.decode(await rawProxied(path, 0.85));
-    const price = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
-    expect(personal).toContain(`<span data-rx-price data-rx-product-id="85123A">&#xa3;${price}</span>`);
-    expect(personal).toContain('<h1>Crème brûlée dish</h1>');
-  });
+      const personal = decoder.decode(await rawProxied(path, 0.85));
+      const price = (Math.round(productById('85123A').price * 85) / 100).toFixed(2);
+      expect(personal).toContain(`<span data-rx-price data-rx-product-id="85123A">&#xa3;${price}</span>`);
+      expect(personal).toContain('<h1>Crème brûlée dish</h1>');
+      // Byte A3 of the shop's own "£", never UTF-8's replacement character (EF BF BD).
+      expect(raw.some((byte, i) => byte === 0xef && raw[i + 1] === 0xbf && raw[i + 2] === 0xbd)).toBe(false);
+    },
+  );
 });
 
 /** The proxied body as bytes (so a non-UTF-8 page is not decoded as UTF-8 on the way). */

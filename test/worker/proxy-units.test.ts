@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../worker/src/env';
 import { isBot } from '../../worker/src/proxy/bots';
+import { declaredCharset, sniffCharset } from '../../worker/src/proxy/charset-sniff';
 import { isExcludedPath, parseProxyConfig } from '../../worker/src/proxy/config';
 import { trackingAllowed } from '../../worker/src/proxy/consent';
 import { Deadline } from '../../worker/src/proxy/deadline';
@@ -305,6 +306,55 @@ describe('request and response rules', () => {
     ]) {
       expect(isWorkerPath(path)).toBe(false);
     }
+  });
+});
+
+describe("a page's own charset declaration (for a Content-Type without one)", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+
+  it('reads <meta charset> and the http-equiv form, quoted or not, outside comments', () => {
+    expect(declaredCharset(bytes('<!doctype html><head><meta charset="Windows-1252">'))).toBe('windows-1252');
+    expect(declaredCharset(bytes("<meta charset='shift_jis'>"))).toBe('shift_jis');
+    expect(
+      declaredCharset(bytes('<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">')),
+    ).toBe('iso-8859-1');
+    expect(declaredCharset(bytes('<!-- <meta charset="koi8-r"> --><title>x</title>'))).toBeUndefined();
+    expect(declaredCharset(bytes('<head><title>no declaration</title></head>'))).toBeUndefined();
+  });
+
+  it('a byte order mark first; UTF-16 named in ASCII markup is UTF-8, as browsers read it', () => {
+    expect(
+      declaredCharset(new Uint8Array([0xef, 0xbb, 0xbf, ...bytes('<meta charset="windows-1252">')])),
+    ).toBe('utf-8');
+    expect(declaredCharset(new Uint8Array([0xff, 0xfe, 0x3c, 0x00]))).toBe('utf-16');
+    expect(declaredCharset(bytes('<meta charset="utf-16le">'))).toBe('utf-8');
+  });
+
+  it('looks only as far as browsers do: a declaration past the first 1024 bytes is none', () => {
+    const late = `<head><title>${'x'.repeat(1100)}</title><meta charset="windows-1252">`;
+    expect(declaredCharset(bytes(late))).toBeUndefined();
+  });
+
+  it('hands the whole body back, and stops reading once the head is over (an early-flushed head is not held)', async () => {
+    const chunks = ['<html><head><title>t</title></head>', '<body>£', 'rest</body></html>'];
+    // The origin sends its head, then works on the rest until released: sniffing must not wait for it.
+    let release = () => {};
+    const rest = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (pulled > 0) await rest;
+        const chunk = chunks[pulled++];
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(bytes(chunk));
+      },
+    });
+    const sniffed = await sniffCharset(body);
+    expect(sniffed.charset).toBeUndefined();
+    release();
+    expect(await new Response(sniffed.body).text()).toBe(chunks.join(''));
   });
 });
 

@@ -11,6 +11,7 @@ import { logRepeating } from '../log-repeating';
 import { requestInProgress } from '../models';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
+import { sniffCharset } from './charset-sniff';
 import { isExcludedPath, type ProxyConfig, proxySettings } from './config';
 import { trackingAllowed } from './consent';
 import { pageCsp } from './csp';
@@ -248,7 +249,25 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     return new Response(null, init);
   }
 
-  const encode = html.charset === 'utf-8' || html.charset === 'utf8' ? (s: string) => s : asciiOnly;
+  let body = response.body;
+  let charset = html.charset;
+  if (charset === undefined) {
+    // No charset in the header: the page's own declaration, as the browser reads it (charset-sniff.ts).
+    const sniffed = await sniffCharset(body);
+    body = sniffed.body;
+    charset = sniffed.charset;
+    if (charset === 'utf-16') {
+      deadline.expire();
+      const untouched = shopperResponseHeaders(response, config.origin, publicUrl);
+      return new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: untouched,
+      });
+    }
+    if (charset !== undefined) responseHeaders.set('content-type', `text/html; charset=${charset}`);
+  }
+  const encode = charset === 'utf-8' || charset === 'utf8' ? (s: string) => s : asciiOnly;
   // Every tracked shopper's page view is sent from here, in both arms: see pageViewEvent.
   const pageViewSent = shopper !== undefined;
   const facts: PageFacts = {};
@@ -263,7 +282,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     ...(pageViewSent ? { facts } : {}),
   });
   const { done, cancel: cancelPageEnd } = pageEnd(rewriter, deps.pageViewWaitMs);
-  const input = new Response(response.body, init);
+  const input = new Response(body, init);
   let rewritten: Response;
   try {
     rewritten = rewriter.transform(input);
@@ -274,7 +293,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // would without us; no page view is sent for a page that was not ours to show.
     deadline.expire();
     cancelPageEnd();
-    logRepeating('warn', 'proxy_page_not_rewritable', { charset: html.charset ?? null, error });
+    logRepeating('warn', 'proxy_page_not_rewritable', { charset: charset ?? null, error });
     return originAnswer(input, shopperResponseHeaders(response, config.origin, publicUrl));
   }
   // The page streams on after this handler returns, so it counts as a request in progress until its
