@@ -9,7 +9,9 @@
  * other isolates pick the new version up within MODEL_POLL_SECONDS.
  *
  * Running it again on the same folder (a retry after a failure, or racing the run it retries) is safe:
- * files already stored with the same bytes are accepted again. Two runs publishing different folders
+ * files already stored with the same bytes are accepted again, and so is the bundle trained again from
+ * the same data (the same version, a manifest that differs only in `createdAt`: the stored one is kept
+ * and activated). Two runs publishing different folders
  * under one version at once are safe too: the worker stores each file of a version once (an R2
  * conditional write) and answers 409 version_exists to other bytes, so one run completes and the
  * other stops at its first refused file without activating anything. Of two runs activating

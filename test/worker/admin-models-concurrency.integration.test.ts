@@ -292,6 +292,65 @@ describe('a manifest uploaded after a file it describes otherwise', () => {
   }, 60_000);
 });
 
+describe('the same bundle trained again (same version, same files, a new createdAt)', () => {
+  /** The version's manifest with `change` made to its JSON. */
+  function manifestWith(version: string, change: (manifest: Record<string, unknown>) => void): Uint8Array {
+    const files = new Map(bundleAs(version));
+    const manifest = JSON.parse(new TextDecoder().decode(files.get('manifest.json'))) as Record<
+      string,
+      unknown
+    >;
+    change(manifest);
+    return new TextEncoder().encode(JSON.stringify(manifest, null, 2));
+  }
+
+  it('publishes as the version already stored: 201 for every file, activation 200, the stored manifest kept', async () => {
+    const version = 'retrained-same';
+    const files = bundleAs(version);
+    for (const [file, bytes] of files) expect((await put(version, file, bytes)).status).toBe(201);
+    expect((await call(`/admin/models/${version}/activate`, { method: 'POST', headers: auth })).status).toBe(
+      200,
+    );
+    const first = await stored(`bundles/${version}/manifest.json`);
+
+    // The retrain's manifest: only createdAt differs (and how the JSON is laid out).
+    const retrained = manifestWith(version, (manifest) => {
+      manifest.createdAt = '2031-02-03T04:05:06.000Z';
+    });
+    for (const [file, bytes] of files) {
+      const response = await put(version, file, file === 'manifest.json' ? retrained : bytes);
+      // Before, the manifest was refused: 409 version_exists "publish the changed bundle under a new version".
+      expect(response.status).toBe(201);
+    }
+    expect((await call(`/admin/models/${version}/activate`, { method: 'POST', headers: auth })).status).toBe(
+      200,
+    );
+    expect(await stored(`bundles/${version}/manifest.json`)).toEqual(first);
+    expect((await readPointer(store))?.version).toBe(version);
+  }, 60_000);
+
+  it('any other difference in the manifest is still 409 version_exists', async () => {
+    const version = 'retrained-other';
+    for (const [file, bytes] of bundleAs(version)) expect((await put(version, file, bytes)).status).toBe(201);
+    const first = await stored(`bundles/${version}/manifest.json`);
+    const changes: Array<(manifest: Record<string, unknown>) => void> = [
+      (manifest) => {
+        manifest.createdAt = '2031-02-03T04:05:06.000Z';
+        manifest.metrics = { personal: { ndcg_at_10: 0.123 } };
+      },
+      (manifest) => {
+        manifest.data = { ...(manifest.data as object), source: 'another-export.csv' };
+      },
+    ];
+    for (const change of changes) {
+      const refused = await put(version, 'manifest.json', manifestWith(version, change));
+      expect(refused.status).toBe(409);
+      expect(await errorCode(refused)).toBe('version_exists');
+    }
+    expect(await stored(`bundles/${version}/manifest.json`)).toEqual(first);
+  }, 60_000);
+});
+
 describe('a manifest no activation could accept', () => {
   it('is refused at its upload (400 naming the field) and not stored, so the version stays publishable', async () => {
     const version = 'bad-manifest-first';

@@ -213,7 +213,9 @@ export type StoreFileOutcome = { ok: true } | ({ ok: false; invalid?: true } & R
  *   where that file is not stored yet), or a manifest naming another size or sha256 for a file the
  *   version holds (it could never be activated, and it would fix a version no upload can complete).
  *   Of a file and a manifest created at once, each looks for the other once it is written, and one
- *   that finds a disagreeing one removes itself again and is refused (both may be).
+ *   that finds a disagreeing one removes itself again and is refused (both may be);
+ * - a manifest that differs from the stored one only in `createdAt` is the same bundle trained again
+ *   (the trainer's version is a hash of the files): accepted like the same bytes, the stored one kept.
  * So a file the caller is told is stored holds its bytes, and once an activation has verified a
  * version against its manifest, nothing in the store can make it differ from what was verified.
  * Cloudflare KV could not do this: it has no conditional write (the last write wins).
@@ -288,6 +290,9 @@ async function storeManifest(
   if (mismatch) return { ok: false, ...mismatch };
   const stored = await createOnce(bucket, key, bytes, await sha256Hex(bytes));
   if (stored === 'other') {
+    // The trainer names a bundle by its content, so training the same data again gives the same version
+    // with a manifest that differs only in `createdAt`: the bundle already stored, not another one.
+    if (await sameBundleAsStored(bucket, key, bytes)) return { ok: true };
     return { ok: false, field: 'file', reason: `${MANIFEST_FILE} of ${version} is stored with other bytes` };
   }
   if (stored === 'created') {
@@ -299,4 +304,38 @@ async function storeManifest(
     }
   }
   return { ok: true };
+}
+
+/**
+ * Whether `bytes` is the stored manifest at `key` but for its `createdAt` (when the bundle was
+ * written): every other field, every file's name, size and sha256 included, the same. The stored
+ * manifest stays as it is.
+ */
+async function sameBundleAsStored(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<boolean> {
+  const object = await bucket.get(key);
+  if (!object) return false;
+  const withoutCreatedAt = (text: string): string | undefined => {
+    try {
+      const json = JSON.parse(text) as unknown;
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+      const { createdAt: _createdAt, ...rest } = json as Record<string, unknown>;
+      return canonicalJson(rest);
+    } catch {
+      return undefined;
+    }
+  };
+  const stored = withoutCreatedAt(await object.text());
+  return stored !== undefined && stored === withoutCreatedAt(new TextDecoder().decode(bytes));
+}
+
+/** JSON with every object's keys sorted: two manifests written with their fields in another order compare equal. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
