@@ -230,14 +230,71 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
   return { version: manifest.version, files: order, models: result.models ?? [] };
 }
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2),
-    options: { url: { type: 'string' } },
+const USAGE =
+  'usage: ADMIN_TOKEN=... npm run models:publish -- DIR --url https://your-worker.example\n' +
+  '       (or RX_WORKER_URL=... instead of --url)\n' +
+  '  DIR        a model bundle: the folder npm run train wrote (--out DIR)\n' +
+  '  --url URL  the worker (https://, or http://localhost); default RX_WORKER_URL\n' +
+  '  -h, --help this text';
+
+/** A command line this command cannot run: one line saying why, then the usage, exit 2. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/**
+ * The command line: `help`, or the folder and `--url` as given. Throws a UsageError for an unknown
+ * option, an option without its value or given twice, and more than one folder (the extra one was
+ * ignored: `DIR https://worker` published to RX_WORKER_URL, or failed on a missing --url).
+ */
+export function parsePublishArgs(
+  argv: string[],
+): { help: true } | { help: false; dir?: string; url?: string } {
+  const { tokens } = parseArgs({
+    args: argv,
+    options: { url: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
+    strict: false,
+    tokens: true,
   });
-  const dir = positionals[0];
-  const url = values.url ?? process.env.RX_WORKER_URL;
+  let url: string | undefined;
+  const dirs: string[] = [];
+  let help = false;
+  for (const token of tokens) {
+    if (token.kind === 'positional') dirs.push(token.value);
+    if (token.kind !== 'option') continue;
+    // An unknown option's value is not quoted back (`--token=…` may be a secret).
+    if (token.name === 'help') help = true;
+    else if (token.name !== 'url') throw new UsageError(`unknown option ${token.rawName}`);
+    else if (url !== undefined) throw new UsageError('--url is given more than once; give it once');
+    else if (!token.value || (token.value.startsWith('-') && !token.inlineValue))
+      throw new UsageError('--url needs a value (the worker, e.g. --url https://your-worker.example)');
+    else url = token.value;
+  }
+  if (help) return { help: true };
+  if (dirs.length > 1) {
+    const extra = dirs[1] ?? '';
+    const hint = /^https?:\/\//.test(extra) ? ' (the worker goes in --url)' : '';
+    throw new UsageError(`unexpected argument "${extra}": give one bundle folder${hint}`);
+  }
+  return { help: false, dir: dirs[0], url };
+}
+
+async function main(): Promise<void> {
+  let args: ReturnType<typeof parsePublishArgs>;
+  try {
+    args = parsePublishArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`models:publish: ${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const dir = args.dir;
+  const url = args.url ?? process.env.RX_WORKER_URL;
   const adminToken = process.env.ADMIN_TOKEN;
   if (!dir || !url || !adminToken) {
     const missing = [
@@ -245,11 +302,7 @@ async function main(): Promise<void> {
       url ? '' : 'the worker (--url or RX_WORKER_URL)',
       adminToken ? '' : 'the admin token (ADMIN_TOKEN in the environment)',
     ].filter(Boolean);
-    console.error(
-      `models:publish: missing ${missing.join('; ')}\n` +
-        'usage: ADMIN_TOKEN=... npm run models:publish -- DIR --url https://your-worker.example\n' +
-        '       (or RX_WORKER_URL=... instead of --url)',
-    );
+    console.error(`models:publish: missing ${missing.join('; ')}\n${USAGE}`);
     process.exit(2);
   }
   const tokenProblem = bearerTokenProblem('ADMIN_TOKEN', adminToken);

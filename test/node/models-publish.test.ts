@@ -78,6 +78,43 @@ describe('models:publish local checks', () => {
     expect(failure?.stderr).not.toContain('the bundle folder');
   });
 
+  it('--help prints the usage (exit 0); an unknown option or a second folder is one line and the usage (exit 2)', async () => {
+    const dir = await bundleDir('local-7');
+    const run = (args: string[]) =>
+      promisify(execFile)(
+        path.resolve('node_modules/.bin/tsx'),
+        [path.resolve('scripts/models-publish.ts'), ...args],
+        {
+          env: { ...process.env, ADMIN_TOKEN: 'never-sent', RX_WORKER_URL: 'http://127.0.0.1:9' },
+          timeout: 20_000,
+        },
+      ).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => ({
+          code: error.code,
+          stdout: error.stdout,
+          stderr: error.stderr,
+        }),
+      );
+    const [help, unknown, extra] = await Promise.all([
+      run(['--help']),
+      run([dir, '--dry-run=yes']),
+      // Before, the second word was ignored and the bundle published to RX_WORKER_URL.
+      run([dir, 'https://rx.shop.example']),
+    ]);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^usage: ADMIN_TOKEN=\.\.\. npm run models:publish -- DIR --url /);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^models:publish: unknown option --dry-run\nusage: /);
+    expect(unknown.stderr).not.toContain('yes');
+    expect(unknown.stderr).not.toMatch(/TypeError|at /);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toMatch(
+      /^models:publish: unexpected argument "https:\/\/rx\.shop\.example": give one bundle folder \(the worker goes in --url\)\nusage: /,
+    );
+    for (const result of [unknown, extra]) expect(result.stdout).toBe('');
+  }, 30_000);
+
   it('refuses an ADMIN_TOKEN with a line break by name, without printing it or sending anything', async () => {
     const dir = await bundleDir('local-6');
     const secret = 'admin-secret-part';
