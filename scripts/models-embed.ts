@@ -3,6 +3,8 @@
  * that embeds the default bundle (models/default by default) in the worker: one static import per file
  * the manifest lists (esbuild cannot import files by computed names). Run it whenever the default
  * bundle's file list changes; test/node/models-embed.test.ts fails when the module is out of date.
+ * Without DIR, a checkout with no models/default gets the "no default bundle" module; a DIR given that
+ * holds no manifest.json is an error (exit 1) and the module is left as it was.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -49,8 +51,30 @@ export async function embedModuleSource(bundleDir: string): Promise<string> {
   return lines.join('\n');
 }
 
+const USAGE = 'usage: tsx scripts/models-embed.ts [DIR]   (DIR: a bundle folder; default models/default)';
+
 async function main(): Promise<void> {
-  const dir = path.resolve(process.argv[2] ?? path.join(root, 'models/default'));
+  const args = process.argv.slice(2);
+  if (args.includes('-h') || args.includes('--help')) {
+    console.log(USAGE);
+    return;
+  }
+  const given = args[0];
+  if (args.length > 1 || given?.startsWith('-')) {
+    console.error(
+      `models-embed: ${args.length > 1 ? `unexpected argument "${args[1]}"` : `unknown option ${given}`}\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+  const dir = path.resolve(given ?? path.join(root, 'models/default'));
+  // Only the default folder may be absent (a checkout without a default bundle): a folder named on the
+  // command line that is not a bundle (a typo) replaced the embedded bundle with none, and said "wrote".
+  if (given !== undefined && !existsSync(path.join(dir, 'manifest.json'))) {
+    console.error(
+      `models-embed: ${given} ${existsSync(dir) ? 'has no manifest.json' : 'does not exist'}: ${path.relative(process.cwd(), GENERATED_MODULE)} left as it was`,
+    );
+    process.exit(1);
+  }
   await writeFile(GENERATED_MODULE, await embedModuleSource(dir));
   console.log(
     `wrote ${path.relative(process.cwd(), GENERATED_MODULE)} from ${path.relative(process.cwd(), dir)}`,

@@ -1,6 +1,8 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { embedModuleSource, GENERATED_MODULE } from '../../scripts/models-embed';
 import { buildFixtureBundle, writeFixtureBundle } from '../support/fixture-bundle';
@@ -31,4 +33,66 @@ describe('scripts/models-embed.ts', () => {
     const source = await embedModuleSource(path.join(os.tmpdir(), 'rx-no-such-bundle'));
     expect(source).toContain('defaultBundleFiles: Readonly<Record<string, unknown>> | undefined = undefined');
   });
+});
+
+describe('scripts/models-embed.ts run as a command', () => {
+  /**
+   * A copy of the script beside a worker/src/models/ of its own holding a generated module, so a run
+   * writes there, never into the repository's worker.
+   */
+  async function sandbox(): Promise<{ script: string; generated: string; root: string }> {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'rx-embed-cli-'));
+    await mkdir(path.join(root, 'scripts'));
+    await mkdir(path.join(root, 'worker/src/models'), { recursive: true });
+    for (const file of ['models-embed.ts', 'is-main.ts'])
+      await copyFile(path.resolve('scripts', file), path.join(root, 'scripts', file));
+    await symlink(path.resolve('contracts'), path.join(root, 'contracts'));
+    const generated = path.join(root, 'worker/src/models/default-bundle.generated.ts');
+    await copyFile(GENERATED_MODULE, generated);
+    return { script: path.join(root, 'scripts/models-embed.ts'), generated, root };
+  }
+
+  function run(script: string, args: string[], cwd: string) {
+    return promisify(execFile)(path.resolve('node_modules/.bin/tsx'), [script, ...args], {
+      cwd,
+      timeout: 20_000,
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout,
+        stderr: error.stderr,
+      }),
+    );
+  }
+
+  it('a folder given that does not exist, or holds no bundle, is an error and the module is left as it was', async () => {
+    const { script, generated, root } = await sandbox();
+    const before = await readFile(generated, 'utf8');
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'rx-embed-empty-'));
+    const [typo, notBundle, help] = await Promise.all([
+      run(script, ['models/defualt'], root),
+      run(script, [empty], root),
+      run(script, ['--help'], root),
+    ]);
+    // Before, each wrote the "no default bundle" module in place of the embedded bundle and said "wrote".
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe(
+      'models-embed: models/defualt does not exist: worker/src/models/default-bundle.generated.ts left as it was\n',
+    );
+    expect(notBundle.code).toBe(1);
+    expect(notBundle.stderr).toContain('has no manifest.json');
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^usage: tsx scripts\/models-embed\.ts \[DIR\]/);
+    expect(await readFile(generated, 'utf8')).toBe(before);
+  }, 30_000);
+
+  it('without a folder, a checkout with no models/default still gets the module without a bundle', async () => {
+    const { script, generated, root } = await sandbox();
+    const result = await run(script, [], root);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(await readFile(generated, 'utf8')).toContain(
+      'defaultBundleFiles: Readonly<Record<string, unknown>> | undefined = undefined',
+    );
+  }, 30_000);
 });
