@@ -249,15 +249,19 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       return;
     case '/conditional': {
       const etag = '"v1"';
+      // `?csp=`: a Content-Security-Policy on the 200 and the 304 alike, as nginx's add_header sends it.
+      const csp = url.searchParams.get('csp');
+      const policy: Record<string, string> = csp ? { 'content-security-policy': csp } : {};
       // If-None-Match compares weakly (RFC 9110 13.1.2), as real servers do: W/"v1" matches "v1".
       if (request.headers['if-none-match']?.replace(/^W\//, '') === etag) {
-        response.writeHead(304, { etag, 'cache-control': 'public, max-age=60' }).end();
+        response.writeHead(304, { etag, 'cache-control': 'public, max-age=60', ...policy }).end();
         return;
       }
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         etag,
         'cache-control': 'public, max-age=60',
+        ...policy,
       });
       response.end(
         '<!doctype html><html><head></head><body><span data-rx-price data-rx-product-id="22423">£12.75</span></body></html>',

@@ -125,16 +125,37 @@ describe('proxy: pass-through', () => {
     expect(body).toBe('');
   });
 
-  it("forwards a held-out shopper's validator, so their browser can still get a 304", async () => {
-    const { response, body } = await proxied(
+  it("fetches a held-out shopper's page in full whatever validator the browser holds, cached as treatment's", async () => {
+    // The validator of the page this browser got before it was tracked (consent pending): a 304 would
+    // show that page again, and its view would not be counted.
+    const { response, body, events } = await proxied(
       '/conditional',
       { headers: { 'user-agent': BROWSER_UA, 'if-none-match': 'W/"v1"' } },
       { env: { HOLDOUT_PERCENT: '100' } },
     );
-    expect(response.status).toBe(304);
-    // The page it revalidates went out with the weakened validator; the 304 names that same one.
-    expect(response.headers.get('etag')).toBe('W/"v1"');
-    expect(body).toBe('');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBeNull();
+    expect(response.headers.get('cache-control')).toBe('private');
+    expect(body).toContain('data-rx-page-view="sent"');
+    expect(events).toHaveLength(1);
+  });
+
+  it("answers an untracked shopper's revalidation with the weak validator, and no policy to replace the stored nonce", async () => {
+    const csp = "style-src 'self'";
+    const options = { env: { RX_CONSENT: 'required' } };
+    const page = await proxied(`/conditional?csp=${encodeURIComponent(csp)}`, {}, options);
+    expect(page.response.headers.get('content-security-policy')).toMatch(/'nonce-/);
+    const etag = page.response.headers.get('etag');
+    expect(etag).toBe('W/"v1"');
+    const again = await proxied(
+      `/conditional?csp=${encodeURIComponent(csp)}`,
+      { headers: { 'user-agent': BROWSER_UA, 'if-none-match': etag ?? '' } },
+      options,
+    );
+    expect(again.response.status).toBe(304);
+    expect(again.response.headers.get('etag')).toBe('W/"v1"');
+    // The browser keeps the stored page's policy, whose nonce lets its style in.
+    expect(again.response.headers.get('content-security-policy')).toBeNull();
   });
 
   it('serves a personalized page in full even when the browser sends a validator', async () => {

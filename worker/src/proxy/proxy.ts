@@ -102,8 +102,8 @@ export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): Middle
 }
 
 /**
- * A rewritten page that is not personal (filled for untracked shoppers, or only the plugin tag for held-out
- * ones) is the same for every such shopper, so the origin's caching stays,
+ * A rewritten page for a shopper who is not tracked (slots filled from the page alone) is the same for
+ * every such shopper, so the origin's caching stays,
  * but it is no longer byte for byte the origin's: a strong ETag becomes weak (RFC 9110 8.8.1), as
  * servers do for compressed variants. `If-None-Match` compares weakly, so revalidation still works.
  */
@@ -174,12 +174,13 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   const treatment = shopper?.bucket === 'treatment';
   let session: PageSession | undefined;
   // HEAD gets a personalized page's headers but no body, so there is nothing to fetch for it.
+  // A tracked shopper's page carries no validators, in either arm (see TRACKED_PAGE_CACHING below), so a
+  // conditional request could only get a 304 for a body this shopper was never sent: a personalized one,
+  // or the page a shopper got before they consented.
+  if (shopper) for (const name of CONDITIONAL_HEADERS) headers.delete(name);
   if (treatment && request.method === 'GET') {
     const source = deps.source(c.env, c.executionCtx, shopper);
     session = new PageSession(source, deadline, pageContextFromUrl(publicUrl));
-    // A personalized page carries no validators, so a conditional request could only get a 304 for a
-    // body this shopper was never sent personalized.
-    for (const name of CONDITIONAL_HEADERS) headers.delete(name);
   } else if (page && !tracked && request.method === 'GET') {
     // Not trackable, still a shopper: the slots get the same non-personal results for everybody, in
     // the initial HTML. The page stays as cacheable as the origin made it (see weakenEtag below).
@@ -213,30 +214,40 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   const html = page ? rewritableHtml(response) : undefined;
   if (!html) {
     deadline.expire();
-    // A page's 304 stands for the rewritten page this browser holds, which went out with a weak ETag
-    // (below): the 304 says the same, or the browser would store the origin's strong one in its place.
-    if (page && response.status === 304) weakenEtag(responseHeaders);
+    if (page && response.status === 304) {
+      // A page's 304 stands for the rewritten page this browser holds, which went out with a weak ETag
+      // (below): the 304 says the same, or the browser would store the origin's strong one in its place.
+      weakenEtag(responseHeaders);
+      // A browser replaces the stored page's headers with a 304's: the origin's policy would take the
+      // nonce the stored page's style and script were let in by (csp.ts), which only its 200 carried.
+      responseHeaders.delete('content-security-policy');
+      responseHeaders.delete('content-security-policy-report-only');
+    }
     return originAnswer(response, responseHeaders);
   }
 
   if (shopper?.isNew) {
     responseHeaders.append('set-cookie', anonymousIdCookie(shopper.anonymousId));
   }
-  if (treatment || shopper?.isNew) {
-    // Personalized (or carrying this shopper's new cookie): only the browser may keep it, and not even
-    // the browser when the origin said no-store (an account page must not come back after logout).
+  if (shopper) {
+    // TRACKED_PAGE_CACHING: a tracked shopper's page, in either arm, is this shopper's (personalized, or
+    // carrying their new cookie, or marking their page view sent): only the browser may keep it, and
+    // not even the browser when the origin said no-store (an account page must not come back after
+    // logout). Held-out pages get the same: a held-out page a browser reused from its cache would show
+    // without the view being counted (it says the worker sent it), and quicker than treatment's, which
+    // would tilt the experiment towards the control arm (docs/proxy.md "Caching").
     const noStore = /(^|,)\s*no-store\s*(,|$)/i.test(responseHeaders.get('cache-control') ?? '');
     responseHeaders.set('cache-control', noStore ? 'private, no-store' : 'private');
     responseHeaders.delete('expires');
     // Instructions to CDNs in front of this worker would still let them keep the page.
     for (const name of CDN_CACHE_HEADERS) responseHeaders.delete(name);
   }
-  if (treatment) {
+  if (shopper) {
     responseHeaders.delete('etag');
     responseHeaders.delete('last-modified');
   } else {
-    // Every page past this point is rewritten (at least the plugin tag goes in), held-out shoppers'
-    // included, and for GET and HEAD alike: no longer byte for byte the origin's.
+    // Every page past this point is rewritten (at least the plugin tag goes in), for GET and HEAD
+    // alike: no longer byte for byte the origin's.
     weakenEtag(responseHeaders);
   }
   responseHeaders.delete('content-length');
