@@ -265,6 +265,23 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const served = await cli('eval', ['--format', 'movielens', '--input', ratings, '--history', 'served']);
     expect(served.code).toBe(1);
     expect(served.stderr).toMatch(/^error: --history served needs a temporal split \(not movielens\)/);
+    // Before, the cut-off was ignored and yet recorded in the result JSON (run.options.cutoff).
+    const cutoffJson = path.join(dir, 'eval-movielens-cutoff.json');
+    const cutoff = await cli('eval', [
+      '--format',
+      'movielens',
+      '--input',
+      ratings,
+      '--cutoff',
+      '1998-01-01',
+      '--json',
+      cutoffJson,
+    ]);
+    expect(cutoff.code).toBe(2);
+    expect(cutoff.stderr).toMatch(
+      /^error: --cutoff does not apply to --format movielens: .*\n\nusage: npm run eval/,
+    );
+    await expect(readFile(cutoffJson)).rejects.toThrow();
   });
 
   it('forecast writes item_id,store_id,date,forecast for the weeks after the data', async () => {

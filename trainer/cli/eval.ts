@@ -39,6 +39,12 @@ runCommand(USAGE, async () => {
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
+  // MovieLens is split at random per user (its protocol), never by date: a --cutoff was ignored, yet
+  // recorded in the result JSON as if the table were split there.
+  if (format === 'movielens' && args.has('cutoff'))
+    throw new UsageError(
+      "--cutoff does not apply to --format movielens: its protocol splits each user's ratings 75/25 at random, not by date",
+    );
   const history = choice(args, 'history', ['full', 'served'], 'full');
   if (args.has('activity-days') && history !== 'served')
     throw new UsageError('--activity-days goes with --history served');

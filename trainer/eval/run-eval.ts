@@ -83,7 +83,14 @@ function split(
   options: EvalOptions,
   all: Parameters<typeof stratifiedSplit>[0],
 ): Split & { cutoff?: number } {
-  if (options.format === 'movielens') return stratifiedSplit(all, 0.75, options.seed ?? 42);
+  if (options.format === 'movielens') {
+    // Not ignored: the caller would record a cut-off the split never used.
+    if (options.cutoff !== undefined)
+      throw new InputError(
+        'a cut-off does not apply to movielens: its protocol splits at random, not by date',
+      );
+    return stratifiedSplit(all, 0.75, options.seed ?? 42);
+  }
   const cutoff = options.cutoff ? parseCutoff(options.cutoff) : quantileCutoff(all);
   return { ...temporalSplit(all, cutoff), cutoff };
 }
