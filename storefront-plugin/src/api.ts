@@ -51,7 +51,7 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     });
     // The response itself: the debug log shows its URL and status.
     if (!response.ok) throw response;
-    return (await response.json()) as T;
+    return response.json() as Promise<T>;
   }
   return {
     recommendations: (query: RecommendationsQuery) =>

@@ -17,14 +17,13 @@ export function startOnce(config: RxConfig): Rx {
   const host = window as RxGlobal;
   const existing = host.rx as Record<string, unknown> | undefined;
   if (existing?.[RX_MARK]) return existing as unknown as Rx;
-  const stub = Array.isArray(existing) ? existing : undefined;
-  const rx = createRx(config, stub ? [...stub] : []);
-  if (stub) {
-    stub.push = (...calls: unknown[]) => {
-      for (const call of calls) rx.push(call);
-      return stub.length;
-    };
-  }
+  // No stub: an empty one, its push left unused.
+  const stub: unknown[] = Array.isArray(existing) ? existing : [];
+  const rx = createRx(config, [...stub]);
+  stub.push = (...calls: unknown[]) => {
+    for (const call of calls) rx.push(call);
+    return stub.length;
+  };
   host.rx = rx;
   return rx;
 }

@@ -32,11 +32,9 @@ export function flag(value: string | undefined): boolean {
  */
 export function configFromScript(script: HTMLScriptElement | null, pageUrl: string): RxConfig {
   const data = script?.dataset ?? {};
-  let api = data.api ?? '';
-  if (!api && script?.src) api = new URL(script.src, pageUrl).origin;
   return {
     site: data.site ?? '',
-    api: (api || new URL(pageUrl).origin).replace(/\/+$/, ''),
+    api: (data.api || new URL(script?.src || pageUrl, pageUrl).origin).replace(/\/+$/, ''),
     consentRequired: data.consent === 'required',
     honourGpc: flag(data.gpc),
     debug: flag(data.debug),

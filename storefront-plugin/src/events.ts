@@ -36,9 +36,8 @@ export function buildEvent(
     timestamp: new Date().toISOString(),
     // JSON leaves out an undefined field: no `site` without one.
     context: { library: LIBRARY, page: pageContext(), site: site || undefined },
+    userId: identity.getUserId() || undefined,
   };
-  const userId = identity.getUserId();
-  if (userId) event.userId = userId;
   if (fields.type === 'page') event.properties = { ...pageContext(), ...fields.properties };
   return event;
 }

@@ -3,7 +3,7 @@ import {
   ANONYMOUS_ID_MAX_AGE_SECONDS,
   ANONYMOUS_ID_PATTERN,
 } from '../../contracts/anonymous-id';
-import { readCookie, readItem, removeItem, storageAllowed, writeCookie, writeItem } from './lib/storage';
+import { allowed, readCookie, readItem, removeItem, writeCookie, writeItem } from './lib/storage';
 import { uuid } from './lib/uuid';
 
 const USER_ID_KEY = 'rx_user';
@@ -18,7 +18,7 @@ export interface Identity {
   /** An empty id forgets the user id and its signature (kept in memory and, if allowed, in storage). */
   setUserId(userId?: string | null, signature?: string | null): void;
   /** Forgets both ids (consent withdrawn). */
-  clear(): void;
+  forget(): void;
   /**
    * True while the anonymous id was made on this page and no event of this page has reached the worker:
    * nothing can be stored under it yet, so the worker may skip its per-shopper cache (`x-rx-uid-new`).
@@ -36,8 +36,8 @@ export function createIdentity(): Identity {
   let anonymous: string | undefined;
   let user: string | null | undefined;
   let signature: string | null | undefined;
+  /** Made on this page, and no event under it accepted yet. */
   let madeHere = false;
-  let delivered = false;
   return {
     getAnonymousId() {
       const stored = readCookie(ANONYMOUS_ID_COOKIE);
@@ -46,7 +46,7 @@ export function createIdentity(): Identity {
         anonymous = uuid();
         madeHere = true;
       }
-      if (storageAllowed() && stored !== anonymous)
+      if (allowed && stored !== anonymous)
         writeCookie(ANONYMOUS_ID_COOKIE, anonymous, ANONYMOUS_ID_MAX_AGE_SECONDS);
       return anonymous;
     },
@@ -65,16 +65,16 @@ export function createIdentity(): Identity {
       if (userSignature) writeItem(USER_SIGNATURE_KEY, userSignature);
       else removeItem(USER_SIGNATURE_KEY);
     },
-    clear() {
+    forget() {
       anonymous = user = signature = undefined;
       madeHere = false;
       writeCookie(ANONYMOUS_ID_COOKIE, '', 0);
       removeItem(USER_ID_KEY);
       removeItem(USER_SIGNATURE_KEY);
     },
-    unknownToWorker: () => madeHere && !delivered,
+    unknownToWorker: () => madeHere,
     eventsDelivered() {
-      delivered = true;
+      madeHere = false;
     },
   };
 }

@@ -31,7 +31,7 @@ export interface Outbox {
    * failing one batch. `leaving` (pagehide, hidden): everything, failing or not, since this page may
    * get no other chance.
    */
-  flush(leaving?: boolean): void;
+  post(leaving?: boolean): void;
   /** Drops everything waiting, every page's stored queue included (consent refused). */
   discard(): void;
   /** Takes in the events other pages left in storage (once storage is allowed) and sends them. */
@@ -146,16 +146,17 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
         if (response.ok) onAccepted?.();
         // The intake stores the good events of a batch and names the others, by index, field and
         // reason (`rejected` in a 202, the error's `details` in a 400): in debug mode, the console says so.
-        const rejected = `events rejected (${response.status})`;
-        response.json().then(
-          (answer: { rejected?: unknown[] } | null) => {
-            if (permanent || answer?.rejected?.length) report(rejected, answer);
-          },
-          () => permanent && report(rejected),
-        );
+        response
+          .json()
+          .catch(() => undefined)
+          .then(
+            (answer: { rejected?: unknown[] } | undefined) =>
+              (permanent || answer?.rejected?.length) &&
+              report(`events rejected (${response.status})`, answer),
+          );
       },
       (error: unknown) => {
-        report('events not sent', error);
+        report('flush', error);
         settle(false);
       },
     );
@@ -167,7 +168,14 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     const probing = failures && !leaving;
     // While the worker is failing, one request at a time.
     if (!canSend() || (probing && inFlight.size)) return;
-    for (const batch of batches(pending.filter((e) => !inFlight.has(e)))) {
+    // Consecutive batches of at most BATCH_SIZE events and (but for a lone event) MAX_BATCH_BYTES:
+    // `{"batch":[` + `]}` around them, and a comma after each.
+    for (const batch of groups(
+      pending.filter((e) => !inFlight.has(e)),
+      BATCH_SIZE,
+      MAX_BATCH_BYTES - 12,
+      (e) => e.bytes + 1,
+    )) {
       send(batch);
       if (probing) break;
     }
@@ -181,15 +189,14 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       // Checked once, here: an event that cannot be sent would otherwise stay queued, fail every
       // request and every save of the queue, and hold back the good events beside it.
       const entry = queued(event);
-      if (!entry) return report('event dropped: not JSON');
-      if (entry.bytes > MAX_EVENT_BYTES) return report('event dropped: over 32 KB');
+      if (!entry || entry.bytes > MAX_EVENT_BYTES) return report('track', event);
       pending = [...pending, entry].slice(-MAX_QUEUED);
       persist();
       // A full batch goes at once, unless the worker is failing: then the back-off timer sends.
       if (!failures && pending.length - inFlight.size >= BATCH_SIZE) flush();
       else schedule(BATCH_DELAY_MS);
     },
-    flush,
+    post: flush,
     discard: () => {
       pending = [];
       // Every tab's events: consent withdrawn holds for the whole shop (and storage is off by now).
@@ -205,12 +212,6 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
 /** The stored queues: every page's key, and the legacy `rx_q`. */
 function queueKeys(): string[] {
   return storedKeys().filter((key) => QUEUE_KEY.test(key));
-}
-
-/** Consecutive batches of at most BATCH_SIZE events and (but for a lone event) MAX_BATCH_BYTES. */
-function batches(events: readonly Queued[]): Queued[][] {
-  // `{"batch":[` + `]}` around them, and a comma after each.
-  return groups(events, BATCH_SIZE, MAX_BATCH_BYTES - 12, (e) => e.bytes + 1);
 }
 
 /** The event serialised for sending, or undefined when it cannot be JSON (a cycle, a BigInt). */

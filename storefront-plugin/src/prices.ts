@@ -3,7 +3,7 @@ import { groups } from '../../contracts/groups';
 import { formatPrice, parsePrice } from '../../contracts/markup';
 import type { Api, PriceQuote } from './api';
 import { otherCurrency } from './lib/currency';
-import { report } from './lib/guard';
+import { guard, report } from './lib/guard';
 
 /** Product ids per `/v1/prices` request (the API's limit)... */
 const IDS_PER_REQUEST = 50;
@@ -36,57 +36,60 @@ export function priceRequests(ids: readonly string[]): string[][] {
  * catalogue was made, another product's, a range, a unit price, no number) is left as it is, with no
  * token, `data-rx-state="mismatch"`. Struck-through prices (inside `s`, `del`, `strike`) are not ours.
  */
-export async function updatePrices(api: Api, known: Map<string, PriceQuote>): Promise<void> {
-  const elements = [...document.querySelectorAll<HTMLElement>('[data-rx-price][data-rx-product-id]')].filter(
-    (el) => !el.dataset.rxState && !el.closest('.rx-block,s,del,strike'),
-  );
-  for (const el of elements) el.dataset.rxState = 'loading';
-  // An empty id is one the API would refuse: priceRequests leaves it out, and its element ends `failed`.
-  const ids = [...new Set(elements.map((el) => el.dataset.rxProductId as string))];
-  const quotes = new Map<string | undefined, PriceQuote>();
-  for (const request of priceRequests(ids)) {
-    try {
-      const { prices } = await api.quotes(request);
-      // A quote without numbers for both prices (a string, null, missing) would throw in formatting
-      // half-way through; left out, its elements end `failed`, untouched and without a token.
-      for (const quote of prices)
-        if (Number.isFinite(quote?.price) && Number.isFinite(quote.base_price))
-          quotes.set(quote.product_id, quote);
-    } catch (error) {
-      report('prices unavailable', error);
-    }
-  }
-  for (const el of elements) {
-    const data = el.dataset;
-    const quote = quotes.get(data.rxProductId);
-    const text = (el.textContent as string).trim();
-    const printed = (amount: number) => formatPrice(amount, { template: text });
-    // One price, the base price as the shop prints it (so to the cent), or the shopper's price, which
-    // proxy mode already wrote.
-    const ours =
-      quote?.personalized &&
-      parsePrice(text) !== null &&
-      !otherCurrency(text, quote.currency) &&
-      (printed(quote.base_price) === text || printed(quote.price) === text);
-    data.rxState = quote ? (quote.personalized ? (ours ? 'priced' : 'mismatch') : 'base') : 'failed';
-    if (!ours) continue;
-    known.set(quote.product_id, quote);
-    // No token when the worker has no signing key: never write the string "null" for checkout to send.
-    if (quote.token) data.rxPriceToken = quote.token;
-    // Writing only on change keeps the text node (and selection, screen-reader focus) intact.
-    const price = printed(quote.price);
-    if (price !== text) {
-      // Only the number, in the text node holding its first digit: the shop's markup (a currency
-      // `<span>` inside `<bdi>`) and spacing stay. (4: text nodes.)
-      const walker = document.createTreeWalker(el, 4);
-      for (let node = walker.nextNode() as Text | null; node; node = walker.nextNode() as Text | null) {
-        if (/\d/.test(node.data)) {
-          node.data = formatPrice(quote.price, { template: node.data });
-          break;
-        }
+export const updatePrices = guard(
+  'prices',
+  async (api: Api, known: Map<string, PriceQuote>): Promise<void> => {
+    const elements = [
+      ...document.querySelectorAll<HTMLElement>('[data-rx-price][data-rx-product-id]'),
+    ].filter((el) => !el.dataset.rxState && !el.closest('.rx-block,s,del,strike'));
+    for (const el of elements) el.dataset.rxState = 'loading';
+    // An empty id is one the API would refuse: priceRequests leaves it out, and its element ends `failed`.
+    const ids = [...new Set(elements.map((el) => el.dataset.rxProductId as string))];
+    const quotes = new Map<string | undefined, PriceQuote>();
+    for (const request of priceRequests(ids)) {
+      try {
+        const { prices } = await api.quotes(request);
+        // A quote without numbers for both prices (a string, null, missing) would throw in formatting
+        // half-way through; left out, its elements end `failed`, untouched and without a token.
+        for (const quote of prices)
+          if (Number.isFinite(quote?.price) && Number.isFinite(quote.base_price))
+            quotes.set(quote.product_id, quote);
+      } catch (error) {
+        report('prices', error);
       }
-      // A number split across nodes ("1<b>,</b>234") came out otherwise: the whole text, as before.
-      if ((el.textContent as string).trim() !== price) el.textContent = price;
     }
-  }
-}
+    for (const el of elements) {
+      const data = el.dataset;
+      const quote = quotes.get(data.rxProductId);
+      const text = (el.textContent as string).trim();
+      const printed = (amount: number) => formatPrice(amount, { template: text });
+      // One price, the base price as the shop prints it (so to the cent), or the shopper's price, which
+      // proxy mode already wrote.
+      const ours =
+        quote?.personalized &&
+        parsePrice(text) !== null &&
+        !otherCurrency(text, quote.currency) &&
+        (printed(quote.base_price) === text || printed(quote.price) === text);
+      data.rxState = quote ? (quote.personalized ? (ours ? 'priced' : 'mismatch') : 'base') : 'failed';
+      if (!ours) continue;
+      known.set(quote.product_id, quote);
+      // No token when the worker has no signing key: never write the string "null" for checkout to send.
+      if (quote.token) data.rxPriceToken = quote.token;
+      // Writing only on change keeps the text node (and selection, screen-reader focus) intact.
+      const price = printed(quote.price);
+      if (price !== text) {
+        // Only the number, in the text node holding its first digit: the shop's markup (a currency
+        // `<span>` inside `<bdi>`) and spacing stay. (4: text nodes.)
+        const walker = document.createTreeWalker(el, 4);
+        for (let node = walker.nextNode() as Text | null; node; node = walker.nextNode() as Text | null) {
+          if (/\d/.test(node.data)) {
+            node.data = formatPrice(quote.price, { template: node.data });
+            break;
+          }
+        }
+        // A number split across nodes ("1<b>,</b>234") came out otherwise: the whole text, as before.
+        if ((el.textContent as string).trim() !== price) el.textContent = price;
+      }
+    }
+  },
+);

@@ -1,6 +1,6 @@
 import { USER_ID_PATTERN } from '../../contracts/api-types';
 import { CONSENT_COOKIE, CONSENT_MAX_AGE_SECONDS } from '../../contracts/consent';
-import type { EventProperties, RxEventInput } from '../../contracts/event-types';
+import type { EventProperties } from '../../contracts/event-types';
 import { createApi, type PriceQuote } from './api';
 import type { RxConfig } from './config';
 import { buildEvent } from './events';
@@ -48,8 +48,7 @@ type Viewed = Set<string>;
 export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx {
   setDebug(config.debug);
   const gpcBlocked =
-    config.honourGpc &&
-    (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
+    config.honourGpc && (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl;
   // Consent given on an earlier page is remembered in `rx_consent` (also what proxy mode checks),
   // so the shop's consent manager need not call `rx.consent(true)` on every page.
   const remembered = () => config.consentRequired && readCookie(CONSENT_COOKIE, true) === '1';
@@ -65,21 +64,20 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   allowStorage(allowed());
 
   const identity = createIdentity();
-  const outbox = createOutbox(`${config.api}/v1/events`, allowed, () => identity.eventsDelivered());
+  const outbox = createOutbox(`${config.api}/v1/events`, allowed, identity.eventsDelivered);
   const api = createApi(config.api, identity, allowed);
   const prices = new Map<string, PriceQuote>();
   const viewed: Viewed = new Set();
 
-  function enqueue(fields: Parameters<typeof buildEvent>[2], urgent = false): void {
+  function enqueue(fields: Parameters<typeof buildEvent>[2], urgent?: boolean): void {
     // Refused consent (here, or in another tab: `allowed` notices) or GPC: nothing is recorded at
     // all, not even in memory. Pending consent records in memory.
     if (!allowed() && (gpcBlocked || consented === false)) return;
-    const event: RxEventInput = buildEvent(identity, config.site, fields);
-    outbox.record(event);
-    if (urgent) outbox.flush();
+    outbox.record(buildEvent(identity, config.site, fields));
+    if (urgent) outbox.post();
   }
 
-  const track = (event: string, properties: EventProperties = {}, urgent = false) =>
+  const track = (event: string, properties: EventProperties = {}, urgent?: boolean) =>
     enqueue({ type: 'track', event: String(event), properties }, urgent);
 
   const scanSlots = createSlotFiller(api, config.currency, (slot, response) =>
@@ -93,7 +91,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
 
   function scan(): void {
     scanSlots();
-    updatePrices(api, prices).catch((error: unknown) => report('prices', error));
+    updatePrices(api, prices);
   }
 
   function pageView(): void {
@@ -113,7 +111,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     // Remembered only once granted (storage allowed); a refusal deletes it.
     writeCookie(CONSENT_COOKIE, consented ? '1' : '', consented ? CONSENT_MAX_AGE_SECONDS : 0);
     onCookie = remembered();
-    if (gpcBlocked) report('consent ignored: GPC is on');
+    if (gpcBlocked) report('consent');
     if (allowed()) {
       identity.getAnonymousId();
       // A user id given before consent (in memory only) is stored now, so the next page knows it too.
@@ -122,7 +120,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
       return;
     }
     outbox.discard();
-    identity.clear();
+    identity.forget();
   }
 
   const rx: Rx = {
@@ -135,27 +133,24 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
       const id = String(userId ?? '');
       // What the API and the event schema take (1-256 characters, no control characters): an id
       // they would refuse would fail every request of a logged-in shopper.
-      if (!USER_ID_PATTERN.test(id)) return report('identify: bad user id');
+      if (!USER_ID_PATTERN.test(id)) return report('identify', userId);
       identity.setUserId(id, typeof options?.signature === 'string' ? options.signature : undefined);
       enqueue({ type: 'identify', traits: traits || undefined });
     },
     consent: setConsent,
-    flush: () => outbox.flush(),
+    flush: () => outbox.post(),
     scan,
     push(call: unknown) {
       // Anything but an array (not iterable) throws here, and the guard drops it.
       const [name, ...args] = call as [keyof Rx, ...unknown[]];
       const method = rx[name] as ((...a: unknown[]) => void) | undefined;
       if (typeof method === 'function') method(...args);
-      else report('unknown call', name);
+      else report('push', name);
     },
   };
   // Every method guarded under its own name: none throws into the page.
-  for (const name in rx) {
-    const key = name as keyof Rx;
-    rx[key] = guard(name, rx[key] as (...a: unknown[]) => void) as never;
-  }
-  Object.defineProperty(rx, RX_MARK, { value: true });
+  for (const name in rx) rx[name as 'scan'] = guard(name, rx[name as 'scan']) as never;
+  (rx as unknown as Record<string, boolean>)[RX_MARK] = true;
 
   for (const call of queued) rx.push(call);
 
@@ -169,7 +164,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   // say): the slots, prices and product id below it do not exist yet, so the first scan waits for them.
   if (document.readyState === 'loading') {
     // Fires once per document: no `once` needed.
-    document.addEventListener('DOMContentLoaded', guard('start', start));
+    document.addEventListener('DOMContentLoaded', guard('scan', start));
   } else {
     start();
   }
@@ -180,7 +175,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     scan();
   });
   // The page may be going away: everything waiting goes, even while the worker is failing.
-  const flushNow = guard('pagehide', () => outbox.flush(true));
+  const flushNow = guard('flush', () => outbox.post(true));
   addEventListener('pagehide', flushNow);
   document.addEventListener('visibilitychange', () => document.hidden && flushNow());
   return rx;

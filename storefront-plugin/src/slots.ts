@@ -19,7 +19,7 @@ export function ensureStyles(nonce?: string): void {
   if (document.querySelector('style[data-rx-styles]')) return;
   const style = document.createElement('style');
   if (nonce) style.nonce = nonce;
-  style.setAttribute('data-rx-styles', '');
+  style.dataset.rxStyles = '';
   style.textContent = RX_DEFAULT_STYLES;
   document.head.appendChild(style);
 }
@@ -72,31 +72,28 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
       onRendered(slot, response);
     } catch (error) {
       data.rxState = 'failed';
-      report('recommendations unavailable', error);
+      report('slot', error);
     }
   });
 
-  const observer =
-    typeof IntersectionObserver === 'function'
-      ? new IntersectionObserver(
-          guard('observe', (entries: IntersectionObserverEntry[]) => {
-            for (const entry of entries) {
-              if (!entry.isIntersecting) continue;
-              observer?.unobserve(entry.target);
-              fill(entry.target as HTMLElement);
-            }
-          }),
-          { rootMargin: LOOKAHEAD },
-        )
-      : undefined;
+  // Every browser the plugin's ES2020 build runs in has IntersectionObserver.
+  const observer = new IntersectionObserver(
+    guard('slot', (entries: IntersectionObserverEntry[]) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        observer.unobserve(entry.target);
+        fill(entry.target as HTMLElement);
+      }
+    }),
+    { rootMargin: LOOKAHEAD },
+  );
 
   /** Finds slots not seen yet (first load, or new DOM after a single-page-app navigation). */
   return function scan(): void {
     for (const slot of document.querySelectorAll<HTMLElement>(
       '[data-rx-slot]:not([data-rx-state]):not([data-rx-filled])',
     )) {
-      if (observer) observer.observe(slot);
-      else fill(slot);
+      observer.observe(slot);
     }
   };
 }

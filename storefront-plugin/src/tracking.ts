@@ -9,7 +9,7 @@ export type Track = (event: string, properties: EventProperties, urgent?: boolea
 export function viewedProductId(): string | undefined {
   const marked =
     document.querySelector<HTMLElement>('[data-rx-view][data-rx-product-id]') ??
-    document.querySelector<HTMLElement>('[data-rx-slot][data-rx-placement="product"][data-rx-product-id]');
+    document.querySelector<HTMLElement>('[data-rx-slot][data-rx-placement=product][data-rx-product-id]');
   return marked?.dataset.rxProductId || undefined;
 }
 
@@ -68,10 +68,10 @@ export function trackNavigation(onNavigate: () => void): void {
   // Without the fragment: an in-page link (`#reviews`) is no new page.
   const url = () => location.href.split('#')[0];
   let lastUrl = url();
-  const changed = guard('navigate', () => {
+  const changed = guard('page', () => {
     if (url() === lastUrl) return;
     lastUrl = url();
-    setTimeout(guard('navigate', onNavigate), 0);
+    setTimeout(guard('page', onNavigate));
   });
   const original = history.pushState;
   history.pushState = function pushState(this: History, ...args: Parameters<History['pushState']>) {

@@ -4,16 +4,12 @@
  * sandboxed iframes, storage disabled), so every call is wrapped.
  */
 
-let allowed = true;
+/** True when storage may be used (set by allowStorage). */
+export let allowed = true;
 
 /** Switches persistent storage on or off; off also means nothing is read back. */
 export function allowStorage(value: boolean): void {
   allowed = value;
-}
-
-/** True when storage may be used. */
-export function storageAllowed(): boolean {
-  return allowed;
 }
 
 /** The stored value; null or undefined when there is none, storage is disallowed or it throws. */
@@ -54,7 +50,7 @@ export function removeItem(key: string): void {
   }
 }
 
-export function readCookie(name: string, evenIfDisallowed = false): string | undefined {
+export function readCookie(name: string, evenIfDisallowed?: boolean): string | undefined {
   if (!allowed && !evenIfDisallowed) return undefined;
   try {
     for (const part of document.cookie.split(';')) {
