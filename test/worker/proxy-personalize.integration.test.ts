@@ -263,6 +263,24 @@ describe('proxy: personalized pages', () => {
     });
   });
 
+  it('sends no page view for a prefetch (a page the shopper may never open), leaving it to the plugin', async () => {
+    const purposes: Record<string, string>[] = [
+      { 'sec-purpose': 'prefetch' },
+      { 'sec-purpose': 'prefetch;prerender' },
+      { purpose: 'prefetch' },
+    ];
+    for (const purpose of purposes) {
+      const { body, events } = await proxied(
+        '/products/85123A',
+        { headers: browserHeaders({ cookie: 'rx_uid=0b3c3f4e-1111-4222-8333-944455556666', ...purpose }) },
+        { deps: { source: () => testSource() }, env: { ORIGIN_URL: inject('demoShopUrl') } },
+      );
+      expect(events).toHaveLength(0);
+      expect(count(body, 'class="rx-item"')).toBeGreaterThan(0);
+      expect(body).toContain('<script src="/rx.js" async></script>');
+    }
+  });
+
   it('retries a page view the queue refused, with the same messageId, and the page never notices', async () => {
     const attempts: RxEvent[][] = [];
     const { body, events } = await proxied(

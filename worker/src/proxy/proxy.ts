@@ -130,6 +130,15 @@ function pageEnd(rewriter: HTMLRewriter, waitMs: number): { done: Promise<void>;
   return { done, cancel: () => clearTimeout(timeout) };
 }
 
+/**
+ * A speculative fetch (`Sec-Purpose: prefetch`, also `prefetch;prerender`; `Purpose: prefetch` from
+ * Chrome before it): not yet a page anybody sees.
+ */
+function isPrefetch(request: Request): boolean {
+  const purpose = request.headers.get('sec-purpose') ?? request.headers.get('purpose') ?? '';
+  return /(^|[\s;,])prefetch\b/i.test(purpose);
+}
+
 /** Caching headers meant for CDNs rather than browsers; a personalized page must not carry them. */
 const CDN_CACHE_HEADERS = ['cdn-cache-control', 'cloudflare-cdn-cache-control', 'surrogate-control'];
 
@@ -279,8 +288,11 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     if (charset !== undefined) responseHeaders.set('content-type', `text/html; charset=${charset}`);
   }
   const encode = charset === 'utf-8' || charset === 'utf8' ? (s: string) => s : asciiOnly;
-  // Every tracked shopper's page view is sent from here, in both arms: see pageViewEvent.
-  const pageViewSent = shopper !== undefined;
+  // Every tracked shopper's page view is sent from here, in both arms (see pageViewEvent), but for a
+  // prefetch: a browser fetches pages the shopper may never open (speculation rules on hover), and a
+  // view would put a product the shopper only pointed at into their activity. Left unmarked, the page
+  // is counted by the plugin if it is shown.
+  const pageViewSent = shopper !== undefined && !isPrefetch(request);
   const facts: PageFacts = {};
   const rewriter = pageRewriter({
     config,
