@@ -217,7 +217,15 @@ function queueKeys(): string[] {
 /** The event serialised for sending, or undefined when it cannot be JSON (a cycle, a BigInt). */
 function queued(event: RxEventInput): Queued | undefined {
   try {
-    const jsonText = JSON.stringify(event);
+    // Arrays as arrays, whatever the page defines: Prototype.js 1.6's `Array.prototype.toJSON` returns a
+    // string, which turned `products` into one and the intake refused the event. The replacer gets the
+    // value after toJSON; `this[key]` is the one before it.
+    const jsonText = JSON.stringify(
+      event,
+      function (this: Record<string, unknown>, key: string, value: unknown) {
+        return Array.isArray(this[key]) ? this[key] : value;
+      },
+    );
     // TextEncoder, not `new Blob([text]).size`: a Blob costs ~0.2 ms in Chromium, and a page sizes
     // every event of the queues it takes in (encoding 100: ~0.4 ms).
     return { jsonText, bytes: new TextEncoder().encode(jsonText).length };

@@ -139,6 +139,26 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('sends products as arrays on a page whose Array.prototype.toJSON returns a string (Prototype.js 1.6)', async () => {
+    api.setPage(shopPage());
+    const { page, errors } = await browser.newPage();
+    // What Prototype.js 1.6 does: JSON.stringify then turns every array into a string of JSON.
+    await page.addInitScript(`Array.prototype.toJSON = function () {
+      return '[' + this.map((value) => JSON.stringify(value)).join(', ') + ']';
+    };`);
+    await open(page);
+    const products = [{ product_id: '85123A', quantity: 6, price: 2.55 }];
+    await page.evaluate(`rx.track('Order Completed', { order_id: 'o-3', revenue: 15.3, currency: 'GBP',
+        products: ${JSON.stringify(products)} });
+      rx.flush()`);
+    // Before the fix `products` went as a string: the intake refused the event and the order was lost.
+    await expect.poll(() => distinct('Order Completed'), POLL).toBe(1);
+    expect(api.events.find(named('Order Completed'))?.properties?.products).toEqual(products);
+    // The page's own serialisation is left as the page made it.
+    expect(await page.evaluate('JSON.stringify({ a: [1] })')).toBe('{"a":"[1]"}');
+    expect(errors).toEqual([]);
+  });
+
   it('with data-debug, says which event the intake refused and why, while the good ones are stored', async () => {
     api.setPage(shopPage().replace('data-site="demo"', 'data-site="demo" data-debug'));
     const { page, errors } = await browser.newPage();
