@@ -131,14 +131,21 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
         schedule(Math.min(BATCH_DELAY_MS * 2 ** failures, MAX_BACKOFF_MS));
       }
     };
-    fetch(endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      // keepalive lets the request outlive the page (pagehide).
-      keepalive,
-      credentials: 'omit',
-    }).then(
+    // In a promise: a shop's fetch wrapper that throws instead of rejecting fails this send like a
+    // network error (retried), instead of leaving the batch in flight, and its keepalive bytes taken,
+    // for good.
+    new Promise<Response>((resolve) =>
+      resolve(
+        fetch(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          // keepalive lets the request outlive the page (pagehide).
+          keepalive,
+          credentials: 'omit',
+        }),
+      ),
+    ).then(
       (response) => {
         // 4xx other than 429 will never succeed: drop the batch instead of retrying it forever.
         const permanent = response.status >= 400 && response.status < 500 && response.status !== 429;

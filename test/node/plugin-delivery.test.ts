@@ -159,6 +159,27 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it("sends again a batch whose send the shop's fetch wrapper broke by throwing instead of rejecting", async () => {
+    api.setPage(shopPage());
+    const { page, errors } = await browser.newPage();
+    // A shop's own wrapper, not async, reading `init.headers.get` (the plugin passes a plain object):
+    // it throws at the call. The test switches it on and off.
+    await page.addInitScript(`const shopFetch = window.fetch;
+      window.fetch = function (input, init) {
+        if (window.wrapperBroken && init && init.method === 'POST') init.headers.get('x-shop-token');
+        return shopFetch.call(this, input, init);
+      };`);
+    await open(page);
+    await page.evaluate("window.wrapperBroken = true; rx.track('Sent Through Broken Wrapper'); rx.flush()");
+    // The wrapper works again (a later deploy, another code path): the next send takes that event too.
+    // Before the fix its batch stayed "in flight" for good, and no send of this page took it again.
+    await page.evaluate("window.wrapperBroken = false; rx.track('After The Wrapper'); rx.flush()");
+    await expect.poll(() => distinct('After The Wrapper'), POLL).toBe(1);
+    await expect.poll(() => distinct('Sent Through Broken Wrapper'), POLL).toBe(1);
+    await expect.poll(async () => ((await page.evaluate(STORED_EVENTS)) as unknown[]).length, POLL).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('with data-debug, says which event the intake refused and why, while the good ones are stored', async () => {
     api.setPage(shopPage().replace('data-site="demo"', 'data-site="demo" data-debug'));
     const { page, errors } = await browser.newPage();
