@@ -77,6 +77,75 @@ describe('BundleRegistry: a slow activation finishing last does not undo a later
   }, 60_000);
 });
 
+/** The bucket, with its `get`s of `key` held until `release()`; `reached` when the first is asked for. */
+function holdingGets(key: string) {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let reached = false;
+  const bucket = new Proxy(bucketOf(), {
+    get(target, property) {
+      if (property === 'get')
+        return async (asked: string) => {
+          if (asked === key) {
+            reached = true;
+            await released;
+          }
+          return target.get(asked);
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { bucket, release, reached: () => reached };
+}
+
+describe('BundleRegistry: an activation refused at verification supersedes nothing', () => {
+  it('a good activation loading while a version with nothing stored is refused still succeeds and is served', async () => {
+    await store('v1', 'fixture-v1');
+    const sessions = gatedSessions(['fixture-v1']);
+    const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+    const good = registry.activateStored(bucketOf(), 'fixture-v1');
+    await until(() => sessions.started.includes('fixture-v1'));
+    // Meanwhile someone activates a version that does not exist: refused (422 at the endpoint).
+    const refused = await registry.activateStored(bucketOf(), 'fixture-nowhere');
+    expect(refused).toMatchObject({ ok: false });
+    expect(refused).not.toMatchObject({ superseded: true });
+    sessions.release('fixture-v1');
+    // Before, the refused one counted as a later activation: 409 activation_superseded for the good one.
+    expect(await good).toMatchObject({ ok: true });
+    expect((await registry.bundle(workerEnv))?.version).toBe('fixture-v1');
+  }, 60_000);
+
+  it('a load done while a later activation is still verifying waits to know: refused, it wins; verified, it is overtaken', async () => {
+    await store('v1', 'fixture-v1');
+    await store('v2', 'fixture-v2');
+    for (const [later, wins] of [
+      ['fixture-nowhere', 'fixture-v1'],
+      ['fixture-v2', 'fixture-v2'],
+    ] as const) {
+      const sessions = gatedSessions(['fixture-v1']);
+      const registry = new BundleRegistry({ createSessions: sessions.create, builtIn: defaultBundleSource });
+      const first = registry.activateStored(bucketOf(), 'fixture-v1');
+      await until(() => sessions.started.includes('fixture-v1'));
+      // The later activation is reading its manifest (held) when the first one's sessions are made.
+      const held = holdingGets(`bundles/${later}/manifest.json`);
+      const second = registry.activateStored(held.bucket, later);
+      await until(held.reached);
+      sessions.release('fixture-v1');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      held.release();
+      const [firstOutcome, secondOutcome] = await Promise.all([first, second]);
+      expect(firstOutcome).toMatchObject(
+        wins === 'fixture-v1' ? { ok: true } : { ok: false, superseded: true },
+      );
+      expect(secondOutcome.ok).toBe(wins === later);
+      expect((await registry.bundle(workerEnv))?.version).toBe(wins);
+    }
+  }, 60_000);
+});
+
 describe("BundleRegistry: an activation during a cold isolate's first load", () => {
   const coldIsolate = async (sessions: ReturnType<typeof gatedSessions>) => {
     await store('v1', 'fixture-v1');

@@ -172,11 +172,22 @@ export class BundleRegistry {
    */
   private readonly refused = new Map<string, { reason: string; at: number; retryAt?: number }>();
   /**
-   * Activations asked for so far (loads of a bundle meant to become current). A load that ends after
-   * a later one was asked for is dropped, whichever finishes first: a slow poll of the old version
-   * must not undo an operator's activation of a newer one that finished before it.
+   * Activations asked for so far (loads of a bundle meant to become current), which numbers them. A
+   * load that ends after a later one was asked for and verified its files is dropped, whichever
+   * finishes first: a slow poll of the old version must not undo an operator's activation of a newer
+   * one that finished before it. A later one that is refused at verification drops nothing.
    */
   private activationsRequested = 0;
+  /**
+   * Activations (by number) still verifying their bundle's files: not yet known to go on to load it.
+   * One refused there (a version with nothing stored, a checksum) supersedes nothing.
+   */
+  private readonly verifying = new Set<number>();
+  /**
+   * The latest activation (by number) whose bundle verified and so went on to load: what overtakes the
+   * activations asked for before it.
+   */
+  private latestLoading = 0;
   /**
    * The admin activation loading now, which a second activation of the same version shares
    * (activateStored). `settled` is its outcome as plain state, set by the load when it ends: what the
@@ -283,8 +294,9 @@ export class BundleRegistry {
    * Loads a published version now and makes it current if it verifies (the admin publish endpoint uses
    * this so a bad upload is refused before the pointer moves). Returns the problems when refused.
    *
-   * An activation of the version already loading here, with no other asked for since (a retried
-   * publish racing the run it retries, two publishers of the same bundle), shares that load instead
+   * An activation of the version already loading here, with no other asked for since (one refused at
+   * verification does not count: see latestLoading), shares that load (a retried publish racing the
+   * run it retries, two publishers of the same bundle) instead
    * of overtaking it: the same files (a stored version never changes) would be loaded twice at once,
    * and the first caller told its activation was superseded although its version is the one published.
    * If the shared load fails, this one tries again by itself: it may have begun before the last file
@@ -306,7 +318,7 @@ export class BundleRegistry {
       loading &&
       loading.bucket === bucket &&
       loading.version === version &&
-      loading.activation === this.activationsRequested
+      !this.askedLater(loading.activation)
     ) {
       // Another request's load: watched on this request's own timers, never awaited (watchUntil).
       await watchUntil(() => loading.settled !== undefined, SHARED_ACTIVATION_WATCH_MAX_MS);
@@ -318,6 +330,17 @@ export class BundleRegistry {
       return this.activateStored(bucket, version, publish, ctx);
     }
     return this.startStoredActivation(bucket, version, publish, ctx);
+  }
+
+  /** Whether an activation asked for after `activation` is verifying, or went on to load. */
+  private askedLater(activation: number): boolean {
+    return this.latestLoading > activation || this.verifyingAfter(activation);
+  }
+
+  /** Whether an activation asked for after `activation` is still verifying its files. */
+  private verifyingAfter(activation: number): boolean {
+    for (const other of this.verifying) if (other > activation) return true;
+    return false;
   }
 
   private startStoredActivation(
@@ -494,24 +517,32 @@ export class BundleRegistry {
     publish?: PublishActivation,
   ): Promise<ActivationResult> {
     const activation = ++this.activationsRequested;
-    // Overtaken by a later activation. A cold isolate's first load of the published bundle
-    // (`showCatalogue`) is overtaken only once another activation has put a bundle in service: dropped
-    // while the later one was still loading, it left nothing to serve when that one was then refused.
+    // Overtaken by a later activation that got as far as loading: one refused at verification (a
+    // version that does not exist, say) overtakes nothing. A cold isolate's first load of the published
+    // bundle (`showCatalogue`) is overtaken only once another activation has put a bundle in service:
+    // dropped while the later one was still loading, it left nothing to serve when that one was then refused.
     const overtaken = () =>
-      activation !== this.activationsRequested && (showCatalogue === undefined || this.current !== undefined);
+      this.latestLoading > activation && (showCatalogue === undefined || this.current !== undefined);
     const superseded = () => {
       log('info', 'model_bundle_superseded', { version: label, serving: this.current?.version ?? null });
       return { superseded: `activation of ${label} was overtaken by a later activation` };
     };
     let sessionPhase = false;
+    this.verifying.add(activation);
     try {
-      const verified = await verifyBundle(source);
-      if (source.origin === 'store' && verified.version !== label) {
-        // A published folder must hold the version it is published as, or cache keys would lie.
-        throw new BundleError(label, [
-          `manifest.json says version ${verified.version}, it was published as ${label}`,
-        ]);
+      let verified: VerifiedBundle;
+      try {
+        verified = await verifyBundle(source);
+        if (source.origin === 'store' && verified.version !== label) {
+          // A published folder must hold the version it is published as, or cache keys would lie.
+          throw new BundleError(label, [
+            `manifest.json says version ${verified.version}, it was published as ${label}`,
+          ]);
+        }
+      } finally {
+        this.verifying.delete(activation);
       }
+      this.latestLoading = Math.max(this.latestLoading, activation);
       if (showCatalogue) {
         showCatalogue(verified);
         await this.sessionPhaseMayStart();
@@ -519,6 +550,11 @@ export class BundleRegistry {
       if (overtaken()) return superseded();
       sessionPhase = true;
       const bundle = await this.deps.createSessions(verified);
+      // A later activation still verifying may go on to load (and overtake this one) or be refused
+      // (and not): known soon, so the last one asked for still wins. Watched, not awaited (watchUntil);
+      // one that never ends (its request cancelled) is not waited for past the bound.
+      if (!showCatalogue)
+        await watchUntil(() => !this.verifyingAfter(activation), SHARED_ACTIVATION_WATCH_MAX_MS);
       if (overtaken()) {
         // Never served: its sessions can go at once.
         void releaseModels(bundle.models);
