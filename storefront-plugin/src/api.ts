@@ -24,6 +24,8 @@ export type RecommendationsQuery = {
  * page alone and base prices without tokens, the same for everybody, and makes no id for them.
  */
 export function createApi(base: string, identity: Identity, identified: () => boolean) {
+  /** The worker refused the user id's signature: this page asks as the anonymous shopper. */
+  let unsigned = false;
   async function get<T>(path: string, params: Record<string, string | undefined>): Promise<T> {
     const url = new URL(base + path);
     const tracked = identified();
@@ -32,10 +34,10 @@ export function createApi(base: string, identity: Identity, identified: () => bo
       if (value) url.searchParams.set(key, value);
     }
     const headers: Record<string, string> = {};
+    // A header, not `user_id=` in the URL: a shop's user id is often an email address.
+    const userId = tracked && !unsigned && identity.getUserId();
     if (tracked) {
       headers['x-rx-uid'] = identity.getAnonymousId();
-      // A header, not `user_id=` in the URL: a shop's user id is often an email address.
-      const userId = identity.getUserId();
       if (userId) headers['x-rx-user-id'] = encodeURIComponent(userId);
       const signature = userId && identity.userSignature();
       if (signature) headers['x-rx-user-sig'] = signature;
@@ -49,6 +51,14 @@ export function createApi(base: string, identity: Identity, identified: () => bo
       credentials: 'omit',
       signal: AbortSignal.timeout?.(API_TIMEOUT_MS),
     });
+    // A signature the worker does not take (its USER_ID_SECRET rotated or newly set, an id identified
+    // without one) fails every call with 403 `user_signature_*` until logout: this page asks again
+    // without the user id, and the bad signature is forgotten (events keep the user id).
+    if (userId && response.status === 403 && (await response.text()).includes('user_signature')) {
+      unsigned = true;
+      identity.setUserId(userId);
+      return get(path, params);
+    }
     // The response itself: the debug log shows its URL and status.
     if (!response.ok) throw response;
     return response.json() as Promise<T>;

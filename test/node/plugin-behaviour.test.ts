@@ -496,6 +496,40 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(last?.headers['x-rx-user-sig']).toBeUndefined();
   });
 
+  it('asks again as an anonymous shopper when the worker refuses the stored user signature (403), and forgets it', async () => {
+    const { page, errors } = await browser.newPage();
+    // The worker's USER_ID_SECRET was rotated (or turned on) since the shop's server signed this id.
+    api.requireUserSignature('cd'.repeat(32));
+    const identify = JSON.stringify(['identify', SHOP_USER, undefined, { signature: SHOP_USER_SIGNATURE }]);
+    await open(page, shopPage({ stub: `rx.push(${identify});` }));
+    // Before the fix every call failed (403) until logout: no slot, no price.
+    await page.waitForFunction(
+      "['filled', 'failed'].includes(document.querySelector('#slot').dataset.rxState)",
+    );
+    expect(await page.locator('#slot').getAttribute('data-rx-state')).toBe('filled');
+    await expect.poll(() => page.locator('#price').getAttribute('data-rx-state'), POLL).toBe('priced');
+    const apiCalls = () => api.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/'));
+    const paths = (calls: typeof api.requests) => calls.map((r) => r.path.split('?')[0]).sort();
+    const withUser = () => apiCalls().filter((r) => r.headers['x-rx-user-id']);
+    // Each refused once with the user id, then asked again without it or the signature.
+    expect(paths(withUser())).toEqual(['/v1/prices', '/v1/recommendations']);
+    expect(
+      paths(apiCalls().filter((r) => !r.headers['x-rx-user-id'] && !r.headers['x-rx-user-sig'])),
+    ).toEqual(['/v1/prices', '/v1/recommendations']);
+    // The bad signature is forgotten; the user id stays, and events carry it.
+    expect(
+      await page.evaluate("[localStorage.getItem('rx_user'), localStorage.getItem('rx_user_sig')]"),
+    ).toEqual([SHOP_USER, null]);
+    // The page's later calls go without the user id at once.
+    await page.evaluate(addHomeSlot("document.querySelector('main').after(slot)", 'rx.scan()'));
+    await page.locator('#slot2 .rx-block').waitFor();
+    expect(withUser()).toHaveLength(2);
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
+    expect(api.events.every((e) => e.userId === SHOP_USER)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it('remembers consent in rx_consent for the next pages, and forgets it with rx.consent(false)', async () => {
     const { page } = await browser.newPage();
     await open(page, shopPage({ tag: 'data-consent="required"' }));

@@ -40,6 +40,12 @@ export interface FixtureApi {
   /** Answer recommendations with no items (a worker with no bundle published), or the fixture items again. */
   recommendNothing(nothing: boolean): void;
   /**
+   * As a worker with `USER_ID_SECRET` (worker/src/routes/params.ts): a GET of /v1/* with a user id
+   * (`x-rx-user-id`) but without this signature (`x-rx-user-sig`) is answered 403
+   * `user_signature_required` / `user_signature_invalid`. `undefined`: any user id is taken.
+   */
+  requireUserSignature(signature: string | undefined): void;
+  /**
    * Sets the page the shop origin serves at `/` and `/*` (HTML). `holdBodyMs`: the head is sent at
    * once and the rest (from `<body`) that much later, so scripts run while the page is still loading.
    */
@@ -95,6 +101,7 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
   let holdBodyMs = 0;
   let failures = 0;
   let nothing = false;
+  let userSignature: string | undefined;
   const requests: RecordedRequest[] = [];
   const events: RxEventInput[] = [];
   const batches: RxEventInput[][] = [];
@@ -142,6 +149,11 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     }
     if (url.pathname === '/rx.esm.js') {
       return void res.writeHead(200, { ...cors, 'content-type': 'text/javascript' }).end(esmJs);
+    }
+    const signature = req.headers['x-rx-user-sig'];
+    if (userSignature && req.method === 'GET' && req.headers['x-rx-user-id'] && signature !== userSignature) {
+      const code = signature ? 'user_signature_invalid' : 'user_signature_required';
+      return json(403, { error: { code, message: 'The signature does not sign this user id', details: [] } });
     }
     if (url.pathname === '/v1/recommendations') {
       const limit = Number(url.searchParams.get('limit') ?? 4);
@@ -222,6 +234,9 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     recommendNothing: (value) => {
       nothing = value;
     },
+    requireUserSignature: (signature) => {
+      userSignature = signature;
+    },
     setPage: (html, options = {}) => {
       page = html;
       holdBodyMs = options.holdBodyMs ?? 0;
@@ -233,6 +248,7 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       for (const recorded of [requests, events, batches, bodies]) recorded.length = 0;
       failures = 0;
       nothing = false;
+      userSignature = undefined;
     },
     close: async () => {
       await Promise.all([close(shop), close(api)]);
