@@ -64,6 +64,21 @@ function optional<T extends z.ZodType>(schema: T) {
 
 const CurrencySchema = z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code such as "GBP"');
 
+/** A plain decimal number written as a string: `"49.90"`, `"-3"`, `"2"` (no grouping, no exponent). */
+const DECIMAL_STRING = /^\s*-?\d{1,15}(?:\.\d{1,15})?\s*$/;
+
+/**
+ * A number, also when sent as a plain decimal string (`"revenue": "49.90"`): shops' data layers often
+ * hold prices as the strings they render, and refusing the event would lose an order over its type.
+ * Stored as the number. Anything else that is not a number (`"£49.90"`, `"1,234.50"`) is refused.
+ */
+function numeric(schema: z.ZodNumber = z.number()) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && DECIMAL_STRING.test(value) ? Number(value) : value),
+    schema,
+  );
+}
+
 const productShape = {
   product_id: optional(IdSchema),
   sku: optional(IdSchema),
@@ -71,10 +86,10 @@ const productShape = {
   category: optional(z.string()),
   brand: optional(z.string()),
   variant: optional(z.string()),
-  price: optional(z.number()),
-  quantity: optional(z.number().int('must be a whole number').min(0, 'must not be negative')),
+  price: optional(numeric()),
+  quantity: optional(numeric(z.number().int('must be a whole number').min(0, 'must not be negative'))),
   currency: optional(CurrencySchema),
-  position: optional(z.number()),
+  position: optional(numeric()),
   url: optional(z.string()),
   image_url: optional(z.string()),
 };
@@ -87,8 +102,8 @@ export const EventPropertiesSchema = z.looseObject({
   ...productShape,
   products: optional(z.array(ProductPropertiesSchema).max(MAX_PRODUCTS, `at most ${MAX_PRODUCTS} products`)),
   order_id: optional(IdSchema),
-  revenue: optional(z.number()),
-  total: optional(z.number()),
+  revenue: optional(numeric()),
+  total: optional(numeric()),
   recommendation_id: optional(z.string().max(MAX_ID_CHARS)),
   model_version: optional(z.string().max(MAX_ID_CHARS)),
   placement: optional(z.string().max(MAX_NAME_CHARS)),

@@ -168,6 +168,42 @@ describe('POST /v1/events', () => {
     expect(await waitForRunCount(run, 1)).toBe(1);
   });
 
+  it("takes amounts sent as plain decimal strings (a data layer's rendered prices) and stores numbers", async () => {
+    const run = runId();
+    const order = {
+      type: 'track',
+      event: 'Order Completed',
+      messageId: `${run}-order`,
+      anonymousId: 'a-strings',
+      properties: {
+        run,
+        order_id: `o-${run}`,
+        revenue: '49.90',
+        products: [{ product_id: '85123A', price: ' 12.99 ', quantity: '3' }],
+      },
+    };
+    const refused = { ...viewEvent(run, 1), properties: { run, product_id: '85123A', price: '£12.99' } };
+    const grouped = { ...viewEvent(run, 2), properties: { run, product_id: '85123A', revenue: '1,234.50' } };
+    const response = await post('/v1/events', { batch: [order, refused, grouped] });
+    const body = await response.json<{
+      accepted: number;
+      rejected: Array<{ index: number; field?: string }>;
+    }>();
+    expect(body.accepted).toBe(1);
+    expect(body.rejected.map(({ index, field }) => [index, field])).toEqual([
+      [1, 'properties.price'],
+      [2, 'properties.revenue'],
+    ]);
+    expect(await waitForRunCount(run, 1)).toBe(1);
+    const stored = await withDb((db) =>
+      db.collection<{ _id: string; properties?: unknown }>('events').findOne({ _id: `${run}-order` }),
+    );
+    expect(stored?.properties).toMatchObject({
+      revenue: 49.9,
+      products: [{ product_id: '85123A', price: 12.99, quantity: 3 }],
+    });
+  });
+
   it('stores a time before 2000 or over a day ahead of arrival as the arrival time', async () => {
     const run = runId();
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
