@@ -4,6 +4,7 @@ import { formatPrice, parsePrice } from '../../contracts/markup';
 import type { Api, PriceQuote } from './api';
 import { otherCurrency } from './lib/currency';
 import { guard, report } from './lib/guard';
+import { claim } from './slots';
 
 /** Product ids per `/v1/prices` request (the API's limit)... */
 const IDS_PER_REQUEST = 50;
@@ -35,16 +36,21 @@ export function priceRequests(ids: readonly string[]): string[][] {
  * shopper's price, which proxy mode already wrote): any other text (a price the shop changed since the
  * catalogue was made, another product's, a range, a unit price, no number) is left as it is, with no
  * token, `data-rx-state="mismatch"`. Struck-through prices (inside `s`, `del`, `strike`) are not ours.
+ *
+ * An element priced for another product than its `data-rx-product-id` now names (a single-page app that
+ * keeps the element for the next product) is priced again, without the earlier token.
  */
 export const updatePrices = guard(
   'prices',
   async (api: Api, known: Map<string, PriceQuote>): Promise<void> => {
+    // Not priced yet, or priced for another product (a single-page app's next product in the same element).
     const elements = [
       ...document.querySelectorAll<HTMLElement>('[data-rx-price][data-rx-product-id]'),
-    ].filter((el) => !el.dataset.rxState && !el.closest('.rx-block,s,del,strike'));
-    for (const el of elements) el.dataset.rxState = 'loading';
+    ].filter(
+      (el) => !el.closest('.rx-block,s,del,strike') && claim(el.dataset, el.dataset.rxProductId as string),
+    );
     // An empty id is one the API would refuse: priceRequests leaves it out, and its element ends `failed`.
-    const ids = [...new Set(elements.map((el) => el.dataset.rxProductId as string))];
+    const ids = [...new Set(elements.map((el) => el.dataset.rxFor as string))];
     const quotes = new Map<string | undefined, PriceQuote>();
     for (const request of priceRequests(ids)) {
       try {
@@ -60,7 +66,9 @@ export const updatePrices = guard(
     }
     for (const el of elements) {
       const data = el.dataset;
-      const quote = quotes.get(data.rxProductId);
+      // Priced already, by a later scan that found it changed while this one asked (out of order).
+      if (data.rxState !== 'loading') continue;
+      const quote = quotes.get(data.rxFor);
       const text = (el.textContent as string).trim();
       const printed = (amount: number) => formatPrice(amount, { template: text });
       // One price, the base price as the shop prints it (so to the cent), or the shopper's price, which

@@ -89,19 +89,21 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     }),
   );
 
+  /**
+   * Fills slots and prices, and sends `Product Viewed` for the product the page is about, once per page
+   * view: on load, after a navigation, and on `rx.scan()` (a single-page app's view rendered later).
+   */
   function scan(): void {
     scanSlots();
     updatePrices(api, prices);
-  }
-
-  function pageView(): void {
-    enqueue({ type: 'page', properties: {} });
     const productId = viewedProductId();
     if (productId && !viewed.has(productId)) {
       viewed.add(productId);
       track('Product Viewed', { product_id: productId });
     }
   }
+
+  const pageView = () => enqueue({ type: 'page', properties: {} });
 
   /** `rx.consent(granted)`; also what this tab runs once it notices a withdrawal in another one. */
   function setConsent(granted: boolean): void {
@@ -156,9 +158,11 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
 
   ensureStyles(config.nonce);
   const start = () => {
+    // Proxy mode sent this page's view server-side (the worker saw the request, and its product
+    // viewed): do not count them twice.
+    if (config.pageViewSent) viewed.add(viewedProductId() as string);
+    else pageView();
     scan();
-    // Proxy mode sent this page's view server-side (the worker saw the request); do not count it twice.
-    if (!config.pageViewSent) pageView();
   };
   // An async script can run before the page is parsed (from the browser's cache on a repeat visit,
   // say): the slots, prices and product id below it do not exist yet, so the first scan waits for them.

@@ -1,6 +1,6 @@
 import { type PriceFormat, parsePrice, renderRecommendationBlock } from '../../contracts/markup';
 import { RX_DEFAULT_STYLES } from '../../contracts/markup-styles';
-import type { Api, RecommendationsResponse } from './api';
+import type { Api, RecommendationsQuery, RecommendationsResponse } from './api';
 import { otherCurrency } from './lib/currency';
 import { guard, report } from './lib/guard';
 
@@ -48,19 +48,18 @@ function priceFormat(slot: HTMLElement, currency: string): PriceFormat {
 export function createSlotFiller(api: Api, currency: string, onRendered: OnRendered) {
   const fill = guard('slot', async (slot: HTMLElement) => {
     const data = slot.dataset;
-    if (data.rxState) return;
-    data.rxState = 'loading';
+    const query = slotQuery(data);
+    // What the scan found it asks for; changed since, the next scan asks again.
+    const key = data.rxFor;
+    // Another product's block (filled before, for other attributes) goes, whatever the answer.
+    slot.querySelector('.rx-block')?.remove();
     try {
-      const response = await api.recommendations({
-        placement: data.rxPlacement ?? 'home',
-        product_id: data.rxProductId,
-        product_ids: data.rxProductIds,
-        category: data.rxCategory,
-        limit: data.rxLimit,
-      });
+      const response = await api.recommendations(query);
+      // Changed again while asked for: the request for its new attributes fills it.
+      if (data.rxFor !== key) return;
       const html = renderRecommendationBlock(response.items, {
         recommendationId: response.recommendation_id,
-        placement: data.rxPlacement ?? 'home',
+        placement: query.placement,
         heading: data.rxHeading,
         price: priceFormat(slot, currency),
       });
@@ -88,12 +87,39 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
     { rootMargin: LOOKAHEAD },
   );
 
-  /** Finds slots not seen yet (first load, or new DOM after a single-page-app navigation). */
+  /**
+   * Finds slots not filled yet (first load, new DOM) or filled for other attributes than they have
+   * now (a single-page app's next product in the same element). Proxy mode's are left alone.
+   */
   return function scan(): void {
-    for (const slot of document.querySelectorAll<HTMLElement>(
-      '[data-rx-slot]:not([data-rx-state]):not([data-rx-filled])',
-    )) {
-      observer.observe(slot);
+    for (const slot of document.querySelectorAll<HTMLElement>('[data-rx-slot]:not([data-rx-filled])')) {
+      if (claim(slot.dataset, `${Object.values(slotQuery(slot.dataset))}`)) observer.observe(slot);
     }
   };
+}
+
+/** A slot's request: its `data-rx-*` attributes. */
+function slotQuery(data: DOMStringMap): RecommendationsQuery {
+  return {
+    placement: data.rxPlacement ?? 'home',
+    product_id: data.rxProductId,
+    product_ids: data.rxProductIds,
+    category: data.rxCategory,
+    limit: data.rxLimit,
+  };
+}
+
+/**
+ * Takes an element to fill or price for `key`, what its attributes ask for now (`loading`; false when
+ * it is done already): one not done yet, or one done for another key (`data-rx-for`), as when a
+ * single-page app keeps the element for the next product and changes only its attributes. An element
+ * proxy mode marked (a `data-rx-state` and no `data-rx-for`) is done.
+ */
+export function claim(data: DOMStringMap, key: string): boolean {
+  if (data.rxState && (data.rxFor ?? key) === key) return false;
+  data.rxFor = key;
+  data.rxState = 'loading';
+  // The token of a price it showed before is another product's.
+  delete data.rxPriceToken;
+  return true;
 }

@@ -722,6 +722,58 @@ describe('rx.js in Chromium (recording API)', () => {
       .toEqual(['/products/85123A', '/next-view']);
   });
 
+  it('fills a slot and prices an element again when a single-page app reuses them for the next product', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage());
+    await page.locator('#slot .rx-block').waitFor();
+    await expect
+      .poll(() => page.locator('#price').getAttribute('data-rx-price-token'), POLL)
+      .toBe('token-85123A');
+    const block = () => page.locator('#slot .rx-block').getAttribute('data-rx-recommendation-id');
+    const firstBlock = await block();
+    // A React router's next product: the same elements, with the new id and the shop's price for it.
+    await page.evaluate(`for (const el of document.querySelectorAll('main, #price, #add, #slot')) el.dataset.rxProductId = '22423';
+      document.querySelector('#price').textContent = '£2.55';
+      history.pushState({}, '', '/products/22423')`);
+    // Before the fix both kept the first product's: its recommendations, its price and price token.
+    await expect
+      .poll(() => page.locator('#price').getAttribute('data-rx-price-token'), POLL)
+      .toBe('token-22423');
+    expect(await page.locator('#price').textContent()).toBe('£2.10');
+    expect(await page.locator('#price').getAttribute('data-rx-state')).toBe('priced');
+    await expect.poll(block, POLL).not.toBe(firstBlock);
+    const asked = () =>
+      api.requests
+        .filter((r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations'))
+        .map((r) => new URLSearchParams(r.path.split('?')[1]).get('product_id'));
+    expect(asked()).toEqual(['85123A', '22423']);
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('Recommendation Shown'), POLL).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  it('views and fills a product view rendered after the navigation once the app calls rx.scan()', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage());
+    await page.locator('#slot .rx-block').waitFor();
+    // The router empties the view and pushes the URL; the navigation's own scan finds nothing yet.
+    await page.evaluate(`document.querySelector('main').remove();
+      document.querySelector('#slot').remove();
+      history.pushState({}, '', '/products/84879');
+      new Promise((resolve) => setTimeout(resolve, 50))`);
+    // The product's data arrives and the app renders it, then asks for a scan (docs/plugin.md).
+    await page.evaluate(`document.body.insertAdjacentHTML('afterbegin',
+        '<main data-rx-view data-rx-product-id="84879"><h1>Lantern</h1></main>' +
+        '<div id="slot3" data-rx-slot data-rx-placement="product" data-rx-product-id="84879"></div>');
+      rx.scan();
+      rx.flush()`);
+    await page.locator('#slot3 .rx-block').waitFor();
+    // Before the fix rx.scan() filled the slot but never sent the product view.
+    const viewed = () => api.events.filter(named('Product Viewed')).map((e) => e.properties?.product_id);
+    await expect.poll(viewed, POLL).toEqual(['85123A', '84879']);
+    expect(errors).toEqual([]);
+  });
+
   it("styles its blocks under a nonce-based Content-Security-Policy, with the tag's nonce", async () => {
     const { page, errors } = await browser.newPage();
     const nonce = 'c2NyaXB0LW5vbmNlLTE=';
