@@ -60,7 +60,7 @@ async function refresh(): Promise<void> {
     });
   } catch {
     if (!current()) return;
-    status.textContent = 'The worker did not answer; trying again.';
+    showProblem('The worker did not answer; trying again.');
     return schedule();
   }
   if (!current()) return;
@@ -75,15 +75,36 @@ async function refresh(): Promise<void> {
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
     if (!current()) return;
-    status.textContent = `Not available (${response.status}): ${body?.error?.message ?? response.statusText}`;
+    showProblem(`Not available (${response.status}): ${body?.error?.message ?? response.statusText}`);
     return schedule();
   }
-  const answer = (await response.json()) as LiveAnswer;
-  if (!current()) return;
-  render(answer);
+  // A 200 that is not the API's answer (a proxy's or a captive portal's page, an answer cut short, a
+  // worker of another version): said, and tried again, instead of an exception that ended the refresh
+  // loop and left the last "updated" time on screen as if the figures were current.
+  try {
+    const answer = (await response.json()) as LiveAnswer;
+    if (!current()) return;
+    render(answer);
+  } catch (error) {
+    if (!current()) return;
+    showProblem(
+      `The worker's answer could not be shown (${error instanceof Error ? error.message : String(error)}); trying again.`,
+    );
+    return schedule();
+  }
   status.textContent = '';
+  loginError.textContent = '';
   updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
   schedule();
+}
+
+/**
+ * Says what went wrong with a read while the token is kept and reads go on: under the figures, or,
+ * before any were shown (the figures' section still hidden), under the token field.
+ */
+function showProblem(message: string): void {
+  status.textContent = message;
+  if (live.hidden) loginError.textContent = message;
 }
 
 function schedule(): void {
