@@ -80,11 +80,11 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   const track = (event: string, properties: EventProperties = {}, urgent?: boolean) =>
     enqueue({ type: 'track', event: String(event), properties }, urgent);
 
-  const scanSlots = createSlotFiller(api, config.currency, (slot, response) =>
+  const scanSlots = createSlotFiller(api, config.currency, (placement, response) =>
     track('Recommendation Shown', {
       recommendation_id: response.recommendation_id,
       model_version: response.model_version,
-      placement: slot.dataset.rxPlacement,
+      placement,
       products: response.items.map((item, i) => ({ product_id: item.product_id, position: i + 1 })),
     }),
   );

@@ -7,8 +7,8 @@ import { guard, report } from './lib/guard';
 /** Fill slots this far below the viewport ahead of time, so they are ready when scrolled to. */
 const LOOKAHEAD = '300px';
 
-/** Called for every block rendered into a slot (the `Recommendation Shown` impression). */
-export type OnRendered = (slot: HTMLElement, response: RecommendationsResponse) => void;
+/** Called for every block rendered into a slot (the `Recommendation Shown` impression), with its placement. */
+export type OnRendered = (placement: string, response: RecommendationsResponse) => void;
 
 /**
  * The shared stylesheet, unless the page already has it. Shops get zero layout shift by putting
@@ -59,6 +59,7 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
       if (data.rxFor !== key) return;
       const html = renderRecommendationBlock(response.items, {
         recommendationId: response.recommendation_id,
+        // Asked for, rendered in the block (which clicks report) and reported shown under one placement.
         placement: query.placement,
         heading: data.rxHeading,
         price: priceFormat(slot, currency),
@@ -68,7 +69,7 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
       data.rxState = html ? 'filled' : 'empty';
       if (!html) return;
       slot.innerHTML = html;
-      onRendered(slot, response);
+      onRendered(query.placement, response);
     } catch (error) {
       data.rxState = 'failed';
       report('slot', error);

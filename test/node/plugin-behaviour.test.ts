@@ -774,6 +774,22 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it("reports a slot without data-rx-placement shown under 'home', the placement it asked for and its clicks report", async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage().replace(' data-rx-placement="product"', ''));
+    await page.locator('#slot .rx-block').waitFor();
+    const asked = api.requests.find((r) => r.path.startsWith('/v1/recommendations'))?.path ?? '';
+    expect(new URLSearchParams(asked.split('?')[1]).get('placement')).toBe('home');
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('Recommendation Shown'), POLL).toBe(1);
+    // Before the fix the impression had no placement, while the request and the clicks said 'home'.
+    expect(api.events.find(named('Recommendation Shown'))?.properties?.placement).toBe('home');
+    await page.locator('#slot a.rx-link').first().click();
+    await expect.poll(() => distinct('Product Clicked'), POLL).toBe(1);
+    expect(api.events.find(named('Product Clicked'))?.properties?.placement).toBe('home');
+    expect(errors).toEqual([]);
+  });
+
   it("styles its blocks under a nonce-based Content-Security-Policy, with the tag's nonce", async () => {
     const { page, errors } = await browser.newPage();
     const nonce = 'c2NyaXB0LW5vbmNlLTE=';
