@@ -3,6 +3,7 @@
  * numeric code (11000 for duplicates, 59 for an unknown command, ...), so they must match.
  */
 export const ErrorCodes = {
+  InternalError: 1,
   BadValue: 2,
   FailedToParse: 9,
   Unauthorized: 13,
@@ -26,6 +27,7 @@ export const ErrorCodes = {
   NotImplemented: 238,
   MechanismUnavailable: 334,
   DuplicateKey: 11000,
+  OutOfDiskSpace: 14031,
 } as const;
 
 /** The name MongoDB reports beside each numeric code (`codeName`). */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ObjectId } from 'bson';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StorageEngine } from '../../scripts/local-mongo/storage/engine.ts';
 
 /** The local MongoDB server's storage layer on its own: crash leftovers, compaction, corruption. */
@@ -14,8 +14,61 @@ function freshDir(): string {
 }
 
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+const realWriteSync = fs.writeSync;
+
+/** Whether a write carries log records (lines starting `B`), not anything else the process writes. */
+function isLogWrite(data: unknown): boolean {
+  if (typeof data === 'string') return data.startsWith('B');
+  return Buffer.isBuffer(data) && data[0] === 0x42;
+}
+
+/**
+ * Makes the next log writes fail as a full or nearly full disk does: `enospc` throws without
+ * writing, `short` stores the first half of what was asked and returns that count (no error),
+ * `ok` lets one through.
+ */
+function failLogWrites(plan: Array<'enospc' | 'short' | 'ok'>): void {
+  const steps = [...plan];
+  const fake = (fd: number, data: unknown, ...rest: unknown[]): number => {
+    const step = isLogWrite(data) ? steps.shift() : undefined;
+    // biome-ignore lint/suspicious/noExplicitAny: passes the caller's overload through unchanged
+    if (step === undefined || step === 'ok') return (realWriteSync as any)(fd, data, ...rest);
+    if (step === 'enospc') {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+        code: 'ENOSPC',
+        errno: -28,
+        syscall: 'write',
+      });
+    }
+    let bytes: Buffer;
+    if (typeof data === 'string') bytes = Buffer.from(data, 'utf8');
+    else {
+      const offset = typeof rest[0] === 'number' ? rest[0] : 0;
+      const length = typeof rest[1] === 'number' ? rest[1] : (data as Buffer).length - offset;
+      bytes = (data as Buffer).subarray(offset, offset + length);
+    }
+    return realWriteSync(fd, bytes, 0, Math.floor(bytes.length / 2));
+  };
+  vi.spyOn(fs, 'writeSync').mockImplementation(fake as typeof fs.writeSync);
+}
+
+function idsIn(dataDir: string, collection: string): unknown[] {
+  const engine = StorageEngine.open(dataDir);
+  try {
+    return (
+      engine
+        .getCollection('rx', collection)
+        ?.documents()
+        .map((doc) => doc._id) ?? []
+    );
+  } finally {
+    engine.close();
+  }
+}
 
 describe('local-mongo storage', () => {
   it('drops a torn last record left by a crash and keeps appending after it', () => {
@@ -87,6 +140,95 @@ describe('local-mongo storage', () => {
     const repaired = StorageEngine.open(dataDir);
     expect(repaired.getCollection('rx', 'events')?.size).toBe(1);
     repaired.close();
+  });
+
+  it('undoes in memory a write the full disk refused, so the retry stores it, once', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    const events = engine.ensureCollection('rx', 'events');
+    events.createIndex({ name: 'order_1', key: { order: 1 }, unique: true });
+    events.insert({ _id: 'e0', order: 'o0' });
+    engine.flush();
+
+    failLogWrites(['enospc']);
+    events.insert({ _id: 'e1', order: 'o1' });
+    events.insert({ _id: 'e2', order: 'o2' });
+    expect(() => engine.flush()).toThrow(
+      expect.objectContaining({ code: 14031, codeName: 'OutOfDiskSpace' }),
+    );
+    // Nothing of the refused batch stays: not the documents, not their unique-index entries.
+    expect(events.documents()).toEqual([{ _id: 'e0', order: 'o0' }]);
+    expect(engine.getCollection('rx', 'events')?.hasPendingWrites).toBe(false);
+
+    // The client retries the batch: stored, not answered as duplicates of unsaved documents.
+    events.insert({ _id: 'e1', order: 'o1' });
+    events.insert({ _id: 'e2', order: 'o2' });
+    engine.flush();
+    engine.close();
+    expect(idsIn(dataDir, 'events')).toEqual(['e0', 'e1', 'e2']);
+  });
+
+  it('completes a short write, and cuts off a write the disk stopped halfway: no record follows a fragment', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    const events = engine.ensureCollection('rx', 'events');
+
+    // Nearly full: the write stores half and says so only in its count; the rest is written after.
+    failLogWrites(['short']);
+    events.insert({ _id: 'a' });
+    engine.flush();
+    events.insert({ _id: 'b' });
+    engine.flush();
+
+    // Full after half a batch: the fragment is truncated away and the batch refused.
+    failLogWrites(['short', 'enospc']);
+    events.insert({ _id: 'lost1' });
+    events.insert({ _id: 'lost2' });
+    expect(() => engine.flush()).toThrow(/no space left on device/);
+    vi.restoreAllMocks();
+    events.insert({ _id: 'c' });
+    engine.flush();
+    engine.close();
+
+    // Every later start reads the log; it holds exactly the acknowledged documents.
+    expect(idsIn(dataDir, 'events')).toEqual(['a', 'b', 'c']);
+    const text = fs.readFileSync(path.join(dataDir, 'rx', 'events.jsonl'), 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    expect(text.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('completes a short write while compacting, and keeps the old log when compaction finds the disk full', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    const counters = engine.ensureCollection('rx', 'counters');
+    const bump = (times: number) => {
+      for (let step = 0; step < times; step += 1) {
+        const current = counters.getById('c');
+        counters.replace(current ?? { _id: 'c' }, { _id: 'c', n: Number(current?.n ?? 0) + 1 });
+      }
+    };
+    counters.insert({ _id: 'c', n: 0 });
+    bump(10_000);
+
+    // The batch is written; the compaction after it finds the disk full. The batch stays acknowledged.
+    failLogWrites(['ok', 'enospc']);
+    expect(() => engine.flush()).not.toThrow();
+    expect(fs.existsSync(path.join(dataDir, 'rx', 'counters.jsonl.compact'))).toBe(false);
+
+    // The next compaction's write stores only half at first.
+    failLogWrites(['ok', 'short']);
+    bump(1);
+    engine.flush();
+    const lines = fs
+      .readFileSync(path.join(dataDir, 'rx', 'counters.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines).toHaveLength(1);
+    engine.close();
+
+    const reopened = StorageEngine.open(dataDir);
+    expect(reopened.getCollection('rx', 'counters')?.documents()).toEqual([{ _id: 'c', n: 10_001 }]);
+    reopened.close();
   });
 
   it('refuses a data folder another live server holds, and takes over one left by a dead process', () => {

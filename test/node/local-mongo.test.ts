@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BSON } from 'bson';
 import { type Db, MongoBulkWriteError, MongoClient, MongoServerError, ObjectId } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index.ts';
 import { realTestMongoUri, testDatabaseName } from '../support/test-mongo.ts';
 import { TEST_CA_FILE, testTlsCredentials } from '../support/trust-test-ca.ts';
@@ -547,6 +547,60 @@ describe.skipIf(externalUri !== undefined)(
           await second.close();
         }
         expect(fs.existsSync(dataDir)).toBe(true);
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('answers a batch the full disk refused with an error and keeps none of it, so the retry stores each once', async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-mongo-disk-full-'));
+      const realWriteSync = fs.writeSync;
+      try {
+        const first = await startLocalMongo({ dataDir });
+        const firstClient = new MongoClient(first.uri, { serverSelectionTimeoutMS: 3000 });
+        const events = firstClient.db('rx').collection<Keyed<string>>('events');
+        await events.insertOne({ _id: 'm0' });
+        // The next log write (a line of base64 BSON, starting `B`) finds the disk full.
+        let full = true;
+        const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((
+          fd: number,
+          data: unknown,
+          ...rest: unknown[]
+        ) => {
+          const isLog =
+            typeof data === 'string' ? data.startsWith('B') : Buffer.isBuffer(data) && data[0] === 0x42;
+          if (full && isLog) {
+            full = false;
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          }
+          // biome-ignore lint/suspicious/noExplicitAny: passes the caller's overload through unchanged
+          return (realWriteSync as any)(fd, data, ...rest);
+        }) as typeof fs.writeSync);
+        const batch = [{ _id: 'm1' }, { _id: 'm2' }, { _id: 'm3' }];
+        try {
+          const refused = await events
+            .insertMany(batch, { ordered: false })
+            .catch((caught: unknown) => caught);
+          expect(refused).toBeInstanceOf(MongoServerError);
+          expect(refused).toMatchObject({ code: 14031, codeName: 'OutOfDiskSpace' });
+          expect(await events.countDocuments()).toBe(1);
+          // The consumer's retry: stored, not three duplicates (11000) of documents never written.
+          expect((await events.insertMany(batch, { ordered: false })).insertedCount).toBe(3);
+        } finally {
+          spy.mockRestore();
+          await firstClient.close();
+          await first.close();
+        }
+
+        const second = await startLocalMongo({ dataDir });
+        const secondClient = new MongoClient(second.uri, { serverSelectionTimeoutMS: 3000 });
+        try {
+          const reopened = secondClient.db('rx').collection<Keyed<string>>('events');
+          expect((await reopened.find().toArray()).map((doc) => doc._id)).toEqual(['m0', 'm1', 'm2', 'm3']);
+        } finally {
+          await secondClient.close();
+          await second.close();
+        }
       } finally {
         fs.rmSync(dataDir, { recursive: true, force: true });
       }

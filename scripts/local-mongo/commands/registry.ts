@@ -48,7 +48,8 @@ function errorReply(error: CommandError): Doc {
 /**
  * Runs one command and always returns a reply document: `{ ...result, ok: 1 }`, or
  * `{ ok: 0, errmsg, code, codeName }`. Writes are flushed to disk before the reply exists,
- * including the partial work of a failed ordered insert.
+ * including the partial work of a failed ordered insert. Writes the disk could not take are
+ * undone and answered with that error (14031 OutOfDiskSpace when it is full), never with ok: 1.
  */
 export function runCommand(body: Doc, context: CommandContext): Doc {
   const name = Object.keys(body)[0] ?? '';
@@ -68,19 +69,27 @@ export function runCommand(body: Doc, context: CommandContext): Doc {
       ),
     );
   }
+  let reply: Doc = { ok: 1 };
+  let failed = false;
+  let failure: unknown;
   try {
-    const result = handler(body, context);
-    context.storage.flush();
-    return { ...result, ok: 1 };
+    reply = { ...handler(body, context), ok: 1 };
   } catch (error) {
-    try {
-      context.storage.flush();
-    } catch (flushError) {
-      console.error('local-mongo: could not persist writes', flushError);
-    }
-    if (error instanceof CommandError) return errorReply(error);
-    console.error(`local-mongo: command '${name}' failed`, error);
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: 0, errmsg: `internal error in '${name}': ${message}`, code: 1, codeName: 'InternalError' };
+    failed = true;
+    failure = error;
   }
+  try {
+    context.storage.flush();
+  } catch (flushError) {
+    // The command's writes were undone: its own answer (a result, or an error after partial
+    // work) no longer describes the data, the failed write does.
+    console.error(`local-mongo: could not persist the writes of '${name}'`, flushError);
+    failed = true;
+    failure = flushError;
+  }
+  if (!failed) return reply;
+  if (failure instanceof CommandError) return errorReply(failure);
+  console.error(`local-mongo: command '${name}' failed`, failure);
+  const message = failure instanceof Error ? failure.message : String(failure);
+  return { ok: 0, errmsg: `internal error in '${name}': ${message}`, code: 1, codeName: 'InternalError' };
 }

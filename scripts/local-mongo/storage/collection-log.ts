@@ -20,11 +20,36 @@ function decodeRecord(line: string): LogRecord {
   return EJSON.parse(line) as LogRecord;
 }
 
+/** Where replayed records go. */
+export interface ReplayTarget {
+  put(doc: Doc): void;
+  remove(id: unknown): void;
+}
+
+/**
+ * Writes all of `data` at the file's end (the log is opened for appending), however many calls
+ * that takes: a write may store fewer bytes than asked (a nearly full disk) and say so only
+ * in its return value. Throws when the rest cannot be written.
+ */
+function writeFully(fd: number, data: Buffer): void {
+  let offset = 0;
+  while (offset < data.length) {
+    const written = fs.writeSync(fd, data, offset, data.length - offset);
+    if (written <= 0) {
+      throw Object.assign(new Error(`write stored ${written} bytes`), { code: 'EIO' });
+    }
+    offset += written;
+  }
+}
+
 /**
  * A collection's append-only log, one record per line (see encodeRecord).
  *
- * Crash safety: every record is one line written by a single `write` before the command is
- * acknowledged, so a crash can only leave a torn last line, which replay drops. Compaction
+ * Crash safety: every record is one line, written before the command is acknowledged, so a
+ * crash can only leave a torn last line, which replay drops. A write that fails (a full disk)
+ * or stores only part of a batch is cut off again: the file is truncated back to the records
+ * written before it and `flush` throws, so the caller can undo the batch in memory. Nothing is
+ * ever appended after a partial record: while it cannot be cut off, every flush fails. Compaction
  * writes a fresh file beside the log and renames it over, which is atomic on POSIX, so the
  * log is always either the old complete file or the new complete one.
  */
@@ -32,33 +57,48 @@ export class CollectionLog {
   private fd: number;
   private pending: string[] = [];
   private recordCount = 0;
+  /** Bytes of whole records in the file: where a failed write is cut back to. */
+  private written: number;
+  /** A failed write's fragment could not be cut off yet: no record may follow it. */
+  private damaged = false;
   private unsynced = false;
 
   private constructor(
     readonly path: string,
     fd: number,
+    written: number,
   ) {
     this.fd = fd;
+    this.written = written;
   }
 
   /** Opens (creating if needed) the log at `path` and replays it into `put`/`remove` callbacks. */
-  static open(path: string, replay: { put(doc: Doc): void; remove(id: unknown): void }): CollectionLog {
-    const { records, tornAt } = CollectionLog.replay(path, replay);
+  static open(path: string, replay: ReplayTarget): CollectionLog {
+    const text = fs.existsSync(path) ? fs.readFileSync(path, 'utf8') : '';
+    const { records, tornAt } = CollectionLog.replay(path, text, replay);
     const fd = fs.openSync(path, 'a+');
     if (tornAt !== undefined) fs.ftruncateSync(fd, tornAt);
-    const log = new CollectionLog(path, fd);
+    const log = new CollectionLog(path, fd, fs.fstatSync(fd).size);
     log.recordCount = records;
     return log;
+  }
+
+  /**
+   * Replays what is written (not what is pending), as a restart would: how a collection undoes
+   * in memory the writes of a batch its log could not store.
+   */
+  replayWritten(replay: ReplayTarget): void {
+    const text = fs.readFileSync(this.path).subarray(0, this.written).toString('utf8');
+    CollectionLog.replay(this.path, text, replay);
   }
 
   /** Replays complete lines; `tornAt` is the length to truncate to when the file ends in a torn line. */
   private static replay(
     path: string,
-    replay: { put(doc: Doc): void; remove(id: unknown): void },
+    text: string,
+    replay: ReplayTarget,
   ): { records: number; tornAt?: number } {
     let records = 0;
-    if (!fs.existsSync(path)) return { records };
-    const text = fs.readFileSync(path, 'utf8');
     const lastNewline = text.lastIndexOf('\n');
     const complete = text.slice(0, lastNewline + 1);
     let lineNumber = 0;
@@ -103,14 +143,40 @@ export class CollectionLog {
     return this.pending.length > 0;
   }
 
-  /** Writes buffered records in one system call; done before a write is acknowledged. */
+  /**
+   * Writes the buffered records, all of them, before a write is acknowledged. When that fails the
+   * file is cut back to its length before, the records are dropped and the error is thrown: the
+   * caller must then undo them in memory (see replayWritten).
+   */
   flush(): void {
     if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
-    this.recordCount += this.pending.length;
+    const chunk = Buffer.from(this.pending.join(''), 'utf8');
+    const records = this.pending.length;
     this.pending = [];
-    fs.writeSync(this.fd, chunk);
+    if (this.damaged) this.cutBack();
+    try {
+      writeFully(this.fd, chunk);
+    } catch (error) {
+      try {
+        this.cutBack();
+      } catch (truncateError) {
+        console.error(
+          `local-mongo: could not cut a failed write off ${this.path}; retried on the next write`,
+          truncateError,
+        );
+      }
+      throw error;
+    }
+    this.written += chunk.length;
+    this.recordCount += records;
     this.unsynced = true;
+  }
+
+  /** Truncates the file to its whole records (dropping a failed write's fragment). */
+  private cutBack(): void {
+    this.damaged = true;
+    fs.ftruncateSync(this.fd, this.written);
+    this.damaged = false;
   }
 
   /** Forces written records to disk (called periodically and on close). */
@@ -126,32 +192,45 @@ export class CollectionLog {
     const tmpPath = `${this.path}.compact`;
     const tmpFd = fs.openSync(tmpPath, 'w');
     let count = 0;
+    let bytes = 0;
     try {
       let lines: string[] = [];
+      const writeLines = () => {
+        const chunk = Buffer.from(lines.join(''), 'utf8');
+        writeFully(tmpFd, chunk);
+        bytes += chunk.length;
+        lines = [];
+      };
       for (const doc of docs) {
         lines.push(encodeRecord({ p: doc }));
         count += 1;
-        if (lines.length >= 1000) {
-          fs.writeSync(tmpFd, lines.join(''));
-          lines = [];
-        }
+        if (lines.length >= 1000) writeLines();
       }
-      if (lines.length > 0) fs.writeSync(tmpFd, lines.join(''));
+      if (lines.length > 0) writeLines();
       fs.fsyncSync(tmpFd);
-    } finally {
+    } catch (error) {
       fs.closeSync(tmpFd);
+      fs.rmSync(tmpPath, { force: true });
+      throw error;
     }
+    fs.closeSync(tmpFd);
     fs.renameSync(tmpPath, this.path);
+    const fd = fs.openSync(this.path, 'a');
     fs.closeSync(this.fd);
-    this.fd = fs.openSync(this.path, 'a');
+    this.fd = fd;
+    this.written = bytes;
+    this.damaged = false;
     this.recordCount = count;
     this.unsynced = false;
   }
 
   close(): void {
-    this.flush();
-    this.sync();
-    fs.closeSync(this.fd);
+    try {
+      this.flush();
+      this.sync();
+    } finally {
+      fs.closeSync(this.fd);
+    }
   }
 
   /** Closes and deletes the file (the collection was dropped). */

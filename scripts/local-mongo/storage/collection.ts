@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { EJSON } from 'bson';
 import { CommandError } from '../errors.ts';
 import { type Doc, isPlainDoc } from '../types.ts';
-import { CollectionLog } from './collection-log.ts';
+import { CollectionLog, type ReplayTarget } from './collection-log.ts';
 import { DuplicateKeyError } from './duplicate-key-error.ts';
 import { canonicalKey } from './keys.ts';
 import { UniqueIndex } from './unique-index.ts';
@@ -36,7 +36,12 @@ export class Collection {
       const specs = EJSON.parse(fs.readFileSync(indexesPath, 'utf8')) as Doc[];
       for (const spec of specs) this.addIndexSpec(spec);
     }
-    this.log = CollectionLog.open(`${basePath}.jsonl`, {
+    this.log = CollectionLog.open(`${basePath}.jsonl`, this.replayTarget());
+  }
+
+  /** Applies log records to the documents and unique indexes (on open, and to undo a failed write). */
+  private replayTarget(): ReplayTarget {
+    return {
       put: (doc) => {
         const key = canonicalKey(doc._id);
         const previous = this.docs.get(key);
@@ -50,7 +55,7 @@ export class Collection {
         if (previous) this.unindex(previous, key);
         this.docs.delete(key);
       },
-    });
+    };
   }
 
   /** Opens or creates the collection stored at `basePath` (+ `.jsonl`, `.indexes.json`). */
@@ -188,12 +193,44 @@ export class Collection {
     this.saveIndexSpecs();
   }
 
-  /** Persists buffered writes; compacts the log when it has grown well past the live data. */
+  /**
+   * Persists buffered writes; compacts the log when it has grown well past the live data.
+   *
+   * When the log cannot store them all (a full disk), none of them stays: the documents and
+   * indexes are rebuilt from what the log holds, so memory never has a write a restart would
+   * not, and a CommandError (OutOfDiskSpace, else InternalError) is thrown for the reply. A
+   * client retrying then writes again instead of meeting its own unsaved documents as duplicates.
+   */
   flush(): void {
-    this.log.flush();
-    if (this.log.records > COMPACT_MIN_RECORDS && this.log.records > 2 * this.docs.size) {
-      this.log.compact(this.docs.values());
+    try {
+      this.log.flush();
+    } catch (error) {
+      this.reloadFromLog();
+      const code = (error as NodeJS.ErrnoException).code;
+      const full = code === 'ENOSPC' || code === 'EDQUOT';
+      throw new CommandError(
+        full ? 'OutOfDiskSpace' : 'InternalError',
+        `local-mongo: could not write to ${this.log.path} (${error instanceof Error ? error.message : String(error)}); the writes of this command were not applied`,
+        { cause: error },
+      );
     }
+    if (this.log.records > COMPACT_MIN_RECORDS && this.log.records > 2 * this.docs.size) {
+      try {
+        this.log.compact(this.docs.values());
+      } catch (error) {
+        // The writes are in the log already; compaction only saves space and is tried again later.
+        console.error(`local-mongo: could not compact ${this.log.path}; the log is kept as it is`, error);
+      }
+    }
+  }
+
+  /** Drops every document and index entry, then replays what the log has written. */
+  private reloadFromLog(): void {
+    this.docs.clear();
+    const specs = this.indexSpecs.splice(0);
+    this.uniqueIndexes.splice(0);
+    for (const spec of specs) this.addIndexSpec(spec);
+    this.log.replayWritten(this.replayTarget());
   }
 
   get hasPendingWrites(): boolean {

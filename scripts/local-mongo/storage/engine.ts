@@ -121,13 +121,24 @@ export class StorageEngine {
     return [...(this.databases.get(database)?.values() ?? [])];
   }
 
-  /** Writes every buffered record to its log (called after each command, before replying). */
+  /**
+   * Writes every buffered record to its log (called after each command, before replying). A
+   * collection whose log cannot take them undoes them (see Collection.flush); the others are still
+   * written, and the first error is thrown after.
+   */
   flush(): void {
+    let failure: unknown;
     for (const collections of this.databases.values()) {
       for (const collection of collections.values()) {
-        if (collection.hasPendingWrites) collection.flush();
+        if (!collection.hasPendingWrites) continue;
+        try {
+          collection.flush();
+        } catch (error) {
+          failure ??= error;
+        }
       }
     }
+    if (failure !== undefined) throw failure;
   }
 
   close(): void {
