@@ -334,7 +334,7 @@ describe('live experiment counters', () => {
     expect(await total()).toBe(1);
   });
 
-  it("a server's order under a user id alone counts in the arm of the browsers the user was seen with, or in none", async () => {
+  it("a server's order under a user id alone counts in the arm of the one browser the user was seen with, or in none", async () => {
     const { run, event, live } = liveSite();
     const browser = crypto.randomUUID();
     const user = `user-${run}`;
@@ -358,13 +358,28 @@ describe('live experiment counters', () => {
     await consume([order(undefined, 'treatment', 'second')]);
     await consume([order(browser, 'holdout', 'second')]);
     expect(await totals()).toMatchObject({
-      holdout: { orders: 2, revenue: { GBP: 20 } },
+      // One buyer: the server's order is its one browser's, as in the report, not a buyer of its own.
+      holdout: { orders: 2, buyers: 1, revenue: { GBP: 20 } },
       treatment: { orders: 0 },
     });
 
     // Seen with a browser of each arm: in no arm again.
     await consume([event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed', userId: user })]);
     await consume([order(undefined, 'holdout', 'third')]);
+    expect(await totals()).toMatchObject({ holdout: { orders: 2 }, treatment: { orders: 0 } });
+
+    // Seen with two browsers of one arm: in no arm either, as in the report. A user's two browsers are
+    // both in treatment 81 times in 100 and both held out once: counting them would favour treatment.
+    const other = `other-${run}`;
+    for (const browserOfOther of [crypto.randomUUID(), crypto.randomUUID()])
+      await consume([event(browserOfOther, 'treatment', { event: 'Product Viewed', userId: other })]);
+    await consume([
+      event(undefined, 'treatment', {
+        event: 'Order Completed',
+        userId: other,
+        properties: { order_id: `o-${run}-other`, revenue: 10, currency: 'GBP' },
+      }),
+    ]);
     expect(await totals()).toMatchObject({ holdout: { orders: 2 }, treatment: { orders: 0 } });
   });
 

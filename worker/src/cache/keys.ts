@@ -131,11 +131,12 @@ export function liveOrderKey(site: string, orderHash: string): string {
 }
 
 /**
- * Says that a user id (by its pseudonym, liveTallyHash `user`) was seen with a browser of `bucket`: a
- * server's order under the user id alone is counted in that arm when it is the only one (record-live.ts).
+ * The browsers a user id (by its pseudonym, liveTallyHash `user`) was seen with, a set of
+ * `{bucket}:{browser pseudonym}`: a server's order under the user id alone is counted in that browser's
+ * arm when there is exactly one browser (record-live.ts), as `npm run report` gives it.
  */
-export function liveUserArmKey(site: string, userHash: string, bucket: string): string {
-  return `${prefix(site)}live:user:${userHash}:${bucket}`;
+export function liveUserBrowsersKey(site: string, userHash: string): string {
+  return `${prefix(site)}live:user-browsers:${userHash}`;
 }
 
 /** Marks a queue message's events as counted live, by the pseudonym of the message's id (liveTallyHash). */

@@ -7,7 +7,7 @@ import {
   liveMessageKey,
   liveOrderKey,
   liveShoppersKey,
-  liveUserArmKey,
+  liveUserBrowsersKey,
 } from '../cache/keys';
 import { offRequestRedis } from '../cache/redis-client';
 import type { Env } from '../env';
@@ -37,7 +37,7 @@ const LIVE_ORDER_SECONDS = 3 * 86_400;
  * back-off reaches 300 s; 20 retries are within two hours).
  */
 const LIVE_MARK_SECONDS = 3 * 86_400;
-/** How long a user id's arm stays known from its browsers' events: as long as the counters are kept. */
+/** How long a user id's browsers stay known from their events: as long as the counters are kept. */
 const LIVE_LINK_SECONDS = (LIVE_DAYS + 1) * 86_400;
 
 /** One queue message's events, as the consumer's MongoDB write left them. */
@@ -111,7 +111,7 @@ export async function recordLiveCounters(
         ...(countedBefore.has(delivery) ? [] : delivery.storedEarlier),
       ])
       .filter((event) => isLiveTime(Date.parse(event.timestamp), now));
-    const seen = await userArmsSeen(hashKey, counted);
+    const seen = await userBrowsersSeen(hashKey, counted);
     const serverArms = await serverOrderArms(redis, hashKey, counted, seen);
     const newOrders = await claimOrders(redis, hashKey, counted, serverArms);
     const changes = await liveChanges(hashKey, counted, newOrders, serverArms);
@@ -124,8 +124,11 @@ export async function recordLiveCounters(
       if (first !== undefined) pipeline.pfadd(key, first, ...rest);
     }
     for (const [key, at] of changes.expiresAt) pipeline.expireat(key, at);
-    for (const { site, user, arms } of seen.values()) {
-      for (const arm of arms) pipeline.set(liveUserArmKey(site, user, arm), '1', { ex: LIVE_LINK_SECONDS });
+    for (const { site, user, browsers } of seen.values()) {
+      const [first, ...rest] = [...browsers];
+      if (first === undefined) continue;
+      pipeline.sadd(liveUserBrowsersKey(site, user), first, ...rest);
+      pipeline.expire(liveUserBrowsersKey(site, user), LIVE_LINK_SECONDS);
     }
     // After the counts, in the same round trip: a marker says the counts are in. A redelivery that
     // counted what an earlier one stored (and died before counting) leaves one too, or the next
@@ -166,30 +169,46 @@ async function markedDeliveries(
   return new Set(asked.filter((_, index) => Number(found[index]) === 1).map(({ delivery }) => delivery));
 }
 
-/** The pseudonym of a user id for the live counters' links (liveUserArmKey). */
+function isLiveBucket(value: string | undefined): value is Bucket {
+  return (LIVE_BUCKETS as readonly (string | undefined)[]).includes(value);
+}
+
+/** The pseudonym of a user id for the live counters' links (liveUserBrowsersKey). */
 function userPseudonym(hashKey: string, event: StoredEvent): Promise<string> {
   return liveTallyHash(hashKey, event.site, 'user', event.userId ?? '');
 }
 
-/** A user id seen in this batch with browsers: its site, pseudonym and their arms. */
-interface UserArms {
+/** Where a server's order under a user id alone counts: its one browser's arm, and that browser. */
+interface ServerOrderArm {
+  bucket: Bucket;
+  /** The browser's pseudonym (liveTallyHash `browser`), the buyer the report would count. */
+  browser: string;
+}
+
+/** A user id seen in this batch with browsers: its site, pseudonym and those browsers (`{bucket}:{pseudonym}`). */
+interface UserBrowsers {
   site: string;
   user: string;
-  arms: Set<Bucket>;
+  browsers: Set<string>;
 }
 
 /**
  * The user ids this batch's events show with a browser (an event with both ids), by site and
- * pseudonym: each link is written once (a SET per user and arm) and read by serverOrderArms.
+ * pseudonym: each user's browsers are added once (an SADD and an EXPIRE per user) and read by
+ * serverOrderArms.
  */
-async function userArmsSeen(hashKey: string, events: readonly StoredEvent[]): Promise<Map<string, UserArms>> {
-  const seen = new Map<string, UserArms>();
+async function userBrowsersSeen(
+  hashKey: string,
+  events: readonly StoredEvent[],
+): Promise<Map<string, UserBrowsers>> {
+  const seen = new Map<string, UserBrowsers>();
   for (const event of events) {
     if (event.anonymousId == null || event.userId == null) continue;
     const user = await userPseudonym(hashKey, event);
+    const browser = await liveTallyHash(hashKey, event.site, 'browser', event.anonymousId);
     const key = `${event.site}\n${user}`;
-    const entry = seen.get(key) ?? { site: event.site, user, arms: new Set<Bucket>() };
-    entry.arms.add(event.bucket);
+    const entry = seen.get(key) ?? { site: event.site, user, browsers: new Set<string>() };
+    entry.browsers.add(`${event.bucket}:${browser}`);
     seen.set(key, entry);
   }
   return seen;
@@ -197,36 +216,40 @@ async function userArmsSeen(hashKey: string, events: readonly StoredEvent[]): Pr
 
 /**
  * The arm of each order a shop's server reported under a user id alone, as `npm run report` gives it:
- * that of the browsers the user id was seen with (this batch's events, and earlier ones, which left a
- * key per arm: two EXISTS per such order, in one round trip), when they are all of one arm. Without
- * one (seen with no browser, or with both arms') the order is in no arm: it is not claimed, so a
- * browser's report of it, later, counts in that browser's arm.
+ * that of the one browser the user id was seen with (this batch's events, and earlier ones, which left
+ * a set of them: one SMEMBERS per such order, in one round trip). Seen with no browser, or with more
+ * than one (even all of one arm: a user with two browsers has both in treatment 81 times in 100 and
+ * both held out once, so counting them would tilt the arms towards treatment), the order is in no
+ * arm: it is not claimed, so a browser's report of it, later, counts in that browser's arm.
  */
 async function serverOrderArms(
   redis: Redis,
   hashKey: string,
   events: readonly StoredEvent[],
-  seenHere: ReadonlyMap<string, UserArms>,
-): Promise<Map<StoredEvent, Bucket>> {
+  seenHere: ReadonlyMap<string, UserBrowsers>,
+): Promise<Map<StoredEvent, ServerOrderArm>> {
   const orders = events.filter(
     (event) => event.anonymousId == null && event.userId != null && experimentRoleOf(event).kind === 'order',
   );
   if (orders.length === 0) return new Map();
   const users = await Promise.all(orders.map((order) => userPseudonym(hashKey, order)));
   const pipeline = redis.pipeline();
+  for (const [index, order] of orders.entries())
+    pipeline.smembers(liveUserBrowsersKey(order.site, users[index] ?? ''));
+  const found = await pipeline.exec<string[][]>();
+  const arms = new Map<StoredEvent, ServerOrderArm>();
   orders.forEach((order, index) => {
-    for (const bucket of LIVE_BUCKETS)
-      pipeline.exists(liveUserArmKey(order.site, users[index] ?? '', bucket));
-  });
-  const found = await pipeline.exec<number[]>();
-  const arms = new Map<StoredEvent, Bucket>();
-  orders.forEach((order, index) => {
-    const seen = new Set(seenHere.get(`${order.site}\n${users[index]}`)?.arms ?? []);
-    LIVE_BUCKETS.forEach((bucket, arm) => {
-      if (Number(found[index * LIVE_BUCKETS.length + arm]) === 1) seen.add(bucket);
-    });
-    const [only] = seen;
-    if (seen.size === 1 && only !== undefined) arms.set(order, only);
+    const members = [
+      ...(seenHere.get(`${order.site}\n${users[index]}`)?.browsers ?? []),
+      ...(found[index] ?? []),
+    ];
+    const browsers = new Set(members.map((member) => member.slice(member.indexOf(':') + 1)));
+    const buckets = new Set(members.map((member) => member.slice(0, member.indexOf(':'))));
+    const [bucket] = buckets;
+    const [browser] = browsers;
+    // One browser, in one arm (a browser counted in both, after a HOLDOUT_PERCENT change, has none).
+    if (browsers.size === 1 && buckets.size === 1 && isLiveBucket(bucket) && browser !== undefined)
+      arms.set(order, { bucket, browser });
   });
   return arms;
 }
@@ -240,7 +263,7 @@ async function claimOrders(
   redis: Redis,
   hashKey: string,
   events: readonly StoredEvent[],
-  serverArms: ReadonlyMap<StoredEvent, Bucket>,
+  serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
 ): Promise<Set<StoredEvent>> {
   const firstOfOrder = new Map<string, StoredEvent>();
   for (const event of events) {
@@ -260,7 +283,7 @@ async function liveChanges(
   hashKey: string,
   events: readonly StoredEvent[],
   newOrders: ReadonlySet<StoredEvent>,
-  serverArms: ReadonlyMap<StoredEvent, Bucket>,
+  serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
 ): Promise<LiveChanges> {
   const changes: LiveChanges = { counters: new Map(), shoppers: new Map(), expiresAt: new Map() };
   for (const event of events) {
@@ -268,9 +291,10 @@ async function liveChanges(
     const expiresAt = Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + (LIVE_DAYS + 1) * 86_400;
     const countersKey = liveCountersKey(event.site, day);
     changes.expiresAt.set(countersKey, expiresAt);
-    // A server's order under a user id alone counts in its browsers' arm, not its own bucket (which
-    // the worker drew from the user id, not from any browser's).
-    const bucket = serverArms.get(event) ?? event.bucket;
+    // A server's order under a user id alone counts in its one browser's arm, not its own bucket
+    // (which the worker drew from the user id, not from any browser's).
+    const serverArm = serverArms.get(event);
+    const bucket = serverArm?.bucket ?? event.bucket;
     const add = (counter: Counter, amount = 1) =>
       addTo(changes.counters, countersKey, bucket, counter, amount);
     const count = (who: 'browsers' | 'buyers', element: string) => {
@@ -282,12 +306,13 @@ async function liveChanges(
     };
 
     add('events');
-    // The browser is the report's unit; an event under a user id alone names no browser.
+    // The browser is the report's unit; an event under a user id alone names none, but a server's
+    // order counted here is its one browser's (serverOrderArms).
     const browser =
       event.anonymousId == null
-        ? undefined
+        ? serverArm?.browser
         : await liveTallyHash(hashKey, event.site, 'browser', event.anonymousId);
-    if (browser !== undefined) count('browsers', browser);
+    if (browser !== undefined && event.anonymousId != null) count('browsers', browser);
     const role = experimentRoleOf(event);
     if (role.kind === 'impression' || role.kind === 'click') {
       const counter = role.kind === 'impression' ? 'impressions' : 'clicks';
@@ -295,10 +320,8 @@ async function liveChanges(
       add(`${counter}:${livePlacement(role.placement)}`);
     } else if (role.kind === 'order' && newOrders.has(event)) {
       add('orders');
-      count(
-        'buyers',
-        browser ?? (await liveTallyHash(hashKey, event.site, 'browser', `user\n${event.userId}`)),
-      );
+      // A buyer is a browser, as in the report: a server's order only counts with its one browser.
+      if (browser !== undefined) count('buyers', browser);
       const value = orderValue(event);
       const milli = Math.round(value.revenue * 1000);
       if (!value.priced || !Number.isSafeInteger(milli)) add('unpriced_orders');
