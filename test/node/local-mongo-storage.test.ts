@@ -243,6 +243,45 @@ describe('local-mongo storage', () => {
     expect(fs.existsSync(path.join(dataDir, 'local-mongo.lock'))).toBe(false);
   });
 
+  it("takes over a lock naming this process's own pid that it does not hold (a pid reused after a restart)", () => {
+    const dataDir = freshDir();
+    const lockPath = path.join(dataDir, 'local-mongo.lock');
+    // A crashed server's lock, and this process was given the same pid (container restart).
+    fs.writeFileSync(lockPath, String(process.pid));
+    const engine = StorageEngine.open(dataDir);
+    // Two engines on one folder in one process are still refused.
+    expect(() => StorageEngine.open(dataDir)).toThrow(new RegExp(`in use by process ${process.pid}`));
+    engine.close();
+    expect(fs.existsSync(lockPath)).toBe(false);
+    // The same with a start time that is not this process's.
+    fs.writeFileSync(lockPath, `${process.pid} 1`);
+    StorageEngine.open(dataDir).close();
+  });
+
+  it.skipIf(!fs.existsSync('/proc/self/stat'))(
+    "records the holder's start time, so another live process that was given a dead server's pid does not hold its lock",
+    () => {
+      const dataDir = freshDir();
+      const lockPath = path.join(dataDir, 'local-mongo.lock');
+      const engine = StorageEngine.open(dataDir);
+      expect(fs.readFileSync(lockPath, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+$`));
+      engine.close();
+
+      // The parent process runs; it did not start at tick 1, so it is not the server that wrote this.
+      const other = process.ppid;
+      fs.writeFileSync(lockPath, `${other} 1`);
+      StorageEngine.open(dataDir).close();
+
+      // Written by that very process (its start time), or in the older pid-only form: held.
+      const stat = fs.readFileSync(`/proc/${other}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      fs.writeFileSync(lockPath, `${other} ${start}`);
+      expect(() => StorageEngine.open(dataDir)).toThrow(new RegExp(`in use by process ${other}`));
+      fs.writeFileSync(lockPath, String(other));
+      expect(() => StorageEngine.open(dataDir)).toThrow(new RegExp(`in use by process ${other}`));
+    },
+  );
+
   it('compacts a log that grew far beyond its live documents, without losing the latest versions', () => {
     const dataDir = freshDir();
     const engine = StorageEngine.open(dataDir);
