@@ -43,9 +43,13 @@ function watch(promise: Promise<unknown>): { settled: boolean } {
 
 const workerEnv = env as unknown as Env;
 
-/** Publishes the v1 fixture bundle as `npm run models:publish` leaves it: files, then the pointer. */
-async function putFixture(bucket: R2Bucket, version: string): Promise<void> {
-  for (const [file, base64] of Object.entries(provided().bundles.v1)) {
+/** Publishes a fixture bundle (v1 unless named) as `npm run models:publish` leaves it: files, then the pointer. */
+async function putFixture(
+  bucket: R2Bucket,
+  version: string,
+  name: keyof ReturnType<typeof provided>['bundles'] = 'v1',
+): Promise<void> {
+  for (const [file, base64] of Object.entries(provided().bundles[name])) {
     await bucket.put(
       `bundles/${version}/${file}`,
       Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
@@ -207,6 +211,48 @@ describe('BundleRegistry: the built-in demo bundle only where DEMO_BUNDLE=true',
     expect((await registry.bundle(deployed, ctx))?.version).toBe('fixture-v1');
     expect((await registry.health(deployed)).status).toBe('ok');
     await waitOnExecutionContext(ctx);
+    await bucket.delete('current.json');
+  }, 60_000);
+
+  // After a code update that refuses what an older one published (.rx-data/ keeps the local model
+  // store), `npm start` served no models at all, and nothing said to publish again.
+  it('DEMO_BUNDLE=true: a published bundle this worker refuses gives way to the built-in one, and /healthz says so', async () => {
+    const bucket = workerEnv.MODEL_STORE;
+    if (!bucket) throw new Error('MODEL_STORE binding missing');
+    // A model file whose bytes do not match the manifest's checksum: refused for what it holds.
+    await putFixture(bucket, 'fixture-corrupt', 'corrupt');
+    const local: Env = { ...workerEnv, DEMO_BUNDLE: 'true', MODEL_POLL_SECONDS: '0' };
+    const registry = new BundleRegistry();
+    const ctx = createExecutionContext();
+    const served = await registry.bundle(local, ctx);
+    expect(served?.origin).toBe('default');
+    const health = await registry.health(local);
+    expect(health.status).toBe('degraded');
+    expect(health.detail).toMatch(
+      /^serving the built-in demo bundle \S+ \(DEMO_BUNDLE=true\) in place of the published fixture-corrupt, which this worker refuses \(publish one it accepts: npm run models:publish\): model bundle fixture-corrupt refused: .*similar\.onnx/,
+    );
+    await waitOnExecutionContext(ctx);
+
+    // A publish it accepts is picked up at the next poll, and /healthz is ok again.
+    await putFixture(bucket, 'fixture-v1');
+    const poll = createExecutionContext();
+    await registry.bundle(local, poll);
+    await waitOnExecutionContext(poll);
+    expect((await registry.bundle(local))?.version).toBe('fixture-v1');
+    expect(await registry.health(local)).toMatchObject({ status: 'ok' });
+    await bucket.delete('current.json');
+  }, 60_000);
+
+  it('DEMO_BUNDLE=false: a refused published bundle is never replaced by the built-in one', async () => {
+    const bucket = workerEnv.MODEL_STORE;
+    if (!bucket) throw new Error('MODEL_STORE binding missing');
+    await putFixture(bucket, 'fixture-corrupt', 'corrupt');
+    const deployed: Env = { ...workerEnv, DEMO_BUNDLE: 'false' };
+    const registry = new BundleRegistry();
+    expect(await registry.bundle(deployed)).toBeUndefined();
+    const health = await registry.health(deployed);
+    expect(health.status).toBe('down');
+    expect(health.detail).toMatch(/no model bundle loaded: model bundle fixture-corrupt refused/);
     await bucket.delete('current.json');
   }, 60_000);
 

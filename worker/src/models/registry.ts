@@ -115,7 +115,7 @@ export type StoredActivationOutcome =
 /** How one load meant to become current ended (BundleRegistry.tryActivate). */
 type ActivationResult =
   | { bundle: LoadedBundle; published?: StorePointer }
-  | { failure: string }
+  | { failure: string; refused?: { version: string; reason: string } }
   | { superseded: string }
   | { pointerMoved: string };
 
@@ -209,6 +209,11 @@ export class BundleRegistry {
    * not a failure but a worker waiting for `models:publish`; `problem` when the setting itself is wrong.
    */
   private awaitingPublish: { problem?: string } | undefined;
+  /**
+   * The built-in bundle is served because the published version was refused (and `DEMO_BUNDLE=true`):
+   * which version and why, for /healthz. Cleared once a published bundle is served.
+   */
+  private standingInFor: { version: string; reason: string } | undefined;
   /** When the first load of the isolate last failed (no bundle at all): retried only after the poll interval. */
   private initialFailedAt: number | undefined;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
@@ -391,6 +396,16 @@ export class BundleRegistry {
         detail: `no model bundle loaded${this.lastFailure ? `: ${this.lastFailure}` : ''}`.slice(0, 300),
       };
     }
+    if (this.standingInFor && current.origin === 'default') {
+      const { version, reason } = this.standingInFor;
+      return {
+        status: 'degraded',
+        detail: (
+          `serving the built-in demo bundle ${current.version} (DEMO_BUNDLE=true) in place of the published ` +
+          `${version}, which this worker refuses (publish one it accepts: npm run models:publish): ${reason}`
+        ).slice(0, 300),
+      };
+    }
     // Only refusals since the served bundle was activated count: a later good publish clears the state.
     const refused = [...this.refused.entries()].filter(
       ([version, refusal]) => version !== current.version && refusal.at >= current.loadedAt,
@@ -462,15 +477,18 @@ export class BundleRegistry {
 
   private async loadInitial(env: Env, catalogueShown: () => void): Promise<void> {
     this.awaitingPublish = undefined;
+    this.standingInFor = undefined;
     const showCatalogue = (verified: BundleCatalogue) => {
       this.warming = verified;
       catalogueShown();
     };
     if (env.MODEL_STORE) {
       // Once the shop has published its own bundle, the built-in one (trained on the demo catalogue:
-      // other products, other URLs) never stands in for it: if the published bundle or the store cannot
-      // be read, nothing is served (slots keep the shop's own markup) and the first load is tried
-      // again after the poll interval.
+      // other products, other URLs) does not stand in for it: if the published bundle or the store
+      // cannot be read, nothing is served (slots keep the shop's own markup) and the first load is tried
+      // again after the poll interval. Only where DEMO_BUNDLE=true (the local stack with its demo shop,
+      // the tests), a published bundle this worker refuses (one from before a code update that no longer
+      // accepts it) gives way to the built-in one, and /healthz says so (degraded).
       let pointer: Awaited<ReturnType<typeof readPointer>>;
       try {
         pointer = await readPointer(env.MODEL_STORE);
@@ -481,11 +499,12 @@ export class BundleRegistry {
         return;
       }
       if (pointer) {
-        await this.tryActivate(
+        const outcome = await this.tryActivate(
           storeBundleSource(env.MODEL_STORE, pointer.version),
           pointer.version,
           showCatalogue,
         );
+        if ('failure' in outcome && outcome.refused) await this.standIn(env, outcome.refused, showCatalogue);
         return;
       }
     }
@@ -504,6 +523,28 @@ export class BundleRegistry {
     const builtIn = this.deps.builtIn();
     if (builtIn) await this.tryActivate(builtIn, 'default', showCatalogue);
     else log('warn', 'model_bundle_missing', { hint: 'no default bundle embedded and none published' });
+  }
+
+  /**
+   * The built-in bundle in place of a published version this worker refused, where DEMO_BUNDLE=true
+   * only: never on a deployed shop (wrangler.toml ships false), where it would show the demo catalogue's
+   * products. Not for a store that could not be read: that is tried again, and may well recover.
+   */
+  private async standIn(
+    env: Env,
+    refused: { version: string; reason: string },
+    showCatalogue: (verified: BundleCatalogue) => void,
+  ): Promise<void> {
+    if (!demoBundleSetting(env).enabled) return;
+    const builtIn = this.deps.builtIn();
+    if (!builtIn) return;
+    log('warn', 'model_bundle_demo_stands_in', {
+      refused: refused.version,
+      reason: refused.reason,
+      hint: 'DEMO_BUNDLE=true: serving the built-in demo bundle; publish a bundle this worker accepts (npm run models:publish)',
+    });
+    const outcome = await this.tryActivate(builtIn, 'default', showCatalogue);
+    if ('bundle' in outcome && this.current === outcome.bundle) this.standingInFor = refused;
   }
 
   /**
@@ -567,6 +608,7 @@ export class BundleRegistry {
       if (step && 'moved' in step) return { pointerMoved: step.moved };
       const previous = this.current;
       this.current = bundle;
+      if (bundle.origin !== 'default') this.standingInFor = undefined;
       if (previous && previous !== bundle) this.retired.push({ bundle: previous, at: Date.now() });
       reportRecovery('models');
       log('info', 'model_bundle_loaded', {
@@ -597,7 +639,7 @@ export class BundleRegistry {
         error,
         keeping: this.current?.version ?? null,
       });
-      return { failure };
+      return refusal ? { failure, refused: { version: label, reason: publicDetail(failure) } } : { failure };
     }
   }
 
