@@ -69,12 +69,18 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   const prices = new Map<string, PriceQuote>();
   const viewed: Viewed = new Set();
 
+  /**
+   * Hidden, or unloading (Chromium fires pagehide while the page is still visible): a batch timer may
+   * never run again on this page, so what is recorded now goes now.
+   */
+  let away = document.hidden;
+
   function enqueue(fields: Parameters<typeof buildEvent>[2], urgent?: boolean): void {
     // Refused consent (here, or in another tab: `allowed` notices) or GPC: nothing is recorded at
     // all, not even in memory. Pending consent records in memory.
     if (!allowed() && (gpcBlocked || consented === false)) return;
     outbox.record(buildEvent(identity, config.site, fields));
-    if (urgent) outbox.post();
+    if (urgent || away) outbox.post(away);
   }
 
   const track = (event: string, properties: EventProperties = {}, urgent?: boolean) =>
@@ -179,8 +185,12 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     scan();
   });
   // The page may be going away: everything waiting goes, even while the worker is failing.
-  const flushNow = guard('flush', () => outbox.post(true));
-  addEventListener('pagehide', flushNow);
-  document.addEventListener('visibilitychange', () => document.hidden && flushNow());
+  const leave = guard('flush', (gone: boolean) => {
+    away = gone;
+    if (gone) outbox.post(true);
+  });
+  addEventListener('pagehide', () => leave(true));
+  // Shown again (back from the back-forward cache, or the tab brought back): batches again.
+  document.addEventListener('visibilitychange', () => leave(document.hidden));
   return rx;
 }

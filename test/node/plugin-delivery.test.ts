@@ -250,6 +250,38 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('sends what is tracked while the page is hidden, or after its pagehide, at once instead of after 5 s', async () => {
+    api.setPage(shopPage());
+    const { page, errors } = await browser.newPage();
+    await open(page);
+    const setHidden = (hidden: boolean) =>
+      page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} });
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${hidden ? 'hidden' : 'visible'}' });
+        document.dispatchEvent(new Event('visibilitychange'))`);
+    // Well under the 5 s batch delay, which a hidden page's timers may never reach (before the fix).
+    const SOON = { timeout: 2_500 } as const;
+    // The shop reports the shopper leaving the tab from its own listener, after the plugin's.
+    await page.evaluate(
+      "document.addEventListener('visibilitychange', () => document.hidden && rx.track('Tab Hidden'))",
+    );
+    await setHidden(true);
+    await expect.poll(() => distinct('Tab Hidden'), SOON).toBe(1);
+    await page.evaluate("rx.track('While Hidden')");
+    await expect.poll(() => distinct('While Hidden'), SOON).toBe(1);
+    // Shown again: events wait for their batch again.
+    await setHidden(false);
+    await page.evaluate("rx.track('Visible Again')");
+    await page.waitForTimeout(1_000);
+    expect(distinct('Visible Again')).toBe(0);
+    // Chromium fires pagehide while the page is still visible: what the shop tracks in its own pagehide
+    // listener, after the plugin's, goes at once too (a page kept in the back-forward cache lives on).
+    await page.evaluate(
+      "addEventListener('pagehide', () => rx.track('On Pagehide')); dispatchEvent(new Event('pagehide'))",
+    );
+    await expect.poll(() => distinct('On Pagehide'), SOON).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
   it('keeps the unsent events of every open tab in storage, so an offline tab that closes loses none', async () => {
     const { first, second, errors } = await twoTabsDuringOutage();
     // Both tabs are open, offline, when each records an event.
