@@ -1,4 +1,5 @@
 import { escapeHtml, formatPrice, renderPriceDisclosure } from '../../../contracts/markup';
+import { hasEndTag, VOID_ELEMENTS } from './element-content';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
 import { checkShopPrice, logPriceMismatch, onePriceText, reportPriceMismatches } from './price-check';
@@ -15,23 +16,6 @@ interface PendingPrice {
   /** Its text was rewritten to the shopper's price (the disclosure follows its end tag). */
   changed: boolean;
 }
-
-/** Elements without content (and without an end tag): nothing to rewrite inside them. */
-const VOID_ELEMENTS = new Set([
-  'area',
-  'base',
-  'br',
-  'col',
-  'embed',
-  'hr',
-  'img',
-  'input',
-  'link',
-  'meta',
-  'source',
-  'track',
-  'wbr',
-]);
 
 /** Prices of a page kept as patterns for block prices: enough to find one in the catalogue's currency. */
 const MAX_PRICE_TEMPLATES = 4;
@@ -251,19 +235,5 @@ export class PriceRewriter {
     this.scopes.length = 0;
     if (this.mismatches > 0) reportPriceMismatches(this.mismatches);
     this.mismatches = 0;
-  }
-}
-
-/**
- * Whether handlers may wait for this element's end tag. A self-closing element in SVG or MathML
- * (`<path class="price-tag"/>`) has none, and `onEndTag` throws there, which would end the page
- * mid-stream; workerd has no `canHaveContent` to ask first, so a no-op handler is the probe.
- */
-export function hasEndTag(element: Element): boolean {
-  try {
-    element.onEndTag(() => undefined);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -4,9 +4,10 @@ import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
 import { type CspSubject, documentBaseUrl, injectedElements, PageCsp } from './csp';
 import { reportCspRefusal } from './csp-report';
+import { canHoldContent, hasEndTag } from './element-content';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
-import { hasEndTag, PriceRewriter } from './price-rewriter';
+import { PriceRewriter } from './price-rewriter';
 import { splitSelectorList } from './selectors';
 import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
 import type { Recommendations } from './source';
@@ -125,24 +126,6 @@ interface BlockOutput {
   shownItems: (items: Recommendations['items']) => Recommendations['items'];
 }
 
-/** HTML's void elements: no content and no end tag, so nothing can go inside them. */
-const VOID_ELEMENTS = new Set([
-  'area',
-  'base',
-  'br',
-  'col',
-  'embed',
-  'hr',
-  'img',
-  'input',
-  'link',
-  'meta',
-  'param',
-  'source',
-  'track',
-  'wbr',
-]);
-
 /**
  * Fills one slot; leaves it as it was when nothing comes back within the budget. Synchronous when the
  * slot's recommendations and prices are already known (see PageSession.settledRecommendations).
@@ -151,7 +134,7 @@ function fillSlot(session: PageSession, slot: Slot, output: BlockOutput): Promis
   // A block inside an element that has no content (`<img data-rx-slot>`, an RX_SLOTS `append` on an
   // `<input>`) would be dropped by the parser without a word, yet counted as shown in the page view.
   if (slot.position !== 'before' && slot.position !== 'after' && slot.position !== 'replace') {
-    if (VOID_ELEMENTS.has(slot.element.tagName.toLowerCase())) return undefined;
+    if (!canHoldContent(slot.element)) return undefined;
   }
   const query = slotQuery(slot.attributes, session.context);
   if (slot.limit !== undefined) query.limit = slot.limit;
