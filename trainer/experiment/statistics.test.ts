@@ -21,14 +21,16 @@ function sums(values: number[]): ArmSums {
 }
 
 describe('compareProportions', () => {
-  it('gives the difference, its Wald interval, the lift interval and the pooled z-test p-value', () => {
+  // Interval references: the score test's statistic from a numerical maximum of the likelihood under
+  // each difference (or ratio), and its roots at ±1.959964 (SciPy's minimize_scalar and brentq).
+  it('gives the difference, its score interval, the lift interval and the pooled z-test p-value', () => {
     const c = compareProportions({ n: 1000, converted: 120 }, { n: 1000, converted: 100 });
     expect(c?.difference).toBeCloseTo(0.02, 10);
-    expect(c?.differenceInterval?.low).toBeCloseTo(-0.0074114819980199455, 8);
-    expect(c?.differenceInterval?.high).toBeCloseTo(0.04741148199801992, 8);
+    expect(c?.differenceInterval?.low).toBeCloseTo(-0.00746793849661339, 8);
+    expect(c?.differenceInterval?.high).toBeCloseTo(0.04762475003034967, 8);
     expect(c?.lift).toBeCloseTo(0.2, 10);
-    expect(c?.liftInterval?.low).toBeCloseTo(-0.06589424893700624, 8);
-    expect(c?.liftInterval?.high).toBeCloseTo(0.5415813448973079, 8);
+    expect(c?.liftInterval?.low).toBeCloseTo(-0.06513159236911237, 8);
+    expect(c?.liftInterval?.high).toBeCloseTo(0.5409149335090155, 8);
     // The same as the chi-square test of the 2×2 table.
     expect(c?.pValue).toBeCloseTo(0.15291778186394195, 6);
   });
@@ -36,11 +38,51 @@ describe('compareProportions', () => {
   it('has a small p-value for a large difference and no lift when the holdout never converted', () => {
     const strong = compareProportions({ n: 270, converted: 60 }, { n: 30, converted: 15 });
     expect(strong?.pValue).toBeCloseTo(0.0008581206663936744, 6);
-    expect(strong?.liftInterval?.low).toBeCloseTo(-0.7084801910231804, 8);
+    expect(strong?.differenceInterval?.low).toBeCloseTo(-0.4537775922965624, 8);
+    expect(strong?.differenceInterval?.high).toBeCloseTo(-0.1010936792125067, 8);
+    expect(strong?.liftInterval?.low).toBeCloseTo(-0.6963267647436202, 8);
+    expect(strong?.liftInterval?.high).toBeCloseTo(-0.2950535949553995, 8);
     const none = compareProportions({ n: 100, converted: 5 }, { n: 100, converted: 0 });
     expect(none?.lift).toBeNull();
     expect(none?.liftInterval).toBeNull();
     expect(none?.difference).toBeCloseTo(0.05, 10);
+    expect(none?.differenceInterval?.low).toBeCloseTo(0.0120873630337236, 8);
+    expect(none?.differenceInterval?.high).toBeCloseTo(0.11175046923192312, 8);
+    // No conversion in treatment: the lift's lower bound is −100 %.
+    const nothing = compareProportions({ n: 100, converted: 0 }, { n: 100, converted: 5 });
+    expect(nothing?.liftInterval?.low).toBe(-1);
+    expect(nothing?.liftInterval?.high).toBeCloseTo(-0.24824516647986228, 7);
+  });
+
+  it('has intervals that exclude 0 exactly when p < 0.05 (they invert the same test)', () => {
+    const cases: Array<[number, number, number, number]> = [
+      // Wald's interval was +0.06 to +1.94 pt here while p = 0.0738, and the lift's −4.3 % to +135 %.
+      [9000, 270, 1000, 20],
+      [9000, 300, 1000, 20],
+      [9000, 265, 1000, 40],
+      [1000, 120, 1000, 100],
+      [270, 60, 30, 15],
+      [100, 5, 100, 0],
+      [900, 36, 100, 1],
+      [90, 9, 10, 0],
+      [4500, 180, 500, 12],
+      [45_000, 1400, 5000, 130],
+    ];
+    for (const [nt, ct, nh, ch] of cases) {
+      const c = compareProportions({ n: nt, converted: ct }, { n: nh, converted: ch });
+      const label = `${ct}/${nt} against ${ch}/${nh}`;
+      const significant = (c?.pValue ?? 1) < 0.05;
+      const excludes = (i: { low: number; high: number } | null | undefined) =>
+        i !== null && i !== undefined && (i.low > 0 || i.high < 0);
+      expect(excludes(c?.differenceInterval), label).toBe(significant);
+      if (c?.liftInterval) expect(excludes(c.liftInterval), label).toBe(significant);
+    }
+    const example = compareProportions({ n: 9000, converted: 270 }, { n: 1000, converted: 20 });
+    expect(example?.pValue).toBeCloseTo(0.0738124, 6);
+    expect(example?.differenceInterval?.low).toBeCloseTo(-0.0011348496018470774, 8);
+    expect(example?.differenceInterval?.high).toBeCloseTo(0.01803568932541342, 8);
+    expect(example?.liftInterval?.low).toBeCloseTo(-0.03751765612803093, 8);
+    expect(example?.liftInterval?.high).toBeCloseTo(1.3458959508300103, 7);
   });
 
   it('cannot compare an empty arm, and gives no p-value without any variation', () => {
@@ -111,5 +153,6 @@ describe('twoSidedP', () => {
   it('is accurate in the tails', () => {
     expect(twoSidedP(5) / 5.733031437583866e-7).toBeCloseTo(1, 5);
     expect(twoSidedP(-1.959963984540054)).toBeCloseTo(0.05, 7);
+    expect(twoSidedP(1e-9)).toBeLessThanOrEqual(1);
   });
 });
