@@ -19,7 +19,9 @@ export function viewedProductId(): string | undefined {
  * `Recommendation Clicked`; `[data-rx-add-to-cart]` → `Product Added`.
  */
 export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void {
-  const onClick = guard('click', (event: Event) => {
+  const onClick = guard('click', (event: MouseEvent) => {
+    // A middle click (`auxclick`, button 1) opens a recommendation in a new tab; other buttons do not.
+    if (event.button > 1) return;
     // Clicks target elements (a text node's click is its parent's); `document` has no `closest`.
     const target = event.target as Element;
     const link = target.closest?.<HTMLElement>('a[data-rx-recommendation-id]');
@@ -35,7 +37,8 @@ export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void
       track('Recommendation Clicked', properties, true);
       return;
     }
-    const button = target.closest?.<HTMLElement>('[data-rx-add-to-cart]');
+    // Adding to the cart takes a (primary) click.
+    const button = !event.button && target.closest?.<HTMLElement>('[data-rx-add-to-cart]');
     if (!button) return;
     const productId =
       button.dataset.rxAddToCart || button.closest<HTMLElement>('[data-rx-product-id]')?.dataset.rxProductId;
@@ -58,6 +61,7 @@ export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void
     );
   });
   document.addEventListener('click', onClick, true);
+  document.addEventListener('auxclick', onClick, true);
 }
 
 /**

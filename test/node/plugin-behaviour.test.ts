@@ -790,6 +790,30 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('tracks a middle click on a recommendation (open in a new tab), and adds nothing to the cart on one', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(page, shopPage());
+    await page.locator('#slot .rx-block').waitFor();
+    // The middle button fires `auxclick`, not `click`: before the fix the click was not tracked.
+    await page.locator('#slot a.rx-link').first().click({ button: 'middle' });
+    await expect.poll(() => distinct('Recommendation Clicked'), POLL).toBe(1);
+    expect(distinct('Product Clicked')).toBe(1);
+    expect(api.events.find(named('Product Clicked'))?.properties).toMatchObject({
+      product_id: '85123A',
+      position: 1,
+      placement: 'product',
+    });
+    // Neither a middle nor a right click is an add-to-cart; a (primary) click after them is.
+    await page.locator('#add').click({ button: 'middle' });
+    await page.locator('#add').click({ button: 'right' });
+    await page.locator('#add').click();
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    await page.evaluate("rx.track('Marker'); rx.flush()");
+    await expect.poll(() => distinct('Marker'), POLL).toBe(1);
+    expect(distinct('Product Added')).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
   it("styles its blocks under a nonce-based Content-Security-Policy, with the tag's nonce", async () => {
     const { page, errors } = await browser.newPage();
     const nonce = 'c2NyaXB0LW5vbmNlLTE=';
