@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     onWorkerOutput: (line) => {
       if (ready && !values.quiet) console.log(`worker | ${line}`);
     },
+    onNotice: (line) => console.log(`npm start: ${line}`),
   });
   const running = stack;
   // A part that stops on its own (wrangler, the workerd under it, local Upstash's redis-server) is

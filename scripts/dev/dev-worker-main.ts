@@ -30,7 +30,16 @@ export interface DevWorkerSpec {
   /** Local state of queues, R2 and caches. */
   persistTo: string;
   logLevel: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
+  /**
+   * Standard input is a pipe from the parent, never written to, and this process runs in a process group
+   * of its own (startWranglerDev): when the pipe closes, the parent is gone, however it ended (killed
+   * outright, its exit hook that stops this group never ran), and this process stops its group.
+   */
+  exitWithParent?: boolean;
 }
+
+/** How long the worker gets to dispose of itself (workerd included) once the parent is gone. */
+const DISPOSE_GRACE_MS = 5_000;
 
 /** The part of wrangler's `reloadComplete` event that names the worker's own address. */
 interface ReloadComplete {
@@ -71,8 +80,41 @@ function parseSpec(argument: string | undefined): DevWorkerSpec {
   return spec as DevWorkerSpec;
 }
 
+/** Ends this process's whole group (workerd included); this process leads it (spawned detached). */
+function killOwnGroup(): never {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // Not a group leader after all: at least this process goes.
+  }
+  process.exit(1);
+}
+
+/**
+ * Once the parent is gone (its pipe, our standard input, closed): dispose of the worker if it has
+ * started (at most DISPOSE_GRACE_MS), then end the whole group, whatever is left of it. Nothing reads
+ * our output any more: writes to it must not throw on the way out.
+ */
+function stopWithParent(dispose: () => Promise<void> | undefined): void {
+  let gone = false;
+  const parentGone = () => {
+    if (gone) return;
+    gone = true;
+    process.stdout.on('error', () => {});
+    process.stderr.on('error', () => {});
+    setTimeout(killOwnGroup, DISPOSE_GRACE_MS);
+    Promise.resolve(dispose()).then(killOwnGroup, killOwnGroup);
+  };
+  process.stdin.on('end', parentGone);
+  process.stdin.on('close', parentGone);
+  process.stdin.on('error', parentGone);
+  process.stdin.resume();
+}
+
 async function main(): Promise<void> {
   const spec = parseSpec(process.argv[2]);
+  let started: { dispose(): Promise<void> } | undefined;
+  if (spec.exitWithParent) stopWithParent(() => started?.dispose());
   const worker = await unstable_startWorker({
     config: path.resolve(spec.config),
     envFiles: [path.resolve(spec.envFile)],
@@ -91,6 +133,7 @@ async function main(): Promise<void> {
       server: { hostname: spec.host, port: spec.port },
     },
   });
+  started = worker;
   announceWorkerdUrl(worker);
   let stopping = false;
   const stop = () => {

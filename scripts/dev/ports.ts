@@ -1,15 +1,21 @@
 /** Port checks for the dev stack: a taken port is a one-line message naming the variable to change, not a stack trace. */
 import { createServer } from 'node:net';
 
-/** A port the stack needs is taken. `message` is meant to be printed as is. */
+/**
+ * A port the stack needs is taken. `message` is meant to be printed as is. `advice`, when given, takes
+ * the place of "set RX_... to another port" (when the one holding it is known, say).
+ */
 export class PortTakenError extends Error {
   override readonly name = 'PortTakenError';
   constructor(
     readonly port: number,
     readonly envVar: string,
     readonly what: string,
+    advice?: string,
   ) {
-    super(`port ${port} (${what}) is already in use: set ${envVar} to another port (or 0 for a free one)`);
+    super(
+      `port ${port} (${what}) is already in use: ${advice ?? `set ${envVar} to another port (or 0 for a free one)`}`,
+    );
   }
 }
 

@@ -11,7 +11,7 @@ import { startLocalMongo } from '../local-mongo/index';
 import { startLocalUpstash } from '../local-upstash/index';
 import { loadDevSecrets } from './dev-secrets';
 import { assertPortFree, freePort, PortTakenError } from './ports';
-import { startWranglerDev } from './wrangler-dev';
+import { startWranglerDev, stopLeftoverWrangler } from './wrangler-dev';
 
 /** Environment variables that choose each port (named in "port taken" messages). */
 export const PORT_VARS = {
@@ -49,6 +49,8 @@ export interface StackOptions {
   wranglerLogLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
   /** How often `failed` checks that the worker's workerd is alive (default 2 s; see WranglerDevOptions). */
   watchIntervalMs?: number;
+  /** What the start did that was not asked for (stopping what an earlier, killed start left running). */
+  onNotice?: (line: string) => void;
 }
 
 /** A part of the stack that stopped working on its own, and how. */
@@ -102,11 +104,38 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const useUpstash = !(given.UPSTASH_REDIS_REST_URL && given.UPSTASH_REDIS_REST_TOKEN);
   const useMongo = !given.MONGODB_URI;
 
+  // An earlier start from the same data folder that was killed outright (SIGKILL, the OOM killer, an
+  // IDE's force-stop: no exit hook ran) may have left wrangler dev and workerd running, on the worker's
+  // port: stopped here, and said, rather than answered with "port taken" (which led to a second stack
+  // beside the orphan). One whose starter still runs is another npm start: named if a port is taken.
+  let portAdvice: string | undefined;
+  if (options.dataDir !== undefined) {
+    const notice = options.onNotice ?? ((line: string) => console.log(`stack: ${line}`));
+    const leftover = await stopLeftoverWrangler(path.join(options.dataDir, 'run'));
+    if (leftover.found === 'stopped') {
+      notice(
+        `stopped wrangler dev and its workerd (process group ${leftover.pgid}), left running by an ` +
+          `earlier start (pid ${leftover.owner}) that was killed`,
+      );
+    } else if (leftover.found === 'running') {
+      portAdvice =
+        `another start (pid ${leftover.owner}) still runs with the data folder ${options.dataDir}: ` +
+        `stop it first (Ctrl-C where it runs, or kill ${leftover.owner})`;
+    }
+  }
+
   // Check every fixed port first, so a taken one fails before anything starts.
-  await assertPortFree(host, options.workerPort ?? 0, PORT_VARS.worker, 'worker');
-  if (useShop) await assertPortFree(host, options.shopPort ?? 0, PORT_VARS.shop, 'demo shop');
-  if (useUpstash) await assertPortFree(host, options.upstashPort ?? 0, PORT_VARS.upstash, 'local Upstash');
-  if (useMongo) await assertPortFree(host, options.mongoPort ?? 0, PORT_VARS.mongo, 'local MongoDB');
+  const assertFree = (port: number | undefined, envVar: string, what: string) =>
+    assertPortFree(host, port ?? 0, envVar, what).catch((error: unknown) => {
+      if (portAdvice && error instanceof PortTakenError) {
+        throw new PortTakenError(error.port, error.envVar, error.what, portAdvice);
+      }
+      throw error;
+    });
+  await assertFree(options.workerPort, PORT_VARS.worker, 'worker');
+  if (useShop) await assertFree(options.shopPort, PORT_VARS.shop, 'demo shop');
+  if (useUpstash) await assertFree(options.upstashPort, PORT_VARS.upstash, 'local Upstash');
+  if (useMongo) await assertFree(options.mongoPort, PORT_VARS.mongo, 'local MongoDB');
 
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rx-stack-'));

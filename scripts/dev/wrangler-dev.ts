@@ -3,18 +3,115 @@
  * it stops wrangler's node process and workerd together (no orphans), even when the parent exits abruptly.
  * The child is dev-worker-main.ts: wrangler's programmatic dev server with the devtools inspector off,
  * because `wrangler dev`'s inspector proxy costs ~10 ms of CPU per outbound fetch (see that file).
+ *
+ * A parent killed outright (SIGKILL, the OOM killer, an IDE's force-stop) runs no exit hook. For that,
+ * the child watches a pipe from the parent and stops its group when the pipe closes (dev-worker-main.ts),
+ * and the group is recorded in `runDir`/wrangler.json until it is stopped, so that the next start with
+ * the same run folder stops whatever is still there before it checks its ports
+ * ({@link stopLeftoverWrangler}).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DevWorkerSpec } from './dev-worker-main';
 import { dotenvFile } from './dotenv';
+import { commandLine, groupMembers, groupRuns, startTime, stillRuns } from './processes';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEV_WORKER_MAIN = fileURLToPath(new URL('./dev-worker-main.ts', import.meta.url));
 const KEPT_LINES = 60;
+/** In the run folder while a wrangler dev started from it runs: see {@link WranglerRecord}. */
+const RECORD_FILE = 'wrangler.json';
+
+/** What `runDir`/wrangler.json says of the wrangler dev started from that folder. */
+interface WranglerRecord {
+  /** wrangler's top process (dev-worker-main.ts), whose pid is its process group's id. */
+  pgid: number;
+  /** The env file it was started with: on its command line, so a process that got the pid since is not taken for it. */
+  envFile: string;
+  /** The process that started it, and that process's start time where known (a reused pid is not it). */
+  owner: number;
+  ownerStarted?: string;
+}
+
+/** What {@link stopLeftoverWrangler} found. */
+export type LeftoverWrangler =
+  /** Nothing recorded, or only processes that are gone (the record is removed). */
+  | { found: 'nothing' }
+  /** The process that started it still runs (another npm start with this data folder): left alone. */
+  | { found: 'running'; owner: number; pgid: number }
+  /** Its owner was gone and it was still running: stopped. */
+  | { found: 'stopped'; owner: number; pgid: number };
+
+function readRecord(file: string): WranglerRecord | undefined {
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as Partial<WranglerRecord>;
+    if (
+      typeof record.pgid === 'number' &&
+      typeof record.owner === 'number' &&
+      typeof record.envFile === 'string'
+    ) {
+      return record as WranglerRecord;
+    }
+  } catch {
+    // Missing or unreadable: nothing to go by.
+  }
+  return undefined;
+}
+
+/**
+ * The processes of a recorded wrangler dev group that are ours: while its top process runs, the whole
+ * group if that process's command line names dev-worker-main.ts and the recorded env file (else none:
+ * the pid is another process's since); once it is gone, the workerd processes left in the group.
+ */
+function ourProcesses(record: WranglerRecord): number[] {
+  if (!groupRuns(record.pgid)) return [];
+  const members = groupMembers(record.pgid);
+  const top = members.find(({ pid }) => pid === record.pgid)?.command ?? commandLine(record.pgid);
+  if (top !== undefined) {
+    const ours = top.includes('dev-worker-main') && top.includes(record.envFile);
+    return ours ? [record.pgid, ...members.map(({ pid }) => pid).filter((pid) => pid !== record.pgid)] : [];
+  }
+  // The top process is gone: the workerd processes left in its group.
+  return members.filter(({ command }) => /workerd/.test(command)).map(({ pid }) => pid);
+}
+
+/**
+ * Stops a wrangler dev that an earlier start from `runDir` left running because the process that
+ * started it was killed outright (no exit hook ran) and the child's own watch of that did not stop it.
+ * SIGTERM to the group (wrangler disposes workerd), SIGKILL after `graceMs`. Leaves alone a group whose
+ * starter still runs (`running`), and one whose processes are not ours (a pid reused since).
+ */
+export async function stopLeftoverWrangler(runDir: string, graceMs = 5_000): Promise<LeftoverWrangler> {
+  const file = path.join(runDir, RECORD_FILE);
+  const record = readRecord(file);
+  if (!record) return { found: 'nothing' };
+  const ours = ourProcesses(record);
+  if (ours.length > 0 && stillRuns(record.owner, record.ownerStarted)) {
+    return { found: 'running', owner: record.owner, pgid: record.pgid };
+  }
+  if (ours.length > 0) {
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(-record.pgid, name);
+      } catch {
+        // The group is gone.
+      }
+    };
+    signal('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (groupRuns(record.pgid) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    signal('SIGKILL');
+  }
+  rmSync(file, { force: true });
+  return ours.length > 0
+    ? { found: 'stopped', owner: record.owner, pgid: record.pgid }
+    : { found: 'nothing' };
+}
 
 /**
  * dev-worker-main.ts prints this, then the worker's own address in workerd: the one behind wrangler's
@@ -109,14 +206,29 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     envFile,
     persistTo: options.persistTo,
     logLevel: options.logLevel ?? 'log',
+    exitWithParent: true,
   };
   const args = ['--import', 'tsx', DEV_WORKER_MAIN, JSON.stringify(spec)];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     detached: true, // its own process group: killed as a whole, and not hit twice by the terminal's Ctrl-C
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its standard input is a pipe from this process that is never written to: it closes when this
+    // process ends, however it ends, and the child then stops its group (exitWithParent).
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
   });
+  child.stdin?.on('error', () => {}); // a child that has exited: nothing is written anyway
+  const recordFile = path.join(options.runDir, RECORD_FILE);
+  if (child.pid !== undefined) {
+    const record: WranglerRecord = { pgid: child.pid, envFile, owner: process.pid };
+    const ownerStarted = startTime(process.pid);
+    if (ownerStarted !== undefined) record.ownerStarted = ownerStarted;
+    writeFileSync(recordFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  }
+  /** Removes the record if it is still this child's (another start from the same folder may have replaced it). */
+  const forgetRecord = () => {
+    if (readRecord(recordFile)?.pgid === child.pid) rmSync(recordFile, { force: true });
+  };
   let exitedHow = '';
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -138,7 +250,10 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   // Synchronous last resort: if this process exits without calling stop(), take the group with it.
-  const onExit = () => killGroup(child, 'SIGKILL');
+  const onExit = () => {
+    killGroup(child, 'SIGKILL');
+    forgetRecord();
+  };
   process.on('exit', onExit);
 
   let stopping: Promise<void> | undefined;
@@ -150,6 +265,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       if (!(await waitForExit(child, 5_000))) killGroup(child, 'SIGKILL');
       // wrangler's inner processes may outlive its top process by a moment.
       killGroup(child, 'SIGKILL');
+      forgetRecord();
       process.off('exit', onExit);
     })();
     return stopping;

@@ -1,5 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -26,6 +34,138 @@ export interface SpawnedRedis {
 
 const READY_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
+/** Each redis-server's private folder in the temporary directory: `local-upstash-XXXXXX`. */
+const FOLDER_PREFIX = 'local-upstash-';
+/** In that folder: who started it (see {@link OwnerRecord}). */
+const OWNER_FILE = 'owner.json';
+
+/**
+ * Written into a redis-server's folder when it starts, so that if the process that started it is
+ * killed outright (SIGKILL, the OOM killer, an IDE's force-stop: no exit hook runs) and its watchdog
+ * went with it, the next spawnRedisServer() on the machine finds it, stops it and removes the folder
+ * ({@link stopLeftoverRedisServers}).
+ */
+interface OwnerRecord {
+  /** The process that started it, and that process's start time (/proc), so a reused pid is not taken for it. */
+  owner: number;
+  ownerStarted?: string;
+  redis: number;
+  socketPath: string;
+}
+
+/** A process's start time as the kernel has it (/proc/PID/stat, field 22); undefined without /proc. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is a live process (a zombie is not). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: kill(0) has said it is there
+  }
+}
+
+/** A process's command line, from /proc where there is one, else from `ps`; undefined if unknown. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    // No /proc (macOS): ps.
+  }
+  try {
+    return (
+      execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim() || undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stops the redis-servers that spawnRedisServer() started in processes that are gone (killed outright,
+ * and their watchdog too), and removes their folders. One is stopped only if its command line names
+ * its folder's socket (it is that redis-server, not a process that got its pid since); a folder whose
+ * owner still runs is left alone. Says what it stopped through `log`.
+ */
+export function stopLeftoverRedisServers(
+  log: (message: string) => void = (message) => console.error(message),
+  folder = tmpdir(),
+): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(folder).filter((name) => name.startsWith(FOLDER_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const path = join(folder, name);
+    let record: OwnerRecord;
+    try {
+      record = JSON.parse(readFileSync(join(path, OWNER_FILE), 'utf8')) as OwnerRecord;
+    } catch {
+      continue; // not one of ours, or one still being started
+    }
+    if (typeof record.owner !== 'number' || typeof record.redis !== 'number') continue;
+    const started = record.ownerStarted === undefined ? undefined : startTime(record.owner);
+    const ownerRuns = isRunning(record.owner) && (started === undefined || started === record.ownerStarted);
+    if (ownerRuns) continue;
+    if (
+      isRunning(record.redis) &&
+      typeof record.socketPath === 'string' &&
+      commandLine(record.redis)?.includes(record.socketPath)
+    ) {
+      try {
+        // Persistence is off: nothing to save, and nothing is connected to it any more.
+        process.kill(record.redis, 'SIGKILL');
+        log(
+          `local-upstash: stopped a redis-server (pid ${record.redis}) left running by a process that was ` +
+            `killed (pid ${record.owner})`,
+        );
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A watchdog for a redis-server: a shell that waits for its standard input, a pipe from this process,
+ * to close, then kills the redis-server. The pipe closes when this process ends, however it ends, so
+ * a redis-server outlives a SIGKILLed parent by no more than the moment the kernel takes to close it
+ * (the exit hook that otherwise kills it never runs then). This process kills the watchdog first when
+ * it stops the redis-server itself. Detached, like the redis-server, so a terminal's Ctrl-C misses it.
+ */
+function startWatchdog(redisPid: number): ChildProcess | undefined {
+  try {
+    const watchdog = spawn(
+      '/bin/sh',
+      ['-c', 'read -r _; kill -9 "$1" 2>/dev/null', 'local-upstash-watchdog', String(redisPid)],
+      { stdio: ['pipe', 'ignore', 'ignore'], detached: true },
+    );
+    watchdog.on('error', () => {}); // no /bin/sh: the exit hook and the next start's clean-up remain
+    watchdog.stdin?.on('error', () => {});
+    // Never what keeps this process running (the redis-server child does that).
+    watchdog.unref();
+    (watchdog.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
+    return watchdog;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Finds an executable named `name` on PATH (or the given search path), like `which`. */
 export function findOnPath(name: string, pathVariable = process.env.PATH ?? ''): string | undefined {
@@ -45,6 +185,10 @@ export function findOnPath(name: string, pathVariable = process.env.PATH ?? ''):
 /**
  * Starts `redis-server` (`binary`, or the one found on `searchPath`, default PATH) with persistence off on a unix socket (no TCP port: nothing to collide with and
  * nothing reachable by other users of the machine). Resolves once it accepts connections.
+ *
+ * It does not outlive this process: stop(), the exit hook (process-cleanup.ts) or, when this process
+ * is killed outright (no hook runs), its watchdog stops it. Should the watchdog be killed too, the
+ * next call on the machine stops it ({@link stopLeftoverRedisServers}).
  */
 export async function spawnRedisServer(
   options: { binary?: string; searchPath?: string } = {},
@@ -55,7 +199,8 @@ export async function spawnRedisServer(
       'redis-server was not found on PATH (install it, e.g. `sudo apt-get install redis-server`)',
     );
   }
-  const folder = mkdtempSync(join(tmpdir(), 'local-upstash-'));
+  stopLeftoverRedisServers();
+  const folder = mkdtempSync(join(tmpdir(), FOLDER_PREFIX));
   const socketPath = join(folder, 'redis.sock');
   const child = spawn(
     binary,
@@ -87,10 +232,25 @@ export async function spawnRedisServer(
   );
   const output = captureRecentOutput(child);
   const recentOutput = output.text;
+  const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid);
+  const stopWatchdog = () => {
+    if (watchdog?.exitCode === null && watchdog.signalCode === null) watchdog.kill('SIGKILL');
+  };
+  if (child.pid !== undefined) {
+    const record: OwnerRecord = { owner: process.pid, redis: child.pid, socketPath };
+    const ownerStarted = startTime(process.pid);
+    if (ownerStarted !== undefined) record.ownerStarted = ownerStarted;
+    try {
+      writeFileSync(join(folder, OWNER_FILE), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    } catch {
+      // Best effort: only the next start's clean-up needs it.
+    }
+  }
   const removeFolder = () => rmSync(folder, { recursive: true, force: true });
   let stopRequested = false;
   const unregister = onProcessEnd(() => {
     stopRequested = true;
+    stopWatchdog();
     child.kill('SIGKILL');
     removeFolder();
   });
@@ -104,6 +264,7 @@ export async function spawnRedisServer(
   const stop = (): Promise<void> => {
     stopRequested = true;
     stopping ??= (async () => {
+      stopWatchdog();
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
