@@ -1,7 +1,8 @@
 /**
  * Credentials of the local stack (PRICE_SIGNING_KEY, ADMIN_TOKEN, USER_HASH_KEY): random on first
- * start, kept in .rx-data/dev-secrets.json (gitignored, owner-only) so price tokens, admin calls and
- * the shoppers' cached state (keyed by USER_HASH_KEY) survive a restart. A file from before one of
+ * start, kept in .rx-data/dev-secrets.json (gitignored, owner-only) so price tokens and admin calls
+ * keep working across a restart and shoppers' keys (hashed with USER_HASH_KEY) stay the same; the
+ * local cache itself starts empty on every start. A file from before one of
  * them existed gets the missing one added and keeps the others. The file is replaced atomically (a
  * crash leaves the old one or the new one, never half of one); one that cannot be read is kept as
  * `dev-secrets.json.damaged` and named in a warning before new secrets are made. They protect

@@ -18,7 +18,8 @@ export function demoBundleSetting(env: Pick<Env, 'DEMO_BUNDLE'>): { enabled: boo
 /**
  * The bundle built into the worker (models/default, embedded by scripts/models-embed.ts): served while
  * nothing is published to the model store, and only where `DEMO_BUNDLE=true`. Once something is
- * published, never in its place: it is trained on the demo catalogue, whose products are not the
+ * published, never in its place (unless DEMO_BUNDLE=true and the published bundle is refused): it is
+ * trained on the demo catalogue, whose products are not the
  * shop's (BundleRegistry.loadInitial).
  */
 export function defaultBundleSource(): BundleSource | undefined {
