@@ -62,6 +62,10 @@ describe('npm run report', { timeout: 120_000 }, () => {
     expect(run.stdout).toMatch(
       /\| conversion \(shoppers with an order\) \| 22\.22 % \(40\) \| 50\.00 % \(10\) \| -27\.78 pt .* \| 0\.0065 \|/,
     );
+    // Which tests and intervals, said under the table.
+    expect(run.stdout).toContain(
+      "p and 95 % intervals: conversion, the pooled z test (chi-square) and the score intervals that invert it; revenue per shopper, a permutation test of Welch's t (10,000 relabellings, seeded)",
+    );
     const written = JSON.parse(await readFile(json, 'utf8'));
     expect(written.arms.treatment).toMatchObject({ shoppers: 180, converted: 40, orders: 40 });
     // SciPy's chi-square test of the 2×2 table: 0.0064955862571790335.

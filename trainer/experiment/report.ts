@@ -4,11 +4,11 @@
  * and the warnings a reader needs before trusting any of it.
  */
 import type { Bucket } from '../../contracts/events';
-import { type Comparison, compareMeans, compareProportions, sampleRatioCheck } from './statistics';
+import { type Comparison, compareMeans, compareProportions, METHODS, sampleRatioCheck } from './statistics';
 import type { Arm, Tally } from './tally';
 
 /**
- * Below this many converted shoppers in an arm, the normal approximations are not to be trusted: for
+ * Below this many converted shoppers in an arm, the intervals and p-values are not to be trusted: for
  * conversion and every revenue row (all buyers), and for one currency's revenue row (its buyers).
  */
 export const MIN_CONVERSIONS = 10;
@@ -26,6 +26,8 @@ export interface ExperimentReport {
   conversion: Comparison | null;
   /** Per currency: what a shopper spent on average, buyers and non-buyers alike. */
   revenuePerShopper: Record<string, Comparison | null>;
+  /** How the p-values and intervals of each row are computed. */
+  methods: typeof METHODS;
   /**
    * Currencies whose revenue row rests on fewer than MIN_CONVERSIONS buyers in that currency in an arm
    * while the arms have enough buyers in all (their interval and p-value are not reliable; the table
@@ -47,8 +49,8 @@ export function experimentReport(tally: Tally, holdoutPercent?: number): Experim
   const revenuePerShopper: Record<string, Comparison | null> = {};
   for (const currency of currencies)
     revenuePerShopper[currency] = compareMeans(
-      treatment.revenue[currency] ?? { n: treatment.shoppers, sum: 0, sumOfSquares: 0 },
-      holdout.revenue[currency] ?? { n: holdout.shoppers, sum: 0, sumOfSquares: 0 },
+      { n: treatment.shoppers, values: tally.spending.treatment[currency] ?? [] },
+      { n: holdout.shoppers, values: tally.spending.holdout[currency] ?? [] },
     );
   const sampleRatio =
     holdoutPercent === undefined
@@ -71,6 +73,7 @@ export function experimentReport(tally: Tally, holdoutPercent?: number): Experim
       { n: holdout.shoppers, converted: holdout.converted },
     ),
     revenuePerShopper,
+    methods: METHODS,
     fewBuyersCurrencies,
     inBothBuckets: tally.inBothBuckets,
     unassigned: tally.unassigned,

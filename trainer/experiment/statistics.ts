@@ -1,10 +1,12 @@
 /**
- * The comparisons of the experiment report (treatment against holdout), with large-sample normal
- * approximations, as A/B tools report them: a 95 % interval for the difference and for the relative
- * lift, and a two-sided p-value. Each arm is summarised by sums (count, sum, sum of squares), so the
- * report streams its events and keeps no list of shoppers' values.
+ * The comparisons of the experiment report (treatment against holdout): a 95 % interval for the
+ * difference and for the relative lift, and a two-sided p-value, each row's intervals the inversion of
+ * its own test, so that an interval excludes 0 exactly when p < 0.05. Conversion: the pooled z test and
+ * its score intervals. Revenue per shopper: a seeded permutation test (resampling.ts), which needs the
+ * values of the shoppers who spent anything (memory in proportion to the buyers, not the shoppers).
  */
 import { errorFunction, gammaln } from 'simple-statistics';
+import { permutationTest, type Sample } from './resampling';
 
 /** The 97.5th percentile of the standard normal distribution: a 95 % two-sided interval. */
 export const Z_95 = 1.959963984540054;
@@ -170,54 +172,51 @@ function clamp01(value: number): number {
   return Math.min(1, Math.max(0, value));
 }
 
-/**
- * Means per shopper (revenue per shopper): Welch's unequal-variance standard error with the normal
- * quantile (the arms are hundreds of shoppers or more; below that the report says the intervals are
- * unreliable), and the delta method on the log of the ratio of means for the lift.
- */
-export function compareMeans(treatment: ArmSums, holdout: ArmSums): Comparison | null {
-  if (treatment.n < 2 || holdout.n < 2) return null;
-  const mt = treatment.sum / treatment.n;
-  const mh = holdout.sum / holdout.n;
-  const vt = sampleVariance(treatment);
-  const vh = sampleVariance(holdout);
-  const se = Math.sqrt(vt / treatment.n + vh / holdout.n);
-  return comparison(mt, mh, {
-    se,
-    testSe: se,
-    logRatioSe: () => Math.sqrt(vt / (treatment.n * mt * mt) + vh / (holdout.n * mh * mh)),
-  });
-}
+/** How many relabellings the revenue rows' permutation test draws (each one-sided p ± 0.002 at 5 %). */
+export const PERMUTATIONS = 10_000;
+/** Its seed: the same events always give the same p-value and intervals. */
+export const PERMUTATION_SEED = 20_261_101;
+
+/** How each row's p-value and intervals are computed, as the report states it. */
+export const METHODS = {
+  conversion: 'the pooled z test (chi-square) and the score intervals that invert it',
+  revenuePerShopper: `a permutation test of Welch's t (${PERMUTATIONS.toLocaleString('en')} relabellings, seeded) and the differences (shift) and ratios (scale) it does not reject`,
+} as const;
 
 /**
- * A comparison of two estimates from their standard errors: `se` of the difference (its interval),
- * `testSe` under "no difference" (the p-value), and that of log(treatment ÷ holdout) (the lift's
- * interval), asked only when both estimates are above 0. Without variation, no interval and no p.
+ * Means per shopper (revenue per shopper), from each arm's `n` shoppers and the values of those who
+ * spent anything (`values`; the others spent 0). The p-value is a permutation test of Welch's t, and
+ * the intervals are the differences and ratios that test does not reject (`permutationTest` in
+ * resampling.ts), so they agree with it. Welch's normal approximation, used before, is not valid here:
+ * with a small holdout and heavy-tailed order values, the holdout's mean and variance move together,
+ * and it found a difference in 14 % of experiments without one (9,000 against 1,000 shoppers, 2.5 %
+ * conversion, lognormal order values with σ 1.5), nearly all "treatment wins". Seeded: the same events
+ * give the same figures (the values are sorted first, so their order does not matter either).
  */
-function comparison(
-  treatment: number,
-  holdout: number,
-  errors: { se: number; testSe: number; logRatioSe: () => number },
-): Comparison {
-  const difference = treatment - holdout;
-  const lift = holdout > 0 ? treatment / holdout - 1 : null;
+export function compareMeans(
+  treatment: Sample,
+  holdout: Sample,
+  permutations: number = PERMUTATIONS,
+): Comparison | null {
+  if (treatment.n < 2 || holdout.n < 2) return null;
+  const t = sorted(treatment);
+  const h = sorted(holdout);
+  const mt = t.values.reduce((a, b) => a + b, 0) / t.n;
+  const mh = h.values.reduce((a, b) => a + b, 0) / h.n;
+  const tested = permutationTest(t, h, permutations, PERMUTATION_SEED);
   return {
-    treatment,
-    holdout,
-    difference,
-    differenceInterval: errors.se > 0 ? around(difference, errors.se) : null,
-    lift,
-    liftInterval:
-      lift !== null && treatment > 0 ? logInterval(treatment / holdout, errors.logRatioSe()) : null,
-    pValue: errors.testSe > 0 ? twoSidedP(difference / errors.testSe) : null,
+    treatment: mt,
+    holdout: mh,
+    difference: mt - mh,
+    differenceInterval: tested?.differenceInterval ?? null,
+    lift: mh > 0 ? mt / mh - 1 : null,
+    liftInterval: tested?.liftInterval ?? null,
+    pValue: tested?.pValue ?? null,
   };
 }
 
-/** The unbiased variance from sums; never negative (rounding of nearly constant values). */
-export function sampleVariance(arm: ArmSums): number {
-  if (arm.n < 2) return 0;
-  const mean = arm.sum / arm.n;
-  return Math.max(0, (arm.sumOfSquares - arm.n * mean * mean) / (arm.n - 1));
+function sorted(arm: Sample): Sample {
+  return { n: arm.n, values: [...arm.values].sort((a, b) => a - b) };
 }
 
 /**
@@ -297,14 +296,4 @@ function tailSum(start: number, step: 1 | -1, n: number, logPmf: (i: number) => 
     log += step === 1 ? Math.log((n - i) / (i + 1)) + logOdds : Math.log(i / (n - i + 1)) - logOdds;
   }
   return sum;
-}
-
-function around(value: number, se: number): Interval {
-  return { low: value - Z_95 * se, high: value + Z_95 * se };
-}
-
-/** The interval of `ratio − 1` from a standard error of log(ratio). */
-function logInterval(ratio: number, logSe: number): Interval {
-  const log = Math.log(ratio);
-  return { low: Math.exp(log - Z_95 * logSe) - 1, high: Math.exp(log + Z_95 * logSe) - 1 };
 }

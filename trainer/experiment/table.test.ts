@@ -7,7 +7,11 @@ function arm(fields: Partial<Arm>): Arm {
   return { ...emptyArm(), ...fields };
 }
 
-const tally = (treatment: Arm, holdout: Arm): Tally => ({
+const tally = (
+  treatment: Arm,
+  holdout: Arm,
+  spending: Tally['spending'] = { treatment: {}, holdout: {} },
+): Tally => ({
   site: 'shop',
   firstEvent: Date.UTC(2026, 10, 1),
   lastEvent: Date.UTC(2026, 10, 8),
@@ -15,6 +19,7 @@ const tally = (treatment: Arm, holdout: Arm): Tally => ({
   inBothBuckets: 0,
   unassigned: { userIds: 0, orders: 0 },
   repeatedOrders: 0,
+  spending,
 });
 
 describe('formatReport', () => {
@@ -41,7 +46,12 @@ describe('formatReport', () => {
       ordersByCurrency: { GBP: 8 },
       revenue: { GBP: { n: 100, sum: 150, sumOfSquares: 6_000 } },
     });
-    const text = formatReport(experimentReport(tally(treatment, holdout), 10), 10);
+    // What each buyer spent: 2,000 over 90 in treatment, 150 over 8 in the holdout.
+    const spending = {
+      treatment: { GBP: [...Array<number>(80).fill(20), ...Array<number>(10).fill(40)] },
+      holdout: { GBP: [10, 10, 15, 15, 20, 20, 30, 30] },
+    };
+    const text = formatReport(experimentReport(tally(treatment, holdout, spending), 10), 10);
     expect(text).toContain(
       'shoppers (browsers): treatment 900, holdout 100; 10.0 % held out, 10 % configured',
     );
@@ -72,7 +82,8 @@ describe('formatReport', () => {
       revenue: { GBP: { n: 30, sum: 120, sumOfSquares: 1200 } },
       attributedRevenue: { GBP: 40 },
     });
-    const text = formatReport(experimentReport(tally(treatment, arm({}))));
+    const spending = { treatment: { GBP: Array<number>(12).fill(10) }, holdout: {} };
+    const text = formatReport(experimentReport(tally(treatment, arm({}), spending)));
     expect(text).toContain('| conversion (shoppers with an order) | 40.00 % (12) | - (0) | - | - | - |');
     expect(text).toContain('| revenue per shopper, GBP | 4.00 | - | - | - | - |');
     expect(text).toContain("|   their recommended products' value, GBP | 40.00 | - |");

@@ -86,6 +86,10 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
           '',
         ]);
   }
+  lines.push(
+    '',
+    `p and 95 % intervals: conversion, ${report.methods.conversion}; revenue per shopper, ${report.methods.revenuePerShopper}`,
+  );
   if (report.warnings.length > 0) {
     lines.push('', 'warnings:');
     for (const warning of report.warnings) lines.push(`- ${warning}`);

@@ -374,8 +374,9 @@ describe('experimentReport', () => {
     const { result } = tally(events);
     expect(result.arms.treatment.buyersByCurrency).toEqual({ GBP: 50, EUR: 5 });
     const report = experimentReport(result, 50);
-    // Welch's test alone calls it significant: five buyers against none.
-    expect(report.revenuePerShopper.EUR?.pValue).toBeLessThan(0.05);
+    // Five buyers against none: the permutation test's p is about 0.062 (twice C(500,5) ÷ C(1000,5)),
+    // where Welch's test, used before, said p < 0.05. Either way, the row needs the warning.
+    expect(report.revenuePerShopper.EUR?.pValue).toBeGreaterThan(0.05);
     expect(report.fewBuyersCurrencies).toEqual(['EUR']);
     const warnings = report.warnings.join('\n');
     expect(warnings).not.toMatch(/fewer than 10 shoppers with an order in an arm:/);

@@ -119,6 +119,11 @@ export interface Tally {
    * under a user id alone), left out: each order counts once, site-wide.
    */
   repeatedOrders: number;
+  /**
+   * Per arm and currency: what each shopper who spent anything in it spent (the arm's other shoppers
+   * spent 0), for the revenue rows' permutation test. Not in the report: figures per shopper.
+   */
+  spending: Record<Bucket, Record<string, number[]>>;
 }
 
 /**
@@ -132,6 +137,7 @@ export class ExperimentTally {
   /** User id → the browsers it was seen with (events carrying both ids). */
   private readonly browsersOf = new Map<string, Set<string>>();
   private readonly arms: Record<Bucket, Arm> = { treatment: emptyArm(), holdout: emptyArm() };
+  private readonly spending: Record<Bucket, Record<string, number[]>> = { treatment: {}, holdout: {} };
   private inBothBuckets = 0;
   private readonly unassigned = { userIds: 0, orders: 0 };
   /** User-only activity given to a browser, until that browser is summed up. */
@@ -330,6 +336,7 @@ export class ExperimentTally {
       inBothBuckets: this.inBothBuckets,
       unassigned: this.unassigned,
       repeatedOrders: this.repeatedOrders,
+      spending: this.spending,
     };
   }
 
@@ -374,7 +381,7 @@ export class ExperimentTally {
     for (const activity of this.pending.get(id) ?? []) this.merge(shopper, activity);
     this.pending.delete(id);
     if (shopper.bucket === 'both') this.inBothBuckets += 1;
-    else this.addShopper(this.arms[shopper.bucket], shopper);
+    else this.addShopper(shopper.bucket, shopper);
     this.shoppers.delete(id);
   }
 
@@ -394,7 +401,8 @@ export class ExperimentTally {
     }
   }
 
-  private addShopper(arm: Arm, shopper: Shopper): void {
+  private addShopper(bucket: Bucket, shopper: Shopper): void {
+    const arm = this.arms[bucket];
     arm.shoppers += 1;
     for (const [placement, counts] of shopper.engagement ?? []) {
       arm.recommendationsShown += counts.impressions;
@@ -428,6 +436,11 @@ export class ExperimentTally {
       arm.revenue[currency] = sums;
       sums.sum += amount;
       sums.sumOfSquares += amount * amount;
+      if (amount !== 0) {
+        const values = this.spending[bucket][currency] ?? [];
+        this.spending[bucket][currency] = values;
+        values.push(amount);
+      }
     }
   }
 

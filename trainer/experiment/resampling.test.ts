@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { hypergeometric, permutationTest, Random } from './resampling';
+
+describe('Random', () => {
+  it('is the same stream for the same seed, and another for the next seed', () => {
+    const draw = (seed: number) => {
+      const random = new Random(seed);
+      return Array.from({ length: 5 }, () => random.next());
+    };
+    expect(draw(1)).toEqual(draw(1));
+    expect(draw(2)).not.toEqual(draw(1));
+    const random = new Random(9);
+    for (let i = 0; i < 1000; i++) {
+      const u = random.float();
+      expect(u >= 0 && u < 1).toBe(true);
+      expect(random.below(7)).toBeLessThan(7);
+    }
+  });
+});
+
+describe('hypergeometric', () => {
+  it('has the mean and variance of the number of buyers among shoppers drawn without replacement', () => {
+    // 10,000 shoppers, 250 buyers, 1,000 drawn: mean 25, variance 25 · 0.975 · 9,000 ÷ 9,999.
+    const draw = hypergeometric(10_000, 250, 1000);
+    const random = new Random(5);
+    let sum = 0;
+    let squares = 0;
+    const n = 100_000;
+    for (let i = 0; i < n; i++) {
+      const x = draw(random);
+      sum += x;
+      squares += x * x;
+    }
+    const mean = sum / n;
+    expect(mean).toBeCloseTo(25, 1);
+    expect(squares / n - mean * mean).toBeCloseTo((25 * 0.975 * 9000) / 9999, 0);
+    // Every buyer drawn, or none: the support's ends.
+    expect(hypergeometric(10, 10, 4)(random)).toBe(4);
+    expect(hypergeometric(10, 0, 4)(random)).toBe(0);
+  });
+});
+
+describe('permutationTest', () => {
+  it('gives every relabelling equal chance: all five buyers in one of two equal arms, p = 2 · C(500,5) ÷ C(1000,5)', () => {
+    const p = (seed: number) =>
+      permutationTest({ n: 500, values: [7, 7, 7, 7, 7] }, { n: 500, values: [] }, 20_000, seed)?.pValue ?? 0;
+    const mean = [1, 2, 3, 4, 5].reduce((total, seed) => total + p(seed), 0) / 5;
+    expect(mean).toBeCloseTo((2 * (500 * 499 * 498 * 497 * 496)) / (1000 * 999 * 998 * 997 * 996), 2);
+  });
+
+  it('is null when neither arm varies', () => {
+    expect(permutationTest({ n: 10, values: [] }, { n: 10, values: [] }, 100, 1)).toBeNull();
+  });
+});
