@@ -361,6 +361,48 @@ describe('experimentReport', () => {
     expect(report.fewBuyersCurrencies).toEqual([]);
   });
 
+  it('leaves out an order worth an absurd amount, and says so, so that no figure is NaN', () => {
+    const events: StoredEvent[] = [];
+    for (const bucket of ['treatment', 'holdout'] as const)
+      for (let i = 0; i < 200; i++) {
+        const id = `${bucket}-${i}`;
+        events.push(stored({ type: 'page', anonymousId: id, bucket }));
+        if (i < 40) events.push(order(id, `o-${id}`, { revenue: 20 + i, currency: 'GBP' }, { bucket }));
+      }
+    // One order's revenue, one product's price: valid numbers to the events' schema.
+    events.push(order('treatment-150', 'huge', { revenue: 1e200, currency: 'GBP' }));
+    events.push(
+      order(
+        'holdout-150',
+        'priced',
+        { currency: 'GBP', products: [{ product_id: 'p', price: 2e160 }] },
+        { bucket: 'holdout' },
+      ),
+    );
+    const { result, report: read } = tally(events);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 200, converted: 40, orders: 40 });
+    expect(result.arms.holdout).toMatchObject({ shoppers: 200, converted: 40, orders: 40 });
+    expect(read.skipped()).toEqual([
+      expect.objectContaining({
+        reason: expect.stringMatching(/^an order worth more than 1e\+12 .*left out$/),
+        count: 2,
+      }),
+    ]);
+    const report = experimentReport(result, 50);
+    const revenue = report.revenuePerShopper.GBP;
+    for (const value of [
+      revenue?.differenceInterval?.low,
+      revenue?.differenceInterval?.high,
+      revenue?.pValue,
+    ])
+      expect(Number.isFinite(value)).toBe(true);
+    expect(formatReport(report, 50)).not.toContain('NaN');
+    // --json writes what JSON can hold: the same bounds, not null for NaN.
+    expect(JSON.parse(JSON.stringify(report)).revenuePerShopper.GBP.differenceInterval).toEqual(
+      revenue?.differenceInterval,
+    );
+  });
+
   it('says a currency paid by a handful of buyers gives no reliable comparison', () => {
     const events: StoredEvent[] = [];
     for (const bucket of ['treatment', 'holdout'] as const)

@@ -263,6 +263,8 @@ export class ExperimentTally {
     if ((from !== undefined && time < from) || (to !== undefined && time >= to)) return 'outside --from/--to';
     this.sites.add(event.site);
     if (this.options.site !== undefined && event.site !== this.options.site) return 'another site';
+    if (experimentRoleOf(event).kind === 'order' && !plausibleValue(orderValue(event)))
+      return `an order worth more than ${MAX_ORDER_VALUE.toExponential()} (revenue, total or a product's price × quantity), or not a finite amount: left out`;
     return { event, time };
   }
 
@@ -463,6 +465,19 @@ export class ExperimentTally {
     }
     return byPlacement;
   }
+}
+
+/**
+ * The most an order, or a line of it, may be worth, in any currency: above it, a value is a mistake
+ * (a price in the wrong unit, a test order). The events' schema takes any number (1e200 too): counted,
+ * its square made the revenue rows' sums infinite, and the report printed "NaN % to NaN %".
+ */
+export const MAX_ORDER_VALUE = 1e12;
+
+/** Whether an order's revenue and each line's value are finite and at most MAX_ORDER_VALUE either way. */
+function plausibleValue(order: OrderValue): boolean {
+  const fits = (value: number) => Number.isFinite(value) && Math.abs(value) <= MAX_ORDER_VALUE;
+  return fits(order.revenue) && order.lines.every((line) => line.value === undefined || fits(line.value));
 }
 
 /** Placement of an impression or click with none named. */
