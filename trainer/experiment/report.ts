@@ -35,6 +35,7 @@ export interface ExperimentReport {
    */
   fewBuyersCurrencies: string[];
   inBothBuckets: number;
+  ordersInBothBuckets: number;
   unassigned: Tally['unassigned'];
   repeatedOrders: number;
   warnings: string[];
@@ -76,6 +77,7 @@ export function experimentReport(tally: Tally, holdoutPercent?: number): Experim
     methods: METHODS,
     fewBuyersCurrencies,
     inBothBuckets: tally.inBothBuckets,
+    ordersInBothBuckets: tally.ordersInBothBuckets,
     unassigned: tally.unassigned,
     repeatedOrders: tally.repeatedOrders,
     warnings: warnings(tally, sampleRatio, holdoutPercent, fewBuyersCurrencies),
@@ -122,7 +124,7 @@ function warnings(
     );
   if (tally.inBothBuckets > 0)
     out.push(
-      `${tally.inBothBuckets} browsers have events in both arms (HOLDOUT_PERCENT changed during the window?) and are left out`,
+      `${tally.inBothBuckets} browsers have events in both arms (HOLDOUT_PERCENT changed during the window?) and are left out${tally.ordersInBothBuckets > 0 ? `, with the ${tally.ordersInBothBuckets} orders they reported first (in no arm; other browsers' reports of them are not counted either)` : ''}`,
     );
   if (tally.unassigned.orders > 0)
     out.push(

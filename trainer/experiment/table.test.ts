@@ -17,6 +17,7 @@ const tally = (
   lastEvent: Date.UTC(2026, 10, 8),
   arms: { treatment, holdout },
   inBothBuckets: 0,
+  ordersInBothBuckets: 0,
   unassigned: { userIds: 0, orders: 0 },
   repeatedOrders: 0,
   spending,

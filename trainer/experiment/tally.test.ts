@@ -184,6 +184,34 @@ describe('ExperimentTally', () => {
     expect(result.arms.holdout.shoppers).toBe(0);
   });
 
+  it('counts the orders of a browser in both arms, also one another browser reported later', () => {
+    const events = [
+      stored({ type: 'page', anonymousId: 'a' }),
+      stored({ type: 'page', anonymousId: 'a', bucket: 'holdout' }),
+      // Browser a reports the order first; b (treatment) later: b's report is a repeat of a's.
+      order('a', 'o1', { revenue: 30, currency: 'GBP' }, { hour: 10 }),
+      order('a', 'o2', { revenue: 5, currency: 'GBP' }, { bucket: 'holdout' }),
+      order('b', 'o1', { revenue: 30, currency: 'GBP' }, { hour: 11 }),
+    ];
+    // Sorted by browser (MongoDB), the orders noted first: the same counts.
+    const sorted = new ExperimentTally({ attributionMs: 7 * DAY }, new ReadReport());
+    for (const event of events) sorted.noteOrder(event as unknown as Record<string, unknown>);
+    sorted.browsersSortedFrom(new Map());
+    events.forEach((event, i) => {
+      sorted.add(event as unknown as Record<string, unknown>, i + 1);
+    });
+    expect(sorted.finish()).toMatchObject({ inBothBuckets: 1, repeatedOrders: 1, ordersInBothBuckets: 2 });
+    const { result } = tally(events);
+    expect(result.inBothBuckets).toBe(1);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 1, orders: 0 });
+    expect(result.repeatedOrders).toBe(1);
+    // Before, o1 and o2 were in no arm and in no count.
+    expect(result.ordersInBothBuckets).toBe(2);
+    expect(experimentReport(result).warnings.join('\n')).toContain(
+      '1 browsers have events in both arms (HOLDOUT_PERCENT changed during the window?) and are left out, with the 2 orders they reported first',
+    );
+  });
+
   it('attributes an ordered product to a recommendation click in the window before the order', () => {
     const click = (anonymousId: string, product: string, day: number) =>
       stored({

@@ -112,6 +112,11 @@ export interface Tally {
   arms: Record<Bucket, Arm>;
   /** Browsers with events in both arms, left out of both. */
   inBothBuckets: number;
+  /**
+   * The orders those browsers reported first (and user ids alone gave them): in no arm, and other
+   * browsers' later reports of them are repeats, left out too.
+   */
+  ordersInBothBuckets: number;
   /** Orders reported under a user id alone that could not be given to one browser. */
   unassigned: { userIds: number; orders: number };
   /**
@@ -139,6 +144,7 @@ export class ExperimentTally {
   private readonly arms: Record<Bucket, Arm> = { treatment: emptyArm(), holdout: emptyArm() };
   private readonly spending: Record<Bucket, Record<string, number[]>> = { treatment: {}, holdout: {} };
   private inBothBuckets = 0;
+  private ordersInBothBuckets = 0;
   private readonly unassigned = { userIds: 0, orders: 0 };
   /** User-only activity given to a browser, until that browser is summed up. */
   private pending = new Map<string, Activity[]>();
@@ -336,6 +342,7 @@ export class ExperimentTally {
       lastEvent: this.last,
       arms: this.arms,
       inBothBuckets: this.inBothBuckets,
+      ordersInBothBuckets: this.ordersInBothBuckets,
       unassigned: this.unassigned,
       repeatedOrders: this.repeatedOrders,
       spending: this.spending,
@@ -382,8 +389,11 @@ export class ExperimentTally {
     }
     for (const activity of this.pending.get(id) ?? []) this.merge(shopper, activity);
     this.pending.delete(id);
-    if (shopper.bucket === 'both') this.inBothBuckets += 1;
-    else this.addShopper(shopper.bucket, shopper);
+    if (shopper.bucket === 'both') {
+      this.inBothBuckets += 1;
+      // Its orders are in no arm; they must not vanish (another browser's report of one is a repeat).
+      this.ordersInBothBuckets += shopper.orders?.size ?? 0;
+    } else this.addShopper(shopper.bucket, shopper);
     this.shoppers.delete(id);
   }
 
