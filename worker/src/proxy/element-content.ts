@@ -31,8 +31,3 @@ export function hasEndTag(element: Element): boolean {
     return false;
   }
 }
-
-/** Whether content put inside the element (`setInnerContent`, `append`, `prepend`) would show. */
-export function canHoldContent(element: Element): boolean {
-  return !VOID_ELEMENTS.has(element.tagName.toLowerCase()) && hasEndTag(element);
-}

@@ -4,7 +4,7 @@ import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
 import { type CspSubject, documentBaseUrl, injectedElements, PageCsp } from './csp';
 import { reportCspRefusal } from './csp-report';
-import { canHoldContent, hasEndTag } from './element-content';
+import { hasEndTag, VOID_ELEMENTS } from './element-content';
 import { decodeEntities } from './html-text';
 import type { PageSession } from './page-session';
 import { PriceRewriter } from './price-rewriter';
@@ -134,7 +134,9 @@ function fillSlot(session: PageSession, slot: Slot, output: BlockOutput): Promis
   // A block inside an element that has no content (`<img data-rx-slot>`, an RX_SLOTS `append` on an
   // `<input>`) would be dropped by the parser without a word, yet counted as shown in the page view.
   if (slot.position !== 'before' && slot.position !== 'after' && slot.position !== 'replace') {
-    if (!canHoldContent(slot.element)) return undefined;
+    // By name only: probing for an end tag (hasEndTag) registers a handler the parser then calls back
+    // at every slot's end, on every page, for the self-closing SVG element nobody makes a slot.
+    if (VOID_ELEMENTS.has(slot.element.tagName)) return undefined;
   }
   const query = slotQuery(slot.attributes, session.context);
   if (slot.limit !== undefined) query.limit = slot.limit;
