@@ -185,29 +185,35 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       return json(200, { prices });
     }
     if (url.pathname === '/v1/events' && req.method === 'POST') {
-      void readBody(req).then((body) => {
-        // Read to its end after a reset: the test it belonged to is over.
-        if (requestGeneration !== generation) return void req.socket.destroy();
-        request.body = body;
-        if (failures > 0) {
-          failures--;
-          return json(503, { error: { code: 'unavailable', message: 'try later', details: [] } });
-        }
-        const batch: RxEventInput[] = [];
-        const rejected: (EventProblem & { index: number })[] = [];
-        (JSON.parse(body) as { batch: unknown[] }).batch.forEach((raw, index) => {
-          const check = validateEvent(raw);
-          if (check.ok) batch.push(raw as RxEventInput);
-          else for (const problem of check.problems) rejected.push({ index, ...problem });
-        });
-        if (batch.length === 0) {
-          return json(400, { error: { code: 'invalid_events', message: 'none valid', details: rejected } });
-        }
-        batches.push(batch);
-        bodies.push(body);
-        events.push(...batch);
-        json(202, { accepted: batch.length, rejected });
-      });
+      void readBody(req).then(
+        (body) => {
+          // Read to its end after a reset: the test it belonged to is over.
+          if (requestGeneration !== generation) return void req.socket.destroy();
+          request.body = body;
+          if (failures > 0) {
+            failures--;
+            return json(503, { error: { code: 'unavailable', message: 'try later', details: [] } });
+          }
+          const batch: RxEventInput[] = [];
+          const rejected: (EventProblem & { index: number })[] = [];
+          (JSON.parse(body) as { batch: unknown[] }).batch.forEach((raw, index) => {
+            const check = validateEvent(raw);
+            if (check.ok) batch.push(raw as RxEventInput);
+            else for (const problem of check.problems) rejected.push({ index, ...problem });
+          });
+          if (batch.length === 0) {
+            return json(400, { error: { code: 'invalid_events', message: 'none valid', details: rejected } });
+          }
+          batches.push(batch);
+          bodies.push(body);
+          events.push(...batch);
+          json(202, { accepted: batch.length, rejected });
+        },
+        () => {
+          // The connection closed mid-body ("aborted"): reset() ended its test, or the page navigated
+          // away. Nothing arrived to record, and nobody is left to answer.
+        },
+      );
       return;
     }
     json(404, { error: { code: 'not_found', message: url.pathname, details: [] } });
