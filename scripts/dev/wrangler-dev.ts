@@ -15,9 +15,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandLine, groupMembers, groupRuns, startTime, stillRuns } from '../processes';
 import type { DevWorkerSpec } from './dev-worker-main';
 import { dotenvFile } from './dotenv';
-import { commandLine, groupMembers, groupRuns, startTime, stillRuns } from './processes';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEV_WORKER_MAIN = fileURLToPath(new URL('./dev-worker-main.ts', import.meta.url));

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -11,6 +11,7 @@ import {
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { commandLine } from '../processes.ts';
 import { onProcessEnd } from './process-cleanup.ts';
 
 /** A redis-server child process listening on a private unix socket. */
@@ -75,22 +76,6 @@ function isRunning(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return true; // no /proc: kill(0) has said it is there
-  }
-}
-
-/** A process's command line, from /proc where there is one, else from `ps`; undefined if unknown. */
-function commandLine(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    // No /proc (macOS): ps.
-  }
-  try {
-    return (
-      execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim() || undefined
-    );
-  } catch {
-    return undefined;
   }
 }
 

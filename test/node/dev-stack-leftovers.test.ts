@@ -13,10 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertPortFree, freePort, PortTakenError } from '../../scripts/dev/ports';
-import { groupMembers, groupRuns, isRunning, startTime } from '../../scripts/dev/processes';
 import { startStack } from '../../scripts/dev/stack';
 import { stopLeftoverWrangler } from '../../scripts/dev/wrangler-dev';
 import { spawnRedisServer, stopLeftoverRedisServers } from '../../scripts/local-upstash/spawn-redis';
+import { groupMembers, groupRuns, isRunning, startTime } from '../../scripts/processes';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HOST = path.join(ROOT, 'test', 'support', 'spawning-host.ts');

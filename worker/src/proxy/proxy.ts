@@ -244,7 +244,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // not even the browser when the origin said no-store (an account page must not come back after
     // logout). Held-out pages get the same: a held-out page a browser reused from its cache would show
     // without the view being counted (it says the worker sent it), and quicker than treatment's, which
-    // would tilt the experiment towards the control arm (docs/proxy.md "Caching").
+    // would tilt the experiment towards the control arm (docs/proxy.md "Behaviour rules").
     const noStore = /(^|,)\s*no-store\s*(,|$)/i.test(responseHeaders.get('cache-control') ?? '');
     responseHeaders.set('cache-control', noStore ? 'private, no-store' : 'private');
     responseHeaders.delete('expires');
