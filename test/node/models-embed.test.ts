@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { embedModuleSource, GENERATED_MODULE } from '../../scripts/models-embed';
 import { buildFixtureBundle, writeFixtureBundle } from '../support/fixture-bundle';
+import { runScript } from '../support/trainer-cli';
 
 describe('scripts/models-embed.ts', () => {
   it('the committed worker module embeds exactly the files models/default/manifest.json lists', async () => {
@@ -53,17 +52,7 @@ describe('scripts/models-embed.ts run as a command', () => {
   }
 
   function run(script: string, args: string[], cwd: string) {
-    return promisify(execFile)(path.resolve('node_modules/.bin/tsx'), [script, ...args], {
-      cwd,
-      timeout: 20_000,
-    }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({
-        code: error.code,
-        stdout: error.stdout,
-        stderr: error.stderr,
-      }),
-    );
+    return runScript(script, args, { cwd });
   }
 
   it('a folder given that does not exist, or holds no bundle, is an error and the module is left as it was', async () => {

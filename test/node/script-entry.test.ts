@@ -5,13 +5,12 @@
  * nothing and exits 0: a cron job draining the dead-letter queue would see success while nothing is
  * replayed. Each run here must show the script's own behaviour (its usage error, or its output file).
  */
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureBundle, writeFixtureBundle } from '../support/fixture-bundle';
+import { type CliResult, runScript } from '../support/trainer-cli';
 
 const repo = path.resolve('.');
 let tmp: string;
@@ -34,22 +33,9 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-function run(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return promisify(execFile)(path.join(repo, 'node_modules/.bin/tsx'), [script, ...args], {
-    env: { ...process.env, ...env },
-    cwd: tmp,
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
+/** Runs `script` from the temporary folder, as an operator in another directory would. */
+function run(script: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runScript(script, args, { cwd: tmp, env });
 }
 
 describe.each(['a symlink in a folder with a space', 'a symlinked folder'])(

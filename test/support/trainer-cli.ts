@@ -20,10 +20,21 @@ export function cli(command: string, args: string[]): Promise<CliResult> {
   return runScript(`trainer/cli/${command}.ts`, args);
 }
 
-/** Runs a TypeScript file of the repository with tsx, as its npm script does; a failing run is a result. */
-export async function runScript(file: string, args: string[]): Promise<CliResult> {
+/**
+ * Runs a TypeScript file with tsx, as its npm script does; a failing run is a result. `cwd` and `env`
+ * (added to this process's) for scripts run from elsewhere than the repository.
+ */
+export async function runScript(
+  file: string,
+  args: string[],
+  { cwd, env }: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(TSX, [file, ...args], { timeout: 120_000 });
+    const { stdout, stderr } = await run(TSX, [file, ...args], {
+      timeout: 120_000,
+      ...(cwd === undefined ? {} : { cwd }),
+      ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
