@@ -121,6 +121,11 @@ function rankedHistories(
   return served;
 }
 
+/** How many candidates each list is built from: the bundle's graph depth, as the worker serves them. */
+export function candidateDepth(k: number): number {
+  return Math.max(k, MODEL_TOP_K);
+}
+
 /** Runs the evaluation. */
 export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const log = options.log ?? (() => {});
@@ -181,13 +186,12 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   // from one product family, the families read from the items' titles as `train` writes them into
   // the catalogue (without titles, movielens's u.data, every item is in one family and nothing moves).
   const families = buildCatalogue(train.items, source.items, popularity);
-  const graphK = Math.max(k, MODEL_TOP_K);
   const rows: ModelScore[] = [];
   for (const [name, body] of bodies) {
     const onnx = buildRecommenderGraph({
       name,
       items: train.items.length,
-      k: graphK,
+      k: candidateDepth(k),
       body,
       producerVersion: 'eval',
     });

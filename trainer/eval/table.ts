@@ -1,6 +1,5 @@
 /** The one table `npm run eval` prints: each model beside popularity. */
-import { MODEL_TOP_K } from '../pipeline/train';
-import type { EvalResult } from './run-eval';
+import { candidateDepth, type EvalResult } from './run-eval';
 
 /** Formats the evaluation as a Markdown table with the nDCG ratio to popularity. */
 export function formatTable(result: EvalResult): string {
@@ -32,7 +31,7 @@ export function formatTable(result: EvalResult): string {
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   return [
     `${result.format}: ${result.protocol}`,
-    `backend: ${result.backend}; metrics computed on the exported ONNX graphs in onnxruntime-web, on lists as the worker serves them (the model's top-${Math.max(k, MODEL_TOP_K)}, best sellers where it has no evidence, at most 40 % from one product family)`,
+    `backend: ${result.backend}; metrics computed on the exported ONNX graphs in onnxruntime-web, on lists as the worker serves them (the model's top-${candidateDepth(k)}, best sellers where it has no evidence, at most 40 % from one product family)`,
     `MAP = Σ precision at hits / |relevant| (the published Microsoft Recommenders "MAP"); MAP@${k} divides by min(|relevant|, ${k}) (their current map_at_k)`,
     '',
     row(header),

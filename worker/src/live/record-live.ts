@@ -78,8 +78,8 @@ interface LiveChanges {
  * redelivery counts the events it finds stored if the marker is missing and never if it is there. A
  * message that stored nothing and is retried leaves none: its next delivery stores, and counts, its
  * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
- * order); a server's report under a user id alone counts in the arm of the browsers that user id was
- * seen with, and not at all without one (serverOrderArms). Events older than LIVE_DAYS, or dated more
+ * order); a server's report under a user id alone counts in the arm of the one browser that user id
+ * was seen with, and not at all otherwise (serverOrderArms). Events older than LIVE_DAYS, or dated more
  * than a day ahead, are not counted. The counters are a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
  * report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing (no pseudonym can be made).
  */
@@ -306,13 +306,12 @@ async function liveChanges(
     };
 
     add('events');
-    // The browser is the report's unit; an event under a user id alone names none, but a server's
-    // order counted here is its one browser's (serverOrderArms).
+    // The browser is the report's unit; an event under a user id alone names none.
     const browser =
       event.anonymousId == null
-        ? serverArm?.browser
+        ? undefined
         : await liveTallyHash(hashKey, event.site, 'browser', event.anonymousId);
-    if (browser !== undefined && event.anonymousId != null) count('browsers', browser);
+    if (browser !== undefined) count('browsers', browser);
     const role = experimentRoleOf(event);
     if (role.kind === 'impression' || role.kind === 'click') {
       const counter = role.kind === 'impression' ? 'impressions' : 'clicks';
@@ -320,8 +319,9 @@ async function liveChanges(
       add(`${counter}:${livePlacement(role.placement)}`);
     } else if (role.kind === 'order' && newOrders.has(event)) {
       add('orders');
-      // A buyer is a browser, as in the report: a server's order only counts with its one browser.
-      if (browser !== undefined) count('buyers', browser);
+      // A buyer is a browser, as in the report: a server's order is its one browser's (serverOrderArms).
+      const buyer = browser ?? serverArm?.browser;
+      if (buyer !== undefined) count('buyers', buyer);
       const value = orderValue(event);
       const milli = Math.round(value.revenue * 1000);
       if (!value.priced || !Number.isSafeInteger(milli)) add('unpriced_orders');

@@ -40,8 +40,9 @@ export function declaredCharset(prefix: Uint8Array): string | undefined {
     return 'utf-16';
   const text = asLatin1(prefix).replace(COMMENT, '');
   const label = META_CHARSET.exec(text)?.[1]?.toLowerCase();
+  if (label === undefined) return undefined;
   // A page that says UTF-16 in ASCII markup is not UTF-16; browsers read it as UTF-8 (HTML spec).
-  if (label === undefined || /^utf-?16/.test(label)) return label === undefined ? undefined : 'utf-8';
+  if (/^utf-?16/.test(label)) return 'utf-8';
   return label === 'x-user-defined' ? 'windows-1252' : label;
 }
 
