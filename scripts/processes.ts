@@ -1,7 +1,8 @@
 /**
- * What the dev stack needs to know of other processes to clean up after an `npm start` that was killed
- * outright: whether one runs, whether it is still the process a pid was recorded for (its start time),
- * its command line, and the members of a process group. From /proc where there is one (Linux), else
+ * What the dev stack and the local servers need to know of other processes, to clean up after an
+ * `npm start` that was killed outright or to tell a stale lock: whether one runs, whether it is still
+ * the process a pid was recorded for (its start time), its command line, and the members of a process
+ * group. From /proc where there is one (Linux), else
  * from `ps` (macOS); each answers "unknown" (undefined, or an empty list) rather than throwing.
  */
 import { execFileSync } from 'node:child_process';

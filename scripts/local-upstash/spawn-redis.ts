@@ -11,7 +11,7 @@ import {
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { commandLine } from '../processes.ts';
+import { commandLine, isRunning, startTime, stillRuns } from '../processes.ts';
 import { onProcessEnd } from './process-cleanup.ts';
 
 /** A redis-server child process listening on a private unix socket. */
@@ -54,31 +54,6 @@ interface OwnerRecord {
   socketPath: string;
 }
 
-/** A process's start time as the kernel has it (/proc/PID/stat, field 22); undefined without /proc. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether `pid` is a live process (a zombie is not). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc: kill(0) has said it is there
-  }
-}
-
 /**
  * Stops the redis-servers that spawnRedisServer() started in processes that are gone (killed outright,
  * and their watchdog too), and removes their folders. One is stopped only if its command line names
@@ -104,9 +79,7 @@ export function stopLeftoverRedisServers(
       continue; // not one of ours, or one still being started
     }
     if (typeof record.owner !== 'number' || typeof record.redis !== 'number') continue;
-    const started = record.ownerStarted === undefined ? undefined : startTime(record.owner);
-    const ownerRuns = isRunning(record.owner) && (started === undefined || started === record.ownerStarted);
-    if (ownerRuns) continue;
+    if (stillRuns(record.owner, record.ownerStarted)) continue;
     if (
       isRunning(record.redis) &&
       typeof record.socketPath === 'string' &&

@@ -1,36 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { startTime, stillRuns } from '../../processes.ts';
 
 /** Lock files this process holds (by real path): only these make a lock naming our own pid live. */
 const heldLocks = new Set<string>();
 
-/** Whether a process with this id is running (signal 0 tests without signalling). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * When the process started, in clock ticks since boot (field 22 of /proc/PID/stat), on Linux;
- * undefined elsewhere or when unreadable. It tells a reused pid from the process that wrote a lock.
- */
-function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count after its last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = fields[19];
-    return start && /^\d+$/.test(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The holder a lock file names: `PID` (older files) or `PID START` (see startTimeOf). */
+/** The holder a lock file names: `PID` (older files) or `PID START` (see startTime in scripts/processes.ts). */
 function readHolder(lockPath: string): { pid: number; start?: string } {
   const [pid, start] = fs.readFileSync(lockPath, 'utf8').trim().split(/\s+/);
   return { pid: Number(pid), start: start && /^\d+$/.test(start) ? start : undefined };
@@ -53,10 +28,7 @@ function isHeld(
     if (holder.start !== undefined && ownStart !== undefined) return holder.start === ownStart;
     return heldLocks.has(lockPath);
   }
-  if (!isRunning(holder.pid)) return false;
-  if (holder.start === undefined) return true;
-  const start = startTimeOf(holder.pid);
-  return start === undefined || start === holder.start;
+  return stillRuns(holder.pid, holder.start);
 }
 
 /**
@@ -67,7 +39,7 @@ function isHeld(
  */
 export function lockDataDir(dataDir: string): () => void {
   const lockPath = path.join(fs.realpathSync(dataDir), 'local-mongo.lock');
-  const start = startTimeOf(process.pid);
+  const start = startTime(process.pid);
   const content = start === undefined ? String(process.pid) : `${process.pid} ${start}`;
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
