@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hypergeometric, permutationTest, Random } from './resampling';
+import { Random } from '../math/random';
+import { hypergeometric, permutationTest } from './resampling';
 
 describe('Random', () => {
   it('is the same stream for the same seed, and another for the next seed', () => {

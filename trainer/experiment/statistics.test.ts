@@ -3,7 +3,7 @@
  * correction, binomtest), computed for these inputs.
  */
 import { describe, expect, it } from 'vitest';
-import { Random } from './resampling';
+import { Random } from '../math/random';
 import {
   type ArmSums,
   binomialTestP,
