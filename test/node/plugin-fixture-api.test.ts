@@ -32,7 +32,7 @@ describe('the recording API', () => {
 
     // Written before the reset, read by the server after it: the previous test's last page.
     socket.write('GET /v1/recommendations?placement=home HTTP/1.1\r\nHost: api\r\n\r\n');
-    api.reset();
+    await api.reset();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(api.requests).toEqual([]);
     socket.destroy();
@@ -41,6 +41,27 @@ describe('the recording API', () => {
     const fresh = await acceptedConnection();
     expect(api.requests.map((r) => r.path)).toEqual(['/rx.js']);
     fresh.destroy();
+  });
+
+  it("does not record a request a page of the test before opens after reset() (its closing page's keepalive batch)", async () => {
+    const earlierShop = api.shopUrl;
+    await api.reset();
+    expect(api.shopUrl).not.toBe(earlierShop);
+    const post = (origin: string) =>
+      fetch(`${api.apiUrl}/v1/events`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ batch: [] }),
+      }).then(
+        (response) => response.status,
+        () => 'refused',
+      );
+    // A new connection after the reset, from the earlier shop's page: refused, not recorded.
+    expect(await post(earlierShop)).toBe('refused');
+    expect(api.requests).toEqual([]);
+    // This test's shop is recorded.
+    expect(await post(api.shopUrl)).toBe(400);
+    expect(api.requests.map((r) => r.headers.origin)).toEqual([api.shopUrl]);
   });
 
   it('takes a reset() in the middle of an event batch being received without an unhandled error', async () => {
@@ -52,7 +73,7 @@ describe('the recording API', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     // reset() closes the connection: the body's read ends with "aborted", which must not escape
     // (vitest fails a run with an unhandled rejection, as a CI run did).
-    api.reset();
+    await api.reset();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(api.events).toEqual([]);
     socket.destroy();

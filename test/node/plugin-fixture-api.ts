@@ -21,6 +21,7 @@ export interface RecordedRequest {
 }
 
 export interface FixtureApi {
+  /** The shop's origin: a new port after each `reset()` (see there). */
   shopUrl: string;
   apiUrl: string;
   /** Every request the API origin received. */
@@ -54,8 +55,12 @@ export interface FixtureApi {
    * Between tests: forgets every recorded request, event, batch and body, and answers as at the start
    * again (every event post taken, the fixture items). The page stays until the next `setPage`. Open
    * connections are closed, and requests on connections made before are never recorded.
+   *
+   * The shop moves to a new origin (a new port, `shopUrl`), and the API records no request whose
+   * `Origin` is an earlier shop: a closing page's keepalive batch (pagehide) can open its connection
+   * after the reset, and was recorded as the next test's own (a CI run failed on it).
    */
-  reset(): void;
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -114,7 +119,7 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
   let generation = 0;
   const generationOf = new WeakMap<Socket, number>();
 
-  const shop = createServer((_req, res) => {
+  const servePage = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     const body = page.indexOf('<body');
     if (holdBodyMs === 0 || body < 0) {
@@ -124,11 +129,17 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     const rest = page.slice(body);
     res.write(page.slice(0, body));
     setTimeout(() => res.end(rest), holdBodyMs);
-  });
+  };
+  let shop = createServer(servePage);
 
   const api = createServer((req: IncomingMessage, res: ServerResponse) => {
     const requestGeneration = generationOf.get(req.socket);
     if (requestGeneration !== generation) return void req.socket.destroy();
+    // Cross-origin requests name their page's origin; one of an earlier test's shop is not this test's.
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null' && origin !== fixture.shopUrl) {
+      return void req.socket.destroy();
+    }
     const url = new URL(req.url ?? '/', 'http://api.test');
     const request: RecordedRequest = {
       method: req.method ?? 'GET',
@@ -227,7 +238,7 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  return {
+  const fixture: FixtureApi = {
     shopUrl,
     apiUrl,
     requests,
@@ -247,17 +258,22 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       page = html;
       holdBodyMs = options.holdBodyMs ?? 0;
     },
-    reset: () => {
+    reset: async () => {
       generation++;
       api.closeAllConnections();
-      shop.closeAllConnections();
+      // No shop origin is this test's until the new one listens: nothing cross-origin is recorded.
+      fixture.shopUrl = '';
       for (const recorded of [requests, events, batches, bodies]) recorded.length = 0;
       failures = 0;
       nothing = false;
       userSignature = undefined;
+      const earlierShop = shop;
+      shop = createServer(servePage);
+      [fixture.shopUrl] = await Promise.all([listen(shop), close(earlierShop)]);
     },
     close: async () => {
       await Promise.all([close(shop), close(api)]);
     },
   };
+  return fixture;
 }

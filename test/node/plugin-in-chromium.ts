@@ -29,7 +29,7 @@ export function usePluginInChromium(): void {
     await api?.close();
   });
   beforeEach(async () => {
-    api.reset();
+    await api.reset();
     browser = await chromium.fresh();
   });
   afterEach(async () => {
