@@ -4,8 +4,18 @@
  * Types, and the few limits both sides must agree on.
  */
 
-/** Product ids the API accepts: letters, digits, `_ . : -`, 1–64 characters (e.g. `85123A`). */
-export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9][\w.:-]{0,63}$/;
+/**
+ * Product ids the API accepts (`product_id`, `product_ids`), after the worker trims the spaces around
+ * each: 1-256 characters, the events' limit, so every id a shop's events, catalogue and bundle carry
+ * (`85123A`, `TSHIRT/RED XL`, `Größe-42`) can be asked for, in script mode as in proxy mode. Refused:
+ * control characters and lone surrogates (no shop id has them; they are a client's bug) and a comma
+ * (it separates `product_ids`).
+ */
+export const PRODUCT_ID_PATTERN = /^[^,\p{Cc}\p{Cs}]{1,256}$/u;
+
+/** What a refused product id is told, by the worker's 400 `details`. */
+export const PRODUCT_ID_RULE =
+  'must be 1-256 characters without commas or control characters (spaces around it are ignored)';
 
 /**
  * Shop user ids the API accepts (`user_id`, `x-rx-user-id`): 1-256 characters without control

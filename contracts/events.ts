@@ -10,7 +10,8 @@ import { EVENT_LIMITS } from './event-types';
  */
 export * from './event-types';
 
-const MAX_ID_CHARS = 256;
+/** Longest id (product, order, user) an event may carry; the API and the activity lists take as long. */
+export const MAX_ID_CHARS = 256;
 const MAX_NAME_CHARS = 200;
 const MAX_PRODUCTS = 500;
 

@@ -654,7 +654,8 @@ describe('rx.js in Chromium (recording API)', () => {
     // fail its whole batch.
     const ids = Array.from({ length: 60 }, (_, i) => `sku-${String(i).padStart(3, '0')}-${'x'.repeat(36)}`);
     const prices = ids.map((id) => `<span data-rx-price data-rx-product-id="${id}">£2.55</span>`).join('');
-    const refused = '<span id="gid" data-rx-price data-rx-product-id="gid://shop/Variant/1">£9.99</span>';
+    // A comma separates `product_ids`: no id can hold one.
+    const refused = '<span id="gid" data-rx-price data-rx-product-id="gid://shop/Variant/1,2">£9.99</span>';
     await open(page, shopPage().replace('</main>', `</main>${prices}${refused}`));
     await page.waitForFunction(
       "[...document.querySelectorAll('[data-rx-price]')].every((el) => ['priced', 'failed'].includes(el.dataset.rxState))",

@@ -9,6 +9,7 @@ import type { TestProject } from 'vitest/node';
 import { startLocalUpstash } from '../../scripts/local-upstash/index';
 import { buildFixtureBundle, bundleToBase64, outOfBoundsGraph } from './fixture-bundle';
 import { startReadOnlyUpstash } from './read-only-upstash';
+import { SHOP_STYLE_CATEGORIES, shopStyleProductId } from './shop-style-ids';
 import { CLOSED_PORT, startSlowHttpServer } from './slow-http-server';
 
 /** What the edge API tests receive. */
@@ -23,7 +24,7 @@ export interface EdgeApiProvided {
   deadUpstashUrl: string;
   /** name → file name → base64 bytes */
   bundles: Record<
-    'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing',
+    'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'shopIds',
     Record<string, string>
   >;
 }
@@ -140,6 +141,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       mismatch: mismatched(),
       narrow: narrowGraph(),
       failing: failingAtRunTime(),
+      shopIds: bundleToBase64(
+        buildFixtureBundle({
+          version: 'fixture-shop-ids',
+          productId: shopStyleProductId,
+          categories: SHOP_STYLE_CATEGORIES,
+        }),
+      ),
     },
   });
   return async () => {

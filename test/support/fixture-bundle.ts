@@ -33,6 +33,10 @@ export interface FixtureBundleOptions {
   roles?: ModelRole[];
   /** Rank of the `personal` factorization; default 4 (one factor per category). Benchmarks use 64. */
   rank?: number;
+  /** Item i's product id; default {@link fixtureProductId}. */
+  productId?: (index: number) => string;
+  /** The names of the four categories; default {@link FIXTURE_CATEGORIES}. */
+  categories?: readonly [string, string, string, string];
 }
 
 /** A bundle in memory: file name → bytes, plus the parsed manifest. */
@@ -53,15 +57,19 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function catalogueItems(count: number): CatalogueItem[] {
+function catalogueItems(
+  count: number,
+  productId: (index: number) => string,
+  categories: readonly string[],
+): CatalogueItem[] {
   return Array.from({ length: count }, (_, i) => ({
-    product_id: fixtureProductId(i),
+    product_id: productId(i),
     title: `Fixture ${fixtureCategory(i)} ${i}`,
-    url: `/products/${fixtureProductId(i)}`,
-    image: `/images/${fixtureProductId(i)}.jpg`,
+    url: `/products/${encodeURIComponent(productId(i))}`,
+    image: `/images/${encodeURIComponent(productId(i))}.jpg`,
     price: 1 + (i % 10) * 0.5,
     currency: 'GBP',
-    category: fixtureCategory(i),
+    category: categories[i % categories.length] ?? 'mugs',
     available: i !== count - 1,
     popularity: count - i,
   }));
@@ -118,7 +126,11 @@ export function buildFixtureBundle(options: FixtureBundleOptions): FixtureBundle
   const n = options.items ?? 40;
   const k = options.k ?? 20;
   const roles = options.roles ?? ['personal', 'similar', 'complements'];
-  const items = catalogueItems(n);
+  const items = catalogueItems(
+    n,
+    options.productId ?? fixtureProductId,
+    options.categories ?? FIXTURE_CATEGORIES,
+  );
   const catalogueBytes = new TextEncoder().encode(JSON.stringify({ items }));
   const files: Record<string, Uint8Array> = { 'catalogue.json': catalogueBytes };
   const models: Manifest['models'] = [];

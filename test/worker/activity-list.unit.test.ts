@@ -47,4 +47,11 @@ describe('parseActivity', () => {
     ];
     expect(parseActivity(raw)).toEqual([entry('A', 1, 'removed'), entry('C', 3, 'purchase')]);
   });
+
+  it('reads an id as long as an event may carry (256 characters), and no longer', () => {
+    const longest = entry(`SKU/${'x'.repeat(252)}`, 1);
+    expect(
+      parseActivity([JSON.stringify(longest), JSON.stringify(entry(`${longest.product_id}y`, 2))]),
+    ).toEqual([longest]);
+  });
 });

@@ -11,7 +11,7 @@ declare module 'vitest' {
       deadUpstashUrl: string;
       /** name → file name → base64 bytes */
       bundles: Record<
-        'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing',
+        'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'shopIds',
         Record<string, string>
       >;
     };

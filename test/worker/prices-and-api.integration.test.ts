@@ -222,12 +222,16 @@ describe('query validation: 400 naming the field', () => {
     ['placement=everywhere', 'placement'],
     ['', 'placement'],
     ['placement=product', 'product_id'],
-    ['placement=product&product_id=../etc/passwd', 'product_id'],
+    ['placement=product&product_id=tab%09inside', 'product_id'],
+    ['placement=product&product_id=A,B', 'product_id'],
+    ['placement=product&product_id=%20%20', 'product_id'],
+    [`placement=product&product_id=${'p'.repeat(257)}`, 'product_id'],
     ['placement=home&limit=0', 'limit'],
     ['placement=home&limit=51', 'limit'],
     ['placement=home&limit=ten', 'limit'],
     ['placement=home&limit=2.5', 'limit'],
-    ['placement=category&category=%3Cscript%3E', 'category'],
+    ['placement=category&category=new%0Aline', 'category'],
+    ['placement=category&category=%20', 'category'],
     ['placement=cart&product_ids=A,,B', 'product_ids'],
     ['placement=home&user_id=tab%09inside', 'user_id'],
     [`placement=home&user_id=${'u'.repeat(257)}`, 'user_id'],
@@ -243,7 +247,7 @@ describe('query validation: 400 naming the field', () => {
   }
 
   it('a list element is named with its index', async () => {
-    const response = await call('/v1/prices?product_ids=A1,B2,b@d');
+    const response = await call('/v1/prices?product_ids=A1,B2,b%00d');
     const body = (await response.json()) as ErrorBody;
     expect(response.status).toBe(400);
     expect(body.error.details[0]).toMatchObject({ field: 'product_ids', index: 2 });

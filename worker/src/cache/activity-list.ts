@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { MAX_ID_CHARS } from '../../../contracts/events';
 import { ACTIVITY_MAX, type ActivityEntry } from './keys';
 
 const ActivityEntrySchema = z.object({
-  product_id: z.string().min(1).max(128),
+  // As long as an event's id may be: a shorter limit here dropped such products from histories.
+  product_id: z.string().min(1).max(MAX_ID_CHARS),
   kind: z.enum(['view', 'cart', 'purchase', 'click', 'removed']),
   at: z.number(),
 });

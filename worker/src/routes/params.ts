@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { PRODUCT_ID_PATTERN } from '../../../contracts/api-types';
+import { PRODUCT_ID_PATTERN, PRODUCT_ID_RULE } from '../../../contracts/api-types';
 import { ApiError } from '../errors';
 import { USER_ID_HEADER, USER_ID_PATTERN } from '../shopper';
 import { userSignatureValid } from '../shopper/user-signature';
@@ -8,14 +8,13 @@ import { userSignatureValid } from '../shopper/user-signature';
 export { PRODUCT_ID_PATTERN };
 export const MAX_PRODUCT_IDS = 50;
 
-export const productIdSchema = z
-  .string()
-  .regex(PRODUCT_ID_PATTERN, 'must be 1-64 letters, digits or _ . : - (starting with a letter or digit)');
+/** A product id, without the spaces around it (`85123A, 22423` is how people write lists). */
+export const productIdSchema = z.string().trim().regex(PRODUCT_ID_PATTERN, PRODUCT_ID_RULE);
 
 /** `a,b,c` → ['a','b','c'], each a valid product id, at most MAX_PRODUCT_IDS. */
 export const productIdListSchema = z
   .string()
-  .transform((value) => value.split(',').map((id) => id.trim()))
+  .transform((value) => value.split(','))
   .pipe(
     z
       .array(productIdSchema)

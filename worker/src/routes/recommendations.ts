@@ -22,9 +22,12 @@ const RecommendationsQuerySchema = z
     placement: z.enum(PLACEMENTS, { error: `must be one of ${PLACEMENTS.join(', ')}` }),
     product_id: productIdSchema.optional(),
     product_ids: productIdListSchema.optional(),
+    // The shop's own category names (`Home/Garden`, `Décor`, `Kids (3+)`), as the catalogue and proxy
+    // mode's `data-rx-category` carry them, compared exactly once the spaces around are trimmed.
     category: z
       .string()
-      .regex(/^[\w &.,'-]{1,64}$/, "must be 1-64 letters, digits, spaces or _ & . , ' -")
+      .trim()
+      .regex(/^[^\p{Cc}\p{Cs}]{1,256}$/u, 'must be 1-256 characters without control characters')
       .optional(),
     limit: wholeNumberParam(1, MAX_LIMIT, 8),
     ...shopperQueryShape,
