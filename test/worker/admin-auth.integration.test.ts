@@ -36,6 +36,30 @@ describe('admin authentication', () => {
     expect((await admin('192.0.2.77', `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
   });
 
+  it('never counts a request without a bearer token: a preflight, a no-cors request or a page cannot lock the operator out', async () => {
+    const neighbour = '203.0.113.40';
+    const noToken = [
+      () => call('/admin/models', { method: 'OPTIONS', headers: { 'cf-connecting-ip': neighbour } }),
+      () => call('/admin/models', { headers: { 'cf-connecting-ip': neighbour } }),
+      () => admin(neighbour, `Basic ${ADMIN_TOKEN}`),
+      () => admin(neighbour, 'Bearer'),
+    ];
+    for (let round = 0; round < FAILURES_ALLOWED; round++) {
+      for (const request of noToken) {
+        const response = await request();
+        expect(response.status).toBe(401);
+        expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      }
+    }
+    // The operator behind the same address still gets in.
+    expect((await admin(neighbour, `Bearer ${ADMIN_TOKEN}`)).status).toBe(200);
+    // A wrong bearer token still counts.
+    const statuses: number[] = [];
+    for (let i = 0; i <= FAILURES_ALLOWED; i++)
+      statuses.push((await admin(neighbour, `Bearer guess-${i}`)).status);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
   it('counts an IPv6 client by its /64', async () => {
     // Every attempt from another address of one /64: the budget is the /64's.
     for (let i = 0; i < FAILURES_ALLOWED; i++) {

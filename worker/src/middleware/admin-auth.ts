@@ -21,9 +21,13 @@ const BLOCKED_FOR_MS = 60_000;
  *
  * `/admin/*` is outside the shoppers' rate limit, so failed attempts have their own, per client (the
  * connecting IP, an IPv6 one by its /64): `ADMIN_AUTH_LIMITER`, 10 a minute in wrangler.toml (else
- * `RATE_LIMITER`). Only failures count, so publishing many files is never refused. A client over the
- * budget gets 429 for a minute without its token being compared at all, even a right one: otherwise
- * every further guess would still be answered, only more slowly. The binding counts across isolates;
+ * `RATE_LIMITER`). Only a wrong token counts, so publishing many files is never refused. A request
+ * with no bearer token at all (a CORS preflight, a no-cors request any web page can make, a link
+ * opened in a browser) gets 401 without counting: it guesses nothing, and counting it would let anyone
+ * behind the operator's NAT or /64, or a page the operator opens, keep the operator locked out. A
+ * client over the budget gets 429 for a minute without its token being compared at all, even a right
+ * one: otherwise every further guess would still be answered, only more slowly, and a 200 among the
+ * 429s would tell which guess was right. The binding counts across isolates;
  * the "blocked" mark is per isolate, so a client reaching a fresh isolate has one more guess there
  * (which the binding refuses and marks again).
  */
@@ -35,14 +39,19 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     const client = ip ? clientNetwork(ip) : undefined;
     if (client && blockedNow(client)) throw tooManyAttempts(c);
     const given = bearerToken(c.req.header('authorization'));
-    if (given && (await secretsEqual(given, expected))) return next();
+    if (given === undefined) throw unauthorized(c);
+    if (await secretsEqual(given, expected)) return next();
     if (client && (await overFailureBudget(c, client))) {
       blocked.set(client, true);
       throw tooManyAttempts(c);
     }
-    c.header('www-authenticate', 'Bearer');
-    throw new ApiError(401, 'unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>');
+    throw unauthorized(c);
   };
+}
+
+function unauthorized(c: Context<AppEnv>): ApiError {
+  c.header('www-authenticate', 'Bearer');
+  return new ApiError(401, 'unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>');
 }
 
 /** The ADMIN_TOKEN; without one every admin path is a 404, so none ever runs unprotected. */
