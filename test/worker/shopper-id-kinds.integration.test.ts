@@ -164,27 +164,53 @@ describe('a user id sent as an anonymous id (rx_uid) is someone else', () => {
 
   it("does not have the customer's price tokens verified for them", async () => {
     const victim = await customer();
-    const quoted = await call(`/v1/prices?product_ids=${productId(2)}&${victim.signedQuery}`, {
-      headers: { cookie: victim.browser.cookie },
-    });
+    const quoted = await call(
+      `/v1/prices?product_ids=${productId(2)}&${victim.signedQuery}`,
+      { headers: { cookie: victim.browser.cookie } },
+      SIGNED,
+    );
     expect(quoted.status).toBe(200);
     const token = ((await quoted.json()) as { prices: Array<{ token: string }> }).prices[0]?.token;
     if (!token) throw new Error('no price token');
 
     const verify = async (body: Record<string, string>, headers: Record<string, string> = {}) => {
-      const response = await call('/v1/prices/verify', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ tokens: [token], ...body }),
-      });
+      const response = await call(
+        '/v1/prices/verify',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ tokens: [token], ...body }),
+        },
+        SIGNED,
+      );
       expect(response.status).toBe(200);
       return ((await response.json()) as { results: Array<{ valid: boolean; reason?: string }> }).results[0];
     };
-    // The customer's checkout: the shop's server names the user, or their browser asks.
-    expect(await verify({ user_id: victim.userId })).toMatchObject({ valid: true });
+    // The customer's checkout: the shop's server names the user with the id's signature, or their
+    // browser asks with the signature the shop's page holds.
+    const userSig = await signUserId(SIGNED.USER_ID_SECRET, victim.userId);
+    expect(await verify({ user_id: victim.userId, user_sig: userSig })).toMatchObject({ valid: true });
     expect(
-      await verify({}, { cookie: victim.browser.cookie, 'x-rx-user-id': encodeURIComponent(victim.userId) }),
+      await verify(
+        {},
+        {
+          cookie: victim.browser.cookie,
+          'x-rx-user-id': encodeURIComponent(victim.userId),
+          'x-rx-user-sig': userSig,
+        },
+      ),
     ).toMatchObject({ valid: true });
+    // Unsigned, the body's user id is refused like a query's: a token in the page is no oracle of whose it is.
+    const unsigned = await call(
+      '/v1/prices/verify',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tokens: [token], user_id: victim.userId }),
+      },
+      SIGNED,
+    );
+    expect(unsigned.status).toBe(403);
     // The user id passed off as an anonymous id, by cookie, header or body: someone else.
     expect(await verify({}, { cookie: `rx_uid=${victim.userId}` })).toMatchObject({
       valid: false,

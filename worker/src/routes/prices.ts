@@ -20,6 +20,7 @@ import {
   requestUserId,
   shopperQueryShape,
   userIdSchema,
+  userSignatureSchema,
 } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
 
@@ -39,6 +40,8 @@ const VerifyBodySchema = z.object({
     .max(MAX_TOKENS, `must hold at most ${MAX_TOKENS} tokens`),
   /** The shopper checking out, when the shop's server calls (no cookie): their user id... */
   user_id: userIdSchema.optional(),
+  /** ...signed, where USER_ID_SECRET is set (as `user_sig` on every route; `x-rx-user-sig` works too)... */
+  user_sig: userSignatureSchema.optional(),
   /** ...and/or their `rx_uid` (both: a token quoted before login verifies too). */
   anonymous_id: z
     .string()
@@ -55,9 +58,10 @@ const VerifyQuerySchema = z.object({
 /**
  * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out);
  * `tracking=off`: base prices without tokens, no id, no cookie.
- * `POST /v1/prices/verify` `{ tokens, user_id?, anonymous_id? }` → `{ results: [{ index, valid, reason?,
+ * `POST /v1/prices/verify` `{ tokens, user_id?, user_sig?, anonymous_id? }` → `{ results: [{ index, valid, reason?,
  * product_id?, price?, currency?, expires_at?, quote_id? }], valid }`; the shopper is the one named in the body,
- * else the request's `rx_uid` and `user_id` (query or `x-rx-user-id`, as on every route). A token names
+ * else the request's `rx_uid` and `user_id` (query or `x-rx-user-id`, as on every route). Either way a
+ * user id needs its signature where USER_ID_SECRET is set (the body's in `user_sig`). A token names
  * the hash it was quoted for: the user's once logged in, the anonymous session's before, so with both
  * known either verifies (shopper quoted, then logged in, then checked out). Claims are returned only
  * for tokens whose signature holds. A token is checked with the key its key id names, the current
@@ -165,14 +169,20 @@ export const prices = new Hono<AppEnv>()
 async function verifyingShopper(
   c: Context<AppEnv>,
   hashKey: string,
-  body: { user_id?: string; anonymous_id?: string },
+  body: z.infer<typeof VerifyBodySchema>,
   query: z.infer<typeof VerifyQuerySchema>,
 ): Promise<string[]> {
   const site = c.env.SITE_ID;
   if (body.user_id || body.anonymous_id) {
+    // A body's user id is checked as a query's is: with USER_ID_SECRET, only with its signature (403
+    // otherwise). Unchecked, anyone holding a page's price token could try guesses of the user id
+    // behind its pseudonym here, unlimited (this route is not rate limited), and learn who it is.
+    const userId = body.user_id
+      ? await requestUserId(c, c.env, { user_id: body.user_id, user_sig: body.user_sig })
+      : undefined;
     // Each by its own kind: a UUID sent as `anonymous_id` never names the user whose id it is.
     const ids: ShopperId[] = [];
-    if (body.user_id) ids.push({ userId: body.user_id });
+    if (userId) ids.push({ userId });
     if (body.anonymous_id) ids.push({ anonymousId: body.anonymous_id });
     return Promise.all(ids.map((id) => userHash(hashKey, site, id)));
   }
