@@ -376,6 +376,8 @@ describe('events consumer, packed messages (several events per queue message)', 
       const namespace = workerEnv().EVENT_WRITER;
       if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
       const writer = namespace.get(namespace.idFromName('events'));
+      // The malformed events earlier tests sent through it show for an hour (a test of its own): not here.
+      await runInDurableObject(writer, (_instance, state) => state.storage.delete('refused'));
       // The object's own settings (a rotated password): every batch through it fails.
       const writeWith = (uri: string, events: StoredEvent[]) =>
         runInDurableObject(writer, async (instance: EventWriter) => {
@@ -405,6 +407,67 @@ describe('events consumer, packed messages (several events per queue message)', 
       expect((await mongodbHealth(fresh)).mongodb).toEqual({ status: 'ok' });
     },
   );
+
+  it.skipIf(!hasMongoControl())(
+    '/healthz shows events MongoDB refuses for good (kept in rejected_events) in an isolate that ran no batch',
+    async () => {
+      const run = runId();
+      const unique = {
+        keys: { 'properties.order_ref': 1 as const },
+        options: { unique: true as const, sparse: true as const },
+      };
+      await withIndexedDatabase(unique, async (_deliverThere, database) => {
+        const namespace = workerEnv().EVENT_WRITER;
+        if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
+        // A writer of this test's own, on the database with the data team's unique index.
+        const writer = namespace.get(namespace.idFromName(`refusals-${run}`));
+        const events = storedEvents(run, 3).map((event) => ({
+          ...event,
+          properties: { ...event.properties, order_ref: `o-${run}` },
+        }));
+        const result = await runInDurableObject(writer, async (instance: EventWriter) => {
+          const object = instance as unknown as { env: Env };
+          object.env = { ...object.env, MONGODB_DB: database };
+          const written = await instance.write({ events, rejected: [] });
+          return { written, status: await instance.status() };
+        });
+        expect(result.written.events.map((outcome) => outcome.kind)).toEqual([
+          'stored',
+          'invalid',
+          'invalid',
+        ]);
+        expect(result.status.failure).toBeNull();
+        expect(result.status.refused).toMatchObject({
+          count: 2,
+          detail: expect.stringMatching(/^MongoDB error 11000/),
+        });
+
+        // /healthz asks that writer (the one the consumer uses is named `events`): seen from a fresh isolate.
+        const asking = { idFromName: () => ({}), get: () => writer } as unknown as Env['EVENT_WRITER'];
+        reportRecovery('mongodb');
+        const { mongodb } = await mongodbHealth({ EVENT_WRITER: asking, HEALTH_PROBE_CACHE_SECONDS: '0' });
+        expect(mongodb?.status).toBe('degraded');
+        expect(mongodb?.detail).toMatch(
+          /^2 event\(s\) kept out of events since .*, in rejected_events: MongoDB error 11000/,
+        );
+      });
+    },
+  );
+
+  it('/healthz says mongodb is down while events are queued but MONGODB_URI is not set (each would end in the DLQ)', async () => {
+    const { mongodb } = await mongodbHealth({ MONGODB_URI: '', HEALTH_PROBE_CACHE_SECONDS: '0' });
+    expect(mongodb).toEqual({
+      status: 'down',
+      detail: 'events are accepted and queued but cannot be stored: MONGODB_URI is not set',
+    });
+    // Without a queue nothing is accepted to store: not configured, as before.
+    const { mongodb: alone } = await mongodbHealth({
+      MONGODB_URI: '',
+      EVENTS: undefined,
+      HEALTH_PROBE_CACHE_SECONDS: '0',
+    });
+    expect(alone?.status).toBe('disabled');
+  });
 
   it('a rejection record MongoDB could not take yet keeps /healthz degraded while its message is retried', async () => {
     const run = runId();

@@ -27,6 +27,11 @@ export function reportFailure(component: string, error: unknown): void {
   probeResults.delete(component);
 }
 
+/** This isolate's last failure of `component` until it recovers (whatever its age), for relaying. */
+export function lastFailure(component: string): { at: number; detail: string } | undefined {
+  return failures.get(component);
+}
+
 /**
  * What of an error `/healthz` (a public path) may show: the kind of failure, not the request that
  * failed (see redactSecrets), and not more than 200 characters of it. Everything that reaches

@@ -42,6 +42,7 @@ export class EventWriter extends DurableObject<Env> {
       throw error;
     }
     await this.noteOutcome(failureOf(result));
+    await this.noteRefusals(result);
     return result;
   }
 
@@ -52,8 +53,59 @@ export class EventWriter extends DurableObject<Env> {
    * written, not for a time: between a failed batch and its retry (back-off, minutes) MongoDB has not
    * been seen to work, and messages that ran out of retries wait in the dead-letter queue.
    */
-  async status(): Promise<WriterFailure | null> {
-    return this.lastFailure();
+  async status(): Promise<WriterStatus> {
+    const [failure, refused, redis] = await Promise.all([
+      this.lastFailure(),
+      this.ctx.storage.get<WriterRefusals>(REFUSED_KEY),
+      this.ctx.storage.get<RedisFailures>(REDIS_FAILURES_KEY),
+    ]);
+    return { failure, refused: refused ?? null, redis: redis ?? {} };
+  }
+
+  /**
+   * The consumer's Redis writes (recent activity, live counters) as its invocations saw them: `detail`
+   * after a batch's write failed, undefined after one succeeded. Kept here for the same reason as the
+   * batch failures: the isolate answering `/healthz` has usually run no batch. Never throws.
+   */
+  async noteRedisWrite(component: RedisComponent, detail: string | undefined): Promise<void> {
+    try {
+      await this.ctx.storage.transaction(async (txn) => {
+        const failures = (await txn.get<RedisFailures>(REDIS_FAILURES_KEY)) ?? {};
+        if (detail === undefined) delete failures[component];
+        else failures[component] = { at: new Date().toISOString(), detail };
+        await txn.put(REDIS_FAILURES_KEY, failures);
+      });
+    } catch (error) {
+      log('warn', 'event_writer_status_not_saved', { error });
+    }
+  }
+
+  /**
+   * Counts the events MongoDB refused for good in this batch (a validator, another unique index: kept
+   * in `rejected_events`, acked) and those the consumer found malformed, so `/healthz` shows them for
+   * REFUSED_WINDOW_MS after the last one instead of `ok`; the count restarts after that. Never throws.
+   */
+  private async noteRefusals(result: WriteResult): Promise<void> {
+    const refusals = [
+      ...result.events.flatMap((outcome) => (outcome.kind === 'invalid' ? [outcome.reason] : [])),
+      // A malformed event's record stored now (a redelivery's `duplicate` was counted the first time).
+      ...result.rejected.flatMap((outcome) => (outcome.kind === 'stored' ? ['not a valid event'] : [])),
+    ];
+    const [reason] = refusals;
+    if (reason === undefined) return;
+    try {
+      const now = new Date();
+      const earlier = await this.ctx.storage.get<WriterRefusals>(REFUSED_KEY);
+      const recent = earlier !== undefined && now.getTime() - Date.parse(earlier.lastAt) < REFUSED_WINDOW_MS;
+      await this.ctx.storage.put(REFUSED_KEY, {
+        count: (recent ? earlier.count : 0) + refusals.length,
+        since: recent ? earlier.since : now.toISOString(),
+        lastAt: now.toISOString(),
+        detail: reason,
+      } satisfies WriterRefusals);
+    } catch (error) {
+      log('warn', 'event_writer_status_not_saved', { error });
+    }
   }
 
   /** In memory once read; in the object's storage too, so an evicted object still knows. */
@@ -129,7 +181,34 @@ export interface WriterFailure {
   detail: string;
 }
 
+/** Events kept out of `events` lately (refused by MongoDB, or malformed), as `/healthz` tells them. */
+export interface WriterRefusals {
+  count: number;
+  /** ISO times of the first and the last refusal of the run. */
+  since: string;
+  lastAt: string;
+  /** The last batch's first reason. */
+  detail: string;
+}
+
+export type RedisComponent = 'activity' | 'live_counters';
+/** The last failed Redis write of each component, until one succeeds. */
+export type RedisFailures = Partial<Record<RedisComponent, WriterFailure>>;
+
+/** What `/healthz` asks the writer (health-probe.ts). */
+export interface WriterStatus {
+  /** The last batch's failure; null when it was written. */
+  failure: WriterFailure | null;
+  refused: WriterRefusals | null;
+  redis: RedisFailures;
+}
+
+/** A run of refusals ends after this long without one (and `/healthz` is ok again). */
+export const REFUSED_WINDOW_MS = 60 * 60_000;
+
 const LAST_FAILURE_KEY = 'last_failure';
+const REFUSED_KEY = 'refused';
+const REDIS_FAILURES_KEY = 'redis_failures';
 
 /** The consumer's words for a batch with events to retry (handler.ts); undefined when all were written. */
 function failureOf(result: WriteResult): string | undefined {

@@ -7,6 +7,7 @@ import { type LiveDelivery, recordLiveCounters } from '../live';
 import { log } from '../log';
 import { retryDelaySeconds } from './backoff';
 import { explainConnectFailure, retryDetail } from './failure-detail';
+import { relayRedisHealth } from './redis-health-relay';
 import { type RejectedEventDocument, rejectedEventDocument } from './rejected-event';
 import { storeBatch } from './store';
 import type { DocumentOutcome } from './write-errors';
@@ -107,6 +108,7 @@ export async function handleEventBatch(
     recordActivity(env, settled),
     recordLiveCounters(env, liveDeliveries(valid, outcomes, retryReason)),
   ]);
+  await relayRedisHealth(env);
   await hooks.beforeAcks?.();
 
   // Acked only now, after Redis: an explicitly acked message is never redelivered, even when the
