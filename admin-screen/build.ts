@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { isMain } from '../scripts/is-main';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const OUTPUT = path.join(here, '..', 'worker', 'src', 'live', 'screen-bundle.generated.ts');
@@ -53,7 +54,7 @@ async function writeScreen(): Promise<void> {
   );
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   writeScreen().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);

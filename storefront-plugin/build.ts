@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build } from 'esbuild';
+import { isMain } from '../scripts/is-main';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -117,7 +118,7 @@ export async function writePlugin(): Promise<PluginBuild> {
   return built;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   writePlugin().then(
     (built) => {
       const kb = (n: number) => `${(n / 1024).toFixed(2)} KB`;

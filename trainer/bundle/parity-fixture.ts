@@ -7,7 +7,7 @@
  * test/fixtures/parity-default.json).
  */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { isMain } from '../../scripts/is-main';
 import { referenceScores, referenceTopK } from '../models/reference';
 import { readScoringBody } from '../onnx/read-body';
 import { readBundle } from './read-bundle';
@@ -67,7 +67,7 @@ export async function buildParityFixture(dir: string, topK = 10): Promise<Parity
   return { bundleVersion: bundle.manifest.version, tolerance: 1e-4, topK, cases, expected };
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+if (isMain(import.meta.url)) {
   const dir = process.argv[2] ?? 'models/default';
   const out = process.argv[3] ?? 'test/fixtures/parity-default.json';
   const fixture = await buildParityFixture(dir);
