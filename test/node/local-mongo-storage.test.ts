@@ -168,6 +168,45 @@ describe('local-mongo storage', () => {
     expect(idsIn(dataDir, 'events')).toEqual(['e0', 'e1', 'e2']);
   });
 
+  it('changes no index in memory that the full disk kept out of .indexes.json (a restart would forget it)', () => {
+    const dataDir = freshDir();
+    const engine = StorageEngine.open(dataDir);
+    const events = engine.ensureCollection('rx', 'events');
+    events.createIndex({ name: 'order_1', key: { order: 1 }, unique: true });
+    const names = () => events.listIndexes().map((index) => index.name);
+    const full = () =>
+      vi.spyOn(fs, 'writeFileSync').mockImplementationOnce(() => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      });
+
+    full();
+    expect(() => events.createIndex({ name: 'ref_1', key: { ref: 1 }, unique: true })).toThrow(
+      expect.objectContaining({ codeName: 'OutOfDiskSpace' }),
+    );
+    // Not created: not listed, not enforced.
+    expect(names()).toEqual(['_id_', 'order_1']);
+    events.insert({ _id: 'a', order: 'o1', ref: 'r' });
+    events.insert({ _id: 'b', order: 'o2', ref: 'r' });
+
+    full();
+    expect(() => events.dropIndex('order_1')).toThrow(
+      expect.objectContaining({ codeName: 'OutOfDiskSpace' }),
+    );
+    // Not dropped: still enforced, as after a restart.
+    expect(() => events.insert({ _id: 'c', order: 'o', ref: 'r' })).not.toThrow();
+    expect(() => events.insert({ _id: 'd', order: 'o' })).toThrow(/duplicate key/);
+    engine.flush();
+    engine.close();
+    const reopened = StorageEngine.open(dataDir);
+    expect(
+      reopened
+        .getCollection('rx', 'events')
+        ?.listIndexes()
+        .map((index) => index.name),
+    ).toEqual(['_id_', 'order_1']);
+    reopened.close();
+  });
+
   it('completes a short write, and cuts off a write the disk stopped halfway: no record follows a fragment', () => {
     const dataDir = freshDir();
     const engine = StorageEngine.open(dataDir);

@@ -177,8 +177,9 @@ export class Collection {
       }
     }
     return () => {
+      // On disk first: an index the file could not take must not be enforced until a restart forgets it.
+      this.saveIndexSpecs([...this.indexSpecs, listedSpec(spec)]);
       this.addIndexSpec(spec);
-      this.saveIndexSpecs();
     };
   }
 
@@ -187,10 +188,11 @@ export class Collection {
     if (name === '_id_') throw new CommandError('InvalidOptions', 'cannot drop _id index');
     const position = this.indexSpecs.findIndex((spec) => spec.name === name);
     if (position < 0) throw new CommandError('IndexNotFound', `index not found with name [${name}]`);
+    // On disk first, as createIndex: a drop the file did not take would come back at a restart.
+    this.saveIndexSpecs(this.indexSpecs.filter((_, index) => index !== position));
     this.indexSpecs.splice(position, 1);
     const uniquePosition = this.uniqueIndexes.findIndex((index) => index.name === name);
     if (uniquePosition >= 0) this.uniqueIndexes.splice(uniquePosition, 1);
-    this.saveIndexSpecs();
   }
 
   /**
@@ -206,12 +208,10 @@ export class Collection {
       this.log.flush();
     } catch (error) {
       this.reloadFromLog();
-      const code = (error as NodeJS.ErrnoException).code;
-      const full = code === 'ENOSPC' || code === 'EDQUOT';
-      throw new CommandError(
-        full ? 'OutOfDiskSpace' : 'InternalError',
-        `local-mongo: could not write to ${this.log.path} (${error instanceof Error ? error.message : String(error)}); the writes of this command were not applied`,
-        { cause: error },
+      throw refusedByDisk(
+        error,
+        `could not write to ${this.log.path}`,
+        'the writes of this command were not applied',
       );
     }
     if (this.log.records > COMPACT_MIN_RECORDS && this.log.records > 2 * this.docs.size) {
@@ -252,8 +252,7 @@ export class Collection {
   }
 
   private addIndexSpec(spec: Doc & { name?: unknown; key?: unknown }): void {
-    const { ns: _ignoredNamespace, ...stored } = spec;
-    const listed: Doc = { v: 2, ...stored };
+    const listed = listedSpec(spec);
     this.indexSpecs.push(listed);
     if (listed.unique === true && typeof listed.name === 'string' && isPlainDoc(listed.key)) {
       const index = new UniqueIndex(this.ns, {
@@ -269,10 +268,20 @@ export class Collection {
     }
   }
 
-  private saveIndexSpecs(): void {
+  /**
+   * Writes `specs` as the collection's index list (a temporary file renamed over the old one). Throws
+   * the CommandError a full disk gets (OutOfDiskSpace, else InternalError); the caller changes memory
+   * only after this returned.
+   */
+  private saveIndexSpecs(specs: readonly Doc[]): void {
     const path = `${this.basePath}.indexes.json`;
-    fs.writeFileSync(`${path}.tmp`, EJSON.stringify(this.indexSpecs, { relaxed: false }));
-    fs.renameSync(`${path}.tmp`, path);
+    try {
+      fs.writeFileSync(`${path}.tmp`, EJSON.stringify(specs, { relaxed: false }));
+      fs.renameSync(`${path}.tmp`, path);
+    } catch (error) {
+      fs.rmSync(`${path}.tmp`, { force: true });
+      throw refusedByDisk(error, `could not write ${path}`, 'the indexes were not changed');
+    }
   }
 
   private index(doc: Doc, key: string): void {
@@ -282,6 +291,26 @@ export class Collection {
   private unindex(doc: Doc, key: string): void {
     for (const index of this.uniqueIndexes) index.remove(doc, key);
   }
+}
+
+/** The reply to a command whose change the disk refused: OutOfDiskSpace when it is full, else InternalError. */
+function refusedByDisk(error: unknown, what: string, outcome: string): CommandError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  const reason = error instanceof Error ? error.message : String(error);
+  return new CommandError(
+    full ? 'OutOfDiskSpace' : 'InternalError',
+    `local-mongo: ${what} (${reason}); ${outcome}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/** An index as `listIndexes` shows it and `.indexes.json` keeps it: version 2, without `ns`. */
+function listedSpec(spec: Doc): Doc {
+  const { ns: _ignoredNamespace, ...stored } = spec;
+  return { v: 2, ...stored };
 }
 
 /** An index's options as comparable text: all but its name and key and what the server adds or ignores. */
