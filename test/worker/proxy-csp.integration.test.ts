@@ -139,7 +139,7 @@ describe('proxy: a nonce-based policy', () => {
     );
     // The worker sends held-out pages' views too (proxy.ts), so the plugin is told so here as well.
     expect(body).toContain(
-      `<script src="/rx.js" async nonce="${nonce}" data-rx-page-view="sent"></script></head>`,
+      `<script src="https://shop.example/rx.js" async nonce="${nonce}" data-rx-page-view="sent"></script></head>`,
     );
     expect(body).not.toContain('<style data-rx-styles');
   });
@@ -152,7 +152,7 @@ describe('proxy: policies that already allow our tags, or do not block', () => {
     const { response, body } = await page(path);
     expect(response.headers.get('content-security-policy')).toBe(csp);
     expect(injectedNonce(body)).toBeNull();
-    expect(count(body, '<script src="/rx.js"')).toBe(1);
+    expect(count(body, '<script src="https://shop.example/rx.js"')).toBe(1);
     expect(count(body, '<style data-rx-styles>')).toBe(1);
     expect(withoutInsertions(body)).toBe((await direct(path)).body);
   });
@@ -170,7 +170,7 @@ describe('proxy: policies that already allow our tags, or do not block', () => {
     expect(response.headers.get('content-security-policy-report-only')).toBe(ro);
     expect(response.headers.get('content-security-policy')).toBeNull();
     expect(injectedNonce(body)).toBeNull();
-    expect(count(body, '<script src="/rx.js"')).toBe(1);
+    expect(count(body, '<script src="https://shop.example/rx.js"')).toBe(1);
   });
 });
 
@@ -225,7 +225,9 @@ describe('proxy: policies that would have to be weakened', () => {
       expect(body).not.toContain('/rx.js');
     }
     const allowed = await page(cspPath({ csp: ['sandbox allow-scripts allow-same-origin'] }));
-    expect(count(allowed.body, '<script src="/rx.js" async data-rx-page-view="sent">')).toBe(1);
+    expect(
+      count(allowed.body, '<script src="https://shop.example/rx.js" async data-rx-page-view="sent">'),
+    ).toBe(1);
   });
 
   it("keeps the script when connect-src refuses the plugin's /v1 calls, and says so", async () => {
@@ -233,7 +235,7 @@ describe('proxy: policies that would have to be weakened', () => {
     const lines = await cspLogLines(async () => {
       const { response, body } = await page(cspPath({ csp: [csp] }));
       expect(response.headers.get('content-security-policy')).toBe(csp);
-      expect(count(body, '<script src="/rx.js"')).toBe(1);
+      expect(count(body, '<script src="https://shop.example/rx.js"')).toBe(1);
     });
     expect(lines).toEqual([
       expect.objectContaining({

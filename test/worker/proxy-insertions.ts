@@ -6,8 +6,9 @@ export function withoutInsertions(html: string): string {
   return (
     html
       .replace(/<style data-rx-styles( nonce="[\w+/=]+")?>[^<]*<\/style>/g, '')
+      // The plugin's tag, absolute on the public host the tests request (proxy-helpers.ts PUBLIC).
       .replace(
-        /<script src="\/rx\.js" async( nonce="[\w+/=]+")?( data-rx-page-view="sent")?( data-consent="required")?( data-gpc)?><\/script>/g,
+        /<script src="https:\/\/shop\.example\/rx\.js" async( nonce="[\w+/=]+")?( data-rx-page-view="sent")?( data-consent="required")?( data-gpc)?><\/script>/g,
         '',
       )
       .replace(/ data-rx-filled="[^"]*"/g, '')

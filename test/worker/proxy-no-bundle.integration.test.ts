@@ -24,7 +24,7 @@ describe('proxy: the real worker with no model bundle published', () => {
 
     expect(response.status).toBe(200);
     // The page is still the worker's (plugin injected), but no recommendation was made up.
-    expect(count(body, '<script src="/rx.js" async')).toBe(1);
+    expect(count(body, '<script src="https://shop.example/rx.js" async')).toBe(1);
     expect(body).not.toContain('<section class="rx-block');
     expect(body).not.toContain('data-rx-recommendation-id');
     // An empty answer, not a missing one: the slot keeps the shop's markup and gives back its height.

@@ -118,7 +118,40 @@ describe('proxy: origins that get something wrong', () => {
       },
     );
     expect(body).toContain('<template><script src="/rx.js"></script></template>');
-    expect(body).toContain('<script src="/rx.js" async data-rx-page-view="sent"></script>');
+    expect(body).toContain(
+      '<script src="https://shop.example/rx.js" async data-rx-page-view="sent"></script>',
+    );
+  });
+
+  it("a <base href> elsewhere cannot send the plugin's tag (and its CSP nonce) to another host", async () => {
+    const page = PAGE.replace('<title>', '<base href="https://elsewhere.example/"><title>');
+    const { body } = await proxied(
+      raw(page, [
+        'content-type: text/html; charset=utf-8',
+        "content-security-policy: script-src 'nonce-shop123'",
+      ]),
+      {},
+      { deps: { source: () => testSource() } },
+    );
+    const tag = body.match(/<script src="([^"]*)" async nonce="[^"]+"/);
+    // Absolute on the public host the page was requested from, so the browser ignores <base>.
+    expect(tag?.[1]).toBe(`${PUBLIC}/rx.js`);
+    // Whatever public host the shop's domain is: the tag names the one this request came to.
+    const app = new Hono<AppEnv>().all(
+      '*',
+      proxyHandler({ source: () => testSource(), sendEvents: async () => undefined }),
+    );
+    const ctx = createExecutionContext();
+    const other = await app.fetch(
+      new Request(`https://www.other-shop.example${raw(page, ['content-type: text/html; charset=utf-8'])}`, {
+        headers: { 'user-agent': BROWSER_UA, accept: 'text/html' },
+      }),
+      testEnv(),
+      ctx,
+    );
+    const otherBody = await other.text();
+    await waitOnExecutionContext(ctx);
+    expect(otherBody).toContain('<script src="https://www.other-shop.example/rx.js" async');
   });
 
   it('a price written with numeric references gets the personal price, not digits spliced into a reference', async () => {

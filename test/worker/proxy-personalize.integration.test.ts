@@ -58,7 +58,9 @@ describe('proxy: personalized pages', () => {
     expect(count(body, 'class="rx-item"')).toBe(4);
     expect(body).not.toContain('data-rx-product-id="85123A" data-rx-recommendation-id'); // the viewed product is excluded
     expect(body).toContain('data-rx-filled="rec-test-1"');
-    expect(count(body, '<script src="/rx.js" async data-rx-page-view="sent"></script>')).toBe(1);
+    expect(
+      count(body, '<script src="https://shop.example/rx.js" async data-rx-page-view="sent"></script>'),
+    ).toBe(1);
     expect(count(body, '<style data-rx-styles>')).toBe(1);
     expect(body.indexOf('<style data-rx-styles>')).toBeLessThan(body.indexOf('</head>'));
     expect(withoutInsertions(body)).toBe(original.body);
@@ -126,7 +128,9 @@ describe('proxy: personalized pages', () => {
       early += decoder.decode(next.value, { stream: true });
     }
     if (stallTimer !== undefined) clearTimeout(stallTimer);
-    expect(early).toContain('<script src="/rx.js" async data-rx-page-view="sent"></script>');
+    expect(early).toContain(
+      '<script src="https://shop.example/rx.js" async data-rx-page-view="sent"></script>',
+    );
     expect(early).toContain('</head>');
     expect(early).not.toContain('<section class="rx-block');
     expect(holds).toEqual({ taken: 1, released: 0 });
@@ -202,7 +206,7 @@ describe('proxy: personalized pages', () => {
     expect(body).toContain(`£${half.toFixed(2)}</span>`);
     expect(body).toContain('<path class="price-tag" d="M0 0"/>');
     // Another site's rx.js is not the shop's tag for this plugin: ours is still injected, once.
-    expect(count(body, 'src="/rx.js"')).toBe(1);
+    expect(count(body, 'src="https://shop.example/rx.js"')).toBe(1);
   });
 
   it('writes a price in place when its end tag is left implied (minified <li>, <td>), not after </html>', async () => {
@@ -277,7 +281,7 @@ describe('proxy: personalized pages', () => {
       );
       expect(events).toHaveLength(0);
       expect(count(body, 'class="rx-item"')).toBeGreaterThan(0);
-      expect(body).toContain('<script src="/rx.js" async></script>');
+      expect(body).toContain('<script src="https://shop.example/rx.js" async></script>');
     }
   });
 
@@ -653,7 +657,9 @@ describe('proxy: never break the shop', () => {
         env: { RX_CONSENT: 'required' },
       },
     );
-    expect(pending.body).toContain('<script src="/rx.js" async data-consent="required"></script>');
+    expect(pending.body).toContain(
+      '<script src="https://shop.example/rx.js" async data-consent="required"></script>',
+    );
     // The slot is filled in the initial HTML from the non-personal source; nothing else changes:
     // the shop's prices stay as they are (no price rewriting without a personal session).
     expect(count(pending.body, '<section class="rx-block')).toBe(1);
@@ -681,7 +687,7 @@ describe('proxy: never break the shop', () => {
     expect(ownTag.body).toContain(
       '<script src="/rx.js" async data-site="demo" data-consent="required"></script>',
     );
-    expect(count(ownTag.body, 'src="/rx.js"')).toBe(1);
+    expect(count(ownTag.body, 'rx.js')).toBe(1);
 
     const consented = await proxied(
       DEMO_PRODUCT,
@@ -690,7 +696,7 @@ describe('proxy: never break the shop', () => {
     );
     expect(count(consented.body, '<section class="rx-block')).toBe(1);
     expect(consented.body).toContain(
-      '<script src="/rx.js" async data-rx-page-view="sent" data-consent="required"></script>',
+      '<script src="https://shop.example/rx.js" async data-rx-page-view="sent" data-consent="required"></script>',
     );
     expect(consented.response.headers.get('set-cookie')).toMatch(/^rx_uid=/);
     expect(consented.events).toHaveLength(1);
@@ -707,7 +713,9 @@ describe('proxy: never break the shop', () => {
         env: { RX_CONSENT: 'required', RX_HONOUR_GPC: 'true' },
       },
     );
-    expect(body).toContain('<script src="/rx.js" async data-consent="required" data-gpc></script>');
+    expect(body).toContain(
+      '<script src="https://shop.example/rx.js" async data-consent="required" data-gpc></script>',
+    );
     expect(count(body, '<section class="rx-block')).toBe(1);
     expect(response.headers.get('set-cookie')).toBeNull();
     expect(events).toHaveLength(0);
@@ -762,7 +770,7 @@ describe('proxy: never break the shop', () => {
     expect(body).toBe(
       original.body.replace(
         '</head>',
-        '<script src="/rx.js" async data-rx-page-view="sent"></script></head>',
+        '<script src="https://shop.example/rx.js" async data-rx-page-view="sent"></script></head>',
       ),
     );
     // Both arms' pages are cached alike: a held-out page the browser reused would show uncounted (it

@@ -1,4 +1,4 @@
-import { renderRecommendationBlock } from '../../../contracts/markup';
+import { escapeAttr, renderRecommendationBlock } from '../../../contracts/markup';
 import { RX_DEFAULT_STYLES } from '../../../contracts/markup-styles';
 import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
@@ -59,6 +59,13 @@ export function viewedProduct(facts: PageFacts): string | undefined {
 }
 
 export interface PluginTagOptions {
+  /**
+   * The public origin the page was requested from (this worker's host for the shop). The tag's `src` is
+   * absolute on it: a relative one resolves against the page's `<base href>`, so a page with
+   * `<base href="https://elsewhere/">` (the shop's own, or one injected into its markup) would load
+   * `elsewhere`'s rx.js with our CSP nonce, and the plugin would take its API host from that URL.
+   */
+  origin: string;
   /** This worker already sent the page-view event for this page, so it is not counted twice. */
   pageViewSent: boolean;
   /** `RX_CONSENT=required`: the plugin tracks only after consent (remembered in `rx_consent`). */
@@ -71,6 +78,7 @@ export interface PluginTagOptions {
 
 /** The plugin's script tag, with the attributes that give it proxy mode's tracking rules. */
 export function pluginScriptTag({
+  origin,
   pageViewSent,
   consentRequired,
   honourGpc,
@@ -81,7 +89,7 @@ export function pluginScriptTag({
     (pageViewSent ? ' data-rx-page-view="sent"' : '') +
     (consentRequired ? ' data-consent="required"' : '') +
     (honourGpc ? ' data-gpc' : '');
-  return `<script src="${PLUGIN_PATH}" async${attributes}></script>`;
+  return `<script src="${escapeAttr(origin + PLUGIN_PATH)}" async${attributes}></script>`;
 }
 
 /** The blocks' default stylesheet, marked so it is injected once per page (and the plugin adds none). */
@@ -247,6 +255,7 @@ export function pageRewriter({
       pageHasPlugin || refused('script')
         ? ''
         : pluginScriptTag({
+            origin: page.origin,
             pageViewSent,
             consentRequired: config.consentRequired,
             honourGpc: config.honourGpc,
