@@ -9,6 +9,7 @@ import {
   ORIGIN,
   PUBLIC,
   proxied,
+  raw,
   testEnv,
   viaWorker,
 } from './proxy-helpers';
@@ -90,6 +91,18 @@ describe('proxy: pass-through', () => {
     expect(relative.response.headers.get('location')).toBe('/fixtures/demo-product.html');
     const elsewhere = await proxied('/elsewhere-redirect');
     expect(elsewhere.response.headers.get('location')).toBe('https://payments.example/checkout');
+  });
+
+  it('rewrites a Refresh URL on the origin host to the public host, as Location', async () => {
+    const origin = new URL(ORIGIN());
+    const { response } = await proxied(
+      raw('moved', [
+        'content-type: text/plain',
+        `refresh: 0; url=${origin.origin}/fixtures/demo-product.html?x=1`,
+      ]),
+    );
+    expect(response.headers.get('refresh')).toBe(`0; url=${PUBLIC}/fixtures/demo-product.html?x=1`);
+    expect(response.headers.get('refresh')).not.toContain(origin.host);
   });
 
   it('drops hop-by-hop response headers, including ones named by Connection', async () => {

@@ -6,7 +6,7 @@ import { isExcludedPath, parseProxyConfig } from '../../worker/src/proxy/config'
 import { trackingAllowed } from '../../worker/src/proxy/consent';
 import { Deadline } from '../../worker/src/proxy/deadline';
 import { isPageRequest, rewritableHtml } from '../../worker/src/proxy/eligibility';
-import { rewriteLocation, rewriteSetCookie } from '../../worker/src/proxy/headers';
+import { rewriteLocation, rewriteRefresh, rewriteSetCookie } from '../../worker/src/proxy/headers';
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
 import { parseOriginUrl } from '../../worker/src/proxy/origin-url';
 import { pageContextFromUrl } from '../../worker/src/proxy/page-context';
@@ -387,6 +387,26 @@ describe('header rewriting', () => {
     expect(rewriteLocation('/a/..//evil.example/x?y', origin, publicUrl)).toBe(
       'https://shop.example//evil.example/x?y',
     );
+  });
+
+  it('rewrites the URL of a Refresh as a Location, keeping the delay and the way it was written', () => {
+    const refresh = (value: string) => rewriteRefresh(value, origin, publicUrl);
+    expect(refresh('0; url=https://origin.example/shop/cart?x=1')).toBe(
+      '0; url=https://shop.example/cart?x=1',
+    );
+    expect(refresh('5;URL=https://origin.example/shop/a')).toBe('5;URL=https://shop.example/a');
+    expect(refresh('0, url = "https://origin.example/shop/b" ')).toBe('0, url = "https://shop.example/b" ');
+    expect(refresh("1; url='https://origin.example/shop/c'")).toBe("1; url='https://shop.example/c'");
+    // Without `url=` (browsers take it), and with only whitespace after the delay.
+    expect(refresh('0;https://origin.example/shop/d')).toBe('0;https://shop.example/d');
+    expect(refresh('0 https://origin.example/shop/e')).toBe('0 https://shop.example/e');
+    // A path from the root loses the base path, as a Location does; relative and other hosts stay.
+    expect(refresh('0; url=/shop/login')).toBe('0; url=/login');
+    expect(refresh('0; url=login')).toBe('0; url=login');
+    expect(refresh('0; url=https://pay.example/x')).toBe('0; url=https://pay.example/x');
+    // No URL (a reload), or nothing a browser reads as a refresh: as it came.
+    expect(refresh('30')).toBe('30');
+    expect(refresh('url=https://origin.example/shop/x')).toBe('url=https://origin.example/shop/x');
   });
 
   it('drops only a cookie Domain naming the origin host', () => {

@@ -1,6 +1,7 @@
 /**
  * Header rules of the reverse proxy: hop-by-hop headers dropped both ways, `X-Forwarded-*` set,
- * `Location` and cookie domains rewritten from the origin's host to the public one.
+ * `Location`, `Content-Location`, `Refresh` and cookie domains rewritten from the origin's host to the
+ * public one.
  */
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the ones every proxy strips in practice. */
@@ -87,6 +88,32 @@ export function rewriteLocation(location: string, origin: URL, publicUrl: URL): 
 }
 
 /**
+ * The delay and separator of a `Refresh` value, as HTML's declarative refresh reads it: a time (digits
+ * and dots), then optionally `;` or `,` and `url=` (any case), each with whitespace around. What follows
+ * is the URL, in quotes or not.
+ */
+const REFRESH_PREFIX = /^\s*[\d.]+\s*(?:[;,]\s*)?(?:url\s*=\s*)?/i;
+
+/**
+ * `Refresh: 0; url=https://origin.example/x`, which browsers follow like a redirect, gets the URL
+ * part rewritten as `Location` is (rewriteLocation): otherwise it would reveal the private origin
+ * and send shoppers around the worker. Anything else in the value is kept as it came.
+ */
+export function rewriteRefresh(refresh: string, origin: URL, publicUrl: URL): string {
+  const prefix = REFRESH_PREFIX.exec(refresh)?.[0];
+  if (prefix === undefined) return refresh;
+  const rest = refresh.slice(prefix.length);
+  const quote = rest[0] === '"' || rest[0] === "'" ? rest[0] : '';
+  // A quoted URL ends at its closing quote (the browser ignores what follows); an unquoted one at the
+  // value's end, its trailing whitespace kept outside it.
+  const end = quote ? rest.indexOf(quote, 1) : rest.trimEnd().length;
+  const urlEnd = end === -1 ? rest.length : end;
+  const url = rest.slice(quote.length, urlEnd);
+  if (url === '') return refresh;
+  return `${prefix}${quote}${rewriteLocation(url, origin, publicUrl)}${rest.slice(urlEnd)}`;
+}
+
+/**
  * A `Set-Cookie` scoped to the origin's own host name would be refused by the browser on the public
  * host; dropping that `Domain` makes it a host-only cookie of the public host. Other cookies pass as-is.
  */
@@ -96,7 +123,7 @@ export function rewriteSetCookie(cookie: string, origin: URL): string {
   );
 }
 
-/** Response headers for the shopper: hop-by-hop dropped, `Location` and cookie domains rewritten. */
+/** Response headers for the shopper: hop-by-hop dropped, `Location`, `Refresh` and cookie domains rewritten. */
 export function shopperResponseHeaders(response: Response, origin: URL, publicUrl: URL): Headers {
   const headers = new Headers(response.headers);
   dropHopByHop(headers);
@@ -104,6 +131,8 @@ export function shopperResponseHeaders(response: Response, origin: URL, publicUr
   if (location) headers.set('location', rewriteLocation(location, origin, publicUrl));
   const contentLocation = headers.get('content-location');
   if (contentLocation) headers.set('content-location', rewriteLocation(contentLocation, origin, publicUrl));
+  const refresh = headers.get('refresh');
+  if (refresh) headers.set('refresh', rewriteRefresh(refresh, origin, publicUrl));
   // workerd's `getAll` is the one way to read several Set-Cookie headers without merging them.
   const cookies = response.headers.getAll('set-cookie');
   if (cookies.length > 0) {
