@@ -263,8 +263,10 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(noDecay.code).toBe(2);
     expect(noDecay.stderr).toMatch(/^error: --half-life must be a positive number, got "0"/);
     const served = await cli('eval', ['--format', 'movielens', '--input', ratings, '--history', 'served']);
-    expect(served.code).toBe(1);
+    // A usage error, found before the ratings are read.
+    expect(served.code).toBe(2);
     expect(served.stderr).toMatch(/^error: --history served needs a temporal split \(not movielens\)/);
+    expect(served.stdout).toBe('');
     // Before, the cut-off was ignored and yet recorded in the result JSON (run.options.cutoff).
     const cutoffJson = path.join(dir, 'eval-movielens-cutoff.json');
     const cutoff = await cli('eval', [

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { inputName, isFormat } from '../data/sources';
-import { runEvaluation } from '../eval/run-eval';
+import { runEvaluation, SERVED_NEEDS_TEMPORAL_SPLIT } from '../eval/run-eval';
 import { formatTable } from '../eval/table';
 import { choice, parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
@@ -46,6 +46,8 @@ runCommand(USAGE, async () => {
       "--cutoff does not apply to --format movielens: its protocol splits each user's ratings 75/25 at random, not by date",
     );
   const history = choice(args, 'history', ['full', 'served'], 'full');
+  // Refused before the data is read (it takes a while), as the usage error it is.
+  if (format === 'movielens' && history === 'served') throw new UsageError(SERVED_NEEDS_TEMPORAL_SPLIT);
   if (args.has('activity-days') && history !== 'served')
     throw new UsageError('--activity-days goes with --history served');
   const options = {

@@ -99,6 +99,9 @@ function split(
  * The rows each model ranks from and what it must not recommend: the training rows themselves
  * (`full`, the protocol), or what the worker would hold at the cut-off (`served`, served-history.ts).
  */
+export const SERVED_NEEDS_TEMPORAL_SPLIT =
+  '--history served needs a temporal split (not movielens): the worker keeps recent activity';
+
 function rankedHistories(
   options: EvalOptions,
   train: InteractionMatrix,
@@ -106,10 +109,7 @@ function rankedHistories(
   log: (line: string) => void,
 ): { histories: SparseMatrix; masks: SparseMatrix } {
   if (options.history !== 'served') return { histories: train.matrix, masks: train.matrix };
-  if (s.cutoff === undefined)
-    throw new InputError(
-      '--history served needs a temporal split (not movielens): the worker keeps recent activity',
-    );
+  if (s.cutoff === undefined) throw new InputError(SERVED_NEEDS_TEMPORAL_SPLIT);
   const served = servedHistories(train, s.train, s.cutoff, activityLifetimes(options.activityDays));
   const days =
     options.activityDays === undefined
