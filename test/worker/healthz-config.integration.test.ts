@@ -108,6 +108,54 @@ describe('/healthz config', () => {
     });
   });
 
+  it('names USER_ID_SECRET equal to a price signing key, which would let a signed user id pass as a price token: down, 503, no value shown', async () => {
+    const shared = 'secret-marker-shared-0123456789abcdef';
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      for (const priceKey of ['PRICE_SIGNING_KEY', 'PRICE_SIGNING_KEY_PREVIOUS'] as const) {
+        const ctx = createExecutionContext();
+        const response = await app.request(
+          'https://rx.test/healthz',
+          {},
+          {
+            ...(env as unknown as Env),
+            PRICE_SIGNING_KEY: 'a-price-key-of-its-own-0123456789',
+            [priceKey]: shared,
+            USER_ID_SECRET: shared,
+          },
+          ctx,
+        );
+        await waitOnExecutionContext(ctx);
+        expect(response.status).toBe(503);
+        const body = (await response.json()) as {
+          status: string;
+          components: Record<string, ComponentHealth>;
+        };
+        expect(body.status).toBe('down');
+        expect(body.components.config?.status).toBe('down');
+        expect(body.components.config?.detail).toMatch(
+          new RegExp(
+            `^USER_ID_SECRET and ${priceKey} are the same secret, so a signed user id could pass as a price token`,
+          ),
+        );
+        expect(JSON.stringify(body)).not.toContain('secret-marker');
+      }
+      const logged = warn.mock.calls
+        .map((call) => String(call[0]))
+        .filter((line) => line.includes('USER_ID_SECRET'));
+      expect(logged.length).toBeGreaterThan(0);
+      expect(logged.join('\n')).not.toContain('secret-marker');
+    } finally {
+      warn.mockRestore();
+    }
+    // Secrets of their own: nothing to say.
+    const apart = await healthz({
+      PRICE_SIGNING_KEY: 'one-key-0123456789',
+      USER_ID_SECRET: 'another-0123456789',
+    });
+    expect(apart.components.config).toEqual({ status: 'ok' });
+  });
+
   it('says what is wrong with ORIGIN_URL without showing the origin’s host on this public path', async () => {
     for (const origin of ['hidden-origin.example', 'hidden-origin.example:8443']) {
       const body = await healthz({ ORIGIN_URL: origin });

@@ -6,8 +6,9 @@
  * (email addresses, small numbers) until one verified and learn who the shopper is.
  */
 import { describe, expect, it } from 'vitest';
+import { fromBase64Url, toBase64Url } from '../../worker/src/prices/base64url';
 import { signUserId } from '../../worker/src/shopper/user-signature';
-import { call, newShopper } from './edge-api-support';
+import { call, newShopper, PRICE_SIGNING_KEY } from './edge-api-support';
 
 const SIGNED = { USER_ID_SECRET: 'test-user-id-secret-for-verify' };
 /** A product of the built-in bundle (these tests publish none). */
@@ -108,5 +109,48 @@ describe('POST /v1/prices/verify with USER_ID_SECRET', () => {
     const response = await verify({ tokens: [token], user_id: 'u-9' }, {}, {});
     expect(response.status).toBe(200);
     expect(((await response.json()) as { valid: number }).valid).toBe(1);
+  });
+});
+
+describe('POST /v1/prices/verify with USER_ID_SECRET equal to a price signing key', () => {
+  /**
+   * What an attacker makes of a quote: its signed part with the price of their choosing, sent as a
+   * "user id" for the shop's server to sign (hex HMAC under USER_ID_SECRET) at a sign-up, say; that
+   * signature in base64url is the token's MAC whenever USER_ID_SECRET is the price key.
+   */
+  async function forge(token: string, userIdSecret: string): Promise<string> {
+    const [version, keyId, payload] = token.split('.');
+    const claims = JSON.parse(new TextDecoder().decode(fromBase64Url(payload ?? ''))) as { a: number };
+    const cheaper = toBase64Url(new TextEncoder().encode(JSON.stringify({ ...claims, a: 0.01 })));
+    const signed = `${version}.${keyId}.${cheaper}`;
+    const userSig = await signUserId(userIdSecret, signed);
+    const mac = Uint8Array.from(userSig.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+    return `${signed}.${toBase64Url(mac)}`;
+  }
+
+  it('honours no token (503 signing_unavailable): a user id signed under that secret is a token of any price', async () => {
+    const userId = 'u-shared';
+    const token = await quoteFor(userId);
+    const shared = { USER_ID_SECRET: PRICE_SIGNING_KEY };
+    const response = await verify(
+      {
+        tokens: [await forge(token, PRICE_SIGNING_KEY)],
+        user_id: userId,
+        user_sig: await signUserId(PRICE_SIGNING_KEY, userId),
+      },
+      {},
+      shared,
+    );
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as ErrorBody).error.code).toBe('signing_unavailable');
+    // With a secret of its own the same forgery is what it is: a bad signature.
+    const apart = await verify({
+      tokens: [await forge(token, SIGNED.USER_ID_SECRET)],
+      user_id: userId,
+      user_sig: await signUserId(SIGNED.USER_ID_SECRET, userId),
+    });
+    expect(((await apart.json()) as { results: Array<{ reason?: string }> }).results[0]?.reason).toBe(
+      'bad_signature',
+    );
   });
 });

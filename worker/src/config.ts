@@ -2,6 +2,7 @@ import type { Env } from './env';
 import { logConfigProblem } from './log';
 import { proxySettings } from './proxy/config';
 import { parseSetting, parseShopOrigins, SETTINGS, type SettingName, type SettingValue } from './settings';
+import { sharedSecretProblem, userIdSecretSharedWith } from './shopper/user-signature';
 
 /**
  * Reading the worker's settings: each one's value by its rule in settings.ts, with a bad entry's
@@ -16,11 +17,22 @@ export function setting<Name extends SettingName>(env: Pick<Env, Name>, name: Na
   return value;
 }
 
+/**
+ * USER_ID_SECRET equal to a price signing key (shopper/user-signature.ts), as `/healthz` words it; logged
+ * once per isolate (`config_problem`) by the first price request that asks, so the log says it before
+ * anyone reads `/healthz`. Undefined when the secrets differ.
+ */
+export function sharedSigningSecret(env: Env): string | undefined {
+  const problem = sharedSecretProblem(env);
+  if (problem !== undefined) logConfigProblem(problem);
+  return problem;
+}
+
 const GENERAL_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter(
   (name) => !('proxyMode' in SETTINGS[name]),
 );
 
-/** Every public setting a problem can come from (secrets are never read here). */
+/** Every public setting a problem can come from (of secrets, only whether two are equal is read). */
 const CHECKED = [
   'SITE_ID',
   ...GENERAL_SETTINGS,
@@ -40,7 +52,8 @@ interface Found {
   problems: readonly string[];
   /**
    * A setting no default can stand in for is unusable: ORIGIN_URL set but not an http(s) URL (proxy
-   * mode cannot serve any page), or SITE_ID empty (the consumer refuses every event without a site).
+   * mode cannot serve any page), SITE_ID empty (the consumer refuses every event without a site), or
+   * USER_ID_SECRET equal to a price signing key (no price token is verified then).
    */
   broken: boolean;
 }
@@ -61,6 +74,12 @@ function findProblems(env: Env): Found {
     if (problem !== undefined) problems.push(problem);
   }
   parseShopOrigins(env.SHOP_ORIGINS, problems);
+  // The one check of secrets: whether two are equal, never their values (the problem names both).
+  const sharedSecret = sharedSecretProblem(env);
+  if (sharedSecret !== undefined) {
+    broken = true;
+    problems.push(sharedSecret);
+  }
   // Nothing (no problems) when ORIGIN_URL is not set: the proxy's settings are then not used. When it
   // is set but not an http(s) URL, every proxied request answers 503 (proxy.ts), so that is named (and
   // nothing else of the proxy's, which is not read then).
@@ -88,14 +107,15 @@ export function configProblems(env: Env): readonly string[] {
 
 /**
  * Whether a setting without a default is unusable (`config` is `down`): ORIGIN_URL set but not an
- * http(s) URL (the proxy can serve nothing), or SITE_ID empty.
+ * http(s) URL (the proxy can serve nothing), SITE_ID empty, or USER_ID_SECRET a price key's value.
  */
 export function configBroken(env: Env): boolean {
   return check(env).broken;
 }
 
 function check(env: Env): Found {
-  const key = JSON.stringify(CHECKED.map((name) => env[name]));
+  // Secrets stay out of the memo's key: only which price key, if any, USER_ID_SECRET repeats.
+  const key = JSON.stringify([...CHECKED.map((name) => env[name]), userIdSecretSharedWith(env)]);
   let result = found.get(key);
   if (result === undefined) {
     result = findProblems(env);

@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env';
+import { sharedSigningSecret } from '../config';
 import { ApiError, errorBody } from '../errors';
 import { isJsonMediaType, mediaTypeOf } from '../events/json-body';
 import { basePrices, getPrices, priceKeyring, verifyPriceToken } from '../prices';
@@ -85,6 +86,8 @@ export const prices = new Hono<AppEnv>()
       }
       const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
       // Without USER_HASH_KEY a token could name no one (Shopper.hashed): getPrices signs none then.
+      // Said in the log at the first quote; the tokens are refused at verify (below).
+      sharedSigningSecret(c.env);
       const quotes = await getPrices(c.env, c.executionCtx, shopper, query.product_ids);
       setShopperCookie(c, shopper);
       return c.json({ prices: quotes });
@@ -125,6 +128,15 @@ export const prices = new Hono<AppEnv>()
           503,
           'signing_unavailable',
           'Price tokens cannot be verified: PRICE_SIGNING_KEY is not set',
+        );
+      }
+      // With USER_ID_SECRET equal to a price key, a signed user id of the attacker's choosing could be a
+      // token's MAC: none is honoured until the secrets differ (/healthz config says down meanwhile).
+      if (sharedSigningSecret(c.env) !== undefined) {
+        throw new ApiError(
+          503,
+          'signing_unavailable',
+          'Price tokens cannot be verified: USER_ID_SECRET must not equal a price signing key',
         );
       }
       // Tokens name the shopper by userHash, which needs USER_HASH_KEY.

@@ -1,3 +1,4 @@
+import type { Env } from '../env';
 import { toHex } from '../hex';
 import { signingKey } from '../prices/price-token';
 
@@ -29,4 +30,34 @@ export async function userSignatureValid(
   const bytes = new Uint8Array(32);
   for (let i = 0; i < 32; i++) bytes[i] = Number.parseInt(signature.slice(i * 2, i * 2 + 2), 16);
   return crypto.subtle.verify('HMAC', await signingKey(secret), bytes, encoder.encode(userId));
+}
+
+type SigningSecrets = Pick<Env, 'USER_ID_SECRET' | 'PRICE_SIGNING_KEY' | 'PRICE_SIGNING_KEY_PREVIOUS'>;
+
+/**
+ * The price key USER_ID_SECRET is equal to, if any. Both are HMAC-SHA256 keys over text, so with one
+ * secret for both, a user id's signature is a price token's MAC: whoever gets an id of their choosing
+ * signed (`v2.<key id>.<claims of any price>`, at a sign-up whose id the shopper picks) holds a token the
+ * worker would honour. The signing formats are the shops' code and cannot change, so the worker
+ * refuses the setting instead (`/healthz` config `down`, verify `503`). Only names come out of here.
+ */
+export function userIdSecretSharedWith(
+  env: SigningSecrets,
+): 'PRICE_SIGNING_KEY' | 'PRICE_SIGNING_KEY_PREVIOUS' | undefined {
+  const secret = env.USER_ID_SECRET;
+  if (!secret) return undefined;
+  if (secret === env.PRICE_SIGNING_KEY) return 'PRICE_SIGNING_KEY';
+  if (secret === env.PRICE_SIGNING_KEY_PREVIOUS) return 'PRICE_SIGNING_KEY_PREVIOUS';
+  return undefined;
+}
+
+/** What `/healthz` and the log say of it: the two settings' names, never a value. */
+export function sharedSecretProblem(env: SigningSecrets): string | undefined {
+  const priceKey = userIdSecretSharedWith(env);
+  if (priceKey === undefined) return undefined;
+  return (
+    `USER_ID_SECRET and ${priceKey} are the same secret, so a signed user id could pass as a price ` +
+    'token: price tokens are not verified until USER_ID_SECRET gets a value of its own ' +
+    '(e.g. openssl rand -base64 32, then sign user ids with it)'
+  );
 }
