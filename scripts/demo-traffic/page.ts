@@ -63,7 +63,8 @@ export function parsePage(html: string): ParsedPage {
     productLinks,
     categoryLinks,
     priceOf: (productId) => prices.get(productId),
-    pageViewSent: /<script src="\/rx\.js"[^>]*data-rx-page-view="sent"/.test(html),
+    // The worker's tag has an absolute src on the public host (worker/src/proxy/rewriter.ts pluginScriptTag).
+    pageViewSent: /<script src="[^"]*\/rx\.js"[^>]*data-rx-page-view="sent"/.test(html),
     order: order
       ? { orderId: order[1] ?? '', revenue: Number(order[2]), currency: order[3] ?? 'GBP' }
       : undefined,

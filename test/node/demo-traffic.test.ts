@@ -7,7 +7,15 @@ import { CookieJar } from '../../scripts/demo-traffic/cookie-jar';
 import { parsePage } from '../../scripts/demo-traffic/page';
 import { seededRandom } from '../../scripts/demo-traffic/random';
 import { simulateShopper } from '../../scripts/demo-traffic/shopper';
+import { pluginScriptTag } from '../../worker/src/proxy/rewriter';
 import { runScript } from '../support/trainer-cli';
+
+/** The plugin tag the worker writes into a page whose view it sent (an absolute src on the public host). */
+const SENT_VIEW_TAG = pluginScriptTag({
+  origin: 'http://127.0.0.1:8787',
+  pageViewSent: true,
+  nonce: 'n0nce',
+});
 
 let shop: DemoShop;
 beforeAll(async () => {
@@ -44,9 +52,7 @@ describe('demo traffic page reading', () => {
       /(<div data-rx-slot[^>]*)><\/div>/,
       `$1 data-rx-filled="rec-1">${block}</div>`,
     );
-    const page = parsePage(
-      filled.replace('</head>', '<script src="/rx.js" async data-rx-page-view="sent"></script></head>'),
-    );
+    const page = parsePage(filled.replace('</head>', `${SENT_VIEW_TAG}</head>`));
 
     expect(page.recommendations).toEqual([
       { recommendationId: 'rec-1', placement: 'category', productId: '22423', position: 1 },
@@ -180,10 +186,7 @@ describe("a simulated shopper's arm", () => {
         return;
       }
       const origin = await fetch(`${shop.url}${request.url}`, { redirect: 'manual' });
-      const html = (await origin.text()).replace(
-        '</head>',
-        '<script src="/rx.js" async data-rx-page-view="sent"></script></head>',
-      );
+      const html = (await origin.text()).replace('</head>', `${SENT_VIEW_TAG}</head>`);
       response.writeHead(origin.status, {
         'content-type': origin.headers.get('content-type') ?? '',
         'set-cookie': 'rx_uid=0b7c3f0e-8f5a-4c52-9b8e-2f1d6c0a9e11; Path=/',

@@ -97,7 +97,7 @@ document.addEventListener('securitypolicyviolation', (event) => {
 
 /** Until the async plugin has run (its API object as `window.rx`) or been refused, or there is none. */
 const PLUGIN_SETTLED = `typeof window.rx === 'object' || window.cspViolations.length > 0 ||
-  !document.querySelector('script[src="/rx.js"]')`;
+  !document.querySelector('script[src$="/rx.js"]')`;
 
 /** What ran, whether the default stylesheet applies (it lays the list out as a grid), what was refused. */
 const OBSERVE = `({

@@ -1,6 +1,6 @@
 /**
  * The shop's Content-Security-Policy and the two elements proxy mode injects: the plugin's
- * `<script src="/rx.js">` and the blocks' inline `<style data-rx-styles>` (docs/proxy.md "Shops with
+ * `<script src="https://shop.example/rx.js">` and the blocks' inline `<style data-rx-styles>` (docs/proxy.md "Shops with
  * a Content-Security-Policy"). For each enforced policy, the directive that governs the element
  * either already allows it, or gets a fresh per-response nonce that the element then carries, or,
  * when the only way in would weaken the shop's policy, the element is not injected. The blocks'
