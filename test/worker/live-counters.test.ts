@@ -8,10 +8,21 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import type { LiveAnswer } from '../../contracts/live-api';
+import { liveOrderKey } from '../../worker/src/cache/keys';
 import { handleEventBatch } from '../../worker/src/consumer';
 import { packEvents } from '../../worker/src/events/event-pack';
 import { LIVE_DAYS, recordLiveCounters } from '../../worker/src/live';
-import { ADMIN_TOKEN, call, consume, directRedis, edgeEnv, provided, warmIsolate } from './edge-api-support';
+import { liveTallyHash } from '../../worker/src/shopper/user-hash';
+import {
+  ADMIN_TOKEN,
+  call,
+  consume,
+  directRedis,
+  edgeEnv,
+  provided,
+  USER_HASH_KEY,
+  warmIsolate,
+} from './edge-api-support';
 import { countRun, runId } from './events-support';
 
 const DAY_MS = 86_400_000;
@@ -137,12 +148,16 @@ describe('live experiment counters', () => {
     const keys = await directRedis().keys(`rx:${site}:live:*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const id of [a, b, c, orderA, `user-${run}`]) expect(keys.join('\n')).not.toContain(id);
-    // An order stays claimed for 3 days; a day's counters live LIVE_DAYS after that day ends.
+    // An order stays claimed, with where it counted, as long as a day's counters (a refund weeks later
+    // finds it); a day's counters live LIVE_DAYS after that day ends.
     const orderKeys = keys.filter((key) => key.includes(':live:order:'));
     expect(orderKeys).toHaveLength(3); // order A (twice reported), C's two orders
     const orderTtl = await directRedis().ttl(orderKeys[0] ?? '');
-    expect(orderTtl).toBeGreaterThan(3 * 86_400 - 60);
-    expect(orderTtl).toBeLessThanOrEqual(3 * 86_400);
+    expect(orderTtl).toBeGreaterThan((LIVE_DAYS + 1) * 86_400 - 60);
+    expect(orderTtl).toBeLessThanOrEqual((LIVE_DAYS + 1) * 86_400);
+    // Its claim says the arm, currency and thousandths it counted for, no id.
+    const claims = await Promise.all(orderKeys.map((key) => directRedis().get(key)));
+    expect(claims.sort()).toEqual(['holdout|???|', 'holdout|GBP|3000', 'treatment|GBP|12500']);
     const dayTtl = await directRedis().ttl(`rx:${site}:live:${body.from}`);
     expect(dayTtl).toBeGreaterThan(LIVE_DAYS * 86_400);
     expect(dayTtl).toBeLessThanOrEqual((LIVE_DAYS + 1) * 86_400);
@@ -195,6 +210,13 @@ describe('live experiment counters', () => {
       ],
       edgeEnv(memory),
     );
+    // A refund, reported twice: its claim and the order's refunds use only what that backend has.
+    const refund = () =>
+      event(browsers[1], 'treatment', {
+        event: 'Order Refunded',
+        properties: { order_id: `o-${run}`, total: 0.5, currency: 'EUR' },
+      });
+    await consume([refund(), refund()], edgeEnv(memory));
     const response = await call(
       '/admin/live?days=2',
       { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
@@ -205,9 +227,9 @@ describe('live experiment counters', () => {
     expect(total.treatment).toMatchObject({
       browsers: 5,
       buyers: 1,
-      events: 6,
+      events: 8,
       orders: 1,
-      revenue: { EUR: 2 },
+      revenue: { EUR: 1.5 },
     });
   });
 
@@ -381,6 +403,91 @@ describe('live experiment counters', () => {
       }),
     ]);
     expect(await totals()).toMatchObject({ holdout: { orders: 2 }, treatment: { orders: 0 } });
+  });
+
+  it("takes a refund off the revenue of its order's arm, at most the order's value, a refund reported twice once", async () => {
+    const { run, event, live } = liveSite();
+    const [h, t, phone, c] = [
+      crypto.randomUUID(),
+      crypto.randomUUID(),
+      crypto.randomUUID(),
+      crypto.randomUUID(),
+    ];
+    const user = `user-${run}`;
+    const order = (id: string) => `o-${run}-${id}`;
+    const totals = async () => ((await (await live()).json()) as LiveBody).total;
+    const orders = [
+      event(h, 'holdout', {
+        event: 'Order Completed',
+        userId: user,
+        properties: { order_id: order('1'), revenue: 30, currency: 'GBP' },
+      }),
+      event(t, 'treatment', {
+        event: 'Order Completed',
+        properties: { order_id: order('2'), revenue: 50, currency: 'GBP' },
+      }),
+    ];
+    await consume(orders);
+    // The shop's server refunds 10 of order 1 under the user id alone (its bucket drawn from that id),
+    // and the shopper's phone, in treatment, reports the full refund without an amount: together 30,
+    // the order's value, taken off the holdout, the order's arm.
+    const refunds = [
+      event(undefined, 'treatment', {
+        event: 'Order Refunded',
+        userId: user,
+        properties: { order_id: order('1'), total: 10, currency: 'GBP' },
+      }),
+      event(phone, 'treatment', { event: 'Order Refunded', properties: { order_id: order('1') } }),
+      // A refund of order 2 that the browser reports, and the server again in the next batch: once.
+      event(t, 'treatment', {
+        event: 'Order Refunded',
+        properties: { order_id: order('2'), total: 5, currency: 'GBP' },
+      }),
+    ];
+    await consume(refunds);
+    await consume([
+      event(undefined, 'treatment', {
+        event: 'Order Refunded',
+        userId: `server-${run}`,
+        properties: { order_id: order('2'), total: 5, currency: 'GBP' },
+      }),
+      // A cancellation as the UCI data records one (an invoice of its own, negative): no order, no
+      // buyer, its amount off its own browser's arm.
+      event(c, 'holdout', {
+        event: 'Order Completed',
+        properties: { order_id: `C-${run}`, revenue: -4, currency: 'GBP' },
+      }),
+      // A full refund of an order never seen: nothing to take off.
+      event(c, 'holdout', { event: 'Order Refunded', properties: { order_id: order('unknown') } }),
+    ]);
+    const total = await totals();
+    expect(total.holdout).toMatchObject({ browsers: 2, buyers: 1, orders: 1, revenue: { GBP: -4 } });
+    expect(total.treatment).toMatchObject({ browsers: 2, buyers: 1, orders: 1, revenue: { GBP: 45 } });
+    expect(total.holdout.revenue_per_browser).toEqual({ GBP: -2 });
+    // Redelivered (the same messageIds): nothing counts twice.
+    await consume([...orders, ...refunds]);
+    expect(await totals()).toEqual(total);
+  });
+
+  it("a refund of an order counted before this version, or never seen, is its own browser's", async () => {
+    const { run, site, event, live } = liveSite();
+    const browser = crypto.randomUUID();
+    // A claim as the counters wrote it before refunds: "1", no arm. The refund is its own browser's.
+    const orderId = `o-${run}-old`;
+    const key = liveOrderKey(site, await liveTallyHash(USER_HASH_KEY, site, 'order', `order:${orderId}`));
+    await directRedis().set(key, '1', { ex: 600 });
+    await consume([
+      event(browser, 'holdout', {
+        event: 'Order Refunded',
+        properties: { order_id: orderId, revenue: 6, currency: 'EUR' },
+      }),
+      event(browser, 'holdout', {
+        event: 'Order Refunded',
+        properties: { order_id: `o-${run}-never`, revenue: -1.5, currency: 'EUR' },
+      }),
+    ]);
+    const { total } = (await (await live()).json()) as LiveBody;
+    expect(total.holdout).toMatchObject({ browsers: 1, buyers: 0, orders: 0, revenue: { EUR: -7.5 } });
   });
 
   it('Redis down: the events are still stored and acked, /healthz shows live_counters degraded, /admin/live says 503', async () => {

@@ -85,6 +85,49 @@ const events: StoredEvent[] = [
   event('e6', { type: 'page', anonymousId: 'o1', site: 'other-shop' }),
 ];
 
+/**
+ * Refunds, in a window of their own (December): the holdout browser z1's order, fully refunded by the
+ * shopper's other browser a1 (read, and summed up, before z1) and again by the shop's server under the
+ * user id alone; and a cancellation as the UCI data records one (a negative order of its own id).
+ */
+const refundEvents: StoredEvent[] = [
+  event('r1', {
+    event: 'Order Completed',
+    anonymousId: 'z1',
+    bucket: 'holdout',
+    timestamp: '2026-12-02T10:00:00.000Z',
+    properties: { order_id: 'ro1', revenue: 20, currency: 'GBP' },
+  }),
+  event('r2', {
+    type: 'page',
+    anonymousId: 'z1',
+    userId: 'u5',
+    bucket: 'holdout',
+    timestamp: '2026-12-02T09:00:00.000Z',
+  }),
+  event('r3', {
+    event: 'Order Refunded',
+    anonymousId: 'a1',
+    timestamp: '2026-12-05T10:00:00.000Z',
+    properties: { order_id: 'ro1' },
+  }),
+  {
+    ...event('r4', {
+      event: 'Order Refunded',
+      userId: 'u5',
+      timestamp: '2026-12-05T10:00:00.000Z',
+      properties: { order_id: 'ro1', total: 20, currency: 'GBP' },
+    }),
+    anonymousId: undefined,
+  },
+  event('r5', {
+    event: 'Order Completed',
+    anonymousId: 'm1',
+    timestamp: '2026-12-06T10:00:00.000Z',
+    properties: { order_id: 'C536379', revenue: -5, currency: 'GBP' },
+  }),
+];
+
 beforeAll(async () => {
   mongo = await readerMongo('rxreport');
   uri = mongo.uri;
@@ -93,7 +136,7 @@ beforeAll(async () => {
     await client
       .db(mongo.database)
       .collection<EventDocument>('events')
-      .insertMany(events.map((e) => toEventDocument(e)));
+      .insertMany([...events, ...refundEvents].map((e) => toEventDocument(e)));
   } finally {
     await client.close();
   }
@@ -146,6 +189,19 @@ describe('experiment events from MongoDB', () => {
     // The user ids' browsers asked for one id per query: the same report.
     const chunked = await tallyOf('mongodb', uri, window, 1);
     expect(chunked.result).toEqual(result);
+  });
+
+  it('nets refunds where their order counts, the browser that reported it read before or after', async () => {
+    const window = { site: 'shop', from: Date.UTC(2026, 11, 1), to: Date.UTC(2026, 11, 31) };
+    const { result, report } = await tallyOf('mongodb', uri, window);
+    expect(report.rows).toEqual({ read: 5, kept: 5 });
+    // z1 bought, and got it all back: still a buyer, worth 0.
+    expect(result.arms.holdout).toMatchObject({ shoppers: 1, converted: 1, orders: 1, refunds: 1 });
+    expect(result.arms.holdout.revenue.GBP?.sum).toBe(0);
+    // a1 and m1: m1's cancellation is no order, and is taken off its own revenue.
+    expect(result.arms.treatment).toMatchObject({ shoppers: 2, converted: 0, orders: 0, refunds: 1 });
+    expect(result.arms.treatment.revenue.GBP?.sum).toBe(-5);
+    expect(result.refunds).toEqual({ netted: 2, ofUnknownOrders: 1, notNetted: 0, inNoArm: 0, repeated: 1 });
   });
 
   it('without --site, refuses events of several sites', async () => {

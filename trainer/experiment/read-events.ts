@@ -4,7 +4,7 @@
  * the fields the report reads), so only what counts crosses the wire, and sorts the events by browser,
  * so the report's memory does not grow with browsers.
  */
-import { ORDER_COMPLETED } from '../../contracts/experiment-events';
+import { ORDER_COMPLETED, ORDER_REFUNDED } from '../../contracts/experiment-events';
 import { readEventRecords } from '../data/events';
 import { readDocuments, readEventDocuments } from '../data/mongodb';
 import type { ReadReport } from '../data/types';
@@ -63,8 +63,9 @@ const PROJECT = { $project: Object.fromEntries(FIELDS.map((field) => [field, 1])
 /**
  * The pipelines of `--format mongodb`, in the order they run: the window's events without an anonymous
  * id (a shop server's, under a user id alone); then, for those user ids, the browsers each was seen
- * with; then the browsers' orders (which browser reported each order first: it counts once, site-wide);
- * then every browser's events, sorted by browser, so the tally holds one browser at a time.
+ * with; then the browsers' orders and refunds (which browser reported each order first: it counts
+ * once, site-wide; and each refund, taken off where its order counts, whichever browser that is); then
+ * every browser's events, sorted by browser, so the tally holds one browser at a time.
  */
 export const experimentPipelines = {
   userOnly: (options: Window): object[] => [
@@ -81,7 +82,7 @@ export const experimentPipelines = {
         ...windowMatch(options),
         anonymousId: { $type: 'string' },
         type: 'track',
-        event: ORDER_COMPLETED,
+        event: { $in: [ORDER_COMPLETED, ORDER_REFUNDED] },
       },
     },
     PROJECT,

@@ -38,6 +38,8 @@ export interface ExperimentReport {
   ordersInBothBuckets: number;
   unassigned: Tally['unassigned'];
   repeatedOrders: number;
+  /** What became of the refunds (tally.ts `RefundCounts`). */
+  refunds: Tally['refunds'];
   warnings: string[];
 }
 
@@ -80,6 +82,7 @@ export function experimentReport(tally: Tally, holdoutPercent?: number): Experim
     ordersInBothBuckets: tally.ordersInBothBuckets,
     unassigned: tally.unassigned,
     repeatedOrders: tally.repeatedOrders,
+    refunds: tally.refunds,
     warnings: warnings(tally, sampleRatio, holdoutPercent, fewBuyersCurrencies),
   };
 }
@@ -129,6 +132,19 @@ function warnings(
   if (tally.unassigned.orders > 0)
     out.push(
       `${tally.unassigned.orders} orders were reported under ${tally.unassigned.userIds} user ids alone that were seen with no browser or with several, and are in no arm`,
+    );
+  const { ofUnknownOrders, notNetted, inNoArm } = tally.refunds;
+  if (ofUnknownOrders > 0)
+    out.push(
+      `${ofUnknownOrders} refunds name no order among the window's events (one placed before it, or a cancellation under an order_id of its own): taken off the revenue of the shopper who reported them`,
+    );
+  if (notNetted > 0)
+    out.push(
+      `${notNetted} refunds give no amount, and their order is not among the window's events or gave no value: not taken off any revenue`,
+    );
+  if (inNoArm > 0)
+    out.push(
+      `${inNoArm} refunds are of orders in no arm, or were reported by a shopper in no arm (a browser in both, a user id alone seen with no browser or several): in no arm either`,
     );
   const unpriced = treatment.unpricedOrders + holdout.unpricedOrders;
   if (unpriced > 0)

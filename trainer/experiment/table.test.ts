@@ -20,6 +20,7 @@ const tally = (
   ordersInBothBuckets: 0,
   unassigned: { userIds: 0, orders: 0 },
   repeatedOrders: 0,
+  refunds: { netted: 0, ofUnknownOrders: 0, notNetted: 0, inNoArm: 0, repeated: 0 },
   spending,
 });
 
@@ -31,6 +32,7 @@ describe('formatReport', () => {
       orders: 100,
       ordersByCurrency: { GBP: 100 },
       revenue: { GBP: { n: 900, sum: 2000, sumOfSquares: 90_000 } },
+      orderRevenue: { GBP: 2000 },
       recommendationsShown: 500,
       recommendationClicks: 60,
       placements: {
@@ -46,6 +48,7 @@ describe('formatReport', () => {
       orders: 8,
       ordersByCurrency: { GBP: 8 },
       revenue: { GBP: { n: 100, sum: 150, sumOfSquares: 6_000 } },
+      orderRevenue: { GBP: 150 },
     });
     // What each buyer spent: 2,000 over 90 in treatment, 150 over 8 in the holdout.
     const spending = {

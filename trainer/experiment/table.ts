@@ -29,6 +29,19 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
       ...compared(comparison, (value) => signed(value, 2)),
     ]);
   row(['orders', String(treatment.orders), String(holdout.orders), '', '', '']);
+  // Refunds are taken off the revenue rows above; shown when there were any, with what they took off.
+  if (treatment.refunds + holdout.refunds > 0) {
+    row(['refunds (taken off revenue)', String(treatment.refunds), String(holdout.refunds), '', '', '']);
+    for (const currency of Object.keys(report.revenuePerShopper))
+      row([
+        `  refunded, ${currency}`,
+        money(refundedIn(treatment, currency)),
+        money(refundedIn(holdout, currency)),
+        '',
+        '',
+        '',
+      ]);
+  }
   for (const currency of Object.keys(report.revenuePerShopper))
     row([
       `average order value, ${currency}`,
@@ -132,9 +145,17 @@ function attributedValue(arm: Arm, currency: string): number | undefined {
   return arm.shoppers === 0 ? undefined : (arm.attributedRevenue[currency] ?? 0);
 }
 
+function refundedIn(arm: Arm, currency: string): number | undefined {
+  return arm.shoppers === 0 ? undefined : (arm.refunded[currency] ?? 0);
+}
+
+/**
+ * The orders' value less their own refunds, per order (a refund of an order outside the window is no
+ * order's: it is in the revenue rows, not here).
+ */
 function orderValue(arm: Arm, currency: string): number | undefined {
   const orders = arm.ordersByCurrency[currency] ?? 0;
-  return orders === 0 ? undefined : (arm.revenue[currency]?.sum ?? 0) / orders;
+  return orders === 0 ? undefined : (arm.orderRevenue[currency] ?? 0) / orders;
 }
 
 function clicks(arm: Arm): string {

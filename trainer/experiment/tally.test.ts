@@ -366,6 +366,221 @@ describe('ExperimentTally', () => {
   });
 });
 
+describe('refunds', () => {
+  const refund = (
+    anonymousId: string | undefined,
+    orderId: string | undefined,
+    properties: StoredEvent['properties'] = {},
+    extra: Partial<StoredEvent> & { day?: number; hour?: number } = {},
+  ) =>
+    stored({
+      event: 'Order Refunded',
+      ...(anonymousId ? { anonymousId } : {}),
+      properties: { ...(orderId === undefined ? {} : { order_id: orderId }), ...properties },
+      ...extra,
+    });
+
+  it("takes an Order Refunded off the revenue of the order's shopper and arm, whoever reports it", () => {
+    const events = [
+      stored({ type: 'identify', anonymousId: 'h', userId: 'u1', bucket: 'holdout' }),
+      order('h', 'o1', { revenue: 30, currency: 'GBP' }, { bucket: 'holdout' }),
+      order('h', 'o2', { revenue: 12, currency: 'GBP' }, { bucket: 'holdout' }),
+      order('t', 'o3', { revenue: 50, currency: 'GBP' }),
+      // The shop's server refunds part of o1 under the user id alone, in the bucket drawn from it.
+      refund(undefined, 'o1', { total: 10, currency: 'GBP' }, { userId: 'u1', bucket: 'treatment', day: 3 }),
+      // Another browser (the shopper's phone, in treatment) reports a refund of o2.
+      refund('t2', 'o2', { revenue: 2, currency: 'GBP' }, { day: 4 }),
+    ];
+    const { result } = tally(events);
+    const { treatment, holdout } = result.arms;
+    // Still orders and a buyer: the shopper bought; the revenue is what they kept.
+    expect(holdout).toMatchObject({
+      shoppers: 1,
+      converted: 1,
+      orders: 2,
+      refunds: 2,
+      refunded: { GBP: 12 },
+    });
+    expect(holdout.revenue.GBP).toEqual({ n: 1, sum: 30, sumOfSquares: 900 });
+    expect(result.spending.holdout.GBP).toEqual([30]);
+    expect(treatment).toMatchObject({ shoppers: 2, converted: 1, orders: 1, refunds: 0 });
+    expect(treatment.revenue.GBP?.sum).toBe(50);
+    expect(result.refunds).toEqual({ netted: 2, ofUnknownOrders: 0, notNetted: 0, inNoArm: 0, repeated: 0 });
+    const report = experimentReport(result);
+    expect(formatReport(report)).toContain('| refunds (taken off revenue) | 0 | 2 |');
+    expect(formatReport(report)).toContain('|   refunded, GBP | 0.00 | 12.00 |');
+    // Net of refunds: 30 over 2 orders.
+    expect(formatReport(report)).toContain('| average order value, GBP | 50.00 | 15.00 |');
+    expect(tally([...events].reverse()).result.arms).toEqual(result.arms);
+  });
+
+  it("a full refund without an amount takes off the order's own value; refunds of an order at most its value", () => {
+    const { result } = tally([
+      order('a', 'o1', { revenue: 40, currency: 'EUR' }),
+      refund('a', 'o1', {}, { day: 2 }),
+      order('b', 'o2', { revenue: 30, currency: 'EUR' }),
+      // A partial refund, then the rest as a full refund: 30 in all, not 40.
+      refund('b', 'o2', { total: 10, currency: 'EUR' }, { day: 2 }),
+      refund('b', 'o2', {}, { day: 3 }),
+      // A refund's total with tax and shipping, against the order's revenue without them: 25, not 27.
+      order('c', 'o3', { revenue: 25, total: 27, currency: 'EUR' }),
+      refund('c', 'o3', { total: 27, currency: 'EUR' }, { day: 2 }),
+      stored({ type: 'page', anonymousId: 'd' }),
+    ]);
+    const arm = result.arms.treatment;
+    expect(arm).toMatchObject({ shoppers: 4, converted: 3, orders: 3, buyersByCurrency: { EUR: 3 } });
+    expect(arm.revenue.EUR).toEqual({ n: 4, sum: 0, sumOfSquares: 0 });
+    expect(arm.refunded).toEqual({ EUR: 95 });
+    // Nobody's net spending differs from 0: no value for the permutation test.
+    expect(result.spending.treatment.EUR).toBeUndefined();
+  });
+
+  it('counts a refund reported twice (browser and server, or the same event again) once', () => {
+    const events = [
+      stored({ type: 'identify', anonymousId: 'a', userId: 'u1' }),
+      order('a', 'o1', { revenue: 20, currency: 'GBP' }),
+      refund('a', 'o1', { total: 5, currency: 'GBP' }, { day: 2 }),
+      refund(undefined, 'o1', { total: 5, currency: 'GBP' }, { userId: 'u1', day: 2, hour: 11 }),
+      // Two different partial refunds of the same order both count.
+      refund('a', 'o1', { total: 3, currency: 'GBP' }, { day: 4 }),
+    ];
+    const copy = events[2] as StoredEvent;
+    const { result } = tally([...events, copy]);
+    expect(result.arms.treatment.revenue.GBP?.sum).toBe(12);
+    expect(result.arms.treatment.refunds).toBe(2);
+    expect(result.refunds).toMatchObject({ netted: 2, repeated: 2 });
+  });
+
+  it('an Order Completed worth less than 0 is a refund, not an order; of an unknown order, its own shopper pays', () => {
+    const events = [
+      order('a', '536365', { revenue: 15.3, currency: 'GBP' }),
+      // The UCI Online Retail way: a cancelled invoice, C + a number of its own, negative.
+      order('a', 'C536379', { revenue: -27.5, currency: 'GBP' }, { day: 2 }),
+      order('b', 'C536383', { total: -4.65, currency: 'GBP' }, { bucket: 'holdout' }),
+      // A shop that re-sends the order with a negative amount when it is cancelled.
+      order('c', 'o9', { revenue: 8, currency: 'GBP' }, { bucket: 'holdout' }),
+      order('c', 'o9', { revenue: -8, currency: 'GBP' }, { bucket: 'holdout', day: 2 }),
+    ];
+    const { result } = tally(events);
+    const { treatment, holdout } = result.arms;
+    expect(treatment).toMatchObject({ shoppers: 1, converted: 1, orders: 1, refunds: 1 });
+    expect(treatment.revenue.GBP?.sum).toBeCloseTo(-12.2, 10);
+    // b only cancelled: no order, no conversion, and what was refunded taken off.
+    expect(holdout).toMatchObject({ shoppers: 2, converted: 1, orders: 1, refunds: 2 });
+    expect(holdout.buyersByCurrency).toEqual({ GBP: 1 });
+    expect(holdout.revenue.GBP?.sum).toBeCloseTo(-4.65, 10);
+    expect(result.spending.holdout.GBP).toEqual([-4.65]);
+    expect(result.repeatedOrders).toBe(0);
+    expect(result.refunds).toMatchObject({ netted: 3, ofUnknownOrders: 2 });
+    expect(experimentReport(result).warnings.join('\n')).toContain(
+      "2 refunds name no order among the window's events (one placed before it, or a cancellation under an order_id of its own): taken off the revenue of the shopper who reported them",
+    );
+  });
+
+  it("a refund of an order before the window: its own shopper's (a user id alone: its one browser's); without an amount, counted", () => {
+    const window = { from: Date.UTC(2026, 10, 5) };
+    const { result, report } = tally(
+      [
+        order('a', 'o1', { revenue: 20, currency: 'GBP' }, { day: 1 }),
+        stored({ type: 'page', anonymousId: 'a', day: 6 }),
+        refund('a', 'o1', { total: 20, currency: 'GBP' }, { day: 6 }),
+        stored({ type: 'identify', anonymousId: 'h', userId: 'u1', bucket: 'holdout', day: 6 }),
+        refund(undefined, 'o2', { total: 7, currency: 'GBP' }, { userId: 'u1', day: 6 }),
+        refund('a', 'o3', {}, { day: 7 }),
+        // A user id seen with no browser: in no arm.
+        refund(undefined, 'o4', { total: 1, currency: 'GBP' }, { userId: 'u9', day: 7 }),
+      ],
+      window,
+    );
+    expect(report.skipped().map((s) => s.reason)).toEqual(['outside --from/--to']);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 1, converted: 0, refunds: 1 });
+    expect(result.arms.treatment.revenue.GBP?.sum).toBe(-20);
+    expect(result.arms.holdout.revenue.GBP?.sum).toBe(-7);
+    expect(result.refunds).toEqual({ netted: 2, ofUnknownOrders: 2, notNetted: 1, inNoArm: 1, repeated: 0 });
+    const warnings = experimentReport(result).warnings.join('\n');
+    expect(warnings).toContain(
+      "1 refunds give no amount, and their order is not among the window's events or gave no value: not taken off any revenue",
+    );
+    expect(warnings).toContain('1 refunds are of orders in no arm');
+  });
+
+  it('sorted by browser (MongoDB): a refund read before its order is summed up, or after, counts the same', () => {
+    const events = [
+      order('z', 'o1', { revenue: 20, currency: 'GBP' }, { bucket: 'holdout' }),
+      // A browser sorted before the order's reports the full refund; the server the same refund again.
+      refund('a', 'o1', {}, { day: 2 }),
+      refund(undefined, 'o1', { total: 20, currency: 'GBP' }, { userId: 'u1', day: 2 }),
+      order('m', 'C1', { revenue: -5, currency: 'GBP' }),
+    ];
+    const sorted = new ExperimentTally({ attributionMs: 7 * DAY }, new ReadReport());
+    // As readExperiment reads MongoDB: user-only events, the browsers' orders and refunds, then by browser.
+    const userOnly = events.filter((event) => event.anonymousId === undefined);
+    const browsers = events.filter((event) => event.anonymousId !== undefined);
+    userOnly.forEach((event, i) => {
+      sorted.add(event as unknown as Record<string, unknown>, i + 1);
+    });
+    for (const event of browsers) sorted.noteOrder(event as unknown as Record<string, unknown>);
+    sorted.browsersSortedFrom(new Map());
+    [...browsers]
+      .sort((a, b) => (a.anonymousId ?? '').localeCompare(b.anonymousId ?? ''))
+      .forEach((event, i) => {
+        sorted.add(event as unknown as Record<string, unknown>, i + 10);
+      });
+    const result = sorted.finish();
+    expect(result.arms.holdout).toMatchObject({ shoppers: 1, converted: 1, orders: 1, refunds: 1 });
+    expect(result.arms.holdout.revenue.GBP?.sum).toBe(0);
+    expect(result.arms.treatment).toMatchObject({ shoppers: 2, converted: 0, refunds: 1 });
+    expect(result.arms.treatment.revenue.GBP?.sum).toBe(-5);
+    expect(result.refunds).toMatchObject({ netted: 2, repeated: 1 });
+    expect(tally(events).result.arms).toEqual(result.arms);
+  });
+
+  it('leaves out a refund worth an absurd amount, as an order', () => {
+    const { result, report } = tally([
+      order('a', 'o1', { revenue: 20, currency: 'GBP' }),
+      refund('a', 'o1', { total: 1e200, currency: 'GBP' }),
+    ]);
+    expect(result.arms.treatment.revenue.GBP?.sum).toBe(20);
+    expect(report.skipped().map((s) => s.reason)).toEqual([
+      expect.stringMatching(/^a refund worth more than 1e\+12 .*left out$/),
+    ]);
+  });
+
+  it('compares arms whose shoppers net below 0 without breaking the statistics', () => {
+    const events: StoredEvent[] = [];
+    for (const bucket of ['treatment', 'holdout'] as const)
+      for (let i = 0; i < 300; i++) {
+        const id = `${bucket}-${i}`;
+        events.push(stored({ type: 'page', anonymousId: id, bucket }));
+        if (i < 40) events.push(order(id, `o-${id}`, { revenue: 10 + i, currency: 'GBP' }, { bucket }));
+        // Refunds of orders before the window: the holdout's outweigh its orders.
+        if (i >= 100 && i < (bucket === 'holdout' ? 160 : 110))
+          events.push(refund(id, `old-${id}`, { total: 25, currency: 'GBP' }, { bucket }));
+      }
+    const { result } = tally(events);
+    expect(result.arms.holdout.revenue.GBP?.sum).toBe(40 * 10 + (39 * 40) / 2 - 60 * 25);
+    expect(Math.min(...(result.spending.holdout.GBP ?? []))).toBe(-25);
+    const report = experimentReport(result, 50);
+    const revenue = report.revenuePerShopper.GBP;
+    expect(revenue?.holdout).toBeLessThan(0);
+    for (const value of [
+      revenue?.differenceInterval?.low,
+      revenue?.differenceInterval?.high,
+      revenue?.pValue,
+    ])
+      expect(Number.isFinite(value)).toBe(true);
+    // A lift over a holdout below 0 means nothing: none shown.
+    expect(revenue?.lift).toBeNull();
+    expect(revenue?.pValue).toBeLessThan(0.05);
+    expect(revenue?.differenceInterval?.low).toBeGreaterThan(0);
+    const text = formatReport(report, 50);
+    expect(text).not.toContain('NaN');
+    expect(text).toMatch(/\| revenue per shopper, GBP \| 3\.10 \| -1\.07 \| \+4\.17 \(/);
+    // The refunds of orders outside the window are no order's: the average order is the orders' own.
+    expect(text).toContain('| average order value, GBP | 29.50 | 29.50 |');
+  });
+});
+
 describe('experimentReport', () => {
   it('compares the arms, checks the split and warns while conversions are few', () => {
     const events: StoredEvent[] = [];

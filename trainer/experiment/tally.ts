@@ -10,10 +10,25 @@
  * (by the browser and by the server, by two browsers, or retried under a new messageId) counts once
  * site-wide, by `order_id`: a browser's report before a user id's alone, and of browsers' reports the
  * first stored (the earliest `receivedAt`; the live counters count the first stored too), in its arm.
+ *
+ * Refunds (`Order Refunded`, and an `Order Completed` worth less than 0) are netted from revenue: each
+ * is taken off the revenue of the shopper, and arm, its order counted for (by `order_id`), at most what
+ * that order was worth; a refund without an amount takes off the whole order. A refund whose order is
+ * not among the window's events (placed before it, or a cancellation under an order_id of its own) is
+ * taken off the revenue of the shopper who reported it. A refund reported twice (the same order_id and
+ * amount) counts once. A refunded order still counts as an order and its shopper as converted: they
+ * bought; what they kept is the revenue. See `netOrderRefunds` and `resolveRefunds`.
  */
 import { type Bucket, type StoredEvent, validateStoredEvent } from '../../contracts/events';
-import { experimentRoleOf, orderKey, productIdsOf } from '../../contracts/experiment-events';
-import { type OrderValue, orderValue } from '../../contracts/order-value';
+import {
+  experimentRoleOf,
+  milliOf,
+  orderKey,
+  productIdsOf,
+  refundIncrement,
+  refundValue,
+} from '../../contracts/experiment-events';
+import { type OrderValue, orderValue, UNKNOWN_CURRENCY } from '../../contracts/order-value';
 import { InputError } from '../data/lines';
 import type { ReadReport } from '../data/types';
 import type { ArmSums } from './statistics';
@@ -54,6 +69,34 @@ interface Click {
   placement: string;
 }
 
+/** A refund event, as read (see refundValue). */
+interface Refund {
+  /** The refunded order's orderKey (a refund without an order_id: its own event). */
+  key: string;
+  amount: number | undefined;
+  currency: string | undefined;
+  /** Epoch ms of its `receivedAt`: of reports of the same refund, the first stored is the one. */
+  time: number;
+  messageId: string;
+  /** Its browser (anonymousId), else the user id it came under alone. */
+  browser: string | undefined;
+  userId: string | undefined;
+}
+
+/** What became of the window's refunds (see Tally.refunds). */
+export interface RefundCounts {
+  /** Refunds taken off an arm's revenue (reports of the same refund once). */
+  netted: number;
+  /** Of those, refunds of an order not among the window's events, taken off their own shopper's. */
+  ofUnknownOrders: number;
+  /** Refunds without an amount whose order is not among the window's events or has no value. */
+  notNetted: number;
+  /** Refunds of orders in no arm, or whose own shopper is in none: in no arm either. */
+  inNoArm: number;
+  /** Further reports of a refund counted already (the same order_id and amount): counted once. */
+  repeated: number;
+}
+
 /** Recommendation impressions and clicks (see Arm). */
 export interface Engagement {
   impressions: number;
@@ -89,8 +132,19 @@ export interface Arm {
   buyersByCurrency: Record<string, number>;
   /** Orders whose event gave no revenue, total or prices (counted as orders worth 0). */
   unpricedOrders: number;
-  /** Per currency: the sum and sum of squares over shoppers of what each spent (n = `shoppers`). */
+  /**
+   * Per currency: the sum and sum of squares over shoppers of what each spent, net of refunds (n =
+   * `shoppers`; a shopper's net can be below 0, when the order refunded is not in the window).
+   */
   revenue: Record<string, ArmSums>;
+  /** Refunds taken off the arm's revenue (each refund once), and per currency how much they took off. */
+  refunds: number;
+  refunded: Record<string, number>;
+  /**
+   * Per currency: the orders' value less their own refunds (not those of orders outside the window),
+   * over `ordersByCurrency` the average order value.
+   */
+  orderRevenue: Record<string, number>;
   /**
    * Impressions: `Recommendation Shown` events (the plugin's, one per block it filled) and page views
    * the proxy sent for pages it filled (one per page; they carry the first block's recommendation_id).
@@ -124,9 +178,12 @@ export interface Tally {
    * under a user id alone), left out: each order counts once, site-wide.
    */
   repeatedOrders: number;
+  /** What became of the refunds: netted, of orders not in the window, not netted, in no arm, repeated. */
+  refunds: RefundCounts;
   /**
-   * Per arm and currency: what each shopper who spent anything in it spent (the arm's other shoppers
-   * spent 0), for the revenue rows' permutation test. Not in the report: figures per shopper.
+   * Per arm and currency: what each shopper whose net spending in it is not 0 spent, net of refunds
+   * (the arm's other shoppers spent 0), for the revenue rows' permutation test. Not in the report:
+   * figures per shopper.
    */
   spending: Record<Bucket, Record<string, number[]>>;
 }
@@ -163,6 +220,20 @@ export class ExperimentTally {
   private readonly firstReports = new Map<string, FirstReport>();
   /** Order key → the user id that reported it first without a browser (one user id's report counts). */
   private readonly userOnlyOrders = new Map<string, string>();
+  /** Refunds read, until resolveRefunds sorts them out (they are few: held whatever the mode). */
+  private refunds: Refund[] = [];
+  /** Order key → its refunds, taken off where that order is counted (netOrderRefunds). */
+  private readonly refundsOfOrder = new Map<string, Refund[]>();
+  /** Browser → refunds of orders not among the window's events, taken off that browser's revenue. */
+  private readonly refundsOfBrowser = new Map<string, Refund[]>();
+  private refundsResolved = false;
+  private readonly refundCounts: RefundCounts = {
+    netted: 0,
+    ofUnknownOrders: 0,
+    notNetted: 0,
+    inNoArm: 0,
+    repeated: 0,
+  };
 
   constructor(
     private readonly options: TallyOptions,
@@ -220,6 +291,12 @@ export class ExperimentTally {
         }
       }
     }
+    // A refund counts where its order counts (resolveRefunds); sorted, the browsers' refunds came with
+    // noteOrder.
+    if (experimentRoleOf(event).kind === 'refund') {
+      if (!this.sorted) this.noteRefund(event);
+      return;
+    }
     // Sorted, the first reports came with noteOrder, and only the ones that matter are kept.
     if (!this.sorted && event.anonymousId !== undefined && experimentRoleOf(event).kind === 'order')
       this.noteFirstReport(orderKey(event), Date.parse(event.receivedAt), event.anonymousId);
@@ -227,15 +304,78 @@ export class ExperimentTally {
   }
 
   /**
-   * Sorted mode, before `browsersSortedFrom`: an order event of a browser in the window (MongoDB's
-   * `orders` query), read for which browser reported each order first. Counts nothing else.
+   * Sorted mode, before `browsersSortedFrom`: an order or refund event of a browser in the window
+   * (MongoDB's `orders` query), read for which browser reported each order first and for what was
+   * refunded. Counts nothing else.
    */
   noteOrder(raw: Record<string, unknown>): void {
     const admitted = this.admit(raw);
     if (typeof admitted === 'string') return;
     const { event } = admitted;
-    if (event.anonymousId === undefined || experimentRoleOf(event).kind !== 'order') return;
+    if (event.anonymousId === undefined) return;
+    const role = experimentRoleOf(event).kind;
+    if (role === 'refund') this.noteRefund(event);
+    if (role !== 'order') return;
     this.noteFirstReport(orderKey(event), Date.parse(event.receivedAt), event.anonymousId);
+  }
+
+  private noteRefund(event: StoredEvent): void {
+    if (this.refundsResolved) return;
+    this.refunds.push({
+      key: orderKey(event),
+      ...refundValue(event),
+      time: Date.parse(event.receivedAt),
+      messageId: event.messageId,
+      browser: event.anonymousId,
+      userId: event.anonymousId === undefined ? event.userId : undefined,
+    });
+  }
+
+  /**
+   * Sorts the refunds out, once every order's first report is known and before any browser is summed
+   * up. A refund of an order a browser reported, or a user id alone with one browser, goes with that
+   * order (netOrderRefunds). Any other, of an order not among the window's events (or in no arm's
+   * reach), is taken off the revenue of its own browser, or of the one browser its user id alone was
+   * seen with; reports of it with the same order_id, currency and amount are one refund, the first
+   * stored browser's. Without an amount such a refund cannot be netted, and is counted.
+   */
+  private resolveRefunds(): void {
+    if (this.refundsResolved) return;
+    this.refundsResolved = true;
+    const orphans = new Map<string, Refund>();
+    for (const refund of this.refunds) {
+      const userOnlyBy = this.userOnlyOrders.get(refund.key);
+      if (
+        this.firstReports.has(refund.key) ||
+        (userOnlyBy !== undefined && this.oneBrowserOf(userOnlyBy) !== undefined)
+      ) {
+        listIn(this.refundsOfOrder, refund.key).push(refund);
+        continue;
+      }
+      if (refund.amount === undefined) {
+        this.refundCounts.notNetted += 1;
+        continue;
+      }
+      const id = refundId(refund.key, refund.currency ?? UNKNOWN_CURRENCY, refund.amount);
+      const first = orphans.get(id);
+      if (first === undefined) orphans.set(id, refund);
+      else {
+        this.refundCounts.repeated += 1;
+        if (earlierReport(refund, first)) orphans.set(id, refund);
+      }
+    }
+    this.refunds = [];
+    for (const refund of orphans.values()) {
+      const browser = refund.browser ?? this.oneBrowserOf(refund.userId ?? '');
+      if (browser === undefined) this.refundCounts.inNoArm += 1;
+      else listIn(this.refundsOfBrowser, browser).push(refund);
+    }
+  }
+
+  /** The one browser a user id was seen with; undefined for none or several. */
+  private oneBrowserOf(userId: string): string | undefined {
+    const browsers = this.browsersOf.get(userId);
+    return browsers?.size === 1 ? [...browsers][0] : undefined;
   }
 
   private noteFirstReport(key: string, time: number, browser: string): void {
@@ -269,8 +409,9 @@ export class ExperimentTally {
     if ((from !== undefined && time < from) || (to !== undefined && time >= to)) return 'outside --from/--to';
     this.sites.add(event.site);
     if (this.options.site !== undefined && event.site !== this.options.site) return 'another site';
-    if (experimentRoleOf(event).kind === 'order' && !plausibleValue(orderValue(event)))
-      return `an order worth more than ${MAX_ORDER_VALUE.toExponential()} (revenue, total or a product's price × quantity), or not a finite amount: left out`;
+    const role = experimentRoleOf(event).kind;
+    if ((role === 'order' || role === 'refund') && !plausibleValue(orderValue(event)))
+      return `${role === 'order' ? 'an order' : 'a refund'} worth more than ${MAX_ORDER_VALUE.toExponential()} (revenue, total or a product's price × quantity), or not a finite amount: left out`;
     return { event, time };
   }
 
@@ -301,6 +442,8 @@ export class ExperimentTally {
    */
   browsersSortedFrom(browsersOf: ReadonlyMap<string, ReadonlySet<string>>): void {
     for (const [userId, browsers] of browsersOf) this.browsersOf.set(userId, new Set(browsers));
+    // The refunds first: they need every order's first report.
+    this.resolveRefunds();
     // An order only one browser reported, and no user id alone, needs no deciding: its report counts.
     // The others stay for the browser-by-browser read. (Until here every order of the window was held:
     // the `orders` query notes each one first.)
@@ -328,12 +471,19 @@ export class ExperimentTally {
         `the events are of ${names.length} sites (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}): choose one with --site`,
       );
     }
+    this.resolveRefunds();
     this.assignUserOnlyEvents();
     for (const browser of [...this.shoppers.keys()]) this.sumUp(browser);
     // Given to a browser with no event in the window (none, when the links come from the same window).
     for (const activities of this.pending.values())
       for (const activity of activities) this.leaveOut(activity);
     this.pending.clear();
+    // Refunds of orders counted in no arm (a browser in both, a user id's order no browser took), and
+    // of browsers in both arms.
+    for (const refunds of [...this.refundsOfOrder.values(), ...this.refundsOfBrowser.values()])
+      this.refundCounts.inNoArm += refunds.length;
+    this.refundsOfOrder.clear();
+    this.refundsOfBrowser.clear();
     for (const arm of Object.values(this.arms))
       for (const sums of Object.values(arm.revenue)) sums.n = arm.shoppers;
     return {
@@ -345,6 +495,7 @@ export class ExperimentTally {
       ordersInBothBuckets: this.ordersInBothBuckets,
       unassigned: this.unassigned,
       repeatedOrders: this.repeatedOrders,
+      refunds: this.refundCounts,
       spending: this.spending,
     };
   }
@@ -352,8 +503,7 @@ export class ExperimentTally {
   /** Gives each user id's own events to the one browser it was seen with (`pending`); counts the rest. */
   private assignUserOnlyEvents(): void {
     for (const [userId, activity] of this.userOnly) {
-      const browsers = this.browsersOf.get(userId);
-      const browser = browsers?.size === 1 ? [...browsers][0] : undefined;
+      const browser = this.oneBrowserOf(userId);
       if (browser === undefined) this.leaveOut(activity);
       else this.pending.set(browser, [...(this.pending.get(browser) ?? []), activity]);
     }
@@ -393,7 +543,7 @@ export class ExperimentTally {
       this.inBothBuckets += 1;
       // Its orders are in no arm; they must not vanish (another browser's report of one is a repeat).
       this.ordersInBothBuckets += shopper.orders?.size ?? 0;
-    } else this.addShopper(shopper.bucket, shopper);
+    } else this.addShopper(shopper.bucket, shopper, id);
     this.shoppers.delete(id);
   }
 
@@ -413,7 +563,7 @@ export class ExperimentTally {
     }
   }
 
-  private addShopper(bucket: Bucket, shopper: Shopper): void {
+  private addShopper(bucket: Bucket, shopper: Shopper, id: string): void {
     const arm = this.arms[bucket];
     arm.shoppers += 1;
     for (const [placement, counts] of shopper.engagement ?? []) {
@@ -423,15 +573,29 @@ export class ExperimentTally {
       total.impressions += counts.impressions;
       total.clicks += counts.clicks;
     }
-    const orders = shopper.orders;
-    if (orders === undefined || orders.size === 0) return;
-    arm.converted += 1;
+    const orders = shopper.orders ?? new Map<string, Order>();
+    // A refunded order still makes its shopper a buyer: they bought (see the top of the file).
+    if (orders.size > 0) arm.converted += 1;
+    /** Per currency, what the shopper spent, net of refunds. */
     const spent = new Map<string, number>();
-    for (const order of orders.values()) {
+    const boughtIn = new Set<string>();
+    let refunded = false;
+    const takeOff = (currency: string, amount: number, ofOrder: boolean) => {
+      spent.set(currency, (spent.get(currency) ?? 0) - amount);
+      arm.refunds += 1;
+      arm.refunded[currency] = (arm.refunded[currency] ?? 0) + amount;
+      if (ofOrder) arm.orderRevenue[currency] = (arm.orderRevenue[currency] ?? 0) - amount;
+      this.refundCounts.netted += 1;
+      refunded = true;
+    };
+    for (const [key, order] of orders) {
       arm.orders += 1;
       arm.ordersByCurrency[order.currency] = (arm.ordersByCurrency[order.currency] ?? 0) + 1;
       if (!order.priced) arm.unpricedOrders += 1;
       spent.set(order.currency, (spent.get(order.currency) ?? 0) + order.revenue);
+      arm.orderRevenue[order.currency] = (arm.orderRevenue[order.currency] ?? 0) + order.revenue;
+      boughtIn.add(order.currency);
+      this.netOrderRefunds(key, order, (currency, amount) => takeOff(currency, amount, true));
       const byPlacement = this.attributedValues(order, shopper.clicks);
       if (byPlacement.size === 0) continue;
       arm.attributedOrders += 1;
@@ -442,8 +606,16 @@ export class ExperimentTally {
         total.attributedRevenue[order.currency] = (total.attributedRevenue[order.currency] ?? 0) + value;
       }
     }
-    for (const [currency, amount] of spent) {
-      arm.buyersByCurrency[currency] = (arm.buyersByCurrency[currency] ?? 0) + 1;
+    for (const refund of this.refundsOfBrowser.get(id) ?? []) {
+      // Resolved with an amount (resolveRefunds); its order is not in the window, so nothing caps it.
+      takeOff(refund.currency ?? UNKNOWN_CURRENCY, refund.amount ?? 0, false);
+      this.refundCounts.ofUnknownOrders += 1;
+    }
+    this.refundsOfBrowser.delete(id);
+    for (let [currency, amount] of spent) {
+      // An order and its full refund: 0, not the rounding left of 0.1 + 0.2 − 0.3.
+      if (refunded && Math.abs(amount) < 1e-9) amount = 0;
+      if (boughtIn.has(currency)) arm.buyersByCurrency[currency] = (arm.buyersByCurrency[currency] ?? 0) + 1;
       const sums = arm.revenue[currency] ?? { n: 0, sum: 0, sumOfSquares: 0 };
       arm.revenue[currency] = sums;
       sums.sum += amount;
@@ -453,6 +625,46 @@ export class ExperimentTally {
         this.spending[bucket][currency] = values;
         values.push(amount);
       }
+    }
+  }
+
+  /**
+   * Takes the refunds of an order counted in an arm off its shopper's revenue (`takeOff`): each
+   * refund's amount (a refund without one: the order's own value), in its currency (a refund naming
+   * none: the order's); reports with the same currency and amount are one refund; and together at most
+   * what the order was worth (refundIncrement), so an order refunded twice over, or by a `total` with
+   * tax and shipping against an order valued by its `revenue`, nets to 0, not below.
+   */
+  private netOrderRefunds(
+    key: string,
+    order: Order,
+    takeOff: (currency: string, amount: number) => void,
+  ): void {
+    const refunds = this.refundsOfOrder.get(key);
+    if (refunds === undefined) return;
+    this.refundsOfOrder.delete(key);
+    // The first stored first: which report of a repeated refund counts does not depend on the read order.
+    refunds.sort((a, b) => (earlierReport(a, b) ? -1 : earlierReport(b, a) ? 1 : 0));
+    const seen = new Set<string>();
+    const previous = new Map<string, number>();
+    for (const refund of refunds) {
+      const currency = refund.currency ?? order.currency;
+      const valued = order.priced && currency === order.currency;
+      const amount = refund.amount ?? (valued ? order.revenue : undefined);
+      if (amount === undefined) {
+        this.refundCounts.notNetted += 1;
+        continue;
+      }
+      const id = refundId(key, currency, amount);
+      if (seen.has(id)) {
+        this.refundCounts.repeated += 1;
+        continue;
+      }
+      seen.add(id);
+      const milli = milliOf(amount);
+      const before = previous.get(currency) ?? 0;
+      previous.set(currency, before + milli);
+      takeOff(currency, refundIncrement(valued ? milliOf(order.revenue) : undefined, before, milli) / 1000);
     }
   }
 
@@ -503,6 +715,32 @@ function engage(activity: Activity, placement: string | undefined, kind: keyof E
   activity.engagement.set(key, counts);
 }
 
+/** One refund's identity: its order, currency and amount (in thousandths, as the live counters tell them). */
+function refundId(key: string, currency: string, amount: number): string {
+  return `${key}\n${currency}\n${milliOf(amount)}`;
+}
+
+/**
+ * Whether refund report `a` comes before `b`: a browser's before a user id's alone (as for orders), then
+ * the first stored (`receivedAt`), then by ids, so that any read order gives the same.
+ */
+function earlierReport(a: Refund, b: Refund): boolean {
+  if ((a.browser === undefined) !== (b.browser === undefined)) return a.browser !== undefined;
+  if (a.time !== b.time) return a.time < b.time;
+  const whoA = a.browser ?? a.userId ?? '';
+  const whoB = b.browser ?? b.userId ?? '';
+  return whoA !== whoB ? whoA < whoB : a.messageId < b.messageId;
+}
+
+function listIn<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (list === undefined) {
+    list = [];
+    map.set(key, list);
+  }
+  return list;
+}
+
 function ordersOf(activity: Activity): Map<string, Order> {
   if (activity.orders === undefined) activity.orders = new Map();
   return activity.orders;
@@ -533,6 +771,9 @@ export function emptyArm(): Arm {
     buyersByCurrency: {},
     unpricedOrders: 0,
     revenue: {},
+    refunds: 0,
+    refunded: {},
+    orderRevenue: {},
     recommendationsShown: 0,
     recommendationClicks: 0,
     // Without a prototype: its keys are placements, whatever events say (`__proto__` included).

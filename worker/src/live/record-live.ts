@@ -1,7 +1,13 @@
 import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket, StoredEvent } from '../../../contracts/events';
-import { experimentRoleOf, orderKey } from '../../../contracts/experiment-events';
-import { orderValue } from '../../../contracts/order-value';
+import {
+  experimentRoleOf,
+  milliOf,
+  orderKey,
+  refundIncrement,
+  refundValue,
+} from '../../../contracts/experiment-events';
+import { orderValue, UNKNOWN_CURRENCY } from '../../../contracts/order-value';
 import {
   liveCountersKey,
   liveMessageKey,
@@ -28,10 +34,12 @@ import {
 /** The consumer is off the request path: it can wait longer for Redis than a shopper's request. */
 const LIVE_TIMEOUT_MS = 3_000;
 /**
- * How long an order stays marked as counted. The browser's report and the shop server's come minutes
- * apart; a retry from the dead-letter queue (`scripts/replay-dlq.ts`) comes within days.
+ * How long an order stays marked as counted, with the arm, currency and value it was counted for, and
+ * how long its refunds stay known. The browser's report and the shop server's come minutes apart, and a
+ * retry from the dead-letter queue (`scripts/replay-dlq.ts`) within days; but a refund comes weeks after
+ * its order, and must find where the order counted for as long as the counters show that order's day.
  */
-const LIVE_ORDER_SECONDS = 3 * 86_400;
+const LIVE_ORDER_SECONDS = (LIVE_DAYS + 1) * 86_400;
 /**
  * How long a queue message stays marked as counted: past the longest a redelivery takes (the queue's
  * back-off reaches 300 s; 20 retries are within two hours).
@@ -79,8 +87,11 @@ interface LiveChanges {
  * message that stored nothing and is retried leaves none: its next delivery stores, and counts, its
  * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
  * order); a server's report under a user id alone counts in the arm of the one browser that user id
- * was seen with, and not at all otherwise (serverOrderArms). Events older than LIVE_DAYS, or dated more
- * than a day ahead, are not counted. The counters are a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
+ * was seen with, and not at all otherwise (serverOrderArms). A refund (`Order Refunded`, or an `Order
+ * Completed` worth less than 0: no order, no buyer) is taken off the revenue of the arm its order was
+ * counted for, on the refund's day, at most what the order was worth, once per order_id and amount
+ * (netRefunds); a refunded order stays an order and its buyer a buyer. Events older than LIVE_DAYS, or
+ * dated more than a day ahead, are not counted. The counters are a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
  * report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing (no pseudonym can be made).
  */
 export async function recordLiveCounters(
@@ -113,8 +124,9 @@ export async function recordLiveCounters(
       .filter((event) => isLiveTime(Date.parse(event.timestamp), now));
     const seen = await userBrowsersSeen(hashKey, counted);
     const serverArms = await serverOrderArms(redis, hashKey, counted, seen);
-    const newOrders = await claimOrders(redis, hashKey, counted, serverArms);
-    const changes = await liveChanges(hashKey, counted, newOrders, serverArms);
+    const { newOrders, refundedOrders } = await claimOrders(redis, hashKey, counted, serverArms);
+    const refunds = await netRefunds(redis, refundedOrders, serverArms);
+    const changes = await liveChanges(hashKey, counted, newOrders, serverArms, refunds);
     const pipeline = redis.pipeline();
     for (const [key, fields] of changes.counters) {
       for (const [field, amount] of fields) pipeline.hincrby(key, field, amount);
@@ -215,9 +227,9 @@ async function userBrowsersSeen(
 }
 
 /**
- * The arm of each order a shop's server reported under a user id alone, as `npm run report` gives it:
- * that of the one browser the user id was seen with (this batch's events, and earlier ones, which left
- * a set of them: one SMEMBERS per such order, in one round trip). Seen with no browser, or with more
+ * The arm of each order (or refund) a shop's server reported under a user id alone, as `npm run
+ * report` gives it: that of the one browser the user id was seen with (this batch's events, and
+ * earlier ones, which left a set of them: one SMEMBERS per such order or refund, in one round trip). Seen with no browser, or with more
  * than one (even all of one arm: a user with two browsers has both in treatment 81 times in 100 and
  * both held out once, so counting them would tilt the arms towards treatment), the order is in no
  * arm: it is not claimed, so a browser's report of it, later, counts in that browser's arm.
@@ -228,9 +240,10 @@ async function serverOrderArms(
   events: readonly StoredEvent[],
   seenHere: ReadonlyMap<string, UserBrowsers>,
 ): Promise<Map<StoredEvent, ServerOrderArm>> {
-  const orders = events.filter(
-    (event) => event.anonymousId == null && event.userId != null && experimentRoleOf(event).kind === 'order',
-  );
+  const orders = events.filter((event) => {
+    const role = experimentRoleOf(event).kind;
+    return event.anonymousId == null && event.userId != null && (role === 'order' || role === 'refund');
+  });
   if (orders.length === 0) return new Map();
   const users = await Promise.all(orders.map((order) => userPseudonym(hashKey, order)));
   const pipeline = redis.pipeline();
@@ -254,29 +267,149 @@ async function serverOrderArms(
   return arms;
 }
 
+/** Where an order was counted: what its claim holds (`{bucket}|{currency}|{thousandths}`). */
+interface CountedOrder {
+  bucket: Bucket;
+  currency: string;
+  /** Its value in thousandths; undefined for an order that gave none (counted as worth 0). */
+  milli: number | undefined;
+}
+
+function orderClaim(order: CountedOrder): string {
+  return `${order.bucket}|${order.currency}|${order.milli ?? ''}`;
+}
+
+/** A claim as orderClaim wrote it; undefined for any other (a claim of before refunds: "1"). */
+function countedOrder(claim: unknown): CountedOrder | undefined {
+  if (typeof claim !== 'string') return undefined;
+  const [bucket, currency, milli, ...rest] = claim.split('|');
+  if (!isLiveBucket(bucket) || currency === undefined || milli === undefined || rest.length > 0)
+    return undefined;
+  const value = milli === '' ? undefined : Number(milli);
+  if (value !== undefined && !Number.isSafeInteger(value)) return undefined;
+  return { bucket, currency, milli: value };
+}
+
+/** A refund event of the batch, the key of its order's claim and what that claim holds (when any). */
+interface RefundOfOrder {
+  event: StoredEvent;
+  orderKey: string;
+  order: CountedOrder | undefined;
+}
+
 /**
  * The order events of the batch that are the first report of their order: one SET NX per order (the
- * key is the pseudonym of its `orderKey`), in one round trip. A second event of the same order in the
- * batch is not the first. A server's report under a user id alone claims only with an arm (serverArms).
+ * key is the pseudonym of its `orderKey`; the value says where the order counted, and what it was
+ * worth), in one round trip. A second event of the same order in the batch is not the first. A
+ * server's report under a user id alone claims only with an arm (serverArms). In the same round trip,
+ * after the claims, one GET per refund event of its order's claim: where a refund is taken off.
  */
 async function claimOrders(
   redis: Redis,
   hashKey: string,
   events: readonly StoredEvent[],
   serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
-): Promise<Set<StoredEvent>> {
+): Promise<{ newOrders: Set<StoredEvent>; refundedOrders: RefundOfOrder[] }> {
   const firstOfOrder = new Map<string, StoredEvent>();
+  const refunds: Array<{ event: StoredEvent; orderKey: string }> = [];
   for (const event of events) {
-    if (experimentRoleOf(event).kind !== 'order') continue;
-    if (event.anonymousId == null && !serverArms.has(event)) continue;
+    const role = experimentRoleOf(event).kind;
+    if (role !== 'order' && role !== 'refund') continue;
     const key = liveOrderKey(event.site, await liveTallyHash(hashKey, event.site, 'order', orderKey(event)));
-    if (!firstOfOrder.has(key)) firstOfOrder.set(key, event);
+    if (role === 'refund') refunds.push({ event, orderKey: key });
+    else if (event.anonymousId != null || serverArms.has(event))
+      if (!firstOfOrder.has(key)) firstOfOrder.set(key, event);
   }
-  if (firstOfOrder.size === 0) return new Set();
+  if (firstOfOrder.size === 0 && refunds.length === 0) return { newOrders: new Set(), refundedOrders: [] };
   const pipeline = redis.pipeline();
-  for (const key of firstOfOrder.keys()) pipeline.set(key, '1', { nx: true, ex: LIVE_ORDER_SECONDS });
-  const claimed = await pipeline.exec<Array<string | null>>();
-  return new Set([...firstOfOrder.values()].filter((_, index) => claimed[index] === 'OK'));
+  for (const [key, event] of firstOfOrder) {
+    const value = orderValue(event);
+    const milli = milliOf(value.revenue);
+    const claim = orderClaim({
+      bucket: serverArms.get(event)?.bucket ?? event.bucket,
+      currency: value.currency,
+      milli: value.priced && Number.isSafeInteger(milli) ? milli : undefined,
+    });
+    pipeline.set(key, claim, { nx: true, ex: LIVE_ORDER_SECONDS });
+  }
+  for (const { orderKey: key } of refunds) pipeline.get(key);
+  const replies = await pipeline.exec<unknown[]>();
+  const orders = [...firstOfOrder.values()];
+  return {
+    newOrders: new Set(orders.filter((_, index) => replies[index] === 'OK')),
+    refundedOrders: refunds.map((refund, index) => ({
+      ...refund,
+      order: countedOrder(replies[orders.length + index]),
+    })),
+  };
+}
+
+/** A refund as taken off: from which arm's revenue, in which currency, how many thousandths. */
+interface NettedRefund {
+  bucket: Bucket;
+  currency: string;
+  milli: number;
+}
+
+/** The refunds already counted of an order, a hash of `{currency}|{thousandths}` (beside its claim). */
+function liveRefundsKey(orderClaimKey: string): string {
+  return `${orderClaimKey}:refunds`;
+}
+
+/**
+ * What each refund event of the batch takes off, and from which arm, as `npm run report` takes it: the
+ * arm its order was counted for (the order's claim), else (an order not counted here, or claimed before
+ * refunds were counted) the refund's own browser's arm, or for a server's refund under a user id alone
+ * the arm of that user's one browser. Its amount, or without one the order's own value; its currency,
+ * or the order's. Each refund once per order, currency and amount (an HSET on the order's refunds),
+ * and an order's refunds together at most its value (refundIncrement, from the HKEYS of the same
+ * hash): three commands per refund (and an EXPIRE), in one round trip, only in a batch with refunds.
+ * A refund it cannot value (no amount, and no value of its order) or place in an arm is not counted.
+ */
+async function netRefunds(
+  redis: Redis,
+  refunds: readonly RefundOfOrder[],
+  serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
+): Promise<Map<StoredEvent, NettedRefund>> {
+  const netted = new Map<StoredEvent, NettedRefund>();
+  const asked: Array<
+    { event: StoredEvent; refundsKey: string; field: string; cap: number | undefined } & NettedRefund
+  > = [];
+  for (const { event, orderKey: key, order } of refunds) {
+    const bucket =
+      order?.bucket ?? (event.anonymousId != null ? event.bucket : serverArms.get(event)?.bucket);
+    if (bucket === undefined) continue;
+    const value = refundValue(event);
+    const currency = value.currency ?? order?.currency ?? UNKNOWN_CURRENCY;
+    const cap = order?.currency === currency ? order.milli : undefined;
+    const milli = value.amount === undefined ? cap : milliOf(value.amount);
+    if (milli === undefined || !Number.isSafeInteger(milli)) continue;
+    const field = `${currency}|${milli}`;
+    asked.push({ event, refundsKey: liveRefundsKey(key), field, cap, bucket, currency, milli });
+  }
+  if (asked.length === 0) return netted;
+  const pipeline = redis.pipeline();
+  for (const { refundsKey, field, milli } of asked) {
+    // HSET answers how many fields it added: 1 for a new refund, 0 for one counted before (the same
+    // value again). Not HSETNX, which the local server's in-memory backend does not have.
+    pipeline.hset(refundsKey, { [field]: String(milli) });
+    pipeline.hkeys(refundsKey);
+    pipeline.expire(refundsKey, LIVE_ORDER_SECONDS);
+  }
+  const replies = await pipeline.exec<unknown[]>();
+  asked.forEach(({ event, field, cap, bucket, currency, milli }, index) => {
+    // Counted before (the browser's and the server's report of one refund, or a redelivery): not again.
+    if (Number(replies[3 * index]) !== 1) return;
+    const fields = replies[3 * index + 1];
+    let previous = 0;
+    for (const other of Array.isArray(fields) ? fields : []) {
+      const [otherCurrency, otherMilli] = String(other).split('|');
+      if (other !== field && otherCurrency === currency) previous += Number(otherMilli) || 0;
+    }
+    const taken = refundIncrement(cap, previous, milli);
+    if (taken > 0) netted.set(event, { bucket, currency, milli: taken });
+  });
+  return netted;
 }
 
 async function liveChanges(
@@ -284,6 +417,7 @@ async function liveChanges(
   events: readonly StoredEvent[],
   newOrders: ReadonlySet<StoredEvent>,
   serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
+  refunds: ReadonlyMap<StoredEvent, NettedRefund>,
 ): Promise<LiveChanges> {
   const changes: LiveChanges = { counters: new Map(), shoppers: new Map(), expiresAt: new Map() };
   for (const event of events) {
@@ -326,6 +460,18 @@ async function liveChanges(
       const milli = Math.round(value.revenue * 1000);
       if (!value.priced || !Number.isSafeInteger(milli)) add('unpriced_orders');
       else add(`revenue_milli:${value.currency}`, milli);
+    } else if (role.kind === 'refund') {
+      // Off the revenue of its order's arm (netRefunds), on the refund's day. A refunded order stays an
+      // order, and its buyer a buyer, as in the report.
+      const refund = refunds.get(event);
+      if (refund !== undefined)
+        addTo(
+          changes.counters,
+          countersKey,
+          refund.bucket,
+          `revenue_milli:${refund.currency}`,
+          -refund.milli,
+        );
     }
   }
   return changes;
