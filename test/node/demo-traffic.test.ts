@@ -2,12 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderRecommendationBlock } from '../../contracts/markup';
+import { pluginScriptTag } from '../../contracts/plugin-tag';
 import { type DemoShop, startDemoShop } from '../../scripts/demo-shop/index';
 import { CookieJar } from '../../scripts/demo-traffic/cookie-jar';
 import { parsePage } from '../../scripts/demo-traffic/page';
 import { seededRandom } from '../../scripts/demo-traffic/random';
 import { simulateShopper } from '../../scripts/demo-traffic/shopper';
-import { pluginScriptTag } from '../../worker/src/proxy/rewriter';
 import { runScript } from '../support/trainer-cli';
 
 /** The plugin tag the worker writes into a page whose view it sent (an absolute src on the public host). */

@@ -8,6 +8,14 @@ import { databaseName, ensureIndexes } from './collections';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
 import { explainConnectFailure, retryDetail } from './failure-detail';
 import { createMongoClient, writeDeadlineMs } from './mongo-client';
+import {
+  REFUSED_WINDOW_MS,
+  type RedisComponent,
+  type RedisFailures,
+  type WriterFailure,
+  type WriterRefusals,
+  type WriterStatus,
+} from './writer-status';
 
 /**
  * A Durable Object that holds the MongoDB client. A Durable Object keeps its sockets across
@@ -173,38 +181,6 @@ export class EventWriter extends DurableObject<Env> {
     client.then((open) => open.close()).catch(() => undefined);
   }
 }
-
-/** A batch's failure as the writer's status tells it (what the consumer's own report says), if any. */
-export interface WriterFailure {
-  /** ISO time of the failed batch. */
-  at: string;
-  detail: string;
-}
-
-/** Events kept out of `events` lately (refused by MongoDB, or malformed), as `/healthz` tells them. */
-export interface WriterRefusals {
-  count: number;
-  /** ISO times of the first and the last refusal of the run. */
-  since: string;
-  lastAt: string;
-  /** The last batch's first reason. */
-  detail: string;
-}
-
-export type RedisComponent = 'activity' | 'live_counters';
-/** The last failed Redis write of each component, until one succeeds. */
-export type RedisFailures = Partial<Record<RedisComponent, WriterFailure>>;
-
-/** What `/healthz` asks the writer (health-probe.ts). */
-export interface WriterStatus {
-  /** The last batch's failure; null when it was written. */
-  failure: WriterFailure | null;
-  refused: WriterRefusals | null;
-  redis: RedisFailures;
-}
-
-/** A run of refusals ends after this long without one (and `/healthz` is ok again). */
-export const REFUSED_WINDOW_MS = 60 * 60_000;
 
 const LAST_FAILURE_KEY = 'last_failure';
 const REFUSED_KEY = 'refused';

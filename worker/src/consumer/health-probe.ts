@@ -8,9 +8,9 @@ import {
   upstashHealth,
 } from '../health';
 import { withDeadline } from '../with-deadline';
-import { REFUSED_WINDOW_MS, type RedisComponent, type WriterStatus } from './event-writer-object';
 import { mongoUriProblem } from './mongo-uri';
 import { eventWriter } from './store';
+import { REFUSED_WINDOW_MS, type RedisComponent, type WriterStatus } from './writer-status';
 
 /**
  * `/healthz` shows the consumer's view of MongoDB and of its Redis writes: `activity` (recent activity,

@@ -2,9 +2,9 @@ import type { Env } from '../env';
 import { lastFailure } from '../health';
 import { log } from '../log';
 import { withDeadline } from '../with-deadline';
-import type { RedisComponent } from './event-writer-object';
 import { forgetWriterStatus } from './health-probe';
 import { eventWriter } from './store';
+import type { RedisComponent } from './writer-status';
 
 export const RELAYED_COMPONENTS: readonly RedisComponent[] = ['activity', 'live_counters'];
 
