@@ -63,6 +63,22 @@ function optional<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => (value === null ? undefined : value), schema.optional());
 }
 
+/**
+ * Whether an id field says no id: absent, `null` (see `optional`) or `""`. RudderStack JS (v1.1) sends
+ * `"userId": ""` for every visitor who has not identified, and senders fill `sku` or `order_id` with
+ * `""` when they have none; refusing those would refuse nearly every browser event such a source sends.
+ */
+export function isMissingId(value: unknown): value is null | undefined | '' {
+  return value == null || value === '';
+}
+
+/**
+ * An optional id (user, anonymous, product, order): `""` is absent as `null` is, and is dropped, never
+ * stored as `""`: readers that group by id (the live counters, activity lists, the trainer) would take
+ * `""` for one shopper or one product.
+ */
+const optionalId = z.preprocess((value) => (isMissingId(value) ? undefined : value), IdSchema.optional());
+
 const CurrencySchema = z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code such as "GBP"');
 
 /** A plain decimal number written as a string: `"49.90"`, `"-3"`, `"2"` (no grouping, no exponent). */
@@ -81,8 +97,8 @@ function numeric(schema: z.ZodNumber = z.number()) {
 }
 
 const productShape = {
-  product_id: optional(IdSchema),
-  sku: optional(IdSchema),
+  product_id: optionalId,
+  sku: optionalId,
   name: optional(z.string()),
   category: optional(z.string()),
   brand: optional(z.string()),
@@ -102,7 +118,7 @@ export const ProductPropertiesSchema = z.looseObject(productShape);
 export const EventPropertiesSchema = z.looseObject({
   ...productShape,
   products: optional(z.array(ProductPropertiesSchema).max(MAX_PRODUCTS, `at most ${MAX_PRODUCTS} products`)),
-  order_id: optional(IdSchema),
+  order_id: optionalId,
   revenue: optional(numeric()),
   total: optional(numeric()),
   recommendation_id: optional(z.string().max(MAX_ID_CHARS)),
@@ -123,8 +139,8 @@ const eventShape = {
   messageId: optional(
     z.string().min(1, 'must not be empty').max(MAX_ID_CHARS).refine(wellFormed, NOT_WELL_FORMED),
   ),
-  anonymousId: optional(IdSchema),
-  userId: optional(IdSchema),
+  anonymousId: optionalId,
+  userId: optionalId,
   timestamp: optional(IsoTimestampSchema),
   context: optional(z.record(z.string(), z.unknown())),
   properties: optional(EventPropertiesSchema),
@@ -137,11 +153,11 @@ const eventShape = {
  * hence the value is read as an untyped record.
  */
 function checkEventRules(event: Record<string, unknown>, ctx: z.RefinementCtx): void {
-  // `== null`: a field sent as null is absent (see `optional`).
+  // `== null`: a field sent as null is absent (see `optional`), as is an id sent as "" (`optionalId`).
   if (event.type === 'track' && event.event == null) {
     ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for a track call' });
   }
-  if (event.anonymousId == null && event.userId == null) {
+  if (isMissingId(event.anonymousId) && isMissingId(event.userId)) {
     ctx.addIssue({ code: 'custom', path: ['anonymousId'], message: 'anonymousId or userId is required' });
   }
   for (const key of Object.keys(event)) {

@@ -1,7 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { describeIssues, EVENT_LIMITS } from '../../../contracts/events';
+import { describeIssues, EVENT_LIMITS, isMissingId } from '../../../contracts/events';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { limitBodySize } from '../middleware/body-size-limit';
@@ -63,6 +63,6 @@ function shopperIdOf(request: Request): string | undefined {
 function withShopperId(raw: unknown, anonymousId: string): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
   const event = raw as Record<string, unknown>;
-  // `null` is absent too (contracts/events.ts), as Segment libraries send it.
-  return event.anonymousId == null && event.userId == null ? { ...event, anonymousId } : raw;
+  // `null` and `""` are absent too (contracts/events.ts), as Segment and RudderStack libraries send them.
+  return isMissingId(event.anonymousId) && isMissingId(event.userId) ? { ...event, anonymousId } : raw;
 }
