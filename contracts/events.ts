@@ -132,6 +132,11 @@ const IsoTimestampSchema = z.iso.datetime({
   message: 'must be an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z',
 });
 
+/** Whether a value is a date-time as `timestamp` takes it (ISO 8601 with a zone), e.g. a sender's `sentAt`. */
+export function isIsoTimestamp(value: unknown): value is string {
+  return IsoTimestampSchema.safeParse(value).success;
+}
+
 const eventShape = {
   type: z.enum(['track', 'page', 'identify'], { message: 'must be "track", "page" or "identify"' }),
   event: optional(z.string().min(1, 'must not be empty').max(MAX_NAME_CHARS)),

@@ -89,3 +89,69 @@ describe('empty-string ids (RudderStack JS sends userId "" until identify)', () 
     expect(interactions).toMatchObject([{ user: 'anon-1', anonymous: true }]);
   });
 });
+
+describe('event time from originalTimestamp and sentAt (RudderStack sends no timestamp)', () => {
+  const minutes = (n: number) => n * 60_000;
+
+  it("corrects the sender's clock by sentAt as Segment does, else takes originalTimestamp", async () => {
+    const run = runId();
+    const now = Date.now();
+    const { timestamp: _t, ...untimed } = viewEvent(run, 0);
+    const at = (ms: number) => new Date(ms).toISOString();
+    const batch: Record<string, unknown>[] = [
+      // A device clock two days behind, the event made 10 minutes before it was sent.
+      {
+        ...untimed,
+        messageId: `${run}-0`,
+        originalTimestamp: at(now - 2 * 86_400_000 - minutes(10)),
+        sentAt: at(now - 2 * 86_400_000),
+      },
+      // No sentAt (or one that is not a date): originalTimestamp as sent.
+      { ...untimed, messageId: `${run}-1`, originalTimestamp: at(now - minutes(60)) },
+      { ...untimed, messageId: `${run}-2`, originalTimestamp: at(now - minutes(30)), sentAt: 'soon' },
+      // timestamp, when sent, wins.
+      {
+        ...untimed,
+        messageId: `${run}-3`,
+        timestamp: at(now - minutes(5)),
+        originalTimestamp: at(now - minutes(50)),
+      },
+      // The plausibility window still applies to the result.
+      { ...untimed, messageId: `${run}-4`, originalTimestamp: '9999-12-31T00:00:00Z' },
+    ];
+    const response = await post('/v1/batch', { batch });
+    expect(await response.json()).toMatchObject({ accepted: 5, rejected: [] });
+    // A batch-level sentAt (RudderStack's server SDKs) corrects the events that have none of their own.
+    const late = {
+      ...untimed,
+      messageId: `${run}-5`,
+      originalTimestamp: at(now - 3 * 86_400_000 - minutes(20)),
+    };
+    const withSentAt = await post('/v1/batch', { batch: [late], sentAt: at(now - 3 * 86_400_000) });
+    expect(await withSentAt.json()).toMatchObject({ accepted: 1, rejected: [] });
+    expect(await waitForRunCount(run, 6)).toBe(6);
+    const docs = await docsOf(run);
+    const age = (doc: Doc | undefined) => (doc ? doc.receivedAt.getTime() - doc.timestamp.getTime() : NaN);
+    expect(age(docs[0])).toBe(minutes(10));
+    expect(docs[1]?.timestamp.toISOString()).toBe(batch[1]?.originalTimestamp);
+    expect(docs[2]?.timestamp.toISOString()).toBe(batch[2]?.originalTimestamp);
+    expect(docs[3]?.timestamp.toISOString()).toBe(batch[3]?.timestamp);
+    expect(age(docs[4])).toBe(0);
+    expect(age(docs[5])).toBe(minutes(20));
+  });
+
+  it('/v1/track: a single call corrected by its own sentAt', async () => {
+    const run = runId();
+    const now = Date.now();
+    const { timestamp: _t, type: _type, ...untimed } = viewEvent(run, 0);
+    const call = {
+      ...untimed,
+      originalTimestamp: new Date(now + 3 * 3_600_000).toISOString(),
+      sentAt: new Date(now + 3 * 3_600_000 + 2_000).toISOString(),
+    };
+    expect((await post('/v1/track', call)).status).toBe(200);
+    expect(await waitForRunCount(run, 1)).toBe(1);
+    const [doc] = await docsOf(run);
+    expect(doc && doc.receivedAt.getTime() - doc.timestamp.getTime()).toBe(2_000);
+  });
+});

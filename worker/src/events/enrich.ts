@@ -1,4 +1,4 @@
-import { type RxEvent, SERVER_OWNED_KEYS, type StoredEvent } from '../../../contracts/events';
+import { isIsoTimestamp, type RxEvent, SERVER_OWNED_KEYS, type StoredEvent } from '../../../contracts/events';
 import type { Env } from '../env';
 import { type Bucket, holdoutBucket, holdoutPercent } from '../shopper';
 
@@ -8,6 +8,8 @@ export interface EnrichOptions {
   receivedAt?: Date;
   /** Version of the model bundle serving now, when the caller knows it cheaply. */
   modelVersion?: string | null;
+  /** The request's own `sentAt` (a Segment `/v1/batch` body's), for events that carry none (senderTime). */
+  sentAt?: unknown;
 }
 
 /** Earliest event time kept as sent: before it, a sender's clock (or a forged event) is wrong. */
@@ -16,10 +18,28 @@ const EARLIEST_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
 const MAX_CLOCK_AHEAD_MS = 86_400_000;
 
 /**
- * The event's time as stored: the sender's, unless it is before 2000 or more than a day after the
- * event arrived, then the arrival time. One event dated 9999 would otherwise stretch every weekly
- * series of the forecast to the year 9999, and a year-0 date comes back from MongoDB as one the
- * trainer and the report refuse. (`receivedAt` keeps the arrival time either way.)
+ * When the sender says the event happened: its `timestamp`. RudderStack's SDKs send none; they send
+ * `originalTimestamp` (the device's clock when the event was made) and `sentAt` (the same clock when
+ * the request left). From those the time is computed as Segment does, taking the device clock's error
+ * out: `receivedAt - (sentAt - originalTimestamp)`, so a phone set two days slow still dates its events
+ * right. Without a valid `sentAt` (the event's own, else the request's), `originalTimestamp` as sent.
+ * Values that are not ISO 8601 date-times with a zone are ignored, as if not sent.
+ */
+function senderTime(event: RxEvent, receivedAt: string, requestSentAt: unknown): string | undefined {
+  if (event.timestamp !== undefined) return event.timestamp;
+  const original = event.originalTimestamp;
+  if (!isIsoTimestamp(original)) return undefined;
+  const sentAt = isIsoTimestamp(event.sentAt) ? event.sentAt : requestSentAt;
+  if (!isIsoTimestamp(sentAt)) return original;
+  const skew = Date.parse(sentAt) - Date.parse(original);
+  return new Date(Date.parse(receivedAt) - skew).toISOString();
+}
+
+/**
+ * The event's time as stored: the sender's (senderTime), unless it is before 2000 or more than a day
+ * after the event arrived, then the arrival time. One event dated 9999 would otherwise stretch every
+ * weekly series of the forecast to the year 9999, and a year-0 date comes back from MongoDB as one
+ * the trainer and the report refuse. (`receivedAt` keeps the arrival time either way.)
  */
 function plausibleTimestamp(sent: string | undefined, receivedAt: string): string {
   if (sent === undefined) return receivedAt;
@@ -61,7 +81,7 @@ export async function enrichEvents(
       const stored: StoredEvent = {
         ...(sent as RxEvent),
         messageId: event.messageId ?? crypto.randomUUID(),
-        timestamp: plausibleTimestamp(event.timestamp, receivedAt),
+        timestamp: plausibleTimestamp(senderTime(event, receivedAt, options.sentAt), receivedAt),
         receivedAt,
         site,
         bucket: await bucketOf(shopperId),

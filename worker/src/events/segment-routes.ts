@@ -5,6 +5,7 @@ import { describeIssues, EVENT_LIMITS, type EventType, jsonByteSize } from '../.
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { limitBodySize } from '../middleware/body-size-limit';
+import type { EnrichOptions } from './enrich';
 import { acceptEvents } from './intake';
 import { acceptJsonBody } from './json-body';
 import { QueueSendError } from './producer';
@@ -42,10 +43,12 @@ export const segmentRoutes = new Hono<AppEnv>().post(
   requireSegmentWriteKey(),
   zValidator('json', SegmentBatchSchema, invalidBody('Send {"batch": [event, ...]}')),
   async (c) => {
-    const { batch, context } = c.req.valid('json');
+    const { batch, context, sentAt } = c.req.valid('json');
     if (context !== undefined) assertContextFits(context, batch.length);
     const events = context === undefined ? batch : batch.map((raw) => withBatchContext(raw, context));
-    return answer(c, events);
+    // The batch's `sentAt` (analytics-node and RudderStack's server SDKs send it there) dates the
+    // events that have only an `originalTimestamp` and no `sentAt` of their own (enrich.ts senderTime).
+    return answer(c, events, { sentAt });
   },
 );
 
@@ -65,9 +68,9 @@ for (const type of SINGLE_CALLS) {
   );
 }
 
-async function answer(c: Context<AppEnv>, events: readonly unknown[]) {
+async function answer(c: Context<AppEnv>, events: readonly unknown[], options: EnrichOptions = {}) {
   try {
-    const result = await acceptEvents(c.env, events);
+    const result = await acceptEvents(c.env, events, options);
     return c.json({ success: true, ...result }, 200);
   } catch (error) {
     if (error instanceof QueueSendError) return queueUnavailable(c, error.held);
