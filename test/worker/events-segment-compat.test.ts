@@ -2,12 +2,13 @@
  * What Segment-compatible senders other than analytics-node send, as they send it (RudderStack's SDKs
  * above all), and what the intake makes of it.
  */
-import { SELF } from 'cloudflare:test';
+import { createExecutionContext, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { validateStoredEvent } from '../../contracts/events';
 import { eventInteractions } from '../../trainer/data/event-interactions';
 import { ReadReport } from '../../trainer/data/types';
-import { runId, viewEvent, waitForRunCount, withDb } from './events-support';
+import { createApp } from '../../worker/src/app';
+import { runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
 
 const BASE = 'http://worker.test';
 const segmentAuth = { authorization: `Basic ${btoa('test-segment-write-key:')}` };
@@ -153,5 +154,43 @@ describe('event time from originalTimestamp and sentAt (RudderStack sends no tim
     expect(await waitForRunCount(run, 1)).toBe(1);
     const [doc] = await docsOf(run);
     expect(doc && doc.receivedAt.getTime() - doc.timestamp.getTime()).toBe(2_000);
+  });
+});
+
+describe('CORS for RudderStack JS on the shop pages', () => {
+  const shops = workerEnv({ SHOP_ORIGINS: 'https://shop.example' });
+  const preflight = (path: string) =>
+    createApp().fetch(
+      new Request(`${BASE}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://shop.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,anonymousid,content-type',
+        },
+      }),
+      shops,
+      createExecutionContext(),
+    );
+  const allowed = async (path: string) =>
+    ((await preflight(path)).headers.get('access-control-allow-headers') ?? '')
+      .toLowerCase()
+      .split(/\s*,\s*/);
+
+  it('the Segment-compatible routes allow its Authorization and AnonymousId headers', async () => {
+    for (const path of ['/v1/batch', '/v1/track', '/v1/page', '/v1/identify']) {
+      expect(await allowed(path)).toEqual(
+        expect.arrayContaining(['authorization', 'anonymousid', 'content-type']),
+      );
+    }
+  });
+
+  it('the other routes do not', async () => {
+    for (const path of ['/v1/events', '/v1/recommendations', '/v1/prices/verify']) {
+      const headers = await allowed(path);
+      expect(headers).toContain('x-rx-uid');
+      expect(headers).not.toContain('authorization');
+      expect(headers).not.toContain('anonymousid');
+    }
   });
 });

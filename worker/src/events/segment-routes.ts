@@ -53,6 +53,16 @@ export const segmentRoutes = new Hono<AppEnv>().post(
 );
 
 const SINGLE_CALLS: readonly EventType[] = ['track', 'page', 'identify'];
+
+/**
+ * The routes' paths as the app mounts them (`app.route('/v1', segmentRoutes)` in app.ts): their CORS
+ * preflight allows the headers Segment-compatible browser libraries send (middleware/shop-cors.ts).
+ */
+export const SEGMENT_CALL_PATHS: readonly string[] = [
+  '/v1/batch',
+  ...SINGLE_CALLS.map((type) => `/v1/${type}`),
+];
+
 for (const type of SINGLE_CALLS) {
   segmentRoutes.post(
     `/${type}`,
