@@ -4,7 +4,7 @@
  */
 import { createExecutionContext, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { validateStoredEvent } from '../../contracts/events';
+import { EVENT_LIMITS, validateStoredEvent } from '../../contracts/events';
 import { eventInteractions } from '../../trainer/data/event-interactions';
 import { ReadReport } from '../../trainer/data/types';
 import { createApp } from '../../worker/src/app';
@@ -192,5 +192,61 @@ describe('CORS for RudderStack JS on the shop pages', () => {
       expect(headers).not.toContain('authorization');
       expect(headers).not.toContain('anonymousid');
     }
+  });
+});
+
+async function compressed(text: string, format: 'gzip' | 'deflate'): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream(format));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+describe('compressed request bodies (RudderStack Ruby SDK: gzip)', () => {
+  it('takes gzip and deflate bodies on the Segment routes and /v1/events', async () => {
+    const run = runId();
+    const gzip = await compressed(JSON.stringify({ batch: [viewEvent(run, 0)] }), 'gzip');
+    expect((await post('/v1/batch', gzip, { 'content-encoding': 'gzip' })).status).toBe(200);
+    const deflate = await compressed(JSON.stringify(viewEvent(run, 1)), 'deflate');
+    expect((await post('/v1/track', deflate, { 'content-encoding': 'deflate' })).status).toBe(200);
+    const events = await compressed(JSON.stringify({ batch: [viewEvent(run, 2)] }), 'gzip');
+    const response = await SELF.fetch(`${BASE}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: events,
+    });
+    expect(response.status).toBe(202);
+    expect(await waitForRunCount(run, 3)).toBe(3);
+  });
+
+  it('413 when the body is over the limit once decompressed (a zip bomb), as for a plain one', async () => {
+    // 600 KB of JSON (over the 500 KB batch limit) in about 1 KB of gzip.
+    const big = JSON.stringify({ batch: [viewEvent(runId(), 0, { context: { pad: ' '.repeat(600_000) } })] });
+    const bomb = await compressed(big, 'gzip');
+    expect(bomb.byteLength).toBeLessThan(5_000);
+    const response = await post('/v1/batch', bomb, { 'content-encoding': 'gzip' });
+    expect(response.status).toBe(413);
+    const plain = await post('/v1/batch', big);
+    expect(plain.status).toBe(413);
+    expect(await response.json()).toEqual(await plain.json());
+    // 20 MB of JSON in 20 KB: refused once the output passes the limit, the rest never inflated.
+    const huge = await compressed(`{"batch":[${' '.repeat(20_000_000)}]}`, 'gzip');
+    expect(huge.byteLength).toBeLessThan(EVENT_LIMITS.maxBatchBytes);
+    expect((await post('/v1/batch', huge, { 'content-encoding': 'gzip' })).status).toBe(413);
+    // The single calls' 32 KB limit too.
+    const call = await compressed(
+      JSON.stringify({ ...viewEvent(runId(), 0), pad: 'x'.repeat(40_000) }),
+      'gzip',
+    );
+    expect((await post('/v1/track', call, { 'content-encoding': 'gzip' })).status).toBe(413);
+  });
+
+  it('400 malformed_json for a body that is not what its coding says; 415 naming content-encoding for other codings', async () => {
+    const notGzip = await post('/v1/batch', '{"batch": []}', { 'content-encoding': 'gzip' });
+    expect(notGzip.status).toBe(400);
+    expect(await notGzip.json()).toMatchObject({ error: { code: 'malformed_json' } });
+    const brotli = await post('/v1/batch', 'whatever', { 'content-encoding': 'br' });
+    expect(brotli.status).toBe(415);
+    expect(await brotli.json()).toMatchObject({
+      error: { code: 'unsupported_media_type', details: [{ field: 'content-encoding' }] },
+    });
   });
 });

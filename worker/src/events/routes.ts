@@ -29,7 +29,7 @@ const EventsEnvelopeSchema = z.object({
 export const eventRoutes = new Hono<AppEnv>().post(
   '/',
   limitBodySize(EVENT_LIMITS.maxBatchBytes),
-  acceptJsonBody(),
+  acceptJsonBody(EVENT_LIMITS.maxBatchBytes),
   zValidator('json', EventsEnvelopeSchema, (result) => {
     if (!result.success)
       throw new ApiError(

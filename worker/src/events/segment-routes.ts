@@ -39,7 +39,7 @@ function invalidBody(message: string) {
 export const segmentRoutes = new Hono<AppEnv>().post(
   '/batch',
   limitBodySize(EVENT_LIMITS.maxBatchBytes),
-  acceptJsonBody(),
+  acceptJsonBody(EVENT_LIMITS.maxBatchBytes),
   requireSegmentWriteKey(),
   zValidator('json', SegmentBatchSchema, invalidBody('Send {"batch": [event, ...]}')),
   async (c) => {
@@ -67,7 +67,7 @@ for (const type of SINGLE_CALLS) {
   segmentRoutes.post(
     `/${type}`,
     limitBodySize(EVENT_LIMITS.maxEventBytes),
-    acceptJsonBody(),
+    acceptJsonBody(EVENT_LIMITS.maxEventBytes),
     requireSegmentWriteKey(),
     zValidator('json', SegmentCallSchema, invalidBody(`Send one ${type} call as a JSON object`)),
     async (c) => {
