@@ -222,14 +222,23 @@ export function describeIssues(error: {
   });
 }
 
+/**
+ * `JSON.parse` makes a `"__proto__"` key an own field, but a copy made by assignment would set the
+ * copy's prototype instead, so zod's objects and records skip it: the field vanished from the stored
+ * event without a word. Refused by name, as NUL names are, and at any depth: any reader that copies
+ * the stored event (the consumer and the trainer validate with these schemas) would lose it the same way.
+ */
+const PROTO_KEY = '__proto__';
+const PROTO_REASON = 'field names must not be "__proto__" (JavaScript objects cannot keep it as a field)';
+
 /** Result of validating one event; `tooLarge` marks a size rejection (413 when nothing else was sent). */
 export type EventCheck<T> = { ok: true; event: T } | { ok: false; problems: EventProblem[]; tooLarge?: true };
 
 /**
  * What MongoDB (and JSON) cannot take, found before anything recurses into the value: nesting deeper
  * than MAX_EVENT_DEPTH, and field names with a NUL character (BSON ends names with one). Either
- * would fail the consumer's whole write with every event beside it. Iterative, so no depth of
- * input can overflow the stack.
+ * would fail the consumer's whole write with every event beside it. Also a field named `__proto__`
+ * (PROTO_KEY). Iterative, so no depth of input can overflow the stack.
  */
 export function structureProblem(raw: unknown): EventProblem | undefined {
   const stack: { value: unknown; depth: number; path: string }[] = [{ value: raw, depth: 0, path: '' }];
@@ -247,6 +256,7 @@ export function structureProblem(raw: unknown): EventProblem | undefined {
           reason: 'field names must not contain a NUL character',
         };
       }
+      if (key === PROTO_KEY) return { field: childPath, reason: PROTO_REASON };
       stack.push({ value: child, depth: depth + 1, path: childPath });
     }
   }

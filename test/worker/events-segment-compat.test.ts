@@ -250,3 +250,56 @@ describe('compressed request bodies (RudderStack Ruby SDK: gzip)', () => {
     });
   });
 });
+
+interface Answer {
+  accepted: number;
+  rejected: Array<{ index: number; field?: string; reason: string }>;
+}
+
+describe('a "__proto__" key (JSON.parse keeps it; a copy of the object loses it)', () => {
+  it('refuses the event, naming the field, wherever the key is', async () => {
+    const run = runId();
+    const event = (index: number, inside: string) =>
+      JSON.stringify(viewEvent(run, index)).replace('"properties":{', `"properties":{${inside}`);
+    const body = `{"batch":[${[
+      event(0, ''),
+      event(1, '"__proto__":{"price":1},'),
+      event(2, '"products":[{"__proto__":{},"product_id":"P1"}],'),
+      event(3, '"nested":{"__proto__":{}},'),
+    ].join(',')}]}`;
+    const response = await post('/v1/batch', body);
+    const answer = await response.json<Answer>();
+    expect(answer.accepted).toBe(1);
+    expect(answer.rejected).toEqual([
+      { index: 1, field: 'properties.__proto__', reason: expect.stringMatching(/__proto__/) },
+      { index: 2, field: 'properties.products.0.__proto__', reason: expect.stringMatching(/__proto__/) },
+      { index: 3, field: 'properties.nested.__proto__', reason: expect.stringMatching(/__proto__/) },
+    ]);
+  });
+
+  it('in context, the batch context or a single call', async () => {
+    const run = runId();
+    const inContext = JSON.stringify(viewEvent(run, 0, { context: { ip: '1' } })).replace(
+      '"context":{',
+      '"context":{"__proto__":{"ip":"2"},',
+    );
+    const own = await post('/v1/batch', `{"batch":[${inContext}]}`);
+    expect((await own.json<{ error: { details: unknown[] } }>()).error.details).toEqual([
+      { index: 0, field: 'context.__proto__', reason: expect.any(String) },
+    ]);
+    const batchContext = await post(
+      '/v1/batch',
+      `{"batch":[${JSON.stringify(viewEvent(run, 1))}],"context":{"__proto__":{"ip":"3"}}}`,
+    );
+    expect((await batchContext.json<{ error: { details: unknown[] } }>()).error.details).toEqual([
+      { index: 0, field: 'context.__proto__', reason: expect.any(String) },
+    ]);
+    const { type: _type, ...call } = viewEvent(run, 2);
+    const single = await post('/v1/track', `{"__proto__":{"userId":"u"},${JSON.stringify(call).slice(1)}`);
+    expect(single.status).toBe(400);
+    expect((await single.json<{ error: { details: unknown[] } }>()).error.details).toEqual([
+      { index: 0, field: '__proto__', reason: expect.any(String) },
+    ]);
+    expect(await docsOf(run)).toEqual([]);
+  });
+});

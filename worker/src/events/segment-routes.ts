@@ -12,17 +12,26 @@ import { QueueSendError } from './producer';
 import { queueUnavailable } from './queue-unavailable';
 import { requireSegmentWriteKey } from './segment-auth';
 
+/**
+ * A JSON object, passed on as parsed: a zod record would be a copy, and a copy drops a `"__proto__"`
+ * key without a word, where the event's validation refuses it by name (contracts/events.ts).
+ */
+const JsonObjectSchema = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'must be a JSON object',
+);
+
 /** Segment HTTP tracking API `/v1/batch` body; `context` applies to every event of the batch. */
 const SegmentBatchSchema = z.looseObject({
   batch: z
     .array(z.unknown())
     .min(1, 'must hold at least one event')
     .max(EVENT_LIMITS.maxBatchEvents, `must hold at most ${EVENT_LIMITS.maxBatchEvents} events`),
-  context: z.record(z.string(), z.unknown()).optional(),
+  context: JsonObjectSchema.optional(),
 });
 
 /** `/v1/track`, `/v1/page`, `/v1/identify`: one event object; its type comes from the path. */
-const SegmentCallSchema = z.record(z.string(), z.unknown());
+const SegmentCallSchema = JsonObjectSchema;
 
 /** zValidator hook: a body of the wrong shape is a 400 with the zod reasons as details. */
 function invalidBody(message: string) {
