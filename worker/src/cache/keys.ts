@@ -12,7 +12,8 @@
  * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
  * | `liveCountersKey` | hash of `{bucket}|{counter}` integers, one per UTC day | consumer (HINCRBY + EXPIREAT) | `GET /admin/live` |
  * | `liveShoppersKey` | HyperLogLog of browser (or buyer) pseudonyms, per day and bucket | consumer (PFADD + EXPIREAT) | `GET /admin/live` (PFCOUNT) |
- * | `liveOrderKey` | "1", LIVE_ORDER_SECONDS | consumer (SET NX: an order reported twice is counted once) | consumer |
+ * | `liveOrderKey` | `{bucket}|{currency}|{thousandths}` the order counted for, LIVE_ORDER_SECONDS (36 days) | consumer (SET NX: an order reported twice is counted once) | consumer (GET, for its refunds) |
+ * | `liveRefundsKey` | hash of `{currency}|{thousandths}` refunds counted of an order, as long as its claim | consumer (HSET: a refund reported twice is counted once; HKEYS: refunds at most the order's value) | consumer |
  * | `liveMessageKey` | "1", LIVE_MARK_SECONDS | consumer (SET: this queue message's events are counted) | consumer (EXISTS, for a redelivered message) |
  */
 import type { ActivityKind } from '../../../contracts/activity';
@@ -128,6 +129,11 @@ export function liveShoppersKey(
 /** Marks an order as counted, by the pseudonym of its `order_id` (liveTallyHash), never the id itself. */
 export function liveOrderKey(site: string, orderHash: string): string {
   return `${prefix(site)}live:order:${orderHash}`;
+}
+
+/** The refunds already counted of an order (beside its `liveOrderKey` claim). */
+export function liveRefundsKey(orderClaimKey: string): string {
+  return `${orderClaimKey}:refunds`;
 }
 
 /**

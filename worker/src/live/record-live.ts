@@ -12,6 +12,7 @@ import {
   liveCountersKey,
   liveMessageKey,
   liveOrderKey,
+  liveRefundsKey,
   liveShoppersKey,
   liveUserBrowsersKey,
 } from '../cache/keys';
@@ -349,11 +350,6 @@ interface NettedRefund {
   bucket: Bucket;
   currency: string;
   milli: number;
-}
-
-/** The refunds already counted of an order, a hash of `{currency}|{thousandths}` (beside its claim). */
-function liveRefundsKey(orderClaimKey: string): string {
-  return `${orderClaimKey}:refunds`;
 }
 
 /**
