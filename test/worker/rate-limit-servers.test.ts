@@ -37,6 +37,21 @@ describe('the shopper rate limit does not count the shop servers', () => {
     expect((await batch({}, { batch: [], writeKey: WRITE_KEY })).status).toBe(429);
   });
 
+  it("the write key exempts only the Segment-compatible intake: with it, the shoppers' routes are still limited", async () => {
+    const { limiter } = refusingLimiter();
+    // A browser source (RudderStack JS) makes the write key public.
+    const withKey = { ...ip, authorization: basic(WRITE_KEY) };
+    const env = { RATE_LIMITER: limiter };
+    expect((await call('/v1/recommendations?placement=home', { headers: withKey }, env)).status).toBe(429);
+    expect((await call('/v1/prices?product_ids=A1', { headers: withKey }, env)).status).toBe(429);
+    const events = await call(
+      '/v1/events',
+      { method: 'POST', headers: { ...withKey, 'content-type': 'application/json' }, body: '{"batch":[]}' },
+      env,
+    );
+    expect(events.status).toBe(429);
+  });
+
   it('POST /v1/prices/verify (the checkout server, which has no credential) is not limited per IP', async () => {
     const { limiter, keys } = refusingLimiter();
     const verify = await call(

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { errorBody } from '../errors';
 import { headerHasSegmentWriteKey } from '../events/segment-auth';
+import { SEGMENT_CALL_PATHS } from '../events/segment-routes';
 import { reportFailure } from '../health';
 import { logRepeating } from '../log-repeating';
 import { anonymousIdFromCookieHeader, limiterKey } from '../shopper';
@@ -52,12 +53,18 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
  *   It is not limited at all: it reads no shopper's data (a token verifies only for the shopper it
  *   names), touches no Redis and runs no model, and its body is bounded (100 tokens, 128 KB), so an
  *   unlimited caller costs HMAC checks, not anyone's data or a shared budget;
- * - the Segment-compatible intake with the valid `SEGMENT_WRITE_KEY` in its Basic auth (a Segment or
- *   RudderStack server). A write key sent in the body is not checked here (the limiter reads no body),
- *   so those requests count as a shopper's.
+ * - the Segment-compatible intake (SEGMENT_CALL_PATHS only) with the valid `SEGMENT_WRITE_KEY` in its
+ *   Basic auth (a Segment or RudderStack server). A write key sent in the body is not checked here (the
+ *   limiter reads no body), so those requests count as a shopper's. Only those paths: a browser source
+ *   makes the write key public, and with it anyone skipped the limit on recommendations and prices too.
  */
 async function serverRequest(c: Context<AppEnv>): Promise<boolean> {
-  if (c.req.method === 'POST' && c.req.path === '/v1/prices/verify') return true;
+  if (c.req.method !== 'POST') return false;
+  if (c.req.path === '/v1/prices/verify') return true;
   const authorization = c.req.header('authorization');
-  return authorization !== undefined && headerHasSegmentWriteKey(authorization, c.env.SEGMENT_WRITE_KEY);
+  return (
+    SEGMENT_CALL_PATHS.includes(c.req.path) &&
+    authorization !== undefined &&
+    headerHasSegmentWriteKey(authorization, c.env.SEGMENT_WRITE_KEY)
+  );
 }
