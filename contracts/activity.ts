@@ -4,6 +4,8 @@
  * `eval --history served` rebuilds the same history from the data (trainer/eval/served-history.ts),
  * so both read these values from here.
  */
+import type { StoredEvent } from './events';
+import { orderValue } from './order-value';
 
 /** The kinds of entry; `removed` (taken out of the cart) weighs nothing but ends a cart place. */
 export type ActivityKind = 'view' | 'cart' | 'purchase' | 'click' | 'removed';
@@ -30,6 +32,16 @@ export const ACTIVITY_KIND_BY_EVENT: Readonly<Record<string, ActivityKind>> = {
  */
 export function activityKindOf(eventName: string): ActivityKind | undefined {
   return Object.hasOwn(ACTIVITY_KIND_BY_EVENT, eventName) ? ACTIVITY_KIND_BY_EVENT[eventName] : undefined;
+}
+
+/**
+ * Whether an event is a cancellation: an `Order Completed` worth less than 0 (how some shops, and the
+ * UCI Online Retail data's cancelled invoices, record one). Nothing was bought, so it records no
+ * purchase in a shopper's activity or the trainer's interactions (the experiment report nets it from
+ * revenue as a refund, contracts/experiment-events.ts).
+ */
+export function isCancellation(event: Pick<StoredEvent, 'event' | 'properties'>): boolean {
+  return event.event === 'Order Completed' && orderValue(event).revenue < 0;
 }
 
 /** How many activity entries writers keep (LTRIM 0 ACTIVITY_MAX-1) and readers read. */

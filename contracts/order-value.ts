@@ -23,7 +23,7 @@ export interface OrderValue {
 export const UNKNOWN_CURRENCY = '???';
 
 /** The value of an order event. */
-export function orderValue(event: StoredEvent): OrderValue {
+export function orderValue(event: Pick<StoredEvent, 'properties'>): OrderValue {
   const properties = event.properties ?? {};
   const products = properties.products && properties.products.length > 0 ? properties.products : [properties];
   const lines: OrderLine[] = [];

@@ -237,6 +237,21 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(await countRun(run)).toBe(3);
   });
 
+  it('a cancellation (an Order Completed worth less than 0) records no purchase: its products may still be offered', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    await consume([
+      stored(run, 1, shopper.id, {
+        event: 'Order Completed',
+        properties: { order_id: `C-${run}`, revenue: -25.5, products: [{ product_id: 'P-X', quantity: 1 }] },
+      }),
+    ]);
+    expect(await countRun(run)).toBe(1);
+    expect(await directRedis().smembers(purchasesKey(SITE, shopper.hash))).toEqual([]);
+    expect(await activityOf(shopper.hash)).toEqual([]);
+    expect(await generationOf(shopper.hash)).toBe(0);
+  });
+
   it("an event named after one of Object's own members records nothing and keeps the cache", async () => {
     const run = runId();
     const shopper = await newShopper();

@@ -1,5 +1,5 @@
 /** Turns one raw event (from JSONL or MongoDB) into weighted interactions, counting what it skips. */
-import { activityKindOf } from '../../contracts/activity';
+import { activityKindOf, isCancellation } from '../../contracts/activity';
 import { validateEvent } from '../../contracts/events';
 import { eventProducts, eventWeightOf } from './event-weights';
 import type { IdentityLinks } from './identities';
@@ -35,6 +35,7 @@ export function* eventInteractions(
   if (event.type !== 'track' || !event.event) return report.skip('not a track event', position);
   const weight = eventWeightOf(event.event);
   if (weight === undefined) return report.skip('event without product signal', position);
+  if (isCancellation(event)) return report.skip('a cancellation (an order worth less than 0)', position);
   // Identified shoppers are one person across devices; otherwise the anonymous id is the person.
   const user = event.userId ?? event.anonymousId;
   if (!user) return report.skip('no userId or anonymousId', position);

@@ -108,6 +108,25 @@ describe('events reader', () => {
     expect(aggregate(rows).matrix.values[0]).toBeCloseTo(1, 6);
   });
 
+  it('a cancellation (an Order Completed worth less than 0) is no purchase: skipped and counted', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const order = (revenue: number, minute: number) => ({
+      type: 'track',
+      event: 'Order Completed',
+      anonymousId: 'a1',
+      timestamp: `2024-05-01T10:0${minute}:00Z`,
+      properties: { order_id: `o${minute}`, revenue, products: [{ product_id: 'P1', quantity: 1 }] },
+    });
+    await writeFile(file, `${[order(12, 1), order(-12, 2)].map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const source = eventsSource(file);
+    const rows = await readAll(source);
+    expect(rows.map((r) => [r.item, r.purchase, r.basket])).toEqual([['P1', true, 'order:o1']]);
+    expect(source.report.skipped()).toEqual([
+      expect.objectContaining({ reason: 'a cancellation (an order worth less than 0)', firstLines: [2] }),
+    ]);
+  });
+
   it('reads an event whose messageId came before once: appended exports do not weigh it twice', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
     const file = path.join(dir, 'events.jsonl');

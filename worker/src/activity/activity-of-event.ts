@@ -1,4 +1,4 @@
-import { activityKindOf } from '../../../contracts/activity';
+import { activityKindOf, isCancellation } from '../../../contracts/activity';
 import type { StoredEvent } from '../../../contracts/events';
 import type { ActivityEntry } from '../cache/keys';
 
@@ -24,13 +24,13 @@ export interface EventActivity {
 /**
  * Maps an event to its activity. Product ids come from `properties.product_id` and
  * `properties.products[].product_id` (Segment e-commerce v2). Page, identify and
- * list/search/shown events change nothing here.
+ * list/search/shown events change nothing here, nor does a cancellation (an order worth less than 0).
  */
 export function activityOf(event: StoredEvent): EventActivity {
   const none: EventActivity = { entries: [], purchased: [], invalidation: 'never' };
   if (event.type !== 'track' || event.event === undefined) return none;
   const kind = activityKindOf(event.event);
-  if (kind === undefined) return none;
+  if (kind === undefined || isCancellation(event)) return none;
 
   const at = Date.parse(event.timestamp);
   const ids = productIds(event);
