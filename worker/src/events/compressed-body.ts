@@ -1,5 +1,6 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { ApiError } from '../errors';
+import { bodyTooLarge } from '../middleware/body-size-limit';
 
 /** The `Content-Encoding`s the intake decompresses. */
 export type ContentCoding = 'gzip' | 'deflate';
@@ -39,12 +40,8 @@ export function decompressBody(body: Uint8Array, coding: ContentCoding, maxBytes
     const options = { maxOutputLength: maxBytes };
     return coding === 'gzip' ? gunzipSync(body, options) : inflateSync(body, options);
   } catch (error) {
-    if (error instanceof RangeError) {
-      // The same answer as limitBodySize's, so senders need to handle one 413.
-      throw new ApiError(413, 'payload_too_large', `The request body is over the ${maxBytes}-byte limit`, [
-        { reason: `limit is ${maxBytes} bytes` },
-      ]);
-    }
+    // The same answer as limitBodySize's, so senders need to handle one 413.
+    if (error instanceof RangeError) throw bodyTooLarge(maxBytes);
     throw new ApiError(400, 'malformed_json', `The request body is not valid ${coding} data`);
   }
 }

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
-import { errorBody } from '../errors';
+import { ApiError, errorBody } from '../errors';
 
 /**
  * 413 with the JSON error format when the body is over `maxBytes` (the event routes: Segment's limits,
@@ -12,12 +12,16 @@ import { errorBody } from '../errors';
 export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
     maxSize: maxBytes,
-    onError: (c) =>
-      c.json(
-        errorBody('payload_too_large', `The request body is over the ${maxBytes}-byte limit`, [
-          { reason: `limit is ${maxBytes} bytes` },
-        ]),
-        413,
-      ),
+    onError: (c) => {
+      const error = bodyTooLarge(maxBytes);
+      return c.json(errorBody(error.code, error.message, error.details), 413);
+    },
   });
+}
+
+/** The 413 of a body over `maxBytes`, as sent or once decompressed (events/compressed-body.ts). */
+export function bodyTooLarge(maxBytes: number): ApiError {
+  return new ApiError(413, 'payload_too_large', `The request body is over the ${maxBytes}-byte limit`, [
+    { reason: `limit is ${maxBytes} bytes` },
+  ]);
 }
