@@ -59,17 +59,6 @@ export function orderKey(event: StoredEvent): string {
   return id === undefined ? `message:${event.messageId}` : `order:${id}`;
 }
 
-/** The products an event names: `product_id` and `products[].product_id` (or `sku`). */
-export function productIdsOf(event: StoredEvent): string[] {
-  const properties = event.properties ?? {};
-  const ids = new Set<string>();
-  for (const product of [properties, ...(properties.products ?? [])]) {
-    const id = product.product_id ?? product.sku;
-    if (id !== undefined) ids.add(String(id));
-  }
-  return [...ids];
-}
-
 /** What a refund event says it gave back. */
 export interface RefundValue {
   /**

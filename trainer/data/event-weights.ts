@@ -5,6 +5,7 @@
  * `confidence` in matrix.ts). Old events can fade (`aggregate`'s half-life, `eval --half-life`); by
  * default they do not (docs/trainer.md "Recency").
  */
+import { eventProductsOf } from '../../contracts/event-products';
 import type { RxEvent } from '../../contracts/events';
 
 /** Weight per Segment e-commerce event name; events not listed carry no product signal. */
@@ -25,7 +26,7 @@ export function eventWeightOf(eventName: string): number | undefined {
   return Object.hasOwn(EVENT_WEIGHTS, eventName) ? EVENT_WEIGHTS[eventName] : undefined;
 }
 
-/** Products an event is about: `properties.products[]` if present, else the top-level product. */
+/** Products an event is about (contracts/event-products.ts, as the worker reads them), with their fields. */
 export function eventProducts(event: RxEvent): Array<{
   id: string;
   quantity: number;
@@ -35,20 +36,13 @@ export function eventProducts(event: RxEvent): Array<{
   category?: string;
 }> {
   const props = event.properties ?? {};
-  const list = props.products && props.products.length > 0 ? props.products : [props];
-  const out = [];
-  for (const p of list) {
-    const id = p.product_id ?? p.sku;
-    if (!id) continue;
-    out.push({
-      id: String(id),
-      quantity: p.quantity ?? 1,
-      ...(p.price !== undefined ? { price: p.price } : {}),
-      // A product's own currency, else the event's (Segment puts it on `properties`).
-      ...((p.currency ?? props.currency) ? { currency: (p.currency ?? props.currency)?.toUpperCase() } : {}),
-      ...(p.name ? { title: p.name } : {}),
-      ...(p.category ? { category: p.category } : {}),
-    });
-  }
-  return out;
+  return eventProductsOf(event).map(({ id, fields: p }) => ({
+    id,
+    quantity: p.quantity ?? 1,
+    ...(p.price !== undefined ? { price: p.price } : {}),
+    // A product's own currency, else the event's (Segment puts it on `properties`).
+    ...((p.currency ?? props.currency) ? { currency: (p.currency ?? props.currency)?.toUpperCase() } : {}),
+    ...(p.name ? { title: p.name } : {}),
+    ...(p.category ? { category: p.category } : {}),
+  }));
 }

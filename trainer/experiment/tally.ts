@@ -19,12 +19,12 @@
  * amount) counts once. A refunded order still counts as an order and its shopper as converted: they
  * bought; what they kept is the revenue. See `netOrderRefunds` and `resolveRefunds`.
  */
+import { eventProductIds } from '../../contracts/event-products';
 import { type Bucket, type StoredEvent, validateStoredEvent } from '../../contracts/events';
 import {
   experimentRoleOf,
   milliOf,
   orderKey,
-  productIdsOf,
   refundIncrement,
   refundValue,
 } from '../../contracts/experiment-events';
@@ -427,7 +427,7 @@ export class ExperimentTally {
       engage(activity, role.placement, 'clicks');
       const clicks = clicksOf(activity);
       const click = { time, placement: role.placement || NO_PLACEMENT };
-      for (const product of productIdsOf(event)) {
+      for (const product of eventProductIds(event)) {
         const ofProduct = clicks.get(product) ?? [];
         ofProduct.push(click);
         clicks.set(product, ofProduct);

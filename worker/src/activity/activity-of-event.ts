@@ -1,4 +1,5 @@
 import { activityKindOf, isCancellation } from '../../../contracts/activity';
+import { eventProductIds } from '../../../contracts/event-products';
 import type { StoredEvent } from '../../../contracts/events';
 import type { ActivityEntry } from '../cache/keys';
 
@@ -22,8 +23,8 @@ export interface EventActivity {
 }
 
 /**
- * Maps an event to its activity. Product ids come from `properties.product_id` and
- * `properties.products[].product_id` (Segment e-commerce v2). Page, identify and
+ * Maps an event to its activity. Product ids as every reader of events takes them
+ * (contracts/event-products.ts: `products[]`, else the top-level product; `product_id`, else `sku`). Page, identify and
  * list/search/shown events change nothing here, nor does a cancellation (an order worth less than 0).
  */
 export function activityOf(event: StoredEvent): EventActivity {
@@ -33,22 +34,11 @@ export function activityOf(event: StoredEvent): EventActivity {
   if (kind === undefined || isCancellation(event)) return none;
 
   const at = Date.parse(event.timestamp);
-  const ids = productIds(event);
+  const ids = eventProductIds(event);
   const browsing = kind === 'view' || kind === 'click';
   return {
     entries: ids.map((product_id) => ({ product_id, kind, at })),
     purchased: kind === 'purchase' ? ids : [],
     invalidation: ids.length === 0 ? 'never' : browsing ? 'if-not-recent' : 'always',
   };
-}
-
-function productIds(event: StoredEvent): string[] {
-  const properties = event.properties;
-  if (properties === undefined) return [];
-  const ids = new Set<string>();
-  if (properties.product_id !== undefined) ids.add(properties.product_id);
-  for (const product of properties.products ?? []) {
-    if (product.product_id !== undefined) ids.add(product.product_id);
-  }
-  return [...ids];
 }
