@@ -479,3 +479,41 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     await expect(readFile(path.join(out, 'manifest.json'))).rejects.toThrow();
   });
 });
+
+describe('forecast counts guest sales', { timeout: 180_000 }, () => {
+  it('order lines without a customer id are demand: the forecast and the backtest count them', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'rx-trainer-guests-'));
+    const csv = path.join(folder, 'guest.csv');
+    // A1 sells 10 units a week to customer 100 and 90 to guests (empty CustomerID), four Mondays.
+    const weeks = ['2011-01-03', '2011-01-10', '2011-01-17', '2011-01-24'];
+    await writeFile(
+      csv,
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        ...weeks.flatMap((day, i) => [
+          `1${i},A1,MUG,10,${day} 10:00:00,1.5,100,United Kingdom`,
+          `2${i},A1,MUG,90,${day} 11:00:00,1.5,,United Kingdom`,
+        ]),
+      ].join('\n'),
+    );
+    const out = path.join(folder, 'g.csv');
+    const forecast = await runForecast('online-retail', csv, ['--horizon', '1', '--out', out]);
+    expect(forecast.code).toBe(0);
+    // Before, 10.00: the guests' 90 units a week were skipped as "missing customer id".
+    expect((await readFile(out, 'utf8')).trim().split('\n')).toEqual([
+      'item_id,store_id,date,forecast',
+      'A1,United Kingdom,2011-01-31,100.00',
+    ]);
+    expect(forecast.stdout).toContain('note: 4 kept rows have no customer id: guest sales');
+    const json = path.join(folder, 'backtest.json');
+    const backtest = await runForecast('online-retail', csv, [
+      '--horizon',
+      '1',
+      '--backtest',
+      '--json',
+      json,
+    ]);
+    expect(backtest.code).toBe(0);
+    expect(JSON.parse(await readFile(json, 'utf8'))).toMatchObject({ series: 1, actualUnits: 100 });
+  });
+});

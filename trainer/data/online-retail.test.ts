@@ -59,6 +59,24 @@ describe('online-retail reader', () => {
     expect(source.report.rows).toEqual({ read: 13, kept: 3 });
   });
 
+  it('keeps rows without a customer as guest sales when asked (the forecast), never for the recommenders', async () => {
+    const file = await fixture('guests.csv', `${[HEADER, ...ROWS].join('\n')}\n`);
+    const forecast = onlineRetailSource(file, { guestSales: true });
+    const rows = await readAll(forecast);
+    expect(rows.map((r) => [r.user, r.item, r.quantity, r.guest])).toEqual([
+      ['17850', '85123A', 6, undefined],
+      ['', '21773', 1, true],
+      ['17850', '22633', 6, undefined],
+      ['13047', '84879A', 32, undefined],
+    ]);
+    expect(forecast.report.rows).toEqual({ read: 13, kept: 4 });
+    expect(forecast.report.summary()).toContain('note: 1 kept rows have no customer id: guest sales');
+    expect(forecast.report.skipped().map((s) => s.reason)).not.toContain('missing customer id');
+    // The default (train, eval, recommend) is unchanged: the row is skipped and counted.
+    const recommenders = await readAll(onlineRetailSource(file));
+    expect(recommenders.some((r) => r.guest || r.user === '')).toBe(false);
+  });
+
   it('rejects a file that is not Online Retail, an empty file and a missing file', async () => {
     await expect(readAll(onlineRetailSource(await fixture('x.csv', 'a,b,c\n1,2,3\n')))).rejects.toThrow(
       /not an Online Retail CSV/,

@@ -25,11 +25,24 @@ export function inputName(format: Format, input: string): string {
   return eventsDatabase(input);
 }
 
+/** What a command reads its input for; each reader takes what applies to it. */
+export interface SourceOptions {
+  /**
+   * Online Retail: keep order lines without a customer id (guest sales), for the demand forecast.
+   * The events readers keep anonymous shoppers anyway (under their anonymous id).
+   */
+  guestSales?: boolean;
+}
+
 /** The data source for `format` reading `input` (a path, or a connection string for mongodb). */
-export async function openSource(format: Format, input: string): Promise<DataSource> {
+export async function openSource(
+  format: Format,
+  input: string,
+  options: SourceOptions = {},
+): Promise<DataSource> {
   switch (format) {
     case 'online-retail':
-      return onlineRetailSource(input);
+      return onlineRetailSource(input, options);
     case 'movielens':
       return (await import('./movielens')).movielensSource(input);
     case 'events':

@@ -31,6 +31,11 @@ export interface Interaction {
    * (online-retail, movielens) every row is a purchase, or a rating read as one.
    */
   activity?: ActivityKind | null;
+  /**
+   * A sale without a customer (an order-line row with an empty customer id), kept only when the
+   * reader is asked for guest sales (the demand forecast): its `user` is `''`, no one's history.
+   */
+  guest?: true;
 }
 
 /** Descriptive fields an input may carry about an item (for the bundle's catalogue). */
