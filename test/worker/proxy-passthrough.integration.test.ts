@@ -70,6 +70,23 @@ describe('proxy: pass-through', () => {
     expect(echo.headers.host).toBe(new URL(ORIGIN()).host);
   });
 
+  it('uploads with Expect: 100-continue (curl, Guzzle) reach the origin without the expectation', async () => {
+    // The test origin is Node's http server, which answers `100 Continue` to the expectation, as nginx
+    // and Apache do; workerd's fetch never resolved after that interim answer, so the upload hung.
+    const upload = proxied('/echo', {
+      method: 'POST',
+      body: 'quantity=2',
+      headers: { 'user-agent': 'curl/8.5.0', 'content-type': 'text/plain', expect: '100-continue' },
+    });
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 3_000));
+    const answer = await Promise.race([upload, hung]);
+    if (answer === 'hung') expect.fail('the upload through the proxy got no answer in 3 s');
+    const echo = JSON.parse(answer.body) as { bodyBytes: number; headers: Record<string, string> };
+    expect(answer.response.status).toBe(200);
+    expect(echo.bodyBytes).toBe('quantity=2'.length);
+    expect(echo.headers.expect).toBeUndefined();
+  });
+
   it('keeps every Set-Cookie separate and drops only a Domain naming the origin host', async () => {
     const { response } = await proxied('/cookies', { headers: { 'user-agent': GOOGLEBOT } });
     const cookies = response.headers.getAll('set-cookie');

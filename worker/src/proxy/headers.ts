@@ -44,9 +44,17 @@ const CLIENT_FORWARDING_HEADERS = [
 ];
 
 /**
- * Headers for the origin request: the shopper's, minus hop-by-hop ones and whatever the client said
- * about forwarding, with `X-Forwarded-For` set to the connecting IP Cloudflare saw (a client-sent
- * value would let anyone choose the address the origin logs and rate-limits) and
+ * `Expect: 100-continue` is the client's question to the server in front of it (Cloudflare's edge), not
+ * to the origin. Passed on, an origin that honours it (Node, nginx, Apache) answers `100 Continue` first,
+ * and workerd's fetch then never resolves: curl and Guzzle uploads, which send it for larger bodies, hung
+ * until the client gave up. Without it the origin simply reads the streamed body.
+ */
+const CLIENT_EXPECTATIONS = ['expect'];
+
+/**
+ * Headers for the origin request: the shopper's, minus hop-by-hop ones, `Expect` and whatever the
+ * client said about forwarding, with `X-Forwarded-For` set to the connecting IP Cloudflare saw (a
+ * client-sent value would let anyone choose the address the origin logs and rate-limits) and
  * `X-Forwarded-Host`/`-Proto` from the public URL.
  */
 export function originRequestHeaders(request: Request, publicUrl: URL, isUpgrade: boolean): Headers {
@@ -54,6 +62,7 @@ export function originRequestHeaders(request: Request, publicUrl: URL, isUpgrade
   dropHopByHop(headers, isUpgrade);
   headers.delete('host');
   for (const name of CLIENT_FORWARDING_HEADERS) headers.delete(name);
+  for (const name of CLIENT_EXPECTATIONS) headers.delete(name);
   const clientIp = request.headers.get('cf-connecting-ip');
   if (clientIp) headers.set('x-forwarded-for', clientIp);
   else headers.delete('x-forwarded-for');
