@@ -9,7 +9,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toEventDocument } from '../../contracts/event-document';
-import { type Manifest, ManifestSchema } from '../../contracts/manifest';
+import { type Manifest, ManifestSchema, popularityOrder } from '../../contracts/manifest';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { cli, runForecast, runRecommend, runTrain } from '../support/trainer-cli';
 
@@ -82,6 +82,23 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       expect(seen.has(`${user},${item}`)).toBe(false);
       expect(Number(rank)).toBeGreaterThanOrEqual(1);
     }
+
+    // A shopper whose only item is outside the catalogue has no history: best sellers, as the worker
+    // serves them (no model run), not the autoencoder's decoder bias.
+    const stranger = path.join(dir, 'stranger.data');
+    await writeFile(stranger, '999\t9999\t5\t890000000\n');
+    const strangerCsv = path.join(dir, 'stranger.csv');
+    expect((await runRecommend(out, 'movielens', stranger, strangerCsv, ['--k', '5'])).code).toBe(0);
+    const catalogue = JSON.parse(await readFile(path.join(out, 'catalogue.json'), 'utf8')) as {
+      items: Array<{ product_id: string; popularity: number; available: boolean }>;
+    };
+    const bestSellers = Array.from(popularityOrder(catalogue.items.map((item) => item.popularity)))
+      .map((index) => catalogue.items[index])
+      .filter((item) => item?.available)
+      .map((item) => item?.product_id);
+    const strangerRows = (await readFile(strangerCsv, 'utf8')).trim().split('\n').slice(1);
+    expect(strangerRows.map((row) => row.split(',')[1])).toEqual(bestSellers.slice(0, 5));
+    expect(strangerRows.every((row) => row.endsWith(',0.00000'))).toBe(true);
   });
 
   it('recommend fills with best sellers where the model has no evidence, as the worker does', async () => {

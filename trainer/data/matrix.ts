@@ -107,6 +107,16 @@ export function forEachInRow(m: SparseMatrix, r: number, fn: (col: number, value
   for (let p = m.rowPtr[r] ?? 0; p < end; p++) fn(m.colIdx[p] ?? 0, m.values[p] ?? 0);
 }
 
+/**
+ * Whether row `r` has a non-zero value: a shopper with some history. Without one the worker runs no
+ * model (compute.ts `plan`) and serves best sellers; eval and recommend do the same.
+ */
+export function rowHasValues(m: SparseMatrix, r: number): boolean {
+  const end = m.rowPtr[r + 1] ?? 0;
+  for (let p = m.rowPtr[r] ?? 0; p < end; p++) if ((m.values[p] ?? 0) !== 0) return true;
+  return false;
+}
+
 /** Row `r` as a dense vector of length `cols`. */
 export function denseRow(m: SparseMatrix, r: number, out = new Float32Array(m.cols)): Float32Array {
   out.fill(0);

@@ -4,7 +4,13 @@
  * is compared with their test items (Microsoft Recommenders metric definitions, see metrics.ts).
  */
 import { type CatalogueItem, popularityOrder } from '../../contracts/manifest';
-import { denseRow, forEachInRow, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
+import {
+  denseRow,
+  forEachInRow,
+  type InteractionMatrix,
+  rowHasValues,
+  type SparseMatrix,
+} from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { MetricsAverage, rankingMetrics } from '../models/metrics';
 import { loadRecommender } from '../onnx/run';
@@ -68,14 +74,6 @@ export function relevantSets(train: InteractionMatrix, test: Interaction[]): Map
 }
 
 /** Whether row `r` holds any activity (a stored entry that is not 0). */
-function hasHistory(m: SparseMatrix, r: number): boolean {
-  let found = false;
-  forEachInRow(m, r, (_, value) => {
-    if (value !== 0) found = true;
-  });
-  return found;
-}
-
 /**
  * Evaluates one exported graph: for each row of `histories` with relevant items, that row is the
  * history, its items are masked, and the graph's top-k, as the worker serves it (`servedTopK`:
@@ -122,7 +120,7 @@ export async function evaluateOnnx(
         // No history (with --history served, a shopper whose activity expired): the worker runs no
         // model then (compute.ts `plan`) and serves popularity; a model with a bias (the Mult-DAE's
         // decoder) would otherwise score a list the worker never shows.
-        const withoutHistory = !hasHistory(histories, r);
+        const withoutHistory = !rowHasValues(histories, r);
         const top = servedTopK(
           withoutHistory ? [] : out.indices.subarray(i * out.k, (i + 1) * out.k),
           withoutHistory ? [] : out.scores.subarray(i * out.k, (i + 1) * out.k),

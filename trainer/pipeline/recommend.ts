@@ -6,7 +6,7 @@ import { rename, rm } from 'node:fs/promises';
 import { type ModelRole, popularityOrder } from '../../contracts/manifest';
 import { BundleError, readBundle } from '../bundle/read-bundle';
 import { InputError } from '../data/lines';
-import { aggregate, denseRow, forEachInRow } from '../data/matrix';
+import { aggregate, denseRow, forEachInRow, rowHasValues } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
 import { loadRecommender } from '../onnx/run';
 import { servedTopK } from '../onnx/served-top-k';
@@ -64,6 +64,13 @@ export async function recommendToCsv(
     for (let start = 0; start < userList.length; start += chunk) {
       const batch = userList.slice(start, start + chunk);
       history.fill(0);
+      // A shopper with no history in the catalogue: the worker runs no model for them (compute.ts
+      // `plan`) and serves best sellers, where a model with a bias (the Mult-DAE's decoder) would score a
+      // list of its own.
+      const withoutHistory = batch.map((user) => {
+        const r = rowOf.get(user);
+        return r === undefined || !rowHasValues(known.matrix, r);
+      });
       batch.forEach((user, b) => {
         const row = mask.subarray(b * n, (b + 1) * n);
         row.fill(1);
@@ -87,8 +94,8 @@ export async function recommendToCsv(
         // As the worker serves it: the model's evidence, then best sellers (score 0) where it has none,
         // at most 40 % of the list from one product family.
         const served = servedTopK(
-          result.indices.subarray(b * result.k, (b + 1) * result.k),
-          result.scores.subarray(b * result.k, (b + 1) * result.k),
+          withoutHistory[b] ? [] : result.indices.subarray(b * result.k, (b + 1) * result.k),
+          withoutHistory[b] ? [] : result.scores.subarray(b * result.k, (b + 1) * result.k),
           options.k,
           mask.subarray(b * n, (b + 1) * n),
           byPopularity,
