@@ -70,6 +70,22 @@ describe('proxy: pass-through', () => {
     expect(echo.headers.host).toBe(new URL(ORIGIN()).host);
   });
 
+  it("drops every client-sent address header: the origin's one client address is X-Forwarded-For", async () => {
+    const spoofed = {
+      'x-real-ip': '10.0.0.2',
+      'true-client-ip': '10.0.0.3',
+      'x-client-ip': '10.0.0.4',
+      'x-cluster-client-ip': '10.0.0.5',
+      'fastly-client-ip': '10.0.0.6',
+    };
+    const { body } = await proxied('/echo', {
+      headers: { 'user-agent': BROWSER_UA, 'cf-connecting-ip': '203.0.113.7', ...spoofed },
+    });
+    const echo = JSON.parse(body) as { headers: Record<string, string> };
+    for (const name of Object.keys(spoofed)) expect(echo.headers[name], name).toBeUndefined();
+    expect(echo.headers['x-forwarded-for']).toBe('203.0.113.7');
+  });
+
   it('uploads with Expect: 100-continue (curl, Guzzle) reach the origin without the expectation', async () => {
     // The test origin is Node's http server, which answers `100 Continue` to the expectation, as nginx
     // and Apache do; workerd's fetch never resolved after that interim answer, so the upload hung.

@@ -31,7 +31,11 @@ export function dropHopByHop(headers: Headers, keepUpgrade = false): void {
 
 /**
  * What a client may say about the path its request took, which only this proxy can know. The origin
- * (or a cache in front of it) may build links, redirects or cache keys from them.
+ * (or a cache in front of it) may build links, redirects or cache keys from them, or take the client's
+ * address from one (frameworks and WAF rules read `True-Client-IP`, `X-Client-IP`, `X-Cluster-Client-IP`
+ * or `Fastly-Client-IP` before the connecting address): any client could then choose the address the
+ * origin logs, rate-limits or allows. The one address the origin gets is `X-Forwarded-For`, from
+ * `CF-Connecting-IP` (below). Cloudflare's own `True-Client-IP` (an Enterprise setting) would equal it.
  */
 const CLIENT_FORWARDING_HEADERS = [
   'forwarded',
@@ -41,6 +45,10 @@ const CLIENT_FORWARDING_HEADERS = [
   'x-original-url',
   'x-rewrite-url',
   'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
 ];
 
 /**
