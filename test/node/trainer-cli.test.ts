@@ -227,6 +227,16 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const bad = await runTrain('movielens', ratings, out, ['--personal', 'bpr']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown --personal "bpr" \(one of auto, ease, autoencoder, item-item\)/);
+    // An option the chosen model does not read is refused, not silently ignored.
+    const unused = await Promise.all([
+      runTrain('movielens', ratings, out, ['--personal', 'ease', '--epochs', '40']),
+      runTrain('movielens', ratings, out, ['--personal', 'autoencoder', '--lambda', '20']),
+      runTrain('movielens', ratings, out, ['--personal', 'item-item', '--hidden', '64']),
+    ]);
+    expect(unused.map((run) => run.code)).toEqual([2, 2, 2]);
+    expect(unused[0]?.stderr).toMatch(/--epochs does not apply to --personal ease \(it is for autoencoder\)/);
+    expect(unused[1]?.stderr).toMatch(/--lambda does not apply to --personal autoencoder \(it is for ease\)/);
+    expect(unused[2]?.stderr).toMatch(/--hidden does not apply to --personal item-item/);
   });
 
   it('--help and -h print the usage and exit 0 for all four commands', async () => {

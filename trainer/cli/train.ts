@@ -4,7 +4,7 @@
  */
 import { writeBundle } from '../bundle/write-bundle';
 import { isFormat } from '../data/sources';
-import { isPersonalModel, PERSONAL_MODELS } from '../pipeline/personal';
+import { isPersonalModel, PERSONAL_MODELS, type PersonalModel } from '../pipeline/personal';
 import { MODEL_TOP_K, trainBundle } from '../pipeline/train';
 import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 import { checkBundleOutput } from './output-file';
@@ -17,6 +17,23 @@ const USAGE = `usage: npm run train -- --format online-retail|movielens|events|m
   [--lambda 500]           EASE regularisation
   [--hidden 128] [--epochs 16]   Mult-DAE (autoencoder)
   [--rank 128]             rank of factorised graphs above 1,000 items`;
+
+/** The options of each personal model; `auto` trains both EASE and the Mult-DAE. */
+const MODEL_OPTIONS: Readonly<Record<string, readonly PersonalModel[]>> = {
+  lambda: ['auto', 'ease'],
+  hidden: ['auto', 'autoencoder'],
+  epochs: ['auto', 'autoencoder'],
+};
+
+/** An option the chosen model does not read is a usage error, not a setting silently ignored. */
+function refuseUnusedOptions(args: ReadonlyMap<string, string>, personal: PersonalModel): void {
+  for (const [option, models] of Object.entries(MODEL_OPTIONS)) {
+    if (args.has(option) && !models.includes(personal))
+      throw new UsageError(
+        `--${option} does not apply to --personal ${personal} (it is for ${models.filter((m) => m !== 'auto').join(', ')})`,
+      );
+  }
+}
 
 runCommand(USAGE, async () => {
   const args = parseArgs(process.argv.slice(2), [
@@ -36,6 +53,7 @@ runCommand(USAGE, async () => {
   const personal = args.get('personal') ?? 'auto';
   if (!isPersonalModel(personal))
     throw new UsageError(`unknown --personal "${personal}" (one of ${PERSONAL_MODELS.join(', ')})`);
+  refuseUnusedOptions(args, personal);
   const out = required(args, 'out');
   // Before reading and training, which take minutes on a real shop's data.
   await checkBundleOutput(out);
