@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { categoryOf } from '../../contracts/categories';
 import type { CatalogueItem } from '../../contracts/manifest';
 import type { ItemStats } from '../data/types';
+import { cataloguePrice } from './catalogue-price';
 
 /** A shop catalogue entry (scripts/demo-data/catalogue.json has this shape); all but the id optional. */
 export const ShopCatalogueEntrySchema = z.object({
@@ -60,13 +61,6 @@ export interface LinkTemplates {
 
 export const DEFAULT_LINKS: LinkTemplates = { url: '/products/{id}', image: '/images/{id}.svg' };
 
-function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
 function mostCommon(counts: Map<string, number>): string {
   let best = '';
   let bestCount = -1;
@@ -94,13 +88,14 @@ export function buildCatalogue(
     const entry = byId.get(id);
     const title = entry?.title ?? (seen ? mostCommon(seen.titles) : '') ?? id;
     const link = (template: string) => template.replaceAll('{id}', encodeURIComponent(id));
+    const data = cataloguePrice(seen?.prices, defaultCurrency, entry?.currency);
     return {
       product_id: id,
       title: title || id,
       url: entry?.url ?? link(links.url),
       image: entry?.image ?? link(links.image),
-      price: Math.round((entry?.price ?? median(seen?.prices ?? [])) * 100) / 100,
-      currency: entry?.currency ?? seen?.currency ?? defaultCurrency,
+      price: Math.round((entry?.price ?? data.price) * 100) / 100,
+      currency: entry?.currency ?? data.currency,
       category: entry?.category ?? seen?.category ?? categoryOf(title),
       available: entry?.available ?? true,
       popularity: popularity[i] ?? 0,

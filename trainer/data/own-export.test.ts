@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_LINES } from './csv';
 import { eventsSource } from './events';
 import { onlineRetailSource } from './online-retail';
+import { pricesIn } from './price-samples';
 import { readAll } from './sources';
 
 async function fixture(name: string, text: string | Buffer): Promise<string> {
@@ -25,7 +26,7 @@ async function read(name: string, text: string | Buffer) {
   const rows = await readAll(source);
   return {
     rows: rows.map((r) => [r.user, r.item, r.quantity, new Date(r.time).toISOString(), r.store]),
-    prices: Object.fromEntries([...source.items].map(([id, s]) => [id, s.prices])),
+    prices: Object.fromEntries([...source.items].map(([id, s]) => [id, pricesIn(s.prices, 'GBP')])),
     titles: Object.fromEntries([...source.items].map(([id, s]) => [id, [...s.titles.keys()]])),
     skipped: Object.fromEntries(source.report.skipped().map((s) => [s.reason, s.firstLines])),
     report: source.report.rows,

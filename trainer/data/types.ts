@@ -1,5 +1,6 @@
 import type { ActivityKind } from '../../contracts/activity';
 import type { IdentityLinks } from './identities';
+import { type ItemPrices, noPrices, recordPrice } from './price-samples';
 
 /** What every data reader produces: cleaned implicit-feedback interactions plus a report of what it skipped. */
 
@@ -94,8 +95,8 @@ export interface DataSource {
 /** Accumulated descriptions of an item seen in the data. */
 export interface ItemStats {
   titles: Map<string, number>;
-  prices: number[];
-  currency?: string;
+  /** Price samples per currency (price-samples.ts); the catalogue shows one currency's median. */
+  prices: ItemPrices;
   category?: string;
 }
 
@@ -103,14 +104,13 @@ export interface ItemStats {
 export function observeItem(items: Map<string, ItemStats>, obs: ItemObservation): void {
   let stats = items.get(obs.item);
   if (!stats) {
-    stats = { titles: new Map(), prices: [] };
+    stats = { titles: new Map(), prices: noPrices() };
     items.set(obs.item, stats);
   }
   if (obs.title) stats.titles.set(obs.title, (stats.titles.get(obs.title) ?? 0) + 1);
-  // Price samples are capped: a median of 200 samples is plenty and memory stays flat. A negative
-  // price (a refund line, a sender's bug) is no price to show: the catalogue would refuse it.
-  if (obs.price !== undefined && Number.isFinite(obs.price) && obs.price >= 0 && stats.prices.length < 200)
-    stats.prices.push(obs.price);
-  if (obs.currency) stats.currency = obs.currency;
+  // A negative price (a refund line, a sender's bug) is no price to show: the catalogue would refuse it.
+  const price =
+    obs.price !== undefined && Number.isFinite(obs.price) && obs.price >= 0 ? obs.price : undefined;
+  recordPrice(stats.prices, price, obs.currency);
   if (obs.category) stats.category = obs.category;
 }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { ModelRole } from '../../contracts/manifest';
 import { buildCatalogue, readShopCatalogue, type ShopCatalogueEntry } from '../bundle/catalogue';
+import { mixedCurrencyNote } from '../bundle/catalogue-price';
 import { type BundleContents, type BundleModel, checkFactorisedSize, TRAINER } from '../bundle/write-bundle';
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
@@ -98,6 +99,13 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   log(
     `${byUser.users.length} users, ${items.length} items, ${byUser.matrix.values.length} user-item pairs, ${byBasket.users.length} baskets`,
   );
+  // Where the shop catalogue gives the price, the data's currencies do not matter.
+  const shopPriced = new Set(shop.filter((e) => e.price !== undefined).map((e) => e.product_id));
+  const mixed = mixedCurrencyNote(
+    items.filter((item) => !shopPriced.has(item)),
+    (item) => source.items.get(item)?.prices,
+  );
+  if (mixed) log(`  ${mixed}`);
 
   const popularity = itemPopularity(byUser.matrix);
   const itemItemOptions = { rank: options.rank ?? 128, maxDenseItems: options.maxDenseItems ?? 1000 };
@@ -123,6 +131,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const complements = trainItemItem(byBasket.matrix, itemItemOptions);
   add('complements', 'complements', complements, similarParams(complements, 'baskets'));
 
+  const catalogue = buildCatalogue(items, source.items, popularity, shop);
   const times = interactions.map((it) => it.time);
   const first = times.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
   const last = times.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
@@ -130,7 +139,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     report: source.report,
     bodies,
     contents: {
-      catalogue: buildCatalogue(items, source.items, popularity, shop),
+      catalogue,
       models,
       backend: personal.backend,
       ...(personal.metrics ? { metrics: personal.metrics } : {}),

@@ -1,0 +1,65 @@
+/**
+ * The price and currency the catalogue shows for an item, from its samples per currency
+ * (trainer/data/price-samples.ts): the median of one currency's samples, never a pool of several.
+ */
+import type { CurrencyPrices, ItemPrices } from '../data/price-samples';
+
+export interface CataloguePrice {
+  /** Median of the chosen currency's samples, 0 without any. */
+  price: number;
+  currency: string;
+  /** Currencies the item had priced samples in (more than 1: `train` says so in a note). */
+  currencies: number;
+}
+
+/**
+ * The currency is, in this order: `preferred` (the shop catalogue entry's) when the data priced the
+ * item in it; the one with most price samples, a tie going to the one named last (the shop's current
+ * one, as input comes in time order); with no price samples, the one named last (a shop catalogue's
+ * price may need it); else `fallback`. Samples whose input named no currency are taken to be in the
+ * chosen one: a sender who names it on orders and not on views means the same money.
+ */
+export function cataloguePrice(
+  prices: ItemPrices | undefined,
+  fallback: string,
+  preferred?: string,
+): CataloguePrice {
+  const named = [...(prices?.byCurrency ?? [])].filter(([code]) => code !== '');
+  const priced = named.filter(([, entry]) => entry.seen > 0);
+  const latest = (a: [string, CurrencyPrices], b: [string, CurrencyPrices]) => b[1].lastAt - a[1].lastAt;
+  const chosen =
+    priced.find(([code]) => code === preferred)?.[0] ??
+    priced.sort((a, b) => b[1].seen - a[1].seen || latest(a, b))[0]?.[0] ??
+    named.sort(latest)[0]?.[0] ??
+    fallback;
+  const values = [
+    ...(prices?.byCurrency.get(chosen)?.values ?? []),
+    ...(prices?.byCurrency.get('')?.values ?? []),
+  ];
+  return { price: median(values), currency: chosen, currencies: priced.length };
+}
+
+/**
+ * The train output's line about items priced in several currencies, or undefined when none was:
+ * each shows one currency's median, so its price in the others is not in the bundle.
+ */
+export function mixedCurrencyNote(
+  items: string[],
+  prices: (item: string) => ItemPrices | undefined,
+): string | undefined {
+  const mixed = items.filter((item) => cataloguePrice(prices(item), '').currencies > 1);
+  if (mixed.length === 0) return undefined;
+  const example = mixed[0] ?? '';
+  const counts = [...(prices(example)?.byCurrency ?? [])]
+    .filter(([code, entry]) => code !== '' && entry.seen > 0)
+    .map(([code, entry]) => `${entry.seen} ${code}`)
+    .join(', ');
+  return `note: ${mixed.length} of ${items.length} items have prices in more than one currency in the data (such as "${example}": ${counts}); the catalogue shows each in its most frequent currency, at the median of those prices`;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
