@@ -268,6 +268,23 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       );
       return;
     }
+    case '/negotiated-page': {
+      // An origin that picks the best coding offered, zstd first, as Caddy's `encode zstd gzip` does;
+      // `x-origin-saw` says which Accept-Encoding it got. Node 20 has no zstd encoder, so a "zstd"
+      // answer is the plain page under that label: what counts is that the proxy cannot decode it.
+      const accepted = request.headers['accept-encoding'] ?? '';
+      const html =
+        '<!doctype html><html><head><title>Negotiated</title></head><body><p id="last">end</p></body></html>';
+      const coding = /\bzstd\b/.test(accepted) ? 'zstd' : /\bgzip\b/.test(accepted) ? 'gzip' : undefined;
+      const headers: Record<string, string> = {
+        'content-type': 'text/html; charset=utf-8',
+        'x-origin-saw': accepted || '(none)',
+        vary: 'Accept-Encoding',
+      };
+      if (coding) headers['content-encoding'] = coding;
+      response.writeHead(200, headers).end(coding === 'gzip' ? gzipSync(html) : html);
+      return;
+    }
     case '/range.html':
       range(request, response);
       return;

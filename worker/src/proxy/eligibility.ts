@@ -14,9 +14,34 @@ export function isPageRequest(request: Request): boolean {
 // Encodings HTMLRewriter cannot stream as ASCII-compatible text; those pages pass through untouched.
 const UNSAFE_CHARSET = /^(utf-16|utf-32|iso-2022|utf-7|hz-gb-2312)/;
 // Content codings the runtime decodes for us when it fetches (and encodes again when it answers):
-// `gzip` and `br`, as written, in lower case. Any other (`deflate`, `x-gzip`, `GZIP`) arrives as the
-// origin's compressed bytes, into which a rewrite would splice plain text: those pages pass through.
-const DECODED_CODINGS = new Set(['', 'identity', 'gzip', 'br']);
+// `gzip` and `br`, as written, in lower case. Any other (`deflate`, `x-gzip`, `GZIP`, `zstd`) arrives as
+// the origin's compressed bytes, into which a rewrite would splice plain text: those pages pass through.
+const RUNTIME_DECODED_CODINGS = ['gzip', 'br'];
+const DECODED_CODINGS = new Set(['', 'identity', ...RUNTIME_DECODED_CODINGS]);
+
+/**
+ * The `Accept-Encoding` to send for a page the proxy may rewrite: the shopper's `gzip` and `br` entries
+ * (with their q-values, in the shopper's order, in lower case), else `identity` (an absent header would accept any coding).
+ * Chrome 123+ and Firefox 126+ offer `zstd`, and origins that prefer it (Caddy) then answered in a
+ * coding the runtime does not decode: those pages passed through untouched, so personalization and
+ * tracking were off for most shoppers. Only the origin-to-worker hop changes: Cloudflare compresses
+ * what the worker answers for the shopper as the shopper's own header allows.
+ */
+export function rewritableAcceptEncoding(accepted: string | null): string {
+  const kept = (accepted ?? '')
+    .split(',')
+    // Lower case: codings are case-insensitive here, but an origin may echo `GZIP`, which the runtime
+    // does not decode (above).
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => {
+      const [coding = '', ...parameters] = entry.split(';').map((part) => part.trim());
+      if (!RUNTIME_DECODED_CODINGS.includes(coding)) return false;
+      const quality = parameters.find((parameter) => parameter.startsWith('q='));
+      // `gzip;q=0` means "not gzip" (RFC 9110 12.5.3).
+      return quality === undefined || Number(quality.slice(2)) > 0;
+    });
+  return kept.length > 0 ? kept.join(', ') : 'identity';
+}
 
 export interface HtmlResponseInfo {
   /** Lower-case charset from Content-Type; undefined when none is declared. */

@@ -17,7 +17,7 @@ import { trackingAllowed } from './consent';
 import { pageCsp } from './csp';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
-import { isPageRequest, rewritableHtml } from './eligibility';
+import { isPageRequest, rewritableAcceptEncoding, rewritableHtml } from './eligibility';
 import { originRequestHeaders, shopperResponseHeaders } from './headers';
 import { asciiOnly } from './html-text';
 import { nonPersonalSource } from './non-personal-source';
@@ -174,6 +174,9 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   // request: no rewriting, no script, no cookie, no event.
   const page =
     isPageRequest(request) && !isBot(request) && !isExcludedPath(publicUrl.pathname, config.excludedPaths);
+  // A page's answer is rewritten, which works only in a coding the runtime decodes; anything else (an
+  // asset, an API call, a Range request, a crawler's page) passes through as the shopper asked for it.
+  if (page) headers.set('accept-encoding', rewritableAcceptEncoding(request.headers.get('accept-encoding')));
   // Without consent (RX_CONSENT=required) or under GPC (RX_HONOUR_GPC) a page gets non-personal slots and
   // the plugin, told the same rules, so the shop's consent manager can still call rx.consent(true): no
   // id, no event.
