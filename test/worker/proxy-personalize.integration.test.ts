@@ -8,7 +8,7 @@ import { OutboxRefusedError } from '../../worker/src/events/outbox';
 import { defaultBundleFiles } from '../../worker/src/models/default-bundle.generated';
 import { proxyHandler } from '../../worker/src/proxy';
 import { PREFETCH_LIMIT } from '../../worker/src/proxy/page-session';
-import { browserHeaders, direct, PUBLIC, proxied, testEnv, viaWorker } from './proxy-helpers';
+import { browserHeaders, direct, PUBLIC, proxied, raw, testEnv, viaWorker } from './proxy-helpers';
 import { count, withoutInsertions } from './proxy-insertions';
 import { productById, testSource } from './proxy-test-source';
 
@@ -167,6 +167,28 @@ describe('proxy: personalized pages', () => {
       { deps: { source: () => testSource() } },
     );
     expect(returning.response.headers.get('set-cookie')).toBeNull();
+  });
+
+  it("drops what describes the origin's bytes from a rewritten page: length, checksums, byte ranges", async () => {
+    const page = raw('<!doctype html><html><head><title>Sums</title></head><body><p>x</p></body></html>', [
+      'content-type: text/html; charset=utf-8',
+      'accept-ranges: bytes',
+      'content-md5: Q2hlY2sgSW50ZWdyaXR5IQ==',
+      'digest: sha-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=',
+      'content-digest: sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
+      'repr-digest: sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
+    ]);
+    const { response, body } = await proxied(page, {}, { deps: { source: () => testSource() } });
+    expect(body).toContain('/rx.js');
+    for (const name of ['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest']) {
+      expect(response.headers.get(name), name).toBeNull();
+    }
+    // A Range request goes to the origin: its slice would not continue the rewritten page.
+    expect(response.headers.get('accept-ranges')).toBe('none');
+    // A crawler gets the origin's bytes, so their description stays.
+    const crawler = await proxied(page, { headers: { 'user-agent': 'Googlebot/2.1' } });
+    expect(crawler.response.headers.get('accept-ranges')).toBe('bytes');
+    expect(crawler.response.headers.get('repr-digest')).not.toBeNull();
   });
 
   it("keeps the origin's no-store on a personalized page, and drops caching instructions meant for CDNs", async () => {

@@ -1,7 +1,7 @@
 /**
  * Header rules of the reverse proxy: hop-by-hop headers dropped both ways, `X-Forwarded-*` set,
  * `Location`, `Content-Location`, `Refresh` and cookie domains rewritten from the origin's host to the
- * public one.
+ * public one, and a rewritten page's description of the origin's bytes left out.
  */
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the ones every proxy strips in practice. */
@@ -157,4 +157,21 @@ export function shopperResponseHeaders(response: Response, origin: URL, publicUr
     for (const cookie of cookies) headers.append('set-cookie', rewriteSetCookie(cookie, origin));
   }
   return headers;
+}
+
+/**
+ * Headers that describe the origin's exact bytes: its length, its checksums (`Content-MD5`, the
+ * `Digest` of RFC 3230 and `Content-Digest`/`Repr-Digest` of RFC 9530). A rewritten page is other
+ * bytes, so a client checking them would find the page corrupt.
+ */
+const ORIGIN_BYTES_HEADERS = ['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest'];
+
+/**
+ * Makes a rewritten page's headers say nothing about the origin's bytes. `Accept-Ranges: bytes`
+ * becomes `none`: a Range request is passed to the origin (eligibility.ts), whose slice would not
+ * continue the rewritten page a download manager or a resumed transfer started from.
+ */
+export function forgetOriginBytes(headers: Headers): void {
+  for (const name of ORIGIN_BYTES_HEADERS) headers.delete(name);
+  if (headers.has('accept-ranges')) headers.set('accept-ranges', 'none');
 }

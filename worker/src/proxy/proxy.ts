@@ -18,7 +18,7 @@ import { pageCsp } from './csp';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableAcceptEncoding, rewritableHtml } from './eligibility';
-import { originRequestHeaders, shopperResponseHeaders } from './headers';
+import { forgetOriginBytes, originRequestHeaders, shopperResponseHeaders } from './headers';
 import { asciiOnly } from './html-text';
 import { nonPersonalSource } from './non-personal-source';
 import { originTarget } from './origin-url';
@@ -262,7 +262,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // alike: no longer byte for byte the origin's.
     weakenEtag(responseHeaders);
   }
-  responseHeaders.delete('content-length');
+  forgetOriginBytes(responseHeaders);
   // Under the shop's Content-Security-Policy our script and stylesheet get a nonce where the policy
   // needs one, or stay out where letting them in would weaken it (csp.ts). No header: one lookup.
   const csp = pageCsp(responseHeaders, publicUrl, session !== undefined);
