@@ -55,3 +55,15 @@ describe('catalogue price per currency', () => {
     expect(mixedCurrencyNote(['P2'], (id) => items.get(id)?.prices)).toBeUndefined();
   });
 });
+
+describe('catalogue price over time', () => {
+  it("is the median of an item's latest prices, not of its first weeks'", () => {
+    // A best seller sold 200 times at 2.95, then 150 times at 3.75 (21481 in the UCI file): 3.75 now.
+    const items = stats([
+      ...Array.from({ length: 200 }, () => ({ price: 2.95, currency: 'GBP' })),
+      ...Array.from({ length: 150 }, () => ({ price: 3.75, currency: 'GBP' })),
+    ]);
+    // Before: 2.95, the median of the first 200 samples.
+    expect(shown(items)).toEqual([3.75, 'GBP']);
+  });
+});

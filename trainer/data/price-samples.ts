@@ -3,7 +3,11 @@
  * either (755, shown and signed as GBP). The catalogue picks one currency (trainer/bundle/catalogue-price.ts).
  */
 
-/** How many samples are kept per item and currency: a median of 200 is plenty, and memory stays flat. */
+/**
+ * How many samples are kept per item and currency: a median of 200 is plenty, and memory stays flat.
+ * They are the latest 200 (a ring buffer), so a price change shows once most of them are new: the
+ * first 200, as before, kept a best seller at its price of the data's first weeks.
+ */
 export const PRICE_SAMPLES = 200;
 
 /** What was seen of one currency. `''` stands for samples whose input named no currency. */
@@ -12,7 +16,7 @@ export interface CurrencyPrices {
   seen: number;
   /** When this currency was last named, on the item's clock (`ItemPrices.observed`): breaks ties. */
   lastAt: number;
-  /** The kept samples (at most PRICE_SAMPLES). */
+  /** The latest PRICE_SAMPLES samples, a ring buffer: the next one replaces `values[seen % PRICE_SAMPLES]`. */
   values: number[];
 }
 
@@ -44,7 +48,7 @@ export function recordPrice(
     prices.byCurrency.set(code, entry);
   }
   if (price !== undefined) {
-    if (entry.values.length < PRICE_SAMPLES) entry.values.push(price);
+    entry.values[entry.seen % PRICE_SAMPLES] = price;
     entry.seen += 1;
   }
   entry.lastAt = prices.observed;
@@ -53,5 +57,8 @@ export function recordPrice(
 
 /** The kept samples in `currency` (`''`: none named), oldest first. */
 export function pricesIn(prices: ItemPrices | undefined, currency: string): number[] {
-  return [...(prices?.byCurrency.get(currency)?.values ?? [])];
+  const entry = prices?.byCurrency.get(currency);
+  if (!entry) return [];
+  const oldest = entry.seen > PRICE_SAMPLES ? entry.seen % PRICE_SAMPLES : 0;
+  return [...entry.values.slice(oldest), ...entry.values.slice(0, oldest)];
 }
