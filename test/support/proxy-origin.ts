@@ -305,6 +305,22 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       );
       return;
     }
+    case '/stalled-head': {
+      // No charset in the Content-Type, and part of the head flushed early (a preload hint), then the
+      // page's work (`?ms=`) before the rest: the page cannot say its charset until then.
+      response.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'public, max-age=60' });
+      response.write(
+        '<!doctype html><html><head><title>Stalled</title><link rel="preload" href="/app.css" as="style">',
+      );
+      setTimeout(
+        () =>
+          response.end(
+            '<meta name="description" content="x"></head><body><p id="last">end</p></body></html>',
+          ),
+        Number(url.searchParams.get('ms') ?? 1500),
+      );
+      return;
+    }
     case '/huge-inline-json': {
       // A page with ~2 MB of inline JSON whose strings look like markup the rewriter handles.
       const products = Array.from({ length: 12_000 }, (_, i) => ({

@@ -245,6 +245,32 @@ describe('proxy: pass-through', () => {
     }
   });
 
+  it("never holds a page's first byte for its charset: a head that stalls before saying it passes through untouched", async () => {
+    // No charset in the Content-Type, part of the head flushed, then 1.5 s of the origin's own work.
+    const ctx = createExecutionContext();
+    const started = Date.now();
+    const response = await createApp().fetch(
+      new Request(`${PUBLIC}/stalled-head?ms=1500`, { headers: browserHeaders() }),
+      testEnv(),
+      ctx,
+    );
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    const firstByteMs = Date.now() - started;
+    // The budget (50 ms) bounds the wait; it was the origin's whole stall (audit: 1,526 ms).
+    expect(firstByteMs).toBeLessThan(1_000);
+    let body = new TextDecoder().decode(first.value, { stream: true });
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      body += new TextDecoder().decode(next.value);
+    }
+    await waitOnExecutionContext(ctx);
+    // Not known in time, so not rewritten (a guessed charset could corrupt the shop's text): the page as
+    // a crawler gets it, with the origin's caching and no cookie.
+    expect(body).toBe((await direct('/stalled-head?ms=0')).body);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+
   it('passes WebSocket upgrades through to the origin', async () => {
     const ctx = createExecutionContext();
     const response = await createApp().fetch(

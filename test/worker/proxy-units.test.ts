@@ -351,9 +351,41 @@ describe("a page's own charset declaration (for a Content-Type without one)", ()
         else controller.enqueue(bytes(chunk));
       },
     });
-    const sniffed = await sniffCharset(body);
+    const sniffed = await sniffCharset(body, 10_000);
     expect(sniffed.charset).toBeUndefined();
     release();
+    expect(await new Response(sniffed.body).text()).toBe(chunks.join(''));
+  });
+
+  it('gives up after its wait when the origin stalls mid-head, losing none of the page', async () => {
+    // Part of a head (no charset, no end of head, under 1024 bytes), then the origin works on the rest.
+    const chunks = [
+      '<html><head><title>t</title><link rel="stylesheet" href="/a.css">',
+      '</head><body>£</body>',
+    ];
+    let release = () => {};
+    const rest = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (pulled > 0) await rest;
+        const chunk = chunks[pulled++];
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(bytes(chunk));
+      },
+    });
+    const releaseLate = setTimeout(release, 2_000); // the old sniff waited for it
+    const started = Date.now();
+    const sniffed = await sniffCharset(body, 30);
+    const waited = Date.now() - started;
+    expect(waited).toBeLessThan(1_000);
+    expect(sniffed.undecided).toBe(true);
+    expect(sniffed.charset).toBeUndefined();
+    // The read that was on its way when the wait ended is the page's next chunk, not lost.
+    release();
+    clearTimeout(releaseLate);
     expect(await new Response(sniffed.body).text()).toBe(chunks.join(''));
   });
 });

@@ -21,9 +21,17 @@ export interface SniffedPage {
    * order mark (not ASCII-compatible: the page must pass through untouched), or undefined (none: UTF-8).
    */
   charset: string | undefined;
+  /**
+   * The origin had not sent enough of the page to tell within the wait (it flushed part of its head,
+   * then stalled): the page must pass through untouched, since rewriting it in a guessed charset could
+   * corrupt its text, and waiting longer would hold the shop's first byte.
+   */
+  undecided: boolean;
   /** The whole body again, the bytes read to look included. */
   body: ReadableStream<Uint8Array>;
 }
+
+type Read = ReadableStreamReadResult<Uint8Array>;
 
 /**
  * The first PRESCAN_BYTES as one character per byte: ASCII markup reads as itself whatever the
@@ -49,9 +57,13 @@ export function declaredCharset(prefix: Uint8Array): string | undefined {
 /**
  * Reads the body's first bytes (up to PRESCAN_BYTES, or less when the head is over or a declaration
  * was found: an origin that flushes its head early must not have its first byte held back for the
- * rest) and hands back the charset they declare with the body, unconsumed.
+ * rest) and hands back the charset they declare with the body, unconsumed. Waits at most `waitMs`
+ * in all: an origin that flushed part of its head and then works on the page (a slow query) would
+ * otherwise hold the page's first byte for as long (audit: 1.5 s behind a 1.5 s stall). Browsers
+ * themselves give up their own prescan after about 500 ms; the proxy's bound is the personalization
+ * budget, and past it the page is `undecided`.
  */
-export async function sniffCharset(body: ReadableStream<Uint8Array>): Promise<SniffedPage> {
+export async function sniffCharset(body: ReadableStream<Uint8Array>, waitMs: number): Promise<SniffedPage> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -66,19 +78,38 @@ export async function sniffCharset(body: ReadableStream<Uint8Array>): Promise<Sn
     }
     return joined;
   };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<'gave up'>((resolve) => {
+    timer = setTimeout(() => resolve('gave up'), waitMs);
+  });
+  // A read still on its way when the wait ends: its chunk belongs to the page, so the replay takes it first.
+  let pending: Promise<Read> | undefined;
   let charset: string | undefined;
-  for (;;) {
-    const next = await reader.read();
-    if (next.done) {
-      ended = true;
-      break;
+  let undecided = false;
+  try {
+    for (;;) {
+      pending = reader.read();
+      const next = await Promise.race([pending, gaveUp]);
+      if (next === 'gave up') {
+        undecided = true;
+        // Awaited by the replay's first pull; until then its failure is not an unhandled rejection.
+        pending.catch(() => undefined);
+        break;
+      }
+      pending = undefined;
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      chunks.push(next.value);
+      length += next.value.byteLength;
+      const bytes = prefix();
+      charset = declaredCharset(bytes);
+      if (charset !== undefined || length >= PRESCAN_BYTES) break;
+      if (HEAD_OVER.test(asLatin1(bytes))) break;
     }
-    chunks.push(next.value);
-    length += next.value.byteLength;
-    const bytes = prefix();
-    charset = declaredCharset(bytes);
-    if (charset !== undefined || length >= PRESCAN_BYTES) break;
-    if (HEAD_OVER.test(asLatin1(bytes))) break;
+  } finally {
+    clearTimeout(timer);
   }
   const replay = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -86,11 +117,12 @@ export async function sniffCharset(body: ReadableStream<Uint8Array>): Promise<Sn
       if (ended) controller.close();
     },
     async pull(controller) {
-      const next = await reader.read();
+      const next = await (pending ?? reader.read());
+      pending = undefined;
       if (next.done) controller.close();
       else controller.enqueue(next.value);
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  return { charset, body: replay };
+  return { charset, undecided, body: replay };
 }

@@ -275,11 +275,19 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   let body = response.body;
   let charset = html.charset;
   if (charset === undefined) {
-    // No charset in the header: the page's own declaration, as the browser reads it (charset-sniff.ts).
-    const sniffed = await sniffCharset(body);
+    // No charset in the header: the page's own declaration, as the browser reads it (charset-sniff.ts),
+    // looked for within the personalization budget: the shop's first byte is never held for longer.
+    const sniffed = await sniffCharset(body, config.budgetMs);
     body = sniffed.body;
     charset = sniffed.charset;
-    if (charset === 'utf-16') {
+    if (sniffed.undecided) {
+      logRepeating('warn', 'proxy_charset_undecided', {
+        waitedMs: config.budgetMs,
+        hint: 'the origin stalled before its head said which charset: name it in the Content-Type header',
+      });
+    }
+    if (charset === 'utf-16' || sniffed.undecided) {
+      // Not ASCII-compatible, or not known in time: the untouched page, as a crawler gets it.
       deadline.expire();
       const untouched = shopperResponseHeaders(response, config.origin, publicUrl);
       return new Response(body, {
