@@ -5,7 +5,6 @@ import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { holdEvents } from '../events/outbox';
 import { enqueueEvents } from '../events/producer';
-import { reportFailure, reportRecovery } from '../health';
 import { log } from '../log';
 import { logRepeating } from '../log-repeating';
 import { requestInProgress } from '../models';
@@ -21,6 +20,7 @@ import { isPageRequest, rewritableAcceptEncoding, rewritableHtml } from './eligi
 import { forgetOriginBytes, originRequestHeaders, shopperResponseHeaders } from './headers';
 import { asciiOnly } from './html-text';
 import { nonPersonalSource } from './non-personal-source';
+import { fetchOrigin } from './origin-fetch';
 import { originTarget } from './origin-url';
 import { pageContextFromUrl } from './page-context';
 import { PageSession } from './page-session';
@@ -65,19 +65,6 @@ const CONDITIONAL_HEADERS = [
   'if-unmodified-since',
   'if-range',
 ];
-
-/** Fetches from the origin; throws ApiError 502 `origin_unreachable` (answered by `originUnreachable`). */
-async function fetchOrigin(target: URL, init: RequestInit): Promise<Response> {
-  try {
-    const response = await fetch(target, init);
-    reportRecovery('origin');
-    return response;
-  } catch (error) {
-    reportFailure('origin', error);
-    logRepeating('error', ORIGIN_UNREACHABLE, { host: target.host, error });
-    throw new ApiError(502, ORIGIN_UNREACHABLE, 'The shop could not be reached', [], { cause: error });
-  }
-}
 
 /**
  * The reverse proxy for `ORIGIN_URL` (DESIGN.md "HTTP API": everything else). Pages for shoppers

@@ -92,9 +92,10 @@ const UNREACHABLE: Unavailable = {
 };
 
 /**
- * The answer when the request to the origin failed (connection refused, DNS or TLS failure): 502
- * `origin_unreachable` as documented, for a browser a short page instead of raw JSON, never stored, and
- * a short Retry-After. Logged as `origin_unreachable`; `/healthz` shows the origin degraded (fetchOrigin).
+ * The answer when the request to the origin failed (connection refused, DNS or TLS failure, or on
+ * Cloudflare its 520-530 answer in the origin's place): 502 `origin_unreachable` as documented, for a
+ * browser a short page instead of raw JSON, never stored, and a short Retry-After. Logged as
+ * `origin_unreachable`; `/healthz` shows the origin degraded (origin-fetch.ts).
  */
 export function originUnreachable(request: Request): Response {
   return unavailable(request, UNREACHABLE);
