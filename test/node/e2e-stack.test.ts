@@ -54,14 +54,17 @@ afterAll(async () => {
 
 /** The origin's page as the worker should pass it on, once what the worker adds is taken out. */
 function withoutPersonalization(page: string): string {
-  return page
-    .replace(/<style data-rx-styles>[\s\S]*?<\/style>/g, '')
-    .replace(/<script src="\/rx\.js"[^>]*><\/script>/g, '')
-    .replace(/ data-rx-filled="[^"]*"><section class="rx-block[\s\S]*?<\/section><\/div>/g, '></div>')
-    .replace(
-      /(<span [^>]*data-rx-price[^>]*>)[\s\S]*?<\/span>(<small class="rx-price-note">[^<]*<\/small>)?/g,
-      '$1</span>',
-    );
+  return (
+    page
+      .replace(/<style data-rx-styles>[\s\S]*?<\/style>/g, '')
+      // The plugin tag, absolute on the worker's host (contracts/plugin-tag.ts).
+      .replace(/<script src="[^"]*\/rx\.js"[^>]*><\/script>/g, '')
+      .replace(/ data-rx-filled="[^"]*"><section class="rx-block[\s\S]*?<\/section><\/div>/g, '></div>')
+      .replace(
+        /(<span [^>]*data-rx-price[^>]*>)[\s\S]*?<\/span>(<small class="rx-price-note">[^<]*<\/small>)?/g,
+        '$1</span>',
+      )
+  );
 }
 
 describe('local stack end to end', () => {
