@@ -544,3 +544,57 @@ describe('forecast counts guest sales', { timeout: 180_000 }, () => {
     expect(JSON.parse(await readFile(json, 'utf8'))).toMatchObject({ series: 1, actualUnits: 100 });
   });
 });
+
+describe('train in the shop currency', { timeout: 180_000 }, () => {
+  /** Order lines of 12 customers among 4 products, with a Currency column when `currency` is given. */
+  function orders(currency?: string): string {
+    const products = ['MUG', 'BAG', 'CUP', 'PLATE'];
+    const lines = [
+      `InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country${currency ? ',Currency' : ''}`,
+    ];
+    for (let customer = 1; customer <= 12; customer++)
+      for (const [i, code] of products.entries())
+        if ((customer + i) % 3 !== 0)
+          lines.push(
+            `${1000 + customer},${code},${code},2,2024-03-${String(1 + customer).padStart(2, '0')} 10:00,${i + 2},${customer},France${currency ? `,${currency}` : ''}`,
+          );
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** The currency of each catalogue item of the bundle in `out`. */
+  async function currencies(out: string): Promise<Record<string, string>> {
+    const catalogue = JSON.parse(await readFile(path.join(out, 'catalogue.json'), 'utf8')) as {
+      items: Array<{ product_id: string; currency: string }>;
+    };
+    return Object.fromEntries(catalogue.items.map((item) => [item.product_id, item.currency]));
+  }
+
+  it('takes --currency or a Currency column for an own export, and for catalogue entries without one', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'rx-trainer-currency-'));
+    const plain = path.join(folder, 'orders.csv');
+    const withColumn = path.join(folder, 'orders-usd.csv');
+    const shop = path.join(folder, 'shop.json');
+    await Promise.all([
+      writeFile(plain, orders()),
+      writeFile(withColumn, orders('USD')),
+      // NEW has no sales: its currency can only come from --currency or the data's.
+      writeFile(
+        shop,
+        JSON.stringify(['MUG', 'BAG', 'CUP', 'PLATE', 'NEW'].map((id) => ({ product_id: id, price: 3 }))),
+      ),
+    ]);
+    const options = ['--personal', 'item-item', '--catalogue', shop];
+    const [euro, usd, bad] = await Promise.all([
+      runTrain('online-retail', plain, path.join(folder, 'euro'), [...options, '--currency', 'eur']),
+      runTrain('online-retail', withColumn, path.join(folder, 'usd'), options),
+      runTrain('online-retail', plain, path.join(folder, 'never'), [...options, '--currency', 'euro']),
+    ]);
+    // Before: GBP for every item, whatever the file or the option said.
+    expect(euro.code).toBe(0);
+    expect(Object.values(await currencies(path.join(folder, 'euro')))).toEqual(Array(5).fill('EUR'));
+    expect(usd.code).toBe(0);
+    expect(Object.values(await currencies(path.join(folder, 'usd')))).toEqual(Array(5).fill('USD'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --currency must be a three-letter code such as EUR, got "euro"/);
+  });
+});

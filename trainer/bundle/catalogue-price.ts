@@ -57,6 +57,18 @@ export function mixedCurrencyNote(
   return `note: ${mixed.length} of ${items.length} items have prices in more than one currency in the data (such as "${example}": ${counts}); the catalogue shows each in its most frequent currency, at the median of those prices`;
 }
 
+/**
+ * The currency most of the data's prices are in, over every item, or undefined when none is named:
+ * what a shop catalogue entry without `currency` for a product the data never priced is in.
+ */
+export function dataCurrency(prices: Iterable<ItemPrices>): string | undefined {
+  const counts = new Map<string, number>();
+  for (const item of prices)
+    for (const [code, entry] of item.byCurrency)
+      if (code !== '') counts.set(code, (counts.get(code) ?? 0) + entry.seen);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+}
+
 export function median(values: number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);

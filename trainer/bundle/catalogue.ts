@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { categoryOf } from '../../contracts/categories';
 import type { CatalogueItem } from '../../contracts/manifest';
+import { DEFAULT_CURRENCY } from '../data/currency-code';
 import type { ItemStats } from '../data/types';
 import { cataloguePrice } from './catalogue-price';
 
@@ -80,7 +81,7 @@ export function buildCatalogue(
   popularity: ArrayLike<number>,
   shop: ShopCatalogueEntry[] = [],
   links: LinkTemplates = DEFAULT_LINKS,
-  defaultCurrency = 'GBP',
+  defaultCurrency = DEFAULT_CURRENCY,
 ): CatalogueItem[] {
   const byId = new Map(shop.map((e) => [e.product_id, e]));
   return items.map((id, i) => {

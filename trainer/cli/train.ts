@@ -3,6 +3,7 @@
  * Trains every model on the input and writes a model bundle atomically.
  */
 import { writeBundle } from '../bundle/write-bundle';
+import { currencyCode } from '../data/currency-code';
 import { isFormat } from '../data/sources';
 import { isPersonalModel, PERSONAL_MODELS, type PersonalModel } from '../pipeline/personal';
 import { MODEL_TOP_K, trainBundle } from '../pipeline/train';
@@ -11,6 +12,8 @@ import { checkBundleOutput } from './output-file';
 
 const USAGE = `usage: npm run train -- --format online-retail|movielens|events|mongodb --input PATH --out DIR
   [--catalogue FILE.json]  shop catalogue: restricts and describes the items
+  [--currency GBP]         currency of prices the data does not name (an online-retail file
+                           without a Currency column; catalogue entries without one)
   [--k 50]                 top-k each model returns
   [--personal auto|ease|autoencoder|item-item]   default auto: trains EASE and the TF.js
                            Mult-DAE on one validation split, ships the better (ONNX-scored)
@@ -35,6 +38,13 @@ function refuseUnusedOptions(args: ReadonlyMap<string, string>, personal: Person
   }
 }
 
+/** `--currency`: a three-letter code, read in upper case. */
+function currencyOption(raw: string): string {
+  const code = currencyCode(raw);
+  if (!code) throw new UsageError(`--currency must be a three-letter code such as EUR, got "${raw}"`);
+  return code;
+}
+
 runCommand(USAGE, async () => {
   const args = parseArgs(process.argv.slice(2), [
     'format',
@@ -47,6 +57,7 @@ runCommand(USAGE, async () => {
     'epochs',
     'rank',
     'lambda',
+    'currency',
   ]);
   const format = required(args, 'format');
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
@@ -62,6 +73,7 @@ runCommand(USAGE, async () => {
     format,
     input: required(args, 'input'),
     ...(args.has('catalogue') ? { catalogue: required(args, 'catalogue') } : {}),
+    ...(args.has('currency') ? { currency: currencyOption(required(args, 'currency')) } : {}),
     k: positiveInt(args, 'k', MODEL_TOP_K),
     rank: positiveInt(args, 'rank', 128),
     personal,

@@ -1,11 +1,13 @@
 /**
  * Reader of the UCI Online Retail CSV (`.csv` or `.csv.gz`):
  * `InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country`, and of a
- * shop's own export with those columns (by name, any order; `;` or tab separated too: retail-layout.ts).
+ * shop's own export with those columns (by name, any order; `;` or tab separated too: retail-layout.ts)
+ * and optionally a `Currency` one.
  * Every kept row is one purchase of a customer; the cleaning rules below say why each other row is skipped.
  * A row without a customer is skipped for the recommenders, kept as a guest sale for the forecast.
  */
 import { csvRecords, splitCsvLine } from './csv';
+import { currencyCode, DEFAULT_CURRENCY } from './currency-code';
 import { InputError, readLines } from './lines';
 import { isDayFirstDate, parseRetailDate } from './retail-dates';
 import { describeColumns, parseRetailNumber, type RetailLayout, retailLayout } from './retail-layout';
@@ -51,13 +53,18 @@ export interface OnlineRetailOptions {
    * forecast asks for them; the recommenders need a customer's history and do not.
    */
   guestSales?: boolean;
+  /**
+   * The currency of the prices (upper case) where the file has no `Currency` column or leaves it
+   * empty: `--currency`, else GBP, the UCI file's.
+   */
+  currency?: string;
 }
 
 /** A data source over an Online Retail CSV file. */
 export function onlineRetailSource(path: string, options: OnlineRetailOptions = {}): DataSource {
   const report = new ReadReport();
   const items = new Map<string, ItemStats>();
-  const guestSales = options.guestSales ?? false;
+  const reading = { guestSales: options.guestSales ?? false, currency: options.currency ?? DEFAULT_CURRENCY };
   async function* interactions(): AsyncGenerator<Interaction> {
     const lines = readLines(path, (note) => report.notes.push(note));
     const first = await lines.next();
@@ -71,11 +78,11 @@ export function onlineRetailSource(path: string, options: OnlineRetailOptions = 
     let guests = 0;
     for await (const { line, fields } of csvRecords(lines, layout.delimiter, layout.columns)) {
       report.rows.read += 1;
-      const row = parseRow(fields, layout, line, report, path, guestSales);
+      const row = parseRow(fields, layout, line, report, path, reading);
       if (!row) continue;
       report.rows.kept += 1;
       if (row.interaction.guest) guests += 1;
-      observeItem(items, { item: row.item, title: row.title, price: row.price, currency: 'GBP' });
+      observeItem(items, { item: row.item, title: row.title, price: row.price, currency: row.currency });
       yield row.interaction;
     }
     if (guests > 0)
@@ -88,6 +95,7 @@ interface ParsedRow {
   item: string;
   title: string;
   price: number;
+  currency: string;
   interaction: Interaction;
 }
 
@@ -97,7 +105,7 @@ function parseRow(
   line: number,
   report: ReadReport,
   path: string,
-  guestSales: boolean,
+  reading: Required<OnlineRetailOptions>,
 ): ParsedRow | null {
   if (!fields) return skip(report, 'unterminated quote', line);
   if (fields.length !== layout.columns) return skip(report, `expected ${layout.columns} columns`, line);
@@ -113,11 +121,15 @@ function parseRow(
   const rawPrice = field('price');
   const rawCustomer = field('customer');
   const country = field('country');
+  const rawCurrency = field('currency').trim();
   const quantity = parseRetailNumber(rawQuantity, layout.decimalComma);
   const price = parseRetailNumber(rawPrice, layout.decimalComma);
   const time = parseRetailDate(rawDate);
   if (!Number.isFinite(quantity)) return skip(report, notANumber('quantity', rawQuantity), line);
   if (!Number.isFinite(price)) return skip(report, notANumber('unit price', rawPrice), line);
+  // A price in an unknown currency is no price to show or sign (`£`, `euro`): counted, as a bad price is.
+  const currency = rawCurrency === '' ? reading.currency : currencyCode(rawCurrency);
+  if (currency === undefined) return skip(report, 'currency is not a three-letter code', line);
   if (time === null) {
     if (isDayFirstDate(rawDate))
       throw new InputError(
@@ -143,12 +155,13 @@ function parseRow(
   if (price <= 0) return skip(report, 'zero or negative unit price', line);
   // Without a customer a purchase cannot be tied to anyone's history; it is still demand.
   const user = rawCustomer.trim().replace(/\.0$/, '');
-  if (user === '' && !guestSales) return skip(report, 'missing customer id', line);
+  if (user === '' && !reading.guestSales) return skip(report, 'missing customer id', line);
   return {
     item,
     // A line break inside a quoted description is layout, not part of the product's title.
     title: description.replace(/\s*[\r\n]+\s*/g, ' ').trim(),
     price,
+    currency,
     interaction: {
       user,
       item,

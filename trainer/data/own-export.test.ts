@@ -86,6 +86,41 @@ describe('online-retail reader on a shop export', () => {
     expect(Object.values(result.skipped).flat().sort()).toEqual([3, 4]);
   });
 
+  it('reads prices in the currency of a Currency column, else of the currency option, else GBP', async () => {
+    const header = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
+    const file = await fixture(
+      'export.csv',
+      [
+        `${header},Currency`,
+        '1,A,X,1,2010-12-01 08:26,4,1,France,EUR',
+        '2,A,X,1,2010-12-01 08:27,5,2,France,eur',
+        '3,A,X,1,2010-12-01 08:28,9,3,United States,USD',
+        '4,A,X,1,2010-12-01 08:29,6,4,France,',
+        '5,A,X,1,2010-12-01 08:30,7,5,France,£',
+      ].join('\n'),
+    );
+    const source = onlineRetailSource(file, { currency: 'EUR' });
+    await readAll(source);
+    const prices = source.items.get('A')?.prices;
+    // Before: every price was GBP, whatever the file said.
+    expect([pricesIn(prices, 'EUR'), pricesIn(prices, 'USD'), pricesIn(prices, 'GBP')]).toEqual([
+      [4, 5, 6],
+      [9],
+      [],
+    ]);
+    expect(source.report.skipped()).toEqual([
+      { reason: 'currency is not a three-letter code', count: 1, firstLines: [6] },
+    ]);
+    // Without the column: the option's currency, else GBP (the UCI file's).
+    const plain = await fixture('plain.csv', `${header}\n1,A,X,1,2010-12-01 08:26,4,1,France\n`);
+    const inEuro = onlineRetailSource(plain, { currency: 'EUR' });
+    await readAll(inEuro);
+    expect(pricesIn(inEuro.items.get('A')?.prices, 'EUR')).toEqual([4]);
+    const uci = onlineRetailSource(plain);
+    await readAll(uci);
+    expect(pricesIn(uci.items.get('A')?.prices, 'GBP')).toEqual([4]);
+  });
+
   it('a row dated in the future (a mistyped year) is skipped and counted, not taken as the last week', async () => {
     const result = await read(
       'export.csv',

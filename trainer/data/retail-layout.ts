@@ -11,7 +11,8 @@ export type RetailField =
   | 'date'
   | 'price'
   | 'customer'
-  | 'country';
+  | 'country'
+  | 'currency';
 
 /**
  * Accepted header names per field, the first being the UCI Online Retail one. The second names are
@@ -26,10 +27,14 @@ export const RETAIL_COLUMNS: Record<RetailField, readonly string[]> = {
   price: ['UnitPrice', 'Price'],
   customer: ['CustomerID', 'Customer ID'],
   country: ['Country'],
+  currency: ['Currency', 'Currency Code'],
 };
 
-/** Without a title the product id stands in; without a country the store is `unknown`. */
-const OPTIONAL: ReadonlySet<RetailField> = new Set<RetailField>(['description', 'country']);
+/**
+ * Without a title the product id stands in; without a country the store is `unknown`; without a
+ * currency the prices are in the reader's (`--currency`, else GBP, the UCI file's).
+ */
+const OPTIONAL: ReadonlySet<RetailField> = new Set<RetailField>(['description', 'country', 'currency']);
 const DELIMITERS = [',', ';', '\t'] as const;
 
 export interface RetailLayout {

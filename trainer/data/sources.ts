@@ -32,6 +32,8 @@ export interface SourceOptions {
    * The events readers keep anonymous shoppers anyway (under their anonymous id).
    */
   guestSales?: boolean;
+  /** Online Retail: the currency of prices in a file without a `Currency` column (default GBP). */
+  currency?: string;
 }
 
 /** The data source for `format` reading `input` (a path, or a connection string for mongodb). */

@@ -4,9 +4,15 @@
  */
 import path from 'node:path';
 import type { ModelRole } from '../../contracts/manifest';
-import { buildCatalogue, readShopCatalogue, type ShopCatalogueEntry } from '../bundle/catalogue';
-import { mixedCurrencyNote } from '../bundle/catalogue-price';
+import {
+  buildCatalogue,
+  DEFAULT_LINKS,
+  readShopCatalogue,
+  type ShopCatalogueEntry,
+} from '../bundle/catalogue';
+import { dataCurrency, mixedCurrencyNote } from '../bundle/catalogue-price';
 import { type BundleContents, type BundleModel, checkFactorisedSize, TRAINER } from '../bundle/write-bundle';
+import { DEFAULT_CURRENCY } from '../data/currency-code';
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
 import { type Format, inputName, openSource, readAll } from '../data/sources';
@@ -28,6 +34,11 @@ export interface TrainOptions extends PersonalOptions {
   input: string;
   /** Optional shop catalogue JSON: restricts and describes the items (order = index map). */
   catalogue?: string;
+  /**
+   * The currency (upper case) of prices the input does not name (`--currency`): an Online Retail
+   * file without a `Currency` column, events without one, catalogue entries without one.
+   */
+  currency?: string;
   /** Top-k each graph returns (default MODEL_TOP_K). */
   k?: number;
   /** Rank of the item-item factorisation for catalogues above `maxDenseItems`. */
@@ -84,7 +95,11 @@ function restrict(
 export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
   const k = options.k ?? MODEL_TOP_K;
-  const source = await openSource(options.format, options.input);
+  const source = await openSource(
+    options.format,
+    options.input,
+    options.currency ? { currency: options.currency } : {},
+  );
   const shop = options.catalogue ? await readShopCatalogue(options.catalogue) : [];
   const all = await readAll(source);
   log(source.report.summary());
@@ -131,7 +146,10 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const complements = trainItemItem(byBasket.matrix, itemItemOptions);
   add('complements', 'complements', complements, similarParams(complements, 'baskets'));
 
-  const catalogue = buildCatalogue(items, source.items, popularity, shop);
+  // A catalogue entry without a currency, for a product the data never priced, is in the shop's currency.
+  const currency =
+    options.currency ?? dataCurrency([...source.items.values()].map((s) => s.prices)) ?? DEFAULT_CURRENCY;
+  const catalogue = buildCatalogue(items, source.items, popularity, shop, DEFAULT_LINKS, currency);
   const times = interactions.map((it) => it.time);
   const first = times.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
   const last = times.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
