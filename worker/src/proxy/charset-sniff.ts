@@ -109,7 +109,7 @@ export async function sniffCharset(body: ReadableStream<Uint8Array>, waitMs: num
       if (HEAD_OVER.test(asLatin1(bytes))) break;
     }
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
   const replay = new ReadableStream<Uint8Array>({
     start(controller) {
