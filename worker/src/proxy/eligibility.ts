@@ -21,7 +21,8 @@ const DECODED_CODINGS = new Set(['', 'identity', ...RUNTIME_DECODED_CODINGS]);
 
 /**
  * The `Accept-Encoding` to send for a page the proxy may rewrite: the shopper's `gzip` and `br` entries
- * (with their q-values, in the shopper's order, in lower case), else `identity` (an absent header would accept any coding).
+ * (with their q-values, in the shopper's order, in lower case), else `identity` (an absent header would
+ * accept any coding).
  * Chrome 123+ and Firefox 126+ offer `zstd`, and origins that prefer it (Caddy) then answered in a
  * coding the runtime does not decode: those pages passed through untouched, so personalization and
  * tracking were off for most shoppers. Only the origin-to-worker hop changes: Cloudflare compresses
