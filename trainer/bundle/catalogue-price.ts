@@ -2,7 +2,7 @@
  * The price and currency the catalogue shows for an item, from its samples per currency
  * (trainer/data/price-samples.ts): the median of one currency's samples, never a pool of several.
  */
-import type { CurrencyPrices, ItemPrices } from '../data/price-samples';
+import { type CurrencyPrices, type ItemPrices, pricesIn } from '../data/price-samples';
 
 export interface CataloguePrice {
   /** Median of the chosen currency's samples, 0 without any. */
@@ -32,10 +32,7 @@ export function cataloguePrice(
     priced.sort((a, b) => b[1].seen - a[1].seen || latest(a, b))[0]?.[0] ??
     named.sort(latest)[0]?.[0] ??
     fallback;
-  const values = [
-    ...(prices?.byCurrency.get(chosen)?.values ?? []),
-    ...(prices?.byCurrency.get('')?.values ?? []),
-  ];
+  const values = [...pricesIn(prices, chosen), ...pricesIn(prices, '')];
   return { price: median(values), currency: chosen, currencies: priced.length };
 }
 
