@@ -20,7 +20,8 @@ const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mo
                           everyone (default: 365 for signed-in shoppers, 30 for those who never signed in)
   [--json FILE]           default trainer/results/eval-FORMAT.json
   [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
-  [--lambda 500] [--rank 128]               EASE (low rank above 1,000 items)`;
+  [--lambda N] [--rank 128]                 EASE (λ default: chosen on held-out training users;
+                                            low rank above 1,000 items)`;
 
 runCommand(USAGE, async () => {
   const args = parseArgs(process.argv.slice(2), [

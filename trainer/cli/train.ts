@@ -17,7 +17,7 @@ const USAGE = `usage: npm run train -- --format online-retail|movielens|events|m
   [--k 50]                 top-k each model returns
   [--personal auto|ease|autoencoder|item-item]   default auto: trains EASE and the TF.js
                            Mult-DAE on one validation split, ships the better (ONNX-scored)
-  [--lambda 500]           EASE regularisation
+  [--lambda N]             EASE regularisation; default: chosen on held-out users (10-3000)
   [--hidden 128] [--epochs 16]   Mult-DAE (autoencoder)
   [--rank 128]             rank of factorised graphs above 1,000 items`;
 
