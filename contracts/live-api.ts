@@ -11,9 +11,15 @@ export interface LiveEngagement {
 
 /** One experiment arm's live figures over a day or a window. Rates are null when nothing is under them. */
 export interface LiveArm {
-  /** Distinct browsers with an event: a HyperLogLog estimate (standard error 0.81 %; exact locally without redis-server). */
+  /**
+   * Distinct browsers with an event, or with an order a shop's server reported under a user id alone (the
+   * buyer below): a HyperLogLog estimate (standard error 0.81 %; exact locally without redis-server).
+   */
   browsers: number;
-  /** Distinct browsers (or, for a server's order under a user id alone, users) with an order. */
+  /**
+   * Distinct browsers with an order; a server's order under a user id alone is that of the one browser the
+   * user id was seen with, counted among `browsers` too (every buyer is one of the browsers).
+   */
   buyers: number;
   /** buyers ÷ browsers. */
   conversion_rate: number | null;

@@ -405,6 +405,56 @@ describe('live experiment counters', () => {
     expect(await totals()).toMatchObject({ holdout: { orders: 2 }, treatment: { orders: 0 } });
   });
 
+  it("a server's order today for a browser last seen yesterday counts that browser among today's browsers: buyers never exceed browsers", async () => {
+    const { run, event, live } = liveSite();
+    const now = Date.now();
+    const serverOrder = (user: string, id: string) =>
+      // The worker drew the server event's bucket from the user id: treatment here, the browsers' arm is holdout.
+      event(undefined, 'treatment', {
+        event: 'Order Completed',
+        userId: user,
+        properties: { order_id: `o-${run}-${id}`, revenue: 10, currency: 'GBP' },
+      });
+    // Two signed-in shoppers, each seen yesterday with one holdout browser (checkout before midnight).
+    const users = [`user-${run}-1`, `user-${run}-2`];
+    for (const user of users)
+      await consume([
+        event(crypto.randomUUID(), 'holdout', { event: 'Product Viewed', userId: user }, now - DAY_MS),
+      ]);
+    // Today: one other holdout browser, and the shop's server reports each user's order under the user id alone.
+    await consume([event(crypto.randomUUID(), 'holdout', { event: 'Product Viewed' }, now)]);
+    await consume(users.map((user, index) => serverOrder(user, `${index}`)));
+
+    const today = ((await (await live('days=1')).json()) as LiveBody).total.holdout;
+    // Each buyer is one of the day's browsers, as in the report: the other browser and the two buyers.
+    expect(today).toMatchObject({ browsers: 3, buyers: 2, orders: 2, events: 3, revenue: { GBP: 20 } });
+    expect(today.conversion_rate).toBeCloseTo(2 / 3, 10);
+    expect(today.buyers).toBeLessThanOrEqual(today.browsers);
+    // Over both days the buyers' browsers are the same two browsers as yesterday's: three in all.
+    const window = (await (await live('days=2')).json()) as LiveBody;
+    expect(window.days.map((day) => day.arms.holdout.browsers)).toEqual([2, 3]);
+    expect(window.days.map((day) => day.arms.holdout.buyers)).toEqual([0, 2]);
+    expect(window.total.holdout).toMatchObject({ browsers: 3, buyers: 2 });
+    expect(window.total.treatment).toMatchObject({ browsers: 0, buyers: 0, events: 0, orders: 0 });
+
+    // With no other browser that day: one browser, the buyer's, and a conversion of 1, not null.
+    const alone = liveSite();
+    const user = `user-${alone.run}`;
+    await consume([
+      alone.event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed', userId: user }, now - DAY_MS),
+    ]);
+    await consume([
+      alone.event(undefined, 'holdout', {
+        event: 'Order Completed',
+        userId: user,
+        properties: { order_id: `o-${alone.run}`, revenue: 5, currency: 'EUR' },
+      }),
+    ]);
+    const aloneToday = ((await (await alone.live('days=1')).json()) as LiveBody).total;
+    expect(aloneToday.treatment).toMatchObject({ browsers: 1, buyers: 1, conversion_rate: 1, orders: 1 });
+    expect(aloneToday.holdout).toMatchObject({ browsers: 0, buyers: 0, orders: 0 });
+  });
+
   it("takes a refund off the revenue of its order's arm, at most the order's value, a refund reported twice once", async () => {
     const { run, event, live } = liveSite();
     const [h, t, phone, c] = [

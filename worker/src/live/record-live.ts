@@ -88,7 +88,8 @@ interface LiveChanges {
  * message that stored nothing and is retried leaves none: its next delivery stores, and counts, its
  * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
  * order); a server's report under a user id alone counts in the arm of the one browser that user id
- * was seen with, and not at all otherwise (serverOrderArms). A refund (`Order Refunded`, or an `Order
+ * was seen with, its buyer that browser (one of the day's browsers too), and not at all otherwise
+ * (serverOrderArms). A refund (`Order Refunded`, or an `Order
  * Completed` worth less than 0: no order, no buyer) is taken off the revenue of the arm its order was
  * counted for, on the refund's day, at most what the order was worth, once per order_id and amount
  * (netRefunds); a refunded order stays an order and its buyer a buyer. Events older than LIVE_DAYS, or
@@ -450,8 +451,13 @@ async function liveChanges(
     } else if (role.kind === 'order' && newOrders.has(event)) {
       add('orders');
       // A buyer is a browser, as in the report: a server's order is its one browser's (serverOrderArms).
+      // And a buyer is one of the day's browsers, as in the report: that browser's own events may all be
+      // of an earlier day (a checkout before midnight), which would leave buyers above browsers.
       const buyer = browser ?? serverArm?.browser;
-      if (buyer !== undefined) count('buyers', buyer);
+      if (buyer !== undefined) {
+        count('buyers', buyer);
+        count('browsers', buyer);
+      }
       const value = orderValue(event);
       const milli = Math.round(value.revenue * 1000);
       if (!value.priced || !Number.isSafeInteger(milli)) add('unpriced_orders');
