@@ -154,14 +154,14 @@ function summaryRows({ treatment, holdout }: LiveArms): string[][] {
   for (const currency of currencies(treatment, holdout)) {
     rows.push([
       `Revenue (${currency})`,
-      money(treatment.revenue[currency]),
-      money(holdout.revenue[currency]),
+      money(treatment.revenue[currency], currency),
+      money(holdout.revenue[currency], currency),
       '',
     ]);
     rows.push([
       `Revenue per browser (${currency})`,
-      money(treatment.revenue_per_browser[currency]),
-      money(holdout.revenue_per_browser[currency]),
+      money(treatment.revenue_per_browser[currency], currency),
+      money(holdout.revenue_per_browser[currency], currency),
       lift(treatment.revenue_per_browser[currency], holdout.revenue_per_browser[currency]),
     ]);
   }
@@ -219,7 +219,11 @@ function fill(tableId: string, rows: string[][]): void {
 }
 
 const numberFormat = new Intl.NumberFormat(undefined);
-const moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** For a code that is no currency Intl knows ("???"): the amount alone, with two decimals. */
+const plainMoneyFormat = new Intl.NumberFormat(undefined, {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
 const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 2 });
 const liftFormat = new Intl.NumberFormat(undefined, {
   style: 'percent',
@@ -231,25 +235,47 @@ function count(value: number): string {
   return numberFormat.format(value);
 }
 
-function money(value: number | undefined): string {
-  return value === undefined ? '–' : moneyFormat.format(value);
+/** With the currency's own decimals and sign: "¥1,500", "KWD 1.234", "£12.50". */
+function money(value: number | undefined, currency: string): string {
+  if (value === undefined) return '–';
+  let format = plainMoneyFormat;
+  try {
+    format = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  return format.format(value);
 }
 
 function rate(value: number | null): string {
   return value === null ? '–' : percentFormat.format(value);
 }
 
-/** Personalized relative to holdout: +12.3 % means 12.3 % more. */
+/**
+ * Personalized relative to holdout: +12.3 % means 12.3 % more. None when the holdout is zero or below
+ * or the personalized figure below zero: revenue per browser is negative on a day its refunds outweigh
+ * its sales, and a ratio against that would read a gain as a loss.
+ */
 function lift(treatment: number | null | undefined, holdout: number | null | undefined): string {
-  if (treatment == null || holdout == null || holdout === 0) return '';
+  if (treatment == null || holdout == null || holdout <= 0 || treatment < 0) return '';
   return liftFormat.format(treatment / holdout - 1);
 }
 
 login.addEventListener('submit', (event) => {
   event.preventDefault();
   // As copied from .rx-data/run/worker.env (`npm start`), the value comes in quotes; no token has them.
-  const given = tokenInput.value.trim().replace(/^(['"])(.*)\1$/, '$2');
+  // Typographic ones too: an editor or a chat may have turned the straight ones into them.
+  const given = tokenInput.value.trim().replace(/^(?:(['"])(.*)\1|“(.*)”|‘(.*)’)$/, '$2$3$4');
   if (given === '') return;
+  // Outside printable ASCII is a copying accident (a typographic quote or dash), mostly one a header
+  // cannot carry: fetch would throw before sending, every 10 s, as if the worker did not answer.
+  if (!/^[\x20-\x7e]*$/.test(given)) {
+    adminToken = null;
+    tokenInput.value = '';
+    return showLogin(
+      'That token has a character no token has (only ASCII letters, digits and punctuation; a typographic quote or dash?): paste it again as plain text.',
+    );
+  }
   adminToken = given;
   tokenInput.value = '';
   loginError.textContent = '';
