@@ -222,6 +222,14 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
           `Run models:publish again if ${manifest.version} should win (${activate.status} ${error.code}):\n  ${error.text}`,
       );
     }
+    if (activate.status >= 500) {
+      // The worker's store (503 model_store_unavailable) or the worker itself failed: no verdict on the
+      // bundle. Its files are stored, so running the same command again activates it.
+      throw new PublishError(
+        `the worker could not activate bundle ${manifest.version}, it did not refuse it (${activate.status}${error.code ? ` ${error.code}` : ''}); ` +
+          `the previous bundle is still served. Run models:publish again:\n  ${error.text}`,
+      );
+    }
     throw new PublishError(
       `the worker refused bundle ${manifest.version} (${activate.status}): ${error.text}`,
     );

@@ -57,6 +57,23 @@ describe('models:publish when another activation moved current.json first', () =
     );
   }, 60_000);
 
+  it('a model store that failed is not reported as a refusal: it says so and to run it again', async () => {
+    const url = await workerAnswering(503, {
+      code: 'model_store_unavailable',
+      message:
+        'The model store failed while activating bundle race-4; it was not refused, and the previous one is still served: activate again',
+      details: [
+        { field: 'MODEL_STORE', reason: 'R2 internal error (10001) (reading similar.onnx of bundle race-4)' },
+      ],
+    });
+    const publishing = publishBundle(await bundleDir('race-4'), { url, adminToken: 'token' });
+    await expect(publishing).rejects.toThrow(PublishError);
+    await expect(publishing).rejects.toThrow(
+      /^the worker could not activate bundle race-4, it did not refuse it \(503 model_store_unavailable\); the previous bundle is still served\. Run models:publish again:[\s\S]*MODEL_STORE: R2 internal error/,
+    );
+    await expect(publishing).rejects.not.toThrow(/refused bundle/);
+  }, 60_000);
+
   it('other refusals keep their plain message', async () => {
     const url = await workerAnswering(422, {
       code: 'bundle_refused',

@@ -77,6 +77,33 @@ describe('admin authentication', () => {
     expect((await admin('192.0.2.99', 'Bearer wrong')).status).toBe(401);
   });
 
+  it('trims an ADMIN_TOKEN saved with its line break or spaces (echo | wrangler secret put): the operator gets in', async () => {
+    const operator = '192.0.2.130';
+    for (const saved of [`${ADMIN_TOKEN}\n`, `${ADMIN_TOKEN}\r\n`, ` ${ADMIN_TOKEN} `]) {
+      const response = await call(
+        '/admin/models',
+        { headers: { 'cf-connecting-ip': operator, authorization: `Bearer ${ADMIN_TOKEN}` } },
+        { ADMIN_TOKEN: saved },
+      );
+      expect(response.status, JSON.stringify(saved)).toBe(200);
+    }
+    // Still compared whole: a wrong token stays wrong.
+    const wrong = await call(
+      '/admin/models',
+      { headers: { 'cf-connecting-ip': operator, authorization: `Bearer ${ADMIN_TOKEN}x` } },
+      { ADMIN_TOKEN: `${ADMIN_TOKEN}\n` },
+    );
+    expect(wrong.status).toBe(401);
+    // One of only whitespace is no token: the endpoints are off, not open to an empty bearer.
+    const blank = await call(
+      '/admin/models',
+      { headers: { 'cf-connecting-ip': operator, authorization: `Bearer ${ADMIN_TOKEN}` } },
+      { ADMIN_TOKEN: ' \n' },
+    );
+    expect(blank.status).toBe(404);
+    expect((await call('/admin/live/screen', {}, { ADMIN_TOKEN: '\n' })).status).toBe(404);
+  });
+
   it('warns once per isolate that the test ADMIN_TOKEN is shorter than 32 characters', () => {
     expect(ADMIN_TOKEN.length).toBeLessThan(32);
     const lines = warn.mock.calls

@@ -54,9 +54,14 @@ function unauthorized(c: Context<AppEnv>): ApiError {
   return new ApiError(401, 'unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>');
 }
 
-/** The ADMIN_TOKEN; without one every admin path is a 404, so none ever runs unprotected. */
+/**
+ * The ADMIN_TOKEN, trimmed: a secret saved with its line break (`echo … | wrangler secret put`) or a
+ * trailing space could never equal a bearer token (which holds no whitespace), and would lock the
+ * operator out (as redis-client.ts trims the Upstash settings). Without one (or a blank one) every
+ * admin path is a 404, so none ever runs unprotected.
+ */
 export function assertAdminEnabled(env: AppEnv['Bindings']): string {
-  const token = env.ADMIN_TOKEN;
+  const token = env.ADMIN_TOKEN?.trim();
   if (!token) throw new ApiError(404, 'not_found', 'Admin endpoints are disabled (no ADMIN_TOKEN secret)');
   return token;
 }

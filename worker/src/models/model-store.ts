@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Manifest } from '../../../contracts/manifest';
 import { toHex } from '../hex';
-import { withDeadline } from '../with-deadline';
+import { DeadlineError, withDeadline } from '../with-deadline';
 import { BundleError, type BundleSource, readManifest } from './bundle';
 import { sha256Hex } from './sha256';
 
@@ -37,17 +37,62 @@ export function bundleObjectKey(version: string, file: string): string {
 export const POINTER_READ_BUDGET_MS = 5_000;
 export const FILE_READ_BUDGET_MS = 20_000;
 
-/** The published pointer, or undefined when nothing was published. Throws when it is unreadable. */
+/**
+ * The model store could not be used: an R2 call failed or took longer than its budget, or
+ * `current.json` is not a pointer. Nothing is said about a bundle's content (that is a BundleError):
+ * the same request may well succeed later. The message names the step and the cause, never more
+ * than the binding's own error says (R2 bindings carry no credentials).
+ */
+export class ModelStoreError extends Error {
+  override readonly name = 'ModelStoreError';
+}
+
+/**
+ * Runs one step against the store (`what`: "reading current.json"), within `budgetMs` when given; any
+ * failure but a ModelStoreError or BundleError comes out as a ModelStoreError naming the step. A
+ * DeadlineError's message says it already ("Reading current.json took longer than 5000 ms").
+ */
+async function storeStep<T>(what: string, work: () => Promise<T>, budgetMs?: number): Promise<T> {
+  try {
+    return await (budgetMs === undefined
+      ? work()
+      : withDeadline(work(), budgetMs, `${what.charAt(0).toUpperCase()}${what.slice(1)}`));
+  } catch (error) {
+    if (error instanceof ModelStoreError || error instanceof BundleError) throw error;
+    if (error instanceof DeadlineError) throw new ModelStoreError(error.message, { cause: error });
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ModelStoreError(`${reason} (${what})`, { cause: error });
+  }
+}
+
+/**
+ * The published pointer, or undefined when nothing was published. Throws a ModelStoreError when the
+ * store cannot be read in time or `current.json` is not a pointer (its content is not quoted).
+ */
 export async function readPointer(bucket: R2Bucket): Promise<StorePointer | undefined> {
-  const read = async () => {
-    const object = await bucket.get(POINTER_KEY);
-    return object ? ((await object.json()) as unknown) : undefined;
-  };
-  const body = await withDeadline(read(), POINTER_READ_BUDGET_MS, `Reading ${POINTER_KEY}`);
-  if (body === undefined) return undefined;
+  const text = await storeStep(
+    `reading ${POINTER_KEY}`,
+    async () => {
+      const object = await bucket.get(POINTER_KEY);
+      return object ? await object.text() : undefined;
+    },
+    POINTER_READ_BUDGET_MS,
+  );
+  if (text === undefined) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ModelStoreError(`${POINTER_KEY} is not a valid pointer: not JSON`);
+  }
   const parsed = PointerSchema.safeParse(body);
-  if (!parsed.success)
-    throw new Error(`${POINTER_KEY} is malformed: ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.map(String).join('.')}: ` : '';
+    throw new ModelStoreError(
+      `${POINTER_KEY} is not a valid pointer: ${where}${issue?.message ?? 'invalid'}`,
+    );
+  }
   return parsed.data;
 }
 
@@ -65,10 +110,12 @@ export async function writePointer(
   expected: string | null,
 ): Promise<StorePointer | undefined> {
   const pointer = { version, publishedAt: new Date().toISOString() };
-  const written = await bucket.put(POINTER_KEY, JSON.stringify(pointer), {
-    httpMetadata: { contentType: 'application/json' },
-    onlyIf: expected === null ? { etagDoesNotMatch: '*' } : { etagMatches: expected },
-  });
+  const written = await storeStep(`writing ${POINTER_KEY}`, () =>
+    bucket.put(POINTER_KEY, JSON.stringify(pointer), {
+      httpMetadata: { contentType: 'application/json' },
+      onlyIf: expected === null ? { etagDoesNotMatch: '*' } : { etagMatches: expected },
+    }),
+  );
   return written ? pointer : undefined;
 }
 
@@ -77,7 +124,12 @@ export async function writePointer(
  * The plain `etag`, not the quoted `httpEtag`: workerd refuses a quoted one in an `onlyIf` object.
  */
 export async function pointerEtag(bucket: R2Bucket): Promise<string | null> {
-  return (await bucket.head(POINTER_KEY))?.etag ?? null;
+  const head = await storeStep(
+    `reading ${POINTER_KEY}`,
+    () => bucket.head(POINTER_KEY),
+    POINTER_READ_BUDGET_MS,
+  );
+  return head?.etag ?? null;
 }
 
 /** Reads a published bundle's files from the store. */
@@ -86,11 +138,14 @@ export function storeBundleSource(bucket: R2Bucket, version: string): BundleSour
     origin: 'store',
     async read(file) {
       if (!BUNDLE_FILE_PATTERN.test(file)) return undefined;
-      const read = async () => {
-        const object = await bucket.get(bundleObjectKey(version, file));
-        return object ? new Uint8Array(await object.arrayBuffer()) : undefined;
-      };
-      return withDeadline(read(), FILE_READ_BUDGET_MS, `Reading ${file} of bundle ${version}`);
+      return storeStep(
+        `reading ${file} of bundle ${version}`,
+        async () => {
+          const object = await bucket.get(bundleObjectKey(version, file));
+          return object ? new Uint8Array(await object.arrayBuffer()) : undefined;
+        },
+        FILE_READ_BUDGET_MS,
+      );
     },
   };
 }
@@ -219,6 +274,7 @@ export type StoreFileOutcome = { ok: true } | ({ ok: false; invalid?: true } & R
  * So a file the caller is told is stored holds its bytes, and once an activation has verified a
  * version against its manifest, nothing in the store can make it differ from what was verified.
  * Cloudflare KV could not do this: it has no conditional write (the last write wins).
+ * Throws a ModelStoreError when the store fails on the way (nothing is said about the file then).
  */
 export async function storeBundleFile(
   bucket: R2Bucket,
@@ -226,9 +282,12 @@ export async function storeBundleFile(
   file: string,
   bytes: Uint8Array,
 ): Promise<StoreFileOutcome> {
-  return file === MANIFEST_FILE
-    ? storeManifest(bucket, version, bytes)
-    : storeNamedFile(bucket, version, file, bytes);
+  // Every R2 call below is the store's: one that fails is a ModelStoreError naming this upload.
+  return storeStep(`storing ${file} of bundle ${version}`, () =>
+    file === MANIFEST_FILE
+      ? storeManifest(bucket, version, bytes)
+      : storeNamedFile(bucket, version, file, bytes),
+  );
 }
 
 async function storeNamedFile(

@@ -20,7 +20,7 @@ import {
   verifyBundle,
 } from './bundle';
 import { defaultBundleSource, demoBundleSetting } from './default-bundle';
-import { readPointer, type StorePointer, storeBundleSource } from './model-store';
+import { ModelStoreError, readPointer, type StorePointer, storeBundleSource } from './model-store';
 
 type Background = Pick<ExecutionContext, 'waitUntil'>;
 
@@ -107,15 +107,27 @@ export const SHARED_ACTIVATION_WATCH_MAX_MS = 60_000;
  */
 export type PublishActivation = () => Promise<{ published: StorePointer } | { moved: string }>;
 
-/** What an activation of a stored version came to (the admin endpoint answers with it). */
+/**
+ * What an activation of a stored version came to (the admin endpoint answers with it). A failure is
+ * `refused` (the bundle's content: a checksum, the manifest, a graph), `storeFailed` (the model store
+ * could not be read, or the pointer not moved: nothing is known against the bundle), or neither (an
+ * unexpected error).
+ */
 export type StoredActivationOutcome =
   | { ok: true; bundle: LoadedBundle; published?: StorePointer }
-  | { ok: false; problems: string[]; superseded?: true; pointerMoved?: true };
+  | {
+      ok: false;
+      problems: string[];
+      superseded?: true;
+      pointerMoved?: true;
+      refused?: true;
+      storeFailed?: true;
+    };
 
 /** How one load meant to become current ended (BundleRegistry.tryActivate). */
 type ActivationResult =
   | { bundle: LoadedBundle; published?: StorePointer }
-  | { failure: string; refused?: { version: string; reason: string } }
+  | { failure: string; refused?: { version: string; reason: string }; storeFailed?: true }
   | { superseded: string }
   | { pointerMoved: string };
 
@@ -123,7 +135,12 @@ type ActivationResult =
 function storedOutcome(outcome: ActivationResult): StoredActivationOutcome {
   if ('superseded' in outcome) return { ok: false, problems: [outcome.superseded], superseded: true };
   if ('pointerMoved' in outcome) return { ok: false, problems: [outcome.pointerMoved], pointerMoved: true };
-  if ('failure' in outcome) return { ok: false, problems: [outcome.failure] };
+  if ('failure' in outcome) {
+    const problems = [outcome.failure];
+    if (outcome.refused) return { ok: false, problems, refused: true };
+    if (outcome.storeFailed) return { ok: false, problems, storeFailed: true };
+    return { ok: false, problems };
+  }
   const { bundle, published } = outcome;
   return published ? { ok: true, bundle, published } : { ok: true, bundle };
 }
@@ -639,7 +656,8 @@ export class BundleRegistry {
         error,
         keeping: this.current?.version ?? null,
       });
-      return refusal ? { failure, refused: { version: label, reason: publicDetail(failure) } } : { failure };
+      if (refusal) return { failure, refused: { version: label, reason: publicDetail(failure) } };
+      return error instanceof ModelStoreError ? { failure, storeFailed: true } : { failure };
     }
   }
 
@@ -654,7 +672,11 @@ export class BundleRegistry {
       step = await publish();
     } catch (error) {
       void releaseModels(bundle.models);
-      throw new Error(`${label} loaded, but the pointer could not be moved to it: ${describe(error)}`);
+      const message = `${label} loaded, but the pointer could not be moved to it: ${describe(error)}`;
+      // The store's failure stays one: the bundle is not at fault, and the same activation may succeed.
+      throw error instanceof ModelStoreError
+        ? new ModelStoreError(message, { cause: error })
+        : new Error(message);
     }
     if ('moved' in step) {
       void releaseModels(bundle.models);

@@ -3,7 +3,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { LiveAnswer } from '../../../contracts/live-api';
 import type { AppEnv } from '../app-env';
-import { offRequestRedis } from '../cache/redis-client';
+import { offRequestRedis, upstashUrlProblem } from '../cache/redis-client';
 import { ApiError } from '../errors';
 import { LIVE_DAYS, lastDays } from '../live';
 import { readLiveFigures } from '../live/read-live';
@@ -32,8 +32,11 @@ export const adminLive = new Hono<AppEnv>()
   .get('/screen', screen)
   .get('/', adminAuth(), zValidator('query', LiveQuerySchema, rejectInvalid('query')), async (c) => {
     const redis = offRequestRedis(c.env, { timeoutMs: LIVE_READ_TIMEOUT_MS, retries: 0 });
-    if (redis === undefined)
-      throw new ApiError(503, 'cache_missing', 'No Upstash Redis is configured: live counters live there');
+    if (redis === undefined) {
+      // No client: no Upstash settings, or a URL the client refuses (it names no part of the URL).
+      const problem = upstashUrlProblem(c.env) ?? 'No Upstash Redis is configured';
+      throw new ApiError(503, 'cache_missing', `${problem}: the live counters live in Upstash Redis`);
+    }
     const { days } = c.req.valid('query');
     const window = lastDays(days, Date.now());
     let figures: Awaited<ReturnType<typeof readLiveFigures>>;

@@ -14,8 +14,15 @@ import {
   readPointer,
 } from '../models';
 import { readManifest } from '../models/bundle';
-import { pointerEtag, storeBundleFile, storeBundleSource, writePointer } from '../models/model-store';
+import {
+  ModelStoreError,
+  pointerEtag,
+  storeBundleFile,
+  storeBundleSource,
+  writePointer,
+} from '../models/model-store';
 import type { PublishActivation } from '../models/registry';
+import { redactSecrets } from '../redact';
 
 /** Largest single bundle file accepted: no file can be larger than a whole bundle may be. */
 export const MAX_MODEL_FILE_BYTES = MAX_BUNDLE_BYTES;
@@ -24,6 +31,28 @@ function bucketOf(env: AppEnv['Bindings']): R2Bucket {
   if (!env.MODEL_STORE)
     throw new ApiError(503, 'model_store_missing', 'No MODEL_STORE R2 binding is configured');
   return env.MODEL_STORE;
+}
+
+/**
+ * 503 model_store_unavailable: the store failed (an R2 error, a read past its budget, a `current.json`
+ * that is not a pointer); `details` give the cause (`field: MODEL_STORE`). Not the bundle's fault:
+ * the same call may succeed later. The cause is the binding's own message (R2 bindings hold no
+ * credentials; a URL's userinfo is dropped all the same) or ours; a `current.json` is never quoted.
+ */
+function storeUnavailable(message: string, reason: string): ApiError {
+  return new ApiError(503, 'model_store_unavailable', message, [
+    { field: 'MODEL_STORE', reason: redactSecrets(reason) },
+  ]);
+}
+
+/** `work`, with a ModelStoreError answered as 503 model_store_unavailable (`message`) instead of a bare 500. */
+async function fromStore<T>(message: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof ModelStoreError) throw storeUnavailable(message, error.message);
+    throw error;
+  }
 }
 
 function checkVersion(version: string): void {
@@ -97,12 +126,15 @@ const requireContentLength: MiddlewareHandler<AppEnv> = async (c, next) => {
  *   version already holds that file with other bytes, or its stored manifest names other bytes for it,
  *   however many publishers race: see storeBundleFile);
  * - `POST /admin/models/:version/activate` loads that bundle here, verifying every checksum and
- *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise),
+ *   creating its sessions, and only then moves `current.json` to it (422 with the problems otherwise;
+ *   503 model_store_unavailable when the store failed on the way, which says nothing of the bundle),
  *   provided no other activation moved it since this one started (409 pointer_moved otherwise: see
  *   movePointerFrom). No stored file of a version changes after that (storeBundleFile), so every
  *   isolate that follows the pointer loads what was verified here, whatever other publishers are
  *   still uploading;
  * - `GET /admin/models` shows the published pointer and what this isolate serves.
+ * A store that fails (R2 error, a read past its budget, a `current.json` that is no pointer) is
+ * `503 model_store_unavailable` naming the cause on every route, never a bare 500.
  */
 export const adminModels = new Hono<AppEnv>()
   .use(adminAuth())
@@ -110,7 +142,9 @@ export const adminModels = new Hono<AppEnv>()
     // With the request's waitUntil: a first load this call starts is awaited by every later request
     // of the isolate, and must not be cancelled with this one if its client goes away mid-load.
     const bundle = await getBundle(c.env, c.executionCtx);
-    const pointer = c.env.MODEL_STORE ? await readPointer(c.env.MODEL_STORE) : undefined;
+    const pointer = c.env.MODEL_STORE
+      ? await fromStore('The model store could not be read', readPointer(c.env.MODEL_STORE))
+      : undefined;
     return c.json({
       published: pointer ?? null,
       serving: bundle
@@ -133,7 +167,10 @@ export const adminModels = new Hono<AppEnv>()
         { field: 'body', reason: `must hold 1 to ${MAX_MODEL_FILE_BYTES} bytes` },
       ]);
     }
-    const stored = await storeBundleFile(bucketOf(c.env), version, file, new Uint8Array(bytes));
+    const stored = await fromStore(
+      `The model store failed while storing ${file} of bundle ${version}; the file was not refused: send it again`,
+      storeBundleFile(bucketOf(c.env), version, file, new Uint8Array(bytes)),
+    );
     if (!stored.ok && stored.invalid) {
       throw new ApiError(
         400,
@@ -162,7 +199,10 @@ export const adminModels = new Hono<AppEnv>()
     checkVersion(version);
     const bucket = bucketOf(c.env);
     // Read before anything is loaded: what this activation may replace.
-    const expected = await pointerEtag(bucket);
+    const expected = await fromStore(
+      `The model store could not be read before activating bundle ${version}; nothing was loaded: activate again`,
+      pointerEtag(bucket),
+    );
     await refuseOversizedBundle(bucket, version);
     const outcome = await activateStoredBundle(
       bucket,
@@ -187,11 +227,27 @@ export const adminModels = new Hono<AppEnv>()
         [{ field: 'version', reason: outcome.problems[0] ?? 'current.json was moved by another activation' }],
       );
     }
-    if (!outcome.ok) {
+    if (!outcome.ok && outcome.storeFailed) {
+      // An R2 error or timeout, or the pointer's move failing: nothing is known against the bundle.
+      throw storeUnavailable(
+        `The model store failed while activating bundle ${version}; it was not refused, and the previous one is still served: activate again`,
+        outcome.problems[0] ?? 'the model store failed',
+      );
+    }
+    if (!outcome.ok && outcome.refused) {
       throw new ApiError(
         422,
         'bundle_refused',
         `Bundle ${version} was refused; the previous one is still served`,
+        outcome.problems.map((reason) => ({ reason })),
+      );
+    }
+    if (!outcome.ok) {
+      // Neither the bundle's content nor the store: an unexpected failure, not a verdict on the bundle.
+      throw new ApiError(
+        500,
+        'internal_error',
+        `Bundle ${version} could not be activated (an unexpected failure, not a refusal); the previous one is still served`,
         outcome.problems.map((reason) => ({ reason })),
       );
     }
