@@ -25,6 +25,7 @@ export const ErrorCodes = {
   IndexKeySpecsConflict: 86,
   OperationFailed: 96,
   NotImplemented: 238,
+  QueryExceededMemoryLimitNoDiskUseAllowed: 292,
   MechanismUnavailable: 334,
   DuplicateKey: 11000,
   OutOfDiskSpace: 14031,

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type UserCredentials, UserRegistry } from './auth/index.ts';
+import { DEFAULT_BLOCKING_SORT_BYTES } from './commands/plan.ts';
 import { CursorRegistry } from './cursors.ts';
 import { type TlsCredentials, WireServer } from './server.ts';
 import { StorageEngine } from './storage/engine.ts';
@@ -24,6 +25,18 @@ export interface LocalMongoOptions {
    * then carries `tls=true`. The client must trust the certificate's issuer. Default: plain TCP.
    */
   tls?: TlsCredentials;
+  /**
+   * Bytes a blocking (in-memory) sort may hold before the command fails with 292
+   * QueryExceededMemoryLimitNoDiskUseAllowed, unless it passed `allowDiskUse: true`: MongoDB's 100 MiB
+   * by default. A sort a hinted index gives takes none. Tests set it small to show a reader never
+   * sorts in memory.
+   */
+  blockingSortBytes?: number;
+  /**
+   * Ignore `allowDiskUse`, as Atlas Free and Flex clusters do: a blocking sort over the limit fails
+   * even with `allowDiskUse: true`. Default false.
+   */
+  ignoreAllowDiskUse?: boolean;
 }
 
 /** A running local MongoDB-compatible server. */
@@ -54,13 +67,20 @@ export interface LocalMongo {
  * `dataDir`. See scripts/local-mongo/README.md for what it supports.
  */
 export async function startLocalMongo(options: LocalMongoOptions = {}): Promise<LocalMongo> {
+  const blockingSortBytes = options.blockingSortBytes ?? DEFAULT_BLOCKING_SORT_BYTES;
+  if (!Number.isInteger(blockingSortBytes) || blockingSortBytes < 0) {
+    throw new Error(
+      `local-mongo: blockingSortBytes must be a whole number of bytes, got ${blockingSortBytes}`,
+    );
+  }
+  const limits = { blockingSortBytes, ignoreAllowDiskUse: options.ignoreAllowDiskUse === true };
   const host = options.host ?? '127.0.0.1';
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'local-mongo-'));
   const users = new UserRegistry(options.users);
   const storage = StorageEngine.open(dataDir);
   const cursors = new CursorRegistry();
-  const server = new WireServer(storage, cursors, users, host, options.port ?? 0, options.tls);
+  const server = new WireServer(storage, cursors, users, host, options.port ?? 0, options.tls, limits);
   try {
     await server.listen();
   } catch (error) {

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionAuth, type UserRegistry } from './auth/index.ts';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './commands/plan.ts';
 import { WireConnection } from './connection.ts';
 import type { CursorRegistry } from './cursors.ts';
 import type { StorageEngine } from './storage/engine.ts';
@@ -31,6 +32,7 @@ export class WireServer {
     private readonly host: string,
     port: number,
     private readonly tlsCredentials?: TlsCredentials,
+    private readonly limits: QueryLimits = DEFAULT_QUERY_LIMITS,
   ) {
     this.boundPort = port;
   }
@@ -114,6 +116,7 @@ export class WireServer {
         connectionId: this.nextConnectionId++,
         users: this.users,
         auth: new ConnectionAuth(),
+        limits: this.limits,
       },
       () => this.stalled,
     );

@@ -3,16 +3,35 @@
  * or against a real MongoDB when RX_TEST_MONGODB_URI is set (test/support/test-mongo.ts: then in a
  * database of this run's own, dropped afterwards).
  */
-import { MongoClient, MongoServerError } from 'mongodb';
+import { type Db, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { databaseOfUri } from '../../contracts/mongodb-uri';
-import { startLocalMongo } from '../../scripts/local-mongo/index';
-import { type ReaderMongo, readerMongo, withDatabase } from '../../test/support/test-mongo';
+import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import {
+  dropTestDatabase,
+  type ReaderMongo,
+  readerMongo,
+  realTestMongoUri,
+  testDatabaseName,
+  withDatabase,
+} from '../../test/support/test-mongo';
+import { EVENT_WEIGHTS } from './event-weights';
 import { InputError } from './lines';
 import { authSourceHint, mongodbSource } from './mongodb';
 import { readAll } from './sources';
+
+/**
+ * The consumer's own `ensureIndexes` (worker/src/consumer/collections.ts), so these reads meet the
+ * indexes the worker really creates. Loaded at run time: that module is the worker's, whose types
+ * (Workers runtime) this project's typecheck does not have.
+ */
+async function ensureIndexes(db: Db): Promise<void> {
+  const collections: string = '../../worker/src/consumer/collections';
+  const worker = (await import(/* @vite-ignore */ collections)) as { ensureIndexes(db: Db): Promise<void> };
+  await worker.ensureIndexes(db);
+}
 
 /** The server the test reads: the real MongoDB, or a local one started for this file. */
 let mongo: ReaderMongo;
@@ -197,4 +216,104 @@ describe('mongodb reader', () => {
     const unauthorized = new MongoServerError({ ok: 0, code: 13, codeName: 'Unauthorized', errmsg: 'x' });
     expect(authSourceHint(unauthorized, 'mongodb://rx:pw@h/shop')).toBe('');
   });
+});
+
+/**
+ * Atlas Free and Flex clusters ignore allowDiskUse, so there a `$sort` that no index gives fails past
+ * 100 MB (292). The local server is held to 1 KB here and ignores allowDiskUse too, so a read that sorts
+ * in memory fails at once; against a real MongoDB (RX_TEST_MONGODB_URI) the same reads run with that
+ * server's own limit, in databases of this run's own.
+ */
+describe('mongodb reader on a server that refuses to sort in memory', () => {
+  const real = realTestMongoUri();
+  let strict: LocalMongo | undefined;
+  let base = '';
+  /** The events with the consumer's indexes, and the same events without them. */
+  const indexed = real ? testDatabaseName() : 'rxstrict';
+  const bare = real ? testDatabaseName() : 'rxstrict_bare';
+  // Every kind of product event, stored out of time order (minute m of the hour), each with a name
+  // that makes the events of one kind pass 1 KB; anon-0 signs in as u-0 at minute 21, anon-1 as u-1
+  // (an identify event), anon-2 never does.
+  const kinds = Object.keys(EVENT_WEIGHTS);
+  const events: StoredEvent[] = [];
+  for (let m = 0; m < 36; m++) {
+    const minute = (m * 7) % 36;
+    events.push({
+      ...stored(`t${minute}`, kinds[minute % kinds.length] ?? 'Product Viewed', `P${minute}`, minute),
+      anonymousId: `anon-${minute % 3}`,
+      ...(minute === 21 ? { userId: 'u-0' } : {}),
+      properties: {
+        product_id: `P${minute}`,
+        name: `A product with a long name, ${'x'.repeat(60)}`,
+        order_id: `o${minute}`,
+      },
+    });
+  }
+  events.push({
+    ...stored('id-1', 'Product Viewed', 'P0', 50),
+    type: 'identify',
+    event: undefined,
+    anonymousId: 'anon-1',
+    userId: 'u-1',
+    properties: {},
+  });
+
+  beforeAll(async () => {
+    strict = real
+      ? undefined
+      : await startLocalMongo({
+          host: '127.0.0.1',
+          port: 0,
+          blockingSortBytes: 1024,
+          ignoreAllowDiskUse: true,
+        });
+    base = real ?? strict?.uri ?? '';
+    const client = new MongoClient(base);
+    try {
+      for (const name of [indexed, bare]) {
+        await client
+          .db(name)
+          .collection<EventDocument>('events')
+          .insertMany(events.map((event) => toEventDocument(event)));
+      }
+      // The indexes the worker's consumer creates.
+      await ensureIndexes(client.db(indexed));
+    } finally {
+      await client.close();
+    }
+  });
+
+  afterAll(async () => {
+    if (real) for (const name of [indexed, bare]) await dropTestDatabase(real, name);
+    await strict?.close();
+  });
+
+  it("reads in time order along the consumer's event_time index, with no sort in memory", async () => {
+    const source = mongodbSource(withDatabase(base, indexed));
+    const rows = await readAll(source);
+    const owner = ['u-0', 'u-1', 'anon-2'];
+    expect(rows.map((r) => [r.user, r.item, r.time])).toEqual(
+      Array.from({ length: 36 }, (_, minute) => [
+        owner[minute % 3],
+        `P${minute}`,
+        Date.UTC(2024, 4, 1, 10, minute),
+      ]),
+    );
+    expect(source.report.notes.join('\n')).not.toMatch(/no index/);
+  });
+
+  it.skipIf(real !== undefined)(
+    'without that index the server sorts in memory and refuses: the error and the summary say why',
+    async () => {
+      const source = mongodbSource(withDatabase(base, bare));
+      const refused = await readAll(source).catch((e: Error) => e);
+      expect(refused).toBeInstanceOf(InputError);
+      expect((refused as Error).message).toMatch(
+        /^reading rxstrict_bare\.events from MongoDB failed after \d+ events: PlanExecutor error during aggregation :: caused by :: Sort exceeded memory limit of 1024 bytes, but did not opt in to external sorting\. \(MongoDB sorted in memory, past its limit, as no index gave the order: .*collections\.ts; Atlas Free and Flex clusters ignore allowDiskUse\)$/,
+      );
+      expect(source.report.notes.join('\n')).toMatch(
+        /no index on \(event, timestamp\), such as the consumer's event_time/,
+      );
+    },
+  );
 });

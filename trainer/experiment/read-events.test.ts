@@ -5,15 +5,34 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { MongoClient } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
-import { type ReaderMongo, readerMongo } from '../../test/support/test-mongo';
+import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import {
+  dropTestDatabase,
+  type ReaderMongo,
+  readerMongo,
+  realTestMongoUri,
+  testDatabaseName,
+  withDatabase,
+} from '../../test/support/test-mongo';
 import { REPEATED_MESSAGE_ID } from '../data/events';
 import { ReadReport } from '../data/types';
-import { type ExperimentFormat, readExperiment } from './read-events';
+import { type ExperimentFormat, NO_BROWSER_INDEX, readExperiment } from './read-events';
 import { ExperimentTally, type TallyOptions } from './tally';
+
+/**
+ * The consumer's own `ensureIndexes` (worker/src/consumer/collections.ts), so these reads meet the
+ * indexes the worker really creates. Loaded at run time: that module is the worker's, whose types
+ * (Workers runtime) this project's typecheck does not have.
+ */
+async function ensureIndexes(db: Db): Promise<void> {
+  const collections: string = '../../worker/src/consumer/collections';
+  const worker = (await import(/* @vite-ignore */ collections)) as { ensureIndexes(db: Db): Promise<void> };
+  await worker.ensureIndexes(db);
+}
 
 let mongo: ReaderMongo;
 let uri = '';
@@ -232,4 +251,93 @@ describe('experiment events from MongoDB', () => {
     expect(result.arms.treatment.revenue.GBP?.sum).toBe(9);
     expect(result.arms.treatment.attributedRevenue).toEqual({ GBP: 5 });
   });
+});
+
+/**
+ * Atlas Free and Flex clusters ignore allowDiskUse, so there a `$sort` that no index gives fails past
+ * 100 MB (292). The local server is held to 1 KB here and ignores allowDiskUse too; against a real
+ * MongoDB (RX_TEST_MONGODB_URI) the same reads run with that server's own limit.
+ */
+describe('experiment events from a server that refuses to sort in memory', () => {
+  const real = realTestMongoUri();
+  let strict: LocalMongo | undefined;
+  let base = '';
+  /** The events with the consumer's indexes, and the same events without them. */
+  const indexed = real ? testDatabaseName() : 'rxreport_strict';
+  const bare = real ? testDatabaseName() : 'rxreport_bare';
+
+  beforeAll(async () => {
+    strict = real
+      ? undefined
+      : await startLocalMongo({
+          host: '127.0.0.1',
+          port: 0,
+          blockingSortBytes: 1024,
+          ignoreAllowDiskUse: true,
+        });
+    base = real ?? strict?.uri ?? '';
+    const client = new MongoClient(base);
+    try {
+      for (const name of [indexed, bare]) {
+        await client
+          .db(name)
+          .collection<EventDocument>('events')
+          .insertMany([...events, ...refundEvents].map((e) => toEventDocument(e)));
+      }
+      // The indexes the worker's consumer creates.
+      await ensureIndexes(client.db(indexed));
+    } finally {
+      await client.close();
+    }
+  });
+
+  afterAll(async () => {
+    if (real) for (const name of [indexed, bare]) await dropTestDatabase(real, name);
+    await strict?.close();
+  });
+
+  /** A tally with each arm's spending in value order: the order browsers are summed up in is the index's. */
+  const comparable = (result: Awaited<ReturnType<typeof tallyOf>>['result']) => ({
+    ...result,
+    spending: Object.fromEntries(
+      Object.entries(result.spending).map(([bucket, byCurrency]) => [
+        bucket,
+        Object.fromEntries(
+          Object.entries(byCurrency).map(([currency, values]) => [
+            currency,
+            [...values].sort((a, b) => a - b),
+          ]),
+        ),
+      ]),
+    ),
+  });
+
+  it("reads browser by browser along the consumer's anonymous_time index: the same report, one browser held", async () => {
+    for (const window of [
+      { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) },
+      { site: 'shop', from: Date.UTC(2026, 11, 1), to: Date.UTC(2026, 11, 31) },
+    ]) {
+      const expected = await tallyOf('mongodb', uri, window);
+      const { result, report, held } = await tallyOf('mongodb', withDatabase(base, indexed), window);
+      expect(comparable(result)).toEqual(comparable(expected.result));
+      expect(report.rows).toEqual(expected.report.rows);
+      expect(held).toEqual(expected.held);
+      expect(report.notes).not.toContain(NO_BROWSER_INDEX);
+    }
+  });
+
+  it.skipIf(real !== undefined)(
+    'without an index on anonymousId the server sorts in memory and refuses: the error and the summary say why',
+    async () => {
+      const window = { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) };
+      const report = new ReadReport();
+      const tally = new ExperimentTally({ ...window, attributionMs: 7 * 86_400_000 }, report);
+      await expect(
+        readExperiment('mongodb', withDatabase(base, bare), window, tally, report),
+      ).rejects.toThrow(
+        /^reading rxreport_bare\.events from MongoDB failed after \d+ events: PlanExecutor error during aggregation :: caused by :: Sort exceeded memory limit of 1024 bytes, but did not opt in to external sorting\. \(MongoDB sorted in memory, past its limit, as no index gave the order: .*Atlas Free and Flex clusters ignore allowDiskUse\)$/,
+      );
+      expect(report.notes).toContain(NO_BROWSER_INDEX);
+    },
+  );
 });

@@ -1,12 +1,16 @@
 /**
  * The stored events the experiment report reads: a JSONL export (`--format events`), or the events
  * collection itself (`--format mongodb`). There the server does the filtering (site, time window and
- * the fields the report reads), so only what counts crosses the wire, and sorts the events by browser,
- * so the report's memory does not grow with browsers.
+ * the fields the report reads), so only what counts crosses the wire, and gives the events browser by
+ * browser, so the report's memory does not grow with browsers. That order comes from the consumer's
+ * `anonymous_time` index (`anonymousId, timestamp`), hinted: a `$sort` of every event of the window in
+ * memory fails past 100 MB without `allowDiskUse`, which Atlas Free and Flex clusters ignore.
  */
+
+import { fromEventDocument } from '../../contracts/event-document';
 import { ORDER_COMPLETED, ORDER_REFUNDED } from '../../contracts/experiment-events';
 import { readEventRecords } from '../data/events';
-import { readDocuments, readEventDocuments } from '../data/mongodb';
+import { EventsCollection, type EventsIndex, indexStartingWith } from '../data/mongodb';
 import type { ReadReport } from '../data/types';
 import type { ExperimentTally, TallyOptions } from './tally';
 
@@ -87,12 +91,51 @@ export const experimentPipelines = {
     },
     PROJECT,
   ],
-  browsers: (options: Window): object[] => [
+  browsers: (options: Window, order: BrowserOrder = UNINDEXED_BROWSER_ORDER): object[] => [
     { $match: { ...windowMatch(options), anonymousId: { $type: 'string' } } },
-    { $sort: { anonymousId: 1 } },
+    { $sort: order.sort },
     PROJECT,
   ],
 };
+
+/** How the browsers' events are read one browser after another: the sort, and the index that gives it. */
+export interface BrowserOrder {
+  sort: Record<string, 1 | -1>;
+  /** The index to hint, whose key order is `sort`'s; none: the server sorts in memory. */
+  hint?: string;
+}
+
+/** Without an index on `anonymousId`: sorted in memory on the server (a dedicated cluster may spill). */
+const UNINDEXED_BROWSER_ORDER: BrowserOrder = { sort: { anonymousId: 1, timestamp: 1 } };
+
+/**
+ * The order of the browser-by-browser read along the first index that starts with `anonymousId`
+ * (the consumer's `anonymous_time`: `anonymousId` 1, `timestamp` -1): browsers in the index's order,
+ * each one's events oldest first when the index goes on with `timestamp` (scanned backward when its
+ * time is descending, as `anonymous_time`'s is). The tally needs only each browser's events together;
+ * oldest first makes the read the same whatever the server.
+ */
+export function browserOrder(indexes: readonly EventsIndex[]): BrowserOrder {
+  const byBrowserAndTime = indexStartingWith(indexes, ['anonymousId', 'timestamp']);
+  if (byBrowserAndTime !== undefined) {
+    const browser = byBrowserAndTime.key.anonymousId as 1 | -1;
+    const time = byBrowserAndTime.key.timestamp as 1 | -1;
+    // Oldest first: backward when the index's time is descending, which reverses its browsers too.
+    return {
+      sort: { anonymousId: time === 1 ? browser : (-browser as 1 | -1), timestamp: 1 },
+      hint: byBrowserAndTime.name,
+    };
+  }
+  const byBrowser = indexStartingWith(indexes, ['anonymousId']);
+  if (byBrowser !== undefined)
+    return { sort: { anonymousId: byBrowser.key.anonymousId as 1 | -1 }, hint: byBrowser.name };
+  return UNINDEXED_BROWSER_ORDER;
+}
+
+/** The read summary's note when no index gives the browser-by-browser order. */
+export const NO_BROWSER_INDEX =
+  "the events collection has no index starting with anonymousId, such as the consumer's anonymous_time: " +
+  "MongoDB sorts the browsers' events in memory, which past 100 MB fails on Atlas Free and Flex clusters";
 
 /** Reads the events of `input` into `tally`. */
 export async function readExperiment(
@@ -109,21 +152,28 @@ export async function readExperiment(
       tally.add(event, line);
     return;
   }
-  let position = 0;
-  for await (const event of readEventDocuments(input, experimentPipelines.userOnly(options)))
-    tally.add(event, ++position);
-  const userIds = tally.userOnlyIds();
-  const browsersOf = new Map<string, Set<string>>();
-  // In chunks: a shop whose server reports every order under the user id alone can have hundreds of
-  // thousands, and one `$in` of them all would pass MongoDB's 16 MB command limit.
-  for (let start = 0; start < userIds.length; start += userIdsPerQuery) {
-    const chunk = userIds.slice(start, start + userIdsPerQuery);
-    for await (const group of readDocuments(input, experimentPipelines.browsersOf(options, chunk)))
-      browsersOf.set(String(group._id), new Set(group.browsers as string[]));
+  const events = await EventsCollection.open(input);
+  try {
+    let position = 0;
+    for await (const doc of events.read(experimentPipelines.userOnly(options)))
+      tally.add(fromEventDocument(doc), ++position);
+    const userIds = tally.userOnlyIds();
+    const browsersOf = new Map<string, Set<string>>();
+    // In chunks: a shop whose server reports every order under the user id alone can have hundreds of
+    // thousands, and one `$in` of them all would pass MongoDB's 16 MB command limit.
+    for (let start = 0; start < userIds.length; start += userIdsPerQuery) {
+      const chunk = userIds.slice(start, start + userIdsPerQuery);
+      for await (const group of events.read(experimentPipelines.browsersOf(options, chunk)))
+        browsersOf.set(String(group._id), new Set(group.browsers as string[]));
+    }
+    for await (const doc of events.read(experimentPipelines.orders(options)))
+      tally.noteOrder(fromEventDocument(doc));
+    tally.browsersSortedFrom(browsersOf);
+    const order = browserOrder(await events.indexes());
+    if (order.hint === undefined) report.notes.push(NO_BROWSER_INDEX);
+    for await (const doc of events.read(experimentPipelines.browsers(options, order), order.hint))
+      tally.add(fromEventDocument(doc), ++position);
+  } finally {
+    await events.close();
   }
-  for await (const event of readEventDocuments(input, experimentPipelines.orders(options)))
-    tally.noteOrder(event);
-  tally.browsersSortedFrom(browsersOf);
-  for await (const event of readEventDocuments(input, experimentPipelines.browsers(options)))
-    tally.add(event, ++position);
 }

@@ -1,8 +1,9 @@
 import { CommandError } from '../errors.ts';
 import { canonicalKey } from '../storage/keys.ts';
 import type { Doc } from '../types.ts';
-import { collectionName, optionalCount, optionalDoc, requiredDocArray } from './args.ts';
+import { collectionName, optionalBool, optionalCount, optionalDoc, requiredDocArray } from './args.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
+import { checkBlockingSort, type QueryLimits, scan } from './plan.ts';
 import { runFind, runPipeline } from './query.ts';
 
 /** Stages that write to another collection: mingo would only write to a throwaway array. */
@@ -15,6 +16,9 @@ function documentsOf(context: CommandContext, name: string): Doc[] {
 /**
  * `aggregate` (cursor form): every stage mingo implements, including $lookup and $unionWith
  * against collections of the same database. `{ aggregate: 1 }` runs on no input ($documents).
+ * A `hint` orders the input by that index; a `$sort` it gives (the pipeline's first stage after
+ * `$match` stages only, as MongoDB pushes only those into the query) needs no memory, any other one
+ * is a blocking sort, held to the server's limit (plan.ts).
  */
 export const aggregate: CommandHandler = (body, context) => {
   const target = body.aggregate;
@@ -36,11 +40,46 @@ export const aggregate: CommandHandler = (body, context) => {
       );
     }
   }
-  const input = name === undefined ? [] : documentsOf(context, name);
-  const docs = runPipeline(input, pipeline, (other) => documentsOf(context, other));
+  const collection = name === undefined ? undefined : context.storage.getCollection(context.db, name);
+  const leading = pipeline.findIndex((stage) => Object.keys(stage)[0] !== '$match');
+  const filters = pipeline.slice(0, Math.max(leading, 0)).map((stage) => stage.$match as Doc);
+  const firstSort = leading >= 0 ? optionalDoc(pipeline[leading] as Doc, 'aggregate', '$sort') : undefined;
+  const scanned = scan(collection, body.hint, 'aggregate', firstSort, filters);
+  // A sort the scan gave is done: the documents come in its order (the index's, which refines it).
+  const stages = scanned.sortProvided ? pipeline.filter((_, index) => index !== leading) : pipeline;
+  const docs = runWithSortLimit(
+    scanned.docs,
+    stages,
+    (other) => documentsOf(context, other),
+    optionalBool(body, 'aggregate', 'allowDiskUse'),
+    context.limits,
+  );
   const ns = `${context.db}.${name ?? '$cmd.aggregate'}`;
   return { ...context.cursors.open(ns, docs, optionalCount(cursorOptions, 'aggregate', 'batchSize')) };
 };
+
+/**
+ * Runs `pipeline`, each `$sort` stage held to the blocking-sort limit: the documents that reach it must
+ * fit (with a `$limit` right after it, only as many as it keeps).
+ */
+function runWithSortLimit(
+  input: Doc[],
+  pipeline: Doc[],
+  resolveCollection: (name: string) => Doc[],
+  allowDiskUse: boolean | undefined,
+  limits: QueryLimits,
+): Doc[] {
+  let docs = input;
+  let start = 0;
+  for (let index = 0; index < pipeline.length; index++) {
+    if (Object.keys(pipeline[index] as Doc)[0] !== '$sort') continue;
+    if (index > start) docs = runPipeline(docs, pipeline.slice(start, index), resolveCollection);
+    start = index;
+    const next = pipeline[index + 1]?.$limit;
+    checkBlockingSort(docs, typeof next === 'number' ? next : undefined, allowDiskUse, limits, 'aggregation');
+  }
+  return runPipeline(docs, pipeline.slice(start), resolveCollection);
+}
 
 /** `count` (what estimatedDocumentCount and the legacy count() send). */
 export const count: CommandHandler = (body, context) => {

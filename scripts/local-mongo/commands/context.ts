@@ -2,6 +2,7 @@ import type { ConnectionAuth, UserRegistry } from '../auth/index.ts';
 import type { CursorRegistry } from '../cursors.ts';
 import type { StorageEngine } from '../storage/engine.ts';
 import type { Doc } from '../types.ts';
+import type { QueryLimits } from './plan.ts';
 
 /** What a command handler may use besides its own body. */
 export interface CommandContext {
@@ -14,6 +15,8 @@ export interface CommandContext {
   users: UserRegistry;
   /** This connection's authentication state. */
   auth: ConnectionAuth;
+  /** The memory a blocking sort may take, and whether `allowDiskUse` lifts that limit (plan.ts). */
+  limits: QueryLimits;
 }
 
 /** Runs one command: returns the reply body (without `ok`, added by the dispatcher) or throws CommandError. */

@@ -1,25 +1,52 @@
 import { Long } from 'bson';
 import { CommandError } from '../errors.ts';
+import type { Doc } from '../types.ts';
 import { collectionName, optionalBool, optionalCount, optionalDoc, optionalNumber } from './args.ts';
 import type { CommandHandler } from './context.ts';
+import { checkBlockingSort, scan } from './plan.ts';
 import { runFind } from './query.ts';
 
-/** `find`: the whole result is computed once; the first batch is returned and the rest kept on a cursor. */
+/**
+ * `find`: the whole result is computed once; the first batch is returned and the rest kept on a cursor.
+ * A `hint` orders the scan by that index; a sort it does not give is a blocking sort, held to the
+ * server's limit (plan.ts).
+ */
 export const find: CommandHandler = (body, context) => {
   const name = collectionName(body, 'find');
   const ns = `${context.db}.${name}`;
   const batchSize = optionalCount(body, 'find', 'batchSize');
   const collection = context.storage.getCollection(context.db, name);
   const filter = optionalDoc(body, 'find', 'filter') ?? {};
-  // The filter is compiled even for a missing collection so a bad operator is reported as MongoDB does.
-  const docs = runFind(collection?.candidates(filter) ?? [], {
+  const requested = optionalDoc(body, 'find', 'sort');
+  const sort = requested && Object.keys(requested).length > 0 ? requested : undefined;
+  const skip = optionalCount(body, 'find', 'skip');
+  const limit = optionalCount(body, 'find', 'limit');
+  let candidates: Doc[];
+  let sortProvided = false;
+  if (body.hint === undefined || body.hint === null) candidates = collection?.candidates(filter) ?? [];
+  else ({ docs: candidates, sortProvided } = scan(collection, body.hint, 'find', sort, [filter]));
+  const spec = {
     filter,
-    sort: optionalDoc(body, 'find', 'sort'),
+    sort: sortProvided ? undefined : sort,
     projection: optionalDoc(body, 'find', 'projection'),
-    skip: optionalCount(body, 'find', 'skip'),
-    limit: optionalCount(body, 'find', 'limit'),
+    skip,
+    limit,
     collation: optionalDoc(body, 'find', 'collation'),
-  });
+  };
+  if (sort && !sortProvided) {
+    const matched = runFind(candidates, { filter, collation: spec.collation });
+    const keep = limit ? limit + (skip ?? 0) : undefined;
+    checkBlockingSort(
+      matched,
+      keep,
+      optionalBool(body, 'find', 'allowDiskUse'),
+      context.limits,
+      'find command',
+    );
+    candidates = matched;
+  }
+  // The filter is compiled even for a missing collection so a bad operator is reported as MongoDB does.
+  const docs = runFind(candidates, spec);
   const singleBatch = optionalBool(body, 'find', 'singleBatch') === true;
   return { ...context.cursors.open(ns, docs, batchSize, singleBatch) };
 };

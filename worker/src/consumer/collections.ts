@@ -27,7 +27,11 @@ const EVENT_INDEXES = [
 /**
  * Indexes readers need: a shopper's history by time (for identified and anonymous shoppers),
  * an event type by time (funnels, the trainer's readers), a site's events by time (`npm run report`'s
- * window, which reads every kind of event), and orders by id. `createIndexes`
+ * window, which reads every kind of event), and orders by id. Two of them give readers their order,
+ * hinted, so that the server never sorts every event in memory (past 100 MB that fails, and Atlas Free
+ * and Flex clusters ignore allowDiskUse): `event_time` the trainer's read of each kind of event oldest
+ * first (trainer/data/mongodb.ts), `anonymous_time` the report's browser-by-browser read
+ * (trainer/experiment/read-events.ts). Without them those reads sort in memory. `createIndexes`
  * is idempotent for identical specs, so calling it again is harmless; callers still do it
  * once per client to save the round trip. One command per index: MongoDB builds all of a command's
  * indexes or none, so an index of the data team's own that clashes with one of ours must cost only that one.
