@@ -49,6 +49,22 @@ describe('permutationTest', () => {
     expect(mean).toBeCloseTo((2 * (500 * 499 * 498 * 497 * 496)) / (1000 * 999 * 998 * 997 * 996), 2);
   });
 
+  it('gives the same figures whatever order the buyers come in (the order events were read in)', () => {
+    const treatment = [12.5, 3, 80, 7.25, 19, 44, 5.5, 230, 9, 61];
+    const holdout = [15, 2.5, 33, 120, 8];
+    const run = (a: number[], b: number[]) =>
+      permutationTest({ n: 900, values: a }, { n: 100, values: b }, 2_000, 7);
+    const forward = run(treatment, holdout);
+    expect(forward?.pValue).toBeGreaterThan(0);
+    expect(run([...treatment].reverse(), [...holdout].reverse())).toEqual(forward);
+    expect(
+      run(
+        [...treatment].sort((x, y) => y - x),
+        [8, 120, 2.5, 33, 15],
+      ),
+    ).toEqual(forward);
+  });
+
   it('is null when neither arm varies', () => {
     expect(permutationTest({ n: 10, values: [] }, { n: 10, values: [] }, 100, 1)).toBeNull();
   });

@@ -196,8 +196,10 @@ function relabel(a: Sample, b: Sample, permutations: number, seed: number): Rela
   const fromA = hypergeometric(a.n + b.n, a.n, small);
   const buyersOfA = cachedBy((drawn) => hypergeometric(a.n, a.values.length, drawn));
   const buyersOfB = cachedBy((drawn) => hypergeometric(b.n, b.values.length, drawn));
-  const poolA = Float64Array.from(a.values);
-  const poolB = Float64Array.from(b.values);
+  // Sorted, so that the figures depend on the values alone, not on the order the events were read in
+  // (a JSONL export's order, or MongoDB's index order: the same events give the same report).
+  const poolA = Float64Array.from(a.values).sort();
+  const poolB = Float64Array.from(b.values).sort();
   const out: Relabellings = {
     fromA: new Float64Array(permutations),
     sumA: new Float64Array(permutations),
