@@ -8,6 +8,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { seededRandom } from './demo-traffic/random';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type ShopperReport, simulateShopper } from './demo-traffic/shopper';
+import { defaultWorkerUrl } from './demo-traffic/worker-url';
 
 const USAGE = `usage: npm run demo:traffic -- [--shoppers N] [--concurrency N] [--seconds S] [--seed N] [--url URL]
 
@@ -16,7 +17,8 @@ const USAGE = `usage: npm run demo:traffic -- [--shoppers N] [--concurrency N] [
   --seconds S      stop starting shoppers after S seconds (default 90, at most 600); a request
                    gets ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s, so the run ends within about S + ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s, whatever the worker does
   --seed N         replay a run: the same seed browses, clicks and buys alike (default: from the clock)
-  --url URL        the worker (default RX_WORKER_URL, else http://127.0.0.1:$RX_PORT or :8787)
+  --url URL        the worker (default RX_WORKER_URL, else http://127.0.0.1:$RX_PORT, else :8787;
+                   RX_PORT=0 counts as unset: npm start prints the --url to give)
   -h, --help       this text`;
 
 /** A mistake in the command line: said with the usage. */
@@ -82,11 +84,7 @@ async function main(): Promise<void> {
   const seconds = wholeNumber('seconds', values.seconds, 90, MAX_SECONDS);
   const seed =
     values.seed === undefined ? Date.now() % 2 ** 31 : wholeNumber('seed', values.seed, 1, 2 ** 31);
-  const baseUrl = (
-    values.url ??
-    process.env.RX_WORKER_URL ??
-    `http://127.0.0.1:${process.env.RX_PORT || 8787}`
-  ).replace(/\/+$/, '');
+  const baseUrl = (values.url ?? defaultWorkerUrl(process.env)).replace(/\/+$/, '');
 
   const health = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch(
     () => undefined,

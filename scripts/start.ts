@@ -4,13 +4,15 @@
  * Prints the personalized shop's URL, each local server's address and what `/healthz` says of the
  * models and the configuration; Ctrl-C stops everything it started. Flags and variables: scripts/README.md.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { eventsDatabaseOf } from '../contracts/mongodb-uri';
 import { PortTakenError, portFromEnv } from './dev/ports';
-import { PORT_VARS, type Stack, startStack } from './dev/stack';
+import { PORT_VARS, releaseLocalMongoLock, type Stack, startStack } from './dev/stack';
 import { formatSummary, type HealthView, healthView } from './dev/summary';
 import { workerVarsFromEnv } from './dev/worker-vars';
-import { startVarsFromFile } from './dev/wrangler-config';
+import { startVarsFromFile, WRANGLER_TOML, wranglerVars } from './dev/wrangler-config';
 
 const DEFAULT_PORTS = { worker: 8787, shop: 8790, upstash: 8079, mongo: 27018 } as const;
 
@@ -92,7 +94,14 @@ async function main(): Promise<void> {
       process.exit(130); // the exit hooks still kill wrangler's process group
     }
     stoppingSince = Date.now();
-    if (!stack) process.exit(130);
+    if (!stack) {
+      // Mid-start: what has started goes with this process (wrangler's group by its exit hook, the
+      // redis-server by its watchdog); the local MongoDB's lock is a file, removed here so the next
+      // start does not find it stale.
+      releaseLocalMongoLock(dataDir);
+      console.log(`\nnpm start: interrupted (${signal}) during start-up; what had started stops with it.`);
+      process.exit(130);
+    }
     console.log(`\n${signal}: stopping the stack...`);
     stack.stop().then(
       () => process.exit(0),
@@ -134,6 +143,14 @@ async function main(): Promise<void> {
     }
     running.stop().finally(() => process.exit(1));
   });
+  // The database the worker writes events into (MONGODB_DB from the environment, else wrangler.toml's).
+  const mongo = stack.mongo && {
+    uri: stack.mongo.uri,
+    database: eventsDatabaseOf(
+      stack.mongo.uri,
+      stack.workerVars.MONGODB_DB ?? wranglerVars(readFileSync(WRANGLER_TOML, 'utf8')).MONGODB_DB,
+    ),
+  };
   await warmUp(stack.workerUrl);
   const health = await readHealth(stack.workerUrl);
   ready = true;
@@ -146,7 +163,7 @@ async function main(): Promise<void> {
       originSource: stack.shopUrl ? 'demo shop' : originSource,
       originUrl: stack.shopUrl ?? stack.originUrl,
       upstash: stack.upstash,
-      mongo: stack.mongo,
+      mongo,
       health,
       dataDir: relative === '' ? '.' : relative.startsWith('..') ? dataDir : relative,
       fromEnvironment: Object.keys(fromEnvironment),

@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import { unstable_startWorker } from 'wrangler';
-import { WORKERD_LINE } from './wrangler-dev';
+import { READY_LINE, WORKERD_LINE } from './wrangler-dev';
 
 /** What the parent passes (as one JSON argument: no secrets on the command line, they are in `envFile`). */
 export interface DevWorkerSpec {
@@ -64,9 +64,6 @@ function announceWorkerdUrl(worker: unknown): void {
     original.call(controller, event);
   };
 }
-
-/** Printed once the worker answers, so the parent can tell start-up from a crash. */
-export const READY_LINE = 'rx-dev-worker: ready';
 
 function parseSpec(argument: string | undefined): DevWorkerSpec {
   if (!argument) throw new Error('usage: dev-worker-main.ts <DevWorkerSpec JSON>');

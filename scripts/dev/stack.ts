@@ -3,7 +3,7 @@
  * MongoDB-compatible server, the demo shop (unless an origin is given) and the worker under
  * `wrangler dev`, wired together. `stop()` stops everything it started, in reverse order.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDemoShop } from '../demo-shop/index';
@@ -11,7 +11,7 @@ import { startLocalMongo } from '../local-mongo/index';
 import { startLocalUpstash } from '../local-upstash/index';
 import { loadDevSecrets } from './dev-secrets';
 import { assertPortFree, freePort, PortTakenError } from './ports';
-import { startWranglerDev, stopLeftoverWrangler } from './wrangler-dev';
+import { startWranglerDev, stopLeftoverWrangler, WorkerPortTakenError } from './wrangler-dev';
 
 /** Environment variables that choose each port (named in "port taken" messages). */
 export const PORT_VARS = {
@@ -124,6 +124,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   }
 
+  // Two parts given the same port: the first to start would take it and the other fail, or (the
+  // worker after the demo shop) "Ready" would have been said of the demo shop answering there.
+  assertDistinctPorts([
+    [options.workerPort, PORT_VARS.worker],
+    [useShop ? options.shopPort : undefined, PORT_VARS.shop],
+    [useUpstash ? options.upstashPort : undefined, PORT_VARS.upstash],
+    [useMongo ? options.mongoPort : undefined, PORT_VARS.mongo],
+  ]);
+
   // Check every fixed port first, so a taken one fails before anything starts.
   const assertFree = (port: number | undefined, envVar: string, what: string) =>
     assertPortFree(host, port ?? 0, envVar, what).catch((error: unknown) => {
@@ -206,6 +215,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logLevel: options.wranglerLogLevel,
       watch: true,
       watchIntervalMs: options.watchIntervalMs,
+    }).catch((error: unknown): never => {
+      if (!(error instanceof WorkerPortTakenError)) throw error;
+      if (options.workerPort) throw new PortTakenError(error.port, PORT_VARS.worker, 'worker', portAdvice);
+      throw new Error(
+        `port ${error.port}, found free for the worker, was taken by another process before wrangler dev ` +
+          'could bind it: start again',
+      );
     });
     stops.push(() => worker.stop());
 
@@ -243,6 +259,24 @@ export function withOrigin(list: string | undefined, origin: string): string {
   return entries.includes(origin) ? entries.join(',') : [...entries, origin].join(',');
 }
 
+/**
+ * Throws a one-line message naming both variables when two parts are given the same port (0, a free
+ * one each, and undefined, a part not started, are left out).
+ */
+export function assertDistinctPorts(ports: ReadonlyArray<readonly [number | undefined, string]>): void {
+  const seen = new Map<number, string>();
+  for (const [port, envVar] of ports) {
+    if (!port) continue;
+    const other = seen.get(port);
+    if (other !== undefined) {
+      throw new Error(
+        `${other} and ${envVar} are both ${port}: give each its own port (or 0 for a free one)`,
+      );
+    }
+    seen.set(port, envVar);
+  }
+}
+
 /** Another process may grab a port between the check and the listen: still answer with the one-line message. */
 function rethrowPortTaken(port: number | undefined, envVar: string, what: string) {
   return (error: unknown): never => {
@@ -252,4 +286,19 @@ function rethrowPortTaken(port: number | undefined, envVar: string, what: string
       throw new PortTakenError(port, envVar, what);
     throw error;
   };
+}
+
+/**
+ * Removes the lock the local MongoDB of a stack started from `dataDir` holds (`mongo/local-mongo.lock`,
+ * scripts/local-mongo/storage/data-dir-lock.ts), if this process holds it: for a start abandoned
+ * midway (Ctrl-C), which exits without stopping the stack it had not finished starting.
+ */
+export function releaseLocalMongoLock(dataDir: string): void {
+  const lock = path.join(dataDir, 'mongo', 'local-mongo.lock');
+  try {
+    const [pid] = readFileSync(lock, 'utf8').trim().split(/\s+/);
+    if (pid === String(process.pid)) rmSync(lock, { force: true });
+  } catch {
+    // No lock (the local MongoDB had not started, or MONGODB_URI is set): nothing to release.
+  }
 }

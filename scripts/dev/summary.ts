@@ -3,6 +3,7 @@
  * its models and its configuration, and what to do next. Pure formatting, so it is tested without a
  * stack (test/node/dev-stack.test.ts).
  */
+import { DEFAULT_WORKER_URL } from '../demo-traffic/worker-url';
 import type { OriginSource } from './wrangler-config';
 
 /** One component of the worker's `/healthz` report. */
@@ -63,7 +64,8 @@ export interface SummaryInput {
   /** The demo shop's address, or the origin the worker proxies. */
   originUrl: string;
   upstash?: { url: string; backend: string };
-  mongo?: { uri: string };
+  /** The local MongoDB and the database the worker writes events into there. */
+  mongo?: { uri: string; database: string };
   health: HealthView;
   /** The data folder as shown (relative to the working directory when inside it). */
   dataDir: string;
@@ -117,10 +119,26 @@ export function formatSummary(input: SummaryInput): string {
   }
   lines.push('');
   // demo:traffic browses the demo shop's paths and products: on another shop it finds none of them.
-  if (demo) lines.push('Simulated shoppers: npm run demo:traffic');
-  // The local MongoDB's address only: a MONGODB_URI from the environment holds a password.
+  // Without --url it goes to npm start's default address (or RX_PORT of its own shell).
+  if (demo)
+    lines.push(
+      `Simulated shoppers: npm run demo:traffic${input.workerUrl === DEFAULT_WORKER_URL ? '' : ` -- --url ${input.workerUrl}`}`,
+    );
+  // The local MongoDB's address only: a MONGODB_URI from the environment holds a password. With the
+  // database in the path: report reads MONGODB_DB of its own shell otherwise, else `rx`.
   if (input.mongo)
-    lines.push(`Treatment against holdout: npm run report -- --format mongodb --input ${input.mongo.uri}`);
+    lines.push(
+      `Treatment against holdout: npm run report -- --format mongodb --input ${uriWithDatabase(input.mongo.uri, input.mongo.database)}`,
+    );
   lines.push('Ctrl-C stops everything.', '');
   return lines.join('\n');
+}
+
+/** `uri` (the local MongoDB's: no credentials) with `database` as its path, its options kept. */
+export function uriWithDatabase(uri: string, database: string): string {
+  const [address = '', query] = uri.split('?');
+  const scheme = address.indexOf('//') + 2;
+  const slash = address.indexOf('/', scheme);
+  const hosts = slash < 0 ? address : address.slice(0, slash);
+  return `${hosts}/${encodeURIComponent(database)}${query === undefined ? '' : `?${query}`}`;
 }

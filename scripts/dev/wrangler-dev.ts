@@ -119,6 +119,12 @@ export async function stopLeftoverWrangler(runDir: string, graceMs = 5_000): Pro
  */
 export const WORKERD_LINE = 'rx-dev-worker: workerd';
 
+/**
+ * dev-worker-main.ts prints this, then the address wrangler serves the worker on, once wrangler's
+ * server is ready: until then, whatever answers on the port is not the worker (startWranglerDev).
+ */
+export const READY_LINE = 'rx-dev-worker: ready';
+
 export interface WranglerDevOptions {
   /** The wrangler.toml to run (default: the repository's). */
   config?: string;
@@ -135,7 +141,10 @@ export interface WranglerDevOptions {
   onOutput?: (line: string) => void;
   /** wrangler's own log level (`info` logs every request; benchmarks use `warn`). */
   logLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none';
-  /** Path polled until it answers (default `/healthz`). */
+  /**
+   * Path polled, once dev-worker-main.ts said the worker is ready, until it answers (default
+   * `/healthz`, which must answer the worker's own health report; any other path, any status).
+   */
   readyPath?: string;
   /** How long to wait for `/healthz` to answer; the first start bundles ORT and can take 10-20 s. */
   readyTimeoutMs?: number;
@@ -194,7 +203,12 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Starts the worker and resolves once it answers `GET /healthz` (or `readyPath`; any status). */
+/**
+ * Starts the worker and resolves once it is up: dev-worker-main.ts printed READY_LINE for our port,
+ * and then `GET /healthz` answers with the worker's own health report (or `readyPath`, any status).
+ * Rejects with {@link WorkerPortTakenError} when workerd could not bind the port (another process
+ * took it): that is told by workerd's log, since whatever holds the port answers HTTP too.
+ */
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
   mkdirSync(options.runDir, { recursive: true });
   const envFile = path.join(options.runDir, 'worker.env');
@@ -238,17 +252,26 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   );
   const lines: string[] = [];
   let workerdUrl: string | undefined;
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split(/\r?\n/)) {
-      if (!line.trim()) continue;
-      if (line.startsWith(`${WORKERD_LINE} `)) workerdUrl = line.slice(WORKERD_LINE.length + 1).trim();
-      lines.push(line);
-      if (lines.length > KEPT_LINES) lines.shift();
-      options.onOutput?.(line);
-    }
+  /** What start-up has told so far: READY_LINE's address, or that workerd could not bind our port. */
+  const startup: StartupSignals = {};
+  // Line by line: a line cut between two chunks is completed by the next one (READY_LINE must be whole).
+  const take = (line: string) => {
+    if (!line.trim()) return;
+    if (line.startsWith(`${WORKERD_LINE} `)) workerdUrl = line.slice(WORKERD_LINE.length + 1).trim();
+    readStartupLine(line, options.port, startup);
+    lines.push(line);
+    if (lines.length > KEPT_LINES) lines.shift();
+    options.onOutput?.(line);
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split(/\r?\n/);
+      partial = parts.pop() ?? '';
+      for (const line of parts) take(line);
+    });
+    stream?.on('end', () => take(partial));
+  }
   // Synchronous last resort: if this process exits without calling stop(), take the group with it.
   const onExit = () => {
     killGroup(child, 'SIGKILL');
@@ -273,13 +296,17 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
 
   const url = `http://${options.host}:${options.port}`;
   try {
-    await waitUntilAnswering(
-      `${url}${options.readyPath ?? '/healthz'}`,
+    await waitUntilReady(
+      url,
+      options.port,
+      options.readyPath ?? '/healthz',
       child,
+      startup,
       options.readyTimeoutMs ?? 90_000,
     );
   } catch (error) {
     await stop();
+    if (error instanceof WorkerPortTakenError) throw error;
     const tail = lines.slice(-15).join('\n');
     throw new Error(`${error instanceof Error ? error.message : String(error)}\nwrangler said:\n${tail}`);
   }
@@ -401,25 +428,115 @@ export async function probeWorker(
   });
 }
 
-async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** workerd could not bind the worker's port: another process holds it (taken after any check). */
+export class WorkerPortTakenError extends Error {
+  override readonly name = 'WorkerPortTakenError';
+  readonly code = 'EADDRINUSE';
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use: wrangler dev could not bind it`);
+  }
+}
+
+/** What start-up said, read from wrangler's output as it comes ({@link readStartupLine}). */
+export interface StartupSignals {
+  /** The address in READY_LINE. */
+  readyUrl?: string;
+  /** workerd failed to bind the worker's port. */
+  portTaken?: boolean;
+}
+
+/** workerd's fatal error when it cannot listen: `... Address already in use; toString() = HOST:PORT`. */
+const BIND_FAILED = /bind\(.*Address already in use; toString\(\) = (\S+)/;
+
+/** Notes in `signals` what `line` of wrangler's output says of start-up on `port`. */
+export function readStartupLine(line: string, port: number, signals: StartupSignals): void {
+  if (line.startsWith(`${READY_LINE} `)) {
+    signals.readyUrl = line.slice(READY_LINE.length + 1).trim();
+    return;
+  }
+  const address = BIND_FAILED.exec(line)?.[1];
+  if (address?.endsWith(`:${port}`)) signals.portTaken = true;
+}
+
+/**
+ * Whether a `/healthz` body is the worker's own health report (worker/src/health.ts: `status` and
+ * `components`), not another server's page on the same port.
+ */
+export function isWorkerHealth(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const { status, components } = body as { status?: unknown; components?: unknown };
+  return typeof status === 'string' && typeof components === 'object' && components !== null;
+}
+
+/** What `GET url` answered: undefined when it is the worker's (for /healthz: its report), else what it was. */
+async function notTheWorker(url: string, checkHealth: boolean): Promise<string | undefined> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!checkHealth) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (isWorkerHealth(body)) return undefined;
+  const type = response.headers.get('content-type') ?? 'no content type';
+  return `HTTP ${response.status}, ${type}: ${JSON.stringify(text.slice(0, 60))}`;
+}
+
+function portOf(url: string): number | undefined {
+  try {
+    const parsed = new URL(url);
+    return Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntilReady(
+  base: string,
+  port: number,
+  readyPath: string,
+  child: ChildProcess,
+  startup: StartupSignals,
+  timeoutMs: number,
+): Promise<void> {
+  const url = `${base}${readyPath}`;
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   child.once('exit', () => {
     exited = true;
   });
+  let lastAnswer: string | undefined;
   while (Date.now() < deadline) {
+    // Before "exited": workerd's failed bind can end wrangler too.
+    if (startup.portTaken) throw new WorkerPortTakenError(port);
     if (exited)
       throw new Error(
         `wrangler dev exited (code ${child.exitCode ?? child.signalCode}) before the worker started`,
       );
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      await response.body?.cancel();
-      return;
-    } catch {
-      // Not listening yet.
+    // Until wrangler says it is ready, an answer on the port is not the worker's (another server's).
+    if (startup.readyUrl !== undefined && portOf(startup.readyUrl) !== port) {
+      throw new Error(`wrangler dev started the worker on ${startup.readyUrl}, not on port ${port}`);
+    }
+    if (startup.readyUrl !== undefined) {
+      try {
+        lastAnswer = await notTheWorker(url, readyPath === '/healthz');
+        if (lastAnswer === undefined) return;
+      } catch {
+        // Not listening yet.
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  throw new Error(`the worker did not answer ${url} within ${Math.round(timeoutMs / 1000)} s`);
+  throw new Error(
+    startup.readyUrl === undefined
+      ? `wrangler dev did not start the worker within ${Math.round(timeoutMs / 1000)} s`
+      : lastAnswer === undefined
+        ? `the worker did not answer ${url} within ${Math.round(timeoutMs / 1000)} s`
+        : `${url} did not answer with the worker's health report within ${Math.round(timeoutMs / 1000)} s (last: ${lastAnswer})`,
+  );
 }

@@ -8,6 +8,7 @@ import { CookieJar } from '../../scripts/demo-traffic/cookie-jar';
 import { parsePage } from '../../scripts/demo-traffic/page';
 import { seededRandom } from '../../scripts/demo-traffic/random';
 import { simulateShopper } from '../../scripts/demo-traffic/shopper';
+import { defaultWorkerUrl } from '../../scripts/demo-traffic/worker-url';
 import { runScript } from '../support/trainer-cli';
 
 /** The plugin tag the worker writes into a page whose view it sent (an absolute src on the public host). */
@@ -259,6 +260,20 @@ async function readBody(request: AsyncIterable<Buffer>): Promise<string> {
   for await (const chunk of request) body += chunk;
   return body;
 }
+
+describe('the worker demo:traffic browses without --url', () => {
+  it('is RX_WORKER_URL, else RX_PORT, else 8787; RX_PORT=0 (npm start picked a free port) is no port', () => {
+    expect(defaultWorkerUrl({})).toBe('http://127.0.0.1:8787');
+    expect(defaultWorkerUrl({ RX_PORT: '8799' })).toBe('http://127.0.0.1:8799');
+    // Was http://127.0.0.1:0: no worker is ever there.
+    expect(defaultWorkerUrl({ RX_PORT: '0' })).toBe('http://127.0.0.1:8787');
+    expect(defaultWorkerUrl({ RX_PORT: '' })).toBe('http://127.0.0.1:8787');
+    expect(defaultWorkerUrl({ RX_WORKER_URL: 'http://10.0.0.2:9000', RX_PORT: '8799' })).toBe(
+      'http://10.0.0.2:9000',
+    );
+    expect(defaultWorkerUrl({ RX_WORKER_URL: '', RX_PORT: '8799' })).toBe('http://127.0.0.1:8799');
+  });
+});
 
 describe('npm run demo:traffic, the command', () => {
   it('--help prints the usage; a wrong option or value says what is wrong, with the usage, and exits 1', async () => {

@@ -227,3 +227,50 @@ describe('what a killed start left running is stopped by the next start from the
     expect(readFileSync('/proc/self/stat', 'utf8')).toBeTruthy(); // /proc is there: the checks above were real
   });
 });
+
+describe('npm start interrupted (Ctrl-C) while it starts', () => {
+  // It exited 130 printing nothing, and left mongo/local-mongo.lock for the next start to take over.
+  it('says so in one line, exits 130 and leaves no lock, no wrangler dev and no record behind', async () => {
+    const dataDir = tempDir('rx-interrupted-start-');
+    const env: NodeJS.ProcessEnv = { ...process.env, RX_DATA_DIR: dataDir, FORCE_COLOR: '0' };
+    for (const name of ['RX_PORT', 'RX_SHOP_PORT', 'RX_UPSTASH_PORT', 'RX_MONGO_PORT']) env[name] = '0';
+    // The local parts, whatever this shell has exported.
+    for (const name of ['MONGODB_URI', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'ORIGIN_URL'])
+      delete env[name];
+    const start = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--quiet'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => start.kill('SIGKILL'));
+    let output = '';
+    start.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    start.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => start.once('exit', (code) => resolve(code)));
+    const lock = path.join(dataDir, 'mongo', 'local-mongo.lock');
+    const record = path.join(dataDir, 'run', 'wrangler.json');
+    // Interrupted while wrangler dev starts: the local MongoDB holds its lock by then.
+    await waitUntil(
+      () => (existsSync(lock) && existsSync(record)) || start.exitCode !== null,
+      'the start to reach wrangler dev',
+      60_000,
+    );
+    if (start.exitCode !== null) throw new Error(`npm start ended early:\n${output}`);
+    const { pgid } = JSON.parse(readFileSync(record, 'utf8')) as { pgid: number };
+    cleanups.push(() => process.kill(-pgid, 'SIGKILL'));
+    start.kill('SIGINT');
+
+    expect(await exited).toBe(130);
+    expect(output).toContain(
+      'npm start: interrupted (SIGINT) during start-up; what had started stops with it.\n',
+    );
+    expect(output).not.toContain('Ready in');
+    expect(existsSync(lock)).toBe(false);
+    expect(existsSync(record)).toBe(false);
+    await waitUntil(() => !groupRuns(pgid), "wrangler dev's process group to stop", 10_000);
+  }, 90_000);
+});

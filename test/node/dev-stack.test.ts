@@ -3,14 +3,28 @@ import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventsDatabaseOf } from '../../contracts/mongodb-uri';
 import { loadDevSecrets } from '../../scripts/dev/dev-secrets';
 import { dotenvFile, dotenvLine } from '../../scripts/dev/dotenv';
 import { assertPortFree, PortTakenError, portFromEnv } from '../../scripts/dev/ports';
-import { startStack, withOrigin } from '../../scripts/dev/stack';
-import { configText, formatSummary, healthView, type SummaryInput } from '../../scripts/dev/summary';
+import { assertDistinctPorts, startStack, withOrigin } from '../../scripts/dev/stack';
+import {
+  configText,
+  formatSummary,
+  healthView,
+  type SummaryInput,
+  uriWithDatabase,
+} from '../../scripts/dev/summary';
 import { workerConfigNames, workerVarsFromEnv } from '../../scripts/dev/worker-vars';
 import { startVars, startVarsFromFile, WRANGLER_TOML, wranglerVars } from '../../scripts/dev/wrangler-config';
-import { probeWorker, watchWorker } from '../../scripts/dev/wrangler-dev';
+import {
+  isWorkerHealth,
+  probeWorker,
+  READY_LINE,
+  readStartupLine,
+  type StartupSignals,
+  watchWorker,
+} from '../../scripts/dev/wrangler-dev';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -118,6 +132,37 @@ describe('ports', () => {
     ).rejects.toThrow('set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN');
   });
 
+  it('startStack refuses two parts on one port, naming both variables, before starting anything', async () => {
+    // RX_PORT=RX_SHOP_PORT: the demo shop took the port, workerd could not bind it, and npm start said
+    // Ready of the demo shop answering /healthz.
+    const port = await holdPort();
+    await new Promise<void>((resolve) => servers.pop()?.close(() => resolve()));
+    await expect(startStack({ workerPort: port, shopPort: port })).rejects.toThrow(
+      `RX_PORT and RX_SHOP_PORT are both ${port}: give each its own port (or 0 for a free one)`,
+    );
+    await expect(startStack({ upstashPort: port, mongoPort: port })).rejects.toThrow(
+      `RX_UPSTASH_PORT and RX_MONGO_PORT are both ${port}`,
+    );
+    // Nothing started: the port is still free.
+    await expect(assertPortFree('127.0.0.1', port, 'RX_PORT', 'worker')).resolves.toBeUndefined();
+    // 0 (a free one each) and a part not started (undefined) are no clash.
+    expect(() =>
+      assertDistinctPorts([
+        [0, 'RX_PORT'],
+        [0, 'RX_SHOP_PORT'],
+        [undefined, 'RX_UPSTASH_PORT'],
+        [8790, 'RX_MONGO_PORT'],
+      ]),
+    ).not.toThrow();
+    expect(() =>
+      assertDistinctPorts([
+        [8790, 'RX_PORT'],
+        [undefined, 'RX_SHOP_PORT'],
+        [8790, 'RX_MONGO_PORT'],
+      ]),
+    ).toThrow('RX_PORT and RX_MONGO_PORT are both 8790');
+  });
+
   it('startStack refuses a taken port before starting anything', async () => {
     const port = await holdPort();
     const error = await startStack({ mongoPort: port }).catch((e: unknown) => e);
@@ -213,7 +258,7 @@ describe('the npm start summary', () => {
     originSource: 'demo shop',
     originUrl: 'http://127.0.0.1:8790',
     upstash: { url: 'http://127.0.0.1:8079', backend: 'redis-server' },
-    mongo: { uri: 'mongodb://127.0.0.1:27018' },
+    mongo: { uri: 'mongodb://127.0.0.1:27018', database: 'rx' },
     health: {
       models: { status: 'ok', detail: 'built-in demo bundle' },
       config: { status: 'ok' },
@@ -234,11 +279,31 @@ describe('the npm start summary', () => {
       / {2}Live experiment +http:\/\/127\.0\.0\.1:8787\/admin\/live\/screen \(ADMIN_TOKEN in \.rx-data\/run\/worker\.env\)\n/,
     );
     expect(text).toContain(
-      '\nTreatment against holdout: npm run report -- --format mongodb --input mongodb://127.0.0.1:27018\n',
+      '\nTreatment against holdout: npm run report -- --format mongodb --input mongodb://127.0.0.1:27018/rx\n',
     );
     expect(text).not.toContain('From the environment');
     // With MONGODB_URI from the environment (it holds a password), no report line names it.
     expect(formatSummary({ ...base, mongo: undefined })).not.toContain('npm run report');
+  });
+
+  it('points demo:traffic and report where this start put the worker and the events', () => {
+    // The default address: demo:traffic finds it without --url.
+    expect(formatSummary(base)).toContain('\nSimulated shoppers: npm run demo:traffic\n');
+    // Another port (RX_PORT=8799, or 0 and a free one): demo:traffic, run from another shell, would go
+    // to 8787 without --url. MONGODB_DB=shop: report, without it in its shell, would read rx.
+    const text = formatSummary({
+      ...base,
+      workerUrl: 'http://127.0.0.1:8799',
+      mongo: { uri: 'mongodb://127.0.0.1:27018', database: 'shop' },
+    });
+    expect(text).toContain('\nSimulated shoppers: npm run demo:traffic -- --url http://127.0.0.1:8799\n');
+    expect(text).toContain(
+      '\nTreatment against holdout: npm run report -- --format mongodb --input mongodb://127.0.0.1:27018/shop\n',
+    );
+    expect(eventsDatabaseOf(uriWithDatabase('mongodb://127.0.0.1:27018', 'shop'), 'rx')).toBe('shop');
+    expect(uriWithDatabase('mongodb://127.0.0.1:27018/old?tls=true', 'a b')).toBe(
+      'mongodb://127.0.0.1:27018/a%20b?tls=true',
+    );
   });
 
   it('labels your own shop, says where its origin came from and leaves demo:traffic out', () => {
@@ -291,6 +356,34 @@ describe('the npm start summary', () => {
       config: { status: 'down', detail: 'ORIGIN_URL: ...' },
     });
     expect(healthView(null)).toEqual({ models: undefined, config: undefined });
+  });
+});
+
+describe('when the worker under wrangler dev counts as started', () => {
+  it("reads READY_LINE and workerd's failed bind of the worker's port from wrangler's output", () => {
+    const signals: StartupSignals = {};
+    readStartupLine('⎔ Starting local server...', 8799, signals);
+    expect(signals).toEqual({});
+    // workerd's bind of another port (its own inner sockets) is not the worker's port.
+    const bind = (address: string) =>
+      `*** Fatal uncaught kj::Exception: kj/async-io-unix.c++:945: failed: ::bind(sockfd, &addr.generic, addrlen): Address already in use; toString() = ${address}`;
+    readStartupLine(bind('127.0.0.1:18799'), 8799, signals);
+    expect(signals).toEqual({});
+    readStartupLine(bind('127.0.0.1:8799'), 8799, signals);
+    expect(signals).toEqual({ portTaken: true });
+    readStartupLine(`${READY_LINE} http://127.0.0.1:8799/`, 8799, signals);
+    expect(signals.readyUrl).toBe('http://127.0.0.1:8799/');
+  });
+
+  it("takes only the worker's own health report for /healthz, not another server's page there", () => {
+    expect(isWorkerHealth({ status: 'ok', site: 'demo', components: { cache: { status: 'ok' } } })).toBe(
+      true,
+    );
+    expect(isWorkerHealth({ status: 'down', components: {} })).toBe(true);
+    expect(isWorkerHealth(undefined)).toBe(false);
+    expect(isWorkerHealth({ ok: true })).toBe(false);
+    expect(isWorkerHealth({ status: 'ok' })).toBe(false);
+    expect(isWorkerHealth('<!doctype html>')).toBe(false);
   });
 });
 

@@ -13,6 +13,7 @@ import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
 import { productSvg } from '../../scripts/demo-shop/image';
 import { type Stack, startStack } from '../../scripts/dev/stack';
 import { type ProxyOrigin, startProxyOrigin } from '../support/proxy-origin';
+import { stackMongo } from '../support/test-mongo';
 import { DESKTOP_CHROME_USER_AGENT, launchBrowser, type TestBrowser } from './plugin-browser';
 
 /**
@@ -59,6 +60,8 @@ async function startShopOrigin(upstream: string): Promise<ProxyOrigin> {
   };
 }
 
+/** RX_TEST_MONGODB_URI: the events the pages send go to a database of this run's own there. */
+const testMongo = stackMongo();
 let origin: ProxyOrigin;
 let shop: ProxyOrigin;
 let stack: Stack;
@@ -71,6 +74,7 @@ beforeAll(async () => {
     // Every shopper treated, the demo bundle on (with ORIGIN_URL it is off), generous budgets: this
     // checks what the browser does with the page, not how fast it comes.
     workerVars: {
+      ...testMongo.workerVars,
       ORIGIN_URL: shop.url,
       DEMO_BUNDLE: 'true',
       HOLDOUT_PERCENT: '0',
@@ -85,6 +89,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
+  await testMongo.drop();
   await shop?.close();
   await origin?.close();
 }, 60_000);

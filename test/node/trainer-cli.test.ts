@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { toEventDocument } from '../../contracts/event-document';
 import { type Manifest, ManifestSchema, popularityOrder } from '../../contracts/manifest';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
+import { dropTestDatabase, realTestMongoUri, testDatabaseName, withDatabase } from '../support/test-mongo';
 import { cli, runForecast, runRecommend, runTrain } from '../support/trainer-cli';
 
 /** The bundle's manifest.json, checked against the contract. */
@@ -382,7 +383,13 @@ describe('trainer commands', { timeout: 180_000 }, () => {
   });
 
   it('forecast --backtest and eval on mongodb record the database, never the connection string', async () => {
-    const mongo = await startLocalMongo({ users: [{ username: 'rx', password: 'pw-s3cret' }] });
+    // RX_TEST_MONGODB_URI (test-mongo.ts): that server, with a database of this run's own as the
+    // path; else a local one with a user, the string naming no database (MONGODB_DB's, else rx).
+    const real = realTestMongoUri();
+    const mongo = real
+      ? undefined
+      : await startLocalMongo({ users: [{ username: 'rx', password: 'pw-s3cret' }] });
+    const database = real ? testDatabaseName() : process.env.MONGODB_DB || 'rx';
     try {
       // Twelve shoppers order on three Mondays; the third is the held-out week (and eval's test part).
       const day = (week: number) => new Date(Date.UTC(2024, 0, 1 + 7 * week, 10)).toISOString();
@@ -408,12 +415,14 @@ describe('trainer commands', { timeout: 180_000 }, () => {
         );
         docs.push(order(user, 0, [...basket, own]), order(user, 1, basket.slice(2)), order(user, 2, [other]));
       }
-      // No database in the path: the basename of the string is "rx:pw-s3cret@127.0.0.1:PORT".
-      const uri = mongo.uri.replace('mongodb://', 'mongodb://rx:pw-s3cret@');
+      // Locally, no database in the path: the basename of the string is "rx:pw-s3cret@127.0.0.1:PORT".
+      const uri = real
+        ? withDatabase(real, database)
+        : (mongo?.uri ?? '').replace('mongodb://', 'mongodb://rx:pw-s3cret@');
       const client = new MongoClient(uri);
       try {
         await client
-          .db(process.env.MONGODB_DB || 'rx')
+          .db(database)
           .collection('events')
           .insertMany(docs as never[]);
       } finally {
@@ -444,11 +453,17 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       expect(evaluation.code).toBe(0);
       const forecastRecord = await readFile(forecastJson, 'utf8');
       const evalRecord = await readFile(evalJson, 'utf8');
-      for (const record of [forecastRecord, evalRecord]) expect(record).not.toMatch(/s3cret|rx:/);
-      expect(JSON.parse(forecastRecord).run).toMatchObject({ format: 'mongodb', input: 'rx' });
-      expect(JSON.parse(evalRecord).run.options).toMatchObject({ format: 'mongodb', input: 'rx' });
+      // The user and password (the local ones, or the switch's), wherever they would show.
+      const credentials = /^mongodb(?:\+srv)?:\/\/([^/?]*)@/.exec(uri)?.[1];
+      for (const record of [forecastRecord, evalRecord]) {
+        expect(record).not.toMatch(/s3cret|rx:/);
+        if (credentials) expect(record).not.toContain(credentials);
+      }
+      expect(JSON.parse(forecastRecord).run).toMatchObject({ format: 'mongodb', input: database });
+      expect(JSON.parse(evalRecord).run.options).toMatchObject({ format: 'mongodb', input: database });
     } finally {
-      await mongo.close();
+      if (real) await dropTestDatabase(real, database);
+      await mongo?.close();
     }
   });
 

@@ -5,8 +5,8 @@
  * required, as on Atlas: the worker and the tests connect as a user with a password, so the
  * driver's SCRAM-SHA-256 runs in workerd on every events test. Also starts a loopback control
  * endpoint so tests in workerd can simulate an outage (`POST {mongoControlUrl}/pause` and `/resume`).
- * Hands `mongoUri`, `mongoDb` (`rx` on the local server) and `mongoControlUrl` ('' with a real
- * MongoDB) to the tests (`inject`) and to the worker's bindings (test/support/worker-project.ts). The
+ * Hands `mongoUri` (with a real MongoDB, its URI with the run's database as its path), `mongoDb`
+ * (`rx` on the local server) and `mongoControlUrl` ('' with a real MongoDB) to the tests (`inject`) and to the worker's bindings (test/support/worker-project.ts). The
  * local server speaks TLS only, as Atlas does, with a certificate of the test CA that the tests'
  * workerd trusts (trust-test-ca.ts): every events test goes through the driver's TLS in workerd, with
  * the certificate verified. `mongoUntrustedTlsUri` is a second, empty server whose certificate no one
@@ -19,7 +19,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
-import { dropTestDatabase, realTestMongoUri, testDatabaseName } from './test-mongo';
+import { dropTestDatabase, realTestMongoUri, testDatabaseName, withDatabase } from './test-mongo';
 import { testTlsCredentials } from './trust-test-ca';
 
 declare module 'vitest' {
@@ -50,7 +50,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const mongo = realUri ? undefined : await startLocalMongo({ users: [user], tls });
   const untrusted = realUri ? undefined : await startLocalMongo({ users: [user], tls: untrustedTls });
   const control = mongo ? await startControl(mongo) : undefined;
-  project.provide('mongoUri', realUri ?? (mongo ? withCredentials(mongo.uri, user) : ''));
+  // A real MongoDB's URI with the run's database as its path: the worker writes to the path's
+  // database before MONGODB_DB (contracts/mongodb-uri.ts), and the tests read `mongoDb`.
+  project.provide(
+    'mongoUri',
+    realUri ? withDatabase(realUri, database) : mongo ? withCredentials(mongo.uri, user) : '',
+  );
   project.provide('mongoDb', database);
   project.provide('mongoControlUrl', control?.url ?? '');
   project.provide('mongoUntrustedTlsUri', untrusted ? withCredentials(untrusted.uri, user) : '');

@@ -6,12 +6,14 @@
  * A name of its own on purpose: `MONGODB_URI` is what `npm start` and the worker read, and a developer
  * who has it exported for their own cluster must not have the tests write into it. With the switch
  * set, each run writes into a database of its own (`rx_test_<time>_<random>`, never the worker's
- * `rx`) and drops it when done.
+ * `rx`, nor a database the switch's URI names in its path) and drops it when done: every URI handed
+ * to a worker or a reader has that database as its path (`withDatabase`).
  *
  * Read by: test/support/local-mongo.global-setup.ts (worker project), test/node/local-mongo.test.ts,
- * the trainer's readers' tests (through `readerMongo()`) and the tests that start the local stack
- * (through `stackMongo()`).
+ * the trainer's readers' tests (through `readerMongo()`), trainer-cli.test.ts and the tests that start
+ * the local stack (through `stackMongo()`).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import type { Stack } from '../../scripts/dev/stack';
@@ -43,19 +45,62 @@ export async function dropTestDatabase(uri: string, name: string): Promise<void>
   }
 }
 
+/** Mechanisms that never authenticate against a database of the URI (the driver ignores the path for them). */
+const EXTERNAL_MECHANISMS = new Set(['GSSAPI', 'MONGODB-X509', 'MONGODB-AWS', 'MONGODB-OIDC']);
+
 /**
- * `uri` with `database` as its path (for readers that take the database from the URI, such as the
- * trainer's). The path also names the database a user authenticates against when `authSource` is
- * absent, so the original one (or `admin`, the driver's default) is kept as `authSource`.
- * String surgery, not URL: a host list (`h1:27017,h2:27017`) is not a valid URL authority.
+ * The `authSource` a `mongodb+srv://` host's TXT record sets, or undefined (no record, none in it, or no
+ * answer). The driver looks the record up when it connects; this asks the same question, synchronously
+ * (a child process: Node has no synchronous DNS), because stackMongo() is called at a test file's top.
  */
-export function withDatabase(uri: string, database: string): string {
-  const match = /^(mongodb(?:\+srv)?:\/\/[^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
+const txtAuthSources = new Map<string, string | undefined>();
+
+export function txtAuthSource(host: string): string | undefined {
+  if (txtAuthSources.has(host)) return txtAuthSources.get(host);
+  const script = `require('node:dns').promises.resolveTxt(process.argv[1]).then(
+    (records) => process.stdout.write(records.map((parts) => parts.join('')).join('&')),
+    () => {})`;
+  try {
+    const text = execFileSync(process.execPath, ['-e', script, host], { encoding: 'utf8', timeout: 15_000 });
+    const source = new URLSearchParams(text).get('authSource') || undefined;
+    txtAuthSources.set(host, source);
+    return source;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `uri` with `database` as its path: the worker (contracts/mongodb-uri.ts) and the trainer's readers
+ * take the database from the path before MONGODB_DB, so a switch URI naming a database of its own
+ * (`…/shop`) must not reach them as it is. The path also names the database a user authenticates
+ * against when `authSource` is absent, so with credentials the one the driver used before is kept as
+ * `authSource`: the TXT record's for `mongodb+srv://` (which beats the path; Atlas says `admin`), else
+ * the original path, else `admin` (the driver's default). String surgery, not URL: a host list
+ * (`h1:27017,h2:27017`) is not a valid URL authority. `lookupTxt` is for tests.
+ */
+export function withDatabase(
+  uri: string,
+  database: string,
+  lookupTxt: (host: string) => string | undefined = txtAuthSource,
+): string {
+  const match = /^(mongodb(\+srv)?:\/\/([^/?]*))(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
   if (!match) throw new Error('not a mongodb:// or mongodb+srv:// connection string');
-  const [, base, path, query] = match;
+  const [, base = '', srv, authority = '', path, query] = match;
   const params = new URLSearchParams(query ?? '');
-  const hasCredentials = base?.includes('@') ?? false;
-  if (hasCredentials && !params.has('authSource')) params.set('authSource', path || 'admin');
+  const at = authority.lastIndexOf('@');
+  const mechanism = [...params].find(([key]) => key.toLowerCase() === 'authmechanism')?.[1] ?? '';
+  const hasAuthSource = [...params.keys()].some((key) => key.toLowerCase() === 'authsource');
+  if (at >= 0 && !hasAuthSource && !EXTERNAL_MECHANISMS.has(mechanism.toUpperCase())) {
+    const fromTxt = srv ? lookupTxt(authority.slice(at + 1)) : undefined;
+    let fromPath = path ?? '';
+    try {
+      fromPath = decodeURIComponent(fromPath);
+    } catch {
+      // Left as written: the driver would refuse it anyway.
+    }
+    params.set('authSource', fromTxt ?? (fromPath || 'admin'));
+  }
   const search = params.toString();
   return `${base}/${database}${search ? `?${search}` : ''}`;
 }
@@ -94,10 +139,12 @@ export function stackMongo(): StackMongo {
     };
   }
   const database = testDatabaseName();
+  // The database in the path too: the worker writes to the path's database before MONGODB_DB.
+  const uri = withDatabase(real, database);
   return {
-    workerVars: { MONGODB_URI: real, MONGODB_DB: database },
+    workerVars: { MONGODB_URI: uri, MONGODB_DB: database },
     database,
-    uri: () => real,
+    uri: () => uri,
     drop: () => dropTestDatabase(real, database),
   };
 }
