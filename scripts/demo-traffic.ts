@@ -154,7 +154,9 @@ async function main(): Promise<void> {
   console.log(
     'The worker also recorded a page view for every page it served a tracked shopper, in both arms.',
   );
-  console.log(`Live figures: ${baseUrl}/admin/live/screen (the ADMIN_TOKEN of .rx-data/run/worker.env).`);
+  // The data folder npm start was given (RX_DATA_DIR), when this shell has it too.
+  const dataDir = process.env.RX_DATA_DIR?.trim() || '.rx-data';
+  console.log(`Live figures: ${baseUrl}/admin/live/screen (the ADMIN_TOKEN of ${dataDir}/run/worker.env).`);
   if (sum(() => 1, 'holdout') === 0) {
     console.log(
       'No shopper landed in the holdout bucket this time (HOLDOUT_PERCENT); run more shoppers to see both.',
