@@ -1,7 +1,15 @@
-import type { PriceQuote, RecommendationsResponse } from '../../contracts/api-types';
+import type { RecommendationsResponse as ApiRecommendations, PriceQuote } from '../../contracts/api-types';
 import type { Identity } from './identity';
 
-export type { PriceQuote, RecommendationsResponse };
+export type { PriceQuote };
+
+/**
+ * `GET /v1/recommendations`' answer; `heading`, the placement's default heading (what proxy mode
+ * writes), is missing from a worker older than this plugin (an ESM build the shop hosts itself).
+ */
+export interface RecommendationsResponse extends ApiRecommendations {
+  heading?: string;
+}
 
 /** Longest wait for an API answer; past it the slot or price is `failed` and keeps the shop's content. */
 export const API_TIMEOUT_MS = 5000;
@@ -13,7 +21,8 @@ export type RecommendationsQuery = {
   /** Comma-separated, for the cart placement. */
   product_ids?: string;
   category?: string;
-  limit?: string;
+  /** The slot's `data-rx-limit`, else DEFAULT_SLOT_LIMIT (contracts/slot-defaults.ts). */
+  limit?: string | number;
 };
 
 /**
@@ -26,12 +35,13 @@ export type RecommendationsQuery = {
 export function createApi(base: string, identity: Identity, identified: () => boolean) {
   /** The worker refused the user id's signature: this page asks as the anonymous shopper. */
   let unsigned = false;
-  async function get<T>(path: string, params: Record<string, string | undefined>): Promise<T> {
+  async function get<T>(path: string, params: Record<string, string | number | undefined>): Promise<T> {
     const url = new URL(base + path);
     const tracked = identified();
     // Untracked (consent pending, GPC): no id, and `tracking=off` so the API makes none either.
     for (const [key, value] of Object.entries(tracked ? params : { ...params, tracking: 'off' })) {
-      if (value) url.searchParams.set(key, value);
+      // A number (the default limit) becomes its digits, as URLSearchParams writes any value.
+      if (value) url.searchParams.set(key, value as string);
     }
     const headers: Record<string, string> = {};
     // A header, not `user_id=` in the URL: a shop's user id is often an email address.

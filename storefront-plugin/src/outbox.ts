@@ -147,8 +147,13 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
       ),
     ).then(
       (response) => {
-        // 4xx other than 429 will never succeed: drop the batch instead of retrying it forever.
-        const permanent = response.status >= 400 && response.status < 500 && response.status !== 429;
+        // 4xx other than 408 (the request timed out on its way) and 429 will never succeed: drop the
+        // batch instead of retrying it forever.
+        const permanent =
+          response.status >= 400 &&
+          response.status < 500 &&
+          response.status !== 408 &&
+          response.status !== 429;
         settle(response.ok || permanent);
         if (response.ok) onAccepted?.();
         // The intake stores the good events of a batch and names the others, by index, field and

@@ -163,21 +163,24 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   for (const call of queued) rx.push(call);
 
   ensureStyles(config.nonce);
-  const start = () => {
+  const start = guard('scan', (): void => {
+    // A page the browser prerenders (speculation rules) may never be shown: its page view and product
+    // view wait until the shopper opens it (`prerenderingchange`, fired once, on activation).
+    if ((document as Document & { prerendering?: boolean }).prerendering) {
+      document.addEventListener('prerenderingchange', start);
+      return;
+    }
     // Proxy mode sent this page's view server-side (the worker saw the request, and its product
     // viewed): do not count them twice.
     if (config.pageViewSent) viewed.add(viewedProductId() as string);
     else pageView();
     scan();
-  };
+  });
   // An async script can run before the page is parsed (from the browser's cache on a repeat visit,
   // say): the slots, prices and product id below it do not exist yet, so the first scan waits for them.
-  if (document.readyState === 'loading') {
-    // Fires once per document: no `once` needed.
-    document.addEventListener('DOMContentLoaded', guard('scan', start));
-  } else {
-    start();
-  }
+  // (DOMContentLoaded fires once per document: no `once` needed.)
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
   trackClicks(track, prices);
   trackNavigation(() => {
     viewed.clear();

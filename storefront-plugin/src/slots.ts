@@ -1,5 +1,6 @@
 import { type PriceFormat, parsePrice, renderRecommendationBlock } from '../../contracts/markup';
-import { RX_DEFAULT_STYLES } from '../../contracts/markup-styles';
+import { RX_BLOCK_STYLES } from '../../contracts/markup-block-styles';
+import { DEFAULT_SLOT_LIMIT } from '../../contracts/slot-defaults';
 import type { Api, RecommendationsQuery, RecommendationsResponse } from './api';
 import { otherCurrency } from './lib/currency';
 import { guard, report } from './lib/guard';
@@ -11,16 +12,18 @@ const LOOKAHEAD = '300px';
 export type OnRendered = (placement: string, response: RecommendationsResponse) => void;
 
 /**
- * The shared stylesheet, unless the page already has it. Shops get zero layout shift by putting
- * it (or their own `[data-rx-slot]{min-height:...}`) in their `<head>`: injected here, after first
- * paint, it styles the blocks but comes too late to reserve space above the fold.
+ * The blocks' default styles, unless the page already has a `<style data-rx-styles>` (proxy mode's,
+ * or the shop's own copy of the whole stylesheet). Not the slot rules that reserve a slot's height
+ * (contracts/markup-styles.ts): injected after first paint they would prevent no layout shift, only
+ * grow empty slots, and keep a slot blank when the API fails. Shops get zero layout shift by putting
+ * the whole stylesheet (or their own `[data-rx-slot]{min-height:...}`) in their `<head>`.
  */
 export function ensureStyles(nonce?: string): void {
   if (document.querySelector('style[data-rx-styles]')) return;
   const style = document.createElement('style');
   if (nonce) style.nonce = nonce;
   style.dataset.rxStyles = '';
-  style.textContent = RX_DEFAULT_STYLES;
+  style.textContent = RX_BLOCK_STYLES;
   document.head.appendChild(style);
 }
 
@@ -42,8 +45,9 @@ function priceFormat(slot: HTMLElement, currency: string): PriceFormat {
 /**
  * Fills `[data-rx-slot]` elements with recommendation blocks, lazily: an IntersectionObserver
  * fills a slot when it comes within LOOKAHEAD of the viewport. A failed request leaves the slot as
- * it was (empty, or whatever fallback the shop rendered into it), keeping its reserved space: the
- * plugin cannot tell an outage from a slow network. An answer with no items marks it `empty`.
+ * it was (empty, or whatever fallback the shop rendered into it), keeping whatever space the page's
+ * own styles reserve for it: the plugin cannot tell an outage from a slow network. An answer with no
+ * items marks it `empty`.
  */
 export function createSlotFiller(api: Api, currency: string, onRendered: OnRendered) {
   const fill = guard('slot', async (slot: HTMLElement) => {
@@ -61,7 +65,9 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
         recommendationId: response.recommendation_id,
         // Asked for, rendered in the block (which clicks report) and reported shown under one placement.
         placement: query.placement,
-        heading: data.rxHeading,
+        // The slot's own, else the placement's, as the API names it (the heading proxy mode writes).
+        // biome-ignore lint/complexity/useLiteralKeys: quoted, the build's mangleProps keeps the JSON field's name (it shortens `heading`, a BlockOptions field).
+        heading: data.rxHeading ?? response['heading'],
         price: priceFormat(slot, currency),
       });
       // Nothing to show (no bundle published yet, everything excluded): the slot keeps the shop's
@@ -99,14 +105,14 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
   };
 }
 
-/** A slot's request: its `data-rx-*` attributes. */
+/** A slot's request: its `data-rx-*` attributes; without a `data-rx-limit`, as many items as proxy mode shows. */
 function slotQuery(data: DOMStringMap): RecommendationsQuery {
   return {
     placement: data.rxPlacement ?? 'home',
     product_id: data.rxProductId,
     product_ids: data.rxProductIds,
     category: data.rxCategory,
-    limit: data.rxLimit,
+    limit: data.rxLimit || DEFAULT_SLOT_LIMIT,
   };
 }
 

@@ -7,6 +7,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { RxEventInput } from '../../contracts/event-types';
+import { PLACEMENT_HEADINGS } from '../../contracts/slot-defaults';
 import { api, browser, usePluginInChromium } from './plugin-in-chromium';
 
 // A fresh browser context per test: no cookie, consent or queued event carries over.
@@ -606,24 +607,105 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(distinct('Product Added')).toBe(1);
   });
 
-  it("gives back a slot's reserved height when the answer has nothing to show (no bundle published yet)", async () => {
+  it('injects the block styles only: a slot reserves no height it would keep blank when the API fails (503) or has nothing', async () => {
     const { page, errors } = await browser.newPage();
-    // The plugin's own default stylesheet (the page has none): empty slots reserve 17rem.
+    // The plugin's own default stylesheet (the page has none). Injected after first paint, the slot
+    // rules (17rem reserved) prevented no shift: they grew an empty slot, and kept it 272 px blank when
+    // the API failed, where docs/plugin.md promises the page works as before.
     const html = shopPage()
       .replace(/<style data-rx-styles>.*?<\/style>/, '')
       .replace('<p class="fallback">Our bestsellers</p>', '');
     const slotHeight = "document.querySelector('#slot').getBoundingClientRect().height";
-    api.recommendNothing(true);
+    api.failRecommendations(503);
     await open(page, html);
+    await page.waitForFunction("document.querySelector('#slot').dataset.rxState === 'failed'");
+    expect(await page.evaluate(slotHeight)).toBe(0);
+    expect(await page.evaluate("document.querySelector('style[data-rx-styles]').textContent")).not.toContain(
+      'data-rx-slot',
+    );
+
+    // An answer with nothing to show (no bundle published yet): 0 px too.
+    api.failRecommendations(undefined);
+    api.recommendNothing(true);
+    await page.reload();
     await page.waitForFunction("document.querySelector('#slot').dataset.rxState === 'empty'");
     expect(await page.evaluate(slotHeight)).toBe(0);
     expect(await page.locator('#slot .rx-block').count()).toBe(0);
 
-    // The same page with items: filled as usual.
+    // The same page with items: filled as usual, the block styled by the injected rules.
     api.recommendNothing(false);
     await page.reload();
     await page.locator('#slot .rx-block').waitFor();
     expect(await page.evaluate("document.querySelector('#slot').dataset.rxState")).toBe('filled');
+    expect(await page.evaluate("getComputedStyle(document.querySelector('#slot .rx-list')).display")).toBe(
+      'grid',
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it("asks a slot without data-rx-limit for proxy mode's count (4), not the API's default (8)", async () => {
+    const { page, errors } = await browser.newPage();
+    // In proxy mode the plugin fills the slots the worker did not get to in time: before the fix such a
+    // slot showed 8 items or 4 depending on which of the two filled it.
+    await open(page, shopPage().replace(' data-rx-limit="2"', ''));
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.locator('#slot .rx-item').count()).toBe(4);
+    const asked = api.requests.find((r) => r.path.startsWith('/v1/recommendations'))?.path ?? '';
+    expect(new URLSearchParams(asked.split('?')[1]).get('limit')).toBe('4');
+    // The slot's own limit still rules.
+    await open(page, shopPage().replace('data-rx-limit="2"', 'data-rx-limit="6"'));
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.locator('#slot .rx-item').count()).toBe(6);
+    expect(errors).toEqual([]);
+  });
+
+  it("heads a block without data-rx-heading with the placement's heading from the API (proxy mode's), and keeps the slot's own", async () => {
+    const { page, errors } = await browser.newPage();
+    const heading = (selector: string) => page.locator(`${selector} .rx-heading`).allTextContents();
+    await open(page, shopPage());
+    await page.locator('#slot .rx-block').waitFor();
+    // Before the fix: "Recommended for you" on a product page, where proxy mode wrote "You may also like".
+    expect(await heading('#slot')).toEqual([PLACEMENT_HEADINGS.product]);
+    expect(await page.locator('#slot .rx-block').getAttribute('aria-label')).toBe(PLACEMENT_HEADINGS.product);
+    await open(
+      page,
+      shopPage().replace('data-rx-limit="2"', 'data-rx-limit="2" data-rx-heading="Pairs well"'),
+    );
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await heading('#slot')).toEqual(['Pairs well']);
+    // An empty data-rx-heading: no heading (the shop has its own next to the slot).
+    await open(page, shopPage().replace('data-rx-limit="2"', 'data-rx-limit="2" data-rx-heading=""'));
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await heading('#slot')).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it("sends a prerendered page's page view and product view only once the shopper opens it", async () => {
+    const { page, errors } = await browser.newPage();
+    // Speculation rules let the browser prerender a page the shopper may never open (Playwright's
+    // Chromium does not prerender: docs/plugin.md). Here the page is told it is prerendering, as the
+    // browser tells it, until `activate()` fires `prerenderingchange`, as the browser does on activation.
+    await page.addInitScript(`{
+      let prerendering = true;
+      Object.defineProperty(Document.prototype, 'prerendering', { configurable: true, get: () => prerendering });
+      window.activate = () => {
+        prerendering = false;
+        document.dispatchEvent(new Event('prerenderingchange'));
+      };
+    }`);
+    await open(page, shopPage());
+    await page.evaluate('rx.flush()');
+    // Anything the plugin had started would have been sent by now (the flush sends at once; a
+    // recommendations request goes as the slot is seen).
+    await page.waitForTimeout(1_000);
+    expect(api.events).toEqual([]);
+    expect(api.requests.filter((r) => r.path.startsWith('/v1/'))).toEqual([]);
+    expect(await page.locator('#slot').getAttribute('data-rx-state')).toBeNull();
+
+    await page.evaluate('activate(); rx.flush()');
+    await page.locator('#slot .rx-block').waitFor();
+    await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
+    expect(distinct('page')).toBe(1);
     expect(errors).toEqual([]);
   });
 

@@ -206,6 +206,31 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('retries a batch answered 408 (timed out on its way) like a 5xx, instead of dropping it as a refusal', async () => {
+    api.setPage(shopPage());
+    const { page, errors } = await browser.newPage();
+    await open(page);
+    // The page's own events go first: the preflight for event posts is cached from then on.
+    await page.evaluate('rx.flush()');
+    await expect.poll(() => distinct('page'), POLL).toBe(1);
+    // Any proxy or load balancer in front of the worker can answer 408 when a request was slow to
+    // arrive. On a new connection (Chromium itself sends a request answered 408 on a reused one again).
+    api.failNextEventPosts(1, 408);
+    api.closeConnections();
+    await page.evaluate("rx.track('Timed Out Once'); rx.flush()");
+    await expect.poll(() => api.requests.some((r) => r.body?.includes('Timed Out Once')), POLL).toBe(true);
+    expect(distinct('Timed Out Once')).toBe(0);
+    // Kept for a retry (before the fix: dropped, as a 400 is): a flush once the answer is in sends it
+    // again (one while the failed request is still in flight sends nothing, hence the repeats).
+    expect(await page.evaluate(`JSON.stringify(${STORED_EVENTS})`)).toContain('Timed Out Once');
+    const flushed = async () => {
+      await page.evaluate('rx.flush()');
+      return distinct('Timed Out Once');
+    };
+    await expect.poll(flushed, POLL).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
   it('meets an intake outage with one request at a time, and sends everything once it is back', async () => {
     shopPageDuringOutage();
     const { page, errors } = await browser.newPage();

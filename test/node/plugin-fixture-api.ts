@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { MAX_QUERY_LENGTH, PRODUCT_ID_PATTERN } from '../../contracts/api-types';
 import type { EventProblem, RxEventInput } from '../../contracts/event-types';
 import { validateEvent } from '../../contracts/events';
+import { PLACEMENT_HEADINGS } from '../../contracts/slot-defaults';
 
 export interface RecordedRequest {
   method: string;
@@ -36,10 +37,18 @@ export interface FixtureApi {
   batches: RxEventInput[][];
   /** The bodies of accepted event POSTs, byte for byte. */
   bodies: string[];
-  /** Answer the next N event posts with 503. */
-  failNextEventPosts(count: number): void;
+  /** Answer the next N event posts with `status` (503 unless told). */
+  failNextEventPosts(count: number, status?: number): void;
+  /**
+   * Closes the API's open connections, so the browser's next request opens a new one. (Chromium itself
+   * sends a request again that was answered 408 on a reused keep-alive connection: only one on a new
+   * connection shows the page its 408.)
+   */
+  closeConnections(): void;
   /** Answer recommendations with no items (a worker with no bundle published), or the fixture items again. */
   recommendNothing(nothing: boolean): void;
+  /** Answer every recommendations request with this error status (503: the worker failing); undefined: answer again. */
+  failRecommendations(status: number | undefined): void;
   /**
    * As a worker with `USER_ID_SECRET` (worker/src/routes/params.ts): a GET of /v1/* with a user id
    * (`x-rx-user-id`) but without this signature (`x-rx-user-sig`) is answered 403
@@ -64,6 +73,7 @@ export interface FixtureApi {
   close(): Promise<void>;
 }
 
+/** More than any default limit, so the count a slot asks for (or leaves to the API) shows. */
 const ITEMS = [
   {
     product_id: '85123A',
@@ -81,7 +91,30 @@ const ITEMS = [
     price: 12.75,
     score: 0.8,
   },
+  ...Array.from({ length: 10 }, (_, i) => ({
+    product_id: `F${i + 3}`,
+    title: `Fixture item ${i + 3}`,
+    url: `/products/F${i + 3}`,
+    image: '',
+    price: 1 + i,
+    score: 0.7 - i / 100,
+  })),
 ];
+
+/** The real API's `limit` (worker/src/routes/recommendations.ts): a whole number 1-50, 8 when absent. */
+const API_DEFAULT_LIMIT = 8;
+const API_MAX_LIMIT = 50;
+
+/**
+ * Whether the real API takes a product id list (worker/src/routes/params.ts): 1-50 ids, each valid once
+ * trimmed; `skipEmpty`, as recommendations' `product_ids` (an empty entry is left out first).
+ */
+function validIdList(ids: string[], skipEmpty = false): boolean {
+  const listed = skipEmpty ? ids.filter((id) => id.trim() !== '') : ids;
+  return (
+    listed.length >= 1 && listed.length <= 50 && listed.every((id) => PRODUCT_ID_PATTERN.test(id.trim()))
+  );
+}
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -106,6 +139,8 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
   let holdBodyMs = 0;
   let failures = 0;
   let nothing = false;
+  let failureStatus = 503;
+  let recommendationsStatus: number | undefined;
   let userSignature: string | undefined;
   const requests: RecordedRequest[] = [];
   const events: RxEventInput[] = [];
@@ -154,7 +189,9 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     };
     const json = (status: number, body: unknown) =>
       res.writeHead(status, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    // The preflight cached for 10 minutes, as the real API's (worker/src/middleware/shop-cors.ts).
+    if (req.method === 'OPTIONS')
+      return void res.writeHead(204, { ...cors, 'access-control-max-age': '600' }).end();
     if (url.pathname === '/rx.js') {
       return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(pluginJs);
     }
@@ -167,20 +204,39 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       return json(403, { error: { code, message: 'The signature does not sign this user id', details: [] } });
     }
     if (url.pathname === '/v1/recommendations') {
-      const limit = Number(url.searchParams.get('limit') ?? 4);
+      if (recommendationsStatus) {
+        return json(recommendationsStatus, {
+          error: { code: 'unavailable', message: 'try later', details: [] },
+        });
+      }
+      // What the real API refuses, refused here too (400), so the plugin is held to it.
+      const query = url.searchParams;
+      const placement = query.get('placement') ?? '';
+      const limit = Number(query.get('limit') ?? API_DEFAULT_LIMIT);
+      const productIds = query.get('product_ids');
+      if (
+        url.search.length - 1 > MAX_QUERY_LENGTH ||
+        !Object.hasOwn(PLACEMENT_HEADINGS, placement) ||
+        !Number.isInteger(limit) ||
+        limit < 1 ||
+        limit > API_MAX_LIMIT ||
+        (productIds !== null && !validIdList(productIds.split(','), true)) ||
+        (placement === 'product' && !query.get('product_id'))
+      ) {
+        return json(400, { error: { code: 'invalid_request', message: url.search, details: [] } });
+      }
       return json(200, {
         recommendation_id: `rec-${requests.length}`,
         model_version: 'test',
+        heading: PLACEMENT_HEADINGS[placement as keyof typeof PLACEMENT_HEADINGS],
         items: nothing ? [] : ITEMS.slice(0, limit),
       });
     }
     if (url.pathname === '/v1/prices') {
-      const ids = (url.searchParams.get('product_ids') ?? '').split(',');
       // The real API's limits (worker/src/routes/params.ts), so the plugin is held to them.
       if (url.search.length - 1 > MAX_QUERY_LENGTH) return json(414, { error: { code: 'query_too_long' } });
-      if (ids.length > 50 || !ids.every((id) => PRODUCT_ID_PATTERN.test(id))) {
-        return json(400, { error: { code: 'invalid_request' } });
-      }
+      const ids = (url.searchParams.get('product_ids') ?? '').split(',');
+      if (!validIdList(ids)) return json(400, { error: { code: 'invalid_request' } });
       // Ids starting `BASE` get the base price, as every id does from today's worker (token included).
       // Ids starting `BADPRICE` / `BADBASE` get a malformed quote: the price as a string, no base price.
       const prices = ids.map((id) => ({
@@ -203,7 +259,7 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
           request.body = body;
           if (failures > 0) {
             failures--;
-            return json(503, { error: { code: 'unavailable', message: 'try later', details: [] } });
+            return json(failureStatus, { error: { code: 'unavailable', message: 'try later', details: [] } });
           }
           const batch: RxEventInput[] = [];
           const rejected: (EventProblem & { index: number })[] = [];
@@ -245,11 +301,16 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
     events,
     batches,
     bodies,
-    failNextEventPosts: (count) => {
+    failNextEventPosts: (count, status = 503) => {
       failures = count;
+      failureStatus = status;
     },
+    closeConnections: () => api.closeAllConnections(),
     recommendNothing: (value) => {
       nothing = value;
+    },
+    failRecommendations: (status) => {
+      recommendationsStatus = status;
     },
     requireUserSignature: (signature) => {
       userSignature = signature;
@@ -265,7 +326,9 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       fixture.shopUrl = '';
       for (const recorded of [requests, events, batches, bodies]) recorded.length = 0;
       failures = 0;
+      failureStatus = 503;
       nothing = false;
+      recommendationsStatus = undefined;
       userSignature = undefined;
       const earlierShop = shop;
       shop = createServer(servePage);

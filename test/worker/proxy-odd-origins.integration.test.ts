@@ -10,7 +10,8 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../worker/src/app-env';
 import { proxyHandler } from '../../worker/src/proxy';
-import { BROWSER_UA, ORIGIN, PUBLIC, proxied, raw, testEnv } from './proxy-helpers';
+import { BROWSER_UA, browserHeaders, ORIGIN, PUBLIC, proxied, raw, testEnv } from './proxy-helpers';
+import { count } from './proxy-insertions';
 import { testSource } from './proxy-test-source';
 
 const PAGE =
@@ -121,6 +122,65 @@ describe('proxy: origins that get something wrong', () => {
     expect(body).toContain(
       '<script src="https://shop.example/rx.js" async data-rx-page-view="sent"></script>',
     );
+  });
+
+  it("a shop's absolute tag on this host (script mode's https://YOUR-WORKER/rx.js) is ours: told the rules, no second tag", async () => {
+    // What docs/plugin.md has script-mode shops paste, kept when the shop moves to proxy mode: the
+    // versioned URL too, in any case and with a query, and protocol-relative.
+    for (const src of [
+      `${PUBLIC}/rx.js`,
+      'HTTPS://Shop.Example/rx.js?v=2',
+      `${PUBLIC}/rx.0123456789ab.js`,
+      '//shop.example/rx.js',
+      'https://shop.example:443/rx.js',
+    ]) {
+      const page = PAGE.replace('</head>', `<script src="${src}" async data-site="demo"></script></head>`);
+      const { body } = await proxied(
+        raw(page, ['content-type: text/html; charset=utf-8']),
+        {},
+        { env: { RX_CONSENT: 'required' }, deps: { source: () => testSource() } },
+      );
+      // The only plugin tag is the shop's, with what the injected one would have said: without
+      // `data-consent="required"` the plugin tracked before consent, and without the page-view mark
+      // it counted the page view the worker had sent (a consented shopper's) a second time.
+      expect(body, src).toContain(
+        `<script src="${src}" async data-site="demo" data-consent="required"></script>`,
+      );
+      expect(count(body, '<script'), src).toBe(1);
+      const consented = await proxied(
+        raw(page, ['content-type: text/html; charset=utf-8']),
+        { headers: browserHeaders({ cookie: 'rx_consent=1' }) },
+        { env: { RX_CONSENT: 'required' }, deps: { source: () => testSource() } },
+      );
+      expect(consented.body, src).toContain(
+        `<script src="${src}" async data-site="demo" data-rx-page-view="sent" data-consent="required"></script>`,
+      );
+      expect(count(consented.body, '<script'), src).toBe(1);
+    }
+  });
+
+  it("another host's rx.js (a CDN's, or http on an https page) and a relative rx.js do not stop the injection", async () => {
+    for (const src of [
+      'https://cdn.example/rx.js',
+      'http://shop.example/rx.js',
+      'https://shop.example.evil.example/rx.js',
+      '//cdn.example/rx.js',
+      'rx.js',
+      `${PUBLIC}/vendor/rx.js`,
+    ]) {
+      const page = PAGE.replace('</head>', `<script src="${src}"></script></head>`);
+      const { body } = await proxied(
+        raw(page, ['content-type: text/html; charset=utf-8']),
+        {},
+        {
+          deps: { source: () => testSource() },
+        },
+      );
+      expect(body, src).toContain(`<script src="${src}"></script>`);
+      expect(body, src).toContain(
+        '<script src="https://shop.example/rx.js" async data-rx-page-view="sent"></script>',
+      );
+    }
   });
 
   it("a <base href> elsewhere cannot send the plugin's tag (and its CSP nonce) to another host", async () => {

@@ -58,17 +58,34 @@ export function viewedProduct(facts: PageFacts): string | undefined {
   return (facts.viewMarked ?? facts.productSlot) || undefined;
 }
 
-/** The blocks' default stylesheet, marked so it is injected once per page (and the plugin adds none). */
+/**
+ * The whole default stylesheet, slot rules (reserved height) and block rules, marked so it is injected
+ * once per page and the plugin adds none. In the `<head>`, before first paint, the slot rules keep a
+ * slot the plugin fills later from shifting the page (the plugin itself injects the block rules alone).
+ */
 function styleTag(nonce: string | undefined): string {
   return `<style data-rx-styles${nonce ? ` nonce="${nonce}"` : ''}>${RX_DEFAULT_STYLES}</style>`;
 }
 
+/** The plugin's paths on this worker: `/rx.js`, and a hashed `/rx.<hash>.js` (routes/plugin.ts). */
+const PLUGIN_FILE = /^\/rx(\.[\w-]+)?\.js$/;
+
 /**
- * The shop's own tag for this worker's plugin: `/rx.js` (or a hashed `/rx.<hash>.js`) on this host,
- * by path. Another site's `…/rx.js` (RxJS 4 on a CDN, say) is not ours and must not stop the injection.
+ * The shop's own tag for this worker's plugin: `/rx.js` (or a hashed `/rx.<hash>.js`) on this host
+ * (`page`'s origin), root-relative or absolute: docs/plugin.md has script-mode shops paste
+ * `https://YOUR-WORKER/rx.js`, and such a shop keeps its tag when it moves to proxy mode. Another
+ * site's `…/rx.js` (RxJS 4 on a CDN, say) is not ours and must not stop the injection; nor is a
+ * relative `rx.js` (it resolves against the page's path, or a `<base href>`).
  */
-export function isOwnPluginTag(src: string): boolean {
-  return /^\/(?!\/)rx(\.[\w-]+)?\.js(\?|#|$)/.test(src.trim());
+export function isOwnPluginTag(src: string, page: URL): boolean {
+  const value = src.trim();
+  if (!/^(\/|https?:)/i.test(value)) return false;
+  try {
+    const url = new URL(value, page);
+    return url.origin === page.origin && PLUGIN_FILE.test(url.pathname);
+  } catch {
+    return false;
+  }
 }
 
 function insert(element: Element, position: SlotPosition, html: string): void {
@@ -248,7 +265,8 @@ export function pageRewriter({
   rewriter.on('script[src]', {
     element(element) {
       // A tag inside <template> never runs: it does not stand in for the injected one.
-      if (templateDepth > 0 || !isOwnPluginTag(element.getAttribute('src') ?? '')) return;
+      if (templateDepth > 0 || !isOwnPluginTag(decodeEntities(element.getAttribute('src') ?? ''), page))
+        return;
       pageHasPlugin = true;
       // The shop's own tag (script mode and proxy mode at once) stands in for the injected one, so it
       // is told what that one would be: that this worker sent the page view (not counted twice), and

@@ -1,4 +1,5 @@
-import { DEFAULT_SLOT_LIMIT, MAX_SLOT_LIMIT, type Placement, PlacementSchema } from './config';
+import { DEFAULT_SLOT_LIMIT, PLACEMENT_HEADINGS } from '../../../contracts/slot-defaults';
+import { MAX_SLOT_LIMIT, type Placement, PlacementSchema } from './config';
 import type { PageContext } from './page-context';
 import type { RecommendationQuery } from './source';
 
@@ -42,14 +43,10 @@ export function slotQuery(element: AttributeReader, page: PageContext): Recommen
   return query;
 }
 
-const HEADINGS: Record<Placement, string> = {
-  home: 'Recommended for you',
-  product: 'You may also like',
-  cart: 'Goes well with your basket',
-  category: 'Popular picks for you',
-};
-
-/** The block heading: the slot's own `data-rx-heading`, else one per placement. */
+/**
+ * The block heading: the slot's own `data-rx-heading`, else the placement's (PLACEMENT_HEADINGS, also
+ * what `GET /v1/recommendations` answers as `heading`, so a slot the plugin fills reads the same).
+ */
 export function slotHeading(element: AttributeReader, placement: Placement): string {
-  return element.getAttribute('data-rx-heading') ?? HEADINGS[placement];
+  return element.getAttribute('data-rx-heading') ?? PLACEMENT_HEADINGS[placement];
 }

@@ -1,6 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { PLACEMENT_HEADINGS } from '../../../contracts/slot-defaults';
 import type { AppEnv } from '../app-env';
 import { getRecommendations, PLACEMENTS } from '../recommend';
 import { getContextRecommendations } from '../recommend/context-only';
@@ -21,7 +22,18 @@ const RecommendationsQuerySchema = z
   .object({
     placement: z.enum(PLACEMENTS, { error: `must be one of ${PLACEMENTS.join(', ')}` }),
     product_id: productIdSchema.optional(),
-    product_ids: productIdListSchema.optional(),
+    // A page's `data-rx-product-ids` as the plugin sends it: an empty entry (`a,b,` from a template's
+    // loop, `a,,b`) is skipped, as proxy mode skips it (worker/src/proxy/slot-query.ts), not a 400.
+    product_ids: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .filter((id) => id.trim() !== '')
+          .join(','),
+      )
+      .pipe(productIdListSchema)
+      .optional(),
     // The shop's own category names (`Home/Garden`, `Décor`, `Kids (3+)`), as the catalogue and proxy
     // mode's `data-rx-category` carry them, compared exactly once the spaces around are trimmed.
     category: z
@@ -41,7 +53,9 @@ const RecommendationsQuerySchema = z
 
 /**
  * `GET /v1/recommendations?placement=home|product|cart|category&product_id=&product_ids=&category=&limit=&user_id=&tracking=off`
- * → `{ recommendation_id, model_version, placement, bucket, source, cached, items: [...] }`.
+ * → `{ recommendation_id, model_version, placement, bucket, source, cached, heading, items: [...] }`.
+ * `heading` is the placement's default block heading (contracts/slot-defaults.ts), the one proxy mode
+ * writes, so a plugin-filled slot without `data-rx-heading` reads the same.
  * Per-shopper, so never stored by shared caches; sets `rx_uid` for a new shopper. `tracking=off`
  * answers from the query alone (getContextRecommendations), without `bucket`, id or cookie.
  */
@@ -61,17 +75,19 @@ export const recommendations = new Hono<AppEnv>().get(
       ...(query.product_ids ? { productIds: query.product_ids } : {}),
       ...(query.category ? { category: query.category } : {}),
     };
+    const heading = PLACEMENT_HEADINGS[query.placement];
     const userId = await requestUserId(c, c.env, query);
     c.header('cache-control', 'private, no-store');
     if (query.tracking === 'off') {
       // A shopper who may not be tracked (the plugin before consent, or under GPC): results from the
       // query alone. No id is made or read, no cookie set, no cache touched, and no experiment bucket.
-      return c.json(await getContextRecommendations(c.env, c.executionCtx, recommendationQuery));
+      const result = await getContextRecommendations(c.env, c.executionCtx, recommendationQuery);
+      return c.json({ ...result, heading });
     }
     const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
     const result = await getRecommendations(c.env, c.executionCtx, shopper, recommendationQuery);
     setShopperCookie(c, shopper);
     c.header('vary', 'Cookie');
-    return c.json(result);
+    return c.json({ ...result, heading });
   },
 );
