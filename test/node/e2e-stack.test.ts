@@ -5,7 +5,7 @@
  */
 import { Redis } from '@upstash/redis';
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadCatalogue } from '../../scripts/demo-shop/catalogue';
 import { seededRandom } from '../../scripts/demo-traffic/random';
 import { simulateShopper } from '../../scripts/demo-traffic/shopper';
@@ -159,26 +159,48 @@ describe('local stack end to end', () => {
   }, 90_000);
 
   it('carries a simulated shopper (demo:traffic) through pages, cart and events into MongoDB', async () => {
-    const report = await simulateShopper(
-      1,
-      { baseUrl: stack.workerUrl, deadline: Date.now() + 60_000, thinkMs: [0, 0] },
-      seededRandom(1),
-    );
+    // The shopper's id, as the worker gives it (its rx_uid cookie): what its page views and events are
+    // stored under, apart from every other test's.
+    const realFetch = globalThis.fetch;
+    const anonymousIds = new Set<string>();
+    const watched = vi.spyOn(globalThis, 'fetch').mockImplementation(async (...args) => {
+      const response = await realFetch(...args);
+      for (const cookie of response.headers.getSetCookie()) {
+        const id = /^rx_uid=([^;]+)/.exec(cookie)?.[1];
+        if (id) anonymousIds.add(id);
+      }
+      return response;
+    });
+    let report: Awaited<ReturnType<typeof simulateShopper>>;
+    try {
+      report = await simulateShopper(
+        1,
+        { baseUrl: stack.workerUrl, deadline: Date.now() + 60_000, thinkMs: [0, 0] },
+        seededRandom(1),
+      );
+    } finally {
+      watched.mockRestore();
+    }
     expect(report.errors).toEqual([]);
     expect(report.bucket).toBe('treatment'); // HOLDOUT_PERCENT=0
     expect(report.pages).toBeGreaterThanOrEqual(2);
+    expect(anonymousIds.size).toBe(1); // one cookie, on the first page, kept after
+    const [anonymousId] = [...anonymousIds];
 
     // Page views (recorded by the worker) and the shopper's events go through the queue consumer
-    // into MongoDB (the stack's local MongoDB-compatible server unless RX_TEST_MONGODB_URI is set).
+    // into MongoDB (the stack's local MongoDB-compatible server unless RX_TEST_MONGODB_URI is set):
+    // each of them, once (messageId is the _id), and nothing else under this shopper's id.
+    const expected = report.pages + report.eventsAccepted;
     const client = new MongoClient(testMongo.uri(stack), { serverSelectionTimeoutMS: 5_000 });
     try {
       const events = client.db(testMongo.database).collection('events');
-      let stored = 0;
-      for (let attempt = 0; attempt < 60 && stored < report.pages; attempt++) {
-        stored = await events.countDocuments({ bucket: 'treatment' });
-        if (stored < report.pages) await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      expect(stored).toBeGreaterThanOrEqual(report.pages);
+      const stored = await waitFor(
+        () => events.countDocuments({ anonymousId }),
+        (count) => count >= expected,
+        60_000,
+      );
+      expect(stored).toBe(expected);
+      expect(await events.countDocuments({ anonymousId, bucket: { $ne: 'treatment' } })).toBe(0);
     } finally {
       await client.close();
     }
@@ -228,19 +250,39 @@ describe('local stack end to end', () => {
       );
       expect(stored).not.toContain(token);
       // "Forget the token" while a read is on its way: its answer, when it comes, shows nothing.
-      let answered: () => void = () => {};
-      const lateAnswer = new Promise<void>((resolve) => {
-        answered = resolve;
+      // `rxHeldRead`: settles once the page has that answer, body and all, and its own handling of it
+      // has run (a task later).
+      await page.evaluate(`(() => {
+        const fetch = window.fetch;
+        window.rxHeldRead = new Promise((resolve) => {
+          window.fetch = (...args) => {
+            const answer = fetch(...args);
+            if (String(args[0]).includes('days=1')) {
+              const settled = () => setTimeout(resolve, 0);
+              answer.then((response) => response.clone().text()).then(settled, settled);
+            }
+            return answer;
+          };
+        });
+      })()`);
+      let letAnswer: () => void = () => {};
+      const forgotten = new Promise<void>((resolve) => {
+        letAnswer = resolve;
       });
-      await page.route('**/admin/live?*', async (route) => {
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        await route.continue();
-        answered();
-      });
-      await page.selectOption('#days', '1'); // a new read, held for a second
+      await page.route(
+        (url) => url.pathname === '/admin/live' && url.searchParams.get('days') === '1',
+        async (route) => {
+          await forgotten;
+          // The worker's answer, handed to the page whole.
+          await route.fulfill({ response: await route.fetch() });
+        },
+      );
+      await page.selectOption('#days', '1'); // a new read, held until the token is forgotten
       await page.click('#forget');
-      await lateAnswer;
-      await page.waitForTimeout(300);
+      letAnswer();
+      // The page has had the answer and a frame to show it.
+      await page.evaluate('window.rxHeldRead');
+      await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)))');
       expect(await page.isHidden('#live')).toBe(true);
       expect(await page.isVisible('#login')).toBe(true);
       // No script error and no CSP violation (the page's CSP allows only its own inline script and style).

@@ -127,10 +127,10 @@ describe('POST /admin/models/:version/activate while the store fails', () => {
   });
 
   it('a current.json that does not answer in time is 503 naming the budget, before anything is loaded', async () => {
+    // The head never answers: that a response comes at all, naming the budget, is the budget at work
+    // (no wall-clock check; the test's timeout catches a hang).
     const bucket = failing({ head: () => new Promise<never>(() => {}) });
-    const started = Date.now();
     const response = await activate('faults-base', bucket);
-    expect(Date.now() - started).toBeLessThan(POINTER_READ_BUDGET_MS + 3_000);
     expect(response.status).toBe(503);
     const error = await errorOf(response);
     expect(error.code).toBe('model_store_unavailable');

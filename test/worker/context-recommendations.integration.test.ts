@@ -48,6 +48,7 @@ describe('getContextRecommendations', () => {
     expect(cart.source).toBe('complements');
     expect(ids(cart.items).slice(0, 2).map(categoryOfProduct)).toEqual(['bags', 'bags']);
     const toys = await contextOnly({ placement: 'category', category: 'toys', limit: 5 });
+    expect(toys.items).toHaveLength(5);
     expect(toys.items.every((item) => categoryOfProduct(item.product_id) === 'toys')).toBe(true);
   });
 
@@ -90,6 +91,16 @@ describe('getContextRecommendations', () => {
     const home = await contextOnly({ placement: 'home', limit: 6 }, site);
     expect([product.cached, home.cached]).toEqual([false, false]);
     expect(await redis.keys(`rx:${site}:*`)).toEqual([]);
+    // The control: the same query through the tracked API, for a shopper on the same site, is cached
+    // under that prefix. So the empty list above is the context-only path writing nothing, not the site
+    // being ignored or the writes landing somewhere this test does not look.
+    const { body } = await recommend(
+      `placement=product&product_id=${productId(21)}&limit=4`,
+      { cookie: `rx_uid=${crypto.randomUUID()}` },
+      { SITE_ID: site },
+    );
+    expect(body.source).toBe('similar');
+    expect(await redis.keys(`rx:${site}:rec:*`)).toHaveLength(1);
   });
 
   it('a model that fails gives popularity, which is not memoized: the next request tries the model again', async () => {

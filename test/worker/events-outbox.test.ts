@@ -187,7 +187,6 @@ describe('events outbox: a page view the queue refused is not lost', () => {
       sendBatch: () => new Promise<never>(() => {}),
     } as unknown as Queue<unknown>;
     const app = createApp();
-    const started = Date.now();
     const answer = await app.fetch(
       new Request('http://worker.test/v1/events', {
         method: 'POST',
@@ -197,12 +196,11 @@ describe('events outbox: a page view the queue refused is not lost', () => {
       { ...workerEnv, EVENTS: hanging },
       createExecutionContext(),
     );
-    const waited = Date.now() - started;
+    // It answered at all (the queue never does): the send's budget ended the wait, and the events were
+    // handed to the outbox. /healthz below names that budget. No wall-clock check: the test's own
+    // timeout catches a request that hangs.
     expect(answer.status).toBe(503);
     expect((await answer.json<{ error: { code: string } }>()).error.code).toBe('queue_unavailable');
-    // The send's budget and the hand-over, not the client's patience (a hung request never answered).
-    expect(waited).toBeGreaterThanOrEqual(QUEUE_SEND_BUDGET_MS - 50);
-    expect(waited).toBeLessThan(QUEUE_SEND_BUDGET_MS + 5_000);
     expect(await heldMessageIds()).toEqual([`${run}-0`, `${run}-1`]);
     const healthz = await app.fetch(
       new Request('http://worker.test/healthz'),
@@ -212,7 +210,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     const queue = (await healthz.json<{ components: Record<string, { status: string; detail?: string }> }>())
       .components.queue;
     expect(queue?.status).not.toBe('ok');
-    expect(queue?.detail).toMatch(/DeadlineError|took longer than/);
+    expect(queue?.detail).toContain(`The EVENTS queue send took longer than ${QUEUE_SEND_BUDGET_MS} ms`);
 
     await runDurableObjectAlarm(outbox());
     expect(await waitForRunCount(run, 2, 30_000)).toBe(2);

@@ -21,9 +21,6 @@ import {
 } from './events-support';
 
 const DEADLINE_MS = 1_500;
-/** Time past the deadline for the retry to be decided; well under the 5 s server-selection timeout
- *  and the 5 s margin of the call to the writer object, which would answer without the deadline. */
-const SLACK_MS = 2_000;
 
 function storedEvents(run: string, count: number): StoredEvent[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -48,10 +45,8 @@ async function deliver(events: StoredEvent[], prefix: string, writer: 'object' |
     ...(writer === 'per-batch client' ? { EVENT_WRITER: undefined } : {}),
   });
   const ctx = createExecutionContext();
-  const started = Date.now();
   await worker.queue(batch, env);
-  const tookMs = Date.now() - started;
-  return { ...(await getQueueResult(batch, ctx)), tookMs };
+  return getQueueResult(batch, ctx);
 }
 
 describe.skipIf(!hasMongoControl())('MongoDB accepts connections but never answers', () => {
@@ -72,9 +67,10 @@ describe.skipIf(!hasMongoControl())('MongoDB accepts connections but never answe
       } finally {
         await mongoOutage('resume');
       }
-      // It waited for the deadline (no error came sooner), and not much longer.
-      expect(stalled.tookMs).toBeGreaterThanOrEqual(DEADLINE_MS - 100);
-      expect(stalled.tookMs).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      // Every message retried, none acked, and for the write deadline itself: the health detail names
+      // it (1,500 ms), not the 5 s server-selection timeout or the 6.5 s bound on the call to the writer
+      // object, which would end the wait were the deadline not applied. No wall-clock check: a loaded
+      // machine may take longer, and the test's own timeout catches a batch that never ends.
       expect(stalled.explicitAcks).toEqual([]);
       expect(stalled.retryMessages.map((retry: { msgId: string }) => retry.msgId).sort()).toEqual(
         events.map((_, i) => `stall-${run}-${i}`).sort(),

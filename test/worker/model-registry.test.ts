@@ -150,12 +150,14 @@ describe("BundleRegistry: an isolate's first load", () => {
     const hanging = { get: () => new Promise<never>(() => {}) } as unknown as R2Bucket;
     const registry = new BundleRegistry();
     const env: Env = { ...workerEnv, MODEL_STORE: hanging };
-    const started = Date.now();
+    // The store never answers, so that the load ends at all is the budget at work; the health detail
+    // names it. No wall-clock check: the test's own timeout catches a load that hangs.
     expect(await registry.catalogue(env, createExecutionContext())).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(POINTER_READ_BUDGET_MS + 3_000);
     const health = await registry.health(env);
     expect(health.status).toBe('down');
-    expect(health.detail).toMatch(/model store unreadable: .*took longer than/);
+    expect(health.detail).toMatch(
+      new RegExp(`model store unreadable: .*took longer than ${POINTER_READ_BUDGET_MS} ms`),
+    );
   }, 30_000);
 
   it('a published version that could not be read is tried again at the next poll, not refused for good', async () => {

@@ -29,7 +29,11 @@ async function store(name: 'v1' | 'v2', version: string): Promise<void> {
   }
 }
 
-/** createSessions that waits for `release(version)` for the versions listed in `held`. */
+/**
+ * createSessions that waits for `release(version)` for the versions listed in `held`. `started`: the
+ * versions whose session phase began; `made`: those whose sessions exist (the load is done, and the
+ * activation goes on in the registry as soon as this returns).
+ */
 function gatedSessions(held: string[]) {
   const gates = new Map<string, () => void>();
   const waiting = new Map<string, Promise<void>>();
@@ -37,12 +41,15 @@ function gatedSessions(held: string[]) {
     waiting.set(version, new Promise<void>((resolve) => gates.set(version, resolve)));
   }
   const started: string[] = [];
+  const made: string[] = [];
   const create = async (verified: VerifiedBundle): Promise<LoadedBundle> => {
     started.push(verified.version);
     await waiting.get(verified.version);
-    return createSessions(verified);
+    const bundle = await createSessions(verified);
+    made.push(verified.version);
+    return bundle;
   };
-  return { create, started, release: (version: string) => gates.get(version)?.() };
+  return { create, started, made, release: (version: string) => gates.get(version)?.() };
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -134,7 +141,9 @@ describe('BundleRegistry: an activation refused at verification supersedes nothi
       const second = registry.activateStored(held.bucket, later);
       await until(held.reached);
       sessions.release('fixture-v1');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The first load is done (its sessions exist) while the later one is still held verifying.
+      // `until` looks between timers, so the registry has gone on past its createSessions by then.
+      await until(() => sessions.made.includes('fixture-v1'));
       held.release();
       const [firstOutcome, secondOutcome] = await Promise.all([first, second]);
       expect(firstOutcome).toMatchObject(
