@@ -3,12 +3,13 @@
  * or against a real MongoDB when RX_TEST_MONGODB_URI is set (test/support/test-mongo.ts: then in a
  * database of this run's own, dropped afterwards).
  */
-import { type Db, MongoClient, MongoServerError } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { databaseOfUri } from '../../contracts/mongodb-uri';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import { ensureConsumerIndexes as ensureIndexes } from '../../test/support/consumer-indexes';
 import {
   dropTestDatabase,
   type ReaderMongo,
@@ -21,17 +22,6 @@ import { EVENT_WEIGHTS } from './event-weights';
 import { InputError } from './lines';
 import { authSourceHint, mongodbSource } from './mongodb';
 import { readAll } from './sources';
-
-/**
- * The consumer's own `ensureIndexes` (worker/src/consumer/collections.ts), so these reads meet the
- * indexes the worker really creates. Loaded at run time: that module is the worker's, whose types
- * (Workers runtime) this project's typecheck does not have.
- */
-async function ensureIndexes(db: Db): Promise<void> {
-  const collections: string = '../../worker/src/consumer/collections';
-  const worker = (await import(/* @vite-ignore */ collections)) as { ensureIndexes(db: Db): Promise<void> };
-  await worker.ensureIndexes(db);
-}
 
 /** The server the test reads: the real MongoDB, or a local one started for this file. */
 let mongo: ReaderMongo;

@@ -5,11 +5,12 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Db, MongoClient } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
+import { ensureConsumerIndexes as ensureIndexes } from '../../test/support/consumer-indexes';
 import {
   dropTestDatabase,
   type ReaderMongo,
@@ -22,17 +23,6 @@ import { REPEATED_MESSAGE_ID } from '../data/events';
 import { ReadReport } from '../data/types';
 import { type ExperimentFormat, NO_BROWSER_INDEX, readExperiment } from './read-events';
 import { ExperimentTally, type TallyOptions } from './tally';
-
-/**
- * The consumer's own `ensureIndexes` (worker/src/consumer/collections.ts), so these reads meet the
- * indexes the worker really creates. Loaded at run time: that module is the worker's, whose types
- * (Workers runtime) this project's typecheck does not have.
- */
-async function ensureIndexes(db: Db): Promise<void> {
-  const collections: string = '../../worker/src/consumer/collections';
-  const worker = (await import(/* @vite-ignore */ collections)) as { ensureIndexes(db: Db): Promise<void> };
-  await worker.ensureIndexes(db);
-}
 
 let mongo: ReaderMongo;
 let uri = '';
