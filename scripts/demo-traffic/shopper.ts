@@ -60,10 +60,15 @@ const ACCEPT_HTML = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8';
 
 class Stopped extends Error {}
 
+/**
+ * One shopper's visit, until `target.deadline`. `sleep` makes its pauses (think time, a 429's
+ * Retry-After): tests pass one that records them and returns at once, so no test waits them out.
+ */
 export async function simulateShopper(
   index: number,
   target: TrafficTarget,
   random: Random,
+  sleep: (ms: number) => Promise<void> = pause,
 ): Promise<ShopperReport> {
   const jar = new CookieJar();
   const report: ShopperReport = {
@@ -123,7 +128,7 @@ export async function simulateShopper(
       const wait = Math.min(Number(answer.headers.get('retry-after') ?? '1') || 1, patience.maxWaitSeconds);
       // No waiting past the run's end: the 429 stands.
       if (Date.now() + wait * 1000 >= hardEnd) return answer;
-      await pause(wait * 1000);
+      await sleep(wait * 1000);
     }
   }
 
@@ -202,7 +207,7 @@ export async function simulateShopper(
           : { type: 'page', properties: { path } },
       ]);
     }
-    await pause(random.int(target.thinkMs[0], target.thinkMs[1]));
+    await sleep(random.int(target.thinkMs[0], target.thinkMs[1]));
     return page;
   }
 

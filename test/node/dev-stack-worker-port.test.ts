@@ -56,9 +56,10 @@ describe('starting the worker under wrangler dev', { timeout: 180_000 }, () => {
     const { port } = other.address() as AddressInfo;
     const output: string[] = [];
     try {
-      const started = Date.now();
       const error = await startWranglerDev({
         ...options(port, 'taken'),
+        // Longer than this test's own timeout: the error must come from workerd's log, not the wait's end.
+        readyTimeoutMs: 600_000,
         onOutput: (line) => output.push(line),
       }).then(
         async (worker) => {
@@ -70,8 +71,10 @@ describe('starting the worker under wrangler dev', { timeout: 180_000 }, () => {
       expect(error, output.slice(-15).join('\n')).toBeInstanceOf(WorkerPortTakenError);
       expect((error as WorkerPortTakenError).port).toBe(port);
       expect((error as Error).message).toBe(`port ${port} is already in use: wrangler dev could not bind it`);
-      // Told by workerd's log, well before the ready timeout.
-      expect(Date.now() - started).toBeLessThan(100_000);
+      // Told by workerd's log (its failed bind of this port), not by the demo shop's answer.
+      expect(
+        output.some((line) => /bind\(.*Address already in use/.test(line) && line.includes(`:${port}`)),
+      ).toBe(true);
     } finally {
       await new Promise<void>((resolve) => other.close(() => resolve()));
     }

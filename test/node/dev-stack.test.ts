@@ -469,9 +469,20 @@ describe('watching the worker under wrangler dev', () => {
 
   it('notices a fake workerd going away within two probe intervals', async () => {
     const port = await holdPort();
+    // Every probe's answer, in order: the worker is lost on the second miss after it went away.
+    const answers: Array<string | undefined> = [];
+    let noticeUp: () => void = () => {};
+    const up = new Promise<void>((resolve) => {
+      noticeUp = resolve;
+    });
     const lost = new Promise<string>((resolve) => {
       const stop = watchWorker({
-        probe: () => probeWorker(`http://127.0.0.1:${port}`, 'http://127.0.0.1:9/healthz'),
+        probe: async () => {
+          const answer = await probeWorker(`http://127.0.0.1:${port}`, 'http://127.0.0.1:9/healthz');
+          answers.push(answer);
+          if (answer === undefined) noticeUp();
+          return answer;
+        },
         intervalMs: 50,
         misses: 2,
         onLost: (reason) => {
@@ -480,10 +491,15 @@ describe('watching the worker under wrangler dev', () => {
         },
       });
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const closedAt = Date.now();
+    await up;
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-    expect(await lost).toContain('is gone (ECONNREFUSED');
-    expect(Date.now() - closedAt).toBeLessThan(2_000);
+    const reason = await lost;
+    expect(reason).toContain('is gone (ECONNREFUSED');
+    // Found there first, then two misses in a row (and no probe after them): no clock to race.
+    const misses = answers.filter((answer) => answer !== undefined);
+    expect(misses).toHaveLength(2);
+    expect(answers.slice(-2)).toEqual(misses);
+    expect(misses.at(-1)).toBe(reason);
+    expect(answers.slice(0, -2).every((answer) => answer === undefined)).toBe(true);
   });
 });

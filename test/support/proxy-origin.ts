@@ -1,7 +1,8 @@
 /**
  * A small origin for the proxy tests (test/worker/proxy*.test.ts): serves the storefront corpus
  * and the HTTP behaviours a reverse proxy must keep (compression, redirects, cookies, ranges,
- * conditional requests, uploads, slow streams, WebSockets). Node's http only, loopback, free port.
+ * conditional requests, uploads, slow streams (some held until the test opens their gate), WebSockets).
+ * Node's http only, loopback, free port.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -194,6 +195,33 @@ function rawAnswer(request: IncomingMessage, response: ServerResponse, query: UR
   response.end(request.method === 'HEAD' ? undefined : Buffer.from(query.get('body') ?? '', 'base64'));
 }
 
+/**
+ * Gates a test holds shut while the origin works on a page, and opens with `POST /gate/open?name=`
+ * (the test's own control, so no test waits on a clock for an origin's stall to end). A gate is
+ * created by whichever comes first, the page waiting on it or the opening; names are the tests' own.
+ */
+const gates = new Map<string, { opened: Promise<void>; open: () => void }>();
+
+function gate(name: string): { opened: Promise<void>; open: () => void } {
+  let found = gates.get(name);
+  if (!found) {
+    let open = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    found = { opened, open };
+    gates.set(name, found);
+  }
+  return found;
+}
+
+/** Until the page's gate (`?gate=`) is opened, else for `?ms=` (default `ms`). */
+function stall(query: URLSearchParams, ms: number): Promise<void> {
+  const name = query.get('gate');
+  if (name !== null) return gate(name).opened;
+  return new Promise((resolve) => setTimeout(resolve, Number(query.get('ms') ?? ms)));
+}
+
 async function route(request: IncomingMessage, response: ServerResponse, self: () => string): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://origin.invalid');
   const fixtureName = /^\/fixtures\/([^/]+)$/.exec(url.pathname)?.[1];
@@ -204,6 +232,16 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
     return;
   }
   switch (url.pathname) {
+    case '/gate/open': {
+      const name = url.searchParams.get('name');
+      if (request.method !== 'POST' || !name) {
+        response.writeHead(400).end('POST /gate/open?name=NAME');
+        return;
+      }
+      gate(name).open();
+      response.writeHead(204).end();
+      return;
+    }
     case '/raw':
       rawAnswer(request, response, url.searchParams);
       return;
@@ -296,29 +334,26 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       return;
     }
     case '/slow-page': {
-      // The head arrives at once, the rest after a pause: a streaming proxy forwards the head first.
+      // The head arrives at once, the rest after a pause (`?ms=`, or until the test opens `?gate=`): a
+      // streaming proxy forwards the head first.
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.write('<!doctype html><html><head><title>slow</title></head><body><p>first</p>');
-      setTimeout(
-        () => response.end('<p>second</p></body></html>'),
-        Number(url.searchParams.get('ms') ?? 400),
-      );
+      await stall(url.searchParams, 400);
+      gates.delete(url.searchParams.get('gate') ?? '');
+      response.end('<p>second</p></body></html>');
       return;
     }
     case '/stalled-head': {
       // No charset in the Content-Type, and part of the head flushed early (a preload hint), then the
-      // page's work (`?ms=`) before the rest: the page cannot say its charset until then.
+      // page's work (`?ms=`, or until the test opens `?gate=`) before the rest: the page cannot say
+      // its charset until then.
       response.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'public, max-age=60' });
       response.write(
         '<!doctype html><html><head><title>Stalled</title><link rel="preload" href="/app.css" as="style">',
       );
-      setTimeout(
-        () =>
-          response.end(
-            '<meta name="description" content="x"></head><body><p id="last">end</p></body></html>',
-          ),
-        Number(url.searchParams.get('ms') ?? 1500),
-      );
+      await stall(url.searchParams, 1500);
+      gates.delete(url.searchParams.get('gate') ?? '');
+      response.end('<meta name="description" content="x"></head><body><p id="last">end</p></body></html>');
       return;
     }
     case '/huge-inline-json': {

@@ -7,7 +7,7 @@ import type { Env } from '../../worker/src/env';
 import { OutboxRefusedError } from '../../worker/src/events/outbox';
 import { defaultBundleFiles } from '../../worker/src/models/default-bundle.generated';
 import { proxyHandler } from '../../worker/src/proxy';
-import { PREFETCH_LIMIT } from '../../worker/src/proxy/page-session';
+import { PageSession, PREFETCH_LIMIT } from '../../worker/src/proxy/page-session';
 import { browserHeaders, direct, PUBLIC, proxied, raw, testEnv, viaWorker } from './proxy-helpers';
 import { count, withoutInsertions } from './proxy-insertions';
 import { productById, testSource } from './proxy-test-source';
@@ -377,18 +377,49 @@ describe('proxy: personalized pages', () => {
   });
 
   it('rewrites a price whose quote arrives only after its element ended, within the budget', async () => {
-    // The quote is known only after the origin's page streamed past the price: the handler waits
-    // for it (the asynchronous path) instead of writing it at once (the path for a known quote).
+    // The quote is held until the price handler has met the element's whole text and looked for a
+    // quote it already has (PageSession.settledPrice): it finds none, so it must wait for the quote
+    // (the asynchronous path) instead of writing what it knows at once (the path for a known quote).
+    // A handler that did not wait would write the shop's own price. (workerd runs other work between
+    // the rewriter's handler calls, so the page's output having reached the element would not do.)
     const base = productById('85123A').price;
     const personal = Math.round(base * 0.5 * 100) / 100;
-    const { body } = await proxied(
-      DEMO_PRODUCT,
-      {},
-      {
-        deps: { source: () => testSource({ delayMs: 150, priceFactor: 0.5 }) },
-        env: { PERSONALIZATION_BUDGET_MS: '10000' },
-      },
-    );
+    let elementEnded: () => void = () => {};
+    const ended = new Promise<void>((resolve) => {
+      elementEnded = resolve;
+    });
+    const lookups: Array<{ productId: string; known: boolean }> = [];
+    const settledPrice = PageSession.prototype.settledPrice;
+    const lookup = vi.spyOn(PageSession.prototype, 'settledPrice').mockImplementation(function (
+      this: PageSession,
+      productId: string,
+    ) {
+      const found = settledPrice.call(this, productId);
+      lookups.push({ productId, known: found !== undefined });
+      if (productId === '85123A') elementEnded();
+      return found;
+    });
+    const source = testSource({ priceFactor: 0.5 });
+    const prices = source.prices.bind(source);
+    source.prices = async (ids) => {
+      await ended;
+      return prices(ids);
+    };
+    let body: string;
+    try {
+      // A budget longer than the test's own timeout: no clock decides whether the quote is in time.
+      ({ body } = await proxied(
+        DEMO_PRODUCT,
+        {},
+        { deps: { source: () => source }, env: { PERSONALIZATION_BUDGET_MS: '60000' } },
+      ));
+    } finally {
+      lookup.mockRestore();
+      elementEnded();
+    }
+    expect(lookups.filter((seen) => seen.productId === '85123A')).toEqual([
+      { productId: '85123A', known: false },
+    ]);
     expect(body).toContain(
       `<span class="price" data-rx-price data-rx-product-id="85123A">£${personal.toFixed(2)}</span>`,
     );
