@@ -159,6 +159,14 @@ const SORT_LIMIT_HINT =
 /** MongoDB's error code for a blocking sort past its memory limit without disk use. */
 const SORT_EXCEEDED_MEMORY = 292;
 
+/** Whether a read failed because MongoDB would not sort in memory past its limit (292; see read). */
+export function sortRefused(error: unknown): boolean {
+  return (
+    error instanceof InputError &&
+    (error.cause as { code?: unknown } | undefined)?.code === SORT_EXCEEDED_MEMORY
+  );
+}
+
 /**
  * One connection to the events collection at `uri` for the readers (`npm run train`, and `npm run
  * report`, trainer/experiment/): its indexes, and the documents of pipelines, by cursor, in the stored
@@ -240,6 +248,7 @@ export class EventsCollection {
               (code === SORT_EXCEEDED_MEMORY
                 ? SORT_LIMIT_HINT
                 : authSourceHint(error, this.uri, this.client)),
+            { cause: error },
           );
         });
         if (doc === null) return;

@@ -21,7 +21,12 @@ import {
 } from '../../test/support/test-mongo';
 import { REPEATED_MESSAGE_ID } from '../data/events';
 import { ReadReport } from '../data/types';
-import { type ExperimentFormat, NO_BROWSER_INDEX, readExperiment } from './read-events';
+import {
+  type ExperimentFormat,
+  NO_BROWSER_INDEX,
+  READ_ALONG_BROWSER_INDEX,
+  readExperiment,
+} from './read-events';
 import { ExperimentTally, type TallyOptions } from './tally';
 
 let mongo: ReaderMongo;
@@ -200,6 +205,27 @@ describe('experiment events from MongoDB', () => {
     expect(chunked.result).toEqual(result);
   });
 
+  it('lets the server sort the window where it may: no walk along the browser index of every stored event', async () => {
+    const window = { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) };
+    const expected = await tallyOf('mongodb', uri, window);
+    const indexed = withDatabase(uri, `${mongo.database}_indexed`);
+    const client = new MongoClient(indexed);
+    try {
+      const db = client.db(`${mongo.database}_indexed`);
+      await db
+        .collection<EventDocument>('events')
+        .insertMany([...events, ...refundEvents].map((e) => toEventDocument(e)));
+      await ensureIndexes(db);
+      const { result, report } = await tallyOf('mongodb', indexed, window);
+      expect(result).toEqual(expected.result);
+      expect(report.notes).not.toContain(READ_ALONG_BROWSER_INDEX);
+      expect(report.notes).not.toContain(NO_BROWSER_INDEX);
+    } finally {
+      await client.db(`${mongo.database}_indexed`).dropDatabase();
+      await client.close();
+    }
+  });
+
   it('nets refunds where their order counts, the browser that reported it read before or after', async () => {
     const window = { site: 'shop', from: Date.UTC(2026, 11, 1), to: Date.UTC(2026, 11, 31) };
     const { result, report } = await tallyOf('mongodb', uri, window);
@@ -303,6 +329,7 @@ describe('experiment events from a server that refuses to sort in memory', () =>
   });
 
   it("reads browser by browser along the consumer's anonymous_time index: the same report, one browser held", async () => {
+    const fellBack: boolean[] = [];
     for (const window of [
       { site: 'shop', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 10, 10) },
       { site: 'shop', from: Date.UTC(2026, 11, 1), to: Date.UTC(2026, 11, 31) },
@@ -313,7 +340,11 @@ describe('experiment events from a server that refuses to sort in memory', () =>
       expect(report.rows).toEqual(expected.report.rows);
       expect(held).toEqual(expected.held);
       expect(report.notes).not.toContain(NO_BROWSER_INDEX);
+      fellBack.push(report.notes.includes(READ_ALONG_BROWSER_INDEX));
     }
+    // Where the window's events pass 1 KB, the server's own sort was refused first (allowDiskUse
+    // ignored) and the read went along the index; a window under it was sorted by the server.
+    if (!real) expect(fellBack).toEqual([true, false]);
   });
 
   it.skipIf(real !== undefined)(

@@ -2,15 +2,16 @@
  * The stored events the experiment report reads: a JSONL export (`--format events`), or the events
  * collection itself (`--format mongodb`). There the server does the filtering (site, time window and
  * the fields the report reads), so only what counts crosses the wire, and gives the events browser by
- * browser, so the report's memory does not grow with browsers. That order comes from the consumer's
- * `anonymous_time` index (`anonymousId, timestamp`), hinted: a `$sort` of every event of the window in
- * memory fails past 100 MB without `allowDiskUse`, which Atlas Free and Flex clusters ignore.
+ * browser, so the report's memory does not grow with browsers. The server sorts the window's events
+ * (spilling to disk past 100 MB where the cluster allows); where it refuses (Atlas Free and Flex ignore
+ * `allowDiskUse`), they are read along the consumer's `anonymous_time` index (`anonymousId, timestamp`),
+ * hinted, which needs no sort (browsersEvents).
  */
 
 import { fromEventDocument } from '../../contracts/event-document';
 import { ORDER_COMPLETED, ORDER_REFUNDED } from '../../contracts/experiment-events';
 import { readEventRecords } from '../data/events';
-import { EventsCollection, type EventsIndex, indexStartingWith } from '../data/mongodb';
+import { EventsCollection, type EventsIndex, indexStartingWith, sortRefused } from '../data/mongodb';
 import type { ReadReport } from '../data/types';
 import type { ExperimentTally, TallyOptions } from './tally';
 
@@ -137,6 +138,45 @@ export const NO_BROWSER_INDEX =
   "the events collection has no index starting with anonymousId, such as the consumer's anonymous_time: " +
   "MongoDB sorts the browsers' events in memory, which past 100 MB fails on Atlas Free and Flex clusters";
 
+/** The read summary's note when the window's events had to be read along the browser index. */
+export const READ_ALONG_BROWSER_INDEX =
+  "MongoDB would not sort the window's events in memory (Atlas Free and Flex clusters ignore allowDiskUse): " +
+  'read browser by browser along the anonymousId index instead, which walks every stored event, not only the window';
+
+/**
+ * Every browser's events of the window, browser by browser. First as the server chooses (the window
+ * bounded by an index such as the consumer's `site_time`, then sorted, spilling to disk where the
+ * cluster allows): a report of last week reads last week, not the whole collection. Only when MongoDB
+ * refuses that sort (292: Atlas Free and Flex past 100 MB) along the browser index, hinted, whose
+ * order needs no sort but whose walk covers every stored event. A refused sort fails before its first
+ * document, so nothing has been counted twice; any other failure, or one after documents came, is the
+ * read's error.
+ */
+async function* browsersEvents(
+  events: EventsCollection,
+  options: Window,
+  order: BrowserOrder,
+  report: ReadReport,
+): AsyncGenerator<Record<string, unknown>> {
+  const pipeline = experimentPipelines.browsers(options, order);
+  if (order.hint === undefined) {
+    yield* events.read(pipeline);
+    return;
+  }
+  let read = 0;
+  try {
+    for await (const doc of events.read(pipeline)) {
+      read += 1;
+      yield doc;
+    }
+    return;
+  } catch (error) {
+    if (read > 0 || !sortRefused(error)) throw error;
+  }
+  report.notes.push(READ_ALONG_BROWSER_INDEX);
+  yield* events.read(pipeline, order.hint);
+}
+
 /** Reads the events of `input` into `tally`. */
 export async function readExperiment(
   format: ExperimentFormat,
@@ -171,7 +211,7 @@ export async function readExperiment(
     tally.browsersSortedFrom(browsersOf);
     const order = browserOrder(await events.indexes());
     if (order.hint === undefined) report.notes.push(NO_BROWSER_INDEX);
-    for await (const doc of events.read(experimentPipelines.browsers(options, order), order.hint))
+    for await (const doc of browsersEvents(events, options, order, report))
       tally.add(fromEventDocument(doc), ++position);
   } finally {
     await events.close();
