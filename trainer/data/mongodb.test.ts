@@ -8,16 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
 import { databaseOfUri } from '../../contracts/mongodb-uri';
-import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
-import { ensureConsumerIndexes as ensureIndexes } from '../../test/support/consumer-indexes';
-import {
-  dropTestDatabase,
-  type ReaderMongo,
-  readerMongo,
-  realTestMongoUri,
-  testDatabaseName,
-  withDatabase,
-} from '../../test/support/test-mongo';
+import { startLocalMongo } from '../../scripts/local-mongo/index';
+import { type SortRefusingMongo, sortRefusingMongo } from '../../test/support/consumer-indexes';
+import { type ReaderMongo, readerMongo, realTestMongoUri, withDatabase } from '../../test/support/test-mongo';
 import { EVENT_WEIGHTS } from './event-weights';
 import { InputError } from './lines';
 import { authSourceHint, mongodbSource } from './mongodb';
@@ -216,11 +209,7 @@ describe('mongodb reader', () => {
  */
 describe('mongodb reader on a server that refuses to sort in memory', () => {
   const real = realTestMongoUri();
-  let strict: LocalMongo | undefined;
-  let base = '';
-  /** The events with the consumer's indexes, and the same events without them. */
-  const indexed = real ? testDatabaseName() : 'rxstrict';
-  const bare = real ? testDatabaseName() : 'rxstrict_bare';
+  let server: SortRefusingMongo;
   // Every kind of product event, stored out of time order (minute m of the hour), each with a name
   // that makes the events of one kind pass 1 KB; anon-0 signs in as u-0 at minute 21, anon-1 as u-1
   // (an identify event), anon-2 never does.
@@ -249,37 +238,18 @@ describe('mongodb reader on a server that refuses to sort in memory', () => {
   });
 
   beforeAll(async () => {
-    strict = real
-      ? undefined
-      : await startLocalMongo({
-          host: '127.0.0.1',
-          port: 0,
-          blockingSortBytes: 1024,
-          ignoreAllowDiskUse: true,
-        });
-    base = real ?? strict?.uri ?? '';
-    const client = new MongoClient(base);
-    try {
-      for (const name of [indexed, bare]) {
-        await client
-          .db(name)
-          .collection<EventDocument>('events')
-          .insertMany(events.map((event) => toEventDocument(event)));
-      }
-      // The indexes the worker's consumer creates.
-      await ensureIndexes(client.db(indexed));
-    } finally {
-      await client.close();
-    }
+    server = await sortRefusingMongo(
+      events.map((event) => toEventDocument(event)),
+      { indexed: 'rxstrict', bare: 'rxstrict_bare' },
+    );
   });
 
   afterAll(async () => {
-    if (real) for (const name of [indexed, bare]) await dropTestDatabase(real, name);
-    await strict?.close();
+    await server?.close();
   });
 
   it("reads in time order along the consumer's event_time index, with no sort in memory", async () => {
-    const source = mongodbSource(withDatabase(base, indexed));
+    const source = mongodbSource(withDatabase(server.base, server.indexed));
     const rows = await readAll(source);
     const owner = ['u-0', 'u-1', 'anon-2'];
     expect(rows.map((r) => [r.user, r.item, r.time])).toEqual(
@@ -295,7 +265,7 @@ describe('mongodb reader on a server that refuses to sort in memory', () => {
   it.skipIf(real !== undefined)(
     'without that index the server sorts in memory and refuses: the error and the summary say why',
     async () => {
-      const source = mongodbSource(withDatabase(base, bare));
+      const source = mongodbSource(withDatabase(server.base, server.bare));
       const refused = await readAll(source).catch((e: Error) => e);
       expect(refused).toBeInstanceOf(InputError);
       expect((refused as Error).message).toMatch(

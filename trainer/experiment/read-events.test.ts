@@ -9,16 +9,12 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventDocument, toEventDocument } from '../../contracts/event-document';
 import type { StoredEvent } from '../../contracts/events';
-import { type LocalMongo, startLocalMongo } from '../../scripts/local-mongo/index';
-import { ensureConsumerIndexes as ensureIndexes } from '../../test/support/consumer-indexes';
 import {
-  dropTestDatabase,
-  type ReaderMongo,
-  readerMongo,
-  realTestMongoUri,
-  testDatabaseName,
-  withDatabase,
-} from '../../test/support/test-mongo';
+  ensureConsumerIndexes as ensureIndexes,
+  type SortRefusingMongo,
+  sortRefusingMongo,
+} from '../../test/support/consumer-indexes';
+import { type ReaderMongo, readerMongo, realTestMongoUri, withDatabase } from '../../test/support/test-mongo';
 import { REPEATED_MESSAGE_ID } from '../data/events';
 import { ReadReport } from '../data/types';
 import {
@@ -276,40 +272,17 @@ describe('experiment events from MongoDB', () => {
  */
 describe('experiment events from a server that refuses to sort in memory', () => {
   const real = realTestMongoUri();
-  let strict: LocalMongo | undefined;
-  let base = '';
-  /** The events with the consumer's indexes, and the same events without them. */
-  const indexed = real ? testDatabaseName() : 'rxreport_strict';
-  const bare = real ? testDatabaseName() : 'rxreport_bare';
+  let server: SortRefusingMongo;
 
   beforeAll(async () => {
-    strict = real
-      ? undefined
-      : await startLocalMongo({
-          host: '127.0.0.1',
-          port: 0,
-          blockingSortBytes: 1024,
-          ignoreAllowDiskUse: true,
-        });
-    base = real ?? strict?.uri ?? '';
-    const client = new MongoClient(base);
-    try {
-      for (const name of [indexed, bare]) {
-        await client
-          .db(name)
-          .collection<EventDocument>('events')
-          .insertMany([...events, ...refundEvents].map((e) => toEventDocument(e)));
-      }
-      // The indexes the worker's consumer creates.
-      await ensureIndexes(client.db(indexed));
-    } finally {
-      await client.close();
-    }
+    server = await sortRefusingMongo(
+      [...events, ...refundEvents].map((e) => toEventDocument(e)),
+      { indexed: 'rxreport_strict', bare: 'rxreport_bare' },
+    );
   });
 
   afterAll(async () => {
-    if (real) for (const name of [indexed, bare]) await dropTestDatabase(real, name);
-    await strict?.close();
+    await server?.close();
   });
 
   /** A tally with each arm's spending in value order: the order browsers are summed up in is the index's. */
@@ -335,7 +308,11 @@ describe('experiment events from a server that refuses to sort in memory', () =>
       { site: 'shop', from: Date.UTC(2026, 11, 1), to: Date.UTC(2026, 11, 31) },
     ]) {
       const expected = await tallyOf('mongodb', uri, window);
-      const { result, report, held } = await tallyOf('mongodb', withDatabase(base, indexed), window);
+      const { result, report, held } = await tallyOf(
+        'mongodb',
+        withDatabase(server.base, server.indexed),
+        window,
+      );
       expect(comparable(result)).toEqual(comparable(expected.result));
       expect(report.rows).toEqual(expected.report.rows);
       expect(held).toEqual(expected.held);
@@ -354,7 +331,7 @@ describe('experiment events from a server that refuses to sort in memory', () =>
       const report = new ReadReport();
       const tally = new ExperimentTally({ ...window, attributionMs: 7 * 86_400_000 }, report);
       await expect(
-        readExperiment('mongodb', withDatabase(base, bare), window, tally, report),
+        readExperiment('mongodb', withDatabase(server.base, server.bare), window, tally, report),
       ).rejects.toThrow(
         /^reading rxreport_bare\.events from MongoDB failed after \d+ events: PlanExecutor error during aggregation :: caused by :: Sort exceeded memory limit of 1024 bytes, but did not opt in to external sorting\. \(MongoDB sorted in memory, past its limit, as no index gave the order: .*Atlas Free and Flex clusters ignore allowDiskUse\)$/,
       );
