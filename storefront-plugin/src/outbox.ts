@@ -1,7 +1,7 @@
 import { MAX_EVENT_BYTES, type RxEventInput } from '../../contracts/event-types';
 import { groups } from '../../contracts/groups';
 import { guard, report } from './lib/guard';
-import { readItem, removeItem, storedKeys, writeItem } from './lib/storage';
+import { allowed, readItem, removeItem, storedKeys, writeItem } from './lib/storage';
 
 /** Send when this many events wait... */
 export const BATCH_SIZE = 10;
@@ -89,9 +89,11 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
    * be sent twice: delivery is at least once, and the intake stores an event once by its messageId.
    */
   function adopt(): void {
+    // Before consent storage is not touched at all, not even listed (rx.consent(true) adopts then).
+    if (!allowed) return;
     // This page's own key holds what `pending` holds; it is written again below.
     removeItem(ownKey);
-    // Only keys it can read: while storage is disallowed nothing is taken, so nothing is removed.
+    // Only keys it can read.
     const keys = queueKeys().filter(readItem);
     // Each event once, by its JSON, this page's own copy kept (it may be in flight). Past MAX_QUEUED
     // the front goes: the events taken, then this page's oldest.

@@ -456,6 +456,26 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(await page.evaluate('document.cookie')).toMatch(/rx_uid=[0-9a-f-]{36}/);
   });
 
+  it('with consent required does not touch localStorage before rx.consent(true), not even to list its keys', async () => {
+    const { page, errors } = await browser.newPage();
+    // Counts every reach for window.localStorage (listing keys or removing one is access too).
+    await page.addInitScript(`{
+      const own = Object.getOwnPropertyDescriptor(window, 'localStorage') ?? Object.getOwnPropertyDescriptor(Window.prototype, 'localStorage');
+      window.storageTouched = 0;
+      Object.defineProperty(window, 'localStorage', { configurable: true, get() { window.storageTouched++; return own.get.call(window); } });
+    }`);
+    await open(page, shopPage({ tag: 'data-consent="required"' }));
+    await page.locator('#slot .rx-block').waitFor();
+    await page.evaluate("rx.track('Before Consent'); rx.flush()");
+    await page.click('#add');
+    expect(await page.evaluate('window.storageTouched')).toBe(0);
+    await page.evaluate('rx.consent(true)');
+    await expect.poll(() => api.events.filter(named('Before Consent')).length, POLL).toBe(1);
+    // The events waiting in memory were stored (and sent) once consent allowed it.
+    expect(await page.evaluate('window.storageTouched')).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+  });
+
   it('keeps a user id given before consent once consent is granted, for the next pages', async () => {
     const { page } = await browser.newPage();
     await open(page, shopPage({ tag: 'data-consent="required"' }));
