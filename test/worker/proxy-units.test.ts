@@ -312,6 +312,24 @@ describe('request and response rules', () => {
 describe("a page's own charset declaration (for a Content-Type without one)", () => {
   const bytes = (text: string) => new TextEncoder().encode(text);
 
+  /** A body that gives its first chunk at once, the rest once `release` is called (an origin still working). */
+  const firstChunkThenHeld = (chunks: readonly string[]) => {
+    let release = () => {};
+    const rest = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (pulled > 0) await rest;
+        const chunk = chunks[pulled++];
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(bytes(chunk));
+      },
+    });
+    return { body, release };
+  };
+
   it('reads <meta charset> and the http-equiv form, quoted or not, outside comments', () => {
     expect(declaredCharset(bytes('<!doctype html><head><meta charset="Windows-1252">'))).toBe('windows-1252');
     expect(declaredCharset(bytes("<meta charset='shift_jis'>"))).toBe('shift_jis');
@@ -338,19 +356,7 @@ describe("a page's own charset declaration (for a Content-Type without one)", ()
   it('hands the whole body back, and stops reading once the head is over (an early-flushed head is not held)', async () => {
     const chunks = ['<html><head><title>t</title></head>', '<body>£', 'rest</body></html>'];
     // The origin sends its head, then works on the rest until released: sniffing must not wait for it.
-    let release = () => {};
-    const rest = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let pulled = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (pulled > 0) await rest;
-        const chunk = chunks[pulled++];
-        if (chunk === undefined) controller.close();
-        else controller.enqueue(bytes(chunk));
-      },
-    });
+    const { body, release } = firstChunkThenHeld(chunks);
     const sniffed = await sniffCharset(body, 10_000);
     expect(sniffed.charset).toBeUndefined();
     release();
@@ -363,19 +369,7 @@ describe("a page's own charset declaration (for a Content-Type without one)", ()
       '<html><head><title>t</title><link rel="stylesheet" href="/a.css">',
       '</head><body>£</body>',
     ];
-    let release = () => {};
-    const rest = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let pulled = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (pulled > 0) await rest;
-        const chunk = chunks[pulled++];
-        if (chunk === undefined) controller.close();
-        else controller.enqueue(bytes(chunk));
-      },
-    });
+    const { body, release } = firstChunkThenHeld(chunks);
     // The rest is released only after the sniff has answered: a sniff that waited for it (as the old one
     // did) never answers, and the test's timeout fails it.
     const sniffed = await sniffCharset(body, 30);
