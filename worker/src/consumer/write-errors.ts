@@ -56,15 +56,12 @@ export function outcomesOfInsert(count: number, error: unknown): DocumentOutcome
 
 /**
  * Whether a duplicate key error is on `_id`, the event's `messageId`: the same event delivered again.
- * Servers since 4.2 name the index's keys (`keyPattern`); older ones only in the message
- * ("index: _id_ dup key: …"). Neither there: taken as `_id`, the only unique index the consumer makes.
+ * Read from the message ("… index: _id_ dup key: …"), the one place the driver keeps the index's
+ * name: its bulk writer copies only `index`, `code`, `errmsg` and `errInfo` of each server write
+ * error (mongodb/lib/bulk/common.js), so the server's `keyPattern` never reaches here. No index named:
+ * taken as `_id`, the only unique index the consumer makes.
  */
-function onIdOnly(writeError: { errmsg?: string; err?: { keyPattern?: unknown } }): boolean {
-  const keyPattern = writeError.err?.keyPattern;
-  if (keyPattern !== null && typeof keyPattern === 'object') {
-    const keys = Object.keys(keyPattern);
-    return keys.length === 1 && keys[0] === '_id';
-  }
+function onIdOnly(writeError: { errmsg?: string }): boolean {
   const named = /index: (\S+) dup key/.exec(writeError.errmsg ?? '');
   return named === null || named[1] === '_id_';
 }
