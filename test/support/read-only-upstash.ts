@@ -3,9 +3,11 @@
  * (Redis answers writes with OOM then): a stand-in in front of the real local Upstash server, to test
  * that `/healthz` shows failing cache writes while lookups succeed. Requests are passed on unchanged,
  * except that any command that writes (the store script's EVALSHA/EVAL, SET, ...) is answered with
- * Redis's OOM error, alone or inside a pipeline.
+ * Redis's OOM error, alone or inside a pipeline. The headers the Upstash client sends go on too,
+ * `Upstash-Encoding` among them: without it the upstream answers plain strings that a client with the
+ * default base64 encoding (offRequestRedis) would decode into garbage.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -30,6 +32,17 @@ export interface ReadOnlyUpstash {
 
 const writes = (command: unknown): boolean =>
   !Array.isArray(command) || !READS.has(String(command[0]).toLowerCase());
+
+/** The client's request headers, less those that describe this hop rather than the request. */
+function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const forwarded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || ['host', 'connection', 'content-length', 'keep-alive'].includes(name))
+      continue;
+    forwarded[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return forwarded;
+}
 
 export async function startReadOnlyUpstash(upstreamUrl: string): Promise<ReadOnlyUpstash> {
   const server: Server = createServer((request, response) => {
@@ -56,7 +69,7 @@ export async function startReadOnlyUpstash(upstreamUrl: string): Promise<ReadOnl
       }
       fetch(new URL(path, upstreamUrl), {
         method: request.method,
-        headers: { authorization: request.headers.authorization ?? '', 'content-type': 'application/json' },
+        headers: forwardedHeaders(request.headers),
         ...(body ? { body } : {}),
       })
         .then(async (upstream) => {
