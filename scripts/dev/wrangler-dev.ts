@@ -251,13 +251,11 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     }),
   );
   const lines: string[] = [];
-  let workerdUrl: string | undefined;
-  /** What start-up has told so far: READY_LINE's address, or that workerd could not bind our port. */
+  /** What start-up has told so far: READY_LINE's and WORKERD_LINE's addresses, or that workerd could not bind our port. */
   const startup: StartupSignals = {};
   // Line by line: a line cut between two chunks is completed by the next one (READY_LINE must be whole).
   const take = (line: string) => {
     if (!line.trim()) return;
-    if (line.startsWith(`${WORKERD_LINE} `)) workerdUrl = line.slice(WORKERD_LINE.length + 1).trim();
     readStartupLine(line, options.port, startup);
     lines.push(line);
     if (lines.length > KEPT_LINES) lines.shift();
@@ -317,7 +315,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     if (!options.watch) return;
     const readyUrl = `${url}${options.readyPath ?? '/healthz'}`;
     stopWatching = watchWorker({
-      probe: () => probeWorker(workerdUrl, readyUrl),
+      probe: () => probeWorker(startup.workerdUrl, readyUrl),
       intervalMs: options.watchIntervalMs ?? 2_000,
       misses: 2,
       onLost: (reason) => {
@@ -327,7 +325,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   });
   return {
     url,
-    workerdUrl: () => workerdUrl,
+    workerdUrl: () => startup.workerdUrl,
     pid: child.pid ?? -1,
     recentOutput: () => [...lines],
     exited,
@@ -441,6 +439,8 @@ export class WorkerPortTakenError extends Error {
 export interface StartupSignals {
   /** The address in READY_LINE. */
   readyUrl?: string;
+  /** The worker's own address in workerd, from WORKERD_LINE (dev-worker-main.ts prints it). */
+  workerdUrl?: string;
   /** workerd failed to bind the worker's port. */
   portTaken?: boolean;
 }
@@ -452,6 +452,10 @@ const BIND_FAILED = /bind\(.*Address already in use; toString\(\) = (\S+)/;
 export function readStartupLine(line: string, port: number, signals: StartupSignals): void {
   if (line.startsWith(`${READY_LINE} `)) {
     signals.readyUrl = line.slice(READY_LINE.length + 1).trim();
+    return;
+  }
+  if (line.startsWith(`${WORKERD_LINE} `)) {
+    signals.workerdUrl = line.slice(WORKERD_LINE.length + 1).trim();
     return;
   }
   const address = BIND_FAILED.exec(line)?.[1];

@@ -23,6 +23,7 @@ import {
   READY_LINE,
   readStartupLine,
   type StartupSignals,
+  WORKERD_LINE,
   watchWorker,
 } from '../../scripts/dev/wrangler-dev';
 
@@ -373,6 +374,12 @@ describe('when the worker under wrangler dev counts as started', () => {
     expect(signals).toEqual({ portTaken: true });
     readStartupLine(`${READY_LINE} http://127.0.0.1:8799/`, 8799, signals);
     expect(signals.readyUrl).toBe('http://127.0.0.1:8799/');
+    readStartupLine(`${WORKERD_LINE} http://127.0.0.1:41234`, 8799, signals);
+    expect(signals).toEqual({
+      portTaken: true,
+      readyUrl: 'http://127.0.0.1:8799/',
+      workerdUrl: 'http://127.0.0.1:41234',
+    });
   });
 
   it("takes only the worker's own health report for /healthz, not another server's page there", () => {
