@@ -156,6 +156,20 @@ describe('/healthz config', () => {
     expect(apart.components.config).toEqual({ status: 'ok' });
   });
 
+  it('names the Segment server key being the (public) write key: degraded, no value shown', async () => {
+    const shared = await healthz({
+      SEGMENT_WRITE_KEY: 'secret-marker-segment',
+      SEGMENT_SERVER_WRITE_KEY: 'secret-marker-segment',
+    });
+    expect(shared.components.config?.status).toBe('degraded');
+    expect(shared.components.config?.detail).toMatch(
+      /^SEGMENT_SERVER_WRITE_KEY and SEGMENT_WRITE_KEY are the same secret/,
+    );
+    expect(JSON.stringify(shared)).not.toContain('secret-marker');
+    const apart = await healthz({ SEGMENT_WRITE_KEY: 'public-key', SEGMENT_SERVER_WRITE_KEY: 'server-key' });
+    expect(apart.components.config).toEqual({ status: 'ok' });
+  });
+
   it('says what is wrong with ORIGIN_URL without showing the origin’s host on this public path', async () => {
     for (const origin of ['hidden-origin.example', 'hidden-origin.example:8443']) {
       const body = await healthz({ ORIGIN_URL: origin });

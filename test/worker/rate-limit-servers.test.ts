@@ -15,12 +15,14 @@ function refusingLimiter() {
 }
 
 const WRITE_KEY = 'test-segment-write-key'; // test/support/worker-project.ts
+const SERVER_KEY = 'test-segment-server-write-key';
 const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
 const ip = { 'cf-connecting-ip': '203.0.113.50' };
 
 describe('the shopper rate limit does not count the shop servers', () => {
-  it('a Segment/RudderStack server with the valid write key (Basic auth) is not a shopper; a wrong key or one in the body is', async () => {
+  it('a Segment/RudderStack server with the server write key (Basic auth) is not a shopper; the public write key, a wrong key or one in the body is', async () => {
     const { limiter } = refusingLimiter();
+    const env = { RATE_LIMITER: limiter, SEGMENT_SERVER_WRITE_KEY: SERVER_KEY };
     // An empty batch is refused after the limiter and the write key: 400 means the limiter let it by.
     const batch = (headers: Record<string, string>, body: unknown = { batch: [] }) =>
       call(
@@ -30,18 +32,61 @@ describe('the shopper rate limit does not count the shop servers', () => {
           headers: { ...ip, 'content-type': 'application/json', ...headers },
           body: JSON.stringify(body),
         },
-        { RATE_LIMITER: limiter },
+        env,
       );
-    expect((await batch({ authorization: basic(WRITE_KEY) })).status).toBe(400);
+    expect((await batch({ authorization: basic(SERVER_KEY) })).status).toBe(400);
+    // SEGMENT_WRITE_KEY may sit in the shop's pages (RudderStack JS): whoever copies it is a shopper.
+    expect((await batch({ authorization: basic(WRITE_KEY) })).status).toBe(429);
     expect((await batch({ authorization: basic('not-the-key') })).status).toBe(429);
-    expect((await batch({}, { batch: [], writeKey: WRITE_KEY })).status).toBe(429);
+    expect((await batch({}, { batch: [], writeKey: SERVER_KEY })).status).toBe(429);
   });
 
-  it("the write key exempts only the Segment-compatible intake: with it, the shoppers' routes are still limited", async () => {
+  it('a server key equal to the public write key exempts nothing (it is as public)', async () => {
     const { limiter } = refusingLimiter();
-    // A browser source (RudderStack JS) makes the write key public.
-    const withKey = { ...ip, authorization: basic(WRITE_KEY) };
-    const env = { RATE_LIMITER: limiter };
+    const response = await call(
+      '/v1/batch',
+      {
+        method: 'POST',
+        headers: { ...ip, 'content-type': 'application/json', authorization: basic(WRITE_KEY) },
+        body: '{"batch":[]}',
+      },
+      { RATE_LIMITER: limiter, SEGMENT_SERVER_WRITE_KEY: WRITE_KEY },
+    );
+    expect(response.status).toBe(429);
+  });
+
+  it('either key is taken by the Segment-compatible intake once past the limiter', async () => {
+    const env = { SEGMENT_SERVER_WRITE_KEY: SERVER_KEY };
+    const batch = (key: string) =>
+      call(
+        '/v1/batch',
+        {
+          method: 'POST',
+          headers: { ...ip, 'content-type': 'application/json', authorization: basic(key) },
+          body: '{"batch":[]}',
+        },
+        env,
+      );
+    // 400: the key was taken and the empty batch refused; 401: the key was not.
+    expect((await batch(SERVER_KEY)).status).toBe(400);
+    expect((await batch(WRITE_KEY)).status).toBe(400);
+    expect((await batch('not-the-key')).status).toBe(401);
+    const serverKeyOnly = await call(
+      '/v1/batch',
+      {
+        method: 'POST',
+        headers: { ...ip, 'content-type': 'application/json', authorization: basic(SERVER_KEY) },
+        body: '{"batch":[]}',
+      },
+      { SEGMENT_WRITE_KEY: '', SEGMENT_SERVER_WRITE_KEY: SERVER_KEY },
+    );
+    expect(serverKeyOnly.status).toBe(400);
+  });
+
+  it("the server key exempts only the Segment-compatible intake: with it, the shoppers' routes are still limited", async () => {
+    const { limiter } = refusingLimiter();
+    const withKey = { ...ip, authorization: basic(SERVER_KEY) };
+    const env = { RATE_LIMITER: limiter, SEGMENT_SERVER_WRITE_KEY: SERVER_KEY };
     expect((await call('/v1/recommendations?placement=home', { headers: withKey }, env)).status).toBe(429);
     expect((await call('/v1/prices?product_ids=A1', { headers: withKey }, env)).status).toBe(429);
     const events = await call(

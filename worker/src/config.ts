@@ -1,4 +1,5 @@
 import type { Env } from './env';
+import { segmentKeysProblem } from './events/segment-auth';
 import { logConfigProblem } from './log';
 import { proxySettings } from './proxy/config';
 import { parseSetting, parseShopOrigins, SETTINGS, type SettingName, type SettingValue } from './settings';
@@ -74,12 +75,14 @@ function findProblems(env: Env): Found {
     if (problem !== undefined) problems.push(problem);
   }
   parseShopOrigins(env.SHOP_ORIGINS, problems);
-  // The one check of secrets: whether two are equal, never their values (the problem names both).
+  // The only checks of secrets: whether two are equal, never their values (the problem names both).
   const sharedSecret = sharedSecretProblem(env);
   if (sharedSecret !== undefined) {
     broken = true;
     problems.push(sharedSecret);
   }
+  const sharedWriteKey = segmentKeysProblem(env);
+  if (sharedWriteKey !== undefined) problems.push(sharedWriteKey);
   // Nothing (no problems) when ORIGIN_URL is not set: the proxy's settings are then not used. When it
   // is set but not an http(s) URL, every proxied request answers 503 (proxy.ts), so that is named (and
   // nothing else of the proxy's, which is not read then).
@@ -114,8 +117,13 @@ export function configBroken(env: Env): boolean {
 }
 
 function check(env: Env): Found {
-  // Secrets stay out of the memo's key: only which price key, if any, USER_ID_SECRET repeats.
-  const key = JSON.stringify([...CHECKED.map((name) => env[name]), userIdSecretSharedWith(env)]);
+  // Secrets stay out of the memo's key: only which price key, if any, USER_ID_SECRET repeats, and
+  // whether the two Segment write keys are one.
+  const key = JSON.stringify([
+    ...CHECKED.map((name) => env[name]),
+    userIdSecretSharedWith(env),
+    segmentKeysProblem(env) !== undefined,
+  ]);
   let result = found.get(key);
   if (result === undefined) {
     result = findProblems(env);

@@ -56,7 +56,14 @@ export interface Env {
    */
   PRICE_SIGNING_KEY_PREVIOUS?: string;
   ADMIN_TOKEN?: string;
+  /** The Segment-compatible intake's write key; may be public (a browser source puts it in pages). */
   SEGMENT_WRITE_KEY?: string;
+  /**
+   * A second write key for server sources only (Segment's cloud, RudderStack's servers, the shop's
+   * backend): also accepted by the Segment-compatible intake, and with it in Basic auth those requests
+   * are not held to the per-IP shopper limit (middleware/rate-limit.ts). Never put it in a page.
+   */
+  SEGMENT_SERVER_WRITE_KEY?: string;
   /** When set, a user id is taken only with its signature (worker/src/shopper/user-signature.ts). */
   USER_ID_SECRET?: string;
   /**
@@ -91,5 +98,6 @@ export type SecretName =
   | 'PRICE_SIGNING_KEY_PREVIOUS'
   | 'ADMIN_TOKEN'
   | 'SEGMENT_WRITE_KEY'
+  | 'SEGMENT_SERVER_WRITE_KEY'
   | 'USER_ID_SECRET'
   | 'USER_HASH_KEY';

@@ -1,18 +1,20 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { secretsEqual } from '../constant-time';
+import type { Env } from '../env';
 import { ApiError } from '../errors';
 
 /**
  * Segment's write-key authentication: HTTP Basic with the write key as the user name and an
  * empty password (what analytics-node and Segment's HTTP API send), or `writeKey` in the JSON
- * body. Compared in constant time with the `SEGMENT_WRITE_KEY` secret. Runs after the body is
- * parsed (`acceptJsonBody`).
+ * body. Compared in constant time with the `SEGMENT_WRITE_KEY` secret and, where set, the server
+ * sources' `SEGMENT_SERVER_WRITE_KEY` (either is taken; both are always compared, so the time does
+ * not tell which one a guess came close to). Runs after the body is parsed (`acceptJsonBody`).
  */
 export function requireSegmentWriteKey(): MiddlewareHandler<AppEnv> {
   return async function requireSegmentWriteKey(c, next) {
-    const expected = c.env.SEGMENT_WRITE_KEY;
-    if (!expected) {
+    const keys = [c.env.SEGMENT_WRITE_KEY, c.env.SEGMENT_SERVER_WRITE_KEY].filter((key) => !!key) as string[];
+    if (keys.length === 0) {
       throw new ApiError(
         401,
         'segment_not_configured',
@@ -20,7 +22,8 @@ export function requireSegmentWriteKey(): MiddlewareHandler<AppEnv> {
       );
     }
     const given = writeKeyFromHeader(c.req.header('authorization')) ?? writeKeyFromBody(await c.req.json());
-    if (given === undefined || !(await secretsEqual(given, expected))) {
+    const matches = given === undefined ? [] : await Promise.all(keys.map((key) => secretsEqual(given, key)));
+    if (!matches.includes(true)) {
       c.header('www-authenticate', 'Basic realm="rx-events"');
       throw new ApiError(401, 'invalid_write_key', 'Missing or wrong Segment write key', [
         { field: 'authorization', reason: 'expected Basic auth with the write key as user name' },
@@ -31,8 +34,9 @@ export function requireSegmentWriteKey(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Whether an `Authorization` header carries the valid write key (Basic auth only: the body is not read).
- * The rate limiter uses it to tell a Segment/RudderStack server from shoppers (middleware/rate-limit.ts).
+ * Whether an `Authorization` header carries `expected` as its write key (Basic auth only: the body is
+ * not read). The rate limiter uses it with `SEGMENT_SERVER_WRITE_KEY` to tell a Segment/RudderStack
+ * server from shoppers (middleware/rate-limit.ts).
  */
 export async function headerHasSegmentWriteKey(
   header: string | undefined,
@@ -41,6 +45,30 @@ export async function headerHasSegmentWriteKey(
   if (!expected) return false;
   const given = writeKeyFromHeader(header);
   return given !== undefined && (await secretsEqual(given, expected));
+}
+
+/**
+ * The server sources' key, unless it is the public write key's value too (then it is as public, and
+ * exempts nothing: `/healthz` `config` names the problem, segmentKeysProblem).
+ */
+export function serverWriteKey(
+  env: Pick<Env, 'SEGMENT_WRITE_KEY' | 'SEGMENT_SERVER_WRITE_KEY'>,
+): string | undefined {
+  const key = env.SEGMENT_SERVER_WRITE_KEY;
+  return key && key !== env.SEGMENT_WRITE_KEY ? key : undefined;
+}
+
+/** What `/healthz` and the log say when the two write keys are one: their names, never a value. */
+export function segmentKeysProblem(
+  env: Pick<Env, 'SEGMENT_WRITE_KEY' | 'SEGMENT_SERVER_WRITE_KEY'>,
+): string | undefined {
+  if (!env.SEGMENT_SERVER_WRITE_KEY || env.SEGMENT_SERVER_WRITE_KEY !== env.SEGMENT_WRITE_KEY)
+    return undefined;
+  return (
+    'SEGMENT_SERVER_WRITE_KEY and SEGMENT_WRITE_KEY are the same secret, so the server key is as public ' +
+    'as a browser source makes the write key: it exempts nothing from the rate limit until it gets a ' +
+    'value of its own (e.g. openssl rand -base64 32, then give it to the server sources)'
+  );
 }
 
 function writeKeyFromHeader(header: string | undefined): string | undefined {

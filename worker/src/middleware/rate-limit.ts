@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { errorBody } from '../errors';
-import { headerHasSegmentWriteKey } from '../events/segment-auth';
+import { headerHasSegmentWriteKey, serverWriteKey } from '../events/segment-auth';
 import { SEGMENT_CALL_PATHS } from '../events/segment-routes';
 import { reportFailure } from '../health';
 import { logRepeating } from '../log-repeating';
@@ -53,10 +53,12 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
  *   It is not limited at all: it reads no shopper's data (a token verifies only for the shopper it
  *   names), touches no Redis and runs no model, and its body is bounded (100 tokens, 128 KB), so an
  *   unlimited caller costs HMAC checks, not anyone's data or a shared budget;
- * - the Segment-compatible intake (SEGMENT_CALL_PATHS only) with the valid `SEGMENT_WRITE_KEY` in its
- *   Basic auth (a Segment or RudderStack server). A write key sent in the body is not checked here (the
- *   limiter reads no body), so those requests count as a shopper's. Only those paths: a browser source
- *   makes the write key public, and with it anyone skipped the limit on recommendations and prices too.
+ * - the Segment-compatible intake (SEGMENT_CALL_PATHS only) with the server sources' own
+ *   `SEGMENT_SERVER_WRITE_KEY` in its Basic auth (a Segment or RudderStack server). Not with
+ *   `SEGMENT_WRITE_KEY`: a browser source (RudderStack JS) puts that one in the shop's pages, and with
+ *   it anyone could send unlimited events from one address. A key sent in the body is not checked here
+ *   (the limiter reads no body), so those requests count as a shopper's. Only those paths: with the
+ *   server key, recommendations and prices are still limited as anyone's.
  */
 async function serverRequest(c: Context<AppEnv>): Promise<boolean> {
   if (c.req.method !== 'POST') return false;
@@ -65,6 +67,6 @@ async function serverRequest(c: Context<AppEnv>): Promise<boolean> {
   return (
     SEGMENT_CALL_PATHS.includes(c.req.path) &&
     authorization !== undefined &&
-    headerHasSegmentWriteKey(authorization, c.env.SEGMENT_WRITE_KEY)
+    headerHasSegmentWriteKey(authorization, serverWriteKey(c.env))
   );
 }
