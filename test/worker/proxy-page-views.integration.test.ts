@@ -73,4 +73,33 @@ describe('proxy: page views', () => {
     expect(plain.events[0]).toMatchObject({ type: 'page', name: 'home' });
     expect(plain.events[0]).not.toHaveProperty('event');
   });
+
+  it("a client over the shopper rate limit still gets its page, but that page's view is not sent", async () => {
+    const keys: string[] = [];
+    const limiter = (success: boolean): RateLimit => ({
+      limit: async ({ key }) => {
+        keys.push(key);
+        return { success };
+      },
+    });
+    const product = raw(page('<main data-rx-view data-rx-product-id="22423"><h1>Plate</h1></main>'), HTML);
+    const headers = { ...SHOPPER, 'cf-connecting-ip': '203.0.113.77' };
+    const over = await proxied(
+      product,
+      { headers },
+      { deps: { source: () => testSource() }, env: { RATE_LIMITER: limiter(false) } },
+    );
+    expect(over.response.status).toBe(200);
+    expect(over.body).toContain('<h1>Plate</h1>');
+    expect(over.events).toEqual([]);
+    const within = await proxied(
+      product,
+      { headers },
+      { deps: { source: () => testSource() }, env: { RATE_LIMITER: limiter(true) } },
+    );
+    expect(within.events).toHaveLength(1);
+    expect(within.events[0]).toMatchObject({ event: 'Product Viewed', properties: { product_id: '22423' } });
+    // Counted by the client's key, as the API's requests are.
+    expect(new Set(keys).size).toBe(1);
+  });
 });

@@ -7,6 +7,7 @@ import { holdEvents } from '../events/outbox';
 import { enqueueEvents } from '../events/producer';
 import { log } from '../log';
 import { logRepeating } from '../log-repeating';
+import { overShopperLimit } from '../middleware/rate-limit';
 import { requestInProgress } from '../models';
 import { anonymousIdCookie, identifyShopper, type Shopper } from '../shopper';
 import { isBot } from './bots';
@@ -333,6 +334,11 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
           // +0.35-0.6 ms locally, docs/proxy.md). A timer that needs the clock to move lets the write go
           // first; the event is no less sent (waitUntil), only a millisecond later.
           await new Promise((resolve) => setTimeout(resolve, PAGE_VIEW_AFTER_PAGE_MS));
+          // The page went out whatever the client's rate; its view counts only within the shopper limit.
+          if (await overShopperLimit(c)) {
+            logRepeating('warn', 'proxy_page_view_over_limit', {});
+            return;
+          }
           const event = pageViewEvent(shopper, publicUrl, context, current, viewedProduct(facts));
           await queuePageView(
             () => deps.sendEvents(c.env, [event]),
