@@ -4,9 +4,30 @@
  * events-consumer.test.ts and events-tls.test.ts; a server message quoting a document's values cannot
  * be provoked there, so that part is checked on the texts MongoDB writes.
  */
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { CONNECT_HINT, explainConnectFailure, retryDetail } from '../../worker/src/consumer/failure-detail';
-import { publicDetail } from '../../worker/src/health';
+import { handleEventBatch } from '../../worker/src/consumer';
+import {
+  CONNECT_HINT,
+  explainConnectFailure,
+  failureDetail,
+  retryDetail,
+  withoutValues,
+} from '../../worker/src/consumer/failure-detail';
+import { mongodbHealth } from '../../worker/src/consumer/health-probe';
+import type { WriterStatus } from '../../worker/src/consumer/writer-status';
+import type { Env } from '../../worker/src/env';
+import { publicDetail, reportRecovery } from '../../worker/src/health';
+
+/** MongoDB's message when a unique index a data team added (on `traits.email`) refuses an event. */
+const DUP_EMAIL =
+  'E11000 duplicate key error collection: rx.events index: traits.email_1 dup key: { traits.email: "ann@example.com" }';
+
+/** The worker's env with an `EVENT_WRITER` whose one object is `writer`; /healthz asks it every time. */
+function envWithWriter(writer: object): Env {
+  const namespace = { idFromName: () => ({}), get: () => writer } as unknown as Env['EVENT_WRITER'];
+  return { ...(env as unknown as Env), EVENT_WRITER: namespace, HEALTH_PROBE_CACHE_SECONDS: '0' };
+}
 
 describe('consumer failure details', () => {
   it('leads a "could not connect" the driver gives no reason for with the causes to check', () => {
@@ -41,6 +62,89 @@ describe('consumer failure details', () => {
     expect(retryDetail(1, 'MongoDB error 50: bad { email: "ann}smith@example.com" }')).toBe(
       '1 event(s) will be retried: MongoDB error 50: bad (…)',
     );
+  });
+
+  it('leaves out the document values and field names a MongoDB message quotes, on every path to /healthz', () => {
+    expect(withoutValues(`MongoDB error 11000: ${DUP_EMAIL}`)).toBe(
+      'MongoDB error 11000: E11000 duplicate key error collection: rx.events index: traits.email_1 dup key: (…)',
+    );
+    // A per-document verdict's quoted text is the document's own (a field name, a value).
+    expect(
+      withoutValues(
+        "MongoDB error 52: The dollar ($) prefixed field '$ann@example.com' in 'properties.$ann@example.com' is not valid for storage.",
+      ),
+    ).toBe("MongoDB error 52: The dollar ($) prefixed field '…' in '…' is not valid for storage.");
+    expect(
+      withoutValues(
+        'cannot be encoded as BSON: BSONError: BSON Document field names cannot contain null bytes, found: "ann@example.com\\u0000"',
+      ),
+    ).toBe(
+      'cannot be encoded as BSON: BSONError: BSON Document field names cannot contain null bytes, found: "…"',
+    );
+    // A driver's own message keeps its quotes (they name an option, not a document's value).
+    const parse = 'MongoParseError: Invalid scheme, expected connection string to start with "mongodb://"';
+    expect(withoutValues(parse)).toBe(parse);
+    // Twice is once.
+    const once = withoutValues(`MongoDB error 52: bad 'x' and "y`);
+    expect(withoutValues(once)).toBe(once);
+    // A thrown error: its kind and message, without the values.
+    const thrown = new Error(DUP_EMAIL);
+    thrown.name = 'MongoServerError';
+    expect(failureDetail(thrown)).toBe(
+      'MongoServerError: E11000 duplicate key error collection: rx.events index: traits.email_1 dup key: (…)',
+    );
+  });
+
+  it('/healthz shows no email from a dup key the writer recorded (a refusal, or a failed batch as an older version kept it)', async () => {
+    const refused: WriterStatus = {
+      failure: null,
+      refused: {
+        count: 1,
+        since: new Date().toISOString(),
+        lastAt: new Date().toISOString(),
+        detail: `MongoDB error 11000: ${DUP_EMAIL}`,
+      },
+      redis: {},
+    };
+    reportRecovery('mongodb');
+    const shown = await mongodbHealth(envWithWriter({ status: async () => refused }));
+    expect(shown.status).toBe('degraded');
+    expect(shown.detail).toMatch(/in rejected_events: MongoDB error 11000: .* dup key: \(…\)$/);
+    expect(shown.detail).not.toContain('ann@example.com');
+
+    const failed: WriterStatus = {
+      failure: { at: new Date().toISOString(), detail: `MongoServerError: ${DUP_EMAIL}` },
+      refused: null,
+      redis: {},
+    };
+    const failure = await mongodbHealth(envWithWriter({ status: async () => failed }));
+    expect(failure.detail).toMatch(
+      /^the last batch failed, none written since: MongoServerError: .* dup key: \(…\)$/,
+    );
+    expect(failure.detail).not.toContain('ann@example.com');
+  });
+
+  it("a batch whose write threw a message quoting a document: this isolate's /healthz shows no email", async () => {
+    const thrown = new Error(DUP_EMAIL);
+    thrown.name = 'MongoServerError';
+    const writer = {
+      write: async () => {
+        throw thrown;
+      },
+      status: async (): Promise<WriterStatus> => ({ failure: null, refused: null, redis: {} }),
+    };
+    const batch = createMessageBatch('rx-events', [
+      { id: 'dup-email-0', timestamp: new Date(), attempts: 1, body: { type: 'track' } },
+    ]);
+    const ctx = createExecutionContext();
+    reportRecovery('mongodb');
+    await handleEventBatch(batch, envWithWriter(writer));
+    expect((await getQueueResult(batch, ctx)).retryMessages).toHaveLength(1);
+    const shown = await mongodbHealth(envWithWriter(writer));
+    expect(shown.status).toBe('degraded');
+    expect(shown.detail).toMatch(/^MongoServerError: E11000 .* dup key: \(…\)$/);
+    expect(shown.detail).not.toContain('ann@example.com');
+    reportRecovery('mongodb');
   });
 
   it("shows no server address on /healthz: a MongoDB open to Workers' addresses is a target", () => {

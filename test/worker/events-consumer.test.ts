@@ -412,10 +412,12 @@ describe('events consumer, packed messages (several events per queue message)', 
     '/healthz shows events MongoDB refuses for good (kept in rejected_events) in an isolate that ran no batch',
     async () => {
       const run = runId();
+      // A data team's unique index on an email: MongoDB's refusal quotes the value ("dup key: { … }").
       const unique = {
-        keys: { 'properties.order_ref': 1 as const },
+        keys: { 'properties.email': 1 as const },
         options: { unique: true as const, sparse: true as const },
       };
+      const email = `ann-${run}@example.com`;
       await withIndexedDatabase(unique, async (_deliverThere, database) => {
         const namespace = workerEnv().EVENT_WRITER;
         if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
@@ -423,7 +425,7 @@ describe('events consumer, packed messages (several events per queue message)', 
         const writer = namespace.get(namespace.idFromName(`refusals-${run}`));
         const events = storedEvents(run, 3).map((event) => ({
           ...event,
-          properties: { ...event.properties, order_ref: `o-${run}` },
+          properties: { ...event.properties, email },
         }));
         const result = await runInDurableObject(writer, async (instance: EventWriter) => {
           const object = instance as unknown as { env: Env };
@@ -439,17 +441,30 @@ describe('events consumer, packed messages (several events per queue message)', 
         expect(result.status.failure).toBeNull();
         expect(result.status.refused).toMatchObject({
           count: 2,
-          detail: expect.stringMatching(/^MongoDB error 11000/),
+          detail: expect.stringMatching(/^MongoDB error 11000: .*properties\.email.* dup key: \(…\)$/),
         });
+        // Kept without the value: the object's status is what a public page shows.
+        expect(result.status.refused?.detail).not.toContain(email);
+        // rejected_events (private) keeps the server's whole reason.
+        const [record] = await withDb(
+          (db) => db.collection<RejectedRecord>('rejected_events').find().toArray(),
+          database,
+        );
+        expect(record?.problems[0]?.reason).toContain(email);
 
         // /healthz asks that writer (the one the consumer uses is named `events`): seen from a fresh isolate.
         const asking = { idFromName: () => ({}), get: () => writer } as unknown as Env['EVENT_WRITER'];
         reportRecovery('mongodb');
-        const { mongodb } = await mongodbHealth({ EVENT_WRITER: asking, HEALTH_PROBE_CACHE_SECONDS: '0' });
+        const { mongodb, text } = await mongodbHealth({
+          EVENT_WRITER: asking,
+          HEALTH_PROBE_CACHE_SECONDS: '0',
+        });
         expect(mongodb?.status).toBe('degraded');
         expect(mongodb?.detail).toMatch(
           /^2 event\(s\) kept out of events since .*, in rejected_events: MongoDB error 11000/,
         );
+        expect(text).not.toContain(email);
+        expect(text).not.toContain(`ann-${run}`);
       });
     },
   );

@@ -1,12 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { MongoClient } from 'mongodb';
-import { describeError } from '../describe-error';
 import type { Env } from '../env';
 import { log } from '../log';
 import { withDeadline } from '../with-deadline';
 import { databaseName, ensureIndexes } from './collections';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
-import { explainConnectFailure, retryDetail } from './failure-detail';
+import { failureDetail, retryDetail, withoutValues } from './failure-detail';
 import { createMongoClient, writeDeadlineMs } from './mongo-client';
 import {
   REFUSED_WINDOW_MS,
@@ -46,7 +45,7 @@ export class EventWriter extends DurableObject<Env> {
       result = await withDeadline(this.writeWithClient(client, request), deadlineMs, 'MongoDB batch write');
     } catch (error) {
       this.dropClient(client);
-      await this.noteOutcome(describeError(explainConnectFailure(error)));
+      await this.noteOutcome(failureDetail(error));
       throw error;
     }
     await this.noteOutcome(failureOf(result));
@@ -91,7 +90,9 @@ export class EventWriter extends DurableObject<Env> {
   /**
    * Counts the events MongoDB refused for good in this batch (a validator, another unique index: kept
    * in `rejected_events`, acked) and those the consumer found malformed, so `/healthz` shows them for
-   * REFUSED_WINDOW_MS after the last one instead of `ok`; the count restarts after that. Never throws.
+   * REFUSED_WINDOW_MS after the last one instead of `ok`; the count restarts after that. The reason is
+   * kept without the values the server quotes (a unique index's "dup key: { traits.email: … }"):
+   * `/healthz` is public; `rejected_events` has the whole reason. Never throws.
    */
   private async noteRefusals(result: WriteResult): Promise<void> {
     const refusals = [
@@ -109,7 +110,7 @@ export class EventWriter extends DurableObject<Env> {
         count: (recent ? earlier.count : 0) + refusals.length,
         since: recent ? earlier.since : now.toISOString(),
         lastAt: now.toISOString(),
-        detail: reason,
+        detail: withoutValues(reason),
       } satisfies WriterRefusals);
     } catch (error) {
       log('warn', 'event_writer_status_not_saved', { error });

@@ -32,11 +32,45 @@ export function explainConnectFailure(error: unknown): unknown {
 
 /**
  * `/healthz`'s words for a batch whose events will be retried: how many, and the first reason (the
- * writer object reports a failed connection as retries, not a throw). A server's message can quote a
- * document's values ("dup key: { order_id: … }"), which a public page must not show: everything from
- * the first `{` on is left out (not only up to its `}`: the reason may be cut before it, or a value may
- * hold one).
+ * writer object reports a failed connection as retries, not a throw), without the values a server
+ * message quotes (withoutValues).
  */
 export function retryDetail(count: number, reason: string): string {
-  return `${count} event(s) will be retried: ${withConnectHint(reason).replace(/\{[\s\S]*/, '(…)')}`;
+  return `${count} event(s) will be retried: ${withConnectHint(withoutValues(reason))}`;
+}
+
+/**
+ * A failure (thrown by a batch's write, or by the call to the writer object) as `/healthz` may show it:
+ * its kind and message, with the hint where it applies and without the values a server message quotes.
+ * The log keeps the error itself.
+ */
+export function failureDetail(error: unknown): string {
+  const explained = explainConnectFailure(error);
+  if (!(explained instanceof Error)) return withoutValues(String(explained));
+  return `${explained.name}: ${withoutValues(explained.message)}`;
+}
+
+/** Where a per-document verdict's text starts: what follows may quote the document's field names. */
+const DOCUMENT_VERDICT = /MongoDB error -?\d+:|cannot be encoded as BSON:/;
+
+/**
+ * A MongoDB message without the document values it quotes, for `/healthz` (public: docs/api.md says it
+ * never shows keys and values). The server quotes a document after the key of a duplicate ("dup key:
+ * { traits.email: "ann@example.com" }", from a unique index a data team added) or one too long to
+ * index: everything from the first `{` on becomes `(…)` (not only up to its `}`: the reason may be cut
+ * before it, or a value may hold one). After a per-document verdict ("MongoDB error 52: The dollar ($)
+ * prefixed field '$…' …", "cannot be encoded as BSON: … found: "…"") quoted text is the document's own
+ * field name or value, and becomes `"…"` / `'…'` too. The log and `rejected_events` keep the whole
+ * message. Applying it twice changes nothing.
+ */
+export function withoutValues(text: string): string {
+  const cut = text.replace(/\{[\s\S]*/, '(…)');
+  const verdict = DOCUMENT_VERDICT.exec(cut);
+  if (verdict === null) return cut;
+  const from = verdict.index + verdict[0].length;
+  const quoted = cut
+    .slice(from)
+    .replace(/"[^"]*(?:"|$)/g, '"…"')
+    .replace(/'[^']*(?:'|$)/g, "'…'");
+  return cut.slice(0, from) + quoted;
 }

@@ -6,7 +6,7 @@ import { reportFailure, reportRecovery } from '../health';
 import { type LiveDelivery, recordLiveCounters } from '../live';
 import { log } from '../log';
 import { retryDelaySeconds } from './backoff';
-import { explainConnectFailure, retryDetail } from './failure-detail';
+import { explainConnectFailure, failureDetail, retryDetail } from './failure-detail';
 import { relayRedisHealth } from './redis-health-relay';
 import { type RejectedEventDocument, rejectedEventDocument } from './rejected-event';
 import { storeBatch } from './store';
@@ -60,7 +60,8 @@ export async function handleEventBatch(
     });
   } catch (caught) {
     const error = explainConnectFailure(caught);
-    reportFailure('mongodb', error);
+    // /healthz gets the failure without the values a server message may quote; the log keeps them.
+    reportFailure('mongodb', failureDetail(caught));
     log('error', 'events_batch_failed', { queue: batch.queue, messages: batch.messages.length, error });
     for (const message of batch.messages)
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

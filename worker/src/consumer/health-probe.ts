@@ -8,6 +8,7 @@ import {
   upstashHealth,
 } from '../health';
 import { withDeadline } from '../with-deadline';
+import { withoutValues } from './failure-detail';
 import { mongoUriProblem } from './mongo-uri';
 import { eventWriter } from './store';
 import { REFUSED_WINDOW_MS, type RedisComponent, type WriterStatus } from './writer-status';
@@ -57,7 +58,8 @@ function writerStatus(env: Env): Promise<WriterStatus> | undefined {
  * events are queued (each would go to the dead-letter queue after its retries); degraded while the
  * writer's last batch failed, for a minute after a batch this isolate ran had to be retried, and while
  * MongoDB refuses events for good (kept in `rejected_events`, out of every report). An RPC, so an
- * active probe (its answer reused for a few seconds per isolate).
+ * active probe (its answer reused for a few seconds per isolate). The writer keeps its details without
+ * the values MongoDB's messages quote; they are cut here too, for records an older version kept.
  */
 export async function mongodbHealth(env: Env): Promise<ComponentHealth> {
   const problem = env.MONGODB_URI ? mongoUriProblem(env.MONGODB_URI) : undefined;
@@ -81,7 +83,9 @@ export async function mongodbHealth(env: Env): Promise<ComponentHealth> {
   if (status?.failure) {
     return {
       status: 'degraded',
-      detail: publicDetail(`the last batch failed, none written since: ${status.failure.detail}`),
+      detail: publicDetail(
+        `the last batch failed, none written since: ${withoutValues(status.failure.detail)}`,
+      ),
       lastFailureAt: status.failure.at,
     };
   }
@@ -90,7 +94,7 @@ export async function mongodbHealth(env: Env): Promise<ComponentHealth> {
     return {
       status: 'degraded',
       detail: publicDetail(
-        `${refused.count} event(s) kept out of events since ${refused.since}, in rejected_events: ${refused.detail}`,
+        `${refused.count} event(s) kept out of events since ${refused.since}, in rejected_events: ${withoutValues(refused.detail)}`,
       ),
       lastFailureAt: refused.lastAt,
     };
