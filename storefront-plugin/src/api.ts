@@ -18,11 +18,11 @@ export const API_TIMEOUT_MS = 5000;
 export type RecommendationsQuery = {
   placement: string;
   product_id?: string;
-  /** Comma-separated, for the cart placement. */
-  product_ids?: string;
+  /** For the cart placement (comma-separated in the URL). */
+  product_ids?: string[];
   category?: string;
-  /** The slot's `data-rx-limit`, else DEFAULT_SLOT_LIMIT (contracts/slot-defaults.ts). */
-  limit?: string | number;
+  /** The slot's `data-rx-limit` as slotLimit reads it (contracts/slot-defaults.ts). */
+  limit: number;
 };
 
 /**
@@ -35,12 +35,16 @@ export type RecommendationsQuery = {
 export function createApi(base: string, identity: Identity, identified: () => boolean) {
   /** The worker refused the user id's signature: this page asks as the anonymous shopper. */
   let unsigned = false;
-  async function get<T>(path: string, params: Record<string, string | number | undefined>): Promise<T> {
+  async function get<T>(
+    path: string,
+    params: Record<string, string | number | string[] | undefined>,
+  ): Promise<T> {
     const url = new URL(base + path);
     const tracked = identified();
     // Untracked (consent pending, GPC): no id, and `tracking=off` so the API makes none either.
     for (const [key, value] of Object.entries(tracked ? params : { ...params, tracking: 'off' })) {
-      // A number (the default limit) becomes its digits, as URLSearchParams writes any value.
+      // URLSearchParams writes any value as a string: a number (the limit) its digits, a list of product
+      // ids its items joined by commas (what the API takes; shorter than joining them here).
       if (value) url.searchParams.set(key, value as string);
     }
     const headers: Record<string, string> = {};
@@ -77,7 +81,7 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     recommendations: (query: RecommendationsQuery) =>
       get<RecommendationsResponse>('/v1/recommendations', query),
     quotes: (productIds: string[]) =>
-      get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds.join(',') }),
+      get<{ prices: PriceQuote[] }>('/v1/prices', { product_ids: productIds }),
   };
 }
 

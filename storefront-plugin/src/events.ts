@@ -7,7 +7,8 @@ export const LIBRARY = { name: 'rx.js', version: '1' } as const;
 
 /** A URL without query string and fragment, which can carry personal data (emails, tokens). */
 function withoutQuery(url: string): string {
-  return url.replace(/[?#].*$/, '');
+  // What comes before the first `?` or `#` (a URL as the browser writes it has no line break).
+  return url.split(/[?#]/)[0] as string;
 }
 
 /** What `page` events and every event's `context.page` describe. */

@@ -50,12 +50,8 @@ export function createIdentity(): Identity {
         writeCookie(ANONYMOUS_ID_COOKIE, anonymous, ANONYMOUS_ID_MAX_AGE_SECONDS);
       return anonymous;
     },
-    getUserId() {
-      return user ?? readItem(USER_ID_KEY);
-    },
-    userSignature() {
-      return signature ?? readItem(USER_SIGNATURE_KEY);
-    },
+    getUserId: () => user ?? readItem(USER_ID_KEY),
+    userSignature: () => signature ?? readItem(USER_SIGNATURE_KEY),
     setUserId(userId, userSignature) {
       user = userId;
       signature = userSignature;

@@ -6,20 +6,21 @@ import { otherCurrency } from './lib/currency';
 import { guard, report } from './lib/guard';
 import { claim } from './slots';
 
-/** Product ids per `/v1/prices` request (the API's limit)... */
-const IDS_PER_REQUEST = 50;
-/** ...and their length, encoded, leaving room in the API's query limit for the rest of the URL. */
-const ID_CHARS_PER_REQUEST = MAX_QUERY_LENGTH - 200;
-
 /**
  * The ids in requests the API will take: ids it would refuse are left out (one would fail the
  * whole request, and every price with it; their elements end `failed`), and the rest are split
  * by count and by encoded length.
  */
 export function priceRequests(ids: readonly string[]): string[][] {
+  /**
+   * Product ids per `/v1/prices` request (the API's limit). Declared here, not at the module's top:
+   * esbuild writes a function's constant into the code (outbox.ts says why).
+   */
+  const IDS_PER_REQUEST = 50;
   const valid = ids.filter((id) => PRODUCT_ID_PATTERN.test(id));
-  // The comma between ids goes out as `%2C`.
-  return groups(valid, IDS_PER_REQUEST, ID_CHARS_PER_REQUEST, (id) => encodeURIComponent(id).length + 3);
+  // At most IDS_PER_REQUEST ids, and their length, encoded, leaving room in the API's query limit for the
+  // rest of the URL (200 characters); the comma between ids goes out as `%2C`.
+  return groups(valid, IDS_PER_REQUEST, MAX_QUERY_LENGTH - 200, (id) => encodeURIComponent(id).length + 3);
 }
 
 /**

@@ -54,7 +54,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   const remembered = () => config.consentRequired && readCookie(CONSENT_COOKIE, true) === '1';
   /** Consent here rests on the remembered cookie (read at load, or written by `rx.consent(true)`). */
   let onCookie = remembered();
-  let consented: boolean | undefined = !config.consentRequired || onCookie ? true : undefined;
+  let consented: boolean | undefined = !config.consentRequired || onCookie || undefined;
   const allowed = () => {
     // Withdrawn in another tab, which deleted the cookie: this tab withdraws too before it records,
     // stores or sends anything more (else its next save would write its queue back).

@@ -1,6 +1,6 @@
 import { type PriceFormat, parsePrice, renderRecommendationBlock } from '../../contracts/markup';
 import { RX_BLOCK_STYLES } from '../../contracts/markup-block-styles';
-import { DEFAULT_SLOT_LIMIT } from '../../contracts/slot-defaults';
+import { slotLimit, slotProductIds } from '../../contracts/slot-defaults';
 import type { Api, RecommendationsQuery, RecommendationsResponse } from './api';
 import { otherCurrency } from './lib/currency';
 import { guard, report } from './lib/guard';
@@ -105,14 +105,18 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
   };
 }
 
-/** A slot's request: its `data-rx-*` attributes; without a `data-rx-limit`, as many items as proxy mode shows. */
+/**
+ * A slot's request: its `data-rx-*` attributes, the limit and product ids read as proxy mode reads
+ * them (contracts/slot-defaults.ts): a `data-rx-limit` of 30 or "abc", or a cart of 60 lines, still
+ * gets a block instead of the API's 400.
+ */
 function slotQuery(data: DOMStringMap): RecommendationsQuery {
   return {
     placement: data.rxPlacement ?? 'home',
     product_id: data.rxProductId,
-    product_ids: data.rxProductIds,
+    product_ids: slotProductIds(data.rxProductIds),
     category: data.rxCategory,
-    limit: data.rxLimit || DEFAULT_SLOT_LIMIT,
+    limit: slotLimit(data.rxLimit),
   };
 }
 

@@ -679,6 +679,44 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('reads data-rx-limit and data-rx-product-ids as proxy mode does: above 24 is 24, junk is 4, the first 50 ids', async () => {
+    const { page, errors } = await browser.newPage();
+    /** The query of the recommendations request of a placement, among the requests from `since` on. */
+    const asked = (placement: string, since = 0) =>
+      api.requests
+        .slice(since)
+        .filter((r) => r.path.startsWith('/v1/recommendations'))
+        .map((r) => new URLSearchParams(r.path.split('?')[1]))
+        .find((query) => query.get('placement') === placement);
+    // A cart of 60 lines, with the spaces and the empty entry a theme's loop can leave.
+    const cart = Array.from({ length: 60 }, (_, i) => `C${i + 1}`);
+    const cartSlot = `<div id="cart" data-rx-slot="recommendations" data-rx-placement="cart" data-rx-product-ids=" ${cart.join(', ')}, "></div>`;
+    /** Each slot's `data-rx-state` once none is loading (asked and answered, or failed). */
+    const settled = async (...ids: string[]) => {
+      const states = `[${ids.map((id) => `document.getElementById('${id}').dataset.rxState`)}]`;
+      await page.waitForFunction(`${states}.every((state) => state && state !== 'loading')`);
+      return page.evaluate(states);
+    };
+    // Before the fix the plugin sent them as written: `limit=30` asked for more than proxy mode shows,
+    // and `limit=abc` and 60 ids got the API's 400, leaving those slots empty (`failed`).
+    await open(
+      page,
+      shopPage().replace('data-rx-limit="2"', 'data-rx-limit="30"').replace('</main>', `</main>${cartSlot}`),
+    );
+    expect(await settled('slot', 'cart')).toEqual(['filled', 'filled']);
+    expect(asked('product')?.get('limit')).toBe('24');
+    // The fixture has 12 items: all of them, at most 24.
+    expect(await page.locator('#slot .rx-item').count()).toBe(12);
+    expect(asked('cart')?.get('product_ids')).toBe(cart.slice(0, 50).join(','));
+    expect(asked('cart')?.get('limit')).toBe('4');
+    const since = api.requests.length;
+    await open(page, shopPage().replace('data-rx-limit="2"', 'data-rx-limit="abc"'));
+    expect(await settled('slot')).toEqual(['filled']);
+    expect(asked('product', since)?.get('limit')).toBe('4');
+    expect(await page.locator('#slot .rx-item').count()).toBe(4);
+    expect(errors).toEqual([]);
+  });
+
   it("heads a block without data-rx-heading with the placement's heading from the API (proxy mode's), and keeps the slot's own", async () => {
     const { page, errors } = await browser.newPage();
     const heading = (selector: string) => page.locator(`${selector} .rx-heading`).allTextContents();

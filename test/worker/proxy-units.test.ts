@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import {
+  MAX_SLOT_LIMIT,
+  MAX_SLOT_PRODUCT_IDS,
+  slotLimit,
+  slotProductIds,
+} from '../../contracts/slot-defaults';
 import type { Env } from '../../worker/src/env';
 import { isBot } from '../../worker/src/proxy/bots';
 import { declaredCharset, sniffCharset } from '../../worker/src/proxy/charset-sniff';
@@ -474,6 +480,56 @@ describe('page context and slot queries', () => {
       productId: 'P1',
       limit: 4,
     });
+  });
+
+  it('reads data-rx-limit and data-rx-product-ids the same way in both modes (contracts/slot-defaults.ts)', () => {
+    // A whole number of at least 1, clamped to 24; anything else the default 4.
+    const limits: [string | null | undefined, number][] = [
+      ['3.5', 3],
+      ['-3', 4],
+      ['0', 4],
+      [' 7 ', 7],
+      ['+5', 5],
+      ['7 items', 7],
+      ['24', 24],
+      ['30', 24],
+      ['1'.repeat(400), 24],
+      ['abc', 4],
+      ['0x10', 4],
+      ['', 4],
+      [null, 4],
+      [undefined, 4],
+    ];
+    for (const [raw, limit] of limits) expect(slotLimit(raw), String(raw)).toBe(limit);
+    expect(MAX_SLOT_LIMIT).toBe(24);
+
+    expect(slotProductIds(null)).toBeUndefined();
+    expect(slotProductIds(undefined)).toBeUndefined();
+    expect(slotProductIds('')).toBeUndefined();
+    expect(slotProductIds(' , ,\t,')).toBeUndefined();
+    expect(slotProductIds(' a ,b\t, ,c\n,')).toEqual(['a', 'b', 'c']);
+    // Spaces inside an id stay (the API decides whether it takes it).
+    expect(slotProductIds('a b , c')).toEqual(['a b', 'c']);
+    const cart = Array.from({ length: 60 }, (_, i) => `P${i}`);
+    expect(slotProductIds(cart.join(','))).toEqual(cart.slice(0, MAX_SLOT_PRODUCT_IDS));
+    expect(MAX_SLOT_PRODUCT_IDS).toBe(50);
+    // The one regex is split, trim and drop the empty ones, for any white space trim knows.
+    const splitTrimmed = (raw: string) =>
+      raw
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean)
+        .slice(0, MAX_SLOT_PRODUCT_IDS);
+    for (const raw of [
+      'x',
+      ',x,',
+      '\u00a0a\u00a0,\ufeffb\u2028,\u3000',
+      ' a\u200bb ,  c  d ,,,e',
+      `${cart.join(' , ')} ,`,
+      'é, ü ,日本',
+    ]) {
+      expect(slotProductIds(raw), JSON.stringify(raw)).toEqual(splitTrimmed(raw));
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_SLOT_LIMIT } from '../../../contracts/slot-defaults';
+import { DEFAULT_SLOT_LIMIT, MAX_SLOT_LIMIT } from '../../../contracts/slot-defaults';
 import type { Env } from '../env';
 import { logConfigProblem } from '../log';
 import { parseSetting, SETTINGS, type SettingName, type SettingValue } from '../settings';
@@ -12,9 +12,6 @@ export type SlotPosition = z.infer<typeof SlotPositionSchema>;
 
 export const PlacementSchema = z.enum(['home', 'product', 'cart', 'category']);
 export type Placement = z.infer<typeof PlacementSchema>;
-
-/** The most items one block shows; larger `limit`s are clamped to it. */
-export const MAX_SLOT_LIMIT = 24;
 
 /** One entry of `RX_SLOTS` (DESIGN.md "Markup"): for shops that cannot add `data-rx-slot`. */
 export const ConfiguredSlotSchema = z.object({

@@ -1,17 +1,11 @@
-import { DEFAULT_SLOT_LIMIT, PLACEMENT_HEADINGS } from '../../../contracts/slot-defaults';
-import { MAX_SLOT_LIMIT, type Placement, PlacementSchema } from './config';
+import { PLACEMENT_HEADINGS, slotLimit, slotProductIds } from '../../../contracts/slot-defaults';
+import { type Placement, PlacementSchema } from './config';
 import type { PageContext } from './page-context';
 import type { RecommendationQuery } from './source';
 
 /** Reads just the attributes a slot needs (the HTMLRewriter `Element` and tests both satisfy it). */
 export interface AttributeReader {
   getAttribute(name: string): string | null;
-}
-
-function limitOf(raw: string | null, fallback: number): number {
-  const value = raw === null ? Number.NaN : Number.parseInt(raw, 10);
-  if (!Number.isFinite(value) || value < 1) return fallback;
-  return Math.min(value, MAX_SLOT_LIMIT);
 }
 
 function placementOf(raw: string | null, fallback: Placement): Placement {
@@ -21,23 +15,20 @@ function placementOf(raw: string | null, fallback: Placement): Placement {
 
 /**
  * The query of a `data-rx-slot` element (DESIGN.md "Markup"): `data-rx-placement`,
- * `data-rx-product-id`, `data-rx-product-ids` (comma-separated), `data-rx-category`, `data-rx-limit`;
- * what the element leaves out comes from the page's URL.
+ * `data-rx-product-id`, `data-rx-product-ids` (comma-separated), `data-rx-category`, `data-rx-limit`
+ * (read as the plugin reads them: contracts/slot-defaults.ts); what the element leaves out comes from
+ * the page's URL.
  */
 export function slotQuery(element: AttributeReader, page: PageContext): RecommendationQuery {
   const placement = placementOf(element.getAttribute('data-rx-placement'), page.placement);
   const query: RecommendationQuery = {
     placement,
-    limit: limitOf(element.getAttribute('data-rx-limit'), DEFAULT_SLOT_LIMIT),
+    limit: slotLimit(element.getAttribute('data-rx-limit')),
   };
   const productId = element.getAttribute('data-rx-product-id') ?? page.productId;
   if (productId) query.productId = productId;
-  const productIds = element
-    .getAttribute('data-rx-product-ids')
-    ?.split(',')
-    .map((id) => id.trim())
-    .filter(Boolean);
-  if (productIds?.length) query.productIds = productIds.slice(0, 50);
+  const productIds = slotProductIds(element.getAttribute('data-rx-product-ids'));
+  if (productIds) query.productIds = productIds;
   const category = element.getAttribute('data-rx-category') ?? page.category;
   if (category) query.category = category;
   return query;
