@@ -480,6 +480,16 @@ describe('page context and slot queries', () => {
       productId: 'P1',
       limit: 4,
     });
+    // Spaces around an id or category are not part of it (as the API trims them); a blank one is absent.
+    expect(
+      slotQuery(attrs({ 'data-rx-product-id': ' P0 ', 'data-rx-category': ' Home & Garden ' }), page),
+    ).toEqual({ placement: 'product', productId: 'P0', category: 'Home & Garden', limit: 4 });
+    expect(
+      slotQuery(attrs({ 'data-rx-product-id': '  ', 'data-rx-category': '' }), {
+        ...page,
+        category: 'Kitchen',
+      }),
+    ).toEqual({ placement: 'product', productId: 'P1', category: 'Kitchen', limit: 4 });
   });
 
   it('reads data-rx-limit and data-rx-product-ids the same way in both modes (contracts/slot-defaults.ts)', () => {

@@ -8,6 +8,14 @@ export interface AttributeReader {
   getAttribute(name: string): string | null;
 }
 
+/**
+ * An attribute's text without the spaces around it (`data-rx-product-id=" 85123A "` from a template),
+ * as the API trims its parameters; undefined when absent or blank, so the page's URL fills it in.
+ */
+function trimmed(element: AttributeReader, name: string): string | undefined {
+  return element.getAttribute(name)?.trim() || undefined;
+}
+
 function placementOf(raw: string | null, fallback: Placement): Placement {
   const parsed = PlacementSchema.safeParse(raw);
   return parsed.success ? parsed.data : fallback;
@@ -25,11 +33,12 @@ export function slotQuery(element: AttributeReader, page: PageContext): Recommen
     placement,
     limit: slotLimit(element.getAttribute('data-rx-limit')),
   };
-  const productId = element.getAttribute('data-rx-product-id') ?? page.productId;
+  // Untrimmed, " P0 " missed the catalogue and the page's own product P0 was recommended back.
+  const productId = trimmed(element, 'data-rx-product-id') ?? page.productId;
   if (productId) query.productId = productId;
   const productIds = slotProductIds(element.getAttribute('data-rx-product-ids'));
   if (productIds) query.productIds = productIds;
-  const category = element.getAttribute('data-rx-category') ?? page.category;
+  const category = trimmed(element, 'data-rx-category') ?? page.category;
   if (category) query.category = category;
   return query;
 }
