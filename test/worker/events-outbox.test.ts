@@ -19,6 +19,7 @@ import {
   MAX_HELD_EVENTS,
   outboxShardName,
   outboxShardOf,
+  SHARDS_RENOTE_MS,
 } from '../../worker/src/events/outbox';
 import { QUEUE_SEND_BUDGET_MS } from '../../worker/src/events/producer';
 import {
@@ -256,7 +257,7 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     await abortAllDurableObjects();
     expect(await heldMessageIds()).toHaveLength(3);
     expect(await runDurableObjectAlarm(outbox())).toBe(true);
-    expect(await outbox().status()).toEqual({
+    expect(await outbox().status()).toMatchObject({
       waiting: 0,
       oldestHeldAt: null,
       failedAttempts: 0,
@@ -369,6 +370,60 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     for (let shard = 0; shard < TEST_SHARDS; shard++) await runDurableObjectAlarm(outbox(shard));
     expect(await waitForRunCount(run, 12, 30_000)).toBe(12);
     for (let shard = 0; shard < TEST_SHARDS; shard++) expect(await heldMessageIds(shard)).toEqual([]);
+  });
+
+  it('after OUTBOX_SHARDS is lowered, /healthz still counts the events the shards above it hold', async () => {
+    const run = runId();
+    const shardedEnv = { ...workerEnv, EVENTS: refusingQueue(), OUTBOX_SHARDS: String(TEST_SHARDS) };
+    const events = Array.from({ length: 12 }, (_, i) => viewEvent(run, i) as unknown as RxEvent);
+    for (const event of events) await holdEvents(shardedEnv, [event]);
+    const above = events.filter(
+      (event) => outboxShardOf([{ messageId: event.messageId } as StoredEvent], TEST_SHARDS) > 0,
+    );
+    expect(above.length).toBeGreaterThan(0); // this run does reach the shards above the first
+
+    // The setting back to 1 (wrangler.toml's): shards 1 and 2 still hold their events, and deliver them.
+    const health = await outboxHealth();
+    expect(health?.status).toBe('degraded');
+    expect(health?.detail).toMatch(/^12 event\(s\) held since /);
+    expect(health?.detail).toContain(`of ${TEST_SHARDS} shards hold events (OUTBOX_SHARDS is 1;`);
+  });
+
+  it('once the shards above OUTBOX_SHARDS hold nothing and no hand-over used them lately, /healthz asks only OUTBOX_SHARDS shards again', async () => {
+    const run = runId();
+    const shardedEnv = { ...workerEnv, EVENTS: refusingQueue(), OUTBOX_SHARDS: String(TEST_SHARDS) };
+    const events = Array.from({ length: 12 }, (_, i) => viewEvent(run, i) as unknown as RxEvent);
+    for (const event of events) await holdEvents(shardedEnv, [event]);
+    const noted = () =>
+      runInDurableObject(outbox(0), (_instance: EventOutbox, state) =>
+        state.storage.sql
+          .exec<{ highest: number; noted_at: number }>('SELECT highest, noted_at FROM shards_used')
+          .toArray(),
+      );
+    expect((await noted()).map((row) => row.highest)).toEqual([TEST_SHARDS]);
+    const age = async () => {
+      const longAgo = Date.now() - 2 * SHARDS_RENOTE_MS - 1_000;
+      await runInDurableObject(outbox(0), (_instance: EventOutbox, state) => {
+        state.storage.sql.exec('UPDATE shards_used SET noted_at = ?', longAgo);
+      });
+    };
+    // Noted long ago, but a shard above still holds events: kept, and counted.
+    await age();
+    expect((await outboxHealth())?.detail).toMatch(/^12 event\(s\) held since /);
+    expect((await noted()).map((row) => row.highest)).toEqual([TEST_SHARDS]);
+
+    // The shards above delivered theirs: forgotten; /healthz asks shard 0 alone, as OUTBOX_SHARDS says.
+    for (let shard = 1; shard < TEST_SHARDS; shard++) {
+      await runInDurableObject(outbox(shard), (_instance: EventOutbox, state) => {
+        state.storage.sql.exec('DELETE FROM held_events');
+      });
+      await abortAllDurableObjects(); // a fresh instance counts its events again
+    }
+    const left = (await heldMessageIds(0)).length;
+    const health = await outboxHealth();
+    expect(health?.status).toBe(left > 0 ? 'degraded' : 'ok');
+    expect(health?.detail ?? '').not.toContain('shards hold events');
+    expect(await noted()).toEqual([]);
   });
 
   it('without the binding, a hand-over fails by name (the proxy then logs the event as lost)', async () => {

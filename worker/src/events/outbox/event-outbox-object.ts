@@ -40,6 +40,13 @@ export interface OutboxStatus {
   /** When the next delivery runs (ISO), if one is scheduled. */
   nextAttemptAt: string | null;
   lastError: string | null;
+  /**
+   * The most shards hand-overs were spread over (noteShards), as shard 0 knows it; 1 when none was
+   * noted. Other shards answer 1. `/healthz` asks that many shards, not only OUTBOX_SHARDS's.
+   */
+  shardsUsed: number;
+  /** When shardsUsed was last noted (epoch ms), or null: compared by forgetShards. */
+  shardsNotedAt: number | null;
 }
 
 /**
@@ -81,6 +88,45 @@ export class EventOutbox extends DurableObject<Env> {
       failed_attempts INTEGER NOT NULL,
       last_error TEXT
     )`);
+    // Shard 0's only: the most shards hand-overs went to (see noteShards).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS shards_used (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      highest INTEGER NOT NULL,
+      noted_at INTEGER NOT NULL
+    )`);
+  }
+
+  /**
+   * Called on shard 0 by a worker that handed events to another shard with `count` shards
+   * (OUTBOX_SHARDS): kept as the highest count used, with the time it was last noted at that count.
+   * Lowering OUTBOX_SHARDS leaves events in the shards above the new count (each still delivers on
+   * its own alarm); `/healthz` asks this many shards, so those events stay visible.
+   */
+  async noteShards(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 2) return;
+    this.sql.exec(
+      `INSERT INTO shards_used (id, highest, noted_at) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET
+         noted_at = CASE WHEN excluded.highest >= highest THEN excluded.noted_at ELSE noted_at END,
+         highest = MAX(highest, excluded.highest)`,
+      count,
+      Date.now(),
+    );
+  }
+
+  /**
+   * Lowers the shards `/healthz` asks to `count`, once the shards above it hold nothing: only if the
+   * record is still the one read (`notedAt`), so a hand-over noted since is never forgotten.
+   */
+  async forgetShards(count: number, notedAt: number): Promise<void> {
+    if (count < 2) this.sql.exec('DELETE FROM shards_used WHERE id = 1 AND noted_at = ?', notedAt);
+    else
+      this.sql.exec(
+        'UPDATE shards_used SET highest = ? WHERE id = 1 AND noted_at = ? AND highest > ?',
+        count,
+        notedAt,
+        count,
+      );
   }
 
   /** Keeps `events` until the queue takes them, and makes sure a delivery is scheduled. */
@@ -171,6 +217,9 @@ export class EventOutbox extends DurableObject<Env> {
         'SELECT failed_attempts, last_error FROM delivery WHERE id = 1',
       )
       .toArray()[0];
+    const shards = this.sql
+      .exec<{ highest: number; noted_at: number }>('SELECT highest, noted_at FROM shards_used WHERE id = 1')
+      .toArray()[0];
     const alarm = await this.ctx.storage.getAlarm();
     return {
       waiting: this.waiting(),
@@ -178,6 +227,8 @@ export class EventOutbox extends DurableObject<Env> {
       failedAttempts: delivery?.failed_attempts ?? 0,
       nextAttemptAt: alarm === null ? null : new Date(alarm).toISOString(),
       lastError: delivery?.last_error ?? null,
+      shardsUsed: shards?.highest ?? 1,
+      shardsNotedAt: shards?.noted_at ?? null,
     };
   }
 

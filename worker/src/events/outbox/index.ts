@@ -3,6 +3,8 @@ import { contextDigest } from '../../cache/keys';
 import { setting } from '../../config';
 import type { Env } from '../../env';
 import { type ComponentHealth, publicDetail, registerHealthProbe } from '../../health';
+import { log } from '../../log';
+import { MAX_OUTBOX_SHARDS } from '../../settings';
 import { withDeadline } from '../../with-deadline';
 import { enrichEvents } from '../enrich';
 import type { HoldResult, OutboxStatus } from './event-outbox-object';
@@ -22,13 +24,20 @@ export {
  * `OUTBOX_SHARDS` (docs/analytics.md "When the queue refuses events").
  */
 export const OUTBOX_NAME = 'events';
-/** Most shards `OUTBOX_SHARDS` may ask for: `/healthz` asks each one for its status. */
-export { MAX_OUTBOX_SHARDS } from '../../settings';
+/** Most shards `OUTBOX_SHARDS` may ask for: `/healthz` asks each one in use for its status. */
+export { MAX_OUTBOX_SHARDS };
 
 /** Longest wait for the outbox to hold events (on the intake path a sender waits for the answer). */
 const HOLD_BUDGET_MS = 5_000;
 /** `/healthz` does not wait longer than this for the outbox's answer. */
 const STATUS_BUDGET_MS = 2_000;
+/**
+ * An isolate that hands events to a shard above the first tells shard 0 the shard count it uses
+ * (EventOutbox.noteShards) once, and again after this long while it keeps handing over: `/healthz` then
+ * knows which shards to ask after OUTBOX_SHARDS is lowered. Shard 0 forgets a higher count only once
+ * nothing noted it for twice this long and the shards above the current count hold nothing.
+ */
+export const SHARDS_RENOTE_MS = 10 * 60_000;
 
 /** The outbox refused events (full, or not bound): they rely on their sender's retry; the proxy's are lost. */
 export class OutboxRefusedError extends Error {
@@ -84,8 +93,13 @@ export async function holdStoredEvents(
   env: Pick<Env, 'EVENT_OUTBOX' | 'OUTBOX_SHARDS'>,
   events: StoredEvent[],
 ): Promise<HoldResult> {
-  const shard = outbox(env, outboxShardOf(events, outboxShards(env)));
-  const result = await withDeadline(shard.hold(events), HOLD_BUDGET_MS, 'The outbox hand-over');
+  const shards = outboxShards(env);
+  const index = outboxShardOf(events, shards);
+  const shard = outbox(env, index);
+  const [result] = await Promise.all([
+    withDeadline(shard.hold(events), HOLD_BUDGET_MS, 'The outbox hand-over'),
+    index > 0 ? noteShardsUsed(env, shards) : undefined,
+  ]);
   if (result.refused > 0) {
     throw new OutboxRefusedError(
       `The outbox is full (${result.waiting} events waiting); ${result.refused} refused`,
@@ -94,34 +108,107 @@ export async function holdStoredEvents(
   return result;
 }
 
-/** The outbox's health: degraded while any shard holds events (the queue refused them), with why. */
+/** The shard count this isolate last told shard 0, and when. */
+let notedShards: { count: number; at: number } | undefined;
+
+/**
+ * Tells shard 0 that hand-overs go to `shards` shards (see SHARDS_RENOTE_MS), alongside a hand-over to
+ * another shard. Never throws, and never fails the hand-over: a failed note is tried again with the
+ * next one.
+ */
+async function noteShardsUsed(env: Pick<Env, 'EVENT_OUTBOX'>, shards: number): Promise<void> {
+  const now = Date.now();
+  if (notedShards?.count === shards && now - notedShards.at < SHARDS_RENOTE_MS) return;
+  notedShards = { count: shards, at: now };
+  try {
+    await withDeadline(outbox(env, 0).noteShards(shards), HOLD_BUDGET_MS, 'The outbox shard count');
+  } catch (error) {
+    notedShards = undefined;
+    log('warn', 'outbox_shards_not_noted', { shards, error });
+  }
+}
+
+/** The statuses of shards `from` to `to - 1`, or the first failure's detail. */
+async function shardStatuses(
+  env: Pick<Env, 'EVENT_OUTBOX'>,
+  from: number,
+  to: number,
+): Promise<OutboxStatus[] | string> {
+  const answers = await Promise.allSettled(
+    Array.from({ length: Math.max(0, to - from) }, (_, offset) =>
+      withDeadline(outbox(env, from + offset).status(), STATUS_BUDGET_MS, 'The outbox status'),
+    ),
+  );
+  const statuses: OutboxStatus[] = [];
+  for (const answer of answers) {
+    if (answer.status === 'rejected') {
+      return answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
+    }
+    statuses.push(answer.value);
+  }
+  return statuses;
+}
+
+/**
+ * The outbox's health: degraded while any shard holds events (the queue refused them), with why. It asks
+ * the OUTBOX_SHARDS shards and, after that setting was lowered, the shards above it that hand-overs
+ * used (shard 0 keeps the most used, EventOutbox.noteShards): they still hold and deliver events. Once
+ * those hold nothing and no hand-over has noted the higher count for 2 × SHARDS_RENOTE_MS, shard 0 is
+ * told to forget it, so `/healthz` goes back to asking OUTBOX_SHARDS shards.
+ */
 export async function outboxHealth(
   env: Pick<Env, 'EVENT_OUTBOX' | 'OUTBOX_SHARDS'>,
 ): Promise<ComponentHealth> {
   if (!env.EVENT_OUTBOX) return { status: 'disabled', detail: 'not configured' };
   const shards = outboxShards(env);
-  const answers = await Promise.allSettled(
-    Array.from({ length: shards }, (_, index) =>
-      withDeadline(outbox(env, index).status(), STATUS_BUDGET_MS, 'The outbox status'),
-    ),
-  );
-  const statuses: OutboxStatus[] = [];
-  for (const answer of answers) {
-    if (answer.status === 'fulfilled') {
-      statuses.push(answer.value);
-      continue;
-    }
-    const detail = answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
-    return { status: 'degraded', detail: `outbox status unavailable: ${publicDetail(detail)}` };
+  const current = await shardStatuses(env, 0, shards);
+  if (typeof current === 'string') return unavailable(current);
+  const used = Math.min(MAX_OUTBOX_SHARDS, current[0]?.shardsUsed ?? 1);
+  const above = used > shards ? await shardStatuses(env, shards, used) : [];
+  if (typeof above === 'string') return unavailable(above);
+  const notedAt = current[0]?.shardsNotedAt ?? null;
+  const emptyAbove = above.length > 0 && above.every((status) => status.waiting === 0);
+  if (emptyAbove && notedAt !== null && Date.now() - notedAt >= 2 * SHARDS_RENOTE_MS) {
+    await forgetShardsAbove(env, shards, notedAt);
   }
+  // Shards above the setting are named only while they hold events.
+  const statuses = emptyAbove ? current : [...current, ...above];
   const status = combined(statuses);
   if (status.waiting === 0) return { status: 'ok' };
   const parts = [`${status.waiting} event(s) held since ${status.oldestHeldAt} while the queue refused them`];
   if (status.nextAttemptAt) parts.push(`next delivery ${status.nextAttemptAt}`);
   if (status.lastError) parts.push(`${status.failedAttempts} failed: ${publicDetail(status.lastError)}`);
-  if (shards > 1)
-    parts.push(`${statuses.filter((s) => s.waiting > 0).length} of ${shards} shards hold events`);
+  const asked = statuses.length;
+  if (asked > 1) {
+    const holding = statuses.filter((s) => s.waiting > 0).length;
+    parts.push(
+      asked > shards
+        ? `${holding} of ${asked} shards hold events (OUTBOX_SHARDS is ${shards}; the shards above it still deliver theirs)`
+        : `${holding} of ${asked} shards hold events`,
+    );
+  }
   return { status: 'degraded', detail: parts.join('; ') };
+}
+
+function unavailable(detail: string): ComponentHealth {
+  return { status: 'degraded', detail: `outbox status unavailable: ${publicDetail(detail)}` };
+}
+
+/** Best effort: a failure leaves the higher count, and the next report tries again. */
+async function forgetShardsAbove(
+  env: Pick<Env, 'EVENT_OUTBOX'>,
+  shards: number,
+  notedAt: number,
+): Promise<void> {
+  try {
+    await withDeadline(
+      outbox(env, 0).forgetShards(shards, notedAt),
+      STATUS_BUDGET_MS,
+      'The outbox shard count',
+    );
+  } catch (error) {
+    log('warn', 'outbox_shards_not_forgotten', { shards, error });
+  }
 }
 
 /** The shards' statuses as one: events summed, the oldest hold, the next delivery, the worst failure. */
@@ -135,6 +222,8 @@ function combined(statuses: readonly OutboxStatus[]): OutboxStatus {
     nextAttemptAt: earliest(statuses.map((status) => status.nextAttemptAt)),
     failedAttempts: worst?.failedAttempts ?? 0,
     lastError: worst?.lastError ?? null,
+    shardsUsed: statuses.length,
+    shardsNotedAt: null,
   };
 }
 
