@@ -49,3 +49,44 @@ export function diversify(
   }
   return picked;
 }
+
+/**
+ * The row `diversify` makes for `limit` items, cut from a row it made of the same candidates for
+ * `longerLimit` (at least `limit`) items: the positions in `families` (the longer row's items'
+ * families, in order) of the items to show, in order. Undefined when the longer row cannot tell.
+ *
+ * It can when the shorter row's own picks (the first `familyCap(limit)` of each family, in order) fill
+ * it from the longer row: that row kept the first `familyCap(longerLimit)` of each family in order,
+ * so it holds every such pick that comes before its end, and those that come first are the same. It
+ * can also when the longer row holds every candidate (shorter than its limit, no family over its cap:
+ * nothing was skipped), and when it is all one family (a category slot's: the candidates' first items,
+ * whatever the cap). Otherwise (a row the family cap could not fill, a catalogue of few families)
+ * the shorter row's padding may lie beyond the longer row, or come in another order.
+ *
+ * Proxy mode cuts a slot's row from the page's longer one with it, so a slot shows what
+ * `GET /v1/recommendations` answers for its own limit.
+ */
+export function diversifiedCut(
+  families: readonly string[],
+  longerLimit: number,
+  limit: number,
+): number[] | undefined {
+  if (limit > longerLimit) return undefined;
+  const cap = familyCap(limit);
+  const picked: number[] = [];
+  const perFamily = new Map<string, number>();
+  for (const [index, family] of families.entries()) {
+    if (picked.length >= limit) break;
+    const count = perFamily.get(family) ?? 0;
+    if (count < cap) picked.push(index);
+    perFamily.set(family, count + 1);
+  }
+  if (picked.length >= limit) return picked;
+  const longerCap = familyCap(longerLimit);
+  const holdsEveryCandidate =
+    families.length < longerLimit && [...perFamily.values()].every((count) => count <= longerCap);
+  if (!holdsEveryCandidate && perFamily.size > 1) return undefined;
+  const rows = families.map((category) => ({ category }));
+  const positions = families.map((_, index) => ({ index, score: 0 }));
+  return diversify(positions, rows, limit).map((candidate) => candidate.index);
+}

@@ -57,7 +57,16 @@ export function testSource(options: TestSourceOptions = {}): RecordingSource {
             price: p.price,
             score: 1 - i / 100,
           }));
-      return { recommendation_id: 'rec-test-1', model_version: 'test-model', source: 'test', items };
+      // Each item its own product family, as the worker's sources tell them (RecommendationResult
+      // `families`): a slot of fewer items than a fetch of the page's takes that fetch's first ones.
+      const families = items.map((item) => item.product_id);
+      return {
+        recommendation_id: 'rec-test-1',
+        model_version: 'test-model',
+        source: 'test',
+        items,
+        families,
+      };
     },
     async prices(ids) {
       source.priceCalls.push(ids);

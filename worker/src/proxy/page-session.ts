@@ -1,3 +1,4 @@
+import { diversifiedCut } from '../../../contracts/diversify';
 import type { PriceFormat } from '../../../contracts/markup';
 import { logRepeating } from '../log-repeating';
 import type { Deadline } from './deadline';
@@ -5,7 +6,10 @@ import type { PageContext } from './page-context';
 import { otherCurrency } from './price-check';
 import type { PersonalizationSource, PriceQuote, RecommendationQuery, Recommendations } from './source';
 
-/** How many items the up-front fetch asks for, so most slots of the page can share it. */
+/**
+ * How many items the up-front fetch asks for, so most slots of the page can share it: a slot of fewer
+ * items takes its own row from it (`cut`), the one the source answers for the slot's limit.
+ */
 export const PREFETCH_LIMIT = 12;
 
 function queryKey(query: RecommendationQuery): string {
@@ -24,13 +28,43 @@ interface RecommendationFetch {
   settled?: Recommendations;
 }
 
+/** What the worker's sources answer besides the contract: each item's product family (RecommendationResult). */
+type WithFamilies = Recommendations & { families?: readonly string[] };
+
+/**
+ * The answer for `limit` items cut from `answer`, the source's answer to `fetched` (`fetched.limit`
+ * items, at least `limit`): the row the source gives for `limit` itself. Not a prefix: the family cap (at most 40% of a row from one
+ * family, contracts/diversify.ts) is `limit`'s, so a prefix of the 12-item row (5 of a family allowed)
+ * could make a 4-item slot all one family where the API, asked for 4, answers 2 of it and 2 others.
+ * Undefined when the longer row cannot tell (diversifiedCut) or says nothing of families: the slot is
+ * then fetched for its own limit.
+ */
+function cut(
+  fetched: RecommendationFetch,
+  answer: Recommendations,
+  limit: number,
+): Recommendations | undefined {
+  if (fetched.limit === limit) return answer;
+  const { families } = answer as WithFamilies;
+  if (families?.length !== answer.items.length) return undefined;
+  const positions = diversifiedCut(families, fetched.limit, limit);
+  if (!positions) return undefined;
+  const items = positions.flatMap((position) => answer.items[position] ?? []);
+  return {
+    ...answer,
+    items,
+    families: positions.map((position) => families[position] ?? ''),
+  } as WithFamilies;
+}
+
 /**
  * The personalization of one page: recommendations and prices fetched at most once per distinct
  * query and product, the first one in parallel with the origin, every wait bounded by the deadline.
  * It also records what was shown, for the page-view event.
  */
 export class PageSession {
-  private readonly recommendationCache = new Map<string, RecommendationFetch>();
+  /** Per distinct query (queryKey), its fetches: one per limit asked for that `cut` could not serve. */
+  private readonly recommendationCache = new Map<string, RecommendationFetch[]>();
   private readonly priceCache = new Map<string, Promise<PriceQuote | undefined>>();
   /**
    * Quotes whose fetch has settled (undefined: none for that product). A price handler that finds its
@@ -69,10 +103,26 @@ export class PageSession {
     if (this.context.productId) void this.fetchPrice(this.context.productId);
   }
 
+  /**
+   * The answer for a query: fetched for its limit, or cut from a fetch of the same query for more items
+   * (the page's prefetch) once that arrives. A longer row that cannot tell the shorter one (`cut`)
+   * costs a fetch of the slot's own, shared by the page's later slots of that limit.
+   */
   private fetchRecommendations(query: RecommendationQuery): Promise<Recommendations> {
+    const fetches = this.recommendationCache.get(queryKey(query)) ?? [];
+    const exact = fetches.find((fetched) => fetched.limit === query.limit);
+    if (exact) return exact.result;
+    const longer = fetches.find((fetched) => fetched.limit > query.limit);
+    if (!longer) return this.startFetch(query);
+    return longer.result.then((answer) => cut(longer, answer, query.limit) ?? this.startFetch(query));
+  }
+
+  /** A fetch of the query for its own limit, unless one is under way (asked for while a longer one was). */
+  private startFetch(query: RecommendationQuery): Promise<Recommendations> {
     const key = queryKey(query);
-    const cached = this.recommendationCache.get(key);
-    if (cached && cached.limit >= query.limit) return cached.result;
+    const fetches = this.recommendationCache.get(key) ?? [];
+    const exact = fetches.find((fetched) => fetched.limit === query.limit);
+    if (exact) return exact.result;
     const result = this.source.recommend(query);
     const entry: RecommendationFetch = { limit: query.limit, result };
     result.then(
@@ -83,7 +133,7 @@ export class PageSession {
       },
       (error: unknown) => logRepeating('warn', 'proxy_recommendations_failed', { error }),
     );
-    this.recommendationCache.set(key, entry);
+    this.recommendationCache.set(key, [...fetches, entry]);
     return result;
   }
 
@@ -131,8 +181,12 @@ export class PageSession {
    * synchronously, and HTMLRewriter neither suspends the parser nor splits the page's output there.
    */
   settledRecommendations(query: RecommendationQuery): { value: Recommendations | undefined } | undefined {
-    const fetched = this.recommendationCache.get(queryKey(query));
-    const result = fetched && fetched.limit >= query.limit ? fetched.settled : undefined;
+    const fetches = this.recommendationCache.get(queryKey(query)) ?? [];
+    let result: Recommendations | undefined;
+    for (const fetched of fetches) {
+      if (fetched.limit >= query.limit && fetched.settled)
+        result ??= cut(fetched, fetched.settled, query.limit);
+    }
     if (!result) return undefined;
     const items = result.items.slice(0, query.limit);
     const quotes: Array<PriceQuote | undefined> = [];

@@ -3,6 +3,7 @@ import type { Env } from '../env';
 import type { BundleCatalogue } from '../models';
 import { NO_SIGNALS } from './compute';
 import { recommendationContext } from './context';
+import { itemFamilies } from './families';
 import { computeWithFallback, servingCatalogue } from './model-run';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
 
@@ -15,6 +16,8 @@ export interface ContextRecommendations {
   /** Served from this isolate's memo of earlier identical queries. */
   cached: boolean;
   items: readonly RecommendedItem[];
+  /** Each item's product family, as RecommendationResult's (not part of the API's JSON). */
+  families?: string[];
 }
 
 type Ranked = { source: RecommendationSource; items: readonly RecommendedItem[] };
@@ -46,9 +49,12 @@ export async function getContextRecommendations(
 ): Promise<ContextRecommendations> {
   const base = { recommendation_id: crypto.randomUUID(), placement: query.placement };
   const bundle = await servingCatalogue(env, ctx);
-  if (!bundle) return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
+  if (!bundle)
+    return { ...base, model_version: 'none', source: 'none', cached: false, items: [], families: [] };
 
-  return { ...base, model_version: bundle.version, ...(await contextRanking(bundle, query)) };
+  const ranked = await contextRanking(bundle, query);
+  const families = itemFamilies(bundle, ranked.items);
+  return { ...base, model_version: bundle.version, ...ranked, ...(families ? { families } : {}) };
 }
 
 /**

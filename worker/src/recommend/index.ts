@@ -14,6 +14,7 @@ import type { Shopper } from '../shopper';
 import { NO_SIGNALS, type ShopperSignals } from './compute';
 import { recommendationContext } from './context';
 import { contextRanking } from './context-only';
+import { itemFamilies } from './families';
 import { type Computed, computeWithFallback, hasModels, servingCatalogue } from './model-run';
 import type { RecommendationQuery, RecommendationResult } from './types';
 
@@ -138,6 +139,20 @@ export async function getRecommendations(
   const base = { recommendation_id: crypto.randomUUID(), placement: query.placement, bucket: shopper.bucket };
   const catalogue = await servingCatalogue(env, ctx);
   if (!catalogue) return none(base);
+  const result = await answer(env, ctx, shopper, query, catalogue, base);
+  const families = itemFamilies(catalogue, result.items);
+  return families ? { ...result, families } : result;
+}
+
+/** getRecommendations' answer from a catalogue, without its items' families. */
+async function answer(
+  env: Env,
+  ctx: Background,
+  shopper: Shopper,
+  query: RecommendationQuery,
+  catalogue: BundleCatalogue,
+  base: Pick<RecommendationResult, 'recommendation_id' | 'placement' | 'bucket'>,
+): Promise<RecommendationResult> {
   const model_version = catalogue.version;
 
   if (shopper.bucket === 'holdout') {
@@ -187,5 +202,5 @@ export async function getRecommendations(
 function none(
   base: Pick<RecommendationResult, 'recommendation_id' | 'placement' | 'bucket'>,
 ): RecommendationResult {
-  return { ...base, model_version: 'none', source: 'none', cached: false, items: [] };
+  return { ...base, model_version: 'none', source: 'none', cached: false, items: [], families: [] };
 }

@@ -31,4 +31,10 @@ export interface RecommendationResult {
   /** Served from the per-user cache. */
   cached: boolean;
   items: RecommendedItem[];
+  /**
+   * Each item's product family (its catalogue `category`), in order; undefined when an item is not in
+   * the catalogue. Not part of the API's JSON (the route leaves it out): proxy mode cuts a slot's
+   * shorter row from the page's longer one with it (contracts/diversify.ts `diversifiedCut`).
+   */
+  families?: string[];
 }

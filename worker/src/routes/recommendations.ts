@@ -81,11 +81,21 @@ export const recommendations = new Hono<AppEnv>().get(
     if (query.tracking === 'off') {
       // A shopper who may not be tracked (the plugin before consent, or under GPC): results from the
       // query alone. No id is made or read, no cookie set, no cache touched, and no experiment bucket.
-      const result = await getContextRecommendations(c.env, c.executionCtx, recommendationQuery);
+      // `families` is for proxy mode (RecommendationResult), not part of the API's answer.
+      const { families: _families, ...result } = await getContextRecommendations(
+        c.env,
+        c.executionCtx,
+        recommendationQuery,
+      );
       return c.json({ ...result, heading });
     }
     const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
-    const result = await getRecommendations(c.env, c.executionCtx, shopper, recommendationQuery);
+    const { families: _families, ...result } = await getRecommendations(
+      c.env,
+      c.executionCtx,
+      shopper,
+      recommendationQuery,
+    );
     setShopperCookie(c, shopper);
     c.header('vary', 'Cookie');
     return c.json({ ...result, heading });
