@@ -48,6 +48,23 @@ export const ModelEntrySchema = z.object({
 });
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 
+/**
+ * Where an item's catalogue price (its amount and its currency) came from:
+ * - `catalogue`: the shop catalogue file (`train --catalogue`), its currency from that file or from
+ *   the shop's own order data;
+ * - `orders`: the median of the shop's own order lines (`--format online-retail`, a file the shop
+ *   exported);
+ * - `events`: the median of behaviour events' prices (`--format events` or `mongodb`), or a
+ *   catalogue price whose currency only events named. Anyone can send events to `/v1/events`, so
+ *   such a price can be anybody's: the worker shows it but signs no price token for it;
+ * - `none`: no price anywhere (0; MovieLens has none): no token either, it would sell the item for 0.
+ *
+ * Optional: a bundle written before this field was read as its prices always were (every one
+ * signed), and still is; retrain an events-built bundle to have its event prices left unsigned.
+ */
+export const PriceSourceSchema = z.enum(['catalogue', 'orders', 'events', 'none']);
+export type PriceSource = z.infer<typeof PriceSourceSchema>;
+
 export const CatalogueItemSchema = z.object({
   product_id: z.string().min(1),
   title: z.string(),
@@ -59,8 +76,20 @@ export const CatalogueItemSchema = z.object({
   available: z.boolean().default(true),
   /** Popularity score in the training window (higher is more popular); the cold-start fallback. */
   popularity: z.number().nonnegative(),
+  /** Where `price` and `currency` came from (PriceSourceSchema); absent in bundles older than it. */
+  price_source: PriceSourceSchema.optional(),
 });
 export type CatalogueItem = z.infer<typeof CatalogueItemSchema>;
+
+/**
+ * Whether the worker may sign a price token for the item's catalogue price: only for a price from
+ * the shop's own data (`catalogue`, `orders`), or from a bundle that does not say (as before).
+ */
+export function isSignablePrice(item: Pick<CatalogueItem, 'price_source'>): boolean {
+  return (
+    item.price_source === undefined || item.price_source === 'catalogue' || item.price_source === 'orders'
+  );
+}
 
 export const CatalogueSchema = z.object({
   items: z.array(CatalogueItemSchema).min(1),

@@ -10,6 +10,8 @@ export interface CataloguePrice {
   currency: string;
   /** Currencies the item had priced samples in (more than 1: `train` says so in a note). */
   currencies: number;
+  /** How many samples the median is of: 0 when the data priced the item in no currency (price 0). */
+  samples: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export function cataloguePrice(
     named.sort(latest)[0]?.[0] ??
     fallback;
   const values = [...pricesIn(prices, chosen), ...pricesIn(prices, '')];
-  return { price: median(values), currency: chosen, currencies: priced.length };
+  return { price: median(values), currency: chosen, currencies: priced.length, samples: values.length };
 }
 
 /**

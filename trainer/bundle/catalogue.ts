@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { categoryOf } from '../../contracts/categories';
-import type { CatalogueItem } from '../../contracts/manifest';
+import type { CatalogueItem, PriceSource } from '../../contracts/manifest';
 import { DEFAULT_CURRENCY } from '../data/currency-code';
 import type { ItemStats } from '../data/types';
 import { cataloguePrice } from './catalogue-price';
@@ -74,7 +74,32 @@ function mostCommon(counts: Map<string, number>): string {
   return best;
 }
 
-/** One catalogue item per model item, in model order (the catalogue order IS the index map). */
+/**
+ * What the data's prices are (trainer/data/sources.ts `dataPriceSource`): the shop's own order lines,
+ * or behaviour events, which anyone can send.
+ */
+export type DataPrices = Extract<PriceSource, 'orders' | 'events'>;
+
+/**
+ * Where an item's price and currency came from (contracts/manifest.ts PriceSourceSchema). A catalogue
+ * price is the shop's only with a currency from the shop too: from its entry, or from order data. From
+ * events, its currency would be whatever most events named (`cataloguePrice`), so 10 meant as GBP
+ * could be signed as 10 JPY: such a price counts as from events.
+ */
+function priceSourceOf(
+  entry: ShopCatalogueEntry | undefined,
+  samples: number,
+  dataPrices: DataPrices,
+): PriceSource {
+  if (entry?.price !== undefined)
+    return entry.currency !== undefined || dataPrices === 'orders' ? 'catalogue' : 'events';
+  return samples > 0 ? dataPrices : 'none';
+}
+
+/**
+ * One catalogue item per model item, in model order (the catalogue order IS the index map).
+ * `dataPrices` says what the data's prices are; by default events, which the worker does not sign.
+ */
 export function buildCatalogue(
   items: string[],
   stats: Map<string, ItemStats>,
@@ -82,6 +107,7 @@ export function buildCatalogue(
   shop: ShopCatalogueEntry[] = [],
   links: LinkTemplates = DEFAULT_LINKS,
   defaultCurrency = DEFAULT_CURRENCY,
+  dataPrices: DataPrices = 'events',
 ): CatalogueItem[] {
   const byId = new Map(shop.map((e) => [e.product_id, e]));
   return items.map((id, i) => {
@@ -100,6 +126,27 @@ export function buildCatalogue(
       category: entry?.category ?? seen?.category ?? categoryOf(title),
       available: entry?.available ?? true,
       popularity: popularity[i] ?? 0,
+      price_source: priceSourceOf(entry, data.samples, dataPrices),
     };
   });
+}
+
+/**
+ * The train output's lines about prices the worker will not sign (PriceSourceSchema): those from
+ * events, and items with no price at all. None when every price is the shop's own.
+ */
+export function unsignedPriceLines(catalogue: readonly CatalogueItem[]): string[] {
+  const lines: string[] = [];
+  const fromEvents = catalogue.filter((item) => item.price_source === 'events');
+  const unpriced = catalogue.filter((item) => item.price_source === 'none');
+  const example = (items: CatalogueItem[]) => `such as "${items[0]?.product_id ?? ''}"`;
+  if (fromEvents.length > 0)
+    lines.push(
+      `warning: ${fromEvents.length} of ${catalogue.length} catalogue prices came from events (${example(fromEvents)}), which anyone can send to /v1/events: the worker shows them but signs no price token for them (GET /v1/prices answers "token": null, so a checkout charges its own price). For trusted prices, pass --catalogue FILE.json with a price and a currency for each product`,
+    );
+  if (unpriced.length > 0)
+    lines.push(
+      `note: ${unpriced.length} of ${catalogue.length} items have no price in the data or the catalogue (${example(unpriced)}): their catalogue price is 0, with no price token`,
+    );
+  return lines;
 }

@@ -15,6 +15,22 @@ export function isFormat(value: string): value is Format {
 }
 
 /**
+ * What a format's prices are, for the bundle's `price_source` (contracts/manifest.ts): an order
+ * history is the shop's own export (MovieLens has no prices), events came through `/v1/events`,
+ * where anyone can send any price.
+ */
+export function dataPriceSource(format: Format): 'orders' | 'events' {
+  switch (format) {
+    case 'online-retail':
+    case 'movielens':
+      return 'orders';
+    case 'events':
+    case 'mongodb':
+      return 'events';
+  }
+}
+
+/**
  * What a record (a bundle's manifest, an eval or backtest JSON) may say the data was: a file's name,
  * or for mongodb the database the reader reads (the connection string's path, else MONGODB_DB, else
  * `rx`), never the string itself: it may carry a password (the basename of `mongodb://user:pw@host`

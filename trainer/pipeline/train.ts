@@ -9,13 +9,14 @@ import {
   DEFAULT_LINKS,
   readShopCatalogue,
   type ShopCatalogueEntry,
+  unsignedPriceLines,
 } from '../bundle/catalogue';
 import { dataCurrency, mixedCurrencyNote } from '../bundle/catalogue-price';
 import { type BundleContents, type BundleModel, checkFactorisedSize, TRAINER } from '../bundle/write-bundle';
 import { DEFAULT_CURRENCY } from '../data/currency-code';
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
-import { type Format, inputName, openSource, readAll } from '../data/sources';
+import { dataPriceSource, type Format, inputName, openSource, readAll } from '../data/sources';
 import type { Interaction, ReadReport } from '../data/types';
 import { trainItemItem } from '../models/item-item';
 import { itemPopularity } from '../models/popularity';
@@ -149,7 +150,16 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   // A catalogue entry without a currency, for a product the data never priced, is in the shop's currency.
   const currency =
     options.currency ?? dataCurrency([...source.items.values()].map((s) => s.prices)) ?? DEFAULT_CURRENCY;
-  const catalogue = buildCatalogue(items, source.items, popularity, shop, DEFAULT_LINKS, currency);
+  const catalogue = buildCatalogue(
+    items,
+    source.items,
+    popularity,
+    shop,
+    DEFAULT_LINKS,
+    currency,
+    dataPriceSource(options.format),
+  );
+  for (const line of unsignedPriceLines(catalogue)) log(line);
   const times = interactions.map((it) => it.time);
   const first = times.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
   const last = times.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
