@@ -1,4 +1,5 @@
 import type { PriceQuote } from '../../../contracts/api-types';
+import { isSignablePrice } from '../../../contracts/manifest';
 import type { Env } from '../env';
 import { log } from '../log';
 import { getCatalogue } from '../models';
@@ -41,6 +42,13 @@ export interface PriceOptions {
  * not `hashed` (no USER_HASH_KEY: their "hash" is a random value that names no one, and a token
  * naming it would verify for nobody, or, were that value ever to be a real hash, for someone else):
  * this function refuses that itself, whatever its caller checked.
+ *
+ * Only a price from the shop's own data is signed (`isSignablePrice`: its catalogue file or order
+ * export). One the trainer took from events (`price_source: "events"`) is the median of what anyone
+ * posted to /v1/events, so 250 forged views at 0.01 made it 0.01: it is quoted as it is shown, with
+ * `token: null` and never personalized, as without a signing key, and checkout charges its own price.
+ * A price of no source (`none`, 0) is not signed either. Verify does not read the catalogue: no
+ * token for such a price is signed from a bundle that marks it (docs/api.md "POST /v1/prices/verify").
  */
 export async function getPrices(
   env: Env,
@@ -67,22 +75,24 @@ export async function getPrices(
     const item = index === undefined ? undefined : bundle.items[index];
     if (!item) continue;
     const price = item.price;
-    const token = key
-      ? await signPriceToken(key, {
-          p: item.product_id,
-          a: price,
-          c: item.currency,
-          u: shopper.userHash,
-          e: expires,
-          q: newQuoteId(),
-        })
-      : null;
+    const token =
+      key && isSignablePrice(item)
+        ? await signPriceToken(key, {
+            p: item.product_id,
+            a: price,
+            c: item.currency,
+            u: shopper.userHash,
+            e: expires,
+            q: newQuoteId(),
+          })
+        : null;
     quotes.push({
       product_id: item.product_id,
       base_price: item.price,
       price,
       currency: item.currency,
       discount: Math.round((item.price - price) * 100) / 100,
+      // Never true for a price that is not signable, when personalized prices come: see above.
       personalized: false,
       token,
       expires_at: new Date(expires * 1000).toISOString(),
