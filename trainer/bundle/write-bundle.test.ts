@@ -3,17 +3,66 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManifestSchema } from '../../contracts/manifest';
+import { MAX_BUNDLE_BYTES, ManifestSchema, type ModelRole } from '../../contracts/manifest';
+import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
 import { loadRecommender } from '../onnx/run';
 import { fixtureBundleContents, writeFixtureBundle } from './fixture';
 import { BundleError, readBundle } from './read-bundle';
 import {
   assembleBundle,
+  type BundleContents,
+  type BundleModel,
+  type BundlePlan,
   BundleTargetError,
   BundleTooLargeError,
-  checkFactorisedSize,
+  catalogueFile,
+  checkPlannedBundleSize,
+  type PlannedGraph,
+  plannedBundleBytes,
+  plannedGraphBytes,
+  TRAINER,
   writeBundle,
 } from './write-bundle';
+
+/** A graph of `planned`'s kind over `items` items (zero weights: only the size matters here). */
+function graph(items: number, planned: PlannedGraph, rank = 8): Uint8Array {
+  const r = Math.min(rank, items);
+  const body: ScoringBody =
+    planned.kind === 'dense'
+      ? { kind: 'dense', matrix: new Float32Array(items * items) }
+      : planned.kind === 'factorized'
+        ? { kind: 'factorized', rank: r, u: new Float32Array(items * r), v: new Float32Array(r * items) }
+        : {
+            kind: 'autoencoder',
+            hidden: planned.hidden,
+            w1: new Float32Array(items * planned.hidden),
+            b1: new Float32Array(planned.hidden),
+            w2: new Float32Array(planned.hidden * items),
+            b2: new Float32Array(items),
+          };
+  return buildRecommenderGraph({ name: 'g', items, k: 50, body, producerVersion: TRAINER.version });
+}
+
+function model(name: string, role: ModelRole, onnx: Uint8Array, params: BundleModel['params']): BundleModel {
+  return { name, role, onnx, k: 50, params };
+}
+
+/** The message `run` throws. */
+function errorOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  throw new Error('it did not throw');
+}
+
+/** The rank a size error names (`--rank N or lower`). */
+function suggestedRank(message: string): number {
+  const rank = Number(/--rank (\d+) or lower/.exec(message)?.[1]);
+  if (!Number.isInteger(rank)) throw new Error(`no rank named in: ${message}`);
+  return rank;
+}
 
 describe('bundle writer', () => {
   it('writes a manifest that validates, with checksums of every file, and replaces a bundle atomically', async () => {
@@ -42,33 +91,117 @@ describe('bundle writer', () => {
     }
   });
 
-  it('refuses a bundle larger than a worker takes, and says which --rank would fit', () => {
-    const contents = fixtureBundleContents({ items: 5, seed: 3 });
-    // Three 12 MiB graphs at rank 128: 36 MiB, over the 32 MiB a worker takes.
-    const big = contents.models.map((model) => ({
-      ...model,
-      onnx: new Uint8Array(12 * 1024 * 1024),
-      params: { ...model.params, rank: 128 },
-    }));
-    expect(() => assembleBundle({ ...contents, models: big })).toThrow(BundleTooLargeError);
-    expect(() => assembleBundle({ ...contents, models: big })).toThrow(
-      /over the 32\.0 MiB a worker takes .*lower --rank \(this run: 128; about 113 fits\)/,
+  it('refuses a bundle larger than a worker takes, and names a --rank at which it fits', () => {
+    // 60 items: a Mult-DAE (hidden 30, not shrunk by --rank) and two factorised graphs at rank 40.
+    const { catalogue } = fixtureBundleContents({ items: 60 });
+    const contents = (rank: number): BundleContents => ({
+      ...fixtureBundleContents({ items: 60 }),
+      models: [
+        model('personal', 'personal', graph(60, { kind: 'autoencoder', hidden: 30 }), { hidden: 30 }),
+        model('similar', 'similar', graph(60, { kind: 'factorized' }, rank), { rank }),
+        model('complements', 'complements', graph(60, { kind: 'factorized' }, rank), { rank }),
+      ],
+    });
+    const bytes = (rank: number) =>
+      [...assembleBundle(contents(rank)).files]
+        .filter(([name]) => name !== 'manifest.json')
+        .reduce((sum, [, file]) => sum + file.byteLength, 0);
+    const limit = bytes(40) - 3000;
+    expect(() => assembleBundle(contents(40), limit)).toThrow(BundleTooLargeError);
+    const message = errorOf(() => assembleBundle(contents(40), limit));
+    expect(message).toMatch(/over the 0\.1 MiB a worker takes .*--rank \d+ or lower \(this run: 40\)/);
+    // The rank named is the largest at which this bundle fits. Scaling the whole bundle by the rank,
+    // as before, named one that did not (the autoencoder and the catalogue do not shrink with it).
+    const fitting = suggestedRank(message);
+    expect(bytes(fitting)).toBeLessThanOrEqual(limit);
+    expect(() => assembleBundle(contents(fitting), limit)).not.toThrow();
+    expect(bytes(fitting + 1)).toBeGreaterThan(limit);
+    // No rank to lower: fewer items or a smaller --hidden.
+    const noRank = { ...contents(40), catalogue, models: contents(40).models.slice(0, 1) };
+    expect(() => assembleBundle(noRank, 1000)).toThrow(
+      /on fewer items \(--catalogue\) or with a smaller --hidden/,
     );
-    // At the limit, it is written.
-    const fits = big.map((model) => ({ ...model, onnx: new Uint8Array(10 * 1024 * 1024) }));
-    expect(assembleBundle({ ...contents, models: fits }).manifest.models).toHaveLength(3);
   });
 
-  it('before training, refuses a catalogue whose two item-to-item graphs alone would not fit', () => {
-    // 11,000 items at rank 200: two graphs of ~16.8 MiB.
-    expect(() => checkFactorisedSize(11_000, 200, 1000)).toThrow(
-      /11000 items at rank 200 make graphs of about 16\.8 MiB each.*train with --rank 127 or lower/,
+  it('before training, estimates every graph with its rest and catalogue.json, at least as large as written', () => {
+    const items = 60;
+    const rank = 12;
+    for (const planned of [
+      { kind: 'dense' },
+      { kind: 'factorized' },
+      { kind: 'autoencoder', hidden: 16 },
+    ] satisfies PlannedGraph[]) {
+      const written = graph(items, planned, rank).byteLength;
+      expect(plannedGraphBytes(planned, items, rank), planned.kind).toBeGreaterThanOrEqual(written);
+      expect(plannedGraphBytes(planned, items, rank), planned.kind).toBeLessThan(written + 4096);
+    }
+    // A rank above the item count is the item count (the eigensolver's most).
+    expect(plannedGraphBytes({ kind: 'factorized' }, items, 500)).toBe(
+      plannedGraphBytes({ kind: 'factorized' }, items, items),
     );
-    // Rank 128 there fits (two graphs ~21.5 MiB; the exact size is checked again at the end), and the
-    // dense limit or a rank above the item count never trips it.
-    expect(() => checkFactorisedSize(11_000, 128, 1000)).not.toThrow();
-    expect(() => checkFactorisedSize(1000, 5000, 1000)).not.toThrow();
-    expect(() => checkFactorisedSize(1100, 5000, 1000)).not.toThrow();
+  });
+
+  it('before training, the --rank it names makes a bundle that fits (1,947 items, --rank 3000)', () => {
+    // The first 20,000 rows of Online Retail: 1,947 items, a catalogue.json of ~374 KiB. Counting
+    // three graphs' U and V alone, the check said "--rank 718", and training at 718 ended 3 min 20 s
+    // later with "the bundle would be 32.4 MiB".
+    const items = 1947;
+    const catalogue = fixtureBundleContents({ items }).catalogue.map((item) => ({
+      ...item,
+      title: `${item.title} ${'WHITE HANGING HEART T-LIGHT HOLDER '.repeat(3)}`,
+      url: `https://shop.example/products/${item.product_id}/${'x'.repeat(20)}`,
+    }));
+    const catalogueBytes = catalogueFile(catalogue).bytes.byteLength;
+    expect(catalogueBytes).toBeGreaterThan(350_000);
+    const plan = {
+      items,
+      rank: 3000,
+      graphs: [[{ kind: 'factorized' }], [{ kind: 'factorized' }], [{ kind: 'factorized' }]],
+      catalogueBytes,
+    } satisfies BundlePlan;
+    const message = errorOf(() => checkPlannedBundleSize(plan));
+    expect(message).toMatch(
+      /^1947 items at rank 1947 make a bundle of about [\d.]+ MiB \(graphs .*, catalogue 0\.\d MiB\): over the 32\.0 MiB a worker takes \(MAX_BUNDLE_BYTES\); train with --rank \d+ or lower, or on fewer items/,
+    );
+    const rank = suggestedRank(message);
+    expect(rank).toBeLessThan(718);
+    expect(() => checkPlannedBundleSize({ ...plan, rank })).not.toThrow();
+    // Written at that rank, the bundle is under the limit: assembling it does not throw.
+    const models = (['personal', 'similar', 'complements'] as const).map((role) =>
+      model(role, role, graph(items, { kind: 'factorized' }, rank), { rank }),
+    );
+    const { files } = assembleBundle({ ...fixtureBundleContents({ items: 1 }), catalogue, models });
+    const total = [...files]
+      .filter(([n]) => n !== 'manifest.json')
+      .reduce((sum, [, f]) => sum + f.byteLength, 0);
+    expect(total).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+    // One rank less than the check allows is no waste of more than a rank: the next one would not fit.
+    expect(total + 3 * 8 * items).toBeGreaterThan(MAX_BUNDLE_BYTES - 3 * 4096);
+  });
+
+  it('before training, counts the larger --personal auto candidate, and says when no rank helps', () => {
+    const plan = (graphs: PlannedGraph[][]) => ({ items: 60, rank: 40, graphs, catalogueBytes: 5000 });
+    const auto = plan([
+      [{ kind: 'factorized' }, { kind: 'autoencoder', hidden: 50 }],
+      [{ kind: 'factorized' }],
+      [{ kind: 'factorized' }],
+    ]);
+    const limit = plannedBundleBytes(auto) - 1;
+    const rank = suggestedRank(errorOf(() => checkPlannedBundleSize(auto, limit)));
+    // The Mult-DAE (hidden 50, larger than EASE at rank 40 or less) may ship; it does not shrink.
+    expect(plannedBundleBytes(auto, rank)).toBeLessThanOrEqual(limit);
+    expect(plannedBundleBytes(auto, rank)).toBe(
+      5000 +
+        plannedGraphBytes({ kind: 'autoencoder', hidden: 50 }, 60, rank) +
+        2 * plannedGraphBytes({ kind: 'factorized' }, 60, rank),
+    );
+    expect(() =>
+      checkPlannedBundleSize(plan([[{ kind: 'autoencoder', hidden: 30 }], [{ kind: 'dense' }]]), 20_000),
+    ).toThrow(
+      /60 items make a bundle of .*; train on fewer items \(--catalogue\) or with a smaller --hidden$/,
+    );
+    // Within the limit, nothing is said.
+    expect(() => checkPlannedBundleSize(auto, plannedBundleBytes(auto))).not.toThrow();
   });
 
   it('the same content gets the same version', async () => {

@@ -48,13 +48,24 @@ function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Builds the manifest and the file contents of a bundle without touching the disk. */
-export function assembleBundle(contents: BundleContents): {
+/** The bundle's catalogue.json: the items as the contract reads them, and the file's bytes. */
+export function catalogueFile(items: CatalogueItem[]): { catalogue: Catalogue; bytes: Uint8Array } {
+  const catalogue: Catalogue = CatalogueSchema.parse({ items });
+  return { catalogue, bytes: new TextEncoder().encode(`${JSON.stringify(catalogue)}\n`) };
+}
+
+/**
+ * Builds the manifest and the file contents of a bundle without touching the disk. `maxBytes` is
+ * MAX_BUNDLE_BYTES but in tests.
+ */
+export function assembleBundle(
+  contents: BundleContents,
+  maxBytes = MAX_BUNDLE_BYTES,
+): {
   manifest: Manifest;
   files: Map<string, Uint8Array>;
 } {
-  const catalogue: Catalogue = CatalogueSchema.parse({ items: contents.catalogue });
-  const catalogueBytes = new TextEncoder().encode(`${JSON.stringify(catalogue)}\n`);
+  const { catalogue, bytes: catalogueBytes } = catalogueFile(contents.catalogue);
   const files = new Map<string, Uint8Array>([['catalogue.json', catalogueBytes]]);
   const items = catalogue.items.length;
   const models = contents.models.map((m) => {
@@ -72,7 +83,7 @@ export function assembleBundle(contents: BundleContents): {
       params: m.params ?? {},
     };
   });
-  checkBundleSize(contents.models, catalogueBytes.byteLength);
+  checkBundleSize(contents.models, items, catalogueBytes.byteLength, maxBytes);
   // The version is derived from the content: same files, same version (cache keys stay valid),
   // any change, a new version.
   const contentHash = sha256([sha256(catalogueBytes), ...models.map((m) => m.sha256)].join(':'));
@@ -104,40 +115,133 @@ export class BundleTooLargeError extends Error {
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /**
+ * The largest rank, at most `rank`, for which `bytesAt(rank)` is within `maxBytes`; undefined when not
+ * even rank 1 is (`bytesAt` grows with the rank).
+ */
+function largestFittingRank(rank: number, maxBytes: number, bytesAt: (rank: number) => number) {
+  if (bytesAt(1) > maxBytes) return undefined;
+  let low = 1;
+  let high = rank;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (bytesAt(mid) <= maxBytes) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+/**
  * Refuses a bundle the worker would refuse (MAX_BUNDLE_BYTES, contracts/manifest.ts), before it is
  * written: a run that exits 0 with a bundle no worker can activate is found out only at publish. Past
- * 1,000 items each graph is factorised, about 8 × rank bytes per item, so three graphs at rank 128 pass
- * 32 MiB near 11,000 items: the message says which rank would fit (bytes scale with it).
+ * 1,000 items each graph is factorised, 8 × rank bytes per item plus a rank-free rest (the diagonal, the
+ * graph's nodes), so the message names the largest rank at which this bundle fits: only the factorised
+ * graphs' weights shrink with it, the catalogue, an autoencoder and each graph's rest do not.
  */
-function checkBundleSize(models: readonly BundleModel[], catalogueBytes: number): void {
+function checkBundleSize(
+  models: readonly BundleModel[],
+  items: number,
+  catalogueBytes: number,
+  maxBytes: number,
+): void {
   const modelBytes = models.reduce((sum, model) => sum + model.onnx.byteLength, 0);
-  if (modelBytes + catalogueBytes <= MAX_BUNDLE_BYTES) return;
-  const ranks = models.map((model) => model.params?.rank).filter((rank) => typeof rank === 'number');
+  if (modelBytes + catalogueBytes <= maxBytes) return;
+  const rankOf = (model: BundleModel) => {
+    const rank = model.params?.rank;
+    return typeof rank === 'number' ? rank : undefined;
+  };
+  const ranks = models.map(rankOf).filter((rank) => rank !== undefined);
   const rank = ranks.length > 0 ? Math.max(...ranks) : undefined;
-  const fitting = rank && Math.floor((rank * (MAX_BUNDLE_BYTES - catalogueBytes)) / modelBytes);
-  const hint = rank
-    ? `train again with a lower --rank (this run: ${rank}; about ${fitting} fits)`
+  // Each factorised graph at rank r: its bytes less 8 × items × (its rank − r), U and V's share.
+  const bytesAt = (r: number) =>
+    catalogueBytes +
+    models.reduce((sum, model) => {
+      const own = rankOf(model);
+      return sum + model.onnx.byteLength - (own === undefined ? 0 : 8 * items * (own - Math.min(own, r)));
+    }, 0);
+  const fitting = rank === undefined ? undefined : largestFittingRank(rank, maxBytes, bytesAt);
+  const hint = fitting
+    ? `train again with --rank ${fitting} or lower (this run: ${rank})`
     : 'train again on fewer items (--catalogue) or with a smaller --hidden';
   throw new BundleTooLargeError(
-    `the bundle would be ${mib(modelBytes + catalogueBytes)} (models ${mib(modelBytes)}, catalogue ${mib(catalogueBytes)}), over the ${mib(MAX_BUNDLE_BYTES)} a worker takes (MAX_BUNDLE_BYTES): ${hint}`,
+    `the bundle would be ${mib(modelBytes + catalogueBytes)} (models ${mib(modelBytes)}, catalogue ${mib(catalogueBytes)}), over the ${mib(maxBytes)} a worker takes (MAX_BUNDLE_BYTES): ${hint}`,
+  );
+}
+
+/** One graph a run will export, as far as its size goes (see ScoringBody). */
+export type PlannedGraph =
+  /** items × items float32. */
+  | { kind: 'dense' }
+  /** U [items, rank] and V [rank, items] float32 at the run's rank (at most the item count). */
+  | { kind: 'factorized' }
+  /** W1 [items, hidden], W2 [hidden, items] and the biases, float32. */
+  | { kind: 'autoencoder'; hidden: number };
+
+/**
+ * What a graph holds beyond its weight tensors: node, tensor and input names, shapes, the scalar
+ * constants, the doc string. About 800 bytes measured; 4 KiB bounds it.
+ */
+const GRAPH_REST_BYTES = 4096;
+
+/** A graph's bytes, at most (the weights are exact; the rest is bounded by GRAPH_REST_BYTES). */
+export function plannedGraphBytes(graph: PlannedGraph, items: number, rank: number): number {
+  switch (graph.kind) {
+    case 'dense':
+      return 4 * items * items + GRAPH_REST_BYTES;
+    case 'factorized':
+      // U and V, and the diagonal taken out (self_scores, one float per item).
+      return 8 * items * Math.min(rank, items) + 4 * items + GRAPH_REST_BYTES;
+    case 'autoencoder':
+      return 8 * items * graph.hidden + 4 * (graph.hidden + items) + GRAPH_REST_BYTES;
+  }
+}
+
+/** What a run will bundle, known before training. */
+export interface BundlePlan {
+  items: number;
+  /** `--rank`: the rank of every factorised graph (at most `items`). */
+  rank: number;
+  /**
+   * The graphs, one entry each; an entry lists the graphs it may turn out to be (`--personal auto`
+   * ships EASE or the Mult-DAE), and the largest counts.
+   */
+  graphs: PlannedGraph[][];
+  /** catalogue.json's bytes (catalogueFile), which count towards the limit with the graphs. */
+  catalogueBytes: number;
+}
+
+/** The bundle's bytes at `rank`, at most: the largest candidate of each graph, plus catalogue.json. */
+export function plannedBundleBytes(plan: BundlePlan, rank = plan.rank): number {
+  return plan.graphs.reduce(
+    (sum, candidates) =>
+      sum + Math.max(...candidates.map((graph) => plannedGraphBytes(graph, plan.items, rank))),
+    plan.catalogueBytes,
   );
 }
 
 /**
- * Before training: the similar and complements graphs of a catalogue past the dense limit are each about
- * 8 bytes × rank per item (two float32 factors), whatever the personal model. When those two alone pass
- * what a worker takes, the bundle cannot fit, and that is said now, not after minutes of training (the
- * exact size is checked again when the bundle is assembled).
+ * Before training: refuses a run whose bundle would be over what a worker takes, from its plan (every
+ * graph with its rank-free rest, and catalogue.json), rather than after minutes of training; the exact
+ * size is checked again when the bundle is assembled. The message names the largest rank at which the
+ * planned bundle fits. (Counting only the factorised graphs' weights, it named ranks that did not: on
+ * 1,947 items it said 718, and the bundle at 718 was 32.4 MiB.)
  */
-export function checkFactorisedSize(items: number, rank: number, maxDenseItems: number): void {
-  if (items <= maxDenseItems) return;
-  const effectiveRank = Math.min(rank, items);
-  const graphBytes = 8 * items * effectiveRank;
-  if (2 * graphBytes <= MAX_BUNDLE_BYTES) return;
-  // Three factorised graphs at about 8 × rank bytes per item each must fit.
-  const fitting = Math.floor(MAX_BUNDLE_BYTES / (3 * 8 * items));
+export function checkPlannedBundleSize(plan: BundlePlan, maxBytes = MAX_BUNDLE_BYTES): void {
+  const rank = Math.min(plan.rank, plan.items);
+  const bytes = plannedBundleBytes(plan, rank);
+  if (bytes <= maxBytes) return;
+  const factorised = plan.graphs.some((candidates) => candidates.some((g) => g.kind === 'factorized'));
+  const fitting = factorised
+    ? largestFittingRank(rank, maxBytes, (r) => plannedBundleBytes(plan, r))
+    : undefined;
+  const autoencoder = plan.graphs.some((candidates) => candidates.some((g) => g.kind === 'autoencoder'));
+  const graphs = plan.graphs.map((candidates) =>
+    Math.max(...candidates.map((graph) => plannedGraphBytes(graph, plan.items, rank))),
+  );
+  const hint = fitting
+    ? `train with --rank ${fitting} or lower, or on fewer items (--catalogue)`
+    : `train on fewer items (--catalogue)${autoencoder ? ' or with a smaller --hidden' : ''}`;
   throw new BundleTooLargeError(
-    `${items} items at rank ${effectiveRank} make graphs of about ${mib(graphBytes)} each, and a bundle holds three: over the ${mib(MAX_BUNDLE_BYTES)} a worker takes (MAX_BUNDLE_BYTES); train with --rank ${fitting} or lower, or on fewer items (--catalogue)`,
+    `${plan.items} items${factorised ? ` at rank ${rank}` : ''} make a bundle of about ${mib(bytes)} (graphs ${graphs.map(mib).join(', ')}, catalogue ${mib(plan.catalogueBytes)}): over the ${mib(maxBytes)} a worker takes (MAX_BUNDLE_BYTES); ${hint}`,
   );
 }
 

@@ -6,6 +6,7 @@
  * (`npm run eval`), but which wins depends on the data, and the comparison is recorded in the
  * manifest rather than assumed. `ease`, `autoencoder` and `item-item` train just that model.
  */
+import type { PlannedGraph } from '../bundle/write-bundle';
 import type { SparseMatrix } from '../data/matrix';
 import { seededRandom } from '../math/random';
 import { trainEase } from '../models/ease';
@@ -41,6 +42,29 @@ export interface PersonalOptions {
 
 type Params = Record<string, number | string | boolean>;
 
+/** Up to this many items EASE and item-item are exact and dense; above, factorised at `rank`. */
+const PERSONAL_MAX_DENSE_ITEMS = 1000;
+/** The Mult-DAE's hidden size when `hidden` is not given. */
+const DEFAULT_HIDDEN = 200;
+
+/**
+ * The graph `trainPersonal` will export for `items` items, as far as its size goes (for the bundle's
+ * size check before training); for `auto`, both candidates.
+ */
+export function personalGraphs(options: PersonalOptions, items: number): PlannedGraph[] {
+  const closedForm: PlannedGraph = { kind: items <= PERSONAL_MAX_DENSE_ITEMS ? 'dense' : 'factorized' };
+  const autoencoder: PlannedGraph = { kind: 'autoencoder', hidden: options.hidden ?? DEFAULT_HIDDEN };
+  switch (options.personal ?? 'auto') {
+    case 'item-item':
+    case 'ease':
+      return [closedForm];
+    case 'autoencoder':
+      return [autoencoder];
+    case 'auto':
+      return [closedForm, autoencoder];
+  }
+}
+
 /** A trained personal model, its manifest params and metrics, and the TF.js backend that ran (if any). */
 export interface PersonalResult {
   body: ScoringBody;
@@ -62,7 +86,7 @@ export async function trainPersonal(
   const personal = options.personal ?? 'auto';
   if (personal === 'item-item') {
     // The same rank as the similar and complements graphs (`--rank`) above 1,000 items.
-    const body = trainItemItem(x, { rank: options.rank ?? 128 });
+    const body = trainItemItem(x, { rank: options.rank ?? 128, maxDenseItems: PERSONAL_MAX_DENSE_ITEMS });
     log(`personal model: item-item cosine${body.kind === 'factorized' ? ` (rank ${body.rank})` : ''}`);
     return {
       body,
@@ -86,6 +110,7 @@ async function easeLambda(
   if (options.lambda !== undefined && !split) return { lambda: options.lambda };
   const selection = await selectEaseLambda(x, {
     rank: options.rank ?? 128,
+    maxDenseItems: PERSONAL_MAX_DENSE_ITEMS,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.lambda !== undefined ? { grid: [options.lambda] } : {}),
     ...(split ? { split } : {}),
@@ -106,7 +131,7 @@ function fitEase(
   lambda: number,
   validationNdcg: number | undefined,
 ): PersonalResult {
-  const body = trainEase(x, { lambda, rank: options.rank ?? 128 });
+  const body = trainEase(x, { lambda, rank: options.rank ?? 128, maxDenseItems: PERSONAL_MAX_DENSE_ITEMS });
   log(
     `personal model: EASE (λ ${lambda}, ${body.kind === 'factorized' ? `rank ${body.rank}` : 'exact, dense'})`,
   );
@@ -141,7 +166,7 @@ async function trainAutoencoder(
   const backend = await initBackend();
   log(`${split ? 'candidate' : 'personal model'}: Mult-DAE on TF.js backend ${backend}`);
   const result = await trainMultDae(x, {
-    ...(options.hidden ? { hidden: options.hidden } : {}),
+    hidden: options.hidden ?? DEFAULT_HIDDEN,
     ...(options.epochs ? { epochs: options.epochs } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(split ? { split } : {}),

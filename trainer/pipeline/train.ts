@@ -12,7 +12,14 @@ import {
   unsignedPriceLines,
 } from '../bundle/catalogue';
 import { dataCurrency, mixedCurrencyNote } from '../bundle/catalogue-price';
-import { type BundleContents, type BundleModel, checkFactorisedSize, TRAINER } from '../bundle/write-bundle';
+import {
+  type BundleContents,
+  type BundleModel,
+  catalogueFile,
+  checkPlannedBundleSize,
+  type PlannedGraph,
+  TRAINER,
+} from '../bundle/write-bundle';
 import { DEFAULT_CURRENCY } from '../data/currency-code';
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
@@ -21,7 +28,7 @@ import type { Interaction, ReadReport } from '../data/types';
 import { trainItemItem } from '../models/item-item';
 import { itemPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
-import { type PersonalOptions, trainPersonal } from './personal';
+import { type PersonalOptions, personalGraphs, trainPersonal } from './personal';
 
 /** Options of `trainBundle`. */
 /**
@@ -45,6 +52,8 @@ export interface TrainOptions extends PersonalOptions {
   /** Rank of the item-item factorisation for catalogues above `maxDenseItems`. */
   rank?: number;
   maxDenseItems?: number;
+  /** Largest bundle to train (default MAX_BUNDLE_BYTES; smaller in tests). */
+  maxBundleBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -124,8 +133,34 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   if (mixed) log(`  ${mixed}`);
 
   const popularity = itemPopularity(byUser.matrix);
+  // A catalogue entry without a currency, for a product the data never priced, is in the shop's currency.
+  const currency =
+    options.currency ?? dataCurrency([...source.items.values()].map((s) => s.prices)) ?? DEFAULT_CURRENCY;
+  const catalogue = buildCatalogue(
+    items,
+    source.items,
+    popularity,
+    shop,
+    DEFAULT_LINKS,
+    currency,
+    dataPriceSource(options.format),
+  );
+  for (const line of unsignedPriceLines(catalogue)) log(line);
   const itemItemOptions = { rank: options.rank ?? 128, maxDenseItems: options.maxDenseItems ?? 1000 };
-  checkFactorisedSize(items.length, itemItemOptions.rank, itemItemOptions.maxDenseItems);
+  // Before training (the catalogue is built first for this): the whole bundle, three graphs and
+  // catalogue.json, must fit what a worker takes.
+  const itemItem: PlannedGraph = {
+    kind: items.length <= itemItemOptions.maxDenseItems ? 'dense' : 'factorized',
+  };
+  checkPlannedBundleSize(
+    {
+      items: items.length,
+      rank: itemItemOptions.rank,
+      graphs: [personalGraphs(options, items.length), [itemItem], [itemItem]],
+      catalogueBytes: catalogueFile(catalogue).bytes.byteLength,
+    },
+    options.maxBundleBytes,
+  );
   const bodies = new Map<string, ScoringBody>();
   const models: BundleModel[] = [];
   const add = (name: string, role: ModelRole, body: ScoringBody, params: BundleModel['params']) => {
@@ -147,19 +182,6 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const complements = trainItemItem(byBasket.matrix, itemItemOptions);
   add('complements', 'complements', complements, similarParams(complements, 'baskets'));
 
-  // A catalogue entry without a currency, for a product the data never priced, is in the shop's currency.
-  const currency =
-    options.currency ?? dataCurrency([...source.items.values()].map((s) => s.prices)) ?? DEFAULT_CURRENCY;
-  const catalogue = buildCatalogue(
-    items,
-    source.items,
-    popularity,
-    shop,
-    DEFAULT_LINKS,
-    currency,
-    dataPriceSource(options.format),
-  );
-  for (const line of unsignedPriceLines(catalogue)) log(line);
   const times = interactions.map((it) => it.time);
   const first = times.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
   const last = times.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
