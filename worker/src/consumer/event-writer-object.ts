@@ -70,6 +70,17 @@ export class EventWriter extends DurableObject<Env> {
   }
 
   /**
+   * A consumer's call to `write` failed before the object could say how the batch went (the object was
+   * overloaded or reset, or did not answer in time): `write` never ran, or its outcome never reached the
+   * consumer, and the batch is retried. Recorded as the last batch's failure, so `/healthz` (which asks
+   * here, not the queue isolate that saw it) does not say `ok` while every batch is retried; the next
+   * batch written clears it. `detail` is already fit for `/healthz` (failureDetail). Never throws.
+   */
+  async noteCallFailure(detail: string): Promise<void> {
+    await this.noteOutcome(detail.slice(0, 500));
+  }
+
+  /**
    * The consumer's Redis writes (recent activity, live counters) as its invocations saw them: `detail`
    * after a batch's write failed, undefined after one succeeded. Kept here for the same reason as the
    * batch failures: the isolate answering `/healthz` has usually run no batch. Never throws.

@@ -9,7 +9,7 @@ import { retryDelaySeconds } from './backoff';
 import { explainConnectFailure, failureDetail, retryDetail } from './failure-detail';
 import { relayRedisHealth } from './redis-health-relay';
 import { type RejectedEventDocument, rejectedEventDocument } from './rejected-event';
-import { storeBatch } from './store';
+import { noteCallFailure, storeBatch } from './store';
 import type { DocumentOutcome } from './write-errors';
 
 /** Test seams for the crash tests. */
@@ -65,6 +65,8 @@ export async function handleEventBatch(
     log('error', 'events_batch_failed', { queue: batch.queue, messages: batch.messages.length, error });
     for (const message of batch.messages)
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    // The retries are decided; the writer object, which /healthz asks, is told (bounded, best effort).
+    await noteCallFailure(env, failureDetail(caught));
     return;
   }
   await hooks.afterWrite?.();

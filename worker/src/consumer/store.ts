@@ -1,4 +1,5 @@
 import type { Env } from '../env';
+import { log } from '../log';
 import { withDeadline } from '../with-deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
 import { INDEX_WAIT_MS, withBatchClient, writeDeadlineMs } from './mongo-client';
@@ -8,6 +9,8 @@ import { mongoUriProblem } from './mongo-uri';
 const WRITER_NAME = 'events';
 /** Beyond the object's own write deadline, for the call itself. */
 const CALL_MARGIN_MS = 5_000;
+/** Longest wait for the object to note a failed call (noteCallFailure): the batch's retry is decided. */
+export const NOTE_BUDGET_MS = 2_000;
 
 /** The one writer object, when the `EVENT_WRITER` binding is there. */
 export function eventWriter(env: Pick<Env, 'EVENT_WRITER'>) {
@@ -44,4 +47,26 @@ export async function storeBatch(env: Env, request: WriteRequest): Promise<Write
     deadlineMs + INDEX_WAIT_MS + CALL_MARGIN_MS,
     'MongoDB batch client',
   );
+}
+
+/**
+ * After a batch's call to the writer object failed as a whole (storeBatch threw): tells the object, in
+ * a short second call, so that `/healthz`, which asks the object, shows it. A call that failed before
+ * `write` ran (the object overloaded, reset, or not answering) leaves nothing there otherwise, and the
+ * consumer's own report lives in the queue isolate only. Best effort: waits at most NOTE_BUDGET_MS and
+ * never throws (an object that cannot take this call cannot take the batch either; the log says so).
+ */
+export async function noteCallFailure(
+  env: Pick<Env, 'EVENT_WRITER' | 'MONGODB_URI'>,
+  detail: string,
+): Promise<void> {
+  const writer = eventWriter(env);
+  // Not called for a batch storeBatch refused before the call (no or an unusable MONGODB_URI):
+  // `/healthz` says `down` for those without asking the object.
+  if (!writer || !env.MONGODB_URI || mongoUriProblem(env.MONGODB_URI) !== undefined) return;
+  try {
+    await withDeadline(writer.noteCallFailure(detail), NOTE_BUDGET_MS, 'The event writer failure note');
+  } catch (error) {
+    log('warn', 'event_writer_failure_not_noted', { error });
+  }
 }
