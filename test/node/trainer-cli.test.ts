@@ -487,6 +487,26 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     await expect(readFile(path.join(out, 'manifest.json'))).rejects.toThrow();
   });
 
+  it('eval: a --cutoff that is no day or moment exits 2 with the usage, before reading the input', async () => {
+    // The input does not exist: read first, it would fail as input (exit 1), as 2010-12-32 did after
+    // reading a whole file, with no usage.
+    const missing = path.join(dir, 'no-such-orders.csv');
+    const json = path.join(dir, 'eval-bad-cutoff.json');
+    const runs = await Promise.all(
+      ['2010-12-32', '12', '2011-11-30T06:54'].map((cutoff) =>
+        cli('eval', ['--format', 'online-retail', '--input', missing, '--cutoff', cutoff, '--json', json]),
+      ),
+    );
+    for (const run of runs) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /^error: --cutoff must be a day \(YYYY-MM-DD\) or a moment \(2011-11-30T06:54Z\), got ".*"\n\nusage: npm run eval -- /,
+      );
+      expect(run.stdout).toBe('');
+    }
+    await expect(readFile(json)).rejects.toThrow();
+  });
+
   it('a connection string given with a file format is not opened as a file with its password printed', async () => {
     const [evaluation, train] = await Promise.all([
       cli('eval', ['--format', 'movielens', '--input', 'mongodb://u:s3cret@h/db']),

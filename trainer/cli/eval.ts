@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { inputName, isFormat } from '../data/sources';
 import { runEvaluation, SERVED_NEEDS_TEMPORAL_SPLIT } from '../eval/run-eval';
+import { parseCutoff } from '../eval/split';
 import { formatTable } from '../eval/table';
 import { choice, parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
@@ -22,6 +23,20 @@ const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mo
   [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
   [--lambda N] [--rank 128]                 EASE (λ default: chosen on held-out training users;
                                             low rank above 1,000 items)`;
+
+/**
+ * `--cutoff`, checked as the evaluation will read it (parseCutoff) with the other options: a day that
+ * does not exist (2010-12-32) used to be refused only after the whole input was read, exit 1 and no usage.
+ */
+function cutoffOption(args: Map<string, string>): string {
+  const raw = required(args, 'cutoff');
+  try {
+    parseCutoff(raw);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return raw;
+}
 
 runCommand(USAGE, async () => {
   const args = parseArgs(process.argv.slice(2), [
@@ -54,7 +69,7 @@ runCommand(USAGE, async () => {
   const options = {
     format,
     input: required(args, 'input'),
-    ...(args.has('cutoff') ? { cutoff: required(args, 'cutoff') } : {}),
+    ...(args.has('cutoff') ? { cutoff: cutoffOption(args) } : {}),
     hidden: positiveInt(args, 'hidden', 128),
     epochs: positiveInt(args, 'epochs', 16),
     seed: positiveInt(args, 'seed', 42),
