@@ -65,6 +65,11 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(train.stdout).toMatch(/epoch +1 +loss [\d.]+ +val nDCG@10 [\d.]+/);
     const manifest = await readManifest(out);
     expect(manifest.data).toMatchObject({ format: 'movielens', source: 'u.data', users: 80 });
+    // The Mult-DAE's validation score is one of the manifest's metrics, not only a param (8 of 80 users).
+    const personalParams = manifest.models.find((m) => m.role === 'personal')?.params;
+    expect(manifest.metrics).toEqual({
+      'personal/mult-dae': { validationNdcg10: personalParams?.validationNdcg10, validationUsers: 8 },
+    });
 
     const csv = path.join(dir, 'recs.csv');
     const rec = await runRecommend(out, 'movielens', ratings, csv, ['--k', '5']);
@@ -224,6 +229,8 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     const personal = manifest.models.find((m) => m.role === 'personal');
     expect(personal?.params).toMatchObject({ model: 'ease', lambda: 20, exact: true });
     expect(personal?.params).not.toHaveProperty('selection');
+    // A given λ is not scored on held-out users: no metric to record.
+    expect(manifest.metrics).toEqual({});
     expect(manifest.trainer.backend).toBe('none (closed form)');
     const bad = await runTrain('movielens', ratings, out, ['--personal', 'bpr']);
     expect(bad.code).toBe(2);

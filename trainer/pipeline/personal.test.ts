@@ -38,6 +38,43 @@ describe('personal auto', { timeout: 60_000 }, () => {
   });
 });
 
+describe('the manifest metrics of one personal model', { timeout: 60_000 }, () => {
+  // DESIGN.md: the manifest names the evaluation metrics. Only `auto` wrote them; the validation score
+  // of `--personal ease` or `autoencoder` sat in `params` alone.
+  it("--personal ease: the λ search's validation nDCG@10 under personal/ease, as auto writes it", async () => {
+    const { matrix } = aggregate(shoppers(300, 0.05));
+    const ease = await trainPersonal(matrix, { personal: 'ease' }, () => {});
+    expect(ease.params.validationNdcg10).toEqual(expect.any(Number));
+    expect(ease.metrics).toEqual({
+      'personal/ease': { validationNdcg10: ease.params.validationNdcg10, validationUsers: 30 },
+    });
+    // The same figure and users as auto's EASE candidate (one split, seed 42).
+    const auto = await trainPersonal(matrix, { hidden: 8, epochs: 1 }, () => {});
+    expect(auto.metrics?.['personal/ease']).toEqual(ease.metrics?.['personal/ease']);
+    // A given λ is not scored: no metric to write.
+    expect((await trainPersonal(matrix, { personal: 'ease', lambda: 30 }, () => {})).metrics).toBeUndefined();
+  });
+
+  it("--personal autoencoder: the kept epoch's validation nDCG@10 under personal/mult-dae", async () => {
+    const { matrix } = aggregate(shoppers(300, 0.05));
+    const lines: string[] = [];
+    const dae = await trainPersonal(matrix, { personal: 'autoencoder', hidden: 8, epochs: 3 }, (l) =>
+      lines.push(l),
+    );
+    const kept = lines.find((l) => new RegExp(`^epoch +${dae.params.bestEpoch} `).test(l));
+    const tfjs = Number(/val nDCG@10 ([\d.]+)/.exec(kept ?? '')?.[1]);
+    expect(dae.metrics).toEqual({
+      'personal/mult-dae': { validationNdcg10: dae.params.validationNdcg10, validationUsers: 30 },
+    });
+    expect(dae.metrics?.['personal/mult-dae']?.validationNdcg10).toBeCloseTo(tfjs, 4);
+  });
+
+  it('--personal item-item computes no validation score, and writes none', async () => {
+    const { matrix } = aggregate(shoppers(60, 0.05));
+    expect((await trainPersonal(matrix, { personal: 'item-item' }, () => {})).metrics).toBeUndefined();
+  });
+});
+
 describe('personal item-item', () => {
   it('takes --rank above 1,000 items, as the similar and complements graphs do', async () => {
     // 1,100 items: past the dense limit, so the graph is factorised at the rank asked for.

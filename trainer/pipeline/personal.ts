@@ -95,7 +95,14 @@ export async function trainPersonal(
     };
   }
   if (personal === 'ease') return easePersonal(x, options, log);
-  if (personal === 'autoencoder') return trainAutoencoder(x, options, log);
+  if (personal === 'autoencoder') {
+    const result = await trainAutoencoder(x, options, log);
+    // trainMultDae splits off its validation users itself, with the first draws of the seed: the same
+    // split as this one, made again only to count them. Its score is the best epoch's (TF.js).
+    const users = seededSplit(x, options).validation.foldIn.rows;
+    const metrics = validationMetrics('mult-dae', result.params.validationNdcg10, users);
+    return { ...result, ...(metrics ? { metrics } : {}) };
+  }
   return autoPersonal(x, options, log);
 }
 
@@ -147,13 +154,35 @@ function fitEase(
   };
 }
 
+/**
+ * Manifest `metrics` for one personal model's validation score: `personal/ease` or `personal/mult-dae`
+ * (the keys `auto` writes for its two candidates), none when no user could be validated on.
+ */
+function validationMetrics(
+  model: 'ease' | 'mult-dae',
+  ndcg: number | undefined,
+  users: number,
+): PersonalResult['metrics'] {
+  if (ndcg === undefined || users === 0) return undefined;
+  return { [`personal/${model}`]: { validationNdcg10: round4(ndcg), validationUsers: users } };
+}
+
+/** The validation split of `options.seed` (`auto`'s, EASE's λ search's and the Mult-DAE's own). */
+function seededSplit(x: SparseMatrix, options: PersonalOptions): ValidationSplit {
+  return splitValidation(x, 0.1, seededRandom(options.seed ?? 42));
+}
+
 async function easePersonal(
   x: SparseMatrix,
   options: PersonalOptions,
   log: (line: string) => void,
 ): Promise<PersonalResult> {
-  const { lambda, validationNdcg } = await easeLambda(x, options, log);
-  return fitEase(x, options, log, lambda, validationNdcg);
+  // λ is chosen on held-out users unless given; its score is the model's validation metric. (The same
+  // split selectEaseLambda made for itself, made here to count its users for the manifest.)
+  const split = options.lambda === undefined ? seededSplit(x, options) : undefined;
+  const { lambda, validationNdcg } = await easeLambda(x, options, log, split);
+  const metrics = validationMetrics('ease', validationNdcg, split?.validation.foldIn.rows ?? 0);
+  return { ...fitEase(x, options, log, lambda, validationNdcg), ...(metrics ? { metrics } : {}) };
 }
 
 /** Trains the Mult-DAE with TF.js (per-epoch lines, early stopping on the validation users). */
@@ -162,7 +191,9 @@ async function trainAutoencoder(
   options: PersonalOptions,
   log: (line: string) => void,
   split?: ValidationSplit,
-): Promise<PersonalResult & { params: Params & { bestEpoch: number; epochs: number } }> {
+): Promise<
+  PersonalResult & { params: Params & { bestEpoch: number; epochs: number; validationNdcg10: number } }
+> {
   const backend = await initBackend();
   log(`${split ? 'candidate' : 'personal model'}: Mult-DAE on TF.js backend ${backend}`);
   const result = await trainMultDae(x, {
@@ -188,7 +219,7 @@ async function autoPersonal(
   options: PersonalOptions,
   log: (line: string) => void,
 ): Promise<PersonalResult> {
-  const split = splitValidation(x, 0.1, seededRandom(options.seed ?? 42));
+  const split = seededSplit(x, options);
   const users = split.validation.foldIn.rows;
   if (users === 0) {
     // Nobody has the ≥ 5 items validation needs: nothing to compare on or to stop early with.
