@@ -24,6 +24,10 @@ function decoded(segment: string): string | undefined {
 /**
  * The placement and product/category of a page from its path, so recommendations can be fetched
  * in parallel with the origin. Slots on the page that ask for something else are fetched when seen.
+ * A category is the URL's segment as it is (`home-garden`): the ranking reads it as the catalogue's
+ * category of that name or slug ("Home & Garden"), and ignores one the catalogue does not have
+ * (worker/src/recommend/category.ts). Every slot of the page that names no category of its own gets
+ * it, whatever its placement (slot-query.ts; docs/proxy.md).
  */
 export function pageContextFromUrl(url: URL): PageContext {
   const path = url.pathname;

@@ -3,6 +3,7 @@ import { isModelEvidence, type ModelRole } from '../../../contracts/manifest';
 import type { ActivityEntry } from '../cache/keys';
 import type { BundleCatalogue, LoadedBundle, Recommender } from '../models';
 import { cartOfActivity } from './cart';
+import { catalogueCategories } from './category';
 import { historyVector } from './history';
 import { recommendationMask } from './mask';
 import type { RecommendationQuery, RecommendationSource, RecommendedItem } from './types';
@@ -116,7 +117,11 @@ export async function computeRecommendations(
   // (a cart slot's product_ids) or activity told it: a cart item weighs most in the history, so the
   // models would otherwise put it first on the home and product pages.
   if (personalize) for (const id of cartOfActivity(signals.activity)) excluded.add(id);
-  const mask = recommendationMask(bundle.items, bundle.byId, excluded, query.category);
+  // A category the catalogue does not have (neither by name nor by slug: a URL's `home-garden` is
+  // "Home & Garden") filters nothing: an empty slot would help no one, as for an unknown product.
+  const categories =
+    query.category === undefined ? undefined : catalogueCategories(bundle.items, query.category);
+  const mask = recommendationMask(bundle.items, bundle.byId, excluded, categories);
 
   let source: RecommendationSource = 'popularity';
   const candidates: Candidate[] = [];
@@ -141,13 +146,10 @@ export async function computeRecommendations(
     source = model.entry.role;
   }
   // One diversified pass over model candidates followed by popularity: popularity fills a short list
-  // (small k, heavy masking, no model, no evidence) before any family is allowed over its share.
-  const picked = diversify(
-    modelThenPopularity(candidates, bundle, mask),
-    bundle.items,
-    query.limit,
-    query.category ? query.limit : undefined,
-  );
+  // (small k, heavy masking, no model, no evidence) before any family is allowed over its share. A
+  // category's row is all one family, which the cap leaves in order (the skipped fill it again), unless
+  // the name's slug matched several of the catalogue's categories: those share the row as families do.
+  const picked = diversify(modelThenPopularity(candidates, bundle, mask), bundle.items, query.limit);
   const items: RecommendedItem[] = [];
   for (const candidate of picked) {
     const item = toItem(bundle, candidate);

@@ -35,7 +35,8 @@ const RecommendationsQuerySchema = z
       .pipe(productIdListSchema)
       .optional(),
     // The shop's own category names (`Home/Garden`, `Décor`, `Kids (3+)`), as the catalogue and proxy
-    // mode's `data-rx-category` carry them, compared exactly once the spaces around are trimmed.
+    // mode's `data-rx-category` carry them, or their URL slugs (`home-garden`), once the spaces around
+    // are trimmed; one the catalogue does not have filters nothing (worker/src/recommend/category.ts).
     category: z
       .string()
       .trim()
