@@ -41,10 +41,19 @@ export function* eventInteractions(
   if (!user) return report.skip('no userId or anonymousId', position);
   const time = event.timestamp ? Date.parse(event.timestamp) : Number.NaN;
   if (!Number.isFinite(time)) return report.skip('missing timestamp', position);
-  const products = eventProducts(event);
-  if (products.length === 0) return report.skip('no product_id', position);
-  report.rows.kept += 1;
   const purchase = event.event === 'Order Completed';
+  const listed = eventProducts(event);
+  if (listed.length === 0) return report.skip('no product_id', position);
+  // A line of an order with quantity 0 was not bought (the order lists it, none of it was sold): it is
+  // no interaction at all, neither a purchase of weight 5 nor a weaker signal, since it says nothing
+  // sure about the shopper; its title and price are not taken either. The forecast leaves such lines
+  // out too (it counts quantities), and an order export's non-positive quantities are skipped as stock
+  // adjustments. A product without a quantity is one, as Segment has it.
+  const products = purchase ? listed.filter((p) => p.quantity > 0) : listed;
+  for (let zero = listed.length - products.length; zero > 0; zero--)
+    report.skip('order line of quantity 0 (not bought)', position);
+  if (products.length === 0) return;
+  report.rows.kept += 1;
   const site = typeof raw.site === 'string' ? raw.site : undefined;
   const orderId = event.properties?.order_id;
   for (const p of products) {

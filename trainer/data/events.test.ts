@@ -128,6 +128,48 @@ describe('events reader', () => {
     ]);
   });
 
+  it('an order line of quantity 0 is no purchase (nor any interaction): skipped and counted', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const order = (minute: number, products: Array<Record<string, unknown>>) => ({
+      type: 'track',
+      event: 'Order Completed',
+      anonymousId: 'a1',
+      timestamp: `2024-05-01T10:0${minute}:00Z`,
+      properties: { order_id: `o${minute}`, products },
+    });
+    const lines = [
+      // P2 listed at quantity 0 beside P1 bought; no quantity is one.
+      order(1, [
+        { product_id: 'P1', quantity: 1 },
+        { product_id: 'P2', quantity: 0, price: 9, name: 'Vase' },
+        { product_id: 'P3' },
+      ]),
+      // An order of nothing but a quantity-0 line.
+      order(2, [{ product_id: 'P4', quantity: '0' }]),
+      // A product viewed with quantity 0 is still a view: only an order's lines are purchases.
+      { ...order(3, []), event: 'Product Viewed', properties: { product_id: 'P4', quantity: 0 } },
+    ];
+    await writeFile(file, `${lines.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const source = eventsSource(file);
+    const rows = await readAll(source);
+    // Before, P2 and P4 were purchases of weight 5 (quantity 0), P4 in its own basket.
+    expect(rows.map((r) => [r.item, r.weight, r.purchase, r.quantity, r.basket])).toEqual([
+      ['P1', 5, true, 1, 'order:o1'],
+      ['P3', 5, true, 1, 'order:o1'],
+      ['P4', 1, false, 0, 'a1:2024-05-01'],
+    ]);
+    expect(source.items.has('P2')).toBe(false);
+    expect(source.report.rows).toEqual({ read: 3, kept: 2 });
+    expect(source.report.skipped()).toEqual([
+      expect.objectContaining({
+        reason: 'order line of quantity 0 (not bought)',
+        count: 2,
+        firstLines: [1, 2],
+      }),
+    ]);
+  });
+
   it('reads an event whose messageId came before once: appended exports do not weigh it twice', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
     const file = path.join(dir, 'events.jsonl');
