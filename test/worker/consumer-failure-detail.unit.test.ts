@@ -104,6 +104,7 @@ describe('consumer failure details', () => {
         lastAt: new Date().toISOString(),
         detail: `MongoDB error 11000: ${DUP_EMAIL}`,
       },
+      deadLettered: null,
       redis: {},
     };
     reportRecovery('mongodb');
@@ -115,6 +116,7 @@ describe('consumer failure details', () => {
     const failed: WriterStatus = {
       failure: { at: new Date().toISOString(), detail: `MongoServerError: ${DUP_EMAIL}` },
       refused: null,
+      deadLettered: null,
       redis: {},
     };
     const failure = await mongodbHealth(envWithWriter({ status: async () => failed }));
@@ -131,7 +133,12 @@ describe('consumer failure details', () => {
       write: async () => {
         throw thrown;
       },
-      status: async (): Promise<WriterStatus> => ({ failure: null, refused: null, redis: {} }),
+      status: async (): Promise<WriterStatus> => ({
+        failure: null,
+        refused: null,
+        deadLettered: null,
+        redis: {},
+      }),
     };
     const batch = createMessageBatch('rx-events', [
       { id: 'dup-email-0', timestamp: new Date(), attempts: 1, body: { type: 'track' } },

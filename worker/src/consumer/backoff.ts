@@ -1,3 +1,11 @@
+/**
+ * `max_retries` of the rx-events consumer in wrangler.toml. Queues does not tell a consumer its limit,
+ * so it is repeated here (consumer-dead-letters.test.ts reads wrangler.toml to keep the two equal): a
+ * message is delivered at most MAX_RETRIES + 1 times, and one retried on that last delivery goes to the
+ * dead-letter queue (isLastAttempt).
+ */
+export const MAX_RETRIES = 20;
+
 /** First retry delay; doubles per attempt. */
 const BASE_DELAY_SECONDS = 2;
 /**
@@ -28,4 +36,12 @@ export function guaranteedOutageSeconds(maxRetries: number): number {
   let total = 0;
   for (let attempts = 1; attempts <= maxRetries; attempts++) total += retryDelaySeconds(attempts, () => 0);
   return total;
+}
+
+/**
+ * Whether a delivery is a message's last (`attempts` is `Message.attempts`, 1 on the first): Queues
+ * allows `maxRetries` retries, so a message retried now goes to the dead-letter queue instead.
+ */
+export function isLastAttempt(attempts: number, maxRetries: number = MAX_RETRIES): boolean {
+  return attempts > maxRetries;
 }

@@ -8,9 +8,11 @@ import { type WriteRequest, type WriteResult, writeBatch } from './event-writer'
 import { failureDetail, retryDetail, withoutValues } from './failure-detail';
 import { createMongoClient, writeDeadlineMs } from './mongo-client';
 import {
+  DEAD_LETTER_WINDOW_MS,
   REFUSED_WINDOW_MS,
   type RedisComponent,
   type RedisFailures,
+  type WriterDeadLetters,
   type WriterFailure,
   type WriterRefusals,
   type WriterStatus,
@@ -61,12 +63,44 @@ export class EventWriter extends DurableObject<Env> {
    * been seen to work, and messages that ran out of retries wait in the dead-letter queue.
    */
   async status(): Promise<WriterStatus> {
-    const [failure, refused, redis] = await Promise.all([
+    const [failure, refused, deadLettered, redis] = await Promise.all([
       this.lastFailure(),
       this.ctx.storage.get<WriterRefusals>(REFUSED_KEY),
+      this.ctx.storage.get<WriterDeadLetters>(DEAD_LETTERS_KEY),
       this.ctx.storage.get<RedisFailures>(REDIS_FAILURES_KEY),
     ]);
-    return { failure, refused: refused ?? null, redis: redis ?? {} };
+    const recent = deadLettered !== undefined && isRecent(deadLettered.lastAt, DEAD_LETTER_WINDOW_MS);
+    return {
+      failure,
+      refused: refused ?? null,
+      deadLettered: recent ? deadLettered : null,
+      redis: redis ?? {},
+    };
+  }
+
+  /**
+   * A consumer retried `messages` messages (`events` events) on their last delivery: Queues sends them to
+   * the dead-letter queue. Counted, durably, so `/healthz` says so for DEAD_LETTER_WINDOW_MS after the
+   * last one, whatever MongoDB does meanwhile (the next written batch clears the failure, not this).
+   * Never throws.
+   */
+  async noteDeadLetters(messages: number, events: number): Promise<void> {
+    if (messages <= 0) return;
+    try {
+      await this.ctx.storage.transaction(async (txn) => {
+        const now = new Date().toISOString();
+        const earlier = await txn.get<WriterDeadLetters>(DEAD_LETTERS_KEY);
+        const recent = earlier !== undefined && isRecent(earlier.lastAt, DEAD_LETTER_WINDOW_MS);
+        await txn.put(DEAD_LETTERS_KEY, {
+          messages: (recent ? earlier.messages : 0) + messages,
+          events: (recent ? earlier.events : 0) + events,
+          since: recent ? earlier.since : now,
+          lastAt: now,
+        } satisfies WriterDeadLetters);
+      });
+    } catch (error) {
+      log('warn', 'event_writer_status_not_saved', { error });
+    }
   }
 
   /**
@@ -197,6 +231,11 @@ export class EventWriter extends DurableObject<Env> {
 const LAST_FAILURE_KEY = 'last_failure';
 const REFUSED_KEY = 'refused';
 const REDIS_FAILURES_KEY = 'redis_failures';
+const DEAD_LETTERS_KEY = 'dead_letters';
+
+function isRecent(at: string, windowMs: number): boolean {
+  return Date.now() - Date.parse(at) < windowMs;
+}
 
 /** The consumer's words for a batch with events to retry (handler.ts); undefined when all were written. */
 function failureOf(result: WriteResult): string | undefined {

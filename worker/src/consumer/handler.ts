@@ -5,11 +5,11 @@ import { eventsOfMessageBody } from '../events/event-pack';
 import { reportFailure, reportRecovery } from '../health';
 import { type LiveDelivery, recordLiveCounters } from '../live';
 import { log } from '../log';
-import { retryDelaySeconds } from './backoff';
+import { isLastAttempt, retryDelaySeconds } from './backoff';
 import { explainConnectFailure, failureDetail, retryDetail } from './failure-detail';
 import { relayRedisHealth } from './redis-health-relay';
 import { type RejectedEventDocument, rejectedEventDocument } from './rejected-event';
-import { noteCallFailure, storeBatch } from './store';
+import { noteCallFailure, noteDeadLetters, storeBatch } from './store';
 import type { DocumentOutcome } from './write-errors';
 
 /** Test seams for the crash tests. */
@@ -66,7 +66,10 @@ export async function handleEventBatch(
     for (const message of batch.messages)
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     // The retries are decided; the writer object, which /healthz asks, is told (bounded, best effort).
-    await noteCallFailure(env, failureDetail(caught));
+    await Promise.all([
+      noteCallFailure(env, failureDetail(caught)),
+      deadLetter(env, batch.messages, explainConnectFailure(caught)),
+    ]);
     return;
   }
   await hooks.afterWrite?.();
@@ -124,6 +127,28 @@ export async function handleEventBatch(
     if (reason === undefined) message.ack();
     else retryLater(message, reason);
   }
+  const retried = batch.messages.filter((message) => retryReason.has(message));
+  await deadLetter(env, retried, retryReason.values().next().value ?? 'no reason');
+}
+
+/**
+ * Of `retried` (messages just retried), those on their last delivery go to the dead-letter queue
+ * (wrangler.toml `max_retries`, backoff.ts isLastAttempt): logged as an error, and told to the writer
+ * object so `/healthz` shows them until they can no longer be replayed (writer-status.ts
+ * DEAD_LETTER_WINDOW_MS). Nothing else records that: once MongoDB is back, the next written batch
+ * clears the failure, and the events would expire with the queue's retention unless someone replays them.
+ */
+async function deadLetter(env: Env, retried: readonly Message<unknown>[], reason: unknown): Promise<void> {
+  const last = retried.filter((message) => isLastAttempt(message.attempts));
+  if (last.length === 0) return;
+  const events = last.reduce((sum, message) => sum + eventsOfMessageBody(message.body).entries.length, 0);
+  log('error', 'events_dead_lettered', {
+    messages: last.length,
+    events,
+    queueMessageIds: last.map((message) => message.id),
+    reason,
+  });
+  await noteDeadLetters(env, last.length, events);
 }
 
 /**

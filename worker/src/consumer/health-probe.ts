@@ -11,7 +11,12 @@ import { withDeadline } from '../with-deadline';
 import { withoutValues } from './failure-detail';
 import { mongoUriProblem } from './mongo-uri';
 import { eventWriter } from './store';
-import { REFUSED_WINDOW_MS, type RedisComponent, type WriterStatus } from './writer-status';
+import {
+  DEAD_LETTER_WINDOW_MS,
+  REFUSED_WINDOW_MS,
+  type RedisComponent,
+  type WriterStatus,
+} from './writer-status';
 
 /**
  * `/healthz` shows the consumer's view of MongoDB and of its Redis writes: `activity` (recent activity,
@@ -56,10 +61,12 @@ function writerStatus(env: Env): Promise<WriterStatus> | undefined {
 /**
  * MongoDB as the consumer sees it: down while MONGODB_URI cannot work from a Worker, or is missing while
  * events are queued (each would go to the dead-letter queue after its retries); degraded while the
- * writer's last batch failed, for a minute after a batch this isolate ran had to be retried, and while
- * MongoDB refuses events for good (kept in `rejected_events`, out of every report). An RPC, so an
- * active probe (its answer reused for a few seconds per isolate). The writer keeps its details without
- * the values MongoDB's messages quote; they are cut here too, for records an older version kept.
+ * writer's last batch failed, for a minute after a batch this isolate ran had to be retried, while
+ * MongoDB refuses events for good (kept in `rejected_events`, out of every report), and for days after
+ * events went to the dead-letter queue (DEAD_LETTER_WINDOW_MS; they wait there to be replayed). An
+ * RPC, so an active probe (its answer reused for a few seconds per isolate). The writer keeps its
+ * details without the values MongoDB's messages quote; they are cut here too, for records an older
+ * version kept.
  */
 export async function mongodbHealth(env: Env): Promise<ComponentHealth> {
   const problem = env.MONGODB_URI ? mongoUriProblem(env.MONGODB_URI) : undefined;
@@ -80,26 +87,44 @@ export async function mongodbHealth(env: Env): Promise<ComponentHealth> {
     const detail = error instanceof Error ? error.message : String(error);
     return { status: 'degraded', detail: `event writer status unavailable: ${publicDetail(detail)}` };
   }
+  // Each part is one of: the events in the dead-letter queue (which nothing else shows: once MongoDB is
+  // back the next written batch clears the failure), the last batch's failure, the recent refusals.
+  const parts: Array<{ detail: string; at: string }> = [];
+  const dead = status?.deadLettered;
+  if (dead && Date.now() - Date.parse(dead.lastAt) < DEAD_LETTER_WINDOW_MS) {
+    parts.push({
+      detail: `${dead.events} event(s) in ${dead.messages} message(s) went to the dead-letter queue since ${dead.since}, out of retries; replay them with scripts/replay-dlq.ts (docs/analytics.md)`,
+      at: dead.lastAt,
+    });
+  }
+  const refused = status?.refused;
   if (status?.failure) {
-    return {
-      status: 'degraded',
+    parts.push({
       detail: publicDetail(
         `the last batch failed, none written since: ${withoutValues(status.failure.detail)}`,
       ),
-      lastFailureAt: status.failure.at,
-    };
-  }
-  const refused = status?.refused;
-  if (refused && Date.now() - Date.parse(refused.lastAt) < REFUSED_WINDOW_MS) {
-    return {
-      status: 'degraded',
+      at: status.failure.at,
+    });
+  } else if (refused && Date.now() - Date.parse(refused.lastAt) < REFUSED_WINDOW_MS) {
+    parts.push({
       detail: publicDetail(
         `${refused.count} event(s) kept out of events since ${refused.since}, in rejected_events: ${withoutValues(refused.detail)}`,
       ),
-      lastFailureAt: refused.lastAt,
-    };
+      at: refused.lastAt,
+    });
   }
-  return own;
+  if (parts.length === 0) return own;
+  return {
+    status: 'degraded',
+    detail: parts.map((part) => part.detail).join('; '),
+    // The batch's failure when there is one (the last part), else the latest.
+    lastFailureAt:
+      status?.failure?.at ??
+      parts
+        .map((part) => part.at)
+        .sort()
+        .at(-1),
+  };
 }
 
 /**

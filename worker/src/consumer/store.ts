@@ -70,3 +70,27 @@ export async function noteCallFailure(
     log('warn', 'event_writer_failure_not_noted', { error });
   }
 }
+
+/**
+ * Tells the writer object that `messages` messages (`events` events) were retried on their last
+ * delivery, so they go to the dead-letter queue (EventWriter.noteDeadLetters; `/healthz` shows it for
+ * days). Best effort like noteCallFailure: at most NOTE_BUDGET_MS, never throws; the consumer's
+ * `events_dead_lettered` log line says it too. Without the writer binding only the log does.
+ */
+export async function noteDeadLetters(
+  env: Pick<Env, 'EVENT_WRITER'>,
+  messages: number,
+  events: number,
+): Promise<void> {
+  const writer = eventWriter(env);
+  if (!writer || messages <= 0) return;
+  try {
+    await withDeadline(
+      writer.noteDeadLetters(messages, events),
+      NOTE_BUDGET_MS,
+      'The event writer dead-letter note',
+    );
+  } catch (error) {
+    log('warn', 'event_writer_dead_letters_not_noted', { messages, events, error });
+  }
+}

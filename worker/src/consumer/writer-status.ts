@@ -20,6 +20,18 @@ export interface WriterRefusals {
   detail: string;
 }
 
+/**
+ * Messages the consumer retried on their last delivery lately, which Queues sent to the dead-letter
+ * queue (rx-events-dlq): their events are in no collection until someone replays them.
+ */
+export interface WriterDeadLetters {
+  messages: number;
+  events: number;
+  /** ISO times of the first and the last of the run. */
+  since: string;
+  lastAt: string;
+}
+
 export type RedisComponent = 'activity' | 'live_counters';
 /** The last failed Redis write of each component, until one succeeds. */
 export type RedisFailures = Partial<Record<RedisComponent, WriterFailure>>;
@@ -29,8 +41,19 @@ export interface WriterStatus {
   /** The last batch's failure; null when it was written. */
   failure: WriterFailure | null;
   refused: WriterRefusals | null;
+  /** Null when none went to the dead-letter queue within DEAD_LETTER_WINDOW_MS. */
+  deadLettered: WriterDeadLetters | null;
   redis: RedisFailures;
 }
 
 /** A run of refusals ends after this long without one (and `/healthz` is ok again). */
 export const REFUSED_WINDOW_MS = 60 * 60_000;
+
+/**
+ * Dead-lettered events show on `/healthz` until this long after the last one, and the count restarts
+ * after it: 4 days, Cloudflare Queues' default message retention. A message older than that has left
+ * rx-events-dlq (unless its retention was raised), so a replay can no longer bring it back and the
+ * warning would only cry wolf; within it, `scripts/replay-dlq.ts` still can. The consumer cannot tell a
+ * replayed message from a new one, so a replay does not end it sooner.
+ */
+export const DEAD_LETTER_WINDOW_MS = 4 * 24 * 60 * 60_000;
