@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ItemObservation, type ItemStats, observeItem } from '../data/types';
 import { buildCatalogue } from './catalogue';
-import { mixedCurrencyNote } from './catalogue-price';
+import { mixedCurrencyNote, roundToMinorUnits } from './catalogue-price';
 
 /** Item stats from observations in input order, as a reader records them. */
 function stats(
@@ -65,5 +65,54 @@ describe('catalogue price over time', () => {
     ]);
     // Before: 2.95, the median of the first 200 samples.
     expect(shown(items)).toEqual([3.75, 'GBP']);
+  });
+});
+
+describe("catalogue price in its currency's minor units", () => {
+  /** P1's catalogue price and where it came from. */
+  function priced(items: Map<string, ItemStats>, shop: Parameters<typeof buildCatalogue>[3] = []) {
+    const [item] = buildCatalogue(['P1'], items, [1], shop, undefined, undefined, 'orders');
+    return [item?.price, item?.currency, item?.price_source];
+  }
+
+  it('keeps the fils of a KWD price, from the data or a shop catalogue', () => {
+    // Before: 0.13 and 1.24, every price rounded to 2 decimals.
+    expect(priced(stats([{ price: 0.125, currency: 'KWD' }]))).toEqual([0.125, 'KWD', 'orders']);
+    expect(
+      priced(stats([{ price: 0.125, currency: 'KWD' }]), [
+        { product_id: 'P1', price: 1.235, currency: 'KWD' },
+      ]),
+    ).toEqual([1.235, 'KWD', 'catalogue']);
+  });
+
+  it('rounds a median of yen to whole yen', () => {
+    // Before: 1500.5 JPY.
+    const items = stats([
+      { price: 1500, currency: 'JPY' },
+      { price: 1501, currency: 'JPY' },
+    ]);
+    expect(priced(items)).toEqual([1501, 'JPY', 'orders']);
+  });
+
+  it('rounds pence half up, and a price that rounds to 0 is no price, not a free item', () => {
+    // Before: 1.00 (1.005 × 100 is 100.4999… in binary), and 0 GBP marked as the orders' price.
+    expect(priced(stats([{ price: 1.005, currency: 'GBP' }]))).toEqual([1.01, 'GBP', 'orders']);
+    expect(priced(stats([{ price: 0.004, currency: 'GBP' }]))).toEqual([0, 'GBP', 'none']);
+    // A shop catalogue's price is kept as given, and its 0 is a price (the shop says it is free).
+    expect(priced(stats([]), [{ product_id: 'P1', price: 2.555, currency: 'GBP' }])).toEqual([
+      2.555,
+      'GBP',
+      'catalogue',
+    ]);
+    expect(priced(stats([]), [{ product_id: 'P1', price: 0, currency: 'GBP' }])).toEqual([
+      0,
+      'GBP',
+      'catalogue',
+    ]);
+  });
+
+  it('rounds to 2 decimals in a currency Intl cannot format', () => {
+    expect(roundToMinorUnits(1.2345, 'nope')).toBe(1.23);
+    expect(roundToMinorUnits(1.2345, 'XYZ')).toBe(1.23);
   });
 });

@@ -5,8 +5,13 @@
 import { type CurrencyPrices, type ItemPrices, pricesIn } from '../data/price-samples';
 
 export interface CataloguePrice {
-  /** Median of the chosen currency's samples, 0 without any. */
+  /**
+   * Median of the chosen currency's samples, rounded to its minor units (roundToMinorUnits); 0 without
+   * any, or when it rounds to 0 (0.004 GBP): no price, not a free item (`priced` false).
+   */
   price: number;
+  /** Whether the data gives the item a price: `price` above 0. */
+  priced: boolean;
   currency: string;
   /** Currencies the item had priced samples in (more than 1: `train` says so in a note). */
   currencies: number;
@@ -35,7 +40,39 @@ export function cataloguePrice(
     named.sort(latest)[0]?.[0] ??
     fallback;
   const values = [...pricesIn(prices, chosen), ...pricesIn(prices, '')];
-  return { price: median(values), currency: chosen, currencies: priced.length, samples: values.length };
+  const price = roundToMinorUnits(median(values), chosen);
+  return { price, priced: price > 0, currency: chosen, currencies: priced.length, samples: values.length };
+}
+
+const minorUnitsByCurrency = new Map<string, number>();
+
+/**
+ * Digits after the point of `currency`'s minor unit, as Intl has ISO 4217's: KWD 3, GBP 2, JPY 0; 2 for
+ * a code it cannot format.
+ */
+export function minorUnits(currency: string): number {
+  let digits = minorUnitsByCurrency.get(currency);
+  if (digits === undefined) {
+    try {
+      digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+        .maximumFractionDigits;
+    } catch {
+      digits = 2;
+    }
+    minorUnitsByCurrency.set(currency, digits ?? 2);
+  }
+  return digits ?? 2;
+}
+
+/**
+ * `amount` rounded to `currency`'s minor units, half up: 0.125 KWD stays 0.125, a median of 1500 and
+ * 1501 JPY is 1501 (not 1500.5 yen), 1.005 GBP is 1.01. Rounded through the decimal text: 1.005 × 100
+ * is 100.49999… in binary.
+ */
+export function roundToMinorUnits(amount: number, currency: string): number {
+  const digits = minorUnits(currency);
+  const scaled = Number(`${amount}e${digits}`);
+  return Math.round(Number.isFinite(scaled) ? scaled : amount * 10 ** digits) / 10 ** digits;
 }
 
 /**

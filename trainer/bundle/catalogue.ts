@@ -88,12 +88,12 @@ export type DataPrices = Extract<PriceSource, 'orders' | 'events'>;
  */
 function priceSourceOf(
   entry: ShopCatalogueEntry | undefined,
-  samples: number,
+  dataPriced: boolean,
   dataPrices: DataPrices,
 ): PriceSource {
   if (entry?.price !== undefined)
     return entry.currency !== undefined || dataPrices === 'orders' ? 'catalogue' : 'events';
-  return samples > 0 ? dataPrices : 'none';
+  return dataPriced ? dataPrices : 'none';
 }
 
 /**
@@ -121,12 +121,14 @@ export function buildCatalogue(
       title: title || id,
       url: entry?.url ?? link(links.url),
       image: entry?.image ?? link(links.image),
-      price: Math.round((entry?.price ?? data.price) * 100) / 100,
+      // A shop catalogue's price as it gives it (1.235 KWD is no 1.24); the data's is rounded to its
+      // currency's minor units by cataloguePrice, and one of 0 there is no price (`none`), not free.
+      price: entry?.price ?? data.price,
       currency: entry?.currency ?? data.currency,
       category: entry?.category ?? seen?.category ?? categoryOf(title),
       available: entry?.available ?? true,
       popularity: popularity[i] ?? 0,
-      price_source: priceSourceOf(entry, data.samples, dataPrices),
+      price_source: priceSourceOf(entry, data.priced, dataPrices),
     };
   });
 }
