@@ -9,6 +9,7 @@ import {
   reportRecovery,
 } from '../health';
 import { log } from '../log';
+import { logRepeating } from '../log-repeating';
 import {
   type BundleCatalogue,
   BundleError,
@@ -30,6 +31,8 @@ export interface RegistryDependencies {
   builtIn: () => BundleSource | undefined;
   /** MAX_SESSION_DEFERRAL_MS unless a test makes it long, to tell "waited for it" from "did not wait". */
   maxSessionDeferralMs?: number;
+  /** CATALOGUE_WAIT_MS unless a test makes it shorter. */
+  catalogueWaitMs?: number;
 }
 
 /**
@@ -71,6 +74,19 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * How long a shopper's request waits for a cold isolate's catalogue (`catalogue()`: `/v1/recommendations`,
+ * `/v1/prices`, a proxied page's slots and prices) before it is answered without one: recommendations
+ * `source: "none"` with no items, prices `[]`, slots left as the shop made them. The first load goes on
+ * in the background (the request that started it keeps it going with `waitUntil`), and a later request
+ * finds its catalogue. Reading a bundle from the store has budgets of its own (model-store.ts: 5 s for
+ * the pointer, 20 s for each file, one file after another), so a store that is slow rather than down
+ * could hold a request for over a minute; the plugin gives up on a call after 5 s, so an answer must
+ * come well before that. `/healthz` shows such a load as it goes (`models: degraded`, "first model load
+ * in progress for …").
+ */
+export const CATALOGUE_WAIT_MS = 3_000;
+
 /** How often a request waiting for a first load another request started looks at its state. */
 const LOAD_WATCH_POLL_MS = 5;
 /** Past this, a waiter stops watching a first load (its request may have been cancelled) and answers without. */
@@ -90,6 +106,28 @@ async function watchUntil(done: () => boolean, maxMs = LOAD_WATCH_MAX_MS): Promi
     await sleep(LOAD_WATCH_POLL_MS);
   }
   return true;
+}
+
+/**
+ * Whether `promise` (this request's own) settles within `ms`, on a timer of this request's own; a
+ * rejection counts as settled (the caller reads the state it left).
+ */
+async function settlesWithin(promise: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  if (!promise) return true;
+  if (ms <= 0) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = promise.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
 }
 
 /**
@@ -231,6 +269,10 @@ export class BundleRegistry {
    * which version and why, for /healthz. Cleared once a published bundle is served.
    */
   private standingInFor: { version: string; reason: string } | undefined;
+  /** When the first load under way started (`Date.now()`), for /healthz. */
+  private initialStartedAt = 0;
+  /** Requests of the first load under way answered without a catalogue (CATALOGUE_WAIT_MS ran out). */
+  private answeredWithoutCatalogue = 0;
   /** When the first load of the isolate last failed (no bundle at all): retried only after the poll interval. */
   private initialFailedAt: number | undefined;
   /** Bundles swapped out; their sessions are released after a grace period (requests may still use them). */
@@ -269,26 +311,38 @@ export class BundleRegistry {
 
   /**
    * What serving needs when it runs no model: the current bundle, or during an isolate's first load
-   * its verified catalogue as soon as there is one. `ctx` keeps the session phase running after this
-   * request has its answer.
+   * its verified catalogue as soon as there is one. `ctx` keeps the load running after this request
+   * has its answer. Waits for a first load at most CATALOGUE_WAIT_MS (undefined past it: the caller
+   * answers without a catalogue, as when there is none), the load going on in the background.
    */
   async catalogue(env: Env, ctx: Background): Promise<BundleCatalogue | undefined> {
+    const giveUpAt = Date.now() + (this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS);
     for (;;) {
       if (this.current) return this.bundle(env, ctx);
       if (this.warming) return this.warming;
       const started = this.startInitial(env, ctx);
       if (!started) return undefined;
+      const shown = () => this.initial !== started.load || this.warming !== undefined || !!this.current;
+      let inTime: boolean;
       if (started.mine) {
-        await this.initialCatalogue;
+        // This request's own load and timer: awaited, not watched.
+        inTime = await settlesWithin(this.initialCatalogue, giveUpAt - Date.now());
         // A catalogue shown and withdrawn again (its sessions failed): wait for that load to end.
-        if (this.initial === started.load && !this.warming && !this.current) await started.load;
+        if (inTime && this.initial === started.load && !this.warming && !this.current)
+          inTime = await settlesWithin(started.load, giveUpAt - Date.now());
       } else {
-        // Another request's load: watched, not awaited (watchUntil). One that shows nothing for that
-        // long (its request cancelled without waitUntil, say) is not waited on again: answer without.
-        const moved = await watchUntil(
-          () => this.initial !== started.load || this.warming !== undefined || !!this.current,
-        );
-        if (!moved) return undefined;
+        // Another request's load: watched, not awaited (watchUntil). One that shows nothing in time
+        // (slow, or its request cancelled without waitUntil) is not waited on any longer: answer without.
+        inTime = await watchUntil(shown, Math.min(LOAD_WATCH_MAX_MS, giveUpAt - Date.now()));
+      }
+      if (!inTime && !shown()) {
+        this.answeredWithoutCatalogue += 1;
+        logRepeating('warn', 'model_catalogue_wait_exceeded', {
+          waitedMs: this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS,
+          loadingForMs: Date.now() - this.initialStartedAt,
+          hint: 'a cold isolate still reading its model bundle: this request was answered without a catalogue (recommendations source none, prices [])',
+        });
+        return undefined;
       }
       if (!this.initial && !this.current) return undefined;
     }
@@ -394,7 +448,25 @@ export class BundleRegistry {
    * with the request's `ctx`, so that load (which later requests wait on) outlives a client that goes away.
    */
   async health(env: Env, ctx?: Background): Promise<ComponentHealth> {
-    const current = await this.bundle(env, ctx);
+    const current = await this.bundleWithin(env, ctx, this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS);
+    if (!current && this.initial) {
+      // A first load still going after the wait a shopper's request gets (a slow store): not down, but
+      // shoppers are answered without a catalogue until it ends.
+      const seconds = Math.round((Date.now() - this.initialStartedAt) / 1000);
+      const phase = this.warming
+        ? `serving the catalogue of ${this.warming.version}, creating its model sessions`
+        : 'reading the bundle, no catalogue yet';
+      const without = this.answeredWithoutCatalogue;
+      return {
+        status: 'degraded',
+        detail: (
+          `first model load in progress for ${seconds} s (${phase})` +
+          (without > 0
+            ? `; ${without} request(s) answered without a catalogue after waiting ${(this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS) / 1000} s`
+            : '')
+        ).slice(0, 300),
+      };
+    }
     if (!current && this.awaitingPublish) {
       const { problem } = this.awaitingPublish;
       // Nothing to serve by configuration, like a cache that is not configured: the shop is unaffected
@@ -441,6 +513,19 @@ export class BundleRegistry {
   }
 
   /**
+   * `bundle()`, waiting for an isolate's first load at most `maxMs` (undefined past it, the load going
+   * on): /healthz reports a load that takes longer as in progress instead of waiting for all of it.
+   */
+  private async bundleWithin(env: Env, ctx: Background | undefined, maxMs: number) {
+    if (this.current) return this.bundle(env, ctx);
+    this.sessionsWanted = true;
+    const started = this.startInitial(env, ctx);
+    if (started?.mine) await settlesWithin(started.load, maxMs);
+    else if (started) await watchUntil(() => this.initial !== started.load, maxMs);
+    return this.current;
+  }
+
+  /**
    * The first load, started once; undefined while a failed one waits out the poll interval. `mine`:
    * this call started it, so this request may await it (and `initialCatalogue`); another request's
    * load is watched instead (watchUntil).
@@ -466,6 +551,8 @@ export class BundleRegistry {
     });
     this.initial = initial;
     this.initialCatalogue = initialCatalogue;
+    this.initialStartedAt = Date.now();
+    this.answeredWithoutCatalogue = 0;
     // The request that started the load may be answered from the catalogue before the sessions exist;
     // waitUntil keeps the isolate working on them after that answer.
     ctx?.waitUntil(initial.catch(() => undefined));
