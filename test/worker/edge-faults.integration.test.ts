@@ -1,6 +1,5 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SLOW_IN_A_ROW } from '../../worker/src/health';
 import { ADMIN_TOKEN, call, newShopper, productId, provided, publish, recommend } from './edge-api-support';
 
 interface Health {
@@ -43,13 +42,10 @@ describe('Redis down or slow: the API still answers from the model', () => {
   it('Redis slow (answers after seconds): the 50 ms budget cuts it off and the model answers', async () => {
     const { slowUpstashUrl, slowDelayMs } = provided();
     const slow = { UPSTASH_REDIS_REST_URL: slowUpstashUrl, CACHE_BUDGET_MS: '50' };
-    // Start from a healthy cache (the test before left it degraded). A returning shopper's request
-    // reads the cache; a first-time shopper's does not (nothing can be stored under a new id).
+    // A returning shopper's request reads the cache; a first-time shopper's does not (nothing can be
+    // stored under a new id).
     const shopper = await newShopper();
-    await recommend('placement=home&limit=2', { cookie: shopper.cookie });
-    expect((await health()).components.cache?.status).toBe('ok');
-
-    for (const attempt of [1, 2, 3]) {
+    for (const _ of [1, 2, 3]) {
       const started = Date.now();
       const { response, body } = await recommend(
         `placement=product&product_id=${productId(3)}&limit=4`,
@@ -63,16 +59,23 @@ describe('Redis down or slow: the API still answers from the model', () => {
       // Not a speed check: it proves the request (inference and background work included) did not
       // wait for the slow server's answer, which comes 30 s late (edge-api.global-setup.ts).
       expect(elapsed).toBeLessThan(slowDelayMs);
-      // One or two late answers are not an outage (a busy fresh isolate has them); three in a row are.
-      const report = await health(slow);
-      expect(report.components.cache?.status).toBe(attempt < SLOW_IN_A_ROW ? 'ok' : 'degraded');
-      if (attempt < SLOW_IN_A_ROW) {
-        expect(report.components.cache?.detail).toBe(
-          `${attempt} late answer(s) in a row; degraded at ${SLOW_IN_A_ROW}`,
-        );
-      }
     }
-    expect((await health(slow)).components.cache?.detail).toMatch(/50 ms|abort|timeout/i);
+    // Judged over the last minute (cache-health-window.test.ts has the rules): the failed lookup of the
+    // test before and these three late ones, all of the minute's lookups.
+    const cache = (await health(slow)).components.cache;
+    expect(cache?.status).toBe('degraded');
+    expect(cache?.detail).toMatch(
+      /^1 failed and 3 late of 4 in the last minute; last: .*(50 ms|abort|timeout)/i,
+    );
+  });
+
+  it("the cache recovers once most of the last minute's lookups are answered in time again", async () => {
+    const shopper = await newShopper();
+    // Four lookups of the minute went wrong (the tests before): 21 more on time bring them under 20%.
+    for (let i = 0; i < 21; i++) await recommend('placement=home&limit=2', { cookie: shopper.cookie });
+    const cache = (await health()).components.cache;
+    expect(cache?.status).toBe('ok');
+    expect(cache?.detail).toMatch(/^1 failed and 3 late of \d+ in the last minute/);
   });
 
   it('a URL the Upstash client refuses (no scheme): 200 from the model, /healthz down naming the setting', async () => {
@@ -102,7 +105,7 @@ describe('Redis down or slow: the API still answers from the model', () => {
     const query = `placement=product&product_id=${productId(5)}&limit=4`;
     expect((await recommend(query, { cookie: shopper.cookie }, withBreak)).body.cached).toBe(false);
     expect((await recommend(query, { cookie: shopper.cookie }, withBreak)).body.cached).toBe(true);
-    expect((await health(withBreak)).components.cache).toEqual({ status: 'ok' });
+    expect((await health(withBreak)).components.cache?.status).toBe('ok');
   });
 
   it('writes refused while lookups succeed (a database at its size limit): cache_writes degraded, not hidden', async () => {
@@ -119,14 +122,17 @@ describe('Redis down or slow: the API still answers from the model', () => {
     expect(report.components.cache?.status).toBe('ok');
     expect(report.components.cache_writes?.status).toBe('degraded');
     expect(report.components.cache_writes?.detail).toMatch(/OOM/);
-    // Writes that succeed again clear it.
-    await recommend(query, { cookie: shopper.cookie });
-    expect((await health()).components.cache_writes).toEqual({ status: 'ok' });
-  });
-
-  it('the cache recovers once Redis answers again', async () => {
-    await recommend('placement=home&limit=2', { cookie: (await newShopper()).cookie });
-    expect((await health()).components.cache?.status).toBe('ok');
+    // Writes that succeed again clear it, once the refused ones are under 20% of the minute's writes
+    // (two earlier tests' misses wrote one entry each): each miss below writes one.
+    for (let i = 10; i < 18; i++) {
+      const { body } = await recommend(`placement=product&product_id=${productId(i)}&limit=4`, {
+        cookie: shopper.cookie,
+      });
+      expect(body.cached).toBe(false);
+    }
+    const writes = (await health()).components.cache_writes;
+    expect(writes?.status).toBe('ok');
+    expect(writes?.detail).toMatch(/^2 failed and 0 late of \d+ in the last minute/);
   });
 });
 

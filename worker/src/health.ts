@@ -44,37 +44,109 @@ export function publicDetail(detail: string, maxLength = 200): string {
 }
 
 /**
- * Answers past their time budget in a row, per component. One late answer is not an outage: a fresh
- * isolate's first concurrent requests share one thread with its first model runs, and a lookup can
- * miss its 50 ms there with the cache perfectly healthy. The shopper already got the fallback in
- * time; `/healthz` says degraded once SLOW_IN_A_ROW answers in a row were late (a slow or
- * overloaded cache), and errors count at once.
+ * Components judged by the share of their answers that went wrong, not by the last one: the cache's
+ * lookups (`cache`) and background writes (`cache_writes`), which report every answer (reportOutcome).
+ * Over the last OUTCOME_WINDOW_MS, such a component is `degraded` once at least DEGRADED_SHARE of its
+ * answers failed or came late (past their time budget), with the counts in the detail. Before, one
+ * answer on time cleared any failure and a late answer counted only after three in a row, so a cache
+ * answering late, late, on time, over and over (two lookups in three falling back) read `ok`.
+ *
+ * A late answer is not an outage by itself: a fresh isolate's first concurrent requests share one
+ * thread with its first model runs, and a lookup can miss its 50 ms there with the cache perfectly
+ * healthy. So late answers alone degrade only from LATE_BEFORE_DEGRADED of them in the window; a failure
+ * (an error, not a timeout) counts at once. Per isolate, in OUTCOME_BUCKETS buckets: O(1) memory.
  */
-const slowInARow = new Map<string, number>();
-export const SLOW_IN_A_ROW = 3;
+export const OUTCOME_WINDOW_MS = 60_000;
+export const DEGRADED_SHARE = 0.2;
+export const LATE_BEFORE_DEGRADED = 3;
+const OUTCOME_BUCKETS = 6;
+const OUTCOME_BUCKET_MS = OUTCOME_WINDOW_MS / OUTCOME_BUCKETS;
 
-export function reportSlow(component: string, error: unknown): void {
-  const count = (slowInARow.get(component) ?? 0) + 1;
-  slowInARow.set(component, count);
-  if (count >= SLOW_IN_A_ROW) reportFailure(component, error);
+export type Outcome = 'ok' | 'late' | 'failed';
+
+interface OutcomeBucket {
+  /** Which bucket of time (Math.floor(at / OUTCOME_BUCKET_MS)) the counts are of. */
+  slot: number;
+  ok: number;
+  late: number;
+  failed: number;
+}
+
+interface OutcomeWindow {
+  buckets: OutcomeBucket[];
+  /** The last answer that went wrong: what /healthz names. */
+  lastProblem?: { at: number; detail: string };
+}
+
+const outcomeWindows = new Map<string, OutcomeWindow>();
+
+/** Records one answer of a component judged by its share of problems (see OUTCOME_WINDOW_MS). */
+export function reportOutcome(component: string, outcome: Outcome, error?: unknown, now = Date.now()): void {
+  let window = outcomeWindows.get(component);
+  if (!window) {
+    window = {
+      buckets: Array.from({ length: OUTCOME_BUCKETS }, () => ({ slot: -1, ok: 0, late: 0, failed: 0 })),
+    };
+    outcomeWindows.set(component, window);
+  }
+  const slot = Math.floor(now / OUTCOME_BUCKET_MS);
+  const bucket = window.buckets[slot % OUTCOME_BUCKETS];
+  if (!bucket) return;
+  if (bucket.slot !== slot) Object.assign(bucket, { slot, ok: 0, late: 0, failed: 0 });
+  bucket[outcome] += 1;
+  if (outcome !== 'ok') {
+    window.lastProblem = { at: now, detail: publicDetail(describeError(error ?? outcome)) };
+  }
+}
+
+/** A component's answers of the last OUTCOME_WINDOW_MS; undefined if it reports none (reportOutcome). */
+function outcomesOf(component: string, now: number) {
+  const window = outcomeWindows.get(component);
+  if (!window) return undefined;
+  const oldest = Math.floor((now - OUTCOME_WINDOW_MS) / OUTCOME_BUCKET_MS) + 1;
+  const counts = { ok: 0, late: 0, failed: 0 };
+  for (const bucket of window.buckets) {
+    if (bucket.slot < oldest || bucket.slot * OUTCOME_BUCKET_MS > now) continue;
+    counts.ok += bucket.ok;
+    counts.late += bucket.late;
+    counts.failed += bucket.failed;
+  }
+  return { ...counts, lastProblem: window.lastProblem };
+}
+
+function outcomeHealth(outcomes: NonNullable<ReturnType<typeof outcomesOf>>): ComponentHealth {
+  const { ok, late, failed, lastProblem } = outcomes;
+  const total = ok + late + failed;
+  const problems = late + failed;
+  if (problems === 0) return { status: 'ok' };
+  const counts = `${failed} failed and ${late} late of ${total} in the last minute`;
+  const degraded = problems / total >= DEGRADED_SHARE && (failed > 0 || late >= LATE_BEFORE_DEGRADED);
+  if (!degraded) {
+    // Visible, but not an outage (see OUTCOME_WINDOW_MS).
+    return {
+      status: 'ok',
+      detail: `${counts}; degraded from ${DEGRADED_SHARE * 100}% (with a failure, or ${LATE_BEFORE_DEGRADED} late)`,
+    };
+  }
+  return {
+    status: 'degraded',
+    detail: `${counts}; last: ${lastProblem?.detail ?? '?'}`.slice(0, 300),
+    ...(lastProblem ? { lastFailureAt: new Date(lastProblem.at).toISOString() } : {}),
+  };
 }
 
 export function reportRecovery(component: string): void {
   failures.delete(component);
-  slowInARow.delete(component);
   probeResults.delete(component);
 }
 
-export function componentHealth(component: string, configured: boolean): ComponentHealth {
+export function componentHealth(component: string, configured: boolean, now = Date.now()): ComponentHealth {
   if (!configured) return { status: 'disabled', detail: 'not configured' };
+  const outcomes = outcomesOf(component, now);
+  if (outcomes) return outcomeHealth(outcomes);
   const failure = failures.get(component);
-  if (failure && Date.now() - failure.at < FAILURE_WINDOW_MS) {
+  if (failure && now - failure.at < FAILURE_WINDOW_MS) {
     return { status: 'degraded', detail: failure.detail, lastFailureAt: new Date(failure.at).toISOString() };
-  }
-  const slow = slowInARow.get(component) ?? 0;
-  if (slow > 0) {
-    // Visible, but not yet an outage (see reportSlow).
-    return { status: 'ok', detail: `${slow} late answer(s) in a row; degraded at ${SLOW_IN_A_ROW}` };
   }
   return { status: 'ok' };
 }

@@ -7,7 +7,7 @@ import {
 import { CacheTimeoutError, cacheBudgetMs, redisFromEnv } from '../cache/redis-client';
 import { setting } from '../config';
 import type { Env } from '../env';
-import { reportFailure, reportRecovery, reportSlow } from '../health';
+import { reportOutcome } from '../health';
 import { logRepeating } from '../log-repeating';
 import type { BundleCatalogue } from '../models';
 import type { Shopper } from '../shopper';
@@ -51,12 +51,11 @@ async function lookup(env: Env, shopper: Shopper, bundle: BundleCatalogue, query
   const session = shopper.firstVisit ? shopper.userHash : shopper.anonymousHash;
   try {
     const found = await lookupRecommendations(redis, parts, session, cacheBudgetMs(env));
-    reportRecovery('cache');
+    reportOutcome('cache', 'ok');
     return { redis, found };
   } catch (error) {
-    // A late answer (the budget ran out) and a failure are told apart: see reportSlow.
-    if (isBudgetTimeout(error)) reportSlow('cache', error);
-    else reportFailure('cache', error);
+    // A late answer (the budget ran out) and a failure are told apart: see OUTCOME_WINDOW_MS (health.ts).
+    reportOutcome('cache', isBudgetTimeout(error) ? 'late' : 'failed', error);
     logRepeating('warn', 'cache_unavailable', { user: shopper.userHash, error });
     return undefined;
   }
@@ -74,20 +73,19 @@ type CacheHandle = NonNullable<Awaited<ReturnType<typeof lookup>>>;
 
 /**
  * Background cache work: a miss's write, a stale entry's refresh. `/healthz` shows it as `cache_writes`,
- * apart from the lookups' `cache`: a lookup that succeeds must not clear a write that failed (a database
- * that serves reads but refuses writes would look healthy while every request misses), and a write past
- * its budget on a busy isolate is a late answer (reportSlow), as a lookup's is, not an outage at once.
+ * apart from the lookups' `cache`: lookups that succeed must not hide writes that fail (a database that
+ * serves reads but refuses writes would look healthy while every request misses), and a write past its
+ * budget on a busy isolate is a late answer, as a lookup's is, not a failure (health.ts OUTCOME_WINDOW_MS).
  */
 function inBackground(ctx: Background, work: () => Promise<boolean>): void {
   ctx.waitUntil(
     work().then(
       // Only a write that reached Redis says the writes work (not a fallback answer that is never stored).
       (wrote) => {
-        if (wrote) reportRecovery('cache_writes');
+        if (wrote) reportOutcome('cache_writes', 'ok');
       },
       (error: unknown) => {
-        if (isBudgetTimeout(error)) reportSlow('cache_writes', error);
-        else reportFailure('cache_writes', error);
+        reportOutcome('cache_writes', isBudgetTimeout(error) ? 'late' : 'failed', error);
         logRepeating('warn', 'cache_write_failed', { error });
       },
     ),
