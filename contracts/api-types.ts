@@ -33,7 +33,11 @@ export interface RecommendedItem {
   title: string;
   url: string;
   image: string;
-  price: number;
+  /**
+   * The catalogue's price (proxy mode: this shopper's); `null` for an item the catalogue has no price
+   * for (`price_source: "none"`: the data priced it nowhere), which is shown without one, not at 0.
+   */
+  price: number | null;
   /** Relevance within this list (model score, or relative popularity for fallbacks); higher is better. */
   score: number;
 }

@@ -149,13 +149,14 @@ function renderItem(item: RecommendedItem, position: number, options: BlockOptio
     `<a class="rx-link" href="${escapeAttr(safeUrl(item.url))}" data-rx-product-id="${id}" ` +
     `data-rx-recommendation-id="${escapeAttr(options.recommendationId)}" data-rx-position="${position}">` +
     `${image}<span class="rx-title">${title}</span></a>` +
-    `<span class="rx-price">${escapeHtml(formatPrice(item.price, options.price))}</span>` +
-    `</li>`
+    // An item without a price (`null`: the catalogue has none) shows none, rather than "£0.00".
+    `<span class="rx-price">${escapeHtml(item.price === null ? '' : formatPrice(item.price, options.price))}</span></li>`
   );
 }
 
 /**
- * Renders one recommendation block: a `<section>` with a heading and a list of linked products.
+ * Renders one recommendation block: a `<section>` with a heading and a list of linked products, each
+ * with its price (`rx-price`) unless it has none (`price: null`).
  * Links carry `data-rx-product-id`, `data-rx-recommendation-id` and `data-rx-position` (1-based),
  * which the plugin reads for click tracking. Returns '' for no items, so a slot keeps its content.
  */

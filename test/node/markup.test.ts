@@ -103,6 +103,18 @@ describe('renderRecommendationBlock', () => {
     expect(html.endsWith('</ul></section>')).toBe(true);
   });
 
+  it('shows no price for an item without one (price null), in the shop format or Intl alike', () => {
+    const items = [item({ product_id: 'FREE', price: 0 }), item({ product_id: 'NONE', price: null })];
+    for (const price of [{ template: '£2.55' }, { currency: 'GBP', locale: 'en-GB' }]) {
+      const html = renderRecommendationBlock(items, { recommendationId: 'r', placement: 'home', price });
+      // Before: "£0.00" for both. A price of 0 is still one (a shop catalogue saying free).
+      expect(html.match(/<span class="rx-price">[^<]*<\/span>/g)).toEqual([
+        '<span class="rx-price">£0.00</span>',
+        '<span class="rx-price"></span>',
+      ]);
+    }
+  });
+
   it('renders nothing for no items so the slot keeps its own content', () => {
     expect(renderRecommendationBlock([], { recommendationId: 'r', placement: 'home' })).toBe('');
   });

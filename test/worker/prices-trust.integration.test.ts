@@ -10,7 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { PriceQuote } from '../../contracts/api-types';
 import type { PriceSource } from '../../contracts/manifest';
 import { toHex } from '../../worker/src/hex';
-import { ADMIN_TOKEN, call, newShopper, productId, provided } from './edge-api-support';
+import { ADMIN_TOKEN, call, newShopper, productId, provided, recommend } from './edge-api-support';
+import { proxied } from './proxy-helpers';
+import { testSource } from './proxy-test-source';
 
 const VERSION = 'price-trust-1';
 
@@ -103,7 +105,7 @@ describe('price tokens only for prices from the shop’s own data', () => {
     beforeAll(publishMarked, 120_000);
     const ids = SOURCES.map((_, i) => productId(i));
 
-    it('signs catalogue and order prices (and an older bundle’s unmarked one), never events’ or none', async () => {
+    it('signs catalogue and order prices (and an older bundle’s unmarked one), never events’; none has no quote', async () => {
       const shopper = await newShopper();
       const answered = await quotes(ids, shopper.cookie);
       expect(answered.map((quote) => [quote.product_id, quote.price, quote.token === null])).toEqual([
@@ -111,7 +113,7 @@ describe('price tokens only for prices from the shop’s own data', () => {
         [productId(0), FORGED, true],
         [productId(1), 1.5, false],
         [productId(2), 2, false],
-        [productId(3), 0, true],
+        // An item priced nowhere (none) is left out, as an unknown id. Before: quoted at 0.
         [productId(4), 3, false],
       ]);
       for (const quote of answered) expect(quote.personalized).toBe(false);
@@ -119,7 +121,33 @@ describe('price tokens only for prices from the shop’s own data', () => {
       const keyless = await quotes(ids, shopper.cookie, { PRICE_SIGNING_KEY: undefined });
       const withoutExpiry = ({ expires_at: _, ...quote }: PriceQuote) => quote;
       expect(withoutExpiry(answered[0] as PriceQuote)).toEqual(withoutExpiry(keyless[0] as PriceQuote));
-      expect(withoutExpiry(answered[3] as PriceQuote)).toEqual(withoutExpiry(keyless[3] as PriceQuote));
+      expect(keyless.map((quote) => quote.product_id)).not.toContain(productId(3));
+      const offRecord = await call(`/v1/prices?product_ids=${productId(3)},${productId(4)}&tracking=off`);
+      expect(((await offRecord.json()) as { prices: PriceQuote[] }).prices.map((q) => q.product_id)).toEqual([
+        productId(4),
+      ]);
+    });
+
+    it('recommends an item priced nowhere with price null (not 0), computed and from the cache alike', async () => {
+      const shopper = await newShopper();
+      const priceOf = (items: Array<{ product_id: string; price: number | null }>) =>
+        Object.fromEntries(items.map((item) => [item.product_id, item.price]));
+      const first = await recommend('placement=home&limit=8', { cookie: shopper.cookie });
+      expect(first.response.status).toBe(200);
+      // The five most popular items are the marked ones. Before: productId(3) at price 0.
+      expect(priceOf(first.body.items)).toMatchObject({
+        [productId(0)]: FORGED,
+        [productId(1)]: 1.5,
+        [productId(3)]: null,
+      });
+      // The list is stored in Redis and read back (the cache's schema takes the null).
+      let cached = first;
+      for (let attempt = 0; attempt < 50 && !cached.body.cached; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        cached = await recommend('placement=home&limit=8', { cookie: shopper.cookie });
+      }
+      expect(cached.body.cached).toBe(true);
+      expect(priceOf(cached.body.items)[productId(3)]).toBeNull();
     });
 
     it('verify validates no token for an event-priced item: none is made, and the others verify', async () => {
@@ -135,5 +163,37 @@ describe('price tokens only for prices from the shop’s own data', () => {
         productId(4),
       ]);
     });
+  });
+});
+
+describe('proxy mode: an item without a price', () => {
+  it('is shown in the block without one (an empty rx-price), next to priced items', async () => {
+    // What the worker's source answers for a catalogue item priced nowhere: price null, and no quote.
+    const items = [
+      {
+        product_id: 'NO-PRICE-1',
+        title: 'Unpriced',
+        url: '/products/NO-PRICE-1',
+        image: '',
+        price: null,
+        score: 1,
+      },
+      { product_id: '22423', title: 'Priced', url: '/products/22423', image: '', price: 12.75, score: 0.5 },
+    ];
+    const { body } = await proxied(
+      '/fixtures/demo-product.html',
+      {},
+      { deps: { source: () => testSource({ items }) } },
+    );
+    const prices = [
+      ...body.matchAll(
+        /<a class="rx-link"[^>]* data-rx-product-id="([^"]+)"[^>]*>(?:(?!<\/a>).)*<\/a><span class="rx-price">([^<]*)<\/span>/g,
+      ),
+    ];
+    // Before: "£0.00" for NO-PRICE-1.
+    expect(prices.map((match) => [match[1], match[2]])).toEqual([
+      ['NO-PRICE-1', ''],
+      ['22423', '£12.75'],
+    ]);
   });
 });

@@ -148,7 +148,7 @@ export function unsignedPriceLines(catalogue: readonly CatalogueItem[]): string[
     );
   if (unpriced.length > 0)
     lines.push(
-      `note: ${unpriced.length} of ${catalogue.length} items have no price in the data or the catalogue (${example(unpriced)}): their catalogue price is 0, with no price token`,
+      `note: ${unpriced.length} of ${catalogue.length} items have no price in the data or the catalogue (${example(unpriced)}): the worker shows them without a price (recommendations say "price": null) and GET /v1/prices leaves them out, so they have no price token`,
     );
   return lines;
 }

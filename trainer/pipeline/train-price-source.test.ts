@@ -78,7 +78,7 @@ describe('train: where catalogue prices came from', { timeout: 60_000 }, () => {
       'warning: 4 of 5 catalogue prices came from events (such as "P1"), which anyone can send to /v1/events: the worker shows them but signs no price token for them (GET /v1/prices answers "token": null, so a checkout charges its own price). For trusted prices, pass --catalogue FILE.json with a price and a currency for each product',
     );
     expect(log).toContain(
-      'note: 1 of 5 items have no price in the data or the catalogue (such as "P5"): their catalogue price is 0, with no price token',
+      'note: 1 of 5 items have no price in the data or the catalogue (such as "P5"): the worker shows them without a price (recommendations say "price": null) and GET /v1/prices leaves them out, so they have no price token',
     );
   });
 

@@ -58,7 +58,8 @@ export const CachedListSchema = z.object({
       title: z.string(),
       url: z.string(),
       image: z.string(),
-      price: z.number(),
+      /** null: the catalogue has no price for it (contracts/api-types.ts RecommendedItem). */
+      price: z.number().nullable(),
       score: z.number(),
     }),
   ),

@@ -38,17 +38,19 @@ export interface PriceOptions {
 /**
  * Prices for a shopper: today the catalogue's base price (`personalized: false`) for everyone, holdout
  * or not, each with a signed token (`token: null` when unsigned). Unknown product ids are left out
- * (a fallback, not an error). A token names `shopper.userHash`, so none is signed for a shopper who is
- * not `hashed` (no USER_HASH_KEY: their "hash" is a random value that names no one, and a token
- * naming it would verify for nobody, or, were that value ever to be a real hash, for someone else):
- * this function refuses that itself, whatever its caller checked.
+ * (a fallback, not an error), and so are items the catalogue has no price for. A token names
+ * `shopper.userHash`, so none is signed for a shopper who is not `hashed` (no USER_HASH_KEY: their
+ * "hash" is a random value that names no one, and a token naming it would verify for nobody, or, were
+ * that value ever to be a real hash, for someone else): this function refuses that itself, whatever its
+ * caller checked.
  *
  * Only a price from the shop's own data is signed (`isSignablePrice`: its catalogue file or order
  * export). One the trainer took from events (`price_source: "events"`) is the median of what anyone
  * posted to /v1/events, so 250 forged views at 0.01 made it 0.01: it is quoted as it is shown, with
  * `token: null` and never personalized, as without a signing key, and checkout charges its own price.
- * A price of no source (`none`, 0) is not signed either. Verify does not read the catalogue: no
- * token for such a price is signed from a bundle that marks it (docs/api.md "POST /v1/prices/verify").
+ * An item of no price (`none`, stored as 0) is left out, as an unknown id: no quote, no token (its
+ * recommendations carry `price: null`). Verify does not read the catalogue: no token for such a price
+ * is signed from a bundle that marks it (docs/api.md "POST /v1/prices/verify").
  */
 export async function getPrices(
   env: Env,
@@ -73,7 +75,8 @@ export async function getPrices(
   for (const id of new Set(productIds)) {
     const index = bundle.byId.get(id);
     const item = index === undefined ? undefined : bundle.items[index];
-    if (!item) continue;
+    // An item priced nowhere (`none`, stored as 0) has no price to quote: left out, as an unknown id.
+    if (!item || item.price_source === 'none') continue;
     const price = item.price;
     const token =
       key && isSignablePrice(item)

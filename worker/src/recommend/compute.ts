@@ -60,7 +60,8 @@ function toItem(bundle: RankingBundle, candidate: Candidate): RecommendedItem | 
     title: item.title,
     url: item.url,
     image: item.image,
-    price: item.price,
+    // No price anywhere in the shop's data (`none`, stored as 0): none shown, rather than a price of 0.
+    price: item.price_source === 'none' ? null : item.price,
     score: Math.round(candidate.score * 10_000) / 10_000,
   };
 }

@@ -57,7 +57,8 @@ const VerifyQuerySchema = z.object({
 });
 
 /**
- * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out);
+ * `GET /v1/prices?product_ids=a,b,c` → `{ prices: [PriceQuote] }` (unknown ids are left out, and so
+ * are items the catalogue has no price for);
  * `tracking=off`: base prices without tokens, no id, no cookie.
  * `POST /v1/prices/verify` `{ tokens, user_id?, user_sig?, anonymous_id? }` → `{ results: [{ index, valid, reason?,
  * product_id?, price?, currency?, expires_at?, quote_id? }], valid }`; the shopper is the one named in the body,
