@@ -9,7 +9,6 @@
 import {
   createExecutionContext,
   createMessageBatch,
-  env,
   getQueueResult,
   runInDurableObject,
 } from 'cloudflare:test';
@@ -24,9 +23,7 @@ import { DEAD_LETTER_WINDOW_MS, type WriterDeadLetters } from '../../worker/src/
 import type { Env } from '../../worker/src/env';
 import { packEvents } from '../../worker/src/events/event-pack';
 import { reportRecovery } from '../../worker/src/health';
-import { runId, storedEvents } from './events-support';
-
-const workerEnv = env as unknown as Env;
+import { runId, storedEvents, writerWith } from './events-support';
 
 /** Every event comes back `retry`, as from a MongoDB that is down. */
 const retryAll = async (request: WriteRequest): Promise<WriteResult> => ({
@@ -39,22 +36,6 @@ const retryAll = async (request: WriteRequest): Promise<WriteResult> => ({
     reason: 'MongoServerSelectionError: Server selection timed out',
   })),
 });
-
-/** The real writer object `name`, behind a stub whose `write` is `write`. */
-function writerWith(name: string, write: (request: WriteRequest) => Promise<WriteResult>) {
-  const namespace = workerEnv.EVENT_WRITER;
-  if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
-  const real = namespace.get(namespace.idFromName(name));
-  const stub = {
-    write,
-    noteCallFailure: (detail: string) => real.noteCallFailure(detail),
-    noteDeadLetters: (messages: number, events: number) => real.noteDeadLetters(messages, events),
-    noteRedisWrite: () => Promise.resolve(),
-    status: () => real.status(),
-  };
-  const asking = { idFromName: () => ({}), get: () => stub } as unknown as Env['EVENT_WRITER'];
-  return { real, env: { ...workerEnv, EVENT_WRITER: asking, HEALTH_PROBE_CACHE_SECONDS: '0' } as Env };
-}
 
 /** A queue batch of `bodies` delivered for the `attempts[i]`-th time. */
 function batchAt(prefix: string, bodies: unknown[], attempts: number[]) {

@@ -11,24 +11,9 @@ import { mongodbHealth } from '../../worker/src/consumer/health-probe';
 import { NOTE_BUDGET_MS } from '../../worker/src/consumer/store';
 import type { Env } from '../../worker/src/env';
 import { reportRecovery } from '../../worker/src/health';
-import { batchOf, runId, storedEvents } from './events-support';
+import { batchOf, runId, storedEvents, writerWith } from './events-support';
 
 const workerEnv = env as unknown as Env;
-
-/** The real writer object `name`, behind a stub whose `write` is `write`. */
-function writerWith(name: string, write: () => Promise<never>) {
-  const namespace = workerEnv.EVENT_WRITER;
-  if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
-  const real = namespace.get(namespace.idFromName(name));
-  const stub = {
-    write,
-    noteCallFailure: (detail: string) => real.noteCallFailure(detail),
-    noteRedisWrite: () => Promise.resolve(),
-    status: () => real.status(),
-  };
-  const asking = { idFromName: () => ({}), get: () => stub } as unknown as Env['EVENT_WRITER'];
-  return { real, env: { ...workerEnv, EVENT_WRITER: asking, HEALTH_PROBE_CACHE_SECONDS: '0' } as Env };
-}
 
 /** `/healthz`'s mongodb as an isolate that ran no batch sees it (queue batches run in isolates of their own). */
 async function seenElsewhere(asking: Env) {

@@ -7,6 +7,7 @@ import { createExecutionContext, createMessageBatch, env } from 'cloudflare:test
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { inject } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
+import type { WriteRequest, WriteResult } from '../../worker/src/consumer/event-writer';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
 import { waitFor } from '../support/wait-for';
@@ -116,4 +117,24 @@ export const hasMongoControl = () => inject('mongoControlUrl') !== '';
 
 export function runId(): string {
   return crypto.randomUUID().slice(0, 8);
+}
+
+/**
+ * The real EventWriter object `name` (its storage, its status), behind a stub whose `write` is the
+ * test's own; `env` asks the stub, with no reuse of a health probe's answer.
+ */
+export function writerWith(name: string, write: (request: WriteRequest) => Promise<WriteResult>) {
+  const base = workerEnv();
+  const namespace = base.EVENT_WRITER;
+  if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
+  const real = namespace.get(namespace.idFromName(name));
+  const stub = {
+    write,
+    noteCallFailure: (detail: string) => real.noteCallFailure(detail),
+    noteDeadLetters: (messages: number, events: number) => real.noteDeadLetters(messages, events),
+    noteRedisWrite: () => Promise.resolve(),
+    status: () => real.status(),
+  };
+  const asking = { idFromName: () => ({}), get: () => stub } as unknown as Env['EVENT_WRITER'];
+  return { real, env: { ...base, EVENT_WRITER: asking, HEALTH_PROBE_CACHE_SECONDS: '0' } as Env };
 }
