@@ -3,7 +3,7 @@
  * bundle, recommend runs its ONNX files, eval prints and writes the table, forecast writes the CSV,
  * and bad input exits non-zero with a specific message.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -12,7 +12,7 @@ import { toEventDocument } from '../../contracts/event-document';
 import { type Manifest, ManifestSchema, popularityOrder } from '../../contracts/manifest';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { dropTestDatabase, realTestMongoUri, testDatabaseName, withDatabase } from '../support/test-mongo';
-import { cli, runForecast, runRecommend, runTrain } from '../support/trainer-cli';
+import { type CliResult, cli, runForecast, runRecommend, runTrain } from '../support/trainer-cli';
 
 /** The bundle's manifest.json, checked against the contract. */
 async function readManifest(bundle: string): Promise<Manifest> {
@@ -492,6 +492,38 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       /^error: unexpected argument "online-retail": .*\(npm run forecast -- --format …\)\n\nusage: npm run forecast -- /,
     );
     await expect(readFile(path.join(out, 'manifest.json'))).rejects.toThrow();
+  });
+
+  it('a usage error creates no folder: every option is checked before --out is', async () => {
+    // --out's check creates its parent folders; it ran before --input, --k, --currency and --lambda were
+    // read, so a refused run left newparent/sub behind.
+    const parent = (name: string) => path.join(dir, `usage-${name}`);
+    const out = (name: string) => path.join(parent(name), 'sub', 'bundle');
+    const train = (name: string, options: string[]) =>
+      cli('train', ['--format', 'online-retail', '--out', out(name), ...options]);
+    const recommend = (name: string, options: string[]) =>
+      cli('recommend', [
+        '--format',
+        'movielens',
+        '--out',
+        path.join(parent(name), 'sub', 'recs.csv'),
+        ...options,
+      ]);
+    const runs: Array<[string, Promise<CliResult>, RegExp]> = [
+      ['no-input', train('no-input', []), /--input is required/],
+      ['k', train('k', ['--input', ratings, '--k', 'x']), /--k/],
+      ['currency', train('currency', ['--input', ratings, '--currency', 'pounds']), /--currency must be/],
+      ['lambda', train('lambda', ['--input', ratings, '--personal', 'ease', '--lambda', '-1']), /--lambda/],
+      ['rec-input', recommend('rec-input', ['--model', dir]), /--input is required/],
+      ['rec-model', recommend('rec-model', ['--input', ratings]), /--model is required/],
+      ['rec-k', recommend('rec-k', ['--model', dir, '--input', ratings, '--k', '0']), /--k/],
+    ];
+    for (const [name, run, why] of runs) {
+      const result = await run;
+      expect(result.code, name).toBe(2);
+      expect(result.stderr, name).toMatch(why);
+      await expect(stat(parent(name)), name).rejects.toThrow(/ENOENT/);
+    }
   });
 
   it('eval: a --cutoff that is no day or moment exits 2 with the usage, before reading the input', async () => {

@@ -20,15 +20,17 @@ runCommand(USAGE, async () => {
   if (!isFormat(format)) throw new UsageError(`unknown --format "${format}"`);
   const role = ModelRoleSchema.safeParse(args.get('role') ?? 'personal');
   if (!role.success) throw new UsageError(`unknown --role "${args.get('role')}"`);
-  await checkOutputFile('out', required(args, 'out'));
-  const summary = await recommendToCsv({
+  // Every option is read (and a usage error thrown) before the output check creates --out's parent.
+  const options = {
     model: required(args, 'model'),
     format,
     input: required(args, 'input'),
     k: positiveInt(args, 'k', 10),
     out: required(args, 'out'),
     role: role.data,
-    log: (line) => console.log(line),
-  });
+    log: (line: string) => console.log(line),
+  };
+  await checkOutputFile('out', options.out);
+  const summary = await recommendToCsv(options);
   console.log(`wrote ${summary.rows} rows for ${summary.users} users to ${summary.out}`);
 });

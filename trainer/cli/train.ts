@@ -66,10 +66,9 @@ runCommand(USAGE, async () => {
     throw new UsageError(`unknown --personal "${personal}" (one of ${PERSONAL_MODELS.join(', ')})`);
   refuseUnusedOptions(args, personal);
   const out = required(args, 'out');
-  // Before reading and training, which take minutes on a real shop's data.
-  await checkBundleOutput(out);
-  const started = Date.now();
-  const result = await trainBundle({
+  // Every option is read (and a usage error thrown) before anything touches the filesystem: the
+  // output check creates --out's parent folders, which a run refused for a missing --input left behind.
+  const options = {
     format,
     input: required(args, 'input'),
     ...(args.has('catalogue') ? { catalogue: required(args, 'catalogue') } : {}),
@@ -80,8 +79,12 @@ runCommand(USAGE, async () => {
     hidden: positiveInt(args, 'hidden', 128),
     epochs: positiveInt(args, 'epochs', 16),
     ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
-    log: (line) => console.log(line),
-  });
+    log: (line: string) => console.log(line),
+  };
+  // Before reading and training, which take minutes on a real shop's data.
+  await checkBundleOutput(out);
+  const started = Date.now();
+  const result = await trainBundle(options);
   const manifest = await writeBundle(out, result.contents);
   console.log(
     `wrote bundle ${manifest.version} to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s:`,
