@@ -237,6 +237,45 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(await countRun(run)).toBe(3);
   });
 
+  it('an order line of quantity 0 is no purchase: that product may still be offered, as the trainer reads it', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    await consume([
+      stored(run, 1, shopper.id, {
+        event: 'Order Completed',
+        properties: {
+          order_id: `o-${run}`,
+          products: [
+            { product_id: 'P-X', quantity: 1 },
+            { product_id: 'P-Y', quantity: 0 },
+            { product_id: 'P-Z' },
+          ],
+        },
+      }),
+    ]);
+    // Before: P-Y was a purchase too, never recommended to this shopper again.
+    const purchases = (await directRedis().smembers(purchasesKey(SITE, shopper.hash))).map(String).sort();
+    expect(purchases).toEqual(['P-X', 'P-Z']);
+    expect((await activityOf(shopper.hash)).map((e) => [e.product_id, e.kind]).sort()).toEqual([
+      ['P-X', 'purchase'],
+      ['P-Z', 'purchase'],
+    ]);
+    expect(await generationOf(shopper.hash)).toBe(1);
+
+    // An order of nothing but a quantity-0 line changes nothing (the trainer keeps no interaction of it).
+    const other = await newShopper();
+    await consume([
+      stored(run, 2, other.id, {
+        event: 'Order Completed',
+        properties: { order_id: `o2-${run}`, products: [{ product_id: 'P-W', quantity: 0 }] },
+      }),
+    ]);
+    expect(await directRedis().smembers(purchasesKey(SITE, other.hash))).toEqual([]);
+    expect(await activityOf(other.hash)).toEqual([]);
+    expect(await generationOf(other.hash)).toBe(0);
+    expect(await countRun(run)).toBe(2);
+  });
+
   it('a cancellation (an Order Completed worth less than 0) records no purchase: its products may still be offered', async () => {
     const run = runId();
     const shopper = await newShopper();

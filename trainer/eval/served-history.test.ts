@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIVITY_MAX } from '../../contracts/activity';
+import { validateEvent } from '../../contracts/events';
+import { activityOf } from '../../worker/src/activity/activity-of-event';
+import { type EventRecord, eventInteractions } from '../data/event-interactions';
 import { aggregate, forEachInRow, type SparseMatrix } from '../data/matrix';
-import type { Interaction } from '../data/types';
+import { type Interaction, type ItemStats, ReadReport } from '../data/types';
 import { activityLifetimes, servedHistories } from './served-history';
 
 const DAY = 86_400_000;
@@ -132,6 +135,48 @@ describe('eval --history served', () => {
     const alone = [read('viewed', 35, 1, 'view'), read('checkout', 10, 3, null)];
     const m2 = aggregate(alone);
     expect(servedHistories(m2, alone, CUTOFF, activityLifetimes(30)).expired).toBe(1);
+  });
+
+  it("holds what the worker's consumer records of the same events: an order line of quantity 0 is nothing", () => {
+    const at = (minute: number) => new Date(CUTOFF - DAY + minute * 60_000).toISOString();
+    const order = (minute: number, products: Array<Record<string, unknown>>): EventRecord => ({
+      type: 'track',
+      event: 'Order Completed',
+      userId: 'u',
+      messageId: `m${minute}`,
+      timestamp: at(minute),
+      properties: { order_id: `o${minute}`, products },
+    });
+    const events: EventRecord[] = [
+      { ...order(0, []), event: 'Product Viewed', properties: { product_id: 'P0' } },
+      order(1, [{ product_id: 'P1', quantity: 1 }, { product_id: 'P2', quantity: 0 }, { product_id: 'P3' }]),
+      order(2, [{ product_id: 'P4', quantity: 0 }]),
+    ];
+    const report = new ReadReport();
+    const items = new Map<string, ItemStats>();
+    const train = events.flatMap((event, i) => [...eventInteractions(event, i + 1, report, items)]);
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF);
+    // The consumer's entries and purchases of the same events (worker/src/activity/activity-of-event.ts).
+    const worker = events.map((event) => {
+      const checked = validateEvent(event);
+      if (!checked.ok) throw new Error('invalid fixture event');
+      return activityOf({
+        ...checked.event,
+        messageId: String(event.messageId),
+        timestamp: String(event.timestamp),
+        receivedAt: String(event.timestamp),
+        site: 'shop',
+        bucket: 'treatment',
+        model_version: null,
+      });
+    });
+    const entries = worker.flatMap((activity) => activity.entries.map((entry) => entry.product_id));
+    const purchased = worker.flatMap((activity) => activity.purchased);
+    expect(Object.keys(row(served.histories, 0, m.items)).sort()).toEqual(entries.sort());
+    expect(Object.keys(row(served.masks, 0, m.items)).sort()).toEqual(purchased.sort());
+    // Before (worker): P2 and P4 bought, hidden from the shopper for good.
+    expect(purchased.sort()).toEqual(['P1', 'P3']);
   });
 
   it("keeps the activity of a shopper who never signed in ACTIVITY_DAYS (30), a signed-in one's a year", () => {

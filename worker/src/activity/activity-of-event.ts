@@ -1,5 +1,5 @@
 import { activityKindOf, isCancellation } from '../../../contracts/activity';
-import { eventProductIds } from '../../../contracts/event-products';
+import { eventProductIds, eventProductsOf } from '../../../contracts/event-products';
 import type { StoredEvent } from '../../../contracts/events';
 import type { ActivityEntry } from '../cache/keys';
 
@@ -25,7 +25,10 @@ export interface EventActivity {
 /**
  * Maps an event to its activity. Product ids as every reader of events takes them
  * (contracts/event-products.ts: `products[]`, else the top-level product; `product_id`, else `sku`). Page, identify and
- * list/search/shown events change nothing here, nor does a cancellation (an order worth less than 0).
+ * list/search/shown events change nothing here, nor does a cancellation (an order worth less than 0),
+ * nor an order's line of quantity 0: the order lists it, none of it was sold, so it is no purchase
+ * (it would hide the product from the shopper for good) and no entry either, as the trainer reads it
+ * (trainer/data/event-interactions.ts). A line without a quantity is one.
  */
 export function activityOf(event: StoredEvent): EventActivity {
   const none: EventActivity = { entries: [], purchased: [], invalidation: 'never' };
@@ -34,11 +37,17 @@ export function activityOf(event: StoredEvent): EventActivity {
   if (kind === undefined || isCancellation(event)) return none;
 
   const at = Date.parse(event.timestamp);
-  const ids = eventProductIds(event);
+  const ids = kind === 'purchase' ? boughtIds(event) : eventProductIds(event);
   const browsing = kind === 'view' || kind === 'click';
   return {
     entries: ids.map((product_id) => ({ product_id, kind, at })),
     purchased: kind === 'purchase' ? ids : [],
     invalidation: ids.length === 0 ? 'never' : browsing ? 'if-not-recent' : 'always',
   };
+}
+
+/** The distinct ids of an order's lines that sold at least one (no quantity: one), in order. */
+function boughtIds(event: StoredEvent): string[] {
+  const bought = eventProductsOf(event).filter((product) => (product.fields.quantity ?? 1) > 0);
+  return [...new Set(bought.map((product) => product.id))];
 }
