@@ -517,6 +517,27 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       ['rec-input', recommend('rec-input', ['--model', dir]), /--input is required/],
       ['rec-model', recommend('rec-model', ['--input', ratings]), /--model is required/],
       ['rec-k', recommend('rec-k', ['--model', dir, '--input', ratings, '--k', '0']), /--k/],
+      [
+        'forecast-input',
+        cli('forecast', [
+          '--format',
+          'movielens',
+          '--out',
+          path.join(parent('forecast-input'), 'sub', 'f.csv'),
+        ]),
+        /--input is required/,
+      ],
+      [
+        'backtest-input',
+        cli('forecast', [
+          '--format',
+          'movielens',
+          '--backtest',
+          '--json',
+          path.join(parent('backtest-input'), 'sub', 'b.json'),
+        ]),
+        /--input is required/,
+      ],
     ];
     for (const [name, run, why] of runs) {
       const result = await run;

@@ -47,8 +47,9 @@ runCommand(USAGE, async () => {
     ? (args.get('json') ??
       path.join('trainer', 'results', `forecast-backtest-${format}${per === 'item' ? '-per-item' : ''}.json`))
     : required(args, 'out');
-  await checkOutputFile(testing ? 'json' : 'out', file);
   const input = required(args, 'input');
+  // After every option is read: the check creates the output's folders, which a refused run must not leave.
+  await checkOutputFile(testing ? 'json' : 'out', file);
   // Guest sales are demand too: without them item × store levels (and the backtest's actuals) come out low.
   const source = await openSource(format, input, { guestSales: true });
   const { series, lastWeek, lastWeekPartial } = await weeklySeries(source.interactions(), per);
