@@ -182,6 +182,33 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     expect(await countRun(run)).toBe(2);
   });
 
+  it('a 503 for held events sent without a messageId says not to send those again (they are held under ids the worker made)', async () => {
+    const run = runId();
+    const { messageId: _own, ...withoutId } = viewEvent(run, 1) as Record<string, unknown>;
+    const post = (batch: unknown[]) =>
+      createApp().fetch(
+        new Request('http://worker.test/v1/events', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ batch }),
+        }),
+        { ...workerEnv, EVENTS: refusingQueue() },
+        createExecutionContext(),
+      );
+    const mixed = await post([viewEvent(run, 0), withoutId]);
+    expect(mixed.status).toBe(503);
+    const { message } = (await mixed.json<{ error: { message: string } }>()).error;
+    expect(message).toContain(
+      '1 of them came without a messageId and are held under ids the worker made: do not send those again',
+    );
+    expect(await heldMessageIds()).toHaveLength(2);
+    // Every event with its own id: the usual advice alone (a retry with the same ids is harmless).
+    const own = await post([viewEvent(run, 2)]);
+    expect((await own.json<{ error: { message: string } }>()).error.message).not.toContain(
+      'without a messageId',
+    );
+  });
+
   it('a queue that hangs instead of refusing: the intake answers 503 within its budget, the events are held and stored once, /healthz shows the queue', async () => {
     const run = runId();
     const hanging = {

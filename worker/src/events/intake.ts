@@ -45,7 +45,8 @@ export async function acceptEvents(
     }
     throw new ApiError(400, 'invalid_events', 'No event in the request is valid', rejected);
   }
-  await queueOrHold(env, await enrichEvents(env, valid, options));
+  const withoutOwnIds = valid.filter((event) => event.messageId === undefined).length;
+  await queueOrHold(env, await enrichEvents(env, valid, options), withoutOwnIds);
   return { accepted: valid.length, rejected };
 }
 
@@ -59,6 +60,7 @@ export async function acceptEvents(
 async function queueOrHold(
   env: Pick<Env, 'EVENTS' | 'EVENT_OUTBOX' | 'OUTBOX_SHARDS'>,
   events: StoredEvent[],
+  withoutOwnIds: number,
 ): Promise<void> {
   try {
     await sendStoredEvents(env.EVENTS, events);
@@ -71,6 +73,6 @@ async function queueOrHold(
       log('error', 'events_not_held', { events: events.length, holdError });
       throw error;
     }
-    throw new QueueSendError(error.failedEvents, { cause: error.cause }, true);
+    throw new QueueSendError(error.failedEvents, { cause: error.cause }, true, withoutOwnIds);
   }
 }

@@ -18,6 +18,8 @@ export class QueueSendError extends Error {
     readonly failedEvents: number,
     options: { cause: unknown },
     readonly held = false,
+    /** Of the held events, those the sender gave no `messageId` (the worker made theirs). */
+    readonly heldWithoutOwnIds = 0,
   ) {
     super(`The EVENTS queue refused ${failedEvents} event(s)`, options);
   }

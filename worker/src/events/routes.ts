@@ -47,7 +47,7 @@ export const eventRoutes = new Hono<AppEnv>().post(
       const result = await acceptEvents(c.env, events);
       return c.json(result, 202);
     } catch (error) {
-      if (error instanceof QueueSendError) return queueUnavailable(c, error.held);
+      if (error instanceof QueueSendError) return queueUnavailable(c, error);
       throw error;
     }
   },

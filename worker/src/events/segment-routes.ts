@@ -92,7 +92,7 @@ async function answer(c: Context<AppEnv>, events: readonly unknown[], options: E
     const result = await acceptEvents(c.env, events, options);
     return c.json({ success: true, ...result }, 200);
   } catch (error) {
-    if (error instanceof QueueSendError) return queueUnavailable(c, error.held);
+    if (error instanceof QueueSendError) return queueUnavailable(c, error);
     throw error;
   }
 }
