@@ -36,7 +36,9 @@ export function orderValue(event: Pick<StoredEvent, 'properties'>): OrderValue {
       linesTotal += value;
       linesPriced = true;
     }
-    if (id !== undefined) lines.push({ product: String(id), value });
+    // A line of quantity 0 bought nothing (the trainer and the worker's activity read it so): no line
+    // whose product a recommendation click could be credited with.
+    if (id !== undefined && product.quantity !== 0) lines.push({ product: String(id), value });
   }
   const stated = finite(properties.revenue) ?? finite(properties.total);
   const currency = (properties.currency ?? products.find((p) => p.currency)?.currency)?.toUpperCase();

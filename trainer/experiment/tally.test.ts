@@ -304,6 +304,33 @@ describe('ExperimentTally', () => {
     expect(earned('category')).toEqual({ orders: 0, revenue: {} });
   });
 
+  it('does not credit a click whose product the order lists with quantity 0 (not bought, as the trainer and worker read it)', () => {
+    const { result } = tally([
+      stored({
+        event: 'Recommendation Clicked',
+        anonymousId: 'a',
+        properties: { product_id: 'P1', placement: 'home' },
+        day: 1,
+      }),
+      order(
+        'a',
+        'o1',
+        {
+          currency: 'GBP',
+          products: [
+            { product_id: 'P1', price: 4, quantity: 0 },
+            { product_id: 'P2', price: 2 },
+          ],
+        },
+        { day: 2 },
+      ),
+    ]);
+    const arm = result.arms.treatment;
+    expect(arm.orders).toBe(1);
+    expect(arm.attributedOrders).toBe(0);
+    expect(arm.placements.home).toMatchObject({ clicks: 1, attributedOrders: 0 });
+  });
+
   it('counts a placement named like a built-in property as any other', () => {
     const shown = (placement: string) =>
       stored({ event: 'Recommendation Shown', anonymousId: 'a', properties: { placement } });
