@@ -13,7 +13,7 @@ import { type SortRefusingMongo, sortRefusingMongo } from '../../test/support/co
 import { type ReaderMongo, readerMongo, realTestMongoUri, withDatabase } from '../../test/support/test-mongo';
 import { EVENT_WEIGHTS } from './event-weights';
 import { InputError } from './lines';
-import { authSourceHint, mongodbSource } from './mongodb';
+import { authSourceHint, connectionClient, mongodbSource, READ_SILENCE_MS } from './mongodb';
 import { readAll } from './sources';
 
 /** The server the test reads: the real MongoDB, or a local one started for this file. */
@@ -276,4 +276,14 @@ describe('mongodb reader on a server that refuses to sort in memory', () => {
       );
     },
   );
+});
+
+describe('the reader never waits for ever on a silent server', () => {
+  it('gives reads a socket timeout (READ_SILENCE_MS) unless the URI sets its own', async () => {
+    const bounded = connectionClient('mongodb://127.0.0.1:1/rx');
+    expect(bounded.options.socketTimeoutMS).toBe(READ_SILENCE_MS);
+    const own = connectionClient('mongodb://127.0.0.1:1/rx?socketTimeoutMS=5000');
+    expect(own.options.socketTimeoutMS).toBe(5000);
+    await Promise.all([bounded.close(), own.close()]);
+  });
 });

@@ -298,12 +298,15 @@ export function authSourceHint(
 
 const PERCENT_ENCODE = 'percent-encode @ : / ? # [ ] % in the user name and password';
 
+/** How long a read may go without any answer from the server before it fails (socketTimeoutMS). */
+export const READ_SILENCE_MS = 10 * 60_000;
+
 /**
  * The driver's client for `uri`, or an InputError. The driver's parse errors can quote the part of
  * the string they choke on: with an unescaped `@` or `:` in the password, that part is the password
  * ("Unable to parse ss:w0rd with URL"), so with credentials in the string its reason is not shown.
  */
-function connectionClient(uri: string): MongoClient {
+export function connectionClient(uri: string): MongoClient {
   // An `@` after the first `/` is a password (or user name) with an unescaped `/` in it: the driver
   // would take what precedes that `/` for the host and name it in "getaddrinfo ENOTFOUND …", a piece
   // of the password. A database name or option holds no `@`.
@@ -315,7 +318,12 @@ function connectionClient(uri: string): MongoClient {
     );
   }
   try {
-    return new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    // A read that gets no answer for READ_SILENCE_MS fails instead of waiting for ever: a server that
+    // still answers the driver's heartbeats (so the monitor sees nothing wrong) but never a `getMore`
+    // would otherwise hang a training run with no error. Generous, for a server-side sort's first batch;
+    // the URI's own `socketTimeoutMS` wins.
+    const options = /[?&]sockettimeoutms=/i.test(uri) ? {} : { socketTimeoutMS: READ_SILENCE_MS };
+    return new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, ...options });
   } catch (error) {
     const hasCredentials = withoutScheme(uri).split('/')[0]?.includes('@') ?? false;
     const reason = hasCredentials
