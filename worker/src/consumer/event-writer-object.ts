@@ -69,13 +69,8 @@ export class EventWriter extends DurableObject<Env> {
       this.ctx.storage.get<WriterDeadLetters>(DEAD_LETTERS_KEY),
       this.ctx.storage.get<RedisFailures>(REDIS_FAILURES_KEY),
     ]);
-    const recent = deadLettered !== undefined && isRecent(deadLettered.lastAt, DEAD_LETTER_WINDOW_MS);
-    return {
-      failure,
-      refused: refused ?? null,
-      deadLettered: recent ? deadLettered : null,
-      redis: redis ?? {},
-    };
+    // As kept: `/healthz` (health-probe.ts) decides which are recent enough to show, for each alike.
+    return { failure, refused: refused ?? null, deadLettered: deadLettered ?? null, redis: redis ?? {} };
   }
 
   /**
@@ -150,7 +145,7 @@ export class EventWriter extends DurableObject<Env> {
     try {
       const now = new Date();
       const earlier = await this.ctx.storage.get<WriterRefusals>(REFUSED_KEY);
-      const recent = earlier !== undefined && now.getTime() - Date.parse(earlier.lastAt) < REFUSED_WINDOW_MS;
+      const recent = earlier !== undefined && isRecent(earlier.lastAt, REFUSED_WINDOW_MS);
       await this.ctx.storage.put(REFUSED_KEY, {
         count: (recent ? earlier.count : 0) + refusals.length,
         since: recent ? earlier.since : now.toISOString(),
