@@ -10,6 +10,7 @@ import {
 } from '../health';
 import { log } from '../log';
 import { logRepeating } from '../log-repeating';
+import { DeadlineError, withDeadline } from '../with-deadline';
 import {
   type BundleCatalogue,
   BundleError,
@@ -115,18 +116,11 @@ async function watchUntil(done: () => boolean, maxMs = LOAD_WATCH_MAX_MS): Promi
 async function settlesWithin(promise: Promise<unknown> | undefined, ms: number): Promise<boolean> {
   if (!promise) return true;
   if (ms <= 0) return false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = promise.then(
-    () => true as const,
-    () => true as const,
-  );
   try {
-    return await Promise.race([settled, late]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    await withDeadline(promise, ms, 'The first model load');
+    return true;
+  } catch (error) {
+    return !(error instanceof DeadlineError);
   }
 }
 
@@ -269,6 +263,11 @@ export class BundleRegistry {
    * which version and why, for /healthz. Cleared once a published bundle is served.
    */
   private standingInFor: { version: string; reason: string } | undefined;
+  /** How long a shopper's request waits for a first load (CATALOGUE_WAIT_MS unless a test says). */
+  private get catalogueWaitMs(): number {
+    return this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS;
+  }
+
   /** When the first load under way started (`Date.now()`), for /healthz. */
   private initialStartedAt = 0;
   /** Requests of the first load under way answered without a catalogue (CATALOGUE_WAIT_MS ran out). */
@@ -316,7 +315,7 @@ export class BundleRegistry {
    * answers without a catalogue, as when there is none), the load going on in the background.
    */
   async catalogue(env: Env, ctx: Background): Promise<BundleCatalogue | undefined> {
-    const giveUpAt = Date.now() + (this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS);
+    const giveUpAt = Date.now() + this.catalogueWaitMs;
     for (;;) {
       if (this.current) return this.bundle(env, ctx);
       if (this.warming) return this.warming;
@@ -338,7 +337,7 @@ export class BundleRegistry {
       if (!inTime && !shown()) {
         this.answeredWithoutCatalogue += 1;
         logRepeating('warn', 'model_catalogue_wait_exceeded', {
-          waitedMs: this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS,
+          waitedMs: this.catalogueWaitMs,
           loadingForMs: Date.now() - this.initialStartedAt,
           hint: 'a cold isolate still reading its model bundle: this request was answered without a catalogue (recommendations source none, prices [])',
         });
@@ -448,7 +447,7 @@ export class BundleRegistry {
    * with the request's `ctx`, so that load (which later requests wait on) outlives a client that goes away.
    */
   async health(env: Env, ctx?: Background): Promise<ComponentHealth> {
-    const current = await this.bundleWithin(env, ctx, this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS);
+    const current = await this.bundleWithin(env, ctx, this.catalogueWaitMs);
     if (!current && this.initial) {
       // A first load still going after the wait a shopper's request gets (a slow store): not down, but
       // shoppers are answered without a catalogue until it ends.
@@ -462,7 +461,7 @@ export class BundleRegistry {
         detail: (
           `first model load in progress for ${seconds} s (${phase})` +
           (without > 0
-            ? `; ${without} request(s) answered without a catalogue after waiting ${(this.deps.catalogueWaitMs ?? CATALOGUE_WAIT_MS) / 1000} s`
+            ? `; ${without} request(s) answered without a catalogue after waiting ${this.catalogueWaitMs / 1000} s`
             : '')
         ).slice(0, 300),
       };
