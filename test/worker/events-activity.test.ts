@@ -62,6 +62,17 @@ async function expectLifetime(key: string, days: number): Promise<void> {
   expect(ttl).toBeLessThanOrEqual(days * 86_400);
 }
 
+/** The platform's redelivery of `events` (a delivery before it died or retried them): attempts 2. */
+async function redeliver(events: StoredEvent[]) {
+  const batch = createMessageBatch(
+    'rx-events',
+    events.map((body, i) => ({ id: `${body.messageId}-q${i}`, timestamp: new Date(), attempts: 2, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, edgeEnv());
+  return getQueueResult(batch, ctx);
+}
+
 async function generationOf(hash: string): Promise<number> {
   return Number((await directRedis().get(generationKey(SITE, hash))) ?? 0);
 }
@@ -333,7 +344,7 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
 
     // As if the activity had been lost with the dead invocation: the redelivery writes it again.
     await directRedis().del(activityKey(SITE, shopper.hash));
-    const redelivered = await consume(events);
+    const redelivered = await redeliver(events);
     expect(redelivered.explicitAcks).toHaveLength(1);
     expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-ACK']);
     expect(await countRun(run)).toBe(1);
@@ -354,13 +365,35 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     const run = runId();
     const shopper = await newShopper();
     const event = stored(run, 1, shopper.id, { event: 'Product Added', properties: { product_id: 'P-C' } });
-    // First delivery stored the document with Redis unreachable; the redelivery must still record activity.
+    // The first delivery stored the document and died before its Redis writes (here: Redis unreachable,
+    // as if they were lost with it); the redelivery must still record the activity.
     await consume([event], edgeEnv({ UPSTASH_REDIS_REST_URL: provided().deadUpstashUrl }));
     expect(await activityOf(shopper.hash)).toEqual([]);
-    const again = await consume([event]);
+    const again = await redeliver([event]);
     expect(again.explicitAcks).toHaveLength(1);
     expect(await countRun(run)).toBe(1);
     expect((await activityOf(shopper.hash)).map((e) => e.kind)).toEqual(['cart']);
+  });
+
+  it('an event sent twice (the storefront script sends a batch again when its page closed before the answer) is pushed once', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const first = stored(run, 1, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-TWICE' },
+    });
+    const next = stored(run, 2, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-NEXT' },
+    });
+    await consume([first]);
+    const before = await generationOf(shopper.hash);
+    // The same event again, in a new queue message (its first delivery), with a new one after it.
+    const again = await consume([first, next]);
+    expect(again.explicitAcks).toHaveLength(2);
+    expect(await countRun(run)).toBe(2);
+    expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-NEXT', 'P-TWICE']);
+    expect(await generationOf(shopper.hash)).toBe(before + 1);
   });
 
   it('after an Order Completed the next /v1/recommendations (cached before) no longer shows the item bought', async () => {

@@ -105,13 +105,8 @@ export async function handleEventBatch(
     ...counts,
   });
 
-  // Duplicates count too: a redelivery after a crash must still reach Redis (at-least-once). Events of
-  // a message being retried wait for its redelivery, so they are recorded once.
-  const settled = valid
-    .filter(({ message }, index) => !retryReason.has(message) && outcomes[index]?.kind !== 'invalid')
-    .map(({ event }) => event);
   await Promise.all([
-    recordActivity(env, settled),
+    recordActivity(env, activityToRecord(valid, outcomes, retryReason)),
     recordLiveCounters(env, liveDeliveries(valid, outcomes, retryReason)),
   ]);
   await relayRedisHealth(env);
@@ -149,6 +144,28 @@ async function deadLetter(env: Env, retried: readonly Message<unknown>[], reason
     reason,
   });
   await noteDeadLetters(env, last.length, events);
+}
+
+/**
+ * The events whose activity this delivery writes to Redis: those stored now and, in a redelivered
+ * message, those found stored already (at-least-once: the delivery that stored them may have died
+ * before its Redis writes). A first delivery's duplicates are events sent twice (the storefront script
+ * sends a batch again when the page that sent it closed before the answer): their first message wrote
+ * their activity, and pushing it again would fill the shopper's list with copies. Events of a message
+ * being retried wait for its redelivery, so they are recorded once. As liveDeliveries counts them.
+ */
+function activityToRecord(
+  valid: ReadonlyArray<{ message: Message<unknown>; event: StoredEvent }>,
+  outcomes: readonly DocumentOutcome[],
+  retried: ReadonlyMap<Message<unknown>, string>,
+): StoredEvent[] {
+  return valid
+    .filter(({ message }, index) => {
+      if (retried.has(message)) return false;
+      const kind = outcomes[index]?.kind;
+      return kind === 'stored' || (kind === 'duplicate' && message.attempts > 1);
+    })
+    .map(({ event }) => event);
 }
 
 /**
