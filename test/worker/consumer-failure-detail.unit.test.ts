@@ -5,7 +5,7 @@
  * be provoked there, so that part is checked on the texts MongoDB writes.
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { handleEventBatch } from '../../worker/src/consumer';
 import {
   CONNECT_HINT,
@@ -22,6 +22,19 @@ import { publicDetail, reportRecovery } from '../../worker/src/health';
 /** MongoDB's message when a unique index a data team added (on `traits.email`) refuses an event. */
 const DUP_EMAIL =
   'E11000 duplicate key error collection: rx.events index: traits.email_1 dup key: { traits.email: "ann@example.com" }';
+
+/** What the worker logged (every level) while `run` ran. */
+async function loggedDuring(run: () => Promise<unknown>): Promise<string[]> {
+  const spies = (['error', 'warn', 'log'] as const).map((level) =>
+    vi.spyOn(console, level).mockImplementation(() => undefined),
+  );
+  try {
+    await run();
+    return spies.flatMap((spy) => spy.mock.calls.map((call) => call.join(' ')));
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
 
 /** The worker's env with an `EVENT_WRITER` whose one object is `writer`; /healthz asks it every time. */
 function envWithWriter(writer: object): Env {
@@ -145,12 +158,57 @@ describe('consumer failure details', () => {
     ]);
     const ctx = createExecutionContext();
     reportRecovery('mongodb');
-    await handleEventBatch(batch, envWithWriter(writer));
+    const lines = await loggedDuring(() => handleEventBatch(batch, envWithWriter(writer)));
     expect((await getQueueResult(batch, ctx)).retryMessages).toHaveLength(1);
     const shown = await mongodbHealth(envWithWriter(writer));
     expect(shown.status).toBe('degraded');
     expect(shown.detail).toMatch(/^MongoServerError: E11000 .* dup key: \(…\)$/);
     expect(shown.detail).not.toContain('ann@example.com');
+    // Nor does the log: it names the kind and the index, not the shopper's address.
+    const failed = lines.find((line) => line.includes('events_batch_failed'));
+    expect(failed).toContain('MongoServerError');
+    expect(failed).toContain('traits.email_1 dup key: (…)');
+    expect(lines.join('\n')).not.toContain('ann@example.com');
+    reportRecovery('mongodb');
+  });
+
+  it('a retried event whose reason quotes a document: the retry and dead-letter log lines show no email', async () => {
+    const writer = {
+      write: async () => ({
+        events: [{ kind: 'retry', reason: `MongoDB error 11000: ${DUP_EMAIL}` }],
+        rejected: [],
+      }),
+      noteDeadLetters: async () => undefined,
+      status: async (): Promise<WriterStatus> => ({
+        failure: null,
+        refused: null,
+        deadLettered: null,
+        redis: {},
+      }),
+    };
+    const event = {
+      type: 'track',
+      event: 'Product Viewed',
+      messageId: 'dup-email-retry',
+      anonymousId: '6b1f0c9e-3f55-4c1e-9a43-2f0e8d7c1a20',
+      timestamp: '2026-11-28T10:00:00.000Z',
+      receivedAt: '2026-11-28T10:00:00.000Z',
+      site: 'default',
+      bucket: 'treatment',
+      model_version: null,
+      properties: { product_id: '85123A' },
+    };
+    // The last delivery (wrangler.toml max_retries): retried into the dead-letter queue, which is logged too.
+    const batch = createMessageBatch('rx-events', [
+      { id: 'dup-email-1', timestamp: new Date(), attempts: 99, body: event },
+    ]);
+    reportRecovery('mongodb');
+    const lines = await loggedDuring(() => handleEventBatch(batch, envWithWriter(writer)));
+    expect((await getQueueResult(batch, createExecutionContext())).retryMessages).toHaveLength(1);
+    const retry = lines.find((line) => line.includes('event_retry'));
+    expect(retry).toContain('traits.email_1 dup key: (…)');
+    expect(lines.some((line) => line.includes('events_dead_lettered'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('ann@example.com');
     reportRecovery('mongodb');
   });
 

@@ -42,7 +42,6 @@ export function retryDetail(count: number, reason: string): string {
 /**
  * A failure (thrown by a batch's write, or by the call to the writer object) as `/healthz` may show it:
  * its kind and message, with the hint where it applies and without the values a server message quotes.
- * The log keeps the error itself.
  */
 export function failureDetail(error: unknown): string {
   const explained = explainConnectFailure(error);
@@ -60,7 +59,7 @@ const DOCUMENT_VERDICT = /MongoDB error -?\d+:|cannot be encoded as BSON:/;
  * index: everything from the first `{` on becomes `(…)` (not only up to its `}`: the reason may be cut
  * before it, or a value may hold one). After a per-document verdict ("MongoDB error 52: The dollar ($)
  * prefixed field '$…' …", "cannot be encoded as BSON: … found: "…"") quoted text is the document's own
- * field name or value, and becomes `"…"` / `'…'` too. The log and `rejected_events` keep the whole
+ * field name or value, and becomes `"…"` / `'…'` too. `rejected_events` (the shop's own database) keeps the whole
  * message. Applying it twice changes nothing.
  */
 export function withoutValues(text: string): string {
@@ -73,4 +72,19 @@ export function withoutValues(text: string): string {
     .replace(/"[^"]*(?:"|$)/g, '"…"')
     .replace(/'[^']*(?:'|$)/g, "'…'");
   return cut.slice(0, from) + quoted;
+}
+
+/**
+ * `error` as the consumer logs it: its name, and its message with the connect hint and without the
+ * document values a server message quotes (withoutValues). Logs are read by more people and kept by
+ * other systems than the shop's database: a data team's unique index on an email made every failed
+ * batch log that shopper's address. `rejected_events` keeps the whole reason.
+ */
+export function loggedFailure(error: unknown): unknown {
+  const explained = explainConnectFailure(error);
+  if (!(explained instanceof Error))
+    return typeof explained === 'string' ? withoutValues(explained) : explained;
+  const logged = new Error(withoutValues(explained.message));
+  logged.name = explained.name;
+  return logged;
 }

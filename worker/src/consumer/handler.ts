@@ -6,7 +6,7 @@ import { reportFailure, reportRecovery } from '../health';
 import { type LiveDelivery, recordLiveCounters } from '../live';
 import { log } from '../log';
 import { isLastAttempt, retryDelaySeconds } from './backoff';
-import { explainConnectFailure, failureDetail, retryDetail } from './failure-detail';
+import { failureDetail, loggedFailure, retryDetail, withoutValues } from './failure-detail';
 import { relayRedisHealth } from './redis-health-relay';
 import { type RejectedEventDocument, rejectedEventDocument } from './rejected-event';
 import { noteCallFailure, noteDeadLetters, storeBatch } from './store';
@@ -59,17 +59,14 @@ export async function handleEventBatch(
       rejected: malformed.map((entry) => entry.record),
     });
   } catch (caught) {
-    const error = explainConnectFailure(caught);
-    // /healthz gets the failure without the values a server message may quote; the log keeps them.
+    // Neither /healthz nor the log quotes the document values a server message may carry.
+    const error = loggedFailure(caught);
     reportFailure('mongodb', failureDetail(caught));
     log('error', 'events_batch_failed', { queue: batch.queue, messages: batch.messages.length, error });
     for (const message of batch.messages)
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     // The retries are decided; the writer object, which /healthz asks, is told (bounded, best effort).
-    await Promise.all([
-      noteCallFailure(env, failureDetail(caught)),
-      deadLetter(env, batch.messages, explainConnectFailure(caught)),
-    ]);
+    await Promise.all([noteCallFailure(env, failureDetail(caught)), deadLetter(env, batch.messages, error)]);
     return;
   }
   await hooks.afterWrite?.();
@@ -123,7 +120,7 @@ export async function handleEventBatch(
     else retryLater(message, reason);
   }
   const retried = batch.messages.filter((message) => retryReason.has(message));
-  await deadLetter(env, retried, retryReason.values().next().value ?? 'no reason');
+  await deadLetter(env, retried, withoutValues(retryReason.values().next().value ?? 'no reason'));
 }
 
 /**
@@ -207,7 +204,7 @@ function retryLater(message: Message<unknown>, reason: string): void {
     queueMessageId: message.id,
     attempts: message.attempts,
     delaySeconds,
-    reason,
+    reason: withoutValues(reason),
   });
   message.retry({ delaySeconds });
 }
