@@ -2,11 +2,21 @@
  * `/healthz` `config`: a retailer who mistypes a setting sees it named there (the worker uses the
  * default meanwhile), with what the setting accepts; `ok` when every entry is acceptable.
  */
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  env,
+  getQueueResult,
+  runInDurableObject,
+  SELF,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../worker/src/app';
+import type { EventWriter } from '../../worker/src/consumer/event-writer-object';
 import type { Env } from '../../worker/src/env';
 import { type ComponentHealth, configHealth } from '../../worker/src/health';
+import worker from '../../worker/src/index';
+import { batchOf, countRun, runId, storedEvents, workerEnv } from './events-support';
 
 const app = createApp();
 
@@ -76,6 +86,51 @@ describe('/healthz config', () => {
         'PERSONALIZATION_BUDGET_MS must be a number of milliseconds >= 0, got "soon"; ' +
         'RX_CONSENT must be one of required, not-required, got "maybe"',
     });
+  });
+
+  it('names a MONGODB_DB MongoDB refuses (a "."), and the consumer writes to the default meanwhile', async () => {
+    // Before: config ok, and the driver refused every batch ("Database names cannot contain the
+    // character '.'"): each retried, then dead-lettered.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    let logged: string[];
+    try {
+      const body = await healthz({ MONGODB_DB: 'a.b' });
+      expect(body.components.config).toEqual({
+        status: 'degraded',
+        detail:
+          'MONGODB_DB must be a MongoDB database name, got "a.b" (MongoDB refuses "." in a database name)',
+      });
+      expect(body.status).toBe('degraded');
+      logged = warn.mock.calls
+        .map((call) => String(call[0]))
+        .filter((line) => line.includes('config_problem'));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(logged.join('\n')).toContain('MONGODB_DB must be a MongoDB database name, got \\"a.b\\"');
+
+    // The default is the project's own database (`mongoDb`: `rx`; on a real MongoDB the string's path
+    // names the run's database, which wins over MONGODB_DB either way).
+    const run = runId();
+    // With a client per batch (no EVENT_WRITER bound).
+    const batch = batchOf(storedEvents(run, 2), `db-${run}`);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, workerEnv({ MONGODB_DB: 'a.b', EVENT_WRITER: undefined }));
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(2);
+    // Through the EventWriter Durable Object, the deployed path (its own env, MONGODB_DB = a.b).
+    const namespace = workerEnv().EVENT_WRITER;
+    if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
+    const writer = namespace.get(namespace.idFromName(`mongodb-db-${run}`));
+    const written = await runInDurableObject(writer, async (instance: EventWriter) => {
+      const object = instance as unknown as { env: Env };
+      object.env = { ...object.env, MONGODB_DB: 'a.b' };
+      return instance.write({ events: storedEvents(`${run}-do`, 2), rejected: [] });
+    });
+    expect(written.events.map((outcome) => outcome.kind)).toEqual(['stored', 'stored']);
+    expect(await countRun(run)).toBe(2);
+    expect(await countRun(`${run}-do`)).toBe(2);
   });
 
   it('names an ORIGIN_URL that is not http(s), which fails every proxied page: down, 503', async () => {

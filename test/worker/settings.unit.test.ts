@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cacheBudgetMs } from '../../worker/src/cache/redis-client';
 import { setting } from '../../worker/src/config';
+import { databaseName } from '../../worker/src/consumer/collections';
 import { writeDeadlineMs } from '../../worker/src/consumer/mongo-client';
 import { outboxShards } from '../../worker/src/events/outbox';
 import { applyLogLevel, log } from '../../worker/src/log';
@@ -115,6 +116,81 @@ const cases: Case[] = [
     bad: [
       ['0', 30_000, 'MONGODB_WRITE_DEADLINE_MS must be a number of milliseconds > 0, got "0"'],
       ['30s', 30_000, 'MONGODB_WRITE_DEADLINE_MS must be a number of milliseconds > 0, got "30s"'],
+    ],
+  },
+  {
+    // The database the consumer writes to (MONGODB_URI naming none in its path, as Atlas strings do).
+    name: 'MONGODB_DB',
+    read: (raw) =>
+      databaseName({ MONGODB_URI: 'mongodb+srv://cluster0.example.net/?w=majority', MONGODB_DB: raw }),
+    valid: [
+      ['shop', 'shop'],
+      [' shop_events-2 ', 'shop_events-2'],
+      // Refused only by a MongoDB on Windows: accepted (a deployment on Atlas may already write there).
+      ['shop:events', 'shop:events'],
+      ['admin', 'admin'],
+      ['d'.repeat(63), 'd'.repeat(63)],
+      ['é'.repeat(31), 'é'.repeat(31)],
+    ],
+    fallback: 'rx',
+    bad: [
+      // Before: passed to the driver, which threw this on every batch ("… cannot contain the character '.'").
+      [
+        'shop.events',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "shop.events" (MongoDB refuses "." in a database name)',
+      ],
+      [
+        'shop events',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "shop events" (MongoDB refuses a space in a database name)',
+      ],
+      [
+        'a/b',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "a/b" (MongoDB refuses "/" in a database name)',
+      ],
+      [
+        'a\\b',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "a\\b" (MongoDB refuses "\\" in a database name)',
+      ],
+      [
+        'a"b',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "a"b" (MongoDB refuses \'"\' in a database name)',
+      ],
+      [
+        '$shop',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "$shop" (MongoDB refuses "$" in a database name)',
+      ],
+      [
+        'a\0b',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "a\0b" (MongoDB refuses a NUL character in a database name)',
+      ],
+      [
+        'd'.repeat(64),
+        'rx',
+        `MONGODB_DB must be a MongoDB database name, got "${'d'.repeat(64)}" (64 bytes long; MongoDB takes fewer than 64 bytes)`,
+      ],
+      // 32 characters, 64 bytes: the limit is the server's, in bytes.
+      [
+        'é'.repeat(32),
+        'rx',
+        `MONGODB_DB must be a MongoDB database name, got "${'é'.repeat(32)}" (64 bytes long; MongoDB takes fewer than 64 bytes)`,
+      ],
+      [
+        'local',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "local" (local is MongoDB\'s own database, read-only on Atlas)',
+      ],
+      [
+        'config',
+        'rx',
+        'MONGODB_DB must be a MongoDB database name, got "config" (config is MongoDB\'s own database, read-only on Atlas)',
+      ],
     ],
   },
   {

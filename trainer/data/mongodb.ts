@@ -187,7 +187,11 @@ export class EventsCollection {
   static async open(uri: string, collection = 'events'): Promise<EventsCollection> {
     if (!MONGODB_URI_SCHEME.test(uri))
       throw new InputError('--input must be a mongodb:// or mongodb+srv:// connection string');
+    // After connectionClient, which refuses a string whose path would hold a piece of the password
+    // (an unescaped "/" in it); before connecting: a database name MongoDB refuses is refused with
+    // what to change (an unconnected client holds nothing to close).
     const client = connectionClient(uri);
+    const database = eventsDatabase(uri);
     try {
       await client.connect();
     } catch (error) {
@@ -198,7 +202,7 @@ export class EventsCollection {
       await client.close().catch(() => undefined);
       throw refused;
     }
-    return new EventsCollection(client, uri, eventsDatabase(uri), collection);
+    return new EventsCollection(client, uri, database, collection);
   }
 
   /**

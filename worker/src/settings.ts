@@ -1,10 +1,15 @@
 import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
+import {
+  DATABASE_NAME_ACCEPTS,
+  DEFAULT_EVENTS_DATABASE,
+  databaseNameProblem,
+} from '../../contracts/mongodb-uri';
 import type { Env, SecretName } from './env';
 import type { LogLevel } from './log';
 
 /**
- * The worker's numeric and enum settings (`[vars]` in wrangler.toml), each defined once here: what it
- * accepts, its default, and how an entry is read. An unset or blank entry (a `[vars]` line left empty)
+ * The worker's numeric, enum and name settings (`[vars]` in wrangler.toml), each defined once here:
+ * what it accepts, its default, and how an entry is read. An unset or blank entry (a `[vars]` line left empty)
  * means the default; an entry the rule does not accept also means the default (or, for a number past a
  * bound, that bound: `nearest`), with a problem naming the setting, what it accepts and what it got.
  * Callers read a setting through `setting()` in config.ts, which logs each problem once per isolate;
@@ -22,6 +27,8 @@ export interface SettingRule<T> {
   parse(text: string): T | undefined;
   /** For an entry the rule does not accept: a value nearer to what was meant than the fallback, if any. */
   nearest?(text: string): T | undefined;
+  /** For an entry the rule does not accept: why, when `accepts` alone does not say (after "got …"). */
+  why?(text: string): string | undefined;
   /** Read only in proxy mode (ORIGIN_URL set), by proxy/config.ts, which collects its problems. */
   proxyMode?: true;
 }
@@ -136,6 +143,18 @@ export const SETTINGS = {
   MODEL_POLL_SECONDS: secondsRule(30),
   DEMO_BUNDLE: choiceRule(BOOLEAN, false, 'true or false'),
   MONGODB_WRITE_DEADLINE_MS: numberRule('a number of milliseconds > 0', 30_000, (value) => value > 0),
+  /**
+   * The database of the `events` and `rejected_events` collections when `MONGODB_URI` names none in
+   * its path (contracts/mongodb-uri.ts, the rule the consumer, the trainer and `report` share). A name
+   * MongoDB refuses (`shop.events`) is the default: passed on, it failed every batch (retried, then
+   * dead-lettered) while `/healthz` said nothing of it.
+   */
+  MONGODB_DB: {
+    accepts: DATABASE_NAME_ACCEPTS,
+    fallback: DEFAULT_EVENTS_DATABASE,
+    parse: (text: string) => (databaseNameProblem(text) === undefined ? text : undefined),
+    why: databaseNameProblem,
+  },
   LOG_LEVEL: choiceRule<LogLevel>({ debug: 'debug', info: 'info', warn: 'warn', error: 'error' }, 'info'),
   HEALTH_PROBE_CACHE_SECONDS: secondsRule(5),
   OUTBOX_SHARDS: numberRule(
@@ -155,7 +174,8 @@ function readRule<T>(name: string, rule: SettingRule<T>, raw: string | undefined
   if (!text) return { value: rule.fallback };
   const value = rule.parse(text);
   if (value !== undefined) return { value };
-  const problem = `${name} must be ${rule.accepts}, got "${raw}"`;
+  const why = rule.why?.(text);
+  const problem = `${name} must be ${rule.accepts}, got "${raw}"${why === undefined ? '' : ` (${why})`}`;
   const nearest = rule.nearest?.(text);
   if (nearest === undefined || nearest === rule.fallback) return { value: rule.fallback, problem };
   return { value: nearest, problem: `${problem}; using ${String(nearest)}` };
