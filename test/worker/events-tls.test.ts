@@ -88,6 +88,12 @@ describe('MONGODB_URI that cannot work from a Worker', () => {
     // The driver's own rule: lower case, nothing before it (a space pasted with the secret).
     ['the scheme in capitals', 'MONGODB://rx:s3cret-pw@127.0.0.1:27017', /must start with mongodb:\/\//],
     ['a space before it', ' mongodb://rx:s3cret-pw@127.0.0.1:27017', /must start with mongodb:\/\//],
+    // The database in the path is where events go: one MongoDB refuses failed every batch.
+    [
+      'a database MongoDB refuses in the path',
+      'mongodb+srv://rx:s3cret-pw@cluster0.example.mongodb.net/shop.events?retryWrites=true',
+      /names a database in its path .* MongoDB refuses \\?"\.\\?" in a database name/,
+    ],
   ];
 
   it.each(cases)(

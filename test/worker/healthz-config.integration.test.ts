@@ -131,6 +131,21 @@ describe('/healthz config', () => {
     expect(written.events.map((outcome) => outcome.kind)).toEqual(['stored', 'stored']);
     expect(await countRun(run)).toBe(2);
     expect(await countRun(`${run}-do`)).toBe(2);
+
+    // The consumer's own isolate says so in its log, without anyone asking /healthz (a name this
+    // isolate has not logged yet: each problem is logged once per isolate).
+    const consumerWarn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const another = batchOf(storedEvents(`${run}-q`, 1), `db-q-${run}`);
+      await worker.queue(another, workerEnv({ MONGODB_DB: `events $${run}`, EVENT_WRITER: undefined }));
+      expect((await getQueueResult(another, createExecutionContext())).explicitAcks).toHaveLength(1);
+      const lines = consumerWarn.mock.calls.map((call) => String(call[0]));
+      expect(lines.filter((line) => line.includes('config_problem')).join('\n')).toContain(
+        `MONGODB_DB must be a MongoDB database name, got \\"events $${run}\\"`,
+      );
+    } finally {
+      consumerWarn.mockRestore();
+    }
   });
 
   it('names an ORIGIN_URL that is not http(s), which fails every proxied page: down, 503', async () => {

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
-import { eventsDatabaseOf } from '../../../contracts/mongodb-uri';
+import { databaseOfUri } from '../../../contracts/mongodb-uri';
+import { setting } from '../config';
 import { log } from '../log';
 
 /** Collection of stored events (`_id` = `messageId`), DESIGN.md "Events". */
@@ -9,10 +10,12 @@ export const REJECTED_COLLECTION = 'rejected_events';
 
 /**
  * The database events go to: the one `MONGODB_URI` names in its path, else `MONGODB_DB`, else `rx`;
- * the rule the trainer and `report` read by (contracts/mongodb-uri.ts).
+ * the rule the trainer and `report` read by (contracts/mongodb-uri.ts eventsDatabaseOf). `MONGODB_DB`
+ * is read as a setting, so a name MongoDB refuses is the default and logged (`config_problem`) by the
+ * consumer's own isolate, not only when someone asks `/healthz`.
  */
 export function databaseName(env: { MONGODB_URI?: string; MONGODB_DB?: string }): string {
-  return eventsDatabaseOf(env.MONGODB_URI?.trim() ?? '', env.MONGODB_DB);
+  return databaseOfUri(env.MONGODB_URI?.trim() ?? '') || setting(env, 'MONGODB_DB');
 }
 
 /** The readers' indexes on `events`. */

@@ -9,7 +9,7 @@
  * the server's certificate against the public CAs. Everything else is left to the driver, whose own
  * errors are specific. The messages name options only: the URI holds the password.
  */
-import { MONGODB_URI_SCHEME } from '../../../contracts/mongodb-uri';
+import { databaseNameProblem, databaseOfUri, MONGODB_URI_SCHEME } from '../../../contracts/mongodb-uri';
 
 /** Options that name a file: client certificates, a private CA, a revocation list. */
 const FILE_OPTIONS = ['tlsCAFile', 'tlsCertificateKeyFile', 'tlsCRLFile'] as const;
@@ -22,6 +22,12 @@ const FIX_CA =
 /** Why `uri` cannot work from a Worker, or undefined when nothing certain is wrong with it. */
 export function mongoUriProblem(uri: string): string | undefined {
   if (!MONGODB_URI_SCHEME.test(uri)) return 'MONGODB_URI must start with mongodb:// or mongodb+srv://';
+  // A database in the string's path is where events go (contracts/mongodb-uri.ts eventsDatabaseOf):
+  // one MongoDB refuses failed every batch with the driver's words. Not quoted: the string is a secret.
+  const database = databaseOfUri(uri);
+  const refused = database === '' ? undefined : databaseNameProblem(database);
+  if (refused !== undefined)
+    return `MONGODB_URI names a database in its path (after the host, before ?) that MongoDB refuses: ${refused}; name another, or none to use MONGODB_DB`;
   const query = uri.indexOf('?');
   if (query === -1) return undefined;
   // The driver reads option names case-insensitively; so does this.
