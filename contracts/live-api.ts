@@ -52,6 +52,38 @@ export interface LiveDay {
   arms: LiveArms;
 }
 
+/** A part the counting needs that `/healthz` shows not `ok`, as `/healthz` shows it. */
+export interface LiveCountingProblem {
+  /** `queue`, `outbox`, `mongodb`, `user_hash` or `live_counters` (the `/healthz` component). */
+  component: string;
+  status: 'degraded' | 'down' | 'disabled';
+  detail?: string;
+}
+
+/**
+ * Whether the counts are current. The consumer notes the time each batch counted events of the site (one
+ * SET per batch), and the worker asks the checks `/healthz` makes of what counting needs. A shop with no
+ * events counts nothing either: an old `last_counted_at` alone says "no events counted since", not that
+ * counting failed; `problems` says what is failing.
+ */
+export interface LiveCounting {
+  /** When the worker read the counts (ISO 8601, the worker's clock, as `last_counted_at`). */
+  as_of: string;
+  /**
+   * When the consumer last counted events of this site (ISO 8601); null when it has not in the last
+   * LIVE_DAYS + 1 days (or not since the worker began noting it).
+   */
+  last_counted_at: string | null;
+  /**
+   * The parts counting needs that are not `ok`: the queue the intake sends events to (`queue`, as
+   * this isolate saw it; `disabled` without the binding), the outbox holding events the queue refused
+   * (`outbox`; `disabled` is no problem), MongoDB, where every event is stored before it counts
+   * (`mongodb`), the key of the pseudonyms the counters are fed (`user_hash`) and the consumer's writes
+   * of the counters (`live_counters`). Empty when all are `ok`.
+   */
+  problems: LiveCountingProblem[];
+}
+
 export interface LiveAnswer {
   site: string;
   /** The window's first and last UTC day. */
@@ -62,4 +94,5 @@ export interface LiveAnswer {
   days: LiveDay[];
   /** The whole window; browsers and buyers are distinct over it, not sums of the days. */
   total: LiveArms;
+  counting: LiveCounting;
 }

@@ -98,7 +98,9 @@ describe('live experiment counters', () => {
       }),
       event(c, 'holdout', { event: 'Order Completed', properties: { order_id: `order-${run}-d` } }),
     ];
+    const before = Date.now();
     const result = await consume(events);
+    const after = Date.now();
     expect(result.explicitAcks).toHaveLength(events.length);
     expect(await countRun(run)).toBe(events.length);
 
@@ -138,11 +140,24 @@ describe('live experiment counters', () => {
       click_through_rate: null,
     });
     expect(body.days[0]?.arms).toEqual(body.total);
+    // Current: counted by the batch above, and nothing counting needs is failing.
+    const countedAt = Date.parse(body.counting.last_counted_at ?? '');
+    expect(countedAt).toBeGreaterThanOrEqual(before);
+    expect(countedAt).toBeLessThanOrEqual(after);
+    expect(Date.parse(body.counting.as_of)).toBeGreaterThanOrEqual(countedAt);
+    expect(body.counting.problems).toEqual([]);
 
     // A redelivery of the whole batch (the same messageIds) is stored as duplicates: nothing counts twice.
     const again = await consume(events);
     expect(again.explicitAcks).toHaveLength(events.length);
     expect(((await (await live()).json()) as LiveBody).total).toEqual(body.total);
+
+    // The time of counting is one SET per batch, kept as long as a day's counters; a site never counted
+    // has none.
+    const countedTtl = await directRedis().ttl(`rx:${site}:live:counted-at`);
+    expect(countedTtl).toBeGreaterThan((LIVE_DAYS + 1) * 86_400 - 60);
+    expect(countedTtl).toBeLessThanOrEqual((LIVE_DAYS + 1) * 86_400);
+    expect(((await (await liveSite().live()).json()) as LiveBody).counting.last_counted_at).toBeNull();
 
     // Keys carry pseudonyms only: neither a browser's id nor an order id is in any of them.
     const keys = await directRedis().keys(`rx:${site}:live:*`);
@@ -403,6 +418,45 @@ describe('live experiment counters', () => {
       }),
     ]);
     expect(await totals()).toMatchObject({ holdout: { orders: 2 }, treatment: { orders: 0 } });
+  });
+
+  it("a server's impression or click under a user id alone counts in the arm of the one browser the user was seen with, or in none, as the report gives it", async () => {
+    const { run, event, live } = liveSite();
+    const user = `user-${run}`;
+    // The user seen with one holdout browser.
+    await consume([event(crypto.randomUUID(), 'holdout', { event: 'Product Viewed', userId: user })]);
+    // The shop's server reports under the user id alone; the worker drew treatment from the user id.
+    await consume([
+      event(undefined, 'treatment', {
+        event: 'Recommendation Shown',
+        userId: user,
+        properties: { placement: 'home' },
+      }),
+      event(undefined, 'treatment', {
+        event: 'Recommendation Clicked',
+        userId: user,
+        properties: { placement: 'home', product_id: 'P1' },
+      }),
+      // A user id never seen with a browser: in no arm's impressions (the report leaves it out).
+      event(undefined, 'treatment', {
+        event: 'Recommendation Shown',
+        userId: `nobody-${run}`,
+        properties: { placement: 'home' },
+      }),
+    ]);
+    const { total } = (await (await live()).json()) as LiveBody;
+    // As trainer/experiment/tally.ts counts the same events (assignUserOnlyEvents): the holdout
+    // browser's impression and click, none in treatment.
+    expect(total.holdout).toMatchObject({
+      browsers: 1,
+      impressions: 1,
+      clicks: 1,
+      events: 3,
+      placements: { home: { impressions: 1, clicks: 1 } },
+    });
+    expect(total.treatment).toMatchObject({ browsers: 0, impressions: 0, clicks: 0, placements: {} });
+    // Every event is among the events: the one in no arm in the bucket the worker drew for it.
+    expect(total.treatment.events).toBe(1);
   });
 
   it("a server's order today for a browser last seen yesterday counts that browser among today's browsers: buyers never exceed browsers", async () => {

@@ -2,17 +2,26 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket } from '../../../contracts/events';
 import type { LiveAnswer, LiveArm, LiveArms, LiveEngagement } from '../../../contracts/live-api';
 import { liveCountersKey, liveShoppersKey } from '../cache/keys';
-import { isLivePlacement, LIVE_BUCKETS, type LivePlacement, liveCounterPrefix } from './live-counters';
+import {
+  isLivePlacement,
+  LIVE_BUCKETS,
+  type LivePlacement,
+  liveCountedAtKey,
+  liveCounterPrefix,
+} from './live-counters';
 
 /** A currency as record-live.ts writes it (contracts/order-value.ts); any other field is not ours. */
 const CURRENCY = /^(?:[A-Z]{3}|\?\?\?)$/;
 
-type LiveFigures = Pick<LiveAnswer, 'days' | 'total'>;
+type LiveFigures = Pick<LiveAnswer, 'days' | 'total'> & {
+  /** When the consumer last counted events of the site (epoch ms), null when not noted (liveCountedAtKey). */
+  lastCountedAt: number | null;
+};
 
 /**
  * Reads the live counters of `site` for `days` (UTC days, `YYYY-MM-DD`) in one round trip: each day's
  * hash, each day's and the window's PFCOUNTs (a PFCOUNT of several keys counts their union, so a
- * browser seen on three days is one browser of the window).
+ * browser seen on three days is one browser of the window), and when the consumer last counted.
  */
 export async function readLiveFigures(
   redis: Redis,
@@ -32,7 +41,9 @@ export async function readLiveFigures(
       if (first !== undefined) pipeline.pfcount(first, ...rest);
     }
   }
+  pipeline.get(liveCountedAtKey(site));
   const replies = await pipeline.exec<unknown[]>();
+  const countedAt = Number(replies[replies.length - 1] ?? Number.NaN);
   let next = days.length;
   const counts = () => Number(replies[next++] ?? 0);
 
@@ -48,6 +59,7 @@ export async function readLiveFigures(
       arms: armsOf(hashes[index] ?? new Map(), shoppersOfDay[index] ?? shoppersByBucket(() => 0)),
     })),
     total: armsOf(sums, totalShoppers),
+    lastCountedAt: Number.isSafeInteger(countedAt) && countedAt > 0 ? countedAt : null,
   };
 }
 

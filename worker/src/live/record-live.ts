@@ -27,7 +27,9 @@ import {
   dayOf,
   isLiveTime,
   LIVE_BUCKETS,
+  LIVE_COUNTED_AT_SECONDS,
   LIVE_DAYS,
+  liveCountedAtKey,
   liveCounterField,
   livePlacement,
 } from './live-counters';
@@ -89,12 +91,17 @@ interface LiveChanges {
  * events. One order reported twice (browser and server) counts once, by its `order_id` (a SET NX per
  * order); a server's report under a user id alone counts in the arm of the one browser that user id
  * was seen with, its buyer that browser (one of the day's browsers too), and not at all otherwise
- * (serverOrderArms). A refund (`Order Refunded`, or an `Order
+ * (userOnlyArms). So does any other event under a user id alone (an impression, a click a shop's
+ * server reports): in that browser's arm, or, seen with none or several, in no impression or click
+ * (its `events` count stays in its own bucket), as the report gives such events. A refund (`Order Refunded`, or an `Order
  * Completed` worth less than 0: no order, no buyer) is taken off the revenue of the arm its order was
  * counted for, on the refund's day, at most what the order was worth, once per order_id and amount
  * (netRefunds); a refunded order stays an order and its buyer a buyer. Events older than LIVE_DAYS, or
- * dated more than a day ahead, are not counted. The counters are a live view, not the record: an event stored while Redis is unreachable is in MongoDB and in `npm run
- * report`, not here. Never throws, and without `USER_HASH_KEY` counts nothing (no pseudonym can be made).
+ * dated more than a day ahead, are not counted. A batch that counted events of a site notes the time
+ * (liveCountedAtKey, one SET per site in the batch's counts' round trip): `GET /admin/live` says when
+ * counting last happened. The counters are a live view, not the record: an event stored while Redis is
+ * unreachable is in MongoDB and in `npm run report`, not here. Never throws, and without
+ * `USER_HASH_KEY` counts nothing (no pseudonym can be made).
  */
 export async function recordLiveCounters(
   env: Env,
@@ -125,7 +132,7 @@ export async function recordLiveCounters(
       ])
       .filter((event) => isLiveTime(Date.parse(event.timestamp), now));
     const seen = await userBrowsersSeen(hashKey, counted);
-    const serverArms = await serverOrderArms(redis, hashKey, counted, seen);
+    const serverArms = await userOnlyArms(redis, hashKey, counted, seen);
     const { newOrders, refundedOrders } = await claimOrders(redis, hashKey, counted, serverArms);
     const refunds = await netRefunds(redis, refundedOrders, serverArms);
     const changes = await liveChanges(hashKey, counted, newOrders, serverArms, refunds);
@@ -144,6 +151,9 @@ export async function recordLiveCounters(
       pipeline.sadd(liveUserBrowsersKey(site, user), first, ...rest);
       pipeline.expire(liveUserBrowsersKey(site, user), LIVE_LINK_SECONDS);
     }
+    // When this site's events were last counted: what tells a quiet shop's screen from a stopped one's.
+    for (const site of new Set(counted.map((event) => event.site)))
+      pipeline.set(liveCountedAtKey(site), String(now), { ex: LIVE_COUNTED_AT_SECONDS });
     // After the counts, in the same round trip: a marker says the counts are in. A redelivery that
     // counted what an earlier one stored (and died before counting) leaves one too, or the next
     // redelivery (this one's events retried for another reason) would count them again.
@@ -192,10 +202,10 @@ function userPseudonym(hashKey: string, event: StoredEvent): Promise<string> {
   return liveTallyHash(hashKey, event.site, 'user', event.userId ?? '');
 }
 
-/** Where a server's order under a user id alone counts: its one browser's arm, and that browser. */
-interface ServerOrderArm {
+/** Where an event under a user id alone (a server's order, say) counts: its one browser's arm, and that browser. */
+interface UserOnlyArm {
   bucket: Bucket;
-  /** The browser's pseudonym (liveTallyHash `browser`), the buyer the report would count. */
+  /** The browser's pseudonym (liveTallyHash `browser`): of an order, the buyer the report would count. */
   browser: string;
 }
 
@@ -209,7 +219,7 @@ interface UserBrowsers {
 /**
  * The user ids this batch's events show with a browser (an event with both ids), by site and
  * pseudonym: each user's browsers are added once (an SADD and an EXPIRE per user) and read by
- * serverOrderArms.
+ * userOnlyArms.
  */
 async function userBrowsersSeen(
   hashKey: string,
@@ -229,42 +239,47 @@ async function userBrowsersSeen(
 }
 
 /**
- * The arm of each order (or refund) a shop's server reported under a user id alone, as `npm run
- * report` gives it: that of the one browser the user id was seen with (this batch's events, and
- * earlier ones, which left a set of them: one SMEMBERS per such order or refund, in one round trip). Seen with no browser, or with more
- * than one (even all of one arm: a user with two browsers has both in treatment 81 times in 100 and
- * both held out once, so counting them would tilt the arms towards treatment), the order is in no
- * arm: it is not claimed, so a browser's report of it, later, counts in that browser's arm.
+ * The arm of each event a shop's server reported under a user id alone (an order, a refund, an
+ * impression, a click, any other), as `npm run report` gives it: that of the one browser the user id
+ * was seen with (this batch's events, and earlier ones, which left a set of them). One SMEMBERS per
+ * distinct user id among such events, in one round trip, and none in a batch without any. Seen with no
+ * browser, or with more than one (even all of one arm: a user with two browsers has both in treatment
+ * 81 times in 100 and both held out once, so counting them would tilt the arms towards treatment), the
+ * event is in no arm: an order is not claimed, so a browser's report of it, later, counts in that
+ * browser's arm; an impression or a click is not counted.
  */
-async function serverOrderArms(
+async function userOnlyArms(
   redis: Redis,
   hashKey: string,
   events: readonly StoredEvent[],
   seenHere: ReadonlyMap<string, UserBrowsers>,
-): Promise<Map<StoredEvent, ServerOrderArm>> {
-  const orders = events.filter((event) => {
-    const role = experimentRoleOf(event).kind;
-    return event.anonymousId == null && event.userId != null && (role === 'order' || role === 'refund');
+): Promise<Map<StoredEvent, UserOnlyArm>> {
+  const userOnly = events.filter((event) => event.anonymousId == null && event.userId != null);
+  if (userOnly.length === 0) return new Map();
+  const users = await Promise.all(userOnly.map((event) => userPseudonym(hashKey, event)));
+  const keyOf = (index: number) => `${userOnly[index]?.site}\n${users[index]}`;
+  const asked = new Map<string, { site: string; user: string }>();
+  userOnly.forEach((event, index) => {
+    asked.set(keyOf(index), { site: event.site, user: users[index] ?? '' });
   });
-  if (orders.length === 0) return new Map();
-  const users = await Promise.all(orders.map((order) => userPseudonym(hashKey, order)));
   const pipeline = redis.pipeline();
-  for (const [index, order] of orders.entries())
-    pipeline.smembers(liveUserBrowsersKey(order.site, users[index] ?? ''));
+  for (const { site, user } of asked.values()) pipeline.smembers(liveUserBrowsersKey(site, user));
   const found = await pipeline.exec<string[][]>();
-  const arms = new Map<StoredEvent, ServerOrderArm>();
-  orders.forEach((order, index) => {
-    const members = [
-      ...(seenHere.get(`${order.site}\n${users[index]}`)?.browsers ?? []),
-      ...(found[index] ?? []),
-    ];
+  const armOfUser = new Map<string, UserOnlyArm | undefined>();
+  [...asked.keys()].forEach((key, index) => {
+    const members = [...(seenHere.get(key)?.browsers ?? []), ...(found[index] ?? [])];
     const browsers = new Set(members.map((member) => member.slice(member.indexOf(':') + 1)));
     const buckets = new Set(members.map((member) => member.slice(0, member.indexOf(':'))));
     const [bucket] = buckets;
     const [browser] = browsers;
     // One browser, in one arm (a browser counted in both, after a HOLDOUT_PERCENT change, has none).
-    if (browsers.size === 1 && buckets.size === 1 && isLiveBucket(bucket) && browser !== undefined)
-      arms.set(order, { bucket, browser });
+    const one = browsers.size === 1 && buckets.size === 1 && isLiveBucket(bucket) && browser !== undefined;
+    armOfUser.set(key, one ? { bucket, browser } : undefined);
+  });
+  const arms = new Map<StoredEvent, UserOnlyArm>();
+  userOnly.forEach((event, index) => {
+    const arm = armOfUser.get(keyOf(index));
+    if (arm !== undefined) arms.set(event, arm);
   });
   return arms;
 }
@@ -310,7 +325,7 @@ async function claimOrders(
   redis: Redis,
   hashKey: string,
   events: readonly StoredEvent[],
-  serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
+  serverArms: ReadonlyMap<StoredEvent, UserOnlyArm>,
 ): Promise<{ newOrders: Set<StoredEvent>; refundedOrders: RefundOfOrder[] }> {
   const firstOfOrder = new Map<string, StoredEvent>();
   const refunds: Array<{ event: StoredEvent; orderKey: string }> = [];
@@ -366,7 +381,7 @@ interface NettedRefund {
 async function netRefunds(
   redis: Redis,
   refunds: readonly RefundOfOrder[],
-  serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
+  serverArms: ReadonlyMap<StoredEvent, UserOnlyArm>,
 ): Promise<Map<StoredEvent, NettedRefund>> {
   const netted = new Map<StoredEvent, NettedRefund>();
   const asked: Array<
@@ -413,7 +428,7 @@ async function liveChanges(
   hashKey: string,
   events: readonly StoredEvent[],
   newOrders: ReadonlySet<StoredEvent>,
-  serverArms: ReadonlyMap<StoredEvent, ServerOrderArm>,
+  serverArms: ReadonlyMap<StoredEvent, UserOnlyArm>,
   refunds: ReadonlyMap<StoredEvent, NettedRefund>,
 ): Promise<LiveChanges> {
   const changes: LiveChanges = { counters: new Map(), shoppers: new Map(), expiresAt: new Map() };
@@ -422,8 +437,8 @@ async function liveChanges(
     const expiresAt = Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + (LIVE_DAYS + 1) * 86_400;
     const countersKey = liveCountersKey(event.site, day);
     changes.expiresAt.set(countersKey, expiresAt);
-    // A server's order under a user id alone counts in its one browser's arm, not its own bucket
-    // (which the worker drew from the user id, not from any browser's).
+    // An event under a user id alone counts in its one browser's arm, not its own bucket (which the
+    // worker drew from the user id, not from any browser's); without one, only among the events.
     const serverArm = serverArms.get(event);
     const bucket = serverArm?.bucket ?? event.bucket;
     const add = (counter: Counter, amount = 1) =>
@@ -444,13 +459,13 @@ async function liveChanges(
         : await liveTallyHash(hashKey, event.site, 'browser', event.anonymousId);
     if (browser !== undefined) count('browsers', browser);
     const role = experimentRoleOf(event);
-    if (role.kind === 'impression' || role.kind === 'click') {
+    if ((role.kind === 'impression' || role.kind === 'click') && (browser !== undefined || serverArm)) {
       const counter = role.kind === 'impression' ? 'impressions' : 'clicks';
       add(counter);
       add(`${counter}:${livePlacement(role.placement)}`);
     } else if (role.kind === 'order' && newOrders.has(event)) {
       add('orders');
-      // A buyer is a browser, as in the report: a server's order is its one browser's (serverOrderArms).
+      // A buyer is a browser, as in the report: a server's order is its one browser's (userOnlyArms).
       // And a buyer is one of the day's browsers, as in the report: that browser's own events may all be
       // of an earlier day (a checkout before midnight), which would leave buyers above browsers.
       const buyer = browser ?? serverArm?.browser;

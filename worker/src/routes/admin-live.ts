@@ -6,6 +6,7 @@ import type { AppEnv } from '../app-env';
 import { offRequestRedis, upstashUrlProblem } from '../cache/redis-client';
 import { ApiError } from '../errors';
 import { LIVE_DAYS, lastDays } from '../live';
+import { countingProblems } from '../live/counting-health';
 import { readLiveFigures } from '../live/read-live';
 import { SCREEN_HEADERS, SCREEN_HTML } from '../live/screen-page';
 import { log } from '../log';
@@ -26,7 +27,9 @@ const LiveQuerySchema = z.object({
  * counts it, live: per UTC day of the last N (today included) and over them, per arm, browsers,
  * buyers, conversion, recommendation impressions, clicks and click-through (in total and per
  * placement), orders and revenue per currency (worker/src/live/). A glance, not a verdict: no
- * intervals; `npm run report` reads the stored events and says what is significant.
+ * intervals; `npm run report` reads the stored events and says what is significant. `counting` says
+ * whether the counts are current: when the consumer last counted events of the site, and which parts
+ * counting needs `/healthz` shows not ok (live/counting-health.ts), checked while the counts are read.
  */
 export const adminLive = new Hono<AppEnv>()
   .get('/screen', screen)
@@ -38,7 +41,10 @@ export const adminLive = new Hono<AppEnv>()
       throw new ApiError(503, 'cache_missing', `${problem}: the live counters live in Upstash Redis`);
     }
     const { days } = c.req.valid('query');
-    const window = lastDays(days, Date.now());
+    const now = Date.now();
+    const window = lastDays(days, now);
+    // Never throws: checked beside the read, not after it.
+    const problems = countingProblems(c.env);
     let figures: Awaited<ReturnType<typeof readLiveFigures>>;
     try {
       figures = await readLiveFigures(redis, c.env.SITE_ID, window);
@@ -46,13 +52,19 @@ export const adminLive = new Hono<AppEnv>()
       log('warn', 'live_read_failed', { error });
       throw new ApiError(503, 'cache_unavailable', 'The live counters could not be read from Redis');
     }
+    const { lastCountedAt, ...counts } = figures;
     c.header('cache-control', 'no-store');
     const answer: LiveAnswer = {
       site: c.env.SITE_ID,
       from: window[0] ?? '',
       to: window[window.length - 1] ?? '',
       holdout_percent: holdoutPercent(c.env.HOLDOUT_PERCENT),
-      ...figures,
+      ...counts,
+      counting: {
+        as_of: new Date(now).toISOString(),
+        last_counted_at: lastCountedAt === null ? null : new Date(lastCountedAt).toISOString(),
+        problems: await problems,
+      },
     };
     return c.json(answer);
   });
