@@ -11,6 +11,7 @@
  * | `recommendationKey` | JSON `CachedList`: the list + the generation(s) it was computed at; one per user and anonymous session for a logged-in shopper with one | recommendation cache (conditional write: never over a newer entry, never outliving the generation keys it was stamped from) | recommendation cache |
  * | `lockKey(k)` | "1", short TTL | recommendation cache (SET NX) | recommendation cache |
  * | `liveCountersKey` | hash of `{bucket}|{counter}` integers, one per UTC day | consumer (HINCRBY + EXPIREAT) | `GET /admin/live` |
+ * | `liveCountedAtKey` | epoch ms of the last batch that counted events, 36 days | consumer (SET EX) | `GET /admin/live` (`counting`) |
  * | `liveShoppersKey` | HyperLogLog of browser (or buyer) pseudonyms, per day and bucket | consumer (PFADD + EXPIREAT) | `GET /admin/live` (PFCOUNT) |
  * | `liveOrderKey` | `{bucket}|{currency}|{thousandths}` the order counted for, LIVE_ORDER_SECONDS (36 days) | consumer (SET NX: an order reported twice is counted once) | consumer (GET, for its refunds) |
  * | `liveRefundsKey` | hash of `{currency}|{thousandths}` refunds counted of an order, as long as its claim | consumer (HSET: a refund reported twice is counted once; HKEYS: refunds at most the order's value) | consumer |
@@ -143,6 +144,15 @@ export function liveRefundsKey(orderClaimKey: string): string {
  */
 export function liveUserBrowsersKey(site: string, userHash: string): string {
   return `${prefix(site)}live:user-browsers:${userHash}`;
+}
+
+/**
+ * When the consumer last counted events of `site` (epoch ms, as text), set in each batch's counts'
+ * round trip, kept as long as a day's counters; read by `GET /admin/live` (`counting.last_counted_at`).
+ * Beside the day hashes of liveCountersKey (a day is `YYYY-MM-DD`), never one of them.
+ */
+export function liveCountedAtKey(site: string): string {
+  return `${prefix(site)}live:counted-at`;
 }
 
 /** Marks a queue message's events as counted live, by the pseudonym of the message's id (liveTallyHash). */

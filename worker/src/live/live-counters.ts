@@ -3,7 +3,6 @@
  * their reader (read-live.ts, `GET /admin/live`). Keys are in cache/keys.ts.
  */
 import type { Bucket } from '../../../contracts/events';
-import { liveCountersKey } from '../cache/keys';
 import { PLACEMENTS } from '../recommend/types';
 
 /** The experiment's arms, in the order the counters are read and shown. */
@@ -11,16 +10,6 @@ export const LIVE_BUCKETS: readonly Bucket[] = ['treatment', 'holdout'];
 
 /** Days of counters kept, and the longest window `GET /admin/live?days=` shows. */
 export const LIVE_DAYS = 35;
-
-/**
- * When the consumer last counted events of `site` (epoch ms, as text): `rx:{site}:live:counted-at`, set
- * in each batch's counts' round trip, kept as long as a day's counters; read by `GET /admin/live`
- * (`counting.last_counted_at`). Beside the day hashes of liveCountersKey, never one of them (a day is
- * `YYYY-MM-DD`).
- */
-export function liveCountedAtKey(site: string): string {
-  return liveCountersKey(site, 'counted-at');
-}
 
 /** How long liveCountedAtKey stays: as long as the counters of the day it was set on. */
 export const LIVE_COUNTED_AT_SECONDS = (LIVE_DAYS + 1) * 86_400;

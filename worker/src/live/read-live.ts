@@ -1,14 +1,8 @@
 import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket } from '../../../contracts/events';
 import type { LiveAnswer, LiveArm, LiveArms, LiveEngagement } from '../../../contracts/live-api';
-import { liveCountersKey, liveShoppersKey } from '../cache/keys';
-import {
-  isLivePlacement,
-  LIVE_BUCKETS,
-  type LivePlacement,
-  liveCountedAtKey,
-  liveCounterPrefix,
-} from './live-counters';
+import { liveCountedAtKey, liveCountersKey, liveShoppersKey } from '../cache/keys';
+import { isLivePlacement, LIVE_BUCKETS, type LivePlacement, liveCounterPrefix } from './live-counters';
 
 /** A currency as record-live.ts writes it (contracts/order-value.ts); any other field is not ours. */
 const CURRENCY = /^(?:[A-Z]{3}|\?\?\?)$/;

@@ -9,6 +9,7 @@ import {
 } from '../../../contracts/experiment-events';
 import { orderValue, UNKNOWN_CURRENCY } from '../../../contracts/order-value';
 import {
+  liveCountedAtKey,
   liveCountersKey,
   liveMessageKey,
   liveOrderKey,
@@ -29,7 +30,6 @@ import {
   LIVE_BUCKETS,
   LIVE_COUNTED_AT_SECONDS,
   LIVE_DAYS,
-  liveCountedAtKey,
   liveCounterField,
   livePlacement,
 } from './live-counters';
