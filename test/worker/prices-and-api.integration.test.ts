@@ -231,7 +231,6 @@ describe('query validation: 400 naming the field', () => {
     ['placement=home&limit=ten', 'limit'],
     ['placement=home&limit=2.5', 'limit'],
     ['placement=category&category=new%0Aline', 'category'],
-    ['placement=category&category=%20', 'category'],
     // An empty entry is skipped (`A,,B`, a trailing comma: recommendations-heading.integration.test.ts); no id at all is not.
     ['placement=cart&product_ids=,', 'product_ids'],
     ['placement=home&user_id=tab%09inside', 'user_id'],
@@ -246,6 +245,52 @@ describe('query validation: 400 naming the field', () => {
       expect(body.error.details.map((d) => d.field)).toContain(field);
     });
   }
+
+  it("an empty or blank optional parameter is absent, as DESIGN.md's URL template sends them: 200 with the defaults", async () => {
+    const plain = await call('/v1/recommendations?placement=home');
+    expect(plain.status).toBe(200);
+    const defaultCount = ((await plain.json()) as { items: unknown[] }).items.length;
+    expect(defaultCount).toBe(8);
+    for (const query of [
+      'placement=home&product_id=&category=&limit=',
+      'placement=home&product_id=%20&product_ids=&category=%20%20&limit=%20&user_id=&user_sig=&tracking=',
+      'placement=category&category=%20',
+    ]) {
+      const response = await call(`/v1/recommendations?${query}`);
+      expect(response.status, query).toBe(200);
+      expect(((await response.json()) as { items: unknown[] }).items, query).toHaveLength(defaultCount);
+    }
+    const priced = await call(`/v1/prices?product_ids=${productId(0)}&user_id=&user_sig=&tracking=`);
+    expect(priced.status).toBe(200);
+    expect(((await priced.json()) as { prices: unknown[] }).prices).toHaveLength(1);
+  });
+
+  it('an empty product_id is a missing one: required for placement product, said as when absent', async () => {
+    const details = async (query: string) => {
+      const response = await call(`/v1/recommendations?${query}`);
+      expect(response.status, query).toBe(400);
+      return ((await response.json()) as ErrorBody).error.details;
+    };
+    const absent = await details('placement=product');
+    expect(absent).toEqual([{ field: 'product_id', reason: 'is required for placement product' }]);
+    expect(await details('placement=product&product_id=')).toEqual(absent);
+    expect(await details('placement=product&product_id=%20%20&limit=')).toEqual(absent);
+  });
+
+  it('an empty product_ids on /v1/prices is an error that says it is empty (it is required there)', async () => {
+    for (const query of ['product_ids=', 'product_ids=%20']) {
+      const response = await call(`/v1/prices?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(((await response.json()) as ErrorBody).error.details, query).toEqual([
+        { field: 'product_ids', reason: 'is empty: list at least one product id, comma-separated' },
+      ]);
+    }
+    const absent = await call('/v1/prices');
+    expect(absent.status).toBe(400);
+    expect(((await absent.json()) as ErrorBody).error.details).toEqual([
+      { field: 'product_ids', reason: 'is required: product ids, comma-separated' },
+    ]);
+  });
 
   it('a list element is named with its index', async () => {
     const response = await call('/v1/prices?product_ids=A1,B2,b%00d');

@@ -158,7 +158,7 @@ describe('proxy config', () => {
         RX_SLOTS: JSON.stringify([
           { selector: '#recs', placement: 'home' },
           { selector: '#basket', placement: 'basket' },
-          { selector: '#more', placement: 'product', position: 'inside', limit: 99 },
+          { selector: '#more', placement: 'product', position: 'inside', limit: 9 },
           '#loose',
           { selector: '#cart', placement: 'cart', position: 'after', limit: 2, heading: '' },
           { selector: '#titled', placement: 'category', heading: 7 },
@@ -172,9 +172,43 @@ describe('proxy config', () => {
     expect(config?.problems.map((problem) => problem.replace(/: .*/, ''))).toEqual([
       'RX_SLOTS[1.placement]',
       'RX_SLOTS[2.position]',
-      'RX_SLOTS[2.limit]',
       'RX_SLOTS[3]',
       'RX_SLOTS[5.heading]',
+    ]);
+  });
+
+  it('reads an RX_SLOTS limit as markup reads data-rx-limit, keeping the entry and naming what was used', () => {
+    const limits: unknown[] = [30, '4', 0, ' 12 ', '30', -3, 4.5, 'abc', '7 items', null, true, '', 24, 1];
+    const config = parseProxyConfig(
+      env({
+        RX_SLOTS: JSON.stringify(
+          limits.map((limit, index) => ({ selector: `#s${index}`, placement: 'home', limit })),
+        ),
+      }),
+    );
+    expect(config?.slots.map((slot) => slot.limit)).toEqual([24, 4, 4, 12, 24, 4, 4, 4, 7, 4, 4, 4, 24, 1]);
+    // The same values in markup: every entry shows the block a `data-rx-limit` of that text shows.
+    expect(
+      limits.map((limit) => slotLimit(typeof limit === 'string' ? limit : JSON.stringify(limit))),
+    ).toEqual(config?.slots.map((slot) => slot.limit));
+    expect(config?.problems).toEqual([
+      'RX_SLOTS[0.limit]: 30 is above 24; 24 used',
+      'RX_SLOTS[2.limit]: 0 is below 1; 4 used',
+      'RX_SLOTS[4.limit]: "30" is above 24; 24 used',
+      'RX_SLOTS[5.limit]: -3 is below 1; 4 used',
+      'RX_SLOTS[6.limit]: 4.5 is not a whole number; 4 used',
+      'RX_SLOTS[7.limit]: "abc" is not a number; 4 used',
+      'RX_SLOTS[8.limit]: "7 items" is not a number; 7 used',
+      'RX_SLOTS[9.limit]: null is not a number; 4 used',
+      'RX_SLOTS[10.limit]: true is not a number; 4 used',
+    ]);
+    // A limit is no reason to name an entry skipped for something else.
+    const skipped = parseProxyConfig(
+      env({ RX_SLOTS: JSON.stringify([{ selector: '#x', placement: 'basket', limit: 99 }]) }),
+    );
+    expect(skipped?.slots).toEqual([]);
+    expect(skipped?.problems.map((problem) => problem.replace(/: .*/, ''))).toEqual([
+      'RX_SLOTS[0.placement]',
     ]);
   });
 

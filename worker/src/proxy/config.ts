@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_SLOT_LIMIT, MAX_SLOT_LIMIT } from '../../../contracts/slot-defaults';
+import { DEFAULT_SLOT_LIMIT, MAX_SLOT_LIMIT, slotLimit } from '../../../contracts/slot-defaults';
 import type { Env } from '../env';
 import { logConfigProblem } from '../log';
 import { parseSetting, SETTINGS, type SettingName, type SettingValue } from '../settings';
@@ -18,14 +18,15 @@ export const ConfiguredSlotSchema = z.object({
   selector: z.string().min(1),
   placement: PlacementSchema,
   position: SlotPositionSchema.default('append'),
-  limit: z.number().int().min(1).max(MAX_SLOT_LIMIT).default(DEFAULT_SLOT_LIMIT),
+  /** Any JSON value: read as a markup slot's `data-rx-limit` is (entryLimit), never a reason to skip the entry. */
+  limit: z.unknown().optional(),
   /**
    * The block's heading, as `data-rx-heading` gives it for a markup slot: absent, the placement's
    * ("You may also like"); `""`, none (the shop's page already has one next to the slot).
    */
   heading: z.string().optional(),
 });
-export type ConfiguredSlot = z.infer<typeof ConfiguredSlotSchema>;
+export type ConfiguredSlot = Omit<z.infer<typeof ConfiguredSlotSchema>, 'limit'> & { limit: number };
 
 export interface ProxyConfig {
   origin: URL;
@@ -69,7 +70,8 @@ function parseSlots(raw: string | undefined, problems: string[]): ConfiguredSlot
   // Each entry on its own: one that is not valid (every issue named, `RX_SLOTS[1.placement]: …`) is
   // skipped, and so is one whose selectors HTMLRewriter all refuses (each refused selector named and
   // left out of its entry). The other entries, and the rest of the page's personalization, are used
-  // as configured.
+  // as configured. A `limit` is read as markup's `data-rx-limit` is, the value used named when it is
+  // not the one written (entryLimit).
   const slots: ConfiguredSlot[] = [];
   json.forEach((entry: unknown, index) => {
     const parsed = ConfiguredSlotSchema.safeParse(entry);
@@ -79,11 +81,55 @@ function parseSlots(raw: string | undefined, problems: string[]): ConfiguredSlot
       }
       return;
     }
-    const slot = parsed.data;
+    const { limit: written, ...slot } = parsed.data;
     const supported = supportedSelectors(`RX_SLOTS[${index}.selector]`, slot.selector, problems);
-    if (supported.length > 0) slots.push({ ...slot, selector: supported.join(', ') });
+    if (supported.length === 0) return;
+    const { limit, problem } = entryLimit(written);
+    if (problem !== undefined) problems.push(`RX_SLOTS[${index}.limit]: ${problem}`);
+    slots.push({ ...slot, selector: supported.join(', '), limit });
   });
   return slots;
+}
+
+/**
+ * An `RX_SLOTS` entry's `limit`, read as a markup slot's `data-rx-limit` is (contracts/slot-defaults.ts
+ * slotLimit): above MAX_SLOT_LIMIT, that; not a number of at least 1 (`0`, `"abc"`, `null`), the
+ * default, as when left out or blank; a number in a string (`"4"`) as that number. Before, such a
+ * value skipped the whole entry and the shop lost the block, where the same value in markup gave one.
+ * `problem` says what was used instead of the value written (`30 is above 24; 24 used`), for
+ * `/healthz` `config`.
+ */
+function entryLimit(written: unknown): { limit: number; problem?: string } {
+  // Left out or blank, as an empty setting is: the default, nothing to say.
+  if (written === undefined || (typeof written === 'string' && written.trim() === ''))
+    return { limit: DEFAULT_SLOT_LIMIT };
+  const limit =
+    typeof written === 'number'
+      ? written >= 1
+        ? Math.min(Math.trunc(written), MAX_SLOT_LIMIT)
+        : DEFAULT_SLOT_LIMIT
+      : slotLimit(typeof written === 'string' ? written : null);
+  // The number written: `" 4 "` and `"4"` are 4, `"4 items"` and `"0x10"` none.
+  const value =
+    typeof written === 'string'
+      ? /^\s*[+-]?\d+(\.\d+)?\s*$/.test(written)
+        ? Number(written)
+        : Number.NaN
+      : written;
+  if (value === limit) return { limit };
+  const reason =
+    typeof value !== 'number' || !Number.isFinite(value)
+      ? 'is not a number'
+      : value > MAX_SLOT_LIMIT
+        ? `is above ${MAX_SLOT_LIMIT}`
+        : value < 1
+          ? 'is below 1'
+          : 'is not a whole number';
+  const shown = JSON.stringify(written);
+  return {
+    limit,
+    problem: `${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown} ${reason}; ${limit} used`,
+  };
 }
 
 /** What a JSON value is, for a problem (the value itself may be a long one). */

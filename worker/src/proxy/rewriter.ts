@@ -11,7 +11,7 @@ import type { PageSession } from './page-session';
 import { PriceRewriter } from './price-rewriter';
 import { splitSelectorList } from './selectors';
 import { type AttributeReader, slotHeading, slotQuery } from './slot-query';
-import type { Recommendations } from './source';
+import type { RecommendationQuery, Recommendations } from './source';
 
 export { PLUGIN_PATH, type PluginTagOptions, pluginScriptTag } from '../../../contracts/plugin-tag';
 
@@ -148,7 +148,12 @@ function renderSlot(
   query: ReturnType<typeof slotQuery>,
   recommendations: Recommendations | undefined,
 ): void {
-  if (!recommendations) return;
+  if (!recommendations) {
+    // No answer in time (or the lookup failed): the slot is left unmarked, for the plugin to fill, and
+    // told what the worker asked for, so that the plugin asks the same (handOver).
+    if (position === 'inner') handOver(element, attributes, query, encode);
+    return;
+  }
   const block = renderRecommendationBlock(shownItems(recommendations.items), {
     recommendationId: recommendations.recommendation_id,
     placement: query.placement,
@@ -158,7 +163,6 @@ function renderSlot(
   if (!block) {
     // An answer with nothing to show (no bundle published yet, say): the slot keeps the shop's own
     // content, gives back its reserved height (default stylesheet), and the plugin does not ask again.
-    // A slot that got no answer in time is left unmarked, for the plugin to fill.
     if (position === 'inner') element.setAttribute('data-rx-state', 'empty');
     return;
   }
@@ -174,6 +178,38 @@ function renderSlot(
     modelVersion: recommendations.model_version,
     placement: query.placement,
   });
+}
+
+/**
+ * Writes the query the worker resolved for a markup slot onto it, as the attributes the plugin reads
+ * (storefront-plugin/src/slots.ts), before leaving the slot to the plugin: the plugin reads the
+ * attributes alone, with no guess from the URL, so without this a bare `<div data-rx-slot>` on
+ * `/products/85123A` was a product block when the worker filled it and a home block when the plugin
+ * did, and one with an invalid placement (`pdp`) or a product placement without a product id got the
+ * API's 400 and stayed empty (`data-rx-state="failed"`). Only what the plugin would read otherwise is
+ * written: the placement (one without `data-rx-placement` is `home` to the plugin), the product id and
+ * the category, when the worker's differ from the element's (trimmed, or taken from the URL).
+ * `data-rx-limit` and `data-rx-product-ids` are read alike by both (contracts/slot-defaults.ts).
+ */
+function handOver(
+  element: Element,
+  attributes: AttributeReader,
+  query: RecommendationQuery,
+  encode: BlockOutput['encode'],
+): void {
+  const resolved: Array<[string, string | undefined]> = [
+    ['data-rx-placement', query.placement],
+    ['data-rx-product-id', query.productId],
+    ['data-rx-category', query.category],
+  ];
+  for (const [name, value] of resolved) {
+    const current = attributes.getAttribute(name) ?? (name === 'data-rx-placement' ? 'home' : null);
+    if (value === undefined || value === current) continue;
+    // HTMLRewriter writes a value as given but for `"` (escaped as `&quot;`; `<` is harmless in a quoted
+    // value): `&` is written as a reference, so the browser reads back exactly the value (a URL's
+    // `/products/a&amp;b` is `a&amp;b`), and so is any character the page's charset lacks (`encode`).
+    element.setAttribute(name, encode(value.replace(/&/g, '&amp;')));
+  }
 }
 
 /**

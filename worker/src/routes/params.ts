@@ -11,9 +11,29 @@ export const MAX_PRODUCT_IDS = 50;
 /** A product id, without the spaces around it (`85123A, 22423` is how people write lists). */
 export const productIdSchema = z.string().trim().regex(PRODUCT_ID_PATTERN, PRODUCT_ID_RULE);
 
-/** `a,b,c` → ['a','b','c'], each a valid product id, at most MAX_PRODUCT_IDS. */
+/**
+ * A query parameter that may be left out, read as left out when its value is empty or blank:
+ * `?product_id=&category=&limit=` is how URL templates (DESIGN.md's own) and HTML forms send an
+ * optional field that has no value. Before, `limit=` was the number 0 and `product_id=` an invalid
+ * id, each a 400.
+ */
+export function optionalParam<T extends z.ZodType>(schema: T) {
+  return z.preprocess(blankAsAbsent, schema.optional());
+}
+
+function blankAsAbsent(value: unknown): unknown {
+  return typeof value === 'string' && value.trim() === '' ? undefined : value;
+}
+
+/**
+ * `a,b,c` → ['a','b','c'], each a valid product id, at most MAX_PRODUCT_IDS. Required where it is used
+ * as is (`GET /v1/prices`): an empty or blank list says so, rather than that its one id `""` is invalid.
+ */
 export const productIdListSchema = z
-  .string()
+  .string({
+    error: (issue) => (issue.input === undefined ? 'is required: product ids, comma-separated' : undefined),
+  })
+  .refine((value) => value.trim() !== '', 'is empty: list at least one product id, comma-separated')
   .transform((value) => value.split(','))
   .pipe(
     z
@@ -44,11 +64,11 @@ export const USER_SIGNATURE_HEADER = 'x-rx-user-sig';
 
 export const userSignatureSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits');
 
-/** Query fields that say who asks, shared by the per-shopper routes (see requestUserId). */
+/** Query fields that say who asks, shared by the per-shopper routes (see requestUserId); empty is absent. */
 export const shopperQueryShape = {
-  user_id: userIdSchema.optional(),
-  user_sig: userSignatureSchema.optional(),
-  tracking: trackingSchema,
+  user_id: optionalParam(userIdSchema),
+  user_sig: optionalParam(userSignatureSchema),
+  tracking: optionalParam(trackingSchema),
 };
 
 /**
@@ -110,12 +130,18 @@ function userIdFromHeader(c: Pick<Context, 'req'>, query: { tracking?: 'off' }):
   return userId;
 }
 
-/** A whole number from `min` to `max` in a query string (`?limit=8`), `fallback` when absent. */
+/**
+ * A whole number from `min` to `max` in a query string (`?limit=8`), `fallback` when absent, empty or
+ * blank (`?limit=`; coerced, an empty value was the number 0).
+ */
 export function wholeNumberParam(min: number, max: number, fallback: number) {
-  return z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .default(fallback);
+  return z.preprocess(
+    blankAsAbsent,
+    z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
 }

@@ -7,6 +7,7 @@ import { getRecommendations, PLACEMENTS } from '../recommend';
 import { getContextRecommendations } from '../recommend/context-only';
 import { identifyShopper, setShopperCookie } from '../shopper';
 import {
+  optionalParam,
   productIdListSchema,
   productIdSchema,
   refuseUserIdWhenUntracked,
@@ -21,27 +22,31 @@ export const MAX_LIMIT = 50;
 const RecommendationsQuerySchema = z
   .object({
     placement: z.enum(PLACEMENTS, { error: `must be one of ${PLACEMENTS.join(', ')}` }),
-    product_id: productIdSchema.optional(),
+    // Every optional parameter empty or blank is absent (`product_id=&category=&limit=`, as DESIGN.md's
+    // URL template has them): optionalParam, wholeNumberParam.
+    product_id: optionalParam(productIdSchema),
     // A page's `data-rx-product-ids` as the plugin sends it: an empty entry (`a,b,` from a template's
     // loop, `a,,b`) is skipped, as proxy mode skips it (worker/src/proxy/slot-query.ts), not a 400.
-    product_ids: z
-      .string()
-      .transform((value) =>
-        value
-          .split(',')
-          .filter((id) => id.trim() !== '')
-          .join(','),
-      )
-      .pipe(productIdListSchema)
-      .optional(),
+    product_ids: optionalParam(
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .filter((id) => id.trim() !== '')
+            .join(','),
+        )
+        .pipe(productIdListSchema),
+    ),
     // The shop's own category names (`Home/Garden`, `Décor`, `Kids (3+)`), as the catalogue and proxy
     // mode's `data-rx-category` carry them, or their URL slugs (`home-garden`), once the spaces around
     // are trimmed; one the catalogue does not have filters nothing (worker/src/recommend/category.ts).
-    category: z
-      .string()
-      .trim()
-      .regex(/^[^\p{Cc}\p{Cs}]{1,256}$/u, 'must be 1-256 characters without control characters')
-      .optional(),
+    category: optionalParam(
+      z
+        .string()
+        .trim()
+        .regex(/^[^\p{Cc}\p{Cs}]{1,256}$/u, 'must be 1-256 characters without control characters'),
+    ),
     limit: wholeNumberParam(1, MAX_LIMIT, 8),
     ...shopperQueryShape,
   })
