@@ -1,7 +1,9 @@
 /**
  * The default stylesheet's block rules (`rx-` classes, DESIGN.md "Markup"): what the storefront plugin
- * injects when the page has no `<style data-rx-styles>`. contracts/markup-styles.ts puts the slot rules
- * before them for pages that carry the whole stylesheet in their `<head>` (proxy mode's style tag).
+ * injects when the page has no `[data-rx-styles]` (a `<style>`, or a shop's `<link rel=stylesheet>`).
+ * contracts/markup-styles.ts puts the slot rules before them, and the price note's rule after them,
+ * for pages that carry the whole stylesheet in their `<head>` (proxy mode's style tag). The note
+ * (`rx-price-note`) is proxy mode's alone: the plugin never renders one, so its rule is not here.
  *
  * In a module of their own: the plugin imports only these, and a constant joining them with the slot
  * rules, in the module it imports, would stay in its bundle (esbuild keeps a `+` of two strings).
@@ -14,5 +16,4 @@ export const RX_BLOCK_STYLES =
   ':where(.rx-link){color:inherit;text-decoration:none;display:flex;flex-direction:column;gap:.4rem}' +
   ':where(.rx-image){width:100%;height:auto;aspect-ratio:1;object-fit:cover;background:#f2f2f2}' +
   ':where(.rx-title){font-size:.9rem;line-height:1.3}' +
-  ':where(.rx-price){font-weight:600}' +
-  ':where(.rx-price-note){display:block;font-size:.75rem;opacity:.75}';
+  ':where(.rx-price){font-weight:600}';

@@ -21,5 +21,12 @@ export const RX_SLOT_STYLES =
   ':where([data-rx-slot]){display:block;min-height:var(--rx-slot-min-height,17rem)}' +
   ':where([data-rx-slot][data-rx-state=empty]){min-height:0}';
 
-/** The whole stylesheet, for a page's `<head>`: slot rules, then block rules. */
-export const RX_DEFAULT_STYLES = RX_SLOT_STYLES + RX_BLOCK_STYLES;
+/**
+ * The disclosure proxy mode writes after a personalized price (contracts/markup.ts
+ * `renderPriceDisclosure`). Not among the block rules: the plugin renders no such note, and the
+ * bytes would count against rx.js's size budget.
+ */
+export const RX_PRICE_NOTE_STYLES = ':where(.rx-price-note){display:block;font-size:.75rem;opacity:.75}';
+
+/** The whole stylesheet, for a page's `<head>`: slot rules, block rules, then the price note's. */
+export const RX_DEFAULT_STYLES = RX_SLOT_STYLES + RX_BLOCK_STYLES + RX_PRICE_NOTE_STYLES;

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { RX_BLOCK_STYLES, RX_DEFAULT_STYLES } from '../../contracts/markup-styles';
 import { buildPlugin, GZIP_BUDGET_BYTES } from '../../storefront-plugin/build';
 
 /** Measured here, not with the build's own helper: level 9, as CDNs and the worker compress rx.js. */
@@ -24,6 +25,19 @@ describe('storefront plugin size budget', () => {
       expect(built.iife.code).toContain(needle);
     }
     expect(built.iife.code).toContain('rx-block');
+  });
+
+  it("leaves the price note's rule to proxy mode's stylesheet: the plugin renders no note", async () => {
+    const built = await buildPlugin();
+    // Neither the rule nor a note's markup is in rx.js: a plugin that rendered a note would carry its
+    // class name, and would need its rule back among the block rules it injects.
+    expect(built.iife.code).not.toContain('rx-price-note');
+    expect(built.esm.code).not.toContain('rx-price-note');
+    expect(RX_BLOCK_STYLES).not.toContain('rx-price-note');
+    // Proxy mode, which writes the notes (contracts/markup.ts renderPriceDisclosure), puts the whole
+    // stylesheet in the page's <head> (worker/src/proxy/rewriter.ts styleTag): the rule is there.
+    expect(RX_DEFAULT_STYLES).toContain(RX_BLOCK_STYLES);
+    expect(RX_DEFAULT_STYLES).toContain(':where(.rx-price-note){display:block;');
   });
 
   it('builds an ESM flavour exporting init', async () => {
