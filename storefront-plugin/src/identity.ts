@@ -3,7 +3,7 @@ import {
   ANONYMOUS_ID_MAX_AGE_SECONDS,
   ANONYMOUS_ID_PATTERN,
 } from '../../contracts/anonymous-id';
-import { allowed, readCookie, readItem, removeItem, writeCookie, writeItem } from './lib/storage';
+import { readCookie, readItem, removeItem, writeCookie, writeItem } from './lib/storage';
 import { uuid } from './lib/uuid';
 
 const USER_ID_KEY = 'rx_user';
@@ -38,6 +38,8 @@ export function createIdentity(): Identity {
   let signature: string | null | undefined;
   /** Made on this page, and no event under it accepted yet. */
   let madeHere = false;
+  /** The `rx_uid` this page last wrote ('' before its first write, which no cookie reads as). */
+  let written = '';
   return {
     getAnonymousId() {
       const stored = readCookie(ANONYMOUS_ID_COOKIE);
@@ -46,8 +48,15 @@ export function createIdentity(): Identity {
         anonymous = uuid();
         madeHere = true;
       }
-      if (allowed && stored !== anonymous)
+      // Written once per page even when the cookie holds it already: each write renews its expiry,
+      // which browsers count from the write (Chromium caps it at 400 days, Safari a script's cookie at
+      // 7), so a returning shopper keeps the id. Again whenever the cookie is not what was written
+      // (deleted, or another tab's). (Until storage is allowed writeCookie writes nothing and readCookie
+      // reads nothing: the first call once it is allowed writes.)
+      if (stored !== written) {
+        written = anonymous;
         writeCookie(ANONYMOUS_ID_COOKIE, anonymous, ANONYMOUS_ID_MAX_AGE_SECONDS);
+      }
       return anonymous;
     },
     getUserId: () => user ?? readItem(USER_ID_KEY),

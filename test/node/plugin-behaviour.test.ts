@@ -373,6 +373,33 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(next?.headers['x-rx-uid-new']).toBeUndefined();
   });
 
+  it("renews the rx_uid cookie on every page, so a returning shopper's id does not expire", async () => {
+    const { page } = await browser.newPage();
+    const uidCookie = async () => (await browser.context.cookies()).find((c) => c.name === 'rx_uid');
+    const daysLeft = async () => (((await uidCookie())?.expires ?? 0) * 1000 - Date.now()) / 86_400_000;
+    await open(page, shopPage());
+    await expect.poll(daysLeft, POLL).toBeGreaterThan(399);
+    const id = (await uidCookie())?.value as string;
+    // The shopper comes back a year later: browsers count a cookie's life from its last write
+    // (Chromium caps it at 400 days, Safari a script's cookie at 7), and this one has a day left.
+    await browser.context.addCookies([
+      {
+        name: 'rx_uid',
+        value: id,
+        url: api.shopUrl,
+        expires: Math.floor(Date.now() / 1000) + 86_400,
+        sameSite: 'Lax',
+      },
+    ]);
+    expect(await daysLeft()).toBeLessThan(2);
+    await page.reload();
+    await page.waitForFunction("typeof window.rx.track === 'function'");
+    // The page's first event reads the id (the page view, as the page starts): by then it is written.
+    await sentinelSlotFilled(page);
+    expect(await daysLeft()).toBeGreaterThanOrEqual(399);
+    expect((await uidCookie())?.value).toBe(id);
+  });
+
   it('replays the documented stub snippet and starts once when the tag is pasted twice', async () => {
     const { page, errors } = await browser.newPage();
     const snippet =
