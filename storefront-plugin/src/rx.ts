@@ -170,6 +170,14 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
       document.addEventListener('prerenderingchange', start);
       return;
     }
+    // Single-page navigations count from the first page view on: a URL the app pushes before it (while
+    // the page is parsed, or prerendered and perhaps never opened) is that view's own URL, no second
+    // page view, and a page never opened sends nothing. (This runs once: on load, or on activation.)
+    trackNavigation(() => {
+      viewed.clear();
+      pageView();
+      scan();
+    });
     // Proxy mode sent this page's view server-side (the worker saw the request, and its product
     // viewed): do not count them twice.
     if (config.pageViewSent) viewed.add(viewedProductId() as string);
@@ -182,11 +190,6 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();
   trackClicks(track, prices);
-  trackNavigation(() => {
-    viewed.clear();
-    pageView();
-    scan();
-  });
   // The page may be going away: everything waiting goes, even while the worker is failing.
   const leave = guard('flush', (gone: boolean) => {
     away = gone;

@@ -109,6 +109,32 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('counts one page view when the app pushes its URL before the page is parsed, with the script already running', async () => {
+    const { page, errors } = await browser.newPage();
+    const noteBoot =
+      'let installed = window.rx; Object.defineProperty(window, "rx", { configurable: true, ' +
+      'get: () => installed, set: (rx) => { installed = rx; window.rxBootState = document.readyState; } });';
+    // As in the test before, rx.js runs before the body arrives; a script in the body (a framework's
+    // boot) then sets the page's canonical URL before DOMContentLoaded, the plugin's first page view.
+    const html = shopPage({ stub: noteBoot }).replace(
+      '<script>window.hostScriptRan = true;</script>',
+      "<script>history.pushState({}, '', '/products/85123A/white');</script>",
+    );
+    api.setPage(html, { holdBodyMs: 1_500 });
+    await page.goto(`${api.shopUrl}/products/85123A`, { waitUntil: 'commit' });
+    await page.waitForFunction("typeof window.rx.track === 'function'", undefined, { polling: 50 });
+    expect(await page.evaluate('window.rxBootState')).toBe('loading');
+    await page.locator('#slot .rx-block').waitFor();
+    // Past the tick a navigation's scan waits for; then everything recorded goes in one batch.
+    await page.evaluate('new Promise((resolve) => setTimeout(resolve, 50)).then(() => rx.flush())');
+    await expect.poll(() => distinct('Product Viewed'), POLL).toBeGreaterThan(0);
+    expect(api.events.filter((e) => e.type === 'page').map((e) => e.properties?.path)).toEqual([
+      '/products/85123A/white',
+    ]);
+    expect(distinct('Product Viewed')).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
   it('leaves a base price (personalized: false) as the shop prints it: no rewrite, no token, no price reported', async () => {
     const { page, errors } = await browser.newPage();
     // The model catalogue's base price (£3) can be older than the shop's (€9,99 here): the shop's stands.
@@ -791,6 +817,37 @@ describe('rx.js in Chromium (recording API)', () => {
     await page.locator('#slot .rx-block').waitFor();
     await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
     expect(distinct('page')).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('sends nothing for a prerendered page whose app changes its URL, and one page view at that URL once it is opened', async () => {
+    const { page, errors } = await browser.newPage();
+    // `document.prerendering` stood in for, as in the test before.
+    await page.addInitScript(`{
+      let prerendering = true;
+      Object.defineProperty(Document.prototype, 'prerendering', { configurable: true, get: () => prerendering });
+      window.activate = () => {
+        prerendering = false;
+        document.dispatchEvent(new Event('prerenderingchange'));
+      };
+    }`);
+    await open(page, shopPage());
+    // The app's router settles the URL while the page is prerendered (and may never be opened).
+    await page.evaluate("history.pushState({}, '', '/products/85123A/white')");
+    // Past the tick a navigation's scan waits for; then anything recorded goes at once.
+    await page.evaluate('new Promise((resolve) => setTimeout(resolve, 50)).then(() => rx.flush())');
+    await page.waitForTimeout(1_000);
+    expect(api.events).toEqual([]);
+    expect(api.requests.filter((r) => r.path.startsWith('/v1/'))).toEqual([]);
+    expect(await page.locator('#slot').getAttribute('data-rx-state')).toBeNull();
+
+    // Opened: one page view, at the URL the page has now, and one product view.
+    await page.evaluate('activate(); rx.flush()');
+    await page.locator('#slot .rx-block').waitFor();
+    await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
+    expect(api.events.filter((e) => e.type === 'page').map((e) => e.properties?.path)).toEqual([
+      '/products/85123A/white',
+    ]);
     expect(errors).toEqual([]);
   });
 
