@@ -12,14 +12,16 @@ const LOOKAHEAD = '300px';
 export type OnRendered = (placement: string, response: RecommendationsResponse) => void;
 
 /**
- * The blocks' default styles, unless the page already has a `<style data-rx-styles>` (proxy mode's,
- * or the shop's own copy of the whole stylesheet). Not the slot rules that reserve a slot's height
+ * The blocks' default styles, unless the page already has an element marked `data-rx-styles`: proxy
+ * mode's `<style>`, or the shop's own copy of the stylesheet, inline or as a `<link rel=stylesheet>` (a
+ * shop whose CSP refuses inline styles, `style-src 'self'`, where an injected one would be refused, with
+ * a violation report and a console error). Not the slot rules that reserve a slot's height
  * (contracts/markup-styles.ts): injected after first paint they would prevent no layout shift, only
  * grow empty slots, and keep a slot blank when the API fails. Shops get zero layout shift by putting
  * the whole stylesheet (or their own `[data-rx-slot]{min-height:...}`) in their `<head>`.
  */
 export function ensureStyles(nonce?: string): void {
-  if (document.querySelector('style[data-rx-styles]')) return;
+  if (document.querySelector('[data-rx-styles]')) return;
   const style = document.createElement('style');
   if (nonce) style.nonce = nonce;
   style.dataset.rxStyles = '';

@@ -7,6 +7,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { RxEventInput } from '../../contracts/event-types';
+import { RX_BLOCK_STYLES } from '../../contracts/markup-block-styles';
 import { PLACEMENT_HEADINGS } from '../../contracts/slot-defaults';
 import { api, browser, usePluginInChromium } from './plugin-in-chromium';
 
@@ -1064,6 +1065,35 @@ describe('rx.js in Chromium (recording API)', () => {
       '24px',
     );
     expect(await page.evaluate('window.violations')).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it("adds no inline stylesheet where the shop links its own copy (data-rx-styles) under style-src 'self'", async () => {
+    const { page, errors } = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    // A shop whose policy refuses inline styles serves the block rules as a file of its own, marked
+    // as docs/plugin.md marks the inline copy.
+    await page.route('**/rx-styles.css', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/css', body: RX_BLOCK_STYLES }),
+    );
+    const html = shopPage().replace(
+      /<style data-rx-styles>[^<]*<\/style>/,
+      `<meta http-equiv="Content-Security-Policy" content="style-src 'self'">` +
+        '<link rel="stylesheet" href="/rx-styles.css" data-rx-styles>' +
+        "<script>window.violations=[];document.addEventListener('securitypolicyviolation',(e)=>violations.push(e.effectiveDirective))</script>",
+    );
+    await open(page, html);
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.evaluate("document.querySelectorAll('style').length")).toBe(0);
+    // The linked rules style the block (`.rx-block{margin:1.5rem 0}`).
+    expect(await page.evaluate("getComputedStyle(document.querySelector('#slot .rx-block')).marginTop")).toBe(
+      '24px',
+    );
+    expect(await page.evaluate('window.violations')).toEqual([]);
+    expect(consoleErrors).toEqual([]);
     expect(errors).toEqual([]);
   });
 });
