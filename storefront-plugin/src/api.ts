@@ -33,8 +33,6 @@ export type RecommendationsQuery = {
  * page alone and base prices without tokens, the same for everybody, and makes no id for them.
  */
 export function createApi(base: string, identity: Identity, identified: () => boolean) {
-  /** The worker refused the user id's signature: this page asks as the anonymous shopper. */
-  let unsigned = false;
   async function get<T>(
     path: string,
     params: Record<string, string | number | string[] | undefined>,
@@ -48,8 +46,9 @@ export function createApi(base: string, identity: Identity, identified: () => bo
       if (value) url.searchParams.set(key, value as string);
     }
     const headers: Record<string, string> = {};
-    // A header, not `user_id=` in the URL: a shop's user id is often an email address.
-    const userId = tracked && !unsigned && identity.getUserId();
+    // A header, not `user_id=` in the URL: a shop's user id is often an email address. None while the
+    // signature is the refusal mark ('-', below): the worker refused the user id's signature.
+    const userId = tracked && identity.userSignature() !== '-' && identity.getUserId();
     if (tracked) {
       headers['x-rx-uid'] = identity.getAnonymousId();
       if (userId) headers['x-rx-user-id'] = encodeURIComponent(userId);
@@ -66,11 +65,12 @@ export function createApi(base: string, identity: Identity, identified: () => bo
       signal: AbortSignal.timeout?.(API_TIMEOUT_MS),
     });
     // A signature the worker does not take (its USER_ID_SECRET rotated or newly set, an id identified
-    // without one) fails every call with 403 `user_signature_*` until logout: this page asks again
-    // without the user id, and the bad signature is forgotten (events keep the user id).
+    // without one) fails every call with 403 `user_signature_*`: this call asks again without the user
+    // id, and the refusal is stored in the signature's place ('-', which no signature is), so this
+    // page's later calls and the next pages' ask without it at once, until the next `rx.identify` or
+    // logout. Events keep the user id.
     if (userId && response.status === 403 && (await response.text()).includes('user_signature')) {
-      unsigned = true;
-      identity.setUserId(userId);
+      identity.setUserId(userId, '-');
       return get(path, params);
     }
     // The response itself: the debug log shows its URL and status.

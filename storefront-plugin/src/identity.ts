@@ -13,7 +13,10 @@ const USER_SIGNATURE_KEY = 'rx_user_sig';
 export interface Identity {
   getAnonymousId(): string;
   getUserId(): string | null | undefined;
-  /** The shop server's signature of the user id (needed when the worker sets `USER_ID_SECRET`). */
+  /**
+   * The shop server's signature of the user id (needed when the worker sets `USER_ID_SECRET`); '-'
+   * once the worker refused it (api.ts): API calls then go without the user id, until the next one.
+   */
   userSignature(): string | null | undefined;
   /** An empty id forgets the user id and its signature (kept in memory and, if allowed, in storage). */
   setUserId(userId?: string | null, signature?: string | null): void;

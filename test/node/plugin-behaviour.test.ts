@@ -571,10 +571,11 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(last?.headers['x-rx-user-sig']).toBeUndefined();
   });
 
-  it('asks again as an anonymous shopper when the worker refuses the stored user signature (403), and forgets it', async () => {
+  it('asks again as an anonymous shopper when the worker refuses the stored user signature (403), and on the next pages at once', async () => {
     const { page, errors } = await browser.newPage();
     // The worker's USER_ID_SECRET was rotated (or turned on) since the shop's server signed this id.
-    api.requireUserSignature('cd'.repeat(32));
+    const goodSignature = 'cd'.repeat(32);
+    api.requireUserSignature(goodSignature);
     const identify = JSON.stringify(['identify', SHOP_USER, undefined, { signature: SHOP_USER_SIGNATURE }]);
     await open(page, shopPage({ stub: `rx.push(${identify});` }));
     // Before the fix every call failed (403) until logout: no slot, no price.
@@ -591,10 +592,10 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(
       paths(apiCalls().filter((r) => !r.headers['x-rx-user-id'] && !r.headers['x-rx-user-sig'])),
     ).toEqual(['/v1/prices', '/v1/recommendations']);
-    // The bad signature is forgotten; the user id stays, and events carry it.
+    // The bad signature is replaced by the refusal mark ('-'); the user id stays, and events carry it.
     expect(
       await page.evaluate("[localStorage.getItem('rx_user'), localStorage.getItem('rx_user_sig')]"),
-    ).toEqual([SHOP_USER, null]);
+    ).toEqual([SHOP_USER, '-']);
     // The page's later calls go without the user id at once.
     await page.evaluate(addHomeSlot("document.querySelector('main').after(slot)", 'rx.scan()'));
     await page.locator('#slot2 .rx-block').waitFor();
@@ -602,6 +603,30 @@ describe('rx.js in Chromium (recording API)', () => {
     await page.evaluate('rx.flush()');
     await expect.poll(() => distinct('Product Viewed'), POLL).toBe(1);
     expect(api.events.every((e) => e.userId === SHOP_USER)).toBe(true);
+
+    // The next page (the shop identifies at login only): each call once, without the user id. Before
+    // the fix every page asked each time twice, refused (403) with the user id and then without it.
+    api.requests.length = 0;
+    api.setPage(shopPage());
+    await page.reload();
+    await page.locator('#slot .rx-block').waitFor();
+    await expect.poll(() => page.locator('#price').getAttribute('data-rx-state'), POLL).toBe('priced');
+    expect(paths(apiCalls())).toEqual(['/v1/prices', '/v1/recommendations']);
+    expect(withUser()).toEqual([]);
+    expect(apiCalls().filter((r) => r.headers['x-rx-user-sig'])).toEqual([]);
+    await page.evaluate("rx.track('Next Page'); rx.flush()");
+    await expect.poll(() => api.events.filter(named('Next Page')).length, POLL).toBe(1);
+    expect(api.events.find(named('Next Page'))?.userId).toBe(SHOP_USER);
+
+    // A new identify (the shop's server signing with the new secret) sends the user id again.
+    await page.evaluate(
+      `rx.identify(${JSON.stringify(SHOP_USER)}, undefined, { signature: '${goodSignature}' });` +
+        addHomeSlot("document.querySelector('main').after(slot)", 'rx.scan()'),
+    );
+    await page.locator('#slot2 .rx-block').waitFor();
+    expect(withUser().map((r) => [r.path.split('?')[0], r.headers['x-rx-user-sig']])).toEqual([
+      ['/v1/recommendations', goodSignature],
+    ]);
     expect(errors).toEqual([]);
   });
 
