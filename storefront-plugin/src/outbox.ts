@@ -122,7 +122,10 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     const bytes = batch.reduce((sum, e) => sum + e.bytes + 1, 11);
     const keepalive = keepaliveBytes + bytes <= MAX_BATCH_BYTES;
     if (keepalive) keepaliveBytes += bytes;
+    /** Settled already: the catch below may come after the answer was settled (see there). */
+    let settled = 0;
     const settle = (delivered: boolean) => {
+      if (settled++) return;
       if (keepalive) keepaliveBytes -= bytes;
       for (const e of batch) inFlight.delete(e);
       if (delivered) {
@@ -138,7 +141,9 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
     };
     // In a promise: a shop's fetch wrapper that throws instead of rejecting fails this send like a
     // network error (retried), instead of leaving the batch in flight, and its keepalive bytes taken,
-    // for good.
+    // for good. One that resolves to something other than a Response (`undefined`: it forgot to return
+    // fetch's promise) makes the handler below throw: the catch fails the send the same way (once;
+    // `settled`), instead of the page's uncaught error and a batch in flight for good.
     new Promise<Response>((resolve) =>
       resolve(
         fetch(endpoint, {
@@ -150,8 +155,8 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
           credentials: 'omit',
         }),
       ),
-    ).then(
-      (response) => {
+    )
+      .then((response) => {
         // 4xx other than 408 (the request timed out on its way) and 429 will never succeed: drop the
         // batch instead of retrying it forever.
         // (Shorter than four comparisons: a status is three digits, here a 4 not followed by 08 or 29.)
@@ -168,12 +173,11 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
               (permanent || answer?.rejected?.length) &&
               report(`events rejected (${response.status})`, answer),
           );
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
         report('flush', error);
         settle(false);
-      },
-    );
+      });
   }
 
   function flush(leaving?: boolean): void {

@@ -180,6 +180,29 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it("sends again, without a page error, a batch whose send the shop's fetch wrapper answered with no Response", async () => {
+    api.setPage(shopPage());
+    const { page, errors } = await browser.newPage();
+    // A shop's own wrapper that holds back some requests and forgets to return anything for them
+    // (`undefined`, not a promise of a Response). The test switches it on and off.
+    await page.addInitScript(`const shopFetch = window.fetch;
+      window.fetch = function (input, init) {
+        if (window.wrapperHolds && init && init.method === 'POST') return;
+        return shopFetch.call(this, input, init);
+      };`);
+    await open(page);
+    await page.evaluate("window.wrapperHolds = true; rx.track('Held By The Wrapper'); rx.flush()");
+    // Let the plugin take the wrapper's answer before it lets requests through again.
+    await page.evaluate('new Promise((resolve) => setTimeout(resolve, 100))');
+    // Before the fix the page had an uncaught TypeError (reading `status` of undefined) and the batch
+    // stayed "in flight" for good: no send of this page took its event again.
+    await page.evaluate("window.wrapperHolds = false; rx.track('After The Wrapper'); rx.flush()");
+    await expect.poll(() => distinct('After The Wrapper'), POLL).toBe(1);
+    await expect.poll(() => distinct('Held By The Wrapper'), POLL).toBe(1);
+    await expect.poll(async () => ((await page.evaluate(STORED_EVENTS)) as unknown[]).length, POLL).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('with data-debug, says which event the intake refused and why, while the good ones are stored', async () => {
     api.setPage(shopPage().replace('data-site="demo"', 'data-site="demo" data-debug'));
     const { page, errors } = await browser.newPage();
