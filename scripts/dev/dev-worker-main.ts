@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import { unstable_startWorker } from 'wrangler';
-import { READY_LINE, WORKERD_LINE } from './wrangler-dev';
+import { READY_LINE, RELOAD_FAILED_LINE, RELOAD_LINE, WORKERD_LINE } from './wrangler-dev';
 
 /** What the parent passes (as one JSON argument: no secrets on the command line, they are in `envFile`). */
 export interface DevWorkerSpec {
@@ -46,23 +46,74 @@ interface ReloadComplete {
   proxyData?: { userWorkerUrl?: { protocol: string; hostname: string; port: string } };
 }
 
+/** The parts of wrangler's DevEnv (`worker.raw`) that {@link announceReloads} hooks. */
+interface DevEnvHooks {
+  proxy?: {
+    onReloadStart?: (event: unknown) => void;
+    onReloadComplete?: (event: ReloadComplete) => void;
+  };
+  on?: (event: 'error', listener: (error: unknown) => void) => void;
+}
+
+/** What a DevEnv `error` event says: `{ reason, cause }` (wrangler's own events) or an Error. */
+function errorText(error: unknown): string {
+  const { reason, cause, message } = (error ?? {}) as {
+    reason?: unknown;
+    cause?: unknown;
+    message?: unknown;
+  };
+  const causeText = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : undefined;
+  const text = [reason, causeText ?? message].filter((part) => typeof part === 'string' && part).join(': ');
+  return (text || String(error)).replace(/\s+/g, ' ').trim();
+}
+
 /**
- * Prints the worker's own address in workerd (WORKERD_LINE). wrangler answers on a proxy worker of its
- * own, another workerd that production does not have, which forwards every request and runs each HTML
- * response through an HTMLRewriter of its own; benchmarks also measure without it. wrangler names the
- * address only in an internal event (`reloadComplete`, handled by its proxy controller), so this
- * listens there, and prints nothing if a wrangler version has no such handler.
+ * Says when wrangler restarts the worker's workerd and where the worker is afterwards, for the parent's
+ * watch of that workerd (startWranglerDev).
+ *
+ * wrangler always bundles in esbuild's watch mode (`dev.watch: false` does not turn that off): when a
+ * file of the worker changes it rebuilds, and its runtime controller emits `reloadStart` (it prints
+ * "⎔ Reloading local server..."), restarts workerd with the new code, on a new port, and emits
+ * `reloadComplete` with the new address. Its proxy controller handles both (it holds requests in
+ * between); this wraps those two handlers: RELOAD_LINE at the start, WORKERD_LINE with the worker's
+ * own address at the end (also after the first start, the first "reload"). wrangler answers on a proxy
+ * worker of its own, another workerd that production does not have, which forwards every request and
+ * runs each HTML response through an HTMLRewriter of its own; benchmarks also measure without it.
+ *
+ * A reload whose new workerd does not start (the new code throws at load) ends with no
+ * `reloadComplete`, only an `error` event of wrangler's DevEnv (which wrangler logs at debug level):
+ * RELOAD_FAILED_LINE then; the next change of the code reloads again. Prints nothing if a wrangler
+ * version has no such handlers.
  */
-function announceWorkerdUrl(worker: unknown): void {
-  const controller = (worker as { raw?: { proxy?: { onReloadComplete?: (event: ReloadComplete) => void } } })
-    .raw?.proxy;
-  const original = controller?.onReloadComplete;
-  if (!controller || typeof original !== 'function') return;
+function announceReloads(worker: unknown): void {
+  const devEnv = (worker as { raw?: DevEnvHooks }).raw;
+  const controller = devEnv?.proxy;
+  const onStart = controller?.onReloadStart;
+  const onComplete = controller?.onReloadComplete;
+  if (!controller || typeof onComplete !== 'function') return;
+  let reloading = false;
   controller.onReloadComplete = (event: ReloadComplete) => {
+    reloading = false;
     const address = event?.proxyData?.userWorkerUrl;
     if (address) console.log(`${WORKERD_LINE} ${address.protocol}//${address.hostname}:${address.port}`);
-    original.call(controller, event);
+    onComplete.call(controller, event);
   };
+  if (typeof onStart !== 'function') return;
+  controller.onReloadStart = (event: unknown) => {
+    reloading = true;
+    console.log(RELOAD_LINE);
+    onStart.call(controller, event);
+  };
+  devEnv?.on?.('error', (error: unknown) => {
+    // The runtime controller's "Error reloading local server", or the UserError wrangler makes of it;
+    // not another controller's (the proxy's, say).
+    const source = (error as { source?: unknown } | undefined)?.source;
+    if (!reloading || (source !== undefined && source !== 'LocalRuntimeController')) return;
+    reloading = false;
+    console.log(
+      `${RELOAD_FAILED_LINE} (${errorText(error)}): the worker is down until a change to its code reloads it`,
+    );
+  });
 }
 
 function parseSpec(argument: string | undefined): DevWorkerSpec {
@@ -123,6 +174,7 @@ async function main(): Promise<void> {
     dev: {
       remote: false,
       inspector: process.env.RX_INSPECTOR_PORT ? { port: Number(process.env.RX_INSPECTOR_PORT) } : false,
+      // Not the bundler's watch, which is always on: a change to the worker's code reloads it (announceReloads).
       watch: false,
       liveReload: false,
       persist: path.resolve(spec.persistTo),
@@ -131,7 +183,7 @@ async function main(): Promise<void> {
     },
   });
   started = worker;
-  announceWorkerdUrl(worker);
+  announceReloads(worker);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -125,6 +125,22 @@ export const WORKERD_LINE = 'rx-dev-worker: workerd';
  */
 export const READY_LINE = 'rx-dev-worker: ready';
 
+/**
+ * dev-worker-main.ts prints this when wrangler starts to reload the worker (a file of it changed:
+ * wrangler rebuilds and restarts the worker's workerd, on a new address), and WORKERD_LINE with that
+ * address when the reload is done.
+ */
+export const RELOAD_LINE = 'rx-dev-worker: reloading';
+
+/** dev-worker-main.ts prints this, then why, when a reload ended without a worker (its new code did not start). */
+export const RELOAD_FAILED_LINE = 'rx-dev-worker: reload failed';
+
+/**
+ * How long a reload may take before the worker counts as lost (watch) or the start stops waiting for it:
+ * a small worker reloads in about a second, ours took 16 s on a loaded machine.
+ */
+export const RELOAD_LIMIT_MS = 120_000;
+
 export interface WranglerDevOptions {
   /** The wrangler.toml to run (default: the repository's). */
   config?: string;
@@ -146,11 +162,17 @@ export interface WranglerDevOptions {
    * `/healthz`, which must answer the worker's own health report; any other path, any status).
    */
   readyPath?: string;
-  /** How long to wait for `/healthz` to answer; the first start bundles ORT and can take 10-20 s. */
+  /**
+   * How long to wait for `/healthz` to answer; the first start bundles ORT and can take 10-20 s. Time
+   * while wrangler reloads the worker (a file of it changed meanwhile) does not count, up to
+   * RELOAD_LIMIT_MS per reload.
+   */
   readyTimeoutMs?: number;
   /**
    * Once started, check every `watchIntervalMs` (default 2 s) that the worker's own workerd still
-   * accepts connections, and settle `failed` when it has not twice in a row (see {@link probeWorker}).
+   * accepts connections, and settle `failed` when it has not twice in a row (see {@link probeWorker}),
+   * except while wrangler reloads the worker after a change to its code (up to RELOAD_LIMIT_MS each)
+   * or after a reload that failed, until the next one ({@link reloadExcuses}).
    * Off by default (benchmarks); the stack behind `npm start` turns it on.
    */
   watch?: boolean;
@@ -315,7 +337,15 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     if (!options.watch) return;
     const readyUrl = `${url}${options.readyPath ?? '/healthz'}`;
     stopWatching = watchWorker({
-      probe: () => probeWorker(startup.workerdUrl, readyUrl),
+      probe: async () => {
+        const reason = await probeWorker(startup.workerdUrl, readyUrl);
+        // Only a reload that has taken longer than RELOAD_LIMIT_MS is still going when a miss counts.
+        const since = startup.reloadingSince;
+        return reason !== undefined && since !== undefined
+          ? `${reason}; wrangler began reloading the worker ${Math.round((Date.now() - since) / 1000)} s ago and has not finished`
+          : reason;
+      },
+      reloading: () => reloadExcuses(startup),
       intervalMs: options.watchIntervalMs ?? 2_000,
       misses: 2,
       onLost: (reason) => {
@@ -341,6 +371,12 @@ export interface WorkerWatchOptions {
   intervalMs: number;
   /** Failed probes in a row before the worker counts as lost (one can be a hiccup). */
   misses: number;
+  /**
+   * Whether wrangler is reloading the worker (its workerd is restarted, on a new address): a probe
+   * that fails while this is true, when it was sent or when it answered, is not a miss, and the misses
+   * counted before it are forgotten.
+   */
+  reloading?: () => boolean;
   /** Called once, with the last probe's reason. */
   onLost: (reason: string) => void;
 }
@@ -357,15 +393,17 @@ export function watchWorker(options: WorkerWatchOptions): () => void {
     timer = setTimeout(tick, options.intervalMs);
     timer.unref();
   };
+  const reloading = () => options.reloading?.() === true;
   const tick = async () => {
     let reason: string | undefined;
+    const reloadingBefore = reloading();
     try {
       reason = await options.probe();
     } catch (error) {
       reason = error instanceof Error ? error.message : String(error);
     }
     if (stopped) return;
-    missed = reason === undefined ? 0 : missed + 1;
+    missed = reason === undefined || reloadingBefore || reloading() ? 0 : missed + 1;
     if (reason !== undefined && missed >= options.misses) {
       stopped = true;
       options.onLost(reason);
@@ -435,31 +473,74 @@ export class WorkerPortTakenError extends Error {
   }
 }
 
-/** What start-up said, read from wrangler's output as it comes ({@link readStartupLine}). */
+/** What wrangler's output has said so far, read as it comes ({@link readStartupLine}). */
 export interface StartupSignals {
   /** The address in READY_LINE. */
   readyUrl?: string;
-  /** The worker's own address in workerd, from WORKERD_LINE (dev-worker-main.ts prints it). */
+  /** The worker's own address in workerd, from the last WORKERD_LINE (dev-worker-main.ts prints it). */
   workerdUrl?: string;
   /** workerd failed to bind the worker's port. */
   portTaken?: boolean;
+  /** When the reload under way began (the last RELOAD_LINE with no WORKERD_LINE or failure after it). */
+  reloadingSince?: number;
+  /** Why the last reload failed (RELOAD_FAILED_LINE), until the next reload. */
+  reloadFailed?: string;
 }
 
 /** workerd's fatal error when it cannot listen: `... Address already in use; toString() = HOST:PORT`. */
 const BIND_FAILED = /bind\(.*Address already in use; toString\(\) = (\S+)/;
 
-/** Notes in `signals` what `line` of wrangler's output says of start-up on `port`. */
-export function readStartupLine(line: string, port: number, signals: StartupSignals): void {
+/** Notes in `signals` what `line` of wrangler's output, printed at `now`, says of the worker on `port`. */
+export function readStartupLine(
+  line: string,
+  port: number,
+  signals: StartupSignals,
+  now: number = Date.now(),
+): void {
   if (line.startsWith(`${READY_LINE} `)) {
     signals.readyUrl = line.slice(READY_LINE.length + 1).trim();
     return;
   }
   if (line.startsWith(`${WORKERD_LINE} `)) {
     signals.workerdUrl = line.slice(WORKERD_LINE.length + 1).trim();
+    delete signals.reloadingSince;
+    delete signals.reloadFailed;
+    return;
+  }
+  if (line === RELOAD_LINE) {
+    signals.reloadingSince = now;
+    delete signals.reloadFailed;
+    return;
+  }
+  if (line.startsWith(RELOAD_FAILED_LINE)) {
+    delete signals.reloadingSince;
+    signals.reloadFailed = line.slice(RELOAD_FAILED_LINE.length).trim() || 'no reason given';
     return;
   }
   const address = BIND_FAILED.exec(line)?.[1];
   if (address?.endsWith(`:${port}`)) signals.portTaken = true;
+}
+
+/** Whether a reload began less than `limitMs` before `now` and has not ended. */
+export function reloadUnderway(
+  signals: StartupSignals,
+  now: number = Date.now(),
+  limitMs: number = RELOAD_LIMIT_MS,
+): boolean {
+  return signals.reloadingSince !== undefined && now - signals.reloadingSince < limitMs;
+}
+
+/**
+ * Whether the worker's workerd not answering is explained by a reload, not a crash: one under way
+ * (for up to `limitMs`), or the last one failed (the new code did not start; wrangler reloads again at
+ * the next change, as `wrangler dev` does, so the stack waits for it).
+ */
+export function reloadExcuses(
+  signals: StartupSignals,
+  now: number = Date.now(),
+  limitMs: number = RELOAD_LIMIT_MS,
+): boolean {
+  return signals.reloadFailed !== undefined || reloadUnderway(signals, now, limitMs);
 }
 
 /**
@@ -500,7 +581,11 @@ function portOf(url: string): number | undefined {
   }
 }
 
-async function waitUntilReady(
+/**
+ * Waits until wrangler said it is ready on `port` and `readyPath` answers as the worker (see
+ * startWranglerDev), for `timeoutMs` plus the time reloads took (up to RELOAD_LIMIT_MS each).
+ */
+export async function waitUntilReady(
   base: string,
   port: number,
   readyPath: string,
@@ -509,7 +594,9 @@ async function waitUntilReady(
   timeoutMs: number,
 ): Promise<void> {
   const url = `${base}${readyPath}`;
-  const deadline = Date.now() + timeoutMs;
+  let deadline = Date.now() + timeoutMs;
+  let lastCheck = Date.now();
+  let reloadsMs = 0;
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -535,12 +622,31 @@ async function waitUntilReady(
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
+    // A reload (a file of the worker changed meanwhile) holds every request until it is done: its time
+    // does not count, up to RELOAD_LIMIT_MS per reload.
+    const now = Date.now();
+    if (reloadUnderway(startup, now)) {
+      deadline += now - lastCheck;
+      reloadsMs += now - lastCheck;
+    }
+    lastCheck = now;
   }
+  const seconds =
+    reloadsMs > 0
+      ? `${Math.round(timeoutMs / 1000)} s (and ${Math.round(reloadsMs / 1000)} s of reloads)`
+      : `${Math.round(timeoutMs / 1000)} s`;
+  const reload =
+    startup.reloadingSince !== undefined
+      ? `; wrangler began reloading the worker ${Math.round((Date.now() - startup.reloadingSince) / 1000)} s ago and has not finished`
+      : startup.reloadFailed !== undefined
+        ? `; its last reload failed ${startup.reloadFailed}`
+        : '';
   throw new Error(
-    startup.readyUrl === undefined
-      ? `wrangler dev did not start the worker within ${Math.round(timeoutMs / 1000)} s`
+    (startup.readyUrl === undefined
+      ? `wrangler dev did not start the worker within ${seconds}`
       : lastAnswer === undefined
-        ? `the worker did not answer ${url} within ${Math.round(timeoutMs / 1000)} s`
-        : `${url} did not answer with the worker's health report within ${Math.round(timeoutMs / 1000)} s (last: ${lastAnswer})`,
+        ? `the worker did not answer ${url} within ${seconds}`
+        : `${url} did not answer with the worker's health report within ${seconds} (last: ${lastAnswer})`) +
+      reload,
   );
 }

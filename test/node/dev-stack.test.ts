@@ -21,9 +21,15 @@ import {
   isWorkerHealth,
   probeWorker,
   READY_LINE,
+  RELOAD_FAILED_LINE,
+  RELOAD_LIMIT_MS,
+  RELOAD_LINE,
   readStartupLine,
+  reloadExcuses,
+  reloadUnderway,
   type StartupSignals,
   WORKERD_LINE,
+  waitUntilReady,
   watchWorker,
 } from '../../scripts/dev/wrangler-dev';
 
@@ -382,6 +388,84 @@ describe('when the worker under wrangler dev counts as started', () => {
     });
   });
 
+  it('reads a reload from its start to its end (a new workerd address) or its failure', () => {
+    const signals: StartupSignals = { workerdUrl: 'http://127.0.0.1:41234' };
+    readStartupLine('⎔ Reloading local server...', 8799, signals, 1_000);
+    expect(signals).toEqual({ workerdUrl: 'http://127.0.0.1:41234' });
+    readStartupLine(RELOAD_LINE, 8799, signals, 1_000);
+    expect(signals).toEqual({ workerdUrl: 'http://127.0.0.1:41234', reloadingSince: 1_000 });
+    readStartupLine(`${WORKERD_LINE} http://127.0.0.1:45678`, 8799, signals, 4_000);
+    expect(signals).toEqual({ workerdUrl: 'http://127.0.0.1:45678' });
+
+    readStartupLine(RELOAD_LINE, 8799, signals, 5_000);
+    readStartupLine(`${RELOAD_FAILED_LINE} (Error reloading local server: boom)`, 8799, signals, 6_000);
+    expect(signals).toEqual({
+      workerdUrl: 'http://127.0.0.1:45678',
+      reloadFailed: '(Error reloading local server: boom)',
+    });
+    // The next change reloads again: under way, then done.
+    readStartupLine(RELOAD_LINE, 8799, signals, 9_000);
+    expect(signals).toEqual({ workerdUrl: 'http://127.0.0.1:45678', reloadingSince: 9_000 });
+    readStartupLine(`${WORKERD_LINE} http://127.0.0.1:45999`, 8799, signals, 10_000);
+    expect(signals).toEqual({ workerdUrl: 'http://127.0.0.1:45999' });
+  });
+
+  it('excuses a missing workerd during a reload, for RELOAD_LIMIT_MS, and after a failed one until the next', () => {
+    expect(RELOAD_LIMIT_MS).toBe(120_000);
+    expect(reloadUnderway({}, 0)).toBe(false);
+    expect(reloadExcuses({}, 0)).toBe(false);
+    const reloading: StartupSignals = { reloadingSince: 1_000 };
+    expect(reloadUnderway(reloading, 1_000 + RELOAD_LIMIT_MS - 1)).toBe(true);
+    expect(reloadExcuses(reloading, 1_000 + RELOAD_LIMIT_MS - 1)).toBe(true);
+    // A reload that has not finished in that long is a failure.
+    expect(reloadUnderway(reloading, 1_000 + RELOAD_LIMIT_MS)).toBe(false);
+    expect(reloadExcuses(reloading, 1_000 + RELOAD_LIMIT_MS)).toBe(false);
+    expect(reloadExcuses({ reloadingSince: 1_000 }, 2_000, 500)).toBe(false);
+    // A failed reload (the new code did not start): the stack waits for the next change, however long.
+    const failed: StartupSignals = { reloadFailed: '(boom)' };
+    expect(reloadUnderway(failed, 10 * RELOAD_LIMIT_MS)).toBe(false);
+    expect(reloadExcuses(failed, 10 * RELOAD_LIMIT_MS)).toBe(true);
+  });
+
+  // Starts that never became ready within 90 s: files of the worker changed while it started (another
+  // npm run build, an editor), and each reload held /healthz until it was done, on a loaded machine.
+  it('does not count the time a reload holds /healthz against the wait', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const { EventEmitter } = await import('node:events');
+    const signals: StartupSignals = {};
+    // wrangler's proxy holds requests during a reload (each of the wait's requests gives up after 5 s);
+    // here they end at once, without the worker's report, to keep the test short.
+    const proxy = createHttpServer((_request, response) => {
+      if (signals.reloadingSince === undefined) {
+        response.writeHead(200).end(JSON.stringify({ status: 'ok', components: {} }));
+      } else {
+        response.writeHead(503).end('reloading');
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const child = Object.assign(new EventEmitter(), { exitCode: null, signalCode: null }) as never;
+    try {
+      const { port } = proxy.address() as { port: number };
+      const base = `http://127.0.0.1:${port}`;
+      signals.readyUrl = `${base}/`;
+      const started = Date.now();
+      signals.reloadingSince = started; // RELOAD_LINE
+      const readyAt = waitUntilReady(base, port, '/healthz', child, signals, 400).then(() => Date.now());
+      // The reload lasts three times the wait.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      delete signals.reloadingSince; // WORKERD_LINE
+      expect((await readyAt) - started).toBeGreaterThanOrEqual(1_200);
+
+      // A reload that has gone on for longer than RELOAD_LIMIT_MS extends the wait no more.
+      signals.reloadingSince = Date.now() - RELOAD_LIMIT_MS;
+      await expect(waitUntilReady(base, port, '/healthz', child, signals, 400)).rejects.toThrow(
+        /did not answer with the worker's health report within 0 s \(last: HTTP 503.*wrangler began reloading the worker 12\d s ago and has not finished$/,
+      );
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it("takes only the worker's own health report for /healthz, not another server's page there", () => {
     expect(isWorkerHealth({ status: 'ok', site: 'demo', components: { cache: { status: 'ok' } } })).toBe(
       true,
@@ -472,6 +556,80 @@ describe('watching the worker under wrangler dev', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(more).toBe(1);
     expect(lost).toEqual(['down 3']);
+  });
+
+  // Saving a file of the worker made wrangler rebuild and restart its workerd on a new address; two
+  // refused probes of the old one in the meantime stopped the whole stack, as if workerd had crashed.
+  it('does not count a probe that fails while wrangler reloads the worker, and forgets the misses before it', async () => {
+    // The old workerd refuses from the second probe on; wrangler says it reloads before the third, and
+    // names the new workerd (which answers) after the sixth.
+    let probes = 0;
+    let reloading = false;
+    const lost: string[] = [];
+    const answers: Array<string | undefined> = [];
+    const done = new Promise<void>((resolve) => {
+      const stop = watchWorker({
+        probe: async () => {
+          probes++;
+          if (probes === 3) reloading = true;
+          if (probes === 7) reloading = false;
+          const answer = probes === 1 || probes >= 7 ? undefined : `old workerd gone (probe ${probes})`;
+          answers.push(answer);
+          if (probes === 10) {
+            stop();
+            resolve();
+          }
+          return answer;
+        },
+        reloading: () => reloading,
+        intervalMs: 5,
+        misses: 2,
+        onLost: (reason) => {
+          lost.push(reason);
+          resolve();
+        },
+      });
+    });
+    await done;
+    expect(lost).toEqual([]);
+    expect(answers.filter((answer) => answer !== undefined)).toHaveLength(5);
+
+    // The same refusals with no reload: lost at the second one in a row, as before.
+    probes = 0;
+    const lostWithout = await new Promise<string>((resolve) => {
+      watchWorker({
+        probe: async () => {
+          probes++;
+          return probes === 1 ? undefined : `old workerd gone (probe ${probes})`;
+        },
+        reloading: () => false,
+        intervalMs: 5,
+        misses: 2,
+        onLost: resolve,
+      });
+    });
+    expect(lostWithout).toBe('old workerd gone (probe 3)');
+  });
+
+  it('counts misses again once a reload has lasted past its limit (the reload excuses no more)', async () => {
+    const signals: StartupSignals = { reloadingSince: Date.now() };
+    let probes = 0;
+    const reason = await new Promise<string>((resolve) => {
+      watchWorker({
+        probe: async () => {
+          probes++;
+          return 'workerd gone';
+        },
+        reloading: () => reloadExcuses(signals, Date.now(), 200),
+        intervalMs: 20,
+        misses: 2,
+        onLost: resolve,
+      });
+    });
+    expect(reason).toBe('workerd gone');
+    // Excused for about 200 ms of 20 ms intervals, then two misses.
+    expect(probes).toBeGreaterThanOrEqual(5);
+    expect(Date.now() - (signals.reloadingSince as number)).toBeGreaterThanOrEqual(200);
   });
 
   it('notices a fake workerd going away within two probe intervals', async () => {
