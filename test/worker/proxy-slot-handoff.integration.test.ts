@@ -209,3 +209,103 @@ describe('proxy: a slot left for the plugin carries the query the worker resolve
     expect(body).toMatch(/<div data-rx-slot="recommendations" data-rx-filled="rec-test-1">/);
   });
 });
+
+/**
+ * A held-out (control) shopper's page gets no session: nothing is looked up or filled by the worker,
+ * and the plugin fills its slots from their attributes alone. Without the hand-over a bare slot on
+ * `/products/ID` was a home block in control and a product block in treatment, so the experiment
+ * compared placements, not personalization.
+ */
+describe('proxy: a held-out shopper’s slots carry the query treatment’s would ask', () => {
+  const heldOut: Partial<Env> = { HOLDOUT_PERCENT: '100' };
+
+  async function heldOutPage(path: string, slot: string, headers: Record<string, string> = {}) {
+    page = shopPage(slot);
+    const source = testSource();
+    const result = await proxied(path, Object.keys(headers).length > 0 ? { headers } : {}, {
+      deps: { source: () => source },
+      env: { ORIGIN_URL: `https://${ORIGIN_HOST}`, ...heldOut },
+    });
+    expect(result.response.status).toBe(200);
+    return { ...result, source };
+  }
+
+  it('a bare slot on a product page: placement product and the URL’s product id, nothing looked up', async () => {
+    const { body, source, events } = await heldOutPage(
+      '/products/85123A',
+      '<div data-rx-slot="recommendations"></div>',
+    );
+    expect(source.recommendCalls).toBe(0);
+    expect(source.priceCalls).toEqual([]);
+    expect(body).not.toContain('<section class="rx-block');
+    expect(body).not.toContain('<style data-rx-styles');
+    expect(body).toContain(
+      '<div data-rx-slot="recommendations" data-rx-placement="product" data-rx-product-id="85123A"></div>',
+    );
+    expect(body).toContain(
+      '<script src="https://shop.example/rx.js" async data-rx-page-view="sent"></script></head>',
+    );
+    // Held out, and counted by the worker as treatment's pages are.
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ context: { personalized: false } });
+  });
+
+  it('asks what a treatment page’s worker asked for the same slot (category page, invalid placement)', async () => {
+    for (const [path, slot] of [
+      ['/products/85123A', '<div data-rx-slot></div>'],
+      ['/collections/home-garden', '<div data-rx-slot="recommendations" data-rx-limit="3"></div>'],
+      ['/products/85123A', '<div data-rx-slot data-rx-placement="pdp"></div>'],
+      ['/cart', '<div data-rx-slot data-rx-placement="cart"></div>'],
+      // A query of its own (not the page's prefetch): the URL's product id still goes with it.
+      ['/products/85123A', '<div data-rx-slot data-rx-placement="category" data-rx-category="Mugs"></div>'],
+    ] as const) {
+      const control = await heldOutPage(path, slot);
+      const treatmentSource = testSource();
+      page = shopPage(slot);
+      await proxied(
+        path,
+        {},
+        {
+          deps: { source: () => treatmentSource },
+          env: { ORIGIN_URL: `https://${ORIGIN_HOST}`, PERSONALIZATION_BUDGET_MS: '2000' },
+        },
+      );
+      // The slot's query: its own fetch, or the page's prefetch it was cut from (same query, 12 items).
+      const asked = treatmentSource.queries.at(-1);
+      const { limit: _limit, ...query } = await pluginQuery(control.body);
+      expect(query, `${path} ${slot}`).toEqual({
+        placement: asked?.placement,
+        product_id: asked?.productId,
+        category: asked?.category,
+      });
+    }
+  });
+
+  it('leaves a slot alone when the plugin would ask the same, and one in <template> or on a void element', async () => {
+    const same = await heldOutPage('/', '<div data-rx-slot="recommendations" data-rx-limit="2"></div>');
+    expect(withoutInsertions(same.body)).toBe(page);
+    const product = await heldOutPage(
+      '/products/85123A',
+      '<div data-rx-slot data-rx-placement="product" data-rx-product-id="85123A"></div>',
+    );
+    expect(withoutInsertions(product.body)).toBe(page);
+    const inert = await heldOutPage(
+      '/products/85123A',
+      '<template><div data-rx-slot></div></template><img data-rx-slot src="/a.png">',
+    );
+    expect(withoutInsertions(inert.body)).toBe(page);
+  });
+
+  it('a crawler’s page stays the origin’s, byte for byte (no hand-over, no tag)', async () => {
+    for (const env of [heldOut, { HOLDOUT_PERCENT: '0' }]) {
+      page = shopPage('<div data-rx-slot="recommendations"></div>');
+      const { body, events } = await proxied(
+        '/products/85123A',
+        { headers: { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1)', accept: 'text/html' } },
+        { deps: { source: () => silent }, env: { ORIGIN_URL: `https://${ORIGIN_HOST}`, ...env } },
+      );
+      expect(body).toBe(page);
+      expect(events).toEqual([]);
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { type CspSubject, documentBaseUrl, injectedElements, PageCsp } from './c
 import { reportCspRefusal } from './csp-report';
 import { hasEndTag, VOID_ELEMENTS } from './element-content';
 import { decodeEntities } from './html-text';
+import { type PageContext, pageContextFromUrl } from './page-context';
 import type { PageSession } from './page-session';
 import { PriceRewriter } from './price-rewriter';
 import { splitSelectorList } from './selectors';
@@ -17,7 +18,10 @@ export { PLUGIN_PATH, type PluginTagOptions, pluginScriptTag } from '../../../co
 
 export interface PageRewriteOptions {
   config: ProxyConfig;
-  /** The page's slots and prices; undefined for held-out shoppers (script tag only). */
+  /**
+   * The page's slots and prices; undefined for held-out shoppers (script tag only, and their markup
+   * slots handed over to the plugin with the query the page's URL resolves: handOver).
+   */
   session: PageSession | undefined;
   /**
    * The session is this shopper's own (tracked, treatment): prices are rewritten. False for an
@@ -71,21 +75,43 @@ function styleTag(nonce: string | undefined): string {
 const PLUGIN_FILE = /^\/rx(\.[\w-]+)?\.js$/;
 
 /**
- * The shop's own tag for this worker's plugin: `/rx.js` (or a hashed `/rx.<hash>.js`) on this host
- * (`page`'s origin), root-relative or absolute: docs/plugin.md has script-mode shops paste
- * `https://YOUR-WORKER/rx.js`, and such a shop keeps its tag when it moves to proxy mode. Another
- * site's `…/rx.js` (RxJS 4 on a CDN, say) is not ours and must not stop the injection; nor is a
- * relative `rx.js` (it resolves against the page's path, or a `<base href>`).
+ * The paths the worker serves its plugin at, exactly (routes/plugin.ts): `/rx.js`, and `/rx.<hash>.js`
+ * with the bundle's 12 hex digits (an earlier deploy's redirects to the current one).
  */
-export function isOwnPluginTag(src: string, page: URL): boolean {
+const SERVED_PLUGIN_FILE = /^\/rx(\.[0-9a-f]{12})?\.js$/;
+
+/**
+ * The shop's own tag for this worker's plugin, which stands in for the injected one:
+ * - `/rx.js` (or a hashed `/rx.<hash>.js`) on this host (`page`'s origin), root-relative or absolute:
+ *   docs/plugin.md has script-mode shops paste `https://YOUR-WORKER/rx.js`, and such a shop keeps its
+ *   tag when it moves to proxy mode;
+ * - or, on any other host, a tag with `data-site` (`hasSite`: what the plugin's script-mode tag
+ *   carries) at exactly the path the worker serves the plugin at: the worker's `*.workers.dev`
+ *   address, or a hostname of the shop's own for it (`https://rx.shop-cdn.example/rx.js`). Left
+ *   unrecognised, the page had two tags and whichever ran first configured it: the shop's, told no
+ *   rules, tracked before consent and counted the worker's page view once more. Another site's
+ *   `…/rx.js` (RxJS 4 on a CDN, say) carries no `data-site` and is not ours; nor is a self-hosted
+ *   copy under another path, nor an `http:` tag on an `https:` page (mixed content, never run).
+ * A relative `rx.js` is never ours: it resolves against the page's path, or a `<base href>`.
+ */
+export function isOwnPluginTag(src: string, page: URL, hasSite = false): boolean {
+  return ownPluginTag(src, page, hasSite) !== undefined;
+}
+
+/** The URL of the shop's own plugin tag (isOwnPluginTag), resolved; undefined for any other tag. */
+function ownPluginTag(src: string, page: URL, hasSite: boolean): URL | undefined {
   const value = src.trim();
-  if (!/^(\/|https?:)/i.test(value)) return false;
+  if (!/^(\/|https?:)/i.test(value)) return undefined;
+  let url: URL;
   try {
-    const url = new URL(value, page);
-    return url.origin === page.origin && PLUGIN_FILE.test(url.pathname);
+    url = new URL(value, page);
   } catch {
-    return false;
+    return undefined;
   }
+  if (url.origin === page.origin) return PLUGIN_FILE.test(url.pathname) ? url : undefined;
+  if (!hasSite || !SERVED_PLUGIN_FILE.test(url.pathname)) return undefined;
+  const runs = url.protocol === 'https:' || (url.protocol === 'http:' && page.protocol === 'http:');
+  return runs ? url : undefined;
 }
 
 function insert(element: Element, position: SlotPosition, html: string): void {
@@ -256,6 +282,11 @@ export function pageRewriter({
 }: PageRewriteOptions): HTMLRewriter {
   let injected = false;
   let pageHasPlugin = false;
+  /**
+   * The shop's tag loads the plugin from another host (isOwnPluginTag), whose API its calls go to:
+   * the page's `connect-src` is not checked for this host then (it would report a refusal that is not).
+   */
+  let pluginElsewhere = false;
   // A <meta> policy applies to what follows it, so to our tags; without a header, it is read only here.
   let pageCsp = csp;
   /** What a relative URL in a block resolves against: the page's URL, or its first `<base href>`. */
@@ -280,7 +311,7 @@ export function pageRewriter({
             honourGpc: config.honourGpc,
             nonce,
           });
-    if (pageHasPlugin || script) refused('connect');
+    if ((pageHasPlugin && !pluginElsewhere) || script) refused('connect');
     return encode(style + script);
   };
   const output: BlockOutput = {
@@ -301,9 +332,12 @@ export function pageRewriter({
   rewriter.on('script[src]', {
     element(element) {
       // A tag inside <template> never runs: it does not stand in for the injected one.
-      if (templateDepth > 0 || !isOwnPluginTag(decodeEntities(element.getAttribute('src') ?? ''), page))
-        return;
+      if (templateDepth > 0) return;
+      const src = decodeEntities(element.getAttribute('src') ?? '');
+      const tag = ownPluginTag(src, page, element.hasAttribute('data-site'));
+      if (!tag) return;
       pageHasPlugin = true;
+      pluginElsewhere = tag.origin !== page.origin;
       // The shop's own tag (script mode and proxy mode at once) stands in for the injected one, so it
       // is told what that one would be: that this worker sent the page view (not counted twice), and
       // the consent rules (without them the plugin would track before consent).
@@ -422,6 +456,26 @@ export function pageRewriter({
     rewriter.on('[data-rx-view][data-rx-product-id]', { element: noted('viewMarked') });
     rewriter.on('[data-rx-slot][data-rx-placement="product"][data-rx-product-id]', {
       element: noted('productSlot'),
+    });
+  }
+
+  if (!session) {
+    // A held-out shopper's page (no session: nothing is looked up or filled here): the plugin fills its
+    // slots, from their attributes alone. Each markup slot is handed over as a treatment page hands over
+    // the slots it leaves unfilled (handOver), so that both arms ask for the same query: a bare slot on
+    // `/products/ID` was a home block for control and a product block for treatment, and the
+    // comparison measured the placement, not the personalization. Registered after the page facts'
+    // handlers, so these read the slot as the shop wrote it, as they do on a treatment page. Only
+    // attributes are written: synchronous, no lookup, no wait.
+    let context: PageContext | undefined;
+    rewriter.on('[data-rx-slot]', {
+      element: outsideTemplate((element) => {
+        // As fillSlot: a slot that cannot hold a block is not one a treatment page hands over either.
+        if (VOID_ELEMENTS.has(element.tagName)) return;
+        context ??= pageContextFromUrl(page);
+        const attributes = decodedAttributes(element);
+        handOver(element, attributes, slotQuery(attributes, context), encode);
+      }),
     });
   }
 
