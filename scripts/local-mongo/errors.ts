@@ -15,20 +15,28 @@ export const ErrorCodes = {
   IllegalOperation: 20,
   NamespaceNotFound: 26,
   IndexNotFound: 27,
+  PathNotViable: 28,
+  ConflictingUpdateOperators: 40,
   CursorNotFound: 43,
   NamespaceExists: 48,
+  DollarPrefixedFieldName: 52,
   CommandNotFound: 59,
   ImmutableField: 66,
+  CannotCreateIndex: 67,
   InvalidOptions: 72,
   InvalidNamespace: 73,
   IndexOptionsConflict: 85,
   IndexKeySpecsConflict: 86,
   OperationFailed: 96,
+  InvalidIndexSpecificationOption: 197,
   NotImplemented: 238,
   QueryExceededMemoryLimitNoDiskUseAllowed: 292,
   MechanismUnavailable: 334,
   DuplicateKey: 11000,
   OutOfDiskSpace: 14031,
+  // Codes MongoDB raises by number only (its command parser's); their name is 'Location' + the number.
+  Location40414: 40414,
+  Location40415: 40415,
 } as const;
 
 /** The name MongoDB reports beside each numeric code (`codeName`). */

@@ -205,3 +205,215 @@ describe('local-mongo answers like MongoDB', () => {
     }
   });
 });
+
+/** The error a promise was rejected with (the test fails if it was not rejected). */
+async function refusal(promise: Promise<unknown>): Promise<MongoServerError> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(MongoServerError);
+  return outcome as MongoServerError;
+}
+
+describe('local-mongo refuses what MongoDB refuses', () => {
+  it("refuses a command field MongoDB's parser does not know (40415) and runs nothing", async () => {
+    const typos = db.collection<Keyed>('typos');
+    await typos.insertOne({ _id: 1 });
+    for (const [command, field] of [
+      [{ find: 'typos', foo: 1 }, 'find.foo'],
+      [{ aggregate: 'typos', pipeline: [], cursor: {}, bogus: true }, 'aggregate.bogus'],
+      [{ insert: 'typos', documents: [{ _id: 2 }], ordred: false }, 'insert.ordred'],
+      [{ delete: 'typos', deletes: [{ q: {}, limit: 0 }], justOne: true }, 'delete.justOne'],
+      [{ update: 'typos', updates: [{ q: {}, u: { $set: { x: 1 } }, upsrt: true }] }, 'update.updates.upsrt'],
+      [
+        { findAndModify: 'typos', query: {}, update: { $set: { x: 1 } }, returnNew: true },
+        'findAndModify.returnNew',
+      ],
+      [{ count: 'typos', filter: { _id: 1 } }, 'count.filter'],
+    ] as const) {
+      const error = await refusal(db.command(command));
+      expect(error).toMatchObject({ code: 40415, codeName: 'Location40415' });
+      expect(error.message).toBe(`BSON field '${field}' is an unknown field.`);
+    }
+    expect(await typos.find().toArray()).toEqual([{ _id: 1 }]);
+  });
+
+  it('refuses an update or delete statement without its q (40414), the whole command, changing nothing', async () => {
+    const statements = db.collection<Keyed>('statements');
+    await statements.insertMany([{ _id: 1 }, { _id: 2 }]);
+    for (const [command, field] of [
+      [{ update: 'statements', updates: [{ u: { $set: { k: 1 } } }] }, 'update.updates.q'],
+      [
+        { update: 'statements', updates: [{ q: { _id: 1 }, u: { $set: { k: 1 } } }, { q: {} }] },
+        'update.updates.u',
+      ],
+      [{ delete: 'statements', deletes: [{ limit: 0 }] }, 'delete.deletes.q'],
+      [{ delete: 'statements', deletes: [{ q: {} }] }, 'delete.deletes.limit'],
+    ] as const) {
+      const error = await refusal(db.command(command));
+      expect(error).toMatchObject({ code: 40414, codeName: 'Location40414' });
+      expect(error.message).toBe(`BSON field '${field}' is missing but a required field`);
+    }
+    expect(await statements.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 1 }, { _id: 2 }]);
+  });
+
+  it('refuses two operators on one path (ConflictingUpdateOperators, 40), $setOnInsert included, writing nothing', async () => {
+    const conflicts = db.collection<{ _id: number; a?: unknown }>('conflicts');
+    await conflicts.insertOne({ _id: 1, a: { b: 1 } });
+    const upsert = await refusal(
+      conflicts.updateOne({ _id: 2 }, { $set: { a: 1 }, $setOnInsert: { a: 2 } }, { upsert: true }),
+    );
+    expect(upsert.code).toBe(40);
+    expect(upsert.message).toBe("Updating the path 'a' would create a conflict at 'a'");
+    // Refused when MongoDB parses the update: the same when it matches a document and inserts nothing.
+    const matched = await refusal(
+      conflicts.updateOne({ _id: 1 }, { $set: { a: 1 }, $setOnInsert: { a: 2 } }),
+    );
+    expect(matched.code).toBe(40);
+    const nested = await refusal(
+      conflicts.updateOne({ _id: 1 }, { $set: { a: { b: 2 } }, $inc: { 'a.b': 1 } }),
+    );
+    expect(nested.code).toBe(40);
+    expect(nested.message).toContain('would create a conflict at');
+    expect(await conflicts.find().toArray()).toEqual([{ _id: 1, a: { b: 1 } }]);
+  });
+
+  it('refuses $inc of a value that is not a number, and by one (TypeMismatch, 14), leaving the document as it was', async () => {
+    const counters = db.collection<{ _id: number; a?: unknown }>('counters');
+    await counters.insertOne({ _id: 2, a: '7' });
+    const target = await refusal(counters.updateOne({ _id: 2 }, { $inc: { a: 1 } as never }));
+    expect(target.code).toBe(14);
+    expect(target.message).toBe(
+      "Cannot apply $inc to a value of non-numeric type. {_id: 2} has the field 'a' of non-numeric type string",
+    );
+    const argument = await refusal(counters.updateOne({ _id: 2 }, { $inc: { b: '1' } as never }));
+    expect(argument.code).toBe(14);
+    expect(argument.message).toBe('Cannot increment with non-numeric argument: {b: "1"}');
+    expect(await counters.find().toArray()).toEqual([{ _id: 2, a: '7' }]);
+  });
+
+  it('refuses a path through a value that cannot hold fields (PathNotViable, 28), leaving the document as it was', async () => {
+    const paths = db.collection<{ _id: number; [field: string]: unknown }>('paths');
+    const stored = { _id: 1, a: 5, none: null, list: [{ x: 1 }] };
+    await paths.insertOne(stored);
+    const scalar = await refusal(paths.updateOne({ _id: 1 }, { $set: { 'a.b': 1 } }));
+    expect(scalar.code).toBe(28);
+    expect(scalar.message).toBe("Cannot create field 'b' in element {a: 5}");
+    for (const field of ['none.b', 'list.x']) {
+      expect((await refusal(paths.updateOne({ _id: 1 }, { $set: { [field]: 1 } }))).code).toBe(28);
+    }
+    expect(await paths.find().toArray()).toEqual([stored]);
+  });
+
+  it('refuses index specifications MongoDB cannot build (67, 197, 86), creating none of the command', async () => {
+    const indexed = db.collection<Keyed>('indexed');
+    await indexed.insertOne({ _id: 1 });
+    const createIndexes = (indexes: unknown[]) => db.command({ createIndexes: 'indexed', indexes });
+    for (const key of [{ q: true }, { q: 0 }, { q: 'no_such_type' }, { $q: 1 }]) {
+      const error = await refusal(createIndexes([{ key, name: 'q' }]));
+      expect(error).toMatchObject({ code: 67, codeName: 'CannotCreateIndex' });
+      expect(error.message).toContain('Error in specification');
+    }
+    const option = await refusal(createIndexes([{ key: { z: 1 }, name: 'z_1', bogus: 1 }]));
+    expect(option).toMatchObject({ code: 197, codeName: 'InvalidIndexSpecificationOption' });
+    expect(option.message).toContain("The field 'bogus' is not valid for an index specification.");
+    const sameName = await refusal(
+      createIndexes([
+        { key: { y: 1 }, name: 'yy' },
+        { key: { w: 1 }, name: 'yy' },
+      ]),
+    );
+    expect(sameName).toMatchObject({ code: 86, codeName: 'IndexKeySpecsConflict' });
+    expect((await indexed.listIndexes().toArray()).map((index) => index.name)).toEqual(['_id_']);
+  });
+
+  it('refuses an _id MongoDB cannot store (a regex, a $-prefixed field), on its own in an unordered insert', async () => {
+    const ids = db.collection('ids');
+    const error = await ids
+      .insertMany([{ _id: /x/ }, { _id: { $x: 1 } }, { _id: 3 }, { _id: { a: 1 } }] as never[], {
+        ordered: false,
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MongoBulkWriteError);
+    const bulkError = error as MongoBulkWriteError;
+    const writeErrors = Array.isArray(bulkError.writeErrors)
+      ? bulkError.writeErrors
+      : [bulkError.writeErrors];
+    expect(writeErrors.map((writeError) => writeError.index)).toEqual([0, 1]);
+    // A regex _id is 2 BadValue "can't use a regex for _id" up to MongoDB 7.0; 8.0 answers 53 InvalidIdField.
+    expect([2, 53]).toContain(writeErrors[0]?.code);
+    expect(writeErrors[1]).toMatchObject({ code: 52 });
+    expect(writeErrors[1]?.errmsg).toBe(
+      "_id fields may not contain '$'-prefixed fields: $x is not valid for storage.",
+    );
+    expect(bulkError.insertedCount).toBe(2);
+    expect(await ids.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 3 }, { _id: { a: 1 } }]);
+  });
+});
+
+describe('local-mongo queries like MongoDB', () => {
+  it('matches $type against the elements of an array, as every MongoDB predicate does', async () => {
+    const people = db.collection<Keyed>('people');
+    await people.insertMany([
+      { _id: 1, anonymousId: ['x', 'y'] },
+      { _id: 2, anonymousId: 'z' },
+      { _id: 3, anonymousId: 5 },
+      { _id: 4 },
+      { _id: 5, anonymousId: [5, 6] },
+      { _id: 6, profiles: [{ id: 7 }, { id: 'p' }] },
+    ]);
+    const ids = (docs: Keyed[]) => docs.map((doc) => doc._id);
+    const find = (filter: object) => people.find(filter, { sort: { _id: 1 } }).toArray();
+    expect(ids(await find({ anonymousId: { $type: 'string' } }))).toEqual([1, 2]);
+    expect(ids(await find({ anonymousId: { $not: { $type: 'string' } } }))).toEqual([3, 4, 5, 6]);
+    expect(ids(await find({ anonymousId: { $type: 'array' } }))).toEqual([1, 5]);
+    expect(ids(await find({ anonymousId: { $type: ['int', 'double'] } }))).toEqual([3, 5]);
+    expect(ids(await find({ 'profiles.id': { $type: 'string' } }))).toEqual([6]);
+    const matched = await people
+      .aggregate<Keyed>([{ $match: { anonymousId: { $type: 'string' } } }, { $sort: { _id: 1 } }])
+      .toArray();
+    expect(ids(matched)).toEqual([1, 2]);
+    const unknown = await refusal(find({ anonymousId: { $type: 'text' } }));
+    expect(unknown.code).toBe(2);
+  });
+
+  it("leaves a missing value out of $group's $push and $addToSet (a null stays in)", async () => {
+    const grouped = db.collection<Keyed>('grouped');
+    await grouped.insertMany([
+      { _id: 1, g: 'a', v: 1 },
+      { _id: 2, g: 'a' },
+      { _id: 3, g: 'a', v: null },
+      { _id: 4, g: 'a', v: 1 },
+      { _id: 5, g: 'b' },
+    ]);
+    const groups = await grouped
+      .aggregate([
+        { $sort: { _id: 1 } },
+        { $group: { _id: '$g', pushed: { $push: '$v' }, set: { $addToSet: '$v' } } },
+        { $sort: { _id: 1 } },
+      ])
+      .toArray();
+    expect(groups.map(({ _id, pushed }) => ({ _id, pushed }))).toEqual([
+      { _id: 'a', pushed: [1, null, 1] },
+      { _id: 'b', pushed: [] },
+    ]);
+    // A set has no order.
+    expect(groups[0]?.set).toHaveLength(2);
+    expect(groups[0]?.set).toEqual(expect.arrayContaining([1, null]));
+    expect(groups[1]?.set).toEqual([]);
+  });
+
+  it('puts _id first in what an inclusion projection returns, in find and in $project', async () => {
+    const shaped = db.collection<Keyed>('shaped');
+    await shaped.insertOne({ _id: 1, a: 1, b: { c: 1, d: 2 }, e: 3 });
+    const [found] = await shaped.find({}, { projection: { e: 1, 'b.d': 1, a: 1 } }).toArray();
+    expect(found).toEqual({ _id: 1, a: 1, b: { d: 2 }, e: 3 });
+    expect(Object.keys(found ?? {})[0]).toBe('_id');
+    const [projected] = await shaped
+      .aggregate([{ $project: { e: 1, a: 1, sum: { $add: ['$a', '$e'] } } }])
+      .toArray();
+    expect(projected).toEqual({ _id: 1, a: 1, e: 3, sum: 4 });
+    expect(Object.keys(projected ?? {})[0]).toBe('_id');
+  });
+});

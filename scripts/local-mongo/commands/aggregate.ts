@@ -1,8 +1,16 @@
 import { CommandError } from '../errors.ts';
 import { canonicalKey } from '../storage/keys.ts';
 import type { Doc } from '../types.ts';
-import { collectionName, optionalBool, optionalCount, optionalDoc, requiredDocArray } from './args.ts';
+import {
+  collectionName,
+  optionalBool,
+  optionalCount,
+  optionalDoc,
+  requiredDocArray,
+  wrongType,
+} from './args.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
+import { missingField } from './fields.ts';
 import { checkBlockingSort, type QueryLimits, scan } from './plan.ts';
 import { runFind, runPipeline } from './query.ts';
 
@@ -96,7 +104,9 @@ export const count: CommandHandler = (body, context) => {
 export const distinct: CommandHandler = (body, context) => {
   const name = collectionName(body, 'distinct');
   const key = body.key;
-  if (typeof key !== 'string' || key.length === 0) {
+  if (key === undefined) throw missingField('distinct.key');
+  if (typeof key !== 'string') throw wrongType('distinct', 'key', key, 'string');
+  if (key.length === 0) {
     throw new CommandError('TypeMismatch', "BSON field 'distinct.key' must be a non-empty string");
   }
   const matched = runFind(documentsOf(context, name), {

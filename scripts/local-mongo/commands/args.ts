@@ -2,15 +2,15 @@ import { Long } from 'bson';
 import { CommandError } from '../errors.ts';
 import { type Doc, isPlainDoc } from '../types.ts';
 import { MAX_WRITE_BATCH_SIZE } from '../wire/op-codes.ts';
+import { bsonTypeOf } from './bson-values.ts';
+import { missingField } from './fields.ts';
 
+/** MongoDB's name of the value's BSON type, as its messages give it ('string', 'int', 'object', ...). */
 function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'object') return isPlainDoc(value) ? 'object' : value.constructor.name.toLowerCase();
-  return typeof value;
+  return bsonTypeOf(value) ?? 'missing';
 }
 
-function wrongType(command: string, field: string, value: unknown, expected: string): CommandError {
+export function wrongType(command: string, field: string, value: unknown, expected: string): CommandError {
   return new CommandError(
     'TypeMismatch',
     `BSON field '${command}.${field}' is the wrong type '${typeName(value)}', expected type '${expected}'`,
@@ -63,11 +63,7 @@ export function optionalBool(body: Doc, command: string, field: string): boolean
 
 export function requiredDocArray(body: Doc, command: string, field: string): Doc[] {
   const value = body[field];
-  if (value === undefined)
-    throw new CommandError(
-      'FailedToParse',
-      `BSON field '${command}.${field}' is missing but a required field`,
-    );
+  if (value === undefined) throw missingField(`${command}.${field}`);
   if (!Array.isArray(value)) throw wrongType(command, field, value, 'array');
   return value.map((element, index) => {
     if (!isPlainDoc(element)) throw wrongType(command, `${field}.${index}`, element, 'object');

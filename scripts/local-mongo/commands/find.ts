@@ -1,8 +1,16 @@
 import { Long } from 'bson';
 import { CommandError } from '../errors.ts';
 import type { Doc } from '../types.ts';
-import { collectionName, optionalBool, optionalCount, optionalDoc, optionalNumber } from './args.ts';
+import {
+  collectionName,
+  optionalBool,
+  optionalCount,
+  optionalDoc,
+  optionalNumber,
+  wrongType,
+} from './args.ts';
 import type { CommandHandler } from './context.ts';
+import { missingField } from './fields.ts';
 import { checkBlockingSort, scan } from './plan.ts';
 import { runFind } from './query.ts';
 
@@ -61,9 +69,8 @@ function cursorIdOf(value: unknown, field: string): number {
 export const getMore: CommandHandler = (body, context) => {
   const id = cursorIdOf(body.getMore, 'getMore.getMore');
   const collection = body.collection;
-  if (typeof collection !== 'string') {
-    throw new CommandError('TypeMismatch', "BSON field 'getMore.collection' is missing or not a string");
-  }
+  if (collection === undefined) throw missingField('getMore.collection');
+  if (typeof collection !== 'string') throw wrongType('getMore', 'collection', collection, 'string');
   const batchSize = optionalNumber(body, 'getMore', 'batchSize');
   return { ...context.cursors.getMore(id, `${context.db}.${collection}`, batchSize || undefined) };
 };
@@ -71,6 +78,7 @@ export const getMore: CommandHandler = (body, context) => {
 /** `killCursors`: closes cursors the client no longer needs. */
 export const killCursors: CommandHandler = (body, context) => {
   const ids = body.cursors;
+  if (ids === undefined) throw missingField('killCursors.cursors');
   if (!Array.isArray(ids))
     throw new CommandError('TypeMismatch', "BSON field 'killCursors.cursors' must be an array");
   const { killed, notFound } = context.cursors.kill(ids.map((id) => cursorIdOf(id, 'killCursors.cursors')));

@@ -1,8 +1,12 @@
 import { BSON } from 'bson';
-import { Aggregator, update as mingoUpdate, ProcessingMode, Query } from 'mingo';
+import { update as mingoUpdate } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import { ProcessingMode } from 'mingo/core';
+import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types';
 import { CommandError } from '../errors.ts';
 import type { Doc } from '../types.ts';
+import { inInputOrder, MINGO_CONTEXT } from './mingo-context.ts';
 
 /**
  * Query and aggregation semantics come from mingo; these wrappers turn its exceptions
@@ -18,9 +22,14 @@ function mingoCall<T>(what: string, run: () => T): T {
   }
 }
 
+/** mingo's options with this server's operators (mingo-context.ts). */
+function withContext(options: Partial<Options> = {}): Partial<Options> {
+  return { ...options, context: MINGO_CONTEXT };
+}
+
 /** A compiled filter; `test(doc)` says whether a document matches. */
 export function compileFilter(filter: Doc, options: Partial<Options> = {}): Query {
-  return mingoCall('invalid filter', () => new Query(filter, options));
+  return mingoCall('invalid filter', () => new Query(filter, withContext(options)));
 }
 
 export interface FindSpec {
@@ -32,17 +41,26 @@ export interface FindSpec {
   collation?: Doc;
 }
 
-/** Matching documents, sorted, skipped, limited and projected, as `find` returns them. */
+/**
+ * Matching documents, sorted, skipped, limited and projected, as `find` returns them. A projection
+ * keeps the document's field order (`_id` first), as MongoDB's does (mingo-context.ts).
+ */
 export function runFind(docs: Doc[], spec: FindSpec): Doc[] {
   return mingoCall('invalid find', () => {
-    const options: Partial<Options> = spec.collation
-      ? { collation: spec.collation as unknown as Options['collation'] }
-      : {};
-    const cursor = new Query(spec.filter, options).find<Doc>(docs, spec.projection ?? {});
+    const options = withContext(
+      spec.collation ? { collation: spec.collation as unknown as Options['collation'] } : {},
+    );
+    const query = new Query(spec.filter, options);
+    const cursor = query.find<Doc>(docs);
     if (spec.sort && Object.keys(spec.sort).length > 0) cursor.sort(spec.sort as Record<string, 1 | -1>);
     if (spec.skip) cursor.skip(spec.skip);
     if (spec.limit) cursor.limit(spec.limit);
-    return cursor.all();
+    const found = cursor.all();
+    const projection = spec.projection;
+    if (!projection || Object.keys(projection).length === 0) return found;
+    // Projected apart, one for one (every found document matches again), so each keeps its input's order.
+    const projected = query.find<Doc>(found, projection).all();
+    return projected.map((doc, index) => inInputOrder(doc, found[index], projection) as Doc);
   });
 }
 
@@ -52,10 +70,10 @@ export function runFind(docs: Doc[], spec: FindSpec): Doc[] {
  */
 export function runPipeline(docs: Doc[], pipeline: Doc[], resolveCollection: (name: string) => Doc[]): Doc[] {
   return mingoCall('invalid pipeline', () =>
-    new Aggregator(pipeline, {
-      processingMode: ProcessingMode.CLONE_INPUT,
-      collectionResolver: resolveCollection,
-    }).run<Doc>(docs),
+    new Aggregator(
+      pipeline,
+      withContext({ processingMode: ProcessingMode.CLONE_INPUT, collectionResolver: resolveCollection }),
+    ).run<Doc>(docs),
   );
 }
 

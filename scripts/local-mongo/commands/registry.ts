@@ -6,6 +6,7 @@ import { saslContinue, saslStart } from './auth.ts';
 import { create, drop, dropDatabase, listCollections, listDatabases } from './catalog.ts';
 import type { CommandContext, CommandHandler } from './context.ts';
 import { deleteCommand } from './delete.ts';
+import { checkCommandFields } from './fields.ts';
 import { find, getMore, killCursors } from './find.ts';
 import { findAndModify } from './find-and-modify.ts';
 import { handshakeCommands } from './handshake.ts';
@@ -68,6 +69,13 @@ export function runCommand(body: Doc, context: CommandContext): Doc {
         'Transaction numbers are only allowed on a replica set member or mongos',
       ),
     );
+  }
+  // As MongoDB's command parser: a field the command does not take fails it whole (40415), before it runs.
+  try {
+    checkCommandFields(name, body);
+  } catch (error) {
+    if (error instanceof CommandError) return errorReply(error);
+    throw error;
   }
   let reply: Doc = { ok: 1 };
   let failed = false;

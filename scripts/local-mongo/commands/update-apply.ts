@@ -1,6 +1,7 @@
 import { ObjectId } from 'bson';
 import { CommandError } from '../errors.ts';
 import { type Doc, isPlainDoc } from '../types.ts';
+import { bsonTypeOf, formatElement, isBsonNumber } from './bson-values.ts';
 import { applyModifier, cloneDoc, runPipeline } from './query.ts';
 
 /** The three forms of an update's `u`: operators, a replacement document, or a pipeline. */
@@ -47,6 +48,8 @@ export function applyUpdate(
     const { _id, ...fields } = spec;
     return { _id: '_id' in spec ? _id : current._id, ...fields };
   }
+  checkOperators(spec);
+  checkTargets(current, spec, inserting);
   const { $setOnInsert, ...modifier } = spec;
   if (inserting && isPlainDoc($setOnInsert)) {
     modifier.$set = { ...(isPlainDoc(modifier.$set) ? modifier.$set : {}), ...$setOnInsert };
@@ -55,6 +58,167 @@ export function applyUpdate(
   const next = cloneDoc(current);
   if (Object.keys(modifier).length > 0) applyModifier(next, modifier, arrayFilters);
   return next;
+}
+
+/** The paths an operator update names, in its order; `$rename` names its target too. */
+function updatedPaths(spec: Doc): string[] {
+  const paths: string[] = [];
+  for (const [operator, fields] of Object.entries(spec)) {
+    if (!isPlainDoc(fields)) continue;
+    for (const [path, argument] of Object.entries(fields)) {
+      paths.push(path);
+      if (operator === '$rename' && typeof argument === 'string') paths.push(argument);
+    }
+  }
+  return paths;
+}
+
+/**
+ * What MongoDB refuses when it parses an operator update, before it looks at any document:
+ * - two operators on one path, or on a path and a path inside it (`$set` and `$setOnInsert` of `a`,
+ *   `$set` of `a` and `$inc` of `a.b`): 40 ConflictingUpdateOperators, `$setOnInsert` included even
+ *   when the update inserts nothing;
+ * - `$inc` or `$mul` by something that is not a number: 14 TypeMismatch.
+ */
+function checkOperators(spec: Doc): void {
+  const seen: string[][] = [];
+  for (const path of updatedPaths(spec)) {
+    const parts = path.split('.');
+    for (const earlier of seen) {
+      const shorter = earlier.length <= parts.length ? earlier : parts;
+      if (shorter.every((part, index) => part === earlier[index] && part === parts[index])) {
+        throw new CommandError(
+          'ConflictingUpdateOperators',
+          `Updating the path '${path}' would create a conflict at '${shorter.join('.')}'`,
+        );
+      }
+    }
+    seen.push(parts);
+  }
+  for (const operator of ['$inc', '$mul'] as const) {
+    const fields = spec[operator];
+    if (!isPlainDoc(fields)) continue;
+    for (const [path, argument] of Object.entries(fields)) {
+      if (isBsonNumber(argument)) continue;
+      throw new CommandError(
+        'TypeMismatch',
+        `Cannot ${operator === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: ${formatElement(path, argument)}`,
+      );
+    }
+  }
+}
+
+/** Operators that create the field they name when it is missing (and so every level above it). */
+const CREATING_OPERATORS = [
+  '$set',
+  '$setOnInsert',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$currentDate',
+  '$push',
+  '$addToSet',
+];
+
+/**
+ * What MongoDB refuses when it applies an operator update to `doc`:
+ * - a path that runs through a value that cannot hold fields (`$set: { 'a.b': 1 }` where `a` is 5,
+ *   null or an array): 28 PathNotViable "Cannot create field 'b' in element {a: 5}";
+ * - `$inc`/`$mul` of a field that is not a number: 14 TypeMismatch;
+ * - `$push` onto, `$addToSet` to, `$pull`/`$pullAll` from a field that is not an array: 2 BadValue;
+ *   `$pop` of one: 14 TypeMismatch.
+ * Positional paths (`a.$`, `a.$[]`, `a.$[x]`) are checked only up to the positional part.
+ */
+function checkTargets(doc: Doc, spec: Doc, inserting: boolean): void {
+  const idElement = formatElement('_id', doc._id);
+  for (const [operator, fields] of Object.entries(spec)) {
+    if (!isPlainDoc(fields)) continue;
+    if (operator === '$setOnInsert' && !inserting) continue;
+    const creating = CREATING_OPERATORS.includes(operator);
+    for (const path of Object.keys(fields)) {
+      const target = creating ? viableTarget(doc, path) : existingTarget(doc, path);
+      if (!target) continue;
+      const { field, value } = target;
+      const type = bsonTypeOf(value);
+      if ((operator === '$inc' || operator === '$mul') && !isBsonNumber(value)) {
+        throw new CommandError(
+          'TypeMismatch',
+          `Cannot apply ${operator} to a value of non-numeric type. ${idElement} has the field '${field}' of non-numeric type ${type}`,
+        );
+      }
+      if (Array.isArray(value)) continue;
+      if (operator === '$push') {
+        throw new CommandError(
+          'BadValue',
+          `The field '${field}' must be an array but is of type ${type} in document ${idElement}`,
+        );
+      }
+      if (operator === '$addToSet') {
+        throw new CommandError(
+          'BadValue',
+          `Cannot apply $addToSet to non-array field. Field named '${field}' has non-array type ${type}`,
+        );
+      }
+      if (operator === '$pull' || operator === '$pullAll') {
+        throw new CommandError('BadValue', 'Cannot apply $pull to a non-array value');
+      }
+      if (operator === '$pop') {
+        throw new CommandError(
+          'TypeMismatch',
+          `Path '${path}' contains an element of non-array type '${type}'`,
+        );
+      }
+    }
+  }
+}
+
+/** A path part that names array elements by position (`$`, `$[]`, `$[x]`): beyond it nothing is checked. */
+function isPositional(part: string): boolean {
+  return part === '$' || part.startsWith('$[');
+}
+
+/**
+ * The field at `path` of `doc` (its last part and value) when it exists, after checking that an operator
+ * can create the path: each level above the field is missing, a document, or an array indexed by a
+ * number. Else 28 PathNotViable, naming the part that cannot be created and the element in the way.
+ */
+function viableTarget(doc: Doc, path: string): { field: string; value: unknown } | undefined {
+  const parts = path.split('.');
+  let node: unknown = doc;
+  let nodeName = '';
+  for (const [index, part] of parts.entries()) {
+    if (isPositional(part)) return undefined;
+    let child: unknown;
+    if (isPlainDoc(node)) child = node[part];
+    else if (Array.isArray(node) && /^\d+$/.test(part)) child = node[Number(part)];
+    else {
+      throw new CommandError(
+        'PathNotViable',
+        `Cannot create field '${part}' in element ${formatElement(nodeName, node)}`,
+      );
+    }
+    if (child === undefined) return undefined;
+    if (index === parts.length - 1) return { field: part, value: child };
+    node = child;
+    nodeName = part;
+  }
+  return undefined;
+}
+
+/** The field at `path` of `doc` when it exists (for operators that create nothing), through documents and array positions. */
+function existingTarget(doc: Doc, path: string): { field: string; value: unknown } | undefined {
+  const parts = path.split('.');
+  let node: unknown = doc;
+  for (const [index, part] of parts.entries()) {
+    if (isPositional(part)) return undefined;
+    if (isPlainDoc(node)) node = node[part];
+    else if (Array.isArray(node) && /^\d+$/.test(part)) node = node[Number(part)];
+    else return undefined;
+    if (node === undefined) return undefined;
+    if (index === parts.length - 1) return { field: part, value: node };
+  }
+  return undefined;
 }
 
 /** MongoDB answers an operator aimed at `_id` of an existing document with ImmutableField (66). */

@@ -2,8 +2,9 @@ import { BSON } from 'bson';
 import { CommandError } from '../errors.ts';
 import type { Collection } from '../storage/collection.ts';
 import { type Doc, isPlainDoc } from '../types.ts';
-import { collectionName, optionalBool, requiredWriteStatements } from './args.ts';
+import { collectionName, optionalBool, requiredWriteStatements, wrongType } from './args.ts';
 import type { CommandHandler } from './context.ts';
+import { checkWriteStatements } from './fields.ts';
 import { runFind } from './query.ts';
 import { applyUpdate, parseUpdateSpec, upsertDocument } from './update-apply.ts';
 import { writeErrorOf, writeReply } from './write-errors.ts';
@@ -31,7 +32,7 @@ function arrayFiltersOf(statement: Doc): Doc[] | undefined {
   return value;
 }
 
-/** Runs one `{ q, u, upsert, multi, arrayFilters }` statement against the collection. */
+/** Runs one `{ q, u, upsert, multi, arrayFilters }` statement (checked by checkUpdateStatements) against the collection. */
 export function runUpdateStatement(collection: Collection, statement: Doc): StatementResult {
   const filter = isPlainDoc(statement.q) ? statement.q : {};
   const spec = parseUpdateSpec(statement.u, 'update.updates.u');
@@ -57,10 +58,27 @@ export function runUpdateStatement(collection: Collection, statement: Doc): Stat
   return { matched: matches.length, modified };
 }
 
+/**
+ * What MongoDB's parser refuses in `updates`, for the whole command before any statement runs: an
+ * unknown field (40415), no `q` or no `u` (40414; a statement without `q` is not "update everything"),
+ * a `q` that is not a document (14), a `u` that is neither a document nor a pipeline (9).
+ */
+function checkUpdateStatements(statements: readonly Doc[]): void {
+  checkWriteStatements('update', statements);
+  for (const statement of statements) {
+    if (statement.q !== null && !isPlainDoc(statement.q))
+      throw wrongType('update', 'updates.q', statement.q, 'object');
+    if (!isPlainDoc(statement.u) && !Array.isArray(statement.u)) {
+      throw new CommandError('FailedToParse', 'Update argument must be either an object or an array');
+    }
+  }
+}
+
 /** `update`: updateOne/updateMany/replaceOne, with upserts reported as MongoDB reports them. */
 export const update: CommandHandler = (body, context) => {
   const name = collectionName(body, 'update');
   const statements = requiredWriteStatements(body, 'update', 'updates');
+  checkUpdateStatements(statements);
   const ordered = optionalBool(body, 'update', 'ordered') ?? true;
   const collection = context.storage.ensureCollection(context.db, name);
   let n = 0;

@@ -90,7 +90,7 @@ export class Collection {
 
   /** Stores a new document; throws DuplicateKeyError (code 11000) on `_id` or unique-index collision. */
   insert(doc: Doc): void {
-    if (Array.isArray(doc._id)) throw new CommandError('BadValue', "can't use an array for _id");
+    checkIdValue(doc._id);
     const key = canonicalKey(doc._id);
     if (this.docs.has(key)) throw new DuplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
     for (const index of this.uniqueIndexes) index.check(doc, key);
@@ -290,6 +290,26 @@ export class Collection {
 
   private unindex(doc: Doc, key: string): void {
     for (const index of this.uniqueIndexes) index.remove(doc, key);
+  }
+}
+
+/**
+ * Refuses an `_id` MongoDB will not store (its `fixDocumentForInsert`), each with its code and words:
+ * an array or a regular expression (2 BadValue), a document with a `$`-prefixed field (52
+ * DollarPrefixedFieldName; a DBRef arrives here as a DBRef, not a document). Only the `_id` document's
+ * own fields are checked: MongoDB 8.0 allows `$`-prefixed fields deeper down.
+ */
+function checkIdValue(id: unknown): void {
+  if (Array.isArray(id)) throw new CommandError('BadValue', "can't use an array for _id");
+  if (id instanceof RegExp || (id as { _bsontype?: unknown } | null)?._bsontype === 'BSONRegExp') {
+    throw new CommandError('BadValue', "can't use a regex for _id");
+  }
+  const dollarField = isPlainDoc(id) ? Object.keys(id).find((name) => name.startsWith('$')) : undefined;
+  if (dollarField !== undefined) {
+    throw new CommandError(
+      'DollarPrefixedFieldName',
+      `_id fields may not contain '$'-prefixed fields: ${dollarField} is not valid for storage.`,
+    );
   }
 }
 

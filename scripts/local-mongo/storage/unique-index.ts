@@ -1,4 +1,5 @@
-import { Query } from 'mingo';
+import type { Query } from 'mingo/query';
+import { compileFilter } from '../commands/query.ts';
 import { CommandError } from '../errors.ts';
 import type { Doc } from '../types.ts';
 import { DuplicateKeyError } from './duplicate-key-error.ts';
@@ -31,7 +32,7 @@ export class UniqueIndex {
     this.keyPattern = spec.key;
     this.fields = Object.keys(spec.key).map((name) => ({ name, parts: name.split('.') }));
     this.sparse = spec.sparse === true;
-    this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression, {}) : undefined;
+    this.partial = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : undefined;
   }
 
   /** Throws DuplicateKeyError if `doc` would collide with a document other than `docKey`. */
