@@ -3,6 +3,7 @@
  * Prints one table of every model beside popularity and writes it as JSON.
  */
 import path from 'node:path';
+import { isMain } from '../../scripts/is-main';
 import { inputName, isFormat } from '../data/sources';
 import { runEvaluation, SERVED_NEEDS_TEMPORAL_SPLIT } from '../eval/run-eval';
 import { parseCutoff } from '../eval/split';
@@ -19,7 +20,8 @@ const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mo
                           worker would hold at the cut-off (its recent-activity list; not movielens)
   [--activity-days N]     with --history served: days activity lives after a shopper's last event, for
                           everyone (default: 365 for signed-in shoppers, 30 for those who never signed in)
-  [--json FILE]           default trainer/results/eval-FORMAT.json
+  [--json FILE]           default trainer/results/eval-FORMAT.json, or eval-FORMAT-served.json with
+                          --history served (the committed eval-FORMAT.json is the whole-history record)
   [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
   [--lambda N] [--rank 128]                 EASE (λ default: chosen on held-out training users;
                                             low rank above 1,000 items)`;
@@ -38,7 +40,16 @@ function cutoffOption(args: Map<string, string>): string {
   return raw;
 }
 
-runCommand(USAGE, async () => {
+/**
+ * Where the table is written without `--json`: `--history served` used to write eval-FORMAT.json too,
+ * replacing the committed whole-history record with the as-served one (README names
+ * eval-FORMAT-served.json for that).
+ */
+export function defaultOutputFile(format: string, history: 'full' | 'served' = 'full'): string {
+  return path.join('trainer', 'results', `eval-${format}${history === 'served' ? '-served' : ''}.json`);
+}
+
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), [
     'format',
     'input',
@@ -79,10 +90,12 @@ runCommand(USAGE, async () => {
     ...(history === 'served' ? { history } : {}),
     ...(args.has('activity-days') ? { activityDays: positiveNumber(args, 'activity-days') } : {}),
   };
-  const file = args.get('json') ?? path.join('trainer', 'results', `eval-${format}.json`);
+  const file = args.get('json') ?? defaultOutputFile(format, history);
   await checkOutputFile('json', file);
   const result = await runEvaluation({ ...options, log: (line) => console.log(line) });
   console.log(`\n${formatTable(result)}`);
   await writeResultRecord(file, result, { options: { ...options, input: inputName(format, options.input) } });
   console.log(`\nwrote ${file}`);
-});
+}
+
+if (isMain(import.meta.url)) runCommand(USAGE, main);
