@@ -156,6 +156,28 @@ describe('proxy: pass-through', () => {
     expect(response.headers.get('refresh')).not.toContain(origin.host);
   });
 
+  it('rewrites every link of Link headers on the origin host, for a crawler and for a shopper', async () => {
+    const origin = new URL(ORIGIN());
+    const page = raw('<!doctype html><html><head><title>t</title></head><body><p>x</p></body></html>', [
+      'content-type: text/html; charset=utf-8',
+      `link: <${origin.origin}/fixtures/demo-product.html>; rel="canonical"`,
+      `link: <${origin.origin}/rx-test.css>; rel=preload; as=style, <https://cdn.example/f.woff2>; rel=preload; as=font`,
+      'link: </app.js>; rel=preload; as=script',
+    ]);
+    const expected = [
+      `<${PUBLIC}/fixtures/demo-product.html>; rel="canonical"`,
+      `<${PUBLIC}/rx-test.css>; rel=preload; as=style, <https://cdn.example/f.woff2>; rel=preload; as=font`,
+      '</app.js>; rel=preload; as=script',
+    ].join(', ');
+    // Search engines would index the private origin host from a canonical link naming it.
+    const crawler = await proxied(page, { headers: { 'user-agent': GOOGLEBOT } });
+    expect(crawler.response.headers.get('link')).toBe(expected);
+    const shopper = await proxied(page);
+    expect(shopper.body).toContain('rx.js');
+    expect(shopper.response.headers.get('link')).toBe(expected);
+    expect(shopper.response.headers.get('link')).not.toContain(origin.host);
+  });
+
   it('drops hop-by-hop response headers, including ones named by Connection', async () => {
     const { response, body } = await proxied('/hop-by-hop');
     expect(body).toBe('ok');
@@ -211,6 +233,10 @@ describe('proxy: pass-through', () => {
     expect(page.response.headers.get('content-security-policy')).toMatch(/'nonce-/);
     const etag = page.response.headers.get('etag');
     expect(etag).toBe('W/"v1"');
+    // The origin's caching stays, so the copy must not be reused once the shopper consents (the
+    // `rx_consent` cookie) and gets the tracked page (the origin's own Vary kept: next test).
+    expect(page.response.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(page.response.headers.get('vary')).toBe('Cookie');
     const again = await proxied(
       `/conditional?csp=${encodeURIComponent(csp)}`,
       { headers: { 'user-agent': BROWSER_UA, 'if-none-match': etag ?? '' } },
@@ -218,8 +244,46 @@ describe('proxy: pass-through', () => {
     );
     expect(again.response.status).toBe(304);
     expect(again.response.headers.get('etag')).toBe('W/"v1"');
+    expect(again.response.headers.get('vary')).toBe('Cookie');
     // The browser keeps the stored page's policy, whose nonce lets its style in.
     expect(again.response.headers.get('content-security-policy')).toBeNull();
+  });
+
+  it("varies an untracked shopper's page by Sec-GPC under RX_HONOUR_GPC, and leaves a crawler's headers the origin's", async () => {
+    const page = raw('<!doctype html><html><head></head><body><p>x</p></body></html>', [
+      'content-type: text/html; charset=utf-8',
+      'cache-control: public, max-age=600',
+      'vary: accept-encoding, sec-gpc',
+    ]);
+    const gpcOnly = { env: { RX_HONOUR_GPC: 'true' } };
+    const gpc = await proxied(page, { headers: browserHeaders({ 'sec-gpc': '1' }) }, gpcOnly);
+    expect(gpc.body).toContain('data-gpc');
+    expect(gpc.response.headers.get('cache-control')).toBe('public, max-age=600');
+    // Sec-GPC alone decides here; the origin already named it, so it is not repeated.
+    expect(gpc.response.headers.get('vary')).toBe('accept-encoding, sec-gpc');
+    const both = await proxied(
+      raw('<!doctype html><html><head></head><body><p>x</p></body></html>', [
+        'content-type: text/html; charset=utf-8',
+        'cache-control: public, max-age=600',
+        'vary: Accept-Encoding',
+      ]),
+      {},
+      { env: { RX_HONOUR_GPC: 'true', RX_CONSENT: 'required' } },
+    );
+    expect(both.body).toContain('data-consent="required"');
+    expect(both.response.headers.get('vary')).toBe('Accept-Encoding, Cookie, Sec-GPC');
+    // No User-Agent, and nothing added to what a crawler gets.
+    const crawler = await proxied(page, { headers: { 'user-agent': GOOGLEBOT } }, gpcOnly);
+    expect(crawler.response.headers.get('vary')).toBe('accept-encoding, sec-gpc');
+    const plain = await proxied(
+      '/fixtures/demo-category.html',
+      { headers: { 'user-agent': GOOGLEBOT } },
+      {
+        env: { RX_CONSENT: 'required', RX_HONOUR_GPC: 'true' },
+      },
+    );
+    const original = await direct('/fixtures/demo-category.html');
+    expect(plain.response.headers.get('vary')).toBe(original.response.headers.get('vary'));
   });
 
   it('serves a personalized page in full even when the browser sends a validator', async () => {

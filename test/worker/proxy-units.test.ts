@@ -12,7 +12,13 @@ import { isExcludedPath, parseProxyConfig } from '../../worker/src/proxy/config'
 import { trackingAllowed } from '../../worker/src/proxy/consent';
 import { Deadline } from '../../worker/src/proxy/deadline';
 import { isPageRequest, rewritableHtml } from '../../worker/src/proxy/eligibility';
-import { rewriteLocation, rewriteRefresh, rewriteSetCookie } from '../../worker/src/proxy/headers';
+import {
+  appendVary,
+  rewriteLink,
+  rewriteLocation,
+  rewriteRefresh,
+  rewriteSetCookie,
+} from '../../worker/src/proxy/headers';
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
 import { parseOriginUrl } from '../../worker/src/proxy/origin-url';
 import { pageContextFromUrl } from '../../worker/src/proxy/page-context';
@@ -476,6 +482,57 @@ describe('header rewriting', () => {
     expect(rewriteSetCookie('a=1; Domain=origin.example; Path=/', origin)).toBe('a=1; Path=/');
     expect(rewriteSetCookie('a=1; domain=.ORIGIN.example', origin)).toBe('a=1');
     expect(rewriteSetCookie('a=1; Domain=example; Secure', origin)).toBe('a=1; Domain=example; Secure');
+    // Whitespace around `=` is the same attribute to a browser (RFC 6265 §5.2).
+    expect(rewriteSetCookie('a=1; Domain = origin.example; Path=/', origin)).toBe('a=1; Path=/');
+    expect(rewriteSetCookie('a=1;domain= .origin.example ;Secure', origin)).toBe('a=1;Secure');
+  });
+
+  it("takes ORIGIN_URL's base path off a cookie Path by whole segments, as off a Location", () => {
+    // Shoppers browse / and /cart: a cookie kept for /shop would never be sent back.
+    expect(rewriteSetCookie('sid=1; Path=/shop', origin)).toBe('sid=1; Path=/');
+    expect(rewriteSetCookie('sid=1; Path=/shop/; HttpOnly', origin)).toBe('sid=1; Path=/; HttpOnly');
+    expect(rewriteSetCookie('cart=2; path = /shop/cart ; Secure', origin)).toBe(
+      'cart=2; path = /cart ; Secure',
+    );
+    expect(rewriteSetCookie('a=1; Domain=origin.example; Path=/shop/cart', origin)).toBe('a=1; Path=/cart');
+    // Not under the base: /shopping is not /shop + "ping"; other paths and non-paths stay.
+    expect(rewriteSetCookie('a=1; Path=/shopping', origin)).toBe('a=1; Path=/shopping');
+    expect(rewriteSetCookie('a=1; Path=/other/shop', origin)).toBe('a=1; Path=/other/shop');
+    expect(rewriteSetCookie('a=1; Path=shop', origin)).toBe('a=1; Path=shop');
+    // Without a base path nothing changes.
+    expect(rewriteSetCookie('a=1; Path=/shop', new URL('https://origin.example'))).toBe('a=1; Path=/shop');
+  });
+
+  it('rewrites each link of a Link header as a Location, keeping its parameters', () => {
+    const link = (value: string) => rewriteLink(value, origin, publicUrl);
+    expect(link('<https://origin.example/shop/p/1>; rel="canonical"')).toBe(
+      '<https://shop.example/p/1>; rel="canonical"',
+    );
+    expect(
+      link(
+        '<https://origin.example/shop/a.css>; rel=preload; as=style, </shop/b.js>;rel=preload;as=script, <c.png>; rel=preload; as=image',
+      ),
+    ).toBe(
+      '<https://shop.example/a.css>; rel=preload; as=style, </b.js>;rel=preload;as=script, <c.png>; rel=preload; as=image',
+    );
+    // Other hosts stay; a `<` inside a quoted parameter is not a link; an unclosed one stays as it came.
+    expect(link('<https://cdn.example/x.css>; rel=preload; title="<https://origin.example/shop/y>"')).toBe(
+      '<https://cdn.example/x.css>; rel=preload; title="<https://origin.example/shop/y>"',
+    );
+    expect(link('<https://origin.example/shop/x')).toBe('<https://origin.example/shop/x');
+  });
+
+  it("adds to Vary after the origin's values, without repeating one, and not to Vary: *", () => {
+    const vary = (value: string | null, names: string[]) => {
+      const headers = new Headers(value === null ? {} : { vary: value });
+      appendVary(headers, names);
+      return headers.get('vary');
+    };
+    expect(vary(null, ['Cookie', 'Sec-GPC'])).toBe('Cookie, Sec-GPC');
+    expect(vary('Accept-Encoding', ['Cookie'])).toBe('Accept-Encoding, Cookie');
+    expect(vary('accept-encoding,cookie', ['Cookie', 'Sec-GPC'])).toBe('accept-encoding,cookie, Sec-GPC');
+    expect(vary('*', ['Cookie'])).toBe('*');
+    expect(vary('Origin', [])).toBe('Origin');
   });
 });
 

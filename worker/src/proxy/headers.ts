@@ -1,7 +1,7 @@
 /**
  * Header rules of the reverse proxy: hop-by-hop headers dropped both ways, `X-Forwarded-*` set,
- * `Location`, `Content-Location`, `Refresh` and cookie domains rewritten from the origin's host to the
- * public one, and a rewritten page's description of the origin's bytes left out.
+ * `Location`, `Content-Location`, `Refresh`, `Link` and cookie domains and paths rewritten from the
+ * origin's host to the public one, and a rewritten page's description of the origin's bytes left out.
  */
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the ones every proxy strips in practice. */
@@ -80,6 +80,17 @@ export function originRequestHeaders(request: Request, publicUrl: URL, isUpgrade
 }
 
 /**
+ * A path on the origin as the public host has it: `ORIGIN_URL`'s base path removed by whole segments
+ * (`/shop` and `/shop/cart` under base `/shop` become `/` and `/cart`; `/shopping` and paths outside
+ * the base stay as they are).
+ */
+function withoutBasePath(path: string, origin: URL): string {
+  const base = origin.pathname.endsWith('/') ? origin.pathname.slice(0, -1) : origin.pathname;
+  const underBase = base !== '' && (path === base || path.startsWith(`${base}/`));
+  return underBase ? path.slice(base.length) || '/' : path;
+}
+
+/**
  * `Location` pointing at the origin becomes the same place on the public host: an absolute URL on the
  * origin host, or a path from the root, loses `ORIGIN_URL`'s base path (whole segments only). A
  * Location relative to the request (`login`, `?page=2`, `#top`) is left alone: the browser resolves it
@@ -95,9 +106,7 @@ export function rewriteLocation(location: string, origin: URL, publicUrl: URL): 
     return location;
   }
   if (target.host !== origin.host) return location;
-  const base = origin.pathname.endsWith('/') ? origin.pathname.slice(0, -1) : origin.pathname;
-  const underBase = base !== '' && (target.pathname === base || target.pathname.startsWith(`${base}/`));
-  const path = underBase ? target.pathname.slice(base.length) || '/' : target.pathname;
+  const path = withoutBasePath(target.pathname, origin);
   // A path that starts `//` (the origin's `/shop//evil.example/` under base `/shop`) would be a
   // protocol-relative URL, another host to the browser: it is given the public host in full instead.
   if (!absolute && !path.startsWith('//')) return `${path}${target.search}${target.hash}`;
@@ -132,15 +141,83 @@ export function rewriteRefresh(refresh: string, origin: URL, publicUrl: URL): st
 
 /**
  * A `Set-Cookie` scoped to the origin's own host name would be refused by the browser on the public
- * host; dropping that `Domain` makes it a host-only cookie of the public host. Other cookies pass as-is.
+ * host; dropping that `Domain` makes it a host-only cookie of the public host. `Domain = x`, with
+ * whitespace around the `=`, is the same attribute to a browser (RFC 6265 §5.2). A `Path` under
+ * `ORIGIN_URL`'s base path loses it as a `Location` does (`Path=/shop/cart` under base `/shop` becomes
+ * `Path=/cart`): shoppers browse the public paths, where the origin's would never match, so the
+ * browser would never send the cookie back (sessions, carts and logins lost). Other cookies pass as-is.
  */
 export function rewriteSetCookie(cookie: string, origin: URL): string {
-  return cookie.replace(/;\s*domain=\.?([^;]*)/i, (attribute, domain: string) =>
-    domain.trim().toLowerCase() === origin.hostname.toLowerCase() ? '' : attribute,
-  );
+  return cookie
+    .replace(/;\s*domain\s*=\s*\.?([^;]*)/gi, (attribute, domain: string) =>
+      domain.trim().toLowerCase() === origin.hostname.toLowerCase() ? '' : attribute,
+    )
+    .replace(/(;\s*path\s*=\s*)([^;]*)/gi, (attribute, name: string, value: string) => {
+      const path = value.trimEnd();
+      // A Path not starting `/` is no path to a browser (it uses the default path): left alone.
+      if (!path.startsWith('/')) return attribute;
+      return `${name}${withoutBasePath(path, origin)}${value.slice(path.length)}`;
+    });
 }
 
-/** Response headers for the shopper: hop-by-hop dropped, `Location`, `Refresh` and cookie domains rewritten. */
+/**
+ * `Link: <https://origin.example/x>; rel="canonical"` (or `rel=preload`, `alternate`...) names the
+ * origin to browsers and search engines, which would index the private host. Each `<URI-reference>`
+ * is rewritten as a `Location` is (rewriteLocation: relative ones stay); the parameters, and several
+ * links in one value, are kept as they came. A `<` inside a quoted parameter is not a link.
+ */
+export function rewriteLink(link: string, origin: URL, publicUrl: URL): string {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < link.length; i++) {
+    const char = link[i];
+    if (quoted) {
+      if (char === '\\') {
+        out += link.slice(i, i + 2);
+        i++;
+        continue;
+      }
+      if (char === '"') quoted = false;
+      out += char;
+    } else if (char === '"') {
+      quoted = true;
+      out += char;
+    } else if (char === '<') {
+      const end = link.indexOf('>', i + 1);
+      if (end === -1) return out + link.slice(i);
+      out += `<${rewriteLocation(link.slice(i + 1, end), origin, publicUrl)}>`;
+      i = end;
+    } else {
+      out += char;
+    }
+  }
+  return out;
+}
+
+/**
+ * Adds `names` to the `Vary` header, after the origin's own values as it wrote them, leaving out any
+ * it already names (any case). `Vary: *` already says everything: left alone.
+ */
+export function appendVary(headers: Headers, names: readonly string[]): void {
+  const current = headers.get('vary');
+  const listed = (current ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  if (listed.includes('*')) return;
+  const added = names.filter(
+    (name, index) =>
+      !listed.includes(name.toLowerCase()) &&
+      names.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index,
+  );
+  if (added.length === 0) return;
+  headers.set('vary', listed.length > 0 ? `${current}, ${added.join(', ')}` : added.join(', '));
+}
+
+/**
+ * Response headers for the shopper: hop-by-hop dropped, `Location`, `Content-Location`, `Refresh`, `Link`
+ * and cookie domains and paths rewritten.
+ */
 export function shopperResponseHeaders(response: Response, origin: URL, publicUrl: URL): Headers {
   const headers = new Headers(response.headers);
   dropHopByHop(headers);
@@ -150,6 +227,9 @@ export function shopperResponseHeaders(response: Response, origin: URL, publicUr
   if (contentLocation) headers.set('content-location', rewriteLocation(contentLocation, origin, publicUrl));
   const refresh = headers.get('refresh');
   if (refresh) headers.set('refresh', rewriteRefresh(refresh, origin, publicUrl));
+  // Several `Link` headers come joined by `, `, which is the same list (RFC 8288 §3).
+  const link = headers.get('link');
+  if (link) headers.set('link', rewriteLink(link, origin, publicUrl));
   // workerd's `getAll` is the one way to read several Set-Cookie headers without merging them.
   const cookies = response.headers.getAll('set-cookie');
   if (cookies.length > 0) {

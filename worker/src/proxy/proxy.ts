@@ -18,7 +18,7 @@ import { pageCsp } from './csp';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableAcceptEncoding, rewritableHtml } from './eligibility';
-import { forgetOriginBytes, originRequestHeaders, shopperResponseHeaders } from './headers';
+import { appendVary, forgetOriginBytes, originRequestHeaders, shopperResponseHeaders } from './headers';
 import { asciiOnly } from './html-text';
 import { nonPersonalSource } from './non-personal-source';
 import { fetchOrigin } from './origin-fetch';
@@ -98,6 +98,21 @@ export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): Middle
 function weakenEtag(headers: Headers): void {
   const etag = headers.get('etag');
   if (etag && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
+}
+
+/**
+ * An untracked shopper's page keeps the origin's caching, but the same URL is another page for a tracked
+ * shopper (personalized, with the `rx_uid` cookie, its view counted by the worker), and which one a
+ * browser gets depends on its `rx_consent` cookie (RX_CONSENT=required) and its `Sec-GPC` header
+ * (RX_HONOUR_GPC). Without `Vary` a browser kept the untracked copy after `rx.consent(true)` for the
+ * origin's max-age: no personalization, no page view on return. `User-Agent` is not added (many shared
+ * caches do not store what varies by it; crawler pages go out with exactly the origin's headers).
+ */
+function varyByTracking(headers: Headers, config: ProxyConfig): void {
+  appendVary(headers, [
+    ...(config.consentRequired ? ['Cookie'] : []),
+    ...(config.honourGpc ? ['Sec-GPC'] : []),
+  ]);
 }
 
 /**
@@ -218,6 +233,8 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
       // A page's 304 stands for the rewritten page this browser holds, which went out with a weak ETag
       // (below): the 304 says the same, or the browser would store the origin's strong one in its place.
       weakenEtag(responseHeaders);
+      // A 304 names what the stored page varies by, as its 200 did (RFC 9110 §15.4.5).
+      if (!tracked) varyByTracking(responseHeaders, config);
       // A browser replaces the stored page's headers with a 304's: the origin's policy would take the
       // nonce the stored page's style and script were let in by (csp.ts), which only its 200 carried.
       responseHeaders.delete('content-security-policy');
@@ -249,6 +266,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     // Every page past this point is rewritten (at least the plugin tag goes in), for GET and HEAD
     // alike: no longer byte for byte the origin's.
     weakenEtag(responseHeaders);
+    varyByTracking(responseHeaders, config);
   }
   forgetOriginBytes(responseHeaders);
   // Under the shop's Content-Security-Policy our script and stylesheet get a nonce where the policy
