@@ -37,10 +37,16 @@ export async function readShopCatalogue(file: string): Promise<ShopCatalogueEntr
     );
   }
   const list = Array.isArray(json) ? json : (json as { items?: unknown } | null)?.items;
+  // Another shape ({ "products": [...] }) used to say only "Invalid input: expected array, received
+  // undefined", not which shapes are read.
+  if (!Array.isArray(list)) {
+    throw new Error(`catalogue ${file}: must be a JSON array of entries or { "items": [...] }`);
+  }
   const parsed = z.array(ShopCatalogueEntrySchema).min(1).safeParse(list);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`catalogue ${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+    const where = issue?.path.join('.') ?? '';
+    throw new Error(`catalogue ${file}: ${where ? `${where} ` : ''}${issue?.message ?? 'invalid'}`);
   }
   // One entry per product: a second one would leave the first an empty column of the model, and the
   // worker would exclude only one of the two (a product recommended on its own page).
