@@ -16,6 +16,18 @@ import { startVarsFromFile, WRANGLER_TOML, wranglerVars } from './dev/wrangler-c
 
 const DEFAULT_PORTS = { worker: 8787, shop: 8790, upstash: 8079, mongo: 27018 } as const;
 
+/** `npm start -- --help` (it used to be refused as an unknown option, exit 1). */
+const USAGE = `usage: npm start [-- [--script-mode] [--quiet]]
+  Starts the local stack (local Upstash, local MongoDB, the demo shop unless ORIGIN_URL is set, the
+  worker under wrangler dev) on loopback and prints its addresses; Ctrl-C stops it.
+  --script-mode   put the one-line <script src=".../rx.js"> tag on the demo shop's pages
+  --quiet         hide wrangler's request log
+  -h, --help      this text
+Ports (0: a free one): RX_PORT (worker, ${DEFAULT_PORTS.worker}), RX_SHOP_PORT (demo shop, ${DEFAULT_PORTS.shop}),
+  RX_UPSTASH_PORT (local Upstash, ${DEFAULT_PORTS.upstash}), RX_MONGO_PORT (local MongoDB, ${DEFAULT_PORTS.mongo});
+  RX_DATA_DIR (default .rx-data). Every worker setting in the environment (ORIGIN_URL, HOLDOUT_PERCENT,
+  ...) reaches the worker, over wrangler.toml's [vars]. More: scripts/README.md`;
+
 function fail(message: string): never {
   console.error(`npm start: ${message}`);
   process.exit(1);
@@ -63,8 +75,13 @@ async function main(): Promise<void> {
     options: {
       'script-mode': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const env = process.env;
   const dataDir = path.resolve(env.RX_DATA_DIR || '.rx-data');
   const ports = {
@@ -173,5 +190,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof PortTakenError) fail(error.message);
+  if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+    fail(`${(error as Error).message} (npm start -- --help lists the options)`);
   fail(error instanceof Error ? error.message : String(error));
 });
