@@ -11,8 +11,8 @@ import { eventsDatabaseOf } from '../contracts/mongodb-uri';
 import { PortTakenError, portFromEnv } from './dev/ports';
 import { PORT_VARS, releaseLocalMongoLock, type Stack, startStack } from './dev/stack';
 import { formatSummary, type HealthView, healthView } from './dev/summary';
-import { workerVarsFromEnv } from './dev/worker-vars';
-import { startVarsFromFile, WRANGLER_TOML, wranglerVars } from './dev/wrangler-config';
+import { startVarsFromEnv } from './dev/worker-vars';
+import { WRANGLER_TOML, wranglerVars } from './dev/wrangler-config';
 
 const DEFAULT_PORTS = { worker: 8787, shop: 8790, upstash: 8079, mongo: 27018 } as const;
 
@@ -90,9 +90,10 @@ async function main(): Promise<void> {
     upstash: portFromEnv(env, PORT_VARS.upstash, DEFAULT_PORTS.upstash),
     mongo: portFromEnv(env, PORT_VARS.mongo, DEFAULT_PORTS.mongo),
   };
-  const fromEnvironment = workerVarsFromEnv(env);
-  // ORIGIN_URL from the environment, else from wrangler.toml's [vars], else the demo shop.
-  const { workerVars, originSource } = startVarsFromFile(fromEnvironment);
+  // ORIGIN_URL from the environment, else from wrangler.toml's [vars], else the demo shop; an empty
+  // setting in the environment overrides the file's (empty means the setting's default).
+  const fileVars = wranglerVars(readFileSync(WRANGLER_TOML, 'utf8'));
+  const { workerVars, originSource, fromEnvironment } = startVarsFromEnv(env, fileVars);
 
   // wrangler's start-up chatter is kept back and shown only if the start fails; after that, its
   // request log streams (unless --quiet), below the addresses.
@@ -163,10 +164,7 @@ async function main(): Promise<void> {
   // The database the worker writes events into (MONGODB_DB from the environment, else wrangler.toml's).
   const mongo = stack.mongo && {
     uri: stack.mongo.uri,
-    database: eventsDatabaseOf(
-      stack.mongo.uri,
-      stack.workerVars.MONGODB_DB ?? wranglerVars(readFileSync(WRANGLER_TOML, 'utf8')).MONGODB_DB,
-    ),
+    database: eventsDatabaseOf(stack.mongo.uri, stack.workerVars.MONGODB_DB ?? fileVars.MONGODB_DB),
   };
   await warmUp(stack.workerUrl);
   const health = await readHealth(stack.workerUrl);

@@ -15,7 +15,7 @@ import {
   type SummaryInput,
   uriWithDatabase,
 } from '../../scripts/dev/summary';
-import { workerConfigNames, workerVarsFromEnv } from '../../scripts/dev/worker-vars';
+import { startVarsFromEnv, workerConfigNames, workerVarsFromEnv } from '../../scripts/dev/worker-vars';
 import { startVars, startVarsFromFile, WRANGLER_TOML, wranglerVars } from '../../scripts/dev/wrangler-config';
 import {
   isWorkerHealth,
@@ -66,14 +66,51 @@ describe('worker configuration from the environment', () => {
     expect(names).not.toContain('MODEL_STORE');
   });
 
-  it('passes set, non-empty variables only', () => {
-    const vars = workerVarsFromEnv({
+  it('passes set variables; an empty one only over a wrangler.toml [vars] setting, which it replaces', () => {
+    const env = {
       HOLDOUT_PERCENT: '25',
       RX_SLOTS: '',
       PATH: '/usr/bin',
       ORIGIN_URL: 'http://127.0.0.1:3000',
+    };
+    expect(workerVarsFromEnv(env)).toEqual({ HOLDOUT_PERCENT: '25', ORIGIN_URL: 'http://127.0.0.1:3000' });
+    // `HOLDOUT_PERCENT= npm start` kept the file's 10: an empty setting means its default (0), so the
+    // empty value goes to wrangler dev, over the file's.
+    const file = wranglerVars(readFileSync(WRANGLER_TOML, 'utf8'));
+    expect(file.HOLDOUT_PERCENT).toBe('10');
+    expect(workerVarsFromEnv({ HOLDOUT_PERCENT: '', RX_SLOTS: '' }, file)).toEqual({
+      HOLDOUT_PERCENT: '',
+      RX_SLOTS: '',
     });
-    expect(vars).toEqual({ HOLDOUT_PERCENT: '25', ORIGIN_URL: 'http://127.0.0.1:3000' });
+    // Settings the file does not have: empty is unset, and does not blank what the stack fills in.
+    expect(workerVarsFromEnv({ MONGODB_URI: '', UPSTASH_REDIS_REST_URL: '', ADMIN_TOKEN: '' }, file)).toEqual(
+      {},
+    );
+  });
+
+  it('npm start: an empty setting in the environment overrides the file, ORIGIN_URL too (the demo shop)', () => {
+    const file = wranglerVars(
+      '[vars]\nORIGIN_URL = "https://origin.shop.example"\nHOLDOUT_PERCENT = "10"\nSHOP_ORIGINS = "https://shop.example"\n',
+    );
+    expect(startVarsFromEnv({ ORIGIN_URL: '', HOLDOUT_PERCENT: '' }, file)).toEqual({
+      workerVars: { ORIGIN_URL: '', HOLDOUT_PERCENT: '', SHOP_ORIGINS: 'https://shop.example' },
+      originSource: 'demo shop',
+      fromEnvironment: { ORIGIN_URL: '', HOLDOUT_PERCENT: '' },
+    });
+    // Without ORIGIN_URL in the environment the file's is proxied; the file's SHOP_ORIGINS goes with
+    // the demo shop unless the environment has one, even empty.
+    expect(startVarsFromEnv({}, file)).toMatchObject({
+      workerVars: { ORIGIN_URL: 'https://origin.shop.example' },
+      originSource: 'wrangler.toml',
+    });
+    expect(startVarsFromEnv({ ORIGIN_URL: '', SHOP_ORIGINS: '' }, file).workerVars).toEqual({
+      ORIGIN_URL: '',
+      SHOP_ORIGINS: '',
+    });
+    expect(startVarsFromEnv({ ORIGIN_URL: 'http://127.0.0.1:3000' }, file)).toMatchObject({
+      workerVars: { ORIGIN_URL: 'http://127.0.0.1:3000' },
+      originSource: 'environment',
+    });
   });
 });
 
