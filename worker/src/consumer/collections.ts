@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { databaseOfUri } from '../../../contracts/mongodb-uri';
+import { eventsDatabaseOf } from '../../../contracts/mongodb-uri';
 import { setting } from '../config';
 import { log } from '../log';
 
@@ -15,7 +15,7 @@ export const REJECTED_COLLECTION = 'rejected_events';
  * consumer's own isolate, not only when someone asks `/healthz`.
  */
 export function databaseName(env: { MONGODB_URI?: string; MONGODB_DB?: string }): string {
-  return databaseOfUri(env.MONGODB_URI?.trim() ?? '') || setting(env, 'MONGODB_DB');
+  return eventsDatabaseOf(env.MONGODB_URI?.trim() ?? '', setting(env, 'MONGODB_DB'));
 }
 
 /** The readers' indexes on `events`. */

@@ -144,6 +144,18 @@ async function deadLetter(env: Env, retried: readonly Message<unknown>[], reason
 }
 
 /**
+ * A duplicate found in a redelivered message: stored by an earlier delivery of this message, which may
+ * have died before its Redis writes. A first delivery's duplicates are events sent twice, whose first
+ * message did its own. The one rule activityToRecord and liveDeliveries both go by.
+ */
+function storedByEarlierDelivery(
+  kind: DocumentOutcome['kind'] | undefined,
+  message: Message<unknown>,
+): boolean {
+  return kind === 'duplicate' && message.attempts > 1;
+}
+
+/**
  * The events whose activity this delivery writes to Redis: those stored now and, in a redelivered
  * message, those found stored already (at-least-once: the delivery that stored them may have died
  * before its Redis writes). A first delivery's duplicates are events sent twice (the storefront script
@@ -160,7 +172,7 @@ function activityToRecord(
     .filter(({ message }, index) => {
       if (retried.has(message)) return false;
       const kind = outcomes[index]?.kind;
-      return kind === 'stored' || (kind === 'duplicate' && message.attempts > 1);
+      return kind === 'stored' || storedByEarlierDelivery(kind, message);
     })
     .map(({ event }) => event);
 }
@@ -193,7 +205,7 @@ function liveDeliveries(
     }
     const kind = outcomes[index]?.kind;
     if (kind === 'stored') delivery.stored.push(event);
-    else if (kind === 'duplicate' && message.attempts > 1) delivery.storedEarlier.push(event);
+    else if (storedByEarlierDelivery(kind, message)) delivery.storedEarlier.push(event);
   });
   return [...byMessage.values()];
 }
