@@ -4,7 +4,6 @@
  * TOML parser (README "Dependencies and why": `smol-toml`), since a retailer may write the table in
  * any form TOML allows (literal or basic strings, escapes, comments, an inline `vars = { ... }`).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
 
@@ -71,12 +70,4 @@ export function startVars(fromEnv: Record<string, string>, fromFile: Record<stri
   if (!isSet(fromEnv.SHOP_ORIGINS) && isSet(fromFile.SHOP_ORIGINS))
     workerVars.SHOP_ORIGINS = fromFile.SHOP_ORIGINS;
   return { workerVars, originSource: 'demo shop' };
-}
-
-/** `startVars` for the repository's wrangler.toml (or another file). */
-export function startVarsFromFile(fromEnv: Record<string, string>, file = WRANGLER_TOML): StartVars {
-  return startVars(
-    fromEnv,
-    wranglerVars(readFileSync(file, 'utf8'), file === WRANGLER_TOML ? 'wrangler.toml' : file),
-  );
 }

@@ -16,7 +16,7 @@ import {
   uriWithDatabase,
 } from '../../scripts/dev/summary';
 import { startVarsFromEnv, workerConfigNames, workerVarsFromEnv } from '../../scripts/dev/worker-vars';
-import { startVars, startVarsFromFile, WRANGLER_TOML, wranglerVars } from '../../scripts/dev/wrangler-config';
+import { startVars, WRANGLER_TOML, wranglerVars } from '../../scripts/dev/wrangler-config';
 import {
   isWorkerHealth,
   probeWorker,
@@ -224,7 +224,7 @@ describe('the origin npm start proxies (environment, then wrangler.toml [vars], 
       ORIGIN_URL: '',
       SITE_ID: 'demo',
     });
-    expect(startVarsFromFile({ HOLDOUT_PERCENT: '50' })).toEqual({
+    expect(startVars({ HOLDOUT_PERCENT: '50' }, wranglerVars(readFileSync(WRANGLER_TOML, 'utf8')))).toEqual({
       workerVars: { HOLDOUT_PERCENT: '50' },
       originSource: 'demo shop',
     });
