@@ -340,10 +340,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       probe: async () => {
         const reason = await probeWorker(startup.workerdUrl, readyUrl);
         // Only a reload that has taken longer than RELOAD_LIMIT_MS is still going when a miss counts.
-        const since = startup.reloadingSince;
-        return reason !== undefined && since !== undefined
-          ? `${reason}; wrangler began reloading the worker ${Math.round((Date.now() - since) / 1000)} s ago and has not finished`
-          : reason;
+        return reason === undefined ? undefined : `${reason}${reloadingNote(startup)}`;
       },
       reloading: () => reloadExcuses(startup),
       intervalMs: options.watchIntervalMs ?? 2_000,
@@ -581,6 +578,13 @@ function portOf(url: string): number | undefined {
   }
 }
 
+/** What a failure message adds while a reload is underway: since when (empty when none is). */
+function reloadingNote(startup: StartupSignals, now = Date.now()): string {
+  const since = startup.reloadingSince;
+  if (since === undefined) return '';
+  return `; wrangler began reloading the worker ${Math.round((now - since) / 1000)} s ago and has not finished`;
+}
+
 /**
  * Waits until wrangler said it is ready on `port` and `readyPath` answers as the worker (see
  * startWranglerDev), for `timeoutMs` plus the time reloads took (up to RELOAD_LIMIT_MS each).
@@ -594,15 +598,16 @@ export async function waitUntilReady(
   timeoutMs: number,
 ): Promise<void> {
   const url = `${base}${readyPath}`;
-  let deadline = Date.now() + timeoutMs;
-  let lastCheck = Date.now();
+  const started = Date.now();
+  let lastCheck = started;
+  /** Time spent in reloads, which does not count against timeoutMs. */
   let reloadsMs = 0;
   let exited = false;
   child.once('exit', () => {
     exited = true;
   });
   let lastAnswer: string | undefined;
-  while (Date.now() < deadline) {
+  while (Date.now() < started + timeoutMs + reloadsMs) {
     // Before "exited": workerd's failed bind can end wrangler too.
     if (startup.portTaken) throw new WorkerPortTakenError(port);
     if (exited)
@@ -625,10 +630,7 @@ export async function waitUntilReady(
     // A reload (a file of the worker changed meanwhile) holds every request until it is done: its time
     // does not count, up to RELOAD_LIMIT_MS per reload.
     const now = Date.now();
-    if (reloadUnderway(startup, now)) {
-      deadline += now - lastCheck;
-      reloadsMs += now - lastCheck;
-    }
+    if (reloadUnderway(startup, now)) reloadsMs += now - lastCheck;
     lastCheck = now;
   }
   const seconds =
@@ -636,11 +638,8 @@ export async function waitUntilReady(
       ? `${Math.round(timeoutMs / 1000)} s (and ${Math.round(reloadsMs / 1000)} s of reloads)`
       : `${Math.round(timeoutMs / 1000)} s`;
   const reload =
-    startup.reloadingSince !== undefined
-      ? `; wrangler began reloading the worker ${Math.round((Date.now() - startup.reloadingSince) / 1000)} s ago and has not finished`
-      : startup.reloadFailed !== undefined
-        ? `; its last reload failed ${startup.reloadFailed}`
-        : '';
+    reloadingNote(startup) ||
+    (startup.reloadFailed !== undefined ? `; its last reload failed ${startup.reloadFailed}` : '');
   throw new Error(
     (startup.readyUrl === undefined
       ? `wrangler dev did not start the worker within ${seconds}`
