@@ -137,7 +137,7 @@ function checkTargets(doc: Doc, spec: Doc, inserting: boolean): void {
     if (operator === '$setOnInsert' && !inserting) continue;
     const creating = CREATING_OPERATORS.includes(operator);
     for (const path of Object.keys(fields)) {
-      const target = creating ? viableTarget(doc, path) : existingTarget(doc, path);
+      const target = targetAt(doc, path, creating);
       if (!target) continue;
       const { field, value } = target;
       const type = bsonTypeOf(value);
@@ -179,11 +179,12 @@ function isPositional(part: string): boolean {
 }
 
 /**
- * The field at `path` of `doc` (its last part and value) when it exists, after checking that an operator
- * can create the path: each level above the field is missing, a document, or an array indexed by a
- * number. Else 28 PathNotViable, naming the part that cannot be created and the element in the way.
+ * The field at `path` of `doc` (its last part and value) when it exists, through documents and array
+ * positions. `creating` (an operator that can create the path): each level above the field must be
+ * missing, a document, or an array indexed by a number, else 28 PathNotViable, naming the part that
+ * cannot be created and the element in the way. Otherwise such a level just means no field.
  */
-function viableTarget(doc: Doc, path: string): { field: string; value: unknown } | undefined {
+function targetAt(doc: Doc, path: string, creating: boolean): { field: string; value: unknown } | undefined {
   const parts = path.split('.');
   let node: unknown = doc;
   let nodeName = '';
@@ -192,6 +193,7 @@ function viableTarget(doc: Doc, path: string): { field: string; value: unknown }
     let child: unknown;
     if (isPlainDoc(node)) child = node[part];
     else if (Array.isArray(node) && /^\d+$/.test(part)) child = node[Number(part)];
+    else if (!creating) return undefined;
     else {
       throw new CommandError(
         'PathNotViable',
@@ -202,21 +204,6 @@ function viableTarget(doc: Doc, path: string): { field: string; value: unknown }
     if (index === parts.length - 1) return { field: part, value: child };
     node = child;
     nodeName = part;
-  }
-  return undefined;
-}
-
-/** The field at `path` of `doc` when it exists (for operators that create nothing), through documents and array positions. */
-function existingTarget(doc: Doc, path: string): { field: string; value: unknown } | undefined {
-  const parts = path.split('.');
-  let node: unknown = doc;
-  for (const [index, part] of parts.entries()) {
-    if (isPositional(part)) return undefined;
-    if (isPlainDoc(node)) node = node[part];
-    else if (Array.isArray(node) && /^\d+$/.test(part)) node = node[Number(part)];
-    else return undefined;
-    if (node === undefined) return undefined;
-    if (index === parts.length - 1) return { field: part, value: node };
   }
   return undefined;
 }
