@@ -144,17 +144,30 @@ describe("proxy mode with consent required and the shop's own tag on another hos
     const { page, errors } = await tagBrowser.newPage();
     const shopTag = `${tagStack.workerUrl}/rx.js`;
     expect(shopTag).not.toContain(pageOrigin);
-    /** What the plugin sent: its event batches' events, and its API calls' shopper id header. */
+    /**
+     * What the plugin sent: its event batches' events, each once by messageId (delivery is at least
+     * once: a batch in flight when the page unloads is sent again by the next page, and the intake
+     * stores it once), and its API calls' shopper id header.
+     */
     const sent: Array<{ type: string; event?: string; path?: string }> = [];
+    const sentIds = new Set<string>();
     const apiIds: Array<string | undefined> = [];
     page.on('request', (request: Request) => {
       const url = new URL(request.url());
       if (url.pathname === '/v1/events' && request.method() === 'POST') {
         const body = JSON.parse(request.postData() ?? '{}') as {
-          batch?: Array<{ type: string; event?: string; context?: { page?: { path?: string } } }>;
+          batch?: Array<{
+            messageId: string;
+            type: string;
+            event?: string;
+            context?: { page?: { path?: string } };
+          }>;
         };
-        for (const event of body.batch ?? [])
+        for (const event of body.batch ?? []) {
+          if (sentIds.has(event.messageId)) continue;
+          sentIds.add(event.messageId);
           sent.push({ type: event.type, event: event.event, path: event.context?.page?.path });
+        }
       } else if (url.pathname.startsWith('/v1/')) {
         apiIds.push(request.headers()['x-rx-uid']);
       }
