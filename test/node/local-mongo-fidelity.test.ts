@@ -276,6 +276,15 @@ describe('local-mongo refuses what MongoDB refuses', () => {
     );
     expect(nested.code).toBe(40);
     expect(nested.message).toContain('would create a conflict at');
+    // And when it matches nothing at all, without an upsert.
+    const nothing = await refusal(
+      conflicts.updateMany({ _id: 99 }, { $set: { a: 1 }, $inc: { a: 1 } as never }),
+    );
+    expect(nothing.code).toBe(40);
+    const modifyNothing = await refusal(
+      conflicts.findOneAndUpdate({ _id: 99 }, { $set: { a: 1 }, $unset: { a: '' } }),
+    );
+    expect(modifyNothing.code).toBe(40);
     expect(await conflicts.find().toArray()).toEqual([{ _id: 1, a: { b: 1 } }]);
   });
 
@@ -290,6 +299,9 @@ describe('local-mongo refuses what MongoDB refuses', () => {
     const argument = await refusal(counters.updateOne({ _id: 2 }, { $inc: { b: '1' } as never }));
     expect(argument.code).toBe(14);
     expect(argument.message).toBe('Cannot increment with non-numeric argument: {b: "1"}');
+    // The argument is refused when the update is parsed, so also when it matches nothing.
+    const unmatched = await refusal(counters.updateOne({ _id: 99 }, { $inc: { b: '1' } as never }));
+    expect(unmatched.code).toBe(14);
     expect(await counters.find().toArray()).toEqual([{ _id: 2, a: '7' }]);
   });
 

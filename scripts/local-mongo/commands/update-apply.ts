@@ -21,6 +21,9 @@ export function parseUpdateSpec(value: unknown, where: string): UpdateSpec {
       `${where}: an update cannot mix operators ($set, $inc, ...) with plain fields of a replacement document`,
     );
   }
+  // Checked here, before any document is looked at: MongoDB refuses these whether the update matches
+  // a document or none.
+  if (operatorKeys.length > 0) checkOperators(value);
   return value;
 }
 
@@ -48,7 +51,6 @@ export function applyUpdate(
     const { _id, ...fields } = spec;
     return { _id: '_id' in spec ? _id : current._id, ...fields };
   }
-  checkOperators(spec);
   checkTargets(current, spec, inserting);
   const { $setOnInsert, ...modifier } = spec;
   if (inserting && isPlainDoc($setOnInsert)) {
