@@ -11,6 +11,9 @@ import type { StoredEvent } from '../../contracts/events';
 import { RECENT_HEAD } from '../../worker/src/activity';
 import { ACTIVITY_MAX, activityKey, generationKey, purchasesKey } from '../../worker/src/cache/keys';
 import { handleEventBatch } from '../../worker/src/consumer';
+import { isLastAttempt, MAX_RETRIES } from '../../worker/src/consumer/backoff';
+import type { WriteRequest, WriteResult } from '../../worker/src/consumer/event-writer';
+import type { Env } from '../../worker/src/env';
 import { packEvents } from '../../worker/src/events/event-pack';
 import { reportRecovery } from '../../worker/src/health';
 import worker from '../../worker/src/index';
@@ -394,6 +397,81 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(await countRun(run)).toBe(2);
     expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-NEXT', 'P-TWICE']);
     expect(await generationOf(shopper.hash)).toBe(before + 1);
+  });
+
+  it('an event sent again by a new request, whose queue message is redelivered, is pushed once', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const first = stored(run, 1, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-RESENT' },
+    });
+    await consume([first]);
+    // The storefront script sends the batch again (a new request: its own receivedAt), and that
+    // message's first delivery was retried (MongoDB slow): this is its redelivery.
+    const resent = { ...first, receivedAt: new Date(Date.parse(first.receivedAt) + 1_500).toISOString() };
+    const again = await redeliver([resent]);
+    expect(again.explicitAcks).toHaveLength(1);
+    expect(await countRun(run)).toBe(1);
+    expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-RESENT']);
+  });
+
+  it('a pack retried till the dead-letter queue for one event records the activity of the others on its last delivery, once', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const viewed = stored(run, 1, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-DLQ' },
+    });
+    const stuck = stored(run, 2, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-STUCK' },
+    });
+    // The real writer, but MongoDB answers `stuck` with a code not known to be permanent, every time.
+    const base = edgeEnv();
+    const namespace = base.EVENT_WRITER;
+    if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
+    const real = namespace.get(namespace.idFromName(`dlq-activity-${run}`));
+    const write = async (request: WriteRequest): Promise<WriteResult> => {
+      const kept = request.events.flatMap((event, index) =>
+        event.messageId === stuck.messageId ? [] : [{ event, redelivered: request.redelivered?.[index] }],
+      );
+      const written = await real.write({
+        events: kept.map(({ event }) => event),
+        rejected: request.rejected,
+        redelivered: kept.map(({ redelivered }) => redelivered === true),
+      });
+      let next = 0;
+      return {
+        ...written,
+        events: request.events.map((event) => {
+          if (event.messageId === stuck.messageId)
+            return { kind: 'retry', reason: 'MongoDB error 292: query exceeded memory limit' };
+          next += 1;
+          return written.events[next - 1] ?? { kind: 'retry', reason: 'no outcome' };
+        }),
+      };
+    };
+    const stub = {
+      write,
+      noteCallFailure: (detail: string) => real.noteCallFailure(detail),
+      noteDeadLetters: (messages: number, events: number) => real.noteDeadLetters(messages, events),
+      noteRedisWrite: () => Promise.resolve(),
+      status: () => real.status(),
+    };
+    const env = { ...base, EVENT_WRITER: { idFromName: () => ({}), get: () => stub } } as unknown as Env;
+    const body = packEvents([viewed, stuck])[0]?.body;
+    for (const attempts of [1, 2, MAX_RETRIES + 1]) {
+      const batch = createMessageBatch('rx-events', [
+        { id: `${run}-m`, timestamp: new Date(), attempts, body },
+      ]);
+      await handleEventBatch(batch, env);
+      expect((await getQueueResult(batch, createExecutionContext())).retryMessages).toHaveLength(1);
+      // Retried with deliveries to come: the activity waits for the one that ends the message.
+      const expected = isLastAttempt(attempts) ? ['P-DLQ'] : [];
+      expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(expected);
+    }
+    expect(await countRun(run)).toBe(1);
   });
 
   it('after an Order Completed the next /v1/recommendations (cached before) no longer shows the item bought', async () => {

@@ -323,6 +323,44 @@ describe('live experiment counters', () => {
     expect(await countRun(run)).toBe(4);
   });
 
+  it('events sent again by a new request count once, though that message is redelivered', async () => {
+    const { run, event, live } = liveSite();
+    const total = async () => ((await (await live()).json()) as LiveBody).total.treatment;
+    const views = [
+      event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed' }),
+      event(crypto.randomUUID(), 'treatment', {
+        event: 'Recommendation Shown',
+        properties: { placement: 'home' },
+      }),
+    ];
+    const delivery = (id: string, events: StoredEvent[], attempts: number) =>
+      createMessageBatch('rx-events', [
+        { id: `${run}-${id}`, timestamp: new Date(), attempts, body: packEvents(events)[0]?.body },
+      ]);
+    await handleEventBatch(delivery('first', views, 1), edgeEnv());
+    expect(await total()).toMatchObject({ events: 2, impressions: 1 });
+    // The same events sent again (a new request, so a new receivedAt) in another queue message, whose
+    // first delivery was retried (the writer call failed): its redelivery finds them stored by the first.
+    const later = new Date(Date.now() + 1_500).toISOString();
+    const resent = views.map((view) => ({ ...view, receivedAt: later }));
+    const redelivered = delivery('resent', resent, 2);
+    await handleEventBatch(redelivered, edgeEnv());
+    expect((await getQueueResult(redelivered, createExecutionContext())).explicitAcks).toHaveLength(1);
+    expect(await total()).toMatchObject({ events: 2, impressions: 1 });
+    // Its own copies still count on a redelivery: one stored by a delivery that died before counting.
+    const own = [event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed' })];
+    await expect(
+      handleEventBatch(delivery('own', own, 1), edgeEnv(), {
+        afterWrite: () => {
+          throw new Error('simulated death');
+        },
+      }),
+    ).rejects.toThrow('simulated death');
+    await handleEventBatch(delivery('own', own, 2), edgeEnv());
+    expect(await total()).toMatchObject({ events: 3, impressions: 1 });
+    expect(await countRun(run)).toBe(3);
+  });
+
   it('a message retried with nothing stored leaves no marker; one acked with only events sent twice does', async () => {
     const { event, live, site } = liveSite();
     const total = async () => ((await (await live()).json()) as LiveBody).total.treatment.events;

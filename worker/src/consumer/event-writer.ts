@@ -2,6 +2,7 @@ import type { Db, Document } from 'mongodb';
 import { toEventDocument } from '../../../contracts/event-document';
 import type { StoredEvent } from '../../../contracts/events';
 import { describeError } from '../describe-error';
+import { log } from '../log';
 import { EVENTS_COLLECTION, REJECTED_COLLECTION } from './collections';
 import type { RejectedEventDocument } from './rejected-event';
 import { type DocumentOutcome, outcomesOfInsert } from './write-errors';
@@ -10,6 +11,11 @@ import { type DocumentOutcome, outcomesOfInsert } from './write-errors';
 export interface WriteRequest {
   events: StoredEvent[];
   rejected: RejectedEventDocument[];
+  /**
+   * Per event (same order), whether its queue message is a redelivery (`attempts` > 1): such an event
+   * found stored already is told apart (DocumentOutcome `sameIntake`, copiesOfSameIntake).
+   */
+  redelivered?: boolean[];
 }
 
 /** Outcomes in the order of the request's arrays. `invalid` events were recorded in `rejected_events`. */
@@ -26,6 +32,7 @@ export interface WriteResult {
  */
 export async function writeBatch(db: Db, request: WriteRequest): Promise<WriteResult> {
   const eventOutcomes = await insertUnordered(db, EVENTS_COLLECTION, request.events.map(toEventDocument));
+  await copiesOfSameIntake(db, request, eventOutcomes);
 
   // Events MongoDB refused for good become rejected records too, so nothing vanishes.
   const refused: RejectedEventDocument[] = [];
@@ -44,6 +51,53 @@ export async function writeBatch(db: Db, request: WriteRequest): Promise<WriteRe
     if (recorded?.kind === 'retry') eventOutcomes[eventIndex] = recorded;
   });
   return { events: eventOutcomes, rejected: rejectedOutcomes.slice(0, request.rejected.length) };
+}
+
+/**
+ * For each event of a redelivered message found stored already, whether the stored copy came from the
+ * same intake request (the same `receivedAt`), set on its `duplicate` outcome as `sameIntake`. The
+ * consumer records activity and live counts for such a copy, since the delivery that stored it may
+ * have died before doing so; a copy from another request is the event sent twice (the storefront
+ * script sends a batch again when its page closed before the answer, Segment libraries retry), whose
+ * own message recorded it. `attempts` > 1 alone cannot tell the two apart: a resend whose first
+ * delivery was retried (MongoDB slow, or another event of its pack) would count again.
+ *
+ * Why `receivedAt`: every intake request stamps its own (events/enrich.ts), to the millisecond, so a
+ * resend's differs from the first send's, and it is in every document already: no field added to the
+ * data team's documents, and nothing read on a first delivery. One `find` by `_id` (projected to
+ * `receivedAt`) only for a redelivery with duplicates, which is rare. What it cannot tell apart is the
+ * same enriched body in two queue messages (the outbox sending events a timed-out send had queued after
+ * all, a dead-letter replay): should that second message itself be redelivered, its copies count as its
+ * own, as every duplicate of a redelivery did before. A failed read leaves `sameIntake` unset (the
+ * consumer then takes the copy as this message's: at least once, as before) and is only logged: the
+ * events are stored.
+ */
+async function copiesOfSameIntake(db: Db, request: WriteRequest, outcomes: DocumentOutcome[]): Promise<void> {
+  const asked = new Map<string, number[]>();
+  outcomes.forEach((outcome, index) => {
+    const event = request.events[index];
+    if (outcome.kind !== 'duplicate' || request.redelivered?.[index] !== true || event === undefined) return;
+    asked.set(event.messageId, [...(asked.get(event.messageId) ?? []), index]);
+  });
+  if (asked.size === 0) return;
+  let copies: Array<{ _id: string; receivedAt?: unknown }>;
+  try {
+    copies = await db
+      .collection<{ _id: string; receivedAt?: unknown }>(EVENTS_COLLECTION)
+      .find({ _id: { $in: [...asked.keys()] } }, { projection: { receivedAt: 1 } })
+      .toArray();
+  } catch (error) {
+    log('warn', 'events_duplicates_not_read', { events: asked.size, error });
+    return;
+  }
+  for (const copy of copies) {
+    const stored = copy.receivedAt instanceof Date ? copy.receivedAt.getTime() : Number.NaN;
+    for (const index of asked.get(copy._id) ?? []) {
+      const event = request.events[index];
+      if (event === undefined || Number.isNaN(stored)) continue;
+      outcomes[index] = { kind: 'duplicate', sameIntake: stored === new Date(event.receivedAt).getTime() };
+    }
+  }
 }
 
 async function insertUnordered(

@@ -57,6 +57,7 @@ export async function handleEventBatch(
     result = await storeBatch(env, {
       events: valid.map((entry) => entry.event),
       rejected: malformed.map((entry) => entry.record),
+      redelivered: valid.map((entry) => entry.message.attempts > 1),
     });
   } catch (caught) {
     // Neither /healthz nor the log quotes the document values a server message may carry.
@@ -144,24 +145,29 @@ async function deadLetter(env: Env, retried: readonly Message<unknown>[], reason
 }
 
 /**
- * A duplicate found in a redelivered message: stored by an earlier delivery of this message, which may
- * have died before its Redis writes. A first delivery's duplicates are events sent twice, whose first
- * message did its own. The one rule activityToRecord and liveDeliveries both go by.
+ * A duplicate found in a redelivered message and stored by an earlier delivery of this message, which
+ * may have died before its Redis writes. Any other duplicate is the event sent twice (the storefront
+ * script sends a batch again when the page that sent it closed before the answer; Segment libraries
+ * retry), whose first message did its own; so is every duplicate of a first delivery. A redelivery
+ * alone does not tell: a resend whose own first delivery was retried is redelivered too. So the writer
+ * compares the stored copy's `receivedAt` with this event's (event-writer.ts copiesOfSameIntake):
+ * each intake request stamps its own. Unknown (that read failed): taken as this message's, at least
+ * once. The one rule activityToRecord and liveDeliveries both go by.
  */
-function storedByEarlierDelivery(
-  kind: DocumentOutcome['kind'] | undefined,
-  message: Message<unknown>,
-): boolean {
-  return kind === 'duplicate' && message.attempts > 1;
+function storedByEarlierDelivery(outcome: DocumentOutcome | undefined, message: Message<unknown>): boolean {
+  return outcome?.kind === 'duplicate' && message.attempts > 1 && outcome.sameIntake !== false;
 }
 
 /**
- * The events whose activity this delivery writes to Redis: those stored now and, in a redelivered
- * message, those found stored already (at-least-once: the delivery that stored them may have died
- * before its Redis writes). A first delivery's duplicates are events sent twice (the storefront script
- * sends a batch again when the page that sent it closed before the answer): their first message wrote
- * their activity, and pushing it again would fill the shopper's list with copies. Events of a message
- * being retried wait for its redelivery, so they are recorded once. As liveDeliveries counts them.
+ * The events whose activity this delivery writes to Redis: those stored now and those an earlier
+ * delivery of the message stored (storedByEarlierDelivery: at-least-once, the delivery that stored them
+ * may have died before its Redis writes). Other duplicates are events sent twice: their first message
+ * wrote their activity, and pushing it again would fill the shopper's list with copies. Events of a
+ * message being retried wait for its redelivery, so they are recorded once; but on its last delivery,
+ * a retried message goes to the dead-letter queue, no delivery of it follows, and a replay finds its
+ * events stored (duplicates of a first delivery): so its stored events are recorded then, or never.
+ * (An event MongoDB refuses with a code not known to be permanent, write-errors.ts, keeps its pack
+ * retrying till then.) As liveDeliveries counts them.
  */
 function activityToRecord(
   valid: ReadonlyArray<{ message: Message<unknown>; event: StoredEvent }>,
@@ -170,17 +176,18 @@ function activityToRecord(
 ): StoredEvent[] {
   return valid
     .filter(({ message }, index) => {
-      if (retried.has(message)) return false;
-      const kind = outcomes[index]?.kind;
-      return kind === 'stored' || storedByEarlierDelivery(kind, message);
+      if (retried.has(message) && !isLastAttempt(message.attempts)) return false;
+      const outcome = outcomes[index];
+      return outcome?.kind === 'stored' || storedByEarlierDelivery(outcome, message);
     })
     .map(({ event }) => event);
 }
 
 /**
- * Each message's events for the live counters: those stored now, and, in a redelivered message, those
- * found stored already (counted only if the delivery that stored them died before counting; see
- * recordLiveCounters). A first delivery's duplicates are events sent twice and never count.
+ * Each message's events for the live counters: those stored now (also in a message being retried), and
+ * those an earlier delivery of the message stored (storedByEarlierDelivery; counted only if the
+ * delivery that stored them died before counting, see recordLiveCounters). Other duplicates are events
+ * sent twice and never count.
  */
 function liveDeliveries(
   valid: ReadonlyArray<{ message: Message<unknown>; event: StoredEvent }>,
@@ -203,9 +210,9 @@ function liveDeliveries(
       };
       byMessage.set(message, delivery);
     }
-    const kind = outcomes[index]?.kind;
-    if (kind === 'stored') delivery.stored.push(event);
-    else if (storedByEarlierDelivery(kind, message)) delivery.storedEarlier.push(event);
+    const outcome = outcomes[index];
+    if (outcome?.kind === 'stored') delivery.stored.push(event);
+    else if (storedByEarlierDelivery(outcome, message)) delivery.storedEarlier.push(event);
   });
   return [...byMessage.values()];
 }

@@ -3,7 +3,16 @@ import type { MongoBulkWriteError } from 'mongodb';
 /** What happened to one document of an unordered insert. */
 export type DocumentOutcome =
   | { kind: 'stored' }
-  | { kind: 'duplicate' }
+  | {
+      kind: 'duplicate';
+      /**
+       * Whether the copy in MongoDB came from the same intake request as this event (its `receivedAt`
+       * is this event's): stored by an earlier delivery of this queue message, not by an event sent
+       * twice. Asked only for events of a redelivered message (WriteRequest.redelivered, writeBatch);
+       * absent when not asked or not known (the read failed).
+       */
+      sameIntake?: boolean;
+    }
   | { kind: 'invalid'; reason: string }
   | { kind: 'retry'; reason: string };
 

@@ -62,9 +62,10 @@ export interface LiveDelivery {
   /** Events this delivery stored for the first time: counted. */
   stored: readonly StoredEvent[];
   /**
-   * Events a redelivery of the message (`attempts` > 1) found stored already: counted only when no
-   * earlier delivery of the message counted (no marker), that is when the one that stored them died
-   * before counting. Empty on a first delivery, where an event already stored was sent twice.
+   * Events a redelivery of the message (`attempts` > 1) found stored by an earlier delivery of it (the
+   * copy has the event's `receivedAt`; consumer/handler.ts storedByEarlierDelivery): counted only when
+   * no earlier delivery of the message counted (no marker), that is when the one that stored them died
+   * before counting. Never an event sent twice (a copy from another request), nor on a first delivery.
    */
   storedEarlier: readonly StoredEvent[];
 }
