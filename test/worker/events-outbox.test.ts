@@ -6,7 +6,7 @@ import {
   runInDurableObject,
   SELF,
 } from 'cloudflare:test';
-import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import type { RxEvent, StoredEvent } from '../../contracts/events';
 import { createApp } from '../../worker/src/app';
 import { retryDelaySeconds } from '../../worker/src/consumer/backoff';
@@ -346,6 +346,78 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     await expect(holdEvents(workerEnv, [viewEvent(runId(), 0) as unknown as RxEvent])).rejects.toThrow(
       `The outbox is full (${MAX_HELD_EVENTS} events waiting); 1 refused`,
     );
+    // Emptied before its alarm could send the filler on.
+    await runInDurableObject(outbox(), async (_instance: EventOutbox, state) => {
+      state.storage.sql.exec('DELETE FROM held_events');
+      await state.storage.deleteAlarm();
+    });
+  });
+
+  it('a hand-over that does not fit whole is not held at all: the sender is told to send it again, and no part of it is delivered', async () => {
+    // One place left, three events: with a part held, "not held, retry" would be false of it, and its
+    // event sent without a messageId would be stored twice (once more under the retry's fresh id).
+    // Emptied at the end, pass or fail, before its alarm could send the filler on.
+    onTestFinished(() =>
+      runInDurableObject(outbox(), async (_instance: EventOutbox, state) => {
+        state.storage.sql.exec('DELETE FROM held_events');
+        await state.storage.deleteAlarm();
+      }),
+    );
+    await runInDurableObject(outbox(), (_instance: EventOutbox, state) => {
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO held_events (message_id, held_at, body) SELECT 'filler-' || i, 0, '{}' FROM n`,
+        MAX_HELD_EVENTS - 1,
+      );
+    });
+    const run = runId();
+    const { messageId: _own, ...withoutId } = viewEvent(run, 0) as Record<string, unknown>;
+    const errors = vi.spyOn(console, 'error');
+    const answer = await createApp().fetch(
+      new Request('http://worker.test/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ batch: [withoutId, viewEvent(run, 1), viewEvent(run, 2)] }),
+      }),
+      { ...workerEnv, EVENTS: refusingQueue() },
+      createExecutionContext(),
+    );
+    expect(answer.status).toBe(503);
+    expect((await answer.json<{ error: { message: string } }>()).error.message).toBe(
+      'Events could not be queued; retry later with the same messageIds',
+    );
+    const notHeld = errors.mock.calls
+      .map((call) => String(call[0]))
+      .filter((line) => line.includes('events_not_held'));
+    expect(notHeld.map((line) => JSON.parse(line))).toMatchObject([{ event: 'events_not_held', events: 3 }]);
+    const heldIds = await heldMessageIds();
+    expect(heldIds).toHaveLength(MAX_HELD_EVENTS - 1);
+    expect(heldIds.filter((id) => !id.startsWith('filler-'))).toEqual([]);
+    expect((await outbox().status()).waiting).toBe(MAX_HELD_EVENTS - 1);
+    // The same directly: nothing held, all three refused. One that fits still is.
+    const stored = await storedRun(run);
+    expect(await outbox().hold(stored)).toEqual({
+      held: 0,
+      alreadyHeld: 0,
+      refused: 3,
+      waiting: MAX_HELD_EVENTS - 1,
+    });
+    expect(await outbox().hold(stored.slice(0, 1))).toEqual({
+      held: 1,
+      alreadyHeld: 0,
+      refused: 0,
+      waiting: MAX_HELD_EVENTS,
+    });
+    // Held already, and one more: the held one still counts once, the new one is refused.
+    expect(await outbox().hold(stored.slice(0, 2))).toEqual({
+      held: 0,
+      alreadyHeld: 1,
+      refused: 1,
+      waiting: MAX_HELD_EVENTS,
+    });
+    expect((await heldMessageIds()).filter((id) => !id.startsWith('filler-'))).toEqual([
+      stored[0]?.messageId,
+    ]);
     // Emptied before its alarm could send the filler on.
     await runInDurableObject(outbox(), async (_instance: EventOutbox, state) => {
       state.storage.sql.exec('DELETE FROM held_events');

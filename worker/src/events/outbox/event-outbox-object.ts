@@ -24,7 +24,10 @@ export interface HoldResult {
   held: number;
   /** Already held under the same `messageId` (a repeated hand-over; kept once). */
   alreadyHeld: number;
-  /** Not held because the outbox is full: these are lost, and the caller says so. */
+  /**
+   * Not held because the outbox had no room for all the new events of the hand-over (then none is
+   * held, `held` is 0): they rely on their sender's retry, and the caller says so.
+   */
   refused: number;
   /** Events waiting after this call. */
   waiting: number;
@@ -129,40 +132,51 @@ export class EventOutbox extends DurableObject<Env> {
       );
   }
 
-  /** Keeps `events` until the queue takes them, and makes sure a delivery is scheduled. */
+  /**
+   * Keeps `events` until the queue takes them, and makes sure a delivery is scheduled. All or nothing:
+   * when the outbox has no room for every new one (MAX_HELD_EVENTS), none is held, so the caller's
+   * "not held, send them again" is true of each (a part held would be delivered, and its events sent
+   * without a messageId stored twice, once more under the fresh id the retry gets).
+   */
   async hold(events: StoredEvent[]): Promise<HoldResult> {
     const now = Date.now();
-    let waiting = this.waiting();
-    const result: HoldResult = { held: 0, alreadyHeld: 0, refused: 0, waiting };
-    for (const event of events) {
-      if (waiting >= MAX_HELD_EVENTS) {
-        result.refused += 1;
-        continue;
-      }
-      // RETURNING answers a row only when one was inserted (rowsWritten also counts a conflict's probe).
-      const inserted = this.sql
-        .exec(
-          `INSERT INTO held_events (message_id, held_at, body) VALUES (?, ?, ?)
-           ON CONFLICT (message_id) DO NOTHING RETURNING seq`,
-          event.messageId,
-          now,
-          JSON.stringify(event),
-        )
-        .toArray();
-      if (inserted.length > 0) {
-        result.held += 1;
-        waiting += 1;
-        this.heldCount = waiting;
-      } else {
-        result.alreadyHeld += 1;
-      }
+    const before = this.waiting();
+    let held = 0;
+    let alreadyHeld = 0;
+    let full = false;
+    try {
+      // One transaction: rolled back whole when the new events do not all fit.
+      this.ctx.storage.transactionSync(() => {
+        for (const event of events) {
+          // RETURNING answers a row only when one was inserted (rowsWritten also counts a conflict's probe).
+          const inserted = this.sql
+            .exec(
+              `INSERT INTO held_events (message_id, held_at, body) VALUES (?, ?, ?)
+               ON CONFLICT (message_id) DO NOTHING RETURNING seq`,
+              event.messageId,
+              now,
+              JSON.stringify(event),
+            )
+            .toArray();
+          if (inserted.length > 0) held += 1;
+          else alreadyHeld += 1;
+        }
+        if (before + held > MAX_HELD_EVENTS) {
+          full = true;
+          throw new Error('The outbox is full');
+        }
+      });
+    } catch (error) {
+      if (!full) throw error;
+      log('error', 'outbox_full', { refused: held, waiting: before });
+      return { held: 0, alreadyHeld, refused: held, waiting: before };
     }
-    result.waiting = waiting;
-    if (result.refused > 0) log('error', 'outbox_full', { refused: result.refused, waiting });
+    const waiting = before + held;
+    this.heldCount = waiting;
     if (waiting > 0 && (await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(now + retryDelaySeconds(this.failedAttempts() + 1) * 1000);
     }
-    return result;
+    return { held, alreadyHeld, refused: 0, waiting };
   }
 
   /** One delivery: the oldest DELIVERY_BATCH events to the queue, then the next batch or a retry. */

@@ -74,7 +74,7 @@ function outbox(env: Pick<Env, 'EVENT_OUTBOX'>, index: number) {
 /**
  * Hands events the queue refused to the durable outbox, which sends them on once the queue takes
  * them again. Enriched here, when the edge accepted them, exactly as `enqueueEvents` would have.
- * Throws `OutboxRefusedError` when any could not be held.
+ * Throws `OutboxRefusedError` when they could not be held (then none of them is).
  */
 export async function holdEvents(
   env: Pick<Env, 'EVENT_OUTBOX' | 'OUTBOX_SHARDS' | 'SITE_ID' | 'HOLDOUT_PERCENT'>,
@@ -85,7 +85,8 @@ export async function holdEvents(
 
 /**
  * Hands already enriched events to the outbox (the intake's, enriched for the queue). Throws
- * `OutboxRefusedError` when any could not be held, and a `DeadlineError` when the outbox did not
+ * `OutboxRefusedError` when they could not be held (the outbox holds a hand-over whole or not at all,
+ * so then none of its new events is held: EventOutbox.hold), and a `DeadlineError` when the outbox did not
  * answer within HOLD_BUDGET_MS: the caller then treats them as not held, and a hand-over that
  * completed after all is harmless, since each `messageId` is stored once.
  */
