@@ -127,14 +127,47 @@ export const EventPropertiesSchema = z.looseObject({
   query: optional(z.string()),
 });
 
-const IsoTimestampSchema = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z',
-});
+const TIMESTAMP_MESSAGE = 'must be an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z';
+const StrictIsoTimestampSchema = z.iso.datetime({ offset: true, message: TIMESTAMP_MESSAGE });
 
-/** Whether a value is a date-time as `timestamp` takes it (ISO 8601 with a zone), e.g. a sender's `sentAt`. */
-export function isIsoTimestamp(value: unknown): value is string {
-  return IsoTimestampSchema.safeParse(value).success;
+/**
+ * ISO 8601 forms senders send that `z.iso.datetime` refuses: a zone offset without its colon
+ * (`+0200`: PHP's DATE_ISO8601, Java's SimpleDateFormat `Z`) or in whole hours (`+02`), and times
+ * without seconds (`2024-05-01T12:00Z`). Refusing them would refuse the whole event (an order).
+ */
+const LENIENT_TIMESTAMP =
+  /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/**
+ * A date-time in one of the LENIENT_TIMESTAMP forms as the same instant in UTC, `toISOString`'s form
+ * (`2024-05-01T10:00:00.000Z`); any other value as given (the strict forms stay as sent).
+ */
+function normalisedTimestamp(value: unknown): unknown {
+  if (typeof value !== 'string' || StrictIsoTimestampSchema.safeParse(value).success) return value;
+  const match = LENIENT_TIMESTAMP.exec(value);
+  if (!match) return value;
+  const [, date, hours, minutes, seconds = '00', fraction = '', zone = 'Z'] = match;
+  const offset = zone === 'Z' ? zone : `${zone.slice(0, 3)}:${zone.length > 3 ? zone.slice(-2) : '00'}`;
+  // Checked in the strict form (month lengths, hours up to 23) before Date.parse reads it.
+  const strict = `${date}T${hours}:${minutes}:${seconds}${fraction}${offset}`;
+  return StrictIsoTimestampSchema.safeParse(strict).success
+    ? new Date(Date.parse(strict)).toISOString()
+    : value;
+}
+
+/**
+ * An ISO 8601 date-time with a zone: RFC 3339 (`2024-05-01T12:00:00Z`, `...+02:00`), stored as sent,
+ * or a LENIENT_TIMESTAMP form, stored as the same instant in UTC.
+ */
+const IsoTimestampSchema = z.preprocess(normalisedTimestamp, StrictIsoTimestampSchema);
+
+/**
+ * A date-time as `timestamp` takes it (IsoTimestampSchema), as it would be stored, e.g. a sender's
+ * `sentAt` or `originalTimestamp`; undefined for anything else.
+ */
+export function isoTimestampOf(value: unknown): string | undefined {
+  const parsed = IsoTimestampSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 const eventShape = {

@@ -141,6 +141,57 @@ describe('event time from originalTimestamp and sentAt (RudderStack sends no tim
     expect(age(docs[5])).toBe(minutes(20));
   });
 
+  it('takes +hhmm offsets and times without seconds (PHP DATE_ISO8601, Java SimpleDateFormat), stored as the same instant', async () => {
+    const run = runId();
+    const { timestamp: _t, ...untimed } = viewEvent(run, 0);
+    const timed = (index: number, timestamp: string) => ({
+      ...untimed,
+      messageId: `${run}-${index}`,
+      timestamp,
+    });
+    // `originalTimestamp` and `sentAt` in those forms too: read as `timestamp` is (senderTime).
+    const sentAt = Math.floor(Date.now() / 60_000) * 60_000;
+    const original = sentAt - minutes(10);
+    const withOffset = (ms: number, offset: string, offsetMs: number) =>
+      `${new Date(ms + offsetMs).toISOString().slice(0, 19)}${offset}`;
+    const batch = [
+      timed(0, '2024-05-01T12:00:00+0200'),
+      timed(1, '2024-05-01T12:00Z'),
+      timed(2, '2024-05-01T12:00:30.5-0530'),
+      timed(3, '2024-05-01T12:00+02'),
+      timed(4, '2024-02-30T12:00:00+0200'), // no 30 February
+      {
+        ...untimed,
+        messageId: `${run}-5`,
+        originalTimestamp: withOffset(original, '+0200', 2 * 3_600_000),
+        sentAt: `${new Date(sentAt).toISOString().slice(0, 16)}Z`,
+      },
+    ];
+    const response = await post('/v1/batch', { batch });
+    expect(await response.json()).toEqual({
+      success: true,
+      accepted: 5,
+      rejected: [
+        {
+          index: 4,
+          field: 'timestamp',
+          reason: 'must be an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z',
+        },
+      ],
+    });
+    expect(await waitForRunCount(run, 5)).toBe(5);
+    const docs = await docsOf(run);
+    expect(docs.map((doc) => [doc._id, doc.timestamp.toISOString()]).slice(0, 4)).toEqual([
+      [`${run}-0`, '2024-05-01T10:00:00.000Z'],
+      [`${run}-1`, '2024-05-01T12:00:00.000Z'],
+      [`${run}-2`, '2024-05-01T17:30:30.500Z'],
+      [`${run}-3`, '2024-05-01T10:00:00.000Z'],
+    ]);
+    const corrected = docs[4];
+    expect(corrected?._id).toBe(`${run}-5`);
+    expect(corrected && corrected.receivedAt.getTime() - corrected.timestamp.getTime()).toBe(minutes(10));
+  });
+
   it('/v1/track: a single call corrected by its own sentAt', async () => {
     const run = runId();
     const now = Date.now();
@@ -154,6 +205,108 @@ describe('event time from originalTimestamp and sentAt (RudderStack sends no tim
     expect(await waitForRunCount(run, 1)).toBe(1);
     const [doc] = await docsOf(run);
     expect(doc && doc.receivedAt.getTime() - doc.timestamp.getTime()).toBe(2_000);
+  });
+});
+
+describe('analytics.js 2.0 (@segment/analytics-next): its short paths, text/plain, writeKey in the body', () => {
+  // What it posts with its apiHost set to the worker: `${apiHost}/${type.charAt(0)}` per call, or
+  // `${apiHost}/b` in its batching mode; no Authorization header, so no CORS preflight.
+  const WRITE_KEY = 'test-segment-write-key';
+  const ajsCall = (run: string, index: number, type: string, extra: Record<string, unknown> = {}) => {
+    const { type: _type, ...event } = viewEvent(run, index);
+    return {
+      ...event,
+      type,
+      sentAt: new Date().toISOString(),
+      writeKey: WRITE_KEY,
+      integrations: {},
+      _metadata: { bundled: ['Segment.io'], unbundled: [], bundledIds: [] },
+      context: {
+        page: { url: 'https://shop.example/p' },
+        library: { name: 'analytics.js', version: 'next-1.70.0' },
+      },
+      ...extra,
+    };
+  };
+  const ajsPost = (path: string, body: object) =>
+    SELF.fetch(`${BASE}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(body),
+    });
+
+  it('/v1/t, /v1/p, /v1/i and /v1/b store the events, as /v1/track, /v1/page, /v1/identify and /v1/batch do', async () => {
+    const run = runId();
+    const sent = [
+      ['/v1/t', ajsCall(run, 0, 'track')],
+      ['/v1/p', ajsCall(run, 1, 'page', { event: undefined, name: 'Product' })],
+      [
+        '/v1/i',
+        ajsCall(run, 2, 'identify', { event: undefined, userId: `user-${run}`, traits: { plan: 'a' } }),
+      ],
+      [
+        '/v1/b',
+        {
+          writeKey: WRITE_KEY,
+          batch: [3, 4].map((index) => {
+            const { sentAt: _sentAt, ...event } = ajsCall(run, index, 'track');
+            return event;
+          }),
+          sentAt: new Date().toISOString(),
+        },
+      ],
+    ] as const;
+    for (const [path, body] of sent) {
+      const response = await ajsPost(path, body);
+      expect({ path, status: response.status }).toEqual({ path, status: 200 });
+      expect(await response.json()).toMatchObject({ success: true, rejected: [] });
+    }
+    expect(await waitForRunCount(run, 5)).toBe(5);
+    const docs = await withDb((db) =>
+      db
+        .collection<Record<string, unknown>>('events')
+        .find({ 'properties.run': run })
+        .sort({ _id: 1 })
+        .toArray(),
+    );
+    expect(docs.map((doc) => [doc._id, doc.type])).toEqual([
+      [`${run}-0`, 'track'],
+      [`${run}-1`, 'page'],
+      [`${run}-2`, 'identify'],
+      [`${run}-3`, 'track'],
+      [`${run}-4`, 'track'],
+    ]);
+    // The write key is a credential: in no stored event.
+    for (const doc of docs) expect(doc).not.toHaveProperty('writeKey');
+  });
+
+  it('the short paths need the write key as the long ones do', async () => {
+    const { writeKey: _key, ...keyless } = ajsCall(runId(), 0, 'track');
+    expect((await ajsPost('/v1/t', keyless)).status).toBe(401);
+    expect((await ajsPost('/v1/b', { batch: [keyless] })).status).toBe(401);
+  });
+
+  it('screen, group and alias calls, long or short path, are refused naming type, as /v1/batch refuses them', async () => {
+    const run = runId();
+    const refusal = { index: 0, field: 'type', reason: 'must be "track", "page" or "identify"' };
+    for (const type of ['screen', 'group', 'alias']) {
+      for (const path of [`/v1/${type}`, `/v1/${type.charAt(0)}`]) {
+        const response = await ajsPost(path, ajsCall(run, 0, type, { event: undefined }));
+        expect({ path, status: response.status }).toEqual({ path, status: 400 });
+        expect(await response.json()).toMatchObject({
+          error: { code: 'invalid_events', details: [refusal] },
+        });
+      }
+      const batch = await ajsPost('/v1/b', { writeKey: WRITE_KEY, batch: [ajsCall(run, 0, type)] });
+      expect(batch.status).toBe(400);
+      expect(await batch.json()).toMatchObject({ error: { code: 'invalid_events', details: [refusal] } });
+    }
+    // In a batch beside a track call: that one is stored, this one listed.
+    const mixed = await ajsPost('/v1/b', {
+      writeKey: WRITE_KEY,
+      batch: [ajsCall(run, 1, 'track'), ajsCall(run, 2, 'group', { event: undefined, groupId: 'g1' })],
+    });
+    expect(await mixed.json()).toEqual({ success: true, accepted: 1, rejected: [{ ...refusal, index: 1 }] });
   });
 });
 
@@ -178,7 +331,16 @@ describe('CORS for RudderStack JS on the shop pages', () => {
       .split(/\s*,\s*/);
 
   it('the Segment-compatible routes allow its Authorization and AnonymousId headers', async () => {
-    for (const path of ['/v1/batch', '/v1/track', '/v1/page', '/v1/identify']) {
+    for (const path of [
+      '/v1/batch',
+      '/v1/track',
+      '/v1/page',
+      '/v1/identify',
+      '/v1/b',
+      '/v1/t',
+      '/v1/p',
+      '/v1/i',
+    ]) {
       expect(await allowed(path)).toEqual(
         expect.arrayContaining(['authorization', 'anonymousid', 'content-type']),
       );

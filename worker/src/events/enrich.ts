@@ -1,4 +1,4 @@
-import { isIsoTimestamp, type RxEvent, SERVER_OWNED_KEYS, type StoredEvent } from '../../../contracts/events';
+import { isoTimestampOf, type RxEvent, SERVER_OWNED_KEYS, type StoredEvent } from '../../../contracts/events';
 import type { Env } from '../env';
 import { type Bucket, holdoutBucket, holdoutPercent } from '../shopper';
 
@@ -23,14 +23,15 @@ const MAX_CLOCK_AHEAD_MS = 86_400_000;
  * the request left). From those the time is computed as Segment does, taking the device clock's error
  * out: `receivedAt - (sentAt - originalTimestamp)`, so a phone set two days slow still dates its events
  * right. Without a valid `sentAt` (the event's own, else the request's), `originalTimestamp` as sent.
- * Values that are not ISO 8601 date-times with a zone are ignored, as if not sent.
+ * Values that are not ISO 8601 date-times with a zone are ignored, as if not sent; the forms `timestamp`
+ * takes are read as it reads them (isoTimestampOf: `+0200` offsets, times without seconds).
  */
 function senderTime(event: RxEvent, receivedAt: string, requestSentAt: unknown): string | undefined {
   if (event.timestamp !== undefined) return event.timestamp;
-  const original = event.originalTimestamp;
-  if (!isIsoTimestamp(original)) return undefined;
-  const sentAt = isIsoTimestamp(event.sentAt) ? event.sentAt : requestSentAt;
-  if (!isIsoTimestamp(sentAt)) return original;
+  const original = isoTimestampOf(event.originalTimestamp);
+  if (original === undefined) return undefined;
+  const sentAt = isoTimestampOf(event.sentAt) ?? isoTimestampOf(requestSentAt);
+  if (sentAt === undefined) return original;
   const skew = Date.parse(sentAt) - Date.parse(original);
   return new Date(Date.parse(receivedAt) - skew).toISOString();
 }

@@ -1,7 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { describeIssues, EVENT_LIMITS, type EventType, jsonByteSize } from '../../../contracts/events';
+import { describeIssues, EVENT_LIMITS, jsonByteSize } from '../../../contracts/events';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { limitBodySize } from '../middleware/body-size-limit';
@@ -30,7 +30,7 @@ const SegmentBatchSchema = z.looseObject({
   context: JsonObjectSchema.optional(),
 });
 
-/** `/v1/track`, `/v1/page`, `/v1/identify`: one event object; its type comes from the path. */
+/** `/v1/track`, `/v1/t` and the other single calls: one event object; its type comes from the path. */
 const SegmentCallSchema = JsonObjectSchema;
 
 /** zValidator hook: a body of the wrong shape is a 400 with the zod reasons as details. */
@@ -41,50 +41,67 @@ function invalidBody(message: string) {
 }
 
 /**
- * Segment-compatible intake (Segment's HTTP tracking API bodies and write-key Basic auth), so a
- * shop's existing Segment/RudderStack sources can point at the worker. Answers like Segment:
- * `200 { success: true }`, plus `accepted` and `rejected` (per-event reasons).
+ * Segment's call types, each at its long path (`/v1/track`, Segment's HTTP tracking API) and its short
+ * one (`/v1/t`: `${apiHost}/${type.charAt(0)}`, where Segment's browser library, analytics.js 2.0 /
+ * @segment/analytics-next, posts). The worker stores the first three; the others are answered as
+ * `/v1/batch` answers an event of that type: refused, naming `type` (400 when it is the only event).
  */
-export const segmentRoutes = new Hono<AppEnv>().post(
-  '/batch',
-  limitBodySize(EVENT_LIMITS.maxBatchBytes),
-  acceptJsonBody(EVENT_LIMITS.maxBatchBytes),
-  requireSegmentWriteKey(),
-  zValidator('json', SegmentBatchSchema, invalidBody('Send {"batch": [event, ...]}')),
-  async (c) => {
-    const { batch, context, sentAt } = c.req.valid('json');
-    if (context !== undefined) assertContextFits(context, batch.length);
-    const events = context === undefined ? batch : batch.map((raw) => withBatchContext(raw, context));
-    // The batch's `sentAt` (analytics-node and RudderStack's server SDKs send it there) dates the
-    // events that have only an `originalTimestamp` and no `sentAt` of their own (enrich.ts senderTime).
-    return answer(c, events, { sentAt });
-  },
-);
-
-const SINGLE_CALLS: readonly EventType[] = ['track', 'page', 'identify'];
+const CALL_TYPES = ['track', 'page', 'identify', 'screen', 'group', 'alias'] as const;
+/** `/v1/batch`, and `/v1/b` where analytics.js 2.0 posts in its batching mode. */
+const BATCH_PATHS = ['/batch', '/b'];
+const callPaths = (type: string) => [`/${type}`, `/${type.charAt(0)}`];
 
 /**
  * The routes' paths as the app mounts them (`app.route('/v1', segmentRoutes)` in app.ts): their CORS
- * preflight allows the headers Segment-compatible browser libraries send (middleware/shop-cors.ts).
+ * preflight allows the headers Segment-compatible browser libraries send (middleware/shop-cors.ts), and
+ * the server sources' write key exempts them from the rate limit (middleware/rate-limit.ts).
  */
-export const SEGMENT_CALL_PATHS: readonly string[] = [
-  '/v1/batch',
-  ...SINGLE_CALLS.map((type) => `/v1/${type}`),
-];
+export const SEGMENT_CALL_PATHS: readonly string[] = [...BATCH_PATHS, ...CALL_TYPES.flatMap(callPaths)].map(
+  (path) => `/v1${path}`,
+);
 
-for (const type of SINGLE_CALLS) {
+/**
+ * Segment-compatible intake (Segment's HTTP tracking API bodies and write-key Basic auth, and the
+ * short paths of analytics.js 2.0), so a shop's existing Segment/RudderStack sources can point at the
+ * worker. Answers like Segment: `200 { success: true }`, plus `accepted` and `rejected` (per-event reasons).
+ */
+export const segmentRoutes = new Hono<AppEnv>();
+
+for (const path of BATCH_PATHS) {
   segmentRoutes.post(
-    `/${type}`,
-    limitBodySize(EVENT_LIMITS.maxEventBytes),
-    acceptJsonBody(EVENT_LIMITS.maxEventBytes),
+    path,
+    limitBodySize(EVENT_LIMITS.maxBatchBytes),
+    acceptJsonBody(EVENT_LIMITS.maxBatchBytes),
     requireSegmentWriteKey(),
-    zValidator('json', SegmentCallSchema, invalidBody(`Send one ${type} call as a JSON object`)),
+    zValidator('json', SegmentBatchSchema, invalidBody('Send {"batch": [event, ...]}')),
     async (c) => {
-      // `writeKey` is a credential: never stored with the event.
-      const { writeKey: _credential, ...event } = c.req.valid('json');
-      return answer(c, [{ ...event, type }]);
+      // `writeKey` (analytics.js 2.0 sends it in the body) is a credential: never stored, nor is it in
+      // the events (enrich.ts drops the key from each).
+      const { batch, context, sentAt } = c.req.valid('json');
+      if (context !== undefined) assertContextFits(context, batch.length);
+      const events = context === undefined ? batch : batch.map((raw) => withBatchContext(raw, context));
+      // The batch's `sentAt` (analytics-node and RudderStack's server SDKs send it there) dates the
+      // events that have only an `originalTimestamp` and no `sentAt` of their own (enrich.ts senderTime).
+      return answer(c, events, { sentAt });
     },
   );
+}
+
+for (const type of CALL_TYPES) {
+  for (const path of callPaths(type)) {
+    segmentRoutes.post(
+      path,
+      limitBodySize(EVENT_LIMITS.maxEventBytes),
+      acceptJsonBody(EVENT_LIMITS.maxEventBytes),
+      requireSegmentWriteKey(),
+      zValidator('json', SegmentCallSchema, invalidBody(`Send one ${type} call as a JSON object`)),
+      async (c) => {
+        // `writeKey` is a credential: never stored with the event.
+        const { writeKey: _credential, ...event } = c.req.valid('json');
+        return answer(c, [{ ...event, type }]);
+      },
+    );
+  }
 }
 
 async function answer(c: Context<AppEnv>, events: readonly unknown[], options: EnrichOptions = {}) {
