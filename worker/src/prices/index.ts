@@ -8,6 +8,7 @@ import { newQuoteId, signingKey, signPriceToken } from './price-token';
 
 export {
   keyId,
+  MAX_TOKEN_CHARS,
   newQuoteId,
   type PriceClaims,
   type PriceKeyring,

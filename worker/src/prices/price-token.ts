@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_ID_CHARS } from '../../../contracts/events';
 import { toHex } from '../hex';
 import { fromBase64Url, toBase64Url } from './base64url';
 
@@ -79,7 +80,47 @@ export function signingKey(secret: string): Promise<CryptoKey> {
 /** What the key id is the MAC of; fixed, so that anyone holding a key can compute its id. */
 const KEY_ID_LABEL = 'rx price key id';
 /** Key ids are the first 6 bytes of that MAC, in hex: 12 characters. */
-const KEY_ID = /^[0-9a-f]{12}$/;
+const KEY_ID_BYTES = 6;
+const KEY_ID = new RegExp(`^[0-9a-f]{${KEY_ID_BYTES * 2}}$`);
+/** Quote ids are this many random bytes, in base64url (newQuoteId). */
+const QUOTE_ID_BYTES = 12;
+/** A token's MAC: HMAC-SHA256, 32 bytes. */
+const MAC_BYTES = 32;
+/** A shopper's userHash: 128 bits in hex (shopper/user-hash.ts). */
+const USER_HASH_CHARS = 32;
+
+/** Characters of `bytes` bytes in base64url without padding. */
+const base64UrlChars = (bytes: number) => Math.ceil((bytes * 4) / 3);
+
+/**
+ * The widest claims this worker can sign, each field as long as JSON can write it: the product id is
+ * one the API took (PRODUCT_ID_PATTERN: up to 256 code points, the events' MAX_ID_CHARS, of any script,
+ * no control characters or lone surrogates, so none is escaped wider than its UTF-8, at most 4 bytes;
+ * `"` and `\` escape to 2), the longest a JS number is written (24 characters), a currency of 3
+ * characters each escaped as `\u0000`, and the largest whole number zod's `int()` takes as expiry.
+ */
+const WIDEST_CLAIMS: PriceClaims = {
+  p: '\u{10FFFF}'.repeat(MAX_ID_CHARS),
+  a: 0.0000012345678901234567,
+  c: '\u0000'.repeat(3),
+  u: 'f'.repeat(USER_HASH_CHARS),
+  e: Number.MAX_SAFE_INTEGER,
+  q: 'x'.repeat(base64UrlChars(QUOTE_ID_BYTES)),
+};
+
+/**
+ * The longest token this worker can sign (about 1,600 characters): `v2.<kid>.<payload>.<mac>` of
+ * WIDEST_CLAIMS. A product id of 256 CJK characters (3 bytes each in UTF-8) makes a real token of
+ * ~1,230. Verify answers anything longer `malformed` without reading it.
+ */
+export const MAX_TOKEN_CHARS =
+  TOKEN_VERSION.length +
+  1 +
+  KEY_ID_BYTES * 2 +
+  1 +
+  base64UrlChars(encoder.encode(JSON.stringify(WIDEST_CLAIMS)).byteLength) +
+  1 +
+  base64UrlChars(MAC_BYTES);
 const keyIds = new WeakMap<CryptoKey, Promise<string>>();
 
 /**
@@ -94,7 +135,7 @@ export function keyId(key: CryptoKey): Promise<string> {
   if (!id) {
     id = crypto.subtle
       .sign('HMAC', key, encoder.encode(KEY_ID_LABEL))
-      .then((mac) => toHex(new Uint8Array(mac, 0, 6)));
+      .then((mac) => toHex(new Uint8Array(mac, 0, KEY_ID_BYTES)));
     keyIds.set(key, id);
   }
   return id;
@@ -102,7 +143,7 @@ export function keyId(key: CryptoKey): Promise<string> {
 
 /** A fresh quote id: 96 random bits, base64url (16 characters). */
 export function newQuoteId(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(QUOTE_ID_BYTES)));
 }
 
 /** The keyring from the worker's secrets; undefined without `PRICE_SIGNING_KEY` (nothing is signed then). */
@@ -126,7 +167,8 @@ export async function signPriceToken(key: CryptoKey, claims: PriceClaims): Promi
 
 /**
  * Verifies a token for a shopper at a time. The key is the keyring's one the token's key id names;
- * anything but a `v2` token (a `v1` one included) is `malformed`. The MAC is checked
+ * anything but a `v2` token (a `v1` one included) is `malformed`, as is one longer than any this
+ * worker signs (MAX_TOKEN_CHARS), which is not read at all. The MAC is checked
  * with `crypto.subtle.verify` (constant time) before anything in the payload is believed; expiry and
  * shopper are checked after. `userHash` may list several hashes of one shopper (a logged-in shopper's
  * and their anonymous session's: a price quoted before login names the anonymous one); the token must
@@ -140,6 +182,7 @@ export async function verifyPriceToken(
 ): Promise<TokenCheck> {
   const ring: PriceKeyring = 'current' in keyring ? keyring : { current: keyring };
   const held = ring.previous ? [ring.current, ring.previous] : [ring.current];
+  if (token.length > MAX_TOKEN_CHARS) return { valid: false, reason: 'malformed' };
   const parts = token.split('.');
   if (parts[0] !== TOKEN_VERSION || parts.length !== 4) return { valid: false, reason: 'malformed' };
   const [version, kid = '', payload = '', macText = ''] = parts;
@@ -149,7 +192,7 @@ export async function verifyPriceToken(
   const candidates = held.filter((_, i) => ids[i] === kid);
   const mac = fromBase64Url(macText);
   const payloadBytes = fromBase64Url(payload);
-  if (!mac || !payloadBytes || mac.byteLength !== 32) return { valid: false, reason: 'malformed' };
+  if (!mac || !payloadBytes || mac.byteLength !== MAC_BYTES) return { valid: false, reason: 'malformed' };
   if (candidates.length === 0) return { valid: false, reason: 'unknown_key' };
   let authentic = false;
   for (const key of candidates) {

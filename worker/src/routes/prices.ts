@@ -6,7 +6,7 @@ import type { AppEnv } from '../app-env';
 import { sharedSigningSecret } from '../config';
 import { ApiError, errorBody } from '../errors';
 import { isJsonMediaType, mediaTypeOf } from '../events/json-body';
-import { basePrices, getPrices, priceKeyring, verifyPriceToken } from '../prices';
+import { basePrices, getPrices, priceKeyring, type TokenCheck, verifyPriceToken } from '../prices';
 import {
   identifyShopper,
   isAnonymousId,
@@ -34,20 +34,65 @@ const PricesQuerySchema = z
 
 export const MAX_TOKENS = 100;
 
+/**
+ * Largest verify body: MAX_TOKENS of the longest tokens the worker signs (MAX_TOKEN_CHARS, ~1,600
+ * characters: a product id of 256 characters of any script is carried whole) take ~160 KB, and the ids
+ * and the JSON's own spacing fit in the rest (test/worker/prices-verify-body.integration.test.ts).
+ */
+export const MAX_VERIFY_BODY_BYTES = 256 * 1024;
+
+/**
+ * `null` and `""` read as absent in the body's shopper fields: a checkout server sends
+ * `"user_id": null` (or `""`) for a guest, as Segment's and RudderStack's libraries do for events
+ * (the rule of contracts/events.ts isMissingId, which the event schema applies to its ids).
+ */
+function absentWhenEmpty(value: unknown): unknown {
+  return value === null || value === '' ? undefined : value;
+}
+
+/**
+ * The body's user id: a string, as in the query, or a number (shop backends keep customer ids as
+ * numbers), taken as its decimal string when a whole number of at most 2^53 - 1, as events take
+ * `userId` (contracts/events.ts IdSchema): `"user_id": 4711` is the shopper a page named
+ * `user_id=4711`, and with USER_ID_SECRET its signature is that of "4711". Larger numbers arrive
+ * already rounded, and a fraction names no customer: both are refused, naming the field.
+ */
+const bodyUserIdSchema = z.preprocess(
+  (value) =>
+    absentWhenEmpty(typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value),
+  z
+    .string({
+      error: (issue) =>
+        typeof issue.input === 'number'
+          ? 'a number user id must be a whole number of at most 2^53 - 1; send others as strings'
+          : 'must be a string or a whole number',
+    })
+    .pipe(userIdSchema)
+    .optional(),
+);
+
+/**
+ * Each token is answered on its own: one that is not a string, or longer than any the worker signs
+ * (MAX_TOKEN_CHARS), is `malformed` at its index, as any other unreadable token, and the rest of the
+ * cart is still checked (a cart line whose price came with `token: null` sent as `null`, say).
+ */
 const VerifyBodySchema = z.object({
   tokens: z
-    .array(z.string().min(1, 'must not be empty').max(1024, 'is too long to be a price token'))
+    .array(z.unknown(), { error: 'must be an array of price tokens' })
     .min(1, 'must hold at least one token')
     .max(MAX_TOKENS, `must hold at most ${MAX_TOKENS} tokens`),
   /** The shopper checking out, when the shop's server calls (no cookie): their user id... */
-  user_id: userIdSchema.optional(),
+  user_id: bodyUserIdSchema,
   /** ...signed, where USER_ID_SECRET is set (as `user_sig` on every route; `x-rx-user-sig` works too)... */
-  user_sig: userSignatureSchema.optional(),
+  user_sig: z.preprocess(absentWhenEmpty, userSignatureSchema.optional()),
   /** ...and/or their `rx_uid` (both: a token quoted before login verifies too). */
-  anonymous_id: z
-    .string()
-    .refine((value) => isAnonymousId(value), 'must be an rx_uid value (a lowercase UUID)')
-    .optional(),
+  anonymous_id: z.preprocess(
+    absentWhenEmpty,
+    z
+      .string()
+      .refine((value) => isAnonymousId(value), 'must be an rx_uid value (a lowercase UUID)')
+      .optional(),
+  ),
 });
 
 /** Who a verify request speaks for when its body names nobody: the usual `user_id` / `x-rx-user-id`. */
@@ -61,13 +106,16 @@ const VerifyQuerySchema = z.object({
  * are items the catalogue has no price for);
  * `tracking=off`: base prices without tokens, no id, no cookie.
  * `POST /v1/prices/verify` `{ tokens, user_id?, user_sig?, anonymous_id? }` → `{ results: [{ index, valid, reason?,
- * product_id?, price?, currency?, expires_at?, quote_id? }], valid }`; the shopper is the one named in the body,
+ * product_id?, price?, currency?, expires_at?, quote_id? }], valid }`; the shopper is the one named in the body
+ * (`null` or `""` is absent there, and a whole-number `user_id` is its decimal string: VerifyBodySchema),
  * else the request's `rx_uid` and `user_id` (query or `x-rx-user-id`, as on every route). Either way a
  * user id needs its signature where USER_ID_SECRET is set (the body's in `user_sig`). A token names
  * the hash it was quoted for: the user's once logged in, the anonymous session's before, so with both
  * known either verifies (shopper quoted, then logged in, then checked out). Claims are returned only
  * for tokens whose signature holds. A token is checked with the key its key id names, the current
  * `PRICE_SIGNING_KEY` or `PRICE_SIGNING_KEY_PREVIOUS` (a rotation); naming neither is `unknown_key`.
+ * An entry of `tokens` that cannot be a token (not a string, empty, longer than any the worker signs)
+ * is `malformed` at its index; the rest are still checked.
  */
 export const prices = new Hono<AppEnv>()
   .get(
@@ -97,8 +145,12 @@ export const prices = new Hono<AppEnv>()
   .post(
     '/verify',
     bodyLimit({
-      maxSize: 128 * 1024,
-      onError: (c) => c.json(errorBody('payload_too_large', 'The request body is over 128 KB'), 413),
+      maxSize: MAX_VERIFY_BODY_BYTES,
+      onError: (c) =>
+        c.json(
+          errorBody('payload_too_large', `The request body is over ${MAX_VERIFY_BODY_BYTES / 1024} KB`),
+          413,
+        ),
     }),
     async (c, next) => {
       // Media types ignore case: a checkout server's `Application/JSON` is JSON too.
@@ -153,7 +205,10 @@ export const prices = new Hono<AppEnv>()
       const who = await verifyingShopper(c, hashKey, body, c.req.valid('query'));
       const results = await Promise.all(
         body.tokens.map(async (token, index) => {
-          const check = await verifyPriceToken(keyring, token, who);
+          const check: TokenCheck =
+            typeof token === 'string'
+              ? await verifyPriceToken(keyring, token, who)
+              : { valid: false, reason: 'malformed' };
           if (check.valid) {
             const { p, a, c: currency, e, q } = check.claims;
             return {
