@@ -8,7 +8,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RecommendedItem } from '../../contracts/api-types';
 import { getContextRecommendations } from '../../worker/src/recommend/context-only';
 import type { RecommendationQuery } from '../../worker/src/recommend/types';
-import { categoryOfProduct, directRedis, edgeEnv, productId, publish, recommend } from './edge-api-support';
+import {
+  categoryOfProduct,
+  directRedis,
+  edgeEnv,
+  productId,
+  publish,
+  recommend,
+  warmIsolate,
+} from './edge-api-support';
 
 async function contextOnly(query: RecommendationQuery, site?: string) {
   const ctx = createExecutionContext();
@@ -64,6 +72,21 @@ describe('getContextRecommendations', () => {
     const shorter = await contextOnly({ ...query, limit: 2 });
     expect(shorter.cached).toBe(false);
     expect(shorter.items).toHaveLength(2);
+  });
+
+  it("a first-time shopper's answer says cached: true when the isolate memo served it, as tracking=off's does", async () => {
+    await warmIsolate();
+    // A query no other test makes, so the first call computes it in this isolate.
+    const query = `placement=product&product_id=${productId(25)}&limit=3`;
+    const first = await recommend(query);
+    expect(first.body).toMatchObject({ source: 'similar', cached: false });
+    // Cookie-less again: a new shopper, answered from the memo, which docs/api.md calls cached (false is
+    // "computed for this request"; it said false here while tracking=off said true for the same list).
+    const second = await recommend(query);
+    expect(second.body).toMatchObject({ source: 'similar', cached: true });
+    expect(second.body.items).toEqual(first.body.items);
+    const untracked = await recommend(`${query}&tracking=off`);
+    expect(untracked.body).toMatchObject({ source: 'similar', cached: true, items: first.body.items });
   });
 
   it('a memoized list cannot be changed by one caller for the next', async () => {

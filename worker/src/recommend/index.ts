@@ -164,8 +164,9 @@ async function answer(
     // only miss, the model would run on no history, and the entry written would wait for an id that
     // may never come back (a cookie-less client, a first page whose cookie the browser drops). That answer is the page-only one every such shopper gets, so it comes from
     // the isolate's memo: no Upstash round trip, no write, no model run for a query seen before.
-    const { source, items } = await contextRanking(catalogue, query);
-    return { ...base, model_version, source, cached: false, items: [...items] };
+    // `cached` says which (docs/api.md): true when the memo served it, as for `tracking=off`.
+    const { source, items, cached } = await contextRanking(catalogue, query);
+    return { ...base, model_version, source, cached, items: [...items] };
   }
 
   const cache = await lookup(env, shopper, catalogue, query);
