@@ -19,7 +19,7 @@ const ROWS = [
   '536365,71053,"UNTERMINATED,6,2010-12-01 08:26:00,3.39,17850.0,United Kingdom', // 9 bad quote
   '536365,71053,WHITE METAL LANTERN,6,yesterday,3.39,17850.0,United Kingdom', // 10 bad date
   '536366,22633,"HAND WARMER ""UNION JACK""",6,2010-12-01 08:28:00,1.85,17850.0,United Kingdom', // 11 kept, quoted
-  '536367,84879a,ASSORTED COLOUR BIRD ORNAMENT,32,2010-12-01 08:34:00,1.69,13047.0,United Kingdom', // 12 kept, upper-cased
+  '536367,84879a,ASSORTED COLOUR BIRD ORNAMENT,32,2010-12-01 08:34:00,1.69,13047.0,United Kingdom', // 12 kept, as spelled
   '536368,22960,JAM MAKING SET,-2,2010-12-01 08:34:00,4.25,13047.0,United Kingdom', // 13 adjustment
   '536369,22961,TOO FEW,1,2010-12-01 08:34:00', // 14 columns
 ];
@@ -39,7 +39,7 @@ describe('online-retail reader', () => {
     expect(rows.map((r) => [r.user, r.item, r.quantity, r.store])).toEqual([
       ['17850', '85123A', 6, 'United Kingdom'],
       ['17850', '22633', 6, 'United Kingdom'],
-      ['13047', '84879A', 32, 'United Kingdom'],
+      ['13047', '84879a', 32, 'United Kingdom'],
     ]);
     expect(rows[0]?.time).toBe(Date.UTC(2010, 11, 1, 8, 26));
     expect(source.items.get('22633')?.titles.has('HAND WARMER "UNION JACK"')).toBe(true);
@@ -67,7 +67,7 @@ describe('online-retail reader', () => {
       ['17850', '85123A', 6, undefined],
       ['', '21773', 1, true],
       ['17850', '22633', 6, undefined],
-      ['13047', '84879A', 32, undefined],
+      ['13047', '84879a', 32, undefined],
     ]);
     expect(forecast.report.rows).toEqual({ read: 13, kept: 4 });
     expect(forecast.report.summary()).toContain('note: 1 kept rows have no customer id: guest sales');

@@ -18,6 +18,9 @@ const FUTURE_SLACK_MS = 24 * 60 * 60 * 1000;
 
 export { parseRetailDate } from './retail-dates';
 
+/** The key under which spellings of one product id meet: `85123a` and `85123A` are one product. */
+const foldCase = (id: string) => id.toUpperCase();
+
 const UCI_HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
 
 /**
@@ -76,19 +79,82 @@ export function onlineRetailSource(path: string, options: OnlineRetailOptions = 
       );
     }
     let guests = 0;
+    // Kept rows wait for the end of the file: a product id is the spelling most of its rows give it
+    // (ProductIds), known only then. Items are described under the case-folded id meanwhile.
+    const kept: Interaction[] = [];
+    const described = new Map<string, ItemStats>();
+    const ids = new ProductIds();
     for await (const { line, fields } of csvRecords(lines, layout.delimiter, layout.columns)) {
       report.rows.read += 1;
       const row = parseRow(fields, layout, line, report, path, reading);
       if (!row) continue;
       report.rows.kept += 1;
       if (row.interaction.guest) guests += 1;
-      observeItem(items, { item: row.item, title: row.title, price: row.price, currency: row.currency });
-      yield row.interaction;
+      ids.count(row.item);
+      observeItem(described, {
+        item: foldCase(row.item),
+        title: row.title,
+        price: row.price,
+        currency: row.currency,
+      });
+      kept.push(row.interaction);
     }
     if (guests > 0)
       report.notes.push(`${guests} kept rows have no customer id: guest sales, counted as demand`);
+    const merged = ids.merged();
+    if (merged.length > 0)
+      report.notes.push(
+        `${merged.length} product ids are spelled in more than one case (such as ${merged
+          .slice(0, 3)
+          .map((spellings) => spellings.map((s) => `"${s}"`).join(' / '))
+          .join(', ')}): each is one product, named as most of its rows spell it (named first)`,
+      );
+    for (const [key, stats] of described) items.set(ids.of(key), stats);
+    for (const interaction of kept) {
+      interaction.item = ids.of(foldCase(interaction.item));
+      yield interaction;
+    }
   }
   return { interactions, report, items };
+}
+
+/**
+ * The product id of each case-folded stock code: the spelling most kept rows give it, a tie going to
+ * the spelling that sorts first (upper case before lower case), whatever the row order. The id is
+ * kept as the data spells it: the worker matches product ids exactly (page ids, events, prices), so
+ * a shop whose ids are `blue-shirt-4` must find them so in the bundle. Upper-casing every id, as
+ * before, named them `BLUE-SHIRT-4`, which no page or event of the shop matched.
+ */
+class ProductIds {
+  private readonly spellings = new Map<string, Map<string, number>>();
+  private chosen: Map<string, string> | undefined;
+
+  count(spelling: string): void {
+    const key = foldCase(spelling);
+    const counts = this.spellings.get(key) ?? new Map<string, number>();
+    counts.set(spelling, (counts.get(spelling) ?? 0) + 1);
+    this.spellings.set(key, counts);
+    this.chosen = undefined;
+  }
+
+  /** The id of the case-folded `key`. */
+  of(key: string): string {
+    this.chosen ??= new Map(
+      [...this.spellings].map(([k, counts]) => [k, ProductIds.ranked(counts)[0] ?? k] as const),
+    );
+    return this.chosen.get(key) ?? key;
+  }
+
+  /** The ids spelled in more than one case: each one's spellings, the id first. */
+  merged(): string[][] {
+    return [...this.spellings.values()].filter((counts) => counts.size > 1).map(ProductIds.ranked);
+  }
+
+  private static ranked(counts: Map<string, number>): string[] {
+    return [...counts]
+      .sort(([a, m], [b, n]) => n - m || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([spelling]) => spelling);
+  }
 }
 
 interface ParsedRow {
@@ -140,15 +206,19 @@ function parseRow(
   // No sale is from the future: one mistyped year (2101) would move the data's last week there, and
   // the forecast would count every week until it as a week without sales (all zeros, exit 0).
   if (time > Date.now() + FUTURE_SLACK_MS) return skip(report, 'invoice date in the future', line);
-  // Stock codes differ only in case between rows of one product (85123a / 85123A).
-  const item = rawCode.trim().toUpperCase();
+  // The id as the data spells it; spellings that differ only in case (85123a / 85123A) become one
+  // product once the whole file is read (ProductIds).
+  const item = rawCode.trim();
   if (item === '') return skip(report, 'missing stock code', line);
-  // Cancellations (InvoiceNo "C…") reverse an earlier sale; the sale itself stays, as the shopper's
-  // interest was real and the original line cannot be matched reliably.
-  if (invoice.startsWith('C')) return skip(report, 'cancellation', line);
-  if (NON_PRODUCT_CODES.has(item) || item.startsWith('GIFT_'))
+  // Cancellations (InvoiceNo "C…" with a negative quantity, as every one in the UCI file has)
+  // reverse an earlier sale; the sale itself stays, as the shopper's interest was real and the
+  // original line cannot be matched reliably. A "C…" invoice selling something (a shop's order
+  // numbers `CS-1001`) is a sale: the prefix alone dropped every one of them.
+  if (invoice.startsWith('C') && quantity < 0) return skip(report, 'cancellation', line);
+  const code = foldCase(item);
+  if (NON_PRODUCT_CODES.has(code) || code.startsWith('GIFT_'))
     return skip(report, 'postage, fee or adjustment line', line);
-  // Zero/negative quantities without a "C" invoice are stock write-offs ("damaged", "lost").
+  // Zero/negative quantities that are no cancellation are stock write-offs ("damaged", "lost").
   if (quantity <= 0) return skip(report, 'non-positive quantity (stock adjustment)', line);
   if (quantity > MAX_QUANTITY) return skip(report, `absurd quantity (> ${MAX_QUANTITY})`, line);
   // Free lines are samples or corrections, negative prices are bad-debt adjustments.

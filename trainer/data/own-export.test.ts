@@ -134,6 +134,62 @@ describe('online-retail reader on a shop export', () => {
     expect(result.skipped).toEqual({ 'invoice date in the future': [3] });
   });
 
+  it('keeps product ids as the shop spells them (the worker matches them exactly); case variants are one product under the most frequent spelling', async () => {
+    const header = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
+    // A shop's own ids: upper-casing every one, as before, trained a bundle of BLUE-SHIRT-4 and
+    // sku-a's SKU-A, which no page, event or price lookup of that shop names.
+    const own = await read(
+      'export.csv',
+      [
+        header,
+        '1001,sku-a,SHIRT,1,2010-12-01 08:26,2.5,17850,United Kingdom',
+        '1002,sku-a,SHIRT,2,2010-12-02 08:26,2.5,13047,United Kingdom',
+        '1003,blue-shirt-4,BLUE SHIRT,1,2010-12-03 08:26,9,13047,United Kingdom',
+      ].join('\n'),
+    );
+    expect(own.rows.map((r) => r[1])).toEqual(['sku-a', 'sku-a', 'blue-shirt-4']);
+    expect(Object.keys(own.titles)).toEqual(['sku-a', 'blue-shirt-4']);
+    // The UCI file spells 85123A in lower case on some rows: one product, named as most rows name it,
+    // whichever spelling comes first; its titles and prices are the product's, all rows' together.
+    const source = onlineRetailSource(
+      await fixture(
+        'uci.csv',
+        [
+          header,
+          '536982,85123a,WHITE HANGING HEART T-LIGHT HOLDER,35,2010-12-03 14:27,2.95,17850,United Kingdom',
+          '536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-04 08:26,2.55,17850,United Kingdom',
+          '536366,85123A,WHITE HANGING HEART T-LIGHT HOLDER,2,2010-12-05 08:26,2.55,13047,United Kingdom',
+          '536367,85160a,BIRD,1,2010-12-05 08:26,1,13047,United Kingdom',
+          '536368,85160A,BIRD,1,2010-12-05 08:26,1,13047,United Kingdom',
+        ].join('\n'),
+      ),
+    );
+    const rows = await readAll(source);
+    expect(rows.map((r) => r.item)).toEqual(['85123A', '85123A', '85123A', '85160A', '85160A']);
+    expect([...source.items.keys()]).toEqual(['85123A', '85160A']);
+    expect(pricesIn(source.items.get('85123A')?.prices, 'GBP')).toEqual([2.95, 2.55, 2.55]);
+    expect(source.report.notes).toContain(
+      '2 product ids are spelled in more than one case (such as "85123A" / "85123a", "85160A" / "85160a"): each is one product, named as most of its rows spell it (named first)',
+    );
+  });
+
+  it('a cancellation is a C invoice taking units back; a C order number selling something is a sale', async () => {
+    const result = await read(
+      'export.csv',
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        'CS-1001,85123A,WHITE HEART,6,2010-12-01 08:26,2.55,17850,United Kingdom',
+        'C536379,22633,HAND WARMER,-1,2010-12-01 09:41,1.5,13047,France',
+        '536380,22633,HAND WARMER,-2,2010-12-01 09:41,1.5,13047,France',
+      ].join('\n'),
+    );
+    expect(result.rows).toEqual([EXPECTED_ROWS[0]]);
+    expect(result.skipped).toEqual({
+      cancellation: [3],
+      'non-positive quantity (stock adjustment)': [4],
+    });
+  });
+
   it('never guesses a comma in a number of a comma-separated file: counted, with the reason', async () => {
     const result = await read(
       'export.csv',
