@@ -211,6 +211,33 @@ describe('bundle writer', () => {
     expect(a.version).toBe(b.version);
   });
 
+  it('the version names the whole manifest but its createdAt: same models, another manifest, another version', () => {
+    const contents = fixtureBundleContents({ items: 5, seed: 3 });
+    const version = (changed: Partial<BundleContents>) =>
+      assembleBundle({ ...contents, ...changed }).manifest;
+    const base = version({ createdAt: new Date('2026-01-01T00:00:00Z') });
+    // Trained again from the same data: the same version, a manifest differing only in createdAt (the
+    // worker's model store takes that as the bundle it holds).
+    const again = version({ createdAt: new Date('2026-02-01T00:00:00Z') });
+    expect(again.version).toBe(base.version);
+    expect({ ...again, createdAt: base.createdAt }).toEqual(base);
+    // The same ONNX files and catalogue under another manifest: s5k.csv.gz for s5k.csv, `auto`'s
+    // comparison in the metrics, another backend, other params. One version for both, as before, and
+    // the model store refused the second manifest under it.
+    const others = [
+      version({ data: { ...contents.data, source: 's5k.csv.gz' } }),
+      version({ metrics: { 'personal/ease': { validationNdcg10: 0.3, validationUsers: 12 } } }),
+      version({ backend: 'tensorflow' }),
+      version({ models: contents.models.map((m) => ({ ...m, params: { ...m.params, lambda: 100 } })) }),
+    ];
+    for (const other of others) {
+      expect(other.models.map((m) => m.sha256)).toEqual(base.models.map((m) => m.sha256));
+      expect(other.catalogue.sha256).toBe(base.catalogue.sha256);
+      expect(other.version).not.toBe(base.version);
+    }
+    expect(new Set(others.map((m) => m.version)).size).toBe(others.length);
+  });
+
   it('reader refuses a tampered model file and a missing manifest', async () => {
     const dir = path.join(await mkdtemp(path.join(tmpdir(), 'rx-bundle-')), 'b');
     const manifest = await writeFixtureBundle(dir, { items: 6 });

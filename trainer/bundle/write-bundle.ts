@@ -48,6 +48,33 @@ function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/**
+ * The version of the bundle `manifest` describes, derived from its content: the manifest as written
+ * but for `createdAt` (and the version itself), every file's sha256 included. The same bundle, trained
+ * again from the same data, gets the same version (cache keys stay valid) and a manifest differing
+ * only in `createdAt`, which the worker's model store takes as the bundle it already holds; any other
+ * change, a new version. Hashing the files alone, as before, gave bundles of the same models but
+ * another manifest (the data's file name, `--personal ease` or `auto`'s comparison in params and
+ * metrics, the backend) one version, and the model store refused the second manifest under it.
+ */
+export function contentVersion(manifest: Manifest): string {
+  const { createdAt: _createdAt, version: _version, ...content } = manifest;
+  // Through JSON first: what manifest.json says (no undefined fields), keys sorted at every level.
+  return `rx-${sha256(canonicalJson(JSON.parse(JSON.stringify(content)))).slice(0, 16)}`;
+}
+
+/** JSON with every object's keys sorted, as the worker compares manifests (model-store.ts). */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 /** The bundle's catalogue.json: the items as the contract reads them, and the file's bytes. */
 export function catalogueFile(items: CatalogueItem[]): { catalogue: Catalogue; bytes: Uint8Array } {
   const catalogue: Catalogue = CatalogueSchema.parse({ items });
@@ -84,13 +111,10 @@ export function assembleBundle(
     };
   });
   checkBundleSize(contents.models, items, catalogueBytes.byteLength, maxBytes);
-  // The version is derived from the content: same files, same version (cache keys stay valid),
-  // any change, a new version.
-  const contentHash = sha256([sha256(catalogueBytes), ...models.map((m) => m.sha256)].join(':'));
-  const manifest = ManifestSchema.parse({
+  const described = ManifestSchema.parse({
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
-    version: `rx-${contentHash.slice(0, 16)}`,
+    version: 'rx-unnamed',
     createdAt: (contents.createdAt ?? new Date()).toISOString(),
     trainer: { ...TRAINER, backend: contents.backend },
     data: contents.data,
@@ -103,6 +127,7 @@ export function assembleBundle(
     models,
     metrics: contents.metrics ?? {},
   });
+  const manifest: Manifest = { ...described, version: contentVersion(described) };
   files.set('manifest.json', new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   return { manifest, files };
 }
