@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '../data/matrix';
+import type { Interaction } from '../data/types';
+import { seededRandom } from '../math/random';
 import { tasteGroupShoppers } from '../test-support/taste-groups';
 import { selectEaseLambda } from './ease-lambda';
+import { scoredUsers, splitValidation } from './validation';
 
 const shoppers = (users: number, noise: number) => tasteGroupShoppers(users, noise, 8);
+
+/** `users` shoppers with 5 items each of 12. */
+const fiveEach = (users: number): Interaction[] =>
+  Array.from({ length: users * 5 }, (_, n) => ({
+    user: `u${Math.floor(n / 5)}`,
+    item: `i${(Math.floor(n / 5) * 3 + (n % 5)) % 12}`,
+    time: n,
+    weight: 1,
+    purchase: true,
+    quantity: 1,
+  }));
 
 describe('EASE λ selection on held-out users', () => {
   it('scores every grid value and returns the best, the same for the dense and low-rank forms', async () => {
@@ -27,6 +41,16 @@ describe('EASE λ selection on held-out users', () => {
 
   it('falls back to the middle of the grid when no user can be held out', async () => {
     const { matrix } = aggregate(shoppers(3, 0).filter((r) => r.item < 'i2'));
+    expect(await selectEaseLambda(matrix, { grid: [1, 10, 100] })).toEqual({ lambda: 10, scores: [] });
+  });
+
+  it('falls back to the middle of the grid when no validation user had an item held out', async () => {
+    // 10 shoppers with 5 items each: seed 42 makes one validation user, and holds out none of its
+    // items (each is held out at random). Every λ scored 0 on nobody, and the first of them was kept.
+    const { matrix } = aggregate(fiveEach(10));
+    const { validation } = splitValidation(matrix, 0.1, seededRandom(42));
+    expect(validation.foldIn.rows).toBe(1);
+    expect(scoredUsers(validation)).toBe(0);
     expect(await selectEaseLambda(matrix, { grid: [1, 10, 100] })).toEqual({ lambda: 10, scores: [] });
   });
 });

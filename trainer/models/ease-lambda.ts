@@ -18,7 +18,7 @@ import {
   lowRankEaseFromEigenpairs,
 } from './ease';
 import { onnxValidationNdcg } from './onnx-validation';
-import { splitValidation, type ValidationSplit, withoutHeldOut } from './validation';
+import { scoredUsers, splitValidation, type ValidationSplit, withoutHeldOut } from './validation';
 
 /** The λ values tried (a geometric grid: validation nDCG is flat near the optimum). */
 export const LAMBDA_GRID = [10, 30, 100, 300, 1000, 3000];
@@ -37,7 +37,8 @@ export async function selectEaseLambda(
   const grid = options.grid ?? LAMBDA_GRID;
   // A given split lets EASE be compared with another model on exactly the same users.
   const { train, validation } = options.split ?? splitValidation(x, 0.1, seededRandom(options.seed ?? 42));
-  if (validation.foldIn.rows === 0) return { lambda: grid[Math.floor(grid.length / 2)] ?? 100, scores: [] };
+  // Nobody to score on (no user with 5+ items, or none with an item held out): every λ would score 0.
+  if (scoredUsers(validation) === 0) return { lambda: grid[Math.floor(grid.length / 2)] ?? 100, scores: [] };
   const fit = withoutHeldOut(x, train, validation);
   const dense = x.cols <= (options.maxDenseItems ?? 1000);
   const gram = dense ? denseGram(fit) : undefined;

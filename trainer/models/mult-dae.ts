@@ -22,7 +22,7 @@ import { Adam } from './adam';
 import { MetricsAverage, rankingMetrics } from './metrics';
 import { multinomialLoss } from './multinomial-loss';
 import { encodeRows, encoderGradients } from './sparse-encoder';
-import { splitValidation, type Validation, type ValidationSplit } from './validation';
+import { scoredUsers, splitValidation, type Validation, type ValidationSplit } from './validation';
 
 /** Hyper-parameters of Mult-DAE. */
 export interface MultDaeOptions {
@@ -107,12 +107,14 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
     });
   };
 
-  // No validation users (nobody with 5+ items, or too few users): every epoch would score 0, epoch 1
-  // would stay "best" and early stopping would ship its barely trained weights. Train every epoch
-  // and keep the last instead.
-  const validated = validation.foldIn.rows > 0;
+  // No validation users (nobody with 5+ items, or too few users, or none with an item held out):
+  // every epoch would score 0, epoch 1 would stay "best" and early stopping would ship its barely
+  // trained weights. Train every epoch and keep the last instead.
+  const validated = scoredUsers(validation) > 0;
   if (!validated)
-    log(`no validation users (none with 5+ items): training all ${maxEpochs} epochs, keeping the last`);
+    log(
+      `no validation users (none with 5+ items and an item held out): training all ${maxEpochs} epochs, keeping the last`,
+    );
   let best = { ndcg: -1, epoch: 0, weights: [] as Float32Array[] };
   const epochs: EpochReport[] = [];
   for (let epoch = 1; epoch <= maxEpochs; epoch++) {

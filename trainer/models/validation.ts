@@ -14,6 +14,15 @@ export interface Validation {
   foldIn: SparseMatrix;
 }
 
+/**
+ * The validation users a score is computed on: those with a held-out item. Each user's items are
+ * held out at random (20 % each), so a short history may hold none out, and there is then nothing to
+ * predict; the scorers (onnx-validation.ts, the Mult-DAE's epochs) leave such users out.
+ */
+export function scoredUsers(validation: Validation): number {
+  return validation.heldOut.filter((items) => items.size > 0).length;
+}
+
 /** Training users (row indices) and the validation users split off from them. */
 export interface ValidationSplit {
   train: number[];

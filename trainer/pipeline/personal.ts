@@ -14,7 +14,7 @@ import { selectEaseLambda } from '../models/ease-lambda';
 import { trainItemItem } from '../models/item-item';
 import { trainMultDae } from '../models/mult-dae';
 import { onnxValidationNdcg } from '../models/onnx-validation';
-import { splitValidation, type ValidationSplit } from '../models/validation';
+import { scoredUsers, splitValidation, type ValidationSplit } from '../models/validation';
 import type { ScoringBody } from '../onnx/recommender-graphs';
 import { initBackend } from '../tfjs/backend';
 
@@ -99,7 +99,7 @@ export async function trainPersonal(
     const result = await trainAutoencoder(x, options, log);
     // trainMultDae splits off its validation users itself, with the first draws of the seed: the same
     // split as this one, made again only to count them. Its score is the best epoch's (TF.js).
-    const users = seededSplit(x, options).validation.foldIn.rows;
+    const users = scoredUsers(seededSplit(x, options).validation);
     const metrics = validationMetrics('mult-dae', result.params.validationNdcg10, users);
     return { ...result, ...(metrics ? { metrics } : {}) };
   }
@@ -181,7 +181,7 @@ async function easePersonal(
   // split selectEaseLambda made for itself, made here to count its users for the manifest.)
   const split = options.lambda === undefined ? seededSplit(x, options) : undefined;
   const { lambda, validationNdcg } = await easeLambda(x, options, log, split);
-  const metrics = validationMetrics('ease', validationNdcg, split?.validation.foldIn.rows ?? 0);
+  const metrics = validationMetrics('ease', validationNdcg, split ? scoredUsers(split.validation) : 0);
   return { ...fitEase(x, options, log, lambda, validationNdcg), ...(metrics ? { metrics } : {}) };
 }
 
@@ -220,9 +220,12 @@ async function autoPersonal(
   log: (line: string) => void,
 ): Promise<PersonalResult> {
   const split = seededSplit(x, options);
-  const users = split.validation.foldIn.rows;
+  // The users both scores are computed on: validation users with a held-out item. (The split's
+  // fold-in rows, counted before, took in those whose random hold-out was empty.)
+  const users = scoredUsers(split.validation);
   if (users === 0) {
-    // Nobody has the ≥ 5 items validation needs: nothing to compare on or to stop early with.
+    // Nobody has the ≥ 5 items validation needs (or none of them had an item held out): nothing to
+    // compare on or to stop early with.
     log('personal auto: no user has enough items to validate on; EASE (closed form) without comparison');
     return easePersonal(x, options, log);
   }
