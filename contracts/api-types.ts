@@ -24,8 +24,13 @@ export const PRODUCT_ID_RULE =
  */
 export const USER_ID_PATTERN = /^[^\p{Cc}]{1,256}$/u;
 
-/** Longest query string the API accepts (bytes after `?`); longer is a 414. */
-export const MAX_QUERY_LENGTH = 2048;
+/**
+ * Longest query string the API accepts (bytes after `?`); longer is a 414. It holds the longest id
+ * PRODUCT_ID_PATTERN takes, percent-encoded (256 code points of 4 UTF-8 bytes, 3 characters a byte:
+ * 3,072), with the other parameters beside it: at 2,048 a shop whose ids are 256 CJK letters or emoji
+ * could not ask for their prices at all.
+ */
+export const MAX_QUERY_LENGTH = 4096;
 
 /** One recommended product in `GET /v1/recommendations`. */
 export interface RecommendedItem {

@@ -6,6 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { MAX_QUERY_LENGTH } from '../../contracts/api-types';
 import type { RxEventInput } from '../../contracts/event-types';
 import { RX_BLOCK_STYLES } from '../../contracts/markup-block-styles';
 import { PLACEMENT_HEADINGS } from '../../contracts/slot-defaults';
@@ -900,9 +901,9 @@ describe('rx.js in Chromium (recording API)', () => {
 
   it('prices every valid id of a long page within the API limits, and leaves an id the API refuses alone', async () => {
     const { page, errors } = await browser.newPage();
-    // 60 prices with long ids would be a 2 KB+ query in batches of 50, and one refused id used to
-    // fail its whole batch.
-    const ids = Array.from({ length: 60 }, (_, i) => `sku-${String(i).padStart(3, '0')}-${'x'.repeat(36)}`);
+    // 60 prices with long ids would be a 6 KB query (over MAX_QUERY_LENGTH, 4 KB) in batches of 50,
+    // and one refused id used to fail its whole batch.
+    const ids = Array.from({ length: 60 }, (_, i) => `sku-${String(i).padStart(3, '0')}-${'x'.repeat(96)}`);
     const prices = ids.map((id) => `<span data-rx-price data-rx-product-id="${id}">£2.55</span>`).join('');
     // A comma separates `product_ids`: no id can hold one.
     const refused = '<span id="gid" data-rx-price data-rx-product-id="gid://shop/Variant/1,2">£9.99</span>';
@@ -918,7 +919,7 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(await page.locator('#gid').textContent()).toBe('£9.99');
     const priceRequests = api.requests.filter((r) => r.path.startsWith('/v1/prices'));
     expect(priceRequests.length).toBeGreaterThan(1);
-    for (const request of priceRequests) expect(request.path.length).toBeLessThan(2048);
+    for (const request of priceRequests) expect(request.path.length).toBeLessThan(MAX_QUERY_LENGTH);
     expect(errors).toEqual([]);
   });
 

@@ -62,7 +62,7 @@ export async function overShopperLimit(c: Context<AppEnv>): Promise<boolean> {
  * - `POST /v1/prices/verify`: the checkout's server asks for every order from its one address, and
  *   there is no server credential to tell it from a browser (docs/api.md "POST /v1/prices/verify").
  *   It is not limited at all: it reads no shopper's data (a token verifies only for the shopper it
- *   names), touches no Redis and runs no model, and its body is bounded (100 tokens, 128 KB), so an
+ *   names), touches no Redis and runs no model, and its body is bounded (100 tokens, 256 KB), so an
  *   unlimited caller costs HMAC checks, not anyone's data or a shared budget;
  * - the Segment-compatible intake (SEGMENT_CALL_PATHS only) with the server sources' own
  *   `SEGMENT_SERVER_WRITE_KEY` in its Basic auth (a Segment or RudderStack server). Not with
