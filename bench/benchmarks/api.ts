@@ -22,6 +22,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { publishBundle } from '../../scripts/models-publish';
 import { buildFixtureBundle, writeFixtureBundle } from '../../test/support/fixture-bundle';
+import {
+  type Answer,
+  answerCheck,
+  assertRowChecked,
+  cachedWorkerScenarios,
+  ITEMS,
+  mismatch,
+  PRODUCT_QUERY,
+  type Scenario,
+  uncachedWorkerScenarios,
+} from '../support/api-scenarios';
 import { assertAllSucceeded, type LoadResult, runLoad } from '../support/load';
 import { type LocalUpstashProcess, startLocalUpstashProcess } from '../support/local-upstash-process';
 import { commandsSince, redisCommandCalls } from '../support/redis-commands';
@@ -30,8 +41,6 @@ import { round } from '../support/stats';
 import type { BenchResult } from '../types';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PRODUCT_QUERY = '/v1/recommendations?placement=product&product_id=P10042&limit=8';
-const ITEMS = 8;
 
 /** Discarded load before each measured run (JIT, connections, model sessions, the warm row's entry). */
 const WARMUP_SECONDS = 2;
@@ -42,35 +51,6 @@ const PROBES = 3;
  * work requests leave to `waitUntil` (cache writes) lands in the run it belongs to.
  */
 const SETTLE_MS = 500;
-
-/** What a scenario's answers must say: a cache hit or not, and (for a miss) that the model ran. */
-interface Expected {
-  /** From the per-user cache or not; left unchecked where another cache answers (the isolate's memo). */
-  cached?: boolean;
-  /** A miss answered by a model, not by the popularity fallback (e.g. a cold isolate's). */
-  modelRun?: boolean;
-}
-
-interface Scenario {
-  name: string;
-  path: string;
-  headers: Record<string, string>;
-  perRequestHeaders?: () => Record<string, string>;
-  /** Omitted for routes that are not recommendations (`/healthz`): then only the status is checked. */
-  expect?: Expected;
-}
-
-interface Answer {
-  cached?: boolean;
-  source?: string;
-  items?: unknown[];
-}
-
-/** A different returning shopper on every request: a cookie with nothing cached under it. */
-const anotherReturningShopper = () => ({ cookie: `rx_uid=${crypto.randomUUID()}` });
-
-/** The plugin's first call on a first page (script mode): an id it just made, and the hint that says so. */
-const scriptFirstCall = () => ({ 'x-rx-uid': crypto.randomUUID(), 'x-rx-uid-new': '1' });
 
 /** Starts the API worker, publishes the fixture bundle and checks one answer before measuring. */
 async function startApiWorker(bundleDir: string, vars: Record<string, string>): Promise<RunningWorker> {
@@ -99,32 +79,6 @@ async function startApiWorker(bundleDir: string, vars: Record<string, string>): 
     await worker.stop();
     throw error;
   }
-}
-
-/** The share of answers under load that may differ from the row's state before the run fails. */
-const MAX_MISMATCH_SHARE = 0.01;
-
-/** Why an answer is not what the scenario expects, or undefined if it is. */
-function mismatch(answer: Answer, expected: Expected): string | undefined {
-  if (expected.cached !== undefined && answer.cached !== expected.cached)
-    return `cached: ${answer.cached}, expected ${expected.cached}`;
-  if (expected.modelRun && (answer.source === 'popularity' || answer.source === 'none'))
-    return `source: ${answer.source}, expected a model's`;
-  if (answer.items?.length !== ITEMS) return `${answer.items?.length} items, expected ${ITEMS}`;
-  return undefined;
-}
-
-/**
- * The same check on every answer under load, by substring (the worker's JSON is compact): parsing
- * each body would spend the load generator's CPU, which the worker shares. Items are not counted here.
- */
-function answerCheck(expected: Expected): (body: string) => boolean {
-  const cached = expected.cached === undefined ? '' : `"cached":${expected.cached}`;
-  // Every row's answer has items: an empty list (no bundle, a broken catalogue) is not the row's answer.
-  return (body) =>
-    body.includes('"items":[{') &&
-    body.includes(cached) &&
-    !(expected.modelRun && (body.includes('"source":"popularity"') || body.includes('"source":"none"')));
 }
 
 /** A few requests as the scenario sends them, each checked: a warm-cache row that misses would mean nothing. */
@@ -192,15 +146,9 @@ export default async function api(args: string[]): Promise<BenchResult> {
       await settle();
       const commands = counts && before ? commandsSince(before, await redisCommandCalls(counts)) : undefined;
       assertAllSucceeded(scenario.name, result);
-      // The probes showed the row's state; answers under load that are not it (misses in the warm-cache
-      // row, popularity where a model should run) are counted in the row, and past 1 % they would make
-      // it another row's figure: the run fails. (A few are normal: the twenty-third session's warm row
-      // had 3 of 7,728 answers that were not hits.)
-      if (scenario.expect && result.mismatches > MAX_MISMATCH_SHARE * result.requests) {
-        throw new Error(
-          `${scenario.name}: ${result.mismatches} of ${result.requests} answers under load were not the row's (see answerCheck)`,
-        );
-      }
+      // Past 1 % of answers not the row's, or a Redis command in a row that may cost none, the row
+      // would be another's figure: the run fails (api-scenarios.ts).
+      assertRowChecked(scenario, result, commands);
       raw[scenario.name] = result;
       if (commands) redisCommandsByRow[scenario.name] = commands.byCommand;
       rows.push(row(scenario.name, result, commands?.total));
@@ -215,51 +163,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
     });
     try {
       const cookie = `rx_uid=${crypto.randomUUID()}`;
-      await measure(
-        cached,
-        [
-          { name: '/healthz (floor)', path: '/healthz', headers: {} },
-          // The warm-up before it (same cookie) leaves this shopper's entry in the cache.
-          {
-            name: '/v1/recommendations, warm cache (same shopper)',
-            path: PRODUCT_QUERY,
-            headers: { cookie },
-            expect: { cached: true },
-          },
-          {
-            name: '/v1/recommendations, cache miss (a returning shopper with nothing cached, new each request)',
-            path: PRODUCT_QUERY,
-            headers: {},
-            perRequestHeaders: anotherReturningShopper,
-            expect: { cached: false, modelRun: true },
-          },
-          {
-            name: '/v1/recommendations, first-time shopper (no cookie: page-only answer, isolate memo, no Redis)',
-            path: PRODUCT_QUERY,
-            headers: {},
-            // After the warm-up the isolate's memo answers (`cached: true`, not Redis); the answer still
-            // has to hold items.
-            expect: {},
-          },
-          {
-            name: '/v1/recommendations, script mode first call (x-rx-uid made on the page + x-rx-uid-new: 1, new each request)',
-            path: PRODUCT_QUERY,
-            headers: {},
-            perRequestHeaders: scriptFirstCall,
-            // The isolate's memo, as for the first-time shopper above.
-            expect: {},
-          },
-          {
-            name: '/v1/recommendations, tracking=off (untracked: isolate memo, no Redis)',
-            path: `${PRODUCT_QUERY}&tracking=off`,
-            headers: {},
-            // `cached` here says the isolate's memo answered (context-only.ts), not Redis: not checked;
-            // the answer still has to hold items.
-            expect: {},
-          },
-        ],
-        upstash,
-      );
+      await measure(cached, cachedWorkerScenarios(cookie), upstash);
     } finally {
       await cached.stop();
     }
@@ -268,15 +172,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
   }
   const uncached = await startApiWorker(bundleDir, {});
   try {
-    await measure(uncached, [
-      {
-        name: '/v1/recommendations, no cache configured (inference only)',
-        path: PRODUCT_QUERY,
-        headers: {},
-        perRequestHeaders: anotherReturningShopper,
-        expect: { cached: false, modelRun: true },
-      },
-    ]);
+    await measure(uncached, uncachedWorkerScenarios());
   } finally {
     await uncached.stop();
   }
@@ -312,7 +208,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
             }`,
         )
         .join('; ')}.`,
-      `Each row: ${WARMUP_SECONDS} s of discarded load, then ${PROBES} requests checked (status; cached or not, a model's answer for a miss, ${ITEMS} items), then the measured run, which fails the benchmark on any non-2xx answer, error or timeout. unexpected: answers in the measured run whose cached flag (or, for a miss, model source) was not the row's, counted by autocannon; over 1 % of a row fails the benchmark too, as does an answer without items.`,
+      `Each row: ${WARMUP_SECONDS} s of discarded load, then ${PROBES} requests checked (status; cached or not, a model's answer for a miss, ${ITEMS} items), then the measured run, which fails the benchmark on any non-2xx answer, error or timeout. unexpected: answers in the measured run whose cached flag (or, for a miss, model source) was not the row's, counted by autocannon; over 1 % of a row fails the benchmark too, as does an answer without items. The page-only rows (first-time shopper, script mode first call, tracking=off) must answer cached: true (the isolate's memo, after the warm-up) and cost no Redis command at all: one fails the benchmark.`,
     ],
     details: {
       duration,

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { buildFixtureBundle } from '../../test/support/fixture-bundle';
 import { groupCpuMs } from '../support/process-cpu';
 import { runWrangler } from '../support/run-wrangler';
+import { assertSessionLoads } from '../support/session-loads';
 import { percentile, round } from '../support/stats';
 import type { BenchResult } from '../types';
 
@@ -63,6 +64,11 @@ export default async function inference(args: string[]): Promise<BenchResult> {
     const cpuBeforeWarm = cpu();
     for (let i = 0; i < 5; i++) warmLoads.push(await load());
     const warmCpuMs = (cpu() - cpuBeforeWarm) / 5;
+    // The worker says whether each load was the isolate's first: the cold row must be, the warm ones not.
+    assertSessionLoads(
+      cold.value,
+      warmLoads.map((warm) => warm.value),
+    );
     const run = async (n: number) =>
       timed(async () => {
         const response = await fetch(`${worker.url}/run?n=${n}&history=10`, { method: 'POST' });

@@ -20,6 +20,13 @@ import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { TEST_CA_FILE, testTlsCredentials, trustTestCa } from '../../test/support/trust-test-ca';
+import {
+  assertLiveCounted,
+  benchOrders,
+  isBenchOrder,
+  type LiveCounts,
+  waitForLiveCounts,
+} from '../support/live-counts';
 import { startLocalUpstashProcess } from '../support/local-upstash-process';
 import { commandsSince, redisCommandCalls } from '../support/redis-commands';
 import { percentile, round } from '../support/stats';
@@ -53,6 +60,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
   const perRequest = Number(values.batch);
   const concurrency = Number(values.concurrency);
   const run = crypto.randomUUID().slice(0, 8);
+  const runStarted = new Date();
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-bench-ingest-'));
   const mongo = await startLocalMongo({
@@ -109,7 +117,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
           const n = index * perRequest + i;
           // 2 % orders, 10 % cart adds, the rest views, by 500 browsers (ids as the worker issues them,
           // so that the consumer records their activity when it writes to Redis).
-          const order = n % 50 === 0;
+          const order = isBenchOrder(n);
           return {
             type: 'track',
             event: order ? 'Order Completed' : n % 10 === 0 ? 'Product Added' : 'Product Viewed',
@@ -160,7 +168,10 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
       );
     }
 
-    const live = upstash ? await liveCounted(upstash, total) : undefined;
+    const expectedLive = { events: total, orders: benchOrders(total) };
+    const live = upstash ? await liveCounted(upstash, expectedLive, runStarted) : undefined;
+    // Reported as the events and orders sent, counted exactly: a shortfall or a double count fails the run.
+    if (live) assertLiveCounted(live, expectedLive);
     const commands =
       upstash && commandsBefore
         ? commandsSince(commandsBefore, await redisCommandCalls(upstash), ['hgetall'])
@@ -226,7 +237,7 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
         'batch ms: one consumer invocation (validate, EventWriter Durable Object round trip, insertMany, acks; with --upstash, the Redis writes too) as the local queue timed it; consumer busy %: their sum over the span from the first to the last batch. Low busy % means the consumer waited for input: the intake side (and everything else sharing the CPUs) is the limit.',
         ...(live
           ? [
-              "live events/orders counted: the live experiment counters' totals for the run's day (GET /admin/live reads them), read from Redis once MongoDB held every event; they should equal the events sent and the orders among them.",
+              "live events/orders counted: the live experiment counters' totals for the run's day (GET /admin/live reads them), read from Redis once MongoDB held every event, until they reach the events sent and the orders among them and stay there for 3 s; anything but exactly those counts fails the run.",
               `Redis commands: what redis-server executed for the consumer during the run (INFO commandstats, before and after; the bench's own reads left out), which is what Upstash bills: ${
                 commands
                   ? Object.entries(commands.byCommand)
@@ -273,18 +284,23 @@ export default async function ingest(args: string[]): Promise<BenchResult> {
 }
 
 /**
- * The live counters' events and orders of today's hash for the bench's site, once they stop growing
- * (the consumer writes them after MongoDB), or after 30 s.
+ * The live counters' events and orders in the bench site's day hashes from `since` (the run's start)
+ * to today (UTC; two days for a run over midnight), once they reach the expected counts and stop
+ * changing (the consumer writes them after MongoDB), pass them, or after 30 s.
  */
 async function liveCounted(
   upstash: { url: string; token: string },
-  total: number,
-): Promise<{ events: number; orders: number }> {
+  expected: LiveCounts,
+  since: Date,
+): Promise<LiveCounts> {
   const redis = new Redis({ url: upstash.url, token: upstash.token, automaticDeserialization: false });
-  const key = `rx:bench:live:${new Date().toISOString().slice(0, 10)}`;
+  const day = (date: Date) => date.toISOString().slice(0, 10);
+  const keys = [...new Set([day(since), day(new Date())])].map((d) => `rx:bench:live:${d}`);
   const read = async () => {
     // Without deserialization the client hands HGETALL back as [field, value, ...].
-    const flat = ((await redis.hgetall(key)) ?? []) as unknown as string[];
+    const flat = (
+      await Promise.all(keys.map(async (key) => ((await redis.hgetall(key)) ?? []) as unknown as string[]))
+    ).flat();
     const sum = (counter: string) => {
       let total = 0;
       for (let i = 0; i + 1 < flat.length; i += 2)
@@ -293,11 +309,6 @@ async function liveCounted(
     };
     return { events: sum('events'), orders: sum('orders') };
   };
-  const deadline = Date.now() + 30_000;
-  let counted = await read();
-  while (counted.events < total && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    counted = await read();
-  }
-  return counted;
+  // Settled over 3 s: longer than the queue's 2 s retry back-off, so a redelivery counting again shows.
+  return waitForLiveCounts(read, expected, { timeoutMs: 30_000, pollMs: 250, settleMs: 3_000 });
 }

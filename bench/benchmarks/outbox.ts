@@ -10,7 +10,7 @@
  *    events per second one outbox instance takes in, and what the sender waits;
  * 3. **recovery**: the queue takes events again and the outbox's next delivery is started at once:
  *    how fast the backlog drains to the queue, and until the last event is in MongoDB; loss and
- *    duplicates over the whole run.
+ *    duplicates over the whole run, any of which fails it (support/outbox-accounting.ts).
  * MongoDB is the local MongoDB-compatible server, fresh for the run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { type Collection, MongoClient } from 'mongodb';
 import { freePort } from '../../scripts/dev/ports';
 import { startWranglerDev } from '../../scripts/dev/wrangler-dev';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
+import { assertOutboxAccounting, heldProblem } from '../support/outbox-accounting';
 import { percentile, round } from '../support/stats';
 import { waitForStoredCount } from '../support/stored-count';
 import type { BenchResult } from '../types';
@@ -146,6 +147,10 @@ export default async function outbox(args: string[]): Promise<BenchResult> {
     }
     const outageEvents = nextEvent - baselineEvents;
     const held = await status();
+    // Every 503 above is also the answer to events the outbox refused (full): only its count says they
+    // were all held. Failed now, not after recovery waited for events that were never held.
+    const notHeld = heldProblem(held.waiting, outageEvents);
+    if (notHeld) throw new Error(`${notHeld} (${held.lastError ?? 'no error recorded'})`);
 
     // 3. Recovery: the queue takes events again; the outbox drains now instead of after its back-off.
     currentPhase = 'recovery';
@@ -166,6 +171,8 @@ export default async function outbox(args: string[]): Promise<BenchResult> {
     // By the bench's own `properties.seq`, not `_id` (= messageId, so never shared by two documents):
     // an event stored twice could only be under a second messageId, which `seq` still tells apart.
     const distinct = (await events.distinct('properties.seq', { 'properties.run': run })).length;
+    // The count MongoDB reached above cannot tell: one loss and one duplicate still make the total.
+    assertOutboxAccounting({ sent: nextEvent, stored, distinct, outageEvents, heldWaiting: held.waiting });
     const drainRate = round(held.waiting / drainedSeconds, 0);
     const endToEndRate = round(held.waiting / storedSeconds, 0);
     // Two rows, side by side: the drain rate (outbox → queue) and the end-to-end rate (→ MongoDB).
@@ -195,7 +202,7 @@ export default async function outbox(args: string[]): Promise<BenchResult> {
       columns: ['phase', 'requests', 'events', 'events/s', 'p50 ms', 'p99 ms', 'answers'],
       rows,
       notes: [
-        `Whole run: ${nextEvent} events sent, ${stored} stored, lost ${nextEvent - distinct}, duplicates ${stored - distinct} (by the sequence number each event carries in properties.seq: MongoDB keys events by messageId, so a duplicate can only show up if one is stored under a messageId other than the one sent). During the outage the outbox held ${held.waiting} of the ${outageEvents} refused events (${held.failedAttempts} failed deliveries while the queue refused: ${held.lastError ?? 'none'}).`,
+        `Whole run: ${nextEvent} events sent, ${stored} stored, lost ${nextEvent - distinct}, duplicates ${stored - distinct} (by the sequence number each event carries in properties.seq: MongoDB keys events by messageId, so a duplicate can only show up if one is stored under a messageId other than the one sent; any loss or duplicate fails the run). During the outage the outbox held ${held.waiting} of the ${outageEvents} refused events (fewer fails the run: the intake answers 503 whether the outbox holds or refuses them); ${held.failedAttempts} failed deliveries while the queue refused: ${held.lastError ?? 'none'}.`,
         'events/s while refusing: what one outbox instance (one Durable Object, SQLite) takes in while every intake request also fails its queue send first; the sender gets 503 with Retry-After and the message that the events are held. A production outbox runs on its own machine; here the load generator, wrangler, workerd (intake, outbox and consumer) and the local MongoDB server share the CPUs.',
         'recovery (both rows from the same start): from the first delivery (started at once by the bench; the product waits for the consumer back-off, 2 s doubling) until the outbox is empty, and until the last event is in MongoDB. The outbox sends 500 events per delivery and starts the next at once; a delivery the queue refuses waits its back-off (2-5 s) and is sent again whole, so a local-limit hit below (there: "recovery") makes the drain figure a lower bound.',
         `The local queue broker's own limit (a timer per waiting message, at most 10,000) was hit ${[...localQueueLimitHits.values()].reduce((a, b) => a + b, 0)} time(s) (${JSON.stringify(Object.fromEntries(localQueueLimitHits))}); each hit refuses a send, which the outbox then holds.`,

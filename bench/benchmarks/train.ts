@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runTrainerCommand } from '../support/trainer-command';
+import { runTrainerCommand, trainerReportedUsage } from '../support/trainer-command';
 import type { BenchResult } from '../types';
 
 const DEFAULT_INPUT = '../shared/datasets/online-retail/online_retail.csv.gz';
@@ -43,6 +43,9 @@ function comparison(output: string): { ease: string; dae: string } {
 function row(input: string, run: Run): Record<string, string | number> {
   const personal = /personal model: (.+?)(?: on TF\.js| \(|$)/m.exec(run.output)?.[1] ?? 'unknown';
   const scores = comparison(run.output);
+  // The training process reports its own getrusage CPU time and maxRSS as its last line; without it,
+  // the run fails (the columns would be NaN).
+  const usage = trainerReportedUsage(run.output);
   const option = run.args.findIndex((a) => a === '--personal' || a.startsWith('--personal='));
   const asked = option < 0 ? 'auto (default)' : (run.args[option]?.split('=')[1] ?? run.args[option + 1]);
   return {
@@ -52,9 +55,8 @@ function row(input: string, run: Run): Record<string, string | number> {
     'EASE val nDCG@10': scores.ease,
     'Mult-DAE val nDCG@10': scores.dae,
     'wall time (s)': run.seconds.toFixed(1),
-    // The training process reports its own getrusage CPU time and maxRSS as its last line.
-    'CPU time (s)': Number(/CPU ([\d.]+) s/.exec(run.output)?.[1] ?? Number.NaN).toFixed(1),
-    'peak RSS (MiB)': Number(/peak RSS (\d+) MiB/.exec(run.output)?.[1] ?? Number.NaN).toFixed(0),
+    'CPU time (s)': usage.cpuSeconds.toFixed(1),
+    'peak RSS (MiB)': usage.peakRssMiB.toFixed(0),
     epochs: run.output.match(/^epoch +\d+/gm)?.length ?? 0,
     backend: /TF\.js backend (.+)$/m.exec(run.output)?.[1] ?? 'none (closed form)',
     'load average': run.load.toFixed(1),

@@ -9,10 +9,11 @@
  *
  * Every answer must be 2xx (a fast error page is not a sample: the run fails), and a target with a
  * `check` has every measured body checked (see PageCheck): outside the timed span, in the idle gap.
+ * A counted check may fail on at most MAX_MISS_SHARE of a target's samples, or the run fails.
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { PageCheck } from './page-check';
+import { assertMissShare, MAX_MISS_SHARE, type PageCheck } from './page-check';
 import { percentile, round } from './stats';
 
 export interface LatencyResult {
@@ -28,6 +29,8 @@ export interface LatencyResult {
 }
 
 export interface LatencyTarget {
+  /** For messages (the URL otherwise). */
+  name?: string;
   url: string;
   headers: Record<string, string>;
   check?: PageCheck;
@@ -117,6 +120,9 @@ export async function measureInterleaved(
   } finally {
     for (const agent of agents) agent.destroy();
   }
+  // Past the bound, a row's times (and the goal's ratio) would be partly the fallback page's.
+  for (const [index, target] of targets.entries())
+    assertMissShare(target.name ?? target.url, target.check, misses[index] ?? 0, samples, MAX_MISS_SHARE);
   return targets.map((target, index) => {
     const first = firsts[index] ?? [];
     const total = totals[index] ?? [];

@@ -3,7 +3,7 @@
  * returning the figures benchmarks report.
  */
 import { createRequire } from 'node:module';
-import type { PageCheck } from './page-check';
+import { assertMissShare, MAX_MISS_SHARE_SATURATED, type PageCheck } from './page-check';
 
 export interface LoadOptions {
   url: string;
@@ -111,7 +111,10 @@ export function nonSuccessStatuses(result: Pick<LoadResult, 'statusCodes'>): str
   return failed.length === 0 ? '' : `(${failed.map(([status, count]) => `${status}: ${count}`).join(', ')})`;
 }
 
-/** As assertAllSucceeded, and fails on any body that failed a check that is not counted (see PageCheck). */
+/**
+ * As assertAllSucceeded, and fails on any body that failed a check that is not counted (see PageCheck),
+ * and on more than MAX_MISS_SHARE_SATURATED of bodies failing one that is.
+ */
 export function assertLoadChecked(name: string, result: LoadResult, check: PageCheck | undefined): void {
   assertAllSucceeded(name, result);
   if (check && !check.counted && result.mismatches > 0) {
@@ -119,6 +122,13 @@ export function assertLoadChecked(name: string, result: LoadResult, check: PageC
       `${name}: ${result.mismatches} of ${result.requests} answers under load were not ${check.label}`,
     );
   }
+  assertMissShare(
+    `${name} (under load)`,
+    check,
+    result.mismatches,
+    result.requests,
+    MAX_MISS_SHARE_SATURATED,
+  );
 }
 
 /** A load target whose answers may be checked (a proxy benchmark's row). */

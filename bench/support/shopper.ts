@@ -15,6 +15,18 @@ export function positiveOption(name: string, text: string | undefined, fallback:
   return value;
 }
 
+/** Default idle gap after each sequential request of the proxy benchmarks (`--pause-ms`), ms. */
+export const DEFAULT_PAUSE_MS = 5;
+
+/** `--pause-ms`: 0 or more milliseconds; DEFAULT_PAUSE_MS when absent. */
+export function pauseMsOption(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PAUSE_MS;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new Error(`--pause-ms must be 0 or more, got "${text}"`);
+  return value;
+}
+
 /** The rx_uid cookie a first page view gets, so the measured shopper is a returning one. */
 export async function shopperCookie(url: string): Promise<string> {
   const response = await fetch(url, { headers: { accept: ACCEPT_HTML, 'user-agent': BROWSER_UA } });

@@ -65,3 +65,19 @@ export async function runTrainerCommand(
   if (usage) run.usage = JSON.parse(usage) as CommandRun['usage'];
   return run;
 }
+
+/**
+ * The CPU time and peak RSS `npm run train` reports as its last line (`peak RSS 622 MiB, CPU 50.7 s`,
+ * trainer/cli/train.ts). Throws when the line is not there (its format changed, or the trainer ended
+ * before it): a table would otherwise show NaN for both.
+ */
+export function trainerReportedUsage(output: string): { cpuSeconds: number; peakRssMiB: number } {
+  // The last such line: the one the training process prints when it is done.
+  const line = [...output.matchAll(/^peak RSS (\d+) MiB, CPU (\d+(?:\.\d+)?) s$/gm)].at(-1);
+  if (!line) {
+    throw new Error(
+      'the trainer printed no "peak RSS N MiB, CPU N s" line: CPU time and peak RSS unknown (did the line change in trainer/cli/train.ts?)',
+    );
+  }
+  return { cpuSeconds: Number(line[2]), peakRssMiB: Number(line[1]) };
+}
