@@ -5,7 +5,7 @@
  * report count the same things.
  */
 import type { StoredEvent } from './events';
-import { orderValue, UNKNOWN_CURRENCY } from './order-value';
+import { type OrderValue, orderValue, UNKNOWN_CURRENCY } from './order-value';
 
 export const ORDER_COMPLETED = 'Order Completed';
 /** Segment's e-commerce v2 refund: `order_id`, and `total` (or `revenue`), `currency`, `products`. */
@@ -19,6 +19,11 @@ export type ExperimentRole =
   | { kind: 'click'; placement: string | undefined }
   | { kind: 'order' }
   | { kind: 'refund' }
+  /**
+   * An order or refund worth more than MAX_ORDER_VALUE (or not a finite amount): a mistake, counted
+   * nowhere, not even as an event (the report skips it as it reads it, so the live counters do too).
+   */
+  | { kind: 'implausible' }
   | { kind: 'other' };
 
 /**
@@ -35,14 +40,30 @@ export function experimentRoleOf(event: StoredEvent): ExperimentRole {
   if (isFilledPageView(event))
     return { kind: 'impression', placement: event.type === 'page' ? event.name : 'product' };
   if (event.type !== 'track') return { kind: 'other' };
-  if (event.event === ORDER_COMPLETED)
-    return orderValue(event).revenue < 0 ? { kind: 'refund' } : { kind: 'order' };
-  if (event.event === ORDER_REFUNDED) return { kind: 'refund' };
+  if (event.event === ORDER_COMPLETED || event.event === ORDER_REFUNDED) {
+    const value = orderValue(event);
+    if (!plausibleValue(value)) return { kind: 'implausible' };
+    return event.event === ORDER_COMPLETED && value.revenue >= 0 ? { kind: 'order' } : { kind: 'refund' };
+  }
   if (event.event === RECOMMENDATION_SHOWN)
     return { kind: 'impression', placement: event.properties?.placement };
   if (event.event === RECOMMENDATION_CLICKED)
     return { kind: 'click', placement: event.properties?.placement };
   return { kind: 'other' };
+}
+
+/**
+ * The most an order, or a line of it, may be worth, in any currency: above it, a value is a mistake
+ * (a price in the wrong unit, a test order). The events' schema takes any number (1e200 too): counted,
+ * its square made the report's revenue sums infinite ("NaN % to NaN %"), and a few such orders in a
+ * day took the live counters' revenue (thousandths, by HINCRBY) past 2^53, where the screen drops it.
+ */
+export const MAX_ORDER_VALUE = 1e12;
+
+/** Whether an order's revenue and each line's value are finite and at most MAX_ORDER_VALUE either way. */
+export function plausibleValue(order: OrderValue): boolean {
+  const fits = (value: number) => Number.isFinite(value) && Math.abs(value) <= MAX_ORDER_VALUE;
+  return fits(order.revenue) && order.lines.every((line) => line.value === undefined || fits(line.value));
 }
 
 function isFilledPageView(event: StoredEvent): boolean {

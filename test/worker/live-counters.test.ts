@@ -611,6 +611,45 @@ describe('live experiment counters', () => {
     expect(await totals()).toEqual(total);
   });
 
+  it('skips an order or refund worth more than MAX_ORDER_VALUE (1e12) entirely, as the report does', async () => {
+    const { run, event, live } = liveSite();
+    const [shopper, mistaken] = [crypto.randomUUID(), crypto.randomUUID()];
+    await consume([
+      event(shopper, 'treatment', {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}-real`, revenue: 1200, currency: 'JPY' },
+      }),
+      // A price in the wrong unit, twice: each 5e12 × 1000 thousandths, which with a few more would take
+      // the day's revenue past 2^53 (and the screen would drop the field). The report skips these events.
+      event(mistaken, 'treatment', {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}-big`, revenue: 5e12, currency: 'JPY' },
+      }),
+      event(mistaken, 'treatment', {
+        event: 'Order Completed',
+        properties: {
+          order_id: `o-${run}-lines`,
+          products: [{ product_id: 'P1', price: 5e12 }],
+          currency: 'JPY',
+        },
+      }),
+      // A refund as absurd: not taken off either.
+      event(shopper, 'treatment', {
+        event: 'Order Refunded',
+        properties: { order_id: `o-${run}-real`, total: 5e12, currency: 'JPY' },
+      }),
+    ]);
+    const { total } = (await (await live()).json()) as LiveBody;
+    expect(total.treatment).toMatchObject({
+      browsers: 1,
+      buyers: 1,
+      orders: 1,
+      events: 1,
+      unpriced_orders: 0,
+      revenue: { JPY: 1200 },
+    });
+  });
+
   it("a refund of an order counted before this version, or never seen, is its own browser's", async () => {
     const { run, site, event, live } = liveSite();
     const browser = crypto.randomUUID();

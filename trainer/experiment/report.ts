@@ -83,7 +83,10 @@ export function experimentReport(tally: Tally, holdoutPercent?: number): Experim
     unassigned: tally.unassigned,
     repeatedOrders: tally.repeatedOrders,
     refunds: tally.refunds,
-    warnings: warnings(tally, sampleRatio, holdoutPercent, fewBuyersCurrencies),
+    warnings: [
+      ...warnings(tally, sampleRatio, holdoutPercent, fewBuyersCurrencies),
+      ...noIntervalWarnings(tally, revenuePerShopper),
+    ],
   };
 }
 
@@ -149,6 +152,27 @@ function warnings(
   const unpriced = treatment.unpricedOrders + holdout.unpricedOrders;
   if (unpriced > 0)
     out.push(`${unpriced} orders have no revenue, total or prices: counted as orders worth 0`);
+  return out;
+}
+
+/**
+ * The revenue rows with a p-value but no difference interval (the table shows the difference alone):
+ * an arm with no buyer in that currency, or whose shoppers all spent the same, or too few distinct
+ * values for the test to bound the difference (`permutationTest` in resampling.ts).
+ */
+function noIntervalWarnings(tally: Tally, rows: Record<string, Comparison | null>): string[] {
+  const out: string[] = [];
+  for (const [currency, comparison] of Object.entries(rows)) {
+    if (comparison === null || comparison.pValue === null || comparison.differenceInterval !== null) continue;
+    const without = (['treatment', 'holdout'] as const).filter(
+      (bucket) => (tally.spending[bucket][currency] ?? []).length === 0,
+    );
+    out.push(
+      without.length > 0
+        ? `revenue per shopper, ${currency}: no interval, as the ${without[0]} arm has no shopper who spent anything in ${currency} (every shift of the other arm's values would be rejected, however small); its p-value still tests "personalization changes no shopper's spending"`
+        : `revenue per shopper, ${currency}: no interval, as the permutation test cannot bound the difference (an arm's shoppers all spent the same, or too few distinct values); its p-value still tests "personalization changes no shopper's spending"`,
+    );
+  }
   return out;
 }
 

@@ -119,6 +119,12 @@ export function permutationTest(
   };
 
   const pValue = pAt(0, 1);
+  // An arm whose shoppers all spent the same (all nothing: no buyer in this currency; or all one value)
+  // gives no interval: shifted or scaled, the other arm's values never match its constant, so the
+  // observed labelling is the one most extreme Welch t under every Δ ≠ 0 (or c ≠ 1), the p-value drops
+  // from its value at 0 to 2 ÷ 10,001 beside it, and the bound on 0's side would sit at 0 exactly
+  // (12 buyers of 900 against none of 100 gave +0.00 to +1.27 with p = 0.56).
+  if (constant(a) || constant(b)) return { pValue, differenceInterval: null, liftInterval: null };
   const ma = sa / a.n;
   const mb = sb / b.n;
   const difference = ma - mb;
@@ -136,11 +142,21 @@ export function permutationTest(
   return { pValue, differenceInterval, liftInterval };
 }
 
+/** Whether every shopper of the arm has the same value (none bought, or all bought the same). */
+function constant(arm: Sample): boolean {
+  if (arm.values.length === 0) return true;
+  const first = arm.values[0];
+  return arm.values.length === arm.n && arm.values.every((value) => value === first);
+}
+
 /**
  * The values of a parameter that `pAt` does not reject (p ≥ 5 %), as an interval around `estimate`:
  * each bound by bisection between a value it does not reject and one it does, to a millionth of
  * `scale`. On the side of `pivot`, the pivot is tried first, so the interval holds it exactly when
- * its own p is 5 % or more. Null when the estimate itself is rejected or no bound is found.
+ * its own p is 5 % or more. Null when the estimate itself is rejected or no bound is found, and when
+ * the pivot is not rejected but a millionth of `scale` beyond it is: p falls off a cliff at the pivot
+ * (a tie-heavy test there, a unique extreme beside it), and the bound would be the pivot itself, a
+ * figure of the test's ties, not of the data.
  */
 function invert(
   pAt: (value: number) => number,
@@ -154,6 +170,7 @@ function invert(
     let outer = Number.NaN;
     if ((pivot - estimate) * direction > 0) {
       if (pAt(pivot) < ALPHA) outer = pivot;
+      else if (pAt(pivot + direction * scale * 1e-6) < ALPHA) return null;
       else inner = pivot;
     }
     for (let step = scale; Number.isNaN(outer); step *= 2) {

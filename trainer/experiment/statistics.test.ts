@@ -172,6 +172,28 @@ describe('compareMeans', () => {
     expect(c?.liftInterval).toBeNull();
   });
 
+  it('gives no difference interval when an arm has no buyer (it was pinned at 0 exactly)', () => {
+    // 12 buyers of 900 against none of 100: any shift of treatment's values makes the observed
+    // labelling the most extreme, so p fell from 0.56 at 0 to 0.0002 beside it, and the interval was
+    // +0.00 to +1.27; the mirror case (no buyer in treatment) pinned the upper bound at 0.
+    const buyers = Array.from({ length: 12 }, (_, i) => 40 + ((i * 37) % 60));
+    const pinned = (interval: { low: number; high: number } | null | undefined) =>
+      interval !== null && interval !== undefined && (interval.low === 0 || interval.high === 0);
+    const c = compareMeans(arm(900, buyers), arm(100, []));
+    expect(c?.pValue).toBeGreaterThan(0.5);
+    expect(c?.difference).toBeCloseTo(822 / 900, 10);
+    expect(c?.differenceInterval === null || (c?.differenceInterval?.low ?? 0) < 0).toBe(true);
+    expect(pinned(c?.differenceInterval)).toBe(false);
+    const mirror = compareMeans(arm(100, []), arm(900, buyers));
+    expect(mirror?.pValue).toBeGreaterThan(0.5);
+    expect(mirror?.differenceInterval === null || (mirror?.differenceInterval?.high ?? 0) > 0).toBe(true);
+    expect(pinned(mirror?.differenceInterval)).toBe(false);
+    expect(mirror?.liftInterval).toBeNull();
+    // One buyer against two, and all shoppers spending the same: no bound at 0 either.
+    expect(pinned(compareMeans(arm(1000, [3, 5]), arm(100, []))?.differenceInterval)).toBe(false);
+    expect(compareMeans(arm(3, [5, 5, 5]), arm(3, [1]))?.differenceInterval).toBeNull();
+  });
+
   it('is seeded: the same values give the same figures, in any order', () => {
     const [treatment, holdout] = noEffect(new Random(3), 9000, 1000);
     const first = compareMeans(treatment, holdout);

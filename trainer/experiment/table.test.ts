@@ -76,6 +76,44 @@ describe('formatReport', () => {
     expect(text).toContain('fewer than 10 shoppers with an order in an arm');
   });
 
+  it('shows a revenue row without an interval when an arm has no buyer in its currency, and says why', () => {
+    const values = Array.from({ length: 12 }, (_, i) => 40 + ((i * 37) % 60));
+    const treatment = arm({
+      shoppers: 900,
+      converted: 40,
+      orders: 40,
+      ordersByCurrency: { GBP: 28, EUR: 12 },
+      buyersByCurrency: { GBP: 28, EUR: 12 },
+      revenue: {
+        GBP: { n: 900, sum: 560, sumOfSquares: 11_200 },
+        EUR: { n: 900, sum: 822, sumOfSquares: 0 },
+      },
+    });
+    const holdout = arm({
+      shoppers: 100,
+      converted: 12,
+      orders: 12,
+      ordersByCurrency: { GBP: 12 },
+      buyersByCurrency: { GBP: 12 },
+      revenue: { GBP: { n: 100, sum: 240, sumOfSquares: 4800 } },
+    });
+    const spending = {
+      treatment: { GBP: Array<number>(28).fill(20), EUR: values },
+      holdout: { GBP: Array<number>(12).fill(20) },
+    };
+    const report = experimentReport(tally(treatment, holdout, spending));
+    expect(report.revenuePerShopper.EUR?.differenceInterval).toBeNull();
+    expect(report.revenuePerShopper.EUR?.pValue).toBeGreaterThan(0.5);
+    const text = formatReport(report);
+    expect(text).toMatch(
+      /\| revenue per shopper, EUR \(few buyers[^|]*\| 0\.91 \| 0\.00 \| \+0\.91 \| - \| 0\.5\d+ \|/,
+    );
+    expect(text).toContain(
+      'revenue per shopper, EUR: no interval, as the holdout arm has no shopper who spent anything in EUR',
+    );
+    expect(text).not.toContain('revenue per shopper, GBP: no interval');
+  });
+
   it('shows an empty arm as unmeasured (-), and the other arm its own conversion', () => {
     const treatment = arm({
       shoppers: 30,

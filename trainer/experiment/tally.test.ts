@@ -154,6 +154,84 @@ describe('ExperimentTally', () => {
     }
   });
 
+  it("counts a browser's first stored report of a repeated order, whichever is read first", () => {
+    // One browser reports o1 twice with different values (a reloaded confirmation page after an edit);
+    // a file has them in line order, MongoDB by timestamp: the same events, the same revenue.
+    const at = (hour: number, minute: number) => new Date(Date.UTC(2026, 10, 1, hour, minute)).toISOString();
+    const first = order(
+      'a',
+      'o1',
+      { revenue: 30, currency: 'GBP' },
+      { timestamp: at(10, 9), receivedAt: at(10, 1), messageId: 'm-z' },
+    );
+    const second = order(
+      'a',
+      'o1',
+      { revenue: 45, currency: 'GBP' },
+      { timestamp: at(10, 0), receivedAt: at(10, 2), messageId: 'm-a' },
+    );
+    // A tie on receivedAt: the smaller messageId.
+    const tied = order(
+      'a',
+      'o1',
+      { revenue: 60, currency: 'GBP' },
+      { timestamp: at(10, 0), receivedAt: at(10, 1), messageId: 'm-y' },
+    );
+    for (const events of [
+      [first, second],
+      [second, first],
+    ]) {
+      const { result } = tally(events);
+      expect(result.arms.treatment).toMatchObject({ converted: 1, orders: 1 });
+      expect(result.arms.treatment.revenue.GBP?.sum).toBe(30);
+      expect(result.repeatedOrders).toBe(1);
+    }
+    for (const events of [
+      [first, second, tied],
+      [tied, second, first],
+      [second, tied, first],
+    ])
+      expect(tally(events).result.arms.treatment.revenue.GBP?.sum).toBe(60);
+  });
+
+  it('counts the first stored report of an order under two user ids alone, whichever is read first', () => {
+    const at = (minute: number) => new Date(Date.UTC(2026, 10, 1, 10, minute)).toISOString();
+    const links = [
+      stored({ type: 'identify', anonymousId: 'a', userId: 'u1' }),
+      stored({ type: 'identify', anonymousId: 'b', userId: 'u2', bucket: 'holdout' }),
+    ];
+    const u1 = order(undefined, 'o1', { revenue: 30, currency: 'GBP' }, { userId: 'u1', receivedAt: at(5) });
+    const u2 = order(undefined, 'o1', { revenue: 45, currency: 'GBP' }, { userId: 'u2', receivedAt: at(2) });
+    const u1Again = order(
+      undefined,
+      'o1',
+      { revenue: 30, currency: 'GBP' },
+      { userId: 'u1', receivedAt: at(1) },
+    );
+    for (const events of [
+      [...links, u1, u2],
+      [...links, u2, u1],
+    ]) {
+      const { result } = tally(events);
+      expect(result.arms.holdout).toMatchObject({ converted: 1, orders: 1 });
+      expect(result.arms.holdout.revenue.GBP?.sum).toBe(45);
+      expect(result.arms.treatment).toMatchObject({ converted: 0, orders: 0 });
+      expect(result.repeatedOrders).toBe(1);
+    }
+    // u1's earlier repeat is stored first of all: u1's, in any order.
+    for (const events of [
+      [...links, u1, u2, u1Again],
+      [...links, u1Again, u2, u1],
+      [...links, u2, u1, u1Again],
+    ]) {
+      const { result } = tally(events);
+      expect(result.arms.treatment).toMatchObject({ converted: 1, orders: 1 });
+      expect(result.arms.treatment.revenue.GBP?.sum).toBe(30);
+      expect(result.arms.holdout).toMatchObject({ converted: 0, orders: 0 });
+      expect(result.repeatedOrders).toBe(2);
+    }
+  });
+
   it('sorted by browser, gives a shared order to the first stored report noted before', () => {
     const received = (hour: number) => new Date(Date.UTC(2026, 10, 1, hour)).toISOString();
     const b1 = order('b1', 'o1', { revenue: 50, currency: 'GBP' }, { receivedAt: received(12) });

@@ -9,7 +9,10 @@
  * it was seen with none or with several (counted, and said in the report). One order reported twice
  * (by the browser and by the server, by two browsers, or retried under a new messageId) counts once
  * site-wide, by `order_id`: a browser's report before a user id's alone, and of browsers' reports the
- * first stored (the earliest `receivedAt`; the live counters count the first stored too), in its arm.
+ * first stored (the earliest `receivedAt`; the live counters count the first stored too), in its arm;
+ * of one browser's own reports, and of reports under user ids alone, the first stored too (then the
+ * smaller messageId), so that its value does not depend on the read order (a file's lines, MongoDB's
+ * sort by browser and timestamp).
  *
  * Refunds (`Order Refunded`, and an `Order Completed` worth less than 0) are netted from revenue: each
  * is taken off the revenue of the shopper, and arm, its order counted for (by `order_id`), at most what
@@ -23,7 +26,9 @@ import { eventProductIds } from '../../contracts/event-products';
 import { type Bucket, type StoredEvent, validateStoredEvent } from '../../contracts/events';
 import {
   experimentRoleOf,
+  MAX_ORDER_VALUE,
   milliOf,
+  ORDER_REFUNDED,
   orderKey,
   refundIncrement,
   refundValue,
@@ -45,6 +50,23 @@ export interface TallyOptions {
 
 interface Order extends OrderValue {
   time: number;
+  /** Which report of it this is: of one shopper's reports of an order, the first stored counts. */
+  report: ReportId;
+}
+
+/** A report's place in the order of storage: epoch ms of its `receivedAt`, then its messageId. */
+interface ReportId {
+  received: number;
+  messageId: string;
+}
+
+/** Whether report `a` was stored before `b` (a tie on `receivedAt`: the smaller messageId). */
+function storedBefore(a: ReportId, b: ReportId): boolean {
+  return a.received !== b.received ? a.received < b.received : a.messageId < b.messageId;
+}
+
+function reportIdOf(event: StoredEvent): ReportId {
+  return { received: Date.parse(event.receivedAt), messageId: event.messageId };
 }
 
 /** What a browser (or a user id without one) did in the window. Maps are made on first need. */
@@ -218,8 +240,11 @@ export class ExperimentTally {
    * keys reported by several browsers or also under a user id alone are kept (see browsersSortedFrom).
    */
   private readonly firstReports = new Map<string, FirstReport>();
-  /** Order key → the user id that reported it first without a browser (one user id's report counts). */
-  private readonly userOnlyOrders = new Map<string, string>();
+  /**
+   * Order key → the user id whose report of it without a browser was stored first (the earliest
+   * `receivedAt`, then the smaller messageId, whatever the read order): one user id's report counts.
+   */
+  private readonly userOnlyOrders = new Map<string, { userId: string; report: ReportId }>();
   /** Refunds read, until resolveRefunds sorts them out (they are few: held whatever the mode). */
   private refunds: Refund[] = [];
   /** Order key → its refunds, taken off where that order is counted (netOrderRefunds). */
@@ -281,14 +306,19 @@ export class ExperimentTally {
       activity = this.userOnly.get(userId) ?? {};
       this.userOnly.set(userId, activity);
       if (experimentRoleOf(event).kind === 'order') {
-        // The same order under a second user id alone: the first user id's report is the one.
+        // The same order under a second user id alone: the first stored report's user id is the one,
+        // whichever was read first (a file's line order, MongoDB's unsorted user-only query).
         const key = orderKey(event);
+        const report = reportIdOf(event);
         const first = this.userOnlyOrders.get(key);
-        if (first === undefined) this.userOnlyOrders.set(key, userId);
-        else if (first !== userId) {
+        if (first === undefined) this.userOnlyOrders.set(key, { userId, report });
+        else if (first.userId !== userId) {
           this.repeatedOrders += 1;
-          return;
-        }
+          if (!storedBefore(report, first.report)) return;
+          // This report was stored first: the order moves from the other user id to this one.
+          this.userOnly.get(first.userId)?.orders?.delete(key);
+          this.userOnlyOrders.set(key, { userId, report });
+        } else if (storedBefore(report, first.report)) first.report = report;
       }
     }
     // A refund counts where its order counts (resolveRefunds); sorted, the browsers' refunds came with
@@ -344,7 +374,7 @@ export class ExperimentTally {
     this.refundsResolved = true;
     const orphans = new Map<string, Refund>();
     for (const refund of this.refunds) {
-      const userOnlyBy = this.userOnlyOrders.get(refund.key);
+      const userOnlyBy = this.userOnlyOrders.get(refund.key)?.userId;
       if (
         this.firstReports.has(refund.key) ||
         (userOnlyBy !== undefined && this.oneBrowserOf(userOnlyBy) !== undefined)
@@ -409,9 +439,9 @@ export class ExperimentTally {
     if ((from !== undefined && time < from) || (to !== undefined && time >= to)) return 'outside --from/--to';
     this.sites.add(event.site);
     if (this.options.site !== undefined && event.site !== this.options.site) return 'another site';
-    const role = experimentRoleOf(event).kind;
-    if ((role === 'order' || role === 'refund') && !plausibleValue(orderValue(event)))
-      return `${role === 'order' ? 'an order' : 'a refund'} worth more than ${MAX_ORDER_VALUE.toExponential()} (revenue, total or a product's price × quantity), or not a finite amount: left out`;
+    // experimentRoleOf tells such an order or refund apart, so that the live counters skip it too.
+    if (experimentRoleOf(event).kind === 'implausible')
+      return `${orderValue(event).revenue < 0 || event.event === ORDER_REFUNDED ? 'a refund' : 'an order'} worth more than ${MAX_ORDER_VALUE.toExponential()} (revenue, total or a product's price × quantity), or not a finite amount: left out`;
     return { event, time };
   }
 
@@ -421,8 +451,16 @@ export class ExperimentTally {
     else if (role.kind === 'order') {
       const orders = ordersOf(activity);
       const key = orderKey(event);
-      if (orders.has(key)) this.repeatedOrders += 1;
-      else orders.set(key, { ...orderValue(event), time });
+      const order = { ...orderValue(event), time, report: reportIdOf(event) };
+      const counted = orders.get(key);
+      // One shopper's repeated report of an order (a reloaded confirmation page, a retry under a new
+      // messageId): the first stored counts, whichever was read first, so a file and MongoDB (sorted by
+      // browser and timestamp) give the same revenue.
+      if (counted === undefined) orders.set(key, order);
+      else {
+        this.repeatedOrders += 1;
+        if (storedBefore(order.report, counted.report)) orders.set(key, order);
+      }
     } else if (role.kind === 'click') {
       engage(activity, role.placement, 'clicks');
       const clicks = clicksOf(activity);
@@ -687,19 +725,6 @@ export class ExperimentTally {
     }
     return byPlacement;
   }
-}
-
-/**
- * The most an order, or a line of it, may be worth, in any currency: above it, a value is a mistake
- * (a price in the wrong unit, a test order). The events' schema takes any number (1e200 too): counted,
- * its square made the revenue rows' sums infinite, and the report printed "NaN % to NaN %".
- */
-export const MAX_ORDER_VALUE = 1e12;
-
-/** Whether an order's revenue and each line's value are finite and at most MAX_ORDER_VALUE either way. */
-function plausibleValue(order: OrderValue): boolean {
-  const fits = (value: number) => Number.isFinite(value) && Math.abs(value) <= MAX_ORDER_VALUE;
-  return fits(order.revenue) && order.lines.every((line) => line.value === undefined || fits(line.value));
 }
 
 /** Placement of an impression or click with none named. */

@@ -94,7 +94,9 @@ interface LiveChanges {
  * was seen with, its buyer that browser (one of the day's browsers too), and not at all otherwise
  * (userOnlyArms). So does any other event under a user id alone (an impression, a click a shop's
  * server reports): in that browser's arm, or, seen with none or several, in no impression or click
- * (its `events` count stays in its own bucket), as the report gives such events. A refund (`Order Refunded`, or an `Order
+ * (its `events` count stays in its own bucket), as the report gives such events. An order or refund
+ * worth more than MAX_ORDER_VALUE (experimentRoleOf `implausible`) is not counted at all, as the report
+ * skips it. A refund (`Order Refunded`, or an `Order
  * Completed` worth less than 0: no order, no buyer) is taken off the revenue of the arm its order was
  * counted for, on the refund's day, at most what the order was worth, once per order_id and amount
  * (netRefunds); a refunded order stays an order and its buyer a buyer. Events older than LIVE_DAYS, or
@@ -131,7 +133,12 @@ export async function recordLiveCounters(
         ...delivery.stored,
         ...(countedBefore.has(delivery) ? [] : delivery.storedEarlier),
       ])
-      .filter((event) => isLiveTime(Date.parse(event.timestamp), now));
+      // An order or refund worth more than MAX_ORDER_VALUE counts nowhere, not even as an event: the
+      // report skips it as it reads it (and a few would take a day's revenue past 2^53).
+      .filter(
+        (event) =>
+          isLiveTime(Date.parse(event.timestamp), now) && experimentRoleOf(event).kind !== 'implausible',
+      );
     const seen = await userBrowsersSeen(hashKey, counted);
     const serverArms = await userOnlyArms(redis, hashKey, counted, seen);
     const { newOrders, refundedOrders } = await claimOrders(redis, hashKey, counted, serverArms);
