@@ -10,6 +10,7 @@ import {
   readShopCatalogue,
   type ShopCatalogueEntry,
   unsignedPriceLines,
+  untrustedTitleLines,
 } from '../bundle/catalogue';
 import { dataCurrency, mixedCurrencyNote } from '../bundle/catalogue-price';
 import {
@@ -146,6 +147,8 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     dataPriceSource(options.format),
   );
   for (const line of unsignedPriceLines(catalogue)) log(line);
+  for (const line of untrustedTitleLines(catalogue, source.items, shop, dataPriceSource(options.format)))
+    log(line);
   const itemItemOptions = { rank: options.rank ?? 128, maxDenseItems: options.maxDenseItems ?? 1000 };
   // Before training (the catalogue is built first for this): the whole bundle, three graphs and
   // catalogue.json, must fit what a worker takes.
