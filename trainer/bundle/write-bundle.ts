@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { canonicalJson } from '../../contracts/canonical-json';
 import {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
@@ -61,18 +62,6 @@ export function contentVersion(manifest: Manifest): string {
   const { createdAt: _createdAt, version: _version, ...content } = manifest;
   // Through JSON first: what manifest.json says (no undefined fields), keys sorted at every level.
   return `rx-${sha256(canonicalJson(JSON.parse(JSON.stringify(content)))).slice(0, 16)}`;
-}
-
-/** JSON with every object's keys sorted, as the worker compares manifests (model-store.ts). */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    );
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The bundle's catalogue.json: the items as the contract reads them, and the file's bytes. */

@@ -3,29 +3,10 @@
  * worker signs price tokens only for the shop's own prices, never for a median of events, which
  * anyone can post to /v1/events (250 forged views at 0.01 made an item's price 0.01, signed).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isSignablePrice } from '../../contracts/manifest';
+import { tempFile, trackEvent } from '../test-support/event-files';
 import { trainBundle } from './train';
-
-async function file(name: string, text: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'rx-price-source-'));
-  const at = path.join(dir, name);
-  await writeFile(at, text);
-  return at;
-}
-
-function track(event: string, shopper: string, minute: number, properties: Record<string, unknown>) {
-  return {
-    type: 'track',
-    event,
-    anonymousId: shopper,
-    timestamp: new Date(Date.UTC(2026, 10, 1, 10, minute)).toISOString(),
-    properties,
-  };
-}
 
 /** Genuine orders at 10 GBP of P1-P4, P5 viewed without a price, then 250 forged views of P1 at 0.01. */
 async function attackedEvents(): Promise<string> {
@@ -37,19 +18,19 @@ async function attackedEvents(): Promise<string> {
       quantity: 1,
     }));
     events.push(
-      track('Order Completed', `s${shopper}`, shopper, {
+      trackEvent('Order Completed', `s${shopper}`, shopper, {
         order_id: `o${shopper}`,
         currency: 'GBP',
         products,
       }),
     );
-    events.push(track('Product Viewed', `s${shopper}`, 20 + shopper, { product_id: 'P5' }));
+    events.push(trackEvent('Product Viewed', `s${shopper}`, 20 + shopper, { product_id: 'P5' }));
   }
   for (let i = 0; i < 250; i++)
     events.push(
-      track('Product Viewed', `attacker${i}`, 40, { product_id: 'P1', price: 0.01, currency: 'GBP' }),
+      trackEvent('Product Viewed', `attacker${i}`, 40, { product_id: 'P1', price: 0.01, currency: 'GBP' }),
     );
-  return file('events.jsonl', `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+  return tempFile('events.jsonl', `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
 }
 
 function sources(catalogue: Array<{ product_id: string; price: number; price_source?: string }>) {
@@ -83,7 +64,7 @@ describe('train: where catalogue prices came from', { timeout: 60_000 }, () => {
   });
 
   it("trusts --catalogue prices that name their currency; one without takes events' currency, so not", async () => {
-    const catalogue = await file(
+    const catalogue = await tempFile(
       'shop.json',
       JSON.stringify([
         { product_id: 'P1', price: 12.5, currency: 'GBP' },
@@ -123,7 +104,7 @@ describe('train: where catalogue prices came from', { timeout: 60_000 }, () => {
           `5${customer},${item},THING ${item},1,2010-12-01 08:${10 + customer},2.55,${1000 + customer},UK`,
         );
     }
-    const input = await file('orders.csv', `${rows.join('\n')}\n`);
+    const input = await tempFile('orders.csv', `${rows.join('\n')}\n`);
     const log: string[] = [];
     const plain = await trainBundle({
       format: 'online-retail',
@@ -133,7 +114,7 @@ describe('train: where catalogue prices came from', { timeout: 60_000 }, () => {
     });
     expect(new Set(plain.contents.catalogue.map((item) => item.price_source))).toEqual(new Set(['orders']));
     expect(plain.contents.catalogue.every(isSignablePrice)).toBe(true);
-    const catalogue = await file(
+    const catalogue = await tempFile(
       'shop.json',
       JSON.stringify([{ product_id: 'A0', price: 3 }, { product_id: 'A1' }]),
     );

@@ -5,30 +5,11 @@
  * even under a --catalogue that gave the product's price but no title, and one forged event set its
  * category. With a catalogue, titles and categories now come from it only; without one, `train` warns.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFile, trackEvent } from '../test-support/event-files';
 import { trainBundle } from './train';
 
 const SCAM = 'Refund scam: call +1-555-0100 now';
-
-async function file(name: string, text: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'rx-title-source-'));
-  const at = path.join(dir, name);
-  await writeFile(at, text);
-  return at;
-}
-
-function track(event: string, shopper: string, minute: number, properties: Record<string, unknown>) {
-  return {
-    type: 'track',
-    event,
-    anonymousId: shopper,
-    timestamp: new Date(Date.UTC(2026, 10, 1, 10, minute)).toISOString(),
-    properties,
-  };
-}
 
 /**
  * 12 genuine orders of P1-P4 under their real names, then 60 forged orders and 200 forged views of P1
@@ -46,7 +27,7 @@ async function forgedEvents(): Promise<string> {
       quantity: 1,
     }));
     events.push(
-      track('Order Completed', `s${shopper}`, shopper, {
+      trackEvent('Order Completed', `s${shopper}`, shopper, {
         order_id: `o${shopper}`,
         currency: 'GBP',
         products,
@@ -56,15 +37,15 @@ async function forgedEvents(): Promise<string> {
   const forged = { product_id: 'P1', name: SCAM, category: 'scams', price: 10, currency: 'GBP' };
   for (let i = 0; i < 60; i++)
     events.push(
-      track('Order Completed', `forger${i}`, 30, {
+      trackEvent('Order Completed', `forger${i}`, 30, {
         order_id: `f${i}`,
         products: [{ ...forged, quantity: 1 }],
       }),
     );
-  for (let i = 0; i < 200; i++) events.push(track('Product Viewed', `viewer${i}`, 40, forged));
+  for (let i = 0; i < 200; i++) events.push(trackEvent('Product Viewed', `viewer${i}`, 40, forged));
   for (let i = 0; i < 20; i++)
-    events.push(track('Product Viewed', `viewer${i}`, 41, { product_id: 'SCAM1', name: SCAM }));
-  return file('events.jsonl', `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    events.push(trackEvent('Product Viewed', `viewer${i}`, 41, { product_id: 'SCAM1', name: SCAM }));
+  return tempFile('events.jsonl', `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
 }
 
 function described(catalogue: Array<{ product_id: string; title: string; category: string }>) {
@@ -73,7 +54,7 @@ function described(catalogue: Array<{ product_id: string; title: string; categor
 
 describe('train: where catalogue titles and categories came from', { timeout: 60_000 }, () => {
   it("takes a --catalogue's titles and categories only, the product id where it gives none", async () => {
-    const catalogue = await file(
+    const catalogue = await tempFile(
       'shop.json',
       JSON.stringify([
         // Price only: the title was the forged name before.
@@ -130,14 +111,14 @@ describe('train: where catalogue titles and categories came from', { timeout: 60
         rows.push(
           `5${customer},${item},CANDLE ${item},1,2010-12-01 08:${10 + customer},2.55,${1000 + customer},UK`,
         );
-    const catalogue = await file(
+    const catalogue = await tempFile(
       'shop.json',
       JSON.stringify([{ product_id: 'A0', price: 3 }, { product_id: 'A1' }]),
     );
     const log: string[] = [];
     const result = await trainBundle({
       format: 'online-retail',
-      input: await file('orders.csv', `${rows.join('\n')}\n`),
+      input: await tempFile('orders.csv', `${rows.join('\n')}\n`),
       catalogue,
       personal: 'item-item',
       log: (line) => log.push(line),

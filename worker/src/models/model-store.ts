@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalJson } from '../../../contracts/canonical-json';
 import type { Manifest } from '../../../contracts/manifest';
 import { toHex } from '../hex';
 import { DeadlineError, withDeadline } from '../with-deadline';
@@ -385,16 +386,4 @@ async function sameBundleAsStored(bucket: R2Bucket, key: string, bytes: Uint8Arr
   };
   const stored = withoutCreatedAt(await object.text());
   return stored !== undefined && stored === withoutCreatedAt(new TextDecoder().decode(bytes));
-}
-
-/** JSON with every object's keys sorted: two manifests written with their fields in another order compare equal. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    );
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
