@@ -5,20 +5,14 @@ import { uuid } from './lib/uuid';
 /** Reported as `context.library`, so the data team can tell plugin events from server-side ones. */
 export const LIBRARY = { name: 'rx.js', version: '1' } as const;
 
-/** A URL without query string and fragment, which can carry personal data (emails, tokens). */
+/**
+ * A URL or path without query string and fragment, which can carry personal data (emails, tokens),
+ * and without path parameters (`/products/85123A;jsessionid=9F1C`: a Java shop's session id).
+ */
 function withoutQuery(url: string): string {
-  // What comes before the first `?` or `#` (a URL as the browser writes it has no line break).
-  return url.split(/[?#]/)[0] as string;
-}
-
-/** What `page` events and every event's `context.page` describe. */
-function pageContext(): Record<string, string> {
-  return {
-    path: location.pathname,
-    url: withoutQuery(location.href),
-    title: document.title,
-    referrer: withoutQuery(document.referrer),
-  };
+  // Everything from the first `?` or `#` on, and each segment's `;…` before it (an escaped `%3B` is
+  // the segment's own). One pattern, which the plugin's size budget needed.
+  return url.replace(/[?#].*|;[^/?#]*/g, '');
 }
 
 /**
@@ -30,15 +24,22 @@ export function buildEvent(
   site: string,
   fields: Pick<RxEventInput, 'type' | 'event' | 'name' | 'traits'> & { properties?: EventProperties },
 ): RxEventInput {
+  // What `page` events and every event's `context.page` describe (read once: the size budget).
+  const page: Record<string, string> = {
+    path: withoutQuery(location.pathname),
+    url: withoutQuery(location.href),
+    title: document.title,
+    referrer: withoutQuery(document.referrer),
+  };
   const event: RxEventInput = {
     ...fields,
     messageId: uuid(),
     anonymousId: identity.getAnonymousId(),
     timestamp: new Date().toISOString(),
     // JSON leaves out an undefined field: no `site` without one.
-    context: { library: LIBRARY, page: pageContext(), site: site || undefined },
+    context: { library: LIBRARY, page, site: site || undefined },
     userId: identity.getUserId() || undefined,
   };
-  if (fields.type === 'page') event.properties = { ...pageContext(), ...fields.properties };
+  if (fields.type === 'page') event.properties = { ...page, ...fields.properties };
   return event;
 }

@@ -109,7 +109,10 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
     }
   }
 
-  const pageView = () => enqueue({ type: 'page', properties: {} });
+  // Also `rx.page` (one function for both, for the size budget): the page's own view is `rx.page()`,
+  // whose undefined name JSON leaves out, as before.
+  const pageView = (name?: string, properties?: EventProperties) =>
+    enqueue({ type: 'page', name: name ? String(name) : undefined, properties: properties ?? {} });
 
   /** `rx.consent(granted)`; also what this tab runs once it notices a withdrawal in another one. */
   function setConsent(granted: boolean): void {
@@ -133,8 +136,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
 
   const rx: Rx = {
     track: (event: string, properties?: EventProperties) => track(event, properties),
-    page: (name?: string, properties?: EventProperties) =>
-      enqueue({ type: 'page', name: name ? String(name) : undefined, properties: properties ?? {} }),
+    page: pageView,
     identify(userId: string | null, traits?: Record<string, unknown>, options?: IdentifyOptions) {
       // Logout: the user id and its signature are forgotten (consent and the anonymous id stay).
       if (userId === null) return identity.setUserId();

@@ -4,6 +4,7 @@ import type { Env } from '../env';
 import { logConfigProblem } from '../log';
 import { parseSetting, SETTINGS, type SettingName, type SettingValue } from '../settings';
 import { parseOriginUrl } from './origin-url';
+import { withoutPathParameters } from './path-parameters';
 import { supportedSelectors } from './selectors';
 
 /** Where a configured slot's block goes relative to the element its selector matches. */
@@ -202,12 +203,7 @@ function routedPath(path: string): string {
   });
   // A backslash is a slash to the URL parser below (and to IIS): `/%5Ccheckout` must not hide the
   // segment as a host name.
-  const collapsed = decoded
-    .replace(/\\/g, '/')
-    .split('/')
-    .map((segment) => segment.split(';')[0])
-    .join('/')
-    .replace(/\/{2,}/g, '/');
+  const collapsed = withoutPathParameters(decoded.replace(/\\/g, '/')).replace(/\/{2,}/g, '/');
   return new URL(
     collapsed.startsWith('/') ? collapsed : `/${collapsed}`,
     'https://routed.invalid',

@@ -1,4 +1,5 @@
 import type { Placement } from './config';
+import { withoutPathParameters } from './path-parameters';
 
 /** What a page is about, guessed from its URL before the origin answers. */
 export interface PageContext {
@@ -27,10 +28,12 @@ function decoded(segment: string): string | undefined {
  * A category is the URL's segment as it is (`home-garden`): the ranking reads it as the catalogue's
  * category of that name or slug ("Home & Garden"), and ignores one the catalogue does not have
  * (worker/src/recommend/category.ts). Every slot of the page that names no category of its own gets
- * it, whatever its placement (slot-query.ts; docs/proxy.md).
+ * it, whatever its placement (slot-query.ts; docs/proxy.md). Path parameters (`;jsessionid=…`) are
+ * dropped first (withoutPathParameters).
  */
 export function pageContextFromUrl(url: URL): PageContext {
-  const path = url.pathname;
+  // `/products/85123A;jsessionid=…` is product 85123A: the session id is not part of it.
+  const path = withoutPathParameters(url.pathname);
   const product = PRODUCT_PATH.exec(path)?.[1];
   const productId = product === undefined ? undefined : decoded(product);
   if (productId) return { placement: 'product', productId };

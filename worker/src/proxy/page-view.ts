@@ -4,6 +4,7 @@ import { logRepeating } from '../log-repeating';
 import type { Shopper } from '../shopper';
 import type { PageContext } from './page-context';
 import type { PageSession } from './page-session';
+import { withoutPathParameters } from './path-parameters';
 
 /**
  * The server-side page-view event of a tracked shopper's page, personalized (`session`) or held out
@@ -11,7 +12,8 @@ import type { PageSession } from './page-session';
  * else a `page` call. Both arms' pages are counted here, the
  * same way: counted by the plugin in holdout only, a visitor whose JavaScript never runs (a link
  * scanner with a browser's user agent, a prefetch) was a shopper in treatment alone, lowering its
- * conversion. The URL is sent without its query string, which can carry personal data.
+ * conversion. The URL is sent without its query string, which can carry personal data, and its path
+ * without path parameters (`;jsessionid=…`, a session id: withoutPathParameters).
  */
 export function pageViewEvent(
   shopper: Shopper,
@@ -21,8 +23,9 @@ export function pageViewEvent(
   markedProduct?: string,
 ): RxEvent {
   const shown = session?.shown[0];
+  const path = withoutPathParameters(url.pathname);
   const context = {
-    page: { path: url.pathname, url: `${url.origin}${url.pathname}` },
+    page: { path, url: `${url.origin}${path}` },
     source: 'rx-proxy',
     personalized: session?.changed ?? false,
   };
@@ -48,7 +51,7 @@ export function pageViewEvent(
       properties: { product_id: productId, ...recommendation },
     };
   }
-  return { ...base, name: page.placement, properties: { path: url.pathname, ...recommendation } };
+  return { ...base, name: page.placement, properties: { path, ...recommendation } };
 }
 
 /** How long to wait before each new attempt when the queue refuses a page view (two retries). */
