@@ -20,7 +20,7 @@
  *
  * Why the admin endpoint rather than `wrangler r2 object put`: the worker is the one that must accept
  * the bundle, and it answers with why it refused one (and a plain object put would replace a stored file). Needs `ADMIN_TOKEN` (the worker's secret) in the
- * environment and the worker URL in `--url` or `RX_WORKER_URL`.
+ * environment and the worker URL in `--url` or `RX_WORKER_URL`: its root, no path (workerUrlProblem).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -154,6 +154,30 @@ export function assertSafeToSendToken(url: string): void {
 }
 
 /**
+ * Why a worker URL cannot be published to (undefined: it can), naming where it came from (`from`:
+ * `--url` or `RX_WORKER_URL`). Only the worker's root: the worker answers the admin API at
+ * `/admin/models/…` alone, so under a path (`https://shop.example/en`) the uploads, each with the admin
+ * token, were the shop's pages, passed on to the shop's origin. A query string or fragment would put
+ * `/admin/models/…` into it, and the request would go to `/`, the shop's home page.
+ */
+export function workerUrlProblem(url: string, from: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url.replace(/\/+$/, ''));
+  } catch {
+    return `${from} ${url} is not a URL`;
+  }
+  // The href, not pathname/search/hash: an empty `?` or `#` is in neither, and would still take the path.
+  if (parsed.href.replace(/\/$/, '') === parsed.origin) return undefined;
+  const rest = parsed.href.slice(parsed.href.indexOf(parsed.host) + parsed.host.length);
+  return (
+    `${from} must be the worker's root URL alone, like ${parsed.origin}, without "${rest}" ` +
+    '(no path, query, fragment or user name): the admin API is at /admin/models/… there, and under ' +
+    "another path the admin token would be sent to the shop's pages"
+  );
+}
+
+/**
  * `fetch`, with a worker that cannot be reached (refused, unknown host, TLS) said in one line naming the
  * worker and the reason, instead of undici's bare "fetch failed" and a stack trace.
  */
@@ -176,6 +200,8 @@ export async function publishBundle(dir: string, options: PublishOptions): Promi
   const { manifest, files } = await readBundleFolder(dir);
   const base = options.url.replace(/\/+$/, '');
   assertSafeToSendToken(base);
+  const urlProblem = workerUrlProblem(options.url, '--url');
+  if (urlProblem) throw new PublishError(urlProblem);
   const tokenProblem = bearerTokenProblem('ADMIN_TOKEN', options.adminToken);
   if (tokenProblem) throw new PublishError(tokenProblem);
   const headers = { authorization: `Bearer ${options.adminToken}` };
@@ -242,7 +268,7 @@ const USAGE =
   'usage: ADMIN_TOKEN=... npm run models:publish -- DIR --url https://your-worker.example\n' +
   '       (or RX_WORKER_URL=... instead of --url)\n' +
   '  DIR        a model bundle: the folder npm run train wrote (--out DIR)\n' +
-  '  --url URL  the worker (https://, or http://localhost); default RX_WORKER_URL\n' +
+  '  --url URL  the worker, its root (https://, or http://localhost); default RX_WORKER_URL\n' +
   '  -h, --help this text';
 
 /** A command line this command cannot run: one line saying why, then the usage, exit 2. */
@@ -316,6 +342,11 @@ async function main(): Promise<void> {
   const tokenProblem = bearerTokenProblem('ADMIN_TOKEN', adminToken);
   if (tokenProblem) {
     console.error(`models:publish: ${tokenProblem}`);
+    process.exit(2);
+  }
+  const urlProblem = workerUrlProblem(url, args.url === undefined ? 'RX_WORKER_URL' : '--url');
+  if (urlProblem) {
+    console.error(`models:publish: ${urlProblem}`);
     process.exit(2);
   }
   const result = await publishBundle(path.resolve(dir), {

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +13,7 @@ import {
   PublishError,
   publishBundle,
   readBundleFolder,
+  workerUrlProblem,
 } from '../../scripts/models-publish';
 import { buildFixtureBundle, writeFixtureBundle } from '../support/fixture-bundle';
 
@@ -113,6 +116,57 @@ describe('models:publish local checks', () => {
       /^models:publish: unexpected argument "https:\/\/rx\.shop\.example": give one bundle folder \(the worker goes in --url\)\nusage: /,
     );
     for (const result of [unknown, extra]) expect(result.stdout).toBe('');
+  }, 30_000);
+
+  it('refuses a worker URL with a path (or query) by the option or variable it came from, sending nothing', async () => {
+    const dir = await bundleDir('local-8');
+    // A server that counts what reaches it: under /en the uploads would be the shop's pages, token and all.
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests += 1;
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const run = (args: string[], workerUrl: string) =>
+      promisify(execFile)(
+        path.resolve('node_modules/.bin/tsx'),
+        [path.resolve('scripts/models-publish.ts'), dir, ...args],
+        {
+          env: { ...process.env, ADMIN_TOKEN: 'never-sent-0123456789', RX_WORKER_URL: workerUrl },
+          timeout: 20_000,
+        },
+      ).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+      );
+    try {
+      const [option, variable] = await Promise.all([
+        run(['--url', 'https://x/en'], ''),
+        run([], `${root}/en/`),
+      ]);
+      expect(option.code).toBe(2);
+      expect(option.stderr).toBe(
+        'models:publish: --url must be the worker\'s root URL alone, like https://x, without "/en" ' +
+          '(no path, query, fragment or user name): the admin API is at /admin/models/… there, and under ' +
+          "another path the admin token would be sent to the shop's pages\n",
+      );
+      expect(variable.code).toBe(2);
+      expect(variable.stderr).toMatch(
+        /^models:publish: RX_WORKER_URL must be the worker's root URL alone, like http:\/\/127\.0\.0\.1:\d+, without "\/en"/,
+      );
+      for (const url of [`${root}/en`, `${root}/?x=1`, `${root}/#`]) {
+        await expect(publishBundle(dir, { url, adminToken: 'never-sent-0123456789' })).rejects.toThrow(
+          /^--url must be the worker's root URL alone/,
+        );
+      }
+      expect(requests).toBe(0);
+      // Its root, with or without the trailing slash, is the worker's.
+      expect(workerUrlProblem('https://rx.shop.example/', '--url')).toBeUndefined();
+      expect(workerUrlProblem('http://localhost:8787', '--url')).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   }, 30_000);
 
   it('refuses an ADMIN_TOKEN with a line break by name, without printing it or sending anything', async () => {

@@ -3,6 +3,7 @@
  * `Location`, `Content-Location`, `Refresh`, `Link` and cookie domains and paths rewritten from the
  * origin's host to the public one, and a rewritten page's description of the origin's bytes left out.
  */
+import { secretsEqual } from '../constant-time';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the ones every proxy strips in practice. */
 const HOP_BY_HOP = [
@@ -58,6 +59,22 @@ const CLIENT_FORWARDING_HEADERS = [
  * until the client gave up. Without it the origin simply reads the streamed body.
  */
 const CLIENT_EXPECTATIONS = ['expect'];
+
+/**
+ * Drops an `Authorization` header that carries the worker's `ADMIN_TOKEN` (as `Bearer <token>`, in
+ * any case, or bare): the operator's secret is for the worker's admin API, never for the shop. A
+ * request for the admin API under a path the worker does not answer (`/en/admin/models/…`, a
+ * `models:publish --url` with a path) is the shop's, and was passed on to the origin with the token.
+ * Any other `Authorization` (the shop's own Basic auth, a customer's bearer token) is the origin's
+ * and goes on unchanged. Compared in constant time (secretsEqual), as the admin API compares it.
+ */
+export async function withoutAdminToken(headers: Headers, adminToken: string | undefined): Promise<void> {
+  const expected = adminToken?.trim();
+  const header = headers.get('authorization');
+  if (!expected || header === null) return;
+  const given = /^bearer +(\S+) *$/i.exec(header)?.[1] ?? header.trim();
+  if (await secretsEqual(given, expected)) headers.delete('authorization');
+}
 
 /**
  * Headers for the origin request: the shopper's, minus hop-by-hop ones, `Expect` and whatever the

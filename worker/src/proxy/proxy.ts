@@ -18,7 +18,13 @@ import { pageCsp } from './csp';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableAcceptEncoding, rewritableHtml } from './eligibility';
-import { appendVary, forgetOriginBytes, originRequestHeaders, shopperResponseHeaders } from './headers';
+import {
+  appendVary,
+  forgetOriginBytes,
+  originRequestHeaders,
+  shopperResponseHeaders,
+  withoutAdminToken,
+} from './headers';
 import { asciiOnly } from './html-text';
 import { nonPersonalSource } from './non-personal-source';
 import { fetchOrigin } from './origin-fetch';
@@ -153,7 +159,8 @@ export function isWorkerPath(path: string): boolean {
     path === '/healthz' ||
     /^\/rx(\.[\w-]+)?\.js$/.test(path) ||
     // The admin API: a path it does not know is its 404, never the shop's page (with the operator's
-    // bearer token passed on to the origin).
+    // bearer token passed on to the origin). Under another path (`/en/admin/models/…`) it is the shop's
+    // page, without that token (withoutAdminToken).
     /^\/admin\/(models|live)(\/|$)/.test(path)
   );
 }
@@ -164,6 +171,8 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   const target = originTarget(publicUrl, config.origin);
   const isUpgrade = (request.headers.get('upgrade') ?? '').toLowerCase() === 'websocket';
   const headers = originRequestHeaders(request, publicUrl, isUpgrade);
+  // The operator's admin token never reaches the shop (an admin call under a path prefix is the shop's).
+  await withoutAdminToken(headers, c.env.ADMIN_TOKEN);
   if (isUpgrade) {
     // WebSockets: the runtime hands the origin's socket straight to the client. Redirects are not
     // followed (the runtime would follow one to any host, with the shopper's cookies), and an answer
