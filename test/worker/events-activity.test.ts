@@ -13,7 +13,6 @@ import { ACTIVITY_MAX, activityKey, generationKey, purchasesKey } from '../../wo
 import { handleEventBatch } from '../../worker/src/consumer';
 import { isLastAttempt, MAX_RETRIES } from '../../worker/src/consumer/backoff';
 import type { WriteRequest, WriteResult } from '../../worker/src/consumer/event-writer';
-import type { Env } from '../../worker/src/env';
 import { packEvents } from '../../worker/src/events/event-pack';
 import { reportRecovery } from '../../worker/src/health';
 import worker from '../../worker/src/index';
@@ -30,7 +29,7 @@ import {
   userHashOf,
   warmIsolate,
 } from './edge-api-support';
-import { countRun, runId, withDb } from './events-support';
+import { countRun, runId, withDb, writerWith } from './events-support';
 
 /** An enriched event as the producer queues it, for shopper `anonymousId`. */
 function stored(
@@ -428,38 +427,30 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
       properties: { product_id: 'P-STUCK' },
     });
     // The real writer, but MongoDB answers `stuck` with a code not known to be permanent, every time.
-    const base = edgeEnv();
-    const namespace = base.EVENT_WRITER;
-    if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
-    const real = namespace.get(namespace.idFromName(`dlq-activity-${run}`));
-    const write = async (request: WriteRequest): Promise<WriteResult> => {
-      const kept = request.events.flatMap((event, index) =>
-        event.messageId === stuck.messageId ? [] : [{ event, redelivered: request.redelivered?.[index] }],
-      );
-      const written = await real.write({
-        events: kept.map(({ event }) => event),
-        rejected: request.rejected,
-        redelivered: kept.map(({ redelivered }) => redelivered === true),
-      });
-      let next = 0;
-      return {
-        ...written,
-        events: request.events.map((event) => {
-          if (event.messageId === stuck.messageId)
-            return { kind: 'retry', reason: 'MongoDB error 292: query exceeded memory limit' };
-          next += 1;
-          return written.events[next - 1] ?? { kind: 'retry', reason: 'no outcome' };
-        }),
-      };
-    };
-    const stub = {
-      write,
-      noteCallFailure: (detail: string) => real.noteCallFailure(detail),
-      noteDeadLetters: (messages: number, events: number) => real.noteDeadLetters(messages, events),
-      noteRedisWrite: () => Promise.resolve(),
-      status: () => real.status(),
-    };
-    const env = { ...base, EVENT_WRITER: { idFromName: () => ({}), get: () => stub } } as unknown as Env;
+    const { real, env } = writerWith(
+      `dlq-activity-${run}`,
+      async (request: WriteRequest): Promise<WriteResult> => {
+        const kept = request.events.flatMap((event, index) =>
+          event.messageId === stuck.messageId ? [] : [{ event, redelivered: request.redelivered?.[index] }],
+        );
+        const written = await real.write({
+          events: kept.map(({ event }) => event),
+          rejected: request.rejected,
+          redelivered: kept.map(({ redelivered }) => redelivered === true),
+        });
+        let next = 0;
+        return {
+          ...written,
+          events: request.events.map((event) => {
+            if (event.messageId === stuck.messageId)
+              return { kind: 'retry', reason: 'MongoDB error 292: query exceeded memory limit' };
+            next += 1;
+            return written.events[next - 1] ?? { kind: 'retry', reason: 'no outcome' };
+          }),
+        };
+      },
+      edgeEnv(),
+    );
     const body = packEvents([viewed, stuck])[0]?.body;
     for (const attempts of [1, 2, MAX_RETRIES + 1]) {
       const batch = createMessageBatch('rx-events', [

@@ -123,8 +123,11 @@ export function runId(): string {
  * The real EventWriter object `name` (its storage, its status), behind a stub whose `write` is the
  * test's own; `env` asks the stub, with no reuse of a health probe's answer.
  */
-export function writerWith(name: string, write: (request: WriteRequest) => Promise<WriteResult>) {
-  const base = workerEnv();
+export function writerWith(
+  name: string,
+  write: (request: WriteRequest) => Promise<WriteResult>,
+  base: Env = workerEnv(),
+) {
   const namespace = base.EVENT_WRITER;
   if (!namespace) throw new Error('the worker project binds EVENT_WRITER (wrangler.toml)');
   const real = namespace.get(namespace.idFromName(name));
