@@ -1,6 +1,7 @@
 import { isoTimestampOf, type RxEvent, SERVER_OWNED_KEYS, type StoredEvent } from '../../../contracts/events';
 import type { Env } from '../env';
 import { type Bucket, holdoutBucket, holdoutPercent } from '../shopper';
+import { withRedactedUrls } from './url-redaction';
 
 /** What the server knows about the request an event came with. */
 export interface EnrichOptions {
@@ -53,7 +54,9 @@ function plausibleTimestamp(sent: string | undefined, receivedAt: string): strin
  * Adds what the server owns: `receivedAt`, `site`, the experiment `bucket` (deterministic from
  * `anonymousId`, the same function that chose what the shopper saw), `model_version` and a
  * `messageId` when the sender gave none. Keys the server owns are dropped from what the sender
- * sent; everything else is kept as sent.
+ * sent; token-like parts of its URL fields are redacted (url-redaction.ts: every event the queue,
+ * the outbox and MongoDB get passes here, the plugin's, Segment sources' and the proxy's page views);
+ * everything else is kept as sent.
  */
 export async function enrichEvents(
   env: Pick<Env, 'SITE_ID' | 'HOLDOUT_PERCENT'>,
@@ -76,7 +79,7 @@ export async function enrichEvents(
 
   return Promise.all(
     events.map(async (event) => {
-      const sent: Record<string, unknown> = { ...event };
+      const sent: Record<string, unknown> = withRedactedUrls(event);
       for (const key of SERVER_OWNED_KEYS) delete sent[key];
       const shopperId = event.anonymousId ?? event.userId ?? '';
       const stored: StoredEvent = {

@@ -1,0 +1,224 @@
+import { SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { RxEvent } from '../../contracts/events';
+import { enrichEvents } from '../../worker/src/events/enrich';
+import { REDACTED, redactSearch, redactUrl } from '../../worker/src/events/url-redaction';
+import { runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
+
+/** Real-looking storefront URLs (Shopify, WooCommerce, Magento, SAP, SFCC) that must stay as sent. */
+const KEPT = [
+  'https://shop.example.com/products/classic-leather-jacket',
+  'https://shop.example.com/collections/mens/products/nike-air-max-90-white',
+  'https://shop.example.com/products/iphone-15-pro-max-case-256gb',
+  'https://shop.example.com/products/85123A',
+  'https://shop.example.com/products/white-hanging-heart-t-light-holder-85123a',
+  'https://shop.example.com/products/sony-wh-1000xm5-noise-cancelling-headphones-black',
+  'https://shop.example.com/products/mb-pro-14-m3-512gb-space-grey',
+  'https://shop.example.com/products/iPhone-15-Pro-Max-256GB-Blue',
+  'https://shop.example.com/products/9781234567897',
+  'https://shop.example.com/products/7234567890123',
+  'https://shop.example.com/de/produkte/herrenschuhe-schwarz-leder-gr-42',
+  'https://shop.example.com/collections/all',
+  'https://shop.example.com/account/orders',
+  'https://shop.example.com/pages/unsubscribe',
+  'https://shop.example.com/blogs/news/how-to-reset-your-password',
+  'https://shop.example.com/search?q=red+shoes&utm_source=newsletter&utm_campaign=spring2024',
+  'https://woo.example/product/hoodie-with-logo/',
+  'https://woo.example/product-category/clothing/hoodies/',
+  'https://woo.example/my-account/view-order/1234/',
+  'https://woo.example/checkout/order-received/4821/',
+  'https://woo.example/2024/05/01/spring-sale-announcement/',
+  'https://magento.example/women/tops-women/jackets-women/olivia-1-4-zip-light-jacket.html',
+  'https://magento.example/catalog/product/view/id/1234/s/olivia-jacket/category/12/',
+  'https://magento.example/gear/bags/joust-duffle-bag-24-mb01.html',
+  'https://sap.example/Open-Catalogue/Cameras/Digital-Cameras/Compact-Cameras/DSC-N1/p/816802',
+  'https://sap.example/en/Galaxy-S23-Ultra-5G-Black/p/SM-S918BZKDEUB',
+  'https://sfcc.example/en-us/product/Mens-Classic-Leather-Jacket-XL-2024/25592581M.html',
+  '/products/classic-leather-jacket',
+  'android-app://com.google.android.gm/',
+  'https://www.google.com/',
+  '',
+];
+
+/** URL → what is stored. */
+const REDACTED_URLS: [string, string][] = [
+  [
+    'https://shop.example.com/account/reset/6784512345678/3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c-1700000000',
+    `https://shop.example.com/account/reset/${REDACTED}/${REDACTED}`,
+  ],
+  [
+    '/account/activate/6784512345678/0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e-1700000000',
+    `/account/activate/${REDACTED}/${REDACTED}`,
+  ],
+  [
+    'https://shop.example.com/12345678/orders/0123456789abcdef0123456789abcdef',
+    `https://shop.example.com/12345678/orders/${REDACTED}`,
+  ],
+  [
+    'https://shop.example.com/12345678/checkouts/cn/Z2NwLXVzLWVhc3QxOjAxSjhYUVhGWkJQR1Q4QUNQM1JYUFA3WFhO',
+    `https://shop.example.com/12345678/checkouts/cn/${REDACTED}`,
+  ],
+  // Short tokens after a word that announces one; an email address anywhere.
+  ['https://shop.example.com/unsubscribe/ab12cd34', `https://shop.example.com/unsubscribe/${REDACTED}`],
+  ['/newsletter/confirm/k3j9x0q2m8z7v1b4n6c5', `/newsletter/confirm/${REDACTED}`],
+  ['/unsubscribe/jane.doe%40example.com', `/unsubscribe/${REDACTED}`],
+  ['/orders/7c9e6679-7425-40de-944b-e07fc1f90ae7/status', `/orders/${REDACTED}/status`],
+  // A base64url token cut into short runs by its `-` and `_`.
+  ['/checkout/tk/aZ3-kQ9_xL2mP-7vR4wS8t', `/checkout/tk/${REDACTED}`],
+  // Query strings (a Segment source sends them): by parameter name, or by the value's look.
+  [
+    'https://woo.example/checkout/order-pay/4821/?pay_for_order=true&key=wc_order_aBc123XyZ',
+    `https://woo.example/checkout/order-pay/4821/?pay_for_order=true&key=${REDACTED}`,
+  ],
+  [
+    '/users/password/edit?reset_password_token=abcDEF123&locale=en',
+    `/users/password/edit?reset_password_token=${REDACTED}&locale=en`,
+  ],
+  ['/search?q=jane%40example.com', `/search?q=${REDACTED}`],
+  ['https://user:hunter2@shop.example.com/cart', `https://${REDACTED}@shop.example.com/cart`],
+  ['/login#access_token=eyJhbGciOiJIUzI1NiJ9', `/login#access_token=${REDACTED}`],
+];
+
+describe('redactUrl', () => {
+  it('keeps ordinary storefront URLs character for character', () => {
+    for (const url of KEPT) expect(redactUrl(url), url).toBe(url);
+  });
+
+  it('redacts token-like path segments, secret query values, user info and fragment tokens', () => {
+    for (const [url, stored] of REDACTED_URLS) expect(redactUrl(url), url).toBe(stored);
+  });
+
+  it('catches random tokens of 20+ characters of every common alphabet, not only the examples', () => {
+    const alphabets = {
+      hex: '0123456789abcdef',
+      base36: 'abcdefghijklmnopqrstuvwxyz0123456789',
+      base62: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+      base64url: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
+    };
+    // A fixed generator (mulberry32), so the test is the same on every run.
+    let seed = 42;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    for (const [name, alphabet] of Object.entries(alphabets)) {
+      let missed = 0;
+      for (let i = 0; i < 500; i++) {
+        const token = Array.from({ length: 32 }, () => alphabet[Math.floor(random() * alphabet.length)]).join(
+          '',
+        );
+        if (redactUrl(`/t/${token}`) !== `/t/${REDACTED}`) missed++;
+      }
+      // Measured: under 3% of 32-character base36 tokens look like words and numbers; none of the others.
+      expect(missed, name).toBeLessThanOrEqual(name === 'base36' ? 20 : 5);
+    }
+  });
+
+  it("redacts Segment's search field as a query string", () => {
+    expect(redactSearch('?token=abc&utm_source=x')).toBe(`?token=${REDACTED}&utm_source=x`);
+    expect(redactSearch('utm_source=x')).toBe('utm_source=x');
+  });
+});
+
+describe('enrichEvents redacts the URL fields of every event it enriches', () => {
+  const reset = '/account/reset/6784512345678/3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c-1700000000';
+  const redactedReset = `/account/reset/${REDACTED}/${REDACTED}`;
+
+  it('a page view as the proxy sends it: context.page.path and url, properties.path', async () => {
+    const event: RxEvent = {
+      type: 'page',
+      anonymousId: 'a1',
+      context: { page: { path: reset, url: `https://shop.example.com${reset}` }, source: 'rx-proxy' },
+      properties: { path: reset },
+    };
+    const [stored] = await enrichEvents(workerEnv(), [event]);
+    expect(stored?.context?.page).toEqual({
+      path: redactedReset,
+      url: `https://shop.example.com${redactedReset}`,
+    });
+    expect(stored?.properties?.path).toBe(redactedReset);
+    expect(stored?.context?.source).toBe('rx-proxy');
+    // The sender's object is not changed (the proxy retries with it).
+    expect(event.properties?.path).toBe(reset);
+  });
+
+  it('referrers, search, context.referrer.url and products[].url; product fields are kept', async () => {
+    const order = 'https://shop.example.com/12345678/orders/0123456789abcdef0123456789abcdef';
+    const event: RxEvent = {
+      type: 'track',
+      event: 'Product Viewed',
+      anonymousId: 'a1',
+      context: {
+        page: { referrer: order, search: '?key=wc_order_abc', title: 'Jacket' },
+        referrer: { type: 'email', url: order },
+      },
+      properties: {
+        product_id: '0123456789abcdef0123',
+        url: 'https://shop.example.com/products/classic-leather-jacket',
+        referrer: order,
+        products: [{ product_id: 'P1', url: order }, { product_id: 'P2' }],
+      },
+    };
+    const [stored] = await enrichEvents(workerEnv(), [event]);
+    const redactedOrder = `https://shop.example.com/12345678/orders/${REDACTED}`;
+    expect(stored?.context).toEqual({
+      page: { referrer: redactedOrder, search: `?key=${REDACTED}`, title: 'Jacket' },
+      referrer: { type: 'email', url: redactedOrder },
+    });
+    expect(stored?.properties).toEqual({
+      product_id: '0123456789abcdef0123',
+      url: 'https://shop.example.com/products/classic-leather-jacket',
+      referrer: redactedOrder,
+      products: [{ product_id: 'P1', url: redactedOrder }, { product_id: 'P2' }],
+    });
+  });
+});
+
+describe('through the intake, the queue and the consumer', () => {
+  it('/v1/events and the Segment /v1/page store the redacted URLs in MongoDB', async () => {
+    const run = runId();
+    const reset =
+      'https://shop.example.com/account/reset/6784512345678/3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c-1700000000';
+    const kept = 'https://shop.example.com/products/classic-leather-jacket';
+    const plugin = viewEvent(run, 0, { context: { page: { url: kept, referrer: reset } } });
+    const events = await SELF.fetch('http://worker.test/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ batch: [plugin] }),
+    });
+    expect(events.status).toBe(202);
+    const segment = await SELF.fetch('http://worker.test/v1/page', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${btoa('test-segment-write-key:')}`,
+      },
+      body: JSON.stringify({
+        messageId: `${run}-1`,
+        anonymousId: 'a1',
+        properties: {
+          run,
+          url: `${reset}?utm_source=email`,
+          path: '/account/reset/6784512345678/3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c-1700000000',
+        },
+      }),
+    });
+    expect(segment.status).toBe(200);
+    expect(await waitForRunCount(run, 2)).toBe(2);
+    const docs = await withDb((db) =>
+      db
+        .collection<{ _id: string; context?: { page?: unknown }; properties: Record<string, unknown> }>(
+          'events',
+        )
+        .find({ 'properties.run': run })
+        .sort({ _id: 1 })
+        .toArray(),
+    );
+    const redacted = `https://shop.example.com/account/reset/${REDACTED}/${REDACTED}`;
+    expect(docs[0]?.context?.page).toEqual({ url: kept, referrer: redacted });
+    expect(docs[1]?.properties.url).toBe(`${redacted}?utm_source=email`);
+    expect(docs[1]?.properties.path).toBe(`/account/reset/${REDACTED}/${REDACTED}`);
+  });
+});
