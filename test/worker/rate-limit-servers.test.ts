@@ -41,6 +41,26 @@ describe('the shopper rate limit does not count the shop servers', () => {
     expect((await batch({}, { batch: [], writeKey: SERVER_KEY })).status).toBe(429);
   });
 
+  it("analytics.js 2.0's short paths (/v1/b, /v1/t, /v1/p, /v1/i) are exempt with the server key as the long ones are", async () => {
+    const { limiter } = refusingLimiter();
+    const env = { RATE_LIMITER: limiter, SEGMENT_SERVER_WRITE_KEY: SERVER_KEY };
+    const post = (path: string, key: string) =>
+      call(
+        path,
+        {
+          method: 'POST',
+          headers: { ...ip, 'content-type': 'application/json', authorization: basic(key) },
+          // Refused once past the limiter and the key (no batch entry, no event): 400 means let by.
+          body: path.endsWith('/b') || path.endsWith('/batch') ? '{"batch":[]}' : '{}',
+        },
+        env,
+      );
+    for (const path of ['/v1/b', '/v1/t', '/v1/p', '/v1/i', '/v1/batch', '/v1/track']) {
+      expect({ path, status: (await post(path, SERVER_KEY)).status }).toEqual({ path, status: 400 });
+      expect({ path, status: (await post(path, WRITE_KEY)).status }).toEqual({ path, status: 429 });
+    }
+  });
+
   it('a server key equal to the public write key exempts nothing (it is as public)', async () => {
     const { limiter } = refusingLimiter();
     const response = await call(
