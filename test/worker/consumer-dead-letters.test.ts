@@ -144,4 +144,43 @@ describe('events that go to the dead-letter queue show on /healthz', () => {
     expect([count, messages]).toEqual(['1', '1']);
     expect(Date.parse(since ?? '')).toBeGreaterThan(Date.parse(longAgo));
   });
+
+  it('a replay ends it: each dead-lettered event written (stored, or found stored) is forgotten; what is left still shows', async () => {
+    const run = runId();
+    const { real, env: asking } = writerWith(`dlq-replay-${run}`, retryAll);
+    const events = storedEvents(run, 5) as StoredEvent[];
+    const [pack] = packEvents(events.slice(0, 3)).map((packed) => packed.body);
+    await handleEventBatch(
+      batchAt(`dlq-replay-${run}`, [pack, events[3]], [MAX_RETRIES + 1, MAX_RETRIES + 1]),
+      asking,
+    );
+    expect(DEAD_LETTERED.exec((await seenElsewhere(asking)).detail ?? '')?.slice(1, 3)).toEqual(['4', '2']);
+
+    // Other events written change nothing; a partial replay (the pack) leaves the single event.
+    await real.write({ events: events.slice(4), rejected: [] });
+    expect(DEAD_LETTERED.exec((await seenElsewhere(asking)).detail ?? '')?.slice(1, 3)).toEqual(['4', '2']);
+    await real.write({ events: events.slice(0, 3), rejected: [] });
+    expect(DEAD_LETTERED.exec((await seenElsewhere(asking)).detail ?? '')?.slice(1, 3)).toEqual(['1', '1']);
+    // The last one stored meanwhile through another path; the replay finds it stored (a duplicate).
+    const elsewhere = writerWith(`dlq-replay-elsewhere-${run}`, retryAll).real;
+    expect(
+      (await elsewhere.write({ events: [events[3] as StoredEvent], rejected: [] })).events[0]?.kind,
+    ).toBe('stored');
+    expect((await seenElsewhere(asking)).status).toBe('degraded');
+    expect((await real.write({ events: [events[3] as StoredEvent], rejected: [] })).events[0]?.kind).toBe(
+      'duplicate',
+    );
+    expect(await seenElsewhere(asking)).toEqual({ status: 'ok' });
+
+    // A later dead letter starts a new count.
+    await handleEventBatch(batchAt(`dlq-replay-again-${run}`, [events[4]], [MAX_RETRIES + 1]), asking);
+    expect(DEAD_LETTERED.exec((await seenElsewhere(asking)).detail ?? '')?.slice(1, 3)).toEqual(['1', '1']);
+  });
+
+  it('a message with no valid event to wait for shows for the window, as before', async () => {
+    const run = runId();
+    const { env: asking } = writerWith(`dlq-untracked-${run}`, retryAll);
+    await handleEventBatch(batchAt(`dlq-untracked-${run}`, [{ not: 'an event' }], [MAX_RETRIES + 1]), asking);
+    expect(DEAD_LETTERED.exec((await seenElsewhere(asking)).detail ?? '')?.slice(1, 3)).toEqual(['1', '1']);
+  });
 });

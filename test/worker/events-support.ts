@@ -8,6 +8,7 @@ import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { inject } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import type { WriteRequest, WriteResult } from '../../worker/src/consumer/event-writer';
+import type { EventWriter } from '../../worker/src/consumer/event-writer-object';
 import type { Env } from '../../worker/src/env';
 import worker from '../../worker/src/index';
 import { waitFor } from '../support/wait-for';
@@ -134,7 +135,7 @@ export function writerWith(
   const stub = {
     write,
     noteCallFailure: (detail: string) => real.noteCallFailure(detail),
-    noteDeadLetters: (messages: number, events: number) => real.noteDeadLetters(messages, events),
+    noteDeadLetters: (...args: Parameters<EventWriter['noteDeadLetters']>) => real.noteDeadLetters(...args),
     noteRedisWrite: () => Promise.resolve(),
     status: () => real.status(),
   };

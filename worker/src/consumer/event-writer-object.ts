@@ -9,6 +9,7 @@ import { failureDetail, retryDetail, withoutValues } from './failure-detail';
 import { createMongoClient, writeDeadlineMs } from './mongo-client';
 import {
   DEAD_LETTER_WINDOW_MS,
+  type DeadLetteredMessage,
   REFUSED_WINDOW_MS,
   type RedisComponent,
   type RedisFailures,
@@ -52,6 +53,7 @@ export class EventWriter extends DurableObject<Env> {
     }
     await this.noteOutcome(failureOf(result));
     await this.noteRefusals(result);
+    this.forgetWritten(request, result);
     return result;
   }
 
@@ -70,7 +72,12 @@ export class EventWriter extends DurableObject<Env> {
       this.ctx.storage.get<RedisFailures>(REDIS_FAILURES_KEY),
     ]);
     // As kept: `/healthz` (health-probe.ts) decides which are recent enough to show, for each alike.
-    return { failure, refused: refused ?? null, deadLettered: deadLettered ?? null, redis: redis ?? {} };
+    return {
+      failure,
+      refused: refused ?? null,
+      deadLettered: this.stillWaiting(deadLettered),
+      redis: redis ?? {},
+    };
   }
 
   /**
@@ -79,23 +86,104 @@ export class EventWriter extends DurableObject<Env> {
    * last one, whatever MongoDB does meanwhile (the next written batch clears the failure, not this).
    * Never throws.
    */
-  async noteDeadLetters(messages: number, events: number): Promise<void> {
+  async noteDeadLetters(
+    messages: number,
+    events: number,
+    waiting: DeadLetteredMessage[] = [],
+  ): Promise<void> {
     if (messages <= 0) return;
     try {
       await this.ctx.storage.transaction(async (txn) => {
-        const now = new Date().toISOString();
-        const earlier = await txn.get<WriterDeadLetters>(DEAD_LETTERS_KEY);
+        const now = new Date();
+        const earlier = await txn.get<DeadLetterRecord>(DEAD_LETTERS_KEY);
         const recent = earlier !== undefined && isRecent(earlier.lastAt, DEAD_LETTER_WINDOW_MS);
+        // Messages with ids to wait for are counted from the table; the others, here.
+        const tracked = waiting.filter((message) => message.events.length > 0);
+        const trackedEvents = tracked.reduce((sum, message) => sum + message.events.length, 0);
+        const sql = this.deadLetterTable();
+        if (!recent) sql.exec(`DELETE FROM ${DEAD_LETTER_TABLE}`);
+        for (const message of tracked)
+          for (const id of message.events)
+            sql.exec(
+              `INSERT OR IGNORE INTO ${DEAD_LETTER_TABLE} (id, message) VALUES (?, ?)`,
+              id,
+              message.message,
+            );
+        this.waitingEvents = undefined;
+        const base = recent ? earlier : undefined;
         await txn.put(DEAD_LETTERS_KEY, {
-          messages: (recent ? earlier.messages : 0) + messages,
-          events: (recent ? earlier.events : 0) + events,
-          since: recent ? earlier.since : now,
-          lastAt: now,
-        } satisfies WriterDeadLetters);
+          messages: (base?.messages ?? 0) + messages,
+          events: (base?.events ?? 0) + events,
+          since: base?.since ?? now.toISOString(),
+          lastAt: now.toISOString(),
+          // A record an older version kept tracks nothing: it stays untracked (shown for the window).
+          untracked: {
+            messages:
+              (base === undefined ? 0 : (base.untracked?.messages ?? base.messages)) +
+              messages -
+              tracked.length,
+            events:
+              (base === undefined ? 0 : (base.untracked?.events ?? base.events)) + events - trackedEvents,
+          },
+        } satisfies DeadLetterRecord);
       });
     } catch (error) {
       log('warn', 'event_writer_status_not_saved', { error });
     }
+  }
+
+  /** Dead-lettered events not yet written, in memory once counted (undefined: count again). */
+  private waitingEvents: number | undefined;
+
+  private deadLetterTable(): SqlStorage {
+    const sql = this.ctx.storage.sql;
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS ${DEAD_LETTER_TABLE} (id TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (id, message))`,
+    );
+    return sql;
+  }
+
+  /**
+   * Forgets the dead-lettered events this batch wrote (stored, or found stored: either way in MongoDB),
+   * a replay's or the same event sent again. Nothing to do, and no query, while none waits. Never throws.
+   */
+  private forgetWritten(request: WriteRequest, result: WriteResult): void {
+    try {
+      if (this.waitingEvents === 0) return;
+      const sql = this.deadLetterTable();
+      this.waitingEvents ??= countOf(sql.exec(`SELECT COUNT(*) AS n FROM ${DEAD_LETTER_TABLE}`));
+      if (this.waitingEvents === 0) return;
+      const written = request.events.flatMap((event, index) =>
+        result.events[index]?.kind === 'retry' ? [] : [event.messageId],
+      );
+      // Durable Object SQL takes at most 100 bound parameters a statement.
+      for (let start = 0; start < written.length; start += 100) {
+        const ids = written.slice(start, start + 100);
+        sql.exec(`DELETE FROM ${DEAD_LETTER_TABLE} WHERE id IN (${ids.map(() => '?').join(',')})`, ...ids);
+      }
+      this.waitingEvents = countOf(sql.exec(`SELECT COUNT(*) AS n FROM ${DEAD_LETTER_TABLE}`));
+    } catch (error) {
+      this.waitingEvents = undefined;
+      log('warn', 'event_writer_status_not_saved', { error });
+    }
+  }
+
+  /**
+   * The dead letters `/healthz` shows: those still waiting to be written, or null once every one that
+   * could be told apart was written and none could not. A record an older version kept, as kept.
+   */
+  private stillWaiting(record: DeadLetterRecord | undefined): WriterDeadLetters | null {
+    if (record === undefined) return null;
+    const { untracked, ...counts } = record;
+    if (untracked === undefined) return counts;
+    const rows = this.deadLetterTable()
+      .exec<{ events: number; messages: number }>(
+        `SELECT COUNT(*) AS events, COUNT(DISTINCT message) AS messages FROM ${DEAD_LETTER_TABLE}`,
+      )
+      .one();
+    const messages = untracked.messages + rows.messages;
+    if (messages === 0) return null;
+    return { ...counts, messages, events: untracked.events + rows.events };
   }
 
   /**
@@ -227,6 +315,21 @@ const LAST_FAILURE_KEY = 'last_failure';
 const REFUSED_KEY = 'refused';
 const REDIS_FAILURES_KEY = 'redis_failures';
 const DEAD_LETTERS_KEY = 'dead_letters';
+/** The dead-lettered events not yet written (noteDeadLetters, forgetWritten). */
+const DEAD_LETTER_TABLE = 'dead_lettered_events';
+
+/**
+ * What the object keeps of the dead letters: the counts since the run began and, of them, the messages
+ * whose events cannot be told apart when written (DeadLetteredMessage); the others wait in the table.
+ * Absent in a record an older version kept.
+ */
+interface DeadLetterRecord extends WriterDeadLetters {
+  untracked?: { messages: number; events: number };
+}
+
+function countOf(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): number {
+  return Number(cursor.one().n ?? 0);
+}
 
 function isRecent(at: string, windowMs: number): boolean {
   return Date.now() - Date.parse(at) < windowMs;

@@ -127,8 +127,8 @@ export async function handleEventBatch(
 /**
  * Of `retried` (messages just retried), those on their last delivery go to the dead-letter queue
  * (wrangler.toml `max_retries`, backoff.ts isLastAttempt): logged as an error, and told to the writer
- * object so `/healthz` shows them until they can no longer be replayed (writer-status.ts
- * DEAD_LETTER_WINDOW_MS). Nothing else records that: once MongoDB is back, the next written batch
+ * object so `/healthz` shows them until their events are written (a replay) or they can no longer be
+ * replayed (writer-status.ts DEAD_LETTER_WINDOW_MS). Nothing else records that: once MongoDB is back, the next written batch
  * clears the failure, and the events would expire with the queue's retention unless someone replays them.
  */
 async function deadLetter(env: Env, retried: readonly Message<unknown>[], reason: unknown): Promise<void> {
@@ -141,7 +141,15 @@ async function deadLetter(env: Env, retried: readonly Message<unknown>[], reason
     queueMessageIds: last.map((message) => message.id),
     reason,
   });
-  await noteDeadLetters(env, last.length, events);
+  // The ids of their valid events: the writer forgets each once written, so a replay ends the warning.
+  const waiting = last.map((message) => ({
+    message: message.id,
+    events: eventsOfMessageBody(message.body).entries.flatMap((entry) => {
+      const check = validateStoredEvent(entry);
+      return check.ok ? [check.event.messageId] : [];
+    }),
+  }));
+  await noteDeadLetters(env, last.length, events, waiting);
 }
 
 /**

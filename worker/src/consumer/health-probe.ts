@@ -62,8 +62,8 @@ function writerStatus(env: Env): Promise<WriterStatus> | undefined {
  * MongoDB as the consumer sees it: down while MONGODB_URI cannot work from a Worker, or is missing while
  * events are queued (each would go to the dead-letter queue after its retries); degraded while the
  * writer's last batch failed, for a minute after a batch this isolate ran had to be retried, while
- * MongoDB refuses events for good (kept in `rejected_events`, out of every report), and for days after
- * events went to the dead-letter queue (DEAD_LETTER_WINDOW_MS; they wait there to be replayed). An
+ * MongoDB refuses events for good (kept in `rejected_events`, out of every report), and after events
+ * went to the dead-letter queue until a replay wrote them, or for days (DEAD_LETTER_WINDOW_MS). An
  * RPC, so an active probe (its answer reused for a few seconds per isolate). The writer keeps its
  * details without the values MongoDB's messages quote; they are cut here too, for records an older
  * version kept.

@@ -4,6 +4,7 @@ import { withDeadline } from '../with-deadline';
 import { type WriteRequest, type WriteResult, writeBatch } from './event-writer';
 import { INDEX_WAIT_MS, withBatchClient, writeDeadlineMs } from './mongo-client';
 import { mongoUriProblem } from './mongo-uri';
+import type { DeadLetteredMessage } from './writer-status';
 
 /** Name of the one writer object; a single client pool serves every consumer invocation. */
 const WRITER_NAME = 'events';
@@ -74,19 +75,20 @@ export async function noteCallFailure(
 /**
  * Tells the writer object that `messages` messages (`events` events) were retried on their last
  * delivery, so they go to the dead-letter queue (EventWriter.noteDeadLetters; `/healthz` shows it for
- * days). Best effort like noteCallFailure: at most NOTE_BUDGET_MS, never throws; the consumer's
+ * days, or until `waiting`, their events' ids, are all written). Best effort like noteCallFailure: at most NOTE_BUDGET_MS, never throws; the consumer's
  * `events_dead_lettered` log line says it too. Without the writer binding only the log does.
  */
 export async function noteDeadLetters(
   env: Pick<Env, 'EVENT_WRITER'>,
   messages: number,
   events: number,
+  waiting: DeadLetteredMessage[] = [],
 ): Promise<void> {
   const writer = eventWriter(env);
   if (!writer || messages <= 0) return;
   try {
     await withDeadline(
-      writer.noteDeadLetters(messages, events),
+      writer.noteDeadLetters(messages, events, waiting),
       NOTE_BUDGET_MS,
       'The event writer dead-letter note',
     );

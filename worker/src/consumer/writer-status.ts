@@ -32,6 +32,18 @@ export interface WriterDeadLetters {
   lastAt: string;
 }
 
+/**
+ * One dead-lettered message as the consumer tells it: its queue id and the `messageId`s of its valid
+ * events, which the writer keeps until each is written (a replay, or the same event sent again), so
+ * the warning ends once they are all in MongoDB (EventWriter.noteDeadLetters). A message with no valid
+ * event (malformed entries whose rejection records failed) cannot be told apart when it comes back:
+ * it shows until DEAD_LETTER_WINDOW_MS has passed.
+ */
+export interface DeadLetteredMessage {
+  message: string;
+  events: string[];
+}
+
 export type RedisComponent = 'activity' | 'live_counters';
 /** The last failed Redis write of each component, until one succeeds. */
 export type RedisFailures = Partial<Record<RedisComponent, WriterFailure>>;
@@ -53,7 +65,7 @@ export const REFUSED_WINDOW_MS = 60 * 60_000;
  * Dead-lettered events show on `/healthz` until this long after the last one, and the count restarts
  * after it: 4 days, Cloudflare Queues' default message retention. A message older than that has left
  * rx-events-dlq (unless its retention was raised), so a replay can no longer bring it back and the
- * warning would only cry wolf; within it, `scripts/replay-dlq.ts` still can. The consumer cannot tell a
- * replayed message from a new one, so a replay does not end it sooner.
+ * warning would only cry wolf; within it, `scripts/replay-dlq.ts` still can. A replay ends it sooner:
+ * the writer keeps the dead-lettered events' ids and forgets each once it is written (DeadLetteredMessage).
  */
 export const DEAD_LETTER_WINDOW_MS = 4 * 24 * 60 * 60_000;
