@@ -3,8 +3,9 @@
  * `<script src="https://shop.example/rx.js">` and the blocks' inline `<style data-rx-styles>` (docs/proxy.md "Shops with
  * a Content-Security-Policy"). For each enforced policy, the directive that governs the element
  * either already allows it, or gets a fresh per-response nonce that the element then carries, or,
- * when the only way in would weaken the shop's policy, the element is not injected. The blocks'
- * images are judged too: a nonce does not apply to them, so where a policy refuses them the blocks
+ * when the only way in would weaken the shop's policy, the element is not injected. On a page a
+ * shared cache may keep, no nonce of ours unless the page then goes out `private` (csp-shared.ts).
+ * The blocks' images are judged too: a nonce does not apply to them, so where a policy refuses them the blocks
  * go out without images.
  */
 import { safeUrl } from '../../../contracts/markup';
@@ -18,6 +19,9 @@ import {
   type Policy,
   parsePolicies,
 } from './csp-policy';
+import { nonceValues, SHARED_NONCE_REASON, type SharedCopy, sharedNonce } from './csp-shared';
+
+export { defaultStylesHash, type SharedCopy } from './csp-shared';
 
 export type InjectedElement = 'script' | 'style';
 
@@ -61,6 +65,8 @@ function freshNonce(): string {
  */
 export class PageCsp {
   private nonceValue: string | undefined;
+  /** A fresh nonce went into the header of a shared-cacheable page: it must go out `private`. */
+  private privateCopy = false;
   private readonly refusals = new Map<InjectedElement | 'connect', CspRefusal>();
   /** Every enforced policy read so far: each block's images must pass all of them. */
   private readonly policies: Policy[] = [];
@@ -71,11 +77,26 @@ export class PageCsp {
     private readonly page: URL,
     /** The elements this page may get (no stylesheet on a held-out shopper's page). */
     private readonly wanted: readonly InjectedElement[],
+    /** Set when a shared cache may store the page (SharedCopy); undefined for a `private` one. */
+    private readonly shared?: SharedCopy,
   ) {}
 
-  /** The nonce our elements carry; undefined while no policy needed one. */
+  /** The nonce our script carries; undefined while no policy needed one. */
   get nonce(): string | undefined {
     return this.nonceValue;
+  }
+
+  /** The nonce our stylesheet carries: none on a shared-cacheable page (its hash lets it in). */
+  get styleNonce(): string | undefined {
+    return this.shared ? undefined : this.nonceValue;
+  }
+
+  /**
+   * The header now names a nonce of ours on a page a shared cache could have kept: the page must go
+   * out for the browser alone (proxy.ts), so no other shopper gets that nonce.
+   */
+  get needsPrivateCopy(): boolean {
+    return this.privateCopy;
   }
 
   /** Why the element must not be injected, or undefined when it may be. */
@@ -91,10 +112,18 @@ export class PageCsp {
     const policies = parsePolicies(text);
     this.policies.push(...policies);
     this.upgradeInsecure ||= policies.some((policy) => policy.has('upgrade-insecure-requests'));
-    const ends = new Set<number>();
+    /** The sources to add at each directive's end, in the order they are decided. */
+    const additions = new Map<number, Set<string>>();
+    const add = (directives: readonly Directive[], source: string) => {
+      for (const { end, sources } of directives) {
+        if (sources.includes(source)) continue;
+        const at = additions.get(end) ?? new Set<string>();
+        additions.set(end, at.add(source));
+      }
+    };
     for (const element of this.wanted) {
       if (this.refusals.has(element)) continue;
-      const needed: number[] = [];
+      const needed: Directive[] = [];
       for (const policy of policies) {
         const verdict = this.verdict(element, policy, delivery);
         if (verdict === 'allowed') continue;
@@ -103,19 +132,57 @@ export class PageCsp {
           needed.length = 0;
           break;
         }
-        needed.push(verdict.end);
+        needed.push(verdict);
       }
-      for (const end of needed) ends.add(end);
+      if (needed.length === 0) continue;
+      if (element === 'style' && this.shared) {
+        add(needed, this.shared.styleHash);
+        continue;
+      }
+      const nonce = this.nonceFor(element, needed, delivery);
+      if (typeof nonce !== 'string') {
+        this.refusals.set(element, nonce);
+        continue;
+      }
+      // The shop's nonce reused is already in its directives (in whatever case they wrote `'nonce-`).
+      add(
+        needed.filter((directive) => !nonceValues(directive).includes(nonce)),
+        `'nonce-${nonce}'`,
+      );
     }
     this.checkConnect(policies);
-    if (ends.size === 0) return undefined;
-    this.nonceValue ??= freshNonce();
-    const source = ` 'nonce-${this.nonceValue}'`;
+    if (additions.size === 0) return undefined;
     let extended = text;
-    for (const end of [...ends].sort((a, b) => b - a)) {
-      extended = extended.slice(0, end) + source + extended.slice(end);
+    for (const [end, sources] of [...additions].sort(([a], [b]) => b - a)) {
+      extended = `${extended.slice(0, end)} ${[...sources].join(' ')}${extended.slice(end)}`;
     }
     return extended;
+  }
+
+  /**
+   * The nonce `element` carries through these directives. A fresh one, but on a page a shared cache
+   * may store (SharedCopy): the shop's own nonce when every directive names it (the origin put it in
+   * that copy already), else a fresh one in a header (the page then goes out `private`), and in a
+   * `<meta>`, read after the headers went out, none: the element stays out.
+   */
+  private nonceFor(
+    element: InjectedElement,
+    needed: readonly Directive[],
+    delivery: 'header' | 'meta',
+  ): string | CspRefusal {
+    if (this.shared && !this.privateCopy) {
+      const shops = this.nonceValue ?? sharedNonce(needed);
+      if (shops !== undefined && needed.every((directive) => nonceValues(directive).includes(shops))) {
+        this.nonceValue = shops;
+        return shops;
+      }
+      if (delivery === 'meta' || this.nonceValue !== undefined) {
+        return { element, directive: needed[0]?.name ?? '', reason: SHARED_NONCE_REASON };
+      }
+      this.privateCopy = true;
+    }
+    this.nonceValue ??= freshNonce();
+    return this.nonceValue;
   }
 
   /**
@@ -254,13 +321,19 @@ export function documentBaseUrl(href: string, page: URL, csp: PageCsp | undefine
 
 /**
  * The page's decision under its `Content-Security-Policy` header(s), with the header extended where
- * a nonce is needed; undefined, with nothing read beyond one header lookup, when the origin sent no
- * such header. `Content-Security-Policy-Report-Only` never blocks anything and is left as it is.
+ * a nonce (or, on a shared copy, the stylesheet's hash) is needed; undefined, with nothing read beyond
+ * one header lookup, when the origin sent no such header. `Content-Security-Policy-Report-Only` never
+ * blocks anything and is left as it is.
  */
-export function pageCsp(headers: Headers, page: URL, withStyle: boolean): PageCsp | undefined {
+export function pageCsp(
+  headers: Headers,
+  page: URL,
+  withStyle: boolean,
+  shared?: SharedCopy,
+): PageCsp | undefined {
   const value = headers.get('content-security-policy');
   if (value === null) return undefined;
-  const csp = new PageCsp(page, injectedElements(withStyle));
+  const csp = new PageCsp(page, injectedElements(withStyle), shared);
   const extended = csp.apply(value, 'header');
   if (extended !== undefined) headers.set('content-security-policy', extended);
   return csp;

@@ -14,7 +14,7 @@ import { isBot } from './bots';
 import { sniffCharset } from './charset-sniff';
 import { isExcludedPath, type ProxyConfig, proxySettings } from './config';
 import { trackingAllowed } from './consent';
-import { pageCsp } from './csp';
+import { defaultStylesHash, pageCsp, type SharedCopy } from './csp';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableAcceptEncoding, rewritableHtml } from './eligibility';
@@ -33,6 +33,7 @@ import { pageContextFromUrl } from './page-context';
 import { PageSession } from './page-session';
 import { PAGE_VIEW_RETRY_DELAYS_MS, pageViewEvent, queuePageView } from './page-view';
 import { type PageFacts, pageRewriter, viewedProduct } from './rewriter';
+import { CDN_CACHE_HEADERS, keepFromSharedCaches, sharedCacheMayStore } from './shared-cache';
 import type { PersonalizationSource } from './source';
 import { ORIGIN_UNREACHABLE, originMisconfigured, originUnreachable } from './unavailable';
 
@@ -97,9 +98,9 @@ export function proxyHandler(overrides: Partial<ProxyDependencies> = {}): Middle
 
 /**
  * A rewritten page for a shopper who is not tracked (slots filled from the page alone) is the same for
- * every such shopper, so the origin's caching stays,
- * but it is no longer byte for byte the origin's: a strong ETag becomes weak (RFC 9110 8.8.1), as
- * servers do for compressed variants. `If-None-Match` compares weakly, so revalidation still works.
+ * every such shopper, so the origin's caching stays (unless a nonce of ours went into its policy:
+ * untrackedCopy), but it is no longer byte for byte the origin's: a strong ETag becomes weak (RFC 9110
+ * 8.8.1), as servers do for compressed variants. `If-None-Match` compares weakly, so revalidation still works.
  */
 function weakenEtag(headers: Headers): void {
   const etag = headers.get('etag');
@@ -148,8 +149,14 @@ function isPrefetch(request: Request): boolean {
   return /(^|[\s;,])prefetch\b/i.test(purpose);
 }
 
-/** Caching headers meant for CDNs rather than browsers; a personalized page must not carry them. */
-const CDN_CACHE_HEADERS = ['cdn-cache-control', 'cloudflare-cdn-cache-control', 'surrogate-control'];
+/**
+ * An untracked shopper's page that a shared cache may store (it keeps the origin's caching), so the
+ * Content-Security-Policy decision must not put a nonce of ours in it (csp.ts SharedCopy); undefined
+ * for a page only the browser keeps.
+ */
+async function untrackedCopy(headers: Headers): Promise<SharedCopy | undefined> {
+  return sharedCacheMayStore(headers) ? { styleHash: await defaultStylesHash() } : undefined;
+}
 
 /** Paths the worker answers itself (DESIGN.md "HTTP API"): the API, health, the plugin and the admin API. */
 export function isWorkerPath(path: string): boolean {
@@ -207,7 +214,8 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     session = new PageSession(source, deadline, pageContextFromUrl(publicUrl));
   } else if (page && !tracked && request.method === 'GET') {
     // Not trackable, still a shopper: the slots get the same non-personal results for everybody, in
-    // the initial HTML. The page stays as cacheable as the origin made it (see weakenEtag below).
+    // the initial HTML. The page stays as cacheable as the origin made it (see weakenEtag below), but
+    // for a nonce of ours in its policy (untrackedCopy).
     session = new PageSession(
       deps.nonPersonalSource(c.env, c.executionCtx),
       deadline,
@@ -244,8 +252,18 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
       weakenEtag(responseHeaders);
       // A 304 names what the stored page varies by, as its 200 did (RFC 9110 §15.4.5).
       if (!tracked) varyByTracking(responseHeaders, config);
+      if (!tracked && responseHeaders.has('content-security-policy')) {
+        // A 304 says the caching its page's 200 said: `private` where that 200's header got a nonce of
+        // ours (the same decision, on the policy the 304 repeats). A 304 without the policy keeps the
+        // origin's caching: it only updates this browser's copy, which no shared cache holds.
+        const shared = await untrackedCopy(responseHeaders);
+        if (pageCsp(responseHeaders, publicUrl, true, shared)?.needsPrivateCopy) {
+          keepFromSharedCaches(responseHeaders);
+        }
+      }
       // A browser replaces the stored page's headers with a 304's: the origin's policy would take the
-      // nonce the stored page's style and script were let in by (csp.ts), which only its 200 carried.
+      // nonce (or hash) the stored page's style and script were let in by (csp.ts), which only its 200
+      // carried.
       responseHeaders.delete('content-security-policy');
       responseHeaders.delete('content-security-policy-report-only');
     }
@@ -280,7 +298,14 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
   forgetOriginBytes(responseHeaders);
   // Under the shop's Content-Security-Policy our script and stylesheet get a nonce where the policy
   // needs one, or stay out where letting them in would weaken it (csp.ts). No header: one lookup.
-  const csp = pageCsp(responseHeaders, publicUrl, session !== undefined);
+  // A HEAD is decided as its GET (which gets the stylesheet whenever it gets slots), so it names the
+  // same policy and caching.
+  const withStyle = treatment || !tracked;
+  const sharedCopy = shopper ? undefined : await untrackedCopy(responseHeaders);
+  const csp = pageCsp(responseHeaders, publicUrl, withStyle, sharedCopy);
+  // A nonce of ours in a copy a CDN could keep would be every shopper's, known to anyone who fetched
+  // it: that page is the browser's alone (its max-age, validators and Vary kept as they are).
+  if (csp?.needsPrivateCopy) keepFromSharedCaches(responseHeaders);
   const init = { status: response.status, statusText: response.statusText, headers: responseHeaders };
   if (request.method === 'HEAD' || response.body === null) {
     deadline.expire();
@@ -328,6 +353,7 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     encode,
     page: publicUrl,
     csp,
+    sharedCopy,
     ...(pageViewSent ? { facts } : {}),
   });
   const { done, cancel: cancelPageEnd } = pageEnd(rewriter, deps.pageViewWaitMs);

@@ -3,7 +3,7 @@ import { RX_DEFAULT_STYLES } from '../../../contracts/markup-styles';
 import { pluginScriptTag } from '../../../contracts/plugin-tag';
 import { log } from '../log';
 import type { ConfiguredSlot, ProxyConfig, SlotPosition } from './config';
-import { type CspSubject, documentBaseUrl, injectedElements, PageCsp } from './csp';
+import { type CspSubject, documentBaseUrl, injectedElements, PageCsp, type SharedCopy } from './csp';
 import { reportCspRefusal } from './csp-report';
 import { hasEndTag, VOID_ELEMENTS } from './element-content';
 import { decodeEntities } from './html-text';
@@ -39,6 +39,8 @@ export interface PageRewriteOptions {
   page: URL;
   /** The decision under the origin's Content-Security-Policy header (csp.ts); undefined without one. */
   csp?: PageCsp | undefined;
+  /** Set when a cache shared between shoppers may store this page (csp.ts SharedCopy). */
+  sharedCopy?: SharedCopy | undefined;
   /** Filled as the page streams by: what its page-view event says (see PageFacts). */
   facts?: PageFacts;
 }
@@ -278,6 +280,7 @@ export function pageRewriter({
   encode,
   page,
   csp,
+  sharedCopy,
   facts,
 }: PageRewriteOptions): HTMLRewriter {
   let injected = false;
@@ -300,7 +303,7 @@ export function pageRewriter({
   };
   const headTags = () => {
     const nonce = pageCsp?.nonce;
-    const style = session && !refused('style') ? styleTag(nonce) : '';
+    const style = session && !refused('style') ? styleTag(pageCsp?.styleNonce) : '';
     const script =
       pageHasPlugin || refused('script')
         ? ''
@@ -400,7 +403,7 @@ export function pageRewriter({
       if (injected || templateDepth > 0) return;
       const raw = element.getAttribute('content');
       if (raw === null) return;
-      pageCsp ??= new PageCsp(page, injectedElements(session !== undefined));
+      pageCsp ??= new PageCsp(page, injectedElements(session !== undefined), sharedCopy);
       // HTMLRewriter hands over the attribute's source text, and writes a new one as given (only `"`
       // escaped): decoded to be read, `&` written back as a reference.
       const extended = pageCsp.apply(decodeEntities(raw), 'meta');
