@@ -415,6 +415,29 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-RESENT']);
   });
 
+  it('the same enriched event in a second queue message (an outbox resend), whose first delivery died after the write, is pushed once', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const event = stored(run, 1, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-COPY' },
+    });
+    await consume([event]);
+    const copy = (attempts: number) =>
+      createMessageBatch('rx-events', [{ id: `${run}-copy`, timestamp: new Date(), attempts, body: event }]);
+    await expect(
+      handleEventBatch(copy(1), edgeEnv(), {
+        afterWrite: () => {
+          throw new Error('simulated death');
+        },
+      }),
+    ).rejects.toThrow('simulated death');
+    const again = copy(2);
+    await handleEventBatch(again, edgeEnv());
+    expect((await getQueueResult(again, createExecutionContext())).explicitAcks).toHaveLength(1);
+    expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-COPY']);
+  });
+
   it('a pack retried till the dead-letter queue for one event records the activity of the others on its last delivery, once', async () => {
     const run = runId();
     const shopper = await newShopper();

@@ -361,6 +361,38 @@ describe('live experiment counters', () => {
     expect(await countRun(run)).toBe(3);
   });
 
+  it('the same enriched events in a second queue message (the outbox resending a send that landed, a replay) count once, though that message dies after the write and is redelivered', async () => {
+    const { run, event, live } = liveSite();
+    const total = async () => ((await (await live()).json()) as LiveBody).total.treatment;
+    const views = [
+      event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed' }),
+      event(crypto.randomUUID(), 'treatment', {
+        event: 'Order Completed',
+        properties: { order_id: `o-${run}`, revenue: 4, currency: 'GBP' },
+      }),
+    ];
+    const delivery = (id: string, attempts: number) =>
+      createMessageBatch('rx-events', [
+        { id: `${run}-${id}`, timestamp: new Date(), attempts, body: packEvents(views)[0]?.body },
+      ]);
+    await handleEventBatch(delivery('sent', 1), edgeEnv());
+    expect(await total()).toMatchObject({ events: 2, orders: 1 });
+    // The copy (same body, same receivedAt) in its own message: its first delivery finds both stored,
+    // and dies before its Redis writes; its redelivery finds them stored again.
+    await expect(
+      handleEventBatch(delivery('copy', 1), edgeEnv(), {
+        afterWrite: () => {
+          throw new Error('simulated death');
+        },
+      }),
+    ).rejects.toThrow('simulated death');
+    const redelivered = delivery('copy', 2);
+    await handleEventBatch(redelivered, edgeEnv());
+    expect((await getQueueResult(redelivered, createExecutionContext())).explicitAcks).toHaveLength(1);
+    expect(await total()).toMatchObject({ events: 2, orders: 1, revenue: { GBP: 4 } });
+    expect(await countRun(run)).toBe(2);
+  });
+
   it('a message retried with nothing stored leaves no marker; one acked with only events sent twice does', async () => {
     const { event, live, site } = liveSite();
     const total = async () => ((await (await live()).json()) as LiveBody).total.treatment.events;

@@ -54,8 +54,65 @@ export class EventWriter extends DurableObject<Env> {
     await this.noteOutcome(failureOf(result));
     await this.noteRefusals(result);
     this.forgetWritten(request, result);
+    this.settleCopies(request, result);
     return result;
   }
+
+  /**
+   * The same enriched event in two queue messages (the outbox sent events a timed-out send had queued
+   * after all; a dead-letter replay of a pack partly stored): the second message finds it stored, with
+   * its own `receivedAt`, so `receivedAt` (copiesOfSameIntake) takes it for its own on a redelivery, and
+   * the consumer counted it again (live counters, activity) whenever that message's first delivery
+   * died or was retried. A first delivery's duplicates are never its own: noted here, per message,
+   * before the consumer hears of the write (so also when it dies right after), and a redelivery's
+   * duplicates so noted are another message's (`sameIntake: false`). Kept MESSAGE_COPY_DAYS, past any
+   * redelivery. No query unless the batch has duplicates. Never throws: without the note, a copy counts
+   * as its own (at least once, as before).
+   */
+  private settleCopies(request: WriteRequest, result: WriteResult): void {
+    const messages = request.queueMessages;
+    if (messages === undefined) return;
+    try {
+      let sql: SqlStorage | undefined;
+      const table = () => {
+        if (sql !== undefined) return sql;
+        sql = this.ctx.storage.sql;
+        sql.exec(
+          `CREATE TABLE IF NOT EXISTS ${COPIES_TABLE} (message TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (message, id))`,
+        );
+        return sql;
+      };
+      const now = Date.now();
+      result.events.forEach((outcome, index) => {
+        const message = messages[index];
+        const id = request.events[index]?.messageId;
+        if (outcome.kind !== 'duplicate' || message === undefined || id === undefined) return;
+        if (request.redelivered?.[index] !== true) {
+          table().exec(
+            `INSERT OR IGNORE INTO ${COPIES_TABLE} (message, id, at) VALUES (?, ?, ?)`,
+            message,
+            id,
+            now,
+          );
+        } else if (outcome.sameIntake !== false) {
+          const noted = table().exec(
+            `SELECT 1 FROM ${COPIES_TABLE} WHERE message = ? AND id = ?`,
+            message,
+            id,
+          );
+          if (noted.toArray().length > 0) outcome.sameIntake = false;
+        }
+      });
+      if (sql !== undefined && now - this.copiesPrunedAt > 3_600_000) {
+        this.copiesPrunedAt = now;
+        sql.exec(`DELETE FROM ${COPIES_TABLE} WHERE at < ?`, now - MESSAGE_COPY_DAYS * 86_400_000);
+      }
+    } catch (error) {
+      log('warn', 'event_writer_copies_not_noted', { error });
+    }
+  }
+
+  private copiesPrunedAt = 0;
 
   /**
    * The last batch's failure, or null when the last batch was written (or none has failed). `/healthz`
@@ -315,6 +372,10 @@ const LAST_FAILURE_KEY = 'last_failure';
 const REFUSED_KEY = 'refused';
 const REDIS_FAILURES_KEY = 'redis_failures';
 const DEAD_LETTERS_KEY = 'dead_letters';
+/** Events a message's first delivery found stored by another message (settleCopies). */
+const COPIES_TABLE = 'copies_of_other_messages';
+/** Longer than any redelivery (20 retries are within two hours) and the live counters' marker (3 days). */
+const MESSAGE_COPY_DAYS = 3;
 /** The dead-lettered events not yet written (noteDeadLetters, forgetWritten). */
 const DEAD_LETTER_TABLE = 'dead_lettered_events';
 

@@ -16,6 +16,12 @@ export interface WriteRequest {
    * found stored already is told apart (DocumentOutcome `sameIntake`, copiesOfSameIntake).
    */
   redelivered?: boolean[];
+  /**
+   * Per event (same order), the id of its queue message: the writer object notes the events a
+   * message's first delivery found stored by another message, so that a redelivery of it does not take
+   * them for its own (EventWriter.settleCopies).
+   */
+  queueMessages?: string[];
 }
 
 /** Outcomes in the order of the request's arrays. `invalid` events were recorded in `rejected_events`. */
@@ -67,8 +73,8 @@ export async function writeBatch(db: Db, request: WriteRequest): Promise<WriteRe
  * data team's documents, and nothing read on a first delivery. One `find` by `_id` (projected to
  * `receivedAt`) only for a redelivery with duplicates, which is rare. What it cannot tell apart is the
  * same enriched body in two queue messages (the outbox sending events a timed-out send had queued after
- * all, a dead-letter replay): should that second message itself be redelivered, its copies count as its
- * own, as every duplicate of a redelivery did before. A failed read leaves `sameIntake` unset (the
+ * all, a dead-letter replay): the writer object tells those apart by what the second message's first
+ * delivery found (EventWriter.settleCopies). A failed read leaves `sameIntake` unset (the
  * consumer then takes the copy as this message's: at least once, as before) and is only logged: the
  * events are stored.
  */

@@ -58,6 +58,7 @@ export async function handleEventBatch(
       events: valid.map((entry) => entry.event),
       rejected: malformed.map((entry) => entry.record),
       redelivered: valid.map((entry) => entry.message.attempts > 1),
+      queueMessages: valid.map((entry) => entry.message.id),
     });
   } catch (caught) {
     // Neither /healthz nor the log quotes the document values a server message may carry.
@@ -159,8 +160,9 @@ async function deadLetter(env: Env, retried: readonly Message<unknown>[], reason
  * retry), whose first message did its own; so is every duplicate of a first delivery. A redelivery
  * alone does not tell: a resend whose own first delivery was retried is redelivered too. So the writer
  * compares the stored copy's `receivedAt` with this event's (event-writer.ts copiesOfSameIntake):
- * each intake request stamps its own. Unknown (that read failed): taken as this message's, at least
- * once. The one rule activityToRecord and liveDeliveries both go by.
+ * each intake request stamps its own; and the same body in two messages (an outbox resend, a replay)
+ * by what this message's first delivery found (EventWriter.settleCopies). Unknown (that read failed):
+ * taken as this message's, at least once. The one rule activityToRecord and liveDeliveries both go by.
  */
 function storedByEarlierDelivery(outcome: DocumentOutcome | undefined, message: Message<unknown>): boolean {
   return outcome?.kind === 'duplicate' && message.attempts > 1 && outcome.sameIntake !== false;
