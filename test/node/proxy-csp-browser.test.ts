@@ -78,6 +78,8 @@ beforeAll(async () => {
       ORIGIN_URL: shop.url,
       DEMO_BUNDLE: 'true',
       HOLDOUT_PERCENT: '0',
+      // A browser sending Sec-GPC: 1 is untracked: its page keeps the origin's caching (below).
+      RX_HONOUR_GPC: 'true',
       PERSONALIZATION_BUDGET_MS: '5000',
       CACHE_BUDGET_MS: '5000',
     },
@@ -122,13 +124,24 @@ interface Observed {
   header: string;
 }
 
-async function visit(page: Page, policy: string): Promise<Observed> {
+async function visit(page: Page, policy: string): Promise<Observed & { cacheControl?: string }> {
   await page.addInitScript(RECORD_VIOLATIONS);
   const response = await page.goto(`${stack.workerUrl}/csp-page?csp=${encodeURIComponent(policy)}`);
   await page.waitForLoadState('load');
   await page.waitForFunction(PLUGIN_SETTLED, undefined, { timeout: 10_000 });
   const seen = (await page.evaluate(OBSERVE)) as Omit<Observed, 'header'>;
-  return { ...seen, header: response?.headers()['content-security-policy'] ?? '' };
+  const headers = response?.headers() ?? {};
+  return {
+    ...seen,
+    header: headers['content-security-policy'] ?? '',
+    cacheControl: headers['cache-control'],
+  };
+}
+
+/** As `visit`, for a shopper the worker does not track (Global Privacy Control, RX_HONOUR_GPC). */
+async function visitUntracked(page: Page, policy: string): Promise<Observed & { cacheControl?: string }> {
+  await page.setExtraHTTPHeaders({ 'sec-gpc': '1' });
+  return visit(page, policy);
 }
 
 describe('proxy mode under a Content-Security-Policy, in Chromium', () => {
@@ -162,6 +175,56 @@ describe('proxy mode under a Content-Security-Policy, in Chromium', () => {
       listDisplay: 'grid',
       violations: [],
     });
+  }, 60_000);
+});
+
+/**
+ * An untracked shopper's page keeps the origin's caching (the test origin sends none, so a shared
+ * cache may store it): no nonce of ours may go in it. The browser itself checks what the worker used
+ * instead: the stylesheet's sha256 hash, and the shop's own nonce on the script.
+ */
+describe('an untracked page a shared cache may keep, under a Content-Security-Policy, in Chromium', () => {
+  it("lets the stylesheet in by its hash and the script by the shop's own nonce: nothing refused, still shareable", async () => {
+    const { page, errors } = await browser.newPage();
+    const seen = await visitUntracked(
+      page,
+      "script-src 'nonce-shop-nonce' 'strict-dynamic'; style-src 'nonce-shop-nonce'; object-src 'none'",
+    );
+    expect(seen).toMatchObject({
+      plugin: true,
+      shopInline: true,
+      blocks: 1,
+      listDisplay: 'grid',
+      violations: [],
+    });
+    // The script went in under the shop's nonce (its directive untouched), the style under a hash.
+    expect(seen.header).toMatch(
+      /^script-src 'nonce-shop-nonce' 'strict-dynamic'; style-src 'nonce-shop-nonce' 'sha256-[\w+/]{43}='; object-src 'none'$/,
+    );
+    expect(seen.cacheControl ?? '').not.toMatch(/private/);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('makes the page private when the script needs a nonce the shop does not have', async () => {
+    const { page, errors } = await browser.newPage();
+    const seen = await visitUntracked(
+      page,
+      "script-src 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='; style-src 'self'",
+    );
+    // The shop's own inline script and style (nonce="shop-nonce", which this policy does not name) are
+    // refused, once each; ours are not: the plugin ran and the blocks' stylesheet applies.
+    expect(seen).toMatchObject({
+      plugin: true,
+      shopInline: false,
+      blocks: 1,
+      listDisplay: 'grid',
+      violations: ['script-src-elem inline', 'style-src-elem inline'],
+    });
+    expect(seen.header).toMatch(
+      /script-src 'sha256-A{43}=' 'nonce-[\w+/]{22}=='; style-src 'self' 'sha256-[\w+/]{43}='$/,
+    );
+    expect(seen.cacheControl).toBe('private');
+    expect(errors).toEqual([]);
   }, 60_000);
 });
 
