@@ -8,10 +8,11 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../contracts/events';
 import type { LiveAnswer } from '../../contracts/live-api';
-import { liveOrderKey } from '../../worker/src/cache/keys';
+import { liveCountersKey, liveOrderKey } from '../../worker/src/cache/keys';
 import { handleEventBatch } from '../../worker/src/consumer';
 import { packEvents } from '../../worker/src/events/event-pack';
 import { LIVE_DAYS, recordLiveCounters } from '../../worker/src/live';
+import { dayOf, liveCounterPrefix } from '../../worker/src/live/live-counters';
 import { liveTallyHash } from '../../worker/src/shopper/user-hash';
 import {
   ADMIN_TOKEN,
@@ -391,6 +392,21 @@ describe('live experiment counters', () => {
     expect((await getQueueResult(redelivered, createExecutionContext())).explicitAcks).toHaveLength(1);
     expect(await total()).toMatchObject({ events: 2, orders: 1, revenue: { GBP: 4 } });
     expect(await countRun(run)).toBe(2);
+  });
+
+  it('a revenue counter past 2^53 minor units is still shown (to 1e-16 of its value), not dropped', async () => {
+    const { site, live } = liveSite();
+    const day = dayOf(Date.now());
+    // 10 orders at MAX_ORDER_VALUE (1e12) are 1e16 thousandths: past 2^53 (about 9.007e15). Redis
+    // holds it exactly (64 bits); the client reads it back as the nearest double.
+    await directRedis().hset(liveCountersKey(site, day), {
+      [`${liveCounterPrefix('treatment')}revenue_milli:GBP`]: '10000000000000003',
+      [`${liveCounterPrefix('treatment')}orders`]: '10',
+    });
+    const answer = (await (await live()).json()) as LiveBody;
+    expect(answer.total.treatment.orders).toBe(10);
+    expect(answer.total.treatment.revenue.GBP).toBeCloseTo(1e13, 0);
+    expect(answer.days[0]?.arms.treatment.revenue.GBP).toBeCloseTo(1e13, 0);
   });
 
   it('a message retried with nothing stored leaves no marker; one acked with only events sent twice does', async () => {

@@ -2,6 +2,7 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import type { Bucket } from '../../../contracts/events';
 import type { LiveAnswer, LiveArm, LiveArms, LiveEngagement } from '../../../contracts/live-api';
 import { liveCountedAtKey, liveCountersKey, liveShoppersKey } from '../cache/keys';
+import { logRepeating } from '../log-repeating';
 import { isLivePlacement, LIVE_BUCKETS, type LivePlacement, liveCounterPrefix } from './live-counters';
 
 /** A currency as record-live.ts writes it (contracts/order-value.ts); any other field is not ours. */
@@ -68,7 +69,10 @@ function shoppersByBucket(next: () => number): Shoppers {
 
 /**
  * A day's hash as field → integer. The client hands HGETALL back as `[field, value, ...]` when it
- * does not deserialize; anything not an integer (not ours) is skipped.
+ * does not deserialize; anything not an integer (not ours) is skipped. A counter past 2^53 (a day's
+ * revenue in thousandths past about 9e15: nine orders at MAX_ORDER_VALUE) is exact in Redis (64 bits)
+ * but read as the nearest double: kept, within 1e-16 of itself, and logged. Skipped, as it once was,
+ * the arm's revenue in that currency vanished from the screen without a word.
  */
 function countersOf(reply: unknown): Map<string, number> {
   const counters = new Map<string, number>();
@@ -78,7 +82,9 @@ function countersOf(reply: unknown): Map<string, number> {
   else if (reply !== null && typeof reply === 'object') entries.push(...Object.entries(reply));
   for (const [field, value] of entries) {
     const amount = Number(value);
-    if (typeof field === 'string' && Number.isSafeInteger(amount)) counters.set(field, amount);
+    if (typeof field !== 'string' || !Number.isInteger(amount)) continue;
+    if (!Number.isSafeInteger(amount)) logRepeating('warn', 'live_counter_past_2_53', { field });
+    counters.set(field, amount);
   }
   return counters;
 }
