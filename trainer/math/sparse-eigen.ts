@@ -13,6 +13,11 @@ export interface EigenOptions {
   /** Subspace (power) iterations: more = closer to the true top eigenvectors. */
   iterations?: number;
   seed?: number;
+  /**
+   * Use the matrix's stored values instead of binarising it: G = Σ_u (w_u ⊙ scale)ᵀ(w_u ⊙ scale).
+   * EASE's recency-faded fit (ease-config.ts) weights each customer × item entry by its age.
+   */
+  weighted?: boolean;
 }
 
 /** The top `rank` eigenpairs, values descending; vectors row-major [items, rank]. */
@@ -33,7 +38,13 @@ function transpose(m: Float64Array, rows: number, cols: number): Float64Array {
  * G · m for m n × l row-major, as Aᵀ(A m): two passes over the sparse matrix, never an n × n
  * matrix. Row-major keeps the inner loop over l contiguous.
  */
-export function multiplyGram(x: SparseMatrix, scale: Float64Array, m: Float64Array, l: number): Float64Array {
+export function multiplyGram(
+  x: SparseMatrix,
+  scale: Float64Array,
+  m: Float64Array,
+  l: number,
+  weighted = false,
+): Float64Array {
   const row = new Float64Array(l);
   const out = new Float64Array(x.cols * l);
   for (let r = 0; r < x.rows; r++) {
@@ -42,13 +53,13 @@ export function multiplyGram(x: SparseMatrix, scale: Float64Array, m: Float64Arr
     const end = x.rowPtr[r + 1] ?? 0;
     for (let p = start; p < end; p++) {
       const c = x.colIdx[p] ?? 0;
-      const w = scale[c] ?? 0;
+      const w = (scale[c] ?? 0) * (weighted ? (x.values[p] ?? 0) : 1);
       const base = c * l;
       for (let k = 0; k < l; k++) row[k] = (row[k] ?? 0) + w * (m[base + k] ?? 0);
     }
     for (let p = start; p < end; p++) {
       const c = x.colIdx[p] ?? 0;
-      const w = scale[c] ?? 0;
+      const w = (scale[c] ?? 0) * (weighted ? (x.values[p] ?? 0) : 1);
       const base = c * l;
       for (let k = 0; k < l; k++) out[base + k] = (out[base + k] ?? 0) + w * (row[k] ?? 0);
     }
@@ -56,7 +67,7 @@ export function multiplyGram(x: SparseMatrix, scale: Float64Array, m: Float64Arr
   return out;
 }
 
-/** The top `rank` eigenpairs of (X diag(scale))ᵀ (X diag(scale)). */
+/** The top `rank` eigenpairs of (X diag(scale))ᵀ (X diag(scale)), X binarised unless `weighted`. */
 export function topEigenpairs(
   x: SparseMatrix,
   scale: Float64Array,
@@ -71,12 +82,12 @@ export function topEigenpairs(
   let q: Float64Array = Float64Array.from({ length: n * l }, normal);
   for (let it = 0; it < (options.iterations ?? 4); it++) {
     orthonormalize(q, n, l, 1);
-    q = transpose(multiplyGram(x, scale, transpose(q, l, n), l), n, l);
+    q = transpose(multiplyGram(x, scale, transpose(q, l, n), l, options.weighted), n, l);
   }
   orthonormalize(q, n, l);
   const qRow = transpose(q, l, n);
   // B = Qᵀ G Q, small l × l, whose eigenpairs rotate Q onto G's eigenvectors.
-  const gq = multiplyGram(x, scale, qRow, l);
+  const gq = multiplyGram(x, scale, qRow, l, options.weighted);
   const b = new Float64Array(l * l);
   for (let item = 0; item < n; item++) {
     const base = item * l;

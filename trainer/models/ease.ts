@@ -27,8 +27,11 @@ export interface EaseOptions extends EigenOptions {
   maxDenseItems?: number;
 }
 
-/** G = XᵀX of the binarised matrix, dense row-major (small catalogues only). */
-export function denseGram(x: SparseMatrix): Float64Array {
+/**
+ * G = XᵀX of the binarised matrix (or, `weighted`, of its stored values), dense row-major (small
+ * catalogues only).
+ */
+export function denseGram(x: SparseMatrix, weighted = false): Float64Array {
   const n = x.cols;
   const g = new Float64Array(n * n);
   for (let r = 0; r < x.rows; r++) {
@@ -36,8 +39,10 @@ export function denseGram(x: SparseMatrix): Float64Array {
     const end = x.rowPtr[r + 1] ?? 0;
     for (let p = start; p < end; p++) {
       const base = (x.colIdx[p] ?? 0) * n;
+      const wp = weighted ? (x.values[p] ?? 0) : 1;
       for (let q = start; q < end; q++)
-        g[base + (x.colIdx[q] ?? 0)] = (g[base + (x.colIdx[q] ?? 0)] ?? 0) + 1;
+        g[base + (x.colIdx[q] ?? 0)] =
+          (g[base + (x.colIdx[q] ?? 0)] ?? 0) + wp * (weighted ? (x.values[q] ?? 0) : 1);
     }
   }
   return g;
@@ -116,7 +121,7 @@ export function trainEase(x: SparseMatrix, options: EaseOptions = {}): ScoringBo
   return lowRankEaseFromEigenpairs(gramEigenpairs(x, options), lambda);
 }
 
-/** The top eigenpairs of G = XᵀX (X binarised) that low-rank EASE is built from. */
+/** The top eigenpairs of G = XᵀX (X binarised unless `weighted`) that low-rank EASE is built from. */
 export function gramEigenpairs(x: SparseMatrix, options: EaseOptions = {}): Eigenpairs {
   return topEigenpairs(x, new Float64Array(x.cols).fill(1), options.rank ?? 128, options);
 }
