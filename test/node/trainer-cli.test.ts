@@ -31,7 +31,11 @@ function movielens(): string {
     for (let i = 1; i <= 40; i++) {
       const liked = i % 4 === u % 4;
       if (rand() < (liked ? 0.6 : 0.04))
-        lines.push(`${u}\t${i}\t${1 + Math.floor(rand() * 5)}\t${880000000 + u * 100 + i}`);
+        // Spread over 100 days, each user's ratings interleaved with everyone's: train's validation
+        // holds out the last part in time, so its customers must have rated before and after it.
+        lines.push(
+          `${u}\t${i}\t${1 + Math.floor(rand() * 5)}\t${880000000 + ((u * 7919 + i * 104729) % 100) * 86400 + u}`,
+        );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -65,11 +69,15 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(train.stdout).toMatch(/epoch +1 +loss [\d.]+ +val nDCG@10 [\d.]+/);
     const manifest = await readManifest(out);
     expect(manifest.data).toMatchObject({ format: 'movielens', source: 'u.data', users: 80 });
-    // The Mult-DAE's validation score is one of the manifest's metrics, not only a param (7 of 80 users: those with an item held out).
+    // The Mult-DAE's validation score is one of the manifest's metrics, not only a param: on the customers
+    // who rated something new after the temporal validation's cut-off.
     const personalParams = manifest.models.find((m) => m.role === 'personal')?.params;
+    const scored = Number(/; (\d+) customers to score/.exec(train.stdout)?.[1]);
+    expect(scored).toBeGreaterThan(10);
     expect(manifest.metrics).toEqual({
-      'personal/mult-dae': { validationNdcg10: personalParams?.validationNdcg10, validationUsers: 7 },
+      'personal/mult-dae': { validationNdcg10: personalParams?.validationNdcg10, validationUsers: scored },
     });
+    expect(personalParams).toMatchObject({ validation: 'temporal' });
 
     const csv = path.join(dir, 'recs.csv');
     const rec = await runRecommend(out, 'movielens', ratings, csv, ['--k', '5']);
@@ -180,17 +188,20 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(listed[2]).toBe('B1');
   });
 
-  it('train defaults to auto: EASE and Mult-DAE on one split, both ONNX-scored, the better ships', async () => {
+  it('train defaults to auto: EASE and Mult-DAE on one temporal validation, both scored as served, the better ships', async () => {
     const out = path.join(dir, 'bundle-auto');
     const train = await runTrain('movielens', ratings, out, ['--hidden', '8', '--epochs', '3']);
     expect(train.stderr).toBe('');
     expect(train.code).toBe(0);
     // Both candidates really train: EASE's λ search and TF.js epochs with loss and validation nDCG.
-    expect(train.stdout).toMatch(/EASE λ by validation nDCG@10: 10 → [\d.]+/);
+    expect(train.stdout).toMatch(/EASE \(no decay, popularity\^−0\) λ by validation nDCG@10: 10 → [\d.]+/);
+    expect(train.stdout).toMatch(
+      /EASE \(half-life 30 d, popularity\^−0\.25\) λ by validation nDCG@10: 10 → [\d.]+/,
+    );
     expect(train.stdout).toMatch(/TF\.js backend wasm/);
     expect(train.stdout).toMatch(/epoch +3 +loss [\d.]+ +val nDCG@10 [\d.]+/);
     const line =
-      /validation nDCG@10 \(ONNX, (\d+) users\): EASE \(λ (\d+)\) ([\d.]+) vs Mult-DAE \(epoch (\d)\) ([\d.]+) → (EASE|Mult-DAE)/.exec(
+      /validation nDCG@10 \(served lists, (\d+) customers\): EASE \(λ (\d+), (?:no decay|half-life \d+ d), popularity\^−[\d.]+\) ([\d.]+) vs Mult-DAE \(epoch (\d)\) ([\d.]+) → (EASE|Mult-DAE)/.exec(
         train.stdout,
       );
     expect(line).not.toBeNull();
@@ -210,10 +221,12 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       multDaeBestEpoch: Number(epoch),
       multDaeValidationNdcg10: dae,
     });
-    expect(manifest.metrics).toEqual({
+    expect(manifest.metrics).toMatchObject({
       'personal/ease': { validationNdcg10: ease, validationUsers: Number(users) },
+      'personal/ease-plain': { validationUsers: Number(users) },
       'personal/mult-dae': { validationNdcg10: dae, validationUsers: Number(users) },
     });
+    expect(personal?.params).toMatchObject({ validation: 'temporal', validationCutoff: expect.any(String) });
     // On 4 clean taste groups the shipped model has learnt the structure (a 3-epoch Mult-DAE may not yet).
     expect(Math.max(ease, dae)).toBeGreaterThan(0.2);
     expect(Math.min(ease, dae)).toBeGreaterThan(0);
@@ -221,15 +234,24 @@ describe('trainer commands', { timeout: 180_000 }, () => {
 
   it('train --personal ease stays closed form (no TF.js) and unknown models are rejected', async () => {
     const out = path.join(dir, 'bundle-ease');
-    const train = await runTrain('movielens', ratings, out, ['--personal', 'ease', '--lambda', '20']);
+    const train = await runTrain('movielens', ratings, out, [
+      '--personal',
+      'ease',
+      '--lambda',
+      '20',
+      '--half-life-days',
+      'none',
+      '--popularity-exponent',
+      '0',
+    ]);
     expect(train.code).toBe(0);
-    expect(train.stdout).toMatch(/personal model: EASE \(λ 20, exact, dense\)/);
+    expect(train.stdout).toMatch(/personal model: EASE \(λ 20, no decay, popularity\^−0, exact, dense\)/);
     expect(train.stdout).not.toMatch(/TF\.js backend/);
     const manifest = await readManifest(out);
     const personal = manifest.models.find((m) => m.role === 'personal');
     expect(personal?.params).toMatchObject({ model: 'ease', lambda: 20, exact: true });
     expect(personal?.params).not.toHaveProperty('selection');
-    // A given λ is not scored on held-out users: no metric to record.
+    // Every setting given: nothing is scored on the validation, no metric to record.
     expect(manifest.metrics).toEqual({});
     expect(manifest.trainer.backend).toBe('none (closed form)');
     const bad = await runTrain('movielens', ratings, out, ['--personal', 'bpr']);
@@ -240,8 +262,16 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       runTrain('movielens', ratings, out, ['--personal', 'ease', '--epochs', '40']),
       runTrain('movielens', ratings, out, ['--personal', 'autoencoder', '--lambda', '20']),
       runTrain('movielens', ratings, out, ['--personal', 'item-item', '--hidden', '64']),
+      runTrain('movielens', ratings, out, ['--personal', 'autoencoder', '--half-life-days', '30']),
+      runTrain('movielens', ratings, out, ['--personal', 'ease', '--half-life-days', '0']),
+      runTrain('movielens', ratings, out, ['--personal', 'ease', '--popularity-exponent', '-1']),
     ]);
-    expect(unused.map((run) => run.code)).toEqual([2, 2, 2]);
+    expect(unused.map((run) => run.code)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(unused[3]?.stderr).toMatch(/--half-life-days does not apply to --personal autoencoder/);
+    expect(unused[4]?.stderr).toMatch(
+      /--half-life-days must be a positive number of days or "none", got "0"/,
+    );
+    expect(unused[5]?.stderr).toMatch(/--popularity-exponent must be a number ≥ 0, got "-1"/);
     expect(unused[0]?.stderr).toMatch(/--epochs does not apply to --personal ease \(it is for autoencoder\)/);
     expect(unused[1]?.stderr).toMatch(/--lambda does not apply to --personal autoencoder \(it is for ease\)/);
     expect(unused[2]?.stderr).toMatch(/--hidden does not apply to --personal item-item/);
@@ -290,7 +320,14 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(table.run.options.halfLifeDays).toBe(30);
     expect(table.protocol).toMatch(/stratified random split 75\/25/);
     const ndcg = Object.fromEntries(table.rows.map((r) => [r.model, r.ndcg]));
-    expect(Object.keys(ndcg)).toEqual(['popularity', 'item-item cosine', 'EASE', 'Mult-DAE (TF.js)']);
+    // EASE as train ships it, and the plain EASE (no decay, no popularity scale) beside it.
+    expect(Object.keys(ndcg)).toEqual([
+      'popularity',
+      'item-item cosine',
+      'EASE plain (no decay)',
+      'EASE',
+      'Mult-DAE (TF.js)',
+    ]);
     expect(ndcg.EASE).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
     expect(result.stdout).toMatch(/\| model +\| nDCG@10 +\| Precision@10 +\| Recall@10 +\| MAP +\| MAP@10 /);
     expect(ndcg['item-item cosine']).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);

@@ -23,8 +23,9 @@ const USAGE = `usage: npm run eval -- --format online-retail|movielens|events|mo
   [--json FILE]           default trainer/results/eval-FORMAT.json, or eval-FORMAT-served.json with
                           --history served (the committed eval-FORMAT.json is the whole-history record)
   [--hidden 128] [--epochs 16] [--seed 42]   Mult-DAE
-  [--lambda N] [--rank 128]                 EASE (λ default: chosen on held-out training users;
-                                            low rank above 1,000 items)`;
+  [--lambda N] [--rank 128]                 EASE (λ, half-life and popularity exponent chosen as
+                                            train chooses them, on the training part's last 10 %
+                                            in time; low rank above 1,000 items)`;
 
 /**
  * `--cutoff`, checked as the evaluation will read it (parseCutoff) with the other options: a day that

@@ -17,13 +17,19 @@ const USAGE = `usage: npm run train -- --format online-retail|movielens|events|m
   [--k 50]                 top-k each model returns
   [--personal auto|ease|autoencoder|item-item]   default auto: trains EASE and the TF.js
                            Mult-DAE on one validation split, ships the better (ONNX-scored)
-  [--lambda N]             EASE regularisation; default: chosen on held-out users (10-3000)
+  [--lambda N]             EASE regularisation; default: chosen on the temporal validation
+                           (the last 10 % of the data in time) from 10-3000
+  [--half-life-days N|none]   EASE fits interactions faded 2^(-age/N) (none: no decay);
+                           default: chosen on the validation from none, 30, 90
+  [--popularity-exponent E]   EASE scores × popularity^-E; default: chosen from 0, 0.25
   [--hidden 128] [--epochs 16]   Mult-DAE (autoencoder)
   [--rank 128]             rank of factorised graphs above 1,000 items`;
 
 /** The options of each personal model; `auto` trains both EASE and the Mult-DAE. */
 const MODEL_OPTIONS: Readonly<Record<string, readonly PersonalModel[]>> = {
   lambda: ['auto', 'ease'],
+  'half-life-days': ['auto', 'ease'],
+  'popularity-exponent': ['auto', 'ease'],
   hidden: ['auto', 'autoencoder'],
   epochs: ['auto', 'autoencoder'],
 };
@@ -36,6 +42,25 @@ function refuseUnusedOptions(args: ReadonlyMap<string, string>, personal: Person
         `--${option} does not apply to --personal ${personal} (it is for ${models.filter((m) => m !== 'auto').join(', ')})`,
       );
   }
+}
+
+/** `--half-life-days`: positive days, or `none` (no decay). */
+function halfLifeOption(args: ReadonlyMap<string, string>): number | null {
+  const raw = args.get('half-life-days') ?? '';
+  if (raw === 'none') return null;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`--half-life-days must be a positive number of days or "none", got "${raw}"`);
+  return value;
+}
+
+/** `--popularity-exponent`: a number ≥ 0 (0: no popularity scale). */
+function exponentOption(args: ReadonlyMap<string, string>): number {
+  const raw = args.get('popularity-exponent') ?? '';
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new UsageError(`--popularity-exponent must be a number ≥ 0, got "${raw}"`);
+  return value;
 }
 
 /** `--currency`: a three-letter code, read in upper case. */
@@ -57,6 +82,8 @@ runCommand(USAGE, async () => {
     'epochs',
     'rank',
     'lambda',
+    'half-life-days',
+    'popularity-exponent',
     'currency',
   ]);
   const format = required(args, 'format');
@@ -79,6 +106,8 @@ runCommand(USAGE, async () => {
     hidden: positiveInt(args, 'hidden', 128),
     epochs: positiveInt(args, 'epochs', 16),
     ...(args.has('lambda') ? { lambda: positiveNumber(args, 'lambda') } : {}),
+    ...(args.has('half-life-days') ? { easeHalfLifeDays: halfLifeOption(args) } : {}),
+    ...(args.has('popularity-exponent') ? { popularityExponent: exponentOption(args) } : {}),
     log: (line: string) => console.log(line),
   };
   // Before reading and training, which take minutes on a real shop's data.

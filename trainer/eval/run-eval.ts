@@ -153,6 +153,26 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     return body;
   };
   let backend = 'none';
+  // Where a model has no evidence, lists are filled by popularity in training, as the worker does.
+  const popularity = itemPopularity(train.matrix);
+  // Lists as the worker builds them: the bundle's graph depth of candidates, and at most 40 % of a row
+  // from one product family, the families read from the items' titles as `train` writes them into
+  // the catalogue (without titles, movielens's u.data, every item is in one family and nothing moves).
+  const families = buildCatalogue(train.items, source.items, popularity);
+  // EASE as `train` ships it: its configuration chosen on a temporal validation inside the training
+  // part (never on the test set), refitted on the whole training part; and the best plain EASE (no
+  // decay, no popularity scale) from the same validation, for comparison.
+  let plainEase: ScoringBody | undefined;
+  const personalData = { byUser: train, interactions: s.train, families };
+  const ease = await timed('EASE', async () => {
+    const result = await trainPersonal(
+      personalData,
+      { ...options, personal: 'ease', withPlainEase: true },
+      log,
+    );
+    plainEase = result.plainEase?.body;
+    return result.body;
+  });
   const bodies: Array<[string, ScoringBody]> = [
     ['popularity', await timed('popularity', () => trainPopularity(train.matrix))],
     [
@@ -163,29 +183,17 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
         trainItemItem(train.matrix, options.rank === undefined ? {} : { rank: options.rank }),
       ),
     ],
-    [
-      'EASE',
-      // λ is chosen on held-out users of the training part, never on the test set.
-      await timed(
-        'EASE',
-        async () => (await trainPersonal(train.matrix, { ...options, personal: 'ease' }, log)).body,
-      ),
-    ],
+    ...(plainEase ? [['EASE plain (no decay)', plainEase] as [string, ScoringBody]] : []),
+    ['EASE', ease],
     [
       'Mult-DAE (TF.js)',
       await timed('Mult-DAE (TF.js)', async () => {
-        const personal = await trainPersonal(train.matrix, { ...options, personal: 'autoencoder' }, log);
+        const personal = await trainPersonal(personalData, { ...options, personal: 'autoencoder' }, log);
         backend = personal.backend;
         return personal.body;
       }),
     ],
   ];
-  // Where a model has no evidence, lists are filled by popularity in training, as the worker does.
-  const popularity = itemPopularity(train.matrix);
-  // Lists as the worker builds them: the bundle's graph depth of candidates, and at most 40 % of a row
-  // from one product family, the families read from the items' titles as `train` writes them into
-  // the catalogue (without titles, movielens's u.data, every item is in one family and nothing moves).
-  const families = buildCatalogue(train.items, source.items, popularity);
   const rows: ModelScore[] = [];
   for (const [name, body] of bodies) {
     const onnx = buildRecommenderGraph({

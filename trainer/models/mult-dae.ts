@@ -39,6 +39,11 @@ export interface MultDaeOptions {
   seed?: number;
   /** A split made by the caller (to compare with another model on the same users); default: own split. */
   split?: ValidationSplit;
+  /**
+   * Refit: train on every user for exactly `epochs` epochs and keep the last, no validation (`train`
+   * refits the epoch count its validation chose on all the data).
+   */
+  refit?: boolean;
   log?: (line: string) => void;
 }
 
@@ -80,7 +85,12 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
   const log = options.log ?? (() => {});
   const random = seededRandom(options.seed ?? 42);
   tf.randomUniform([1], 0, 1, 'float32', options.seed ?? 42).dispose();
-  const { validation, ...own } = options.split ?? splitValidation(x, options.validationShare ?? 0.1, random);
+  const { validation, ...own } = options.refit
+    ? {
+        train: Array.from({ length: x.rows }, (_, r) => r),
+        validation: { heldOut: [], foldIn: { ...x, rows: 0, rowPtr: new Int32Array(1) } },
+      }
+    : (options.split ?? splitValidation(x, options.validationShare ?? 0.1, random));
   // Shuffled in place every epoch: a copy keeps a caller's split intact.
   const train = [...own.train];
   if (train.length === 0) throw new Error('no training users left after the validation split');
@@ -111,7 +121,8 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
   // every epoch would score 0, epoch 1 would stay "best" and early stopping would ship its barely
   // trained weights. Train every epoch and keep the last instead.
   const validated = scoredUsers(validation) > 0;
-  if (!validated)
+  if (options.refit) log(`refit on all ${x.rows} users: ${maxEpochs} epochs, keeping the last`);
+  else if (!validated)
     log(
       `no validation users (none with 5+ items and an item held out): training all ${maxEpochs} epochs, keeping the last`,
     );
@@ -154,7 +165,7 @@ export async function trainMultDae(x: SparseMatrix, options: MultDaeOptions = {}
     };
     epochs.push(report);
     log(
-      `epoch ${String(epoch).padStart(3)}  loss ${report.loss.toFixed(4)}  val nDCG@10 ${ndcg.toFixed(4)}  ${report.seconds.toFixed(1)} s`,
+      `epoch ${String(epoch).padStart(3)}  loss ${report.loss.toFixed(4)}  ${options.refit ? '' : `val nDCG@10 ${ndcg.toFixed(4)}  `}${report.seconds.toFixed(1)} s`,
     );
     if (!validated || ndcg > best.ndcg) {
       best = {

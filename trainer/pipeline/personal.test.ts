@@ -1,132 +1,118 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, type SparseMatrix } from '../data/matrix';
+import { aggregate } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { seededRandom } from '../math/random';
-import { scoredUsers, splitValidation } from '../models/validation';
+import { temporalValidation } from '../models/temporal-validation';
 import { tasteGroupShoppers } from '../test-support/taste-groups';
-import { trainPersonal } from './personal';
+import { type PersonalData, trainPersonal } from './personal';
 
-const shoppers = (users: number, noise: number) => tasteGroupShoppers(users, noise, 5);
+const DAY = 86_400_000;
 
-/**
- * The users the validation scores are computed on (seed 42's split): those with a held-out item.
- * On `shoppers(300, 0.05)` 23 of the 30 validation users; 7 had none of their items held out.
- */
-const scored = (matrix: SparseMatrix) =>
-  scoredUsers(splitValidation(matrix, 0.1, seededRandom(42)).validation);
+/** Taste-group shoppers whose purchases are spread over 100 days, in time order. */
+function timedShoppers(users: number, noise: number): Interaction[] {
+  const random = seededRandom(9);
+  return tasteGroupShoppers(users, noise, 5)
+    .map((it) => ({ ...it, time: Math.floor(random() * 100) * DAY }))
+    .sort((a, b) => a.time - b.time);
+}
 
-/** `users` shoppers with 5 items each of 12. */
-const fiveEach = (users: number): Interaction[] =>
-  Array.from({ length: users * 5 }, (_, n) => ({
-    user: `u${Math.floor(n / 5)}`,
-    item: `i${(Math.floor(n / 5) * 3 + (n % 5)) % 12}`,
-    time: n,
-    weight: 1,
-    purchase: true,
-    quantity: 1,
-  }));
+const data = (interactions: Interaction[]): PersonalData => ({
+  byUser: aggregate(interactions),
+  interactions,
+});
 
-describe('personal auto', { timeout: 60_000 }, () => {
-  it('scores both candidates on the same users; the ONNX score of the Mult-DAE matches its TF.js epoch score', async () => {
-    const { matrix } = aggregate(shoppers(300, 0.05));
+describe('personal auto on the temporal validation', { timeout: 120_000 }, () => {
+  it("scores both candidates on the customers' next purchases after the cut-off and records the choice", async () => {
+    const d = data(timedShoppers(300, 0.05));
+    const v = temporalValidation(d.interactions, d.byUser.items);
+    expect(v.users).toBeGreaterThan(50);
     const lines: string[] = [];
-    const result = await trainPersonal(matrix, { hidden: 16, epochs: 6 }, (l) => lines.push(l));
+    const result = await trainPersonal(d, { hidden: 16, epochs: 4 }, (l) => lines.push(l));
     const { params, metrics } = result;
-    expect(params.selection).toBe('auto');
-    expect(params.validationUsers).toBe(scored(matrix));
-    expect(scored(matrix)).toBe(23);
-    // Same split as `--personal ease` alone would use (seed 42): EASE's score is the same.
-    const easeOnly = await trainPersonal(matrix, { personal: 'ease' }, () => {});
+    expect(params).toMatchObject({
+      selection: 'auto',
+      validation: 'temporal',
+      validationCutoff: new Date(v.cutoff).toISOString(),
+      validationUsers: v.users,
+    });
+    // `--personal ease` alone makes the same choice on the same customers.
+    const easeOnly = await trainPersonal(d, { personal: 'ease' }, () => {});
     expect(params.easeLambda).toBe(easeOnly.params.lambda);
+    expect(params.easeHalfLifeDays).toBe(easeOnly.params.halfLifeDays);
+    expect(params.easePopularityExponent).toBe(easeOnly.params.popularityExponent);
     expect(params.easeValidationNdcg10).toBe(easeOnly.params.validationNdcg10);
-    // The epoch line of the kept epoch (TF.js scoring) agrees with the exported graph's score.
-    const kept = lines.find((l) => new RegExp(`^epoch +${params.multDaeBestEpoch} `).test(l));
-    const tfjs = Number(/val nDCG@10 ([\d.]+)/.exec(kept ?? '')?.[1]);
-    expect(Number(params.multDaeValidationNdcg10)).toBeCloseTo(tfjs, 3);
+    expect(metrics?.['personal/ease']).toEqual(easeOnly.metrics?.['personal/ease']);
     const winner =
       Number(params.multDaeValidationNdcg10) > Number(params.easeValidationNdcg10) ? 'mult-dae' : 'ease';
     expect(params.model).toBe(winner);
     expect(result.body.kind).toBe(winner === 'ease' ? 'dense' : 'autoencoder');
     expect(metrics?.[`personal/${winner}`]?.validationNdcg10).toBe(params.validationNdcg10);
+    expect(metrics?.['personal/mult-dae']?.validationUsers).toBe(v.users);
+    // The plain EASE's score is recorded beside it, never above the chosen one (it is in the grid).
+    expect(Number(metrics?.['personal/ease-plain']?.validationNdcg10)).toBeLessThanOrEqual(
+      Number(params.easeValidationNdcg10),
+    );
+    expect(lines.join('\n')).toMatch(/validation nDCG@10 \(served lists, \d+ customers\)/);
   });
 
-  it('falls back to EASE without comparison when no user has enough items to validate on', async () => {
-    const { matrix } = aggregate(shoppers(6, 0).filter((r) => r.item < 'i2'));
+  it('falls back to EASE without comparison when nothing comes after the cut-off to validate on', async () => {
+    // Every purchase at one moment: nothing before any cut-off.
+    const d = data(tasteGroupShoppers(20, 0.05, 5));
     const lines: string[] = [];
-    const result = await trainPersonal(matrix, { lambda: 10 }, (l) => lines.push(l));
-    expect(result.params).toMatchObject({ model: 'ease', lambda: 10 });
-    expect(result.metrics).toBeUndefined();
-    expect(lines.join('\n')).toMatch(/no user has enough items to validate on/);
-  });
-});
-
-describe('validation users counted', { timeout: 60_000 }, () => {
-  // The scores leave out validation users none of whose items was held out (nothing to predict); the
-  // manifest and the log counted them all, the split's fold-in rows.
-  it('counts only the users with an item held out, in the metrics, the params and the log line', async () => {
-    const { matrix } = aggregate(fiveEach(60));
-    const { validation } = splitValidation(matrix, 0.1, seededRandom(42));
-    expect(validation.foldIn.rows).toBe(6);
-    expect(validation.heldOut.filter((items) => items.size === 0)).toHaveLength(2);
-    const ease = await trainPersonal(matrix, { personal: 'ease' }, () => {});
-    expect(ease.metrics?.['personal/ease']?.validationUsers).toBe(4);
-    const lines: string[] = [];
-    const auto = await trainPersonal(matrix, { hidden: 4, epochs: 1 }, (l) => lines.push(l));
-    expect(auto.params.validationUsers).toBe(4);
-    expect(auto.metrics?.['personal/ease']?.validationUsers).toBe(4);
-    expect(auto.metrics?.['personal/mult-dae']?.validationUsers).toBe(4);
-    expect(lines.join('\n')).toMatch(/on one split \(4 validation users\)/);
-    expect(lines.join('\n')).toMatch(/validation nDCG@10 \(ONNX, 4 users\)/);
-  });
-
-  it('auto compares nothing when no validation user had an item held out: EASE without comparison', async () => {
-    // 10 shoppers with 5 items each: one validation user, none of its items held out (seed 42).
-    const { matrix } = aggregate(fiveEach(10));
-    const { validation } = splitValidation(matrix, 0.1, seededRandom(42));
-    expect([validation.foldIn.rows, scoredUsers(validation)]).toEqual([1, 0]);
-    const lines: string[] = [];
-    const result = await trainPersonal(matrix, { hidden: 4, epochs: 1 }, (l) => lines.push(l));
-    expect(result.params.model).toBe('ease');
+    const result = await trainPersonal(d, { lambda: 10 }, (l) => lines.push(l));
+    expect(result.params).toMatchObject({
+      model: 'ease',
+      lambda: 10,
+      halfLifeDays: 'none',
+      popularityExponent: 0,
+    });
     expect(result.params.selection).toBeUndefined();
     expect(result.metrics).toBeUndefined();
-    expect(lines.join('\n')).toMatch(/no user has enough items to validate on/);
+    expect(lines.join('\n')).toMatch(/no customer to validate on/);
   });
 });
 
-describe('the manifest metrics of one personal model', { timeout: 60_000 }, () => {
-  // DESIGN.md: the manifest names the evaluation metrics. Only `auto` wrote them; the validation score
-  // of `--personal ease` or `autoencoder` sat in `params` alone.
-  it("--personal ease: the λ search's validation nDCG@10 under personal/ease, as auto writes it", async () => {
-    const { matrix } = aggregate(shoppers(300, 0.05));
-    const ease = await trainPersonal(matrix, { personal: 'ease' }, () => {});
-    expect(ease.params.validationNdcg10).toEqual(expect.any(Number));
-    expect(ease.metrics).toEqual({
-      'personal/ease': { validationNdcg10: ease.params.validationNdcg10, validationUsers: scored(matrix) },
-    });
-    // The same figure and users as auto's EASE candidate (one split, seed 42).
-    const auto = await trainPersonal(matrix, { hidden: 8, epochs: 1 }, () => {});
-    expect(auto.metrics?.['personal/ease']).toEqual(ease.metrics?.['personal/ease']);
-    // A given λ is not scored: no metric to write.
-    expect((await trainPersonal(matrix, { personal: 'ease', lambda: 30 }, () => {})).metrics).toBeUndefined();
-  });
-
-  it("--personal autoencoder: the kept epoch's validation nDCG@10 under personal/mult-dae", async () => {
-    const { matrix } = aggregate(shoppers(300, 0.05));
+describe('personal ease settings', { timeout: 120_000 }, () => {
+  it('searches what is not given; with every setting given, scores nothing', async () => {
+    const d = data(timedShoppers(200, 0.05));
     const lines: string[] = [];
-    const dae = await trainPersonal(matrix, { personal: 'autoencoder', hidden: 8, epochs: 3 }, (l) =>
+    const some = await trainPersonal(d, { personal: 'ease', lambda: 30 }, (l) => lines.push(l));
+    expect(some.params.lambda).toBe(30);
+    // Half-lives none, 30, 90 × exponents 0, 0.25 at λ 30: six candidates, one line per pair.
+    expect(lines.filter((l) => /λ by validation nDCG@10: 30 → [\d.]+$/.test(l))).toHaveLength(6);
+    expect(some.metrics?.['personal/ease']?.validationNdcg10).toBe(some.params.validationNdcg10);
+    const all = await trainPersonal(
+      d,
+      { personal: 'ease', lambda: 30, easeHalfLifeDays: 30, popularityExponent: 0.25 },
+      () => {},
+    );
+    expect(all.params).toMatchObject({ lambda: 30, halfLifeDays: 30, popularityExponent: 0.25 });
+    expect(all.metrics).toBeUndefined();
+    expect(all.params.validationNdcg10).toBeUndefined();
+  });
+});
+
+describe('personal autoencoder', { timeout: 120_000 }, () => {
+  it('stops early on the temporal validation, records its served-list score, and refits on all the data', async () => {
+    const d = data(timedShoppers(200, 0.05));
+    const v = temporalValidation(d.interactions, d.byUser.items);
+    const lines: string[] = [];
+    const dae = await trainPersonal(d, { personal: 'autoencoder', hidden: 8, epochs: 3 }, (l) =>
       lines.push(l),
     );
-    const kept = lines.find((l) => new RegExp(`^epoch +${dae.params.bestEpoch} `).test(l));
-    const tfjs = Number(/val nDCG@10 ([\d.]+)/.exec(kept ?? '')?.[1]);
     expect(dae.metrics).toEqual({
-      'personal/mult-dae': { validationNdcg10: dae.params.validationNdcg10, validationUsers: scored(matrix) },
+      'personal/mult-dae': { validationNdcg10: dae.params.validationNdcg10, validationUsers: v.users },
     });
-    expect(dae.metrics?.['personal/mult-dae']?.validationNdcg10).toBeCloseTo(tfjs, 4);
+    expect(dae.params.validation).toBe('temporal');
+    expect(lines.join('\n')).toMatch(
+      new RegExp(`refit on all ${d.byUser.users.length} users: ${dae.params.bestEpoch} epochs`),
+    );
   });
 
   it('--personal item-item computes no validation score, and writes none', async () => {
-    const { matrix } = aggregate(shoppers(60, 0.05));
-    expect((await trainPersonal(matrix, { personal: 'item-item' }, () => {})).metrics).toBeUndefined();
+    expect(
+      (await trainPersonal(data(timedShoppers(60, 0.05)), { personal: 'item-item' }, () => {})).metrics,
+    ).toBeUndefined();
   });
 });
 
@@ -141,9 +127,13 @@ describe('personal item-item', () => {
       purchase: false,
       quantity: 0,
     }));
-    const { matrix } = aggregate(rows);
-    expect(matrix.cols).toBeGreaterThan(1000);
-    const result = await trainPersonal(matrix, { personal: 'item-item', rank: 8 }, () => {});
+    const byUser = aggregate(rows);
+    expect(byUser.matrix.cols).toBeGreaterThan(1000);
+    const result = await trainPersonal(
+      { byUser, interactions: rows },
+      { personal: 'item-item', rank: 8 },
+      () => {},
+    );
     expect(result.body).toMatchObject({ kind: 'factorized', rank: 8 });
     expect(result.params).toEqual({ model: 'item-item', rank: 8 });
   });

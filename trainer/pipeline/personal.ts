@@ -1,20 +1,34 @@
 /**
- * The `personal` model. By default (`auto`) both candidates are trained on the same
- * training/validation split — closed-form EASE (λ chosen on the validation users) and the Mult-DAE
- * trained with TF.js (per-epoch lines, early stopping on the same users) — both are scored as their
- * exported ONNX graphs on those users, and the better one ships: on Online Retail EASE wins
+ * The `personal` model. Candidates are chosen on a temporal validation (models/temporal-validation.ts:
+ * fit before a cut-off, score the next purchases on the lists the worker serves), then refitted on all
+ * the data. By default (`auto`) both candidates run on it — closed-form EASE (λ, recency half-life and
+ * popularity exponent chosen on it) and the Mult-DAE trained with TF.js (per-epoch lines, early
+ * stopping on the same customers) — and the better one ships: on Online Retail EASE wins
  * (`npm run eval`), but which wins depends on the data, and the comparison is recorded in the
  * manifest rather than assumed. `ease`, `autoencoder` and `item-item` train just that model.
  */
 import type { PlannedGraph } from '../bundle/write-bundle';
-import type { SparseMatrix } from '../data/matrix';
-import { seededRandom } from '../math/random';
-import { trainEase } from '../models/ease';
-import { selectEaseLambda } from '../models/ease-lambda';
+import type { InteractionMatrix } from '../data/matrix';
+import type { Interaction } from '../data/types';
+import { type EaseConfig, fitEaseConfig } from '../models/ease-config';
+import {
+  type EaseSelection,
+  halfLifeLabel,
+  type ScoredConfig,
+  selectEaseConfig,
+  selectionLines,
+} from '../models/ease-selection';
 import { trainItemItem } from '../models/item-item';
 import { trainMultDae } from '../models/mult-dae';
-import { onnxValidationNdcg } from '../models/onnx-validation';
-import { scoredUsers, splitValidation, type ValidationSplit } from '../models/validation';
+import { itemPopularity } from '../models/popularity';
+import {
+  asValidationSplit,
+  type Families,
+  type TemporalValidation,
+  temporalValidation,
+  temporalValidationNdcg,
+} from '../models/temporal-validation';
+import type { ValidationSplit } from '../models/validation';
 import type { ScoringBody } from '../onnx/recommender-graphs';
 import { initBackend } from '../tfjs/backend';
 
@@ -34,8 +48,14 @@ export interface PersonalOptions {
   hidden?: number;
   epochs?: number;
   seed?: number;
-  /** EASE's λ; default: chosen on held-out users from LAMBDA_GRID. */
+  /** EASE's λ; default: chosen on the temporal validation from LAMBDA_GRID. */
   lambda?: number;
+  /** EASE's recency half-life in days, `null` for none; default: chosen from HALF_LIFE_GRID. */
+  easeHalfLifeDays?: number | null;
+  /** EASE's popularity exponent; default: chosen from POPULARITY_EXPONENT_GRID. */
+  popularityExponent?: number;
+  /** Also fit the best plain EASE (no decay, exponent 0) for comparison (`eval`). */
+  withPlainEase?: boolean;
   /** Rank of factorised models (EASE above 1,000 items). */
   rank?: number;
 }
@@ -65,6 +85,16 @@ export function personalGraphs(options: PersonalOptions, items: number): Planned
   }
 }
 
+/** What the personal model is trained on. */
+export interface PersonalData {
+  /** User × item matrix of all the data (the shipped fit). */
+  byUser: InteractionMatrix;
+  /** The interactions it was aggregated from (their times: validation cut-off, recency). */
+  interactions: readonly Interaction[];
+  /** Product families by item index, to cap validation lists as the worker does. */
+  families?: Families;
+}
+
 /** A trained personal model, its manifest params and metrics, and the TF.js backend that ran (if any). */
 export interface PersonalResult {
   body: ScoringBody;
@@ -72,18 +102,25 @@ export interface PersonalResult {
   backend: string;
   /** Manifest `metrics` entries (model name → metric → value). */
   metrics?: Record<string, Record<string, number>>;
+  /** With `withPlainEase`: the best plain EASE refitted on all data, and its validation choice. */
+  plainEase?: { body: ScoringBody; config: ScoredConfig };
 }
 
 const CLOSED_FORM = 'none (closed form)';
 const round4 = (value: number) => Number(value.toFixed(4));
+const EASE_OPTIONS = (options: PersonalOptions) => ({
+  rank: options.rank ?? 128,
+  maxDenseItems: PERSONAL_MAX_DENSE_ITEMS,
+});
 
 /** Trains the personal model `options.personal` (default `auto`). */
 export async function trainPersonal(
-  x: SparseMatrix,
+  data: PersonalData,
   options: PersonalOptions,
   log: (line: string) => void,
 ): Promise<PersonalResult> {
   const personal = options.personal ?? 'auto';
+  const x = data.byUser.matrix;
   if (personal === 'item-item') {
     // The same rank as the similar and complements graphs (`--rank`) above 1,000 items.
     const body = trainItemItem(x, { rank: options.rank ?? 128, maxDenseItems: PERSONAL_MAX_DENSE_ITEMS });
@@ -94,179 +131,284 @@ export async function trainPersonal(
       backend: CLOSED_FORM,
     };
   }
-  if (personal === 'ease') return easePersonal(x, options, log);
+  const pinned =
+    options.lambda !== undefined &&
+    options.easeHalfLifeDays !== undefined &&
+    options.popularityExponent !== undefined;
+  // Nothing to choose for `--personal ease` with every setting given: no validation, no metric.
+  const v = personal === 'ease' && pinned && !options.withPlainEase ? undefined : validationOf(data, log);
+  if (personal === 'ease') return easePersonal(data, options, log, v);
   if (personal === 'autoencoder') {
-    const result = await trainAutoencoder(x, options, log);
-    // trainMultDae splits off its validation users itself, with the first draws of the seed: the same
-    // split as this one, made again only to count them. Its score is the best epoch's (TF.js).
-    const users = scoredUsers(seededSplit(x, options).validation);
-    const metrics = validationMetrics('mult-dae', result.params.validationNdcg10, users);
-    return { ...result, ...(metrics ? { metrics } : {}) };
+    const result = await autoencoderPersonal(data, options, log, v);
+    return result;
   }
-  return autoPersonal(x, options, log);
+  return autoPersonal(data, options, log, v);
 }
 
-/** EASE's λ (given, or chosen on the split's validation users) and its validation nDCG@10. */
-async function easeLambda(
-  x: SparseMatrix,
-  options: PersonalOptions,
-  log: (line: string) => void,
-  split?: ValidationSplit,
-): Promise<{ lambda: number; validationNdcg?: number }> {
-  // With a given λ and no comparison to make, nothing needs scoring.
-  if (options.lambda !== undefined && !split) return { lambda: options.lambda };
-  const selection = await selectEaseLambda(x, {
-    rank: options.rank ?? 128,
-    maxDenseItems: PERSONAL_MAX_DENSE_ITEMS,
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.lambda !== undefined ? { grid: [options.lambda] } : {}),
-    ...(split ? { split } : {}),
-  });
-  const validationNdcg = selection.scores.find((s) => s.lambda === selection.lambda)?.ndcg;
-  if (selection.scores.length > 1)
-    log(
-      `EASE λ by validation nDCG@10: ${selection.scores.map((s) => `${s.lambda} → ${s.ndcg.toFixed(4)}`).join(', ')}`,
-    );
-  return { lambda: selection.lambda, ...(validationNdcg !== undefined ? { validationNdcg } : {}) };
+/** The temporal validation of the data, logged. */
+function validationOf(data: PersonalData, log: (line: string) => void): TemporalValidation | undefined {
+  if (data.interactions.length === 0) return undefined;
+  const v = temporalValidation(data.interactions, data.byUser.items);
+  log(`validation: ${v.description}; ${v.users} customers to score`);
+  return v;
 }
 
-/** Fits EASE on all of `x` with λ and describes it. */
-function fitEase(
-  x: SparseMatrix,
+/** EASE's configuration: given, or chosen on the temporal validation, with its score. */
+async function easeChoice(
+  data: PersonalData,
   options: PersonalOptions,
   log: (line: string) => void,
-  lambda: number,
-  validationNdcg: number | undefined,
-): PersonalResult {
-  const body = trainEase(x, { lambda, rank: options.rank ?? 128, maxDenseItems: PERSONAL_MAX_DENSE_ITEMS });
-  log(
-    `personal model: EASE (λ ${lambda}, ${body.kind === 'factorized' ? `rank ${body.rank}` : 'exact, dense'})`,
-  );
-  return {
-    body,
-    params: {
-      model: 'ease',
-      lambda,
-      ...(body.kind === 'factorized' ? { rank: body.rank } : { exact: true }),
-      ...(validationNdcg !== undefined ? { validationNdcg10: round4(validationNdcg) } : {}),
-    },
-    backend: CLOSED_FORM,
+  v: TemporalValidation | undefined,
+): Promise<{ config: EaseConfig; selection?: EaseSelection }> {
+  const fallback: EaseConfig = {
+    lambda: options.lambda ?? 100,
+    halfLifeDays: options.easeHalfLifeDays ?? null,
+    popularityExponent: options.popularityExponent ?? 0,
   };
+  if (!v || v.users === 0) return { config: fallback };
+  const selection = await selectEaseConfig(
+    v,
+    {
+      ...(options.lambda !== undefined ? { lambdas: [options.lambda] } : {}),
+      ...(options.easeHalfLifeDays !== undefined ? { halfLives: [options.easeHalfLifeDays] } : {}),
+      ...(options.popularityExponent !== undefined ? { exponents: [options.popularityExponent] } : {}),
+    },
+    { ...EASE_OPTIONS(options), ...(data.families ? { families: data.families } : {}) },
+  );
+  for (const line of selectionLines(selection)) log(line);
+  const { best } = selection;
+  return {
+    config: {
+      lambda: best.lambda,
+      halfLifeDays: best.halfLifeDays,
+      popularityExponent: best.popularityExponent,
+    },
+    selection,
+  };
+}
+
+/** Fits EASE's configuration on all the data, ages relative to the data's end. */
+function fitEase(data: PersonalData, options: PersonalOptions, config: EaseConfig): ScoringBody {
+  let end = Number.NEGATIVE_INFINITY;
+  for (const it of data.interactions) end = Math.max(end, it.time);
+  return fitEaseConfig(
+    data.byUser,
+    data.interactions,
+    config,
+    end,
+    itemPopularity(data.byUser.matrix),
+    EASE_OPTIONS(options),
+  );
+}
+
+/** EASE's manifest params: its configuration and validation. */
+function easeParams(
+  body: ScoringBody,
+  config: EaseConfig,
+  v: TemporalValidation | undefined,
+  ndcg?: number,
+): Params {
+  return {
+    model: 'ease',
+    lambda: config.lambda,
+    halfLifeDays: config.halfLifeDays ?? 'none',
+    popularityExponent: config.popularityExponent,
+    ...(body.kind === 'factorized' ? { rank: body.rank } : { exact: true }),
+    ...(ndcg !== undefined && v
+      ? {
+          validationNdcg10: round4(ndcg),
+          validation: 'temporal',
+          validationCutoff: new Date(v.cutoff).toISOString(),
+        }
+      : {}),
+  };
+}
+
+function describeEase(body: ScoringBody, config: EaseConfig): string {
+  return `EASE (λ ${config.lambda}, ${halfLifeLabel(config.halfLifeDays)}, popularity^−${config.popularityExponent}, ${body.kind === 'factorized' ? `rank ${body.rank}` : 'exact, dense'})`;
 }
 
 /**
  * Manifest `metrics` for one personal model's validation score: `personal/ease` or `personal/mult-dae`
- * (the keys `auto` writes for its two candidates), none when no user could be validated on.
+ * (the keys `auto` writes for its two candidates); `personal/ease-plain`, the best EASE without decay
+ * or popularity scale on the same customers. None when no customer could be scored.
  */
 function validationMetrics(
-  model: 'ease' | 'mult-dae',
-  ndcg: number | undefined,
+  entries: Array<['ease' | 'mult-dae' | 'ease-plain', number | undefined, Record<string, number>?]>,
   users: number,
 ): PersonalResult['metrics'] {
-  if (ndcg === undefined || users === 0) return undefined;
-  return { [`personal/${model}`]: { validationNdcg10: round4(ndcg), validationUsers: users } };
+  if (users === 0) return undefined;
+  const out: NonNullable<PersonalResult['metrics']> = {};
+  for (const [model, ndcg, extra] of entries)
+    if (ndcg !== undefined)
+      out[`personal/${model}`] = { validationNdcg10: round4(ndcg), validationUsers: users, ...extra };
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** The validation split of `options.seed` (`auto`'s, EASE's λ search's and the Mult-DAE's own). */
-function seededSplit(x: SparseMatrix, options: PersonalOptions): ValidationSplit {
-  return splitValidation(x, 0.1, seededRandom(options.seed ?? 42));
+/** EASE's metric entries: the chosen configuration and the best plain one. */
+function easeMetricEntries(selection: EaseSelection | undefined) {
+  if (!selection) return [];
+  const { best, plain } = selection;
+  return [
+    ['ease', best.ndcg] as const,
+    ...(plain ? [['ease-plain', plain.ndcg, { lambda: plain.lambda }] as const] : []),
+  ].map((e) => [...e] as ['ease' | 'ease-plain', number, Record<string, number>?]);
 }
 
 async function easePersonal(
-  x: SparseMatrix,
+  data: PersonalData,
   options: PersonalOptions,
   log: (line: string) => void,
+  v: TemporalValidation | undefined,
 ): Promise<PersonalResult> {
-  // λ is chosen on held-out users unless given; its score is the model's validation metric. (The same
-  // split selectEaseLambda made for itself, made here to count its users for the manifest.)
-  const split = options.lambda === undefined ? seededSplit(x, options) : undefined;
-  const { lambda, validationNdcg } = await easeLambda(x, options, log, split);
-  const metrics = validationMetrics('ease', validationNdcg, split ? scoredUsers(split.validation) : 0);
-  return { ...fitEase(x, options, log, lambda, validationNdcg), ...(metrics ? { metrics } : {}) };
+  if (v && v.users === 0) log('personal ease: no customer to validate on; EASE with the default settings');
+  const { config, selection } = await easeChoice(data, options, log, v);
+  const body = fitEase(data, options, config);
+  log(`personal model: ${describeEase(body, config)}`);
+  const metrics = validationMetrics(easeMetricEntries(selection), v?.users ?? 0);
+  return {
+    body,
+    params: easeParams(body, config, v, selection?.best.ndcg),
+    backend: CLOSED_FORM,
+    ...(metrics ? { metrics } : {}),
+    ...plainEase(data, options, selection),
+  };
 }
 
-/** Trains the Mult-DAE with TF.js (per-epoch lines, early stopping on the validation users). */
+/** With `withPlainEase`, the best plain configuration refitted on all data (eval's comparison row). */
+function plainEase(data: PersonalData, options: PersonalOptions, selection: EaseSelection | undefined) {
+  if (!options.withPlainEase || !selection?.plain) return {};
+  return { plainEase: { body: fitEase(data, options, selection.plain), config: selection.plain } };
+}
+
+/** Trains the Mult-DAE with TF.js (per-epoch lines, early stopping on the validation customers). */
 async function trainAutoencoder(
-  x: SparseMatrix,
+  data: PersonalData,
   options: PersonalOptions,
   log: (line: string) => void,
-  split?: ValidationSplit,
+  v: TemporalValidation | undefined,
+  candidate: boolean,
 ): Promise<
-  PersonalResult & { params: Params & { bestEpoch: number; epochs: number; validationNdcg10: number } }
+  PersonalResult & { params: Params & { bestEpoch: number; epochs: number }; validationNdcg?: number }
 > {
   const backend = await initBackend();
-  log(`${split ? 'candidate' : 'personal model'}: Mult-DAE on TF.js backend ${backend}`);
-  const result = await trainMultDae(x, {
+  log(`${candidate ? 'candidate' : 'personal model'}: Mult-DAE on TF.js backend ${backend}`);
+  const split: ValidationSplit | undefined = v && v.users > 0 ? asValidationSplit(v) : undefined;
+  const common = {
     hidden: options.hidden ?? DEFAULT_HIDDEN,
-    ...(options.epochs ? { epochs: options.epochs } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(split ? { split } : {}),
     log,
+  };
+  // Early stopping on the customers' next purchases, trained on the data before the cut-off.
+  const result = await trainMultDae(split && v ? v.fit.matrix : data.byUser.matrix, {
+    ...common,
+    ...(options.epochs ? { epochs: options.epochs } : {}),
+    ...(split ? { split } : { refit: true }),
   });
+  const validationNdcg =
+    v && split ? await temporalValidationNdcg('mult-dae', result.body, v, data.families) : undefined;
   const params = {
     model: 'mult-dae',
     hidden: result.body.hidden,
     epochs: result.epochs.length,
     bestEpoch: result.bestEpoch,
-    validationNdcg10: round4(result.epochs[result.bestEpoch - 1]?.validationNdcg ?? 0),
+    ...(validationNdcg !== undefined && v
+      ? {
+          validationNdcg10: round4(validationNdcg),
+          validation: 'temporal',
+          validationCutoff: new Date(v.cutoff).toISOString(),
+        }
+      : {}),
   };
-  return { body: result.body, params, backend };
+  return { body: result.body, params, backend, ...(validationNdcg !== undefined ? { validationNdcg } : {}) };
 }
 
-/** Trains EASE and the Mult-DAE on one split, scores both as ONNX graphs, keeps the better one. */
-async function autoPersonal(
-  x: SparseMatrix,
+/** Refits a validated Mult-DAE on all the data for its best epoch count (only if it ships). */
+async function refitAutoencoder(
+  data: PersonalData,
   options: PersonalOptions,
   log: (line: string) => void,
+  epochs: number,
+): Promise<ScoringBody> {
+  const result = await trainMultDae(data.byUser.matrix, {
+    hidden: options.hidden ?? DEFAULT_HIDDEN,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    epochs,
+    refit: true,
+    log,
+  });
+  return result.body;
+}
+
+async function autoencoderPersonal(
+  data: PersonalData,
+  options: PersonalOptions,
+  log: (line: string) => void,
+  v: TemporalValidation | undefined,
 ): Promise<PersonalResult> {
-  const split = seededSplit(x, options);
-  // The users both scores are computed on: validation users with a held-out item. (The split's
-  // fold-in rows, counted before, took in those whose random hold-out was empty.)
-  const users = scoredUsers(split.validation);
-  if (users === 0) {
-    // Nobody has the ≥ 5 items validation needs (or none of them had an item held out): nothing to
-    // compare on or to stop early with.
-    log('personal auto: no user has enough items to validate on; EASE (closed form) without comparison');
-    return easePersonal(x, options, log);
+  const dae = await trainAutoencoder(data, options, log, v, false);
+  if (dae.validationNdcg === undefined) return dae;
+  const body = await refitAutoencoder(data, options, log, dae.params.bestEpoch);
+  const metrics = validationMetrics([['mult-dae', dae.validationNdcg]], v?.users ?? 0);
+  return { body, params: dae.params, backend: dae.backend, ...(metrics ? { metrics } : {}) };
+}
+
+/** Trains EASE and the Mult-DAE on one temporal validation, keeps the better, refits it on all data. */
+async function autoPersonal(
+  data: PersonalData,
+  options: PersonalOptions,
+  log: (line: string) => void,
+  v: TemporalValidation | undefined,
+): Promise<PersonalResult> {
+  if (!v || v.users === 0) {
+    // No customer bought anything new after the cut-off: nothing to compare on or to stop early with.
+    log('personal auto: no customer to validate on; EASE (closed form) without comparison');
+    return easePersonal(data, options, log, v);
   }
-  log(`personal auto: training EASE and Mult-DAE on one split (${users} validation users)`);
-  const ease = await easeLambda(x, options, log, split);
-  const easeNdcg = ease.validationNdcg ?? 0;
-  const dae = await trainAutoencoder(x, options, log, split);
-  // The TF.js epoch score decided early stopping; the ONNX score is what the worker would serve.
-  const daeNdcg = await onnxValidationNdcg('mult-dae', dae.body, split.validation);
+  const users = v.users;
+  log(`personal auto: training EASE and Mult-DAE on one temporal validation (${users} customers)`);
+  const ease = await easeChoice(data, options, log, v);
+  const easeNdcg = ease.selection?.best.ndcg ?? 0;
+  const dae = await trainAutoencoder(data, options, log, v, true);
+  const daeNdcg = dae.validationNdcg ?? 0;
   // Ties go to EASE: closed form, deterministic, cheaper to retrain.
   const winner = daeNdcg > easeNdcg ? 'mult-dae' : 'ease';
   log(
-    `personal auto: validation nDCG@10 (ONNX, ${users} users): EASE (λ ${ease.lambda}) ${easeNdcg.toFixed(4)} vs Mult-DAE (epoch ${dae.params.bestEpoch}) ${daeNdcg.toFixed(4)} → ${winner === 'ease' ? 'EASE' : 'Mult-DAE'}`,
+    `personal auto: validation nDCG@10 (served lists, ${users} customers): EASE (λ ${ease.config.lambda}, ${halfLifeLabel(ease.config.halfLifeDays)}, popularity^−${ease.config.popularityExponent}) ${easeNdcg.toFixed(4)} vs Mult-DAE (epoch ${dae.params.bestEpoch}) ${daeNdcg.toFixed(4)} → ${winner === 'ease' ? 'EASE' : 'Mult-DAE'}`,
   );
   const comparison: Params = {
     selection: 'auto',
+    validation: 'temporal',
+    validationCutoff: new Date(v.cutoff).toISOString(),
     validationUsers: users,
-    easeLambda: ease.lambda,
+    easeLambda: ease.config.lambda,
+    easeHalfLifeDays: ease.config.halfLifeDays ?? 'none',
+    easePopularityExponent: ease.config.popularityExponent,
     easeValidationNdcg10: round4(easeNdcg),
     multDaeBestEpoch: dae.params.bestEpoch,
     multDaeValidationNdcg10: round4(daeNdcg),
   };
-  const metrics = {
-    'personal/ease': { validationNdcg10: round4(easeNdcg), validationUsers: users },
-    'personal/mult-dae': { validationNdcg10: round4(daeNdcg), validationUsers: users },
-  };
+  const metrics = validationMetrics([...easeMetricEntries(ease.selection), ['mult-dae', daeNdcg]], users);
   if (winner === 'mult-dae') {
-    log(`personal model: Mult-DAE (epoch ${dae.params.bestEpoch} of ${dae.params.epochs})`);
+    log(
+      `personal model: Mult-DAE (epoch ${dae.params.bestEpoch} of ${dae.params.epochs}), refitted on all data`,
+    );
+    const body = await refitAutoencoder(data, options, log, dae.params.bestEpoch);
     return {
-      body: dae.body,
+      body,
       params: { ...dae.params, ...comparison, validationNdcg10: round4(daeNdcg) },
       backend: dae.backend,
-      metrics,
+      ...(metrics ? { metrics } : {}),
     };
   }
-  const chosen = fitEase(x, options, log, ease.lambda, easeNdcg);
+  const body = fitEase(data, options, ease.config);
+  log(`personal model: ${describeEase(body, ease.config)}`);
   return {
-    ...chosen,
-    params: { ...chosen.params, ...comparison },
+    body,
+    params: { ...easeParams(body, ease.config, v, easeNdcg), ...comparison },
     // TF.js did run (for the comparison), though the shipped model is closed form.
     backend: `${CLOSED_FORM}; Mult-DAE candidate on TF.js ${dae.backend}`,
-    metrics,
+    ...(metrics ? { metrics } : {}),
+    ...plainEase(data, options, ease.selection),
   };
 }

@@ -30,14 +30,11 @@ import { trainItemItem } from '../models/item-item';
 import { itemPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
 import { type PersonalOptions, personalGraphs, trainPersonal } from './personal';
+import { MODEL_TOP_K } from './top-k';
+
+export { MODEL_TOP_K } from './top-k';
 
 /** Options of `trainBundle`. */
-/**
- * How many items each bundle graph returns by default: the candidates the worker ranks, diversifies and
- * fills from (and `eval` with them, so that its lists are the worker's).
- */
-export const MODEL_TOP_K = 50;
-
 export interface TrainOptions extends PersonalOptions {
   format: Format;
   input: string;
@@ -178,7 +175,8 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
     models.push({ name, role, onnx, k, params: { kind: body.kind, ...params } });
   };
 
-  const personal = await trainPersonal(byUser.matrix, options, log);
+  // Validation lists are capped per family as the worker caps them, with the catalogue's families.
+  const personal = await trainPersonal({ byUser, interactions, families: catalogue }, options, log);
   add('personal', 'personal', personal.body, personal.params);
   const similar = trainItemItem(byUser.matrix, itemItemOptions);
   add('similar', 'similar', similar, similarParams(similar, 'users'));
