@@ -1,7 +1,8 @@
 /**
- * The validation split the trainers use to pick a stopping epoch or a hyper-parameter: some users
- * (10 %, at least 5 items each, at most 2,000) are held out; 80 % of each one's items are the fold-in
- * history given to the model, the other 20 % are to be predicted (Liang et al. 2018's protocol).
+ * The Mult-DAE's own validation split, for a caller that hands it none (`train` and `eval` hand it
+ * the temporal one, temporal-validation.ts `asValidationSplit`): some users (10 %, at least 5 items
+ * each, at most 2,000) are held out; 80 % of each one's items are the fold-in history given to the
+ * model, the other 20 % are to be predicted (Liang et al. 2018's protocol).
  */
 import { forEachInRow, type SparseMatrix } from '../data/matrix';
 import { shuffle } from '../math/random';
@@ -17,7 +18,7 @@ export interface Validation {
 /**
  * The validation users a score is computed on: those with a held-out item. Each user's items are
  * held out at random (20 % each), so a short history may hold none out, and there is then nothing to
- * predict; the scorers (onnx-validation.ts, the Mult-DAE's epochs) leave such users out.
+ * predict; the Mult-DAE's epoch scores leave such users out.
  */
 export function scoredUsers(validation: Validation): number {
   return validation.heldOut.filter((items) => items.size > 0).length;
