@@ -316,8 +316,15 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       protocol: string;
       rows: Array<{ model: string; ndcg: number; users: number }>;
       run: { options: { halfLifeDays?: number } };
+      modelParams: Record<string, Record<string, unknown>>;
     };
     expect(table.run.options.halfLifeDays).toBe(30);
+    // What each model was fitted with is recorded, as its validation inside the training part chose it.
+    expect([10, 30, 100, 300, 1000, 3000]).toContain(table.modelParams.EASE?.lambda);
+    expect(table.modelParams.EASE).toMatchObject({ model: 'ease' });
+    expect([10, 30, 100, 300, 1000, 3000]).toContain(table.modelParams['EASE plain (no decay)']?.lambda);
+    expect(table.modelParams['Mult-DAE (TF.js)']?.bestEpoch).toBeGreaterThanOrEqual(1);
+    expect(table.modelParams['Mult-DAE (TF.js)']?.bestEpoch).toBeLessThanOrEqual(3);
     expect(table.protocol).toMatch(/stratified random split 75\/25/);
     const ndcg = Object.fromEntries(table.rows.map((r) => [r.model, r.ndcg]));
     // EASE as train ships it, and the plain EASE (no decay, no popularity scale) beside it.

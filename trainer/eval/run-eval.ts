@@ -65,6 +65,12 @@ export interface EvalResult {
   backend: string;
   rows: ModelScore[];
   trainSeconds: Record<string, number>;
+  /**
+   * What each trained model was fitted with, as its validation chose it (EASE's λ, half-life and
+   * popularity exponent; the Mult-DAE's epoch count): the table's numbers are only reproducible
+   * with these, and they are chosen inside the training part, so a re-run may pick differently.
+   */
+  modelParams: Record<string, Record<string, unknown>>;
 }
 
 /** `aggregate`'s recency options: a half-life, ages from the newest interaction of `interactions`. */
@@ -163,6 +169,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   // part (never on the test set), refitted on the whole training part; and the best plain EASE (no
   // decay, no popularity scale) from the same validation, for comparison.
   let plainEase: ScoringBody | undefined;
+  const modelParams: Record<string, Record<string, unknown>> = {};
   const personalData = { byUser: train, interactions: s.train, families };
   const ease = await timed('EASE', async () => {
     const result = await trainPersonal(
@@ -171,6 +178,11 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       log,
     );
     plainEase = result.plainEase?.body;
+    modelParams.EASE = result.params;
+    if (result.plainEase) {
+      const { lambda, ndcg } = result.plainEase.config;
+      modelParams['EASE plain (no decay)'] = { lambda, validationNdcg10: Number(ndcg.toFixed(4)) };
+    }
     return result.body;
   });
   const bodies: Array<[string, ScoringBody]> = [
@@ -190,6 +202,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
       await timed('Mult-DAE (TF.js)', async () => {
         const personal = await trainPersonal(personalData, { ...options, personal: 'autoencoder' }, log);
         backend = personal.backend;
+        modelParams['Mult-DAE (TF.js)'] = personal.params;
         return personal.body;
       }),
     ],
@@ -231,5 +244,6 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
     backend,
     rows,
     trainSeconds,
+    modelParams,
   };
 }
