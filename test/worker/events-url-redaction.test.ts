@@ -1,9 +1,18 @@
-import { SELF } from 'cloudflare:test';
+import { createExecutionContext, getQueueResult, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { RxEvent } from '../../contracts/events';
 import { enrichEvents } from '../../worker/src/events/enrich';
 import { REDACTED, redactSearch, redactUrl } from '../../worker/src/events/url-redaction';
-import { runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
+import worker from '../../worker/src/index';
+import {
+  batchOf,
+  runId,
+  storedEvents,
+  viewEvent,
+  waitForRunCount,
+  withDb,
+  workerEnv,
+} from './events-support';
 
 /** Real-looking storefront URLs (Shopify, WooCommerce, Magento, SAP, SFCC) that must stay as sent. */
 const KEPT = [
@@ -220,5 +229,40 @@ describe('through the intake, the queue and the consumer', () => {
     expect(docs[0]?.context?.page).toEqual({ url: kept, referrer: redacted });
     expect(docs[1]?.properties.url).toBe(`${redacted}?utm_source=email`);
     expect(docs[1]?.properties.path).toBe(`/account/reset/${REDACTED}/${REDACTED}`);
+  });
+  it('the consumer redacts what an older worker queued unredacted, in stored and in rejected events', async () => {
+    // Messages queued before redaction shipped, or by an older version during a gradual deployment.
+    const run = runId();
+    const token = '3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c-1700000000';
+    const reset = `https://shop.example.com/account/reset/6784512345678/${token}`;
+    const [event] = storedEvents(run, 1);
+    const queuedBefore = {
+      ...event,
+      context: { page: { url: reset, referrer: reset } },
+      properties: { ...event?.properties, url: reset },
+    };
+    // No event name, type or timestamp: a rejection, whose body is kept for a person to read.
+    const poison = { messageId: `${run}-poison`, properties: { url: reset } };
+    const batch = batchOf([queuedBefore, poison], `redact-${run}`);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, workerEnv());
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toHaveLength(2);
+    const redacted = `https://shop.example.com/account/reset/${REDACTED}/${REDACTED}`;
+    const stored = await withDb((db) =>
+      db
+        .collection<{ _id: string; context?: { page?: unknown }; properties: Record<string, unknown> }>(
+          'events',
+        )
+        .findOne({ _id: `${run}-0` }),
+    );
+    expect(stored?.context?.page).toEqual({ url: redacted, referrer: redacted });
+    expect(stored?.properties).toMatchObject({ url: redacted, product_id: 'P0', run });
+    const rejected = await withDb((db) =>
+      db.collection<{ _id: string; raw: string }>('rejected_events').findOne({ _id: `redact-${run}-1` }),
+    );
+    expect(rejected?.raw).toContain(redacted);
+    expect(rejected?.raw).not.toContain(token);
+    expect(rejected?.raw).toContain(`${run}-poison`);
   });
 });

@@ -2,6 +2,7 @@ import { type StoredEvent, validateStoredEvent } from '../../../contracts/events
 import { recordActivity } from '../activity';
 import type { Env } from '../env';
 import { eventsOfMessageBody } from '../events/event-pack';
+import { withRedactedUrls } from '../events/url-redaction';
 import { reportFailure, reportRecovery } from '../health';
 import { type LiveDelivery, recordLiveCounters } from '../live';
 import { log } from '../log';
@@ -41,7 +42,10 @@ export async function handleEventBatch(
     const { packed, entries } = eventsOfMessageBody(message.body);
     entries.forEach((entry, index) => {
       const check = validateStoredEvent(entry);
-      if (check.ok) valid.push({ message, event: check.event });
+      // The intake redacts before queueing; this catches what an older worker version queued
+      // (messages still in the queue or the dead-letter queue when redaction shipped, or sent during
+      // a gradual deployment), so no credential in a URL reaches MongoDB whichever worker queued it.
+      if (check.ok) valid.push({ message, event: withRedactedUrls(check.event) });
       else
         malformed.push({
           message,

@@ -1,4 +1,5 @@
 import type { EventProblem } from '../../../contracts/events';
+import { withRedactedUrls } from '../events/url-redaction';
 
 /** Largest piece of a rejected body kept, so one huge poison message cannot fail its own record. */
 const MAX_RAW_CHARS = 64_000;
@@ -33,7 +34,8 @@ export function rejectedEventDocument(
   options: { entry?: { index: number; body: unknown } | undefined; now?: Date } = {},
 ): RejectedEventDocument {
   const body = options.entry ? options.entry.body : message.body;
-  const raw = safeJson(body);
+  // A rejected body keeps what it was sent with, except a credential in its URL fields (as stored events).
+  const raw = safeJson(isRecord(body) ? withRedactedUrls(body) : body);
   const messageId =
     typeof body === 'object' &&
     body !== null &&
@@ -59,4 +61,8 @@ function safeJson(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
