@@ -16,7 +16,8 @@ const USAGE = `usage: npm run train -- --format online-retail|movielens|events|m
                            without a Currency column; catalogue entries without one)
   [--k 50]                 top-k each model returns
   [--personal auto|ease|autoencoder|item-item]   default auto: trains EASE and the TF.js
-                           Mult-DAE on one validation split, ships the better (ONNX-scored)
+                           Mult-DAE on one temporal validation, scores the lists each would
+                           serve, ships the better refitted on all data
   [--lambda N]             EASE regularisation; default: chosen on the temporal validation
                            (the last 10 % of the data in time) from 10-3000
   [--half-life-days N|none]   EASE fits interactions faded 2^(-age/N) (none: no decay);
