@@ -64,35 +64,3 @@ export function splitValidation(x: SparseMatrix, share: number, random: () => nu
   };
   return { train: order.filter((r) => !chosen.has(r)), validation: { heldOut, foldIn } };
 }
-
-/**
- * The matrix without the held-out entries: training users' rows, then the validation users'
- * fold-in rows. A closed-form model fitted on it has never seen what validation asks for.
- */
-export function withoutHeldOut(x: SparseMatrix, train: number[], validation: Validation): SparseMatrix {
-  const { foldIn } = validation;
-  const rowPtr = new Int32Array(train.length + foldIn.rows + 1);
-  const cols: number[] = [];
-  const values: number[] = [];
-  train.forEach((r, i) => {
-    forEachInRow(x, r, (c, v) => {
-      cols.push(c);
-      values.push(v);
-    });
-    rowPtr[i + 1] = cols.length;
-  });
-  for (let r = 0; r < foldIn.rows; r++) {
-    forEachInRow(foldIn, r, (c, v) => {
-      cols.push(c);
-      values.push(v);
-    });
-    rowPtr[train.length + r + 1] = cols.length;
-  }
-  return {
-    rows: train.length + foldIn.rows,
-    cols: x.cols,
-    rowPtr,
-    colIdx: Int32Array.from(cols),
-    values: Float32Array.from(values),
-  };
-}
