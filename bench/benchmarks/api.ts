@@ -27,6 +27,7 @@ import {
   answerCheck,
   assertRowChecked,
   cachedWorkerScenarios,
+  fullHistoryMissScenario,
   ITEMS,
   mismatch,
   PRODUCT_QUERY,
@@ -37,6 +38,7 @@ import { assertAllSucceeded, type LoadResult, runLoad } from '../support/load';
 import { type LocalUpstashProcess, startLocalUpstashProcess } from '../support/local-upstash-process';
 import { commandsSince, redisCommandCalls } from '../support/redis-commands';
 import { type RunningWorker, runWrangler } from '../support/run-wrangler';
+import { type SeededShoppers, seedFullHistories } from '../support/seed-activity';
 import { round } from '../support/stats';
 import type { BenchResult } from '../types';
 
@@ -51,6 +53,14 @@ const PROBES = 3;
  * work requests leave to `waitUntil` (cache writes) lands in the run it belongs to.
  */
 const SETTLE_MS = 500;
+/**
+ * Shoppers seeded with a full activity list for the full-history miss row, each asked once: more than
+ * its warm-up, probes and measured run use at this machine's miss rates (500-1,000 requests a second),
+ * so that no answer of the row is a hit (a pool used up would fail the run on its unexpected answers).
+ */
+const FULL_HISTORY_SHOPPERS = 15_000;
+/** The site of bench/api-worker/wrangler.toml, under whose keys the shoppers are seeded. */
+const BENCH_SITE = 'bench';
 
 /** Starts the API worker, publishes the fixture bundle and checks one answer before measuring. */
 async function startApiWorker(bundleDir: string, vars: Record<string, string>): Promise<RunningWorker> {
@@ -59,10 +69,10 @@ async function startApiWorker(bundleDir: string, vars: Record<string, string>): 
     config: path.join(here, '../api-worker/wrangler.toml'),
     readyPath: '/healthz',
     vars: {
+      USER_HASH_KEY: `bench-${crypto.randomUUID()}`,
       ...vars,
       ADMIN_TOKEN: adminToken,
       PRICE_SIGNING_KEY: `bench-${crypto.randomUUID()}`,
-      USER_HASH_KEY: `bench-${crypto.randomUUID()}`,
     },
   });
   try {
@@ -156,14 +166,30 @@ export default async function api(args: string[]): Promise<BenchResult> {
   };
 
   const upstash = await startLocalUpstashProcess('auto');
+  let seeded: SeededShoppers | undefined;
   try {
+    const userHashKey = `bench-${crypto.randomUUID()}`;
     const cached = await startApiWorker(bundleDir, {
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      USER_HASH_KEY: userHashKey,
     });
     try {
       const cookie = `rx_uid=${crypto.randomUUID()}`;
-      await measure(cached, cachedWorkerScenarios(cookie), upstash);
+      seeded = await seedFullHistories(upstash, {
+        site: BENCH_SITE,
+        userHashKey,
+        count: FULL_HISTORY_SHOPPERS,
+        items: 300,
+      });
+      const ids = seeded.ids;
+      let next = 0;
+      const nextShopper = () => ids[next++ % ids.length] ?? '';
+      const [floor, warm, miss, ...pageOnly] = cachedWorkerScenarios(cookie);
+      const scenarios = [floor, warm, miss, fullHistoryMissScenario(nextShopper), ...pageOnly].filter(
+        (scenario): scenario is Scenario => scenario !== undefined,
+      );
+      await measure(cached, scenarios, upstash);
     } finally {
       await cached.stop();
     }
@@ -196,6 +222,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
       `Cache: local Upstash-compatible server (${upstash.backend}); model: 300-item fixture, 3 ONNX graphs.`,
       `Load average at the end: ${load.join(' / ')} on ${os.cpus().length} CPUs (shared machine; autocannon, wrangler, workerd and the cache all on it).`,
       'Local numbers show relative costs; in production the Upstash round trip is a network hop from the edge.',
+      `Full-history miss: ${seeded?.ids.length ?? 0} shoppers seeded before the rows with ${seeded ? seeded.entries / seeded.ids.length : 0} activity entries each (views, cart adds, purchases of the fixture's items; ${seeded?.seconds ?? 0} s through @upstash/redis), each asked once; the lookup script returns the list with the miss and the worker parses it and builds the history vector, where the plain miss row's shoppers have none.`,
       `redis_commands_per_request: what redis-server ran during the row's measured run (INFO commandstats before and after, ${SETTLE_MS} ms after its last request so that background cache writes count), divided by its requests. A script counts as its EVALSHA plus each command it runs, as Upstash bills. By command: ${Object.entries(
         redisCommandsByRow,
       )

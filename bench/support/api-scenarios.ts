@@ -2,6 +2,7 @@
  * The api benchmark's rows (`npm run bench -- api`): what each sends, what each of its answers must
  * say, and the checks that fail a row measuring something other than its name.
  */
+import { ACTIVITY_MAX } from '../../contracts/activity';
 import type { LoadResult } from './load';
 
 export const PRODUCT_QUERY = '/v1/recommendations?placement=product&product_id=P10042&limit=8';
@@ -87,6 +88,21 @@ export function cachedWorkerScenarios(cookie: string): Scenario[] {
       noRedis: true,
     },
   ];
+}
+
+/**
+ * A returning shopper with nothing cached and a full activity list (ACTIVITY_MAX entries, as one
+ * wholesale order's lines leave it), a different one on every request (`nextShopper` hands out the
+ * seeded shoppers' anonymous ids): the miss that reads the most from Redis and parses the most.
+ */
+export function fullHistoryMissScenario(nextShopper: () => string): Scenario {
+  return {
+    name: `/v1/recommendations, cache miss with a full history (${ACTIVITY_MAX} activity entries, a seeded shopper each request)`,
+    path: PRODUCT_QUERY,
+    headers: {},
+    perRequestHeaders: () => ({ cookie: `rx_uid=${nextShopper()}` }),
+    expect: { cached: false, modelRun: true },
+  };
 }
 
 /** The row measured on a second worker without Upstash credentials. */
