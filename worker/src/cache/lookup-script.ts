@@ -39,7 +39,7 @@ import { redactSecrets } from '../redact';
  *   same round trip.
  *
  * Compared with the pipeline it replaces, a fresh hit (most page views of a returning shopper) no longer
- * ships up to 2 × 50 activity entries and the purchase set to the worker, and is billed 3 commands
+ * ships up to 2 × ACTIVITY_MAX activity entries and the purchase set to the worker, and is billed 3 commands
  * instead of 4 (4 instead of 7 with a session): Upstash counts the EVALSHA and each command the script
  * runs (its rate-limit SDK's cost table bills a script's `EVAL, INCR` as 2), so a miss costs one more
  * than the pipeline would (5 against 4). Read-only (`_RO`), so an Upstash Global database answers it
