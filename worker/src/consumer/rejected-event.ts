@@ -1,5 +1,5 @@
 import type { EventProblem } from '../../../contracts/events';
-import { withRedactedUrls } from '../events/url-redaction';
+import { withRedactedUrlsIfEvent } from '../events/url-redaction';
 
 /** Largest piece of a rejected body kept, so one huge poison message cannot fail its own record. */
 const MAX_RAW_CHARS = 64_000;
@@ -35,7 +35,7 @@ export function rejectedEventDocument(
 ): RejectedEventDocument {
   const body = options.entry ? options.entry.body : message.body;
   // A rejected body keeps what it was sent with, except a credential in its URL fields (as stored events).
-  const raw = safeJson(isRecord(body) ? withRedactedUrls(body) : body);
+  const raw = safeJson(withRedactedUrlsIfEvent(body));
   const messageId =
     typeof body === 'object' &&
     body !== null &&
@@ -61,8 +61,4 @@ function safeJson(value: unknown): string {
   } catch {
     return String(value);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -210,6 +210,11 @@ export function withRedactedUrls<T extends { context?: unknown; properties?: unk
   return copy;
 }
 
+/** A body of unknown shape with its URL fields redacted when it is an object (withRedactedUrls), else as it is. */
+export function withRedactedUrlsIfEvent(body: unknown): unknown {
+  return isRecord(body) ? withRedactedUrls(body) : body;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
