@@ -45,8 +45,11 @@ const anotherReturningShopper = () => ({ cookie: `rx_uid=${crypto.randomUUID()}`
 /** The plugin's first call on a first page (script mode): an id it just made, and the hint that says so. */
 const scriptFirstCall = () => ({ 'x-rx-uid': crypto.randomUUID(), 'x-rx-uid-new': '1' });
 
-/** The rows measured on the worker with the cache (local Upstash); `cookie` is the warm row's shopper. */
-export function cachedWorkerScenarios(cookie: string): Scenario[] {
+/**
+ * The rows measured on the worker with the cache (local Upstash); `cookie` is the warm row's shopper,
+ * `nextSeededShopper` hands out the full-history miss row's (fullHistoryMissScenario).
+ */
+export function cachedWorkerScenarios(cookie: string, nextSeededShopper: () => string): Scenario[] {
   return [
     { name: '/healthz (floor)', path: '/healthz', headers: {} },
     // The warm-up before it (same cookie) leaves this shopper's entry in the cache.
@@ -63,6 +66,7 @@ export function cachedWorkerScenarios(cookie: string): Scenario[] {
       perRequestHeaders: anotherReturningShopper,
       expect: { cached: false, modelRun: true },
     },
+    fullHistoryMissScenario(nextSeededShopper),
     // The three page-only rows: after the warm-up the isolate's memo answers every request
     // (`cached: true`, the memo's, not Redis's); an answer computed again would be another row's figure.
     {

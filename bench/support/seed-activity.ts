@@ -8,7 +8,7 @@ import { Redis } from '@upstash/redis';
 import { ACTIVITY_MAX } from '../../contracts/activity';
 import { fixtureProductId } from '../../test/support/fixture-bundle';
 import { type ActivityEntry, activityKey } from '../../worker/src/cache/keys';
-import { anonymousPseudonym } from './seed-pseudonym';
+import { anonymousPseudonyms } from './seed-pseudonym';
 
 /** LPUSHes per pipeline: each carries ACTIVITY_MAX entries of about 60 bytes. */
 const PER_PIPELINE = 200;
@@ -16,8 +16,6 @@ const PER_PIPELINE = 200;
 export interface SeededShoppers {
   /** The anonymous ids (`rx_uid`), each with a full list. */
   ids: string[];
-  /** Entries written (shoppers × ACTIVITY_MAX). */
-  entries: number;
   seconds: number;
 }
 
@@ -29,12 +27,13 @@ export async function seedFullHistories(
   const started = performance.now();
   const redis = new Redis({ url: upstash.url, token: upstash.token, enableAutoPipelining: false });
   const ids = Array.from({ length: options.count }, () => crypto.randomUUID());
+  const pseudonym = await anonymousPseudonyms(options.userHashKey, options.site);
   const now = Date.now();
   const kinds = ['view', 'view', 'cart', 'purchase'] as const;
   for (let start = 0; start < ids.length; start += PER_PIPELINE) {
     const pipeline = redis.pipeline();
     for (const [offset, id] of ids.slice(start, start + PER_PIPELINE).entries()) {
-      const hash = await anonymousPseudonym(options.userHashKey, options.site, id);
+      const hash = await pseudonym(id);
       // Oldest first, so that LPUSH leaves the newest at the head, as the consumer does.
       const entries: ActivityEntry[] = Array.from({ length: ACTIVITY_MAX }, (_, j) => ({
         product_id: fixtureProductId((start + offset + j * 7) % options.items),
@@ -47,7 +46,6 @@ export async function seedFullHistories(
   }
   return {
     ids,
-    entries: ids.length * ACTIVITY_MAX,
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
 }

@@ -209,7 +209,9 @@ describe('proxy benchmarks: --pause-ms', () => {
 });
 
 describe('api benchmark rows', () => {
-  const rows = cachedWorkerScenarios('rx_uid=x');
+  const seeded = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+  let next = 0;
+  const rows = cachedWorkerScenarios('rx_uid=x', () => seeded[next++ % seeded.length] ?? '');
   const pageOnly = rows.filter((row) =>
     /first-time shopper|script mode first call|tracking=off/.test(row.name),
   );
@@ -220,6 +222,14 @@ describe('api benchmark rows', () => {
       expect(row.expect, row.name).toEqual({ cached: true });
       expect(row.noRedis, row.name).toBe(true);
     }
+  });
+
+  it('asks each seeded shopper in turn in the full-history miss row, and expects a model-run miss', () => {
+    const full = rows.find((row) => row.name.includes('full history'));
+    expect(full?.expect).toEqual({ cached: false, modelRun: true });
+    expect([full?.perRequestHeaders?.(), full?.perRequestHeaders?.()]).toEqual(
+      seeded.map((id) => ({ cookie: `rx_uid=${id}` })),
+    );
   });
 
   it('holds every row named "no Redis" to none', () => {
