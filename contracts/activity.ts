@@ -47,8 +47,8 @@ export function isCancellation(event: Pick<StoredEvent, 'event' | 'properties'>)
 /**
  * How many activity entries writers keep (LTRIM 0 ACTIVITY_MAX-1) and readers read. An order line is an
  * entry, so a wholesale customer's one order could fill 50 and push out everything before it: on Online
- * Retail, EASE as served scores nDCG@10 0.1146 with 50, 0.1221 with 100 and 0.1227 with 200 (eval
- * `--history served`; docs/trainer.md "As served"). Only a cache miss reads the lists (a fresh hit
+ * Retail, EASE as served scores nDCG@10 0.1146 with 50 and 0.1221 with 100 (`npm run eval -- --history
+ * served`), and 0.1227 with 200 in a one-off probe (docs/trainer.md "As served"). Only a cache miss reads the lists (a fresh hit
  * never ships them), and a shopper's few page views never reach the cap.
  */
 export const ACTIVITY_MAX = 100;
