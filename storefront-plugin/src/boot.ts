@@ -1,7 +1,7 @@
 import type { RxConfig } from './config';
 import { createRx, RX_MARK, type Rx } from './rx';
 
-type RxGlobal = Window & { rx?: unknown };
+type RxGlobal = Window & { rx?: unknown; [RX_MARK]?: unknown };
 
 /**
  * Starts the one plugin instance of the page and publishes it as `window.rx`; when one already
@@ -12,11 +12,17 @@ type RxGlobal = Window & { rx?: unknown };
  * Pages may call the API before the plugin arrives through the stub snippet
  * `window.rx = window.rx || []; rx.push(['track', 'Product Added', {...}])`; those calls are replayed
  * here, and code that kept a reference to the stub array keeps working: its pushes now run at once.
+ *
+ * A `window.rx` that is neither the stub (an array) nor ours belongs to the shop's own code: it is
+ * left alone, never overwritten, and the instance goes to `window._rx` instead, where a second copy
+ * finds it (and the ESM `init` returns it).
  */
 export function startOnce(config: RxConfig): Rx {
   const host = window as RxGlobal;
-  const existing = host.rx as Record<string, unknown> | undefined;
-  if (existing?.[RX_MARK]) return existing as unknown as Rx;
+  const existing = host.rx;
+  // A running instance is marked; it is `window.rx`, or `window._rx` where the shop has a `window.rx`.
+  const running = (host[RX_MARK] ?? existing) as Record<string, unknown> | undefined;
+  if (running?.[RX_MARK]) return running as unknown as Rx;
   // No stub: an empty one, its push left unused.
   const stub: unknown[] = Array.isArray(existing) ? existing : [];
   const rx = createRx(config, [...stub]);
@@ -24,6 +30,9 @@ export function startOnce(config: RxConfig): Rx {
     for (const call of calls) rx.push(call);
     return stub.length;
   };
-  host.rx = rx;
+  // Nothing there, the stub, or only an element with id="rx" (which browsers expose as `window.rx`,
+  // not as an own property): `window.rx` is ours to take. Anything else is the shop's own.
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is newer than the browsers the plugin supports.
+  host[existing !== stub && host.hasOwnProperty('rx') ? RX_MARK : 'rx'] = rx;
   return rx;
 }

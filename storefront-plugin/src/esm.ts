@@ -1,7 +1,8 @@
 /**
  * The ESM entry, for shops that bundle their storefront: `import { init } from '.../rx.esm.js'`.
  * Same behaviour as the script tag, configured by options instead of `data-*` attributes, and the
- * same single instance per page: `init` publishes it as `window.rx`, so a tag on the page (the
+ * same single instance per page: `init` publishes it as `window.rx` (`window._rx` where the shop's
+ * own code has a `window.rx`), so a tag on the page (the
  * proxy injects one) does not start a second, and returns the running one when a tag came first.
  */
 import { startOnce } from './boot';

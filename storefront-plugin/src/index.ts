@@ -1,5 +1,5 @@
 /**
- * The `<script src=".../rx.js" async data-site="...">` entry (IIFE, one global: `window.rx`),
+ * The `<script src=".../rx.js" async data-site="...">` entry (IIFE, one global: `window.rx`, or `window._rx` where the shop has its own `window.rx`),
  * configured by the tag's `data-*` attributes. `startOnce` (boot.ts) replays the stub snippet's
  * queued calls and does nothing when an instance already runs on the page.
  */

@@ -170,8 +170,7 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
           .catch(() => undefined)
           .then(
             (answer: { rejected?: unknown[] } | undefined) =>
-              (permanent || answer?.rejected?.length) &&
-              report(`events rejected (${response.status})`, answer),
+              (permanent || answer?.rejected?.length) && report(`rejected ${response.status}`, answer),
           );
       })
       .catch((error: unknown) => {

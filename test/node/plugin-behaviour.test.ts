@@ -449,6 +449,43 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it("leaves a shop's own window.rx alone: the plugin runs as window._rx, and a second tag starts no second one", async () => {
+    const { page, errors } = await browser.newPage();
+    // A shop whose own code uses the name (no stub snippet), with the tag pasted twice.
+    const html = shopPage()
+      .replace(
+        '<script>window.rx=window.rx||[];</script>',
+        "<script>window.rx = { shopOwn: 'yes' };</script>",
+      )
+      .replace('</head>', `<script src="${api.apiUrl}/rx.js" async data-site="demo"></script></head>`);
+    api.setPage(html);
+    await page.goto(`${api.shopUrl}/products/85123A`);
+    await page.waitForFunction("typeof window._rx?.track === 'function'");
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.evaluate('JSON.stringify(window.rx)')).toBe('{"shopOwn":"yes"}');
+    await page.evaluate("_rx.track('Via Underscore'); _rx.flush()");
+    await expect.poll(() => distinct('Via Underscore'), POLL).toBe(1);
+    expect(distinct('page')).toBe(1);
+    expect(
+      api.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/recommendations')),
+    ).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('takes window.rx on a page where only an element is named rx (browsers expose it there)', async () => {
+    const { page, errors } = await browser.newPage();
+    // A pharmacy's prescription section, and no stub snippet: `window.rx` is the element until the plugin starts.
+    const html = shopPage()
+      .replace('<script>window.rx=window.rx||[];</script>', '')
+      .replace('<main ', '<section id="rx">Prescriptions</section><main ');
+    await open(page, html);
+    expect(await page.evaluate('window._rx')).toBeUndefined();
+    await page.evaluate("rx.track('Via Rx'); rx.flush()");
+    await expect.poll(() => distinct('Via Rx'), POLL).toBe(1);
+    expect(await page.evaluate("document.getElementById('rx').textContent")).toBe('Prescriptions');
+    expect(errors).toEqual([]);
+  });
+
   it('sends events in batches of ten', async () => {
     const { page } = await browser.newPage();
     await open(page, shopPage());

@@ -222,7 +222,7 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     expect(distinct('Order Completed')).toBe(0);
     await expect.poll(async () => (await warnings()).length, POLL).toBe(1);
     const [where, answer] = (await warnings())[0] ?? [];
-    expect(where).toBe('[rx] events rejected (202)');
+    expect(where).toBe('[rx] rejected 202');
     expect(answer).toMatchObject({
       rejected: [expect.objectContaining({ field: 'properties.revenue' })],
     });
@@ -498,6 +498,27 @@ describe('rx.js event delivery in Chromium (recording API)', () => {
     await page.waitForTimeout(500);
     expect(distinct('Product Added')).toBe(3);
     expect(distinct('Product Viewed')).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  it("returns the tag's instance from init on a page whose own code has a window.rx, which stays the shop's", async () => {
+    const { page, errors } = await browser.newPage();
+    api.setPage(
+      esmShopPage(
+        `<script>window.rx = { shopOwn: 'yes' };</script><script src="${api.apiUrl}/rx.js" data-site="demo"></script>`,
+        '',
+      ),
+    );
+    await page.goto(`${api.shopUrl}/products/85123A`);
+    await page.waitForFunction('window.esmRx !== undefined');
+    expect(await page.evaluate('window.esmRx === window._rx')).toBe(true);
+    expect(await page.evaluate('JSON.stringify(window.rx)')).toBe('{"shopOwn":"yes"}');
+    await page.click('#add');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    await page.evaluate('esmRx.flush()');
+    await expect.poll(() => distinct('page'), POLL).toBe(1);
+    await page.waitForTimeout(500);
+    expect(distinct('Product Added')).toBe(1);
     expect(errors).toEqual([]);
   });
 });

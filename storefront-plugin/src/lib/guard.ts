@@ -38,7 +38,7 @@ export function guard<A extends unknown[], R>(
       return result;
     } catch (error) {
       report(where, error);
-      return undefined;
     }
+    return undefined;
   };
 }
