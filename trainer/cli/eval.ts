@@ -5,9 +5,7 @@
 import path from 'node:path';
 import { isMain } from '../../scripts/is-main';
 import { inputName, isFormat } from '../data/sources';
-import { runEvaluation, SERVED_NEEDS_TEMPORAL_SPLIT } from '../eval/run-eval';
-import { parseCutoff } from '../eval/split';
-import { formatTable } from '../eval/table';
+import { parseCutoff, SERVED_NEEDS_TEMPORAL_SPLIT } from '../eval/split';
 import { choice, parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
 import { writeResultRecord } from './result-record';
@@ -93,6 +91,12 @@ async function main(): Promise<void> {
   };
   const file = args.get('json') ?? defaultOutputFile(format, history);
   await checkOutputFile('json', file);
+  // Loaded only now: TF.js and the models take about a second to load, which a usage error or `--help`
+  // need not wait for.
+  const [{ runEvaluation }, { formatTable }] = await Promise.all([
+    import('../eval/run-eval'),
+    import('../eval/table'),
+  ]);
   const result = await runEvaluation({ ...options, log: (line) => console.log(line) });
   console.log(`\n${formatTable(result)}`);
   await writeResultRecord(file, result, { options: { ...options, input: inputName(format, options.input) } });

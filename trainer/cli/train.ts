@@ -2,11 +2,10 @@
  * `npm run train -- --format F --input PATH --out DIR [--catalogue FILE] [--k 50] [--personal auto|ease|autoencoder|item-item] ...`
  * Trains every model on the input and writes a model bundle atomically.
  */
-import { writeBundle } from '../bundle/write-bundle';
 import { currencyCode } from '../data/currency-code';
 import { isFormat } from '../data/sources';
-import { isPersonalModel, PERSONAL_MODELS, type PersonalModel } from '../pipeline/personal';
-import { MODEL_TOP_K, trainBundle } from '../pipeline/train';
+import { isPersonalModel, PERSONAL_MODELS, type PersonalModel } from '../pipeline/personal-models';
+import { MODEL_TOP_K } from '../pipeline/top-k';
 import { parseArgs, positiveInt, positiveNumber, required, runCommand, UsageError } from './args';
 import { checkBundleOutput } from './output-file';
 
@@ -114,6 +113,12 @@ runCommand(USAGE, async () => {
   // Before reading and training, which take minutes on a real shop's data.
   await checkBundleOutput(out);
   const started = Date.now();
+  // Loaded only now: TF.js and the training code take about a second to load, which a usage error or
+  // `--help` need not wait for.
+  const [{ trainBundle }, { writeBundle }] = await Promise.all([
+    import('../pipeline/train'),
+    import('../bundle/write-bundle'),
+  ]);
   const result = await trainBundle(options);
   const manifest = await writeBundle(out, result.contents);
   console.log(

@@ -20,7 +20,14 @@ import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
 import { MODEL_TOP_K } from '../pipeline/train';
 import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
 import { activityLifetimes, servedHistories } from './served-history';
-import { parseCutoff, quantileCutoff, type Split, stratifiedSplit, temporalSplit } from './split';
+import {
+  parseCutoff,
+  quantileCutoff,
+  SERVED_NEEDS_TEMPORAL_SPLIT,
+  type Split,
+  stratifiedSplit,
+  temporalSplit,
+} from './split';
 
 /** Options of an evaluation run. */
 export interface EvalOptions extends PersonalOptions {
@@ -105,9 +112,6 @@ function split(
  * The rows each model ranks from and what it must not recommend: the training rows themselves
  * (`full`, the protocol), or what the worker would hold at the cut-off (`served`, served-history.ts).
  */
-export const SERVED_NEEDS_TEMPORAL_SPLIT =
-  '--history served needs a temporal split (not movielens): the worker keeps recent activity';
-
 function rankedHistories(
   options: EvalOptions,
   train: InteractionMatrix,

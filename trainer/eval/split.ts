@@ -5,6 +5,10 @@ import type { Interaction } from '../data/types';
 import { utcDayStart } from '../data/utc-day';
 import { NumpyRandomState } from '../math/mt19937';
 
+/** `--history served` on a split that has no cut-off (MovieLens's random one), refused by eval. */
+export const SERVED_NEEDS_TEMPORAL_SPLIT =
+  '--history served needs a temporal split (not movielens): the worker keeps recent activity';
+
 /** A split: training interactions and the test interactions to predict. */
 export interface Split {
   train: Interaction[];

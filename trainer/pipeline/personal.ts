@@ -32,15 +32,9 @@ import type { ValidationSplit } from '../models/validation';
 import type { ScoringBody } from '../onnx/recommender-graphs';
 import { initBackend } from '../tfjs/backend';
 
-/** The personal models `--personal` accepts. */
-export const PERSONAL_MODELS = ['auto', 'ease', 'autoencoder', 'item-item'] as const;
-/** One of PERSONAL_MODELS. */
-export type PersonalModel = (typeof PERSONAL_MODELS)[number];
+import type { PersonalModel } from './personal-models';
 
-/** Whether `value` names a personal model. */
-export function isPersonalModel(value: string): value is PersonalModel {
-  return (PERSONAL_MODELS as readonly string[]).includes(value);
-}
+export { isPersonalModel, PERSONAL_MODELS, type PersonalModel } from './personal-models';
 
 /** Options of the personal model. */
 export interface PersonalOptions {
