@@ -107,6 +107,11 @@ const INLINE_PAGES: Record<string, string> = {
     '<main data-rx-view data-rx-product-id="85123A">' +
     '<svg viewBox="0 0 1 1"><path class="price-tag" d="M0 0"/><head/></svg>' +
     '<span class="price-now" data-rx-product-id="85123A">£2.95</span></main><p id="last">end of page</p></body></html>',
+  // A product whose id (from the URL) is `x&lt;y`, its price marked only by a class; and a price whose
+  // id attribute carries a character reference (`A&amp;B` is `A&B`).
+  '/products/x%26lt%3By':
+    '<!doctype html><html><head><title>Odd id</title></head><body>' +
+    '<span class="price">£2.95</span><span class="price" data-product-id="A&amp;B">£1.00</span></body></html>',
   // Attribute values with character references, as any HTML serializer writes `&` in them.
   '/entity-attributes':
     '<!doctype html><html><head><title>Entities</title></head><body>' +

@@ -475,6 +475,18 @@ describe('proxy: only ever the configured origin', () => {
     expect(off.response.status).toBe(404);
   });
 
+  it("passes a script's HTML fragment through byte for byte from a browser that sends no Sec-Fetch-Dest", async () => {
+    // A cart drawer fetched by jQuery in Safari before 16.4: no page view, no tag, the origin's caching.
+    const { response, body, events } = await proxied('/fixtures/demo-category.html', {
+      headers: browserHeaders({ accept: 'text/html, */*; q=0.01', 'x-requested-with': 'XMLHttpRequest' }),
+    });
+    const original = await direct('/fixtures/demo-category.html');
+    expect(body).toBe(original.body);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=600');
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(events).toEqual([]);
+  });
+
   it('matches the origin byte for byte for crawlers', async () => {
     const { response, body } = await proxied('/fixtures/demo-category.html', {
       headers: { 'user-agent': GOOGLEBOT },

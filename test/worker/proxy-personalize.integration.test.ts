@@ -247,6 +247,21 @@ describe('proxy: personalized pages', () => {
     expect(body.endsWith('<p id=last>end of page</body></html>')).toBe(true);
   });
 
+  it("marks a price with the id the browser reads back: the URL's and the markup's, `&` escaped once", async () => {
+    const source = testSource();
+    const { body } = await proxied(
+      '/products/x%26lt%3By',
+      {},
+      { deps: { source: () => source }, env: { RX_PRICE_SELECTOR: '.price' } },
+    );
+    // The page's id, decoded from the URL, is `x&lt;y`: written `x&amp;lt;y`, never `x&lt;y` (which reads `x<y`).
+    expect(body).toContain('data-rx-product-id="x&amp;lt;y"');
+    expect(body).toContain('data-rx-product-id="A&amp;B"');
+    expect(body).not.toContain('data-rx-product-id="x&lt;y"');
+    expect(body).not.toContain('&amp;amp;');
+    expect(source.priceCalls.flat()).toEqual(expect.arrayContaining(['x&lt;y', 'A&B']));
+  });
+
   it('reads slot attributes as the browser does: character references decoded', async () => {
     const source = testSource();
     const { body } = await proxied('/entity-attributes', {}, { deps: { source: () => source } });

@@ -252,6 +252,27 @@ describe('proxy config', () => {
     expect(isExcludedPath('/%E0%A4%A', excluded)).toBe(false);
     expect(parseProxyConfig(env({}))?.excludedPaths).toEqual([]);
   });
+
+  it('matches prefixes written in any script against the percent-encoded paths browsers send', () => {
+    const config = parseProxyConfig(env({ RX_EXCLUDE_PATHS: '/kasse/übersicht,/оформление,/%C3%A9tape' }));
+    const excluded = config?.excludedPaths ?? [];
+    expect(config?.problems).toEqual([]);
+    const browserPath = (path: string) => new URL(path, 'https://shop.example').pathname;
+    for (const path of [
+      browserPath('/kasse/übersicht'),
+      browserPath('/kasse/übersicht/zahlung'),
+      browserPath('/KASSE/ÜBERSICHT'),
+      browserPath('/Оформление/оплата'),
+      browserPath('/étape/2'),
+      '/%c3%a9tape',
+      '/kasse/%C3%BCbersicht',
+    ]) {
+      expect(isExcludedPath(path, excluded), path).toBe(true);
+    }
+    expect(isExcludedPath(browserPath('/kasse/übersichten'), excluded)).toBe(false);
+    expect(isExcludedPath(browserPath('/оформлениеx'), excluded)).toBe(false);
+    expect(isExcludedPath('/kasse', excluded)).toBe(false);
+  });
 });
 
 describe('proxy consent rules', () => {
@@ -291,6 +312,11 @@ describe('request and response rules', () => {
     expect(isPageRequest(request({ 'sec-fetch-dest': 'image', accept: 'image/avif,*/*' }))).toBe(false);
     expect(isPageRequest(request({ accept: 'text/html', range: 'bytes=0-10' }))).toBe(false);
     expect(isPageRequest(request({ accept: 'text/html' }, 'POST'))).toBe(false);
+    // A script's fragment request from a browser without Sec-Fetch-* headers (jQuery, htmx).
+    expect(
+      isPageRequest(request({ accept: 'text/html, */*; q=0.01', 'x-requested-with': 'XMLHttpRequest' })),
+    ).toBe(false);
+    expect(isPageRequest(request({ accept: '*/*', 'hx-request': 'true' }))).toBe(false);
   });
 
   it('rewrites only 200 HTML in a charset and coding the rewriter can stream', () => {

@@ -179,19 +179,31 @@ function parseExcludedPaths(raw: string | undefined, problems: string[]): string
  * `/checkouts`), compared the way a lenient router would route it: percent-decoded, `//` collapsed,
  * `;params` dropped, dot segments resolved, any case. Otherwise `/Checkout/payment` or
  * `/%63heckout` would reach the payment page with the script injected, which the setting exists to
- * prevent.
+ * prevent. A prefix goes through the same steps, so one written in the shop's own script
+ * (`/kasse/übersicht`, `/оформление`) matches the percent-encoded path browsers send, and so does one
+ * written percent-encoded.
  */
 export function isExcludedPath(path: string, excluded: readonly string[]): boolean {
   const routed = routedPath(path);
   return excluded.some((prefix) => {
-    const lower = prefix.toLowerCase();
-    return lower === '/' || routed === lower || routed.startsWith(`${lower}/`);
+    const normal = routedPath(prefix);
+    return normal === '/' || routed === normal || routed.startsWith(`${normal}/`);
   });
 }
 
 function routedPath(path: string): string {
-  // Each escape on its own: one invalid escape (`%zz`, a lone `%ff`) must not leave `%63heckout` undecoded.
-  const decoded = path.replace(/(?:%[0-9a-f]{2})+/gi, (escapes) => {
+  // A backslash is a slash to the URL parser below (and to IIS): `/%5Ccheckout` must not hide the
+  // segment as a host name.
+  const collapsed = withoutPathParameters(decodeEscapes(path).replace(/\\/g, '/')).replace(/\/{2,}/g, '/');
+  const resolved = new URL(collapsed.startsWith('/') ? collapsed : `/${collapsed}`, 'https://routed.invalid');
+  // The URL parser percent-encodes what is not ASCII again (`ü` is `%C3%BC`): decoded once more, both
+  // sides compare as text, and `toLowerCase` folds the case of any script (`/KASSE/ÜBERSICHT`).
+  return decodeEscapes(resolved.pathname).toLowerCase();
+}
+
+/** Percent-escapes decoded, each run on its own: one invalid escape (`%zz`, a lone `%ff`) must not leave `%63heckout` undecoded. */
+function decodeEscapes(path: string): string {
+  return path.replace(/(?:%[0-9a-f]{2})+/gi, (escapes) => {
     try {
       return decodeURIComponent(escapes);
     } catch {
@@ -201,13 +213,6 @@ function routedPath(path: string): string {
       });
     }
   });
-  // A backslash is a slash to the URL parser below (and to IIS): `/%5Ccheckout` must not hide the
-  // segment as a host name.
-  const collapsed = withoutPathParameters(decoded.replace(/\\/g, '/')).replace(/\/{2,}/g, '/');
-  return new URL(
-    collapsed.startsWith('/') ? collapsed : `/${collapsed}`,
-    'https://routed.invalid',
-  ).pathname.toLowerCase();
 }
 
 function nonEmpty(raw: string | undefined): string | undefined {

@@ -7,6 +7,10 @@ export function isPageRequest(request: Request): boolean {
   if (request.headers.has('range')) return false;
   const dest = request.headers.get('sec-fetch-dest');
   if (dest) return dest === 'document' || dest === 'iframe';
+  // No Sec-Fetch-Dest (Safari before 16.4, any browser over plain http): a script's own request for an
+  // HTML fragment (a cart drawer, a quick view: jQuery's `$.get`, htmx) still says who made it, and is
+  // the shop's bytes to pass on, as the same request is from a browser that says `empty`.
+  if (request.headers.has('x-requested-with') || request.headers.has('hx-request')) return false;
   const accept = request.headers.get('accept');
   return accept === null || accept.trim() === '*/*' || accept.includes('text/html');
 }

@@ -25,11 +25,14 @@ const STRUCK_THROUGH = new Set(['s', 'del', 'strike']);
 
 const PRODUCT_ID_ATTRIBUTES = ['data-rx-product-id', 'data-product-id', 'data-product_id', 'data-sku'];
 
-/** A product id carried by an element, in the attributes storefronts commonly use. */
+/**
+ * A product id carried by an element, in the attributes storefronts commonly use, as the browser reads
+ * it: HTMLRewriter gives attribute text as written, character references and all (`A&amp;B` is `A&B`).
+ */
 export function productIdOf(element: Element): string | undefined {
   for (const name of PRODUCT_ID_ATTRIBUTES) {
     const value = element.getAttribute(name);
-    if (value) return value.trim();
+    if (value) return decodeEntities(value).trim();
   }
   return undefined;
 }
@@ -150,7 +153,10 @@ export class PriceRewriter {
       // the injected plugin (which looks for `[data-rx-price][data-rx-product-id]`) finds it and puts
       // the signed price token on it for the checkout, as it does for `data-rx-price` elements.
       element.setAttribute('data-rx-price', '');
-      element.setAttribute('data-rx-product-id', productId);
+      // HTMLRewriter escapes only `"`: the id's `&` is written as a reference (and any character the
+      // page's charset lacks), so the browser reads back the id that was priced (`/products/x%26lt%3By`
+      // is `x&lt;y`, not `x<y`), as slots hand theirs over (rewriter.ts).
+      element.setAttribute('data-rx-product-id', this.encode(productId.replace(/&/g, '&amp;')));
     }
     const pending: PendingPrice = {
       productId,
