@@ -339,6 +339,15 @@ describe('request and response rules', () => {
   it('recognizes crawlers by user agent and by Cloudflare bot signals', () => {
     expect(isBot(request({ 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1)' }))).toBe(true);
     expect(isBot(request({ 'user-agent': 'facebookexternalhit/1.1' }))).toBe(true);
+    for (const agent of [
+      'Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)',
+      'Mozilla/5.0 (compatible; GoogleOther)',
+      'FeedFetcher-Google; (+http://www.google.com/feedfetcher.html)',
+      'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ChatGPT-User/1.0; +https://openai.com/bot',
+      'meta-externalagent/1.1 (+https://developers.facebook.com/docs/sharing/webmasters/crawler)',
+    ]) {
+      expect(isBot(request({ 'user-agent': agent })), agent).toBe(true);
+    }
     expect(isBot(request({}))).toBe(true);
     expect(isBot(request({ 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605.1.15' }))).toBe(false);
     const scored = (score: number, verifiedBot = false) =>

@@ -2,8 +2,10 @@
  * Crawlers get the page as the origin serves it, with base prices, so search engines index one
  * consistent price and no shopper-specific markup.
  */
+// Google's fetchers without "bot" in their name (Search Console's URL inspection, GoogleOther, feeds),
+// and AI assistants fetching a page for a user, are crawlers too: they see base prices.
 const BOT_USER_AGENT =
-  /bot\b|bot\/|crawl|spider|slurp|mediapartners|bingpreview|facebookexternalhit|facebot|embedly|quora link preview|pinterest|vkshare|w3c_validator|whatsapp|telegram|skypeuripreview|lighthouse|pagespeed|headlesschrome|phantomjs|python-requests|curl\/|wget\/|go-http-client|java\/|okhttp|httpclient|axios\/|node-fetch|scrapy|ahrefs|semrush|petalbot|yandex|baiduspider|duckduckgo|applebot|archive\.org/i;
+  /bot\b|bot\/|crawl|spider|slurp|mediapartners|google-inspectiontool|googleother|feedfetcher|google-read-aloud|apis-google|chatgpt-user|perplexity-user|meta-externalagent|meta-externalfetcher|bingpreview|facebookexternalhit|facebot|embedly|quora link preview|pinterest|vkshare|w3c_validator|whatsapp|telegram|skypeuripreview|lighthouse|pagespeed|headlesschrome|phantomjs|python-requests|curl\/|wget\/|go-http-client|java\/|okhttp|httpclient|axios\/|node-fetch|scrapy|ahrefs|semrush|petalbot|yandex|baiduspider|duckduckgo|applebot|archive\.org/i;
 
 /** Cloudflare Bot Management score below which a request is treated as automated (1 = bot, 99 = human). */
 const BOT_SCORE_THRESHOLD = 30;
