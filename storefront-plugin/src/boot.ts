@@ -1,7 +1,11 @@
 import type { RxConfig } from './config';
-import { createRx, RX_MARK, type Rx } from './rx';
+import { createRx, type Rx } from './rx';
 
-type RxGlobal = Window & { rx?: unknown; [RX_MARK]?: unknown };
+/**
+ * `_rx`: what marks a running instance (createRx sets it on the instance), and where it goes when the
+ * shop's own code has a `window.rx`. (Written out, not as a named constant: `._rx` is shorter in rx.js.)
+ */
+type RxGlobal = Window & { rx?: unknown; _rx?: unknown };
 
 /**
  * Starts the one plugin instance of the page and publishes it as `window.rx`; when one already
@@ -21,8 +25,8 @@ export function startOnce(config: RxConfig): Rx {
   const host = window as RxGlobal;
   const existing = host.rx;
   // A running instance is marked; it is `window.rx`, or `window._rx` where the shop has a `window.rx`.
-  const running = (host[RX_MARK] ?? existing) as Record<string, unknown> | undefined;
-  if (running?.[RX_MARK]) return running as unknown as Rx;
+  const running = (host._rx ?? existing) as { _rx?: unknown } | undefined;
+  if (running?._rx) return running as Rx;
   // No stub: an empty one, its push left unused.
   const stub: unknown[] = Array.isArray(existing) ? existing : [];
   const rx = createRx(config, [...stub]);
@@ -33,6 +37,6 @@ export function startOnce(config: RxConfig): Rx {
   // Nothing there, the stub, or only an element with id="rx" (which browsers expose as `window.rx`,
   // not as an own property): `window.rx` is ours to take. Anything else is the shop's own.
   // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is newer than the browsers the plugin supports.
-  host[existing !== stub && host.hasOwnProperty('rx') ? RX_MARK : 'rx'] = rx;
+  host[existing !== stub && host.hasOwnProperty('rx') ? '_rx' : 'rx'] = rx;
   return rx;
 }

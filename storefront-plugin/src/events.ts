@@ -2,9 +2,6 @@ import type { EventProperties, RxEventInput } from '../../contracts/event-types'
 import type { Identity } from './identity';
 import { uuid } from './lib/uuid';
 
-/** Reported as `context.library`, so the data team can tell plugin events from server-side ones. */
-export const LIBRARY = { name: 'rx.js', version: '1' } as const;
-
 /**
  * A URL or path without query string and fragment, which can carry personal data (emails, tokens),
  * and without path parameters (`/products/85123A;jsessionid=9F1C`: a Java shop's session id).
@@ -37,7 +34,9 @@ export function buildEvent(
     anonymousId: identity.getAnonymousId(),
     timestamp: new Date().toISOString(),
     // JSON leaves out an undefined field: no `site` without one.
-    context: { library: LIBRARY, page, site: site || undefined },
+    // `library`: so the data team can tell plugin events from server-side ones. (Written here, not as a
+    // module constant, which esbuild keeps as a variable: the size budget.)
+    context: { library: { name: 'rx.js', version: '1' }, page, site: site || undefined },
     userId: identity.getUserId() || undefined,
   };
   if (fields.type === 'page') event.properties = { ...page, ...fields.properties };

@@ -3,13 +3,6 @@ import { groups } from '../../contracts/groups';
 import { guard, report } from './lib/guard';
 import { allowed, readItem, removeItem, storedKeys, writeItem } from './lib/storage';
 
-/**
- * The stored queues: each page's own key, `rx_q.` and a random number (52 random bits: two pages
- * never pick the same), and `rx_q`, the one queue all tabs shared before 2026-11-29 (older plugin
- * versions may still write it).
- */
-const QUEUE_KEY = /^rx_q(\.|$)/;
-
 /** Batches events to `POST /v1/events`, keeping unsent ones (bounded) in memory and localStorage. */
 export interface Outbox {
   record(event: RxEventInput): void;
@@ -226,9 +219,13 @@ export function createOutbox(endpoint: string, canSend: () => boolean, onAccepte
   };
 }
 
-/** The stored queues: every page's key, and the legacy `rx_q`. */
+/**
+ * The stored queues: each page's own key, `rx_q.` and a random number (52 random bits: two pages
+ * never pick the same), and `rx_q`, the one queue all tabs shared before 2026-11-29 (older plugin
+ * versions may still write it). (The pattern written here, not as a module constant: the size budget.)
+ */
 function queueKeys(): string[] {
-  return storedKeys().filter((key) => QUEUE_KEY.test(key));
+  return storedKeys().filter((key) => /^rx_q(\.|$)/.test(key));
 }
 
 /** The event serialised for sending, or undefined when it cannot be JSON (a cycle, a BigInt). */
@@ -247,7 +244,7 @@ function queued(event: RxEventInput): Queued | undefined {
     // every event of the queues it takes in (encoding 100: ~0.4 ms).
     return { jsonText, bytes: new TextEncoder().encode(jsonText).length };
   } catch {
-    return undefined;
+    // Undefined (no `return undefined`: the size budget).
   }
 }
 

@@ -17,10 +17,14 @@ export function priceRequests(ids: readonly string[]): string[][] {
    * esbuild writes a function's constant into the code (outbox.ts says why).
    */
   const IDS_PER_REQUEST = 50;
-  const valid = ids.filter((id) => PRODUCT_ID_PATTERN.test(id));
   // At most IDS_PER_REQUEST ids, and their length, encoded, leaving room in the API's query limit for the
   // rest of the URL (200 characters); the comma between ids goes out as `%2C`.
-  return groups(valid, IDS_PER_REQUEST, MAX_QUERY_LENGTH - 200, (id) => encodeURIComponent(id).length + 3);
+  return groups(
+    ids.filter((id) => PRODUCT_ID_PATTERN.test(id)),
+    IDS_PER_REQUEST,
+    MAX_QUERY_LENGTH - 200,
+    (id) => encodeURIComponent(id).length + 3,
+  );
 }
 
 /**
@@ -45,12 +49,15 @@ export const updatePrices = guard(
   'prices',
   async (api: Api, known: Map<string, PriceQuote>): Promise<void> => {
     // Not priced yet, or priced for another product (a single-page app's next product in the same element).
+    // The id without the spaces around it, as the API reads it (it answers "85123A " as "85123A").
     const elements = [
       ...document.querySelectorAll<HTMLElement>('[data-rx-price][data-rx-product-id]'),
     ].filter(
-      (el) => !el.closest('.rx-block,s,del,strike') && claim(el.dataset, el.dataset.rxProductId as string),
+      (el) =>
+        !el.closest('.rx-block,s,del,strike') && claim(el.dataset, (el.dataset.rxProductId as string).trim()),
     );
-    // An empty id is one the API would refuse: priceRequests leaves it out, and its element ends `failed`.
+    // An empty (or blank) id is one the API would refuse: priceRequests leaves it out, and its element
+    // ends `failed`.
     const ids = [...new Set(elements.map((el) => el.dataset.rxFor as string))];
     const quotes = new Map<string | undefined, PriceQuote>();
     for (const request of priceRequests(ids)) {
@@ -67,8 +74,9 @@ export const updatePrices = guard(
     }
     for (const el of elements) {
       const data = el.dataset;
-      // Priced already, by a later scan that found it changed while this one asked (out of order).
-      if (data.rxState !== 'loading') continue;
+      // Priced already, by a later scan that found it changed while this one asked (out of order); or
+      // changed to an id this run did not ask for: the later scan's run prices it.
+      if (data.rxState !== 'loading' || !ids.includes(data.rxFor as string)) continue;
       const quote = quotes.get(data.rxFor);
       const text = (el.textContent as string).trim();
       const printed = (amount: number) => formatPrice(amount, { template: text });

@@ -35,9 +35,6 @@ export interface IdentifyOptions {
   signature?: string;
 }
 
-/** Marks a real instance, so a second copy of the script on the page does not start again. */
-export const RX_MARK = '_rx';
-
 /** Product ids with `Product Viewed` already sent on this page view. */
 type Viewed = Set<string>;
 
@@ -45,7 +42,7 @@ type Viewed = Set<string>;
  * Creates a plugin instance, runs the `queued` stub calls (so `identify` and `consent` made before
  * the script loaded apply to the first page event), then fills slots and prices and starts tracking.
  */
-export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx {
+export function createRx(config: RxConfig, queued: readonly unknown[]): Rx {
   setDebug(config.debug);
   const gpcBlocked =
     config.honourGpc && (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl;
@@ -160,11 +157,11 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
   };
   // Every method guarded under its own name: none throws into the page.
   for (const name in rx) rx[name as 'scan'] = guard(name, rx[name as 'scan']) as never;
-  (rx as unknown as Record<string, boolean>)[RX_MARK] = true;
+  // Marks a real instance, so a second copy of the script on the page does not start again (boot.ts).
+  (rx as Rx & { _rx?: boolean })._rx = true;
 
   for (const call of queued) rx.push(call);
 
-  ensureStyles(config.nonce);
   const start = guard('scan', (): void => {
     // A page the browser prerenders (speculation rules) may never be shown: its page view and product
     // view wait until the shopper opens it (`prerenderingchange`, fired once, on activation).
@@ -172,6 +169,9 @@ export function createRx(config: RxConfig, queued: readonly unknown[] = []): Rx 
       document.addEventListener('prerenderingchange', start);
       return;
     }
+    // Only now, with the page parsed: a shop's `<link rel=stylesheet data-rx-styles>` later in a head
+    // still arriving would be missed, and the inline copy refused under `style-src 'self'`.
+    ensureStyles(config.nonce);
     // Single-page navigations count from the first page view on: a URL the app pushes before it (while
     // the page is parsed, or prerendered and perhaps never opened) is that view's own URL, no second
     // page view, and a page never opened sends nothing. (This runs once: on load, or on activation.)

@@ -76,7 +76,8 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
       slot.innerHTML = html;
       onRendered(query.placement, response);
     } catch (error) {
-      data.rxState = 'failed';
+      // Not when asked for other attributes since: that newer request fills (or fails) it.
+      if (data.rxFor === key) data.rxState = 'failed';
       report('slot', error);
     }
   });

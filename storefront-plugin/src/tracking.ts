@@ -5,12 +5,15 @@ import { guard } from './lib/guard';
 /** Sends one track event; `urgent` ones (clicks) go out at once because a navigation follows. */
 export type Track = (event: string, properties: EventProperties, urgent?: boolean) => void;
 
-/** The product a page is about: an element marked `data-rx-view`, else a product-placement slot. */
+/**
+ * The product a page is about: an element marked `data-rx-view`, else a product-placement slot. An empty
+ * id is returned as '' (callers take it as none; no `|| undefined`: the size budget).
+ */
 export function viewedProductId(): string | undefined {
   const marked =
     document.querySelector<HTMLElement>('[data-rx-view][data-rx-product-id]') ??
     document.querySelector<HTMLElement>('[data-rx-slot][data-rx-placement=product][data-rx-product-id]');
-  return marked?.dataset.rxProductId || undefined;
+  return marked?.dataset.rxProductId;
 }
 
 /**

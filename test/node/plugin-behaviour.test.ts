@@ -1159,4 +1159,148 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(consoleErrors).toEqual([]);
     expect(errors).toEqual([]);
   });
+
+  it("finds the shop's linked stylesheet (data-rx-styles) further down a head still arriving when the script runs", async () => {
+    const { page, errors } = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    await page.route('**/rx-styles.css', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/css', body: RX_BLOCK_STYLES }),
+    );
+    // A script of the shop's between the tag and the link holds the parser for 1.5 s (as a slow
+    // network holds the rest of the head): rx.js, async, runs in between, before the link exists.
+    await page.route('**/theme.js', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await route.fulfill({ status: 200, contentType: 'text/javascript', body: 'window.themeRan = true;' });
+    });
+    const html = shopPage()
+      .replace(
+        /<style data-rx-styles>[^<]*<\/style>/,
+        `<meta http-equiv="Content-Security-Policy" content="style-src 'self'">` +
+          "<script>window.violations=[];document.addEventListener('securitypolicyviolation',(e)=>violations.push(e.effectiveDirective))</script>",
+      )
+      .replace(
+        '</head>',
+        '<script src="/theme.js"></script><link rel="stylesheet" href="/rx-styles.css" data-rx-styles></head>',
+      );
+    api.setPage(html);
+    await page.goto(`${api.shopUrl}/products/85123A`, { waitUntil: 'commit' });
+    // The plugin is running while the parser still waits for theme.js.
+    await page.waitForFunction("typeof window.rx.track === 'function'", undefined, { polling: 50 });
+    expect(await page.evaluate('[window.themeRan ?? false, document.readyState]')).toEqual([
+      false,
+      'loading',
+    ]);
+    await page.locator('#slot .rx-block').waitFor();
+    // Before the fix the script looked for the link at once, missed it and injected a <style>, which
+    // the policy refused (a violation and a console error).
+    expect(await page.evaluate("document.querySelectorAll('style').length")).toBe(0);
+    expect(await page.evaluate("getComputedStyle(document.querySelector('#slot .rx-block')).marginTop")).toBe(
+      '24px',
+    );
+    expect(await page.evaluate('window.violations')).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('prices an element switched to another product while the first price request is in flight', async () => {
+    const { page, errors } = await browser.newPage();
+    // The first request (the page's first product) waits until the test lets it go; the second (the
+    // variant's) is answered only after the first, so the first run finishes while the element is
+    // `loading` for the variant.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let firstAnswered = () => {};
+    const firstDone = new Promise<void>((resolve) => {
+      firstAnswered = resolve;
+    });
+    const asked: string[] = [];
+    await page.route(`${api.apiUrl}/v1/prices**`, async (route) => {
+      asked.push(new URL(route.request().url()).searchParams.get('product_ids') ?? '');
+      if (asked.length === 1) {
+        await released;
+        await route.continue();
+        firstAnswered();
+      } else {
+        await firstDone;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await route.continue();
+      }
+    });
+    await open(page, shopPage());
+    await expect.poll(() => asked, POLL).toEqual(['85123A']);
+    // A variant picker: the same element, the variant's id, then a scan.
+    await page.evaluate("document.querySelector('#price').dataset.rxProductId = '22423'; rx.scan()");
+    await expect.poll(() => asked, POLL).toEqual(['85123A', '22423']);
+    release();
+    // Before the fix the first run marked the element `failed` (no quote for 22423 in its answer),
+    // and the second run, finding it no longer `loading`, left it so.
+    await expect
+      .poll(() => page.locator('#price').getAttribute('data-rx-price-token'), POLL)
+      .toBe('token-22423');
+    expect(await page.locator('#price').getAttribute('data-rx-state')).toBe('priced');
+    expect(await page.locator('#price').textContent()).toBe('£2.10');
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps a slot filled for its new product when the request for its earlier one fails afterwards', async () => {
+    const { page, errors } = await browser.newPage();
+    // The request for the first product hangs until the test fails it (503), after the one for the
+    // slot's new product was answered and rendered.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const asked: string[] = [];
+    await page.route(`${api.apiUrl}/v1/recommendations**`, async (route) => {
+      const productId = new URL(route.request().url()).searchParams.get('product_id') ?? '';
+      asked.push(productId);
+      if (productId !== '85123A') return route.continue();
+      await released;
+      await route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{}}' });
+    });
+    await open(page, shopPage({ tag: 'data-debug' }));
+    await expect.poll(() => asked, POLL).toEqual(['85123A']);
+    await page.evaluate("document.querySelector('#slot').dataset.rxProductId = '22423'; rx.scan()");
+    await page.locator('#slot .rx-block').waitFor();
+    expect(await page.locator('#slot').getAttribute('data-rx-state')).toBe('filled');
+    // The failure's debug line is written right after the slot's state was (or, now, was not) set.
+    const failureReported = page.waitForEvent('console', (message) => message.text().startsWith('[rx] slot'));
+    release();
+    await failureReported;
+    // Before the fix the failing request marked the slot `failed`, over the newer request's block.
+    expect(await page.locator('#slot').getAttribute('data-rx-state')).toBe('filled');
+    expect(await page.locator('#slot .rx-block').count()).toBe(1);
+    expect(asked).toEqual(['85123A', '22423']);
+    expect(errors).toEqual([]);
+  });
+
+  it('trims the spaces around a product id, as the API does: a blank id fails alone, "85123A " is priced', async () => {
+    const { page, errors } = await browser.newPage();
+    const html = shopPage()
+      .replace(
+        'id="price" data-rx-price data-rx-product-id="85123A"',
+        'id="price" data-rx-price data-rx-product-id="85123A "',
+      )
+      .replace('</main>', '</main><span id="blank" data-rx-price data-rx-product-id=" ">£9.99</span>');
+    await open(page, html);
+    await page.waitForFunction(
+      "[...document.querySelectorAll('[data-rx-price]')].every((el) => ['priced', 'failed'].includes(el.dataset.rxState))",
+    );
+    // Before the fix " " was sent, the API (which trims it to "") refused the whole request (400), and
+    // every price of the page failed; and "85123A " was answered as "85123A", which it did not find.
+    expect(await page.locator('#price').getAttribute('data-rx-state')).toBe('priced');
+    expect(await page.locator('#price').getAttribute('data-rx-price-token')).toBe('token-85123A');
+    expect(await page.locator('#blank').getAttribute('data-rx-state')).toBe('failed');
+    expect(await page.locator('#blank').textContent()).toBe('£9.99');
+    const asked = api.requests
+      .filter((r) => r.method === 'GET' && r.path.startsWith('/v1/prices'))
+      .map((r) => new URLSearchParams(r.path.split('?')[1]).get('product_ids'));
+    expect(asked).toEqual(['85123A']);
+    expect(errors).toEqual([]);
+  });
 });

@@ -239,16 +239,19 @@ export async function startFixtureApi(pluginJs: string, esmJs = ''): Promise<Fix
       if (!validIdList(ids)) return json(400, { error: { code: 'invalid_request' } });
       // Ids starting `BASE` get the base price, as every id does from today's worker (token included).
       // Ids starting `BADPRICE` / `BADBASE` get a malformed quote: the price as a string, no base price.
-      const prices = ids.map((id) => ({
-        product_id: id,
-        token: `token-${id}`,
-        currency: 'GBP',
-        ...(id.startsWith('BASE')
-          ? { base_price: 3, price: 3, discount: 0, personalized: false }
-          : { base_price: 2.55, price: 2.1, discount: 0.45, personalized: true }),
-        ...(id.startsWith('BADPRICE') ? { price: '2.10' } : {}),
-        ...(id.startsWith('BADBASE') ? { base_price: null } : {}),
-      }));
+      // Answered under the trimmed id, as the real API reads it (productIdSchema trims).
+      const prices = ids
+        .map((raw) => raw.trim())
+        .map((id) => ({
+          product_id: id,
+          token: `token-${id}`,
+          currency: 'GBP',
+          ...(id.startsWith('BASE')
+            ? { base_price: 3, price: 3, discount: 0, personalized: false }
+            : { base_price: 2.55, price: 2.1, discount: 0.45, personalized: true }),
+          ...(id.startsWith('BADPRICE') ? { price: '2.10' } : {}),
+          ...(id.startsWith('BADBASE') ? { base_price: null } : {}),
+        }));
       return json(200, { prices });
     }
     if (url.pathname === '/v1/events' && req.method === 'POST') {

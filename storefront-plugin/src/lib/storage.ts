@@ -51,27 +51,30 @@ export function removeItem(key: string): void {
 }
 
 export function readCookie(name: string, evenIfDisallowed?: boolean): string | undefined {
-  if (!allowed && !evenIfDisallowed) return undefined;
-  try {
-    for (const part of document.cookie.split(';')) {
-      const [key, value] = part.split('=');
-      if (key?.trim() === name && value) return decodeURIComponent(value.trim());
+  // No explicit `return undefined` anywhere here (the size budget): falling off the end is undefined.
+  if (allowed || evenIfDisallowed) {
+    try {
+      for (const part of document.cookie.split(';')) {
+        const [key, value] = part.split('=');
+        if (key?.trim() === name && value) return decodeURIComponent(value.trim());
+      }
+    } catch {
+      // document.cookie throws in sandboxed documents.
     }
-  } catch {
-    // document.cookie throws in sandboxed documents.
   }
-  return undefined;
 }
 
 /** Writes a first-party cookie for the shop's own site; `maxAge` 0 deletes it. */
 export function writeCookie(name: string, value: string, maxAgeSeconds: number): void {
-  if (!allowed && maxAgeSeconds > 0) return;
-  try {
-    const secure = location.protocol === 'https:' ? '; Secure' : '';
-    // The Cookie Store API is async and missing in Firefox and older Safari; the value is a UUID.
-    // biome-ignore lint/suspicious/noDocumentCookie: the one synchronous way to set a cookie everywhere.
-    document.cookie = `${name}=${encodeURIComponent(value)}; Max-Age=${maxAgeSeconds}; Path=/; SameSite=Lax${secure}`;
-  } catch {
-    // See readCookie.
+  // (Written `allowed || !maxAgeSeconds`, a deletion's 0, rather than the negation esbuild keeps.)
+  if (allowed || !maxAgeSeconds) {
+    try {
+      const secure = location.protocol === 'https:' ? '; Secure' : '';
+      // The Cookie Store API is async and missing in Firefox and older Safari; the value is a UUID.
+      // biome-ignore lint/suspicious/noDocumentCookie: the one synchronous way to set a cookie everywhere.
+      document.cookie = `${name}=${encodeURIComponent(value)}; Max-Age=${maxAgeSeconds}; Path=/; SameSite=Lax${secure}`;
+    } catch {
+      // See readCookie.
+    }
   }
 }
