@@ -83,6 +83,33 @@ async function sentinelSlotFilled(page: Page): Promise<void> {
   await page.locator('#sentinel .rx-block').waitFor();
 }
 
+/**
+ * A shop whose policy refuses inline styles serves the block rules as a file of its own
+ * (`/rx-styles.css`), marked as docs/plugin.md marks the inline copy; returns the page's console errors.
+ */
+async function withLinkedStyles(page: Page): Promise<string[]> {
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  await page.route('**/rx-styles.css', (route) =>
+    route.fulfill({ status: 200, contentType: 'text/css', body: RX_BLOCK_STYLES }),
+  );
+  return consoleErrors;
+}
+
+/** The slot filled and styled by the linked rules alone: no inline <style>, no violation, no console error. */
+async function expectLinkedStylesOnly(page: Page, consoleErrors: string[]): Promise<void> {
+  await page.locator('#slot .rx-block').waitFor();
+  expect(await page.evaluate("document.querySelectorAll('style').length")).toBe(0);
+  // The linked rules style the block (`.rx-block{margin:1.5rem 0}`).
+  expect(await page.evaluate("getComputedStyle(document.querySelector('#slot .rx-block')).marginTop")).toBe(
+    '24px',
+  );
+  expect(await page.evaluate('window.violations')).toEqual([]);
+  expect(consoleErrors).toEqual([]);
+}
+
 async function open(page: Page, html: string): Promise<void> {
   api.setPage(html);
   await page.goto(`${api.shopUrl}/products/85123A`);
@@ -1133,15 +1160,7 @@ describe('rx.js in Chromium (recording API)', () => {
 
   it("adds no inline stylesheet where the shop links its own copy (data-rx-styles) under style-src 'self'", async () => {
     const { page, errors } = await browser.newPage();
-    const consoleErrors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    // A shop whose policy refuses inline styles serves the block rules as a file of its own, marked
-    // as docs/plugin.md marks the inline copy.
-    await page.route('**/rx-styles.css', (route) =>
-      route.fulfill({ status: 200, contentType: 'text/css', body: RX_BLOCK_STYLES }),
-    );
+    const consoleErrors = await withLinkedStyles(page);
     const html = shopPage().replace(
       /<style data-rx-styles>[^<]*<\/style>/,
       `<meta http-equiv="Content-Security-Policy" content="style-src 'self'">` +
@@ -1149,26 +1168,13 @@ describe('rx.js in Chromium (recording API)', () => {
         "<script>window.violations=[];document.addEventListener('securitypolicyviolation',(e)=>violations.push(e.effectiveDirective))</script>",
     );
     await open(page, html);
-    await page.locator('#slot .rx-block').waitFor();
-    expect(await page.evaluate("document.querySelectorAll('style').length")).toBe(0);
-    // The linked rules style the block (`.rx-block{margin:1.5rem 0}`).
-    expect(await page.evaluate("getComputedStyle(document.querySelector('#slot .rx-block')).marginTop")).toBe(
-      '24px',
-    );
-    expect(await page.evaluate('window.violations')).toEqual([]);
-    expect(consoleErrors).toEqual([]);
+    await expectLinkedStylesOnly(page, consoleErrors);
     expect(errors).toEqual([]);
   });
 
   it("finds the shop's linked stylesheet (data-rx-styles) further down a head still arriving when the script runs", async () => {
     const { page, errors } = await browser.newPage();
-    const consoleErrors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    await page.route('**/rx-styles.css', (route) =>
-      route.fulfill({ status: 200, contentType: 'text/css', body: RX_BLOCK_STYLES }),
-    );
+    const consoleErrors = await withLinkedStyles(page);
     // A script of the shop's between the tag and the link holds the parser for 1.5 s (as a slow
     // network holds the rest of the head): rx.js, async, runs in between, before the link exists.
     await page.route('**/theme.js', async (route) => {
@@ -1193,15 +1199,9 @@ describe('rx.js in Chromium (recording API)', () => {
       false,
       'loading',
     ]);
-    await page.locator('#slot .rx-block').waitFor();
     // Before the fix the script looked for the link at once, missed it and injected a <style>, which
     // the policy refused (a violation and a console error).
-    expect(await page.evaluate("document.querySelectorAll('style').length")).toBe(0);
-    expect(await page.evaluate("getComputedStyle(document.querySelector('#slot .rx-block')).marginTop")).toBe(
-      '24px',
-    );
-    expect(await page.evaluate('window.violations')).toEqual([]);
-    expect(consoleErrors).toEqual([]);
+    await expectLinkedStylesOnly(page, consoleErrors);
     expect(errors).toEqual([]);
   });
 
