@@ -169,7 +169,10 @@ function parseExcludedPaths(raw: string | undefined, problems: string[]): string
       problems.push(`RX_EXCLUDE_PATHS: "${path}" is not a path prefix (like /checkout)`);
       continue;
     }
-    paths.push(path.length > 1 ? path.replace(/\/+$/, '') : path);
+    // Normalised once here, as isExcludedPath normalises each request's path (routedPath): a prefix
+    // written in the shop's own script (`/kasse/übersicht`, `/оформление`), percent-encoded or in any
+    // case then compares as text with the percent-encoded path browsers send.
+    paths.push(routedPath(path.length > 1 ? path.replace(/\/+$/, '') : path));
   }
   return paths;
 }
@@ -179,16 +182,11 @@ function parseExcludedPaths(raw: string | undefined, problems: string[]): string
  * `/checkouts`), compared the way a lenient router would route it: percent-decoded, `//` collapsed,
  * `;params` dropped, dot segments resolved, any case. Otherwise `/Checkout/payment` or
  * `/%63heckout` would reach the payment page with the script injected, which the setting exists to
- * prevent. A prefix goes through the same steps, so one written in the shop's own script
- * (`/kasse/übersicht`, `/оформление`) matches the percent-encoded path browsers send, and so does one
- * written percent-encoded.
+ * prevent. `excluded` as parseExcludedPaths gives them, gone through the same steps.
  */
 export function isExcludedPath(path: string, excluded: readonly string[]): boolean {
   const routed = routedPath(path);
-  return excluded.some((prefix) => {
-    const normal = routedPath(prefix);
-    return normal === '/' || routed === normal || routed.startsWith(`${normal}/`);
-  });
+  return excluded.some((prefix) => prefix === '/' || routed === prefix || routed.startsWith(`${prefix}/`));
 }
 
 function routedPath(path: string): string {
