@@ -37,6 +37,7 @@ import {
 import { assertAllSucceeded, type LoadResult, runLoad } from '../support/load';
 import { type LocalUpstashProcess, startLocalUpstashProcess } from '../support/local-upstash-process';
 import { commandsSince, redisCommandCalls } from '../support/redis-commands';
+import { keyMemoryBytes, keysMatching, usedMemoryBytes } from '../support/redis-memory';
 import { type RunningWorker, runWrangler } from '../support/run-wrangler';
 import { type SeededShoppers, seedFullHistories } from '../support/seed-activity';
 import { round } from '../support/stats';
@@ -167,6 +168,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
 
   const upstash = await startLocalUpstashProcess('auto');
   let seeded: SeededShoppers | undefined;
+  let memory: RedisMemory | undefined;
   try {
     const userHashKey = `bench-${crypto.randomUUID()}`;
     const cached = await startApiWorker(bundleDir, {
@@ -176,6 +178,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
     });
     try {
       const cookie = `rx_uid=${crypto.randomUUID()}`;
+      const usedBeforeSeeding = await usedMemoryBytes(upstash);
       seeded = await seedFullHistories(upstash, {
         site: BENCH_SITE,
         userHashKey,
@@ -185,7 +188,9 @@ export default async function api(args: string[]): Promise<BenchResult> {
       const ids = seeded.ids;
       let next = 0;
       const nextSeededShopper = () => ids[next++ % ids.length] ?? '';
+      const usedAfterSeeding = await usedMemoryBytes(upstash);
       await measure(cached, cachedWorkerScenarios(cookie, nextSeededShopper), upstash);
+      memory = await redisMemory(upstash, seeded.ids.length, usedBeforeSeeding, usedAfterSeeding);
     } finally {
       await cached.stop();
     }
@@ -219,6 +224,7 @@ export default async function api(args: string[]): Promise<BenchResult> {
       `Load average at the end: ${load.join(' / ')} on ${os.cpus().length} CPUs (shared machine; autocannon, wrangler, workerd and the cache all on it).`,
       'Local numbers show relative costs; in production the Upstash round trip is a network hop from the edge.',
       `Full-history miss: ${seeded?.ids.length ?? 0} shoppers seeded before the rows with ${ACTIVITY_MAX} activity entries each (views, cart adds, purchases of the fixture's items; ${seeded?.seconds ?? 0} s through @upstash/redis), each asked once; the lookup script returns the list with the miss and the worker parses it and builds the history vector, where the plain miss row's shoppers have none.`,
+      memoryNote(memory, upstash.backend),
       `redis_commands_per_request: what redis-server ran during the row's measured run (INFO commandstats before and after, ${SETTLE_MS} ms after its last request so that background cache writes count), divided by its requests. A script counts as its EVALSHA plus each command it runs, as Upstash bills. By command: ${Object.entries(
         redisCommandsByRow,
       )
@@ -240,7 +246,67 @@ export default async function api(args: string[]): Promise<BenchResult> {
       probes: PROBES,
       raw,
       redisCommandsByRow,
+      redisMemory: memory,
       loadAverage: load,
     },
   };
+}
+
+/** Keys whose size is sampled: enough for a stable median, few enough to read in a moment. */
+const MEMORY_SAMPLE_KEYS = 200;
+
+/** What the cache's keys cost in Redis memory (what Upstash bills by storage). */
+interface RedisMemory {
+  /** used_memory's growth over seeding, per seeded shopper: their full activity list, overhead included. */
+  perFullHistoryShopperBytes?: number;
+  /** MEMORY USAGE of seeded activity lists (ACTIVITY_MAX entries each): median and max of the sample. */
+  activityListBytes?: { median: number; max: number; sampled: number };
+  /** MEMORY USAGE of the recommendation entries the rows left (one list of ITEMS items each). */
+  recommendationEntryBytes?: { median: number; max: number; sampled: number };
+}
+
+async function redisMemory(
+  upstash: LocalUpstashProcess,
+  shoppers: number,
+  usedBefore: number | undefined,
+  usedAfter: number | undefined,
+): Promise<RedisMemory> {
+  const sizes = async (pattern: string) => {
+    const keys = (await keysMatching(upstash, pattern, MEMORY_SAMPLE_KEYS * 2)).filter(
+      (key) => !key.endsWith(':lock'),
+    );
+    const bytes: number[] = [];
+    for (const key of keys.slice(0, MEMORY_SAMPLE_KEYS)) {
+      const size = await keyMemoryBytes(upstash, key);
+      if (size !== undefined) bytes.push(size);
+    }
+    if (bytes.length === 0) return undefined;
+    bytes.sort((a, b) => a - b);
+    return {
+      median: bytes[Math.floor(bytes.length / 2)] ?? 0,
+      max: bytes[bytes.length - 1] ?? 0,
+      sampled: bytes.length,
+    };
+  };
+  return {
+    perFullHistoryShopperBytes:
+      usedBefore !== undefined && usedAfter !== undefined && shoppers > 0
+        ? Math.round((usedAfter - usedBefore) / shoppers)
+        : undefined,
+    activityListBytes: await sizes(`rx:${BENCH_SITE}:act:*`),
+    recommendationEntryBytes: await sizes(`rx:${BENCH_SITE}:rec:*`),
+  };
+}
+
+function memoryNote(memory: RedisMemory | undefined, backend: string): string {
+  const kib = (bytes: number) => `${round(bytes / 1024, 1)} KiB`;
+  if (memory?.perFullHistoryShopperBytes === undefined || memory.activityListBytes === undefined) {
+    return `Redis memory: not measured (the ${backend} backend answers neither INFO memory nor MEMORY USAGE).`;
+  }
+  const entries = memory.recommendationEntryBytes;
+  return `Redis memory (what Upstash bills by storage): a shopper with a full activity list (${ACTIVITY_MAX} entries) takes ${kib(memory.perFullHistoryShopperBytes)} of used_memory (its growth over seeding, divided by the shoppers seeded); MEMORY USAGE of one such list: median ${kib(memory.activityListBytes.median)}, max ${kib(memory.activityListBytes.max)} (${memory.activityListBytes.sampled} sampled)${
+    entries
+      ? `; a cached recommendation entry (${ITEMS} items, one per shopper, placement and context): median ${kib(entries.median)}, max ${kib(entries.max)} (${entries.sampled} sampled)`
+      : ''
+  }.`;
 }
