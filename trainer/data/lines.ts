@@ -71,6 +71,8 @@ function incompleteUtf8Tail(chunk: Buffer): number {
   return 0;
 }
 
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
 /**
  * Text as UTF-8 until the first byte sequence that is not, then as Windows-1252: Excel on Windows
  * saves "CSV" in that code page, and read as UTF-8 every accented title became "CR�ME", silently,
@@ -79,6 +81,7 @@ function incompleteUtf8Tail(chunk: Buffer): number {
 function decodeText(onFallback: () => void): Transform {
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let fallback = false;
+  let first = true;
   let tail: Buffer = Buffer.alloc(0);
   return new Transform({
     readableObjectMode: true,
@@ -87,12 +90,16 @@ function decodeText(onFallback: () => void): Transform {
         try {
           const text = utf8.decode(chunk, { stream: true });
           tail = chunk.subarray(chunk.length - incompleteUtf8Tail(chunk));
+          first = false;
           done(null, text);
           return;
         } catch {
           fallback = true;
           onFallback();
           chunk = Buffer.concat([tail, chunk]);
+          // The UTF-8 decoder drops a BOM; read as Windows-1252 it became "ï»¿" on the header's first
+          // name, and the file was refused for a missing InvoiceNo column.
+          if (first && chunk.subarray(0, 3).equals(UTF8_BOM)) chunk = chunk.subarray(3);
         }
       }
       done(null, decodeWindows1252(chunk));

@@ -328,6 +328,14 @@ describe('text encoding', () => {
     expect(source.report.summary()).toMatch(/\n {2}note: not UTF-8: read as Windows-1252/);
   });
 
+  it('drops a UTF-8 BOM before Windows-1252 text too (a header it was left on named no InvoiceNo column)', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const text = asWindows1252(`${[header, ...rows.slice(0, 2)].join('\r\n')}\r\n`);
+    const source = onlineRetailSource(await fixture('bom-excel.csv', Buffer.concat([bom, text])));
+    expect(await readAll(source)).toHaveLength(2);
+    expect(titlesOf(source)).toEqual(new Set(['CRÈME BRÛLÉE “SET” – €']));
+  });
+
   it('keeps a Windows-1252 byte that ends the first 64 KiB chunk (it looked like the start of a UTF-8 character)', async () => {
     let text = `${header}\n`;
     let i = 0;
