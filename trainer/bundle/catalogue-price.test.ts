@@ -47,6 +47,25 @@ describe('catalogue price per currency', () => {
     expect(shown(items, [{ product_id: 'P1', price: 12, currency: 'EUR' }])).toEqual([12, 'EUR']);
   });
 
+  it("gives no price in the entry's currency when the data has none in it, never another currency's", () => {
+    // Before: 10, the GBP median, shown and signed as 10 JPY.
+    const items = stats([gbp, gbp]);
+    for (const data of ['orders', 'events'] as const) {
+      const [item] = buildCatalogue(
+        ['P1'],
+        items,
+        [1],
+        [{ product_id: 'P1', currency: 'JPY' }],
+        undefined,
+        'GBP',
+        data,
+      );
+      expect([item?.price, item?.currency, item?.price_source]).toEqual([0, 'JPY', 'none']);
+    }
+    // Prices whose input named no currency count in the entry's.
+    expect(shown(stats([{ price: 4 }]), [{ product_id: 'P1', currency: 'JPY' }])).toEqual([4, 'JPY']);
+  });
+
   it('says how many items had several currencies, with one example', () => {
     const items = stats([gbp, gbp, jpy, { item: 'P2', ...gbp }]);
     expect(mixedCurrencyNote(['P1', 'P2'], (id) => items.get(id)?.prices)).toBe(

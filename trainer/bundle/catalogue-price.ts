@@ -20,8 +20,9 @@ export interface CataloguePrice {
 }
 
 /**
- * The currency is, in this order: `preferred` (the shop catalogue entry's) when the data priced the
- * item in it; the one with most price samples, a tie going to the one named last (the shop's current
+ * The currency is, in this order: `preferred` (the shop catalogue entry's), whose price is the median
+ * of the data's prices in it, none when the data has none (another currency's median, as before, was
+ * shown and signed in the entry's: 10 GBP as 10 JPY); the one with most price samples, a tie going to the one named last (the shop's current
  * one, as input comes in time order); with no price samples, the one named last (a shop catalogue's
  * price may need it); else `fallback`. Samples whose input named no currency are taken to be in the
  * chosen one: a sender who names it on orders and not on views means the same money.
@@ -35,7 +36,7 @@ export function cataloguePrice(
   const priced = named.filter(([, entry]) => entry.seen > 0);
   const latest = (a: [string, CurrencyPrices], b: [string, CurrencyPrices]) => b[1].lastAt - a[1].lastAt;
   const chosen =
-    priced.find(([code]) => code === preferred)?.[0] ??
+    preferred ??
     priced.sort((a, b) => b[1].seen - a[1].seen || latest(a, b))[0]?.[0] ??
     named.sort(latest)[0]?.[0] ??
     fallback;

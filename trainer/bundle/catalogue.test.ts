@@ -44,4 +44,18 @@ describe('readShopCatalogue', () => {
     const empty = await catalogue('empty.json', []);
     await expect(readShopCatalogue(empty)).rejects.toThrow(new RegExp(`^catalogue ${empty}: Too small`));
   });
+
+  it('reads a currency in upper case, as the data and the worker spell it, and refuses one that is no code', async () => {
+    // "gbp" was kept as written: the worker's price check took "GBP" on the shop's page for another
+    // currency, and the data's GBP prices were not found for the entry.
+    const lower = await catalogue('lower.json', [{ product_id: 'MUG', currency: 'gbp' }]);
+    expect(await readShopCatalogue(lower)).toEqual([{ product_id: 'MUG', currency: 'GBP' }]);
+    const sign = await catalogue('sign.json', [
+      { product_id: 'MUG' },
+      { product_id: 'CUP', currency: '£££' },
+    ]);
+    await expect(readShopCatalogue(sign)).rejects.toThrow(
+      `catalogue ${sign}: 1.currency must be a three-letter code such as EUR, got "£££"`,
+    );
+  });
 });

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { categoryOf } from '../../contracts/categories';
 import type { CatalogueItem, PriceSource } from '../../contracts/manifest';
-import { DEFAULT_CURRENCY } from '../data/currency-code';
+import { currencyCode, DEFAULT_CURRENCY } from '../data/currency-code';
 import type { ItemStats } from '../data/types';
 import { cataloguePrice } from './catalogue-price';
 
@@ -15,7 +15,17 @@ export const ShopCatalogueEntrySchema = z.object({
   product_id: z.string().min(1),
   title: z.string().optional(),
   price: z.number().nonnegative().optional(),
-  currency: z.string().length(3).optional(),
+  // Upper case, as the data's and the worker's codes are: "gbp" kept as written was another currency to
+  // the worker's price check ("GBP" on the page) and found none of the data's GBP prices.
+  currency: z
+    .string()
+    .transform((raw, ctx) => {
+      const code = currencyCode(raw);
+      if (code === undefined)
+        ctx.addIssue({ code: 'custom', message: `must be a three-letter code such as EUR, got "${raw}"` });
+      return code ?? raw;
+    })
+    .optional(),
   category: z.string().optional(),
   url: z.string().optional(),
   image: z.string().optional(),
