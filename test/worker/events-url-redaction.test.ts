@@ -125,6 +125,19 @@ describe('redactUrl', () => {
     }
   });
 
+  // Nothing bounds a URL field's length but the 32 KB event, and the consumer redacts every event again:
+  // a pattern tried afresh from each position of a long segment cost the square of its length (a 30 KB
+  // run of digits took ~2 s of CPU, so a few such events in a consumer batch passed its CPU limit and
+  // took every event beside them to the dead-letter queue). At 150,000 characters that was about a
+  // minute; the test's timeout is what catches it coming back.
+  it('reads a long segment or query value in time proportional to its length', { timeout: 10_000 }, () => {
+    const digits = '1'.repeat(150_000);
+    const letters = 'a'.repeat(150_000);
+    expect(redactUrl(`/products/${digits}?q=${digits}`)).toBe(`/products/${digits}?q=${digits}`);
+    expect(redactUrl(`/p/x@${letters}`)).toBe(`/p/x@${letters}`);
+    expect(redactUrl(`/p/${digits}a`)).toBe(`/p/${REDACTED}`);
+  });
+
   it("redacts Segment's search field as a query string", () => {
     expect(redactSearch('?token=abc&utm_source=x')).toBe(`?token=${REDACTED}&utm_source=x`);
     expect(redactSearch('utm_source=x')).toBe('utm_source=x');
