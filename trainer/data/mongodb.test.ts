@@ -287,3 +287,24 @@ describe('the reader never waits for ever on a silent server', () => {
     await Promise.all([bounded.close(), own.close()]);
   });
 });
+
+describe('a password with an unescaped "@"', () => {
+  it('is refused before connecting, never named as the host the driver could not find', () => {
+    // The driver took what follows the password's "@" for the host: "getaddrinfo ENOTFOUND ssw0rd",
+    // and for mongodb+srv "querySrv ENOTFOUND _mongodb._tcp.ssw0rd".
+    for (const uri of [
+      'mongodb://rx:p@ssw0rd@127.0.0.1:1/shop',
+      'mongodb://rx:p@ssw0rd@127.0.0.1:1',
+      'mongodb+srv://rx:p@ssw0rd@cluster0.example.net/shop?retryWrites=true',
+    ]) {
+      let message = '';
+      try {
+        connectionClient(uri);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/--input is not a valid MongoDB connection string .*percent-encode/);
+      expect(message).not.toMatch(/ssw0rd/);
+    }
+  });
+});

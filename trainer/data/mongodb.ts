@@ -321,6 +321,14 @@ export function connectionClient(uri: string): MongoClient {
       `--input is not a valid MongoDB connection string (it has an "@" after a "/"; ${PERCENT_ENCODE})`,
     );
   }
+  // Two `@` before the hosts: one is in the password (or user name). The driver took what follows it
+  // for the host and named it, a piece of the password, in "getaddrinfo ENOTFOUND …".
+  const authority = slash >= 0 ? rest.slice(0, slash) : rest;
+  if (authority.indexOf('@') !== authority.lastIndexOf('@')) {
+    throw new InputError(
+      `--input is not a valid MongoDB connection string (it has more than one "@" before the host; ${PERCENT_ENCODE})`,
+    );
+  }
   try {
     // A read that gets no answer for READ_SILENCE_MS fails instead of waiting for ever: a server that
     // still answers the driver's heartbeats (so the monitor sees nothing wrong) but never a `getMore`
