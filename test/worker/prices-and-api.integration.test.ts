@@ -215,6 +215,39 @@ describe('POST /v1/prices/verify', () => {
     );
     expect(noKey.status).toBe(503);
   });
+
+  it('a PRICE_SIGNING_KEY of only whitespace is no key: anyone could sign with it, so nothing is signed or verified', async () => {
+    const blank = { PRICE_SIGNING_KEY: ' \n', PRICE_SIGNING_KEY_PREVIOUS: '' };
+    const shopper = await newShopper();
+    const response = await call(
+      `/v1/prices?product_ids=${productId(0)}`,
+      { headers: { cookie: shopper.cookie } },
+      blank,
+    );
+    expect(response.status).toBe(200);
+    const [quote] = ((await response.json()) as { prices: PriceQuote[] }).prices;
+    expect(quote).toMatchObject({ product_id: productId(0), token: null });
+    // A token forged with that "key" by anyone who guesses it is not honoured: verify is off, as without a key.
+    const forged = await signPriceToken(await signingKey(' \n'), {
+      p: productId(0),
+      a: 0.01,
+      c: 'GBP',
+      u: shopper.hash,
+      e: Math.floor(Date.now() / 1000) + 600,
+      q: 'forged-quote-id0',
+    });
+    const checked = await call(
+      '/v1/prices/verify',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tokens: [forged], anonymous_id: shopper.id }),
+      },
+      blank,
+    );
+    expect(checked.status).toBe(503);
+    expect(((await checked.json()) as ErrorBody).error.code).toBe('signing_unavailable');
+  });
 });
 
 describe('query validation: 400 naming the field', () => {

@@ -4,7 +4,7 @@ import type { Env } from '../env';
 import { log } from '../log';
 import { getCatalogue } from '../models';
 import type { Shopper } from '../shopper';
-import { newQuoteId, signingKey, signPriceToken } from './price-token';
+import { newQuoteId, signingKey, signPriceToken, usableSigningSecret } from './price-token';
 
 export {
   keyId,
@@ -65,7 +65,9 @@ export async function getPrices(
   if (!bundle) return [];
   const expires = Math.floor(now / 1000) + PRICE_TOKEN_TTL_SECONDS;
   const signs = sign && shopper.hashed;
-  const key = signs && env.PRICE_SIGNING_KEY ? await signingKey(env.PRICE_SIGNING_KEY) : undefined;
+  // A blank secret is none (usableSigningSecret): tokens signed with it could be forged by anyone.
+  const secret = usableSigningSecret(env.PRICE_SIGNING_KEY);
+  const key = signs && secret ? await signingKey(secret) : undefined;
   if (signs && !key && !warnedMissingKey) {
     warnedMissingKey = true;
     log('warn', 'price_signing_key_missing', {

@@ -146,15 +146,26 @@ export function newQuoteId(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(QUOTE_ID_BYTES)));
 }
 
+/**
+ * A price signing secret as the worker uses it, or undefined when it is unset, empty or only
+ * whitespace. Such a value is no secret: anyone who guessed it (a space, a line break) could sign a
+ * token at any price that verify would honour. So it counts as missing, for `PRICE_SIGNING_KEY` as for
+ * `PRICE_SIGNING_KEY_PREVIOUS`: no token is signed, and verify answers 503 signing_unavailable.
+ */
+export function usableSigningSecret(secret: string | undefined): string | undefined {
+  return secret?.trim() ? secret : undefined;
+}
+
 /** The keyring from the worker's secrets; undefined without `PRICE_SIGNING_KEY` (nothing is signed then). */
 export async function priceKeyring(env: {
   PRICE_SIGNING_KEY?: string;
   PRICE_SIGNING_KEY_PREVIOUS?: string;
 }): Promise<PriceKeyring | undefined> {
-  if (!env.PRICE_SIGNING_KEY) return undefined;
-  const current = await signingKey(env.PRICE_SIGNING_KEY);
-  const previousSecret = env.PRICE_SIGNING_KEY_PREVIOUS?.trim() ? env.PRICE_SIGNING_KEY_PREVIOUS : undefined;
-  if (!previousSecret || previousSecret === env.PRICE_SIGNING_KEY) return { current };
+  const currentSecret = usableSigningSecret(env.PRICE_SIGNING_KEY);
+  if (!currentSecret) return undefined;
+  const current = await signingKey(currentSecret);
+  const previousSecret = usableSigningSecret(env.PRICE_SIGNING_KEY_PREVIOUS);
+  if (!previousSecret || previousSecret === currentSecret) return { current };
   return { current, previous: await signingKey(previousSecret) };
 }
 
