@@ -25,6 +25,12 @@ describe('readShopCatalogue', () => {
     expect(await readShopCatalogue(await catalogue('items.json', { items: [entry] }))).toEqual([entry]);
   });
 
+  it('reads a file saved with a UTF-8 BOM (Windows PowerShell, Notepad)', async () => {
+    const file = path.join(dir, 'bom.json');
+    await writeFile(file, `\uFEFF${JSON.stringify([{ product_id: 'MUG', title: 'Mug' }])}`);
+    expect(await readShopCatalogue(file)).toEqual([{ product_id: 'MUG', title: 'Mug' }]);
+  });
+
   it('names the shapes it reads when given another', async () => {
     for (const [name, json] of [
       ['products.json', { products: [{ product_id: 'MUG' }] }],

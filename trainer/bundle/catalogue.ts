@@ -40,7 +40,8 @@ export async function readShopCatalogue(file: string): Promise<ShopCatalogueEntr
   });
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A BOM, as Windows PowerShell's `Out-File -Encoding utf8` and Notepad write, is no JSON token.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new Error(
       `catalogue ${file}: not JSON (${error instanceof Error ? error.message : String(error)})`,
