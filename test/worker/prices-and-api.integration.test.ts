@@ -325,6 +325,26 @@ describe('query validation: 400 naming the field', () => {
     ]);
   });
 
+  it('a parameter given twice is a 400 that says so, not that its value is wrong; repeats of parameters the API does not read are ignored', async () => {
+    const details = async (path: string) => {
+      const response = await call(path);
+      expect(response.status, path).toBe(400);
+      return ((await response.json()) as ErrorBody).error.details;
+    };
+    const once = 'must be given once';
+    expect(await details('/v1/recommendations?placement=home&placement=home')).toEqual([
+      { field: 'placement', reason: once },
+    ]);
+    expect(await details('/v1/recommendations?placement=home&limit=4&limit=8')).toEqual([
+      { field: 'limit', reason: once },
+    ]);
+    expect(await details(`/v1/prices?product_ids=${productId(0)}&product_ids=${productId(1)}`)).toEqual([
+      { field: 'product_ids', reason: once },
+    ]);
+    const tagged = await call('/v1/recommendations?placement=home&utm_source=a&utm_source=b');
+    expect(tagged.status).toBe(200);
+  });
+
   it('a list element is named with its index', async () => {
     const response = await call('/v1/prices?product_ids=A1,B2,b%00d');
     const body = (await response.json()) as ErrorBody;

@@ -12,7 +12,7 @@ import { SCREEN_HEADERS, SCREEN_HTML } from '../live/screen-page';
 import { log } from '../log';
 import { adminAuth, assertAdminEnabled } from '../middleware/admin-auth';
 import { holdoutPercent } from '../shopper';
-import { wholeNumberParam } from './params';
+import { singleValuedQuery, wholeNumberParam } from './params';
 import { rejectInvalid } from './query-errors';
 
 /** An operator's read, not a shopper's: it may wait longer than the cache budget of a page. */
@@ -33,41 +33,46 @@ const LiveQuerySchema = z.object({
  */
 export const adminLive = new Hono<AppEnv>()
   .get('/screen', screen)
-  .get('/', adminAuth(), zValidator('query', LiveQuerySchema, rejectInvalid('query')), async (c) => {
-    const redis = offRequestRedis(c.env, { timeoutMs: LIVE_READ_TIMEOUT_MS, retries: 0 });
-    if (redis === undefined) {
-      // No client: no Upstash settings, or a URL the client refuses (it names no part of the URL).
-      const problem = upstashUrlProblem(c.env) ?? 'No Upstash Redis is configured';
-      throw new ApiError(503, 'cache_missing', `${problem}: the live counters live in Upstash Redis`);
-    }
-    const { days } = c.req.valid('query');
-    const now = Date.now();
-    const window = lastDays(days, now);
-    // Never throws: checked beside the read, not after it.
-    const problems = countingProblems(c.env);
-    let figures: Awaited<ReturnType<typeof readLiveFigures>>;
-    try {
-      figures = await readLiveFigures(redis, c.env.SITE_ID, window);
-    } catch (error) {
-      log('warn', 'live_read_failed', { error });
-      throw new ApiError(503, 'cache_unavailable', 'The live counters could not be read from Redis');
-    }
-    const { lastCountedAt, ...counts } = figures;
-    c.header('cache-control', 'no-store');
-    const answer: LiveAnswer = {
-      site: c.env.SITE_ID,
-      from: window[0] ?? '',
-      to: window[window.length - 1] ?? '',
-      holdout_percent: holdoutPercent(c.env.HOLDOUT_PERCENT),
-      ...counts,
-      counting: {
-        as_of: new Date(now).toISOString(),
-        last_counted_at: lastCountedAt === null ? null : new Date(lastCountedAt).toISOString(),
-        problems: await problems,
-      },
-    };
-    return c.json(answer);
-  });
+  .get(
+    '/',
+    adminAuth(),
+    zValidator('query', singleValuedQuery(LiveQuerySchema), rejectInvalid('query')),
+    async (c) => {
+      const redis = offRequestRedis(c.env, { timeoutMs: LIVE_READ_TIMEOUT_MS, retries: 0 });
+      if (redis === undefined) {
+        // No client: no Upstash settings, or a URL the client refuses (it names no part of the URL).
+        const problem = upstashUrlProblem(c.env) ?? 'No Upstash Redis is configured';
+        throw new ApiError(503, 'cache_missing', `${problem}: the live counters live in Upstash Redis`);
+      }
+      const { days } = c.req.valid('query');
+      const now = Date.now();
+      const window = lastDays(days, now);
+      // Never throws: checked beside the read, not after it.
+      const problems = countingProblems(c.env);
+      let figures: Awaited<ReturnType<typeof readLiveFigures>>;
+      try {
+        figures = await readLiveFigures(redis, c.env.SITE_ID, window);
+      } catch (error) {
+        log('warn', 'live_read_failed', { error });
+        throw new ApiError(503, 'cache_unavailable', 'The live counters could not be read from Redis');
+      }
+      const { lastCountedAt, ...counts } = figures;
+      c.header('cache-control', 'no-store');
+      const answer: LiveAnswer = {
+        site: c.env.SITE_ID,
+        from: window[0] ?? '',
+        to: window[window.length - 1] ?? '',
+        holdout_percent: holdoutPercent(c.env.HOLDOUT_PERCENT),
+        ...counts,
+        counting: {
+          as_of: new Date(now).toISOString(),
+          last_counted_at: lastCountedAt === null ? null : new Date(lastCountedAt).toISOString(),
+          problems: await problems,
+        },
+      };
+      return c.json(answer);
+    },
+  );
 
 /**
  * `GET /admin/live/screen`: the page that shows `/admin/live` to a person (live/screen-page.ts). It needs

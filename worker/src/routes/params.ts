@@ -12,6 +12,26 @@ export const MAX_PRODUCT_IDS = 50;
 export const productIdSchema = z.string().trim().regex(PRODUCT_ID_PATTERN, PRODUCT_ID_RULE);
 
 /**
+ * A query schema whose parameters are each given once. Hono hands a repeated one (`?limit=4&limit=8`)
+ * to the schema as a list, which the field's own rule then refused with a reason about its value
+ * ("must be one of home, product, …" for `placement=home&placement=home`, "expected string, received
+ * array"): a 400 that sent the caller looking at the wrong thing. Now each repeated parameter the
+ * schema reads is named with "must be given once"; repeats of others (`utm_source`) are ignored, as
+ * any parameter the API does not read is.
+ */
+export function singleValuedQuery<T extends z.ZodObject>(schema: T) {
+  return z.preprocess((query, ctx) => {
+    if (typeof query !== 'object' || query === null) return query;
+    for (const [name, value] of Object.entries(query)) {
+      if (Object.hasOwn(schema.shape, name) && Array.isArray(value)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'must be given once' });
+      }
+    }
+    return query;
+  }, schema);
+}
+
+/**
  * A query parameter that may be left out, read as left out when its value is empty or blank:
  * `?product_id=&category=&limit=` is how URL templates (DESIGN.md's own) and HTML forms send an
  * optional field that has no value. Before, `limit=` was the number 0 and `product_id=` an invalid

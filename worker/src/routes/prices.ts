@@ -20,6 +20,7 @@ import {
   refuseUserIdWhenUntracked,
   requestUserId,
   shopperQueryShape,
+  singleValuedQuery,
   userIdSchema,
   userSignatureSchema,
 } from './params';
@@ -124,7 +125,7 @@ export const prices = new Hono<AppEnv>()
       assertQueryLength(c.req.url);
       await next();
     },
-    zValidator('query', PricesQuerySchema, rejectInvalid('query')),
+    zValidator('query', singleValuedQuery(PricesQuerySchema), rejectInvalid('query')),
     async (c) => {
       const query = c.req.valid('query');
       const userId = await requestUserId(c, c.env, query);
@@ -171,7 +172,7 @@ export const prices = new Hono<AppEnv>()
       }
       await next();
     },
-    zValidator('query', VerifyQuerySchema, rejectInvalid('query')),
+    zValidator('query', singleValuedQuery(VerifyQuerySchema), rejectInvalid('query')),
     zValidator('json', VerifyBodySchema, rejectInvalid('body')),
     async (c) => {
       // Signed with PRICE_SIGNING_KEY; during a rotation PRICE_SIGNING_KEY_PREVIOUS verifies too.

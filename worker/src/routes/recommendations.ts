@@ -13,6 +13,7 @@ import {
   refuseUserIdWhenUntracked,
   requestUserId,
   shopperQueryShape,
+  singleValuedQuery,
   wholeNumberParam,
 } from './params';
 import { assertQueryLength, rejectInvalid } from './query-errors';
@@ -71,7 +72,7 @@ export const recommendations = new Hono<AppEnv>().get(
     assertQueryLength(c.req.url);
     await next();
   },
-  zValidator('query', RecommendationsQuerySchema, rejectInvalid('query')),
+  zValidator('query', singleValuedQuery(RecommendationsQuerySchema), rejectInvalid('query')),
   async (c) => {
     const query = c.req.valid('query');
     const recommendationQuery = {
