@@ -8,9 +8,6 @@
  * (trainer/forecast/backtest.ts) and prints one table beside baselines.
  */
 
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../data/lines';
 import { inputName, isFormat, openSource } from '../data/sources';
@@ -18,6 +15,7 @@ import { type BacktestResult, backtest } from '../forecast/backtest';
 import { forecastLevel } from '../forecast/smoothing';
 import { type ForecastLevel, type WeeklySeries, weeklySeries, weekStart } from '../forecast/weekly';
 import { csvField } from '../pipeline/recommend';
+import { writeTextAtomically } from '../pipeline/write-text-atomically';
 import { choice, parseArgs, positiveInt, required, runCommand, UsageError } from './args';
 import { checkOutputFile } from './output-file';
 import { writeResultRecord } from './result-record';
@@ -84,29 +82,22 @@ async function writeForecasts(
   horizon: number,
   out: string,
 ): Promise<void> {
-  const temp = `${out}.tmp-${process.pid}`;
-  const file = createWriteStream(temp);
-  try {
-    file.write('item_id,store_id,date,forecast\n');
-    for (const s of [...series.values()].sort(
-      (a, b) => a.item.localeCompare(b.item) || a.store.localeCompare(b.store),
-    )) {
+  const sorted = [...series.values()].sort(
+    (a, b) => a.item.localeCompare(b.item) || a.store.localeCompare(b.store),
+  );
+  function* csv(): Generator<string> {
+    yield 'item_id,store_id,date,forecast\n';
+    for (const s of sorted) {
       const { level } = forecastLevel(s.values);
       const lines = Array.from(
         { length: horizon },
         (_, h) =>
           `${csvField(s.item)},${csvField(s.store)},${weekStart(lastWeek + 1 + h)},${level.toFixed(2)}`,
       );
-      if (!file.write(`${lines.join('\n')}\n`)) await once(file, 'drain');
+      yield `${lines.join('\n')}\n`;
     }
-    file.end();
-    await once(file, 'finish');
-    await rename(temp, out);
-  } catch (error) {
-    file.destroy();
-    await rm(temp, { force: true });
-    throw error;
   }
+  await writeTextAtomically(out, csv());
 }
 
 /** The backtest as a Markdown table. */

@@ -1,8 +1,5 @@
 /** `npm run recommend`: every user's top-k from the exported ONNX graph, as CSV. */
 
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { type ModelRole, popularityOrder } from '../../contracts/manifest';
 import { BundleError, readBundle } from '../bundle/read-bundle';
 import { InputError } from '../data/lines';
@@ -10,6 +7,7 @@ import { aggregate, denseRow, forEachInRow, rowHasValues } from '../data/matrix'
 import { type Format, openSource, readAll } from '../data/sources';
 import { loadRecommender } from '../onnx/run';
 import { servedTopK } from '../onnx/served-top-k';
+import { writeTextAtomically } from './write-text-atomically';
 
 /** Options of `recommendToCsv`. */
 export interface RecommendOptions {
@@ -51,11 +49,9 @@ export async function recommendToCsv(
   const userList = [...users];
   const n = items.length;
   const runner = await loadRecommender(await bundle.modelBytes(entry));
-  const temp = `${options.out}.tmp-${process.pid}`;
-  const out = createWriteStream(temp);
   let rows = 0;
-  try {
-    out.write('user_id,item_id,rank,score\n');
+  async function* csv(): AsyncGenerator<string> {
+    yield 'user_id,item_id,rank,score\n';
     const chunk = 256;
     const history = new Float32Array(chunk * n);
     const mask = new Float32Array(chunk * n);
@@ -108,15 +104,11 @@ export async function recommendToCsv(
         });
       });
       rows += lines.length;
-      if (lines.length > 0 && !out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
+      if (lines.length > 0) yield `${lines.join('\n')}\n`;
     }
-    out.end();
-    await once(out, 'finish');
-    await rename(temp, options.out);
-  } catch (error) {
-    out.destroy();
-    await rm(temp, { force: true });
-    throw error;
+  }
+  try {
+    await writeTextAtomically(options.out, csv());
   } finally {
     await runner.close();
   }

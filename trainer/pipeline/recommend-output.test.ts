@@ -1,0 +1,36 @@
+/** What `recommend` leaves behind when its output cannot be written (a full disk). */
+import { existsSync, symlinkSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeFixtureBundle } from '../bundle/fixture';
+import { recommendToCsv } from './recommend';
+
+describe('recommend on a full disk', { timeout: 60_000 }, () => {
+  it('rejects with ENOSPC (an error message, not a crash) and removes its temporary file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-recommend-output-'));
+    const model = path.join(dir, 'bundle');
+    await writeFixtureBundle(model, { items: 20 });
+    // 600 shoppers: three model runs of 256, so the header's write fails while a run is under way.
+    const events = Array.from({ length: 600 }, (_, shopper) => ({
+      type: 'track',
+      event: 'Product Viewed',
+      anonymousId: `a${shopper}`,
+      timestamp: new Date(Date.UTC(2024, 4, 1, 10, shopper % 60)).toISOString(),
+      properties: { product_id: `P${String((shopper % 20) + 1).padStart(4, '0')}` },
+    }));
+    const input = path.join(dir, 'events.jsonl');
+    await writeFile(input, `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
+    const out = path.join(dir, 'top.csv');
+    // Every write to /dev/full fails with ENOSPC, as on a full disk.
+    const temp = `${out}.tmp-${process.pid}`;
+    symlinkSync('/dev/full', temp);
+
+    await expect(recommendToCsv({ model, format: 'events', input, k: 5, out })).rejects.toMatchObject({
+      code: 'ENOSPC',
+    });
+    expect(existsSync(temp)).toBe(false);
+    expect(existsSync(out)).toBe(false);
+  });
+});
