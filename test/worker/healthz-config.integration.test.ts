@@ -226,6 +226,15 @@ describe('/healthz config', () => {
     expect(apart.components.config).toEqual({ status: 'ok' });
   });
 
+  it('names a USER_ID_SECRET of only whitespace, which the worker treats as unset: degraded', async () => {
+    const body = await healthz({ USER_ID_SECRET: ' \n' });
+    expect(body.components.config).toEqual({
+      status: 'degraded',
+      detail:
+        'USER_ID_SECRET is set but blank, so it is no secret: user ids are taken without a signature until it gets a value (e.g. openssl rand -base64 32, then sign user ids with it) or is removed',
+    });
+  });
+
   it('names the Segment server key being the (public) write key: degraded, no value shown', async () => {
     const shared = await healthz({
       SEGMENT_WRITE_KEY: 'secret-marker-segment',

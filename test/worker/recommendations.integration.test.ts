@@ -311,6 +311,17 @@ describe('signed user ids (USER_ID_SECRET)', () => {
     expect((await recommend('placement=home&limit=4', {}, secret)).response.status).toBe(200);
   });
 
+  it('a USER_ID_SECRET of only whitespace is no secret: user ids are taken as without one, not signed with a key anyone can guess', async () => {
+    const userId = `auth0|user-${crypto.randomUUID()}`;
+    const header = { 'x-rx-user-id': encodeURIComponent(userId) };
+    for (const blank of [' ', '\n', ' \t ']) {
+      // Before: the id was demanded with a signature under the blank key, which anyone can compute, so
+      // the shop believed its user ids unclaimable when they were not.
+      const unsigned = await recommend('placement=home&limit=4', header, { USER_ID_SECRET: blank });
+      expect(unsigned.response.status).toBe(200);
+    }
+  });
+
   it('signs as a shop server does with Node: hex HMAC-SHA256 of the id under the secret', async () => {
     // node -e "console.log(require('crypto').createHmac('sha256','k').update('u-1').digest('hex'))"
     expect(await signUserId('k', 'u-1')).toBe(

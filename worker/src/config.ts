@@ -3,7 +3,11 @@ import { segmentKeysProblem } from './events/segment-auth';
 import { logConfigProblem } from './log';
 import { proxySettings } from './proxy/config';
 import { parseSetting, parseShopOrigins, SETTINGS, type SettingName, type SettingValue } from './settings';
-import { sharedSecretProblem, userIdSecretSharedWith } from './shopper/user-signature';
+import {
+  blankUserIdSecretProblem,
+  sharedSecretProblem,
+  userIdSecretSharedWith,
+} from './shopper/user-signature';
 
 /**
  * Reading the worker's settings: each one's value by its rule in settings.ts, with a bad entry's
@@ -75,12 +79,15 @@ function findProblems(env: Env): Found {
     if (problem !== undefined) problems.push(problem);
   }
   parseShopOrigins(env.SHOP_ORIGINS, problems);
-  // The only checks of secrets: whether two are equal, never their values (the problem names both).
+  // The only checks of secrets: whether two are equal or one is blank, never their values (the problems
+  // name the settings).
   const sharedSecret = sharedSecretProblem(env);
   if (sharedSecret !== undefined) {
     broken = true;
     problems.push(sharedSecret);
   }
+  const blankUserIdSecret = blankUserIdSecretProblem(env);
+  if (blankUserIdSecret !== undefined) problems.push(blankUserIdSecret);
   const sharedWriteKey = segmentKeysProblem(env);
   if (sharedWriteKey !== undefined) problems.push(sharedWriteKey);
   // Nothing (no problems) when ORIGIN_URL is not set: the proxy's settings are then not used. When it
@@ -117,11 +124,12 @@ export function configBroken(env: Env): boolean {
 }
 
 function check(env: Env): Found {
-  // Secrets stay out of the memo's key: only which price key, if any, USER_ID_SECRET repeats, and
-  // whether the two Segment write keys are one.
+  // Secrets stay out of the memo's key: only which price key, if any, USER_ID_SECRET repeats, whether
+  // it is blank, and whether the two Segment write keys are one.
   const key = JSON.stringify([
     ...CHECKED.map((name) => env[name]),
     userIdSecretSharedWith(env),
+    blankUserIdSecretProblem(env) !== undefined,
     segmentKeysProblem(env) !== undefined,
   ]);
   let result = found.get(key);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { PRODUCT_ID_PATTERN, PRODUCT_ID_RULE } from '../../../contracts/api-types';
 import { ApiError } from '../errors';
 import { USER_ID_HEADER, USER_ID_PATTERN } from '../shopper';
-import { userSignatureValid } from '../shopper/user-signature';
+import { usableUserIdSecret, userSignatureValid } from '../shopper/user-signature';
 
 export { PRODUCT_ID_PATTERN };
 export const MAX_PRODUCT_IDS = 50;
@@ -94,7 +94,7 @@ export const shopperQueryShape = {
 /**
  * The logged-in shopper's id: the `user_id` query parameter (validated with the query), else the
  * `x-rx-user-id` header, percent-encoded UTF-8 (what the plugin sends). 400 naming the header when
- * it cannot be decoded, is not a valid id, or comes with `tracking=off`. With `USER_ID_SECRET` set,
+ * it cannot be decoded, is not a valid id, or comes with `tracking=off`. With `USER_ID_SECRET` set (not blank),
  * 403 unless `user_sig` (query) or `x-rx-user-sig` signs it.
  */
 export async function requestUserId(
@@ -103,7 +103,8 @@ export async function requestUserId(
   query: { user_id?: string; user_sig?: string; tracking?: 'off' },
 ): Promise<string | undefined> {
   const userId = query.user_id || userIdFromHeader(c, query);
-  if (userId === undefined || !env.USER_ID_SECRET) return userId;
+  const secret = usableUserIdSecret(env);
+  if (userId === undefined || secret === undefined) return userId;
   const signature = query.user_sig ?? signatureFromHeader(c);
   if (!signature) {
     throw new ApiError(403, 'user_signature_required', 'This API takes a user id only with its signature', [
@@ -113,7 +114,7 @@ export async function requestUserId(
       },
     ]);
   }
-  if (!(await userSignatureValid(env.USER_ID_SECRET, userId, signature))) {
+  if (!(await userSignatureValid(secret, userId, signature))) {
     throw new ApiError(403, 'user_signature_invalid', 'The signature does not sign this user id', [
       { field: 'user_sig', reason: 'does not match the user id' },
     ]);

@@ -35,6 +35,26 @@ export async function userSignatureValid(
 type SigningSecrets = Pick<Env, 'USER_ID_SECRET' | 'PRICE_SIGNING_KEY' | 'PRICE_SIGNING_KEY_PREVIOUS'>;
 
 /**
+ * USER_ID_SECRET as the worker uses it: undefined when unset, empty or only whitespace. A blank value
+ * is no secret (anyone can compute a signature under a space), so demanding signatures under it would
+ * only make the shop believe its user ids unclaimable. It counts as unset, as a blank price signing key
+ * does (prices/price-token.ts usableSigningSecret), and `/healthz` names it (blankUserIdSecretProblem).
+ */
+export function usableUserIdSecret(env: Pick<Env, 'USER_ID_SECRET'>): string | undefined {
+  return env.USER_ID_SECRET?.trim() ? env.USER_ID_SECRET : undefined;
+}
+
+/** What `/healthz` and the log say of a USER_ID_SECRET set to only whitespace; undefined otherwise. */
+export function blankUserIdSecretProblem(env: Pick<Env, 'USER_ID_SECRET'>): string | undefined {
+  if (env.USER_ID_SECRET === undefined || env.USER_ID_SECRET === '' || usableUserIdSecret(env))
+    return undefined;
+  return (
+    'USER_ID_SECRET is set but blank, so it is no secret: user ids are taken without a signature until it ' +
+    'gets a value (e.g. openssl rand -base64 32, then sign user ids with it) or is removed'
+  );
+}
+
+/**
  * The price key USER_ID_SECRET is equal to, if any. Both are HMAC-SHA256 keys over text, so with one
  * secret for both, a user id's signature is a price token's MAC: whoever gets an id of their choosing
  * signed (`v2.<key id>.<claims of any price>`, at a sign-up whose id the shopper picks) holds a token the
@@ -44,7 +64,7 @@ type SigningSecrets = Pick<Env, 'USER_ID_SECRET' | 'PRICE_SIGNING_KEY' | 'PRICE_
 export function userIdSecretSharedWith(
   env: SigningSecrets,
 ): 'PRICE_SIGNING_KEY' | 'PRICE_SIGNING_KEY_PREVIOUS' | undefined {
-  const secret = env.USER_ID_SECRET;
+  const secret = usableUserIdSecret(env);
   if (!secret) return undefined;
   if (secret === env.PRICE_SIGNING_KEY) return 'PRICE_SIGNING_KEY';
   if (secret === env.PRICE_SIGNING_KEY_PREVIOUS) return 'PRICE_SIGNING_KEY_PREVIOUS';
