@@ -196,6 +196,32 @@ describe('enrichEvents redacts the URL fields of every event it enriches', () =>
       products: [{ product_id: 'P1', url: redactedOrder }, { product_id: 'P2' }],
     });
   });
+
+  it("RudderStack JS's tab_url (location.href, query and fragment) and initial_referrer", async () => {
+    // RudderStack JS puts these in context.page of every event and in a page call's properties: tab_url is
+    // location.href as it is, beside the url it cleans up, so a WooCommerce order key left it unredacted.
+    const orderPage = 'https://woo.example/checkout/order-received/4821/?key=wc_order_abc123';
+    const stored = `https://woo.example/checkout/order-received/4821/?key=${REDACTED}`;
+    const page = {
+      url: orderPage,
+      tab_url: `${orderPage}#access_token=eyJhbGciOiJIUzI1NiJ9`,
+      initial_referrer: `https://shop.example.com${reset}`,
+    };
+    const event: RxEvent = {
+      type: 'page',
+      anonymousId: 'a1',
+      context: { page },
+      properties: { ...page },
+    };
+    const [enriched] = await enrichEvents(workerEnv(), [event]);
+    const redacted = {
+      url: stored,
+      tab_url: `${stored}#access_token=${REDACTED}`,
+      initial_referrer: `https://shop.example.com${redactedReset}`,
+    };
+    expect(enriched?.context?.page).toEqual(redacted);
+    expect(enriched?.properties).toEqual(redacted);
+  });
 });
 
 describe('through the intake, the queue and the consumer', () => {

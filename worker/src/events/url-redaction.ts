@@ -171,7 +171,12 @@ export function redactSearch(search: string): string {
   return search.startsWith('?') ? `?${redactParameters(search.slice(1))}` : redactParameters(search);
 }
 
-const URL_FIELDS = ['url', 'path', 'referrer'] as const;
+/**
+ * `tab_url` and `initial_referrer` are RudderStack JS's (context.page of every event, and a page call's
+ * properties): `tab_url` is `location.href` as it is, query and fragment included, beside the `url` it
+ * cleans up, so redacting `url` alone left the same credential there.
+ */
+const URL_FIELDS = ['url', 'path', 'referrer', 'tab_url', 'initial_referrer'] as const;
 
 /** Redacts the URL fields of one `properties`-like or `context.page`-like record, in place. */
 function redactRecord(record: unknown): void {
@@ -185,7 +190,8 @@ function redactRecord(record: unknown): void {
 }
 
 /**
- * The URL-valued fields an event is stored with: `properties.url|path|referrer|search` (a page call's),
+ * The URL-valued fields an event is stored with: `properties.url|path|referrer|search` (a page call's,
+ * with RudderStack JS's `tab_url|initial_referrer`),
  * the same fields of `context.page` (every plugin and analytics.js event), `context.referrer.url` and
  * each `properties.products[].url`. Returns copies of the objects it changes; the rest is shared.
  */
