@@ -329,7 +329,7 @@ describe('/healthz config', () => {
         {
           level: 'warn',
           event: 'config_problem',
-          problem: 'CACHE_TTL_SECONDS must be a whole number of seconds > 0, got "an hour"',
+          problem: 'CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 3153600000, got "an hour"',
         },
       ]);
     } finally {

@@ -63,12 +63,21 @@ const cases: Case[] = [
   {
     name: 'CACHE_TTL_SECONDS',
     read: (raw) => setting({ CACHE_TTL_SECONDS: raw }, 'CACHE_TTL_SECONDS'),
-    valid: [['600', 600]],
+    valid: [
+      ['600', 600],
+      ['3153600000', 3_153_600_000],
+    ],
     fallback: 300,
     bad: [
-      ['1.5', 300, 'CACHE_TTL_SECONDS must be a whole number of seconds > 0, got "1.5"'],
-      ['0', 300, 'CACHE_TTL_SECONDS must be a whole number of seconds > 0, got "0"'],
-      ['5m', 300, 'CACHE_TTL_SECONDS must be a whole number of seconds > 0, got "5m"'],
+      ['1.5', 300, 'CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 3153600000, got "1.5"'],
+      ['0', 300, 'CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 3153600000, got "0"'],
+      ['5m', 300, 'CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 3153600000, got "5m"'],
+      // The entry's TTL is twice this, in ms: 2e19 is past what Redis takes, so every cache write failed.
+      [
+        '1e16',
+        3_153_600_000,
+        'CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 3153600000, got "1e16"; using 3153600000',
+      ],
     ],
   },
   {

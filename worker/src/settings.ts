@@ -102,6 +102,28 @@ function activityDaysRule(fallback: number): SettingRule<number> {
   };
 }
 
+/**
+ * Bounds of `CACHE_TTL_SECONDS`: a whole second, up to a hundred years (as ACTIVITY_DAYS_MAX). An
+ * entry's Redis TTL is twice the setting, in milliseconds (recommendation-cache.ts): from about 5e15
+ * seconds on, Redis refuses that PX and every cache write failed; past the bound the bound is used.
+ */
+export const CACHE_TTL_SECONDS_MAX = 36_500 * 86_400;
+
+function cacheTtlRule(fallback: number): SettingRule<number> {
+  const whole = (value: number) => Number.isInteger(value) && value >= 1;
+  return {
+    ...numberRule(
+      `a whole number of seconds from 1 to ${CACHE_TTL_SECONDS_MAX}`,
+      fallback,
+      (value) => whole(value) && value <= CACHE_TTL_SECONDS_MAX,
+    ),
+    nearest(text) {
+      const value = Number(text);
+      return whole(value) ? Math.min(CACHE_TTL_SECONDS_MAX, value) : undefined;
+    },
+  };
+}
+
 /** Most shards `OUTBOX_SHARDS` may ask for: `/healthz` asks each one for its status. */
 export const MAX_OUTBOX_SHARDS = 32;
 
@@ -127,11 +149,7 @@ export const SETTINGS = {
   RX_CONSENT: { ...choiceRule({ required: true, 'not-required': false }, false), proxyMode: true },
   RX_HONOUR_GPC: { ...choiceRule(BOOLEAN, false), proxyMode: true },
   CACHE_BUDGET_MS: numberRule('a number of milliseconds > 0', 50, (value) => value > 0),
-  CACHE_TTL_SECONDS: numberRule(
-    'a whole number of seconds > 0',
-    300,
-    (value) => Number.isInteger(value) && value > 0,
-  ),
+  CACHE_TTL_SECONDS: cacheTtlRule(300),
   /**
    * How long a shopper's recent activity, purchases and cache generation live in Redis after their
    * last event, in days. A signed-in shopper's live longer by default: most customers come back after

@@ -26,7 +26,7 @@ export {
   type RecommendedItem,
 } from './types';
 
-/** `CACHE_TTL_SECONDS`: a whole number of seconds > 0, else 300 (settings.ts). */
+/** `CACHE_TTL_SECONDS`: a whole number of seconds from 1 to 100 years, else 300 (settings.ts). */
 function ttlSeconds(env: Pick<Env, 'CACHE_TTL_SECONDS'>): number {
   return setting(env, 'CACHE_TTL_SECONDS');
 }
