@@ -6,8 +6,9 @@ import { ApiError, errorBody } from '../errors';
 /**
  * 413 with the JSON error format when the body is over `maxBytes` (the event routes: Segment's limits,
  * 32 KB for one call and 500 KB for a batch; an admin model file: MAX_BUNDLE_BYTES). Hono's bodyLimit
- * checks Content-Length and the bytes actually read, so a chunked body or a lying header does not get
- * past it, and nothing beyond the limit is buffered.
+ * checks Content-Length when there is one (the runtime delivers no more of the body than it says, so
+ * a small header cannot carry a large body) and counts the bytes read of a chunked body, so nothing
+ * beyond the limit is buffered either way.
  */
 export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
