@@ -14,6 +14,7 @@ import type { Env } from '../../worker/src/env';
 import { enrichEvents } from '../../worker/src/events/enrich';
 import {
   DELIVERY_BATCH,
+  DELIVERY_BYTES,
   type EventOutbox,
   holdEvents,
   MAX_HELD_EVENTS,
@@ -325,6 +326,43 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     expect(delivered.map((batch) => batch.length)).toEqual([DELIVERY_BATCH, 20]);
     expect(delivered.flat()).toEqual(events.map((event) => event.messageId));
     expect(await waitForRunCount(run, total, 60_000)).toBe(total);
+  });
+
+  it('a delivery reads at most DELIVERY_BYTES of held events, so a backlog of large events is not parsed 500 at a time', async () => {
+    const run = runId();
+    // Events near the largest the intake takes (32 KB as sent, more once enriched): 500 of them in one
+    // delivery would be tens of MB of JSON parsed at once in a 128 MB isolate.
+    const padding = 'x'.repeat(60_000);
+    const events = (await storedRun(run)).flatMap((event, i) =>
+      Array.from({ length: 40 }, (_, j) => ({
+        ...event,
+        messageId: `${event.messageId}-${i}-${j}`,
+        properties: { ...event.properties, padding },
+      })),
+    );
+    const delivered: number[][] = [];
+    await runInDurableObject(outbox(), (instance: EventOutbox) => {
+      // Counted, not sent on: the point is what one delivery holds in memory.
+      instance.deliver = async (batch) => {
+        delivered.push(batch.map((event) => JSON.stringify(event).length));
+      };
+    });
+    expect((await outbox().hold(events)).waiting).toBe(events.length);
+    for (let alarm = 0; alarm < 10 && (await outbox().status()).waiting > 0; alarm++)
+      await runDurableObjectAlarm(outbox());
+    await waitFor(
+      () => outbox().status(),
+      (status) => status.waiting === 0,
+      10_000,
+    );
+
+    expect(delivered.flat()).toHaveLength(events.length);
+    expect(delivered.length).toBeGreaterThan(1);
+    for (const batch of delivered) {
+      // Each delivery stops at the first event that reaches the bound (so one event always goes).
+      const total = batch.reduce((sum, bytes) => sum + bytes, 0);
+      expect(total - (batch.at(-1) ?? 0)).toBeLessThan(DELIVERY_BYTES);
+    }
   });
 
   it(`refuses events past ${MAX_HELD_EVENTS.toLocaleString('en')} held, and the caller learns it`, async () => {

@@ -14,6 +14,12 @@ import { sendStoredEvents } from '../producer';
 export const MAX_HELD_EVENTS = 100_000;
 /** Events sent on per alarm (a few `sendBatch` calls); a longer backlog continues at once. */
 export const DELIVERY_BATCH = 500;
+/**
+ * Most bytes of held events one alarm reads (it stops at the first event that reaches this): 500
+ * events near the intake's size limit would be tens of MB of JSON, text and parsed objects both in
+ * memory at once, in an isolate of 128 MB. Ordinary events (~1 KB) still go 500 at a time.
+ */
+export const DELIVERY_BYTES = 4 * 1024 * 1024;
 
 /** A queue send that hangs must not hold the backlog: past this the delivery counts as failed. */
 const DELIVERY_DEADLINE_MS = 30_000;
@@ -179,14 +185,9 @@ export class EventOutbox extends DurableObject<Env> {
     return { held, alreadyHeld, refused: 0, waiting };
   }
 
-  /** One delivery: the oldest DELIVERY_BATCH events to the queue, then the next batch or a retry. */
+  /** One delivery: the oldest held events (nextDelivery) to the queue, then the next batch or a retry. */
   override async alarm(): Promise<void> {
-    const rows = this.sql
-      .exec<{ seq: number; body: string }>(
-        'SELECT seq, body FROM held_events ORDER BY seq LIMIT ?',
-        DELIVERY_BATCH,
-      )
-      .toArray();
+    const rows = this.nextDelivery();
     const last = rows.at(-1);
     if (last === undefined) {
       this.sql.exec('DELETE FROM delivery');
@@ -220,6 +221,21 @@ export class EventOutbox extends DurableObject<Env> {
     const waiting = this.waiting();
     log('info', 'outbox_delivered', { delivered: rows.length, waiting });
     if (waiting > 0) await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** The oldest held events, up to DELIVERY_BATCH of them and DELIVERY_BYTES (read row by row). */
+  private nextDelivery(): { seq: number; body: string }[] {
+    const rows: { seq: number; body: string }[] = [];
+    let bytes = 0;
+    for (const row of this.sql.exec<{ seq: number; body: string }>(
+      'SELECT seq, body FROM held_events ORDER BY seq LIMIT ?',
+      DELIVERY_BATCH,
+    )) {
+      rows.push(row);
+      bytes += row.body.length;
+      if (bytes >= DELIVERY_BYTES) break;
+    }
+    return rows;
   }
 
   async status(): Promise<OutboxStatus> {

@@ -11,6 +11,7 @@ import type { HoldResult, OutboxStatus } from './event-outbox-object';
 
 export {
   DELIVERY_BATCH,
+  DELIVERY_BYTES,
   EventOutbox,
   type HoldResult,
   MAX_HELD_EVENTS,
