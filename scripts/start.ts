@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     shop: portFromEnv(env, PORT_VARS.shop, DEFAULT_PORTS.shop),
     upstash: portFromEnv(env, PORT_VARS.upstash, DEFAULT_PORTS.upstash),
     mongo: portFromEnv(env, PORT_VARS.mongo, DEFAULT_PORTS.mongo),
+    // Off unless set (blank: off too); checked and passed on like the other ports.
+    inspector: env[PORT_VARS.inspector]?.trim() ? portFromEnv(env, PORT_VARS.inspector, 0) : undefined,
   };
   // ORIGIN_URL from the environment, else from wrangler.toml's [vars], else the demo shop; an empty
   // setting in the environment overrides the file's (empty means the setting's default).
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
     shopPort: ports.shop,
     upstashPort: ports.upstash,
     mongoPort: ports.mongo,
+    inspectorPort: ports.inspector,
     workerVars,
     dataDir,
     shopScriptMode: values['script-mode'],

@@ -36,6 +36,8 @@ export interface DevWorkerSpec {
    * outright, its exit hook that stops this group never ran), and this process stops its group.
    */
   exitWithParent?: boolean;
+  /** workerd's DevTools inspector port (0: a free one); absent: `RX_INSPECTOR_PORT`, else off. */
+  inspectorPort?: number;
 }
 
 /** How long the worker gets to dispose of itself (workerd included) once the parent is gone. */
@@ -116,6 +118,13 @@ function announceReloads(worker: unknown): void {
   });
 }
 
+/** The inspector wrangler is asked for: the spec's port, else `RX_INSPECTOR_PORT` (blank: off), else off. */
+function inspectorOf(spec: DevWorkerSpec): { port: number } | false {
+  if (spec.inspectorPort !== undefined) return { port: spec.inspectorPort };
+  const fromEnv = process.env.RX_INSPECTOR_PORT?.trim();
+  return fromEnv ? { port: Number(fromEnv) } : false;
+}
+
 function parseSpec(argument: string | undefined): DevWorkerSpec {
   if (!argument) throw new Error('usage: dev-worker-main.ts <DevWorkerSpec JSON>');
   const spec = JSON.parse(argument) as Partial<DevWorkerSpec>;
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
     },
     dev: {
       remote: false,
-      inspector: process.env.RX_INSPECTOR_PORT ? { port: Number(process.env.RX_INSPECTOR_PORT) } : false,
+      inspector: inspectorOf(spec),
       // Not the bundler's watch, which is always on: a change to the worker's code reloads it (announceReloads).
       watch: false,
       liveReload: false,

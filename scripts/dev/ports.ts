@@ -52,12 +52,18 @@ export async function freePort(host: string): Promise<number> {
   return port;
 }
 
-/** Reads a port from an environment variable; throws a one-line error naming the variable when it is not a port. */
+/**
+ * Reads a port from an environment variable; throws a one-line error naming the variable when it is not
+ * a port. Blank (only spaces, a CRLF file's `\r`) is unset, as `demo:traffic` reads it: `Number(' ')` is
+ * 0, which put the worker on a free port where `demo:traffic` would not look. Only decimal digits: the
+ * text is what `demo:traffic` puts in its URL (`0x1F90`, `1e3` read as numbers here but not there).
+ */
 export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  const trimmed = text?.trim();
+  if (text === undefined || trimmed === '') return fallback;
+  const port = Number(trimmed);
+  if (!/^\d+$/.test(trimmed ?? '') || port > 65_535) {
     throw new Error(`${name} must be a port number from 0 to 65535, got "${text}"`);
   }
   return port;

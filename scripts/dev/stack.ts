@@ -19,6 +19,7 @@ export const PORT_VARS = {
   shop: 'RX_SHOP_PORT',
   upstash: 'RX_UPSTASH_PORT',
   mongo: 'RX_MONGO_PORT',
+  inspector: 'RX_INSPECTOR_PORT',
 } as const;
 
 export interface StackOptions {
@@ -29,6 +30,11 @@ export interface StackOptions {
   shopPort?: number;
   upstashPort?: number;
   mongoPort?: number;
+  /**
+   * workerd's DevTools inspector (`RX_INSPECTOR_PORT`; 0: a free one). Undefined: off, unless the
+   * environment sets `RX_INSPECTOR_PORT` (dev-worker-main.ts reads it then, unchecked).
+   */
+  inspectorPort?: number;
   /**
    * Worker settings and secrets (e.g. from the environment). `ORIGIN_URL` replaces the demo shop,
    * `UPSTASH_REDIS_REST_URL` + `_TOKEN` the local Upstash server, `MONGODB_URI` the local MongoDB server.
@@ -131,6 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     [useShop ? options.shopPort : undefined, PORT_VARS.shop],
     [useUpstash ? options.upstashPort : undefined, PORT_VARS.upstash],
     [useMongo ? options.mongoPort : undefined, PORT_VARS.mongo],
+    [options.inspectorPort, PORT_VARS.inspector],
   ]);
 
   // Check every fixed port first, so a taken one fails before anything starts.
@@ -145,6 +152,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (useShop) await assertFree(options.shopPort, PORT_VARS.shop, 'demo shop');
   if (useUpstash) await assertFree(options.upstashPort, PORT_VARS.upstash, 'local Upstash');
   if (useMongo) await assertFree(options.mongoPort, PORT_VARS.mongo, 'local MongoDB');
+  await assertFree(options.inspectorPort, PORT_VARS.inspector, "workerd's inspector");
 
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'rx-stack-'));
@@ -215,6 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logLevel: options.wranglerLogLevel,
       watch: true,
       watchIntervalMs: options.watchIntervalMs,
+      inspectorPort: options.inspectorPort,
     }).catch((error: unknown): never => {
       if (!(error instanceof WorkerPortTakenError)) throw error;
       if (options.workerPort) throw new PortTakenError(error.port, PORT_VARS.worker, 'worker', portAdvice);

@@ -177,6 +177,8 @@ export interface WranglerDevOptions {
    */
   watch?: boolean;
   watchIntervalMs?: number;
+  /** workerd's DevTools inspector port (0: a free one); undefined: `RX_INSPECTOR_PORT`, else off. */
+  inspectorPort?: number;
 }
 
 export interface WranglerDev {
@@ -243,6 +245,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     persistTo: options.persistTo,
     logLevel: options.logLevel ?? 'log',
     exitWithParent: true,
+    ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
   };
   const args = ['--import', 'tsx', DEV_WORKER_MAIN, JSON.stringify(spec)];
   const child = spawn(process.execPath, args, {

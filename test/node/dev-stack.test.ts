@@ -163,6 +163,23 @@ describe('ports', () => {
     expect(() => portFromEnv({ RX_PORT: '99999' }, 'RX_PORT', 8787)).toThrow('RX_PORT must be a port number');
   });
 
+  it('takes a blank port as unset, not as 0 (a free port demo:traffic cannot find)', () => {
+    // Number(' ') is 0: `RX_PORT=' '` (or a CRLF .env's `RX_PORT=\r`) put the worker on a random port,
+    // while demo:traffic, which trims, went to 8787.
+    expect(portFromEnv({ RX_PORT: ' ' }, 'RX_PORT', 8787)).toBe(8787);
+    expect(portFromEnv({ RX_PORT: '\r' }, 'RX_PORT', 8787)).toBe(8787);
+    expect(portFromEnv({ RX_PORT: ' 8799 ' }, 'RX_PORT', 8787)).toBe(8799);
+  });
+
+  it('refuses a port that is not written in decimal digits', () => {
+    // Number() reads these, but demo:traffic puts RX_PORT's text into its URL as it is.
+    for (const text of ['0x1F90', '1e3', '8787.0', '-0', '+8787']) {
+      expect(() => portFromEnv({ RX_PORT: text }, 'RX_PORT', 8787)).toThrow(
+        `RX_PORT must be a port number from 0 to 65535, got "${text}"`,
+      );
+    }
+  });
+
   it('names the port and the variable to change when a port is taken', async () => {
     const port = await holdPort();
     await expect(assertPortFree('127.0.0.1', port, 'RX_SHOP_PORT', 'demo shop')).rejects.toThrow(
@@ -212,6 +229,26 @@ describe('ports', () => {
     const error = await startStack({ mongoPort: port }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PortTakenError);
     expect((error as PortTakenError).envVar).toBe('RX_MONGO_PORT');
+  });
+
+  it("startStack checks the inspector's port (RX_INSPECTOR_PORT) like the others, before starting anything", async () => {
+    // It used to reach only wrangler: a taken one (9229, a Node debugger's) ended the start after 90 s
+    // with "did not start the worker", the reason buried in wrangler's lines.
+    const port = await holdPort();
+    const error = await startStack({ inspectorPort: port }).then(
+      async (stack) => {
+        await stack.stop();
+        return stack;
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PortTakenError);
+    expect((error as PortTakenError).message).toBe(
+      `port ${port} (workerd's inspector) is already in use: set RX_INSPECTOR_PORT to another port (or 0 for a free one)`,
+    );
+    await expect(startStack({ workerPort: 8799, inspectorPort: 8799 })).rejects.toThrow(
+      'RX_PORT and RX_INSPECTOR_PORT are both 8799',
+    );
   });
 });
 
