@@ -304,6 +304,69 @@ describe('BundleRegistry: refusals by the session phase expire, content refusals
   }, 60_000);
 });
 
+describe("BundleRegistry: a cold isolate's published version refused for its files", () => {
+  it('is not downloaded again by the next first load (nothing served, DEMO_BUNDLE=false); a new publish is', async () => {
+    for (const [file, base64] of Object.entries(provided().bundles.corrupt)) {
+      await bucketOf().put(
+        `bundles/fixture-corrupt/${file}`,
+        Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+      );
+    }
+    await store('v1', 'fixture-v1');
+    const bucket = bucketOf();
+    const reads: string[] = [];
+    const counting = new Proxy(bucket, {
+      get(target, property) {
+        if (property === 'get')
+          return (key: string) => {
+            reads.push(key);
+            return target.get(key);
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    // A deployed shop (no demo bundle) whose isolate retries its first load on every request.
+    const deployed: Env = {
+      ...workerEnv,
+      MODEL_STORE: counting,
+      MODEL_POLL_SECONDS: '0',
+      DEMO_BUNDLE: 'false',
+    };
+    const registry = new BundleRegistry();
+    const bundleReads = () => reads.filter((key) => key.startsWith('bundles/fixture-corrupt/')).length;
+    const load = async () => {
+      const ctx = createExecutionContext();
+      const bundle = await registry.bundle(deployed, ctx);
+      await waitOnExecutionContext(ctx);
+      return bundle;
+    };
+    await bucket.put(
+      'current.json',
+      JSON.stringify({ version: 'fixture-corrupt', publishedAt: '2026-12-02' }),
+    );
+    try {
+      expect(await load()).toBeUndefined();
+      const afterRefusal = bundleReads();
+      expect(afterRefusal).toBeGreaterThan(0);
+      expect(await load()).toBeUndefined();
+      expect(await load()).toBeUndefined();
+      // Its files cannot change (a stored version is immutable): read once, refused once.
+      expect(bundleReads()).toBe(afterRefusal);
+      const health = await registry.health(deployed);
+      expect(health.status).toBe('down');
+      expect(health.detail).toMatch(
+        /no model bundle loaded: model bundle fixture-corrupt refused: .*similar\.onnx/,
+      );
+      // A version published after it is loaded by the next first load.
+      await bucket.put('current.json', JSON.stringify({ version: 'fixture-v1', publishedAt: '2026-12-02' }));
+      expect((await load())?.version).toBe('fixture-v1');
+    } finally {
+      await bucket.delete('current.json');
+    }
+  }, 60_000);
+});
+
 describe('BundleRegistry: two activations of one version at once', () => {
   it('share one load (both ok, sessions created once); a shared load that failed is tried again', async () => {
     await store('v1', 'fixture-v1');

@@ -602,6 +602,15 @@ export class BundleRegistry {
         return;
       }
       if (pointer) {
+        // Refused already (a stored version never changes): not downloaded and verified again each time
+        // this first load is retried, holding shoppers' requests for it. Until a new publish, or until a
+        // session refusal expires (stillRefused).
+        const refusal = this.refused.get(pointer.version);
+        if (refusal && this.stillRefused(pointer.version)) {
+          this.lastFailure = refusal.reason;
+          await this.standIn(env, { version: pointer.version, reason: refusal.reason }, showCatalogue);
+          return;
+        }
         const outcome = await this.tryActivate(
           storeBundleSource(env.MODEL_STORE, pointer.version),
           pointer.version,
