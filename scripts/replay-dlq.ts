@@ -117,6 +117,9 @@ export async function replayDlq(options: ReplayOptions): Promise<ReplayResult> {
   const api = new QueuesApi(options.apiBase ?? API, options.accountId, options.apiToken, retry, clock, log);
   const from = options.from ?? 'rx-events-dlq';
   const to = options.to ?? 'rx-events';
+  // Each published message would be pulled again by the same run: it would never end.
+  if (from === to)
+    throw new Error(`--from and --to both name ${from}: replay moves messages to another queue`);
   const fromId = await api.queueId(from);
   const toId = await api.queueId(to);
   const limit = options.limit ?? Number.POSITIVE_INFINITY;

@@ -265,6 +265,21 @@ describe('replay-dlq against the Queues HTTP API', () => {
     ).rejects.toThrow('No queue named "nope" in this account');
     expect(fake.contents('rx-events-dlq')).toHaveLength(5);
   });
+
+  it('--from and --to naming one queue is refused up front: it would pull and publish the same messages for ever', async () => {
+    fake.enqueue('rx-events-dlq', events(5));
+    await expect(
+      replayDlq({
+        accountId: fake.accountId,
+        apiToken: fake.token,
+        apiBase: fake.apiBase,
+        from: 'rx-events-dlq',
+        to: 'rx-events-dlq',
+        limit: 10,
+      }),
+    ).rejects.toThrow('--from and --to both name rx-events-dlq: replay moves messages to another queue');
+    expect(fake.contents('rx-events-dlq')).toHaveLength(5);
+  });
 });
 
 describe('replay-dlq when the API rate-limits or fails for a moment', () => {
