@@ -258,6 +258,23 @@ describe('BundleRegistry: the built-in demo bundle only where DEMO_BUNDLE=true',
     await bucket.delete('current.json');
   }, 60_000);
 
+  it('a published version refused for its manifest is named in /healthz, not shown as "?"', async () => {
+    const bucket = workerEnv.MODEL_STORE;
+    if (!bucket) throw new Error('MODEL_STORE binding missing');
+    await putFixture(bucket, 'fixture-no-manifest');
+    await bucket.delete('bundles/fixture-no-manifest/manifest.json');
+    const deployed: Env = { ...workerEnv, DEMO_BUNDLE: 'false' };
+    const registry = new BundleRegistry();
+    try {
+      expect(await registry.bundle(deployed)).toBeUndefined();
+      expect((await registry.health(deployed)).detail).toBe(
+        'no model bundle loaded: model bundle fixture-no-manifest refused: manifest.json is missing',
+      );
+    } finally {
+      await bucket.delete('current.json');
+    }
+  }, 60_000);
+
   it('unset means off too, even without a model store', async () => {
     const { DEMO_BUNDLE: _, ...unset } = builtInOnly;
     const registry = new BundleRegistry();

@@ -692,6 +692,12 @@ export class BundleRegistry {
             `manifest.json says version ${verified.version}, it was published as ${label}`,
           ]);
         }
+      } catch (error) {
+        // A manifest that could not be read names no version ("?"): the one it was loaded as does, for
+        // /healthz, the logs and the admin caller.
+        if (error instanceof BundleError && error.version === '?')
+          throw new BundleError(label, error.problems);
+        throw error;
       } finally {
         this.verifying.delete(activation);
       }
