@@ -7,7 +7,12 @@
 import { createHash } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startLocalUpstash } from '../../scripts/local-upstash/index';
-import { buildFixtureBundle, bundleToBase64, outOfBoundsGraph } from './fixture-bundle';
+import {
+  buildFixtureBundle,
+  bundleToBase64,
+  failsWithHistoryGraph,
+  outOfBoundsGraph,
+} from './fixture-bundle';
 import { startReadOnlyUpstash } from './read-only-upstash';
 import { SHOP_STYLE_CATEGORIES, shopStyleProductId } from './shop-style-ids';
 import { CLOSED_PORT, startSlowHttpServer } from './slow-http-server';
@@ -24,7 +29,7 @@ export interface EdgeApiProvided {
   deadUpstashUrl: string;
   /** name → file name → base64 bytes */
   bundles: Record<
-    'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'shopIds',
+    'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'failingAlways' | 'shopIds',
     Record<string, string>
   >;
 }
@@ -108,11 +113,16 @@ function narrowGraph(): Record<string, string> {
 }
 
 /**
- * A bundle that verifies and loads but whose `similar` graph fails when run: the right interface over
- * 40 items, but it gathers a score from item 1000, which ORT rejects only when it runs.
+ * A bundle that verifies and loads but whose `similar` graph fails when run for a shopper: the right
+ * interface over 40 items, passing the worker's trial run (an empty history), failing with a history.
  */
 function failingAtRunTime(): Record<string, string> {
-  return withSimilarGraph('fixture-failing', outOfBoundsGraph(40, 20));
+  return withSimilarGraph('fixture-failing', failsWithHistoryGraph(40, 20));
+}
+
+/** A bundle whose `similar` graph fails whenever it runs (item 1000 gathered): the trial run at load too. */
+function failingAlways(): Record<string, string> {
+  return withSimilarGraph('fixture-failing-always', outOfBoundsGraph(40, 20));
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -141,6 +151,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       mismatch: mismatched(),
       narrow: narrowGraph(),
       failing: failingAtRunTime(),
+      failingAlways: failingAlways(),
       shopIds: bundleToBase64(
         buildFixtureBundle({
           version: 'fixture-shop-ids',

@@ -200,19 +200,48 @@ export function bundleToBase64(bundle: FixtureBundle): Record<string, string> {
 
 /**
  * A graph with the bundle interface over `items` items that loads but fails whenever it runs: its scores
- * gather item 1000, which ORT checks only at run time. For tests of run-time model failures.
+ * gather item 1000, which ORT checks only at run time. The worker's trial run at load refuses it.
  */
 export function outOfBoundsGraph(items: number, k: number): Uint8Array {
+  return gatherGraph(items, k, 'out-of-bounds', (g) =>
+    g.int64Tensor(
+      'picks',
+      [items],
+      Array.from({ length: items }, (_, i) => (i === 0 ? 1000 : i)),
+    ),
+  );
+}
+
+/**
+ * A graph that passes the worker's trial run at load (an empty history) and fails on every request
+ * with a history: it gathers item `i + 1e6 × max(history)`, in range only while the history is all 0.
+ * For tests of run-time model failures (popularity stands in, /healthz shows it).
+ */
+export function failsWithHistoryGraph(items: number, k: number): Uint8Array {
+  return gatherGraph(items, k, 'fails-with-history', (g) => {
+    const largest = g.op('ReduceMax', ['history'], { keepdims: 0 });
+    const scaled = g.op('Mul', [largest, g.floatTensor('million', [], Float32Array.of(1e6))]);
+    const offset = g.op('Cast', [scaled], { to: 7 }); // int64
+    const picks = g.int64Tensor(
+      'picks',
+      [items],
+      Array.from({ length: items }, (_, i) => i),
+    );
+    return g.op('Add', [picks, offset]);
+  });
+}
+
+/** scores = history gathered at `picks(g)` + mask, then TopK: the bundle interface over `items`. */
+function gatherGraph(items: number, k: number, name: string, picks: (g: GraphBuilder) => string): Uint8Array {
   const specs = graphSpecs(items, k);
-  const g = new GraphBuilder('out-of-bounds');
+  const g = new GraphBuilder(name);
   for (const input of specs.inputs) g.input({ name: input.name, type: 'float32', shape: input.shape });
-  const picks = Array.from({ length: items }, (_, i) => (i === 0 ? 1000 : i));
-  const gathered = g.op('Gather', ['history', g.int64Tensor('picks', [items], picks)], { axis: 1 });
+  const gathered = g.op('Gather', ['history', picks(g)], { axis: 1 });
   const scores = g.op('Add', [gathered, 'mask']);
   const kTensor = g.int64Tensor('k', [1], [Math.min(k, items)]);
   g.node('TopK', [scores, kTensor], { axis: -1, largest: 1, sorted: 1 }, ['scores', 'indices']);
   for (const output of specs.outputs) {
     g.output({ name: output.name, type: output.type === 'int64' ? 'int64' : 'float32', shape: output.shape });
   }
-  return g.toBytes({ producer: 'rx-test', producerVersion: '0', doc: 'fails at run time' });
+  return g.toBytes({ producer: 'rx-test', producerVersion: '0', doc: name });
 }

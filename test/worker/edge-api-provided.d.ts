@@ -11,7 +11,7 @@ declare module 'vitest' {
       deadUpstashUrl: string;
       /** name → file name → base64 bytes */
       bundles: Record<
-        'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'shopIds',
+        'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'failingAlways' | 'shopIds',
         Record<string, string>
       >;
     };

@@ -192,6 +192,15 @@ describe('bad bundles are refused and the previous one keeps serving', () => {
     expect(body).toMatchObject({ model_version: 'fixture-v1', source: 'similar' });
   });
 
+  it('a graph that fails on its trial run at load is refused, and the bundle before it keeps serving', async () => {
+    // Every checksum, the manifest and the graph's interface agree; only running it shows the fault.
+    const response = await publish('failingAlways', 'fixture-failing-always');
+    expect(response.status).toBe(422);
+    expect(await response.text()).toMatch(/model similar: trial run failed: /);
+    const { body } = await recommend(`placement=product&product_id=${productId(4)}&limit=2`);
+    expect(body).toMatchObject({ model_version: 'fixture-v1', source: 'similar' });
+  });
+
   it('a published bundle whose manifest names another version is refused', async () => {
     // v2's files under the name fixture-v3: the manifest says fixture-v2. The upload refuses it
     // (400, admin-models-concurrency tests); stored around the API, the activation refuses it too.

@@ -70,23 +70,34 @@ export async function loadRecommender(
     },
     release: () => session.release(),
   };
-  await firstRun(recommender, items);
+  await trialRun(recommender, items, () => session.release());
   return recommender;
 }
 
 /**
- * Runs a new session once on an empty history. A session's first run is several times slower than
- * later ones (cold-start benchmark: ~+20 ms), and here it falls in the session phase, between
- * requests, instead of in the first shopper's. A speed measure, not a check: a graph that fails to run
- * is caught per request as before (popularity stands in; /healthz shows it), so a failure here is
- * ignored.
+ * Runs a new session once on an empty history, for two reasons. A session's first run is several
+ * times slower than later ones (cold-start benchmark: ~+20 ms), and here it falls in the session phase,
+ * between requests, instead of in the first shopper's. And a graph that cannot run at all (an operator
+ * that fails on any input, outputs of the wrong type, NaN scores) is refused here, like a graph with the
+ * wrong interface: the bundle before it keeps serving, where activating it would put every answer on
+ * popularity. A graph that fails only for some histories is still caught per request (popularity
+ * stands in; /healthz shows it).
  */
-async function firstRun(recommender: Recommender, items: number): Promise<void> {
+async function trialRun(
+  recommender: Recommender,
+  items: number,
+  release: () => Promise<void>,
+): Promise<void> {
+  let problem: string | undefined;
   try {
-    await recommender.run(new Float32Array(items), new Float32Array(items).fill(1));
-  } catch {
-    // Reported by the first request that runs it.
+    const { scores } = await recommender.run(new Float32Array(items), new Float32Array(items).fill(1));
+    if (scores.some(Number.isNaN)) problem = 'its scores are NaN';
+  } catch (error) {
+    problem = error instanceof Error ? error.message : String(error);
   }
+  if (problem === undefined) return;
+  await release();
+  throw new Error(`model ${recommender.entry.name}: trial run failed: ${problem}`);
 }
 
 type InputMetadata = Awaited<ReturnType<typeof createSession>>['inputMetadata'];
