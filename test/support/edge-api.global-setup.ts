@@ -11,6 +11,7 @@ import {
   buildFixtureBundle,
   bundleToBase64,
   failsWithHistoryGraph,
+  nanWithHistoryGraph,
   outOfBoundsGraph,
 } from './fixture-bundle';
 import { startReadOnlyUpstash } from './read-only-upstash';
@@ -29,7 +30,16 @@ export interface EdgeApiProvided {
   deadUpstashUrl: string;
   /** name → file name → base64 bytes */
   bundles: Record<
-    'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'failingAlways' | 'shopIds',
+    | 'v1'
+    | 'v2'
+    | 'corrupt'
+    | 'missing'
+    | 'mismatch'
+    | 'narrow'
+    | 'failing'
+    | 'failingAlways'
+    | 'nan'
+    | 'shopIds',
     Record<string, string>
   >;
 }
@@ -120,6 +130,11 @@ function failingAtRunTime(): Record<string, string> {
   return withSimilarGraph('fixture-failing', failsWithHistoryGraph(40, 20));
 }
 
+/** A bundle whose `similar` graph scores NaN for a shopper with a history (and passes the trial run). */
+function nanScores(): Record<string, string> {
+  return withSimilarGraph('fixture-nan', nanWithHistoryGraph(40, 20));
+}
+
 /** A bundle whose `similar` graph fails whenever it runs (item 1000 gathered): the trial run at load too. */
 function failingAlways(): Record<string, string> {
   return withSimilarGraph('fixture-failing-always', outOfBoundsGraph(40, 20));
@@ -152,6 +167,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       narrow: narrowGraph(),
       failing: failingAtRunTime(),
       failingAlways: failingAlways(),
+      nan: nanScores(),
       shopIds: bundleToBase64(
         buildFixtureBundle({
           version: 'fixture-shop-ids',

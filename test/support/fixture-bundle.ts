@@ -231,13 +231,43 @@ export function failsWithHistoryGraph(items: number, k: number): Uint8Array {
   });
 }
 
-/** scores = history gathered at `picks(g)` + mask, then TopK: the bundle interface over `items`. */
-function gatherGraph(items: number, k: number, name: string, picks: (g: GraphBuilder) => string): Uint8Array {
+/**
+ * A graph that passes the worker's trial run and scores NaN for every shopper with a history: it adds
+ * `sqrt(-max(history))`, 0 for an empty history and NaN otherwise. Runs without failing, so only the
+ * scores show the fault.
+ */
+export function nanWithHistoryGraph(items: number, k: number): Uint8Array {
+  return gatherGraph(
+    items,
+    k,
+    'nan-with-history',
+    (g) =>
+      g.int64Tensor(
+        'picks',
+        [items],
+        Array.from({ length: items }, (_, i) => i),
+      ),
+    (g) => g.op('Sqrt', [g.op('Neg', [g.op('ReduceMax', ['history'], { keepdims: 0 })])]),
+  );
+}
+
+/**
+ * scores = history gathered at `picks(g)` + mask (+ `extra(g)`), then TopK: the bundle interface over
+ * `items`.
+ */
+function gatherGraph(
+  items: number,
+  k: number,
+  name: string,
+  picks: (g: GraphBuilder) => string,
+  extra?: (g: GraphBuilder) => string,
+): Uint8Array {
   const specs = graphSpecs(items, k);
   const g = new GraphBuilder(name);
   for (const input of specs.inputs) g.input({ name: input.name, type: 'float32', shape: input.shape });
   const gathered = g.op('Gather', ['history', picks(g)], { axis: 1 });
-  const scores = g.op('Add', [gathered, 'mask']);
+  const masked = g.op('Add', [gathered, 'mask']);
+  const scores = extra ? g.op('Add', [masked, extra(g)]) : masked;
   const kTensor = g.int64Tensor('k', [1], [Math.min(k, items)]);
   g.node('TopK', [scores, kTensor], { axis: -1, largest: 1, sorted: 1 }, ['scores', 'indices']);
   for (const output of specs.outputs) {

@@ -11,7 +11,16 @@ declare module 'vitest' {
       deadUpstashUrl: string;
       /** name → file name → base64 bytes */
       bundles: Record<
-        'v1' | 'v2' | 'corrupt' | 'missing' | 'mismatch' | 'narrow' | 'failing' | 'failingAlways' | 'shopIds',
+        | 'v1'
+        | 'v2'
+        | 'corrupt'
+        | 'missing'
+        | 'mismatch'
+        | 'narrow'
+        | 'failing'
+        | 'failingAlways'
+        | 'nan'
+        | 'shopIds',
         Record<string, string>
       >;
     };

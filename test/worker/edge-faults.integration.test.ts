@@ -241,6 +241,26 @@ describe('a model that fails at run time', () => {
   });
 });
 
+describe('a model that scores NaN', () => {
+  it('is a failed run: popularity answers, not cached, and /healthz reports models degraded', async () => {
+    expect((await publish('nan', 'fixture-nan')).status).toBe(200);
+    try {
+      const shopper = await newShopper();
+      const query = `placement=product&product_id=${productId(4)}&limit=4`;
+      const { response, body } = await recommend(query, { cookie: shopper.cookie });
+      expect(response.status).toBe(200);
+      // Before: the NaN scores were dropped as "no evidence", and popularity went out under the
+      // model's name (source: similar), cached, with /healthz ok.
+      expect(body).toMatchObject({ model_version: 'fixture-nan', source: 'popularity', cached: false });
+      expect(body.items).toHaveLength(4);
+      expect((await health()).components.models?.status).toBe('degraded');
+      expect((await recommend(query, { cookie: shopper.cookie })).body.cached).toBe(false);
+    } finally {
+      expect((await publish('v1', 'fixture-v1')).status).toBe(200);
+    }
+  });
+});
+
 describe('recovery', () => {
   it('after a good bundle is published again, /healthz reports models ok', async () => {
     expect((await publish('v1', 'fixture-v1')).status).toBe(200);

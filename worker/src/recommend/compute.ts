@@ -134,14 +134,17 @@ export async function computeRecommendations(
     for (let i = 0; i < top.indices.length; i++) {
       const index = top.indices[i] ?? -1;
       const score = top.scores[i] ?? Number.NaN;
+      // A NaN score is a broken model, not "no evidence": a failed run (computeWithFallback answers
+      // with popularity, uncached, and /healthz shows it), instead of popularity under its name.
+      if (Number.isNaN(score)) throw new Error(`model ${model.entry.name}: NaN scores`);
       // A graph's TopK never repeats an index; a broken or hand-made one could, and the item would
       // then be shown twice.
       if (seen.has(index)) continue;
       seen.add(index);
       // No evidence (a score of exactly 0, from EASE and item-to-item for items unrelated to the
-      // history) would come out in catalogue order, so popularity fills those places instead. A score
-      // that is not finite (a broken model) is none either: JSON would write it as null, and the cache
-      // would refuse the entry on every read.
+      // history) would come out in catalogue order, so popularity fills those places instead. An
+      // infinite score is none either: JSON would write it as null, and the cache would refuse the
+      // entry on every read.
       if (isModelEvidence(score) && mask[index] === 1) candidates.push({ index, score });
     }
     source = model.entry.role;
