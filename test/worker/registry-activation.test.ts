@@ -61,6 +61,21 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** `bucket` as the registry sees it, with the key of every `get` pushed to `reads`. */
+function recordingGets(bucket: R2Bucket, reads: string[]): R2Bucket {
+  return new Proxy(bucket, {
+    get(target, property) {
+      if (property === 'get')
+        return (key: string) => {
+          reads.push(key);
+          return target.get(key);
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 describe('BundleRegistry: a slow activation finishing last does not undo a later one', () => {
   it('drops the older load when a newer activation was asked for meanwhile, whichever finishes first', async () => {
     await store('v1', 'fixture-v1');
@@ -259,17 +274,7 @@ describe('BundleRegistry: refusals by the session phase expire, content refusals
     const attempts: string[] = [];
     const reads: string[] = [];
     const bucket = bucketOf();
-    const counting = new Proxy(bucket, {
-      get(target, property) {
-        if (property === 'get')
-          return (key: string) => {
-            reads.push(key);
-            return target.get(key);
-          };
-        const value = Reflect.get(target, property);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const counting = recordingGets(bucket, reads);
     const registry = new BundleRegistry({
       createSessions: async (verified) => {
         attempts.push(verified.version);
@@ -315,17 +320,7 @@ describe("BundleRegistry: a cold isolate's published version refused for its fil
     await store('v1', 'fixture-v1');
     const bucket = bucketOf();
     const reads: string[] = [];
-    const counting = new Proxy(bucket, {
-      get(target, property) {
-        if (property === 'get')
-          return (key: string) => {
-            reads.push(key);
-            return target.get(key);
-          };
-        const value = Reflect.get(target, property);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const counting = recordingGets(bucket, reads);
     // A deployed shop (no demo bundle) whose isolate retries its first load on every request.
     const deployed: Env = {
       ...workerEnv,
