@@ -382,6 +382,30 @@ describe('ExperimentTally', () => {
     expect(earned('category')).toEqual({ orders: 0, revenue: {} });
   });
 
+  it('gives a line clicked in two placements at the same moment to the same placement in any read order', () => {
+    // Timestamps to the second (as some senders write them): two clicks of P1 share one. The later
+    // stored one counts as the last, whichever line a file (or MongoDB's sort, tied on time) gives first.
+    const click = (placement: string, received: string, messageId: string) => ({
+      ...stored({
+        event: 'Recommendation Clicked',
+        anonymousId: 'a',
+        properties: { product_id: 'P1', placement },
+      }),
+      receivedAt: received,
+      messageId,
+    });
+    const events = [
+      click('home', '2026-11-01T10:00:01.000Z', 'c1'),
+      click('product', '2026-11-01T10:00:02.000Z', 'c2'),
+      order('a', 'o1', { currency: 'GBP', products: [{ product_id: 'P1', price: 4 }] }, { day: 2 }),
+    ];
+    for (const read of [events, [...events].reverse()]) {
+      const { placements } = tally(read).result.arms.treatment;
+      expect(placements.product).toMatchObject({ attributedOrders: 1, attributedRevenue: { GBP: 4 } });
+      expect(placements.home).toMatchObject({ attributedOrders: 0, attributedRevenue: {} });
+    }
+  });
+
   it('does not credit a click whose product the order lists with quantity 0 (not bought, as the trainer and worker read it)', () => {
     const { result } = tally([
       stored({

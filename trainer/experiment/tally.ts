@@ -89,6 +89,8 @@ interface FirstReport {
 interface Click {
   time: number;
   placement: string;
+  /** Of clicks at one time, the later stored is the last (so the read order does not decide). */
+  report: ReportId;
 }
 
 /** A refund event, as read (see refundValue). */
@@ -464,7 +466,7 @@ export class ExperimentTally {
     } else if (role.kind === 'click') {
       engage(activity, role.placement, 'clicks');
       const clicks = clicksOf(activity);
-      const click = { time, placement: role.placement || NO_PLACEMENT };
+      const click = { time, placement: role.placement || NO_PLACEMENT, report: reportIdOf(event) };
       for (const product of eventProductIds(event)) {
         const ofProduct = clicks.get(product) ?? [];
         ofProduct.push(click);
@@ -709,7 +711,8 @@ export class ExperimentTally {
   /**
    * What of `order` the shopper's recommendation clicks earned, per placement: each line whose product
    * was clicked in a recommendation at most `attributionMs` before the order (and not after it) goes
-   * to the placement of its last such click. Empty when no line was.
+   * to the placement of its last such click (of clicks at the same time, the later stored: timestamps
+   * to the second tie, and the read order must not decide). Empty when no line was.
    */
   private attributedValues(order: Order, clicks: Map<string, Click[]> | undefined): Map<string, number> {
     const byPlacement = new Map<string, number>();
@@ -718,7 +721,11 @@ export class ExperimentTally {
       let last: Click | undefined;
       for (const click of clicks.get(line.product) ?? []) {
         const inWindow = click.time <= order.time && order.time - click.time <= this.options.attributionMs;
-        if (inWindow && (last === undefined || click.time >= last.time)) last = click;
+        const later =
+          last === undefined ||
+          click.time > last.time ||
+          (click.time === last.time && storedBefore(last.report, click.report));
+        if (inWindow && later) last = click;
       }
       if (last !== undefined)
         byPlacement.set(last.placement, (byPlacement.get(last.placement) ?? 0) + (line.value ?? 0));
