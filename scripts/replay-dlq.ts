@@ -283,6 +283,16 @@ function decodeBatch(
   return { ready, skipped };
 }
 
+const USAGE = `usage: CLOUDFLARE_ACCOUNT_ID=... CLOUDFLARE_API_TOKEN=... npx tsx scripts/replay-dlq.ts [options]
+Moves the events dead-letter queue's messages back to the events queue (the token needs "Queues Edit";
+once: npx wrangler queues consumer http add rx-events-dlq --message-retries 100).
+  --dry-run      peek at one batch: nothing leased, published or acked
+  --limit N      stop after N messages
+  --max-wait S   seconds to wait out rate limits and passing server errors in all (default 900)
+  --from QUEUE   the queue to drain (default rx-events-dlq)
+  --to QUEUE     the queue to publish to (default rx-events)
+  -h, --help     this text`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -291,8 +301,13 @@ async function main(): Promise<void> {
       'max-wait': { type: 'string' },
       from: { type: 'string', default: 'rx-events-dlq' },
       to: { type: 'string', default: 'rx-events' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
   const apiToken = process.env.CLOUDFLARE_API_TOKEN;
   if (!accountId || !apiToken) {

@@ -529,6 +529,14 @@ describe('replay-dlq when the API rate-limits or fails for a moment', () => {
       stderr: '--max-wait must be a whole number of seconds, 0 or more\n',
     });
     expect(fake.contents('rx-events-dlq')).toHaveLength(5);
+    // --help prints the usage and touches nothing (it was an "Unknown option" error).
+    const help = await promisify(execFile)(path.resolve('node_modules/.bin/tsx'), [
+      path.resolve('scripts/replay-dlq.ts'),
+      '--help',
+    ]);
+    expect(help.stdout).toMatch(/^usage: .*scripts\/replay-dlq\.ts \[options\]\n/);
+    expect(help.stdout).toContain('--dry-run');
+    expect(fake.contents('rx-events-dlq')).toHaveLength(5);
   }, 30_000);
 
   it('a token with a line break is refused up front, by name, never printed and never retried', async () => {
