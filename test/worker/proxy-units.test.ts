@@ -362,6 +362,35 @@ describe('request and response rules', () => {
     expect(scored(90, true)).toBe(true);
   });
 
+  it("takes shoppers in a browser named after a crawler's company for shoppers, and its crawlers for crawlers", () => {
+    // Real shoppers: the DuckDuckGo browser, Pinterest's and Telegram's in-app browsers, the Yandex app,
+    // WhatsApp's web view, a Cubot phone. Matched by the company's name, they got the crawler's page.
+    for (const agent of [
+      'Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/130.0.6723.106 Mobile DuckDuckGo/5 Safari/537.36',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 16_5_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.5 Mobile/15E148 DuckDuckGo/7 Safari/605.1.15',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [Pinterest/iOS]',
+      'Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36 [Pinterest/Android]',
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36 Telegram-Android/11.7.4 (Google Pixel 8; Android 14; SDK 34; HIGH)',
+      'Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Mobile Safari/537.36 YandexSearch/23.1.0.29 YandexSearchBrowser/23.1.0.29',
+      'Mozilla/5.0 (Linux; Android 10; SM-G973F) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/89.0.4389.105 Mobile Safari/537.36 WhatsApp/2.21.15.14',
+      'Mozilla/5.0 (Linux; Android 9; CUBOT P30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
+    ]) {
+      expect(isBot(request({ 'user-agent': agent })), agent).toBe(false);
+    }
+    for (const agent of [
+      'DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)',
+      'Mozilla/5.0 (compatible; DuckDuckGo-Favicons-Bot/1.0; +http://duckduckgo.com)',
+      'Pinterest/0.2 (+https://www.pinterest.com/bot.html)',
+      'Mozilla/5.0 (compatible; Pinterestbot/1.0; +http://www.pinterest.com/bot.html)',
+      'TelegramBot (like TwitterBot)',
+      'Mozilla/5.0 (compatible; YandexImages/3.0; +http://yandex.com/bots)',
+      'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)',
+      'WhatsApp/2.23.20.0 A',
+    ]) {
+      expect(isBot(request({ 'user-agent': agent })), agent).toBe(true);
+    }
+  });
+
   it('keeps the worker paths for the worker', () => {
     for (const path of [
       '/v1',

@@ -4,8 +4,14 @@
  */
 // Google's fetchers without "bot" in their name (Search Console's URL inspection, GoogleOther, feeds),
 // and AI assistants fetching a page for a user, are crawlers too: they see base prices.
+// A company's crawlers are matched by their own names, never by the company's alone: the DuckDuckGo
+// browser (`DuckDuckGo/5`), Pinterest's and Telegram's in-app browsers (`[Pinterest/iOS]`,
+// `Telegram-Android/11`), the Yandex app (`YandexSearch/23`) and WhatsApp's web view are shoppers,
+// and so is a Cubot phone (`CUBOT P30`), which `bot` alone took. Their crawlers say `bot`
+// (DuckDuckBot, Pinterestbot, TelegramBot, YandexBot), `Pinterest/0.2`, `Yandex…/…; yandex.com/bots`
+// or start `WhatsApp/`.
 const BOT_USER_AGENT =
-  /bot\b|bot\/|crawl|spider|slurp|mediapartners|google-inspectiontool|googleother|feedfetcher|google-read-aloud|apis-google|chatgpt-user|perplexity-user|meta-externalagent|meta-externalfetcher|bingpreview|facebookexternalhit|facebot|embedly|quora link preview|pinterest|vkshare|w3c_validator|whatsapp|telegram|skypeuripreview|lighthouse|pagespeed|headlesschrome|phantomjs|python-requests|curl\/|wget\/|go-http-client|java\/|okhttp|httpclient|axios\/|node-fetch|scrapy|ahrefs|semrush|petalbot|yandex|baiduspider|duckduckgo|applebot|archive\.org/i;
+  /(?<!cu)bot\b|(?<!cu)bot\/|crawl|spider|slurp|mediapartners|google-inspectiontool|googleother|feedfetcher|google-read-aloud|apis-google|chatgpt-user|perplexity-user|meta-externalagent|meta-externalfetcher|bingpreview|facebookexternalhit|facebot|embedly|quora link preview|pinterest\/\d|vkshare|w3c_validator|^whatsapp\/|skypeuripreview|lighthouse|pagespeed|headlesschrome|phantomjs|python-requests|curl\/|wget\/|go-http-client|java\/|okhttp|httpclient|axios\/|node-fetch|scrapy|ahrefs|semrush|petalbot|yandex(?!search|browser)|baiduspider|applebot|archive\.org/i;
 
 /** Cloudflare Bot Management score below which a request is treated as automated (1 = bot, 99 = human). */
 const BOT_SCORE_THRESHOLD = 30;
