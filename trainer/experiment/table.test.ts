@@ -36,8 +36,20 @@ describe('formatReport', () => {
       recommendationsShown: 500,
       recommendationClicks: 60,
       placements: {
-        home: { impressions: 400, clicks: 40, attributedOrders: 15, attributedRevenue: { GBP: 200 } },
-        product: { impressions: 100, clicks: 20, attributedOrders: 12, attributedRevenue: { GBP: 110.5 } },
+        home: {
+          impressions: 400,
+          clicks: 40,
+          attributedOrders: 15,
+          attributedOrdersByCurrency: { GBP: 15 },
+          attributedRevenue: { GBP: 200 },
+        },
+        product: {
+          impressions: 100,
+          clicks: 20,
+          attributedOrders: 12,
+          attributedOrdersByCurrency: { GBP: 12 },
+          attributedRevenue: { GBP: 110.5 },
+        },
       },
       attributedOrders: 25,
       attributedRevenue: { GBP: 310.5 },

@@ -79,6 +79,10 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
     [treatment, holdout].some((arm) => (arm.placements[placement]?.attributedOrders ?? 0) > 0),
   );
   const perPlacement = earning.length > 1 || (earning.length === 1 && earning[0] !== NO_PLACEMENT);
+  const earningIn = (currency: string) =>
+    earning.filter((placement) =>
+      [treatment, holdout].some((arm) => attributedOrdersIn(arm, placement, currency) > 0),
+    );
   for (const currency of Object.keys(report.revenuePerShopper)) {
     row([
       `  their recommended products' value, ${currency}`,
@@ -89,7 +93,7 @@ export function formatReport(report: ExperimentReport, holdoutPercent?: number):
       '',
     ]);
     if (perPlacement)
-      for (const placement of earning)
+      for (const placement of earningIn(currency))
         row([
           `    from ${placement}: orders, value`,
           attributedCell(treatment, placement, currency),
@@ -171,10 +175,15 @@ function placementCell(arm: Arm, placement: string): string {
   return `${counts.clicks} / ${counts.impressions}${rate}`;
 }
 
+/** A placement's attributed orders in one currency (the row sits under that currency's value). */
+function attributedOrdersIn(arm: Arm, placement: string, currency: string): number {
+  return arm.placements[placement]?.attributedOrdersByCurrency[currency] ?? 0;
+}
+
 function attributedCell(arm: Arm, placement: string, currency: string): string {
-  const totals = arm.placements[placement];
-  if (totals === undefined || totals.attributedOrders === 0) return '-';
-  return `${totals.attributedOrders}, ${money(totals.attributedRevenue[currency] ?? 0)}`;
+  const orders = attributedOrdersIn(arm, placement, currency);
+  if (orders === 0) return '-';
+  return `${orders}, ${money(arm.placements[placement]?.attributedRevenue[currency] ?? 0)}`;
 }
 
 function attributed(arm: Arm): string {

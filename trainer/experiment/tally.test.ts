@@ -334,8 +334,20 @@ describe('ExperimentTally', () => {
     expect(arm.recommendationsShown).toBe(3);
     expect(arm.recommendationClicks).toBe(3);
     expect(arm.placements).toEqual({
-      home: { impressions: 2, clicks: 3, attributedOrders: 1, attributedRevenue: { '???': 7 } },
-      '(none)': { impressions: 1, clicks: 0, attributedOrders: 0, attributedRevenue: {} },
+      home: {
+        impressions: 2,
+        clicks: 3,
+        attributedOrders: 1,
+        attributedOrdersByCurrency: { '???': 1 },
+        attributedRevenue: { '???': 7 },
+      },
+      '(none)': {
+        impressions: 1,
+        clicks: 0,
+        attributedOrders: 0,
+        attributedOrdersByCurrency: {},
+        attributedRevenue: {},
+      },
     });
     expect(arm.attributedOrders).toBe(1);
     expect(arm.attributedRevenue).toEqual({ '???': 7 });
@@ -406,6 +418,33 @@ describe('ExperimentTally', () => {
     }
   });
 
+  it("counts each placement's attributed orders per currency, as the table shows them under each", () => {
+    const click = (anonymousId: string, product: string) =>
+      stored({
+        event: 'Recommendation Clicked',
+        anonymousId,
+        properties: { product_id: product, placement: 'home' },
+      });
+    const { result } = tally([
+      click('a', 'P1'),
+      click('b', 'P2'),
+      order('a', 'o1', { currency: 'GBP', products: [{ product_id: 'P1', price: 4 }] }, { day: 2 }),
+      order('b', 'o2', { currency: 'EUR', products: [{ product_id: 'P2', price: 6 }] }, { day: 2 }),
+    ]);
+    expect(result.arms.treatment.placements.home).toMatchObject({
+      attributedOrders: 2,
+      attributedOrdersByCurrency: { GBP: 1, EUR: 1 },
+      attributedRevenue: { GBP: 4, EUR: 6 },
+    });
+    // One GBP order worth 4.00 from home, not "2, 4.00" (the EUR order counted under GBP's value).
+    const text = formatReport(experimentReport(result));
+    const lines = text.split('\n').filter((line) => line.includes('from home: orders, value'));
+    expect(lines).toEqual([
+      '|     from home: orders, value | 1, 6.00 | - |  |  |  |',
+      '|     from home: orders, value | 1, 4.00 | - |  |  |  |',
+    ]);
+  });
+
   it('does not credit a click whose product the order lists with quantity 0 (not bought, as the trainer and worker read it)', () => {
     const { result } = tally([
       stored({
@@ -437,7 +476,7 @@ describe('ExperimentTally', () => {
     const shown = (placement: string) =>
       stored({ event: 'Recommendation Shown', anonymousId: 'a', properties: { placement } });
     const { result } = tally([shown('__proto__'), shown('__proto__'), shown('constructor')]);
-    const none = { attributedOrders: 0, attributedRevenue: {} };
+    const none = { attributedOrders: 0, attributedOrdersByCurrency: {}, attributedRevenue: {} };
     expect(Object.entries(result.arms.treatment.placements)).toEqual([
       ['__proto__', { impressions: 2, clicks: 0, ...none }],
       ['constructor', { impressions: 1, clicks: 0, ...none }],

@@ -135,6 +135,8 @@ export interface PlacementTotals extends Engagement {
    * arm's attributedOrders.
    */
   attributedOrders: number;
+  /** Per currency: how many of those orders were in it (each currency's rows of the table show these). */
+  attributedOrdersByCurrency: Record<string, number>;
   /** Per currency: price × quantity of those lines. */
   attributedRevenue: Record<string, number>;
 }
@@ -643,6 +645,8 @@ export class ExperimentTally {
         arm.attributedRevenue[order.currency] = (arm.attributedRevenue[order.currency] ?? 0) + value;
         const total = placementOf(arm, placement);
         total.attributedOrders += 1;
+        total.attributedOrdersByCurrency[order.currency] =
+          (total.attributedOrdersByCurrency[order.currency] ?? 0) + 1;
         total.attributedRevenue[order.currency] = (total.attributedRevenue[order.currency] ?? 0) + value;
       }
     }
@@ -782,7 +786,13 @@ function ordersOf(activity: Activity): Map<string, Order> {
 function placementOf(arm: Arm, placement: string): PlacementTotals {
   let total = arm.placements[placement];
   if (total === undefined) {
-    total = { impressions: 0, clicks: 0, attributedOrders: 0, attributedRevenue: {} };
+    total = {
+      impressions: 0,
+      clicks: 0,
+      attributedOrders: 0,
+      attributedOrdersByCurrency: {},
+      attributedRevenue: {},
+    };
     arm.placements[placement] = total;
   }
   return total;
