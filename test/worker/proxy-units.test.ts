@@ -542,29 +542,59 @@ describe('header rewriting', () => {
     expect(refresh('url=https://origin.example/shop/x')).toBe('url=https://origin.example/shop/x');
   });
 
-  it('drops only a cookie Domain naming the origin host', () => {
-    expect(rewriteSetCookie('a=1; Domain=origin.example; Path=/', origin)).toBe('a=1; Path=/');
-    expect(rewriteSetCookie('a=1; domain=.ORIGIN.example', origin)).toBe('a=1');
-    expect(rewriteSetCookie('a=1; Domain=example; Secure', origin)).toBe('a=1; Domain=example; Secure');
+  it('drops a cookie Domain naming the origin host, keeps one both hosts are under', () => {
+    expect(rewriteSetCookie('a=1; Domain=origin.example; Path=/', origin, publicUrl)).toBe('a=1; Path=/');
+    expect(rewriteSetCookie('a=1; domain=.ORIGIN.example', origin, publicUrl)).toBe('a=1');
+    expect(rewriteSetCookie('a=1; Domain=example; Secure', origin, publicUrl)).toBe(
+      'a=1; Domain=example; Secure',
+    );
     // Whitespace around `=` is the same attribute to a browser (RFC 6265 §5.2).
-    expect(rewriteSetCookie('a=1; Domain = origin.example; Path=/', origin)).toBe('a=1; Path=/');
-    expect(rewriteSetCookie('a=1;domain= .origin.example ;Secure', origin)).toBe('a=1;Secure');
+    expect(rewriteSetCookie('a=1; Domain = origin.example; Path=/', origin, publicUrl)).toBe('a=1; Path=/');
+    expect(rewriteSetCookie('a=1;domain= .origin.example ;Secure', origin, publicUrl)).toBe('a=1;Secure');
+  });
+
+  it('drops a cookie Domain the origin host is under and the public host is not', () => {
+    // An origin on another domain (`origin.shop-backend.example`) whose app scopes its cookies to that
+    // domain: the browser refuses such a cookie on shop.example, and the session is lost.
+    const backend = new URL('https://origin.shop-backend.example');
+    expect(rewriteSetCookie('sid=1; Domain=.shop-backend.example; Path=/', backend, publicUrl)).toBe(
+      'sid=1; Path=/',
+    );
+    expect(rewriteSetCookie('sid=1; Domain=shop-backend.example', backend, publicUrl)).toBe('sid=1');
+    // A domain both hosts are under keeps its scope (origin.shop.example and www.shop.example alike).
+    const sibling = new URL('https://origin.shop.example');
+    const www = new URL('https://www.shop.example/');
+    expect(rewriteSetCookie('sid=1; Domain=.shop.example', sibling, www)).toBe('sid=1; Domain=.shop.example');
+    // A domain the origin host is not under is not the origin's to rewrite: as it came.
+    expect(rewriteSetCookie('sid=1; Domain=pay.example', backend, publicUrl)).toBe(
+      'sid=1; Domain=pay.example',
+    );
+    // A suffix that is not a whole label is no parent domain.
+    expect(rewriteSetCookie('sid=1; Domain=backend.example', backend, publicUrl)).toBe(
+      'sid=1; Domain=backend.example',
+    );
   });
 
   it("takes ORIGIN_URL's base path off a cookie Path by whole segments, as off a Location", () => {
     // Shoppers browse / and /cart: a cookie kept for /shop would never be sent back.
-    expect(rewriteSetCookie('sid=1; Path=/shop', origin)).toBe('sid=1; Path=/');
-    expect(rewriteSetCookie('sid=1; Path=/shop/; HttpOnly', origin)).toBe('sid=1; Path=/; HttpOnly');
-    expect(rewriteSetCookie('cart=2; path = /shop/cart ; Secure', origin)).toBe(
+    expect(rewriteSetCookie('sid=1; Path=/shop', origin, publicUrl)).toBe('sid=1; Path=/');
+    expect(rewriteSetCookie('sid=1; Path=/shop/; HttpOnly', origin, publicUrl)).toBe(
+      'sid=1; Path=/; HttpOnly',
+    );
+    expect(rewriteSetCookie('cart=2; path = /shop/cart ; Secure', origin, publicUrl)).toBe(
       'cart=2; path = /cart ; Secure',
     );
-    expect(rewriteSetCookie('a=1; Domain=origin.example; Path=/shop/cart', origin)).toBe('a=1; Path=/cart');
+    expect(rewriteSetCookie('a=1; Domain=origin.example; Path=/shop/cart', origin, publicUrl)).toBe(
+      'a=1; Path=/cart',
+    );
     // Not under the base: /shopping is not /shop + "ping"; other paths and non-paths stay.
-    expect(rewriteSetCookie('a=1; Path=/shopping', origin)).toBe('a=1; Path=/shopping');
-    expect(rewriteSetCookie('a=1; Path=/other/shop', origin)).toBe('a=1; Path=/other/shop');
-    expect(rewriteSetCookie('a=1; Path=shop', origin)).toBe('a=1; Path=shop');
+    expect(rewriteSetCookie('a=1; Path=/shopping', origin, publicUrl)).toBe('a=1; Path=/shopping');
+    expect(rewriteSetCookie('a=1; Path=/other/shop', origin, publicUrl)).toBe('a=1; Path=/other/shop');
+    expect(rewriteSetCookie('a=1; Path=shop', origin, publicUrl)).toBe('a=1; Path=shop');
     // Without a base path nothing changes.
-    expect(rewriteSetCookie('a=1; Path=/shop', new URL('https://origin.example'))).toBe('a=1; Path=/shop');
+    expect(rewriteSetCookie('a=1; Path=/shop', new URL('https://origin.example'), publicUrl)).toBe(
+      'a=1; Path=/shop',
+    );
   });
 
   it('rewrites each link of a Link header as a Location, keeping its parameters', () => {

@@ -156,19 +156,30 @@ export function rewriteRefresh(refresh: string, origin: URL, publicUrl: URL): st
   return `${prefix}${quote}${rewriteLocation(url, origin, publicUrl)}${rest.slice(urlEnd)}`;
 }
 
+/** Whether `host` is `domain` or under it, by whole labels (RFC 6265 §5.1.3 "domain-match"). */
+function domainMatches(host: string, domain: string): boolean {
+  return host === domain || host.endsWith(`.${domain}`);
+}
+
 /**
- * A `Set-Cookie` scoped to the origin's own host name would be refused by the browser on the public
- * host; dropping that `Domain` makes it a host-only cookie of the public host. `Domain = x`, with
+ * A `Set-Cookie` scoped to the origin's own host name, or to a domain the origin's host is under and
+ * the public host is not (`Domain=shop-backend.example` from `origin.shop-backend.example`, for
+ * `shop.example`), would be refused by the browser on the public host; dropping that `Domain` makes it
+ * a host-only cookie of the public host. A domain both hosts are under (`shop.example` for
+ * `origin.shop.example` and `www.shop.example`) keeps its scope. `Domain = x`, with
  * whitespace around the `=`, is the same attribute to a browser (RFC 6265 §5.2). A `Path` under
  * `ORIGIN_URL`'s base path loses it as a `Location` does (`Path=/shop/cart` under base `/shop` becomes
  * `Path=/cart`): shoppers browse the public paths, where the origin's would never match, so the
  * browser would never send the cookie back (sessions, carts and logins lost). Other cookies pass as-is.
  */
-export function rewriteSetCookie(cookie: string, origin: URL): string {
+export function rewriteSetCookie(cookie: string, origin: URL, publicUrl: URL): string {
   return cookie
-    .replace(/;\s*domain\s*=\s*\.?([^;]*)/gi, (attribute, domain: string) =>
-      domain.trim().toLowerCase() === origin.hostname.toLowerCase() ? '' : attribute,
-    )
+    .replace(/;\s*domain\s*=\s*\.?([^;]*)/gi, (attribute, written: string) => {
+      const domain = written.trim().toLowerCase();
+      const refusedOnPublicHost =
+        domainMatches(origin.hostname, domain) && !domainMatches(publicUrl.hostname, domain);
+      return refusedOnPublicHost ? '' : attribute;
+    })
     .replace(/(;\s*path\s*=\s*)([^;]*)/gi, (attribute, name: string, value: string) => {
       const path = value.trimEnd();
       // A Path not starting `/` is no path to a browser (it uses the default path): left alone.
@@ -251,7 +262,7 @@ export function shopperResponseHeaders(response: Response, origin: URL, publicUr
   const cookies = response.headers.getAll('set-cookie');
   if (cookies.length > 0) {
     headers.delete('set-cookie');
-    for (const cookie of cookies) headers.append('set-cookie', rewriteSetCookie(cookie, origin));
+    for (const cookie of cookies) headers.append('set-cookie', rewriteSetCookie(cookie, origin, publicUrl));
   }
   return headers;
 }
