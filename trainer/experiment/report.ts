@@ -163,6 +163,12 @@ function warnings(
 function noIntervalWarnings(tally: Tally, rows: Record<string, Comparison | null>): string[] {
   const out: string[] = [];
   for (const [currency, comparison] of Object.entries(rows)) {
+    if (comparison?.differenceInterval && comparison.lift !== null && comparison.liftInterval === null) {
+      out.push(
+        `revenue per shopper, ${currency}: the lift has no interval (shown as "no bound"): with so few buyers the permutation test rules out no ratio however large; read the difference and its interval instead`,
+      );
+      continue;
+    }
     if (comparison === null || comparison.pValue === null || comparison.differenceInterval !== null) continue;
     const without = (['treatment', 'holdout'] as const).filter(
       (bucket) => (tally.spending[bucket][currency] ?? []).length === 0,

@@ -126,6 +126,38 @@ describe('formatReport', () => {
     expect(text).not.toContain('revenue per shopper, GBP: no interval');
   });
 
+  it('marks a revenue lift the permutation test cannot bound, and warns, where the difference has an interval', () => {
+    const buyers = (values: number[]) =>
+      arm({
+        shoppers: 50,
+        converted: values.length,
+        orders: values.length,
+        ordersByCurrency: { GBP: values.length },
+        revenue: {
+          GBP: {
+            n: 50,
+            sum: values.reduce((a, b) => a + b, 0),
+            sumOfSquares: values.reduce((a, b) => a + b * b, 0),
+          },
+        },
+        orderRevenue: { GBP: values.reduce((a, b) => a + b, 0) },
+      });
+    const treatment = [20, 20, 20, 20, 20];
+    const holdout = [20, 20, 20];
+    const report = experimentReport(
+      tally(buyers(treatment), buyers(holdout), { treatment: { GBP: treatment }, holdout: { GBP: holdout } }),
+    );
+    expect(report.revenuePerShopper.GBP?.differenceInterval).not.toBeNull();
+    expect(report.revenuePerShopper.GBP?.liftInterval).toBeNull();
+    // Before: "+66.7 %" alone, read as precise as the conversion lift beside it.
+    expect(formatReport(report)).toMatch(
+      /\| revenue per shopper, GBP[^|]*\| 2\.00 \| 1\.20 \| \+0\.80 \([^)]+\) \| \+66\.7 % \(no bound\) \|/,
+    );
+    expect(report.warnings).toContainEqual(
+      expect.stringMatching(/^revenue per shopper, GBP: the lift has no interval/),
+    );
+  });
+
   it('shows an empty arm as unmeasured (-), and the other arm its own conversion', () => {
     const treatment = arm({
       shoppers: 30,

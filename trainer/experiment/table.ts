@@ -126,11 +126,14 @@ function compared(comparison: Comparison | null, difference: (value: number) => 
   const interval = (i: Interval | null, format: (value: number) => string) =>
     i === null ? '' : ` (${format(i.low)} to ${format(i.high)})`;
   const liftPercent = (value: number) => `${signed(value * 100, 1)} %`;
+  // A lift without an interval where the difference has one: the test cannot bound the ratio (few
+  // buyers), which a bare figure would hide beside the conversion lift's interval (see the warning).
+  const unbounded = comparison.liftInterval === null && comparison.differenceInterval !== null;
   return [
     `${difference(comparison.difference)}${interval(comparison.differenceInterval, difference)}`,
     comparison.lift === null
       ? '-'
-      : `${liftPercent(comparison.lift)}${interval(comparison.liftInterval, liftPercent)}`,
+      : `${liftPercent(comparison.lift)}${unbounded ? ' (no bound)' : interval(comparison.liftInterval, liftPercent)}`,
     comparison.pValue === null ? '-' : pValue(comparison.pValue),
   ];
 }
