@@ -231,6 +231,19 @@ describe('proxy: personalized pages', () => {
     expect(count(body, 'src="https://shop.example/rx.js"')).toBe(1);
   });
 
+  it('injects its tags into the page, never into a <template> whose content has a <head> or <body>', async () => {
+    // A template's content is inert: tags put there never run, and the page went without the plugin.
+    const page =
+      '<!doctype html><html><head><template id="doc"><head><title>t</title></head><body>preview</body></template>' +
+      '<title>x</title></head><body><p>end of page</p></body></html>';
+    const { body } = await proxied(raw(page, ['content-type: text/html; charset=utf-8']));
+    expect(count(body, '/rx.js')).toBe(1);
+    expect(body).toContain('<template id="doc"><head><title>t</title></head><body>preview</body></template>');
+    expect(body).toMatch(
+      /<title>x<\/title><style data-rx-styles>.*<\/style><script src="https:\/\/shop\.example\/rx\.js"[^>]*><\/script><\/head>/,
+    );
+  });
+
   it('writes a price in place when its end tag is left implied (minified <li>, <td>), not after </html>', async () => {
     const { body } = await proxied(
       '/implied-end-tags',

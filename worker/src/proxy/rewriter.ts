@@ -351,6 +351,9 @@ export function pageRewriter({
   });
   rewriter.on('head', {
     element(element) {
+      // A <head> or <body> in a <template>'s content (a document kept for a preview) is inert: our tags
+      // put there would never run.
+      if (templateDepth > 0) return;
       // A self-closing <head/> in foreign content has no end tag to wait for (onEndTag would throw).
       if (!hasEndTag(element)) return;
       element.onEndTag((end) => {
@@ -363,7 +366,7 @@ export function pageRewriter({
   rewriter.on('body', {
     element(element) {
       // Pages whose <head> has no end tag (or no head at all) get the tags at the top of <body>.
-      if (injected) return;
+      if (injected || templateDepth > 0) return;
       injected = true;
       element.prepend(headTags(), { html: true });
     },
