@@ -644,6 +644,18 @@ describe('page context and slot queries', () => {
     expect(at('/about')).toEqual({ placement: 'home' });
   });
 
+  it("reads the same shapes under a locale prefix (Shopify Markets' /en-gb/, /fr/, WooCommerce/WPML's /de/)", () => {
+    const at = (path: string) => pageContextFromUrl(new URL(`https://shop.example${path}`));
+    expect(at('/en-gb/products/85123A')).toEqual({ placement: 'product', productId: '85123A' });
+    expect(at('/fr/products/85123A/')).toEqual({ placement: 'product', productId: '85123A' });
+    expect(at('/de-DE/collections/kitchen')).toEqual({ placement: 'category', category: 'kitchen' });
+    expect(at('/zh-hant/product/herz')).toEqual({ placement: 'product', productId: 'herz' });
+    expect(at('/en_GB/cart')).toEqual({ placement: 'cart' });
+    // Only a locale: a longer first segment is a path of the shop's own, not a product page.
+    expect(at('/sale/products/85123A')).toEqual({ placement: 'home' });
+    expect(at('/en-gb/about')).toEqual({ placement: 'home' });
+  });
+
   it('reads slot attributes, clamps limits and falls back to the page', () => {
     const attrs = (values: Record<string, string>) => ({
       getAttribute: (name: string) => values[name] ?? null,

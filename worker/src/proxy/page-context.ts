@@ -9,10 +9,16 @@ export interface PageContext {
 }
 
 // Common storefront URL shapes: Shopify (/products/x, /collections/x), WooCommerce (/product/x,
-// /product-category/x), the demo shop (/products/ID, /categories/x), and generic /p/ID, /c/x.
-const PRODUCT_PATH = /^\/(?:products?|p|item)\/([^/?#]+)\/?$/i;
-const CATEGORY_PATH = /^\/(?:categories|category|collections|product-category|c)\/([^/?#]+)\/?$/i;
-const CART_PATH = /^\/(?:cart|basket|checkout\/cart)\/?$/i;
+// /product-category/x), the demo shop (/products/ID, /categories/x), and generic /p/ID, /c/x; each
+// also under a locale prefix (Shopify Markets' /en-gb/, /fr-ca/; WPML's /de/; /zh-hant/), which a
+// shop selling in several languages puts before every path.
+const LOCALE = '(?:\\/[a-z]{2}(?:[-_](?:[a-z]{2}|[a-z]{4}))?)?';
+const PRODUCT_PATH = new RegExp(`^${LOCALE}\\/(?:products?|p|item)\\/([^/?#]+)\\/?$`, 'i');
+const CATEGORY_PATH = new RegExp(
+  `^${LOCALE}\\/(?:categories|category|collections|product-category|c)\\/([^/?#]+)\\/?$`,
+  'i',
+);
+const CART_PATH = new RegExp(`^${LOCALE}\\/(?:cart|basket|checkout\\/cart)\\/?$`, 'i');
 
 function decoded(segment: string): string | undefined {
   try {
