@@ -65,6 +65,16 @@ describe('proxy config', () => {
     expect(parseOriginUrl('  ')).toBeUndefined();
   });
 
+  it('names credentials in ORIGIN_URL, which fetch does not send, without quoting them', () => {
+    const config = parseProxyConfig(env({ ORIGIN_URL: 'https://staging:s3cret-marker@origin.example' }));
+    // Before: no problem at all, while the origin answered every page 401 and /healthz said ok.
+    expect(config?.problems).toEqual([
+      'ORIGIN_URL has a user name or password, which the worker does not send to the origin (fetch drops them): an origin behind Basic auth answers every page 401; protect it another way (a secret header it checks, Cloudflare Access) and take them out',
+    ]);
+    expect(JSON.stringify(config?.problems)).not.toContain('s3cret-marker');
+    expect(parseProxyConfig(env({ ORIGIN_URL: 'https://origin.example' }))?.problems).toEqual([]);
+  });
+
   it('leaves out the selectors HTMLRewriter refuses, naming each, and keeps the rest of each list', () => {
     const config = parseProxyConfig(
       env({

@@ -225,6 +225,12 @@ export function parseProxyConfig(env: Env): ProxyConfig | undefined {
   const origin = parseOriginUrl(env.ORIGIN_URL);
   if (!origin) return undefined;
   const problems: string[] = [];
+  // Named, never quoted (/healthz is public): a staging origin behind Basic auth would answer every
+  // page 401 while nothing else looked wrong.
+  if (origin.username || origin.password)
+    problems.push(
+      'ORIGIN_URL has a user name or password, which the worker does not send to the origin (fetch drops them): an origin behind Basic auth answers every page 401; protect it another way (a secret header it checks, Cloudflare Access) and take them out',
+    );
   // In the order the settings are documented: the slots, then the selectors, then the rest.
   const slots = parseSlots(env.RX_SLOTS, problems);
   const priceSelector = selectorSetting('RX_PRICE_SELECTOR', env.RX_PRICE_SELECTOR, problems);
