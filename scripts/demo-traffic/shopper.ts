@@ -61,6 +61,17 @@ const ACCEPT_HTML = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8';
 class Stopped extends Error {}
 
 /**
+ * The client address a simulated shopper speaks from, as `CF-Connecting-IP`: one of its own, in the
+ * 198.18.0.0/15 range set aside for tests (RFC 2544). Real shoppers each have theirs, and the worker
+ * limits requests per client (600 a minute): from this machine's one address, a run of a few hundred
+ * shoppers reached that limit together and lost events after its retries. `wrangler dev` takes the
+ * header as sent; Cloudflare's edge sets its own, so against a deployed worker it changes nothing.
+ */
+export function shopperAddress(index: number): string {
+  return `198.${18 + ((index >> 16) & 1)}.${(index >> 8) & 255}.${index & 255}`;
+}
+
+/**
  * One shopper's visit, until `target.deadline`. `sleep` makes its pauses (think time, a 429's
  * Retry-After): tests pass one that records them and returns at once, so no test waits them out.
  */
@@ -88,11 +99,10 @@ export async function simulateShopper(
   const cart: CartItem[] = [];
 
   /**
-   * One request as a browser makes it, read to its end. Rate limited (429), it waits as told, at most
-   * `maxWaitSeconds` a time, and tries again, `attempts` times in all. Every simulated shopper comes
-   * from this machine's one address, so together they can reach the worker's per-client limit (600 a
-   * minute). Each attempt, answer and body, has `timeoutMs` (less if `hardEnd` is nearer); one that runs
-   * out is counted in `timeouts` and ends the shopper with an error.
+   * One request as a browser makes it, read to its end, from the shopper's own address
+   * (shopperAddress). Rate limited (429), it waits as told, at most `maxWaitSeconds` a time, and tries
+   * again, `attempts` times in all. Each attempt, answer and body, has `timeoutMs` (less if `hardEnd` is
+   * nearer); one that runs out is counted in `timeouts` and ends the shopper with an error.
    */
   async function request(
     path: string,
@@ -102,6 +112,7 @@ export async function simulateShopper(
     if (Date.now() > target.deadline) throw new Stopped();
     const headers = new Headers(init.headers);
     headers.set('user-agent', USER_AGENT);
+    headers.set('cf-connecting-ip', shopperAddress(index));
     const cookie = jar.header();
     if (cookie) headers.set('cookie', cookie);
     const method = init.method ?? 'GET';

@@ -7,7 +7,7 @@ import { type DemoShop, startDemoShop } from '../../scripts/demo-shop/index';
 import { CookieJar } from '../../scripts/demo-traffic/cookie-jar';
 import { parsePage } from '../../scripts/demo-traffic/page';
 import { seededRandom } from '../../scripts/demo-traffic/random';
-import { simulateShopper } from '../../scripts/demo-traffic/shopper';
+import { shopperAddress, simulateShopper } from '../../scripts/demo-traffic/shopper';
 import { defaultWorkerUrl } from '../../scripts/demo-traffic/worker-url';
 import { runScript } from '../support/trainer-cli';
 
@@ -115,8 +115,10 @@ describe('a simulated shopper', () => {
       paused += ms;
     };
     const batches: Array<{ status: number; ids: string[] }> = [];
+    const addresses = new Set<string | string[] | undefined>();
     let limitedUntil: number | undefined;
     const front: Server = createServer(async (request, response) => {
+      addresses.add(request.headers['cf-connecting-ip']);
       if (request.url === '/v1/events') {
         const ids = (
           JSON.parse(await readBody(request)) as { batch: Array<{ messageId: string }> }
@@ -172,9 +174,19 @@ describe('a simulated shopper', () => {
       const accepted = batches.filter((b) => b.status === 202).flatMap((b) => b.ids);
       expect(report.eventsAccepted).toBe(accepted.length);
       expect(new Set(accepted).size).toBe(accepted.length);
+      // Every request from the shopper's own client address, as the worker's per-client limit sees it.
+      expect([...addresses]).toEqual([shopperAddress(1)]);
     } finally {
       await new Promise((resolve) => front.close(resolve));
     }
+  });
+});
+
+describe("a simulated shopper's client address", () => {
+  it('is its own: up to the most shoppers a run takes, no two share one, and each is in 198.18.0.0/15', () => {
+    const addresses = Array.from({ length: 1000 }, (_, index) => shopperAddress(index));
+    expect(new Set(addresses).size).toBe(1000);
+    for (const address of addresses) expect(address).toMatch(/^198\.1[89]\.\d{1,3}\.\d{1,3}$/);
   });
 });
 
