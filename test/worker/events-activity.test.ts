@@ -5,7 +5,7 @@
  * /v1/recommendations shows, and Redis down not failing the MongoDB write.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
 import type { StoredEvent } from '../../contracts/events';
 import { RECENT_HEAD } from '../../worker/src/activity';
@@ -350,6 +350,38 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(redelivered.explicitAcks).toHaveLength(1);
     expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-ACK']);
     expect(await countRun(run)).toBe(1);
+  });
+
+  it('a push Upstash ran but whose answer was lost is not sent again: the entry is there once', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const event = stored(run, 1, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-LOST' },
+    });
+    // The connection drops after Upstash ran the batch's first pipeline (the head read and the push),
+    // before its answer came back: workerd's fetch then rejects ("Network connection lost.").
+    const realFetch = globalThis.fetch;
+    let dropped = false;
+    const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const response = await realFetch(input, init);
+      if (!dropped && typeof init?.body === 'string' && init.body.includes('"lpush"')) {
+        dropped = true;
+        await response.arrayBuffer();
+        throw new TypeError('Network connection lost.');
+      }
+      return response;
+    });
+    try {
+      const result = await consume([event]);
+      expect(result.explicitAcks).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(dropped).toBe(true);
+    // Pushed once: a retry of the pipeline would push the batch's entries again (and read the head after
+    // the first push, finding the product there, so no generation bump either).
+    expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-LOST']);
   });
 
   it('a URL the Upstash client refuses never holds a batch: its events are stored and acked', async () => {

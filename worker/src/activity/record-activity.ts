@@ -56,8 +56,13 @@ function shopperIds(event: StoredEvent): ShopperId[] {
  * already stored in MongoDB.
  */
 export async function recordActivity(env: Env, events: readonly StoredEvent[]): Promise<void> {
-  const redis = offRequestRedis(env, { timeoutMs: ACTIVITY_TIMEOUT_MS, retries: 1 });
-  if (redis === undefined || events.length === 0) return;
+  // The push is never sent twice: a request Upstash ran whose answer was lost (the connection dropped)
+  // would push the batch's entries again, and read the heads after the first push, so a new product
+  // would not bump the generation. The trims and bumps may be (an LTRIM or EXPIRE again changes nothing,
+  // a second INCR only renews the generation once more), so that request keeps its one retry.
+  const redis = offRequestRedis(env, { timeoutMs: ACTIVITY_TIMEOUT_MS, retries: 0 });
+  const settling = offRequestRedis(env, { timeoutMs: ACTIVITY_TIMEOUT_MS, retries: 1 });
+  if (redis === undefined || settling === undefined || events.length === 0) return;
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
   try {
@@ -67,7 +72,7 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
     // timeouts while the batch's acks wait). Should the pushes have landed all the same, a cached list
     // may miss this batch until its freshness ends (CACHE_TTL_SECONDS) or the shopper's next change.
     const pushed = await pushActivity(redis, changes);
-    const pipeline = redis.pipeline();
+    const pipeline = settling.pipeline();
     for (const { change, length, recent } of pushed) {
       // Most lists never reach ACTIVITY_MAX (a visitor's few page views): trimmed only when LPUSH said
       // the list went past it, which saves an LTRIM per shopper and batch.
