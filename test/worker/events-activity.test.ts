@@ -470,6 +470,30 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-COPY']);
   });
 
+  it('a pack holding the same event twice (one request sent it twice), whose first delivery died after the write, is pushed once', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const event = stored(run, 1, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-TWIN' },
+    });
+    const body = packEvents([event, event])[0]?.body;
+    const delivery = (attempts: number) =>
+      createMessageBatch('rx-events', [{ id: `${run}-twin`, timestamp: new Date(), attempts, body }]);
+    await expect(
+      handleEventBatch(delivery(1), edgeEnv(), {
+        afterWrite: () => {
+          throw new Error('simulated death');
+        },
+      }),
+    ).rejects.toThrow('simulated death');
+    const again = delivery(2);
+    await handleEventBatch(again, edgeEnv());
+    expect((await getQueueResult(again, createExecutionContext())).explicitAcks).toHaveLength(1);
+    expect(await countRun(run)).toBe(1);
+    expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-TWIN']);
+  });
+
   it('a pack retried till the dead-letter queue for one event records the activity of the others on its last delivery, once', async () => {
     const run = runId();
     const shopper = await newShopper();

@@ -40,13 +40,21 @@ export async function handleEventBatch(
   const malformed: Array<{ message: Message<unknown>; record: RejectedEventDocument }> = [];
   for (const message of batch.messages) {
     const { packed, entries } = eventsOfMessageBody(message.body);
+    // One request can send an event twice (the intake does not dedupe): its pack then holds it twice.
+    // Written once per message: the second copy, a duplicate of the first delivery, was noted as another
+    // message's (EventWriter.settleCopies), so a redelivery took both for copies sent twice and never
+    // recorded or counted the event when the first delivery died or was retried after the write.
+    const ids = new Set<string>();
     entries.forEach((entry, index) => {
       const check = validateStoredEvent(entry);
+      if (check.ok && ids.has(check.event.messageId)) return;
       // The intake redacts before queueing; this catches what an older worker version queued
       // (messages still in the queue or the dead-letter queue when redaction shipped, or sent during
       // a gradual deployment), so no credential in a URL reaches MongoDB whichever worker queued it.
-      if (check.ok) valid.push({ message, event: withRedactedUrls(check.event) });
-      else
+      if (check.ok) {
+        ids.add(check.event.messageId);
+        valid.push({ message, event: withRedactedUrls(check.event) });
+      } else
         malformed.push({
           message,
           record: rejectedEventDocument(message, 'not a valid event', check.problems, {
