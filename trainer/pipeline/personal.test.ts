@@ -4,7 +4,7 @@ import type { Interaction } from '../data/types';
 import { seededRandom } from '../math/random';
 import { temporalValidation } from '../models/temporal-validation';
 import { tasteGroupShoppers } from '../test-support/taste-groups';
-import { type PersonalData, trainPersonal } from './personal';
+import { MIN_VALIDATION_CUSTOMERS, type PersonalData, trainPersonal } from './personal';
 
 const DAY = 86_400_000;
 
@@ -69,6 +69,34 @@ describe('personal auto on the temporal validation', { timeout: 120_000 }, () =>
     expect(result.params.selection).toBeUndefined();
     expect(result.metrics).toBeUndefined();
     expect(lines.join('\n')).toMatch(/no customer to validate on/);
+  });
+});
+
+describe('personal auto with few customers to validate on', { timeout: 120_000 }, () => {
+  it('ships EASE with the default settings, choosing nothing on them: a comparison on so few is noise', async () => {
+    const d = data(timedShoppers(24, 0.05));
+    const v = temporalValidation(d.interactions, d.byUser.items);
+    expect(v.users).toBeGreaterThan(0);
+    expect(v.users).toBeLessThan(MIN_VALIDATION_CUSTOMERS);
+    const lines: string[] = [];
+    const result = await trainPersonal(d, { hidden: 8, epochs: 2 }, (l) => lines.push(l));
+    // Before: EASE's 36 settings and the Mult-DAE were compared on these few customers' next purchases.
+    expect(result.params).toMatchObject({
+      model: 'ease',
+      lambda: 100,
+      halfLifeDays: 'none',
+      popularityExponent: 0,
+    });
+    expect(result.params.selection).toBeUndefined();
+    expect(result.metrics).toBeUndefined();
+    expect(lines.join('\n')).toMatch(
+      new RegExp(
+        `personal auto: only ${v.users} customers to validate on \\(fewer than ${MIN_VALIDATION_CUSTOMERS}\\)`,
+      ),
+    );
+    expect(lines.join('\n')).not.toMatch(/TF\.js|λ by validation/);
+    const easeOnly = await trainPersonal(d, { personal: 'ease' }, () => {});
+    expect(easeOnly.params).toMatchObject({ lambda: 100, halfLifeDays: 'none', popularityExponent: 0 });
   });
 });
 
