@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { activityKey, generationKey, purchasesKey, recommendationKey } from '../../worker/src/cache/keys';
+import type { Env } from '../../worker/src/env';
 import { recommendationContext } from '../../worker/src/recommend/context';
 import { signUserId } from '../../worker/src/shopper/user-signature';
 import {
@@ -431,7 +432,7 @@ describe('per-user cache in Upstash', () => {
   });
 
   /** A new shopper whose 2-item home list is cached, past its freshness, with a `planted` item. */
-  async function shopperWithStaleHomeList() {
+  async function shopperWithStaleHomeList(overrides: Partial<Env> = {}) {
     const shopper = await newShopper();
     const key = homeListKey(shopper.hash);
     const planted = plantedItem('planted');
@@ -444,7 +445,9 @@ describe('per-user cache in Upstash', () => {
     await directRedis().set(key, stale, { ex: 600 });
     const fiveAtOnce = () =>
       Promise.all(
-        Array.from({ length: 5 }, () => recommend('placement=home&limit=2', { cookie: shopper.cookie })),
+        Array.from({ length: 5 }, () =>
+          recommend('placement=home&limit=2', { cookie: shopper.cookie }, overrides),
+        ),
       );
     return { shopper, key, stale, fiveAtOnce };
   }
@@ -465,6 +468,19 @@ describe('per-user cache in Upstash', () => {
     expect(refreshed.items[0]?.product_id).toBe(productId(0));
     const next = await recommend('placement=home&limit=2', { cookie: shopper.cookie });
     expect(next.body.items[0]?.product_id).toBe(productId(0));
+  });
+
+  it('the refresh lock lasts no longer than the refreshed entry stays fresh, so its next stale spell is refreshed too', async () => {
+    // CACHE_TTL_SECONDS below the lock's 10 s: a lock outliving the freshness of the entry it refreshed
+    // was still held when that entry went stale, so no request refreshed it (stale until it expired,
+    // then a miss running the model on the request's path).
+    const { key, fiveAtOnce } = await shopperWithStaleHomeList({ CACHE_TTL_SECONDS: '2' });
+    await fiveAtOnce();
+    const refreshed = JSON.parse((await directRedis().get<string>(key)) ?? '{}') as { f: number };
+    expect(refreshed.f).toBeGreaterThan(Date.now());
+    const lockTtl = Number(await directRedis().pttl(`${key}:lock`));
+    expect(lockTtl).toBeGreaterThan(0);
+    expect(lockTtl).toBeLessThanOrEqual(2_000);
   });
 
   it('while another request holds the refresh lock, a stale entry is served and nobody else recomputes it', async () => {

@@ -390,8 +390,22 @@ export async function storeRecommendations(
   return true;
 }
 
-/** Takes the refresh lock of a key; true for the one caller that should recompute. */
-export async function acquireRefreshLock(redis: Redis, key: string, budgetMs: number): Promise<boolean> {
-  const reply = await withinBudget(redis.set(lockKey(key), '1', { nx: true, ex: 10 }), budgetMs);
+/** The longest a refresh lock is held: a refresh that died (its isolate went away) blocks no longer. */
+const REFRESH_LOCK_SECONDS = 10;
+
+/**
+ * Takes the refresh lock of a key; true for the one caller that should recompute. It is not released
+ * after the write: it expires, after REFRESH_LOCK_SECONDS or the entry's freshness (`ttlSeconds`),
+ * whichever is sooner. A lock outliving the freshness of the entry its refresh wrote would still be
+ * held when that entry went stale, and nobody would refresh it: stale until it expired, then a miss.
+ */
+export async function acquireRefreshLock(
+  redis: Redis,
+  key: string,
+  ttlSeconds: number,
+  budgetMs: number,
+): Promise<boolean> {
+  const ex = Math.min(REFRESH_LOCK_SECONDS, ttlSeconds);
+  const reply = await withinBudget(redis.set(lockKey(key), '1', { nx: true, ex }), budgetMs);
   return reply === 'OK';
 }

@@ -113,7 +113,13 @@ function refreshInBackground(
   work: () => Promise<Computed>,
 ): void {
   inBackground(ctx, async () => {
-    if (!(await acquireRefreshLock(cache.redis, cache.found.key, cacheBudgetMs(env)))) return false;
+    const locked = await acquireRefreshLock(
+      cache.redis,
+      cache.found.key,
+      ttlSeconds(env),
+      cacheBudgetMs(env),
+    );
+    if (!locked) return false;
     return write(env, cache, await work());
   });
 }
