@@ -336,6 +336,39 @@ describe('events consumer, packed messages (several events per queue message)', 
   );
 
   it.skipIf(!hasMongoControl())(
+    'an event events refuses and rejected_events refuses too is retried, never acked: it would be in neither',
+    async () => {
+      const run = runId();
+      const unique = {
+        keys: { 'properties.order_ref': 1 as const },
+        options: { unique: true as const, sparse: true as const },
+      };
+      await withIndexedDatabase(unique, async (deliverThere, database) => {
+        // A unique index of the data team's own on rejected_events: the second record of the same
+        // reason is refused for good, as the second event was by events.
+        await withDb(
+          (db) =>
+            db
+              .collection('rejected_events')
+              .createIndex({ 'problems.reason': 1 }, { unique: true, sparse: true }),
+          database,
+        );
+        const events = storedEvents(run, 3).map((event) => ({
+          ...event,
+          properties: { ...event.properties, order_ref: `o-${run}` },
+        }));
+        const prefix = `neither-${run}`;
+        const result = await deliverThere(events, prefix);
+        // Stored, and refused with its record kept: acked. Refused with no record: retried (and, if it
+        // stays so, dead-lettered, where a replay finds it once the index is fixed).
+        expect(result.explicitAcks.sort()).toEqual([`${prefix}-0`, `${prefix}-1`]);
+        expect(result.retryMessages.map((retry: { msgId: string }) => retry.msgId)).toEqual([`${prefix}-2`]);
+        expect(await countRun(run, database)).toBe(1);
+      });
+    },
+  );
+
+  it.skipIf(!hasMongoControl())(
     "stores events where an index of the data team's own clashes with one the consumer makes",
     async () => {
       const run = runId();

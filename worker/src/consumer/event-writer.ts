@@ -50,7 +50,17 @@ export async function writeBatch(db: Db, request: WriteRequest): Promise<WriteRe
     refusedIndex.push(index);
   });
 
-  const rejectedOutcomes = await insertUnordered(db, REJECTED_COLLECTION, [...request.rejected, ...refused]);
+  // A record rejected_events refuses for good (a validator or unique index of the data team's own) is
+  // retried, not acked: acked, its event would be in neither collection. Retried, it reaches the
+  // dead-letter queue if it stays so, from which a replay stores it once the collection takes it.
+  const rejectedOutcomes = (
+    await insertUnordered(db, REJECTED_COLLECTION, [...request.rejected, ...refused])
+  ).map(
+    (outcome): DocumentOutcome =>
+      outcome.kind === 'invalid'
+        ? { kind: 'retry', reason: `${REJECTED_COLLECTION} refused the record: ${outcome.reason}` }
+        : outcome,
+  );
   refusedIndex.forEach((eventIndex, i) => {
     const recorded = rejectedOutcomes[request.rejected.length + i];
     // Only a recorded refusal may be acked; otherwise the message is retried (and may reach the DLQ).
