@@ -266,10 +266,18 @@ export async function healthReport(env: Env, ctx?: Background) {
     // Degraded for a minute after the binding failed: requests then went through unlimited.
     rate_limiter: componentHealth('rate_limiter', Boolean(env.RATE_LIMITER)),
   };
-  for (const [name, { probe, active }] of probes) {
-    // A copy: a cached answer is shared by the reports of the next seconds.
-    components[name] = { ...(await (active ? probeOnce(name, probe, env, ctx) : runProbe(probe, env, ctx))) };
-  }
+  // Together, not one after the other: each probe is bounded (a status RPC's 2 s, the models' first-load
+  // wait of 3 s), so the report takes as long as the slowest one. One after the other, a Durable Object
+  // outage cost the outbox's, then the writer's deadline, and the writer was asked again by each of
+  // mongodb, activity and live_counters once the previous ask was over a second old (6 s for it alone).
+  const answers = await Promise.all(
+    [...probes].map(async ([name, { probe, active }]) => {
+      const answer = await (active ? probeOnce(name, probe, env, ctx) : runProbe(probe, env, ctx));
+      return [name, answer] as const;
+    }),
+  );
+  // A copy: a cached answer is shared by the reports of the next seconds.
+  for (const [name, answer] of answers) components[name] = { ...answer };
   for (const component of Object.values(components)) {
     // Whatever a probe composed from an error, it leaves no command or credential on a public path.
     if (component.detail !== undefined) component.detail = redactAddresses(redactSecrets(component.detail));
