@@ -1,15 +1,20 @@
 /**
  * `/healthz` is public and asked by uptime monitors with a timeout of their own: a slow dependency
- * must cost it one probe's deadline, not one per component that asks it (docs/api.md "/healthz").
+ * must cost it one probe's deadline, not one per component that asks it, and what it shows of a DNS
+ * failure must not name the server (docs/api.md "/healthz").
  */
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerConsumerHealth } from '../../worker/src/consumer';
 import { forgetWriterStatus } from '../../worker/src/consumer/health-probe';
 import type { Env } from '../../worker/src/env';
-import { healthReport, registerHealthProbe, reportRecovery } from '../../worker/src/health';
+import { healthReport, publicDetail, registerHealthProbe, reportRecovery } from '../../worker/src/health';
 
 const workerEnv = env as unknown as Env;
+interface NodeDns {
+  promises: { resolveSrv(name: string): Promise<unknown> };
+}
+
 const CONSUMER_COMPONENTS = ['mongodb', 'activity', 'live_counters'];
 
 afterEach(() => {
@@ -71,4 +76,34 @@ describe('a hung event writer object', () => {
       for (const name of ['test-slow-a', 'test-slow-b']) registerHealthProbe(name, () => ({ status: 'ok' }));
     }
   }, 10_000);
+});
+
+describe('a DNS failure on /healthz', () => {
+  it("names no server, whatever DNS error code workerd's resolver gives", async () => {
+    // workerd's node:dns (nodejs_compat); the worker's types do not declare Node's modules.
+    const dns = ((await import('node:dns' as string)) as NodeDns).promises;
+    const name = '_mongodb._tcp.cluster0.abcde.mongodb.net';
+    const realFetch = globalThis.fetch;
+    // workerd resolves by DNS over HTTPS: a refused or failed answer becomes EBADRESP / EBADQUERY.
+    globalThis.fetch = async () => new Response('unavailable', { status: 503 });
+    let error: unknown;
+    try {
+      await dns.resolveSrv(name);
+    } catch (caught) {
+      error = caught;
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(String(error)).toContain(`querySRV EBADRESP ${name}`);
+    const shown = publicDetail(String(error));
+    expect(shown).toContain('querySRV EBADRESP <host>');
+    expect(shown).not.toContain('abcde');
+    for (const text of [
+      'queryTxt ETIMEOUT cluster0.abcde.mongodb.net',
+      'querySrv ECONNREFUSED _mongodb._tcp.cluster0.abcde.mongodb.net',
+      'getaddrinfo ENOTFOUND cluster0.abcde.mongodb.net',
+    ]) {
+      expect(publicDetail(`MongoServerSelectionError: ${text}`)).not.toContain('abcde');
+    }
+  });
 });

@@ -17,7 +17,15 @@ export function redactSecrets(text: string): string {
  * for guessing its password. The log keeps the addresses; `/healthz` shows `<host>`.
  */
 export function redactAddresses(text: string): string {
-  return text.replace(HOST_AND_PORT, '<host>').replace(/\b(ENOTFOUND|EAI_AGAIN)\s+\S+/g, '$1 <host>');
+  return text.replace(HOST_AND_PORT, '<host>').replace(DNS_FAILURE, '$1 <host>');
 }
 
 const HOST_AND_PORT = /(?:\[[0-9A-Fa-f:.]+\]|\blocalhost|\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\d{1,5}\b/g;
+
+/**
+ * A DNS failure as Node and workerd word it, `<syscall> <code> <name>`: `getaddrinfo ENOTFOUND host`,
+ * and every code of a lookup by record type (`querySrv ECONNREFUSED _mongodb._tcp.cluster0…`, and
+ * workerd's own `querySRV EBADRESP …` / `EBADQUERY` when its DNS over HTTPS gets no answer). Before,
+ * only ENOTFOUND and EAI_AGAIN were matched, so an SRV lookup that failed otherwise named the cluster.
+ */
+const DNS_FAILURE = /\b((?:getaddrinfo|getnameinfo|query[A-Za-z]*)\s+E[A-Z_]+|ENOTFOUND|EAI_AGAIN)\s+\S+/g;
