@@ -80,9 +80,18 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(spec));
   }
 
-  /** A float32 constant of the given shape (row-major data). */
+  /**
+   * A float32 constant of the given shape (row-major data). Every value must be finite: one NaN or
+   * infinite weight makes the scores it touches NaN (0 · ∞ included, so an empty history's too), and
+   * the worker's trial run refuses such a graph only at publish, after `train` has exited 0.
+   */
   floatTensor(name: string, dims: number[], data: Float32Array): string {
     checkSize(name, dims, data.length);
+    const bad = data.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0)
+      throw new Error(
+        `${this.name}: tensor ${name} holds ${data[bad]} at ${bad}; its weights are not finite (a numerical failure of the model's fit)`,
+      );
     this.initializers.push({ name, dims, dataType: DataType.float, rawData: rawBytes(data) });
     return name;
   }
