@@ -74,7 +74,9 @@ export function createSlotFiller(api: Api, currency: string, onRendered: OnRende
       data.rxState = html ? 'filled' : 'empty';
       if (!html) return;
       slot.innerHTML = html;
-      onRendered(query.placement, response);
+      // Shown only if still in the page: a single-page app may have removed it (navigated away) while
+      // the answer was on its way, and an impression nobody saw would lower the block's click rate.
+      if (slot.isConnected) onRendered(query.placement, response);
     } catch (error) {
       // Not when asked for other attributes since: that newer request fills (or fails) it.
       if (data.rxFor === key) data.rxState = 'failed';

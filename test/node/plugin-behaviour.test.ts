@@ -1068,6 +1068,34 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('reports no impression for a slot the app removed while its recommendations were on their way', async () => {
+    const { page, errors } = await browser.newPage();
+    // The product slot's answer is held until the app has navigated away from its view.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/v1/recommendations?*', async (route) => {
+      if (new URL(route.request().url()).searchParams.get('placement') === 'product') await released;
+      await route.continue();
+    });
+    const answered = page.waitForResponse((r) => r.url().includes('placement=product'));
+    await open(page, shopPage());
+    await page.waitForFunction("document.querySelector('#slot').dataset.rxState === 'loading'");
+    await page.evaluate(`document.querySelector('#slot').remove();
+      history.pushState({}, '', '/category/candles')`);
+    release();
+    await answered;
+    // Answered after the answer above, so its impression is recorded after that one would have been.
+    await sentinelSlotFilled(page);
+    await page.evaluate('rx.flush()');
+    const shown = () => api.events.filter(named('Recommendation Shown')).map((e) => e.properties?.placement);
+    await expect.poll(shown, POLL).toContain('home');
+    // Before the fix the removed slot's block, which nobody saw, was reported shown.
+    expect(shown()).toEqual(['home']);
+    expect(errors).toEqual([]);
+  });
+
   it('views and fills a product view rendered after the navigation once the app calls rx.scan()', async () => {
     const { page, errors } = await browser.newPage();
     await open(page, shopPage());
