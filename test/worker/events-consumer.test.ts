@@ -304,19 +304,25 @@ describe('events consumer, packed messages (several events per queue message)', 
     }
   }
 
+  /** A unique index of a data team's own on `events`, which every event but the first of an order refuses. */
+  const UNIQUE_ORDER_REF = {
+    keys: { 'properties.order_ref': 1 as const },
+    options: { unique: true as const, sparse: true as const },
+  };
+
+  /** `count` events of the run, all naming the same `order_ref`. */
+  const sameOrderRef = (run: string, count: number) =>
+    storedEvents(run, count).map((event) => ({
+      ...event,
+      properties: { ...event.properties, order_ref: `o-${run}` },
+    }));
+
   it.skipIf(!hasMongoControl())(
     'an event a unique index of its own refuses (one a data team added) is recorded in rejected_events, not acked as stored',
     async () => {
       const run = runId();
-      const unique = {
-        keys: { 'properties.order_ref': 1 as const },
-        options: { unique: true as const, sparse: true as const },
-      };
-      await withIndexedDatabase(unique, async (deliverThere, database) => {
-        const [first, second] = storedEvents(run, 2).map((event) => ({
-          ...event,
-          properties: { ...event.properties, order_ref: `o-${run}` },
-        }));
+      await withIndexedDatabase(UNIQUE_ORDER_REF, async (deliverThere, database) => {
+        const [first, second] = sameOrderRef(run, 2);
         const prefix = `unique-${run}`;
         const result = await deliverThere([first, second], prefix);
         expect(result.explicitAcks.sort()).toEqual([`${prefix}-0`, `${prefix}-1`]);
@@ -339,11 +345,7 @@ describe('events consumer, packed messages (several events per queue message)', 
     'an event events refuses and rejected_events refuses too is retried, never acked: it would be in neither',
     async () => {
       const run = runId();
-      const unique = {
-        keys: { 'properties.order_ref': 1 as const },
-        options: { unique: true as const, sparse: true as const },
-      };
-      await withIndexedDatabase(unique, async (deliverThere, database) => {
+      await withIndexedDatabase(UNIQUE_ORDER_REF, async (deliverThere, database) => {
         // A unique index of the data team's own on rejected_events: the second record of the same
         // reason is refused for good, as the second event was by events.
         await withDb(
@@ -353,10 +355,7 @@ describe('events consumer, packed messages (several events per queue message)', 
               .createIndex({ 'problems.reason': 1 }, { unique: true, sparse: true }),
           database,
         );
-        const events = storedEvents(run, 3).map((event) => ({
-          ...event,
-          properties: { ...event.properties, order_ref: `o-${run}` },
-        }));
+        const events = sameOrderRef(run, 3);
         const prefix = `neither-${run}`;
         const result = await deliverThere(events, prefix);
         // Stored, and refused with its record kept: acked. Refused with no record: retried (and, if it
