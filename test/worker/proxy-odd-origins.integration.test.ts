@@ -10,7 +10,16 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../worker/src/app-env';
 import { proxyHandler } from '../../worker/src/proxy';
-import { BROWSER_UA, browserHeaders, ORIGIN, PUBLIC, proxied, raw, testEnv } from './proxy-helpers';
+import {
+  BROWSER_UA,
+  browserHeaders,
+  ORIGIN,
+  PUBLIC,
+  proxied,
+  raw,
+  testEnv,
+  viaWorker,
+} from './proxy-helpers';
 import { count } from './proxy-insertions';
 import { testSource } from './proxy-test-source';
 
@@ -106,6 +115,20 @@ describe('proxy: origins that get something wrong', () => {
       const { response, body } = await proxied(raw('blocked', ['content-type: text/plain'], status));
       expect(response.status).toBe(status);
       expect(body).toBe('blocked');
+    }
+  });
+
+  it('through the worker, GET and HEAD both get such a status as the origin sent it (HEAD was a 500)', async () => {
+    // Hono answers HEAD with `new Response(null, <its GET's answer>)`, which throws for these statuses.
+    for (const status of [999, 600]) {
+      const path = raw('blocked', ['content-type: text/plain', 'x-origin: yes'], status);
+      const get = await viaWorker(path);
+      expect(get.response.status, `GET ${status}`).toBe(status);
+      expect(get.body, `GET ${status}`).toBe('blocked');
+      const head = await viaWorker(path, { method: 'HEAD' });
+      expect(head.response.status, `HEAD ${status}`).toBe(status);
+      expect(head.response.headers.get('x-origin'), `HEAD ${status}`).toBe('yes');
+      expect(head.response.body, `HEAD ${status}`).toBeNull();
     }
   });
 

@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import type { AppEnv } from './app-env';
 import { ApiError, errorBody } from './errors';
 import { eventRoutes, segmentRoutes } from './events';
+import { sendHeadAnswersHonoCannotCopy } from './head-answers';
 import { log } from './log';
 import { countInProgress } from './middleware/in-progress';
 import { rateLimit } from './middleware/rate-limit';
@@ -22,6 +23,7 @@ import { recommendations } from './routes/recommendations';
  */
 export function createApp() {
   const app = new Hono<AppEnv>();
+  sendHeadAnswersHonoCannotCopy(app); // first: it must see the answer every other middleware made
   app.use(requestId());
   app.use(countInProgress());
 
