@@ -79,6 +79,14 @@ export function isMissingId(value: unknown): value is null | undefined | '' {
  */
 const optionalId = z.preprocess((value) => (isMissingId(value) ? undefined : value), IdSchema.optional());
 
+/**
+ * A product id: an optional id without surrounding whitespace. A shop's `data-rx-product-id="85123A "`
+ * reaches events from the plugin and from proxy mode as written, while the API, the plugin's own lookups
+ * and the catalogue compare ids trimmed: untrimmed, the view went into activity and training as another
+ * product than the catalogue's. Only product ids: message, shopper and order ids are compared exactly.
+ */
+const productId = z.preprocess((value) => (typeof value === 'string' ? value.trim() : value), optionalId);
+
 const CurrencySchema = z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code such as "GBP"');
 
 /** A plain decimal number written as a string: `"49.90"`, `"-3"`, `"2"` (no grouping, no exponent). */
@@ -97,7 +105,7 @@ function numeric(schema: z.ZodNumber = z.number()) {
 }
 
 const productShape = {
-  product_id: optionalId,
+  product_id: productId,
   sku: optionalId,
   name: optional(z.string()),
   category: optional(z.string()),
