@@ -31,6 +31,9 @@ describe('GET /rx.js (the storefront plugin)', () => {
     const response = await SELF.fetch(`${base}/rx.${stale}.js`, { redirect: 'manual' });
     expect(response.status).toBe(302);
     expect(new URL(response.headers.get('location') ?? '', base).pathname).toBe(`/rx.${PLUGIN_HASH}.js`);
+    // A module script or a `crossorigin` tag is fetched in CORS mode, where the browser checks the
+    // redirect itself for the header (Fetch, "HTTP fetch"): without it the shop's old tag loads nothing.
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('answers 304 to a matching If-None-Match', async () => {

@@ -31,10 +31,16 @@ export const plugin = new Hono<AppEnv>()
 
 const OUTDATED_PLUGIN_PATH = /^\/rx\.[0-9a-f]{12}\.js$/;
 
-/** A redirect to the current plugin for an `/rx.<hash>.js` of an earlier deploy; else undefined. */
+/**
+ * A redirect to the current plugin for an `/rx.<hash>.js` of an earlier deploy; else undefined. It
+ * carries the CORS header too: a module script or a `crossorigin` tag is fetched in CORS mode, where
+ * the browser checks each redirect for it, and would otherwise load nothing.
+ */
 export function outdatedPluginRedirect(c: Context<AppEnv>): Response | undefined {
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return undefined;
-  return OUTDATED_PLUGIN_PATH.test(c.req.path) ? c.redirect(VERSIONED_PLUGIN_PATH, 302) : undefined;
+  if (!OUTDATED_PLUGIN_PATH.test(c.req.path)) return undefined;
+  c.header('access-control-allow-origin', COMMON_HEADERS['access-control-allow-origin']);
+  return c.redirect(VERSIONED_PLUGIN_PATH, 302);
 }
 
 function servePlugin(c: Context<AppEnv>, versioned: boolean): Response {
