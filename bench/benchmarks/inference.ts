@@ -50,6 +50,14 @@ export default async function inference(args: string[]): Promise<BenchResult> {
       clockAdvances: boolean;
       elapsedMs: number;
     };
+    // The in-worker rows (per call, session creation) are read off this clock: one that does not
+    // advance during computation, as on deployed Workers, would time everything at 0 ms and meet
+    // every target.
+    if (!clock.clockAdvances) {
+      throw new Error(
+        `the worker's clock does not advance during computation (${clock.elapsedMs} ms for a busy loop): its per-call and session times would be 0`,
+      );
+    }
     const load = async () =>
       timed(async () => {
         const response = await fetch(`${worker.url}/load?items=${items}`, { method: 'POST', body: model });
