@@ -44,6 +44,16 @@ describe('GET /rx.js (the storefront plugin)', () => {
     expect(await response.text()).toBe('');
   });
 
+  it('answers 304 to If-None-Match: * (any current representation matches, RFC 9110 13.1.2) and 200 to other tags', async () => {
+    const any = await SELF.fetch(`${base}/rx.js`, { headers: { 'if-none-match': '*' } });
+    expect(any.status).toBe(304);
+    expect(any.headers.get('etag')).toBe(`"${PLUGIN_HASH}"`);
+    await any.text();
+    const other = await SELF.fetch(`${base}/rx.js`, { headers: { 'if-none-match': 'W/"x", "y"' } });
+    expect(other.status).toBe(200);
+    await other.text();
+  });
+
   it('does not serve look-alike paths', async () => {
     const response = await SELF.fetch(`${base}/rx.not-a-hash.js`);
     expect(response.status).toBe(404);

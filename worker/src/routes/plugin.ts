@@ -51,9 +51,13 @@ function servePlugin(c: Context<AppEnv>, versioned: boolean): Response {
       : 'public, max-age=300, stale-while-revalidate=86400',
     link: `<${VERSIONED_PLUGIN_PATH}>; rel="canonical"`,
   };
-  const match = c.req.header('if-none-match');
-  if (match?.split(',').some((tag) => tag.trim().replace(/^W\//, '') === COMMON_HEADERS.etag)) {
-    return c.body(null, 304, headers);
-  }
+  if (matchesCurrentPlugin(c.req.header('if-none-match'))) return c.body(null, 304, headers);
   return c.body(PLUGIN_JS, 200, headers);
+}
+
+/** If-None-Match compared weakly (RFC 9110 13.1.2): our tag, weak or strong, or `*` (any current one). */
+function matchesCurrentPlugin(ifNoneMatch: string | undefined): boolean {
+  if (ifNoneMatch === undefined) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === COMMON_HEADERS.etag);
 }
