@@ -7,6 +7,7 @@ import { eventRoutes, segmentRoutes } from './events';
 import { sendHeadAnswersHonoCannotCopy } from './head-answers';
 import { log } from './log';
 import { countInProgress } from './middleware/in-progress';
+import { nonErrorThrowsAsErrors } from './middleware/non-error-throws';
 import { rateLimit } from './middleware/rate-limit';
 import { shopCors } from './middleware/shop-cors';
 import { proxyHandler } from './proxy';
@@ -24,6 +25,7 @@ import { recommendations } from './routes/recommendations';
 export function createApp() {
   const app = new Hono<AppEnv>();
   sendHeadAnswersHonoCannotCopy(app); // first: it must see the answer every other middleware made
+  app.use(nonErrorThrowsAsErrors());
   app.use(requestId());
   app.use(countInProgress());
 
