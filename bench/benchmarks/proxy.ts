@@ -18,8 +18,9 @@
  *   in the round (the floor row), as it never does between a shopper's page views.
  * - **Throughput**: requests/s at saturation (autocannon, N connections), with p50/p99 under that load.
  *   On a machine where the load generator, origin, Upstash, MongoDB, the queue consumer and the worker
- *   share two cores, the p50 at saturation is connections ÷ throughput (Little's law): it compares
- *   the CPU of the whole stack per page, not what a shopper waits.
+ *   share two cores, the mean latency at saturation is connections ÷ throughput (Little's law; the
+ *   p50, in autocannon's whole milliseconds, is below it): it compares the CPU of the whole stack per
+ *   page, not what a shopper waits.
  *
  * The worker rows go through wrangler dev's proxy worker (another workerd in front of the worker's,
  * which production does not have). When wrangler names the worker's own address (see
