@@ -58,6 +58,21 @@ describe('matching a category to the catalogue', () => {
     expect(catalogueCategories(items, '&')).toEqual([]);
   });
 
+  it("reads a shop's slug of a name with an apostrophe, which drops it (Shopify, WooCommerce)", () => {
+    const items = ["Men's Shoes", 'Kids’ Toys', 'Toys'].map((category, index) => ({
+      ...bundle().items[0],
+      product_id: `A${index}`,
+      category,
+    })) as CatalogueItem[];
+    // `/collections/mens-shoes` and `/product-category/mens-shoes` are "Men's Shoes"; the apostrophe
+    // read as a separator (`men-s-shoes`) still is.
+    expect(catalogueCategories(items, 'mens-shoes')).toEqual(["Men's Shoes"]);
+    expect(catalogueCategories(items, 'men-s-shoes')).toEqual(["Men's Shoes"]);
+    expect(catalogueCategories(items, 'Mens Shoes')).toEqual(["Men's Shoes"]);
+    expect(catalogueCategories(items, 'kids-toys')).toEqual(['Kids’ Toys']);
+    expect(catalogueCategories(items, 'toys')).toEqual(['Toys']);
+  });
+
   it('filters by the matched category, and ignores one the catalogue does not have', async () => {
     const catalogue = bundle();
     const unfiltered = await computeRecommendations(

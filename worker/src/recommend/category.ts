@@ -1,12 +1,20 @@
 import type { CatalogueItem } from '../../../contracts/manifest';
 
+/** Apostrophes, straight and curly: within a word, as in "Men's". */
+const APOSTROPHES = /['\u2018\u2019\u02BC]/gu;
+
 /**
- * A category name compared loosely: lower case, accents dropped, `&` and the word "and" left out, and
- * every run of anything but letters and digits one `-`. The slug shops put in their URLs
- * (`/collections/home-garden` for "Home & Garden", `/product-category/decor` for "Décor") reads as the
+ * A category name compared loosely: lower case, accents dropped, apostrophes and `&` and the word "and"
+ * left out, and every run of anything but letters and digits one `-`. The slug shops put in their URLs
+ * (`/collections/home-garden` for "Home & Garden", `/product-category/decor` for "Décor",
+ * `/collections/mens-shoes` for "Men's Shoes": Shopify and WooCommerce drop apostrophes) reads as the
  * catalogue's name.
  */
 export function categorySlug(name: string): string {
+  return looseSlug(name.replace(APOSTROPHES, ''));
+}
+
+function looseSlug(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
@@ -28,8 +36,11 @@ function indexOf(items: readonly CatalogueItem[]) {
     const names = new Set(items.map((item) => item.category));
     const bySlug = new Map<string, string[]>();
     for (const name of names) {
-      const slug = categorySlug(name);
-      bySlug.set(slug, [...(bySlug.get(slug) ?? []), name]);
+      // Also under the slug that reads an apostrophe as a separator (`men-s-shoes`), as this module's
+      // own slugs did before they dropped it, and as some slug makers still do.
+      for (const slug of new Set([categorySlug(name), looseSlug(name)])) {
+        bySlug.set(slug, [...(bySlug.get(slug) ?? []), name]);
+      }
     }
     index = { names, bySlug };
     indexes.set(items, index);
