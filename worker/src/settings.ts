@@ -107,7 +107,7 @@ function activityDaysRule(fallback: number): SettingRule<number> {
  * entry's Redis TTL is twice the setting, in milliseconds (recommendation-cache.ts): from about 5e15
  * seconds on, Redis refuses that PX and every cache write failed; past the bound the bound is used.
  */
-export const CACHE_TTL_SECONDS_MAX = 36_500 * 86_400;
+export const CACHE_TTL_SECONDS_MAX = ACTIVITY_DAYS_MAX * 86_400;
 
 function cacheTtlRule(fallback: number): SettingRule<number> {
   const whole = (value: number) => Number.isInteger(value) && value >= 1;

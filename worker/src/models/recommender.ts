@@ -70,7 +70,7 @@ export async function loadRecommender(
     },
     release: () => session.release(),
   };
-  await trialRun(recommender, items, () => session.release());
+  await trialRun(recommender, items);
   return recommender;
 }
 
@@ -83,11 +83,7 @@ export async function loadRecommender(
  * popularity. A graph that fails only for some histories is still caught per request (popularity
  * stands in; /healthz shows it).
  */
-async function trialRun(
-  recommender: Recommender,
-  items: number,
-  release: () => Promise<void>,
-): Promise<void> {
+async function trialRun(recommender: Recommender, items: number): Promise<void> {
   let problem: string | undefined;
   try {
     const { scores } = await recommender.run(new Float32Array(items), new Float32Array(items).fill(1));
@@ -96,7 +92,7 @@ async function trialRun(
     problem = error instanceof Error ? error.message : String(error);
   }
   if (problem === undefined) return;
-  await release();
+  await recommender.release();
   throw new Error(`model ${recommender.entry.name}: trial run failed: ${problem}`);
 }
 

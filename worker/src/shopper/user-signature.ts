@@ -1,6 +1,6 @@
 import type { Env } from '../env';
 import { toHex } from '../hex';
-import { signingKey } from '../prices/price-token';
+import { signingKey, usableSigningSecret } from '../prices/price-token';
 
 /**
  * Signed user ids (`USER_ID_SECRET`): with the secret set, the API takes a shop's user id only with
@@ -41,7 +41,7 @@ type SigningSecrets = Pick<Env, 'USER_ID_SECRET' | 'PRICE_SIGNING_KEY' | 'PRICE_
  * does (prices/price-token.ts usableSigningSecret), and `/healthz` names it (blankUserIdSecretProblem).
  */
 export function usableUserIdSecret(env: Pick<Env, 'USER_ID_SECRET'>): string | undefined {
-  return env.USER_ID_SECRET?.trim() ? env.USER_ID_SECRET : undefined;
+  return usableSigningSecret(env.USER_ID_SECRET);
 }
 
 /** What `/healthz` and the log say of a USER_ID_SECRET set to only whitespace; undefined otherwise. */
