@@ -29,17 +29,19 @@ export function* eventInteractions(
     return;
   }
   const event = checked.event;
-  // Any event with both ids links them: a track event after sign-in, or `rx.identify`'s own.
-  if (event.userId && event.anonymousId) identities?.link(event.anonymousId, event.userId);
+  const time = event.timestamp ? Date.parse(event.timestamp) : Number.NaN;
+  // Any event with both ids links them: a track event after sign-in, or `rx.identify`'s own. Its time
+  // is when the link became known (a split's cut-off uses only the links known by then).
+  if (event.userId && event.anonymousId) identities?.link(event.anonymousId, event.userId, time);
   if (event.type === 'identify') return report.skip('identify event (links ids, no product)', position);
   if (event.type !== 'track' || !event.event) return report.skip('not a track event', position);
   const weight = eventWeightOf(event.event);
   if (weight === undefined) return report.skip('event without product signal', position);
   if (isCancellation(event)) return report.skip('a cancellation (an order worth less than 0)', position);
   // Identified shoppers are one person across devices; otherwise the anonymous id is the person.
-  const user = event.userId ?? event.anonymousId;
+  const anonymousId = event.userId ? undefined : event.anonymousId;
+  const user = event.userId ?? anonymousId;
   if (!user) return report.skip('no userId or anonymousId', position);
-  const time = event.timestamp ? Date.parse(event.timestamp) : Number.NaN;
   if (!Number.isFinite(time)) return report.skip('missing timestamp', position);
   const purchase = event.event === 'Order Completed';
   const listed = eventProducts(event);
@@ -74,7 +76,7 @@ export function* eventInteractions(
       ...(site ? { store: site } : {}),
       // Orders are baskets; for other events the shopper's day is the session.
       basket: orderId ? `order:${orderId}` : `${user}:${new Date(time).toISOString().slice(0, 10)}`,
-      ...(event.userId ? {} : { anonymous: true as const }),
+      ...(anonymousId ? { anonymous: true as const, anonymousId: String(anonymousId) } : {}),
       activity: activityKindOf(event.event) ?? null,
     };
   }

@@ -8,71 +8,107 @@
  *
  * A browser id seen with more than one user id (a shared computer, a family tablet) is left as it is:
  * its activity cannot be given to one of them with any certainty.
+ *
+ * Each link keeps the time it was first seen, so that a split at a cut-off (eval's, train's validation)
+ * can stitch with the links known by then only: a link made after the cut-off is the future.
  */
 import type { Interaction, ReadReport } from './types';
 
-/** The user id each anonymous id was seen with, learned while the events are read. */
+/** The user ids each anonymous id was seen with, each with the time the link was first seen. */
 export class IdentityLinks {
-  /** `null`: seen with two or more user ids. */
-  private readonly userOf = new Map<string, string | null>();
+  /** Per anonymous id, `[userId, first time]` pairs; usually one. An undated link has time +∞. */
+  private readonly usersOf = new Map<string, Array<[string, number]>>();
 
-  /** Records that one event carried both ids. */
-  link(anonymousId: string, userId: string): void {
-    const known = this.userOf.get(anonymousId);
-    if (known === undefined) this.userOf.set(anonymousId, userId);
-    else if (known !== null && known !== userId) this.userOf.set(anonymousId, null);
+  /** Records that one event carried both ids, at `time` (epoch ms; NaN when undated). */
+  link(anonymousId: string, userId: string, time = Number.NaN): void {
+    const at = Number.isFinite(time) ? time : Number.POSITIVE_INFINITY;
+    const users = this.usersOf.get(anonymousId);
+    if (users === undefined) return void this.usersOf.set(anonymousId, [[userId, at]]);
+    const known = users.find(([user]) => user === userId);
+    if (known === undefined) users.push([userId, at]);
+    else known[1] = Math.min(known[1], at);
   }
 
-  /** The one user id `anonymousId` belongs to, or undefined (never linked, or linked to several). */
-  userFor(anonymousId: string): string | undefined {
-    return this.userOf.get(anonymousId) ?? undefined;
+  /** The user ids `anonymousId` was linked to before `knownBefore` (epoch ms; default: ever). */
+  private usersBefore(anonymousId: string, knownBefore?: number): string[] {
+    const users = this.usersOf.get(anonymousId) ?? [];
+    // An undated link cannot be placed before any cut-off; without one it counts.
+    return users.filter(([, at]) => knownBefore === undefined || at < knownBefore).map(([user]) => user);
   }
 
-  /** How many anonymous ids were seen with more than one user id. */
-  ambiguous(): number {
+  /**
+   * The one user id `anonymousId` belongs to as known before `knownBefore` (default: in the whole
+   * input), or undefined (never linked by then, or linked to several).
+   */
+  userFor(anonymousId: string, knownBefore?: number): string | undefined {
+    const users = this.usersBefore(anonymousId, knownBefore);
+    return users.length === 1 ? users[0] : undefined;
+  }
+
+  /** How many anonymous ids were seen with more than one user id (before `knownBefore`). */
+  ambiguous(knownBefore?: number): number {
     let count = 0;
-    for (const user of this.userOf.values()) if (user === null) count += 1;
+    for (const anonymousId of this.usersOf.keys())
+      if (this.usersBefore(anonymousId, knownBefore).length > 1) count += 1;
     return count;
   }
 }
 
+/** What a stitching did: browsers merged, shoppers they joined, shared browsers kept apart. */
+export interface Stitched {
+  merged: number;
+  users: number;
+  ambiguous: number;
+}
+
 /**
- * Gives every anonymous interaction (`anonymous: true`, read from an event without a `userId`) to the
- * user its anonymous id was linked to anywhere in the input, earlier or later, and notes in `report`
- * how many browsers were merged. Those of an id never linked keep `anonymous`: a shopper who never
- * signed in. The interactions are changed in place; a session basket keyed by
- * the anonymous id (`anon:day`) follows its user, so "bought together" sees one session per shopper
- * and day.
+ * Gives every interaction read from an event without a `userId` (it has `anonymousId`) to the user
+ * its anonymous id was linked to, earlier or later in the input, or with `knownBefore` only by a link
+ * seen before that time (a split's cut-off); the others are their browser's (`anonymous`). Idempotent: a second call with another `knownBefore` attributes afresh. The
+ * interactions are changed in place; a session basket keyed by the owner (`owner:day`) follows its
+ * owner, so "bought together" sees one session per shopper and day.
  */
 export function stitchIdentities(
   interactions: Interaction[],
   links: IdentityLinks,
-  report: ReadReport,
-): void {
+  report?: ReadReport,
+  knownBefore?: number,
+): Stitched {
   const merged = new Set<string>();
   const users = new Set<string>();
   for (const interaction of interactions) {
-    if (!interaction.anonymous) continue;
-    const anonymousId = interaction.user;
-    const user = links.userFor(anonymousId);
+    const anonymousId = interaction.anonymousId;
+    if (anonymousId === undefined) continue;
+    const user = links.userFor(anonymousId, knownBefore);
+    const owner = user ?? anonymousId;
     // Never linked: it stays an anonymous shopper's (whose activity the worker keeps ACTIVITY_DAYS).
-    if (user === undefined) continue;
-    delete interaction.anonymous;
-    // Linked to itself (a source that sends the user id as the anonymous id too): nothing moves.
-    if (user === anonymousId) continue;
-    merged.add(anonymousId);
-    users.add(user);
-    interaction.user = user;
-    if (interaction.basket?.startsWith(`${anonymousId}:`))
-      interaction.basket = `${user}${interaction.basket.slice(anonymousId.length)}`;
+    if (user === undefined) interaction.anonymous = true;
+    else delete interaction.anonymous;
+    // Linked to itself (a source that sends the user id as the anonymous id too): one person, no merge.
+    if (user !== undefined && user !== anonymousId) {
+      merged.add(anonymousId);
+      users.add(user);
+    }
+    const previous = interaction.user;
+    interaction.user = owner;
+    if (interaction.basket?.startsWith(`${previous}:`))
+      interaction.basket = `${owner}${interaction.basket.slice(previous.length)}`;
   }
-  const ambiguous = links.ambiguous();
-  if (merged.size > 0)
-    report.notes.push(
-      `identity stitching: the activity of ${merged.size} anonymous id(s) from before sign-in joined ${users.size} signed-in shopper(s)`,
+  const stitched = { merged: merged.size, users: users.size, ambiguous: links.ambiguous(knownBefore) };
+  if (report) for (const line of stitchingNotes(stitched)) report.notes.push(line);
+  return stitched;
+}
+
+/** The read summary's lines about a stitching. */
+export function stitchingNotes({ merged, users, ambiguous }: Stitched): string[] {
+  const lines: string[] = [];
+  if (merged > 0)
+    lines.push(
+      `identity stitching: the activity of ${merged} anonymous id(s) from before sign-in joined ${users} signed-in shopper(s)`,
     );
   if (ambiguous > 0)
-    report.notes.push(
+    lines.push(
       `identity stitching: ${ambiguous} anonymous id(s) seen with more than one user id (a shared device) kept apart`,
     );
+  return lines;
 }

@@ -27,6 +27,11 @@ export interface Interaction {
    */
   anonymous?: true;
   /**
+   * The event's anonymous id when it had no `userId` (events readers), kept after stitching: a split
+   * at a cut-off stitches again with the links known by then (data/identities.ts).
+   */
+  anonymousId?: string;
+  /**
    * The activity entry the worker's consumer records for the event (contracts/activity.ts), `null`
    * when it records none (`Checkout Started`). Set by the events readers only: in an order history
    * (online-retail, movielens) every row is a purchase, or a rating read as one.

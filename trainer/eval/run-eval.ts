@@ -9,6 +9,7 @@
 
 import { ACTIVITY_DAYS_DEFAULT, ACTIVITY_DAYS_SIGNED_IN_DEFAULT } from '../../contracts/activity';
 import { buildCatalogue } from '../bundle/catalogue';
+import { type IdentityLinks, stitchIdentities } from '../data/identities';
 import { InputError } from '../data/lines';
 import { type AggregateOptions, aggregate, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
@@ -91,10 +92,17 @@ export function recency(
   return { halfLifeDays, now };
 }
 
-/** The split, and for a temporal one its cut-off (epoch ms). */
-function split(
-  options: EvalOptions,
-  all: Parameters<typeof stratifiedSplit>[0],
+/**
+ * The split, and for a temporal one its cut-off (epoch ms). Events data (with `identities`) is
+ * stitched again with only the links seen before the cut-off: a browser whose shopper signed in after
+ * it was, at the cut-off, nobody's yet. Stitched with every link, as `readAll` does, its browsing
+ * joined a customer the models then knew and were scored on, from a sign-in still to come.
+ */
+export function evaluationSplit(
+  options: Pick<EvalOptions, 'format' | 'cutoff' | 'seed'>,
+  all: Interaction[],
+  identities?: IdentityLinks,
+  log: (line: string) => void = () => {},
 ): Split & { cutoff?: number } {
   if (options.format === 'movielens') {
     // Not ignored: the caller would record a cut-off the split never used.
@@ -105,6 +113,12 @@ function split(
     return stratifiedSplit(all, 0.75, options.seed ?? 42);
   }
   const cutoff = options.cutoff ? parseCutoff(options.cutoff) : quantileCutoff(all);
+  if (identities) {
+    const stitched = stitchIdentities(all, identities, undefined, cutoff);
+    log(
+      `identity stitching at the cut-off, with the links seen before it: ${stitched.merged} anonymous id(s) joined ${stitched.users} shopper(s)`,
+    );
+  }
   return { ...temporalSplit(all, cutoff), cutoff };
 }
 
@@ -144,7 +158,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   const all = await readAll(source);
   log(source.report.summary());
   if (all.length === 0) throw new InputError('no usable interactions in the input');
-  const s = split(options, all);
+  const s = evaluationSplit(options, all, source.identities, log);
   log(`split: ${s.description}; ${s.train.length} train / ${s.test.length} test interactions`);
   const train = aggregate(s.train, recency(options.halfLifeDays, s.train));
   const ranked = rankedHistories(options, train, s, log);
@@ -174,7 +188,7 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalResult> {
   // decay, no popularity scale) from the same validation, for comparison.
   let plainEase: ScoringBody | undefined;
   const modelParams: Record<string, Record<string, unknown>> = {};
-  const personalData = { byUser: train, interactions: s.train, families };
+  const personalData = { byUser: train, interactions: s.train, families, identities: source.identities };
   const ease = await timed('EASE', async () => {
     const result = await trainPersonal(
       personalData,

@@ -13,6 +13,7 @@
  * what a customer buys next.
  */
 import type { CatalogueItem } from '../../contracts/manifest';
+import { type IdentityLinks, stitchIdentities } from '../data/identities';
 import { aggregate, forEachInRow, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { evaluateOnnx, type RelevantItems, relevantSets } from '../eval/evaluate';
@@ -46,18 +47,25 @@ export interface TemporalValidation {
 /**
  * The temporal validation of `interactions` over `items` (the bundle's item order). The cut-off is the
  * day by which `share` of them happened; when that day is the first (data spanning less than a day, as
- * in small tests) the exact moment instead, so that something is left to fit on.
+ * in small tests) the exact moment instead, so that something is left to fit on. With `identities`
+ * (events data), browsers are stitched to shoppers only by the links seen before the cut-off, on
+ * copies: a sign-in after it is not known to a model fitted then (data/identities.ts).
  */
 export function temporalValidation(
   interactions: readonly Interaction[],
   items: string[],
   share = VALIDATION_TRAIN_SHARE,
+  identities?: IdentityLinks,
 ): TemporalValidation {
-  const list = interactions as Interaction[];
+  let list = interactions as Interaction[];
   let cutoff = quantileCutoff(list, share);
   if (!list.some((it) => it.time < cutoff)) {
     const times = list.map((it) => it.time).sort((a, b) => a - b);
     cutoff = times[Math.min(times.length - 1, Math.floor(share * times.length))] ?? 0;
+  }
+  if (identities) {
+    list = list.map((it) => (it.anonymousId === undefined ? it : { ...it }));
+    stitchIdentities(list, identities, undefined, cutoff);
   }
   const split = temporalSplit(list, cutoff);
   const fit = aggregate(split.train, { items });

@@ -8,6 +8,7 @@
  * manifest rather than assumed. `ease`, `autoencoder` and `item-item` train just that model.
  */
 import type { PlannedGraph } from '../bundle/write-bundle';
+import type { IdentityLinks } from '../data/identities';
 import type { InteractionMatrix } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { type EaseConfig, fitEaseConfig } from '../models/ease-config';
@@ -87,6 +88,8 @@ export interface PersonalData {
   interactions: readonly Interaction[];
   /** Product families by item index, to cap validation lists as the worker does. */
   families?: Families;
+  /** Events data: the identity links, so the validation stitches with those known by its cut-off. */
+  identities?: IdentityLinks;
 }
 
 /** A trained personal model, its manifest params and metrics, and the TF.js backend that ran (if any). */
@@ -157,7 +160,7 @@ export async function trainPersonal(
 /** The temporal validation of the data, logged. */
 function validationOf(data: PersonalData, log: (line: string) => void): TemporalValidation | undefined {
   if (data.interactions.length === 0) return undefined;
-  const v = temporalValidation(data.interactions, data.byUser.items);
+  const v = temporalValidation(data.interactions, data.byUser.items, undefined, data.identities);
   log(`validation: ${v.description}; ${v.users} customers to score`);
   return v;
 }

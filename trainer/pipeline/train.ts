@@ -176,7 +176,11 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   };
 
   // Validation lists are capped per family as the worker caps them, with the catalogue's families.
-  const personal = await trainPersonal({ byUser, interactions, families: catalogue }, options, log);
+  const personal = await trainPersonal(
+    { byUser, interactions, families: catalogue, identities: source.identities },
+    options,
+    log,
+  );
   add('personal', 'personal', personal.body, personal.params);
   const similar = trainItemItem(byUser.matrix, itemItemOptions);
   add('similar', 'similar', similar, similarParams(similar, 'users'));
