@@ -30,6 +30,13 @@ interface ShopperChanges {
   invalidate: boolean;
   /** Products viewed or clicked: bump only if one is not among the RECENT_HEAD newest entries. */
   browsed: Set<string>;
+  /**
+   * Entries of events an earlier delivery of their message stored, and so may have pushed already
+   * (it died after its Redis writes, before its acks): pushed only when the list does not hold them.
+   */
+  earlier: ActivityEntry[];
+  /** Product ids among the RECENT_HEAD newest entries, when the list was read before the push (earlier). */
+  recent?: Set<string>;
 }
 
 /**
@@ -49,25 +56,37 @@ function shopperIds(event: StoredEvent): ShopperId[] {
 /**
  * Updates each shopper's recent activity, purchases and cache generation in Upstash Redis
  * (keys from `cache/keys.ts`), in two pipelines per batch (pushActivity, then trims and generation
- * bumps). Written under the hash of the anonymous id and, when present, of the user id, because
+ * bumps), three on a redelivery of events stored before (unpushedEarlier first). Written under the hash of the anonymous id and, when present, of the user id, because
  * recommendations are asked for with either: `userHash` under `USER_HASH_KEY` of each id by its kind
  * (shopperIds), the one function the lookup's reads use too. Without the key nothing is written (no
  * pseudonym can be made; see shopper/user-hash.ts). Never throws: Redis being down must not fail events
  * already stored in MongoDB.
+ *
+ * `stored` are events this delivery stored first, never pushed before. `storedEarlier` are events an
+ * earlier delivery of their message stored (consumer/handler.ts storedByEarlierDelivery), which may have
+ * pushed them and died before its acks: their entries are pushed only where the list does not already
+ * hold them (unpushedEarlier), so a redelivery leaves the list as one delivery would.
  */
-export async function recordActivity(env: Env, events: readonly StoredEvent[]): Promise<void> {
+export async function recordActivity(
+  env: Env,
+  stored: readonly StoredEvent[],
+  storedEarlier: readonly StoredEvent[] = [],
+): Promise<void> {
   // The push is never sent twice: a request Upstash ran whose answer was lost (the connection dropped)
   // would push the batch's entries again, and read the heads after the first push, so a new product
   // would not bump the generation. The trims and bumps may be (an LTRIM or EXPIRE again changes nothing,
   // a second INCR only renews the generation once more), so that request keeps its one retry.
   const redis = offRequestRedis(env, { timeoutMs: ACTIVITY_TIMEOUT_MS, retries: 0 });
   const settling = offRequestRedis(env, { timeoutMs: ACTIVITY_TIMEOUT_MS, retries: 1 });
-  if (redis === undefined || settling === undefined || events.length === 0) return;
+  const events = stored.length + storedEarlier.length;
+  if (redis === undefined || settling === undefined || events === 0) return;
   const hashKey = userHashKey(env);
   if (hashKey === undefined) return;
   try {
-    const changes = await changesByShopper(hashKey, events, activityLifetimes(env));
+    const lifetimes = activityLifetimes(env);
+    const changes = await changesByShopper(hashKey, stored, storedEarlier, lifetimes);
     if (changes.length === 0) return;
+    await unpushedEarlier(settling, changes);
     // When this fails, Redis is down or slow: the second pipeline is not tried (it would wait out the same
     // timeouts while the batch's acks wait). Should the pushes have landed all the same, a cached list
     // may miss this batch until its freshness ends (CACHE_TTL_SECONDS) or the shopper's next change.
@@ -97,7 +116,7 @@ export async function recordActivity(env: Env, events: readonly StoredEvent[]): 
     reportRecovery('activity');
   } catch (error) {
     reportFailure('activity', error);
-    log('warn', 'activity_update_failed', { events: events.length, error });
+    log('warn', 'activity_update_failed', { events, error });
   }
 }
 
@@ -123,7 +142,7 @@ async function pushActivity(redis: Redis, changes: readonly ShopperChanges[]): P
     const key = activityKey(change.site, change.hash);
     let head: number | undefined;
     let length: number | undefined;
-    if (!change.invalidate && change.browsed.size > 0) {
+    if (!change.invalidate && change.browsed.size > 0 && change.recent === undefined) {
       head = pipeline.length();
       pipeline.lrange(key, 0, RECENT_HEAD - 1);
     }
@@ -148,7 +167,36 @@ async function pushActivity(redis: Redis, changes: readonly ShopperChanges[]): P
     change,
     length: length === undefined ? 0 : Number(replies[length]),
     ...(head === undefined ? {} : { recent: new Set(productIdsOf(replies[head] as unknown[])) }),
+    ...(change.recent === undefined ? {} : { recent: change.recent }),
   }));
+}
+
+/**
+ * For shoppers with entries of events an earlier delivery stored (`earlier`), reads their lists, up to
+ * ACTIVITY_MAX entries (one LRANGE each, in one round trip, only on such a redelivery: the usual batch
+ * has none), and adds to `entries` those the list does not hold, by the identity the lookup keeps each
+ * event once by (cache/activity-list.ts mergeActivity: product, kind, time). An entry the earlier
+ * delivery pushed is there (its push, expiry and purchases went in one request), unless ACTIVITY_MAX
+ * newer ones came since: then it is pushed again, and the lookup, sorting by time, puts it among the
+ * oldest, where it was. The head read here, before the push, is what isStale compares with: a view or
+ * click the earlier delivery pushed reads as recent and does not bump, as when the push was repeated
+ * (the head was then read after the earlier push). Reads only, so the retrying client sends them.
+ */
+async function unpushedEarlier(redis: Redis, changes: readonly ShopperChanges[]): Promise<void> {
+  const asked = changes.filter((change) => change.earlier.length > 0);
+  if (asked.length === 0) return;
+  const pipeline = redis.pipeline();
+  for (const change of asked) pipeline.lrange(activityKey(change.site, change.hash), 0, ACTIVITY_MAX - 1);
+  const lists = await pipeline.exec<unknown[][]>();
+  asked.forEach((change, index) => {
+    const held = heldEntries(lists[index]);
+    const identities = new Set(held.map((entry) => entry.identity));
+    const missing = change.earlier.filter(
+      (entry) => !identities.has(entryIdentity(entry.product_id, entry.kind, entry.at)),
+    );
+    change.entries.push(...missing);
+    change.recent = new Set(held.slice(0, RECENT_HEAD).map((entry) => entry.product_id));
+  });
 }
 
 /**
@@ -163,7 +211,12 @@ function isStale(change: ShopperChanges, recent: ReadonlySet<string> | undefined
 
 /** Product ids of raw list entries (the client may hand them back parsed or as JSON text). */
 function productIdsOf(entries: unknown[] | undefined): string[] {
-  const ids: string[] = [];
+  return heldEntries(entries).map((entry) => entry.product_id);
+}
+
+/** Raw list entries with a product id, each with its identity; one that is not ours is skipped. */
+function heldEntries(entries: unknown[] | undefined): Array<{ product_id: string; identity: string }> {
+  const held: Array<{ product_id: string; identity: string }> = [];
   for (const entry of entries ?? []) {
     let value: unknown = entry;
     if (typeof entry === 'string') {
@@ -173,11 +226,18 @@ function productIdsOf(entries: unknown[] | undefined): string[] {
         continue; // not ours: it cannot match a product
       }
     }
-    if (typeof value === 'object' && value !== null && 'product_id' in value) {
-      if (typeof value.product_id === 'string') ids.push(value.product_id);
-    }
+    if (typeof value !== 'object' || value === null || !('product_id' in value)) continue;
+    if (typeof value.product_id !== 'string') continue;
+    const kind = 'kind' in value ? value.kind : undefined;
+    const at = 'at' in value ? value.at : undefined;
+    held.push({ product_id: value.product_id, identity: entryIdentity(value.product_id, kind, at) });
   }
-  return ids;
+  return held;
+}
+
+/** One event's entry as the lookup tells events apart (cache/activity-list.ts mergeActivity). */
+function entryIdentity(productId: string, kind: unknown, at: unknown): string {
+  return `${productId}\n${String(kind)}\n${String(at)}`;
 }
 
 /** Seconds a shopper's keys live after an event, by the kind of id they are kept under. */
@@ -196,11 +256,16 @@ function activityLifetimes(env: Env): ActivityLifetimes {
 
 async function changesByShopper(
   hashKey: string,
-  events: readonly StoredEvent[],
+  stored: readonly StoredEvent[],
+  storedEarlier: readonly StoredEvent[],
   lifetimes: ActivityLifetimes,
 ): Promise<ShopperChanges[]> {
   const byKey = new Map<string, ShopperChanges>();
-  for (const event of events) {
+  const events = [
+    ...stored.map((event) => ({ event, earlier: false })),
+    ...storedEarlier.map((event) => ({ event, earlier: true })),
+  ];
+  for (const { event, earlier } of events) {
     const activity = activityOf(event);
     if (activity.entries.length === 0 && activity.invalidation === 'never') continue;
     for (const id of shopperIds(event)) {
@@ -216,10 +281,13 @@ async function changesByShopper(
           purchased: new Set(),
           invalidate: false,
           browsed: new Set(),
+          earlier: [],
         };
         byKey.set(mapKey, change);
       }
-      change.entries.push(...activity.entries);
+      // Purchases, bumps and expiries are sent again for an earlier delivery's events (an SADD or an
+      // EXPIRE again changes nothing, an INCR again only renews the generation): only the push is not.
+      (earlier ? change.earlier : change.entries).push(...activity.entries);
       for (const id of activity.purchased) change.purchased.add(id);
       change.invalidate ||= activity.invalidation === 'always';
       if (activity.invalidation === 'if-not-recent') {

@@ -117,7 +117,7 @@ export async function handleEventBatch(
   });
 
   await Promise.all([
-    recordActivity(env, activityToRecord(valid, outcomes, retryReason)),
+    recordActivity(env, ...activityToRecord(valid, outcomes, retryReason)),
     recordLiveCounters(env, liveDeliveries(valid, outcomes, retryReason)),
   ]);
   await relayRedisHealth(env);
@@ -189,20 +189,24 @@ function storedByEarlierDelivery(outcome: DocumentOutcome | undefined, message: 
  * a retried message goes to the dead-letter queue, no delivery of it follows, and a replay finds its
  * events stored (duplicates of a first delivery): so its stored events are recorded then, or never.
  * (An event MongoDB refuses with a code not known to be permanent, write-errors.ts, keeps its pack
- * retrying till then.) As liveDeliveries counts them.
+ * retrying till then.) As liveDeliveries counts them. Returned as recordActivity takes them: those
+ * stored now, then those stored earlier, whose entries it pushes only where the shopper's list does not
+ * hold them yet (the earlier delivery may have died after pushing them, before its acks).
  */
 function activityToRecord(
   valid: ReadonlyArray<{ message: Message<unknown>; event: StoredEvent }>,
   outcomes: readonly DocumentOutcome[],
   retried: ReadonlyMap<Message<unknown>, string>,
-): StoredEvent[] {
-  return valid
-    .filter(({ message }, index) => {
-      if (retried.has(message) && !isLastAttempt(message.attempts)) return false;
-      const outcome = outcomes[index];
-      return outcome?.kind === 'stored' || storedByEarlierDelivery(outcome, message);
-    })
-    .map(({ event }) => event);
+): [stored: StoredEvent[], storedEarlier: StoredEvent[]] {
+  const stored: StoredEvent[] = [];
+  const storedEarlier: StoredEvent[] = [];
+  valid.forEach(({ message, event }, index) => {
+    if (retried.has(message) && !isLastAttempt(message.attempts)) return;
+    const outcome = outcomes[index];
+    if (outcome?.kind === 'stored') stored.push(event);
+    else if (storedByEarlierDelivery(outcome, message)) storedEarlier.push(event);
+  });
+  return [stored, storedEarlier];
 }
 
 /**
