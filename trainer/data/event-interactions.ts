@@ -2,7 +2,7 @@
 import { activityKindOf, isCancellation } from '../../contracts/activity';
 import { validateEvent } from '../../contracts/events';
 import { eventProducts, eventWeightOf } from './event-weights';
-import type { IdentityLinks } from './identities';
+import { anonymousUserKey, type IdentityLinks } from './identities';
 import { type Interaction, type ItemStats, observeItem, type ReadReport } from './types';
 
 /** A raw event as read (validated here). */
@@ -38,9 +38,10 @@ export function* eventInteractions(
   const weight = eventWeightOf(event.event);
   if (weight === undefined) return report.skip('event without product signal', position);
   if (isCancellation(event)) return report.skip('a cancellation (an order worth less than 0)', position);
-  // Identified shoppers are one person across devices; otherwise the anonymous id is the person.
+  // Identified shoppers are one person across devices; otherwise the anonymous id is the person, in a
+  // namespace of its own (browser `42` is not customer `42`) until stitching links it to a user.
   const anonymousId = event.userId ? undefined : event.anonymousId;
-  const user = event.userId ?? anonymousId;
+  const user = event.userId ?? (anonymousId ? anonymousUserKey(String(anonymousId)) : undefined);
   if (!user) return report.skip('no userId or anonymousId', position);
   if (!Number.isFinite(time)) return report.skip('missing timestamp', position);
   const purchase = event.event === 'Order Completed';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventsSource, REPEATED_MESSAGE_ID, readEventRecords } from './events';
+import { anonymousUserKey } from './identities';
 import { aggregate } from './matrix';
 import { pricesIn } from './price-samples';
 import { readAll } from './sources';
@@ -157,7 +158,7 @@ describe('events reader', () => {
     expect(rows.map((r) => [r.item, r.weight, r.purchase, r.quantity, r.basket])).toEqual([
       ['P1', 5, true, 1, 'order:o1'],
       ['P3', 5, true, 1, 'order:o1'],
-      ['P4', 1, false, 0, 'a1:2024-05-01'],
+      ['P4', 1, false, 0, `${anonymousUserKey('a1')}:2024-05-01`],
     ]);
     expect(source.items.has('P2')).toBe(false);
     expect(source.report.rows).toEqual({ read: 3, kept: 2 });
@@ -274,10 +275,10 @@ describe('events reader', () => {
       ['alice', 'P3'],
       ['bob', 'P4'],
       ['bob', 'P5'],
-      ['shared', 'P6'],
+      [anonymousUserKey('shared'), 'P6'],
       ['carol', 'P7'],
       ['dave', 'P8'],
-      ['b3', 'P9'],
+      [anonymousUserKey('b3'), 'P9'],
       ['erin', 'P10'],
       ['erin', 'P11'],
     ]);
@@ -287,7 +288,7 @@ describe('events reader', () => {
     );
     // Still anonymous: the ids no one (or more than one) signed in on, whose activity the worker keeps
     // only ACTIVITY_DAYS (eval --history served).
-    expect(rows.filter((r) => r.anonymous).map((r) => r.user)).toEqual(['shared', 'b3']);
+    expect(rows.filter((r) => r.anonymous).map((r) => r.anonymousId)).toEqual(['shared', 'b3']);
     expect(source.report.notes).toEqual([
       'identity stitching: the activity of 2 anonymous id(s) from before sign-in joined 2 signed-in shopper(s)',
       'identity stitching: 1 anonymous id(s) seen with more than one user id (a shared device) kept apart',
@@ -295,6 +296,37 @@ describe('events reader', () => {
     expect(source.report.skipped()).toEqual([
       { reason: 'identify event (links ids, no product)', count: 1, firstLines: [3] },
     ]);
+  });
+});
+
+describe('events reader: anonymous ids and user ids', () => {
+  it('keeps a browser apart from the customer whose user id it equals', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-ns-'));
+    const file = path.join(dir, 'events.jsonl');
+    const viewed = (ids: object, product: string, minute: number) => ({
+      type: 'track',
+      event: 'Product Viewed',
+      ...ids,
+      timestamp: `2024-05-01T10:0${minute}:00Z`,
+      properties: { product_id: product },
+    });
+    const lines = [
+      // A browser whose anonymous id (a source's own numbering) is "42", never signed in ...
+      viewed({ anonymousId: '42' }, 'P1', 1),
+      // ... and customer 42, signed in on another browser: two people, as the worker keeps them.
+      viewed({ anonymousId: 'web-9', userId: '42' }, 'P2', 2),
+    ];
+    await writeFile(file, `${lines.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const rows = await readAll(eventsSource(file));
+    const m = aggregate(rows);
+    expect(m.users).toHaveLength(2);
+    expect(m.users).toContain('42');
+    expect(rows.map((r) => [r.user, r.anonymous ?? false])).toEqual([
+      [anonymousUserKey('42'), true],
+      ['42', false],
+    ]);
+    // Their day's sessions are two baskets too.
+    expect(new Set(rows.map((r) => r.basket)).size).toBe(2);
   });
 });
 

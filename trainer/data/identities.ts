@@ -14,6 +14,19 @@
  */
 import type { Interaction, ReadReport } from './types';
 
+/**
+ * The prefix of an anonymous shopper's user key. Anonymous ids and user ids are separate namespaces,
+ * as the worker hashes them by kind (worker/src/shopper/user-hash.ts): browser `42` and customer `42`
+ * are two people. A control character is in no user id the worker serves (USER_ID_PATTERN), so no
+ * signed-in shopper's key starts with it.
+ */
+const ANONYMOUS_KEY_PREFIX = '\u0000anonymous:';
+
+/** The user key of an anonymous id's interactions while it is linked to no one. */
+export function anonymousUserKey(anonymousId: string): string {
+  return `${ANONYMOUS_KEY_PREFIX}${anonymousId}`;
+}
+
 /** The user ids each anonymous id was seen with, each with the time the link was first seen. */
 export class IdentityLinks {
   /** Per anonymous id, `[userId, first time]` pairs; usually one. An undated link has time +∞. */
@@ -64,7 +77,8 @@ export interface Stitched {
 /**
  * Gives every interaction read from an event without a `userId` (it has `anonymousId`) to the user
  * its anonymous id was linked to, earlier or later in the input, or with `knownBefore` only by a link
- * seen before that time (a split's cut-off); the others are their browser's (`anonymous`). Idempotent: a second call with another `knownBefore` attributes afresh. The
+ * seen before that time (a split's cut-off); the others are their browser's (`anonymousUserKey`,
+ * `anonymous`). Idempotent: a second call with another `knownBefore` attributes afresh. The
  * interactions are changed in place; a session basket keyed by the owner (`owner:day`) follows its
  * owner, so "bought together" sees one session per shopper and day.
  */
@@ -80,7 +94,7 @@ export function stitchIdentities(
     const anonymousId = interaction.anonymousId;
     if (anonymousId === undefined) continue;
     const user = links.userFor(anonymousId, knownBefore);
-    const owner = user ?? anonymousId;
+    const owner = user ?? anonymousUserKey(anonymousId);
     // Never linked: it stays an anonymous shopper's (whose activity the worker keeps ACTIVITY_DAYS).
     if (user === undefined) interaction.anonymous = true;
     else delete interaction.anonymous;

@@ -12,6 +12,7 @@ import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { type SortRefusingMongo, sortRefusingMongo } from '../../test/support/consumer-indexes';
 import { type ReaderMongo, readerMongo, realTestMongoUri, withDatabase } from '../../test/support/test-mongo';
 import { EVENT_WEIGHTS } from './event-weights';
+import { anonymousUserKey } from './identities';
 import { InputError } from './lines';
 import { authSourceHint, connectionClient, mongodbSource, READ_SILENCE_MS } from './mongodb';
 import { readAll } from './sources';
@@ -59,8 +60,8 @@ describe('mongodb reader', () => {
     const source = mongodbSource(withDatabase(serverUri, database));
     const rows = await readAll(source);
     expect(rows.map((r) => [r.user, r.item, r.weight, r.store])).toEqual([
-      ['anon-1', 'P1', 1, 'shop-1'],
-      ['anon-1', 'P2', 3, 'shop-1'],
+      [anonymousUserKey('anon-1'), 'P1', 1, 'shop-1'],
+      [anonymousUserKey('anon-1'), 'P2', 3, 'shop-1'],
     ]);
   });
 
@@ -91,7 +92,7 @@ describe('mongodb reader', () => {
     const rows = await readAll(source);
     expect(rows.map((r) => [r.user, r.item])).toEqual([
       ['u-7', 'P1'],
-      ['anon-3', 'P2'],
+      [anonymousUserKey('anon-3'), 'P2'],
     ]);
     expect(source.report.notes.join('\n')).toMatch(/activity of 1 anonymous id\(s\) .* joined 1 signed-in/);
   });
@@ -251,7 +252,7 @@ describe('mongodb reader on a server that refuses to sort in memory', () => {
   it("reads in time order along the consumer's event_time index, with no sort in memory", async () => {
     const source = mongodbSource(withDatabase(server.base, server.indexed));
     const rows = await readAll(source);
-    const owner = ['u-0', 'u-1', 'anon-2'];
+    const owner = ['u-0', 'u-1', anonymousUserKey('anon-2')];
     expect(rows.map((r) => [r.user, r.item, r.time])).toEqual(
       Array.from({ length: 36 }, (_, minute) => [
         owner[minute % 3],

@@ -28,7 +28,8 @@ export interface Interaction {
   anonymous?: true;
   /**
    * The event's anonymous id when it had no `userId` (events readers), kept after stitching: a split
-   * at a cut-off stitches again with the links known by then (data/identities.ts).
+   * at a cut-off stitches again with the links known by then (data/identities.ts). While unlinked,
+   * `user` is `anonymousUserKey(anonymousId)`, never a user id.
    */
   anonymousId?: string;
   /**

@@ -40,6 +40,10 @@ export async function recommendToCsv(
   log(source.report.summary());
   if (all.length === 0) throw new InputError('no usable interactions in the input');
   const users = new Set(all.map((it) => it.user));
+  // Written under the id the shop knows: a browser nobody signed in on under its anonymous id (its
+  // key is namespaced apart from user ids, data/identities.ts).
+  const shown = new Map<string, string>();
+  for (const it of all) if (it.anonymous && it.anonymousId !== undefined) shown.set(it.user, it.anonymousId);
   const known = aggregate(all, { items });
   const unknownRows = all.length - all.filter((it) => known.itemIndex.has(it.item)).length;
   if (unknownRows > 0)
@@ -100,7 +104,9 @@ export async function recommendToCsv(
         served.forEach(({ index, score }, rank) => {
           const item = items[index];
           if (item !== undefined)
-            lines.push(`${csvField(user)},${csvField(item)},${rank + 1},${score.toPrecision(6)}`);
+            lines.push(
+              `${csvField(shown.get(user) ?? user)},${csvField(item)},${rank + 1},${score.toPrecision(6)}`,
+            );
         });
       });
       rows += lines.length;
