@@ -86,7 +86,8 @@ export async function recordActivity(
     const lifetimes = activityLifetimes(env);
     const changes = await changesByShopper(hashKey, stored, storedEarlier, lifetimes);
     if (changes.length === 0) return;
-    await unpushedEarlier(settling, changes);
+    // Not retried either: with Redis down, a redelivery waits out one timeout before its acks, as any batch.
+    await unpushedEarlier(redis, changes);
     // When this fails, Redis is down or slow: the second pipeline is not tried (it would wait out the same
     // timeouts while the batch's acks wait). Should the pushes have landed all the same, a cached list
     // may miss this batch until its freshness ends (CACHE_TTL_SECONDS) or the shopper's next change.
@@ -180,7 +181,7 @@ async function pushActivity(redis: Redis, changes: readonly ShopperChanges[]): P
  * newer ones came since: then it is pushed again, and the lookup, sorting by time, puts it among the
  * oldest, where it was. The head read here, before the push, is what isStale compares with: a view or
  * click the earlier delivery pushed reads as recent and does not bump, as when the push was repeated
- * (the head was then read after the earlier push). Reads only, so the retrying client sends them.
+ * (the head was then read after the earlier push).
  */
 async function unpushedEarlier(redis: Redis, changes: readonly ShopperChanges[]): Promise<void> {
   const asked = changes.filter((change) => change.earlier.length > 0);
