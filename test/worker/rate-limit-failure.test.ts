@@ -43,6 +43,28 @@ describe('rate limiter binding failures', () => {
     expect(health.status).not.toBe('ok');
   });
 
+  it('a limiter that never answers holds no request: the API and failed admin logins are answered, /healthz shows it', async () => {
+    // A hung binding (its call never settles): before, every /v1 request and every wrong admin token
+    // waited on it for good, and the runtime cancelled them (the test timed out).
+    const hung: RateLimit = { limit: () => new Promise<never>(() => undefined) };
+    const ip = { 'cf-connecting-ip': '203.0.113.82' };
+    const prices = await call('/v1/prices?product_ids=85123A', { headers: ip }, { RATE_LIMITER: hung });
+    expect(prices.status).toBe(200);
+    const admin = await call(
+      '/admin/models',
+      { headers: { ...ip, authorization: 'Bearer not-the-admin-token' } },
+      { ADMIN_AUTH_LIMITER: hung },
+    );
+    expect(admin.status).toBe(401);
+    const health = (await (await call('/healthz', {}, { RATE_LIMITER: hung })).json()) as {
+      components: Record<string, { status: string; detail?: string }>;
+    };
+    expect(health.components.rate_limiter).toMatchObject({
+      status: 'degraded',
+      detail: expect.stringContaining('the rate limiter took longer than'),
+    });
+  });
+
   it('/healthz says disabled where no limiter is bound', async () => {
     const health = (await (await call('/healthz', {}, { RATE_LIMITER: undefined })).json()) as {
       components: Record<string, { status: string }>;

@@ -3,11 +3,9 @@ import { LRUCache } from 'lru-cache';
 import type { AppEnv } from '../app-env';
 import { secretsEqual } from '../constant-time';
 import { ApiError } from '../errors';
-import { reportFailure } from '../health';
 import { log } from '../log';
-import { logRepeating } from '../log-repeating';
-import { limiterKey } from '../shopper';
 import { clientNetwork } from './client-network';
+import { limiterAllows } from './rate-limit';
 
 /** Shorter than this, an ADMIN_TOKEN is worth a warning: `openssl rand -hex 32` gives 64 characters. */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
@@ -83,18 +81,11 @@ function blockedNow(client: string): boolean {
   return blocked.has(client);
 }
 
-/** Counts a failed attempt; true once the client has used up its budget. A failing limiter counts nothing. */
+/** Counts a failed attempt; true once the client has used up its budget. A failing (or hung) limiter counts nothing. */
 async function overFailureBudget(c: Context<AppEnv>, client: string): Promise<boolean> {
   const limiter = c.env.ADMIN_AUTH_LIMITER ?? c.env.RATE_LIMITER;
   if (!limiter) return false;
-  try {
-    const key = await limiterKey(c.env, `admin-auth\n${client}`);
-    return !(await limiter.limit({ key })).success;
-  } catch (error) {
-    reportFailure('rate_limiter', error);
-    logRepeating('warn', 'rate_limiter_failed', { error });
-    return false;
-  }
+  return !(await limiterAllows(c.env, limiter, `admin-auth\n${client}`));
 }
 
 function tooManyAttempts(c: Context<AppEnv>): ApiError {

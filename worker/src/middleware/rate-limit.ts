@@ -1,11 +1,13 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
+import type { Env } from '../env';
 import { errorBody } from '../errors';
 import { headerHasSegmentWriteKey, serverWriteKey } from '../events/segment-auth';
 import { SEGMENT_CALL_PATHS } from '../events/segment-routes';
 import { reportFailure } from '../health';
 import { logRepeating } from '../log-repeating';
 import { anonymousIdFromCookieHeader, limiterKey } from '../shopper';
+import { withDeadline } from '../with-deadline';
 import { clientNetwork } from './client-network';
 
 /**
@@ -14,8 +16,8 @@ import { clientNetwork } from './client-network';
  * /64, see clientNetwork), else the `rx_uid` cookie; it is hashed (limiterKey: keyed with
  * USER_HASH_KEY, in a space of its own, so a counter's key is never a shopper's pseudonym and a
  * shopper's pseudonym never a counter's) before it reaches the binding.
- * Requests with neither (local tools) are not limited. If the binding itself fails the request goes
- * through: a limiter outage must not take the API down.
+ * Requests with neither (local tools) are not limited. If the binding itself fails, or does not answer
+ * in time (limiterAllows), the request goes through: a limiter outage must not take the API down.
  *
  * The limit is a shopper's: servers that speak for many shoppers from one address are not counted
  * against it (see serverRequest), or a shop's checkout and its Segment source would share one
@@ -46,14 +48,35 @@ export async function overShopperLimit(c: Context<AppEnv>): Promise<boolean> {
   const ip = c.req.header('cf-connecting-ip');
   const client = ip ? clientNetwork(ip) : anonymousIdFromCookieHeader(c.req.header('cookie') ?? null);
   if (!client) return false;
+  return !(await limiterAllows(c.env, limiter, `ratelimit\n${client}`));
+}
+
+/**
+ * How long a request waits for the limiter binding. Its counters are cached in the isolate's own
+ * location, so an answer takes well under a millisecond; a binding that hangs must not hold every
+ * request (and each failed admin login) until the runtime cancels it.
+ */
+export const RATE_LIMITER_DEADLINE_MS = 100;
+
+/**
+ * Counts one request of `keyText`'s client (hashed by limiterKey first) and says whether it is within
+ * the limit. A limiter that throws or does not answer within RATE_LIMITER_DEADLINE_MS allows it: a
+ * limiter outage must not take anything down. It is logged (capped) and shown on `/healthz`
+ * `rate_limiter`.
+ */
+export async function limiterAllows(env: Env, limiter: RateLimit, keyText: string): Promise<boolean> {
   try {
-    const key = await limiterKey(c.env, `ratelimit\n${client}`);
-    const { success } = await limiter.limit({ key });
-    return !success;
+    const key = await limiterKey(env, keyText);
+    const { success } = await withDeadline(
+      limiter.limit({ key }),
+      RATE_LIMITER_DEADLINE_MS,
+      'the rate limiter',
+    );
+    return success;
   } catch (error) {
     reportFailure('rate_limiter', error);
     logRepeating('warn', 'rate_limiter_failed', { error });
-    return false;
+    return true;
   }
 }
 
