@@ -7,6 +7,7 @@ import { eventRoutes, segmentRoutes } from './events';
 import { sendHeadAnswersHonoCannotCopy } from './head-answers';
 import { log } from './log';
 import { countInProgress } from './middleware/in-progress';
+import { methodNotAllowed } from './middleware/method-not-allowed';
 import { nonErrorThrowsAsErrors } from './middleware/non-error-throws';
 import { rateLimit } from './middleware/rate-limit';
 import { shopCors } from './middleware/shop-cors';
@@ -45,6 +46,8 @@ export function createApp() {
     (c) =>
       // An old deploy's /rx.<hash>.js still cached in a shop's page: send it to the current plugin.
       outdatedPluginRedirect(c) ??
+      // A path the worker has, asked with another method: 405 with Allow, not a 404.
+      methodNotAllowed(app, c) ??
       c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404),
   );
   app.onError((err, c) => {
