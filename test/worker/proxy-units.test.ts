@@ -26,6 +26,7 @@ import { PageSession, PREFETCH_LIMIT } from '../../worker/src/proxy/page-session
 import { isWorkerPath } from '../../worker/src/proxy/proxy';
 import { selectorError, splitSelectorList } from '../../worker/src/proxy/selectors';
 import { slotQuery } from '../../worker/src/proxy/slot-query';
+import type { Recommendations } from '../../worker/src/proxy/source';
 import { identifyShopper } from '../../worker/src/shopper';
 import { testSource } from './proxy-test-source';
 
@@ -73,6 +74,18 @@ describe('proxy config', () => {
     ]);
     expect(JSON.stringify(config?.problems)).not.toContain('s3cret-marker');
     expect(parseProxyConfig(env({ ORIGIN_URL: 'https://origin.example' }))?.problems).toEqual([]);
+  });
+
+  it('names a query string in ORIGIN_URL, which each request replaces with its own, without quoting it', () => {
+    const problem =
+      "ORIGIN_URL has a query string, which the worker does not send: each request goes to the origin with the shopper's own query in its place; take it out (a store or language the origin needs goes in the origin's host name or path)";
+    const config = parseProxyConfig(env({ ORIGIN_URL: 'https://origin.example/shop?store=uk-marker' }));
+    // Before: no problem, while every page was asked for without `store=uk` and /healthz said ok.
+    expect(config?.problems).toEqual([problem]);
+    expect(JSON.stringify(config?.problems)).not.toContain('uk-marker');
+    // A bare `?` asks for nothing; a fragment is never sent by anyone: neither is a problem.
+    expect(parseProxyConfig(env({ ORIGIN_URL: 'https://origin.example/?' }))?.problems).toEqual([]);
+    expect(parseProxyConfig(env({ ORIGIN_URL: 'https://origin.example/#top' }))?.problems).toEqual([]);
   });
 
   it('leaves out the selectors HTMLRewriter refuses, naming each, and keeps the rest of each list', () => {
@@ -845,6 +858,66 @@ describe('page session: settled recommendations (the slot handler finishes synch
     deliverPrices();
     await settle();
     expect(session.settledRecommendations({ ...context, limit: 4 })?.value?.items).toHaveLength(4);
+  });
+});
+
+describe('page session: past the deadline (the page streams on as the shop sent it)', () => {
+  const context = { placement: 'product' as const, productId: '85123A' };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const gated = () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { gate, open };
+  };
+
+  it('starts no lookup for a slot or a price reached after it: its answer could not be used', async () => {
+    const source = testSource({ priceFactor: 0.5 });
+    const deadline = new Deadline();
+    const session = new PageSession(source, deadline, context);
+    deadline.expire();
+    expect(await session.recommendations({ placement: 'home', limit: 4 })).toBeUndefined();
+    expect(await session.price('85123A')).toBeUndefined();
+    await settle();
+    // Before: a recommendation lookup (a model inference) and a price lookup per late slot and price.
+    expect(source.recommendCalls).toBe(0);
+    expect(source.priceCalls).toEqual([]);
+  });
+
+  it('prices nothing of recommendations that arrive after it', async () => {
+    const { gate, open } = gated();
+    const source = testSource({ gate });
+    const deadline = new Deadline();
+    // A home page: the prefetch asks no price of its own.
+    const session = new PageSession(source, deadline, { placement: 'home' });
+    session.prefetch();
+    deadline.expire();
+    open();
+    await settle();
+    expect(source.recommendCalls).toBe(1);
+    expect(source.priceCalls).toEqual([]);
+  });
+
+  it("asks no fetch of a slot's own when the longer fetch it waited on arrives after it", async () => {
+    const { gate, open } = gated();
+    const source = testSource({ gate });
+    const recommend = source.recommend.bind(source);
+    // Without families the prefetch's row cannot tell a 4-item slot's (cut), so the slot needs its own.
+    source.recommend = async (query) => {
+      const { families: _families, ...answer }: Recommendations & { families?: unknown } =
+        await recommend(query);
+      return answer;
+    };
+    const deadline = new Deadline();
+    const session = new PageSession(source, deadline, context);
+    session.prefetch();
+    const waiting = session.recommendations({ ...context, limit: 4 });
+    deadline.expire();
+    expect(await waiting).toBeUndefined();
+    open();
+    await settle();
+    expect(source.recommendCalls).toBe(1);
   });
 });
 

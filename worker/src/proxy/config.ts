@@ -231,6 +231,13 @@ export function parseProxyConfig(env: Env): ProxyConfig | undefined {
     problems.push(
       'ORIGIN_URL has a user name or password, which the worker does not send to the origin (fetch drops them): an origin behind Basic auth answers every page 401; protect it another way (a secret header it checks, Cloudflare Access) and take them out',
     );
+  // Named, never quoted, as credentials are: every request carries the shopper's query in its place
+  // (originTarget), so a `?store=uk` the origin needs was silently never sent. `url.search` is empty
+  // for a bare `?`, which asks for nothing.
+  if (origin.search !== '')
+    problems.push(
+      "ORIGIN_URL has a query string, which the worker does not send: each request goes to the origin with the shopper's own query in its place; take it out (a store or language the origin needs goes in the origin's host name or path)",
+    );
   // In the order the settings are documented: the slots, then the selectors, then the rest.
   const slots = parseSlots(env.RX_SLOTS, problems);
   const priceSelector = selectorSetting('RX_PRICE_SELECTOR', env.RX_PRICE_SELECTOR, problems);
