@@ -545,6 +545,29 @@ describe('header rewriting', () => {
     );
   });
 
+  it("leaves the origin host on another port as it is: another site, not ORIGIN_URL's", () => {
+    // The worker fetches only ORIGIN_URL's port: moved to the public host, `:8443/admin` would become
+    // that port's `/admin`, another service's page. Links and refreshes go the same way (rewriteLocation).
+    expect(rewriteLocation('https://origin.example:8443/admin', origin, publicUrl)).toBe(
+      'https://origin.example:8443/admin',
+    );
+    expect(rewriteLink('<https://origin.example:8443/shop/a>; rel=preload', origin, publicUrl)).toBe(
+      '<https://origin.example:8443/shop/a>; rel=preload',
+    );
+    const onPort = new URL('http://origin.example:8080/shop');
+    expect(rewriteLocation('http://origin.example:8080/shop/cart', onPort, publicUrl)).toBe(
+      'https://shop.example/cart',
+    );
+    expect(rewriteLocation('https://origin.example/shop/cart', onPort, publicUrl)).toBe(
+      'https://origin.example/shop/cart',
+    );
+    // The same host by the other scheme, on that scheme's own port, is the origin: an app behind TLS
+    // termination that writes `http://` links to itself.
+    expect(rewriteLocation('http://origin.example/shop/cart', origin, publicUrl)).toBe(
+      'https://shop.example/cart',
+    );
+  });
+
   it('rewrites the URL of a Refresh as a Location, keeping the delay and the way it was written', () => {
     const refresh = (value: string) => rewriteRefresh(value, origin, publicUrl);
     expect(refresh('0; url=https://origin.example/shop/cart?x=1')).toBe(
