@@ -7,11 +7,23 @@ export class Deadline {
   private expired: Promise<undefined>;
   private release: () => void = () => {};
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private over = false;
 
   constructor() {
     this.expired = new Promise<undefined>((resolve) => {
-      this.release = () => resolve(undefined);
+      this.release = () => {
+        this.over = true;
+        resolve(undefined);
+      };
     });
+  }
+
+  /**
+   * The budget is spent: a wait begun now ends at once, so a lookup begun now could only cost CPU (a
+   * model inference, a cache read) for an answer nobody will use.
+   */
+  get passed(): boolean {
+    return this.over;
   }
 
   /** Starts the clock: after `ms`, every pending `within` resolves to undefined. */

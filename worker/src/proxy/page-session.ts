@@ -57,6 +57,13 @@ function cut(
   } as WithFamilies;
 }
 
+/** What a fetch asked for past the deadline gets instead (PageSession.startFetch), marked as handled. */
+function pastDeadline(): Promise<never> {
+  const refused = Promise.reject(new Error('past the personalization budget'));
+  refused.catch(() => undefined);
+  return refused;
+}
+
 /**
  * The personalization of one page: recommendations and prices fetched at most once per distinct
  * query and product, the first one in parallel with the origin, every wait bounded by the deadline.
@@ -99,6 +106,7 @@ export class PageSession {
 
   /** Starts the fetches the URL already tells us about; called before the origin answers. */
   prefetch(): void {
+    if (this.deadline.passed) return;
     void this.fetchRecommendations({ ...this.context, limit: PREFETCH_LIMIT });
     if (this.context.productId) void this.fetchPrice(this.context.productId);
   }
@@ -117,8 +125,14 @@ export class PageSession {
     return longer.result.then((answer) => cut(longer, answer, query.limit) ?? this.startFetch(query));
   }
 
-  /** A fetch of the query for its own limit, unless one is under way (asked for while a longer one was). */
+  /**
+   * A fetch of the query for its own limit, unless one is under way (asked for while a longer one was).
+   * None past the deadline: its answer could no longer go into the page, and a lookup costs a cache read
+   * and often a model inference. The refusal reaches only `recommendations`' wait, which reads it as no
+   * answer.
+   */
   private startFetch(query: RecommendationQuery): Promise<Recommendations> {
+    if (this.deadline.passed) return pastDeadline();
     const key = queryKey(query);
     const fetches = this.recommendationCache.get(key) ?? [];
     const exact = fetches.find((fetched) => fetched.limit === query.limit);
@@ -138,6 +152,9 @@ export class PageSession {
   }
 
   private primePrices(productIds: string[]): Promise<void> {
+    // Past the deadline no price can go into the page (see startFetch): recommendations that arrive
+    // late, and price elements reached late, ask for none.
+    if (this.deadline.passed) return Promise.resolve();
     const missing = productIds.filter((id) => !this.priceCache.has(id));
     if (missing.length === 0) return Promise.resolve();
     const batch = this.source.prices(missing);
@@ -163,6 +180,7 @@ export class PageSession {
    * slot is then marked empty, not left for the plugin to ask again.
    */
   async recommendations(query: RecommendationQuery): Promise<Recommendations | undefined> {
+    if (this.deadline.passed) return undefined;
     const result = await this.deadline.within(this.fetchRecommendations(query));
     if (!result) return undefined;
     const items = result.items.slice(0, query.limit);
