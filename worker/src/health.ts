@@ -18,18 +18,23 @@ export interface ComponentHealth {
  * (`reportFailure('cache', err)`) instead of throwing into a shopper's request,
  * so `/healthz` shows what is degraded.
  */
-const failures = new Map<string, { at: number; detail: string }>();
+const failures = new Map<string, { at: number; detail: string; inARow: number }>();
 const FAILURE_WINDOW_MS = 60_000;
 
 export function reportFailure(component: string, error: unknown): void {
-  failures.set(component, { at: Date.now(), detail: publicDetail(describeError(error)) });
+  const now = Date.now();
+  const previous = failures.get(component);
+  // Failures with no recovery between them, each within a minute of the one before (originHealth).
+  const inARow = previous && now - previous.at < FAILURE_WINDOW_MS ? previous.inARow + 1 : 1;
+  failures.set(component, { at: now, detail: publicDetail(describeError(error)), inARow });
   // Real traffic saw it fail: the next report probes again instead of showing an older answer.
   probeResults.delete(component);
 }
 
 /** This isolate's last failure of `component` until it recovers (whatever its age), for relaying. */
 export function lastFailure(component: string): { at: number; detail: string } | undefined {
-  return failures.get(component);
+  const failure = failures.get(component);
+  return failure && { at: failure.at, detail: failure.detail };
 }
 
 /**
@@ -152,6 +157,33 @@ export function componentHealth(component: string, configured: boolean, now = Da
 }
 
 /**
+ * Origin answers that failed in a row (unreachable, Cloudflare's 520-530, the origin's own 502-504),
+ * with no answer below 500 between them, after which `origin` is `down` and `/healthz` 503.
+ */
+export const ORIGIN_DOWN_AFTER = 5;
+
+/**
+ * `origin` (proxy mode): `degraded` for a minute after a failed answer (componentHealth), `down` once
+ * ORIGIN_DOWN_AFTER answers in a row failed and none has succeeded since. Every proxied page is then a
+ * 502 or the origin's own error page: the shop is down for shoppers, and a monitor that checks the
+ * status code must see that (it saw `degraded` and 200 for as long as the origin was gone). One failure
+ * alone is not: a blip, or one page behind a failing gateway while the others are served.
+ */
+export function originHealth(env: Pick<Env, 'ORIGIN_URL'>): ComponentHealth {
+  const health = componentHealth('origin', Boolean(env.ORIGIN_URL));
+  const failure = failures.get('origin');
+  if (health.status !== 'degraded' || !failure || failure.inARow < ORIGIN_DOWN_AFTER) return health;
+  return {
+    ...health,
+    status: 'down',
+    detail: `the last ${failure.inARow} origin answers failed, none succeeded since: ${failure.detail}`.slice(
+      0,
+      300,
+    ),
+  };
+}
+
+/**
  * A component served by Upstash (the page cache, the consumer's activity and live counter writes):
  * `down` while the configured URL is one the client refuses (nothing reaches Redis then), else as
  * `componentHealth` says.
@@ -262,7 +294,7 @@ export async function healthReport(env: Env, ctx?: Background) {
     // The cache's background writes (a miss's entry, a refresh), apart from its lookups.
     cache_writes: upstashHealth('cache_writes', env),
     queue: componentHealth('queue', Boolean(env.EVENTS)),
-    origin: componentHealth('origin', Boolean(env.ORIGIN_URL)),
+    origin: originHealth(env),
     // Degraded for a minute after the binding failed: requests then went through unlimited.
     rate_limiter: componentHealth('rate_limiter', Boolean(env.RATE_LIMITER)),
   };
