@@ -84,9 +84,10 @@ export async function limiterAllows(env: Env, limiter: RateLimit, keyText: strin
  * Requests a shop's servers make, which are not a shopper's:
  * - `POST /v1/prices/verify`: the checkout's server asks for every order from its one address, and
  *   there is no server credential to tell it from a browser (docs/api.md "POST /v1/prices/verify").
- *   It is not limited at all: it reads no shopper's data (a token verifies only for the shopper it
+ *   It is not limited here: it reads no shopper's data (a token verifies only for the shopper it
  *   names), touches no Redis and runs no model, and its body is bounded (100 tokens, 256 KB), so an
- *   unlimited caller costs HMAC checks, not anyone's data or a shared budget;
+ *   unlimited caller costs HMAC checks, not anyone's data or a shared budget. Only its failed guesses
+ *   of an unsigned user id have a budget (verify-guesses.ts);
  * - the Segment-compatible intake (SEGMENT_CALL_PATHS only) with the server sources' own
  *   `SEGMENT_SERVER_WRITE_KEY` in its Basic auth (a Segment or RudderStack server). Not with
  *   `SEGMENT_WRITE_KEY`: a browser source (RudderStack JS) puts that one in the shop's pages, and with

@@ -6,6 +6,7 @@ import type { AppEnv } from '../app-env';
 import { sharedSigningSecret } from '../config';
 import { ApiError, errorBody } from '../errors';
 import { isJsonMediaType, mediaTypeOf } from '../events/json-body';
+import { countFailedGuess, guessingClient, refuseBlockedGuesser } from '../middleware/verify-guesses';
 import { basePrices, getPrices, priceKeyring, type TokenCheck, verifyPriceToken } from '../prices';
 import {
   identifyShopper,
@@ -203,7 +204,10 @@ export const prices = new Hono<AppEnv>()
         );
       }
       const body = c.req.valid('json');
-      const who = await verifyingShopper(c, hashKey, body, c.req.valid('query'));
+      const { hashes: who, namesUserId } = await verifyingShopper(c, hashKey, body, c.req.valid('query'));
+      // Trying unsigned user ids against a page's token has a budget (middleware/verify-guesses.ts).
+      const guesser = guessingClient(c, namesUserId);
+      refuseBlockedGuesser(c, guesser);
       const results = await Promise.all(
         body.tokens.map(async (token, index) => {
           const check: TokenCheck =
@@ -226,6 +230,11 @@ export const prices = new Hono<AppEnv>()
           return { index, valid: false, reason: check.reason };
         }),
       );
+      await countFailedGuess(
+        c,
+        guesser,
+        results.map((result) => result.reason),
+      );
       c.header('cache-control', 'no-store');
       return c.json({ results, valid: results.filter((r) => r.valid).length });
     },
@@ -233,14 +242,15 @@ export const prices = new Hono<AppEnv>()
 
 /**
  * The hashes a token may name: the shopper in the body (`user_id`, `anonymous_id`, or both), else the
- * request's (`rx_uid` cookie or `x-rx-uid`, and the user id from the query or `x-rx-user-id`).
+ * request's (`rx_uid` cookie or `x-rx-uid`, and the user id from the query or `x-rx-user-id`); and
+ * whether a user id was among them (what verify-guesses.ts counts).
  */
 async function verifyingShopper(
   c: Context<AppEnv>,
   hashKey: string,
   body: z.infer<typeof VerifyBodySchema>,
   query: z.infer<typeof VerifyQuerySchema>,
-): Promise<string[]> {
+): Promise<{ hashes: string[]; namesUserId: boolean }> {
   const site = c.env.SITE_ID;
   if (body.user_id || body.anonymous_id) {
     // A body's user id is checked as a query's is: with USER_ID_SECRET, only with its signature (403
@@ -253,12 +263,14 @@ async function verifyingShopper(
     const ids: ShopperId[] = [];
     if (userId) ids.push({ userId });
     if (body.anonymous_id) ids.push({ anonymousId: body.anonymous_id });
-    return Promise.all(ids.map((id) => userHash(hashKey, site, id)));
+    return { hashes: await Promise.all(ids.map((id) => userHash(hashKey, site, id))), namesUserId: !!userId };
   }
   const userId = await requestUserId(c, c.env, query);
   const shopper = await identifyShopper(c, c.env, userId ? { userId } : {});
   // A new anonymous id (no cookie came) was made up here: no token can name it.
-  return shopper.isNew || shopper.anonymousHash === shopper.userHash
-    ? [shopper.userHash]
-    : [shopper.userHash, shopper.anonymousHash];
+  const hashes =
+    shopper.isNew || shopper.anonymousHash === shopper.userHash
+      ? [shopper.userHash]
+      : [shopper.userHash, shopper.anonymousHash];
+  return { hashes, namesUserId: userId !== undefined };
 }
