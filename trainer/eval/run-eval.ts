@@ -20,6 +20,7 @@ import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-gra
 import { type PersonalOptions, trainPersonal } from '../pipeline/personal';
 import { MODEL_TOP_K } from '../pipeline/train';
 import { evaluateOnnx, type ModelScore, relevantSets } from './evaluate';
+import { servedExclusions } from './exclusions';
 import { activityLifetimes, servedHistories } from './served-history';
 import {
   parseCutoff,
@@ -132,7 +133,9 @@ function rankedHistories(
   s: Split & { cutoff?: number },
   log: (line: string) => void,
 ): { histories: SparseMatrix; masks: SparseMatrix } {
-  if (options.history !== 'served') return { histories: train.matrix, masks: train.matrix };
+  // What the worker excludes (purchases and cart: eval/exclusions.ts); every row of an order history.
+  if (options.history !== 'served')
+    return { histories: train.matrix, masks: servedExclusions(train, s.train) };
   if (s.cutoff === undefined) throw new InputError(SERVED_NEEDS_TEMPORAL_SPLIT);
   const served = servedHistories(train, s.train, s.cutoff, activityLifetimes(options.activityDays));
   const days =

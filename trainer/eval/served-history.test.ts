@@ -33,7 +33,7 @@ describe('eval --history served', () => {
     const train = [
       did('u', 'old', 20), // bought 20 days ago
       did('u', 'viewed', 2, false, 1), // a view: weight 0.5 at its place, never masked
-      did('u', 'carted', 1, false, 3), // an add to cart: 0.8
+      did('u', 'carted', 1, false, 3), // an add to cart: 0.8; before the newest order, so out of the cart
       did('u', 'new', 0.5), // the newest: a purchase, 1
     ];
     const m = aggregate(train);
@@ -42,6 +42,21 @@ describe('eval --history served', () => {
     expect(row(served.histories, r, m.items)).toEqual({ new: 1, carted: 0.736, viewed: 0.4232, old: 0.7787 });
     expect(Object.keys(row(served.masks, r, m.items)).sort()).toEqual(['new', 'old']);
     expect(served.expired).toBe(0);
+  });
+
+  it('masks the cart as the worker reads it: what was added after the newest order', () => {
+    const train = [
+      did('u', 'carted-before', 6, false, 3), // in the cart before the order: emptied
+      did('u', 'ordered', 5), // the order
+      did('u', 'viewed', 3, false, 1), // a view: never masked
+      did('u', 'in-cart', 2, false, 3), // added after the order: in the cart, masked
+    ];
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF);
+    expect(Object.keys(row(served.masks, m.users.indexOf('u'), m.items)).sort()).toEqual([
+      'in-cart',
+      'ordered',
+    ]);
   });
 
   it('forgets everything after its lifetime without events, and what came before such a gap', () => {

@@ -33,7 +33,7 @@ export interface ServedHistories {
  * tests' interactions) from the weight: purchases are purchases, weight 3 a cart entry, 1.5 (a
  * recommendation click) a click, and the rest views.
  */
-function kindOf(interaction: Interaction): ActivityKind | null {
+export function kindOf(interaction: Interaction): ActivityKind | null {
   if (interaction.activity !== undefined) return interaction.activity;
   if (interaction.purchase) return 'purchase';
   if (interaction.weight >= 3) return 'cart';
@@ -89,6 +89,7 @@ export function servedHistories(
     const seen = new Set<string>();
     let newer = cutoff;
     let position = 0;
+    let ordered = false;
     const weigh = activityWeigher();
     for (const event of events) {
       const kind = kindOf(event);
@@ -107,6 +108,10 @@ export function servedHistories(
       const weight = weigh(kind, event.time);
       const column = train.itemIndex.get(event.item);
       if (column !== undefined && kind === 'purchase') mask.set(column, 1);
+      // The cart, as the worker reads it from the list (cartOfActivity): what was added after the
+      // newest order (`Product Removed` is not read here, so an item taken out still counts).
+      if (kind === 'purchase') ordered = true;
+      if (column !== undefined && kind === 'cart' && !ordered && position < ACTIVITY_MAX) mask.set(column, 1);
       if (column !== undefined && position < ACTIVITY_MAX)
         history.set(column, (history.get(column) ?? 0) + weight);
       position += 1;

@@ -207,12 +207,13 @@ async function validationNdcg(v: Validation, score: (rows: number[]) => tf.Tenso
     const rows = Array.from({ length: count }, (_, i) => start + i);
     seen.fill(0);
     rows.forEach((r, i) => {
-      forEachInRow(foldIn, r, (c) => {
+      forEachInRow(v.excluded ?? foldIn, r, (c) => {
         seen[i * n + c] = 1e9;
       });
     });
     const top = tf.tidy(() => {
-      // Items already in the fold-in history are excluded, as in serving.
+      // What the worker would not show is excluded (the temporal validation: purchases and cart, not
+      // views, which the worker shows again); the random split's whole fold-in history otherwise.
       const masked = tf.sub(score(rows), tf.tensor2d(seen.subarray(0, count * n), [count, n]));
       return tf.topk(masked, k).indices;
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { forEachInRow } from '../data/matrix';
 import type { Interaction } from '../data/types';
-import { asValidationSplit, temporalValidation } from './temporal-validation';
+import { asValidationSplit, temporalValidation, temporalValidationNdcg } from './temporal-validation';
 
 const DAY = 86_400_000;
 const row = (user: string, item: string, day: number, purchase = true): Interaction => ({
@@ -91,5 +91,31 @@ describe('temporal validation', () => {
       expect(fold).toEqual(past);
       expect(split.validation.heldOut[i]).toEqual(v.relevant.get(r)?.items);
     });
+  });
+
+  it('scores the lists the worker serves: a viewed item stays in, purchases and the cart are left out', async () => {
+    // c0..c7 bought P1 (the best seller), c0 P2 too; s viewed P0, put P2 in the cart, and after the
+    // cut-off bought P1.
+    const rows: Interaction[] = Array.from({ length: 8 }, (_, c) => row(`c${c}`, 'P1', c));
+    rows.push(row('c0', 'P2', 1));
+    rows.push({ ...row('s', 'P0', 8, false), activity: 'view' });
+    rows.push({ ...row('s', 'P2', 9, false), weight: 3, activity: 'cart' });
+    rows.push(row('s', 'P1', 20));
+    rows.sort((a, b) => a.time - b.time);
+    const v = temporalValidation(rows, ['P0', 'P1', 'P2'], 0.95);
+    expect(v.cutoff).toBe(20 * DAY);
+    expect(v.users).toBe(1);
+    // A model that scores the history itself (as a Mult-DAE, reconstructing its input, does): the
+    // worker masks the cart's P2 but shows the viewed P0 first, then fills with the best seller P1, a
+    // hit at rank 2. Masking the whole history, as before, scored a list the worker never shows (P1
+    // first: 1.0).
+    const identity = new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    const ndcg = await temporalValidationNdcg('identity', { kind: 'dense', matrix: identity }, v);
+    expect(ndcg).toBeCloseTo(1 / Math.log2(3), 6);
+    // The Mult-DAE's early stopping leaves out the same items.
+    const split = asValidationSplit(v);
+    const excluded: number[] = [];
+    if (split.validation.excluded) forEachInRow(split.validation.excluded, 0, (c) => excluded.push(c));
+    expect(excluded).toEqual([2]);
   });
 });

@@ -17,6 +17,7 @@ import { type IdentityLinks, stitchIdentities } from '../data/identities';
 import { aggregate, forEachInRow, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { evaluateOnnx, type RelevantItems, relevantSets } from '../eval/evaluate';
+import { servedExclusions } from '../eval/exclusions';
 import { quantileCutoff, temporalSplit } from '../eval/split';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
 import { MODEL_TOP_K } from '../pipeline/top-k';
@@ -34,6 +35,8 @@ export interface TemporalValidation {
   interactions: Interaction[];
   /** Their matrix, over the whole data's items in its order (so a chosen fit maps onto the bundle's). */
   fit: InteractionMatrix;
+  /** Per fit row, what the worker would not recommend them: purchases and cart (eval/exclusions.ts). */
+  exclusions: SparseMatrix;
   /** Per fit row with relevant purchases: new items bought from the cut-off on. */
   relevant: Map<number, RelevantItems>;
   /** Distinct customers per item before the cut-off: the list fill, and EASE's popularity scale. */
@@ -76,6 +79,7 @@ export function temporalValidation(
     cutoff,
     interactions: split.train,
     fit,
+    exclusions: servedExclusions(fit, split.train),
     relevant,
     popularity: itemPopularity(fit.matrix),
     users: relevant.size,
@@ -101,7 +105,7 @@ export async function temporalValidationNdcg(
     producerVersion: 'validation',
   });
   const m = v.fit.matrix;
-  return (await evaluateOnnx(name, onnx, m, v.relevant, v.popularity, 10, m, families)).ndcg;
+  return (await evaluateOnnx(name, onnx, m, v.relevant, v.popularity, 10, v.exclusions, families)).ndcg;
 }
 
 /**
@@ -112,6 +116,18 @@ export async function temporalValidationNdcg(
 export function asValidationSplit(v: TemporalValidation): ValidationSplit {
   const m = v.fit.matrix;
   const rows = [...v.relevant.keys()];
+  return {
+    train: Array.from({ length: m.rows }, (_, r) => r),
+    validation: {
+      heldOut: rows.map((r) => v.relevant.get(r)?.items ?? new Set<number>()),
+      foldIn: selectRows(m, rows),
+      excluded: selectRows(v.exclusions, rows),
+    },
+  };
+}
+
+/** The rows `rows` of `m`, in that order. */
+function selectRows(m: SparseMatrix, rows: readonly number[]): SparseMatrix {
   const rowPtr = new Int32Array(rows.length + 1);
   const cols: number[] = [];
   const values: number[] = [];
@@ -122,15 +138,11 @@ export function asValidationSplit(v: TemporalValidation): ValidationSplit {
     });
     rowPtr[i + 1] = cols.length;
   });
-  const foldIn: SparseMatrix = {
+  return {
     rows: rows.length,
     cols: m.cols,
     rowPtr,
     colIdx: Int32Array.from(cols),
     values: Float32Array.from(values),
-  };
-  return {
-    train: Array.from({ length: m.rows }, (_, r) => r),
-    validation: { heldOut: rows.map((r) => v.relevant.get(r)?.items ?? new Set<number>()), foldIn },
   };
 }

@@ -13,6 +13,11 @@ export interface Validation {
   heldOut: Array<Set<number>>;
   /** Fold-in histories, one row per validation user. */
   foldIn: SparseMatrix;
+  /**
+   * What each validation user's list leaves out, rows as `foldIn`'s: the temporal validation's are
+   * what the worker excludes (purchases, cart; eval/exclusions.ts); default the whole fold-in history.
+   */
+  excluded?: SparseMatrix;
 }
 
 /**

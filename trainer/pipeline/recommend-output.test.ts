@@ -44,18 +44,18 @@ describe('recommend: whose lists', { timeout: 60_000 }, () => {
     const events = [
       {
         type: 'track',
-        event: 'Product Viewed',
+        event: 'Order Completed',
         anonymousId: '42',
         timestamp: at(1),
-        properties: { product_id: 'P0001' },
+        properties: { order_id: 'o1', products: [{ product_id: 'P0001', quantity: 1 }] },
       },
       {
         type: 'track',
-        event: 'Product Viewed',
+        event: 'Order Completed',
         anonymousId: 'web-9',
         userId: '42',
         timestamp: at(2),
-        properties: { product_id: 'P0002' },
+        properties: { order_id: 'o2', products: [{ product_id: 'P0002', quantity: 1 }] },
       },
     ];
     const input = path.join(dir, 'events.jsonl');
@@ -67,7 +67,7 @@ describe('recommend: whose lists', { timeout: 60_000 }, () => {
     // Two shoppers named "42", the browser's list first (input order), each of 3 items.
     expect(rows.map((row) => row.split(',')[0])).toEqual(['42', '42', '42', '42', '42', '42']);
     expect(rows.join('\n')).not.toContain('\u0000');
-    // Each list leaves out what its own shopper viewed: the browser P0001, the customer P0002.
+    // Each list leaves out what its own shopper bought: the browser P0001, the customer P0002.
     expect(rows.slice(0, 3).some((row) => row.includes(',P0001,'))).toBe(false);
     expect(rows.slice(3).some((row) => row.includes(',P0002,'))).toBe(false);
   });

@@ -5,6 +5,7 @@ import { BundleError, readBundle } from '../bundle/read-bundle';
 import { InputError } from '../data/lines';
 import { aggregate, denseRow, forEachInRow, rowHasValues } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
+import { servedExclusions } from '../eval/exclusions';
 import { loadRecommender } from '../onnx/run';
 import { servedTopK } from '../onnx/served-top-k';
 import { writeTextAtomically } from './write-text-atomically';
@@ -45,6 +46,7 @@ export async function recommendToCsv(
   const shown = new Map<string, string>();
   for (const it of all) if (it.anonymous && it.anonymousId !== undefined) shown.set(it.user, it.anonymousId);
   const known = aggregate(all, { items });
+  const excluded = servedExclusions(known, all);
   const unknownRows = all.length - all.filter((it) => known.itemIndex.has(it.item)).length;
   if (unknownRows > 0)
     log(`${unknownRows} interactions with items outside the bundle's catalogue are ignored`);
@@ -80,7 +82,8 @@ export async function recommendToCsv(
         const r = rowOf.get(user);
         if (r === undefined) return;
         denseRow(known.matrix, r, history.subarray(b * n, (b + 1) * n));
-        forEachInRow(known.matrix, r, (c) => {
+        // What the worker leaves out of a shopper's lists (purchases and cart), not all they viewed.
+        forEachInRow(excluded, r, (c) => {
           row[c] = 0;
         });
       });
