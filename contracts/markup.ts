@@ -78,14 +78,14 @@ interface NumberStyle {
  * Reads decimals and separators off a printed number, with the match (the printed number itself);
  * `null` when the text holds no number.
  */
-function numberStyleOf(text: string): (NumberStyle & { match: RegExpExecArray }) | null {
+function numberStyleOf(text: string): (NumberStyle & { found: RegExpExecArray }) | null {
   const match = NUMBER_IN_TEXT.exec(text);
   if (!match) return null;
   // "1,234" and "2.550" match as grouping (the first alternative takes a separator before exactly
   // three digits), because shops print money with 0 or 2 decimals far more often than with 3.
   const groupSep = match[1] ?? '';
   const decimalSep = match[2] || (groupSep === '.' ? ',' : '.');
-  return { decimals: (match[3] ?? '').length, decimalSep, groupSep, match };
+  return { decimals: (match[3] ?? '').length, decimalSep, groupSep, found: match };
 }
 
 function formatNumber(amount: number, style: NumberStyle): string {
@@ -108,7 +108,7 @@ export function formatPrice(amount: number, format: PriceFormat = {}): string {
   const parsed = numberStyleOf(text);
   // The first occurrence of the number is the match: nothing before the match holds a digit. (The
   // replacement is digits and separators only: no `$` pattern.)
-  if (parsed) return text.replace(parsed.match[0], formatNumber(amount, parsed));
+  if (parsed) return text.replace(parsed.found[0], formatNumber(amount, parsed));
   try {
     return new Intl.NumberFormat(format.locale, { style: 'currency', currency: format.currency }).format(
       amount,
@@ -129,8 +129,8 @@ export function parsePrice(text: string): number | null {
   // The match starts at the first digit: any other digit, a slash or "per" is another number or a unit.
   // A price is its digits without separators, scaled: "1,234.50" is 123450 / 100 (the double nearest
   // 1234.5, as the literal is).
-  return parsed && !/[\d/]|\bper\b/i.test(text.replace(parsed.match[0], ''))
-    ? Number(parsed.match[0].replace(/\D/g, '')) / 10 ** parsed.decimals
+  return parsed && !/[\d/]|\bper\b/i.test(text.replace(parsed.found[0], ''))
+    ? Number(parsed.found[0].replace(/\D/g, '')) / 10 ** parsed.decimals
     : null;
 }
 
@@ -163,7 +163,7 @@ function renderItem(item: RecommendedItem, position: number, options: BlockOptio
  * which the plugin reads for click tracking. Returns '' for no items, so a slot keeps its content.
  */
 export function renderRecommendationBlock(items: readonly RecommendedItem[], options: BlockOptions): string {
-  if (items.length === 0) return '';
+  if (!items.length) return '';
   const heading = options.heading ?? 'Recommended for you';
   const placement = escapeHtml(options.placement);
   return (

@@ -57,7 +57,7 @@ export function gzipSize(code: string): number {
 const INTERNAL_PROPS =
   'bytes|decimals|decimalSep|groupSep|template|recommendationId|heading|imageWidth|imageHeight|' +
   'jsonText|getAnonymousId|getUserId|userSignature|setUserId|unknownToWorker|eventsDelivered|' +
-  'recommendations|quotes|record|discard|resume|locale|post|forget';
+  'recommendations|quotes|record|discard|resume|locale|post|forget|found';
 /** RxConfig fields: internal to the tag's build, but the ESM build's public `init` options. */
 const CONFIG_PROPS = 'consentRequired|honourGpc|pageViewSent';
 

@@ -48,12 +48,14 @@ export function createApi(base: string, identity: Identity, identified: () => bo
     const headers: Record<string, string> = {};
     // A header, not `user_id=` in the URL: a shop's user id is often an email address. None while the
     // signature is the refusal mark ('-', below): the worker refused the user id's signature.
-    const userId = tracked && identity.userSignature() !== '-' && identity.getUserId();
+    const signature = identity.userSignature();
+    const userId = tracked && signature !== '-' && identity.getUserId();
     if (tracked) {
       headers['x-rx-uid'] = identity.getAnonymousId();
-      if (userId) headers['x-rx-user-id'] = encodeURIComponent(userId);
-      const signature = userId && identity.userSignature();
-      if (signature) headers['x-rx-user-sig'] = signature;
+      if (userId) {
+        headers['x-rx-user-id'] = encodeURIComponent(userId);
+        if (signature) headers['x-rx-user-sig'] = signature;
+      }
       // A first page: the worker answers from the page alone instead of a cache lookup that can only miss.
       if (identity.unknownToWorker()) headers['x-rx-uid-new'] = '1';
     }

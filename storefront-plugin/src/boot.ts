@@ -30,8 +30,9 @@ export function startOnce(config: RxConfig): Rx {
   // No stub: an empty one, its push left unused.
   const stub: unknown[] = Array.isArray(existing) ? existing : [];
   const rx = createRx(config, [...stub]);
+  // (rx.push takes one call, and leaves forEach's index and array alone.)
   stub.push = (...calls: unknown[]) => {
-    for (const call of calls) rx.push(call);
+    calls.forEach(rx.push);
     return stub.length;
   };
   // Nothing there, the stub, or only an element with id="rx" (which browsers expose as `window.rx`,

@@ -160,7 +160,7 @@ export function createRx(config: RxConfig, queued: readonly unknown[]): Rx {
   // Marks a real instance, so a second copy of the script on the page does not start again (boot.ts).
   (rx as Rx & { _rx?: boolean })._rx = true;
 
-  for (const call of queued) rx.push(call);
+  queued.forEach(rx.push);
 
   const start = guard('scan', (): void => {
     // A page the browser prerenders (speculation rules) may never be shown: its page view and product

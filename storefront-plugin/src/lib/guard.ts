@@ -3,8 +3,8 @@
  * Every entry point (public API, event listeners, timers, promise chains) goes through `guard`.
  */
 
+/** Debug mode, until the one line it logs: off again once logged. */
 let debugEnabled = false;
-let logged = false;
 
 /** Turns the single debug log on (`data-debug` on the script tag). */
 export function setDebug(enabled: boolean): void {
@@ -16,8 +16,8 @@ export function setDebug(enabled: boolean): void {
  * API or a misconfigured tag, and a shop's console must not fill up with our noise.
  */
 export function report(where: string, error?: unknown): void {
-  if (!debugEnabled || logged) return;
-  logged = true;
+  if (!debugEnabled) return;
+  debugEnabled = false;
   try {
     console.warn(`[rx] ${where}`, error ?? '');
   } catch {
@@ -34,7 +34,9 @@ export function guard<A extends unknown[], R>(
     try {
       const result = fn(...args);
       // Async callbacks reject instead of throwing; catch those too so no unhandledrejection reaches the host.
-      if (result instanceof Promise) result.catch((error: unknown) => report(where, error));
+      // (A promise is the one thing a guarded function returns that has a `catch`: shorter than
+      // `instanceof Promise`.)
+      (result as Promise<unknown> | undefined)?.catch?.((error: unknown) => report(where, error));
       return result;
     } catch (error) {
       report(where, error);
