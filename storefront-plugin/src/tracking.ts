@@ -43,8 +43,10 @@ export function trackClicks(track: Track, prices: Map<string, PriceQuote>): void
     // Adding to the cart takes a (primary) click.
     const button = !event.button && target.closest?.<HTMLElement>('[data-rx-add-to-cart]');
     if (!button) return;
-    const productId =
-      button.dataset.rxAddToCart || button.closest<HTMLElement>('[data-rx-product-id]')?.dataset.rxProductId;
+    // Without the spaces around it, as prices read it (prices.ts): the quote shown is under that id.
+    const productId = (
+      button.dataset.rxAddToCart || button.closest<HTMLElement>('[data-rx-product-id]')?.dataset.rxProductId
+    )?.trim();
     if (!productId) return;
     const quote = prices.get(productId);
     // The demo shop's (and most themes') form has a quantity field next to the button.

@@ -1118,6 +1118,29 @@ describe('rx.js in Chromium (recording API)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('reports the price of an add-to-cart whose product id has spaces around it, as the price element read it', async () => {
+    const { page, errors } = await browser.newPage();
+    await open(
+      page,
+      shopPage().replace(
+        'data-rx-add-to-cart data-rx-product-id="85123A"',
+        'data-rx-add-to-cart data-rx-product-id=" 85123A "',
+      ),
+    );
+    await expect.poll(() => page.locator('#price').getAttribute('data-rx-state'), POLL).toBe('priced');
+    await page.click('#add');
+    await expect.poll(() => distinct('Product Added'), POLL).toBe(1);
+    // Before the fix the lookup used " 85123A ", while the quote the shopper was shown is under
+    // "85123A" (the API's trimmed id): the event went without price and currency.
+    expect(api.events.find(named('Product Added'))?.properties).toEqual({
+      product_id: '85123A',
+      quantity: 2,
+      price: 2.1,
+      currency: 'GBP',
+    });
+    expect(errors).toEqual([]);
+  });
+
   it("reports a slot without data-rx-placement shown under 'home', the placement it asked for and its clicks report", async () => {
     const { page, errors } = await browser.newPage();
     await open(page, shopPage().replace(' data-rx-placement="product"', ''));
