@@ -10,7 +10,7 @@ import { allowStorage, readCookie, writeCookie } from './lib/storage';
 import { createOutbox } from './outbox';
 import { updatePrices } from './prices';
 import { createSlotFiller, ensureStyles } from './slots';
-import { trackClicks, trackNavigation, viewedProductId } from './tracking';
+import { productView, trackClicks, trackNavigation } from './tracking';
 
 /** The public API, `window.rx` (DESIGN.md "Events"; docs/plugin.md). */
 export interface Rx {
@@ -65,6 +65,11 @@ export function createRx(config: RxConfig, queued: readonly unknown[]): Rx {
   const api = createApi(config.api, identity, allowed);
   const prices = new Map<string, PriceQuote>();
   const viewed: Viewed = new Set();
+  /**
+   * Proxy mode sent this page's view server-side (the worker saw the request, and its product viewed):
+   * the first scan marks the product viewed without counting either twice.
+   */
+  let sent = config.pageViewSent;
 
   /**
    * Hidden, or unloading (Chromium fires pagehide while the page is still visible): a batch timer may
@@ -99,10 +104,16 @@ export function createRx(config: RxConfig, queued: readonly unknown[]): Rx {
   function scan(): void {
     scanSlots();
     updatePrices(api, prices);
-    const productId = viewedProductId();
-    if (productId && !viewed.has(productId)) {
+    const view = productView();
+    const productId = view?.dataset.rxProductId;
+    // None again for an element still showing the product its view went for: a router that pushes the
+    // next URL before it swaps the view (a React transition) still shows the old one at the
+    // navigation's scan. (A new element, or one reused for another product, is a new view.)
+    if (productId && !viewed.has(productId) && view._rx !== productId) {
       viewed.add(productId);
-      track('Product Viewed', { product_id: productId });
+      view._rx = productId;
+      // Proxy mode recorded the first page's view itself (`sent`, cleared after the first scan).
+      if (!sent) track('Product Viewed', { product_id: productId });
     }
   }
 
@@ -180,11 +191,9 @@ export function createRx(config: RxConfig, queued: readonly unknown[]): Rx {
       pageView();
       scan();
     });
-    // Proxy mode sent this page's view server-side (the worker saw the request, and its product
-    // viewed): do not count them twice.
-    if (config.pageViewSent) viewed.add(viewedProductId() as string);
-    else pageView();
+    if (!sent) pageView();
     scan();
+    sent = false;
   });
   // An async script can run before the page is parsed (from the browser's cache on a repeat visit,
   // say): the slots, prices and product id below it do not exist yet, so the first scan waits for them.

@@ -6,14 +6,14 @@ import { guard } from './lib/guard';
 export type Track = (event: string, properties: EventProperties, urgent?: boolean) => void;
 
 /**
- * The product a page is about: an element marked `data-rx-view`, else a product-placement slot. An empty
- * id is returned as '' (callers take it as none; no `|| undefined`: the size budget).
+ * The view of the product a page is about: an element marked `data-rx-view`, else a product-placement
+ * slot. `_rx`: the product id its `Product Viewed` went for (rx.ts), kept on the element itself.
  */
-export function viewedProductId(): string | undefined {
-  const marked =
+export function productView(): (HTMLElement & { _rx?: string }) | null {
+  return (
     document.querySelector<HTMLElement>('[data-rx-view][data-rx-product-id]') ??
-    document.querySelector<HTMLElement>('[data-rx-slot][data-rx-placement=product][data-rx-product-id]');
-  return marked?.dataset.rxProductId;
+    document.querySelector<HTMLElement>('[data-rx-slot][data-rx-placement=product][data-rx-product-id]')
+  );
 }
 
 /**

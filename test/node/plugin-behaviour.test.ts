@@ -302,8 +302,11 @@ describe('rx.js in Chromium (recording API)', () => {
     await open(page, shopPage().replace('<main ', '<a id="to-reviews" href="#reviews">Reviews</a><main '));
     await page.click('#to-reviews');
     await page.evaluate("history.pushState({}, '', '#tab-2')");
-    // A real navigation after them, as a marker: its page view follows any (wrong) earlier one.
-    await page.evaluate("history.pushState({}, '', '/next-view#top')");
+    // A real navigation after them, as a marker: its page view follows any (wrong) earlier one. The app
+    // reuses the view for its next product (the same view kept on screen is no new product view).
+    await page.evaluate(
+      "document.querySelector('main').dataset.rxProductId = '22423'; history.pushState({}, '', '/next-view#top')",
+    );
     await page.evaluate('new Promise((resolve) => setTimeout(resolve, 50)).then(() => rx.flush())');
     const paths = () => api.events.filter((e) => e.type === 'page').map((e) => e.properties?.path);
     await expect.poll(paths, POLL).toContain('/next-view');
@@ -1115,6 +1118,45 @@ describe('rx.js in Chromium (recording API)', () => {
     // Before the fix rx.scan() filled the slot but never sent the product view.
     const viewed = () => api.events.filter(named('Product Viewed')).map((e) => e.properties?.product_id);
     await expect.poll(viewed, POLL).toEqual(['85123A', '84879']);
+    expect(errors).toEqual([]);
+  });
+
+  it('sends no second Product Viewed of the old view a router keeps on screen while it pushes the next URL', async () => {
+    const { page, errors } = await browser.newPage();
+    const viewed = () =>
+      api.events
+        .filter(named('Product Viewed'))
+        .map((e) => [e.properties?.product_id, (e.context?.page as { path?: string } | undefined)?.path]);
+    const transition = async () => {
+      // The first page's own scan (the slot claimed) has run: its navigation tracking is on.
+      await page.waitForFunction("document.querySelector('#slot').dataset.rxState !== undefined");
+      // A React transition: the URL first, with the old view still on screen past the navigation's scan
+      // (its timer is due before this 50 ms one), then the new view, and the app's rx.scan().
+      await page.evaluate(`history.pushState({}, '', '/products/22423');
+        new Promise((resolve) => setTimeout(resolve, 50))`);
+      await page.evaluate(`document.querySelector('main').outerHTML =
+          '<main data-rx-view data-rx-product-id="22423"><h1>Lantern</h1></main>';
+        rx.scan();
+        rx.flush()`);
+    };
+    await open(page, shopPage());
+    await transition();
+    // Before the fix: ['85123A', '/products/22423'] came between them, the old product's view again.
+    await expect.poll(viewed, POLL).toContainEqual(['22423', '/products/22423']);
+    expect(viewed()).toEqual([
+      ['85123A', '/products/85123A'],
+      ['22423', '/products/22423'],
+    ]);
+
+    // Proxy mode recorded the first page's view (data-rx-page-view="sent"): the kept view sends none either.
+    await open(page, shopPage({ tag: 'data-rx-page-view="sent"' }));
+    await transition();
+    await expect.poll(() => viewed().filter(([id]) => id === '22423').length, POLL).toBe(2);
+    expect(viewed()).toEqual([
+      ['85123A', '/products/85123A'],
+      ['22423', '/products/22423'],
+      ['22423', '/products/22423'],
+    ]);
     expect(errors).toEqual([]);
   });
 
