@@ -28,8 +28,9 @@ export function parseActivity(raw: unknown): ActivityEntry[] {
 /**
  * A shopper's history as the model reads it: newest first by the time of the event, each event once,
  * at most ACTIVITY_MAX entries. The lists in Redis are in order of delivery, not of time: the consumer
- * writes a logged-in shopper's events under both hashes, a redelivered batch (at-least-once) pushes its
- * entries again, and a late retry lands on top. Decay is by position (recommend/history.ts), so order
+ * writes a logged-in shopper's events under both hashes, a redelivered batch may still push an entry
+ * twice (the consumer skips entries the list already holds, but two messages carrying one event can
+ * both land: record-activity.ts), and a late retry lands on top. Decay is by position (recommend/history.ts), so order
  * decides weight: sorting by `at` keeps a cart add of a second ago ahead of a view of last month.
  */
 export function mergeActivity(
