@@ -6,6 +6,7 @@ import { createExecutionContext, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { EVENT_LIMITS, validateStoredEvent } from '../../contracts/events';
 import { eventInteractions } from '../../trainer/data/event-interactions';
+import { anonymousUserKey } from '../../trainer/data/identities';
 import { ReadReport } from '../../trainer/data/types';
 import { createApp } from '../../worker/src/app';
 import { runId, viewEvent, waitForRunCount, withDb, workerEnv } from './events-support';
@@ -87,7 +88,8 @@ describe('empty-string ids (RudderStack JS sends userId "" until identify)', () 
     const checked = validateStoredEvent(stored);
     expect(checked.ok && checked.event.userId).toBeUndefined();
     const interactions = [...eventInteractions(stored, 1, new ReadReport(), new Map())];
-    expect(interactions).toMatchObject([{ user: 'anon-1', anonymous: true }]);
+    // An unlinked browser is keyed apart from user ids (trainer/data/identities.ts, 70c785e).
+    expect(interactions).toMatchObject([{ user: anonymousUserKey('anon-1'), anonymous: true }]);
   });
 });
 
