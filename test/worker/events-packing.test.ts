@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { jsonByteSize, type StoredEvent } from '../../contracts/events';
-import { EVENT_PACK_KIND, type EventPack, PACK_LIMITS } from '../../worker/src/events/event-pack';
+import { EVENT_PACK_KIND, type EventPack, PACK_LIMITS, packEvents } from '../../worker/src/events/event-pack';
 import { QueueSendError, sendStoredEvents } from '../../worker/src/events/producer';
-import { QUEUE_LIMITS } from '../../worker/src/events/queue-chunks';
+import { chunkForQueue, QUEUE_LIMITS } from '../../worker/src/events/queue-chunks';
 import { refusingQueue, runId, viewEvent } from './events-support';
 
 function storedEvents(run: string, count: number, padding = 0): StoredEvent[] {
@@ -89,5 +89,34 @@ describe('event packs (the producer side)', () => {
     const refused = await sendStoredEvents(refusingQueue(), events).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(QueueSendError);
     expect((refused as QueueSendError).failedEvents).toBe(250);
+  });
+});
+
+describe('the size bounds, to the byte', () => {
+  it('counts the comma between two events: a pack one byte over its bound is split, one at it is not', () => {
+    const [first, second] = storedEvents(runId(), 2) as [StoredEvent, StoredEvent];
+    const overhead = jsonByteSize({ kind: EVENT_PACK_KIND, events: [] });
+    // The padding that makes `{"kind":…,"events":[first,second]}` exactly PACK_LIMITS.maxBytes long.
+    const padding = PACK_LIMITS.maxBytes - overhead - 1 - jsonByteSize(first) - jsonByteSize(second);
+    const padded = (extra: number) => ({
+      ...first,
+      properties: { ...first.properties, note: 'x'.repeat(padding + extra) },
+    });
+    const atBound = packEvents([padded(0), second]);
+    expect(atBound.map((pack) => [pack.body.events.length, pack.bytes])).toEqual([[2, PACK_LIMITS.maxBytes]]);
+    expect(jsonByteSize(atBound[0]?.body)).toBe(PACK_LIMITS.maxBytes);
+    expect(packEvents([padded(1), second]).map((pack) => pack.body.events.length)).toEqual([1, 1]);
+  });
+
+  it("counts each message's metadata allowance against the 256 KB of a sendBatch and the 128 KB of a message", () => {
+    // Three bodies of 85,300 bytes are 255,900 bytes, under 256,000 only without their metadata.
+    const third = { body: 'third', bytes: 85_300 };
+    expect(chunkForQueue([{ ...third, body: 'first' }, { ...third, body: 'second' }, third])).toEqual([
+      ['first', 'second'],
+      ['third'],
+    ]);
+    const fits = QUEUE_LIMITS.maxMessageBytes - QUEUE_LIMITS.metadataBytes;
+    expect(chunkForQueue([{ body: 'fits', bytes: fits }])).toEqual([['fits']]);
+    expect(() => chunkForQueue([{ body: 'over', bytes: fits + 1 }])).toThrow(RangeError);
   });
 });

@@ -72,6 +72,9 @@ const REDACTED_URLS: [string, string][] = [
   ['/newsletter/confirm/k3j9x0q2m8z7v1b4n6c5', `/newsletter/confirm/${REDACTED}`],
   ['/unsubscribe/jane.doe%40example.com', `/unsubscribe/${REDACTED}`],
   ['/orders/7c9e6679-7425-40de-944b-e07fc1f90ae7/status', `/orders/${REDACTED}/status`],
+  // Hex that reads as words and a number, too few pieces to look random: the hex and UUID rules catch them.
+  ['/downloads/deadbeefcafe1234', `/downloads/${REDACTED}`],
+  ['/orders/deadbeef-cafe-4bad-9fee-decafbad1234/status', `/orders/${REDACTED}/status`],
   // A base64url token cut into short runs by its `-` and `_`.
   ['/checkout/tk/aZ3-kQ9_xL2mP-7vR4wS8t', `/checkout/tk/${REDACTED}`],
   // Query strings (a Segment source sends them): by parameter name, or by the value's look.
