@@ -113,3 +113,12 @@ describe('proxy: markup inserted into a page in another charset than UTF-8', () 
     expect(response.headers.get('content-type')).toContain('windows-1252');
   });
 });
+
+describe("proxy: an untracked shopper's page (RX_CONSENT=required, no consent yet)", () => {
+  it("keeps the origin's weak ETag as it is: weakened once more it is no validator the origin knows", async () => {
+    const page = raw(PAGE, ['content-type: text/html; charset=utf-8', 'etag: W/"v1"']);
+    const { response, body } = await proxied(page, {}, { env: { RX_CONSENT: 'required' } });
+    expect(body).toContain('/rx.js');
+    expect(response.headers.get('etag')).toBe('W/"v1"');
+  });
+});

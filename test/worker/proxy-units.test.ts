@@ -492,6 +492,8 @@ describe("a page's own charset declaration (for a Content-Type without one)", ()
     const { body, release } = firstChunkThenHeld(chunks);
     const sniffed = await sniffCharset(body, 10_000);
     expect(sniffed.charset).toBeUndefined();
+    // Decided at the end of the head, not after the wait ran out (which would pass the page untouched).
+    expect(sniffed.undecided).toBe(false);
     release();
     expect(await new Response(sniffed.body).text()).toBe(chunks.join(''));
   });
