@@ -249,6 +249,16 @@ describe('/healthz config', () => {
     expect(apart.components.config).toEqual({ status: 'ok' });
   });
 
+  it('names a Segment write key of only whitespace, which the worker treats as unset: degraded', async () => {
+    for (const name of ['SEGMENT_WRITE_KEY', 'SEGMENT_SERVER_WRITE_KEY']) {
+      const body = await healthz({ [name]: ' \n' });
+      expect(body.components.config?.status).toBe('degraded');
+      expect(body.components.config?.detail).toBe(
+        `${name} is set but blank, so it is no secret: it is taken as unset until it gets a value (e.g. openssl rand -base64 32) or is removed`,
+      );
+    }
+  });
+
   it('says what is wrong with ORIGIN_URL without showing the origin’s host on this public path', async () => {
     for (const origin of ['hidden-origin.example', 'hidden-origin.example:8443']) {
       const body = await healthz({ ORIGIN_URL: origin });

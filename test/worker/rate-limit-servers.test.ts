@@ -103,6 +103,26 @@ describe('the shopper rate limit does not count the shop servers', () => {
     expect(serverKeyOnly.status).toBe(400);
   });
 
+  it('a blank Segment key is no key: it exempts nobody from the limit and opens no intake', async () => {
+    // A key of only whitespace is no secret (anyone sends Basic " :"), as a blank USER_ID_SECRET is none.
+    const { limiter } = refusingLimiter();
+    const blank = ' \t';
+    const batch = (env: Record<string, unknown>) =>
+      call(
+        '/v1/batch',
+        {
+          method: 'POST',
+          headers: { ...ip, 'content-type': 'application/json', authorization: basic(blank) },
+          body: '{"batch":[]}',
+        },
+        env,
+      );
+    expect((await batch({ RATE_LIMITER: limiter, SEGMENT_SERVER_WRITE_KEY: blank })).status).toBe(429);
+    const intake = await batch({ SEGMENT_WRITE_KEY: blank, SEGMENT_SERVER_WRITE_KEY: '' });
+    expect(intake.status).toBe(401);
+    expect(((await intake.json()) as { error: { code: string } }).error.code).toBe('segment_not_configured');
+  });
+
   it("the server key exempts only the Segment-compatible intake: with it, the shoppers' routes are still limited", async () => {
     const { limiter } = refusingLimiter();
     const withKey = { ...ip, authorization: basic(SERVER_KEY) };

@@ -1,5 +1,5 @@
 import type { Env } from './env';
-import { segmentKeysProblem } from './events/segment-auth';
+import { blankWriteKeyProblems, segmentKeysProblem } from './events/segment-auth';
 import { logConfigProblem } from './log';
 import { proxySettings } from './proxy/config';
 import { parseSetting, parseShopOrigins, SETTINGS, type SettingName, type SettingValue } from './settings';
@@ -88,6 +88,7 @@ function findProblems(env: Env): Found {
   }
   const blankUserIdSecret = blankUserIdSecretProblem(env);
   if (blankUserIdSecret !== undefined) problems.push(blankUserIdSecret);
+  problems.push(...blankWriteKeyProblems(env));
   const sharedWriteKey = segmentKeysProblem(env);
   if (sharedWriteKey !== undefined) problems.push(sharedWriteKey);
   // Nothing (no problems) when ORIGIN_URL is not set: the proxy's settings are then not used. When it
@@ -125,12 +126,13 @@ export function configBroken(env: Env): boolean {
 
 function check(env: Env): Found {
   // Secrets stay out of the memo's key: only which price key, if any, USER_ID_SECRET repeats, whether
-  // it is blank, and whether the two Segment write keys are one.
+  // it is blank, whether the two Segment write keys are one, and which of them are blank.
   const key = JSON.stringify([
     ...CHECKED.map((name) => env[name]),
     userIdSecretSharedWith(env),
     blankUserIdSecretProblem(env) !== undefined,
     segmentKeysProblem(env) !== undefined,
+    blankWriteKeyProblems(env).join(),
   ]);
   let result = found.get(key);
   if (result === undefined) {

@@ -13,7 +13,9 @@ import { ApiError } from '../errors';
  */
 export function requireSegmentWriteKey(): MiddlewareHandler<AppEnv> {
   return async function requireSegmentWriteKey(c, next) {
-    const keys = [c.env.SEGMENT_WRITE_KEY, c.env.SEGMENT_SERVER_WRITE_KEY].filter((key) => !!key) as string[];
+    const keys = [usableWriteKey(c.env.SEGMENT_WRITE_KEY), serverWriteKey(c.env)].filter(
+      (key) => key !== undefined,
+    );
     if (keys.length === 0) {
       throw new ApiError(
         401,
@@ -42,7 +44,7 @@ export async function headerHasSegmentWriteKey(
   header: string | undefined,
   expected: string | undefined,
 ): Promise<boolean> {
-  if (!expected) return false;
+  if (usableWriteKey(expected) === undefined) return false;
   const given = writeKeyFromHeader(header);
   return given !== undefined && (await secretsEqual(given, expected));
 }
@@ -54,16 +56,39 @@ export async function headerHasSegmentWriteKey(
 export function serverWriteKey(
   env: Pick<Env, 'SEGMENT_WRITE_KEY' | 'SEGMENT_SERVER_WRITE_KEY'>,
 ): string | undefined {
-  const key = env.SEGMENT_SERVER_WRITE_KEY;
-  return key && key !== env.SEGMENT_WRITE_KEY ? key : undefined;
+  const key = usableWriteKey(env.SEGMENT_SERVER_WRITE_KEY);
+  return key !== undefined && key !== env.SEGMENT_WRITE_KEY ? key : undefined;
+}
+
+/**
+ * A write key as the worker uses it: undefined when unset, empty or only whitespace. A blank key is no
+ * secret (anyone sends Basic " :"), so it opens no intake and exempts nobody from the rate limit, as a
+ * blank USER_ID_SECRET signs nothing; `/healthz` names it (blankWriteKeyProblems).
+ */
+function usableWriteKey(key: string | undefined): string | undefined {
+  return key !== undefined && key.trim() !== '' ? key : undefined;
+}
+
+/** What `/healthz` and the log say of each write key set to only whitespace: names, never a value. */
+export function blankWriteKeyProblems(
+  env: Pick<Env, 'SEGMENT_WRITE_KEY' | 'SEGMENT_SERVER_WRITE_KEY'>,
+): string[] {
+  const blank = (['SEGMENT_WRITE_KEY', 'SEGMENT_SERVER_WRITE_KEY'] as const).filter(
+    (name) => env[name] !== undefined && env[name] !== '' && usableWriteKey(env[name]) === undefined,
+  );
+  return blank.map(
+    (name) =>
+      `${name} is set but blank, so it is no secret: it is taken as unset until it gets a value ` +
+      '(e.g. openssl rand -base64 32) or is removed',
+  );
 }
 
 /** What `/healthz` and the log say when the two write keys are one: their names, never a value. */
 export function segmentKeysProblem(
   env: Pick<Env, 'SEGMENT_WRITE_KEY' | 'SEGMENT_SERVER_WRITE_KEY'>,
 ): string | undefined {
-  if (!env.SEGMENT_SERVER_WRITE_KEY || env.SEGMENT_SERVER_WRITE_KEY !== env.SEGMENT_WRITE_KEY)
-    return undefined;
+  const key = usableWriteKey(env.SEGMENT_SERVER_WRITE_KEY);
+  if (key === undefined || key !== env.SEGMENT_WRITE_KEY) return undefined;
   return (
     'SEGMENT_SERVER_WRITE_KEY and SEGMENT_WRITE_KEY are the same secret, so the server key is as public ' +
     'as a browser source makes the write key: it exempts nothing from the rate limit until it gets a ' +
