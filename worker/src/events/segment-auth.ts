@@ -44,9 +44,10 @@ export async function headerHasSegmentWriteKey(
   header: string | undefined,
   expected: string | undefined,
 ): Promise<boolean> {
-  if (usableWriteKey(expected) === undefined) return false;
+  const key = usableWriteKey(expected);
+  if (key === undefined) return false;
   const given = writeKeyFromHeader(header);
-  return given !== undefined && (await secretsEqual(given, expected));
+  return given !== undefined && (await secretsEqual(given, key));
 }
 
 /**
