@@ -100,6 +100,29 @@ describe('redactUrl', () => {
     for (const [url, stored] of REDACTED_URLS) expect(redactUrl(url), url).toBe(stored);
   });
 
+  // A hash-routed single-page app keeps its route in the fragment: the path rules apply there too, so a
+  // short token after `reset` is redacted as it is in a path (the whole fragment read as one value was kept).
+  it("redacts a hash-routed app's fragment path (#/… and #!/…) segment by segment, and its query", () => {
+    const routed: [string, string][] = [
+      [
+        'https://shop.example/#/account/reset/123/ab12cd34',
+        `https://shop.example/#/account/reset/123/${REDACTED}`,
+      ],
+      ['https://shop.example/#!/unsubscribe/ab12cd34', `https://shop.example/#!/unsubscribe/${REDACTED}`],
+      ['/app#/newsletter/confirm/k3j9x0q2?lang=en', `/app#/newsletter/confirm/${REDACTED}?lang=en`],
+      ['/app#/account/activate/x?token=abc', `/app#/account/activate/x?token=${REDACTED}`],
+      // Only the token segment, not the whole route, and ordinary routes stay as sent.
+      ['/#/orders/0123456789abcdef0123456789abcdef/status', `/#/orders/${REDACTED}/status`],
+      ['/#/products/classic-leather-jacket', '/#/products/classic-leather-jacket'],
+      ['/#/collections/all?page=2', '/#/collections/all?page=2'],
+      // A fragment that is not a path: parameters as before, and a plain anchor is kept.
+      ['/p#section-2', '/p#section-2'],
+    ];
+    for (const [url, stored] of routed) expect(redactUrl(url), url).toBe(stored);
+    // Redacting again leaves it as it is (the consumer redacts every event a second time).
+    for (const [, stored] of routed) expect(redactUrl(stored), stored).toBe(stored);
+  });
+
   it('catches random tokens of 20+ characters of every common alphabet, not only the examples', () => {
     const alphabets = {
       hex: '0123456789abcdef',

@@ -162,8 +162,21 @@ export function redactUrl(url: string): string {
     host +
     redactPath(path) +
     (query === undefined ? '' : `?${redactParameters(query.slice(1))}`) +
-    (fragment === undefined ? '' : `#${redactParameters(fragment.slice(1))}`)
+    (fragment === undefined ? '' : `#${redactFragment(fragment.slice(1))}`)
   );
+}
+
+/**
+ * A hash-routed single-page app keeps its route in the fragment (`#/account/reset/<id>/<token>`,
+ * hashbang `#!/…`, with its own `?query`): that is a path, so the path rules apply, the keyword rule
+ * included. Any other fragment is read as parameters (`#access_token=…`).
+ */
+function redactFragment(fragment: string): string {
+  if (!/^!?\//.test(fragment)) return redactParameters(fragment);
+  const queryAt = fragment.indexOf('?');
+  const path = queryAt < 0 ? fragment : fragment.slice(0, queryAt);
+  const query = queryAt < 0 ? undefined : fragment.slice(queryAt + 1);
+  return redactPath(path) + (query === undefined ? '' : `?${redactParameters(query)}`);
 }
 
 /** A query string as Segment's `search` holds it (`?a=1&b=2`, or without its `?`). */
