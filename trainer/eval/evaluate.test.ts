@@ -3,6 +3,7 @@ import { aggregate } from '../data/matrix';
 import type { Interaction } from '../data/types';
 import { buildRecommenderGraph } from '../onnx/recommender-graphs';
 import { evaluateOnnx, relevantSets } from './evaluate';
+import { servedExclusions } from './exclusions';
 
 const row = (user: string, item: string): Interaction => ({
   user,
@@ -46,6 +47,8 @@ describe('evaluation on an exported graph', () => {
     expect(score.ndcg).toBeCloseTo(1, 6); // IDCG over min(|relevant|, k = 1)
     expect(score.map).toBeCloseTo((1 / 2 + 1) / 2, 6);
     expect(score.mapAtK).toBeCloseTo(1, 6);
+    // Top-1 lists [z] and [x]: 2 of the catalogue's 3 items recommended to someone.
+    expect(score.coverage).toBeCloseTo(2 / 3, 6);
   });
 
   it("a row without history gets popularity, as the worker serves it, not a biased model's list", async () => {
@@ -129,5 +132,56 @@ describe('evaluation on an exported graph', () => {
     expect(plain.recall).toBe(0);
     expect(capped.recall).toBeCloseTo(1, 6);
     expect(capped.precision).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('counts a test user whose every test item is unknown to the model, as a miss', async () => {
+    // a's only test item, w, was never trained on: the model cannot rank it, but a is a test user
+    // (the reference's common_users) and scores 0; b finds x. Averages over both: 1/2.
+    const train = aggregate([row('a', 'x'), row('b', 'y')]);
+    const relevant = relevantSets(train, [row('a', 'w'), row('b', 'x')]);
+    const rowA = train.users.indexOf('a');
+    expect(relevant.get(rowA)).toEqual({ items: new Set(), count: 1 });
+    const popularity = new Float32Array(train.items.length);
+    popularity[train.itemIndex.get('x') ?? -1] = 2;
+    popularity[train.itemIndex.get('y') ?? -1] = 1;
+    const onnx = buildRecommenderGraph({
+      name: 'pop',
+      items: train.items.length,
+      k: 1,
+      body: { kind: 'popularity', popularity },
+      producerVersion: 'test',
+    });
+    const score = await evaluateOnnx('pop', onnx, train.matrix, relevant, popularity, 1);
+    expect(score.users).toBe(2);
+    expect(score.recall).toBeCloseTo(1 / 2, 6);
+    expect(score.ndcg).toBeCloseTo(1 / 2, 6);
+  });
+
+  it('ranks from the history but masks only the exclusions: a viewed item stays in the list', async () => {
+    // a viewed x (not masked: the worker shows it again) and bought y (masked), then buys z.
+    // Popularity x > z > y, so a's top-2 as served is [x, z]: the hit at rank 2, nDCG 1/log2(3).
+    const view = { ...row('a', 'x'), purchase: false };
+    const interactions = [view, row('a', 'y'), row('b', 'z'), row('b', 'x'), row('c', 'x')];
+    const train = aggregate(interactions);
+    const relevant = relevantSets(train, [row('a', 'z')]);
+    const popularity = new Float32Array(train.items.length);
+    for (const [id, score] of [
+      ['x', 3],
+      ['y', 1],
+      ['z', 2],
+    ] as const)
+      popularity[train.itemIndex.get(id) ?? -1] = score;
+    const onnx = buildRecommenderGraph({
+      name: 'pop',
+      items: train.items.length,
+      k: 2,
+      body: { kind: 'popularity', popularity },
+      producerVersion: 'test',
+    });
+    const masks = servedExclusions(train, interactions);
+    const score = await evaluateOnnx('pop', onnx, train.matrix, relevant, popularity, 2, masks);
+    expect(score.precision).toBeCloseTo(1 / 2, 6);
+    expect(score.recall).toBeCloseTo(1, 6);
+    expect(score.ndcg).toBeCloseTo(1 / Math.log2(3), 6);
   });
 });

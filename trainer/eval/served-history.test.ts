@@ -82,6 +82,15 @@ describe('eval --history served', () => {
     expect(served.expired).toBe(1);
   });
 
+  it('forgets activity half a day past its lifetime, and keeps it half a day short of it', () => {
+    const train = [did('expired', 'a', 30.5), did('kept', 'b', 29.5)];
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF, activityLifetimes(30));
+    expect(row(served.histories, m.users.indexOf('expired'), m.items)).toEqual({});
+    expect(row(served.histories, m.users.indexOf('kept'), m.items)).toEqual({ b: 1 });
+    expect(served.expired).toBe(1);
+  });
+
   it(`keeps the ${ACTIVITY_MAX} newest entries in the history, and every purchase in the mask`, () => {
     const train = Array.from({ length: ACTIVITY_MAX + 5 }, (_, i) => did('u', `i${i}`, i * 0.1));
     const m = aggregate(train);

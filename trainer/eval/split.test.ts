@@ -62,4 +62,23 @@ describe('splits', () => {
       expect(() => parseCutoff(raw), raw).toThrow(/--cutoff must be a day \(YYYY-MM-DD\) or a moment/);
     }
   });
+
+  it('temporal: an interaction at the cut-off itself is in the test window, not in training', () => {
+    const cutoff = Date.UTC(2011, 0, 6);
+    const rows = [at('a', 'x', 1), at('a', 'y', 2), { ...at('a', 'y', 5), time: cutoff }];
+    const s = temporalSplit(rows, cutoff);
+    expect(s.train.map((r) => r.item)).toEqual(['x', 'y']);
+    expect(s.test.map((r) => [r.user, r.item, r.time])).toEqual([['a', 'y', cutoff]]);
+  });
+
+  it('the default cut-off is the UTC midnight of the day by which the share happened', () => {
+    // Times within days: the 3rd of 4 (index floor(0.5 * 4) = 2) is 2011-01-03 17:45, so 2011-01-03.
+    const within = (day: number, hour: number) => ({
+      ...at('u', 'i', 0),
+      time: Date.UTC(2011, 0, day, hour, 45),
+    });
+    expect(quantileCutoff([within(4, 9), within(1, 8), within(3, 17), within(2, 23)], 0.5)).toBe(
+      Date.UTC(2011, 0, 3),
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../math/random';
-import { hypergeometric, permutationTest } from './resampling';
+import { hypergeometric, permutationTest, variance, welchT } from './resampling';
 
 describe('Random', () => {
   it('is the same stream for the same seed, and another for the next seed', () => {
@@ -41,6 +41,16 @@ describe('hypergeometric', () => {
   });
 });
 
+describe('welchT', () => {
+  it("is Welch's t from sums: unpooled, each arm's unbiased variance over its own n", () => {
+    // a = 1, 2, 3: mean 2, variance 1; b = 0, 0, 0, 4: mean 1, variance (16 − 4²/4) ÷ 3 = 4.
+    expect(variance(3, 6, 14)).toBeCloseTo(1, 12);
+    expect(variance(4, 4, 16)).toBeCloseTo(4, 12);
+    // t = (2 − 1) ÷ √(1/3 + 4/4) = √3 ÷ 2 (a pooled variance would give 0.809).
+    expect(welchT(3, 6, 14, 4, 4, 16)).toBeCloseTo(Math.sqrt(3) / 2, 12);
+  });
+});
+
 describe('permutationTest', () => {
   it('gives every relabelling equal chance: all five buyers in one of two equal arms, p = 2 · C(500,5) ÷ C(1000,5)', () => {
     const p = (seed: number) =>
@@ -63,6 +73,15 @@ describe('permutationTest', () => {
         [8, 120, 2.5, 33, 15],
       ),
     ).toEqual(forward);
+  });
+
+  it('never gives p = 0: a labelling no relabelling reaches counts itself, p = 2 · 1 ÷ (1 + permutations)', () => {
+    // All 50 buyers (distinct values) in a, none of b's 50 shoppers bought: only the observed split
+    // (1 in C(100, 50), about 1e-29) is as extreme, so no relabelling of 1,000 is; the one-sided p is
+    // (1 + 0) ÷ 1,001 and the two-sided twice that.
+    const a = { n: 50, values: Array.from({ length: 50 }, (_, i) => 100 + i) };
+    const result = permutationTest(a, { n: 50, values: [] }, 1000, 11);
+    expect(result?.pValue).toBeCloseTo(2 / 1001, 12);
   });
 
   it('is null when neither arm varies', () => {

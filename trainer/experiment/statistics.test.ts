@@ -91,6 +91,13 @@ describe('compareProportions', () => {
     const flat = compareProportions({ n: 10, converted: 0 }, { n: 10, converted: 0 });
     expect(flat?.pValue).toBeNull();
     expect(flat?.differenceInterval).toBeNull();
+    // Every shopper converted in both arms: no variation either.
+    const all = compareProportions({ n: 10, converted: 10 }, { n: 20, converted: 20 });
+    expect(all?.difference).toBe(0);
+    expect(all?.lift).toBe(0);
+    expect(all?.pValue).toBeNull();
+    expect(all?.differenceInterval).toBeNull();
+    expect(all?.liftInterval).toBeNull();
   });
 });
 
@@ -247,6 +254,11 @@ describe('binomialTestP', () => {
     ];
     for (const [k, n, p, scipy] of cases) expect(binomialTestP(k, n, p) / scipy).toBeCloseTo(1, 7);
     expect(binomialTestP(0, 1_000_000, 0.1)).toBe(0);
+    // At p = 1/2 the mirror outcome is exactly as likely (SciPy counts it, within a relative 1e-7):
+    // 3 of 10: 2 · (1 + 10 + 45 + 120) ÷ 1024; 1 of 4: (1 + 4 + 4 + 1) ÷ 16.
+    expect(binomialTestP(3, 10, 0.5)).toBeCloseTo(352 / 1024, 12);
+    expect(binomialTestP(7, 10, 0.5)).toBeCloseTo(352 / 1024, 12);
+    expect(binomialTestP(1, 4, 0.5)).toBeCloseTo(10 / 16, 12);
   });
 });
 

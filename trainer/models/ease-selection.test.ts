@@ -72,6 +72,28 @@ describe('EASE selection on the temporal validation', { timeout: 60_000 }, () =>
     expect(pinned.plain).toBeUndefined();
   });
 
+  it('on a tie across the default grids keeps no decay, exponent 0 and the smallest λ', async () => {
+    const v = temporalValidation(shiftingTastes(), items);
+    const selection = await selectEaseConfig(v, { lambdas: [30, 300] }, {}, async () => 0.5);
+    expect(selection.scores).toHaveLength(2 * 3 * 2);
+    expect(selection.best).toEqual({ lambda: 30, halfLifeDays: null, popularityExponent: 0, ndcg: 0.5 });
+  });
+
+  it('reports as plain EASE the best candidate without decay and without the popularity scale', async () => {
+    const v = temporalValidation(shiftingTastes(), items);
+    // Scored in grid order: no decay (exponent 0: λ 10, λ 100; exponent 0.25: λ 10, λ 100), then 30 days.
+    const scores = [0.1, 0.2, 0.5, 0.3, 0.4, 0.6, 0.45, 0.35];
+    let call = 0;
+    const selection = await selectEaseConfig(
+      v,
+      { lambdas: [10, 100], halfLives: [null, 30], exponents: [0, 0.25] },
+      {},
+      async () => scores[call++] ?? 0,
+    );
+    expect(selection.plain).toEqual({ lambda: 100, halfLifeDays: null, popularityExponent: 0, ndcg: 0.2 });
+    expect(selection.best).toEqual({ lambda: 100, halfLifeDays: 30, popularityExponent: 0, ndcg: 0.6 });
+  });
+
   it('on tastes that move, the served-list validation prefers a fit that fades old purchases', async () => {
     const v = temporalValidation(shiftingTastes(), items);
     const selection = await selectEaseConfig(v, { lambdas: [10], halfLives: [null, 30], exponents: [0] }, {});

@@ -42,4 +42,20 @@ describe('ranking metrics (Microsoft Recommenders definitions)', () => {
       mapAtK: 0,
     });
   });
+
+  it('reads only the first k of a longer list, and divides precision by k when the list is shorter', () => {
+    // The relevant item sits at rank 3 of a list cut at k = 2: nothing was recommended that counts.
+    expect(rankingMetrics([1, 2, 3], new Set([3]), 2)).toEqual({
+      precision: 0,
+      recall: 0,
+      ndcg: 0,
+      map: 0,
+      mapAtK: 0,
+    });
+    // One item served where k = 4 were asked for (a catalogue nearly all masked): 1 hit of k = 4 slots.
+    const short = rankingMetrics([3], new Set([3]), 4);
+    expect(short.precision).toBeCloseTo(1 / 4, 12);
+    expect(short.recall).toBeCloseTo(1, 12);
+    expect(short.ndcg).toBeCloseTo(1, 12);
+  });
 });
