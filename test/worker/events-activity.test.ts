@@ -607,6 +607,40 @@ describe('consumer side effects in Redis (local Upstash on redis-server)', () =>
     expect(await countRun(run)).toBe(1);
   });
 
+  // At least once: a redelivery's duplicate whose stored copy could not be read (sameIntake unknown) may be
+  // the one its dead first delivery stored before its Redis writes, so its activity is written; only a copy
+  // known to come from another request (sameIntake false) is an event sent twice and skipped.
+  it('a redelivered duplicate whose stored copy could not be read is taken as its own: its activity is written', async () => {
+    const run = runId();
+    const shopper = await newShopper();
+    const unknown = stored(run, 1, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-UNKNOWN' },
+    });
+    const other = stored(run, 2, shopper.id, {
+      event: 'Product Viewed',
+      properties: { product_id: 'P-OTHER' },
+    });
+    const { env } = writerWith(
+      `same-intake-unknown-${run}`,
+      async (request: WriteRequest): Promise<WriteResult> => ({
+        events: request.events.map((event) =>
+          event.messageId === unknown.messageId
+            ? { kind: 'duplicate' }
+            : { kind: 'duplicate', sameIntake: false },
+        ),
+        rejected: [],
+      }),
+      edgeEnv(),
+    );
+    const batch = createMessageBatch('rx-events', [
+      { id: `${run}-m`, timestamp: new Date(), attempts: 2, body: packEvents([unknown, other])[0]?.body },
+    ]);
+    await handleEventBatch(batch, env);
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual([`${run}-m`]);
+    expect((await activityOf(shopper.hash)).map((entry) => entry.product_id)).toEqual(['P-UNKNOWN']);
+  });
+
   it('after an Order Completed the next /v1/recommendations (cached before) no longer shows the item bought', async () => {
     const shopper = await newShopper();
     const query = 'placement=home&limit=4';

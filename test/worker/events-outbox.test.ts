@@ -569,3 +569,64 @@ describe('events outbox: a page view the queue refused is not lost', () => {
     ).rejects.toThrow('EVENT_OUTBOX is not bound (wrangler.toml)');
   });
 });
+
+describe('events outbox: when it delivers, and what it forgets', () => {
+  // During an outage every proxied page view is a hand-over: if each one scheduled the delivery anew
+  // (now + the first back-off), a shop with a page view every second or two would never deliver.
+  it('a hand-over leaves a delivery already scheduled where it is', async () => {
+    const events = await storedRun(runId());
+    const scheduled = Date.now() + 60_000;
+    await runInDurableObject(outbox(), async (instance: EventOutbox, state) => {
+      instance.deliver = refusingDelivery;
+      await state.storage.setAlarm(scheduled);
+    });
+    expect(await outbox().hold(events)).toMatchObject({ held: 3, waiting: 3 });
+    expect(
+      await runInDurableObject(outbox(), (_instance: EventOutbox, state) => state.storage.getAlarm()),
+    ).toBe(scheduled);
+  });
+
+  it('backs off further with each delivery that fails in a row (2 s doubling, as the consumer)', async () => {
+    await runInDurableObject(outbox(), (instance: EventOutbox) => {
+      instance.deliver = refusingDelivery;
+    });
+    await outbox().hold(await storedRun(runId()));
+    expect(await runDurableObjectAlarm(outbox())).toBe(true);
+    const before = Date.now();
+    expect(await runDurableObjectAlarm(outbox())).toBe(true);
+    const after = Date.now();
+    const status = await outbox().status();
+    expect(status.failedAttempts).toBe(2);
+    // The third attempt 8 s after the second failed (+ up to 20 % jitter), not the second's 4 s again.
+    const next = Date.parse(status.nextAttemptAt ?? '');
+    expect(next).toBeGreaterThanOrEqual(before + retryDelaySeconds(3, () => 0) * 1000);
+    expect(next).toBeLessThanOrEqual(after + retryDelaySeconds(3, () => 1) * 1000);
+  });
+
+  // /healthz reads the record, then asks to forget it; a hand-over noted in between must not be lost.
+  it('forgetShards changes nothing when a hand-over noted the count since it was read', async () => {
+    await runInDurableObject(outbox(0), async (instance: EventOutbox, state) => {
+      onTestFinished(async () => {
+        await runInDurableObject(outbox(0), (_i: EventOutbox, s) => {
+          s.storage.sql.exec('DELETE FROM shards_used');
+        });
+      });
+      const rows = () =>
+        state.storage.sql
+          .exec<{ highest: number; noted_at: number }>('SELECT highest, noted_at FROM shards_used')
+          .toArray();
+      state.storage.sql.exec('DELETE FROM shards_used');
+      await instance.noteShards(3);
+      const read = 1_000;
+      state.storage.sql.exec('UPDATE shards_used SET noted_at = ?', read + 5_000); // noted since the read
+      await instance.forgetShards(2, read);
+      await instance.forgetShards(1, read);
+      expect(rows()).toEqual([{ highest: 3, noted_at: read + 5_000 }]);
+      // Read again, nothing noted since: lowered, then gone.
+      await instance.forgetShards(2, read + 5_000);
+      expect(rows()).toEqual([{ highest: 2, noted_at: read + 5_000 }]);
+      await instance.forgetShards(1, read + 5_000);
+      expect(rows()).toEqual([]);
+    });
+  });
+});

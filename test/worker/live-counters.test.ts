@@ -24,7 +24,7 @@ import {
   USER_HASH_KEY,
   warmIsolate,
 } from './edge-api-support';
-import { countRun, runId } from './events-support';
+import { countRun, runId, writerWith } from './events-support';
 
 const DAY_MS = 86_400_000;
 
@@ -322,6 +322,44 @@ describe('live experiment counters', () => {
     await handleEventBatch(delivery('early', early, 3), edgeEnv());
     expect(await total()).toMatchObject({ events: 4, orders: 2 });
     expect(await countRun(run)).toBe(4);
+  });
+
+  // The consumer tells the counters which messages it retries: a retried delivery that stored nothing must
+  // leave no marker, or the delivery that then stores the events and dies before counting is never made good.
+  it('a delivery retried before anything was stored leaves no marker: a later one dying before counting is made good', async () => {
+    const { run, event, live } = liveSite();
+    const events = [
+      event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed', properties: { product_id: 'a' } }),
+      event(crypto.randomUUID(), 'treatment', { event: 'Product Viewed', properties: { product_id: 'b' } }),
+    ];
+    const delivery = (attempts: number) =>
+      createMessageBatch('rx-events', [
+        { id: `${run}-m`, timestamp: new Date(), attempts, body: packEvents(events)[0]?.body },
+      ]);
+    const { env: refusing } = writerWith(
+      `live-retried-${run}`,
+      async (request) => ({
+        events: request.events.map(() => ({
+          kind: 'retry',
+          reason: 'MongoDB error 292: exceeded memory limit',
+        })),
+        rejected: [],
+      }),
+      edgeEnv(),
+    );
+    const first = delivery(1);
+    await handleEventBatch(first, refusing);
+    expect((await getQueueResult(first, createExecutionContext())).retryMessages).toHaveLength(1);
+    await expect(
+      handleEventBatch(delivery(2), edgeEnv(), {
+        afterWrite: () => {
+          throw new Error('simulated death (afterWrite)');
+        },
+      }),
+    ).rejects.toThrow('simulated death');
+    await handleEventBatch(delivery(3), edgeEnv());
+    expect(((await (await live()).json()) as LiveBody).total.treatment.events).toBe(2);
+    expect(await countRun(run)).toBe(2);
   });
 
   it('events sent again by a new request count once, though that message is redelivered', async () => {
