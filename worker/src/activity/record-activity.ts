@@ -1,5 +1,6 @@
 import type { Redis } from '@upstash/redis/cloudflare';
 import type { StoredEvent } from '../../../contracts/events';
+import { activityEntryIdentity } from '../cache/activity-list';
 import { ACTIVITY_MAX, type ActivityEntry, activityKey, generationKey, purchasesKey } from '../cache/keys';
 import { offRequestRedis } from '../cache/redis-client';
 import { setting } from '../config';
@@ -176,7 +177,7 @@ async function pushActivity(redis: Redis, changes: readonly ShopperChanges[]): P
  * For shoppers with entries of events an earlier delivery stored (`earlier`), reads their lists, up to
  * ACTIVITY_MAX entries (one LRANGE each, in one round trip, only on such a redelivery: the usual batch
  * has none), and adds to `entries` those the list does not hold, by the identity the lookup keeps each
- * event once by (cache/activity-list.ts mergeActivity: product, kind, time). An entry the earlier
+ * event once by (cache/activity-list.ts activityEntryIdentity: product, kind, time). An entry the earlier
  * delivery pushed is there (its push, expiry and purchases went in one request), unless ACTIVITY_MAX
  * newer ones came since: then it is pushed again, and the lookup, sorting by time, puts it among the
  * oldest, where it was. The head read here, before the push, is what isStale compares with: a view or
@@ -193,7 +194,7 @@ async function unpushedEarlier(redis: Redis, changes: readonly ShopperChanges[])
     const held = heldEntries(lists[index]);
     const identities = new Set(held.map((entry) => entry.identity));
     const missing = change.earlier.filter(
-      (entry) => !identities.has(entryIdentity(entry.product_id, entry.kind, entry.at)),
+      (entry) => !identities.has(activityEntryIdentity(entry.product_id, entry.kind, entry.at)),
     );
     change.entries.push(...missing);
     change.recent = new Set(held.slice(0, RECENT_HEAD).map((entry) => entry.product_id));
@@ -231,14 +232,9 @@ function heldEntries(entries: unknown[] | undefined): Array<{ product_id: string
     if (typeof value.product_id !== 'string') continue;
     const kind = 'kind' in value ? value.kind : undefined;
     const at = 'at' in value ? value.at : undefined;
-    held.push({ product_id: value.product_id, identity: entryIdentity(value.product_id, kind, at) });
+    held.push({ product_id: value.product_id, identity: activityEntryIdentity(value.product_id, kind, at) });
   }
   return held;
-}
-
-/** One event's entry as the lookup tells events apart (cache/activity-list.ts mergeActivity). */
-function entryIdentity(productId: string, kind: unknown, at: unknown): string {
-  return `${productId}\n${String(kind)}\n${String(at)}`;
 }
 
 /** Seconds a shopper's keys live after an event, by the kind of id they are kept under. */

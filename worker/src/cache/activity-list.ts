@@ -26,6 +26,15 @@ export function parseActivity(raw: unknown): ActivityEntry[] {
 }
 
 /**
+ * What tells one event's entry from another's: product, kind and time. The lookup keeps each event once
+ * by it (mergeActivity), and the consumer pushes a redelivered event's entry only where the list holds
+ * none with it (activity/record-activity.ts). Raw list entries are unchecked, hence `unknown`.
+ */
+export function activityEntryIdentity(productId: string, kind: unknown, at: unknown): string {
+  return `${productId}\n${String(kind)}\n${String(at)}`;
+}
+
+/**
  * A shopper's history as the model reads it: newest first by the time of the event, each event once,
  * at most ACTIVITY_MAX entries. The lists in Redis are in order of delivery, not of time: the consumer
  * writes a logged-in shopper's events under both hashes, a redelivered batch may still push an entry
@@ -40,7 +49,7 @@ export function mergeActivity(
   const seen = new Set<string>();
   const merged: ActivityEntry[] = [];
   for (const entry of [...own, ...session]) {
-    const identity = `${entry.product_id}\n${entry.kind}\n${entry.at}`;
+    const identity = activityEntryIdentity(entry.product_id, entry.kind, entry.at);
     if (seen.has(identity)) continue;
     seen.add(identity);
     merged.push(entry);
