@@ -102,7 +102,7 @@ describe('redactUrl', () => {
 
   // A hash-routed single-page app keeps its route in the fragment: the path rules apply there too, so a
   // short token after `reset` is redacted as it is in a path (the whole fragment read as one value was kept).
-  it("redacts a hash-routed app's fragment path (#/… and #!/…) segment by segment, and its query", () => {
+  it("redacts a hash-routed app's fragment path (#/…, #!/… and #route/…) segment by segment, and its query", () => {
     const routed: [string, string][] = [
       [
         'https://shop.example/#/account/reset/123/ab12cd34',
@@ -115,8 +115,14 @@ describe('redactUrl', () => {
       ['/#/orders/0123456789abcdef0123456789abcdef/status', `/#/orders/${REDACTED}/status`],
       ['/#/products/classic-leather-jacket', '/#/products/classic-leather-jacket'],
       ['/#/collections/all?page=2', '/#/collections/all?page=2'],
+      // Backbone-style routes have no leading slash (`#reset/<token>`): a fragment with a `/` before any
+      // `=` or `?` is a route too.
+      ['https://shop.example/#reset/ab12cd34', `https://shop.example/#reset/${REDACTED}`],
+      ['/app#account/unsubscribe/k3j9x0q2?lang=en', `/app#account/unsubscribe/${REDACTED}?lang=en`],
+      ['/#products/classic-leather-jacket', '/#products/classic-leather-jacket'],
       // A fragment that is not a path: parameters as before, and a plain anchor is kept.
       ['/p#section-2', '/p#section-2'],
+      ['/cb#state=a/b&access_token=x', `/cb#state=a/b&access_token=${REDACTED}`],
     ];
     for (const [url, stored] of routed) expect(redactUrl(url), url).toBe(stored);
     // Redacting again leaves it as it is (the consumer redacts every event a second time).

@@ -168,11 +168,15 @@ export function redactUrl(url: string): string {
 
 /**
  * A hash-routed single-page app keeps its route in the fragment (`#/account/reset/<id>/<token>`,
- * hashbang `#!/…`, with its own `?query`): that is a path, so the path rules apply, the keyword rule
- * included. Any other fragment is read as parameters (`#access_token=…`).
+ * hashbang `#!/…`, Backbone's `#reset/<token>` without a leading slash, with its own `?query`): that is
+ * a path, so the path rules apply, the keyword rule included. A fragment is a route when it starts with
+ * `/` or `!/`, or has a `/` before any `=` or `?`. Any other fragment is read as parameters
+ * (`#access_token=…`, `#state=a/b&…`).
  */
+const FRAGMENT_ROUTE = /^!?\/|^[^=?/]*\//;
+
 function redactFragment(fragment: string): string {
-  if (!/^!?\//.test(fragment)) return redactParameters(fragment);
+  if (!FRAGMENT_ROUTE.test(fragment)) return redactParameters(fragment);
   const queryAt = fragment.indexOf('?');
   const path = queryAt < 0 ? fragment : fragment.slice(0, queryAt);
   const query = queryAt < 0 ? undefined : fragment.slice(queryAt + 1);
