@@ -18,6 +18,7 @@ import {
   rewriteLocation,
   rewriteRefresh,
   rewriteSetCookie,
+  shopperResponseHeaders,
 } from '../../worker/src/proxy/headers';
 import { asciiOnly, decodeEntities } from '../../worker/src/proxy/html-text';
 import { parseOriginUrl } from '../../worker/src/proxy/origin-url';
@@ -533,9 +534,6 @@ describe('header rewriting', () => {
     expect(rewriteLocation('?page=2', origin, publicUrl)).toBe('?page=2');
     expect(rewriteLocation('login', origin, publicUrl)).toBe('login');
     // The base path is stripped only as whole segments: /shopping is not /shop + "ping".
-    expect(rewriteLocation('https://origin.example/shopping/x', origin, publicUrl)).toBe(
-      'https://shop.example/shopping/x',
-    );
     expect(rewriteLocation('/shopping/x', origin, publicUrl)).toBe('/shopping/x');
     expect(rewriteLocation('https://origin.example/shop', origin, publicUrl)).toBe('https://shop.example/');
     // A path that would start `//` once the base is gone is another host to the browser: in full.
@@ -544,6 +542,46 @@ describe('header rewriting', () => {
     );
     expect(rewriteLocation('/a/..//evil.example/x?y', origin, publicUrl)).toBe(
       'https://shop.example//evil.example/x?y',
+    );
+  });
+
+  it("leaves an origin URL outside ORIGIN_URL's base path as it is: no public URL serves it", () => {
+    // The public `/other` is the origin's `/shop/other`: moved to the public host, a redirect to the
+    // origin's `/other` (another app on the same host, its login) landed on a wrong page or a 404.
+    expect(rewriteLocation('https://origin.example/other?x=1', origin, publicUrl)).toBe(
+      'https://origin.example/other?x=1',
+    );
+    expect(rewriteLocation('//origin.example/other', origin, publicUrl)).toBe('//origin.example/other');
+    // Whole segments, as the base is stripped: /shopping is not under /shop.
+    expect(rewriteLocation('https://origin.example/shopping/x', origin, publicUrl)).toBe(
+      'https://origin.example/shopping/x',
+    );
+    expect(rewriteLocation('https://origin.example/', origin, publicUrl)).toBe('https://origin.example/');
+    // Dot segments are resolved first: this one leaves the base.
+    expect(rewriteLocation('https://origin.example/shop/../other', origin, publicUrl)).toBe(
+      'https://origin.example/shop/../other',
+    );
+    // Refresh, Content-Location and Link go the same way (shopperResponseHeaders).
+    const response = new Response(null, {
+      status: 302,
+      headers: {
+        location: 'https://origin.example/other',
+        'content-location': 'https://origin.example/other/page',
+        refresh: '0; url=https://origin.example/other',
+        link: '<https://origin.example/other>; rel=canonical, <https://origin.example/shop/a>; rel=preload',
+      },
+    });
+    const headers = shopperResponseHeaders(response, origin, publicUrl);
+    expect(headers.get('location')).toBe('https://origin.example/other');
+    expect(headers.get('content-location')).toBe('https://origin.example/other/page');
+    expect(headers.get('refresh')).toBe('0; url=https://origin.example/other');
+    expect(headers.get('link')).toBe(
+      '<https://origin.example/other>; rel=canonical, <https://shop.example/a>; rel=preload',
+    );
+    // Without a base path every path on the origin is the worker's.
+    const atRoot = new URL('https://origin.example');
+    expect(rewriteLocation('https://origin.example/other', atRoot, publicUrl)).toBe(
+      'https://shop.example/other',
     );
   });
 

@@ -102,14 +102,25 @@ export function originRequestHeaders(request: Request, publicUrl: URL, isUpgrade
  * the base stay as they are).
  */
 function withoutBasePath(path: string, origin: URL): string {
-  const base = origin.pathname.endsWith('/') ? origin.pathname.slice(0, -1) : origin.pathname;
-  const underBase = base !== '' && (path === base || path.startsWith(`${base}/`));
-  return underBase ? path.slice(base.length) || '/' : path;
+  const base = basePath(origin);
+  return base !== '' && underBasePath(path, origin) ? path.slice(base.length) || '/' : path;
+}
+
+/** `ORIGIN_URL`'s path without its trailing `/` (`''` for an origin at its root). */
+function basePath(origin: URL): string {
+  return origin.pathname.endsWith('/') ? origin.pathname.slice(0, -1) : origin.pathname;
+}
+
+/** Whether `path` on the origin is one the worker serves: under `ORIGIN_URL`'s base path, by whole segments. */
+function underBasePath(path: string, origin: URL): boolean {
+  const base = basePath(origin);
+  return base === '' || path === base || path.startsWith(`${base}/`);
 }
 
 /**
  * `Location` pointing at the origin becomes the same place on the public host: an absolute URL on the
- * origin host, or a path from the root, loses `ORIGIN_URL`'s base path (whole segments only). A
+ * origin host under `ORIGIN_URL`'s base path, or a path from the root, loses that base path (whole
+ * segments only); an absolute one outside it stays as it is (no public URL serves it). A
  * Location relative to the request (`login`, `?page=2`, `#top`) is left alone: the browser resolves it
  * against the public URL, which maps onto the origin the same way.
  */
@@ -123,6 +134,10 @@ export function rewriteLocation(location: string, origin: URL, publicUrl: URL): 
     return location;
   }
   if (target.host !== origin.host) return location;
+  // An origin URL outside the base path (`/other` under base `/shop`) is no public page: the public
+  // `/other` is the origin's `/shop/other`. It is left pointing at the origin. A path from the root is
+  // a public path, as the page's links are (docs/proxy.md), so it stays a path.
+  if (absolute && !underBasePath(target.pathname, origin)) return location;
   const path = withoutBasePath(target.pathname, origin);
   // A path that starts `//` (the origin's `/shop//evil.example/` under base `/shop`) would be a
   // protocol-relative URL, another host to the browser: it is given the public host in full instead.
