@@ -353,6 +353,9 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
       // page's work (`?ms=`, or until the test opens `?gate=`) before the rest: the page cannot say
       // its charset until then.
       response.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'public, max-age=60' });
+      // A HEAD is answered at once: Node would hold its headers until the stall's end, and a request the
+      // worker then sends on the same connection would wait behind it.
+      if (request.method === 'HEAD') return void response.end();
       response.write(
         '<!doctype html><html><head><title>Stalled</title><link rel="preload" href="/app.css" as="style">',
       );

@@ -18,6 +18,7 @@ import { defaultStylesHash, pageCsp, type SharedCopy } from './csp';
 import { Deadline } from './deadline';
 import { edgeSource } from './edge-source';
 import { isPageRequest, rewritableAcceptEncoding, rewritableHtml } from './eligibility';
+import { headAnswer } from './head-charset';
 import {
   appendVary,
   forgetOriginBytes,
@@ -269,6 +270,20 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     }
     return originAnswer(response, responseHeaders);
   }
+  if (request.method === 'HEAD') {
+    // A HEAD answers with the headers its GET would get, which can hang on the page's bytes (head-charset.ts).
+    const asGet = await headAnswer(
+      html.charset,
+      responseHeaders.get('content-type') ?? '',
+      () => pageForHead(target, headers),
+      config.budgetMs,
+    );
+    if (asGet.untouched) {
+      deadline.expire();
+      return originAnswer(response, responseHeaders);
+    }
+    responseHeaders.set('content-type', asGet.contentType);
+  }
 
   if (shopper?.isNew) {
     responseHeaders.append('set-cookie', anonymousIdCookie(shopper.anonymousId));
@@ -403,6 +418,21 @@ async function handle(c: Context<AppEnv>, config: ProxyConfig, deps: ProxyDepend
     );
   }
   return rewritten;
+}
+
+/**
+ * The page a HEAD stands for, as its GET gets it from the origin, for what its bytes say
+ * (head-charset.ts); undefined when there is no 200 to read (the origin failed or answered otherwise).
+ */
+async function pageForHead(target: URL, headers: Headers): Promise<Response | undefined> {
+  try {
+    const page = await fetchOrigin(target, { method: 'GET', headers, redirect: 'manual' });
+    if (page.status === 200) return page;
+    page.body?.cancel().catch(() => undefined);
+  } catch {
+    // The HEAD's own answer came: it is answered as a page declaring nothing, as before.
+  }
+  return undefined;
 }
 
 /**
