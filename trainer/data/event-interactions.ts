@@ -35,7 +35,10 @@ export function* eventInteractions(
   if (event.userId && event.anonymousId) identities?.link(event.anonymousId, event.userId, time);
   if (event.type === 'identify') return report.skip('identify event (links ids, no product)', position);
   if (event.type !== 'track' || !event.event) return report.skip('not a track event', position);
-  const weight = eventWeightOf(event.event);
+  const activity = activityKindOf(event.event) ?? null;
+  // A removal from the cart weighs nothing (isSignal) but is read: the worker's activity list holds it,
+  // and the cart eval masks is the list's (eval/activity-list.ts).
+  const weight = activity === 'removed' ? 0 : eventWeightOf(event.event);
   if (weight === undefined) return report.skip('event without product signal', position);
   if (isCancellation(event)) return report.skip('a cancellation (an order worth less than 0)', position);
   // Identified shoppers are one person across devices; otherwise the anonymous id is the person, in a
@@ -60,13 +63,16 @@ export function* eventInteractions(
   const site = typeof raw.site === 'string' ? raw.site : undefined;
   const orderId = event.properties?.order_id;
   for (const p of products) {
-    observeItem(items, {
-      item: p.id,
-      ...(p.title ? { title: p.title } : {}),
-      ...(p.price !== undefined ? { price: p.price } : {}),
-      ...(p.currency ? { currency: p.currency } : {}),
-      ...(p.category ? { category: p.category } : {}),
-    });
+    // A removal describes a product its add described already, and one only ever removed is in no
+    // model: its title and price are not taken.
+    if (activity !== 'removed')
+      observeItem(items, {
+        item: p.id,
+        ...(p.title ? { title: p.title } : {}),
+        ...(p.price !== undefined ? { price: p.price } : {}),
+        ...(p.currency ? { currency: p.currency } : {}),
+        ...(p.category ? { category: p.category } : {}),
+      });
     yield {
       user: String(user),
       item: p.id,
@@ -78,7 +84,7 @@ export function* eventInteractions(
       // Orders are baskets; for other events the shopper's day is the session.
       basket: orderId ? `order:${orderId}` : `${user}:${new Date(time).toISOString().slice(0, 10)}`,
       ...(anonymousId ? { anonymous: true as const, anonymousId: String(anonymousId) } : {}),
-      activity: activityKindOf(event.event) ?? null,
+      activity,
     };
   }
 }

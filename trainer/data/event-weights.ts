@@ -19,6 +19,13 @@ export const EVENT_WEIGHTS: Readonly<Record<string, number>> = {
 };
 
 /**
+ * The events the readers read: those with a weight, and `Product Removed`, which weighs nothing (it is
+ * no signal: types.ts isSignal) but takes the product out of the cart the worker reads from a shopper's
+ * activity, which eval, `train`'s validation and `recommend` mask as it does (eval/activity-list.ts).
+ */
+export const EVENTS_READ: readonly string[] = [...Object.keys(EVENT_WEIGHTS), 'Product Removed'];
+
+/**
  * The weight of an event name, if it carries a product signal. Own keys only: the name is the sender's,
  * and a plain lookup of `constructor` or `toString` returns a function, whose weight is NaN in the matrix.
  */

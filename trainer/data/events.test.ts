@@ -110,6 +110,41 @@ describe('events reader', () => {
     expect(aggregate(rows).matrix.values[0]).toBeCloseTo(1, 6);
   });
 
+  it("reads a Product Removed as the worker's removal entry, which is no signal for the models", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const cart = (event: string, anonymousId: string, product: string, minute: number) => ({
+      type: 'track',
+      event,
+      anonymousId,
+      timestamp: `2024-05-01T10:0${minute}:00Z`,
+      properties: { product_id: product, price: 7, name: 'Jug' },
+    });
+    const lines = [
+      cart('Product Added', 'a1', 'P1', 1),
+      cart('Product Removed', 'a1', 'P1', 2),
+      // A shopper and a product seen only in a removal.
+      cart('Product Removed', 'a2', 'P9', 3),
+    ];
+    await writeFile(file, `${lines.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const source = eventsSource(file);
+    const rows = await readAll(source);
+    // Before, dropped at reading ('event without product signal'): the cart eval masks never lost P1.
+    expect(rows.map((r) => [r.item, r.weight, r.purchase, r.activity])).toEqual([
+      ['P1', 3, false, 'cart'],
+      ['P1', 0, false, 'removed'],
+      ['P9', 0, false, 'removed'],
+    ]);
+    expect(source.report.rows).toEqual({ read: 3, kept: 3 });
+    // Its description is the add's: a product only ever removed is not described.
+    expect(source.items.has('P9')).toBe(false);
+    // The matrix the models learn from: P1's add alone; no row or column from a removal.
+    const m = aggregate(rows);
+    expect(m.users).toEqual([anonymousUserKey('a1')]);
+    expect(m.items).toEqual(['P1']);
+    expect(m.matrix.values[0]).toBeCloseTo(1 + Math.log(3), 6);
+  });
+
   it('a cancellation (an Order Completed worth less than 0) is no purchase: skipped and counted', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'rx-events-'));
     const file = path.join(dir, 'events.jsonl');

@@ -2,7 +2,7 @@
  * Aggregation of interactions into a sparse user × item matrix (CSR) with implicit-feedback
  * confidences, plus the id ↔ index maps every model and the bundle share.
  */
-import type { Interaction } from './types';
+import { type Interaction, isSignal } from './types';
 
 /** A sparse rows × items matrix in compressed-sparse-row form. */
 export interface SparseMatrix {
@@ -40,7 +40,7 @@ export interface AggregateOptions {
   now?: number;
 }
 
-/** Aggregates interactions (summing weights per row × item) into a CSR matrix. */
+/** Aggregates interactions (summing weights per row × item) into a CSR matrix; a removal is none (isSignal). */
 export function aggregate(
   interactions: Iterable<Interaction>,
   options: AggregateOptions = {},
@@ -55,7 +55,7 @@ export function aggregate(
   const now = options.now ?? 0;
   for (const it of interactions) {
     const key = by === 'user' ? it.user : it.basket;
-    if (key === undefined) continue;
+    if (key === undefined || !isSignal(it)) continue;
     let col = itemIndex.get(it.item);
     if (col === undefined) {
       if (fixedItems) continue;

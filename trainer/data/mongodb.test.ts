@@ -11,7 +11,7 @@ import { databaseOfUri } from '../../contracts/mongodb-uri';
 import { startLocalMongo } from '../../scripts/local-mongo/index';
 import { type SortRefusingMongo, sortRefusingMongo } from '../../test/support/consumer-indexes';
 import { type ReaderMongo, readerMongo, realTestMongoUri, withDatabase } from '../../test/support/test-mongo';
-import { EVENT_WEIGHTS } from './event-weights';
+import { EVENTS_READ } from './event-weights';
 import { anonymousUserKey } from './identities';
 import { InputError } from './lines';
 import { authSourceHint, connectionClient, mongodbSource, READ_SILENCE_MS } from './mongodb';
@@ -214,7 +214,7 @@ describe('mongodb reader on a server that refuses to sort in memory', () => {
   // Every kind of product event, stored out of time order (minute m of the hour), each with a name
   // that makes the events of one kind pass 1 KB; anon-0 signs in as u-0 at minute 21, anon-1 as u-1
   // (an identify event), anon-2 never does.
-  const kinds = Object.keys(EVENT_WEIGHTS);
+  const kinds = EVENTS_READ;
   const events: StoredEvent[] = [];
   for (let m = 0; m < 36; m++) {
     const minute = (m * 7) % 36;

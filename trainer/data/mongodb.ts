@@ -14,7 +14,7 @@ import { type MongoClient as Client, type Document, MongoClient } from 'mongodb'
 import { fromEventDocument } from '../../contracts/event-document';
 import { databaseOfUri, MONGODB_URI_SCHEME, withoutScheme } from '../../contracts/mongodb-uri';
 import { eventInteractions } from './event-interactions';
-import { EVENT_WEIGHTS } from './event-weights';
+import { EVENTS_READ } from './event-weights';
 import { IdentityLinks } from './identities';
 import { InputError } from './lines';
 import { eventsDatabase } from './mongodb-database';
@@ -35,7 +35,7 @@ const PROJECT = {
 };
 
 /**
- * The product events of one kind (`event`, a key of EVENT_WEIGHTS), oldest first. Hinted to an index
+ * The product events of one kind (`event`, one of EVENTS_READ), oldest first. Hinted to an index
  * on (`event`, `timestamp`), the order is the index's: no sort in memory.
  */
 export function productEventsPipeline(event: string): object[] {
@@ -130,9 +130,7 @@ export function mongodbSource(uri: string, collection = 'events'): DataSource {
         yield* eventInteractions(fromEventDocument(doc), n, report, items, identities);
       }
       // In time order: the item descriptions keep the latest price samples and category.
-      const kinds = Object.keys(EVENT_WEIGHTS).map((event) =>
-        events.read(productEventsPipeline(event), byTime?.name),
-      );
+      const kinds = EVENTS_READ.map((event) => events.read(productEventsPipeline(event), byTime?.name));
       for await (const doc of oldestFirst(kinds)) {
         n += 1;
         yield* eventInteractions(fromEventDocument(doc), n, report, items, identities);

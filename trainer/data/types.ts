@@ -45,6 +45,17 @@ export interface Interaction {
   guest?: true;
 }
 
+/**
+ * Whether an interaction says something about what the shopper wants: every one but a removal from
+ * the cart (`activity: 'removed'`, weight 0), which the readers keep only for the cart the worker reads
+ * from a shopper's activity (eval/activity-list.ts). The matrices, splits and fits leave removals out:
+ * the shopper did want the item they took out (its add keeps its weight), and a removal alone makes no
+ * one a customer or anything an item.
+ */
+export function isSignal(interaction: Interaction): boolean {
+  return interaction.activity !== 'removed';
+}
+
 /** Descriptive fields an input may carry about an item (for the bundle's catalogue). */
 export interface ItemObservation {
   item: string;

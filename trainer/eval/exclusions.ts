@@ -8,30 +8,39 @@
  */
 import { type InteractionMatrix, type SparseMatrix, toCsr } from '../data/matrix';
 import type { Interaction } from '../data/types';
-import { kindOf } from './served-history';
+import { activityEntries, cartOf } from './activity-list';
 
 /**
- * One row per `matrix` user: their purchases, and the items put in the cart since their last purchase
- * (the worker's cartOfActivity: an order empties the cart; `Product Removed` is not read here, so an
- * item taken out again still counts as in it).
+ * One row per `matrix` user: their purchases, and their cart as the worker reads it from their activity
+ * list (activity-list.ts cartOf: the newest ACTIVITY_MAX entries, an order empties the cart, and an
+ * item taken out with `Product Removed` is out of it until added again). Activity never expires here:
+ * `eval --history served` (served-history.ts) is the one that lets it.
  */
 export function servedExclusions(
   matrix: InteractionMatrix,
   interactions: readonly Interaction[],
 ): SparseMatrix {
   const rowOf = new Map(matrix.users.map((user, r) => [user, r]));
-  const lastPurchase = new Map<string, number>();
-  for (const it of interactions)
-    if (kindOf(it) === 'purchase')
-      lastPurchase.set(it.user, Math.max(lastPurchase.get(it.user) ?? Number.NEGATIVE_INFINITY, it.time));
-  const rows = matrix.users.map(() => new Map<number, number>());
+  const byUser = new Map<string, Interaction[]>();
   for (const it of interactions) {
-    const r = rowOf.get(it.user);
-    const c = matrix.itemIndex.get(it.item);
-    if (r === undefined || c === undefined) continue;
-    const kind = kindOf(it);
-    const inCart = kind === 'cart' && it.time > (lastPurchase.get(it.user) ?? Number.NEGATIVE_INFINITY);
-    if (kind === 'purchase' || inCart) rows[r]?.set(c, 1);
+    if (!rowOf.has(it.user)) continue;
+    const list = byUser.get(it.user) ?? [];
+    list.push(it);
+    byUser.set(it.user, list);
+  }
+  const rows = matrix.users.map(() => new Map<number, number>());
+  for (const [user, list] of byUser) {
+    const row = rows[rowOf.get(user) ?? -1];
+    if (row === undefined) continue;
+    const entries = activityEntries(list);
+    const masked = [
+      ...entries.filter((entry) => entry.kind === 'purchase').map((entry) => entry.interaction.item),
+      ...cartOf(entries),
+    ];
+    for (const item of masked) {
+      const c = matrix.itemIndex.get(item);
+      if (c !== undefined) row.set(c, 1);
+    }
   }
   return toCsr(rows, matrix.items.length, () => 1);
 }

@@ -29,6 +29,17 @@ describe('eval --half-life', () => {
     expect(value('v', 'older')).toBeCloseTo(0.25, 6);
   });
 
+  it('ages from the newest interaction, not from a later removal from the cart (no signal)', () => {
+    const train = [bought('u', 'new', 30)];
+    const removal: Interaction = {
+      ...bought('u', 'new', 0),
+      weight: 0,
+      purchase: false,
+      activity: 'removed',
+    };
+    expect(recency(30, [...train, removal])).toEqual(recency(30, train));
+  });
+
   it('without a half-life nothing fades', () => {
     const train = [bought('u', 'old', 300), bought('u', 'new', 0)];
     expect(recency(undefined, train)).toEqual({});

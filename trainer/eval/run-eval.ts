@@ -13,7 +13,7 @@ import { type IdentityLinks, stitchIdentities } from '../data/identities';
 import { InputError } from '../data/lines';
 import { type AggregateOptions, aggregate, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
 import { type Format, openSource, readAll } from '../data/sources';
-import type { Interaction } from '../data/types';
+import { type Interaction, isSignal } from '../data/types';
 import { trainItemItem } from '../models/item-item';
 import { itemPopularity, trainPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
@@ -89,7 +89,7 @@ export function recency(
 ): AggregateOptions {
   if (halfLifeDays === undefined) return {};
   let now = Number.NEGATIVE_INFINITY;
-  for (const interaction of interactions) now = Math.max(now, interaction.time);
+  for (const interaction of interactions) if (isSignal(interaction)) now = Math.max(now, interaction.time);
   return { halfLifeDays, now };
 }
 

@@ -161,6 +161,44 @@ describe('eval --history served', () => {
     expect(servedHistories(m2, alone, CUTOFF, activityLifetimes(30)).expired).toBe(1);
   });
 
+  it("holds a Product Removed read from events as the worker's list does: a place and a step, no weight", () => {
+    const event = (name: string, product: string, daysAgo: number): EventRecord => ({
+      type: 'track',
+      event: name,
+      anonymousId: 'a1',
+      timestamp: new Date(CUTOFF - daysAgo * DAY).toISOString(),
+      properties: { product_id: product },
+    });
+    const read = (events: EventRecord[]) => {
+      const report = new ReadReport();
+      const items = new Map<string, ItemStats>();
+      return events.flatMap((raw, i) => [...eventInteractions(raw, i + 1, report, items)]);
+    };
+    // A view 40 days back, an add 35 days back, its removal 20 days back (a 30-day lifetime).
+    const events = [
+      event('Product Viewed', 'viewed', 40),
+      event('Product Added', 'jug', 35),
+      event('Product Removed', 'jug', 20),
+    ];
+    const train = read(events);
+    const m = aggregate(train);
+    const served = servedHistories(m, train, CUTOFF, activityLifetimes(30));
+    // The removal renews the keys (the consumer EXPIREs on it), so the add and the view are held, one
+    // and two steps back: the removal is a step (historyVector weighs every entry in turn), of no
+    // weight. Before (the removal not read), all had expired 35 days back.
+    expect(row(served.histories, 0, m.items)).toEqual({ jug: 0.736, viewed: 0.4232 });
+    expect(row(served.masks, 0, m.items)).toEqual({});
+    // A removal takes a place: ACTIVITY_MAX − 1 later views and it push the view out of the list.
+    const views = Array.from({ length: ACTIVITY_MAX - 1 }, (_, i) =>
+      event('Product Viewed', `v${i}`, 10 - i / 100),
+    );
+    const full = read([...events, ...views]);
+    const m2 = aggregate(full);
+    const held = row(servedHistories(m2, full, CUTOFF, activityLifetimes(30)).histories, 0, m2.items);
+    expect(Object.keys(held)).toHaveLength(ACTIVITY_MAX - 1);
+    expect(held.viewed).toBeUndefined();
+  });
+
   it("holds what the worker's consumer records of the same events: an order line of quantity 0 is nothing", () => {
     const at = (minute: number) => new Date(CUTOFF - DAY + minute * 60_000).toISOString();
     const order = (minute: number, products: Array<Record<string, unknown>>): EventRecord => ({

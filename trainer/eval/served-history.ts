@@ -13,11 +13,11 @@ import {
   ACTIVITY_DAYS_DEFAULT,
   ACTIVITY_DAYS_SIGNED_IN_DEFAULT,
   ACTIVITY_MAX,
-  type ActivityKind,
   activityWeigher,
 } from '../../contracts/activity';
 import { type InteractionMatrix, type SparseMatrix, toCsr } from '../data/matrix';
 import type { Interaction } from '../data/types';
+import { activityEntries, cartOf, type ListEntry } from './activity-list';
 
 /** The histories a model ranks from and the items it must not recommend, one row per training user. */
 export interface ServedHistories {
@@ -25,20 +25,6 @@ export interface ServedHistories {
   masks: SparseMatrix;
   /** Training users whose activity had expired by the cut-off (empty history, nothing masked). */
   expired: number;
-}
-
-/**
- * The activity entry an interaction would have been, `null` for none. Read from events, it is the
- * consumer's own (`activity`: a `Checkout Started` records nothing). Otherwise (order histories, the
- * tests' interactions) from the weight: purchases are purchases, weight 3 a cart entry, 1.5 (a
- * recommendation click) a click, and the rest views.
- */
-export function kindOf(interaction: Interaction): ActivityKind | null {
-  if (interaction.activity !== undefined) return interaction.activity;
-  if (interaction.purchase) return 'purchase';
-  if (interaction.weight >= 3) return 'cart';
-  if (interaction.weight > 1) return 'click';
-  return 'view';
 }
 
 /** How long the worker keeps a shopper's activity after their last event, by the kind of shopper. */
@@ -79,44 +65,37 @@ export function servedHistories(
   for (const user of train.users) {
     const history = new Map<number, number>();
     const mask = new Map<number, number>();
-    // Newest first, as the list is. At one time (an order's lines) the later line first: the consumer
-    // LPUSHes an event's products in order, so the list holds its last line at the head, and of an
-    // order longer than ACTIVITY_MAX keeps the last lines. (A stable sort of the reversed input.)
-    const events = (byUser.get(user) ?? []).slice().reverse();
+    const events = byUser.get(user) ?? [];
     const anonymous = events.length > 0 && events.every((event) => event.anonymous);
     const ttl = (anonymous ? lifetimes.anonymousSeconds : lifetimes.signedInSeconds) * 1000;
-    events.sort((a, b) => b.time - a.time);
-    const seen = new Set<string>();
+    // The entries the keys still held at the cut-off: an event renews them (a removal too: the consumer
+    // pushes its entry), so no event for a whole lifetime before the next one (or the cut-off) means
+    // they had expired, with everything before.
+    const held: ListEntry[] = [];
     let newer = cutoff;
-    let position = 0;
-    let ordered = false;
-    const weigh = activityWeigher();
-    for (const event of events) {
-      const kind = kindOf(event);
-      // An event the consumer records nothing for renews nothing either.
-      if (kind === null) continue;
-      // No event for a whole lifetime before the next one (or the cut-off): the keys had expired.
-      if (newer - event.time > ttl) break;
-      newer = event.time;
-      // A product twice at one time (two lines of one order) is one entry: the consumer records an
-      // event's products once each, and the worker's reader drops an entry repeated (same product,
-      // kind and time).
-      const identity = `${event.item}\n${kind}\n${event.time}`;
-      if (seen.has(identity)) continue;
-      seen.add(identity);
-      // Weighed as the worker weighs its list (one event, one step back; an order's lines share it).
-      const weight = weigh(kind, event.time);
-      const column = train.itemIndex.get(event.item);
-      if (column !== undefined && kind === 'purchase') mask.set(column, 1);
-      // The cart, as the worker reads it from the list (cartOfActivity): what was added after the
-      // newest order (`Product Removed` is not read here, so an item taken out still counts).
-      if (kind === 'purchase') ordered = true;
-      if (column !== undefined && kind === 'cart' && !ordered && position < ACTIVITY_MAX) mask.set(column, 1);
-      if (column !== undefined && position < ACTIVITY_MAX)
-        history.set(column, (history.get(column) ?? 0) + weight);
-      position += 1;
+    for (const entry of activityEntries(events)) {
+      if (newer - entry.interaction.time > ttl) break;
+      newer = entry.interaction.time;
+      held.push(entry);
     }
-    if (position === 0) expired += 1;
+    // Weighed as the worker weighs its list (one event, one step back; an order's lines share it), a
+    // removal taking its step and place with no weight (recommend/history.ts).
+    const weigh = activityWeigher();
+    for (const { interaction, kind } of held.slice(0, ACTIVITY_MAX)) {
+      const weight = weigh(kind, interaction.time);
+      const column = train.itemIndex.get(interaction.item);
+      if (column !== undefined && kind !== 'removed')
+        history.set(column, (history.get(column) ?? 0) + weight);
+    }
+    // Every purchase the set still holds, and the cart as the worker reads it from the list.
+    const purchases = held
+      .filter((entry) => entry.kind === 'purchase')
+      .map((entry) => entry.interaction.item);
+    for (const item of [...purchases, ...cartOf(held)]) {
+      const column = train.itemIndex.get(item);
+      if (column !== undefined) mask.set(column, 1);
+    }
+    if (held.length === 0) expired += 1;
     historyRows.push(history);
     maskRows.push(mask);
   }

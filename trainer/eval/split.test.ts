@@ -71,6 +71,30 @@ describe('splits', () => {
     expect(s.test.map((r) => [r.user, r.item, r.time])).toEqual([['a', 'y', cutoff]]);
   });
 
+  it('a removal from the cart is no interaction: it neither moves the cut-off nor makes a customer or item known', () => {
+    const removed = (user: string, item: string, day: number): Interaction => ({
+      ...at(user, item, day, false),
+      weight: 0,
+      activity: 'removed',
+    });
+    const rows = [at('a', 'x', 1), at('a', 'y', 2), at('b', 'x', 3), at('c', 'x', 8), at('b', 'w', 9)];
+    const all = [
+      ...rows,
+      at('b', 'y', 10),
+      removed('c', 'w', 4),
+      removed('a', 'w', 5),
+      removed('a', 'x', 20),
+    ];
+    const signals = all.filter((r) => r.activity !== 'removed');
+    expect(quantileCutoff(all, 0.5)).toBe(quantileCutoff(signals, 0.5));
+    // c and w were only ever removed before the cut-off: as new to a model as if never seen.
+    const s = temporalSplit(all, Date.UTC(2011, 0, 7));
+    expect([s.newUsers, s.newItemRows]).toEqual([1, 1]);
+    expect(s.test.map((r) => [r.user, r.item])).toEqual([['b', 'y']]);
+    // Kept in training, for the cart the worker reads from the activity list (served-history.ts).
+    expect(s.train.filter((r) => r.activity === 'removed')).toHaveLength(2);
+  });
+
   it('the default cut-off is the UTC midnight of the day by which the share happened', () => {
     // Times within days: the 3rd of 4 (index floor(0.5 * 4) = 2) is 2011-01-03 17:45, so 2011-01-03.
     const within = (day: number, hour: number) => ({

@@ -1,7 +1,7 @@
 /** Train/test splits of the evaluation protocols. */
 
 import { InputError } from '../data/lines';
-import type { Interaction } from '../data/types';
+import { type Interaction, isSignal } from '../data/types';
 import { utcDayStart } from '../data/utc-day';
 import { NumpyRandomState } from '../math/mt19937';
 
@@ -52,9 +52,15 @@ export function stratifiedSplit(interactions: Interaction[], ratio = 0.75, seed 
   };
 }
 
-/** The day (UTC midnight) by which `share` of the interactions happened: a default temporal cut-off. */
+/**
+ * The day (UTC midnight) by which `share` of the interactions happened: a default temporal cut-off.
+ * Removals from the cart (no signal) are not counted.
+ */
 export function quantileCutoff(interactions: Interaction[], share = 0.9): number {
-  const times = interactions.map((it) => it.time).sort((a, b) => a - b);
+  const times = interactions
+    .filter(isSignal)
+    .map((it) => it.time)
+    .sort((a, b) => a - b);
   const t = times[Math.min(times.length - 1, Math.floor(share * times.length))] ?? 0;
   return Math.floor(t / 86_400_000) * 86_400_000;
 }
@@ -62,15 +68,17 @@ export function quantileCutoff(interactions: Interaction[], share = 0.9): number
 /**
  * Temporal split: train on everything before `cutoff`, test on purchases from `cutoff` on. Test rows
  * of customers or items absent from training are counted and left out (no model trained on that
- * window can know them; popularity serves new customers in production).
+ * window can know them; popularity serves new customers in production). Removals from the cart stay in
+ * `train`, for the cart the worker would read at the cut-off, but make no one known (isSignal).
  */
 export function temporalSplit(
   interactions: Interaction[],
   cutoff: number,
 ): Split & { newUsers: number; newItemRows: number } {
   const train = interactions.filter((it) => it.time < cutoff);
-  const users = new Set(train.map((it) => it.user));
-  const items = new Set(train.map((it) => it.item));
+  const known = train.filter(isSignal);
+  const users = new Set(known.map((it) => it.user));
+  const items = new Set(known.map((it) => it.item));
   const after = interactions.filter((it) => it.time >= cutoff && it.purchase);
   const newUsers = new Set(after.filter((it) => !users.has(it.user)).map((it) => it.user)).size;
   const newItemRows = after.filter((it) => users.has(it.user) && !items.has(it.item)).length;

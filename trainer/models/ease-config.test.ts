@@ -58,6 +58,14 @@ describe('decayWeights', () => {
     expect(() => decayWeights(m, rows, 0, now)).toThrow(/half-life/);
   });
 
+  it('ages an entry by the latest interaction, never by a later removal from the cart (no signal)', () => {
+    const rows = [buy('a', 'x', 0), buy('a', 'y', 0)];
+    const removal: Interaction = { ...buy('a', 'x', 20), weight: 0, purchase: false, activity: 'removed' };
+    const m = aggregate([...rows, removal]);
+    // Day 20: the removal would have made x 20 days fresher than the purchase it took out.
+    expect([...decayWeights(m, [...rows, removal], 10, 20 * DAY).values]).toEqual([0.25, 0.25]);
+  });
+
   it('fits EASE on the faded entries: the Gram matrix is of the weights, dense and low rank alike', () => {
     const rows = shoppers();
     const m = aggregate(rows);

@@ -10,7 +10,7 @@
  *    format are unchanged. It damps the best sellers EASE ranks high for everyone.
  */
 import type { InteractionMatrix, SparseMatrix } from '../data/matrix';
-import type { Interaction } from '../data/types';
+import { type Interaction, isSignal } from '../data/types';
 import type { Eigenpairs } from '../math/sparse-eigen';
 import type { ScoringBody } from '../onnx/recommender-graphs';
 import {
@@ -32,7 +32,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * The fit matrix: `m.matrix`'s entries with value 1 (no half-life) or 2^(−age / half-life), age =
- * `now` − the time of the row's latest interaction with the item (0 if later than `now`).
+ * `now` − the time of the row's latest interaction with the item (0 if later than `now`); a later
+ * removal from the cart is none (isSignal): it makes the item no fresher.
  */
 export function decayWeights(
   m: InteractionMatrix,
@@ -48,7 +49,7 @@ export function decayWeights(
   for (const it of interactions) {
     const r = rowOf.get(it.user);
     const c = m.itemIndex.get(it.item);
-    if (r === undefined || c === undefined) continue;
+    if (r === undefined || c === undefined || !isSignal(it)) continue;
     const key = r * x.cols + c;
     const seen = latest.get(key);
     if (seen === undefined || it.time > seen) latest.set(key, it.time);

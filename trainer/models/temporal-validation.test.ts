@@ -74,6 +74,9 @@ describe('temporal validation', () => {
     const v = temporalValidation(rows, ['i0', 'i1', 'i2', 'i3', 'i4', 'i5']);
     expect(v.cutoff).toBe(18);
     expect(v.interactions).toHaveLength(18);
+    // A removal from the cart the day before is nothing to fit: the cut is the same moment.
+    const removal: Interaction = { ...row('c0', 'i0', -1, false), weight: 0, activity: 'removed' };
+    expect(temporalValidation([removal, ...rows], ['i0', 'i1', 'i2', 'i3', 'i4', 'i5']).cutoff).toBe(18);
   });
 
   it('gives the Mult-DAE the same customers: fold-in = their rows before the cut-off, held out = what they bought new', () => {

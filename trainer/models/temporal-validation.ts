@@ -15,7 +15,7 @@
 import type { CatalogueItem } from '../../contracts/manifest';
 import { type IdentityLinks, stitchIdentities } from '../data/identities';
 import { aggregate, forEachInRow, type InteractionMatrix, type SparseMatrix } from '../data/matrix';
-import type { Interaction } from '../data/types';
+import { type Interaction, isSignal } from '../data/types';
 import { evaluateOnnx, type RelevantItems, relevantSets } from '../eval/evaluate';
 import { servedExclusions } from '../eval/exclusions';
 import { quantileCutoff, temporalSplit } from '../eval/split';
@@ -62,8 +62,11 @@ export function temporalValidation(
 ): TemporalValidation {
   let list = interactions as Interaction[];
   let cutoff = quantileCutoff(list, share);
-  if (!list.some((it) => it.time < cutoff)) {
-    const times = list.map((it) => it.time).sort((a, b) => a - b);
+  if (!list.some((it) => isSignal(it) && it.time < cutoff)) {
+    const times = list
+      .filter(isSignal)
+      .map((it) => it.time)
+      .sort((a, b) => a - b);
     cutoff = times[Math.min(times.length - 1, Math.floor(share * times.length))] ?? 0;
   }
   if (identities) {

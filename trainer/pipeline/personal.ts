@@ -10,7 +10,7 @@
 import type { PlannedGraph } from '../bundle/write-bundle';
 import type { IdentityLinks } from '../data/identities';
 import type { InteractionMatrix } from '../data/matrix';
-import type { Interaction } from '../data/types';
+import { type Interaction, isSignal } from '../data/types';
 import { type EaseConfig, fitEaseConfig } from '../models/ease-config';
 import {
   type EaseSelection,
@@ -84,7 +84,10 @@ export function personalGraphs(options: PersonalOptions, items: number): Planned
 export interface PersonalData {
   /** User × item matrix of all the data (the shipped fit). */
   byUser: InteractionMatrix;
-  /** The interactions it was aggregated from (their times: validation cut-off, recency). */
+  /**
+   * The interactions it was aggregated from (their times: validation cut-off, recency), with the
+   * removals from the cart, for the cart the validation masks.
+   */
   interactions: readonly Interaction[];
   /** Product families by item index, to cap validation lists as the worker does. */
   families?: Families;
@@ -202,7 +205,7 @@ async function easeChoice(
 /** Fits EASE's configuration on all the data, ages relative to the data's end. */
 function fitEase(data: PersonalData, options: PersonalOptions, config: EaseConfig): ScoringBody {
   let end = Number.NEGATIVE_INFINITY;
-  for (const it of data.interactions) end = Math.max(end, it.time);
+  for (const it of data.interactions) if (isSignal(it)) end = Math.max(end, it.time);
   return fitEaseConfig(
     data.byUser,
     data.interactions,

@@ -25,7 +25,7 @@ import { DEFAULT_CURRENCY } from '../data/currency-code';
 import { InputError } from '../data/lines';
 import { aggregate } from '../data/matrix';
 import { dataPriceSource, type Format, inputName, openSource, readAll } from '../data/sources';
-import type { Interaction, ReadReport } from '../data/types';
+import { type Interaction, isSignal, type ReadReport } from '../data/types';
 import { trainItemItem } from '../models/item-item';
 import { itemPopularity } from '../models/popularity';
 import { buildRecommenderGraph, type ScoringBody } from '../onnx/recommender-graphs';
@@ -112,7 +112,9 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const all = await readAll(source);
   log(source.report.summary());
   const interactions = restrict(all, shop, options.catalogue ?? '', log);
-  if (interactions.length === 0)
+  // Removals from the cart are read for validation's cart, but are nothing to learn from (isSignal).
+  const signals = interactions.filter(isSignal);
+  if (signals.length === 0)
     throw new InputError(`no usable interactions in ${inputName(options.format, options.input)}`);
 
   const itemOrder = shop.length > 0 ? shop.map((e) => e.product_id) : undefined;
@@ -187,7 +189,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
   const complements = trainItemItem(byBasket.matrix, itemItemOptions);
   add('complements', 'complements', complements, similarParams(complements, 'baskets'));
 
-  const times = interactions.map((it) => it.time);
+  const times = signals.map((it) => it.time);
   const first = times.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
   const last = times.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
   return {
@@ -203,7 +205,7 @@ export async function trainBundle(options: TrainOptions): Promise<TrainResult> {
         source: inputName(options.format, options.input),
         from: Number.isFinite(first) ? new Date(first).toISOString() : null,
         to: Number.isFinite(last) ? new Date(last).toISOString() : null,
-        interactions: interactions.length,
+        interactions: signals.length,
         users: byUser.users.length,
         items: items.length,
       },
