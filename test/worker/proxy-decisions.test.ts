@@ -68,15 +68,19 @@ describe('hop-by-hop headers', () => {
 });
 
 describe('pages the proxy may rewrite', () => {
-  it('takes a navigation into an iframe for a page (an embedded product view), a fetch for none', () => {
+  it("takes a navigation into an iframe or a frameset's frame for a page (an embedded product view), a fetch for none", () => {
     const dest = (value: string) =>
       isPageRequest(
         new Request('https://shop.example/', { headers: { 'sec-fetch-dest': value, accept: 'text/html' } }),
       );
     expect(dest('document')).toBe(true);
     expect(dest('iframe')).toBe(true);
+    // A frameset's <frame> is a page shoppers browse as an <iframe>'s is: passed through, a frameset
+    // shop had no personalization nor tracking in browsers that send Sec-Fetch-Dest (and had both in
+    // those that do not).
+    expect(dest('frame')).toBe(true);
     expect(dest('empty')).toBe(false);
-    expect(dest('frame')).toBe(false);
+    expect(dest('embed')).toBe(false);
   });
 
   it('rewrites text/html only: XHTML is parsed as XML, where the injected tags are not well-formed', () => {

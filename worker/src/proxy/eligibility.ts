@@ -6,7 +6,9 @@ export function isPageRequest(request: Request): boolean {
   // A Range response is a slice of the origin's bytes; rewritten bytes would not line up.
   if (request.headers.has('range')) return false;
   const dest = request.headers.get('sec-fetch-dest');
-  if (dest) return dest === 'document' || dest === 'iframe';
+  // A document a shopper sees: the top one, or one in a frame (an <iframe>'s quick view, a frameset's
+  // <frame>), each with its own plugin and page view. Anything else is a script's or an element's fetch.
+  if (dest) return dest === 'document' || dest === 'iframe' || dest === 'frame';
   // No Sec-Fetch-Dest (Safari before 16.4, any browser over plain http): a script's own request for an
   // HTML fragment (a cart drawer, a quick view: jQuery's `$.get`, htmx) still says who made it, and is
   // the shop's bytes to pass on, as the same request is from a browser that says `empty`.
