@@ -76,6 +76,40 @@ describe('proxy: origins that get something wrong', () => {
     expect(twice.body).toBe(PAGE);
   });
 
+  it('an HTML download (Content-Disposition: attachment) is saved as the origin sent it, not rewritten', async () => {
+    // An order's invoice or an export as an .html file: the browser saves the bytes, so the worker's tag,
+    // stylesheet and blocks would end up inside the shopper's file, and a page view counted for a download.
+    for (const disposition of [
+      'attachment; filename="invoice-1042.html"',
+      'Attachment',
+      'attachment;filename=x.html',
+    ]) {
+      const path = raw(PAGE, [
+        'content-type: text/html; charset=utf-8',
+        `content-disposition: ${disposition}`,
+        'cache-control: public, max-age=60',
+      ]);
+      const { response, body, events } = await proxied(
+        path,
+        {},
+        { deps: { source: () => testSource(), pageViewWaitMs: 200 } },
+      );
+      expect(body, disposition).toBe(PAGE);
+      expect(response.headers.get('cache-control'), disposition).toBe('public, max-age=60');
+      expect(response.headers.get('set-cookie'), disposition).toBeNull();
+      expect(events, disposition).toEqual([]);
+      const head = await proxied(path, { method: 'HEAD' });
+      expect(head.response.headers.get('cache-control'), disposition).toBe('public, max-age=60');
+    }
+    // `inline` (or a filename alone) is a page the browser shows: rewritten as any other.
+    const inline = await proxied(
+      raw(PAGE, ['content-type: text/html; charset=utf-8', 'content-disposition: inline; filename="a.html"']),
+      {},
+      { deps: { source: () => testSource() } },
+    );
+    expect(inline.body).toContain('<section class="rx-block');
+  });
+
   it('a charset it reads is still personalized (the fallback above is only for refusals)', async () => {
     const { body, events } = await proxied(
       raw(PAGE, ['content-type: text/html; charset=windows-1252']),

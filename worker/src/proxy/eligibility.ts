@@ -55,13 +55,16 @@ export interface HtmlResponseInfo {
   charset: string | undefined;
 }
 
-/** An HTML page the rewriter can handle (200, text/html, known coding and charset), else undefined. */
+/** An HTML page the rewriter can handle (200, text/html, not a download, known coding and charset), else undefined. */
 export function rewritableHtml(response: Response): HtmlResponseInfo | undefined {
   if (response.status !== 200) return undefined;
   const contentType = (response.headers.get('content-type') ?? '').toLowerCase();
   // Only text/html: an XHTML page (application/xhtml+xml) is parsed as XML, where the injected tags
   // (`async`, unclosed `<img>`) are not well-formed and the browser would show an error instead.
   if (!contentType.startsWith('text/html')) return undefined;
+  // A download (an invoice or an export as an .html file): the browser saves the bytes, which must stay
+  // the origin's, not carry our tag and blocks into the shopper's file.
+  if (/^\s*attachment\s*(;|$)/i.test(response.headers.get('content-disposition') ?? '')) return undefined;
   const coding = (response.headers.get('content-encoding') ?? '').trim();
   if (!DECODED_CODINGS.has(coding)) return undefined;
   const charset = /charset\s*=\s*"?([^";\s]+)/.exec(contentType)?.[1];
