@@ -200,6 +200,55 @@ function rawAnswer(request: IncomingMessage, response: ServerResponse, query: UR
   response.end(request.method === 'HEAD' ? undefined : Buffer.from(query.get('body') ?? '', 'base64'));
 }
 
+/** `/negotiated-asset`'s identity bytes: a stylesheet long enough that its gzip and br forms are much shorter. */
+export const NEGOTIATED_ASSET = Buffer.from(
+  Array.from(
+    { length: 120 },
+    (_, i) => `.rx-test-${i} { color: #${(i * 2731).toString(16).padStart(6, '0')}; }\n`,
+  ).join(''),
+);
+const NEGOTIATED_CODINGS: Record<string, Buffer> = {
+  gzip: gzipSync(NEGOTIATED_ASSET),
+  br: brotliCompressSync(NEGOTIATED_ASSET),
+};
+
+/**
+ * `/negotiated-asset?encoding=gzip|br`: a precompressed stylesheet as a static file server with
+ * precompressed copies serves it (Caddy's `precompressed`, nginx's `gzip_static`): the `encoding` copy
+ * when the request's Accept-Encoding names it, else the plain file, each with its Content-Length, its
+ * own ETag and byte ranges (`Range: bytes=a-b`) over the representation chosen.
+ */
+function negotiatedAsset(request: IncomingMessage, response: ServerResponse, query: URLSearchParams): void {
+  const coding = query.get('encoding') ?? 'gzip';
+  const accepted = (request.headers['accept-encoding'] ?? '')
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .some((entry) => entry === coding || (entry.startsWith(`${coding};`) && !/q=0(\.0*)?$/.test(entry)));
+  const body = accepted ? (NEGOTIATED_CODINGS[coding] ?? NEGOTIATED_ASSET) : NEGOTIATED_ASSET;
+  const headers: Record<string, string> = {
+    'content-type': 'text/css',
+    'accept-ranges': 'bytes',
+    vary: 'Accept-Encoding',
+    etag: accepted ? `"asset-${coding}"` : '"asset"',
+  };
+  if (accepted) headers['content-encoding'] = coding;
+  const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
+  if (!range) {
+    response.writeHead(200, { ...headers, 'content-length': String(body.length) }).end(body);
+    return;
+  }
+  const start = Number(range[1]);
+  const end = Math.min(Number(range[2]), body.length - 1);
+  const part = body.subarray(start, end + 1);
+  response
+    .writeHead(206, {
+      ...headers,
+      'content-range': `bytes ${start}-${end}/${body.length}`,
+      'content-length': String(part.length),
+    })
+    .end(part);
+}
+
 /**
  * Gates a test holds shut while the origin works on a page, and opens with `POST /gate/open?name=`
  * (the test's own control, so no test waits on a clock for an origin's stall to end). A gate is
@@ -330,6 +379,9 @@ async function route(request: IncomingMessage, response: ServerResponse, self: (
     }
     case '/range.html':
       range(request, response);
+      return;
+    case '/negotiated-asset':
+      negotiatedAsset(request, response, url.searchParams);
       return;
     case '/image.png': {
       const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 256));

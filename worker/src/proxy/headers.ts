@@ -77,14 +77,31 @@ export async function withoutAdminToken(headers: Headers, adminToken: string | u
 }
 
 /**
+ * The `Accept-Encoding` the shopper sent, for a byte range. The runtime hands the worker `br, gzip` in
+ * its place (the shopper's is `request.cf.clientAcceptEncoding`) and decodes and encodes whole answers
+ * for the shopper itself; but a slice of a gzip or br file cannot be decoded, so a client that takes no
+ * coding (a resumed download, a media element) got a few garbled bytes, or none, under a Content-Range
+ * naming others. Asked with the shopper's own header, the origin picks a coding the shopper takes. No
+ * header at all (curl, wget) asks for the plain file, as origins answer such a client themselves.
+ */
+function rangeAcceptEncoding(request: Request): string | undefined {
+  const original: unknown = request.cf?.clientAcceptEncoding;
+  if (typeof original !== 'string') return undefined;
+  return original.trim() === '' ? 'identity' : original;
+}
+
+/**
  * Headers for the origin request: the shopper's, minus hop-by-hop ones, `Expect` and whatever the
  * client said about forwarding, with `X-Forwarded-For` set to the connecting IP Cloudflare saw (a
  * client-sent value would let anyone choose the address the origin logs and rate-limits) and
- * `X-Forwarded-Host`/`-Proto` from the public URL.
+ * `X-Forwarded-Host`/`-Proto` from the public URL. A Range request carries the shopper's own
+ * `Accept-Encoding` (rangeAcceptEncoding).
  */
 export function originRequestHeaders(request: Request, publicUrl: URL, isUpgrade: boolean): Headers {
   const headers = new Headers(request.headers);
   dropHopByHop(headers, isUpgrade);
+  const rangeEncoding = request.headers.has('range') ? rangeAcceptEncoding(request) : undefined;
+  if (rangeEncoding !== undefined) headers.set('accept-encoding', rangeEncoding);
   headers.delete('host');
   for (const name of CLIENT_FORWARDING_HEADERS) headers.delete(name);
   for (const name of CLIENT_EXPECTATIONS) headers.delete(name);
