@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { recommendationKey } from '../../worker/src/cache/keys';
 import { defaultBundleSource } from '../../worker/src/models/default-bundle';
 import { recommendationContext } from '../../worker/src/recommend/context';
-import { directRedis, newShopper, recommend, SITE } from './edge-api-support';
+import { directRedis, newShopper, plantStaleEntry, recommend, SITE } from './edge-api-support';
 
 const QUERY = 'placement=home&limit=2';
 
@@ -31,13 +31,7 @@ describe('a cold isolate with a stale cache entry', () => {
       bucket: 'treatment',
     });
     const planted = { product_id: 'PLANTED', title: 'planted', url: '/p', image: '/i', price: 1, score: 1 };
-    const stale = JSON.stringify({
-      g: 0,
-      f: Date.now() - 1_000,
-      source: 'popularity',
-      items: [planted, planted],
-    });
-    await directRedis().set(key, stale, { ex: 600 });
+    const stale = await plantStaleEntry(key, [planted, planted]);
 
     // Cold: served from the stale entry, and nothing taken or written (`recommend` waits for its
     // background work).

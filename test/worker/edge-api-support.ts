@@ -96,6 +96,16 @@ export function directRedis(): Redis {
   });
 }
 
+/**
+ * Writes a cache entry at `key` past its freshness (stale, still stored), listing `items`, as a stale
+ * hit finds it; returns the value written, to compare with what is there later.
+ */
+export async function plantStaleEntry(key: string, items: readonly unknown[]): Promise<string> {
+  const stale = JSON.stringify({ g: 0, f: Date.now() - 1_000, source: 'popularity', items });
+  await directRedis().set(key, stale, { ex: 600 });
+  return stale;
+}
+
 /** The hash the worker keys the anonymous shopper `id`'s (an rx_uid's) state by under edgeEnv (its USER_HASH_KEY and SITE). */
 export function hashOf(id: string): Promise<string> {
   return userHash(USER_HASH_KEY, SITE, { anonymousId: id });

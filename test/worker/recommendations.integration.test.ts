@@ -10,6 +10,7 @@ import {
   edgeEnv,
   hashOf,
   newShopper,
+  plantStaleEntry,
   productId,
   provided,
   publish,
@@ -436,13 +437,7 @@ describe('per-user cache in Upstash', () => {
     const shopper = await newShopper();
     const key = homeListKey(shopper.hash);
     const planted = plantedItem('planted');
-    const stale = JSON.stringify({
-      g: 0,
-      f: Date.now() - 1_000,
-      source: 'popularity',
-      items: [planted, planted],
-    });
-    await directRedis().set(key, stale, { ex: 600 });
+    const stale = await plantStaleEntry(key, [planted, planted]);
     const fiveAtOnce = () =>
       Promise.all(
         Array.from({ length: 5 }, () =>
