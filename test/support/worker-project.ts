@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { configDefaults, type ViteUserConfig } from 'vitest/config';
+import { dataModulesForWorkerd } from './data-modules-for-workerd';
 import { mongodbForWorkerd } from './mongodb-for-workerd';
 import { ortWasmForWorkerd } from './ort-wasm-for-workerd';
 import { trustTestCa } from './trust-test-ca';
@@ -60,6 +61,8 @@ export async function workerProject(options: WorkerProjectOptions): Promise<Vite
     plugins: [
       // onnxruntime-web's .wasm without the pool's slow path for binary modules (see the file).
       ortWasmForWorkerd(),
+      // The built-in model bundle's files (Data modules), the same way (see the file).
+      dataModulesForWorkerd(),
       // A function, so bindings can use what globalSetup provides (started servers' addresses).
       cloudflareTest(({ inject }) => ({
         wrangler: { configPath: fileURLToPath(new URL('../../wrangler.toml', import.meta.url)) },
