@@ -80,7 +80,14 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(personalParams).toMatchObject({ validation: 'temporal' });
 
     const csv = path.join(dir, 'recs.csv');
-    const rec = await runRecommend(out, 'movielens', ratings, csv, ['--k', '5']);
+    // A shopper whose only item is outside the catalogue (checked below): recommended for at once.
+    const stranger = path.join(dir, 'stranger.data');
+    await writeFile(stranger, '999\t9999\t5\t890000000\n');
+    const strangerCsv = path.join(dir, 'stranger.csv');
+    const [rec, strangerRec] = await Promise.all([
+      runRecommend(out, 'movielens', ratings, csv, ['--k', '5']),
+      runRecommend(out, 'movielens', stranger, strangerCsv, ['--k', '5']),
+    ]);
     expect(rec.code).toBe(0);
     const [header, ...rows] = (await readFile(csv, 'utf8')).trim().split('\n');
     expect(header).toBe('user_id,item_id,rank,score');
@@ -99,10 +106,7 @@ describe('trainer commands', { timeout: 180_000 }, () => {
 
     // A shopper whose only item is outside the catalogue has no history: best sellers, as the worker
     // serves them (no model run), not the autoencoder's decoder bias.
-    const stranger = path.join(dir, 'stranger.data');
-    await writeFile(stranger, '999\t9999\t5\t890000000\n');
-    const strangerCsv = path.join(dir, 'stranger.csv');
-    expect((await runRecommend(out, 'movielens', stranger, strangerCsv, ['--k', '5'])).code).toBe(0);
+    expect(strangerRec.code).toBe(0);
     const catalogue = JSON.parse(await readFile(path.join(out, 'catalogue.json'), 'utf8')) as {
       items: Array<{ product_id: string; popularity: number; available: boolean }>;
     };
@@ -254,11 +258,9 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     // Every setting given: nothing is scored on the validation, no metric to record.
     expect(manifest.metrics).toEqual({});
     expect(manifest.trainer.backend).toBe('none (closed form)');
-    const bad = await runTrain('movielens', ratings, out, ['--personal', 'bpr']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/unknown --personal "bpr" \(one of auto, ease, autoencoder, item-item\)/);
-    // An option the chosen model does not read is refused, not silently ignored.
-    const unused = await Promise.all([
+    // An unknown model, and an option the chosen model does not read: refused, not silently ignored.
+    const [bad, ...unused] = await Promise.all([
+      runTrain('movielens', ratings, out, ['--personal', 'bpr']),
       runTrain('movielens', ratings, out, ['--personal', 'ease', '--epochs', '40']),
       runTrain('movielens', ratings, out, ['--personal', 'autoencoder', '--lambda', '20']),
       runTrain('movielens', ratings, out, ['--personal', 'item-item', '--hidden', '64']),
@@ -266,6 +268,8 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       runTrain('movielens', ratings, out, ['--personal', 'ease', '--half-life-days', '0']),
       runTrain('movielens', ratings, out, ['--personal', 'ease', '--popularity-exponent', '-1']),
     ]);
+    expect(bad?.code).toBe(2);
+    expect(bad?.stderr).toMatch(/unknown --personal "bpr" \(one of auto, ease, autoencoder, item-item\)/);
     expect(unused.map((run) => run.code)).toEqual([2, 2, 2, 2, 2, 2]);
     expect(unused[3]?.stderr).toMatch(/--half-life-days does not apply to --personal autoencoder/);
     expect(unused[4]?.stderr).toMatch(
@@ -295,20 +299,36 @@ describe('trainer commands', { timeout: 180_000 }, () => {
 
   it('eval (movielens protocol) prints one table and writes JSON; structure beats popularity', async () => {
     const json = path.join(dir, 'eval.json');
-    const result = await cli('eval', [
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--json',
-      json,
-      '--hidden',
-      '8',
-      '--epochs',
-      '3',
-      // The ratings span hours: a 30-day half-life barely fades them, and is recorded with the run.
-      '--half-life',
-      '30',
+    const cutoffJson = path.join(dir, 'eval-movielens-cutoff.json');
+    // The evaluation, and three runs refused for their options (checked below), all at once.
+    const [result, noDecay, served, cutoff] = await Promise.all([
+      cli('eval', [
+        '--format',
+        'movielens',
+        '--input',
+        ratings,
+        '--json',
+        json,
+        '--hidden',
+        '8',
+        '--epochs',
+        '3',
+        // The ratings span hours: a 30-day half-life barely fades them, and is recorded with the run.
+        '--half-life',
+        '30',
+      ]),
+      cli('eval', ['--format', 'movielens', '--input', ratings, '--half-life', '0']),
+      cli('eval', ['--format', 'movielens', '--input', ratings, '--history', 'served']),
+      cli('eval', [
+        '--format',
+        'movielens',
+        '--input',
+        ratings,
+        '--cutoff',
+        '1998-01-01',
+        '--json',
+        cutoffJson,
+      ]),
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\| model +\| nDCG@10/);
@@ -338,26 +358,13 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(ndcg.EASE).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
     expect(result.stdout).toMatch(/\| model +\| nDCG@10 +\| Precision@10 +\| Recall@10 +\| MAP +\| MAP@10 /);
     expect(ndcg['item-item cosine']).toBeGreaterThan((ndcg.popularity ?? 0) * 1.5);
-    const noDecay = await cli('eval', ['--format', 'movielens', '--input', ratings, '--half-life', '0']);
     expect(noDecay.code).toBe(2);
     expect(noDecay.stderr).toMatch(/^error: --half-life must be a positive number, got "0"/);
-    const served = await cli('eval', ['--format', 'movielens', '--input', ratings, '--history', 'served']);
     // A usage error, found before the ratings are read.
     expect(served.code).toBe(2);
     expect(served.stderr).toMatch(/^error: --history served needs a temporal split \(not movielens\)/);
     expect(served.stdout).toBe('');
     // Before, the cut-off was ignored and yet recorded in the result JSON (run.options.cutoff).
-    const cutoffJson = path.join(dir, 'eval-movielens-cutoff.json');
-    const cutoff = await cli('eval', [
-      '--format',
-      'movielens',
-      '--input',
-      ratings,
-      '--cutoff',
-      '1998-01-01',
-      '--json',
-      cutoffJson,
-    ]);
     expect(cutoff.code).toBe(2);
     expect(cutoff.stderr).toMatch(
       /^error: --cutoff does not apply to --format movielens: .*\n\nusage: npm run eval/,
@@ -378,7 +385,14 @@ describe('trainer commands', { timeout: 180_000 }, () => {
       ].join('\n'),
     );
     const out = path.join(dir, 'forecast.csv');
-    const result = await runForecast('online-retail', csv, ['--horizon', '2', '--out', out]);
+    const json = path.join(dir, 'backtest.json');
+    const perItem = path.join(dir, 'forecast-per-item.csv');
+    // Three runs writing files of their own, at once; then two refused runs given those files.
+    const [result, backtest, items] = await Promise.all([
+      runForecast('online-retail', csv, ['--horizon', '2', '--out', out]),
+      runForecast('online-retail', csv, ['--horizon', '1', '--backtest', '--json', json]),
+      runForecast('online-retail', csv, ['--horizon', '1', '--per', 'item', '--out', perItem]),
+    ]);
     expect(result.code).toBe(0);
     expect((await readFile(out, 'utf8')).trim().split('\n')).toEqual([
       'item_id,store_id,date,forecast',
@@ -389,14 +403,6 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     ]);
 
     // --backtest: the last week (01-17) held out, A1 forecast from 01-03 and 01-10; B2 first sold then.
-    const json = path.join(dir, 'backtest.json');
-    const backtest = await runForecast('online-retail', csv, [
-      '--horizon',
-      '1',
-      '--backtest',
-      '--json',
-      json,
-    ]);
     expect(backtest.code).toBe(0);
     expect(backtest.stdout).toMatch(
       /backtest: weeks 2011-01-17 to 2011-01-17 held out; 1 item-store series .*\(1 first sold/,
@@ -410,25 +416,18 @@ describe('trainer commands', { timeout: 180_000 }, () => {
     expect(record).toMatchObject({ series: 1, actualUnits: 4 });
     expect(record.rows).toHaveLength(5);
     // --per item: A1 and B2 each over every country, as store "all".
-    const perItem = path.join(dir, 'forecast-per-item.csv');
-    const items = await runForecast('online-retail', csv, [
-      '--horizon',
-      '1',
-      '--per',
-      'item',
-      '--out',
-      perItem,
-    ]);
     expect(items.code).toBe(0);
     expect((await readFile(perItem, 'utf8')).trim().split('\n')).toEqual([
       'item_id,store_id,date,forecast',
       'A1,all,2011-01-24,4.00',
       'B2,all,2011-01-24,10.00',
     ]);
-    const badLevel = await runForecast('online-retail', csv, ['--per', 'country', '--out', perItem]);
+    const [badLevel, mixed] = await Promise.all([
+      runForecast('online-retail', csv, ['--per', 'country', '--out', perItem]),
+      runForecast('online-retail', csv, ['--backtest', '--out', out]),
+    ]);
     expect(badLevel.code).toBe(2);
     expect(badLevel.stderr).toMatch(/^error: --per must be store or item, got "country"/);
-    const mixed = await runForecast('online-retail', csv, ['--backtest', '--out', out]);
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/^error: --backtest writes no forecast: give --json, not --out/);
   });
@@ -663,7 +662,11 @@ describe('forecast counts guest sales', { timeout: 180_000 }, () => {
       ].join('\n'),
     );
     const out = path.join(folder, 'g.csv');
-    const forecast = await runForecast('online-retail', csv, ['--horizon', '1', '--out', out]);
+    const json = path.join(folder, 'backtest.json');
+    const [forecast, backtest] = await Promise.all([
+      runForecast('online-retail', csv, ['--horizon', '1', '--out', out]),
+      runForecast('online-retail', csv, ['--horizon', '1', '--backtest', '--json', json]),
+    ]);
     expect(forecast.code).toBe(0);
     // Before, 10.00: the guests' 90 units a week were skipped as "missing customer id".
     expect((await readFile(out, 'utf8')).trim().split('\n')).toEqual([
@@ -671,14 +674,6 @@ describe('forecast counts guest sales', { timeout: 180_000 }, () => {
       'A1,United Kingdom,2011-01-31,100.00',
     ]);
     expect(forecast.stdout).toContain('note: 4 kept rows have no customer id: guest sales');
-    const json = path.join(folder, 'backtest.json');
-    const backtest = await runForecast('online-retail', csv, [
-      '--horizon',
-      '1',
-      '--backtest',
-      '--json',
-      json,
-    ]);
     expect(backtest.code).toBe(0);
     expect(JSON.parse(await readFile(json, 'utf8'))).toMatchObject({ series: 1, actualUnits: 100 });
   });
