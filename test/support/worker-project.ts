@@ -31,6 +31,27 @@ export const SERIAL_WORKER_FILES = [
   'test/worker/user-hash.integration.test.ts',
 ];
 
+const WRANGLER_TOML = fileURLToPath(new URL('../../wrangler.toml', import.meta.url));
+
+/**
+ * wrangler.toml's queue consumers with every setting as it says (batch size, retries, retry delay, dead
+ * letters) but for `max_batch_timeout`: a partial batch goes to the consumer after 0.2 s instead of 2 s.
+ * Every test that posts events and waits for them in MongoDB waited out the 2 s (events-intake,
+ * events-segment-compat, events-outbox, ...: about 45 tests). What they check is where the events end
+ * up, not when a batch closes; requests sent together still share a batch.
+ */
+async function quickQueueConsumers(): Promise<Record<string, object>> {
+  const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
+  const consumers = unstable_getMiniflareWorkerOptions(WRANGLER_TOML).workerOptions.queueConsumers ?? {};
+  const entries = Array.isArray(consumers)
+    ? consumers.map((queue): [string, object] => [queue, {}])
+    : Object.entries(consumers).map(([queue, options]): [string, object] => [
+        queue,
+        { ...(options as object) },
+      ]);
+  return Object.fromEntries(entries.map(([queue, options]) => [queue, { ...options, maxBatchTimeout: 0.2 }]));
+}
+
 /** The packages the worker imports at run time (worker/src, contracts), by every entry it uses. */
 const WORKER_PACKAGES = [
   'zod',
@@ -57,6 +78,7 @@ export async function workerProject(options: WorkerProjectOptions): Promise<Vite
   // Before the pool (and with it miniflare) is loaded: see trust-test-ca.ts.
   trustTestCa();
   const { cloudflareTest } = await import('@cloudflare/vitest-pool-workers');
+  const queueConsumers = await quickQueueConsumers();
   return {
     plugins: [
       // onnxruntime-web's .wasm without the pool's slow path for binary modules (see the file).
@@ -65,8 +87,9 @@ export async function workerProject(options: WorkerProjectOptions): Promise<Vite
       dataModulesForWorkerd(),
       // A function, so bindings can use what globalSetup provides (started servers' addresses).
       cloudflareTest(({ inject }) => ({
-        wrangler: { configPath: fileURLToPath(new URL('../../wrangler.toml', import.meta.url)) },
+        wrangler: { configPath: WRANGLER_TOML },
         miniflare: {
+          queueConsumers,
           bindings: {
             SITE_ID: 'test',
             // The tests run on the built-in bundle unless they publish one (wrangler.toml ships "false").
